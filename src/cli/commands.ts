@@ -1,0 +1,13 @@
+/**
+ * The list of subcommands. Each module exports `register(program, io)`.
+ */
+import type { Command } from 'commander';
+import type { Io } from './io.js';
+
+type Register = (program: Command, io: Io) => void;
+
+const commands: Register[] = [];
+
+export function registerCommands(program: Command, io: Io): void {
+  for (const register of commands) register(program, io);
+}

@@ -1,0 +1,47 @@
+/**
+ * The `packeteye` command. Each subcommand lives in its own module and
+ * registers itself on the program; this file only wires them and maps
+ * outcomes to exit status: 0 when the command ran (whatever the packet's
+ * fate), 2 for bad input (with diagnostics naming file, object and field).
+ */
+import { Command, CommanderError } from 'commander';
+import { InputError, formatDiagnostic } from '../diag.js';
+import { processIo, type Io } from './io.js';
+import { registerCommands } from './commands.js';
+
+export const EXIT_OK = 0;
+export const EXIT_INPUT = 2;
+
+export function buildProgram(io: Io): Command {
+  const program = new Command('packeteye')
+    .description('A digital twin of Kubernetes networking: follow a packet through real rules')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .showHelpAfterError('(run with --help for usage)');
+  registerCommands(program, io);
+  return program;
+}
+
+export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
+  const program = buildProgram(io);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof InputError) {
+      for (const d of e.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
+      return EXIT_INPUT;
+    }
+    if (e instanceof CommanderError) {
+      // Help and version are successful exits; everything else is a usage error.
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+        return EXIT_OK;
+      }
+      return EXIT_INPUT;
+    }
+    const msg = e instanceof Error ? e.message : String(e);
+    io.err(`packeteye: internal error: ${msg}\nThis is a bug in packeteye; please report it with the command line and input.\n`);
+    return 1;
+  }
+}

@@ -1,0 +1,268 @@
+/**
+ * Kubernetes objects as packeteye reads them: the standard API shapes (only
+ * the fields networking depends on), plus packeteye's own `Cluster` and
+ * `ExternalHost` kinds. Optional fields are optional exactly as in the API;
+ * `k8s/defaults` fills them the way the API server and controllers would.
+ */
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  uid?: string;
+}
+
+export interface LabelSelectorRequirement {
+  key: string;
+  operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist';
+  values?: string[];
+}
+
+export interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: LabelSelectorRequirement[];
+}
+
+export type Protocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface NodeAddress {
+  type: 'InternalIP' | 'ExternalIP' | 'Hostname' | 'InternalDNS' | 'ExternalDNS';
+  address: string;
+}
+
+export interface Node {
+  apiVersion: 'v1';
+  kind: 'Node';
+  metadata: ObjectMeta;
+  spec?: { podCIDR?: string; podCIDRs?: string[]; providerID?: string };
+  status?: { addresses?: NodeAddress[] };
+}
+
+export interface Namespace {
+  apiVersion: 'v1';
+  kind: 'Namespace';
+  metadata: ObjectMeta;
+}
+
+export interface ContainerPort {
+  name?: string;
+  containerPort: number;
+  protocol?: Protocol;
+  hostPort?: number;
+  hostIP?: string;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  ports?: ContainerPort[];
+}
+
+export interface PodCondition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+}
+
+export interface Pod {
+  apiVersion: 'v1';
+  kind: 'Pod';
+  metadata: ObjectMeta;
+  spec: {
+    nodeName?: string;
+    hostNetwork?: boolean;
+    containers: Container[];
+  };
+  status?: {
+    podIP?: string;
+    podIPs?: { ip: string }[];
+    hostIP?: string;
+    phase?: string;
+    conditions?: PodCondition[];
+  };
+}
+
+export interface ServicePort {
+  name?: string;
+  protocol?: Protocol;
+  port: number;
+  /** Number or the name of a container port. */
+  targetPort?: number | string;
+  nodePort?: number;
+  appProtocol?: string;
+}
+
+export type ServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+
+export interface Service {
+  apiVersion: 'v1';
+  kind: 'Service';
+  metadata: ObjectMeta;
+  spec: {
+    type?: ServiceType;
+    selector?: Record<string, string>;
+    clusterIP?: string;
+    clusterIPs?: string[];
+    ports?: ServicePort[];
+    externalIPs?: string[];
+    loadBalancerIP?: string;
+    loadBalancerSourceRanges?: string[];
+    loadBalancerClass?: string;
+    externalTrafficPolicy?: 'Cluster' | 'Local';
+    internalTrafficPolicy?: 'Cluster' | 'Local';
+    healthCheckNodePort?: number;
+    sessionAffinity?: 'None' | 'ClientIP';
+    sessionAffinityConfig?: { clientIP?: { timeoutSeconds?: number } };
+    publishNotReadyAddresses?: boolean;
+    externalName?: string;
+    ipFamilies?: string[];
+  };
+  status?: {
+    loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: 'VIP' | 'Proxy' }[] };
+  };
+}
+
+export interface EndpointConditions {
+  ready?: boolean;
+  serving?: boolean;
+  terminating?: boolean;
+}
+
+export interface Endpoint {
+  addresses: string[];
+  conditions?: EndpointConditions;
+  nodeName?: string;
+  zone?: string;
+  hints?: { forZones?: { name: string }[] };
+  targetRef?: { kind?: string; namespace?: string; name?: string };
+}
+
+export interface EndpointPort {
+  name?: string;
+  protocol?: Protocol;
+  port?: number;
+  appProtocol?: string;
+}
+
+export interface EndpointSlice {
+  apiVersion: 'discovery.k8s.io/v1';
+  kind: 'EndpointSlice';
+  metadata: ObjectMeta;
+  addressType: 'IPv4' | 'IPv6' | 'FQDN';
+  endpoints: Endpoint[];
+  ports?: EndpointPort[];
+}
+
+export interface NetworkPolicyPort {
+  protocol?: Protocol;
+  port?: number | string;
+  endPort?: number;
+}
+
+export interface IPBlock {
+  cidr: string;
+  except?: string[];
+}
+
+export interface NetworkPolicyPeer {
+  podSelector?: LabelSelector;
+  namespaceSelector?: LabelSelector;
+  ipBlock?: IPBlock;
+}
+
+export interface NetworkPolicyIngressRule {
+  from?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+
+export interface NetworkPolicyEgressRule {
+  to?: NetworkPolicyPeer[];
+  ports?: NetworkPolicyPort[];
+}
+
+export interface NetworkPolicy {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'NetworkPolicy';
+  metadata: ObjectMeta;
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes?: ('Ingress' | 'Egress')[];
+    ingress?: NetworkPolicyIngressRule[];
+    egress?: NetworkPolicyEgressRule[];
+  };
+}
+
+export interface IngressBackend {
+  service?: { name: string; port?: { number?: number; name?: string } };
+}
+
+export interface Ingress {
+  apiVersion: 'networking.k8s.io/v1';
+  kind: 'Ingress';
+  metadata: ObjectMeta;
+  spec: {
+    ingressClassName?: string;
+    defaultBackend?: IngressBackend;
+    rules?: {
+      host?: string;
+      http?: { paths: { path?: string; pathType?: string; backend: IngressBackend }[] };
+    }[];
+  };
+}
+
+export type CniSpec =
+  | { plugin: 'bridge'; hairpinMode?: boolean; ipMasq?: boolean; bridge?: string }
+  | { plugin: 'flannel'; backend?: 'vxlan' | 'host-gw' }
+  | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean };
+
+/** packeteye.dev/v1alpha1 Cluster: the topology the Kubernetes objects do not say. */
+export interface Cluster {
+  apiVersion: 'packeteye.dev/v1alpha1';
+  kind: 'Cluster';
+  metadata: ObjectMeta;
+  spec: {
+    clusterCIDR?: string;
+    serviceCIDR?: string;
+    clusterDomain?: string;
+    nodeCIDRMaskSize?: number;
+    cni?: CniSpec;
+    kubeProxy?: {
+      mode?: 'iptables' | 'ipvs' | 'nftables';
+      version?: string;
+      masqueradeAll?: boolean;
+      localhostNodePorts?: boolean;
+    };
+    /** Masquerade of pod egress (ip-masq-agent style). */
+    masquerade?: { enabled?: boolean; nonMasqueradeCIDRs?: string[] };
+    networkPolicy?: { enforcer?: 'none' | 'calico' | 'kube-router' };
+    cloud?: { provider?: 'none' | 'gce' };
+    underlay?: { cidr?: string; gateway?: string; mtu?: number };
+  };
+}
+
+/** packeteye.dev/v1alpha1 ExternalHost: a user or an internet server. */
+export interface ExternalHost {
+  apiVersion: 'packeteye.dev/v1alpha1';
+  kind: 'ExternalHost';
+  metadata: ObjectMeta;
+  spec: { address: string; listen?: { port: number; protocol?: Protocol }[] };
+}
+
+export type KubeObject =
+  | Node
+  | Namespace
+  | Pod
+  | Service
+  | EndpointSlice
+  | NetworkPolicy
+  | Ingress
+  | Cluster
+  | ExternalHost;
+
+export type Kind = KubeObject['kind'];
+
+/** `Kind ns/name` or `Kind name`, the way diagnostics name an object. */
+export function objectRef(o: { kind: string; metadata: ObjectMeta }): string {
+  const ns = o.metadata.namespace;
+  return ns ? `${o.kind} ${ns}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`;
+}
