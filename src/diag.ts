@@ -38,9 +38,10 @@ export function formatLocation(loc: Location): string {
   return parts.join(': ');
 }
 
+/** `FILE:LINE: document N: Kind ns/name: field F: error: message [code]`, compiler style. */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = formatLocation(d);
-  const head = `${d.severity} ${d.code}${where ? ` ${where}` : ''}: ${d.message}`;
+  const head = `${where ? `${where}: ` : ''}${d.severity}: ${d.message} [${d.code}]`;
   return d.hint ? `${head}\n  hint: ${d.hint}` : head;
 }
 
