@@ -13,6 +13,8 @@ export interface Location {
   readonly file?: string;
   /** 1-based line in the file, when known. */
   readonly line?: number;
+  /** 1-based column on that line, when known (parse errors). */
+  readonly column?: number;
   /** 1-based document index in a multi-document file. */
   readonly document?: number;
   /** `Kind ns/name` of the object the diagnostic is about. */
@@ -31,7 +33,10 @@ export interface Diagnostic extends Location {
 
 export function formatLocation(loc: Location): string {
   const parts: string[] = [];
-  if (loc.file !== undefined) parts.push(loc.line !== undefined ? `${loc.file}:${loc.line}` : loc.file);
+  if (loc.file !== undefined) {
+    const col = loc.line !== undefined && loc.column !== undefined ? `:${loc.column}` : '';
+    parts.push(loc.line !== undefined ? `${loc.file}:${loc.line}${col}` : loc.file);
+  }
   if (loc.document !== undefined) parts.push(`document ${loc.document}`);
   if (loc.object !== undefined) parts.push(loc.object);
   if (loc.field !== undefined) parts.push(`field ${loc.field}`);

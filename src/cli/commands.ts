@@ -3,10 +3,11 @@
  */
 import type { Command } from 'commander';
 import type { Io } from './io.js';
+import { register as reach } from './reach.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [];
+const commands: Register[] = [reach];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);

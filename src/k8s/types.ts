@@ -11,6 +11,10 @@ export interface ObjectMeta {
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   uid?: string;
+  /** Set when the object is being deleted (pods: terminating endpoints). */
+  deletionTimestamp?: string;
+  /** Present on objects read back from an API server (a `kubectl get` dump). */
+  resourceVersion?: string;
 }
 
 export interface LabelSelectorRequirement {
@@ -72,6 +76,10 @@ export interface Pod {
     nodeName?: string;
     hostNetwork?: boolean;
     containers: Container[];
+    /** Init containers; those with restartPolicy Always are sidecars whose ports count. */
+    initContainers?: (Container & { restartPolicy?: string })[];
+    hostname?: string;
+    subdomain?: string;
   };
   status?: {
     podIP?: string;
@@ -116,6 +124,8 @@ export interface Service {
     publishNotReadyAddresses?: boolean;
     externalName?: string;
     ipFamilies?: string[];
+    ipFamilyPolicy?: 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
+    allocateLoadBalancerNodePorts?: boolean;
   };
   status?: {
     loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: 'VIP' | 'Proxy' }[] };
@@ -131,10 +141,11 @@ export interface EndpointConditions {
 export interface Endpoint {
   addresses: string[];
   conditions?: EndpointConditions;
+  hostname?: string;
   nodeName?: string;
   zone?: string;
   hints?: { forZones?: { name: string }[] };
-  targetRef?: { kind?: string; namespace?: string; name?: string };
+  targetRef?: { kind?: string; namespace?: string; name?: string; uid?: string };
 }
 
 export interface EndpointPort {
@@ -210,6 +221,67 @@ export interface Ingress {
   };
 }
 
+/**
+ * policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy and
+ * BaselineAdminNetworkPolicy (sigs.k8s.io/network-policy-api
+ * apis/v1alpha1/{adminnetworkpolicy,baselineadminnetworkpolicy}_types.go).
+ * Cluster-scoped; only the fields a data plane acts on.
+ */
+export interface AdminNetworkPolicySubject {
+  namespaces?: LabelSelector;
+  pods?: { namespaceSelector: LabelSelector; podSelector: LabelSelector };
+}
+
+export interface AdminNetworkPolicyPort {
+  portNumber?: { protocol: Protocol; port: number };
+  namedPort?: string;
+  portRange?: { protocol?: Protocol; start: number; end: number };
+}
+
+export interface AdminNetworkPolicyPeer {
+  namespaces?: LabelSelector;
+  pods?: { namespaceSelector: LabelSelector; podSelector: LabelSelector };
+  /** Egress only. */
+  nodes?: LabelSelector;
+  /** Egress only: CIDR list. */
+  networks?: string[];
+}
+
+export interface AdminNetworkPolicyRule<A extends string> {
+  name?: string;
+  action: A;
+  ports?: AdminNetworkPolicyPort[];
+  /** Ingress rules. */
+  from?: AdminNetworkPolicyPeer[];
+  /** Egress rules. */
+  to?: AdminNetworkPolicyPeer[];
+}
+
+export interface AdminNetworkPolicy {
+  apiVersion: 'policy.networking.k8s.io/v1alpha1';
+  kind: 'AdminNetworkPolicy';
+  metadata: ObjectMeta;
+  spec: {
+    /** 0–1000; lower numbers take precedence. */
+    priority: number;
+    subject: AdminNetworkPolicySubject;
+    ingress?: AdminNetworkPolicyRule<'Allow' | 'Deny' | 'Pass'>[];
+    egress?: AdminNetworkPolicyRule<'Allow' | 'Deny' | 'Pass'>[];
+  };
+}
+
+export interface BaselineAdminNetworkPolicy {
+  apiVersion: 'policy.networking.k8s.io/v1alpha1';
+  kind: 'BaselineAdminNetworkPolicy';
+  /** The only allowed name is `default`. */
+  metadata: ObjectMeta;
+  spec: {
+    subject: AdminNetworkPolicySubject;
+    ingress?: AdminNetworkPolicyRule<'Allow' | 'Deny'>[];
+    egress?: AdminNetworkPolicyRule<'Allow' | 'Deny'>[];
+  };
+}
+
 export type CniSpec =
   | { plugin: 'bridge'; hairpinMode?: boolean; ipMasq?: boolean; bridge?: string }
   | { plugin: 'flannel'; backend?: 'vxlan' | 'host-gw' }
@@ -256,6 +328,8 @@ export type KubeObject =
   | EndpointSlice
   | NetworkPolicy
   | Ingress
+  | AdminNetworkPolicy
+  | BaselineAdminNetworkPolicy
   | Cluster
   | ExternalHost;
 

@@ -20,6 +20,10 @@ export interface TcpFlags {
   readonly rst: boolean;
   readonly psh: boolean;
   readonly urg: boolean;
+  /** ECN-Echo (RFC 3168); absent when clear. */
+  readonly ece?: boolean;
+  /** Congestion Window Reduced (RFC 3168); absent when clear. */
+  readonly cwr?: boolean;
 }
 
 export interface TcpSegment {
@@ -30,12 +34,26 @@ export interface TcpSegment {
   readonly ack: number;
   readonly flags: TcpFlags;
   readonly window: number;
+  /** Urgent pointer (RFC 9293 §3.1); absent when zero. */
+  readonly urgent?: number;
+  /**
+   * TCP options exactly as on the wire, lower-case hex, a multiple of 4 bytes
+   * (so the data offset follows from it); absent when there are none. Carried,
+   * not interpreted (see wire/tcp.ts).
+   */
+  readonly options?: string;
 }
 
 export interface UdpDatagram {
   readonly kind: 'udp';
   readonly sport: number;
   readonly dport: number;
+  /**
+   * Sent with checksum field 0, "no checksum" (RFC 768), as Linux VXLAN does
+   * without `udpcsum`; absent when the checksum is computed. NAT keeps it so
+   * (nf_nat_proto.c `udp_manip_pkt` only updates a non-zero checksum).
+   */
+  readonly noChecksum?: boolean;
 }
 
 export interface SctpPacket {

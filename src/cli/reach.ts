@@ -1,0 +1,217 @@
+/**
+ * `packeteye reach`: the reachability matrix NetworkPolicy and
+ * AdminNetworkPolicy leave between pods (and the external ranges their
+ * ipBlocks carve out), per port or as full port sets, and `--explain FROM TO`
+ * for one pair.
+ *
+ * JSON contract (`-o json`):
+ *   full:    { "pods": [...], "allowed": { "ns/a": { "ns/b": { "TCP": "1-65535", "UDP": "53" } } },
+ *              "externals": [{ "name", "cidr", "except" }], "externalAllowed": { from: { to: cell } } }
+ *   --port:  { "port": { "protocol", "port" }, "pods": [...], "allowed": { "ns/a": { "ns/b": true } }, ... }
+ * `allowed` holds pod pairs only (the diagonal is computed); cells between a
+ * pod and an external range are in `externalAllowed`.
+ */
+import type { Command } from 'commander';
+import { InputError, formatDiagnostic, type Diagnostic } from '../diag.js';
+import { parseFile } from '../k8s/parse.js';
+import { buildPolicyWorld, type Endpoint, type PolicyWorld, type SourceObject } from '../policy/model.js';
+import { computeMatrix, portMask, type ReachMatrix } from '../policy/matrix.js';
+import { evaluatePair } from '../policy/engine.js';
+import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
+import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
+import { ipToInt, isIpv4 } from '../wire/addr.js';
+import { RegionIndex } from '../policy/externals.js';
+import type { Io } from './io.js';
+
+type Format = 'table' | 'json' | 'csv' | 'md';
+const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'md'];
+
+interface ReachOptions {
+  file?: string[];
+  port?: string;
+  namespace?: string;
+  output?: string;
+  explain?: string[];
+  externals?: boolean;
+}
+
+function loadSources(io: Io, files: readonly string[]): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
+  const sources: SourceObject[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const file of files) {
+    const parsed = parseFile(file, io.readFile(file));
+    diagnostics.push(...parsed.diagnostics);
+    for (const d of parsed.documents) {
+      const origin = { file: d.file, document: d.document, line: d.line };
+      const v = d.value as { kind?: unknown; items?: unknown } | null;
+      if (v && v.kind === 'List' && Array.isArray(v.items)) for (const item of v.items) sources.push({ object: item, origin });
+      else sources.push({ object: d.value, origin });
+    }
+  }
+  return { sources, diagnostics };
+}
+
+export function parsePortQuery(text: string): PortQuery {
+  const m = /^([A-Za-z]+)\/(\d+)$/.exec(text.trim());
+  const proto = m?.[1]?.toUpperCase();
+  const port = Number(m?.[2]);
+  if (!m || !(PROTOCOLS as readonly string[]).includes(proto!) || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw InputError.of('reach-bad-port', `--port ${JSON.stringify(text)} is not PROTOCOL/PORT`, { field: '--port' }, 'write e.g. TCP/80, UDP/53 or SCTP/9003 (port 1-65535)');
+  }
+  return { protocol: proto as L4Protocol, port };
+}
+
+/** Finds the endpoint for `ns/pod`, `pod` (in -n NS or default), a pod IP, or an external address/CIDR. */
+function resolveRef(world: PolicyWorld, m: ReachMatrix, ref: string, ns: string | undefined, arg: string): Endpoint {
+  const key = ref.includes('/') && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(ref) ? ref : `${ns ?? 'default'}/${ref}`;
+  const i = m.indexOf(key);
+  if (i !== undefined) return m.endpoints[i]!;
+  const ip = ref.split('/')[0]!;
+  if (isIpv4(ip)) {
+    const n = ipToInt(ip);
+    const pod = world.pods.find((p) => p.ipInt === n);
+    if (pod) return pod;
+    // An address outside the pods: the external range it falls in.
+    const region = new RegionIndex(world.cidrs).regionOf(n);
+    const j = m.indexOf(region);
+    if (j !== undefined) return m.endpoints[j]!;
+    return { kind: 'external', key: region, cidr: region, except: [], probe: n };
+  }
+  const [nsPart] = key.split('/');
+  const known = world.namespaces.has(nsPart!);
+  const near = world.pods.filter((p) => p.name === key.split('/')[1] || p.namespace === nsPart).slice(0, 5).map((p) => p.key);
+  throw InputError.of(
+    'reach-unknown-pod',
+    known ? `${arg}: no pod ${key}` : `${arg}: unknown namespace ${JSON.stringify(nsPart)} (in ${JSON.stringify(ref)})`,
+    { field: '--explain' },
+    near.length ? `known pods include ${near.join(', ')}` : 'name a pod as NAMESPACE/NAME, or give an IP address',
+  );
+}
+
+function pad(s: string, w: number): string {
+  // Width in code points (✓/✗ are one column each).
+  const len = [...s].length;
+  return s + ' '.repeat(Math.max(0, w - len));
+}
+
+function csvCell(s: string): string {
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function register(program: Command, io: Io): void {
+  program
+    .command('reach')
+    .description('Reachability matrix between pods under NetworkPolicy and AdminNetworkPolicy')
+    .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
+    .option('--port <proto/port>', 'one port: a boolean matrix (e.g. TCP/80)')
+    .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
+    .option('-o, --output <format>', 'table | json | csv | md', 'table')
+    .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
+    .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
+    .action((opts: ReachOptions) => {
+      const format = (opts.output ?? 'table') as Format;
+      if (!FORMATS.includes(format)) {
+        throw InputError.of('reach-bad-output', `-o ${JSON.stringify(opts.output)} is not one of ${FORMATS.join(', ')}`, { field: '--output' });
+      }
+      const q = opts.port !== undefined ? parsePortQuery(opts.port) : undefined;
+      if (opts.explain !== undefined && opts.explain.length !== 2) {
+        throw InputError.of('reach-bad-explain', `--explain takes two endpoints, FROM and TO; got ${opts.explain.length}`, { field: '--explain' }, 'e.g. --explain x/a y/b');
+      }
+      const loaded = loadSources(io, opts.file ?? []);
+      const world = buildPolicyWorld(loaded.sources);
+      const diagnostics = [...loaded.diagnostics, ...world.diagnostics];
+      const errors = diagnostics.filter((d) => d.severity === 'error');
+      if (errors.length > 0) throw new InputError(errors);
+      for (const d of diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
+      if (opts.namespace !== undefined && !world.namespaces.has(opts.namespace)) {
+        throw InputError.of('reach-unknown-namespace', `-n: no namespace ${JSON.stringify(opts.namespace)} in the input`, { field: '--namespace' }, `namespaces: ${[...world.namespaces.keys()].sort().join(', ')}`);
+      }
+
+      const m = computeMatrix(world);
+      if (opts.explain !== undefined) {
+        const from = resolveRef(world, m, opts.explain[0]!, opts.namespace, 'FROM');
+        const to = resolveRef(world, m, opts.explain[1]!, opts.namespace, 'TO');
+        const pair = evaluatePair(world, from, to);
+        if (format === 'json') io.out(`${JSON.stringify(explainJson(pair, q), null, 2)}\n`);
+        else io.out(`${explainPair(pair, q).join('\n')}\n`);
+        return;
+      }
+      renderMatrix(io, m, format, q, opts.namespace, opts.externals !== false);
+    });
+}
+
+function renderMatrix(io: Io, m: ReachMatrix, format: Format, q: PortQuery | undefined, ns: string | undefined, withExternals: boolean): void {
+  const podIdx: number[] = [];
+  m.endpoints.forEach((e, i) => {
+    if (e.kind === 'pod' && (ns === undefined || e.namespace === ns)) podIdx.push(i);
+  });
+  const extIdx: number[] = [];
+  if (withExternals) m.endpoints.forEach((e, i) => e.kind === 'external' && extIdx.push(i));
+  const mask = q ? portMask(m, q.protocol, q.port) : undefined;
+  const keyOf = (i: number) => m.endpoints[i]!.key;
+
+  if (format === 'json') {
+    const cellJson: string[] = [];
+    const cell = (a: number, b: number): string => {
+      const id = m.allowedId(a, b);
+      if (mask) return mask[id] ? 'true' : 'false';
+      return (cellJson[id] ??= JSON.stringify(m.table.get(id).toJSON()));
+    };
+    // Written row by row: a 5,000-pod matrix is too big for one JSON.stringify.
+    const head = q ? `{"port":${JSON.stringify(q)},` : '{';
+    io.out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},"allowed":{`);
+    podIdx.forEach((a, n) => {
+      const cells = podIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`);
+      io.out(`${n ? ',' : ''}\n${JSON.stringify(keyOf(a))}:{${cells.join(',')}}`);
+    });
+    io.out('\n}');
+    if (extIdx.length > 0) {
+      const exts = extIdx.map((i) => {
+        const e = m.endpoints[i]!;
+        return e.kind === 'external' ? { name: e.key, cidr: e.cidr, except: e.except } : { name: e.key };
+      });
+      io.out(`,"externals":${JSON.stringify(exts)},"externalAllowed":{`);
+      const rows: string[] = [];
+      for (const a of podIdx) rows.push(`${JSON.stringify(keyOf(a))}:{${extIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`).join(',')}}`);
+      for (const a of extIdx) rows.push(`${JSON.stringify(keyOf(a))}:{${podIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`).join(',')}}`);
+      io.out(`${rows.map((r) => `\n${r}`).join(',')}\n}`);
+    }
+    io.out('}\n');
+    return;
+  }
+
+  // Grid formats: rows = from (pods, then externals), columns = to.
+  const rows = [...podIdx, ...extIdx];
+  const cols = [...podIdx, ...extIdx];
+  const text = (a: number, b: number): string => {
+    if (m.endpoints[a]!.kind === 'external' && m.endpoints[b]!.kind === 'external') return '';
+    const id = m.allowedId(a, b);
+    if (mask) {
+      if (format === 'csv') return mask[id] ? 'true' : 'false';
+      return mask[id] ? '✓' : '✗';
+    }
+    const s = m.table.get(id);
+    return s.isAll() ? 'all' : s.isEmpty() ? (format === 'csv' ? 'none' : '-') : s.key;
+  };
+  const corner = q ? `${q.protocol}/${q.port} from\\to` : 'from\\to';
+  if (rows.length === 0) {
+    io.out(ns !== undefined ? `no pods in namespace ${ns}\n` : 'no pods in the input\n');
+    return;
+  }
+  const grid = rows.map((a) => [keyOf(a), ...cols.map((b) => text(a, b))]);
+  const header = [corner, ...cols.map(keyOf)];
+  if (format === 'csv') {
+    io.out(`${[header, ...grid].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
+    return;
+  }
+  if (format === 'md') {
+    const esc = (s: string) => s.replace(/\|/g, '\\|');
+    io.out(`| ${header.map(esc).join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|\n`);
+    for (const r of grid) io.out(`| ${r.map(esc).join(' | ')} |\n`);
+    return;
+  }
+  const widths = header.map((h, c) => Math.max([...h].length, ...grid.map((r) => [...r[c]!].length)));
+  const line = (r: string[]) => r.map((s, c) => pad(s, widths[c]!)).join('  ').trimEnd();
+  io.out(`${line(header)}\n`);
+  for (const r of grid) io.out(`${line(r)}\n`);
+}

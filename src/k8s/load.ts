@@ -1,0 +1,302 @@
+/**
+ * Loading cluster files: YAML or JSON, any number of `---` documents,
+ * `kind: List` and the `*List` kinds (`PodList`, `ServiceList`, …) the API
+ * returns, and `kubectl get -A -o yaml` dumps with all their noise.
+ *
+ * Each object is decoded and validated on its own (`decode.ts`); this file
+ * expands lists, reports kinds packeteye does not model, and drops duplicate
+ * objects. It never throws: every problem is a diagnostic naming the file,
+ * line, document, object and field.
+ */
+
+import type { Diagnostic, Location } from '../diag.js';
+import { IRRELEVANT_KINDS, WORKLOADS, decodeObject, rawObjectRef, type LegacyEndpoints } from './decode.js';
+import { childSource, formatPath, lineOf, parseFile, parsePath, type RawDocument, type SourceRef } from './parse.js';
+import { objectRef, type EndpointSlice, type KubeObject } from './types.js';
+
+export interface Origin {
+  readonly file: string;
+  /** 1-based document index in the file. */
+  readonly document: number;
+  /** 1-based line where the object starts. */
+  readonly line: number;
+  /** Index in `items` when the object came from a List. */
+  readonly item?: number;
+}
+
+export interface LoadedObject {
+  readonly object: KubeObject;
+  readonly origin: Origin;
+}
+
+export interface LoadResult {
+  objects: LoadedObject[];
+  diagnostics: Diagnostic[];
+}
+
+/**
+ * Annotation on EndpointSlices that packeteye made from a legacy v1
+ * `Endpoints` object (the endpointslicemirroring controller's job);
+ * `buildModel` uses them only for selector-less Services without slices.
+ */
+export const MIRRORED_ANNOTATION = 'packeteye.dev/mirrored-from-endpoints';
+
+// Field lines are looked up lazily, only when a diagnostic needs one.
+const sources = new WeakMap<KubeObject, SourceRef>();
+
+/**
+ * The location of `field` (e.g. `spec.ports[0].targetPort`) in a loaded
+ * object: file, the field's own line when the source is YAML, document,
+ * `Kind ns/name` and the field. Used by everything that reports on objects.
+ */
+export function locate(loaded: LoadedObject, field?: string): Location {
+  const src = sources.get(loaded.object);
+  const line = (src && field !== undefined ? lineOf(src, parsePath(field)) : undefined) ?? loaded.origin.line;
+  return {
+    file: loaded.origin.file,
+    line,
+    document: loaded.origin.document,
+    object: objectRef(loaded.object),
+    ...(field !== undefined ? { field } : {}),
+  };
+}
+
+const MAX_LIST_DEPTH = 4;
+
+interface Pending {
+  readonly raw: Record<string, unknown>;
+  readonly file: string;
+  readonly document: number;
+  readonly line: number;
+  readonly item?: number;
+  readonly source: SourceRef;
+}
+
+function isRec(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Expands Lists into their items, with inherited apiVersion/kind for typed lists. */
+function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
+  const out: Pending[] = [];
+  const walk = (value: unknown, source: SourceRef, line: number, depth: number, item: number | undefined, inherit?: { apiVersion: string; kind: string }) => {
+    const where = { file: doc.file, line, document: doc.document };
+    if (!isRec(value)) {
+      diagnostics.push({
+        code: 'k8s-not-an-object',
+        severity: 'error',
+        message: `expected a Kubernetes object (a mapping with apiVersion and kind), found ${Array.isArray(value) ? 'a list' : typeof value === 'string' ? 'a string' : String(value)}`,
+        ...where,
+        hint: 'each document must be one object; separate objects with a line "---"',
+      });
+      return;
+    }
+    const raw: Record<string, unknown> = { ...value };
+    if (inherit) {
+      if (raw.kind === undefined) raw.kind = inherit.kind;
+      if (raw.apiVersion === undefined) raw.apiVersion = inherit.apiVersion;
+    }
+    const kind = raw.kind;
+    const apiVersion = raw.apiVersion;
+    if (typeof kind !== 'string' || kind === '') {
+      diagnostics.push({
+        code: 'k8s-missing-kind',
+        severity: 'error',
+        message: 'document has no kind',
+        ...where,
+        ...(rawObjectRef(raw, '?') ? { object: rawObjectRef(raw, '?') } : {}),
+        field: 'kind',
+        hint: 'add kind (e.g. Pod, Service, Node) and apiVersion',
+      });
+      return;
+    }
+    if (typeof apiVersion !== 'string' || apiVersion === '') {
+      diagnostics.push({
+        code: 'k8s-missing-apiversion',
+        severity: 'error',
+        message: `${kind} has no apiVersion`,
+        ...where,
+        ...(rawObjectRef(raw, kind) ? { object: rawObjectRef(raw, kind) } : {}),
+        field: 'apiVersion',
+        hint: 'add apiVersion (v1 for Pod, Service, Node, Namespace; discovery.k8s.io/v1 for EndpointSlice)',
+      });
+      return;
+    }
+    if (kind === 'List' || (kind.endsWith('List') && Array.isArray(raw.items))) {
+      if (depth >= MAX_LIST_DEPTH) {
+        diagnostics.push({ code: 'k8s-not-an-object', severity: 'error', message: `Lists nested more than ${MAX_LIST_DEPTH} deep`, ...where });
+        return;
+      }
+      if (raw.items === undefined || raw.items === null) return;
+      if (!Array.isArray(raw.items)) {
+        diagnostics.push({ code: 'k8s-field-type', severity: 'error', message: `${kind}.items must be a list`, ...where, field: 'items' });
+        return;
+      }
+      // `PodList` items carry no kind of their own when they come from the API.
+      const itemInherit = kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
+      raw.items.forEach((it: unknown, i) => {
+        const src = childSource(source, ['items', i]);
+        walk(it, src, lineOf(source, ['items', i]) ?? line, depth + 1, i, itemInherit);
+      });
+      return;
+    }
+    out.push({ raw, file: doc.file, document: doc.document, line, source, ...(item !== undefined ? { item } : {}) });
+  };
+  walk(doc.value, doc.source, doc.line, 0, undefined);
+  return out;
+}
+
+/** An EndpointSlice per Endpoints subset, as the endpointslicemirroring controller writes them. */
+function mirror(ep: LegacyEndpoints): EndpointSlice[] {
+  return ep.subsets.map((subset, i) => {
+    const toEndpoint = (a: LegacyEndpoints['subsets'][number]['addresses'][number], ready: boolean) => ({
+      addresses: [a.ip],
+      conditions: { ready },
+      ...(a.hostname ? { hostname: a.hostname } : {}),
+      ...(a.nodeName ? { nodeName: a.nodeName } : {}),
+      ...(a.targetRef ? { targetRef: a.targetRef } : {}),
+    });
+    return {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: `${ep.metadata.name}-mirrored-${i}`,
+        ...(ep.metadata.namespace ? { namespace: ep.metadata.namespace } : {}),
+        labels: {
+          'kubernetes.io/service-name': ep.metadata.name,
+          'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+        },
+        annotations: { [MIRRORED_ANNOTATION]: `Endpoints ${ep.metadata.namespace ?? 'default'}/${ep.metadata.name}` },
+      },
+      addressType: 'IPv4',
+      endpoints: [...subset.addresses.map((a) => toEndpoint(a, true)), ...subset.notReadyAddresses.map((a) => toEndpoint(a, false))],
+      ports: subset.ports.map((p) => ({
+        name: p.name ?? '',
+        port: p.port,
+        protocol: p.protocol,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      })),
+    } satisfies EndpointSlice;
+  });
+}
+
+const CLUSTER_SCOPED = new Set(['Node', 'Namespace', 'Cluster', 'ExternalHost', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']);
+
+function identity(o: KubeObject): string {
+  const ns = CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? 'default');
+  return `${o.kind}\u0000${ns}\u0000${o.metadata.name}`;
+}
+
+/**
+ * Loads cluster files. Objects come back in input order (file, document,
+ * list item); problems are diagnostics, never exceptions.
+ */
+export function loadDocuments(files: readonly { path: string; text: string }[]): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const objects: LoadedObject[] = [];
+  const seen = new Map<string, LoadedObject>();
+  // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
+  const unknown = new Map<string, { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }>();
+
+  for (const f of files) {
+    let parsed: ReturnType<typeof parseFile>;
+    try {
+      parsed = parseFile(f.path, f.text);
+    } catch (e) {
+      // parseFile does not throw by design; this is the last line of defence.
+      diagnostics.push({ code: 'k8s-parse', severity: 'error', message: `cannot read: ${(e as Error).message}`, file: f.path });
+      continue;
+    }
+    diagnostics.push(...parsed.diagnostics);
+    for (const doc of parsed.documents) {
+      for (const p of expand(doc, diagnostics)) {
+        const kind = p.raw.kind as string;
+        const apiVersion = p.raw.apiVersion as string;
+        const origin: Origin = { file: p.file, document: p.document, line: p.line, ...(p.item !== undefined ? { item: p.item } : {}) };
+        const ctx = { file: p.file, document: p.document, line: p.line, source: p.source, diagnostics };
+        let decoded: ReturnType<typeof decodeObject>;
+        try {
+          decoded = decodeObject(ctx, p.raw, apiVersion, kind);
+        } catch (e) {
+          diagnostics.push({
+            code: 'k8s-internal',
+            severity: 'error',
+            message: `could not read this ${kind}: ${(e as Error).message}`,
+            file: p.file,
+            line: p.line,
+            document: p.document,
+            hint: 'this is a packeteye bug; please report it with this document',
+          });
+          continue;
+        }
+        if (decoded.status === 'skipped') continue;
+        if (decoded.status === 'unknown') {
+          const ref = rawObjectRef(p.raw, kind);
+          const loc: Location = { file: p.file, line: p.line, document: p.document, ...(ref ? { object: ref } : {}) };
+          if (WORKLOADS.has(kind)) {
+            diagnostics.push({
+              code: 'k8s-unknown-kind',
+              severity: 'warning',
+              message: `${kind} ignored: packeteye needs the Pods themselves, not the controllers that create them`,
+              ...loc,
+              hint: 'add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName',
+            });
+            continue;
+          }
+          const key = `${p.file}\u0000${apiVersion}\u0000${kind}`;
+          const u = unknown.get(key);
+          if (u) u.count++;
+          else unknown.set(key, { first: loc, count: 1, kind, apiVersion, irrelevant: IRRELEVANT_KINDS.has(kind) });
+          continue;
+        }
+        const obj = decoded.object;
+        if (obj.kind === 'Endpoints') {
+          for (const slice of mirror(obj)) {
+            const lo = { object: slice, origin };
+            sources.set(slice, p.source);
+            objects.push(lo);
+          }
+          continue;
+        }
+        sources.set(obj, p.source);
+        const loaded: LoadedObject = { object: obj, origin };
+        const id = identity(obj);
+        const prev = seen.get(id);
+        if (prev) {
+          diagnostics.push({
+            code: 'k8s-duplicate-object',
+            severity: 'error',
+            message: `${objectRef(obj)} is defined twice; the first, at ${prev.origin.file}:${prev.origin.line} (document ${prev.origin.document}), is used and this one ignored`,
+            ...locate(loaded),
+            hint: 'remove one of them, or give them different names',
+          });
+          continue;
+        }
+        seen.set(id, loaded);
+        objects.push(loaded);
+      }
+    }
+  }
+  for (const u of unknown.values()) {
+    const many = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
+    diagnostics.push(
+      u.irrelevant
+        ? {
+            code: 'k8s-ignored-kind',
+            severity: 'info',
+            message: `${u.kind} ignored: it does not affect the data plane${many}`,
+            ...u.first,
+          }
+        : {
+            code: 'k8s-unknown-kind',
+            severity: 'warning',
+            message: `${u.apiVersion} ${u.kind} is not modelled by packeteye and is ignored${many}`,
+            ...u.first,
+            hint: 'packeteye reads Node, Namespace, Pod, Service, EndpointSlice, NetworkPolicy, Ingress, AdminNetworkPolicy, BaselineAdminNetworkPolicy, Cluster and ExternalHost',
+          },
+    );
+  }
+  return { objects, diagnostics };
+}
+
+export { formatPath };

@@ -1,0 +1,978 @@
+/**
+ * Rules compiled to closures, once per Ruleset, and the table walk
+ * (`ipt_do_table`, net/ipv4/netfilter/ip_tables.c).
+ *
+ * A rule is an `ip_packet_match` (protocol, -s, -d, -i, -o, -f: checked first,
+ * whatever order the text gives them, as the kernel does) followed by its
+ * match extensions in order; the first failing match ends the rule, so a
+ * later unsupported match is never reached. The walk is a small verdict
+ * algebra: CONTINUE / ACCEPT / DROP / RETURN / jump / goto / REJECT /
+ * UNSUPPORTED, with a call stack, a jump-depth limit, the built-in chain's
+ * policy when it falls off its end (or RETURNs), and a user chain falling off
+ * its end returning to its caller.
+ */
+import { ipToInt, isIpv4, parseCidr, type Ipv4 } from '../../wire/addr.js';
+import { IPPROTO, type Ipv4Packet } from '../../wire/packet.js';
+import { IPS } from '../conntrack/entry.js';
+import type { SkbCt } from '../conntrack/core.js';
+import { setupInfo, type ManipType, type NatRange } from '../conntrack/nat.js';
+import type { ConntrackTable } from '../conntrack/table.js';
+import type { Chooser } from '../random.js';
+import type { Recorder } from '../step.js';
+import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
+import type { AddrType, Chain, CtState, HookName, Match, Rule, Ruleset, TableName, Target } from './types.js';
+import { BUILTIN_CHAINS } from './types.js';
+
+
+// ---------------------------------------------------------------------------
+// Evaluation context: the packet's fields decoded once per table walk.
+
+/** Per-host state that rules read and write: xt_recent tables and xt_statistic nth counters. */
+export class RuleState {
+  /** xt_recent: table name → address → timestamps (oldest first), ttl. */
+  readonly recent = new Map<string, Map<string, { stamps: number[]; ttl: number }>>();
+  /** xt_statistic nth: the per-rule `master->count`. */
+  readonly nth = new WeakMap<Match, { count: number }>();
+}
+
+/** xt_recent module parameters (ip_list_tot, ip_pkt_list_tot). */
+const RECENT_LIST_TOT = 200;
+const RECENT_PKT_LIST_TOT = 20;
+
+export interface EvalCtx {
+  readonly hook: HookName;
+  table: TableName;
+  packet: Ipv4Packet;
+  src: number;
+  dst: number;
+  proto: number;
+  /** -1 when the protocol has no ports */
+  sport: number;
+  dport: number;
+  tcpFlags: number;
+  icmpType: number;
+  icmpCode: number;
+  readonly inIface: string;
+  readonly outIface: string;
+  readonly hctx: HookContext;
+  mark: number;
+  ct: SkbCt;
+  readonly env: NetfilterEnv;
+  readonly chooser: Chooser;
+  readonly state: RuleState;
+  readonly conntrack: ConntrackTable;
+  readonly now: number;
+  /** Set while walking the nat table: which manip this hook performs. */
+  manip?: ManipType;
+  /** Names the rule being evaluated, for chance decisions (chain + rule + line). */
+  label: string;
+  readonly hits: RuleHit[];
+  readonly rec: Recorder;
+  /** Notes from targets (LOG lines, NAT setup) for the trace. */
+  readonly notes: { readonly ref: RuleRef; readonly text: string }[];
+}
+
+const PROTO_NUM: Readonly<Record<string, number>> = {
+  all: 0,
+  icmp: 1,
+  igmp: 2,
+  ipip: 4,
+  ipencap: 4,
+  tcp: 6,
+  udp: 17,
+  gre: 47,
+  esp: 50,
+  ah: 51,
+  ospf: 89,
+  sctp: 132,
+  udplite: 136,
+};
+
+export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
+  c.packet = p;
+  c.src = ipToInt(p.ip.src);
+  c.dst = ipToInt(p.ip.dst);
+  const l4 = p.l4;
+  c.tcpFlags = 0;
+  c.icmpType = -1;
+  c.icmpCode = -1;
+  switch (l4.kind) {
+    case 'tcp': {
+      c.proto = IPPROTO.TCP;
+      c.sport = l4.sport;
+      c.dport = l4.dport;
+      const f = l4.flags;
+      c.tcpFlags =
+        (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0) | (f.urg ? 32 : 0);
+      break;
+    }
+    case 'udp':
+      c.proto = IPPROTO.UDP;
+      c.sport = l4.sport;
+      c.dport = l4.dport;
+      break;
+    case 'sctp':
+      c.proto = IPPROTO.SCTP;
+      c.sport = l4.sport;
+      c.dport = l4.dport;
+      break;
+    case 'icmp':
+      c.proto = IPPROTO.ICMP;
+      c.sport = -1;
+      c.dport = -1;
+      c.icmpType = l4.type;
+      c.icmpCode = l4.code;
+      break;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Compiled rules.
+
+type Test = (c: EvalCtx) => boolean;
+
+type CMatch = { readonly test: Test; readonly unsupported?: undefined } | { readonly unsupported: string };
+
+/** What a target tells the walk (`XT_CONTINUE`, `XT_RETURN`, NF_* or a jump). */
+export type TargetResult =
+  | { readonly kind: 'CONTINUE' }
+  | { readonly kind: 'ACCEPT' }
+  | { readonly kind: 'DROP'; readonly reason?: string }
+  | { readonly kind: 'RETURN' }
+  | { readonly kind: 'jump'; readonly chain: string }
+  | { readonly kind: 'goto'; readonly chain: string }
+  | { readonly kind: 'REJECT'; readonly with: string }
+  | { readonly kind: 'UNSUPPORTED'; readonly what: string };
+
+const CONTINUE: TargetResult = { kind: 'CONTINUE' };
+const ACCEPT: TargetResult = { kind: 'ACCEPT' };
+const DROP: TargetResult = { kind: 'DROP' };
+const RETURN: TargetResult = { kind: 'RETURN' };
+
+export interface CRule {
+  readonly rule: Rule;
+  /** 1-based */
+  readonly index: number;
+  readonly ip: readonly Test[];
+  readonly ems: readonly CMatch[];
+  readonly target: ((c: EvalCtx, ref: RuleRef) => TargetResult) | null;
+  readonly targetText: string;
+}
+
+export interface CChain {
+  readonly name: string;
+  readonly policy?: 'ACCEPT' | 'DROP';
+  readonly builtin: boolean;
+  readonly rules: readonly CRule[];
+}
+
+export interface CTable {
+  readonly name: TableName;
+  readonly chains: ReadonlyMap<string, CChain>;
+}
+
+export interface CompiledRuleset {
+  readonly source: Ruleset;
+  readonly tables: ReadonlyMap<TableName, CTable>;
+}
+
+export function compileRuleset(rs: Ruleset): CompiledRuleset {
+  const tables = new Map<TableName, CTable>();
+  for (const [name, t] of rs.tables) {
+    const chains = new Map<string, CChain>();
+    const builtins = new Set<string>(BUILTIN_CHAINS[name] ?? []);
+    for (const [cname, ch] of t.chains) chains.set(cname, compileChain(ch, builtins.has(cname)));
+    tables.set(name, { name, chains });
+  }
+  return { source: rs, tables };
+}
+
+function compileChain(ch: Chain, builtin: boolean): CChain {
+  return {
+    name: ch.name,
+    builtin,
+    ...(ch.policy ? { policy: ch.policy } : {}),
+    rules: ch.rules.map((r, i) => compileRule(r, i + 1)),
+  };
+}
+
+const IP_KINDS = new Set(['protocol', 'source', 'destination', 'in-interface', 'out-interface', 'fragment']);
+
+function compileRule(rule: Rule, index: number): CRule {
+  const ip: Test[] = [];
+  const ems: CMatch[] = [];
+  for (const m of rule.matches) {
+    const cm = compileMatch(m);
+    if (IP_KINDS.has(m.kind)) {
+      // ip_packet_match runs before any extension; a bad value here is unsupported up front.
+      if (cm.unsupported !== undefined) ems.unshift(cm);
+      else ip.push(cm.test);
+    } else if (m.kind !== 'comment') {
+      ems.push(cm);
+    }
+  }
+  return {
+    rule,
+    index,
+    ip,
+    ems,
+    target: rule.target ? compileTarget(rule.target) : null,
+    targetText: targetText(rule),
+  };
+}
+
+/** The target part of the rule text (`DNAT --to-destination …`), or '' without one. */
+function targetText(rule: Rule): string {
+  const t = rule.text;
+  const j = Math.max(t.lastIndexOf(' -j '), t.startsWith('-j ') ? -1 : -2);
+  const g = Math.max(t.lastIndexOf(' -g '), t.startsWith('-g ') ? -1 : -2);
+  if (!rule.target) return '';
+  if (j >= -1 && j >= g) return t.slice(j + 4);
+  if (g >= -1) return `goto ${t.slice(g + 4)}`;
+  return describeTarget(rule.target);
+}
+
+export function describeTarget(t: Target): string {
+  switch (t.kind) {
+    case 'jump':
+      return t.chain;
+    case 'goto':
+      return `goto ${t.chain}`;
+    case 'unsupported':
+      return [t.name, ...t.args].join(' ');
+    default:
+      return t.kind;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Matches.
+
+function cidrTest(cidr: string, field: 'src' | 'dst', invert: boolean): CMatch {
+  let net: number;
+  let mask: number;
+  try {
+    const slash = cidr.indexOf('/');
+    if (slash >= 0 && isIpv4(cidr.slice(slash + 1))) {
+      // iptables-save prints non-contiguous masks as a.b.c.d/m.m.m.m
+      mask = ipToInt(cidr.slice(slash + 1));
+      net = (ipToInt(cidr.slice(0, slash)) & mask) >>> 0;
+    } else {
+      const c = parseCidr(cidr);
+      mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
+      net = ipToInt(c.network);
+    }
+  } catch {
+    return { unsupported: `address "${cidr}" is not an IPv4 address or prefix` };
+  }
+  if (field === 'src') return { test: (c) => (((c.src & mask) >>> 0) === net) !== invert };
+  return { test: (c) => (((c.dst & mask) >>> 0) === net) !== invert };
+}
+
+/** ifname_compare with the `+` wildcard (a prefix match); an absent device is "". */
+function ifaceTest(name: string, wildcard: boolean, field: 'in' | 'out', invert: boolean): CMatch {
+  const get = field === 'in' ? (c: EvalCtx) => c.inIface : (c: EvalCtx) => c.outIface;
+  if (wildcard) return { test: (c) => get(c).startsWith(name) !== invert };
+  return { test: (c) => (get(c) === name) !== invert };
+}
+
+const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+  ALL: 0x3f,
+  NONE: 0,
+};
+
+function flagBits(names: readonly string[]): number | string {
+  let b = 0;
+  for (const n of names) {
+    const v = TCP_FLAG_BITS[n.toUpperCase()];
+    if (v === undefined) return n;
+    b |= v;
+  }
+  return b;
+}
+
+const CT_STATE_BIT: Readonly<Record<CtState, number>> = {
+  INVALID: 1 << 0,
+  ESTABLISHED: 1 << 1,
+  RELATED: 1 << 2,
+  NEW: 1 << 3,
+  UNTRACKED: 1 << 4,
+  SNAT: 1 << 5,
+  DNAT: 1 << 6,
+};
+
+/** XT_CONNTRACK_STATE_BIT(ctinfo) (+ the virtual SNAT/DNAT bits for ctstate). */
+function stateBits(ct: SkbCt, virtual: boolean): number {
+  if (ct.kind === 'none') return CT_STATE_BIT.INVALID;
+  if (ct.kind === 'untracked') return CT_STATE_BIT.UNTRACKED;
+  let bits: number;
+  switch (ct.ctinfo) {
+    case 'ESTABLISHED':
+    case 'ESTABLISHED_REPLY':
+      bits = CT_STATE_BIT.ESTABLISHED;
+      break;
+    case 'RELATED':
+    case 'RELATED_REPLY':
+      bits = CT_STATE_BIT.RELATED;
+      break;
+    case 'NEW':
+      bits = CT_STATE_BIT.NEW;
+      break;
+  }
+  if (virtual) {
+    if (ct.entry.status & IPS.SRC_NAT) bits |= CT_STATE_BIT.SNAT;
+    if (ct.entry.status & IPS.DST_NAT) bits |= CT_STATE_BIT.DNAT;
+  }
+  return bits;
+}
+
+const CT_STATUS_BIT: Readonly<Record<string, number>> = {
+  EXPECTED: IPS.EXPECTED,
+  SEEN_REPLY: IPS.SEEN_REPLY,
+  ASSURED: IPS.ASSURED,
+  CONFIRMED: IPS.CONFIRMED,
+};
+
+const ADDR_TYPES: readonly AddrType[] = [
+  'UNSPEC',
+  'UNICAST',
+  'LOCAL',
+  'BROADCAST',
+  'ANYCAST',
+  'MULTICAST',
+  'BLACKHOLE',
+  'UNREACHABLE',
+  'PROHIBIT',
+  'THROW',
+  'NAT',
+  'XRESOLVE',
+];
+void ADDR_TYPES;
+
+function compileMatch(m: Match): CMatch {
+  switch (m.kind) {
+    case 'protocol': {
+      const name = m.protocol.toLowerCase();
+      const num = /^\d+$/.test(name) ? Number(name) : PROTO_NUM[name];
+      if (num === undefined) return { unsupported: `protocol "${m.protocol}"` };
+      // ip_packet_match: protocol 0 ("all") matches everything, even inverted.
+      if (num === 0) return { test: () => true };
+      const inv = m.invert;
+      return { test: (c) => (c.proto === num) !== inv };
+    }
+    case 'source':
+      return cidrTest(m.cidr, 'src', m.invert);
+    case 'destination':
+      return cidrTest(m.cidr, 'dst', m.invert);
+    case 'in-interface':
+      return ifaceTest(m.name, m.wildcard, 'in', m.invert);
+    case 'out-interface':
+      return ifaceTest(m.name, m.wildcard, 'out', m.invert);
+    case 'fragment':
+      // Packets are never non-first fragments in the model (no fragmentation).
+      return { test: () => m.invert };
+    case 'comment':
+      return { test: () => true };
+    case 'l4': {
+      // xt_tcpudp tcp_mt/udp_mt (sctp_mt for sctp): ports, then flags.
+      const proto = m.protocol === 'tcp' ? IPPROTO.TCP : m.protocol === 'udp' ? IPPROTO.UDP : IPPROTO.SCTP;
+      const sp = m.sport;
+      const dp = m.dport;
+      let fmask = 0;
+      let fcomp = 0;
+      let finv = false;
+      const hasFlags = m.tcpFlags !== undefined;
+      if (m.tcpFlags) {
+        const a = flagBits(m.tcpFlags.mask);
+        const b = flagBits(m.tcpFlags.comp);
+        if (typeof a === 'string' || typeof b === 'string') return { unsupported: `TCP flag "${String(typeof a === 'string' ? a : b)}"` };
+        fmask = a;
+        fcomp = b;
+        finv = m.tcpFlags.invert;
+      }
+      return {
+        test: (c) => {
+          if (c.proto !== proto) return false;
+          if (sp && (c.sport >= sp.from && c.sport <= sp.to) === sp.invert) return false;
+          if (dp && (c.dport >= dp.from && c.dport <= dp.to) === dp.invert) return false;
+          if (hasFlags && ((c.tcpFlags & fmask) === fcomp) === finv) return false;
+          return true;
+        },
+      };
+    }
+    case 'multiport': {
+      // xt_multiport ports_match_v1
+      const ranges = m.ports;
+      const inv = m.invert;
+      const which = m.which;
+      return {
+        test: (c) => {
+          if (c.sport < 0) return false;
+          for (const r of ranges) {
+            const s = c.sport >= r.from && c.sport <= r.to;
+            const d = c.dport >= r.from && c.dport <= r.to;
+            if (which === 'sports' ? s : which === 'dports' ? d : s || d) return !inv;
+          }
+          return inv;
+        },
+      };
+    }
+    case 'icmp': {
+      // icmp_type_code_match: type 0xFF is any.
+      const type = m.type;
+      const lo = m.code ?? 0;
+      const hi = m.code ?? 0xff;
+      const inv = m.invert;
+      return {
+        test: (c) => {
+          if (c.proto !== IPPROTO.ICMP) return false;
+          const ok = type === 0xff || (c.icmpType === type && c.icmpCode >= lo && c.icmpCode <= hi);
+          return ok !== inv;
+        },
+      };
+    }
+    case 'conntrack':
+      return compileConntrack(m);
+    case 'state': {
+      // xt_state: the inversion is folded into the mask by iptables.
+      let mask = 0;
+      for (const s of m.states) mask |= CT_STATE_BIT[s];
+      const inv = m.invert;
+      return { test: (c) => ((stateBits(c.ct, false) & mask) !== 0) !== inv };
+    }
+    case 'mark': {
+      const { value, mask, invert } = m;
+      return { test: (c) => (((c.mark & mask) >>> 0) === value >>> 0) !== invert };
+    }
+    case 'connmark': {
+      const { value, mask, invert } = m;
+      return {
+        test: (c) => {
+          if (c.ct.kind !== 'tracked') return false;
+          return (((c.ct.entry.mark & mask) >>> 0) === value >>> 0) !== invert;
+        },
+      };
+    }
+    case 'addrtype': {
+      // xt_addrtype addrtype_mt_v1
+      const src = m.srcType;
+      const dst = m.dstType;
+      const srcSet = src ? new Set(src.types) : null;
+      const dstSet = dst ? new Set(dst.types) : null;
+      const limIn = m.limitIfaceIn;
+      const limOut = m.limitIfaceOut;
+      return {
+        test: (c) => {
+          const dev = limIn ? c.inIface || undefined : limOut ? c.outIface || undefined : undefined;
+          if (srcSet && srcSet.has(c.env.addrType(c.packet.ip.src, dev)) === src!.invert) return false;
+          if (dstSet && dstSet.has(c.env.addrType(c.packet.ip.dst, dev)) === dst!.invert) return false;
+          return true;
+        },
+      };
+    }
+    case 'statistic': {
+      if (m.mode === 'random') {
+        // iptables stores lround(p * 2^31); the kernel matches when
+        // (get_random_u32() & 0x7FFFFFFF) < that, so the effective chance is the fraction.
+        const cut = Math.min(0x80000000, Math.max(0, Math.round(m.probability * 0x80000000)));
+        const p = cut / 0x80000000;
+        const inv = m.invert;
+        return {
+          test: (c) => c.chooser.chance(p, c.label) !== inv,
+        };
+      }
+      // nth: iptables stores every-1 and count = every-1-packet; a packet
+      // matches when the shared counter wraps to 0 (statistic_mt).
+      const every = m.every - 1;
+      const start = every - m.packet;
+      const inv = m.invert;
+      return {
+        test: (c) => {
+          let st = c.state.nth.get(m);
+          if (!st) c.state.nth.set(m, (st = { count: start }));
+          st.count = st.count === every ? 0 : st.count + 1;
+          return (st.count === 0) !== inv;
+        },
+      };
+    }
+    case 'recent':
+      return compileRecent(m);
+    case 'physdev':
+      return compilePhysdev(m);
+    case 'unsupported':
+      return { unsupported: `match -m ${m.module}${m.args.length ? ' ' + m.args.join(' ') : ''}` };
+  }
+}
+
+
+function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
+  let stateMask = 0;
+  if (m.ctstate) for (const s of m.ctstate.states) stateMask |= CT_STATE_BIT[s];
+  let statusMask = 0;
+  if (m.ctstatus) {
+    for (const s of m.ctstatus.statuses) {
+      const b = CT_STATUS_BIT[s];
+      if (b === undefined) return { unsupported: `--ctstatus ${s}` };
+      statusMask |= b;
+    }
+  }
+  let od: CMatch | null = null;
+  let odNet = 0;
+  let odMask = 0;
+  if (m.ctorigdst) {
+    try {
+      const cidr = parseCidr(m.ctorigdst.cidr);
+      odNet = ipToInt(cidr.network);
+      odMask = cidr.prefix === 0 ? 0 : (0xffffffff << (32 - cidr.prefix)) >>> 0;
+      od = { test: () => true };
+    } catch {
+      return { unsupported: `--ctorigdst ${m.ctorigdst.cidr}` };
+    }
+  }
+  const hasState = m.ctstate !== undefined;
+  return {
+    test: (c) => {
+      // conntrack_mt, in the kernel's order.
+      if (m.ctstate && ((stateBits(c.ct, true) & stateMask) !== 0) === m.ctstate.invert) return false;
+      if (c.ct.kind !== 'tracked') return hasState;
+      const e = c.ct.entry;
+      if (m.ctdir) {
+        const isOrig = c.ct.ctinfo === 'NEW' || c.ct.ctinfo === 'ESTABLISHED' || c.ct.ctinfo === 'RELATED';
+        if (isOrig !== (m.ctdir === 'ORIGINAL')) return false;
+      }
+      if (od && m.ctorigdst) {
+        const ok = ((ipToInt(e.original.dst) & odMask) >>> 0) === odNet;
+        if (ok === m.ctorigdst.invert) return false;
+      }
+      if (m.ctorigdstport) {
+        const p = e.original.dport;
+        if ((p >= m.ctorigdstport.from && p <= m.ctorigdstport.to) === m.ctorigdstport.invert) return false;
+      }
+      if (m.ctstatus && ((statusMask & e.status) !== 0) === m.ctstatus.invert) return false;
+      return true;
+    },
+  };
+}
+
+function compileRecent(m: Extract<Match, { kind: 'recent' }>): CMatch {
+  let maskInt = 0xffffffff;
+  if (m.mask !== undefined) {
+    if (!isIpv4(m.mask)) return { unsupported: `--mask ${m.mask}` };
+    maskInt = ipToInt(m.mask);
+  }
+  return {
+    test: (c) => {
+      // recent_mt (net/netfilter/xt_recent.c)
+      const addrInt = m.side === 'source' ? c.src : c.dst;
+      const key = String((addrInt & maskInt) >>> 0);
+      const ttl = c.packet.ip.ttl;
+      let table = c.state.recent.get(m.name);
+      if (!table) c.state.recent.set(m.name, (table = new Map()));
+      let ret = m.invert;
+      let e = table.get(key);
+      if (e && m.rttl && e.ttl !== ttl) e = undefined;
+      if (!e) {
+        if (m.action !== 'set') return ret;
+        if (table.size >= RECENT_LIST_TOT) {
+          const oldest = table.keys().next().value;
+          if (oldest !== undefined) table.delete(oldest);
+        }
+        table.set(key, { stamps: [c.now], ttl });
+        return !ret;
+      }
+      if (m.action === 'set') ret = !ret;
+      else if (m.action === 'remove') {
+        table.delete(key);
+        return !ret;
+      } else {
+        const since = c.now - (m.seconds ?? 0);
+        let hits = 0;
+        for (const s of e.stamps) {
+          if (m.seconds && s < since) continue;
+          if (!m.hitcount || ++hits >= m.hitcount) {
+            ret = !ret;
+            break;
+          }
+        }
+        if (m.reap && m.seconds) e.stamps = e.stamps.filter((s) => s >= since);
+      }
+      if (m.action === 'set' || (m.action === 'update' && ret)) {
+        e.stamps.push(c.now);
+        if (e.stamps.length > RECENT_PKT_LIST_TOT) e.stamps.shift();
+        e.ttl = ttl;
+        // recent_entry_update moves the entry to the LRU tail.
+        table.delete(key);
+        table.set(key, e);
+      }
+      return ret;
+    },
+  };
+}
+
+function compilePhysdev(m: Extract<Match, { kind: 'physdev' }>): CMatch {
+  const cmp = (dev: string, p: { name: string; wildcard: boolean }) => (p.wildcard ? dev.startsWith(p.name) : dev === p.name);
+  return {
+    test: (c) => {
+      // physdev_mt (net/netfilter/xt_physdev.c)
+      const br = c.hctx.bridge;
+      if (!br) {
+        if (m.isBridged && !m.isBridged.invert) return false;
+        if (m.isIn && !m.isIn.invert) return false;
+        if (m.isOut && !m.isOut.invert) return false;
+        if (m.physdevIn && !m.physdevIn.invert) return false;
+        if (m.physdevOut && !m.physdevOut.invert) return false;
+        return true;
+      }
+      const outdev = br.physOut;
+      const indev = br.physIn;
+      if (m.isBridged && (outdev !== undefined) === m.isBridged.invert) return false;
+      if (m.isIn && (indev !== undefined) === m.isIn.invert) return false;
+      if (m.isOut && (outdev !== undefined) === m.isOut.invert) return false;
+      if (m.physdevIn && indev !== undefined && cmp(indev, m.physdevIn) === m.physdevIn.invert) return false;
+      if (!m.physdevOut) return true;
+      if (outdev === undefined) return true;
+      return cmp(outdev, m.physdevOut) !== m.physdevOut.invert;
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Targets.
+
+const NAT_HOOKS: Readonly<Record<string, readonly HookName[]>> = {
+  DNAT: ['PREROUTING', 'OUTPUT'],
+  REDIRECT: ['PREROUTING', 'OUTPUT'],
+  SNAT: ['POSTROUTING', 'INPUT'],
+  MASQUERADE: ['POSTROUTING'],
+};
+
+function natApplicable(c: EvalCtx, kind: string): string | null {
+  if (c.table !== 'nat') return `${kind} is only valid in the nat table (iptables-restore would refuse the rule)`;
+  if (!NAT_HOOKS[kind]!.includes(c.hook)) {
+    return `${kind} is not valid in ${c.hook} (iptables-restore would refuse the rule)`;
+  }
+  return null;
+}
+
+/** Runs a NAT target: nf_nat_setup_info on the packet's (new) connection. */
+function doNat(c: EvalCtx, ref: RuleRef, range: NatRange, manip: ManipType, what: string, masqIface?: string): TargetResult {
+  if (c.ct.kind !== 'tracked' || (c.ct.ctinfo !== 'NEW' && c.ct.ctinfo !== 'RELATED')) {
+    // The nat table is only walked for new connections; nothing to bind to.
+    return ACCEPT;
+  }
+  const before = c.ct.entry;
+  let e = setupInfo(before, range, manip, {
+    table: c.conntrack,
+    chooser: c.chooser,
+    now: c.now,
+    label: `${ref.table}/${ref.chain} rule ${ref.index}${ref.line !== undefined ? ` (line ${ref.line})` : ''}`,
+  });
+  if (masqIface !== undefined) e = { ...e, masqIface };
+  c.ct = { ...c.ct, entry: e };
+  c.notes.push({ ref, text: `${what}: reply tuple now ${e.reply.src}:${e.reply.sport} -> ${e.reply.dst}:${e.reply.dport}` });
+  return ACCEPT;
+}
+
+function addrRange(a: { from: string; to: string } | undefined): Pick<NatRange, 'minAddr' | 'maxAddr'> {
+  return a ? { minAddr: a.from, maxAddr: a.to } : {};
+}
+
+function portRange(p: { from: number; to: number } | undefined): Pick<NatRange, 'minPort' | 'maxPort'> {
+  return p ? { minPort: p.from, maxPort: p.to } : {};
+}
+
+function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
+  switch (t.kind) {
+    case 'ACCEPT':
+      return () => ACCEPT;
+    case 'DROP':
+      return () => DROP;
+    case 'RETURN':
+      return () => RETURN;
+    case 'jump': {
+      const r: TargetResult = { kind: 'jump', chain: t.chain };
+      return () => r;
+    }
+    case 'goto': {
+      const r: TargetResult = { kind: 'goto', chain: t.chain };
+      return () => r;
+    }
+    case 'REJECT': {
+      const r: TargetResult = { kind: 'REJECT', with: t.with };
+      return (c) => {
+        // ipt_REJECT hooks: INPUT, FORWARD, OUTPUT only.
+        if (c.hook === 'PREROUTING' || c.hook === 'POSTROUTING') {
+          return { kind: 'UNSUPPORTED', what: `REJECT is not valid in ${c.hook} (iptables-restore would refuse the rule)` };
+        }
+        return r;
+      };
+    }
+    case 'MARK': {
+      const { value, mask } = t;
+      return (c) => {
+        // mark_tg: skb->mark = (skb->mark & ~mask) ^ value
+        c.mark = ((c.mark & ~mask) ^ value) >>> 0;
+        return CONTINUE;
+      };
+    }
+    case 'CONNMARK':
+      return compileConnmark(t.args);
+    case 'LOG':
+      return (c, ref) => {
+        c.notes.push({ ref, text: `LOG${t.prefix !== undefined ? ` prefix "${t.prefix}"` : ''}` });
+        return CONTINUE;
+      };
+    case 'NOTRACK':
+      return (c) => {
+        if (c.table !== 'raw') return { kind: 'UNSUPPORTED', what: 'NOTRACK is only valid in the raw table' };
+        // xt_CT notrack_tg: nf_ct_set(skb, NULL, IP_CT_UNTRACKED)
+        c.ct = { kind: 'untracked' };
+        return CONTINUE;
+      };
+    case 'DNAT':
+      return (c, ref) => {
+        const bad = natApplicable(c, 'DNAT');
+        if (bad) return { kind: 'UNSUPPORTED', what: bad };
+        return doNat(c, ref, { ...addrRange(t.toAddr), ...portRange(t.toPorts), random: t.random, persistent: t.persistent }, 'DST', 'DNAT');
+      };
+    case 'SNAT':
+      return (c, ref) => {
+        const bad = natApplicable(c, 'SNAT');
+        if (bad) return { kind: 'UNSUPPORTED', what: bad };
+        return doNat(
+          c,
+          ref,
+          { ...addrRange(t.toAddr), ...portRange(t.toPorts), random: t.random, randomFully: t.randomFully, persistent: t.persistent },
+          'SRC',
+          'SNAT',
+        );
+      };
+    case 'MASQUERADE':
+      return (c, ref) => {
+        const bad = natApplicable(c, 'MASQUERADE');
+        if (bad) return { kind: 'UNSUPPORTED', what: bad };
+        if (c.ct.kind !== 'tracked') return ACCEPT;
+        // nf_nat_masquerade_ipv4: 0.0.0.0 sources (DHCP) are left alone.
+        if (c.ct.entry.original.src === '0.0.0.0') return ACCEPT;
+        const out = c.outIface;
+        const nexthop: Ipv4 = c.hctx.nexthop ?? c.packet.ip.dst;
+        const src = c.env.masqueradeSource(out, nexthop);
+        if (src === null) return { kind: 'DROP', reason: `MASQUERADE: ${out || 'the output device'} has no usable address ("ate my IP address")` };
+        return doNat(
+          c,
+          ref,
+          { minAddr: src, maxAddr: src, ...portRange(t.toPorts), random: t.random, randomFully: t.randomFully },
+          'SRC',
+          `MASQUERADE to ${src}`,
+          out,
+        );
+      };
+    case 'REDIRECT':
+      return (c, ref) => {
+        const bad = natApplicable(c, 'REDIRECT');
+        if (bad) return { kind: 'UNSUPPORTED', what: bad };
+        // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first address.
+        const dst = c.hook === 'OUTPUT' ? '127.0.0.1' : c.env.primaryAddress(c.inIface);
+        if (dst === null) return { kind: 'DROP', reason: `REDIRECT: ${c.inIface || 'the input device'} has no address` };
+        return doNat(c, ref, { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random }, 'DST', `REDIRECT to ${dst}`);
+      };
+    case 'unsupported':
+      return () => ({ kind: 'UNSUPPORTED', what: `target -j ${[t.name, ...t.args].join(' ')}` });
+  }
+}
+
+function compileConnmark(args: readonly string[]): (c: EvalCtx, ref: RuleRef) => TargetResult {
+  const num = (s: string | undefined) => (s !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(s) ? Number(s) >>> 0 : undefined);
+  const mode = args[0];
+  const opt = (name: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? num(args[i + 1]) : undefined;
+  };
+  if (mode === '--set-xmark' && args[1] !== undefined) {
+    const [v, m] = args[1].split('/');
+    const value = num(v);
+    const mask = m === undefined ? 0xffffffff : num(m);
+    if (value !== undefined && mask !== undefined) {
+      return (c) => {
+        // connmark_tg_shift XT_CONNMARK_SET: ct->mark = (ct->mark & ~ctmask) ^ ctmark
+        if (c.ct.kind === 'tracked') setCtMark(c, ((c.ct.entry.mark & ~mask) ^ value) >>> 0);
+        return CONTINUE;
+      };
+    }
+  }
+  if (mode === '--save-mark' || mode === '--restore-mark') {
+    const nf = opt('--nfmask') ?? 0xffffffff;
+    const ctm = opt('--ctmask') ?? 0xffffffff;
+    if (mode === '--save-mark') {
+      return (c) => {
+        if (c.ct.kind === 'tracked') setCtMark(c, ((c.ct.entry.mark & ~ctm) ^ (c.mark & nf)) >>> 0);
+        return CONTINUE;
+      };
+    }
+    return (c) => {
+      if (c.ct.kind === 'tracked') c.mark = ((c.mark & ~nf) ^ (c.ct.entry.mark & ctm)) >>> 0;
+      return CONTINUE;
+    };
+  }
+  return () => ({ kind: 'UNSUPPORTED', what: `target -j CONNMARK ${args.join(' ')}` });
+}
+
+function setCtMark(c: EvalCtx, mark: number): void {
+  if (c.ct.kind !== 'tracked') return;
+  const e = { ...c.ct.entry, mark };
+  c.ct = { ...c.ct, entry: e };
+  if (e.status & IPS.CONFIRMED) c.conntrack.update(e);
+}
+
+// ---------------------------------------------------------------------------
+// The walk.
+
+/** Chains nested deeper than this are a loop iptables-restore would have refused (ELOOP). */
+export const MAX_JUMP_DEPTH = 1024;
+
+export type WalkResult =
+  | { readonly kind: 'ACCEPT' | 'DROP'; readonly by: WalkDecider; readonly reason?: string }
+  | { readonly kind: 'REJECT'; readonly by: WalkDecider; readonly with: string }
+  | { readonly kind: 'UNSUPPORTED'; readonly by: WalkDecider | null; readonly what: string };
+
+export type WalkDecider =
+  | { readonly kind: 'rule'; readonly ref: RuleRef; readonly target: string }
+  | { readonly kind: 'policy'; readonly chain: string; readonly policy: 'ACCEPT' | 'DROP' };
+
+function refOf(c: EvalCtx, chain: string, r: CRule): RuleRef {
+  return {
+    hook: c.hook,
+    table: c.table,
+    chain,
+    index: r.index,
+    ...(r.rule.source.file !== undefined ? { file: r.rule.source.file } : {}),
+    ...(r.rule.source.line !== undefined ? { line: r.rule.source.line } : {}),
+    text: r.rule.text,
+  };
+}
+
+/**
+ * ipt_do_table for one built-in chain. Only matching rules are recorded
+ * (as hits and `rule` steps); the walk itself is linear, like the kernel's.
+ */
+export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
+  const start = table.chains.get(chainName);
+  if (!start) {
+    // A table without this built-in chain behaves like an empty one (policy ACCEPT).
+    return { kind: 'ACCEPT', by: { kind: 'policy', chain: chainName, policy: 'ACCEPT' } };
+  }
+  const stack: { chain: CChain; next: number }[] = [];
+  let chain = start;
+  let i = 0;
+  for (;;) {
+    if (i >= chain.rules.length) {
+      // Fell off the end: a user chain returns; the built-in chain's policy decides.
+      const top = stack.pop();
+      if (top) {
+        chain = top.chain;
+        i = top.next;
+        continue;
+      }
+      const policy = start.policy ?? 'ACCEPT';
+      return { kind: policy, by: { kind: 'policy', chain: start.name, policy } };
+    }
+    const r = chain.rules[i]!;
+    i++;
+    let ok = true;
+    for (const t of r.ip) {
+      if (!t(c)) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    if (r.ems.length > 0) {
+      c.label = `${c.table}/${chain.name} rule ${r.index}${r.rule.source.line !== undefined ? ` (line ${r.rule.source.line})` : ''}`;
+      for (const m of r.ems) {
+        if (m.unsupported !== undefined) {
+          const ref = refOf(c, chain.name, r);
+          return { kind: 'UNSUPPORTED', by: { kind: 'rule', ref, target: r.targetText }, what: m.unsupported };
+        }
+        if (!m.test(c)) {
+          ok = false;
+          break;
+        }
+      }
+      if (!ok) continue;
+    }
+    const ref = refOf(c, chain.name, r);
+    c.hits.push({ ...ref, target: r.targetText });
+    c.rec.record({
+      kind: 'rule',
+      host: c.env.host,
+      summary: `${c.table} ${chain.name} #${r.index}${ref.line !== undefined ? ` (${ref.file ?? ''}:${ref.line})` : ''}: -A ${chain.name} ${r.rule.text}`,
+      packet: c.packet,
+      detail: { ...ref, target: r.targetText, mark: hexMark(c.mark) },
+    });
+    if (!r.target) continue;
+    const res = r.target(c, ref);
+    switch (res.kind) {
+      case 'CONTINUE':
+        continue;
+      case 'ACCEPT':
+        return { kind: 'ACCEPT', by: { kind: 'rule', ref, target: r.targetText } };
+      case 'DROP':
+        return { kind: 'DROP', by: { kind: 'rule', ref, target: r.targetText }, ...(res.reason ? { reason: res.reason } : {}) };
+      case 'REJECT':
+        return { kind: 'REJECT', by: { kind: 'rule', ref, target: r.targetText }, with: res.with };
+      case 'UNSUPPORTED':
+        return { kind: 'UNSUPPORTED', by: { kind: 'rule', ref, target: r.targetText }, what: res.what };
+      case 'RETURN': {
+        const top = stack.pop();
+        if (top) {
+          chain = top.chain;
+          i = top.next;
+          continue;
+        }
+        // RETURN in a built-in chain: the policy (the chain's underflow).
+        const policy = start.policy ?? 'ACCEPT';
+        return { kind: policy, by: { kind: 'policy', chain: start.name, policy } };
+      }
+      case 'jump':
+      case 'goto': {
+        const next = table.chains.get(res.chain);
+        if (!next || next.builtin) {
+          return {
+            kind: 'UNSUPPORTED',
+            by: { kind: 'rule', ref, target: r.targetText },
+            what: `${res.kind} to ${next ? 'built-in' : 'undefined'} chain ${res.chain} (iptables-restore would refuse the rule)`,
+          };
+        }
+        // -j pushes a return point; -g does not (it replaces the current chain).
+        if (res.kind === 'jump') stack.push({ chain, next: i });
+        if (stack.length > MAX_JUMP_DEPTH) {
+          return {
+            kind: 'UNSUPPORTED',
+            by: { kind: 'rule', ref, target: r.targetText },
+            what: `chains nested deeper than ${MAX_JUMP_DEPTH}: a jump loop (iptables-restore would refuse it)`,
+          };
+        }
+        chain = next;
+        i = 0;
+        continue;
+      }
+    }
+  }
+}
+
+export function hexMark(m: number): string {
+  return `0x${(m >>> 0).toString(16)}`;
+}
+
+/** Whether a rule's IPv4 address test would need a value the model cannot parse (for diagnostics). */
+export function ruleUsesUnsupported(r: CRule): boolean {
+  return r.ems.some((m) => m.unsupported !== undefined) || r.rule.target?.kind === 'unsupported';
+}

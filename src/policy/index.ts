@@ -1,0 +1,34 @@
+/**
+ * policy/ — who may talk to whom: NetworkPolicy (networking.k8s.io/v1) and
+ * AdminNetworkPolicy / BaselineAdminNetworkPolicy
+ * (policy.networking.k8s.io/v1alpha1, KEP-2091).
+ *
+ * - `model.ts` validates and normalises the objects (`buildPolicyWorld`):
+ *   policyTypes defaulting, peers (podSelector / namespaceSelector / both /
+ *   ipBlock with except; ANP namespaces / pods / nodes / networks), ports
+ *   (protocol default TCP, named ports, endPort, ANP portNumber / namedPort /
+ *   portRange).
+ * - `engine.ts` decides one pair with reasons (`evaluatePair`): per
+ *   direction ANP tiers by priority (Allow / Deny / Pass), then NetworkPolicy
+ *   if the pod is isolated, else the baseline, else allowed; traffic needs
+ *   egress at the source AND ingress at the destination.
+ * - `matrix.ts` computes every pair at once over groups of pods no policy can
+ *   tell apart (`computeMatrix`), including the external ranges the policy
+ *   CIDRs carve out (`externals.ts`).
+ * - `ports.ts` is the exact per-protocol port-interval algebra the answers are
+ *   written in (`TCP 1-79,81-65535`).
+ * - `explain.ts` renders the reasons for one pair.
+ *
+ * Not modelled: IPv6; traffic to and from the node a pod runs on (always
+ * allowed by the API's definition, but nodes are not in the pod matrix);
+ * protocols other than TCP/UDP/SCTP (rules without ports allow them too);
+ * the enforcement point in traces (which component enforces, and where), which
+ * belongs to the cluster twin.
+ */
+export * from './ports.js';
+export * from './types.js';
+export * from './model.js';
+export * from './engine.js';
+export * from './externals.js';
+export * from './matrix.js';
+export * from './explain.js';

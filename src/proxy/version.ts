@@ -1,0 +1,77 @@
+/**
+ * Which kube-proxy release's rule layout to write. The iptables layout from
+ * 1.27 to 1.31 is one family; the differences, each read from that release's
+ * `pkg/proxy/iptables/proxier.go` and `proxier_test.go`, are:
+ *
+ * - 1.29+: the `KUBE-FORWARD ... --ctstate INVALID -j DROP` rule is written
+ *   only when `net.netfilter.nf_conntrack_tcp_be_liberal` is 0 (PR #120412;
+ *   `conntrackTCPLiberal`). 1.27/1.28 always write it.
+ * - 1.30+: nfacct counters: the INVALID drop carries
+ *   `-m nfacct --nfacct-name ct_state_invalid_dropped_pkts`, and every
+ *   NodePort gets a preceding `-d 127.0.0.0/8 ... -m nfacct --nfacct-name
+ *   localhost_nps_accepted_pkts` rule when localhost NodePorts are on (IPv4).
+ * - 1.30+: LoadBalancerIPMode is on by default: ingress entries with
+ *   `ipMode: Proxy` get no load balancer IP rules.
+ *
+ * Everything else (KUBE-EXT/KUBE-SVL/KUBE-FW chains, KUBE-PROXY-FIREWALL,
+ * masquerade in KUBE-SVC and KUBE-EXT, comments, the kube-proxy copy of
+ * KUBE-FIREWALL) is identical between the 1.27 test expectations
+ * (`TestOverallIPTablesRulesWithMultipleServices`) and the 1.31 ones
+ * (`TestOverallIPTablesRules`).
+ */
+
+import type { Diagnostic } from '../diag.js';
+
+export interface ProxyLayout {
+  /** `1.<minor>` actually used for the layout. */
+  readonly version: string;
+  readonly minor: number;
+  readonly invalidDropHonoursTcpBeLiberal: boolean;
+  readonly nfacct: boolean;
+  readonly loadBalancerIpMode: boolean;
+}
+
+export const DEFAULT_VERSION = '1.31';
+const OLDEST = 27;
+const NEWEST = 31;
+
+export function resolveLayout(version: string | undefined, diagnostics: Diagnostic[]): ProxyLayout {
+  const v = version ?? DEFAULT_VERSION;
+  const m = /^v?1\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(v.trim());
+  let minor: number;
+  if (!m) {
+    diagnostics.push({
+      code: 'proxy.version',
+      severity: 'error',
+      message: `unrecognised kube-proxy version "${v}"; expected e.g. "1.27" or "1.31"; using ${DEFAULT_VERSION}`,
+      field: 'kubeProxy.version',
+    });
+    minor = NEWEST;
+  } else {
+    minor = Number(m[1]);
+    if (minor < OLDEST) {
+      diagnostics.push({
+        code: 'proxy.version',
+        severity: 'warning',
+        message: `kube-proxy ${v} is older than the oldest modelled layout (1.${OLDEST}); writing the 1.${OLDEST} layout`,
+        field: 'kubeProxy.version',
+      });
+      minor = OLDEST;
+    } else if (minor > NEWEST) {
+      diagnostics.push({
+        code: 'proxy.version',
+        severity: 'warning',
+        message: `kube-proxy ${v} is newer than the newest verified layout (1.${NEWEST}); writing the 1.${NEWEST} layout`,
+        field: 'kubeProxy.version',
+      });
+      minor = NEWEST;
+    }
+  }
+  return {
+    version: `1.${minor}`,
+    minor,
+    invalidDropHonoursTcpBeLiberal: minor >= 29,
+    nfacct: minor >= 30,
+    loadBalancerIpMode: minor >= 30,
+  };
+}
