@@ -4,10 +4,11 @@
 import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { register as reach } from './reach.js';
+import { register as iptables } from './iptables.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [reach];
+const commands: Register[] = [reach, iptables];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);

@@ -13,8 +13,13 @@
  */
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, type Diagnostic } from '../diag.js';
-import { parseFile } from '../k8s/parse.js';
-import { buildPolicyWorld, type Endpoint, type PolicyWorld, type SourceObject } from '../policy/model.js';
+import { loadDocuments } from '../k8s/load.js';
+import {
+  buildPolicyWorld,
+  type Endpoint,
+  type PolicyWorld,
+  type SourceObject,
+} from '../policy/model.js';
 import { computeMatrix, portMask, type ReachMatrix } from '../policy/matrix.js';
 import { evaluatePair } from '../policy/engine.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
@@ -35,35 +40,51 @@ interface ReachOptions {
   externals?: boolean;
 }
 
-function loadSources(io: Io, files: readonly string[]): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
-  const sources: SourceObject[] = [];
-  const diagnostics: Diagnostic[] = [];
-  for (const file of files) {
-    const parsed = parseFile(file, io.readFile(file));
-    diagnostics.push(...parsed.diagnostics);
-    for (const d of parsed.documents) {
-      const origin = { file: d.file, document: d.document, line: d.line };
-      const v = d.value as { kind?: unknown; items?: unknown } | null;
-      if (v && v.kind === 'List' && Array.isArray(v.items)) for (const item of v.items) sources.push({ object: item, origin });
-      else sources.push({ object: d.value, origin });
-    }
-  }
-  return { sources, diagnostics };
+function loadSources(
+  io: Io,
+  files: readonly string[],
+): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
+  const loaded = loadDocuments(files.map((path) => ({ path, text: io.readFile(path) })));
+  return {
+    sources: loaded.objects.map((o) => ({
+      object: o.object,
+      origin: { file: o.origin.file, line: o.origin.line, document: o.origin.document },
+    })),
+    diagnostics: loaded.diagnostics,
+  };
 }
 
 export function parsePortQuery(text: string): PortQuery {
   const m = /^([A-Za-z]+)\/(\d+)$/.exec(text.trim());
   const proto = m?.[1]?.toUpperCase();
   const port = Number(m?.[2]);
-  if (!m || !(PROTOCOLS as readonly string[]).includes(proto!) || !Number.isInteger(port) || port < 1 || port > 65535) {
-    throw InputError.of('reach-bad-port', `--port ${JSON.stringify(text)} is not PROTOCOL/PORT`, { field: '--port' }, 'write e.g. TCP/80, UDP/53 or SCTP/9003 (port 1-65535)');
+  if (
+    !m ||
+    !(PROTOCOLS as readonly string[]).includes(proto!) ||
+    !Number.isInteger(port) ||
+    port < 1 ||
+    port > 65535
+  ) {
+    throw InputError.of(
+      'reach-bad-port',
+      `--port ${JSON.stringify(text)} is not PROTOCOL/PORT`,
+      { field: '--port' },
+      'write e.g. TCP/80, UDP/53 or SCTP/9003 (port 1-65535)',
+    );
   }
   return { protocol: proto as L4Protocol, port };
 }
 
 /** Finds the endpoint for `ns/pod`, `pod` (in -n NS or default), a pod IP, or an external address/CIDR. */
-function resolveRef(world: PolicyWorld, m: ReachMatrix, ref: string, ns: string | undefined, arg: string): Endpoint {
-  const key = ref.includes('/') && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(ref) ? ref : `${ns ?? 'default'}/${ref}`;
+function resolveRef(
+  world: PolicyWorld,
+  m: ReachMatrix,
+  ref: string,
+  ns: string | undefined,
+  arg: string,
+): Endpoint {
+  const key =
+    ref.includes('/') && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(ref) ? ref : `${ns ?? 'default'}/${ref}`;
   const i = m.indexOf(key);
   if (i !== undefined) return m.endpoints[i]!;
   const ip = ref.split('/')[0]!;
@@ -79,12 +100,19 @@ function resolveRef(world: PolicyWorld, m: ReachMatrix, ref: string, ns: string 
   }
   const [nsPart] = key.split('/');
   const known = world.namespaces.has(nsPart!);
-  const near = world.pods.filter((p) => p.name === key.split('/')[1] || p.namespace === nsPart).slice(0, 5).map((p) => p.key);
+  const near = world.pods
+    .filter((p) => p.name === key.split('/')[1] || p.namespace === nsPart)
+    .slice(0, 5)
+    .map((p) => p.key);
   throw InputError.of(
     'reach-unknown-pod',
-    known ? `${arg}: no pod ${key}` : `${arg}: unknown namespace ${JSON.stringify(nsPart)} (in ${JSON.stringify(ref)})`,
+    known
+      ? `${arg}: no pod ${key}`
+      : `${arg}: unknown namespace ${JSON.stringify(nsPart)} (in ${JSON.stringify(ref)})`,
     { field: '--explain' },
-    near.length ? `known pods include ${near.join(', ')}` : 'name a pod as NAMESPACE/NAME, or give an IP address',
+    near.length
+      ? `known pods include ${near.join(', ')}`
+      : 'name a pod as NAMESPACE/NAME, or give an IP address',
   );
 }
 
@@ -111,11 +139,20 @@ export function register(program: Command, io: Io): void {
     .action((opts: ReachOptions) => {
       const format = (opts.output ?? 'table') as Format;
       if (!FORMATS.includes(format)) {
-        throw InputError.of('reach-bad-output', `-o ${JSON.stringify(opts.output)} is not one of ${FORMATS.join(', ')}`, { field: '--output' });
+        throw InputError.of(
+          'reach-bad-output',
+          `-o ${JSON.stringify(opts.output)} is not one of ${FORMATS.join(', ')}`,
+          { field: '--output' },
+        );
       }
       const q = opts.port !== undefined ? parsePortQuery(opts.port) : undefined;
       if (opts.explain !== undefined && opts.explain.length !== 2) {
-        throw InputError.of('reach-bad-explain', `--explain takes two endpoints, FROM and TO; got ${opts.explain.length}`, { field: '--explain' }, 'e.g. --explain x/a y/b');
+        throw InputError.of(
+          'reach-bad-explain',
+          `--explain takes two endpoints, FROM and TO; got ${opts.explain.length}`,
+          { field: '--explain' },
+          'e.g. --explain x/a y/b',
+        );
       }
       const loaded = loadSources(io, opts.file ?? []);
       const world = buildPolicyWorld(loaded.sources);
@@ -124,7 +161,12 @@ export function register(program: Command, io: Io): void {
       if (errors.length > 0) throw new InputError(errors);
       for (const d of diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
       if (opts.namespace !== undefined && !world.namespaces.has(opts.namespace)) {
-        throw InputError.of('reach-unknown-namespace', `-n: no namespace ${JSON.stringify(opts.namespace)} in the input`, { field: '--namespace' }, `namespaces: ${[...world.namespaces.keys()].sort().join(', ')}`);
+        throw InputError.of(
+          'reach-unknown-namespace',
+          `-n: no namespace ${JSON.stringify(opts.namespace)} in the input`,
+          { field: '--namespace' },
+          `namespaces: ${[...world.namespaces.keys()].sort().join(', ')}`,
+        );
       }
 
       const m = computeMatrix(world);
@@ -140,7 +182,14 @@ export function register(program: Command, io: Io): void {
     });
 }
 
-function renderMatrix(io: Io, m: ReachMatrix, format: Format, q: PortQuery | undefined, ns: string | undefined, withExternals: boolean): void {
+function renderMatrix(
+  io: Io,
+  m: ReachMatrix,
+  format: Format,
+  q: PortQuery | undefined,
+  ns: string | undefined,
+  withExternals: boolean,
+): void {
   const podIdx: number[] = [];
   m.endpoints.forEach((e, i) => {
     if (e.kind === 'pod' && (ns === undefined || e.namespace === ns)) podIdx.push(i);
@@ -151,19 +200,22 @@ function renderMatrix(io: Io, m: ReachMatrix, format: Format, q: PortQuery | und
   const keyOf = (i: number) => m.endpoints[i]!.key;
 
   if (format === 'json') {
+    const quoted = m.endpoints.map((e) => JSON.stringify(e.key));
     const cellJson: string[] = [];
     const cell = (a: number, b: number): string => {
       const id = m.allowedId(a, b);
       if (mask) return mask[id] ? 'true' : 'false';
       return (cellJson[id] ??= JSON.stringify(m.table.get(id).toJSON()));
     };
+    const row = (a: number, cols: readonly number[]): string => {
+      const parts = new Array<string>(cols.length);
+      for (let k = 0; k < cols.length; k++) parts[k] = `${quoted[cols[k]!]}:${cell(a, cols[k]!)}`;
+      return `${quoted[a]}:{${parts.join(',')}}`;
+    };
     // Written row by row: a 5,000-pod matrix is too big for one JSON.stringify.
     const head = q ? `{"port":${JSON.stringify(q)},` : '{';
     io.out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},"allowed":{`);
-    podIdx.forEach((a, n) => {
-      const cells = podIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`);
-      io.out(`${n ? ',' : ''}\n${JSON.stringify(keyOf(a))}:{${cells.join(',')}}`);
-    });
+    podIdx.forEach((a, n) => io.out(`${n ? ',' : ''}\n${row(a, podIdx)}`));
     io.out('\n}');
     if (extIdx.length > 0) {
       const exts = extIdx.map((i) => {
@@ -171,9 +223,7 @@ function renderMatrix(io: Io, m: ReachMatrix, format: Format, q: PortQuery | und
         return e.kind === 'external' ? { name: e.key, cidr: e.cidr, except: e.except } : { name: e.key };
       });
       io.out(`,"externals":${JSON.stringify(exts)},"externalAllowed":{`);
-      const rows: string[] = [];
-      for (const a of podIdx) rows.push(`${JSON.stringify(keyOf(a))}:{${extIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`).join(',')}}`);
-      for (const a of extIdx) rows.push(`${JSON.stringify(keyOf(a))}:{${podIdx.map((b) => `${JSON.stringify(keyOf(b))}:${cell(a, b)}`).join(',')}}`);
+      const rows = [...podIdx.map((a) => row(a, extIdx)), ...extIdx.map((a) => row(a, podIdx))];
       io.out(`${rows.map((r) => `\n${r}`).join(',')}\n}`);
     }
     io.out('}\n');
@@ -210,8 +260,14 @@ function renderMatrix(io: Io, m: ReachMatrix, format: Format, q: PortQuery | und
     for (const r of grid) io.out(`| ${r.map(esc).join(' | ')} |\n`);
     return;
   }
-  const widths = header.map((h, c) => Math.max([...h].length, ...grid.map((r) => [...r[c]!].length)));
-  const line = (r: string[]) => r.map((s, c) => pad(s, widths[c]!)).join('  ').trimEnd();
+  const widths = header.map((h, c) =>
+    Math.max([...h].length, ...grid.map((r) => [...r[c]!].length)),
+  );
+  const line = (r: string[]) =>
+    r
+      .map((s, c) => pad(s, widths[c]!))
+      .join('  ')
+      .trimEnd();
   io.out(`${line(header)}\n`);
   for (const r of grid) io.out(`${line(r)}\n`);
 }

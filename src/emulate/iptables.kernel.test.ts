@@ -9,6 +9,15 @@
  * 10.250.100.10 (exists only as a DNAT match).
  */
 import { describe, expect, it } from 'vitest';
+import { memoryIo } from '../cli/io.js';
+import { main } from '../cli/main.js';
+import {
+  ConntrackTable,
+  DEFAULT_CONNTRACK_SYSCTLS,
+  NO_CT,
+  conntrackIn,
+} from '../kernel/conntrack/index.js';
+import type { Ipv4Packet } from '../wire/packet.js';
 import {
   canEmulate,
   chainCounter,
@@ -22,6 +31,7 @@ import {
   type ClientResult,
   type Counters,
   type Lab,
+  type RawTcp,
   type TopologyDesc,
 } from './index.js';
 
@@ -34,15 +44,19 @@ const ROUTER_OUT = '172.31.2.1'; // router eth1
 const BACKEND_A = '172.31.2.2';
 const BACKEND_B = '172.31.2.3';
 const VIP = '10.250.100.10';
-const ROUTER_LOCAL = [ROUTER_IN, ROUTER_OUT, '127.0.0.1'];
+/** The router's addresses as packeteye's --local-ip (IP/PREFIX@IFACE), as `ip -br addr` shows them. */
+const ROUTER_LOCAL = [`${ROUTER_IN}/24@eth0`, `${ROUTER_OUT}/24@eth1`];
 
-/** client(eth0) — (eth0)router(eth1) — (eth0)server; the router forwards and routes the VIP range towards the servers. */
-function topology(routerSysctls: Record<string, number> = {}): TopologyDesc {
+/**
+ * client(eth0) — (eth0)router(eth1) — (eth0)server; the router forwards and routes the VIP range
+ * towards the servers. `routerOutFirst` puts another primary address on eth1 before ROUTER_OUT.
+ */
+function topology(opts: { routerOutFirst?: string } = {}): TopologyDesc {
   return {
     netns: {
       client: { routes: [{ to: 'default', via: ROUTER_IN }] },
       router: {
-        sysctls: { 'net.ipv4.ip_forward': 1, ...routerSysctls },
+        sysctls: { 'net.ipv4.ip_forward': 1 },
         routes: [{ to: '10.250.100.0/24', via: BACKEND_A, dev: 'eth1' }],
       },
       server: { routes: [{ to: 'default', via: ROUTER_OUT }] },
@@ -53,7 +67,14 @@ function topology(routerSysctls: Record<string, number> = {}): TopologyDesc {
         b: { ns: 'router', dev: 'eth0', addrs: [`${ROUTER_IN}/24`] },
       },
       {
-        a: { ns: 'router', dev: 'eth1', addrs: [`${ROUTER_OUT}/24`] },
+        a: {
+          ns: 'router',
+          dev: 'eth1',
+          addrs: [
+            ...(opts.routerOutFirst !== undefined ? [opts.routerOutFirst] : []),
+            `${ROUTER_OUT}/24`,
+          ],
+        },
         b: { ns: 'server', dev: 'eth0', addrs: [`${BACKEND_A}/24`, `${BACKEND_B}/24`] },
       },
     ],
@@ -102,12 +123,23 @@ const TWO_ENDPOINTS = `${NAT_HEAD}-A KUBE-SERVICES -d ${VIP}/32 -p tcp -m commen
 COMMIT
 `;
 
+/** Two endpoints chosen by `-m statistic --mode nth` (every 2nd new connection; `--packet` sets the phase). */
+function nthEndpoints(packet: number): string {
+  return TWO_ENDPOINTS.replace(
+    '--mode random --probability 0.50000000000',
+    `--mode nth --every 2 --packet ${packet}`,
+  );
+}
+
 /** NodePort 30080 on any local address (`-m addrtype --dst-type LOCAL`), the last rule of KUBE-SERVICES. */
 const NODEPORT = `${NAT_HEAD}-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS
 -A KUBE-NODEPORTS -p tcp -m comment --comment "default/web:http" -m tcp --dport 30080 -j KUBE-SEP-A
 -A KUBE-SEP-A -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination ${BACKEND_A}:8080
 COMMIT
 `;
+
+/** VIP:80 → an endpoint on the router itself (a hostNetwork pod), reached over lo. */
+const LOCAL_ENDPOINT = ONE_ENDPOINT.replaceAll(BACKEND_A, ROUTER_IN);
 
 /** A UDP service VIP:53 → BACKEND_A:5353, for un-DNAT of the reply. */
 const UDP_SERVICE = `${NAT_HEAD}-A KUBE-SERVICES -d ${VIP}/32 -p udp -m comment --comment "kube-system/dns:dns cluster IP" -m udp --dport 53 -j KUBE-SVC-WEB
@@ -159,14 +191,6 @@ function ruleOf(
   return hits[0] as { table: string; chain: string; index: number; line: number };
 }
 
-/** The nat-table rules the kernel's counters say the packets matched ("chain#index"). */
-function natRulesTaken(c: Counters): string[] {
-  return c.rules
-    .filter((r) => r.table === 'nat' && r.packets > 0)
-    .map((r) => `${r.chain}#${r.index}`)
-    .sort();
-}
-
 function snmpDelta(before: Map<string, number>, after: Map<string, number>, key: string): number {
   return (after.get(key) ?? 0) - (before.get(key) ?? 0);
 }
@@ -189,8 +213,178 @@ async function connectOnce(
   return r;
 }
 
+// ---------------------------------------------------------------------------
+// packeteye's side: `packeteye iptables trace -o json`, in-process, on the same dump text.
+
+interface PePacket {
+  src: string;
+  dst: string;
+  sport: number | null;
+  dport: number | null;
+  proto: string;
+}
+interface PeRuleRef {
+  kind?: string;
+  hook: string;
+  table: string;
+  chain: string;
+  index: number;
+  line: number | null;
+}
+interface PeAlternative {
+  probability: number;
+  path: string[];
+  verdict: 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
+  decidedBy:
+    | (PeRuleRef & { kind: 'rule' })
+    | { kind: 'policy'; table: string; chain: string; policy: string }
+    | { kind: 'kernel'; reason: string }
+    | null;
+  dnat: string | null;
+  snat: { kind: 'SNAT' | 'MASQUERADE'; to: string } | null;
+  masqueradeMark: boolean;
+  mark: string;
+  reject?: { with: string };
+  hits: PeRuleRef[];
+  packet: PePacket;
+}
+
+interface Flow {
+  src: string;
+  dst: string;
+  dport: number;
+  sport?: number;
+  proto?: 'tcp' | 'udp';
+  inIface?: string;
+  outIface?: string;
+  /** The router's --local-ip list, when not ROUTER_LOCAL. */
+  localIps?: readonly string[];
+}
+
+/** Runs packeteye on `dump` (as file router.rules) with --all-paths and returns its alternatives. */
+async function packeteye(dump: string, f: Flow): Promise<PeAlternative[]> {
+  const io = memoryIo({ 'router.rules': dump });
+  const argv = [
+    'iptables',
+    'trace',
+    '--rules',
+    'router.rules',
+    '--src',
+    f.src,
+    '--dst',
+    f.dst,
+    '--dport',
+    String(f.dport),
+  ];
+  if (f.sport !== undefined) argv.push('--sport', String(f.sport));
+  if (f.proto !== undefined) argv.push('--proto', f.proto);
+  for (const l of f.localIps ?? ROUTER_LOCAL) argv.push('--local-ip', l);
+  if (f.inIface !== undefined) argv.push('--in-iface', f.inIface);
+  if (f.outIface !== undefined) argv.push('--out-iface', f.outIface);
+  argv.push('--all-paths', '-o', 'json');
+  const code = await main(argv, io);
+  expect(code, `packeteye ${argv.join(' ')}\n${io.stderr}`).toBe(0);
+  const out = JSON.parse(io.stdout) as { alternatives: PeAlternative[]; warnings: unknown[] };
+  expect(out.warnings, 'packeteye warned about the dump').toEqual([]);
+  return out.alternatives;
+}
+
+/** The single alternative of a flow with no statistic rule on its path. */
+async function packeteyeOne(dump: string, f: Flow): Promise<PeAlternative> {
+  const alts = await packeteye(dump, f);
+  expect(alts).toHaveLength(1);
+  return alts[0] as PeAlternative;
+}
+
+/**
+ * nat rule → how many times packeteye says the flows matched it, comparable with the kernel's
+ * counters (x_tables count every match, so a chain jumped to twice in one traversal counts 2).
+ */
+function peNatCounts(alts: readonly PeAlternative[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const a of alts) {
+    for (const h of a.hits) {
+      if (h.table !== 'nat') continue;
+      const k = `${h.chain}#${h.index}`;
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+  }
+  return counts;
+}
+
+function kernelNatCounts(c: Counters): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of c.rules)
+    if (r.table === 'nat' && r.packets > 0) counts[`${r.chain}#${r.index}`] = r.packets;
+  return counts;
+}
+
+/** What the server saw, in packeteye's terms: the packet at the end of the router. */
+function seenAsPacket(seen: { peer: string; local: string }): {
+  src: string;
+  sport: number;
+  dst: string;
+  dport: number;
+} {
+  const [src = '', sport = ''] = seen.peer.split(':');
+  const [dst = '', dport = ''] = seen.local.split(':');
+  return { src, sport: Number(sport), dst, dport: Number(dport) };
+}
+
+/**
+ * What a client socket observes for each `--reject-with` (ipt_REJECT.c sends the ICMP
+ * error or a RST; net/ipv4/icmp.c icmp_err_convert maps the ICMP code to the errno).
+ */
+const CLIENT_SEES: Record<string, { kind: string; code: string; icmp: number }> = {
+  'icmp-port-unreachable': { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 },
+  'tcp-reset': { kind: 'refused', code: 'ECONNREFUSED', icmp: 0 },
+  'icmp-host-unreachable': { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 },
+  'icmp-net-unreachable': { kind: 'unreachable', code: 'ENETUNREACH', icmp: 1 },
+  'icmp-admin-prohibited': { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 },
+};
+
+/** packeteye's conntrack (nf_conntrack_in model) on the same hand-made segment: NEW or INVALID. */
+function packeteyeCtState(t: RawTcp, tcpLoose: boolean): string {
+  const p: Ipv4Packet = {
+    ip: { src: t.src, dst: t.dst, ttl: 64, id: 1, df: true, tos: 0 },
+    l4: {
+      kind: 'tcp',
+      sport: t.sport,
+      dport: t.dport,
+      seq: t.seq,
+      ack: t.ack,
+      window: t.window ?? 64240,
+      flags: {
+        syn: (t.flags & TCP_FLAG.SYN) !== 0,
+        ack: (t.flags & TCP_FLAG.ACK) !== 0,
+        fin: (t.flags & TCP_FLAG.FIN) !== 0,
+        rst: (t.flags & TCP_FLAG.RST) !== 0,
+        psh: (t.flags & TCP_FLAG.PSH) !== 0,
+        urg: (t.flags & TCP_FLAG.URG) !== 0,
+      },
+    },
+    payloadLength: 0,
+  };
+  const r = conntrackIn(
+    new ConntrackTable(),
+    p,
+    NO_CT,
+    { ...DEFAULT_CONNTRACK_SYSCTLS, tcpLoose },
+    0,
+  );
+  return r.ct.kind === 'none' ? 'INVALID' : r.ct.kind === 'tracked' ? r.ct.ctinfo : 'UNTRACKED';
+}
+
 describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real kernel', () => {
   it('DNAT in nat PREROUTING: client → VIP:80 reaches the endpoint; conntrack holds the translation', async () => {
+    const flow: Flow = {
+      src: CLIENT,
+      dst: VIP,
+      dport: 80,
+      sport: 40001,
+      inIface: 'eth0',
+      outIface: 'eth1',
+    };
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(ONE_ENDPOINT);
@@ -198,9 +392,10 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         proto: 'tcp',
         listen: [{ host: BACKEND_A, port: 8080 }],
       });
-      const got = await connectOnce(lab, CLIENT, VIP, 80, 40001);
+      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
       const seen = await server.stop();
 
+      // The kernel.
       expect(got).toMatchObject({ kind: 'connected', remote: `${VIP}:80` });
       expect(seen).toEqual([{ peer: `${CLIENT}:40001`, local: `${BACKEND_A}:8080` }]);
       const ct = router.conntrack().filter((e) => e.original.dport === 80);
@@ -210,8 +405,9 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         reply: { src: BACKEND_A, dst: CLIENT, sport: 8080, dport: 40001 },
         assured: true,
       });
+      const kernelNat = kernelNatCounts(router.counters());
       // The first packet also walks POSTROUTING, where the unmarked flow RETURNs before MASQUERADE.
-      expect(natRulesTaken(router.counters())).toEqual([
+      expect(Object.keys(kernelNat).sort()).toEqual([
         'KUBE-POSTROUTING#1',
         'KUBE-SEP-A#2',
         'KUBE-SERVICES#1',
@@ -219,6 +415,16 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         'POSTROUTING#1',
         'PREROUTING#1',
       ]);
+
+      // packeteye, same dump, same packet.
+      const pe = await packeteyeOne(ONE_ENDPOINT, flow);
+      expect(pe.verdict).toBe('ACCEPT');
+      expect(pe.path).toEqual(['PREROUTING', 'FORWARD', 'POSTROUTING']);
+      expect(pe.dnat).toBe(`${ct[0]?.reply.src}:${ct[0]?.reply.sport}`);
+      expect(pe.snat).toBeNull();
+      expect(pe.masqueradeMark).toBe(false);
+      expect(pe.packet).toMatchObject(seenAsPacket(seen[0]!));
+      expect(peNatCounts([pe])).toEqual(kernelNat);
     });
   });
 
@@ -238,14 +444,21 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       });
       const seen = await server.stop();
 
+      // The kernel: the source was chosen by the route to the VIP (via eth1) before DNAT. It is
+      // outside the cluster CIDR, so KUBE-SVC-WEB marks the flow and POSTROUTING masquerades it
+      // (--random-fully: a new source port; the address stays, eth1 being the way out).
       expect(got).toMatchObject({ kind: 'connected', remote: `${VIP}:80` });
-      // The source was chosen by the route to the VIP (via eth1) before DNAT. It is outside the
-      // cluster CIDR, so KUBE-SVC-WEB marks the flow and POSTROUTING masquerades it (--random-fully:
-      // new source port, same address since eth1 is also the way out).
       expect(seen).toHaveLength(1);
-      expect(seen[0]?.local).toBe(`${BACKEND_A}:8080`);
-      expect(seen[0]?.peer.split(':')[0]).toBe(ROUTER_OUT);
-      expect(natRulesTaken(router.counters())).toEqual([
+      const saw = seenAsPacket(seen[0]!);
+      expect(saw).toMatchObject({ src: ROUTER_OUT, dst: BACKEND_A, dport: 8080 });
+      const ct = router.conntrack().filter((e) => e.original.dport === 80);
+      expect(ct).toHaveLength(1);
+      expect(ct[0]).toMatchObject({
+        original: { src: ROUTER_OUT, dst: VIP, sport: 40002, dport: 80 },
+        reply: { src: BACKEND_A, dst: ROUTER_OUT, sport: 8080, dport: saw.sport },
+      });
+      const kernelNat = kernelNatCounts(router.counters());
+      expect(Object.keys(kernelNat).sort()).toEqual([
         'KUBE-MARK-MASQ#1',
         'KUBE-POSTROUTING#2',
         'KUBE-POSTROUTING#3',
@@ -256,15 +469,90 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         'OUTPUT#1',
         'POSTROUTING#1',
       ]);
-      const ct = router.conntrack().filter((e) => e.original.dport === 80);
-      expect(ct[0]).toMatchObject({
-        original: { src: ROUTER_OUT, dst: VIP, sport: 40002, dport: 80 },
-        reply: { src: BACKEND_A, dst: ROUTER_OUT, sport: 8080 },
+
+      // packeteye: a packet from a local address starts at OUTPUT.
+      const pe = await packeteyeOne(ONE_ENDPOINT, {
+        src: ROUTER_OUT,
+        dst: VIP,
+        dport: 80,
+        sport: 40002,
+        outIface: 'eth1',
       });
+      expect(pe.verdict).toBe('ACCEPT');
+      expect(pe.path).toEqual(['OUTPUT', 'POSTROUTING']);
+      expect(pe.dnat).toBe(`${ct[0]?.reply.src}:${ct[0]?.reply.sport}`);
+      expect(pe.masqueradeMark).toBe(true);
+      expect(pe.snat?.kind).toBe('MASQUERADE');
+      expect(pe.snat?.to.split(':')[0]).toBe(saw.src);
+      expect({ ...pe.packet, sport: null }).toMatchObject({
+        src: saw.src,
+        dst: saw.dst,
+        dport: saw.dport,
+      });
+      expect(peNatCounts([pe])).toEqual(kernelNat);
+    });
+  });
+
+  it('DNAT in nat OUTPUT to an endpoint on the router itself: the packet loops back over lo', async () => {
+    await withTopology(topology(), async (lab) => {
+      const router = lab.ns('router');
+      router.iptablesRestore(LOCAL_ENDPOINT);
+      const srv = await startServer(lab, router, {
+        proto: 'tcp',
+        listen: [{ host: ROUTER_IN, port: 8080 }],
+      });
+      const [got] = await runClient(lab, router, {
+        proto: 'tcp',
+        dst: VIP,
+        port: 80,
+        sport: 40007,
+      });
+      const seen = await srv.stop();
+      // The kernel: DNAT in OUTPUT rerouted the packet to lo; the source picked for the VIP's route
+      // (eth1's) was marked and masqueraded on lo to the first universe-scope address (eth0's, as
+      // inet_select_addr falls back when lo has none); nat PREROUTING and INPUT were not consulted
+      // again on the way back in (the ct already had both NAT bindings).
+      expect(got).toMatchObject({ kind: 'connected', remote: `${VIP}:80` });
+      expect(seen).toHaveLength(1);
+      const saw = seenAsPacket(seen[0]!);
+      expect(saw).toMatchObject({ src: ROUTER_IN, dst: ROUTER_IN, dport: 8080 });
+      const ct = router.conntrack().filter((e) => e.original.dport === 80);
+      expect(ct).toHaveLength(1);
+      expect(ct[0]).toMatchObject({
+        original: { src: ROUTER_OUT, dst: VIP, sport: 40007, dport: 80 },
+        reply: { src: ROUTER_IN, dst: ROUTER_IN, sport: 8080, dport: saw.sport },
+      });
+      const c = router.counters();
+      const kernelNat = kernelNatCounts(c);
+      expect(Object.keys(kernelNat).filter((k) => /^(PREROUTING|INPUT)#/.test(k))).toEqual([]);
+
+      const pe = await packeteyeOne(LOCAL_ENDPOINT, {
+        src: ROUTER_OUT,
+        dst: VIP,
+        dport: 80,
+        sport: 40007,
+        outIface: 'eth1',
+      });
+      expect(pe.verdict).toBe('ACCEPT');
+      expect(pe.path).toEqual(['OUTPUT', 'POSTROUTING', 'PREROUTING', 'INPUT']);
+      expect(pe.dnat).toBe(`${ct[0]?.reply.src}:${ct[0]?.reply.sport}`);
+      expect(pe).toMatchObject({ masqueradeMark: true, snat: { kind: 'MASQUERADE' } });
+      expect(pe.snat?.to.split(':')[0]).toBe(saw.src);
+      expect(pe.packet).toMatchObject({ src: saw.src, dst: saw.dst, dport: saw.dport });
+      expect(peNatCounts([pe])).toEqual(kernelNat);
     });
   });
 
   it('MASQUERADE by mark: KUBE-MARK-MASQ sets 0x4000, KUBE-POSTROUTING masquerades only marked flows', async () => {
+    const inside: Flow = {
+      src: CLIENT,
+      dst: VIP,
+      dport: 80,
+      sport: 40003,
+      inIface: 'eth0',
+      outIface: 'eth1',
+    };
+    const outside: Flow = { ...inside, src: OUTSIDER, sport: 40004 };
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(ONE_ENDPOINT);
@@ -272,28 +560,138 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         proto: 'tcp',
         listen: [{ host: BACKEND_A, port: 8080 }],
       });
-      const inside = await connectOnce(lab, CLIENT, VIP, 80, 40003);
-      const outside = await connectOnce(lab, OUTSIDER, VIP, 80, 40004);
+      const gotIn = await connectOnce(lab, inside.src, inside.dst, inside.dport, inside.sport);
+      const gotOut = await connectOnce(lab, outside.src, outside.dst, outside.dport, outside.sport);
       const seen = await server.stop();
 
-      expect(inside).toMatchObject({ kind: 'connected' });
-      expect(outside).toMatchObject({ kind: 'connected' });
-      expect(seen[0]).toEqual({ peer: `${CLIENT}:40003`, local: `${BACKEND_A}:8080` });
+      // The kernel.
+      expect([gotIn.kind, gotOut.kind]).toEqual(['connected', 'connected']);
+      expect(seen).toHaveLength(2);
+      const sawIn = seenAsPacket(seen[0]!);
+      const sawOut = seenAsPacket(seen[1]!);
+      expect(sawIn).toEqual({ src: CLIENT, sport: 40003, dst: BACKEND_A, dport: 8080 });
       // Marked: source rewritten to the out interface's address (--random-fully: any port).
-      expect(seen[1]?.peer.split(':')[0]).toBe(ROUTER_OUT);
+      expect(sawOut).toMatchObject({ src: ROUTER_OUT, dst: BACKEND_A, dport: 8080 });
       const c = router.counters();
-      const masq = ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-POSTROUTING', /MASQUERADE/);
-      const ret = ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-POSTROUTING', /-j RETURN/);
-      const mark = ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-SVC-WEB', /KUBE-MARK-MASQ/);
-      expect(counterAt(c, masq).packets).toBe(1);
-      expect(counterAt(c, ret).packets).toBe(1);
-      expect(counterAt(c, mark).packets).toBe(1);
+      expect(
+        counterAt(c, ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-POSTROUTING', /MASQUERADE/)).packets,
+      ).toBe(1);
+      expect(
+        counterAt(c, ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-POSTROUTING', /-j RETURN/)).packets,
+      ).toBe(1);
+      expect(
+        counterAt(c, ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-SVC-WEB', /KUBE-MARK-MASQ/)).packets,
+      ).toBe(1);
       const ct = router.conntrack().find((e) => e.original.src === OUTSIDER);
-      expect(ct?.reply).toMatchObject({ src: BACKEND_A, dst: ROUTER_OUT, sport: 8080 });
+      expect(ct?.reply).toMatchObject({
+        src: BACKEND_A,
+        dst: ROUTER_OUT,
+        sport: 8080,
+        dport: sawOut.sport,
+      });
+
+      // packeteye.
+      const peIn = await packeteyeOne(ONE_ENDPOINT, inside);
+      const peOut = await packeteyeOne(ONE_ENDPOINT, outside);
+      expect(peIn).toMatchObject({ verdict: 'ACCEPT', masqueradeMark: false, snat: null });
+      expect(peIn.packet).toMatchObject(sawIn);
+      expect(peOut).toMatchObject({
+        verdict: 'ACCEPT',
+        masqueradeMark: true,
+        snat: { kind: 'MASQUERADE' },
+      });
+      expect(peOut.snat?.to.split(':')[0]).toBe(sawOut.src);
+      expect(peOut.packet).toMatchObject({ src: sawOut.src, dst: sawOut.dst, dport: sawOut.dport });
+      // Rule by rule, the kernel's counters equal the number of flows packeteye sends through each rule.
+      expect(peNatCounts([peIn, peOut])).toEqual(kernelNatCounts(c));
     });
   });
 
-  it('statistic: 40 connections take both KUBE-SEP branches of a 2-endpoint KUBE-SVC chain', async () => {
+  it('MASQUERADE by mark, hairpin: an endpoint dialling its own service is marked by KUBE-SEP and masqueraded', async () => {
+    const flow: Flow = {
+      src: BACKEND_A,
+      dst: VIP,
+      dport: 80,
+      sport: 40005,
+      inIface: 'eth1',
+      outIface: 'eth1',
+    };
+    await withTopology(topology(), async (lab) => {
+      const router = lab.ns('router');
+      const server = lab.ns('server');
+      router.iptablesRestore(ONE_ENDPOINT);
+      const srv = await startServer(lab, server, {
+        proto: 'tcp',
+        listen: [{ host: BACKEND_A, port: 8080 }],
+      });
+      const [got] = await runClient(lab, server, {
+        proto: 'tcp',
+        dst: VIP,
+        port: 80,
+        bind: BACKEND_A,
+        sport: 40005,
+      });
+      const seen = await srv.stop();
+
+      expect(got?.kind).toBe('connected');
+      expect(seen).toHaveLength(1);
+      const saw = seenAsPacket(seen[0]!);
+      // Without the masquerade the endpoint would answer itself directly and the handshake would fail.
+      expect(saw).toMatchObject({ src: ROUTER_OUT, dst: BACKEND_A, dport: 8080 });
+      const c = router.counters();
+      expect(
+        counterAt(c, ruleOf(ONE_ENDPOINT, 'nat', 'KUBE-SEP-A', /KUBE-MARK-MASQ/)).packets,
+      ).toBe(1);
+
+      const pe = await packeteyeOne(ONE_ENDPOINT, flow);
+      expect(pe).toMatchObject({
+        verdict: 'ACCEPT',
+        dnat: `${BACKEND_A}:8080`,
+        masqueradeMark: true,
+        snat: { kind: 'MASQUERADE' },
+      });
+      expect(pe.snat?.to.split(':')[0]).toBe(saw.src);
+      expect(peNatCounts([pe])).toEqual(kernelNatCounts(c));
+    });
+  });
+
+  it('MASQUERADE takes the out device’s address whose subnet holds the next hop, not the first one', async () => {
+    const other = '172.31.9.1';
+    const localIps = [`${ROUTER_IN}/24@eth0`, `${other}/24@eth1`, `${ROUTER_OUT}/24@eth1`];
+    const flow: Flow = {
+      src: OUTSIDER,
+      dst: VIP,
+      dport: 80,
+      sport: 40006,
+      inIface: 'eth0',
+      outIface: 'eth1',
+      localIps,
+    };
+    await withTopology(topology({ routerOutFirst: `${other}/24` }), async (lab) => {
+      const router = lab.ns('router');
+      router.iptablesRestore(ONE_ENDPOINT);
+      expect(router.ip('-4', '-o', 'addr', 'show', 'dev', 'eth1').indexOf(other)).toBeLessThan(
+        router.ip('-4', '-o', 'addr', 'show', 'dev', 'eth1').indexOf(ROUTER_OUT),
+      );
+      const srv = await startServer(lab, lab.ns('server'), {
+        proto: 'tcp',
+        listen: [{ host: BACKEND_A, port: 8080 }],
+      });
+      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
+      const seen = await srv.stop();
+
+      expect(got.kind).toBe('connected');
+      const saw = seenAsPacket(seen[0]!);
+      // nf_nat_masquerade_ipv4 → inet_select_addr(eth1, nexthop 172.31.2.2): the 172.31.2.0/24 address.
+      expect(saw.src).toBe(ROUTER_OUT);
+
+      const pe = await packeteyeOne(ONE_ENDPOINT, flow);
+      expect(pe.snat?.kind).toBe('MASQUERADE');
+      expect(pe.snat?.to.split(':')[0]).toBe(saw.src);
+    });
+  });
+
+  it('statistic: 40 connections take both KUBE-SEP branches; packeteye lists both with probabilities summing to 1', async () => {
     const n = 40;
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
@@ -314,6 +712,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       });
       const seen = await server.stop();
 
+      // The kernel: every connection landed, both branches were taken.
       expect(results.filter((r) => r.kind === 'connected')).toHaveLength(n);
       const c = router.counters();
       const toA = counterAt(c, ruleOf(TWO_ENDPOINTS, 'nat', 'KUBE-SVC-WEB', /statistic/)).packets;
@@ -324,25 +723,103 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       expect(toA + toB).toBe(n);
       expect(toA).toBeGreaterThan(0);
       expect(toB).toBeGreaterThan(0);
-      const used = new Set(router.conntrack().map((e) => `${e.reply.src}:${e.reply.sport}`));
-      expect([...used].sort()).toEqual([`${BACKEND_A}:8080`, `${BACKEND_B}:8080`]);
-      expect(seen.filter((s) => s.local === `${BACKEND_A}:8080`)).toHaveLength(toA);
+      const kernelDnat = new Set(router.conntrack().map((e) => `${e.reply.src}:${e.reply.sport}`));
+      expect([...kernelDnat].sort()).toEqual([`${BACKEND_A}:8080`, `${BACKEND_B}:8080`]);
+      expect(seen.filter((x) => x.local === `${BACKEND_A}:8080`)).toHaveLength(toA);
+
+      // packeteye --all-paths.
+      const alts = await packeteye(TWO_ENDPOINTS, {
+        src: CLIENT,
+        dst: VIP,
+        dport: 80,
+        inIface: 'eth0',
+        outIface: 'eth1',
+      });
+      expect(alts).toHaveLength(2);
+      expect(alts.reduce((sum, a) => sum + a.probability, 0)).toBeCloseTo(1, 9);
+      expect(new Set(alts.map((a) => a.dnat))).toEqual(kernelDnat);
+      for (const a of alts) expect(a.verdict).toBe('ACCEPT');
+      // Each branch's probability against the kernel's share (Binomial(40, p): ±0.3 is > 3.7 sigma).
+      const shareA = toA / n;
+      const pA = alts.find((a) => a.dnat === `${BACKEND_A}:8080`)?.probability ?? -1;
+      expect(Math.abs(pA - shareA)).toBeLessThanOrEqual(0.3);
+      // Rules every alternative takes were taken by all n connections; rules only some take, by some.
+      const kernelNat = kernelNatCounts(c);
+      const pe = peNatCounts(alts);
+      expect(Object.keys(pe).sort()).toEqual(Object.keys(kernelNat).sort());
+      for (const [rule, k] of Object.entries(pe)) {
+        if (k === alts.length) expect(kernelNat[rule], rule).toBe(n);
+        else expect(kernelNat[rule], rule).toBeLessThan(n);
+      }
+      // Every alternative's own rules were all taken by the kernel.
+      for (const a of alts)
+        for (const h of a.hits)
+          if (h.table === 'nat') expect(kernelNat[`${h.chain}#${h.index}`]).toBeGreaterThan(0);
     });
   });
 
-  it('REJECT: each --reject-with as the client sees it', async () => {
+  it('statistic nth: the kernel alternates endpoints per new connection; packeteye picks the first one', async () => {
+    for (const phase of [0, 1]) {
+      const dump = nthEndpoints(phase);
+      await withTopology(topology(), async (lab) => {
+        const router = lab.ns('router');
+        router.iptablesRestore(dump);
+        const server = await startServer(lab, lab.ns('server'), {
+          proto: 'tcp',
+          listen: [
+            { host: BACKEND_A, port: 8080 },
+            { host: BACKEND_B, port: 8080 },
+          ],
+        });
+        const results = await runClient(lab, lab.ns('client'), {
+          proto: 'tcp',
+          dst: VIP,
+          port: 80,
+          bind: CLIENT,
+          count: 4,
+        });
+        const seen = await server.stop();
+        expect(results.map((r) => r.kind)).toEqual([
+          'connected',
+          'connected',
+          'connected',
+          'connected',
+        ]);
+        const order = seen.map((x) => x.local);
+        // The kernel: strictly alternating, whichever comes first.
+        expect(order[0]).not.toBe(order[1]);
+        expect(order.slice(2)).toEqual(order.slice(0, 2));
+
+        // packeteye traces the first packet after the dump is loaded: one alternative, no chance.
+        const alts = await packeteye(dump, {
+          src: CLIENT,
+          dst: VIP,
+          dport: 80,
+          inIface: 'eth0',
+          outIface: 'eth1',
+        });
+        expect(alts, `--packet ${phase}`).toHaveLength(1);
+        expect(alts[0]?.probability).toBe(1);
+        expect(alts[0]?.dnat, `--every 2 --packet ${phase}: first connection`).toBe(order[0]);
+      });
+    }
+  });
+
+  it('REJECT: the client sees what packeteye’s --reject-with says, from the rule packeteye names', async () => {
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       const client = lab.ns('client');
       router.iptablesRestore(REJECTS);
       const cases = [
-        { port: 80, proto: 'tcp', expect: { kind: 'refused', icmp: 1 } },
-        { port: 81, proto: 'tcp', expect: { kind: 'refused', icmp: 0 } },
-        { port: 82, proto: 'tcp', expect: { kind: 'unreachable', icmp: 1 } },
-        { port: 53, proto: 'udp', expect: { kind: 'refused', icmp: 1 } },
+        { port: 80, proto: 'tcp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 } },
+        { port: 81, proto: 'tcp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 0 } },
+        { port: 82, proto: 'tcp', kernel: { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 } },
+        { port: 53, proto: 'udp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 } },
       ] as const;
       for (const k of cases) {
         const before = client.snmp();
+        const rulesBefore = router.counters();
+        // UDP connected, so the ICMP error reaches the socket.
         const [got] = await runClient(lab, client, {
           proto: k.proto,
           dst: VIP,
@@ -351,22 +828,51 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
           connect: true,
         });
         const icmp = snmpDelta(before, client.snmp(), 'IcmpInDestUnreachs');
-        expect({ port: k.port, kind: got?.kind, icmp }).toEqual({ port: k.port, ...k.expect });
+        const observed = {
+          kind: got?.kind,
+          code: got !== undefined && 'code' in got ? got.code : undefined,
+          icmp,
+        };
+        expect(observed, `kernel, port ${k.port}`).toEqual(k.kernel);
+        const rulesAfter = router.counters();
+
+        const pe = await packeteyeOne(REJECTS, {
+          src: CLIENT,
+          dst: VIP,
+          dport: k.port,
+          proto: k.proto,
+          inIface: 'eth0',
+          outIface: 'eth1',
+        });
+        expect(pe.verdict, `packeteye, port ${k.port}`).toBe('REJECT');
+        expect(pe.reject?.with).toBeDefined();
+        expect(
+          CLIENT_SEES[pe.reject?.with ?? ''],
+          `packeteye --reject-with ${pe.reject?.with}, port ${k.port}`,
+        ).toEqual(observed);
+        // The rule packeteye says rejected is the one whose kernel counter moved.
+        expect(pe.decidedBy?.kind).toBe('rule');
+        const by = pe.decidedBy as PeRuleRef;
+        const moved = rulesAfter.rules.filter(
+          (r) =>
+            r.table === 'filter' &&
+            r.chain === 'KUBE-SERVICES' &&
+            r.packets > counterAt(rulesBefore, r).packets,
+        );
+        expect(moved.map((r) => `${r.chain}#${r.index}`)).toEqual([`${by.chain}#${by.index}`]);
       }
-      const c = router.counters();
-      for (const r of c.rules.filter((x) => x.chain === 'KUBE-SERVICES'))
-        expect(r.packets, r.spec).toBe(1);
     });
   });
 
-  it('ctstate INVALID: unsolicited RST/FIN are INVALID; an unsolicited ACK only with nf_conntrack_tcp_loose=0', async () => {
+  it('ctstate INVALID: which unsolicited segments the kernel calls INVALID, and packeteye agrees', async () => {
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       const server = lab.ns('server');
       router.iptablesRestore(INVALID_DROP);
       expect(router.sysctl('net.netfilter.nf_conntrack_tcp_loose')).toBe('1');
       const invalid = ruleOf(INVALID_DROP, 'filter', 'KUBE-FORWARD', /INVALID/);
-      const table = [];
+      const kernelSays: string[] = [];
+      const packeteyeSays: string[] = [];
       let sport = 41000;
       for (const loose of [1, 0]) {
         router.setSysctl('net.netfilter.nf_conntrack_tcp_loose', loose);
@@ -376,9 +882,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
           ['RST', TCP_FLAG.RST],
           ['FIN,ACK', TCP_FLAG.FIN | TCP_FLAG.ACK],
         ] as const) {
-          const dropsBefore = counterAt(router.counters(), invalid).packets;
-          const inBefore = server.snmp();
-          sendRawTcp(lab.ns('client'), {
+          const seg: RawTcp = {
             src: CLIENT,
             dst: BACKEND_A,
             sport: sport++,
@@ -386,31 +890,127 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
             seq: 1000,
             ack: 2000,
             flags,
-          });
-          // Delivery is synchronous across veth; give softirq a moment anyway.
+          };
+          const dropsBefore = counterAt(router.counters(), invalid).packets;
+          const inBefore = server.snmp();
+          sendRawTcp(lab.ns('client'), seg);
+          // Delivery across veth completes in softirq right after the send; leave it a moment.
           await new Promise((res) => setTimeout(res, 50));
           const invalidHit = counterAt(router.counters(), invalid).packets - dropsBefore;
           const delivered = snmpDelta(inBefore, server.snmp(), 'IpInReceives');
-          table.push(
-            `loose=${loose} ${name}: ${invalidHit === 1 ? 'INVALID, dropped' : 'not INVALID'}, ${delivered === 1 ? 'delivered' : 'not delivered'}`,
+          kernelSays.push(
+            `loose=${loose} ${name}: ${invalidHit === 1 ? 'INVALID' : 'NEW'}, ${delivered === 1 ? 'delivered' : 'dropped'}`,
+          );
+          const state = packeteyeCtState(seg, loose === 1);
+          packeteyeSays.push(
+            `loose=${loose} ${name}: ${state}, ${state === 'INVALID' ? 'dropped' : 'delivered'}`,
           );
         }
       }
-      expect(table).toEqual([
-        'loose=1 SYN: not INVALID, delivered',
-        'loose=1 ACK: not INVALID, delivered',
-        'loose=1 RST: INVALID, dropped, not delivered',
-        'loose=1 FIN,ACK: INVALID, dropped, not delivered',
-        'loose=0 SYN: not INVALID, delivered',
-        'loose=0 ACK: INVALID, dropped, not delivered',
-        'loose=0 RST: INVALID, dropped, not delivered',
-        'loose=0 FIN,ACK: INVALID, dropped, not delivered',
+      // The kernel (6.x, nf_conntrack_proto_tcp.c tcp_new): a non-SYN opener is picked up only
+      // with tcp_loose; RST and FIN from state NONE are never valid openers.
+      expect(kernelSays).toEqual([
+        'loose=1 SYN: NEW, delivered',
+        'loose=1 ACK: NEW, delivered',
+        'loose=1 RST: INVALID, dropped',
+        'loose=1 FIN,ACK: INVALID, dropped',
+        'loose=0 SYN: NEW, delivered',
+        'loose=0 ACK: INVALID, dropped',
+        'loose=0 RST: INVALID, dropped',
+        'loose=0 FIN,ACK: INVALID, dropped',
       ]);
-      expect(chainCounter(router.counters(), 'filter', 'FORWARD').policy).toBe('DROP');
+      // packeteye's conntrack (the model `iptables trace` and the twin run) on the same segments.
+      expect(packeteyeSays).toEqual(kernelSays);
+
+      // `iptables trace` models the opener (a SYN): accepted by the port rule; to a port the rules
+      // do not open, dropped by FORWARD's policy — as the kernel's counters show.
+      const open = {
+        src: CLIENT,
+        dst: BACKEND_A,
+        dport: 9000,
+        sport: 41100,
+        inIface: 'eth0',
+        outIface: 'eth1',
+      };
+      const closed = { ...open, dport: 80, sport: 41101 };
+      const before = router.counters();
+      const inBefore = server.snmp();
+      sendRawTcp(lab.ns('client'), {
+        ...open,
+        sport: open.sport,
+        seq: 1000,
+        ack: 0,
+        flags: TCP_FLAG.SYN,
+      });
+      await new Promise((res) => setTimeout(res, 50));
+      const mid = router.counters();
+      const inMid = server.snmp();
+      sendRawTcp(lab.ns('client'), {
+        ...closed,
+        sport: closed.sport,
+        seq: 1000,
+        ack: 0,
+        flags: TCP_FLAG.SYN,
+      });
+      await new Promise((res) => setTimeout(res, 50));
+      const after = router.counters();
+      expect(snmpDelta(inBefore, inMid, 'IpInReceives')).toBe(1);
+      expect(snmpDelta(inMid, server.snmp(), 'IpInReceives')).toBe(0);
+      const portRule = ruleOf(INVALID_DROP, 'filter', 'KUBE-FORWARD', /--dport 9000:9999/);
+      // The server's RST answering the first SYN crosses FORWARD too; count only rule/policy moves of
+      // the original direction: the port rule for the first, the policy for the second.
+      expect(counterAt(mid, portRule).packets - counterAt(before, portRule).packets).toBe(1);
+      expect(
+        chainCounter(after, 'filter', 'FORWARD').packets -
+          chainCounter(mid, 'filter', 'FORWARD').packets,
+      ).toBe(1);
+
+      const peOpen = await packeteyeOne(INVALID_DROP, open);
+      expect(peOpen.verdict).toBe('ACCEPT');
+      expect(peOpen.decidedBy).toMatchObject({
+        kind: 'rule',
+        table: 'filter',
+        chain: portRule.chain,
+        index: portRule.index,
+      });
+      const peClosed = await packeteyeOne(INVALID_DROP, closed);
+      expect(peClosed.verdict).toBe('DROP');
+      expect(peClosed.decidedBy).toMatchObject({
+        kind: 'policy',
+        table: 'filter',
+        chain: 'FORWARD',
+        policy: 'DROP',
+      });
     });
   });
 
   it('addrtype LOCAL: a NodePort on any of the router’s own addresses is DNATed, a forwarded packet is not', async () => {
+    const flows: Flow[] = [
+      {
+        src: CLIENT,
+        dst: ROUTER_IN,
+        dport: 30080,
+        sport: 40011,
+        inIface: 'eth0',
+        outIface: 'eth1',
+      },
+      {
+        src: CLIENT,
+        dst: ROUTER_OUT,
+        dport: 30080,
+        sport: 40012,
+        inIface: 'eth0',
+        outIface: 'eth1',
+      },
+      {
+        src: CLIENT,
+        dst: BACKEND_A,
+        dport: 30080,
+        sport: 40013,
+        inIface: 'eth0',
+        outIface: 'eth1',
+      },
+    ];
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(NODEPORT);
@@ -421,27 +1021,41 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
           { host: BACKEND_A, port: 30080 },
         ],
       });
-      const viaIn = await connectOnce(lab, CLIENT, ROUTER_IN, 30080, 40011);
-      const viaOut = await connectOnce(lab, CLIENT, ROUTER_OUT, 30080, 40012);
-      const forwarded = await connectOnce(lab, CLIENT, BACKEND_A, 30080, 40013);
+      const got: ClientResult[] = [];
+      for (const f of flows) got.push(await connectOnce(lab, f.src, f.dst, f.dport, f.sport));
       const seen = await server.stop();
 
-      expect([viaIn.kind, viaOut.kind, forwarded.kind]).toEqual([
-        'connected',
-        'connected',
-        'connected',
-      ]);
+      // The kernel.
+      expect(got.map((g) => g.kind)).toEqual(['connected', 'connected', 'connected']);
       expect(seen).toEqual([
         { peer: `${CLIENT}:40011`, local: `${BACKEND_A}:8080` },
         { peer: `${CLIENT}:40012`, local: `${BACKEND_A}:8080` },
         { peer: `${CLIENT}:40013`, local: `${BACKEND_A}:30080` },
       ]);
-      const addrtype = ruleOf(NODEPORT, 'nat', 'KUBE-SERVICES', /addrtype/);
-      expect(counterAt(router.counters(), addrtype).packets).toBe(2);
+      const c = router.counters();
+      expect(counterAt(c, ruleOf(NODEPORT, 'nat', 'KUBE-SERVICES', /addrtype/)).packets).toBe(2);
+
+      // packeteye: the same three packets.
+      const pe: PeAlternative[] = [];
+      for (const f of flows) pe.push(await packeteyeOne(NODEPORT, f));
+      expect(pe.map((a) => a.dnat)).toEqual([`${BACKEND_A}:8080`, `${BACKEND_A}:8080`, null]);
+      pe.forEach((a, k) => expect(a.packet, `flow ${k + 1}`).toMatchObject(seenAsPacket(seen[k]!)));
+      // DNAT to a remote endpoint turns the locally addressed packets into forwarded ones.
+      for (const a of pe) expect(a.path).toEqual(['PREROUTING', 'FORWARD', 'POSTROUTING']);
+      expect(peNatCounts(pe)).toEqual(kernelNatCounts(c));
     });
   });
 
   it('un-DNAT of the reply: the client sees the answer come from the VIP it dialled', async () => {
+    const flow: Flow = {
+      src: CLIENT,
+      dst: VIP,
+      dport: 53,
+      sport: 40053,
+      proto: 'udp',
+      inIface: 'eth0',
+      outIface: 'eth1',
+    };
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(UDP_SERVICE);
@@ -449,7 +1063,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         proto: 'udp',
         listen: [{ host: BACKEND_A, port: 5353 }],
       });
-      // An unconnected socket: it would accept a reply from any source, so what it reports is the reply's true source.
+      // An unconnected socket accepts a reply from any source, so what it reports is the reply's true source.
       const [got] = await runClient(lab, lab.ns('client'), {
         proto: 'udp',
         dst: VIP,
@@ -459,6 +1073,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       });
       const seen = await server.stop();
 
+      // The kernel: the backend answered from itself, the client got it from the VIP.
       expect(seen).toEqual([{ peer: `${CLIENT}:40053`, local: `${BACKEND_A}:5353` }]);
       expect(got).toMatchObject({ kind: 'reply', from: `${VIP}:53`, local: `${CLIENT}:40053` });
       const ct = router.conntrack().filter((e) => e.proto === 'udp');
@@ -468,6 +1083,21 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         reply: { src: BACKEND_A, dst: CLIENT, sport: 5353, dport: 40053 },
         unreplied: false,
       });
+
+      // packeteye: its DNAT is the backend the reply came from, and the reply tuple (the inverse of
+      // its packet at the end) is conntrack's; un-NAT of that reply gives back the dialled address.
+      const pe = await packeteyeOne(UDP_SERVICE, flow);
+      expect(pe.verdict).toBe('ACCEPT');
+      expect(pe.dnat).toBe(`${BACKEND_A}:5353`);
+      expect(pe.packet).toMatchObject(seenAsPacket(seen[0]!));
+      expect({
+        src: pe.packet.dst,
+        dst: pe.packet.src,
+        sport: pe.packet.dport,
+        dport: pe.packet.sport,
+      }).toEqual(ct[0]?.reply);
+      expect(got?.kind === 'reply' ? got.from : '').toBe(`${flow.dst}:${flow.dport}`);
+      expect(peNatCounts([pe])).toEqual(kernelNatCounts(router.counters()));
     });
   });
 });

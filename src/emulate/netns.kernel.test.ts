@@ -1,6 +1,14 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { CommandError, listNetns, run, sweepLeftovers, withTopology } from './index.js';
+import {
+  CommandError,
+  listNetns,
+  run,
+  runClient,
+  startServer,
+  sweepLeftovers,
+  withTopology,
+} from './index.js';
 import { canEmulate } from './netns.js';
 
 describe.skipIf(!canEmulate(['ip', 'sysctl']))('emulate/netns: the harness itself', () => {
@@ -66,6 +74,77 @@ describe.skipIf(!canEmulate(['ip', 'sysctl']))('emulate/netns: the harness itsel
     );
     expect((err as CommandError).stderr).not.toBe('');
     expect(listNetns().sort()).toEqual(before.sort());
+  });
+
+  it('traffic: connected, refused and timeout as the client sees them; the server reports its peer', async () => {
+    await withTopology(
+      {
+        netns: { a: {}, b: {} },
+        veths: [
+          {
+            a: { ns: 'a', dev: 'eth0', addrs: ['10.250.8.1/24'] },
+            b: { ns: 'b', dev: 'eth0', addrs: ['10.250.8.2/24'] },
+          },
+        ],
+      },
+      async (lab) => {
+        const a = lab.ns('a');
+        const b = lab.ns('b');
+        const tcp = await startServer(lab, b, {
+          proto: 'tcp',
+          listen: [{ host: '0.0.0.0', port: 7000 }],
+        });
+        const udp = await startServer(lab, b, {
+          proto: 'udp',
+          listen: [{ host: '10.250.8.2', port: 7001 }],
+        });
+        const [connected] = await runClient(lab, a, {
+          proto: 'tcp',
+          dst: '10.250.8.2',
+          port: 7000,
+          sport: 45000,
+        });
+        const [refused] = await runClient(lab, a, { proto: 'tcp', dst: '10.250.8.2', port: 7002 });
+        const [reply] = await runClient(lab, a, {
+          proto: 'udp',
+          dst: '10.250.8.2',
+          port: 7001,
+          sport: 45001,
+        });
+        const [udpRefused] = await runClient(lab, a, {
+          proto: 'udp',
+          dst: '10.250.8.2',
+          port: 7003,
+          connect: true,
+        });
+        // Nobody owns 10.250.8.3: ARP fails, nothing answers within the attempt timeout.
+        const [timeout] = await runClient(lab, a, {
+          proto: 'udp',
+          dst: '10.250.8.3',
+          port: 7001,
+          attemptTimeoutMs: 300,
+        });
+        expect(connected).toEqual({
+          kind: 'connected',
+          local: '10.250.8.1:45000',
+          remote: '10.250.8.2:7000',
+          reply: { peer: '10.250.8.1:45000', local: '10.250.8.2:7000' },
+        });
+        expect(refused).toEqual({ kind: 'refused', code: 'ECONNREFUSED' });
+        expect(reply).toEqual({
+          kind: 'reply',
+          local: '0.0.0.0:45001',
+          from: '10.250.8.2:7001',
+          reply: { peer: '10.250.8.1:45001', local: '10.250.8.2:7001' },
+        });
+        expect(udpRefused).toEqual({ kind: 'refused', code: 'ECONNREFUSED' });
+        expect(timeout).toEqual({ kind: 'timeout' });
+        expect(await tcp.stop()).toEqual([{ peer: '10.250.8.1:45000', local: '10.250.8.2:7000' }]);
+        expect(await udp.stop()).toEqual([{ peer: '10.250.8.1:45001', local: '10.250.8.2:7001' }]);
+        expect(a.linkStats('eth0').txPackets).toBeGreaterThan(0);
+        expect(b.snmp().get('TcpPassiveOpens')).toBe(1);
+      },
+    );
   });
 
   it('sweeps only pe-<pid>-<n> namespaces whose process is gone', () => {

@@ -109,11 +109,12 @@ export function formatMatch(m: Match): string {
       return s;
     }
     case 'physdev': {
+      // physdev_save order: is-in, in, is-out, out, is-bridged.
       let s = ' -m physdev';
-      if (m.physdevIn) s += `${not(m.physdevIn.invert)} --physdev-in ${iface(m.physdevIn)}`;
-      if (m.physdevOut) s += `${not(m.physdevOut.invert)} --physdev-out ${iface(m.physdevOut)}`;
       if (m.isIn) s += `${not(m.isIn.invert)} --physdev-is-in`;
+      if (m.physdevIn) s += `${not(m.physdevIn.invert)} --physdev-in ${iface(m.physdevIn)}`;
       if (m.isOut) s += `${not(m.isOut.invert)} --physdev-is-out`;
+      if (m.physdevOut) s += `${not(m.physdevOut.invert)} --physdev-out ${iface(m.physdevOut)}`;
       if (m.isBridged) s += `${not(m.isBridged.invert)} --physdev-is-bridged`;
       return s;
     }

@@ -8,9 +8,9 @@
 import type { AddrType, CtState, CtStatus, Match, PortRange } from '../kernel/netfilter/types.js';
 import { err, find, okv, options, type BuildContext, type ExtensionSpec, type Given } from './spec.js';
 import {
+  formatCidrText,
   formatIpv4,
   formatProbability,
-  maskToPrefix,
   parseAddrMask,
   parseDecimal,
   parseIfaceName,
@@ -211,8 +211,8 @@ const icmp: MatchSpec = {
     const need = needProtocol(ctx, 'icmp', ['icmp']);
     if (need) return err(need);
     const g = find(given, '--icmp-type');
-    // Without --icmp-type the kernel struct says type 0xFF = any (icmp_init).
-    if (!g) return okv({ kind: 'icmp', type: 255, invert: false });
+    // libipt_icmp marks --icmp-type mandatory (XTOPT_MAND) in iptables 1.8.
+    if (!g) return err('-m icmp needs --icmp-type');
     const v = g.values[0]!;
     const named = ICMP_NAMES.get(v.toLowerCase());
     if (named) {
@@ -233,7 +233,7 @@ const icmp: MatchSpec = {
 
 const comment: MatchSpec = {
   name: 'comment',
-  options: options([['--comment', 'words', false]]),
+  options: options([['--comment', 'words', false, 'any']]),
   build(given) {
     const g = find(given, '--comment');
     if (!g) return err('-m comment needs --comment');
@@ -300,9 +300,7 @@ const conntrack: MatchSpec = {
         case '--ctorigdst': {
           const r = parseAddrMask(v);
           if (!r.ok) return err(`--ctorigdst: ${r.error}`);
-          const p = maskToPrefix(r.value.mask);
-          if (p < 0) return err(`--ctorigdst: non-contiguous mask in "${v}" is not modelled`);
-          m.ctorigdst = { cidr: `${formatIpv4(r.value.addr)}/${p}`, invert: g.invert };
+          m.ctorigdst = { cidr: formatCidrText(r.value), invert: g.invert };
           break;
         }
         case '--ctorigdstport': {
@@ -433,13 +431,11 @@ const statistic: MatchSpec = {
       if (!every) return err('--mode nth needs --every');
       const e = parseDecimal(every.values[0]!, 1, 0xffffffff);
       if (!e.ok) return err(`--every: ${e.error}`);
-      let p = 0;
-      if (packet) {
-        const r = parseDecimal(packet.values[0]!, 0, e.value - 1);
-        if (!r.ok) return err(`--packet: ${r.error} (must be below --every)`);
-        p = r.value;
-      }
-      return okv({ kind: 'statistic', mode: 'nth', every: e.value, packet: p, invert });
+      // iptables 1.8: 'option "--every" also requires "--packet"'.
+      if (!packet) return err('--every needs --packet');
+      const r = parseDecimal(packet.values[0]!, 0, e.value - 1);
+      if (!r.ok) return err(`--packet: ${r.error} (must be below --every)`);
+      return okv({ kind: 'statistic', mode: 'nth', every: e.value, packet: r.value, invert });
     }
     return err(`--mode: expected random or nth, got "${mode.values[0]!}"`);
   },
@@ -458,7 +454,7 @@ const recent: MatchSpec = {
     ['--reap', 0, false],
     ['--hitcount', 1, false],
     ['--rttl', 0, false],
-    ['--name', 1, false],
+    ['--name', 1, false, 'any'],
     ['--mask', 1, false],
     ['--rsource', 0, false],
     ['--rdest', 0, false],

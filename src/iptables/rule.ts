@@ -18,7 +18,7 @@ import { IMPLICIT_BY_PROTOCOL, MATCHES } from './matches.js';
 import type { BuildContext, ExtensionSpec, Given, OptSpec } from './spec.js';
 import { KNOWN_UNMODELLED_TARGETS, TARGETS } from './targets.js';
 import { tokenizeLine, type Token } from './tokenize.js';
-import { formatIpv4, maskToPrefix, parseAddrMask, parseIfaceName, parseProtocol } from './values.js';
+import { formatCidrText, parseAddrMask, parseIfaceName, parseProtocol } from './values.js';
 
 export const CODE_SYNTAX = 'iptables-syntax';
 export const CODE_VALUE = 'iptables-bad-value';
@@ -129,7 +129,6 @@ export function parseRuleTokens(
 function parseBody(tokens: readonly Token[], start: number, where: SourceRef, diagnostics: Diagnostic[]): RuleBody {
   const basics = new Map<Basic, Match>();
   const seenBasic = new Set<Basic>();
-  const extraMatches: Match[] = [];
   const instances: Instance[] = [];
   let target: TargetState | undefined;
   let protocol: BuildContext['protocol'];
@@ -139,9 +138,9 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
   const n = tokens.length;
   let i = start;
 
-  const value = (opt: string): Token => {
+  const value = (opt: string, any = false): Token => {
     const v = tokens[i + 1];
-    if (v === undefined || looksLikeOption(v) || (!v.quoted && v.text === '!')) {
+    if (v === undefined || (!any && (looksLikeOption(v) || (!v.quoted && v.text === '!')))) {
       throw new RuleError(`option ${opt} needs a value`);
     }
     i++;
@@ -233,16 +232,10 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
       case 'destination': {
         const r = parseAddrMask(v);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
-        const prefix = maskToPrefix(r.value.mask);
-        if (prefix < 0) {
-          const args = [...(inv ? ['!'] : []), BASIC_LETTER[b], v];
-          extraMatches.push({ kind: 'unsupported', module: BASIC_LETTER[b], args });
-          warn(`${BASIC_LETTER[b]} ${v}: a non-contiguous mask is not modelled`, v);
-          return;
-        }
         // save_ipv4_addr prints nothing for 0.0.0.0/0 unless it is inverted.
         if (r.value.mask === 0 && !inv) return;
-        basics.set(b, { kind: b, cidr: `${formatIpv4(r.value.addr)}/${prefix}`, invert: inv });
+        // A non-contiguous mask stays a dotted mask (`10.0.0.0/255.0.255.0`), as iptables-save prints it.
+        basics.set(b, { kind: b, cidr: formatCidrText(r.value), invert: inv });
         return;
       }
       case 'in-interface':
@@ -318,10 +311,11 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
       throw new RuleError(`${spec.canon} given twice${'module' in owner ? ` in -m ${owner.module}` : ` for -j ${owner.name}`}`);
     }
     const values: string[] = [];
-    if (spec.arity === 1) values.push(value(written).text);
+    const any = spec.anyValue === true;
+    if (spec.arity === 1) values.push(value(written, any).text);
     else if (spec.arity === 2) values.push(value(written).text, value(written).text);
     else if (spec.arity === 'words') {
-      const first = value(written);
+      const first = value(written, any);
       values.push(first.text);
       // kube-proxy's test fixtures write multi-word comments unquoted: take words up to the next option.
       if (!first.quoted) {
@@ -387,7 +381,7 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
     const m = basics.get(b);
     if (m) matches.push(m);
   }
-  matches.push(...extraMatches, ...modules);
+  matches.push(...modules);
   const body = { matches, ...(tgt ? { target: tgt } : {}) };
   return { ...body, text: formatRule(body, { ctNotrack }) };
 }

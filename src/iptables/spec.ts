@@ -13,6 +13,11 @@ export interface OptSpec {
   /** Number of value arguments; `words` = the comment rule (see rule.ts). */
   readonly arity: 0 | 1 | 2 | 'words';
   readonly invertible: boolean;
+  /**
+   * A free string (`--comment`, `--log-prefix`): like getopt, take the next
+   * argument whatever it looks like, since iptables-save prints `-x` bare.
+   */
+  readonly anyValue?: boolean;
 }
 
 export interface Given {
@@ -32,14 +37,19 @@ export interface ExtensionSpec<T> {
   build(given: readonly Given[], ctx: BuildContext): Parsed<T>;
 }
 
-type OptDef = readonly [spellings: string | readonly string[], arity: OptSpec['arity'], invertible: boolean];
+type OptDef = readonly [
+  spellings: string | readonly string[],
+  arity: OptSpec['arity'],
+  invertible: boolean,
+  anyValue?: 'any',
+];
 
 /** Builds the option table from `[spellings, arity, invertible]` rows; the first spelling is canonical. */
 export function options(defs: readonly OptDef[]): ReadonlyMap<string, OptSpec> {
   const m = new Map<string, OptSpec>();
-  for (const [spellings, arity, invertible] of defs) {
+  for (const [spellings, arity, invertible, any] of defs) {
     const list = typeof spellings === 'string' ? [spellings] : spellings;
-    const spec: OptSpec = { canon: list[0]!, arity, invertible };
+    const spec: OptSpec = { canon: list[0]!, arity, invertible, ...(any ? { anyValue: true } : {}) };
     for (const s of list) m.set(s, spec);
   }
   return m;

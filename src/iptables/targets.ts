@@ -308,7 +308,7 @@ const LOG_LEVELS: ReadonlyMap<string, number> = new Map([
 const log: TargetSpec = {
   name: 'LOG',
   options: options([
-    ['--log-prefix', 1, false],
+    ['--log-prefix', 1, false, 'any'],
     ['--log-level', 1, false],
   ]),
   build(given) {

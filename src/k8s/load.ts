@@ -11,7 +11,7 @@
 
 import type { Diagnostic, Location } from '../diag.js';
 import { IRRELEVANT_KINDS, WORKLOADS, decodeObject, rawObjectRef, type LegacyEndpoints } from './decode.js';
-import { childSource, formatPath, lineOf, parseFile, parsePath, type RawDocument, type SourceRef } from './parse.js';
+import { childSource, formatPath, isCheap, lineOf, parseFile, parsePath, type RawDocument, type SourceRef } from './parse.js';
 import { objectRef, type EndpointSlice, type KubeObject } from './types.js';
 
 export interface Origin {
@@ -136,7 +136,8 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       const itemInherit = kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
       raw.items.forEach((it: unknown, i) => {
         const src = childSource(source, ['items', i]);
-        walk(it, src, lineOf(source, ['items', i]) ?? line, depth + 1, i, itemInherit);
+        const itemLine = depth === 0 && doc.itemLines ? doc.itemLines[i] : isCheap(source) ? lineOf(source, ['items', i]) : undefined;
+        walk(it, src, itemLine ?? line, depth + 1, i, itemInherit);
       });
       return;
     }

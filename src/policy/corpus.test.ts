@@ -7,7 +7,9 @@ import { buildPolicyWorld } from './model.js';
 import { sourcesFromYaml, type CorpusCase } from './testkit.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/netpol');
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('Kubernetes e2e NetworkPolicy expectations (test/fixtures/netpol)', () => {
   it('has all 58 corpus files', () => {
@@ -31,10 +33,15 @@ describe('Kubernetes e2e NetworkPolicy expectations (test/fixtures/netpol)', () 
             expect(a, `pod ${from}`).toBeDefined();
             expect(b, `pod ${to}`).toBeDefined();
             const grouped = m.allowed(a!, b!).has(exp.port.protocol, exp.port.port);
-            const direct = evaluatePair(world, m.endpoints[a!]!, m.endpoints[b!]!).allowed.has(exp.port.protocol, exp.port.port);
+            const direct = evaluatePair(world, m.endpoints[a!]!, m.endpoints[b!]!).allowed.has(
+              exp.port.protocol,
+              exp.port.port,
+            );
             checked++;
             if (grouped !== want || direct !== want) {
-              mismatches.push(`${exp.port.protocol}/${exp.port.port} ${from} -> ${to}: want ${want}, matrix ${grouped}, pair ${direct}`);
+              mismatches.push(
+                `${exp.port.protocol}/${exp.port.port} ${from} -> ${to}: want ${want}, matrix ${grouped}, pair ${direct}`,
+              );
             }
           }
         }

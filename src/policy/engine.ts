@@ -111,12 +111,26 @@ function adminStep(
 }
 
 /** Evaluates one direction at `subject` for traffic with `peer`. */
-export function evaluateDirection(world: PolicyWorld, dir: Direction, subject: Endpoint, peer: Endpoint): DirectionResult {
+export function evaluateDirection(
+  world: PolicyWorld,
+  dir: Direction,
+  subject: Endpoint,
+  peer: Endpoint,
+): DirectionResult {
   const dest = dir === 'egress' ? peer : subject;
   const base = { direction: dir, subject, peer };
   if (subject.kind !== 'pod') {
     // Outside the cluster nothing enforces Kubernetes policy.
-    return { ...base, allowed: PortSet.ALL, admin: [], adminSelecting: [], toNetworkPolicy: PortSet.ALL, isolatedBy: [], npHits: [], baseline: [] };
+    return {
+      ...base,
+      allowed: PortSet.ALL,
+      admin: [],
+      adminSelecting: [],
+      toNetworkPolicy: PortSet.ALL,
+      isolatedBy: [],
+      npHits: [],
+      baseline: [],
+    };
   }
   const admin: AdminDecision[] = [];
   let remaining = PortSet.ALL;
@@ -141,7 +155,10 @@ export function evaluateDirection(world: PolicyWorld, dir: Direction, subject: E
       for (const rule of p.rules[dir]) {
         const matched = rule.peers === null || rule.peers.some((m) => peerMatches(m, peer));
         const ports = resolvePorts(rule.ports, dest);
-        const peers = rule.peers === null ? 'every peer' : rule.peers.map((m) => m.text).join(' | ') || 'no valid peer';
+        const peers =
+          rule.peers === null
+            ? 'every peer'
+            : rule.peers.map((m) => m.text).join(' | ') || 'no valid peer';
         npHits.push({ policy: p.ref, field: rule.field, peers, matched, ports });
         if (matched) np = np.union(ports);
       }
@@ -153,7 +170,16 @@ export function evaluateDirection(world: PolicyWorld, dir: Direction, subject: E
   } else {
     allowed = allowed.union(undecided);
   }
-  return { ...base, allowed, admin, adminSelecting, toNetworkPolicy: undecided, isolatedBy: selecting.map((p) => p.ref), npHits, baseline };
+  return {
+    ...base,
+    allowed,
+    admin,
+    adminSelecting,
+    toNetworkPolicy: undecided,
+    isolatedBy: selecting.map((p) => p.ref),
+    npHits,
+    baseline,
+  };
 }
 
 /** What `from` may send to `to`: egress at `from` intersected with ingress at `to`. */

@@ -17,7 +17,8 @@ export function endpointLabel(e: Endpoint): string {
 }
 
 function portsText(s: PortSet, q?: PortQuery): string {
-  if (q) return s.has(q.protocol, q.port) ? `${q.protocol}/${q.port}` : `not ${q.protocol}/${q.port}`;
+  if (q)
+    return s.has(q.protocol, q.port) ? `${q.protocol}/${q.port}` : `not ${q.protocol}/${q.port}`;
   return s.toString();
 }
 
@@ -35,7 +36,11 @@ export function explainDirection(r: DirectionResult, q?: PortQuery): string[] {
   const at = r.subject.kind === 'pod' ? r.subject.key : r.subject.key;
   const head = r.direction === 'egress' ? `egress from ${at}` : `ingress to ${at}`;
   const lines: string[] = [`${head}:`];
-  const verdict = q ? (r.allowed.has(q.protocol, q.port) ? 'allowed' : 'denied') : `allows ${r.allowed.toString()}`;
+  const verdict = q
+    ? r.allowed.has(q.protocol, q.port)
+      ? 'allowed'
+      : 'denied'
+    : `allows ${r.allowed.toString()}`;
   if (r.subject.kind !== 'pod') {
     lines.push('  outside the cluster: no policy applies', `  => ${verdict}`);
     return lines;
@@ -57,16 +62,23 @@ export function explainDirection(r: DirectionResult, q?: PortQuery): string[] {
     const hits = r.npHits.filter((h) => h.matched && relevant(h.ports, q));
     if (hits.length === 0) {
       const what = q ? `${q.protocol}/${q.port} ` : '';
-      lines.push(`  no rule of those policies allows ${what}${r.direction === 'egress' ? 'to' : 'from'} ${peer}:`);
+      lines.push(
+        `  no rule of those policies allows ${what}${r.direction === 'egress' ? 'to' : 'from'} ${peer}:`,
+      );
       if (r.npHits.length === 0) lines.push(`    they have no ${r.direction} rules (deny all)`);
       for (const h of r.npHits) {
-        const why = !h.matched ? `${peer} is not among its peers (${h.peers})` : `its ports are ${h.ports.toString()}`;
+        const why = !h.matched
+          ? `${peer} is not among its peers (${h.peers})`
+          : `its ports are ${h.ports.toString()}`;
         lines.push(`    ${h.policy} ${h.field}: ${why}`);
       }
     }
-    for (const h of hits) lines.push(`  ${h.policy} ${h.field} allows ${h.ports.toString()} (peers: ${h.peers})`);
+    for (const h of hits)
+      lines.push(`  ${h.policy} ${h.field} allows ${h.ports.toString()} (peers: ${h.peers})`);
   } else {
-    lines.push(`  not isolated for ${r.direction}: no NetworkPolicy with policyType ${r.direction === 'egress' ? 'Egress' : 'Ingress'} selects ${at}`);
+    lines.push(
+      `  not isolated for ${r.direction}: no NetworkPolicy with policyType ${r.direction === 'egress' ? 'Egress' : 'Ingress'} selects ${at}`,
+    );
     for (const d of r.baseline) if (relevant(d.ports, q)) lines.push(`  ${adminLine(d)}`);
   }
   lines.push(`  => ${verdict}`);
@@ -103,7 +115,13 @@ function directionJson(r: DirectionResult): unknown {
     toNetworkPolicy: r.toNetworkPolicy.toJSON(),
     isolatedBy: r.isolatedBy,
     adminSelecting: r.adminSelecting,
-    networkPolicyRules: r.npHits.map((h) => ({ policy: h.policy, field: h.field, peers: h.peers, matched: h.matched, ports: h.ports.toJSON() })),
+    networkPolicyRules: r.npHits.map((h) => ({
+      policy: h.policy,
+      field: h.field,
+      peers: h.peers,
+      matched: h.matched,
+      ports: h.ports.toJSON(),
+    })),
     baseline: r.baseline.map(dec),
   };
 }

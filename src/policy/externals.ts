@@ -25,7 +25,11 @@ function buildTree(cidrs: readonly AddrRange[]): Node {
   const stack: Node[] = [root];
   for (const c of cidrs) {
     if (c.lo === WORLD.lo && c.hi === WORLD.hi) continue;
-    while (stack.length > 1 && !(c.lo >= stack[stack.length - 1]!.range.lo && c.hi <= stack[stack.length - 1]!.range.hi)) stack.pop();
+    while (
+      stack.length > 1 &&
+      !(c.lo >= stack[stack.length - 1]!.range.lo && c.hi <= stack[stack.length - 1]!.range.hi)
+    )
+      stack.pop();
     const parent = stack[stack.length - 1]!;
     const last = parent.children[parent.children.length - 1];
     if (last && last.range.lo === c.lo && last.range.hi === c.hi) continue; // duplicate

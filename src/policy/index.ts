@@ -26,7 +26,6 @@
  * belongs to the cluster twin.
  */
 export * from './ports.js';
-export * from './types.js';
 export * from './model.js';
 export * from './engine.js';
 export * from './externals.js';

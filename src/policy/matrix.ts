@@ -66,7 +66,9 @@ interface Bucket {
 
 function namedPortsSig(ep: Endpoint): string {
   if (ep.kind !== 'pod') return '';
-  const named = ep.ports.filter((p) => p.name !== undefined).map((p) => `${p.name}/${p.protocol}/${p.port}`);
+  const named = ep.ports
+    .filter((p) => p.name !== undefined)
+    .map((p) => `${p.name}/${p.protocol}/${p.port}`);
   return named.sort().join(',');
 }
 
@@ -93,12 +95,17 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     }
     return id;
   };
-  const npSubject = world.policies.map((p) => add({ kind: 'pods', namespace: p.namespace, podSelector: p.podSelector, text: p.ref }));
+  const npSubject = world.policies.map((p) =>
+    add({ kind: 'pods', namespace: p.namespace, podSelector: p.podSelector, text: p.ref }),
+  );
   const npRulePeers = world.policies.map((p) => ({
     ingress: p.rules.ingress.map((r) => r.peers?.map(add) ?? null),
     egress: p.rules.egress.map((r) => r.peers?.map(add) ?? null),
   }));
-  const admins: CompiledAdminPolicy[] = [...world.admin, ...(world.baseline ? [world.baseline] : [])];
+  const admins: CompiledAdminPolicy[] = [
+    ...world.admin,
+    ...(world.baseline ? [world.baseline] : []),
+  ];
   const adminSubject = admins.map((a) => add(a.subject));
   const adminRulePeers = admins.map((a) => ({
     ingress: a.rules.ingress.map((r) => r.peers.map(add)),
@@ -155,18 +162,25 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
         const nss =
           m.namespace !== undefined
             ? [m.namespace]
-            : nsNames.filter((ns) => m.namespaceSelector === undefined || matchesSelector(world.namespaces.get(ns), m.namespaceSelector));
+            : nsNames.filter(
+                (ns) =>
+                  m.namespaceSelector === undefined ||
+                  matchesSelector(world.namespaces.get(ns), m.namespaceSelector),
+              );
         for (const ns of nss) {
           for (const b of bucketsByNs.get(ns) ?? []) {
             const rep = buckets[b]!.rep as PodEndpoint;
-            if (m.podSelector === undefined || matchesSelector(rep.labels, m.podSelector)) buckets[b]!.preds.push(id);
+            if (m.podSelector === undefined || matchesSelector(rep.labels, m.podSelector))
+              buckets[b]!.preds.push(id);
           }
         }
         break;
       }
       case 'ip':
         for (const [region, a] of regionProbe) {
-          const hit = m.include.some((r) => a >= r.lo && a <= r.hi) && !m.exclude.some((r) => a >= r.lo && a <= r.hi);
+          const hit =
+            m.include.some((r) => a >= r.lo && a <= r.hi) &&
+            !m.exclude.some((r) => a >= r.lo && a <= r.hi);
           if (hit) for (const b of bucketsByRegion.get(region)!) buckets[b]!.preds.push(id);
         }
         break;
@@ -181,7 +195,8 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
   const groupReps: Endpoint[] = [];
   buckets.forEach((b, i) => {
     b.preds.sort((x, y) => x - y);
-    const key = b.rep.kind === 'pod' ? `${b.preds.join(',')}|${b.namedPortsSig}` : `\u0002${b.rep.key}`;
+    const key =
+      b.rep.kind === 'pod' ? `${b.preds.join(',')}|${b.namedPortsSig}` : `\u0002${b.rep.key}`;
     let g = groupKey.get(key);
     if (g === undefined) {
       g = groupReps.length;
@@ -235,7 +250,11 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     perDest?: Int32Array;
     readonly action?: AdminRule['action'];
   }
-  const compileRule = (spec: PortSpec, peerPreds: readonly number[] | null, action?: AdminRule['action']): CRule => ({
+  const compileRule = (
+    spec: PortSpec,
+    peerPreds: readonly number[] | null,
+    action?: AdminRule['action'],
+  ): CRule => ({
     targets: targetsOf(peerPreds),
     spec,
     constId: table.id(spec.numeric),
@@ -252,12 +271,18 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     return id;
   };
   const npRules = world.policies.map((p, i) => ({
-    ingress: p.rules.ingress.map((r: NpRule, k) => compileRule(r.ports, npRulePeers[i]!.ingress[k]!)),
+    ingress: p.rules.ingress.map((r: NpRule, k) =>
+      compileRule(r.ports, npRulePeers[i]!.ingress[k]!),
+    ),
     egress: p.rules.egress.map((r: NpRule, k) => compileRule(r.ports, npRulePeers[i]!.egress[k]!)),
   }));
   const adminRules = admins.map((a, i) => ({
-    ingress: a.rules.ingress.map((r, k) => compileRule(r.ports, adminRulePeers[i]!.ingress[k]!, r.action)),
-    egress: a.rules.egress.map((r, k) => compileRule(r.ports, adminRulePeers[i]!.egress[k]!, r.action)),
+    ingress: a.rules.ingress.map((r, k) =>
+      compileRule(r.ports, adminRulePeers[i]!.ingress[k]!, r.action),
+    ),
+    egress: a.rules.egress.map((r, k) =>
+      compileRule(r.ports, adminRulePeers[i]!.egress[k]!, r.action),
+    ),
   }));
   const banpIndex = world.baseline ? admins.length - 1 : -1;
 
@@ -286,7 +311,8 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     world.admin.forEach((_, i) => {
       if (mine.has(adminSubject[i]!)) anpRules.push(...adminRules[i]![dir]);
     });
-    const banpRules = banpIndex >= 0 && mine.has(adminSubject[banpIndex]!) ? adminRules[banpIndex]![dir] : null;
+    const banpRules =
+      banpIndex >= 0 && mine.has(adminSubject[banpIndex]!) ? adminRules[banpIndex]![dir] : null;
 
     const fillNp = (into: Uint32Array): void => {
       into.fill(PortSetTable.EMPTY);
@@ -297,7 +323,10 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
       }
     };
 
-    if (anpRules.length === 0 && (isolating.length > 0 || banpRules === null || banpRules.length === 0)) {
+    if (
+      anpRules.length === 0 &&
+      (isolating.length > 0 || banpRules === null || banpRules.length === 0)
+    ) {
       if (isolating.length > 0) fillNp(row);
       else row.fill(PortSetTable.ALL);
       return;
@@ -318,7 +347,8 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     for (let t = 0; t < N; t++) remaining[t] = table.union(remaining[t]!, passed[t]!); // undecided
     if (isolating.length > 0) {
       fillNp(npRow);
-      for (let t = 0; t < N; t++) row[t] = table.union(allow[t]!, table.intersect(npRow[t]!, remaining[t]!));
+      for (let t = 0; t < N; t++)
+        row[t] = table.union(allow[t]!, table.intersect(npRow[t]!, remaining[t]!));
       return;
     }
     if (banpRules) {

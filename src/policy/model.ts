@@ -12,6 +12,9 @@
 import type { Diagnostic, Location } from '../diag.js';
 import { matchesSelector, validateSelector } from '../k8s/selector.js';
 import type {
+  AdminNetworkPolicyPeer,
+  AdminNetworkPolicyPort,
+  AdminNetworkPolicySubject,
   LabelSelector,
   Namespace,
   NetworkPolicy,
@@ -21,13 +24,6 @@ import type {
 } from '../k8s/types.js';
 import { ipToInt, isCidr, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
 import { PortSet, PROTOCOLS, type L4Protocol } from './ports.js';
-import type {
-  AdminNetworkPolicy,
-  AdminNetworkPolicyEgressPeer,
-  AdminNetworkPolicyPort,
-  AdminNetworkPolicySubject,
-  BaselineAdminNetworkPolicy,
-} from './types.js';
 
 /** One loaded object and where it came from (`k8s/load` gives both). */
 export interface SourceObject {
@@ -171,12 +167,16 @@ export function peerMatches(m: PeerMatcher, ep: Endpoint): boolean {
     case 'pods':
       if (ep.kind !== 'pod') return false;
       if (m.namespace !== undefined && ep.namespace !== m.namespace) return false;
-      if (m.namespaceSelector !== undefined && !matchesSelector(ep.nsLabels, m.namespaceSelector)) return false;
+      if (m.namespaceSelector !== undefined && !matchesSelector(ep.nsLabels, m.namespaceSelector))
+        return false;
       return m.podSelector === undefined || matchesSelector(ep.labels, m.podSelector);
     case 'ip': {
       const a = ep.kind === 'pod' ? ep.ipInt : ep.probe;
       if (a === undefined) return false;
-      return m.include.some((r) => a >= r.lo && a <= r.hi) && !m.exclude.some((r) => a >= r.lo && a <= r.hi);
+      return (
+        m.include.some((r) => a >= r.lo && a <= r.hi) &&
+        !m.exclude.some((r) => a >= r.lo && a <= r.hi)
+      );
     }
     case 'nodes':
       return false;
@@ -189,7 +189,8 @@ export function resolvePorts(spec: PortSpec, dest: Endpoint): PortSet {
   let out = spec.numeric;
   for (const n of spec.named) {
     for (const p of dest.ports) {
-      if (p.name === n.name && p.protocol === n.protocol) out = out.union(PortSet.port(p.protocol, p.port));
+      if (p.name === n.name && p.protocol === n.protocol)
+        out = out.union(PortSet.port(p.protocol, p.port));
     }
   }
   return out;
@@ -240,7 +241,13 @@ class Reporter {
   info(code: string, field: string, message: string): void {
     this.push('info', code, field, message);
   }
-  private push(severity: Diagnostic['severity'], code: string, field: string, message: string, hint?: string): void {
+  private push(
+    severity: Diagnostic['severity'],
+    code: string,
+    field: string,
+    message: string,
+    hint?: string,
+  ): void {
     this.ctx.diagnostics.push({
       ...(this.origin ?? {}),
       object: this.object,
@@ -254,7 +261,8 @@ class Reporter {
   selector(sel: unknown, field: string): LabelSelector | undefined {
     if (sel === undefined || sel === null) return undefined;
     const problems = validateSelector(sel as LabelSelector);
-    for (const p of problems) this.error('policy-bad-selector', p.field ? `${field}.${p.field}` : field, p.message);
+    for (const p of problems)
+      this.error('policy-bad-selector', p.field ? `${field}.${p.field}` : field, p.message);
     return problems.length === 0 ? (sel as LabelSelector) : undefined;
   }
 }
@@ -267,7 +275,9 @@ function protocolOf(r: Reporter, v: unknown, field: string): L4Protocol | undefi
     'policy-bad-protocol',
     field,
     `protocol ${JSON.stringify(v)} is not one of TCP, UDP, SCTP`,
-    (PROTOCOLS as readonly string[]).includes(upper) ? `protocols are upper case: write ${upper}` : undefined,
+    (PROTOCOLS as readonly string[]).includes(upper)
+      ? `protocols are upper case: write ${upper}`
+      : undefined,
   );
   return undefined;
 }
@@ -276,7 +286,13 @@ function protocolOf(r: Reporter, v: unknown, field: string): L4Protocol | undefi
 // lower-case alphanumerics and '-', at least one letter, no leading/trailing
 // or double '-'.
 function isPortName(s: string): boolean {
-  return s.length >= 1 && s.length <= 15 && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) && /[a-z]/.test(s) && !s.includes('--');
+  return (
+    s.length >= 1 &&
+    s.length <= 15 &&
+    /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/.test(s) &&
+    /[a-z]/.test(s) &&
+    !s.includes('--')
+  );
 }
 
 function isPortNumber(n: unknown): n is number {
@@ -313,7 +329,11 @@ function npPorts(r: Reporter, raw: unknown, field: string): PortSpec {
     }
     if (typeof np.port === 'string' && !/^\d+$/.test(np.port)) {
       if (!isPortName(np.port)) {
-        r.error('policy-bad-port', `${f}.port`, `${JSON.stringify(np.port)} is neither a port number nor a valid port name`);
+        r.error(
+          'policy-bad-port',
+          `${f}.port`,
+          `${JSON.stringify(np.port)} is neither a port number nor a valid port name`,
+        );
         return;
       }
       if (np.endPort !== undefined && np.endPort !== null) {
@@ -330,12 +350,21 @@ function npPorts(r: Reporter, raw: unknown, field: string): PortSpec {
       return;
     }
     if (typeof np.port === 'string') {
-      r.error('policy-bad-port', `${f}.port`, `port ${JSON.stringify(np.port)} is a string of digits: the API server reads it as a port name, and a port name must contain a letter`, 'write the number without quotes');
+      r.error(
+        'policy-bad-port',
+        `${f}.port`,
+        `port ${JSON.stringify(np.port)} is a string of digits: the API server reads it as a port name, and a port name must contain a letter`,
+        'write the number without quotes',
+      );
       return;
     }
     if (np.endPort !== undefined && np.endPort !== null) {
       if (!isPortNumber(np.endPort) || np.endPort < port) {
-        r.error('policy-bad-endport', `${f}.endPort`, `endPort ${JSON.stringify(np.endPort)} must be a port number >= port (${port})`);
+        r.error(
+          'policy-bad-endport',
+          `${f}.endPort`,
+          `endPort ${JSON.stringify(np.endPort)} must be a port number >= port (${port})`,
+        );
         return;
       }
       numeric = numeric.union(PortSet.range(proto, port, np.endPort));
@@ -348,7 +377,14 @@ function npPorts(r: Reporter, raw: unknown, field: string): PortSpec {
   return { numeric, named, text: texts.join(', ') || 'no valid ports' };
 }
 
-function ipMatcher(r: Reporter, ctx: Ctx, cidrs: unknown[], excepts: unknown[], field: string, exceptField: string): PeerMatcher | undefined {
+function ipMatcher(
+  r: Reporter,
+  ctx: Ctx,
+  cidrs: unknown[],
+  excepts: unknown[],
+  field: string,
+  exceptField: string,
+): PeerMatcher | undefined {
   const include: AddrRange[] = [];
   const exclude: AddrRange[] = [];
   let ok = true;
@@ -376,7 +412,10 @@ function ipMatcher(r: Reporter, ctx: Ctx, cidrs: unknown[], excepts: unknown[], 
     const e = cidrRange(c);
     // ValidateIPBlock: each except must be a strict subset of cidr.
     const outer = include[0];
-    if (outer && !(e.lo >= outer.lo && e.hi <= outer.hi && (e.lo !== outer.lo || e.hi !== outer.hi))) {
+    if (
+      outer &&
+      !(e.lo >= outer.lo && e.hi <= outer.hi && (e.lo !== outer.lo || e.hi !== outer.hi))
+    ) {
       r.error('policy-bad-except', f, `except ${c} must be strictly inside cidr ${outer.text}`);
       ok = false;
       return;
@@ -385,7 +424,9 @@ function ipMatcher(r: Reporter, ctx: Ctx, cidrs: unknown[], excepts: unknown[], 
   });
   if (!ok) return undefined;
   for (const x of [...include, ...exclude]) ctx.cidrs.set(x.text, canonicalRange(x));
-  const text = include.map((x) => x.text).join(',') + (exclude.length ? ` except ${exclude.map((x) => x.text).join(',')}` : '');
+  const text =
+    include.map((x) => x.text).join(',') +
+    (exclude.length ? ` except ${exclude.map((x) => x.text).join(',')}` : '');
   return { kind: 'ip', include, exclude, text: include.length ? text : 'no IPv4 addresses' };
 }
 
@@ -395,20 +436,39 @@ function canonicalRange(x: AddrRange): AddrRange {
   return { ...x, text: `${c.network}/${c.prefix}` };
 }
 
-function npPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, ns: string): PeerMatcher | undefined {
+function npPeer(
+  r: Reporter,
+  ctx: Ctx,
+  raw: unknown,
+  field: string,
+  ns: string,
+): PeerMatcher | undefined {
   if (!isObj(raw)) {
-    r.error('policy-bad-peer', field, 'a peer must be a mapping with podSelector, namespaceSelector or ipBlock');
+    r.error(
+      'policy-bad-peer',
+      field,
+      'a peer must be a mapping with podSelector, namespaceSelector or ipBlock',
+    );
     return undefined;
   }
   const p = raw as NetworkPolicyPeer;
   const hasSel = p.podSelector != null || p.namespaceSelector != null;
   if (p.ipBlock != null) {
     if (hasSel) {
-      r.error('policy-bad-peer', field, 'ipBlock may not be combined with podSelector or namespaceSelector in one peer', 'make them separate peers (list items)');
+      r.error(
+        'policy-bad-peer',
+        field,
+        'ipBlock may not be combined with podSelector or namespaceSelector in one peer',
+        'make them separate peers (list items)',
+      );
       return undefined;
     }
     if (!isObj(p.ipBlock)) {
-      r.error('policy-bad-peer', `${field}.ipBlock`, 'ipBlock must be a mapping with cidr and except');
+      r.error(
+        'policy-bad-peer',
+        `${field}.ipBlock`,
+        'ipBlock must be a mapping with cidr and except',
+      );
       return undefined;
     }
     const except = p.ipBlock.except ?? [];
@@ -416,7 +476,14 @@ function npPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, ns: string):
       r.error('policy-bad-cidr', `${field}.ipBlock.except`, 'except must be a list of CIDRs');
       return undefined;
     }
-    return ipMatcher(r, ctx, [p.ipBlock.cidr], except, `${field}.ipBlock.cidr`, `${field}.ipBlock.except`);
+    return ipMatcher(
+      r,
+      ctx,
+      [p.ipBlock.cidr],
+      except,
+      `${field}.ipBlock.cidr`,
+      `${field}.ipBlock.except`,
+    );
   }
   if (!hasSel) {
     r.error('policy-bad-peer', field, 'a peer must set podSelector, namespaceSelector or ipBlock');
@@ -433,7 +500,12 @@ function npPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, ns: string):
   // namespace; namespaceSelector alone = all pods in matching namespaces; both
   // = matching pods in matching namespaces.
   if (namespaceSelector === undefined) {
-    return { kind: 'pods', namespace: ns, podSelector: podSelector ?? {}, text: `pods ${fmt(podSelector)} in namespace ${ns}` };
+    return {
+      kind: 'pods',
+      namespace: ns,
+      podSelector: podSelector ?? {},
+      text: `pods ${fmt(podSelector)} in namespace ${ns}`,
+    };
   }
   return {
     kind: 'pods',
@@ -450,40 +522,73 @@ function fmt(sel: LabelSelector | undefined): string {
   for (const e of sel.matchExpressions ?? []) {
     const vs = (e.values ?? []).join(',');
     parts.push(
-      e.operator === 'In' ? `${e.key} in (${vs})` : e.operator === 'NotIn' ? `${e.key} notin (${vs})` : e.operator === 'Exists' ? e.key : `!${e.key}`,
+      e.operator === 'In'
+        ? `${e.key} in (${vs})`
+        : e.operator === 'NotIn'
+          ? `${e.key} notin (${vs})`
+          : e.operator === 'Exists'
+            ? e.key
+            : `!${e.key}`,
     );
   }
   return parts.length ? `{${parts.join(',')}}` : '{} (all)';
 }
 
-function compileNetworkPolicy(ctx: Ctx, raw: Record<string, unknown>, origin: Location | undefined): CompiledNetworkPolicy | undefined {
+function compileNetworkPolicy(
+  ctx: Ctx,
+  raw: Record<string, unknown>,
+  origin: Location | undefined,
+): CompiledNetworkPolicy | undefined {
   const meta = isObj(raw.metadata) ? raw.metadata : {};
   const ref = refOf('NetworkPolicy', { ...meta, namespace: meta.namespace ?? 'default' });
   const r = new Reporter(ctx, origin, ref);
-  if (typeof meta.name !== 'string' || meta.name === '') r.error('policy-missing-name', 'metadata.name', 'a NetworkPolicy needs a name');
+  if (typeof meta.name !== 'string' || meta.name === '')
+    r.error('policy-missing-name', 'metadata.name', 'a NetworkPolicy needs a name');
   if (raw.apiVersion === 'extensions/v1beta1') {
-    r.warn('policy-old-api', 'apiVersion', 'extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16; read as networking.k8s.io/v1');
+    r.warn(
+      'policy-old-api',
+      'apiVersion',
+      'extensions/v1beta1 NetworkPolicy was removed in Kubernetes 1.16; read as networking.k8s.io/v1',
+    );
   }
-  const ns = typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
+  const ns =
+    typeof meta.namespace === 'string' && meta.namespace !== '' ? meta.namespace : 'default';
   const spec = isObj(raw.spec) ? (raw.spec as Partial<NetworkPolicy['spec']>) : undefined;
   if (!spec) {
     r.error('policy-missing-spec', 'spec', 'a NetworkPolicy needs a spec');
     return undefined;
   }
-  const podSelector = spec.podSelector == null ? {} : r.selector(spec.podSelector, 'spec.podSelector');
-  // policyTypes default (networking/v1 NetworkPolicySpec.PolicyTypes): Ingress
-  // always, plus Egress when the policy has egress rules.
+  const podSelector =
+    spec.podSelector == null ? {} : r.selector(spec.podSelector, 'spec.podSelector');
+  // policyTypes default (pkg/apis/networking/v1/defaults.go
+  // SetDefaults_NetworkPolicy): when empty, Ingress, plus Egress when
+  // len(spec.egress) != 0 — so `egress: []` alone does not isolate egress.
   let types: Set<string>;
-  if (spec.policyTypes == null || (Array.isArray(spec.policyTypes) && spec.policyTypes.length === 0)) {
-    types = new Set(['Ingress', ...(Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Egress'] : [])]);
+  if (
+    spec.policyTypes == null ||
+    (Array.isArray(spec.policyTypes) && spec.policyTypes.length === 0)
+  ) {
+    types = new Set([
+      'Ingress',
+      ...(Array.isArray(spec.egress) && spec.egress.length > 0 ? ['Egress'] : []),
+    ]);
   } else if (!Array.isArray(spec.policyTypes)) {
-    r.error('policy-bad-policytypes', 'spec.policyTypes', 'policyTypes must be a list of Ingress and/or Egress');
+    r.error(
+      'policy-bad-policytypes',
+      'spec.policyTypes',
+      'policyTypes must be a list of Ingress and/or Egress',
+    );
     types = new Set();
   } else {
     types = new Set();
     spec.policyTypes.forEach((t, i) => {
       if (t === 'Ingress' || t === 'Egress') types.add(t);
-      else r.error('policy-bad-policytypes', `spec.policyTypes[${i}]`, `${JSON.stringify(t)} is not Ingress or Egress`);
+      else
+        r.error(
+          'policy-bad-policytypes',
+          `spec.policyTypes[${i}]`,
+          `${JSON.stringify(t)} is not Ingress or Egress`,
+        );
     });
   }
   const rules = { ingress: [] as NpRule[], egress: [] as NpRule[] };
@@ -522,10 +627,18 @@ function compileNetworkPolicy(ctx: Ctx, raw: Record<string, unknown>, origin: Lo
     });
   }
   if (!types.has('Egress') && rules.egress.length > 0) {
-    r.warn('policy-egress-ignored', 'spec.policyTypes', 'spec.egress is given but policyTypes does not include Egress, so the egress rules have no effect');
+    r.warn(
+      'policy-egress-ignored',
+      'spec.policyTypes',
+      'spec.egress is given but policyTypes does not include Egress, so the egress rules have no effect',
+    );
   }
   if (!types.has('Ingress') && rules.ingress.length > 0) {
-    r.warn('policy-ingress-ignored', 'spec.policyTypes', 'spec.ingress is given but policyTypes does not include Ingress, so the ingress rules have no effect');
+    r.warn(
+      'policy-ingress-ignored',
+      'spec.policyTypes',
+      'spec.ingress is given but policyTypes does not include Ingress, so the ingress rules have no effect',
+    );
   }
   if (!r.ok || podSelector === undefined) return undefined;
   return {
@@ -553,24 +666,35 @@ function adminSubject(r: Reporter, raw: unknown): (PeerMatcher & { kind: 'pods' 
   }
   if (s.namespaces != null) {
     const nsSel = r.selector(s.namespaces, 'spec.subject.namespaces');
-    return nsSel ? { kind: 'pods', namespaceSelector: nsSel, text: `pods in namespaces ${fmt(nsSel)}` } : undefined;
+    return nsSel
+      ? { kind: 'pods', namespaceSelector: nsSel, text: `pods in namespaces ${fmt(nsSel)}` }
+      : undefined;
   }
   const pods = s.pods as unknown;
   if (!isObj(pods)) {
-    r.error('anp-bad-subject', 'spec.subject.pods', 'pods must set namespaceSelector and podSelector');
+    r.error(
+      'anp-bad-subject',
+      'spec.subject.pods',
+      'pods must set namespaceSelector and podSelector',
+    );
     return undefined;
   }
   const nsSel = r.selector(pods.namespaceSelector ?? {}, 'spec.subject.pods.namespaceSelector');
   const podSel = r.selector(pods.podSelector ?? {}, 'spec.subject.pods.podSelector');
   if (!nsSel || !podSel) return undefined;
-  return { kind: 'pods', namespaceSelector: nsSel, podSelector: podSel, text: `pods ${fmt(podSel)} in namespaces ${fmt(nsSel)}` };
+  return {
+    kind: 'pods',
+    namespaceSelector: nsSel,
+    podSelector: podSel,
+    text: `pods ${fmt(podSel)} in namespaces ${fmt(nsSel)}`,
+  };
 }
 
 const SELECTOR_KEYS = new Set(['matchLabels', 'matchExpressions']);
 
 /**
  * A namespaces peer: a label selector (v0.1.2+), or the earlier NamespaceSet
- * `{namespaceSelector | sameLabels | notSameLabels | related}` (v0.1.0-v0.1.1,
+ * `{namespaceSelector | sameLabels | notSameLabels | related}` (earlier v1alpha1 revisions,
  * still in parts of the conformance suite). sameLabels/notSameLabels/related
  * select relative to the subject's namespace, which the twin does not model.
  */
@@ -578,25 +702,47 @@ function namespaceSet(r: Reporter, raw: unknown, field: string): LabelSelector |
   if (!isObj(raw)) return r.selector(raw, field);
   const keys = Object.keys(raw);
   if (keys.every((k) => SELECTOR_KEYS.has(k))) return r.selector(raw, field);
-  if (keys.length === 1 && raw.namespaceSelector != null) return r.selector(raw.namespaceSelector, `${field}.namespaceSelector`);
-  const relative = keys.filter((k) => k === 'sameLabels' || k === 'notSameLabels' || k === 'related' || k === 'notSelf');
+  if (keys.length === 1 && raw.namespaceSelector != null)
+    return r.selector(raw.namespaceSelector, `${field}.namespaceSelector`);
+  const relative = keys.filter(
+    (k) => k === 'sameLabels' || k === 'notSameLabels' || k === 'related' || k === 'notSelf',
+  );
   if (relative.length > 0) {
-    r.error('anp-unsupported-peer', `${field}.${relative[0]}`, `${relative[0]} (namespaces relative to the subject's) is not modelled by the twin`, 'use a namespace label selector');
+    r.error(
+      'anp-unsupported-peer',
+      `${field}.${relative[0]}`,
+      `${relative[0]} (namespaces relative to the subject's) is not modelled by the twin`,
+      'use a namespace label selector',
+    );
     return undefined;
   }
-  r.error('anp-bad-peer', field, `unknown fields ${keys.join(', ')}: expected matchLabels/matchExpressions`);
+  r.error(
+    'anp-bad-peer',
+    field,
+    `unknown fields ${keys.join(', ')}: expected matchLabels/matchExpressions`,
+  );
   return undefined;
 }
 
-function adminPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, egress: boolean): PeerMatcher | undefined {
+function adminPeer(
+  r: Reporter,
+  ctx: Ctx,
+  raw: unknown,
+  field: string,
+  egress: boolean,
+): PeerMatcher | undefined {
   if (!isObj(raw)) {
     r.error('anp-bad-peer', field, 'a peer must be a mapping');
     return undefined;
   }
-  const p = raw as AdminNetworkPolicyEgressPeer;
+  const p = raw as AdminNetworkPolicyPeer;
   const set = (['namespaces', 'pods', 'nodes', 'networks'] as const).filter((k) => p[k] != null);
   if (set.length !== 1) {
-    r.error('anp-bad-peer', field, `a peer must set exactly one of namespaces, pods${egress ? ', nodes, networks' : ''}`);
+    r.error(
+      'anp-bad-peer',
+      field,
+      `a peer must set exactly one of namespaces, pods${egress ? ', nodes, networks' : ''}`,
+    );
     return undefined;
   }
   const k = set[0]!;
@@ -607,7 +753,9 @@ function adminPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, egress: b
   switch (k) {
     case 'namespaces': {
       const sel = namespaceSet(r, p.namespaces, `${field}.namespaces`);
-      return sel ? { kind: 'pods', namespaceSelector: sel, text: `pods in namespaces ${fmt(sel)}` } : undefined;
+      return sel
+        ? { kind: 'pods', namespaceSelector: sel, text: `pods in namespaces ${fmt(sel)}` }
+        : undefined;
     }
     case 'pods': {
       const pods = p.pods as unknown;
@@ -615,18 +763,27 @@ function adminPeer(r: Reporter, ctx: Ctx, raw: unknown, field: string, egress: b
         r.error('anp-bad-peer', `${field}.pods`, 'pods must set namespaceSelector and podSelector');
         return undefined;
       }
-      // v0.1.0-v0.1.1 nested the namespace part: pods: {namespaces: {namespaceSelector}, podSelector}.
+      // Earlier v1alpha1 revisions nested the namespace part: pods: {namespaces: {namespaceSelector}, podSelector}.
       const nsSel =
         pods.namespaces != null
           ? namespaceSet(r, pods.namespaces, `${field}.pods.namespaces`)
           : r.selector(pods.namespaceSelector ?? {}, `${field}.pods.namespaceSelector`);
       const podSel = r.selector(pods.podSelector ?? {}, `${field}.pods.podSelector`);
       if (!nsSel || !podSel) return undefined;
-      return { kind: 'pods', namespaceSelector: nsSel, podSelector: podSel, text: `pods ${fmt(podSel)} in namespaces ${fmt(nsSel)}` };
+      return {
+        kind: 'pods',
+        namespaceSelector: nsSel,
+        podSelector: podSel,
+        text: `pods ${fmt(podSel)} in namespaces ${fmt(nsSel)}`,
+      };
     }
     case 'nodes': {
       const sel = r.selector(p.nodes, `${field}.nodes`);
-      r.info('anp-nodes-peer', `${field}.nodes`, 'nodes peers select host-network endpoints, which are not in the pod reachability matrix');
+      r.info(
+        'anp-nodes-peer',
+        `${field}.nodes`,
+        'nodes peers select host-network endpoints, which are not in the pod reachability matrix',
+      );
       return sel ? { kind: 'nodes', text: `nodes ${fmt(sel)}` } : undefined;
     }
     case 'networks': {
@@ -657,7 +814,11 @@ function adminPorts(r: Reporter, raw: unknown, field: string): PortSpec {
     const ap = p as AdminNetworkPolicyPort;
     const set = (['portNumber', 'namedPort', 'portRange'] as const).filter((k) => ap[k] != null);
     if (set.length !== 1) {
-      r.error('anp-bad-ports', f, 'a port must set exactly one of portNumber, namedPort, portRange');
+      r.error(
+        'anp-bad-ports',
+        f,
+        'a port must set exactly one of portNumber, namedPort, portRange',
+      );
       return;
     }
     if (ap.portNumber != null) {
@@ -671,7 +832,11 @@ function adminPorts(r: Reporter, raw: unknown, field: string): PortSpec {
       texts.push(`${proto} ${ap.portNumber.port}`);
     } else if (ap.namedPort != null) {
       if (typeof ap.namedPort !== 'string' || !isPortName(ap.namedPort)) {
-        r.error('anp-bad-ports', `${f}.namedPort`, `${JSON.stringify(ap.namedPort)} is not a valid port name`);
+        r.error(
+          'anp-bad-ports',
+          `${f}.namedPort`,
+          `${JSON.stringify(ap.namedPort)} is not a valid port name`,
+        );
         return;
       }
       // ANP namedPort has no protocol: it matches the container port of that
@@ -693,7 +858,12 @@ function adminPorts(r: Reporter, raw: unknown, field: string): PortSpec {
   return { numeric, named, text: texts.join(', ') };
 }
 
-function compileAdmin(ctx: Ctx, raw: Record<string, unknown>, origin: Location | undefined, kind: CompiledAdminPolicy['kind']): CompiledAdminPolicy | undefined {
+function compileAdmin(
+  ctx: Ctx,
+  raw: Record<string, unknown>,
+  origin: Location | undefined,
+  kind: CompiledAdminPolicy['kind'],
+): CompiledAdminPolicy | undefined {
   const meta = isObj(raw.metadata) ? raw.metadata : {};
   const ref = refOf(kind, meta);
   const r = new Reporter(ctx, origin, ref);
@@ -711,7 +881,11 @@ function compileAdmin(ctx: Ctx, raw: Record<string, unknown>, origin: Location |
       r.error('anp-bad-priority', 'spec.priority', 'priority must be an integer in 0-1000');
     } else priority = pr;
   } else if (name !== 'default') {
-    r.error('banp-not-default', 'metadata.name', 'only one BaselineAdminNetworkPolicy may exist and it must be named "default"');
+    r.error(
+      'banp-not-default',
+      'metadata.name',
+      'only one BaselineAdminNetworkPolicy may exist and it must be named "default"',
+    );
   }
   const subject = adminSubject(r, spec.subject);
   const actions = kind === 'AdminNetworkPolicy' ? ['Allow', 'Deny', 'Pass'] : ['Allow', 'Deny'];
@@ -723,16 +897,25 @@ function compileAdmin(ctx: Ctx, raw: Record<string, unknown>, origin: Location |
       r.error('anp-bad-rules', `spec.${dir}`, `${dir} must be a list of rules`);
       continue;
     }
-    if (list.length > 100) r.error('anp-bad-rules', `spec.${dir}`, `at most 100 ${dir} rules are allowed`);
+    if (list.length > 100)
+      r.error('anp-bad-rules', `spec.${dir}`, `at most 100 ${dir} rules are allowed`);
     const peerKey = dir === 'ingress' ? 'from' : 'to';
     list.forEach((rule: unknown, i) => {
       const field = `spec.${dir}[${i}]`;
       if (!isObj(rule)) {
-        r.error('anp-bad-rules', field, 'a rule must be a mapping with action, ports and ' + peerKey);
+        r.error(
+          'anp-bad-rules',
+          field,
+          'a rule must be a mapping with action, ports and ' + peerKey,
+        );
         return;
       }
       if (typeof rule.action !== 'string' || !actions.includes(rule.action)) {
-        r.error('anp-bad-action', `${field}.action`, `action ${JSON.stringify(rule.action ?? null)} is not one of ${actions.join(', ')}`);
+        r.error(
+          'anp-bad-action',
+          `${field}.action`,
+          `action ${JSON.stringify(rule.action ?? null)} is not one of ${actions.join(', ')}`,
+        );
         return;
       }
       const rawPeers = rule[peerKey];
@@ -767,10 +950,19 @@ function podPorts(r: Reporter, pod: Pod): PodPort[] {
       const f = `spec.containers[${i}].ports[${j}]`;
       const proto = protocolOf(r, p?.protocol, `${f}.protocol`);
       if (!proto || !isPortNumber(p?.containerPort)) {
-        if (proto) r.warn('pod-bad-port', `${f}.containerPort`, 'containerPort must be a number in 1-65535; ignored');
+        if (proto)
+          r.warn(
+            'pod-bad-port',
+            `${f}.containerPort`,
+            'containerPort must be a number in 1-65535; ignored',
+          );
         return;
       }
-      out.push({ ...(typeof p.name === 'string' ? { name: p.name } : {}), port: p.containerPort, protocol: proto });
+      out.push({
+        ...(typeof p.name === 'string' ? { name: p.name } : {}),
+        port: p.containerPort,
+        protocol: proto,
+      });
     });
   });
   return out;
@@ -798,7 +990,10 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
         const ns = object as unknown as Namespace;
         if (typeof ns.metadata?.name === 'string') {
           // The API server sets kubernetes.io/metadata.name on every namespace (1.21+).
-          nsLabels.set(ns.metadata.name, { ...(ns.metadata.labels ?? {}), [NS_NAME_LABEL]: ns.metadata.name });
+          nsLabels.set(ns.metadata.name, {
+            ...(ns.metadata.labels ?? {}),
+            [NS_NAME_LABEL]: ns.metadata.name,
+          });
         }
         break;
       }
@@ -843,17 +1038,30 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
     }
     seen.set(key, key);
     if (pod.spec?.hostNetwork === true) {
-      r.info('policy-hostnetwork-pod', 'spec.hostNetwork', 'host-network pods use the node\'s address and are not subject to NetworkPolicy; left out of the matrix');
+      r.info(
+        'policy-hostnetwork-pod',
+        'spec.hostNetwork',
+        "host-network pods use the node's address and are not subject to NetworkPolicy; left out of the matrix",
+      );
       continue;
     }
     if (!nsLabels.has(ns)) {
       nsLabels.set(ns, { [NS_NAME_LABEL]: ns });
-      r.info('policy-implicit-namespace', 'metadata.namespace', `no Namespace object for ${ns}; assumed with only the label ${NS_NAME_LABEL}=${ns}`);
+      r.info(
+        'policy-implicit-namespace',
+        'metadata.namespace',
+        `no Namespace object for ${ns}; assumed with only the label ${NS_NAME_LABEL}=${ns}`,
+      );
     }
     const ip = pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip;
     let ipInt: number | undefined;
     if (typeof ip === 'string' && isIpv4(ip)) ipInt = ipToInt(ip);
-    else if (ip !== undefined) r.warn('pod-bad-ip', 'status.podIP', `${JSON.stringify(ip)} is not an IPv4 address; ipBlock peers cannot match this pod`);
+    else if (ip !== undefined)
+      r.warn(
+        'pod-bad-ip',
+        'status.podIP',
+        `${JSON.stringify(ip)} is not an IPv4 address; ipBlock peers cannot match this pod`,
+      );
     const labels = isObj(meta.labels) ? (meta.labels as Record<string, string>) : {};
     pods.push({
       kind: 'pod',
@@ -871,7 +1079,9 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
   // ANP priority ties are undefined behaviour in the API (KEP-2091: "the
   // implementation decides"); the twin breaks them by name so results are
   // stable, and says so.
-  admin.sort((a, b) => a.priority! - b.priority! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  admin.sort(
+    (a, b) => a.priority! - b.priority! || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
   for (let i = 1; i < admin.length; i++) {
     const a = admin[i - 1]!;
     const b = admin[i]!;

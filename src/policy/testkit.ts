@@ -11,7 +11,8 @@ export function sourcesFromYaml(text: string, file = 'test.yaml'): SourceObject[
   for (const d of documents) {
     const v = d.value as { kind?: unknown; items?: unknown } | null;
     const origin = { file: d.file, document: d.document, line: d.line };
-    if (v && v.kind === 'List' && Array.isArray(v.items)) for (const item of v.items) out.push({ object: item, origin });
+    if (v && v.kind === 'List' && Array.isArray(v.items))
+      for (const item of v.items) out.push({ object: item, origin });
     else out.push({ object: v, origin });
   }
   return out;

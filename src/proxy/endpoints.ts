@@ -142,7 +142,14 @@ function serviceToServicePorts(
   const ref = objectRef(svc);
   const ns = svc.metadata.namespace;
   if (ns === undefined || ns === '') {
-    diag(diagnostics, 'error', 'proxy.service.namespace', 'Service has no metadata.namespace', ref, 'metadata.namespace');
+    diag(
+      diagnostics,
+      'error',
+      'proxy.service.namespace',
+      'Service has no metadata.namespace',
+      ref,
+      'metadata.namespace',
+    );
     return [];
   }
   const spec = svc.spec;
@@ -162,12 +169,20 @@ function serviceToServicePorts(
     return [];
   }
   // GetClusterIPByFamily: clusterIPs (dual-stack) first, then clusterIP.
-  const candidates = spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP];
+  const candidates =
+    spec.clusterIPs && spec.clusterIPs.length > 0 ? spec.clusterIPs : [spec.clusterIP];
   let clusterIP: string | undefined;
   for (const c of candidates) {
     const fam = familyOfIp(c);
     if (fam === undefined) {
-      diag(diagnostics, 'error', 'proxy.service.clusterIP', `invalid cluster IP "${c}"`, ref, 'spec.clusterIP');
+      diag(
+        diagnostics,
+        'error',
+        'proxy.service.clusterIP',
+        `invalid cluster IP "${c}"`,
+        ref,
+        'spec.clusterIP',
+      );
       return [];
     }
     if (fam === opts.family) {
@@ -181,7 +196,14 @@ function serviceToServicePorts(
   (spec.externalIPs ?? []).forEach((ip, i) => {
     const fam = familyOfIp(ip.trim());
     if (fam === undefined) {
-      diag(diagnostics, 'warning', 'proxy.service.externalIP', `ignoring invalid external IP "${ip}"`, ref, `spec.externalIPs[${i}]`);
+      diag(
+        diagnostics,
+        'warning',
+        'proxy.service.externalIP',
+        `ignoring invalid external IP "${ip}"`,
+        ref,
+        `spec.externalIPs[${i}]`,
+      );
     } else if (fam === opts.family) externalIPs.push(canonicalIp(ip.trim()));
   });
 
@@ -189,7 +211,18 @@ function serviceToServicePorts(
   if (type === 'LoadBalancer') {
     const ingress = svc.status?.loadBalancer?.ingress ?? [];
     ingress.forEach((ing, i) => {
-      if (ing.ip === undefined || ing.ip === '') return; // hostnames are not proxied
+      if (ing.ip === undefined || ing.ip === '') {
+        // Hostname-only ingress (e.g. AWS ELB): kube-proxy has no IP to capture.
+        diag(
+          diagnostics,
+          'info',
+          'proxy.service.loadBalancerHostname',
+          'load balancer ingress without an ip is not proxied by kube-proxy',
+          ref,
+          `status.loadBalancer.ingress[${i}]`,
+        );
+        return;
+      }
       if (opts.honourIpMode && ing.ipMode === 'Proxy') return; // IsVIPMode
       const fam = familyOfIp(ing.ip);
       if (fam === undefined) {
@@ -231,7 +264,9 @@ function serviceToServicePorts(
   });
 
   const externallyAccessibleSvc =
-    type === 'LoadBalancer' || type === 'NodePort' || (type === 'ClusterIP' && (spec.externalIPs ?? []).length > 0);
+    type === 'LoadBalancer' ||
+    type === 'NodePort' ||
+    (type === 'ClusterIP' && (spec.externalIPs ?? []).length > 0);
   const externalPolicyLocal = externallyAccessibleSvc && spec.externalTrafficPolicy === 'Local';
   const internalPolicyLocal = spec.internalTrafficPolicy === 'Local';
   const needsHealthCheck = type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local';
@@ -267,18 +302,34 @@ function serviceToServicePorts(
   }
   const annotations = svc.metadata.annotations ?? {};
   const hintsAnnotation =
-    annotations['service.kubernetes.io/topology-mode'] ?? annotations['service.kubernetes.io/topology-aware-hints'] ?? '';
+    annotations['service.kubernetes.io/topology-mode'] ??
+    annotations['service.kubernetes.io/topology-aware-hints'] ??
+    '';
 
   const out: ServicePortInfo[] = [];
   (spec.ports ?? []).forEach((p, i) => {
     const protocol: Protocol = p.protocol ?? 'TCP';
     const proto = PROTOS[protocol];
     if (proto === undefined) {
-      diag(diagnostics, 'error', 'proxy.service.protocol', `unknown protocol "${String(p.protocol)}"`, ref, `spec.ports[${i}].protocol`);
+      diag(
+        diagnostics,
+        'error',
+        'proxy.service.protocol',
+        `unknown protocol "${String(p.protocol)}"`,
+        ref,
+        `spec.ports[${i}].protocol`,
+      );
       return;
     }
     if (!Number.isInteger(p.port) || p.port < 1 || p.port > 65535) {
-      diag(diagnostics, 'error', 'proxy.service.port', `invalid port ${String(p.port)}`, ref, `spec.ports[${i}].port`);
+      diag(
+        diagnostics,
+        'error',
+        'proxy.service.port',
+        `invalid port ${String(p.port)}`,
+        ref,
+        `spec.ports[${i}].port`,
+      );
       return;
     }
     const nodePort = p.nodePort ?? 0;
@@ -330,6 +381,7 @@ function buildEndpointsMap(
   diagnostics: Diagnostic[],
 ): Map<string, EndpointInfo[]> {
   const sets = new Map<string, Map<string, EndpointInfo>>();
+  const proxiedServices = new Set([...ports.values()].map((p) => `${p.namespace}/${p.name}`));
   // Slices are merged in name order so the outcome does not depend on input order.
   const ordered = [...slices].sort((a, b) => cmpStr(a.metadata.name, b.metadata.name));
   for (const slice of ordered) {
@@ -348,19 +400,44 @@ function buildEndpointsMap(
       continue;
     }
     if (ns === undefined || ns === '') {
-      diag(diagnostics, 'error', 'proxy.endpointslice.namespace', 'EndpointSlice has no metadata.namespace', ref, 'metadata.namespace');
+      diag(
+        diagnostics,
+        'error',
+        'proxy.endpointslice.namespace',
+        'EndpointSlice has no metadata.namespace',
+        ref,
+        'metadata.namespace',
+      );
       continue;
     }
     // Only slices of this proxier's family (FQDN slices are never proxied).
     if (slice.addressType !== opts.family) continue;
     (slice.ports ?? []).forEach((p, pi) => {
       if (p.port === undefined || p.port === 0) {
-        diag(diagnostics, 'warning', 'proxy.endpointslice.port', 'ignoring endpoint port without a port number', ref, `ports[${pi}].port`);
+        diag(
+          diagnostics,
+          'warning',
+          'proxy.endpointslice.port',
+          'ignoring endpoint port without a port number',
+          ref,
+          `ports[${pi}].port`,
+        );
         return;
       }
       const protocol = p.protocol ?? 'TCP';
       const key = portKey(ns, svcName, p.name ?? '', protocol);
       const svc = ports.get(key);
+      if (!svc && proxiedServices.has(`${ns}/${svcName}`)) {
+        // kube-proxy keeps such endpoints but no service port ever uses them.
+        diag(
+          diagnostics,
+          'info',
+          'proxy.endpointslice.unmatchedPort',
+          `endpoint port "${p.name ?? ''}"/${protocol} matches no port of Service ${ns}/${svcName}; kube-proxy never uses these endpoints`,
+          ref,
+          `ports[${pi}]`,
+        );
+      }
       let set = sets.get(key);
       if (!set) {
         set = new Map();
@@ -370,7 +447,14 @@ function buildEndpointsMap(
       slice.endpoints.forEach((ep, ei) => {
         const addr = ep.addresses[0];
         if (addr === undefined) {
-          diag(diagnostics, 'warning', 'proxy.endpointslice.address', 'ignoring endpoint without addresses', ref, `endpoints[${ei}].addresses`);
+          diag(
+            diagnostics,
+            'warning',
+            'proxy.endpointslice.address',
+            'ignoring endpoint without addresses',
+            ref,
+            `endpoints[${ei}].addresses`,
+          );
           return;
         }
         const fam = familyOfIp(addr);
@@ -398,7 +482,11 @@ function buildEndpointsMap(
           serving: c.serving === undefined || c.serving,
           terminating: c.terminating === true,
           zoneHints: new Set((ep.hints?.forZones ?? []).map((z) => z.name)),
-          chainName: endpointChainName(svc?.nameString ?? nameString, PROTOS[protocol] ?? 'tcp', endpoint),
+          chainName: endpointChainName(
+            svc?.nameString ?? nameString,
+            PROTOS[protocol] ?? 'tcp',
+            endpoint,
+          ),
         };
         // Deduplicate by IP:port; a local copy wins.
         if (!set!.has(endpoint) || isLocal) set!.set(endpoint, info);
@@ -446,7 +534,9 @@ export function categorizeEndpoints(
   if (usesClusterEndpoints(svc)) {
     useTopology = canUseTopology(endpoints, svc, nodeLabels);
     const zone = nodeLabels['topology.kubernetes.io/zone'] ?? '';
-    clusterEndpoints = endpoints.filter((ep) => ep.ready && (!useTopology || ep.zoneHints.has(zone)));
+    clusterEndpoints = endpoints.filter(
+      (ep) => ep.ready && (!useTopology || ep.zoneHints.has(zone)),
+    );
     // No ready endpoint anywhere: fall back to serving+terminating ones, ignoring topology.
     if (clusterEndpoints.length === 0) {
       clusterEndpoints = endpoints.filter((ep) => ep.serving && ep.terminating);
@@ -455,7 +545,12 @@ export function categorizeEndpoints(
   }
 
   if (!usesLocalEndpoints(svc)) {
-    return { clusterEndpoints, localEndpoints, allReachableEndpoints: clusterEndpoints, hasAnyEndpoints };
+    return {
+      clusterEndpoints,
+      localEndpoints,
+      allReachableEndpoints: clusterEndpoints,
+      hasAnyEndpoints,
+    };
   }
 
   let hasLocalReady = false;
@@ -477,11 +572,21 @@ export function categorizeEndpoints(
   }
 
   if (!usesClusterEndpoints(svc)) {
-    return { clusterEndpoints, localEndpoints, allReachableEndpoints: localEndpoints, hasAnyEndpoints };
+    return {
+      clusterEndpoints,
+      localEndpoints,
+      allReachableEndpoints: localEndpoints,
+      hasAnyEndpoints,
+    };
   }
   if (!useTopology && !useServingTerminatingEndpoints) {
     // clusterEndpoints holds every ready endpoint, a superset of localEndpoints.
-    return { clusterEndpoints, localEndpoints, allReachableEndpoints: clusterEndpoints, hasAnyEndpoints };
+    return {
+      clusterEndpoints,
+      localEndpoints,
+      allReachableEndpoints: clusterEndpoints,
+      hasAnyEndpoints,
+    };
   }
   // Merge (upstream iterates a map here; we sort for determinism — only the
   // order in which KUBE-SEP chains are written depends on it).

@@ -23,7 +23,9 @@ interface Golden {
   expectedFile: string;
 }
 
-const files = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
 describe('kube-proxy golden dumps (upstream proxier_test.go)', () => {
   it('has fixtures', () => expect(files.length).toBeGreaterThanOrEqual(4));

@@ -73,6 +73,10 @@ export function serviceFirewallChainName(servicePortName: string, protocol: stri
  * KUBE-SEP-<hash> for one endpoint; `endpoint` is `IP:port` as Go's
  * `net.JoinHostPort` writes it (`[v6]:port` for IPv6).
  */
-export function endpointChainName(servicePortName: string, protocol: string, endpoint: string): string {
+export function endpointChainName(
+  servicePortName: string,
+  protocol: string,
+  endpoint: string,
+): string {
   return `KUBE-SEP-${hash16(servicePortName + protocol + endpoint)}`;
 }

@@ -82,7 +82,7 @@ export function formatIpBytes(b: Uint8Array): string {
   // Longest run (>= 2) of zero groups, first one on ties (RFC 5952 / Go).
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++;
       continue;

@@ -11,7 +11,14 @@
 
 import type { Diagnostic } from '../diag.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
-import { formatDump, parseDump, sortDump, type Dump, type DumpChain, type DumpTable } from './dump.js';
+import {
+  formatDump,
+  parseDump,
+  sortDump,
+  type Dump,
+  type DumpChain,
+  type DumpTable,
+} from './dump.js';
 import {
   buildServicePortMap,
   categorizeEndpoints,
@@ -123,7 +130,9 @@ function chainLine(name: string): string {
   return `:${name} - [0:0]`;
 }
 
-function detectorArgs(d: LocalDetector | undefined): { ifLocal: string[]; ifNotLocal: string[] } | undefined {
+function detectorArgs(
+  d: LocalDetector | undefined,
+): { ifLocal: string[]; ifNotLocal: string[] } | undefined {
   if (!d) return undefined;
   switch (d.mode) {
     case 'NoOp':
@@ -205,7 +214,12 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   const nodeIP = input.nodeIPs.map((s) => s.trim()).find((ip) => familyOfIp(ip) === family);
   for (const ip of input.nodeIPs) {
     if (familyOfIp(ip.trim()) === undefined) {
-      diagnostics.push({ code: 'proxy.nodeIP', severity: 'error', message: `invalid node IP "${ip}"`, field: 'nodeIPs' });
+      diagnostics.push({
+        code: 'proxy.nodeIP',
+        severity: 'error',
+        message: `invalid node IP "${ip}"`,
+        field: 'nodeIPs',
+      });
     }
   }
   const masqueradeMark = input.masqueradeMark ?? '0x004000';
@@ -222,7 +236,10 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   if (!localDetector && input.clusterCIDR !== undefined) {
     localDetector = { mode: 'ClusterCIDR', cidr: input.clusterCIDR };
   }
-  if (localDetector && (localDetector.mode === 'ClusterCIDR' || localDetector.mode === 'NodeCIDR')) {
+  if (
+    localDetector &&
+    (localDetector.mode === 'ClusterCIDR' || localDetector.mode === 'NodeCIDR')
+  ) {
     const c = parseCidrAny(localDetector.cidr);
     if (!c) {
       diagnostics.push({
@@ -249,13 +266,15 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     diagnostics.push({
       code: 'proxy.localhostNodePorts',
       severity: 'info',
-      message: '--nodeport-addresses does not include 127.0.0.1, so kube-proxy turns localhost NodePorts off',
+      message:
+        '--nodeport-addresses does not include 127.0.0.1, so kube-proxy turns localhost NodePorts off',
       field: 'localhostNodePorts',
     });
   }
   const nfacct = layout.nfacct && (input.nfacct ?? true);
   const randomFully = input.randomFully ?? true;
-  const conntrackTCPLiberal = layout.invalidDropHonoursTcpBeLiberal && (input.tcpBeLiberal ?? false);
+  const conntrackTCPLiberal =
+    layout.invalidDropHonoursTcpBeLiberal && (input.tcpBeLiberal ?? false);
 
   const { ports, endpoints } = buildServicePortMap(
     input.services,
@@ -270,17 +289,42 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   const natChains = new LineBuffer();
   const natRules = new LineBuffer();
 
-  for (const c of [KUBE_SERVICES, KUBE_EXTERNAL_SERVICES, KUBE_FORWARD, KUBE_NODEPORTS, KUBE_PROXY_FIREWALL]) {
+  for (const c of [
+    KUBE_SERVICES,
+    KUBE_EXTERNAL_SERVICES,
+    KUBE_FORWARD,
+    KUBE_NODEPORTS,
+    KUBE_PROXY_FIREWALL,
+  ]) {
     filterChains.write(chainLine(c));
   }
   for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) {
     natChains.write(chainLine(c));
   }
 
-  natRules.write('-A', KUBE_POSTROUTING, '-m', 'mark', '!', '--mark', `${masqueradeMark}/${masqueradeMark}`, '-j', 'RETURN');
+  natRules.write(
+    '-A',
+    KUBE_POSTROUTING,
+    '-m',
+    'mark',
+    '!',
+    '--mark',
+    `${masqueradeMark}/${masqueradeMark}`,
+    '-j',
+    'RETURN',
+  );
   // Clear the mark so a packet re-traversing the stack is not masqueraded twice.
   natRules.write('-A', KUBE_POSTROUTING, '-j', 'MARK', '--xor-mark', masqueradeMark);
-  const masqRule = ['-A', KUBE_POSTROUTING, '-m', 'comment', '--comment', '"kubernetes service traffic requiring SNAT"', '-j', 'MASQUERADE'];
+  const masqRule = [
+    '-A',
+    KUBE_POSTROUTING,
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes service traffic requiring SNAT"',
+    '-j',
+    'MASQUERADE',
+  ];
   if (randomFully) masqRule.push('--random-fully');
   natRules.write(masqRule);
   natRules.write('-A', KUBE_MARK_MASQ, '-j', 'MARK', '--or-mark', masqueradeMark);
@@ -289,13 +333,24 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     // route_localnet opens issue #90259; this is kube-proxy's copy of kubelet's fix.
     filterChains.write(chainLine(KUBE_FIREWALL));
     filterRules.write(
-      '-A', KUBE_FIREWALL,
-      '-m', 'comment', '--comment', '"block incoming localnet connections"',
-      '-d', '127.0.0.0/8',
-      '!', '-s', '127.0.0.0/8',
-      '-m', 'conntrack',
-      '!', '--ctstate', 'RELATED,ESTABLISHED,DNAT',
-      '-j', 'DROP',
+      '-A',
+      KUBE_FIREWALL,
+      '-m',
+      'comment',
+      '--comment',
+      '"block incoming localnet connections"',
+      '-d',
+      '127.0.0.0/8',
+      '!',
+      '-s',
+      '127.0.0.0/8',
+      '-m',
+      'conntrack',
+      '!',
+      '--ctstate',
+      'RELATED,ESTABLISHED,DNAT',
+      '-j',
+      'DROP',
     );
   }
 
@@ -315,8 +370,12 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     const protocol = svcInfo.proto;
     const svcPortNameString = svcInfo.nameString;
     const allEndpoints = endpoints.get(key) ?? [];
-    const { clusterEndpoints, localEndpoints, allReachableEndpoints, hasAnyEndpoints: hasEndpoints } =
-      categorizeEndpoints(allEndpoints, svcInfo, nodeLabels);
+    const {
+      clusterEndpoints,
+      localEndpoints,
+      allReachableEndpoints,
+      hasAnyEndpoints: hasEndpoints,
+    } = categorizeEndpoints(allEndpoints, svcInfo, nodeLabels);
 
     const clusterPolicyChain = svcInfo.clusterPolicyChainName;
     const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(svcInfo);
@@ -345,7 +404,9 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     let loadBalancerTrafficChain = externalTrafficChain;
     const fwChain = svcInfo.firewallChainName;
     const usesFWChain =
-      hasEndpoints && svcInfo.loadBalancerVIPs.length > 0 && svcInfo.loadBalancerSourceRanges.length > 0;
+      hasEndpoints &&
+      svcInfo.loadBalancerVIPs.length > 0 &&
+      svcInfo.loadBalancerSourceRanges.length > 0;
     if (usesFWChain) loadBalancerTrafficChain = fwChain;
 
     let internalTrafficFilterTarget = '';
@@ -372,21 +433,41 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     // Capture the clusterIP.
     if (hasInternalEndpoints) {
       natRules.write(
-        '-A', KUBE_SERVICES,
-        '-m', 'comment', '--comment', `"${svcPortNameString} cluster IP"`,
-        '-m', protocol, '-p', protocol,
-        '-d', svcInfo.clusterIP,
-        '--dport', port,
-        '-j', internalTrafficChain,
+        '-A',
+        KUBE_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        `"${svcPortNameString} cluster IP"`,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '-d',
+        svcInfo.clusterIP,
+        '--dport',
+        port,
+        '-j',
+        internalTrafficChain,
       );
     } else {
       filterRules.write(
-        '-A', KUBE_SERVICES,
-        '-m', 'comment', '--comment', internalTrafficFilterComment,
-        '-m', protocol, '-p', protocol,
-        '-d', svcInfo.clusterIP,
-        '--dport', port,
-        '-j', internalTrafficFilterTarget,
+        '-A',
+        KUBE_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        internalTrafficFilterComment,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '-d',
+        svcInfo.clusterIP,
+        '--dport',
+        port,
+        '-j',
+        internalTrafficFilterTarget,
       );
     }
 
@@ -394,22 +475,42 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     for (const externalIP of svcInfo.externalIPs) {
       if (hasEndpoints) {
         natRules.write(
-          '-A', KUBE_SERVICES,
-          '-m', 'comment', '--comment', `"${svcPortNameString} external IP"`,
-          '-m', protocol, '-p', protocol,
-          '-d', externalIP,
-          '--dport', port,
-          '-j', externalTrafficChain,
+          '-A',
+          KUBE_SERVICES,
+          '-m',
+          'comment',
+          '--comment',
+          `"${svcPortNameString} external IP"`,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '-d',
+          externalIP,
+          '--dport',
+          port,
+          '-j',
+          externalTrafficChain,
         );
       }
       if (!hasExternalEndpoints) {
         filterRules.write(
-          '-A', KUBE_EXTERNAL_SERVICES,
-          '-m', 'comment', '--comment', externalTrafficFilterComment,
-          '-m', protocol, '-p', protocol,
-          '-d', externalIP,
-          '--dport', port,
-          '-j', externalTrafficFilterTarget,
+          '-A',
+          KUBE_EXTERNAL_SERVICES,
+          '-m',
+          'comment',
+          '--comment',
+          externalTrafficFilterComment,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '-d',
+          externalIP,
+          '--dport',
+          port,
+          '-j',
+          externalTrafficFilterTarget,
         );
       }
     }
@@ -418,34 +519,64 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     for (const lbip of svcInfo.loadBalancerVIPs) {
       if (hasEndpoints) {
         natRules.write(
-          '-A', KUBE_SERVICES,
-          '-m', 'comment', '--comment', `"${svcPortNameString} loadbalancer IP"`,
-          '-m', protocol, '-p', protocol,
-          '-d', lbip,
-          '--dport', port,
-          '-j', loadBalancerTrafficChain,
+          '-A',
+          KUBE_SERVICES,
+          '-m',
+          'comment',
+          '--comment',
+          `"${svcPortNameString} loadbalancer IP"`,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '-d',
+          lbip,
+          '--dport',
+          port,
+          '-j',
+          loadBalancerTrafficChain,
         );
       }
       if (usesFWChain) {
         filterRules.write(
-          '-A', KUBE_PROXY_FIREWALL,
-          '-m', 'comment', '--comment', `"${svcPortNameString} traffic not accepted by ${svcInfo.firewallChainName}"`,
-          '-m', protocol, '-p', protocol,
-          '-d', lbip,
-          '--dport', port,
-          '-j', 'DROP',
+          '-A',
+          KUBE_PROXY_FIREWALL,
+          '-m',
+          'comment',
+          '--comment',
+          `"${svcPortNameString} traffic not accepted by ${svcInfo.firewallChainName}"`,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '-d',
+          lbip,
+          '--dport',
+          port,
+          '-j',
+          'DROP',
         );
       }
     }
     if (!hasExternalEndpoints) {
       for (const lbip of svcInfo.loadBalancerVIPs) {
         filterRules.write(
-          '-A', KUBE_EXTERNAL_SERVICES,
-          '-m', 'comment', '--comment', externalTrafficFilterComment,
-          '-m', protocol, '-p', protocol,
-          '-d', lbip,
-          '--dport', port,
-          '-j', externalTrafficFilterTarget,
+          '-A',
+          KUBE_EXTERNAL_SERVICES,
+          '-m',
+          'comment',
+          '--comment',
+          externalTrafficFilterComment,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '-d',
+          lbip,
+          '--dport',
+          port,
+          '-j',
+          externalTrafficFilterTarget,
         );
       }
     }
@@ -456,31 +587,65 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       if (hasEndpoints) {
         if (nfacct && localhostNodePorts && family === 'IPv4') {
           natRules.write(
-            '-A', KUBE_NODEPORTS,
-            '-m', 'comment', '--comment', svcPortNameString,
-            '-m', protocol, '-p', protocol,
-            '-d', '127.0.0.0/8',
-            '--dport', nodePort,
-            '-m', 'nfacct', '--nfacct-name', NFACCT_LOCALHOST_NP,
-            '-j', externalTrafficChain,
+            '-A',
+            KUBE_NODEPORTS,
+            '-m',
+            'comment',
+            '--comment',
+            svcPortNameString,
+            '-m',
+            protocol,
+            '-p',
+            protocol,
+            '-d',
+            '127.0.0.0/8',
+            '--dport',
+            nodePort,
+            '-m',
+            'nfacct',
+            '--nfacct-name',
+            NFACCT_LOCALHOST_NP,
+            '-j',
+            externalTrafficChain,
           );
         }
         natRules.write(
-          '-A', KUBE_NODEPORTS,
-          '-m', 'comment', '--comment', svcPortNameString,
-          '-m', protocol, '-p', protocol,
-          '--dport', nodePort,
-          '-j', externalTrafficChain,
+          '-A',
+          KUBE_NODEPORTS,
+          '-m',
+          'comment',
+          '--comment',
+          svcPortNameString,
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '--dport',
+          nodePort,
+          '-j',
+          externalTrafficChain,
         );
       }
       if (!hasExternalEndpoints) {
         filterRules.write(
-          '-A', KUBE_EXTERNAL_SERVICES,
-          '-m', 'comment', '--comment', externalTrafficFilterComment,
-          '-m', 'addrtype', '--dst-type', 'LOCAL',
-          '-m', protocol, '-p', protocol,
-          '--dport', nodePort,
-          '-j', externalTrafficFilterTarget,
+          '-A',
+          KUBE_EXTERNAL_SERVICES,
+          '-m',
+          'comment',
+          '--comment',
+          externalTrafficFilterComment,
+          '-m',
+          'addrtype',
+          '--dst-type',
+          'LOCAL',
+          '-m',
+          protocol,
+          '-p',
+          protocol,
+          '--dport',
+          nodePort,
+          '-j',
+          externalTrafficFilterTarget,
         );
       }
     }
@@ -488,21 +653,38 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     // Capture healthCheckNodePorts (whether or not there are local endpoints).
     if (svcInfo.healthCheckNodePort !== 0) {
       filterRules.write(
-        '-A', KUBE_NODEPORTS,
-        '-m', 'comment', '--comment', `"${svcPortNameString} health check node port"`,
-        '-m', 'tcp', '-p', 'tcp',
-        '--dport', String(svcInfo.healthCheckNodePort),
-        '-j', 'ACCEPT',
+        '-A',
+        KUBE_NODEPORTS,
+        '-m',
+        'comment',
+        '--comment',
+        `"${svcPortNameString} health check node port"`,
+        '-m',
+        'tcp',
+        '-p',
+        'tcp',
+        '--dport',
+        String(svcInfo.healthCheckNodePort),
+        '-j',
+        'ACCEPT',
       );
     }
 
     // Internal traffic handling: masquerade off-cluster (or all) traffic to the ClusterIP.
     if (hasInternalEndpoints) {
       const args = [
-        '-m', 'comment', '--comment', `"${svcPortNameString} cluster IP"`,
-        '-m', protocol, '-p', protocol,
-        '-d', svcInfo.clusterIP,
-        '--dport', port,
+        '-m',
+        'comment',
+        '--comment',
+        `"${svcPortNameString} cluster IP"`,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '-d',
+        svcInfo.clusterIP,
+        '--dport',
+        port,
       ];
       if (input.masqueradeAll) {
         natRules.write('-A', internalTrafficChain, args, '-j', KUBE_MARK_MASQ);
@@ -517,32 +699,58 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       if (!svcInfo.externalPolicyLocal) {
         // Non-local endpoints may be on another node: masquerade.
         natRules.write(
-          '-A', externalTrafficChain,
-          '-m', 'comment', '--comment', `"masquerade traffic for ${svcPortNameString} external destinations"`,
-          '-j', KUBE_MARK_MASQ,
+          '-A',
+          externalTrafficChain,
+          '-m',
+          'comment',
+          '--comment',
+          `"masquerade traffic for ${svcPortNameString} external destinations"`,
+          '-j',
+          KUBE_MARK_MASQ,
         );
       } else {
         if (detector) {
           // Pod -> external destination short-circuits to the Cluster chain.
           natRules.write(
-            '-A', externalTrafficChain,
-            '-m', 'comment', '--comment', `"pod traffic for ${svcPortNameString} external destinations"`,
+            '-A',
+            externalTrafficChain,
+            '-m',
+            'comment',
+            '--comment',
+            `"pod traffic for ${svcPortNameString} external destinations"`,
             detector.ifLocal,
-            '-j', clusterPolicyChain,
+            '-j',
+            clusterPolicyChain,
           );
         }
         // Host-originated traffic: the LB IP is local, so it would be the source; masquerade.
         natRules.write(
-          '-A', externalTrafficChain,
-          '-m', 'comment', '--comment', `"masquerade LOCAL traffic for ${svcPortNameString} external destinations"`,
-          '-m', 'addrtype', '--src-type', 'LOCAL',
-          '-j', KUBE_MARK_MASQ,
+          '-A',
+          externalTrafficChain,
+          '-m',
+          'comment',
+          '--comment',
+          `"masquerade LOCAL traffic for ${svcPortNameString} external destinations"`,
+          '-m',
+          'addrtype',
+          '--src-type',
+          'LOCAL',
+          '-j',
+          KUBE_MARK_MASQ,
         );
         natRules.write(
-          '-A', externalTrafficChain,
-          '-m', 'comment', '--comment', `"route LOCAL traffic for ${svcPortNameString} external destinations"`,
-          '-m', 'addrtype', '--src-type', 'LOCAL',
-          '-j', clusterPolicyChain,
+          '-A',
+          externalTrafficChain,
+          '-m',
+          'comment',
+          '--comment',
+          `"route LOCAL traffic for ${svcPortNameString} external destinations"`,
+          '-m',
+          'addrtype',
+          '--src-type',
+          'LOCAL',
+          '-j',
+          clusterPolicyChain,
         );
       }
       if (hasExternalEndpoints) {
@@ -553,7 +761,14 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     // Firewall chain (loadBalancerSourceRanges).
     if (usesFWChain) {
       natChains.write(chainLine(fwChain));
-      const args = ['-A', fwChain, '-m', 'comment', '--comment', `"${svcPortNameString} loadbalancer IP"`];
+      const args = [
+        '-A',
+        fwChain,
+        '-m',
+        'comment',
+        '--comment',
+        `"${svcPortNameString} loadbalancer IP"`,
+      ];
       let allowFromNode = false;
       for (const cidr of svcInfo.loadBalancerSourceRanges) {
         natRules.write(args, '-s', cidr, '-j', externalTrafficChain);
@@ -568,18 +783,36 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       }
       // Whatever reaches the end was not DNATed and is dropped by KUBE-PROXY-FIREWALL.
       natRules.write(
-        '-A', fwChain,
-        '-m', 'comment', '--comment', `"other traffic to ${svcPortNameString} will be dropped by KUBE-PROXY-FIREWALL"`,
+        '-A',
+        fwChain,
+        '-m',
+        'comment',
+        '--comment',
+        `"other traffic to ${svcPortNameString} will be dropped by KUBE-PROXY-FIREWALL"`,
       );
     }
 
     if (usesClusterPolicyChain) {
       natChains.write(chainLine(clusterPolicyChain));
-      writeServiceToEndpointRules(natRules, svcPortNameString, svcInfo, clusterPolicyChain, clusterEndpoints, withComment);
+      writeServiceToEndpointRules(
+        natRules,
+        svcPortNameString,
+        svcInfo,
+        clusterPolicyChain,
+        clusterEndpoints,
+        withComment,
+      );
     }
     if (usesLocalPolicyChain) {
       natChains.write(chainLine(localPolicyChain));
-      writeServiceToEndpointRules(natRules, svcPortNameString, svcInfo, localPolicyChain, localEndpoints, withComment);
+      writeServiceToEndpointRules(
+        natRules,
+        svcPortNameString,
+        svcInfo,
+        localPolicyChain,
+        localEndpoints,
+        withComment,
+      );
     }
 
     // Per-endpoint chains.
@@ -592,20 +825,41 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       if (svcInfo.sessionAffinityClientIP) {
         args = [...args, '-m', 'recent', '--name', endpointChain, '--set'];
       }
-      natRules.write(args, '-m', protocol, '-p', protocol, '-j', 'DNAT', '--to-destination', ep.endpoint);
+      natRules.write(
+        args,
+        '-m',
+        protocol,
+        '-p',
+        protocol,
+        '-j',
+        'DNAT',
+        '--to-destination',
+        ep.endpoint,
+      );
     }
   }
 
   // Finally, tail-call to the nodePorts chain; must be after all other service rules.
-  const lastComment = '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
+  const lastComment =
+    '"kubernetes service nodeports; NOTE: this must be the last rule in this chain"';
   if (npa.matchAll) {
     const destinations = ['-m', 'addrtype', '--dst-type', 'LOCAL'];
     if (isIPv6) destinations.push('!', '-d', '::1/128');
     else if (!localhostNodePorts) destinations.push('!', '-d', '127.0.0.0/8');
-    natRules.write('-A', KUBE_SERVICES, '-m', 'comment', '--comment', lastComment, destinations, '-j', KUBE_NODEPORTS);
+    natRules.write(
+      '-A',
+      KUBE_SERVICES,
+      '-m',
+      'comment',
+      '--comment',
+      lastComment,
+      destinations,
+      '-j',
+      KUBE_NODEPORTS,
+    );
   } else {
-    const ifaceAddrs = (input.interfaceAddresses ?? ['127.0.0.1', '::1', ...input.nodeIPs]).map((a) =>
-      canonicalIp(a.trim().split('/')[0]!),
+    const ifaceAddrs = (input.interfaceAddresses ?? ['127.0.0.1', '::1', ...input.nodeIPs]).map(
+      (a) => canonicalIp(a.trim().split('/')[0]!),
     );
     // GetNodeIPs dedups through a map (random order); we keep CIDR then interface order.
     const seen = new Set<string>();
@@ -624,7 +878,8 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
           diagnostics.push({
             code: 'proxy.nodePortAddresses.localhost',
             severity: 'warning',
-            message: '--nodeport-addresses includes localhost but localhost NodePorts are not supported on IPv6',
+            message:
+              '--nodeport-addresses includes localhost but localhost NodePorts are not supported on IPv6',
             field: 'nodePortAddresses',
           });
           continue;
@@ -632,13 +887,25 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
           diagnostics.push({
             code: 'proxy.nodePortAddresses.localhost',
             severity: 'warning',
-            message: '--nodeport-addresses includes localhost but --iptables-localhost-nodeports=false was passed',
+            message:
+              '--nodeport-addresses includes localhost but --iptables-localhost-nodeports=false was passed',
             field: 'nodePortAddresses',
           });
           continue;
         }
       }
-      natRules.write('-A', KUBE_SERVICES, '-m', 'comment', '--comment', lastComment, '-d', ip, '-j', KUBE_NODEPORTS);
+      natRules.write(
+        '-A',
+        KUBE_SERVICES,
+        '-m',
+        'comment',
+        '--comment',
+        lastComment,
+        '-d',
+        ip,
+        '-j',
+        KUBE_NODEPORTS,
+      );
     }
   }
 
@@ -651,17 +918,32 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   }
   // Forward masquerade-marked traffic even if the FORWARD policy is DROP.
   filterRules.write(
-    '-A', KUBE_FORWARD,
-    '-m', 'comment', '--comment', '"kubernetes forwarding rules"',
-    '-m', 'mark', '--mark', `${masqueradeMark}/${masqueradeMark}`,
-    '-j', 'ACCEPT',
+    '-A',
+    KUBE_FORWARD,
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes forwarding rules"',
+    '-m',
+    'mark',
+    '--mark',
+    `${masqueradeMark}/${masqueradeMark}`,
+    '-j',
+    'ACCEPT',
   );
   filterRules.write(
-    '-A', KUBE_FORWARD,
-    '-m', 'comment', '--comment', '"kubernetes forwarding conntrack rule"',
-    '-m', 'conntrack',
-    '--ctstate', 'RELATED,ESTABLISHED',
-    '-j', 'ACCEPT',
+    '-A',
+    KUBE_FORWARD,
+    '-m',
+    'comment',
+    '--comment',
+    '"kubernetes forwarding conntrack rule"',
+    '-m',
+    'conntrack',
+    '--ctstate',
+    'RELATED,ESTABLISHED',
+    '-j',
+    'ACCEPT',
   );
 
   const text =
@@ -688,9 +970,16 @@ function writeServiceToEndpointRules(
       const args = withComment(['-A', svcChain], comment);
       natRules.write(
         args,
-        '-m', 'recent', '--name', ep.chainName,
-        '--rcheck', '--seconds', String(svcInfo.stickyMaxAgeSeconds), '--reap',
-        '-j', ep.chainName,
+        '-m',
+        'recent',
+        '--name',
+        ep.chainName,
+        '--rcheck',
+        '--seconds',
+        String(svcInfo.stickyMaxAgeSeconds),
+        '--reap',
+        '-j',
+        ep.chainName,
       );
     }
   }
@@ -699,7 +988,15 @@ function writeServiceToEndpointRules(
     const comment = `"${svcPortNameString} -> ${ep.endpoint}"`;
     let args = withComment(['-A', svcChain], comment);
     if (i < n - 1) {
-      args = [...args, '-m', 'statistic', '--mode', 'random', '--probability', computeProbability(n - i)];
+      args = [
+        ...args,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        computeProbability(n - i),
+      ];
     }
     natRules.write(args, '-j', ep.chainName);
   });
@@ -718,18 +1015,90 @@ const NEW = ['-m', 'conntrack', '--ctstate', 'NEW'] as const;
 
 /** `iptablesJumpChains` followed by `iptablesKubeletJumpChains`, in source order. */
 export const JUMP_CHAINS: readonly JumpChain[] = [
-  { table: 'filter', dstChain: KUBE_EXTERNAL_SERVICES, srcChain: 'INPUT', comment: 'kubernetes externally-visible service portals', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_EXTERNAL_SERVICES, srcChain: 'FORWARD', comment: 'kubernetes externally-visible service portals', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_NODEPORTS, srcChain: 'INPUT', comment: 'kubernetes health check service ports', extraArgs: [] },
-  { table: 'filter', dstChain: KUBE_SERVICES, srcChain: 'FORWARD', comment: 'kubernetes service portals', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_SERVICES, srcChain: 'OUTPUT', comment: 'kubernetes service portals', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_FORWARD, srcChain: 'FORWARD', comment: 'kubernetes forwarding rules', extraArgs: [] },
-  { table: 'filter', dstChain: KUBE_PROXY_FIREWALL, srcChain: 'INPUT', comment: 'kubernetes load balancer firewall', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_PROXY_FIREWALL, srcChain: 'OUTPUT', comment: 'kubernetes load balancer firewall', extraArgs: NEW },
-  { table: 'filter', dstChain: KUBE_PROXY_FIREWALL, srcChain: 'FORWARD', comment: 'kubernetes load balancer firewall', extraArgs: NEW },
-  { table: 'nat', dstChain: KUBE_SERVICES, srcChain: 'OUTPUT', comment: 'kubernetes service portals', extraArgs: [] },
-  { table: 'nat', dstChain: KUBE_SERVICES, srcChain: 'PREROUTING', comment: 'kubernetes service portals', extraArgs: [] },
-  { table: 'nat', dstChain: KUBE_POSTROUTING, srcChain: 'POSTROUTING', comment: 'kubernetes postrouting rules', extraArgs: [] },
+  {
+    table: 'filter',
+    dstChain: KUBE_EXTERNAL_SERVICES,
+    srcChain: 'INPUT',
+    comment: 'kubernetes externally-visible service portals',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_EXTERNAL_SERVICES,
+    srcChain: 'FORWARD',
+    comment: 'kubernetes externally-visible service portals',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_NODEPORTS,
+    srcChain: 'INPUT',
+    comment: 'kubernetes health check service ports',
+    extraArgs: [],
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_SERVICES,
+    srcChain: 'FORWARD',
+    comment: 'kubernetes service portals',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_SERVICES,
+    srcChain: 'OUTPUT',
+    comment: 'kubernetes service portals',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_FORWARD,
+    srcChain: 'FORWARD',
+    comment: 'kubernetes forwarding rules',
+    extraArgs: [],
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_PROXY_FIREWALL,
+    srcChain: 'INPUT',
+    comment: 'kubernetes load balancer firewall',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_PROXY_FIREWALL,
+    srcChain: 'OUTPUT',
+    comment: 'kubernetes load balancer firewall',
+    extraArgs: NEW,
+  },
+  {
+    table: 'filter',
+    dstChain: KUBE_PROXY_FIREWALL,
+    srcChain: 'FORWARD',
+    comment: 'kubernetes load balancer firewall',
+    extraArgs: NEW,
+  },
+  {
+    table: 'nat',
+    dstChain: KUBE_SERVICES,
+    srcChain: 'OUTPUT',
+    comment: 'kubernetes service portals',
+    extraArgs: [],
+  },
+  {
+    table: 'nat',
+    dstChain: KUBE_SERVICES,
+    srcChain: 'PREROUTING',
+    comment: 'kubernetes service portals',
+    extraArgs: [],
+  },
+  {
+    table: 'nat',
+    dstChain: KUBE_POSTROUTING,
+    srcChain: 'POSTROUTING',
+    comment: 'kubernetes postrouting rules',
+    extraArgs: [],
+  },
   // Duplicates of kubelet's (pkg/kubelet/kubelet_network_linux.go), no comment.
   { table: 'filter', dstChain: KUBE_FIREWALL, srcChain: 'INPUT', comment: '', extraArgs: [] },
   { table: 'filter', dstChain: KUBE_FIREWALL, srcChain: 'OUTPUT', comment: '', extraArgs: [] },
@@ -788,7 +1157,8 @@ export function generateIptablesRules(input: ProxyInput): ProxyOutput {
     }
     add({ name: KUBE_PROXY_CANARY, policy: '-', rules: [] });
     // EnsureChain for every jump target, whether or not this sync fills it.
-    for (const j of JUMP_CHAINS) if (j.table === tname) add({ name: j.dstChain, policy: '-', rules: [] });
+    for (const j of JUMP_CHAINS)
+      if (j.table === tname) add({ name: j.dstChain, policy: '-', rules: [] });
   }
   const full: Dump = { tables: [...tables.values()] };
   return { text: formatDump(sortDump(full)), diagnostics: restore.diagnostics };

@@ -16,8 +16,11 @@
  * Everything else (KUBE-EXT/KUBE-SVL/KUBE-FW chains, KUBE-PROXY-FIREWALL,
  * masquerade in KUBE-SVC and KUBE-EXT, comments, the kube-proxy copy of
  * KUBE-FIREWALL) is identical between the 1.27 test expectations
- * (`TestOverallIPTablesRulesWithMultipleServices`) and the 1.31 ones
- * (`TestOverallIPTablesRules`).
+ * (`TestOverallIPTablesRulesWithMultipleServices` & co., openshift/kubernetes
+ * @70821f71) and the 1.31 ones (`TestOverallIPTablesRules`). kube-proxy's own
+ * KUBE-FIREWALL rule and its INPUT/OUTPUT jumps came with PR #114470
+ * (KEP-3178 fixups, merged Dec 2022, so in 1.27); the 1.28 source
+ * (`iptablesKubeletJumpChains`) confirms the jumps.
  */
 
 import type { Diagnostic } from '../diag.js';

@@ -34,7 +34,10 @@ export interface PcapFile {
 }
 
 /** The pcap file bytes for `records` (Ethernet frames), in order. */
-export function writePcap(records: readonly PcapRecord[], snaplen = PCAP_DEFAULT_SNAPLEN): Uint8Array {
+export function writePcap(
+  records: readonly PcapRecord[],
+  snaplen = PCAP_DEFAULT_SNAPLEN,
+): Uint8Array {
   let size = 24;
   for (const r of records) size += 16 + Math.min(r.frame.length, snaplen);
   const out = new Uint8Array(size);
@@ -56,7 +59,8 @@ export function writePcap(records: readonly PcapRecord[], snaplen = PCAP_DEFAULT
     }
     const caplen = Math.min(r.frame.length, snaplen);
     const orig = r.originalLength ?? r.frame.length;
-    if (orig < caplen) throw new RangeError(`record ${i}: originalLength ${orig} below captured ${caplen}`);
+    if (orig < caplen)
+      throw new RangeError(`record ${i}: originalLength ${orig} below captured ${caplen}`);
     dv.setUint32(at, r.seconds, true);
     dv.setUint32(at + 4, r.micros, true);
     dv.setUint32(at + 8, caplen, true);
@@ -69,7 +73,8 @@ export function writePcap(records: readonly PcapRecord[], snaplen = PCAP_DEFAULT
 
 /** Reads a classic pcap file (either byte order; micro- or nanosecond magic, the latter rounded down to µs). */
 export function readPcap(bytes: Uint8Array): WireResult<PcapFile> {
-  if (bytes.length < 24) return fail('pcap', `truncated global header: ${bytes.length} of 24 bytes`, bytes.length);
+  if (bytes.length < 24)
+    return fail('pcap', `truncated global header: ${bytes.length} of 24 bytes`, bytes.length);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   let le: boolean;
   let nano: boolean;
@@ -97,7 +102,8 @@ export function readPcap(bytes: Uint8Array): WireResult<PcapFile> {
     const frac = dv.getUint32(at + 4, le);
     const caplen = dv.getUint32(at + 8, le);
     const originalLength = dv.getUint32(at + 12, le);
-    if (at + 16 + caplen > bytes.length) return fail('pcap', `record of ${caplen} bytes runs past the end`, at + 8);
+    if (at + 16 + caplen > bytes.length)
+      return fail('pcap', `record of ${caplen} bytes runs past the end`, at + 8);
     const frame = bytes.slice(at + 16, at + 16 + caplen);
     records.push({
       seconds,

@@ -61,14 +61,14 @@ export function formatCidr(c: Cidr): string {
 
 export function cidrContains(c: Cidr, ip: Ipv4): boolean {
   const mask = maskOf(c.prefix);
-  return ((ipToInt(ip) & mask) >>> 0) === ipToInt(c.network);
+  return (ipToInt(ip) & mask) >>> 0 === ipToInt(c.network);
 }
 
 /** True when the two prefixes share at least one address. */
 export function cidrsOverlap(a: Cidr, b: Cidr): boolean {
   const p = Math.min(a.prefix, b.prefix);
   const mask = maskOf(p);
-  return ((ipToInt(a.network) & mask) >>> 0) === ((ipToInt(b.network) & mask) >>> 0);
+  return (ipToInt(a.network) & mask) >>> 0 === (ipToInt(b.network) & mask) >>> 0;
 }
 
 /** The n-th address of a prefix (0 = the network address). */

@@ -45,8 +45,10 @@ export function parseArp(bytes: Uint8Array, base = 0): WireResult<ArpPacket> {
   }
   const htype = be16(bytes, 0);
   const ptype = be16(bytes, 2);
-  if (htype !== 1) return fail('arp', `hardware type ${htype} not modelled (only 1, Ethernet)`, base);
-  if (ptype !== 0x0800) return fail('arp', `protocol type 0x${ptype.toString(16)} not modelled (only IPv4)`, base + 2);
+  if (htype !== 1)
+    return fail('arp', `hardware type ${htype} not modelled (only 1, Ethernet)`, base);
+  if (ptype !== 0x0800)
+    return fail('arp', `protocol type 0x${ptype.toString(16)} not modelled (only IPv4)`, base + 2);
   if (bytes[4] !== 6 || bytes[5] !== 4) {
     return fail('arp', `address lengths ${bytes[4]}/${bytes[5]}, expected 6/4`, base + 4);
   }

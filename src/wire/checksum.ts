@@ -54,7 +54,12 @@ export function pseudoHeaderSum(src: Ipv4, dst: Ipv4, protocol: number, length: 
  * plus payload) under the pseudo-header. For UDP the caller maps a result of
  * 0 to 0xffff (RFC 768; Linux `udp4_hwcsum`/`CSUM_MANGLED_0`).
  */
-export function transportChecksum(src: Ipv4, dst: Ipv4, protocol: number, segment: Uint8Array): number {
+export function transportChecksum(
+  src: Ipv4,
+  dst: Ipv4,
+  protocol: number,
+  segment: Uint8Array,
+): number {
   return internetChecksum(segment, pseudoHeaderSum(src, dst, protocol, segment.length));
 }
 
@@ -62,8 +67,13 @@ export function transportChecksum(src: Ipv4, dst: Ipv4, protocol: number, segmen
  * RFC 1624 eqn. 3 over 16-bit words: the checksum after the words `from`
  * were replaced by `to` (same count), without touching the rest of the data.
  */
-export function checksumAdjust(check: number, from: readonly number[], to: readonly number[]): number {
-  if (from.length !== to.length) throw new RangeError('checksumAdjust: from and to differ in length');
+export function checksumAdjust(
+  check: number,
+  from: readonly number[],
+  to: readonly number[],
+): number {
+  if (from.length !== to.length)
+    throw new RangeError('checksumAdjust: from and to differ in length');
   let sum = ~check & 0xffff;
   for (const w of from) sum += ~w & 0xffff;
   for (const w of to) sum += w & 0xffff;

@@ -63,7 +63,11 @@ export interface ParsedEthernet {
 
 export function parseEthernet(bytes: Uint8Array): WireResult<ParsedEthernet> {
   if (bytes.length < ETHER_HEADER_LEN) {
-    return fail('ethernet', `truncated header: ${bytes.length} of ${ETHER_HEADER_LEN} bytes`, bytes.length);
+    return fail(
+      'ethernet',
+      `truncated header: ${bytes.length} of ${ETHER_HEADER_LEN} bytes`,
+      bytes.length,
+    );
   }
   const ethertype = (bytes[12]! << 8) | bytes[13]!;
   if (ethertype < 0x0600) {

@@ -73,9 +73,17 @@ export interface ParsedIcmp {
  * for errors, as RFC 792 and RFC 1191 specify and Linux sends. Anything else
  * is reported, so a parse that succeeds always re-emits the same bytes.
  */
-export function parseIcmp(bytes: Uint8Array, base = 0, opts: L4ParseOptions = {}): WireResult<ParsedIcmp> {
+export function parseIcmp(
+  bytes: Uint8Array,
+  base = 0,
+  opts: L4ParseOptions = {},
+): WireResult<ParsedIcmp> {
   if (bytes.length < ICMP_HEADER_LEN) {
-    return fail('icmp', `truncated header: ${bytes.length} of ${ICMP_HEADER_LEN} bytes`, base + bytes.length);
+    return fail(
+      'icmp',
+      `truncated header: ${bytes.length} of ${ICMP_HEADER_LEN} bytes`,
+      base + bytes.length,
+    );
   }
   const type = bytes[0]!;
   const code = bytes[1]!;
@@ -90,9 +98,15 @@ export function parseIcmp(bytes: Uint8Array, base = 0, opts: L4ParseOptions = {}
       // RFC 4884 extension lengths and other uses of the unused word.
       return fail('icmp', `unused header bytes not zero (not modelled)`, base + 4);
     }
-    message = fragNeeded ? { kind: 'icmp', type, code, mtu: be16(bytes, 6) } : { kind: 'icmp', type, code };
+    message = fragNeeded
+      ? { kind: 'icmp', type, code, mtu: be16(bytes, 6) }
+      : { kind: 'icmp', type, code };
   } else {
-    return fail('icmp', `type ${type} not modelled (only echo, dest-unreachable, time-exceeded)`, base);
+    return fail(
+      'icmp',
+      `type ${type} not modelled (only echo, dest-unreachable, time-exceeded)`,
+      base,
+    );
   }
   return ok({
     message,

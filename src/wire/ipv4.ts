@@ -61,24 +61,44 @@ export interface Ipv4ParseOptions {
  * within the buffer. Bytes past the total length (Ethernet padding) are not
  * part of the packet. The checksum is reported, not enforced; callers decide.
  */
-export function parseIpv4(bytes: Uint8Array, base = 0, opts: Ipv4ParseOptions = {}): WireResult<ParsedIpv4> {
+export function parseIpv4(
+  bytes: Uint8Array,
+  base = 0,
+  opts: Ipv4ParseOptions = {},
+): WireResult<ParsedIpv4> {
   if (bytes.length < IPV4_HEADER_LEN) {
-    return fail('ipv4', `truncated header: ${bytes.length} of ${IPV4_HEADER_LEN} bytes`, base + bytes.length);
+    return fail(
+      'ipv4',
+      `truncated header: ${bytes.length} of ${IPV4_HEADER_LEN} bytes`,
+      base + bytes.length,
+    );
   }
   const version = bytes[0]! >> 4;
   if (version !== 4) return fail('ipv4', `version ${version}, expected 4`, base);
   const headerLength = (bytes[0]! & 0x0f) * 4;
   if (headerLength < IPV4_HEADER_LEN) return fail('ipv4', `IHL ${headerLength / 4} below 5`, base);
   if (bytes.length < headerLength) {
-    return fail('ipv4', `truncated options: header is ${headerLength} bytes, have ${bytes.length}`, base + bytes.length);
+    return fail(
+      'ipv4',
+      `truncated options: header is ${headerLength} bytes, have ${bytes.length}`,
+      base + bytes.length,
+    );
   }
   const totalLength = be16(bytes, 2);
   if (totalLength < headerLength) {
-    return fail('ipv4', `total length ${totalLength} below header length ${headerLength}`, base + 2);
+    return fail(
+      'ipv4',
+      `total length ${totalLength} below header length ${headerLength}`,
+      base + 2,
+    );
   }
   const truncated = totalLength > bytes.length;
   if (truncated && opts.quoted !== true) {
-    return fail('ipv4', `truncated: total length ${totalLength}, have ${bytes.length} bytes`, base + bytes.length);
+    return fail(
+      'ipv4',
+      `truncated: total length ${totalLength}, have ${bytes.length} bytes`,
+      base + bytes.length,
+    );
   }
   const frag = be16(bytes, 6);
   if (frag & IP_CE) return fail('ipv4', 'reserved flag bit set (not modelled)', base + 6);
@@ -94,7 +114,9 @@ export function parseIpv4(bytes: Uint8Array, base = 0, opts: Ipv4ParseOptions = 
     mf: (frag & IP_MF) !== 0,
     fragOffset: frag & IP_OFFSET,
     payloadLength: totalLength - headerLength,
-    ...(headerLength > IPV4_HEADER_LEN ? { options: toHex(bytes.subarray(IPV4_HEADER_LEN, headerLength)) } : {}),
+    ...(headerLength > IPV4_HEADER_LEN
+      ? { options: toHex(bytes.subarray(IPV4_HEADER_LEN, headerLength)) }
+      : {}),
   };
   return ok({
     header,
@@ -110,7 +132,9 @@ export function parseIpv4(bytes: Uint8Array, base = 0, opts: Ipv4ParseOptions = 
 export function emitIpv4Header(h: Ipv4Repr): Uint8Array {
   const options = h.options === undefined ? new Uint8Array(0) : fromHex(h.options);
   if (options.length % 4 !== 0 || options.length > 40) {
-    throw new RangeError(`IPv4 options must be a multiple of 4 bytes up to 40, got ${options.length}`);
+    throw new RangeError(
+      `IPv4 options must be a multiple of 4 bytes up to 40, got ${options.length}`,
+    );
   }
   const headerLength = IPV4_HEADER_LEN + options.length;
   checkField('ipv4 total length', headerLength + h.payloadLength, IPV4_MAX_TOTAL_LEN);

@@ -10,7 +10,8 @@
  * bug in the caller, reported with a `RangeError`.
  */
 
-export type WireLayer = 'ethernet' | 'arp' | 'ipv4' | 'tcp' | 'udp' | 'icmp' | 'sctp' | 'vxlan' | 'pcap';
+export type WireLayer =
+  'ethernet' | 'arp' | 'ipv4' | 'tcp' | 'udp' | 'icmp' | 'sctp' | 'vxlan' | 'pcap';
 
 export interface WireError {
   readonly layer: WireLayer;

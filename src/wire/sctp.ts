@@ -35,7 +35,11 @@ function readLe32(b: Uint8Array, at: number): number {
   return (b[at]! | (b[at + 1]! << 8) | (b[at + 2]! << 16) | (b[at + 3]! << 24)) >>> 0;
 }
 
-export function parseSctp(bytes: Uint8Array, base = 0, opts: L4ParseOptions = {}): WireResult<ParsedSctp> {
+export function parseSctp(
+  bytes: Uint8Array,
+  base = 0,
+  opts: L4ParseOptions = {},
+): WireResult<ParsedSctp> {
   const quoted = opts.quoted === true;
   const need = quoted ? 8 : SCTP_HEADER_LEN;
   if (bytes.length < need) {

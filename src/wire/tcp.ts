@@ -17,7 +17,16 @@ import { checkField, fail, fromHex, ok, toHex, type WireResult } from './result.
 export const TCP_HEADER_LEN = 20;
 
 /** Flag bits of byte 13 (include/net/tcp.h TCPHDR_*). */
-export const TCPHDR = { FIN: 0x01, SYN: 0x02, RST: 0x04, PSH: 0x08, ACK: 0x10, URG: 0x20, ECE: 0x40, CWR: 0x80 } as const;
+export const TCPHDR = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
 
 export function flagsToByte(f: TcpFlags): number {
   return (
@@ -83,11 +92,16 @@ export function parseTcp(
   }
   const at = (i: number): number => bytes[i] ?? 0;
   const headerLength = bytes.length > 12 ? (at(12) >> 4) * 4 : TCP_HEADER_LEN;
-  if (headerLength < TCP_HEADER_LEN) return fail('tcp', `data offset ${headerLength / 4} below 5`, base + 12);
+  if (headerLength < TCP_HEADER_LEN)
+    return fail('tcp', `data offset ${headerLength / 4} below 5`, base + 12);
   if (at(12) & 0x0f) return fail('tcp', 'reserved/AE bits set (not modelled)', base + 12);
   const complete = bytes.length >= headerLength;
   if (!complete && !quoted) {
-    return fail('tcp', `truncated options: data offset says ${headerLength} bytes, have ${bytes.length}`, base + bytes.length);
+    return fail(
+      'tcp',
+      `truncated options: data offset says ${headerLength} bytes, have ${bytes.length}`,
+      base + bytes.length,
+    );
   }
   const full = bytes.length >= TCP_HEADER_LEN;
   const urgent = full ? be16(bytes, 18) : 0;
@@ -101,7 +115,9 @@ export function parseTcp(
     flags: flagsFromByte(at(13)),
     window: bytes.length >= 16 ? be16(bytes, 14) : 0,
     ...(urgent !== 0 ? { urgent } : {}),
-    ...(complete && headerLength > TCP_HEADER_LEN ? { options: toHex(bytes.subarray(TCP_HEADER_LEN, headerLength)) } : {}),
+    ...(complete && headerLength > TCP_HEADER_LEN
+      ? { options: toHex(bytes.subarray(TCP_HEADER_LEN, headerLength)) }
+      : {}),
   };
   const checksum = bytes.length >= 18 ? be16(bytes, 16) : 0;
   return ok({
@@ -118,7 +134,9 @@ export function parseTcp(
 export function emitTcp(seg: TcpSegment, src: Ipv4, dst: Ipv4, payload: Uint8Array): Uint8Array {
   const options = seg.options === undefined ? new Uint8Array(0) : fromHex(seg.options);
   if (options.length % 4 !== 0 || options.length > 40) {
-    throw new RangeError(`TCP options must be a multiple of 4 bytes up to 40, got ${options.length}`);
+    throw new RangeError(
+      `TCP options must be a multiple of 4 bytes up to 40, got ${options.length}`,
+    );
   }
   checkField('tcp sport', seg.sport, 0xffff);
   checkField('tcp dport', seg.dport, 0xffff);

@@ -39,12 +39,20 @@ export function parseUdp(
 ): WireResult<ParsedUdp> {
   const quoted = opts.quoted === true;
   if (bytes.length < UDP_HEADER_LEN) {
-    return fail('udp', `truncated header: ${bytes.length} of ${UDP_HEADER_LEN} bytes`, base + bytes.length);
+    return fail(
+      'udp',
+      `truncated header: ${bytes.length} of ${UDP_HEADER_LEN} bytes`,
+      base + bytes.length,
+    );
   }
   const length = be16(bytes, 4);
   if (length < UDP_HEADER_LEN) return fail('udp', `length ${length} below 8`, base + 4);
   if (!quoted && length !== bytes.length) {
-    return fail('udp', `length ${length} differs from the IP payload's ${bytes.length} bytes`, base + 4);
+    return fail(
+      'udp',
+      `length ${length} differs from the IP payload's ${bytes.length} bytes`,
+      base + 4,
+    );
   }
   const checksum = be16(bytes, 6);
   const datagram: UdpDatagram = {
@@ -57,7 +65,8 @@ export function parseUdp(
     datagram,
     length,
     checksum,
-    checksumOk: !quoted && (checksum === 0 || transportChecksum(src, dst, IPPROTO.UDP, bytes) === 0),
+    checksumOk:
+      !quoted && (checksum === 0 || transportChecksum(src, dst, IPPROTO.UDP, bytes) === 0),
     payload: bytes.subarray(UDP_HEADER_LEN, Math.min(length, bytes.length)),
   });
 }

@@ -26,7 +26,8 @@ export const VXLAN_PORTS: readonly number[] = [VXLAN_PORT_IANA, VXLAN_PORT_LINUX
 /** The I flag: the VNI is valid (RFC 7348 §5). */
 export const VXLAN_FLAG_I = 0x08;
 /** Bytes VXLAN adds in front of the inner frame: outer Ethernet, IPv4, UDP, VXLAN. */
-export const VXLAN_OVERHEAD = ETHER_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN;
+export const VXLAN_OVERHEAD =
+  ETHER_HEADER_LEN + IPV4_HEADER_LEN + UDP_HEADER_LEN + VXLAN_HEADER_LEN;
 
 export function emitVxlanHeader(vni: number): Uint8Array {
   checkField('vxlan vni', vni, 0xffffff);
@@ -43,11 +44,19 @@ export function emitVxlanHeader(vni: number): Uint8Array {
  * that use them (GBP, GPE) are not modelled, and `vxlan_rcv` without them
  * drops such a packet too.
  */
-export function parseVxlanHeader(bytes: Uint8Array, base = 0): WireResult<{ readonly vni: number }> {
+export function parseVxlanHeader(
+  bytes: Uint8Array,
+  base = 0,
+): WireResult<{ readonly vni: number }> {
   if (bytes.length < VXLAN_HEADER_LEN) {
-    return fail('vxlan', `truncated header: ${bytes.length} of ${VXLAN_HEADER_LEN} bytes`, base + bytes.length);
+    return fail(
+      'vxlan',
+      `truncated header: ${bytes.length} of ${VXLAN_HEADER_LEN} bytes`,
+      base + bytes.length,
+    );
   }
-  if (bytes[0] !== VXLAN_FLAG_I) return fail('vxlan', `flags 0x${bytes[0]!.toString(16)}, expected 0x08`, base);
+  if (bytes[0] !== VXLAN_FLAG_I)
+    return fail('vxlan', `flags 0x${bytes[0]!.toString(16)}, expected 0x08`, base);
   if (bytes[1] !== 0 || bytes[2] !== 0 || bytes[3] !== 0 || bytes[7] !== 0) {
     return fail('vxlan', 'reserved bits set (not modelled)', base + 1);
   }
@@ -75,16 +84,30 @@ export function vxlanEncapsulate(t: VxlanTunnel, innerFrame: Uint8Array): Uint8A
   vx.set(emitVxlanHeader(t.vni), 0);
   vx.set(innerFrame, VXLAN_HEADER_LEN);
   const udp = emitUdp(
-    { kind: 'udp', sport: t.sport, dport: t.dport, ...(t.udpChecksum === false ? { noChecksum: true } : {}) },
+    {
+      kind: 'udp',
+      sport: t.sport,
+      dport: t.dport,
+      ...(t.udpChecksum === false ? { noChecksum: true } : {}),
+    },
     t.ip.src,
     t.ip.dst,
     vx,
   );
-  const ip = emitIpv4Header({ ...ipFields(t.ip), protocol: IPPROTO.UDP, mf: false, fragOffset: 0, payloadLength: udp.length });
+  const ip = emitIpv4Header({
+    ...ipFields(t.ip),
+    protocol: IPPROTO.UDP,
+    mf: false,
+    fragOffset: 0,
+    payloadLength: udp.length,
+  });
   const packet = new Uint8Array(ip.length + udp.length);
   packet.set(ip, 0);
   packet.set(udp, ip.length);
-  return emitEthernet({ dst: t.outerDstMac, src: t.outerSrcMac, ethertype: ETHERTYPE.IPV4 }, packet);
+  return emitEthernet(
+    { dst: t.outerDstMac, src: t.outerSrcMac, ethertype: ETHERTYPE.IPV4 },
+    packet,
+  );
 }
 
 export interface Decapsulated<T> {
@@ -104,20 +127,27 @@ export function vxlanDecapsulate(
   const er = parseEthernet(frame);
   if (!er.ok) return er;
   if (er.value.header.ethertype !== ETHERTYPE.IPV4) {
-    return fail('vxlan', `outer ethertype 0x${er.value.header.ethertype.toString(16)} is not IPv4`, 12);
+    return fail(
+      'vxlan',
+      `outer ethertype 0x${er.value.header.ethertype.toString(16)} is not IPv4`,
+      12,
+    );
   }
   const ipr = parseIpv4(er.value.payload, ETHER_HEADER_LEN);
   if (!ipr.ok) return ipr;
   const h = ipr.value.header;
   if (!ipr.value.checksumOk) return fail('ipv4', 'bad header checksum', ETHER_HEADER_LEN + 10);
-  if (h.mf || h.fragOffset !== 0) return fail('ipv4', 'fragments not modelled', ETHER_HEADER_LEN + 6);
-  if (h.protocol !== IPPROTO.UDP) return fail('vxlan', `outer protocol ${h.protocol} is not UDP`, ETHER_HEADER_LEN + 9);
+  if (h.mf || h.fragOffset !== 0)
+    return fail('ipv4', 'fragments not modelled', ETHER_HEADER_LEN + 6);
+  if (h.protocol !== IPPROTO.UDP)
+    return fail('vxlan', `outer protocol ${h.protocol} is not UDP`, ETHER_HEADER_LEN + 9);
   const udpAt = ETHER_HEADER_LEN + ipr.value.headerLength;
   const ur = parseUdp(ipr.value.payload, h.src, h.dst, udpAt);
   if (!ur.ok) return ur;
   if (!ur.value.checksumOk) return fail('udp', 'bad checksum', udpAt + 6);
   const d = ur.value.datagram;
-  if (!ports.includes(d.dport)) return fail('vxlan', `UDP port ${d.dport} is not a VXLAN port`, udpAt + 2);
+  if (!ports.includes(d.dport))
+    return fail('vxlan', `UDP port ${d.dport} is not a VXLAN port`, udpAt + 2);
   const vr = parseVxlanHeader(ur.value.payload, udpAt + UDP_HEADER_LEN);
   if (!vr.ok) return vr;
   return ok({
@@ -150,14 +180,19 @@ export function ipipEncapsulate(outer: Ipv4Header, innerPacket: Uint8Array): Uin
 }
 
 /** Splits an IP-in-IP packet into its outer header and the inner packet. */
-export function ipipDecapsulate(packet: Uint8Array, base = 0): WireResult<Decapsulated<Ipv4Header>> {
+export function ipipDecapsulate(
+  packet: Uint8Array,
+  base = 0,
+): WireResult<Decapsulated<Ipv4Header>> {
   const ipr = parseIpv4(packet, base);
   if (!ipr.ok) return ipr;
   const h = ipr.value.header;
   if (!ipr.value.checksumOk) return fail('ipv4', 'bad header checksum', base + 10);
-  if (h.options !== undefined) return fail('ipv4', 'IPv4 options not modelled', base + IPV4_HEADER_LEN);
+  if (h.options !== undefined)
+    return fail('ipv4', 'IPv4 options not modelled', base + IPV4_HEADER_LEN);
   if (h.mf || h.fragOffset !== 0) return fail('ipv4', 'fragments not modelled', base + 6);
-  if (h.protocol !== IPPROTO.IPIP) return fail('ipv4', `protocol ${h.protocol} is not IP-in-IP (4)`, base + 9);
+  if (h.protocol !== IPPROTO.IPIP)
+    return fail('ipv4', `protocol ${h.protocol} is not IP-in-IP (4)`, base + 9);
   if (ipr.value.payload.length < 1 || ipr.value.payload[0]! >> 4 !== 4) {
     return fail('ipv4', 'inner packet is not IPv4', base + ipr.value.headerLength);
   }

@@ -17,6 +17,7 @@ import { IPS } from '../conntrack/entry.js';
 import type { SkbCt } from '../conntrack/core.js';
 import { setupInfo, type ManipType, type NatRange } from '../conntrack/nat.js';
 import type { ConntrackTable } from '../conntrack/table.js';
+import { formatTuple, invertTuple } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
 import type { Recorder } from '../step.js';
 import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
@@ -69,7 +70,12 @@ export interface EvalCtx {
   readonly hits: RuleHit[];
   readonly rec: Recorder;
   /** Notes from targets (LOG lines, NAT setup) for the trace. */
-  readonly notes: { readonly ref: RuleRef; readonly text: string }[];
+  readonly notes: {
+    readonly ref: RuleRef;
+    readonly text: string;
+    /** A NAT target set up a binding: what kind, and the address:port it maps to. */
+    readonly nat?: { readonly kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT'; readonly to: string };
+  }[];
 }
 
 const PROTO_NUM: Readonly<Record<string, number>> = {
@@ -166,9 +172,36 @@ export interface CChain {
   readonly rules: readonly CRule[];
 }
 
-export interface CTable {
-  readonly name: TableName;
-  readonly chains: ReadonlyMap<string, CChain>;
+/**
+ * A table whose chains are compiled on first use and kept: a trace visits a
+ * handful of a kube-proxy dump's thousands of chains, so compiling lazily
+ * keeps the first trace of a 40,000-rule dump cheap.
+ */
+export class CTable {
+  private readonly cache = new Map<string, CChain>();
+  private readonly builtins: ReadonlySet<string>;
+
+  constructor(
+    readonly name: TableName,
+    private readonly raw: ReadonlyMap<string, Chain>,
+  ) {
+    this.builtins = new Set<string>(BUILTIN_CHAINS[name] ?? []);
+  }
+
+  chain(name: string): CChain | undefined {
+    let c = this.cache.get(name);
+    if (c) return c;
+    const ch = this.raw.get(name);
+    if (!ch) return undefined;
+    c = compileChain(ch, this.builtins.has(name));
+    this.cache.set(name, c);
+    return c;
+  }
+
+  /** Compiles every chain now (for callers that want the cost up front). */
+  compileAll(): void {
+    for (const name of this.raw.keys()) this.chain(name);
+  }
 }
 
 export interface CompiledRuleset {
@@ -176,14 +209,10 @@ export interface CompiledRuleset {
   readonly tables: ReadonlyMap<TableName, CTable>;
 }
 
+/** Prepares a ruleset for evaluation; chains compile to closures on first use. */
 export function compileRuleset(rs: Ruleset): CompiledRuleset {
   const tables = new Map<TableName, CTable>();
-  for (const [name, t] of rs.tables) {
-    const chains = new Map<string, CChain>();
-    const builtins = new Set<string>(BUILTIN_CHAINS[name] ?? []);
-    for (const [cname, ch] of t.chains) chains.set(cname, compileChain(ch, builtins.has(cname)));
-    tables.set(name, { name, chains });
-  }
+  for (const [name, t] of rs.tables) tables.set(name, new CTable(name, t.chains));
   return { source: rs, tables };
 }
 
@@ -508,6 +537,10 @@ function compileMatch(m: Match): CMatch {
     case 'physdev':
       return compilePhysdev(m);
     case 'unsupported':
+      // xt_nfacct nfacct_mt only counts: it returns `overquota != NFACCT_UNDERQUOTA`,
+      // true for objects without a quota (NFACCT_NO_QUOTA), which is what
+      // kube-proxy creates (`nfacct add NAME`). The dump cannot carry a quota.
+      if (m.module === 'nfacct') return { test: () => true };
       return { unsupported: `match -m ${m.module}${m.args.length ? ' ' + m.args.join(' ') : ''}` };
   }
 }
@@ -663,7 +696,14 @@ function natApplicable(c: EvalCtx, kind: string): string | null {
 }
 
 /** Runs a NAT target: nf_nat_setup_info on the packet's (new) connection. */
-function doNat(c: EvalCtx, ref: RuleRef, range: NatRange, manip: ManipType, what: string, masqIface?: string): TargetResult {
+function doNat(
+  c: EvalCtx,
+  ref: RuleRef,
+  range: NatRange,
+  manip: ManipType,
+  kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT',
+  masqIface?: string,
+): TargetResult {
   if (c.ct.kind !== 'tracked' || (c.ct.ctinfo !== 'NEW' && c.ct.ctinfo !== 'RELATED')) {
     // The nat table is only walked for new connections; nothing to bind to.
     return ACCEPT;
@@ -677,7 +717,13 @@ function doNat(c: EvalCtx, ref: RuleRef, range: NatRange, manip: ManipType, what
   });
   if (masqIface !== undefined) e = { ...e, masqIface };
   c.ct = { ...c.ct, entry: e };
-  c.notes.push({ ref, text: `${what}: reply tuple now ${e.reply.src}:${e.reply.sport} -> ${e.reply.dst}:${e.reply.dport}` });
+  const mapped = invertTuple(e.reply);
+  const to = manip === 'DST' ? `${mapped.dst}:${mapped.proto === 'icmp' ? mapped.sport : mapped.dport}` : `${mapped.src}:${mapped.sport}`;
+  c.notes.push({
+    ref,
+    text: `${kind} binding ${manip === 'DST' ? 'destination' : 'source'} ${to} (ct ${e.id} reply tuple ${formatTuple(e.reply)})`,
+    nat: { kind, to },
+  });
   return ACCEPT;
 }
 
@@ -771,7 +817,7 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
           ref,
           { minAddr: src, maxAddr: src, ...portRange(t.toPorts), random: t.random, randomFully: t.randomFully },
           'SRC',
-          `MASQUERADE to ${src}`,
+          'MASQUERADE',
           out,
         );
       };
@@ -782,7 +828,7 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first address.
         const dst = c.hook === 'OUTPUT' ? '127.0.0.1' : c.env.primaryAddress(c.inIface);
         if (dst === null) return { kind: 'DROP', reason: `REDIRECT: ${c.inIface || 'the input device'} has no address` };
-        return doNat(c, ref, { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random }, 'DST', `REDIRECT to ${dst}`);
+        return doNat(c, ref, { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random }, 'DST', 'REDIRECT');
       };
     case 'unsupported':
       return () => ({ kind: 'UNSUPPORTED', what: `target -j ${[t.name, ...t.args].join(' ')}` });
@@ -864,7 +910,7 @@ function refOf(c: EvalCtx, chain: string, r: CRule): RuleRef {
  * (as hits and `rule` steps); the walk itself is linear, like the kernel's.
  */
 export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
-  const start = table.chains.get(chainName);
+  const start = table.chain(chainName);
   if (!start) {
     // A table without this built-in chain behaves like an empty one (policy ACCEPT).
     return { kind: 'ACCEPT', by: { kind: 'policy', chain: chainName, policy: 'ACCEPT' } };
@@ -943,7 +989,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       }
       case 'jump':
       case 'goto': {
-        const next = table.chains.get(res.chain);
+        const next = table.chain(res.chain);
         if (!next || next.builtin) {
           return {
             kind: 'UNSUPPORTED',

@@ -5,7 +5,16 @@
  */
 import { parseDump } from '../dump.js';
 
-const TARGETS = new Set(['ACCEPT', 'REJECT', 'DROP', 'MARK', 'RETURN', 'DNAT', 'SNAT', 'MASQUERADE']);
+const TARGETS = new Set([
+  'ACCEPT',
+  'REJECT',
+  'DROP',
+  'MARK',
+  'RETURN',
+  'DNAT',
+  'SNAT',
+  'MASQUERADE',
+]);
 const ALWAYS = new Set([
   'KUBE-SERVICES',
   'KUBE-EXTERNAL-SERVICES',
@@ -34,11 +43,18 @@ export function checkRuleJumps(text: string): string[] {
       }
     }
     const missing = [...jumped, ...filled].filter((c) => !created.has(c));
-    if (missing.length > 0) errors.push(`some chains in ${t.name} are used but were not created: ${[...new Set(missing)].sort().join(' ')}`);
+    if (missing.length > 0)
+      errors.push(
+        `some chains in ${t.name} are used but were not created: ${[...new Set(missing)].sort().join(' ')}`,
+      );
     const empty = [...jumped].filter((c) => !filled.has(c) && c !== 'KUBE-NODEPORTS');
-    if (empty.length > 0) errors.push(`some chains in ${t.name} are jumped to but have no rules: ${empty.sort().join(' ')}`);
+    if (empty.length > 0)
+      errors.push(
+        `some chains in ${t.name} are jumped to but have no rules: ${empty.sort().join(' ')}`,
+      );
     const extra = [...created].filter((c) => !jumped.has(c) && !ALWAYS.has(c));
-    if (extra.length > 0) errors.push(`some chains in ${t.name} are created but not used: ${extra.sort().join(' ')}`);
+    if (extra.length > 0)
+      errors.push(`some chains in ${t.name} are created but not used: ${extra.sort().join(' ')}`);
   }
   return errors;
 }

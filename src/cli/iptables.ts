@@ -1,0 +1,347 @@
+/**
+ * `packeteye iptables trace`: follow one packet through a node's own
+ * `iptables-save` dump (see src/trace/iptables-trace.ts for the semantics).
+ *
+ *   packeteye iptables trace --rules DUMP --src IP --dst IP --dport N [--sport N]
+ *     [--proto tcp|udp|sctp|icmp] [--local-ip IP[/PREFIX][@IFACE]]... [--in-iface IF]
+ *     [--out-iface IF] [--all-paths] [--seed N] [-o text|json]
+ *
+ * Exit status 0 whatever the packet's fate; 2 for bad input (a dump with
+ * syntax errors prints `DUMP:LINE: error: …`). Warnings about the dump
+ * (constructs packeteye does not model) go to stderr and tracing proceeds;
+ * a packet that reaches such a rule gets the verdict UNSUPPORTED.
+ *
+ * JSON contract (`-o json`), stable:
+ * ```
+ * { "input": { src, dst, sport, dport, proto, localIps: [..], inIface, outIface,
+ *              start: "PREROUTING"|"OUTPUT", allPaths, seed, rules: DUMP },
+ *   "alternatives": [ {
+ *       "probability": 0.5,
+ *       "decisions": [ { label, p, taken } ],          // statistic rules met
+ *       "path": ["PREROUTING", "FORWARD", "POSTROUTING"],
+ *       "verdict": "ACCEPT"|"DROP"|"REJECT"|"UNSUPPORTED",
+ *       "decidedBy": { kind: "rule", hook, table, chain, index, file, line, rule, target }
+ *                  | { kind: "policy", hook, table, chain, policy }
+ *                  | { kind: "kernel", hook, reason } | null,
+ *       "dnat": "IP:PORT" | null,
+ *       "snat": { kind: "SNAT"|"MASQUERADE", to: "IP:PORT", source?: "out-iface address"|"first --local-ip" } | null,
+ *       "masqueradeMark": boolean,      // the skb carried kube-proxy's 0x4000 mark at some point
+ *       "mark": "0x…",                  // skb mark at the end
+ *       "reject"?: { with, response: "…" | null },
+ *       "unsupported"?: { what, file, line, rule },
+ *       "hits": [ { hook, table, chain, index, file, line, rule, target } ],
+ *       "rewrites": [ { hook, kind: "DNAT"|"SNAT"|"MASQUERADE"|…, before: PKT, after: PKT } ],
+ *       "packet": PKT,                  // { src, dst, sport, dport, proto } at the end
+ *       "events": [ { kind, summary } ] // every step, in order
+ *   } ],
+ *   "warnings": [ { code, severity, message, file, line } ] }
+ * ```
+ * For an ACCEPTed packet `decidedBy` is the filter table's last decision on
+ * the path (the rule or policy that let it through), else the last table's.
+ */
+import type { Command } from 'commander';
+import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import type { Decider, RuleHit } from '../kernel/netfilter/index.js';
+import { compileRuleset } from '../kernel/netfilter/index.js';
+import {
+  DEFAULT_SPORT,
+  KUBE_MASQ_MARK,
+  traceIptables,
+  type Alternative,
+  type IptablesTraceResult,
+  type LocalIp,
+  type PacketSummary,
+} from '../trace/iptables-trace.js';
+import { isIpv4 } from '../wire/addr.js';
+import type { L4Proto } from '../wire/packet.js';
+import type { Io } from './io.js';
+
+interface TraceOptions {
+  rules: string;
+  src: string;
+  dst: string;
+  dport?: string;
+  sport?: string;
+  proto: string;
+  localIp: string[];
+  inIface?: string;
+  outIface?: string;
+  allPaths?: boolean;
+  seed: string;
+  output: string;
+}
+
+function bad(code: string, field: string, message: string, hint?: string): InputError {
+  return InputError.of(code, message, { field }, hint);
+}
+
+function parsePort(text: string | undefined, field: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+$/.test(text) || Number(text) < 0 || Number(text) > 65535) {
+    throw bad('iptables-trace-bad-port', field, `${field} ${JSON.stringify(text)} is not a port (0-65535)`);
+  }
+  return Number(text);
+}
+
+/** `IP`, `IP/PREFIX`, `IP@IFACE` or `IP/PREFIX@IFACE`. */
+export function parseLocalIp(text: string): LocalIp {
+  const m = /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d{1,2}))?(?:@([^\s@/]+))?$/.exec(text.trim());
+  if (!m || !isIpv4(m[1]!) || (m[2] !== undefined && Number(m[2]) > 32)) {
+    throw bad(
+      'iptables-trace-bad-local-ip',
+      '--local-ip',
+      `--local-ip ${JSON.stringify(text)} is not IP[/PREFIX][@IFACE]`,
+      'e.g. --local-ip 192.168.0.2 or --local-ip 10.0.0.11/24@eth0',
+    );
+  }
+  return { ip: m[1]!, ...(m[2] !== undefined ? { prefix: Number(m[2]) } : {}), ...(m[3] !== undefined ? { iface: m[3] } : {}) };
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function register(program: Command, io: Io): void {
+  const ipt = program.command('iptables').description("Work with a node's own iptables-save dump");
+  ipt
+    .command('trace')
+    .description(
+      'Trace one packet through an iptables-save dump: every hook, table, chain and rule it hits, ' +
+        'the verdict and who gave it, DNAT/SNAT/MASQUERADE rewrites',
+    )
+    .requiredOption('--rules <DUMP>', 'iptables-save output of the host ("-" for stdin)')
+    .requiredOption('--src <IP>', 'source address')
+    .requiredOption('--dst <IP>', 'destination address')
+    .option('--dport <N>', 'destination port (required except for --proto icmp)')
+    .option('--sport <N>', `source port (default ${DEFAULT_SPORT}, a fixed ephemeral port); ICMP echo id`)
+    .option('--proto <P>', 'tcp|udp|sctp|icmp (tcp: a SYN; icmp: an echo request)', 'tcp')
+    .option(
+      '--local-ip <IP[/PREFIX][@IFACE]>',
+      "the host's addresses (repeatable; 127.0.0.0/8 is always local). A packet from one starts at OUTPUT",
+      collect,
+      [],
+    )
+    .option('--in-iface <IF>', 'the device the packet arrives on (what -i matches)')
+    .option('--out-iface <IF>', 'the device it leaves through (what -o matches, MASQUERADE source)')
+    .option('--all-paths', 'enumerate every statistic branch with its probability')
+    .option('--seed <N>', 'seed for the one branch taken without --all-paths', '1')
+    .option('-o, --output <FORMAT>', 'text|json', 'text')
+    .action((opts: TraceOptions) => {
+      const format = opts.output;
+      if (format !== 'text' && format !== 'json') {
+        throw bad('iptables-trace-bad-format', '--output', `-o ${JSON.stringify(format)}: expected text or json`);
+      }
+      const proto = opts.proto.toLowerCase();
+      if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) {
+        throw bad('iptables-trace-bad-proto', '--proto', `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`);
+      }
+      for (const [field, v] of [
+        ['--src', opts.src],
+        ['--dst', opts.dst],
+      ] as const) {
+        if (!isIpv4(v)) throw bad('iptables-trace-bad-address', field, `${field} ${JSON.stringify(v)} is not an IPv4 address`);
+      }
+      const dport = parsePort(opts.dport, '--dport');
+      if (dport === undefined && proto !== 'icmp') {
+        throw bad('iptables-trace-missing-dport', '--dport', `--dport is required for --proto ${proto}`);
+      }
+      const sport = parsePort(opts.sport, '--sport');
+      if (!/^\d+$/.test(opts.seed)) throw bad('iptables-trace-bad-seed', '--seed', `--seed ${JSON.stringify(opts.seed)} is not a number`);
+      const localIps = opts.localIp.map(parseLocalIp);
+
+      const text = io.readFile(opts.rules);
+      const parsed = parseIptablesSave(text, opts.rules);
+      if (hasErrors(parsed.diagnostics)) throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+      const warnings = parsed.diagnostics.filter((d) => d.severity !== 'error');
+      for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
+
+      const result = traceIptables({
+        ruleset: compileRuleset(parsed.ruleset),
+        src: opts.src,
+        dst: opts.dst,
+        proto: proto as L4Proto,
+        dport: dport ?? 0,
+        ...(sport !== undefined ? { sport } : {}),
+        localIps,
+        ...(opts.inIface !== undefined ? { inIface: opts.inIface } : {}),
+        ...(opts.outIface !== undefined ? { outIface: opts.outIface } : {}),
+        allPaths: opts.allPaths === true,
+        seed: Number(opts.seed),
+      });
+      if (format === 'json') io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
+      else io.out(renderText(result, opts.rules));
+    });
+}
+
+// ---------------------------------------------------------------------------
+// JSON
+
+function deciderJson(d: Decider | null): unknown {
+  if (!d) return null;
+  switch (d.kind) {
+    case 'rule':
+      return {
+        kind: 'rule',
+        hook: d.hook,
+        table: d.table,
+        chain: d.chain,
+        index: d.index,
+        file: d.file ?? null,
+        line: d.line ?? null,
+        rule: d.text,
+        target: d.target,
+      };
+    case 'policy':
+      return { kind: 'policy', hook: d.hook, table: d.table, chain: d.chain, policy: d.policy };
+    case 'kernel':
+      return { kind: 'kernel', hook: d.hook, reason: d.reason };
+  }
+}
+
+function hitJson(h: RuleHit): unknown {
+  return {
+    hook: h.hook,
+    table: h.table,
+    chain: h.chain,
+    index: h.index,
+    file: h.file ?? null,
+    line: h.line ?? null,
+    rule: h.text,
+    target: h.target,
+  };
+}
+
+export function toJson(r: IptablesTraceResult, rules: string, warnings: readonly Diagnostic[]): unknown {
+  return {
+    input: { ...r.input, rules },
+    alternatives: r.alternatives.map((a) => ({
+      probability: a.probability,
+      decisions: a.decisions,
+      path: a.path,
+      verdict: a.verdict,
+      decidedBy: deciderJson(a.decidedBy),
+      dnat: a.dnat,
+      snat: a.snat,
+      masqueradeMark: a.masqueradeMark,
+      mark: a.mark,
+      ...(a.reject ? { reject: a.reject } : {}),
+      ...(a.unsupported ? { unsupported: a.unsupported } : {}),
+      hits: a.hits.map(hitJson),
+      rewrites: a.rewrites,
+      packet: a.packet,
+      events: a.steps.map((s) => ({ kind: s.kind, summary: s.summary })),
+    })),
+    warnings: warnings.map((w) => ({
+      code: w.code,
+      severity: w.severity,
+      message: w.message,
+      file: w.file ?? null,
+      line: w.line ?? null,
+    })),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Text
+
+function pkt(p: PacketSummary): string {
+  if (p.proto === 'icmp') return `${p.src} > ${p.dst} icmp${p.sport !== null ? ` id ${p.sport}` : ''}`;
+  return `${p.src}:${p.sport ?? ''} > ${p.dst}:${p.dport ?? ''} ${p.proto}`;
+}
+
+function pct(p: number): string {
+  const v = p * 100;
+  return `${Number.isInteger(v) ? v.toFixed(0) : v.toFixed(2)}%`;
+}
+
+function decider(d: Decider | null, rules: string): string {
+  if (!d) return 'no table on the path (nothing decided)';
+  switch (d.kind) {
+    case 'rule':
+      return `rule ${d.table} ${d.chain} #${d.index} (${d.file ?? rules}:${d.line ?? '?'}): -A ${d.chain} ${d.text}`;
+    case 'policy':
+      return `policy of ${d.table} ${d.chain} (${d.policy})`;
+    case 'kernel':
+      return `the kernel: ${d.reason}`;
+  }
+}
+
+export function renderText(r: IptablesTraceResult, rules: string): string {
+  const i = r.input;
+  const lines: string[] = [];
+  const first = `${i.src}:${i.sport} > ${i.dst}${i.proto === 'icmp' ? '' : `:${i.dport}`} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
+  lines.push(`packet   ${first}`);
+  lines.push(`rules    ${rules}`);
+  lines.push(
+    `host     local ${i.localIps.length ? i.localIps.join(', ') + ', ' : ''}127.0.0.0/8; starts at ${i.start}` +
+      `${i.inIface ? `; in ${i.inIface}` : ''}${i.outIface ? `; out ${i.outIface}` : ''}`,
+  );
+  const n = r.alternatives.length;
+  lines.push(
+    i.allPaths
+      ? `${n} alternative${n === 1 ? '' : 's'} (every statistic branch)`
+      : `1 alternative (seed ${i.seed}; --all-paths shows every branch)`,
+  );
+  r.alternatives.forEach((a, k) => {
+    lines.push('');
+    lines.push(`── alternative ${k + 1} of ${n}, probability ${pct(a.probability)} ${'─'.repeat(20)}`);
+    lines.push(`  path: ${a.path.join(' → ')}`);
+    lines.push(...renderSteps(a, rules));
+    lines.push(...renderSummary(a, rules));
+  });
+  return lines.join('\n') + '\n';
+}
+
+function renderSteps(a: Alternative, rules: string): string[] {
+  const out: string[] = [];
+  for (const s of a.steps) {
+    const d = s.detail ?? {};
+    switch (s.kind) {
+      case 'hook':
+        out.push(`  ${String(d['hook'])} · ${String(d['table'])}`);
+        break;
+      case 'rule': {
+        const where = `${(d['file'] as string | undefined) ?? rules}:${String(d['line'] ?? '?')}`;
+        out.push(`    ${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
+        break;
+      }
+      case 'policy':
+        out.push(`    policy ${String(d['chain'])} ${String(d['policy'])}`);
+        break;
+      case 'conntrack':
+        out.push(`    ${s.summary}`);
+        break;
+      case 'nat':
+      case 'drop':
+      case 'note':
+        out.push(`    ${s.summary}`);
+        break;
+      default:
+        out.push(`    ${s.summary}`);
+    }
+  }
+  return out;
+}
+
+function renderSummary(a: Alternative, rules: string): string[] {
+  const out: string[] = [];
+  out.push(`  verdict: ${a.verdict}, by ${decider(a.decidedBy, rules)}`);
+  if (a.unsupported) {
+    out.push(
+      `  unsupported: ${a.unsupported.what}${a.unsupported.line !== undefined ? ` at ${a.unsupported.file ?? rules}:${a.unsupported.line}` : ''}`,
+    );
+  }
+  if (a.reject) out.push(`  reject-with: ${a.reject.with}${a.reject.response ? ` (sends ${a.reject.response})` : ''}`);
+  out.push(`  DNAT: ${a.dnat ?? 'none'}`);
+  if (a.snat) {
+    out.push(`  source rewritten: ${a.snat.kind} to ${a.snat.to}${a.snat.source ? ` (address: ${a.snat.source})` : ''}`);
+  } else out.push('  source rewritten: no');
+  const m = Number(a.mark);
+  out.push(
+    `  mark: ${a.mark}; kube-proxy masquerade mark 0x${KUBE_MASQ_MARK.toString(16)}: ${a.masqueradeMark ? 'yes' : 'no'}${a.masqueradeMark && !(m & KUBE_MASQ_MARK) ? ' (set on the way, cleared by KUBE-POSTROUTING)' : ''}`,
+  );
+  for (const d of a.decisions) out.push(`  chance: ${d.label}: ${d.taken ? 'matched' : 'not matched'} (p=${d.p})`);
+  out.push(`  packet at the end: ${pkt(a.packet)}`);
+  return out;
+}

@@ -1,0 +1,260 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { memoryIo } from './io.js';
+import { main } from './main.js';
+
+const fixtures = join(import.meta.dirname, '../../test/fixtures/netpol');
+
+interface Corpus {
+  objects: string;
+  expected: {
+    port: { protocol: string; port: number };
+    allowed: Record<string, Record<string, boolean | null>>;
+  }[];
+}
+
+async function run(args: string[], files: Record<string, string>) {
+  const io = memoryIo(files);
+  const code = await main(args, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+const SMALL = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: x, labels: {app: a}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: x, labels: {app: b}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.2}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: c, namespace: y}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.1.1}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: not-80, namespace: x}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress:
+  - ports: [{port: 1, endPort: 79}, {port: 81, endPort: 65535}, {protocol: UDP, port: 53}]
+`;
+
+describe('packeteye reach -o json --port (corpus through the CLI)', () => {
+  for (const f of [
+    'e2e_egress_cidr_except.json',
+    'e2e_ingress_one_named_port.json',
+    'e2e_sctp_ports.json',
+    'e2e_udp_only_policy_blocks_tcp.json',
+    'e2e_multiple_podselectors_and_nsselectors.json',
+  ]) {
+    it(f, async () => {
+      const c = JSON.parse(readFileSync(join(fixtures, f), 'utf8')) as Corpus;
+      for (const exp of c.expected) {
+        const r = await run(
+          [
+            'reach',
+            '-f',
+            'cluster.yaml',
+            '-o',
+            'json',
+            '--port',
+            `${exp.port.protocol}/${exp.port.port}`,
+          ],
+          { 'cluster.yaml': c.objects },
+        );
+        expect(r.err).toBe('');
+        expect(r.code).toBe(0);
+        const got = JSON.parse(r.out) as {
+          port: unknown;
+          pods: string[];
+          allowed: Record<string, Record<string, boolean>>;
+        };
+        expect(got.port).toEqual(exp.port);
+        expect([...got.pods].sort()).toEqual(Object.keys(exp.allowed).sort());
+        for (const [from, row] of Object.entries(exp.allowed)) {
+          for (const [to, want] of Object.entries(row)) {
+            expect(typeof got.allowed[from]![to]).toBe('boolean');
+            if (want !== null)
+              expect(`${from} -> ${to}: ${got.allowed[from]![to]}`).toBe(
+                `${from} -> ${to}: ${want}`,
+              );
+          }
+        }
+      }
+    });
+  }
+});
+
+describe('packeteye reach with AdminNetworkPolicy (through the loader)', () => {
+  it('applies the baseline gress rules of the conformance suite', async () => {
+    const dir = join(import.meta.dirname, '../../test/fixtures/anp');
+    const files = {
+      'base.yaml': readFileSync(join(dir, 'base.yaml'), 'utf8'),
+      'banp.yaml': readFileSync(join(dir, 'banp-gress-rules.yaml'), 'utf8'),
+    };
+    const r = await run(['reach', '-f', 'base.yaml', 'banp.yaml', '-o', 'json'], files);
+    expect(r.err).toBe('');
+    const got = JSON.parse(r.out) as {
+      pods: string[];
+      allowed: Record<string, Record<string, Record<string, string>>>;
+    };
+    expect(got.pods).toHaveLength(10);
+    const g = 'network-policy-conformance-gryffindor/harry-potter-0';
+    expect(got.allowed[g]!['network-policy-conformance-hufflepuff/cedric-diggory-1']).toEqual({
+      TCP: '8080',
+      UDP: '5353',
+      SCTP: '9003',
+    });
+    expect(got.allowed[g]!['network-policy-conformance-ravenclaw/luna-lovegood-0']).toEqual({
+      TCP: '1-65535',
+      UDP: '1-65535',
+      SCTP: '1-65535',
+    });
+    expect(got.allowed['network-policy-conformance-slytherin/draco-malfoy-0']![g]).toEqual({
+      TCP: '1-79,81-65535',
+      UDP: '1-52,54-65535',
+      SCTP: '1-9002,9004-65535',
+    });
+    const ex = await run(
+      [
+        'reach',
+        '-f',
+        'base.yaml',
+        'banp.yaml',
+        '--explain',
+        g,
+        'network-policy-conformance-hogwarts-staff/professor-quirrell-0',
+        '--port',
+        'TCP/8080',
+      ],
+      files,
+    );
+    expect(ex.out).toContain('TCP/8080 DENIED');
+    expect(ex.out).toContain(
+      'BaselineAdminNetworkPolicy default rule "deny-to-quirrell-at-tcp-udp-sctp" (spec.egress[6]): Deny TCP 8080; UDP 5353; SCTP 9003',
+    );
+  });
+});
+
+describe('packeteye reach', () => {
+  it('writes the full matrix as per-protocol port ranges', async () => {
+    const r = await run(['reach', '-f', 's.yaml', '-o', 'json'], { 's.yaml': SMALL });
+    expect(r.code).toBe(0);
+    const got = JSON.parse(r.out) as {
+      pods: string[];
+      allowed: Record<string, Record<string, unknown>>;
+    };
+    expect(got.pods).toEqual(['x/a', 'x/b', 'y/c']);
+    expect(got.allowed['x/a']!['x/b']).toEqual({ TCP: '1-79,81-65535', UDP: '53' });
+    expect(got.allowed['x/b']!['x/a']).toEqual({ TCP: '1-65535', UDP: '1-65535', SCTP: '1-65535' });
+    expect(Object.keys(got)).toEqual(['pods', 'allowed']); // no ipBlocks, no external ranges
+  });
+
+  it('restricts rows and columns with -n', async () => {
+    const r = await run(['reach', '-f', 's.yaml', '-o', 'json', '--port', 'TCP/80', '-n', 'x'], {
+      's.yaml': SMALL,
+    });
+    const got = JSON.parse(r.out) as {
+      pods: string[];
+      allowed: Record<string, Record<string, boolean>>;
+    };
+    expect(got.pods).toEqual(['x/a', 'x/b']);
+    expect(got.allowed).toEqual({
+      'x/a': { 'x/a': true, 'x/b': false },
+      'x/b': { 'x/a': true, 'x/b': false },
+    });
+  });
+
+  it('renders aligned tables, csv and markdown', async () => {
+    const t = await run(['reach', '-f', 's.yaml', '--port', 'tcp/80'], { 's.yaml': SMALL });
+    expect(t.out).toBe(
+      [
+        'TCP/80 from\\to  x/a  x/b  y/c',
+        'x/a             ✓    ✗    ✓',
+        'x/b             ✓    ✗    ✓',
+        'y/c             ✓    ✗    ✓',
+        '',
+      ].join('\n'),
+    );
+    const full = await run(['reach', '-f', 's.yaml'], { 's.yaml': SMALL });
+    expect(full.out.split('\n')[1]).toBe('x/a      all  TCP 1-79,81-65535; UDP 53  all');
+    const csv = await run(['reach', '-f', 's.yaml', '-o', 'csv'], { 's.yaml': SMALL });
+    expect(csv.out.split('\n')[1]).toBe('x/a,all,"TCP 1-79,81-65535; UDP 53",all');
+    const md = await run(['reach', '-f', 's.yaml', '-o', 'md', '--port', 'UDP/53'], {
+      's.yaml': SMALL,
+    });
+    expect(md.out.split('\n').slice(0, 3)).toEqual([
+      '| UDP/53 from\\to | x/a | x/b | y/c |',
+      '| --- | --- | --- | --- |',
+      '| x/a | ✓ | ✓ | ✓ |',
+    ]);
+  });
+
+  it('explains one pair', async () => {
+    const r = await run(['reach', '-f', 's.yaml', '--explain', 'x/a', 'x/b', '--port', 'TCP/80'], {
+      's.yaml': SMALL,
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('x/a (10.0.0.1) -> x/b (10.0.0.2): TCP/80 DENIED');
+    expect(r.out).toContain('isolated for ingress by NetworkPolicy x/not-80');
+    expect(r.out).toContain(
+      'NetworkPolicy x/not-80 spec.ingress[0]: its ports are TCP 1-79,81-65535; UDP 53',
+    );
+    const j = await run(['reach', '-f', 's.yaml', '--explain', '10.0.1.1', 'x/b', '-o', 'json'], {
+      's.yaml': SMALL,
+    });
+    const got = JSON.parse(j.out) as {
+      from: string;
+      allowed: unknown;
+      ingress: { isolatedBy: string[] };
+    };
+    expect(got.from).toBe('y/c');
+    expect(got.allowed).toEqual({ TCP: '1-79,81-65535', UDP: '53' });
+    expect(got.ingress.isolatedBy).toEqual(['NetworkPolicy x/not-80']);
+  });
+
+  it.each([
+    [['--port', 'TCP/0'], 'is not PROTOCOL/PORT'],
+    [['--port', 'ICMP/8'], 'is not PROTOCOL/PORT'],
+    [['--port', '80'], 'is not PROTOCOL/PORT'],
+    [['--explain', 'q/a', 'x/b'], 'unknown namespace "q"'],
+    [['--explain', 'x/zz', 'x/b'], 'no pod x/zz'],
+    [['--explain', 'x/a'], 'two endpoints'],
+    [['-n', 'nope'], 'no namespace "nope"'],
+    [['-o', 'yaml'], 'is not one of table, json, csv, md'],
+  ])('rejects bad input %j with exit 2', async (args, message) => {
+    const r = await run(['reach', '-f', 's.yaml', ...args], { 's.yaml': SMALL });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+    expect(r.out).toBe('');
+  });
+
+  it('reports invalid policies with file and document, exit 2', async () => {
+    const bad = SMALL.replace('{protocol: UDP, port: 53}', '{protocol: udp, port: 53}');
+    const r = await run(['reach', '-f', 's.yaml'], { 's.yaml': bad });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /^s\.yaml:\d+: document 5: NetworkPolicy x\/not-80: field spec\.ingress\[0\]\.ports\[2\]\.protocol: error: .*udp/,
+    );
+    expect(r.out).toBe('');
+  });
+
+  it('reports a missing file', async () => {
+    const r = await run(['reach', '-f', 'nope.yaml'], {});
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('nope.yaml');
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Real-kernel check of the parser and serialiser: load a battery of rules
+ * (every modelled match and target, in kube-proxy's and people's spellings)
+ * with `iptables-restore` into a fresh network namespace, read it back with
+ * `iptables-save`, and require that
+ *  - serialize(parse(saved)) == saved, byte for byte (minus `#` lines);
+ *  - parsing the restore input gives the same rules as parsing the saved text
+ *    (the parser normalises exactly as the kernel and iptables-save do);
+ *  - the saved text still equals test/fixtures/iptables/battery.saved, which
+ *    the non-root unit tests rely on.
+ * The same for iptables-legacy when its tools work here, and for
+ * examples/iptables/kube-proxy-node.rules (made from real iptables-save output).
+ * Runs only as root with ip, iptables-restore and iptables-save; the namespace
+ * is deleted in afterAll.
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ruleset } from '../kernel/netfilter/types.js';
+import { parseIptablesSave, serializeRuleset } from './index.js';
+
+function have(cmd: string): boolean {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const canRun = isRoot && have('ip') && have('iptables-restore') && have('iptables-save');
+const NS = `pe-ipt-${process.pid}`;
+
+const read = (rel: string): string => readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8');
+
+function inNs(args: string[], input?: string): string {
+  return execFileSync('ip', ['netns', 'exec', NS, ...args], {
+    encoding: 'utf8',
+    ...(input !== undefined ? { input } : {}),
+    stdio: ['pipe', 'pipe', 'pipe'],
+    timeout: 20_000,
+  });
+}
+
+const withoutComments = (text: string): string =>
+  text
+    .split('\n')
+    .filter((l) => !l.startsWith('#'))
+    .join('\n');
+
+/** Tables keyed by name (the two backends print them in different orders). */
+function byTable(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const block of text.split(/^(?=\*)/m)) {
+    const name = /^\*(\S+)/.exec(block)?.[1];
+    if (name) out[name] = block.trim();
+  }
+  return out;
+}
+
+/** table → chain → [policy, rules as (text, matches, target)]; no sources. */
+function model(rs: Ruleset): unknown {
+  const out: Record<string, unknown> = {};
+  for (const [tn, t] of rs.tables) {
+    const chains: Record<string, unknown> = {};
+    for (const [cn, c] of t.chains) chains[cn] = [c.policy, c.rules.map((r) => [r.text, r.matches, r.target])];
+    out[tn] = chains;
+  }
+  return out;
+}
+
+/** Empties every table iptables-save shows, so each case starts from a fresh namespace's state. */
+function flushAll(save: string, restore: string): void {
+  const tables = [...inNs([save]).matchAll(/^\*(\S+)$/gm)].map((m) => m[1]!);
+  const blank = tables.map((t) => `*${t}\nCOMMIT\n`).join('');
+  if (blank) inNs([restore], blank);
+}
+
+interface Backend {
+  readonly name: string;
+  readonly save: string;
+  readonly restore: string;
+  readonly usable: boolean;
+}
+
+function legacyUsable(): boolean {
+  if (!canRun || !have('iptables-legacy-restore') || !have('iptables-legacy-save')) return false;
+  try {
+    execFileSync('ip', ['netns', 'exec', NS, 'iptables-legacy-restore'], { input: '*filter\nCOMMIT\n', stdio: ['pipe', 'ignore', 'ignore'], timeout: 10_000 });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe.skipIf(!canRun)('iptables-save roundtrip on the real kernel', () => {
+  beforeAll(() => {
+    execFileSync('ip', ['netns', 'add', NS]);
+  });
+  afterAll(() => {
+    try {
+      execFileSync('ip', ['netns', 'del', NS]);
+    } catch {
+      // already gone
+    }
+  });
+
+  const backends = (): Backend[] => [
+    { name: 'nf_tables', save: 'iptables-save', restore: 'iptables-restore', usable: true },
+    { name: 'legacy', save: 'iptables-legacy-save', restore: 'iptables-legacy-restore', usable: legacyUsable() },
+  ];
+
+  for (const which of ['nf_tables', 'legacy']) {
+    it(`battery through iptables-restore and iptables-save (${which})`, (ctx) => {
+      const b = backends().find((x) => x.name === which)!;
+      if (!b.usable) {
+        ctx.skip();
+        return;
+      }
+      const input = read('test/fixtures/iptables/battery.rules');
+      flushAll(b.save, b.restore);
+      inNs([b.restore], input);
+      const saved = withoutComments(inNs([b.save]));
+      try {
+        const parsedSaved = parseIptablesSave(saved, 'saved');
+        expect(parsedSaved.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([]);
+        // 1. serialize(parse(saved)) == saved
+        expect(serializeRuleset(parsedSaved.ruleset)).toBe(saved);
+        // 2. the restore input means the same rules as what the kernel holds
+        const parsedInput = parseIptablesSave(input, 'battery.rules');
+        expect(parsedInput.diagnostics.filter((d) => d.severity !== 'warning')).toEqual([]);
+        expect(model(parsedInput.ruleset)).toEqual(model(parsedSaved.ruleset));
+        // 3. the fixture the unit tests use is still what the kernel says
+        expect(byTable(saved)).toEqual(byTable(read('test/fixtures/iptables/battery.saved')));
+      } finally {
+        flushAll(b.save, b.restore);
+      }
+    });
+  }
+
+  it('examples/iptables/kube-proxy-node.rules is exactly what iptables-save prints for it', () => {
+    const example = read('examples/iptables/kube-proxy-node.rules');
+    flushAll('iptables-save', 'iptables-restore');
+    try {
+      inNs(['iptables-restore'], example);
+      const saved = withoutComments(inNs(['iptables-save']));
+      expect(byTable(saved)).toEqual(byTable(withoutComments(example)));
+      const parsed = parseIptablesSave(example, 'kube-proxy-node.rules');
+      expect(parsed.diagnostics).toEqual([]);
+      expect(byTable(serializeRuleset(parsed.ruleset))).toEqual(byTable(saved));
+    } finally {
+      flushAll('iptables-save', 'iptables-restore');
+    }
+  });
+
+  it('a rule the kernel refuses is an error for packeteye too', () => {
+    // multiport without -p: iptables-restore says "multiport needs `-p tcp'…".
+    const bad = '*filter\n-A INPUT -m multiport --dports 80,443 -j ACCEPT\nCOMMIT\n';
+    expect(() => inNs(['iptables-restore'], bad)).toThrow();
+    const { diagnostics } = parseIptablesSave(bad, 'bad');
+    expect(diagnostics).toEqual([expect.objectContaining({ severity: 'error', line: 2 })]);
+  });
+});

@@ -1,0 +1,558 @@
+import { describe, it, expect } from 'vitest';
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { formatDiagnostic, type Diagnostic } from '../diag.js';
+import { loadDocuments, locate } from './load.js';
+import { objectRef } from './types.js';
+
+function load(text: string, path = 'c.yaml') {
+  return loadDocuments([{ path, text }]);
+}
+
+/** Diagnostics as `formatDiagnostic` prints them, without hints. */
+function lines(ds: readonly Diagnostic[]): string[] {
+  return ds.map((d) => formatDiagnostic({ ...d, hint: undefined }));
+}
+
+const POD = (name: string, extra = '') => `apiVersion: v1
+kind: Pod
+metadata:
+  name: ${name}
+spec:
+  nodeName: n1
+  containers:
+  - name: c
+${extra}`;
+
+describe('loadDocuments: documents and lists', () => {
+  it('reads every --- document, skipping empty ones, with 1-based document and line', () => {
+    const r = load(`# header comment\n${POD('a')}---\n---\n${POD('b')}\n---\n`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => [objectRef(o.object), o.origin])).toEqual([
+      ['Pod a', { file: 'c.yaml', document: 1, line: 2 }],
+      ['Pod b', { file: 'c.yaml', document: 3, line: 12 }],
+    ]);
+  });
+
+  it('expands kind: List, keeping each item its own line and index', () => {
+    const r = load(`apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Namespace
+  metadata: {name: shop}
+- apiVersion: v1
+  kind: Node
+  metadata: {name: n1}
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => [objectRef(o.object), o.origin])).toEqual([
+      ['Namespace shop', { file: 'c.yaml', document: 1, line: 4, item: 0 }],
+      ['Node n1', { file: 'c.yaml', document: 1, line: 7, item: 1 }],
+    ]);
+  });
+
+  it('gives *List items the list kind and apiVersion when they have none, as the API returns them', () => {
+    const r = load(`apiVersion: v1
+kind: PodList
+items:
+- metadata: {name: a, namespace: x}
+  spec: {containers: [{name: c}], nodeName: n1}
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects[0]!.object).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'x' } });
+  });
+
+  it('reads JSON, a single object or a List', () => {
+    const r = load(
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }] }, null, '\t'),
+      'c.json',
+    );
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => objectRef(o.object))).toEqual(['Node n1']);
+  });
+
+  it('reads a kubectl get -A -o yaml dump, noise and all', () => {
+    const text = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8');
+    const r = load(text, 'dump.yaml');
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(r.objects.map((o) => objectRef(o.object))).toEqual([
+      'Namespace default',
+      'Namespace kube-system',
+      'Namespace shop',
+      'Node kind-control-plane',
+      'Node kind-worker',
+      'Pod kube-system/coredns-6f6b679f8f-7xkqz',
+      'Pod kube-system/coredns-6f6b679f8f-r2b9d',
+      'Pod kube-system/kube-proxy-4hx2m',
+      'Pod shop/web-7d4b9c8f6d-bq5tw',
+      'Pod shop/web-7d4b9c8f6d-zz8kp',
+      'Pod shop/migrate-db-x7d2k',
+      'Service default/kubernetes',
+      'Service kube-system/kube-dns',
+      'Service shop/web',
+      'EndpointSlice kube-system/kube-dns-mirrored-0',
+      'EndpointSlice kube-system/kube-dns-5m8qh',
+      'EndpointSlice default/kubernetes',
+    ]);
+    // Noise is dropped, what networking needs is kept.
+    const pod = r.objects[5]!.object;
+    expect(pod).toEqual({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: 'coredns-6f6b679f8f-7xkqz',
+        namespace: 'kube-system',
+        labels: { 'k8s-app': 'kube-dns', 'pod-template-hash': '6f6b679f8f' },
+        uid: 'c0ffee00-1111-4222-8333-444455556666',
+        resourceVersion: '612',
+      },
+      spec: {
+        nodeName: 'kind-control-plane',
+        containers: [
+          {
+            name: 'coredns',
+            image: 'registry.k8s.io/coredns/coredns:v1.11.1',
+            ports: [
+              { name: 'dns', containerPort: 53, protocol: 'UDP' },
+              { name: 'dns-tcp', containerPort: 53, protocol: 'TCP' },
+              { name: 'metrics', containerPort: 9153, protocol: 'TCP' },
+            ],
+          },
+        ],
+      },
+      status: {
+        podIP: '10.244.0.2',
+        podIPs: [{ ip: '10.244.0.2' }],
+        hostIP: '172.18.0.3',
+        phase: 'Running',
+        conditions: [
+          { type: 'Initialized', status: 'True' },
+          { type: 'Ready', status: 'True' },
+        ],
+      },
+    });
+    expect(lines(r.diagnostics)).toEqual([
+      'dump.yaml:702: document 1: DaemonSet kube-system/kube-proxy: warning: DaemonSet ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
+      'dump.yaml:722: document 1: Deployment shop/web: warning: Deployment ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
+      'dump.yaml:741: document 1: ConfigMap kube-system/coredns: info: ConfigMap ignored: it does not affect the data plane (and 1 more in this file) [k8s-ignored-kind]',
+      'dump.yaml:780: document 1: ServiceAccount shop/default: info: ServiceAccount ignored: it does not affect the data plane [k8s-ignored-kind]',
+    ]);
+  });
+
+  it('points the workload warning at the pods', () => {
+    const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n');
+    expect(r.diagnostics[0]!.hint).toBe('add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName');
+  });
+
+  it('reports unknown kinds once per file and kind, with a count', () => {
+    const r = load('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\n');
+    expect(lines(r.diagnostics)).toEqual([
+      'c.yaml:1: document 1: Widget a: warning: example.com/v1 Widget is not modelled by packeteye and is ignored (and 1 more in this file) [k8s-unknown-kind]',
+    ]);
+  });
+
+  it('keeps AdminNetworkPolicy and BaselineAdminNetworkPolicy', () => {
+    const r = load(`apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: deny-shop}
+spec:
+  priority: 10
+  subject:
+    namespaces: {matchLabels: {team: shop}}
+  ingress:
+  - name: deny-all
+    action: Deny
+    from:
+    - namespaces: {}
+    ports:
+    - portNumber: {protocol: TCP, port: 80}
+  egress:
+  - action: Allow
+    to:
+    - networks: [10.0.0.0/8]
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject:
+    pods:
+      namespaceSelector: {}
+      podSelector: {matchLabels: {app: db}}
+  ingress:
+  - action: Deny
+    from:
+    - pods: {namespaceSelector: {}, podSelector: {}}
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => o.object)).toEqual([
+      {
+        apiVersion: 'policy.networking.k8s.io/v1alpha1',
+        kind: 'AdminNetworkPolicy',
+        metadata: { name: 'deny-shop' },
+        spec: {
+          priority: 10,
+          subject: { namespaces: { matchLabels: { team: 'shop' } } },
+          ingress: [{ name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }], ports: [{ portNumber: { protocol: 'TCP', port: 80 } }] }],
+          egress: [{ action: 'Allow', to: [{ networks: ['10.0.0.0/8'] }] }],
+        },
+      },
+      {
+        apiVersion: 'policy.networking.k8s.io/v1alpha1',
+        kind: 'BaselineAdminNetworkPolicy',
+        metadata: { name: 'default' },
+        spec: {
+          subject: { pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'db' } } } },
+          ingress: [{ action: 'Deny', from: [{ pods: { namespaceSelector: {}, podSelector: {} } }] }],
+        },
+      },
+    ]);
+  });
+
+  it('mirrors legacy Endpoints into an EndpointSlice marked as mirrored', () => {
+    const r = load(`apiVersion: v1
+kind: Endpoints
+metadata: {name: ext, namespace: default}
+subsets:
+- addresses: [{ip: 192.0.2.10}]
+  notReadyAddresses: [{ip: 192.0.2.11}]
+  ports: [{name: pg, port: 5432}]
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects[0]!.object).toEqual({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'ext-mirrored-0',
+        namespace: 'default',
+        labels: { 'kubernetes.io/service-name': 'ext', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+        annotations: { 'packeteye.dev/mirrored-from-endpoints': 'Endpoints default/ext' },
+      },
+      addressType: 'IPv4',
+      endpoints: [
+        { addresses: ['192.0.2.10'], conditions: { ready: true } },
+        { addresses: ['192.0.2.11'], conditions: { ready: false } },
+      ],
+      ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
+    });
+  });
+
+  it('locate() names the line of a field', () => {
+    const r = load(POD('a', '    ports:\n    - containerPort: 80\n'));
+    expect(locate(r.objects[0]!, 'spec.containers[0].ports[0].containerPort')).toEqual({
+      file: 'c.yaml',
+      line: 10,
+      document: 1,
+      object: 'Pod a',
+      field: 'spec.containers[0].ports[0].containerPort',
+    });
+  });
+});
+
+describe('loadDocuments: malformed input', () => {
+  const cases: [string, string, string, string[]][] = [
+    [
+      'bad YAML indentation',
+      'c.yaml',
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n labels: {}\n',
+      ['c.yaml:5:1: document 1: error: malformed YAML: All mapping items must start at the same column [k8s-parse]'],
+    ],
+    [
+      'unclosed flow sequence',
+      'c.yaml',
+      'kind: Node\napiVersion: v1\nmetadata: {name: [a\n',
+      [
+        'c.yaml:4:1: document 1: error: malformed YAML: Flow sequence in block collection must be sufficiently indented and end with a ] [k8s-parse]',
+        'c.yaml:4:1: document 1: error: malformed YAML: Flow map in block collection must be sufficiently indented and end with a } [k8s-parse]',
+      ],
+    ],
+    [
+      'duplicate key',
+      'c.yaml',
+      'kind: Node\nkind: Pod\n',
+      ['c.yaml:2:1: document 1: error: malformed YAML: Map keys must be unique [k8s-parse]'],
+    ],
+    [
+      'bad JSON',
+      'c.json',
+      '{"kind": "Pod",\n "apiVersion": "v1" "x": 1}',
+      ["c.json:2:21: error: malformed JSON: Expected ',' or '}' after property value [k8s-parse]"],
+    ],
+    [
+      'a scalar document',
+      'c.yaml',
+      'just text\n',
+      ['c.yaml:1: document 1: error: expected a Kubernetes object (a mapping with apiVersion and kind), found a string [k8s-not-an-object]'],
+    ],
+    ['no kind', 'c.yaml', 'apiVersion: v1\nmetadata: {name: a}\n', ['c.yaml:1: document 1: ? a: field kind: error: document has no kind [k8s-missing-kind]']],
+    ['no apiVersion', 'c.yaml', 'kind: Pod\nmetadata: {name: a}\n', ['c.yaml:1: document 1: Pod a: field apiVersion: error: Pod has no apiVersion [k8s-missing-apiversion]']],
+  ];
+  it.each(cases)('%s', (_name, path, text, want) => {
+    const r = load(text, path);
+    expect(lines(r.diagnostics)).toEqual(want);
+    expect(r.objects).toEqual([]);
+  });
+
+  it('keeps the good documents of a file with a bad one', () => {
+    const r = load(`${POD('a')}---\nfoo: [\n---\n${POD('b')}`);
+    expect(r.objects.map((o) => objectRef(o.object))).toEqual(['Pod a', 'Pod b']);
+    expect(r.diagnostics.map((d) => d.code)).toEqual(['k8s-parse']);
+  });
+});
+
+describe('loadDocuments: field validation', () => {
+  // Each case: a document, and exactly the diagnostics it gives.
+  const cases: [string, string, string[]][] = [
+    [
+      'container port out of range',
+      POD('a', '    ports:\n    - containerPort: 70000\n'),
+      ['c.yaml:10: document 1: Pod a: field spec.containers[0].ports[0].containerPort: error: port 70000 is outside 1–65535 [k8s-invalid-port]'],
+    ],
+    [
+      'protocol in lower case',
+      POD('a', '    ports:\n    - containerPort: 80\n      protocol: tcp\n'),
+      ['c.yaml:11: document 1: Pod a: field spec.containers[0].ports[0].protocol: error: protocol "tcp" is not TCP, UDP or SCTP [k8s-invalid-protocol]'],
+    ],
+    [
+      'bad pod IP',
+      POD('a', 'status:\n  podIP: 10.244.1.300\n'),
+      ['c.yaml:10: document 1: Pod a: field status.podIP: error: "10.244.1.300" is not an IPv4 address [k8s-invalid-ip]'],
+    ],
+    [
+      'IPv6 pod IP is ignored',
+      POD('a', 'status:\n  podIP: fd00::5\n'),
+      ['c.yaml:10: document 1: Pod a: field status.podIP: warning: IPv6 address fd00::5 ignored: packeteye models IPv4 only [k8s-ipv6-ignored]'],
+    ],
+    [
+      'no containers',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {nodeName: n1}\n',
+      ['c.yaml:4: document 1: Pod a: field spec.containers: error: a Pod needs at least one container [k8s-required]'],
+    ],
+    [
+      'no name',
+      'apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\nspec: {containers: [{name: c}]}\n',
+      ['c.yaml:3: document 1: field metadata.name: error: Pod has no metadata.name [k8s-required]'],
+    ],
+    [
+      'upper-case name',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: Node1}\n',
+      ['c.yaml:3: document 1: Node Node1: field metadata.name: error: name "Node1" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".") [k8s-invalid-name]'],
+    ],
+    [
+      'node podCIDR with host bits',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec:\n  podCIDR: 10.244.1.5/24\n',
+      ['c.yaml:5: document 1: Node n1: field spec.podCIDR: error: 10.244.1.5/24 has host bits set; the network is 10.244.1.0/24 [k8s-invalid-cidr]'],
+    ],
+    [
+      'node podCIDR not a CIDR',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec:\n  podCIDR: 10.244.1.0\n',
+      ['c.yaml:5: document 1: Node n1: field spec.podCIDR: error: "10.244.1.0" is not an IPv4 CIDR [k8s-invalid-cidr]'],
+    ],
+    [
+      'service targetPort as quoted number',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPort: "8080"\n',
+      ['c.yaml:7: document 1: Service s: field spec.ports[0].targetPort: error: port "8080" is a quoted number; a string here names a container port [k8s-invalid-port]'],
+    ],
+    [
+      'service port 0',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 0\n',
+      [
+        'c.yaml:6: document 1: Service s: field spec.ports[0].port: error: port 0 is outside 1–65535 [k8s-invalid-port]',
+        'c.yaml:5: document 1: Service s: field spec.ports: error: a Service needs at least one port (unless it is headless, clusterIP: None) [k8s-required]',
+      ],
+    ],
+    [
+      'unnamed ports in a multi-port service',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n  - port: 443\n',
+      [
+        'c.yaml:6: document 1: Service s: field spec.ports[0].name: error: a Service with more than one port must name every port [k8s-required]',
+        'c.yaml:7: document 1: Service s: field spec.ports[1].name: error: a Service with more than one port must name every port [k8s-required]',
+      ],
+    ],
+    [
+      'duplicate service port',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80, protocol: TCP}\n',
+      ['c.yaml:7: document 1: Service s: field spec.ports[1].port: error: port 80/TCP is also declared by spec.ports[0] [k8s-duplicate]'],
+    ],
+    [
+      'service name must be a DNS-1035 label',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec: {ports: [{port: 80}]}\n',
+      ['c.yaml:3: document 1: Service 1web: field metadata.name: error: name "1web" is not a DNS-1035 label (at most 63 lower-case letters, digits or "-", starting with a letter) [k8s-invalid-name]'],
+    ],
+    [
+      'bad service type',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: Nodeport, ports: [{port: 80}]}\n',
+      ['c.yaml:4: document 1: Service s: field spec.type: error: "Nodeport" is not one of ClusterIP, NodePort, LoadBalancer, ExternalName [k8s-invalid-value]'],
+    ],
+    [
+      'nodePort on a ClusterIP service',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, nodePort: 30080}]}\n',
+      ['c.yaml:4: document 1: Service s: field spec.ports[0].nodePort: error: nodePort may only be set on NodePort and LoadBalancer Services [k8s-invalid-value]'],
+    ],
+    [
+      'bad clusterIP',
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.96.0, ports: [{port: 80}]}\n',
+      ['c.yaml:4: document 1: Service s: field spec.clusterIP: error: "10.96.0" is not an IPv4 address [k8s-invalid-ip]'],
+    ],
+    [
+      'label value must be a string',
+      'apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    ssd: true\n',
+      ['c.yaml:6: document 1: Node n1: field metadata.labels.ssd: error: expected a string, found boolean true [k8s-field-type]'],
+    ],
+    [
+      'selector operator',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: Equals, values: [a]}\n',
+      ['c.yaml:7: document 1: NetworkPolicy x/p: field spec.podSelector.matchExpressions[0].operator: error: operator "Equals" is not one of In, NotIn, Exists, DoesNotExist [k8s-invalid-selector]'],
+    ],
+    [
+      'network policy without podSelector',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {}\n',
+      ['c.yaml:4: document 1: NetworkPolicy p: field spec.podSelector: error: spec.podSelector is required [k8s-required]'],
+    ],
+    [
+      'ipBlock except outside the block',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}\n',
+      ['c.yaml:8: document 1: NetworkPolicy p: field spec.ingress[0].from[0].ipBlock.except[0]: error: except 192.168.0.0/16 is not strictly inside 10.0.0.0/8 [k8s-invalid-cidr]'],
+    ],
+    [
+      'endPort below port',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  egress:\n  - ports:\n    - {port: 9000, endPort: 8000}\n',
+      ['c.yaml:8: document 1: NetworkPolicy p: field spec.egress[0].ports[0].endPort: error: endPort 8000 is below port 9000 [k8s-invalid-port]'],
+    ],
+    [
+      'external host address',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: ExternalHost\nmetadata: {name: u}\nspec: {address: example.com}\n',
+      ['c.yaml:4: document 1: ExternalHost u: field spec.address: error: "example.com" is not an IPv4 address [k8s-invalid-ip]'],
+    ],
+    [
+      'cluster CIDR',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  clusterCIDR: 10.244.0.0/33\n',
+      ['c.yaml:5: document 1: Cluster c: field spec.clusterCIDR: error: "10.244.0.0/33" is not an IPv4 CIDR [k8s-invalid-cidr]'],
+    ],
+    [
+      'cluster cni plugin',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  cni: {plugin: cilium}\n',
+      ['c.yaml:5: document 1: Cluster c: field spec.cni.plugin: error: "cilium" is not one of bridge, flannel, calico [k8s-invalid-value]'],
+    ],
+    [
+      'kube-proxy version as a number keeps its text',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  kubeProxy: {version: 1.30}\n',
+      ['c.yaml:5: document 1: Cluster c: field spec.kubeProxy.version: warning: kubeProxy.version is a number; read as "1.30" [k8s-version-number]'],
+    ],
+    [
+      'old Ingress version is not read',
+      'apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n',
+      ['c.yaml:1: document 1: Ingress i: field apiVersion: warning: Ingress in extensions/v1beta1 is not read; packeteye reads Ingress as networking.k8s.io/v1 [k8s-unsupported-api-version]'],
+    ],
+    [
+      'baseline admin policy name',
+      'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: base}\nspec: {subject: {namespaces: {}}}\n',
+      ['c.yaml:3: document 1: BaselineAdminNetworkPolicy base: field metadata.name: error: a BaselineAdminNetworkPolicy must be named "default", not "base" [k8s-invalid-name]'],
+    ],
+    [
+      'admin policy action',
+      'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Reject\n    from: [{namespaces: {}}]\n',
+      ['c.yaml:8: document 1: AdminNetworkPolicy a: field spec.ingress[0].action: error: "Reject" is not one of Allow, Deny, Pass [k8s-invalid-value]'],
+    ],
+    [
+      'endpoint slice address',
+      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s-1, labels: {kubernetes.io/service-name: s}}\naddressType: IPv4\nendpoints:\n- addresses: [10.1.2]\n',
+      [
+        'c.yaml:6: document 1: EndpointSlice s-1: field endpoints[0].addresses[0]: error: "10.1.2" is not an IPv4 address [k8s-invalid-ip]',
+        'c.yaml:6: document 1: EndpointSlice s-1: field endpoints[0].addresses: error: an endpoint needs at least one address [k8s-required]',
+      ],
+    ],
+    [
+      'cluster-scoped object with a namespace',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n1, namespace: default}\n',
+      ['c.yaml:3: document 1: Node n1: field metadata.namespace: warning: Node is cluster-scoped; metadata.namespace ignored [k8s-namespace-ignored]'],
+    ],
+  ];
+  it.each(cases)('%s', (_name, text, want) => {
+    expect(lines(load(text).diagnostics)).toEqual(want);
+  });
+
+  it('drops the second of two objects with the same kind, namespace and name', () => {
+    const r = loadDocuments([
+      { path: 'a.yaml', text: POD('a') },
+      { path: 'b.yaml', text: `apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\nspec: {containers: [{name: c}]}\n` },
+    ]);
+    expect(r.objects.map((o) => o.origin.file)).toEqual(['a.yaml']);
+    expect(lines(r.diagnostics)).toEqual([
+      'b.yaml:1: document 1: Pod default/a: error: Pod default/a is defined twice; the first, at a.yaml:1 (document 1), is used and this one ignored [k8s-duplicate-object]',
+    ]);
+  });
+
+  it('every error names file, document and (when it has one) the object and field', () => {
+    const text = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').replace('podIP: 10.244.1.5', 'podIP: 10.244.1');
+    const r = load(text, 'dump.yaml');
+    expect(lines(r.diagnostics.filter((d) => d.severity === 'error'))).toEqual([
+      'dump.yaml:442: document 1: Pod shop/web-7d4b9c8f6d-bq5tw: field status.podIP: error: "10.244.1" is not an IPv4 address [k8s-invalid-ip]',
+    ]);
+  });
+});
+
+describe('loadDocuments never throws', () => {
+  it('on arbitrary text', () => {
+    fc.assert(
+      fc.property(fc.string({ maxLength: 400 }), (text) => {
+        const r = load(text);
+        expect(Array.isArray(r.diagnostics)).toBe(true);
+      }),
+      { numRuns: 400, seed: 42 },
+    );
+  });
+
+  const valid = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').split('\n').slice(0, 160).join('\n');
+  it('on mutated valid YAML (lines deleted, duplicated, characters replaced)', () => {
+    const mutation = fc.oneof(
+      fc.record({ op: fc.constant('del' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
+      fc.record({ op: fc.constant('ins' as const), at: fc.nat(), text: fc.constantFrom('- ', ': ', '{', ']', '\t', '---\n', '&a ', '*a', '"', "'", '\n  ', 'null', '~', '[]', '{}', '1e9', '-1') }),
+      fc.record({ op: fc.constant('dupline' as const), at: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(mutation, { minLength: 1, maxLength: 6 }), (muts) => {
+        let text = valid;
+        for (const m of muts) {
+          const at = m.at % (text.length + 1);
+          if (m.op === 'del') text = text.slice(0, at) + text.slice(at + m.len);
+          else if (m.op === 'ins') text = text.slice(0, at) + m.text + text.slice(at);
+          else {
+            const ls = text.split('\n');
+            const i = m.at % ls.length;
+            ls.splice(i, 0, ls[i]!);
+            text = ls.join('\n');
+          }
+        }
+        const r = load(text);
+        for (const d of r.diagnostics) expect(typeof d.message).toBe('string');
+      }),
+      { numRuns: 200, seed: 7 },
+    );
+  });
+
+  it('on well-formed YAML of the wrong shape', () => {
+    const json = fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small' },
+        fc.string({ maxLength: 8 }),
+        fc.integer(),
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 3 }),
+        fc.dictionary(fc.constantFrom('metadata', 'name', 'spec', 'status', 'ports', 'containers', 'selector', 'items', 'podIP', 'port', 'subject', 'ingress', 'from'), tie('value'), { maxKeys: 4 }),
+      ),
+    })).value;
+    const kinds = ['Pod', 'Service', 'Node', 'Namespace', 'EndpointSlice', 'Endpoints', 'NetworkPolicy', 'Ingress', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'Cluster', 'ExternalHost', 'List', 'PodList'];
+    const versions = ['v1', 'discovery.k8s.io/v1', 'networking.k8s.io/v1', 'policy.networking.k8s.io/v1alpha1', 'packeteye.dev/v1alpha1'];
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.constantFrom(...versions), json, json, (kind, apiVersion, metadata, spec) => {
+        const doc = { apiVersion, kind, metadata, spec, items: [spec], subsets: spec, endpoints: spec };
+        const r = load(JSON.stringify(doc));
+        expect(r.diagnostics.every((d) => typeof d.code === 'string')).toBe(true);
+      }),
+      { numRuns: 500, seed: 3 },
+    );
+  });
+});

@@ -1,0 +1,354 @@
+/**
+ * The forwarding information base: routing tables with longest-prefix match
+ * and the policy rules that choose between them (net/ipv4/fib_trie.c
+ * `fib_table_lookup`, net/ipv4/fib_rules.c, net/core/fib_rules.c).
+ *
+ * A table indexes routes by prefix length and network, so a lookup is at most
+ * 33 map probes, from /32 down to /0. Within one prefix, routes are ordered as
+ * the trie orders a leaf's aliases: by TOS (descending), then priority
+ * (metric, ascending), then insertion order. The lookup takes the first alias
+ * that passes the kernel's checks (TOS, scope, nexthop device when an output
+ * interface is forced); a blackhole/unreachable/prohibit route ends the lookup
+ * with its error; when every alias at a prefix is skipped the search falls
+ * back to shorter prefixes, as the trie backtracks.
+ */
+import { intToIp, ipToInt, maskOf, type Cidr, type Ipv4 } from '../wire/addr.js';
+import { scopeName } from './link.js';
+
+export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+
+export const RT_TABLE = { unspec: 0, default: 253, main: 254, local: 255 } as const;
+
+export function tableName(id: number): string {
+  switch (id) {
+    case 255:
+      return 'local';
+    case 254:
+      return 'main';
+    case 253:
+      return 'default';
+    default:
+      return String(id);
+  }
+}
+
+export function parseTable(t: string | number): number {
+  if (typeof t === 'number') return t;
+  if (t === 'local') return 255;
+  if (t === 'main') return 254;
+  if (t === 'default') return 253;
+  if (/^\d+$/.test(t)) return Number(t);
+  throw new RangeError(`unknown routing table ${JSON.stringify(t)}`);
+}
+
+/** /etc/iproute2/rt_protos names. */
+const PROTO_NAMES: Record<number, string> = {
+  0: 'unspec',
+  1: 'redirect',
+  2: 'kernel',
+  3: 'boot',
+  4: 'static',
+  8: 'gated',
+  9: 'ra',
+  10: 'mrt',
+  11: 'zebra',
+  12: 'bird',
+  13: 'dnrouted',
+  14: 'xorp',
+  15: 'ntk',
+  16: 'dhcp',
+  42: 'babel',
+  186: 'bgp',
+  187: 'isis',
+  188: 'ospf',
+  189: 'rip',
+  192: 'eigrp',
+};
+
+/** Normalises `proto 4` / `proto static` to the name `ip route` prints. */
+export function protoName(p: string | number): string {
+  if (typeof p === 'number' || /^\d+$/.test(p)) return PROTO_NAMES[Number(p)] ?? String(p);
+  return p;
+}
+
+export interface Route {
+  readonly table: number;
+  readonly type: RouteType;
+  readonly dst: Cidr;
+  readonly tos: number;
+  /** RTA_PRIORITY (`metric`). */
+  readonly metric: number;
+  readonly proto: string;
+  /** Route scope (RT_SCOPE_*). */
+  readonly scope: number;
+  readonly via?: Ipv4;
+  readonly dev?: string;
+  /** Preferred source (`src`, RTA_PREFSRC). */
+  readonly src?: Ipv4;
+  readonly onlink: boolean;
+  /** Insertion order, for stable ordering of equal keys. */
+  readonly seq: number;
+}
+
+/** `fib_props[type].error`: the lookup error a route type returns. */
+export function routeTypeError(type: RouteType): 'EINVAL' | 'EHOSTUNREACH' | 'EACCES' | 'EAGAIN' | null {
+  switch (type) {
+    case 'blackhole':
+      return 'EINVAL';
+    case 'unreachable':
+      return 'EHOSTUNREACH';
+    case 'prohibit':
+      return 'EACCES';
+    case 'throw':
+      return 'EAGAIN';
+    default:
+      return null;
+  }
+}
+
+function compareAlias(a: Route, b: Route): number {
+  return b.tos - a.tos || a.metric - b.metric || a.seq - b.seq;
+}
+
+export interface TableLookup {
+  /** Destination as an unsigned 32-bit number. */
+  readonly dst: number;
+  /** flowi4_scope: aliases with a smaller (wider) scope are skipped. */
+  readonly scope: number;
+  readonly tos: number;
+  /** flowi4_oif: only nexthops on this device qualify. */
+  readonly oif?: string;
+}
+
+export type TableResult =
+  | { readonly kind: 'route'; readonly route: Route }
+  | { readonly kind: 'error'; readonly route: Route; readonly errno: 'EINVAL' | 'EHOSTUNREACH' | 'EACCES' }
+  | { readonly kind: 'throw'; readonly route: Route }
+  | { readonly kind: 'none' };
+
+/** One routing table (`ip route show table N`). */
+export class RouteTable {
+  /** byLen[p]: network (u32) → aliases of that prefix, in lookup order. */
+  private readonly byLen: (Map<number, Route[]> | undefined)[] = new Array(33).fill(undefined);
+  private count = 0;
+
+  constructor(readonly id: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Aliases for exactly this prefix, in lookup order. */
+  aliases(dst: Cidr): readonly Route[] {
+    return this.byLen[dst.prefix]?.get(ipToInt(dst.network)) ?? [];
+  }
+
+  insert(route: Route): void {
+    let m = this.byLen[route.dst.prefix];
+    if (!m) this.byLen[route.dst.prefix] = m = new Map();
+    const key = ipToInt(route.dst.network);
+    const list = m.get(key);
+    if (!list) {
+      m.set(key, [route]);
+    } else {
+      let i = list.length;
+      while (i > 0 && compareAlias(list[i - 1]!, route) > 0) i--;
+      list.splice(i, 0, route);
+    }
+    this.count++;
+  }
+
+  /** Removes every route matching `pred`; returns how many. */
+  removeWhere(pred: (r: Route) => boolean): number {
+    let removed = 0;
+    for (const m of this.byLen) {
+      if (!m) continue;
+      for (const [key, list] of m) {
+        const kept = list.filter((r) => !pred(r));
+        if (kept.length !== list.length) {
+          removed += list.length - kept.length;
+          if (kept.length === 0) m.delete(key);
+          else m.set(key, kept);
+        }
+      }
+    }
+    this.count -= removed;
+    return removed;
+  }
+
+  /** In `ip route show` order: by network, longer prefixes first, then alias order. */
+  list(): Route[] {
+    const out: Route[] = [];
+    for (const m of this.byLen) if (m) for (const l of m.values()) out.push(...l);
+    out.sort(
+      (a, b) =>
+        ipToInt(a.dst.network) - ipToInt(b.dst.network) || b.dst.prefix - a.dst.prefix || compareAlias(a, b),
+    );
+    return out;
+  }
+
+  /** fib_table_lookup. */
+  lookup(q: TableLookup): TableResult {
+    for (let p = 32; p >= 0; p--) {
+      const m = this.byLen[p];
+      if (!m) continue;
+      const list = m.get((q.dst & maskOf(p)) >>> 0);
+      if (!list) continue;
+      for (const r of list) {
+        if (r.tos !== 0 && r.tos !== q.tos) continue;
+        if (r.scope < q.scope) continue;
+        const err = routeTypeError(r.type);
+        if (err === 'EAGAIN') return { kind: 'throw', route: r };
+        if (err) return { kind: 'error', route: r, errno: err };
+        if (q.oif !== undefined && r.dev !== q.oif) continue;
+        return { kind: 'route', route: r };
+      }
+    }
+    return { kind: 'none' };
+  }
+}
+
+export type RuleAction =
+  | { readonly kind: 'lookup'; readonly table: number }
+  | { readonly kind: 'blackhole' }
+  | { readonly kind: 'unreachable' }
+  | { readonly kind: 'prohibit' };
+
+/** One policy rule (`ip rule`). */
+export interface PolicyRule {
+  readonly priority: number;
+  readonly from?: Cidr;
+  readonly to?: Cidr;
+  readonly iif?: string;
+  readonly oif?: string;
+  readonly fwmark?: { readonly value: number; readonly mask: number };
+  readonly invert: boolean;
+  readonly action: RuleAction;
+}
+
+export const DEFAULT_RULES: readonly PolicyRule[] = [
+  { priority: 0, invert: false, action: { kind: 'lookup', table: 255 } },
+  { priority: 32766, invert: false, action: { kind: 'lookup', table: 254 } },
+  { priority: 32767, invert: false, action: { kind: 'lookup', table: 253 } },
+];
+
+/** The flow a lookup is for (`struct flowi4`). */
+export interface Flow {
+  readonly dst: Ipv4;
+  readonly src?: Ipv4;
+  /** flowi4_iif: the receiving device; `lo` for locally generated packets. */
+  readonly iif: string;
+  readonly oif?: string;
+  readonly mark: number;
+  readonly tos: number;
+  readonly scope: number;
+}
+
+export type FibErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL';
+
+export type FibResult =
+  | { readonly ok: true; readonly route: Route; readonly rule: PolicyRule }
+  | { readonly ok: false; readonly errno: FibErrno; readonly route?: Route; readonly rule?: PolicyRule };
+
+function cidrHas(c: Cidr, ip: number): boolean {
+  return ((ip & maskOf(c.prefix)) >>> 0) === ipToInt(c.network);
+}
+
+/** fib_rule_match + fib4_rule_match. */
+export function ruleMatches(rule: PolicyRule, flow: Flow): boolean {
+  let m = true;
+  if (rule.iif !== undefined && rule.iif !== flow.iif) m = false;
+  if (m && rule.oif !== undefined && rule.oif !== flow.oif) m = false;
+  if (m && rule.fwmark && ((flow.mark ^ rule.fwmark.value) & rule.fwmark.mask) !== 0) m = false;
+  if (m && rule.from && !cidrHas(rule.from, flow.src !== undefined ? ipToInt(flow.src) : 0)) m = false;
+  if (m && rule.to && !cidrHas(rule.to, ipToInt(flow.dst))) m = false;
+  return rule.invert ? !m : m;
+}
+
+/** fib_lookup → fib_rules_lookup → fib4_rule_action → fib_table_lookup. */
+export function fibLookup(rules: readonly PolicyRule[], tables: ReadonlyMap<number, RouteTable>, flow: Flow): FibResult {
+  const dst = ipToInt(flow.dst);
+  for (const rule of rules) {
+    if (!ruleMatches(rule, flow)) continue;
+    switch (rule.action.kind) {
+      case 'blackhole':
+        return { ok: false, errno: 'EINVAL', rule };
+      case 'unreachable':
+        return { ok: false, errno: 'EHOSTUNREACH', rule };
+      case 'prohibit':
+        return { ok: false, errno: 'EACCES', rule };
+      case 'lookup': {
+        const t = tables.get(rule.action.table);
+        if (!t) continue;
+        const r = t.lookup({ dst, scope: flow.scope, tos: flow.tos, oif: flow.oif });
+        if (r.kind === 'route') return { ok: true, route: r.route, rule };
+        if (r.kind === 'error') return { ok: false, errno: r.errno, route: r.route, rule };
+        continue; // none or throw: -EAGAIN, next rule
+      }
+    }
+  }
+  return { ok: false, errno: 'ENETUNREACH' };
+}
+
+/** `10.244.2.0/24`, `10.1.1.1` (a /32 is printed bare), `default`. */
+export function formatDst(dst: Cidr): string {
+  if (dst.prefix === 0) return 'default';
+  return dst.prefix === 32 ? dst.network : `${dst.network}/${dst.prefix}`;
+}
+
+/**
+ * One route as `ip route show` prints it (iproute2 print_route), without the
+ * trailing space iproute2 leaves: `10.244.2.0/24 via 192.168.1.20 dev eth0 onlink`.
+ */
+export function formatRoute(r: Route, opts: { showTable?: boolean; linkdown?: boolean } = {}): string {
+  const parts: string[] = [];
+  if (r.type !== 'unicast') parts.push(r.type);
+  parts.push(formatDst(r.dst));
+  if (r.tos !== 0) parts.push('tos', `0x${r.tos.toString(16)}`);
+  if (r.via !== undefined) parts.push('via', r.via);
+  if (r.dev !== undefined) parts.push('dev', r.dev);
+  if (opts.showTable && r.table !== 254) parts.push('table', tableName(r.table));
+  if (r.proto !== 'boot') parts.push('proto', r.proto);
+  if (r.scope !== 0) parts.push('scope', scopeName(r.scope));
+  if (r.src !== undefined) parts.push('src', r.src);
+  if (r.metric !== 0) parts.push('metric', String(r.metric));
+  if (r.onlink) parts.push('onlink');
+  if (opts.linkdown) parts.push('linkdown');
+  return parts.join(' ');
+}
+
+/** `10.244.2.7 & 255.255.255.0 = 10.244.2.0`: why a prefix matched. */
+export function explainMatch(dst: Ipv4, r: Route): string {
+  const mask = maskOf(r.dst.prefix);
+  return `${dst} & ${intToIp(mask)} = ${intToIp((ipToInt(dst) & mask) >>> 0)}`;
+}
+
+/** `ip rule show` line (without the tab after the colon): `32766:\tfrom all lookup main`. */
+export function formatRule(rule: PolicyRule): string {
+  const parts: string[] = [];
+  if (rule.invert) parts.push('not');
+  parts.push('from', rule.from ? formatDst(rule.from) === 'default' ? 'all' : formatCidrBare(rule.from) : 'all');
+  if (rule.to) parts.push('to', formatCidrBare(rule.to));
+  if (rule.fwmark) {
+    parts.push(
+      'fwmark',
+      rule.fwmark.mask === 0xffffffff
+        ? `0x${rule.fwmark.value.toString(16)}`
+        : `0x${rule.fwmark.value.toString(16)}/0x${rule.fwmark.mask.toString(16)}`,
+    );
+  }
+  if (rule.iif !== undefined) parts.push('iif', rule.iif);
+  if (rule.oif !== undefined) parts.push('oif', rule.oif);
+  switch (rule.action.kind) {
+    case 'lookup':
+      parts.push('lookup', tableName(rule.action.table));
+      break;
+    default:
+      parts.push(rule.action.kind);
+  }
+  return `${rule.priority}:\t${parts.join(' ')}`;
+}
+
+function formatCidrBare(c: Cidr): string {
+  return c.prefix === 32 ? c.network : `${c.network}/${c.prefix}`;
+}

@@ -1,0 +1,86 @@
+/**
+ * The seam between the IP stack and netfilter.
+ *
+ * The stack calls `NetfilterHooks.hook` once per hook it passes, exactly
+ * where Linux calls NF_HOOK (ip_rcv → PREROUTING, ip_local_deliver → INPUT,
+ * ip_forward → FORWARD, __ip_local_out → OUTPUT, ip_output → POSTROUTING; and
+ * from br_netfilter for bridged IPv4). Whatever sits behind this interface
+ * (the iptables engine with conntrack, or `ACCEPT_ALL` in tests) sees the
+ * packet, its skb metadata and the context the kernel would give it, and
+ * answers with a verdict and the (possibly rewritten) packet.
+ *
+ *               PREROUTING ──► route ──► INPUT ──► socket
+ *   rx ──► (br_nf)               │
+ *                                └──► FORWARD ──► POSTROUTING ──► tx
+ *   socket ──► route ──► OUTPUT ──► (reroute) ─────┘
+ */
+import type { Ipv4 } from '../wire/addr.js';
+import type { Ipv4Packet } from '../wire/packet.js';
+import type { AddrType, HookName } from './netfilter/types.js';
+import type { Chooser } from './random.js';
+import type { Recorder } from './step.js';
+
+/** skb metadata netfilter reads and writes: `skb->mark` and `skb->_nfct` (opaque to the stack). */
+export interface SkbMeta {
+  readonly mark: number;
+  /** The conntrack reference the netfilter side attached; undefined = none yet. */
+  readonly ct?: unknown;
+}
+
+export const FRESH_META: SkbMeta = { mark: 0 };
+
+/** What a hook call knows about where the packet is (`struct nf_hook_state`). */
+export interface HookCall {
+  readonly hook: HookName;
+  /** `state->in` */
+  readonly inIface?: string;
+  /** `state->out` */
+  readonly outIface?: string;
+  /** br_netfilter: the bridge ports (`nf_bridge_info` physindev / physoutdev). */
+  readonly bridge?: { readonly physIn?: string; readonly physOut?: string };
+  /** POSTROUTING: the route's gateway, or the destination for on-link routes (rt_nexthop). */
+  readonly nexthop?: Ipv4;
+}
+
+/** The host services netfilter needs (implemented by Host). */
+export interface HostServices {
+  readonly host: string;
+  /** inet_dev_addr_type: the local-table type of `ip` (optionally limited to `dev`). */
+  addrType(ip: Ipv4, dev?: string): AddrType;
+  /** MASQUERADE: inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE); null when none. */
+  masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null;
+  /** REDIRECT: the first primary address of `iface`. */
+  primaryAddress(iface: string): Ipv4 | null;
+  /** Simulated time in seconds. */
+  now(): number;
+}
+
+export type HookVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
+
+export interface HookResult {
+  readonly verdict: HookVerdict;
+  readonly packet: Ipv4Packet;
+  readonly meta: SkbMeta;
+  /** REJECT: the ICMP error or TCP RST the kernel sends to the source (null: none, e.g. source not unicast). */
+  readonly rejectResponse?: Ipv4Packet | null;
+  /** OUTPUT: mangle/nat changed what routing depends on, so the stack re-routes keeping the source. */
+  readonly rerouteNeeded?: boolean;
+  /** A short reason for DROP/REJECT/UNSUPPORTED (who decided), for the drop step. */
+  readonly why?: string;
+}
+
+export interface NetfilterHooks {
+  hook(
+    call: HookCall,
+    packet: Ipv4Packet,
+    meta: SkbMeta,
+    host: HostServices,
+    rec: Recorder,
+    chooser: Chooser,
+  ): HookResult;
+}
+
+/** No rules at all: every hook accepts and nothing changes (a host without iptables). */
+export const ACCEPT_ALL: NetfilterHooks = {
+  hook: (_call, packet, meta) => ({ verdict: 'ACCEPT', packet, meta }),
+};

@@ -1,0 +1,468 @@
+/**
+ * The hook pipeline: for each of the five IPv4 hooks, the functions the
+ * kernel registers there, in priority order (lower runs first;
+ * include/uapi/linux/netfilter_ipv4.h, nf_conntrack_proto.c
+ * ipv4_conntrack_ops[], nf_nat_proto.c nf_nat_ipv4_ops[]):
+ *
+ *   PREROUTING  raw(-300) → conntrack in(-200) → mangle(-150) → nat DNAT(-100)
+ *   INPUT       mangle(-150) → filter(0) → security(50) → nat SNAT(100) → confirm(INT_MAX)
+ *   FORWARD     mangle(-150) → filter(0) → security(50)
+ *   OUTPUT      raw(-300) → conntrack local(-200) → mangle(-150) → nat DNAT(-100) → filter(0) → security(50)
+ *   POSTROUTING mangle(-150) → nat SNAT(100) → confirm(INT_MAX)
+ *
+ * A table's hook only exists when the ruleset has that table (its module is
+ * loaded). The nat stage is `nf_nat_inet_fn`: no ct ⇒ nothing; ICMP errors
+ * RELATED to a flow get inner-header translation; a NEW (or RELATED) ct whose
+ * manip type for this hook is not yet set up walks the nat table, and if no
+ * rule binds, gets a null binding; ESTABLISHED packets never see the nat
+ * table. Then `nf_nat_packet` applies whatever binding the ct holds — which
+ * is how replies are un-NATed.
+ */
+import type { Ipv4 } from '../../wire/addr.js';
+import { describePacket, NO_FLAGS, type Ipv4Packet } from '../../wire/packet.js';
+import { confirm, conntrackIn, type SkbCt } from '../conntrack/core.js';
+import { isReplyInfo } from '../conntrack/entry.js';
+import { formatTable } from '../conntrack/format.js';
+import { icmpReplyTranslation, isNatDone, natPacket, nullBinding, type ManipType } from '../conntrack/nat.js';
+import { ConntrackTable } from '../conntrack/table.js';
+import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
+import type { Chooser } from '../random.js';
+import { NULL_RECORDER, type Recorder, type Step } from '../step.js';
+import {
+  compileRuleset,
+  hexMark,
+  RuleState,
+  setPacket,
+  walk,
+  type CompiledRuleset,
+  type EvalCtx,
+  type WalkDecider,
+  type WalkResult,
+} from './compile.js';
+import type {
+  Decider,
+  HookContext,
+  HookOutcome,
+  NetfilterEnv,
+  RejectInfo,
+  RuleHit,
+  Skb,
+  TableDecision,
+  Verdict,
+} from './env.js';
+import { BUILTIN_CHAINS, type HookName, type Ruleset, type TableName } from './types.js';
+
+/** One registered hook function. */
+export type Stage =
+  | { readonly kind: 'table'; readonly table: Exclude<TableName, 'nat'>; readonly priority: number }
+  | { readonly kind: 'nat'; readonly manip: ManipType; readonly priority: number }
+  | { readonly kind: 'conntrack'; readonly priority: number }
+  | { readonly kind: 'confirm'; readonly priority: number };
+
+const RAW: Stage = { kind: 'table', table: 'raw', priority: -300 };
+const CT: Stage = { kind: 'conntrack', priority: -200 };
+const MANGLE: Stage = { kind: 'table', table: 'mangle', priority: -150 };
+const NAT_DST: Stage = { kind: 'nat', manip: 'DST', priority: -100 };
+const FILTER: Stage = { kind: 'table', table: 'filter', priority: 0 };
+const SECURITY: Stage = { kind: 'table', table: 'security', priority: 50 };
+const NAT_SRC: Stage = { kind: 'nat', manip: 'SRC', priority: 100 };
+const CONFIRM: Stage = { kind: 'confirm', priority: Number.MAX_SAFE_INTEGER };
+
+/** The kernel's hook functions per hook, in priority order (§1.1). */
+export const HOOK_STAGES: Readonly<Record<HookName, readonly Stage[]>> = {
+  PREROUTING: [RAW, CT, MANGLE, NAT_DST],
+  INPUT: [MANGLE, FILTER, SECURITY, NAT_SRC, CONFIRM],
+  FORWARD: [MANGLE, FILTER, SECURITY],
+  OUTPUT: [RAW, CT, MANGLE, NAT_DST, FILTER, SECURITY],
+  POSTROUTING: [MANGLE, NAT_SRC, CONFIRM],
+};
+
+export function newSkb(packet: Ipv4Packet): Skb {
+  return { packet, mark: 0, ct: { kind: 'none' } };
+}
+
+/**
+ * One host's netfilter: its ruleset (compiled once), conntrack table and
+ * rule state (xt_recent tables, statistic nth counters).
+ */
+export class Netfilter {
+  private compiled: CompiledRuleset;
+  readonly conntrack = new ConntrackTable();
+  readonly ruleState = new RuleState();
+
+  /** `ruleset` may be precompiled (`compileRuleset`) to share one compilation between hosts or runs. */
+  constructor(
+    ruleset: Ruleset | CompiledRuleset,
+    readonly env: NetfilterEnv,
+  ) {
+    this.compiled = 'source' in ruleset ? ruleset : compileRuleset(ruleset);
+  }
+
+  get ruleset(): Ruleset {
+    return this.compiled.source;
+  }
+
+  /** iptables-restore: new rules for new connections; existing ct entries keep their bindings. */
+  setRuleset(ruleset: Ruleset): void {
+    this.compiled = compileRuleset(ruleset);
+  }
+
+  /** `conntrack -L` */
+  listConntrack(): string {
+    const now = this.env.now();
+    return formatTable(this.conntrack.list(now), now);
+  }
+
+  /** Runs every hook function registered at `hook`, in priority order. */
+  run(hook: HookName, skb: Skb, hctx: HookContext, chooser: Chooser, rec: Recorder = NULL_RECORDER): HookOutcome {
+    const steps: Step[] = [];
+    const tee: Recorder = {
+      record(s) {
+        steps.push(s);
+        rec.record(s);
+      },
+    };
+    const hits: RuleHit[] = [];
+    const c: EvalCtx = {
+      hook,
+      table: 'filter',
+      packet: skb.packet,
+      src: 0,
+      dst: 0,
+      proto: 0,
+      sport: -1,
+      dport: -1,
+      tcpFlags: 0,
+      icmpType: -1,
+      icmpCode: -1,
+      inIface: hctx.inIface ?? '',
+      outIface: hctx.outIface ?? '',
+      hctx,
+      mark: skb.mark,
+      ct: skb.ct,
+      env: this.env,
+      chooser,
+      state: this.ruleState,
+      conntrack: this.conntrack,
+      now: this.env.now(),
+      label: '',
+      hits,
+      rec: tee,
+      notes: [],
+    };
+    setPacket(c, skb.packet);
+    const tables: TableDecision[] = [];
+    const start = { packet: skb.packet, mark: skb.mark };
+    let reroute = false;
+    const host = this.env.host;
+
+    const finish = (
+      verdict: Verdict,
+      decidedBy: Decider | null,
+      extra: { reject?: RejectInfo; unsupported?: HookOutcome['unsupported'] } = {},
+    ): HookOutcome => {
+      if (hook === 'OUTPUT' && verdict === 'ACCEPT') {
+        reroute ||= c.packet.ip.dst !== start.packet.ip.dst;
+      }
+      return {
+        hook,
+        verdict,
+        decidedBy,
+        skb: { packet: c.packet, mark: c.mark, ct: c.ct },
+        tables,
+        hits,
+        steps,
+        ...extra,
+        rerouteNeeded: reroute,
+      };
+    };
+
+    const fromWalk = (table: TableName, chain: string, r: WalkResult): HookOutcome | null => {
+      const by = r.by ? toDecider(hook, table, r.by) : null;
+      for (const n of c.notes.splice(0)) {
+        tee.record({
+          kind: n.nat ? 'nat' : 'note',
+          host,
+          summary: `${n.ref.table} ${n.ref.chain} #${n.ref.index}: ${n.text}`,
+          packet: c.packet,
+          ...(n.nat ? { detail: { ...n.ref, binding: n.nat.kind, to: n.nat.to } } : {}),
+        });
+      }
+      if (by) tables.push({ table, chain, verdict: r.kind, decidedBy: by });
+      if (r.by?.kind === 'policy') {
+        tee.record({
+          kind: 'policy',
+          host,
+          summary: `${table} ${chain}: policy ${r.by.policy}`,
+          packet: c.packet,
+          detail: { hook, table, chain, policy: r.by.policy },
+        });
+      }
+      switch (r.kind) {
+        case 'ACCEPT':
+          return null;
+        case 'DROP': {
+          const why = 'reason' in r && r.reason ? ` (${r.reason})` : '';
+          tee.record({ kind: 'drop', host, summary: `${table} ${chain}: DROP${why}`, packet: c.packet });
+          return finish('DROP', by);
+        }
+        case 'REJECT': {
+          const reject = rejectInfo(c.packet, r.with, this.env);
+          tee.record({
+            kind: 'drop',
+            host,
+            summary: `${table} ${chain}: REJECT --reject-with ${r.with}`,
+            packet: c.packet,
+            detail: { with: r.with, ...(reject.response ? { response: describePacket(reject.response) } : {}) },
+          });
+          return finish('REJECT', by, { reject });
+        }
+        case 'UNSUPPORTED': {
+          const rule = r.by?.kind === 'rule' ? r.by.ref : undefined;
+          tee.record({
+            kind: 'note',
+            host,
+            summary: `${table} ${chain}: UNSUPPORTED: ${r.what}${rule?.line !== undefined ? ` at ${rule.file ?? ''}:${rule.line}` : ''}`,
+            packet: c.packet,
+          });
+          return finish('UNSUPPORTED', by, { unsupported: { what: r.what, ...(rule ? { rule } : {}) } });
+        }
+      }
+    };
+
+    const hookStep = (table: TableName, priority: number) =>
+      tee.record({
+        kind: 'hook',
+        host,
+        summary: `${table} ${hook} (priority ${priority})`,
+        packet: c.packet,
+        detail: { hook, table, priority, mark: hexMark(c.mark) },
+      });
+
+    for (const stage of HOOK_STAGES[hook]) {
+      switch (stage.kind) {
+        case 'table': {
+          const t = this.compiled.tables.get(stage.table);
+          if (!t || !BUILTIN_CHAINS[stage.table].includes(hook)) break;
+          hookStep(stage.table, stage.priority);
+          c.table = stage.table;
+          const before = { mark: c.mark, packet: c.packet };
+          const end = fromWalk(stage.table, hook, walk(t, hook, c));
+          if (end) return end;
+          // iptable_mangle ipt_mangle_out: re-route for any change of mark, addresses or TOS.
+          if (hook === 'OUTPUT' && stage.table === 'mangle') {
+            const p = c.packet.ip;
+            const b = before.packet.ip;
+            reroute ||= before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
+          }
+          break;
+        }
+        case 'conntrack': {
+          const r = conntrackIn(this.conntrack, c.packet, c.ct, this.env.sysctls, c.now);
+          c.ct = r.ct;
+          tee.record({
+            kind: 'conntrack',
+            host,
+            summary: `conntrack: ${r.event}`,
+            packet: c.packet,
+            detail: ctDetail(r.ct),
+          });
+          break;
+        }
+        case 'nat': {
+          const end = this.natStage(c, stage, tables, tee, fromWalk, hookStep);
+          if (end) return end;
+          break;
+        }
+        case 'confirm': {
+          const r = confirm(this.conntrack, c.ct, c.now);
+          if (r.kind === 'drop') {
+            tee.record({ kind: 'drop', host, summary: r.event, packet: c.packet });
+            return finish('DROP', { kind: 'kernel', hook, reason: r.event });
+          }
+          c.ct = r.ct;
+          if (r.event) tee.record({ kind: 'conntrack', host, summary: `conntrack: ${r.event}`, packet: c.packet, detail: ctDetail(r.ct) });
+          break;
+        }
+      }
+    }
+    return finish('ACCEPT', tables.length > 0 ? tables[tables.length - 1]!.decidedBy : null);
+  }
+
+  /** nf_nat_inet_fn + nf_nat_packet for one hook. Returns an outcome only when the packet's fate ends here. */
+  private natStage(
+    c: EvalCtx,
+    stage: Extract<Stage, { kind: 'nat' }>,
+    tables: TableDecision[],
+    tee: Recorder,
+    fromWalk: (table: TableName, chain: string, r: WalkResult) => HookOutcome | null,
+    hookStep: (table: TableName, priority: number) => void,
+  ): HookOutcome | null {
+    const t = this.compiled.tables.get('nat');
+    const hook = c.hook;
+    if (!t || !BUILTIN_CHAINS.nat.includes(hook)) return null;
+    const host = this.env.host;
+    const ct = c.ct;
+    if (ct.kind !== 'tracked') {
+      tee.record({
+        kind: 'note',
+        host,
+        summary: `nat ${hook}: skipped, the packet has no conntrack entry (${ct.kind === 'untracked' ? 'NOTRACK' : 'INVALID'})`,
+        packet: c.packet,
+      });
+      return null;
+    }
+    const manip = stage.manip;
+    const l4 = c.packet.l4;
+    if ((ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') && l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) {
+      const before = c.packet;
+      const after = icmpReplyTranslation(ct.entry, ct.ctinfo, manip, before);
+      if (after !== before) {
+        setPacket(c, after);
+        tee.record({
+          kind: 'nat',
+          host,
+          summary: `nat ${hook}: ICMP error translated for ct ${ct.entry.id} (nf_nat_icmp_reply_translation)`,
+          before,
+          packet: after,
+          detail: { hook, kind: 'ICMP', manip },
+        });
+      }
+      return null;
+    }
+    if (ct.ctinfo === 'NEW' || ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') {
+      if (!isNatDone(ct.entry, manip)) {
+        hookStep('nat', stage.priority);
+        c.table = 'nat';
+        c.manip = manip;
+        const r = walk(t, hook, c);
+        c.manip = undefined;
+        const end = fromWalk('nat', hook, r);
+        if (end) return end;
+        const cur = c.ct;
+        if (cur.kind === 'tracked' && !isNatDone(cur.entry, manip)) {
+          const e = nullBinding(cur.entry, manip, {
+            table: this.conntrack,
+            chooser: c.chooser,
+            now: c.now,
+            label: `nat ${hook} null binding`,
+          });
+          c.ct = { ...cur, entry: e };
+        }
+      } else {
+        tee.record({
+          kind: 'note',
+          host,
+          summary: `nat ${hook}: not consulted, ct ${ct.entry.id} already has its ${manip} binding`,
+          packet: c.packet,
+        });
+      }
+    }
+    const cur = c.ct;
+    if (cur.kind !== 'tracked') return null;
+    const before = c.packet;
+    const after = natPacket(cur.entry, cur.ctinfo, manip, before);
+    if (after !== before && (after.ip.src !== before.ip.src || after.ip.dst !== before.ip.dst || portsDiffer(after, before))) {
+      setPacket(c, after);
+      const reply = isReplyInfo(cur.ctinfo);
+      const kind = reply
+        ? manip === 'SRC'
+          ? 'un-DNAT'
+          : 'un-SNAT'
+        : manip === 'DST'
+          ? 'DNAT'
+          : cur.entry.masqIface !== undefined
+            ? 'MASQUERADE'
+            : 'SNAT';
+      tee.record({
+        kind: 'nat',
+        host,
+        summary: `nat ${hook}: ${kind} ${describePacket(before)} -> ${describePacket(after)}`,
+        before,
+        packet: after,
+        detail: { hook, kind, manip, ct: cur.entry.id },
+      });
+    }
+    void tables;
+    return null;
+  }
+}
+
+function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {
+  const x = a.l4;
+  const y = b.l4;
+  if (x.kind === 'icmp' || y.kind === 'icmp') return x.kind === 'icmp' && y.kind === 'icmp' && x.id !== y.id;
+  return x.sport !== y.sport || x.dport !== y.dport;
+}
+
+function toDecider(hook: HookName, table: TableName, d: WalkDecider): Decider {
+  if (d.kind === 'policy') return { kind: 'policy', hook, table, chain: d.chain, policy: d.policy };
+  return { kind: 'rule', ...d.ref, target: d.target };
+}
+
+function ctDetail(ct: SkbCt): Record<string, unknown> {
+  if (ct.kind !== 'tracked') return { ct: ct.kind === 'none' ? 'INVALID' : 'UNTRACKED' };
+  return {
+    ct: ct.entry.id,
+    ctinfo: ct.ctinfo,
+    original: ct.entry.original,
+    reply: ct.entry.reply,
+    status: ct.entry.status,
+    ...(ct.entry.tcp ? { tcpState: ct.entry.tcp.state } : {}),
+  };
+}
+
+/** ICMP codes of `--reject-with` (ipt_REJECT.c reject_tg). */
+const REJECT_CODES: Readonly<Record<string, number>> = {
+  'icmp-net-unreachable': 0,
+  'icmp-host-unreachable': 1,
+  'icmp-proto-unreachable': 2,
+  'icmp-port-unreachable': 3,
+  'icmp-net-prohibited': 9,
+  'icmp-host-prohibited': 10,
+  'icmp-admin-prohibited': 13,
+};
+
+/**
+ * What REJECT sends: a TCP RST (nf_send_reset: seq from the ACK, or an ACK of
+ * the segment) or an ICMP destination-unreachable (nf_send_unreach →
+ * icmp_send). icmp_send picks the error's source by a route lookup unless the
+ * rejected packet was addressed to this host; in that case we know it, else
+ * the response is left for the Host to address (response null).
+ */
+export function rejectInfo(p: Ipv4Packet, withType: string, env: NetfilterEnv): RejectInfo {
+  const l4 = p.l4;
+  if (withType === 'tcp-reset') {
+    if (l4.kind !== 'tcp' || l4.flags.rst) return { with: withType, response: null };
+    const ack = l4.flags.ack;
+    const seg = ack
+      ? { seq: l4.ack, ack: 0, flags: { ...NO_FLAGS, rst: true } }
+      : {
+          seq: 0,
+          ack: (l4.seq + p.payloadLength + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0,
+          flags: { ...NO_FLAGS, rst: true, ack: true },
+        };
+    return {
+      with: withType,
+      response: {
+        ip: { src: p.ip.dst, dst: p.ip.src, ttl: 64, id: 0, df: false, tos: 0 },
+        l4: { kind: 'tcp', sport: l4.dport, dport: l4.sport, window: 0, ...seg },
+        payloadLength: 0,
+      },
+    };
+  }
+  // icmp_send never answers an ICMP error.
+  if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) return { with: withType, response: null };
+  const code = REJECT_CODES[withType] ?? 3;
+  const local = env.addrType(p.ip.dst) === 'LOCAL';
+  if (!local) return { with: withType, response: null };
+  const src: Ipv4 = p.ip.dst;
+  return {
+    with: withType,
+    response: {
+      ip: { src, dst: p.ip.src, ttl: 64, id: 0, df: false, tos: 0xc0 },
+      l4: { kind: 'icmp', type: 3, code, inner: p },
+      payloadLength: 0,
+    },
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * A Network owns hosts (namespaces) and carries frames between them,
+ * deterministically: frames in flight wait in one FIFO and are delivered one
+ * at a time until none is left. Whatever the stack does with a frame may put
+ * more frames on the queue (a bridge flood, an ARP reply, the packet that
+ * waited for it). When the queue is empty and a neighbour still waits for an
+ * ARP answer, the network lets the kernel's retries run out (3 × 1 s of
+ * simulated time) and the waiting packets fail.
+ *
+ * Beyond the hosts: an `ether` device can be wired to a Segment (a learning
+ * L2 switch shared by several hosts, e.g. the node underlay) or to a world
+ * endpoint, where a frame leaves the modelled world (the fabric layer takes
+ * it from there).
+ */
+import type { Ipv4Packet } from '../wire/packet.js';
+import type { Mac } from '../wire/ethernet.js';
+import { isMulticastMac } from '../wire/ethernet.js';
+import { primaryFate, type Fate, type Response } from './fate.js';
+import { describeFrame, type Frame } from './frame.js';
+import { FRESH_META, type SkbMeta } from './hooks.js';
+import { Host } from './host.js';
+import type { Link } from './link.js';
+import { SeededChooser, type Chooser } from './random.js';
+import { failPendingNeighbours, linkReceive, localSend, type Delivery, type SendOptions, type Sim } from './stack.js';
+import { NULL_RECORDER, type Recorder } from './step.js';
+
+export interface RunOptions {
+  readonly recorder?: Recorder;
+  readonly chooser?: Chooser;
+  /** Frame budget for one run (a broadcast storm stops here with `loop-limit`). */
+  readonly maxFrames?: number;
+}
+
+export interface RunResult {
+  readonly fates: readonly Fate[];
+  /** The fate that answers "what happened" (see primaryFate). */
+  readonly outcome: Fate | undefined;
+}
+
+interface Segment {
+  readonly name: string;
+  readonly members: { host: string; dev: string }[];
+  readonly fdb: Map<Mac, number>;
+}
+
+const DEFAULT_MAX_FRAMES = 100_000;
+
+export class Network {
+  private readonly hostMap = new Map<string, Host>();
+  private readonly segments = new Map<string, Segment>();
+  private clock = 0;
+
+  /** A new namespace (`ip netns add NAME`), lo down unless `loopbackUp`. */
+  addHost(name: string, opts: { loopbackUp?: boolean } = {}): Host {
+    if (this.hostMap.has(name)) throw new RangeError(`host ${JSON.stringify(name)} already exists`);
+    const h = new Host(name, { host: (n) => this.hostMap.get(n), now: () => this.clock });
+    this.hostMap.set(name, h);
+    if (opts.loopbackUp) h.link.set('lo', { up: true });
+    return h;
+  }
+
+  host(name: string): Host | undefined {
+    return this.hostMap.get(name);
+  }
+
+  requireHost(name: string): Host {
+    const h = this.hostMap.get(name);
+    if (!h) throw new RangeError(`no host ${JSON.stringify(name)}`);
+    return h;
+  }
+
+  hosts(): Host[] {
+    return [...this.hostMap.values()];
+  }
+
+  /** Simulated time, seconds. */
+  now(): number {
+    return this.clock;
+  }
+
+  advance(seconds: number): void {
+    if (seconds < 0) throw new RangeError('time only moves forward');
+    this.clock += seconds;
+  }
+
+  /** An L2 segment (switch) that `ether` devices can be plugged into. */
+  addSegment(name: string): void {
+    if (this.segments.has(name)) throw new RangeError(`segment ${JSON.stringify(name)} already exists`);
+    this.segments.set(name, { name, members: [], fdb: new Map() });
+  }
+
+  /** Plugs `host`'s ether device `dev` into segment `segment`. */
+  attach(host: string, dev: string, segment: string): void {
+    const s = this.segments.get(segment);
+    if (!s) throw new RangeError(`no segment ${JSON.stringify(segment)}`);
+    this.requireHost(host).link.setWire(dev, { kind: 'segment', segment });
+    s.members.push({ host, dev });
+  }
+
+  /** Connects `host`'s ether device `dev` to the world outside the model. */
+  attachWorld(host: string, dev: string, endpoint: string): void {
+    this.requireHost(host).link.setWire(dev, { kind: 'world', endpoint });
+  }
+
+  /** A process on `host` sends `packet` (source 0.0.0.0 = chosen by routing); runs until the network is quiet. */
+  send(host: string, packet: Ipv4Packet, opts: SendOptions & RunOptions = {}): RunResult {
+    const h = this.requireHost(host);
+    return this.run(opts, (sim) => localSend(h, packet, opts, sim));
+  }
+
+  /** Sends a packet the stack generated in answer (SYN-ACK, RST, ICMP error) from its host. */
+  respond(r: Response, opts: RunOptions = {}): RunResult {
+    const h = this.requireHost(r.host);
+    return this.run(opts, (sim) => localSend(h, r.packet, { meta: r.meta, socket: false, anySource: true }, sim));
+  }
+
+  /** A frame arrives on `dev` of `host` from outside (the world, a test). */
+  inject(host: string, dev: string, frame: Frame, opts: RunOptions & { meta?: SkbMeta } = {}): RunResult {
+    this.requireHost(host);
+    return this.run(opts, (sim) => sim.enqueue({ host, dev, frame, meta: opts.meta ?? FRESH_META }));
+  }
+
+  private run(opts: RunOptions, start: (sim: Sim) => void): RunResult {
+    const queue: Delivery[] = [];
+    let head = 0;
+    const fates: Fate[] = [];
+    const rec = opts.recorder ?? NULL_RECORDER;
+    const sim: Sim = {
+      rec,
+      chooser: opts.chooser ?? new SeededChooser(1),
+      now: () => this.clock,
+      host: (n) => this.hostMap.get(n),
+      enqueue: (d) => {
+        queue.push(d);
+      },
+      fate: (f) => {
+        fates.push(f);
+      },
+      wire: (h, link, frame, meta) => this.wire(sim, h, link, frame, meta),
+    };
+    start(sim);
+    const max = opts.maxFrames ?? DEFAULT_MAX_FRAMES;
+    let frames = 0;
+    for (;;) {
+      while (head < queue.length) {
+        const d = queue[head++]!;
+        if (++frames > max) {
+          rec.record({ kind: 'drop', host: d.host, summary: `drop (loop-limit): more than ${max} frames in one run` });
+          fates.push({ kind: 'dropped', host: d.host, reason: 'loop-limit', detail: `more than ${max} frames in one run` });
+          return { fates, outcome: primaryFate(fates) };
+        }
+        const h = this.hostMap.get(d.host);
+        if (h) linkReceive(h, d, sim);
+      }
+      // Quiet: neighbours still waiting give up after their probes.
+      let failed = false;
+      for (const h of this.hostMap.values()) if (h.neighbours.pending().length > 0) failed = true;
+      if (!failed) break;
+      this.clock += 3;
+      for (const h of this.hostMap.values()) failPendingNeighbours(h, sim);
+    }
+    return { fates, outcome: primaryFate(fates) };
+  }
+
+  private wire(sim: Sim, h: Host, link: Link, frame: Frame, meta: SkbMeta): void {
+    const w = link.wire;
+    switch (w.kind) {
+      case 'none': {
+        const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
+        sim.rec.record({ kind: 'drop', host: h.name, summary: `drop (link-down): ${link.name} has no carrier (no wire)` });
+        sim.fate({ kind: 'dropped', host: h.name, reason: 'link-down', detail: `${link.name} has no carrier`, ...(pkt ? { packet: pkt } : {}) });
+        return;
+      }
+      case 'world':
+        sim.rec.record({
+          kind: 'fabric',
+          host: h.name,
+          summary: `${link.name}: leaves the modelled world towards ${w.endpoint}: ${describeFrame(frame)}`,
+          ...(frame.payload.kind === 'ipv4' ? { packet: frame.payload.packet } : {}),
+          detail: { endpoint: w.endpoint },
+        });
+        sim.fate({ kind: 'left-world', host: h.name, dev: link.name, endpoint: w.endpoint, frame, meta });
+        return;
+      case 'segment': {
+        const s = this.segments.get(w.segment);
+        if (!s) return;
+        const from = s.members.findIndex((m) => m.host === h.name && m.dev === link.name);
+        if (from >= 0 && !isMulticastMac(frame.src)) s.fdb.set(frame.src, from);
+        const known = isMulticastMac(frame.dst) ? undefined : s.fdb.get(frame.dst);
+        const targets = known !== undefined ? [known] : s.members.map((_, i) => i).filter((i) => i !== from);
+        sim.rec.record({
+          kind: 'fabric',
+          host: h.name,
+          summary: `segment ${s.name}: ${frame.dst} → ${targets.map((i) => `${s.members[i]!.host}/${s.members[i]!.dev}`).join(', ') || '(nobody)'}`,
+          detail: { segment: s.name },
+        });
+        for (const i of targets) {
+          if (i === from) continue;
+          const m = s.members[i]!;
+          sim.enqueue({ host: m.host, dev: m.dev, frame, meta: FRESH_META });
+        }
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,413 @@
+/**
+ * `packeteye iptables trace`: one packet through one host's netfilter, as
+ * given by that host's `iptables-save` dump.
+ *
+ * Semantics (the host is only its dump and its addresses):
+ * - `localIps` are the host's addresses; 127.0.0.0/8 is always local. They
+ *   answer `-m addrtype` (LOCAL; BROADCAST for a given prefix's broadcast
+ *   address; MULTICAST/BROADCAST for the special ranges) and MASQUERADE.
+ * - A packet whose source is local starts at OUTPUT (raw, conntrack, mangle,
+ *   nat, filter, security OUTPUT); any other starts at PREROUTING (raw,
+ *   conntrack, mangle, nat). After nat, a local destination goes to INPUT,
+ *   any other to FORWARD; FORWARD and OUTPUT continue to POSTROUTING. A local
+ *   packet to a local address loops back: OUTPUT → POSTROUTING → PREROUTING →
+ *   INPUT on `lo`, keeping its conntrack entry and mark, as the kernel does.
+ * - The packet is the first of a new connection: a TCP SYN (seq 1000, window
+ *   64240), a UDP or SCTP datagram, or an ICMP echo request whose id is the
+ *   source port. Without `sport` the source port is DEFAULT_SPORT (40000, a
+ *   fixed port in Linux's default ephemeral range 32768–60999).
+ * - MASQUERADE takes the first local address configured on the out-iface
+ *   (inet_select_addr: one whose prefix holds the next hop first) when
+ *   `localIps` name their devices; otherwise the first local address. The
+ *   alternative says which.
+ * - Simulated time is 0; conntrack sysctls have their defaults.
+ *
+ * Each alternative is one combination of chance decisions (statistic
+ * random): all of them with their probabilities (`allPaths`), or the one a
+ * seeded chooser picks.
+ */
+import { broadcastOf, cidrContains, isIpv4, parseCidr, type Ipv4 } from '../wire/addr.js';
+import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
+import { NO_FLAGS } from '../wire/packet.js';
+import { DEFAULT_CONNTRACK_SYSCTLS } from '../kernel/conntrack/core.js';
+import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
+import { StepList, type Step } from '../kernel/step.js';
+import {
+  compileRuleset,
+  hexMark,
+  Netfilter,
+  newSkb,
+  type AddrType,
+  type CompiledRuleset,
+  type Decider,
+  type HookContext,
+  type HookName,
+  type HookOutcome,
+  type NetfilterEnv,
+  type RuleHit,
+  type Ruleset,
+  type Skb,
+  type Verdict,
+} from '../kernel/netfilter/index.js';
+
+/** The fixed default source port (documented in the CLI help). */
+export const DEFAULT_SPORT = 40000;
+
+/** kube-proxy's masquerade mark (masqueradeBit 14). */
+export const KUBE_MASQ_MARK = 0x4000;
+
+export interface LocalIp {
+  readonly ip: Ipv4;
+  /** Prefix length of the address's subnet, when known. */
+  readonly prefix?: number;
+  /** Device the address is on, when known. */
+  readonly iface?: string;
+}
+
+export interface IptablesTraceInput {
+  readonly ruleset: Ruleset | CompiledRuleset;
+  readonly src: Ipv4;
+  readonly dst: Ipv4;
+  readonly proto: L4Proto;
+  readonly dport: number;
+  readonly sport?: number;
+  readonly localIps: readonly LocalIp[];
+  readonly inIface?: string;
+  readonly outIface?: string;
+  readonly allPaths: boolean;
+  readonly seed: number;
+}
+
+export interface PacketSummary {
+  readonly src: Ipv4;
+  readonly dst: Ipv4;
+  readonly sport: number | null;
+  readonly dport: number | null;
+  readonly proto: L4Proto;
+}
+
+export interface Rewrite {
+  readonly hook: HookName;
+  readonly kind: string;
+  readonly before: PacketSummary;
+  readonly after: PacketSummary;
+}
+
+export interface Alternative {
+  readonly probability: number;
+  /** The chance decisions this alternative took (statistic rules). */
+  readonly decisions: readonly { readonly label: string; readonly p: number; readonly taken: boolean }[];
+  readonly path: readonly HookName[];
+  readonly verdict: Verdict;
+  readonly decidedBy: Decider | null;
+  readonly dnat: string | null;
+  readonly snat: {
+    readonly kind: 'SNAT' | 'MASQUERADE';
+    readonly to: string;
+    /** MASQUERADE only: where the address came from. */
+    readonly source?: 'out-iface address' | 'first --local-ip';
+  } | null;
+  readonly masqueradeMark: boolean;
+  readonly mark: string;
+  readonly reject?: { readonly with: string; readonly response: string | null };
+  readonly unsupported?: { readonly what: string; readonly line?: number; readonly file?: string; readonly rule?: string };
+  readonly hits: readonly RuleHit[];
+  readonly rewrites: readonly Rewrite[];
+  readonly packet: PacketSummary;
+  /** Every step, for the text view and deep inspection. */
+  readonly steps: readonly Step[];
+}
+
+export interface IptablesTraceResult {
+  readonly input: {
+    readonly src: Ipv4;
+    readonly dst: Ipv4;
+    readonly sport: number;
+    readonly dport: number;
+    readonly proto: L4Proto;
+    readonly localIps: readonly Ipv4[];
+    readonly inIface: string | null;
+    readonly outIface: string | null;
+    readonly start: 'PREROUTING' | 'OUTPUT';
+    readonly allPaths: boolean;
+    readonly seed: number;
+  };
+  readonly alternatives: readonly Alternative[];
+}
+
+function isLoopback(ip: Ipv4): boolean {
+  return ip.startsWith('127.');
+}
+
+/** The single host's environment: its local table is `localIps` plus 127/8. */
+export class SingleHostEnv implements NetfilterEnv {
+  readonly host = 'host';
+  readonly sysctls = DEFAULT_CONNTRACK_SYSCTLS;
+  lastMasqueradeSource: 'out-iface address' | 'first --local-ip' | null = null;
+  private readonly local: Map<Ipv4, LocalIp>;
+  private readonly broadcasts: Map<Ipv4, LocalIp>;
+
+  constructor(readonly localIps: readonly LocalIp[]) {
+    this.local = new Map(localIps.map((l) => [l.ip, l]));
+    this.broadcasts = new Map();
+    for (const l of localIps) {
+      if (l.prefix !== undefined && l.prefix < 31) this.broadcasts.set(broadcastOf(parseCidr(`${l.ip}/${l.prefix}`)), l);
+    }
+  }
+
+  isLocal(ip: Ipv4): boolean {
+    return isLoopback(ip) || this.local.has(ip);
+  }
+
+  addrType(ip: Ipv4, dev?: string): AddrType {
+    // __inet_dev_addr_type (net/ipv4/fib_frontend.c)
+    if (ip.startsWith('0.') || ip === '255.255.255.255') return 'BROADCAST';
+    const first = Number(ip.slice(0, ip.indexOf('.')));
+    if (first >= 224 && first <= 239) return 'MULTICAST';
+    const onDev = (iface: string | undefined) => dev === undefined || iface === undefined || iface === dev;
+    if (isLoopback(ip)) return onDev('lo') ? 'LOCAL' : 'UNICAST';
+    const l = this.local.get(ip);
+    if (l) return onDev(l.iface) ? 'LOCAL' : 'UNICAST';
+    const b = this.broadcasts.get(ip);
+    if (b) return onDev(b.iface) ? 'BROADCAST' : 'UNICAST';
+    return 'UNICAST';
+  }
+
+  masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null {
+    // inet_select_addr: primary addresses of the out device, the one whose subnet holds the next hop first.
+    const onDev = this.localIps.filter((l) => l.iface !== undefined && l.iface === outIface && !isLoopback(l.ip));
+    const inSubnet = onDev.find((l) => l.prefix !== undefined && cidrContains(parseCidr(`${l.ip}/${l.prefix}`), nexthop));
+    const pick = inSubnet ?? onDev[0];
+    if (pick) {
+      this.lastMasqueradeSource = 'out-iface address';
+      return pick.ip;
+    }
+    const any = this.localIps.find((l) => !isLoopback(l.ip));
+    this.lastMasqueradeSource = any ? 'first --local-ip' : null;
+    return any ? any.ip : null;
+  }
+
+  primaryAddress(iface: string): Ipv4 | null {
+    if (iface === 'lo') return '127.0.0.1';
+    const l = this.localIps.find((x) => x.iface === iface) ?? this.localIps.find((x) => !isLoopback(x.ip));
+    return l ? l.ip : null;
+  }
+
+  now(): number {
+    return 0;
+  }
+}
+
+export function firstPacket(proto: L4Proto, src: Ipv4, dst: Ipv4, sport: number, dport: number): Ipv4Packet {
+  const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
+  switch (proto) {
+    case 'tcp':
+      return {
+        ip,
+        l4: { kind: 'tcp', sport, dport, seq: 1000, ack: 0, flags: { ...NO_FLAGS, syn: true }, window: 64240 },
+        payloadLength: 0,
+      };
+    case 'udp':
+      return { ip, l4: { kind: 'udp', sport, dport }, payloadLength: 0 };
+    case 'sctp':
+      return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
+    case 'icmp':
+      return { ip: { ...ip, df: false }, l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 }, payloadLength: 0 };
+  }
+}
+
+export function summarize(p: Ipv4Packet): PacketSummary {
+  const l4 = p.l4;
+  if (l4.kind === 'icmp') return { src: p.ip.src, dst: p.ip.dst, sport: l4.id ?? null, dport: null, proto: 'icmp' };
+  return { src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport, proto: l4.kind };
+}
+
+interface RunResult {
+  readonly path: HookName[];
+  readonly outcomes: HookOutcome[];
+  readonly steps: Step[];
+  readonly final: Skb;
+  readonly masqSource: 'out-iface address' | 'first --local-ip' | null;
+}
+
+/** Walks the packet through the hooks of the single host. */
+function runOnce(compiled: CompiledRuleset, input: IptablesTraceInput, sport: number, chooser: Chooser): RunResult {
+  const env = new SingleHostEnv(input.localIps);
+  const nf = new Netfilter(compiled, env);
+  const rec = new StepList();
+  const path: HookName[] = [];
+  const outcomes: HookOutcome[] = [];
+  let skb = newSkb(firstPacket(input.proto, input.src, input.dst, sport, input.dport));
+  const run = (hook: HookName, ctx: HookContext): boolean => {
+    path.push(hook);
+    const o = nf.run(hook, skb, ctx, chooser, rec);
+    outcomes.push(o);
+    skb = o.skb;
+    return o.verdict === 'ACCEPT';
+  };
+  const outFor = (dst: Ipv4) => (env.isLocal(dst) ? { outIface: 'lo' } : input.outIface !== undefined ? { outIface: input.outIface } : {});
+  const inCtx = input.inIface !== undefined ? { inIface: input.inIface } : {};
+  const done = (): RunResult => ({ path, outcomes, steps: rec.steps, final: skb, masqSource: env.lastMasqueradeSource });
+
+  if (env.isLocal(input.src)) {
+    if (!run('OUTPUT', outFor(input.dst))) return done();
+    // nat OUTPUT may have DNATed: the re-route picks the new device (source kept).
+    const dst = skb.packet.ip.dst;
+    if (!run('POSTROUTING', { ...outFor(dst), nexthop: dst })) return done();
+    if (!env.isLocal(dst)) return done();
+    // Loopback: the skb keeps its ct and mark; PREROUTING's conntrack and nat see it already bound.
+    if (!run('PREROUTING', { inIface: 'lo' })) return done();
+    run('INPUT', { inIface: 'lo' });
+    return done();
+  }
+  if (!run('PREROUTING', inCtx)) return done();
+  const dst = skb.packet.ip.dst;
+  if (env.isLocal(dst)) {
+    run('INPUT', inCtx);
+    return done();
+  }
+  const out = input.outIface !== undefined ? { outIface: input.outIface } : {};
+  if (!run('FORWARD', { ...inCtx, ...out })) return done();
+  run('POSTROUTING', { ...out, nexthop: dst });
+  return done();
+}
+
+function alternativeOf(r: RunResult, probability: number, decisions: Alternative['decisions']): Alternative {
+  const last = r.outcomes[r.outcomes.length - 1];
+  const verdict: Verdict = last ? last.verdict : 'ACCEPT';
+  let decidedBy: Decider | null = null;
+  if (last && verdict !== 'ACCEPT') decidedBy = last.decidedBy;
+  else {
+    // An accepted packet: the filter table's last word on its path, else the last table's.
+    const all = r.outcomes.flatMap((o) => o.tables);
+    const filter = all.filter((t) => t.table === 'filter');
+    const pick = filter[filter.length - 1] ?? all[all.length - 1];
+    decidedBy = pick ? pick.decidedBy : null;
+  }
+  const rewrites: Rewrite[] = [];
+  let dnat: string | null = null;
+  let snat: Alternative['snat'] = null;
+  let masqMark = false;
+  for (const o of r.outcomes) {
+    if (o.skb.mark & KUBE_MASQ_MARK) masqMark = true;
+  }
+  for (const s of r.steps) {
+    if (s.kind === 'rule' && typeof s.detail?.['mark'] === 'string' && Number(s.detail['mark']) & KUBE_MASQ_MARK) masqMark = true;
+    if (s.kind === 'nat' && typeof s.detail?.['binding'] === 'string') {
+      // A NAT target ran: its binding is the DNAT destination / new source,
+      // even when the mapping turned out to be the identity.
+      const kind = s.detail['binding'];
+      const to = String(s.detail['to']);
+      if (kind === 'DNAT' || kind === 'REDIRECT') dnat = to;
+      if (kind === 'SNAT' || kind === 'MASQUERADE') {
+        snat = { kind, to, ...(kind === 'MASQUERADE' && r.masqSource ? { source: r.masqSource } : {}) };
+      }
+    } else if (s.kind === 'nat' && s.before && s.packet) {
+      const hook = s.detail?.['hook'] as HookName;
+      const kind = String(s.detail?.['kind']);
+      const after = summarize(s.packet);
+      rewrites.push({ hook, kind, before: summarize(s.before), after });
+      // An implicit source-port change by a null binding (port clash) is a rewrite too.
+      if (kind === 'SNAT' && snat === null) snat = { kind: 'SNAT', to: `${after.src}:${after.sport ?? ''}` };
+    }
+  }
+  const alt: Alternative = {
+    probability,
+    decisions,
+    path: r.path,
+    verdict,
+    decidedBy,
+    dnat,
+    snat,
+    masqueradeMark: masqMark,
+    mark: hexMark(r.final.mark),
+    ...(last?.reject
+      ? {
+          reject: {
+            with: last.reject.with,
+            response: last.reject.response ? describeResponse(last.reject.response) : null,
+          },
+        }
+      : {}),
+    ...(last?.unsupported
+      ? {
+          unsupported: {
+            what: last.unsupported.what,
+            ...(last.unsupported.rule?.line !== undefined ? { line: last.unsupported.rule.line } : {}),
+            ...(last.unsupported.rule?.file !== undefined ? { file: last.unsupported.rule.file } : {}),
+            ...(last.unsupported.rule ? { rule: last.unsupported.rule.text } : {}),
+          },
+        }
+      : {}),
+    hits: r.outcomes.flatMap((o) => o.hits),
+    rewrites,
+    packet: summarize(r.final.packet),
+    steps: r.steps,
+  };
+  return alt;
+}
+
+function describeResponse(p: Ipv4Packet): string {
+  const l4 = p.l4;
+  if (l4.kind === 'tcp') return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} tcp [R${l4.flags.ack ? '.' : ''}]`;
+  if (l4.kind === 'icmp') return `${p.ip.src} > ${p.ip.dst} icmp type ${l4.type} code ${l4.code}`;
+  return `${p.ip.src} > ${p.ip.dst}`;
+}
+
+/** Traces the packet; never throws for a ruleset the parser accepted. */
+export function traceIptables(input: IptablesTraceInput): IptablesTraceResult {
+  if (!isIpv4(input.src) || !isIpv4(input.dst)) throw new RangeError('src and dst must be IPv4 addresses');
+  const compiled = 'source' in input.ruleset ? input.ruleset : compileRuleset(input.ruleset);
+  const sport = input.sport ?? DEFAULT_SPORT;
+  const fallback: Chooser = new SeededChooser(input.seed);
+  let alternatives: Alternative[];
+  if (input.allPaths) {
+    // In traversal order: a branch that matched a statistic rule before one that fell through it.
+    const branches = enumerateBranches((ch) => runOnce(compiled, input, sport, ch), fallback).sort((x, y) => {
+      const n = Math.min(x.decisions.length, y.decisions.length);
+      for (let k = 0; k < n; k++) {
+        const a = x.decisions[k]!.value;
+        const b = y.decisions[k]!.value;
+        if (a !== b) return a ? -1 : 1;
+      }
+      return x.decisions.length - y.decisions.length;
+    });
+    alternatives = branches.map((b) =>
+      alternativeOf(
+        b.result,
+        b.probability,
+        b.decisions.map((d) => ({ label: d.label, p: d.p, taken: d.value })),
+      ),
+    );
+  } else {
+    const taken: { label: string; p: number; taken: boolean }[] = [];
+    const recording: Chooser = {
+      chance(p, label) {
+        const v = fallback.chance(p, label);
+        taken.push({ label, p, taken: v });
+        return v;
+      },
+      integer: (a, b, label) => fallback.integer(a, b, label),
+    };
+    const r = runOnce(compiled, input, sport, recording);
+    const probability = taken.reduce((acc, d) => acc * (d.taken ? d.p : 1 - d.p), 1);
+    alternatives = [alternativeOf(r, probability, taken)];
+  }
+  const env = new SingleHostEnv(input.localIps);
+  return {
+    input: {
+      src: input.src,
+      dst: input.dst,
+      sport,
+      dport: input.dport,
+      proto: input.proto,
+      localIps: input.localIps.map((l) => l.ip),
+      inIface: input.inIface ?? null,
+      outIface: input.outIface ?? null,
+      start: env.isLocal(input.src) ? 'OUTPUT' : 'PREROUTING',
+      allPaths: input.allPaths,
+      seed: input.seed,
+    },
+    alternatives,
+  };
+}
