@@ -6,11 +6,12 @@
  */
 
 import type { AddrType, CtState, CtStatus, Match, PortRange } from '../kernel/netfilter/types.js';
-import { err, find, okv, options, type BuildContext, type ExtensionSpec, type Given } from './spec.js';
+import { err, find, okv, options, unsupportedOption, type BuildContext, type ExtensionSpec, type Given } from './spec.js';
 import {
   formatCidrText,
   formatIpv4,
   formatProbability,
+  maskToPrefix,
   parseAddrMask,
   parseDecimal,
   parseIfaceName,
@@ -214,7 +215,14 @@ const icmp: MatchSpec = {
     // libipt_icmp marks --icmp-type mandatory (XTOPT_MAND) in iptables 1.8.
     if (!g) return err('-m icmp needs --icmp-type');
     const v = g.values[0]!;
-    const named = ICMP_NAMES.get(v.toLowerCase());
+    const lower = v.toLowerCase();
+    let named = ICMP_NAMES.get(lower);
+    if (!named && /^[a-z]/.test(lower)) {
+      // parse_icmp takes any unambiguous prefix of a name ("echo-req"), case-insensitively.
+      const hits = [...ICMP_NAMES.keys()].filter((n) => n.startsWith(lower));
+      if (hits.length > 1) return err(`--icmp-type: "${v}" is ambiguous (${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', …' : ''})`);
+      if (hits.length === 1) named = ICMP_NAMES.get(hits[0]!);
+    }
     if (named) {
       const [type, code] = named;
       return okv({ kind: 'icmp', type, ...(code !== undefined ? { code } : {}), invert: g.invert });
@@ -298,8 +306,12 @@ const conntrack: MatchSpec = {
           break;
         }
         case '--ctorigdst': {
-          const r = parseAddrMask(v);
+          // libxt_conntrack keeps the address as written (host bits too: the kernel
+          // compares under the mask), and iptables 1.8.9 prints a non-contiguous mask
+          // as if there were none, so what the kernel holds then is not known here.
+          const r = parseAddrMask(v, false);
           if (!r.ok) return err(`--ctorigdst: ${r.error}`);
+          if (maskToPrefix(r.value.mask) < 0) return unsupportedOption('--ctorigdst', `non-contiguous mask in "${v}"`);
           m.ctorigdst = { cidr: formatCidrText(r.value), invert: g.invert };
           break;
         }

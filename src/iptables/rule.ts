@@ -346,6 +346,11 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
       continue;
     }
     const r = inst.spec.build(inst.given, ctx);
+    if (!r.ok && r.unsupported !== undefined) {
+      modules.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
+      warn(`-m ${inst.module}: ${r.error} is not modelled`, r.unsupported);
+      continue;
+    }
     if (!r.ok) throw new RuleError(`-m ${inst.module}: ${r.error}`, CODE_VALUE);
     modules.push(r.value);
   }

@@ -31,10 +31,16 @@ export interface BuildContext {
   readonly protocol?: { readonly name: string; readonly invert: boolean };
 }
 
+/**
+ * A model value, an error, or — with `unsupported` set to the offending
+ * option — a valid spelling whose effect packeteye cannot know.
+ */
+export type BuildResult<T> = { ok: true; value: T } | { ok: false; error: string; unsupported?: string };
+
 export interface ExtensionSpec<T> {
   readonly name: string;
   readonly options: ReadonlyMap<string, OptSpec>;
-  build(given: readonly Given[], ctx: BuildContext): Parsed<T>;
+  build(given: readonly Given[], ctx: BuildContext): BuildResult<T>;
 }
 
 type OptDef = readonly [
@@ -63,3 +69,4 @@ export function find(given: readonly Given[], opt: string): Given | undefined {
 
 export const okv = <T>(value: T): Parsed<T> => ({ ok: true, value });
 export const err = <T>(error: string): Parsed<T> => ({ ok: false, error });
+export const unsupportedOption = <T>(opt: string, why: string): BuildResult<T> => ({ ok: false, error: `${opt}: ${why}`, unsupported: opt });

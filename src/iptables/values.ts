@@ -177,7 +177,7 @@ export interface AddrMask {
  * the old spelling of "anywhere". Host bits are cleared
  * (xtables_ipparse_any ANDs address and mask).
  */
-export function parseAddrMask(s: string): Parsed<AddrMask> {
+export function parseAddrMask(s: string, clearHostBits = true): Parsed<AddrMask> {
   if (s === '0/0') return ok({ addr: 0, mask: 0 });
   const slash = s.indexOf('/');
   const a = parseIpv4(slash < 0 ? s : s.slice(0, slash));
@@ -198,7 +198,7 @@ export function parseAddrMask(s: string): Parsed<AddrMask> {
       mask = dm.value;
     }
   }
-  return ok({ addr: (a.value & mask) >>> 0, mask });
+  return ok({ addr: clearHostBits ? (a.value & mask) >>> 0 : a.value, mask });
 }
 
 /** `a.b.c.d/n` always with the prefix, as save_ipv4_addr prints `-s`/`-d`. */

@@ -556,3 +556,39 @@ describe('loadDocuments never throws', () => {
     );
   });
 });
+
+describe('JSON input', () => {
+  it('names the line of a List item and of a bad field without a YAML parse of good files', () => {
+    const text = JSON.stringify(
+      {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } },
+          { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'x' } },
+          { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 99999 }] } },
+        ],
+      },
+      null,
+      2,
+    );
+    const r = load(text, 'c.json');
+    expect(r.objects.map((o) => o.origin)).toEqual([
+      { file: 'c.json', document: 1, line: 5, item: 0 },
+      { file: 'c.json', document: 1, line: 20, item: 2 },
+    ]);
+    expect(lines(r.diagnostics)).toEqual([
+      'c.json:12: document 1: Deployment x/d: warning: Deployment ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
+      'c.json:29: document 1: Service s: field spec.ports[0].port: error: port 99999 is outside 1–65535 [k8s-invalid-port]',
+      'c.json:27: document 1: Service s: field spec.ports: error: a Service needs at least one port (unless it is headless, clusterIP: None) [k8s-required]',
+    ]);
+  });
+
+  it('reads a top-level JSON array as documents', () => {
+    const r = load('[\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}},\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"}}\n]', 'c.json');
+    expect(r.objects.map((o) => [objectRef(o.object), o.origin.document, o.origin.line])).toEqual([
+      ['Node a', 1, 2],
+      ['Node b', 2, 3],
+    ]);
+  });
+});

@@ -1,5 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
 import { loadDocuments } from './load.js';
 import { buildModel, type ClusterModel } from './model.js';
@@ -568,5 +569,77 @@ describe('scale', () => {
     expect(model.podsByIP.size).toBe(5000);
     expect([...model.slicesByService.values()].reduce((n, l) => n + l.reduce((m, s) => m + s.endpoints.length, 0), 0)).toBe(5001);
     expect(ms).toBeLessThan(5000);
+  });
+});
+
+describe('buildModel never throws', () => {
+  it('on random clusters drawn from small pools of colliding values', () => {
+    const cidr = fc.constantFrom('10.244.0.0/16', '10.96.0.0/12', '10.244.1.0/24', '10.0.0.0/8', '192.168.1.0/24', '10.1.0.0/31', '10.2.0.0/32', '10.3.0.0/30', '0.0.0.0/0');
+    const ip = fc.constantFrom('10.244.1.2', '10.244.1.1', '10.96.0.1', '10.96.0.10', '192.168.1.1', '192.168.1.10', '10.1.0.1', '8.8.8.8', '10.244.1.255');
+    const name = fc.constantFrom('a', 'b', 'c', 'kubernetes', 'kube-dns');
+    const ns = fc.constantFrom('default', 'kube-system', 'x');
+    const labels = fc.dictionary(fc.constantFrom('app', 'role'), fc.constantFrom('a', 'b'), { maxKeys: 2 });
+    const port = fc.constantFrom(53, 80, 8080, 30000, 32767);
+    const target = fc.oneof(port, fc.constantFrom('http', 'dns'));
+    const cluster = fc.record(
+      {
+        apiVersion: fc.constant('packeteye.dev/v1alpha1'),
+        kind: fc.constant('Cluster'),
+        metadata: fc.record({ name }),
+        spec: fc.record(
+          { clusterCIDR: cidr, serviceCIDR: cidr, nodeCIDRMaskSize: fc.integer({ min: 8, max: 30 }), underlay: fc.record({ cidr, gateway: ip }, { requiredKeys: [] }), cni: fc.record({ plugin: fc.constantFrom('bridge', 'calico', 'flannel') }) },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: ['apiVersion', 'kind', 'metadata'] },
+    );
+    const nodeObj = fc.record({
+      apiVersion: fc.constant('v1'),
+      kind: fc.constant('Node'),
+      metadata: fc.record({ name }),
+      spec: fc.record({ podCIDR: cidr }, { requiredKeys: [] }),
+      status: fc.record({ addresses: fc.array(fc.record({ type: fc.constantFrom('InternalIP', 'ExternalIP'), address: ip }), { maxLength: 2 }) }),
+    });
+    const podObj = fc.record({
+      apiVersion: fc.constant('v1'),
+      kind: fc.constant('Pod'),
+      metadata: fc.record({ name, namespace: ns, labels }),
+      spec: fc.record(
+        {
+          nodeName: name,
+          hostNetwork: fc.boolean(),
+          containers: fc.constant([{ name: 'c', ports: [{ name: 'http', containerPort: 8080 }, { name: 'dns', containerPort: 53, protocol: 'UDP', hostPort: 53 }] }]),
+        },
+        { requiredKeys: ['containers'] },
+      ),
+      status: fc.record({ podIP: ip, phase: fc.constantFrom('Running', 'Succeeded') }, { requiredKeys: [] }),
+    });
+    const svcObj = fc.record({
+      apiVersion: fc.constant('v1'),
+      kind: fc.constant('Service'),
+      metadata: fc.record({ name, namespace: ns }),
+      spec: fc.record(
+        {
+          type: fc.constantFrom('ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'),
+          externalName: fc.constant('x.example.com'),
+          clusterIP: fc.oneof(ip, fc.constant('None')),
+          selector: labels,
+          externalTrafficPolicy: fc.constantFrom('Cluster', 'Local'),
+          ports: fc.array(fc.record({ name: fc.constantFrom('p', 'q', 'r'), port, targetPort: target, protocol: fc.constantFrom('TCP', 'UDP'), nodePort: fc.constantFrom(30000, 30001, 32767) }, { requiredKeys: ['port'] }), { minLength: 1, maxLength: 3 }),
+        },
+        { requiredKeys: ['ports'] },
+      ),
+    });
+    const obj = fc.oneof(cluster, nodeObj, nodeObj, podObj, podObj, podObj, svcObj, svcObj);
+    fc.assert(
+      fc.property(fc.array(obj, { maxLength: 14 }), (objs) => {
+        const { model, diagnostics } = build(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objs }), 'f.json');
+        for (const d of diagnostics) expect(typeof d.message).toBe('string');
+        // Whatever the input, allocated addresses are never shared.
+        const ips = [...model.pods.values()].filter((p) => !p.spec.hostNetwork).map((p) => p.status.podIP);
+        if (!hasErrors(diagnostics)) expect(new Set(ips).size).toBe(ips.length);
+      }),
+      { numRuns: 400, seed: 11 },
+    );
   });
 });

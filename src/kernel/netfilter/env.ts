@@ -111,7 +111,11 @@ export interface TableDecision {
 export interface HookOutcome {
   readonly hook: HookName;
   readonly verdict: Verdict;
-  /** For DROP/REJECT/UNSUPPORTED: who ended it. For ACCEPT: the last table decision at this hook, if any. */
+  /**
+   * For DROP/REJECT/UNSUPPORTED: who ended it. For ACCEPT: the filter table's
+   * decision when filter ran at this hook, else the last table's; null when
+   * no table ran.
+   */
   readonly decidedBy: Decider | null;
   /** The packet and its metadata after this hook (NAT applied, mark, ct). */
   readonly skb: Skb;

@@ -286,7 +286,9 @@ export class Netfilter {
         }
       }
     }
-    return finish('ACCEPT', tables.length > 0 ? tables[tables.length - 1]!.decidedBy : null);
+    // Accepted: the filter table's word if it ran here (where policy lives), else the last table's.
+    const filter = tables.find((t) => t.table === 'filter');
+    return finish('ACCEPT', (filter ?? tables[tables.length - 1])?.decidedBy ?? null);
   }
 
   /** nf_nat_inet_fn + nf_nat_packet for one hook. Returns an outcome only when the packet's fate ends here. */

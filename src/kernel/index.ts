@@ -1,0 +1,68 @@
+/**
+ * @module kernel
+ *
+ * The Linux network stack as a model: a `Network` of `Host`s (network
+ * namespaces), each with devices (lo, veth pairs spanning hosts, bridges with
+ * FDB learning/flooding/hairpin, dummy, NICs wired to segments or the outside
+ * world), IPv4 addresses with their kernel routes, routing tables with
+ * longest-prefix match and policy rules, a neighbour table driven by real ARP
+ * exchanges, the sysctls that change behaviour, listening sockets, and the
+ * netfilter hooks at the places Linux calls them.
+ *
+ *   Network ──owns──► Host ──► link / addr / route / rule / neigh / sysctl / sockets
+ *      │                 └──► netfilter: NetfilterHooks (hooks.ts; ACCEPT_ALL by default)
+ *      └── FIFO of frames in flight; send() / inject() / respond() run it until quiet
+ *
+ * The packet path lives in stack.ts, one function per kernel stage
+ * (ip_rcv, ip_route_input_slow, ip_forward, ip_local_deliver, ip_output,
+ * neigh_output, arp_process, br_handle_frame, br_nf_pre_routing, …); every
+ * stage writes Steps, and every packet ends in a Fate whose reason comes from
+ * the closed set in drop.ts. Nothing here reads the clock or Math.random:
+ * time is the network's simulated clock, chance comes from a Chooser.
+ *
+ * Not modelled (reported, never guessed): IPv6, multipath routes, ICMP
+ * redirects (noted in the trace), IP fragmentation (noted; the packet is
+ * carried whole), DELAY→PROBE neighbour probing, ICMP rate limiting,
+ * STP/VLAN filtering on bridges, TCP beyond the handshake and resets.
+ */
+export { Network, type RunOptions, type RunResult } from './network.js';
+export {
+  Host,
+  LinkApi,
+  AddrApi,
+  RouteApi,
+  RuleApi,
+  NeighApi,
+  type HostNetwork,
+  type RouteSpec,
+  type AddrOptions,
+  type LinkSettings,
+  type RuleSpec,
+} from './host.js';
+export { Link, RT_SCOPE, scopeName, deriveMac, type LinkKind, type InetAddress, type FdbEntry, type BridgePortFlags, type DeviceDriver, type Wire } from './link.js';
+export {
+  RouteTable,
+  fibLookup,
+  formatRoute,
+  formatRule,
+  formatDst,
+  explainMatch,
+  tableName,
+  parseTable,
+  RT_TABLE,
+  DEFAULT_RULES,
+  type Route,
+  type RouteType,
+  type PolicyRule,
+  type Flow,
+  type FibResult,
+} from './fib.js';
+export { NeighTable, REACHABLE_TIME, type NeighEntry, type NudState } from './neigh.js';
+export { Sysctls, CONF_DEFAULTS, GLOBAL_DEFAULTS } from './sysctl.js';
+export { SocketTable, describeSocket, packetLength, type Listener, type Connection, type SocketRef } from './socket.js';
+export { ACCEPT_ALL, FRESH_META, type NetfilterHooks, type HookCall, type HookResult, type HookVerdict, type HostServices, type SkbMeta } from './hooks.js';
+export { DROP_REASONS, describeDrop, type DropReason } from './drop.js';
+export { primaryFate, type Fate, type Response } from './fate.js';
+export { KernelError, type Errno } from './errors.js';
+export { ipv4Frame, arpFrame, describeFrame, type Frame, type PktType } from './frame.js';
+export { routeInput, routeOutput, type OutRoute, type SendOptions, type InputRouteResult, type OutputRouteResult } from './stack.js';
