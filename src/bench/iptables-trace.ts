@@ -57,35 +57,57 @@ export interface GeneratedService {
 }
 
 /** A kube-proxy-style iptables-save dump for `n` services. */
-export function generateKubeProxyDump(n: number): { text: string; services: GeneratedService[]; rules: number } {
+export function generateKubeProxyDump(n: number): {
+  text: string;
+  services: GeneratedService[];
+  rules: number;
+} {
   const services: GeneratedService[] = [];
   const filter: string[] = [];
   const nat: string[] = [];
   const natChains: string[] = [];
   for (let i = 0; i < n; i++) {
     const clusterIP = `10.${96 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;
-    const eps = [`10.244.${(i >> 8) & 255}.${(i & 255) || 1}`];
-    if (i % 3 === 0) eps.push(`10.245.${(i >> 8) & 255}.${(i & 255) || 1}`);
-    const svc: GeneratedService = { clusterIP, port: 80 + (i % 5), endpoints: eps, ...(i % 10 === 0 ? { nodePort: 30000 + (i % 2700) } : {}) };
+    const eps = [`10.244.${(i >> 8) & 255}.${i & 255 || 1}`];
+    if (i % 3 === 0) eps.push(`10.245.${(i >> 8) & 255}.${i & 255 || 1}`);
+    const svc: GeneratedService = {
+      clusterIP,
+      port: 80 + (i % 5),
+      endpoints: eps,
+      ...(i % 10 === 0 ? { nodePort: 30000 + (i % 2700) } : {}),
+    };
     services.push(svc);
     const name = `ns${i % 100}/svc${i}:http`;
     const h = hash16(i, 'S');
     natChains.push(`KUBE-SVC-${h}`);
-    nat.push(`-A KUBE-SERVICES -d ${clusterIP}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport ${svc.port} -j KUBE-SVC-${h}`);
-    nat.push(`-A KUBE-SVC-${h} ! -s 10.244.0.0/16 -d ${clusterIP}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport ${svc.port} -j KUBE-MARK-MASQ`);
+    nat.push(
+      `-A KUBE-SERVICES -d ${clusterIP}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport ${svc.port} -j KUBE-SVC-${h}`,
+    );
+    nat.push(
+      `-A KUBE-SVC-${h} ! -s 10.244.0.0/16 -d ${clusterIP}/32 -p tcp -m comment --comment "${name} cluster IP" -m tcp --dport ${svc.port} -j KUBE-MARK-MASQ`,
+    );
     if (svc.nodePort !== undefined) {
       natChains.push(`KUBE-EXT-${h}`);
-      nat.push(`-A KUBE-NODEPORTS -p tcp -m comment --comment "${name}" -m tcp --dport ${svc.nodePort} -j KUBE-EXT-${h}`);
-      nat.push(`-A KUBE-EXT-${h} -m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ`);
+      nat.push(
+        `-A KUBE-NODEPORTS -p tcp -m comment --comment "${name}" -m tcp --dport ${svc.nodePort} -j KUBE-EXT-${h}`,
+      );
+      nat.push(
+        `-A KUBE-EXT-${h} -m comment --comment "masquerade traffic for ${name} external destinations" -j KUBE-MARK-MASQ`,
+      );
       nat.push(`-A KUBE-EXT-${h} -j KUBE-SVC-${h}`);
     }
     eps.forEach((ep, k) => {
       const sep = `KUBE-SEP-${hash16(i * 4 + k, 'E')}`;
       natChains.push(sep);
-      const stat = k < eps.length - 1 ? ` -m statistic --mode random --probability ${(1 / (eps.length - k)).toFixed(10)}` : '';
+      const stat =
+        k < eps.length - 1
+          ? ` -m statistic --mode random --probability ${(1 / (eps.length - k)).toFixed(10)}`
+          : '';
       nat.push(`-A KUBE-SVC-${h} -m comment --comment "${name} -> ${ep}:8080"${stat} -j ${sep}`);
       nat.push(`-A ${sep} -s ${ep}/32 -m comment --comment "${name}" -j KUBE-MARK-MASQ`);
-      nat.push(`-A ${sep} -p tcp -m comment --comment "${name}" -m tcp -j DNAT --to-destination ${ep}:8080`);
+      nat.push(
+        `-A ${sep} -p tcp -m comment --comment "${name}" -m tcp -j DNAT --to-destination ${ep}:8080`,
+      );
     });
   }
   nat.push(
@@ -139,7 +161,10 @@ export function benchTrace(services = 10_000, packets = 1_000): TraceBenchResult
   const parsed = parseIptablesSave(dump.text, 'bench.save');
   const parseMs = performance.now() - t;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) throw new Error(`generated dump does not parse: ${errors[0]!.message} (line ${errors[0]!.line})`);
+  if (errors.length > 0)
+    throw new Error(
+      `generated dump does not parse: ${errors[0]!.message} (line ${errors[0]!.line})`,
+    );
   t = performance.now();
   const compiled = compileRuleset(parsed.ruleset);
   const compileMs = performance.now() - t;

@@ -23,6 +23,7 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { main } from './main.js';
 import { memoryIo } from './io.js';
+import { harnessSummary, type AltJson } from './testing/harness-summary.js';
 
 interface Flow {
   name: string;
@@ -34,51 +35,46 @@ interface Flow {
   masq: boolean;
 }
 
-const fixture = JSON.parse(readFileSync('test/fixtures/kube-proxy/v13x_TestTracePacket.json', 'utf8')) as {
+const fixture = JSON.parse(
+  readFileSync('test/fixtures/kube-proxy/v13x_TestTracePacket.json', 'utf8'),
+) as {
   iptablesSave: string;
   localAddresses: string[];
   flows: Flow[];
 };
 
-const HARNESS_FILTER_CHAINS = new Set(['KUBE-SERVICES', 'KUBE-EXTERNAL-SERVICES', 'KUBE-NODEPORTS', 'KUBE-PROXY-FIREWALL']);
-
-interface AltJson {
-  verdict: string;
-  decidedBy: { kind: string; table?: string; chain?: string; line?: number } | null;
-  dnat: string | null;
-  masqueradeMark: boolean;
-}
-
-/** Our JSON → upstream's `{output, masq}`. */
-export function harnessSummary(alts: readonly AltJson[]): { output: string; masq: boolean } {
-  // Alternatives come in traversal order (a statistic rule's match before its fall-through),
-  // which is the order upstream's harness visits the DNAT rules.
-  const dnats: { to: string }[] = [];
-  for (const a of alts) {
-    if (a.dnat !== null && !dnats.some((d) => d.to === a.dnat)) dnats.push({ to: a.dnat });
-  }
-  const words = new Set<string>();
-  for (const a of alts) {
-    const d = a.decidedBy;
-    if (a.verdict === 'ACCEPT' || a.verdict === 'DROP' || a.verdict === 'REJECT') {
-      if (d?.kind === 'rule' && d.table === 'filter' && HARNESS_FILTER_CHAINS.has(d.chain ?? '')) words.add(a.verdict);
-    }
-  }
-  return { output: [...dnats.map((d) => d.to), ...words].join(', '), masq: alts.some((a) => a.masqueradeMark) };
-}
-
 describe('kube-proxy TestTracePacket flows through `packeteye iptables trace`', () => {
   const localIps = fixture.localAddresses.filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
   it.each(fixture.flows)('$name', async (flow) => {
     const io = memoryIo({ 'v13x.save': fixture.iptablesSave });
-    const args = ['iptables', 'trace', '--rules', 'v13x.save', '--src', flow.sourceIP, '--dst', flow.destIP];
-    args.push('--dport', String(flow.destPort), '--proto', flow.protocol.toLowerCase(), '--all-paths', '-o', 'json');
+    const args = [
+      'iptables',
+      'trace',
+      '--rules',
+      'v13x.save',
+      '--src',
+      flow.sourceIP,
+      '--dst',
+      flow.destIP,
+    ];
+    args.push(
+      '--dport',
+      String(flow.destPort),
+      '--proto',
+      flow.protocol.toLowerCase(),
+      '--all-paths',
+      '-o',
+      'json',
+    );
     for (const ip of localIps) args.push('--local-ip', ip);
     const code = await main(args, io);
     expect(io.stderr).toBe('');
     expect(code).toBe(0);
     const json = JSON.parse(io.stdout) as { alternatives: AltJson[] };
-    const total = json.alternatives.reduce((s, a) => s + (a as unknown as { probability: number }).probability, 0);
+    const total = json.alternatives.reduce(
+      (s, a) => s + (a as unknown as { probability: number }).probability,
+      0,
+    );
     expect(total).toBeCloseTo(1, 9);
     expect(harnessSummary(json.alternatives)).toEqual({ output: flow.output, masq: flow.masq });
   });

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { generateIptablesRules, type LocalDetector, type ProxyInput } from '../proxy/iptables.js';
-import { harnessSummary } from './iptables.fixture.test.js';
+import { harnessSummary } from './testing/harness-summary.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
 
@@ -51,7 +51,9 @@ interface FlowFile {
 function corpusInput(file: string, f: FlowFile): ProxyInput {
   const p = f.inputs.proxier;
   const detector: LocalDetector =
-    p.localDetector.mode === 'ClusterCIDR' ? { mode: 'ClusterCIDR', cidr: p.localDetector.cidr! } : { mode: 'NoOp' };
+    p.localDetector.mode === 'ClusterCIDR'
+      ? { mode: 'ClusterCIDR', cidr: p.localDetector.cidr! }
+      : { mode: 'NoOp' };
   return {
     version: file.startsWith('v127_') ? '1.27' : '1.31',
     nodeName: p.nodeName,
@@ -86,13 +88,33 @@ describe('upstream kube-proxy flows through our evaluator', () => {
       for (const flow of f.flows) {
         it(flow.name, async () => {
           const io = memoryIo({ [file]: out.text });
-          const args = ['iptables', 'trace', '--rules', file, '--src', flow.sourceIP, '--dst', flow.destIP];
-          args.push('--dport', String(flow.destPort), '--proto', flow.protocol.toLowerCase(), '--all-paths', '-o', 'json');
+          const args = [
+            'iptables',
+            'trace',
+            '--rules',
+            file,
+            '--src',
+            flow.sourceIP,
+            '--dst',
+            flow.destIP,
+          ];
+          args.push(
+            '--dport',
+            String(flow.destPort),
+            '--proto',
+            flow.protocol.toLowerCase(),
+            '--all-paths',
+            '-o',
+            'json',
+          );
           for (const ip of locals) args.push('--local-ip', ip);
           const code = await main(args, io);
           expect(code, io.stderr).toBe(0);
           const json = JSON.parse(io.stdout);
-          expect(harnessSummary(json.alternatives), JSON.stringify(json.alternatives.map((a: { hits: unknown }) => a.hits))).toEqual({
+          expect(
+            harnessSummary(json.alternatives),
+            JSON.stringify(json.alternatives.map((a: { hits: unknown }) => a.hits)),
+          ).toEqual({
             output: flow.output,
             masq: flow.masq,
           });

@@ -4,7 +4,8 @@
  *
  *   packeteye iptables trace --rules DUMP --src IP --dst IP --dport N [--sport N]
  *     [--proto tcp|udp|sctp|icmp] [--local-ip IP[/PREFIX][@IFACE]]... [--in-iface IF]
- *     [--out-iface IF] [--all-paths] [--seed N] [-o text|json]
+ *     [--out-iface IF] [--tcp-flags FLAGS] [--sysctl KEY=V]... [--reply] [--all-paths]
+ *     [--seed N] [-o text|json]
  *
  * Exit status 0 whatever the packet's fate; 2 for bad input (a dump with
  * syntax errors prints `DUMP:LINE: error: …`). Warnings about the dump
@@ -30,9 +31,12 @@
  *       "reject"?: { with, response: "…" | null },
  *       "unsupported"?: { what, file, line, rule },
  *       "hits": [ { hook, table, chain, index, file, line, rule, target } ],
- *       "rewrites": [ { hook, kind: "DNAT"|"SNAT"|"MASQUERADE"|…, before: PKT, after: PKT } ],
+ *       "rewrites": [ { hook, kind: "DNAT"|"SNAT"|"MASQUERADE"|"un-DNAT"|"un-SNAT"|…, before: PKT, after: PKT } ],
+ *       "ctstate": "NEW"|"ESTABLISHED_REPLY"|…|"INVALID"|"UNTRACKED",  // conntrack's view at the end
  *       "packet": PKT,                  // { src, dst, sport, dport, proto } at the end
- *       "events": [ { kind, summary } ] // every step, in order
+ *       "events": [ { kind, summary } ], // every step, in order
+ *       "reply": null | { path, verdict, decidedBy, ctstate, mark, reject?, unsupported?,
+ *                         hits, rewrites, packet, events }   // with --reply
  *   } ],
  *   "warnings": [ { code, severity, message, file, line } ] }
  * ```
@@ -52,8 +56,10 @@ import {
   type IptablesTraceResult,
   type LocalIp,
   type PacketSummary,
+  type WalkSummary,
 } from '../trace/iptables-trace.js';
 import { isIpv4 } from '../wire/addr.js';
+import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
 
@@ -70,6 +76,34 @@ interface TraceOptions {
   allPaths?: boolean;
   seed: string;
   output: string;
+  tcpFlags: string;
+  sysctl: string[];
+  reply?: boolean;
+}
+
+const SYSCTLS: Readonly<Record<string, 'tcpLoose' | 'tcpBeLiberal'>> = {
+  'net.netfilter.nf_conntrack_tcp_loose': 'tcpLoose',
+  nf_conntrack_tcp_loose: 'tcpLoose',
+  'net.netfilter.nf_conntrack_tcp_be_liberal': 'tcpBeLiberal',
+  nf_conntrack_tcp_be_liberal: 'tcpBeLiberal',
+};
+
+/** `--sysctl KEY=0|1` for the conntrack sysctls that change verdicts. */
+export function parseSysctls(items: readonly string[]): Partial<ConntrackSysctls> {
+  const out: { tcpLoose?: boolean; tcpBeLiberal?: boolean } = {};
+  for (const item of items) {
+    const m = /^([\w.]+)=([01])$/.exec(item.trim());
+    const key = m ? SYSCTLS[m[1]!] : undefined;
+    if (!m || !key) {
+      throw bad(
+        'iptables-trace-bad-sysctl',
+        '--sysctl',
+        `--sysctl ${JSON.stringify(item)}: expected net.netfilter.nf_conntrack_tcp_loose=0|1 or net.netfilter.nf_conntrack_tcp_be_liberal=0|1`,
+      );
+    }
+    out[key] = m[2] === '1';
+  }
+  return out;
 }
 
 function bad(code: string, field: string, message: string, hint?: string): InputError {
@@ -79,7 +113,11 @@ function bad(code: string, field: string, message: string, hint?: string): Input
 function parsePort(text: string | undefined, field: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 0 || Number(text) > 65535) {
-    throw bad('iptables-trace-bad-port', field, `${field} ${JSON.stringify(text)} is not a port (0-65535)`);
+    throw bad(
+      'iptables-trace-bad-port',
+      field,
+      `${field} ${JSON.stringify(text)} is not a port (0-65535)`,
+    );
   }
   return Number(text);
 }
@@ -95,7 +133,11 @@ export function parseLocalIp(text: string): LocalIp {
       'e.g. --local-ip 192.168.0.2 or --local-ip 10.0.0.11/24@eth0',
     );
   }
-  return { ip: m[1]!, ...(m[2] !== undefined ? { prefix: Number(m[2]) } : {}), ...(m[3] !== undefined ? { iface: m[3] } : {}) };
+  return {
+    ip: m[1]!,
+    ...(m[2] !== undefined ? { prefix: Number(m[2]) } : {}),
+    ...(m[3] !== undefined ? { iface: m[3] } : {}),
+  };
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -114,7 +156,10 @@ export function register(program: Command, io: Io): void {
     .requiredOption('--src <IP>', 'source address')
     .requiredOption('--dst <IP>', 'destination address')
     .option('--dport <N>', 'destination port (required except for --proto icmp)')
-    .option('--sport <N>', `source port (default ${DEFAULT_SPORT}, a fixed ephemeral port); ICMP echo id`)
+    .option(
+      '--sport <N>',
+      `source port (default ${DEFAULT_SPORT}, a fixed ephemeral port); ICMP echo id`,
+    )
     .option('--proto <P>', 'tcp|udp|sctp|icmp (tcp: a SYN; icmp: an echo request)', 'tcp')
     .option(
       '--local-ip <IP[/PREFIX][@IFACE]>',
@@ -124,35 +169,78 @@ export function register(program: Command, io: Io): void {
     )
     .option('--in-iface <IF>', 'the device the packet arrives on (what -i matches)')
     .option('--out-iface <IF>', 'the device it leaves through (what -o matches, MASQUERADE source)')
+    .option(
+      '--tcp-flags <FLAGS>',
+      'TCP flags of the packet: letters of S A F R P U (default S, a SYN)',
+      'S',
+    )
+    .option(
+      '--sysctl <KEY=VALUE>',
+      'conntrack sysctl, repeatable: net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal',
+      collect,
+      [],
+    )
+    .option('--reply', "also trace the receiver's answer back through the host (conntrack un-NAT)")
     .option('--all-paths', 'enumerate every statistic branch with its probability')
     .option('--seed <N>', 'seed for the one branch taken without --all-paths', '1')
     .option('-o, --output <FORMAT>', 'text|json', 'text')
     .action((opts: TraceOptions) => {
       const format = opts.output;
       if (format !== 'text' && format !== 'json') {
-        throw bad('iptables-trace-bad-format', '--output', `-o ${JSON.stringify(format)}: expected text or json`);
+        throw bad(
+          'iptables-trace-bad-format',
+          '--output',
+          `-o ${JSON.stringify(format)}: expected text or json`,
+        );
       }
       const proto = opts.proto.toLowerCase();
       if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) {
-        throw bad('iptables-trace-bad-proto', '--proto', `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`);
+        throw bad(
+          'iptables-trace-bad-proto',
+          '--proto',
+          `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`,
+        );
       }
       for (const [field, v] of [
         ['--src', opts.src],
         ['--dst', opts.dst],
       ] as const) {
-        if (!isIpv4(v)) throw bad('iptables-trace-bad-address', field, `${field} ${JSON.stringify(v)} is not an IPv4 address`);
+        if (!isIpv4(v))
+          throw bad(
+            'iptables-trace-bad-address',
+            field,
+            `${field} ${JSON.stringify(v)} is not an IPv4 address`,
+          );
       }
       const dport = parsePort(opts.dport, '--dport');
       if (dport === undefined && proto !== 'icmp') {
-        throw bad('iptables-trace-missing-dport', '--dport', `--dport is required for --proto ${proto}`);
+        throw bad(
+          'iptables-trace-missing-dport',
+          '--dport',
+          `--dport is required for --proto ${proto}`,
+        );
       }
       const sport = parsePort(opts.sport, '--sport');
-      if (!/^\d+$/.test(opts.seed)) throw bad('iptables-trace-bad-seed', '--seed', `--seed ${JSON.stringify(opts.seed)} is not a number`);
+      if (!/^\d+$/.test(opts.seed))
+        throw bad(
+          'iptables-trace-bad-seed',
+          '--seed',
+          `--seed ${JSON.stringify(opts.seed)} is not a number`,
+        );
       const localIps = opts.localIp.map(parseLocalIp);
+      const sysctls = parseSysctls(opts.sysctl);
+      if (!/^[SAFRPU]+$/i.test(opts.tcpFlags)) {
+        throw bad(
+          'iptables-trace-bad-flags',
+          '--tcp-flags',
+          `--tcp-flags ${JSON.stringify(opts.tcpFlags)}: expected letters of S A F R P U`,
+        );
+      }
 
       const text = io.readFile(opts.rules);
       const parsed = parseIptablesSave(text, opts.rules);
-      if (hasErrors(parsed.diagnostics)) throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+      if (hasErrors(parsed.diagnostics))
+        throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
       const warnings = parsed.diagnostics.filter((d) => d.severity !== 'error');
       for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
 
@@ -168,8 +256,12 @@ export function register(program: Command, io: Io): void {
         ...(opts.outIface !== undefined ? { outIface: opts.outIface } : {}),
         allPaths: opts.allPaths === true,
         seed: Number(opts.seed),
+        tcpFlags: opts.tcpFlags.toUpperCase(),
+        sysctls,
+        reply: opts.reply === true,
       });
-      if (format === 'json') io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
+      if (format === 'json')
+        io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
       else io.out(renderText(result, opts.rules));
     });
 }
@@ -212,25 +304,37 @@ function hitJson(h: RuleHit): unknown {
   };
 }
 
-export function toJson(r: IptablesTraceResult, rules: string, warnings: readonly Diagnostic[]): unknown {
+function walkJson(w: WalkSummary): Record<string, unknown> {
+  return {
+    path: w.path,
+    verdict: w.verdict,
+    decidedBy: deciderJson(w.decidedBy),
+    ctstate: w.ctstate,
+    mark: w.mark,
+    ...(w.reject ? { reject: w.reject } : {}),
+    ...(w.unsupported ? { unsupported: w.unsupported } : {}),
+    hits: w.hits.map(hitJson),
+    rewrites: w.rewrites,
+    packet: w.packet,
+    events: w.steps.map((s) => ({ kind: s.kind, summary: s.summary })),
+  };
+}
+
+export function toJson(
+  r: IptablesTraceResult,
+  rules: string,
+  warnings: readonly Diagnostic[],
+): unknown {
   return {
     input: { ...r.input, rules },
     alternatives: r.alternatives.map((a) => ({
       probability: a.probability,
       decisions: a.decisions,
-      path: a.path,
-      verdict: a.verdict,
-      decidedBy: deciderJson(a.decidedBy),
+      ...walkJson(a),
       dnat: a.dnat,
       snat: a.snat,
       masqueradeMark: a.masqueradeMark,
-      mark: a.mark,
-      ...(a.reject ? { reject: a.reject } : {}),
-      ...(a.unsupported ? { unsupported: a.unsupported } : {}),
-      hits: a.hits.map(hitJson),
-      rewrites: a.rewrites,
-      packet: a.packet,
-      events: a.steps.map((s) => ({ kind: s.kind, summary: s.summary })),
+      reply: a.reply ? walkJson(a.reply) : null,
     })),
     warnings: warnings.map((w) => ({
       code: w.code,
@@ -246,7 +350,8 @@ export function toJson(r: IptablesTraceResult, rules: string, warnings: readonly
 // Text
 
 function pkt(p: PacketSummary): string {
-  if (p.proto === 'icmp') return `${p.src} > ${p.dst} icmp${p.sport !== null ? ` id ${p.sport}` : ''}`;
+  if (p.proto === 'icmp')
+    return `${p.src} > ${p.dst} icmp${p.sport !== null ? ` id ${p.sport}` : ''}`;
   return `${p.src}:${p.sport ?? ''} > ${p.dst}:${p.dport ?? ''} ${p.proto}`;
 }
 
@@ -285,15 +390,24 @@ export function renderText(r: IptablesTraceResult, rules: string): string {
   );
   r.alternatives.forEach((a, k) => {
     lines.push('');
-    lines.push(`── alternative ${k + 1} of ${n}, probability ${pct(a.probability)} ${'─'.repeat(20)}`);
+    lines.push(
+      `── alternative ${k + 1} of ${n}, probability ${pct(a.probability)} ${'─'.repeat(20)}`,
+    );
     lines.push(`  path: ${a.path.join(' → ')}`);
     lines.push(...renderSteps(a, rules));
     lines.push(...renderSummary(a, rules));
+    if (a.reply) {
+      lines.push(`  reply ${pkt(a.reply.packet)} ${'·'.repeat(12)}`);
+      lines.push(`  path: ${a.reply.path.join(' → ')}`);
+      lines.push(...renderSteps(a.reply, rules));
+      lines.push(`  verdict: ${a.reply.verdict}, by ${decider(a.reply.decidedBy, rules)}`);
+      lines.push(`  reply at the end: ${pkt(a.reply.packet)} (ctstate ${a.reply.ctstate})`);
+    }
   });
   return lines.join('\n') + '\n';
 }
 
-function renderSteps(a: Alternative, rules: string): string[] {
+function renderSteps(a: WalkSummary, rules: string): string[] {
   const out: string[] = [];
   for (const s of a.steps) {
     const d = s.detail ?? {};
@@ -332,16 +446,22 @@ function renderSummary(a: Alternative, rules: string): string[] {
       `  unsupported: ${a.unsupported.what}${a.unsupported.line !== undefined ? ` at ${a.unsupported.file ?? rules}:${a.unsupported.line}` : ''}`,
     );
   }
-  if (a.reject) out.push(`  reject-with: ${a.reject.with}${a.reject.response ? ` (sends ${a.reject.response})` : ''}`);
+  if (a.reject)
+    out.push(
+      `  reject-with: ${a.reject.with}${a.reject.response ? ` (sends ${a.reject.response})` : ''}`,
+    );
   out.push(`  DNAT: ${a.dnat ?? 'none'}`);
   if (a.snat) {
-    out.push(`  source rewritten: ${a.snat.kind} to ${a.snat.to}${a.snat.source ? ` (address: ${a.snat.source})` : ''}`);
+    out.push(
+      `  source rewritten: ${a.snat.kind} to ${a.snat.to}${a.snat.source ? ` (address: ${a.snat.source})` : ''}`,
+    );
   } else out.push('  source rewritten: no');
   const m = Number(a.mark);
   out.push(
     `  mark: ${a.mark}; kube-proxy masquerade mark 0x${KUBE_MASQ_MARK.toString(16)}: ${a.masqueradeMark ? 'yes' : 'no'}${a.masqueradeMark && !(m & KUBE_MASQ_MARK) ? ' (set on the way, cleared by KUBE-POSTROUTING)' : ''}`,
   );
-  for (const d of a.decisions) out.push(`  chance: ${d.label}: ${d.taken ? 'matched' : 'not matched'} (p=${d.p})`);
+  for (const d of a.decisions)
+    out.push(`  chance: ${d.label}: ${d.taken ? 'matched' : 'not matched'} (p=${d.p})`);
   out.push(`  packet at the end: ${pkt(a.packet)}`);
   return out;
 }

@@ -252,6 +252,21 @@ describe('packeteye reach', () => {
     expect(r.out).toBe('');
   });
 
+  it('warns when the network plugin enforces no policy', async () => {
+    const cluster =
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec: {cni: {plugin: flannel}}\n---\n';
+    const r = await run(['reach', '-f', 's.yaml', '--port', 'TCP/80'], {
+      's.yaml': cluster + SMALL,
+    });
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('warning: flannel does not implement NetworkPolicy');
+    expect(r.err).toContain('[policy-not-enforced]');
+    const calico = await run(['reach', '-f', 's.yaml'], {
+      's.yaml': cluster.replace('flannel', 'calico') + SMALL,
+    });
+    expect(calico.err).toBe('');
+  });
+
   it('reports a missing file', async () => {
     const r = await run(['reach', '-f', 'nope.yaml'], {});
     expect(r.code).toBe(2);

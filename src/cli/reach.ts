@@ -26,6 +26,8 @@ import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
 import { ipToInt, isIpv4 } from '../wire/addr.js';
 import { RegionIndex } from '../policy/externals.js';
+import { policyEnforcement } from '../policy/enforcer.js';
+import type { Cluster } from '../k8s/types.js';
 import type { Io } from './io.js';
 
 type Format = 'table' | 'json' | 'csv' | 'md';
@@ -83,6 +85,9 @@ function resolveRef(
   ns: string | undefined,
   arg: string,
 ): Endpoint {
+  // An endpoint key as the matrix prints it: `ns/pod`, or an external range's CIDR.
+  const exact = m.indexOf(ref);
+  if (exact !== undefined) return m.endpoints[exact]!;
   const key =
     ref.includes('/') && !/^\d+\.\d+\.\d+\.\d+\/\d+$/.test(ref) ? ref : `${ns ?? 'default'}/${ref}`;
   const i = m.indexOf(key);
@@ -159,6 +164,14 @@ export function register(program: Command, io: Io): void {
       const diagnostics = [...loaded.diagnostics, ...world.diagnostics];
       const errors = diagnostics.filter((d) => d.severity === 'error');
       if (errors.length > 0) throw new InputError(errors);
+      const cluster = loaded.sources
+        .map((s) => s.object as { kind?: string })
+        .find((o): o is Cluster => o.kind === 'Cluster');
+      const enforcement = policyEnforcement(
+        cluster,
+        world.policies.length + world.admin.length + (world.baseline ? 1 : 0),
+      );
+      if (enforcement.diagnostic) diagnostics.push(enforcement.diagnostic);
       for (const d of diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
       if (opts.namespace !== undefined && !world.namespaces.has(opts.namespace)) {
         throw InputError.of(
@@ -220,7 +233,9 @@ function renderMatrix(
     if (extIdx.length > 0) {
       const exts = extIdx.map((i) => {
         const e = m.endpoints[i]!;
-        return e.kind === 'external' ? { name: e.key, cidr: e.cidr, except: e.except } : { name: e.key };
+        return e.kind === 'external'
+          ? { name: e.key, cidr: e.cidr, except: e.except }
+          : { name: e.key };
       });
       io.out(`,"externals":${JSON.stringify(exts)},"externalAllowed":{`);
       const rows = [...podIdx.map((a) => row(a, extIdx)), ...extIdx.map((a) => row(a, podIdx))];

@@ -9,7 +9,7 @@
  * `nstat` counters, and what the server and client sockets saw.
  *
  * This adapter alone spawns processes (`ip`, `iptables-restore`,
- * `iptables-save`, `conntrack`, `sysctl`, `nstat`, `socat`, and Node traffic
+ * `iptables-save`, `conntrack`, `sysctl`, `nstat`, `socat`, `tcpdump`, and Node traffic
  * scripts under `ip netns exec`). Every spawn has a timeout; namespaces are
  * named `pe-<pid>-<n>`, traffic stays on addresses inside them, and
  * `withTopology` deletes everything it made, also when the test fails.
@@ -40,11 +40,15 @@ export {
 } from './netns.js';
 export {
   TCP_FLAG,
+  captureTcp,
   internetChecksum,
+  parseTcpdump,
   runClient,
   sendRawTcp,
   startServer,
   tcpHeader,
+  type Capture,
+  type CapturedTcp,
   type ClientResult,
   type ClientSpec,
   type Proto,

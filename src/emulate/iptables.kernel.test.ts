@@ -15,11 +15,14 @@ import {
   ConntrackTable,
   DEFAULT_CONNTRACK_SYSCTLS,
   NO_CT,
+  confirm,
   conntrackIn,
+  type ConntrackSysctls,
 } from '../kernel/conntrack/index.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 import {
   canEmulate,
+  captureTcp,
   chainCounter,
   counterAt,
   rulePositions,
@@ -31,11 +34,14 @@ import {
   type ClientResult,
   type Counters,
   type Lab,
+  type Netns,
   type RawTcp,
   type TopologyDesc,
 } from './index.js';
 
 const TOOLS = ['ip', 'iptables-restore', 'iptables-save', 'conntrack', 'socat', 'nstat', 'sysctl'];
+/** Only the out-of-window test reads sequence numbers off the wire. */
+const HAS_TCPDUMP = canEmulate(['tcpdump']);
 
 const CLIENT = '10.250.1.2'; // inside the "cluster CIDR" 10.250.1.0/28
 const OUTSIDER = '10.250.1.100'; // a second client address, outside it
@@ -44,8 +50,13 @@ const ROUTER_OUT = '172.31.2.1'; // router eth1
 const BACKEND_A = '172.31.2.2';
 const BACKEND_B = '172.31.2.3';
 const VIP = '10.250.100.10';
-/** The router's addresses as packeteye's --local-ip (IP/PREFIX@IFACE), as `ip -br addr` shows them. */
+/** The router's addresses as packeteye's --local-ip (IP/PREFIX@IFACE); checked against the kernel's. */
 const ROUTER_LOCAL = [`${ROUTER_IN}/24@eth0`, `${ROUTER_OUT}/24@eth1`];
+
+/** A namespace's addresses as the kernel lists them, in packeteye's --local-ip form. */
+function localIpsOf(ns: Netns): string[] {
+  return ns.ipv4Addresses().map((a) => `${a.ip}/${a.prefix}@${a.dev}`);
+}
 
 /**
  * client(eth0) — (eth0)router(eth1) — (eth0)server; the router forwards and routes the VIP range
@@ -155,6 +166,7 @@ const REJECTS = `*filter
 :OUTPUT ACCEPT [0:0]
 :KUBE-SERVICES - [0:0]
 -A FORWARD -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
+-A OUTPUT -m conntrack --ctstate NEW -m comment --comment "kubernetes service portals" -j KUBE-SERVICES
 -A KUBE-SERVICES -d ${VIP}/32 -p tcp -m comment --comment "default/web:http has no endpoints" -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable
 -A KUBE-SERVICES -d ${VIP}/32 -p tcp -m tcp --dport 81 -j REJECT --reject-with tcp-reset
 -A KUBE-SERVICES -d ${VIP}/32 -p tcp -m tcp --dport 82 -j REJECT --reject-with icmp-host-unreachable
@@ -343,16 +355,15 @@ const CLIENT_SEES: Record<string, { kind: string; code: string; icmp: number }> 
   'icmp-admin-prohibited': { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 },
 };
 
-/** packeteye's conntrack (nf_conntrack_in model) on the same hand-made segment: NEW or INVALID. */
-function packeteyeCtState(t: RawTcp, tcpLoose: boolean): string {
-  const p: Ipv4Packet = {
+function tcpPacket(t: RawTcp): Ipv4Packet {
+  return {
     ip: { src: t.src, dst: t.dst, ttl: 64, id: 1, df: true, tos: 0 },
     l4: {
       kind: 'tcp',
       sport: t.sport,
       dport: t.dport,
-      seq: t.seq,
-      ack: t.ack,
+      seq: t.seq >>> 0,
+      ack: t.ack >>> 0,
       window: t.window ?? 64240,
       flags: {
         syn: (t.flags & TCP_FLAG.SYN) !== 0,
@@ -365,14 +376,39 @@ function packeteyeCtState(t: RawTcp, tcpLoose: boolean): string {
     },
     payloadLength: 0,
   };
-  const r = conntrackIn(
-    new ConntrackTable(),
-    p,
-    NO_CT,
-    { ...DEFAULT_CONNTRACK_SYSCTLS, tcpLoose },
-    0,
-  );
-  return r.ct.kind === 'none' ? 'INVALID' : r.ct.kind === 'tracked' ? r.ct.ctinfo : 'UNTRACKED';
+}
+
+/**
+ * packeteye's conntrack (its nf_conntrack_in / confirm model) fed a sequence of segments, as the
+ * router's conntrack saw them; returns the ctstate of each (`NEW`, `ESTABLISHED`, … or `INVALID`).
+ */
+function packeteyeCtStates(
+  segments: readonly RawTcp[],
+  sysctls: Partial<ConntrackSysctls>,
+): { states: string[]; events: string[] } {
+  const table = new ConntrackTable();
+  const s = { ...DEFAULT_CONNTRACK_SYSCTLS, ...sysctls };
+  const events: string[] = [];
+  const states = segments.map((t) => {
+    const r = conntrackIn(table, tcpPacket(t), NO_CT, s, 0);
+    events.push(r.event);
+    confirm(table, r.ct, 0);
+    return r.ct.kind === 'none' ? 'INVALID' : r.ct.kind === 'tracked' ? r.ct.ctinfo : 'UNTRACKED';
+  });
+  return { states, events };
+}
+
+/** TCP flag letters as tcpdump prints them → flag bits. */
+function flagsOf(letters: string): number {
+  let f = 0;
+  for (const ch of letters) {
+    if (ch === 'S') f |= TCP_FLAG.SYN;
+    else if (ch === '.') f |= TCP_FLAG.ACK;
+    else if (ch === 'F') f |= TCP_FLAG.FIN;
+    else if (ch === 'R') f |= TCP_FLAG.RST;
+    else if (ch === 'P') f |= TCP_FLAG.PSH;
+  }
+  return f;
 }
 
 describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real kernel', () => {
@@ -387,6 +423,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     };
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
+      expect(localIpsOf(router)).toEqual(ROUTER_LOCAL);
       router.iptablesRestore(ONE_ENDPOINT);
       const server = await startServer(lab, lab.ns('server'), {
         proto: 'tcp',
@@ -601,6 +638,11 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
         snat: { kind: 'MASQUERADE' },
       });
       expect(peOut.snat?.to.split(':')[0]).toBe(sawOut.src);
+      // --random-fully draws the port from the source port's class, 1024-65535 here (nf_nat_l4proto_unique_tuple).
+      for (const port of [sawOut.sport, Number(peOut.snat?.to.split(':')[1])]) {
+        expect(port).toBeGreaterThanOrEqual(1024);
+        expect(port).toBeLessThanOrEqual(65535);
+      }
       expect(peOut.packet).toMatchObject({ src: sawOut.src, dst: sawOut.dst, dport: sawOut.dport });
       // Rule by rule, the kernel's counters equal the number of flows packeteye sends through each rule.
       expect(peNatCounts([peIn, peOut])).toEqual(kernelNatCounts(c));
@@ -655,6 +697,35 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     });
   });
 
+  it('MASQUERADE without --random-fully keeps a free source port (get_unique_tuple)', async () => {
+    const dump = ONE_ENDPOINT.replace(' --random-fully', '');
+    const flow: Flow = {
+      src: OUTSIDER,
+      dst: VIP,
+      dport: 80,
+      sport: 40008,
+      inIface: 'eth0',
+      outIface: 'eth1',
+    };
+    await withTopology(topology(), async (lab) => {
+      const router = lab.ns('router');
+      router.iptablesRestore(dump);
+      const srv = await startServer(lab, lab.ns('server'), {
+        proto: 'tcp',
+        listen: [{ host: BACKEND_A, port: 8080 }],
+      });
+      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
+      const seen = await srv.stop();
+
+      expect(got.kind).toBe('connected');
+      expect(seen).toEqual([{ peer: `${ROUTER_OUT}:40008`, local: `${BACKEND_A}:8080` }]);
+
+      const pe = await packeteyeOne(dump, flow);
+      expect(pe.snat).toMatchObject({ kind: 'MASQUERADE', to: seen[0]?.peer });
+      expect(pe.packet).toMatchObject(seenAsPacket(seen[0]!));
+    });
+  });
+
   it('MASQUERADE takes the out device’s address whose subnet holds the next hop, not the first one', async () => {
     const other = '172.31.9.1';
     const localIps = [`${ROUTER_IN}/24@eth0`, `${other}/24@eth1`, `${ROUTER_OUT}/24@eth1`];
@@ -670,9 +741,9 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     await withTopology(topology({ routerOutFirst: `${other}/24` }), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(ONE_ENDPOINT);
-      expect(router.ip('-4', '-o', 'addr', 'show', 'dev', 'eth1').indexOf(other)).toBeLessThan(
-        router.ip('-4', '-o', 'addr', 'show', 'dev', 'eth1').indexOf(ROUTER_OUT),
-      );
+      // Both primary, the other subnet's first: packeteye gets them in the kernel's order.
+      expect(localIpsOf(router)).toEqual(localIps);
+      expect(router.ipv4Addresses().every((a) => !a.secondary)).toBe(true);
       const srv = await startServer(lab, lab.ns('server'), {
         proto: 'tcp',
         listen: [{ host: BACKEND_A, port: 8080 }],
@@ -810,45 +881,82 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       const router = lab.ns('router');
       const client = lab.ns('client');
       router.iptablesRestore(REJECTS);
+      // From the client (FORWARD), and from the router itself (OUTPUT: the error is delivered locally).
       const cases = [
-        { port: 80, proto: 'tcp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 } },
-        { port: 81, proto: 'tcp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 0 } },
-        { port: 82, proto: 'tcp', kernel: { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 } },
-        { port: 53, proto: 'udp', kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 } },
+        {
+          from: 'client',
+          port: 80,
+          proto: 'tcp',
+          kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 },
+        },
+        {
+          from: 'client',
+          port: 81,
+          proto: 'tcp',
+          kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 0 },
+        },
+        {
+          from: 'client',
+          port: 82,
+          proto: 'tcp',
+          kernel: { kind: 'unreachable', code: 'EHOSTUNREACH', icmp: 1 },
+        },
+        {
+          from: 'client',
+          port: 53,
+          proto: 'udp',
+          kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 },
+        },
+        {
+          from: 'router',
+          port: 80,
+          proto: 'tcp',
+          kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 1 },
+        },
+        {
+          from: 'router',
+          port: 81,
+          proto: 'tcp',
+          kernel: { kind: 'refused', code: 'ECONNREFUSED', icmp: 0 },
+        },
       ] as const;
       for (const k of cases) {
-        const before = client.snmp();
+        const ns = lab.ns(k.from);
+        const src = k.from === 'client' ? CLIENT : ROUTER_OUT;
+        const before = ns.snmp();
         const rulesBefore = router.counters();
         // UDP connected, so the ICMP error reaches the socket.
-        const [got] = await runClient(lab, client, {
+        const [got] = await runClient(lab, ns, {
           proto: k.proto,
           dst: VIP,
           port: k.port,
-          bind: CLIENT,
+          bind: src,
           connect: true,
         });
-        const icmp = snmpDelta(before, client.snmp(), 'IcmpInDestUnreachs');
+        const icmp = snmpDelta(before, ns.snmp(), 'IcmpInDestUnreachs');
         const observed = {
           kind: got?.kind,
           code: got !== undefined && 'code' in got ? got.code : undefined,
           icmp,
         };
-        expect(observed, `kernel, port ${k.port}`).toEqual(k.kernel);
+        const what = `${k.from} → ${VIP}:${k.port}/${k.proto}`;
+        expect(observed, `kernel, ${what}`).toEqual(k.kernel);
         const rulesAfter = router.counters();
 
         const pe = await packeteyeOne(REJECTS, {
-          src: CLIENT,
+          src,
           dst: VIP,
           dport: k.port,
           proto: k.proto,
-          inIface: 'eth0',
+          ...(k.from === 'client' ? { inIface: 'eth0' } : {}),
           outIface: 'eth1',
         });
-        expect(pe.verdict, `packeteye, port ${k.port}`).toBe('REJECT');
+        expect(pe.path[0], what).toBe(k.from === 'client' ? 'PREROUTING' : 'OUTPUT');
+        expect(pe.verdict, `packeteye, ${what}`).toBe('REJECT');
         expect(pe.reject?.with).toBeDefined();
         expect(
           CLIENT_SEES[pe.reject?.with ?? ''],
-          `packeteye --reject-with ${pe.reject?.with}, port ${k.port}`,
+          `packeteye --reject-with ${pe.reject?.with}, ${what}`,
         ).toEqual(observed);
         // The rule packeteye says rejected is the one whose kernel counter moved.
         expect(pe.decidedBy?.kind).toBe('rule');
@@ -859,7 +967,10 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
             r.chain === 'KUBE-SERVICES' &&
             r.packets > counterAt(rulesBefore, r).packets,
         );
-        expect(moved.map((r) => `${r.chain}#${r.index}`)).toEqual([`${by.chain}#${by.index}`]);
+        expect(
+          moved.map((r) => `${r.chain}#${r.index}`),
+          what,
+        ).toEqual([`${by.chain}#${by.index}`]);
       }
     });
   });
@@ -901,7 +1012,7 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
           kernelSays.push(
             `loose=${loose} ${name}: ${invalidHit === 1 ? 'INVALID' : 'NEW'}, ${delivered === 1 ? 'delivered' : 'dropped'}`,
           );
-          const state = packeteyeCtState(seg, loose === 1);
+          const [state = ''] = packeteyeCtStates([seg], { tcpLoose: loose === 1 }).states;
           packeteyeSays.push(
             `loose=${loose} ${name}: ${state}, ${state === 'INVALID' ? 'dropped' : 'delivered'}`,
           );
@@ -983,6 +1094,114 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       });
     });
   });
+
+  it.skipIf(!HAS_TCPDUMP)(
+    'ctstate INVALID: an out-of-window segment of an established connection, with and without tcp_be_liberal',
+    async () => {
+      await withTopology(topology(), async (lab) => {
+        const router = lab.ns('router');
+        const server = lab.ns('server');
+        router.iptablesRestore(INVALID_DROP);
+        const invalid = ruleOf(INVALID_DROP, 'filter', 'KUBE-FORWARD', /INVALID/);
+        // A real connection, held open by the server, whose handshake we capture with absolute seqs.
+        const cap = await captureTcp(lab, lab.ns('client'), 'eth0', 'tcp port 9000', 3);
+        const srv = await startServer(lab, server, {
+          proto: 'tcp',
+          listen: [{ host: BACKEND_A, port: 9000 }],
+          holdMs: 1500,
+        });
+        const client = runClient(lab, lab.ns('client'), {
+          proto: 'tcp',
+          dst: BACKEND_A,
+          port: 9000,
+          bind: CLIENT,
+          sport: 41300,
+          attemptTimeoutMs: 2500,
+        });
+        const [syn, synack, ack] = await cap.packets();
+        expect([syn?.flags, synack?.flags, ack?.flags]).toEqual(['S', 'S.', '.']);
+        // tcpdump prints no seq for a bare ACK: the third segment's is the SYN's + 1.
+        const handshake: RawTcp[] = [syn!, synack!, ack!].map((p) => ({
+          src: p.src,
+          dst: p.dst,
+          sport: p.sport,
+          dport: p.dport,
+          seq: p.seq ?? (syn!.seq! + 1) >>> 0,
+          ack: p.ack ?? 0,
+          flags: flagsOf(p.flags),
+          window: p.win ?? 0,
+        }));
+        const next = (syn!.seq! + 1) >>> 0;
+        const base = {
+          src: CLIENT,
+          dst: BACKEND_A,
+          sport: 41300,
+          dport: 9000,
+          ack: (synack!.seq! + 1) >>> 0,
+          flags: TCP_FLAG.ACK,
+        };
+        const probes: { name: string; liberal: 0 | 1; seg: RawTcp }[] = [
+          { name: 'in-window ACK', liberal: 0, seg: { ...base, seq: next } },
+          // Half the sequence space away from anything the connection has sent: outside any window.
+          {
+            name: 'out-of-window ACK',
+            liberal: 0,
+            seg: { ...base, seq: (next + 0x80000000) >>> 0 },
+          },
+          {
+            name: 'out-of-window ACK',
+            liberal: 1,
+            seg: { ...base, seq: (next + 0x80000000) >>> 0 },
+          },
+        ];
+        const kernelSays: string[] = [];
+        for (const p of probes) {
+          router.setSysctl('net.netfilter.nf_conntrack_tcp_be_liberal', p.liberal);
+          const before = counterAt(router.counters(), invalid).packets;
+          const inBefore = server.snmp();
+          sendRawTcp(lab.ns('client'), p.seg);
+          await new Promise((res) => setTimeout(res, 50));
+          const hit = counterAt(router.counters(), invalid).packets - before;
+          const delivered = snmpDelta(inBefore, server.snmp(), 'IpInReceives') > 0;
+          kernelSays.push(
+            `be_liberal=${p.liberal} ${p.name}: ${hit === 1 ? 'INVALID' : 'valid'}, ${delivered ? 'delivered' : 'dropped'}`,
+          );
+        }
+        router.setSysctl('net.netfilter.nf_conntrack_tcp_be_liberal', 0);
+        const [done] = await client;
+        await srv.stop();
+        expect(done?.kind).toBe('connected');
+
+        // The kernel (nf_conntrack_proto_tcp.c tcp_in_window): outside the window is INVALID unless
+        // be_liberal; kube-proxy's rule then drops it before it reaches the endpoint.
+        expect(kernelSays).toEqual([
+          'be_liberal=0 in-window ACK: valid, delivered',
+          'be_liberal=0 out-of-window ACK: INVALID, dropped',
+          'be_liberal=1 out-of-window ACK: valid, delivered',
+        ]);
+        // packeteye's conntrack, given the same handshake and then each probe.
+        const why: string[] = [];
+        const packeteyeSays = probes.map((p) => {
+          const { states, events } = packeteyeCtStates([...handshake, p.seg], {
+            tcpBeLiberal: p.liberal === 1,
+          });
+          expect(states.slice(0, 3), 'handshake').toEqual([
+            'NEW',
+            'ESTABLISHED_REPLY',
+            'ESTABLISHED',
+          ]);
+          why.push(
+            `be_liberal=${p.liberal} ${p.name} (seq ${p.seg.seq}, ack ${p.seg.ack}): ${events[3]}`,
+          );
+          const st = states[3];
+          return `be_liberal=${p.liberal} ${p.name}: ${st === 'INVALID' ? 'INVALID' : 'valid'}, ${st === 'INVALID' ? 'dropped' : 'delivered'}`;
+        });
+        // Handshake as captured, then packeteye's reason per probe, shown when they disagree.
+        const context = `handshake ${JSON.stringify(handshake.map((h) => [h.seq, h.ack, h.window]))}\n${why.join('\n')}`;
+        expect(packeteyeSays, context).toEqual(kernelSays);
+      });
+    },
+  );
 
   it('addrtype LOCAL: a NodePort on any of the router’s own addresses is DNATed, a forwarded packet is not', async () => {
     const flows: Flow[] = [

@@ -147,6 +147,34 @@ describe.skipIf(!canEmulate(['ip', 'sysctl']))('emulate/netns: the harness itsel
     );
   });
 
+  it('bridges: two namespaces on one bridge in a third talk; the bridge learns both MACs', async () => {
+    await withTopology(
+      {
+        netns: { a: {}, b: {}, sw: { bridges: [{ name: 'br0', ports: ['pa', 'pb'] }] } },
+        veths: [
+          { a: { ns: 'a', dev: 'eth0', addrs: ['10.250.7.1/24'] }, b: { ns: 'sw', dev: 'pa' } },
+          { a: { ns: 'b', dev: 'eth0', addrs: ['10.250.7.2/24'] }, b: { ns: 'sw', dev: 'pb' } },
+        ],
+      },
+      async (lab) => {
+        const srv = await startServer(lab, lab.ns('b'), {
+          proto: 'tcp',
+          listen: [{ host: '10.250.7.2', port: 7000 }],
+        });
+        const [got] = await runClient(lab, lab.ns('a'), {
+          proto: 'tcp',
+          dst: '10.250.7.2',
+          port: 7000,
+        });
+        expect(got?.kind).toBe('connected');
+        expect((await srv.stop())[0]?.peer.split(':')[0]).toBe('10.250.7.1');
+        const fdb = lab.ns('sw').exec(['bridge', 'fdb', 'show', 'br', 'br0', 'dynamic']);
+        const macA = lab.ns('a').ip('-br', 'link', 'show', 'dev', 'eth0').split(/\s+/)[2];
+        expect(fdb).toContain(`${macA} dev pa`);
+      },
+    );
+  });
+
   it('sweeps only pe-<pid>-<n> namespaces whose process is gone', () => {
     const dead = spawnSync('true').pid;
     const stale = `pe-${dead}-1`;

@@ -261,6 +261,26 @@ export class Netns {
     return this.exec(['nstat', '-asz']);
   }
 
+  /** IPv4 addresses in the kernel's order (`ip -j -4 addr show`), loopback excluded. */
+  ipv4Addresses(): { dev: string; ip: string; prefix: number; secondary: boolean }[] {
+    const j = JSON.parse(this.ip('-j', '-4', 'addr', 'show')) as Array<{
+      ifname: string;
+      addr_info?: Array<{ family: string; local: string; prefixlen: number; secondary?: boolean }>;
+    }>;
+    return j
+      .filter((l) => l.ifname !== 'lo')
+      .flatMap((l) =>
+        (l.addr_info ?? [])
+          .filter((a) => a.family === 'inet')
+          .map((a) => ({
+            dev: l.ifname,
+            ip: a.local,
+            prefix: a.prefixlen,
+            secondary: a.secondary === true,
+          })),
+      );
+  }
+
   /** `ip -s -j link show DEV`, parsed: rx/tx packet counts. */
   linkStats(dev: string): {
     rxPackets: number;
@@ -447,8 +467,8 @@ export async function withTopology<T>(
 /** A running child process inside a namespace. */
 export interface Spawned {
   readonly child: ChildProcess;
-  /** Resolves with the first stdout line (a readiness signal) or rejects if the process ends first. */
-  readonly firstLine: Promise<string>;
+  /** Resolves with the first line of the `readyOn` stream matching `readyWhen` (a readiness signal); rejects if the process ends first. */
+  readonly ready: Promise<string>;
   /** Resolves when the process ends (never rejects; check status). */
   readonly done: Promise<RunResult>;
 }
@@ -461,8 +481,15 @@ export function spawnIn(
   lab: Lab,
   ns: Netns,
   argv: readonly string[],
-  timeoutMs = TRAFFIC_TIMEOUT_MS,
+  opts: {
+    readonly timeoutMs?: number;
+    readonly readyOn?: 'stdout' | 'stderr';
+    readonly readyWhen?: RegExp;
+  } = {},
 ): Spawned {
+  const timeoutMs = Math.min(opts.timeoutMs ?? TRAFFIC_TIMEOUT_MS, TRAFFIC_TIMEOUT_MS);
+  const readyOn = opts.readyOn ?? 'stdout';
+  const readyWhen = opts.readyWhen ?? /^/;
   const full = ['ip', 'netns', 'exec', ns.name, ...argv];
   const child = spawn(full[0] as string, full.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
   lab.track(child);
@@ -471,19 +498,24 @@ export function spawnIn(
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
   let resolveLine: (l: string) => void = () => {};
   let rejectLine: (e: Error) => void = () => {};
-  const firstLine = new Promise<string>((res, rej) => {
+  const ready = new Promise<string>((res, rej) => {
     resolveLine = res;
     rejectLine = rej;
   });
   child.stdout?.setEncoding('utf8');
   child.stderr?.setEncoding('utf8');
+  const check = (text: string) => {
+    // Complete lines only; a resolved promise ignores later calls.
+    for (const line of text.split('\n').slice(0, -1))
+      if (readyWhen.test(line)) return resolveLine(line);
+  };
   child.stdout?.on('data', (d: string) => {
     stdout += d;
-    const nl = stdout.indexOf('\n');
-    if (nl >= 0) resolveLine(stdout.slice(0, nl));
+    if (readyOn === 'stdout') check(stdout);
   });
   child.stderr?.on('data', (d: string) => {
     stderr += d;
+    if (readyOn === 'stderr') check(stderr);
   });
   const done = new Promise<RunResult>((res) => {
     child.once('close', (status, signal) => {
@@ -498,7 +530,7 @@ export function spawnIn(
       res({ status: null, signal: null, stdout, stderr: stderr + String(err) });
     });
   });
-  // Nobody may be waiting on firstLine; don't let its rejection go unhandled.
-  firstLine.catch(() => {});
-  return { child, firstLine, done };
+  // Nobody may be waiting on ready; don't let its rejection go unhandled.
+  ready.catch(() => {});
+  return { child, ready, done };
 }

@@ -58,7 +58,8 @@ for (const l of o.listen) {
       const seen = { peer: s.remoteAddress + ':' + s.remotePort, local: s.localAddress + ':' + s.localPort };
       out(seen);
       s.on('error', () => {});
-      s.end(JSON.stringify(seen) + '\n');
+      // holdMs keeps the connection open (ESTABLISHED) for a while before answering.
+      setTimeout(() => s.end(JSON.stringify(seen) + '\n'), o.holdMs || 0);
     });
     srv.listen({ host: l.host, port: l.port }, onReady);
   } else {
@@ -122,6 +123,8 @@ export interface ServerSpec {
   readonly proto: Proto;
   /** Addresses to listen on (host `0.0.0.0` for all). UDP servers should name the address, to report `local`. */
   readonly listen: readonly { readonly host: string; readonly port: number }[];
+  /** TCP: keep each connection open this long before answering and closing (default 0). */
+  readonly holdMs?: number;
   readonly timeoutMs?: number;
 }
 
@@ -133,9 +136,9 @@ export interface Server {
 /** Starts a server in `ns` and waits until every listener is bound. */
 export async function startServer(lab: Lab, ns: Netns, spec: ServerSpec): Promise<Server> {
   const timeoutMs = Math.min(spec.timeoutMs ?? TRAFFIC_TIMEOUT_MS, TRAFFIC_TIMEOUT_MS);
-  const arg = JSON.stringify({ proto: spec.proto, listen: spec.listen });
-  const p: Spawned = spawnIn(lab, ns, [process.execPath, '-e', SERVER_JS, arg], timeoutMs);
-  const line = await p.firstLine;
+  const arg = JSON.stringify({ proto: spec.proto, listen: spec.listen, holdMs: spec.holdMs ?? 0 });
+  const p: Spawned = spawnIn(lab, ns, [process.execPath, '-e', SERVER_JS, arg], { timeoutMs });
+  const line = await p.ready;
   if (line !== 'READY') throw new Error(`server in ${ns} did not start: ${line}`);
   return {
     async stop() {
@@ -170,7 +173,7 @@ export async function runClient(lab: Lab, ns: Netns, spec: ClientSpec): Promise<
   const count = spec.count ?? 1;
   const attempt = spec.attemptTimeoutMs ?? 1_000;
   const arg = JSON.stringify({ ...spec, count, timeoutMs: attempt });
-  const p = spawnIn(lab, ns, [process.execPath, '-e', CLIENT_JS, arg], TRAFFIC_TIMEOUT_MS);
+  const p = spawnIn(lab, ns, [process.execPath, '-e', CLIENT_JS, arg]);
   const r = await p.done;
   const last = r.stdout.trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('[')) {
@@ -248,4 +251,81 @@ export function sendRawTcp(ns: Netns, t: RawTcp): void {
       timeoutMs: TRAFFIC_TIMEOUT_MS,
     },
   );
+}
+
+/** One packet line of `tcpdump -n -S`, the fields the oracle needs. */
+export interface CapturedTcp {
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+  /** tcpdump's flag letters: `S`, `S.`, `.`, `R`, `F.`… */
+  readonly flags: string;
+  readonly seq?: number;
+  readonly ack?: number;
+  readonly win?: number;
+}
+
+/** Parses `tcpdump -n -S` TCP lines (`IP A.p > B.q: Flags [S.], seq N, ack M, win W, …`). */
+export function parseTcpdump(text: string): CapturedTcp[] {
+  const out: CapturedTcp[] = [];
+  const re =
+    /IP (\d+\.\d+\.\d+\.\d+)\.(\d+) > (\d+\.\d+\.\d+\.\d+)\.(\d+): Flags \[([^\]]*)\](.*)$/;
+  for (const line of text.split('\n')) {
+    const m = re.exec(line);
+    if (m === null) continue;
+    const rest = m[6] as string;
+    const num = (name: string): number | undefined => {
+      const x = new RegExp(`\\b${name} (\\d+)`).exec(rest);
+      return x === null ? undefined : Number(x[1]);
+    };
+    const seq = num('seq');
+    const ack = num('ack');
+    const win = num('win');
+    out.push({
+      src: m[1] as string,
+      sport: Number(m[2]),
+      dst: m[3] as string,
+      dport: Number(m[4]),
+      flags: m[5] as string,
+      ...(seq !== undefined ? { seq } : {}),
+      ...(ack !== undefined ? { ack } : {}),
+      ...(win !== undefined ? { win } : {}),
+    });
+  }
+  return out;
+}
+
+export interface Capture {
+  /** Waits for tcpdump to exit (after `count` packets, or its timeout) and returns the packets. */
+  packets(): Promise<CapturedTcp[]>;
+}
+
+/**
+ * Captures up to `count` TCP packets on `dev` in `ns` with absolute sequence
+ * numbers (`tcpdump -n -S -l -c COUNT -i DEV FILTER`), bounded by the traffic
+ * timeout; resolves once tcpdump is listening.
+ */
+export async function captureTcp(
+  lab: Lab,
+  ns: Netns,
+  dev: string,
+  filter: string,
+  count: number,
+): Promise<Capture> {
+  const p = spawnIn(
+    lab,
+    ns,
+    ['tcpdump', '-n', '-S', '-l', '-c', String(count), '-i', dev, filter],
+    {
+      readyOn: 'stderr',
+      readyWhen: /listening on/,
+    },
+  );
+  await p.ready;
+  return {
+    async packets() {
+      return parseTcpdump((await p.done).stdout);
+    },
+  };
 }

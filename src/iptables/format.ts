@@ -11,9 +11,13 @@ import { formatPortRange, formatProbability, hex, saveString } from './values.js
 
 const not = (invert: boolean): string => (invert ? ' !' : '');
 
-/** A raw argument of an unsupported extension: bare when safe, else quoted like xtables_save_string. */
+/**
+ * A raw argument of an unsupported extension, printed so that iptables-restore
+ * (and parse.ts) read the same word back: bare unless it is empty or holds a
+ * blank or a double quote (outside quotes, `\\` and `'` are ordinary).
+ */
 function rawArg(a: string): string {
-  return a.length > 0 && !/[\s"'\\]/.test(a) ? a : saveString(a);
+  return a.length > 0 && !/[\s"]/.test(a) ? a : saveString(a);
 }
 
 function ports(p: { from: number; to: number }): string {

@@ -288,7 +288,7 @@ export function parseIptablesSave(
       error(lineNo, `chain name "${name}" is longer than ${MAX_CHAIN_NAME} characters`);
       return false;
     }
-    if (name.startsWith('-') || name.startsWith('!') || name === '') {
+    if (name.startsWith('-') || name.startsWith('!') || name === '' || /[\s"]/.test(name)) {
       error(lineNo, `invalid chain name "${name}"`);
       return false;
     }

@@ -91,6 +91,10 @@ export interface RuleBody {
   readonly text: string;
 }
 
+/** Every option spelling of a modelled match, and of the protocol matches -p loads implicitly. */
+const MATCH_OPTIONS: ReadonlySet<string> = new Set([...MATCHES.values()].flatMap((m) => [...m.options.keys()]));
+const IMPLICIT_OPTIONS: ReadonlySet<string> = new Set([...IMPLICIT_BY_PROTOCOL.values()].flatMap((m) => [...m.options.keys()]));
+
 class RuleError extends Error {
   constructor(
     message: string,
@@ -172,6 +176,8 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
         case 'match': {
           takeInvert(t, false);
           const name = value(t).text;
+          // Extension names are file names (libxt_NAME.so) of at most 28 characters.
+          if (!/^[A-Za-z0-9_.-]{1,28}$/.test(name)) throw new RuleError(`invalid match module name "${name}"`);
           const spec = MATCHES.get(name);
           instances.push({ module: name, ...(spec ? { spec } : {}), given: [], raw: [] });
           break;
@@ -182,6 +188,7 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
           const name = value(t).text;
           if (target) throw new RuleError(`only one -j or -g per rule (already have ${target.name})`);
           if (name.length === 0) throw new RuleError(`${t} needs a target name`);
+          if (/[\s"]/.test(name) || name[0] === '-' || name[0] === '!') throw new RuleError(`invalid target or chain name "${name}"`);
           if (basic === 'goto') {
             if (TARGETS.has(name) || KNOWN_UNMODELLED_TARGETS.has(name)) {
               throw new RuleError(`-g needs a user-defined chain, not the target ${name}`);
@@ -292,6 +299,15 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
       throw new RuleError(
         `unknown option ${opt}${target ? ` for -${target.kind === 'goto' ? 'g' : 'j'} ${target.name}` : ''}`,
       );
+    }
+    // An option of a modelled match that no loaded match claims is an error, as in iptables
+    // ("unknown option"), not an unmodelled option: e.g. `--dport` before any `-p tcp`.
+    if (MATCH_OPTIONS.has(opt)) {
+      if (owner === target || owner.spec !== undefined) {
+        const where = owner === target ? `-j ${target.name}` : `-m ${(owner as Instance).module}`;
+        throw new RuleError(`unknown option ${opt} for ${where}${IMPLICIT_OPTIONS.has(opt) ? ' (it needs -p tcp, udp, sctp or icmp before it)' : ''}`);
+      }
+      if (!protocol) throw new RuleError(`option ${opt} needs a -p before it`);
     }
     if (owner.unsupported === undefined) owner.unsupported = opt;
     if (invert) owner.raw.push('!');

@@ -16,49 +16,53 @@ export type TokenizeResult = { ok: true; tokens: Token[] } | { ok: false; tokens
 
 export function tokenizeLine(line: string): TokenizeResult {
   const tokens: Token[] = [];
-  let buf = '';
-  let inToken = false;
-  let quoted = false;
-  let quoteOpen = false;
-  let escaped = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quoteOpen) {
-      if (escaped) {
-        buf += c;
-        escaped = false;
-      } else if (c === '\\') {
-        escaped = true;
-      } else if (c === '"') {
-        quoteOpen = false;
-        tokens.push({ text: buf, quoted: true });
-        buf = '';
-        inToken = false;
-        quoted = false;
-      } else {
-        buf += c;
-      }
+  const n = line.length;
+  let i = 0;
+  while (i < n) {
+    let c = line.charCodeAt(i);
+    if (c === 32 || c === 9 || c === 10 || c === 13) {
+      i++;
       continue;
     }
-    if (c === '"') {
-      quoteOpen = true;
+    // One argument: unquoted runs are sliced, quoted runs unescaped; a closing quote ends it.
+    let text = '';
+    let quoted = false;
+    let runStart = i;
+    for (;;) {
+      if (i >= n || c === 32 || c === 9 || c === 10 || c === 13) {
+        text += line.slice(runStart, i);
+        break;
+      }
+      if (c !== 34) {
+        c = line.charCodeAt(++i);
+        continue;
+      }
+      // An opening double quote: the text so far, then the quoted part.
+      text += line.slice(runStart, i);
       quoted = true;
-      inToken = true;
-      continue;
-    }
-    if (c === ' ' || c === '\t' || c === '\n' || c === '\r') {
-      if (inToken) {
-        tokens.push({ text: buf, quoted });
-        buf = '';
-        inToken = false;
-        quoted = false;
+      i++;
+      let segStart = i;
+      for (;;) {
+        if (i >= n) return { ok: false, tokens, error: 'unterminated quote' };
+        const q = line.charCodeAt(i);
+        if (q === 92) {
+          // `\x` stands for x (a trailing backslash escapes nothing: the quote stays open).
+          text += line.slice(segStart, i);
+          if (i + 1 >= n) return { ok: false, tokens, error: 'unterminated quote' };
+          text += line[i + 1];
+          i += 2;
+          segStart = i;
+          continue;
+        }
+        if (q === 34) break;
+        i++;
       }
-      continue;
+      text += line.slice(segStart, i);
+      i++; // past the closing quote, which ends the argument
+      runStart = i;
+      break;
     }
-    buf += c;
-    inToken = true;
+    tokens.push({ text, quoted });
   }
-  if (quoteOpen) return { ok: false, tokens, error: 'unterminated quote' };
-  if (inToken) tokens.push({ text: buf, quoted });
   return { ok: true, tokens };
 }

@@ -56,8 +56,18 @@ export interface LegacyEndpoints {
   kind: 'Endpoints';
   metadata: ObjectMeta;
   subsets: {
-    addresses: { ip: string; nodeName?: string; hostname?: string; targetRef?: Endpoint['targetRef'] }[];
-    notReadyAddresses: { ip: string; nodeName?: string; hostname?: string; targetRef?: Endpoint['targetRef'] }[];
+    addresses: {
+      ip: string;
+      nodeName?: string;
+      hostname?: string;
+      targetRef?: Endpoint['targetRef'];
+    }[];
+    notReadyAddresses: {
+      ip: string;
+      nodeName?: string;
+      hostname?: string;
+      targetRef?: Endpoint['targetRef'];
+    }[];
     ports: { name?: string; port: number; protocol: Protocol; appProtocol?: string }[];
   }[];
 }
@@ -81,7 +91,9 @@ const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
 export function isValidPortName(name: string): boolean {
-  return name.length <= 15 && IANA_SVC_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--');
+  return (
+    name.length <= 15 && IANA_SVC_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--')
+  );
 }
 
 function isRec(v: unknown): v is Rec {
@@ -168,6 +180,12 @@ export class Decoder {
 
   bool(v: unknown, path: Path): boolean | undefined {
     if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string' && /^(yes|no|on|off|y|n)$/i.test(v)) {
+      // kubectl reads YAML 1.1, where these are booleans; YAML 1.2 made them strings.
+      const b = /^(yes|on|y)$/i.test(v);
+      this.warn(path, 'k8s-yaml11-boolean', `${JSON.stringify(v)} read as ${b}, as kubectl's YAML 1.1 reads it`, `write ${b}`);
+      return b;
+    }
     if (typeof v !== 'boolean') {
       this.typeError(path, 'true or false', v);
       return undefined;
@@ -207,7 +225,9 @@ export class Decoder {
         path,
         'k8s-invalid-protocol',
         `protocol ${JSON.stringify(s)} is not TCP, UDP or SCTP`,
-        (PROTOCOLS as readonly string[]).includes(upper) ? `write it in capitals: ${upper}` : 'use TCP, UDP or SCTP',
+        (PROTOCOLS as readonly string[]).includes(upper)
+          ? `write it in capitals: ${upper}`
+          : 'use TCP, UDP or SCTP',
       );
       return undefined;
     }
@@ -219,7 +239,12 @@ export class Decoder {
     const n = this.int(v, path);
     if (n === undefined) return undefined;
     if (n < min || n > 65535) {
-      this.error(path, 'k8s-invalid-port', `port ${n} is outside ${min}–65535`, `use a port number between ${min} and 65535`);
+      this.error(
+        path,
+        'k8s-invalid-port',
+        `port ${n} is outside ${min}–65535`,
+        `use a port number between ${min} and 65535`,
+      );
       return undefined;
     }
     return n;
@@ -263,7 +288,12 @@ export class Decoder {
       this.warn(path, 'k8s-ipv6-ignored', `IPv6 address ${s} ignored: packeteye models IPv4 only`);
       return undefined;
     }
-    this.error(path, 'k8s-invalid-ip', `${JSON.stringify(s)} is not an IPv4 address`, 'write a dotted quad such as 10.244.1.5');
+    this.error(
+      path,
+      'k8s-invalid-ip',
+      `${JSON.stringify(s)} is not an IPv4 address`,
+      'write a dotted quad such as 10.244.1.5',
+    );
     return undefined;
   }
 
@@ -276,7 +306,12 @@ export class Decoder {
         this.warn(path, 'k8s-ipv6-ignored', `IPv6 prefix ${s} ignored: packeteye models IPv4 only`);
         return undefined;
       }
-      this.error(path, 'k8s-invalid-cidr', `${JSON.stringify(s)} is not an IPv4 CIDR`, 'write an address and a prefix length, e.g. 10.244.0.0/16');
+      this.error(
+        path,
+        'k8s-invalid-cidr',
+        `${JSON.stringify(s)} is not an IPv4 CIDR`,
+        'write an address and a prefix length, e.g. 10.244.0.0/16',
+      );
       return undefined;
     }
     const canonical = formatCidr(parseCidr(s));
@@ -341,7 +376,17 @@ export class Decoder {
     if (me) {
       sel.matchExpressions = me as LabelSelector['matchExpressions'];
       for (const p of validateSelector({ matchExpressions: sel.matchExpressions })) {
-        this.error([...path, ...p.field.split(/[.[\]]+/).filter((s) => s !== '').map((s) => (/^\d+$/.test(s) ? Number(s) : s))], 'k8s-invalid-selector', p.message);
+        this.error(
+          [
+            ...path,
+            ...p.field
+              .split(/[.[\]]+/)
+              .filter((s) => s !== '')
+              .map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+          ],
+          'k8s-invalid-selector',
+          p.message,
+        );
       }
       // Keep only what the message left valid; an invalid selector selects nothing in matchesSelector.
       sel.matchExpressions = (me as Rec[]).map((r) => ({
@@ -366,15 +411,24 @@ export class Decoder {
       this.error(
         ['metadata', 'name'],
         'k8s-required',
-        gen ? `${kind} uses metadata.generateName; packeteye needs the name the API server generated` : `${kind} has no metadata.name`,
-        gen ? 'use the object as the cluster returns it (kubectl get -o yaml)' : 'add metadata.name',
+        gen
+          ? `${kind} uses metadata.generateName; packeteye needs the name the API server generated`
+          : `${kind} has no metadata.name`,
+        gen
+          ? 'use the object as the cluster returns it (kubectl get -o yaml)'
+          : 'add metadata.name',
       );
       return undefined;
     }
     const namespace = this.str(m.namespace, ['metadata', 'namespace']);
     const meta: ObjectMeta = { name };
     this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
-    const rule = kind === 'Service' || kind === 'Namespace' ? (kind === 'Service' ? 'dns1035' : 'dns1123label') : 'subdomain';
+    const rule =
+      kind === 'Service' || kind === 'Namespace'
+        ? kind === 'Service'
+          ? 'dns1035'
+          : 'dns1123label'
+        : 'subdomain';
     const ok =
       rule === 'dns1035'
         ? DNS1035_LABEL.test(name) && name.length <= 63
@@ -388,13 +442,25 @@ export class Decoder {
           : rule === 'dns1123label'
             ? 'a DNS-1123 label (at most 63 lower-case letters, digits or "-")'
             : 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")';
-      this.error(['metadata', 'name'], 'k8s-invalid-name', `name ${JSON.stringify(name)} is not ${what}`);
+      this.error(
+        ['metadata', 'name'],
+        'k8s-invalid-name',
+        `name ${JSON.stringify(name)} is not ${what}`,
+      );
     }
     if (namespace !== undefined) {
       if (!namespaced) {
-        this.warn(['metadata', 'namespace'], 'k8s-namespace-ignored', `${kind} is cluster-scoped; metadata.namespace ignored`);
+        this.warn(
+          ['metadata', 'namespace'],
+          'k8s-namespace-ignored',
+          `${kind} is cluster-scoped; metadata.namespace ignored`,
+        );
       } else if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) {
-        this.error(['metadata', 'namespace'], 'k8s-invalid-name', `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label`);
+        this.error(
+          ['metadata', 'namespace'],
+          'k8s-invalid-name',
+          `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label`,
+        );
       } else {
         meta.namespace = namespace;
       }
@@ -414,7 +480,12 @@ export class Decoder {
   }
 }
 
-function each<T>(d: Decoder, v: unknown, path: Path, f: (item: unknown, path: Path, i: number) => T | undefined): T[] | undefined {
+function each<T>(
+  d: Decoder,
+  v: unknown,
+  path: Path,
+  f: (item: unknown, path: Path, i: number) => T | undefined,
+): T[] | undefined {
   const l = d.list(v, path);
   if (l === undefined) return undefined;
   const out: T[] = [];
@@ -439,7 +510,12 @@ function decodeNode(d: Decoder, raw: Rec): Node | undefined {
     const podCIDRs = each(d, spec.podCIDRs, ['spec', 'podCIDRs'], (v, p) => d.cidr(v, p));
     if (podCIDRs && podCIDRs.length > 0) s.podCIDRs = podCIDRs;
     if (s.podCIDR && s.podCIDRs && s.podCIDRs[0] !== s.podCIDR) {
-      d.error(['spec', 'podCIDRs', 0], 'k8s-invalid-cidr', `podCIDRs[0] (${s.podCIDRs[0]}) differs from podCIDR (${s.podCIDR})`, 'the first of podCIDRs must equal podCIDR');
+      d.error(
+        ['spec', 'podCIDRs', 0],
+        'k8s-invalid-cidr',
+        `podCIDRs[0] (${s.podCIDRs[0]}) differs from podCIDR (${s.podCIDR})`,
+        'the first of podCIDRs must equal podCIDR',
+      );
     }
     const providerID = d.str(spec.providerID, ['spec', 'providerID']);
     if (providerID) s.providerID = providerID;
@@ -447,19 +523,30 @@ function decodeNode(d: Decoder, raw: Rec): Node | undefined {
   }
   const status = d.map(raw.status, ['status']);
   if (status) {
-    const addresses = each(d, status.addresses, ['status', 'addresses'], (v, p): NodeAddress | undefined => {
-      const a = d.map(v, p);
-      if (!a) return undefined;
-      const type = d.oneOf(a.type, [...p, 'type'], ['InternalIP', 'ExternalIP', 'Hostname', 'InternalDNS', 'ExternalDNS'] as const);
-      if (!type) return undefined;
-      if (type === 'InternalIP' || type === 'ExternalIP') {
-        const address = d.ip(a.address, [...p, 'address']);
-        if (address === undefined) return undefined;
-        return { type, address };
-      }
-      const address = d.str(a.address, [...p, 'address']);
-      return address === undefined ? undefined : { type, address };
-    });
+    const addresses = each(
+      d,
+      status.addresses,
+      ['status', 'addresses'],
+      (v, p): NodeAddress | undefined => {
+        const a = d.map(v, p);
+        if (!a) return undefined;
+        const type = d.oneOf(a.type, [...p, 'type'], [
+          'InternalIP',
+          'ExternalIP',
+          'Hostname',
+          'InternalDNS',
+          'ExternalDNS',
+        ] as const);
+        if (!type) return undefined;
+        if (type === 'InternalIP' || type === 'ExternalIP') {
+          const address = d.ip(a.address, [...p, 'address']);
+          if (address === undefined) return undefined;
+          return { type, address };
+        }
+        const address = d.str(a.address, [...p, 'address']);
+        return address === undefined ? undefined : { type, address };
+      },
+    );
     if (addresses) node.status = { addresses };
   }
   return node;
@@ -470,7 +557,11 @@ function decodeNamespace(d: Decoder, raw: Rec): Namespace | undefined {
   return metadata ? { apiVersion: 'v1', kind: 'Namespace', metadata } : undefined;
 }
 
-function decodeContainer(d: Decoder, v: unknown, p: Path): (Container & { restartPolicy?: string }) | undefined {
+function decodeContainer(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+): (Container & { restartPolicy?: string }) | undefined {
   const c = d.map(v, p);
   if (!c) return undefined;
   const name = d.str(c.name, [...p, 'name']);
@@ -483,12 +574,20 @@ function decodeContainer(d: Decoder, v: unknown, p: Path): (Container & { restar
     const po = d.map(pv, pp);
     if (!po) return undefined;
     const containerPort = d.port(po.containerPort, [...pp, 'containerPort']);
-    if (!d.required(po.containerPort ?? undefined, [...pp, 'containerPort'], 'containerPort') || containerPort === undefined) return undefined;
+    if (
+      !d.required(po.containerPort ?? undefined, [...pp, 'containerPort'], 'containerPort') ||
+      containerPort === undefined
+    )
+      return undefined;
     const cp: ContainerPort = { containerPort };
     if (po.name !== undefined && po.name !== null) {
       const name = d.str(po.name, [...pp, 'name']);
       if (name !== undefined && !isValidPortName(name)) {
-        d.error([...pp, 'name'], 'k8s-invalid-port', `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`);
+        d.error(
+          [...pp, 'name'],
+          'k8s-invalid-port',
+          `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
+        );
       } else if (name !== undefined) cp.name = name;
     }
     const protocol = d.protocol(po.protocol, [...pp, 'protocol']);
@@ -510,14 +609,27 @@ function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
-  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p) => decodeContainer(d, v, p));
+  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p) =>
+    decodeContainer(d, v, p),
+  );
   if (!containers || containers.length === 0) {
-    d.error(['spec', 'containers'], 'k8s-required', 'a Pod needs at least one container', 'add spec.containers with a name and image');
+    d.error(
+      ['spec', 'containers'],
+      'k8s-required',
+      'a Pod needs at least one container',
+      'add spec.containers with a name and image',
+    );
     return undefined;
   }
   const names = new Set<string>();
   containers.forEach((c, i) => {
-    if (names.has(c.name)) d.error(['spec', 'containers', i, 'name'], 'k8s-duplicate', `container name ${JSON.stringify(c.name)} is used twice`, 'give each container a unique name');
+    if (names.has(c.name))
+      d.error(
+        ['spec', 'containers', i, 'name'],
+        'k8s-duplicate',
+        `container name ${JSON.stringify(c.name)} is used twice`,
+        'give each container a unique name',
+      );
     names.add(c.name);
   });
   const pod: Pod = {
@@ -526,7 +638,9 @@ function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     metadata,
     spec: { containers: containers.map(({ restartPolicy: _r, ...c }) => c) },
   };
-  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) => decodeContainer(d, v, p));
+  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) =>
+    decodeContainer(d, v, p),
+  );
   if (initContainers && initContainers.length > 0) pod.spec.initContainers = initContainers;
   const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
   if (nodeName) pod.spec.nodeName = nodeName;
@@ -553,7 +667,12 @@ function decodePod(d: Decoder, raw: Rec): Pod | undefined {
       st.podIPs = podIPs;
       if (st.podIP === undefined) st.podIP = podIPs[0]!.ip;
       else if (podIPs[0]!.ip !== st.podIP) {
-        d.error(['status', 'podIPs', 0, 'ip'], 'k8s-invalid-ip', `podIPs[0] (${podIPs[0]!.ip}) differs from podIP (${st.podIP})`, 'the first of podIPs must equal podIP');
+        d.error(
+          ['status', 'podIPs', 0, 'ip'],
+          'k8s-invalid-ip',
+          `podIPs[0] (${podIPs[0]!.ip}) differs from podIP (${st.podIP})`,
+          'the first of podIPs must equal podIP',
+        );
       }
     }
     if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
@@ -562,13 +681,18 @@ function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     }
     const phase = d.str(status.phase, ['status', 'phase']);
     if (phase) st.phase = phase;
-    const conditions = each(d, status.conditions, ['status', 'conditions'], (v, p): PodCondition | undefined => {
-      const m = d.map(v, p);
-      if (!m) return undefined;
-      const type = d.str(m.type, [...p, 'type']);
-      const s = d.oneOf(m.status, [...p, 'status'], ['True', 'False', 'Unknown'] as const);
-      return type && s ? { type, status: s } : undefined;
-    });
+    const conditions = each(
+      d,
+      status.conditions,
+      ['status', 'conditions'],
+      (v, p): PodCondition | undefined => {
+        const m = d.map(v, p);
+        if (!m) return undefined;
+        const type = d.str(m.type, [...p, 'type']);
+        const s = d.oneOf(m.status, [...p, 'status'], ['True', 'False', 'Unknown'] as const);
+        return type && s ? { type, status: s } : undefined;
+      },
+    );
     if (conditions) st.conditions = conditions;
     if (Object.keys(st).length > 0) pod.status = st;
   }
@@ -581,7 +705,12 @@ function decodeService(d: Decoder, raw: Rec): Service | undefined {
   const spec = d.map(raw.spec, ['spec']) ?? {};
   const svc: Service = { apiVersion: 'v1', kind: 'Service', metadata, spec: {} };
   const s = svc.spec;
-  const type = d.oneOf(spec.type, ['spec', 'type'], ['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'] as const);
+  const type = d.oneOf(spec.type, ['spec', 'type'], [
+    'ClusterIP',
+    'NodePort',
+    'LoadBalancer',
+    'ExternalName',
+  ] as const);
   if (type) s.type = type;
   if (spec.selector !== undefined && spec.selector !== null) {
     const sel = d.labels(spec.selector, ['spec', 'selector']);
@@ -594,29 +723,47 @@ function decodeService(d: Decoder, raw: Rec): Service | undefined {
       if (ip) s.clusterIP = ip;
     }
   }
-  const clusterIPs = each(d, spec.clusterIPs, ['spec', 'clusterIPs'], (v, p) => (v === 'None' ? 'None' : d.ip(v, p)));
+  const clusterIPs = each(d, spec.clusterIPs, ['spec', 'clusterIPs'], (v, p) =>
+    v === 'None' ? 'None' : d.ip(v, p),
+  );
   if (clusterIPs && clusterIPs.length > 0) {
     s.clusterIPs = clusterIPs;
     if (s.clusterIP === undefined) s.clusterIP = clusterIPs[0];
     else if (clusterIPs[0] !== s.clusterIP) {
-      d.error(['spec', 'clusterIPs', 0], 'k8s-invalid-ip', `clusterIPs[0] (${clusterIPs[0]}) differs from clusterIP (${s.clusterIP})`, 'the first of clusterIPs must equal clusterIP');
+      d.error(
+        ['spec', 'clusterIPs', 0],
+        'k8s-invalid-ip',
+        `clusterIPs[0] (${clusterIPs[0]}) differs from clusterIP (${s.clusterIP})`,
+        'the first of clusterIPs must equal clusterIP',
+      );
     }
   }
   const ports = each(d, spec.ports, ['spec', 'ports'], (v, p): ServicePort | undefined => {
     const m = d.map(v, p);
     if (!m) return undefined;
     const port = d.port(m.port, [...p, 'port']);
-    if (!d.required(m.port ?? undefined, [...p, 'port'], 'port') || port === undefined) return undefined;
+    if (!d.required(m.port ?? undefined, [...p, 'port'], 'port') || port === undefined)
+      return undefined;
     const sp: ServicePort = { port };
     const name = d.str(m.name, [...p, 'name']);
     if (name !== undefined && name !== '') {
       if (!DNS1123_LABEL.test(name) || name.length > 63) {
-        d.error([...p, 'name'], 'k8s-invalid-name', `port name ${JSON.stringify(name)} is not a DNS-1123 label`, 'use lower-case letters, digits and "-"');
+        d.error(
+          [...p, 'name'],
+          'k8s-invalid-name',
+          `port name ${JSON.stringify(name)} is not a DNS-1123 label`,
+          'use lower-case letters, digits and "-"',
+        );
       } else sp.name = name;
     }
     const protocol = d.protocol(m.protocol, [...p, 'protocol']);
     if (protocol) sp.protocol = protocol;
-    if (m.targetPort !== undefined && m.targetPort !== null && m.targetPort !== 0 && m.targetPort !== '') {
+    if (
+      m.targetPort !== undefined &&
+      m.targetPort !== null &&
+      m.targetPort !== 0 &&
+      m.targetPort !== ''
+    ) {
       const tp = d.portOrName(m.targetPort, [...p, 'targetPort']);
       if (tp !== undefined) sp.targetPort = tp;
     }
@@ -635,38 +782,77 @@ function decodeService(d: Decoder, raw: Rec): Service | undefined {
     const seen = new Map<string, number>();
     ports.forEach((p, i) => {
       if (ports.length > 1 && p.name === undefined) {
-        d.error(['spec', 'ports', i, 'name'], 'k8s-required', 'a Service with more than one port must name every port', 'add a name such as "http"');
+        d.error(
+          ['spec', 'ports', i, 'name'],
+          'k8s-required',
+          'a Service with more than one port must name every port',
+          'add a name such as "http"',
+        );
       }
       if (p.name !== undefined) {
         const prev = names.get(p.name);
-        if (prev !== undefined) d.error(['spec', 'ports', i, 'name'], 'k8s-duplicate', `port name ${JSON.stringify(p.name)} is also used by spec.ports[${prev}]`, 'give each port a unique name');
+        if (prev !== undefined)
+          d.error(
+            ['spec', 'ports', i, 'name'],
+            'k8s-duplicate',
+            `port name ${JSON.stringify(p.name)} is also used by spec.ports[${prev}]`,
+            'give each port a unique name',
+          );
         else names.set(p.name, i);
       }
       const key = `${p.port}/${p.protocol ?? 'TCP'}`;
       const prevP = seen.get(key);
-      if (prevP !== undefined) d.error(['spec', 'ports', i, 'port'], 'k8s-duplicate', `port ${key} is also declared by spec.ports[${prevP}]`, 'remove one of them');
+      if (prevP !== undefined)
+        d.error(
+          ['spec', 'ports', i, 'port'],
+          'k8s-duplicate',
+          `port ${key} is also declared by spec.ports[${prevP}]`,
+          'remove one of them',
+        );
       else seen.set(key, i);
     });
   }
   const externalIPs = each(d, spec.externalIPs, ['spec', 'externalIPs'], (v, p) => d.ip(v, p));
   if (externalIPs && externalIPs.length > 0) s.externalIPs = externalIPs;
-  if (spec.loadBalancerIP !== undefined && spec.loadBalancerIP !== null && spec.loadBalancerIP !== '') {
+  if (
+    spec.loadBalancerIP !== undefined &&
+    spec.loadBalancerIP !== null &&
+    spec.loadBalancerIP !== ''
+  ) {
     const ip = d.ip(spec.loadBalancerIP, ['spec', 'loadBalancerIP']);
     if (ip) s.loadBalancerIP = ip;
   }
-  const lbsr = each(d, spec.loadBalancerSourceRanges, ['spec', 'loadBalancerSourceRanges'], (v, p) => d.cidr(v, p, false));
+  const lbsr = each(
+    d,
+    spec.loadBalancerSourceRanges,
+    ['spec', 'loadBalancerSourceRanges'],
+    (v, p) => d.cidr(v, p, false),
+  );
   if (lbsr && lbsr.length > 0) s.loadBalancerSourceRanges = lbsr;
   const lbc = d.str(spec.loadBalancerClass, ['spec', 'loadBalancerClass']);
   if (lbc) s.loadBalancerClass = lbc;
-  const etp = d.oneOf(spec.externalTrafficPolicy, ['spec', 'externalTrafficPolicy'], ['Cluster', 'Local'] as const);
+  const etp = d.oneOf(spec.externalTrafficPolicy, ['spec', 'externalTrafficPolicy'], [
+    'Cluster',
+    'Local',
+  ] as const);
   if (etp) s.externalTrafficPolicy = etp;
-  const itp = d.oneOf(spec.internalTrafficPolicy, ['spec', 'internalTrafficPolicy'], ['Cluster', 'Local'] as const);
+  const itp = d.oneOf(spec.internalTrafficPolicy, ['spec', 'internalTrafficPolicy'], [
+    'Cluster',
+    'Local',
+  ] as const);
   if (itp) s.internalTrafficPolicy = itp;
-  if (spec.healthCheckNodePort !== undefined && spec.healthCheckNodePort !== null && spec.healthCheckNodePort !== 0) {
+  if (
+    spec.healthCheckNodePort !== undefined &&
+    spec.healthCheckNodePort !== null &&
+    spec.healthCheckNodePort !== 0
+  ) {
     const h = d.port(spec.healthCheckNodePort, ['spec', 'healthCheckNodePort']);
     if (h !== undefined) s.healthCheckNodePort = h;
   }
-  const sa = d.oneOf(spec.sessionAffinity, ['spec', 'sessionAffinity'], ['None', 'ClientIP'] as const);
+  const sa = d.oneOf(spec.sessionAffinity, ['spec', 'sessionAffinity'], [
+    'None',
+    'ClientIP',
+  ] as const);
   if (sa) s.sessionAffinity = sa;
   const sac = d.map(spec.sessionAffinityConfig, ['spec', 'sessionAffinityConfig']);
   if (sac) {
@@ -675,37 +861,80 @@ function decodeService(d: Decoder, raw: Rec): Service | undefined {
       const path = ['spec', 'sessionAffinityConfig', 'clientIP', 'timeoutSeconds'];
       const t = d.int(cip.timeoutSeconds, path);
       if (t !== undefined && (t <= 0 || t > 86400)) {
-        d.error(path, 'k8s-invalid-value', `timeoutSeconds ${t} is outside 1–86400`, 'use a value between 1 and 86400 (a day)');
+        d.error(
+          path,
+          'k8s-invalid-value',
+          `timeoutSeconds ${t} is outside 1–86400`,
+          'use a value between 1 and 86400 (a day)',
+        );
       }
-      s.sessionAffinityConfig = { clientIP: t !== undefined && t > 0 && t <= 86400 ? { timeoutSeconds: t } : {} };
+      s.sessionAffinityConfig = {
+        clientIP: t !== undefined && t > 0 && t <= 86400 ? { timeoutSeconds: t } : {},
+      };
     }
   }
   const pnra = d.bool(spec.publishNotReadyAddresses, ['spec', 'publishNotReadyAddresses']);
   if (pnra !== undefined) s.publishNotReadyAddresses = pnra;
   const en = d.str(spec.externalName, ['spec', 'externalName']);
   if (en) s.externalName = en;
-  const fams = each(d, spec.ipFamilies, ['spec', 'ipFamilies'], (v, p) => d.oneOf(v, p, ['IPv4', 'IPv6'] as const));
+  const fams = each(d, spec.ipFamilies, ['spec', 'ipFamilies'], (v, p) =>
+    d.oneOf(v, p, ['IPv4', 'IPv6'] as const),
+  );
   if (fams && fams.length > 0) s.ipFamilies = fams;
-  const ifp = d.oneOf(spec.ipFamilyPolicy, ['spec', 'ipFamilyPolicy'], ['SingleStack', 'PreferDualStack', 'RequireDualStack'] as const);
+  const ifp = d.oneOf(spec.ipFamilyPolicy, ['spec', 'ipFamilyPolicy'], [
+    'SingleStack',
+    'PreferDualStack',
+    'RequireDualStack',
+  ] as const);
   if (ifp) s.ipFamilyPolicy = ifp;
-  const alnp = d.bool(spec.allocateLoadBalancerNodePorts, ['spec', 'allocateLoadBalancerNodePorts']);
+  const alnp = d.bool(spec.allocateLoadBalancerNodePorts, [
+    'spec',
+    'allocateLoadBalancerNodePorts',
+  ]);
   if (alnp !== undefined) s.allocateLoadBalancerNodePorts = alnp;
 
   if (s.type === 'ExternalName' && !s.externalName) {
-    d.error(['spec', 'externalName'], 'k8s-required', 'an ExternalName Service needs spec.externalName', 'add spec.externalName: a DNS name such as db.example.com');
+    d.error(
+      ['spec', 'externalName'],
+      'k8s-required',
+      'an ExternalName Service needs spec.externalName',
+      'add spec.externalName: a DNS name such as db.example.com',
+    );
   }
   if (s.type !== 'ExternalName' && (!s.ports || s.ports.length === 0) && s.clusterIP !== 'None') {
-    d.error(['spec', 'ports'], 'k8s-required', 'a Service needs at least one port (unless it is headless, clusterIP: None)', 'add spec.ports with a port number');
+    d.error(
+      ['spec', 'ports'],
+      'k8s-required',
+      'a Service needs at least one port (unless it is headless, clusterIP: None)',
+      'add spec.ports with a port number',
+    );
   }
-  if ((s.type === undefined || s.type === 'ClusterIP') && s.ports?.some((p) => p.nodePort !== undefined)) {
+  if (
+    (s.type === undefined || s.type === 'ClusterIP') &&
+    s.ports?.some((p) => p.nodePort !== undefined)
+  ) {
     const i = s.ports.findIndex((p) => p.nodePort !== undefined);
-    d.error(['spec', 'ports', i, 'nodePort'], 'k8s-invalid-value', 'nodePort may only be set on NodePort and LoadBalancer Services', 'remove nodePort or set spec.type: NodePort');
+    d.error(
+      ['spec', 'ports', i, 'nodePort'],
+      'k8s-invalid-value',
+      'nodePort may only be set on NodePort and LoadBalancer Services',
+      'remove nodePort or set spec.type: NodePort',
+    );
   }
   if (s.clusterIP === 'None' && (s.type === 'NodePort' || s.type === 'LoadBalancer')) {
-    d.error(['spec', 'clusterIP'], 'k8s-invalid-value', `a ${s.type} Service cannot be headless (clusterIP: None)`, 'remove clusterIP: None or use type ClusterIP');
+    d.error(
+      ['spec', 'clusterIP'],
+      'k8s-invalid-value',
+      `a ${s.type} Service cannot be headless (clusterIP: None)`,
+      'remove clusterIP: None or use type ClusterIP',
+    );
   }
   if (s.externalTrafficPolicy !== undefined && s.type !== 'NodePort' && s.type !== 'LoadBalancer') {
-    d.warn(['spec', 'externalTrafficPolicy'], 'k8s-invalid-value', 'externalTrafficPolicy only applies to NodePort and LoadBalancer Services; ignored');
+    d.warn(
+      ['spec', 'externalTrafficPolicy'],
+      'k8s-invalid-value',
+      'externalTrafficPolicy only applies to NodePort and LoadBalancer Services; ignored',
+    );
     delete s.externalTrafficPolicy;
   }
   const status = d.map(raw.status, ['status']);
@@ -734,15 +963,23 @@ function decodeEndpointSlice(d: Decoder, raw: Rec, apiVersion: string): Endpoint
   const metadata = d.meta(raw, 'EndpointSlice', true);
   if (!metadata) return undefined;
   const addressType = d.oneOf(raw.addressType, ['addressType'], ['IPv4', 'IPv6', 'FQDN'] as const);
-  if (!d.required(raw.addressType ?? undefined, ['addressType'], 'addressType') || !addressType) return undefined;
+  if (!d.required(raw.addressType ?? undefined, ['addressType'], 'addressType') || !addressType)
+    return undefined;
   const v4 = addressType === 'IPv4';
   const endpoints =
     each(d, raw.endpoints, ['endpoints'], (v, p): Endpoint | undefined => {
       const m = d.map(v, p);
       if (!m) return undefined;
-      const addresses = each(d, m.addresses, [...p, 'addresses'], (a, ap) => (v4 ? d.ip(a, ap) : d.str(a, ap)));
+      const addresses = each(d, m.addresses, [...p, 'addresses'], (a, ap) =>
+        v4 ? d.ip(a, ap) : d.str(a, ap),
+      );
       if (!addresses || addresses.length === 0) {
-        d.error([...p, 'addresses'], 'k8s-required', 'an endpoint needs at least one address', 'add addresses: [the pod IP]');
+        d.error(
+          [...p, 'addresses'],
+          'k8s-required',
+          'an endpoint needs at least one address',
+          'add addresses: [the pod IP]',
+        );
         return undefined;
       }
       const e: Endpoint = { addresses };
@@ -765,8 +1002,10 @@ function decodeEndpointSlice(d: Decoder, raw: Rec, apiVersion: string): Endpoint
         // v1beta1 had `topology` (with topology.kubernetes.io/zone) instead of nodeName/zone.
         const topo = d.map(m.topology, [...p, 'topology']);
         if (topo) {
-          if (!e.nodeName && typeof topo['kubernetes.io/hostname'] === 'string') e.nodeName = topo['kubernetes.io/hostname'];
-          if (!e.zone && typeof topo['topology.kubernetes.io/zone'] === 'string') e.zone = topo['topology.kubernetes.io/zone'];
+          if (!e.nodeName && typeof topo['kubernetes.io/hostname'] === 'string')
+            e.nodeName = topo['kubernetes.io/hostname'];
+          if (!e.zone && typeof topo['topology.kubernetes.io/zone'] === 'string')
+            e.zone = topo['topology.kubernetes.io/zone'];
         }
       }
       const hints = d.map(m.hints, [...p, 'hints']);
@@ -781,12 +1020,19 @@ function decodeEndpointSlice(d: Decoder, raw: Rec, apiVersion: string): Endpoint
       const tr = d.map(m.targetRef, [...p, 'targetRef']);
       if (tr) {
         const t: NonNullable<Endpoint['targetRef']> = {};
-        for (const k of ['kind', 'namespace', 'name', 'uid'] as const) if (typeof tr[k] === 'string') t[k] = tr[k];
+        for (const k of ['kind', 'namespace', 'name', 'uid'] as const)
+          if (typeof tr[k] === 'string') t[k] = tr[k];
         e.targetRef = t;
       }
       return e;
     }) ?? [];
-  const slice: EndpointSlice = { apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata, addressType, endpoints };
+  const slice: EndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata,
+    addressType,
+    endpoints,
+  };
   const ports = each(d, raw.ports, ['ports'], (v, p): EndpointPort | undefined => {
     const m = d.map(v, p);
     if (!m) return undefined;
@@ -818,7 +1064,8 @@ function decodeLegacyEndpoints(d: Decoder, raw: Rec): LegacyEndpoints | undefine
     if (typeof m.hostname === 'string') a.hostname = m.hostname;
     if (isRec(m.targetRef)) {
       const t: NonNullable<Endpoint['targetRef']> = {};
-      for (const k of ['kind', 'namespace', 'name', 'uid'] as const) if (typeof m.targetRef[k] === 'string') t[k] = m.targetRef[k] as string;
+      for (const k of ['kind', 'namespace', 'name', 'uid'] as const)
+        if (typeof m.targetRef[k] === 'string') t[k] = m.targetRef[k] as string;
       a.targetRef = t;
     }
     return a;
@@ -836,7 +1083,10 @@ function decodeLegacyEndpoints(d: Decoder, raw: Rec): LegacyEndpoints | undefine
             if (!pm) return undefined;
             const port = d.port(pm.port, [...pp, 'port']);
             if (port === undefined) return undefined;
-            const r: LegacyEndpoints['subsets'][number]['ports'][number] = { port, protocol: d.protocol(pm.protocol, [...pp, 'protocol']) ?? 'TCP' };
+            const r: LegacyEndpoints['subsets'][number]['ports'][number] = {
+              port,
+              protocol: d.protocol(pm.protocol, [...pp, 'protocol']) ?? 'TCP',
+            };
             if (typeof pm.name === 'string' && pm.name !== '') r.name = pm.name;
             if (typeof pm.appProtocol === 'string') r.appProtocol = pm.appProtocol;
             return r;
@@ -858,9 +1108,19 @@ function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | 
     const endPort = d.port(m.endPort, [...p, 'endPort']);
     if (endPort !== undefined) {
       if (typeof np.port !== 'number') {
-        d.error([...p, 'endPort'], 'k8s-invalid-value', 'endPort needs a numeric port', 'set port to the first number of the range');
+        d.error(
+          [...p, 'endPort'],
+          'k8s-invalid-value',
+          'endPort needs a numeric port',
+          'set port to the first number of the range',
+        );
       } else if (endPort < np.port) {
-        d.error([...p, 'endPort'], 'k8s-invalid-port', `endPort ${endPort} is below port ${np.port}`, 'endPort must be greater than or equal to port');
+        d.error(
+          [...p, 'endPort'],
+          'k8s-invalid-port',
+          `endPort ${endPort} is below port ${np.port}`,
+          'endPort must be greater than or equal to port',
+        );
       } else np.endPort = endPort;
     }
   }
@@ -884,8 +1144,16 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
         const e = d.cidr(ev, ep, false);
         if (!e) return undefined;
         const ec = parseCidr(e);
-        if (ec.prefix <= block.prefix || !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))) {
-          d.error(ep, 'k8s-invalid-cidr', `except ${e} is not strictly inside ${cidr}`, 'each except entry must be a smaller range within ipBlock.cidr');
+        if (
+          ec.prefix <= block.prefix ||
+          !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))
+        ) {
+          d.error(
+            ep,
+            'k8s-invalid-cidr',
+            `except ${e} is not strictly inside ${cidr}`,
+            'each except entry must be a smaller range within ipBlock.cidr',
+          );
           return undefined;
         }
         return e;
@@ -893,11 +1161,21 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
       peer.ipBlock = { cidr, ...(except && except.length > 0 ? { except } : {}) };
     }
     if (peer.podSelector || peer.namespaceSelector) {
-      d.error([...p, 'ipBlock'], 'k8s-invalid-value', 'ipBlock cannot be combined with podSelector or namespaceSelector in one peer', 'make them separate peers (separate "- " items)');
+      d.error(
+        [...p, 'ipBlock'],
+        'k8s-invalid-value',
+        'ipBlock cannot be combined with podSelector or namespaceSelector in one peer',
+        'make them separate peers (separate "- " items)',
+      );
     }
   }
   if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) {
-    d.error(p, 'k8s-required', 'a peer needs podSelector, namespaceSelector or ipBlock', 'an empty peer is rejected by the API server; use podSelector: {} to mean all pods in the namespace');
+    d.error(
+      p,
+      'k8s-required',
+      'a peer needs podSelector, namespaceSelector or ipBlock',
+      'an empty peer is rejected by the API server; use podSelector: {} to mean all pods in the namespace',
+    );
     return undefined;
   }
   return peer;
@@ -919,8 +1197,15 @@ function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undefined {
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
   const podSelector = d.selector(spec.podSelector, ['spec', 'podSelector']);
   if (!d.required(podSelector, ['spec', 'podSelector'], 'spec.podSelector')) return undefined;
-  const np: NetworkPolicy = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata, spec: { podSelector } };
-  const pt = each(d, spec.policyTypes, ['spec', 'policyTypes'], (v, p) => d.oneOf(v, p, ['Ingress', 'Egress'] as const));
+  const np: NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata,
+    spec: { podSelector },
+  };
+  const pt = each(d, spec.policyTypes, ['spec', 'policyTypes'], (v, p) =>
+    d.oneOf(v, p, ['Ingress', 'Egress'] as const),
+  );
   if (pt) np.spec.policyTypes = pt;
   const ingress = each(d, spec.ingress, ['spec', 'ingress'], (v, p) => {
     const m = d.map(v, p) ?? {};
@@ -950,7 +1235,8 @@ function decodeIngressBackend(d: Decoder, v: unknown, p: Path): IngressBackend |
   if (!m) return undefined;
   const s = d.map(m.service, [...p, 'service']);
   if (!s) {
-    if (m.resource !== undefined) d.warn([...p, 'resource'], 'k8s-not-modelled', 'resource backends are not modelled; ignored');
+    if (m.resource !== undefined)
+      d.warn([...p, 'resource'], 'k8s-not-modelled', 'resource backends are not modelled; ignored');
     return {};
   }
   const name = d.str(s.name, [...p, 'service', 'name']);
@@ -960,7 +1246,10 @@ function decodeIngressBackend(d: Decoder, v: unknown, p: Path): IngressBackend |
   if (port) {
     const number = d.port(port.number, [...p, 'service', 'port', 'number']);
     const pname = d.str(port.name, [...p, 'service', 'port', 'name']);
-    b.service!.port = { ...(number !== undefined ? { number } : {}), ...(pname ? { name: pname } : {}) };
+    b.service!.port = {
+      ...(number !== undefined ? { number } : {}),
+      ...(pname ? { name: pname } : {}),
+    };
   }
   return b;
 }
@@ -989,7 +1278,11 @@ function decodeIngress(d: Decoder, raw: Rec): Ingress | undefined {
           const backend = decodeIngressBackend(d, pm.backend, [...pp, 'backend']);
           if (!d.required(backend, [...pp, 'backend'], 'backend')) return undefined;
           const path = d.str(pm.path, [...pp, 'path']);
-          const pathType = d.oneOf(pm.pathType, [...pp, 'pathType'], ['Exact', 'Prefix', 'ImplementationSpecific'] as const);
+          const pathType = d.oneOf(pm.pathType, [...pp, 'pathType'], [
+            'Exact',
+            'Prefix',
+            'ImplementationSpecific',
+          ] as const);
           return { ...(path ? { path } : {}), ...(pathType ? { pathType } : {}), backend };
         }) ?? [];
       r.http = { paths };
@@ -1010,7 +1303,10 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
   if (pods) {
     const nsSel = d.selector(pods.namespaceSelector, [...p, 'pods', 'namespaceSelector']);
     const podSel = d.selector(pods.podSelector, [...p, 'pods', 'podSelector']);
-    if (d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') && d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')) {
+    if (
+      d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') &&
+      d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')
+    ) {
       s.pods = { namespaceSelector: nsSel, podSelector: podSel };
     }
   }
@@ -1021,7 +1317,12 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
   return s;
 }
 
-function decodeAnpPeer(d: Decoder, v: unknown, p: Path, egress: boolean): AdminNetworkPolicyPeer | undefined {
+function decodeAnpPeer(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+  egress: boolean,
+): AdminNetworkPolicyPeer | undefined {
   const m = d.map(v, p);
   if (!m) return undefined;
   const peer: AdminNetworkPolicyPeer = {};
@@ -1031,7 +1332,10 @@ function decodeAnpPeer(d: Decoder, v: unknown, p: Path, egress: boolean): AdminN
   if (pods) {
     const nsSel = d.selector(pods.namespaceSelector, [...p, 'pods', 'namespaceSelector']);
     const podSel = d.selector(pods.podSelector, [...p, 'pods', 'podSelector']);
-    if (d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') && d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')) {
+    if (
+      d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') &&
+      d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')
+    ) {
       peer.pods = { namespaceSelector: nsSel, podSelector: podSel };
     }
   }
@@ -1042,12 +1346,19 @@ function decodeAnpPeer(d: Decoder, v: unknown, p: Path, egress: boolean): AdminN
     if (networks) peer.networks = networks;
   } else {
     for (const k of ['nodes', 'networks']) {
-      if (m[k] !== undefined) d.error([...p, k], 'k8s-invalid-value', `${k} peers are only allowed in egress rules`);
+      if (m[k] !== undefined)
+        d.error([...p, k], 'k8s-invalid-value', `${k} peers are only allowed in egress rules`);
     }
   }
-  const set = [peer.namespaces, peer.pods, peer.nodes, peer.networks].filter((x) => x !== undefined).length;
+  const set = [peer.namespaces, peer.pods, peer.nodes, peer.networks].filter(
+    (x) => x !== undefined,
+  ).length;
   if (set !== 1) {
-    d.error(p, 'k8s-invalid-value', `a peer must set exactly one of namespaces, pods${egress ? ', nodes, networks' : ''}`);
+    d.error(
+      p,
+      'k8s-invalid-value',
+      `a peer must set exactly one of namespaces, pods${egress ? ', nodes, networks' : ''}`,
+    );
     return undefined;
   }
   return peer;
@@ -1071,24 +1382,42 @@ function decodeAnpPort(d: Decoder, v: unknown, p: Path): AdminNetworkPolicyPort 
     const end = d.port(pr.end, [...p, 'portRange', 'end']);
     const proto = d.protocol(pr.protocol, [...p, 'portRange', 'protocol']);
     if (start !== undefined && end !== undefined) {
-      if (end < start) d.error([...p, 'portRange', 'end'], 'k8s-invalid-port', `end ${end} is below start ${start}`);
+      if (end < start)
+        d.error(
+          [...p, 'portRange', 'end'],
+          'k8s-invalid-port',
+          `end ${end} is below start ${start}`,
+        );
       else port.portRange = { start, end, ...(proto ? { protocol: proto } : {}) };
     }
   }
-  const set = [port.portNumber, port.namedPort, port.portRange].filter((x) => x !== undefined).length;
+  const set = [port.portNumber, port.namedPort, port.portRange].filter(
+    (x) => x !== undefined,
+  ).length;
   if (set !== 1) {
-    d.error(p, 'k8s-invalid-value', 'a port must set exactly one of portNumber, namedPort, portRange');
+    d.error(
+      p,
+      'k8s-invalid-value',
+      'a port must set exactly one of portNumber, namedPort, portRange',
+    );
     return undefined;
   }
   return port;
 }
 
-function decodeAnpRules<A extends string>(d: Decoder, v: unknown, p: Path, egress: boolean, actions: readonly A[]): AdminNetworkPolicyRule<A>[] | undefined {
+function decodeAnpRules<A extends string>(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+  egress: boolean,
+  actions: readonly A[],
+): AdminNetworkPolicyRule<A>[] | undefined {
   const rules = each(d, v, p, (rv, rp): AdminNetworkPolicyRule<A> | undefined => {
     const m = d.map(rv, rp);
     if (!m) return undefined;
     const action = d.oneOf(m.action, [...rp, 'action'], actions);
-    if (!d.required(m.action ?? undefined, [...rp, 'action'], 'action') || !action) return undefined;
+    if (!d.required(m.action ?? undefined, [...rp, 'action'], 'action') || !action)
+      return undefined;
     const rule: AdminNetworkPolicyRule<A> = { action };
     const name = d.str(m.name, [...rp, 'name']);
     if (name) rule.name = name;
@@ -1103,7 +1432,12 @@ function decodeAnpRules<A extends string>(d: Decoder, v: unknown, p: Path, egres
     if (ports) rule.ports = ports;
     return rule;
   });
-  if (rules && rules.length > 100) d.error(p, 'k8s-invalid-value', `at most 100 ${egress ? 'egress' : 'ingress'} rules are allowed, found ${rules.length}`);
+  if (rules && rules.length > 100)
+    d.error(
+      p,
+      'k8s-invalid-value',
+      `at most 100 ${egress ? 'egress' : 'ingress'} rules are allowed, found ${rules.length}`,
+    );
   return rules;
 }
 
@@ -1113,14 +1447,23 @@ function decodeAdminNetworkPolicy(d: Decoder, raw: Rec): AdminNetworkPolicy | un
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
   const priority = d.int(spec.priority, ['spec', 'priority']);
-  if (!d.required(spec.priority ?? undefined, ['spec', 'priority'], 'spec.priority') || priority === undefined) return undefined;
+  if (
+    !d.required(spec.priority ?? undefined, ['spec', 'priority'], 'spec.priority') ||
+    priority === undefined
+  )
+    return undefined;
   if (priority < 0 || priority > 1000) {
     d.error(['spec', 'priority'], 'k8s-invalid-value', `priority ${priority} is outside 0–1000`);
     return undefined;
   }
   const subject = decodeAnpSubject(d, spec.subject, ['spec', 'subject']);
   if (!subject) return undefined;
-  const anp: AdminNetworkPolicy = { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'AdminNetworkPolicy', metadata, spec: { priority, subject } };
+  const anp: AdminNetworkPolicy = {
+    apiVersion: 'policy.networking.k8s.io/v1alpha1',
+    kind: 'AdminNetworkPolicy',
+    metadata,
+    spec: { priority, subject },
+  };
   const actions = ['Allow', 'Deny', 'Pass'] as const;
   const ingress = decodeAnpRules(d, spec.ingress, ['spec', 'ingress'], false, actions);
   if (ingress) anp.spec.ingress = ingress;
@@ -1129,18 +1472,31 @@ function decodeAdminNetworkPolicy(d: Decoder, raw: Rec): AdminNetworkPolicy | un
   return anp;
 }
 
-function decodeBaselineAdminNetworkPolicy(d: Decoder, raw: Rec): BaselineAdminNetworkPolicy | undefined {
+function decodeBaselineAdminNetworkPolicy(
+  d: Decoder,
+  raw: Rec,
+): BaselineAdminNetworkPolicy | undefined {
   const metadata = d.meta(raw, 'BaselineAdminNetworkPolicy', false);
   if (!metadata) return undefined;
   if (metadata.name !== 'default') {
-    d.error(['metadata', 'name'], 'k8s-invalid-name', `a BaselineAdminNetworkPolicy must be named "default", not ${JSON.stringify(metadata.name)}`, 'rename it to default (there is at most one per cluster)');
+    d.error(
+      ['metadata', 'name'],
+      'k8s-invalid-name',
+      `a BaselineAdminNetworkPolicy must be named "default", not ${JSON.stringify(metadata.name)}`,
+      'rename it to default (there is at most one per cluster)',
+    );
     return undefined;
   }
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
   const subject = decodeAnpSubject(d, spec.subject, ['spec', 'subject']);
   if (!subject) return undefined;
-  const banp: BaselineAdminNetworkPolicy = { apiVersion: 'policy.networking.k8s.io/v1alpha1', kind: 'BaselineAdminNetworkPolicy', metadata, spec: { subject } };
+  const banp: BaselineAdminNetworkPolicy = {
+    apiVersion: 'policy.networking.k8s.io/v1alpha1',
+    kind: 'BaselineAdminNetworkPolicy',
+    metadata,
+    spec: { subject },
+  };
   const actions = ['Allow', 'Deny'] as const;
   const ingress = decodeAnpRules(d, spec.ingress, ['spec', 'ingress'], false, actions);
   if (ingress) banp.spec.ingress = ingress;
@@ -1164,12 +1520,21 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
   if (spec.nodeCIDRMaskSize !== undefined && spec.nodeCIDRMaskSize !== null) {
     const m = d.int(spec.nodeCIDRMaskSize, ['spec', 'nodeCIDRMaskSize']);
     if (m !== undefined && (m < 8 || m > 30)) {
-      d.error(['spec', 'nodeCIDRMaskSize'], 'k8s-invalid-value', `nodeCIDRMaskSize ${m} is outside 8–30`, 'use 24 (the kube-controller-manager default)');
+      d.error(
+        ['spec', 'nodeCIDRMaskSize'],
+        'k8s-invalid-value',
+        `nodeCIDRMaskSize ${m} is outside 8–30`,
+        'use 24 (the kube-controller-manager default)',
+      );
     } else if (m !== undefined) s.nodeCIDRMaskSize = m;
   }
   const cni = d.map(spec.cni, ['spec', 'cni']);
   if (cni) {
-    const plugin = d.oneOf(cni.plugin, ['spec', 'cni', 'plugin'], ['bridge', 'flannel', 'calico'] as const);
+    const plugin = d.oneOf(cni.plugin, ['spec', 'cni', 'plugin'], [
+      'bridge',
+      'flannel',
+      'calico',
+    ] as const);
     if (plugin === 'bridge') {
       const b: Extract<CniSpec, { plugin: 'bridge' }> = { plugin };
       const hp = d.bool(cni.hairpinMode, ['spec', 'cni', 'hairpinMode']);
@@ -1186,7 +1551,11 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
       s.cni = f;
     } else if (plugin === 'calico') {
       const k: Extract<CniSpec, { plugin: 'calico' }> = { plugin };
-      const enc = d.oneOf(cni.encapsulation, ['spec', 'cni', 'encapsulation'], ['None', 'IPIP', 'VXLAN'] as const);
+      const enc = d.oneOf(cni.encapsulation, ['spec', 'cni', 'encapsulation'], [
+        'None',
+        'IPIP',
+        'VXLAN',
+      ] as const);
       if (enc) k.encapsulation = enc;
       const no = d.bool(cni.natOutgoing, ['spec', 'cni', 'natOutgoing']);
       if (no !== undefined) k.natOutgoing = no;
@@ -1196,7 +1565,11 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
   const kp = d.map(spec.kubeProxy, ['spec', 'kubeProxy']);
   if (kp) {
     const k: NonNullable<Cluster['spec']['kubeProxy']> = {};
-    const mode = d.oneOf(kp.mode, ['spec', 'kubeProxy', 'mode'], ['iptables', 'ipvs', 'nftables'] as const);
+    const mode = d.oneOf(kp.mode, ['spec', 'kubeProxy', 'mode'], [
+      'iptables',
+      'ipvs',
+      'nftables',
+    ] as const);
     if (mode) k.mode = mode;
     if (kp.version !== undefined && kp.version !== null) {
       const path = ['spec', 'kubeProxy', 'version'];
@@ -1204,11 +1577,22 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
       if (typeof kp.version === 'number') {
         // YAML reads 1.30 as the number 1.3; take the text as written.
         version = scalarSource(d.ctx.source, path) ?? String(kp.version);
-        d.warn(path, 'k8s-version-number', `kubeProxy.version is a number; read as "${version}"`, `quote it: version: "${version}"`);
+        d.warn(
+          path,
+          'k8s-version-number',
+          `kubeProxy.version is a number; read as "${version}"`,
+          `quote it: version: "${version}"`,
+        );
       } else version = d.str(kp.version, path);
       if (version !== undefined) {
         const m = /^v?(\d+)\.(\d+)(\.\d+)?$/.exec(version);
-        if (!m) d.error(path, 'k8s-invalid-value', `kubeProxy.version ${JSON.stringify(version)} is not a Kubernetes release like "1.31"`, 'write MAJOR.MINOR, e.g. "1.31" or "1.27"');
+        if (!m)
+          d.error(
+            path,
+            'k8s-invalid-value',
+            `kubeProxy.version ${JSON.stringify(version)} is not a Kubernetes release like "1.31"`,
+            'write MAJOR.MINOR, e.g. "1.31" or "1.27"',
+          );
         else k.version = `${m[1]}.${m[2]}`;
       }
     }
@@ -1223,13 +1607,22 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
     const m: NonNullable<Cluster['spec']['masquerade']> = {};
     const en = d.bool(masq.enabled, ['spec', 'masquerade', 'enabled']);
     if (en !== undefined) m.enabled = en;
-    const nm = each(d, masq.nonMasqueradeCIDRs, ['spec', 'masquerade', 'nonMasqueradeCIDRs'], (v, p) => d.cidr(v, p));
+    const nm = each(
+      d,
+      masq.nonMasqueradeCIDRs,
+      ['spec', 'masquerade', 'nonMasqueradeCIDRs'],
+      (v, p) => d.cidr(v, p),
+    );
     if (nm) m.nonMasqueradeCIDRs = nm;
     s.masquerade = m;
   }
   const np = d.map(spec.networkPolicy, ['spec', 'networkPolicy']);
   if (np) {
-    const e = d.oneOf(np.enforcer, ['spec', 'networkPolicy', 'enforcer'], ['none', 'calico', 'kube-router'] as const);
+    const e = d.oneOf(np.enforcer, ['spec', 'networkPolicy', 'enforcer'], [
+      'none',
+      'calico',
+      'kube-router',
+    ] as const);
     s.networkPolicy = e ? { enforcer: e } : {};
   }
   const cloud = d.map(spec.cloud, ['spec', 'cloud']);
@@ -1246,7 +1639,8 @@ function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
     if (gw) u.gateway = gw;
     if (ul.mtu !== undefined && ul.mtu !== null) {
       const mtu = d.int(ul.mtu, ['spec', 'underlay', 'mtu']);
-      if (mtu !== undefined && (mtu < 576 || mtu > 9216)) d.error(['spec', 'underlay', 'mtu'], 'k8s-invalid-value', `mtu ${mtu} is outside 576–9216`);
+      if (mtu !== undefined && (mtu < 576 || mtu > 9216))
+        d.error(['spec', 'underlay', 'mtu'], 'k8s-invalid-value', `mtu ${mtu} is outside 576–9216`);
       else if (mtu !== undefined) u.mtu = mtu;
     }
     s.underlay = u;
@@ -1260,8 +1654,14 @@ function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefined {
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
   const address = d.ip(spec.address, ['spec', 'address']);
-  if (!d.required(spec.address ?? undefined, ['spec', 'address'], 'spec.address') || !address) return undefined;
-  const h: ExternalHost = { apiVersion: 'packeteye.dev/v1alpha1', kind: 'ExternalHost', metadata, spec: { address } };
+  if (!d.required(spec.address ?? undefined, ['spec', 'address'], 'spec.address') || !address)
+    return undefined;
+  const h: ExternalHost = {
+    apiVersion: 'packeteye.dev/v1alpha1',
+    kind: 'ExternalHost',
+    metadata,
+    spec: { address },
+  };
   const listen = each(d, spec.listen, ['spec', 'listen'], (v, p) => {
     const m = d.map(v, p);
     if (!m) return undefined;
@@ -1277,28 +1677,53 @@ function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefined {
 // ------------------------------------------------------------ dispatch
 
 /** What a known (apiVersion, kind) decodes to. */
-type KindDecoder = (d: Decoder, raw: Rec, apiVersion: string) => KubeObject | LegacyEndpoints | undefined;
+type KindDecoder = (
+  d: Decoder,
+  raw: Rec,
+  apiVersion: string,
+) => KubeObject | LegacyEndpoints | undefined;
 
-const DECODERS: Record<string, { versions: readonly string[]; decode: KindDecoder; deprecated?: readonly string[] }> = {
+const DECODERS: Record<
+  string,
+  { versions: readonly string[]; decode: KindDecoder; deprecated?: readonly string[] }
+> = {
   Node: { versions: ['v1'], decode: decodeNode },
   Namespace: { versions: ['v1'], decode: decodeNamespace },
   Pod: { versions: ['v1'], decode: decodePod },
   Service: { versions: ['v1'], decode: decodeService },
   Endpoints: { versions: ['v1'], decode: decodeLegacyEndpoints },
-  EndpointSlice: { versions: ['discovery.k8s.io/v1', 'discovery.k8s.io/v1beta1'], deprecated: ['discovery.k8s.io/v1beta1'], decode: decodeEndpointSlice },
+  EndpointSlice: {
+    versions: ['discovery.k8s.io/v1', 'discovery.k8s.io/v1beta1'],
+    deprecated: ['discovery.k8s.io/v1beta1'],
+    decode: decodeEndpointSlice,
+  },
   NetworkPolicy: {
     versions: ['networking.k8s.io/v1', 'extensions/v1beta1'],
     deprecated: ['extensions/v1beta1'],
     decode: decodeNetworkPolicy,
   },
   Ingress: { versions: ['networking.k8s.io/v1'], decode: decodeIngress },
-  AdminNetworkPolicy: { versions: ['policy.networking.k8s.io/v1alpha1'], decode: decodeAdminNetworkPolicy },
-  BaselineAdminNetworkPolicy: { versions: ['policy.networking.k8s.io/v1alpha1'], decode: decodeBaselineAdminNetworkPolicy },
+  AdminNetworkPolicy: {
+    versions: ['policy.networking.k8s.io/v1alpha1'],
+    decode: decodeAdminNetworkPolicy,
+  },
+  BaselineAdminNetworkPolicy: {
+    versions: ['policy.networking.k8s.io/v1alpha1'],
+    decode: decodeBaselineAdminNetworkPolicy,
+  },
   Cluster: { versions: ['packeteye.dev/v1alpha1'], decode: decodeCluster },
   ExternalHost: { versions: ['packeteye.dev/v1alpha1'], decode: decodeExternalHost },
 };
 
-const WORKLOADS = new Set(['Deployment', 'ReplicaSet', 'DaemonSet', 'StatefulSet', 'Job', 'CronJob', 'ReplicationController']);
+const WORKLOADS = new Set([
+  'Deployment',
+  'ReplicaSet',
+  'DaemonSet',
+  'StatefulSet',
+  'Job',
+  'CronJob',
+  'ReplicationController',
+]);
 
 /** Kinds a cluster dump is full of that have no bearing on the data plane: ignored with one info per file. */
 export const IRRELEVANT_KINDS: ReadonlySet<string> = new Set([
@@ -1354,7 +1779,12 @@ export type Decoded =
  * `unknown` for kinds packeteye does not model (the caller reports them, once
  * per kind), `skipped` when the object was unusable (already reported).
  */
-export function decodeObject(ctx: DecodeContext, raw: Rec, apiVersion: string, kind: string): Decoded {
+export function decodeObject(
+  ctx: DecodeContext,
+  raw: Rec,
+  apiVersion: string,
+  kind: string,
+): Decoded {
   const entry = DECODERS[kind];
   if (entry === undefined || !entry.versions.includes(apiVersion)) {
     if (entry !== undefined) {
@@ -1371,7 +1801,12 @@ export function decodeObject(ctx: DecodeContext, raw: Rec, apiVersion: string, k
   }
   const d = new Decoder(ctx, undefined);
   if (entry.deprecated?.includes(apiVersion)) {
-    d.report('info', ['apiVersion'], 'k8s-deprecated-api-version', `${apiVersion} ${kind} is read as ${entry.versions[0]}`);
+    d.report(
+      'info',
+      ['apiVersion'],
+      'k8s-deprecated-api-version',
+      `${apiVersion} ${kind} is read as ${entry.versions[0]}`,
+    );
   }
   const obj = entry.decode(d, raw, apiVersion);
   return obj === undefined ? { status: 'skipped' } : { status: 'object', object: obj };

@@ -21,11 +21,19 @@
  * apimachinery `pkg/labels` (selectors).
  */
 
-export { loadDocuments, locate, MIRRORED_ANNOTATION, type LoadedObject, type LoadResult, type Origin } from './load.js';
+export {
+  loadDocuments,
+  locate,
+  MIRRORED_ANNOTATION,
+  type LoadedObject,
+  type LoadResult,
+  type Origin,
+} from './load.js';
 export {
   buildModel,
   deriveSlices,
   findPort,
+  formatDefault,
   isPodReady,
   nodeExternalIP,
   nodeInternalIP,
@@ -43,6 +51,30 @@ export {
   type ModelService,
   type ModelServicePort,
 } from './model.js';
-export { matchesSelector, matchesMap, validateSelector, isEmptySelector, formatSelector, formatMap } from './selector.js';
+export {
+  matchesSelector,
+  matchesMap,
+  validateSelector,
+  isEmptySelector,
+  formatSelector,
+  formatMap,
+} from './selector.js';
 export { parseFile, formatPath, parsePath, type Path, type RawDocument } from './parse.js';
 export * from './types.js';
+
+import type { Diagnostic } from '../diag.js';
+import { loadDocuments as load } from './load.js';
+import { buildModel as build, type ClusterModel as Model } from './model.js';
+
+/**
+ * Files to model in one call: `loadDocuments` then `buildModel`, their
+ * diagnostics together (the CLI exits 2 when any is an error).
+ */
+export function loadCluster(files: readonly { path: string; text: string }[]): {
+  model: Model;
+  diagnostics: Diagnostic[];
+} {
+  const loaded = load(files);
+  const { model, diagnostics } = build(loaded.objects);
+  return { model, diagnostics: [...loaded.diagnostics, ...diagnostics] };
+}

@@ -60,12 +60,24 @@ items:
   spec: {containers: [{name: c}], nodeName: n1}
 `);
     expect(r.diagnostics).toEqual([]);
-    expect(r.objects[0]!.object).toMatchObject({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'a', namespace: 'x' } });
+    expect(r.objects[0]!.object).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'a', namespace: 'x' },
+    });
   });
 
   it('reads JSON, a single object or a List', () => {
     const r = load(
-      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }] }, null, '\t'),
+      JSON.stringify(
+        {
+          apiVersion: 'v1',
+          kind: 'List',
+          items: [{ apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } }],
+        },
+        null,
+        '\t',
+      ),
       'c.json',
     );
     expect(r.diagnostics).toEqual([]);
@@ -142,11 +154,15 @@ items:
 
   it('points the workload warning at the pods', () => {
     const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n');
-    expect(r.diagnostics[0]!.hint).toBe('add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName');
+    expect(r.diagnostics[0]!.hint).toBe(
+      'add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName',
+    );
   });
 
   it('reports unknown kinds once per file and kind, with a count', () => {
-    const r = load('apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\n');
+    const r = load(
+      'apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\n',
+    );
     expect(lines(r.diagnostics)).toEqual([
       'c.yaml:1: document 1: Widget a: warning: example.com/v1 Widget is not modelled by packeteye and is ignored (and 1 more in this file) [k8s-unknown-kind]',
     ]);
@@ -194,7 +210,14 @@ spec:
         spec: {
           priority: 10,
           subject: { namespaces: { matchLabels: { team: 'shop' } } },
-          ingress: [{ name: 'deny-all', action: 'Deny', from: [{ namespaces: {} }], ports: [{ portNumber: { protocol: 'TCP', port: 80 } }] }],
+          ingress: [
+            {
+              name: 'deny-all',
+              action: 'Deny',
+              from: [{ namespaces: {} }],
+              ports: [{ portNumber: { protocol: 'TCP', port: 80 } }],
+            },
+          ],
           egress: [{ action: 'Allow', to: [{ networks: ['10.0.0.0/8'] }] }],
         },
       },
@@ -204,7 +227,9 @@ spec:
         metadata: { name: 'default' },
         spec: {
           subject: { pods: { namespaceSelector: {}, podSelector: { matchLabels: { app: 'db' } } } },
-          ingress: [{ action: 'Deny', from: [{ pods: { namespaceSelector: {}, podSelector: {} } }] }],
+          ingress: [
+            { action: 'Deny', from: [{ pods: { namespaceSelector: {}, podSelector: {} } }] },
+          ],
         },
       },
     ]);
@@ -226,7 +251,10 @@ subsets:
       metadata: {
         name: 'ext-mirrored-0',
         namespace: 'default',
-        labels: { 'kubernetes.io/service-name': 'ext', 'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io' },
+        labels: {
+          'kubernetes.io/service-name': 'ext',
+          'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
+        },
         annotations: { 'packeteye.dev/mirrored-from-endpoints': 'Endpoints default/ext' },
       },
       addressType: 'IPv4',
@@ -236,6 +264,27 @@ subsets:
       ],
       ports: [{ name: 'pg', port: 5432, protocol: 'TCP' }],
     });
+  });
+
+  it('honours YAML merge keys, as kubectl does', () => {
+    const r = load(`apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: a}
+  spec: &spec
+    nodeName: n1
+    containers: [{name: c}]
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: b}
+  spec:
+    <<: *spec
+    nodeName: n2
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => (o.object as { spec: { nodeName?: string } }).spec.nodeName)).toEqual(['n1', 'n2']);
   });
 
   it('locate() names the line of a field', () => {
@@ -256,7 +305,9 @@ describe('loadDocuments: malformed input', () => {
       'bad YAML indentation',
       'c.yaml',
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n labels: {}\n',
-      ['c.yaml:5:1: document 1: error: malformed YAML: All mapping items must start at the same column [k8s-parse]'],
+      [
+        'c.yaml:5:1: document 1: error: malformed YAML: All mapping items must start at the same column [k8s-parse]',
+      ],
     ],
     [
       'unclosed flow sequence',
@@ -283,10 +334,24 @@ describe('loadDocuments: malformed input', () => {
       'a scalar document',
       'c.yaml',
       'just text\n',
-      ['c.yaml:1: document 1: error: expected a Kubernetes object (a mapping with apiVersion and kind), found a string [k8s-not-an-object]'],
+      [
+        'c.yaml:1: document 1: error: expected a Kubernetes object (a mapping with apiVersion and kind), found a string [k8s-not-an-object]',
+      ],
     ],
-    ['no kind', 'c.yaml', 'apiVersion: v1\nmetadata: {name: a}\n', ['c.yaml:1: document 1: ? a: field kind: error: document has no kind [k8s-missing-kind]']],
-    ['no apiVersion', 'c.yaml', 'kind: Pod\nmetadata: {name: a}\n', ['c.yaml:1: document 1: Pod a: field apiVersion: error: Pod has no apiVersion [k8s-missing-apiversion]']],
+    [
+      'no kind',
+      'c.yaml',
+      'apiVersion: v1\nmetadata: {name: a}\n',
+      ['c.yaml:1: document 1: ? a: field kind: error: document has no kind [k8s-missing-kind]'],
+    ],
+    [
+      'no apiVersion',
+      'c.yaml',
+      'kind: Pod\nmetadata: {name: a}\n',
+      [
+        'c.yaml:1: document 1: Pod a: field apiVersion: error: Pod has no apiVersion [k8s-missing-apiversion]',
+      ],
+    ],
   ];
   it.each(cases)('%s', (_name, path, text, want) => {
     const r = load(text, path);
@@ -307,27 +372,37 @@ describe('loadDocuments: field validation', () => {
     [
       'container port out of range',
       POD('a', '    ports:\n    - containerPort: 70000\n'),
-      ['c.yaml:10: document 1: Pod a: field spec.containers[0].ports[0].containerPort: error: port 70000 is outside 1–65535 [k8s-invalid-port]'],
+      [
+        'c.yaml:10: document 1: Pod a: field spec.containers[0].ports[0].containerPort: error: port 70000 is outside 1–65535 [k8s-invalid-port]',
+      ],
     ],
     [
       'protocol in lower case',
       POD('a', '    ports:\n    - containerPort: 80\n      protocol: tcp\n'),
-      ['c.yaml:11: document 1: Pod a: field spec.containers[0].ports[0].protocol: error: protocol "tcp" is not TCP, UDP or SCTP [k8s-invalid-protocol]'],
+      [
+        'c.yaml:11: document 1: Pod a: field spec.containers[0].ports[0].protocol: error: protocol "tcp" is not TCP, UDP or SCTP [k8s-invalid-protocol]',
+      ],
     ],
     [
       'bad pod IP',
       POD('a', 'status:\n  podIP: 10.244.1.300\n'),
-      ['c.yaml:10: document 1: Pod a: field status.podIP: error: "10.244.1.300" is not an IPv4 address [k8s-invalid-ip]'],
+      [
+        'c.yaml:10: document 1: Pod a: field status.podIP: error: "10.244.1.300" is not an IPv4 address [k8s-invalid-ip]',
+      ],
     ],
     [
       'IPv6 pod IP is ignored',
       POD('a', 'status:\n  podIP: fd00::5\n'),
-      ['c.yaml:10: document 1: Pod a: field status.podIP: warning: IPv6 address fd00::5 ignored: packeteye models IPv4 only [k8s-ipv6-ignored]'],
+      [
+        'c.yaml:10: document 1: Pod a: field status.podIP: warning: IPv6 address fd00::5 ignored: packeteye models IPv4 only [k8s-ipv6-ignored]',
+      ],
     ],
     [
       'no containers',
       'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {nodeName: n1}\n',
-      ['c.yaml:4: document 1: Pod a: field spec.containers: error: a Pod needs at least one container [k8s-required]'],
+      [
+        'c.yaml:4: document 1: Pod a: field spec.containers: error: a Pod needs at least one container [k8s-required]',
+      ],
     ],
     [
       'no name',
@@ -337,22 +412,30 @@ describe('loadDocuments: field validation', () => {
     [
       'upper-case name',
       'apiVersion: v1\nkind: Node\nmetadata: {name: Node1}\n',
-      ['c.yaml:3: document 1: Node Node1: field metadata.name: error: name "Node1" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".") [k8s-invalid-name]'],
+      [
+        'c.yaml:3: document 1: Node Node1: field metadata.name: error: name "Node1" is not a DNS-1123 subdomain (lower-case letters, digits, "-" and ".") [k8s-invalid-name]',
+      ],
     ],
     [
       'node podCIDR with host bits',
       'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec:\n  podCIDR: 10.244.1.5/24\n',
-      ['c.yaml:5: document 1: Node n1: field spec.podCIDR: error: 10.244.1.5/24 has host bits set; the network is 10.244.1.0/24 [k8s-invalid-cidr]'],
+      [
+        'c.yaml:5: document 1: Node n1: field spec.podCIDR: error: 10.244.1.5/24 has host bits set; the network is 10.244.1.0/24 [k8s-invalid-cidr]',
+      ],
     ],
     [
       'node podCIDR not a CIDR',
       'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\nspec:\n  podCIDR: 10.244.1.0\n',
-      ['c.yaml:5: document 1: Node n1: field spec.podCIDR: error: "10.244.1.0" is not an IPv4 CIDR [k8s-invalid-cidr]'],
+      [
+        'c.yaml:5: document 1: Node n1: field spec.podCIDR: error: "10.244.1.0" is not an IPv4 CIDR [k8s-invalid-cidr]',
+      ],
     ],
     [
       'service targetPort as quoted number',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: 80\n    targetPort: "8080"\n',
-      ['c.yaml:7: document 1: Service s: field spec.ports[0].targetPort: error: port "8080" is a quoted number; a string here names a container port [k8s-invalid-port]'],
+      [
+        'c.yaml:7: document 1: Service s: field spec.ports[0].targetPort: error: port "8080" is a quoted number; a string here names a container port [k8s-invalid-port]',
+      ],
     ],
     [
       'service port 0',
@@ -373,87 +456,121 @@ describe('loadDocuments: field validation', () => {
     [
       'duplicate service port',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - {name: a, port: 80}\n  - {name: b, port: 80, protocol: TCP}\n',
-      ['c.yaml:7: document 1: Service s: field spec.ports[1].port: error: port 80/TCP is also declared by spec.ports[0] [k8s-duplicate]'],
+      [
+        'c.yaml:7: document 1: Service s: field spec.ports[1].port: error: port 80/TCP is also declared by spec.ports[0] [k8s-duplicate]',
+      ],
     ],
     [
       'service name must be a DNS-1035 label',
       'apiVersion: v1\nkind: Service\nmetadata: {name: 1web}\nspec: {ports: [{port: 80}]}\n',
-      ['c.yaml:3: document 1: Service 1web: field metadata.name: error: name "1web" is not a DNS-1035 label (at most 63 lower-case letters, digits or "-", starting with a letter) [k8s-invalid-name]'],
+      [
+        'c.yaml:3: document 1: Service 1web: field metadata.name: error: name "1web" is not a DNS-1035 label (at most 63 lower-case letters, digits or "-", starting with a letter) [k8s-invalid-name]',
+      ],
     ],
     [
       'bad service type',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: Nodeport, ports: [{port: 80}]}\n',
-      ['c.yaml:4: document 1: Service s: field spec.type: error: "Nodeport" is not one of ClusterIP, NodePort, LoadBalancer, ExternalName [k8s-invalid-value]'],
+      [
+        'c.yaml:4: document 1: Service s: field spec.type: error: "Nodeport" is not one of ClusterIP, NodePort, LoadBalancer, ExternalName [k8s-invalid-value]',
+      ],
     ],
     [
       'nodePort on a ClusterIP service',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {ports: [{port: 80, nodePort: 30080}]}\n',
-      ['c.yaml:4: document 1: Service s: field spec.ports[0].nodePort: error: nodePort may only be set on NodePort and LoadBalancer Services [k8s-invalid-value]'],
+      [
+        'c.yaml:4: document 1: Service s: field spec.ports[0].nodePort: error: nodePort may only be set on NodePort and LoadBalancer Services [k8s-invalid-value]',
+      ],
     ],
     [
       'bad clusterIP',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {clusterIP: 10.96.0, ports: [{port: 80}]}\n',
-      ['c.yaml:4: document 1: Service s: field spec.clusterIP: error: "10.96.0" is not an IPv4 address [k8s-invalid-ip]'],
+      [
+        'c.yaml:4: document 1: Service s: field spec.clusterIP: error: "10.96.0" is not an IPv4 address [k8s-invalid-ip]',
+      ],
     ],
     [
       'label value must be a string',
       'apiVersion: v1\nkind: Node\nmetadata:\n  name: n1\n  labels:\n    ssd: true\n',
-      ['c.yaml:6: document 1: Node n1: field metadata.labels.ssd: error: expected a string, found boolean true [k8s-field-type]'],
+      [
+        'c.yaml:6: document 1: Node n1: field metadata.labels.ssd: error: expected a string, found boolean true [k8s-field-type]',
+      ],
     ],
     [
       'selector operator',
       'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: x}\nspec:\n  podSelector:\n    matchExpressions:\n    - {key: app, operator: Equals, values: [a]}\n',
-      ['c.yaml:7: document 1: NetworkPolicy x/p: field spec.podSelector.matchExpressions[0].operator: error: operator "Equals" is not one of In, NotIn, Exists, DoesNotExist [k8s-invalid-selector]'],
+      [
+        'c.yaml:7: document 1: NetworkPolicy x/p: field spec.podSelector.matchExpressions[0].operator: error: operator "Equals" is not one of In, NotIn, Exists, DoesNotExist [k8s-invalid-selector]',
+      ],
     ],
     [
       'network policy without podSelector',
       'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {}\n',
-      ['c.yaml:4: document 1: NetworkPolicy p: field spec.podSelector: error: spec.podSelector is required [k8s-required]'],
+      [
+        'c.yaml:4: document 1: NetworkPolicy p: field spec.podSelector: error: spec.podSelector is required [k8s-required]',
+      ],
     ],
     [
       'ipBlock except outside the block',
       'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [192.168.0.0/16]}\n',
-      ['c.yaml:8: document 1: NetworkPolicy p: field spec.ingress[0].from[0].ipBlock.except[0]: error: except 192.168.0.0/16 is not strictly inside 10.0.0.0/8 [k8s-invalid-cidr]'],
+      [
+        'c.yaml:8: document 1: NetworkPolicy p: field spec.ingress[0].from[0].ipBlock.except[0]: error: except 192.168.0.0/16 is not strictly inside 10.0.0.0/8 [k8s-invalid-cidr]',
+      ],
     ],
     [
       'endPort below port',
       'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec:\n  podSelector: {}\n  egress:\n  - ports:\n    - {port: 9000, endPort: 8000}\n',
-      ['c.yaml:8: document 1: NetworkPolicy p: field spec.egress[0].ports[0].endPort: error: endPort 8000 is below port 9000 [k8s-invalid-port]'],
+      [
+        'c.yaml:8: document 1: NetworkPolicy p: field spec.egress[0].ports[0].endPort: error: endPort 8000 is below port 9000 [k8s-invalid-port]',
+      ],
     ],
     [
       'external host address',
       'apiVersion: packeteye.dev/v1alpha1\nkind: ExternalHost\nmetadata: {name: u}\nspec: {address: example.com}\n',
-      ['c.yaml:4: document 1: ExternalHost u: field spec.address: error: "example.com" is not an IPv4 address [k8s-invalid-ip]'],
+      [
+        'c.yaml:4: document 1: ExternalHost u: field spec.address: error: "example.com" is not an IPv4 address [k8s-invalid-ip]',
+      ],
     ],
     [
       'cluster CIDR',
       'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  clusterCIDR: 10.244.0.0/33\n',
-      ['c.yaml:5: document 1: Cluster c: field spec.clusterCIDR: error: "10.244.0.0/33" is not an IPv4 CIDR [k8s-invalid-cidr]'],
+      [
+        'c.yaml:5: document 1: Cluster c: field spec.clusterCIDR: error: "10.244.0.0/33" is not an IPv4 CIDR [k8s-invalid-cidr]',
+      ],
     ],
     [
       'cluster cni plugin',
       'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  cni: {plugin: cilium}\n',
-      ['c.yaml:5: document 1: Cluster c: field spec.cni.plugin: error: "cilium" is not one of bridge, flannel, calico [k8s-invalid-value]'],
+      [
+        'c.yaml:5: document 1: Cluster c: field spec.cni.plugin: error: "cilium" is not one of bridge, flannel, calico [k8s-invalid-value]',
+      ],
     ],
     [
       'kube-proxy version as a number keeps its text',
       'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  kubeProxy: {version: 1.30}\n',
-      ['c.yaml:5: document 1: Cluster c: field spec.kubeProxy.version: warning: kubeProxy.version is a number; read as "1.30" [k8s-version-number]'],
+      [
+        'c.yaml:5: document 1: Cluster c: field spec.kubeProxy.version: warning: kubeProxy.version is a number; read as "1.30" [k8s-version-number]',
+      ],
     ],
     [
       'old Ingress version is not read',
       'apiVersion: extensions/v1beta1\nkind: Ingress\nmetadata: {name: i}\nspec: {}\n',
-      ['c.yaml:1: document 1: Ingress i: field apiVersion: warning: Ingress in extensions/v1beta1 is not read; packeteye reads Ingress as networking.k8s.io/v1 [k8s-unsupported-api-version]'],
+      [
+        'c.yaml:1: document 1: Ingress i: field apiVersion: warning: Ingress in extensions/v1beta1 is not read; packeteye reads Ingress as networking.k8s.io/v1 [k8s-unsupported-api-version]',
+      ],
     ],
     [
       'baseline admin policy name',
       'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\nmetadata: {name: base}\nspec: {subject: {namespaces: {}}}\n',
-      ['c.yaml:3: document 1: BaselineAdminNetworkPolicy base: field metadata.name: error: a BaselineAdminNetworkPolicy must be named "default", not "base" [k8s-invalid-name]'],
+      [
+        'c.yaml:3: document 1: BaselineAdminNetworkPolicy base: field metadata.name: error: a BaselineAdminNetworkPolicy must be named "default", not "base" [k8s-invalid-name]',
+      ],
     ],
     [
       'admin policy action',
       'apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec:\n  priority: 1\n  subject: {namespaces: {}}\n  ingress:\n  - action: Reject\n    from: [{namespaces: {}}]\n',
-      ['c.yaml:8: document 1: AdminNetworkPolicy a: field spec.ingress[0].action: error: "Reject" is not one of Allow, Deny, Pass [k8s-invalid-value]'],
+      [
+        'c.yaml:8: document 1: AdminNetworkPolicy a: field spec.ingress[0].action: error: "Reject" is not one of Allow, Deny, Pass [k8s-invalid-value]',
+      ],
     ],
     [
       'endpoint slice address',
@@ -464,9 +581,16 @@ describe('loadDocuments: field validation', () => {
       ],
     ],
     [
+      'YAML 1.1 booleans are read as kubectl reads them',
+      POD('a').replace('spec:\n', 'spec:\n  hostNetwork: yes\n'),
+      ['c.yaml:6: document 1: Pod a: field spec.hostNetwork: warning: "yes" read as true, as kubectl\'s YAML 1.1 reads it [k8s-yaml11-boolean]'],
+    ],
+    [
       'cluster-scoped object with a namespace',
       'apiVersion: v1\nkind: Node\nmetadata: {name: n1, namespace: default}\n',
-      ['c.yaml:3: document 1: Node n1: field metadata.namespace: warning: Node is cluster-scoped; metadata.namespace ignored [k8s-namespace-ignored]'],
+      [
+        'c.yaml:3: document 1: Node n1: field metadata.namespace: warning: Node is cluster-scoped; metadata.namespace ignored [k8s-namespace-ignored]',
+      ],
     ],
   ];
   it.each(cases)('%s', (_name, text, want) => {
@@ -476,7 +600,10 @@ describe('loadDocuments: field validation', () => {
   it('drops the second of two objects with the same kind, namespace and name', () => {
     const r = loadDocuments([
       { path: 'a.yaml', text: POD('a') },
-      { path: 'b.yaml', text: `apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\nspec: {containers: [{name: c}]}\n` },
+      {
+        path: 'b.yaml',
+        text: `apiVersion: v1\nkind: Pod\nmetadata: {name: a, namespace: default}\nspec: {containers: [{name: c}]}\n`,
+      },
     ]);
     expect(r.objects.map((o) => o.origin.file)).toEqual(['a.yaml']);
     expect(lines(r.diagnostics)).toEqual([
@@ -485,7 +612,10 @@ describe('loadDocuments: field validation', () => {
   });
 
   it('every error names file, document and (when it has one) the object and field', () => {
-    const text = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').replace('podIP: 10.244.1.5', 'podIP: 10.244.1');
+    const text = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').replace(
+      'podIP: 10.244.1.5',
+      'podIP: 10.244.1',
+    );
     const r = load(text, 'dump.yaml');
     expect(lines(r.diagnostics.filter((d) => d.severity === 'error'))).toEqual([
       'dump.yaml:442: document 1: Pod shop/web-7d4b9c8f6d-bq5tw: field status.podIP: error: "10.244.1" is not an IPv4 address [k8s-invalid-ip]',
@@ -504,11 +634,40 @@ describe('loadDocuments never throws', () => {
     );
   });
 
-  const valid = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').split('\n').slice(0, 160).join('\n');
+  const valid = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8')
+    .split('\n')
+    .slice(0, 160)
+    .join('\n');
   it('on mutated valid YAML (lines deleted, duplicated, characters replaced)', () => {
     const mutation = fc.oneof(
-      fc.record({ op: fc.constant('del' as const), at: fc.nat(), len: fc.integer({ min: 1, max: 40 }) }),
-      fc.record({ op: fc.constant('ins' as const), at: fc.nat(), text: fc.constantFrom('- ', ': ', '{', ']', '\t', '---\n', '&a ', '*a', '"', "'", '\n  ', 'null', '~', '[]', '{}', '1e9', '-1') }),
+      fc.record({
+        op: fc.constant('del' as const),
+        at: fc.nat(),
+        len: fc.integer({ min: 1, max: 40 }),
+      }),
+      fc.record({
+        op: fc.constant('ins' as const),
+        at: fc.nat(),
+        text: fc.constantFrom(
+          '- ',
+          ': ',
+          '{',
+          ']',
+          '\t',
+          '---\n',
+          '&a ',
+          '*a',
+          '"',
+          "'",
+          '\n  ',
+          'null',
+          '~',
+          '[]',
+          '{}',
+          '1e9',
+          '-1',
+        ),
+      }),
       fc.record({ op: fc.constant('dupline' as const), at: fc.nat() }),
     );
     fc.assert(
@@ -541,17 +700,70 @@ describe('loadDocuments never throws', () => {
         fc.boolean(),
         fc.constant(null),
         fc.array(tie('value'), { maxLength: 3 }),
-        fc.dictionary(fc.constantFrom('metadata', 'name', 'spec', 'status', 'ports', 'containers', 'selector', 'items', 'podIP', 'port', 'subject', 'ingress', 'from'), tie('value'), { maxKeys: 4 }),
+        fc.dictionary(
+          fc.constantFrom(
+            'metadata',
+            'name',
+            'spec',
+            'status',
+            'ports',
+            'containers',
+            'selector',
+            'items',
+            'podIP',
+            'port',
+            'subject',
+            'ingress',
+            'from',
+          ),
+          tie('value'),
+          { maxKeys: 4 },
+        ),
       ),
     })).value;
-    const kinds = ['Pod', 'Service', 'Node', 'Namespace', 'EndpointSlice', 'Endpoints', 'NetworkPolicy', 'Ingress', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy', 'Cluster', 'ExternalHost', 'List', 'PodList'];
-    const versions = ['v1', 'discovery.k8s.io/v1', 'networking.k8s.io/v1', 'policy.networking.k8s.io/v1alpha1', 'packeteye.dev/v1alpha1'];
+    const kinds = [
+      'Pod',
+      'Service',
+      'Node',
+      'Namespace',
+      'EndpointSlice',
+      'Endpoints',
+      'NetworkPolicy',
+      'Ingress',
+      'AdminNetworkPolicy',
+      'BaselineAdminNetworkPolicy',
+      'Cluster',
+      'ExternalHost',
+      'List',
+      'PodList',
+    ];
+    const versions = [
+      'v1',
+      'discovery.k8s.io/v1',
+      'networking.k8s.io/v1',
+      'policy.networking.k8s.io/v1alpha1',
+      'packeteye.dev/v1alpha1',
+    ];
     fc.assert(
-      fc.property(fc.constantFrom(...kinds), fc.constantFrom(...versions), json, json, (kind, apiVersion, metadata, spec) => {
-        const doc = { apiVersion, kind, metadata, spec, items: [spec], subsets: spec, endpoints: spec };
-        const r = load(JSON.stringify(doc));
-        expect(r.diagnostics.every((d) => typeof d.code === 'string')).toBe(true);
-      }),
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.constantFrom(...versions),
+        json,
+        json,
+        (kind, apiVersion, metadata, spec) => {
+          const doc = {
+            apiVersion,
+            kind,
+            metadata,
+            spec,
+            items: [spec],
+            subsets: spec,
+            endpoints: spec,
+          };
+          const r = load(JSON.stringify(doc));
+          expect(r.diagnostics.every((d) => typeof d.code === 'string')).toBe(true);
+        },
+      ),
       { numRuns: 500, seed: 3 },
     );
   });
@@ -566,7 +778,12 @@ describe('JSON input', () => {
         items: [
           { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n1' } },
           { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd', namespace: 'x' } },
-          { apiVersion: 'v1', kind: 'Service', metadata: { name: 's' }, spec: { ports: [{ port: 99999 }] } },
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            metadata: { name: 's' },
+            spec: { ports: [{ port: 99999 }] },
+          },
         ],
       },
       null,
@@ -585,7 +802,10 @@ describe('JSON input', () => {
   });
 
   it('reads a top-level JSON array as documents', () => {
-    const r = load('[\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}},\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"}}\n]', 'c.json');
+    const r = load(
+      '[\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "a"}},\n{"apiVersion": "v1", "kind": "Node", "metadata": {"name": "b"}}\n]',
+      'c.json',
+    );
     expect(r.objects.map((o) => [objectRef(o.object), o.origin.document, o.origin.line])).toEqual([
       ['Node a', 1, 2],
       ['Node b', 2, 3],

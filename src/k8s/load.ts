@@ -10,8 +10,23 @@
  */
 
 import type { Diagnostic, Location } from '../diag.js';
-import { IRRELEVANT_KINDS, WORKLOADS, decodeObject, rawObjectRef, type LegacyEndpoints } from './decode.js';
-import { childSource, formatPath, isCheap, lineOf, parseFile, parsePath, type RawDocument, type SourceRef } from './parse.js';
+import {
+  IRRELEVANT_KINDS,
+  WORKLOADS,
+  decodeObject,
+  rawObjectRef,
+  type LegacyEndpoints,
+} from './decode.js';
+import {
+  childSource,
+  formatPath,
+  isCheap,
+  lineOf,
+  parseFile,
+  parsePath,
+  type RawDocument,
+  type SourceRef,
+} from './parse.js';
 import { objectRef, type EndpointSlice, type KubeObject } from './types.js';
 
 export interface Origin {
@@ -51,7 +66,8 @@ const sources = new WeakMap<KubeObject, SourceRef>();
  */
 export function locate(loaded: LoadedObject, field?: string): Location {
   const src = sources.get(loaded.object);
-  const line = (src && field !== undefined ? lineOf(src, parsePath(field)) : undefined) ?? loaded.origin.line;
+  const line =
+    (src && field !== undefined ? lineOf(src, parsePath(field)) : undefined) ?? loaded.origin.line;
   return {
     file: loaded.origin.file,
     line,
@@ -79,7 +95,14 @@ function isRec(v: unknown): v is Record<string, unknown> {
 /** Expands Lists into their items, with inherited apiVersion/kind for typed lists. */
 function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
   const out: Pending[] = [];
-  const walk = (value: unknown, source: SourceRef, line: number, depth: number, item: number | undefined, inherit?: { apiVersion: string; kind: string }) => {
+  const walk = (
+    value: unknown,
+    source: SourceRef,
+    line: number,
+    depth: number,
+    item: number | undefined,
+    inherit?: { apiVersion: string; kind: string },
+  ) => {
     const where = { file: doc.file, line, document: doc.document };
     if (!isRec(value)) {
       diagnostics.push({
@@ -124,24 +147,48 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
     }
     if (kind === 'List' || (kind.endsWith('List') && Array.isArray(raw.items))) {
       if (depth >= MAX_LIST_DEPTH) {
-        diagnostics.push({ code: 'k8s-not-an-object', severity: 'error', message: `Lists nested more than ${MAX_LIST_DEPTH} deep`, ...where });
+        diagnostics.push({
+          code: 'k8s-not-an-object',
+          severity: 'error',
+          message: `Lists nested more than ${MAX_LIST_DEPTH} deep`,
+          ...where,
+        });
         return;
       }
       if (raw.items === undefined || raw.items === null) return;
       if (!Array.isArray(raw.items)) {
-        diagnostics.push({ code: 'k8s-field-type', severity: 'error', message: `${kind}.items must be a list`, ...where, field: 'items' });
+        diagnostics.push({
+          code: 'k8s-field-type',
+          severity: 'error',
+          message: `${kind}.items must be a list`,
+          ...where,
+          field: 'items',
+        });
         return;
       }
       // `PodList` items carry no kind of their own when they come from the API.
-      const itemInherit = kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
+      const itemInherit =
+        kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
       raw.items.forEach((it: unknown, i) => {
         const src = childSource(source, ['items', i]);
-        const itemLine = depth === 0 && doc.itemLines ? doc.itemLines[i] : isCheap(source) ? lineOf(source, ['items', i]) : undefined;
+        const itemLine =
+          depth === 0 && doc.itemLines
+            ? doc.itemLines[i]
+            : isCheap(source)
+              ? lineOf(source, ['items', i])
+              : undefined;
         walk(it, src, itemLine ?? line, depth + 1, i, itemInherit);
       });
       return;
     }
-    out.push({ raw, file: doc.file, document: doc.document, line, source, ...(item !== undefined ? { item } : {}) });
+    out.push({
+      raw,
+      file: doc.file,
+      document: doc.document,
+      line,
+      source,
+      ...(item !== undefined ? { item } : {}),
+    });
   };
   walk(doc.value, doc.source, doc.line, 0, undefined);
   return out;
@@ -150,7 +197,10 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
 /** An EndpointSlice per Endpoints subset, as the endpointslicemirroring controller writes them. */
 function mirror(ep: LegacyEndpoints): EndpointSlice[] {
   return ep.subsets.map((subset, i) => {
-    const toEndpoint = (a: LegacyEndpoints['subsets'][number]['addresses'][number], ready: boolean) => ({
+    const toEndpoint = (
+      a: LegacyEndpoints['subsets'][number]['addresses'][number],
+      ready: boolean,
+    ) => ({
       addresses: [a.ip],
       conditions: { ready },
       ...(a.hostname ? { hostname: a.hostname } : {}),
@@ -167,10 +217,15 @@ function mirror(ep: LegacyEndpoints): EndpointSlice[] {
           'kubernetes.io/service-name': ep.metadata.name,
           'endpointslice.kubernetes.io/managed-by': 'endpointslicemirroring-controller.k8s.io',
         },
-        annotations: { [MIRRORED_ANNOTATION]: `Endpoints ${ep.metadata.namespace ?? 'default'}/${ep.metadata.name}` },
+        annotations: {
+          [MIRRORED_ANNOTATION]: `Endpoints ${ep.metadata.namespace ?? 'default'}/${ep.metadata.name}`,
+        },
       },
       addressType: 'IPv4',
-      endpoints: [...subset.addresses.map((a) => toEndpoint(a, true)), ...subset.notReadyAddresses.map((a) => toEndpoint(a, false))],
+      endpoints: [
+        ...subset.addresses.map((a) => toEndpoint(a, true)),
+        ...subset.notReadyAddresses.map((a) => toEndpoint(a, false)),
+      ],
       ports: subset.ports.map((p) => ({
         name: p.name ?? '',
         port: p.port,
@@ -181,7 +236,14 @@ function mirror(ep: LegacyEndpoints): EndpointSlice[] {
   });
 }
 
-const CLUSTER_SCOPED = new Set(['Node', 'Namespace', 'Cluster', 'ExternalHost', 'AdminNetworkPolicy', 'BaselineAdminNetworkPolicy']);
+const CLUSTER_SCOPED = new Set([
+  'Node',
+  'Namespace',
+  'Cluster',
+  'ExternalHost',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+]);
 
 function identity(o: KubeObject): string {
   const ns = CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? 'default');
@@ -197,7 +259,10 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const objects: LoadedObject[] = [];
   const seen = new Map<string, LoadedObject>();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
-  const unknown = new Map<string, { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }>();
+  const unknown = new Map<
+    string,
+    { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }
+  >();
 
   for (const f of files) {
     let parsed: ReturnType<typeof parseFile>;
@@ -205,7 +270,12 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
       parsed = parseFile(f.path, f.text);
     } catch (e) {
       // parseFile does not throw by design; this is the last line of defence.
-      diagnostics.push({ code: 'k8s-parse', severity: 'error', message: `cannot read: ${(e as Error).message}`, file: f.path });
+      diagnostics.push({
+        code: 'k8s-parse',
+        severity: 'error',
+        message: `cannot read: ${(e as Error).message}`,
+        file: f.path,
+      });
       continue;
     }
     diagnostics.push(...parsed.diagnostics);
@@ -213,8 +283,19 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
       for (const p of expand(doc, diagnostics)) {
         const kind = p.raw.kind as string;
         const apiVersion = p.raw.apiVersion as string;
-        const origin: Origin = { file: p.file, document: p.document, line: p.line, ...(p.item !== undefined ? { item: p.item } : {}) };
-        const ctx = { file: p.file, document: p.document, line: p.line, source: p.source, diagnostics };
+        const origin: Origin = {
+          file: p.file,
+          document: p.document,
+          line: p.line,
+          ...(p.item !== undefined ? { item: p.item } : {}),
+        };
+        const ctx = {
+          file: p.file,
+          document: p.document,
+          line: p.line,
+          source: p.source,
+          diagnostics,
+        };
         let decoded: ReturnType<typeof decodeObject>;
         try {
           decoded = decodeObject(ctx, p.raw, apiVersion, kind);
@@ -233,7 +314,12 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
         if (decoded.status === 'skipped') continue;
         if (decoded.status === 'unknown') {
           const ref = rawObjectRef(p.raw, kind);
-          const loc: Location = { file: p.file, line: p.line, document: p.document, ...(ref ? { object: ref } : {}) };
+          const loc: Location = {
+            file: p.file,
+            line: p.line,
+            document: p.document,
+            ...(ref ? { object: ref } : {}),
+          };
           if (WORKLOADS.has(kind)) {
             diagnostics.push({
               code: 'k8s-unknown-kind',
@@ -247,7 +333,14 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           const key = `${p.file}\u0000${apiVersion}\u0000${kind}`;
           const u = unknown.get(key);
           if (u) u.count++;
-          else unknown.set(key, { first: loc, count: 1, kind, apiVersion, irrelevant: IRRELEVANT_KINDS.has(kind) });
+          else
+            unknown.set(key, {
+              first: loc,
+              count: 1,
+              kind,
+              apiVersion,
+              irrelevant: IRRELEVANT_KINDS.has(kind),
+            });
           continue;
         }
         const obj = decoded.object;

@@ -148,7 +148,10 @@ export interface ClusterModel {
   /** Slices by their Service's `ns/name` (label `kubernetes.io/service-name`). */
   readonly slicesByService: ReadonlyMap<string, readonly ModelEndpointSlice[]>;
   readonly networkPolicies: readonly (NetworkPolicy & { metadata: Namespaced })[];
-  readonly networkPoliciesByNamespace: ReadonlyMap<string, readonly (NetworkPolicy & { metadata: Namespaced })[]>;
+  readonly networkPoliciesByNamespace: ReadonlyMap<
+    string,
+    readonly (NetworkPolicy & { metadata: Namespaced })[]
+  >;
   /** Sorted by priority, then name. */
   readonly adminNetworkPolicies: readonly AdminNetworkPolicy[];
   readonly baselineAdminNetworkPolicy: BaselineAdminNetworkPolicy | undefined;
@@ -197,15 +200,23 @@ export function isPodReady(pod: Pod): boolean {
  * searching containers and then sidecars (init containers with
  * restartPolicy Always).
  */
-export function findPort(pod: Pod, port: { targetPort?: number | string; port: number; protocol?: Protocol }): number | undefined {
+export function findPort(
+  pod: Pod,
+  port: { targetPort?: number | string; port: number; protocol?: Protocol },
+): number | undefined {
   const tp = port.targetPort ?? port.port;
   if (typeof tp === 'number') return tp;
   const proto = port.protocol ?? 'TCP';
   const scan = (cs: readonly Container[] | undefined) => {
-    for (const c of cs ?? []) for (const p of c.ports ?? []) if (p.name === tp && (p.protocol ?? 'TCP') === proto) return p.containerPort;
+    for (const c of cs ?? [])
+      for (const p of c.ports ?? [])
+        if (p.name === tp && (p.protocol ?? 'TCP') === proto) return p.containerPort;
     return undefined;
   };
-  return scan(pod.spec.containers) ?? scan(pod.spec.initContainers?.filter((c) => c.restartPolicy === 'Always'));
+  return (
+    scan(pod.spec.containers) ??
+    scan(pod.spec.initContainers?.filter((c) => c.restartPolicy === 'Always'))
+  );
 }
 
 function clone<T>(v: T): T {
@@ -228,7 +239,7 @@ function coveringPrefix(ips: readonly string[], maxPrefix: number): string | und
   const first = ints[0]!;
   while (prefix >= 8) {
     const m = maskOf(prefix);
-    if (ints.every((n) => ((n & m) >>> 0) === ((first & m) >>> 0))) break;
+    if (ints.every((n) => (n & m) >>> 0 === (first & m) >>> 0)) break;
     prefix--;
   }
   if (prefix < 8) return undefined;
@@ -253,29 +264,82 @@ class Builder {
 
   at(e: Entry<KubeObject> | undefined, field?: string): Location {
     if (e === undefined || e.loaded === undefined) {
-      return { ...(e ? { object: objectRef(e.object) } : {}), ...(field !== undefined ? { field } : {}) };
+      return {
+        ...(e ? { object: objectRef(e.object) } : {}),
+        ...(field !== undefined ? { field } : {}),
+      };
     }
-    return locate(e.loaded, field);
+    return { ...locate(e.loaded, field), object: objectRef(e.object) };
   }
 
-  error(e: Entry<KubeObject> | undefined, field: string | undefined, code: string, message: string, hint?: string): void {
-    this.diagnostics.push({ code, severity: 'error', message, ...this.at(e, field), ...(hint ? { hint } : {}) });
+  error(
+    e: Entry<KubeObject> | undefined,
+    field: string | undefined,
+    code: string,
+    message: string,
+    hint?: string,
+  ): void {
+    this.diagnostics.push({
+      code,
+      severity: 'error',
+      message,
+      ...this.at(e, field),
+      ...(hint ? { hint } : {}),
+    });
   }
 
-  warn(e: Entry<KubeObject> | undefined, field: string | undefined, code: string, message: string, hint?: string): void {
-    this.diagnostics.push({ code, severity: 'warning', message, ...this.at(e, field), ...(hint ? { hint } : {}) });
+  warn(
+    e: Entry<KubeObject> | undefined,
+    field: string | undefined,
+    code: string,
+    message: string,
+    hint?: string,
+  ): void {
+    this.diagnostics.push({
+      code,
+      severity: 'warning',
+      message,
+      ...this.at(e, field),
+      ...(hint ? { hint } : {}),
+    });
   }
 
-  info(e: Entry<KubeObject> | undefined, field: string | undefined, code: string, message: string, hint?: string, object?: string): void {
-    this.diagnostics.push({ code, severity: 'info', message, ...this.at(e, field), ...(object ? { object } : {}), ...(hint ? { hint } : {}) });
+  info(
+    e: Entry<KubeObject> | undefined,
+    field: string | undefined,
+    code: string,
+    message: string,
+    hint?: string,
+    object?: string,
+  ): void {
+    this.diagnostics.push({
+      code,
+      severity: 'info',
+      message,
+      ...this.at(e, field),
+      ...(object ? { object } : {}),
+      ...(hint ? { hint } : {}),
+    });
   }
 }
 
-function entries<K extends KubeObject['kind']>(objects: readonly LoadedObject[], kind: K): Entry<Extract<KubeObject, { kind: K }>>[] {
+function entries<K extends KubeObject['kind']>(
+  objects: readonly LoadedObject[],
+  kind: K,
+): Entry<Extract<KubeObject, { kind: K }>>[] {
   return objects
     .filter((l) => l.object.kind === kind)
     .map((l) => ({ loaded: l, object: clone(l.object) as Extract<KubeObject, { kind: K }> }));
 }
+
+const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
+  'Node',
+  'Namespace',
+  'Cluster',
+  'ExternalHost',
+  'AdminNetworkPolicy',
+  'BaselineAdminNetworkPolicy',
+]);
 
 const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
 
@@ -283,33 +347,68 @@ const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-sy
  * Builds the defaulted, indexed cluster. Never throws; objects with errors
  * are left out (or kept with their given values) and reported.
  */
-export function buildModel(objects: readonly LoadedObject[]): { model: ClusterModel; diagnostics: Diagnostic[] } {
+export function buildModel(objects: readonly LoadedObject[]): {
+  model: ClusterModel;
+  diagnostics: Diagnostic[];
+} {
   const b = new Builder();
   const origins = new Map<string, Origin>();
-  for (const l of objects) origins.set(objectRef(l.object), l.origin);
+  for (const l of objects) {
+    const o = l.object;
+    // Keyed as the model names objects: namespaced ones without a namespace are in default.
+    const namespaced = !CLUSTER_SCOPED.has(o.kind);
+    const ref =
+      namespaced && o.metadata.namespace === undefined
+        ? `${o.kind} default/${o.metadata.name}`
+        : objectRef(o);
+    origins.set(ref, l.origin);
+  }
 
   // Namespaced objects without a namespace land in `default`, as kubectl applies them.
   const defaultNamespace = <T extends KubeObject>(e: Entry<T>): Entry<T> => {
     if (e.object.metadata.namespace === undefined) {
       e.object.metadata.namespace = 'default';
-      b.note(objectRef(e.object), 'metadata.namespace', 'default', 'no namespace given; kubectl puts the object in the default namespace');
+      b.note(
+        objectRef(e.object),
+        'metadata.namespace',
+        'default',
+        'no namespace given; kubectl puts the object in the default namespace',
+      );
     }
     return e;
   };
 
   const cluster = buildCluster(b, entries(objects, 'Cluster'), objects);
-  const nodes = buildNodes(b, cluster, entries(objects, 'Node'));
+  let nodeEntries = entries(objects, 'Node');
+  if (nodeEntries.length === 0) nodeEntries = impliedNodes(b, cluster, objects);
+  const nodes = buildNodes(b, cluster, nodeEntries);
   const externalHosts = buildExternalHosts(b, cluster, nodes, entries(objects, 'ExternalHost'));
-  const { pods, podsByIP, podsByNode } = buildPods(b, cluster, nodes, entries(objects, 'Pod').map(defaultNamespace));
+  const { pods, podsByIP, podsByNode } = buildPods(
+    b,
+    cluster,
+    nodes,
+    entries(objects, 'Pod').map(defaultNamespace),
+  );
   const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
   const services = buildServices(b, cluster, serviceEntries, podsByIP);
-  const { endpointSlices, slicesByService } = buildSlices(b, nodes, pods, services, entries(objects, 'EndpointSlice').map(defaultNamespace));
+  const { endpointSlices, slicesByService } = buildSlices(
+    b,
+    cluster,
+    podsByIP,
+    nodes,
+    pods,
+    services,
+    entries(objects, 'EndpointSlice').map(defaultNamespace),
+  );
 
   const networkPolicies = entries(objects, 'NetworkPolicy')
     .map(defaultNamespace)
     .map((e) => e.object as NetworkPolicy & { metadata: Namespaced })
     .sort((x, y) => cmp(nsName(x), nsName(y)));
-  const networkPoliciesByNamespace = new Map<string, (NetworkPolicy & { metadata: Namespaced })[]>();
+  const networkPoliciesByNamespace = new Map<
+    string,
+    (NetworkPolicy & { metadata: Namespaced })[]
+  >();
   for (const np of networkPolicies) {
     const l = networkPoliciesByNamespace.get(np.metadata.namespace) ?? [];
     l.push(np);
@@ -317,7 +416,9 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
   }
 
   const anpEntries = entries(objects, 'AdminNetworkPolicy').sort(
-    (x, y) => x.object.spec.priority - y.object.spec.priority || cmp(x.object.metadata.name, y.object.metadata.name),
+    (x, y) =>
+      x.object.spec.priority - y.object.spec.priority ||
+      cmp(x.object.metadata.name, y.object.metadata.name),
   );
   for (let i = 1; i < anpEntries.length; i++) {
     const prev = anpEntries[i - 1]!.object;
@@ -339,12 +440,20 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
     const ns = e.object.metadata.namespace!;
     const check = (svcName: string | undefined, field: string) => {
       if (svcName !== undefined && !services.has(`${ns}/${svcName}`)) {
-        b.warn(e, field, 'k8s-ingress-unknown-service', `backend Service ${ns}/${svcName} does not exist`, 'create the Service or fix the name');
+        b.warn(
+          e,
+          field,
+          'k8s-ingress-unknown-service',
+          `backend Service ${ns}/${svcName} does not exist`,
+          'create the Service or fix the name',
+        );
       }
     };
     check(e.object.spec.defaultBackend?.service?.name, 'spec.defaultBackend.service.name');
     e.object.spec.rules?.forEach((r, i) =>
-      r.http?.paths.forEach((p, j) => check(p.backend.service?.name, `spec.rules[${i}].http.paths[${j}].backend.service.name`)),
+      r.http?.paths.forEach((p, j) =>
+        check(p.backend.service?.name, `spec.rules[${i}].http.paths[${j}].backend.service.name`),
+      ),
     );
   }
 
@@ -362,12 +471,18 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
   for (const o of refs) referenced.add(o.metadata.namespace ?? 'default');
   for (const name of [...referenced].sort()) {
     if (namespaces.has(name)) continue;
-    namespaces.set(name, { apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { [LABEL_METADATA_NAME]: name } } });
+    namespaces.set(name, {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name, labels: { [LABEL_METADATA_NAME]: name } },
+    });
     b.note(
       `Namespace ${name}`,
       'metadata.name',
       name,
-      SYSTEM_NAMESPACES.includes(name) ? 'every cluster has this namespace' : 'referenced by objects but not defined; the namespace must exist for them to',
+      SYSTEM_NAMESPACES.includes(name)
+        ? 'every cluster has this namespace'
+        : 'referenced by objects but not defined; the namespace must exist for them to',
     );
   }
   for (const [name, ns] of namespaces) {
@@ -375,7 +490,12 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
     const labels = ns.metadata.labels ?? {};
     if (labels[LABEL_METADATA_NAME] !== name) {
       ns.metadata.labels = { ...labels, [LABEL_METADATA_NAME]: name };
-      b.note(`Namespace ${name}`, `metadata.labels["${LABEL_METADATA_NAME}"]`, name, 'the API server labels every namespace with its name');
+      b.note(
+        `Namespace ${name}`,
+        `metadata.labels["${LABEL_METADATA_NAME}"]`,
+        name,
+        'the API server labels every namespace with its name',
+      );
     }
   }
 
@@ -400,7 +520,9 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
     baselineAdminNetworkPolicy: banps[0]?.object,
     ingresses: ingresses.map((e) => e.object as Ingress & { metadata: Namespaced }),
     externalHosts,
-    externalHostsByIP: new Map([...externalHosts.values()].map((h) => [h.spec.address, h] as const)),
+    externalHostsByIP: new Map(
+      [...externalHosts.values()].map((h) => [h.spec.address, h] as const),
+    ),
     defaults: b.defaults,
     origins,
   };
@@ -409,7 +531,11 @@ export function buildModel(objects: readonly LoadedObject[]): { model: ClusterMo
 
 // --------------------------------------------------------------- cluster
 
-function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly LoadedObject[]): ClusterConfig {
+function buildCluster(
+  b: Builder,
+  clusters: Entry<Cluster>[],
+  objects: readonly LoadedObject[],
+): ClusterConfig {
   const first = clusters[0];
   for (const extra of clusters.slice(1)) {
     b.error(
@@ -436,11 +562,23 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
       if (c) podCIDRs.push(c);
       const ip = nodeInternalIP(o);
       if (ip) nodeIPs.push(ip);
-    } else if (o.kind === 'Pod' && !o.spec.hostNetwork && o.status?.podIP) podIPs.push(o.status.podIP);
-    else if (o.kind === 'Service' && o.spec.clusterIP && o.spec.clusterIP !== 'None') clusterIPs.push(o.spec.clusterIP);
+    } else if (o.kind === 'Pod') {
+      if (!o.spec.hostNetwork && o.status?.podIP) podIPs.push(o.status.podIP);
+      // A pod's hostIP is its node's InternalIP: evidence for the underlay too.
+      if (o.status?.hostIP) nodeIPs.push(o.status.hostIP);
+    } else if (o.kind === 'Service' && o.spec.clusterIP && o.spec.clusterIP !== 'None')
+      clusterIPs.push(o.spec.clusterIP);
   }
 
-  const range = (field: string, given: string | undefined, def: string, defReason: string, evidence: string[], what: string, maxPrefix: number): string => {
+  const range = (
+    field: string,
+    given: string | undefined,
+    def: string,
+    defReason: string,
+    evidence: string[],
+    what: string,
+    maxPrefix: number,
+  ): string => {
     if (given !== undefined) return given;
     const d = parseCidr(def);
     if (evidence.every((ip) => cidrContains(d, ip))) {
@@ -452,7 +590,12 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
       b.note(ref, field, def, defReason);
       return def;
     }
-    b.note(ref, field, inferred, `no Cluster ${field}, and the ${what} lie outside the default ${def}; the smallest /${maxPrefix} or wider prefix holding them`);
+    b.note(
+      ref,
+      field,
+      inferred,
+      `no Cluster ${field}, and the ${what} lie outside the default ${def}; the smallest /${maxPrefix} or wider prefix holding them`,
+    );
     return inferred;
   };
 
@@ -471,7 +614,7 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
     '10.96.0.0/12',
     "no Cluster spec.serviceCIDR; 10.96.0.0/12 is kubeadm's --service-cluster-ip-range",
     clusterIPs,
-    'Services\' clusterIPs',
+    "Services' clusterIPs",
     16,
   );
   const underlayCidr = range(
@@ -487,7 +630,12 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
   let gateway = spec.underlay?.gateway;
   if (gateway === undefined) {
     gateway = nthAddress(underlay, 1);
-    b.note(ref, 'spec.underlay.gateway', gateway, 'no Cluster spec.underlay.gateway; the first address of the underlay, as home and cloud routers use');
+    b.note(
+      ref,
+      'spec.underlay.gateway',
+      gateway,
+      'no Cluster spec.underlay.gateway; the first address of the underlay, as home and cloud routers use',
+    );
   }
   let mtu = spec.underlay?.mtu;
   if (mtu === undefined) {
@@ -495,19 +643,40 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
     b.note(ref, 'spec.underlay.mtu', 1500, 'Ethernet MTU');
   }
   const clusterDomain = spec.clusterDomain ?? 'cluster.local';
-  if (spec.clusterDomain === undefined) b.note(ref, 'spec.clusterDomain', clusterDomain, "kubeadm's default cluster domain");
+  if (spec.clusterDomain === undefined)
+    b.note(ref, 'spec.clusterDomain', clusterDomain, "kubeadm's default cluster domain");
   const nodeCIDRMaskSize = spec.nodeCIDRMaskSize ?? 24;
-  if (spec.nodeCIDRMaskSize === undefined) b.note(ref, 'spec.nodeCIDRMaskSize', 24, "kube-controller-manager's --node-cidr-mask-size for IPv4");
+  if (spec.nodeCIDRMaskSize === undefined)
+    b.note(
+      ref,
+      'spec.nodeCIDRMaskSize',
+      24,
+      "kube-controller-manager's --node-cidr-mask-size for IPv4",
+    );
   const cni: CniSpec = spec.cni ?? { plugin: 'bridge' };
-  if (spec.cni === undefined) b.note(ref, 'spec.cni.plugin', 'bridge', 'the reference CNI bridge plugin with host-local IPAM');
+  if (spec.cni === undefined)
+    b.note(
+      ref,
+      'spec.cni.plugin',
+      'bridge',
+      'the reference CNI bridge plugin with host-local IPAM',
+    );
   const mode = spec.kubeProxy?.mode ?? 'iptables';
-  if (spec.kubeProxy?.mode === undefined) b.note(ref, 'spec.kubeProxy.mode', mode, "kube-proxy's default mode on Linux");
+  if (spec.kubeProxy?.mode === undefined)
+    b.note(ref, 'spec.kubeProxy.mode', mode, "kube-proxy's default mode on Linux");
   const version = spec.kubeProxy?.version ?? '1.31';
-  if (spec.kubeProxy?.version === undefined) b.note(ref, 'spec.kubeProxy.version', version, 'a current kube-proxy release');
+  if (spec.kubeProxy?.version === undefined)
+    b.note(ref, 'spec.kubeProxy.version', version, 'a current kube-proxy release');
   const masqueradeAll = spec.kubeProxy?.masqueradeAll ?? false;
   const localhostNodePorts = spec.kubeProxy?.localhostNodePorts ?? true;
   const provider = spec.cloud?.provider ?? 'none';
-  if (spec.cloud?.provider === undefined) b.note(ref, 'spec.cloud.provider', provider, 'no cloud: the nodes share a plain routed segment');
+  if (spec.cloud?.provider === undefined)
+    b.note(
+      ref,
+      'spec.cloud.provider',
+      provider,
+      'no cloud: the nodes share a plain routed segment',
+    );
   const enforcer = spec.networkPolicy?.enforcer ?? 'none';
 
   // Overlaps between the cluster's ranges make routing ambiguous: errors.
@@ -521,15 +690,37 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
       const [fa, a] = ranges[i]!;
       const [fb, bb] = ranges[j]!;
       if (cidrsOverlap(parseCidr(a), parseCidr(bb))) {
-        b.error(first, fb, 'k8s-cidr-overlap', `${fb.slice(5)} ${bb} overlaps ${fa.slice(5)} ${a}`, 'pod, Service and node networks must be disjoint; change one of them');
+        b.error(
+          first,
+          fb,
+          'k8s-cidr-overlap',
+          `${fb.slice(5)} ${bb} overlaps ${fa.slice(5)} ${a}`,
+          'pod, Service and node networks must be disjoint; change one of them',
+        );
       }
     }
   }
-  if (!cidrContains(underlay, gateway) || gateway === underlay.network || gateway === broadcastOf(underlay)) {
-    b.error(first, 'spec.underlay.gateway', 'k8s-ip-out-of-range', `gateway ${gateway} is not a host address of the underlay ${underlayCidr}`, `use an address inside ${underlayCidr}, e.g. ${nthAddress(underlay, 1)}`);
+  if (
+    !cidrContains(underlay, gateway) ||
+    gateway === underlay.network ||
+    gateway === broadcastOf(underlay)
+  ) {
+    b.error(
+      first,
+      'spec.underlay.gateway',
+      'k8s-ip-out-of-range',
+      `gateway ${gateway} is not a host address of the underlay ${underlayCidr}`,
+      `use an address inside ${underlayCidr}, e.g. ${nthAddress(underlay, 1)}`,
+    );
   }
   if (nodeCIDRMaskSize < parseCidr(clusterCIDR).prefix) {
-    b.error(first, 'spec.nodeCIDRMaskSize', 'k8s-invalid-value', `nodeCIDRMaskSize /${nodeCIDRMaskSize} is larger than the clusterCIDR ${clusterCIDR}`, 'use a longer mask (e.g. 24) or a larger clusterCIDR');
+    b.error(
+      first,
+      'spec.nodeCIDRMaskSize',
+      'k8s-invalid-value',
+      `nodeCIDRMaskSize /${nodeCIDRMaskSize} is larger than the clusterCIDR ${clusterCIDR}`,
+      'use a longer mask (e.g. 24) or a larger clusterCIDR',
+    );
   }
   return {
     name,
@@ -548,14 +739,76 @@ function buildCluster(b: Builder, clusters: Entry<Cluster>[], objects: readonly 
 
 // ----------------------------------------------------------------- nodes
 
-function buildNodes(b: Builder, cluster: ClusterConfig, raw: Entry<Node>[]): Map<string, ModelNode> {
+/**
+ * `kubectl get all -A -o yaml` has no Node objects, but its pods name their
+ * node and carry its address (`status.hostIP`). With no Node at all in the
+ * input, those nodes are implied (a warning says so), each with the pods'
+ * hostIP as InternalIP and, when the node's pod IPs share one subnet of the
+ * node mask size, that subnet as podCIDR. Hand-written pods have no hostIP
+ * and still need their Node.
+ */
+function impliedNodes(
+  b: Builder,
+  cluster: ClusterConfig,
+  objects: readonly LoadedObject[],
+): Entry<Node>[] {
+  const byNode = new Map<string, { hostIP: string; podIPs: string[]; first: LoadedObject }>();
+  for (const l of objects) {
+    const o = l.object;
+    if (o.kind !== 'Pod' || !o.spec.nodeName || !o.status?.hostIP) continue;
+    const n = byNode.get(o.spec.nodeName) ?? { hostIP: o.status.hostIP, podIPs: [], first: l };
+    if (!o.spec.hostNetwork && o.status.podIP) n.podIPs.push(o.status.podIP);
+    byNode.set(o.spec.nodeName, n);
+  }
+  const out: Entry<Node>[] = [];
+  for (const [name, n] of [...byNode.entries()].sort(([a], [c]) => cmp(a, c))) {
+    const node: Node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name },
+      status: { addresses: [{ type: 'InternalIP', address: n.hostIP }] },
+    };
+    const mask = cluster.nodeCIDRMaskSize;
+    const subnets = new Set(n.podIPs.map((ip) => formatCidr(parseCidr(`${ip}/${mask}`))));
+    const only = subnets.size === 1 ? [...subnets][0] : undefined;
+    if (only !== undefined) {
+      node.spec = { podCIDR: only };
+      b.note(
+        `Node ${name}`,
+        'spec.podCIDR',
+        only,
+        `implied node: the /${mask} its pods' IPs lie in`,
+      );
+    }
+    b.note(
+      `Node ${name}`,
+      'status.addresses[InternalIP]',
+      n.hostIP,
+      "implied node: its pods' status.hostIP",
+    );
+    b.diagnostics.push({
+      code: 'k8s-node-implied',
+      severity: 'warning',
+      message: `Node ${name} is not in the input; implied from its pods (InternalIP ${n.hostIP}${only ? `, podCIDR ${only}` : ''})`,
+      ...locate(n.first, 'spec.nodeName'),
+      hint: 'add the nodes, e.g. from `kubectl get nodes -o yaml`, for their real podCIDRs and addresses',
+    });
+    out.push({ loaded: undefined, object: node });
+  }
+  return out;
+}
+
+function buildNodes(
+  b: Builder,
+  cluster: ClusterConfig,
+  raw: Entry<Node>[],
+): Map<string, ModelNode> {
   const sorted = [...raw].sort((x, y) => cmp(x.object.metadata.name, y.object.metadata.name));
   const clusterNet = parseCidr(cluster.clusterCIDR);
   const serviceNet = parseCidr(cluster.serviceCIDR);
   const underlay = parseCidr(cluster.underlay.cidr);
   const podNodeAddressing = cluster.cni.plugin !== 'calico';
   const nodes = new Map<string, ModelNode>();
-  const entryOf = new Map<string, Entry<Node>>();
 
   // podCIDRs given: inside the clusterCIDR, not shared.
   const given: { cidr: Cidr; node: string }[] = [];
@@ -567,12 +820,45 @@ function buildNodes(b: Builder, cluster: ClusterConfig, raw: Entry<Node>[]): Map
     const cidr = parseCidr(c);
     if (!cidrContains(clusterNet, cidr.network) || cidr.prefix < clusterNet.prefix) {
       const msg = `podCIDR ${c} is outside the clusterCIDR ${cluster.clusterCIDR}`;
-      if (podNodeAddressing) b.error(e, field, 'k8s-ip-out-of-range', msg, `use a subnet of ${cluster.clusterCIDR}, or set Cluster spec.clusterCIDR to the pod network`);
-      else b.warn(e, field, 'k8s-ip-out-of-range', `${msg}; calico allocates pod addresses from its IP pool, not from the node's podCIDR`);
+      if (podNodeAddressing)
+        b.error(
+          e,
+          field,
+          'k8s-ip-out-of-range',
+          msg,
+          `use a subnet of ${cluster.clusterCIDR}, or set Cluster spec.clusterCIDR to the pod network`,
+        );
+      else
+        b.warn(
+          e,
+          field,
+          'k8s-ip-out-of-range',
+          `${msg}; calico allocates pod addresses from its IP pool, not from the node's podCIDR`,
+        );
+    }
+    for (const [what, net] of [
+      ['serviceCIDR', serviceNet],
+      ['underlay', underlay],
+    ] as const) {
+      if (cidrsOverlap(cidr, net)) {
+        b.error(
+          e,
+          field,
+          'k8s-cidr-overlap',
+          `podCIDR ${c} overlaps the ${what} ${formatCidr(net)}`,
+          'pod subnets must be disjoint from the Service and node networks',
+        );
+      }
     }
     const clash = given.find((g) => cidrsOverlap(g.cidr, cidr));
     if (clash) {
-      b.error(e, field, 'k8s-cidr-overlap', `podCIDR ${c} overlaps Node ${clash.node}'s podCIDR ${formatCidr(clash.cidr)}`, 'every node needs its own pod subnet');
+      b.error(
+        e,
+        field,
+        'k8s-cidr-overlap',
+        `podCIDR ${c} overlaps Node ${clash.node}'s podCIDR ${formatCidr(clash.cidr)}`,
+        'every node needs its own pod subnet',
+      );
     }
     given.push({ cidr, node: n.metadata.name });
   }
@@ -598,12 +884,31 @@ function buildNodes(b: Builder, cluster: ClusterConfig, raw: Entry<Node>[]): Map
     const i = e.object.status!.addresses!.findIndex((a) => a.type === 'InternalIP');
     const field = `status.addresses[${i}].address`;
     if (!cidrContains(underlay, ip)) {
-      b.error(e, field, 'k8s-ip-out-of-range', `InternalIP ${ip} is outside the underlay ${cluster.underlay.cidr}`, 'set Cluster spec.underlay.cidr to the nodes\' network, or fix the address');
+      b.error(
+        e,
+        field,
+        'k8s-ip-out-of-range',
+        `InternalIP ${ip} is outside the underlay ${cluster.underlay.cidr}`,
+        "set Cluster spec.underlay.cidr to the nodes' network, or fix the address",
+      );
     } else if (ip === cluster.underlay.gateway) {
-      b.error(e, field, 'k8s-duplicate-ip', `InternalIP ${ip} is the underlay gateway's address`, 'give the node another address');
+      b.error(
+        e,
+        field,
+        'k8s-duplicate-ip',
+        `InternalIP ${ip} is the underlay gateway's address`,
+        'give the node another address',
+      );
     }
     const prev = ipOwner.get(ip);
-    if (prev !== undefined) b.error(e, field, 'k8s-duplicate-ip', `InternalIP ${ip} is also Node ${prev}'s`, 'every node needs its own address');
+    if (prev !== undefined)
+      b.error(
+        e,
+        field,
+        'k8s-duplicate-ip',
+        `InternalIP ${ip} is also Node ${prev}'s`,
+        'every node needs its own address',
+      );
     else ipOwner.set(ip, e.object.metadata.name);
   }
   let nextIP = ipToInt(nthAddress(underlay, 10));
@@ -618,24 +923,50 @@ function buildNodes(b: Builder, cluster: ClusterConfig, raw: Entry<Node>[]): Map
     if (podCIDR === undefined) {
       while (next < subnetCount && occupied(next)) next++;
       if (next >= subnetCount) {
-        b.error(e, 'spec.podCIDR', 'k8s-range-exhausted', `no free /${mask} left in the clusterCIDR ${cluster.clusterCIDR} for this node`, 'set spec.podCIDR, a larger clusterCIDR or a longer nodeCIDRMaskSize');
+        b.error(
+          e,
+          'spec.podCIDR',
+          'k8s-range-exhausted',
+          `no free /${mask} left in the clusterCIDR ${cluster.clusterCIDR} for this node`,
+          'set spec.podCIDR, a larger clusterCIDR or a longer nodeCIDRMaskSize',
+        );
         continue;
       }
       podCIDR = `${intToIp((base + next * step) >>> 0)}/${mask}`;
       next++;
-      b.note(ref, 'spec.podCIDR', podCIDR, `no spec.podCIDR; kube-controller-manager's range allocator takes the first free /${mask} of ${cluster.clusterCIDR}, nodes in name order`);
+      b.note(
+        ref,
+        'spec.podCIDR',
+        podCIDR,
+        `no spec.podCIDR; kube-controller-manager's range allocator takes the first free /${mask} of ${cluster.clusterCIDR}, nodes in name order`,
+      );
     }
     const addresses = [...(n.status?.addresses ?? [])];
     if (!addresses.some((a) => a.type === 'InternalIP')) {
-      while (nextIP <= lastHost && (ipOwner.has(intToIp(nextIP)) || intToIp(nextIP) === cluster.underlay.gateway)) nextIP++;
+      while (
+        nextIP <= lastHost &&
+        (ipOwner.has(intToIp(nextIP)) || intToIp(nextIP) === cluster.underlay.gateway)
+      )
+        nextIP++;
       if (nextIP > lastHost) {
-        b.error(e, 'status.addresses', 'k8s-range-exhausted', `no free address left in the underlay ${cluster.underlay.cidr} for this node`, 'give the node an InternalIP in status.addresses');
+        b.error(
+          e,
+          'status.addresses',
+          'k8s-range-exhausted',
+          `no free address left in the underlay ${cluster.underlay.cidr} for this node`,
+          'give the node an InternalIP in status.addresses',
+        );
         continue;
       }
       const ip = intToIp(nextIP++);
       ipOwner.set(ip, name);
       addresses.unshift({ type: 'InternalIP', address: ip });
-      b.note(ref, 'status.addresses[InternalIP]', ip, `no InternalIP; packeteye gives nodes underlay addresses from .10 upward in name order`);
+      b.note(
+        ref,
+        'status.addresses[InternalIP]',
+        ip,
+        `no InternalIP; packeteye gives nodes underlay addresses from .10 upward in name order`,
+      );
     }
     const node: ModelNode = {
       ...n,
@@ -643,19 +974,25 @@ function buildNodes(b: Builder, cluster: ClusterConfig, raw: Entry<Node>[]): Map
       status: { ...n.status, addresses },
     };
     nodes.set(name, node);
-    entryOf.set(name, e);
   }
   return nodes;
 }
 
 // -------------------------------------------------------- external hosts
 
-function buildExternalHosts(b: Builder, cluster: ClusterConfig, nodes: Map<string, ModelNode>, raw: Entry<ExternalHost>[]): Map<string, ExternalHost> {
+function buildExternalHosts(
+  b: Builder,
+  cluster: ClusterConfig,
+  nodes: Map<string, ModelNode>,
+  raw: Entry<ExternalHost>[],
+): Map<string, ExternalHost> {
   const out = new Map<string, ExternalHost>();
   const byIP = new Map<string, string>();
   const nodeIPs = new Map<string, string>();
   for (const n of nodes.values()) {
-    for (const a of n.status.addresses) if (a.type === 'InternalIP' || a.type === 'ExternalIP') nodeIPs.set(a.address, n.metadata.name);
+    for (const a of n.status.addresses)
+      if (a.type === 'InternalIP' || a.type === 'ExternalIP')
+        nodeIPs.set(a.address, n.metadata.name);
   }
   for (const e of [...raw].sort((x, y) => cmp(x.object.metadata.name, y.object.metadata.name))) {
     const h = e.object;
@@ -665,14 +1002,41 @@ function buildExternalHosts(b: Builder, cluster: ClusterConfig, nodes: Map<strin
       ['serviceCIDR', cluster.serviceCIDR],
     ] as const) {
       if (cidrContains(parseCidr(c), ip)) {
-        b.error(e, 'spec.address', 'k8s-cidr-overlap', `address ${ip} is inside the cluster's ${what} ${c}`, 'an external host needs an address outside the pod and Service networks');
+        b.error(
+          e,
+          'spec.address',
+          'k8s-cidr-overlap',
+          `address ${ip} is inside the cluster's ${what} ${c}`,
+          'an external host needs an address outside the pod and Service networks',
+        );
       }
     }
     const node = nodeIPs.get(ip);
-    if (node !== undefined) b.error(e, 'spec.address', 'k8s-duplicate-ip', `address ${ip} is Node ${node}'s`, 'give the external host its own address');
-    if (ip === cluster.underlay.gateway) b.error(e, 'spec.address', 'k8s-duplicate-ip', `address ${ip} is the underlay gateway's`, 'give the external host its own address');
+    if (node !== undefined)
+      b.error(
+        e,
+        'spec.address',
+        'k8s-duplicate-ip',
+        `address ${ip} is Node ${node}'s`,
+        'give the external host its own address',
+      );
+    if (ip === cluster.underlay.gateway)
+      b.error(
+        e,
+        'spec.address',
+        'k8s-duplicate-ip',
+        `address ${ip} is the underlay gateway's`,
+        'give the external host its own address',
+      );
     const prev = byIP.get(ip);
-    if (prev !== undefined) b.error(e, 'spec.address', 'k8s-duplicate-ip', `address ${ip} is also ExternalHost ${prev}'s`, 'every host needs its own address');
+    if (prev !== undefined)
+      b.error(
+        e,
+        'spec.address',
+        'k8s-duplicate-ip',
+        `address ${ip} is also ExternalHost ${prev}'s`,
+        'every host needs its own address',
+      );
     else byIP.set(ip, h.metadata.name);
     out.set(h.metadata.name, h);
   }
@@ -686,7 +1050,11 @@ function buildPods(
   cluster: ClusterConfig,
   nodes: Map<string, ModelNode>,
   raw: Entry<Pod>[],
-): { pods: Map<string, ModelPod>; podsByIP: Map<string, ModelPod>; podsByNode: Map<string, ModelPod[]> } {
+): {
+  pods: Map<string, ModelPod>;
+  podsByIP: Map<string, ModelPod>;
+  podsByNode: Map<string, ModelPod[]>;
+} {
   const sorted = [...raw].sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
   const clusterNet = parseCidr(cluster.clusterCIDR);
   const bridgeLike = cluster.cni.plugin !== 'calico';
@@ -697,7 +1065,12 @@ function buildPods(
     const p = e.object;
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
-      b.info(e, 'status.phase', 'k8s-pod-terminal', `pod is in phase ${phase}: its network namespace is gone, so it is left out`);
+      b.info(
+        e,
+        'status.phase',
+        'k8s-pod-terminal',
+        `pod is in phase ${phase}: its network namespace is gone, so it is left out`,
+      );
       continue;
     }
     const nodeName = p.spec.nodeName;
@@ -707,7 +1080,9 @@ function buildPods(
         'spec.nodeName',
         'k8s-pod-unscheduled',
         'pod has no spec.nodeName; packeteye does not run the scheduler',
-        nodeNames.length > 0 ? `set spec.nodeName to one of the nodes: ${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}` : 'add a Node object and set spec.nodeName to its name',
+        nodeNames.length > 0
+          ? `set spec.nodeName to one of the nodes: ${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`
+          : 'add a Node object and set spec.nodeName to its name',
       );
       continue;
     }
@@ -718,7 +1093,9 @@ function buildPods(
         'spec.nodeName',
         'k8s-pod-unknown-node',
         `pod is on node ${JSON.stringify(nodeName)}, which is not defined`,
-        nodeNames.length > 0 ? `add a Node named ${nodeName}, or use one of: ${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}` : `add a Node object named ${nodeName}`,
+        nodeNames.length > 0
+          ? `add a Node named ${nodeName}, or use one of: ${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`
+          : `add a Node object named ${nodeName}`,
       );
       continue;
     }
@@ -737,7 +1114,12 @@ function buildPods(
     const p = e.object;
     const hostIP = nodeInternalIP(node)!;
     if (p.status?.hostIP !== undefined && p.status.hostIP !== hostIP) {
-      b.warn(e, 'status.hostIP', 'k8s-ip-mismatch', `status.hostIP ${p.status.hostIP} is not node ${node.metadata.name}'s InternalIP ${hostIP}; the node's is used`);
+      b.warn(
+        e,
+        'status.hostIP',
+        'k8s-ip-mismatch',
+        `status.hostIP ${p.status.hostIP} is not node ${node.metadata.name}'s InternalIP ${hostIP}; the node's is used`,
+      );
     }
     const pod: ModelPod = {
       ...p,
@@ -753,7 +1135,13 @@ function buildPods(
         const key = `${node.metadata.name}/${cp.hostPort}/${cp.protocol ?? 'TCP'}`;
         const prev = hostPorts.get(key);
         if (prev && prev !== e) {
-          b.error(e, `spec.containers[${ci}].ports[${pi}].hostPort`, 'k8s-host-port-conflict', `hostPort ${cp.hostPort}/${cp.protocol ?? 'TCP'} on node ${node.metadata.name} is also used by Pod ${nsName(prev.object)}`, 'the scheduler would not place both pods on this node; use another hostPort or node');
+          b.error(
+            e,
+            `spec.containers[${ci}].ports[${pi}].hostPort`,
+            'k8s-host-port-conflict',
+            `hostPort ${cp.hostPort}/${cp.protocol ?? 'TCP'} on node ${node.metadata.name} is also used by Pod ${nsName(prev.object)}`,
+            'the scheduler would not place both pods on this node; use another hostPort or node',
+          );
         } else hostPorts.set(key, e);
       }),
     );
@@ -764,9 +1152,19 @@ function buildPods(
     const nodeIP = nodeInternalIP(node)!;
     if (p.spec.hostNetwork) {
       if (p.status?.podIP !== undefined && p.status.podIP !== nodeIP) {
-        b.warn(e, 'status.podIP', 'k8s-ip-mismatch', `a hostNetwork pod has its node's address; status.podIP ${p.status.podIP} is not node ${node.metadata.name}'s InternalIP ${nodeIP}, which is used`);
+        b.warn(
+          e,
+          'status.podIP',
+          'k8s-ip-mismatch',
+          `a hostNetwork pod has its node's address; status.podIP ${p.status.podIP} is not node ${node.metadata.name}'s InternalIP ${nodeIP}, which is used`,
+        );
       } else if (p.status?.podIP === undefined) {
-        b.note(objectRef(p), 'status.podIP', nodeIP, `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`);
+        b.note(
+          objectRef(p),
+          'status.podIP',
+          nodeIP,
+          `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
+        );
       }
       finish(e, node, nodeIP);
       continue;
@@ -779,18 +1177,48 @@ function buildPods(
     const sub = parseCidr(node.spec.podCIDR);
     if (bridgeLike) {
       if (!cidrContains(sub, ip)) {
-        b.error(e, 'status.podIP', 'k8s-ip-out-of-range', `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}`, `${cluster.cni.plugin} gives pods addresses from their node's podCIDR; fix the IP or spec.nodeName`);
+        b.error(
+          e,
+          'status.podIP',
+          'k8s-ip-out-of-range',
+          `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}`,
+          `${cluster.cni.plugin} gives pods addresses from their node's podCIDR; fix the IP or spec.nodeName`,
+        );
       } else if (ip === nthAddress(sub, 1) && cluster.cni.plugin === 'bridge') {
-        b.error(e, 'status.podIP', 'k8s-ip-out-of-range', `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}`, `host-local never hands out the gateway; use ${nthAddress(sub, 2)} or higher`);
+        b.error(
+          e,
+          'status.podIP',
+          'k8s-ip-out-of-range',
+          `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}`,
+          `host-local never hands out the gateway; use ${nthAddress(sub, 2)} or higher`,
+        );
       } else if (ip === sub.network || ip === broadcastOf(sub)) {
-        b.error(e, 'status.podIP', 'k8s-ip-out-of-range', `pod IP ${ip} is the network or broadcast address of ${node.spec.podCIDR}`, 'use a host address of the subnet');
+        b.error(
+          e,
+          'status.podIP',
+          'k8s-ip-out-of-range',
+          `pod IP ${ip} is the network or broadcast address of ${node.spec.podCIDR}`,
+          'use a host address of the subnet',
+        );
       }
     } else if (!cidrContains(clusterNet, ip)) {
-      b.error(e, 'status.podIP', 'k8s-ip-out-of-range', `pod IP ${ip} is outside the clusterCIDR ${cluster.clusterCIDR}`, 'fix the IP or Cluster spec.clusterCIDR');
+      b.error(
+        e,
+        'status.podIP',
+        'k8s-ip-out-of-range',
+        `pod IP ${ip} is outside the clusterCIDR ${cluster.clusterCIDR}`,
+        'fix the IP or Cluster spec.clusterCIDR',
+      );
     }
     const prev = owner.get(ip);
     if (prev !== undefined) {
-      b.error(e, 'status.podIP', 'k8s-duplicate-pod-ip', `pod IP ${ip} is also Pod ${nsName(prev.object)}'s`, 'every pod needs its own address; change or remove one status.podIP');
+      b.error(
+        e,
+        'status.podIP',
+        'k8s-duplicate-pod-ip',
+        `pod IP ${ip} is also Pod ${nsName(prev.object)}'s`,
+        'every pod needs its own address; change or remove one status.podIP',
+      );
       finish(e, node, ip);
       continue;
     }
@@ -818,7 +1246,13 @@ function buildPods(
       break;
     }
     if (found === undefined) {
-      b.error(e, 'status.podIP', 'k8s-range-exhausted', `node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR} has no free address for this pod`, 'give the node a larger podCIDR or move pods to another node');
+      b.error(
+        e,
+        'status.podIP',
+        'k8s-range-exhausted',
+        `node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR} has no free address for this pod`,
+        'give the node a larger podCIDR or move pods to another node',
+      );
       continue;
     }
     lastByNode.set(node.metadata.name, found);
@@ -837,7 +1271,8 @@ function buildPods(
 
   const sortedPods = byKey(pods);
   for (const pod of sortedPods.values()) {
-    if (!pod.spec.hostNetwork && !podsByIP.has(pod.status.podIP)) podsByIP.set(pod.status.podIP, pod);
+    if (!pod.spec.hostNetwork && !podsByIP.has(pod.status.podIP))
+      podsByIP.set(pod.status.podIP, pod);
     const l = podsByNode.get(pod.spec.nodeName) ?? [];
     l.push(pod);
     podsByNode.set(pod.spec.nodeName, l);
@@ -847,23 +1282,40 @@ function buildPods(
 
 // -------------------------------------------------------------- services
 
-function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[], podsByIP: Map<string, ModelPod>): Map<string, ModelService> {
+function buildServices(
+  b: Builder,
+  cluster: ClusterConfig,
+  raw: Entry<Service>[],
+  podsByIP: Map<string, ModelPod>,
+): Map<string, ModelService> {
   const serviceNet = parseCidr(cluster.serviceCIDR);
   const sorted = [...raw].sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
 
   // The API server creates default/kubernetes itself.
-  if (!sorted.some((e) => nsName(e.object) === 'default/kubernetes')) {
+  const invented = !sorted.some((e) => nsName(e.object) === 'default/kubernetes');
+  if (invented) {
     const svc: Service = {
       apiVersion: 'v1',
       kind: 'Service',
-      metadata: { name: 'kubernetes', namespace: 'default', labels: { component: 'apiserver', provider: 'kubernetes' } },
-      spec: { type: 'ClusterIP', ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }] },
+      metadata: {
+        name: 'kubernetes',
+        namespace: 'default',
+        labels: { component: 'apiserver', provider: 'kubernetes' },
+      },
+      spec: {
+        type: 'ClusterIP',
+        ports: [{ name: 'https', port: 443, protocol: 'TCP', targetPort: 6443 }],
+      },
     };
-    b.note('Service default/kubernetes', 'metadata.name', 'kubernetes', 'every cluster has the API server\'s Service: 443/TCP to the control plane\'s 6443');
+    b.note(
+      'Service default/kubernetes',
+      'metadata.name',
+      'kubernetes',
+      "every cluster has the API server's Service: 443/TCP to the control plane's 6443",
+    );
     sorted.unshift({ loaded: undefined, object: svc });
     sorted.sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
   }
-  const real = (e: Entry<Service>) => e;
 
   const services = new Map<string, ModelService>();
   const entryOf = new Map<string, Entry<Service>>();
@@ -877,36 +1329,73 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
     const ref = objectRef(s);
     const spec = s.spec;
     const type: ServiceType = spec.type ?? 'ClusterIP';
-    if (spec.type === undefined) b.note(ref, 'spec.type', 'ClusterIP', 'the API server defaults type to ClusterIP');
+    if (spec.type === undefined)
+      b.note(ref, 'spec.type', 'ClusterIP', 'the API server defaults type to ClusterIP');
     const ports: ModelServicePort[] = (spec.ports ?? []).map((p, i) => {
       const protocol = p.protocol ?? 'TCP';
-      if (p.protocol === undefined) b.note(ref, `spec.ports[${i}].protocol`, 'TCP', 'the API server defaults a port\'s protocol to TCP');
+      if (p.protocol === undefined)
+        b.note(
+          ref,
+          `spec.ports[${i}].protocol`,
+          'TCP',
+          "the API server defaults a port's protocol to TCP",
+        );
       let targetPort = p.targetPort;
       if (targetPort === undefined && type !== 'ExternalName') {
         targetPort = p.port;
-        b.note(ref, `spec.ports[${i}].targetPort`, p.port, 'the API server defaults targetPort to port');
+        b.note(
+          ref,
+          `spec.ports[${i}].targetPort`,
+          p.port,
+          'the API server defaults targetPort to port',
+        );
       }
       return { ...p, protocol, targetPort: targetPort ?? p.port };
     });
     const sessionAffinity = spec.sessionAffinity ?? 'None';
-    if (spec.sessionAffinity === undefined && type !== 'ExternalName') b.note(ref, 'spec.sessionAffinity', 'None', 'the API server defaults sessionAffinity to None');
-    const out: ModelService = { ...s, metadata: s.metadata as Namespaced, spec: { ...spec, type, ports, sessionAffinity } };
+    if (spec.sessionAffinity === undefined && type !== 'ExternalName')
+      b.note(
+        ref,
+        'spec.sessionAffinity',
+        'None',
+        'the API server defaults sessionAffinity to None',
+      );
+    const out: ModelService = {
+      ...s,
+      metadata: s.metadata as Namespaced,
+      spec: { ...spec, type, ports, sessionAffinity },
+    };
     const o = out.spec;
     if (sessionAffinity === 'ClientIP') {
       if (o.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
         o.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_TIMEOUT } };
-        b.note(ref, 'spec.sessionAffinityConfig.clientIP.timeoutSeconds', DEFAULT_CLIENT_IP_TIMEOUT, 'the API server defaults the ClientIP affinity timeout to 3 hours');
+        b.note(
+          ref,
+          'spec.sessionAffinityConfig.clientIP.timeoutSeconds',
+          DEFAULT_CLIENT_IP_TIMEOUT,
+          'the API server defaults the ClientIP affinity timeout to 3 hours',
+        );
       }
     } else {
       delete o.sessionAffinityConfig;
     }
     if (type !== 'ExternalName' && o.internalTrafficPolicy === undefined) {
       o.internalTrafficPolicy = 'Cluster';
-      b.note(ref, 'spec.internalTrafficPolicy', 'Cluster', 'the API server defaults internalTrafficPolicy to Cluster');
+      b.note(
+        ref,
+        'spec.internalTrafficPolicy',
+        'Cluster',
+        'the API server defaults internalTrafficPolicy to Cluster',
+      );
     }
     if ((type === 'NodePort' || type === 'LoadBalancer') && o.externalTrafficPolicy === undefined) {
       o.externalTrafficPolicy = 'Cluster';
-      b.note(ref, 'spec.externalTrafficPolicy', 'Cluster', 'the API server defaults externalTrafficPolicy to Cluster for NodePort and LoadBalancer');
+      b.note(
+        ref,
+        'spec.externalTrafficPolicy',
+        'Cluster',
+        'the API server defaults externalTrafficPolicy to Cluster for NodePort and LoadBalancer',
+      );
     }
     if (type === 'LoadBalancer' && o.allocateLoadBalancerNodePorts === undefined) {
       o.allocateLoadBalancerNodePorts = true;
@@ -918,33 +1407,92 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
       if (o.ipFamilies === undefined) o.ipFamilies = ['IPv4'];
       if (o.ipFamilyPolicy === undefined) o.ipFamilyPolicy = 'SingleStack';
       if (o.ipFamilies.includes('IPv6')) {
-        b.warn(real(e), 'spec.ipFamilies', 'k8s-ipv6-ignored', 'IPv6 is not modelled; only the IPv4 family is used');
+        b.warn(
+          e,
+          'spec.ipFamilies',
+          'k8s-ipv6-ignored',
+          'IPv6 is not modelled; only the IPv4 family is used',
+        );
         o.ipFamilies = ['IPv4'];
       }
     }
     // Requested clusterIPs.
     const ip = o.clusterIP;
     if (ip !== undefined && ip !== 'None') {
-      if (!cidrContains(serviceNet, ip) || ip === serviceNet.network || ip === broadcastOf(serviceNet)) {
-        b.error(real(e), 'spec.clusterIP', 'k8s-ip-out-of-range', `clusterIP ${ip} is not a usable address of the serviceCIDR ${cluster.serviceCIDR}`, `pick an address inside ${cluster.serviceCIDR}, or remove clusterIP to have one allocated`);
+      if (
+        !cidrContains(serviceNet, ip) ||
+        ip === serviceNet.network ||
+        ip === broadcastOf(serviceNet)
+      ) {
+        b.error(
+          e,
+          'spec.clusterIP',
+          'k8s-ip-out-of-range',
+          `clusterIP ${ip} is not a usable address of the serviceCIDR ${cluster.serviceCIDR}`,
+          `pick an address inside ${cluster.serviceCIDR}, or remove clusterIP to have one allocated`,
+        );
       }
       const prev = ipOwner.get(ip);
-      if (prev !== undefined) {
-        b.error(real(e), 'spec.clusterIP', 'k8s-duplicate-cluster-ip', `clusterIP ${ip} is also Service ${prev}'s`, 'remove clusterIP from one of them to have a free one allocated');
+      if (invented && key !== 'default/kubernetes' && ip === nthAddress(serviceNet, 1)) {
+        b.error(
+          e,
+          'spec.clusterIP',
+          'k8s-duplicate-cluster-ip',
+          `clusterIP ${ip} is the kubernetes Service's: the API server takes the first address of the serviceCIDR`,
+          'pick another address, or remove clusterIP to have one allocated',
+        );
+      } else if (prev !== undefined) {
+        b.error(
+          e,
+          'spec.clusterIP',
+          'k8s-duplicate-cluster-ip',
+          `clusterIP ${ip} is also Service ${prev}'s`,
+          'remove clusterIP from one of them to have a free one allocated',
+        );
       } else ipOwner.set(ip, key);
       const pod = podsByIP.get(ip);
-      if (pod) b.error(real(e), 'spec.clusterIP', 'k8s-duplicate-ip', `clusterIP ${ip} is also Pod ${nsName(pod)}'s address`, 'pod and Service networks must be disjoint');
+      if (pod)
+        b.error(
+          e,
+          'spec.clusterIP',
+          'k8s-duplicate-ip',
+          `clusterIP ${ip} is also Pod ${nsName(pod)}'s address`,
+          'pod and Service networks must be disjoint',
+        );
     }
     // Requested node ports (the allocator's range is 30000–32767).
     ports.forEach((p, i) => {
       if (p.nodePort === undefined) return;
-      checkNodePort(b, real(e), `spec.ports[${i}].nodePort`, p.nodePort, key, nodePortOwner, ports.slice(0, i));
+      checkNodePort(
+        b,
+        e,
+        `spec.ports[${i}].nodePort`,
+        p.nodePort,
+        key,
+        nodePortOwner,
+        ports.slice(0, i),
+      );
     });
     if (o.healthCheckNodePort !== undefined) {
       if (!(type === 'LoadBalancer' && o.externalTrafficPolicy === 'Local')) {
-        b.error(real(e), 'spec.healthCheckNodePort', 'k8s-invalid-value', 'healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local', 'remove it');
+        b.error(
+          e,
+          'spec.healthCheckNodePort',
+          'k8s-invalid-value',
+          'healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local',
+          'remove it',
+        );
         delete o.healthCheckNodePort;
-      } else checkNodePort(b, real(e), 'spec.healthCheckNodePort', o.healthCheckNodePort, key, nodePortOwner, []);
+      } else
+        checkNodePort(
+          b,
+          e,
+          'spec.healthCheckNodePort',
+          o.healthCheckNodePort,
+          key,
+          nodePortOwner,
+          [],
+        );
     }
     services.set(key, out);
     entryOf.set(key, e);
@@ -966,11 +1514,33 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
     ipOwner.set(ip, key);
     b.note(objectRef(s), 'spec.clusterIP', ip, reason);
   };
-  const wants = (s: ModelService) => s.spec.type !== 'ExternalName' && s.spec.clusterIP === undefined;
+  const wants = (s: ModelService) =>
+    s.spec.type !== 'ExternalName' && s.spec.clusterIP === undefined;
   const k8s = services.get('default/kubernetes');
-  if (k8s && wants(k8s) && usable >= 1 && !taken(1)) assign('default/kubernetes', 1, 'the API server gives its kubernetes Service the first address of the serviceCIDR');
+  if (k8s && wants(k8s) && usable >= 1 && !taken(1))
+    assign(
+      'default/kubernetes',
+      1,
+      'the API server gives its kubernetes Service the first address of the serviceCIDR',
+    );
   const dns = services.get('kube-system/kube-dns');
-  if (dns && wants(dns) && usable >= 10 && !taken(10)) assign('kube-system/kube-dns', 10, 'kubeadm gives the DNS Service the tenth address of the serviceCIDR (the kubelet\'s clusterDNS)');
+  if (dns && wants(dns) && usable >= 10) {
+    if (!taken(10))
+      assign(
+        'kube-system/kube-dns',
+        10,
+        "kubeadm gives the DNS Service the tenth address of the serviceCIDR (the kubelet's clusterDNS)",
+      );
+    else {
+      b.warn(
+        entryOf.get('kube-system/kube-dns')!,
+        'spec.clusterIP',
+        'k8s-dns-address-taken',
+        `the tenth address ${nthAddress(serviceNet, 10)}, which kubeadm reserves for kube-dns and puts in every pod's resolv.conf, is taken by Service ${ipOwner.get(nthAddress(serviceNet, 10))}`,
+        `give that Service another clusterIP, or set kube-dns's clusterIP to ${nthAddress(serviceNet, 10)}`,
+      );
+    }
+  }
   let cursor = Math.min(11, usable);
   for (const [key, s] of services) {
     if (!wants(s)) continue;
@@ -981,14 +1551,25 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
       tries++;
     }
     if (tries >= usable) {
-      b.error(real(entryOf.get(key)!), 'spec.clusterIP', 'k8s-range-exhausted', `the serviceCIDR ${cluster.serviceCIDR} has no free address left`, 'use a larger Cluster spec.serviceCIDR');
+      b.error(
+        entryOf.get(key)!,
+        'spec.clusterIP',
+        'k8s-range-exhausted',
+        `the serviceCIDR ${cluster.serviceCIDR} has no free address left`,
+        'use a larger Cluster spec.serviceCIDR',
+      );
       continue;
     }
-    assign(key, n, 'no clusterIP; the API server allocates a free serviceCIDR address (at random; packeteye the lowest free from the eleventh, in namespace/name order)');
+    assign(
+      key,
+      n,
+      'no clusterIP; the API server picks a free serviceCIDR address at random, packeteye the lowest free one from the eleventh, in namespace/name order',
+    );
     cursor = n + 1;
   }
   for (const s of services.values()) {
-    if (s.spec.clusterIP !== undefined && s.spec.clusterIPs === undefined) s.spec.clusterIPs = [s.spec.clusterIP];
+    if (s.spec.clusterIP !== undefined && s.spec.clusterIPs === undefined)
+      s.spec.clusterIPs = [s.spec.clusterIP];
   }
 
   // Pass 3: node ports and health-check node ports, lowest free from 30000.
@@ -997,7 +1578,13 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
     const end = NODE_PORT_RANGE.base + NODE_PORT_RANGE.size;
     while (nextPort < end && nodePortOwner.has(nextPort)) nextPort++;
     if (nextPort >= end) {
-      b.error(real(entryOf.get(key)!), field, 'k8s-range-exhausted', 'the node port range 30000–32767 has no free port left', 'remove some NodePort Services');
+      b.error(
+        entryOf.get(key)!,
+        field,
+        'k8s-range-exhausted',
+        'the node port range 30000–32767 has no free port left',
+        'remove some NodePort Services',
+      );
       return undefined;
     }
     nodePortOwner.set(nextPort, key);
@@ -1005,23 +1592,44 @@ function buildServices(b: Builder, cluster: ClusterConfig, raw: Entry<Service>[]
   };
   for (const [key, s] of services) {
     const t = s.spec.type;
-    if (t !== 'NodePort' && !(t === 'LoadBalancer' && s.spec.allocateLoadBalancerNodePorts !== false)) continue;
+    if (
+      t !== 'NodePort' &&
+      !(t === 'LoadBalancer' && s.spec.allocateLoadBalancerNodePorts !== false)
+    )
+      continue;
     s.spec.ports.forEach((p, i) => {
       if (p.nodePort !== undefined) return;
       // The same port number over two protocols shares one node port (service REST initNodePorts).
-      const twin = s.spec.ports.slice(0, i).find((q) => q.port === p.port && q.nodePort !== undefined && q.protocol !== p.protocol);
+      const twin = s.spec.ports
+        .slice(0, i)
+        .find((q) => q.port === p.port && q.nodePort !== undefined && q.protocol !== p.protocol);
       const np = twin?.nodePort ?? allocPort(key, `spec.ports[${i}].nodePort`);
       if (np === undefined) return;
       p.nodePort = np;
-      b.note(objectRef(s), `spec.ports[${i}].nodePort`, np, 'no nodePort; the API server allocates a free port in 30000–32767 (at random; packeteye the lowest free, in namespace/name order)');
+      b.note(
+        objectRef(s),
+        `spec.ports[${i}].nodePort`,
+        np,
+        'no nodePort; the API server picks a free port in 30000–32767 at random, packeteye the lowest free one, in namespace/name order',
+      );
     });
   }
   for (const [key, s] of services) {
-    if (s.spec.type !== 'LoadBalancer' || s.spec.externalTrafficPolicy !== 'Local' || s.spec.healthCheckNodePort !== undefined) continue;
+    if (
+      s.spec.type !== 'LoadBalancer' ||
+      s.spec.externalTrafficPolicy !== 'Local' ||
+      s.spec.healthCheckNodePort !== undefined
+    )
+      continue;
     const np = allocPort(key, 'spec.healthCheckNodePort');
     if (np === undefined) continue;
     s.spec.healthCheckNodePort = np;
-    b.note(objectRef(s), 'spec.healthCheckNodePort', np, 'LoadBalancer with externalTrafficPolicy Local: the API server allocates a health-check node port');
+    b.note(
+      objectRef(s),
+      'spec.healthCheckNodePort',
+      np,
+      'LoadBalancer with externalTrafficPolicy Local: the API server allocates a health-check node port',
+    );
   }
   return services;
 }
@@ -1036,12 +1644,24 @@ function checkNodePort(
   earlier: readonly ModelServicePort[],
 ): void {
   if (port < NODE_PORT_RANGE.base || port >= NODE_PORT_RANGE.base + NODE_PORT_RANGE.size) {
-    b.error(e, field, 'k8s-invalid-port', `nodePort ${port} is outside the node port range 30000–32767`, 'use a port in 30000–32767, or remove nodePort to have one allocated');
+    b.error(
+      e,
+      field,
+      'k8s-invalid-port',
+      `nodePort ${port} is outside the node port range 30000–32767`,
+      'use a port in 30000–32767, or remove nodePort to have one allocated',
+    );
     return;
   }
   const prev = owner.get(port);
   if (prev !== undefined && !(prev === key && earlier.some((p) => p.nodePort === port))) {
-    b.error(e, field, 'k8s-duplicate-node-port', `nodePort ${port} is already used by Service ${prev}`, 'pick another port or remove nodePort to have one allocated');
+    b.error(
+      e,
+      field,
+      'k8s-duplicate-node-port',
+      `nodePort ${port} is already used by Service ${prev}`,
+      'pick another port or remove nodePort to have one allocated',
+    );
     return;
   }
   owner.set(port, key);
@@ -1056,6 +1676,8 @@ interface SliceInput {
 
 function buildSlices(
   b: Builder,
+  cluster: ClusterConfig,
+  podsByIP: Map<string, ModelPod>,
   nodes: Map<string, ModelNode>,
   pods: Map<string, ModelPod>,
   services: Map<string, ModelService>,
@@ -1077,22 +1699,57 @@ function buildSlices(
       continue;
     }
     if (svcName === undefined) {
-      b.warn(e, `metadata.labels["${LABEL_SERVICE_NAME}"]`, 'k8s-slice-no-service', `EndpointSlice has no ${LABEL_SERVICE_NAME} label, so kube-proxy ignores it`, `add the label ${LABEL_SERVICE_NAME}: <service name>`);
+      b.warn(
+        e,
+        `metadata.labels["${LABEL_SERVICE_NAME}"]`,
+        'k8s-slice-no-service',
+        `EndpointSlice has no ${LABEL_SERVICE_NAME} label, so kube-proxy ignores it`,
+        `add the label ${LABEL_SERVICE_NAME}: <service name>`,
+      );
       all.push(s);
       continue;
     }
     if (s.addressType !== 'IPv4') {
-      b.info(e, 'addressType', 'k8s-slice-not-ipv4', `${s.addressType} EndpointSlice ignored: packeteye models IPv4 (kube-proxy's IPv4 rules read IPv4 slices only)`);
+      b.info(
+        e,
+        'addressType',
+        'k8s-slice-not-ipv4',
+        `${s.addressType} EndpointSlice ignored: packeteye models IPv4 (kube-proxy's IPv4 rules read IPv4 slices only)`,
+      );
       all.push(s);
       continue;
     }
     const key = `${s.metadata.namespace}/${svcName}`;
     if (!services.has(key)) {
-      b.warn(e, `metadata.labels["${LABEL_SERVICE_NAME}"]`, 'k8s-slice-unknown-service', `EndpointSlice belongs to Service ${key}, which does not exist`, 'add the Service or fix the label');
+      b.warn(
+        e,
+        `metadata.labels["${LABEL_SERVICE_NAME}"]`,
+        'k8s-slice-unknown-service',
+        `EndpointSlice belongs to Service ${key}, which does not exist`,
+        'add the Service or fix the label',
+      );
     }
+    const clusterNet = parseCidr(cluster.clusterCIDR);
     s.endpoints.forEach((ep, i) => {
+      ep.addresses.forEach((a, j) => {
+        if (cidrContains(clusterNet, a) && !podsByIP.has(a)) {
+          b.warn(
+            e,
+            `endpoints[${i}].addresses[${j}]`,
+            'k8s-endpoint-unknown-ip',
+            `endpoint ${a} is in the pod network but no pod has that address, so connections to it go nowhere`,
+            'add the pod (e.g. from `kubectl get pods -A -o yaml`) or fix the address',
+          );
+        }
+      });
       if (ep.nodeName !== undefined && !nodes.has(ep.nodeName)) {
-        b.warn(e, `endpoints[${i}].nodeName`, 'k8s-unknown-node', `endpoint is on node ${JSON.stringify(ep.nodeName)}, which is not defined`, 'add the Node or fix nodeName');
+        b.warn(
+          e,
+          `endpoints[${i}].nodeName`,
+          'k8s-unknown-node',
+          `endpoint is on node ${JSON.stringify(ep.nodeName)}, which is not defined`,
+          'add the Node or fix nodeName',
+        );
       }
     });
     const l = given.get(key) ?? [];
@@ -1125,10 +1782,21 @@ function buildSlices(
   for (const [key, svc] of services) {
     const givenSlices = given.get(key);
     const mirroredSlices = mirrored.get(key) ?? [];
-    const selector = svc.spec.selector && Object.keys(svc.spec.selector).length > 0 ? svc.spec.selector : undefined;
+    const selector =
+      svc.spec.selector && Object.keys(svc.spec.selector).length > 0
+        ? svc.spec.selector
+        : undefined;
     const svcEntry = serviceEntry(svc);
     if (svc.spec.type === 'ExternalName') {
-      for (const m of mirroredSlices) b.info(m.e, undefined, 'k8s-endpoints-ignored', `${m.mirroredFrom} ignored: an ExternalName Service has no endpoints`, undefined, m.mirroredFrom);
+      for (const m of mirroredSlices)
+        b.info(
+          m.e,
+          undefined,
+          'k8s-endpoints-ignored',
+          `${m.mirroredFrom} ignored: an ExternalName Service has no endpoints`,
+          undefined,
+          m.mirroredFrom,
+        );
       continue;
     }
     if (selector !== undefined) {
@@ -1142,7 +1810,7 @@ function buildSlices(
           'spec.selector',
           'k8s-service-selects-nothing',
           `selector ${formatMap(selector)} matches no pod in namespace ${svc.metadata.namespace}, so the Service has no endpoints and kube-proxy rejects its connections`,
-          'fix the selector or the pods\' labels; for a Service meant to have no endpoints, remove spec.selector',
+          "fix the selector or the pods' labels; for a Service meant to have no endpoints, remove spec.selector",
         );
       } else {
         svc.spec.ports.forEach((p, i) => {
@@ -1159,7 +1827,14 @@ function buildSlices(
         });
       }
       for (const m of mirroredSlices) {
-        b.info(m.e, undefined, 'k8s-endpoints-ignored', `${m.mirroredFrom} ignored: kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller`, undefined, m.mirroredFrom);
+        b.info(
+          m.e,
+          undefined,
+          'k8s-endpoints-ignored',
+          `${m.mirroredFrom} ignored: kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller`,
+          undefined,
+          m.mirroredFrom,
+        );
       }
       if (givenSlices) {
         slicesByService.set(key, givenSlices);
@@ -1167,21 +1842,39 @@ function buildSlices(
       }
       const derived = deriveSlices(svc, selected, nodes);
       for (const s of derived) {
-        b.note(`EndpointSlice ${s.metadata.namespace}/${s.metadata.name}`, 'endpoints', s.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)', `no EndpointSlice for Service ${key}; derived from its selector like the EndpointSlice controller`);
+        b.note(
+          `EndpointSlice ${s.metadata.namespace}/${s.metadata.name}`,
+          'endpoints',
+          s.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)',
+          `no EndpointSlice for Service ${key}; derived from its selector like the EndpointSlice controller`,
+        );
       }
       all.push(...derived);
       slicesByService.set(key, derived);
       continue;
     }
     if (givenSlices) {
-      for (const m of mirroredSlices) b.info(m.e, undefined, 'k8s-endpoints-ignored', `${m.mirroredFrom} ignored: the Service's EndpointSlices are given`, undefined, m.mirroredFrom);
+      for (const m of mirroredSlices)
+        b.info(
+          m.e,
+          undefined,
+          'k8s-endpoints-ignored',
+          `${m.mirroredFrom} ignored: the Service's EndpointSlices are given`,
+          undefined,
+          m.mirroredFrom,
+        );
       slicesByService.set(key, givenSlices);
       continue;
     }
     if (mirroredSlices.length > 0) {
       const slices = mirroredSlices.map((m) => m.e.object as ModelEndpointSlice);
       for (const m of mirroredSlices) {
-        b.note(`EndpointSlice ${m.e.object.metadata.namespace}/${m.e.object.metadata.name}`, 'endpoints', m.e.object.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)', `Service ${key} has no selector; mirrored from ${m.mirroredFrom} like the endpointslicemirroring controller`);
+        b.note(
+          `EndpointSlice ${m.e.object.metadata.namespace}/${m.e.object.metadata.name}`,
+          'endpoints',
+          m.e.object.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)',
+          `Service ${key} has no selector; mirrored from ${m.mirroredFrom} like the endpointslicemirroring controller`,
+        );
       }
       all.push(...slices);
       slicesByService.set(key, slices);
@@ -1196,7 +1889,16 @@ function buildSlices(
     }
   }
   for (const [key, l] of mirrored) {
-    if (!services.has(key)) for (const m of l) b.info(m.e, undefined, 'k8s-endpoints-ignored', `${m.mirroredFrom} ignored: Service ${key} does not exist`, undefined, m.mirroredFrom);
+    if (!services.has(key))
+      for (const m of l)
+        b.info(
+          m.e,
+          undefined,
+          'k8s-endpoints-ignored',
+          `${m.mirroredFrom} ignored: Service ${key} does not exist`,
+          undefined,
+          m.mirroredFrom,
+        );
   }
   all.sort((x, y) => cmp(nsName(x), nsName(y)));
   return { endpointSlices: all, slicesByService };
@@ -1213,7 +1915,11 @@ function serviceEntry(svc: ModelService): Entry<Service> | undefined {
  * utils.go podToEndpoint / getEndpointPorts): pods grouped by their resolved
  * port set, at most 100 endpoints per slice, a placeholder when there are none.
  */
-export function deriveSlices(svc: ModelService, selected: readonly ModelPod[], nodes: ReadonlyMap<string, ModelNode>): ModelEndpointSlice[] {
+export function deriveSlices(
+  svc: ModelService,
+  selected: readonly ModelPod[],
+  nodes: ReadonlyMap<string, ModelNode>,
+): ModelEndpointSlice[] {
   const ns = svc.metadata.namespace;
   const name = svc.metadata.name;
   const groups = new Map<string, { ports: EndpointPort[]; endpoints: Endpoint[] }>();
@@ -1224,7 +1930,12 @@ export function deriveSlices(svc: ModelService, selected: readonly ModelPod[], n
     for (const p of svc.spec.ports) {
       const n = findPort(pod, p);
       if (n === undefined) continue;
-      ports.push({ name: p.name ?? '', port: n, protocol: p.protocol, ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}) });
+      ports.push({
+        name: p.name ?? '',
+        port: n,
+        protocol: p.protocol,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      });
     }
     const serving = isPodReady(pod);
     const terminating = pod.metadata.deletionTimestamp !== undefined;
@@ -1236,7 +1947,12 @@ export function deriveSlices(svc: ModelService, selected: readonly ModelPod[], n
       ...(pod.spec.hostname && pod.spec.subdomain === name ? { hostname: pod.spec.hostname } : {}),
       nodeName: pod.spec.nodeName,
       ...(zone ? { zone } : {}),
-      targetRef: { kind: 'Pod', namespace: pod.metadata.namespace, name: pod.metadata.name, ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}) },
+      targetRef: {
+        kind: 'Pod',
+        namespace: pod.metadata.namespace,
+        name: pod.metadata.name,
+        ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+      },
     };
     const key = JSON.stringify(ports);
     const g = groups.get(key) ?? groups.set(key, { ports, endpoints: [] }).get(key)!;
@@ -1264,7 +1980,11 @@ export function deriveSlices(svc: ModelService, selected: readonly ModelPod[], n
   return slices;
 }
 
-function apiserverSlice(b: Builder, svc: ModelService, nodes: Map<string, ModelNode>): ModelEndpointSlice | undefined {
+function apiserverSlice(
+  b: Builder,
+  svc: ModelService,
+  nodes: Map<string, ModelNode>,
+): ModelEndpointSlice | undefined {
   const all = [...nodes.values()];
   const cp =
     all.find((n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined) ??
@@ -1277,9 +1997,15 @@ function apiserverSlice(b: Builder, svc: ModelService, nodes: Map<string, ModelN
   const slice: ModelEndpointSlice = {
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: 'kubernetes', namespace: 'default', labels: { [LABEL_SERVICE_NAME]: 'kubernetes' } },
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { [LABEL_SERVICE_NAME]: 'kubernetes' },
+    },
     addressType: 'IPv4',
-    endpoints: [{ addresses: [ip], conditions: { ready: true, serving: true, terminating: false } }],
+    endpoints: [
+      { addresses: [ip], conditions: { ready: true, serving: true, terminating: false } },
+    ],
     ports: [{ name: https?.name ?? 'https', port: target, protocol: 'TCP' }],
   };
   b.note(
@@ -1289,4 +2015,9 @@ function apiserverSlice(b: Builder, svc: ModelService, nodes: Map<string, ModelN
     `the API server's endpoint reconciler publishes the API server's address; packeteye takes ${cp.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined ? 'the control-plane node' : 'the first node'} ${cp.metadata.name}`,
   );
   return slice;
+}
+
+/** `Service default/web: spec.clusterIP = 10.96.0.11 (no clusterIP; …)`, one line per invented value. */
+export function formatDefault(d: ModelDefault): string {
+  return `${d.object}: ${d.field} = ${d.value} (${d.reason})`;
 }

@@ -9,7 +9,14 @@
  * error position is translated to line and column.
  */
 
-import { LineCounter, isMap, isScalar, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type Node as YamlNode,
+} from 'yaml';
 import type { Diagnostic } from '../diag.js';
 
 /** A path to a field: keys and list indexes. */
@@ -106,7 +113,8 @@ export function jsonElementLines(text: string): { top: number; elements: number[
       continue;
     }
     if (inString) {
-      if (c === 92) i++; // backslash: skip the escaped character
+      if (c === 92)
+        i++; // backslash: skip the escaped character
       else if (c === 34) {
         inString = false;
         if (depth === 1 && !topIsArray) pendingKey = text.slice(stringStart + 1, i);
@@ -250,7 +258,10 @@ function jsonPosition(text: string, message: string): { line: number; column: nu
  * `k8s-parse` diagnostics with file, line and column and the parser's
  * message; the documents that did parse are still returned.
  */
-export function parseFile(file: string, text: string): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
+export function parseFile(
+  file: string,
+  text: string,
+): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: RawDocument[] = [];
   if (/^\s*[[{]/.test(text)) {
@@ -274,10 +285,23 @@ export function parseFile(file: string, text: string): { documents: RawDocument[
       const { top, elements } = jsonElementLines(text);
       if (Array.isArray(value)) {
         value.forEach((v, i) =>
-          documents.push({ file, document: i + 1, line: elements[i] ?? top, value: v, source: childSource(rootRef, [i]) }),
+          documents.push({
+            file,
+            document: i + 1,
+            line: elements[i] ?? top,
+            value: v,
+            source: childSource(rootRef, [i]),
+          }),
         );
       } else {
-        documents.push({ file, document: 1, line: top, value, source: rootRef, itemLines: elements });
+        documents.push({
+          file,
+          document: 1,
+          line: top,
+          value,
+          source: rootRef,
+          itemLines: elements,
+        });
       }
       return { documents, diagnostics };
     }
@@ -285,7 +309,13 @@ export function parseFile(file: string, text: string): { documents: RawDocument[
   const lines = new LineCounter();
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+    docs = parseAllDocuments(text, {
+      lineCounter: lines,
+      prettyErrors: true,
+      uniqueKeys: true,
+      // kubectl (go-yaml via sigs.k8s.io/yaml) honours `<<` merge keys.
+      merge: true,
+    });
   } catch (e) {
     diagnostics.push({
       code: 'k8s-parse',
@@ -304,7 +334,13 @@ export function parseFile(file: string, text: string): { documents: RawDocument[
       const value: unknown = JSON.parse(text);
       const values = Array.isArray(value) ? value : [value];
       values.forEach((v, i) =>
-        documents.push({ file, document: i + 1, line: 1, value: v, source: { node: undefined, lines: undefined } }),
+        documents.push({
+          file,
+          document: i + 1,
+          line: 1,
+          value: v,
+          source: { node: undefined, lines: undefined },
+        }),
       );
       return { documents, diagnostics };
     } catch (e) {

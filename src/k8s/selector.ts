@@ -70,18 +70,29 @@ export function validateSelector(selector: LabelSelector | undefined): SelectorP
   const problems: SelectorProblem[] = [];
   if (selector === undefined || selector === null) return problems;
   if (typeof selector !== 'object' || Array.isArray(selector)) {
-    return [{ field: '', message: 'a label selector must be a mapping with matchLabels and/or matchExpressions' }];
+    return [
+      {
+        field: '',
+        message: 'a label selector must be a mapping with matchLabels and/or matchExpressions',
+      },
+    ];
   }
   const ml: unknown = selector.matchLabels;
   if (ml !== undefined && ml !== null) {
     if (typeof ml !== 'object' || Array.isArray(ml)) {
-      problems.push({ field: 'matchLabels', message: 'matchLabels must be a mapping of label keys to values' });
+      problems.push({
+        field: 'matchLabels',
+        message: 'matchLabels must be a mapping of label keys to values',
+      });
     } else {
       for (const [k, v] of Object.entries(ml as Record<string, unknown>)) {
         const kp = labelKeyProblem(k);
         if (kp) problems.push({ field: `matchLabels.${k}`, message: kp });
         if (typeof v !== 'string') {
-          problems.push({ field: `matchLabels.${k}`, message: `label value must be a string; quote it (e.g. "${String(v)}")` });
+          problems.push({
+            field: `matchLabels.${k}`,
+            message: `label value must be a string; quote it (e.g. "${String(v)}")`,
+          });
         } else {
           const vp = labelValueProblem(v);
           if (vp) problems.push({ field: `matchLabels.${k}`, message: vp });
@@ -92,12 +103,18 @@ export function validateSelector(selector: LabelSelector | undefined): SelectorP
   const me: unknown = selector.matchExpressions;
   if (me !== undefined && me !== null) {
     if (!Array.isArray(me)) {
-      problems.push({ field: 'matchExpressions', message: 'matchExpressions must be a list of {key, operator, values}' });
+      problems.push({
+        field: 'matchExpressions',
+        message: 'matchExpressions must be a list of {key, operator, values}',
+      });
     } else {
       me.forEach((raw: unknown, i) => {
         const at = `matchExpressions[${i}]`;
         if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-          problems.push({ field: at, message: 'each match expression must be a mapping with key, operator and values' });
+          problems.push({
+            field: at,
+            message: 'each match expression must be a mapping with key, operator and values',
+          });
           return;
         }
         const r = raw as Partial<Record<keyof LabelSelectorRequirement, unknown>>;
@@ -108,7 +125,11 @@ export function validateSelector(selector: LabelSelector | undefined): SelectorP
           if (kp) problems.push({ field: `${at}.key`, message: kp });
         }
         const values: unknown = r.values;
-        if (values !== undefined && values !== null && (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))) {
+        if (
+          values !== undefined &&
+          values !== null &&
+          (!Array.isArray(values) || values.some((v) => typeof v !== 'string'))
+        ) {
           problems.push({ field: `${at}.values`, message: 'values must be a list of strings' });
         }
         const n = Array.isArray(values) ? values.length : 0;
@@ -118,9 +139,15 @@ export function validateSelector(selector: LabelSelector | undefined): SelectorP
             message: `operator ${JSON.stringify(r.operator ?? null)} is not one of In, NotIn, Exists, DoesNotExist`,
           });
         } else if ((r.operator === 'In' || r.operator === 'NotIn') && n === 0) {
-          problems.push({ field: `${at}.values`, message: `operator ${r.operator} needs at least one value` });
+          problems.push({
+            field: `${at}.values`,
+            message: `operator ${r.operator} needs at least one value`,
+          });
         } else if ((r.operator === 'Exists' || r.operator === 'DoesNotExist') && n > 0) {
-          problems.push({ field: `${at}.values`, message: `operator ${r.operator} takes no values; remove values` });
+          problems.push({
+            field: `${at}.values`,
+            message: `operator ${r.operator} takes no values; remove values`,
+          });
         }
       });
     }
@@ -165,7 +192,8 @@ export function matchesSelector(labels: Labels, selector: LabelSelector | undefi
   if (selector === undefined || selector === null) return false;
   if (!isValidSelector(selector)) return false;
   for (const [k, v] of Object.entries(selector.matchLabels ?? {})) {
-    if (labels === undefined || !Object.prototype.hasOwnProperty.call(labels, k) || labels[k] !== v) return false;
+    if (labels === undefined || !Object.prototype.hasOwnProperty.call(labels, k) || labels[k] !== v)
+      return false;
   }
   for (const r of selector.matchExpressions ?? []) {
     if (!requirementMatches(labels, r)) return false;
@@ -190,7 +218,8 @@ export function isEmptySelector(selector: LabelSelector | undefined): boolean {
 export function matchesMap(labels: Labels, map: Record<string, string> | undefined): boolean {
   if (map === undefined || map === null) return true;
   for (const [k, v] of Object.entries(map)) {
-    if (labels === undefined || !Object.prototype.hasOwnProperty.call(labels, k) || labels[k] !== v) return false;
+    if (labels === undefined || !Object.prototype.hasOwnProperty.call(labels, k) || labels[k] !== v)
+      return false;
   }
   return true;
 }

@@ -2,7 +2,7 @@
  * Kubernetes objects as packeteye reads them: the standard API shapes (only
  * the fields networking depends on), plus packeteye's own `Cluster` and
  * `ExternalHost` kinds. Optional fields are optional exactly as in the API;
- * `k8s/defaults` fills them the way the API server and controllers would.
+ * `k8s/model` fills them the way the API server and controllers would.
  */
 
 export interface ObjectMeta {

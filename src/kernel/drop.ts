@@ -9,25 +9,33 @@ export const DROP_REASONS = {
   'route-blackhole': 'a blackhole route matched (RTN_BLACKHOLE, silently discarded)',
   'route-unreachable': 'an unreachable route matched (RTN_UNREACHABLE, ICMP host unreachable)',
   'route-prohibit': 'a prohibit route matched (RTN_PROHIBIT, ICMP administratively prohibited)',
-  'ip-forward-disabled': 'not for this host and forwarding is off on the receiving device (ip_route_input_slow)',
-  'rp-filter': 'reverse path filter: the source is not reachable back through the receiving device (fib_validate_source)',
-  'martian-source': 'martian source address (ip_route_input_slow: 0/8, 127/8 without route_localnet, multicast, broadcast, or a local address)',
-  'martian-destination': 'martian destination address (0/8, or 127/8 without route_localnet)',
+  'ip-forward-disabled':
+    'not for this host and forwarding is off on the receiving device (ip_route_input_slow)',
+  'rp-filter':
+    'reverse path filter: the source is not reachable back through the receiving device (fib_validate_source)',
+  'martian-source':
+    'martian source address (ip_route_input_slow: 0.0.0.0, 127/8 without route_localnet, multicast, broadcast, or a local address)',
+  'martian-destination': 'martian destination address (0.0.0.0, or 127/8 without route_localnet)',
   'netfilter-drop': 'a netfilter rule or chain policy dropped it',
-  'netfilter-reject': 'a netfilter REJECT rule refused it; the kernel answers with an ICMP error or TCP RST',
+  'netfilter-reject':
+    'a netfilter REJECT rule refused it; the kernel answers with an ICMP error or TCP RST',
   'netfilter-unsupported': 'netfilter met a rule it cannot evaluate (reported, never guessed)',
   'ttl-exceeded': 'TTL reached zero while forwarding (ip_forward: ICMP time exceeded)',
   'frag-needed': 'larger than the next link MTU with DF set (ICMP fragmentation needed / EMSGSIZE)',
   'arp-failed': 'the next hop never answered ARP (neighbour FAILED)',
-  'no-listener': 'no socket listens on the destination port (answered with TCP RST or ICMP port unreachable)',
-  'hairpin-off': 'the bridge would send the frame back out the port it came in on, and hairpin mode is off',
+  'no-listener':
+    'no socket listens on the destination port (answered with TCP RST or ICMP port unreachable)',
+  'hairpin-off':
+    'the bridge would send the frame back out the port it came in on, and hairpin mode is off',
   'link-down': 'the device (or its carrier) is down',
   'not-for-us': 'the frame was addressed to another host at layer 2 (PACKET_OTHERHOST)',
-  'source-not-local': 'a locally generated packet names a source address this host does not have (EINVAL)',
+  'source-not-local':
+    'a locally generated packet names a source address this host does not have (EINVAL)',
   'device-discard': 'the device discards everything it transmits (dummy)',
   'no-bridge-port': 'the bridge has no port to send the frame to',
   'arp-ignored': 'the ARP packet was not for this host and not proxied',
-  'loop-limit': 'the simulation stopped a frame storm (more frames than the network can carry in one run)',
+  'loop-limit':
+    'the simulation stopped a frame storm (more frames than the network can carry in one run)',
   unsupported: 'the model does not cover this case (reported, never guessed)',
 } as const;
 

@@ -51,7 +51,10 @@ function rank(f: Fate): number {
     case 'left-world':
       return 1;
     case 'dropped':
-      return f.reason === 'not-for-us' || f.reason === 'arp-ignored' ? 3 : 2;
+      // Copies dropped at L2 are noise; a drop of a frame that carried no IP packet (an ARP request on a
+      // dead link) explains less than the fate of the packet itself.
+      if (f.reason === 'not-for-us' || f.reason === 'arp-ignored') return 4;
+      return f.packet ? 2 : 3;
   }
 }
 

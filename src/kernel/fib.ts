@@ -15,7 +15,8 @@
 import { intToIp, ipToInt, maskOf, type Cidr, type Ipv4 } from '../wire/addr.js';
 import { scopeName } from './link.js';
 
-export type RouteType = 'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
+export type RouteType =
+  'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
 
 export const RT_TABLE = { unspec: 0, default: 253, main: 254, local: 255 } as const;
 
@@ -91,7 +92,9 @@ export interface Route {
 }
 
 /** `fib_props[type].error`: the lookup error a route type returns. */
-export function routeTypeError(type: RouteType): 'EINVAL' | 'EHOSTUNREACH' | 'EACCES' | 'EAGAIN' | null {
+export function routeTypeError(
+  type: RouteType,
+): 'EINVAL' | 'EHOSTUNREACH' | 'EACCES' | 'EAGAIN' | null {
   switch (type) {
     case 'blackhole':
       return 'EINVAL';
@@ -122,7 +125,11 @@ export interface TableLookup {
 
 export type TableResult =
   | { readonly kind: 'route'; readonly route: Route }
-  | { readonly kind: 'error'; readonly route: Route; readonly errno: 'EINVAL' | 'EHOSTUNREACH' | 'EACCES' }
+  | {
+      readonly kind: 'error';
+      readonly route: Route;
+      readonly errno: 'EINVAL' | 'EHOSTUNREACH' | 'EACCES';
+    }
   | { readonly kind: 'throw'; readonly route: Route }
   | { readonly kind: 'none' };
 
@@ -182,7 +189,9 @@ export class RouteTable {
     for (const m of this.byLen) if (m) for (const l of m.values()) out.push(...l);
     out.sort(
       (a, b) =>
-        ipToInt(a.dst.network) - ipToInt(b.dst.network) || b.dst.prefix - a.dst.prefix || compareAlias(a, b),
+        ipToInt(a.dst.network) - ipToInt(b.dst.network) ||
+        b.dst.prefix - a.dst.prefix ||
+        compareAlias(a, b),
     );
     return out;
   }
@@ -248,10 +257,15 @@ export type FibErrno = 'ENETUNREACH' | 'EHOSTUNREACH' | 'EACCES' | 'EINVAL';
 
 export type FibResult =
   | { readonly ok: true; readonly route: Route; readonly rule: PolicyRule }
-  | { readonly ok: false; readonly errno: FibErrno; readonly route?: Route; readonly rule?: PolicyRule };
+  | {
+      readonly ok: false;
+      readonly errno: FibErrno;
+      readonly route?: Route;
+      readonly rule?: PolicyRule;
+    };
 
 function cidrHas(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.prefix)) >>> 0) === ipToInt(c.network);
+  return (ip & maskOf(c.prefix)) >>> 0 === ipToInt(c.network);
 }
 
 /** fib_rule_match + fib4_rule_match. */
@@ -260,13 +274,18 @@ export function ruleMatches(rule: PolicyRule, flow: Flow): boolean {
   if (rule.iif !== undefined && rule.iif !== flow.iif) m = false;
   if (m && rule.oif !== undefined && rule.oif !== flow.oif) m = false;
   if (m && rule.fwmark && ((flow.mark ^ rule.fwmark.value) & rule.fwmark.mask) !== 0) m = false;
-  if (m && rule.from && !cidrHas(rule.from, flow.src !== undefined ? ipToInt(flow.src) : 0)) m = false;
+  if (m && rule.from && !cidrHas(rule.from, flow.src !== undefined ? ipToInt(flow.src) : 0))
+    m = false;
   if (m && rule.to && !cidrHas(rule.to, ipToInt(flow.dst))) m = false;
   return rule.invert ? !m : m;
 }
 
 /** fib_lookup → fib_rules_lookup → fib4_rule_action → fib_table_lookup. */
-export function fibLookup(rules: readonly PolicyRule[], tables: ReadonlyMap<number, RouteTable>, flow: Flow): FibResult {
+export function fibLookup(
+  rules: readonly PolicyRule[],
+  tables: ReadonlyMap<number, RouteTable>,
+  flow: Flow,
+): FibResult {
   const dst = ipToInt(flow.dst);
   for (const rule of rules) {
     if (!ruleMatches(rule, flow)) continue;
@@ -300,7 +319,10 @@ export function formatDst(dst: Cidr): string {
  * One route as `ip route show` prints it (iproute2 print_route), without the
  * trailing space iproute2 leaves: `10.244.2.0/24 via 192.168.1.20 dev eth0 onlink`.
  */
-export function formatRoute(r: Route, opts: { showTable?: boolean; linkdown?: boolean } = {}): string {
+export function formatRoute(
+  r: Route,
+  opts: { showTable?: boolean; linkdown?: boolean } = {},
+): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(formatDst(r.dst));
@@ -327,7 +349,10 @@ export function explainMatch(dst: Ipv4, r: Route): string {
 export function formatRule(rule: PolicyRule): string {
   const parts: string[] = [];
   if (rule.invert) parts.push('not');
-  parts.push('from', rule.from ? formatDst(rule.from) === 'default' ? 'all' : formatCidrBare(rule.from) : 'all');
+  parts.push(
+    'from',
+    rule.from ? (formatDst(rule.from) === 'default' ? 'all' : formatCidrBare(rule.from)) : 'all',
+  );
   if (rule.to) parts.push('to', formatCidrBare(rule.to));
   if (rule.fwmark) {
     parts.push(

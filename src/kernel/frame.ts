@@ -41,7 +41,9 @@ export function describeFrame(f: Frame): string {
   const p = f.payload;
   if (p.kind === 'arp') {
     const what =
-      p.op === 'request' ? `arp who-has ${p.targetIp} tell ${p.senderIp}` : `arp reply ${p.senderIp} is-at ${p.senderMac}`;
+      p.op === 'request'
+        ? `arp who-has ${p.targetIp} tell ${p.senderIp}`
+        : `arp reply ${p.senderIp} is-at ${p.senderMac}`;
     return `${f.src} > ${f.dst} ${what}`;
   }
   return `${f.src} > ${f.dst} ipv4`;

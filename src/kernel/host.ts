@@ -62,12 +62,17 @@ import { NeighTable, type NeighEntry, type NudState } from './neigh.js';
 import type { AddrType } from './netfilter/types.js';
 import { SocketTable, type Listener } from './socket.js';
 import { Sysctls } from './sysctl.js';
+import type { Chooser } from './random.js';
+import type { RunOptions, RunResult } from './network.js';
+import type { SendOptions } from './stack.js';
 
 /** What the stack needs from the network the host lives in. */
 export interface HostNetwork {
   host(name: string): Host | undefined;
   /** Simulated time, seconds. */
   now(): number;
+  /** Runs a locally generated packet from `host` until the network is quiet. */
+  send(host: string, packet: Ipv4Packet, opts?: SendOptions & RunOptions): RunResult;
 }
 
 export interface RouteSpec {
@@ -180,7 +185,8 @@ export class Host implements HostServices {
 
   /** Devices in ifindex order. */
   linkList(): Link[] {
-    return [...this.links.values()].sort((a, b) => a.ifindex - b.ifindex);
+    // Insertion order is ifindex order: indexes only grow and deletion keeps the rest in place.
+    return [...this.links.values()];
   }
 
   addressesOf(dev: string): readonly InetAddress[] {
@@ -215,7 +221,8 @@ export class Host implements HostServices {
         return p !== undefined && p.adminUp;
       }
       case 'bridge':
-        for (const port of this.links.values()) if (port.master === l.name && this.carrier(port)) return true;
+        for (const port of this.links.values())
+          if (port.master === l.name && this.carrier(port)) return true;
         return false;
       case 'ether':
         return l.wire.kind !== 'none';
@@ -229,7 +236,7 @@ export class Host implements HostServices {
   /** __inet_dev_addr_type over the local table (net/ipv4/fib_frontend.c). */
   addrType(ip: Ipv4, dev?: string): AddrType {
     const n = ipToInt(ip);
-    if (n >>> 24 === 0 || n === 0xffffffff) return 'BROADCAST';
+    if (n === 0 || n === 0xffffffff) return 'BROADCAST';
     if (n >>> 28 === 0xe) return 'MULTICAST';
     const r = this.table(RT_TABLE.local).lookup({ dst: n, scope: 0, tos: 0 });
     if (r.kind === 'route' || r.kind === 'error') {
@@ -259,7 +266,11 @@ export class Host implements HostServices {
     for (const a of this.addressesOf(dev)) {
       if (a.secondary) continue;
       if (Math.min(a.scope, localnetScope) > scope) continue;
-      if (dst === undefined || dst === '0.0.0.0' || cidrContains({ network: maskNet(a.local, a.prefix), prefix: a.prefix }, dst)) {
+      if (
+        dst === undefined ||
+        dst === '0.0.0.0' ||
+        cidrContains({ network: maskNet(a.local, a.prefix), prefix: a.prefix }, dst)
+      ) {
         return a.local;
       }
       if (addr === undefined) addr = a.local;
@@ -278,7 +289,12 @@ export class Host implements HostServices {
 
   /** A process listens: `listen('tcp', 80)`, bound to 0.0.0.0 unless `addr` is given. */
   listen(proto: L4Proto, port: number, opts: { addr?: Ipv4; label?: string } = {}): Listener {
-    const l: Listener = { proto, addr: opts.addr ?? '0.0.0.0', port, ...(opts.label ? { label: opts.label } : {}) };
+    const l: Listener = {
+      proto,
+      addr: opts.addr ?? '0.0.0.0',
+      port,
+      ...(opts.label ? { label: opts.label } : {}),
+    };
     if (l.addr !== '0.0.0.0' && !this.localIndex.has(l.addr)) {
       throw kernelError('EADDRNOTAVAIL', `bind ${l.addr}:${port}: Cannot assign requested address`);
     }
@@ -286,19 +302,44 @@ export class Host implements HostServices {
     return l;
   }
 
-  /** A free ephemeral port from net.ipv4.ip_local_port_range, chosen by `pick` (seeded). */
-  ephemeralPort(pick: (from: number, to: number) => number): number {
+  /** An ephemeral port from net.ipv4.ip_local_port_range, chosen by the (seeded) chooser. */
+  ephemeralPort(chooser: Chooser): number {
     const [lo, hi] = this.sysctl.localPortRange();
-    return pick(lo, hi);
+    return chooser.integer(lo, hi, `ephemeral port (${this.name})`);
+  }
+
+  /**
+   * A process here sends `packet` (source 0.0.0.0 = chosen by routing):
+   * ip_route_output → OUTPUT → POSTROUTING → neighbour → device, and on
+   * through the network until it is delivered, dropped or leaves the world.
+   */
+  send(packet: Ipv4Packet, opts: SendOptions & RunOptions = {}): RunResult {
+    return this.network.send(this.name, packet, opts);
   }
 
   // ------------------------------------------------------- internals used by the APIs
 
-  createLink(name: string, kind: Link['kind'], mac: Mac | undefined, mtu: number, macSet = false): Link {
+  createLink(
+    name: string,
+    kind: Link['kind'],
+    mac: Mac | undefined,
+    mtu: number,
+    macSet = false,
+  ): Link {
     if (this.links.has(name)) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    if (!/^[^\s/:]{1,15}$/.test(name)) throw kernelError('EINVAL', `Error: argument "${name}" is wrong: "name" not a valid ifname`);
+    if (!/^[^\s/:]{1,15}$/.test(name))
+      throw kernelError('EINVAL', `Error: argument "${name}" is wrong: "name" not a valid ifname`);
     const conf = new Map(this.sysctl.default);
-    const l = new Link(this.name, name, this.nextIfindex++, kind, mac ?? deriveMac(this.name, name), mtu, conf, macSet || mac !== undefined);
+    const l = new Link(
+      this.name,
+      name,
+      this.nextIfindex++,
+      kind,
+      mac ?? deriveMac(this.name, name),
+      mtu,
+      conf,
+      macSet || mac !== undefined,
+    );
     this.links.set(name, l);
     return l;
   }
@@ -321,7 +362,14 @@ export class Host implements HostServices {
     const t = this.table(r.table);
     const same = t
       .aliases(r.dst)
-      .some((x) => x.type === r.type && x.dev === r.dev && x.src === r.src && x.metric === r.metric && x.via === undefined);
+      .some(
+        (x) =>
+          x.type === r.type &&
+          x.dev === r.dev &&
+          x.src === r.src &&
+          x.metric === r.metric &&
+          x.via === undefined,
+      );
     if (same) return;
     t.insert({ ...r, proto: 'kernel', tos: 0, onlink: false, seq: this.nextRouteSeq() });
   }
@@ -330,14 +378,32 @@ export class Host implements HostServices {
   fibAddIfaddr(a: InetAddress): void {
     const l = this.requireLink(a.dev);
     const prim = a.secondary
-      ? this.addressesOf(a.dev).find((p) => !p.secondary && p.prefix === a.prefix && sameNet(p.local, a.local, a.prefix))
+      ? this.addressesOf(a.dev).find(
+          (p) => !p.secondary && p.prefix === a.prefix && sameNet(p.local, a.local, a.prefix),
+        )
       : a;
     if (!prim) return;
     const src = prim.local;
-    this.addKernelRoute({ table: RT_TABLE.local, type: 'local', dst: host32(a.local), metric: 0, scope: RT_SCOPE.host, dev: a.dev, src });
+    this.addKernelRoute({
+      table: RT_TABLE.local,
+      type: 'local',
+      dst: host32(a.local),
+      metric: 0,
+      scope: RT_SCOPE.host,
+      dev: a.dev,
+      src,
+    });
     if (!l.adminUp) return;
     if (a.broadcast !== undefined && a.broadcast !== '255.255.255.255') {
-      this.addKernelRoute({ table: RT_TABLE.local, type: 'broadcast', dst: host32(a.broadcast), metric: 0, scope: RT_SCOPE.link, dev: a.dev, src });
+      this.addKernelRoute({
+        table: RT_TABLE.local,
+        type: 'broadcast',
+        dst: host32(a.broadcast),
+        metric: 0,
+        scope: RT_SCOPE.link,
+        dev: a.dev,
+        src,
+      });
     }
     const net = maskNet(a.local, a.prefix);
     if (net !== '0.0.0.0' && !a.secondary && (net !== a.local || a.prefix < 32)) {
@@ -355,20 +421,30 @@ export class Host implements HostServices {
       }
       if (a.prefix < 31) {
         const brd = broadcastOf({ network: net, prefix: a.prefix });
-        this.addKernelRoute({ table: RT_TABLE.local, type: 'broadcast', dst: host32(brd), metric: 0, scope: RT_SCOPE.link, dev: a.dev, src });
+        this.addKernelRoute({
+          table: RT_TABLE.local,
+          type: 'broadcast',
+          dst: host32(brd),
+          metric: 0,
+          scope: RT_SCOPE.link,
+          dev: a.dev,
+          src,
+        });
       }
     }
   }
 
   /** Rebuilds a device's kernel routes from its addresses (after an address is removed). */
   refreshKernelRoutes(dev: string): void {
-    for (const t of this.tables.values()) t.removeWhere((r) => r.dev === dev && r.proto === 'kernel');
+    for (const t of this.tables.values())
+      t.removeWhere((r) => r.dev === dev && r.proto === 'kernel');
     for (const a of this.addressesOf(dev)) this.fibAddIfaddr(a);
   }
 
   /** fib_disable_ip on NETDEV_DOWN: routes through the device die, host-scope (local) ones stay. */
   deviceDown(dev: string): void {
-    for (const t of this.tables.values()) t.removeWhere((r) => r.dev === dev && r.scope !== RT_SCOPE.host);
+    for (const t of this.tables.values())
+      t.removeWhere((r) => r.dev === dev && r.scope !== RT_SCOPE.host);
     this.neighbours.flushDev(dev);
   }
 
@@ -376,7 +452,16 @@ export class Host implements HostServices {
   deviceUp(dev: string): void {
     const l = this.requireLink(dev);
     if (l.isLoopback && !this.addressesOf(dev).some((a) => a.local === '127.0.0.1')) {
-      this.addr.insert({ dev, local: '127.0.0.1', prefix: 8, broadcast: undefined, scope: RT_SCOPE.host, secondary: false, noprefixroute: false, metric: 0 });
+      this.addr.insert({
+        dev,
+        local: '127.0.0.1',
+        prefix: 8,
+        broadcast: undefined,
+        scope: RT_SCOPE.host,
+        secondary: false,
+        noprefixroute: false,
+        metric: 0,
+      });
     }
     for (const a of this.addressesOf(dev)) this.fibAddIfaddr(a);
   }
@@ -446,9 +531,13 @@ export class LinkApi {
    * registered first (veth_newlink), so it takes the lower ifindex when both
    * ends share a namespace.
    */
-  addVeth(name: string, opts: { peer: string; peerHost?: Host; mac?: Mac; peerMac?: Mac; mtu?: number }): Link {
+  addVeth(
+    name: string,
+    opts: { peer: string; peerHost?: Host; mac?: Mac; peerMac?: Mac; mtu?: number },
+  ): Link {
     const ph = opts.peerHost ?? this.h;
-    if (this.h.getLink(name) || (ph === this.h && name === opts.peer)) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
+    if (this.h.getLink(name) || (ph === this.h && name === opts.peer))
+      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
     if (ph.getLink(opts.peer)) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
     const mtu = opts.mtu ?? 1500;
     const p = ph.createLink(opts.peer, 'veth', opts.peerMac && normalizeMac(opts.peerMac), mtu);
@@ -460,8 +549,18 @@ export class LinkApi {
 
   /** `ip link add NAME type bridge`. */
   addBridge(name: string, opts: { mac?: Mac; mtu?: number; ageingTime?: number } = {}): Link {
-    const l = this.h.createLink(name, 'bridge', opts.mac && normalizeMac(opts.mac), opts.mtu ?? 1500);
-    l.bridge = { fdb: new Map(), ageingTime: opts.ageingTime ?? 300, nfCallIptables: false, fdbSeq: 0 };
+    const l = this.h.createLink(
+      name,
+      'bridge',
+      opts.mac && normalizeMac(opts.mac),
+      opts.mtu ?? 1500,
+    );
+    l.bridge = {
+      fdb: new Map(),
+      ageingTime: opts.ageingTime ?? 300,
+      nfCallIptables: false,
+      fdbSeq: 0,
+    };
     this.addFdbLocal(l, l.mac, undefined);
     return l;
   }
@@ -478,14 +577,20 @@ export class LinkApi {
 
   /** A device of another kind (vxlan, ipip, …) whose transmit path a driver provides. */
   addDevice(name: string, driver: DeviceDriver, opts: { mac?: Mac; mtu?: number } = {}): Link {
-    const l = this.h.createLink(name, driver.kind, opts.mac && normalizeMac(opts.mac), opts.mtu ?? 1500);
+    const l = this.h.createLink(
+      name,
+      driver.kind,
+      opts.mac && normalizeMac(opts.mac),
+      opts.mtu ?? 1500,
+    );
     l.driver = driver;
     return l;
   }
 
   setWire(name: string, wire: Wire): void {
     const l = this.h.requireLink(name);
-    if (l.kind !== 'ether') throw kernelError('EOPNOTSUPP', `${name}: only ether devices take a wire`);
+    if (l.kind !== 'ether')
+      throw kernelError('EOPNOTSUPP', `${name}: only ether devices take a wire`);
     l.wire = wire;
   }
 
@@ -512,7 +617,8 @@ export class LinkApi {
       }
     }
     if (s.mtu !== undefined) {
-      if (!Number.isInteger(s.mtu) || s.mtu < 68) throw kernelError('EINVAL', `Error: mtu less than device minimum.`);
+      if (!Number.isInteger(s.mtu) || s.mtu < 68)
+        throw kernelError('EINVAL', `Error: mtu less than device minimum.`);
       l.mtu = s.mtu;
     }
     if (s.promisc !== undefined) l.promisc = s.promisc;
@@ -562,7 +668,8 @@ export class LinkApi {
   private remove(h: Host, l: Link): void {
     if (l.adminUp) h.deviceDown(l.name);
     if (l.master) h.link.release(l);
-    if (l.bridge) for (const port of h.links.values()) if (port.master === l.name) h.link.release(port);
+    if (l.bridge)
+      for (const port of h.links.values()) if (port.master === l.name) h.link.release(port);
     for (const t of h.tables.values()) t.removeWhere((r) => r.dev === l.name);
     h.addresses.delete(l.name);
     h.links.delete(l.name);
@@ -571,7 +678,8 @@ export class LinkApi {
 
   private enslave(port: Link, br: Link): void {
     if (!br.bridge) throw kernelError('EINVAL', `Error: Device can not be enslaved while up.`);
-    if (port === br || port.isLoopback || port.bridge) throw kernelError('EINVAL', 'Error: Can not enslave a bridge to itself.');
+    if (port === br || port.isLoopback || port.bridge)
+      throw kernelError('EINVAL', 'Error: Can not enslave a bridge to itself.');
     if (port.master === br.name) return;
     if (port.master) this.release(port);
     port.master = br.name;
@@ -590,14 +698,22 @@ export class LinkApi {
   }
 
   private flushLearned(br: Link, port: string): void {
-    for (const [mac, e] of br.bridge!.fdb) if (e.port === port && !e.local) br.bridge!.fdb.delete(mac);
+    for (const [mac, e] of br.bridge!.fdb)
+      if (e.port === port && !e.local) br.bridge!.fdb.delete(mac);
   }
 
   private addFdbLocal(br: Link, mac: Mac, port: string | undefined): void {
     const b = br.bridge!;
     const existing = b.fdb.get(mac);
     if (existing && existing.local) return;
-    const e: FdbEntry = { mac, port, local: true, permanent: true, updated: this.h.now(), seq: b.fdbSeq++ };
+    const e: FdbEntry = {
+      mac,
+      port,
+      local: true,
+      permanent: true,
+      updated: this.h.now(),
+      seq: b.fdbSeq++,
+    };
     b.fdb.set(mac, e);
   }
 
@@ -608,7 +724,8 @@ export class LinkApi {
   private recalcBridgeMac(br: Link): void {
     if (br.macSet) return;
     let min: Mac | undefined;
-    for (const p of this.h.links.values()) if (p.master === br.name && (min === undefined || compareMac(p.mac, min) < 0)) min = p.mac;
+    for (const p of this.h.links.values())
+      if (p.master === br.name && (min === undefined || compareMac(p.mac, min) < 0)) min = p.mac;
     if (min === undefined || min === br.mac) return;
     const old = br.mac;
     br.mac = min;
@@ -639,7 +756,9 @@ export class AddrApi {
     const { local, prefix } = parseAddressArg(cidr);
     const scope = opts.scope !== undefined ? parseScope(opts.scope) : defaultAddrScope(local);
     let broadcast: Ipv4 | undefined;
-    if (opts.brd === '+') broadcast = prefix < 31 ? broadcastOf({ network: maskNet(local, prefix), prefix }) : undefined;
+    if (opts.brd === '+')
+      broadcast =
+        prefix < 31 ? broadcastOf({ network: maskNet(local, prefix), prefix }) : undefined;
     else if (opts.brd !== undefined) broadcast = opts.brd;
     return this.insert({
       dev,
@@ -684,11 +803,13 @@ export class AddrApi {
     const { local, prefix } = parseAddressArg(cidr);
     const list = [...this.h.addressesOf(dev)];
     const i = list.findIndex((x) => x.local === local && x.prefix === prefix);
-    if (i < 0) throw kernelError('EADDRNOTAVAIL', 'RTNETLINK answers: Cannot assign requested address');
+    if (i < 0)
+      throw kernelError('EADDRNOTAVAIL', 'RTNETLINK answers: Cannot assign requested address');
     const [gone] = list.splice(i, 1);
     let kept = list;
     if (gone && !gone.secondary) {
-      const sameSubnet = (x: InetAddress): boolean => x.secondary && x.prefix === gone.prefix && sameNet(x.local, gone.local, gone.prefix);
+      const sameSubnet = (x: InetAddress): boolean =>
+        x.secondary && x.prefix === gone.prefix && sameNet(x.local, gone.local, gone.prefix);
       if (this.h.sysctl.orConf(dev, 'promote_secondaries')) {
         const j = kept.findIndex(sameSubnet);
         if (j >= 0) {
@@ -736,7 +857,8 @@ export class RouteApi {
   append(spec: RouteSpec): Route {
     const r = this.build(spec);
     const t = this.h.table(r.table);
-    if (t.aliases(r.dst).some((x) => sameRoute(x, r))) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
+    if (t.aliases(r.dst).some((x) => sameRoute(x, r)))
+      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
     t.insert(r);
     return r;
   }
@@ -773,7 +895,9 @@ export class RouteApi {
     const h = this.h;
     const dst = parseRouteDst(spec.dst);
     const type: RouteType = spec.type ?? 'unicast';
-    const table = parseTable(spec.table ?? (type === 'local' || type === 'broadcast' ? 'local' : 'main'));
+    const table = parseTable(
+      spec.table ?? (type === 'local' || type === 'broadcast' ? 'local' : 'main'),
+    );
     const hasNexthop = type === 'unicast' || type === 'local' || type === 'broadcast';
     // iproute2 iproute_modify: default scopes.
     let scope: number;
@@ -786,29 +910,42 @@ export class RouteApi {
     let dev = spec.dev;
     if (dev !== undefined) h.requireLink(dev);
     if (!hasNexthop) {
-      if (spec.via !== undefined) throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
+      if (spec.via !== undefined)
+        throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
     } else if (spec.via !== undefined) {
-      if (!isIpv4(spec.via)) throw kernelError('EINVAL', `Error: inet address is expected rather than "${spec.via}".`);
-      if (scope >= RT_SCOPE.host) throw kernelError('EINVAL', 'Error: Route with host scope can not have a gateway.');
+      if (!isIpv4(spec.via))
+        throw kernelError('EINVAL', `Error: inet address is expected rather than "${spec.via}".`);
+      if (scope >= RT_SCOPE.host)
+        throw kernelError('EINVAL', 'Error: Route with host scope can not have a gateway.');
       if (spec.onlink) {
-        if (dev === undefined) throw kernelError('EINVAL', 'Error: Nexthop device required for onlink.');
-        if (!h.requireLink(dev).adminUp) throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
-        if (h.addrType(spec.via, dev) !== 'UNICAST') throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
+        if (dev === undefined)
+          throw kernelError('EINVAL', 'Error: Nexthop device required for onlink.');
+        if (!h.requireLink(dev).adminUp)
+          throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
+        if (h.addrType(spec.via, dev) !== 'UNICAST')
+          throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
       } else {
         // fib_check_nh_v4_gw: the gateway must be reachable by a route of narrower scope.
         const r = h.fib({ dst: spec.via, iif: 'lo', oif: dev, mark: 0, tos: 0, scope: scope + 1 });
-        if (!r.ok || (r.route.type !== 'unicast' && r.route.type !== 'local') || r.route.type === 'local') {
+        if (
+          !r.ok ||
+          (r.route.type !== 'unicast' && r.route.type !== 'local') ||
+          r.route.type === 'local'
+        ) {
           throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
         }
         dev = r.route.dev;
-        if (!dev || !h.requireLink(dev).adminUp) throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
+        if (!dev || !h.requireLink(dev).adminUp)
+          throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
       }
     } else if (hasNexthop) {
       if (dev === undefined) throw kernelError('EINVAL', 'Error: Device for nexthop is not up.');
-      if (!h.requireLink(dev).adminUp && type === 'unicast') throw kernelError('ENETDOWN', 'Error: Device for nexthop is not up.');
+      if (!h.requireLink(dev).adminUp && type === 'unicast')
+        throw kernelError('ENETDOWN', 'Error: Device for nexthop is not up.');
     }
     if (spec.src !== undefined) {
-      const isLocal = h.addrType(spec.src) === 'LOCAL' || (type === 'local' && spec.src === dst.network);
+      const isLocal =
+        h.addrType(spec.src) === 'LOCAL' || (type === 'local' && spec.src === dst.network);
       if (!isLocal) throw kernelError('EINVAL', 'Error: Invalid prefsrc address.');
     }
     if (type === 'local') h.customLocalRoutes = true;
@@ -830,16 +967,25 @@ export class RouteApi {
 }
 
 function sameRoute(a: Route, b: Route): boolean {
-  return a.type === b.type && a.tos === b.tos && a.metric === b.metric && a.via === b.via && a.dev === b.dev && a.src === b.src;
+  return (
+    a.type === b.type &&
+    a.tos === b.tos &&
+    a.metric === b.metric &&
+    a.via === b.via &&
+    a.dev === b.dev &&
+    a.src === b.src
+  );
 }
 
 function parseRouteDst(s: string): Cidr {
   if (s === 'default' || s === 'all' || s === 'any') return { network: '0.0.0.0', prefix: 0 };
   const slash = s.indexOf('/');
   const ip = slash < 0 ? s : s.slice(0, slash);
-  if (!isIpv4(ip)) throw kernelError('EINVAL', `Error: any valid prefix is expected rather than "${s}".`);
+  if (!isIpv4(ip))
+    throw kernelError('EINVAL', `Error: any valid prefix is expected rather than "${s}".`);
   const c = parseCidr(s);
-  if (c.network !== ip) throw kernelError('EINVAL', 'Error: Invalid prefix for given prefix length.');
+  if (c.network !== ip)
+    throw kernelError('EINVAL', 'Error: Invalid prefix for given prefix length.');
   return c;
 }
 
@@ -863,7 +1009,12 @@ export class RuleApi {
       const second = this.h.rules.find((r) => r.priority > 0);
       priority = second ? Math.max(second.priority - 1, 0) : 0;
     }
-    const fw = spec.fwmark === undefined ? undefined : typeof spec.fwmark === 'number' ? { value: spec.fwmark, mask: 0xffffffff } : spec.fwmark;
+    const fw =
+      spec.fwmark === undefined
+        ? undefined
+        : typeof spec.fwmark === 'number'
+          ? { value: spec.fwmark, mask: 0xffffffff }
+          : spec.fwmark;
     const rule: PolicyRule = {
       priority,
       ...(spec.from !== undefined && spec.from !== 'all' ? { from: parseCidr(spec.from) } : {}),
@@ -899,25 +1050,47 @@ export class NeighApi {
   }
 
   /** `ip neigh add IP lladdr MAC dev DEV [nud permanent|reachable|stale|noarp]` (permanent by default). */
-  add(ip: Ipv4, dev: string, opts: { lladdr?: Mac; nud?: 'permanent' | 'reachable' | 'stale' | 'noarp'; router?: boolean } = {}): NeighEntry {
+  add(
+    ip: Ipv4,
+    dev: string,
+    opts: {
+      lladdr?: Mac;
+      nud?: 'permanent' | 'reachable' | 'stale' | 'noarp';
+      router?: boolean;
+    } = {},
+  ): NeighEntry {
     this.h.requireLink(dev);
-    if (!isIpv4(ip)) throw kernelError('EINVAL', `Error: inet address is expected rather than "${ip}".`);
+    if (!isIpv4(ip))
+      throw kernelError('EINVAL', `Error: inet address is expected rather than "${ip}".`);
     const state = (opts.nud ?? 'permanent').toUpperCase() as NudState;
-    if (opts.lladdr === undefined && state !== 'NOARP') throw kernelError('EINVAL', 'Error: No link layer address given.');
-    if (this.h.neighbours.get(dev, ip, this.h.now())) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    const e = this.h.neighbours.create(dev, ip, state, this.h.now(), opts.lladdr && normalizeMac(opts.lladdr));
+    if (opts.lladdr === undefined && state !== 'NOARP')
+      throw kernelError('EINVAL', 'Error: No link layer address given.');
+    if (this.h.neighbours.get(dev, ip, this.h.now()))
+      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
+    const e = this.h.neighbours.create(
+      dev,
+      ip,
+      state,
+      this.h.now(),
+      opts.lladdr && normalizeMac(opts.lladdr),
+    );
     e.router = opts.router ?? false;
     return e;
   }
 
   /** `ip neigh replace …` */
-  replace(ip: Ipv4, dev: string, opts: { lladdr?: Mac; nud?: 'permanent' | 'reachable' | 'stale' | 'noarp' } = {}): NeighEntry {
+  replace(
+    ip: Ipv4,
+    dev: string,
+    opts: { lladdr?: Mac; nud?: 'permanent' | 'reachable' | 'stale' | 'noarp' } = {},
+  ): NeighEntry {
     this.h.neighbours.delete(dev, ip);
     return this.add(ip, dev, opts);
   }
 
   del(ip: Ipv4, dev: string): void {
-    if (!this.h.neighbours.delete(dev, ip)) throw kernelError('ENOENT', 'RTNETLINK answers: No such file or directory');
+    if (!this.h.neighbours.delete(dev, ip))
+      throw kernelError('ENOENT', 'RTNETLINK answers: No such file or directory');
   }
 
   /** `ip neigh add proxy IP dev DEV`. */

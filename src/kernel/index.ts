@@ -39,7 +39,18 @@ export {
   type LinkSettings,
   type RuleSpec,
 } from './host.js';
-export { Link, RT_SCOPE, scopeName, deriveMac, type LinkKind, type InetAddress, type FdbEntry, type BridgePortFlags, type DeviceDriver, type Wire } from './link.js';
+export {
+  Link,
+  RT_SCOPE,
+  scopeName,
+  deriveMac,
+  type LinkKind,
+  type InetAddress,
+  type FdbEntry,
+  type BridgePortFlags,
+  type DeviceDriver,
+  type Wire,
+} from './link.js';
 export {
   RouteTable,
   fibLookup,
@@ -59,10 +70,40 @@ export {
 } from './fib.js';
 export { NeighTable, REACHABLE_TIME, type NeighEntry, type NudState } from './neigh.js';
 export { Sysctls, CONF_DEFAULTS, GLOBAL_DEFAULTS } from './sysctl.js';
-export { SocketTable, describeSocket, packetLength, type Listener, type Connection, type SocketRef } from './socket.js';
-export { ACCEPT_ALL, FRESH_META, type NetfilterHooks, type HookCall, type HookResult, type HookVerdict, type HostServices, type SkbMeta } from './hooks.js';
+export {
+  SocketTable,
+  describeSocket,
+  packetLength,
+  udpReply,
+  tcpReset,
+  tcpSynAck,
+  icmpEchoReply,
+  icmpError,
+  type Listener,
+  type Connection,
+  type SocketRef,
+  type UdpTunnel,
+} from './socket.js';
+export {
+  ACCEPT_ALL,
+  FRESH_META,
+  type NetfilterHooks,
+  type HookCall,
+  type HookResult,
+  type HookVerdict,
+  type HostServices,
+  type SkbMeta,
+} from './hooks.js';
 export { DROP_REASONS, describeDrop, type DropReason } from './drop.js';
 export { primaryFate, type Fate, type Response } from './fate.js';
 export { KernelError, type Errno } from './errors.js';
 export { ipv4Frame, arpFrame, describeFrame, type Frame, type PktType } from './frame.js';
-export { routeInput, routeOutput, type OutRoute, type SendOptions, type InputRouteResult, type OutputRouteResult } from './stack.js';
+export {
+  routeInput,
+  routeOutput,
+  type DeviceContext,
+  type OutRoute,
+  type SendOptions,
+  type InputRouteResult,
+  type OutputRouteResult,
+} from './stack.js';

@@ -7,6 +7,9 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import type { Mac } from '../wire/ethernet.js';
+import type { Frame } from './frame.js';
+import type { SkbMeta } from './hooks.js';
+import type { DeviceContext } from './stack.js';
 
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy' | 'ether' | (string & {});
 
@@ -49,6 +52,12 @@ export interface DeviceDriver {
   readonly kind: string;
   /** True when the stack must resolve a neighbour (ARP) before transmitting. */
   readonly needsArp: boolean;
+  /**
+   * ndo_start_xmit: what the device does with a frame the stack hands it
+   * (a vxlan device encapsulates and sends a UDP packet through the host's
+   * own routing with `ctx.send`). Without it, transmitting is `unsupported`.
+   */
+  xmit?(ctx: DeviceContext, frame: Frame, meta: SkbMeta): void;
 }
 
 /** Where an `ether` device's wire goes. */
@@ -167,7 +176,14 @@ export function deriveMac(host: string, name: string): Mac {
     h1 = Math.imul(h1 ^ c, 0x01000193) >>> 0;
     h2 = Math.imul(h2 ^ c ^ (h1 >>> 7), 0x01000193) >>> 0;
   }
-  const bytes = [(h1 >>> 24) & 0xff, (h1 >>> 16) & 0xff, (h1 >>> 8) & 0xff, h1 & 0xff, (h2 >>> 8) & 0xff, h2 & 0xff];
+  const bytes = [
+    (h1 >>> 24) & 0xff,
+    (h1 >>> 16) & 0xff,
+    (h1 >>> 8) & 0xff,
+    h1 & 0xff,
+    (h2 >>> 8) & 0xff,
+    h2 & 0xff,
+  ];
   bytes[0] = (bytes[0]! & 0xfe) | 0x02;
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }

@@ -14,7 +14,16 @@
 import type { Ipv4 } from '../wire/addr.js';
 import type { Mac } from '../wire/ethernet.js';
 
-export type NudState = 'NONE' | 'INCOMPLETE' | 'REACHABLE' | 'STALE' | 'DELAY' | 'PROBE' | 'FAILED' | 'NOARP' | 'PERMANENT';
+export type NudState =
+  | 'NONE'
+  | 'INCOMPLETE'
+  | 'REACHABLE'
+  | 'STALE'
+  | 'DELAY'
+  | 'PROBE'
+  | 'FAILED'
+  | 'NOARP'
+  | 'PERMANENT';
 
 /** A packet parked on an unresolved entry (neigh->arp_queue), with what to do next. */
 export interface PendingOutput {
@@ -38,7 +47,14 @@ export interface NeighEntry {
 export const REACHABLE_TIME = 30;
 
 export function isValidState(s: NudState): boolean {
-  return s === 'REACHABLE' || s === 'STALE' || s === 'DELAY' || s === 'PROBE' || s === 'PERMANENT' || s === 'NOARP';
+  return (
+    s === 'REACHABLE' ||
+    s === 'STALE' ||
+    s === 'DELAY' ||
+    s === 'PROBE' ||
+    s === 'PERMANENT' ||
+    s === 'NOARP'
+  );
 }
 
 export class NeighTable {
@@ -60,7 +76,16 @@ export class NeighTable {
   }
 
   create(dev: string, ip: Ipv4, state: NudState, now: number, mac?: Mac): NeighEntry {
-    const e: NeighEntry = { dev, ip, mac, state, updated: now, confirmed: now, router: false, queue: [] };
+    const e: NeighEntry = {
+      dev,
+      ip,
+      mac,
+      state,
+      updated: now,
+      confirmed: now,
+      router: false,
+      queue: [],
+    };
     this.entries.set(NeighTable.key(dev, ip), e);
     return e;
   }
@@ -71,7 +96,8 @@ export class NeighTable {
 
   /** neigh_ifdown: a device going down flushes its non-permanent entries. */
   flushDev(dev: string): void {
-    for (const [k, e] of this.entries) if (e.dev === dev && e.state !== 'PERMANENT') this.entries.delete(k);
+    for (const [k, e] of this.entries)
+      if (e.dev === dev && e.state !== 'PERMANENT') this.entries.delete(k);
   }
 
   addProxy(dev: string, ip: Ipv4): void {

@@ -19,9 +19,17 @@ import { primaryFate, type Fate, type Response } from './fate.js';
 import { describeFrame, type Frame } from './frame.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
 import { Host } from './host.js';
-import type { Link } from './link.js';
+import { deriveMac, type Link } from './link.js';
+import { arpReplyTo } from '../wire/arp.js';
 import { SeededChooser, type Chooser } from './random.js';
-import { failPendingNeighbours, linkReceive, localSend, type Delivery, type SendOptions, type Sim } from './stack.js';
+import {
+  failPendingNeighbours,
+  linkReceive,
+  localSend,
+  type Delivery,
+  type SendOptions,
+  type Sim,
+} from './stack.js';
 import { NULL_RECORDER, type Recorder } from './step.js';
 
 export interface RunOptions {
@@ -53,7 +61,11 @@ export class Network {
   /** A new namespace (`ip netns add NAME`), lo down unless `loopbackUp`. */
   addHost(name: string, opts: { loopbackUp?: boolean } = {}): Host {
     if (this.hostMap.has(name)) throw new RangeError(`host ${JSON.stringify(name)} already exists`);
-    const h = new Host(name, { host: (n) => this.hostMap.get(n), now: () => this.clock });
+    const h = new Host(name, {
+      host: (n) => this.hostMap.get(n),
+      now: () => this.clock,
+      send: (host, packet, opts) => this.send(host, packet, opts),
+    });
     this.hostMap.set(name, h);
     if (opts.loopbackUp) h.link.set('lo', { up: true });
     return h;
@@ -85,7 +97,8 @@ export class Network {
 
   /** An L2 segment (switch) that `ether` devices can be plugged into. */
   addSegment(name: string): void {
-    if (this.segments.has(name)) throw new RangeError(`segment ${JSON.stringify(name)} already exists`);
+    if (this.segments.has(name))
+      throw new RangeError(`segment ${JSON.stringify(name)} already exists`);
     this.segments.set(name, { name, members: [], fdb: new Map() });
   }
 
@@ -111,13 +124,22 @@ export class Network {
   /** Sends a packet the stack generated in answer (SYN-ACK, RST, ICMP error) from its host. */
   respond(r: Response, opts: RunOptions = {}): RunResult {
     const h = this.requireHost(r.host);
-    return this.run(opts, (sim) => localSend(h, r.packet, { meta: r.meta, socket: false, anySource: true }, sim));
+    return this.run(opts, (sim) =>
+      localSend(h, r.packet, { meta: r.meta, socket: false, anySource: true }, sim),
+    );
   }
 
   /** A frame arrives on `dev` of `host` from outside (the world, a test). */
-  inject(host: string, dev: string, frame: Frame, opts: RunOptions & { meta?: SkbMeta } = {}): RunResult {
+  inject(
+    host: string,
+    dev: string,
+    frame: Frame,
+    opts: RunOptions & { meta?: SkbMeta } = {},
+  ): RunResult {
     this.requireHost(host);
-    return this.run(opts, (sim) => sim.enqueue({ host, dev, frame, meta: opts.meta ?? FRESH_META }));
+    return this.run(opts, (sim) =>
+      sim.enqueue({ host, dev, frame, meta: opts.meta ?? FRESH_META }),
+    );
   }
 
   private run(opts: RunOptions, start: (sim: Sim) => void): RunResult {
@@ -145,8 +167,17 @@ export class Network {
       while (head < queue.length) {
         const d = queue[head++]!;
         if (++frames > max) {
-          rec.record({ kind: 'drop', host: d.host, summary: `drop (loop-limit): more than ${max} frames in one run` });
-          fates.push({ kind: 'dropped', host: d.host, reason: 'loop-limit', detail: `more than ${max} frames in one run` });
+          rec.record({
+            kind: 'drop',
+            host: d.host,
+            summary: `drop (loop-limit): more than ${max} frames in one run`,
+          });
+          fates.push({
+            kind: 'dropped',
+            host: d.host,
+            reason: 'loop-limit',
+            detail: `more than ${max} frames in one run`,
+          });
           return { fates, outcome: primaryFate(fates) };
         }
         const h = this.hostMap.get(d.host);
@@ -167,11 +198,39 @@ export class Network {
     switch (w.kind) {
       case 'none': {
         const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
-        sim.rec.record({ kind: 'drop', host: h.name, summary: `drop (link-down): ${link.name} has no carrier (no wire)` });
-        sim.fate({ kind: 'dropped', host: h.name, reason: 'link-down', detail: `${link.name} has no carrier`, ...(pkt ? { packet: pkt } : {}) });
+        sim.rec.record({
+          kind: 'drop',
+          host: h.name,
+          summary: `drop (link-down): ${link.name} has no carrier (no wire)`,
+        });
+        sim.fate({
+          kind: 'dropped',
+          host: h.name,
+          reason: 'link-down',
+          detail: `${link.name} has no carrier`,
+          ...(pkt ? { packet: pkt } : {}),
+        });
         return;
       }
       case 'world':
+        if (frame.payload.kind === 'arp' && frame.payload.op === 'request') {
+          // The world's edge answers ARP like a cloud gateway (GCE's answers every who-has with its own MAC),
+          // so packets can leave; the fabric layer replaces this endpoint with a real model.
+          const mac = deriveMac('world', w.endpoint);
+          const reply = arpReplyTo(frame.payload, mac);
+          sim.rec.record({
+            kind: 'fabric',
+            host: h.name,
+            summary: `${w.endpoint}: arp reply ${reply.senderIp} is-at ${mac} (the world's edge answers every who-has)`,
+          });
+          sim.enqueue({
+            host: h.name,
+            dev: link.name,
+            frame: { src: mac, dst: frame.src, payload: reply },
+            meta: FRESH_META,
+          });
+          return;
+        }
         sim.rec.record({
           kind: 'fabric',
           host: h.name,
@@ -179,7 +238,14 @@ export class Network {
           ...(frame.payload.kind === 'ipv4' ? { packet: frame.payload.packet } : {}),
           detail: { endpoint: w.endpoint },
         });
-        sim.fate({ kind: 'left-world', host: h.name, dev: link.name, endpoint: w.endpoint, frame, meta });
+        sim.fate({
+          kind: 'left-world',
+          host: h.name,
+          dev: link.name,
+          endpoint: w.endpoint,
+          frame,
+          meta,
+        });
         return;
       case 'segment': {
         const s = this.segments.get(w.segment);
@@ -187,7 +253,8 @@ export class Network {
         const from = s.members.findIndex((m) => m.host === h.name && m.dev === link.name);
         if (from >= 0 && !isMulticastMac(frame.src)) s.fdb.set(frame.src, from);
         const known = isMulticastMac(frame.dst) ? undefined : s.fdb.get(frame.dst);
-        const targets = known !== undefined ? [known] : s.members.map((_, i) => i).filter((i) => i !== from);
+        const targets =
+          known !== undefined ? [known] : s.members.map((_, i) => i).filter((i) => i !== from);
         sim.rec.record({
           kind: 'fabric',
           host: h.name,

@@ -13,6 +13,8 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
+import type { SkbMeta } from './hooks.js';
+import type { DeviceContext } from './stack.js';
 
 export interface Listener {
   readonly proto: L4Proto;
@@ -56,15 +58,41 @@ export function describeSocket(s: SocketRef): string {
   return `${s.proto} ${s.local}:${s.lport}${peer} ${s.state}${label}${err}`;
 }
 
+/**
+ * A kernel UDP tunnel socket (udp_tunnel_sock: vxlan on 4789/8472, fou, …):
+ * datagrams to its port are handed to `rcv` (the encap_rcv hook) instead of
+ * an application.
+ */
+export interface UdpTunnel {
+  readonly port: number;
+  readonly label: string;
+  rcv(ctx: DeviceContext, packet: Ipv4Packet, meta: SkbMeta): void;
+}
+
 export class SocketTable {
   private readonly listeners = new Map<string, Listener>();
   private readonly conns = new Map<string, Connection>();
+  private readonly tunnels = new Map<number, UdpTunnel>();
+
+  addTunnel(t: UdpTunnel): void {
+    this.tunnels.set(t.port, t);
+  }
+
+  tunnel(port: number): UdpTunnel | undefined {
+    return this.tunnels.get(port);
+  }
 
   private static lkey(proto: L4Proto, addr: Ipv4, port: number): string {
     return `${proto}|${addr}|${port}`;
   }
 
-  private static ckey(proto: L4Proto, local: Ipv4, lport: number, remote: Ipv4, rport: number): string {
+  private static ckey(
+    proto: L4Proto,
+    local: Ipv4,
+    lport: number,
+    remote: Ipv4,
+    rport: number,
+  ): string {
     return `${proto}|${local}|${lport}|${remote}|${rport}`;
   }
 
@@ -84,7 +112,13 @@ export class SocketTable {
     return [...this.listeners.values()];
   }
 
-  connection(proto: L4Proto, local: Ipv4, lport: number, remote: Ipv4, rport: number): Connection | undefined {
+  connection(
+    proto: L4Proto,
+    local: Ipv4,
+    lport: number,
+    remote: Ipv4,
+    rport: number,
+  ): Connection | undefined {
     return this.conns.get(SocketTable.ckey(proto, local, lport, remote, rport));
   }
 
@@ -98,7 +132,8 @@ export class SocketTable {
 
   /** Ping sockets match echo replies by id alone (ping_lookup). */
   findEcho(local: Ipv4, id: number): Connection | undefined {
-    for (const c of this.conns.values()) if (c.proto === 'icmp' && c.lport === id && c.local === local) return c;
+    for (const c of this.conns.values())
+      if (c.proto === 'icmp' && c.lport === id && c.local === local) return c;
     return undefined;
   }
 
@@ -163,6 +198,17 @@ export function tcpSynAck(p: Ipv4Packet, isn: number, ttl: number): Ipv4Packet |
   };
 }
 
+/** What a UDP server sends back: the datagram with addresses and ports swapped. */
+export function udpReply(p: Ipv4Packet, payloadLength: number, ttl = 64): Ipv4Packet | null {
+  const t = p.l4;
+  if (t.kind !== 'udp') return null;
+  return {
+    ip: { src: p.ip.dst, dst: p.ip.src, ttl, id: 0, df: false, tos: 0 },
+    l4: { kind: 'udp', sport: t.dport, dport: t.sport },
+    payloadLength,
+  };
+}
+
 /** icmp_echo: the echo reply, source = the address the request was sent to. */
 export function icmpEchoReply(p: Ipv4Packet, src: Ipv4, ttl: number): Ipv4Packet | null {
   const m = p.l4;
@@ -187,7 +233,14 @@ export function icmpError(
   ttl: number,
   mtu?: number,
 ): Ipv4Packet | null {
-  if (p.l4.kind === 'icmp' && p.l4.type !== 0 && p.l4.type !== 8 && p.l4.type !== 13 && p.l4.type !== 15) return null;
+  if (
+    p.l4.kind === 'icmp' &&
+    p.l4.type !== 0 &&
+    p.l4.type !== 8 &&
+    p.l4.type !== 13 &&
+    p.l4.type !== 15
+  )
+    return null;
   const s = p.ip.src;
   if (s === '0.0.0.0' || s === '255.255.255.255') return null;
   const first = Number(s.split('.')[0]);

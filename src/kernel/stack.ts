@@ -19,7 +19,14 @@ import { BROADCAST_MAC, isMulticastMac, ZERO_MAC, type Mac } from '../wire/ether
 import { describePacket, withIp, type Ipv4Packet } from '../wire/packet.js';
 import type { DropReason } from './drop.js';
 import type { Fate, Response } from './fate.js';
-import { explainMatch, formatRoute, tableName, type FibErrno, type PolicyRule, type Route } from './fib.js';
+import {
+  explainMatch,
+  formatRoute,
+  tableName,
+  type FibErrno,
+  type PolicyRule,
+  type Route,
+} from './fib.js';
 import { arpFrame, describeFrame, ipv4Frame, type Frame, type PktType } from './frame.js';
 import { FRESH_META, type HookCall, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
@@ -96,18 +103,69 @@ export interface SendOptions {
   readonly label?: string;
 }
 
+/**
+ * What a device driver or tunnel socket may do: send an IP packet through
+ * the host's own routing (encapsulation), hand a frame to a device of the
+ * host (decapsulation), write steps, and end a packet with a named reason.
+ */
+export interface DeviceContext {
+  readonly host: Host;
+  readonly link?: Link;
+  readonly rec: Recorder;
+  readonly chooser: Chooser;
+  now(): number;
+  send(packet: Ipv4Packet, opts?: SendOptions): void;
+  receive(dev: string, frame: Frame, meta?: SkbMeta): void;
+  step(kind: StepKind, summary: string, extra?: Omit<Step, 'kind' | 'host' | 'summary'>): void;
+  drop(reason: DropReason, detail: string, packet?: Ipv4Packet): void;
+}
+
+function deviceContext(h: Host, link: Link | undefined, sim: Sim): DeviceContext {
+  return {
+    host: h,
+    ...(link ? { link } : {}),
+    rec: sim.rec,
+    chooser: sim.chooser,
+    now: () => sim.now(),
+    send: (packet, opts = {}) => localSend(h, packet, { socket: false, anySource: true, ...opts }, sim),
+    receive: (dev, frame, meta = FRESH_META) => sim.enqueue({ host: h.name, dev, frame, meta }),
+    step: (kind, summary, extra = {}) => step(sim, h, kind, summary, extra),
+    drop: (reason, detail, packet) => drop(sim, h, reason, detail, packet),
+  };
+}
+
 // ------------------------------------------------------------------ helpers
 
-function step(sim: Sim, h: Host, kind: StepKind, summary: string, extra: Omit<Step, 'kind' | 'host' | 'summary'> = {}): void {
+function step(
+  sim: Sim,
+  h: Host,
+  kind: StepKind,
+  summary: string,
+  extra: Omit<Step, 'kind' | 'host' | 'summary'> = {},
+): void {
   sim.rec.record({ kind, host: h.name, summary, ...extra });
 }
 
-function drop(sim: Sim, h: Host, reason: DropReason, detail: string, packet?: Ipv4Packet, response?: Response): void {
+function drop(
+  sim: Sim,
+  h: Host,
+  reason: DropReason,
+  detail: string,
+  packet?: Ipv4Packet,
+  response?: Response,
+): void {
   step(sim, h, 'drop', `drop (${reason}): ${detail}`, {
     ...(packet ? { packet } : {}),
     detail: { reason, ...(response ? { response: describePacket(response.packet) } : {}) },
   });
-  sim.fate({ kind: 'dropped', host: h.name, reason, detail, ...(packet ? { packet } : {}), ...(response ? { response } : {}) });
+  sim.fate({
+    kind: 'dropped',
+    host: h.name,
+    reason,
+    detail,
+    ...(packet ? { packet } : {}),
+    ...(response ? { response } : {}),
+  });
 }
 
 function macOfPktType(dst: Mac, own: Mac): PktType {
@@ -120,8 +178,12 @@ function isLoopbackIp(ip: Ipv4): boolean {
   return ip.startsWith('127.');
 }
 
+/**
+ * ipv4_is_zeronet: only 0.0.0.0 since Linux 5.3 ("Allow 0.0.0.0/8 as a
+ * valid address range"); the rest of 0/8 is ordinary unicast.
+ */
 function isZeronet(ip: Ipv4): boolean {
-  return ip.startsWith('0.');
+  return ip === '0.0.0.0';
 }
 
 function isMulticastIp(ip: Ipv4): boolean {
@@ -155,8 +217,18 @@ const ERRNO_ICMP: Record<FibErrno, number | undefined> = {
 // ------------------------------------------------------------------ routing
 
 export type OutputRouteResult =
-  | { readonly ok: true; readonly rt: OutRoute; readonly explain: string; readonly rule?: PolicyRule }
-  | { readonly ok: false; readonly reason: DropReason; readonly errno: string; readonly explain: string };
+  | {
+      readonly ok: true;
+      readonly rt: OutRoute;
+      readonly explain: string;
+      readonly rule?: PolicyRule;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: DropReason;
+      readonly errno: string;
+      readonly explain: string;
+    };
 
 /**
  * ip_route_output_key_hash_rcu: chooses the output device and, when the
@@ -169,17 +241,40 @@ export function routeOutput(
 ): OutputRouteResult {
   if (q.src !== undefined && q.src !== '0.0.0.0') {
     if (isMulticastIp(q.src) || q.src === '255.255.255.255' || isZeronet(q.src)) {
-      return { ok: false, reason: 'source-not-local', errno: 'EINVAL', explain: `source ${q.src} is not a unicast address` };
+      return {
+        ok: false,
+        reason: 'source-not-local',
+        errno: 'EINVAL',
+        explain: `source ${q.src} is not a unicast address`,
+      };
     }
     if (!q.anySource && h.addressOwner(q.src) === undefined) {
-      return { ok: false, reason: 'source-not-local', errno: 'EINVAL', explain: `source ${q.src} is not an address of this host` };
+      return {
+        ok: false,
+        reason: 'source-not-local',
+        errno: 'EINVAL',
+        explain: `source ${q.src} is not an address of this host`,
+      };
     }
   }
   const src = q.src === '0.0.0.0' ? undefined : q.src;
   if (q.oif !== undefined && !h.getLink(q.oif)?.adminUp) {
-    return { ok: false, reason: 'link-down', errno: 'ENETDOWN', explain: `bound device ${q.oif} is down` };
+    return {
+      ok: false,
+      reason: 'link-down',
+      errno: 'ENETDOWN',
+      explain: `bound device ${q.oif} is down`,
+    };
   }
-  const res = h.fib({ dst: q.dst, src, iif: 'lo', oif: q.oif, mark: q.mark ?? 0, tos: q.tos ?? 0, scope: RT_SCOPE.universe });
+  const res = h.fib({
+    dst: q.dst,
+    src,
+    iif: 'lo',
+    oif: q.oif,
+    mark: q.mark ?? 0,
+    tos: q.tos ?? 0,
+    scope: RT_SCOPE.universe,
+  });
   if (!res.ok) {
     if (q.oif !== undefined && res.errno === 'ENETUNREACH') {
       // "Apparently, routing tables are wrong. Assume, that the destination is on link."
@@ -200,14 +295,28 @@ export function routeOutput(
   const r = res.route;
   const explain = describeRouteMatch(q.dst, r);
   if (r.type === 'local') {
-    return { ok: true, rt: { type: 'local', dev: 'lo', src: src ?? r.src ?? q.dst, route: r, table: r.table }, explain, rule: res.rule };
+    return {
+      ok: true,
+      rt: { type: 'local', dev: 'lo', src: src ?? r.src ?? q.dst, route: r, table: r.table },
+      explain,
+      rule: res.rule,
+    };
   }
   const dev = r.dev!;
   const chosen = src ?? r.src ?? h.selectAddress(dev, r.via, r.scope);
   const type = r.type === 'broadcast' || q.dst === '255.255.255.255' ? 'broadcast' : 'unicast';
+  // __mkroute_output: a broadcast route has no gateway (fi = NULL).
+  const gw = type === 'unicast' ? r.via : undefined;
   return {
     ok: true,
-    rt: { type, dev, ...(r.via ? { gateway: r.via } : {}), ...(chosen ? { src: chosen } : {}), route: r, table: r.table },
+    rt: {
+      type,
+      dev,
+      ...(gw ? { gateway: gw } : {}),
+      ...(chosen ? { src: chosen } : {}),
+      route: r,
+      table: r.table,
+    },
     explain,
     rule: res.rule,
   };
@@ -215,7 +324,12 @@ export function routeOutput(
 
 export type InputRouteResult =
   | { readonly kind: 'local' | 'broadcast'; readonly route?: Route; readonly explain: string }
-  | { readonly kind: 'forward'; readonly rt: OutRoute; readonly explain: string; readonly redirect: boolean }
+  | {
+      readonly kind: 'forward';
+      readonly rt: OutRoute;
+      readonly explain: string;
+      readonly redirect: boolean;
+    }
   | {
       readonly kind: 'error';
       readonly reason: DropReason;
@@ -238,82 +352,171 @@ function validateSource(
   if (rpf === 0 && (iif !== oif || !h.sysctl.orConf(iif, 'send_redirects'))) {
     if (acceptLocal) return { ok: true, onlink: false };
     if (!h.hasCustomLocalRoutes() && h.rules.length === 3) {
-      if (h.addressOwner(src) !== undefined) return { ok: false, errno: 'EINVAL', why: `source ${src} is one of this host's addresses` };
+      if (h.addressOwner(src) !== undefined)
+        return { ok: false, errno: 'EINVAL', why: `source ${src} is one of this host's addresses` };
       return { ok: true, onlink: false };
     }
   }
-  const lastResort = (): { ok: true; onlink: boolean } | { ok: false; errno: 'EXDEV'; why: string } =>
-    rpf ? { ok: false, errno: 'EXDEV', why: `rp_filter=${rpf}: no route back to ${src}` } : { ok: true, onlink: false };
+  const lastResort = ():
+    { ok: true; onlink: boolean } | { ok: false; errno: 'EXDEV'; why: string } =>
+    rpf
+      ? { ok: false, errno: 'EXDEV', why: `rp_filter=${rpf}: no route back to ${src}` }
+      : { ok: true, onlink: false };
   const vmark = h.sysctl.orConf(iif, 'src_valid_mark') ? mark : 0;
-  const r = h.fib({ dst: src, src: dst, iif: oif ?? 'lo', mark: vmark, tos: 0, scope: RT_SCOPE.universe });
+  const r = h.fib({
+    dst: src,
+    src: dst,
+    iif: oif ?? 'lo',
+    mark: vmark,
+    tos: 0,
+    scope: RT_SCOPE.universe,
+  });
   if (!r.ok) return lastResort();
   if (r.route.type !== 'unicast' && !(r.route.type === 'local' && acceptLocal)) {
     return { ok: false, errno: 'EINVAL', why: `route back to ${src} is ${r.route.type}` };
   }
-  const devMatch = r.route.dev === iif || (r.route.type === 'local' && h.getLink(iif)?.isLoopback === true);
-  if (devMatch) return { ok: true, onlink: r.route.via === undefined && r.route.type === 'unicast' };
+  const devMatch =
+    r.route.dev === iif || (r.route.type === 'local' && h.getLink(iif)?.isLoopback === true);
+  if (devMatch)
+    return { ok: true, onlink: r.route.via === undefined && r.route.type === 'unicast' };
   if (h.addressesOf(iif).length === 0) return lastResort();
   if (rpf === 1) {
-    return { ok: false, errno: 'EXDEV', why: `rp_filter=1 (strict): ${src} is reached via ${r.route.dev}, not ${iif}` };
+    return {
+      ok: false,
+      errno: 'EXDEV',
+      why: `rp_filter=1 (strict): ${src} is reached via ${r.route.dev}, not ${iif}`,
+    };
   }
   return { ok: true, onlink: false };
 }
 
 /** ip_route_input_slow: martians, the FIB, local vs forward, forwarding and rp_filter. */
-export function routeInput(h: Host, q: { dst: Ipv4; src: Ipv4; iif: string; mark: number; tos: number }): InputRouteResult {
+export function routeInput(
+  h: Host,
+  q: { dst: Ipv4; src: Ipv4; iif: string; mark: number; tos: number },
+): InputRouteResult {
   const { dst, src, iif } = q;
   const localnet = h.sysctl.routeLocalnet(iif);
   if (isMulticastIp(src) || src === '255.255.255.255') {
-    return { kind: 'error', reason: 'martian-source', explain: `martian source ${src} (multicast/broadcast)` };
+    return {
+      kind: 'error',
+      reason: 'martian-source',
+      explain: `martian source ${src} (multicast/broadcast)`,
+    };
   }
   if (dst === '255.255.255.255' || (src === '0.0.0.0' && dst === '0.0.0.0')) {
     if (src !== '0.0.0.0') {
       const v = validateSource(h, src, dst, iif, undefined, q.mark);
-      if (!v.ok) return { kind: 'error', reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source', explain: v.why };
+      if (!v.ok)
+        return {
+          kind: 'error',
+          reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
+          explain: v.why,
+        };
     }
     return { kind: 'broadcast', explain: `${dst} is the limited broadcast` };
   }
-  if (isZeronet(src)) return { kind: 'error', reason: 'martian-source', explain: `martian source ${src} (0.0.0.0/8)` };
-  if (isZeronet(dst)) return { kind: 'error', reason: 'martian-destination', explain: `martian destination ${dst} (0.0.0.0/8)` };
+  if (isZeronet(src))
+    return { kind: 'error', reason: 'martian-source', explain: `martian source ${src} (0.0.0.0)` };
+  if (isZeronet(dst))
+    return {
+      kind: 'error',
+      reason: 'martian-destination',
+      explain: `martian destination ${dst} (0.0.0.0)`,
+    };
   if (isLoopbackIp(dst)) {
-    if (!localnet) return { kind: 'error', reason: 'martian-destination', explain: `martian destination ${dst}: 127.0.0.0/8 off lo and route_localnet=0 on ${iif}` };
+    if (!localnet)
+      return {
+        kind: 'error',
+        reason: 'martian-destination',
+        explain: `martian destination ${dst}: 127.0.0.0/8 off lo and route_localnet=0 on ${iif}`,
+      };
   } else if (isLoopbackIp(src)) {
-    if (!localnet) return { kind: 'error', reason: 'martian-source', explain: `martian source ${src}: 127.0.0.0/8 off lo and route_localnet=0 on ${iif}` };
+    if (!localnet)
+      return {
+        kind: 'error',
+        reason: 'martian-source',
+        explain: `martian source ${src}: 127.0.0.0/8 off lo and route_localnet=0 on ${iif}`,
+      };
   }
   const res = h.fib({ dst, src, iif, mark: q.mark, tos: q.tos, scope: RT_SCOPE.universe });
   if (!res.ok) {
     const explain = res.route ? describeRouteMatch(dst, res.route) : `${dst}: no route matches`;
     if (!h.sysctl.forwarding(iif)) {
-      return { kind: 'error', reason: 'ip-forward-disabled', explain: `${explain}; not local and forwarding=0 on ${iif}` };
+      return {
+        kind: 'error',
+        reason: 'ip-forward-disabled',
+        explain: `${explain}; not local and forwarding=0 on ${iif}`,
+      };
     }
     const code = ERRNO_ICMP[res.errno];
-    return { kind: 'error', reason: ERRNO_REASON[res.errno], explain, ...(code !== undefined ? { icmpCode: code } : {}) };
+    return {
+      kind: 'error',
+      reason: ERRNO_REASON[res.errno],
+      explain,
+      ...(code !== undefined ? { icmpCode: code } : {}),
+    };
   }
   const r = res.route;
   const explain = describeRouteMatch(dst, r);
   if (r.type === 'broadcast') {
     const v = validateSource(h, src, dst, iif, undefined, q.mark);
-    if (!v.ok) return { kind: 'error', reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source', explain: `${explain}; ${v.why}` };
+    if (!v.ok)
+      return {
+        kind: 'error',
+        reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
+        explain: `${explain}; ${v.why}`,
+      };
     return { kind: 'broadcast', route: r, explain };
   }
   if (r.type === 'local') {
     const v = validateSource(h, src, dst, iif, undefined, q.mark);
-    if (!v.ok) return { kind: 'error', reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source', explain: `${explain}; ${v.why}` };
+    if (!v.ok)
+      return {
+        kind: 'error',
+        reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
+        explain: `${explain}; ${v.why}`,
+      };
     return { kind: 'local', route: r, explain };
   }
   if (!h.sysctl.forwarding(iif)) {
-    return { kind: 'error', reason: 'ip-forward-disabled', explain: `${explain}; not local and forwarding=0 on ${iif}` };
+    return {
+      kind: 'error',
+      reason: 'ip-forward-disabled',
+      explain: `${explain}; not local and forwarding=0 on ${iif}`,
+    };
   }
   if (r.type !== 'unicast') return { kind: 'error', reason: 'martian-destination', explain };
   const v = validateSource(h, src, dst, iif, r.dev, q.mark);
-  if (!v.ok) return { kind: 'error', reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source', explain: `${explain}; ${v.why}` };
+  if (!v.ok)
+    return {
+      kind: 'error',
+      reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
+      explain: `${explain}; ${v.why}`,
+    };
   const redirect = r.dev === iif && v.onlink && h.sysctl.orConf(iif, 'send_redirects');
-  return { kind: 'forward', rt: { type: 'unicast', dev: r.dev!, ...(r.via ? { gateway: r.via } : {}), route: r, table: r.table }, explain, redirect };
+  return {
+    kind: 'forward',
+    rt: {
+      type: 'unicast',
+      dev: r.dev!,
+      ...(r.via ? { gateway: r.via } : {}),
+      route: r,
+      table: r.table,
+    },
+    explain,
+    redirect,
+  };
 }
 
 // ------------------------------------------------------------------ netfilter
 
-function runHook(h: Host, sim: Sim, call: HookCall, skb: Skb): { skb: Skb; reroute: boolean } | undefined {
+function runHook(
+  h: Host,
+  sim: Sim,
+  call: HookCall,
+  skb: Skb,
+): { skb: Skb; reroute: boolean } | undefined {
   const r = h.netfilter.hook(call, skb.packet, skb.meta, h, sim.rec, sim.chooser);
   switch (r.verdict) {
     case 'ACCEPT':
@@ -344,41 +547,87 @@ function runHook(h: Host, sim: Sim, call: HookCall, skb: Skb): { skb: Skb; rerou
 /** A process sends `packet` (src 0.0.0.0 = let routing choose): ip_route_output → OUTPUT → ip_output. */
 export function localSend(h: Host, packet: Ipv4Packet, opts: SendOptions, sim: Sim): void {
   const wantSrc = packet.ip.src === '0.0.0.0' ? undefined : packet.ip.src;
-  const ro = routeOutput(h, { dst: packet.ip.dst, src: wantSrc, oif: opts.oif, mark: opts.mark ?? opts.meta?.mark ?? 0, tos: packet.ip.tos, anySource: opts.anySource });
+  const ro = routeOutput(h, {
+    dst: packet.ip.dst,
+    src: wantSrc,
+    oif: opts.oif,
+    mark: opts.mark ?? opts.meta?.mark ?? 0,
+    tos: packet.ip.tos,
+    anySource: opts.anySource,
+  });
   if (!ro.ok) {
-    step(sim, h, 'route', `route output ${packet.ip.dst}: ${ro.explain}`, { packet, detail: { direction: 'output', errno: ro.errno } });
+    step(sim, h, 'route', `route output ${packet.ip.dst}: ${ro.explain}`, {
+      packet,
+      detail: { direction: 'output', errno: ro.errno },
+    });
     drop(sim, h, ro.reason, `${ro.explain} (${ro.errno} to the sending socket)`, packet);
     return;
   }
   const src = wantSrc ?? ro.rt.src;
   if (src === undefined) {
-    drop(sim, h, 'source-not-local', `no address to send from on ${ro.rt.dev} (EADDRNOTAVAIL)`, packet);
+    drop(
+      sim,
+      h,
+      'source-not-local',
+      `no address to send from on ${ro.rt.dev} (EADDRNOTAVAIL)`,
+      packet,
+    );
     return;
   }
   const p = withIp(packet, { src });
-  step(sim, h, 'route', `route output ${p.ip.dst}: ${ro.explain} → dev ${ro.rt.dev} src ${src}${ro.rt.gateway ? ` via ${ro.rt.gateway}` : ''}`, {
-    packet: p,
-    detail: routeDetail('output', ro.rt, ro.rule),
-  });
+  step(
+    sim,
+    h,
+    'route',
+    `route output ${p.ip.dst}: ${ro.explain} → dev ${ro.rt.dev} src ${src}${ro.rt.gateway ? ` via ${ro.rt.gateway}` : ''}`,
+    {
+      packet: p,
+      detail: routeDetail('output', ro.rt, ro.rule),
+    },
+  );
   if (opts.socket ?? isOpening(p)) registerSender(h, p, opts.label);
-  let skb: Skb = { packet: p, meta: opts.meta ?? { mark: opts.mark ?? 0 }, pktType: 'host', local: true };
+  let skb: Skb = {
+    packet: p,
+    meta: opts.meta ?? { mark: opts.mark ?? 0 },
+    pktType: 'host',
+    local: true,
+  };
   const out = runHook(h, sim, { hook: 'OUTPUT', outIface: ro.rt.dev }, skb);
   if (!out) return;
   skb = out.skb;
   let rt = ro.rt;
-  if (out.reroute || skb.packet.ip.dst !== p.ip.dst || skb.meta.mark !== (opts.meta?.mark ?? opts.mark ?? 0)) {
+  if (
+    out.reroute ||
+    skb.packet.ip.dst !== p.ip.dst ||
+    skb.meta.mark !== (opts.meta?.mark ?? opts.mark ?? 0)
+  ) {
     // ip_route_me_harder: a new route for the new destination, the source chosen earlier is kept.
-    const rr = routeOutput(h, { dst: skb.packet.ip.dst, src: skb.packet.ip.src, oif: opts.oif, mark: skb.meta.mark, tos: skb.packet.ip.tos, anySource: true });
+    const rr = routeOutput(h, {
+      dst: skb.packet.ip.dst,
+      src: skb.packet.ip.src,
+      oif: opts.oif,
+      mark: skb.meta.mark,
+      tos: skb.packet.ip.tos,
+      anySource: true,
+    });
     if (!rr.ok) {
-      step(sim, h, 'route', `reroute ${skb.packet.ip.dst} after OUTPUT: ${rr.explain}`, { packet: skb.packet });
+      step(sim, h, 'route', `reroute ${skb.packet.ip.dst} after OUTPUT: ${rr.explain}`, {
+        packet: skb.packet,
+      });
       drop(sim, h, rr.reason, rr.explain, skb.packet);
       return;
     }
     rt = rr.rt;
-    step(sim, h, 'route', `reroute ${skb.packet.ip.dst} after OUTPUT (ip_route_me_harder, source ${skb.packet.ip.src} kept): ${rr.explain} → dev ${rt.dev}${rt.gateway ? ` via ${rt.gateway}` : ''}`, {
-      packet: skb.packet,
-      detail: routeDetail('reroute', rt, rr.rule),
-    });
+    step(
+      sim,
+      h,
+      'route',
+      `reroute ${skb.packet.ip.dst} after OUTPUT (ip_route_me_harder, source ${skb.packet.ip.src} kept): ${rr.explain} → dev ${rt.dev}${rt.gateway ? ` via ${rt.gateway}` : ''}`,
+      {
+        packet: skb.packet,
+        detail: routeDetail('reroute', rt, rr.rule),
+      },
+    );
   }
   ipOutput(h, skb, rt, sim);
 }
@@ -406,10 +655,23 @@ function registerSender(h: Host, p: Ipv4Packet, label?: string): void {
   const t = p.l4;
   const common = { local: p.ip.src, remote: p.ip.dst, ...(label ? { label } : {}) };
   if (t.kind === 'icmp') {
-    if (t.id !== undefined) h.sockets.addConnection({ proto: 'icmp', lport: t.id, rport: t.id, state: 'OPEN', ...common });
+    if (t.id !== undefined)
+      h.sockets.addConnection({
+        proto: 'icmp',
+        lport: t.id,
+        rport: t.id,
+        state: 'OPEN',
+        ...common,
+      });
     return;
   }
-  h.sockets.addConnection({ proto: t.kind, lport: t.sport, rport: t.dport, state: t.kind === 'tcp' ? 'SYN_SENT' : 'OPEN', ...common });
+  h.sockets.addConnection({
+    proto: t.kind,
+    lport: t.sport,
+    rport: t.dport,
+    state: t.kind === 'tcp' ? 'SYN_SENT' : 'OPEN',
+    ...common,
+  });
 }
 
 /** ip_output: POSTROUTING, then ip_finish_output. */
@@ -432,28 +694,78 @@ function ipFinishOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
   if (len > link.mtu) {
     if (p.ip.df) {
       const err = icmpError(p, ICMP.DEST_UNREACH, ICMP.FRAG_NEEDED, p.ip.src, ttlOf(h), link.mtu);
-      drop(sim, h, 'frag-needed', `${len} bytes > mtu ${link.mtu} of ${link.name} with DF (EMSGSIZE)`, p, err ? { host: h.name, packet: err, meta: FRESH_META, by: 'ip_fragment: icmp_send frag needed' } : undefined);
+      drop(
+        sim,
+        h,
+        'frag-needed',
+        `${len} bytes > mtu ${link.mtu} of ${link.name} with DF (EMSGSIZE)`,
+        p,
+        err
+          ? {
+              host: h.name,
+              packet: err,
+              meta: FRESH_META,
+              by: 'ip_fragment: icmp_send frag needed',
+            }
+          : undefined,
+      );
       return;
     }
-    step(sim, h, 'note', `${len} bytes > mtu ${link.mtu} of ${link.name}: the kernel fragments it (fragments not modelled; carried whole)`, { packet: p });
+    step(
+      sim,
+      h,
+      'note',
+      `${len} bytes > mtu ${link.mtu} of ${link.name}: the kernel fragments it (fragments not modelled; carried whole)`,
+      { packet: p },
+    );
   }
   if (rt.type === 'local' || link.isLoopback) {
     step(sim, h, 'transmit', `${link.name}: tx ${describePacket(p)} (loopback)`, { packet: p });
-    sim.enqueue({ host: h.name, dev: link.name, frame: ipv4Frame(ZERO_MAC, ZERO_MAC, p), meta: skb.meta, kept: rt });
+    sim.enqueue({
+      host: h.name,
+      dev: link.name,
+      frame: ipv4Frame(ZERO_MAC, ZERO_MAC, p),
+      meta: skb.meta,
+      kept: rt,
+    });
     return;
   }
   const nexthop = rt.gateway ?? p.ip.dst;
   neighOutput(h, link, nexthop, rt.type === 'broadcast', p, sim, {
     send: (mac) => devXmit(h, link, ipv4Frame(link.mac, mac, p), skb.meta, sim),
     fail: () => {
-      const resp = skb.local ? undefined : errorResponse(h, p, ICMP.DEST_UNREACH, ICMP.HOST_UNREACH, false, 'arp_error_report: icmp_send host unreachable');
-      drop(sim, h, 'arp-failed', `no ARP answer for ${nexthop} on ${link.name}${skb.local ? ' (EHOSTUNREACH to the socket)' : ''}`, p, resp);
+      const resp = skb.local
+        ? undefined
+        : errorResponse(
+            h,
+            p,
+            ICMP.DEST_UNREACH,
+            ICMP.HOST_UNREACH,
+            false,
+            'arp_error_report: icmp_send host unreachable',
+          );
+      drop(
+        sim,
+        h,
+        'arp-failed',
+        `no ARP answer for ${nexthop} on ${link.name}${skb.local ? ' (EHOSTUNREACH to the socket)' : ''}`,
+        p,
+        resp,
+      );
     },
   });
 }
 
 /** icmp_send: the error about `p`, with its source chosen as the kernel does. */
-function errorResponse(h: Host, p: Ipv4Packet, type: number, code: number, toLocal: boolean, by: string, mtu?: number): Response | undefined {
+function errorResponse(
+  h: Host,
+  p: Ipv4Packet,
+  type: number,
+  code: number,
+  toLocal: boolean,
+  by: string,
+  mtu?: number,
+): Response | undefined {
   let src: Ipv4 | undefined;
   if (toLocal) src = p.ip.dst;
   else {
@@ -473,13 +785,26 @@ interface Pending {
 }
 
 /** neigh_output / neigh_resolve_output / arp_solicit. */
-function neighOutput(h: Host, link: Link, nexthop: Ipv4, broadcast: boolean, p: Ipv4Packet | undefined, sim: Sim, k: Pending): void {
+function neighOutput(
+  h: Host,
+  link: Link,
+  nexthop: Ipv4,
+  broadcast: boolean,
+  p: Ipv4Packet | undefined,
+  sim: Sim,
+  k: Pending,
+): void {
   if (link.noArp) {
     k.send(ZERO_MAC);
     return;
   }
   if (broadcast || nexthop === '255.255.255.255' || h.addrType(nexthop) === 'BROADCAST') {
-    step(sim, h, 'arp', `neigh ${nexthop} dev ${link.name}: broadcast, lladdr ${BROADCAST_MAC} (NOARP)`);
+    step(
+      sim,
+      h,
+      'arp',
+      `neigh ${nexthop} dev ${link.name}: broadcast, lladdr ${BROADCAST_MAC} (NOARP)`,
+    );
     k.send(BROADCAST_MAC);
     return;
   }
@@ -497,9 +822,15 @@ function neighOutput(h: Host, link: Link, nexthop: Ipv4, broadcast: boolean, p: 
       e.state = 'DELAY';
       e.updated = now;
     }
-    step(sim, h, 'arp', `neigh ${nexthop} dev ${link.name} lladdr ${e.mac} ${before}${before !== e.state ? ` → ${e.state}` : ''} (cache hit)`, {
-      detail: { ip: nexthop, dev: link.name, lladdr: e.mac, state: e.state, hit: true },
-    });
+    step(
+      sim,
+      h,
+      'arp',
+      `neigh ${nexthop} dev ${link.name} lladdr ${e.mac} ${before}${before !== e.state ? ` → ${e.state}` : ''} (cache hit)`,
+      {
+        detail: { ip: nexthop, dev: link.name, lladdr: e.mac, state: e.state, hit: true },
+      },
+    );
     k.send(e.mac);
     return;
   }
@@ -510,9 +841,15 @@ function neighOutput(h: Host, link: Link, nexthop: Ipv4, broadcast: boolean, p: 
     e.updated = now;
   }
   e.queue.push(k);
-  step(sim, h, 'arp', `neigh ${nexthop} dev ${link.name}: ${first ? 'no entry' : 'INCOMPLETE'} → INCOMPLETE, packet queued`, {
-    detail: { ip: nexthop, dev: link.name, state: 'INCOMPLETE', hit: false },
-  });
+  step(
+    sim,
+    h,
+    'arp',
+    `neigh ${nexthop} dev ${link.name}: ${first ? 'no entry' : 'INCOMPLETE'} → INCOMPLETE, packet queued`,
+    {
+      detail: { ip: nexthop, dev: link.name, state: 'INCOMPLETE', hit: false },
+    },
+  );
   if (first) arpSolicit(h, link, nexthop, p?.ip.src, sim);
 }
 
@@ -522,12 +859,21 @@ function arpSolicit(h: Host, link: Link, target: Ipv4, pktSrc: Ipv4 | undefined,
   if (pktSrc !== undefined && h.addrType(pktSrc) === 'LOCAL') saddr = pktSrc;
   else saddr = h.selectAddress(link.name, target, RT_SCOPE.link);
   const req = arpRequest(link.mac, saddr ?? '0.0.0.0', target);
-  step(sim, h, 'arp', `arp who-has ${target} tell ${req.senderIp} (${link.name}, broadcast)`, { detail: { ...req } });
+  step(sim, h, 'arp', `arp who-has ${target} tell ${req.senderIp} (${link.name}, broadcast)`, {
+    detail: { ...req },
+  });
   devXmit(h, link, arpFrame(link.mac, BROADCAST_MAC, req), FRESH_META, sim);
 }
 
 /** neigh_update: new lladdr/state; a newly valid entry sends what waited on it. */
-function neighUpdate(h: Host, e: NeighEntry, mac: Mac, state: 'REACHABLE' | 'STALE', sim: Sim, why: string): void {
+function neighUpdate(
+  h: Host,
+  e: NeighEntry,
+  mac: Mac,
+  state: 'REACHABLE' | 'STALE',
+  sim: Sim,
+  why: string,
+): void {
   if (e.state === 'PERMANENT' || e.state === 'NOARP') return;
   const now = sim.now();
   const old = e.state;
@@ -557,14 +903,23 @@ export function failPendingNeighbours(h: Host, sim: Sim): boolean {
     any = true;
     e.state = 'FAILED';
     e.updated = sim.now();
-    step(sim, h, 'arp', `neigh ${e.ip} dev ${e.dev}: no answer after 3 probes → FAILED`, { detail: { ip: e.ip, dev: e.dev, state: 'FAILED' } });
+    step(sim, h, 'arp', `neigh ${e.ip} dev ${e.dev}: no answer after 3 probes → FAILED`, {
+      detail: { ip: e.ip, dev: e.dev, state: 'FAILED' },
+    });
     for (const k of e.queue.splice(0)) k.fail();
   }
   return any;
 }
 
 /** arp_rcv / arp_process (net/ipv4/arp.c). */
-function arpRcv(h: Host, link: Link, frame: Frame, arp: ArpPacket, pktType: PktType, sim: Sim): void {
+function arpRcv(
+  h: Host,
+  link: Link,
+  frame: Frame,
+  arp: ArpPacket,
+  pktType: PktType,
+  sim: Sim,
+): void {
   if (link.noArp || pktType === 'otherhost') {
     drop(sim, h, 'not-for-us', `arp on ${link.name} for ${frame.dst}`);
     return;
@@ -582,18 +937,32 @@ function arpRcv(h: Host, link: Link, frame: Frame, arp: ArpPacket, pktType: PktT
   if (arp.op === 'request') {
     const ri = routeInput(h, { dst: tip, src: sip, iif: link.name, mark: 0, tos: 0 });
     if (ri.kind === 'local' && arpIgnoreAllows(h, link, sip, tip)) {
-      const e = h.neighbours.get(link.name, sip, now) ?? h.neighbours.create(link.name, sip, 'NONE', now);
+      const e =
+        h.neighbours.get(link.name, sip, now) ?? h.neighbours.create(link.name, sip, 'NONE', now);
       neighUpdate(h, e, sha, 'STALE', sim, `learned from who-has`);
       const reply = arpReplyTo(arp, link.mac);
-      step(sim, h, 'arp', `arp reply ${tip} is-at ${link.mac} (to ${sip} on ${link.name})`, { detail: { ...reply } });
+      step(sim, h, 'arp', `arp reply ${tip} is-at ${link.mac} (to ${sip} on ${link.name})`, {
+        detail: { ...reply },
+      });
       devXmit(h, link, arpFrame(link.mac, sha, reply), FRESH_META, sim);
       return;
     }
-    if (ri.kind === 'forward' && ri.rt.dev !== link.name && (h.sysctl.orConf(link.name, 'proxy_arp') || h.neighbours.hasProxy(link.name, tip))) {
-      const e = h.neighbours.get(link.name, sip, now) ?? h.neighbours.create(link.name, sip, 'NONE', now);
+    if (
+      ri.kind === 'forward' &&
+      ri.rt.dev !== link.name &&
+      (h.sysctl.orConf(link.name, 'proxy_arp') || h.neighbours.hasProxy(link.name, tip))
+    ) {
+      const e =
+        h.neighbours.get(link.name, sip, now) ?? h.neighbours.create(link.name, sip, 'NONE', now);
       neighUpdate(h, e, sha, 'STALE', sim, `learned from who-has`);
       const reply = arpReplyTo(arp, link.mac);
-      step(sim, h, 'arp', `arp proxy reply ${tip} is-at ${link.mac} (proxy_arp on ${link.name}; ${tip} routes via ${ri.rt.dev})`, { detail: { proxy: true, ...reply } });
+      step(
+        sim,
+        h,
+        'arp',
+        `arp proxy reply ${tip} is-at ${link.mac} (proxy_arp on ${link.name}; ${tip} routes via ${ri.rt.dev})`,
+        { detail: { proxy: true, ...reply } },
+      );
       devXmit(h, link, arpFrame(link.mac, sha, reply), FRESH_META, sim);
       return;
     }
@@ -601,10 +970,22 @@ function arpRcv(h: Host, link: Link, frame: Frame, arp: ArpPacket, pktType: PktT
   const e = h.neighbours.get(link.name, sip, now);
   if (e) {
     const state = arp.op === 'reply' && pktType === 'host' ? 'REACHABLE' : 'STALE';
-    neighUpdate(h, e, sha, state, sim, arp.op === 'reply' ? `is-at from ${sip}` : `who-has from ${sip}`);
+    neighUpdate(
+      h,
+      e,
+      sha,
+      state,
+      sim,
+      arp.op === 'reply' ? `is-at from ${sip}` : `who-has from ${sip}`,
+    );
     return;
   }
-  drop(sim, h, 'arp-ignored', arp.op === 'request' ? `who-has ${tip}: not ours` : `unsolicited is-at from ${sip}`);
+  drop(
+    sim,
+    h,
+    'arp-ignored',
+    arp.op === 'request' ? `who-has ${tip}: not ours` : `unsolicited is-at from ${sip}`,
+  );
 }
 
 /** arp_ignore (0: any local address; 1: only the receiving device's; 2: and the sender in its subnet). */
@@ -614,7 +995,13 @@ function arpIgnoreAllows(h: Host, link: Link, sip: Ipv4, tip: Ipv4): boolean {
   const own = h.addressesOf(link.name);
   if (mode === 1) return own.some((a) => a.local === tip);
   if (mode === 2) {
-    return own.some((a) => a.local === tip && ((ipToInt(a.local) ^ ipToInt(sip)) & (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) === 0);
+    return own.some(
+      (a) =>
+        a.local === tip &&
+        ((ipToInt(a.local) ^ ipToInt(sip)) &
+          (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) ===
+          0,
+    );
   }
   return false;
 }
@@ -629,14 +1016,26 @@ export function linkReceive(h: Host, d: Delivery, sim: Sim): void {
     return;
   }
   if (!link.adminUp) {
-    drop(sim, h, 'link-down', `${link.name} is down`, d.frame.payload.kind === 'ipv4' ? d.frame.payload.packet : undefined);
+    drop(
+      sim,
+      h,
+      'link-down',
+      `${link.name} is down`,
+      d.frame.payload.kind === 'ipv4' ? d.frame.payload.packet : undefined,
+    );
     return;
   }
   const p = d.frame.payload;
-  step(sim, h, 'receive', `${link.name}: rx ${p.kind === 'ipv4' ? `${describePacket(p.packet)} (${d.frame.src} > ${d.frame.dst})` : describeFrame(d.frame)}`, {
-    ...(p.kind === 'ipv4' ? { packet: p.packet } : {}),
-    detail: { dev: link.name, src: d.frame.src, dst: d.frame.dst },
-  });
+  step(
+    sim,
+    h,
+    'receive',
+    `${link.name}: rx ${p.kind === 'ipv4' ? `${describePacket(p.packet)} (${d.frame.src} > ${d.frame.dst})` : describeFrame(d.frame)}`,
+    {
+      ...(p.kind === 'ipv4' ? { packet: p.packet } : {}),
+      detail: { dev: link.name, src: d.frame.src, dst: d.frame.dst },
+    },
+  );
   if (link.master) {
     const br = h.getLink(link.master);
     if (br) {
@@ -647,20 +1046,45 @@ export function linkReceive(h: Host, d: Delivery, sim: Sim): void {
   netifReceive(h, link, d.frame, d.meta, sim, { ...(d.kept ? { kept: d.kept } : {}) });
 }
 
-function netifReceive(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: Sim, o: { pktType?: PktType; prerouted?: boolean; kept?: OutRoute }): void {
+function netifReceive(
+  h: Host,
+  link: Link,
+  frame: Frame,
+  meta: SkbMeta,
+  sim: Sim,
+  o: { pktType?: PktType; prerouted?: boolean; kept?: OutRoute },
+): void {
   const pktType = o.pktType ?? (link.isLoopback ? 'host' : macOfPktType(frame.dst, link.mac));
   const p = frame.payload;
   if (p.kind === 'arp') {
     arpRcv(h, link, frame, p, pktType, sim);
     return;
   }
-  ipRcv(h, link, { packet: p.packet, meta, iif: link.name, pktType, ...(o.prerouted ? { prerouted: true } : {}), ...(o.kept ? { kept: o.kept } : {}) }, sim);
+  ipRcv(
+    h,
+    link,
+    {
+      packet: p.packet,
+      meta,
+      iif: link.name,
+      pktType,
+      ...(o.prerouted ? { prerouted: true } : {}),
+      ...(o.kept ? { kept: o.kept } : {}),
+    },
+    sim,
+  );
 }
 
 /** ip_rcv → PREROUTING → ip_rcv_finish (route input) → local deliver or forward. */
 function ipRcv(h: Host, link: Link, skb: Skb, sim: Sim): void {
   if (skb.pktType === 'otherhost') {
-    drop(sim, h, 'not-for-us', `${link.name}: frame not addressed to this host (PACKET_OTHERHOST)`, skb.packet);
+    drop(
+      sim,
+      h,
+      'not-for-us',
+      `${link.name}: frame not addressed to this host (PACKET_OTHERHOST)`,
+      skb.packet,
+    );
     return;
   }
   const before = skb.packet;
@@ -669,7 +1093,13 @@ function ipRcv(h: Host, link: Link, skb: Skb, sim: Sim): void {
     if (!pre) return;
     skb = pre.skb;
   } else {
-    step(sim, h, 'note', `PREROUTING already ran in the bridge path (br_netfilter); ip_sabotage_in skips it`, { packet: skb.packet });
+    step(
+      sim,
+      h,
+      'note',
+      `PREROUTING already ran in the bridge path (br_netfilter); ip_sabotage_in skips it`,
+      { packet: skb.packet },
+    );
   }
   const p = skb.packet;
   if (skb.kept && p.ip.dst === before.ip.dst) {
@@ -677,22 +1107,54 @@ function ipRcv(h: Host, link: Link, skb: Skb, sim: Sim): void {
     localDeliver(h, skb, 'local', sim);
     return;
   }
-  const ri = routeInput(h, { dst: p.ip.dst, src: p.ip.src, iif: link.name, mark: skb.meta.mark, tos: p.ip.tos });
-  step(sim, h, 'route', `route input ${p.ip.dst} from ${p.ip.src} iif ${link.name}: ${ri.explain}`, {
-    packet: p,
-    detail: { direction: 'input', result: ri.kind, ...(ri.kind === 'forward' ? routeDetail('input', ri.rt) : {}) },
+  const ri = routeInput(h, {
+    dst: p.ip.dst,
+    src: p.ip.src,
+    iif: link.name,
+    mark: skb.meta.mark,
+    tos: p.ip.tos,
   });
+  step(
+    sim,
+    h,
+    'route',
+    `route input ${p.ip.dst} from ${p.ip.src} iif ${link.name}: ${ri.explain}`,
+    {
+      packet: p,
+      detail: {
+        direction: 'input',
+        result: ri.kind,
+        ...(ri.kind === 'forward' ? routeDetail('input', ri.rt) : {}),
+      },
+    },
+  );
   switch (ri.kind) {
     case 'local':
     case 'broadcast':
       localDeliver(h, skb, ri.kind, sim);
       return;
     case 'forward':
-      if (ri.redirect) step(sim, h, 'note', `out the device it came in on: the kernel also sends an ICMP redirect to ${p.ip.src} (not modelled)`);
+      if (ri.redirect)
+        step(
+          sim,
+          h,
+          'note',
+          `out the device it came in on: the kernel also sends an ICMP redirect to ${p.ip.src} (not modelled)`,
+        );
       ipForward(h, skb, ri.rt, sim);
       return;
     case 'error': {
-      const resp = ri.icmpCode !== undefined ? errorResponse(h, p, ICMP.DEST_UNREACH, ri.icmpCode, false, `ip_error: icmp_send unreachable code ${ri.icmpCode}`) : undefined;
+      const resp =
+        ri.icmpCode !== undefined
+          ? errorResponse(
+              h,
+              p,
+              ICMP.DEST_UNREACH,
+              ri.icmpCode,
+              false,
+              `ip_error: icmp_send unreachable code ${ri.icmpCode}`,
+            )
+          : undefined;
       drop(sim, h, ri.reason, ri.explain, p, resp);
       return;
     }
@@ -707,17 +1169,44 @@ function ipForward(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
     return;
   }
   if (p.ip.ttl <= 1) {
-    drop(sim, h, 'ttl-exceeded', `ttl ${p.ip.ttl} at ${h.name}`, p, errorResponse(h, p, ICMP.TIME_EXCEEDED, 0, false, 'ip_forward: icmp_send time exceeded'));
+    drop(
+      sim,
+      h,
+      'ttl-exceeded',
+      `ttl ${p.ip.ttl} at ${h.name}`,
+      p,
+      errorResponse(h, p, ICMP.TIME_EXCEEDED, 0, false, 'ip_forward: icmp_send time exceeded'),
+    );
     return;
   }
   const out = h.getLink(rt.dev);
   if (out && p.ip.df && packetLength(p) > out.mtu) {
-    drop(sim, h, 'frag-needed', `${packetLength(p)} bytes > mtu ${out.mtu} of ${out.name} with DF`, p, errorResponse(h, p, ICMP.DEST_UNREACH, ICMP.FRAG_NEEDED, false, 'ip_forward: icmp_send frag needed', out.mtu));
+    drop(
+      sim,
+      h,
+      'frag-needed',
+      `${packetLength(p)} bytes > mtu ${out.mtu} of ${out.name} with DF`,
+      p,
+      errorResponse(
+        h,
+        p,
+        ICMP.DEST_UNREACH,
+        ICMP.FRAG_NEEDED,
+        false,
+        'ip_forward: icmp_send frag needed',
+        out.mtu,
+      ),
+    );
     return;
   }
   const fwd = withIp(p, { ttl: p.ip.ttl - 1 });
   step(sim, h, 'note', `forward: ttl ${p.ip.ttl} → ${p.ip.ttl - 1}`, { packet: fwd, before: p });
-  const f = runHook(h, sim, { hook: 'FORWARD', inIface: skb.iif, outIface: rt.dev }, { ...skb, packet: fwd });
+  const f = runHook(
+    h,
+    sim,
+    { hook: 'FORWARD', inIface: skb.iif, outIface: rt.dev },
+    { ...skb, packet: fwd },
+  );
   if (!f) return;
   ipOutput(h, f.skb, rt, sim);
 }
@@ -729,11 +1218,23 @@ function localDeliver(h: Host, skb: Skb, kind: 'local' | 'broadcast', sim: Sim):
   socketDeliver(h, inp.skb, kind === 'broadcast', sim);
 }
 
-function deliver(sim: Sim, h: Host, socket: SocketRef, packet: Ipv4Packet, response?: Response): void {
-  step(sim, h, 'socket', `delivered to ${describeSocket(socket)}${response ? `; kernel answers ${describePacket(response.packet)}` : ''}`, {
-    packet,
-    detail: { socket, ...(response ? { response: describePacket(response.packet) } : {}) },
-  });
+function deliver(
+  sim: Sim,
+  h: Host,
+  socket: SocketRef,
+  packet: Ipv4Packet,
+  response?: Response,
+): void {
+  step(
+    sim,
+    h,
+    'socket',
+    `delivered to ${describeSocket(socket)}${response ? `; kernel answers ${describePacket(response.packet)}` : ''}`,
+    {
+      packet,
+      detail: { socket, ...(response ? { response: describePacket(response.packet) } : {}) },
+    },
+  );
   sim.fate({ kind: 'delivered', host: h.name, socket, packet, ...(response ? { response } : {}) });
 }
 
@@ -742,70 +1243,200 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
   const p = skb.packet;
   const t = p.l4;
   const ttl = ttlOf(h);
-  const resp = (packet: Ipv4Packet | null, by: string): Response | undefined => (packet ? { host: h.name, packet, meta: FRESH_META, by } : undefined);
+  const resp = (packet: Ipv4Packet | null, by: string): Response | undefined =>
+    packet ? { host: h.name, packet, meta: FRESH_META, by } : undefined;
   switch (t.kind) {
     case 'tcp': {
       const conn = h.sockets.connection('tcp', p.ip.dst, t.dport, p.ip.src, t.sport);
       if (conn) {
         let error: string | undefined;
         if (t.flags.rst) error = conn.state === 'SYN_SENT' ? 'ECONNREFUSED' : 'ECONNRESET';
-        else if (t.flags.syn && t.flags.ack && conn.state === 'SYN_SENT') conn.state = 'ESTABLISHED';
+        else if (t.flags.syn && t.flags.ack && conn.state === 'SYN_SENT')
+          conn.state = 'ESTABLISHED';
         else if (t.flags.ack && conn.state === 'SYN_RECV') conn.state = 'ESTABLISHED';
-        deliver(sim, h, { proto: 'tcp', local: conn.local, lport: conn.lport, remote: conn.remote, rport: conn.rport, state: conn.state, ...(conn.label ? { label: conn.label } : {}), ...(error ? { error } : {}) }, p);
+        deliver(
+          sim,
+          h,
+          {
+            proto: 'tcp',
+            local: conn.local,
+            lport: conn.lport,
+            remote: conn.remote,
+            rport: conn.rport,
+            state: conn.state,
+            ...(conn.label ? { label: conn.label } : {}),
+            ...(error ? { error } : {}),
+          },
+          p,
+        );
         return;
       }
       const l = broadcast ? undefined : h.sockets.findListener('tcp', p.ip.dst, t.dport);
       if (l && t.flags.syn && !t.flags.ack && !t.flags.rst) {
         const isn = sim.chooser.integer(0, 0xffffffff, 'tcp initial sequence number');
         const synack = tcpSynAck(p, isn, ttl);
-        h.sockets.addConnection({ proto: 'tcp', local: p.ip.dst, lport: t.dport, remote: p.ip.src, rport: t.sport, state: 'SYN_RECV', ...(l.label ? { label: l.label } : {}) });
-        deliver(sim, h, { proto: 'tcp', local: p.ip.dst, lport: t.dport, state: 'LISTEN', ...(l.label ? { label: l.label } : {}) }, p, resp(synack, 'tcp_v4_send_synack'));
+        h.sockets.addConnection({
+          proto: 'tcp',
+          local: p.ip.dst,
+          lport: t.dport,
+          remote: p.ip.src,
+          rport: t.sport,
+          state: 'SYN_RECV',
+          ...(l.label ? { label: l.label } : {}),
+        });
+        deliver(
+          sim,
+          h,
+          {
+            proto: 'tcp',
+            local: p.ip.dst,
+            lport: t.dport,
+            state: 'LISTEN',
+            ...(l.label ? { label: l.label } : {}),
+          },
+          p,
+          resp(synack, 'tcp_v4_send_synack'),
+        );
         return;
       }
       const rst = tcpReset(p, ttl);
-      const why = l ? `tcp ${p.ip.dst}:${t.dport} listens, but no connection matches this segment` : `nothing listens on tcp ${p.ip.dst}:${t.dport}`;
-      drop(sim, h, 'no-listener', `${why}${rst ? '; kernel answers RST' : ''}`, p, resp(rst, 'tcp_v4_send_reset'));
+      const why = l
+        ? `tcp ${p.ip.dst}:${t.dport} listens, but no connection matches this segment`
+        : `nothing listens on tcp ${p.ip.dst}:${t.dport}`;
+      drop(
+        sim,
+        h,
+        'no-listener',
+        `${why}${rst ? '; kernel answers RST' : ''}`,
+        p,
+        resp(rst, 'tcp_v4_send_reset'),
+      );
       return;
     }
     case 'udp':
     case 'sctp': {
+      const tunnel = t.kind === 'udp' && !broadcast ? h.sockets.tunnel(t.dport) : undefined;
+      if (tunnel) {
+        step(sim, h, 'decap', `udp ${p.ip.dst}:${t.dport} is a ${tunnel.label} tunnel socket`, { packet: p });
+        tunnel.rcv(deviceContext(h, undefined, sim), p, skb.meta);
+        return;
+      }
       const conn = h.sockets.connection(t.kind, p.ip.dst, t.dport, p.ip.src, t.sport);
       if (conn) {
-        deliver(sim, h, { proto: t.kind, local: conn.local, lport: conn.lport, remote: conn.remote, rport: conn.rport, state: conn.state, ...(conn.label ? { label: conn.label } : {}) }, p);
+        deliver(
+          sim,
+          h,
+          {
+            proto: t.kind,
+            local: conn.local,
+            lport: conn.lport,
+            remote: conn.remote,
+            rport: conn.rport,
+            state: conn.state,
+            ...(conn.label ? { label: conn.label } : {}),
+          },
+          p,
+        );
         return;
       }
       const l = h.sockets.findListener(t.kind, p.ip.dst, t.dport);
       if (l) {
-        deliver(sim, h, { proto: t.kind, local: p.ip.dst, lport: t.dport, state: 'LISTEN', ...(l.label ? { label: l.label } : {}) }, p);
+        deliver(
+          sim,
+          h,
+          {
+            proto: t.kind,
+            local: p.ip.dst,
+            lport: t.dport,
+            state: 'LISTEN',
+            ...(l.label ? { label: l.label } : {}),
+          },
+          p,
+        );
         return;
       }
       if (t.kind === 'sctp') {
-        drop(sim, h, 'no-listener', `nothing listens on sctp ${p.ip.dst}:${t.dport} (SCTP ABORT not modelled)`, p);
+        drop(
+          sim,
+          h,
+          'no-listener',
+          `nothing listens on sctp ${p.ip.dst}:${t.dport} (SCTP ABORT not modelled)`,
+          p,
+        );
         return;
       }
       if (broadcast || isMulticastIp(p.ip.dst)) {
-        drop(sim, h, 'no-listener', `nothing listens on udp ${p.ip.dst}:${t.dport} (broadcast: no ICMP)`, p);
+        drop(
+          sim,
+          h,
+          'no-listener',
+          `nothing listens on udp ${p.ip.dst}:${t.dport} (broadcast: no ICMP)`,
+          p,
+        );
         return;
       }
       const err = icmpError(p, ICMP.DEST_UNREACH, ICMP.PORT_UNREACH, p.ip.dst, ttl);
-      drop(sim, h, 'no-listener', `nothing listens on udp ${p.ip.dst}:${t.dport}; kernel answers ICMP port unreachable`, p, resp(err, 'icmp_send port unreachable'));
+      drop(
+        sim,
+        h,
+        'no-listener',
+        `nothing listens on udp ${p.ip.dst}:${t.dport}; kernel answers ICMP port unreachable`,
+        p,
+        resp(err, 'icmp_send port unreachable'),
+      );
       return;
     }
     case 'icmp': {
       if (t.type === ICMP.ECHO) {
-        if (h.sysctl.number('net.ipv4.icmp_echo_ignore_all') || (broadcast && h.sysctl.number('net.ipv4.icmp_echo_ignore_broadcasts'))) {
-          drop(sim, h, 'no-listener', `echo request ignored (icmp_echo_ignore_${broadcast ? 'broadcasts' : 'all'})`, p);
+        if (
+          h.sysctl.number('net.ipv4.icmp_echo_ignore_all') ||
+          (broadcast && h.sysctl.number('net.ipv4.icmp_echo_ignore_broadcasts'))
+        ) {
+          drop(
+            sim,
+            h,
+            'no-listener',
+            `echo request ignored (icmp_echo_ignore_${broadcast ? 'broadcasts' : 'all'})`,
+            p,
+          );
           return;
         }
         // fib_compute_spec_dst: a unicast request is answered from the address it was sent to.
-        const src = broadcast ? (h.selectAddress(skb.iif ?? 'lo', p.ip.src, RT_SCOPE.link) ?? p.ip.dst) : p.ip.dst;
-        deliver(sim, h, { proto: 'icmp', local: p.ip.dst, lport: t.id ?? 0, state: 'LISTEN', label: 'kernel icmp_echo' }, p, resp(icmpEchoReply(p, src, ttl), 'icmp_echo'));
+        const src = broadcast
+          ? (h.selectAddress(skb.iif ?? 'lo', p.ip.src, RT_SCOPE.link) ?? p.ip.dst)
+          : p.ip.dst;
+        deliver(
+          sim,
+          h,
+          {
+            proto: 'icmp',
+            local: p.ip.dst,
+            lport: t.id ?? 0,
+            state: 'LISTEN',
+            label: 'kernel icmp_echo',
+          },
+          p,
+          resp(icmpEchoReply(p, src, ttl), 'icmp_echo'),
+        );
         return;
       }
       if (t.type === ICMP.ECHO_REPLY) {
         const c = t.id !== undefined ? h.sockets.findEcho(p.ip.dst, t.id) : undefined;
         if (c) {
-          deliver(sim, h, { proto: 'icmp', local: c.local, lport: c.lport, remote: c.remote, rport: c.rport, state: c.state, ...(c.label ? { label: c.label } : {}) }, p);
+          deliver(
+            sim,
+            h,
+            {
+              proto: 'icmp',
+              local: c.local,
+              lport: c.lport,
+              remote: c.remote,
+              rport: c.rport,
+              state: c.state,
+              ...(c.label ? { label: c.label } : {}),
+            },
+            p,
+          );
           return;
         }
         drop(sim, h, 'no-listener', `echo reply id ${t.id} matches no ping socket`, p);
@@ -821,7 +1452,21 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
               : undefined
             : h.sockets.connection(il4.kind, inner.ip.src, il4.sport, inner.ip.dst, il4.dport);
         if (c) {
-          deliver(sim, h, { proto: c.proto, local: c.local, lport: c.lport, remote: c.remote, rport: c.rport, state: c.state, error: icmpErrno(t.type, t.code), ...(c.label ? { label: c.label } : {}) }, p);
+          deliver(
+            sim,
+            h,
+            {
+              proto: c.proto,
+              local: c.local,
+              lport: c.lport,
+              remote: c.remote,
+              rport: c.rport,
+              state: c.state,
+              error: icmpErrno(t.type, t.code),
+              ...(c.label ? { label: c.label } : {}),
+            },
+            p,
+          );
           return;
         }
       }
@@ -841,10 +1486,16 @@ export function devXmit(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: S
     return;
   }
   if (link.kind !== 'bridge' && link.kind !== 'loopback') {
-    step(sim, h, 'transmit', `${link.name}: tx ${pkt ? `${describePacket(pkt)} (${frame.src} > ${frame.dst})` : describeFrame(frame)}`, {
-      ...(pkt ? { packet: pkt } : {}),
-      detail: { dev: link.name, src: frame.src, dst: frame.dst },
-    });
+    step(
+      sim,
+      h,
+      'transmit',
+      `${link.name}: tx ${pkt ? `${describePacket(pkt)} (${frame.src} > ${frame.dst})` : describeFrame(frame)}`,
+      {
+        ...(pkt ? { packet: pkt } : {}),
+        detail: { dev: link.name, src: frame.src, dst: frame.dst },
+      },
+    );
   }
   switch (link.kind) {
     case 'loopback':
@@ -854,11 +1505,22 @@ export function devXmit(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: S
       const ph = link.peer && sim.host(link.peer.host);
       const peer = link.peer && ph?.getLink(link.peer.name);
       if (!ph || !peer || !peer.adminUp) {
-        drop(sim, h, 'link-down', `${link.name}: peer ${link.peer?.name ?? '?'} is down (no carrier)`, pkt);
+        drop(
+          sim,
+          h,
+          'link-down',
+          `${link.name}: peer ${link.peer?.name ?? '?'} is down (no carrier)`,
+          pkt,
+        );
         return;
       }
       // veth_forward_skb → skb_scrub_packet: conntrack is dropped; the mark too across namespaces.
-      sim.enqueue({ host: ph.name, dev: peer.name, frame, meta: { mark: ph === h ? meta.mark : 0 } });
+      sim.enqueue({
+        host: ph.name,
+        dev: peer.name,
+        frame,
+        meta: { mark: ph === h ? meta.mark : 0 },
+      });
       return;
     }
     case 'bridge':
@@ -871,6 +1533,10 @@ export function devXmit(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: S
       sim.wire(h, link, frame, meta);
       return;
     default:
+      if (link.driver?.xmit) {
+        link.driver.xmit(deviceContext(h, link, sim), frame, meta);
+        return;
+      }
       drop(sim, h, 'unsupported', `transmit on ${link.kind} device ${link.name} is not modelled yet`, pkt);
   }
 }
@@ -881,7 +1547,12 @@ function brNetfilterOn(h: Host, br: Link): boolean {
   return h.sysctl.bridgeNfCallIptables() || br.bridge!.nfCallIptables;
 }
 
-function fdbFind(h: Host, br: Link, mac: Mac, now: number): { port: string | undefined; local: boolean } | undefined {
+function fdbFind(
+  h: Host,
+  br: Link,
+  mac: Mac,
+  now: number,
+): { port: string | undefined; local: boolean } | undefined {
   const b = br.bridge!;
   const e = b.fdb.get(mac);
   if (!e) return undefined;
@@ -904,11 +1575,22 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
   if (port.port?.learning && !isMulticastMac(frame.src)) {
     const e = b.fdb.get(frame.src);
     if (!e) {
-      b.fdb.set(frame.src, { mac: frame.src, port: port.name, local: false, permanent: false, updated: now, seq: b.fdbSeq++ });
-      step(sim, h, 'bridge', `${br.name}: learned ${frame.src} on ${port.name}`, { detail: { bridge: br.name, mac: frame.src, port: port.name, action: 'learn' } });
+      b.fdb.set(frame.src, {
+        mac: frame.src,
+        port: port.name,
+        local: false,
+        permanent: false,
+        updated: now,
+        seq: b.fdbSeq++,
+      });
+      step(sim, h, 'bridge', `${br.name}: learned ${frame.src} on ${port.name}`, {
+        detail: { bridge: br.name, mac: frame.src, port: port.name, action: 'learn' },
+      });
     } else if (!e.local) {
       if (e.port !== port.name) {
-        step(sim, h, 'bridge', `${br.name}: ${frame.src} moved ${e.port} → ${port.name}`, { detail: { bridge: br.name, mac: frame.src, port: port.name, action: 'move' } });
+        step(sim, h, 'bridge', `${br.name}: ${frame.src} moved ${e.port} → ${port.name}`, {
+          detail: { bridge: br.name, mac: frame.src, port: port.name, action: 'move' },
+        });
         e.port = port.name;
       }
       e.updated = now;
@@ -917,7 +1599,12 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
   if (pkt && brNetfilterOn(h, br)) {
     // br_nf_pre_routing: the IPv4 PREROUTING chain list, skb->dev = the bridge, physdev = the port.
     const skb: Skb = { packet: pkt, meta, iif: br.name, pktType: 'host' };
-    const pre = runHook(h, sim, { hook: 'PREROUTING', inIface: br.name, bridge: { physIn: port.name } }, skb);
+    const pre = runHook(
+      h,
+      sim,
+      { hook: 'PREROUTING', inIface: br.name, bridge: { physIn: port.name } },
+      skb,
+    );
     if (!pre) return;
     const np = pre.skb.packet;
     const nmeta = pre.skb.meta;
@@ -925,7 +1612,15 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
       brNfDnat(h, port, br, { ...frame, payload: { kind: 'ipv4', packet: np } }, nmeta, sim);
       return;
     }
-    bridgeFinish(h, port, br, { ...frame, payload: { kind: 'ipv4', packet: np } }, nmeta, sim, true);
+    bridgeFinish(
+      h,
+      port,
+      br,
+      { ...frame, payload: { kind: 'ipv4', packet: np } },
+      nmeta,
+      sim,
+      true,
+    );
     return;
   }
   bridgeFinish(h, port, br, frame, meta, sim, false);
@@ -939,7 +1634,13 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
  */
 function brNfDnat(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, sim: Sim): void {
   const p = (frame.payload as { packet: Ipv4Packet }).packet;
-  const ri = routeInput(h, { dst: p.ip.dst, src: p.ip.src, iif: br.name, mark: meta.mark, tos: p.ip.tos });
+  const ri = routeInput(h, {
+    dst: p.ip.dst,
+    src: p.ip.src,
+    iif: br.name,
+    mark: meta.mark,
+    tos: p.ip.tos,
+  });
   let bridged = ri.kind === 'forward' && ri.rt.dev === br.name;
   if (!bridged && ri.kind === 'error' && ri.reason === 'ip-forward-disabled') {
     // "Bridged-and-DNAT'ed traffic doesn't require ip_forwarding."
@@ -947,40 +1648,81 @@ function brNfDnat(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
     bridged = ro.ok && ro.rt.dev === br.name;
   }
   if (bridged) {
-    step(sim, h, 'bridge', `${br.name}: DNAT to ${p.ip.dst} stays on the bridge (bridged DNAT): ${ri.explain}`, { packet: p, detail: { bridge: br.name, action: 'bridged-dnat' } });
+    step(
+      sim,
+      h,
+      'bridge',
+      `${br.name}: DNAT to ${p.ip.dst} stays on the bridge (bridged DNAT): ${ri.explain}`,
+      { packet: p, detail: { bridge: br.name, action: 'bridged-dnat' } },
+    );
     const gw = ri.kind === 'forward' ? (ri.rt.gateway ?? p.ip.dst) : p.ip.dst;
     neighOutput(h, br, gw, false, p, sim, {
       send: (mac) => bridgeFinish(h, port, br, { ...frame, dst: mac }, meta, sim, true),
-      fail: () => drop(sim, h, 'arp-failed', `no ARP answer for ${gw} on ${br.name} (bridged DNAT)`, p),
+      fail: () =>
+        drop(sim, h, 'arp-failed', `no ARP answer for ${gw} on ${br.name} (bridged DNAT)`, p),
     });
     return;
   }
   if (ri.kind === 'error') {
-    step(sim, h, 'route', `route input ${p.ip.dst} from ${p.ip.src} iif ${br.name}: ${ri.explain}`, { packet: p });
+    step(
+      sim,
+      h,
+      'route',
+      `route input ${p.ip.dst} from ${p.ip.src} iif ${br.name}: ${ri.explain}`,
+      { packet: p },
+    );
     drop(sim, h, ri.reason, ri.explain, p);
     return;
   }
-  step(sim, h, 'bridge', `${br.name}: DNAT to ${p.ip.dst} leaves the bridge: frame goes up to ${br.name} to be routed`, { packet: p, detail: { bridge: br.name, action: 'routed-dnat' } });
+  step(
+    sim,
+    h,
+    'bridge',
+    `${br.name}: DNAT to ${p.ip.dst} leaves the bridge: frame goes up to ${br.name} to be routed`,
+    { packet: p, detail: { bridge: br.name, action: 'routed-dnat' } },
+  );
   netifReceive(h, br, { ...frame, dst: br.mac }, meta, sim, { pktType: 'host', prerouted: true });
 }
 
 /** br_handle_frame_finish: flood, pass up, or forward by FDB. */
-function bridgeFinish(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, sim: Sim, nf: boolean): void {
+function bridgeFinish(
+  h: Host,
+  port: Link,
+  br: Link,
+  frame: Frame,
+  meta: SkbMeta,
+  sim: Sim,
+  nf: boolean,
+): void {
   const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
   const dst = frame.dst;
   if (isMulticastMac(dst)) {
     const targets = floodTargets(h, br, port);
-    step(sim, h, 'bridge', `${br.name}: ${dst === BROADCAST_MAC ? 'broadcast' : 'multicast'} from ${port.name} → flood ${targets.map((t) => t.name).join(', ') || '(no other port)'} + ${br.name}`, {
-      detail: { bridge: br.name, action: 'flood', ports: targets.map((t) => t.name) },
-    });
+    step(
+      sim,
+      h,
+      'bridge',
+      `${br.name}: ${dst === BROADCAST_MAC ? 'broadcast' : 'multicast'} from ${port.name} → flood ${targets.map((t) => t.name).join(', ') || '(no other port)'} + ${br.name}`,
+      {
+        detail: { bridge: br.name, action: 'flood', ports: targets.map((t) => t.name) },
+      },
+    );
     for (const t of targets) brForward(h, br, port, t, frame, meta, sim, nf);
-    netifReceive(h, br, frame, meta, sim, { pktType: dst === BROADCAST_MAC ? 'broadcast' : 'multicast', prerouted: nf });
+    netifReceive(h, br, frame, meta, sim, {
+      pktType: dst === BROADCAST_MAC ? 'broadcast' : 'multicast',
+      prerouted: nf,
+    });
     return;
   }
   const hit = fdbFind(h, br, dst, sim.now());
   if (hit && hit.local) {
-    step(sim, h, 'bridge', `${br.name}: fdb ${dst} is local → up to ${br.name}`, { detail: { bridge: br.name, mac: dst, action: 'local' } });
-    netifReceive(h, br, frame, meta, sim, { pktType: dst === br.mac ? 'host' : 'otherhost', prerouted: nf });
+    step(sim, h, 'bridge', `${br.name}: fdb ${dst} is local → up to ${br.name}`, {
+      detail: { bridge: br.name, mac: dst, action: 'local' },
+    });
+    netifReceive(h, br, frame, meta, sim, {
+      pktType: dst === br.mac ? 'host' : 'otherhost',
+      prerouted: nf,
+    });
     return;
   }
   if (hit && hit.port !== undefined) {
@@ -990,16 +1732,40 @@ function bridgeFinish(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta
       return;
     }
     if (out === port && !port.port?.hairpin) {
-      step(sim, h, 'bridge', `${br.name}: fdb ${dst} → ${out.name}, the port it came in on; hairpin off`, { detail: { bridge: br.name, mac: dst, port: out.name, action: 'hairpin-off' } });
-      drop(sim, h, 'hairpin-off', `${br.name} will not send back out ${port.name} (hairpin_mode 0)`, pkt);
+      step(
+        sim,
+        h,
+        'bridge',
+        `${br.name}: fdb ${dst} → ${out.name}, the port it came in on; hairpin off`,
+        { detail: { bridge: br.name, mac: dst, port: out.name, action: 'hairpin-off' } },
+      );
+      drop(
+        sim,
+        h,
+        'hairpin-off',
+        `${br.name} will not send back out ${port.name} (hairpin_mode 0)`,
+        pkt,
+      );
       return;
     }
-    step(sim, h, 'bridge', `${br.name}: fdb ${dst} → ${out.name}${out === port ? ' (hairpin)' : ''}`, { detail: { bridge: br.name, mac: dst, port: out.name, action: 'forward' } });
+    step(
+      sim,
+      h,
+      'bridge',
+      `${br.name}: fdb ${dst} → ${out.name}${out === port ? ' (hairpin)' : ''}`,
+      { detail: { bridge: br.name, mac: dst, port: out.name, action: 'forward' } },
+    );
     brForward(h, br, port, out, frame, meta, sim, nf);
     return;
   }
   const targets = floodTargets(h, br, port).filter((t) => t.port?.flood);
-  step(sim, h, 'bridge', `${br.name}: ${dst} not in fdb → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`, { detail: { bridge: br.name, mac: dst, action: 'flood', ports: targets.map((t) => t.name) } });
+  step(
+    sim,
+    h,
+    'bridge',
+    `${br.name}: ${dst} not in fdb → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`,
+    { detail: { bridge: br.name, mac: dst, action: 'flood', ports: targets.map((t) => t.name) } },
+  );
   if (targets.length === 0 && !br.promisc) {
     drop(sim, h, 'no-bridge-port', `${br.name}: unknown ${dst} and no other port to flood to`, pkt);
     return;
@@ -1019,15 +1785,44 @@ function floodTargets(h: Host, br: Link, ingress: Link | undefined): Link[] {
 }
 
 /** __br_forward: br_netfilter FORWARD and POSTROUTING (in = out = the bridge), then the port transmits. */
-function brForward(h: Host, br: Link, inPort: Link | undefined, out: Link, frame: Frame, meta: SkbMeta, sim: Sim, nf: boolean): void {
+function brForward(
+  h: Host,
+  br: Link,
+  inPort: Link | undefined,
+  out: Link,
+  frame: Frame,
+  meta: SkbMeta,
+  sim: Sim,
+  nf: boolean,
+): void {
   let f = frame;
   let m = meta;
   if (nf && f.payload.kind === 'ipv4') {
     const physIn = inPort?.name;
     const skb: Skb = { packet: f.payload.packet, meta: m, iif: br.name, pktType: 'host' };
-    const fw = runHook(h, sim, { hook: 'FORWARD', inIface: br.name, outIface: br.name, bridge: { ...(physIn ? { physIn } : {}), physOut: out.name } }, skb);
+    const fw = runHook(
+      h,
+      sim,
+      {
+        hook: 'FORWARD',
+        inIface: br.name,
+        outIface: br.name,
+        bridge: { ...(physIn ? { physIn } : {}), physOut: out.name },
+      },
+      skb,
+    );
     if (!fw) return;
-    const post = runHook(h, sim, { hook: 'POSTROUTING', outIface: br.name, bridge: { ...(physIn ? { physIn } : {}), physOut: out.name }, nexthop: fw.skb.packet.ip.dst }, fw.skb);
+    const post = runHook(
+      h,
+      sim,
+      {
+        hook: 'POSTROUTING',
+        outIface: br.name,
+        bridge: { ...(physIn ? { physIn } : {}), physOut: out.name },
+        nexthop: fw.skb.packet.ip.dst,
+      },
+      fw.skb,
+    );
     if (!post) return;
     f = { ...f, payload: { kind: 'ipv4', packet: post.skb.packet } };
     m = post.skb.meta;
@@ -1038,13 +1833,25 @@ function brForward(h: Host, br: Link, inPort: Link | undefined, out: Link, frame
 /** br_dev_xmit: the host sends through the bridge device (no br_netfilter hooks for local traffic). */
 function bridgeDevXmit(h: Host, br: Link, frame: Frame, meta: SkbMeta, sim: Sim): void {
   const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
-  step(sim, h, 'transmit', `${br.name}: tx ${pkt ? `${describePacket(pkt)} (${frame.src} > ${frame.dst})` : describeFrame(frame)}`, {
-    ...(pkt ? { packet: pkt } : {}),
-    detail: { dev: br.name, src: frame.src, dst: frame.dst },
-  });
+  step(
+    sim,
+    h,
+    'transmit',
+    `${br.name}: tx ${pkt ? `${describePacket(pkt)} (${frame.src} > ${frame.dst})` : describeFrame(frame)}`,
+    {
+      ...(pkt ? { packet: pkt } : {}),
+      detail: { dev: br.name, src: frame.src, dst: frame.dst },
+    },
+  );
   if (isMulticastMac(frame.dst)) {
     const targets = floodTargets(h, br, undefined);
-    step(sim, h, 'bridge', `${br.name}: ${frame.dst === BROADCAST_MAC ? 'broadcast' : 'multicast'} → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`, { detail: { bridge: br.name, action: 'flood', ports: targets.map((t) => t.name) } });
+    step(
+      sim,
+      h,
+      'bridge',
+      `${br.name}: ${frame.dst === BROADCAST_MAC ? 'broadcast' : 'multicast'} → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`,
+      { detail: { bridge: br.name, action: 'flood', ports: targets.map((t) => t.name) } },
+    );
     if (targets.length === 0) drop(sim, h, 'no-bridge-port', `${br.name} has no port up`, pkt);
     for (const t of targets) devXmit(h, t, frame, meta, sim);
     return;
@@ -1053,17 +1860,39 @@ function bridgeDevXmit(h: Host, br: Link, frame: Frame, meta: SkbMeta, sim: Sim)
   if (hit && hit.port !== undefined && !hit.local) {
     const out = h.getLink(hit.port);
     if (out) {
-      step(sim, h, 'bridge', `${br.name}: fdb ${frame.dst} → ${out.name}`, { detail: { bridge: br.name, mac: frame.dst, port: out.name, action: 'forward' } });
+      step(sim, h, 'bridge', `${br.name}: fdb ${frame.dst} → ${out.name}`, {
+        detail: { bridge: br.name, mac: frame.dst, port: out.name, action: 'forward' },
+      });
       devXmit(h, out, frame, meta, sim);
       return;
     }
   }
   if (hit && hit.local) {
-    drop(sim, h, 'unsupported', `${br.name}: sending to the bridge's own address ${frame.dst}`, pkt);
+    drop(
+      sim,
+      h,
+      'unsupported',
+      `${br.name}: sending to the bridge's own address ${frame.dst}`,
+      pkt,
+    );
     return;
   }
   const targets = floodTargets(h, br, undefined).filter((t) => t.port?.flood);
-  step(sim, h, 'bridge', `${br.name}: ${frame.dst} not in fdb → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`, { detail: { bridge: br.name, mac: frame.dst, action: 'flood', ports: targets.map((t) => t.name) } });
-  if (targets.length === 0) drop(sim, h, 'no-bridge-port', `${br.name}: unknown ${frame.dst} and no port to flood to`, pkt);
+  step(
+    sim,
+    h,
+    'bridge',
+    `${br.name}: ${frame.dst} not in fdb → flood ${targets.map((t) => t.name).join(', ') || '(no port)'}`,
+    {
+      detail: {
+        bridge: br.name,
+        mac: frame.dst,
+        action: 'flood',
+        ports: targets.map((t) => t.name),
+      },
+    },
+  );
+  if (targets.length === 0)
+    drop(sim, h, 'no-bridge-port', `${br.name}: unknown ${frame.dst} and no port to flood to`, pkt);
   for (const t of targets) devXmit(h, t, frame, meta, sim);
 }

@@ -66,9 +66,13 @@ export class Sysctls {
     const conf = parseConfKey(key);
     if (conf) {
       const v = Number(value);
-      if (!Number.isInteger(v)) throw kernelError('EINVAL', `sysctl: setting key "${key}": Invalid argument`);
+      if (!Number.isInteger(v))
+        throw kernelError('EINVAL', `sysctl: setting key "${key}": Invalid argument`);
       if (!(conf.name in CONF_DEFAULTS)) {
-        throw kernelError('ENOENT', `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
+        throw kernelError(
+          'ENOENT',
+          `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`,
+        );
       }
       if (conf.dev === 'all') {
         this.all.set(conf.name, v);
@@ -81,7 +85,10 @@ export class Sysctls {
       } else {
         const c = this.devices.devConf(conf.dev);
         if (!c) {
-          throw kernelError('ENOENT', `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`);
+          throw kernelError(
+            'ENOENT',
+            `sysctl: cannot stat /proc/sys/${key.replace(/\./g, '/')}: No such file or directory`,
+          );
         }
         c.set(conf.name, v);
       }

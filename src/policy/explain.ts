@@ -65,7 +65,9 @@ export function explainDirection(r: DirectionResult, q?: PortQuery): string[] {
       lines.push(
         `  no rule of those policies allows ${what}${r.direction === 'egress' ? 'to' : 'from'} ${peer}:`,
       );
-      if (r.npHits.length === 0) lines.push(`    they have no ${r.direction} rules (deny all)`);
+      const withRules = new Set(r.npHits.map((h) => h.policy));
+      for (const p of r.isolatedBy)
+        if (!withRules.has(p)) lines.push(`    ${p}: no ${r.direction} rules (it only isolates)`);
       for (const h of r.npHits) {
         const why = !h.matched
           ? `${peer} is not among its peers (${h.peers})`

@@ -18,12 +18,18 @@
  * - `ports.ts` is the exact per-protocol port-interval algebra the answers are
  *   written in (`TCP 1-79,81-65535`).
  * - `explain.ts` renders the reasons for one pair.
+ * - `enforcer.ts` says who implements the policies — bridge and flannel
+ *   implement none, a trap the twin reports.
+ * - `calico.ts` renders what Calico's Felix installs for a node's pods
+ *   (cali-FORWARD, cali-fw-/cali-tw- per workload, cali-pi-/cali-po- per
+ *   policy, mark-based accept) as iptables-save text and IP sets; a
+ *   real-kernel test loads it and checks it enforces what `matrix.ts` says.
  *
  * Not modelled: IPv6; traffic to and from the node a pod runs on (always
  * allowed by the API's definition, but nodes are not in the pod matrix);
  * protocols other than TCP/UDP/SCTP (rules without ports allow them too);
- * the enforcement point in traces (which component enforces, and where), which
- * belongs to the cluster twin.
+ * choosing the enforcer and placing it in traces (bridge/flannel enforce
+ * nothing; Calico/canal/kube-router do), which belongs to the cluster twin.
  */
 export * from './ports.js';
 export * from './model.js';
@@ -31,3 +37,5 @@ export * from './engine.js';
 export * from './externals.js';
 export * from './matrix.js';
 export * from './explain.js';
+export * from './calico.js';
+export * from './enforcer.js';

@@ -12,7 +12,8 @@ import { formatRoute, formatRule, parseTable, tableName, type Route } from '../k
 import type { Host } from '../kernel/host.js';
 import { scopeName, type Link } from '../kernel/link.js';
 import type { NeighEntry } from '../kernel/neigh.js';
-import { routeOutput } from '../kernel/stack.js';
+import { routeInput, routeOutput } from '../kernel/stack.js';
+import type { DropReason } from '../kernel/drop.js';
 
 function routeLine(h: Host, r: Route, showTable: boolean): string {
   const l = r.dev !== undefined ? h.getLink(r.dev) : undefined;
@@ -24,7 +25,15 @@ function routeLine(h: Host, r: Route, showTable: boolean): string {
 export function ipRouteShow(h: Host, table: string | number = 'main'): string {
   if (table === 'all') {
     const ids = [...h.tables.keys()].sort((a, b) => rankTable(a) - rankTable(b));
-    return ids.flatMap((id) => h.table(id).list().map((r) => routeLine(h, r, true))).map((l) => `${l}\n`).join('');
+    return ids
+      .flatMap((id) =>
+        h
+          .table(id)
+          .list()
+          .map((r) => routeLine(h, r, true)),
+      )
+      .map((l) => `${l}\n`)
+      .join('');
   }
   return h
     .table(parseTable(table))
@@ -49,10 +58,22 @@ export function ipRuleShow(h: Host): string {
 
 /**
  * `ip route get DST [from SRC] [oif DEV] [mark N]` for locally generated
- * traffic (ip_route_output). Errors print as iproute2 prints them.
+ * traffic (ip_route_output), or with `iif DEV` for a packet received on DEV
+ * (ip_route_input). Errors print as iproute2 prints them.
  */
-export function ipRouteGet(h: Host, dst: Ipv4, opts: { from?: Ipv4; oif?: string; mark?: number } = {}): string {
-  const r = routeOutput(h, { dst, ...(opts.from ? { src: opts.from } : {}), ...(opts.oif ? { oif: opts.oif } : {}), mark: opts.mark ?? 0 });
+export function ipRouteGet(
+  h: Host,
+  dst: Ipv4,
+  opts: { from?: Ipv4; oif?: string; iif?: string; mark?: number } = {},
+): string {
+  if (opts.iif !== undefined)
+    return ipRouteGetInput(h, dst, opts.from ?? '0.0.0.0', opts.iif, opts.mark ?? 0);
+  const r = routeOutput(h, {
+    dst,
+    ...(opts.from ? { src: opts.from } : {}),
+    ...(opts.oif ? { oif: opts.oif } : {}),
+    mark: opts.mark ?? 0,
+  });
   if (!r.ok) return `RTNETLINK answers: ${ERRNO_TEXT[r.errno] ?? r.errno}\n`;
   const rt = r.rt;
   const parts: string[] = [];
@@ -67,6 +88,32 @@ export function ipRouteGet(h: Host, dst: Ipv4, opts: { from?: Ipv4; oif?: string
   parts.push('uid', '0');
   const flags = rt.type === 'local' ? '<local> ' : rt.type === 'broadcast' ? '<local,brd> ' : '';
   return `${parts.join(' ')} \n    cache ${flags}\n`;
+}
+
+const INPUT_ERRNO: Partial<Record<DropReason, string>> = {
+  'ip-forward-disabled': 'EHOSTUNREACH',
+  'no-route': 'ENETUNREACH',
+  'route-unreachable': 'EHOSTUNREACH',
+  'route-prohibit': 'EACCES',
+  'route-blackhole': 'EINVAL',
+  'martian-source': 'EINVAL',
+  'martian-destination': 'EINVAL',
+  'rp-filter': 'EINVAL',
+};
+
+function ipRouteGetInput(h: Host, dst: Ipv4, src: Ipv4, iif: string, mark: number): string {
+  if (!h.getLink(iif)) return `Cannot find device "${iif}"\n`;
+  const r = routeInput(h, { dst, src, iif, mark, tos: 0 });
+  if (r.kind === 'error')
+    return `RTNETLINK answers: ${ERRNO_TEXT[INPUT_ERRNO[r.reason] ?? 'EINVAL']}\n`;
+  const m = mark ? ` mark ${mark}` : '';
+  if (r.kind !== 'forward') {
+    return r.kind === 'local'
+      ? `local ${dst} from ${src} dev lo${m} \n    cache <local> iif ${iif} \n`
+      : `broadcast ${dst} from ${src} dev lo${m} \n    cache <local,brd> iif ${iif} \n`;
+  }
+  const via = r.rt.gateway ? ` via ${r.rt.gateway}` : '';
+  return `${dst} from ${src}${via} dev ${r.rt.dev}${m} \n    cache ${r.redirect ? '<redirect> ' : ''}iif ${iif} \n`;
 }
 
 const ERRNO_TEXT: Record<string, string> = {
@@ -145,7 +192,10 @@ export function ipAddrShow(h: Host): string {
 export function ipBrLink(h: Host): string {
   return h
     .linkList()
-    .map((l) => `${linkName(h, l).padEnd(16)} ${operState(h, l).padEnd(14)} ${l.mac} ${linkFlags(h, l)} \n`)
+    .map(
+      (l) =>
+        `${linkName(h, l).padEnd(16)} ${operState(h, l).padEnd(14)} ${l.mac} ${linkFlags(h, l)} \n`,
+    )
     .join('');
 }
 
@@ -154,14 +204,20 @@ export function ipBrAddr(h: Host): string {
   return h
     .linkList()
     .map((l) => {
-      const addrs = h.addressesOf(l.name).map((a) => `${a.local}/${a.prefix} `).join('');
+      const addrs = h
+        .addressesOf(l.name)
+        .map((a) => `${a.local}/${a.prefix} `)
+        .join('');
       return `${linkName(h, l).padEnd(16)} ${operState(h, l).padEnd(14)} ${addrs}\n`;
     })
     .join('');
 }
 
 function neighLine(e: NeighEntry): string {
-  const ll = e.mac !== undefined && e.state !== 'INCOMPLETE' && e.state !== 'FAILED' ? ` lladdr ${e.mac}` : '';
+  const ll =
+    e.mac !== undefined && e.state !== 'INCOMPLETE' && e.state !== 'FAILED'
+      ? ` lladdr ${e.mac}`
+      : '';
   const router = e.router ? ' router' : '';
   return `${e.ip} dev ${e.dev}${ll}${router} ${e.state} \n`;
 }
@@ -202,7 +258,9 @@ export function bridgeFdbShow(h: Host): string {
       .filter((e) => e.permanent || now - e.updated <= br.bridge!.ageingTime)
       .sort((a, b) => b.seq - a.seq);
     for (const e of entries) {
-      out += e.permanent ? `${e.mac} dev ${l.name} master ${br.name} permanent\n` : `${e.mac} dev ${l.name} master ${br.name} \n`;
+      out += e.permanent
+        ? `${e.mac} dev ${l.name} master ${br.name} permanent\n`
+        : `${e.mac} dev ${l.name} master ${br.name} \n`;
     }
   }
   return out;

@@ -28,8 +28,8 @@
  */
 import { broadcastOf, cidrContains, isIpv4, parseCidr, type Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
-import { NO_FLAGS } from '../wire/packet.js';
-import { DEFAULT_CONNTRACK_SYSCTLS } from '../kernel/conntrack/core.js';
+import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
+import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../kernel/conntrack/core.js';
 import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
 import { StepList, type Step } from '../kernel/step.js';
 import {
@@ -76,6 +76,12 @@ export interface IptablesTraceInput {
   readonly outIface?: string;
   readonly allPaths: boolean;
   readonly seed: number;
+  /** TCP flags of the packet (`S`, `A`, `SA`, `F`…, see wire tcpFlags); default a SYN. */
+  readonly tcpFlags?: string;
+  /** Conntrack sysctls differing from the kernel defaults. */
+  readonly sysctls?: Partial<ConntrackSysctls>;
+  /** Also trace the receiver's answer back through the host. */
+  readonly reply?: boolean;
 }
 
 export interface PacketSummary {
@@ -93,13 +99,15 @@ export interface Rewrite {
   readonly after: PacketSummary;
 }
 
-export interface Alternative {
+export interface Alternative extends WalkSummary {
   readonly probability: number;
   /** The chance decisions this alternative took (statistic rules). */
-  readonly decisions: readonly { readonly label: string; readonly p: number; readonly taken: boolean }[];
-  readonly path: readonly HookName[];
-  readonly verdict: Verdict;
-  readonly decidedBy: Decider | null;
+  readonly decisions: readonly {
+    readonly label: string;
+    readonly p: number;
+    readonly taken: boolean;
+  }[];
+  /** The destination a DNAT/REDIRECT target bound, `IP:PORT`. */
   readonly dnat: string | null;
   readonly snat: {
     readonly kind: 'SNAT' | 'MASQUERADE';
@@ -107,15 +115,10 @@ export interface Alternative {
     /** MASQUERADE only: where the address came from. */
     readonly source?: 'out-iface address' | 'first --local-ip';
   } | null;
+  /** The skb carried kube-proxy's 0x4000 mark at some point. */
   readonly masqueradeMark: boolean;
-  readonly mark: string;
-  readonly reject?: { readonly with: string; readonly response: string | null };
-  readonly unsupported?: { readonly what: string; readonly line?: number; readonly file?: string; readonly rule?: string };
-  readonly hits: readonly RuleHit[];
-  readonly rewrites: readonly Rewrite[];
-  readonly packet: PacketSummary;
-  /** Every step, for the text view and deep inspection. */
-  readonly steps: readonly Step[];
+  /** With `reply`: the receiver's answer through the same host (conntrack un-NAT). */
+  readonly reply: WalkSummary | null;
 }
 
 export interface IptablesTraceResult {
@@ -131,6 +134,9 @@ export interface IptablesTraceResult {
     readonly start: 'PREROUTING' | 'OUTPUT';
     readonly allPaths: boolean;
     readonly seed: number;
+    readonly tcpFlags: string | null;
+    readonly sysctls: ConntrackSysctls;
+    readonly reply: boolean;
   };
   readonly alternatives: readonly Alternative[];
 }
@@ -142,16 +148,21 @@ function isLoopback(ip: Ipv4): boolean {
 /** The single host's environment: its local table is `localIps` plus 127/8. */
 export class SingleHostEnv implements NetfilterEnv {
   readonly host = 'host';
-  readonly sysctls = DEFAULT_CONNTRACK_SYSCTLS;
+  readonly sysctls: ConntrackSysctls;
   lastMasqueradeSource: 'out-iface address' | 'first --local-ip' | null = null;
   private readonly local: Map<Ipv4, LocalIp>;
   private readonly broadcasts: Map<Ipv4, LocalIp>;
 
-  constructor(readonly localIps: readonly LocalIp[]) {
+  constructor(
+    readonly localIps: readonly LocalIp[],
+    sysctls: Partial<ConntrackSysctls> = {},
+  ) {
+    this.sysctls = { ...DEFAULT_CONNTRACK_SYSCTLS, ...sysctls };
     this.local = new Map(localIps.map((l) => [l.ip, l]));
     this.broadcasts = new Map();
     for (const l of localIps) {
-      if (l.prefix !== undefined && l.prefix < 31) this.broadcasts.set(broadcastOf(parseCidr(`${l.ip}/${l.prefix}`)), l);
+      if (l.prefix !== undefined && l.prefix < 31)
+        this.broadcasts.set(broadcastOf(parseCidr(`${l.ip}/${l.prefix}`)), l);
     }
   }
 
@@ -164,7 +175,8 @@ export class SingleHostEnv implements NetfilterEnv {
     if (ip.startsWith('0.') || ip === '255.255.255.255') return 'BROADCAST';
     const first = Number(ip.slice(0, ip.indexOf('.')));
     if (first >= 224 && first <= 239) return 'MULTICAST';
-    const onDev = (iface: string | undefined) => dev === undefined || iface === undefined || iface === dev;
+    const onDev = (iface: string | undefined) =>
+      dev === undefined || iface === undefined || iface === dev;
     if (isLoopback(ip)) return onDev('lo') ? 'LOCAL' : 'UNICAST';
     const l = this.local.get(ip);
     if (l) return onDev(l.iface) ? 'LOCAL' : 'UNICAST';
@@ -175,8 +187,12 @@ export class SingleHostEnv implements NetfilterEnv {
 
   masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null {
     // inet_select_addr: primary addresses of the out device, the one whose subnet holds the next hop first.
-    const onDev = this.localIps.filter((l) => l.iface !== undefined && l.iface === outIface && !isLoopback(l.ip));
-    const inSubnet = onDev.find((l) => l.prefix !== undefined && cidrContains(parseCidr(`${l.ip}/${l.prefix}`), nexthop));
+    const onDev = this.localIps.filter(
+      (l) => l.iface !== undefined && l.iface === outIface && !isLoopback(l.ip),
+    );
+    const inSubnet = onDev.find(
+      (l) => l.prefix !== undefined && cidrContains(parseCidr(`${l.ip}/${l.prefix}`), nexthop),
+    );
     const pick = inSubnet ?? onDev[0];
     if (pick) {
       this.lastMasqueradeSource = 'out-iface address';
@@ -189,7 +205,8 @@ export class SingleHostEnv implements NetfilterEnv {
 
   primaryAddress(iface: string): Ipv4 | null {
     if (iface === 'lo') return '127.0.0.1';
-    const l = this.localIps.find((x) => x.iface === iface) ?? this.localIps.find((x) => !isLoopback(x.ip));
+    const l =
+      this.localIps.find((x) => x.iface === iface) ?? this.localIps.find((x) => !isLoopback(x.ip));
     return l ? l.ip : null;
   }
 
@@ -198,13 +215,28 @@ export class SingleHostEnv implements NetfilterEnv {
   }
 }
 
-export function firstPacket(proto: L4Proto, src: Ipv4, dst: Ipv4, sport: number, dport: number): Ipv4Packet {
+export function firstPacket(
+  proto: L4Proto,
+  src: Ipv4,
+  dst: Ipv4,
+  sport: number,
+  dport: number,
+  flags = 'S',
+): Ipv4Packet {
   const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
   switch (proto) {
     case 'tcp':
       return {
         ip,
-        l4: { kind: 'tcp', sport, dport, seq: 1000, ack: 0, flags: { ...NO_FLAGS, syn: true }, window: 64240 },
+        l4: {
+          kind: 'tcp',
+          sport,
+          dport,
+          seq: 1000,
+          ack: 0,
+          flags: tcpFlags(flags),
+          window: 64240,
+        },
         payloadLength: 0,
       };
     case 'udp':
@@ -212,32 +244,44 @@ export function firstPacket(proto: L4Proto, src: Ipv4, dst: Ipv4, sport: number,
     case 'sctp':
       return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
     case 'icmp':
-      return { ip: { ...ip, df: false }, l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 }, payloadLength: 0 };
+      return {
+        ip: { ...ip, df: false },
+        l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 },
+        payloadLength: 0,
+      };
   }
 }
 
 export function summarize(p: Ipv4Packet): PacketSummary {
   const l4 = p.l4;
-  if (l4.kind === 'icmp') return { src: p.ip.src, dst: p.ip.dst, sport: l4.id ?? null, dport: null, proto: 'icmp' };
+  if (l4.kind === 'icmp')
+    return { src: p.ip.src, dst: p.ip.dst, sport: l4.id ?? null, dport: null, proto: 'icmp' };
   return { src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport, proto: l4.kind };
 }
 
-interface RunResult {
+interface Walk {
   readonly path: HookName[];
   readonly outcomes: HookOutcome[];
   readonly steps: Step[];
   readonly final: Skb;
-  readonly masqSource: 'out-iface address' | 'first --local-ip' | null;
 }
 
-/** Walks the packet through the hooks of the single host. */
-function runOnce(compiled: CompiledRuleset, input: IptablesTraceInput, sport: number, chooser: Chooser): RunResult {
-  const env = new SingleHostEnv(input.localIps);
-  const nf = new Netfilter(compiled, env);
+/**
+ * One packet's way through the single host: OUTPUT or PREROUTING, then
+ * INPUT or FORWARD, then POSTROUTING (and the loopback detour for a local
+ * packet to a local address).
+ */
+function walkHost(
+  nf: Netfilter,
+  env: SingleHostEnv,
+  first: Skb,
+  devices: { readonly inIface?: string; readonly outIface?: string },
+  chooser: Chooser,
+): Walk {
   const rec = new StepList();
   const path: HookName[] = [];
   const outcomes: HookOutcome[] = [];
-  let skb = newSkb(firstPacket(input.proto, input.src, input.dst, sport, input.dport));
+  let skb = first;
   const run = (hook: HookName, ctx: HookContext): boolean => {
     path.push(hook);
     const o = nf.run(hook, skb, ctx, chooser, rec);
@@ -245,12 +289,13 @@ function runOnce(compiled: CompiledRuleset, input: IptablesTraceInput, sport: nu
     skb = o.skb;
     return o.verdict === 'ACCEPT';
   };
-  const outFor = (dst: Ipv4) => (env.isLocal(dst) ? { outIface: 'lo' } : input.outIface !== undefined ? { outIface: input.outIface } : {});
-  const inCtx = input.inIface !== undefined ? { inIface: input.inIface } : {};
-  const done = (): RunResult => ({ path, outcomes, steps: rec.steps, final: skb, masqSource: env.lastMasqueradeSource });
+  const done = (): Walk => ({ path, outcomes, steps: rec.steps, final: skb });
+  const out = devices.outIface !== undefined ? { outIface: devices.outIface } : {};
+  const inCtx = devices.inIface !== undefined ? { inIface: devices.inIface } : {};
+  const outFor = (dst: Ipv4) => (env.isLocal(dst) ? { outIface: 'lo' } : out);
 
-  if (env.isLocal(input.src)) {
-    if (!run('OUTPUT', outFor(input.dst))) return done();
+  if (env.isLocal(first.packet.ip.src)) {
+    if (!run('OUTPUT', outFor(first.packet.ip.dst))) return done();
     // nat OUTPUT may have DNATed: the re-route picks the new device (source kept).
     const dst = skb.packet.ip.dst;
     if (!run('POSTROUTING', { ...outFor(dst), nexthop: dst })) return done();
@@ -266,61 +311,144 @@ function runOnce(compiled: CompiledRuleset, input: IptablesTraceInput, sport: nu
     run('INPUT', inCtx);
     return done();
   }
-  const out = input.outIface !== undefined ? { outIface: input.outIface } : {};
   if (!run('FORWARD', { ...inCtx, ...out })) return done();
   run('POSTROUTING', { ...out, nexthop: dst });
   return done();
 }
 
-function alternativeOf(r: RunResult, probability: number, decisions: Alternative['decisions']): Alternative {
-  const last = r.outcomes[r.outcomes.length - 1];
+/**
+ * The answer to `p` as its receiver sends it: addresses and ports swapped;
+ * a SYN is answered by a SYN/ACK, other TCP segments by an ACK, an echo
+ * request by an echo reply.
+ */
+export function replyTo(p: Ipv4Packet): Ipv4Packet {
+  const ip = { ...p.ip, src: p.ip.dst, dst: p.ip.src, id: 0 };
+  const l4 = p.l4;
+  switch (l4.kind) {
+    case 'tcp': {
+      const syn = l4.flags.syn && !l4.flags.ack;
+      const ack =
+        (l4.seq + p.payloadLength + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0;
+      return {
+        ip,
+        l4: {
+          kind: 'tcp',
+          sport: l4.dport,
+          dport: l4.sport,
+          seq: 5000,
+          ack,
+          flags: { ...NO_FLAGS, syn, ack: true },
+          window: 65160,
+        },
+        payloadLength: 0,
+      };
+    }
+    case 'udp':
+      return {
+        ip,
+        l4: { kind: 'udp', sport: l4.dport, dport: l4.sport },
+        payloadLength: p.payloadLength,
+      };
+    case 'sctp':
+      return {
+        ip,
+        l4: { ...l4, sport: l4.dport, dport: l4.sport },
+        payloadLength: p.payloadLength,
+      };
+    case 'icmp':
+      return {
+        ip,
+        l4: { ...l4, type: l4.type === 8 ? 0 : l4.type },
+        payloadLength: p.payloadLength,
+      };
+  }
+}
+
+interface RunResult extends Walk {
+  readonly masqSource: 'out-iface address' | 'first --local-ip' | null;
+  readonly reply: Walk | null;
+}
+
+/** The request (and, with `reply`, its answer) through one fresh host. */
+function runOnce(
+  compiled: CompiledRuleset,
+  input: IptablesTraceInput,
+  sport: number,
+  chooser: Chooser,
+): RunResult {
+  const env = new SingleHostEnv(input.localIps, input.sysctls);
+  const nf = new Netfilter(compiled, env);
+  const first = newSkb(
+    firstPacket(input.proto, input.src, input.dst, sport, input.dport, input.tcpFlags),
+  );
+  const devices = {
+    ...(input.inIface !== undefined ? { inIface: input.inIface } : {}),
+    ...(input.outIface !== undefined ? { outIface: input.outIface } : {}),
+  };
+  const req = walkHost(nf, env, first, devices, chooser);
+  const masqSource = env.lastMasqueradeSource;
+  const last = req.outcomes[req.outcomes.length - 1];
+  let reply: Walk | null = null;
+  if (input.reply && last?.verdict === 'ACCEPT') {
+    // The receiver answers what it got; the answer comes back the way the request went.
+    const back = {
+      ...(input.outIface !== undefined ? { inIface: input.outIface } : {}),
+      ...(input.inIface !== undefined ? { outIface: input.inIface } : {}),
+    };
+    reply = walkHost(nf, env, newSkb(replyTo(req.final.packet)), back, chooser);
+  }
+  return { ...req, masqSource, reply };
+}
+
+/** What a walk through the host came to: shared by the request and the reply. */
+export interface WalkSummary {
+  readonly path: readonly HookName[];
+  readonly verdict: Verdict;
+  readonly decidedBy: Decider | null;
+  readonly reject?: { readonly with: string; readonly response: string | null };
+  readonly unsupported?: {
+    readonly what: string;
+    readonly line?: number;
+    readonly file?: string;
+    readonly rule?: string;
+  };
+  readonly hits: readonly RuleHit[];
+  readonly rewrites: readonly Rewrite[];
+  /** conntrack's view of the packet at the end: NEW, ESTABLISHED_REPLY, …, or INVALID / UNTRACKED. */
+  readonly ctstate: string;
+  readonly mark: string;
+  readonly packet: PacketSummary;
+  readonly steps: readonly Step[];
+}
+
+function summarizeWalk(w: Walk): WalkSummary {
+  const last = w.outcomes[w.outcomes.length - 1];
   const verdict: Verdict = last ? last.verdict : 'ACCEPT';
   let decidedBy: Decider | null = null;
   if (last && verdict !== 'ACCEPT') decidedBy = last.decidedBy;
   else {
     // An accepted packet: the filter table's last word on its path, else the last table's.
-    const all = r.outcomes.flatMap((o) => o.tables);
+    const all = w.outcomes.flatMap((o) => o.tables);
     const filter = all.filter((t) => t.table === 'filter');
     const pick = filter[filter.length - 1] ?? all[all.length - 1];
     decidedBy = pick ? pick.decidedBy : null;
   }
   const rewrites: Rewrite[] = [];
-  let dnat: string | null = null;
-  let snat: Alternative['snat'] = null;
-  let masqMark = false;
-  for (const o of r.outcomes) {
-    if (o.skb.mark & KUBE_MASQ_MARK) masqMark = true;
-  }
-  for (const s of r.steps) {
-    if (s.kind === 'rule' && typeof s.detail?.['mark'] === 'string' && Number(s.detail['mark']) & KUBE_MASQ_MARK) masqMark = true;
-    if (s.kind === 'nat' && typeof s.detail?.['binding'] === 'string') {
-      // A NAT target ran: its binding is the DNAT destination / new source,
-      // even when the mapping turned out to be the identity.
-      const kind = s.detail['binding'];
-      const to = String(s.detail['to']);
-      if (kind === 'DNAT' || kind === 'REDIRECT') dnat = to;
-      if (kind === 'SNAT' || kind === 'MASQUERADE') {
-        snat = { kind, to, ...(kind === 'MASQUERADE' && r.masqSource ? { source: r.masqSource } : {}) };
-      }
-    } else if (s.kind === 'nat' && s.before && s.packet) {
-      const hook = s.detail?.['hook'] as HookName;
-      const kind = String(s.detail?.['kind']);
-      const after = summarize(s.packet);
-      rewrites.push({ hook, kind, before: summarize(s.before), after });
-      // An implicit source-port change by a null binding (port clash) is a rewrite too.
-      if (kind === 'SNAT' && snat === null) snat = { kind: 'SNAT', to: `${after.src}:${after.sport ?? ''}` };
+  for (const s of w.steps) {
+    if (s.kind === 'nat' && s.before && s.packet) {
+      rewrites.push({
+        hook: s.detail?.['hook'] as HookName,
+        kind: String(s.detail?.['kind']),
+        before: summarize(s.before),
+        after: summarize(s.packet),
+      });
     }
   }
-  const alt: Alternative = {
-    probability,
-    decisions,
-    path: r.path,
+  const ct = w.final.ct;
+  return {
+    path: w.path,
     verdict,
     decidedBy,
-    dnat,
-    snat,
-    masqueradeMark: masqMark,
-    mark: hexMark(r.final.mark),
     ...(last?.reject
       ? {
           reject: {
@@ -333,45 +461,108 @@ function alternativeOf(r: RunResult, probability: number, decisions: Alternative
       ? {
           unsupported: {
             what: last.unsupported.what,
-            ...(last.unsupported.rule?.line !== undefined ? { line: last.unsupported.rule.line } : {}),
-            ...(last.unsupported.rule?.file !== undefined ? { file: last.unsupported.rule.file } : {}),
+            ...(last.unsupported.rule?.line !== undefined
+              ? { line: last.unsupported.rule.line }
+              : {}),
+            ...(last.unsupported.rule?.file !== undefined
+              ? { file: last.unsupported.rule.file }
+              : {}),
             ...(last.unsupported.rule ? { rule: last.unsupported.rule.text } : {}),
           },
         }
       : {}),
-    hits: r.outcomes.flatMap((o) => o.hits),
+    hits: w.outcomes.flatMap((o) => o.hits),
     rewrites,
-    packet: summarize(r.final.packet),
-    steps: r.steps,
+    ctstate: ct.kind === 'tracked' ? ct.ctinfo : ct.kind === 'untracked' ? 'UNTRACKED' : 'INVALID',
+    mark: hexMark(w.final.mark),
+    packet: summarize(w.final.packet),
+    steps: w.steps,
   };
-  return alt;
+}
+
+function alternativeOf(
+  r: RunResult,
+  probability: number,
+  decisions: Alternative['decisions'],
+): Alternative {
+  const base = summarizeWalk(r);
+  let dnat: string | null = null;
+  let snat: Alternative['snat'] = null;
+  let masqMark = r.outcomes.some((o) => (o.skb.mark & KUBE_MASQ_MARK) !== 0);
+  for (const s of r.steps) {
+    const d = s.detail;
+    if (
+      s.kind === 'rule' &&
+      typeof d?.['mark'] === 'string' &&
+      Number(d['mark']) & KUBE_MASQ_MARK
+    ) {
+      masqMark = true;
+    }
+    if (s.kind === 'nat' && typeof d?.['binding'] === 'string') {
+      // A NAT target ran: its binding is the DNAT destination / new source,
+      // even when the mapping turned out to be the identity.
+      const kind = d['binding'];
+      const to = String(d['to']);
+      if (kind === 'DNAT' || kind === 'REDIRECT') dnat = to;
+      if (kind === 'SNAT' || kind === 'MASQUERADE') {
+        snat = {
+          kind,
+          to,
+          ...(kind === 'MASQUERADE' && r.masqSource ? { source: r.masqSource } : {}),
+        };
+      }
+    } else if (
+      s.kind === 'nat' &&
+      s.before &&
+      s.packet &&
+      d?.['kind'] === 'SNAT' &&
+      snat === null
+    ) {
+      // An implicit source-port change by a null binding (port clash) is a rewrite too.
+      const after = summarize(s.packet);
+      snat = { kind: 'SNAT', to: `${after.src}:${after.sport ?? ''}` };
+    }
+  }
+  return {
+    probability,
+    decisions,
+    ...base,
+    dnat,
+    snat,
+    masqueradeMark: masqMark,
+    reply: r.reply ? summarizeWalk(r.reply) : null,
+  };
 }
 
 function describeResponse(p: Ipv4Packet): string {
   const l4 = p.l4;
-  if (l4.kind === 'tcp') return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} tcp [R${l4.flags.ack ? '.' : ''}]`;
+  if (l4.kind === 'tcp')
+    return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} tcp [R${l4.flags.ack ? '.' : ''}]`;
   if (l4.kind === 'icmp') return `${p.ip.src} > ${p.ip.dst} icmp type ${l4.type} code ${l4.code}`;
   return `${p.ip.src} > ${p.ip.dst}`;
 }
 
 /** Traces the packet; never throws for a ruleset the parser accepted. */
 export function traceIptables(input: IptablesTraceInput): IptablesTraceResult {
-  if (!isIpv4(input.src) || !isIpv4(input.dst)) throw new RangeError('src and dst must be IPv4 addresses');
+  if (!isIpv4(input.src) || !isIpv4(input.dst))
+    throw new RangeError('src and dst must be IPv4 addresses');
   const compiled = 'source' in input.ruleset ? input.ruleset : compileRuleset(input.ruleset);
   const sport = input.sport ?? DEFAULT_SPORT;
   const fallback: Chooser = new SeededChooser(input.seed);
   let alternatives: Alternative[];
   if (input.allPaths) {
     // In traversal order: a branch that matched a statistic rule before one that fell through it.
-    const branches = enumerateBranches((ch) => runOnce(compiled, input, sport, ch), fallback).sort((x, y) => {
-      const n = Math.min(x.decisions.length, y.decisions.length);
-      for (let k = 0; k < n; k++) {
-        const a = x.decisions[k]!.value;
-        const b = y.decisions[k]!.value;
-        if (a !== b) return a ? -1 : 1;
-      }
-      return x.decisions.length - y.decisions.length;
-    });
+    const branches = enumerateBranches((ch) => runOnce(compiled, input, sport, ch), fallback).sort(
+      (x, y) => {
+        const n = Math.min(x.decisions.length, y.decisions.length);
+        for (let k = 0; k < n; k++) {
+          const a = x.decisions[k]!.value;
+          const b = y.decisions[k]!.value;
+          if (a !== b) return a ? -1 : 1;
+        }
+        return x.decisions.length - y.decisions.length;
+      },
+    );
     alternatives = branches.map((b) =>
       alternativeOf(
         b.result,
@@ -407,6 +598,9 @@ export function traceIptables(input: IptablesTraceInput): IptablesTraceResult {
       start: env.isLocal(input.src) ? 'OUTPUT' : 'PREROUTING',
       allPaths: input.allPaths,
       seed: input.seed,
+      tcpFlags: input.proto === 'tcp' ? (input.tcpFlags ?? 'S') : null,
+      sysctls: new SingleHostEnv([], input.sysctls).sysctls,
+      reply: input.reply === true,
     },
     alternatives,
   };

@@ -10,7 +10,13 @@ import type { Ipv4Packet } from '../../wire/packet.js';
 import { IPS, type ConntrackEntry, type CtInfo } from './entry.js';
 import type { ConntrackTable } from './table.js';
 import { tcpNew, tcpPacket, validFlags, TCP_TIMEOUTS } from './tcp.js';
-import { ICMP_ERROR_TYPES, ICMP_TRACKABLE_REQUESTS, invertTuple, tupleOf, type Direction } from './tuple.js';
+import {
+  ICMP_ERROR_TYPES,
+  ICMP_TRACKABLE_REQUESTS,
+  invertTuple,
+  tupleOf,
+  type Direction,
+} from './tuple.js';
 
 /** The conntrack sysctls that change verdicts (net.netfilter.nf_conntrack_*). */
 export interface ConntrackSysctls {
@@ -82,8 +88,10 @@ export function conntrackIn(
   sysctls: ConntrackSysctls,
   now: number,
 ): CtInResult {
-  if (current.kind === 'untracked') return { ct: current, event: 'untracked (NOTRACK): not tracked' };
-  if (current.kind === 'tracked') return { ct: current, event: `already attached to ct ${current.entry.id} (${current.ctinfo})` };
+  if (current.kind === 'untracked')
+    return { ct: current, event: 'untracked (NOTRACK): not tracked' };
+  if (current.kind === 'tracked')
+    return { ct: current, event: `already attached to ct ${current.entry.id} (${current.ctinfo})` };
   const l4 = p.l4;
   if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) return icmpError(table, p, now);
   if (l4.kind === 'tcp' && !validFlags(l4)) {
@@ -107,16 +115,26 @@ export function conntrackIn(
     }
     if (typeof r === 'string') return { ct: NO_CT, event: `INVALID: ${r}` };
     let next = r.entry;
-    if (dir === 'reply' && !(next.status & IPS.SEEN_REPLY)) next = { ...next, status: next.status | IPS.SEEN_REPLY };
+    if (dir === 'reply' && !(next.status & IPS.SEEN_REPLY))
+      next = { ...next, status: next.status | IPS.SEEN_REPLY };
     if (r.kill) table.delete(next.id);
     else table.update(next);
     const note = r.note ? `; ${r.note}` : '';
-    return { ct: { kind: 'tracked', entry: next, ctinfo }, dir, event: `ct ${next.id} ${dir} direction, ${ctinfo}${note}` };
+    return {
+      ct: { kind: 'tracked', entry: next, ctinfo },
+      dir,
+      event: `ct ${next.id} ${dir} direction, ${ctinfo}${note}`,
+    };
   }
   return newEntry(table, p, sysctls, now);
 }
 
-function newEntry(table: ConntrackTable, p: Ipv4Packet, s: ConntrackSysctls, now: number): CtInResult {
+function newEntry(
+  table: ConntrackTable,
+  p: Ipv4Packet,
+  s: ConntrackSysctls,
+  now: number,
+): CtInResult {
   const l4 = p.l4;
   const original = tupleOf(p);
   let entry: ConntrackEntry = {
@@ -129,21 +147,39 @@ function newEntry(table: ConntrackTable, p: Ipv4Packet, s: ConntrackSysctls, now
     expires: now + initialTimeout(p, s),
   };
   if (l4.kind === 'icmp' && !ICMP_TRACKABLE_REQUESTS.has(l4.type)) {
-    return { ct: NO_CT, event: `INVALID: ICMP type ${l4.type} cannot start a connection (icmp_new)` };
+    return {
+      ct: NO_CT,
+      event: `INVALID: ICMP type ${l4.type} cannot start a connection (icmp_new)`,
+    };
   }
   if (l4.kind === 'tcp') {
     const tcp = tcpNew(l4, p.payloadLength, s.tcpLoose);
     if (!tcp) {
-      const why = s.tcpLoose ? 'this segment cannot start a connection' : 'nf_conntrack_tcp_loose=0 refuses to pick up a connection';
+      const why = s.tcpLoose
+        ? 'this segment cannot start a connection'
+        : 'nf_conntrack_tcp_loose=0 refuses to pick up a connection';
       return { ct: NO_CT, event: `INVALID: no entry and ${why} (tcp_new)` };
     }
     const r = tcpPacket(tcp, 0, l4, p.payloadLength, s.tcpBeLiberal);
-    if (r.kind !== 'ok' && r.kind !== 'ignored') return { ct: NO_CT, event: 'INVALID: tcp_packet refused the first segment' };
-    entry = { ...entry, tcp: r.ct, expires: now + (r.kind === 'ok' ? r.timeout : TCP_TIMEOUTS.SYN_SENT) };
+    if (r.kind !== 'ok' && r.kind !== 'ignored')
+      return { ct: NO_CT, event: 'INVALID: tcp_packet refused the first segment' };
+    entry = {
+      ...entry,
+      tcp: r.ct,
+      expires: now + (r.kind === 'ok' ? r.timeout : TCP_TIMEOUTS.SYN_SENT),
+    };
     const picked = l4.flags.syn ? '' : ' (picked up mid-stream, nf_conntrack_tcp_loose=1)';
-    return { ct: { kind: 'tracked', entry, ctinfo: 'NEW' }, dir: 'original', event: `new ct ${entry.id}, NEW${picked}` };
+    return {
+      ct: { kind: 'tracked', entry, ctinfo: 'NEW' },
+      dir: 'original',
+      event: `new ct ${entry.id}, NEW${picked}`,
+    };
   }
-  return { ct: { kind: 'tracked', entry, ctinfo: 'NEW' }, dir: 'original', event: `new ct ${entry.id}, NEW` };
+  return {
+    ct: { kind: 'tracked', entry, ctinfo: 'NEW' },
+    dir: 'original',
+    event: `new ct ${entry.id}, NEW`,
+  };
 }
 
 type TrackResult = { entry: ConntrackEntry; kill: boolean; note?: string } | 'reopen' | string;
@@ -159,7 +195,9 @@ function track(
 ): TrackResult {
   void table;
   const l4 = p.l4;
-  const seenReply = (e.status & IPS.SEEN_REPLY) !== 0 || dir === 'reply';
+  // SEEN_REPLY is set by nf_conntrack_in after the tracker ran, so the first reply does not see it yet.
+  const seenReply = (e.status & IPS.SEEN_REPLY) !== 0;
+  void dir;
   switch (l4.kind) {
     case 'tcp': {
       if (!e.tcp) return { entry: e, kill: false };
@@ -175,12 +213,21 @@ function track(
           let status = e.status;
           const old = e.tcp.state;
           // ASSURED: ESTABLISHED reached from SYN_RECV or ESTABLISHED once both sides spoke.
-          if ((e.status & IPS.SEEN_REPLY) !== 0 && !(status & IPS.ASSURED) && (old === 'SYN_RECV' || old === 'ESTABLISHED') && r.ct.state === 'ESTABLISHED') {
+          if (
+            (e.status & IPS.SEEN_REPLY) !== 0 &&
+            !(status & IPS.ASSURED) &&
+            (old === 'SYN_RECV' || old === 'ESTABLISHED') &&
+            r.ct.state === 'ESTABLISHED'
+          ) {
             status |= IPS.ASSURED;
           }
           // "If only reply is a RST … delete the conntrack immediately."
           const kill = (e.status & IPS.SEEN_REPLY) === 0 && r.killIfNoReply;
-          return { entry: { ...e, tcp: r.ct, status, expires: now + r.timeout }, kill, note: kill ? 'RST before any reply: entry deleted' : `TCP ${old} -> ${r.ct.state}` };
+          return {
+            entry: { ...e, tcp: r.ct, status, expires: now + r.timeout },
+            kill,
+            note: kill ? 'RST before any reply: entry deleted' : `TCP ${old} -> ${r.ct.state}`,
+          };
         }
       }
       break;
@@ -189,7 +236,10 @@ function track(
       // nf_conntrack_udp_packet: stream timeout and ASSURED once a reply was
       // seen and the flow lives longer than 2 s.
       if (seenReply && now - e.created > 2 && !(e.status & IPS.NAT_CLASH)) {
-        return { entry: { ...e, status: e.status | IPS.ASSURED, expires: now + s.udpStreamTimeout }, kill: false };
+        return {
+          entry: { ...e, status: e.status | IPS.ASSURED, expires: now + s.udpStreamTimeout },
+          kill: false,
+        };
       }
       return { entry: { ...e, expires: now + s.udpTimeout }, kill: false };
     }
@@ -209,7 +259,11 @@ function icmpError(table: ConntrackTable, p: Ipv4Packet, now: number): CtInResul
   }
   const inner = invertTuple(tupleOf(l4.inner));
   const found = table.find(inner, now);
-  if (!found) return { ct: NO_CT, event: 'INVALID: ICMP error not related to any connection (icmp_error_message)' };
+  if (!found)
+    return {
+      ct: NO_CT,
+      event: 'INVALID: ICMP error not related to any connection (icmp_error_message)',
+    };
   const ctinfo: CtInfo = found.dir === 'reply' ? 'RELATED_REPLY' : 'RELATED';
   return {
     ct: { kind: 'tracked', entry: found.entry, ctinfo },
@@ -232,7 +286,10 @@ export function confirm(table: ConntrackTable, ct: SkbCt, now: number): ConfirmR
   if (ct.ctinfo !== 'NEW' && ct.ctinfo !== 'RELATED') return { kind: 'ok', ct };
   const r = table.insert(ct.entry, now);
   if ('clash' in r) {
-    return { kind: 'drop', event: `confirm: tuple clash with ct ${r.clash.id}, packet dropped (__nf_conntrack_confirm)` };
+    return {
+      kind: 'drop',
+      event: `confirm: tuple clash with ct ${r.clash.id}, packet dropped (__nf_conntrack_confirm)`,
+    };
   }
   return { kind: 'ok', ct: { ...ct, entry: r }, event: `ct ${r.id} confirmed` };
 }

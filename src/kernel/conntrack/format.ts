@@ -16,7 +16,11 @@ const PROTO_NUM: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, 
 
 export function formatEntry(e: ConntrackEntry, now: number): string {
   const proto = e.original.proto;
-  const parts: string[] = [proto.padEnd(8, ' '), String(PROTO_NUM[proto] ?? 0), String(Math.max(0, Math.floor(e.expires - now)))];
+  const parts: string[] = [
+    proto.padEnd(8, ' '),
+    String(PROTO_NUM[proto] ?? 0),
+    String(Math.max(0, Math.floor(e.expires - now))),
+  ];
   if (e.tcp) parts.push(e.tcp.state);
   parts.push(formatTuple(e.original));
   if (!(e.status & IPS.SEEN_REPLY)) parts.push('[UNREPLIED]');

@@ -45,7 +45,12 @@ export function isNatDone(e: ConntrackEntry, manip: ManipType): boolean {
 }
 
 /** nf_nat_setup_info: returns the entry with its binding for `manip`. */
-export function setupInfo(e: ConntrackEntry, range: NatRange, manip: ManipType, ctx: NatContext): ConntrackEntry {
+export function setupInfo(
+  e: ConntrackEntry,
+  range: NatRange,
+  manip: ManipType,
+  ctx: NatContext,
+): ConntrackEntry {
   const curr = invertTuple(e.reply);
   const next = getUniqueTuple(curr, range, e, manip, ctx);
   let out = e;
@@ -100,7 +105,13 @@ function inRange(t: Tuple, r: NatRange): boolean {
   return addrInRange(t.src, r) && protoInRange(t, 'SRC', r);
 }
 
-function getUniqueTuple(orig: Tuple, r: NatRange, e: ConntrackEntry, manip: ManipType, ctx: NatContext): Tuple {
+function getUniqueTuple(
+  orig: Tuple,
+  r: NatRange,
+  e: ConntrackEntry,
+  manip: ManipType,
+  ctx: NatContext,
+): Tuple {
   const randomAll = r.random === true || r.randomFully === true;
   // 1) SNAT: keep the original tuple if it is in range and unused, or reuse
   //    this source's existing mapping (find_appropriate_src).
@@ -122,7 +133,12 @@ function getUniqueTuple(orig: Tuple, r: NatRange, e: ConntrackEntry, manip: Mani
     const hi = ipToInt(r.maxAddr);
     // The kernel hashes the tuple (jhash2) to pick within a multi-address
     // range; packeteye models that choice as a uniform one.
-    const addr = lo === hi ? r.minAddr : intToIp(ctx.chooser.integer(lo, hi, `${ctx.label}: address in ${r.minAddr}-${r.maxAddr}`));
+    const addr =
+      lo === hi
+        ? r.minAddr
+        : intToIp(
+            ctx.chooser.integer(lo, hi, `${ctx.label}: address in ${r.minAddr}-${r.maxAddr}`),
+          );
     t = manip === 'SRC' ? { ...t, src: addr } : { ...t, dst: addr };
   }
   // 3) keep the port if in range and unique.
@@ -139,7 +155,13 @@ function getUniqueTuple(orig: Tuple, r: NatRange, e: ConntrackEntry, manip: Mani
 const MAX_ATTEMPTS = 128;
 
 /** nf_nat_l4proto_unique_tuple */
-function uniqueL4(t: Tuple, r: NatRange, manip: ManipType, e: ConntrackEntry, ctx: NatContext): Tuple {
+function uniqueL4(
+  t: Tuple,
+  r: NatRange,
+  manip: ManipType,
+  e: ConntrackEntry,
+  ctx: NatContext,
+): Tuple {
   let min: number;
   let size: number;
   const specified = r.minPort !== undefined && r.maxPort !== undefined;
@@ -171,7 +193,8 @@ function uniqueL4(t: Tuple, r: NatRange, manip: ManipType, e: ConntrackEntry, ct
     size = r.maxPort! - min + 1;
   }
   const randomAll = r.random === true || r.randomFully === true;
-  let off = randomAll || manip !== 'DST' ? ctx.chooser.integer(0, 65535, `${ctx.label}: NAT port`) : 0;
+  let off =
+    randomAll || manip !== 'DST' ? ctx.chooser.integer(0, 65535, `${ctx.label}: NAT port`) : 0;
   let attempts = Math.min(size, MAX_ATTEMPTS);
   let cand = t;
   for (;;) {
@@ -191,13 +214,21 @@ export function manipPacket(p: Ipv4Packet, target: Tuple, manip: ManipType): Ipv
   if (manip === 'SRC') {
     const ip = { ...p.ip, src: target.src };
     if (l4.kind === 'icmp') {
-      return { ...p, ip, l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4 };
+      return {
+        ...p,
+        ip,
+        l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
+      };
     }
     return { ...p, ip, l4: { ...l4, sport: target.sport } };
   }
   const ip = { ...p.ip, dst: target.dst };
   if (l4.kind === 'icmp') {
-    return { ...p, ip, l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4 };
+    return {
+      ...p,
+      ip,
+      l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
+    };
   }
   return { ...p, ip, l4: { ...l4, dport: target.dport } };
 }
@@ -211,7 +242,12 @@ function statusBitFor(manip: ManipType, reply: boolean): number {
  * nf_nat_packet: apply the stored binding. For a packet in direction `dir`
  * the target is the inverse of the other direction's tuple.
  */
-export function natPacket(e: ConntrackEntry, info: CtInfo, manip: ManipType, p: Ipv4Packet): Ipv4Packet {
+export function natPacket(
+  e: ConntrackEntry,
+  info: CtInfo,
+  manip: ManipType,
+  p: Ipv4Packet,
+): Ipv4Packet {
   const reply = isReplyInfo(info);
   if ((e.status & statusBitFor(manip, reply)) === 0) return p;
   const other = reply ? e.original : e.reply;
@@ -223,7 +259,12 @@ export function natPacket(e: ConntrackEntry, info: CtInfo, manip: ManipType, p: 
  * The embedded header gets the opposite manip (so it looks like the packet
  * the error's receiver sent), the outer header the normal one.
  */
-export function icmpReplyTranslation(e: ConntrackEntry, info: CtInfo, manip: ManipType, p: Ipv4Packet): Ipv4Packet {
+export function icmpReplyTranslation(
+  e: ConntrackEntry,
+  info: CtInfo,
+  manip: ManipType,
+  p: Ipv4Packet,
+): Ipv4Packet {
   const reply = isReplyInfo(info);
   if ((e.status & statusBitFor(manip, reply)) === 0) return p;
   const l4 = p.l4;

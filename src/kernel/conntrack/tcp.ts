@@ -142,7 +142,14 @@ function segEnd(t: TcpSegment, payload: number): number {
   return u32(t.seq + payload + (t.flags.syn ? 1 : 0) + (t.flags.fin ? 1 : 0));
 }
 
-const EMPTY: TcpSeen = { end: 0, maxend: 0, maxwin: 0, beLiberal: false, closeInit: false, dataUnacked: false };
+const EMPTY: TcpSeen = {
+  end: 0,
+  maxend: 0,
+  maxwin: 0,
+  beLiberal: false,
+  closeInit: false,
+  dataUnacked: false,
+};
 
 /**
  * tcp_new: a first segment with no entry. SYN starts SYN_SENT; any other
@@ -176,7 +183,12 @@ export function tcpNew(t: TcpSegment, payload: number, tcpLoose: boolean): TcpCt
 }
 
 export type TcpVerdict =
-  | { readonly kind: 'ok'; readonly ct: TcpCt; readonly timeout: number; readonly killIfNoReply: boolean }
+  | {
+      readonly kind: 'ok';
+      readonly ct: TcpCt;
+      readonly timeout: number;
+      readonly killIfNoReply: boolean;
+    }
   | { readonly kind: 'ignored'; readonly ct: TcpCt; readonly reason: string }
   | { readonly kind: 'invalid'; readonly reason: string }
   /** tcp_packet asks to delete the old entry and look up again (reopened connection). */
@@ -203,12 +215,21 @@ export function tcpPacket(
     case 'IG':
       if (next === 'SYN_SENT') {
         if (STATES.indexOf(old) < STATES.indexOf('TIME_WAIT')) break;
-        if (cur.seen[0].closeInit || cur.seen[1].closeInit || (cur.lastDir === dir && cur.lastIndex === 'rst')) {
+        if (
+          cur.seen[0].closeInit ||
+          cur.seen[1].closeInit ||
+          (cur.lastDir === dir && cur.lastIndex === 'rst')
+        ) {
           return { kind: 'reopen' };
         }
         // A SYN in TIME_WAIT/CLOSE without a close seen is handled like an ignored one.
       }
-      if (index === 'synack' && cur.lastIndex === 'syn' && cur.lastDir !== dir && t.ack === cur.lastEnd) {
+      if (
+        index === 'synack' &&
+        cur.lastIndex === 'syn' &&
+        cur.lastDir !== dir &&
+        t.ack === cur.lastEnd
+      ) {
         // b) a SYN/ACK answering a SYN we ignored: resync.
         const seen: [TcpSeen, TcpSeen] = [cur.seen[0], cur.seen[1]];
         seen[cur.lastDir] = { ...EMPTY, end: cur.lastEnd, maxend: cur.lastEnd, maxwin: 1 };
@@ -223,11 +244,17 @@ export function tcpPacket(
         reason: `segment ignored in state ${old} (nf_ct_tcp: invalid packet ignored)`,
       };
     case 'IV':
-      return { kind: 'invalid', reason: `invalid ${index} segment in state ${old} (nf_ct_tcp: invalid state)` };
+      return {
+        kind: 'invalid',
+        reason: `invalid ${index} segment in state ${old} (nf_ct_tcp: invalid state)`,
+      };
     case 'CLOSE': {
       const other = cur.seen[dir === 0 ? 1 : 0];
       if (index === 'rst' && other.maxack !== undefined && before(t.seq, other.maxack)) {
-        return { kind: 'invalid', reason: 'RST with sequence number below the peer\'s highest ACK (nf_ct_tcp: invalid RST)' };
+        return {
+          kind: 'invalid',
+          reason: "RST with sequence number below the peer's highest ACK (nf_ct_tcp: invalid RST)",
+        };
       }
       break;
     }
@@ -287,7 +314,8 @@ function inWindow(
     sender = { ...sender, end, maxend: end, maxwin: win === 0 ? 1 : win };
   }
   if (!t.flags.ack || (t.flags.rst && ack === 0)) ack = receiver.end;
-  if (seq === end && (!t.flags.rst || (seq === 0 && ct.state === 'SYN_SENT'))) seq = end = sender.end;
+  if (seq === end && (!t.flags.rst || (seq === 0 && ct.state === 'SYN_SENT')))
+    seq = end = sender.end;
   void payload;
   const maxAckWin = sender.maxwin > 66000 ? sender.maxwin : 66000;
   const I = before(seq, u32(sender.maxend + 1));
@@ -299,7 +327,8 @@ function inWindow(
     if (sender.maxwin < swin) sender = { ...sender, maxwin: swin };
     if (after(end, sender.end)) sender = { ...sender, end, dataUnacked: true };
     if (t.flags.ack) {
-      if (sender.maxack === undefined || after(ack, sender.maxack)) sender = { ...sender, maxack: ack };
+      if (sender.maxack === undefined || after(ack, sender.maxack))
+        sender = { ...sender, maxack: ack };
     }
     if (receiver.maxwin !== 0 && after(end, sender.maxend)) {
       receiver = { ...receiver, maxwin: u32(receiver.maxwin + (end - sender.maxend)) };

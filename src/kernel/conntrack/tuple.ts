@@ -28,7 +28,16 @@ export interface Tuple {
 export type Direction = 'original' | 'reply';
 
 /** icmp_invert_tuple's table: echo, timestamp, info request, address mask. */
-const ICMP_INVERT: Readonly<Record<number, number>> = { 8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 17: 18, 18: 17 };
+const ICMP_INVERT: Readonly<Record<number, number>> = {
+  8: 0,
+  0: 8,
+  13: 14,
+  14: 13,
+  15: 16,
+  16: 15,
+  17: 18,
+  18: 17,
+};
 
 /** ICMP types conntrack can track as connections (`icmp_new` valid_new[]): requests only. */
 export const ICMP_TRACKABLE_REQUESTS: ReadonlySet<number> = new Set([8, 13, 15, 17]);
@@ -39,7 +48,15 @@ export const ICMP_ERROR_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 11, 12]);
 export function invertTuple(t: Tuple): Tuple {
   if (t.proto === 'icmp') {
     const type = t.icmpType ?? 8;
-    return { proto: 'icmp', src: t.dst, dst: t.src, sport: t.sport, dport: 0, icmpType: ICMP_INVERT[type] ?? type, icmpCode: t.icmpCode ?? 0 };
+    return {
+      proto: 'icmp',
+      src: t.dst,
+      dst: t.src,
+      sport: t.sport,
+      dport: 0,
+      icmpType: ICMP_INVERT[type] ?? type,
+      icmpCode: t.icmpCode ?? 0,
+    };
   }
   return { proto: t.proto, src: t.dst, dst: t.src, sport: t.dport, dport: t.sport };
 }
@@ -48,7 +65,15 @@ export function invertTuple(t: Tuple): Tuple {
 export function tupleOf(p: Ipv4Packet): Tuple {
   const l4 = p.l4;
   if (l4.kind === 'icmp') {
-    return { proto: 'icmp', src: p.ip.src, dst: p.ip.dst, sport: l4.id ?? 0, dport: 0, icmpType: l4.type, icmpCode: l4.code };
+    return {
+      proto: 'icmp',
+      src: p.ip.src,
+      dst: p.ip.dst,
+      sport: l4.id ?? 0,
+      dport: 0,
+      icmpType: l4.type,
+      icmpCode: l4.code,
+    };
   }
   return { proto: l4.kind, src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport };
 }
@@ -66,7 +91,8 @@ export function tupleEqual(a: Tuple, b: Tuple): boolean {
 
 /** `src=… dst=… sport=… dport=…` as conntrack-tools prints a tuple. */
 export function formatTuple(t: Tuple): string {
-  if (t.proto === 'icmp') return `src=${t.src} dst=${t.dst} type=${t.icmpType ?? 0} code=${t.icmpCode ?? 0} id=${t.sport}`;
+  if (t.proto === 'icmp')
+    return `src=${t.src} dst=${t.dst} type=${t.icmpType ?? 0} code=${t.icmpCode ?? 0} id=${t.sport}`;
   return `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
 }
 

@@ -21,9 +21,18 @@ import { formatTuple, invertTuple } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
 import type { Recorder } from '../step.js';
 import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
-import type { AddrType, Chain, CtState, HookName, Match, Rule, Ruleset, TableName, Target } from './types.js';
+import type {
+  AddrType,
+  Chain,
+  CtState,
+  HookName,
+  Match,
+  Rule,
+  Ruleset,
+  TableName,
+  Target,
+} from './types.js';
 import { BUILTIN_CHAINS } from './types.js';
-
 
 // ---------------------------------------------------------------------------
 // Evaluation context: the packet's fields decoded once per table walk.
@@ -74,7 +83,10 @@ export interface EvalCtx {
     readonly ref: RuleRef;
     readonly text: string;
     /** A NAT target set up a binding: what kind, and the address:port it maps to. */
-    readonly nat?: { readonly kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT'; readonly to: string };
+    readonly nat?: {
+      readonly kind: 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT';
+      readonly to: string;
+    };
   }[];
 }
 
@@ -109,7 +121,12 @@ export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
       c.dport = l4.dport;
       const f = l4.flags;
       c.tcpFlags =
-        (f.fin ? 1 : 0) | (f.syn ? 2 : 0) | (f.rst ? 4 : 0) | (f.psh ? 8 : 0) | (f.ack ? 16 : 0) | (f.urg ? 32 : 0);
+        (f.fin ? 1 : 0) |
+        (f.syn ? 2 : 0) |
+        (f.rst ? 4 : 0) |
+        (f.psh ? 8 : 0) |
+        (f.ack ? 16 : 0) |
+        (f.urg ? 32 : 0);
       break;
     }
     case 'udp':
@@ -137,7 +154,8 @@ export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
 
 type Test = (c: EvalCtx) => boolean;
 
-type CMatch = { readonly test: Test; readonly unsupported?: undefined } | { readonly unsupported: string };
+type CMatch =
+  { readonly test: Test; readonly unsupported?: undefined } | { readonly unsupported: string };
 
 /** What a target tells the walk (`XT_CONTINUE`, `XT_RETURN`, NF_* or a jump). */
 export type TargetResult =
@@ -225,7 +243,14 @@ function compileChain(ch: Chain, builtin: boolean): CChain {
   };
 }
 
-const IP_KINDS = new Set(['protocol', 'source', 'destination', 'in-interface', 'out-interface', 'fragment']);
+const IP_KINDS = new Set([
+  'protocol',
+  'source',
+  'destination',
+  'in-interface',
+  'out-interface',
+  'fragment',
+]);
 
 function compileRule(rule: Rule, index: number): CRule {
   const ip: Test[] = [];
@@ -294,8 +319,8 @@ function cidrTest(cidr: string, field: 'src' | 'dst', invert: boolean): CMatch {
   } catch {
     return { unsupported: `address "${cidr}" is not an IPv4 address or prefix` };
   }
-  if (field === 'src') return { test: (c) => (((c.src & mask) >>> 0) === net) !== invert };
-  return { test: (c) => (((c.dst & mask) >>> 0) === net) !== invert };
+  if (field === 'src') return { test: (c) => ((c.src & mask) >>> 0 === net) !== invert };
+  return { test: (c) => ((c.dst & mask) >>> 0 === net) !== invert };
 }
 
 /** ifname_compare with the `+` wildcard (a prefix match); an absent device is "". */
@@ -412,7 +437,8 @@ function compileMatch(m: Match): CMatch {
       return { test: () => true };
     case 'l4': {
       // xt_tcpudp tcp_mt/udp_mt (sctp_mt for sctp): ports, then flags.
-      const proto = m.protocol === 'tcp' ? IPPROTO.TCP : m.protocol === 'udp' ? IPPROTO.UDP : IPPROTO.SCTP;
+      const proto =
+        m.protocol === 'tcp' ? IPPROTO.TCP : m.protocol === 'udp' ? IPPROTO.UDP : IPPROTO.SCTP;
       const sp = m.sport;
       const dp = m.dport;
       let fmask = 0;
@@ -422,7 +448,8 @@ function compileMatch(m: Match): CMatch {
       if (m.tcpFlags) {
         const a = flagBits(m.tcpFlags.mask);
         const b = flagBits(m.tcpFlags.comp);
-        if (typeof a === 'string' || typeof b === 'string') return { unsupported: `TCP flag "${String(typeof a === 'string' ? a : b)}"` };
+        if (typeof a === 'string' || typeof b === 'string')
+          return { unsupported: `TCP flag "${String(typeof a === 'string' ? a : b)}"` };
         fmask = a;
         fcomp = b;
         finv = m.tcpFlags.invert;
@@ -479,14 +506,14 @@ function compileMatch(m: Match): CMatch {
     }
     case 'mark': {
       const { value, mask, invert } = m;
-      return { test: (c) => (((c.mark & mask) >>> 0) === value >>> 0) !== invert };
+      return { test: (c) => ((c.mark & mask) >>> 0 === value >>> 0) !== invert };
     }
     case 'connmark': {
       const { value, mask, invert } = m;
       return {
         test: (c) => {
           if (c.ct.kind !== 'tracked') return false;
-          return (((c.ct.entry.mark & mask) >>> 0) === value >>> 0) !== invert;
+          return ((c.ct.entry.mark & mask) >>> 0 === value >>> 0) !== invert;
         },
       };
     }
@@ -501,8 +528,10 @@ function compileMatch(m: Match): CMatch {
       return {
         test: (c) => {
           const dev = limIn ? c.inIface || undefined : limOut ? c.outIface || undefined : undefined;
-          if (srcSet && srcSet.has(c.env.addrType(c.packet.ip.src, dev)) === src!.invert) return false;
-          if (dstSet && dstSet.has(c.env.addrType(c.packet.ip.dst, dev)) === dst!.invert) return false;
+          if (srcSet && srcSet.has(c.env.addrType(c.packet.ip.src, dev)) === src!.invert)
+            return false;
+          if (dstSet && dstSet.has(c.env.addrType(c.packet.ip.dst, dev)) === dst!.invert)
+            return false;
           return true;
         },
       };
@@ -545,7 +574,6 @@ function compileMatch(m: Match): CMatch {
   }
 }
 
-
 function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
   let stateMask = 0;
   if (m.ctstate) for (const s of m.ctstate.states) stateMask |= CT_STATE_BIT[s];
@@ -574,20 +602,23 @@ function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
   return {
     test: (c) => {
       // conntrack_mt, in the kernel's order.
-      if (m.ctstate && ((stateBits(c.ct, true) & stateMask) !== 0) === m.ctstate.invert) return false;
+      if (m.ctstate && ((stateBits(c.ct, true) & stateMask) !== 0) === m.ctstate.invert)
+        return false;
       if (c.ct.kind !== 'tracked') return hasState;
       const e = c.ct.entry;
       if (m.ctdir) {
-        const isOrig = c.ct.ctinfo === 'NEW' || c.ct.ctinfo === 'ESTABLISHED' || c.ct.ctinfo === 'RELATED';
+        const isOrig =
+          c.ct.ctinfo === 'NEW' || c.ct.ctinfo === 'ESTABLISHED' || c.ct.ctinfo === 'RELATED';
         if (isOrig !== (m.ctdir === 'ORIGINAL')) return false;
       }
       if (od && m.ctorigdst) {
-        const ok = ((ipToInt(e.original.dst) & odMask) >>> 0) === odNet;
+        const ok = (ipToInt(e.original.dst) & odMask) >>> 0 === odNet;
         if (ok === m.ctorigdst.invert) return false;
       }
       if (m.ctorigdstport) {
         const p = e.original.dport;
-        if ((p >= m.ctorigdstport.from && p <= m.ctorigdstport.to) === m.ctorigdstport.invert) return false;
+        if ((p >= m.ctorigdstport.from && p <= m.ctorigdstport.to) === m.ctorigdstport.invert)
+          return false;
       }
       if (m.ctstatus && ((statusMask & e.status) !== 0) === m.ctstatus.invert) return false;
       return true;
@@ -651,7 +682,8 @@ function compileRecent(m: Extract<Match, { kind: 'recent' }>): CMatch {
 }
 
 function compilePhysdev(m: Extract<Match, { kind: 'physdev' }>): CMatch {
-  const cmp = (dev: string, p: { name: string; wildcard: boolean }) => (p.wildcard ? dev.startsWith(p.name) : dev === p.name);
+  const cmp = (dev: string, p: { name: string; wildcard: boolean }) =>
+    p.wildcard ? dev.startsWith(p.name) : dev === p.name;
   return {
     test: (c) => {
       // physdev_mt (net/netfilter/xt_physdev.c)
@@ -669,7 +701,8 @@ function compilePhysdev(m: Extract<Match, { kind: 'physdev' }>): CMatch {
       if (m.isBridged && (outdev !== undefined) === m.isBridged.invert) return false;
       if (m.isIn && (indev !== undefined) === m.isIn.invert) return false;
       if (m.isOut && (outdev !== undefined) === m.isOut.invert) return false;
-      if (m.physdevIn && indev !== undefined && cmp(indev, m.physdevIn) === m.physdevIn.invert) return false;
+      if (m.physdevIn && indev !== undefined && cmp(indev, m.physdevIn) === m.physdevIn.invert)
+        return false;
       if (!m.physdevOut) return true;
       if (outdev === undefined) return true;
       return cmp(outdev, m.physdevOut) !== m.physdevOut.invert;
@@ -688,7 +721,8 @@ const NAT_HOOKS: Readonly<Record<string, readonly HookName[]>> = {
 };
 
 function natApplicable(c: EvalCtx, kind: string): string | null {
-  if (c.table !== 'nat') return `${kind} is only valid in the nat table (iptables-restore would refuse the rule)`;
+  if (c.table !== 'nat')
+    return `${kind} is only valid in the nat table (iptables-restore would refuse the rule)`;
   if (!NAT_HOOKS[kind]!.includes(c.hook)) {
     return `${kind} is not valid in ${c.hook} (iptables-restore would refuse the rule)`;
   }
@@ -718,7 +752,10 @@ function doNat(
   if (masqIface !== undefined) e = { ...e, masqIface };
   c.ct = { ...c.ct, entry: e };
   const mapped = invertTuple(e.reply);
-  const to = manip === 'DST' ? `${mapped.dst}:${mapped.proto === 'icmp' ? mapped.sport : mapped.dport}` : `${mapped.src}:${mapped.sport}`;
+  const to =
+    manip === 'DST'
+      ? `${mapped.dst}:${mapped.proto === 'icmp' ? mapped.sport : mapped.dport}`
+      : `${mapped.src}:${mapped.sport}`;
   c.notes.push({
     ref,
     text: `${kind} binding ${manip === 'DST' ? 'destination' : 'source'} ${to} (ct ${e.id} reply tuple ${formatTuple(e.reply)})`,
@@ -727,11 +764,15 @@ function doNat(
   return ACCEPT;
 }
 
-function addrRange(a: { from: string; to: string } | undefined): Pick<NatRange, 'minAddr' | 'maxAddr'> {
+function addrRange(
+  a: { from: string; to: string } | undefined,
+): Pick<NatRange, 'minAddr' | 'maxAddr'> {
   return a ? { minAddr: a.from, maxAddr: a.to } : {};
 }
 
-function portRange(p: { from: number; to: number } | undefined): Pick<NatRange, 'minPort' | 'maxPort'> {
+function portRange(
+  p: { from: number; to: number } | undefined,
+): Pick<NatRange, 'minPort' | 'maxPort'> {
   return p ? { minPort: p.from, maxPort: p.to } : {};
 }
 
@@ -756,7 +797,10 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
       return (c) => {
         // ipt_REJECT hooks: INPUT, FORWARD, OUTPUT only.
         if (c.hook === 'PREROUTING' || c.hook === 'POSTROUTING') {
-          return { kind: 'UNSUPPORTED', what: `REJECT is not valid in ${c.hook} (iptables-restore would refuse the rule)` };
+          return {
+            kind: 'UNSUPPORTED',
+            what: `REJECT is not valid in ${c.hook} (iptables-restore would refuse the rule)`,
+          };
         }
         return r;
       };
@@ -778,7 +822,8 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
       };
     case 'NOTRACK':
       return (c) => {
-        if (c.table !== 'raw') return { kind: 'UNSUPPORTED', what: 'NOTRACK is only valid in the raw table' };
+        if (c.table !== 'raw')
+          return { kind: 'UNSUPPORTED', what: 'NOTRACK is only valid in the raw table' };
         // xt_CT notrack_tg: nf_ct_set(skb, NULL, IP_CT_UNTRACKED)
         c.ct = { kind: 'untracked' };
         return CONTINUE;
@@ -787,7 +832,18 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
       return (c, ref) => {
         const bad = natApplicable(c, 'DNAT');
         if (bad) return { kind: 'UNSUPPORTED', what: bad };
-        return doNat(c, ref, { ...addrRange(t.toAddr), ...portRange(t.toPorts), random: t.random, persistent: t.persistent }, 'DST', 'DNAT');
+        return doNat(
+          c,
+          ref,
+          {
+            ...addrRange(t.toAddr),
+            ...portRange(t.toPorts),
+            random: t.random,
+            persistent: t.persistent,
+          },
+          'DST',
+          'DNAT',
+        );
       };
     case 'SNAT':
       return (c, ref) => {
@@ -796,7 +852,13 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         return doNat(
           c,
           ref,
-          { ...addrRange(t.toAddr), ...portRange(t.toPorts), random: t.random, randomFully: t.randomFully, persistent: t.persistent },
+          {
+            ...addrRange(t.toAddr),
+            ...portRange(t.toPorts),
+            random: t.random,
+            randomFully: t.randomFully,
+            persistent: t.persistent,
+          },
           'SRC',
           'SNAT',
         );
@@ -811,11 +873,21 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         const out = c.outIface;
         const nexthop: Ipv4 = c.hctx.nexthop ?? c.packet.ip.dst;
         const src = c.env.masqueradeSource(out, nexthop);
-        if (src === null) return { kind: 'DROP', reason: `MASQUERADE: ${out || 'the output device'} has no usable address ("ate my IP address")` };
+        if (src === null)
+          return {
+            kind: 'DROP',
+            reason: `MASQUERADE: ${out || 'the output device'} has no usable address ("ate my IP address")`,
+          };
         return doNat(
           c,
           ref,
-          { minAddr: src, maxAddr: src, ...portRange(t.toPorts), random: t.random, randomFully: t.randomFully },
+          {
+            minAddr: src,
+            maxAddr: src,
+            ...portRange(t.toPorts),
+            random: t.random,
+            randomFully: t.randomFully,
+          },
           'SRC',
           'MASQUERADE',
           out,
@@ -827,8 +899,18 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         if (bad) return { kind: 'UNSUPPORTED', what: bad };
         // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first address.
         const dst = c.hook === 'OUTPUT' ? '127.0.0.1' : c.env.primaryAddress(c.inIface);
-        if (dst === null) return { kind: 'DROP', reason: `REDIRECT: ${c.inIface || 'the input device'} has no address` };
-        return doNat(c, ref, { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random }, 'DST', 'REDIRECT');
+        if (dst === null)
+          return {
+            kind: 'DROP',
+            reason: `REDIRECT: ${c.inIface || 'the input device'} has no address`,
+          };
+        return doNat(
+          c,
+          ref,
+          { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random },
+          'DST',
+          'REDIRECT',
+        );
       };
     case 'unsupported':
       return () => ({ kind: 'UNSUPPORTED', what: `target -j ${[t.name, ...t.args].join(' ')}` });
@@ -836,7 +918,8 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
 }
 
 function compileConnmark(args: readonly string[]): (c: EvalCtx, ref: RuleRef) => TargetResult {
-  const num = (s: string | undefined) => (s !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(s) ? Number(s) >>> 0 : undefined);
+  const num = (s: string | undefined) =>
+    s !== undefined && /^(0x[0-9a-f]+|\d+)$/i.test(s) ? Number(s) >>> 0 : undefined;
   const mode = args[0];
   const opt = (name: string) => {
     const i = args.indexOf(name);
@@ -945,7 +1028,11 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       for (const m of r.ems) {
         if (m.unsupported !== undefined) {
           const ref = refOf(c, chain.name, r);
-          return { kind: 'UNSUPPORTED', by: { kind: 'rule', ref, target: r.targetText }, what: m.unsupported };
+          return {
+            kind: 'UNSUPPORTED',
+            by: { kind: 'rule', ref, target: r.targetText },
+            what: m.unsupported,
+          };
         }
         if (!m.test(c)) {
           ok = false;
@@ -971,11 +1058,19 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       case 'ACCEPT':
         return { kind: 'ACCEPT', by: { kind: 'rule', ref, target: r.targetText } };
       case 'DROP':
-        return { kind: 'DROP', by: { kind: 'rule', ref, target: r.targetText }, ...(res.reason ? { reason: res.reason } : {}) };
+        return {
+          kind: 'DROP',
+          by: { kind: 'rule', ref, target: r.targetText },
+          ...(res.reason ? { reason: res.reason } : {}),
+        };
       case 'REJECT':
         return { kind: 'REJECT', by: { kind: 'rule', ref, target: r.targetText }, with: res.with };
       case 'UNSUPPORTED':
-        return { kind: 'UNSUPPORTED', by: { kind: 'rule', ref, target: r.targetText }, what: res.what };
+        return {
+          kind: 'UNSUPPORTED',
+          by: { kind: 'rule', ref, target: r.targetText },
+          what: res.what,
+        };
       case 'RETURN': {
         const top = stack.pop();
         if (top) {

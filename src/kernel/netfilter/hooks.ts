@@ -23,7 +23,13 @@ import { describePacket, NO_FLAGS, type Ipv4Packet } from '../../wire/packet.js'
 import { confirm, conntrackIn, type SkbCt } from '../conntrack/core.js';
 import { isReplyInfo } from '../conntrack/entry.js';
 import { formatTable } from '../conntrack/format.js';
-import { icmpReplyTranslation, isNatDone, natPacket, nullBinding, type ManipType } from '../conntrack/nat.js';
+import {
+  icmpReplyTranslation,
+  isNatDone,
+  natPacket,
+  nullBinding,
+  type ManipType,
+} from '../conntrack/nat.js';
 import { ConntrackTable } from '../conntrack/table.js';
 import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
@@ -114,7 +120,13 @@ export class Netfilter {
   }
 
   /** Runs every hook function registered at `hook`, in priority order. */
-  run(hook: HookName, skb: Skb, hctx: HookContext, chooser: Chooser, rec: Recorder = NULL_RECORDER): HookOutcome {
+  run(
+    hook: HookName,
+    skb: Skb,
+    hctx: HookContext,
+    chooser: Chooser,
+    rec: Recorder = NULL_RECORDER,
+  ): HookOutcome {
     const steps: Step[] = [];
     const tee: Recorder = {
       record(s) {
@@ -203,7 +215,12 @@ export class Netfilter {
           return null;
         case 'DROP': {
           const why = 'reason' in r && r.reason ? ` (${r.reason})` : '';
-          tee.record({ kind: 'drop', host, summary: `${table} ${chain}: DROP${why}`, packet: c.packet });
+          tee.record({
+            kind: 'drop',
+            host,
+            summary: `${table} ${chain}: DROP${why}`,
+            packet: c.packet,
+          });
           return finish('DROP', by);
         }
         case 'REJECT': {
@@ -213,7 +230,10 @@ export class Netfilter {
             host,
             summary: `${table} ${chain}: REJECT --reject-with ${r.with}`,
             packet: c.packet,
-            detail: { with: r.with, ...(reject.response ? { response: describePacket(reject.response) } : {}) },
+            detail: {
+              with: r.with,
+              ...(reject.response ? { response: describePacket(reject.response) } : {}),
+            },
           });
           return finish('REJECT', by, { reject });
         }
@@ -225,7 +245,9 @@ export class Netfilter {
             summary: `${table} ${chain}: UNSUPPORTED: ${r.what}${rule?.line !== undefined ? ` at ${rule.file ?? ''}:${rule.line}` : ''}`,
             packet: c.packet,
           });
-          return finish('UNSUPPORTED', by, { unsupported: { what: r.what, ...(rule ? { rule } : {}) } });
+          return finish('UNSUPPORTED', by, {
+            unsupported: { what: r.what, ...(rule ? { rule } : {}) },
+          });
         }
       }
     };
@@ -253,7 +275,8 @@ export class Netfilter {
           if (hook === 'OUTPUT' && stage.table === 'mangle') {
             const p = c.packet.ip;
             const b = before.packet.ip;
-            reroute ||= before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
+            reroute ||=
+              before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
           }
           break;
         }
@@ -281,7 +304,14 @@ export class Netfilter {
             return finish('DROP', { kind: 'kernel', hook, reason: r.event });
           }
           c.ct = r.ct;
-          if (r.event) tee.record({ kind: 'conntrack', host, summary: `conntrack: ${r.event}`, packet: c.packet, detail: ctDetail(r.ct) });
+          if (r.event)
+            tee.record({
+              kind: 'conntrack',
+              host,
+              summary: `conntrack: ${r.event}`,
+              packet: c.packet,
+              detail: ctDetail(r.ct),
+            });
           break;
         }
       }
@@ -316,7 +346,11 @@ export class Netfilter {
     }
     const manip = stage.manip;
     const l4 = c.packet.l4;
-    if ((ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') && l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) {
+    if (
+      (ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') &&
+      l4.kind === 'icmp' &&
+      ICMP_ERROR_TYPES.has(l4.type)
+    ) {
       const before = c.packet;
       const after = icmpReplyTranslation(ct.entry, ct.ctinfo, manip, before);
       if (after !== before) {
@@ -364,7 +398,12 @@ export class Netfilter {
     if (cur.kind !== 'tracked') return null;
     const before = c.packet;
     const after = natPacket(cur.entry, cur.ctinfo, manip, before);
-    if (after !== before && (after.ip.src !== before.ip.src || after.ip.dst !== before.ip.dst || portsDiffer(after, before))) {
+    if (
+      after !== before &&
+      (after.ip.src !== before.ip.src ||
+        after.ip.dst !== before.ip.dst ||
+        portsDiffer(after, before))
+    ) {
       setPacket(c, after);
       const reply = isReplyInfo(cur.ctinfo);
       const kind = reply
@@ -393,7 +432,8 @@ export class Netfilter {
 function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {
   const x = a.l4;
   const y = b.l4;
-  if (x.kind === 'icmp' || y.kind === 'icmp') return x.kind === 'icmp' && y.kind === 'icmp' && x.id !== y.id;
+  if (x.kind === 'icmp' || y.kind === 'icmp')
+    return x.kind === 'icmp' && y.kind === 'icmp' && x.id !== y.id;
   return x.sport !== y.sport || x.dport !== y.dport;
 }
 
@@ -454,7 +494,8 @@ export function rejectInfo(p: Ipv4Packet, withType: string, env: NetfilterEnv): 
     };
   }
   // icmp_send never answers an ICMP error.
-  if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) return { with: withType, response: null };
+  if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type))
+    return { with: withType, response: null };
   const code = REJECT_CODES[withType] ?? 3;
   const local = env.addrType(p.ip.dst) === 'LOCAL';
   if (!local) return { with: withType, response: null };

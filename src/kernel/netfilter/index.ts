@@ -60,6 +60,18 @@ export type {
   Verdict,
 } from './env.js';
 export { HOOK_STAGES, Netfilter, newSkb, rejectInfo, type Stage } from './hooks.js';
-export { compileRuleset, describeTarget, hexMark, MAX_JUMP_DEPTH, RuleState, type CompiledRuleset } from './compile.js';
+export {
+  compileRuleset,
+  describeTarget,
+  hexMark,
+  MAX_JUMP_DEPTH,
+  RuleState,
+  type CompiledRuleset,
+} from './compile.js';
 export * from './types.js';
-export { DEFAULT_CONNTRACK_SYSCTLS, NO_CT, type ConntrackSysctls, type SkbCt } from '../conntrack/core.js';
+export {
+  DEFAULT_CONNTRACK_SYSCTLS,
+  NO_CT,
+  type ConntrackSysctls,
+  type SkbCt,
+} from '../conntrack/core.js';

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../../iptables/parse.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { SeededChooser, type Chooser } from '../random.js';
-import { HOOK_STAGES, Netfilter, newSkb, type HookContext, type HookOutcome, type Ruleset, type Skb } from './index.js';
+import {
+  HOOK_STAGES,
+  Netfilter,
+  newSkb,
+  type HookContext,
+  type HookOutcome,
+  type Ruleset,
+  type Skb,
+} from './index.js';
 import { icmpEcho, tcp, TestEnv, udp } from './testing.js';
 
 function ruleset(text: string): Ruleset {
@@ -33,41 +41,174 @@ function onlyRule(rule: string, extra = ''): string {
 }
 
 describe('matches (table-driven: rule in filter INPUT, policy DROP)', () => {
-  const cases: { name: string; rule: string; pkt: Ipv4Packet; ctx?: HookContext; extra?: string; match: boolean }[] = [
+  const cases: {
+    name: string;
+    rule: string;
+    pkt: Ipv4Packet;
+    ctx?: HookContext;
+    extra?: string;
+    match: boolean;
+  }[] = [
     { name: '-p tcp on tcp', rule: '-p tcp', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
     { name: '-p tcp on udp', rule: '-p tcp', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: false },
     { name: '! -p tcp on udp', rule: '! -p tcp', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: true },
     { name: '-p all', rule: '-p all', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: '-s in prefix', rule: '-s 10.0.0.0/8', pkt: tcp('10.9.9.9', 1, LOCAL, 80), match: true },
-    { name: '-s outside prefix', rule: '-s 10.0.0.0/8', pkt: tcp('11.0.0.1', 1, LOCAL, 80), match: false },
-    { name: '! -s outside prefix', rule: '! -s 10.0.0.0/8', pkt: tcp('11.0.0.1', 1, LOCAL, 80), match: true },
+    {
+      name: '-s in prefix',
+      rule: '-s 10.0.0.0/8',
+      pkt: tcp('10.9.9.9', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: '-s outside prefix',
+      rule: '-s 10.0.0.0/8',
+      pkt: tcp('11.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
+    {
+      name: '! -s outside prefix',
+      rule: '! -s 10.0.0.0/8',
+      pkt: tcp('11.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
     { name: '-d host', rule: `-d ${LOCAL}/32`, pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: '! -d host', rule: `! -d ${LOCAL}/32`, pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
+    {
+      name: '! -d host',
+      rule: `! -d ${LOCAL}/32`,
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
     { name: '-i exact', rule: '-i eth0', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
     { name: '-i other', rule: '-i eth1', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
     { name: '-i wildcard', rule: '-i eth+', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
     { name: '! -i wildcard', rule: '! -i cali+', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: '-i without a device', rule: '-i eth0', pkt: tcp('10.0.0.1', 1, LOCAL, 80), ctx: {}, match: false },
-    { name: '--dport in range', rule: '-p tcp -m tcp --dport 8000:8080', pkt: tcp('10.0.0.1', 1, LOCAL, 8080), match: true },
-    { name: '--dport outside range', rule: '-p tcp -m tcp --dport 8000:8080', pkt: tcp('10.0.0.1', 1, LOCAL, 8081), match: false },
-    { name: '! --dport', rule: '-p tcp -m tcp ! --dport 22', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: '--sport', rule: '-p udp -m udp --sport 53', pkt: udp('10.0.0.1', 53, LOCAL, 4000), match: true },
-    { name: '--syn on SYN', rule: '-p tcp -m tcp --syn', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: '--syn on ACK', rule: '-p tcp -m tcp --syn', pkt: tcp('10.0.0.1', 1, LOCAL, 80, { ack: true }), match: false },
-    { name: '--tcp-flags ALL NONE', rule: '-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE', pkt: tcp('10.0.0.1', 1, LOCAL, 80, {}), match: true },
-    { name: 'multiport dports hit range', rule: '-p tcp -m multiport --dports 80,443,9000:9100', pkt: tcp('10.0.0.1', 1, LOCAL, 9050), match: true },
-    { name: 'multiport dports miss', rule: '-p tcp -m multiport --dports 80,443', pkt: tcp('10.0.0.1', 1, LOCAL, 8443), match: false },
-    { name: '! multiport', rule: '-p tcp -m multiport ! --dports 80,443', pkt: tcp('10.0.0.1', 1, LOCAL, 8443), match: true },
-    { name: 'multiport ports either side', rule: '-p tcp -m multiport --ports 5000', pkt: tcp('10.0.0.1', 5000, LOCAL, 80), match: true },
-    { name: 'icmp echo-request', rule: '-p icmp -m icmp --icmp-type 8', pkt: icmpEcho('10.0.0.1', LOCAL, 7), match: true },
-    { name: 'icmp other type', rule: '-p icmp -m icmp --icmp-type 0', pkt: icmpEcho('10.0.0.1', LOCAL, 7), match: false },
-    { name: 'comment', rule: '-m comment --comment "hello world"', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: 'ctstate NEW on SYN', rule: '-m conntrack --ctstate NEW', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: 'ctstate ESTABLISHED on SYN', rule: '-m conntrack --ctstate RELATED,ESTABLISHED', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
-    { name: 'ctstate INVALID on SYN+FIN', rule: '-m conntrack --ctstate INVALID', pkt: tcp('10.0.0.1', 1, LOCAL, 80, { syn: true, fin: true }), match: true },
-    { name: 'ctstate NEW on mid-stream ACK (tcp_loose=1)', rule: '-m conntrack --ctstate NEW', pkt: tcp('10.0.0.1', 1, LOCAL, 80, { ack: true }), match: true },
-    { name: '! ctstate INVALID', rule: '-m conntrack ! --ctstate INVALID', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: 'state NEW', rule: '-m state --state NEW', pkt: udp('10.0.0.1', 1, LOCAL, 53), match: true },
+    {
+      name: '-i without a device',
+      rule: '-i eth0',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      ctx: {},
+      match: false,
+    },
+    {
+      name: '--dport in range',
+      rule: '-p tcp -m tcp --dport 8000:8080',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 8080),
+      match: true,
+    },
+    {
+      name: '--dport outside range',
+      rule: '-p tcp -m tcp --dport 8000:8080',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 8081),
+      match: false,
+    },
+    {
+      name: '! --dport',
+      rule: '-p tcp -m tcp ! --dport 22',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: '--sport',
+      rule: '-p udp -m udp --sport 53',
+      pkt: udp('10.0.0.1', 53, LOCAL, 4000),
+      match: true,
+    },
+    {
+      name: '--syn on SYN',
+      rule: '-p tcp -m tcp --syn',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: '--syn on ACK',
+      rule: '-p tcp -m tcp --syn',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80, { ack: true }),
+      match: false,
+    },
+    {
+      name: '--tcp-flags ALL NONE',
+      rule: '-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80, {}),
+      match: true,
+    },
+    {
+      name: 'multiport dports hit range',
+      rule: '-p tcp -m multiport --dports 80,443,9000:9100',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 9050),
+      match: true,
+    },
+    {
+      name: 'multiport dports miss',
+      rule: '-p tcp -m multiport --dports 80,443',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 8443),
+      match: false,
+    },
+    {
+      name: '! multiport',
+      rule: '-p tcp -m multiport ! --dports 80,443',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 8443),
+      match: true,
+    },
+    {
+      name: 'multiport ports either side',
+      rule: '-p tcp -m multiport --ports 5000',
+      pkt: tcp('10.0.0.1', 5000, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'icmp echo-request',
+      rule: '-p icmp -m icmp --icmp-type 8',
+      pkt: icmpEcho('10.0.0.1', LOCAL, 7),
+      match: true,
+    },
+    {
+      name: 'icmp other type',
+      rule: '-p icmp -m icmp --icmp-type 0',
+      pkt: icmpEcho('10.0.0.1', LOCAL, 7),
+      match: false,
+    },
+    {
+      name: 'comment',
+      rule: '-m comment --comment "hello world"',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'ctstate NEW on SYN',
+      rule: '-m conntrack --ctstate NEW',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'ctstate ESTABLISHED on SYN',
+      rule: '-m conntrack --ctstate RELATED,ESTABLISHED',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
+    {
+      name: 'ctstate INVALID on SYN+FIN',
+      rule: '-m conntrack --ctstate INVALID',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80, { syn: true, fin: true }),
+      match: true,
+    },
+    {
+      name: 'ctstate NEW on mid-stream ACK (tcp_loose=1)',
+      rule: '-m conntrack --ctstate NEW',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80, { ack: true }),
+      match: true,
+    },
+    {
+      name: '! ctstate INVALID',
+      rule: '-m conntrack ! --ctstate INVALID',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'state NEW',
+      rule: '-m state --state NEW',
+      pkt: udp('10.0.0.1', 1, LOCAL, 53),
+      match: true,
+    },
     {
       name: 'ctstate UNTRACKED after NOTRACK',
       rule: '-m conntrack --ctstate UNTRACKED',
@@ -93,22 +234,54 @@ describe('matches (table-driven: rule in filter INPUT, policy DROP)', () => {
       name: 'mark set in mangle',
       rule: '-m mark --mark 0x4000/0x4000',
       pkt: tcp('10.0.0.1', 1, LOCAL, 80),
-      extra: '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j MARK --set-xmark 0x4001/0xffffffff\nCOMMIT\n',
+      extra:
+        '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j MARK --set-xmark 0x4001/0xffffffff\nCOMMIT\n',
       match: true,
     },
-    { name: 'mark not set', rule: '-m mark --mark 0x4000/0x4000', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
-    { name: '! mark not set', rule: '-m mark ! --mark 0x4000/0x4000', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
+    {
+      name: 'mark not set',
+      rule: '-m mark --mark 0x4000/0x4000',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
+    {
+      name: '! mark not set',
+      rule: '-m mark ! --mark 0x4000/0x4000',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
     {
       name: 'connmark set in mangle',
       rule: '-m connmark --mark 0x7',
       pkt: tcp('10.0.0.1', 1, LOCAL, 80),
-      extra: '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CONNMARK --set-xmark 0x7/0xffffffff\nCOMMIT\n',
+      extra:
+        '*mangle\n:PREROUTING ACCEPT [0:0]\n-A PREROUTING -j CONNMARK --set-xmark 0x7/0xffffffff\nCOMMIT\n',
       match: true,
     },
-    { name: 'addrtype dst LOCAL', rule: '-m addrtype --dst-type LOCAL', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: 'addrtype src LOCAL (remote source)', rule: '-m addrtype --src-type LOCAL', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
-    { name: '! addrtype src LOCAL', rule: '-m addrtype ! --src-type LOCAL', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
-    { name: 'addrtype limit-iface-in, same device', rule: '-m addrtype --dst-type LOCAL --limit-iface-in', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
+    {
+      name: 'addrtype dst LOCAL',
+      rule: '-m addrtype --dst-type LOCAL',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'addrtype src LOCAL (remote source)',
+      rule: '-m addrtype --src-type LOCAL',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
+    {
+      name: '! addrtype src LOCAL',
+      rule: '-m addrtype ! --src-type LOCAL',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
+    {
+      name: 'addrtype limit-iface-in, same device',
+      rule: '-m addrtype --dst-type LOCAL --limit-iface-in',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
     {
       name: 'addrtype limit-iface-in, other device',
       rule: '-m addrtype --dst-type LOCAL --limit-iface-in',
@@ -116,7 +289,12 @@ describe('matches (table-driven: rule in filter INPUT, policy DROP)', () => {
       ctx: { inIface: 'eth1' },
       match: false,
     },
-    { name: 'physdev without bridge', rule: '-m physdev --physdev-in veth1', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: false },
+    {
+      name: 'physdev without bridge',
+      rule: '-m physdev --physdev-in veth1',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
     {
       name: 'physdev bridged in port',
       rule: '-m physdev --physdev-in veth+ --physdev-is-in',
@@ -124,7 +302,12 @@ describe('matches (table-driven: rule in filter INPUT, policy DROP)', () => {
       ctx: { inIface: 'eth0', bridge: { physIn: 'veth12' } },
       match: true,
     },
-    { name: '! physdev-is-bridged without bridge', rule: '-m physdev ! --physdev-is-bridged', pkt: tcp('10.0.0.1', 1, LOCAL, 80), match: true },
+    {
+      name: '! physdev-is-bridged without bridge',
+      rule: '-m physdev ! --physdev-is-bridged',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: true,
+    },
   ];
   it.each(cases)('$name', ({ rule, pkt, ctx, extra, match }) => {
     const nf = new Netfilter(ruleset(onlyRule(rule, extra)), new TestEnv({ [LOCAL]: 'eth0' }));
@@ -141,14 +324,26 @@ describe('statistic', () => {
       new TestEnv({ [LOCAL]: 'eth0' }),
     );
     const seen: { p: number; label: string }[] = [];
-    const ch: Chooser = { chance: (p, label) => (seen.push({ p, label }), true), integer: (a) => a };
+    const ch: Chooser = {
+      chance: (p, label) => (seen.push({ p, label }), true),
+      integer: (a) => a,
+    };
     expect(toInput(nf, tcp('10.0.0.1', 1, LOCAL, 80), undefined, ch).input?.verdict).toBe('ACCEPT');
-    expect(seen).toEqual([{ p: Math.round(0.3333333333 * 2 ** 31) / 2 ** 31, label: 'filter/INPUT rule 1 (line 3)' }]);
-    expect(toInput(nf, tcp('10.0.0.1', 2, LOCAL, 80), undefined, always(false)).input?.verdict).toBe('DROP');
+    expect(seen).toEqual([
+      { p: Math.round(0.3333333333 * 2 ** 31) / 2 ** 31, label: 'filter/INPUT rule 1 (line 3)' },
+    ]);
+    expect(
+      toInput(nf, tcp('10.0.0.1', 2, LOCAL, 80), undefined, always(false)).input?.verdict,
+    ).toBe('DROP');
   });
   it('nth: every 3rd packet starting at --packet', () => {
-    const nf = new Netfilter(ruleset(onlyRule('-m statistic --mode nth --every 3 --packet 1')), new TestEnv({ [LOCAL]: 'eth0' }));
-    const verdicts = [0, 1, 2, 3, 4, 5, 6].map((i) => toInput(nf, udp('10.0.0.1', 1000 + i, LOCAL, 53)).input?.verdict);
+    const nf = new Netfilter(
+      ruleset(onlyRule('-m statistic --mode nth --every 3 --packet 1')),
+      new TestEnv({ [LOCAL]: 'eth0' }),
+    );
+    const verdicts = [0, 1, 2, 3, 4, 5, 6].map(
+      (i) => toInput(nf, udp('10.0.0.1', 1000 + i, LOCAL, 53)).input?.verdict,
+    );
     expect(verdicts).toEqual(['DROP', 'ACCEPT', 'DROP', 'DROP', 'ACCEPT', 'DROP', 'DROP']);
   });
 });
@@ -199,22 +394,45 @@ describe('targets and chain traversal', () => {
     expect(t.hits.map((h) => `${h.chain}#${h.index}`)).toEqual(['INPUT#1', 'A#1', 'A#2']);
     const u = toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input!;
     expect(u.decidedBy).toMatchObject({ kind: 'rule', chain: 'A', index: 3, line: 9 });
-    expect(toInput(nf, icmpEcho('10.0.0.1', LOCAL, 1)).input?.decidedBy).toMatchObject({ kind: 'rule', chain: 'B' });
+    expect(toInput(nf, icmpEcho('10.0.0.1', LOCAL, 1)).input?.decidedBy).toMatchObject({
+      kind: 'rule',
+      chain: 'B',
+    });
   });
   it('goto does not return to the chain that jumped', () => {
-    const text = ['*filter', ':INPUT ACCEPT [0:0]', ':G - [0:0]', ':X - [0:0]', '-A INPUT -j X', '-A INPUT -j DROP', '-A X -g G', '-A X -j ACCEPT', '-A G -p udp -j RETURN', 'COMMIT', ''].join('\n');
+    const text = [
+      '*filter',
+      ':INPUT ACCEPT [0:0]',
+      ':G - [0:0]',
+      ':X - [0:0]',
+      '-A INPUT -j X',
+      '-A INPUT -j DROP',
+      '-A X -g G',
+      '-A X -j ACCEPT',
+      '-A G -p udp -j RETURN',
+      'COMMIT',
+      '',
+    ].join('\n');
     const nf = new Netfilter(ruleset(text), env());
     // G falls off (or RETURNs) to INPUT (X's caller), skipping X's ACCEPT: INPUT's DROP decides.
     const r = toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input!;
     expect(r.decidedBy).toMatchObject({ kind: 'rule', chain: 'INPUT', index: 2 });
   });
   it('RETURN in a built-in chain applies its policy', () => {
-    const nf = new Netfilter(ruleset('*filter\n:INPUT DROP [0:0]\n-A INPUT -j RETURN\n-A INPUT -j ACCEPT\nCOMMIT\n'), env());
-    expect(toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input?.decidedBy).toMatchObject({ kind: 'policy', policy: 'DROP' });
+    const nf = new Netfilter(
+      ruleset('*filter\n:INPUT DROP [0:0]\n-A INPUT -j RETURN\n-A INPUT -j ACCEPT\nCOMMIT\n'),
+      env(),
+    );
+    expect(toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input?.decidedBy).toMatchObject({
+      kind: 'policy',
+      policy: 'DROP',
+    });
   });
   it('a rule without a target only counts; LOG continues', () => {
     const nf = new Netfilter(
-      ruleset('*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp\n-A INPUT -j LOG --log-prefix "x: "\n-A INPUT -j ACCEPT\nCOMMIT\n'),
+      ruleset(
+        '*filter\n:INPUT DROP [0:0]\n-A INPUT -p udp\n-A INPUT -j LOG --log-prefix "x: "\n-A INPUT -j ACCEPT\nCOMMIT\n',
+      ),
       env(),
     );
     const r = toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input!;
@@ -234,26 +452,47 @@ describe('targets and chain traversal', () => {
       '',
     ].join('\n');
     const nf = new Netfilter(ruleset(text), env());
-    const pre = nf.run('PREROUTING', newSkb(udp('10.0.0.1', 1, LOCAL, 53)), { inIface: 'eth0' }, always(true));
+    const pre = nf.run(
+      'PREROUTING',
+      newSkb(udp('10.0.0.1', 1, LOCAL, 53)),
+      { inIface: 'eth0' },
+      always(true),
+    );
     expect(pre.skb.mark).toBe(((0xff & 0xf0) | 0x4000) ^ 0x10);
   });
   it('REJECT --reject-with tcp-reset records the RST the kernel sends', () => {
-    const nf = new Netfilter(ruleset('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n'), env());
+    const nf = new Netfilter(
+      ruleset(
+        '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -j REJECT --reject-with tcp-reset\nCOMMIT\n',
+      ),
+      env(),
+    );
     const r = toInput(nf, tcp('10.0.0.1', 4321, LOCAL, 80, { syn: true }, 777)).input!;
     expect(r.verdict).toBe('REJECT');
     expect(r.reject?.with).toBe('tcp-reset');
     const rst = r.reject?.response;
     expect(rst?.ip).toMatchObject({ src: LOCAL, dst: '10.0.0.1' });
-    expect(rst?.l4).toMatchObject({ kind: 'tcp', sport: 80, dport: 4321, seq: 0, ack: 778, flags: { rst: true, ack: true } });
+    expect(rst?.l4).toMatchObject({
+      kind: 'tcp',
+      sport: 80,
+      dport: 4321,
+      seq: 0,
+      ack: 778,
+      flags: { rst: true, ack: true },
+    });
   });
   it('REJECT default is icmp-port-unreachable quoting the packet', () => {
-    const nf = new Netfilter(ruleset('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT\nCOMMIT\n'), env());
+    const nf = new Netfilter(
+      ruleset('*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -j REJECT\nCOMMIT\n'),
+      env(),
+    );
     const r = toInput(nf, udp('10.0.0.1', 4321, LOCAL, 53)).input!;
     expect(r.reject?.with).toBe('icmp-port-unreachable');
     expect(r.reject?.response?.l4).toMatchObject({ kind: 'icmp', type: 3, code: 3 });
   });
   it('an unsupported match reached gives UNSUPPORTED naming its line; not reached when an earlier match fails', () => {
-    const text = '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m set --match-set foo src -j DROP\nCOMMIT\n';
+    const text =
+      '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m set --match-set foo src -j DROP\nCOMMIT\n';
     const p = parseIptablesSave(text, 't.save');
     const nf = new Netfilter(p.ruleset, env());
     const hit = toInput(nf, tcp('10.0.0.1', 1, LOCAL, 80)).input!;
@@ -270,8 +509,37 @@ describe('targets and chain traversal', () => {
           {
             name: 'filter',
             chains: new Map([
-              ['INPUT', { name: 'INPUT', policy: 'ACCEPT', rules: [{ matches: [], target: { kind: 'jump', chain: 'L' }, text: '-j L', source: { line: 1 } }], source: {} }],
-              ['L', { name: 'L', rules: [{ matches: [], target: { kind: 'jump', chain: 'L' }, text: '-j L', source: { line: 2 } }], source: {} }],
+              [
+                'INPUT',
+                {
+                  name: 'INPUT',
+                  policy: 'ACCEPT',
+                  rules: [
+                    {
+                      matches: [],
+                      target: { kind: 'jump', chain: 'L' },
+                      text: '-j L',
+                      source: { line: 1 },
+                    },
+                  ],
+                  source: {},
+                },
+              ],
+              [
+                'L',
+                {
+                  name: 'L',
+                  rules: [
+                    {
+                      matches: [],
+                      target: { kind: 'jump', chain: 'L' },
+                      text: '-j L',
+                      source: { line: 2 },
+                    },
+                  ],
+                  source: {},
+                },
+              ],
             ]),
           },
         ],
@@ -287,11 +555,20 @@ describe('targets and chain traversal', () => {
 describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
   it('registers the kernel functions in priority order', () => {
     const names = (h: keyof typeof HOOK_STAGES) =>
-      HOOK_STAGES[h].map((s) => (s.kind === 'table' ? s.table : s.kind === 'nat' ? `nat-${s.manip}` : s.kind));
+      HOOK_STAGES[h].map((s) =>
+        s.kind === 'table' ? s.table : s.kind === 'nat' ? `nat-${s.manip}` : s.kind,
+      );
     expect(names('PREROUTING')).toEqual(['raw', 'conntrack', 'mangle', 'nat-DST']);
     expect(names('INPUT')).toEqual(['mangle', 'filter', 'security', 'nat-SRC', 'confirm']);
     expect(names('FORWARD')).toEqual(['mangle', 'filter', 'security']);
-    expect(names('OUTPUT')).toEqual(['raw', 'conntrack', 'mangle', 'nat-DST', 'filter', 'security']);
+    expect(names('OUTPUT')).toEqual([
+      'raw',
+      'conntrack',
+      'mangle',
+      'nat-DST',
+      'filter',
+      'security',
+    ]);
     expect(names('POSTROUTING')).toEqual(['mangle', 'nat-SRC', 'confirm']);
     for (const h of Object.keys(HOOK_STAGES) as (keyof typeof HOOK_STAGES)[]) {
       const p = HOOK_STAGES[h].map((s) => s.priority);
@@ -308,7 +585,14 @@ describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
       security: ['INPUT', 'FORWARD', 'OUTPUT'],
     };
     const text = tables
-      .map((t) => [`*${t}`, ...chains[t]!.map((c) => `:${c} ACCEPT [0:0]`), ...chains[t]!.map((c) => `-A ${c} -j LOG --log-prefix "${t}/${c}"`), 'COMMIT'].join('\n'))
+      .map((t) =>
+        [
+          `*${t}`,
+          ...chains[t]!.map((c) => `:${c} ACCEPT [0:0]`),
+          ...chains[t]!.map((c) => `-A ${c} -j LOG --log-prefix "${t}/${c}"`),
+          'COMMIT',
+        ].join('\n'),
+      )
       .join('\n');
     const nf = new Netfilter(ruleset(text + '\n'), new TestEnv({ [LOCAL]: 'eth0' }));
     const order = (o: HookOutcome) => o.hits.map((h) => `${h.table}/${h.chain}`);
@@ -320,15 +604,39 @@ describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
     expect(order(fwd)).toEqual(['mangle/FORWARD', 'filter/FORWARD', 'security/FORWARD']);
     const post = nf.run('POSTROUTING', fwd.skb, { outIface: 'eth1' }, always(true));
     expect(order(post)).toEqual(['mangle/POSTROUTING', 'nat/POSTROUTING']);
-    const out = nf.run('OUTPUT', newSkb(tcp(LOCAL, 5, '10.0.0.9', 80)), { outIface: 'eth0' }, always(true));
-    expect(order(out)).toEqual(['raw/OUTPUT', 'mangle/OUTPUT', 'nat/OUTPUT', 'filter/OUTPUT', 'security/OUTPUT']);
-    const inp = nf.run('INPUT', nf.run('PREROUTING', newSkb(udp('10.0.0.1', 9, LOCAL, 53)), { inIface: 'eth0' }, always(true)).skb, { inIface: 'eth0' }, always(true));
+    const out = nf.run(
+      'OUTPUT',
+      newSkb(tcp(LOCAL, 5, '10.0.0.9', 80)),
+      { outIface: 'eth0' },
+      always(true),
+    );
+    expect(order(out)).toEqual([
+      'raw/OUTPUT',
+      'mangle/OUTPUT',
+      'nat/OUTPUT',
+      'filter/OUTPUT',
+      'security/OUTPUT',
+    ]);
+    const inp = nf.run(
+      'INPUT',
+      nf.run('PREROUTING', newSkb(udp('10.0.0.1', 9, LOCAL, 53)), { inIface: 'eth0' }, always(true))
+        .skb,
+      { inIface: 'eth0' },
+      always(true),
+    );
     expect(order(inp)).toEqual(['mangle/INPUT', 'filter/INPUT', 'security/INPUT', 'nat/INPUT']);
   });
   it('OUTPUT asks for a re-route when mangle changes the mark or nat the destination', () => {
-    const text = '*mangle\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n';
+    const text =
+      '*mangle\n:OUTPUT ACCEPT [0:0]\n-A OUTPUT -p udp -j MARK --set-xmark 0x1/0xffffffff\nCOMMIT\n';
     const nf = new Netfilter(ruleset(text), new TestEnv({ [LOCAL]: 'eth0' }));
-    expect(nf.run('OUTPUT', newSkb(udp(LOCAL, 1, '10.0.0.9', 53)), { outIface: 'eth0' }, always(true)).rerouteNeeded).toBe(true);
-    expect(nf.run('OUTPUT', newSkb(tcp(LOCAL, 1, '10.0.0.9', 53)), { outIface: 'eth0' }, always(true)).rerouteNeeded).toBe(false);
+    expect(
+      nf.run('OUTPUT', newSkb(udp(LOCAL, 1, '10.0.0.9', 53)), { outIface: 'eth0' }, always(true))
+        .rerouteNeeded,
+    ).toBe(true);
+    expect(
+      nf.run('OUTPUT', newSkb(tcp(LOCAL, 1, '10.0.0.9', 53)), { outIface: 'eth0' }, always(true))
+        .rerouteNeeded,
+    ).toBe(false);
   });
 });

@@ -57,14 +57,32 @@ export function tcp(
 }
 
 export function udp(src: Ipv4, sport: number, dst: Ipv4, dport: number): Ipv4Packet {
-  return { ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0 }, l4: { kind: 'udp', sport, dport }, payloadLength: 10 };
+  return {
+    ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0 },
+    l4: { kind: 'udp', sport, dport },
+    payloadLength: 10,
+  };
 }
 
 export function icmpEcho(src: Ipv4, dst: Ipv4, id: number, type = 8): Ipv4Packet {
-  return { ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0 }, l4: { kind: 'icmp', type, code: 0, id, seq: 1 }, payloadLength: 0 };
+  return {
+    ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0 },
+    l4: { kind: 'icmp', type, code: 0, id, seq: 1 },
+    payloadLength: 0,
+  };
 }
 
 /** An ICMP error from `src` to `dst` quoting `inner`. */
-export function icmpError(src: Ipv4, dst: Ipv4, type: number, code: number, inner: Ipv4Packet): Ipv4Packet {
-  return { ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0xc0 }, l4: { kind: 'icmp', type, code, inner }, payloadLength: 0 };
+export function icmpError(
+  src: Ipv4,
+  dst: Ipv4,
+  type: number,
+  code: number,
+  inner: Ipv4Packet,
+): Ipv4Packet {
+  return {
+    ip: { src, dst, ttl: 64, id: 0, df: false, tos: 0xc0 },
+    l4: { kind: 'icmp', type, code, inner },
+    payloadLength: 0,
+  };
 }

@@ -1,0 +1,64 @@
+/**
+ * `packeteye trace -f FILE... --from REF --to REF [--proto tcp|udp|icmp]
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|mermaid]`: the life
+ * of one connection in the cluster twin, there and back (trace/connection.ts).
+ */
+import type { Command } from 'commander';
+import { InputError } from '../diag.js';
+import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
+import { traceConnection } from '../trace/connection.js';
+import type { L4Proto } from '../wire/packet.js';
+import { loadPlan, parseIntOption } from './cluster.js';
+import type { Io } from './io.js';
+
+interface TraceOpts {
+  file?: string[];
+  from: string;
+  to: string;
+  proto?: string;
+  sport?: string;
+  seed?: string;
+  allPaths?: boolean;
+  verbose?: boolean;
+  output?: string;
+}
+
+const OUTPUTS = ['text', 'json', 'mermaid'];
+const PROTOS = ['tcp', 'udp', 'icmp'];
+
+export function register(program: Command, io: Io): void {
+  program
+    .command('trace')
+    .description('Trace a connection through the cluster twin: every hop, hook, rewrite, and the reply')
+    .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
+    .requiredOption('--from <ref>', 'NS/POD, node/NAME, host/NAME or IP')
+    .requiredOption('--to <ref>', 'NS/POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/NS/NAME:PORT or IP[:PORT]')
+    .option('--proto <proto>', 'tcp | udp | icmp (default: the Service port\'s protocol, else tcp)')
+    .option('--sport <n>', 'source port (default: ephemeral, 32768–60999, seeded)')
+    .option('--seed <n>', 'seed for every chance decision (endpoint choice, ports)', '1')
+    .option('--all-paths', "enumerate kube-proxy's probabilistic branches with their probabilities")
+    .option('-v, --verbose', 'every step, host by host')
+    .option('-o, --output <format>', 'text | json | mermaid', 'text')
+    .action((opts: TraceOpts) => {
+      const output = opts.output ?? 'text';
+      if (!OUTPUTS.includes(output)) throw InputError.of('bad-output', `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`, { field: '--output' });
+      if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
+        throw InputError.of('bad-proto', `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`, { field: '--proto' });
+      }
+      const sport = parseIntOption(opts.sport, '--sport', 1, 65535);
+      const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;
+      const plan = loadPlan(io, opts.file ?? []);
+      if (io.isTty && opts.allPaths) io.err('tracing every branch…\n');
+      const t = traceConnection(plan, {
+        from: opts.from,
+        to: opts.to,
+        ...(opts.proto !== undefined ? { proto: opts.proto.toLowerCase() as L4Proto } : {}),
+        ...(sport !== undefined ? { sport } : {}),
+        seed,
+        allPaths: opts.allPaths === true,
+      });
+      if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
+      else if (output === 'mermaid') io.out(renderTraceMermaid(t));
+      else io.out(opts.verbose ? renderTraceVerbose(t) : renderTraceText(t));
+    });
+}

@@ -1,0 +1,116 @@
+/**
+ * The reference `bridge` plugin with `host-local` IPAM, chained after
+ * `loopback` (containernetworking/plugins plugins/main/bridge/bridge.go,
+ * plugins/ipam/host-local, plugins/main/loopback; reference §4.2–4.5):
+ *
+ *   node:  cni0 (bridge, the gateway = .1 of the node's podCIDR, with the
+ *          subnet mask; isGateway) · net.ipv4.ip_forward=1
+ *   pod:   veth pair: host end `veth` + 8 hex on cni0 (hairpin per config),
+ *          `eth0` in the pod's namespace with the pod IP and the IPAM mask,
+ *          lo up (loopback), default route via the gateway; the subnet
+ *          route comes with the address (fib_add_ifaddr)
+ *   ipMasq: nat chain CNI-<sha512(net+cid)[:24]>: -d <subnet> ACCEPT,
+ *          ! -d 224.0.0.0/4 MASQUERADE; POSTROUTING -s <podIP> -j CNI-…
+ *
+ * The pod's IP is the model's (status.podIP, or what host-local would have
+ * handed out, decided by k8s/model.ts): the plugin does not allocate again.
+ */
+import type { Diagnostic } from '../diag.js';
+import { formatCidr, nthAddress, parseCidr } from '../wire/addr.js';
+import type { CniSpec } from '../k8s/types.js';
+import { nsName } from '../k8s/model.js';
+import type { CniDefault, CniPlugin, CniRules, NodeContext, PodContext } from './types.js';
+import { cniChainName, containerId, vethName } from './names.js';
+
+type BridgeSpec = Extract<CniSpec, { plugin: 'bridge' }>;
+
+/** The network name in the twin's CNI config (the conflist's `name`). */
+export const BRIDGE_NETWORK_NAME = 'cbr0';
+
+export class BridgePlugin implements CniPlugin {
+  readonly name = 'bridge';
+  readonly diagnostics: Diagnostic[] = [];
+  readonly defaults: CniDefault[] = [];
+  private readonly bridgeName: string;
+  private readonly hairpin: boolean;
+  private readonly ipMasq: boolean;
+  private readonly rules = new Map<string, { chains: string[]; rules: string[] }>();
+
+  constructor(spec: BridgeSpec) {
+    this.bridgeName = spec.bridge ?? 'cni0';
+    this.hairpin = spec.hairpinMode ?? false;
+    this.ipMasq = spec.ipMasq ?? false;
+    if (spec.bridge === undefined) this.defaults.push({ object: 'Cluster', field: 'spec.cni.bridge', value: 'cni0', reason: "the bridge plugin's default bridge name" });
+    if (spec.hairpinMode === undefined) {
+      this.defaults.push({ object: 'Cluster', field: 'spec.cni.hairpinMode', value: 'false', reason: 'the bridge plugin sets hairpin_mode from hairpinMode, default false' });
+    }
+  }
+
+  setupNode(_ctx: NodeContext): void {
+    // The bridge plugin creates cni0 on the first ADD; a node without pod-network pods has none.
+  }
+
+  private ensureBridge(ctx: NodeContext): { gateway: string; prefix: number } {
+    const h = ctx.host;
+    const subnet = parseCidr(ctx.node.spec.podCIDR);
+    const gateway = nthAddress(subnet, 1);
+    if (!h.getLink(this.bridgeName)) {
+      h.link.addBridge(this.bridgeName, { mtu: ctx.model.cluster.underlay.mtu });
+      h.addr.add(`${gateway}/${subnet.prefix}`, this.bridgeName);
+      h.link.set(this.bridgeName, { up: true });
+      // bridge.go enableIPForward for isGateway.
+      h.sysctl.set('net.ipv4.ip_forward', 1);
+    }
+    return { gateway, prefix: subnet.prefix };
+  }
+
+  setupPod(ctx: PodContext): { hostIface: string } {
+    const { host, podHost, pod } = ctx;
+    const key = nsName(pod);
+    const { gateway, prefix } = this.ensureBridge(ctx);
+    // loopback plugin: lo up (127.0.0.1/8 comes with NETDEV_UP).
+    podHost.link.set('lo', { up: true });
+    const veth = vethName(key);
+    const mtu = ctx.model.cluster.underlay.mtu;
+    host.link.addVeth(veth, { peer: 'eth0', peerHost: podHost, mtu });
+    host.link.set(veth, { master: this.bridgeName, up: true });
+    host.link.setPort(veth, { hairpin: this.hairpin });
+    podHost.addr.add(`${pod.status.podIP}/${prefix}`, 'eth0');
+    podHost.link.set('eth0', { up: true });
+    podHost.route.add({ dst: 'default', via: gateway, dev: 'eth0' });
+    this.defaults.push({
+      object: `Pod ${key}`,
+      field: 'veth',
+      value: veth,
+      reason: 'the bridge plugin names the host end veth + 8 random hex chars; the twin derives them from the pod name',
+    });
+    if (this.ipMasq) this.addIpMasq(ctx, key, prefix);
+    return { hostIface: veth };
+  }
+
+  private addIpMasq(ctx: PodContext, key: string, prefix: number): void {
+    const id = containerId(key);
+    const chain = cniChainName(BRIDGE_NETWORK_NAME, id);
+    const comment = `"name: \\"${BRIDGE_NETWORK_NAME}\\" id: \\"${id}\\""`;
+    const podIP = ctx.pod.status.podIP;
+    const subnet = formatCidr(parseCidr(`${podIP}/${prefix}`));
+    let t = this.rules.get(ctx.node.metadata.name);
+    if (!t) this.rules.set(ctx.node.metadata.name, (t = { chains: [], rules: [] }));
+    t.chains.push(`:${chain} - [0:0]`);
+    // pkg/ip/ipmasq_iptables_linux.go SetupIPMasq: rule order as appended there.
+    t.rules.push(`-A POSTROUTING -s ${podIP}/32 -m comment --comment ${comment} -j ${chain}`);
+    t.rules.push(`-A ${chain} -d ${subnet} -m comment --comment ${comment} -j ACCEPT`);
+    t.rules.push(`-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${comment} -j MASQUERADE`);
+    this.defaults.push({
+      object: `Pod ${key}`,
+      field: 'containerID',
+      value: id,
+      reason: 'the ipMasq chain name hashes the container id; the twin has none and uses sha256(namespace/name)',
+    });
+  }
+
+  rulesFor(node: string): CniRules {
+    const t = this.rules.get(node);
+    return { tables: new Map(t ? [['nat', t]] : []) };
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * The interface every CNI plugin compiler implements. A plugin turns the
+ * Kubernetes model into kernel state on one node, the way the real plugin
+ * binary does when the container runtime calls it (CNI ADD): once per node
+ * for what exists before any pod (nothing, for `bridge`: cni0 appears with
+ * the first pod), once per pod for the pod's sandbox.
+ */
+import type { Diagnostic } from '../diag.js';
+import type { ClusterModel, ModelNode, ModelPod } from '../k8s/model.js';
+import type { Host } from '../kernel/host.js';
+
+/** Something the plugin invented because no real cluster input says it (a container id, a network name). */
+export interface CniDefault {
+  readonly object: string;
+  readonly field: string;
+  readonly value: string;
+  readonly reason: string;
+}
+
+export interface NodeContext {
+  readonly model: ClusterModel;
+  readonly node: ModelNode;
+  /** The node's root network namespace. */
+  readonly host: Host;
+}
+
+export interface PodContext extends NodeContext {
+  readonly pod: ModelPod;
+  /** The pod's network namespace (held by the pause container). */
+  readonly podHost: Host;
+}
+
+/** What a plugin adds to the node's iptables (iptables-save lines, per table), merged with kube-proxy's. */
+export interface CniRules {
+  /** Table name → chain declarations (`:CNI-… - [0:0]`) and rules (`-A …`), in order. */
+  readonly tables: ReadonlyMap<string, { chains: string[]; rules: string[] }>;
+}
+
+export interface CniPlugin {
+  readonly name: string;
+  setupNode(ctx: NodeContext): void;
+  /** CNI ADD for a pod-network pod. Returns the host-side interface name. */
+  setupPod(ctx: PodContext): { hostIface: string };
+  /** The iptables rules the plugin installed on `node` (ipMasq, portmap), in iptables-save terms. */
+  rulesFor(node: string): CniRules;
+  readonly diagnostics: Diagnostic[];
+  readonly defaults: CniDefault[];
+}

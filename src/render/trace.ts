@@ -1,0 +1,261 @@
+/**
+ * Views of a connection trace (trace/connection.ts). One trace model, many
+ * renderings:
+ *
+ * - `renderTraceText`: the seeds' picture — one line per hop with `src` and
+ *   `dst`, rewritten fields marked (`dst 10.9.3.76:80 → 10.11.8.67:80 (DNAT,
+ *   KUBE-SEP-…)`), the reply under it, then the rewrites, the alternatives
+ *   and what the twin invented. ARP exchanges show under the hop that waited
+ *   for them; frames that only reached a host to be ignored (a flood's other
+ *   copies) are left to `-v`.
+ * - `renderTraceVerbose` (`-v`): every step, host by host, in the spirit of
+ *   VPP's `show trace` (seed 004): a numbered stage line and its detail lines.
+ * - `renderTraceMermaid`: a sequence diagram of the hops.
+ */
+import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/connection.js';
+
+function ep(ip: string, port: number | undefined): string {
+  return port === undefined ? ip : `${ip}:${port}`;
+}
+
+function srcOf(p: PacketView): string {
+  return ep(p.src, p.sport);
+}
+
+function dstOf(p: PacketView): string {
+  return ep(p.dst, p.dport);
+}
+
+function isCopy(h: Hop): boolean {
+  const dropped = h.steps.some((s) => s.kind === 'drop' && (s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored'));
+  const moved = h.steps.some((s) => (s.kind === 'transmit' && s.packet) || s.kind === 'socket');
+  return dropped && !moved;
+}
+
+function isArpLine(s: StepView): boolean {
+  return s.kind === 'arp' && /^arp (who-has|reply|proxy reply)/.test(s.summary);
+}
+
+interface MergedHop {
+  host: string;
+  role: string;
+  steps: StepView[];
+  arp: string[];
+}
+
+/** IP-carrying hops, consecutive visits to the same host merged, ARP exchanges attached. */
+function mergeHops(leg: Leg): MergedHop[] {
+  const out: MergedHop[] = [];
+  let pendingArp: string[] = [];
+  for (const h of leg.hops) {
+    if (isCopy(h)) continue;
+    const arp = h.steps.filter(isArpLine).map((s) => `${h.host}: ${s.summary}`);
+    const hasIp = h.steps.some((s) => s.packet !== undefined);
+    const open = out[out.length - 1];
+    if (!hasIp) {
+      if (open) open.arp.push(...arp);
+      else pendingArp.push(...arp);
+      continue;
+    }
+    if (open && open.host === h.host) {
+      open.steps.push(...h.steps);
+      open.arp.push(...arp);
+      continue;
+    }
+    out.push({ host: h.host, role: h.role, steps: [...h.steps], arp: [...pendingArp, ...arp] });
+    pendingArp = [];
+  }
+  return out;
+}
+
+function rewriteMark(s: StepView): { field: string; text: string } | undefined {
+  const d = s.detail;
+  if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string') return undefined;
+  const rule = d['rule'] as { chain: string } | undefined;
+  return { field: String(d['field']), text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${rule ? rule.chain : 'conntrack'})` };
+}
+
+function pathOf(h: MergedHop): string {
+  const parts: string[] = [];
+  const rx = h.steps.find((s) => s.kind === 'receive' && s.packet);
+  const tx = [...h.steps].reverse().find((s) => s.kind === 'transmit' && s.packet);
+  const bridged = h.steps.find((s) => s.kind === 'bridge' && s.packet === undefined && /fdb .* → |flood/.test(s.summary) && s.detail?.['action'] === 'forward');
+  const via: string[] = [];
+  if (rx) via.push(String(rx.detail?.['dev'] ?? '?'));
+  const brName = h.steps.find((s) => s.kind === 'bridge' && s.detail?.['bridge'])?.detail?.['bridge'];
+  if (brName !== undefined && (bridged || h.steps.some((s) => s.kind === 'bridge'))) via.push(String(brName));
+  if (tx) via.push(String(tx.detail?.['dev'] ?? '?'));
+  const uniq = via.filter((v, i) => i === 0 || via[i - 1] !== v);
+  if (uniq.length > 0) parts.push(uniq.join(' → '));
+  const route = [...h.steps].reverse().find((s) => s.kind === 'route' && s.detail?.['route'] !== undefined && s.detail?.['result'] !== 'local');
+  if (route && tx) parts.push(`route ${String(route.detail!['route'])}${h.role === 'router' ? (h.host === 'vpc' ? ' (VPC route)' : ' (gateway route)') : ''}`);
+  const cts = h.steps.filter((s) => s.kind === 'conntrack').map((s) => s.summary.replace(/^conntrack: /, ''));
+  const ct = cts.map((c) => /\b(NEW|ESTABLISHED_REPLY|ESTABLISHED|RELATED_REPLY|RELATED|INVALID|UNTRACKED)\b/.exec(c)?.[1]).find((c) => c !== undefined);
+  if (ct) parts.push(`ct ${ct}`);
+  const sock = h.steps.find((s) => s.kind === 'socket');
+  if (sock) parts.push(sock.summary.replace(/; kernel answers .*$/, ''));
+  return parts.join(' · ');
+}
+
+function hopLine(h: MergedHop, width: number): string {
+  const ps = h.steps.filter((s) => s.packet);
+  const first = ps[0]!.before ?? ps[0]!.packet!;
+  const marks = h.steps.map(rewriteMark).filter((m): m is { field: string; text: string } => m !== undefined);
+  const srcMark = marks.filter((m) => m.field === 'src').map((m) => m.text);
+  const dstMark = marks.filter((m) => m.field === 'dst').map((m) => m.text);
+  // An unmarked field shows as it entered the hop.
+  const src = srcMark.length > 0 ? srcMark.join(', then ') : srcOf(first);
+  const dst = dstMark.length > 0 ? dstMark.join(', then ') : dstOf(first);
+  const path = pathOf(h);
+  return `  ${h.host.padEnd(width)}  src ${src}  dst ${dst}${path ? `   [${path}]` : ''}`;
+}
+
+function outcomeLine(leg: Leg): string {
+  const seen = leg.received ? ` — sees ${srcOf(leg.received)} > ${dstOf(leg.received)}` : '';
+  switch (leg.disposition) {
+    case 'delivered':
+      return `  ⇒ delivered at ${leg.at}: ${leg.socket}${leg.detail ? ` ${leg.detail}` : ''}${seen}`;
+    case 'left-model':
+      return `  ⇒ left the model at ${leg.at}: ${leg.detail}${seen}`;
+    default:
+      return `  ⇒ ${leg.disposition} at ${leg.at ?? '?'} (${leg.reason}): ${leg.detail ?? ''}`;
+  }
+}
+
+function legText(title: string, leg: Leg, out: string[]): void {
+  out.push(`${title}: ${leg.what} ${srcOf(leg.sent)} > ${dstOf(leg.sent)} from ${leg.from}`);
+  const hops = mergeHops(leg);
+  const width = Math.max(8, ...hops.map((h) => h.host.length));
+  for (const h of hops) {
+    out.push(hopLine(h, width));
+    for (const a of h.arp) out.push(`  ${''.padEnd(width)}    arp  ${a}`);
+  }
+  out.push(outcomeLine(leg));
+}
+
+function pct(p: number): string {
+  return `${(p * 100).toFixed(1)}%`;
+}
+
+export function renderTraceText(t: ConnectionTrace): string {
+  const out: string[] = [];
+  out.push(`trace ${t.from.ref} → ${t.to.ref} (${t.proto}, sport ${t.sport}, seed ${t.seed})`);
+  out.push('');
+  legText('request', t.request, out);
+  out.push('');
+  if (t.reply) legText('reply', t.reply, out);
+  else out.push('reply: none (nothing answers a packet that never arrived)');
+  if (t.rewrites.length > 0) {
+    out.push('');
+    out.push('rewrites:');
+    for (const r of t.rewrites) out.push(`  ${r.leg.padEnd(7)} ${r.kind.padEnd(10)} ${r.field} ${r.from} → ${r.to} at ${r.host} ${r.hook} (${r.by})`);
+  }
+  if (t.alternatives) {
+    out.push('');
+    out.push(`alternatives (--all-paths, ${t.alternatives.length}):`);
+    for (const a of t.alternatives) {
+      const req = a.request.disposition === 'delivered' ? `delivered at ${a.request.at}` : `${a.request.disposition} at ${a.request.at ?? '?'} (${a.request.reason})`;
+      const rep = a.reply ? (a.reply.disposition === 'delivered' ? `reply delivered${a.reply.received ? `, client sees ${srcOf(a.reply.received)}` : ''}` : `reply ${a.reply.disposition} (${a.reply.reason})`) : 'no reply';
+      out.push(`  ${pct(a.probability).padStart(6)}  ${a.dnat ? `DNAT → ${a.dnat}` : 'no DNAT'}: request ${req}; ${rep}`);
+    }
+  }
+  const involved = new Set<string>();
+  for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
+  const svc = t.to.kind === 'service' && t.to.ref.startsWith('svc/') ? t.to.ref.slice(4).replace(/:[^:]*$/, '') : undefined;
+  const relevant = t.defaults.filter((d) => {
+    const name = d.object.replace(/^\S+ /, '');
+    return involved.has(name) || (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) || d.object.startsWith('Cluster ');
+  });
+  if (t.defaults.length > 0) {
+    out.push('');
+    out.push('defaults (what the twin invented):');
+    for (const d of relevant) out.push(`  ${d.object} ${d.field} = ${d.value}: ${d.reason}`);
+    const more = t.defaults.length - relevant.length;
+    if (more > 0) out.push(`  … and ${more} more about objects this connection did not touch (-o json, packeteye rules)`);
+  }
+  if (t.diagnostics.length > 0) {
+    out.push('');
+    out.push('diagnostics:');
+    for (const d of t.diagnostics) out.push(`  ${d.severity}: ${d.object ? `${d.object}: ` : ''}${d.message} [${d.code}]`);
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function verboseLeg(title: string, leg: Leg, out: string[], counter: { n: number }): void {
+  out.push(`${title}: ${leg.what} ${srcOf(leg.sent)} > ${dstOf(leg.sent)} from ${leg.from}`);
+  for (const h of leg.hops) {
+    out.push('');
+    out.push(`${h.host} (${h.role})`);
+    let last = '';
+    for (const s of h.steps) {
+      counter.n++;
+      out.push(`  ${String(counter.n).padStart(4, '0')}: ${s.kind}`);
+      out.push(`    ${s.summary}`);
+      if (s.before && s.packet) {
+        out.push(`    before: ${s.before.text}`);
+        out.push(`    after:  ${s.packet.text}`);
+        last = s.packet.text;
+      } else if (s.packet && s.packet.text !== last) {
+        out.push(`    packet: ${s.packet.text}`);
+        last = s.packet.text;
+      }
+    }
+  }
+  out.push('');
+  out.push(outcomeLine(leg));
+}
+
+export function renderTraceVerbose(t: ConnectionTrace): string {
+  const out: string[] = [];
+  out.push(`trace ${t.from.ref} → ${t.to.ref} (${t.proto}, sport ${t.sport}, seed ${t.seed})`);
+  out.push('');
+  const counter = { n: 0 };
+  verboseLeg('request', t.request, out, counter);
+  out.push('');
+  if (t.reply) verboseLeg('reply', t.reply, out, counter);
+  const summary = renderTraceText(t).split('\n');
+  const from = summary.findIndex((l) => l === 'rewrites:' || l.startsWith('alternatives') || l.startsWith('defaults'));
+  if (from >= 0) {
+    out.push('');
+    out.push(...summary.slice(from).filter((l, i, a) => !(i === a.length - 1 && l === '')));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function mid(host: string): string {
+  return host.replace(/[^A-Za-z0-9_]/g, '_');
+}
+
+export function renderTraceMermaid(t: ConnectionTrace): string {
+  const out: string[] = ['sequenceDiagram'];
+  const seen = new Set<string>();
+  const legs: [string, Leg | null][] = [
+    ['request', t.request],
+    ['reply', t.reply],
+  ];
+  for (const [, leg] of legs) {
+    for (const h of leg ? mergeHops(leg) : []) {
+      if (seen.has(h.host)) continue;
+      seen.add(h.host);
+      out.push(`  participant ${mid(h.host)} as ${h.host}`);
+    }
+  }
+  for (const [name, leg] of legs) {
+    if (!leg) continue;
+    const hops = mergeHops(leg);
+    out.push(`  Note over ${mid(hops[0]?.host ?? leg.from)}: ${name}: ${leg.what}`);
+    for (let i = 0; i + 1 < hops.length; i++) {
+      const a = hops[i]!;
+      const b = hops[i + 1]!;
+      const p = [...a.steps].reverse().find((s) => s.packet)!.packet!;
+      out.push(`  ${mid(a.host)}->>${mid(b.host)}: ${srcOf(p)} > ${dstOf(p)}`);
+      for (const s of b.steps) {
+        const m = rewriteMark(s);
+        if (m) out.push(`  Note over ${mid(b.host)}: ${m.field} ${m.text}`);
+      }
+    }
+    const last = hops[hops.length - 1];
+    if (last) out.push(`  Note over ${mid(last.host)}: ${leg.disposition}${leg.reason ? ` (${leg.reason})` : ''}`);
+  }
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,347 @@
+/**
+ * traceConnection: the life of one connection in the cluster twin, there and
+ * back. The request (TCP SYN, UDP datagram, ICMP echo) leaves the source's
+ * namespace with an ephemeral port from net.ipv4.ip_local_port_range
+ * (32768–60999, seeded) and runs host by host through the kernel model
+ * (kernel/stack.ts: routing, ARP, bridge FDB, every netfilter hook, conntrack,
+ * NAT, the underlay, the other node) until its fate. Then the answer — the
+ * SYN-ACK or RST the receiving kernel generates, the server's UDP answer, the
+ * echo reply, the ICMP error — goes back from the receiver through the same
+ * kernels, where conntrack un-NATs it. What the twin invented is listed in
+ * `defaults`; every step is in `hops`.
+ *
+ * With `allPaths`, kube-proxy's `-m statistic --mode random` branches are
+ * enumerated (enumerateBranches): each alternative with its probability, the
+ * endpoint it reached and what the client saw.
+ */
+import { InputError, type Diagnostic } from '../diag.js';
+import type { Fate } from '../kernel/fate.js';
+import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
+import { describeSocket } from '../kernel/socket.js';
+import { StepList, type Step } from '../kernel/step.js';
+import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
+import type { Twin, TwinDefault, TwinPlan } from '../twin/index.js';
+import { resolveRef, type Resolved } from './refs.js';
+
+export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
+
+export interface PacketView {
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: L4Proto;
+  readonly sport?: number;
+  readonly dport?: number;
+  /** TCP flags (`S`, `S.`, `R.`) or the ICMP type/code. */
+  readonly flags?: string;
+  readonly text: string;
+}
+
+export interface StepView {
+  readonly kind: Step['kind'];
+  readonly summary: string;
+  readonly packet?: PacketView;
+  readonly before?: PacketView;
+  readonly detail?: Readonly<Record<string, unknown>>;
+}
+
+export type HostRole = 'pod' | 'node' | 'router' | 'external';
+
+export interface Hop {
+  readonly host: string;
+  readonly role: HostRole;
+  readonly steps: readonly StepView[];
+}
+
+export interface Leg {
+  /** What was sent: `TCP SYN`, `UDP`, `ICMP echo request`, `TCP SYN-ACK`, `TCP RST`… */
+  readonly what: string;
+  readonly sent: PacketView;
+  readonly from: string;
+  readonly disposition: Disposition;
+  /** A DROP_REASONS name when not delivered. */
+  readonly reason?: string;
+  readonly detail?: string;
+  /** Where the packet's life ended (the receiving host, or where it died). */
+  readonly at?: string;
+  /** The socket that got it. */
+  readonly socket?: string;
+  /** The packet as finally seen by the receiver (or where it died). */
+  readonly received?: PacketView;
+  readonly hops: readonly Hop[];
+}
+
+export interface RewriteView {
+  readonly leg: 'request' | 'reply';
+  readonly kind: string;
+  readonly host: string;
+  readonly hook: string;
+  readonly field: string;
+  readonly from: string;
+  readonly to: string;
+  readonly rule?: { readonly table: string; readonly chain: string; readonly index: number; readonly text: string; readonly target: string };
+  readonly by: string;
+  readonly before: PacketView;
+  readonly after: PacketView;
+}
+
+export interface Alternative {
+  readonly probability: number;
+  readonly decisions: readonly { label: string; p: number; value: boolean }[];
+  /** Where the request was DNATed to, if anywhere. */
+  readonly dnat?: string;
+  readonly request: { readonly disposition: Disposition; readonly reason?: string; readonly at?: string; readonly received?: PacketView };
+  readonly reply?: { readonly disposition: Disposition; readonly reason?: string; readonly at?: string; readonly received?: PacketView };
+  readonly rewrites: readonly RewriteView[];
+}
+
+export interface ConnectionTrace {
+  readonly from: { readonly ref: string; readonly kind: string; readonly host?: string; readonly ip: string };
+  readonly to: { readonly ref: string; readonly kind: string; readonly ip: string; readonly port?: number };
+  readonly proto: L4Proto;
+  readonly sport: number;
+  readonly seed: number;
+  readonly request: Leg;
+  readonly reply: Leg | null;
+  readonly rewrites: readonly RewriteView[];
+  readonly defaults: readonly TwinDefault[];
+  readonly alternatives?: readonly Alternative[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export interface TraceOptions {
+  readonly from: string;
+  readonly to: string;
+  readonly proto?: L4Proto;
+  readonly sport?: number;
+  readonly seed?: number;
+  readonly allPaths?: boolean;
+}
+
+/** The opening packet: a TCP SYN, a UDP datagram, or an ICMP echo request whose id is the source port. */
+export function openingPacket(proto: L4Proto, src: string, dst: string, sport: number, dport: number): Ipv4Packet {
+  const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
+  switch (proto) {
+    case 'tcp':
+      return { ip, l4: { kind: 'tcp', sport, dport, seq: 1000, ack: 0, flags: { ...NO_FLAGS, syn: true }, window: 64240 }, payloadLength: 0 };
+    case 'udp':
+      return { ip, l4: { kind: 'udp', sport, dport }, payloadLength: 0 };
+    case 'sctp':
+      return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
+    case 'icmp':
+      return { ip: { ...ip, df: false }, l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 }, payloadLength: 0 };
+  }
+}
+
+// ------------------------------------------------------------------ views
+
+function flagsOf(p: Ipv4Packet): string | undefined {
+  const t = p.l4;
+  if (t.kind === 'tcp') {
+    const f = t.flags;
+    return (f.syn ? 'S' : '') + (f.fin ? 'F' : '') + (f.rst ? 'R' : '') + (f.psh ? 'P' : '') + (f.ack ? '.' : '') + (f.urg ? 'U' : '');
+  }
+  if (t.kind === 'icmp') return `type ${t.type} code ${t.code}`;
+  return undefined;
+}
+
+export function packetView(p: Ipv4Packet): PacketView {
+  const t = p.l4;
+  const flags = flagsOf(p);
+  const ports = t.kind === 'icmp' ? (t.id !== undefined ? { sport: t.id } : {}) : { sport: t.sport, dport: t.dport };
+  return { src: p.ip.src, dst: p.ip.dst, proto: t.kind, ...ports, ...(flags !== undefined ? { flags } : {}), text: describePacket(p) };
+}
+
+function stepView(s: Step): StepView {
+  return {
+    kind: s.kind,
+    summary: s.summary,
+    ...(s.packet ? { packet: packetView(s.packet) } : {}),
+    ...(s.before ? { before: packetView(s.before) } : {}),
+    ...(s.detail ? { detail: s.detail } : {}),
+  };
+}
+
+function whatOf(p: Ipv4Packet): string {
+  const t = p.l4;
+  switch (t.kind) {
+    case 'tcp':
+      return t.flags.rst ? 'TCP RST' : t.flags.syn && t.flags.ack ? 'TCP SYN-ACK' : t.flags.syn ? 'TCP SYN' : 'TCP';
+    case 'udp':
+      return 'UDP datagram';
+    case 'sctp':
+      return 'SCTP';
+    case 'icmp':
+      return t.type === 8 ? 'ICMP echo request' : t.type === 0 ? 'ICMP echo reply' : `ICMP type ${t.type} code ${t.code}`;
+  }
+}
+
+function roleOf(twin: Twin, host: string): HostRole {
+  if (twin.model.nodes.has(host)) return 'node';
+  if (host === twin.router) return 'router';
+  if (host.startsWith('host/')) return 'external';
+  return 'pod';
+}
+
+function hopsOf(twin: Twin, steps: readonly Step[]): Hop[] {
+  const hops: { host: string; role: HostRole; steps: StepView[] }[] = [];
+  for (const s of steps) {
+    const last = hops[hops.length - 1];
+    if (last && last.host === s.host) last.steps.push(stepView(s));
+    else hops.push({ host: s.host, role: roleOf(twin, s.host), steps: [stepView(s)] });
+  }
+  return hops;
+}
+
+function dispositionOf(f: Fate | undefined): { disposition: Disposition; reason?: string; detail?: string; at?: string; socket?: string; received?: PacketView } {
+  if (!f) return { disposition: 'dropped', reason: 'unsupported', detail: 'the packet met no fate (nothing was sent)' };
+  switch (f.kind) {
+    case 'delivered':
+      return { disposition: 'delivered', at: f.host, socket: describeSocket(f.socket), received: packetView(f.packet), ...(f.socket.error ? { detail: f.socket.error } : {}) };
+    case 'left-world':
+      return {
+        disposition: 'left-model',
+        reason: 'left-model',
+        detail: `left through ${f.dev} towards ${f.endpoint}`,
+        at: f.host,
+        ...(f.frame.payload.kind === 'ipv4' ? { received: packetView(f.frame.payload.packet) } : {}),
+      };
+    case 'dropped': {
+      const d: Disposition =
+        f.reason === 'unsupported' || f.reason === 'netfilter-unsupported'
+          ? 'unsupported'
+          : f.reason === 'netfilter-reject' || (f.reason === 'no-listener' && f.response)
+            ? 'rejected'
+            : 'dropped';
+      return { disposition: d, reason: f.reason, detail: f.detail, at: f.host, ...(f.packet ? { received: packetView(f.packet) } : {}) };
+    }
+  }
+}
+
+function rewritesOf(steps: readonly Step[], leg: 'request' | 'reply'): RewriteView[] {
+  const out: RewriteView[] = [];
+  for (const s of steps) {
+    const d = s.detail;
+    if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string' || !s.before || !s.packet) continue;
+    out.push({
+      leg,
+      kind: String(d['rewrite']),
+      host: s.host,
+      hook: String(d['hook']),
+      field: String(d['field']),
+      from: String(d['from']),
+      to: String(d['to']),
+      ...(d['rule'] ? { rule: d['rule'] as RewriteView['rule'] & object } : {}),
+      by: String(d['by']),
+      before: packetView(s.before),
+      after: packetView(s.packet),
+    });
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ running
+
+interface RunOutput {
+  request: Leg;
+  reply: Leg | null;
+  rewrites: RewriteView[];
+  twin: Twin;
+}
+
+/** Runs the connection once on a fresh twin with `chooser` deciding every chance. */
+function runOnce(plan: TwinPlan, src: Resolved, dst: Resolved, proto: L4Proto, sport: number, dport: number, chooser: Chooser): RunOutput {
+  const twin = plan.instantiate();
+  const net = twin.network;
+  const srcHost = src.host!;
+  const srcIp = src.kind === 'node' || src.kind === 'pod' || src.kind === 'external' ? src.ip : '0.0.0.0';
+  // A node's process lets routing choose the source (the socket is unbound); pods have one address anyway.
+  const first = openingPacket(proto, src.kind === 'node' ? '0.0.0.0' : srcIp, dst.ip, sport, dport);
+  const reqRec = new StepList();
+  const req = net.send(srcHost, first, { recorder: reqRec, chooser, label: 'client' });
+  const sentReq = reqRec.steps.find((s) => s.packet)?.packet ?? first;
+  const rd = dispositionOf(req.outcome);
+  const request: Leg = { what: whatOf(first), sent: packetView(sentReq), from: srcHost, ...rd, hops: hopsOf(twin, reqRec.steps) };
+  const rewrites = rewritesOf(reqRec.steps, 'request');
+
+  // The answer: what the receiving kernel generated (SYN-ACK, RST, echo reply, ICMP error), or the UDP server's reply.
+  const f = req.outcome;
+  let reply: Leg | null = null;
+  const repRec = new StepList();
+  let answer: { host: string; packet: Ipv4Packet; run: () => ReturnType<typeof net.send> } | undefined;
+  if (f && f.kind !== 'left-world' && f.response) {
+    const r = f.response;
+    answer = { host: r.host, packet: r.packet, run: () => net.respond(r, { recorder: repRec, chooser }) };
+  } else if (f && f.kind === 'delivered' && (f.packet.l4.kind === 'udp' || f.packet.l4.kind === 'sctp')) {
+    const p = f.packet;
+    const t = p.l4 as { sport: number; dport: number };
+    const back: Ipv4Packet = { ...p, ip: { ...p.ip, src: p.ip.dst, dst: p.ip.src, ttl: 64 }, l4: { ...p.l4, sport: t.dport, dport: t.sport } as Ipv4Packet['l4'] };
+    answer = { host: f.host, packet: back, run: () => net.send(f.host, back, { recorder: repRec, chooser, socket: false }) };
+  }
+  if (answer) {
+    const res = answer.run();
+    const sent = repRec.steps.find((s) => s.packet)?.packet ?? answer.packet;
+    reply = { what: whatOf(answer.packet), sent: packetView(sent), from: answer.host, ...dispositionOf(res.outcome), hops: hopsOf(twin, repRec.steps) };
+    rewrites.push(...rewritesOf(repRec.steps, 'reply'));
+  }
+  return { request, reply, rewrites, twin };
+}
+
+/** Traces one connection `from` → `to` through the twin, there and back. */
+export function traceConnection(twinOrPlan: Twin | TwinPlan, opts: TraceOptions): ConnectionTrace {
+  return traceConnectionWithTwin(twinOrPlan, opts).trace;
+}
+
+/** traceConnection, also handing back the twin the main run used (its conntrack, neighbour and FDB state after the connection). */
+export function traceConnectionWithTwin(twinOrPlan: Twin | TwinPlan, opts: TraceOptions): { trace: ConnectionTrace; twin: Twin } {
+  const plan = 'instantiate' in twinOrPlan ? twinOrPlan : twinOrPlan.plan;
+  const model = plan.model;
+  const dst0 = resolveRef(model, opts.to, '--to', opts.proto);
+  const proto: L4Proto = opts.proto ?? dst0.proto ?? 'tcp';
+  const dst = opts.proto === undefined ? dst0 : resolveRef(model, opts.to, '--to', proto);
+  const src = resolveRef(model, opts.from, '--from', proto);
+  if (src.kind === 'service') throw InputError.of('bad-ref', `--from ${opts.from}: a Service does not send packets; trace from a pod, node or host`);
+  if (src.host === undefined) throw InputError.of('bad-ref', `--from ${opts.from}: ${src.ip} is not an address of any pod, node or ExternalHost`);
+  if (proto !== 'icmp' && dst.port === undefined) {
+    throw InputError.of('bad-ref', `--to ${opts.to}: no port given and none known for ${proto}`, {}, `add :PORT, e.g. ${opts.to}:80`);
+  }
+  if (opts.sport !== undefined && (!Number.isInteger(opts.sport) || opts.sport < 1 || opts.sport > 65535)) {
+    throw InputError.of('bad-sport', `--sport ${opts.sport}: not a port number in 1–65535`);
+  }
+  const seed = opts.seed ?? 1;
+  // The ephemeral port: inet_hash_connect picks from ip_local_port_range (seeded here).
+  const probe = plan.instantiate();
+  const sport = opts.sport ?? probe.host(src.host).ephemeralPort(new SeededChooser(seed));
+  const dport = dst.port ?? 0;
+  const main = runOnce(plan, src, dst, proto, sport, dport, new SeededChooser(seed));
+  let alternatives: Alternative[] | undefined;
+  if (opts.allPaths) {
+    const branches = enumerateBranches((ch) => runOnce(plan, src, dst, proto, sport, dport, ch), new SeededChooser(seed));
+    alternatives = branches.map((b) => {
+      const dn = b.result.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
+      const r = b.result;
+      const legSum = (l: Leg) => ({ disposition: l.disposition, ...(l.reason ? { reason: l.reason } : {}), ...(l.at ? { at: l.at } : {}), ...(l.received ? { received: l.received } : {}) });
+      return {
+        probability: b.probability,
+        decisions: b.decisions,
+        ...(dn ? { dnat: dn.to } : {}),
+        request: legSum(r.request),
+        ...(r.reply ? { reply: legSum(r.reply) } : {}),
+        rewrites: r.rewrites,
+      };
+    });
+  }
+  const trace: ConnectionTrace = {
+    from: { ref: opts.from, kind: src.kind, host: src.host, ip: src.kind === 'node' ? (main.request.sent.src ?? src.ip) : src.ip },
+    to: { ref: opts.to, kind: dst.kind, ip: dst.ip, ...(dst.port !== undefined ? { port: dst.port } : {}) },
+    proto,
+    sport,
+    seed,
+    request: main.request,
+    reply: main.reply,
+    rewrites: main.rewrites,
+    defaults: main.twin.defaults,
+    ...(alternatives ? { alternatives } : {}),
+    diagnostics: main.twin.diagnostics,
+  };
+  return { trace, twin: main.twin };
+}

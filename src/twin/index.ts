@@ -1,0 +1,279 @@
+/**
+ * twin/: assembles a cluster's data plane from the Kubernetes model, the way
+ * the real components build it on every node, into one kernel `Network`:
+ *
+ *   per node   root namespace NODE: eth0 with the InternalIP on the underlay
+ *              segment, default via the underlay gateway, lo up, the
+ *              sysctls kubeadm requires (net.ipv4.ip_forward=1,
+ *              net.bridge.bridge-nf-call-iptables=1) and the one kube-proxy
+ *              sets (route_localnet=1 for localhost NodePorts)
+ *   CNI        the plugin's node and pod state (cni/), pods as namespaces
+ *              `NS/NAME` with a socket per containerPort — all containers of a
+ *              pod share it (the pause container's namespace), so
+ *              container-to-container traffic over localhost works;
+ *              hostNetwork pods listen in the node's root namespace
+ *   kube-proxy generateIptablesRules for the node (nodeIPs, clusterCIDR,
+ *              kubeProxy.version; nfacct off: the twin has no nfacct objects),
+ *              merged with the CNI's rules, parsed with the iptables parser and
+ *              installed in the node's netfilter (IptablesHooks)
+ *   fabric     the underlay router / VPC with the podCIDR routes, ExternalHosts
+ *
+ * `planTwin` does the expensive, immutable part once (rule text, parsing,
+ * compilation); `plan.instantiate()` builds a fresh Network from it (new
+ * conntrack, neighbour and FDB state), so every trace — and every branch of
+ * `--all-paths` — starts from the same cold kernel.
+ */
+import { hasErrors, type Diagnostic } from '../diag.js';
+import { pluginFor, type CniPlugin } from '../cni/index.js';
+import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
+import { nodeInternalIP, nsName } from '../k8s/model.js';
+import type { Host } from '../kernel/host.js';
+import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
+import { Network } from '../kernel/network.js';
+import { generateIptablesRules } from '../proxy/index.js';
+import { cidrContains, parseCidr } from '../wire/addr.js';
+import type { L4Proto } from '../wire/packet.js';
+import { IptablesHooks } from './netfilter.js';
+
+export { IptablesHooks, type RewriteDetail, type RewriteKind } from './netfilter.js';
+
+/** A value the twin (or the model under it) invented; shown in traces and `packeteye rules`. */
+export type TwinDefault = ModelDefault;
+
+export interface PodPlace {
+  readonly key: string;
+  readonly pod: ModelPod;
+  /** The namespace the pod's sockets live in: its own, or its node's for hostNetwork. */
+  readonly host: string;
+  readonly node: string;
+  readonly ip: string;
+  readonly hostNetwork: boolean;
+  /** The host end of its veth on the node (pod-network pods). */
+  readonly hostIface?: string;
+}
+
+export interface NodeRules {
+  /** iptables-save text: kube-proxy's rules merged with the CNI's. */
+  readonly text: string;
+  readonly ruleset: Ruleset;
+  readonly compiled: CompiledRuleset;
+}
+
+export interface Twin {
+  readonly model: ClusterModel;
+  readonly network: Network;
+  readonly plan: TwinPlan;
+  readonly pods: ReadonlyMap<string, PodPlace>;
+  readonly nodeRules: ReadonlyMap<string, NodeRules>;
+  readonly router: string;
+  readonly defaults: readonly TwinDefault[];
+  readonly diagnostics: readonly Diagnostic[];
+  host(name: string): Host;
+}
+
+export interface TwinPlan {
+  readonly model: ClusterModel;
+  readonly diagnostics: readonly Diagnostic[];
+  /** A fresh, cold data plane. */
+  instantiate(): Twin;
+}
+
+/** Merges a CNI plugin's iptables lines into kube-proxy's iptables-save text (chains declared, rules appended). */
+export function mergeRules(text: string, extra: ReadonlyMap<string, { chains: string[]; rules: string[] }>): string {
+  if (extra.size === 0) return text;
+  const lines = text.split('\n');
+  const out: string[] = [];
+  const seen = new Set<string>();
+  let table: string | undefined;
+  let declared = false;
+  for (const line of lines) {
+    if (line.startsWith('*')) {
+      table = line.slice(1);
+      declared = false;
+      out.push(line);
+      continue;
+    }
+    const add = table !== undefined ? extra.get(table) : undefined;
+    if (add && !declared && !line.startsWith(':')) {
+      out.push(...add.chains);
+      declared = true;
+    }
+    if (add && line === 'COMMIT') {
+      out.push(...add.rules);
+      seen.add(table!);
+    }
+    out.push(line);
+  }
+  const tail: string[] = [];
+  for (const [t, add] of extra) {
+    if (seen.has(t)) continue;
+    tail.push(`*${t}`, ...add.chains, ...add.rules, 'COMMIT');
+  }
+  if (tail.length === 0) return out.join('\n');
+  const body = out.join('\n');
+  return `${body}${body.endsWith('\n') ? '' : '\n'}${tail.join('\n')}\n`;
+}
+
+function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
+  const out: { proto: L4Proto; port: number; label: string }[] = [];
+  const containers = [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')];
+  for (const c of containers) {
+    for (const p of c.ports ?? []) {
+      const label = `${c.name}${c.image ? ` (${c.image})` : ''}`;
+      out.push({ proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto, port: p.containerPort, label });
+    }
+  }
+  return out;
+}
+
+export function planTwin(model: ClusterModel): TwinPlan {
+  const planDiags: Diagnostic[] = [];
+  const compiledCache = new Map<string, { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }>();
+  const proxyText = new Map<string, string>();
+  const c = model.cluster;
+  if (c.kubeProxy.mode !== 'iptables') {
+    planDiags.push({ code: 'proxy-mode-not-modelled', severity: 'warning', message: `kube-proxy mode ${c.kubeProxy.mode} is not modelled; the nodes get no Service rules`, object: `Cluster ${c.name}`, field: 'spec.kubeProxy.mode' });
+  }
+  for (const node of model.nodes.values()) {
+    if (c.kubeProxy.mode !== 'iptables') {
+      proxyText.set(node.metadata.name, '');
+      continue;
+    }
+    const ip = nodeInternalIP(node);
+    const r = generateIptablesRules({
+      version: c.kubeProxy.version,
+      nodeName: node.metadata.name,
+      nodeIPs: ip ? [ip] : [],
+      clusterCIDR: c.clusterCIDR,
+      masqueradeAll: c.kubeProxy.masqueradeAll,
+      localhostNodePorts: c.kubeProxy.localhostNodePorts,
+      services: [...model.services.values()],
+      endpointSlices: model.endpointSlices,
+      ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
+      nfacct: false,
+    });
+    for (const d of r.diagnostics) planDiags.push({ ...d, message: `kube-proxy on ${node.metadata.name}: ${d.message}` });
+    proxyText.set(node.metadata.name, r.text);
+  }
+
+  const instantiate = (): Twin => {
+    const diagnostics: Diagnostic[] = [...planDiags];
+    const defaults: TwinDefault[] = [...model.defaults];
+    const net = new Network();
+    const pods = new Map<string, PodPlace>();
+    const nodeRules = new Map<string, NodeRules>();
+    const chosen = pluginFor(c.cni);
+    const plugin: CniPlugin | undefined = chosen.plugin;
+    if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
+    const fabric = buildFabric(net, model);
+    const underlay = parseCidr(c.underlay.cidr);
+    for (const node of model.nodes.values()) {
+      const name = node.metadata.name;
+      const h = net.addHost(name, { loopbackUp: true });
+      buildNodeRoot(h, node, underlay.prefix, c.underlay.gateway, c.underlay.mtu, diagnostics);
+      net.attach(name, 'eth0', UNDERLAY_SEGMENT);
+      if (!cidrContains(underlay, nodeInternalIP(node) ?? '0.0.0.0')) {
+        diagnostics.push({ code: 'node-off-underlay', severity: 'warning', message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`, object: `Node ${name}`, field: 'status.addresses' });
+      }
+      plugin?.setupNode({ model, node, host: h });
+      for (const pod of model.podsByNode.get(name) ?? []) {
+        const key = nsName(pod);
+        const ports = podPorts(pod);
+        if (pod.spec.hostNetwork) {
+          for (const p of ports) listen(h, p, key, diagnostics);
+          pods.set(key, { key, pod, host: name, node: name, ip: pod.status.podIP, hostNetwork: true });
+          continue;
+        }
+        const ph = net.addHost(key);
+        let hostIface: string | undefined;
+        if (plugin) {
+          try {
+            hostIface = plugin.setupPod({ model, node, host: h, pod, podHost: ph }).hostIface;
+          } catch (e) {
+            diagnostics.push({ code: 'cni-add-failed', severity: 'error', message: `CNI ADD failed: ${(e as Error).message}`, object: `Pod ${key}` });
+          }
+        }
+        for (const p of ports) listen(ph, p, key, diagnostics);
+        pods.set(key, { key, pod, host: key, node: name, ip: pod.status.podIP, hostNetwork: false, ...(hostIface ? { hostIface } : {}) });
+      }
+      const text = mergeRules(proxyText.get(name) ?? '', plugin ? plugin.rulesFor(name).tables : new Map());
+      let entry = compiledCache.get(text);
+      if (!entry) {
+        const parsed = parseIptablesSave(text, `iptables-save@${name}`);
+        entry = { ruleset: parsed.ruleset, compiled: compileRuleset(parsed.ruleset), diagnostics: parsed.diagnostics };
+        compiledCache.set(text, entry);
+      }
+      diagnostics.push(...entry.diagnostics);
+      h.netfilter = new IptablesHooks(entry.compiled, h);
+      nodeRules.set(name, { text, ruleset: entry.ruleset, compiled: entry.compiled });
+    }
+    if (plugin) {
+      diagnostics.push(...plugin.diagnostics);
+      for (const d of plugin.defaults) defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
+    }
+    defaults.push({
+      object: `Cluster ${c.name}`,
+      field: 'nodes',
+      value: 'net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.ipv4.conf.all.route_localnet=1',
+      reason: 'kubeadm requires ip_forward and bridge-nf-call-iptables; kube-proxy sets route_localnet for localhost NodePorts',
+    });
+    defaults.push({
+      object: `Cluster ${c.name}`,
+      field: 'spec.underlay',
+      value: `${routerName(model)} ${c.underlay.gateway}`,
+      reason: c.cloud.provider === 'gce' ? "the VPC routes each node's podCIDR to that node (GCE routes)" : "the underlay gateway routes each node's podCIDR to that node",
+    });
+    return {
+      model,
+      network: net,
+      plan,
+      pods,
+      nodeRules,
+      router: fabric.router.name,
+      defaults,
+      diagnostics,
+      host: (n) => net.requireHost(n),
+    };
+  };
+  const plan: TwinPlan = { model, diagnostics: planDiags, instantiate };
+  return plan;
+}
+
+function listen(h: Host, p: { proto: L4Proto; port: number; label: string }, key: string, diagnostics: Diagnostic[]): void {
+  if (h.sockets.findListener(p.proto, '0.0.0.0', p.port)) {
+    diagnostics.push({
+      code: 'port-in-use',
+      severity: 'warning',
+      message: `${p.proto} port ${p.port} is already bound in ${h.name} (EADDRINUSE); ${key}'s ${p.label} would fail to start`,
+      object: `Pod ${key}`,
+      field: 'spec.containers[].ports',
+    });
+    return;
+  }
+  h.listen(p.proto, p.port, { label: `${key} ${p.label}` });
+}
+
+function buildNodeRoot(h: Host, node: ModelNode, prefix: number, gateway: string, mtu: number, diagnostics: Diagnostic[]): void {
+  const ip = nodeInternalIP(node);
+  h.link.addEther('eth0', { mtu });
+  h.link.set('eth0', { up: true });
+  if (ip !== undefined) h.addr.add(`${ip}/${prefix}`, 'eth0');
+  try {
+    h.route.add({ dst: 'default', via: gateway, dev: 'eth0', ...(ip === undefined ? {} : {}) });
+  } catch (e) {
+    diagnostics.push({ code: 'node-no-default-route', severity: 'warning', message: `default via ${gateway}: ${(e as Error).message}`, object: `Node ${node.metadata.name}` });
+  }
+  h.sysctl.set('net.ipv4.ip_forward', 1);
+  h.sysctl.set('net.bridge.bridge-nf-call-iptables', 1);
+  h.sysctl.set('net.ipv4.conf.all.route_localnet', 1);
+}
+
+/** planTwin(model).instantiate(), refusing a model with errors. */
+export function buildTwin(model: ClusterModel): Twin {
+  return planTwin(model).instantiate();
+}
+
+export { externalHostName, routerName };
+export { hasErrors };
