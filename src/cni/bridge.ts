@@ -19,7 +19,8 @@ import type { Diagnostic } from '../diag.js';
 import { formatCidr, nthAddress, parseCidr } from '../wire/addr.js';
 import type { CniSpec } from '../k8s/types.js';
 import { nsName } from '../k8s/model.js';
-import type { CniDefault, CniPlugin, CniRules, NodeContext, PodContext } from './types.js';
+import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
+import type { CniDefault, CniPlugin, NodeContext, PodContext } from './types.js';
 import { cniChainName, containerId, vethName } from './names.js';
 
 type BridgeSpec = Extract<CniSpec, { plugin: 'bridge' }>;
@@ -34,7 +35,7 @@ export class BridgePlugin implements CniPlugin {
   private readonly bridgeName: string;
   private readonly hairpin: boolean;
   private readonly ipMasq: boolean;
-  private readonly rules = new Map<string, { chains: string[]; rules: string[] }>();
+  private readonly rules = new Map<string, FragmentBuilder>();
 
   constructor(spec: BridgeSpec) {
     this.bridgeName = spec.bridge ?? 'cni0';
@@ -94,13 +95,13 @@ export class BridgePlugin implements CniPlugin {
     const comment = `"name: \\"${BRIDGE_NETWORK_NAME}\\" id: \\"${id}\\""`;
     const podIP = ctx.pod.status.podIP;
     const subnet = formatCidr(parseCidr(`${podIP}/${prefix}`));
-    let t = this.rules.get(ctx.node.metadata.name);
-    if (!t) this.rules.set(ctx.node.metadata.name, (t = { chains: [], rules: [] }));
-    t.chains.push(`:${chain} - [0:0]`);
-    // pkg/ip/ipmasq_iptables_linux.go SetupIPMasq: rule order as appended there.
-    t.rules.push(`-A POSTROUTING -s ${podIP}/32 -m comment --comment ${comment} -j ${chain}`);
-    t.rules.push(`-A ${chain} -d ${subnet} -m comment --comment ${comment} -j ACCEPT`);
-    t.rules.push(`-A ${chain} ! -d 224.0.0.0/4 -m comment --comment ${comment} -j MASQUERADE`);
+    let b = this.rules.get(ctx.node.metadata.name);
+    if (!b) this.rules.set(ctx.node.metadata.name, (b = new FragmentBuilder()));
+    // pkg/ip/ipmasq_iptables_linux.go SetupIPMasq: NewChain, then AppendUnique in this order.
+    b.chain('nat', chain);
+    b.append('nat', chain, `-d ${subnet} -m comment --comment ${comment} -j ACCEPT`);
+    b.append('nat', chain, `! -d 224.0.0.0/4 -m comment --comment ${comment} -j MASQUERADE`);
+    b.append('nat', 'POSTROUTING', `-s ${podIP}/32 -m comment --comment ${comment} -j ${chain}`);
     this.defaults.push({
       object: `Pod ${key}`,
       field: 'containerID',
@@ -109,8 +110,7 @@ export class BridgePlugin implements CniPlugin {
     });
   }
 
-  rulesFor(node: string): CniRules {
-    const t = this.rules.get(node);
-    return { tables: new Map(t ? [['nat', t]] : []) };
+  rulesFor(node: string): IptablesFragment | undefined {
+    return this.rules.get(node)?.fragment([]);
   }
 }

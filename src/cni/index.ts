@@ -13,7 +13,7 @@ import type { CniPlugin } from './types.js';
 
 export { BridgePlugin, BRIDGE_NETWORK_NAME } from './bridge.js';
 export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
-export type { CniPlugin, CniDefault, CniRules, NodeContext, PodContext } from './types.js';
+export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 
 /** The plugin for the Cluster's `spec.cni`, or a diagnostic saying it is not modelled yet. */
 export function pluginFor(spec: CniSpec): { plugin: CniPlugin } | { plugin: undefined; diagnostic: Diagnostic } {

@@ -8,6 +8,7 @@
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelNode, ModelPod } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
+import type { IptablesFragment } from './iptables-merge.js';
 
 /** Something the plugin invented because no real cluster input says it (a container id, a network name). */
 export interface CniDefault {
@@ -30,19 +31,14 @@ export interface PodContext extends NodeContext {
   readonly podHost: Host;
 }
 
-/** What a plugin adds to the node's iptables (iptables-save lines, per table), merged with kube-proxy's. */
-export interface CniRules {
-  /** Table name → chain declarations (`:CNI-… - [0:0]`) and rules (`-A …`), in order. */
-  readonly tables: ReadonlyMap<string, { chains: string[]; rules: string[] }>;
-}
 
 export interface CniPlugin {
   readonly name: string;
   setupNode(ctx: NodeContext): void;
   /** CNI ADD for a pod-network pod. Returns the host-side interface name. */
   setupPod(ctx: PodContext): { hostIface: string };
-  /** The iptables rules the plugin installed on `node` (ipMasq, portmap), in iptables-save terms. */
-  rulesFor(node: string): CniRules;
+  /** The iptables commands the plugin's ADDs issued on `node` (ipMasq), as an iptables-restore --noflush fragment. */
+  rulesFor(node: string): IptablesFragment | undefined;
   readonly diagnostics: Diagnostic[];
   readonly defaults: CniDefault[];
 }

@@ -879,7 +879,6 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
   it('REJECT: the client sees what packeteye’s --reject-with says, from the rule packeteye names', async () => {
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
-      const client = lab.ns('client');
       router.iptablesRestore(REJECTS);
       // From the client (FORWARD), and from the router itself (OUTPUT: the error is delivered locally).
       const cases = [

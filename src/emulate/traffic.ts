@@ -137,17 +137,19 @@ export interface Server {
 export async function startServer(lab: Lab, ns: Netns, spec: ServerSpec): Promise<Server> {
   const timeoutMs = Math.min(spec.timeoutMs ?? TRAFFIC_TIMEOUT_MS, TRAFFIC_TIMEOUT_MS);
   const arg = JSON.stringify({ proto: spec.proto, listen: spec.listen, holdMs: spec.holdMs ?? 0 });
-  const p: Spawned = spawnIn(lab, ns, [process.execPath, '-e', SERVER_JS, arg], { timeoutMs });
-  const line = await p.ready;
-  if (line !== 'READY') throw new Error(`server in ${ns} did not start: ${line}`);
+  const p: Spawned = spawnIn(lab, ns, [process.execPath, '-e', SERVER_JS, arg], {
+    timeoutMs,
+    readyWhen: /^READY$/,
+  });
+  // Rejects with the command line and stderr (e.g. EADDRINUSE) if the server dies first.
+  await p.ready;
   return {
     async stop() {
       if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM');
       const r = await p.done;
       return r.stdout
         .split('\n')
-        .slice(1)
-        .filter((l) => l.trim() !== '')
+        .filter((l) => l.trim() !== '' && l !== 'READY')
         .map((l) => JSON.parse(l) as ServerSaw);
     },
   };

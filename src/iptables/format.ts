@@ -196,30 +196,40 @@ export function formatTarget(t: Target, opts: FormatTargetOptions = {}): string 
   }
 }
 
-/** Order of the basic matches in iptables-save output. */
-const BASIC_ORDER: Readonly<Record<string, number>> = {
-  source: 0,
-  destination: 1,
-  'in-interface': 2,
-  'out-interface': 3,
-  protocol: 4,
-  fragment: 5,
-};
+/** Order of the basic matches in iptables-save output; modules rank after them. */
+function rank(kind: Match['kind']): number {
+  switch (kind) {
+    case 'source':
+      return 0;
+    case 'destination':
+      return 1;
+    case 'in-interface':
+      return 2;
+    case 'out-interface':
+      return 3;
+    case 'protocol':
+      return 4;
+    case 'fragment':
+      return 5;
+    default:
+      return 6;
+  }
+}
 
 /**
  * The canonical text of a rule without `-A CHAIN`: basics in save order,
  * then modules in the order given, then the target. No leading space.
  */
 export function formatRule(rule: Pick<Rule, 'matches' | 'target'>, opts: FormatTargetOptions = {}): string {
-  const basics: Match[] = [];
-  const modules: Match[] = [];
-  for (const m of rule.matches) (m.kind in BASIC_ORDER ? basics : modules).push(m);
-  basics.sort((a, b) => BASIC_ORDER[a.kind]! - BASIC_ORDER[b.kind]!);
+  const ms = rule.matches;
+  let ordered = true;
+  for (let k = 1; k < ms.length && ordered; k++) if (rank(ms[k - 1]!.kind) > rank(ms[k]!.kind)) ordered = false;
+  // A stable sort by rank keeps modules in their given order (and is skipped when already in order).
+  const list = ordered ? ms : [...ms].sort((a, b) => Math.min(rank(a.kind), 6) - Math.min(rank(b.kind), 6));
   let s = '';
-  for (const m of basics) s += formatMatch(m);
-  for (const m of modules) s += formatMatch(m);
+  for (const m of list) s += formatMatch(m);
   if (rule.target) s += formatTarget(rule.target, opts);
-  return s.startsWith(' ') ? s.slice(1) : s;
+  return s.length > 0 ? s.slice(1) : s;
 }
 
 /** `ruleText(rule)`: the canonical text computed from the model (equals `rule.text` for parsed rules). */

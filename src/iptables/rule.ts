@@ -118,122 +118,147 @@ export function parseRuleTokens(
   source: SourceRef,
   diagnostics: Diagnostic[],
 ): RuleBody | undefined {
-  const where = { ...(source.file !== undefined ? { file: source.file } : {}), ...(source.line !== undefined ? { line: source.line } : {}) };
+  const parser = new RuleParser(tokens, start, source, diagnostics);
   try {
-    return parseBody(tokens, start, where, diagnostics);
+    return parser.parse();
   } catch (e) {
     if (e instanceof RuleError) {
-      diagnostics.push({ code: e.code, severity: 'error', message: e.message, ...where });
+      diagnostics.push(withSource({ code: e.code, severity: 'error', message: e.message }, source));
       return undefined;
     }
     throw e;
   }
 }
 
-function parseBody(tokens: readonly Token[], start: number, where: SourceRef, diagnostics: Diagnostic[]): RuleBody {
-  const basics = new Map<Basic, Match>();
-  const seenBasic = new Set<Basic>();
-  const instances: Instance[] = [];
-  let target: TargetState | undefined;
-  let protocol: BuildContext['protocol'];
-  let invert = false;
-  let invertToken = '';
+function withSource<T extends object>(d: T, source: SourceRef): T & SourceRef {
+  const out: T & { file?: string; line?: number } = d;
+  if (source.file !== undefined) out.file = source.file;
+  if (source.line !== undefined) out.line = source.line;
+  return out;
+}
 
-  const n = tokens.length;
-  let i = start;
+/** Slots of the basic matches, in the order iptables-save prints them (-s -d -i -o -p -f). */
+const BASIC_INDEX: Readonly<Record<Basic, number>> = {
+  source: 0,
+  destination: 1,
+  'in-interface': 2,
+  'out-interface': 3,
+  protocol: 4,
+  fragment: 5,
+};
 
-  const value = (opt: string, any = false): Token => {
-    const v = tokens[i + 1];
+/** One rule's parse: state in fields, so a 40,000-rule dump allocates no closures per rule. */
+class RuleParser {
+  private i: number;
+  private readonly n: number;
+  private readonly basics: (Match | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+  private seenBasic = 0;
+  private readonly instances: Instance[] = [];
+  private target: TargetState | undefined;
+  private protocol: BuildContext['protocol'];
+  private invert = false;
+
+  constructor(
+    private readonly tokens: readonly Token[],
+    start: number,
+    private readonly source: SourceRef,
+    private readonly diagnostics: Diagnostic[],
+  ) {
+    this.i = start;
+    this.n = tokens.length;
+  }
+
+  parse(): RuleBody {
+    const tokens = this.tokens;
+    while (this.i < this.n) {
+      const tok = tokens[this.i]!;
+      const t = tok.text;
+      if (tok.quoted || !(t === '!' || (t.length > 1 && t.charCodeAt(0) === 45))) {
+        throw new RuleError(`unexpected argument "${t}"${tok.quoted ? ' (a quoted word where an option was expected)' : ''}`);
+      }
+      if (t === '!') {
+        if (this.invert) throw new RuleError('"!" given twice');
+        this.invert = true;
+        this.i++;
+        continue;
+      }
+      const basic = BASIC.get(t);
+      if (basic === undefined) this.extensionOption(t);
+      else if (basic === 'match') this.match(t);
+      else if (basic === 'jump' || basic === 'goto') this.jump(t, basic);
+      else if (basic === 'counters') {
+        this.takeInvert(t, false);
+        const p = this.value(t).text;
+        const b = this.value(t).text;
+        if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) throw new RuleError(`${t} needs two numbers (packets bytes)`, CODE_VALUE);
+      } else if (basic === 'table') throw new RuleError('-t cannot be used in iptables-restore input (use a *table line)');
+      else this.parseBasic(basic, t);
+      this.i++;
+    }
+    if (this.invert) throw new RuleError('"!" at the end of the rule, with nothing to negate');
+    return this.finish();
+  }
+
+  private value(opt: string, any = false): Token {
+    const v = this.tokens[this.i + 1];
     if (v === undefined || (!any && (looksLikeOption(v) || (!v.quoted && v.text === '!')))) {
       throw new RuleError(`option ${opt} needs a value`);
     }
-    i++;
+    this.i++;
     return v;
-  };
-  const takeInvert = (opt: string, allowed: boolean): boolean => {
-    const was = invert;
-    if (was && !allowed) throw new RuleError(`"!" cannot be used before ${opt}`);
-    invert = false;
-    return was;
-  };
-
-  while (i < n) {
-    const tok = tokens[i]!;
-    const t = tok.text;
-    if (tok.quoted || !(t === '!' || (t.length > 1 && t[0] === '-'))) {
-      throw new RuleError(`unexpected argument "${t}"${tok.quoted ? ' (a quoted word where an option was expected)' : ''}`);
-    }
-    if (t === '!') {
-      if (invert) throw new RuleError('"!" given twice');
-      invert = true;
-      invertToken = t;
-      i++;
-      continue;
-    }
-    const basic = BASIC.get(t);
-    if (basic !== undefined) {
-      switch (basic) {
-        case 'match': {
-          takeInvert(t, false);
-          const name = value(t).text;
-          // Extension names are file names (libxt_NAME.so) of at most 28 characters.
-          if (!/^[A-Za-z0-9_.-]{1,28}$/.test(name)) throw new RuleError(`invalid match module name "${name}"`);
-          const spec = MATCHES.get(name);
-          instances.push({ module: name, ...(spec ? { spec } : {}), given: [], raw: [] });
-          break;
-        }
-        case 'jump':
-        case 'goto': {
-          takeInvert(t, false);
-          const name = value(t).text;
-          if (target) throw new RuleError(`only one -j or -g per rule (already have ${target.name})`);
-          if (name.length === 0) throw new RuleError(`${t} needs a target name`);
-          if (/[\s"]/.test(name) || name[0] === '-' || name[0] === '!') throw new RuleError(`invalid target or chain name "${name}"`);
-          if (basic === 'goto') {
-            if (TARGETS.has(name) || KNOWN_UNMODELLED_TARGETS.has(name)) {
-              throw new RuleError(`-g needs a user-defined chain, not the target ${name}`);
-            }
-            target = { name, kind: 'goto', given: [], raw: [] };
-          } else {
-            const spec = TARGETS.get(name);
-            if (spec) target = { name, kind: 'extension', spec, given: [], raw: [] };
-            else if (KNOWN_UNMODELLED_TARGETS.has(name)) target = { name, kind: 'unknown', given: [], raw: [] };
-            else target = { name, kind: 'chain', given: [], raw: [] };
-          }
-          if (name.length > MAX_CHAIN_NAME && target.kind !== 'extension') {
-            throw new RuleError(`target name "${name}" is longer than ${MAX_CHAIN_NAME} characters`);
-          }
-          break;
-        }
-        case 'counters': {
-          takeInvert(t, false);
-          const p = value(t).text;
-          const b = value(t).text;
-          if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) throw new RuleError(`${t} needs two numbers (packets bytes)`, CODE_VALUE);
-          break;
-        }
-        case 'table':
-          throw new RuleError('-t cannot be used in iptables-restore input (use a *table line)');
-        default:
-          parseBasic(basic, t);
-      }
-      i++;
-      continue;
-    }
-    extensionOption(tok);
-    i++;
   }
-  if (invert) throw new RuleError(`"${invertToken}" at the end of the rule, with nothing to negate`);
 
-  function parseBasic(b: Basic, opt: string): void {
-    const inv = takeInvert(opt, true);
-    if (seenBasic.has(b)) throw new RuleError(`multiple ${BASIC_LETTER[b]} options are not allowed`);
-    seenBasic.add(b);
+  private takeInvert(opt: string, allowed: boolean): boolean {
+    const was = this.invert;
+    if (was && !allowed) throw new RuleError(`"!" cannot be used before ${opt}`);
+    this.invert = false;
+    return was;
+  }
+
+  private match(t: string): void {
+    this.takeInvert(t, false);
+    const name = this.value(t).text;
+    // Extension names are file names (libxt_NAME.so) of at most 28 characters.
+    if (!MODULE_NAME.test(name)) throw new RuleError(`invalid match module name "${name}"`);
+    const spec = MATCHES.get(name);
+    this.instances.push(spec ? { module: name, spec, given: [], raw: [] } : { module: name, given: [], raw: [] });
+  }
+
+  private jump(t: string, basic: 'jump' | 'goto'): void {
+    this.takeInvert(t, false);
+    const name = this.value(t).text;
+    if (this.target) throw new RuleError(`only one -j or -g per rule (already have ${this.target.name})`);
+    if (name.length === 0) throw new RuleError(`${t} needs a target name`);
+    if (BAD_NAME.test(name) || name[0] === '-' || name[0] === '!') throw new RuleError(`invalid target or chain name "${name}"`);
+    let target: TargetState;
+    if (basic === 'goto') {
+      if (TARGETS.has(name) || KNOWN_UNMODELLED_TARGETS.has(name)) {
+        throw new RuleError(`-g needs a user-defined chain, not the target ${name}`);
+      }
+      target = { name, kind: 'goto', given: [], raw: [] };
+    } else {
+      const spec = TARGETS.get(name);
+      if (spec) target = { name, kind: 'extension', spec, given: [], raw: [] };
+      else if (KNOWN_UNMODELLED_TARGETS.has(name)) target = { name, kind: 'unknown', given: [], raw: [] };
+      else target = { name, kind: 'chain', given: [], raw: [] };
+    }
+    if (name.length > MAX_CHAIN_NAME && target.kind !== 'extension') {
+      throw new RuleError(`target name "${name}" is longer than ${MAX_CHAIN_NAME} characters`);
+    }
+    this.target = target;
+  }
+
+  private parseBasic(b: Basic, opt: string): void {
+    const inv = this.takeInvert(opt, true);
+    const bit = 1 << BASIC_INDEX[b];
+    if (this.seenBasic & bit) throw new RuleError(`multiple ${BASIC_LETTER[b]} options are not allowed`);
+    this.seenBasic |= bit;
+    const slot = BASIC_INDEX[b];
     if (b === 'fragment') {
-      basics.set(b, { kind: 'fragment', invert: inv });
+      this.basics[slot] = { kind: 'fragment', invert: inv };
       return;
     }
-    const v = value(opt).text;
+    const v = this.value(opt).text;
     switch (b) {
       case 'source':
       case 'destination': {
@@ -242,170 +267,186 @@ function parseBody(tokens: readonly Token[], start: number, where: SourceRef, di
         // save_ipv4_addr prints nothing for 0.0.0.0/0 unless it is inverted.
         if (r.value.mask === 0 && !inv) return;
         // A non-contiguous mask stays a dotted mask (`10.0.0.0/255.0.255.0`), as iptables-save prints it.
-        basics.set(b, { kind: b, cidr: formatCidrText(r.value), invert: inv });
+        this.basics[slot] = { kind: b, cidr: formatCidrText(r.value), invert: inv };
         return;
       }
       case 'in-interface':
       case 'out-interface': {
         const r = parseIfaceName(v);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
-        basics.set(b, { kind: b, name: r.value.name, wildcard: r.value.wildcard, invert: inv });
+        this.basics[slot] = { kind: b, name: r.value.name, wildcard: r.value.wildcard, invert: inv };
         return;
       }
       case 'protocol': {
         const r = parseProtocol(v);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
-        protocol = { name: r.value, invert: inv };
+        this.protocol = { name: r.value, invert: inv };
         if (r.value === 'all' && !inv) return;
-        basics.set(b, { kind: 'protocol', protocol: r.value, invert: inv });
+        this.basics[slot] = { kind: 'protocol', protocol: r.value, invert: inv };
         return;
       }
     }
   }
 
-  function warn(message: string, token: string): void {
-    diagnostics.push({
-      code: CODE_UNSUPPORTED,
-      severity: 'warning',
-      message,
-      ...where,
-      hint: `packeteye keeps the rule but reports any packet that reaches it as unsupported (token "${token}")`,
-    });
+  private warn(message: string, token: string): void {
+    this.diagnostics.push(
+      withSource(
+        {
+          code: CODE_UNSUPPORTED,
+          severity: 'warning' as const,
+          message,
+          hint: `packeteye keeps the rule but reports any packet that reaches it as unsupported (token "${token}")`,
+        },
+        this.source,
+      ),
+    );
   }
 
-  function extensionOption(tok: Token): void {
-    const opt = tok.text;
+  private extensionOption(opt: string): void {
+    const target = this.target;
+    const instances = this.instances;
     // 1. The target's own options, once -j is given.
-    if (target?.spec?.options.has(opt)) return giveKnown(target, target.spec.options.get(opt)!, opt);
+    const tspec = target?.spec?.options.get(opt);
+    if (tspec) return this.giveKnown(target!, tspec, opt);
     // 2. Options of a loaded match, latest first.
     for (let k = instances.length - 1; k >= 0; k--) {
       const inst = instances[k]!;
       const spec = inst.spec?.options.get(opt);
-      if (spec) return giveKnown(inst, spec, opt);
+      if (spec) return this.giveKnown(inst, spec, opt);
     }
     // 3. `-p tcp --dport 80`: the protocol's match is loaded implicitly.
+    const protocol = this.protocol;
     if (protocol && !protocol.invert) {
       const implicit = IMPLICIT_BY_PROTOCOL.get(protocol.name);
       const spec = implicit?.options.get(opt);
       if (implicit && spec && !instances.some((x) => x.module === implicit.name)) {
         const inst: Instance = { module: implicit.name, spec: implicit, given: [], raw: [] };
         instances.push(inst);
-        return giveKnown(inst, spec, opt);
+        return this.giveKnown(inst, spec, opt);
       }
     }
     // 4. An option nobody here knows: it belongs to the target after -j, else to the last -m.
     const owner: Instance | TargetState | undefined = target ?? instances[instances.length - 1];
     if (!owner || (owner === target && target.kind !== 'extension' && target.kind !== 'unknown')) {
-      throw new RuleError(
-        `unknown option ${opt}${target ? ` for -${target.kind === 'goto' ? 'g' : 'j'} ${target.name}` : ''}`,
-      );
+      throw new RuleError(`unknown option ${opt}${target ? ` for -${target.kind === 'goto' ? 'g' : 'j'} ${target.name}` : ''}`);
     }
     // An option of a modelled match that no loaded match claims is an error, as in iptables
     // ("unknown option"), not an unmodelled option: e.g. `--dport` before any `-p tcp`.
     if (MATCH_OPTIONS.has(opt)) {
       if (owner === target || owner.spec !== undefined) {
         const where = owner === target ? `-j ${target.name}` : `-m ${(owner as Instance).module}`;
-        throw new RuleError(`unknown option ${opt} for ${where}${IMPLICIT_OPTIONS.has(opt) ? ' (it needs -p tcp, udp, sctp or icmp before it)' : ''}`);
+        throw new RuleError(
+          `unknown option ${opt} for ${where}${IMPLICIT_OPTIONS.has(opt) ? ' (it needs -p tcp, udp, sctp or icmp before it)' : ''}`,
+        );
       }
       if (!protocol) throw new RuleError(`option ${opt} needs a -p before it`);
     }
     if (owner.unsupported === undefined) owner.unsupported = opt;
-    if (invert) owner.raw.push('!');
-    invert = false;
+    if (this.invert) owner.raw.push('!');
+    this.invert = false;
     owner.raw.push(opt);
-    while (i + 1 < n) {
-      const next = tokens[i + 1]!;
+    const tokens = this.tokens;
+    while (this.i + 1 < this.n) {
+      const next = tokens[this.i + 1]!;
       if (!next.quoted && (next.text === '!' || (next.text.length > 1 && next.text[0] === '-'))) break;
       owner.raw.push(next.text);
-      i++;
+      this.i++;
     }
   }
 
-  function giveKnown(owner: Instance | TargetState, spec: OptSpec, written: string): void {
-    const inv = takeInvert(written, spec.invertible);
-    if (owner.given.some((g) => g.opt === spec.canon)) {
-      throw new RuleError(`${spec.canon} given twice${'module' in owner ? ` in -m ${owner.module}` : ` for -j ${owner.name}`}`);
+  private giveKnown(owner: Instance | TargetState, spec: OptSpec, written: string): void {
+    const inv = this.takeInvert(written, spec.invertible);
+    for (const g of owner.given) {
+      if (g.opt === spec.canon) {
+        throw new RuleError(`${spec.canon} given twice${'module' in owner ? ` in -m ${owner.module}` : ` for -j ${owner.name}`}`);
+      }
     }
     const values: string[] = [];
     const any = spec.anyValue === true;
-    if (spec.arity === 1) values.push(value(written, any).text);
-    else if (spec.arity === 2) values.push(value(written).text, value(written).text);
+    if (spec.arity === 1) values.push(this.value(written, any).text);
+    else if (spec.arity === 2) values.push(this.value(written).text, this.value(written).text);
     else if (spec.arity === 'words') {
-      const first = value(written, any);
+      const first = this.value(written, any);
       values.push(first.text);
       // kube-proxy's test fixtures write multi-word comments unquoted: take words up to the next option.
       if (!first.quoted) {
-        while (i + 1 < n) {
-          const next = tokens[i + 1]!;
+        const tokens = this.tokens;
+        while (this.i + 1 < this.n) {
+          const next = tokens[this.i + 1]!;
           if (next.quoted || next.text === '!' || next.text.startsWith('-')) break;
           values.push(next.text);
-          i++;
+          this.i++;
         }
       }
     }
     owner.given.push({ opt: spec.canon, values, invert: inv });
     if (inv) owner.raw.push('!');
-    owner.raw.push(written, ...values);
+    owner.raw.push(written);
+    for (const v of values) owner.raw.push(v);
   }
 
-  const ctx: BuildContext = protocol ? { protocol } : {};
-  const modules: Match[] = [];
-  for (const inst of instances) {
-    if (!inst.spec) {
-      modules.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
-      warn(`-m ${inst.module}: match module not modelled`, `-m ${inst.module}`);
-      continue;
+  private finish(): RuleBody {
+    const ctx: BuildContext = this.protocol ? { protocol: this.protocol } : {};
+    const matches: Match[] = [];
+    for (const m of this.basics) if (m) matches.push(m);
+    for (const inst of this.instances) {
+      if (!inst.spec) {
+        matches.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
+        this.warn(`-m ${inst.module}: match module not modelled`, `-m ${inst.module}`);
+        continue;
+      }
+      if (inst.unsupported !== undefined) {
+        matches.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
+        this.warn(`-m ${inst.module}: option ${inst.unsupported} is not modelled`, inst.unsupported);
+        continue;
+      }
+      const r = inst.spec.build(inst.given, ctx);
+      if (!r.ok && r.unsupported !== undefined) {
+        matches.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
+        this.warn(`-m ${inst.module}: ${r.error} is not modelled`, r.unsupported);
+        continue;
+      }
+      if (!r.ok) throw new RuleError(`-m ${inst.module}: ${r.error}`, CODE_VALUE);
+      matches.push(r.value);
     }
-    if (inst.unsupported !== undefined) {
-      modules.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
-      warn(`-m ${inst.module}: option ${inst.unsupported} is not modelled`, inst.unsupported);
-      continue;
-    }
-    const r = inst.spec.build(inst.given, ctx);
-    if (!r.ok && r.unsupported !== undefined) {
-      modules.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
-      warn(`-m ${inst.module}: ${r.error} is not modelled`, r.unsupported);
-      continue;
-    }
-    if (!r.ok) throw new RuleError(`-m ${inst.module}: ${r.error}`, CODE_VALUE);
-    modules.push(r.value);
-  }
 
-  let tgt: Target | undefined;
-  let ctNotrack = false;
-  if (target) {
-    if (target.kind === 'chain') tgt = { kind: 'jump', chain: target.name };
-    else if (target.kind === 'goto') tgt = { kind: 'goto', chain: target.name };
-    else if (
-      target.kind === 'unknown' ||
-      target.unsupported !== undefined ||
-      (target.name === 'CT' && !target.given.some((g) => g.opt === '--notrack'))
-    ) {
-      tgt = { kind: 'unsupported', name: target.name, args: target.raw };
-      warn(
-        target.unsupported !== undefined
-          ? `-j ${target.name}: option ${target.unsupported} is not modelled`
-          : `-j ${target.name}${target.raw.length ? ` ${target.raw.join(' ')}` : ''}: target not modelled`,
-        target.unsupported ?? `-j ${target.name}`,
-      );
-    } else {
-      const r = target.spec!.build(target.given, ctx);
-      if (!r.ok) throw new RuleError(`-j ${target.name}: ${r.error}`, CODE_VALUE);
-      tgt = r.value;
-      ctNotrack = target.name === 'CT';
+    const target = this.target;
+    let tgt: Target | undefined;
+    let ctNotrack = false;
+    if (target) {
+      if (target.kind === 'chain') tgt = { kind: 'jump', chain: target.name };
+      else if (target.kind === 'goto') tgt = { kind: 'goto', chain: target.name };
+      else if (
+        target.kind === 'unknown' ||
+        target.unsupported !== undefined ||
+        (target.name === 'CT' && !target.given.some((g) => g.opt === '--notrack'))
+      ) {
+        tgt = { kind: 'unsupported', name: target.name, args: target.raw };
+        this.warn(
+          target.unsupported !== undefined
+            ? `-j ${target.name}: option ${target.unsupported} is not modelled`
+            : `-j ${target.name}${target.raw.length ? ` ${target.raw.join(' ')}` : ''}: target not modelled`,
+          target.unsupported ?? `-j ${target.name}`,
+        );
+      } else {
+        const r = target.spec!.build(target.given, ctx);
+        if (!r.ok) throw new RuleError(`-j ${target.name}: ${r.error}`, CODE_VALUE);
+        tgt = r.value;
+        ctNotrack = target.name === 'CT';
+      }
     }
+    if (tgt) {
+      const body = { matches, target: tgt };
+      return { matches, target: tgt, text: formatRule(body, ctNotrack ? CT_NOTRACK : NO_OPTS) };
+    }
+    return { matches, text: formatRule({ matches }, NO_OPTS) };
   }
-
-  const order: Basic[] = ['source', 'destination', 'in-interface', 'out-interface', 'protocol', 'fragment'];
-  const matches: Match[] = [];
-  for (const b of order) {
-    const m = basics.get(b);
-    if (m) matches.push(m);
-  }
-  matches.push(...modules);
-  const body = { matches, ...(tgt ? { target: tgt } : {}) };
-  return { ...body, text: formatRule(body, { ctNotrack }) };
 }
+
+const MODULE_NAME = /^[A-Za-z0-9_.-]{1,28}$/;
+const BAD_NAME = /[\s"]/;
+const CT_NOTRACK = { ctNotrack: true };
+const NO_OPTS = {};
 
 /**
  * One rule spec, e.g. `-m tcp -p tcp -d 10.96.0.1 --dport 443 -j KUBE-SVC-X`

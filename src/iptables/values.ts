@@ -140,16 +140,32 @@ export function formatPortRange(r: PortRange, sep = ':'): string {
 
 /** A dotted quad with every octet 0–255 (iptables takes no shorter forms in save output). */
 export function parseIpv4(s: string): Parsed<number> {
-  const parts = s.split('.');
-  if (parts.length !== 4) return bad(`"${s}" is not an IPv4 address`);
+  const n = ipv4ToInt(s);
+  return n < 0 ? bad(`"${s}" is not an IPv4 address`) : ok(n);
+}
+
+/** A dotted quad to its unsigned value, or -1; one pass over the characters. */
+export function ipv4ToInt(s: string): number {
   let n = 0;
-  for (const p of parts) {
-    if (!isDigits(p) || p.length > 3) return bad(`"${s}" is not an IPv4 address`);
-    const o = Number(p);
-    if (o > 255) return bad(`"${s}" is not an IPv4 address`);
-    n = n * 256 + o;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) {
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      n = n * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
   }
-  return ok(n);
+  if (dots !== 3 || digits === 0) return -1;
+  return n * 256 + octet;
 }
 
 export function formatIpv4(n: number): string {
@@ -274,10 +290,11 @@ const NO_QUOTE = /^[_\-0-9a-zA-Z]+$/;
  */
 export function saveString(s: string): string {
   if (NO_QUOTE.test(s)) return s;
-  let out = '"';
-  for (const c of s) out += c === '"' || c === '\\' || c === "'" ? `\\${c}` : c;
-  return `${out}"`;
+  if (!NEEDS_ESCAPE.test(s)) return `"${s}"`;
+  return `"${s.replace(ESCAPE_ALL, '\\$&')}"`;
 }
+const NEEDS_ESCAPE = /["'\\]/;
+const ESCAPE_ALL = /["'\\]/g;
 
 /**
  * A probability as libxt_statistic prints it: the kernel keeps

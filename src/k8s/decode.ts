@@ -183,7 +183,12 @@ export class Decoder {
     if (typeof v === 'string' && /^(yes|no|on|off|y|n)$/i.test(v)) {
       // kubectl reads YAML 1.1, where these are booleans; YAML 1.2 made them strings.
       const b = /^(yes|on|y)$/i.test(v);
-      this.warn(path, 'k8s-yaml11-boolean', `${JSON.stringify(v)} read as ${b}, as kubectl's YAML 1.1 reads it`, `write ${b}`);
+      this.warn(
+        path,
+        'k8s-yaml11-boolean',
+        `${JSON.stringify(v)} read as ${b}, as kubectl's YAML 1.1 reads it`,
+        `write ${b}`,
+      );
       return b;
     }
     if (typeof v !== 'boolean') {
@@ -295,6 +300,11 @@ export class Decoder {
       'write a dotted quad such as 10.244.1.5',
     );
     return undefined;
+  }
+
+  /** True for an IPv6 address or prefix: the other family of a dual-stack list, skipped without comment. */
+  isV6(v: unknown): boolean {
+    return typeof v === 'string' && v.includes(':') && /^[0-9a-fA-F:.]+(\/\d+)?$/.test(v);
   }
 
   /** An IPv4 CIDR with no host bits set (as the API server's ValidateCIDR requires for podCIDR etc.). */
@@ -507,7 +517,9 @@ function decodeNode(d: Decoder, raw: Rec): Node | undefined {
     const s: NonNullable<Node['spec']> = {};
     const podCIDR = d.cidr(spec.podCIDR, ['spec', 'podCIDR']);
     if (podCIDR) s.podCIDR = podCIDR;
-    const podCIDRs = each(d, spec.podCIDRs, ['spec', 'podCIDRs'], (v, p) => d.cidr(v, p));
+    const podCIDRs = each(d, spec.podCIDRs, ['spec', 'podCIDRs'], (v, p) =>
+      d.isV6(v) ? undefined : d.cidr(v, p),
+    );
     if (podCIDRs && podCIDRs.length > 0) s.podCIDRs = podCIDRs;
     if (s.podCIDR && s.podCIDRs && s.podCIDRs[0] !== s.podCIDR) {
       d.error(
@@ -659,7 +671,7 @@ function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     }
     const podIPs = each(d, status.podIPs, ['status', 'podIPs'], (v, p) => {
       const m = d.map(v, p);
-      if (!m) return undefined;
+      if (!m || d.isV6(m.ip)) return undefined;
       const ip = d.ip(m.ip, [...p, 'ip']);
       return ip ? { ip } : undefined;
     });
@@ -724,7 +736,7 @@ function decodeService(d: Decoder, raw: Rec): Service | undefined {
     }
   }
   const clusterIPs = each(d, spec.clusterIPs, ['spec', 'clusterIPs'], (v, p) =>
-    v === 'None' ? 'None' : d.ip(v, p),
+    v === 'None' ? 'None' : d.isV6(v) ? undefined : d.ip(v, p),
   );
   if (clusterIPs && clusterIPs.length > 0) {
     s.clusterIPs = clusterIPs;

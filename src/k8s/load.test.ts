@@ -284,7 +284,9 @@ items:
     nodeName: n2
 `);
     expect(r.diagnostics).toEqual([]);
-    expect(r.objects.map((o) => (o.object as { spec: { nodeName?: string } }).spec.nodeName)).toEqual(['n1', 'n2']);
+    expect(
+      r.objects.map((o) => (o.object as { spec: { nodeName?: string } }).spec.nodeName),
+    ).toEqual(['n1', 'n2']);
   });
 
   it('locate() names the line of a field', () => {
@@ -583,7 +585,9 @@ describe('loadDocuments: field validation', () => {
     [
       'YAML 1.1 booleans are read as kubectl reads them',
       POD('a').replace('spec:\n', 'spec:\n  hostNetwork: yes\n'),
-      ['c.yaml:6: document 1: Pod a: field spec.hostNetwork: warning: "yes" read as true, as kubectl\'s YAML 1.1 reads it [k8s-yaml11-boolean]'],
+      [
+        'c.yaml:6: document 1: Pod a: field spec.hostNetwork: warning: "yes" read as true, as kubectl\'s YAML 1.1 reads it [k8s-yaml11-boolean]',
+      ],
     ],
     [
       'cluster-scoped object with a namespace',
@@ -809,6 +813,35 @@ describe('JSON input', () => {
     expect(r.objects.map((o) => [objectRef(o.object), o.origin.document, o.origin.line])).toEqual([
       ['Node a', 1, 2],
       ['Node b', 2, 3],
+    ]);
+  });
+});
+
+describe('dual-stack dumps', () => {
+  it('take the IPv4 family of podIPs, clusterIPs and podCIDRs without a warning per object', () => {
+    const r = load(`apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.1.0/24, podCIDRs: [10.244.1.0/24, "fd00:10:244:1::/64"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: a}
+spec: {nodeName: n1, containers: [{name: c}]}
+status: {podIP: 10.244.1.5, podIPs: [{ip: 10.244.1.5}, {ip: "fd00:10:244:1::5"}]}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: s}
+spec: {clusterIP: 10.96.0.20, clusterIPs: [10.96.0.20, "fd00:10:96::20"], ipFamilies: [IPv4, IPv6], ports: [{port: 80}]}
+`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.objects.map((o) => o.object)).toMatchObject([
+      { spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'] } },
+      { status: { podIP: '10.244.1.5', podIPs: [{ ip: '10.244.1.5' }] } },
+      {
+        spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ipFamilies: ['IPv4', 'IPv6'] },
+      },
     ]);
   });
 });

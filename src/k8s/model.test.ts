@@ -1139,6 +1139,17 @@ describe('buildModel: more', () => {
         'c.yaml:10: document 3: Node b: field spec.podCIDR: error: no free /24 left in the clusterCIDR 10.244.0.0/24 for this node [k8s-range-exhausted]',
       ],
     ],
+    [
+      'pods of a node that could not be modelled',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec: {clusterCIDR: 10.244.0.0/24}\n---\n' +
+        node('a') +
+        node('b') +
+        pod('default', 'p', 'b', 'app: p'),
+      [
+        'c.yaml:10: document 3: Node b: field spec.podCIDR: error: no free /24 left in the clusterCIDR 10.244.0.0/24 for this node [k8s-range-exhausted]',
+        'c.yaml:18: document 4: Pod default/p: field spec.nodeName: info: pod left out: node b could not be modelled (see its error) [k8s-pod-node-unusable]',
+      ],
+    ],
   ];
   it.each(cases)('%s', (_name, text, want) => {
     expect(lines(build(text).diagnostics)).toEqual(want);

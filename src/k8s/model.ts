@@ -387,6 +387,7 @@ export function buildModel(objects: readonly LoadedObject[]): {
     b,
     cluster,
     nodes,
+    new Set(nodeEntries.map((e) => e.object.metadata.name)),
     entries(objects, 'Pod').map(defaultNamespace),
   );
   const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
@@ -811,7 +812,14 @@ function buildNodes(
   const nodes = new Map<string, ModelNode>();
 
   // podCIDRs given: inside the clusterCIDR, not shared.
-  const given: { cidr: Cidr; node: string }[] = [];
+  const given: {
+    cidr: Cidr;
+    node: string;
+    e: Entry<Node>;
+    field: string;
+    start: number;
+    end: number;
+  }[] = [];
   for (const e of sorted) {
     const n = e.object;
     const c = n.spec?.podCIDR ?? n.spec?.podCIDRs?.[0];
@@ -850,17 +858,24 @@ function buildNodes(
         );
       }
     }
-    const clash = given.find((g) => cidrsOverlap(g.cidr, cidr));
-    if (clash) {
+    const start = ipToInt(cidr.network);
+    given.push({ cidr, node: n.metadata.name, e, field, start, end: start + cidrSize(cidr) - 1 });
+  }
+  // Overlaps between nodes' podCIDRs: one sweep over the ranges by start
+  // address (ties by node name), not a comparison of every pair.
+  const byStart = [...given].sort((x, y) => x.start - y.start || cmp(x.node, y.node));
+  let widest: (typeof given)[number] | undefined;
+  for (const g of byStart) {
+    if (widest !== undefined && g.start <= widest.end) {
       b.error(
-        e,
-        field,
+        g.e,
+        g.field,
         'k8s-cidr-overlap',
-        `podCIDR ${c} overlaps Node ${clash.node}'s podCIDR ${formatCidr(clash.cidr)}`,
+        `podCIDR ${formatCidr(g.cidr)} overlaps Node ${widest.node}'s podCIDR ${formatCidr(widest.cidr)}`,
         'every node needs its own pod subnet',
       );
     }
-    given.push({ cidr, node: n.metadata.name });
+    if (widest === undefined || g.end > widest.end) widest = g;
   }
 
   // The range allocator (nodeipam/ipam/cidrset): subnets of clusterCIDR of
@@ -870,9 +885,21 @@ function buildNodes(
   const subnetCount = mask >= clusterNet.prefix ? 2 ** (mask - clusterNet.prefix) : 0;
   const base = ipToInt(clusterNet.network);
   const step = 2 ** (32 - mask);
+  // Occupied ranges sorted by start; candidates are tried in increasing
+  // order, so one cursor walks them.
+  const taken = [
+    ...byStart.map((g) => [g.start, g.end] as const),
+    [ipToInt(serviceNet.network), ipToInt(serviceNet.network) + cidrSize(serviceNet) - 1] as const,
+  ].sort((x, y) => x[0] - y[0]);
+  let cursor = 0;
   const occupied = (i: number): boolean => {
-    const sub: Cidr = { network: intToIp((base + i * step) >>> 0), prefix: mask };
-    return cidrsOverlap(sub, serviceNet) || given.some((g) => cidrsOverlap(g.cidr, sub));
+    const start = base + i * step;
+    const end = start + step - 1;
+    while (cursor < taken.length && taken[cursor]![1] < start) cursor++;
+    // Ranges before the cursor end below `start`; a later one may still start inside.
+    for (let k = cursor; k < taken.length && taken[k]![0] <= end; k++)
+      if (taken[k]![1] >= start) return true;
+    return false;
   };
   let next = 0;
 
@@ -1049,6 +1076,7 @@ function buildPods(
   b: Builder,
   cluster: ClusterConfig,
   nodes: Map<string, ModelNode>,
+  declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): {
   pods: Map<string, ModelPod>;
@@ -1087,6 +1115,15 @@ function buildPods(
       continue;
     }
     const node = nodes.get(nodeName);
+    if (node === undefined && declared.has(nodeName)) {
+      b.info(
+        e,
+        'spec.nodeName',
+        'k8s-pod-node-unusable',
+        `pod left out: node ${nodeName} could not be modelled (see its error)`,
+      );
+      continue;
+    }
     if (node === undefined) {
       b.error(
         e,
@@ -1406,15 +1443,17 @@ function buildServices(
     } else {
       if (o.ipFamilies === undefined) o.ipFamilies = ['IPv4'];
       if (o.ipFamilyPolicy === undefined) o.ipFamilyPolicy = 'SingleStack';
-      if (o.ipFamilies.includes('IPv6')) {
+      if (!o.ipFamilies.includes('IPv4')) {
         b.warn(
           e,
           'spec.ipFamilies',
           'k8s-ipv6-ignored',
-          'IPv6 is not modelled; only the IPv4 family is used',
+          'an IPv6-only Service is not modelled; packeteye gives it an IPv4 clusterIP',
+          'packeteye models IPv4; use ipFamilies: [IPv4]',
         );
-        o.ipFamilies = ['IPv4'];
       }
+      // Dual-stack: the IPv4 family is the one modelled.
+      if (o.ipFamilies.length !== 1 || o.ipFamilies[0] !== 'IPv4') o.ipFamilies = ['IPv4'];
     }
     // Requested clusterIPs.
     const ip = o.clusterIP;

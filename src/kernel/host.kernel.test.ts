@@ -15,7 +15,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ipv4Packet } from '../wire/packet.js';
 import { Network } from './network.js';
 import type { Host } from './host.js';
-import { ipNeighShow, ipRouteGet, ipRouteShow, ipRuleShow, bridgeFdbShow } from '../render/ip.js';
+import {
+  bridgeFdbShow,
+  ipAddrShow,
+  ipBrAddr,
+  ipBrLink,
+  ipLinkShow,
+  ipNeighShow,
+  ipRouteGet,
+  ipRouteShow,
+  ipRuleShow,
+} from '../render/ip.js';
 
 function have(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
@@ -180,6 +190,16 @@ describe.skipIf(!canRun)('host model vs the real kernel (ip netns)', () => {
     expect(ipRouteShow(model.hosts[n])).toBe(ip(n, 'route', 'show'));
     expect(ipRouteShow(model.hosts[n], 'local')).toBe(ip(n, 'route', 'show', 'table', 'local'));
   });
+
+  it.each(['node', 'a', 'b', 'up'] as const)(
+    'ip addr / ip link / ip -br in %s (IPv6 disabled there)',
+    (n) => {
+      expect(ipAddrShow(model.hosts[n])).toBe(ip(n, 'addr', 'show'));
+      expect(ipLinkShow(model.hosts[n])).toBe(ip(n, 'link', 'show'));
+      expect(ipBrLink(model.hosts[n])).toBe(ip(n, '-br', 'link', 'show'));
+      expect(ipBrAddr(model.hosts[n])).toBe(ip(n, '-br', 'addr', 'show'));
+    },
+  );
 
   it('ip rule show', () => {
     expect(ipRuleShow(model.hosts.node)).toBe(ip('node', 'rule', 'show'));

@@ -390,14 +390,34 @@ describe('links', () => {
     expect(ipRouteShow(h)).toBe('10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1 \n');
   });
 
-  it('a bridge without a port up marks its connected route linkdown', () => {
+  it('bridge carrier: on until it has had ports, then it follows them (Linux 6.18)', () => {
     const net = new Network();
     const h = net.addHost('n');
+    const p = net.addHost('p');
     h.link.addBridge('cni0');
     h.link.set('cni0', { up: true });
     h.addr.add('10.244.0.1/24', 'cni0');
+    expect(ipBrLink(h).split('\n')[1]).toMatch(
+      /^cni0 +UNKNOWN +\S+ <BROADCAST,MULTICAST,UP,LOWER_UP> $/,
+    );
+    expect(ipRouteShow(h)).toBe('10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1 \n');
+    h.link.addVeth('v1', { peer: 'e', peerHost: p });
+    h.link.set('v1', { master: 'cni0' });
     expect(ipRouteShow(h)).toBe(
       '10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1 linkdown \n',
+    );
+    expect(ipRouteShow(h, 'local')).toContain(
+      'broadcast 10.244.0.255 dev cni0 proto kernel scope link src 10.244.0.1 linkdown \n',
+    );
+    expect(ipRouteShow(h, 'local')).toContain(
+      'local 10.244.0.1 dev cni0 proto kernel scope host src 10.244.0.1 \n',
+    );
+    h.link.set('v1', { up: true });
+    p.link.set('e', { up: true });
+    expect(ipRouteShow(h)).toBe('10.244.0.0/24 dev cni0 proto kernel scope link src 10.244.0.1 \n');
+    h.link.set('v1', { master: null });
+    expect(ipBrLink(h).split('\n')[1]).toBe(
+      'cni0             DOWN           00:00:00:00:00:00 <NO-CARRIER,BROADCAST,MULTICAST,UP> ',
     );
   });
 });

@@ -221,6 +221,7 @@ export class Host implements HostServices {
         return p !== undefined && p.adminUp;
       }
       case 'bridge':
+        if (!l.bridge?.hadPort) return true;
         for (const port of this.links.values())
           if (port.master === l.name && this.carrier(port)) return true;
         return false;
@@ -560,6 +561,7 @@ export class LinkApi {
       ageingTime: opts.ageingTime ?? 300,
       nfCallIptables: false,
       fdbSeq: 0,
+      hadPort: false,
     };
     this.addFdbLocal(l, l.mac, undefined);
     return l;
@@ -684,6 +686,7 @@ export class LinkApi {
     if (port.master) this.release(port);
     port.master = br.name;
     port.port = { hairpin: false, learning: true, flood: true };
+    br.bridge.hadPort = true;
     this.addFdbLocal(br, port.mac, port.name);
     this.recalcBridgeMac(br);
   }
@@ -694,6 +697,14 @@ export class LinkApi {
     for (const [mac, e] of br.bridge!.fdb) if (e.port === port.name) br.bridge!.fdb.delete(mac);
     port.master = undefined;
     port.port = undefined;
+    const left = [...this.h.links.values()].some((l) => l.master === br.name);
+    if (!left && !br.macSet) {
+      // br_stp_recalculate_bridge_id with no port left: the bridge id (and address) becomes zero.
+      const e = br.bridge!.fdb.get(br.mac);
+      if (e && e.local && e.port === undefined) br.bridge!.fdb.delete(br.mac);
+      br.mac = '00:00:00:00:00:00';
+      return;
+    }
     this.recalcBridgeMac(br);
   }
 

@@ -41,6 +41,11 @@ export interface BridgeState {
   /** Per-bridge `nf_call_iptables` (ip link set br0 type bridge nf_call_iptables 1). */
   nfCallIptables: boolean;
   fdbSeq: number;
+  /**
+   * A bridge that never had a port keeps the carrier it was created with
+   * (operstate UNKNOWN); once ports come and go, its carrier follows them.
+   */
+  hadPort: boolean;
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { withIp, type Ipv4Packet } from '../wire/packet.js';
 import type { Fate } from './fate.js';
+import type { Frame } from './frame.js';
 import type { HookCall, HookResult, NetfilterHooks } from './hooks.js';
 import { Network } from './network.js';
 import { StepList } from './step.js';
@@ -541,6 +542,49 @@ describe('forwarding', () => {
     h.link.set('dummy0', { up: true });
     h.addr.add('10.0.0.1/24', 'dummy0');
     expect(outcome(net.send('h', udp('10.0.0.2', 53)))).toBe('dropped device-discard at h');
+  });
+});
+
+describe('extension points for tunnel devices (the shape of vxlan / ipip)', () => {
+  it('a driver encapsulates through the host routing; a UDP tunnel socket decapsulates onto a device', () => {
+    const { net, n1, n2 } = twoNodes();
+    // The wire format has no payload; the toy tunnel carries inner frames by datagram id.
+    const inFlight = new Map<number, Frame>();
+    let nextId = 1;
+    const remote: Record<string, string> = { node1: '192.168.1.11', node2: '192.168.1.10' };
+    for (const n of [n1.node, n2.node]) {
+      n.link.addDevice('tun0', {
+        kind: 'toytun',
+        needsArp: false,
+        xmit(ctx, frame) {
+          const id = nextId++;
+          inFlight.set(id, frame);
+          ctx.step('encap', `tun0: encapsulate to ${remote[n.name]}:4789`);
+          ctx.send(udp(remote[n.name]!, 4789, id));
+        },
+      });
+      n.link.set('tun0', { up: true });
+      n.sockets.addTunnel({
+        port: 4789,
+        label: 'toytun',
+        rcv(ctx, packet) {
+          const inner = packet.l4.kind === 'udp' ? inFlight.get(packet.l4.sport) : undefined;
+          if (!inner) return ctx.drop('unsupported', 'unknown tunnel payload', packet);
+          ctx.receive('tun0', inner);
+        },
+      });
+    }
+    n1.node.route.replace({ dst: '10.244.2.0/24', dev: 'tun0' });
+    n2.node.route.replace({ dst: '10.244.1.0/24', dev: 'tun0' });
+    n2.pods[0]!.listen('tcp', 80);
+    const rec = new StepList();
+    const r = net.send('node1-pod1', tcpSyn('10.244.2.2', 80), { recorder: rec });
+    expect(outcome(r)).toBe('delivered at node2-pod1');
+    expect(summaries(rec).filter((x) => /encap|tunnel socket|tun0: rx/.test(x))).toEqual([
+      '[node1] tun0: encapsulate to 192.168.1.11:4789',
+      '[node2] udp 192.168.1.11:4789 is a toytun tunnel socket',
+      `[node2] tun0: rx 10.244.1.2:40000 > 10.244.2.2:80 tcp [S] (${n1.node.getLink('tun0')!.mac} > 00:00:00:00:00:00)`,
+    ]);
   });
 });
 

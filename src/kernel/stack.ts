@@ -127,7 +127,8 @@ function deviceContext(h: Host, link: Link | undefined, sim: Sim): DeviceContext
     rec: sim.rec,
     chooser: sim.chooser,
     now: () => sim.now(),
-    send: (packet, opts = {}) => localSend(h, packet, { socket: false, anySource: true, ...opts }, sim),
+    send: (packet, opts = {}) =>
+      localSend(h, packet, { socket: false, anySource: true, ...opts }, sim),
     receive: (dev, frame, meta = FRESH_META) => sim.enqueue({ host: h.name, dev, frame, meta }),
     step: (kind, summary, extra = {}) => step(sim, h, kind, summary, extra),
     drop: (reason, detail, packet) => drop(sim, h, reason, detail, packet),
@@ -1054,7 +1055,8 @@ function netifReceive(
   sim: Sim,
   o: { pktType?: PktType; prerouted?: boolean; kept?: OutRoute },
 ): void {
-  const pktType = o.pktType ?? (link.isLoopback ? 'host' : macOfPktType(frame.dst, link.mac));
+  // Layer-3 (NOARP) devices have no link-layer addressing: everything on them is for us.
+  const pktType = o.pktType ?? (link.noArp ? 'host' : macOfPktType(frame.dst, link.mac));
   const p = frame.payload;
   if (p.kind === 'arp') {
     arpRcv(h, link, frame, p, pktType, sim);
@@ -1317,7 +1319,9 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
     case 'sctp': {
       const tunnel = t.kind === 'udp' && !broadcast ? h.sockets.tunnel(t.dport) : undefined;
       if (tunnel) {
-        step(sim, h, 'decap', `udp ${p.ip.dst}:${t.dport} is a ${tunnel.label} tunnel socket`, { packet: p });
+        step(sim, h, 'decap', `udp ${p.ip.dst}:${t.dport} is a ${tunnel.label} tunnel socket`, {
+          packet: p,
+        });
         tunnel.rcv(deviceContext(h, undefined, sim), p, skb.meta);
         return;
       }
@@ -1537,7 +1541,13 @@ export function devXmit(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: S
         link.driver.xmit(deviceContext(h, link, sim), frame, meta);
         return;
       }
-      drop(sim, h, 'unsupported', `transmit on ${link.kind} device ${link.name} is not modelled yet`, pkt);
+      drop(
+        sim,
+        h,
+        'unsupported',
+        `transmit on ${link.kind} device ${link.name} is not modelled yet`,
+        pkt,
+      );
   }
 }
 
@@ -1563,14 +1573,9 @@ function fdbFind(
   return { port: e.port, local: e.local };
 }
 
-/** br_handle_frame: learn, br_netfilter PREROUTING (with the DNAT decision), then br_handle_frame_finish. */
-function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, sim: Sim): void {
+/** br_fdb_update from br_handle_frame_finish: learn the source MAC on the ingress port. */
+function brLearn(h: Host, port: Link, br: Link, frame: Frame, sim: Sim): void {
   const b = br.bridge!;
-  const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
-  if (!br.adminUp) {
-    drop(sim, h, 'link-down', `bridge ${br.name} is down (port ${port.name} disabled)`, pkt);
-    return;
-  }
   const now = sim.now();
   if (port.port?.learning && !isMulticastMac(frame.src)) {
     const e = b.fdb.get(frame.src);
@@ -1595,6 +1600,15 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
       }
       e.updated = now;
     }
+  }
+}
+
+/** br_handle_frame: br_netfilter PREROUTING (with the DNAT decision), then br_handle_frame_finish (which learns). */
+function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, sim: Sim): void {
+  const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
+  if (!br.adminUp) {
+    drop(sim, h, 'link-down', `bridge ${br.name} is down (port ${port.name} disabled)`, pkt);
+    return;
   }
   if (pkt && brNetfilterOn(h, br)) {
     // br_nf_pre_routing: the IPv4 PREROUTING chain list, skb->dev = the bridge, physdev = the port.
@@ -1681,6 +1695,7 @@ function brNfDnat(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
     `${br.name}: DNAT to ${p.ip.dst} leaves the bridge: frame goes up to ${br.name} to be routed`,
     { packet: p, detail: { bridge: br.name, action: 'routed-dnat' } },
   );
+  brLearn(h, port, br, frame, sim);
   netifReceive(h, br, { ...frame, dst: br.mac }, meta, sim, { pktType: 'host', prerouted: true });
 }
 
@@ -1694,6 +1709,7 @@ function bridgeFinish(
   sim: Sim,
   nf: boolean,
 ): void {
+  brLearn(h, port, br, frame, sim);
   const pkt = frame.payload.kind === 'ipv4' ? frame.payload.packet : undefined;
   const dst = frame.dst;
   if (isMulticastMac(dst)) {

@@ -19,6 +19,7 @@
  * final cell `egress[a][b] ∩ ingress[b][a]` is computed in place.
  */
 import { matchesSelector } from '../k8s/selector.js';
+import type { LabelSelector } from '../k8s/types.js';
 import { RegionIndex } from './externals.js';
 import {
   resolvePorts,
@@ -85,13 +86,16 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
 
   // --- predicates -----------------------------------------------------------
   const preds: Predicate[] = [];
-  const predId = new Map<PeerMatcher, number>();
+  const predId = new Map<string, number>();
+  // Equal matchers share one predicate: a thousand policies allowing "web
+  // pods of any namespace" are evaluated (and split groups) once.
   const add = (m: PeerMatcher): number => {
-    let id = predId.get(m);
+    const key = predicateKey(m);
+    let id = predId.get(key);
     if (id === undefined) {
       id = preds.length;
       preds.push({ matcher: m });
-      predId.set(m, id);
+      predId.set(key, id);
     }
     return id;
   };
@@ -209,9 +213,8 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
   const groupOf = new Int32Array(endpoints.length);
   for (let i = 0; i < endpoints.length; i++) groupOf[i] = groupOfBucket[bucketOf[i]!]!;
 
-  // Groups matching each predicate (deduplicated), and per group the predicates it matches.
+  // Groups matching each predicate (deduplicated).
   const predGroups: number[][] = preds.map(() => []);
-  const groupPreds: Set<number>[] = groupReps.map(() => new Set());
   const seenBucketGroup = new Set<number>();
   buckets.forEach((b, i) => {
     const g = groupOfBucket[i]!;
@@ -219,8 +222,17 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     seenBucketGroup.add(g);
     for (const p of b.preds) {
       predGroups[p]!.push(g);
-      groupPreds[g]!.add(p);
     }
+  });
+
+  // Per group, the NetworkPolicies and admin policies (in evaluation order) selecting it.
+  const npOfGroup: number[][] = groupReps.map(() => []);
+  npSubject.forEach((pred, i) => {
+    for (const g of predGroups[pred]!) npOfGroup[g]!.push(i);
+  });
+  const adminOfGroup: number[][] = groupReps.map(() => []);
+  adminSubject.forEach((pred, i) => {
+    for (const g of predGroups[pred]!) adminOfGroup[g]!.push(i);
   });
 
   // --- rules as target lists and port-set ids -------------------------------------
@@ -301,18 +313,14 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
       row.fill(PortSetTable.ALL);
       return;
     }
-    const mine = groupPreds[s]!;
     const destOf = (peer: number): number => (dir === 'egress' ? peer : s);
-    const isolating: number[] = [];
-    world.policies.forEach((p, i) => {
-      if (p.isolates[dir] && mine.has(npSubject[i]!)) isolating.push(i);
-    });
+    const isolating = npOfGroup[s]!.filter((i) => world.policies[i]!.isolates[dir]);
     const anpRules: CRule[] = [];
-    world.admin.forEach((_, i) => {
-      if (mine.has(adminSubject[i]!)) anpRules.push(...adminRules[i]![dir]);
-    });
-    const banpRules =
-      banpIndex >= 0 && mine.has(adminSubject[banpIndex]!) ? adminRules[banpIndex]![dir] : null;
+    let banpRules: readonly CRule[] | null = null;
+    for (const i of adminOfGroup[s]!) {
+      if (i === banpIndex) banpRules = adminRules[i]![dir];
+      else anpRules.push(...adminRules[i]![dir]);
+    }
 
     const fillNp = (into: Uint32Array): void => {
       into.fill(PortSetTable.EMPTY);
@@ -399,4 +407,33 @@ export function portMask(m: ReachMatrix, proto: L4Protocol, port: number): Uint8
   const out = new Uint8Array(m.table.size);
   for (let i = 0; i < m.table.size; i++) out[i] = m.table.get(i).has(proto, port) ? 1 : 0;
   return out;
+}
+
+function selectorKey(sel: LabelSelector | undefined): string {
+  if (sel === undefined) return '-';
+  const labels = Object.entries(sel.matchLabels ?? {}).sort(([a], [b]) =>
+    a < b ? -1 : a > b ? 1 : 0,
+  );
+  const exprs = (sel.matchExpressions ?? [])
+    .map((e) => JSON.stringify([e.key, e.operator, [...(e.values ?? [])].sort()]))
+    .sort();
+  return JSON.stringify([labels, exprs]);
+}
+
+/** Equal keys ⇒ the matchers select exactly the same endpoints. */
+function predicateKey(m: PeerMatcher): string {
+  switch (m.kind) {
+    case 'pods':
+      return `pods|${m.namespace ?? '*'}|${selectorKey(m.namespaceSelector)}|${selectorKey(m.podSelector)}`;
+    case 'ip':
+      return `ip|${m.include
+        .map((r) => `${r.lo}-${r.hi}`)
+        .sort()
+        .join(',')}|${m.exclude
+        .map((r) => `${r.lo}-${r.hi}`)
+        .sort()
+        .join(',')}`;
+    case 'nodes':
+      return 'nodes';
+  }
 }

@@ -17,7 +17,8 @@ import type { DropReason } from '../kernel/drop.js';
 
 function routeLine(h: Host, r: Route, showTable: boolean): string {
   const l = r.dev !== undefined ? h.getLink(r.dev) : undefined;
-  const linkdown = l !== undefined && l.adminUp && !h.carrier(l) && r.type === 'unicast';
+  // RTNH_F_LINKDOWN: every nexthop on a carrier-less device except host-scope (local) ones.
+  const linkdown = l !== undefined && l.adminUp && !h.carrier(l) && r.type !== 'local';
   return `${formatRoute(r, { showTable, linkdown })} `;
 }
 
@@ -42,10 +43,9 @@ export function ipRouteShow(h: Host, table: string | number = 'main'): string {
     .join('');
 }
 
+/** Tables dump in fib_table_hash order: by id modulo FIB_TABLE_HASHSZ (256). */
 function rankTable(id: number): number {
-  if (id === 254) return -1;
-  if (id === 255) return 1e9;
-  return id;
+  return (id % 256) * 2 ** 32 + id;
 }
 
 /** `ip rule show`. */
@@ -83,8 +83,12 @@ export function ipRouteGet(
   if (opts.from) parts.push('from', opts.from);
   if (rt.gateway) parts.push('via', rt.gateway);
   parts.push('dev', rt.dev);
+  // Without custom rules the kernel merges local into main, so only other tables are named.
+  const merged = h.rules.length === 3;
+  if (rt.table !== undefined && rt.table !== 254 && !(merged && rt.table === 255))
+    parts.push('table', tableName(rt.table));
   if (!opts.from && rt.src) parts.push('src', rt.src);
-  if (opts.mark) parts.push('mark', String(opts.mark));
+  if (opts.mark) parts.push('mark', formatMark(opts.mark));
   parts.push('uid', '0');
   const flags = rt.type === 'local' ? '<local> ' : rt.type === 'broadcast' ? '<local,brd> ' : '';
   return `${parts.join(' ')} \n    cache ${flags}\n`;
@@ -106,7 +110,7 @@ function ipRouteGetInput(h: Host, dst: Ipv4, src: Ipv4, iif: string, mark: numbe
   const r = routeInput(h, { dst, src, iif, mark, tos: 0 });
   if (r.kind === 'error')
     return `RTNETLINK answers: ${ERRNO_TEXT[INPUT_ERRNO[r.reason] ?? 'EINVAL']}\n`;
-  const m = mark ? ` mark ${mark}` : '';
+  const m = mark ? ` mark ${formatMark(mark)}` : '';
   if (r.kind !== 'forward') {
     return r.kind === 'local'
       ? `local ${dst} from ${src} dev lo${m} \n    cache <local> iif ${iif} \n`
@@ -114,6 +118,11 @@ function ipRouteGetInput(h: Host, dst: Ipv4, src: Ipv4, iif: string, mark: numbe
   }
   const via = r.rt.gateway ? ` via ${r.rt.gateway}` : '';
   return `${dst} from ${src}${via} dev ${r.rt.dev}${m} \n    cache ${r.redirect ? '<redirect> ' : ''}iif ${iif} \n`;
+}
+
+/** iproute2 prints a mark below 16 in decimal, from 16 on in hex. */
+function formatMark(mark: number): string {
+  return mark >= 16 ? `0x${mark.toString(16)}` : String(mark);
 }
 
 const ERRNO_TEXT: Record<string, string> = {
@@ -141,7 +150,7 @@ function linkFlags(h: Host, l: Link): string {
 /** IF_OPER_*: UNKNOWN for lo/dummy (no carrier reporting), else UP/DOWN. */
 function operState(h: Host, l: Link): string {
   if (!l.adminUp) return 'DOWN';
-  if (l.isLoopback || l.kind === 'dummy') return 'UNKNOWN';
+  if (l.isLoopback || l.kind === 'dummy' || (l.bridge && !l.bridge.hadPort)) return 'UNKNOWN';
   return h.carrier(l) ? 'UP' : 'DOWN';
 }
 

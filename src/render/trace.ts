@@ -114,7 +114,7 @@ function outcomeLine(leg: Leg): string {
   const seen = leg.received ? ` — sees ${srcOf(leg.received)} > ${dstOf(leg.received)}` : '';
   switch (leg.disposition) {
     case 'delivered':
-      return `  ⇒ delivered at ${leg.at}: ${leg.socket}${leg.detail ? ` ${leg.detail}` : ''}${seen}`;
+      return `  ⇒ delivered at ${leg.at}: ${leg.socket}${seen}`;
     case 'left-model':
       return `  ⇒ left the model at ${leg.at}: ${leg.detail}${seen}`;
     default:

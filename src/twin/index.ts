@@ -25,6 +25,8 @@
  */
 import { hasErrors, type Diagnostic } from '../diag.js';
 import { pluginFor, type CniPlugin } from '../cni/index.js';
+import { mergeIptablesSaveWithDiagnostics } from '../cni/iptables-merge.js';
+import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
@@ -78,42 +80,6 @@ export interface TwinPlan {
   readonly diagnostics: readonly Diagnostic[];
   /** A fresh, cold data plane. */
   instantiate(): Twin;
-}
-
-/** Merges a CNI plugin's iptables lines into kube-proxy's iptables-save text (chains declared, rules appended). */
-export function mergeRules(text: string, extra: ReadonlyMap<string, { chains: string[]; rules: string[] }>): string {
-  if (extra.size === 0) return text;
-  const lines = text.split('\n');
-  const out: string[] = [];
-  const seen = new Set<string>();
-  let table: string | undefined;
-  let declared = false;
-  for (const line of lines) {
-    if (line.startsWith('*')) {
-      table = line.slice(1);
-      declared = false;
-      out.push(line);
-      continue;
-    }
-    const add = table !== undefined ? extra.get(table) : undefined;
-    if (add && !declared && !line.startsWith(':')) {
-      out.push(...add.chains);
-      declared = true;
-    }
-    if (add && line === 'COMMIT') {
-      out.push(...add.rules);
-      seen.add(table!);
-    }
-    out.push(line);
-  }
-  const tail: string[] = [];
-  for (const [t, add] of extra) {
-    if (seen.has(t)) continue;
-    tail.push(`*${t}`, ...add.chains, ...add.rules, 'COMMIT');
-  }
-  if (tail.length === 0) return out.join('\n');
-  const body = out.join('\n');
-  return `${body}${body.endsWith('\n') ? '' : '\n'}${tail.join('\n')}\n`;
 }
 
 function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
@@ -178,6 +144,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         diagnostics.push({ code: 'node-off-underlay', severity: 'warning', message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`, object: `Node ${name}`, field: 'status.addresses' });
       }
       plugin?.setupNode({ model, node, host: h });
+      const portmapPods: PortmapPod[] = [];
       for (const pod of model.podsByNode.get(name) ?? []) {
         const key = nsName(pod);
         const ports = podPorts(pod);
@@ -196,9 +163,33 @@ export function planTwin(model: ClusterModel): TwinPlan {
           }
         }
         for (const p of ports) listen(ph, p, key, diagnostics);
+        const eth0 = ph.addressesOf('eth0')[0];
+        portmapPods.push({ pod, ...(eth0 ? { containerNet: `${eth0.local}/${eth0.prefix}` } : {}) });
         pods.set(key, { key, pod, host: key, node: name, ip: pod.status.podIP, hostNetwork: false, ...(hostIface ? { hostIface } : {}) });
       }
-      const text = mergeRules(proxyText.get(name) ?? '', plugin ? plugin.rulesFor(name).tables : new Map());
+      // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
+      // merged the way the components' check-then-add commands leave them (cni/iptables-merge.ts).
+      const texts = [proxyText.get(name) ?? ''];
+      const names = [`kube-proxy@${name}`];
+      const ipMasq = plugin?.rulesFor(name);
+      if (ipMasq && ipMasq.text !== '') {
+        texts.push(ipMasq.text);
+        names.push(`cni-${plugin!.name}@${name}`);
+        diagnostics.push(...ipMasq.diagnostics);
+      }
+      const pm = compilePortmap({ node: name, pods: portmapPods });
+      diagnostics.push(...pm.diagnostics);
+      for (const d of pm.defaults) defaults.push({ ...d });
+      if (pm.text !== '') {
+        texts.push(pm.text);
+        names.push(`cni-portmap@${name}`);
+      }
+      let text = texts[0]!;
+      if (texts.length > 1) {
+        const merged = mergeIptablesSaveWithDiagnostics(texts, names);
+        text = merged.text;
+        diagnostics.push(...merged.diagnostics);
+      }
       let entry = compiledCache.get(text);
       if (!entry) {
         const parsed = parseIptablesSave(text, `iptables-save@${name}`);

@@ -1,7 +1,7 @@
 /**
  * TCP connection tracking: the state machine and window checks of
  * net/netfilter/nf_conntrack_proto_tcp.c (tcp_conntracks[][][], tcp_new,
- * tcp_packet, tcp_in_window, tcp_error's valid-flags table).
+ * tcp_packet, tcp_in_window, tcp_error's valid-flags table), as in Linux 6.x.
  *
  * Not modelled: TCP options (window scaling, SACK — packets carry none, so
  * scale is 0), NAT sequence adjustment (no helpers), and the
@@ -86,7 +86,7 @@ void sNO;
 const TABLE: Readonly<Record<0 | 1, Readonly<Record<Index, readonly Next[]>>>> = {
   0: {
     syn: [sSS, sSS, sIG, sIG, sIG, sIG, sIG, sSS, sSS, sS2],
-    synack: [sIV, sIV, sIG, sIG, sIG, sIG, sIG, sIG, sIG, sSR],
+    synack: [sIV, sIV, sSR, sIV, sIV, sIV, sIV, sIV, sIV, sSR],
     fin: [sIV, sIV, sFW, sFW, sLA, sLA, sLA, sTW, sCL, sIV],
     ack: [sES, sIV, sES, sES, sCW, sCW, sTW, sTW, sCL, sIV],
     rst: [sIV, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL, sCL],
@@ -263,6 +263,8 @@ export function tcpPacket(
   }
   const win = inWindow(cur, dir, t, payload, end, beLiberal);
   if (win.kind === 'invalid') return win;
+  // NFCT_TCP_IGNORE: the packet passes with its entry, nothing is updated.
+  if (win.kind === 'ignored') return { kind: 'ignored', ct: cur, reason: win.reason };
   const after_ = win.ct;
   const state = next as TcpState;
   const seen: [TcpSeen, TcpSeen] = [after_.seen[0], after_.seen[1]];
@@ -279,9 +281,13 @@ export function tcpPacket(
 }
 
 /**
- * tcp_in_window (bounds I–IV). Liberal entries (picked up mid-stream, or
- * nf_conntrack_tcp_be_liberal=1) accept out-of-window segments; with
- * be_liberal only out-of-window RSTs are INVALID (newer kernels).
+ * tcp_in_window as in Linux 6.x (after the 2022 rework): the sequence upper
+ * bound (I) and the ACK upper bound (III) make a segment INVALID; a segment
+ * below the receive window (II) or an ACK below the lower bound (IV) is
+ * IGNOREd (accepted, state left alone). There is no exemption for segments
+ * without data any more. Liberal entries (picked up mid-stream, or
+ * nf_conntrack_tcp_be_liberal=1) accept everything here (nf_tcp_log_invalid);
+ * out-of-window RSTs are still caught by tcp_packet's CLOSE check.
  */
 function inWindow(
   ct: TcpCt,
@@ -290,7 +296,8 @@ function inWindow(
   payload: number,
   endIn: number,
   beLiberal: boolean,
-): { kind: 'ok'; ct: TcpCt } | { kind: 'invalid'; reason: string } {
+): { kind: 'ok'; ct: TcpCt } | { kind: 'ignored'; reason: string } | { kind: 'invalid'; reason: string } {
+  void payload;
   const rdir = dir === 0 ? 1 : 0;
   let sender = ct.seen[dir];
   let receiver = ct.seen[rdir];
@@ -300,56 +307,61 @@ function inWindow(
   let end = endIn;
   if (sender.maxwin === 0) {
     if (t.flags.syn) {
+      // tcp_init_sender
       sender = { ...sender, end, maxend: end, maxwin: win === 0 ? 1 : win };
       if (!t.flags.ack) return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
     } else {
       const maxwin = win === 0 ? 1 : win;
       sender = { ...sender, end, maxwin, maxend: u32(end + maxwin) };
       if (receiver.maxwin === 0) receiver = { ...receiver, end: ack, maxend: ack };
+      else if (ack === u32(receiver.end + 1)) receiver = { ...receiver, end: u32(receiver.end + 1) };
     }
-  } else if (
-    ((ct.state === 'SYN_SENT' && dir === 0) || (ct.state === 'SYN_RECV' && dir === 1)) &&
-    after(end, sender.end)
-  ) {
+  } else if (t.flags.syn && after(end, sender.end) && (ct.state === 'SYN_SENT' || ct.state === 'SYN_RECV')) {
+    // Re-init for a retransmitted SYN(/ACK) with new values.
     sender = { ...sender, end, maxend: end, maxwin: win === 0 ? 1 : win };
+    if (dir === 1 && !t.flags.ack) return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
   }
   if (!t.flags.ack || (t.flags.rst && ack === 0)) ack = receiver.end;
-  if (seq === end && (!t.flags.rst || (seq === 0 && ct.state === 'SYN_SENT')))
-    seq = end = sender.end;
-  void payload;
-  const maxAckWin = sender.maxwin > 66000 ? sender.maxwin : 66000;
-  const I = before(seq, u32(sender.maxend + 1));
-  const II = after(end, u32(sender.end - receiver.maxwin - 1));
-  const III = before(ack, u32(receiver.end + 1));
-  const IV = after(ack, u32(receiver.end - maxAckWin - 1));
-  if (I && II && III && IV) {
-    const swin = u32(win);
-    if (sender.maxwin < swin) sender = { ...sender, maxwin: swin };
-    if (after(end, sender.end)) sender = { ...sender, end, dataUnacked: true };
-    if (t.flags.ack) {
-      if (sender.maxack === undefined || after(ack, sender.maxack))
-        sender = { ...sender, maxack: ack };
-    }
-    if (receiver.maxwin !== 0 && after(end, sender.maxend)) {
-      receiver = { ...receiver, maxwin: u32(receiver.maxwin + (end - sender.maxend)) };
-    }
-    if (after(u32(ack + win), u32(receiver.maxend - 1))) {
-      receiver = { ...receiver, maxend: u32(ack + win + (win === 0 ? 1 : 0)) };
-    }
-    if (ack === receiver.end) receiver = { ...receiver, dataUnacked: false };
-    return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
-  }
+  if (t.flags.rst && seq === 0 && ct.state === 'SYN_SENT') seq = end = sender.end;
   const liberal = sender.beLiberal || beLiberal;
-  const reason = !I
-    ? 'SEQ is over the upper bound (over the window of the receiver)'
-    : !II
-      ? 'SEQ is under the lower bound (already ACKed data retransmitted)'
-      : !III
-        ? 'ACK is over the upper bound (ACKed data not seen yet)'
-        : 'ACK is under the lower bound (possible overly delayed ACK)';
-  // Since Linux 5.x, be_liberal still marks out-of-window RSTs INVALID.
-  if (liberal && !t.flags.rst) return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
-  return { kind: 'invalid', reason: `nf_ct_tcp: ${reason}` };
+  const unchanged = { kind: 'ok' as const, ct: withSeen(ct, dir, sender, receiver) };
+  const maxAckWin = sender.maxwin > 66000 ? sender.maxwin : 66000;
+  if (!before(seq, u32(sender.maxend + 1))) {
+    const overshot = u32(end - sender.maxend + 1);
+    const ackOk = after(ack, u32(receiver.end - maxAckWin - 1));
+    const inRecv = receiver.maxwin !== 0 && after(end, u32(sender.end - receiver.maxwin - 1));
+    if (inRecv && ackOk && overshot <= receiver.maxwin && before(ack, u32(receiver.end + 1))) {
+      // A sender overshooting the receive window a little: accepted, td_end moves.
+      return { kind: 'ok', ct: withSeen(ct, dir, { ...sender, end, dataUnacked: true }, receiver) };
+    }
+    if (liberal) return unchanged;
+    return { kind: 'invalid', reason: 'nf_ct_tcp: SEQ is over upper bound (over the window of the receiver)' };
+  }
+  if (!before(ack, u32(receiver.end + 1))) {
+    if (liberal) return unchanged;
+    return { kind: 'invalid', reason: 'nf_ct_tcp: ACK is over upper bound (ACKed data not seen yet)' };
+  }
+  const inRecv = receiver.maxwin === 0 || after(end, u32(sender.end - receiver.maxwin - 1));
+  if (!inRecv) {
+    if (liberal) return unchanged;
+    return { kind: 'ignored', reason: 'nf_ct_tcp: SEQ is under lower bound (already ACKed data retransmitted)' };
+  }
+  if (!after(ack, u32(receiver.end - maxAckWin - 1))) {
+    if (liberal) return unchanged;
+    return { kind: 'ignored', reason: 'nf_ct_tcp: ignored ACK under lower bound (possible overly delayed)' };
+  }
+  const swin = u32(win);
+  if (sender.maxwin < swin) sender = { ...sender, maxwin: swin };
+  if (after(end, sender.end)) sender = { ...sender, end, dataUnacked: true };
+  if (t.flags.ack && (sender.maxack === undefined || after(ack, sender.maxack))) sender = { ...sender, maxack: ack };
+  if (receiver.maxwin !== 0 && after(end, sender.maxend)) {
+    receiver = { ...receiver, maxwin: u32(receiver.maxwin + (end - sender.maxend)) };
+  }
+  if (after(u32(ack + win), u32(receiver.maxend - 1))) {
+    receiver = { ...receiver, maxend: u32(ack + win + (win === 0 ? 1 : 0)) };
+  }
+  if (ack === receiver.end) receiver = { ...receiver, dataUnacked: false };
+  return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
 }
 
 function withSeen(ct: TcpCt, dir: 0 | 1, sender: TcpSeen, receiver: TcpSeen): TcpCt {

@@ -108,8 +108,9 @@ const PROTO_NUM: Readonly<Record<string, number>> = {
 
 export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
   c.packet = p;
-  c.src = ipToInt(p.ip.src);
-  c.dst = ipToInt(p.ip.dst);
+  // Signed 32-bit, so comparisons stay on small integers (no heap numbers).
+  c.src = ipToInt(p.ip.src) | 0;
+  c.dst = ipToInt(p.ip.dst) | 0;
   const l4 = p.l4;
   c.tcpFlags = 0;
   c.icmpType = -1;
@@ -175,6 +176,8 @@ const RETURN: TargetResult = { kind: 'RETURN' };
 
 export interface CRule {
   readonly rule: Rule;
+  /** `-d a.b.c.d/32` without `!`: the one destination this rule can match (for the chain index). */
+  readonly dstHost: number | null;
   /** 1-based */
   readonly index: number;
   readonly ip: readonly Test[];
@@ -188,6 +191,50 @@ export interface CChain {
   readonly policy?: 'ACCEPT' | 'DROP';
   readonly builtin: boolean;
   readonly rules: readonly CRule[];
+  /**
+   * For long chains (kube-proxy's KUBE-SERVICES): rule positions by the one
+   * destination they can match, and the positions of rules that can match
+   * any destination. A rule whose `-d x/32` differs from the packet's
+   * destination fails ip_packet_match before any extension runs, so skipping
+   * it changes nothing but the time taken.
+   */
+  readonly index: { readonly byDst: ReadonlyMap<number, readonly number[]>; readonly others: readonly number[] } | null;
+}
+
+/** Chains at least this long get a destination index. */
+const INDEX_MIN_RULES = 32;
+
+function indexChain(rules: readonly CRule[]): CChain['index'] {
+  if (rules.length < INDEX_MIN_RULES) return null;
+  const byDst = new Map<number, number[]>();
+  const others: number[] = [];
+  rules.forEach((r, i) => {
+    if (r.dstHost === null) others.push(i);
+    else {
+      const l = byDst.get(r.dstHost);
+      if (l) l.push(i);
+      else byDst.set(r.dstHost, [i]);
+    }
+  });
+  // Worth it only when most rules are pinned to one destination.
+  return others.length * 4 <= rules.length ? { byDst, others } : null;
+}
+
+/** Positions of the rules of `ch` that can match destination `dst`, in order. */
+function candidates(ch: CChain, dst: number): readonly number[] | null {
+  const ix = ch.index;
+  if (!ix) return null;
+  const a = ix.byDst.get(dst);
+  if (!a) return ix.others;
+  const b = ix.others;
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]! < b[j]!)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
 }
 
 /**
@@ -235,11 +282,13 @@ export function compileRuleset(rs: Ruleset): CompiledRuleset {
 }
 
 function compileChain(ch: Chain, builtin: boolean): CChain {
+  const rules = ch.rules.map((r, i) => compileRule(r, i + 1));
   return {
     name: ch.name,
     builtin,
     ...(ch.policy ? { policy: ch.policy } : {}),
-    rules: ch.rules.map((r, i) => compileRule(r, i + 1)),
+    rules,
+    index: indexChain(rules),
   };
 }
 
@@ -255,12 +304,17 @@ const IP_KINDS = new Set([
 function compileRule(rule: Rule, index: number): CRule {
   const ip: Test[] = [];
   const ems: CMatch[] = [];
+  let dstHost: number | null = null;
   for (const m of rule.matches) {
     const cm = compileMatch(m);
     if (IP_KINDS.has(m.kind)) {
       // ip_packet_match runs before any extension; a bad value here is unsupported up front.
       if (cm.unsupported !== undefined) ems.unshift(cm);
       else ip.push(cm.test);
+      if (m.kind === 'destination' && !m.invert) {
+        const n = parseNet(m.cidr);
+        if (n?.host) dstHost = n.net;
+      }
     } else if (m.kind !== 'comment') {
       ems.push(cm);
     }
@@ -268,6 +322,7 @@ function compileRule(rule: Rule, index: number): CRule {
   return {
     rule,
     index,
+    dstHost,
     ip,
     ems,
     target: rule.target ? compileTarget(rule.target) : null,
@@ -302,25 +357,29 @@ export function describeTarget(t: Target): string {
 // ---------------------------------------------------------------------------
 // Matches.
 
-function cidrTest(cidr: string, field: 'src' | 'dst', invert: boolean): CMatch {
-  let net: number;
-  let mask: number;
+/** An address/prefix as a signed 32-bit network and mask, or null when it is not IPv4. */
+function parseNet(cidr: string): { net: number; mask: number; host: boolean } | null {
   try {
     const slash = cidr.indexOf('/');
     if (slash >= 0 && isIpv4(cidr.slice(slash + 1))) {
       // iptables-save prints non-contiguous masks as a.b.c.d/m.m.m.m
-      mask = ipToInt(cidr.slice(slash + 1));
-      net = (ipToInt(cidr.slice(0, slash)) & mask) >>> 0;
-    } else {
-      const c = parseCidr(cidr);
-      mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) >>> 0;
-      net = ipToInt(c.network);
+      const mask = ipToInt(cidr.slice(slash + 1)) | 0;
+      return { net: ipToInt(cidr.slice(0, slash)) & mask, mask, host: mask === -1 };
     }
+    const c = parseCidr(cidr);
+    const mask = c.prefix === 0 ? 0 : (0xffffffff << (32 - c.prefix)) | 0;
+    return { net: ipToInt(c.network) | 0, mask, host: c.prefix === 32 };
   } catch {
-    return { unsupported: `address "${cidr}" is not an IPv4 address or prefix` };
+    return null;
   }
-  if (field === 'src') return { test: (c) => ((c.src & mask) >>> 0 === net) !== invert };
-  return { test: (c) => ((c.dst & mask) >>> 0 === net) !== invert };
+}
+
+function cidrTest(cidr: string, field: 'src' | 'dst', invert: boolean): CMatch {
+  const n = parseNet(cidr);
+  if (!n) return { unsupported: `address "${cidr}" is not an IPv4 address or prefix` };
+  const { net, mask } = n;
+  if (field === 'src') return { test: (c) => ((c.src & mask) === net) !== invert };
+  return { test: (c) => ((c.dst & mask) === net) !== invert };
 }
 
 /** ifname_compare with the `+` wildcard (a prefix match); an absent device is "". */
@@ -998,26 +1057,31 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
     // A table without this built-in chain behaves like an empty one (policy ACCEPT).
     return { kind: 'ACCEPT', by: { kind: 'policy', chain: chainName, policy: 'ACCEPT' } };
   }
-  const stack: { chain: CChain; next: number }[] = [];
-  let chain = start;
-  let i = 0;
+  // A frame walks its chain's rules in order, or only the candidates its
+  // destination index allows (same order, same result).
+  type Frame = { readonly chain: CChain; readonly cands: readonly number[] | null; k: number };
+  const frame = (ch: CChain): Frame => ({ chain: ch, cands: candidates(ch, c.dst), k: 0 });
+  const stack: Frame[] = [];
+  let f = frame(start);
   for (;;) {
-    if (i >= chain.rules.length) {
+    const n = f.cands ? f.cands.length : f.chain.rules.length;
+    if (f.k >= n) {
       // Fell off the end: a user chain returns; the built-in chain's policy decides.
       const top = stack.pop();
       if (top) {
-        chain = top.chain;
-        i = top.next;
+        f = top;
         continue;
       }
       const policy = start.policy ?? 'ACCEPT';
       return { kind: policy, by: { kind: 'policy', chain: start.name, policy } };
     }
-    const r = chain.rules[i]!;
-    i++;
+    const chain = f.chain;
+    const r = chain.rules[f.cands ? f.cands[f.k]! : f.k]!;
+    f.k++;
     let ok = true;
-    for (const t of r.ip) {
-      if (!t(c)) {
+    const ip = r.ip;
+    for (let q = 0; q < ip.length; q++) {
+      if (!ip[q]!(c)) {
         ok = false;
         break;
       }
@@ -1074,8 +1138,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       case 'RETURN': {
         const top = stack.pop();
         if (top) {
-          chain = top.chain;
-          i = top.next;
+          f = top;
           continue;
         }
         // RETURN in a built-in chain: the policy (the chain's underflow).
@@ -1093,7 +1156,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
           };
         }
         // -j pushes a return point; -g does not (it replaces the current chain).
-        if (res.kind === 'jump') stack.push({ chain, next: i });
+        if (res.kind === 'jump') stack.push(f);
         if (stack.length > MAX_JUMP_DEPTH) {
           return {
             kind: 'UNSUPPORTED',
@@ -1101,8 +1164,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
             what: `chains nested deeper than ${MAX_JUMP_DEPTH}: a jump loop (iptables-restore would refuse it)`,
           };
         }
-        chain = next;
-        i = 0;
+        f = frame(next);
         continue;
       }
     }
