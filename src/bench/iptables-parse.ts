@@ -57,9 +57,14 @@ export function kubeProxyScaleDump(services = 10_000): { text: string; rules: nu
     const sep = `KUBE-SEP-${kubeHash(`${spn}tcp${ep}:8080`)}`;
     svcChains.push(svc);
     sepChains.push(sep);
-    servicesRules.push(`-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${spn} cluster IP" -m tcp --dport 80 -j ${svc}`);
+    servicesRules.push(
+      `-A KUBE-SERVICES -d ${vip}/32 -p tcp -m comment --comment "${spn} cluster IP" -m tcp --dport 80 -j ${svc}`,
+    );
     svcRules.push(`-A ${svc} -j ${sep}`);
-    sepRules.push(`-A ${sep} -s ${ep}/32 -j KUBE-MARK-MASQ`, `-A ${sep} -p tcp -m tcp -j DNAT --to-destination ${ep}:8080`);
+    sepRules.push(
+      `-A ${sep} -s ${ep}/32 -j KUBE-MARK-MASQ`,
+      `-A ${sep} -p tcp -m tcp -j DNAT --to-destination ${ep}:8080`,
+    );
   }
   const filter = [
     '*filter',
@@ -89,9 +94,14 @@ export function kubeProxyScaleDump(services = 10_000): { text: string; rules: nu
     '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
     'COMMIT',
   ];
-  const userChains = ['KUBE-MARK-MASQ', 'KUBE-NODEPORTS', 'KUBE-POSTROUTING', ...sepChains, 'KUBE-SERVICES', ...svcChains].sort((a, b) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
+  const userChains = [
+    'KUBE-MARK-MASQ',
+    'KUBE-NODEPORTS',
+    'KUBE-POSTROUTING',
+    ...sepChains,
+    'KUBE-SERVICES',
+    ...svcChains,
+  ].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   // Rules grouped by chain in the chains' (sorted) order, as iptables-save prints them.
   const byChain = new Map<string, string[]>();
   const add = (line: string): void => {
@@ -135,7 +145,8 @@ export function benchParse(services = 10_000): { rules: number; ms: number } {
     const { diagnostics } = parseIptablesSave(text, 'bench.rules');
     const ms = performance.now() - t0;
     const bad = diagnostics.find((d) => d.severity === 'error');
-    if (bad) throw new Error(`benchmark dump does not parse: line ${bad.line ?? '?'}: ${bad.message}`);
+    if (bad)
+      throw new Error(`benchmark dump does not parse: line ${bad.line ?? '?'}: ${bad.message}`);
     return ms;
   };
   run();

@@ -163,6 +163,38 @@ describe('packeteye reach', () => {
     expect(Object.keys(got)).toEqual(['pods', 'allowed']); // no ipBlocks, no external ranges
   });
 
+  it('adds the external ranges ipBlocks carve out, outside "allowed"', async () => {
+    const c = JSON.parse(
+      readFileSync(join(fixtures, 'e2e_egress_cidr_except.json'), 'utf8'),
+    ) as Corpus;
+    const r = await run(['reach', '-f', 'c.yaml', '-o', 'json', '--port', 'TCP/80'], {
+      'c.yaml': c.objects,
+    });
+    const got = JSON.parse(r.out) as {
+      pods: string[];
+      allowed: Record<string, Record<string, boolean>>;
+      externals: { name: string; cidr: string; except: string[] }[];
+      externalAllowed: Record<string, Record<string, boolean>>;
+    };
+    expect(Object.keys(got.allowed['x/a']!)).toEqual(['x/a', 'x/b', 'x/c']);
+    expect(got.externals).toEqual([
+      { name: '0.0.0.0/4', cidr: '0.0.0.0/4', except: ['10.0.1.2/32'] },
+      { name: '0.0.0.0/0', cidr: '0.0.0.0/0', except: ['0.0.0.0/4'] },
+    ]);
+    expect(got.externalAllowed['x/a']).toEqual({ '0.0.0.0/4': true, '0.0.0.0/0': false });
+    expect(got.externalAllowed['0.0.0.0/0']).toEqual({ 'x/a': true, 'x/b': true, 'x/c': true });
+    const ex = await run(['reach', '-f', 'c.yaml', '--explain', 'x/a', '0.0.0.0/0'], {
+      'c.yaml': c.objects,
+    });
+    expect(ex.out.split('\n')[0]).toBe(
+      'x/a (10.0.1.1) -> 0.0.0.0/0 (except 0.0.0.0/4): allowed: none',
+    );
+    const none = await run(['reach', '-f', 'c.yaml', '-o', 'json', '--no-externals'], {
+      'c.yaml': c.objects,
+    });
+    expect(Object.keys(JSON.parse(none.out) as object)).toEqual(['pods', 'allowed']);
+  });
+
   it('restricts rows and columns with -n', async () => {
     const r = await run(['reach', '-f', 's.yaml', '-o', 'json', '--port', 'TCP/80', '-n', 'x'], {
       's.yaml': SMALL,

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CODE_CALICO_IPSET, CODE_CALICO_POOL, compileCalicoNat, felixRuleHashes } from './calico-nat.js';
+import {
+  CODE_CALICO_IPSET,
+  CODE_CALICO_POOL,
+  compileCalicoNat,
+  felixRuleHashes,
+} from './calico-nat.js';
 import { chainLines, parseNoErrors } from './edge-testkit.js';
 
 interface Dump {
@@ -28,7 +33,9 @@ describe('felixRuleHashes (felix/iptables RuleHashes)', () => {
     ],
     [
       'cali-nat-outgoing',
-      ['-m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst --jump MASQUERADE --random-fully'],
+      [
+        '-m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst --jump MASQUERADE --random-fully',
+      ],
       ['flqWnvo8yq4ULQLa'],
     ],
   ])('%s: the hashes in a real dump', (chain, rendered, want) => {
@@ -37,7 +44,10 @@ describe('felixRuleHashes (felix/iptables RuleHashes)', () => {
 });
 
 describe('compileCalicoNat', () => {
-  const vxlanNode = compileCalicoNat({ pools: [{ cidr: '192.168.0.0/16', natOutgoing: true }], vxlanTunnelAddress: '192.168.185.0' });
+  const vxlanNode = compileCalicoNat({
+    pools: [{ cidr: '192.168.0.0/16', natOutgoing: true }],
+    vxlanTunnelAddress: '192.168.185.0',
+  });
 
   it('every non-ipset Felix line of a real VXLAN node dump, byte for byte', () => {
     const generated = new Set(vxlanNode.saveText.split('\n'));
@@ -51,7 +61,9 @@ describe('compileCalicoNat', () => {
       ['nat', 'cali-PREROUTING'],
       ['nat', 'cali-OUTPUT'],
     ] as const) {
-      expect(chainLines(vxlanNode.saveText, table, chain)).toEqual(dump.lines.filter((l) => l.startsWith(`-A ${chain} `)));
+      expect(chainLines(vxlanNode.saveText, table, chain)).toEqual(
+        dump.lines.filter((l) => l.startsWith(`-A ${chain} `)),
+      );
     }
   });
 
@@ -65,7 +77,10 @@ describe('compileCalicoNat', () => {
   });
 
   it('IPIP node: the tunl0 rule as in real dumps', () => {
-    const out = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }], ipipTunnelAddress: '10.244.3.0' });
+    const out = compileCalicoNat({
+      pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
+      ipipTunnelAddress: '10.244.3.0',
+    });
     expect(chainLines(out.saveText, 'nat', 'cali-POSTROUTING')[2]).toBe(dump.ipipTunnelRule.line);
   });
 
@@ -77,7 +92,9 @@ describe('compileCalicoNat', () => {
         { cidr: '10.20.0.0/16', natOutgoing: true },
       ],
     });
-    const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) => l.replace(/-m comment --comment "[^"]+" /, ''));
+    const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) =>
+      l.replace(/-m comment --comment "[^"]+" /, ''),
+    );
     expect(body).toEqual([
       '-A cali-nat-outgoing -d 10.10.0.0/16 -j RETURN',
       '-A cali-nat-outgoing -d 10.20.0.0/16 -j RETURN',
@@ -95,13 +112,23 @@ describe('compileCalicoNat', () => {
   });
 
   it('natOutgoingAddress: SNAT instead of MASQUERADE', () => {
-    const out = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }], natOutgoingAddress: '192.168.1.10' });
-    expect(chainLines(out.saveText, 'nat', 'cali-nat-outgoing')[1]).toMatch(/^-A cali-nat-outgoing -s 10.244.0.0\/16 -m comment --comment "cali:[\w-]{16}" -j SNAT --to-source 192.168.1.10$/);
+    const out = compileCalicoNat({
+      pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
+      natOutgoingAddress: '192.168.1.10',
+    });
+    expect(chainLines(out.saveText, 'nat', 'cali-nat-outgoing')[1]).toMatch(
+      /^-A cali-nat-outgoing -s 10.244.0.0\/16 -m comment --comment "cali:[\w-]{16}" -j SNAT --to-source 192.168.1.10$/,
+    );
   });
 
   it('natPortRange: per-protocol rules after the RETURNs', () => {
-    const out = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }], natPortRange: { min: 99, max: 100 } });
-    const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) => l.replace(/-m comment --comment "[^"]+" /, ''));
+    const out = compileCalicoNat({
+      pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
+      natPortRange: { min: 99, max: 100 },
+    });
+    const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) =>
+      l.replace(/-m comment --comment "[^"]+" /, ''),
+    );
     expect(body).toEqual([
       '-A cali-nat-outgoing -d 10.244.0.0/16 -j RETURN',
       '-A cali-nat-outgoing -s 10.244.0.0/16 -p tcp -j MASQUERADE --to-ports 99-100 --random-fully',
@@ -113,17 +140,38 @@ describe('compileCalicoNat', () => {
   });
 
   it('randomFully false drops --random-fully everywhere', () => {
-    const out = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }], ipipTunnelAddress: '10.244.3.0', randomFully: false });
+    const out = compileCalicoNat({
+      pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
+      ipipTunnelAddress: '10.244.3.0',
+      randomFully: false,
+    });
     expect(out.saveText).not.toContain('--random-fully');
   });
 
   it('bad pool CIDR is an error naming the field', () => {
-    const out = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/40', natOutgoing: true }], object: 'IPPool default' });
-    expect(out.diagnostics).toMatchObject([{ code: CODE_CALICO_POOL, severity: 'error', field: 'pools[0].cidr', object: 'IPPool default' }]);
+    const out = compileCalicoNat({
+      pools: [{ cidr: '10.244.0.0/40', natOutgoing: true }],
+      object: 'IPPool default',
+    });
+    expect(out.diagnostics).toMatchObject([
+      {
+        code: CODE_CALICO_POOL,
+        severity: 'error',
+        field: 'pools[0].cidr',
+        object: 'IPPool default',
+      },
+    ]);
   });
 
   it('every generated text parses without errors', () => {
-    for (const out of [vxlanNode, compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }], natPortRange: { min: 1024, max: 65535 }, ipipTunnelAddress: '10.244.0.1' })]) {
+    for (const out of [
+      vxlanNode,
+      compileCalicoNat({
+        pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
+        natPortRange: { min: 1024, max: 65535 },
+        ipipTunnelAddress: '10.244.0.1',
+      }),
+    ]) {
       expect(parseNoErrors(out.text).errors).toEqual([]);
       expect(parseNoErrors(out.saveText).errors).toEqual([]);
     }

@@ -104,7 +104,12 @@ function commentArg(hash: string): string {
 }
 
 /** Renders a Felix chain: hashes from Felix's form, save text from `save`. */
-function renderChain(b: FragmentBuilder, chain: string, rules: readonly FelixRule[], mode: 'append' | 'insert'): void {
+function renderChain(
+  b: FragmentBuilder,
+  chain: string,
+  rules: readonly FelixRule[],
+  mode: 'append' | 'insert',
+): void {
   const hashes = felixRuleHashes(
     chain,
     rules.map((r) => (r.felixMatch === '' ? r.felixAction : `${r.felixMatch} ${r.felixAction}`)),
@@ -130,7 +135,13 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
   const pools: { cidr: string; masq: boolean }[] = [];
   input.pools.forEach((p, i) => {
     if (!isCidr(p.cidr)) {
-      diagnostics.push({ code: CODE_CALICO_POOL, severity: 'error', message: `IP pool "${p.cidr}" is not an IPv4 CIDR`, ...where, field: `pools[${i}].cidr` });
+      diagnostics.push({
+        code: CODE_CALICO_POOL,
+        severity: 'error',
+        message: `IP pool "${p.cidr}" is not an IPv4 CIDR`,
+        ...where,
+        field: `pools[${i}].cidr`,
+      });
       return;
     }
     const c = parseCidr(p.cidr);
@@ -141,7 +152,14 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
   const masqPools = [...new Set(pools.filter((p) => p.masq).map((p) => p.cidr))];
 
   const b = new FragmentBuilder();
-  for (const c of ['cali-PREROUTING', 'cali-POSTROUTING', 'cali-OUTPUT', 'cali-fip-dnat', 'cali-fip-snat', CHAIN_NAT_OUTGOING]) {
+  for (const c of [
+    'cali-PREROUTING',
+    'cali-POSTROUTING',
+    'cali-OUTPUT',
+    'cali-fip-dnat',
+    'cali-fip-snat',
+    CHAIN_NAT_OUTGOING,
+  ]) {
     b.chain('nat', c);
   }
 
@@ -158,13 +176,21 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
         `then masquerade from ${masqPools.join(', ')}`,
       ...where,
     });
-    const returns = (c: string, proto = '') => allPools.map((p) => `-d ${p}${proto} ${c} -j RETURN`);
-    const fromMasq = (c: string, proto: string, action: string) => masqPools.map((p) => `-s ${p}${proto} ${c} ${action}`);
+    const returns = (c: string, proto = '') =>
+      allPools.map((p) => `-d ${p}${proto} ${c} -j RETURN`);
+    const fromMasq = (c: string, proto: string, action: string) =>
+      masqPools.map((p) => `-s ${p}${proto} ${c} ${action}`);
     let snatDefault = masqSave;
     let snatDefaultFelix = masqFelix;
     if (input.natOutgoingAddress !== undefined) {
       if (!isIpv4(input.natOutgoingAddress)) {
-        diagnostics.push({ code: CODE_CALICO_POOL, severity: 'error', message: `natOutgoingAddress "${input.natOutgoingAddress}" is not IPv4`, ...where, field: 'natOutgoingAddress' });
+        diagnostics.push({
+          code: CODE_CALICO_POOL,
+          severity: 'error',
+          message: `natOutgoingAddress "${input.natOutgoingAddress}" is not IPv4`,
+          ...where,
+          field: 'natOutgoingAddress',
+        });
       } else {
         snatDefault = `-j SNAT --to-source ${input.natOutgoingAddress}`;
         snatDefaultFelix = `--jump SNAT --to-source ${input.natOutgoingAddress}`;
@@ -176,13 +202,22 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
       const ports = `${pr.min}-${pr.max}`;
       const [rangeSave, rangeFelix] =
         input.natOutgoingAddress !== undefined && isIpv4(input.natOutgoingAddress)
-          ? [`-j SNAT --to-source ${input.natOutgoingAddress}:${ports}`, `--jump SNAT --to-source ${input.natOutgoingAddress}:${ports}`]
-          : [`-j MASQUERADE --to-ports ${ports}${rf ? ' --random-fully' : ''}`, `--jump MASQUERADE --to-ports ${ports}${rf ? ' --random-fully' : ''}`];
+          ? [
+              `-j SNAT --to-source ${input.natOutgoingAddress}:${ports}`,
+              `--jump SNAT --to-source ${input.natOutgoingAddress}:${ports}`,
+            ]
+          : [
+              `-j MASQUERADE --to-ports ${ports}${rf ? ' --random-fully' : ''}`,
+              `--jump MASQUERADE --to-ports ${ports}${rf ? ' --random-fully' : ''}`,
+            ];
       for (const proto of ['tcp', 'udp']) {
         rules.push({
           felixMatch: `${setMatch} --protocol ${proto}`,
           felixAction: rangeFelix,
-          save: (c) => [...(proto === 'tcp' ? returns(c) : []), ...fromMasq(c, ` -p ${proto}`, rangeSave)],
+          save: (c) => [
+            ...(proto === 'tcp' ? returns(c) : []),
+            ...fromMasq(c, ` -p ${proto}`, rangeSave),
+          ],
         });
         rules.push({
           felixMatch: `${setMatch} --protocol ${proto}`,
@@ -190,9 +225,17 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
           save: (c) => fromMasq(c, ` -p ${proto}`, '-j RETURN'),
         });
       }
-      rules.push({ felixMatch: setMatch, felixAction: snatDefaultFelix, save: (c) => fromMasq(c, '', snatDefault) });
+      rules.push({
+        felixMatch: setMatch,
+        felixAction: snatDefaultFelix,
+        save: (c) => fromMasq(c, '', snatDefault),
+      });
     } else {
-      rules.push({ felixMatch: setMatch, felixAction: snatDefaultFelix, save: (c) => [...returns(c), ...fromMasq(c, '', snatDefault)] });
+      rules.push({
+        felixMatch: setMatch,
+        felixAction: snatDefaultFelix,
+        save: (c) => [...returns(c), ...fromMasq(c, '', snatDefault)],
+      });
     }
     renderChain(b, CHAIN_NAT_OUTGOING, rules, 'append');
   }
@@ -209,7 +252,9 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
     post.push({
       felixMatch: `--out-interface ${dev} -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL`,
       felixAction: masqFelix,
-      save: (c) => [`-o ${dev} ${c} -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL ${masqSave}`],
+      save: (c) => [
+        `-o ${dev} ${c} -m addrtype ! --src-type LOCAL --limit-iface-out -m addrtype --src-type LOCAL ${masqSave}`,
+      ],
     });
   }
   renderChain(b, 'cali-POSTROUTING', post, 'append');

@@ -68,7 +68,13 @@ export function compileFlannelMasq(input: FlannelMasqInput): IptablesFragment {
   const where = input.object !== undefined ? { object: input.object } : {};
   const parse = (s: string, field: string): Cidr | undefined => {
     if (!isCidr(s)) {
-      diagnostics.push({ code: CODE_FLANNEL_CIDR, severity: 'error', message: `"${s}" is not an IPv4 CIDR`, ...where, field });
+      diagnostics.push({
+        code: CODE_FLANNEL_CIDR,
+        severity: 'error',
+        message: `"${s}" is not an IPv4 CIDR`,
+        ...where,
+        field,
+      });
       return undefined;
     }
     return parseCidr(s);
@@ -88,7 +94,7 @@ export function compileFlannelMasq(input: FlannelMasqInput): IptablesFragment {
   }
   const n = cidrText(network);
   const s = cidrText(subnet);
-  const masq = input.randomFully ?? true ? 'MASQUERADE --random-fully' : 'MASQUERADE';
+  const masq = (input.randomFully ?? true) ? 'MASQUERADE --random-fully' : 'MASQUERADE';
   const c = '-m comment --comment "flanneld masq"';
 
   if (input.ipMasq ?? true) {

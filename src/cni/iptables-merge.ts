@@ -66,7 +66,13 @@ export interface IptablesFragment {
 }
 
 /** The start-up order {@link mergeIptablesSave}'s callers should follow (see the module doc). */
-export const START_ORDER = ['kubelet', 'kube-proxy', 'cni-portmap', 'flannel', 'ip-masq-agent'] as const;
+export const START_ORDER = [
+  'kubelet',
+  'kube-proxy',
+  'cni-portmap',
+  'flannel',
+  'ip-masq-agent',
+] as const;
 
 /** iptables-nft-save's table order (iptables 1.8 nft.c `enum nft_table_type`). */
 const SAVE_TABLE_ORDER: readonly TableName[] = ['mangle', 'security', 'raw', 'filter', 'nat'];
@@ -104,7 +110,11 @@ function newTable(name: TableName): MTable {
  * kernel stores it (`-s 10.0.0.1` → `-s 10.0.0.1/32`, option order). When
  * the parser cannot read it the trimmed input is kept (and reported).
  */
-function canonical(body: string, where: { file: string; line: number }, diagnostics: Diagnostic[]): string {
+function canonical(
+  body: string,
+  where: { file: string; line: number },
+  diagnostics: Diagnostic[],
+): string {
   const { rule, diagnostics: ds } = parseRule(body, where);
   if (ds.some((d) => d.severity === 'error') || (rule.text === '' && body.trim() !== '')) {
     diagnostics.push({
@@ -119,8 +129,13 @@ function canonical(body: string, where: { file: string; line: number }, diagnost
 }
 
 /** Splits `-I CHAIN [N] rest` / `-A CHAIN rest` into its parts. */
-function splitCommand(line: string): { cmd: string; chain: string; pos?: number; body: string } | undefined {
-  const m = /^(-[AINPFXD]|--append|--insert|--new-chain|--policy|--flush|--delete-chain)\s+(\S+)(?:\s+(.*))?$/.exec(line);
+function splitCommand(
+  line: string,
+): { cmd: string; chain: string; pos?: number; body: string } | undefined {
+  const m =
+    /^(-[AINPFXD]|--append|--insert|--new-chain|--policy|--flush|--delete-chain)\s+(\S+)(?:\s+(.*))?$/.exec(
+      line,
+    );
   if (!m) return undefined;
   const longToShort: Record<string, string> = {
     '--append': '-A',
@@ -166,7 +181,12 @@ export function mergeIptablesSaveWithDiagnostics(
       if (line.startsWith('*')) {
         const name = line.slice(1).trim();
         if (!isTableName(name)) {
-          diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `unknown table "${name}"`, ...where });
+          diagnostics.push({
+            code: CODE_MERGE_SYNTAX,
+            severity: 'error',
+            message: `unknown table "${name}"`,
+            ...where,
+          });
           cur = undefined;
           return;
         }
@@ -182,7 +202,12 @@ export function mergeIptablesSaveWithDiagnostics(
         return;
       }
       if (!cur) {
-        diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `line outside a table: ${line}`, ...where });
+        diagnostics.push({
+          code: CODE_MERGE_SYNTAX,
+          severity: 'error',
+          message: `line outside a table: ${line}`,
+          ...where,
+        });
         return;
       }
       const table = cur;
@@ -197,7 +222,12 @@ export function mergeIptablesSaveWithDiagnostics(
       if (line.startsWith(':')) {
         const [name, policy] = line.slice(1).split(/\s+/);
         if (!name) {
-          diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `empty chain declaration`, ...where });
+          diagnostics.push({
+            code: CODE_MERGE_SYNTAX,
+            severity: 'error',
+            message: `empty chain declaration`,
+            ...where,
+          });
           return;
         }
         const c = ensureChain(name);
@@ -206,7 +236,12 @@ export function mergeIptablesSaveWithDiagnostics(
       }
       const cmd = splitCommand(line);
       if (!cmd) {
-        diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `unsupported line: ${line}`, ...where });
+        diagnostics.push({
+          code: CODE_MERGE_SYNTAX,
+          severity: 'error',
+          message: `unsupported line: ${line}`,
+          ...where,
+        });
         return;
       }
       switch (cmd.cmd) {
@@ -216,7 +251,12 @@ export function mergeIptablesSaveWithDiagnostics(
         case '-P': {
           const c = table.chains.get(cmd.chain);
           if (!c || c.policy === '-') {
-            diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `-P on a chain that is not built in: ${cmd.chain}`, ...where });
+            diagnostics.push({
+              code: CODE_MERGE_SYNTAX,
+              severity: 'error',
+              message: `-P on a chain that is not built in: ${cmd.chain}`,
+              ...where,
+            });
             return;
           }
           c.policy = cmd.body.trim();
@@ -236,7 +276,12 @@ export function mergeIptablesSaveWithDiagnostics(
           return;
         }
         case '-D':
-          diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `-D is not supported in merge input`, ...where });
+          diagnostics.push({
+            code: CODE_MERGE_SYNTAX,
+            severity: 'error',
+            message: `-D is not supported in merge input`,
+            ...where,
+          });
           return;
         case '-A':
         case '-I': {
@@ -272,7 +317,12 @@ export function mergeIptablesSaveWithDiagnostics(
           return;
         }
         default:
-          diagnostics.push({ code: CODE_MERGE_SYNTAX, severity: 'error', message: `unsupported command ${cmd.cmd}`, ...where });
+          diagnostics.push({
+            code: CODE_MERGE_SYNTAX,
+            severity: 'error',
+            message: `unsupported command ${cmd.cmd}`,
+            ...where,
+          });
       }
     });
   });
@@ -305,7 +355,8 @@ export function mergeIptablesSaveWithDiagnostics(
     chains.push(...users);
     out += `*${tname}\n`;
     for (const c of chains) out += `:${c.name} ${c.policy === '' ? 'ACCEPT' : c.policy} [0:0]\n`;
-    for (const c of chains) for (const r of c.rules) out += r === '' ? `-A ${c.name}\n` : `-A ${c.name} ${r}\n`;
+    for (const c of chains)
+      for (const r of c.rules) out += r === '' ? `-A ${c.name}\n` : `-A ${c.name} ${r}\n`;
     out += 'COMMIT\n';
   }
   return { text: out, diagnostics };

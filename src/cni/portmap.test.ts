@@ -26,13 +26,29 @@ interface Upstream {
   entryRules: string[][];
   rulesSnat: string[][];
   rulesNoSnat: string[][];
-  externalMark: { chain: string; portMappings: { hostPort: number; containerPort: number; protocol: string }[]; rules: string[][] };
-  markChains: { masqBit: number; setMark: string[]; masqEntry: string[]; masq: string[]; topLevelEntry: string[] };
+  externalMark: {
+    chain: string;
+    portMappings: { hostPort: number; containerPort: number; protocol: string }[];
+    rules: string[][];
+  };
+  markChains: {
+    masqBit: number;
+    setMark: string[];
+    masqEntry: string[];
+    masq: string[];
+    topLevelEntry: string[];
+  };
 }
 
-const upstream = JSON.parse(readFileSync('test/fixtures/edge/portmap-upstream.json', 'utf8')) as Upstream;
+const upstream = JSON.parse(
+  readFileSync('test/fixtures/edge/portmap-upstream.json', 'utf8'),
+) as Upstream;
 
-function pod(name: string, ports: ContainerPort[][], opts: { ns?: string; hostNetwork?: boolean } = {}): Pod {
+function pod(
+  name: string,
+  ports: ContainerPort[][],
+  opts: { ns?: string; hostNetwork?: boolean } = {},
+): Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -45,7 +61,9 @@ function pod(name: string, ports: ContainerPort[][], opts: { ns?: string; hostNe
 }
 
 /** The upstream test's mappings as one container's ports. */
-function upstreamPod(maps: { hostPort: number; containerPort: number; protocol: string; hostIP?: string }[]): Pod {
+function upstreamPod(
+  maps: { hostPort: number; containerPort: number; protocol: string; hostIP?: string }[],
+): Pod {
   return pod('upstream', [
     maps.map((m) => ({
       containerPort: m.containerPort,
@@ -64,7 +82,9 @@ describe('chain names (pkg/utils/utils_test.go, portmap_iptables_test.go)', () =
     expect(dnatChainName(c.netName, upstream.containerID)).toBe(c.want);
   });
   it('panics (throws) when the prefix is too long', () => {
-    expect(() => formatChainNameWithPrefix('test', '1234', 'PREFIX-'.repeat(4))).toThrow('invalid length');
+    expect(() => formatChainNameWithPrefix('test', '1234', 'PREFIX-'.repeat(4))).toThrow(
+      'invalid length',
+    );
   });
 });
 
@@ -72,7 +92,13 @@ describe('fillDnatRules goldens (portmap_iptables_test.go "generates a correct s
   const base: PortmapInput = {
     node: 'n',
     networkName: upstream.netName,
-    pods: [{ pod: upstreamPod(upstream.portMappings), containerNet: upstream.containerNet, containerId: upstream.containerID }],
+    pods: [
+      {
+        pod: upstreamPod(upstream.portMappings),
+        containerNet: upstream.containerNet,
+        containerId: upstream.containerID,
+      },
+    ],
   };
   const chain = dnatChainName(upstream.netName, upstream.containerID);
 
@@ -93,14 +119,14 @@ describe('fillDnatRules goldens (portmap_iptables_test.go "generates a correct s
   it('entry rules: one multiport rule per protocol, IPv6 hostIP ports included', () => {
     const out = compilePortmap(base);
     const want = upstream.entryRules.map(
-      (r) => `-A CNI-HOSTPORT-DNAT ${argvToSave([...r.map((w) => w.replace('CONTAINER_ID', upstream.containerID)), '-j', chain])}`,
+      (r) =>
+        `-A CNI-HOSTPORT-DNAT ${argvToSave([...r.map((w) => w.replace('CONTAINER_ID', upstream.containerID)), '-j', chain])}`,
     );
     expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-DNAT')).toEqual(want);
     // The IPv6 hostIPs are reported, not silently dropped.
-    expect(out.diagnostics.filter((d) => d.code === CODE_FAMILY_SKIPPED).map((d) => d.field)).toEqual([
-      'spec.containers[0].ports[6].hostIP',
-      'spec.containers[0].ports[7].hostIP',
-    ]);
+    expect(
+      out.diagnostics.filter((d) => d.code === CODE_FAMILY_SKIPPED).map((d) => d.field),
+    ).toEqual(['spec.containers[0].ports[6].hostIP', 'spec.containers[0].ports[7].hostIP']);
   });
 
   it('external set-mark chain', () => {
@@ -108,25 +134,47 @@ describe('fillDnatRules goldens (portmap_iptables_test.go "generates a correct s
       node: 'n',
       networkName: upstream.netName,
       externalSetMarkChain: upstream.externalMark.chain,
-      pods: [{ pod: upstreamPod(upstream.externalMark.portMappings), containerNet: upstream.containerNet, containerId: upstream.containerID }],
+      pods: [
+        {
+          pod: upstreamPod(upstream.externalMark.portMappings),
+          containerNet: upstream.containerNet,
+          containerId: upstream.containerID,
+        },
+      ],
     });
-    expect(chainLines(out.saveText, 'nat', chain)).toEqual(upstream.externalMark.rules.map((r) => `-A ${chain} ${argvToSave(r)}`));
+    expect(chainLines(out.saveText, 'nat', chain)).toEqual(
+      upstream.externalMark.rules.map((r) => `-A ${chain} ${argvToSave(r)}`),
+    );
     expect(out.saveText).not.toContain(':CNI-HOSTPORT-SETMARK');
   });
 
   it('mark chains for markMasqBit 5 and the top-level entry', () => {
     const m = upstream.markChains;
     const out = compilePortmap({ ...base, markMasqBit: m.masqBit });
-    expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-SETMARK')).toEqual([`-A CNI-HOSTPORT-SETMARK ${argvToSave(m.setMark)}`]);
-    expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-MASQ')).toEqual([`-A CNI-HOSTPORT-MASQ ${argvToSave(m.masq)}`]);
-    expect(chainLines(out.saveText, 'nat', 'POSTROUTING')).toEqual([`-A POSTROUTING ${argvToSave([...m.masqEntry, '-j', 'CNI-HOSTPORT-MASQ'])}`]);
+    expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-SETMARK')).toEqual([
+      `-A CNI-HOSTPORT-SETMARK ${argvToSave(m.setMark)}`,
+    ]);
+    expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-MASQ')).toEqual([
+      `-A CNI-HOSTPORT-MASQ ${argvToSave(m.masq)}`,
+    ]);
+    expect(chainLines(out.saveText, 'nat', 'POSTROUTING')).toEqual([
+      `-A POSTROUTING ${argvToSave([...m.masqEntry, '-j', 'CNI-HOSTPORT-MASQ'])}`,
+    ]);
     for (const c of ['PREROUTING', 'OUTPUT']) {
-      expect(chainLines(out.saveText, 'nat', c)).toEqual([`-A ${c} ${argvToSave([...m.topLevelEntry, '-j', 'CNI-HOSTPORT-DNAT'])}`]);
+      expect(chainLines(out.saveText, 'nat', c)).toEqual([
+        `-A ${c} ${argvToSave([...m.topLevelEntry, '-j', 'CNI-HOSTPORT-DNAT'])}`,
+      ]);
     }
   });
 
   it('every generated text parses without errors', () => {
-    for (const opts of [{}, { snat: false }, { markMasqBit: 5 }, { masqAll: true }, { dnatEntryOrder: 'prepend' as const }]) {
+    for (const opts of [
+      {},
+      { snat: false },
+      { markMasqBit: 5 },
+      { masqAll: true },
+      { dnatEntryOrder: 'prepend' as const },
+    ]) {
       const out = compilePortmap({ ...base, ...opts });
       expect(parseNoErrors(out.text).errors).toEqual([]);
       expect(parseNoErrors(out.saveText).errors).toEqual([]);
@@ -136,7 +184,9 @@ describe('fillDnatRules goldens (portmap_iptables_test.go "generates a correct s
 
 describe('compilePortmap on a node', () => {
   const a = pod('a', [[{ containerPort: 80, hostPort: 8080 }]]);
-  const b = pod('b', [[{ containerPort: 53, hostPort: 5353, protocol: 'UDP' }]], { ns: 'kube-system' });
+  const b = pod('b', [[{ containerPort: 53, hostPort: 5353, protocol: 'UDP' }]], {
+    ns: 'kube-system',
+  });
   const chainA = dnatChainName('cbr0', containerId('default/a'));
   const chainB = dnatChainName('cbr0', containerId('kube-system/b'));
 
@@ -175,10 +225,11 @@ describe('compilePortmap on a node', () => {
         '',
       ].join('\n'),
     );
-    expect(out.mappings.map((m) => `${m.pod} ${m.protocol} ${m.hostPort} -> ${m.podIP}:${m.containerPort}`)).toEqual([
-      'default/a tcp 8080 -> 10.244.1.5:80',
-      'kube-system/b udp 5353 -> 10.244.1.6:53',
-    ]);
+    expect(
+      out.mappings.map(
+        (m) => `${m.pod} ${m.protocol} ${m.hostPort} -> ${m.podIP}:${m.containerPort}`,
+      ),
+    ).toEqual(['default/a tcp 8080 -> 10.244.1.5:80', 'kube-system/b udp 5353 -> 10.244.1.6:53']);
     expect(out.defaults.map((d) => d.object)).toEqual(['Pod default/a', 'Pod kube-system/b']);
     expect(out.diagnostics).toEqual([]);
   });
@@ -192,20 +243,33 @@ describe('compilePortmap on a node', () => {
         { pod: b, containerNet: '10.244.1.6/24' },
       ],
     });
-    expect(chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-DNAT').map((l) => l.split(' -j ')[1])).toEqual([chainB, chainA]);
+    expect(
+      chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-DNAT').map((l) => l.split(' -j ')[1]),
+    ).toEqual([chainB, chainA]);
   });
 
   it('more than 15 ports of one protocol split into several multiport rules', () => {
-    const ports = Array.from({ length: 17 }, (_, i) => ({ containerPort: 1000 + i, hostPort: 2000 + i }));
-    const out = compilePortmap({ node: 'n1', pods: [{ pod: pod('many', [ports]), containerNet: '10.244.1.9/24' }] });
+    const ports = Array.from({ length: 17 }, (_, i) => ({
+      containerPort: 1000 + i,
+      hostPort: 2000 + i,
+    }));
+    const out = compilePortmap({
+      node: 'n1',
+      pods: [{ pod: pod('many', [ports]), containerNet: '10.244.1.9/24' }],
+    });
     const entries = chainLines(out.saveText, 'nat', 'CNI-HOSTPORT-DNAT');
     expect(entries).toHaveLength(2);
-    expect(entries[0]).toContain('--dports 2000,2001,2002,2003,2004,2005,2006,2007,2008,2009,2010,2011,2012,2013,2014 ');
+    expect(entries[0]).toContain(
+      '--dports 2000,2001,2002,2003,2004,2005,2006,2007,2008,2009,2010,2011,2012,2013,2014 ',
+    );
     expect(entries[1]).toContain('--dports 2015,2016 ');
   });
 
   it('a pod without hostPorts leaves no rules at all', () => {
-    const out = compilePortmap({ node: 'n1', pods: [{ pod: pod('web', [[{ containerPort: 80 }]]), containerNet: '10.244.1.5/24' }] });
+    const out = compilePortmap({
+      node: 'n1',
+      pods: [{ pod: pod('web', [[{ containerPort: 80 }]]), containerNet: '10.244.1.5/24' }],
+    });
     expect(out.text).toBe('');
     expect(out.saveText).toBe('');
   });
@@ -213,7 +277,10 @@ describe('compilePortmap on a node', () => {
   it('hostNetwork pods get no rules but hold their ports', () => {
     const host = pod('ingress', [[{ containerPort: 80 }]], { hostNetwork: true });
     const clash = pod('web', [[{ containerPort: 8080, hostPort: 80 }]]);
-    const out = compilePortmap({ node: 'n1', pods: [{ pod: host }, { pod: clash, containerNet: '10.244.1.5/24' }] });
+    const out = compilePortmap({
+      node: 'n1',
+      pods: [{ pod: host }, { pod: clash, containerNet: '10.244.1.5/24' }],
+    });
     expect(out.text).toBe('');
     expect(out.diagnostics.map((d) => [d.code, d.object, d.field])).toEqual([
       [CODE_HOSTPORT_CONFLICT, 'Pod default/web', 'spec.containers[0].ports[0].hostPort'],
@@ -221,7 +288,11 @@ describe('compilePortmap on a node', () => {
   });
 
   it('masqAll: the hairpin rule matches every source, no localhost rule', () => {
-    const out = compilePortmap({ node: 'n1', masqAll: true, pods: [{ pod: a, containerNet: '10.244.1.5/24' }] });
+    const out = compilePortmap({
+      node: 'n1',
+      masqAll: true,
+      pods: [{ pod: a, containerNet: '10.244.1.5/24' }],
+    });
     expect(chainLines(out.saveText, 'nat', chainA)).toEqual([
       `-A ${chainA} -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK`,
       `-A ${chainA} -p tcp -m tcp --dport 8080 -j DNAT --to-destination 10.244.1.5:80`,
@@ -231,14 +302,23 @@ describe('compilePortmap on a node', () => {
   it('missing pod IP is an error naming the pod', () => {
     const out = compilePortmap({ node: 'n1', pods: [{ pod: a }] });
     expect(out.text).toBe('');
-    expect(out.diagnostics).toMatchObject([{ code: CODE_NO_POD_IP, severity: 'error', object: 'Pod default/a', field: 'status.podIP' }]);
+    expect(out.diagnostics).toMatchObject([
+      { code: CODE_NO_POD_IP, severity: 'error', object: 'Pod default/a', field: 'status.podIP' },
+    ]);
   });
 
   it.each([
     [{ markMasqBit: 32 }, 'MasqMarkBit must be between 0 and 31'],
-    [{ markMasqBit: 3, externalSetMarkChain: 'X' }, 'Cannot specify externalSetMarkChain and markMasqBit'],
+    [
+      { markMasqBit: 3, externalSetMarkChain: 'X' },
+      'Cannot specify externalSetMarkChain and markMasqBit',
+    ],
   ])('bad options %o fail every ADD: %s', (opts, msg) => {
-    const out = compilePortmap({ node: 'n1', ...opts, pods: [{ pod: a, containerNet: '10.244.1.5/24' }] });
+    const out = compilePortmap({
+      node: 'n1',
+      ...opts,
+      pods: [{ pod: a, containerNet: '10.244.1.5/24' }],
+    });
     expect(out.text).toBe('');
     expect(out.diagnostics[0]).toMatchObject({ severity: 'error', message: msg });
   });
@@ -257,21 +337,69 @@ describe('kubelet MakePortMappings', () => {
       [{ containerPort: 84, hostPort: 8084, protocol: 'SCTP' }],
     ]);
     expect(podPortMappings(p).entries).toEqual([
-      { hostPort: 8080, containerPort: 80, protocol: 'tcp', hostIP: '', field: 'spec.containers[0].ports[0]' },
-      { hostPort: 8082, containerPort: 82, protocol: 'tcp', hostIP: '', field: 'spec.containers[0].ports[2]' },
-      { hostPort: 8084, containerPort: 84, protocol: 'sctp', hostIP: '', field: 'spec.containers[1].ports[0]' },
+      {
+        hostPort: 8080,
+        containerPort: 80,
+        protocol: 'tcp',
+        hostIP: '',
+        field: 'spec.containers[0].ports[0]',
+      },
+      {
+        hostPort: 8082,
+        containerPort: 82,
+        protocol: 'tcp',
+        hostIP: '',
+        field: 'spec.containers[0].ports[2]',
+      },
+      {
+        hostPort: 8084,
+        containerPort: 84,
+        protocol: 'sctp',
+        hostIP: '',
+        field: 'spec.containers[1].ports[0]',
+      },
     ]);
   });
 });
 
 describe('hostPort clashes (scheduler NodePorts semantics)', () => {
   const cases: { name: string; first: ContainerPort; second: ContainerPort; clash: boolean }[] = [
-    { name: 'same port, no hostIP', first: { containerPort: 80, hostPort: 80 }, second: { containerPort: 81, hostPort: 80 }, clash: true },
-    { name: 'same port, other protocol', first: { containerPort: 80, hostPort: 80 }, second: { containerPort: 80, hostPort: 80, protocol: 'UDP' }, clash: false },
-    { name: 'wildcard vs specific IP', first: { containerPort: 80, hostPort: 80, hostIP: '0.0.0.0' }, second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' }, clash: true },
-    { name: 'two different specific IPs', first: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' }, second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.11' }, clash: false },
-    { name: 'same specific IP', first: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' }, second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' }, clash: true },
-    { name: 'different ports', first: { containerPort: 80, hostPort: 80 }, second: { containerPort: 80, hostPort: 81 }, clash: false },
+    {
+      name: 'same port, no hostIP',
+      first: { containerPort: 80, hostPort: 80 },
+      second: { containerPort: 81, hostPort: 80 },
+      clash: true,
+    },
+    {
+      name: 'same port, other protocol',
+      first: { containerPort: 80, hostPort: 80 },
+      second: { containerPort: 80, hostPort: 80, protocol: 'UDP' },
+      clash: false,
+    },
+    {
+      name: 'wildcard vs specific IP',
+      first: { containerPort: 80, hostPort: 80, hostIP: '0.0.0.0' },
+      second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' },
+      clash: true,
+    },
+    {
+      name: 'two different specific IPs',
+      first: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' },
+      second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.11' },
+      clash: false,
+    },
+    {
+      name: 'same specific IP',
+      first: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' },
+      second: { containerPort: 80, hostPort: 80, hostIP: '192.168.1.10' },
+      clash: true,
+    },
+    {
+      name: 'different ports',
+      first: { containerPort: 80, hostPort: 80 },
+      second: { containerPort: 80, hostPort: 81 },
+      clash: false,
+    },
   ];
   it.each(cases)('$name → clash=$clash', (c) => {
     const p1 = pod('one', [[c.first]]);
@@ -281,7 +409,12 @@ describe('hostPort clashes (scheduler NodePorts semantics)', () => {
     if (c.clash) {
       expect(diagnostics).toHaveLength(1);
       const d = diagnostics[0]!;
-      expect(d).toMatchObject({ code: CODE_HOSTPORT_CONFLICT, severity: 'error', object: 'Pod default/two', field: 'spec.containers[1].ports[0].hostPort' });
+      expect(d).toMatchObject({
+        code: CODE_HOSTPORT_CONFLICT,
+        severity: 'error',
+        object: 'Pod default/two',
+        field: 'spec.containers[1].ports[0].hostPort',
+      });
       expect(d.message).toContain('Pod default/one');
       expect(d.message).toContain('spec.containers[0].ports[0].hostPort');
       expect(d.message).toContain('node-1');
@@ -293,20 +426,33 @@ describe('hostPort clashes (scheduler NodePorts semantics)', () => {
   it('the refused pod gets no rules; the first keeps its mapping', () => {
     const p1 = pod('one', [[{ containerPort: 80, hostPort: 8080 }]]);
     const p2 = pod('two', [[{ containerPort: 90, hostPort: 8080 }]]);
-    const out = compilePortmap({ node: 'n', pods: [{ pod: p1, containerNet: '10.244.0.5/24' }, { pod: p2, containerNet: '10.244.0.6/24' }] });
+    const out = compilePortmap({
+      node: 'n',
+      pods: [
+        { pod: p1, containerNet: '10.244.0.5/24' },
+        { pod: p2, containerNet: '10.244.0.6/24' },
+      ],
+    });
     expect(out.mappings.map((m) => m.pod)).toEqual(['default/one']);
     expect(out.saveText).not.toContain('10.244.0.6');
   });
 
   it('a duplicate within one pod is an API validation error', () => {
-    const p = pod('dup', [[{ containerPort: 80, hostPort: 80 }], [{ containerPort: 81, hostPort: 80 }]]);
+    const p = pod('dup', [
+      [{ containerPort: 80, hostPort: 80 }],
+      [{ containerPort: 81, hostPort: 80 }],
+    ]);
     const { diagnostics, refused } = checkHostPorts('n', [p]);
-    expect(diagnostics).toMatchObject([{ code: CODE_HOSTPORT_DUPLICATE, field: 'spec.containers[1].ports[0].hostPort' }]);
+    expect(diagnostics).toMatchObject([
+      { code: CODE_HOSTPORT_DUPLICATE, field: 'spec.containers[1].ports[0].hostPort' },
+    ]);
     expect(refused.has('default/dup')).toBe(true);
   });
 
   it('scales linearly: 5000 pods with distinct ports', () => {
-    const pods = Array.from({ length: 5000 }, (_, i) => pod(`p${i}`, [[{ containerPort: 80, hostPort: 10000 + i }]]));
+    const pods = Array.from({ length: 5000 }, (_, i) =>
+      pod(`p${i}`, [[{ containerPort: 80, hostPort: 10000 + i }]]),
+    );
     expect(checkHostPorts('n', pods).diagnostics).toEqual([]);
   });
 });

@@ -70,7 +70,9 @@ export const CODE_FAMILY_SKIPPED = 'portmap-hostip-family';
 export function formatChainNameWithPrefix(network: string, id: string, prefix: string): string {
   const full = `CNI-${prefix}`;
   if (full.length >= 28) throw new RangeError('invalid length');
-  const h = createHash('sha512').update(network + id).digest('hex');
+  const h = createHash('sha512')
+    .update(network + id)
+    .digest('hex');
   return `${full}${h}`.slice(0, 28);
 }
 
@@ -169,21 +171,42 @@ export function podPortMappings(pod: Pod): { entries: PortMapEntry[]; diagnostic
       const protocol: Protocol = p.protocol ?? 'TCP';
       const hostIP = p.hostIP ?? '';
       const family = hostIP === '' ? 'any' : isIPv6Literal(hostIP) ? 'v6' : 'v4';
-      const name = p.name !== undefined && p.name !== '' ? p.name : `${family}-${protocol}-${hostIP}:${p.containerPort}:${p.hostPort ?? 0}`;
+      const name =
+        p.name !== undefined && p.name !== ''
+          ? p.name
+          : `${family}-${protocol}-${hostIP}:${p.containerPort}:${p.hostPort ?? 0}`;
       if (names.has(name)) return; // "Port name conflicted, it is defined more than once"
       names.add(name);
       const hostPort = p.hostPort ?? 0;
       if (hostPort <= 0) return;
       const field = `spec.containers[${ci}].ports[${pj}]`;
       if (!Number.isInteger(hostPort) || hostPort > 65535) {
-        diagnostics.push({ code: CODE_BAD_PORT, severity: 'error', message: `hostPort ${hostPort} is not a port number`, object: podRef(pod), field: `${field}.hostPort` });
+        diagnostics.push({
+          code: CODE_BAD_PORT,
+          severity: 'error',
+          message: `hostPort ${hostPort} is not a port number`,
+          object: podRef(pod),
+          field: `${field}.hostPort`,
+        });
         return;
       }
       if (!Number.isInteger(p.containerPort) || p.containerPort < 1 || p.containerPort > 65535) {
-        diagnostics.push({ code: CODE_BAD_PORT, severity: 'error', message: `containerPort ${p.containerPort} is not a port number`, object: podRef(pod), field: `${field}.containerPort` });
+        diagnostics.push({
+          code: CODE_BAD_PORT,
+          severity: 'error',
+          message: `containerPort ${p.containerPort} is not a port number`,
+          object: podRef(pod),
+          field: `${field}.containerPort`,
+        });
         return;
       }
-      entries.push({ hostPort, containerPort: p.containerPort, protocol: protocol.toLowerCase(), hostIP, field });
+      entries.push({
+        hostPort,
+        containerPort: p.containerPort,
+        protocol: protocol.toLowerCase(),
+        hostIP,
+        field,
+      });
     });
   });
   return { entries, diagnostics };
@@ -207,16 +230,31 @@ function podClaims(pod: Pod): Claim[] {
   const out: Claim[] = [];
   pod.spec.containers.forEach((c, ci) => {
     (c.ports ?? []).forEach((p, pj) => {
-      const hostPort = p.hostPort !== undefined && p.hostPort > 0 ? p.hostPort : pod.spec.hostNetwork ? p.containerPort : 0;
+      const hostPort =
+        p.hostPort !== undefined && p.hostPort > 0
+          ? p.hostPort
+          : pod.spec.hostNetwork
+            ? p.containerPort
+            : 0;
       if (hostPort <= 0) return;
-      out.push({ pod, protocol: (p.protocol ?? 'TCP').toUpperCase(), hostIP: p.hostIP ?? '', hostPort, field: `spec.containers[${ci}].ports[${pj}].hostPort` });
+      out.push({
+        pod,
+        protocol: (p.protocol ?? 'TCP').toUpperCase(),
+        hostIP: p.hostIP ?? '',
+        hostPort,
+        field: `spec.containers[${ci}].ports[${pj}].hostPort`,
+      });
     });
   });
   return out;
 }
 
 function claimsOverlap(a: Claim, b: Claim): boolean {
-  return a.protocol === b.protocol && a.hostPort === b.hostPort && (isWildcard(a.hostIP) || isWildcard(b.hostIP) || a.hostIP === b.hostIP);
+  return (
+    a.protocol === b.protocol &&
+    a.hostPort === b.hostPort &&
+    (isWildcard(a.hostIP) || isWildcard(b.hostIP) || a.hostIP === b.hostIP)
+  );
 }
 
 function describe(c: Claim): string {
@@ -228,7 +266,10 @@ function describe(c: Claim): string {
  * order. Returns the diagnostics and the pods kubelet/the API server would
  * refuse (keyed by ns/name).
  */
-export function checkHostPorts(node: string, pods: readonly Pod[]): { diagnostics: Diagnostic[]; refused: Set<string> } {
+export function checkHostPorts(
+  node: string,
+  pods: readonly Pod[],
+): { diagnostics: Diagnostic[]; refused: Set<string> } {
   const diagnostics: Diagnostic[] = [];
   const refused = new Set<string>();
   /** protocol/port -> claims of admitted pods. */
@@ -327,11 +368,21 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
   const markBit = input.markMasqBit ?? DEFAULT_MARK_BIT;
   if (input.markMasqBit !== undefined && input.externalSetMarkChain !== undefined) {
     // parseConfig: "Cannot specify externalSetMarkChain and markMasqBit" — the plugin fails every ADD.
-    diagnostics.push({ code: CODE_BAD_OPTION, severity: 'error', message: 'Cannot specify externalSetMarkChain and markMasqBit', field: 'markMasqBit' });
+    diagnostics.push({
+      code: CODE_BAD_OPTION,
+      severity: 'error',
+      message: 'Cannot specify externalSetMarkChain and markMasqBit',
+      field: 'markMasqBit',
+    });
     return { ...new FragmentBuilder().fragment(diagnostics), mappings, defaults };
   }
   if (!Number.isInteger(markBit) || markBit < 0 || markBit > 31) {
-    diagnostics.push({ code: CODE_BAD_OPTION, severity: 'error', message: 'MasqMarkBit must be between 0 and 31', field: 'markMasqBit' });
+    diagnostics.push({
+      code: CODE_BAD_OPTION,
+      severity: 'error',
+      message: 'MasqMarkBit must be between 0 and 31',
+      field: 'markMasqBit',
+    });
     return { ...new FragmentBuilder().fragment(diagnostics), mappings, defaults };
   }
   const setMarkChain = input.externalSetMarkChain ?? SET_MARK_CHAIN;
@@ -365,14 +416,26 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     const slash = pp.containerNet.indexOf('/');
     const podIP = slash < 0 ? pp.containerNet : pp.containerNet.slice(0, slash);
     if (!isIpv4(podIP)) {
-      diagnostics.push({ code: CODE_NO_POD_IP, severity: 'error', message: `pod address "${pp.containerNet}" is not IPv4`, object: podRef(pod), field: 'status.podIP' });
+      diagnostics.push({
+        code: CODE_NO_POD_IP,
+        severity: 'error',
+        message: `pod address "${pp.containerNet}" is not IPv4`,
+        object: podRef(pod),
+        field: 'status.podIP',
+      });
       continue;
     }
     let net;
     try {
       net = parseCidr(pp.containerNet);
     } catch {
-      diagnostics.push({ code: CODE_NO_POD_IP, severity: 'error', message: `pod address "${pp.containerNet}" is not an IPv4 prefix`, object: podRef(pod), field: 'status.podIP' });
+      diagnostics.push({
+        code: CODE_NO_POD_IP,
+        severity: 'error',
+        message: `pod address "${pp.containerNet}" is not an IPv4 prefix`,
+        object: podRef(pod),
+        field: 'status.podIP',
+      });
       continue;
     }
     const cid = pp.containerId ?? derivedContainerId(podKey(pod));
@@ -381,7 +444,8 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
         object: podRef(pod),
         field: 'sandbox id',
         value: cid,
-        reason: 'portmap hashes the sandbox id into its chain name; packeteye uses sha256("<namespace>/<name>")',
+        reason:
+          'portmap hashes the sandbox id into its chain name; packeteye uses sha256("<namespace>/<name>")',
       });
     }
     const chain = dnatChainName(network, cid);
@@ -390,10 +454,18 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     if (!sharedDone) {
       sharedDone = true;
       if (snat && input.externalSetMarkChain === undefined) {
-        b.chain('nat', SET_MARK_CHAIN).append('nat', SET_MARK_CHAIN, `-m comment --comment ${quote('CNI portfwd masquerade mark')} -j MARK --set-xmark ${hexMark(markBit)}`);
+        b.chain('nat', SET_MARK_CHAIN).append(
+          'nat',
+          SET_MARK_CHAIN,
+          `-m comment --comment ${quote('CNI portfwd masquerade mark')} -j MARK --set-xmark ${hexMark(markBit)}`,
+        );
         b.chain('nat', MARK_MASQ_CHAIN)
           .append('nat', MARK_MASQ_CHAIN, `-m mark --mark ${hexMark(markBit)} -j MASQUERADE`)
-          .insert('nat', 'POSTROUTING', `-m comment --comment ${quote('CNI portfwd requiring masquerade')} -j ${MARK_MASQ_CHAIN}`);
+          .insert(
+            'nat',
+            'POSTROUTING',
+            `-m comment --comment ${quote('CNI portfwd requiring masquerade')} -j ${MARK_MASQ_CHAIN}`,
+          );
       }
       b.chain('nat', TOP_LEVEL_DNAT_CHAIN)
         .append('nat', 'PREROUTING', `-m addrtype --dst-type LOCAL -j ${TOP_LEVEL_DNAT_CHAIN}`)
@@ -422,7 +494,13 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
           continue;
         }
         if (!isIpv4(e.hostIP)) {
-          diagnostics.push({ code: CODE_BAD_PORT, severity: 'error', message: `hostIP "${e.hostIP}" is not an IP address`, object: podRef(pod), field: `${e.field}.hostIP` });
+          diagnostics.push({
+            code: CODE_BAD_PORT,
+            severity: 'error',
+            message: `hostIP "${e.hostIP}" is not an IP address`,
+            object: podRef(pod),
+            field: `${e.field}.hostIP`,
+          });
           continue;
         }
         if (e.hostIP !== '0.0.0.0') dst = `-d ${e.hostIP}/32 `;
@@ -458,7 +536,9 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     const entryRules: string[] = [];
     for (const proto of [...byProto.keys()].sort()) {
       for (const spec of splitPortList(byProto.get(proto)!)) {
-        entryRules.push(`-p ${proto} -m comment --comment ${comment} -m multiport --dports ${spec} -j ${chain}`);
+        entryRules.push(
+          `-p ${proto} -m comment --comment ${comment} -m multiport --dports ${spec} -j ${chain}`,
+        );
       }
     }
     for (const r of entryRules) {

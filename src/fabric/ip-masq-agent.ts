@@ -71,9 +71,15 @@ export interface IpMasqAgentInput {
 }
 
 /** The CIDRs the agent will not masquerade to, in rule order, or an error as the agent words it. */
-export function nonMasqueradeCidrs(input: IpMasqAgentInput): { cidrs: string[]; error?: string; field?: string } {
-  const configured =
-    input.nonMasqueradeCIDRs ?? [...RFC1918_CIDRS, ...(input.nomasqAllReservedRanges ? RESERVED_CIDRS : [])];
+export function nonMasqueradeCidrs(input: IpMasqAgentInput): {
+  cidrs: string[];
+  error?: string;
+  field?: string;
+} {
+  const configured = input.nonMasqueradeCIDRs ?? [
+    ...RFC1918_CIDRS,
+    ...(input.nomasqAllReservedRanges ? RESERVED_CIDRS : []),
+  ];
   const limit = input.cidrLimit ?? 64;
   if (configured.length > limit) {
     return {
@@ -86,17 +92,29 @@ export function nonMasqueradeCidrs(input: IpMasqAgentInput): { cidrs: string[]; 
     const cidr = configured[i]!;
     const field = `nonMasqueradeCIDRs[${i}]`;
     if (cidr.includes(':')) {
-      return { cidrs: [], error: `ipv6 is not enabled, but ipv6 cidr ${cidr} provided. Enable ipv6 using --enable-ipv6 agent flag`, field };
+      return {
+        cidrs: [],
+        error: `ipv6 is not enabled, but ipv6 cidr ${cidr} provided. Enable ipv6 using --enable-ipv6 agent flag`,
+        field,
+      };
     }
     const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
     if (!m || !isIpv4(m[1]!) || Number(m[2]) > 32) {
-      return { cidrs: [], error: `CIDR "${cidr}" could not be parsed, invalid CIDR address: ${cidr}`, field };
+      return {
+        cidrs: [],
+        error: `CIDR "${cidr}" could not be parsed, invalid CIDR address: ${cidr}`,
+        field,
+      };
     }
     const ip = m[1]!;
     const prefix = Number(m[2]);
     const network = intToIp((ipToInt(ip) & maskOf(prefix)) >>> 0);
     if (network !== ip) {
-      return { cidrs: [], error: `CIDR "${cidr}" is not aligned to a CIDR block, ip: "${ip}" network: "${network}/${prefix}"`, field };
+      return {
+        cidrs: [],
+        error: `CIDR "${cidr}" is not aligned to a CIDR block, ip: "${ip}" network: "${network}/${prefix}"`,
+        field,
+      };
     }
   }
   return { cidrs: [...(input.masqLinkLocal ? [] : [LINK_LOCAL_CIDR]), ...configured] };
@@ -125,16 +143,24 @@ export function compileIpMasqAgent(input: IpMasqAgentInput = {}): IptablesFragme
     return b.fragment(diagnostics);
   }
   const jumpText = `ip-masq-agent: ensure nat POSTROUTING directs all non-LOCAL destination traffic to our custom ${chain} chain`;
-  const jumpComment = input.quotedJumpComment ?? true ? `"${jumpText}"` : jumpText;
+  const jumpComment = (input.quotedJumpComment ?? true) ? `"${jumpText}"` : jumpText;
   // EnsureChain, EnsureRule(Append) of the jump, then the chain via iptables-restore --noflush.
-  b.chain('nat', chain).append('nat', 'POSTROUTING', `-m comment --comment ${quote(jumpComment)} -m addrtype ! --dst-type LOCAL -j ${chain}`);
+  b.chain('nat', chain).append(
+    'nat',
+    'POSTROUTING',
+    `-m comment --comment ${quote(jumpComment)} -m addrtype ! --dst-type LOCAL -j ${chain}`,
+  );
   for (const cidr of cidrs) {
-    b.append('nat', chain, `-d ${cidr} -m comment --comment ${quote('ip-masq-agent: local traffic is not subject to MASQUERADE')} -j RETURN`);
+    b.append(
+      'nat',
+      chain,
+      `-d ${cidr} -m comment --comment ${quote('ip-masq-agent: local traffic is not subject to MASQUERADE')} -j RETURN`,
+    );
   }
   b.append(
     'nat',
     chain,
-    `-m comment --comment ${quote('ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)')} -j MASQUERADE${input.randomFully ?? true ? ' --random-fully' : ''}`,
+    `-m comment --comment ${quote('ip-masq-agent: outbound traffic is subject to MASQUERADE (must be last in chain)')} -j MASQUERADE${(input.randomFully ?? true) ? ' --random-fully' : ''}`,
   );
   return b.fragment(diagnostics);
 }

@@ -59,13 +59,17 @@ export interface KlipperLbInput {
  * The svclb containers servicelb.go creates for `svc`. `hostIPs` is the pod's
  * `status.hostIPs` (the node's addresses), used with externalTrafficPolicy Local.
  */
-export function svclbContainers(svc: Service, hostIPs: readonly string[]): { containers: SvclbContainer[]; diagnostics: Diagnostic[] } {
+export function svclbContainers(
+  svc: Service,
+  hostIPs: readonly string[],
+): { containers: SvclbContainer[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const object = `Service ${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
   const local = svc.spec.externalTrafficPolicy === 'Local';
   const ranges = svc.spec.loadBalancerSourceRanges ?? [];
   const srcRanges = ranges.length > 0 ? ranges.map((r) => r.trim()) : ['0.0.0.0/0'];
-  const clusterIPs = svc.spec.clusterIPs ?? (svc.spec.clusterIP !== undefined ? [svc.spec.clusterIP] : []);
+  const clusterIPs =
+    svc.spec.clusterIPs ?? (svc.spec.clusterIP !== undefined ? [svc.spec.clusterIP] : []);
   const containers: SvclbContainer[] = [];
   (svc.spec.ports ?? []).forEach((p: ServicePort, i) => {
     const proto = p.protocol ?? 'TCP';
@@ -73,7 +77,8 @@ export function svclbContainers(svc: Service, hostIPs: readonly string[]): { con
       diagnostics.push({
         code: CODE_KLIPPER_ENV,
         severity: 'error',
-        message: 'externalTrafficPolicy Local needs the allocated nodePort (DEST_PORT); none is set',
+        message:
+          'externalTrafficPolicy Local needs the allocated nodePort (DEST_PORT); none is set',
         object,
         field: `spec.ports[${i}].nodePort`,
       });
@@ -89,7 +94,13 @@ export function svclbContainers(svc: Service, hostIPs: readonly string[]): { con
     });
   });
   if (!local && clusterIPs.length === 0) {
-    diagnostics.push({ code: CODE_KLIPPER_ENV, severity: 'error', message: 'the Service has no clusterIP for DEST_IPS', object, field: 'spec.clusterIPs' });
+    diagnostics.push({
+      code: CODE_KLIPPER_ENV,
+      severity: 'error',
+      message: 'the Service has no clusterIP for DEST_IPS',
+      object,
+      field: 'spec.clusterIPs',
+    });
   }
   return { containers, diagnostics };
 }
@@ -116,13 +127,25 @@ export function compileKlipperLb(input: KlipperLbInput): IptablesFragment {
     const f = (name: string) => `spec.containers[${ci}].env.${name}`;
     const proto = c.DEST_PROTO.toLowerCase();
     if (!['tcp', 'udp', 'sctp'].includes(proto)) {
-      diagnostics.push({ code: CODE_KLIPPER_ENV, severity: 'error', message: `DEST_PROTO "${c.DEST_PROTO}" is not TCP, UDP or SCTP`, ...where, field: f('DEST_PROTO') });
+      diagnostics.push({
+        code: CODE_KLIPPER_ENV,
+        severity: 'error',
+        message: `DEST_PROTO "${c.DEST_PROTO}" is not TCP, UDP or SCTP`,
+        ...where,
+        field: f('DEST_PROTO'),
+      });
       return;
     }
     const port = (v: string, name: string): number | undefined => {
       const n = Number(v);
       if (!/^\d+$/.test(v) || n < 1 || n > 65535) {
-        diagnostics.push({ code: CODE_KLIPPER_ENV, severity: 'error', message: `${name} "${v}" is not a port`, ...where, field: f(name) });
+        diagnostics.push({
+          code: CODE_KLIPPER_ENV,
+          severity: 'error',
+          message: `${name} "${v}" is not a port`,
+          ...where,
+          field: f(name),
+        });
         return undefined;
       }
       return n;
@@ -134,28 +157,64 @@ export function compileKlipperLb(input: KlipperLbInput): IptablesFragment {
 
     for (const r of split(c.SRC_RANGES, !guard)) {
       if (r.includes(':')) {
-        diagnostics.push({ code: CODE_KLIPPER_IPV6, severity: 'info', message: `source range ${r} goes to ip6tables (not modelled)`, ...where, field: f('SRC_RANGES') });
+        diagnostics.push({
+          code: CODE_KLIPPER_IPV6,
+          severity: 'info',
+          message: `source range ${r} goes to ip6tables (not modelled)`,
+          ...where,
+          field: f('SRC_RANGES'),
+        });
         continue;
       }
       if (!isCidr(r) && !isIpv4(r)) {
-        diagnostics.push({ code: CODE_KLIPPER_ENV, severity: 'error', message: `source range "${r}" is not an IPv4 CIDR; iptables would refuse the rule`, ...where, field: f('SRC_RANGES') });
+        diagnostics.push({
+          code: CODE_KLIPPER_ENV,
+          severity: 'error',
+          message: `source range "${r}" is not an IPv4 CIDR; iptables would refuse the rule`,
+          ...where,
+          field: f('SRC_RANGES'),
+        });
         continue;
       }
       const cidr = parseCidr(r);
       const src = cidr.prefix === 0 ? '' : `-s ${cidr.network}/${cidr.prefix} `;
-      b.insert('filter', 'FORWARD', `${src}-p ${proto} -m ${proto} --dport ${acceptPort} -j ACCEPT`);
+      b.insert(
+        'filter',
+        'FORWARD',
+        `${src}-p ${proto} -m ${proto} --dport ${acceptPort} -j ACCEPT`,
+      );
     }
     for (const ip of split(c.DEST_IPS, !guard)) {
       if (ip.includes(':')) {
-        diagnostics.push({ code: CODE_KLIPPER_IPV6, severity: 'info', message: `destination ${ip} goes to ip6tables (not modelled)`, ...where, field: f('DEST_IPS') });
+        diagnostics.push({
+          code: CODE_KLIPPER_IPV6,
+          severity: 'info',
+          message: `destination ${ip} goes to ip6tables (not modelled)`,
+          ...where,
+          field: f('DEST_IPS'),
+        });
         continue;
       }
       if (!isIpv4(ip)) {
-        diagnostics.push({ code: CODE_KLIPPER_ENV, severity: 'error', message: `destination "${ip}" is not an IPv4 address`, ...where, field: f('DEST_IPS') });
+        diagnostics.push({
+          code: CODE_KLIPPER_ENV,
+          severity: 'error',
+          message: `destination "${ip}" is not an IPv4 address`,
+          ...where,
+          field: f('DEST_IPS'),
+        });
         continue;
       }
-      b.append('filter', 'FORWARD', `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${destPort} -j DROP`);
-      b.insert('nat', 'PREROUTING', `${guard ? `! -s ${ip}/32 ` : ''}-p ${proto} -m ${proto} --dport ${srcPort} -j DNAT --to-destination ${ip}:${destPort}`);
+      b.append(
+        'filter',
+        'FORWARD',
+        `-d ${ip}/32 -p ${proto} -m ${proto} --dport ${destPort} -j DROP`,
+      );
+      b.insert(
+        'nat',
+        'PREROUTING',
+        `${guard ? `! -s ${ip}/32 ` : ''}-p ${proto} -m ${proto} --dport ${srcPort} -j DNAT --to-destination ${ip}:${destPort}`,
+      );
       b.insert('nat', 'POSTROUTING', `-d ${ip}/32 -p ${proto} -j MASQUERADE`);
     }
   });
@@ -163,9 +222,17 @@ export function compileKlipperLb(input: KlipperLbInput): IptablesFragment {
 }
 
 /** `svclbContainers` then `compileKlipperLb`. */
-export function compileSvclbPod(svc: Service, hostIPs: readonly string[], variant?: 'current' | 'source-guard'): IptablesFragment {
+export function compileSvclbPod(
+  svc: Service,
+  hostIPs: readonly string[],
+  variant?: 'current' | 'source-guard',
+): IptablesFragment {
   const { containers, diagnostics } = svclbContainers(svc, hostIPs);
   const object = `svclb pod of Service ${svc.metadata.namespace ?? 'default'}/${svc.metadata.name}`;
-  const out = compileKlipperLb({ containers, ...(variant !== undefined ? { variant } : {}), object });
+  const out = compileKlipperLb({
+    containers,
+    ...(variant !== undefined ? { variant } : {}),
+    object,
+  });
   return { ...out, diagnostics: [...diagnostics, ...out.diagnostics] };
 }

@@ -24,7 +24,10 @@ function ports(p: { from: number; to: number }): string {
   return formatPortRange(p, ':');
 }
 
-function natRange(toAddr: { from: string; to: string } | undefined, toPorts: { from: number; to: number } | undefined): string {
+function natRange(
+  toAddr: { from: string; to: string } | undefined,
+  toPorts: { from: number; to: number } | undefined,
+): string {
   let s = '';
   if (toAddr) s += toAddr.from === toAddr.to ? toAddr.from : `${toAddr.from}-${toAddr.to}`;
   if (toPorts) s += `:${formatPortRange(toPorts, '-')}`;
@@ -76,7 +79,8 @@ export function formatMatch(m: Match): string {
       let s = ' -m conntrack';
       if (m.ctstate) s += `${not(m.ctstate.invert)} --ctstate ${m.ctstate.states.join(',')}`;
       if (m.ctorigdst) s += `${not(m.ctorigdst.invert)} --ctorigdst ${ctAddr(m.ctorigdst.cidr)}`;
-      if (m.ctorigdstport) s += `${not(m.ctorigdstport.invert)} --ctorigdstport ${ports(m.ctorigdstport)}`;
+      if (m.ctorigdstport)
+        s += `${not(m.ctorigdstport.invert)} --ctorigdstport ${ports(m.ctorigdstport)}`;
       if (m.ctstatus) {
         const list = m.ctstatus.statuses.length ? m.ctstatus.statuses.join(',') : 'NONE';
         s += `${not(m.ctstatus.invert)} --ctstatus ${list}`;
@@ -220,12 +224,18 @@ function rank(kind: Match['kind']): number {
  * The canonical text of a rule without `-A CHAIN`: basics in save order,
  * then modules in the order given, then the target. No leading space.
  */
-export function formatRule(rule: Pick<Rule, 'matches' | 'target'>, opts: FormatTargetOptions = {}): string {
+export function formatRule(
+  rule: Pick<Rule, 'matches' | 'target'>,
+  opts: FormatTargetOptions = {},
+): string {
   const ms = rule.matches;
   let ordered = true;
-  for (let k = 1; k < ms.length && ordered; k++) if (rank(ms[k - 1]!.kind) > rank(ms[k]!.kind)) ordered = false;
+  for (let k = 1; k < ms.length && ordered; k++)
+    if (rank(ms[k - 1]!.kind) > rank(ms[k]!.kind)) ordered = false;
   // A stable sort by rank keeps modules in their given order (and is skipped when already in order).
-  const list = ordered ? ms : [...ms].sort((a, b) => Math.min(rank(a.kind), 6) - Math.min(rank(b.kind), 6));
+  const list = ordered
+    ? ms
+    : [...ms].sort((a, b) => Math.min(rank(a.kind), 6) - Math.min(rank(b.kind), 6));
   let s = '';
   for (const m of list) s += formatMatch(m);
   if (rule.target) s += formatTarget(rule.target, opts);

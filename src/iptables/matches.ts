@@ -6,7 +6,16 @@
  */
 
 import type { AddrType, CtState, CtStatus, Match, PortRange } from '../kernel/netfilter/types.js';
-import { err, find, okv, options, unsupportedOption, type BuildContext, type ExtensionSpec, type Given } from './spec.js';
+import {
+  err,
+  find,
+  okv,
+  options,
+  unsupportedOption,
+  type BuildContext,
+  type ExtensionSpec,
+  type Given,
+} from './spec.js';
 import {
   formatCidrText,
   formatIpv4,
@@ -26,7 +35,11 @@ import {
 type MatchSpec = ExtensionSpec<Match>;
 
 /** The kernel refuses a protocol match unless `-p` names that protocol, not inverted (xt_check_match). */
-function needProtocol(ctx: BuildContext, module: string, allowed: readonly string[]): string | undefined {
+function needProtocol(
+  ctx: BuildContext,
+  module: string,
+  allowed: readonly string[],
+): string | undefined {
   const p = ctx.protocol;
   if (p && !p.invert && allowed.includes(p.name)) return undefined;
   return `-m ${module} needs ${allowed.map((a) => `-p ${a}`).join(' or ')} in the same rule`;
@@ -52,7 +65,10 @@ function parseTcpFlags(s: string): Parsed<number> {
     else if (f === 'NONE') continue;
     else {
       const e = TCP_FLAGS.find(([n]) => n === f);
-      if (!e) return err(`unknown TCP flag "${raw}" (expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE)`);
+      if (!e)
+        return err(
+          `unknown TCP flag "${raw}" (expected FIN, SYN, RST, PSH, ACK, URG, ALL or NONE)`,
+        );
       bits |= e[1];
     }
   }
@@ -100,7 +116,11 @@ function l4Spec(proto: 'tcp' | 'udp' | 'sctp'): MatchSpec {
         const comp = parseTcpFlags(tf.values[1]!);
         if (!comp.ok) return err(`--tcp-flags: ${comp.error}`);
         if (mask.value !== 0 || tf.invert) {
-          tcpFlags = { mask: flagNames(mask.value), comp: flagNames(comp.value), invert: tf.invert };
+          tcpFlags = {
+            mask: flagNames(mask.value),
+            comp: flagNames(comp.value),
+            invert: tf.invert,
+          };
         }
       } else if (syn) {
         tcpFlags = { mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], invert: syn.invert };
@@ -129,7 +149,8 @@ const multiport: MatchSpec = {
   ]),
   build(given, ctx) {
     if (given.length === 0) return err('-m multiport needs one of --sports, --dports or --ports');
-    if (given.length > 1) return err('-m multiport takes only one of --sports, --dports or --ports');
+    if (given.length > 1)
+      return err('-m multiport takes only one of --sports, --dports or --ports');
     const need = needProtocol(ctx, 'multiport', MULTIPORT_PROTOS);
     if (need) return err(need);
     const g = given[0]!;
@@ -148,7 +169,8 @@ const multiport: MatchSpec = {
         if (!a.ok) return err(`${g.opt}: ${a.error}`);
         if (!b.ok) return err(`${g.opt}: ${b.error}`);
         // parse_multi_ports_v1: "invalid portrange specified" unless min < max.
-        if (a.value >= b.value) return err(`${g.opt}: invalid port range "${part}" (min must be below max)`);
+        if (a.value >= b.value)
+          return err(`${g.opt}: invalid port range "${part}" (min must be below max)`);
         ports.push({ from: a.value, to: b.value });
         slots += 2;
       }
@@ -220,7 +242,10 @@ const icmp: MatchSpec = {
     if (!named && /^[a-z]/.test(lower)) {
       // parse_icmp takes any unambiguous prefix of a name ("echo-req"), case-insensitively.
       const hits = [...ICMP_NAMES.keys()].filter((n) => n.startsWith(lower));
-      if (hits.length > 1) return err(`--icmp-type: "${v}" is ambiguous (${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', …' : ''})`);
+      if (hits.length > 1)
+        return err(
+          `--icmp-type: "${v}" is ambiguous (${hits.slice(0, 3).join(', ')}${hits.length > 3 ? ', …' : ''})`,
+        );
       if (hits.length === 1) named = ICMP_NAMES.get(hits[0]!);
     }
     if (named) {
@@ -247,14 +272,23 @@ const comment: MatchSpec = {
     if (!g) return err('-m comment needs --comment');
     const text = g.values.join(' ');
     // XT_MAX_COMMENT_LEN is 256 including the terminating NUL.
-    if (Buffer.byteLength(text, 'utf8') > 255) return err('--comment must be shorter than 256 characters');
+    if (Buffer.byteLength(text, 'utf8') > 255)
+      return err('--comment must be shorter than 256 characters');
     return okv({ kind: 'comment', text });
   },
 };
 
 // ---- conntrack / state (libxt_conntrack.c) ----
 
-const CT_STATES: readonly CtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
+const CT_STATES: readonly CtState[] = [
+  'INVALID',
+  'NEW',
+  'RELATED',
+  'ESTABLISHED',
+  'UNTRACKED',
+  'SNAT',
+  'DNAT',
+];
 const CT_STATUSES: readonly CtStatus[] = ['EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
 
 /** Comma lists of names, returned in the order libxt_conntrack's print_state/print_status print them. */
@@ -311,7 +345,8 @@ const conntrack: MatchSpec = {
           // as if there were none, so what the kernel holds then is not known here.
           const r = parseAddrMask(v, false);
           if (!r.ok) return err(`--ctorigdst: ${r.error}`);
-          if (maskToPrefix(r.value.mask) < 0) return unsupportedOption('--ctorigdst', `non-contiguous mask in "${v}"`);
+          if (maskToPrefix(r.value.mask) < 0)
+            return unsupportedOption('--ctorigdst', `non-contiguous mask in "${v}"`);
           m.ctorigdst = { cidr: formatCidrText(r.value), invert: g.invert };
           break;
         }
@@ -323,7 +358,8 @@ const conntrack: MatchSpec = {
         }
         case '--ctdir': {
           const u = v.toUpperCase();
-          if (u !== 'ORIGINAL' && u !== 'REPLY') return err(`--ctdir: expected ORIGINAL or REPLY, got "${v}"`);
+          if (u !== 'ORIGINAL' && u !== 'REPLY')
+            return err(`--ctdir: expected ORIGINAL or REPLY, got "${v}"`);
           m.ctdir = u;
           break;
         }
@@ -400,7 +436,8 @@ const addrtype: MatchSpec = {
     if (!dst.ok) return dst;
     const limitIfaceIn = find(given, '--limit-iface-in') !== undefined;
     const limitIfaceOut = find(given, '--limit-iface-out') !== undefined;
-    if (limitIfaceIn && limitIfaceOut) return err('--limit-iface-in and --limit-iface-out cannot be used together');
+    if (limitIfaceIn && limitIfaceOut)
+      return err('--limit-iface-in and --limit-iface-out cannot be used together');
     return okv({
       kind: 'addrtype',
       ...(src.value ? { srcType: src.value } : {}),
@@ -432,11 +469,17 @@ const statistic: MatchSpec = {
       if (every || packet) return err('--every and --packet go with --mode nth, not --mode random');
       if (!prob) return err('--mode random needs --probability');
       const v = prob.values[0]!;
-      if (!/^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v)) return err(`--probability: "${v}" is not a number`);
+      if (!/^(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v))
+        return err(`--probability: "${v}" is not a number`);
       const p = Number(v);
       if (!(p >= 0 && p <= 1)) return err(`--probability: ${v} is not between 0 and 1`);
       // The kernel holds lround(p * 2^31); keep the value iptables-save prints back.
-      return okv({ kind: 'statistic', mode: 'random', probability: Number(formatProbability(p)), invert });
+      return okv({
+        kind: 'statistic',
+        mode: 'random',
+        probability: Number(formatProbability(p)),
+        invert,
+      });
     }
     if (mode.values[0] === 'nth') {
       if (prob) return err('--probability goes with --mode random, not --mode nth');
@@ -472,8 +515,11 @@ const recent: MatchSpec = {
     ['--rdest', 0, false],
   ]),
   build(given) {
-    const actions = given.filter((g) => ['--set', '--rcheck', '--update', '--remove'].includes(g.opt));
-    if (actions.length !== 1) return err('-m recent needs exactly one of --set, --rcheck, --update or --remove');
+    const actions = given.filter((g) =>
+      ['--set', '--rcheck', '--update', '--remove'].includes(g.opt),
+    );
+    if (actions.length !== 1)
+      return err('-m recent needs exactly one of --set, --rcheck, --update or --remove');
     const a = actions[0]!;
     const action = a.opt.slice(2) as 'set' | 'rcheck' | 'update' | 'remove';
     const sec = find(given, '--seconds');
@@ -492,7 +538,10 @@ const recent: MatchSpec = {
     }
     const reap = find(given, '--reap') !== undefined;
     if (reap && seconds === undefined) return err('--reap needs --seconds');
-    if ((seconds !== undefined || hitcount !== undefined || reap) && (action === 'set' || action === 'remove')) {
+    if (
+      (seconds !== undefined || hitcount !== undefined || reap) &&
+      (action === 'set' || action === 'remove')
+    ) {
       return err(`--seconds, --hitcount and --reap go with --rcheck or --update, not --${action}`);
     }
     const nameG = find(given, '--name');

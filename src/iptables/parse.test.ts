@@ -4,7 +4,8 @@ import type { Diagnostic } from '../diag.js';
 import type { Ruleset } from '../kernel/netfilter/types.js';
 import { parseIptablesSave, serializeRuleset } from './index.js';
 
-const fixture = (name: string): string => readFileSync(new URL(`../../test/fixtures/iptables/${name}`, import.meta.url), 'utf8');
+const fixture = (name: string): string =>
+  readFileSync(new URL(`../../test/fixtures/iptables/${name}`, import.meta.url), 'utf8');
 
 /** iptables-save text without `#` lines, and the rule lines without `[pkts:bytes]`. */
 function stripComments(text: string): string {
@@ -30,7 +31,12 @@ function errorsOf(ds: readonly Diagnostic[]): Diagnostic[] {
 }
 
 function rules(rs: Ruleset, table: 'filter' | 'nat' | 'mangle' | 'raw', chain: string): string[] {
-  return rs.tables.get(table)?.chains.get(chain)?.rules.map((r) => r.text) ?? [];
+  return (
+    rs.tables
+      .get(table)
+      ?.chains.get(chain)
+      ?.rules.map((r) => r.text) ?? []
+  );
 }
 
 describe('parseIptablesSave on real iptables-save output', () => {
@@ -49,7 +55,9 @@ describe('parseIptablesSave on real iptables-save output', () => {
     for (const [name, t] of ruleset.tables) {
       for (const [cn, c] of t.chains) {
         const other = saved.tables.get(name)!.chains.get(cn)!;
-        expect(c.rules.map((r) => [r.matches, r.target])).toEqual(other.rules.map((r) => [r.matches, r.target]));
+        expect(c.rules.map((r) => [r.matches, r.target])).toEqual(
+          other.rules.map((r) => [r.matches, r.target]),
+        );
       }
     }
   });
@@ -65,7 +73,12 @@ describe('parseIptablesSave on real iptables-save output', () => {
     const text = fixture('nft-counters-legacy-warning.save');
     const { ruleset, diagnostics } = parseIptablesSave(text, 'node.save');
     expect(diagnostics).toEqual([
-      expect.objectContaining({ code: 'iptables-legacy-tables', severity: 'info', file: 'node.save', line: 1 }),
+      expect.objectContaining({
+        code: 'iptables-legacy-tables',
+        severity: 'info',
+        file: 'node.save',
+        line: 1,
+      }),
     ]);
     expect(rules(ruleset, 'nat', 'POSTROUTING')).toEqual(['-j MASQUERADE']);
   });
@@ -85,17 +98,32 @@ describe('parseIptablesSave on real iptables-save output', () => {
     const { ruleset, diagnostics } = parseIptablesSave(text, 'c');
     expect(diagnostics).toEqual([]);
     expect(ruleset.tables.get('filter')!.chains.get('INPUT')!.policy).toBe('DROP');
-    expect(rules(ruleset, 'filter', 'INPUT')).toEqual(['-i lo -j ACCEPT', '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT']);
-    expect(ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0]!.source).toEqual({ file: 'c', line: 6 });
+    expect(rules(ruleset, 'filter', 'INPUT')).toEqual([
+      '-i lo -j ACCEPT',
+      '-m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
+    ]);
+    expect(ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0]!.source).toEqual({
+      file: 'c',
+      line: 6,
+    });
   });
 });
 
 describe('parseIptablesSave on restore input', () => {
   it('creates undeclared built-in chains with policy ACCEPT, and all built-ins of the table', () => {
-    const { ruleset, diagnostics } = parseIptablesSave('*nat\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n', 'r');
+    const { ruleset, diagnostics } = parseIptablesSave(
+      '*nat\n:KUBE-SERVICES - [0:0]\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n',
+      'r',
+    );
     expect(diagnostics).toEqual([]);
     const nat = ruleset.tables.get('nat')!;
-    expect([...nat.chains.keys()]).toEqual(['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING', 'KUBE-SERVICES']);
+    expect([...nat.chains.keys()]).toEqual([
+      'PREROUTING',
+      'INPUT',
+      'OUTPUT',
+      'POSTROUTING',
+      'KUBE-SERVICES',
+    ]);
     expect(nat.chains.get('PREROUTING')!.policy).toBe('ACCEPT');
     expect(nat.chains.get('KUBE-SERVICES')!.policy).toBeUndefined();
     expect(serializeRuleset(ruleset)).toBe(
@@ -133,14 +161,20 @@ describe('parseIptablesSave on restore input', () => {
     ].join('\n');
     const { ruleset, diagnostics } = parseIptablesSave(text, 'r');
     expect(diagnostics).toEqual([]);
-    expect(rules(ruleset, 'filter', 'A')).toEqual(['-s 9.9.9.9/32 -j DROP', '-s 1.1.1.1/32 -j ACCEPT', '-s 2.2.2.2/32 -j ACCEPT', '-s 3.3.3.3/32 -j DROP']);
+    expect(rules(ruleset, 'filter', 'A')).toEqual([
+      '-s 9.9.9.9/32 -j DROP',
+      '-s 1.1.1.1/32 -j ACCEPT',
+      '-s 2.2.2.2/32 -j ACCEPT',
+      '-s 3.3.3.3/32 -j DROP',
+    ]);
     expect(rules(ruleset, 'filter', 'INPUT')).toEqual([]);
     expect(ruleset.tables.get('filter')!.chains.has('B')).toBe(false);
     expect(ruleset.tables.get('filter')!.chains.get('FORWARD')!.policy).toBe('DROP');
   });
 
   it('replaces a repeated table in a full restore, merges it with noflush', () => {
-    const text = '*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n*nat\n:Y - [0:0]\n-A Y -j RETURN\nCOMMIT\n';
+    const text =
+      '*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n*nat\n:Y - [0:0]\n-A Y -j RETURN\nCOMMIT\n';
     const full = parseIptablesSave(text).ruleset.tables.get('nat')!;
     expect(full.chains.has('X')).toBe(false);
     expect(full.chains.has('Y')).toBe(true);
@@ -150,20 +184,24 @@ describe('parseIptablesSave on restore input', () => {
   });
 
   it('with noflush, declaring an existing chain flushes it (kube-proxy partial sync)', () => {
-    const text = '*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n*nat\n:X - [0:0]\n-A X -j MASQUERADE\nCOMMIT\n';
+    const text =
+      '*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n*nat\n:X - [0:0]\n-A X -j MASQUERADE\nCOMMIT\n';
     const { ruleset, diagnostics } = parseIptablesSave(text, 'p', { noflush: true });
     expect(diagnostics).toEqual([]);
     expect(rules(ruleset, 'nat', 'X')).toEqual(['-j MASQUERADE']);
   });
 
   it('accepts CRLF line ends, blank lines and indentation', () => {
-    const { ruleset, diagnostics } = parseIptablesSave('*filter\r\n\r\n  -A INPUT -j ACCEPT\r\nCOMMIT\r\n');
+    const { ruleset, diagnostics } = parseIptablesSave(
+      '*filter\r\n\r\n  -A INPUT -j ACCEPT\r\nCOMMIT\r\n',
+    );
     expect(diagnostics).toEqual([]);
     expect(rules(ruleset, 'filter', 'INPUT')).toEqual(['-j ACCEPT']);
   });
 
   it('prints user chains sorted and rules grouped by chain, as iptables-save does', () => {
-    const text = '*filter\n:ZED - [0:0]\n:ALPHA - [0:0]\n-A ZED -j RETURN\n-A INPUT -j ZED\n-A ALPHA -j RETURN\n-A INPUT -j ALPHA\nCOMMIT\n';
+    const text =
+      '*filter\n:ZED - [0:0]\n:ALPHA - [0:0]\n-A ZED -j RETURN\n-A INPUT -j ZED\n-A ALPHA -j RETURN\n-A INPUT -j ALPHA\nCOMMIT\n';
     expect(serializeRuleset(parseIptablesSave(text).ruleset)).toBe(
       [
         '*filter',
@@ -184,7 +222,11 @@ describe('parseIptablesSave on restore input', () => {
 });
 
 describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => {
-  const cases: readonly { name: string; text: string; expected: { line: number; code: string; message: string }[] }[] = [
+  const cases: readonly {
+    name: string;
+    text: string;
+    expected: { line: number; code: string; message: string }[];
+  }[] = [
     {
       name: 'rule outside a table',
       text: '-A INPUT -j ACCEPT\n*filter\nCOMMIT\n',
@@ -193,27 +235,41 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
     {
       name: '-A to a chain that does not exist',
       text: '*filter\n-A NOPE -j ACCEPT\n-A INPUT -j ACCEPT\nCOMMIT\n',
-      expected: [{ line: 2, code: 'iptables-unknown-chain', message: 'no chain NOPE in table filter' }],
+      expected: [
+        { line: 2, code: 'iptables-unknown-chain', message: 'no chain NOPE in table filter' },
+      ],
     },
     {
       name: 'jump to a chain that does not exist',
       text: '*nat\n-A PREROUTING -j KUBE-SERVICES\nCOMMIT\n',
-      expected: [{ line: 2, code: 'iptables-unknown-chain', message: '-j KUBE-SERVICES: no chain KUBE-SERVICES' }],
+      expected: [
+        {
+          line: 2,
+          code: 'iptables-unknown-chain',
+          message: '-j KUBE-SERVICES: no chain KUBE-SERVICES',
+        },
+      ],
     },
     {
       name: 'jump to a built-in chain',
       text: '*filter\n-A FORWARD -j INPUT\nCOMMIT\n',
-      expected: [{ line: 2, code: 'iptables-syntax', message: 'cannot jump to the built-in chain INPUT' }],
+      expected: [
+        { line: 2, code: 'iptables-syntax', message: 'cannot jump to the built-in chain INPUT' },
+      ],
     },
     {
       name: 'COMMIT missing at the end',
       text: '*filter\n-A INPUT -j ACCEPT\n',
-      expected: [{ line: 2, code: 'iptables-missing-commit', message: 'table filter opened at line 1' }],
+      expected: [
+        { line: 2, code: 'iptables-missing-commit', message: 'table filter opened at line 1' },
+      ],
     },
     {
       name: 'COMMIT missing before the next table',
       text: '*filter\n-A INPUT -j ACCEPT\n*nat\nCOMMIT\n',
-      expected: [{ line: 3, code: 'iptables-missing-commit', message: 'COMMIT expected before "*nat"' }],
+      expected: [
+        { line: 3, code: 'iptables-missing-commit', message: 'COMMIT expected before "*nat"' },
+      ],
     },
     {
       name: 'COMMIT without a table',
@@ -263,7 +319,10 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
     },
     {
       name: 'structural command errors',
-      text: '*filter\n-N X\n-N X\n-A X -j ACCEPT\n-X X\n-I X 5 -j DROP\n-P X DROP\n-P INPUT MAYBE\n-D X 9\n-X INPUT\n-N ' + 'L'.repeat(29) + '\nCOMMIT\n',
+      text:
+        '*filter\n-N X\n-N X\n-A X -j ACCEPT\n-X X\n-I X 5 -j DROP\n-P X DROP\n-P INPUT MAYBE\n-D X 9\n-X INPUT\n-N ' +
+        'L'.repeat(29) +
+        '\nCOMMIT\n',
       expected: [
         { line: 3, code: 'iptables-syntax', message: 'chain already exists' },
         { line: 5, code: 'iptables-syntax', message: 'not empty' },
@@ -284,7 +343,9 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
   it.each(cases)('$name', ({ text, expected }) => {
     const { diagnostics } = parseIptablesSave(text, 'DUMP');
     const errs = errorsOf(diagnostics);
-    expect(errs.map((d) => ({ line: d.line, code: d.code }))).toEqual(expected.map(({ line, code }) => ({ line, code })));
+    expect(errs.map((d) => ({ line: d.line, code: d.code }))).toEqual(
+      expected.map(({ line, code }) => ({ line, code })),
+    );
     errs.forEach((d, k) => {
       expect(d.file).toBe('DUMP');
       expect(d.message).toContain(expected[k]!.message);
@@ -292,8 +353,13 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
   });
 
   it('keeps the good rules around the bad ones', () => {
-    const { ruleset } = parseIptablesSave('*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-A INPUT -s bad -j ACCEPT\n-A INPUT -s 2.2.2.2 -j DROP\nCOMMIT\n');
-    expect(rules(ruleset, 'filter', 'INPUT')).toEqual(['-s 1.1.1.1/32 -j ACCEPT', '-s 2.2.2.2/32 -j DROP']);
+    const { ruleset } = parseIptablesSave(
+      '*filter\n-A INPUT -s 1.1.1.1 -j ACCEPT\n-A INPUT -s bad -j ACCEPT\n-A INPUT -s 2.2.2.2 -j DROP\nCOMMIT\n',
+    );
+    expect(rules(ruleset, 'filter', 'INPUT')).toEqual([
+      '-s 1.1.1.1/32 -j ACCEPT',
+      '-s 2.2.2.2/32 -j DROP',
+    ]);
   });
 
   it('warns, with the line and the token, for what it does not model, and keeps the rule', () => {
@@ -301,7 +367,14 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
       '*filter\n:KUBE-X - [0:0]\n-A INPUT -m set --match-set KUBE-LB src -j KUBE-X\nCOMMIT\n',
       'DUMP',
     );
-    expect(diagnostics).toEqual([expect.objectContaining({ code: 'iptables-unsupported', severity: 'warning', file: 'DUMP', line: 3 })]);
+    expect(diagnostics).toEqual([
+      expect.objectContaining({
+        code: 'iptables-unsupported',
+        severity: 'warning',
+        file: 'DUMP',
+        line: 3,
+      }),
+    ]);
     expect(diagnostics[0]!.message).toContain('-m set');
     expect(ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0]!.matches).toEqual([
       { kind: 'unsupported', module: 'set', args: ['--match-set', 'KUBE-LB', 'src'] },

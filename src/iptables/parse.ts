@@ -89,7 +89,13 @@ function newTable(name: TableName, line: number, file: string | undefined): Tabl
   const chains = new Map<string, ChainState>();
   for (const c of BUILTIN_CHAINS[name]) {
     // A fresh table's built-in chains start with policy ACCEPT (xt_alloc_initial_table).
-    chains.set(c, { name: c, builtin: true, policy: 'ACCEPT', rules: [], source: { ...(file !== undefined ? { file } : {}), line } });
+    chains.set(c, {
+      name: c,
+      builtin: true,
+      policy: 'ACCEPT',
+      rules: [],
+      source: { ...(file !== undefined ? { file } : {}), line },
+    });
   }
   return { name, chains, openedAt: line };
 }
@@ -112,13 +118,29 @@ export function parseIptablesSave(
   let sawLegacyWarning = false;
 
   const error = (line: number, message: string, code = CODE_SYNTAX, hint?: string): void => {
-    diagnostics.push({ code, severity: 'error', message, ...fileRef, line, ...(hint ? { hint } : {}) });
+    diagnostics.push({
+      code,
+      severity: 'error',
+      message,
+      ...fileRef,
+      line,
+      ...(hint ? { hint } : {}),
+    });
   };
 
   const commit = (t: TableState): void => {
     // Jump targets must name a chain of this table (iptables-restore: "Couldn't load target").
     // A rule with a bad target is dropped, like any rule with an error.
     for (const chain of t.chains.values()) {
+      let bad = false;
+      for (const rule of chain.rules) {
+        const tg = rule.target;
+        if (tg && (tg.kind === 'jump' || tg.kind === 'goto')) {
+          const to = t.chains.get(tg.chain);
+          if (!to || to.builtin) bad = true;
+        }
+      }
+      if (!bad) continue;
       chain.rules = chain.rules.filter((rule) => {
         const tg = rule.target;
         if (!tg || (tg.kind !== 'jump' && tg.kind !== 'goto')) return true;
@@ -133,7 +155,11 @@ export function parseIptablesSave(
           return false;
         }
         if (to.builtin) {
-          error(rule.source.line ?? t.openedAt, `-j ${tg.chain}: cannot jump to the built-in chain ${tg.chain}`, CODE_SYNTAX);
+          error(
+            rule.source.line ?? t.openedAt,
+            `-j ${tg.chain}: cannot jump to the built-in chain ${tg.chain}`,
+            CODE_SYNTAX,
+          );
           return false;
         }
         return true;
@@ -161,7 +187,8 @@ export function parseIptablesSave(
         diagnostics.push({
           code: CODE_LEGACY_TABLES,
           severity: 'info',
-          message: 'the dump says iptables-legacy tables are present too; their rules are not in this dump',
+          message:
+            'the dump says iptables-legacy tables are present too; their rules are not in this dump',
           ...fileRef,
           line: lineNo,
           hint: 'run iptables-legacy-save on the node and check those rules as well',
@@ -169,12 +196,18 @@ export function parseIptablesSave(
       }
       continue;
     }
-    const body = line.slice(p).trimEnd();
+    let end = line.length;
+    while (end > p && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
+    const body = p === 0 && end === line.length ? line : line.slice(p, end);
 
     if (c0 === '*') {
       const name = body.slice(1);
       if (current) {
-        error(lineNo, `COMMIT expected before "*${name}": table ${current.name} opened at line ${current.openedAt} is not committed`, CODE_NO_COMMIT);
+        error(
+          lineNo,
+          `COMMIT expected before "*${name}": table ${current.name} opened at line ${current.openedAt} is not committed`,
+          CODE_NO_COMMIT,
+        );
         commit(current);
         current = undefined;
       }
@@ -206,11 +239,14 @@ export function parseIptablesSave(
 
     if (skipping) continue;
     if (!current) {
-      error(lineNo, `"${body.length > 40 ? `${body.slice(0, 40)}…` : body}" outside a table (expected a "*table" line first)`);
+      error(
+        lineNo,
+        `"${body.length > 40 ? `${body.slice(0, 40)}…` : body}" outside a table (expected a "*table" line first)`,
+      );
       continue;
     }
     const table = current;
-    const src: SourceRef = { ...fileRef, line: lineNo };
+    const src: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
 
     if (c0 === ':') {
       declareChain(table, body.slice(1), lineNo, src);
@@ -222,7 +258,10 @@ export function parseIptablesSave(
     if (c0 === '[') {
       const close = body.indexOf(']');
       if (close < 0 || !/^\[\d+:\d+\]$/.test(body.slice(0, close + 1))) {
-        error(lineNo, `bad counters "${body.slice(0, close < 0 ? body.length : close + 1)}" (expected [packets:bytes])`);
+        error(
+          lineNo,
+          `bad counters "${body.slice(0, close < 0 ? body.length : close + 1)}" (expected [packets:bytes])`,
+        );
         continue;
       }
       ruleText = body.slice(close + 1);
@@ -245,11 +284,20 @@ export function parseIptablesSave(
   }
 
   function declareChain(table: TableState, rest: string, lineNo: number, src: SourceRef): void {
-    const parts = rest.split(/[ \t]+/).filter((s) => s.length > 0);
-    const [name, policy, counters, ...extra] = parts;
-    if (name === undefined || name.length === 0) return error(lineNo, 'chain declaration without a name');
-    if (policy === undefined) return error(lineNo, `chain ${name}: policy missing (expected ACCEPT, DROP or -)`);
-    if (extra.length > 0) return error(lineNo, `chain ${name}: unexpected "${extra.join(' ')}" after the counters`);
+    const parts =
+      rest.includes('\t') || rest.includes('  ') || rest.startsWith(' ')
+        ? rest.split(/[ \t]+/).filter((s) => s.length > 0)
+        : rest.split(' ');
+    const name = parts[0];
+    const policy = parts[1];
+    const counters = parts[2];
+    const extra = parts.slice(3);
+    if (name === undefined || name.length === 0)
+      return error(lineNo, 'chain declaration without a name');
+    if (policy === undefined)
+      return error(lineNo, `chain ${name}: policy missing (expected ACCEPT, DROP or -)`);
+    if (extra.length > 0)
+      return error(lineNo, `chain ${name}: unexpected "${extra.join(' ')}" after the counters`);
     if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) {
       return error(lineNo, `chain ${name}: bad counters "${counters}" (expected [packets:bytes])`);
     }
@@ -257,7 +305,10 @@ export function parseIptablesSave(
     const builtin = (BUILTIN_CHAINS[table.name] as readonly string[]).includes(name);
     if (builtin) {
       if (policy !== 'ACCEPT' && policy !== 'DROP' && policy !== '-') {
-        return error(lineNo, `chain ${name}: bad policy "${policy}" (a built-in chain takes ACCEPT or DROP)`);
+        return error(
+          lineNo,
+          `chain ${name}: bad policy "${policy}" (a built-in chain takes ACCEPT or DROP)`,
+        );
       }
       const ch = existing!;
       if (ch.declaredAt !== undefined && !opts.noflush) {
@@ -270,11 +321,18 @@ export function parseIptablesSave(
       return;
     }
     if (policy !== '-') {
-      return error(lineNo, `chain ${name}: a user-defined chain cannot have a policy ("${policy}"); write "-"`);
+      return error(
+        lineNo,
+        `chain ${name}: a user-defined chain cannot have a policy ("${policy}"); write "-"`,
+      );
     }
     if (!validChainName(name, lineNo)) return;
     if (existing) {
-      if (!opts.noflush) return error(lineNo, `chain ${name} declared twice (first at line ${existing.declaredAt ?? '?'})`);
+      if (!opts.noflush)
+        return error(
+          lineNo,
+          `chain ${name} declared twice (first at line ${existing.declaredAt ?? '?'})`,
+        );
       // --noflush: declaring an existing chain flushes it.
       existing.rules = [];
       existing.declaredAt = lineNo;
@@ -295,7 +353,12 @@ export function parseIptablesSave(
     return true;
   }
 
-  function chainOrError(table: TableState, name: string | undefined, cmd: string, lineNo: number): ChainState | undefined {
+  function chainOrError(
+    table: TableState,
+    name: string | undefined,
+    cmd: string,
+    lineNo: number,
+  ): ChainState | undefined {
     if (name === undefined) {
       error(lineNo, `${cmd} needs a chain name`);
       return undefined;
@@ -317,7 +380,10 @@ export function parseIptablesSave(
     if (first === undefined) return error(lineNo, 'counters with no command after them');
     const cmd = first.quoted ? undefined : COMMANDS.get(first.text);
     if (cmd === undefined) {
-      return error(lineNo, `expected a command (-A, -I, -N, -X, -F, -P, -D, -R) at the start of the line, got "${first.text}"`);
+      return error(
+        lineNo,
+        `expected a command (-A, -I, -N, -X, -F, -P, -D, -R) at the start of the line, got "${first.text}"`,
+      );
     }
     const chainName = tokens[1]?.text;
     switch (cmd) {
@@ -329,20 +395,35 @@ export function parseIptablesSave(
         let start = 2;
         let pos: number | undefined;
         const numTok = tokens[2];
-        if ((cmd === 'I' || cmd === 'R' || cmd === 'D') && numTok && !numTok.quoted && /^\d+$/.test(numTok.text)) {
+        if (
+          (cmd === 'I' || cmd === 'R' || cmd === 'D') &&
+          numTok &&
+          !numTok.quoted &&
+          /^\d+$/.test(numTok.text)
+        ) {
           pos = Number(numTok.text);
           start = 3;
-          if (pos < 1) return error(lineNo, `${first.text} ${chainName ?? ''}: rule number must be 1 or more`);
+          if (pos < 1)
+            return error(lineNo, `${first.text} ${chainName ?? ''}: rule number must be 1 or more`);
         }
         if ((cmd === 'D' && pos !== undefined) || cmd === 'R') {
-          if (cmd === 'R' && pos === undefined) return error(lineNo, `-R ${chainName ?? ''}: needs a rule number`);
+          if (cmd === 'R' && pos === undefined)
+            return error(lineNo, `-R ${chainName ?? ''}: needs a rule number`);
         }
-        const parsed = cmd === 'D' && pos !== undefined ? undefined : parseRuleTokens(tokens, start, src, diagnostics);
+        const parsed =
+          cmd === 'D' && pos !== undefined
+            ? undefined
+            : parseRuleTokens(tokens, start, src, diagnostics);
         if (!ch) return;
         if (cmd === 'D') {
           if (pos !== undefined) {
-            if (tokens.length > 3) return error(lineNo, `-D ${ch.name} ${pos}: unexpected arguments after the rule number`);
-            if (pos > ch.rules.length) return error(lineNo, `-D ${ch.name} ${pos}: chain has only ${ch.rules.length} rules`);
+            if (tokens.length > 3)
+              return error(
+                lineNo,
+                `-D ${ch.name} ${pos}: unexpected arguments after the rule number`,
+              );
+            if (pos > ch.rules.length)
+              return error(lineNo, `-D ${ch.name} ${pos}: chain has only ${ch.rules.length} rules`);
             ch.rules.splice(pos - 1, 1);
             return;
           }
@@ -353,26 +434,40 @@ export function parseIptablesSave(
           return;
         }
         if (!parsed) return;
-        const rule: Rule = { matches: parsed.matches, ...(parsed.target ? { target: parsed.target } : {}), text: parsed.text, source: src };
+        const rule: Rule = parsed.target
+          ? { matches: parsed.matches, target: parsed.target, text: parsed.text, source: src }
+          : { matches: parsed.matches, text: parsed.text, source: src };
         if (cmd === 'A') ch.rules.push(rule);
         else if (cmd === 'I') {
           const at = pos ?? 1;
           if (at > ch.rules.length + 1) {
-            return error(lineNo, `-I ${ch.name} ${at}: index of insertion too big (chain has ${ch.rules.length} rules)`);
+            return error(
+              lineNo,
+              `-I ${ch.name} ${at}: index of insertion too big (chain has ${ch.rules.length} rules)`,
+            );
           }
           ch.rules.splice(at - 1, 0, rule);
         } else {
-          if (pos! > ch.rules.length) return error(lineNo, `-R ${ch.name} ${pos!}: chain has only ${ch.rules.length} rules`);
+          if (pos! > ch.rules.length)
+            return error(lineNo, `-R ${ch.name} ${pos!}: chain has only ${ch.rules.length} rules`);
           ch.rules[pos! - 1] = rule;
         }
         return;
       }
       case 'N': {
         if (chainName === undefined) return error(lineNo, '-N needs a chain name');
-        if (tokens.length > 2) return error(lineNo, `-N ${chainName}: unexpected "${tokens[2]!.text}"`);
+        if (tokens.length > 2)
+          return error(lineNo, `-N ${chainName}: unexpected "${tokens[2]!.text}"`);
         if (!validChainName(chainName, lineNo)) return;
-        if (table.chains.has(chainName)) return error(lineNo, `-N ${chainName}: chain already exists`);
-        table.chains.set(chainName, { name: chainName, builtin: false, rules: [], source: src, declaredAt: lineNo });
+        if (table.chains.has(chainName))
+          return error(lineNo, `-N ${chainName}: chain already exists`);
+        table.chains.set(chainName, {
+          name: chainName,
+          builtin: false,
+          rules: [],
+          source: src,
+          declaredAt: lineNo,
+        });
         return;
       }
       case 'X': {
@@ -380,12 +475,16 @@ export function parseIptablesSave(
         const victims =
           chainName === undefined
             ? [...table.chains.values()].filter((c) => !c.builtin)
-            : [chainOrError(table, chainName, '-X', lineNo)].filter((c): c is ChainState => c !== undefined);
+            : [chainOrError(table, chainName, '-X', lineNo)].filter(
+                (c): c is ChainState => c !== undefined,
+              );
         for (const v of victims) {
           if (v.builtin) return error(lineNo, `-X ${v.name}: cannot delete a built-in chain`);
-          if (v.rules.length > 0) return error(lineNo, `-X ${v.name}: chain is not empty (flush it with -F first)`);
+          if (v.rules.length > 0)
+            return error(lineNo, `-X ${v.name}: chain is not empty (flush it with -F first)`);
           const refs = countReferences(table, v.name);
-          if (refs > 0) return error(lineNo, `-X ${v.name}: chain is still referenced by ${refs} rule(s)`);
+          if (refs > 0)
+            return error(lineNo, `-X ${v.name}: chain is still referenced by ${refs} rule(s)`);
         }
         for (const v of victims) table.chains.delete(v.name);
         return;
@@ -405,8 +504,10 @@ export function parseIptablesSave(
         const ch = chainOrError(table, chainName, '-P', lineNo);
         if (!ch) return;
         if (!ch.builtin) return error(lineNo, `-P ${ch.name}: only built-in chains have a policy`);
-        if (policy !== 'ACCEPT' && policy !== 'DROP') return error(lineNo, `-P ${ch.name}: expected ACCEPT or DROP, got "${policy ?? ''}"`);
-        if (tokens.length > 3) return error(lineNo, `-P ${ch.name}: unexpected "${tokens[3]!.text}"`);
+        if (policy !== 'ACCEPT' && policy !== 'DROP')
+          return error(lineNo, `-P ${ch.name}: expected ACCEPT or DROP, got "${policy ?? ''}"`);
+        if (tokens.length > 3)
+          return error(lineNo, `-P ${ch.name}: unexpected "${tokens[3]!.text}"`);
         ch.policy = policy;
         return;
       }
@@ -420,10 +521,14 @@ export function parseIptablesSave(
         if (to === undefined) return error(lineNo, `-E ${ch.name}: needs the new name`);
         if (ch.builtin) return error(lineNo, `-E ${ch.name}: cannot rename a built-in chain`);
         if (!validChainName(to, lineNo)) return;
-        if (table.chains.has(to)) return error(lineNo, `-E ${ch.name} ${to}: chain ${to} already exists`);
-        if (countReferences(table, ch.name) > 0) return error(lineNo, `-E ${ch.name}: renaming a referenced chain is not modelled`);
+        if (table.chains.has(to))
+          return error(lineNo, `-E ${ch.name} ${to}: chain ${to} already exists`);
+        if (countReferences(table, ch.name) > 0)
+          return error(lineNo, `-E ${ch.name}: renaming a referenced chain is not modelled`);
         const renamed: ChainState = { ...ch, name: to };
-        const entries = [...table.chains.entries()].map(([k, v]): [string, ChainState] => (k === ch.name ? [to, renamed] : [k, v]));
+        const entries = [...table.chains.entries()].map(([k, v]): [string, ChainState] =>
+          k === ch.name ? [to, renamed] : [k, v],
+        );
         table.chains.clear();
         for (const [k, v] of entries) table.chains.set(k, v);
         return;

@@ -25,10 +25,16 @@ import { formatIpv4, formatProbability, hex } from './values.js';
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const ip = u32.map(formatIpv4);
 const prefixMask = (p: number): number => (p === 0 ? 0 : (0xffffffff << (32 - p)) >>> 0);
-const cidr = fc.tuple(u32, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${formatIpv4((a & prefixMask(p)) >>> 0)}/${p}`);
-const ifname = fc.tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/), fc.boolean()).map(([name, wildcard]) => ({ name, wildcard }));
+const cidr = fc
+  .tuple(u32, fc.integer({ min: 0, max: 32 }))
+  .map(([a, p]) => `${formatIpv4((a & prefixMask(p)) >>> 0)}/${p}`);
+const ifname = fc
+  .tuple(fc.stringMatching(/^[a-z][a-z0-9.]{0,9}$/), fc.boolean())
+  .map(([name, wildcard]) => ({ name, wildcard }));
 const port = fc.integer({ min: 0, max: 65535 });
-const portRange: fc.Arbitrary<PortRange> = fc.tuple(port, port).map(([a, b]) => ({ from: Math.min(a, b), to: Math.max(a, b) }));
+const portRange: fc.Arbitrary<PortRange> = fc
+  .tuple(port, port)
+  .map(([a, b]) => ({ from: Math.min(a, b), to: Math.max(a, b) }));
 
 /** A sub-list of `all` in its canonical order, optionally non-empty. */
 function subset<T>(all: readonly T[], minLength = 1): fc.Arbitrary<T[]> {
@@ -36,11 +42,36 @@ function subset<T>(all: readonly T[], minLength = 1): fc.Arbitrary<T[]> {
 }
 
 const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG'];
-const CT_STATES: CtState[] = ['INVALID', 'NEW', 'RELATED', 'ESTABLISHED', 'UNTRACKED', 'SNAT', 'DNAT'];
+const CT_STATES: CtState[] = [
+  'INVALID',
+  'NEW',
+  'RELATED',
+  'ESTABLISHED',
+  'UNTRACKED',
+  'SNAT',
+  'DNAT',
+];
 const CT_STATUSES: CtStatus[] = ['EXPECTED', 'SEEN_REPLY', 'ASSURED', 'CONFIRMED'];
-const ADDR_TYPES: AddrType[] = ['UNSPEC', 'UNICAST', 'LOCAL', 'BROADCAST', 'ANYCAST', 'MULTICAST', 'BLACKHOLE', 'UNREACHABLE', 'PROHIBIT', 'THROW', 'NAT', 'XRESOLVE'];
+const ADDR_TYPES: AddrType[] = [
+  'UNSPEC',
+  'UNICAST',
+  'LOCAL',
+  'BROADCAST',
+  'ANYCAST',
+  'MULTICAST',
+  'BLACKHOLE',
+  'UNREACHABLE',
+  'PROHIBIT',
+  'THROW',
+  'NAT',
+  'XRESOLVE',
+];
 /** Printable ASCII, quotes and backslashes included (xtables_save_string escapes them). */
-const text = (max: number): fc.Arbitrary<string> => fc.string({ unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), maxLength: max });
+const text = (max: number): fc.Arbitrary<string> =>
+  fc.string({
+    unit: fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)),
+    maxLength: max,
+  });
 
 const l4Ports = (r: PortRange, invert: boolean): (PortRange & { invert: boolean }) | undefined =>
   r.from === 0 && r.to === 65535 && !invert ? undefined : { ...r, invert };
@@ -50,34 +81,63 @@ function l4(protocol: 'tcp' | 'udp' | 'sctp'): fc.Arbitrary<Match> {
     .record({
       sport: fc.option(fc.tuple(portRange, fc.boolean())),
       dport: fc.option(fc.tuple(portRange, fc.boolean())),
-      flags: protocol === 'tcp' ? fc.option(fc.tuple(subset(TCP_FLAGS, 0), subset(TCP_FLAGS, 0), fc.boolean())) : fc.constant(null),
+      flags:
+        protocol === 'tcp'
+          ? fc.option(fc.tuple(subset(TCP_FLAGS, 0), subset(TCP_FLAGS, 0), fc.boolean()))
+          : fc.constant(null),
     })
     .map(({ sport, dport, flags }) => {
       const sp = sport ? l4Ports(...sport) : undefined;
       const dp = dport ? l4Ports(...dport) : undefined;
-      const tf = flags && (flags[0].length > 0 || flags[2]) ? { mask: flags[0], comp: flags[1], invert: flags[2] } : undefined;
-      return { kind: 'l4', protocol, ...(sp ? { sport: sp } : {}), ...(dp ? { dport: dp } : {}), ...(tf ? { tcpFlags: tf } : {}) } as Match;
+      const tf =
+        flags && (flags[0].length > 0 || flags[2])
+          ? { mask: flags[0], comp: flags[1], invert: flags[2] }
+          : undefined;
+      return {
+        kind: 'l4',
+        protocol,
+        ...(sp ? { sport: sp } : {}),
+        ...(dp ? { dport: dp } : {}),
+        ...(tf ? { tcpFlags: tf } : {}),
+      } as Match;
     });
 }
 
 const multiport: fc.Arbitrary<Match> = fc
   .record({
     which: fc.constantFrom('sports' as const, 'dports' as const, 'ports' as const),
-    entries: fc.array(fc.oneof(port.map((p) => ({ from: p, to: p })), portRange.filter((r) => r.from < r.to)), { minLength: 1, maxLength: 7 }),
+    entries: fc.array(
+      fc.oneof(
+        port.map((p) => ({ from: p, to: p })),
+        portRange.filter((r) => r.from < r.to),
+      ),
+      { minLength: 1, maxLength: 7 },
+    ),
     invert: fc.boolean(),
   })
   .map(({ which, entries, invert }) => ({ kind: 'multiport', which, ports: entries, invert }));
 
 const icmp: fc.Arbitrary<Match> = fc
-  .record({ type: fc.integer({ min: 0, max: 255 }), code: fc.option(fc.integer({ min: 0, max: 255 })), invert: fc.boolean() })
-  .map(({ type, code, invert }) => ({ kind: 'icmp', type, ...(code !== null && type !== 255 ? { code } : {}), invert }));
+  .record({
+    type: fc.integer({ min: 0, max: 255 }),
+    code: fc.option(fc.integer({ min: 0, max: 255 })),
+    invert: fc.boolean(),
+  })
+  .map(({ type, code, invert }) => ({
+    kind: 'icmp',
+    type,
+    ...(code !== null && type !== 255 ? { code } : {}),
+    invert,
+  }));
 
 const conntrack: fc.Arbitrary<Match> = fc
   .record({
     ctstate: fc.option(fc.record({ states: subset(CT_STATES), invert: fc.boolean() })),
     ctstatus: fc.option(fc.record({ statuses: subset(CT_STATUSES, 0), invert: fc.boolean() })),
     ctorigdst: fc.option(fc.record({ cidr, invert: fc.boolean() })),
-    ctorigdstport: fc.option(fc.tuple(portRange, fc.boolean()).map(([r, invert]) => ({ ...r, invert }))),
+    ctorigdstport: fc.option(
+      fc.tuple(portRange, fc.boolean()).map(([r, invert]) => ({ ...r, invert })),
+    ),
     ctdir: fc.option(fc.constantFrom('ORIGINAL' as const, 'REPLY' as const)),
   })
   .filter((r) => Object.values(r).some((v) => v !== null))
@@ -105,16 +165,32 @@ const addrtype: fc.Arbitrary<Match> = fc
 const statistic: fc.Arbitrary<Match> = fc.oneof(
   fc
     .record({ k: fc.integer({ min: 0, max: 0x80000000 }), invert: fc.boolean() })
-    .map(({ k, invert }) => ({ kind: 'statistic', mode: 'random', probability: Number(formatProbability(k / 0x80000000)), invert })),
+    .map(({ k, invert }) => ({
+      kind: 'statistic',
+      mode: 'random',
+      probability: Number(formatProbability(k / 0x80000000)),
+      invert,
+    })),
   fc
     .record({ every: fc.integer({ min: 1, max: 1000 }), p: fc.nat(), invert: fc.boolean() })
-    .map(({ every, p, invert }) => ({ kind: 'statistic', mode: 'nth', every, packet: p % every, invert })),
+    .map(({ every, p, invert }) => ({
+      kind: 'statistic',
+      mode: 'nth',
+      every,
+      packet: p % every,
+      invert,
+    })),
 ) as fc.Arbitrary<Match>;
 
 const recent: fc.Arbitrary<Match> = fc
   .record({
     name: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/),
-    action: fc.constantFrom('set' as const, 'rcheck' as const, 'update' as const, 'remove' as const),
+    action: fc.constantFrom(
+      'set' as const,
+      'rcheck' as const,
+      'update' as const,
+      'remove' as const,
+    ),
     seconds: fc.option(fc.integer({ min: 1, max: 100000 })),
     hitcount: fc.option(fc.integer({ min: 1, max: 255 })),
     reap: fc.boolean(),
@@ -159,8 +235,15 @@ const physdev: fc.Arbitrary<Match> = fc
 const anyProtoModule: fc.Arbitrary<Match> = fc.oneof(
   text(255).map((t) => ({ kind: 'comment', text: t }) as Match),
   conntrack,
-  fc.record({ states: subset(CT_STATES), invert: fc.boolean() }).map((s) => ({ kind: 'state', ...s }) as Match),
-  fc.record({ kind: fc.constantFrom('mark' as const, 'connmark' as const), value: u32, mask: u32, invert: fc.boolean() }) as fc.Arbitrary<Match>,
+  fc
+    .record({ states: subset(CT_STATES), invert: fc.boolean() })
+    .map((s) => ({ kind: 'state', ...s }) as Match),
+  fc.record({
+    kind: fc.constantFrom('mark' as const, 'connmark' as const),
+    value: u32,
+    mask: u32,
+    invert: fc.boolean(),
+  }) as fc.Arbitrary<Match>,
   addrtype,
   statistic,
   recent,
@@ -169,13 +252,17 @@ const anyProtoModule: fc.Arbitrary<Match> = fc.oneof(
 
 type Proto = { name: string; invert: boolean } | null;
 const protocolArb: fc.Arbitrary<Proto> = fc.option(
-  fc.record({ name: fc.constantFrom('tcp', 'udp', 'sctp', 'icmp', 'gre', 'esp', '253'), invert: fc.boolean() }),
+  fc.record({
+    name: fc.constantFrom('tcp', 'udp', 'sctp', 'icmp', 'gre', 'esp', '253'),
+    invert: fc.boolean(),
+  }),
 );
 
 function modulesFor(proto: Proto): fc.Arbitrary<Match[]> {
   const opts: fc.Arbitrary<Match>[] = [anyProtoModule];
   if (proto && !proto.invert) {
-    if (proto.name === 'tcp' || proto.name === 'udp' || proto.name === 'sctp') opts.push(l4(proto.name), multiport);
+    if (proto.name === 'tcp' || proto.name === 'udp' || proto.name === 'sctp')
+      opts.push(l4(proto.name), multiport);
     if (proto.name === 'icmp') opts.push(icmp);
   }
   return fc.array(fc.oneof(...opts), { maxLength: 4 });
@@ -183,41 +270,101 @@ function modulesFor(proto: Proto): fc.Arbitrary<Match[]> {
 
 function natRange(withPorts: boolean) {
   return fc
-    .record({ a: u32, span: fc.integer({ min: 0, max: 10 }), p: fc.option(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 100 }))) })
+    .record({
+      a: u32,
+      span: fc.integer({ min: 0, max: 10 }),
+      p: fc.option(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 100 }))),
+    })
     .map(({ a, span, p }) => {
       const to = Math.min(a + span, 0xffffffff);
       const ports = withPorts && p ? { from: p[0], to: Math.min(p[0] + p[1], 65535) } : undefined;
-      return { toAddr: { from: formatIpv4(a), to: formatIpv4(to) }, ...(ports ? { toPorts: ports } : {}) };
+      return {
+        toAddr: { from: formatIpv4(a), to: formatIpv4(to) },
+        ...(ports ? { toPorts: ports } : {}),
+      };
     });
 }
 
 function targetFor(proto: Proto, chains: readonly string[]): fc.Arbitrary<Target | null> {
   const ports = proto !== null && !proto.invert && ['tcp', 'udp', 'sctp'].includes(proto.name);
-  const nat = (r: fc.Arbitrary<PortRange | null>) => r.map((p) => (ports && p ? { toPorts: p } : {}));
-  const portsArb = fc.option(fc.tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 100 })).map(([a, n]) => ({ from: a, to: Math.min(a + n, 65535) })));
+  const nat = (r: fc.Arbitrary<PortRange | null>) =>
+    r.map((p) => (ports && p ? { toPorts: p } : {}));
+  const portsArb = fc.option(
+    fc
+      .tuple(fc.integer({ min: 1, max: 65535 }), fc.integer({ min: 0, max: 100 }))
+      .map(([a, n]) => ({ from: a, to: Math.min(a + n, 65535) })),
+  );
   const opts: fc.Arbitrary<Target | null>[] = [
     fc.constant(null),
-    fc.constantFrom<Target>({ kind: 'ACCEPT' }, { kind: 'DROP' }, { kind: 'RETURN' }, { kind: 'NOTRACK' }),
+    fc.constantFrom<Target>(
+      { kind: 'ACCEPT' },
+      { kind: 'DROP' },
+      { kind: 'RETURN' },
+      { kind: 'NOTRACK' },
+    ),
     fc
-      .constantFrom('icmp-net-unreachable', 'icmp-host-unreachable', 'icmp-proto-unreachable', 'icmp-port-unreachable', 'icmp-net-prohibited', 'icmp-host-prohibited', 'icmp-admin-prohibited', ...(proto?.name === 'tcp' && !proto.invert ? ['tcp-reset'] : []))
+      .constantFrom(
+        'icmp-net-unreachable',
+        'icmp-host-unreachable',
+        'icmp-proto-unreachable',
+        'icmp-port-unreachable',
+        'icmp-net-prohibited',
+        'icmp-host-prohibited',
+        'icmp-admin-prohibited',
+        ...(proto?.name === 'tcp' && !proto.invert ? ['tcp-reset'] : []),
+      )
       .map((w) => ({ kind: 'REJECT', with: w }) as Target),
     fc.record({ value: u32, mask: u32 }).map((m) => ({ kind: 'MARK', ...m }) as Target),
-    fc.record({ value: u32, mask: u32 }).map(({ value, mask }) => ({ kind: 'CONNMARK', args: ['--set-xmark', `${hex(value)}/${hex(mask)}`] }) as Target),
+    fc
+      .record({ value: u32, mask: u32 })
+      .map(
+        ({ value, mask }) =>
+          ({ kind: 'CONNMARK', args: ['--set-xmark', `${hex(value)}/${hex(mask)}`] }) as Target,
+      ),
     fc
       .record({ mode: fc.constantFrom('--save-mark', '--restore-mark'), nf: u32, ct: u32 })
-      .map(({ mode, nf, ct }) => ({ kind: 'CONNMARK', args: [mode, '--nfmask', hex(nf), '--ctmask', hex(ct)] }) as Target),
-    fc.record({ r: natRange(ports), random: fc.boolean(), persistent: fc.boolean() }).map(({ r, random, persistent }) => ({ kind: 'DNAT', ...r, random, persistent }) as Target),
+      .map(
+        ({ mode, nf, ct }) =>
+          ({ kind: 'CONNMARK', args: [mode, '--nfmask', hex(nf), '--ctmask', hex(ct)] }) as Target,
+      ),
     fc
-      .record({ r: natRange(ports), random: fc.boolean(), randomFully: fc.boolean(), persistent: fc.boolean() })
+      .record({ r: natRange(ports), random: fc.boolean(), persistent: fc.boolean() })
+      .map(({ r, random, persistent }) => ({ kind: 'DNAT', ...r, random, persistent }) as Target),
+    fc
+      .record({
+        r: natRange(ports),
+        random: fc.boolean(),
+        randomFully: fc.boolean(),
+        persistent: fc.boolean(),
+      })
       .map(({ r, ...f }) => ({ kind: 'SNAT', ...r, ...f }) as Target),
-    fc.record({ p: nat(portsArb), random: fc.boolean(), randomFully: fc.boolean() }).map(({ p, ...f }) => ({ kind: 'MASQUERADE', ...p, ...f }) as Target),
-    fc.record({ p: nat(portsArb), random: fc.boolean() }).map(({ p, random }) => ({ kind: 'REDIRECT', ...p, random }) as Target),
     fc
-      .record({ prefix: fc.option(text(29).filter((s) => s.length > 0)), level: fc.option(fc.constantFrom('0', '1', '2', '3', '5', '6', '7')) })
-      .map(({ prefix, level }) => ({ kind: 'LOG', ...(prefix !== null ? { prefix } : {}), ...(level !== null ? { level } : {}) }) as Target),
+      .record({ p: nat(portsArb), random: fc.boolean(), randomFully: fc.boolean() })
+      .map(({ p, ...f }) => ({ kind: 'MASQUERADE', ...p, ...f }) as Target),
+    fc
+      .record({ p: nat(portsArb), random: fc.boolean() })
+      .map(({ p, random }) => ({ kind: 'REDIRECT', ...p, random }) as Target),
+    fc
+      .record({
+        prefix: fc.option(text(29).filter((s) => s.length > 0)),
+        level: fc.option(fc.constantFrom('0', '1', '2', '3', '5', '6', '7')),
+      })
+      .map(
+        ({ prefix, level }) =>
+          ({
+            kind: 'LOG',
+            ...(prefix !== null ? { prefix } : {}),
+            ...(level !== null ? { level } : {}),
+          }) as Target,
+      ),
   ];
   if (chains.length > 0) {
-    opts.push(fc.record({ kind: fc.constantFrom('jump' as const, 'goto' as const), chain: fc.constantFrom(...chains) }) as fc.Arbitrary<Target>);
+    opts.push(
+      fc.record({
+        kind: fc.constantFrom('jump' as const, 'goto' as const),
+        chain: fc.constantFrom(...chains),
+      }) as fc.Arbitrary<Target>,
+    );
   }
   return fc.oneof(...opts);
 }
@@ -236,7 +383,10 @@ function ruleArb(chains: readonly string[]): fc.Arbitrary<Rule> {
       })
       .map((r) => {
         const matches: Match[] = [];
-        const addr = (kind: 'source' | 'destination', v: { cidr: string; invert: boolean } | null): void => {
+        const addr = (
+          kind: 'source' | 'destination',
+          v: { cidr: string; invert: boolean } | null,
+        ): void => {
           if (v && (v.invert || !v.cidr.endsWith('/0'))) matches.push({ kind, ...v });
         };
         addr('source', r.src);
@@ -255,22 +405,38 @@ function ruleArb(chains: readonly string[]): fc.Arbitrary<Rule> {
 const chainName = fc.stringMatching(/^[A-Z][A-Z0-9_-]{0,27}$/);
 
 const tableArb = (name: TableName): fc.Arbitrary<Table> =>
-  fc.uniqueArray(chainName.filter((c) => !(BUILTIN_CHAINS[name] as readonly string[]).includes(c)), { maxLength: 4 }).chain((users) => {
-    const all = [...BUILTIN_CHAINS[name], ...users];
-    return fc
-      .tuple(
-        fc.array(fc.constantFrom<'ACCEPT' | 'DROP'>('ACCEPT', 'DROP'), { minLength: BUILTIN_CHAINS[name].length, maxLength: BUILTIN_CHAINS[name].length }),
-        fc.array(fc.array(ruleArb(users), { maxLength: 5 }), { minLength: all.length, maxLength: all.length }),
-      )
-      .map(([policies, rules]) => {
-        const chains = new Map<string, Chain>();
-        all.forEach((c, k) => {
-          const builtin = k < BUILTIN_CHAINS[name].length;
-          chains.set(c, { name: c, ...(builtin ? { policy: policies[k]! } : {}), rules: rules[k]!, source: {} });
+  fc
+    .uniqueArray(
+      chainName.filter((c) => !(BUILTIN_CHAINS[name] as readonly string[]).includes(c)),
+      { maxLength: 4 },
+    )
+    .chain((users) => {
+      const all = [...BUILTIN_CHAINS[name], ...users];
+      return fc
+        .tuple(
+          fc.array(fc.constantFrom<'ACCEPT' | 'DROP'>('ACCEPT', 'DROP'), {
+            minLength: BUILTIN_CHAINS[name].length,
+            maxLength: BUILTIN_CHAINS[name].length,
+          }),
+          fc.array(fc.array(ruleArb(users), { maxLength: 5 }), {
+            minLength: all.length,
+            maxLength: all.length,
+          }),
+        )
+        .map(([policies, rules]) => {
+          const chains = new Map<string, Chain>();
+          all.forEach((c, k) => {
+            const builtin = k < BUILTIN_CHAINS[name].length;
+            chains.set(c, {
+              name: c,
+              ...(builtin ? { policy: policies[k]! } : {}),
+              rules: rules[k]!,
+              source: {},
+            });
+          });
+          return { name, chains };
         });
-        return { name, chains };
-      });
-  });
+    });
 
 const rulesetArb: fc.Arbitrary<Ruleset> = fc
   .shuffledSubarray([...TABLE_NAMES], { minLength: 1 })
@@ -282,7 +448,13 @@ function comparable(rs: Ruleset): unknown {
   return [...rs.tables.values()].map((t) => ({
     name: t.name,
     chains: Object.fromEntries(
-      [...t.chains.values()].map((c) => [c.name, { policy: c.policy, rules: c.rules.map((r) => ({ matches: r.matches, target: r.target, text: r.text })) }]),
+      [...t.chains.values()].map((c) => [
+        c.name,
+        {
+          policy: c.policy,
+          rules: c.rules.map((r) => ({ matches: r.matches, target: r.target, text: r.text })),
+        },
+      ]),
     ),
   }));
 }
@@ -309,10 +481,44 @@ describe('property: serialize then parse gives the ruleset back', () => {
 const seeds = [
   readFileSync(new URL('../../test/fixtures/iptables/battery.rules', import.meta.url), 'utf8'),
   readFileSync(new URL('../../test/fixtures/iptables/battery.saved', import.meta.url), 'utf8'),
-  (JSON.parse(readFileSync(new URL('../../test/fixtures/kube-proxy/v13x_TestTracePacket.json', import.meta.url), 'utf8')) as { iptablesSave: string }).iptablesSave,
+  (
+    JSON.parse(
+      readFileSync(
+        new URL('../../test/fixtures/kube-proxy/v13x_TestTracePacket.json', import.meta.url),
+        'utf8',
+      ),
+    ) as { iptablesSave: string }
+  ).iptablesSave,
 ];
 
-const GARBAGE = ['"', '!', '-', '--', '-A', '-j', '-m', '*filter', '*nat', 'COMMIT', ':X - [0:0]', '[1:2]', '\\', '\t', '', '0/0', '-p tcp', '--dport', '-m tcp', ' ! ', '"unterminated', ':', '*', '#', '\u00e9\u4e2d', '\0'];
+const GARBAGE = [
+  '"',
+  '!',
+  '-',
+  '--',
+  '-A',
+  '-j',
+  '-m',
+  '*filter',
+  '*nat',
+  'COMMIT',
+  ':X - [0:0]',
+  '[1:2]',
+  '\\',
+  '\t',
+  '',
+  '0/0',
+  '-p tcp',
+  '--dport',
+  '-m tcp',
+  ' ! ',
+  '"unterminated',
+  ':',
+  '*',
+  '#',
+  '\u00e9\u4e2d',
+  '\0',
+];
 
 type Mutation =
   | { op: 'drop'; at: number }
@@ -326,9 +532,18 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('drop' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('dup' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('swapTokens' as const), at: fc.nat(), i: fc.nat(), j: fc.nat() }),
-  fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.oneof(fc.constantFrom(...GARBAGE), fc.string(), fc.string({ unit: 'binary' })) }),
+  fc.record({
+    op: fc.constant('insert' as const),
+    at: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...GARBAGE), fc.string(), fc.string({ unit: 'binary' })),
+  }),
   fc.record({ op: fc.constant('truncate' as const), at: fc.nat(), len: fc.nat() }),
-  fc.record({ op: fc.constant('splice' as const), at: fc.nat(), pos: fc.nat(), text: fc.oneof(fc.constantFrom(...GARBAGE), fc.string()) }),
+  fc.record({
+    op: fc.constant('splice' as const),
+    at: fc.nat(),
+    pos: fc.nat(),
+    text: fc.oneof(fc.constantFrom(...GARBAGE), fc.string()),
+  }),
 );
 
 function mutate(text: string, ms: readonly Mutation[]): string {
@@ -387,9 +602,13 @@ function checkDiagnostics(text: string): void {
 describe('property: malformed dumps give diagnostics, never a throw', () => {
   it('mutated real dumps (lines dropped or duplicated, tokens swapped, garbage inserted)', () => {
     fc.assert(
-      fc.property(fc.constantFrom(...seeds), fc.array(mutation, { minLength: 1, maxLength: 8 }), (seed, ms) => {
-        checkDiagnostics(mutate(seed, ms));
-      }),
+      fc.property(
+        fc.constantFrom(...seeds),
+        fc.array(mutation, { minLength: 1, maxLength: 8 }),
+        (seed, ms) => {
+          checkDiagnostics(mutate(seed, ms));
+        },
+      ),
       { numRuns: 400, seed: 42 },
     );
   });
@@ -402,10 +621,30 @@ describe('property: malformed dumps give diagnostics, never a throw', () => {
   });
 
   it('random lines built from iptables words', () => {
-    const word = fc.oneof(fc.constantFrom(...GARBAGE, '-s', '10.0.0.1', '--comment', 'x y', '-g', 'ACCEPT', 'KUBE-X', '--to-destination', '1.2.3.4:80', '-p', 'udp', '--set-xmark', '0x1/0x1'), fc.string({ maxLength: 6 }));
+    const word = fc.oneof(
+      fc.constantFrom(
+        ...GARBAGE,
+        '-s',
+        '10.0.0.1',
+        '--comment',
+        'x y',
+        '-g',
+        'ACCEPT',
+        'KUBE-X',
+        '--to-destination',
+        '1.2.3.4:80',
+        '-p',
+        'udp',
+        '--set-xmark',
+        '0x1/0x1',
+      ),
+      fc.string({ maxLength: 6 }),
+    );
     const line = fc.array(word, { maxLength: 10 }).map((ws) => ws.join(' '));
     fc.assert(
-      fc.property(fc.array(line, { maxLength: 30 }), (ls) => checkDiagnostics(['*filter', ':X - [0:0]', ...ls, 'COMMIT'].join('\n'))),
+      fc.property(fc.array(line, { maxLength: 30 }), (ls) =>
+        checkDiagnostics(['*filter', ':X - [0:0]', ...ls, 'COMMIT'].join('\n')),
+      ),
       { numRuns: 300, seed: 99 },
     );
   });

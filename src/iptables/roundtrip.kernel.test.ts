@@ -32,7 +32,8 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const canRun = isRoot && have('ip') && have('iptables-restore') && have('iptables-save');
 const NS = `pe-ipt-${process.pid}`;
 
-const read = (rel: string): string => readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8');
+const read = (rel: string): string =>
+  readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8');
 
 function inNs(args: string[], input?: string): string {
   return execFileSync('ip', ['netns', 'exec', NS, ...args], {
@@ -64,7 +65,8 @@ function model(rs: Ruleset): unknown {
   const out: Record<string, unknown> = {};
   for (const [tn, t] of rs.tables) {
     const chains: Record<string, unknown> = {};
-    for (const [cn, c] of t.chains) chains[cn] = [c.policy, c.rules.map((r) => [r.text, r.matches, r.target])];
+    for (const [cn, c] of t.chains)
+      chains[cn] = [c.policy, c.rules.map((r) => [r.text, r.matches, r.target])];
     out[tn] = chains;
   }
   return out;
@@ -87,7 +89,11 @@ interface Backend {
 function legacyUsable(): boolean {
   if (!canRun || !have('iptables-legacy-restore') || !have('iptables-legacy-save')) return false;
   try {
-    execFileSync('ip', ['netns', 'exec', NS, 'iptables-legacy-restore'], { input: '*filter\nCOMMIT\n', stdio: ['pipe', 'ignore', 'ignore'], timeout: 10_000 });
+    execFileSync('ip', ['netns', 'exec', NS, 'iptables-legacy-restore'], {
+      input: '*filter\nCOMMIT\n',
+      stdio: ['pipe', 'ignore', 'ignore'],
+      timeout: 10_000,
+    });
     return true;
   } catch {
     return false;
@@ -108,7 +114,12 @@ describe.skipIf(!canRun)('iptables-save roundtrip on the real kernel', () => {
 
   const backends = (): Backend[] => [
     { name: 'nf_tables', save: 'iptables-save', restore: 'iptables-restore', usable: true },
-    { name: 'legacy', save: 'iptables-legacy-save', restore: 'iptables-legacy-restore', usable: legacyUsable() },
+    {
+      name: 'legacy',
+      save: 'iptables-legacy-save',
+      restore: 'iptables-legacy-restore',
+      usable: legacyUsable(),
+    },
   ];
 
   for (const which of ['nf_tables', 'legacy']) {

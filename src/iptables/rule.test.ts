@@ -10,7 +10,10 @@ import { formatRule, parseRule, ruleText } from './index.js';
 const canonical: readonly (readonly [string, string])[] = [
   // basics, and their order: -s -d -i -o -p -f
   ['-s 10.0.0.1 -j RETURN', '-s 10.0.0.1/32 -j RETURN'],
-  ['-s 10.1.2.3/16 -d 192.168.0.0/255.255.255.0 -j ACCEPT', '-s 10.1.0.0/16 -d 192.168.0.0/24 -j ACCEPT'],
+  [
+    '-s 10.1.2.3/16 -d 192.168.0.0/255.255.255.0 -j ACCEPT',
+    '-s 10.1.0.0/16 -d 192.168.0.0/24 -j ACCEPT',
+  ],
   ['-s 0.0.0.0/0 -d 0/0 -j ACCEPT', '-j ACCEPT'],
   ['! -s 0.0.0.0/0 -j ACCEPT', '! -s 0.0.0.0/0 -j ACCEPT'],
   ['--src 1.2.3.4 --destination 5.6.7.8/8', '-s 1.2.3.4/32 -d 5.0.0.0/8'],
@@ -28,19 +31,31 @@ const canonical: readonly (readonly [string, string])[] = [
   ['-p all -j ACCEPT', '-j ACCEPT'],
   ['-p 253', '-p 253'],
   ['-j ACCEPT -s 1.2.3.4 -p tcp', '-s 1.2.3.4/32 -p tcp -j ACCEPT'],
-  ['-o eth0 -f -p tcp -i lo -d 1.1.1.1 ! -s 2.2.2.2', '! -s 2.2.2.2/32 -d 1.1.1.1/32 -i lo -o eth0 -p tcp -f'],
+  [
+    '-o eth0 -f -p tcp -i lo -d 1.1.1.1 ! -s 2.2.2.2',
+    '! -s 2.2.2.2/32 -d 1.1.1.1/32 -i lo -o eth0 -p tcp -f',
+  ],
   ['-p tcp', '-p tcp'],
   ['', ''],
   ['-c 10 20 -j ACCEPT', '-j ACCEPT'],
   // tcp / udp / sctp, implicit and explicit, kube-proxy's -m tcp -p tcp order
   ['-p tcp --dport 22 -j ACCEPT', '-p tcp -m tcp --dport 22 -j ACCEPT'],
-  ['-m tcp -p tcp -d 172.30.0.46 --dport 80 -j REJECT', '-d 172.30.0.46/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable'],
+  [
+    '-m tcp -p tcp -d 172.30.0.46 --dport 80 -j REJECT',
+    '-d 172.30.0.46/32 -p tcp -m tcp --dport 80 -j REJECT --reject-with icmp-port-unreachable',
+  ],
   ['-p tcp -m tcp ! --dport 80', '-p tcp -m tcp ! --dport 80'],
   ['-p tcp --dport 30000:32767', '-p tcp -m tcp --dport 30000:32767'],
-  ['-p tcp --source-port :1023 --destination-port 8080:', '-p tcp -m tcp --sport 0:1023 --dport 8080:65535'],
+  [
+    '-p tcp --source-port :1023 --destination-port 8080:',
+    '-p tcp -m tcp --sport 0:1023 --dport 8080:65535',
+  ],
   ['-p tcp --sport 0:65535 -j ACCEPT', '-p tcp -m tcp -j ACCEPT'],
   ['-p tcp --dport https', '-p tcp -m tcp --dport 443'],
-  ['-p tcp -m tcp --tcp-flags SYN,RST,ACK,FIN SYN', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN'],
+  [
+    '-p tcp -m tcp --tcp-flags SYN,RST,ACK,FIN SYN',
+    '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN',
+  ],
   ['-p tcp --syn', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN'],
   ['-p tcp ! --syn', '-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN'],
   ['-p tcp --tcp-flags ALL NONE', '-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE'],
@@ -50,7 +65,10 @@ const canonical: readonly (readonly [string, string])[] = [
   ['-p sctp --dport 9000', '-p sctp -m sctp --dport 9000'],
   ['-p tcp -m comment --comment c --dport 80', '-p tcp -m comment --comment c -m tcp --dport 80'],
   // multiport
-  ['-p tcp -m multiport --dports 80,443,8000:8080', '-p tcp -m multiport --dports 80,443,8000:8080'],
+  [
+    '-p tcp -m multiport --dports 80,443,8000:8080',
+    '-p tcp -m multiport --dports 80,443,8000:8080',
+  ],
   ['-p udp -m multiport ! --sports 53,123', '-p udp -m multiport ! --sports 53,123'],
   ['-p tcp -m multiport --destination-ports 8443', '-p tcp -m multiport --dports 8443'],
   ['-p tcp -m multiport --ports 1:2,3', '-p tcp -m multiport --ports 1:2,3'],
@@ -67,18 +85,33 @@ const canonical: readonly (readonly [string, string])[] = [
   // comment: quoting as xtables_save_string, unquoted multi-word as in kube-proxy's fixtures
   ['-m comment --comment plain', '-m comment --comment plain'],
   ['-m comment --comment ns1/svc1:p80', '-m comment --comment "ns1/svc1:p80"'],
-  ['-m comment --comment kubernetes health check service ports -j KUBE-NODEPORTS', '-m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS'],
-  ['-m comment --comment "with \\"quotes\\" and \\\\ and \'single\'"', '-m comment --comment "with \\"quotes\\" and \\\\ and \\\'single\\\'"'],
+  [
+    '-m comment --comment kubernetes health check service ports -j KUBE-NODEPORTS',
+    '-m comment --comment "kubernetes health check service ports" -j KUBE-NODEPORTS',
+  ],
+  [
+    '-m comment --comment "with \\"quotes\\" and \\\\ and \'single\'"',
+    '-m comment --comment "with \\"quotes\\" and \\\\ and \\\'single\\\'"',
+  ],
   ['-m comment --comment ""', '-m comment --comment ""'],
   ['-m comment --comment "-j DROP"', '-m comment --comment "-j DROP"'],
   // conntrack / state
   ['-m conntrack --ctstate ESTABLISHED,RELATED', '-m conntrack --ctstate RELATED,ESTABLISHED'],
-  ['-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT', '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT'],
+  [
+    '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT',
+    '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT',
+  ],
   ['-m conntrack --ctstate new,invalid', '-m conntrack --ctstate INVALID,NEW'],
   ['-m conntrack --ctstatus ASSURED,EXPECTED', '-m conntrack --ctstatus EXPECTED,ASSURED'],
   ['-m conntrack --ctorigdst 10.96.0.10', '-m conntrack --ctorigdst 10.96.0.10'],
-  ['-m conntrack ! --ctorigdst 10.96.0.0/12 --ctstate DNAT', '-m conntrack --ctstate DNAT ! --ctorigdst 10.96.0.0/12'],
-  ['-m conntrack --ctdir REPLY --ctorigdstport 30000:32767', '-m conntrack --ctorigdstport 30000:32767 --ctdir REPLY'],
+  [
+    '-m conntrack ! --ctorigdst 10.96.0.0/12 --ctstate DNAT',
+    '-m conntrack --ctstate DNAT ! --ctorigdst 10.96.0.0/12',
+  ],
+  [
+    '-m conntrack --ctdir REPLY --ctorigdstport 30000:32767',
+    '-m conntrack --ctorigdstport 30000:32767 --ctdir REPLY',
+  ],
   ['-m state --state ESTABLISHED,RELATED', '-m state --state RELATED,ESTABLISHED'],
   ['-m state ! --state NEW', '-m state ! --state NEW'],
   // mark / connmark
@@ -89,30 +122,69 @@ const canonical: readonly (readonly [string, string])[] = [
   ['-m connmark --mark 0x10/0xff', '-m connmark --mark 0x10/0xff'],
   // addrtype
   ['-m addrtype --dst-type LOCAL', '-m addrtype --dst-type LOCAL'],
-  ['-m addrtype --limit-iface-in --dst-type LOCAL', '-m addrtype --dst-type LOCAL --limit-iface-in'],
-  ['-m addrtype --dst-type BROADCAST,LOCAL ! --src-type UNICAST --limit-iface-out', '-m addrtype ! --src-type UNICAST --dst-type LOCAL,BROADCAST --limit-iface-out'],
+  [
+    '-m addrtype --limit-iface-in --dst-type LOCAL',
+    '-m addrtype --dst-type LOCAL --limit-iface-in',
+  ],
+  [
+    '-m addrtype --dst-type BROADCAST,LOCAL ! --src-type UNICAST --limit-iface-out',
+    '-m addrtype ! --src-type UNICAST --dst-type LOCAL,BROADCAST --limit-iface-out',
+  ],
   // statistic: the kernel keeps lround(p * 2^31), iptables-save prints %.11f of it
-  ['-m statistic --mode random --probability 0.3333333333', '-m statistic --mode random --probability 0.33333333349'],
-  ['-m statistic --mode random --probability 0.33333333349', '-m statistic --mode random --probability 0.33333333349'],
-  ['-m statistic --mode random --probability 0.5000000000', '-m statistic --mode random --probability 0.50000000000'],
-  ['-m statistic --mode random --probability 0.1', '-m statistic --mode random --probability 0.10000000009'],
-  ['-m statistic --mode random --probability 0.000244140625', '-m statistic --mode random --probability 0.00024414062'],
-  ['-m statistic --mode random ! --probability 1', '-m statistic --mode random ! --probability 1.00000000000'],
+  [
+    '-m statistic --mode random --probability 0.3333333333',
+    '-m statistic --mode random --probability 0.33333333349',
+  ],
+  [
+    '-m statistic --mode random --probability 0.33333333349',
+    '-m statistic --mode random --probability 0.33333333349',
+  ],
+  [
+    '-m statistic --mode random --probability 0.5000000000',
+    '-m statistic --mode random --probability 0.50000000000',
+  ],
+  [
+    '-m statistic --mode random --probability 0.1',
+    '-m statistic --mode random --probability 0.10000000009',
+  ],
+  [
+    '-m statistic --mode random --probability 0.000244140625',
+    '-m statistic --mode random --probability 0.00024414062',
+  ],
+  [
+    '-m statistic --mode random ! --probability 1',
+    '-m statistic --mode random ! --probability 1.00000000000',
+  ],
   ['-m statistic --mode nth --every 3 --packet 0', '-m statistic --mode nth --every 3 --packet 0'],
-  ['-m statistic --mode nth ! --every 5 --packet 4', '-m statistic --mode nth ! --every 5 --packet 4'],
+  [
+    '-m statistic --mode nth ! --every 5 --packet 4',
+    '-m statistic --mode nth ! --every 5 --packet 4',
+  ],
   // recent
   [
     '-m recent --name KUBE-SEP-X --rcheck --seconds 10800 --reap --mask 255.255.255.255 --rsource',
     '-m recent --rcheck --seconds 10800 --reap --name KUBE-SEP-X --mask 255.255.255.255 --rsource',
   ],
   ['-m recent --name X --set', '-m recent --set --name X --mask 255.255.255.255 --rsource'],
-  ['-m recent --update --seconds 60 --hitcount 4 --rttl --name ssh --rdest', '-m recent --update --seconds 60 --hitcount 4 --rttl --name ssh --mask 255.255.255.255 --rdest'],
-  ['-m recent ! --rcheck --name X --mask 255.255.0.0', '-m recent ! --rcheck --name X --mask 255.255.0.0 --rsource'],
+  [
+    '-m recent --update --seconds 60 --hitcount 4 --rttl --name ssh --rdest',
+    '-m recent --update --seconds 60 --hitcount 4 --rttl --name ssh --mask 255.255.255.255 --rdest',
+  ],
+  [
+    '-m recent ! --rcheck --name X --mask 255.255.0.0',
+    '-m recent ! --rcheck --name X --mask 255.255.0.0 --rsource',
+  ],
   ['-m recent --remove', '-m recent --remove --name DEFAULT --mask 255.255.255.255 --rsource'],
   // physdev
-  ['-m physdev --physdev-in veth+ --physdev-out eth0', '-m physdev --physdev-in veth+ --physdev-out eth0'],
+  [
+    '-m physdev --physdev-in veth+ --physdev-out eth0',
+    '-m physdev --physdev-in veth+ --physdev-out eth0',
+  ],
   ['-m physdev --physdev-is-bridged', '-m physdev --physdev-is-bridged'],
-  ['-m physdev ! --physdev-is-in --physdev-is-out ! --physdev-in cni0', '-m physdev ! --physdev-is-in ! --physdev-in cni0 --physdev-is-out'],
+  [
+    '-m physdev ! --physdev-is-in --physdev-is-out ! --physdev-in cni0',
+    '-m physdev ! --physdev-is-in ! --physdev-in cni0 --physdev-is-out',
+  ],
   // targets
   ['-j REJECT', '-j REJECT --reject-with icmp-port-unreachable'],
   ['-j REJECT --reject-with host-prohib', '-j REJECT --reject-with icmp-host-prohibited'],
@@ -129,17 +201,35 @@ const canonical: readonly (readonly [string, string])[] = [
   ['-j MARK --set-xmark 7', '-j MARK --set-xmark 0x7/0xffffffff'],
   ['-j CONNMARK --set-mark 1', '-j CONNMARK --set-xmark 0x1/0xffffffff'],
   ['-j CONNMARK --save-mark', '-j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff'],
-  ['-j CONNMARK --restore-mark --mask 0xff', '-j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff'],
+  [
+    '-j CONNMARK --restore-mark --mask 0xff',
+    '-j CONNMARK --restore-mark --nfmask 0xff --ctmask 0xff',
+  ],
   ['-j CONNMARK --and-mark 0xff', '-j CONNMARK --set-xmark 0x0/0xffffff00'],
-  ['-m tcp -p tcp -j DNAT --to-destination 10.180.0.5:80', '-p tcp -m tcp -j DNAT --to-destination 10.180.0.5:80'],
-  ['-p tcp -j DNAT --to-destination 10.1.2.3-10.1.2.5:80-90 --random --persistent', '-p tcp -j DNAT --to-destination 10.1.2.3-10.1.2.5:80-90 --random --persistent'],
+  [
+    '-m tcp -p tcp -j DNAT --to-destination 10.180.0.5:80',
+    '-p tcp -m tcp -j DNAT --to-destination 10.180.0.5:80',
+  ],
+  [
+    '-p tcp -j DNAT --to-destination 10.1.2.3-10.1.2.5:80-90 --random --persistent',
+    '-p tcp -j DNAT --to-destination 10.1.2.3-10.1.2.5:80-90 --random --persistent',
+  ],
   ['-j DNAT --to 10.1.2.3', '-j DNAT --to-destination 10.1.2.3'],
   ['-p tcp -j DNAT --to :8080', '-p tcp -j DNAT --to-destination :8080'],
-  ['-p udp -j REDIRECT --random --to-ports 5000-5010', '-p udp -j REDIRECT --to-ports 5000-5010 --random'],
+  [
+    '-p udp -j REDIRECT --random --to-ports 5000-5010',
+    '-p udp -j REDIRECT --to-ports 5000-5010 --random',
+  ],
   ['-j MASQUERADE', '-j MASQUERADE'],
-  ['-o eth0 -j MASQUERADE --random-fully --random', '-o eth0 -j MASQUERADE --random --random-fully'],
+  [
+    '-o eth0 -j MASQUERADE --random-fully --random',
+    '-o eth0 -j MASQUERADE --random --random-fully',
+  ],
   ['-p tcp -j MASQUERADE --to-ports 1024-65535', '-p tcp -j MASQUERADE --to-ports 1024-65535'],
-  ['-p udp -j SNAT --persistent --to-source 192.168.1.10-192.168.1.20:1000-2000 --random-fully', '-p udp -j SNAT --to-source 192.168.1.10-192.168.1.20:1000-2000 --random-fully --persistent'],
+  [
+    '-p udp -j SNAT --persistent --to-source 192.168.1.10-192.168.1.20:1000-2000 --random-fully',
+    '-p udp -j SNAT --to-source 192.168.1.10-192.168.1.20:1000-2000 --random-fully --persistent',
+  ],
   ['-j NOTRACK', '-j NOTRACK'],
   ['-j CT --notrack', '-j CT --notrack'],
   ['-j RETURN', '-j RETURN'],
@@ -186,7 +276,11 @@ describe('parseRule: the model', () => {
       input: '-p tcp ! --syn',
       matches: [
         { kind: 'protocol', protocol: 'tcp', invert: false },
-        { kind: 'l4', protocol: 'tcp', tcpFlags: { mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], invert: true } },
+        {
+          kind: 'l4',
+          protocol: 'tcp',
+          tcpFlags: { mask: ['FIN', 'SYN', 'RST', 'ACK'], comp: ['SYN'], invert: true },
+        },
       ],
     },
     {
@@ -205,10 +299,23 @@ describe('parseRule: the model', () => {
         },
       ],
     },
-    { input: '-p icmp --icmp-type 3/4', matches: [{ kind: 'protocol', protocol: 'icmp', invert: false }, { kind: 'icmp', type: 3, code: 4, invert: false }] },
-    { input: '-p icmp --icmp-type echo-request', matches: [{ kind: 'protocol', protocol: 'icmp', invert: false }, { kind: 'icmp', type: 8, invert: false }] },
     {
-      input: '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT --ctstatus ASSURED --ctorigdst 10.96.0.10 --ctorigdstport 53 --ctdir ORIGINAL',
+      input: '-p icmp --icmp-type 3/4',
+      matches: [
+        { kind: 'protocol', protocol: 'icmp', invert: false },
+        { kind: 'icmp', type: 3, code: 4, invert: false },
+      ],
+    },
+    {
+      input: '-p icmp --icmp-type echo-request',
+      matches: [
+        { kind: 'protocol', protocol: 'icmp', invert: false },
+        { kind: 'icmp', type: 8, invert: false },
+      ],
+    },
+    {
+      input:
+        '-m conntrack ! --ctstate RELATED,ESTABLISHED,DNAT --ctstatus ASSURED --ctorigdst 10.96.0.10 --ctorigdstport 53 --ctdir ORIGINAL',
       matches: [
         {
           kind: 'conntrack',
@@ -221,44 +328,121 @@ describe('parseRule: the model', () => {
       ],
     },
     { input: '-m state --state NEW', matches: [{ kind: 'state', states: ['NEW'], invert: false }] },
-    { input: '-m mark ! --mark 0x4000/0x4000', matches: [{ kind: 'mark', value: 0x4000, mask: 0x4000, invert: true }] },
-    { input: '-m connmark --mark 5', matches: [{ kind: 'connmark', value: 5, mask: 0xffffffff, invert: false }] },
+    {
+      input: '-m mark ! --mark 0x4000/0x4000',
+      matches: [{ kind: 'mark', value: 0x4000, mask: 0x4000, invert: true }],
+    },
+    {
+      input: '-m connmark --mark 5',
+      matches: [{ kind: 'connmark', value: 5, mask: 0xffffffff, invert: false }],
+    },
     {
       input: '-m addrtype --dst-type LOCAL --limit-iface-in',
-      matches: [{ kind: 'addrtype', dstType: { types: ['LOCAL'], invert: false }, limitIfaceIn: true, limitIfaceOut: false }],
+      matches: [
+        {
+          kind: 'addrtype',
+          dstType: { types: ['LOCAL'], invert: false },
+          limitIfaceIn: true,
+          limitIfaceOut: false,
+        },
+      ],
     },
     {
       input: '-m statistic --mode random --probability 0.33333333349',
       matches: [{ kind: 'statistic', mode: 'random', probability: 0.33333333349, invert: false }],
     },
-    { input: '-m statistic --mode nth --every 3 --packet 1', matches: [{ kind: 'statistic', mode: 'nth', every: 3, packet: 1, invert: false }] },
+    {
+      input: '-m statistic --mode nth --every 3 --packet 1',
+      matches: [{ kind: 'statistic', mode: 'nth', every: 3, packet: 1, invert: false }],
+    },
     {
       input: '-m recent --name KUBE-SEP-X --rcheck --seconds 10800 --reap',
       matches: [
-        { kind: 'recent', name: 'KUBE-SEP-X', action: 'rcheck', seconds: 10800, reap: true, rttl: false, side: 'source', mask: '255.255.255.255', invert: false },
+        {
+          kind: 'recent',
+          name: 'KUBE-SEP-X',
+          action: 'rcheck',
+          seconds: 10800,
+          reap: true,
+          rttl: false,
+          side: 'source',
+          mask: '255.255.255.255',
+          invert: false,
+        },
       ],
     },
     {
       input: '-m physdev --physdev-in veth+ ! --physdev-is-bridged',
-      matches: [{ kind: 'physdev', physdevIn: { name: 'veth', wildcard: true, invert: false }, isBridged: { invert: true } }],
+      matches: [
+        {
+          kind: 'physdev',
+          physdevIn: { name: 'veth', wildcard: true, invert: false },
+          isBridged: { invert: true },
+        },
+      ],
     },
     { input: '-m comment --comment a b c', matches: [{ kind: 'comment', text: 'a b c' }] },
     { input: '-j MARK --or-mark 0x4000', target: { kind: 'MARK', value: 0x4000, mask: 0x4000 } },
     { input: '-j MARK --and-mark 0x4000', target: { kind: 'MARK', value: 0, mask: 0xffffbfff } },
     { input: '-j MARK --xor-mark 0x4000', target: { kind: 'MARK', value: 0x4000, mask: 0 } },
-    { input: '-j MARK --set-mark 0x4000', target: { kind: 'MARK', value: 0x4000, mask: 0xffffffff } },
-    { input: '-j REJECT --reject-with tcp-rst -p tcp', matches: [{ kind: 'protocol', protocol: 'tcp', invert: false }], target: { kind: 'REJECT', with: 'tcp-reset' } },
+    {
+      input: '-j MARK --set-mark 0x4000',
+      target: { kind: 'MARK', value: 0x4000, mask: 0xffffffff },
+    },
+    {
+      input: '-j REJECT --reject-with tcp-rst -p tcp',
+      matches: [{ kind: 'protocol', protocol: 'tcp', invert: false }],
+      target: { kind: 'REJECT', with: 'tcp-reset' },
+    },
     {
       input: '-p tcp -j DNAT --to-destination 10.1.2.3-10.1.2.4:80-81',
-      target: { kind: 'DNAT', toAddr: { from: '10.1.2.3', to: '10.1.2.4' }, toPorts: { from: 80, to: 81 }, random: false, persistent: false },
+      target: {
+        kind: 'DNAT',
+        toAddr: { from: '10.1.2.3', to: '10.1.2.4' },
+        toPorts: { from: 80, to: 81 },
+        random: false,
+        persistent: false,
+      },
     },
-    { input: '-j DNAT --to-destination 10.244.1.5', target: { kind: 'DNAT', toAddr: { from: '10.244.1.5', to: '10.244.1.5' }, random: false, persistent: false } },
-    { input: '-j SNAT --to-source 1.2.3.4', target: { kind: 'SNAT', toAddr: { from: '1.2.3.4', to: '1.2.3.4' }, random: false, randomFully: false, persistent: false } },
-    { input: '-j MASQUERADE --random-fully', target: { kind: 'MASQUERADE', random: false, randomFully: true } },
-    { input: '-p tcp -j REDIRECT --to-ports 8080', target: { kind: 'REDIRECT', toPorts: { from: 8080, to: 8080 }, random: false } },
-    { input: '-j LOG --log-prefix "x: " --log-level debug', target: { kind: 'LOG', prefix: 'x: ', level: '7' } },
+    {
+      input: '-j DNAT --to-destination 10.244.1.5',
+      target: {
+        kind: 'DNAT',
+        toAddr: { from: '10.244.1.5', to: '10.244.1.5' },
+        random: false,
+        persistent: false,
+      },
+    },
+    {
+      input: '-j SNAT --to-source 1.2.3.4',
+      target: {
+        kind: 'SNAT',
+        toAddr: { from: '1.2.3.4', to: '1.2.3.4' },
+        random: false,
+        randomFully: false,
+        persistent: false,
+      },
+    },
+    {
+      input: '-j MASQUERADE --random-fully',
+      target: { kind: 'MASQUERADE', random: false, randomFully: true },
+    },
+    {
+      input: '-p tcp -j REDIRECT --to-ports 8080',
+      target: { kind: 'REDIRECT', toPorts: { from: 8080, to: 8080 }, random: false },
+    },
+    {
+      input: '-j LOG --log-prefix "x: " --log-level debug',
+      target: { kind: 'LOG', prefix: 'x: ', level: '7' },
+    },
     { input: '-j CT --notrack', target: { kind: 'NOTRACK' } },
-    { input: '-j CONNMARK --restore-mark', target: { kind: 'CONNMARK', args: ['--restore-mark', '--nfmask', '0xffffffff', '--ctmask', '0xffffffff'] } },
+    {
+      input: '-j CONNMARK --restore-mark',
+      target: {
+        kind: 'CONNMARK',
+        args: ['--restore-mark', '--nfmask', '0xffffffff', '--ctmask', '0xffffffff'],
+      },
+    },
     { input: '-g KUBE-X', target: { kind: 'goto', chain: 'KUBE-X' } },
   ];
   it.each(cases)('$input', ({ input, matches, target }) => {
@@ -270,7 +454,10 @@ describe('parseRule: the model', () => {
   });
 
   it('keeps the source it was given', () => {
-    expect(parseRule('-j ACCEPT', { file: 'f', line: 7 }).rule.source).toEqual({ file: 'f', line: 7 });
+    expect(parseRule('-j ACCEPT', { file: 'f', line: 7 }).rule.source).toEqual({
+      file: 'f',
+      line: 7,
+    });
   });
 
   it('formatRule prints a model built by hand', () => {
@@ -305,7 +492,11 @@ describe('parseRule: errors', () => {
     ['-m tcp --dport 80', 'iptables-bad-value', '-m tcp needs -p tcp'],
     ['! -p tcp -m tcp --dport 80', 'iptables-bad-value', '-m tcp needs -p tcp'],
     ['-p udp -m multiport --dports 80:80', 'iptables-bad-value', 'invalid port range'],
-    ['-p udp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16', 'iptables-bad-value', 'too many ports'],
+    [
+      '-p udp -m multiport --dports 1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16',
+      'iptables-bad-value',
+      'too many ports',
+    ],
     ['-m multiport --dports 80', 'iptables-bad-value', '-m multiport needs -p tcp'],
     ['-p tcp --tcp-flags SYN', 'iptables-syntax', 'needs a value'],
     ['-p tcp --tcp-flags SYN,FOO SYN', 'iptables-bad-value', 'unknown TCP flag "FOO"'],
@@ -328,7 +519,11 @@ describe('parseRule: errors', () => {
     ['-m recent --set --rcheck', 'iptables-bad-value', 'exactly one of --set'],
     ['-m recent --rcheck --reap', 'iptables-bad-value', '--reap needs --seconds'],
     ['-m addrtype --dst-type LOCALE', 'iptables-bad-value', 'unknown address type'],
-    ['-m addrtype --limit-iface-in --limit-iface-out --dst-type LOCAL', 'iptables-bad-value', 'cannot be used together'],
+    [
+      '-m addrtype --limit-iface-in --limit-iface-out --dst-type LOCAL',
+      'iptables-bad-value',
+      'cannot be used together',
+    ],
     ['-m comment --comment ' + 'x'.repeat(256), 'iptables-bad-value', 'shorter than 256'],
     ['! -m comment --comment x', 'iptables-syntax', '"!" cannot be used before -m'],
     ['-m comment ! --comment x', 'iptables-syntax', '"!" cannot be used before --comment'],
@@ -367,11 +562,20 @@ describe('parseRule: errors', () => {
 });
 
 describe('parseRule: what packeteye does not model is kept and reported', () => {
-  const cases: readonly { input: string; text: string; unsupported: Match | Target; token: string }[] = [
+  const cases: readonly {
+    input: string;
+    text: string;
+    unsupported: Match | Target;
+    token: string;
+  }[] = [
     {
       input: '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
       text: '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
-      unsupported: { kind: 'unsupported', module: 'set', args: ['--match-set', 'KUBE-CLUSTER-IP', 'dst,dst'] },
+      unsupported: {
+        kind: 'unsupported',
+        module: 'set',
+        args: ['--match-set', 'KUBE-CLUSTER-IP', 'dst,dst'],
+      },
       token: '-m set',
     },
     {
@@ -383,7 +587,11 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
     {
       input: '-m conntrack --ctstate NEW --ctproto 6',
       text: '-m conntrack --ctstate NEW --ctproto 6',
-      unsupported: { kind: 'unsupported', module: 'conntrack', args: ['--ctstate', 'NEW', '--ctproto', '6'] },
+      unsupported: {
+        kind: 'unsupported',
+        module: 'conntrack',
+        args: ['--ctstate', 'NEW', '--ctproto', '6'],
+      },
       token: '--ctproto',
     },
     {
@@ -395,13 +603,21 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
     {
       input: '-m conntrack --ctorigdst 10.1.2.3/255.0.255.0',
       text: '-m conntrack --ctorigdst 10.1.2.3/255.0.255.0',
-      unsupported: { kind: 'unsupported', module: 'conntrack', args: ['--ctorigdst', '10.1.2.3/255.0.255.0'] },
+      unsupported: {
+        kind: 'unsupported',
+        module: 'conntrack',
+        args: ['--ctorigdst', '10.1.2.3/255.0.255.0'],
+      },
       token: '--ctorigdst',
     },
     {
       input: '-j TPROXY --on-port 15001 --tproxy-mark 0x1/0x1',
       text: '-j TPROXY --on-port 15001 --tproxy-mark 0x1/0x1',
-      unsupported: { kind: 'unsupported', name: 'TPROXY', args: ['--on-port', '15001', '--tproxy-mark', '0x1/0x1'] },
+      unsupported: {
+        kind: 'unsupported',
+        name: 'TPROXY',
+        args: ['--on-port', '15001', '--tproxy-mark', '0x1/0x1'],
+      },
       token: '-j TPROXY',
     },
     {
@@ -423,7 +639,12 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
     const all: (Match | Target | undefined)[] = [...rule.matches, rule.target];
     expect(all).toContainEqual(unsupported);
     expect(diagnostics).toHaveLength(1);
-    expect(diagnostics[0]).toMatchObject({ code: 'iptables-unsupported', severity: 'warning', file: 'd', line: 9 });
+    expect(diagnostics[0]).toMatchObject({
+      code: 'iptables-unsupported',
+      severity: 'warning',
+      file: 'd',
+      line: 9,
+    });
     expect(`${diagnostics[0]!.message} ${diagnostics[0]!.hint ?? ''}`).toContain(token);
   });
 });

@@ -48,32 +48,33 @@ interface TargetState {
 
 type Basic = 'source' | 'destination' | 'in-interface' | 'out-interface' | 'protocol' | 'fragment';
 
-const BASIC: ReadonlyMap<string, Basic | 'match' | 'jump' | 'goto' | 'counters' | 'table'> = new Map([
-  ['-s', 'source'],
-  ['--source', 'source'],
-  ['--src', 'source'],
-  ['-d', 'destination'],
-  ['--destination', 'destination'],
-  ['--dst', 'destination'],
-  ['-i', 'in-interface'],
-  ['--in-interface', 'in-interface'],
-  ['-o', 'out-interface'],
-  ['--out-interface', 'out-interface'],
-  ['-p', 'protocol'],
-  ['--protocol', 'protocol'],
-  ['-f', 'fragment'],
-  ['--fragment', 'fragment'],
-  ['-m', 'match'],
-  ['--match', 'match'],
-  ['-j', 'jump'],
-  ['--jump', 'jump'],
-  ['-g', 'goto'],
-  ['--goto', 'goto'],
-  ['-c', 'counters'],
-  ['--set-counters', 'counters'],
-  ['-t', 'table'],
-  ['--table', 'table'],
-]);
+const BASIC: ReadonlyMap<string, Basic | 'match' | 'jump' | 'goto' | 'counters' | 'table'> =
+  new Map([
+    ['-s', 'source'],
+    ['--source', 'source'],
+    ['--src', 'source'],
+    ['-d', 'destination'],
+    ['--destination', 'destination'],
+    ['--dst', 'destination'],
+    ['-i', 'in-interface'],
+    ['--in-interface', 'in-interface'],
+    ['-o', 'out-interface'],
+    ['--out-interface', 'out-interface'],
+    ['-p', 'protocol'],
+    ['--protocol', 'protocol'],
+    ['-f', 'fragment'],
+    ['--fragment', 'fragment'],
+    ['-m', 'match'],
+    ['--match', 'match'],
+    ['-j', 'jump'],
+    ['--jump', 'jump'],
+    ['-g', 'goto'],
+    ['--goto', 'goto'],
+    ['-c', 'counters'],
+    ['--set-counters', 'counters'],
+    ['-t', 'table'],
+    ['--table', 'table'],
+  ]);
 
 const BASIC_LETTER: Readonly<Record<Basic, string>> = {
   source: '-s',
@@ -92,8 +93,12 @@ export interface RuleBody {
 }
 
 /** Every option spelling of a modelled match, and of the protocol matches -p loads implicitly. */
-const MATCH_OPTIONS: ReadonlySet<string> = new Set([...MATCHES.values()].flatMap((m) => [...m.options.keys()]));
-const IMPLICIT_OPTIONS: ReadonlySet<string> = new Set([...IMPLICIT_BY_PROTOCOL.values()].flatMap((m) => [...m.options.keys()]));
+const MATCH_OPTIONS: ReadonlySet<string> = new Set(
+  [...MATCHES.values()].flatMap((m) => [...m.options.keys()]),
+);
+const IMPLICIT_OPTIONS: ReadonlySet<string> = new Set(
+  [...IMPLICIT_BY_PROTOCOL.values()].flatMap((m) => [...m.options.keys()]),
+);
 
 class RuleError extends Error {
   constructor(
@@ -151,7 +156,14 @@ const BASIC_INDEX: Readonly<Record<Basic, number>> = {
 class RuleParser {
   private i: number;
   private readonly n: number;
-  private readonly basics: (Match | undefined)[] = [undefined, undefined, undefined, undefined, undefined, undefined];
+  private readonly basics: (Match | undefined)[] = [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+  ];
   private seenBasic = 0;
   private readonly instances: Instance[] = [];
   private target: TargetState | undefined;
@@ -174,7 +186,9 @@ class RuleParser {
       const tok = tokens[this.i]!;
       const t = tok.text;
       if (tok.quoted || !(t === '!' || (t.length > 1 && t.charCodeAt(0) === 45))) {
-        throw new RuleError(`unexpected argument "${t}"${tok.quoted ? ' (a quoted word where an option was expected)' : ''}`);
+        throw new RuleError(
+          `unexpected argument "${t}"${tok.quoted ? ' (a quoted word where an option was expected)' : ''}`,
+        );
       }
       if (t === '!') {
         if (this.invert) throw new RuleError('"!" given twice');
@@ -190,8 +204,10 @@ class RuleParser {
         this.takeInvert(t, false);
         const p = this.value(t).text;
         const b = this.value(t).text;
-        if (!/^\d+$/.test(p) || !/^\d+$/.test(b)) throw new RuleError(`${t} needs two numbers (packets bytes)`, CODE_VALUE);
-      } else if (basic === 'table') throw new RuleError('-t cannot be used in iptables-restore input (use a *table line)');
+        if (!/^\d+$/.test(p) || !/^\d+$/.test(b))
+          throw new RuleError(`${t} needs two numbers (packets bytes)`, CODE_VALUE);
+      } else if (basic === 'table')
+        throw new RuleError('-t cannot be used in iptables-restore input (use a *table line)');
       else this.parseBasic(basic, t);
       this.i++;
     }
@@ -221,15 +237,19 @@ class RuleParser {
     // Extension names are file names (libxt_NAME.so) of at most 28 characters.
     if (!MODULE_NAME.test(name)) throw new RuleError(`invalid match module name "${name}"`);
     const spec = MATCHES.get(name);
-    this.instances.push(spec ? { module: name, spec, given: [], raw: [] } : { module: name, given: [], raw: [] });
+    this.instances.push(
+      spec ? { module: name, spec, given: [], raw: [] } : { module: name, given: [], raw: [] },
+    );
   }
 
   private jump(t: string, basic: 'jump' | 'goto'): void {
     this.takeInvert(t, false);
     const name = this.value(t).text;
-    if (this.target) throw new RuleError(`only one -j or -g per rule (already have ${this.target.name})`);
+    if (this.target)
+      throw new RuleError(`only one -j or -g per rule (already have ${this.target.name})`);
     if (name.length === 0) throw new RuleError(`${t} needs a target name`);
-    if (BAD_NAME.test(name) || name[0] === '-' || name[0] === '!') throw new RuleError(`invalid target or chain name "${name}"`);
+    if (BAD_NAME.test(name) || name[0] === '-' || name[0] === '!')
+      throw new RuleError(`invalid target or chain name "${name}"`);
     let target: TargetState;
     if (basic === 'goto') {
       if (TARGETS.has(name) || KNOWN_UNMODELLED_TARGETS.has(name)) {
@@ -239,7 +259,8 @@ class RuleParser {
     } else {
       const spec = TARGETS.get(name);
       if (spec) target = { name, kind: 'extension', spec, given: [], raw: [] };
-      else if (KNOWN_UNMODELLED_TARGETS.has(name)) target = { name, kind: 'unknown', given: [], raw: [] };
+      else if (KNOWN_UNMODELLED_TARGETS.has(name))
+        target = { name, kind: 'unknown', given: [], raw: [] };
       else target = { name, kind: 'chain', given: [], raw: [] };
     }
     if (name.length > MAX_CHAIN_NAME && target.kind !== 'extension') {
@@ -251,7 +272,8 @@ class RuleParser {
   private parseBasic(b: Basic, opt: string): void {
     const inv = this.takeInvert(opt, true);
     const bit = 1 << BASIC_INDEX[b];
-    if (this.seenBasic & bit) throw new RuleError(`multiple ${BASIC_LETTER[b]} options are not allowed`);
+    if (this.seenBasic & bit)
+      throw new RuleError(`multiple ${BASIC_LETTER[b]} options are not allowed`);
     this.seenBasic |= bit;
     const slot = BASIC_INDEX[b];
     if (b === 'fragment') {
@@ -274,7 +296,12 @@ class RuleParser {
       case 'out-interface': {
         const r = parseIfaceName(v);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
-        this.basics[slot] = { kind: b, name: r.value.name, wildcard: r.value.wildcard, invert: inv };
+        this.basics[slot] = {
+          kind: b,
+          name: r.value.name,
+          wildcard: r.value.wildcard,
+          invert: inv,
+        };
         return;
       }
       case 'protocol': {
@@ -328,7 +355,9 @@ class RuleParser {
     // 4. An option nobody here knows: it belongs to the target after -j, else to the last -m.
     const owner: Instance | TargetState | undefined = target ?? instances[instances.length - 1];
     if (!owner || (owner === target && target.kind !== 'extension' && target.kind !== 'unknown')) {
-      throw new RuleError(`unknown option ${opt}${target ? ` for -${target.kind === 'goto' ? 'g' : 'j'} ${target.name}` : ''}`);
+      throw new RuleError(
+        `unknown option ${opt}${target ? ` for -${target.kind === 'goto' ? 'g' : 'j'} ${target.name}` : ''}`,
+      );
     }
     // An option of a modelled match that no loaded match claims is an error, as in iptables
     // ("unknown option"), not an unmodelled option: e.g. `--dport` before any `-p tcp`.
@@ -348,7 +377,8 @@ class RuleParser {
     const tokens = this.tokens;
     while (this.i + 1 < this.n) {
       const next = tokens[this.i + 1]!;
-      if (!next.quoted && (next.text === '!' || (next.text.length > 1 && next.text[0] === '-'))) break;
+      if (!next.quoted && (next.text === '!' || (next.text.length > 1 && next.text[0] === '-')))
+        break;
       owner.raw.push(next.text);
       this.i++;
     }
@@ -358,7 +388,9 @@ class RuleParser {
     const inv = this.takeInvert(written, spec.invertible);
     for (const g of owner.given) {
       if (g.opt === spec.canon) {
-        throw new RuleError(`${spec.canon} given twice${'module' in owner ? ` in -m ${owner.module}` : ` for -j ${owner.name}`}`);
+        throw new RuleError(
+          `${spec.canon} given twice${'module' in owner ? ` in -m ${owner.module}` : ` for -j ${owner.name}`}`,
+        );
       }
     }
     const values: string[] = [];
@@ -397,7 +429,10 @@ class RuleParser {
       }
       if (inst.unsupported !== undefined) {
         matches.push({ kind: 'unsupported', module: inst.module, args: inst.raw });
-        this.warn(`-m ${inst.module}: option ${inst.unsupported} is not modelled`, inst.unsupported);
+        this.warn(
+          `-m ${inst.module}: option ${inst.unsupported} is not modelled`,
+          inst.unsupported,
+        );
         continue;
       }
       const r = inst.spec.build(inst.given, ctx);
@@ -454,9 +489,15 @@ const NO_OPTS = {};
  * are not checked against any table. On an error the rule is empty and the
  * diagnostics say why.
  */
-export function parseRule(args: string, source: SourceRef = {}): { rule: Rule; diagnostics: Diagnostic[] } {
+export function parseRule(
+  args: string,
+  source: SourceRef = {},
+): { rule: Rule; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const where = { ...(source.file !== undefined ? { file: source.file } : {}), ...(source.line !== undefined ? { line: source.line } : {}) };
+  const where = {
+    ...(source.file !== undefined ? { file: source.file } : {}),
+    ...(source.line !== undefined ? { line: source.line } : {}),
+  };
   const tk = tokenizeLine(args);
   if (!tk.ok) {
     diagnostics.push({ code: CODE_SYNTAX, severity: 'error', message: tk.error, ...where });

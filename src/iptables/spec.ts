@@ -35,7 +35,8 @@ export interface BuildContext {
  * A model value, an error, or — with `unsupported` set to the offending
  * option — a valid spelling whose effect packeteye cannot know.
  */
-export type BuildResult<T> = { ok: true; value: T } | { ok: false; error: string; unsupported?: string };
+export type BuildResult<T> =
+  { ok: true; value: T } | { ok: false; error: string; unsupported?: string };
 
 export interface ExtensionSpec<T> {
   readonly name: string;
@@ -55,7 +56,12 @@ export function options(defs: readonly OptDef[]): ReadonlyMap<string, OptSpec> {
   const m = new Map<string, OptSpec>();
   for (const [spellings, arity, invertible, any] of defs) {
     const list = typeof spellings === 'string' ? [spellings] : spellings;
-    const spec: OptSpec = { canon: list[0]!, arity, invertible, ...(any ? { anyValue: true } : {}) };
+    const spec: OptSpec = {
+      canon: list[0]!,
+      arity,
+      invertible,
+      ...(any ? { anyValue: true } : {}),
+    };
     for (const s of list) m.set(s, spec);
   }
   return m;
@@ -69,4 +75,8 @@ export function find(given: readonly Given[], opt: string): Given | undefined {
 
 export const okv = <T>(value: T): Parsed<T> => ({ ok: true, value });
 export const err = <T>(error: string): Parsed<T> => ({ ok: false, error });
-export const unsupportedOption = <T>(opt: string, why: string): BuildResult<T> => ({ ok: false, error: `${opt}: ${why}`, unsupported: opt });
+export const unsupportedOption = <T>(opt: string, why: string): BuildResult<T> => ({
+  ok: false,
+  error: `${opt}: ${why}`,
+  unsupported: opt,
+});

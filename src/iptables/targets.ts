@@ -6,7 +6,15 @@
  */
 
 import type { PortRange, Target } from '../kernel/netfilter/types.js';
-import { err, find, okv, options, type BuildContext, type ExtensionSpec, type Given } from './spec.js';
+import {
+  err,
+  find,
+  okv,
+  options,
+  type BuildContext,
+  type ExtensionSpec,
+  type Given,
+} from './spec.js';
 import { formatIpv4, hex, parseIpv4, parseMarkMask, parseUint, type Parsed } from './values.js';
 
 type TargetSpec = ExtensionSpec<Target>;
@@ -41,7 +49,10 @@ const reject: TargetSpec = {
     if (!g) return okv({ kind: 'REJECT', with: 'icmp-port-unreachable' });
     const v = g.values[0]!.toLowerCase();
     const e = REJECT_WITH.find(([n, a]) => n === v || a === v);
-    if (!e) return err(`--reject-with: unknown type "${g.values[0]!}" (expected ${REJECT_WITH.map(([n]) => n).join(', ')})`);
+    if (!e)
+      return err(
+        `--reject-with: unknown type "${g.values[0]!}" (expected ${REJECT_WITH.map(([n]) => n).join(', ')})`,
+      );
     // reject_tg_check: tcp-reset only for -p tcp.
     if (e[0] === 'tcp-reset' && (ctx.protocol?.name !== 'tcp' || ctx.protocol.invert)) {
       return err('--reject-with tcp-reset needs -p tcp in the same rule');
@@ -62,7 +73,10 @@ const mark: TargetSpec = {
     ['--xor-mark', 1, false],
   ]),
   build(given) {
-    if (given.length !== 1) return err('MARK needs exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark');
+    if (given.length !== 1)
+      return err(
+        'MARK needs exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark',
+      );
     const g = given[0]!;
     const v = g.values[0]!;
     switch (g.opt) {
@@ -104,7 +118,10 @@ const connmark: TargetSpec = {
   ]),
   build(given) {
     const modes = given.filter((g) => !['--nfmask', '--ctmask', '--mask'].includes(g.opt));
-    if (modes.length !== 1) return err('CONNMARK needs exactly one of --set-xmark, --set-mark, --save-mark, --restore-mark, --and-mark, --or-mark, --xor-mark');
+    if (modes.length !== 1)
+      return err(
+        'CONNMARK needs exactly one of --set-xmark, --set-mark, --save-mark, --restore-mark, --and-mark, --or-mark, --xor-mark',
+      );
     const g = modes[0]!;
     const num = (opt: string): Parsed<number | undefined> => {
       const x = find(given, opt);
@@ -122,7 +139,10 @@ const connmark: TargetSpec = {
     if (g.opt === '--save-mark' || g.opt === '--restore-mark') {
       const nfmask = nf.value ?? both.value ?? 0xffffffff;
       const ctmask = ct.value ?? both.value ?? 0xffffffff;
-      return okv({ kind: 'CONNMARK', args: [g.opt, '--nfmask', hex(nfmask), '--ctmask', hex(ctmask)] });
+      return okv({
+        kind: 'CONNMARK',
+        args: [g.opt, '--nfmask', hex(nfmask), '--ctmask', hex(ctmask)],
+      });
     }
     if (masks) return err(`${g.opt} does not take --nfmask, --ctmask or --mask`);
     const v = g.values[0]!;
@@ -166,7 +186,9 @@ function parseNatPorts(s: string): Parsed<PortRange> {
 }
 
 /** `a[-b][:p[-q]]` as parse_to in libxt_DNAT.c reads it. */
-function parseNatRange(s: string): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
+function parseNatRange(
+  s: string,
+): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
   const colon = s.indexOf(':');
   const addrPart = colon < 0 ? s : s.slice(0, colon);
   const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
@@ -243,7 +265,11 @@ const snat: TargetSpec = {
   },
 };
 
-function toPorts(given: readonly Given[], ctx: BuildContext, target: string): Parsed<PortRange | undefined> {
+function toPorts(
+  given: readonly Given[],
+  ctx: BuildContext,
+  target: string,
+): Parsed<PortRange | undefined> {
   const g = find(given, '--to-ports');
   if (!g) return okv(undefined);
   const r = parseNatPorts(g.values[0]!);
@@ -317,7 +343,8 @@ const log: TargetSpec = {
     let prefix: string | undefined;
     if (p) {
       // log_tg_parse: "Maximum prefix length 29"; an empty prefix is not printed.
-      if (Buffer.byteLength(p.values[0]!, 'utf8') > 29) return err('--log-prefix is longer than 29 characters');
+      if (Buffer.byteLength(p.values[0]!, 'utf8') > 29)
+        return err('--log-prefix is longer than 29 characters');
       if (p.values[0] !== '') prefix = p.values[0]!;
     }
     let level: string | undefined;
@@ -325,11 +352,16 @@ const log: TargetSpec = {
       const v = l.values[0]!;
       const named = LOG_LEVELS.get(v.toLowerCase());
       const n = named ?? (/^[0-7]$/.test(v) ? Number(v) : undefined);
-      if (n === undefined) return err(`--log-level: "${v}" is not a level 0–7 or a syslog level name`);
+      if (n === undefined)
+        return err(`--log-level: "${v}" is not a level 0–7 or a syslog level name`);
       // LOG_DEFAULT_LEVEL (4, warning) is not printed by iptables-save, so it is not kept either.
       if (n !== 4) level = `${n}`;
     }
-    return okv({ kind: 'LOG', ...(prefix !== undefined ? { prefix } : {}), ...(level !== undefined ? { level } : {}) });
+    return okv({
+      kind: 'LOG',
+      ...(prefix !== undefined ? { prefix } : {}),
+      ...(level !== undefined ? { level } : {}),
+    });
   },
 };
 

@@ -12,7 +12,8 @@ export interface Token {
   readonly quoted: boolean;
 }
 
-export type TokenizeResult = { ok: true; tokens: Token[] } | { ok: false; tokens: Token[]; error: string };
+export type TokenizeResult =
+  { ok: true; tokens: Token[] } | { ok: false; tokens: Token[]; error: string };
 
 export function tokenizeLine(line: string): TokenizeResult {
   const tokens: Token[] = [];

@@ -198,7 +198,8 @@ export function parseAddrMask(s: string, clearHostBits = true): Parsed<AddrMask>
   const slash = s.indexOf('/');
   const a = parseIpv4(slash < 0 ? s : s.slice(0, slash));
   if (!a.ok) {
-    if (s.includes(',')) return bad(`address lists ("${s}") are not supported: write one rule per address`);
+    if (s.includes(','))
+      return bad(`address lists ("${s}") are not supported: write one rule per address`);
     return bad(`"${s}" is not an IPv4 address or prefix (host names are not resolved)`);
   }
   let mask = 0xffffffff;

@@ -1171,3 +1171,40 @@ describe('formatDefault', () => {
     );
   });
 });
+
+describe('scale: nodes', () => {
+  it('3,000 nodes, every other one with a podCIDR, get distinct /24s quickly', () => {
+    const items: unknown[] = [
+      {
+        apiVersion: 'packeteye.dev/v1alpha1',
+        kind: 'Cluster',
+        metadata: { name: 'big' },
+        spec: {
+          clusterCIDR: '10.0.0.0/8',
+          serviceCIDR: '172.20.0.0/16',
+          underlay: { cidr: '172.16.0.0/16' },
+        },
+      },
+    ];
+    for (let n = 0; n < 3000; n++) {
+      const name = `node-${String(n).padStart(4, '0')}`;
+      items.push({
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: { name },
+        ...(n % 2 === 0 ? { spec: { podCIDR: `10.${(n * 7) >> 8}.${(n * 7) & 255}.0/24` } } : {}),
+      });
+    }
+    const t0 = performance.now();
+    const { model, diagnostics } = build(
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
+      'nodes.json',
+    );
+    const ms = performance.now() - t0;
+    expect(diagnostics).toEqual([]);
+    const cidrs = [...model.nodes.values()].map((n) => n.spec.podCIDR);
+    expect(new Set(cidrs).size).toBe(3000);
+    expect(model.nodes.get('node-0001')!.spec.podCIDR).toBe('10.0.1.0/24');
+    expect(ms).toBeLessThan(3000);
+  });
+});

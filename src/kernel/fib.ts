@@ -12,7 +12,30 @@
  * with its error; when every alias at a prefix is skipped the search falls
  * back to shorter prefixes, as the trie backtracks.
  */
-import { intToIp, ipToInt, maskOf, type Cidr, type Ipv4 } from '../wire/addr.js';
+import { intToIp, maskOf, type Cidr, type Ipv4 } from '../wire/addr.js';
+
+/**
+ * Dotted quad → u32 for the hot paths (every lookup). Addresses reaching the
+ * kernel model were validated at its API (wire/addr `ipToInt` there); this
+ * only parses, with a cache since the same few thousand addresses recur.
+ */
+const u32Cache = new Map<string, number>();
+export function u32(ip: Ipv4): number {
+  const hit = u32Cache.get(ip);
+  if (hit !== undefined) return hit;
+  let n = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      n = n * 256 + octet;
+      octet = 0;
+    } else octet = octet * 10 + (c - 48);
+  }
+  n = (n * 256 + octet) >>> 0;
+  if (u32Cache.size < 1_000_000) u32Cache.set(ip, n);
+  return n;
+}
 import { scopeName } from './link.js';
 
 export type RouteType =
@@ -147,13 +170,13 @@ export class RouteTable {
 
   /** Aliases for exactly this prefix, in lookup order. */
   aliases(dst: Cidr): readonly Route[] {
-    return this.byLen[dst.prefix]?.get(ipToInt(dst.network)) ?? [];
+    return this.byLen[dst.prefix]?.get(u32(dst.network)) ?? [];
   }
 
   insert(route: Route): void {
     let m = this.byLen[route.dst.prefix];
     if (!m) this.byLen[route.dst.prefix] = m = new Map();
-    const key = ipToInt(route.dst.network);
+    const key = u32(route.dst.network);
     const list = m.get(key);
     if (!list) {
       m.set(key, [route]);
@@ -189,7 +212,7 @@ export class RouteTable {
     for (const m of this.byLen) if (m) for (const l of m.values()) out.push(...l);
     out.sort(
       (a, b) =>
-        ipToInt(a.dst.network) - ipToInt(b.dst.network) ||
+        u32(a.dst.network) - u32(b.dst.network) ||
         b.dst.prefix - a.dst.prefix ||
         compareAlias(a, b),
     );
@@ -265,7 +288,7 @@ export type FibResult =
     };
 
 function cidrHas(c: Cidr, ip: number): boolean {
-  return (ip & maskOf(c.prefix)) >>> 0 === ipToInt(c.network);
+  return (ip & maskOf(c.prefix)) >>> 0 === u32(c.network);
 }
 
 /** fib_rule_match + fib4_rule_match. */
@@ -274,9 +297,8 @@ export function ruleMatches(rule: PolicyRule, flow: Flow): boolean {
   if (rule.iif !== undefined && rule.iif !== flow.iif) m = false;
   if (m && rule.oif !== undefined && rule.oif !== flow.oif) m = false;
   if (m && rule.fwmark && ((flow.mark ^ rule.fwmark.value) & rule.fwmark.mask) !== 0) m = false;
-  if (m && rule.from && !cidrHas(rule.from, flow.src !== undefined ? ipToInt(flow.src) : 0))
-    m = false;
-  if (m && rule.to && !cidrHas(rule.to, ipToInt(flow.dst))) m = false;
+  if (m && rule.from && !cidrHas(rule.from, flow.src !== undefined ? u32(flow.src) : 0)) m = false;
+  if (m && rule.to && !cidrHas(rule.to, u32(flow.dst))) m = false;
   return rule.invert ? !m : m;
 }
 
@@ -286,7 +308,7 @@ export function fibLookup(
   tables: ReadonlyMap<number, RouteTable>,
   flow: Flow,
 ): FibResult {
-  const dst = ipToInt(flow.dst);
+  const dst = u32(flow.dst);
   for (const rule of rules) {
     if (!ruleMatches(rule, flow)) continue;
     switch (rule.action.kind) {
@@ -342,7 +364,7 @@ export function formatRoute(
 /** `10.244.2.7 & 255.255.255.0 = 10.244.2.0`: why a prefix matched. */
 export function explainMatch(dst: Ipv4, r: Route): string {
   const mask = maskOf(r.dst.prefix);
-  return `${dst} & ${intToIp(mask)} = ${intToIp((ipToInt(dst) & mask) >>> 0)}`;
+  return `${dst} & ${intToIp(mask)} = ${intToIp((u32(dst) & mask) >>> 0)}`;
 }
 
 /** `ip rule show` line (without the tab after the colon): `32766:\tfrom all lookup main`. */

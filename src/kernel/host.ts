@@ -19,9 +19,7 @@
  */
 import {
   broadcastOf,
-  cidrContains,
   intToIp,
-  ipToInt,
   isIpv4,
   maskOf,
   parseCidr,
@@ -33,6 +31,7 @@ import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { kernelError } from './errors.js';
 import {
   DEFAULT_RULES,
+  u32,
   fibLookup,
   formatDst,
   parseTable,
@@ -236,7 +235,7 @@ export class Host implements HostServices {
 
   /** __inet_dev_addr_type over the local table (net/ipv4/fib_frontend.c). */
   addrType(ip: Ipv4, dev?: string): AddrType {
-    const n = ipToInt(ip);
+    const n = u32(ip);
     if (n === 0 || n === 0xffffffff) return 'BROADCAST';
     if (n >>> 28 === 0xe) return 'MULTICAST';
     const r = this.table(RT_TABLE.local).lookup({ dst: n, scope: 0, tos: 0 });
@@ -270,7 +269,7 @@ export class Host implements HostServices {
       if (
         dst === undefined ||
         dst === '0.0.0.0' ||
-        cidrContains({ network: maskNet(a.local, a.prefix), prefix: a.prefix }, dst)
+        ((u32(a.local) ^ u32(dst)) & maskOf(a.prefix)) === 0
       ) {
         return a.local;
       }
@@ -488,7 +487,7 @@ function routeTypeToAddrType(t: RouteType): AddrType {
 }
 
 export function maskNet(ip: Ipv4, prefix: number): Ipv4 {
-  return intToIp((ipToInt(ip) & maskOf(prefix)) >>> 0);
+  return intToIp((u32(ip) & maskOf(prefix)) >>> 0);
 }
 
 function sameNet(a: Ipv4, b: Ipv4, prefix: number): boolean {

@@ -118,13 +118,13 @@ export class Network {
   /** A process on `host` sends `packet` (source 0.0.0.0 = chosen by routing); runs until the network is quiet. */
   send(host: string, packet: Ipv4Packet, opts: SendOptions & RunOptions = {}): RunResult {
     const h = this.requireHost(host);
-    return this.run(opts, (sim) => localSend(h, packet, opts, sim));
+    return this.run(opts, h.name, (sim) => localSend(h, packet, opts, sim));
   }
 
   /** Sends a packet the stack generated in answer (SYN-ACK, RST, ICMP error) from its host. */
   respond(r: Response, opts: RunOptions = {}): RunResult {
     const h = this.requireHost(r.host);
-    return this.run(opts, (sim) =>
+    return this.run(opts, h.name, (sim) =>
       localSend(h, r.packet, { meta: r.meta, socket: false, anySource: true }, sim),
     );
   }
@@ -137,12 +137,14 @@ export class Network {
     opts: RunOptions & { meta?: SkbMeta } = {},
   ): RunResult {
     this.requireHost(host);
-    return this.run(opts, (sim) =>
+    return this.run(opts, host, (sim) =>
       sim.enqueue({ host, dev, frame, meta: opts.meta ?? FRESH_META }),
     );
   }
 
-  private run(opts: RunOptions, start: (sim: Sim) => void): RunResult {
+  private run(opts: RunOptions, origin: string, start: (sim: Sim) => void): RunResult {
+    /** Hosts that took part in this run (only they can have neighbours waiting). */
+    const touched = new Set<string>([origin]);
     const queue: Delivery[] = [];
     let head = 0;
     const fates: Fate[] = [];
@@ -181,14 +183,18 @@ export class Network {
           return { fates, outcome: primaryFate(fates) };
         }
         const h = this.hostMap.get(d.host);
-        if (h) linkReceive(h, d, sim);
+        if (h) {
+          touched.add(h.name);
+          linkReceive(h, d, sim);
+        }
       }
-      // Quiet: neighbours still waiting give up after their probes.
-      let failed = false;
-      for (const h of this.hostMap.values()) if (h.neighbours.pending().length > 0) failed = true;
-      if (!failed) break;
+      // Quiet: neighbours still waiting give up after their probes. Only hosts that took part can be waiting.
+      const waiting = [...touched]
+        .map((n) => this.hostMap.get(n)!)
+        .filter((h) => h.neighbours.pending().length > 0);
+      if (waiting.length === 0) break;
       this.clock += 3;
-      for (const h of this.hostMap.values()) failPendingNeighbours(h, sim);
+      for (const h of waiting) failPendingNeighbours(h, sim);
     }
     return { fates, outcome: primaryFate(fates) };
   }

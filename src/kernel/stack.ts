@@ -14,12 +14,13 @@
  * Every stage writes steps; every end is a Fate with a reason from DROP_REASONS.
  */
 import { arpReplyTo, arpRequest, type ArpPacket } from '../wire/arp.js';
-import { ipToInt, type Ipv4 } from '../wire/addr.js';
+import type { Ipv4 } from '../wire/addr.js';
 import { BROADCAST_MAC, isMulticastMac, ZERO_MAC, type Mac } from '../wire/ethernet.js';
 import { describePacket, withIp, type Ipv4Packet } from '../wire/packet.js';
 import type { DropReason } from './drop.js';
 import type { Fate, Response } from './fate.js';
 import {
+  u32,
   explainMatch,
   formatRoute,
   tableName,
@@ -188,7 +189,7 @@ function isZeronet(ip: Ipv4): boolean {
 }
 
 function isMulticastIp(ip: Ipv4): boolean {
-  return ipToInt(ip) >>> 28 === 0xe;
+  return u32(ip) >>> 28 === 0xe;
 }
 
 function ttlOf(h: Host): number {
@@ -810,7 +811,7 @@ function neighOutput(
     return;
   }
   if (isMulticastIp(nexthop)) {
-    const n = ipToInt(nexthop);
+    const n = u32(nexthop);
     const mac = `01:00:5e:${((n >>> 16) & 0x7f).toString(16).padStart(2, '0')}:${((n >>> 8) & 0xff).toString(16).padStart(2, '0')}:${(n & 0xff).toString(16).padStart(2, '0')}`;
     k.send(mac);
     return;
@@ -999,7 +1000,7 @@ function arpIgnoreAllows(h: Host, link: Link, sip: Ipv4, tip: Ipv4): boolean {
     return own.some(
       (a) =>
         a.local === tip &&
-        ((ipToInt(a.local) ^ ipToInt(sip)) &
+        ((u32(a.local) ^ u32(sip)) &
           (a.prefix === 0 ? 0 : (0xffffffff << (32 - a.prefix)) >>> 0)) ===
           0,
     );

@@ -38,7 +38,10 @@
  * `cali:<hash>` rule-ID comments are omitted, dispatch is one flat chain
  * (Felix splits many interfaces into a prefix tree), host endpoints and the
  * raw/mangle/nat chains are not rendered, and AdminNetworkPolicy tiers are
- * not rendered (a diagnostic says so). With `ipsets: 'expand'` every set
+ * not rendered (a diagnostic says so). A rule whose ports name every port of
+ * all three protocols is rendered as one protocol-less rule (the port-set
+ * model cannot tell it from "no ports"), so it also admits ICMP, where Calico
+ * would write three per-protocol rules. With `ipsets: 'expand'` every set
  * match is replaced by one rule per member (same verdicts), for kernels and
  * models without IP sets.
  */

@@ -92,8 +92,16 @@ export function explainPair(p: PairResult, q?: PortQuery): string[] {
   const verdict = q
     ? `${q.protocol}/${q.port} ${p.allowed.has(q.protocol, q.port) ? 'ALLOWED' : 'DENIED'}`
     : `allowed: ${p.allowed.toString()}`;
+  const self =
+    p.from.kind === 'pod' && p.from.key === p.to.key
+      ? [
+          'note: a pod reaching its own IP stays on loopback inside its network namespace, where no enforcer sees it;',
+          '      this is what the policies say (the e2e suite leaves the cell unchecked, kubernetes/kubernetes#95879)',
+        ]
+      : [];
   return [
     `${endpointLabel(p.from)} -> ${endpointLabel(p.to)}: ${verdict}`,
+    ...self,
     '',
     ...explainDirection(p.egress, q),
     ...explainDirection(p.ingress, q),

@@ -22,6 +22,7 @@ import { StepList, type Step } from '../kernel/step.js';
 import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
 import type { Twin, TwinDefault, TwinPlan } from '../twin/index.js';
 import { resolveRef, type Resolved } from './refs.js';
+import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
 
 export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
 
@@ -248,9 +249,66 @@ interface RunOutput {
   twin: Twin;
 }
 
-/** Runs the connection once on a fresh twin with `chooser` deciding every chance. */
-function runOnce(plan: TwinPlan, src: Resolved, dst: Resolved, proto: L4Proto, sport: number, dport: number, chooser: Chooser): RunOutput {
-  const twin = plan.instantiate();
+/**
+ * The nodes a connection can touch: the source's, the destination's, and —
+ * for a Service address or a node port — every node holding one of the
+ * Service's endpoints (kube-proxy can DNAT only to those). Anything it cannot
+ * bound (an unknown address) means every node.
+ */
+export function relevantNodes(model: ClusterModel, src: Resolved, dst: Resolved): string[] | undefined {
+  const nodes = new Set<string>();
+  const nodeOfHost = (r: Resolved): string | undefined => {
+    if (r.kind === 'node') return r.host;
+    if (r.kind === 'pod') return model.podsByIP.get(r.ip)?.spec.nodeName ?? (r.host !== undefined ? (model.pods.get(r.host)?.spec.nodeName ?? r.host) : undefined);
+    return undefined;
+  };
+  const nodeIPs = new Map<string, string>();
+  for (const [name, n] of model.nodes) {
+    const ip = nodeInternalIP(n);
+    if (ip !== undefined) nodeIPs.set(ip, name);
+  }
+  const endpointsOf = (svcKey: string): boolean => {
+    for (const slice of model.slicesByService.get(svcKey) ?? []) {
+      for (const ep of slice.endpoints ?? []) {
+        const byName = ep.nodeName !== undefined && model.nodes.has(ep.nodeName) ? ep.nodeName : undefined;
+        const byIp = ep.addresses.map((a) => model.podsByIP.get(a)?.spec.nodeName ?? nodeIPs.get(a)).find((x) => x !== undefined);
+        const n = byName ?? byIp;
+        if (n === undefined) return false;
+        nodes.add(n);
+      }
+    }
+    return true;
+  };
+  const s = nodeOfHost(src);
+  if (s !== undefined) nodes.add(s);
+  switch (dst.kind) {
+    case 'pod':
+    case 'node': {
+      const d = nodeOfHost(dst);
+      if (d === undefined) return undefined;
+      nodes.add(d);
+      if (dst.kind === 'node') {
+        // A node port sends on to the Service's endpoints, wherever they are.
+        for (const [key, svc] of model.services) {
+          if (svc.spec.ports.some((p) => p.nodePort !== undefined && p.nodePort === dst.port) && !endpointsOf(key)) return undefined;
+        }
+      }
+      break;
+    }
+    case 'service':
+      if (!dst.service || !endpointsOf(nsName(dst.service))) return undefined;
+      break;
+    case 'external':
+      break;
+    case 'ip':
+      return undefined;
+  }
+  // A source that is not a node (an ExternalHost) with nothing bounded: every node.
+  return nodes.size > 0 ? [...nodes].sort() : undefined;
+}
+
+/** Runs the connection once on `twin` (fresh and cold) with `chooser` deciding every chance. */
+function runOnce(twin: Twin, src: Resolved, dst: Resolved, proto: L4Proto, sport: number, dport: number, chooser: Chooser): RunOutput {
   const net = twin.network;
   const srcHost = src.host!;
   const srcIp = src.kind === 'node' || src.kind === 'pod' || src.kind === 'external' ? src.ip : '0.0.0.0';
@@ -308,14 +366,16 @@ export function traceConnectionWithTwin(twinOrPlan: Twin | TwinPlan, opts: Trace
     throw InputError.of('bad-sport', `--sport ${opts.sport}: not a port number in 1–65535`);
   }
   const seed = opts.seed ?? 1;
+  const nodes = relevantNodes(model, src, dst);
+  const fresh = (): Twin => plan.instantiate(nodes ? { nodes } : {});
+  const first = fresh();
   // The ephemeral port: inet_hash_connect picks from ip_local_port_range (seeded here).
-  const probe = plan.instantiate();
-  const sport = opts.sport ?? probe.host(src.host).ephemeralPort(new SeededChooser(seed));
+  const sport = opts.sport ?? first.host(src.host).ephemeralPort(new SeededChooser(seed));
   const dport = dst.port ?? 0;
-  const main = runOnce(plan, src, dst, proto, sport, dport, new SeededChooser(seed));
+  const main = runOnce(first, src, dst, proto, sport, dport, new SeededChooser(seed));
   let alternatives: Alternative[] | undefined;
   if (opts.allPaths) {
-    const branches = enumerateBranches((ch) => runOnce(plan, src, dst, proto, sport, dport, ch), new SeededChooser(seed));
+    const branches = enumerateBranches((ch) => runOnce(fresh(), src, dst, proto, sport, dport, ch), new SeededChooser(seed));
     alternatives = branches.map((b) => {
       const dn = b.result.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
       const r = b.result;

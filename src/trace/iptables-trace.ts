@@ -145,7 +145,11 @@ function isLoopback(ip: Ipv4): boolean {
   return ip.startsWith('127.');
 }
 
-/** The single host's environment: its local table is `localIps` plus 127/8. */
+/**
+ * The single host's environment: its local table is `localIps` plus 127/8
+ * (on `lo`). An address given without `@IFACE` counts as on every device for
+ * `--limit-iface-in/out` (the dump does not say where it lives).
+ */
 export class SingleHostEnv implements NetfilterEnv {
   readonly host = 'host';
   readonly sysctls: ConntrackSysctls;

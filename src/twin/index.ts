@@ -70,6 +70,8 @@ export interface Twin {
   readonly pods: ReadonlyMap<string, PodPlace>;
   readonly nodeRules: ReadonlyMap<string, NodeRules>;
   readonly router: string;
+  /** The nodes built in this instance (all, unless `instantiate({nodes})` chose some). */
+  readonly nodes: readonly string[];
   readonly defaults: readonly TwinDefault[];
   readonly diagnostics: readonly Diagnostic[];
   host(name: string): Host;
@@ -78,8 +80,18 @@ export interface Twin {
 export interface TwinPlan {
   readonly model: ClusterModel;
   readonly diagnostics: readonly Diagnostic[];
-  /** A fresh, cold data plane. */
-  instantiate(): Twin;
+  /** A fresh, cold data plane: every node, or only `nodes` (with all their pods). */
+  instantiate(opts?: InstantiateOptions): Twin;
+}
+
+export interface InstantiateOptions {
+  /**
+   * Build only these nodes. A packet's walk touches few nodes; building only
+   * them keeps a trace cheap in a 5,000-pod cluster. The caller must include
+   * every node the packet can reach (see trace/connection.ts relevantNodes):
+   * an unbuilt node does not answer ARP, and the walk would die there.
+   */
+  readonly nodes?: Iterable<string>;
 }
 
 function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
@@ -97,35 +109,41 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
 export function planTwin(model: ClusterModel): TwinPlan {
   const planDiags: Diagnostic[] = [];
   const compiledCache = new Map<string, { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }>();
-  const proxyText = new Map<string, string>();
   const c = model.cluster;
   if (c.kubeProxy.mode !== 'iptables') {
     planDiags.push({ code: 'proxy-mode-not-modelled', severity: 'warning', message: `kube-proxy mode ${c.kubeProxy.mode} is not modelled; the nodes get no Service rules`, object: `Cluster ${c.name}`, field: 'spec.kubeProxy.mode' });
   }
-  for (const node of model.nodes.values()) {
+  /** kube-proxy's rules for a node, generated the first time the node is built (a big cluster's trace touches few nodes). */
+  const proxyText = new Map<string, { text: string; diagnostics: Diagnostic[] }>();
+  const proxyFor = (node: ModelNode): { text: string; diagnostics: Diagnostic[] } => {
+    const name = node.metadata.name;
+    let e = proxyText.get(name);
+    if (e) return e;
     if (c.kubeProxy.mode !== 'iptables') {
-      proxyText.set(node.metadata.name, '');
-      continue;
+      e = { text: '', diagnostics: [] };
+    } else {
+      const ip = nodeInternalIP(node);
+      const r = generateIptablesRules({
+        version: c.kubeProxy.version,
+        nodeName: name,
+        nodeIPs: ip ? [ip] : [],
+        clusterCIDR: c.clusterCIDR,
+        masqueradeAll: c.kubeProxy.masqueradeAll,
+        localhostNodePorts: c.kubeProxy.localhostNodePorts,
+        services: [...model.services.values()],
+        endpointSlices: model.endpointSlices,
+        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
+        nfacct: false,
+      });
+      e = { text: r.text, diagnostics: r.diagnostics.map((d) => ({ ...d, message: `kube-proxy on ${name}: ${d.message}` })) };
     }
-    const ip = nodeInternalIP(node);
-    const r = generateIptablesRules({
-      version: c.kubeProxy.version,
-      nodeName: node.metadata.name,
-      nodeIPs: ip ? [ip] : [],
-      clusterCIDR: c.clusterCIDR,
-      masqueradeAll: c.kubeProxy.masqueradeAll,
-      localhostNodePorts: c.kubeProxy.localhostNodePorts,
-      services: [...model.services.values()],
-      endpointSlices: model.endpointSlices,
-      ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
-      nfacct: false,
-    });
-    for (const d of r.diagnostics) planDiags.push({ ...d, message: `kube-proxy on ${node.metadata.name}: ${d.message}` });
-    proxyText.set(node.metadata.name, r.text);
-  }
+    proxyText.set(name, e);
+    return e;
+  };
 
-  const instantiate = (): Twin => {
+  const instantiate = (opts: InstantiateOptions = {}): Twin => {
     const diagnostics: Diagnostic[] = [...planDiags];
+    const only = opts.nodes ? new Set(opts.nodes) : undefined;
     const defaults: TwinDefault[] = [...model.defaults];
     const net = new Network();
     const pods = new Map<string, PodPlace>();
@@ -135,8 +153,11 @@ export function planTwin(model: ClusterModel): TwinPlan {
     if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
     const fabric = buildFabric(net, model);
     const underlay = parseCidr(c.underlay.cidr);
+    const built: string[] = [];
     for (const node of model.nodes.values()) {
       const name = node.metadata.name;
+      if (only && !only.has(name)) continue;
+      built.push(name);
       const h = net.addHost(name, { loopbackUp: true });
       buildNodeRoot(h, node, underlay.prefix, c.underlay.gateway, c.underlay.mtu, diagnostics);
       net.attach(name, 'eth0', UNDERLAY_SEGMENT);
@@ -169,7 +190,9 @@ export function planTwin(model: ClusterModel): TwinPlan {
       }
       // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
       // merged the way the components' check-then-add commands leave them (cni/iptables-merge.ts).
-      const texts = [proxyText.get(name) ?? ''];
+      const proxy = proxyFor(node);
+      diagnostics.push(...proxy.diagnostics);
+      const texts = [proxy.text];
       const names = [`kube-proxy@${name}`];
       const ipMasq = plugin?.rulesFor(name);
       if (ipMasq && ipMasq.text !== '') {
@@ -223,6 +246,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
       pods,
       nodeRules,
       router: fabric.router.name,
+      nodes: built,
       defaults,
       diagnostics,
       host: (n) => net.requireHost(n),

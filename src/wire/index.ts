@@ -62,6 +62,7 @@ import { fail, type WireErr, type WireOk } from './result.js';
 import { emitSctp, parseSctp, SCTP_HEADER_LEN } from './sctp.js';
 import { emitTcp, parseTcp, tcpHeaderLength } from './tcp.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from './udp.js';
+import { emitVxlanHeader, VXLAN_HEADER_LEN } from './vxlan.js';
 
 export * from './addr.js';
 export * from './packet.js';
@@ -270,6 +271,14 @@ export function emitPacket(p: Ipv4Packet, payload?: Uint8Array): Uint8Array {
 /** Zero bytes, or for an ICMP error the quote of its inner packet. */
 function defaultPayload(p: Ipv4Packet): Uint8Array {
   const out = new Uint8Array(p.payloadLength);
+  if (p.l4.kind === 'udp' && p.l4.vxlan !== undefined) {
+    // A VXLAN datagram: the 8-byte header, then the inner Ethernet frame.
+    const v = p.l4.vxlan;
+    const inner = emitFrame({ kind: 'ipv4', src: v.inner.src, dst: v.inner.dst, packet: v.inner.packet });
+    out.set(emitVxlanHeader(v.vni), 0);
+    out.set(inner.subarray(0, Math.max(0, out.length - VXLAN_HEADER_LEN)), VXLAN_HEADER_LEN);
+    return out;
+  }
   if (p.l4.kind === 'icmp' && p.l4.inner !== undefined) {
     const quote = emitPacket(p.l4.inner);
     out.set(quote.subarray(0, out.length));

@@ -54,6 +54,18 @@ export interface UdpDatagram {
    * (nf_nat_proto.c `udp_manip_pkt` only updates a non-zero checksum).
    */
   readonly noChecksum?: boolean;
+  /**
+   * The VXLAN header and inner Ethernet frame this datagram carries (RFC 7348),
+   * for datagrams a VXLAN device sent; `payloadLength` counts their bytes
+   * (8 + 14 + the inner packet's length). Absent for ordinary datagrams.
+   */
+  readonly vxlan?: VxlanPayload;
+}
+
+/** What a VXLAN datagram carries: the VNI and the inner Ethernet frame (IPv4). */
+export interface VxlanPayload {
+  readonly vni: number;
+  readonly inner: { readonly src: string; readonly dst: string; readonly packet: Ipv4Packet };
 }
 
 export interface SctpPacket {

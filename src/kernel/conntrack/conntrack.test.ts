@@ -267,14 +267,43 @@ describe('INVALID (nf_conntrack_proto_tcp.c)', () => {
   it('a retransmission below the window is IGNOREd: it passes with its entry, nothing changes (NFCT_TCP_IGNORE)', () => {
     const nf = new Netfilter(ruleset(DNAT), env());
     forward(nf, tcp('203.0.113.9', 5000, '10.96.0.10', 80, { syn: true }, 1000), 'eth1', 'eth0');
-    forward(nf, tcp('10.244.1.5', 8080, '203.0.113.9', 5000, { syn: true, ack: true }, 9000, 1001), 'eth0', 'eth1');
-    forward(nf, tcp('203.0.113.9', 5000, '10.96.0.10', 80, { ack: true }, 1001, 9001), 'eth1', 'eth0');
+    forward(
+      nf,
+      tcp('10.244.1.5', 8080, '203.0.113.9', 5000, { syn: true, ack: true }, 9000, 1001),
+      'eth0',
+      'eth1',
+    );
+    forward(
+      nf,
+      tcp('203.0.113.9', 5000, '10.96.0.10', 80, { ack: true }, 1001, 9001),
+      'eth1',
+      'eth0',
+    );
     // 200 000 bytes of data from the client, acknowledged by the server.
-    forward(nf, tcp('203.0.113.9', 5000, '10.96.0.10', 80, { ack: true, psh: true }, 1001, 9001, 60000), 'eth1', 'eth0');
-    forward(nf, tcp('10.244.1.5', 8080, '203.0.113.9', 5000, { ack: true }, 9001, 61001), 'eth0', 'eth1');
+    forward(
+      nf,
+      tcp('203.0.113.9', 5000, '10.96.0.10', 80, { ack: true, psh: true }, 1001, 9001, 60000),
+      'eth1',
+      'eth0',
+    );
+    forward(
+      nf,
+      tcp('10.244.1.5', 8080, '203.0.113.9', 5000, { ack: true }, 9001, 61001),
+      'eth0',
+      'eth1',
+    );
     const before = nf.conntrack.list(0)[0]!;
     // A very late copy of bytes the receiver's window has long moved past.
-    const old = tcp('203.0.113.9', 5000, '10.96.0.10', 80, { ack: true }, (1001 - 100000) >>> 0, 9001, 10);
+    const old = tcp(
+      '203.0.113.9',
+      5000,
+      '10.96.0.10',
+      80,
+      { ack: true },
+      (1001 - 100000) >>> 0,
+      9001,
+      10,
+    );
     const r = forward(nf, old, 'eth1', 'eth0');
     expect(r[0]!.skb.ct).toMatchObject({ kind: 'tracked', ctinfo: 'ESTABLISHED' });
     expect(r[0]!.steps.some((s) => s.summary.includes('SEQ is under lower bound'))).toBe(true);

@@ -296,7 +296,10 @@ function inWindow(
   payload: number,
   endIn: number,
   beLiberal: boolean,
-): { kind: 'ok'; ct: TcpCt } | { kind: 'ignored'; reason: string } | { kind: 'invalid'; reason: string } {
+):
+  | { kind: 'ok'; ct: TcpCt }
+  | { kind: 'ignored'; reason: string }
+  | { kind: 'invalid'; reason: string } {
   void payload;
   const rdir = dir === 0 ? 1 : 0;
   let sender = ct.seen[dir];
@@ -314,9 +317,14 @@ function inWindow(
       const maxwin = win === 0 ? 1 : win;
       sender = { ...sender, end, maxwin, maxend: u32(end + maxwin) };
       if (receiver.maxwin === 0) receiver = { ...receiver, end: ack, maxend: ack };
-      else if (ack === u32(receiver.end + 1)) receiver = { ...receiver, end: u32(receiver.end + 1) };
+      else if (ack === u32(receiver.end + 1))
+        receiver = { ...receiver, end: u32(receiver.end + 1) };
     }
-  } else if (t.flags.syn && after(end, sender.end) && (ct.state === 'SYN_SENT' || ct.state === 'SYN_RECV')) {
+  } else if (
+    t.flags.syn &&
+    after(end, sender.end) &&
+    (ct.state === 'SYN_SENT' || ct.state === 'SYN_RECV')
+  ) {
     // Re-init for a retransmitted SYN(/ACK) with new values.
     sender = { ...sender, end, maxend: end, maxwin: win === 0 ? 1 : win };
     if (dir === 1 && !t.flags.ack) return { kind: 'ok', ct: withSeen(ct, dir, sender, receiver) };
@@ -335,25 +343,38 @@ function inWindow(
       return { kind: 'ok', ct: withSeen(ct, dir, { ...sender, end, dataUnacked: true }, receiver) };
     }
     if (liberal) return unchanged;
-    return { kind: 'invalid', reason: 'nf_ct_tcp: SEQ is over upper bound (over the window of the receiver)' };
+    return {
+      kind: 'invalid',
+      reason: 'nf_ct_tcp: SEQ is over upper bound (over the window of the receiver)',
+    };
   }
   if (!before(ack, u32(receiver.end + 1))) {
     if (liberal) return unchanged;
-    return { kind: 'invalid', reason: 'nf_ct_tcp: ACK is over upper bound (ACKed data not seen yet)' };
+    return {
+      kind: 'invalid',
+      reason: 'nf_ct_tcp: ACK is over upper bound (ACKed data not seen yet)',
+    };
   }
   const inRecv = receiver.maxwin === 0 || after(end, u32(sender.end - receiver.maxwin - 1));
   if (!inRecv) {
     if (liberal) return unchanged;
-    return { kind: 'ignored', reason: 'nf_ct_tcp: SEQ is under lower bound (already ACKed data retransmitted)' };
+    return {
+      kind: 'ignored',
+      reason: 'nf_ct_tcp: SEQ is under lower bound (already ACKed data retransmitted)',
+    };
   }
   if (!after(ack, u32(receiver.end - maxAckWin - 1))) {
     if (liberal) return unchanged;
-    return { kind: 'ignored', reason: 'nf_ct_tcp: ignored ACK under lower bound (possible overly delayed)' };
+    return {
+      kind: 'ignored',
+      reason: 'nf_ct_tcp: ignored ACK under lower bound (possible overly delayed)',
+    };
   }
   const swin = u32(win);
   if (sender.maxwin < swin) sender = { ...sender, maxwin: swin };
   if (after(end, sender.end)) sender = { ...sender, end, dataUnacked: true };
-  if (t.flags.ack && (sender.maxack === undefined || after(ack, sender.maxack))) sender = { ...sender, maxack: ack };
+  if (t.flags.ack && (sender.maxack === undefined || after(ack, sender.maxack)))
+    sender = { ...sender, maxack: ack };
   if (receiver.maxwin !== 0 && after(end, sender.maxend)) {
     receiver = { ...receiver, maxwin: u32(receiver.maxwin + (end - sender.maxend)) };
   }

@@ -198,7 +198,10 @@ export interface CChain {
    * destination fails ip_packet_match before any extension runs, so skipping
    * it changes nothing but the time taken.
    */
-  readonly index: { readonly byDst: ReadonlyMap<number, readonly number[]>; readonly others: readonly number[] } | null;
+  readonly index: {
+    readonly byDst: ReadonlyMap<number, readonly number[]>;
+    readonly others: readonly number[];
+  } | null;
 }
 
 /** Chains at least this long get a destination index. */
@@ -357,8 +360,43 @@ export function describeTarget(t: Target): string {
 // ---------------------------------------------------------------------------
 // Matches.
 
+/** Dotted quad → signed 32-bit, or null. A hand-rolled scan: compiling 40,000 rules parses 40,000 addresses. */
+function quad(s: string, from: number, to: number): number | null {
+  let acc = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = from; i < to; i++) {
+    const ch = s.charCodeAt(i);
+    if (ch === 46) {
+      if (digits === 0 || dots === 3) return null;
+      acc = (acc << 8) | part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (ch >= 48 && ch <= 57) {
+      if (digits > 0 && part === 0) return null; // no leading zeros
+      part = part * 10 + (ch - 48);
+      if (++digits > 3 || part > 255) return null;
+    } else return null;
+  }
+  if (dots !== 3 || digits === 0) return null;
+  return (acc << 8) | part;
+}
+
 /** An address/prefix as a signed 32-bit network and mask, or null when it is not IPv4. */
 function parseNet(cidr: string): { net: number; mask: number; host: boolean } | null {
+  const slash = cidr.indexOf('/');
+  const addr = quad(cidr, 0, slash < 0 ? cidr.length : slash);
+  if (addr !== null) {
+    if (slash < 0) return { net: addr, mask: -1, host: true };
+    const rest = cidr.slice(slash + 1);
+    if (/^\d{1,2}$/.test(rest) && Number(rest) <= 32) {
+      const prefix = Number(rest);
+      const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) | 0;
+      return { net: addr & mask, mask, host: prefix === 32 };
+    }
+  }
   try {
     const slash = cidr.indexOf('/');
     if (slash >= 0 && isIpv4(cidr.slice(slash + 1))) {

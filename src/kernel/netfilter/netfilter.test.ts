@@ -552,6 +552,43 @@ describe('targets and chain traversal', () => {
   });
 });
 
+describe('the destination index of long chains changes nothing but speed', () => {
+  // 60 rules, most pinned to one -d host; some match any destination, one is inverted, one jumps.
+  const rules: { spec: string; matches: (dst: string) => boolean }[] = [];
+  for (let i = 0; i < 60; i++) {
+    const host = `10.96.0.${i % 7}`;
+    if (i % 13 === 5) rules.push({ spec: '-p udp -j LOG', matches: () => true });
+    else if (i === 20)
+      rules.push({ spec: '! -d 10.96.0.3/32 -j LOG', matches: (d) => d !== '10.96.0.3' });
+    else if (i === 33) rules.push({ spec: `-d ${host}/32 -j SUB`, matches: (d) => d === host });
+    else rules.push({ spec: `-d ${host}/32 -p udp -j LOG`, matches: (d) => d === host });
+  }
+  const text = [
+    '*filter',
+    ':INPUT ACCEPT [0:0]',
+    ':BIG - [0:0]',
+    ':SUB - [0:0]',
+    '-A INPUT -j BIG',
+    ...rules.map((r) => `-A BIG ${r.spec}`),
+    '-A SUB -j LOG',
+    'COMMIT',
+    '',
+  ].join('\n');
+  it.each(['10.96.0.3', '10.96.0.5', '10.96.0.6', '10.1.1.1'])('to %s', (dst) => {
+    const nf = new Netfilter(ruleset(text), new TestEnv({ [dst]: 'eth0' }));
+    const got = toInput(nf, udp('10.0.0.1', 1, dst, 53)).input!.hits.map(
+      (h) => `${h.chain}#${h.index}`,
+    );
+    const want = ['INPUT#1'];
+    rules.forEach((r, i) => {
+      if (!r.matches(dst)) return;
+      want.push(`BIG#${i + 1}`);
+      if (r.spec.endsWith('-j SUB')) want.push('SUB#1');
+    });
+    expect(got).toEqual(want);
+  });
+});
+
 describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
   it('registers the kernel functions in priority order', () => {
     const names = (h: keyof typeof HOOK_STAGES) =>
