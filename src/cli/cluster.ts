@@ -10,7 +10,13 @@ import { planTwin, type TwinPlan } from '../twin/index.js';
 import type { Io } from './io.js';
 
 export function loadPlan(io: Io, files: readonly string[]): TwinPlan {
-  if (files.length === 0) throw InputError.of('no-input', 'no cluster file given', { field: '-f' }, 'pass -f FILE (YAML/JSON)');
+  if (files.length === 0)
+    throw InputError.of(
+      'no-input',
+      'no cluster file given',
+      { field: '-f' },
+      'pass -f FILE (YAML/JSON)',
+    );
   const loaded = loadDocuments(files.map((path) => ({ path, text: io.readFile(path) })));
   const built = buildModel(loaded.objects);
   const diagnostics = [...loaded.diagnostics, ...built.diagnostics];
@@ -23,10 +29,19 @@ export function loadPlan(io: Io, files: readonly string[]): TwinPlan {
   return plan;
 }
 
-export function parseIntOption(value: string | undefined, name: string, min: number, max: number): number | undefined {
+export function parseIntOption(
+  value: string | undefined,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
-    throw InputError.of('bad-option', `${name} ${JSON.stringify(value)}: not an integer in ${min}–${max}`, { field: name });
+    throw InputError.of(
+      'bad-option',
+      `${name} ${JSON.stringify(value)}: not an integer in ${min}–${max}`,
+      { field: name },
+    );
   }
   return Number(value);
 }

@@ -33,10 +33,11 @@
  *       "hits": [ { hook, table, chain, index, file, line, rule, target } ],
  *       "rewrites": [ { hook, kind: "DNAT"|"SNAT"|"MASQUERADE"|"un-DNAT"|"un-SNAT"|…, before: PKT, after: PKT } ],
  *       "ctstate": "NEW"|"ESTABLISHED_REPLY"|…|"INVALID"|"UNTRACKED",  // conntrack's view at the end
- *       "packet": PKT,                  // { src, dst, sport, dport, proto } at the end
+ *       "packetIn": PKT,                // { src, dst, sport, dport, proto } as it arrived
+ *       "packet": PKT,                  // … and at the end
  *       "events": [ { kind, summary } ], // every step, in order
  *       "reply": null | { path, verdict, decidedBy, ctstate, mark, reject?, unsupported?,
- *                         hits, rewrites, packet, events }   // with --reply
+ *                         hits, rewrites, packetIn, packet, events }   // with --reply
  *   } ],
  *   "warnings": [ { code, severity, message, file, line } ] }
  * ```
@@ -315,6 +316,7 @@ function walkJson(w: WalkSummary): Record<string, unknown> {
     ...(w.unsupported ? { unsupported: w.unsupported } : {}),
     hits: w.hits.map(hitJson),
     rewrites: w.rewrites,
+    packetIn: w.packetIn,
     packet: w.packet,
     events: w.steps.map((s) => ({ kind: s.kind, summary: s.summary })),
   };
@@ -397,7 +399,7 @@ export function renderText(r: IptablesTraceResult, rules: string): string {
     lines.push(...renderSteps(a, rules));
     lines.push(...renderSummary(a, rules));
     if (a.reply) {
-      lines.push(`  reply ${pkt(a.reply.packet)} ${'·'.repeat(12)}`);
+      lines.push(`  reply: ${pkt(a.reply.packetIn)}, the receiver's answer`);
       lines.push(`  path: ${a.reply.path.join(' → ')}`);
       lines.push(...renderSteps(a.reply, rules));
       lines.push(`  verdict: ${a.reply.verdict}, by ${decider(a.reply.decidedBy, rules)}`);
@@ -417,7 +419,8 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
         break;
       case 'rule': {
         const where = `${(d['file'] as string | undefined) ?? rules}:${String(d['line'] ?? '?')}`;
-        out.push(`    ${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
+        const indent = '  '.repeat(Number(d['depth'] ?? 0));
+        out.push(`    ${indent}${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
         break;
       }
       case 'policy':
@@ -426,9 +429,15 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
       case 'conntrack':
         out.push(`    ${s.summary}`);
         break;
+      case 'note':
+        if (d['returnTo'] !== undefined) {
+          out.push(
+            `    ${'  '.repeat(Number(d['depth'] ?? 1))}(end of ${String(d['chain'])}, back to ${String(d['returnTo'])})`,
+          );
+        } else out.push(`    ${s.summary}`);
+        break;
       case 'nat':
       case 'drop':
-      case 'note':
         out.push(`    ${s.summary}`);
         break;
       default:

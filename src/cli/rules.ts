@@ -28,10 +28,24 @@ interface RulesOpts {
   only?: string;
 }
 
-const SECTIONS = ['iptables', 'links', 'addrs', 'routes', 'neigh', 'fdb', 'conntrack', 'defaults'] as const;
+const SECTIONS = [
+  'iptables',
+  'links',
+  'addrs',
+  'routes',
+  'neigh',
+  'fdb',
+  'conntrack',
+  'defaults',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
-export function renderRules(twin: Twin, hostName: string, only: Section | undefined, nodeName: string): string {
+export function renderRules(
+  twin: Twin,
+  hostName: string,
+  only: Section | undefined,
+  nodeName: string,
+): string {
   const h = twin.host(hostName);
   const out: string[] = [];
   const section = (s: Section, title: string, body: string): void => {
@@ -51,19 +65,34 @@ export function renderRules(twin: Twin, hostName: string, only: Section | undefi
   const defaults = twin.defaults.filter((d) => {
     const name = d.object.replace(/^\S+ /, '');
     const pod = twin.pods.get(name);
-    return d.object.startsWith('Cluster ') || name === nodeName || (pod !== undefined && pod.node === nodeName) || d.object.startsWith('Service ') || d.object.startsWith('EndpointSlice ');
+    return (
+      d.object.startsWith('Cluster ') ||
+      name === nodeName ||
+      (pod !== undefined && pod.node === nodeName) ||
+      d.object.startsWith('Service ') ||
+      d.object.startsWith('EndpointSlice ')
+    );
   });
-  section('defaults', 'defaults (what the twin invented)', defaults.map((d) => `${d.object} ${d.field} = ${d.value}: ${d.reason}`).join('\n'));
+  section(
+    'defaults',
+    'defaults (what the twin invented)',
+    defaults.map((d) => `${d.object} ${d.field} = ${d.value}: ${d.reason}`).join('\n'),
+  );
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
 export function register(program: Command, io: Io): void {
   program
     .command('rules')
-    .description("What a node's kernel holds in the twin: iptables-save, ip route/link/addr/neigh, bridge fdb, conntrack -L")
+    .description(
+      "What a node's kernel holds in the twin: iptables-save, ip route/link/addr/neigh, bridge fdb, conntrack -L",
+    )
     .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
     .requiredOption('--node <name>', 'the node')
-    .option('--pod <ns/name>', "show this pod's network namespace instead of the node's root namespace")
+    .option(
+      '--pod <ns/name>',
+      "show this pod's network namespace instead of the node's root namespace",
+    )
     .option('--after-trace', 'the state after tracing --from/--to (ARP, FDB, conntrack entries)')
     .option('--from <ref>', 'with --after-trace')
     .option('--to <ref>', 'with --after-trace')
@@ -71,28 +100,49 @@ export function register(program: Command, io: Io): void {
     .action((opts: RulesOpts) => {
       const only = opts.only as Section | undefined;
       if (only !== undefined && !SECTIONS.includes(only)) {
-        throw InputError.of('bad-option', `--only ${JSON.stringify(opts.only)} is not one of ${SECTIONS.join(', ')}`, { field: '--only' });
+        throw InputError.of(
+          'bad-option',
+          `--only ${JSON.stringify(opts.only)} is not one of ${SECTIONS.join(', ')}`,
+          { field: '--only' },
+        );
       }
       if (opts.afterTrace && (opts.from === undefined || opts.to === undefined)) {
-        throw InputError.of('bad-option', '--after-trace needs --from and --to', { field: '--after-trace' });
+        throw InputError.of('bad-option', '--after-trace needs --from and --to', {
+          field: '--after-trace',
+        });
       }
       const plan = loadPlan(io, opts.file ?? []);
       const node = opts.node!;
       if (!plan.model.nodes.has(node)) {
         const near = closeMatches(node, [...plan.model.nodes.keys()]);
-        throw InputError.of('unknown-node', `--node ${node}: no such Node`, { field: '--node' }, near.length > 0 ? `nodes: ${near.join(', ')}` : undefined);
+        throw InputError.of(
+          'unknown-node',
+          `--node ${node}: no such Node`,
+          { field: '--node' },
+          near.length > 0 ? `nodes: ${near.join(', ')}` : undefined,
+        );
       }
       let hostName = node;
       if (opts.pod !== undefined) {
         const key = opts.pod.includes('/') ? opts.pod : `default/${opts.pod}`;
         const pod = plan.model.pods.get(key);
         if (!pod || pod.spec.nodeName !== node) {
-          const near = closeMatches(key, (plan.model.podsByNode.get(node) ?? []).map((p) => nsName(p)));
-          throw InputError.of('unknown-pod', `--pod ${opts.pod}: no such Pod on node ${node}`, { field: '--pod' }, near.length > 0 ? `pods on ${node}: ${near.join(', ')}` : undefined);
+          const near = closeMatches(
+            key,
+            (plan.model.podsByNode.get(node) ?? []).map((p) => nsName(p)),
+          );
+          throw InputError.of(
+            'unknown-pod',
+            `--pod ${opts.pod}: no such Pod on node ${node}`,
+            { field: '--pod' },
+            near.length > 0 ? `pods on ${node}: ${near.join(', ')}` : undefined,
+          );
         }
         hostName = pod.spec.hostNetwork ? node : key;
       }
-      const twin = opts.afterTrace ? traceConnectionWithTwin(plan, { from: opts.from!, to: opts.to! }).twin : plan.instantiate();
+      const twin = opts.afterTrace
+        ? traceConnectionWithTwin(plan, { from: opts.from!, to: opts.to! }).twin
+        : plan.instantiate();
       io.out(renderRules(twin, hostName, only, node));
     });
 }

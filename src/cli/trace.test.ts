@@ -6,7 +6,8 @@ import { main } from './main.js';
 const FILES: Record<string, string> = {
   'examples/same-node.yaml': readFileSync('examples/same-node.yaml', 'utf8'),
   'examples/two-nodes.yaml': readFileSync('examples/two-nodes.yaml', 'utf8'),
-  'bad.yaml': 'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: nowhere, containers: [{name: c}]}\n',
+  'bad.yaml':
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: nowhere, containers: [{name: c}]}\n',
 };
 
 async function cli(...args: string[]) {
@@ -17,25 +18,65 @@ async function cli(...args: string[]) {
 
 describe('packeteye trace', () => {
   it.each([
-    ['text', [], (out: string) => expect(out).toMatch(/dst 10\.96\.0\.11:80 → 10\.244\.4\.40:80 \(DNAT, KUBE-SEP-/)],
-    ['json', ['-o', 'json'], (out: string) => expect(JSON.parse(out).reply.received.src).toBe('10.96.0.11')],
-    ['mermaid', ['-o', 'mermaid'], (out: string) => expect(out.startsWith('sequenceDiagram\n')).toBe(true)],
+    [
+      'text',
+      [],
+      (out: string) =>
+        expect(out).toMatch(/dst 10\.96\.0\.11:80 → 10\.244\.4\.40:80 \(DNAT, KUBE-SEP-/),
+    ],
+    [
+      'json',
+      ['-o', 'json'],
+      (out: string) => expect(JSON.parse(out).reply.received.src).toBe('10.96.0.11'),
+    ],
+    [
+      'mermaid',
+      ['-o', 'mermaid'],
+      (out: string) => expect(out.startsWith('sequenceDiagram\n')).toBe(true),
+    ],
     ['verbose', ['-v'], (out: string) => expect(out).toMatch(/^ {2}\d{4}: hook$/m)],
   ])('-o %s', async (_name, extra, check) => {
-    const r = await cli('trace', '-f', 'examples/same-node.yaml', '--from', 'default/pod-a', '--to', 'svc/default/web:80', ...extra);
+    const r = await cli(
+      'trace',
+      '-f',
+      'examples/same-node.yaml',
+      '--from',
+      'default/pod-a',
+      '--to',
+      'svc/default/web:80',
+      ...extra,
+    );
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     check(r.out);
   });
 
   it.each([
-    [['--from', 'default/pod-x', '--to', 'svc/default/web:80'], /--from default\/pod-x: no such Pod[\s\S]*did you mean default\/pod-a/],
-    [['--from', 'default/pod-a', '--to', 'svc/default/wbe:80'], /no such Service[\s\S]*svc\/default\/web:80/],
+    [
+      ['--from', 'default/pod-x', '--to', 'svc/default/web:80'],
+      /--from default\/pod-x: no such Pod[\s\S]*did you mean default\/pod-a/,
+    ],
+    [
+      ['--from', 'default/pod-a', '--to', 'svc/default/wbe:80'],
+      /no such Service[\s\S]*svc\/default\/web:80/,
+    ],
     [['--from', 'default/pod-a', '--to', 'svc/default/web:81'], /has no port 81; it has 80\/TCP/],
-    [['--from', 'default/pod-a', '--to', 'default/pod-b', '--proto', 'sctp'], /--proto "sctp" is not one of/],
-    [['--from', 'default/pod-a', '--to', 'default/pod-b:80', '-o', 'yaml'], /-o "yaml" is not one of/],
-    [['--from', 'svc/default/web:80', '--to', 'default/pod-b:80'], /a Service does not send packets/],
-    [['--from', 'default/pod-a', '--to', 'default/pod-b:80', '--sport', '70000'], /--sport "70000": not an integer/],
+    [
+      ['--from', 'default/pod-a', '--to', 'default/pod-b', '--proto', 'sctp'],
+      /--proto "sctp" is not one of/,
+    ],
+    [
+      ['--from', 'default/pod-a', '--to', 'default/pod-b:80', '-o', 'yaml'],
+      /-o "yaml" is not one of/,
+    ],
+    [
+      ['--from', 'svc/default/web:80', '--to', 'default/pod-b:80'],
+      /a Service does not send packets/,
+    ],
+    [
+      ['--from', 'default/pod-a', '--to', 'default/pod-b:80', '--sport', '70000'],
+      /--sport "70000": not an integer/,
+    ],
   ])('bad input %j → exit 2', async (args, message) => {
     const r = await cli('trace', '-f', 'examples/same-node.yaml', ...args);
     expect(r.code).toBe(2);
@@ -49,21 +90,45 @@ describe('packeteye trace', () => {
   });
 
   it('--sport and --seed are honoured', async () => {
-    const r = await cli('trace', '-f', 'examples/same-node.yaml', '--from', 'default/pod-a', '--to', 'default/pod-b:80', '--sport', '40001', '-o', 'json');
+    const r = await cli(
+      'trace',
+      '-f',
+      'examples/same-node.yaml',
+      '--from',
+      'default/pod-a',
+      '--to',
+      'default/pod-b:80',
+      '--sport',
+      '40001',
+      '-o',
+      'json',
+    );
     expect(JSON.parse(r.out).request.received.sport).toBe(40001);
   });
 
   it('container-to-container over localhost stays in the pod namespace', async () => {
-    const r = await cli('trace', '-f', 'examples/same-node.yaml', '--from', 'default/pod-b', '--to', '127.0.0.1:80', '-o', 'json');
+    const r = await cli(
+      'trace',
+      '-f',
+      'examples/same-node.yaml',
+      '--from',
+      'default/pod-b',
+      '--to',
+      '127.0.0.1:80',
+      '-o',
+      'json',
+    );
     const t = JSON.parse(r.out);
     expect(t.request.disposition).toBe('delivered');
     expect(t.request.at).toBe('default/pod-b');
-    expect(new Set(t.request.hops.map((h: { host: string }) => h.host))).toEqual(new Set(['default/pod-b']));
+    expect(new Set(t.request.hops.map((h: { host: string }) => h.host))).toEqual(
+      new Set(['default/pod-b']),
+    );
   });
 });
 
 describe('packeteye rules', () => {
-  it('prints the node kernel in the real tools\' formats', async () => {
+  it("prints the node kernel in the real tools' formats", async () => {
     const r = await cli('rules', '-f', 'examples/same-node.yaml', '--node', 'node-a');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^# iptables-save \(node-a\)\n\*filter/m);
@@ -74,13 +139,40 @@ describe('packeteye rules', () => {
   });
 
   it('--after-trace shows the conntrack entry and the learned neighbours', async () => {
-    const r = await cli('rules', '-f', 'examples/same-node.yaml', '--node', 'node-a', '--after-trace', '--from', 'default/pod-a', '--to', 'svc/default/web:80', '--only', 'conntrack');
-    expect(r.out).toMatch(/^tcp +6 .*src=10\.244\.4\.2 dst=10\.96\.0\.11 .*src=10\.244\.4\.40 dst=10\.244\.4\.2/m);
+    const r = await cli(
+      'rules',
+      '-f',
+      'examples/same-node.yaml',
+      '--node',
+      'node-a',
+      '--after-trace',
+      '--from',
+      'default/pod-a',
+      '--to',
+      'svc/default/web:80',
+      '--only',
+      'conntrack',
+    );
+    expect(r.out).toMatch(
+      /^tcp +6 .*src=10\.244\.4\.2 dst=10\.96\.0\.11 .*src=10\.244\.4\.40 dst=10\.244\.4\.2/m,
+    );
   });
 
   it('--pod shows the pod namespace: eth0 with the pod IP, default via the gateway', async () => {
-    const r = await cli('rules', '-f', 'examples/same-node.yaml', '--node', 'node-a', '--pod', 'default/pod-b', '--only', 'routes');
-    expect(r.out).toBe('default via 10.244.4.1 dev eth0 \n10.244.4.0/24 dev eth0 proto kernel scope link src 10.244.4.40 \n');
+    const r = await cli(
+      'rules',
+      '-f',
+      'examples/same-node.yaml',
+      '--node',
+      'node-a',
+      '--pod',
+      'default/pod-b',
+      '--only',
+      'routes',
+    );
+    expect(r.out).toBe(
+      'default via 10.244.4.1 dev eth0 \n10.244.4.0/24 dev eth0 proto kernel scope link src 10.244.4.40 \n',
+    );
   });
 
   it.each([

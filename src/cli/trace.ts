@@ -29,11 +29,16 @@ const PROTOS = ['tcp', 'udp', 'icmp'];
 export function register(program: Command, io: Io): void {
   program
     .command('trace')
-    .description('Trace a connection through the cluster twin: every hop, hook, rewrite, and the reply')
+    .description(
+      'Trace a connection through the cluster twin: every hop, hook, rewrite, and the reply',
+    )
     .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
     .requiredOption('--from <ref>', 'NS/POD, node/NAME, host/NAME or IP')
-    .requiredOption('--to <ref>', 'NS/POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/NS/NAME:PORT or IP[:PORT]')
-    .option('--proto <proto>', 'tcp | udp | icmp (default: the Service port\'s protocol, else tcp)')
+    .requiredOption(
+      '--to <ref>',
+      'NS/POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/NS/NAME:PORT or IP[:PORT]',
+    )
+    .option('--proto <proto>', "tcp | udp | icmp (default: the Service port's protocol, else tcp)")
     .option('--sport <n>', 'source port (default: ephemeral, 32768–60999, seeded)')
     .option('--seed <n>', 'seed for every chance decision (endpoint choice, ports)', '1')
     .option('--all-paths', "enumerate kube-proxy's probabilistic branches with their probabilities")
@@ -41,9 +46,18 @@ export function register(program: Command, io: Io): void {
     .option('-o, --output <format>', 'text | json | mermaid', 'text')
     .action((opts: TraceOpts) => {
       const output = opts.output ?? 'text';
-      if (!OUTPUTS.includes(output)) throw InputError.of('bad-output', `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`, { field: '--output' });
+      if (!OUTPUTS.includes(output))
+        throw InputError.of(
+          'bad-output',
+          `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`,
+          { field: '--output' },
+        );
       if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
-        throw InputError.of('bad-proto', `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`, { field: '--proto' });
+        throw InputError.of(
+          'bad-proto',
+          `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`,
+          { field: '--proto' },
+        );
       }
       const sport = parseIntOption(opts.sport, '--sport', 1, 65535);
       const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;

@@ -62,19 +62,28 @@ describe('bridge plugin', () => {
     const node = t.host('n1');
     const pod = t.host('default/a');
     const veth = vethName('default/a');
-    expect(node.addressesOf('cni0').map((a) => `${a.local}/${a.prefix}`)).toEqual(['10.244.1.1/24']);
+    expect(node.addressesOf('cni0').map((a) => `${a.local}/${a.prefix}`)).toEqual([
+      '10.244.1.1/24',
+    ]);
     expect(node.getLink(veth)?.master).toBe('cni0');
     expect(node.getLink(veth)?.port?.hairpin).toBe(false);
     expect(node.getLink(veth)?.peer).toEqual({ host: 'default/a', name: 'eth0' });
     expect(pod.addressesOf('eth0').map((a) => `${a.local}/${a.prefix}`)).toEqual(['10.244.1.5/24']);
     expect(pod.getLink('lo')?.adminUp).toBe(true);
-    expect(ipRouteShow(pod)).toBe('default via 10.244.1.1 dev eth0 \n10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.5 \n');
+    expect(ipRouteShow(pod)).toBe(
+      'default via 10.244.1.1 dev eth0 \n10.244.1.0/24 dev eth0 proto kernel scope link src 10.244.1.5 \n',
+    );
     expect(node.sysctl.get('net.ipv4.ip_forward')).toBe(1);
     expect(node.sysctl.get('net.bridge.bridge-nf-call-iptables')).toBe(1);
     // Sockets: the pod's containerPort in its namespace; the hostNetwork pod's in the node's.
     expect(pod.sockets.findListener('tcp', '10.244.1.5', 80)).toBeDefined();
     expect(node.sockets.findListener('tcp', '192.168.1.10', 9100)).toBeDefined();
-    expect(t.host('gateway').route.list('main').map((r) => `${r.dst.network}/${r.dst.prefix} via ${r.via}`)).toContain('10.244.1.0/24 via 192.168.1.10');
+    expect(
+      t
+        .host('gateway')
+        .route.list('main')
+        .map((r) => `${r.dst.network}/${r.dst.prefix} via ${r.via}`),
+    ).toContain('10.244.1.0/24 via 192.168.1.10');
   });
 
   it('hairpinMode: true sets hairpin on every pod port', () => {
@@ -82,7 +91,7 @@ describe('bridge plugin', () => {
     expect(t.host('n1').getLink(vethName('default/a'))?.port?.hairpin).toBe(true);
   });
 
-  it('ipMasq adds the CNI-… chain in nat POSTROUTING, after kube-proxy\'s jump', () => {
+  it("ipMasq adds the CNI-… chain in nat POSTROUTING, after kube-proxy's jump", () => {
     const t = twinOf('{plugin: bridge, ipMasq: true}');
     const text = t.nodeRules.get('n1')!.text;
     const chain = cniChainName('cbr0', containerId('default/a'));
@@ -90,7 +99,9 @@ describe('bridge plugin', () => {
     expect(nat).toContain(`:${chain} - [0:0]`);
     const post = nat.split('\n').filter((l) => l.startsWith('-A POSTROUTING'));
     expect(post[0]).toMatch(/KUBE-POSTROUTING/);
-    expect(post[1]).toBe(`-A POSTROUTING -s 10.244.1.5/32 -m comment --comment "name: \\"cbr0\\" id: \\"${containerId('default/a')}\\"" -j ${chain}`);
+    expect(post[1]).toBe(
+      `-A POSTROUTING -s 10.244.1.5/32 -m comment --comment "name: \\"cbr0\\" id: \\"${containerId('default/a')}\\"" -j ${chain}`,
+    );
     expect(nat).toContain(`-A ${chain} -d 10.244.1.0/24 `);
     expect(nat).toMatch(new RegExp(`-A ${chain} ! -d 224\\.0\\.0\\.0/4 .*-j MASQUERADE`));
     expect(t.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

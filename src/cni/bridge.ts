@@ -37,13 +37,28 @@ export class BridgePlugin implements CniPlugin {
   private readonly ipMasq: boolean;
   private readonly rules = new Map<string, FragmentBuilder>();
 
-  constructor(spec: BridgeSpec) {
+  /** The delegate's `mtu` (flannel passes FLANNEL_MTU); default the underlay's. */
+  private readonly mtu: number | undefined;
+
+  constructor(spec: BridgeSpec, delegate: { mtu?: number } = {}) {
+    this.mtu = delegate.mtu;
     this.bridgeName = spec.bridge ?? 'cni0';
     this.hairpin = spec.hairpinMode ?? false;
     this.ipMasq = spec.ipMasq ?? false;
-    if (spec.bridge === undefined) this.defaults.push({ object: 'Cluster', field: 'spec.cni.bridge', value: 'cni0', reason: "the bridge plugin's default bridge name" });
+    if (spec.bridge === undefined)
+      this.defaults.push({
+        object: 'Cluster',
+        field: 'spec.cni.bridge',
+        value: 'cni0',
+        reason: "the bridge plugin's default bridge name",
+      });
     if (spec.hairpinMode === undefined) {
-      this.defaults.push({ object: 'Cluster', field: 'spec.cni.hairpinMode', value: 'false', reason: 'the bridge plugin sets hairpin_mode from hairpinMode, default false' });
+      this.defaults.push({
+        object: 'Cluster',
+        field: 'spec.cni.hairpinMode',
+        value: 'false',
+        reason: 'the bridge plugin sets hairpin_mode from hairpinMode, default false',
+      });
     }
   }
 
@@ -56,7 +71,7 @@ export class BridgePlugin implements CniPlugin {
     const subnet = parseCidr(ctx.node.spec.podCIDR);
     const gateway = nthAddress(subnet, 1);
     if (!h.getLink(this.bridgeName)) {
-      h.link.addBridge(this.bridgeName, { mtu: ctx.model.cluster.underlay.mtu });
+      h.link.addBridge(this.bridgeName, { mtu: this.mtu ?? ctx.model.cluster.underlay.mtu });
       h.addr.add(`${gateway}/${subnet.prefix}`, this.bridgeName);
       h.link.set(this.bridgeName, { up: true });
       // bridge.go enableIPForward for isGateway.
@@ -72,7 +87,7 @@ export class BridgePlugin implements CniPlugin {
     // loopback plugin: lo up (127.0.0.1/8 comes with NETDEV_UP).
     podHost.link.set('lo', { up: true });
     const veth = vethName(key);
-    const mtu = ctx.model.cluster.underlay.mtu;
+    const mtu = this.mtu ?? ctx.model.cluster.underlay.mtu;
     host.link.addVeth(veth, { peer: 'eth0', peerHost: podHost, mtu });
     host.link.set(veth, { master: this.bridgeName, up: true });
     host.link.setPort(veth, { hairpin: this.hairpin });
@@ -83,7 +98,8 @@ export class BridgePlugin implements CniPlugin {
       object: `Pod ${key}`,
       field: 'veth',
       value: veth,
-      reason: 'the bridge plugin names the host end veth + 8 random hex chars; the twin derives them from the pod name',
+      reason:
+        'the bridge plugin names the host end veth + 8 random hex chars; the twin derives them from the pod name',
     });
     if (this.ipMasq) this.addIpMasq(ctx, key, prefix);
     return { hostIface: veth };
@@ -106,7 +122,8 @@ export class BridgePlugin implements CniPlugin {
       object: `Pod ${key}`,
       field: 'containerID',
       value: id,
-      reason: 'the ipMasq chain name hashes the container id; the twin has none and uses sha256(namespace/name)',
+      reason:
+        'the ipMasq chain name hashes the container id; the twin has none and uses sha256(namespace/name)',
     });
   }
 

@@ -538,3 +538,78 @@ describe.skipIf(!canRun || !canTraffic)('portmap hostPort DNAT for real', () => 
     }
   });
 });
+
+describe.skipIf(!canRun || !canTraffic)('klipper-lb svclb pod for real', () => {
+  it.each([
+    ['client inside loadBalancerSourceRanges: DNAT to the ClusterIP, MASQUERADEd to the svclb pod', ['192.168.60.0/24'], true],
+    ['client outside loadBalancerSourceRanges: FORWARD DROP', ['1.2.3.0/24'], false],
+  ] as const)('%s', async (_name, ranges, reaches) => {
+    const cli = addNs(`${PREFIX}-lbcli`);
+    const lb = addNs(`${PREFIX}-svclb`);
+    const be = addNs(`${PREFIX}-lbbe`);
+    let server: { stop: () => void; ready: Promise<void> } | undefined;
+    try {
+      const link = (a: string, aIf: string, b: string, bIf: string) => {
+        sh(['ip', 'link', 'add', 'tmp-a', 'netns', a, 'type', 'veth', 'peer', 'name', 'tmp-b', 'netns', b]);
+        inNs(a, ['ip', 'link', 'set', 'tmp-a', 'name', aIf]);
+        inNs(b, ['ip', 'link', 'set', 'tmp-b', 'name', bIf]);
+        inNs(a, ['ip', 'link', 'set', aIf, 'up']);
+        inNs(b, ['ip', 'link', 'set', bIf, 'up']);
+      };
+      // client 192.168.60.1 -- svclb pod 192.168.60.2 | 10.43.12.1 -- "ClusterIP" 10.43.12.7 (stands in for
+      // the node's kube-proxy DNAT, which is proxy/'s business).
+      link(cli, 'eth0', lb, 'eth0');
+      link(lb, 'eth1', be, 'eth0');
+      inNs(cli, ['ip', 'addr', 'add', '192.168.60.1/24', 'dev', 'eth0']);
+      inNs(lb, ['ip', 'addr', 'add', '192.168.60.2/24', 'dev', 'eth0']);
+      inNs(lb, ['ip', 'addr', 'add', '10.43.12.1/24', 'dev', 'eth1']);
+      inNs(be, ['ip', 'addr', 'add', '10.43.12.7/24', 'dev', 'eth0']);
+      inNs(lb, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+
+      const service: Service = { ...svc, spec: { ...svc.spec, loadBalancerSourceRanges: [...ranges], ports: [{ port: 80, protocol: 'TCP', nodePort: 31080 }] } };
+      const frag = compileKlipperLb({ containers: svclbContainers(service, ['192.168.50.1']).containers });
+      const merged = mergeIptablesSave([frag.text]);
+      inNs(lb, ['iptables-restore'], merged);
+
+      server = startEchoPeer(be, 80);
+      await server.ready;
+
+      const { ruleset } = parseNoErrors(merged);
+      const twin = traceIptables({
+        ruleset,
+        src: '192.168.60.1',
+        dst: '192.168.60.2',
+        proto: 'tcp',
+        dport: 80,
+        localIps: [
+          { ip: '192.168.60.2', prefix: 24, iface: 'eth0' },
+          { ip: '10.43.12.1', prefix: 24, iface: 'eth1' },
+        ],
+        inIface: 'eth0',
+        outIface: 'eth1',
+        allPaths: false,
+        seed: 1,
+      });
+      const alt = twin.alternatives[0]!;
+      expect(alt.dnat).toBe('10.43.12.7:80');
+      expect(alt.verdict).toBe(reaches ? 'ACCEPT' : 'DROP');
+      let seen = '';
+      try {
+        seen = connect(cli, '192.168.60.2', 80);
+      } catch {
+        seen = '';
+      }
+      if (reaches) {
+        expect(alt.snat?.to.split(':')[0]).toBe('10.43.12.1');
+        const [peer, , sockIp, sockPort] = seen.split(' ');
+        expect(peer).toBe('10.43.12.1');
+        expect(`${sockIp}:${sockPort}`).toBe('10.43.12.7:80');
+      } else {
+        expect(seen).toBe('');
+      }
+    } finally {
+      server?.stop();
+      for (const n of [cli, lb, be]) delNs(n);
+    }
+  });
+});

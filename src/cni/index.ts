@@ -16,7 +16,9 @@ export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
 export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 
 /** The plugin for the Cluster's `spec.cni`, or a diagnostic saying it is not modelled yet. */
-export function pluginFor(spec: CniSpec): { plugin: CniPlugin } | { plugin: undefined; diagnostic: Diagnostic } {
+export function pluginFor(
+  spec: CniSpec,
+): { plugin: CniPlugin } | { plugin: undefined; diagnostic: Diagnostic } {
   switch (spec.plugin) {
     case 'bridge':
       return { plugin: new BridgePlugin(spec) };

@@ -101,7 +101,7 @@ describe('mergeIptablesSave: a flannel node in start-up order', () => {
     expect(users).toEqual([...users].sort());
   });
 
-  it('Calico inserts its jumps at the top whatever its place in the list', () => {
+  it('Calico, merged last, has its jumps on top (Felix keeps them there)', () => {
     const calico = compileCalicoNat({ pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }] });
     const text = mergeIptablesSave([kubeProxy, calico.text]);
     expect(jumpTargets(text, 'nat', 'POSTROUTING')).toEqual([

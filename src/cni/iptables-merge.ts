@@ -21,8 +21,11 @@
  *   4. flannel        — `-A POSTROUTING` FLANNEL-POSTRTG, `-A FORWARD` FLANNEL-FWD
  *   5. ip-masq-agent  — `EnsureRule(Append)` POSTROUTING → IP-MASQ-AGENT
  *
- * (Felix inserts its jumps at the top of the built-in chains and keeps them
- * there, so it lands first whatever its position in the list.)
+ * Calico's Felix inserts its jumps at the top of the built-in chains and
+ * re-inserts them whenever something else gets above them, so its fragment
+ * goes LAST in the list (its `-I … 1` then lands on top, where Felix keeps
+ * it). klipper-lb's rules live in the svclb pod's own namespace: merge them
+ * alone (an empty namespace has nothing else).
  *
  * Merge rules, each what the real tools do:
  * - A rule identical (after normalisation to iptables-save text) to one an

@@ -34,6 +34,8 @@ export function containerId(podKey: string): string {
  * `CNI-` + the first 24 hex chars of sha512(name + id).
  */
 export function cniChainName(network: string, id: string, prefix = 'CNI-'): string {
-  const h = createHash('sha512').update(network + id).digest('hex');
+  const h = createHash('sha512')
+    .update(network + id)
+    .digest('hex');
   return `${prefix}${h.slice(0, 28 - prefix.length)}`;
 }

@@ -1,5 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../diag.js';
+import { loadDocuments } from '../k8s/load.js';
+import { buildModel } from '../k8s/model.js';
 import type { ContainerPort, Pod } from '../k8s/types.js';
 import { argvToSave, chainLines, parseNoErrors } from './edge-testkit.js';
 import { containerId } from './names.js';
@@ -10,6 +13,7 @@ import {
   CODE_NO_POD_IP,
   checkHostPorts,
   compilePortmap,
+  compilePortmapForNode,
   dnatChainName,
   formatChainNameWithPrefix,
   podPortMappings,
@@ -454,5 +458,50 @@ describe('hostPort clashes (scheduler NodePorts semantics)', () => {
       pod(`p${i}`, [[{ containerPort: 80, hostPort: 10000 + i }]]),
     );
     expect(checkHostPorts('n', pods).diagnostics).toEqual([]);
+  });
+});
+
+describe('compilePortmapForNode (from a cluster model)', () => {
+  const yaml = `
+apiVersion: v1
+kind: Node
+metadata: {name: node-1}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: zeta, namespace: default}
+spec:
+  nodeName: node-1
+  containers: [{name: c, ports: [{containerPort: 80, hostPort: 8080}]}]
+status: {podIP: 10.244.1.7}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: alpha, namespace: default}
+spec:
+  nodeName: node-1
+  containers: [{name: c, ports: [{containerPort: 81, hostPort: 8080}]}]
+status: {podIP: 10.244.1.8}
+`;
+  const loaded = loadDocuments([{ path: 'cluster.yaml', text: yaml }]);
+  const { model } = buildModel(loaded.objects);
+
+  it('takes pods in input order, the podCIDR prefix for the hairpin rule, and locates the clash', () => {
+    const out = compilePortmapForNode(model, 'node-1');
+    // zeta comes first in the file, so it holds the port and alpha is refused.
+    expect(out.mappings.map((m) => m.pod)).toEqual(['default/zeta']);
+    expect(out.saveText).toContain('-s 10.244.1.0/24 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK');
+    expect(out.diagnostics).toMatchObject([
+      { code: CODE_HOSTPORT_CONFLICT, object: 'Pod default/alpha', field: 'spec.containers[0].ports[0].hostPort', file: 'cluster.yaml', document: 3 },
+    ]);
+    expect(formatDiagnostic(out.diagnostics[0]!)).toMatch(/^cluster\.yaml:\d+: document 3: Pod default\/alpha: field spec\.containers\[0\]\.ports\[0\]\.hostPort: error: hostPort TCP 0\.0\.0\.0:8080 on node node-1 is already held by Pod default\/zeta/);
+  });
+
+  it('ipamPrefix 32 (calico-ipam)', () => {
+    const out = compilePortmapForNode(model, 'node-1', { ipamPrefix: 32, networkName: 'k8s-pod-network' });
+    expect(out.saveText).toContain('-s 10.244.1.7/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK');
+    expect(out.saveText).toContain('dnat name: \\"k8s-pod-network\\"');
   });
 });

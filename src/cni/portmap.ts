@@ -47,6 +47,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';
+import type { ClusterModel } from '../k8s/model.js';
 import type { Pod, Protocol } from '../k8s/types.js';
 import { isIpv4, parseCidr } from '../wire/addr.js';
 import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
@@ -548,4 +549,53 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
   }
 
   return { ...b.fragment(diagnostics), mappings, defaults };
+}
+
+/**
+ * {@link compilePortmap} for one node of a cluster model. Pod-network pods
+ * bring their `status.podIP` with the IPAM prefix `ipamPrefix` — the node
+ * podCIDR's prefix by default (host-local over the podCIDR: bridge, flannel,
+ * GKE's ptp); Calico's calico-ipam hands out /32s, so pass 32 there.
+ * hostNetwork pods are included for clash detection. Order: the order the
+ * pods appear in the input files (file, document, list item) — packeteye's
+ * stand-in for the order the sandboxes were created — then ns/name.
+ * Diagnostics about a pod carry its file, document and line.
+ */
+export function compilePortmapForNode(
+  model: ClusterModel,
+  nodeName: string,
+  opts: PortmapOptions & { readonly ipamPrefix?: number } = {},
+): PortmapOutput {
+  const node = model.nodes.get(nodeName);
+  const pods = [...(model.podsByNode.get(nodeName) ?? [])];
+  const origin = (p: Pod) => model.origins.get(podRef(p));
+  pods.sort((a, b) => {
+    const oa = origin(a);
+    const ob = origin(b);
+    if (oa && ob) {
+      if (oa.file !== ob.file) return oa.file < ob.file ? -1 : 1;
+      if (oa.document !== ob.document) return oa.document - ob.document;
+      if ((oa.item ?? 0) !== (ob.item ?? 0)) return (oa.item ?? 0) - (ob.item ?? 0);
+    } else if (oa || ob) return oa ? -1 : 1;
+    return podKey(a) < podKey(b) ? -1 : podKey(a) > podKey(b) ? 1 : 0;
+  });
+  let prefix = opts.ipamPrefix;
+  if (prefix === undefined && node) {
+    try {
+      prefix = parseCidr(node.spec.podCIDR).prefix;
+    } catch {
+      prefix = undefined;
+    }
+  }
+  const input: PortmapPod[] = pods.map((p) =>
+    p.spec.hostNetwork ? { pod: p } : { pod: p, containerNet: `${p.status.podIP}/${prefix ?? 32}` },
+  );
+  const { ipamPrefix: _ignored, ...options } = opts;
+  void _ignored;
+  const out = compilePortmap({ ...options, node: nodeName, pods: input });
+  const located = out.diagnostics.map((d) => {
+    const o = d.object !== undefined ? model.origins.get(d.object) : undefined;
+    return o ? { ...d, file: o.file, document: o.document, line: o.line } : d;
+  });
+  return { ...out, diagnostics: located };
 }

@@ -31,7 +31,6 @@ export interface PodContext extends NodeContext {
   readonly podHost: Host;
 }
 
-
 export interface CniPlugin {
   readonly name: string;
   setupNode(ctx: NodeContext): void;

@@ -24,7 +24,7 @@ metadata: {name: kernel-e2e}
 spec:
   clusterCIDR: 10.244.0.0/16
   serviceCIDR: 10.96.0.0/12
-  cni: {plugin: bridge}
+  cni: {plugin: bridge, hairpinMode: true}
   kubeProxy: {mode: iptables}
   cloud: {provider: none}
   underlay: {cidr: 192.168.77.0/24, gateway: 192.168.77.1}
@@ -43,10 +43,17 @@ status: {addresses: [{type: InternalIP, address: 192.168.77.11}]}
 ---
 apiVersion: v1
 kind: Pod
-metadata: {name: client, namespace: default}
+metadata: {name: client, namespace: default, labels: {app: client}}
 spec:
   nodeName: node-a
-  containers: [{name: curl, image: curl}]
+  containers: [{name: app, image: app, ports: [{name: http, containerPort: 8080}]}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: local, namespace: default, labels: {app: local}}
+spec:
+  nodeName: node-a
+  containers: [{name: http, image: nginx, ports: [{name: http, containerPort: 8080}]}]
 ---
 apiVersion: v1
 kind: Pod
@@ -61,6 +68,20 @@ metadata: {name: server, namespace: default}
 spec:
   selector: {app: server}
   ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: local, namespace: default}
+spec:
+  selector: {app: local}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: client, namespace: default}
+spec:
+  selector: {app: client}
+  ports: [{name: http, port: 80, targetPort: http}]
 `;
 
 const can = canEmulate(['ip', 'iptables-restore', 'bridge', 'sysctl']);
@@ -73,7 +94,9 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
   beforeAll(() => {
     const loaded = loadDocuments([{ path: 'kernel-e2e.yaml', text: CLUSTER }]);
     const built = buildModel(loaded.objects);
-    expect([...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error')).toEqual([]);
+    expect(
+      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
+    ).toEqual([]);
     plan = planTwin(built.model);
   });
 
@@ -85,28 +108,43 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
     }
   });
 
-  it('pod → ClusterIP with the endpoint on the other node: the server and the client see what the twin predicts', async () => {
-    const { trace: t, twin } = traceConnectionWithTwin(plan, { from: 'default/client', to: 'svc/default/server:80' });
+  /**
+   * Each case: a connection the twin traces, then the same connection in the
+   * real namespaces. `ports` says whether the source port is comparable
+   * (MASQUERADE --random-fully picks a random one in both worlds).
+   */
+  const CASES = [
+    { name: 'pod → ClusterIP, endpoint on the other node (routed, VPC/gateway route)', from: 'default/client', to: 'svc/default/server:80', server: 'default/server', sport: 41001, ports: true },
+    { name: 'pod → ClusterIP, endpoint on the same bridge (bridged DNAT, br_netfilter un-DNAT)', from: 'default/client', to: 'svc/default/local:80', server: 'default/local', sport: 41002, ports: true },
+    { name: 'pod → itself via its ClusterIP (hairpin, MASQUERADE to cni0)', from: 'default/client', to: 'svc/default/client:80', server: 'default/client', sport: 41003, ports: false },
+  ] as const;
+
+  it.each(CASES)('$name: the server and the client see what the twin predicts', async (c) => {
+    const { trace: t } = traceConnectionWithTwin(plan, { from: c.from, to: c.to, sport: c.sport });
     expect(t.request.disposition).toBe('delivered');
-    expect(t.request.at).toBe('default/server');
+    expect(t.request.at).toBe(c.server);
     expect(t.reply?.disposition).toBe('delivered');
     const seenBySrv = t.request.received!;
     const seenByClient = t.reply!.received!;
 
-    // Build from a fresh (cold) instance of the same twin: the state the trace started from.
-    real = buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
-    expect(twin.pods.get('default/server')?.node).toBe('node-b');
-    const server = await startServer(lab, real.ns.get('default/server')!, { proto: 'tcp', listen: [{ host: '0.0.0.0', port: 8080 }] });
-    const results = await runClient(lab, real.ns.get('default/client')!, { proto: 'tcp', dst: t.to.ip, port: t.to.port!, sport: t.sport, attemptTimeoutMs: 2000 });
-    const saw = await server.stop();
-
+    // Built once, from a fresh (cold) instance of the same twin: the state every trace starts from.
+    real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
+    const server = await startServer(lab, real.ns.get(c.server)!, { proto: 'tcp', listen: [{ host: '0.0.0.0', port: 8080 }] });
+    let results;
+    try {
+      results = await runClient(lab, real.ns.get(c.from)!, { proto: 'tcp', dst: t.to.ip, port: t.to.port!, sport: c.sport, attemptTimeoutMs: 2000 });
+    } finally {
+      var saw = await server.stop();
+    }
     expect(results[0]?.kind).toBe('connected');
     const r = results[0] as Extract<(typeof results)[number], { kind: 'connected' }>;
     // The client's socket is connected to the address the SYN-ACK came from, as the twin's reply predicts.
     expect(r.remote).toBe(`${seenByClient.src}:${seenByClient.sport}`);
     expect(r.local).toBe(`${seenByClient.dst}:${seenByClient.dport}`);
     // The server saw the source (and arrival address) the twin's request predicts.
-    expect(saw[0]?.peer).toBe(`${seenBySrv.src}:${seenBySrv.sport}`);
+    const [peerIp, peerPort] = saw[0]!.peer.split(':');
+    expect(peerIp).toBe(seenBySrv.src);
+    if (c.ports) expect(Number(peerPort)).toBe(seenBySrv.sport);
     expect(saw[0]?.local).toBe(`${seenBySrv.dst}:${seenBySrv.dport}`);
   }, 20_000);
 });

@@ -77,7 +77,10 @@ export function buildFabric(net: Network, model: ClusterModel): Fabric {
       net.attach(h.name, 'eth0', INTERNET_SEGMENT);
       h.route.add({ dst: 'default', via: u.gateway, dev: 'eth0', onlink: true });
       r.route.add({ dst: `${eh.spec.address}/32`, dev: 'ext0', scope: 'link' });
-      for (const l of eh.spec.listen ?? []) h.listen((l.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp' | 'sctp', l.port, { label: name });
+      for (const l of eh.spec.listen ?? [])
+        h.listen((l.protocol ?? 'TCP').toLowerCase() as 'tcp' | 'udp' | 'sctp', l.port, {
+          label: name,
+        });
       externals.set(name, h);
     }
   }

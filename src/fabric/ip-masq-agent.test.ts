@@ -4,6 +4,7 @@ import { chainLines, lineToSave, parseNoErrors } from '../cni/edge-testkit.js';
 import {
   CODE_IPMASQ_CONFIG,
   compileIpMasqAgent,
+  ipMasqAgentForCluster,
   nonMasqueradeCidrs,
   type IpMasqAgentInput,
 } from './ip-masq-agent.js';
@@ -115,5 +116,22 @@ describe('compileIpMasqAgent', () => {
       expect(parseNoErrors(out.text).errors).toEqual([]);
       expect(parseNoErrors(out.saveText).errors).toEqual([]);
     }
+  });
+});
+
+describe('ipMasqAgentForCluster', () => {
+  it.each([
+    ['masquerade off', { masquerade: { enabled: false }, cloud: { provider: 'gce' } }, undefined],
+    ['gce, no list: GKE default non-masquerade destinations', { cloud: { provider: 'gce' } }, { nomasqAllReservedRanges: true }],
+    ['gce with a list', { cloud: { provider: 'gce' }, masquerade: { nonMasqueradeCIDRs: ['10.0.0.0/8'] } }, { nonMasqueradeCIDRs: ['10.0.0.0/8'], nomasqAllReservedRanges: true }],
+    ['no cloud, nothing said: no agent', { cloud: { provider: 'none' } }, undefined],
+    ['no cloud, masquerade enabled: RFC 1918 defaults', { masquerade: { enabled: true } }, {}],
+  ])('%s', (_name, spec, want) => {
+    expect(ipMasqAgentForCluster(spec)).toEqual(want);
+  });
+
+  it('GKE default set gives the reserved-range RETURNs', () => {
+    const out = compileIpMasqAgent(ipMasqAgentForCluster({ cloud: { provider: 'gce' } }));
+    expect(chainLines(out.saveText, 'nat', 'IP-MASQ-AGENT')).toHaveLength(13);
   });
 });

@@ -164,3 +164,27 @@ export function compileIpMasqAgent(input: IpMasqAgentInput = {}): IptablesFragme
   );
   return b.fragment(diagnostics);
 }
+
+/**
+ * Whether a cluster runs ip-masq-agent, and with what config, from the
+ * packeteye Cluster's `spec.masquerade` and cloud provider:
+ * - `masquerade.enabled: false` — no agent (seed 003: pod traffic leaves
+ *   with its pod IP);
+ * - `cloud.provider: gce` — the agent with GKE's default non-masquerade
+ *   destinations (`--nomasq-all-reserved-ranges`) unless a list is given
+ *   (GKE "IP masquerade agent": DaemonSet or not, the same default set);
+ * - otherwise an agent only when `masquerade` is given (enabled, or a list):
+ *   without one, egress masquerade is the CNI's business (flannel
+ *   `--ip-masq`, bridge `ipMasq`, Calico natOutgoing).
+ */
+export function ipMasqAgentForCluster(spec: {
+  readonly masquerade?: { readonly enabled?: boolean; readonly nonMasqueradeCIDRs?: readonly string[] } | undefined;
+  readonly cloud?: { readonly provider?: string } | undefined;
+}): IpMasqAgentInput | undefined {
+  const m = spec.masquerade;
+  if (m?.enabled === false) return undefined;
+  const list = m?.nonMasqueradeCIDRs !== undefined ? { nonMasqueradeCIDRs: m.nonMasqueradeCIDRs } : {};
+  if (spec.cloud?.provider === 'gce') return { ...list, nomasqAllReservedRanges: true };
+  if (m === undefined) return undefined;
+  return list;
+}

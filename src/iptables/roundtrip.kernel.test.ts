@@ -17,7 +17,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ruleset } from '../kernel/netfilter/types.js';
-import { parseIptablesSave, serializeRuleset } from './index.js';
+import { parseIptablesSave, parseRule, serializeRuleset } from './index.js';
 
 function have(cmd: string): boolean {
   try {
@@ -77,6 +77,21 @@ function flushAll(save: string, restore: string): void {
   const tables = [...inNs([save]).matchAll(/^\*(\S+)$/gm)].map((m) => m[1]!);
   const blank = tables.map((t) => `*${t}\nCOMMIT\n`).join('');
   if (blank) inNs([restore], blank);
+}
+
+interface CanonicalCase {
+  readonly input: string;
+  readonly saved: string;
+  readonly kernel?: boolean;
+  readonly nft?: boolean;
+}
+
+/** The table a case's target may live in. */
+function tableFor(spec: string): string {
+  if (/-j (DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(spec)) return 'nat';
+  if (/-j (MARK|CONNMARK)\b/.test(spec)) return 'mangle';
+  if (/-j (NOTRACK|CT)\b/.test(spec)) return 'raw';
+  return 'filter';
 }
 
 interface Backend {
@@ -144,6 +159,49 @@ describe.skipIf(!canRun)('iptables-save roundtrip on the real kernel', () => {
         expect(model(parsedInput.ruleset)).toEqual(model(parsedSaved.ruleset));
         // 3. the fixture the unit tests use is still what the kernel says
         expect(byTable(saved)).toEqual(byTable(read('test/fixtures/iptables/battery.saved')));
+      } finally {
+        flushAll(b.save, b.restore);
+      }
+    });
+  }
+
+  for (const which of ['nf_tables', 'legacy']) {
+    it(`every case of canonical.json is what iptables-save prints (${which})`, (ctx) => {
+      const b = backends().find((x) => x.name === which)!;
+      if (!b.usable) {
+        ctx.skip();
+        return;
+      }
+      const cases = (JSON.parse(read('test/fixtures/iptables/canonical.json')) as { cases: CanonicalCase[] }).cases.filter(
+        (c) => c.kernel !== false && (which === 'legacy' || c.nft !== false),
+      );
+      // Each case in its own unreferenced chain of the table its target needs.
+      const byTableName = new Map<string, string[]>();
+      const declared = new Set<string>();
+      cases.forEach((c, k) => {
+        const table = tableFor(c.input);
+        const lines = byTableName.get(table) ?? [];
+        // Chains the case jumps to must exist, in that table.
+        const to = /(?:^| )(?:-j|-g|--jump|--goto) (KUBE-[A-Z0-9-]+)/.exec(c.input)?.[1];
+        if (to && !declared.has(`${table}/${to}`)) {
+          declared.add(`${table}/${to}`);
+          lines.unshift(`:${to} - [0:0]`);
+        }
+        lines.push(`:C${k} - [0:0]`, `-A C${k} ${c.input}`);
+        byTableName.set(table, lines);
+      });
+      const restore = [...byTableName].map(([t, lines]) => `*${t}\n${lines.join('\n')}\nCOMMIT\n`).join('');
+      flushAll(b.save, b.restore);
+      try {
+        inNs([b.restore], restore);
+        const saved = parseIptablesSave(inNs([b.save]), 'saved');
+        expect(saved.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+        const got = cases.map((c, k) => {
+          const chain = saved.ruleset.tables.get(tableFor(c.input) as never)!.chains.get(`C${k}`)!;
+          return { input: c.input, saved: chain.rules.map((r) => r.text).join('\n') };
+        });
+        expect(got).toEqual(cases.map((c) => ({ input: c.input, saved: c.saved })));
+        for (const c of cases) expect(parseRule(c.input).rule.text).toBe(c.saved);
       } finally {
         flushAll(b.save, b.restore);
       }

@@ -36,6 +36,9 @@ export const DROP_REASONS = {
   'arp-ignored': 'the ARP packet was not for this host and not proxied',
   'loop-limit':
     'the simulation stopped a frame storm (more frames than the network can carry in one run)',
+  'vxlan-no-fdb':
+    'a VXLAN device has no FDB entry for the inner destination MAC and no default destination (vxlan_xmit drops it)',
+  'vxlan-unknown-vni': 'a VXLAN datagram names a VNI no device of this host has (vxlan_rcv drops it)',
   unsupported: 'the model does not cover this case (reported, never guessed)',
 } as const;
 

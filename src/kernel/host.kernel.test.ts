@@ -306,6 +306,24 @@ describe.skipIf(!canRun)('host model vs the real kernel (ip netns)', () => {
     },
   );
 
+  it('TTL 1 through the node: the time-exceeded comes from the address facing the sender', () => {
+    const real = spawnSync(
+      'ip',
+      ['netns', 'exec', NS.a, 'ping', '-c', '1', '-W', '1', '-t', '1', '192.168.1.1'],
+      { encoding: 'utf8', timeout: 5000 },
+    );
+    const from = /From (\S+) icmp_seq=1 Time to live exceeded/.exec(real.stdout)?.[1];
+    expect(from, real.stdout).toBeDefined();
+    const r = model.net.send(NS.a, {
+      ...echo('192.168.1.1', 103),
+      ip: { ...echo('192.168.1.1', 103).ip, ttl: 1 },
+    });
+    expect(r.outcome?.kind === 'dropped' && r.outcome.reason).toBe('ttl-exceeded');
+    const resp = r.outcome?.kind === 'dropped' ? r.outcome.response : undefined;
+    expect(resp?.packet.ip.src).toBe(from);
+    expect(model.net.respond(resp!).outcome?.kind).toBe('delivered');
+  });
+
   it('after pings, neighbour tables and bridge FDB match', () => {
     // pod-a → pod-b (same bridge), pod-a → 192.168.1.1 (forwarded by the node).
     for (const [dst, id] of [

@@ -6,6 +6,7 @@
  * plug in through `DeviceDriver`.
  */
 import type { Ipv4 } from '../wire/addr.js';
+import { kernelError } from './errors.js';
 import type { Mac } from '../wire/ethernet.js';
 import type { Frame } from './frame.js';
 import type { SkbMeta } from './hooks.js';
@@ -163,7 +164,7 @@ export function parseScope(s: string | number): number {
       return 255;
     default:
       if (/^\d+$/.test(s) && Number(s) <= 255) return Number(s);
-      throw new RangeError(`invalid scope ${JSON.stringify(s)}`);
+      throw kernelError('EINVAL', `Error: argument "${s}" is wrong: invalid scope value.`);
   }
 }
 

@@ -17,6 +17,7 @@ import type { Mac } from '../wire/ethernet.js';
 import { isMulticastMac } from '../wire/ethernet.js';
 import { primaryFate, type Fate, type Response } from './fate.js';
 import { describeFrame, type Frame } from './frame.js';
+import { kernelError } from './errors.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
 import { Host } from './host.js';
 import { deriveMac, type Link } from './link.js';
@@ -60,7 +61,8 @@ export class Network {
 
   /** A new namespace (`ip netns add NAME`), lo down unless `loopbackUp`. */
   addHost(name: string, opts: { loopbackUp?: boolean } = {}): Host {
-    if (this.hostMap.has(name)) throw new RangeError(`host ${JSON.stringify(name)} already exists`);
+    if (this.hostMap.has(name))
+      throw kernelError('EEXIST', `Cannot create namespace file "/run/netns/${name}": File exists`);
     const h = new Host(name, {
       host: (n) => this.hostMap.get(n),
       now: () => this.clock,
@@ -77,7 +79,11 @@ export class Network {
 
   requireHost(name: string): Host {
     const h = this.hostMap.get(name);
-    if (!h) throw new RangeError(`no host ${JSON.stringify(name)}`);
+    if (!h)
+      throw kernelError(
+        'ENOENT',
+        `Cannot open network namespace "${name}": No such file or directory`,
+      );
     return h;
   }
 
@@ -98,14 +104,14 @@ export class Network {
   /** An L2 segment (switch) that `ether` devices can be plugged into. */
   addSegment(name: string): void {
     if (this.segments.has(name))
-      throw new RangeError(`segment ${JSON.stringify(name)} already exists`);
+      throw kernelError('EEXIST', `segment ${JSON.stringify(name)} already exists`);
     this.segments.set(name, { name, members: [], fdb: new Map() });
   }
 
   /** Plugs `host`'s ether device `dev` into segment `segment`. */
   attach(host: string, dev: string, segment: string): void {
     const s = this.segments.get(segment);
-    if (!s) throw new RangeError(`no segment ${JSON.stringify(segment)}`);
+    if (!s) throw kernelError('ENOENT', `no segment ${JSON.stringify(segment)}`);
     this.requireHost(host).link.setWire(dev, { kind: 'segment', segment });
     s.members.push({ host, dev });
   }

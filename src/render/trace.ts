@@ -18,16 +18,25 @@ function ep(ip: string, port: number | undefined): string {
   return port === undefined ? ip : `${ip}:${port}`;
 }
 
+/** ICMP has no ports: its echo id (kept in `sport`) is shown once, in the header. */
 function srcOf(p: PacketView): string {
-  return ep(p.src, p.sport);
+  return p.proto === 'icmp' ? p.src : ep(p.src, p.sport);
 }
 
 function dstOf(p: PacketView): string {
-  return ep(p.dst, p.dport);
+  return p.proto === 'icmp' ? p.dst : ep(p.dst, p.dport);
+}
+
+function header(t: ConnectionTrace): string {
+  return `trace ${t.from.ref} → ${t.to.ref} (${t.proto}, ${t.proto === 'icmp' ? 'echo id' : 'sport'} ${t.sport}, seed ${t.seed})`;
 }
 
 function isCopy(h: Hop): boolean {
-  const dropped = h.steps.some((s) => s.kind === 'drop' && (s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored'));
+  const dropped = h.steps.some(
+    (s) =>
+      s.kind === 'drop' &&
+      (s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored'),
+  );
   const moved = h.steps.some((s) => (s.kind === 'transmit' && s.packet) || s.kind === 'socket');
   return dropped && !moved;
 }
@@ -72,25 +81,54 @@ function rewriteMark(s: StepView): { field: string; text: string } | undefined {
   const d = s.detail;
   if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string') return undefined;
   const rule = d['rule'] as { chain: string } | undefined;
-  return { field: String(d['field']), text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${rule ? rule.chain : 'conntrack'})` };
+  return {
+    field: String(d['field']),
+    text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${rule ? rule.chain : 'conntrack'})`,
+  };
 }
 
 function pathOf(h: MergedHop): string {
   const parts: string[] = [];
   const rx = h.steps.find((s) => s.kind === 'receive' && s.packet);
   const tx = [...h.steps].reverse().find((s) => s.kind === 'transmit' && s.packet);
-  const bridged = h.steps.find((s) => s.kind === 'bridge' && s.packet === undefined && /fdb .* → |flood/.test(s.summary) && s.detail?.['action'] === 'forward');
+  const bridged = h.steps.find(
+    (s) =>
+      s.kind === 'bridge' &&
+      s.packet === undefined &&
+      /fdb .* → |flood/.test(s.summary) &&
+      s.detail?.['action'] === 'forward',
+  );
   const via: string[] = [];
   if (rx) via.push(String(rx.detail?.['dev'] ?? '?'));
-  const brName = h.steps.find((s) => s.kind === 'bridge' && s.detail?.['bridge'])?.detail?.['bridge'];
-  if (brName !== undefined && (bridged || h.steps.some((s) => s.kind === 'bridge'))) via.push(String(brName));
+  const brName = h.steps.find((s) => s.kind === 'bridge' && s.detail?.['bridge'])?.detail?.[
+    'bridge'
+  ];
+  if (brName !== undefined && (bridged || h.steps.some((s) => s.kind === 'bridge')))
+    via.push(String(brName));
   if (tx) via.push(String(tx.detail?.['dev'] ?? '?'));
   const uniq = via.filter((v, i) => i === 0 || via[i - 1] !== v);
   if (uniq.length > 0) parts.push(uniq.join(' → '));
-  const route = [...h.steps].reverse().find((s) => s.kind === 'route' && s.detail?.['route'] !== undefined && s.detail?.['result'] !== 'local');
-  if (route && tx) parts.push(`route ${String(route.detail!['route'])}${h.role === 'router' ? (h.host === 'vpc' ? ' (VPC route)' : ' (gateway route)') : ''}`);
-  const cts = h.steps.filter((s) => s.kind === 'conntrack').map((s) => s.summary.replace(/^conntrack: /, ''));
-  const ct = cts.map((c) => /\b(NEW|ESTABLISHED_REPLY|ESTABLISHED|RELATED_REPLY|RELATED|INVALID|UNTRACKED)\b/.exec(c)?.[1]).find((c) => c !== undefined);
+  const route = [...h.steps]
+    .reverse()
+    .find(
+      (s) =>
+        s.kind === 'route' && s.detail?.['route'] !== undefined && s.detail?.['result'] !== 'local',
+    );
+  if (route && tx)
+    parts.push(
+      `route ${String(route.detail!['route'])}${h.role === 'router' ? (h.host === 'vpc' ? ' (VPC route)' : ' (gateway route)') : ''}`,
+    );
+  const cts = h.steps
+    .filter((s) => s.kind === 'conntrack')
+    .map((s) => s.summary.replace(/^conntrack: /, ''));
+  const ct = cts
+    .map(
+      (c) =>
+        /\b(NEW|ESTABLISHED_REPLY|ESTABLISHED|RELATED_REPLY|RELATED|INVALID|UNTRACKED)\b/.exec(
+          c,
+        )?.[1],
+    )
+    .find((c) => c !== undefined);
   if (ct) parts.push(`ct ${ct}`);
   const sock = h.steps.find((s) => s.kind === 'socket');
   if (sock) parts.push(sock.summary.replace(/; kernel answers .*$/, ''));
@@ -100,7 +138,9 @@ function pathOf(h: MergedHop): string {
 function hopLine(h: MergedHop, width: number): string {
   const ps = h.steps.filter((s) => s.packet);
   const first = ps[0]!.before ?? ps[0]!.packet!;
-  const marks = h.steps.map(rewriteMark).filter((m): m is { field: string; text: string } => m !== undefined);
+  const marks = h.steps
+    .map(rewriteMark)
+    .filter((m): m is { field: string; text: string } => m !== undefined);
   const srcMark = marks.filter((m) => m.field === 'src').map((m) => m.text);
   const dstMark = marks.filter((m) => m.field === 'dst').map((m) => m.text);
   // An unmarked field shows as it entered the hop.
@@ -139,7 +179,7 @@ function pct(p: number): string {
 
 export function renderTraceText(t: ConnectionTrace): string {
   const out: string[] = [];
-  out.push(`trace ${t.from.ref} → ${t.to.ref} (${t.proto}, sport ${t.sport}, seed ${t.seed})`);
+  out.push(header(t));
   out.push('');
   legText('request', t.request, out);
   out.push('');
@@ -148,35 +188,58 @@ export function renderTraceText(t: ConnectionTrace): string {
   if (t.rewrites.length > 0) {
     out.push('');
     out.push('rewrites:');
-    for (const r of t.rewrites) out.push(`  ${r.leg.padEnd(7)} ${r.kind.padEnd(10)} ${r.field} ${r.from} → ${r.to} at ${r.host} ${r.hook} (${r.by})`);
+    for (const r of t.rewrites)
+      out.push(
+        `  ${r.leg.padEnd(7)} ${r.kind.padEnd(10)} ${r.field} ${r.from} → ${r.to} at ${r.host} ${r.hook} (${r.by})`,
+      );
   }
   if (t.alternatives) {
     out.push('');
     out.push(`alternatives (--all-paths, ${t.alternatives.length}):`);
     for (const a of t.alternatives) {
-      const req = a.request.disposition === 'delivered' ? `delivered at ${a.request.at}` : `${a.request.disposition} at ${a.request.at ?? '?'} (${a.request.reason})`;
-      const rep = a.reply ? (a.reply.disposition === 'delivered' ? `reply delivered${a.reply.received ? `, client sees ${srcOf(a.reply.received)}` : ''}` : `reply ${a.reply.disposition} (${a.reply.reason})`) : 'no reply';
-      out.push(`  ${pct(a.probability).padStart(6)}  ${a.dnat ? `DNAT → ${a.dnat}` : 'no DNAT'}: request ${req}; ${rep}`);
+      const req =
+        a.request.disposition === 'delivered'
+          ? `delivered at ${a.request.at}`
+          : `${a.request.disposition} at ${a.request.at ?? '?'} (${a.request.reason})`;
+      const rep = a.reply
+        ? a.reply.disposition === 'delivered'
+          ? `reply delivered${a.reply.received ? `, client sees ${srcOf(a.reply.received)}` : ''}`
+          : `reply ${a.reply.disposition} (${a.reply.reason})`
+        : 'no reply';
+      out.push(
+        `  ${pct(a.probability).padStart(6)}  ${a.dnat ? `DNAT → ${a.dnat}` : 'no DNAT'}: request ${req}; ${rep}`,
+      );
     }
   }
   const involved = new Set<string>();
   for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
-  const svc = t.to.kind === 'service' && t.to.ref.startsWith('svc/') ? t.to.ref.slice(4).replace(/:[^:]*$/, '') : undefined;
+  const svc =
+    t.to.kind === 'service' && t.to.ref.startsWith('svc/')
+      ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
+      : undefined;
   const relevant = t.defaults.filter((d) => {
     const name = d.object.replace(/^\S+ /, '');
-    return involved.has(name) || (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) || d.object.startsWith('Cluster ');
+    return (
+      involved.has(name) ||
+      (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
+      d.object.startsWith('Cluster ')
+    );
   });
   if (t.defaults.length > 0) {
     out.push('');
     out.push('defaults (what the twin invented):');
     for (const d of relevant) out.push(`  ${d.object} ${d.field} = ${d.value}: ${d.reason}`);
     const more = t.defaults.length - relevant.length;
-    if (more > 0) out.push(`  … and ${more} more about objects this connection did not touch (-o json, packeteye rules)`);
+    if (more > 0)
+      out.push(
+        `  … and ${more} more about objects this connection did not touch (-o json, packeteye rules)`,
+      );
   }
   if (t.diagnostics.length > 0) {
     out.push('');
     out.push('diagnostics:');
-    for (const d of t.diagnostics) out.push(`  ${d.severity}: ${d.object ? `${d.object}: ` : ''}${d.message} [${d.code}]`);
+    for (const d of t.diagnostics)
+      out.push(`  ${d.severity}: ${d.object ? `${d.object}: ` : ''}${d.message} [${d.code}]`);
   }
   return `${out.join('\n')}\n`;
 }
@@ -207,14 +270,16 @@ function verboseLeg(title: string, leg: Leg, out: string[], counter: { n: number
 
 export function renderTraceVerbose(t: ConnectionTrace): string {
   const out: string[] = [];
-  out.push(`trace ${t.from.ref} → ${t.to.ref} (${t.proto}, sport ${t.sport}, seed ${t.seed})`);
+  out.push(header(t));
   out.push('');
   const counter = { n: 0 };
   verboseLeg('request', t.request, out, counter);
   out.push('');
   if (t.reply) verboseLeg('reply', t.reply, out, counter);
   const summary = renderTraceText(t).split('\n');
-  const from = summary.findIndex((l) => l === 'rewrites:' || l.startsWith('alternatives') || l.startsWith('defaults'));
+  const from = summary.findIndex(
+    (l) => l === 'rewrites:' || l.startsWith('alternatives') || l.startsWith('defaults'),
+  );
   if (from >= 0) {
     out.push('');
     out.push(...summary.slice(from).filter((l, i, a) => !(i === a.length - 1 && l === '')));
@@ -255,7 +320,10 @@ export function renderTraceMermaid(t: ConnectionTrace): string {
       }
     }
     const last = hops[hops.length - 1];
-    if (last) out.push(`  Note over ${mid(last.host)}: ${leg.disposition}${leg.reason ? ` (${leg.reason})` : ''}`);
+    if (last)
+      out.push(
+        `  Note over ${mid(last.host)}: ${leg.disposition}${leg.reason ? ` (${leg.reason})` : ''}`,
+      );
   }
   return `${out.join('\n')}\n`;
 }

@@ -79,7 +79,13 @@ export interface RewriteView {
   readonly field: string;
   readonly from: string;
   readonly to: string;
-  readonly rule?: { readonly table: string; readonly chain: string; readonly index: number; readonly text: string; readonly target: string };
+  readonly rule?: {
+    readonly table: string;
+    readonly chain: string;
+    readonly index: number;
+    readonly text: string;
+    readonly target: string;
+  };
   readonly by: string;
   readonly before: PacketView;
   readonly after: PacketView;
@@ -90,14 +96,34 @@ export interface Alternative {
   readonly decisions: readonly { label: string; p: number; value: boolean }[];
   /** Where the request was DNATed to, if anywhere. */
   readonly dnat?: string;
-  readonly request: { readonly disposition: Disposition; readonly reason?: string; readonly at?: string; readonly received?: PacketView };
-  readonly reply?: { readonly disposition: Disposition; readonly reason?: string; readonly at?: string; readonly received?: PacketView };
+  readonly request: {
+    readonly disposition: Disposition;
+    readonly reason?: string;
+    readonly at?: string;
+    readonly received?: PacketView;
+  };
+  readonly reply?: {
+    readonly disposition: Disposition;
+    readonly reason?: string;
+    readonly at?: string;
+    readonly received?: PacketView;
+  };
   readonly rewrites: readonly RewriteView[];
 }
 
 export interface ConnectionTrace {
-  readonly from: { readonly ref: string; readonly kind: string; readonly host?: string; readonly ip: string };
-  readonly to: { readonly ref: string; readonly kind: string; readonly ip: string; readonly port?: number };
+  readonly from: {
+    readonly ref: string;
+    readonly kind: string;
+    readonly host?: string;
+    readonly ip: string;
+  };
+  readonly to: {
+    readonly ref: string;
+    readonly kind: string;
+    readonly ip: string;
+    readonly port?: number;
+  };
   readonly proto: L4Proto;
   readonly sport: number;
   readonly seed: number;
@@ -119,17 +145,39 @@ export interface TraceOptions {
 }
 
 /** The opening packet: a TCP SYN, a UDP datagram, or an ICMP echo request whose id is the source port. */
-export function openingPacket(proto: L4Proto, src: string, dst: string, sport: number, dport: number): Ipv4Packet {
+export function openingPacket(
+  proto: L4Proto,
+  src: string,
+  dst: string,
+  sport: number,
+  dport: number,
+): Ipv4Packet {
   const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
   switch (proto) {
     case 'tcp':
-      return { ip, l4: { kind: 'tcp', sport, dport, seq: 1000, ack: 0, flags: { ...NO_FLAGS, syn: true }, window: 64240 }, payloadLength: 0 };
+      return {
+        ip,
+        l4: {
+          kind: 'tcp',
+          sport,
+          dport,
+          seq: 1000,
+          ack: 0,
+          flags: { ...NO_FLAGS, syn: true },
+          window: 64240,
+        },
+        payloadLength: 0,
+      };
     case 'udp':
       return { ip, l4: { kind: 'udp', sport, dport }, payloadLength: 0 };
     case 'sctp':
       return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
     case 'icmp':
-      return { ip: { ...ip, df: false }, l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 }, payloadLength: 0 };
+      return {
+        ip: { ...ip, df: false },
+        l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 },
+        payloadLength: 0,
+      };
   }
 }
 
@@ -139,7 +187,14 @@ function flagsOf(p: Ipv4Packet): string | undefined {
   const t = p.l4;
   if (t.kind === 'tcp') {
     const f = t.flags;
-    return (f.syn ? 'S' : '') + (f.fin ? 'F' : '') + (f.rst ? 'R' : '') + (f.psh ? 'P' : '') + (f.ack ? '.' : '') + (f.urg ? 'U' : '');
+    return (
+      (f.syn ? 'S' : '') +
+      (f.fin ? 'F' : '') +
+      (f.rst ? 'R' : '') +
+      (f.psh ? 'P' : '') +
+      (f.ack ? '.' : '') +
+      (f.urg ? 'U' : '')
+    );
   }
   if (t.kind === 'icmp') return `type ${t.type} code ${t.code}`;
   return undefined;
@@ -148,8 +203,20 @@ function flagsOf(p: Ipv4Packet): string | undefined {
 export function packetView(p: Ipv4Packet): PacketView {
   const t = p.l4;
   const flags = flagsOf(p);
-  const ports = t.kind === 'icmp' ? (t.id !== undefined ? { sport: t.id } : {}) : { sport: t.sport, dport: t.dport };
-  return { src: p.ip.src, dst: p.ip.dst, proto: t.kind, ...ports, ...(flags !== undefined ? { flags } : {}), text: describePacket(p) };
+  const ports =
+    t.kind === 'icmp'
+      ? t.id !== undefined
+        ? { sport: t.id }
+        : {}
+      : { sport: t.sport, dport: t.dport };
+  return {
+    src: p.ip.src,
+    dst: p.ip.dst,
+    proto: t.kind,
+    ...ports,
+    ...(flags !== undefined ? { flags } : {}),
+    text: describePacket(p),
+  };
 }
 
 function stepView(s: Step): StepView {
@@ -166,13 +233,23 @@ function whatOf(p: Ipv4Packet): string {
   const t = p.l4;
   switch (t.kind) {
     case 'tcp':
-      return t.flags.rst ? 'TCP RST' : t.flags.syn && t.flags.ack ? 'TCP SYN-ACK' : t.flags.syn ? 'TCP SYN' : 'TCP';
+      return t.flags.rst
+        ? 'TCP RST'
+        : t.flags.syn && t.flags.ack
+          ? 'TCP SYN-ACK'
+          : t.flags.syn
+            ? 'TCP SYN'
+            : 'TCP';
     case 'udp':
       return 'UDP datagram';
     case 'sctp':
       return 'SCTP';
     case 'icmp':
-      return t.type === 8 ? 'ICMP echo request' : t.type === 0 ? 'ICMP echo reply' : `ICMP type ${t.type} code ${t.code}`;
+      return t.type === 8
+        ? 'ICMP echo request'
+        : t.type === 0
+          ? 'ICMP echo reply'
+          : `ICMP type ${t.type} code ${t.code}`;
   }
 }
 
@@ -193,18 +270,38 @@ function hopsOf(twin: Twin, steps: readonly Step[]): Hop[] {
   return hops;
 }
 
-function dispositionOf(f: Fate | undefined): { disposition: Disposition; reason?: string; detail?: string; at?: string; socket?: string; received?: PacketView } {
-  if (!f) return { disposition: 'dropped', reason: 'unsupported', detail: 'the packet met no fate (nothing was sent)' };
+function dispositionOf(f: Fate | undefined): {
+  disposition: Disposition;
+  reason?: string;
+  detail?: string;
+  at?: string;
+  socket?: string;
+  received?: PacketView;
+} {
+  if (!f)
+    return {
+      disposition: 'dropped',
+      reason: 'unsupported',
+      detail: 'the packet met no fate (nothing was sent)',
+    };
   switch (f.kind) {
     case 'delivered':
-      return { disposition: 'delivered', at: f.host, socket: describeSocket(f.socket), received: packetView(f.packet), ...(f.socket.error ? { detail: f.socket.error } : {}) };
+      return {
+        disposition: 'delivered',
+        at: f.host,
+        socket: describeSocket(f.socket),
+        received: packetView(f.packet),
+        ...(f.socket.error ? { detail: f.socket.error } : {}),
+      };
     case 'left-world':
       return {
         disposition: 'left-model',
         reason: 'left-model',
         detail: `left through ${f.dev} towards ${f.endpoint}`,
         at: f.host,
-        ...(f.frame.payload.kind === 'ipv4' ? { received: packetView(f.frame.payload.packet) } : {}),
+        ...(f.frame.payload.kind === 'ipv4'
+          ? { received: packetView(f.frame.payload.packet) }
+          : {}),
       };
     case 'dropped': {
       const d: Disposition =
@@ -213,7 +310,13 @@ function dispositionOf(f: Fate | undefined): { disposition: Disposition; reason?
           : f.reason === 'netfilter-reject' || (f.reason === 'no-listener' && f.response)
             ? 'rejected'
             : 'dropped';
-      return { disposition: d, reason: f.reason, detail: f.detail, at: f.host, ...(f.packet ? { received: packetView(f.packet) } : {}) };
+      return {
+        disposition: d,
+        reason: f.reason,
+        detail: f.detail,
+        at: f.host,
+        ...(f.packet ? { received: packetView(f.packet) } : {}),
+      };
     }
   }
 }
@@ -222,7 +325,8 @@ function rewritesOf(steps: readonly Step[], leg: 'request' | 'reply'): RewriteVi
   const out: RewriteView[] = [];
   for (const s of steps) {
     const d = s.detail;
-    if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string' || !s.before || !s.packet) continue;
+    if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string' || !s.before || !s.packet)
+      continue;
     out.push({
       leg,
       kind: String(d['rewrite']),
@@ -255,11 +359,19 @@ interface RunOutput {
  * Service's endpoints (kube-proxy can DNAT only to those). Anything it cannot
  * bound (an unknown address) means every node.
  */
-export function relevantNodes(model: ClusterModel, src: Resolved, dst: Resolved): string[] | undefined {
+export function relevantNodes(
+  model: ClusterModel,
+  src: Resolved,
+  dst: Resolved,
+): string[] | undefined {
   const nodes = new Set<string>();
   const nodeOfHost = (r: Resolved): string | undefined => {
     if (r.kind === 'node') return r.host;
-    if (r.kind === 'pod') return model.podsByIP.get(r.ip)?.spec.nodeName ?? (r.host !== undefined ? (model.pods.get(r.host)?.spec.nodeName ?? r.host) : undefined);
+    if (r.kind === 'pod')
+      return (
+        model.podsByIP.get(r.ip)?.spec.nodeName ??
+        (r.host !== undefined ? (model.pods.get(r.host)?.spec.nodeName ?? r.host) : undefined)
+      );
     return undefined;
   };
   const nodeIPs = new Map<string, string>();
@@ -270,8 +382,11 @@ export function relevantNodes(model: ClusterModel, src: Resolved, dst: Resolved)
   const endpointsOf = (svcKey: string): boolean => {
     for (const slice of model.slicesByService.get(svcKey) ?? []) {
       for (const ep of slice.endpoints ?? []) {
-        const byName = ep.nodeName !== undefined && model.nodes.has(ep.nodeName) ? ep.nodeName : undefined;
-        const byIp = ep.addresses.map((a) => model.podsByIP.get(a)?.spec.nodeName ?? nodeIPs.get(a)).find((x) => x !== undefined);
+        const byName =
+          ep.nodeName !== undefined && model.nodes.has(ep.nodeName) ? ep.nodeName : undefined;
+        const byIp = ep.addresses
+          .map((a) => model.podsByIP.get(a)?.spec.nodeName ?? nodeIPs.get(a))
+          .find((x) => x !== undefined);
         const n = byName ?? byIp;
         if (n === undefined) return false;
         nodes.add(n);
@@ -290,7 +405,11 @@ export function relevantNodes(model: ClusterModel, src: Resolved, dst: Resolved)
       if (dst.kind === 'node') {
         // A node port sends on to the Service's endpoints, wherever they are.
         for (const [key, svc] of model.services) {
-          if (svc.spec.ports.some((p) => p.nodePort !== undefined && p.nodePort === dst.port) && !endpointsOf(key)) return undefined;
+          if (
+            svc.spec.ports.some((p) => p.nodePort !== undefined && p.nodePort === dst.port) &&
+            !endpointsOf(key)
+          )
+            return undefined;
         }
       }
       break;
@@ -308,37 +427,75 @@ export function relevantNodes(model: ClusterModel, src: Resolved, dst: Resolved)
 }
 
 /** Runs the connection once on `twin` (fresh and cold) with `chooser` deciding every chance. */
-function runOnce(twin: Twin, src: Resolved, dst: Resolved, proto: L4Proto, sport: number, dport: number, chooser: Chooser): RunOutput {
+function runOnce(
+  twin: Twin,
+  src: Resolved,
+  dst: Resolved,
+  proto: L4Proto,
+  sport: number,
+  dport: number,
+  chooser: Chooser,
+): RunOutput {
   const net = twin.network;
   const srcHost = src.host!;
-  const srcIp = src.kind === 'node' || src.kind === 'pod' || src.kind === 'external' ? src.ip : '0.0.0.0';
+  const srcIp =
+    src.kind === 'node' || src.kind === 'pod' || src.kind === 'external' ? src.ip : '0.0.0.0';
   // A node's process lets routing choose the source (the socket is unbound); pods have one address anyway.
   const first = openingPacket(proto, src.kind === 'node' ? '0.0.0.0' : srcIp, dst.ip, sport, dport);
   const reqRec = new StepList();
   const req = net.send(srcHost, first, { recorder: reqRec, chooser, label: 'client' });
   const sentReq = reqRec.steps.find((s) => s.packet)?.packet ?? first;
   const rd = dispositionOf(req.outcome);
-  const request: Leg = { what: whatOf(first), sent: packetView(sentReq), from: srcHost, ...rd, hops: hopsOf(twin, reqRec.steps) };
+  const request: Leg = {
+    what: whatOf(first),
+    sent: packetView(sentReq),
+    from: srcHost,
+    ...rd,
+    hops: hopsOf(twin, reqRec.steps),
+  };
   const rewrites = rewritesOf(reqRec.steps, 'request');
 
   // The answer: what the receiving kernel generated (SYN-ACK, RST, echo reply, ICMP error), or the UDP server's reply.
   const f = req.outcome;
   let reply: Leg | null = null;
   const repRec = new StepList();
-  let answer: { host: string; packet: Ipv4Packet; run: () => ReturnType<typeof net.send> } | undefined;
+  let answer:
+    { host: string; packet: Ipv4Packet; run: () => ReturnType<typeof net.send> } | undefined;
   if (f && f.kind !== 'left-world' && f.response) {
     const r = f.response;
-    answer = { host: r.host, packet: r.packet, run: () => net.respond(r, { recorder: repRec, chooser }) };
-  } else if (f && f.kind === 'delivered' && (f.packet.l4.kind === 'udp' || f.packet.l4.kind === 'sctp')) {
+    answer = {
+      host: r.host,
+      packet: r.packet,
+      run: () => net.respond(r, { recorder: repRec, chooser }),
+    };
+  } else if (
+    f &&
+    f.kind === 'delivered' &&
+    (f.packet.l4.kind === 'udp' || f.packet.l4.kind === 'sctp')
+  ) {
     const p = f.packet;
     const t = p.l4 as { sport: number; dport: number };
-    const back: Ipv4Packet = { ...p, ip: { ...p.ip, src: p.ip.dst, dst: p.ip.src, ttl: 64 }, l4: { ...p.l4, sport: t.dport, dport: t.sport } as Ipv4Packet['l4'] };
-    answer = { host: f.host, packet: back, run: () => net.send(f.host, back, { recorder: repRec, chooser, socket: false }) };
+    const back: Ipv4Packet = {
+      ...p,
+      ip: { ...p.ip, src: p.ip.dst, dst: p.ip.src, ttl: 64 },
+      l4: { ...p.l4, sport: t.dport, dport: t.sport } as Ipv4Packet['l4'],
+    };
+    answer = {
+      host: f.host,
+      packet: back,
+      run: () => net.send(f.host, back, { recorder: repRec, chooser, socket: false }),
+    };
   }
   if (answer) {
     const res = answer.run();
     const sent = repRec.steps.find((s) => s.packet)?.packet ?? answer.packet;
-    reply = { what: whatOf(answer.packet), sent: packetView(sent), from: answer.host, ...dispositionOf(res.outcome), hops: hopsOf(twin, repRec.steps) };
+    reply = {
+      what: whatOf(answer.packet),
+      sent: packetView(sent),
+      from: answer.host,
+      ...dispositionOf(res.outcome),
+      hops: hopsOf(twin, repRec.steps),
+    };
     rewrites.push(...rewritesOf(repRec.steps, 'reply'));
   }
   return { request, reply, rewrites, twin };
@@ -350,19 +507,38 @@ export function traceConnection(twinOrPlan: Twin | TwinPlan, opts: TraceOptions)
 }
 
 /** traceConnection, also handing back the twin the main run used (its conntrack, neighbour and FDB state after the connection). */
-export function traceConnectionWithTwin(twinOrPlan: Twin | TwinPlan, opts: TraceOptions): { trace: ConnectionTrace; twin: Twin } {
+export function traceConnectionWithTwin(
+  twinOrPlan: Twin | TwinPlan,
+  opts: TraceOptions,
+): { trace: ConnectionTrace; twin: Twin } {
   const plan = 'instantiate' in twinOrPlan ? twinOrPlan : twinOrPlan.plan;
   const model = plan.model;
   const dst0 = resolveRef(model, opts.to, '--to', opts.proto);
   const proto: L4Proto = opts.proto ?? dst0.proto ?? 'tcp';
   const dst = opts.proto === undefined ? dst0 : resolveRef(model, opts.to, '--to', proto);
   const src = resolveRef(model, opts.from, '--from', proto);
-  if (src.kind === 'service') throw InputError.of('bad-ref', `--from ${opts.from}: a Service does not send packets; trace from a pod, node or host`);
-  if (src.host === undefined) throw InputError.of('bad-ref', `--from ${opts.from}: ${src.ip} is not an address of any pod, node or ExternalHost`);
+  if (src.kind === 'service')
+    throw InputError.of(
+      'bad-ref',
+      `--from ${opts.from}: a Service does not send packets; trace from a pod, node or host`,
+    );
+  if (src.host === undefined)
+    throw InputError.of(
+      'bad-ref',
+      `--from ${opts.from}: ${src.ip} is not an address of any pod, node or ExternalHost`,
+    );
   if (proto !== 'icmp' && dst.port === undefined) {
-    throw InputError.of('bad-ref', `--to ${opts.to}: no port given and none known for ${proto}`, {}, `add :PORT, e.g. ${opts.to}:80`);
+    throw InputError.of(
+      'bad-ref',
+      `--to ${opts.to}: no port given and none known for ${proto}`,
+      {},
+      `add :PORT, e.g. ${opts.to}:80`,
+    );
   }
-  if (opts.sport !== undefined && (!Number.isInteger(opts.sport) || opts.sport < 1 || opts.sport > 65535)) {
+  if (
+    opts.sport !== undefined &&
+    (!Number.isInteger(opts.sport) || opts.sport < 1 || opts.sport > 65535)
+  ) {
     throw InputError.of('bad-sport', `--sport ${opts.sport}: not a port number in 1–65535`);
   }
   const seed = opts.seed ?? 1;
@@ -375,11 +551,19 @@ export function traceConnectionWithTwin(twinOrPlan: Twin | TwinPlan, opts: Trace
   const main = runOnce(first, src, dst, proto, sport, dport, new SeededChooser(seed));
   let alternatives: Alternative[] | undefined;
   if (opts.allPaths) {
-    const branches = enumerateBranches((ch) => runOnce(fresh(), src, dst, proto, sport, dport, ch), new SeededChooser(seed));
+    const branches = enumerateBranches(
+      (ch) => runOnce(fresh(), src, dst, proto, sport, dport, ch),
+      new SeededChooser(seed),
+    );
     alternatives = branches.map((b) => {
       const dn = b.result.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
       const r = b.result;
-      const legSum = (l: Leg) => ({ disposition: l.disposition, ...(l.reason ? { reason: l.reason } : {}), ...(l.at ? { at: l.at } : {}), ...(l.received ? { received: l.received } : {}) });
+      const legSum = (l: Leg) => ({
+        disposition: l.disposition,
+        ...(l.reason ? { reason: l.reason } : {}),
+        ...(l.at ? { at: l.at } : {}),
+        ...(l.received ? { received: l.received } : {}),
+      });
       return {
         probability: b.probability,
         decisions: b.decisions,
@@ -391,8 +575,18 @@ export function traceConnectionWithTwin(twinOrPlan: Twin | TwinPlan, opts: Trace
     });
   }
   const trace: ConnectionTrace = {
-    from: { ref: opts.from, kind: src.kind, host: src.host, ip: src.kind === 'node' ? (main.request.sent.src ?? src.ip) : src.ip },
-    to: { ref: opts.to, kind: dst.kind, ip: dst.ip, ...(dst.port !== undefined ? { port: dst.port } : {}) },
+    from: {
+      ref: opts.from,
+      kind: src.kind,
+      host: src.host,
+      ip: src.kind === 'node' ? (main.request.sent.src ?? src.ip) : src.ip,
+    },
+    to: {
+      ref: opts.to,
+      kind: dst.kind,
+      ip: dst.ip,
+      ...(dst.port !== undefined ? { port: dst.port } : {}),
+    },
     proto,
     sport,
     seed,

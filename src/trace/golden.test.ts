@@ -24,7 +24,9 @@ function plan(example: string): TwinPlan {
     const path = `examples/${example}.yaml`;
     const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
     const built = buildModel(loaded.objects);
-    expect([...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error')).toEqual([]);
+    expect(
+      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
+    ).toEqual([]);
     p = planTwin(built.model);
     plans.set(example, p);
   }
@@ -124,7 +126,11 @@ const CASES: Case[] = [
     opts: { from: 'default/frontend', to: 'svc/default/store-be:80', allPaths: true },
     expect: (t) => {
       const alts = t.alternatives ?? [];
-      expect(alts.map((a) => a.dnat).sort()).toEqual(['10.11.0.9:80', '10.11.5.3:80', '10.11.8.67:80']);
+      expect(alts.map((a) => a.dnat).sort()).toEqual([
+        '10.11.0.9:80',
+        '10.11.5.3:80',
+        '10.11.8.67:80',
+      ]);
       for (const a of alts) {
         expect(a.probability).toBeCloseTo(1 / 3, 8);
         expect(a.request.disposition).toBe('delivered');
@@ -162,8 +168,20 @@ describe('golden traces', () => {
   }
 
   it('is deterministic: the same trace twice is the same bytes', () => {
-    const a = JSON.stringify(traceConnection(plan('two-nodes'), { from: 'default/frontend', to: 'svc/default/store-be:80', seed: 7 }));
-    const b = JSON.stringify(traceConnection(plan('two-nodes'), { from: 'default/frontend', to: 'svc/default/store-be:80', seed: 7 }));
+    const a = JSON.stringify(
+      traceConnection(plan('two-nodes'), {
+        from: 'default/frontend',
+        to: 'svc/default/store-be:80',
+        seed: 7,
+      }),
+    );
+    const b = JSON.stringify(
+      traceConnection(plan('two-nodes'), {
+        from: 'default/frontend',
+        to: 'svc/default/store-be:80',
+        seed: 7,
+      }),
+    );
     expect(a).toBe(b);
   });
 });

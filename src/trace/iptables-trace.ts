@@ -264,6 +264,8 @@ export function summarize(p: Ipv4Packet): PacketSummary {
 }
 
 interface Walk {
+  /** The packet as it entered the first hook. */
+  readonly first: Skb;
   readonly path: HookName[];
   readonly outcomes: HookOutcome[];
   readonly steps: Step[];
@@ -293,7 +295,7 @@ function walkHost(
     skb = o.skb;
     return o.verdict === 'ACCEPT';
   };
-  const done = (): Walk => ({ path, outcomes, steps: rec.steps, final: skb });
+  const done = (): Walk => ({ first, path, outcomes, steps: rec.steps, final: skb });
   const out = devices.outIface !== undefined ? { outIface: devices.outIface } : {};
   const inCtx = devices.inIface !== undefined ? { inIface: devices.inIface } : {};
   const outFor = (dst: Ipv4) => (env.isLocal(dst) ? { outIface: 'lo' } : out);
@@ -421,6 +423,9 @@ export interface WalkSummary {
   /** conntrack's view of the packet at the end: NEW, ESTABLISHED_REPLY, …, or INVALID / UNTRACKED. */
   readonly ctstate: string;
   readonly mark: string;
+  /** The packet as it entered the host. */
+  readonly packetIn: PacketSummary;
+  /** The packet at the end (after every rewrite). */
   readonly packet: PacketSummary;
   readonly steps: readonly Step[];
 }
@@ -479,6 +484,7 @@ function summarizeWalk(w: Walk): WalkSummary {
     rewrites,
     ctstate: ct.kind === 'tracked' ? ct.ctinfo : ct.kind === 'untracked' ? 'UNTRACKED' : 'INVALID',
     mark: hexMark(w.final.mark),
+    packetIn: summarize(w.first.packet),
     packet: summarize(w.final.packet),
     steps: w.steps,
   };

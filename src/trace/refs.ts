@@ -58,7 +58,14 @@ export function closeMatches(ref: string, candidates: readonly string[], n = 3):
 
 function unknown(model: ClusterModel, ref: string, what: string, option: string): InputError {
   const near = closeMatches(ref, knownRefs(model));
-  return InputError.of('unknown-ref', `${option} ${ref}: ${what}`, {}, near.length > 0 ? `did you mean ${near.join(', ')}?` : 'refs are NS/POD, node/NAME, host/NAME, svc/NS/NAME:PORT or IP[:PORT]');
+  return InputError.of(
+    'unknown-ref',
+    `${option} ${ref}: ${what}`,
+    {},
+    near.length > 0
+      ? `did you mean ${near.join(', ')}?`
+      : 'refs are NS/POD, node/NAME, host/NAME, svc/NS/NAME:PORT or IP[:PORT]',
+  );
 }
 
 function splitPort(s: string): { base: string; port?: string } {
@@ -68,48 +75,115 @@ function splitPort(s: string): { base: string; port?: string } {
 }
 
 function parsePortNumber(model: ClusterModel, ref: string, port: string, option: string): number {
-  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535) throw unknown(model, ref, `port ${JSON.stringify(port)} is not a number in 1–65535`, option);
+  if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+    throw unknown(model, ref, `port ${JSON.stringify(port)} is not a number in 1–65535`, option);
   return Number(port);
 }
 
 /** Resolves one REF; `option` is `--from` or `--to`, for the message. */
-export function resolveRef(model: ClusterModel, ref: string, option: string, proto?: L4Proto): Resolved {
+export function resolveRef(
+  model: ClusterModel,
+  ref: string,
+  option: string,
+  proto?: L4Proto,
+): Resolved {
   if (ref.startsWith('svc/')) {
     const { base, port } = splitPort(ref.slice(4));
     const svc = model.services.get(base.includes('/') ? base : `default/${base}`);
     if (!svc) throw unknown(model, ref, 'no such Service', option);
-    if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None') throw InputError.of('unknown-ref', `${option} ${ref}: Service ${nsName(svc)} has no cluster IP (headless or ExternalName)`);
+    if (!svc.spec.clusterIP || svc.spec.clusterIP === 'None')
+      throw InputError.of(
+        'unknown-ref',
+        `${option} ${ref}: Service ${nsName(svc)} has no cluster IP (headless or ExternalName)`,
+      );
     const ports = svc.spec.ports;
     const want = proto?.toUpperCase();
-    let sp = port === undefined ? ports[0] : ports.find((p) => (String(p.port) === port || p.name === port) && (want === undefined || p.protocol === want));
-    if (!sp && port !== undefined) sp = ports.find((p) => String(p.port) === port || p.name === port);
-    if (!sp) throw unknown(model, ref, `Service ${nsName(svc)} has no port ${port ?? ''}; it has ${ports.map((p) => `${p.port}/${p.protocol}`).join(', ')}`, option);
-    return { ref, kind: 'service', ip: svc.spec.clusterIP, port: sp.port, proto: (sp.protocol ?? 'TCP').toLowerCase() as L4Proto, service: svc };
+    let sp =
+      port === undefined
+        ? ports[0]
+        : ports.find(
+            (p) =>
+              (String(p.port) === port || p.name === port) &&
+              (want === undefined || p.protocol === want),
+          );
+    if (!sp && port !== undefined)
+      sp = ports.find((p) => String(p.port) === port || p.name === port);
+    if (!sp)
+      throw unknown(
+        model,
+        ref,
+        `Service ${nsName(svc)} has no port ${port ?? ''}; it has ${ports.map((p) => `${p.port}/${p.protocol}`).join(', ')}`,
+        option,
+      );
+    return {
+      ref,
+      kind: 'service',
+      ip: svc.spec.clusterIP,
+      port: sp.port,
+      proto: (sp.protocol ?? 'TCP').toLowerCase() as L4Proto,
+      service: svc,
+    };
   }
   if (ref.startsWith('node/')) {
     const { base, port } = splitPort(ref.slice(5));
     const node = model.nodes.get(base);
     if (!node) throw unknown(model, ref, 'no such Node', option);
     const ip = nodeInternalIP(node)!;
-    return { ref, kind: 'node', host: base, ip, ...(port !== undefined ? { port: parsePortNumber(model, ref, port, option) } : {}) };
+    return {
+      ref,
+      kind: 'node',
+      host: base,
+      ip,
+      ...(port !== undefined ? { port: parsePortNumber(model, ref, port, option) } : {}),
+    };
   }
   if (ref.startsWith('host/')) {
     const { base, port } = splitPort(ref.slice(5));
     const eh = model.externalHosts.get(base);
     if (!eh) throw unknown(model, ref, 'no such ExternalHost', option);
-    const p = port !== undefined ? parsePortNumber(model, ref, port, option) : eh.spec.listen?.[0]?.port;
-    return { ref, kind: 'external', host: `host/${base}`, ip: eh.spec.address, ...(p !== undefined ? { port: p } : {}) };
+    const p =
+      port !== undefined ? parsePortNumber(model, ref, port, option) : eh.spec.listen?.[0]?.port;
+    return {
+      ref,
+      kind: 'external',
+      host: `host/${base}`,
+      ip: eh.spec.address,
+      ...(p !== undefined ? { port: p } : {}),
+    };
   }
   const { base, port } = splitPort(ref);
   if (isIpv4(base)) {
     const p = port !== undefined ? parsePortNumber(model, ref, port, option) : undefined;
     const pod = model.podsByIP.get(base);
-    if (pod) return { ref, kind: 'pod', host: nsName(pod), ip: base, ...(p !== undefined ? { port: p } : {}) };
-    for (const [name, node] of model.nodes) if (nodeInternalIP(node) === base) return { ref, kind: 'node', host: name, ip: base, ...(p !== undefined ? { port: p } : {}) };
+    if (pod)
+      return {
+        ref,
+        kind: 'pod',
+        host: nsName(pod),
+        ip: base,
+        ...(p !== undefined ? { port: p } : {}),
+      };
+    for (const [name, node] of model.nodes)
+      if (nodeInternalIP(node) === base)
+        return { ref, kind: 'node', host: name, ip: base, ...(p !== undefined ? { port: p } : {}) };
     const eh = model.externalHostsByIP.get(base);
-    if (eh) return { ref, kind: 'external', host: `host/${eh.metadata.name}`, ip: base, ...(p !== undefined ? { port: p } : {}) };
+    if (eh)
+      return {
+        ref,
+        kind: 'external',
+        host: `host/${eh.metadata.name}`,
+        ip: base,
+        ...(p !== undefined ? { port: p } : {}),
+      };
     const svc = model.servicesByClusterIP.get(base);
-    if (svc) return { ref, kind: 'service', ip: base, ...(p !== undefined ? { port: p } : {}), service: svc };
+    if (svc)
+      return {
+        ref,
+        kind: 'service',
+        ip: base,
+        ...(p !== undefined ? { port: p } : {}),
+        service: svc,
+      };
     return { ref, kind: 'ip', ip: base, ...(p !== undefined ? { port: p } : {}) };
   }
   const key = base.includes('/') ? base : `default/${base}`;
@@ -121,15 +195,28 @@ export function resolveRef(model: ClusterModel, ref: string, option: string, pro
   if (port !== undefined) {
     const named = cports.find((c) => c.name === port);
     p = named ? named.containerPort : parsePortNumber(model, ref, port, option);
-    const cp = cports.find((c) => c.containerPort === p && (proto === undefined || (c.protocol ?? 'TCP') === proto.toUpperCase()));
+    const cp = cports.find(
+      (c) =>
+        c.containerPort === p &&
+        (proto === undefined || (c.protocol ?? 'TCP') === proto.toUpperCase()),
+    );
     if (cp) pr = (cp.protocol ?? 'TCP').toLowerCase() as L4Proto;
   } else {
-    const cp = cports.find((c) => proto === undefined || (c.protocol ?? 'TCP') === proto.toUpperCase());
+    const cp = cports.find(
+      (c) => proto === undefined || (c.protocol ?? 'TCP') === proto.toUpperCase(),
+    );
     if (cp) {
       p = cp.containerPort;
       pr = (cp.protocol ?? 'TCP').toLowerCase() as L4Proto;
     }
   }
   const host = pod.spec.hostNetwork ? pod.spec.nodeName : key;
-  return { ref, kind: 'pod', host, ip: pod.status.podIP, ...(p !== undefined ? { port: p } : {}), ...(pr ? { proto: pr } : {}) };
+  return {
+    ref,
+    kind: 'pod',
+    host,
+    ip: pod.status.podIP,
+    ...(p !== undefined ? { port: p } : {}),
+    ...(pr ? { proto: pr } : {}),
+  };
 }

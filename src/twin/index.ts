@@ -96,11 +96,18 @@ export interface InstantiateOptions {
 
 function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
   const out: { proto: L4Proto; port: number; label: string }[] = [];
-  const containers = [...pod.spec.containers, ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always')];
+  const containers = [
+    ...pod.spec.containers,
+    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
+  ];
   for (const c of containers) {
     for (const p of c.ports ?? []) {
       const label = `${c.name}${c.image ? ` (${c.image})` : ''}`;
-      out.push({ proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto, port: p.containerPort, label });
+      out.push({
+        proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto,
+        port: p.containerPort,
+        label,
+      });
     }
   }
   return out;
@@ -108,10 +115,19 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
 
 export function planTwin(model: ClusterModel): TwinPlan {
   const planDiags: Diagnostic[] = [];
-  const compiledCache = new Map<string, { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }>();
+  const compiledCache = new Map<
+    string,
+    { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }
+  >();
   const c = model.cluster;
   if (c.kubeProxy.mode !== 'iptables') {
-    planDiags.push({ code: 'proxy-mode-not-modelled', severity: 'warning', message: `kube-proxy mode ${c.kubeProxy.mode} is not modelled; the nodes get no Service rules`, object: `Cluster ${c.name}`, field: 'spec.kubeProxy.mode' });
+    planDiags.push({
+      code: 'proxy-mode-not-modelled',
+      severity: 'warning',
+      message: `kube-proxy mode ${c.kubeProxy.mode} is not modelled; the nodes get no Service rules`,
+      object: `Cluster ${c.name}`,
+      field: 'spec.kubeProxy.mode',
+    });
   }
   /** kube-proxy's rules for a node, generated the first time the node is built (a big cluster's trace touches few nodes). */
   const proxyText = new Map<string, { text: string; diagnostics: Diagnostic[] }>();
@@ -135,7 +151,13 @@ export function planTwin(model: ClusterModel): TwinPlan {
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
         nfacct: false,
       });
-      e = { text: r.text, diagnostics: r.diagnostics.map((d) => ({ ...d, message: `kube-proxy on ${name}: ${d.message}` })) };
+      e = {
+        text: r.text,
+        diagnostics: r.diagnostics.map((d) => ({
+          ...d,
+          message: `kube-proxy on ${name}: ${d.message}`,
+        })),
+      };
     }
     proxyText.set(name, e);
     return e;
@@ -162,7 +184,13 @@ export function planTwin(model: ClusterModel): TwinPlan {
       buildNodeRoot(h, node, underlay.prefix, c.underlay.gateway, c.underlay.mtu, diagnostics);
       net.attach(name, 'eth0', UNDERLAY_SEGMENT);
       if (!cidrContains(underlay, nodeInternalIP(node) ?? '0.0.0.0')) {
-        diagnostics.push({ code: 'node-off-underlay', severity: 'warning', message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`, object: `Node ${name}`, field: 'status.addresses' });
+        diagnostics.push({
+          code: 'node-off-underlay',
+          severity: 'warning',
+          message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`,
+          object: `Node ${name}`,
+          field: 'status.addresses',
+        });
       }
       plugin?.setupNode({ model, node, host: h });
       const portmapPods: PortmapPod[] = [];
@@ -171,7 +199,14 @@ export function planTwin(model: ClusterModel): TwinPlan {
         const ports = podPorts(pod);
         if (pod.spec.hostNetwork) {
           for (const p of ports) listen(h, p, key, diagnostics);
-          pods.set(key, { key, pod, host: name, node: name, ip: pod.status.podIP, hostNetwork: true });
+          pods.set(key, {
+            key,
+            pod,
+            host: name,
+            node: name,
+            ip: pod.status.podIP,
+            hostNetwork: true,
+          });
           continue;
         }
         const ph = net.addHost(key);
@@ -180,13 +215,29 @@ export function planTwin(model: ClusterModel): TwinPlan {
           try {
             hostIface = plugin.setupPod({ model, node, host: h, pod, podHost: ph }).hostIface;
           } catch (e) {
-            diagnostics.push({ code: 'cni-add-failed', severity: 'error', message: `CNI ADD failed: ${(e as Error).message}`, object: `Pod ${key}` });
+            diagnostics.push({
+              code: 'cni-add-failed',
+              severity: 'error',
+              message: `CNI ADD failed: ${(e as Error).message}`,
+              object: `Pod ${key}`,
+            });
           }
         }
         for (const p of ports) listen(ph, p, key, diagnostics);
         const eth0 = ph.addressesOf('eth0')[0];
-        portmapPods.push({ pod, ...(eth0 ? { containerNet: `${eth0.local}/${eth0.prefix}` } : {}) });
-        pods.set(key, { key, pod, host: key, node: name, ip: pod.status.podIP, hostNetwork: false, ...(hostIface ? { hostIface } : {}) });
+        portmapPods.push({
+          pod,
+          ...(eth0 ? { containerNet: `${eth0.local}/${eth0.prefix}` } : {}),
+        });
+        pods.set(key, {
+          key,
+          pod,
+          host: key,
+          node: name,
+          ip: pod.status.podIP,
+          hostNetwork: false,
+          ...(hostIface ? { hostIface } : {}),
+        });
       }
       // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
       // merged the way the components' check-then-add commands leave them (cni/iptables-merge.ts).
@@ -216,7 +267,11 @@ export function planTwin(model: ClusterModel): TwinPlan {
       let entry = compiledCache.get(text);
       if (!entry) {
         const parsed = parseIptablesSave(text, `iptables-save@${name}`);
-        entry = { ruleset: parsed.ruleset, compiled: compileRuleset(parsed.ruleset), diagnostics: parsed.diagnostics };
+        entry = {
+          ruleset: parsed.ruleset,
+          compiled: compileRuleset(parsed.ruleset),
+          diagnostics: parsed.diagnostics,
+        };
         compiledCache.set(text, entry);
       }
       diagnostics.push(...entry.diagnostics);
@@ -225,19 +280,25 @@ export function planTwin(model: ClusterModel): TwinPlan {
     }
     if (plugin) {
       diagnostics.push(...plugin.diagnostics);
-      for (const d of plugin.defaults) defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
+      for (const d of plugin.defaults)
+        defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
     }
     defaults.push({
       object: `Cluster ${c.name}`,
       field: 'nodes',
-      value: 'net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.ipv4.conf.all.route_localnet=1',
-      reason: 'kubeadm requires ip_forward and bridge-nf-call-iptables; kube-proxy sets route_localnet for localhost NodePorts',
+      value:
+        'net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.ipv4.conf.all.route_localnet=1',
+      reason:
+        'kubeadm requires ip_forward and bridge-nf-call-iptables; kube-proxy sets route_localnet for localhost NodePorts',
     });
     defaults.push({
       object: `Cluster ${c.name}`,
       field: 'spec.underlay',
       value: `${routerName(model)} ${c.underlay.gateway}`,
-      reason: c.cloud.provider === 'gce' ? "the VPC routes each node's podCIDR to that node (GCE routes)" : "the underlay gateway routes each node's podCIDR to that node",
+      reason:
+        c.cloud.provider === 'gce'
+          ? "the VPC routes each node's podCIDR to that node (GCE routes)"
+          : "the underlay gateway routes each node's podCIDR to that node",
     });
     return {
       model,
@@ -256,7 +317,12 @@ export function planTwin(model: ClusterModel): TwinPlan {
   return plan;
 }
 
-function listen(h: Host, p: { proto: L4Proto; port: number; label: string }, key: string, diagnostics: Diagnostic[]): void {
+function listen(
+  h: Host,
+  p: { proto: L4Proto; port: number; label: string },
+  key: string,
+  diagnostics: Diagnostic[],
+): void {
   if (h.sockets.findListener(p.proto, '0.0.0.0', p.port)) {
     diagnostics.push({
       code: 'port-in-use',
@@ -270,7 +336,14 @@ function listen(h: Host, p: { proto: L4Proto; port: number; label: string }, key
   h.listen(p.proto, p.port, { label: `${key} ${p.label}` });
 }
 
-function buildNodeRoot(h: Host, node: ModelNode, prefix: number, gateway: string, mtu: number, diagnostics: Diagnostic[]): void {
+function buildNodeRoot(
+  h: Host,
+  node: ModelNode,
+  prefix: number,
+  gateway: string,
+  mtu: number,
+  diagnostics: Diagnostic[],
+): void {
   const ip = nodeInternalIP(node);
   h.link.addEther('eth0', { mtu });
   h.link.set('eth0', { up: true });
@@ -278,7 +351,12 @@ function buildNodeRoot(h: Host, node: ModelNode, prefix: number, gateway: string
   try {
     h.route.add({ dst: 'default', via: gateway, dev: 'eth0', ...(ip === undefined ? {} : {}) });
   } catch (e) {
-    diagnostics.push({ code: 'node-no-default-route', severity: 'warning', message: `default via ${gateway}: ${(e as Error).message}`, object: `Node ${node.metadata.name}` });
+    diagnostics.push({
+      code: 'node-no-default-route',
+      severity: 'warning',
+      message: `default via ${gateway}: ${(e as Error).message}`,
+      object: `Node ${node.metadata.name}`,
+    });
   }
   h.sysctl.set('net.ipv4.ip_forward', 1);
   h.sysctl.set('net.bridge.bridge-nf-call-iptables', 1);

@@ -14,8 +14,20 @@
 import type { Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 import { DEFAULT_CONNTRACK_SYSCTLS, NO_CT, type SkbCt } from '../kernel/conntrack/core.js';
-import type { HookCall, HookResult, HostServices, NetfilterHooks, SkbMeta } from '../kernel/hooks.js';
-import { Netfilter, type CompiledRuleset, type NetfilterEnv, type RuleHit, type Ruleset } from '../kernel/netfilter/index.js';
+import type {
+  HookCall,
+  HookResult,
+  HostServices,
+  NetfilterHooks,
+  SkbMeta,
+} from '../kernel/hooks.js';
+import {
+  Netfilter,
+  type CompiledRuleset,
+  type NetfilterEnv,
+  type RuleHit,
+  type Ruleset,
+} from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
 import type { Recorder } from '../kernel/step.js';
 
@@ -27,7 +39,13 @@ export interface RewriteDetail {
   readonly rewrite: RewriteKind;
   readonly hook: string;
   /** The nat rule that bound it (`-A KUBE-SEP-… -j DNAT …`), absent for conntrack un-NAT. */
-  readonly rule?: { readonly table: string; readonly chain: string; readonly index: number; readonly text: string; readonly target: string };
+  readonly rule?: {
+    readonly table: string;
+    readonly chain: string;
+    readonly index: number;
+    readonly text: string;
+    readonly target: string;
+  };
   readonly by: string;
 }
 
@@ -53,7 +71,14 @@ export class IptablesHooks implements NetfilterHooks {
     this.nf = new Netfilter(ruleset, env);
   }
 
-  hook(call: HookCall, packet: Ipv4Packet, meta: SkbMeta, host: HostServices, rec: Recorder, chooser: Chooser): HookResult {
+  hook(
+    call: HookCall,
+    packet: Ipv4Packet,
+    meta: SkbMeta,
+    host: HostServices,
+    rec: Recorder,
+    chooser: Chooser,
+  ): HookResult {
     const ct = (meta.ct as SkbCt | undefined) ?? NO_CT;
     const o = this.nf.run(
       call.hook,
@@ -68,7 +93,8 @@ export class IptablesHooks implements NetfilterHooks {
       rec,
     );
     const after = o.skb.packet;
-    if (o.verdict === 'ACCEPT') this.recordRewrite(call.hook, packet, after, o.hits, host.host, rec);
+    if (o.verdict === 'ACCEPT')
+      this.recordRewrite(call.hook, packet, after, o.hits, host.host, rec);
     const why = o.decidedBy
       ? o.decidedBy.kind === 'rule'
         ? `${o.decidedBy.table} ${o.decidedBy.chain} #${o.decidedBy.index}: -A ${o.decidedBy.chain} ${o.decidedBy.text}`
@@ -76,41 +102,73 @@ export class IptablesHooks implements NetfilterHooks {
           ? `${o.decidedBy.table} ${o.decidedBy.chain} policy ${o.decidedBy.policy}`
           : o.decidedBy.reason
       : undefined;
-    const unsupported = o.unsupported ? `${o.unsupported.what}${o.unsupported.rule ? ` (${o.unsupported.rule.chain} #${o.unsupported.rule.index})` : ''}` : undefined;
+    const unsupported = o.unsupported
+      ? `${o.unsupported.what}${o.unsupported.rule ? ` (${o.unsupported.rule.chain} #${o.unsupported.rule.index})` : ''}`
+      : undefined;
     return {
       verdict: o.verdict,
       packet: after,
       meta: { mark: o.skb.mark, ct: o.skb.ct },
       ...(o.reject ? { rejectResponse: o.reject.response } : {}),
       rerouteNeeded: o.rerouteNeeded,
-      ...(unsupported ?? why ? { why: unsupported ?? why } : {}),
+      ...((unsupported ?? why) ? { why: unsupported ?? why } : {}),
     };
   }
 
-  private recordRewrite(hook: string, before: Ipv4Packet, after: Ipv4Packet, hits: readonly RuleHit[], host: string, rec: Recorder): void {
+  private recordRewrite(
+    hook: string,
+    before: Ipv4Packet,
+    after: Ipv4Packet,
+    hits: readonly RuleHit[],
+    host: string,
+    rec: Recorder,
+  ): void {
     const [bs, bd] = portsOf(before);
     const [as, ad] = portsOf(after);
     const srcChanged = before.ip.src !== after.ip.src || bs !== as;
     const dstChanged = before.ip.dst !== after.ip.dst || bd !== ad;
     if (!srcChanged && !dstChanged) return;
-    const natHit = [...hits].reverse().find((h) => h.table === 'nat' && /^(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(h.target));
+    const natHit = [...hits]
+      .reverse()
+      .find((h) => h.table === 'nat' && /^(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(h.target));
     const record = (kind: RewriteKind, field: 'src' | 'dst'): void => {
       const from = field === 'src' ? fmt(before.ip.src, bs) : fmt(before.ip.dst, bd);
       const to = field === 'src' ? fmt(after.ip.src, as) : fmt(after.ip.dst, ad);
       const rule = natHit && !kind.startsWith('un-') ? natHit : undefined;
-      const by = rule ? `${rule.chain} #${rule.index}: -j ${rule.target}` : 'conntrack (reply direction: the inverse of the original binding)';
+      const by = rule
+        ? `${rule.chain} #${rule.index}: -j ${rule.target}`
+        : 'conntrack (reply direction: the inverse of the original binding)';
       const detail: RewriteDetail = {
         rewrite: kind,
         hook,
-        ...(rule ? { rule: { table: rule.table, chain: rule.chain, index: rule.index, text: rule.text, target: rule.target } } : {}),
+        ...(rule
+          ? {
+              rule: {
+                table: rule.table,
+                chain: rule.chain,
+                index: rule.index,
+                text: rule.text,
+                target: rule.target,
+              },
+            }
+          : {}),
         by,
       };
-      rec.record({ kind: 'nat', host, summary: `${kind} ${field} ${from} → ${to} at ${hook} (${by})`, packet: after, before, detail: { ...detail, field, from, to } });
+      rec.record({
+        kind: 'nat',
+        host,
+        summary: `${kind} ${field} ${from} → ${to} at ${hook} (${by})`,
+        packet: after,
+        before,
+        detail: { ...detail, field, from, to },
+      });
     };
     // A NEW connection's rewrite comes from the rule that bound it; a reply's from conntrack alone.
     const targetKind = natHit ? (natHit.target.split(' ')[0] as RewriteKind) : undefined;
-    if (dstChanged) record(targetKind === 'DNAT' || targetKind === 'REDIRECT' ? targetKind : 'un-SNAT', 'dst');
-    if (srcChanged) record(targetKind === 'SNAT' || targetKind === 'MASQUERADE' ? targetKind : 'un-DNAT', 'src');
+    if (dstChanged)
+      record(targetKind === 'DNAT' || targetKind === 'REDIRECT' ? targetKind : 'un-SNAT', 'dst');
+    if (srcChanged)
+      record(targetKind === 'SNAT' || targetKind === 'MASQUERADE' ? targetKind : 'un-DNAT', 'src');
   }
 }
 

@@ -1107,6 +1107,17 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       // Fell off the end: a user chain returns; the built-in chain's policy decides.
       const top = stack.pop();
       if (top) {
+        c.rec.record({
+          kind: 'note',
+          host: c.env.host,
+          summary: `${c.table} ${f.chain.name}: end of chain, back to ${top.chain.name}`,
+          detail: {
+            table: c.table,
+            chain: f.chain.name,
+            returnTo: top.chain.name,
+            depth: stack.length + 1,
+          },
+        });
         f = top;
         continue;
       }
@@ -1150,7 +1161,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       host: c.env.host,
       summary: `${c.table} ${chain.name} #${r.index}${ref.line !== undefined ? ` (${ref.file ?? ''}:${ref.line})` : ''}: -A ${chain.name} ${r.rule.text}`,
       packet: c.packet,
-      detail: { ...ref, target: r.targetText, mark: hexMark(c.mark) },
+      detail: { ...ref, target: r.targetText, mark: hexMark(c.mark), depth: stack.length },
     });
     if (!r.target) continue;
     const res = r.target(c, ref);
