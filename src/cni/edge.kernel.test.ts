@@ -507,18 +507,22 @@ describe.skipIf(!canRun || !canTraffic)('portmap hostPort DNAT for real', () => 
         { ip: '10.244.1.1', prefix: 32, iface: 'vpod2' },
       ];
       const { ruleset } = parseNoErrors(merged);
-      for (const [who, ns, src] of [
-        ['external client', cli, '192.168.50.2'],
-        ['hairpin pod', pod2, '10.244.1.6'],
+      // What the plugin does besides rules: route_localnet on the interface routing to the pod.
+      expect(pm.routeLocalnetFor).toEqual(['10.244.1.5']);
+      inNs(node, ['sysctl', '-q', '-w', 'net.ipv4.conf.vsrv.route_localnet=1']);
+      for (const [who, ns, src, dst, inIface] of [
+        ['external client', cli, '192.168.50.2', '192.168.50.1', 'eth0'],
+        ['hairpin pod', pod2, '10.244.1.6', '192.168.50.1', 'vpod2'],
+        ['the node itself via 127.0.0.1', node, '127.0.0.1', '127.0.0.1', undefined],
       ] as const) {
         const twin = traceIptables({
           ruleset,
           src,
-          dst: '192.168.50.1',
+          dst,
           proto: 'tcp',
           dport: 8080,
           localIps,
-          inIface: ns === cli ? 'eth0' : 'vpod2',
+          ...(inIface !== undefined ? { inIface } : {}),
           outIface: 'vsrv',
           allPaths: false,
           seed: 1,
@@ -526,8 +530,8 @@ describe.skipIf(!canRun || !canTraffic)('portmap hostPort DNAT for real', () => 
         const alt = twin.alternatives[0]!;
         expect(alt.dnat, who).toBe('10.244.1.5:80');
         const expectedSrc = alt.snat ? alt.snat.to.split(':')[0]! : src;
-        expect(expectedSrc, who).toBe(who === 'hairpin pod' ? '10.244.1.1' : '192.168.50.2');
-        const seen = connect(ns, '192.168.50.1', 8080);
+        expect(expectedSrc, who).toBe(who === 'external client' ? '192.168.50.2' : '10.244.1.1');
+        const seen = connect(ns, dst, 8080);
         const [peer, , sockIp, sockPort] = seen.split(' ');
         expect(peer, who).toBe(expectedSrc);
         expect(`${sockIp}:${sockPort}`, who).toBe('10.244.1.5:80');
@@ -541,7 +545,11 @@ describe.skipIf(!canRun || !canTraffic)('portmap hostPort DNAT for real', () => 
 
 describe.skipIf(!canRun || !canTraffic)('klipper-lb svclb pod for real', () => {
   it.each([
-    ['client inside loadBalancerSourceRanges: DNAT to the ClusterIP, MASQUERADEd to the svclb pod', ['192.168.60.0/24'], true],
+    [
+      'client inside loadBalancerSourceRanges: DNAT to the ClusterIP, MASQUERADEd to the svclb pod',
+      ['192.168.60.0/24'],
+      true,
+    ],
     ['client outside loadBalancerSourceRanges: FORWARD DROP', ['1.2.3.0/24'], false],
   ] as const)('%s', async (_name, ranges, reaches) => {
     const cli = addNs(`${PREFIX}-lbcli`);
@@ -550,7 +558,21 @@ describe.skipIf(!canRun || !canTraffic)('klipper-lb svclb pod for real', () => {
     let server: { stop: () => void; ready: Promise<void> } | undefined;
     try {
       const link = (a: string, aIf: string, b: string, bIf: string) => {
-        sh(['ip', 'link', 'add', 'tmp-a', 'netns', a, 'type', 'veth', 'peer', 'name', 'tmp-b', 'netns', b]);
+        sh([
+          'ip',
+          'link',
+          'add',
+          'tmp-a',
+          'netns',
+          a,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'tmp-b',
+          'netns',
+          b,
+        ]);
         inNs(a, ['ip', 'link', 'set', 'tmp-a', 'name', aIf]);
         inNs(b, ['ip', 'link', 'set', 'tmp-b', 'name', bIf]);
         inNs(a, ['ip', 'link', 'set', aIf, 'up']);
@@ -566,8 +588,17 @@ describe.skipIf(!canRun || !canTraffic)('klipper-lb svclb pod for real', () => {
       inNs(be, ['ip', 'addr', 'add', '10.43.12.7/24', 'dev', 'eth0']);
       inNs(lb, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
 
-      const service: Service = { ...svc, spec: { ...svc.spec, loadBalancerSourceRanges: [...ranges], ports: [{ port: 80, protocol: 'TCP', nodePort: 31080 }] } };
-      const frag = compileKlipperLb({ containers: svclbContainers(service, ['192.168.50.1']).containers });
+      const service: Service = {
+        ...svc,
+        spec: {
+          ...svc.spec,
+          loadBalancerSourceRanges: [...ranges],
+          ports: [{ port: 80, protocol: 'TCP', nodePort: 31080 }],
+        },
+      };
+      const frag = compileKlipperLb({
+        containers: svclbContainers(service, ['192.168.50.1']).containers,
+      });
       const merged = mergeIptablesSave([frag.text]);
       inNs(lb, ['iptables-restore'], merged);
 

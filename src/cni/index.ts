@@ -9,6 +9,7 @@
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';
 import { BridgePlugin } from './bridge.js';
+import { FlannelPlugin } from './flannel.js';
 import type { CniPlugin } from './types.js';
 
 export { BridgePlugin, BRIDGE_NETWORK_NAME } from './bridge.js';
@@ -23,6 +24,7 @@ export function pluginFor(
     case 'bridge':
       return { plugin: new BridgePlugin(spec) };
     case 'flannel':
+      return { plugin: new FlannelPlugin(spec) };
     case 'calico':
       return {
         plugin: undefined,

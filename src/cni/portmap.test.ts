@@ -118,6 +118,7 @@ describe('fillDnatRules goldens (portmap_iptables_test.go "generates a correct s
     expect(chainLines(out.saveText, 'nat', chain)).toEqual(want);
     expect(out.saveText).not.toContain('CNI-HOSTPORT-SETMARK');
     expect(out.saveText).not.toContain('CNI-HOSTPORT-MASQ');
+    expect(out.routeLocalnetFor).toEqual([]);
   });
 
   it('entry rules: one multiport rule per protocol, IPv6 hostIP ports included', () => {
@@ -235,6 +236,7 @@ describe('compilePortmap on a node', () => {
       ),
     ).toEqual(['default/a tcp 8080 -> 10.244.1.5:80', 'kube-system/b udp 5353 -> 10.244.1.6:53']);
     expect(out.defaults.map((d) => d.object)).toEqual(['Pod default/a', 'Pod kube-system/b']);
+    expect(out.routeLocalnetFor).toEqual(['10.244.1.5', '10.244.1.6']);
     expect(out.diagnostics).toEqual([]);
   });
 
@@ -492,16 +494,31 @@ status: {podIP: 10.244.1.8}
     const out = compilePortmapForNode(model, 'node-1');
     // zeta comes first in the file, so it holds the port and alpha is refused.
     expect(out.mappings.map((m) => m.pod)).toEqual(['default/zeta']);
-    expect(out.saveText).toContain('-s 10.244.1.0/24 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK');
+    expect(out.saveText).toContain(
+      '-s 10.244.1.0/24 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK',
+    );
     expect(out.diagnostics).toMatchObject([
-      { code: CODE_HOSTPORT_CONFLICT, object: 'Pod default/alpha', field: 'spec.containers[0].ports[0].hostPort', file: 'cluster.yaml', document: 3 },
+      {
+        code: CODE_HOSTPORT_CONFLICT,
+        object: 'Pod default/alpha',
+        field: 'spec.containers[0].ports[0].hostPort',
+        file: 'cluster.yaml',
+        document: 3,
+      },
     ]);
-    expect(formatDiagnostic(out.diagnostics[0]!)).toMatch(/^cluster\.yaml:\d+: document 3: Pod default\/alpha: field spec\.containers\[0\]\.ports\[0\]\.hostPort: error: hostPort TCP 0\.0\.0\.0:8080 on node node-1 is already held by Pod default\/zeta/);
+    expect(formatDiagnostic(out.diagnostics[0]!)).toMatch(
+      /^cluster\.yaml:\d+: document 3: Pod default\/alpha: field spec\.containers\[0\]\.ports\[0\]\.hostPort: error: hostPort TCP 0\.0\.0\.0:8080 on node node-1 is already held by Pod default\/zeta/,
+    );
   });
 
   it('ipamPrefix 32 (calico-ipam)', () => {
-    const out = compilePortmapForNode(model, 'node-1', { ipamPrefix: 32, networkName: 'k8s-pod-network' });
-    expect(out.saveText).toContain('-s 10.244.1.7/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK');
+    const out = compilePortmapForNode(model, 'node-1', {
+      ipamPrefix: 32,
+      networkName: 'k8s-pod-network',
+    });
+    expect(out.saveText).toContain(
+      '-s 10.244.1.7/32 -p tcp -m tcp --dport 8080 -j CNI-HOSTPORT-SETMARK',
+    );
     expect(out.saveText).toContain('dnat name: \\"k8s-pod-network\\"');
   });
 });

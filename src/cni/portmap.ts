@@ -23,6 +23,9 @@
  *                             entered from CNI-HOSTPORT-DNAT by one `-m multiport` rule per protocol
  *                             (protocols sorted, ≤15 ports per rule) with comment
  *                             `dnat name: "<network>" id: "<container id>"`.
+ * With snat (IPv4) the plugin also sets `route_localnet=1` on the host
+ * interface routing to the pod (`enableLocalnetRouting`, portmap.go), so
+ * 127.0.0.1:hostPort works; that sysctl is returned as `routeLocalnetFor`.
  * All adds are check-then-add (`utils.InsertUnique`), so the shared chains and
  * jumps exist once. The per-container entry is APPENDED to CNI-HOSTPORT-DNAT
  * in every released plugin (PR #278 moved it from prepend to append; PR #1267,
@@ -143,6 +146,13 @@ export interface HostPortMapping {
 
 export interface PortmapOutput extends IptablesFragment {
   readonly mappings: readonly HostPortMapping[];
+  /**
+   * Pod IPs for which the plugin sets `net.ipv4.conf.<if>.route_localnet=1`
+   * on the host interface that routes to them (`getRoutableHostIF` +
+   * `enableLocalnetRouting`, when snat), so 127.0.0.1:hostPort can be DNATed
+   * across the routing boundary. A sysctl, not a rule: the twin applies it.
+   */
+  readonly routeLocalnetFor: readonly string[];
   readonly defaults: readonly CniDefault[];
 }
 
@@ -363,6 +373,7 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
   const diagnostics: Diagnostic[] = [];
   const defaults: CniDefault[] = [];
   const mappings: HostPortMapping[] = [];
+  const routeLocalnetFor: string[] = [];
   const network = input.networkName ?? 'cbr0';
   const snat = input.snat ?? true;
   const order = input.dnatEntryOrder ?? 'append';
@@ -375,7 +386,7 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
       message: 'Cannot specify externalSetMarkChain and markMasqBit',
       field: 'markMasqBit',
     });
-    return { ...new FragmentBuilder().fragment(diagnostics), mappings, defaults };
+    return { ...new FragmentBuilder().fragment(diagnostics), mappings, routeLocalnetFor, defaults };
   }
   if (!Number.isInteger(markBit) || markBit < 0 || markBit > 31) {
     diagnostics.push({
@@ -384,7 +395,7 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
       message: 'MasqMarkBit must be between 0 and 31',
       field: 'markMasqBit',
     });
-    return { ...new FragmentBuilder().fragment(diagnostics), mappings, defaults };
+    return { ...new FragmentBuilder().fragment(diagnostics), mappings, routeLocalnetFor, defaults };
   }
   const setMarkChain = input.externalSetMarkChain ?? SET_MARK_CHAIN;
 
@@ -450,6 +461,7 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
       });
     }
     const chain = dnatChainName(network, cid);
+    if (snat) routeLocalnetFor.push(podIP);
 
     // Shared chains, created by the first ADD that has mappings (later ADDs find them).
     if (!sharedDone) {
@@ -548,7 +560,7 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     }
   }
 
-  return { ...b.fragment(diagnostics), mappings, defaults };
+  return { ...b.fragment(diagnostics), mappings, routeLocalnetFor, defaults };
 }
 
 /**

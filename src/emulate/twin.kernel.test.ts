@@ -14,7 +14,7 @@ import { buildModel } from '../k8s/model.js';
 import { traceConnectionWithTwin } from '../trace/connection.js';
 import { planTwin, type TwinPlan } from '../twin/index.js';
 import { canEmulate, Lab } from './netns.js';
-import { runClient, startServer } from './traffic.js';
+import { runClient, startServer, type ClientResult, type ServerSaw } from './traffic.js';
 import { buildRealTwin, type RealTwin } from './twin.js';
 
 const CLUSTER = `
@@ -114,37 +114,76 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
    * (MASQUERADE --random-fully picks a random one in both worlds).
    */
   const CASES = [
-    { name: 'pod → ClusterIP, endpoint on the other node (routed, VPC/gateway route)', from: 'default/client', to: 'svc/default/server:80', server: 'default/server', sport: 41001, ports: true },
-    { name: 'pod → ClusterIP, endpoint on the same bridge (bridged DNAT, br_netfilter un-DNAT)', from: 'default/client', to: 'svc/default/local:80', server: 'default/local', sport: 41002, ports: true },
-    { name: 'pod → itself via its ClusterIP (hairpin, MASQUERADE to cni0)', from: 'default/client', to: 'svc/default/client:80', server: 'default/client', sport: 41003, ports: false },
+    {
+      name: 'pod → ClusterIP, endpoint on the other node (routed, VPC/gateway route)',
+      from: 'default/client',
+      to: 'svc/default/server:80',
+      server: 'default/server',
+      sport: 41001,
+      ports: true,
+    },
+    {
+      name: 'pod → ClusterIP, endpoint on the same bridge (bridged DNAT, br_netfilter un-DNAT)',
+      from: 'default/client',
+      to: 'svc/default/local:80',
+      server: 'default/local',
+      sport: 41002,
+      ports: true,
+    },
+    {
+      name: 'pod → itself via its ClusterIP (hairpin, MASQUERADE to cni0)',
+      from: 'default/client',
+      to: 'svc/default/client:80',
+      server: 'default/client',
+      sport: 41003,
+      ports: false,
+    },
   ] as const;
 
-  it.each(CASES)('$name: the server and the client see what the twin predicts', async (c) => {
-    const { trace: t } = traceConnectionWithTwin(plan, { from: c.from, to: c.to, sport: c.sport });
-    expect(t.request.disposition).toBe('delivered');
-    expect(t.request.at).toBe(c.server);
-    expect(t.reply?.disposition).toBe('delivered');
-    const seenBySrv = t.request.received!;
-    const seenByClient = t.reply!.received!;
+  it.each(CASES)(
+    '$name: the server and the client see what the twin predicts',
+    async (c) => {
+      const { trace: t } = traceConnectionWithTwin(plan, {
+        from: c.from,
+        to: c.to,
+        sport: c.sport,
+      });
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.request.at).toBe(c.server);
+      expect(t.reply?.disposition).toBe('delivered');
+      const seenBySrv = t.request.received!;
+      const seenByClient = t.reply!.received!;
 
-    // Built once, from a fresh (cold) instance of the same twin: the state every trace starts from.
-    real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
-    const server = await startServer(lab, real.ns.get(c.server)!, { proto: 'tcp', listen: [{ host: '0.0.0.0', port: 8080 }] });
-    let results;
-    try {
-      results = await runClient(lab, real.ns.get(c.from)!, { proto: 'tcp', dst: t.to.ip, port: t.to.port!, sport: c.sport, attemptTimeoutMs: 2000 });
-    } finally {
-      var saw = await server.stop();
-    }
-    expect(results[0]?.kind).toBe('connected');
-    const r = results[0] as Extract<(typeof results)[number], { kind: 'connected' }>;
-    // The client's socket is connected to the address the SYN-ACK came from, as the twin's reply predicts.
-    expect(r.remote).toBe(`${seenByClient.src}:${seenByClient.sport}`);
-    expect(r.local).toBe(`${seenByClient.dst}:${seenByClient.dport}`);
-    // The server saw the source (and arrival address) the twin's request predicts.
-    const [peerIp, peerPort] = saw[0]!.peer.split(':');
-    expect(peerIp).toBe(seenBySrv.src);
-    if (c.ports) expect(Number(peerPort)).toBe(seenBySrv.sport);
-    expect(saw[0]?.local).toBe(`${seenBySrv.dst}:${seenBySrv.dport}`);
-  }, 20_000);
+      // Built once, from a fresh (cold) instance of the same twin: the state every trace starts from.
+      real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
+      const server = await startServer(lab, real.ns.get(c.server)!, {
+        proto: 'tcp',
+        listen: [{ host: '0.0.0.0', port: 8080 }],
+      });
+      let results: ClientResult[] = [];
+      let saw: ServerSaw[] = [];
+      try {
+        results = await runClient(lab, real.ns.get(c.from)!, {
+          proto: 'tcp',
+          dst: t.to.ip,
+          port: t.to.port!,
+          sport: c.sport,
+          attemptTimeoutMs: 2000,
+        });
+      } finally {
+        saw = await server.stop();
+      }
+      expect(results[0]?.kind).toBe('connected');
+      const r = results[0] as Extract<(typeof results)[number], { kind: 'connected' }>;
+      // The client's socket is connected to the address the SYN-ACK came from, as the twin's reply predicts.
+      expect(r.remote).toBe(`${seenByClient.src}:${seenByClient.sport}`);
+      expect(r.local).toBe(`${seenByClient.dst}:${seenByClient.dport}`);
+      // The server saw the source (and arrival address) the twin's request predicts.
+      const [peerIp, peerPort] = saw[0]!.peer.split(':');
+      expect(peerIp).toBe(seenBySrv.src);
+      if (c.ports) expect(Number(peerPort)).toBe(seenBySrv.sport);
+      expect(saw[0]?.local).toBe(`${seenBySrv.dst}:${seenBySrv.dport}`);
+    },
+    20_000,
+  );
 });

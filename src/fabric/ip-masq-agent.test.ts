@@ -122,8 +122,16 @@ describe('compileIpMasqAgent', () => {
 describe('ipMasqAgentForCluster', () => {
   it.each([
     ['masquerade off', { masquerade: { enabled: false }, cloud: { provider: 'gce' } }, undefined],
-    ['gce, no list: GKE default non-masquerade destinations', { cloud: { provider: 'gce' } }, { nomasqAllReservedRanges: true }],
-    ['gce with a list', { cloud: { provider: 'gce' }, masquerade: { nonMasqueradeCIDRs: ['10.0.0.0/8'] } }, { nonMasqueradeCIDRs: ['10.0.0.0/8'], nomasqAllReservedRanges: true }],
+    [
+      'gce, no list: GKE default non-masquerade destinations',
+      { cloud: { provider: 'gce' } },
+      { nomasqAllReservedRanges: true },
+    ],
+    [
+      'gce with a list',
+      { cloud: { provider: 'gce' }, masquerade: { nonMasqueradeCIDRs: ['10.0.0.0/8'] } },
+      { nonMasqueradeCIDRs: ['10.0.0.0/8'], nomasqAllReservedRanges: true },
+    ],
     ['no cloud, nothing said: no agent', { cloud: { provider: 'none' } }, undefined],
     ['no cloud, masquerade enabled: RFC 1918 defaults', { masquerade: { enabled: true } }, {}],
   ])('%s', (_name, spec, want) => {

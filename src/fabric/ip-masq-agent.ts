@@ -178,12 +178,14 @@ export function compileIpMasqAgent(input: IpMasqAgentInput = {}): IptablesFragme
  *   `--ip-masq`, bridge `ipMasq`, Calico natOutgoing).
  */
 export function ipMasqAgentForCluster(spec: {
-  readonly masquerade?: { readonly enabled?: boolean; readonly nonMasqueradeCIDRs?: readonly string[] } | undefined;
+  readonly masquerade?:
+    { readonly enabled?: boolean; readonly nonMasqueradeCIDRs?: readonly string[] } | undefined;
   readonly cloud?: { readonly provider?: string } | undefined;
 }): IpMasqAgentInput | undefined {
   const m = spec.masquerade;
   if (m?.enabled === false) return undefined;
-  const list = m?.nonMasqueradeCIDRs !== undefined ? { nonMasqueradeCIDRs: m.nonMasqueradeCIDRs } : {};
+  const list =
+    m?.nonMasqueradeCIDRs !== undefined ? { nonMasqueradeCIDRs: m.nonMasqueradeCIDRs } : {};
   if (spec.cloud?.provider === 'gce') return { ...list, nomasqAllReservedRanges: true };
   if (m === undefined) return undefined;
   return list;

@@ -22,7 +22,7 @@
  */
 
 export { parseIptablesSave, parseRule, type ParseOptions } from './parse.js';
-export { CODE_UNKNOWN_CHAIN, CODE_NO_COMMIT, CODE_LEGACY_TABLES } from './parse.js';
+export { CODE_UNKNOWN_CHAIN, CODE_NO_COMMIT, CODE_LEGACY_TABLES, CODE_TABLE_REPLACED } from './parse.js';
 export { CODE_SYNTAX, CODE_VALUE, CODE_UNSUPPORTED } from './rule.js';
 export { serializeRuleset, serializeTable, chainsInSaveOrder } from './serialize.js';
 export { formatRule, formatMatch, formatTarget, ruleText } from './format.js';

@@ -175,7 +175,11 @@ describe('parseIptablesSave on restore input', () => {
   it('replaces a repeated table in a full restore, merges it with noflush', () => {
     const text =
       '*nat\n:X - [0:0]\n-A X -j RETURN\nCOMMIT\n*nat\n:Y - [0:0]\n-A Y -j RETURN\nCOMMIT\n';
-    const full = parseIptablesSave(text).ruleset.tables.get('nat')!;
+    const fullParse = parseIptablesSave(text, 'r');
+    expect(fullParse.diagnostics).toEqual([
+      expect.objectContaining({ code: 'iptables-table-replaced', severity: 'warning', line: 5 }),
+    ]);
+    const full = fullParse.ruleset.tables.get('nat')!;
     expect(full.chains.has('X')).toBe(false);
     expect(full.chains.has('Y')).toBe(true);
     const partial = parseIptablesSave(text, 'p', { noflush: true }).ruleset.tables.get('nat')!;

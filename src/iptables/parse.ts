@@ -31,6 +31,7 @@ export { parseRule } from './rule.js';
 export const CODE_UNKNOWN_CHAIN = 'iptables-unknown-chain';
 export const CODE_NO_COMMIT = 'iptables-missing-commit';
 export const CODE_LEGACY_TABLES = 'iptables-legacy-tables';
+export const CODE_TABLE_REPLACED = 'iptables-table-replaced';
 
 export interface ParseOptions {
   /**
@@ -221,6 +222,16 @@ export function parseIptablesSave(
       if (existing && opts.noflush) {
         current = { name, chains: existing.chains, openedAt: lineNo };
       } else {
+        if (existing) {
+          diagnostics.push({
+            code: CODE_TABLE_REPLACED,
+            severity: 'warning',
+            message: `table ${name} appears again; iptables-restore flushes it, so the table opened at line ${existing.openedAt} is replaced`,
+            ...fileRef,
+            line: lineNo,
+            hint: 'for partial (iptables-restore --noflush) input, parse with { noflush: true }',
+          });
+        }
         current = newTable(name, lineNo, file);
       }
       continue;

@@ -1207,8 +1207,9 @@ function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undefined {
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
-  const podSelector = d.selector(spec.podSelector, ['spec', 'podSelector']);
-  if (!d.required(podSelector, ['spec', 'podSelector'], 'spec.podSelector')) return undefined;
+  // spec.podSelector is a struct, not a pointer, in the Go API: an absent or
+  // null value decodes to the empty selector, which selects every pod.
+  const podSelector = d.selector(spec.podSelector, ['spec', 'podSelector']) ?? {};
   const np: NetworkPolicy = {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -1305,23 +1306,56 @@ function decodeIngress(d: Decoder, raw: Rec): Ingress | undefined {
   return ing;
 }
 
+/**
+ * ANP selectors changed shape during v1alpha1: early releases wrapped the
+ * namespace selector (`namespaces: {namespaceSelector: …}` and
+ * `pods: {namespaces: {namespaceSelector: …}, podSelector: …}`); current ones
+ * use a plain LabelSelector. Both are read; the unmodelled `sameLabels` /
+ * `notSameLabels` forms are reported, never widened to "all namespaces".
+ */
+function anpNamespaces(d: Decoder, v: unknown, p: Path): LabelSelector | undefined {
+  const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined;
+  if (m && ('namespaceSelector' in m || 'sameLabels' in m || 'notSameLabels' in m)) {
+    for (const k of ['sameLabels', 'notSameLabels']) {
+      if (m[k] !== undefined) {
+        d.error([...p, k], 'k8s-not-modelled', `ANP ${k} is not modelled by packeteye`);
+      }
+    }
+    return d.selector(m.namespaceSelector ?? {}, [...p, 'namespaceSelector']);
+  }
+  return d.selector(v, p);
+}
+
+function anpPods(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+): { namespaceSelector: LabelSelector; podSelector: LabelSelector } | undefined {
+  const pods = d.map(v, p);
+  if (!pods) return undefined;
+  const nsSel =
+    pods.namespaces !== undefined
+      ? anpNamespaces(d, pods.namespaces, [...p, 'namespaces'])
+      : d.selector(pods.namespaceSelector, [...p, 'namespaceSelector']);
+  const podSel = d.selector(pods.podSelector, [...p, 'podSelector']);
+  if (
+    d.required(nsSel, [...p, 'namespaceSelector'], 'pods.namespaceSelector') &&
+    d.required(podSel, [...p, 'podSelector'], 'pods.podSelector')
+  ) {
+    return { namespaceSelector: nsSel, podSelector: podSel };
+  }
+  return undefined;
+}
+
 function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySubject | undefined {
   const m = d.map(v, p);
   if (!d.required(m, p, 'subject')) return undefined;
   const s: AdminNetworkPolicySubject = {};
-  const ns = d.selector(m.namespaces, [...p, 'namespaces']);
+  const ns =
+    m.namespaces === undefined ? undefined : anpNamespaces(d, m.namespaces, [...p, 'namespaces']);
   if (ns) s.namespaces = ns;
-  const pods = d.map(m.pods, [...p, 'pods']);
-  if (pods) {
-    const nsSel = d.selector(pods.namespaceSelector, [...p, 'pods', 'namespaceSelector']);
-    const podSel = d.selector(pods.podSelector, [...p, 'pods', 'podSelector']);
-    if (
-      d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') &&
-      d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')
-    ) {
-      s.pods = { namespaceSelector: nsSel, podSelector: podSel };
-    }
-  }
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods']);
+  if (pods) s.pods = pods;
   if ((s.namespaces === undefined) === (s.pods === undefined)) {
     d.error(p, 'k8s-invalid-value', 'subject must set exactly one of namespaces or pods');
     return undefined;
@@ -1338,19 +1372,11 @@ function decodeAnpPeer(
   const m = d.map(v, p);
   if (!m) return undefined;
   const peer: AdminNetworkPolicyPeer = {};
-  const ns = d.selector(m.namespaces, [...p, 'namespaces']);
+  const ns =
+    m.namespaces === undefined ? undefined : anpNamespaces(d, m.namespaces, [...p, 'namespaces']);
   if (ns) peer.namespaces = ns;
-  const pods = d.map(m.pods, [...p, 'pods']);
-  if (pods) {
-    const nsSel = d.selector(pods.namespaceSelector, [...p, 'pods', 'namespaceSelector']);
-    const podSel = d.selector(pods.podSelector, [...p, 'pods', 'podSelector']);
-    if (
-      d.required(nsSel, [...p, 'pods', 'namespaceSelector'], 'pods.namespaceSelector') &&
-      d.required(podSel, [...p, 'pods', 'podSelector'], 'pods.podSelector')
-    ) {
-      peer.pods = { namespaceSelector: nsSel, podSelector: podSel };
-    }
-  }
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods']);
+  if (pods) peer.pods = pods;
   if (egress) {
     const nodes = d.selector(m.nodes, [...p, 'nodes']);
     if (nodes) peer.nodes = nodes;

@@ -505,11 +505,10 @@ describe('loadDocuments: field validation', () => {
       ],
     ],
     [
-      'network policy without podSelector',
-      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {}\n',
-      [
-        'c.yaml:4: document 1: NetworkPolicy p: field spec.podSelector: error: spec.podSelector is required [k8s-required]',
-      ],
+      // The Go API's podSelector is a struct: absent or null is the empty selector.
+      'network policy without podSelector is accepted (selects every pod)',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\nspec: {podSelector: null}\n',
+      [],
     ],
     [
       'ipBlock except outside the block',
@@ -843,5 +842,44 @@ spec: {clusterIP: 10.96.0.20, clusterIPs: [10.96.0.20, "fd00:10:96::20"], ipFami
         spec: { clusterIP: '10.96.0.20', clusterIPs: ['10.96.0.20'], ipFamilies: ['IPv4', 'IPv6'] },
       },
     ]);
+  });
+});
+
+describe('AdminNetworkPolicy selector shapes across v1alpha1 releases', () => {
+  const anp = (subject: string, peer: string) =>
+    `apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec:\n  priority: 10\n  subject: ${subject}\n  ingress:\n  - name: r\n    action: Deny\n    from:\n    - ${peer}\n`;
+  it.each([
+    [
+      'current shapes',
+      '{namespaces: {matchLabels: {k: v}}}',
+      'pods: {namespaceSelector: {matchLabels: {k: w}}, podSelector: {}}',
+    ],
+    [
+      'early shapes',
+      '{namespaces: {matchLabels: {k: v}}}',
+      'pods: {namespaces: {namespaceSelector: {matchLabels: {k: w}}}, podSelector: {}}',
+    ],
+  ])('%s read to the same selectors', (_n, subject, peer) => {
+    const r = loadDocuments([{ path: 'a.yaml', text: anp(subject, peer) }]);
+    expect(r.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const o = r.objects[0]!.object as unknown as {
+      spec: { ingress: { from: { pods: unknown }[] }[] };
+    };
+    expect(o.spec.ingress[0]!.from[0]!.pods).toEqual({
+      namespaceSelector: { matchLabels: { k: 'w' } },
+      podSelector: {},
+    });
+  });
+  it('an early namespaces peer keeps its selector instead of widening to all namespaces', () => {
+    const r = loadDocuments([
+      {
+        path: 'a.yaml',
+        text: anp('{namespaces: {}}', 'namespaces: {namespaceSelector: {matchLabels: {k: w}}}'),
+      },
+    ]);
+    const o = r.objects[0]!.object as unknown as {
+      spec: { ingress: { from: { namespaces: unknown }[] }[] };
+    };
+    expect(o.spec.ingress[0]!.from[0]!.namespaces).toEqual({ matchLabels: { k: 'w' } });
   });
 });

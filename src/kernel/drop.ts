@@ -38,7 +38,8 @@ export const DROP_REASONS = {
     'the simulation stopped a frame storm (more frames than the network can carry in one run)',
   'vxlan-no-fdb':
     'a VXLAN device has no FDB entry for the inner destination MAC and no default destination (vxlan_xmit drops it)',
-  'vxlan-unknown-vni': 'a VXLAN datagram names a VNI no device of this host has (vxlan_rcv drops it)',
+  'vxlan-unknown-vni':
+    'a VXLAN datagram names a VNI no device of this host has (vxlan_rcv drops it)',
   unsupported: 'the model does not cover this case (reported, never guessed)',
 } as const;
 

@@ -204,9 +204,26 @@ describe('what the kernel refuses', () => {
       'Error: Nexthop has invalid gateway.',
     ],
     [
-      'gateway is a local address',
-      (h) => h.route.add({ dst: '10.60.0.0/16', via: '192.168.1.10' }),
+      'gateway is a broadcast address',
+      (h) => h.route.add({ dst: '10.60.0.0/16', via: '192.168.1.255' }),
       'Error: Nexthop has invalid gateway.',
+    ],
+    [
+      'gateway not reachable through the given device',
+      (h) => h.route.add({ dst: '10.60.0.0/16', via: '192.168.1.5', dev: 'lo' }),
+      'Error: Nexthop has invalid gateway.',
+    ],
+    [
+      'onlink gateway with scope link',
+      (h) =>
+        h.route.add({
+          dst: '10.60.0.0/16',
+          via: '1.2.3.4',
+          dev: 'eth0',
+          onlink: true,
+          scope: 'link',
+        }),
+      'Error: Nexthop has invalid scope.',
     ],
     [
       'onlink needs a device',
@@ -255,6 +272,12 @@ describe('what the kernel refuses', () => {
     }
     expect(err).toBeInstanceOf(KernelError);
     expect((err as Error).message).toBe(message);
+  });
+
+  it('one of its own addresses is an acceptable gateway (as Linux 6.18 accepts it)', () => {
+    const { h } = exp2();
+    h.route.add({ dst: '10.60.0.0/16', via: '192.168.1.10' });
+    expect(ipRouteShow(h)).toContain('10.60.0.0/16 via 192.168.1.10 dev eth0 \n');
   });
 
   it('a down device cannot take a route', () => {

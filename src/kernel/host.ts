@@ -930,6 +930,8 @@ export class RouteApi {
       if (spec.onlink) {
         if (dev === undefined)
           throw kernelError('EINVAL', 'Error: Nexthop device required for onlink.');
+        if (scope >= RT_SCOPE.link)
+          throw kernelError('EINVAL', 'Error: Nexthop has invalid scope.');
         if (!h.requireLink(dev).adminUp)
           throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
         if (h.addrType(spec.via, dev) !== 'UNICAST')
@@ -937,11 +939,8 @@ export class RouteApi {
       } else {
         // fib_check_nh_v4_gw: the gateway must be reachable by a route of narrower scope.
         const r = h.fib({ dst: spec.via, iif: 'lo', oif: dev, mark: 0, tos: 0, scope: scope + 1 });
-        if (
-          !r.ok ||
-          (r.route.type !== 'unicast' && r.route.type !== 'local') ||
-          r.route.type === 'local'
-        ) {
+        // A unicast or local result will do (Linux accepts one of its own addresses as gateway).
+        if (!r.ok || (r.route.type !== 'unicast' && r.route.type !== 'local')) {
           throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
         }
         dev = r.route.dev;

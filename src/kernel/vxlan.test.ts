@@ -5,7 +5,13 @@ import type { Fate } from './fate.js';
 import { Network } from './network.js';
 import { StepList, type Step } from './step.js';
 import { bridgeNode, echoRequest, tcpSyn } from './testing.js';
-import { addVxlan, udpFlowSrcPort, vxlanFdbAppend, vxlanFdbLines, type VxlanHeaders } from './vxlan.js';
+import {
+  addVxlan,
+  udpFlowSrcPort,
+  vxlanFdbAppend,
+  vxlanFdbLines,
+  type VxlanHeaders,
+} from './vxlan.js';
 
 function outcome(r: { outcome: Fate | undefined }): string {
   const f = r.outcome;
@@ -24,18 +30,42 @@ function flannelPair(opts: { fdb?: boolean } = {}) {
   const n2 = bridgeNode(net, 'node2', '10.244.2.1/24', ['10.244.2.2']);
   net.addSegment('underlay');
   const nodes = [
-    { h: n1.node, ip: '192.168.1.10', idx: 1, peer: { ip: '192.168.1.11', idx: 2, mac: VTEP.node2 }, mac: VTEP.node1 },
-    { h: n2.node, ip: '192.168.1.11', idx: 2, peer: { ip: '192.168.1.10', idx: 1, mac: VTEP.node1 }, mac: VTEP.node2 },
+    {
+      h: n1.node,
+      ip: '192.168.1.10',
+      idx: 1,
+      peer: { ip: '192.168.1.11', idx: 2, mac: VTEP.node2 },
+      mac: VTEP.node1,
+    },
+    {
+      h: n2.node,
+      ip: '192.168.1.11',
+      idx: 2,
+      peer: { ip: '192.168.1.10', idx: 1, mac: VTEP.node1 },
+      mac: VTEP.node2,
+    },
   ];
   for (const n of nodes) {
     n.h.link.addEther('eth0');
     net.attach(n.h.name, 'eth0', 'underlay');
     n.h.link.set('eth0', { up: true });
     n.h.addr.add(`${n.ip}/24`, 'eth0');
-    addVxlan(n.h, 'flannel.1', { vni: 1, dstport: 8472, local: n.ip, dev: 'eth0', learning: false, mac: n.mac });
+    addVxlan(n.h, 'flannel.1', {
+      vni: 1,
+      dstport: 8472,
+      local: n.ip,
+      dev: 'eth0',
+      learning: false,
+      mac: n.mac,
+    });
     n.h.addr.add(`10.244.${n.idx}.0/32`, 'flannel.1');
     n.h.link.set('flannel.1', { up: true });
-    n.h.route.add({ dst: `10.244.${n.peer.idx}.0/24`, via: `10.244.${n.peer.idx}.0`, dev: 'flannel.1', onlink: true });
+    n.h.route.add({
+      dst: `10.244.${n.peer.idx}.0/24`,
+      via: `10.244.${n.peer.idx}.0`,
+      dev: 'flannel.1',
+      onlink: true,
+    });
     n.h.neigh.add(`10.244.${n.peer.idx}.0`, 'flannel.1', { lladdr: n.peer.mac });
     if (opts.fdb !== false) vxlanFdbAppend(n.h, 'flannel.1', n.peer.mac, n.peer.ip);
   }
@@ -59,16 +89,34 @@ describe('VXLAN device (vxlan_xmit / vxlan_rcv)', () => {
     expect(outcome(r)).toBe('delivered at node2-pod1');
     const encap = rec.steps.find((s) => s.kind === 'encap')!;
     const d = encap.detail as unknown as VxlanHeaders;
-    expect(d.outer.ip).toMatchObject({ src: '192.168.1.10', dst: '192.168.1.11', ttl: 64, df: false, tos: 0 });
+    expect(d.outer.ip).toMatchObject({
+      src: '192.168.1.10',
+      dst: '192.168.1.11',
+      ttl: 64,
+      df: false,
+      tos: 0,
+    });
     expect(d.outer.udp).toMatchObject({ dport: 8472, checksum: true });
     expect(d.outer.udp.sport).toBeGreaterThanOrEqual(32768);
     expect(d.outer.udp.sport).toBeLessThan(61000);
     expect(d.outer.vxlan.vni).toBe(1);
-    expect(d.inner).toMatchObject({ src: VTEP.node1, dst: VTEP.node2, ip: { src: '10.244.1.2', dst: '10.244.2.2', ttl: 63 } });
+    expect(d.inner).toMatchObject({
+      src: VTEP.node1,
+      dst: VTEP.node2,
+      ip: { src: '10.244.1.2', dst: '10.244.2.2', ttl: 63 },
+    });
     expect(d.outer.ip.totalLength).toBe(d.inner.ip.totalLength + 50);
     // The underlay sees only the outer packet.
-    const underlay = rec.steps.filter((s: Step) => s.kind === 'transmit' && s.host.startsWith('node') && !s.host.includes('-') && s.summary.startsWith('eth0'));
-    expect(underlay.map((s) => s.packet?.ip.src + '>' + s.packet?.ip.dst)).toContain('192.168.1.10>192.168.1.11');
+    const underlay = rec.steps.filter(
+      (s: Step) =>
+        s.kind === 'transmit' &&
+        s.host.startsWith('node') &&
+        !s.host.includes('-') &&
+        s.summary.startsWith('eth0'),
+    );
+    expect(underlay.map((s) => s.packet?.ip.src + '>' + s.packet?.ip.dst)).toContain(
+      '192.168.1.10>192.168.1.11',
+    );
     expect(underlay.every((s) => s.packet?.l4.kind === 'udp' || s.packet === undefined)).toBe(true);
     const decap = rec.steps.find((s) => s.kind === 'decap' && s.summary.startsWith('flannel.1'))!;
     expect(decap.host).toBe('node2');
@@ -87,7 +135,11 @@ describe('VXLAN device (vxlan_xmit / vxlan_rcv)', () => {
     const d = vxlanDecapsulate(frame);
     expect(d.ok).toBe(true);
     if (!d.ok) return;
-    expect(d.value.tunnel).toMatchObject({ dport: 8472, vni: 1, ip: { src: '192.168.1.10', dst: '192.168.1.11' } });
+    expect(d.value.tunnel).toMatchObject({
+      dport: 8472,
+      vni: 1,
+      ip: { src: '192.168.1.10', dst: '192.168.1.11' },
+    });
     // And the round trip through the wire encoder gives the same bytes.
     expect(vxlanEncapsulate(d.value.tunnel, d.value.inner)).toEqual(frame);
   });

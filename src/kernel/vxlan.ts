@@ -105,7 +105,12 @@ export interface VxlanHeaders {
     readonly src: Mac;
     readonly dst: Mac;
     readonly packet: string;
-    readonly ip: { readonly src: Ipv4; readonly dst: Ipv4; readonly ttl: number; readonly totalLength: number };
+    readonly ip: {
+      readonly src: Ipv4;
+      readonly dst: Ipv4;
+      readonly ttl: number;
+      readonly totalLength: number;
+    };
   };
   /** Where the outer destination came from. */
   readonly fdb?: string;
@@ -181,7 +186,15 @@ export class VxlanDriver implements DeviceDriver {
       {
         packet: outer,
         before: inner,
-        detail: { rewrite: 'ENCAP', ...vxlanHeaders(this.name, outer, fdb) },
+        detail: {
+          rewrite: 'ENCAP',
+          hook: 'ndo_start_xmit',
+          field: 'src+dst',
+          from: `${inner.ip.src} > ${inner.ip.dst}`,
+          to: `${outer.ip.src}:${sport} > ${outer.ip.dst}:${this.dstport}`,
+          by: `${this.name} vxlan vni ${this.vni}`,
+          ...vxlanHeaders(this.name, outer, fdb),
+        },
       },
     );
     ctx.send(outer, { meta: { mark: meta.mark } });
@@ -213,7 +226,12 @@ export function vxlanHeaders(device: string, outer: Ipv4Packet, fdb?: string): V
       src: v.inner.src,
       dst: v.inner.dst,
       packet: describePacket(inner),
-      ip: { src: inner.ip.src, dst: inner.ip.dst, ttl: inner.ip.ttl, totalLength: packetLength(inner) },
+      ip: {
+        src: inner.ip.src,
+        dst: inner.ip.dst,
+        ttl: inner.ip.ttl,
+        totalLength: packetLength(inner),
+      },
     },
     ...(fdb !== undefined ? { fdb } : {}),
   };
@@ -254,7 +272,10 @@ export function addVxlan(h: Host, name: string, opts: VxlanOptions): Link {
   if (!Number.isInteger(opts.vni) || opts.vni < 0 || opts.vni > 0xffffff)
     throw kernelError('EINVAL', `Error: argument "${opts.vni}" is wrong: invalid id`);
   if (opts.learning === true)
-    throw kernelError('EOPNOTSUPP', `${name}: VXLAN learning is not modelled (flannel and Calico use nolearning)`);
+    throw kernelError(
+      'EOPNOTSUPP',
+      `${name}: VXLAN learning is not modelled (flannel and Calico use nolearning)`,
+    );
   if (opts.local !== undefined && !isIpv4(opts.local))
     throw kernelError('EINVAL', `Error: inet address is expected rather than "${opts.local}".`);
   const lower = opts.dev !== undefined ? h.requireLink(opts.dev) : undefined;
@@ -291,14 +312,22 @@ function vxlanRcv(
 ): void {
   const u = packet.l4;
   if (u.kind !== 'udp' || u.vxlan === undefined) {
-    ctx.drop('unsupported', `udp ${packet.ip.dst}:${u.kind === 'udp' ? u.dport : '?'}: not a VXLAN datagram (no VXLAN header)`, packet);
+    ctx.drop(
+      'unsupported',
+      `udp ${packet.ip.dst}:${u.kind === 'udp' ? u.dport : '?'}: not a VXLAN datagram (no VXLAN header)`,
+      packet,
+    );
     return;
   }
   const v = u.vxlan;
   const dev = vnis.get(v.vni);
   const link = dev !== undefined ? ctx.host.getLink(dev) : undefined;
   if (!dev || !link) {
-    ctx.drop('vxlan-unknown-vni', `vni ${v.vni} on port ${u.dport}: no VXLAN device (vxlan_vs_find_vni)`, packet);
+    ctx.drop(
+      'vxlan-unknown-vni',
+      `vni ${v.vni} on port ${u.dport}: no VXLAN device (vxlan_vs_find_vni)`,
+      packet,
+    );
     return;
   }
   ctx.step(
@@ -307,11 +336,22 @@ function vxlanRcv(
     {
       packet: v.inner.packet,
       before: packet,
-      detail: { rewrite: 'DECAP', ...vxlanHeaders(dev, packet) },
+      detail: {
+        rewrite: 'DECAP',
+        hook: 'encap_rcv',
+        field: 'src+dst',
+        from: `${packet.ip.src}:${u.sport} > ${packet.ip.dst}:${u.dport}`,
+        to: `${v.inner.packet.ip.src} > ${v.inner.packet.ip.dst}`,
+        by: `${dev} vxlan vni ${v.vni}`,
+        ...vxlanHeaders(dev, packet),
+      },
     },
   );
   // skb_scrub_packet: conntrack dropped, mark kept within the namespace.
-  ctx.receive(dev, ipv4Frame(v.inner.src, v.inner.dst, v.inner.packet), { ...FRESH_META, mark: meta.mark });
+  ctx.receive(dev, ipv4Frame(v.inner.src, v.inner.dst, v.inner.packet), {
+    ...FRESH_META,
+    mark: meta.mark,
+  });
 }
 
 export function vxlanDriverOf(link: Link | undefined): VxlanDriver | undefined {
@@ -319,10 +359,17 @@ export function vxlanDriverOf(link: Link | undefined): VxlanDriver | undefined {
 }
 
 /** `bridge fdb append MAC dev DEV dst IP self permanent` on a VXLAN device. */
-export function vxlanFdbAppend(h: Host, dev: string, mac: Mac, dst: Ipv4, permanent = true): VxlanFdbEntry {
+export function vxlanFdbAppend(
+  h: Host,
+  dev: string,
+  mac: Mac,
+  dst: Ipv4,
+  permanent = true,
+): VxlanFdbEntry {
   const d = vxlanDriverOf(h.requireLink(dev));
   if (!d) throw kernelError('EOPNOTSUPP', `${dev} is not a VXLAN device`);
-  if (!isIpv4(dst)) throw kernelError('EINVAL', `Error: inet address is expected rather than "${dst}".`);
+  if (!isIpv4(dst))
+    throw kernelError('EINVAL', `Error: inet address is expected rather than "${dst}".`);
   const e: VxlanFdbEntry = { mac: normalizeMac(mac), dst, permanent };
   d.fdb.set(e.mac, e);
   return e;
@@ -332,8 +379,8 @@ export function vxlanFdbAppend(h: Host, dev: string, mac: Mac, dst: Ipv4, perman
 export function vxlanFdbLines(link: Link): string[] {
   const d = vxlanDriverOf(link);
   if (!d) return [];
-  return [...d.fdb.values()].map(
-    (e) => `${e.mac} dev ${link.name} dst ${e.dst} self ${e.permanent ? 'permanent' : ''}`.trimEnd(),
+  return [...d.fdb.values()].map((e) =>
+    `${e.mac} dev ${link.name} dst ${e.dst} self ${e.permanent ? 'permanent' : ''}`.trimEnd(),
   );
 }
 

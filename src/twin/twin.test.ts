@@ -73,3 +73,67 @@ describe('relevantNodes', () => {
     );
   });
 });
+
+describe('portmap (hostPort) rules are merged into the node', () => {
+  const yaml = `
+apiVersion: packeteye.dev/v1alpha1
+kind: Cluster
+metadata: {name: hp}
+spec:
+  clusterCIDR: 10.244.0.0/16
+  serviceCIDR: 10.96.0.0/12
+  cni: {plugin: bridge}
+  underlay: {cidr: 192.168.1.0/24, gateway: 192.168.1.1}
+---
+apiVersion: v1
+kind: Node
+metadata: {name: n1}
+spec: {podCIDR: 10.244.1.0/24}
+status: {addresses: [{type: InternalIP, address: 192.168.1.10}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: default}
+spec: {nodeName: n1, containers: [{name: nginx, ports: [{containerPort: 80, hostPort: 8081}]}]}
+---
+apiVersion: packeteye.dev/v1alpha1
+kind: ExternalHost
+metadata: {name: user}
+spec: {address: 198.51.100.7}
+`;
+  it('a user reaches the pod through node:hostPort (CNI-HOSTPORT-DNAT) and gets the reply from node:hostPort', async () => {
+    const { traceConnection } = await import('../trace/connection.js');
+    const loaded = loadDocuments([{ path: 'hp.yaml', text: yaml }]);
+    const plan = planTwin(buildModel(loaded.objects).model);
+    const t = traceConnection(plan, { from: 'host/user', to: 'node/n1:8081' });
+    expect(t.request.disposition).toBe('delivered');
+    expect(t.request.at).toBe('default/web');
+    expect(t.rewrites[0]).toMatchObject({
+      kind: 'DNAT',
+      host: 'n1',
+      hook: 'PREROUTING',
+      to: '10.244.1.2:80',
+    });
+    expect(t.rewrites[0]?.rule?.chain).toMatch(/^CNI-DN-/);
+    expect(t.reply?.received).toMatchObject({
+      src: '192.168.1.10',
+      sport: 8081,
+      dst: '198.51.100.7',
+    });
+  });
+});
+
+describe('a Service without endpoints', () => {
+  it("is REJECTed by kube-proxy's filter rule; the client gets ICMP port unreachable (ECONNREFUSED)", async () => {
+    const { traceConnection } = await import('../trace/connection.js');
+    const yaml = readFileSync('examples/same-node.yaml', 'utf8').replace('app: web\n  ports:', 'app: nothing-has-this-label\n  ports:');
+    const loaded = loadDocuments([{ path: 'x.yaml', text: yaml }]);
+    const built = buildModel(loaded.objects);
+    const t = traceConnection(planTwin(built.model), { from: 'default/pod-a', to: 'svc/default/web:80' });
+    expect(t.request.disposition).toBe('rejected');
+    expect(t.request.reason).toBe('netfilter-reject');
+    expect(t.request.at).toBe('node-a');
+    expect(t.reply?.what).toBe('ICMP type 3 code 3');
+    expect(t.reply?.socket).toContain('ECONNREFUSED');
+  });
+});

@@ -118,6 +118,36 @@ describe('DNAT and the reply un-DNAT (nf_nat_packet with the altered reply tuple
     expect(last(fresh).skb.packet.ip.dst).toBe('10.244.9.9');
   });
 
+  it('UDP clash at confirm (the DNS race): the second packet passes (nf_ct_resolve_clash)', () => {
+    const nf = new Netfilter(ruleset(DNAT), env());
+    const p = udp('203.0.113.9', 5000, '10.96.0.10', 53);
+    const a = nf.run('PREROUTING', newSkb(p), { inIface: 'eth1' }, chooser());
+    const b = nf.run('PREROUTING', newSkb(p), { inIface: 'eth1' }, chooser());
+    const ctx = { outIface: 'eth0', nexthop: '10.244.1.5' };
+    const first = nf.run('POSTROUTING', a.skb, ctx, chooser());
+    // b's source null binding now finds a's tuple taken, so it gets another port
+    // (get_unique_tuple) and clashes at confirm with a different mapping.
+    const second = nf.run('POSTROUTING', b.skb, ctx, chooser([3]));
+    expect(first.verdict).toBe('ACCEPT');
+    expect(second.verdict).toBe('ACCEPT');
+    expect(second.skb.packet.l4).toMatchObject({ sport: 1024 + 3 });
+    expect(second.steps.some((s) => s.summary.includes('nf_ct_resolve_clash_harder'))).toBe(true);
+    expect(nf.conntrack.size).toBe(1);
+  });
+
+  it('two unconfirmed TCP entries for one tuple: the second to reach confirm is dropped (__nf_conntrack_confirm)', () => {
+    const nf = new Netfilter(ruleset(DNAT), env());
+    const p = tcp('203.0.113.9', 5000, '10.96.0.10', 80);
+    const a = nf.run('PREROUTING', newSkb(p), { inIface: 'eth1' }, chooser());
+    const b = nf.run('PREROUTING', newSkb(p), { inIface: 'eth1' }, chooser());
+    const ctx = { outIface: 'eth0', nexthop: '10.244.1.5' };
+    expect(nf.run('POSTROUTING', a.skb, ctx, chooser()).verdict).toBe('ACCEPT');
+    const second = nf.run('POSTROUTING', b.skb, ctx, chooser());
+    expect(second.verdict).toBe('DROP');
+    expect(second.decidedBy).toMatchObject({ kind: 'kernel', hook: 'POSTROUTING' });
+    expect(nf.conntrack.size).toBe(1);
+  });
+
   it('a packet dropped before the confirm hook leaves no entry', () => {
     const nf = new Netfilter(
       ruleset(DNAT.replace(':FORWARD ACCEPT [0:0]', ':FORWARD DROP [0:0]')),

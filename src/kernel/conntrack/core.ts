@@ -14,6 +14,7 @@ import {
   ICMP_ERROR_TYPES,
   ICMP_TRACKABLE_REQUESTS,
   invertTuple,
+  tupleEqual,
   tupleOf,
   type Direction,
 } from './tuple.js';
@@ -279,16 +280,38 @@ export type ConfirmResult =
 /**
  * __nf_conntrack_confirm: the first packet of a connection leaves or is
  * delivered; its entry joins the table. A clash with an entry inserted in
- * the meantime drops the packet (UDP clash resolution is not modelled).
+ * the meantime drops the packet, except for UDP, which may clash
+ * (nf_ct_resolve_clash).
  */
 export function confirm(table: ConntrackTable, ct: SkbCt, now: number): ConfirmResult {
   if (ct.kind !== 'tracked' || isConfirmed(ct.entry)) return { kind: 'ok', ct };
   if (ct.ctinfo !== 'NEW' && ct.ctinfo !== 'RELATED') return { kind: 'ok', ct };
   const r = table.insert(ct.entry, now);
   if ('clash' in r) {
+    const other = r.clash;
+    if (ct.entry.original.proto === 'udp') {
+      // nf_ct_resolve_clash (UDP allows clashes): an identical entry is adopted;
+      // one with a different NAT mapping lets the packet pass on its own
+      // mapping, the loser kept out of the table (IPS_NAT_CLASH, short-lived).
+      if (
+        tupleEqual(other.original, ct.entry.original) &&
+        tupleEqual(other.reply, ct.entry.reply)
+      ) {
+        return {
+          kind: 'ok',
+          ct: { ...ct, entry: other },
+          event: `confirm: clash with identical ct ${other.id}, packet adopts it (nf_ct_resolve_clash)`,
+        };
+      }
+      return {
+        kind: 'ok',
+        ct: { ...ct, entry: { ...ct.entry, status: ct.entry.status | IPS.NAT_CLASH } },
+        event: `confirm: clash with ct ${other.id} (another NAT mapping); packet passes, its entry is not inserted (nf_ct_resolve_clash_harder)`,
+      };
+    }
     return {
       kind: 'drop',
-      event: `confirm: tuple clash with ct ${r.clash.id}, packet dropped (__nf_conntrack_confirm)`,
+      event: `confirm: tuple clash with ct ${other.id}, packet dropped (__nf_conntrack_confirm)`,
     };
   }
   return { kind: 'ok', ct: { ...ct, entry: r }, event: `ct ${r.id} confirmed` };
