@@ -376,6 +376,48 @@ describe('packeteye iptables trace', () => {
     expect(r.code).toBe(2);
   });
 
+  it('warns when the dump tests -i/-o and the device was not given', async () => {
+    const dump =
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -i cni0 -j ACCEPT\n-A FORWARD -o eth0 -j DROP\nCOMMIT\n';
+    const r = await run(['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '80'], {
+      'dump.save': dump,
+    });
+    expect(r.err).toMatch(/dump\.save:3: warning: rules match on -i but --in-iface was not given/);
+    expect(r.err).toMatch(/dump\.save:4: warning: rules match on -o but --out-iface was not given/);
+    const given = await run(
+      [
+        '--src',
+        '1.1.1.1',
+        '--dst',
+        '2.2.2.2',
+        '--dport',
+        '80',
+        '--in-iface',
+        'cni0',
+        '--out-iface',
+        'eth0',
+      ],
+      {
+        'dump.save': dump,
+      },
+    );
+    expect(given.err).toBe('');
+    expect(given.out).toContain('verdict: ACCEPT, by rule filter FORWARD #1');
+  });
+
+  it('too many statistic branches for --all-paths is a diagnostic, not a crash', async () => {
+    const rules = Array.from(
+      { length: 13 },
+      () => '-A FORWARD -m statistic --mode random --probability 0.5 -j LOG',
+    );
+    const dump = ['*filter', ':FORWARD ACCEPT [0:0]', ...rules, 'COMMIT', ''].join('\n');
+    const args = ['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '80'];
+    const r = await run([...args, '--all-paths'], { 'dump.save': dump });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/too many statistic rules/);
+    expect((await run(args, { 'dump.save': dump })).code).toBe(0);
+  });
+
   it('parses --local-ip forms', () => {
     expect(parseLocalIp('10.0.0.1')).toEqual({ ip: '10.0.0.1' });
     expect(parseLocalIp('10.0.0.1/24@eth0')).toEqual({ ip: '10.0.0.1', prefix: 24, iface: 'eth0' });

@@ -47,7 +47,7 @@
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
 import { parseIptablesSave } from '../iptables/parse.js';
-import type { Decider, RuleHit } from '../kernel/netfilter/index.js';
+import type { Decider, Rule, RuleHit, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import {
   DEFAULT_SPORT,
@@ -242,10 +242,13 @@ export function register(program: Command, io: Io): void {
       const parsed = parseIptablesSave(text, opts.rules);
       if (hasErrors(parsed.diagnostics))
         throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
-      const warnings = parsed.diagnostics.filter((d) => d.severity !== 'error');
+      const warnings = [
+        ...parsed.diagnostics.filter((d) => d.severity !== 'error'),
+        ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
+      ];
       for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
 
-      const result = traceIptables({
+      const result = traceOrExplain({
         ruleset: compileRuleset(parsed.ruleset),
         src: opts.src,
         dst: opts.dst,
@@ -265,6 +268,62 @@ export function register(program: Command, io: Io): void {
         io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
       else io.out(renderText(result, opts.rules));
     });
+}
+
+/** traceIptables, with the one way it can refuse (too many branches) as a diagnostic. */
+function traceOrExplain(input: Parameters<typeof traceIptables>[0]): IptablesTraceResult {
+  try {
+    return traceIptables(input);
+  } catch (e) {
+    if (e instanceof RangeError && /branches/.test(e.message)) {
+      throw bad(
+        'iptables-trace-too-many-branches',
+        '--all-paths',
+        `--all-paths: the packet meets too many statistic rules (${e.message})`,
+        'drop --all-paths and pick one branch with --seed N',
+      );
+    }
+    throw e;
+  }
+}
+
+/**
+ * Rules that test `-i`/`-o` see an empty device name when the packet's
+ * device is not given; say so once per option, naming the first such rule.
+ */
+export function deviceWarnings(
+  rs: Ruleset,
+  file: string,
+  inIface?: string,
+  outIface?: string,
+): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const need = [
+    ['in-interface', '--in-iface', '-i', inIface],
+    ['out-interface', '--out-iface', '-o', outIface],
+  ] as const;
+  for (const [kind, option, flag, given] of need) {
+    if (given !== undefined) continue;
+    let first: Rule | undefined;
+    for (const t of rs.tables.values()) {
+      for (const ch of t.chains.values()) {
+        first = ch.rules.find((r) => r.matches.some((m) => m.kind === kind));
+        if (first) break;
+      }
+      if (first) break;
+    }
+    if (first) {
+      out.push({
+        code: 'iptables-trace-no-device',
+        severity: 'warning',
+        message: `rules match on ${flag} but ${option} was not given: they see no device (e.g. ${first.text})`,
+        file: first.source.file ?? file,
+        ...(first.source.line !== undefined ? { line: first.source.line } : {}),
+        hint: `pass ${option} IF for the device the packet ${kind === 'in-interface' ? 'arrives on' : 'leaves through'}`,
+      });
+    }
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------

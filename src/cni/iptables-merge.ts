@@ -113,11 +113,22 @@ function newTable(name: TableName): MTable {
  * kernel stores it (`-s 10.0.0.1` → `-s 10.0.0.1/32`, option order). When
  * the parser cannot read it the trimmed input is kept (and reported).
  */
+/**
+ * Normalised bodies already seen: the nodes of one cluster share most of
+ * kube-proxy's rules, so merging node after node hits it. Bounded; only
+ * bodies that parsed without any diagnostic are kept, so a cache hit never
+ * hides a diagnostic.
+ */
+const CANONICAL_CACHE = new Map<string, string>();
+const CANONICAL_CACHE_MAX = 200_000;
+
 function canonical(
   body: string,
   where: { file: string; line: number },
   diagnostics: Diagnostic[],
 ): string {
+  const hit = CANONICAL_CACHE.get(body);
+  if (hit !== undefined) return hit;
   const { rule, diagnostics: ds } = parseRule(body, where);
   if (ds.some((d) => d.severity === 'error') || (rule.text === '' && body.trim() !== '')) {
     diagnostics.push({
@@ -127,6 +138,10 @@ function canonical(
       ...where,
     });
     return body.trim().replace(/\s+/g, ' ');
+  }
+  if (ds.length === 0) {
+    if (CANONICAL_CACHE.size >= CANONICAL_CACHE_MAX) CANONICAL_CACHE.clear();
+    CANONICAL_CACHE.set(body, rule.text);
   }
   return rule.text;
 }

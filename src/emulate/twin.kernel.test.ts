@@ -78,6 +78,12 @@ spec:
 ---
 apiVersion: v1
 kind: Service
+metadata: {name: empty, namespace: default}
+spec:
+  ports: [{name: http, port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Service
 metadata: {name: client, namespace: default}
 spec:
   selector: {app: client}
@@ -186,4 +192,23 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
     },
     20_000,
   );
+
+  it('pod → ClusterIP without endpoints: REJECTed in FORWARD, the client is refused by the address the twin predicts', async () => {
+    const { trace: t } = traceConnectionWithTwin(plan, {
+      from: 'default/client',
+      to: 'svc/default/empty:80',
+      sport: 41004,
+    });
+    expect(t.request.disposition).toBe('rejected');
+    expect(t.reply?.socket).toContain('ECONNREFUSED');
+    real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
+    const results = await runClient(lab, real.ns.get('default/client')!, {
+      proto: 'tcp',
+      dst: t.to.ip,
+      port: t.to.port!,
+      sport: 41004,
+      attemptTimeoutMs: 2000,
+    });
+    expect(results[0]).toEqual({ kind: 'refused', code: 'ECONNREFUSED' });
+  }, 20_000);
 });

@@ -328,6 +328,8 @@ describe('parseRule: errors', () => {
     ['-j KUBE-SVC-X --foo', 'iptables-syntax', 'unknown option --foo for -j KUBE-SVC-X'],
     ['--bogus', 'iptables-syntax', 'unknown option --bogus'],
     ['-x', 'iptables-syntax', 'unknown option -x'],
+    ['-m conntrack --ctst NEW', 'iptables-syntax', 'option --ctst is ambiguous'],
+    ['--d 1.2.3.4', 'iptables-syntax', 'unknown option --d'],
     ['-p tcp stray', 'iptables-syntax', 'unexpected argument "stray"'],
     ['-t nat -j ACCEPT', 'iptables-syntax', '-t cannot be used'],
     ['-m comment --comment "open', 'iptables-syntax', 'unterminated quote'],

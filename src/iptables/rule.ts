@@ -196,7 +196,18 @@ class RuleParser {
         this.i++;
         continue;
       }
-      const basic = BASIC.get(t);
+      let basic = BASIC.get(t);
+      if (basic === undefined && t.startsWith('--')) {
+        const full = this.unabbreviate(t);
+        basic = BASIC.get(full);
+        if (basic === undefined) this.extensionOption(full);
+        else if (basic === 'match') this.match(full);
+        else if (basic === 'jump' || basic === 'goto') this.jump(full, basic);
+        else if (basic === 'counters' || basic === 'table') throw new RuleError(`${full} cannot be abbreviated here`);
+        else this.parseBasic(basic, full);
+        this.i++;
+        continue;
+      }
       if (basic === undefined) this.extensionOption(t);
       else if (basic === 'match') this.match(t);
       else if (basic === 'jump' || basic === 'goto') this.jump(t, basic);
@@ -213,6 +224,33 @@ class RuleParser {
     }
     if (this.invert) throw new RuleError('"!" at the end of the rule, with nothing to negate');
     return this.finish();
+  }
+
+  /**
+   * getopt_long takes any unambiguous prefix of a long option (`--to-dest`
+   * for `--to-destination`), over every option the rule has loaded so far:
+   * the basic ones, the target's, the matches' and the protocol's implicit
+   * match. An exact spelling, or one that matches nothing, is returned as is.
+   */
+  private unabbreviate(opt: string): string {
+    const owners: ReadonlyMap<string, unknown>[] = [BASIC];
+    if (this.target?.spec) owners.push(this.target.spec.options);
+    for (const inst of this.instances) if (inst.spec) owners.push(inst.spec.options);
+    const p = this.protocol;
+    const implicit = p && !p.invert ? IMPLICIT_BY_PROTOCOL.get(p.name) : undefined;
+    if (implicit && !this.instances.some((x) => x.module === implicit.name)) owners.push(implicit.options);
+    for (const o of owners) if (o.has(opt)) return opt;
+    if (opt.length <= 3) return opt;
+    const hits = new Map<unknown, string>();
+    for (const o of owners) {
+      for (const [spelling, entry] of o) {
+        // Aliases of one option (one OptSpec, or one basic kind) are one getopt entry.
+        const id = o === BASIC ? `basic:${String(entry)}` : entry;
+        if (spelling.startsWith(opt) && !hits.has(id)) hits.set(id, spelling);
+      }
+    }
+    if (hits.size > 1) throw new RuleError(`option ${opt} is ambiguous (${[...hits.values()].join(', ')})`);
+    return hits.size === 1 ? [...hits.values()][0]! : opt;
   }
 
   private value(opt: string, any = false): Token {

@@ -47,8 +47,9 @@ const reject: TargetSpec = {
   build(given, ctx) {
     const g = find(given, '--reject-with');
     if (!g) return okv({ kind: 'REJECT', with: 'icmp-port-unreachable' });
+    // parse_reject_with: the first name or alias that starts with the argument, case-insensitively.
     const v = g.values[0]!.toLowerCase();
-    const e = REJECT_WITH.find(([n, a]) => n === v || a === v);
+    const e = v === '' ? undefined : REJECT_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
     if (!e)
       return err(
         `--reject-with: unknown type "${g.values[0]!}" (expected ${REJECT_WITH.map(([n]) => n).join(', ')})`,

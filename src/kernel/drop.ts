@@ -40,6 +40,12 @@ export const DROP_REASONS = {
     'a VXLAN device has no FDB entry for the inner destination MAC and no default destination (vxlan_xmit drops it)',
   'vxlan-unknown-vni':
     'a VXLAN datagram names a VNI no device of this host has (vxlan_rcv drops it)',
+  'vpc-firewall':
+    'the cloud VPC firewall denied it (no ingress allow rule matched; the implied rule denies all ingress)',
+  'vpc-no-nat':
+    "the cloud's 1:1 NAT translates only an instance's own (node) IP to its external IP; any other source or destination is dropped at the VPC edge",
+  'lb-no-forwarding-rule':
+    'the cloud load balancer has no forwarding rule for this protocol and port',
   unsupported: 'the model does not cover this case (reported, never guessed)',
 } as const;
 

@@ -17,6 +17,7 @@
 import type { Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 import type { AddrType, HookName } from './netfilter/types.js';
+import type { DropReason } from './drop.js';
 import type { Chooser } from './random.js';
 import type { Recorder } from './step.js';
 
@@ -67,6 +68,8 @@ export interface HookResult {
   readonly rerouteNeeded?: boolean;
   /** A short reason for DROP/REJECT/UNSUPPORTED (who decided), for the drop step. */
   readonly why?: string;
+  /** DROP: the named drop reason when it is not netfilter's (a cloud fabric hook); default `netfilter-drop`. */
+  readonly reason?: DropReason;
 }
 
 export interface NetfilterHooks {

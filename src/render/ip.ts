@@ -4,7 +4,8 @@
  * `ip link`, `ip -br link|addr`, `ip neigh`, `bridge fdb show`. Lines end the
  * way iproute2 ends them (route and neighbour lines carry a trailing space).
  *
- * Not shown, because the model has no IPv6: inet6 addresses and routes, and
+ * Modelled NICs (`ether`) print `qdisc noqueue`; a real NIC shows its own
+ * qdisc (mq, fq_codel). Not shown, because the model has no IPv6: inet6 addresses and routes, and
  * the multicast `self permanent` FDB entries IPv6/IGMP membership adds.
  */
 import type { Ipv4 } from '../wire/addr.js';

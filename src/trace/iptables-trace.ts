@@ -20,7 +20,10 @@
  *   (inet_select_addr: one whose prefix holds the next hop first) when
  *   `localIps` name their devices; otherwise the first local address. The
  *   alternative says which.
- * - Simulated time is 0; conntrack sysctls have their defaults.
+ * - Simulated time is 0; conntrack sysctls have their defaults unless given.
+ * - Not modelled here (the Host does it in full traces): routing itself
+ *   (rp_filter, ip_forward, route_localnet's martian checks, re-route after
+ *   mangle), so a verdict is netfilter's alone.
  *
  * Each alternative is one combination of chance decisions (statistic
  * random): all of them with their probabilities (`allPaths`), or the one a

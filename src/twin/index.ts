@@ -34,6 +34,7 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
+import { routeOutput } from '../kernel/stack.js';
 import { generateIptablesRules } from '../proxy/index.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
@@ -275,7 +276,10 @@ export function planTwin(model: ClusterModel): TwinPlan {
         compiledCache.set(text, entry);
       }
       diagnostics.push(...entry.diagnostics);
-      h.netfilter = new IptablesHooks(entry.compiled, h);
+      h.netfilter = new IptablesHooks(entry.compiled, h, (towards) => {
+        const r = routeOutput(h, { dst: towards });
+        return r.ok ? (r.rt.src ?? null) : null;
+      });
       nodeRules.set(name, { text, ruleset: entry.ruleset, compiled: entry.compiled });
     }
     if (plugin) {

@@ -29,7 +29,27 @@ import {
   type Ruleset,
 } from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
+import { icmpError } from '../kernel/socket.js';
 import type { Recorder } from '../kernel/step.js';
+
+/** ipt_REJECT's ICMP codes (net/ipv4/netfilter/ipt_REJECT.c reject_tg). */
+const REJECT_CODES: Readonly<Record<string, number>> = {
+  'icmp-net-unreachable': 0,
+  'icmp-host-unreachable': 1,
+  'icmp-proto-unreachable': 2,
+  'icmp-port-unreachable': 3,
+  'icmp-net-prohibited': 9,
+  'icmp-host-prohibited': 10,
+  'icmp-admin-prohibited': 13,
+};
+
+/**
+ * The source an ICMP error about a FORWARDED packet gets: __icmp_send only
+ * reuses the packet's destination when it is local; otherwise the reply's
+ * route lookup towards the packet's source chooses it (icmp_route_lookup →
+ * inet_select_addr on the device towards the source). The host supplies it.
+ */
+export type ErrorSource = (towards: Ipv4) => Ipv4 | null;
 
 /** How an address rewrite came about. */
 export type RewriteKind = 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' | 'un-DNAT' | 'un-SNAT';
@@ -59,7 +79,11 @@ function portsOf(p: Ipv4Packet): [number | undefined, number | undefined] {
 export class IptablesHooks implements NetfilterHooks {
   readonly nf: Netfilter;
 
-  constructor(ruleset: Ruleset | CompiledRuleset, host: HostServices) {
+  constructor(
+    ruleset: Ruleset | CompiledRuleset,
+    host: HostServices,
+    private readonly errorSource?: ErrorSource,
+  ) {
     const env: NetfilterEnv = {
       host: host.host,
       addrType: (ip, dev) => host.addrType(ip, dev),
@@ -105,11 +129,18 @@ export class IptablesHooks implements NetfilterHooks {
     const unsupported = o.unsupported
       ? `${o.unsupported.what}${o.unsupported.rule ? ` (${o.unsupported.rule.chain} #${o.unsupported.rule.index})` : ''}`
       : undefined;
+    let rejectResponse = o.reject?.response;
+    if (o.reject && rejectResponse === null && this.errorSource && o.reject.with !== 'tcp-reset') {
+      // The engine answers only for local destinations; a forwarded packet's error gets its source from routing.
+      const src = this.errorSource(after.ip.src);
+      if (src !== null)
+        rejectResponse = icmpError(after, 3, REJECT_CODES[o.reject.with] ?? 3, src, 64);
+    }
     return {
       verdict: o.verdict,
       packet: after,
       meta: { mark: o.skb.mark, ct: o.skb.ct },
-      ...(o.reject ? { rejectResponse: o.reject.response } : {}),
+      ...(o.reject ? { rejectResponse: rejectResponse ?? null } : {}),
       rerouteNeeded: o.rerouteNeeded,
       ...((unsupported ?? why) ? { why: unsupported ?? why } : {}),
     };

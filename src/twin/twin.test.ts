@@ -126,10 +126,19 @@ spec: {address: 198.51.100.7}
 describe('a Service without endpoints', () => {
   it("is REJECTed by kube-proxy's filter rule; the client gets ICMP port unreachable (ECONNREFUSED)", async () => {
     const { traceConnection } = await import('../trace/connection.js');
-    const yaml = readFileSync('examples/same-node.yaml', 'utf8').replace('app: web\n  ports:', 'app: nothing-has-this-label\n  ports:');
+    // A Service without a selector and without EndpointSlices: no endpoints (a selector matching nothing is an input error).
+    const yaml = readFileSync('examples/same-node.yaml', 'utf8').replace(
+      '  selector:\n    app: web\n  ports:',
+      '  ports:',
+    );
     const loaded = loadDocuments([{ path: 'x.yaml', text: yaml }]);
     const built = buildModel(loaded.objects);
-    const t = traceConnection(planTwin(built.model), { from: 'default/pod-a', to: 'svc/default/web:80' });
+    expect(built.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(built.model.services.get('default/web')?.spec.selector).toBeUndefined();
+    const t = traceConnection(planTwin(built.model), {
+      from: 'default/pod-a',
+      to: 'svc/default/web:80',
+    });
     expect(t.request.disposition).toBe('rejected');
     expect(t.request.reason).toBe('netfilter-reject');
     expect(t.request.at).toBe('node-a');

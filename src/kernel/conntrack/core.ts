@@ -4,7 +4,10 @@
  * `nf_conntrack_confirm` (INPUT and POSTROUTING, last: insert a new entry
  * into the table). Source: net/netfilter/nf_conntrack_core.c
  * (resolve_normal_ct, nf_conntrack_in, __nf_conntrack_confirm),
- * nf_conntrack_proto_{tcp,udp,icmp}.c.
+ * nf_conntrack_proto_{tcp,udp,icmp}.c. SCTP is tracked without its own
+ * state machine (NEW, then ESTABLISHED once a reply was seen), like the
+ * generic tracker; helpers and expectations (RELATED for FTP/SIP data
+ * connections) are not modelled — only ICMP errors are RELATED.
  */
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { IPS, type ConntrackEntry, type CtInfo } from './entry.js';
@@ -108,7 +111,7 @@ export function conntrackIn(
     else if (entry.status & IPS.SEEN_REPLY) ctinfo = 'ESTABLISHED';
     else if (entry.status & IPS.EXPECTED) ctinfo = 'RELATED';
     else ctinfo = 'NEW';
-    const r = track(table, entry, dir, p, sysctls, now);
+    const r = track(entry, dir, p, sysctls, now);
     if (r === 'reopen') {
       table.delete(entry.id);
       found = undefined;
@@ -187,18 +190,15 @@ type TrackResult = { entry: ConntrackEntry; kill: boolean; note?: string } | 're
 
 /** The protocol tracker's `packet()` for an existing entry. */
 function track(
-  table: ConntrackTable,
   e: ConntrackEntry,
   dir: Direction,
   p: Ipv4Packet,
   s: ConntrackSysctls,
   now: number,
 ): TrackResult {
-  void table;
   const l4 = p.l4;
   // SEEN_REPLY is set by nf_conntrack_in after the tracker ran, so the first reply does not see it yet.
   const seenReply = (e.status & IPS.SEEN_REPLY) !== 0;
-  void dir;
   switch (l4.kind) {
     case 'tcp': {
       if (!e.tcp) return { entry: e, kill: false };

@@ -492,21 +492,6 @@ const CT_STATUS_BIT: Readonly<Record<string, number>> = {
   CONFIRMED: IPS.CONFIRMED,
 };
 
-const ADDR_TYPES: readonly AddrType[] = [
-  'UNSPEC',
-  'UNICAST',
-  'LOCAL',
-  'BROADCAST',
-  'ANYCAST',
-  'MULTICAST',
-  'BLACKHOLE',
-  'UNREACHABLE',
-  'PROHIBIT',
-  'THROW',
-  'NAT',
-  'XRESOLVE',
-];
-void ADDR_TYPES;
 
 function compileMatch(m: Match): CMatch {
   switch (m.kind) {
@@ -1222,9 +1207,4 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
 
 export function hexMark(m: number): string {
   return `0x${(m >>> 0).toString(16)}`;
-}
-
-/** Whether a rule's IPv4 address test would need a value the model cannot parse (for diagnostics). */
-export function ruleUsesUnsupported(r: CRule): boolean {
-  return r.ems.some((m) => m.unsupported !== undefined) || r.rule.target?.kind === 'unsupported';
 }

@@ -293,7 +293,7 @@ export class Netfilter {
           break;
         }
         case 'nat': {
-          const end = this.natStage(c, stage, tables, tee, fromWalk, hookStep);
+          const end = this.natStage(c, stage, tee, fromWalk, hookStep);
           if (end) return end;
           break;
         }
@@ -325,7 +325,6 @@ export class Netfilter {
   private natStage(
     c: EvalCtx,
     stage: Extract<Stage, { kind: 'nat' }>,
-    tables: TableDecision[],
     tee: Recorder,
     fromWalk: (table: TableName, chain: string, r: WalkResult) => HookOutcome | null,
     hookStep: (table: TableName, priority: number) => void,
@@ -424,7 +423,6 @@ export class Netfilter {
         detail: { hook, kind, manip, ct: cur.entry.id },
       });
     }
-    void tables;
     return null;
   }
 }
