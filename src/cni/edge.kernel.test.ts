@@ -644,3 +644,180 @@ describe.skipIf(!canRun || !canTraffic)('klipper-lb svclb pod for real', () => {
     }
   });
 });
+
+describe.skipIf(!canRun || !canTraffic)(
+  'seed 001 Akrobateo/K3s path for real: hostPort -> svclb pod -> ClusterIP -> backend',
+  () => {
+    it('the backend sees the svclb pod as the source, on its targetPort, as the twin predicts hop by hop', async () => {
+      const node = addNs(`${PREFIX}-k3snode`);
+      const cli = addNs(`${PREFIX}-k3scli`);
+      const lb = addNs(`${PREFIX}-k3slb`);
+      const be = addNs(`${PREFIX}-k3sbe`);
+      let server: { stop: () => void; ready: Promise<void> } | undefined;
+      try {
+        const link = (a: string, aIf: string, b: string, bIf: string) => {
+          sh([
+            'ip',
+            'link',
+            'add',
+            'tmp-a',
+            'netns',
+            a,
+            'type',
+            'veth',
+            'peer',
+            'name',
+            'tmp-b',
+            'netns',
+            b,
+          ]);
+          inNs(a, ['ip', 'link', 'set', 'tmp-a', 'name', aIf]);
+          inNs(b, ['ip', 'link', 'set', 'tmp-b', 'name', bIf]);
+          inNs(a, ['ip', 'link', 'set', aIf, 'up']);
+          inNs(b, ['ip', 'link', 'set', bIf, 'up']);
+        };
+        link(node, 'eth0', cli, 'eth0');
+        inNs(node, ['ip', 'addr', 'add', '192.168.50.1/24', 'dev', 'eth0']);
+        inNs(cli, ['ip', 'addr', 'add', '192.168.50.2/24', 'dev', 'eth0']);
+        for (const [ns, dev, ip] of [
+          [lb, 'vlb', '10.42.0.5'],
+          [be, 'vbe', '10.42.0.9'],
+        ] as const) {
+          link(node, dev, ns, 'eth0');
+          inNs(ns, ['ip', 'addr', 'add', `${ip}/24`, 'dev', 'eth0']);
+          inNs(ns, ['ip', 'route', 'add', 'default', 'via', '10.42.0.1', 'dev', 'eth0']);
+          inNs(node, ['ip', 'addr', 'add', '10.42.0.1/32', 'dev', dev]);
+          inNs(node, ['ip', 'route', 'add', `${ip}/32`, 'dev', dev]);
+        }
+        inNs(node, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+        inNs(lb, ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=1']);
+
+        const service: Service = {
+          apiVersion: 'v1',
+          kind: 'Service',
+          metadata: { name: 'traefik', namespace: 'kube-system' },
+          spec: {
+            type: 'LoadBalancer',
+            clusterIP: '10.43.12.7',
+            clusterIPs: ['10.43.12.7'],
+            selector: { app: 'traefik' },
+            ports: [{ name: 'web', port: 80, targetPort: 8000, protocol: 'TCP', nodePort: 31080 }],
+          },
+        };
+        const proxy = generateIptablesRules({
+          nodeName: 'n1',
+          nodeIPs: ['192.168.50.1'],
+          clusterCIDR: '10.42.0.0/16',
+          services: [service],
+          endpointSlices: [
+            {
+              apiVersion: 'discovery.k8s.io/v1',
+              kind: 'EndpointSlice',
+              metadata: {
+                name: 'traefik-abc',
+                namespace: 'kube-system',
+                labels: { 'kubernetes.io/service-name': 'traefik' },
+              },
+              addressType: 'IPv4',
+              endpoints: [
+                { addresses: ['10.42.0.9'], conditions: { ready: true }, nodeName: 'n1' },
+              ],
+              ports: [{ name: 'web', port: 8000, protocol: 'TCP' }],
+            },
+          ],
+          randomFully: true,
+          nfacct: false,
+        });
+        // The svclb DaemonSet pod: containerPort = hostPort = 80 (servicelb.go), IP 10.42.0.5 from host-local /24.
+        const svclbPod: Pod = {
+          apiVersion: 'v1',
+          kind: 'Pod',
+          metadata: { name: 'svclb-traefik-x', namespace: 'kube-system' },
+          spec: {
+            containers: [
+              {
+                name: 'lb-tcp-80',
+                ports: [{ name: 'lb-tcp-80', containerPort: 80, hostPort: 80, protocol: 'TCP' }],
+              },
+            ],
+          },
+        };
+        const pm = compilePortmap({
+          node: 'n1',
+          pods: [{ pod: svclbPod, containerNet: '10.42.0.5/24' }],
+        });
+        const nodeRules = mergeIptablesSave([proxy.text, pm.text]);
+        const lbRules = mergeIptablesSave([
+          compileKlipperLb({ containers: svclbContainers(service, ['192.168.50.1']).containers })
+            .text,
+        ]);
+        inNs(node, ['iptables-restore'], nodeRules);
+        inNs(lb, ['iptables-restore'], lbRules);
+
+        // The twin's prediction, hop by hop, through the same texts.
+        const nodeRs = parseNoErrors(nodeRules).ruleset;
+        const lbRs = parseNoErrors(lbRules).ruleset;
+        const nodeIps = [
+          { ip: '192.168.50.1', prefix: 24, iface: 'eth0' },
+          { ip: '10.42.0.1', prefix: 32, iface: 'vlb' },
+          { ip: '10.42.0.1', prefix: 32, iface: 'vbe' },
+        ];
+        const hop1 = traceIptables({
+          ruleset: nodeRs,
+          src: '192.168.50.2',
+          dst: '192.168.50.1',
+          proto: 'tcp',
+          dport: 80,
+          localIps: nodeIps,
+          inIface: 'eth0',
+          outIface: 'vlb',
+          allPaths: false,
+          seed: 1,
+        }).alternatives[0]!;
+        expect([hop1.dnat, hop1.snat]).toEqual(['10.42.0.5:80', null]);
+        const hop2 = traceIptables({
+          ruleset: lbRs,
+          src: '192.168.50.2',
+          dst: '10.42.0.5',
+          proto: 'tcp',
+          dport: 80,
+          localIps: [{ ip: '10.42.0.5', prefix: 24, iface: 'eth0' }],
+          inIface: 'eth0',
+          outIface: 'eth0',
+          allPaths: false,
+          seed: 1,
+        }).alternatives[0]!;
+        expect([hop2.dnat, hop2.snat?.to.split(':')[0]]).toEqual(['10.43.12.7:80', '10.42.0.5']);
+        const hop3 = traceIptables({
+          ruleset: nodeRs,
+          src: '10.42.0.5',
+          dst: '10.43.12.7',
+          proto: 'tcp',
+          dport: 80,
+          localIps: nodeIps,
+          inIface: 'vlb',
+          outIface: 'vbe',
+          allPaths: false,
+          seed: 1,
+        }).alternatives[0]!;
+        expect([hop3.dnat, hop3.snat]).toEqual(['10.42.0.9:8000', null]);
+
+        server = startEchoPeer(be, 8000);
+        await server.ready;
+        let outText = '';
+      try { outText = connect(cli, '192.168.50.1', 80); } catch (e) {
+        for (const n of [node, lb]) { console.log(n, inNs(n, ['iptables-save', '-c']).split('\n').filter((l) => /^\[[1-9]/.test(l)).join('\n')); }
+        console.log(inNs(node, ['conntrack', '-L']), inNs(lb, ['conntrack', '-L']));
+        console.log(inNs(lb, ['ip', 'route']), inNs(node, ['ip', 'route']));
+        throw e;
+      }
+      const [peer, , sockIp, sockPort] = outText.split(' ');
+        expect(peer).toBe('10.42.0.5');
+        expect(`${sockIp}:${sockPort}`).toBe('10.42.0.9:8000');
+      } finally {
+        server?.stop();
+        for (const n of [node, cli, lb, be]) delNs(n);
+      }
+    });
+  },
+);

@@ -15,6 +15,29 @@
  *   against the real iptables-save in roundtrip.kernel.test.ts.
  * - `serializeRuleset(rs)` prints a ruleset as iptables-save would, so
  *   serialize(parse(x)) == x for real iptables-save output (minus `#` lines).
+ *   It prints each rule's `text`; `formatRule`/`ruleText` compute that text
+ *   from a model (they agree everywhere except `-j CT --notrack`, which the
+ *   model holds as NOTRACK and `text` keeps as written).
+ * - `parseRule(args, source)` reads one rule spec without `-A CHAIN`.
+ *
+ * Options: `parseIptablesSave(text, file, { noflush: true })` reads
+ * `iptables-restore --noflush` input: a repeated `*table` adds to the table
+ * and re-declaring a chain flushes it. Without it a repeated table replaces
+ * the first (with a warning), as a plain iptables-restore does.
+ *
+ * Diagnostic codes: errors `iptables-syntax` (structure, options),
+ * `iptables-bad-value` (addresses, ports, numbers, names),
+ * `iptables-unknown-chain`, `iptables-missing-commit`; warnings
+ * `iptables-unsupported` (rule kept, part not modelled),
+ * `iptables-table-replaced`; info `iptables-legacy-tables`. A rule with an
+ * error is left out of the ruleset; parsing goes on.
+ *
+ * Normalisations worth knowing: `--probability` is kept as iptables-save
+ * prints it back (0.3333333333 → 0.33333333349, i.e. lround(p·2^31)/2^31 to
+ * 11 places); `--set-mark v/m` is xmark v/(v|m) (mark_tg_parse); LOG level 4
+ * (the default) is not kept; recent's `--name DEFAULT` and mask
+ * 255.255.255.255 are filled in; a full 0:65535 port range and a
+ * non-inverted 0.0.0.0/0 address disappear, as they do from the kernel struct.
  *
  * Sources: iptables 1.8.9 iptables/xshared.c (add_param_to_argv, do_parse),
  * iptables-restore.c, nft-ipv4.c/iptables-save.c (save order), and each
@@ -22,7 +45,12 @@
  */
 
 export { parseIptablesSave, parseRule, type ParseOptions } from './parse.js';
-export { CODE_UNKNOWN_CHAIN, CODE_NO_COMMIT, CODE_LEGACY_TABLES, CODE_TABLE_REPLACED } from './parse.js';
+export {
+  CODE_UNKNOWN_CHAIN,
+  CODE_NO_COMMIT,
+  CODE_LEGACY_TABLES,
+  CODE_TABLE_REPLACED,
+} from './parse.js';
 export { CODE_SYNTAX, CODE_VALUE, CODE_UNSUPPORTED } from './rule.js';
 export { serializeRuleset, serializeTable, chainsInSaveOrder } from './serialize.js';
 export { formatRule, formatMatch, formatTarget, ruleText } from './format.js';

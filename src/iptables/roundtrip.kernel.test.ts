@@ -172,9 +172,9 @@ describe.skipIf(!canRun)('iptables-save roundtrip on the real kernel', () => {
         ctx.skip();
         return;
       }
-      const cases = (JSON.parse(read('test/fixtures/iptables/canonical.json')) as { cases: CanonicalCase[] }).cases.filter(
-        (c) => c.kernel !== false && (which === 'legacy' || c.nft !== false),
-      );
+      const cases = (
+        JSON.parse(read('test/fixtures/iptables/canonical.json')) as { cases: CanonicalCase[] }
+      ).cases.filter((c) => c.kernel !== false && (which === 'legacy' || c.nft !== false));
       // Each case in its own unreferenced chain of the table its target needs.
       const byTableName = new Map<string, string[]>();
       const declared = new Set<string>();
@@ -190,7 +190,9 @@ describe.skipIf(!canRun)('iptables-save roundtrip on the real kernel', () => {
         lines.push(`:C${k} - [0:0]`, `-A C${k} ${c.input}`);
         byTableName.set(table, lines);
       });
-      const restore = [...byTableName].map(([t, lines]) => `*${t}\n${lines.join('\n')}\nCOMMIT\n`).join('');
+      const restore = [...byTableName]
+        .map(([t, lines]) => `*${t}\n${lines.join('\n')}\nCOMMIT\n`)
+        .join('');
       flushAll(b.save, b.restore);
       try {
         inNs([b.restore], restore);

@@ -14,7 +14,9 @@ interface CanonicalCase {
   readonly kernel?: boolean;
 }
 const canonical: readonly CanonicalCase[] = (
-  JSON.parse(readFileSync(new URL('../../test/fixtures/iptables/canonical.json', import.meta.url), 'utf8')) as {
+  JSON.parse(
+    readFileSync(new URL('../../test/fixtures/iptables/canonical.json', import.meta.url), 'utf8'),
+  ) as {
     cases: CanonicalCase[];
   }
 ).cases;

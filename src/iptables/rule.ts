@@ -203,7 +203,8 @@ class RuleParser {
         if (basic === undefined) this.extensionOption(full);
         else if (basic === 'match') this.match(full);
         else if (basic === 'jump' || basic === 'goto') this.jump(full, basic);
-        else if (basic === 'counters' || basic === 'table') throw new RuleError(`${full} cannot be abbreviated here`);
+        else if (basic === 'counters' || basic === 'table')
+          throw new RuleError(`${full} cannot be abbreviated here`);
         else this.parseBasic(basic, full);
         this.i++;
         continue;
@@ -238,7 +239,8 @@ class RuleParser {
     for (const inst of this.instances) if (inst.spec) owners.push(inst.spec.options);
     const p = this.protocol;
     const implicit = p && !p.invert ? IMPLICIT_BY_PROTOCOL.get(p.name) : undefined;
-    if (implicit && !this.instances.some((x) => x.module === implicit.name)) owners.push(implicit.options);
+    if (implicit && !this.instances.some((x) => x.module === implicit.name))
+      owners.push(implicit.options);
     for (const o of owners) if (o.has(opt)) return opt;
     if (opt.length <= 3) return opt;
     const hits = new Map<unknown, string>();
@@ -249,7 +251,8 @@ class RuleParser {
         if (spelling.startsWith(opt) && !hits.has(id)) hits.set(id, spelling);
       }
     }
-    if (hits.size > 1) throw new RuleError(`option ${opt} is ambiguous (${[...hits.values()].join(', ')})`);
+    if (hits.size > 1)
+      throw new RuleError(`option ${opt} is ambiguous (${[...hits.values()].join(', ')})`);
     return hits.size === 1 ? [...hits.values()][0]! : opt;
   }
 

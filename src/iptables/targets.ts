@@ -49,7 +49,8 @@ const reject: TargetSpec = {
     if (!g) return okv({ kind: 'REJECT', with: 'icmp-port-unreachable' });
     // parse_reject_with: the first name or alias that starts with the argument, case-insensitively.
     const v = g.values[0]!.toLowerCase();
-    const e = v === '' ? undefined : REJECT_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
+    const e =
+      v === '' ? undefined : REJECT_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
     if (!e)
       return err(
         `--reject-with: unknown type "${g.values[0]!}" (expected ${REJECT_WITH.map(([n]) => n).join(', ')})`,

@@ -79,7 +79,13 @@ function mergeHops(leg: Leg): MergedHop[] {
 
 function rewriteMark(s: StepView): { field: string; text: string } | undefined {
   const d = s.detail;
-  if ((s.kind === 'encap' || s.kind === 'decap') && d && typeof d['rewrite'] === 'string' && s.before && s.packet) {
+  if (
+    (s.kind === 'encap' || s.kind === 'decap') &&
+    d &&
+    typeof d['rewrite'] === 'string' &&
+    s.before &&
+    s.packet
+  ) {
     // A tunnel changes both addresses at once (seed 003: "src: pod1 → src: node1, encapsulated").
     return {
       field: 'src+dst',
@@ -154,7 +160,9 @@ function hopLine(h: MergedHop, width: number): string {
   const src = srcMark.length > 0 ? srcMark.join(', then ') : srcOf(first);
   const dst = dstMark.length > 0 ? dstMark.join(', then ') : dstOf(first);
   const path = pathOf(h);
-  const tunnel = marks.filter((m) => m.field === 'src+dst').map((m) => `\n  ${''.padEnd(width)}    ${m.text}`);
+  const tunnel = marks
+    .filter((m) => m.field === 'src+dst')
+    .map((m) => `\n  ${''.padEnd(width)}    ${m.text}`);
   return `  ${h.host.padEnd(width)}  src ${src}  dst ${dst}${path ? `   [${path}]` : ''}${tunnel.join('')}`;
 }
 

@@ -139,6 +139,33 @@ const CASES: Case[] = [
     },
   },
   {
+    name: 'two-nodes-pod-to-internet-dropped',
+    example: 'two-nodes',
+    opts: { from: 'default/frontend', to: 'host/internet:443' },
+    expect: (t) => {
+      // Seed 003: "The 1:1 NAT only understands Node IPs — anything else gets dropped".
+      expect(t.request.disposition).toBe('dropped');
+      expect(t.request.at).toBe('vpc');
+      expect(t.request.reason).toBe('netfilter-drop');
+    },
+  },
+  {
+    name: 'gce-egress-pod-to-internet',
+    example: 'gce-egress',
+    opts: { from: 'default/app', to: 'host/internet:443' },
+    expect: (t) => {
+      // MASQUERADE (ip-masq-agent) to the node's InternalIP, then the VPC's 1:1 NAT to its ExternalIP; un-NAT twice back.
+      expect(t.rewrites.map((r) => `${r.kind}@${r.host}`)).toEqual([
+        'MASQUERADE@node-1',
+        'SNAT@vpc',
+        'un-SNAT@vpc',
+        'un-SNAT@node-1',
+      ]);
+      expect(t.request.received?.src).toBe('34.76.10.2');
+      expect(t.reply?.received).toMatchObject({ src: '8.8.8.8', dst: '10.52.1.5' });
+    },
+  },
+  {
     name: 'two-nodes-kube-dns-udp',
     example: 'two-nodes',
     opts: { from: 'default/frontend', to: 'svc/kube-system/kube-dns:53', proto: 'udp' },

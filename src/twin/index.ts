@@ -27,6 +27,7 @@ import { hasErrors, type Diagnostic } from '../diag.js';
 import { pluginFor, type CniPlugin } from '../cni/index.js';
 import { mergeIptablesSaveWithDiagnostics } from '../cni/iptables-merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
+import { compileIpMasqAgent } from '../fabric/ip-masq-agent.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
@@ -175,6 +176,18 @@ export function planTwin(model: ClusterModel): TwinPlan {
     const plugin: CniPlugin | undefined = chosen.plugin;
     if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
     const fabric = buildFabric(net, model);
+    if (fabric.rules !== '') {
+      const parsed = parseIptablesSave(fabric.rules, `iptables-save@${fabric.router.name}`);
+      diagnostics.push(...parsed.diagnostics);
+      fabric.router.netfilter = new IptablesHooks(parsed.ruleset, fabric.router);
+      defaults.push({
+        object: `Cluster ${c.name}`,
+        field: 'spec.cloud',
+        value: 'gce 1:1 NAT',
+        reason:
+          "the VPC maps each node's ExternalIP to its InternalIP (1:1 NAT) and drops other sources to the internet; the twin writes it as netfilter rules on the vpc host",
+      });
+    }
     const underlay = parseCidr(c.underlay.cidr);
     const built: string[] = [];
     for (const node of model.nodes.values()) {
@@ -258,6 +271,20 @@ export function planTwin(model: ClusterModel): TwinPlan {
       if (pm.text !== '') {
         texts.push(pm.text);
         names.push(`cni-portmap@${name}`);
+      }
+      // ip-masq-agent (Cluster.spec.masquerade.enabled), last in the start-up order (iptables-merge START_ORDER).
+      if (c.masquerade?.enabled) {
+        const ma = compileIpMasqAgent({
+          ...(c.masquerade.nonMasqueradeCIDRs
+            ? { nonMasqueradeCIDRs: c.masquerade.nonMasqueradeCIDRs }
+            : {}),
+          object: `Cluster ${c.name}`,
+        });
+        diagnostics.push(...ma.diagnostics);
+        if (ma.text !== '') {
+          texts.push(ma.text);
+          names.push(`ip-masq-agent@${name}`);
+        }
       }
       let text = texts[0]!;
       if (texts.length > 1) {

@@ -21,17 +21,7 @@ import { formatTuple, invertTuple } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
 import type { Recorder } from '../step.js';
 import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
-import type {
-  AddrType,
-  Chain,
-  CtState,
-  HookName,
-  Match,
-  Rule,
-  Ruleset,
-  TableName,
-  Target,
-} from './types.js';
+import type { Chain, CtState, HookName, Match, Rule, Ruleset, TableName, Target } from './types.js';
 import { BUILTIN_CHAINS } from './types.js';
 
 // ---------------------------------------------------------------------------
@@ -491,7 +481,6 @@ const CT_STATUS_BIT: Readonly<Record<string, number>> = {
   ASSURED: IPS.ASSURED,
   CONFIRMED: IPS.CONFIRMED,
 };
-
 
 function compileMatch(m: Match): CMatch {
   switch (m.kind) {

@@ -1,0 +1,168 @@
+/**
+ * The cluster's edge, planned once per twin: who fills `status.loadBalancer`
+ * (lb.ts), the GCE VPC (gce.ts), MetalLB's layer-2 speaker, ip-masq-agent's
+ * rules on every node (ip-masq-agent.ts) and the svclb pods' rules
+ * (klipper-lb.ts). The twin calls:
+ *
+ *   planEdge(model)                     once: Services as their LB controller
+ *                                       leaves them, firewall, diagnostics
+ *   edge.nodeFragments(node)            iptables text every node gets beyond
+ *                                       kube-proxy and the CNI (ip-masq-agent)
+ *   edge.setupNode(host, node)          guest-agent local routes for LB IPs
+ *   edge.setupPod(podHost, pod)         a svclb pod's own rules (IptablesHooks)
+ *   edge.finish(network, router)        the VPC's hooks and NLB routes on the
+ *                                       router; MetalLB's gratuitous ARP
+ */
+import type { Diagnostic } from '../diag.js';
+import { mergeIptablesSaveWithDiagnostics, type IptablesFragment } from '../cni/iptables-merge.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import type { ClusterModel, ModelDefault, ModelPod, ModelService } from '../k8s/model.js';
+import { nsName } from '../k8s/model.js';
+import type { Host } from '../kernel/host.js';
+import { compileRuleset } from '../kernel/netfilter/index.js';
+import type { Network } from '../kernel/network.js';
+import { routeOutput } from '../kernel/stack.js';
+import { IptablesHooks } from '../twin/netfilter.js';
+import { installGceNode, installGceRouter, planGceVpc, type GceVpc } from './gce.js';
+import { compileIpMasqAgent, ipMasqAgentForCluster } from './ip-masq-agent.js';
+import { compileSvclbPod } from './klipper-lb.js';
+import {
+  LABEL_SVCLB,
+  LABEL_SVCLB_NAMESPACE,
+  metallbL2Speaker,
+  metallbSpeakerNodes,
+  resolveLoadBalancers,
+  type LoadBalancers,
+} from './lb.js';
+
+export interface Edge {
+  readonly lb: LoadBalancers;
+  /** The Services kube-proxy sees (LoadBalancers with their controller's status). */
+  readonly services: readonly ModelService[];
+  readonly vpc?: GceVpc;
+  /** LB address → the node MetalLB's layer-2 election chose to answer ARP for it. */
+  readonly l2Leaders: ReadonlyMap<string, string>;
+  readonly diagnostics: readonly Diagnostic[];
+  readonly defaults: readonly ModelDefault[];
+  /** Rules every node gets from edge components (ip-masq-agent), with a name for merge diagnostics. */
+  nodeFragments(node: string): { name: string; fragment: IptablesFragment }[];
+  setupNode(h: Host, node: string): void;
+  /** Installs a svclb pod's own nat/filter rules in its namespace; returns diagnostics. */
+  setupPod(podHost: Host, pod: ModelPod): Diagnostic[];
+  finish(net: Network, router: Host): Diagnostic[];
+}
+
+export function planEdge(model: ClusterModel): Edge {
+  const lb = resolveLoadBalancers(model);
+  const diagnostics: Diagnostic[] = [...lb.diagnostics];
+  const defaults: ModelDefault[] = [...lb.defaults];
+  let vpc: GceVpc | undefined;
+  if (model.cluster.cloud.provider === 'gce') {
+    const g = planGceVpc(model, lb.frontends);
+    vpc = g.vpc;
+    diagnostics.push(...g.diagnostics);
+    defaults.push(...g.defaults);
+  }
+  const l2Leaders = new Map<string, string>();
+  if (lb.controller === 'metallb') {
+    const speakers = metallbSpeakerNodes(model);
+    for (const f of lb.frontends.values()) {
+      const leader = metallbL2Speaker(model, f, speakers);
+      if (leader === undefined) {
+        diagnostics.push({
+          code: 'metallb-no-speaker',
+          severity: 'warning',
+          message: `MetalLB layer 2: no eligible speaker node announces ${f.ip}${f.externalTrafficPolicy === 'Local' ? ' (externalTrafficPolicy Local: no node with a ready local endpoint runs a speaker)' : ''}; nothing answers ARP for it`,
+          object: `Service ${f.service}`,
+          field: 'status.loadBalancer.ingress',
+        });
+        continue;
+      }
+      l2Leaders.set(f.ip, leader);
+      defaults.push({
+        object: `Service ${f.service}`,
+        field: 'status.loadBalancer.ingress',
+        value: `${f.ip} announced by ${leader}`,
+        reason:
+          'MetalLB layer 2: the speaker first in sha256(node + "#" + ip) order among eligible nodes answers ARP (layer2_controller.go ShouldAnnounce)',
+      });
+    }
+  }
+  const masq = ipMasqAgentForCluster({
+    ...(model.cluster.masquerade ? { masquerade: model.cluster.masquerade } : {}),
+    cloud: model.cluster.cloud,
+  });
+  const masqFragment = masq
+    ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
+    : undefined;
+  if (masqFragment) {
+    diagnostics.push(...masqFragment.diagnostics);
+    defaults.push({
+      object: `Cluster ${model.cluster.name}`,
+      field: 'spec.masquerade',
+      value: 'ip-masq-agent on every node',
+      reason:
+        model.cluster.cloud.provider === 'gce'
+          ? 'GKE runs ip-masq-agent (default non-masquerade destinations: RFC 1918 and the reserved ranges)'
+          : 'spec.masquerade asks for ip-masq-agent',
+    });
+  }
+  const services = lb.services;
+  const byKey = new Map(services.map((s) => [nsName(s), s]));
+  return {
+    lb,
+    services,
+    ...(vpc ? { vpc } : {}),
+    l2Leaders,
+    diagnostics,
+    defaults,
+    nodeFragments: () =>
+      masqFragment && masqFragment.text !== ''
+        ? [{ name: 'ip-masq-agent', fragment: masqFragment }]
+        : [],
+    setupNode: (h, node) => {
+      if (vpc) installGceNode(h, node, vpc);
+    },
+    setupPod: (podHost, pod) => {
+      const l = pod.metadata.labels ?? {};
+      const svcName = l[LABEL_SVCLB];
+      if (svcName === undefined) return [];
+      const svc = byKey.get(`${l[LABEL_SVCLB_NAMESPACE] ?? pod.metadata.namespace}/${svcName}`);
+      if (!svc)
+        return [
+          {
+            code: 'svclb-no-service',
+            severity: 'warning',
+            message: `svclb pod names Service ${svcName}, which does not exist; its rules are not installed`,
+            object: `Pod ${nsName(pod)}`,
+            field: `metadata.labels.${LABEL_SVCLB}`,
+          },
+        ];
+      const frag = compileSvclbPod(svc, [pod.status.hostIP]);
+      const merged = mergeIptablesSaveWithDiagnostics([frag.text], [`svclb@${nsName(pod)}`]);
+      const parsed = parseIptablesSave(merged.text, `iptables-save@${nsName(pod)}`);
+      const h = podHost;
+      h.netfilter = new IptablesHooks(compileRuleset(parsed.ruleset), h, (towards) => {
+        const r = routeOutput(h, { dst: towards });
+        return r.ok ? (r.rt.src ?? null) : null;
+      });
+      // The svclb containers run `entry`, which enables forwarding in the pod (sysctl -w net.ipv4.ip_forward=1).
+      h.sysctl.set('net.ipv4.ip_forward', 1);
+      return [...frag.diagnostics, ...merged.diagnostics, ...parsed.diagnostics];
+    },
+    finish: (net, router) => {
+      const out: Diagnostic[] = [];
+      if (vpc) installGceRouter(router, vpc, model);
+      for (const [ip, node] of l2Leaders) {
+        const h = net.host(node);
+        if (!h) continue; // not built in this instance: the walk will not reach it
+        const mac = h.links.get('eth0')?.mac;
+        if (!mac) continue;
+        // The speaker's gratuitous ARP / ARP reply: the router learns ip → the leader's MAC.
+        router.route.add({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' });
+        router.neigh.add(ip, 'eth0', { lladdr: mac, nud: 'reachable' });
+      }
+      return out;
+    },
+  };
+}
