@@ -9,6 +9,7 @@
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';
 import { BridgePlugin } from './bridge.js';
+import { CalicoPlugin } from './calico.js';
 import { FlannelPlugin } from './flannel.js';
 import type { CniPlugin } from './types.js';
 
@@ -26,16 +27,6 @@ export function pluginFor(
     case 'flannel':
       return { plugin: new FlannelPlugin(spec) };
     case 'calico':
-      return {
-        plugin: undefined,
-        diagnostic: {
-          code: 'cni-not-modelled',
-          severity: 'error',
-          message: `CNI plugin ${spec.plugin} is not modelled yet; only bridge is`,
-          object: 'Cluster',
-          field: 'spec.cni.plugin',
-          hint: 'use cni: {plugin: bridge}',
-        },
-      };
+      return { plugin: new CalicoPlugin(spec) };
   }
 }

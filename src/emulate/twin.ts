@@ -13,7 +13,7 @@
  */
 import type { Host } from '../kernel/host.js';
 import { formatRoute } from '../kernel/fib.js';
-import type { Twin } from '../twin/index.js';
+import { IptablesHooks, type Twin } from '../twin/index.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { Netns, run, tryRun } from './netns.js';
 
@@ -179,13 +179,12 @@ export function buildRealTwin(twin: Twin, opts: { hosts?: (h: Host) => boolean }
         exec(['ip', '-n', n.name, 'route', 'add', ...formatRoute(r).split(' ')]);
       }
     }
-    // 4. the node's rules
+    // 4. each namespace's ruleset, as its netfilter holds it (nodes: kube-proxy + CNI; the VPC: 1:1 NAT)
     for (const h of hosts) {
-      const rules = twin.nodeRules.get(h.name);
-      if (!rules) continue;
+      if (!(h.netfilter instanceof IptablesHooks)) continue;
       const n = ns.get(h.name)!;
       commands.push(`iptables-restore (${h.name})`);
-      n.iptablesRestore(serializeRuleset(rules.ruleset));
+      n.iptablesRestore(serializeRuleset(h.netfilter.nf.ruleset));
     }
   } catch (e) {
     try {

@@ -92,7 +92,8 @@ export function planEdge(model: ClusterModel): Edge {
     ...(model.cluster.masquerade ? { masquerade: model.cluster.masquerade } : {}),
     cloud: model.cluster.cloud,
   });
-  const masqFragment = masq
+  // twin/index.ts installs the agent itself when spec.masquerade.enabled is true; the edge adds it otherwise (GKE's default).
+  const masqFragment = masq && model.cluster.masquerade?.enabled !== true
     ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
     : undefined;
   if (masqFragment) {

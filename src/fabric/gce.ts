@@ -140,7 +140,7 @@ export function vpcFirewallRules(
     if (svc.spec.type !== 'NodePort') continue;
     const allow = svc.spec.ports
       .filter((p) => p.nodePort !== undefined)
-      .map((p) => ({ proto: p.protocol.toLowerCase() as L4Proto, ports: [p.nodePort!] }));
+      .map((p) => ({ proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto, ports: [p.nodePort!] }));
     if (allow.length === 0) continue;
     rules.push({
       name: `nodeport-${nsName(svc).replace('/', '-')}`,
@@ -267,6 +267,8 @@ function fmt(ip: string, port: number | undefined, proto: L4Proto): string {
 export class GceVpcHooks implements NetfilterHooks {
   /** The stateful firewall's memory of allowed flows: `proto remote:port local:port` of the expected inbound packet. */
   private readonly flows = new Set<string>();
+  /** Connections the internet opened through a 1:1 NAT: `proto int:port remote:port` of the expected reply. */
+  private readonly inbound = new Set<string>();
   constructor(readonly vpc: GceVpc) {}
 
   private key(proto: L4Proto, src: string, sport: number | undefined, dst: string, dport: number | undefined): string {
@@ -339,15 +341,19 @@ export class GceVpcHooks implements NetfilterHooks {
       const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, dst: nat!.internal } };
       const from = fmt(dst, dport, proto);
       const to = fmt(nat!.internal, dport, proto);
+      // Stateless: the same static mapping either way. A reply to a connection the node opened is
+      // labelled un-SNAT (the inverse of the outbound rewrite), like conntrack's reply-direction rewrites.
+      const kind = established ? 'un-SNAT' : 'DNAT';
+      if (!established) this.inbound.add(this.key(proto, nat!.internal, dport, packet.ip.src, sport));
       rec.record({
         kind: 'fabric',
         host: host.host,
-        summary: `1:1 NAT (access config of ${nat!.node}): DNAT dst ${from} → ${to}, stateless; ${fw}`,
+        summary: `1:1 NAT (access config of ${nat!.node}): ${kind} dst ${from} → ${to}, stateless; ${fw}`,
         packet: after,
         before: packet,
         detail: {
           stage: '1:1-nat',
-          rewrite: 'DNAT',
+          rewrite: kind,
           hook: 'vpc',
           field: 'dst',
           from,
@@ -365,16 +371,18 @@ export class GceVpcHooks implements NetfilterHooks {
         const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, src: nat.external } };
         const from = fmt(src, sport, proto);
         const to = fmt(nat.external, sport, proto);
-        this.flows.add(this.key(proto, packet.ip.dst, dport, nat.external, sport));
+        const reply = this.inbound.has(this.key(proto, src, sport, packet.ip.dst, dport));
+        const kind = reply ? 'un-DNAT' : 'SNAT';
+        if (!reply) this.flows.add(this.key(proto, packet.ip.dst, dport, nat.external, sport));
         rec.record({
           kind: 'fabric',
           host: host.host,
-          summary: `1:1 NAT (access config of ${nat.node}): SNAT src ${from} → ${to}, stateless`,
+          summary: `1:1 NAT (access config of ${nat.node}): ${kind} src ${from} → ${to}, stateless`,
           packet: after,
           before: packet,
           detail: {
             stage: '1:1-nat',
-            rewrite: 'SNAT',
+            rewrite: kind,
             hook: 'vpc',
             field: 'src',
             from,

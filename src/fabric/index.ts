@@ -14,23 +14,15 @@
  * ExternalHosts sit on the far side of the router (segment `internet`, the
  * router's `ext0`), each with its address and a default route back to the
  * router; their `listen` ports are sockets.
+
  *
- * GCE's external IPs are 1:1 NAT in the VPC fabric (reference §7; seed 003
- * "Nodes can have public IPs, too — GCP: Public IPs are provided by 1-to-1
- * NAT", and "The 1:1 NAT only understands Node IPs — anything else gets
- * dropped"). The twin writes that as netfilter rules on the `vpc` host, so
- * the trace shows them like any other rule: per node with an ExternalIP,
- * nat PREROUTING `-i ext0 -d EXT -j DNAT --to-destination INT` and nat
- * POSTROUTING `-o ext0 -s INT -j SNAT --to-source EXT`; filter FORWARD lets
- * out to the internet only node addresses that have an external IP (and
- * replies), and in from the internet only what was DNATed to a node (and
- * replies).
+ * GCE's 1:1 NAT for external IPs, its firewall and load balancers are the
+ * edge's (edge.ts, gce.ts), installed on this router host by the twin.
  */
 import type { ClusterModel } from '../k8s/model.js';
 import { nodeInternalIP } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import type { Network } from '../kernel/network.js';
-import { nodeExternalIP } from '../k8s/model.js';
 import { parseCidr } from '../wire/addr.js';
 
 export const UNDERLAY_SEGMENT = 'underlay';
@@ -38,8 +30,6 @@ export const INTERNET_SEGMENT = 'internet';
 
 export interface Fabric {
   readonly router: Host;
-  /** The router's iptables-save text (GCE 1:1 NAT), '' when it has none; the twin installs it. */
-  readonly rules: string;
   /** ExternalHost name → its host. */
   readonly externals: ReadonlyMap<string, Host>;
 }
@@ -98,45 +88,5 @@ export function buildFabric(net: Network, model: ClusterModel): Fabric {
       externals.set(name, h);
     }
   }
-  const rules =
-    model.cluster.cloud.provider === 'gce' && externals.size > 0 ? oneToOneNat(model) : '';
-  return { router: r, externals, rules };
-}
-
-/** The VPC's 1:1 NAT as iptables-save text (see the module doc). */
-export function oneToOneNat(model: ClusterModel): string {
-  const pairs: { node: string; int: string; ext: string }[] = [];
-  for (const [name, node] of model.nodes) {
-    const int = nodeInternalIP(node);
-    const ext = nodeExternalIP(node);
-    if (int !== undefined && ext !== undefined) pairs.push({ node: name, int, ext });
-  }
-  const c = (node: string) => `-m comment --comment "GCE 1:1 NAT: external IP of ${node}"`;
-  const nat = [
-    '*nat',
-    ':PREROUTING ACCEPT [0:0]',
-    ':INPUT ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    ':POSTROUTING ACCEPT [0:0]',
-    ...pairs.map(
-      (p) => `-A PREROUTING -d ${p.ext}/32 -i ext0 ${c(p.node)} -j DNAT --to-destination ${p.int}`,
-    ),
-    ...pairs.map(
-      (p) => `-A POSTROUTING -s ${p.int}/32 -o ext0 ${c(p.node)} -j SNAT --to-source ${p.ext}`,
-    ),
-    'COMMIT',
-  ];
-  const filter = [
-    '*filter',
-    ':INPUT ACCEPT [0:0]',
-    ':FORWARD ACCEPT [0:0]',
-    ':OUTPUT ACCEPT [0:0]',
-    '-A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT',
-    ...pairs.map((p) => `-A FORWARD -s ${p.int}/32 -i eth0 -o ext0 ${c(p.node)} -j ACCEPT`),
-    '-A FORWARD -i eth0 -o ext0 -m comment --comment "GCE 1:1 NAT only knows node addresses: anything else is dropped" -j DROP',
-    '-A FORWARD -i ext0 -o eth0 -m conntrack --ctstate DNAT -j ACCEPT',
-    '-A FORWARD -i ext0 -o eth0 -m comment --comment "the internet reaches the VPC only through external IPs" -j DROP',
-    'COMMIT',
-  ];
-  return `${[...nat, ...filter].join('\n')}\n`;
+  return { router: r, externals };
 }

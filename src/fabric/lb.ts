@@ -257,7 +257,7 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
       } as ModelService);
     } else services.push(svc);
     const ports = svc.spec.ports.map((p) => ({
-      proto: p.protocol.toLowerCase() as L4Proto,
+      proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto,
       port: p.port,
     }));
     const backends = controller === 'servicelb' ? [] : lbBackends(model, svc);

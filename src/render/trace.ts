@@ -127,10 +127,17 @@ function pathOf(h: MergedHop): string {
       (s) =>
         s.kind === 'route' && s.detail?.['route'] !== undefined && s.detail?.['result'] !== 'local',
     );
-  if (route && tx)
-    parts.push(
-      `route ${String(route.detail!['route'])}${h.role === 'router' ? (h.host === 'vpc' ? ' (VPC route)' : ' (gateway route)') : ''}`,
-    );
+  if (route && tx) {
+    const r = String(route.detail!['route']);
+    // The podCIDR routes the cloud (or the operator) gave the router are what makes cross-node traffic work.
+    const note =
+      h.role === 'router' && /proto static/.test(r)
+        ? h.host === 'vpc'
+          ? ' (VPC route)'
+          : ' (gateway route)'
+        : '';
+    parts.push(`route ${r}${note}`);
+  }
   const cts = h.steps
     .filter((s) => s.kind === 'conntrack')
     .map((s) => s.summary.replace(/^conntrack: /, ''));

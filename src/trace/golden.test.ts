@@ -139,17 +139,6 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'two-nodes-pod-to-internet-dropped',
-    example: 'two-nodes',
-    opts: { from: 'default/frontend', to: 'host/internet:443' },
-    expect: (t) => {
-      // Seed 003: "The 1:1 NAT only understands Node IPs — anything else gets dropped".
-      expect(t.request.disposition).toBe('dropped');
-      expect(t.request.at).toBe('vpc');
-      expect(t.request.reason).toBe('netfilter-drop');
-    },
-  },
-  {
     name: 'gce-egress-pod-to-internet',
     example: 'gce-egress',
     opts: { from: 'default/app', to: 'host/internet:443' },

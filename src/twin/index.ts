@@ -29,6 +29,7 @@ import { mergeIptablesSaveWithDiagnostics } from '../cni/iptables-merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { compileIpMasqAgent } from '../fabric/ip-masq-agent.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
+import { planEdge } from '../fabric/edge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
 import { nodeInternalIP, nsName } from '../k8s/model.js';
@@ -122,6 +123,9 @@ export function planTwin(model: ClusterModel): TwinPlan {
     { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }
   >();
   const c = model.cluster;
+  // The edge (fabric/edge.ts): LB status writers, the cloud VPC, ip-masq-agent, svclb pods.
+  const edge = planEdge(model);
+  planDiags.push(...edge.diagnostics);
   if (c.kubeProxy.mode !== 'iptables') {
     planDiags.push({
       code: 'proxy-mode-not-modelled',
@@ -148,7 +152,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         clusterCIDR: c.clusterCIDR,
         masqueradeAll: c.kubeProxy.masqueradeAll,
         localhostNodePorts: c.kubeProxy.localhostNodePorts,
-        services: [...model.services.values()],
+        services: [...edge.services],
         endpointSlices: model.endpointSlices,
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
         nfacct: false,
@@ -176,18 +180,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
     const plugin: CniPlugin | undefined = chosen.plugin;
     if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
     const fabric = buildFabric(net, model);
-    if (fabric.rules !== '') {
-      const parsed = parseIptablesSave(fabric.rules, `iptables-save@${fabric.router.name}`);
-      diagnostics.push(...parsed.diagnostics);
-      fabric.router.netfilter = new IptablesHooks(parsed.ruleset, fabric.router);
-      defaults.push({
-        object: `Cluster ${c.name}`,
-        field: 'spec.cloud',
-        value: 'gce 1:1 NAT',
-        reason:
-          "the VPC maps each node's ExternalIP to its InternalIP (1:1 NAT) and drops other sources to the internet; the twin writes it as netfilter rules on the vpc host",
-      });
-    }
+    // The GCE VPC (routes, 1:1 NAT, firewall) is the edge's (fabric/gce.ts, installed by edge.finish).
     const underlay = parseCidr(c.underlay.cidr);
     const built: string[] = [];
     for (const node of model.nodes.values()) {
@@ -207,6 +200,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         });
       }
       plugin?.setupNode({ model, node, host: h });
+      edge.setupNode(h, name);
       const portmapPods: PortmapPod[] = [];
       for (const pod of model.podsByNode.get(name) ?? []) {
         const key = nsName(pod);
@@ -238,6 +232,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
           }
         }
         for (const p of ports) listen(ph, p, key, diagnostics);
+        diagnostics.push(...edge.setupPod(ph, pod));
         const eth0 = ph.addressesOf('eth0')[0];
         portmapPods.push({
           pod,
@@ -264,6 +259,10 @@ export function planTwin(model: ClusterModel): TwinPlan {
         texts.push(ipMasq.text);
         names.push(`cni-${plugin!.name}@${name}`);
         diagnostics.push(...ipMasq.diagnostics);
+      }
+      for (const f of edge.nodeFragments(name)) {
+        texts.push(f.fragment.text);
+        names.push(`${f.name}@${name}`);
       }
       const pm = compilePortmap({ node: name, pods: portmapPods });
       diagnostics.push(...pm.diagnostics);
@@ -309,6 +308,8 @@ export function planTwin(model: ClusterModel): TwinPlan {
       });
       nodeRules.set(name, { text, ruleset: entry.ruleset, compiled: entry.compiled });
     }
+    diagnostics.push(...edge.finish(net, fabric.router));
+    defaults.push(...edge.defaults);
     if (plugin) {
       diagnostics.push(...plugin.diagnostics);
       for (const d of plugin.defaults)

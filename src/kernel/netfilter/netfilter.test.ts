@@ -460,6 +460,38 @@ describe('targets and chain traversal', () => {
     );
     expect(pre.skb.mark).toBe(((0xff & 0xf0) | 0x4000) ^ 0x10);
   });
+  it('CONNMARK --save-mark / --restore-mark move the mark between skb and connection', () => {
+    const text = [
+      '*mangle',
+      ':PREROUTING ACCEPT [0:0]',
+      ':OUTPUT ACCEPT [0:0]',
+      '-A PREROUTING -p udp -m udp --dport 53 -j MARK --set-xmark 0x7/0xffffffff',
+      '-A PREROUTING -p udp -m udp --dport 53 -j CONNMARK --save-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+      '-A OUTPUT -p udp -m udp --sport 53 -j CONNMARK --restore-mark --nfmask 0xffffffff --ctmask 0xffffffff',
+      'COMMIT',
+      '*filter',
+      ':OUTPUT DROP [0:0]',
+      '-A OUTPUT -m conntrack --ctstate ESTABLISHED --ctstatus SEEN_REPLY -m connmark --mark 0x7 -m mark --mark 0x7 -j ACCEPT',
+      'COMMIT',
+      '',
+    ].join('\n');
+    const nf = new Netfilter(ruleset(text), new TestEnv({ [LOCAL]: 'eth0' }));
+    // A query to the host's DNS server: its connection gets mark 7.
+    const q = toInput(nf, udp('10.0.0.9', 4001, LOCAL, 53));
+    expect(q.input?.verdict).toBe('ACCEPT');
+    expect(q.input?.skb.ct.kind === 'tracked' && q.input.skb.ct.entry.mark).toBe(7);
+    // The server's answer: OUTPUT restores the mark from the connection.
+    const answer = nf.run(
+      'OUTPUT',
+      newSkb(udp(LOCAL, 53, '10.0.0.9', 4001)),
+      { outIface: 'eth0' },
+      always(true),
+    );
+    expect(answer.skb.mark).toBe(7);
+    expect(answer.rerouteNeeded).toBe(true);
+    expect(answer.decidedBy).toMatchObject({ kind: 'rule', table: 'filter', index: 1 });
+  });
+
   it('REJECT --reject-with tcp-reset records the RST the kernel sends', () => {
     const nf = new Netfilter(
       ruleset(
