@@ -171,6 +171,9 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
   const used = new Set<string>();
   for (const s of model.services.values())
     for (const i of s.status?.loadBalancer?.ingress ?? []) if (i.ip) used.add(i.ip);
+  const nodeAddrs = new Set<string>();
+  for (const n of model.nodes.values())
+    for (const a of n.status.addresses) if (a.type === 'InternalIP' || a.type === 'ExternalIP') nodeAddrs.add(a.address);
   const pool = parseCidr(GCE_LB_RANGE);
   let next = 10;
   const allocate = (): string | undefined => {
@@ -263,8 +266,8 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
     const backends = controller === 'servicelb' ? [] : lbBackends(model, svc);
     for (const i of ingress) {
       const ip = i.ip!;
-      if (controller === 'servicelb' && [...model.nodes.values()].some((n) => nodeInternalIP(n) === ip || nodeExternalIP(n) === ip))
-        continue; // node addresses: the traffic is the nodes' own (hostPort), not a frontend
+      // A node's own address (servicelb, Akrobateo): the traffic is the node's (hostPort), no LB frontend.
+      if (nodeAddrs.has(ip)) continue;
       frontends.set(ip, {
         ip,
         service: key,

@@ -470,7 +470,7 @@ describe('property: serialize then parse gives the ruleset back', () => {
         // And the text is a fixed point.
         expect(serializeRuleset(back.ruleset)).toBe(text);
       }),
-      { numRuns: 300, seed: 20261123 },
+      { numRuns: 200, seed: 20261123 },
     );
   });
 });
@@ -609,7 +609,7 @@ describe('property: malformed dumps give diagnostics, never a throw', () => {
           checkDiagnostics(mutate(seed, ms));
         },
       ),
-      { numRuns: 400, seed: 42 },
+      { numRuns: 300, seed: 42 },
     );
   });
 

@@ -12,6 +12,8 @@ import type { Ipv4 } from '../wire/addr.js';
 import { formatRoute, formatRule, parseTable, tableName, type Route } from '../kernel/fib.js';
 import type { Host } from '../kernel/host.js';
 import { scopeName, type Link } from '../kernel/link.js';
+import { isIpip } from '../kernel/ipip.js';
+import { vxlanFdbLines } from '../kernel/vxlan.js';
 import type { NeighEntry } from '../kernel/neigh.js';
 import { routeInput, routeOutput } from '../kernel/stack.js';
 import type { DropReason } from '../kernel/drop.js';
@@ -171,6 +173,7 @@ function linkHeader(h: Host, l: Link, mode: boolean): string {
 
 function linkLine2(h: Host, l: Link): string {
   if (l.isLoopback) return `    link/loopback ${l.mac} brd 00:00:00:00:00:00`;
+  if (isIpip(l)) return `    link/ipip 0.0.0.0 brd 0.0.0.0`;
   const netns = l.peer && l.peer.host !== h.name ? ` link-netns ${l.peer.host}` : '';
   return `    link/ether ${l.mac} brd ff:ff:ff:ff:ff:ff${netns}`;
 }
@@ -261,6 +264,8 @@ export function bridgeFdbShow(h: Host): string {
   let out = '';
   const now = h.now();
   for (const l of h.linkList()) {
+    // A VXLAN device's own FDB (`bridge fdb append MAC dev flannel.1 dst IP self permanent`).
+    for (const line of vxlanFdbLines(l)) out += `${line}\n`;
     const br = l.bridge ? l : l.master ? h.getLink(l.master) : undefined;
     if (!br?.bridge) continue;
     const entries = [...br.bridge.fdb.values()]
