@@ -354,7 +354,7 @@ export class GceVpcHooks implements NetfilterHooks {
         detail: {
           stage: '1:1-nat',
           rewrite: kind,
-          hook: 'vpc',
+          hook: 'access-config',
           field: 'dst',
           from,
           to,
@@ -383,7 +383,7 @@ export class GceVpcHooks implements NetfilterHooks {
           detail: {
             stage: '1:1-nat',
             rewrite: kind,
-            hook: 'vpc',
+            hook: 'access-config',
             field: 'src',
             from,
             to,

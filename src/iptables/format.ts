@@ -75,6 +75,9 @@ export function formatMatch(m: Match): string {
       return ` -m icmp${not(m.invert)} --icmp-type ${m.type}${m.code !== undefined ? `/${m.code}` : ''}`;
     case 'comment':
       return ` -m comment --comment ${saveString(m.text)}`;
+    case 'nfacct':
+      // libxt_nfacct's save prints two spaces before the name.
+      return ` -m nfacct --nfacct-name  ${m.name}`;
     case 'conntrack': {
       let s = ' -m conntrack';
       if (m.ctstate) s += `${not(m.ctstate.invert)} --ctstate ${m.ctstate.states.join(',')}`;

@@ -278,6 +278,18 @@ const comment: MatchSpec = {
   },
 };
 
+// ---- nfacct (libxt_nfacct.c) ----
+
+const nfacct: MatchSpec = {
+  name: 'nfacct',
+  options: options([['--nfacct-name', 1, false]]),
+  build(given) {
+    const g = find(given, '--nfacct-name');
+    if (!g) return err('-m nfacct needs --nfacct-name');
+    return okv({ kind: 'nfacct', name: g.values[0]! });
+  },
+};
+
 // ---- conntrack / state (libxt_conntrack.c) ----
 
 const CT_STATES: readonly CtState[] = [
@@ -616,6 +628,7 @@ export const MATCHES: ReadonlyMap<string, MatchSpec> = new Map(
     multiport,
     icmp,
     comment,
+    nfacct,
     conntrack,
     state,
     markSpec('mark'),

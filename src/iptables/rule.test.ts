@@ -434,3 +434,14 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
     expect(`${diagnostics[0]!.message} ${diagnostics[0]!.hint ?? ''}`).toContain(token);
   });
 });
+
+describe('nfacct (kube-proxy ≥1.30 counters)', () => {
+  it('parses and prints as iptables-save does', () => {
+    const { rule, diagnostics } = parseRule(
+      '-m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT',
+    );
+    expect(diagnostics).toEqual([]);
+    expect(rule.matches).toEqual([{ kind: 'nfacct', name: 'localhost_nps_accepted_pkts' }]);
+    expect(rule.text).toBe('-m nfacct --nfacct-name  localhost_nps_accepted_pkts -j ACCEPT');
+  });
+});

@@ -506,6 +506,9 @@ function compileMatch(m: Match): CMatch {
       return { test: () => m.invert };
     case 'comment':
       return { test: () => true };
+    case 'nfacct':
+      // xt_nfacct: matches unless over quota; no quotas are modelled.
+      return { test: () => true };
     case 'l4': {
       // xt_tcpudp tcp_mt/udp_mt (sctp_mt for sctp): ports, then flags.
       const proto =

@@ -59,8 +59,16 @@ export type Match =
   /** `-d 10.0.0.0/8` */
   | ({ readonly kind: 'destination'; readonly cidr: string } & Negatable)
   /** `-i eth0`, `-i cali+` (wildcard = trailing `+`) */
-  | ({ readonly kind: 'in-interface'; readonly name: string; readonly wildcard: boolean } & Negatable)
-  | ({ readonly kind: 'out-interface'; readonly name: string; readonly wildcard: boolean } & Negatable)
+  | ({
+      readonly kind: 'in-interface';
+      readonly name: string;
+      readonly wildcard: boolean;
+    } & Negatable)
+  | ({
+      readonly kind: 'out-interface';
+      readonly name: string;
+      readonly wildcard: boolean;
+    } & Negatable)
   /** `-f` / `! -f` */
   | ({ readonly kind: 'fragment' } & Negatable)
   /** `-m tcp/udp/sctp --sport/--dport/--tcp-flags/--syn`; each field negatable on its own. */
@@ -70,7 +78,10 @@ export type Match =
       readonly sport?: PortRange & Negatable;
       readonly dport?: PortRange & Negatable;
       /** `--tcp-flags mask comp` (flag names upper case), `--syn` = SYN,RST,ACK,FIN SYN. */
-      readonly tcpFlags?: { readonly mask: readonly string[]; readonly comp: readonly string[] } & Negatable;
+      readonly tcpFlags?: {
+        readonly mask: readonly string[];
+        readonly comp: readonly string[];
+      } & Negatable;
     }
   | ({
       readonly kind: 'multiport';
@@ -130,6 +141,12 @@ export type Match =
       readonly isOut?: Negatable;
       readonly isBridged?: Negatable;
     }
+  /**
+   * `-m nfacct --nfacct-name NAME`: counts into an nfacct object. xt_nfacct
+   * matches unless the object is over a quota; packeteye models no quotas, so
+   * it always matches (kube-proxy ≥1.30 uses it for counters only).
+   */
+  | { readonly kind: 'nfacct'; readonly name: string }
   /** A match module or option packeteye does not model. Evaluating it is an error, never a guess. */
   | { readonly kind: 'unsupported'; readonly module: string; readonly args: readonly string[] };
 
