@@ -325,7 +325,17 @@ function rewritesOf(steps: readonly Step[], leg: 'request' | 'reply'): RewriteVi
   const out: RewriteView[] = [];
   for (const s of steps) {
     const d = s.detail;
-    if ((s.kind !== 'nat' && s.kind !== 'encap' && s.kind !== 'decap' && s.kind !== 'fabric' && s.kind !== 'proxy') || !d || typeof d['rewrite'] !== 'string' || !s.before || !s.packet)
+    if (
+      (s.kind !== 'nat' &&
+        s.kind !== 'encap' &&
+        s.kind !== 'decap' &&
+        s.kind !== 'fabric' &&
+        s.kind !== 'proxy') ||
+      !d ||
+      typeof d['rewrite'] !== 'string' ||
+      !s.before ||
+      !s.packet
+    )
       continue;
     out.push({
       leg,

@@ -1,0 +1,232 @@
+/**
+ * `-o html` in a real browser: headless Chromium (via playwright-core) loads
+ * the page an example trace renders to, with no network, and checks that the
+ * picture has one arrow per wire the hop list names, that clicking a hop (and
+ * pressing Enter on it) toggles its details, that clicking an arrow opens its
+ * hop, that the Content-Security-Policy let our script run and blocked
+ * nothing, and that the page lays out in light, dark and print. Screenshots
+ * go to PE_HTML_SHOTS (or a fresh temp dir) for a human to look at.
+ *
+ * Skips unless /usr/bin/chromium and the playwright-core module are present.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDocuments } from '../k8s/load.js';
+import { buildModel } from '../k8s/model.js';
+import { traceConnection, type TraceOptions } from '../trace/connection.js';
+import { planTwin } from '../twin/index.js';
+import { pathOf, renderTraceHtml, wiresOf } from './html.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+interface PwPage {
+  goto(url: string): Promise<unknown>;
+  locator(sel: string): {
+    count(): Promise<number>;
+    first(): PwLocator;
+    nth(i: number): PwLocator;
+  };
+  evaluate<T>(fn: () => T): Promise<T>;
+  screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
+  emulateMedia(o: { colorScheme?: 'light' | 'dark'; media?: 'print' | 'screen' }): Promise<void>;
+  on(ev: 'console' | 'pageerror', fn: (x: unknown) => void): void;
+  keyboard: { press(k: string): Promise<void> };
+  close(): Promise<void>;
+}
+interface PwLocator {
+  click(): Promise<void>;
+  focus(): Promise<void>;
+  getAttribute(n: string): Promise<string | null>;
+  evaluate<T>(fn: (el: Element) => T): Promise<T>;
+}
+interface PwContext {
+  newPage(): Promise<PwPage>;
+  close(): Promise<void>;
+}
+interface Pw {
+  chromium: {
+    launchPersistentContext(
+      userDataDir: string,
+      o: {
+        executablePath: string;
+        args: string[];
+        headless: boolean;
+        viewport: { width: number; height: number };
+      },
+    ): Promise<PwContext>;
+  };
+}
+
+async function loadPlaywright(): Promise<Pw | undefined> {
+  try {
+    // A variable specifier keeps tsc from requiring the module's types when it is absent.
+    const name = 'playwright-core';
+    return (await import(name)) as Pw;
+  } catch {
+    return undefined;
+  }
+}
+
+const pw = existsSync(CHROMIUM) ? await loadPlaywright() : undefined;
+
+function trace(example: string, opts: TraceOptions): ReturnType<typeof traceConnection> {
+  const path = `examples/${example}.yaml`;
+  const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
+  const built = buildModel(loaded.objects);
+  return traceConnection(planTwin(built.model), opts);
+}
+
+const CASES: { name: string; example: string; opts: TraceOptions }[] = [
+  {
+    name: 'two-nodes-service',
+    example: 'two-nodes',
+    opts: { from: 'default/frontend', to: 'svc/default/store-be:80', allPaths: true },
+  },
+  { name: 'flannel-vxlan', example: 'flannel-vxlan', opts: { from: 'default/pod1', to: 'default/pod4:80' } },
+  { name: 'gce-egress', example: 'gce-egress', opts: { from: 'default/app', to: 'host/internet:443' } },
+];
+
+describe.skipIf(pw === undefined)('html view in headless Chromium', () => {
+  let browser: PwContext;
+  const dir = mkdtempSync(join(tmpdir(), 'pe-html-'));
+  const userData = mkdtempSync(join(tmpdir(), 'pe-chromium-'));
+  const shots = process.env['PE_HTML_SHOTS'] ?? dir;
+
+  beforeAll(async () => {
+    // A fresh profile: playwright passes it as --user-data-dir.
+    browser = await pw!.chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      viewport: { width: 1280, height: 900 },
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    rmSync(userData, { recursive: true, force: true });
+    if (shots !== dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each(CASES)('$name: arrows, toggles, CSP, screenshots', async ({ name, example, opts }) => {
+    const t = trace(example, opts);
+    const html = renderTraceHtml(t);
+    const file = join(dir, `${name}.html`);
+    writeFileSync(file, html);
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    page.on('console', (m) => {
+      const msg = m as { type(): string; text(): string };
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(msg.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    try {
+      await page.goto(`file://${file}`);
+
+      // One arrow per wire, per leg: path hops minus one.
+      for (const [leg, l] of [
+        ['request', t.request],
+        ['reply', t.reply],
+      ] as const) {
+        const wires = l ? wiresOf(l, leg).length : 0;
+        expect(wires).toBe(l ? Math.max(0, pathOf(l).length - 1) : 0);
+        expect(await page.locator(`svg.diagram a.arrow[data-leg="${leg}"]`).count()).toBe(wires);
+        expect(await page.locator(`.hop[data-leg="${leg}"]`).count()).toBe(
+          l ? pathOf(l).length : 0,
+        );
+      }
+      expect(await page.locator('svg.diagram a.arrow').count()).toBeGreaterThan(0);
+
+      // Clicking a hop's summary toggles its details, both ways; Enter does too.
+      const det = page.locator('#request-hop-2 > details');
+      const isOpen = (): Promise<boolean> => det.first().evaluate((el) => (el as HTMLDetailsElement).open);
+      expect(await isOpen()).toBe(false);
+      await page.locator('#request-hop-2 > details > summary').first().click();
+      expect(await isOpen()).toBe(true);
+      await page.locator('#request-hop-2 > details > summary').first().click();
+      expect(await isOpen()).toBe(false);
+      await page.locator('#request-hop-2 > details > summary').first().focus();
+      await page.keyboard.press('Enter');
+      expect(await isOpen()).toBe(true);
+
+      // Clicking an arrow opens the hop it leaves (the script ran: the CSP hash matches).
+      const last = await page.locator('svg.diagram a.arrow[data-leg="request"]').count();
+      const arrow = page.locator('svg.diagram a.arrow[data-leg="request"]').nth(last - 1);
+      const target = (await arrow.getAttribute('href'))!.slice(1);
+      await arrow.click();
+      expect(
+        await page
+          .locator(`#${target} > details`)
+          .first()
+          .evaluate((el) => (el as HTMLDetailsElement).open),
+      ).toBe(true);
+
+      // Expand all opens every request hop.
+      await page.locator('button.expand[data-leg="request"]').first().click();
+      const closed = await page.evaluate(
+        () => document.querySelectorAll('.hop[data-leg="request"] > details:not([open])').length,
+      );
+      expect(closed).toBe(0);
+
+      // Nothing overflows the SVG's viewBox.
+      const overflow = await page.evaluate(() => {
+        const svg = document.querySelector('svg.diagram') as SVGSVGElement;
+        const vb = svg.viewBox.baseVal;
+        const bb = (svg.querySelector('g.hosts') as SVGGElement).getBBox();
+        const lb = (svg.querySelector('g.ledger') as SVGGElement).getBBox();
+        return [bb, lb].some(
+          (b) => b.x < -1 || b.y < -1 || b.x + b.width > vb.width + 1 || b.y + b.height > vb.height + 1,
+        );
+      });
+      expect(overflow).toBe(false);
+
+      await page.screenshot({ path: join(shots, `${name}-light.png`), fullPage: true });
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await page.screenshot({ path: join(shots, `${name}-dark.png`), fullPage: false });
+      await page.emulateMedia({ media: 'print', colorScheme: 'light' });
+      await page.screenshot({ path: join(shots, `${name}-print.png`), fullPage: false });
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+
+  it('the alternatives switch', async () => {
+    const t = trace('two-nodes', {
+      from: 'default/frontend',
+      to: 'svc/default/store-be:80',
+      allPaths: true,
+    });
+    expect(t.alternatives?.length).toBe(3);
+    const file = join(dir, 'alts.html');
+    writeFileSync(file, renderTraceHtml(t));
+    const page = await browser.newPage();
+    try {
+      await page.goto(`file://${file}`);
+      const visible = (): Promise<number> =>
+        page.evaluate(() => document.querySelectorAll('.alt-panel:not([hidden])').length);
+      expect(await visible()).toBe(1);
+      const radios = page.locator('input[name="alt"]');
+      await radios.nth(2).click();
+      expect(await visible()).toBe(1);
+      expect(
+        await page.evaluate(
+          () => (document.querySelector('.alt-panel:not([hidden])') as HTMLElement).dataset['alt'],
+        ),
+      ).toBe('2');
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
+});
