@@ -1,7 +1,9 @@
 /**
  * The 227 upstream kube-proxy flows (test/fixtures/kube-proxy/flows-only):
  * rules generated from each test's Services and EndpointSlices by our
- * kube-proxy compiler (src/proxy), then every IPv4 flow traced by OUR
+ * kube-proxy compiler (src/proxy), then every flow — IPv4 through the
+ * iptables text, IPv6 through the ip6tables text, parsed by the real parser —
+ * traced by OUR
  * evaluator through the CLI (`--all-paths -o json`) and summarised the way
  * upstream's harness reports it (see iptables.fixture.test.ts for how the
  * harness's view and ours are bridged).
@@ -79,11 +81,12 @@ const files = readdirSync(DIR)
 describe('upstream kube-proxy flows through our evaluator', () => {
   for (const file of files) {
     const f = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as FlowFile;
-    if (f.inputs.proxier.ipFamily !== 'IPv4') continue;
     const out = generateIptablesRules(corpusInput(file, f));
-    const locals: string[] = (f.inputs.proxier.nodeInterfaceAddresses ?? f.localAddresses)
-      .filter((a) => /^\d+\.\d+\.\d+\.\d+(\/\d+)?$/.test(a))
-      .filter((a) => !a.startsWith('127.'));
+    // The node's addresses of both families: those of the other family never match (a
+    // dual-stack node's ip6tables sees only its IPv6 addresses), loopback is always local.
+    const locals: string[] = (f.inputs.proxier.nodeInterfaceAddresses ?? f.localAddresses).filter(
+      (a) => !a.startsWith('127.') && !a.startsWith('::1'),
+    );
     describe(file, () => {
       for (const flow of f.flows) {
         it(flow.name, async () => {

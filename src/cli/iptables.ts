@@ -43,10 +43,17 @@
  * ```
  * For an ACCEPTed packet `decidedBy` is the filter table's last decision on
  * the path (the rule or policy that let it through), else the last table's.
+ *
+ * IPv6: give an ip6tables-save dump and IPv6 `--src/--dst` (any spelling;
+ * JSON carries the canonical RFC 5952 text). IPv6 endpoints print as
+ * `[2001:db8::1]:80` in `dnat`/`snat.to`. `--src` and `--dst` of different
+ * families, or a packet whose family is not the dump's, exit 2. The dump's
+ * family is detected from its first IPv6-only construct (an IPv6 address,
+ * `-m icmp6`, …); a dump without any is read in the packet's family.
  */
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
-import { parseIptablesSave } from '../iptables/parse.js';
+import { detectIptablesFamily, parseIptablesSave } from '../iptables/parse.js';
 import type { Decider, Rule, RuleHit, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import {
@@ -59,7 +66,7 @@ import {
   type PacketSummary,
   type WalkSummary,
 } from '../trace/iptables-trace.js';
-import { isIpv4 } from '../wire/addr.js';
+import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
@@ -123,19 +130,24 @@ function parsePort(text: string | undefined, field: string): number | undefined 
   return Number(text);
 }
 
-/** `IP`, `IP/PREFIX`, `IP@IFACE` or `IP/PREFIX@IFACE`. */
+/** `IP`, `IP/PREFIX`, `IP@IFACE` or `IP/PREFIX@IFACE`; IP of either family (IPv6 canonicalised). */
 export function parseLocalIp(text: string): LocalIp {
-  const m = /^(\d+\.\d+\.\d+\.\d+)(?:\/(\d{1,2}))?(?:@([^\s@/]+))?$/.exec(text.trim());
-  if (!m || !isIpv4(m[1]!) || (m[2] !== undefined && Number(m[2]) > 32)) {
+  const m = /^([0-9A-Fa-f:.]+)(?:\/(\d{1,3}))?(?:@([^\s@/]+))?$/.exec(text.trim());
+  const v6 = m !== null && m[1]!.includes(':');
+  if (
+    !m ||
+    !(v6 ? isIpv6(m[1]!) : isIpv4(m[1]!)) ||
+    (m[2] !== undefined && Number(m[2]) > (v6 ? 128 : 32))
+  ) {
     throw bad(
       'iptables-trace-bad-local-ip',
       '--local-ip',
       `--local-ip ${JSON.stringify(text)} is not IP[/PREFIX][@IFACE]`,
-      'e.g. --local-ip 192.168.0.2 or --local-ip 10.0.0.11/24@eth0',
+      'e.g. --local-ip 192.168.0.2, --local-ip 10.0.0.11/24@eth0 or --local-ip 2001:db8::1/64@eth0',
     );
   }
   return {
-    ip: m[1]!,
+    ip: v6 ? canonicalIpv6(m[1]!) : m[1]!,
     ...(m[2] !== undefined ? { prefix: Number(m[2]) } : {}),
     ...(m[3] !== undefined ? { iface: m[3] } : {}),
   };
@@ -202,16 +214,27 @@ export function register(program: Command, io: Io): void {
           `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`,
         );
       }
+      const families: IpFamily[] = [];
       for (const [field, v] of [
         ['--src', opts.src],
         ['--dst', opts.dst],
       ] as const) {
-        if (!isIpv4(v))
+        const f = ipFamilyOf(v);
+        if (f === null)
           throw bad(
             'iptables-trace-bad-address',
             field,
-            `${field} ${JSON.stringify(v)} is not an IPv4 address`,
+            `${field} ${JSON.stringify(v)} is not an IPv4 or IPv6 address`,
           );
+        families.push(f);
+      }
+      const family = families[0]!;
+      if (families[1] !== family) {
+        throw bad(
+          'iptables-trace-mixed-families',
+          '--dst',
+          `--src ${opts.src} is ${family === 'ipv4' ? 'IPv4' : 'IPv6'} but --dst ${opts.dst} is not: a packet has one address family`,
+        );
       }
       const dport = parsePort(opts.dport, '--dport');
       if (dport === undefined && proto !== 'icmp') {
@@ -239,7 +262,18 @@ export function register(program: Command, io: Io): void {
       }
 
       const text = io.readFile(opts.rules);
-      const parsed = parseIptablesSave(text, opts.rules);
+      const detected = detectIptablesFamily(text);
+      if (detected && family === 'ipv4') {
+        throw InputError.of(
+          'iptables-trace-family-mismatch',
+          'this is an ip6tables (IPv6) dump, but --src/--dst are IPv4 addresses',
+          { file: opts.rules, line: detected.line },
+          'trace an IPv4 packet through the iptables-save dump, or give IPv6 --src/--dst',
+        );
+      }
+      // A dump with nothing IPv6-only in it is read in the packet's family
+      // (an IPv4 address in it is then an error naming its line).
+      const parsed = parseIptablesSave(text, opts.rules, { family: detected ? 'ipv6' : family });
       if (hasErrors(parsed.diagnostics))
         throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
       const warnings = [

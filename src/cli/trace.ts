@@ -1,12 +1,14 @@
 /**
  * `packeteye trace -f FILE... --from REF --to REF [--proto tcp|udp|icmp]
- * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|mermaid]`: the life
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|mermaid|html]`: the life
  * of one connection in the cluster twin, there and back (trace/connection.ts).
  */
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
+import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
 import { traceConnection } from '../trace/connection.js';
+import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
 import type { L4Proto } from '../wire/packet.js';
 import { loadPlan, parseIntOption } from './cluster.js';
 import type { Io } from './io.js';
@@ -21,9 +23,10 @@ interface TraceOpts {
   allPaths?: boolean;
   verbose?: boolean;
   output?: string;
+  http?: string;
 }
 
-const OUTPUTS = ['text', 'json', 'mermaid'];
+const OUTPUTS = ['text', 'json', 'mermaid', 'html'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
 
 export function register(program: Command, io: Io): void {
@@ -42,8 +45,12 @@ export function register(program: Command, io: Io): void {
     .option('--sport <n>', 'source port (default: ephemeral, 32768–60999, seeded)')
     .option('--seed <n>', 'seed for every chance decision (endpoint choice, ports)', '1')
     .option('--all-paths', "enumerate kube-proxy's probabilistic branches with their probabilities")
+    .option(
+      '--http <host[/path]>',
+      'an HTTP request: continue through an ingress controller to the Ingress backend (trace/l7.ts)',
+    )
     .option('-v, --verbose', 'every step, host by host')
-    .option('-o, --output <format>', 'text | json | mermaid', 'text')
+    .option('-o, --output <format>', 'text | json | mermaid | html', 'text')
     .action((opts: TraceOpts) => {
       const output = opts.output ?? 'text';
       if (!OUTPUTS.includes(output))
@@ -63,16 +70,31 @@ export function register(program: Command, io: Io): void {
       const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;
       const plan = loadPlan(io, opts.file ?? []);
       if (io.isTty && opts.allPaths) io.err('tracing every branch…\n');
-      const t = traceConnection(plan, {
+      const topts = {
         from: opts.from,
         to: opts.to,
         ...(opts.proto !== undefined ? { proto: opts.proto.toLowerCase() as L4Proto } : {}),
         ...(sport !== undefined ? { sport } : {}),
         seed,
         allPaths: opts.allPaths === true,
-      });
+      };
+      let t: L7Trace = traceConnection(plan, topts);
+      if (opts.http !== undefined) {
+        const slash = opts.http.indexOf('/');
+        const httpHost = slash < 0 ? opts.http : opts.http.slice(0, slash);
+        t = traceThroughIngress(plan, {
+          ...topts,
+          ...(httpHost !== '' ? { httpHost } : {}),
+          path: slash < 0 ? '/' : opts.http.slice(slash),
+        });
+      }
+      const upstream =
+        t.upstream && output === 'text'
+          ? `\nupstream, ${t.proxy?.why}:\n${opts.verbose ? renderTraceVerbose(t.upstream) : renderTraceText(t.upstream)}`
+          : '';
       if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
-      else io.out(opts.verbose ? renderTraceVerbose(t) : renderTraceText(t));
+      else if (output === 'html') io.out(renderTraceHtml(t));
+      else io.out((opts.verbose ? renderTraceVerbose(t) : renderTraceText(t)) + upstream);
     });
 }

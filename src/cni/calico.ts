@@ -112,10 +112,20 @@ export class CalicoPlugin implements CniPlugin {
     this.encapsulation = spec.encapsulation ?? 'IPIP';
     this.natOutgoing = spec.natOutgoing ?? true;
     if (spec.encapsulation === undefined) {
-      this.defaults.push({ object: 'Cluster', field: 'spec.cni.encapsulation', value: 'IPIP', reason: 'manifests/calico.yaml: CALICO_IPV4POOL_IPIP Always' });
+      this.defaults.push({
+        object: 'Cluster',
+        field: 'spec.cni.encapsulation',
+        value: 'IPIP',
+        reason: 'manifests/calico.yaml: CALICO_IPV4POOL_IPIP Always',
+      });
     }
     if (spec.natOutgoing === undefined) {
-      this.defaults.push({ object: 'Cluster', field: 'spec.cni.natOutgoing', value: 'true', reason: 'CALICO_IPV4POOL_NAT_OUTGOING defaults to true for the pool calico-node creates' });
+      this.defaults.push({
+        object: 'Cluster',
+        field: 'spec.cni.natOutgoing',
+        value: 'true',
+        reason: 'CALICO_IPV4POOL_NAT_OUTGOING defaults to true for the pool calico-node creates',
+      });
     }
   }
 
@@ -132,7 +142,13 @@ export class CalicoPlugin implements CniPlugin {
       const name = node.metadata.name;
       const ip = nodeInternalIP(node);
       if (ip === undefined) {
-        this.diagnostics.push({ code: CODE_CALICO_NO_NODE_IP, severity: 'error', message: `calico-node on ${name} has no IPv4 address to peer with (no InternalIP)`, object: `Node ${name}`, field: 'status.addresses' });
+        this.diagnostics.push({
+          code: CODE_CALICO_NO_NODE_IP,
+          severity: 'error',
+          message: `calico-node on ${name} has no IPv4 address to peer with (no InternalIP)`,
+          object: `Node ${name}`,
+          field: 'status.addresses',
+        });
         continue;
       }
       nodes.set(name, { node: name, ip, blocks: [], borrowed: [] });
@@ -145,7 +161,13 @@ export class CalicoPlugin implements CniPlugin {
         if (!podIP) continue;
         used.add(podIP);
         if (!cidrContains(pool, podIP)) {
-          this.diagnostics.push({ code: CODE_CALICO_OUTSIDE_POOL, severity: 'error', message: `pod IP ${podIP} is outside the IP pool ${pool.network}/${pool.prefix}; calico-ipam would not hand it out and no node advertises it`, object: `Pod ${nsName(pod)}`, field: 'status.podIP' });
+          this.diagnostics.push({
+            code: CODE_CALICO_OUTSIDE_POOL,
+            severity: 'error',
+            message: `pod IP ${podIP} is outside the IP pool ${pool.network}/${pool.prefix}; calico-ipam would not hand it out and no node advertises it`,
+            object: `Pod ${nsName(pod)}`,
+            field: 'status.podIP',
+          });
           continue;
         }
         const block = blockOf(podIP, CALICO_BLOCK_SIZE);
@@ -155,7 +177,13 @@ export class CalicoPlugin implements CniPlugin {
           st.blocks.push(block);
         } else if (owner !== name) {
           st.borrowed.push(podIP);
-          this.diagnostics.push({ code: CODE_CALICO_BORROWED, severity: 'warning', message: `pod IP ${podIP} is in block ${block}, affine to ${owner}: ${name} borrows it and advertises ${podIP}/32`, object: `Pod ${nsName(pod)}`, field: 'status.podIP' });
+          this.diagnostics.push({
+            code: CODE_CALICO_BORROWED,
+            severity: 'warning',
+            message: `pod IP ${podIP} is in block ${block}, affine to ${owner}: ${name} borrows it and advertises ${podIP}/32`,
+            object: `Pod ${nsName(pod)}`,
+            field: 'status.podIP',
+          });
         }
       }
     }
@@ -177,12 +205,23 @@ export class CalicoPlugin implements CniPlugin {
           addr = firstFree(parseCidr(b), used);
         }
         if (addr === undefined) {
-          this.diagnostics.push({ code: CODE_CALICO_POOL_FULL, severity: 'error', message: `no free address in the pool for ${st.node}'s ${this.encapsulation === 'IPIP' ? 'tunl0' : CALICO_VXLAN_DEVICE}`, object: `Node ${st.node}` });
+          this.diagnostics.push({
+            code: CODE_CALICO_POOL_FULL,
+            severity: 'error',
+            message: `no free address in the pool for ${st.node}'s ${this.encapsulation === 'IPIP' ? 'tunl0' : CALICO_VXLAN_DEVICE}`,
+            object: `Node ${st.node}`,
+          });
           continue;
         }
         used.add(addr);
         st.tunnelIP = addr;
-        this.defaults.push({ object: `Node ${st.node}`, field: this.encapsulation === 'IPIP' ? 'tunl0 address' : `${CALICO_VXLAN_DEVICE} address`, value: addr, reason: "calico-node allocates the tunnel address from the node's block before any pod (allocateTunnelAddrs)" });
+        this.defaults.push({
+          object: `Node ${st.node}`,
+          field: this.encapsulation === 'IPIP' ? 'tunl0 address' : `${CALICO_VXLAN_DEVICE} address`,
+          value: addr,
+          reason:
+            "calico-node allocates the tunnel address from the node's block before any pod (allocateTunnelAddrs)",
+        });
       }
     }
     for (const node of model.nodes.values()) {
@@ -192,11 +231,22 @@ export class CalicoPlugin implements CniPlugin {
       if (ann !== undefined && isMac(ann)) st.vtepMac = normalizeMac(ann);
       else {
         st.vtepMac = deriveMac(st.node, CALICO_VXLAN_DEVICE);
-        this.defaults.push({ object: `Node ${st.node}`, field: `${CALICO_VXLAN_DEVICE} MAC`, value: st.vtepMac, reason: 'calico-node picks a random MAC for the VTEP; the twin derives it from the node name' });
+        this.defaults.push({
+          object: `Node ${st.node}`,
+          field: `${CALICO_VXLAN_DEVICE} MAC`,
+          value: st.vtepMac,
+          reason:
+            'calico-node picks a random MAC for the VTEP; the twin derives it from the node name',
+        });
       }
     }
     for (const st of nodes.values()) {
-      this.defaults.push({ object: `Node ${st.node}`, field: 'IPAM block affinity', value: st.blocks.join(' ') || '(none)', reason: `calico-ipam /${CALICO_BLOCK_SIZE} blocks of the pool ${pool.network}/${pool.prefix}, derived from the pods' addresses` });
+      this.defaults.push({
+        object: `Node ${st.node}`,
+        field: 'IPAM block affinity',
+        value: st.blocks.join(' ') || '(none)',
+        reason: `calico-ipam /${CALICO_BLOCK_SIZE} blocks of the pool ${pool.network}/${pool.prefix}, derived from the pods' addresses`,
+      });
     }
     this.ipam = { pool: `${pool.network}/${pool.prefix}`, nodes, affinity };
     return this.ipam;
@@ -215,7 +265,14 @@ export class CalicoPlugin implements CniPlugin {
       if (own.tunnelIP) h.addr.add(`${own.tunnelIP}/32`, 'tunl0');
       h.link.set('tunl0', { up: true });
     } else if (this.encapsulation === 'VXLAN') {
-      addVxlan(h, CALICO_VXLAN_DEVICE, { vni: CALICO_VXLAN_VNI, dstport: CALICO_VXLAN_PORT, local: own.ip, dev: 'eth0', learning: false, ...(own.vtepMac ? { mac: own.vtepMac } : {}) });
+      addVxlan(h, CALICO_VXLAN_DEVICE, {
+        vni: CALICO_VXLAN_VNI,
+        dstport: CALICO_VXLAN_PORT,
+        local: own.ip,
+        dev: 'eth0',
+        learning: false,
+        ...(own.vtepMac ? { mac: own.vtepMac } : {}),
+      });
       if (own.tunnelIP) h.addr.add(`${own.tunnelIP}/32`, CALICO_VXLAN_DEVICE);
       h.link.set(CALICO_VXLAN_DEVICE, { up: true });
     }
@@ -229,9 +286,17 @@ export class CalicoPlugin implements CniPlugin {
         // Felix vxlan_mgr: ARP and FDB for the remote VTEP, then the routes.
         h.neigh.replace(st.tunnelIP, CALICO_VXLAN_DEVICE, { lladdr: st.vtepMac, nud: 'permanent' });
         vxlanFdbAppend(h, CALICO_VXLAN_DEVICE, st.vtepMac, st.ip);
-        for (const d of dsts) h.route.replace({ dst: d, via: st.tunnelIP, dev: CALICO_VXLAN_DEVICE, onlink: true, proto: 80 });
+        for (const d of dsts)
+          h.route.replace({
+            dst: d,
+            via: st.tunnelIP,
+            dev: CALICO_VXLAN_DEVICE,
+            onlink: true,
+            proto: 80,
+          });
       } else if (this.encapsulation === 'IPIP') {
-        for (const d of dsts) h.route.replace({ dst: d, via: st.ip, dev: 'tunl0', onlink: true, proto: 'bird' });
+        for (const d of dsts)
+          h.route.replace({ dst: d, via: st.ip, dev: 'tunl0', onlink: true, proto: 'bird' });
       } else {
         for (const d of dsts) h.route.replace({ dst: d, via: st.ip, dev: 'eth0', proto: 'bird' });
       }
@@ -240,8 +305,12 @@ export class CalicoPlugin implements CniPlugin {
       name,
       compileCalicoNat({
         pools: [{ cidr: ipam.pool, natOutgoing: this.natOutgoing }],
-        ...(this.encapsulation === 'IPIP' && own.tunnelIP ? { ipipTunnelAddress: own.tunnelIP } : {}),
-        ...(this.encapsulation === 'VXLAN' && own.tunnelIP ? { vxlanTunnelAddress: own.tunnelIP } : {}),
+        ...(this.encapsulation === 'IPIP' && own.tunnelIP
+          ? { ipipTunnelAddress: own.tunnelIP }
+          : {}),
+        ...(this.encapsulation === 'VXLAN' && own.tunnelIP
+          ? { vxlanTunnelAddress: own.tunnelIP }
+          : {}),
         object: `Node ${name}`,
       }),
     );
@@ -252,7 +321,12 @@ export class CalicoPlugin implements CniPlugin {
     const ns = pod.metadata.namespace ?? 'default';
     const iface = caliName(ns, pod.metadata.name);
     const lowerMtu = h.getLink('eth0')?.mtu ?? ctx.model.cluster.underlay.mtu;
-    const mtu = this.encapsulation === 'VXLAN' ? lowerMtu - 50 : this.encapsulation === 'IPIP' ? lowerMtu - 20 : lowerMtu;
+    const mtu =
+      this.encapsulation === 'VXLAN'
+        ? lowerMtu - 50
+        : this.encapsulation === 'IPIP'
+          ? lowerMtu - 20
+          : lowerMtu;
     podHost.link.set('lo', { up: true });
     h.link.addVeth(iface, { peer: 'eth0', peerHost: podHost, mtu, mac: CALICO_HOST_MAC });
     for (const [k, v] of [

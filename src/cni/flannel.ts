@@ -81,7 +81,12 @@ export class FlannelPlugin implements CniPlugin {
   constructor(spec: FlannelSpec) {
     this.backend = spec.backend ?? 'vxlan';
     if (spec.backend === undefined) {
-      this.own.push({ object: 'Cluster', field: 'spec.cni.backend', value: 'vxlan', reason: "kube-flannel.yml's net-conf.json Backend.Type" });
+      this.own.push({
+        object: 'Cluster',
+        field: 'spec.cni.backend',
+        value: 'vxlan',
+        reason: "kube-flannel.yml's net-conf.json Backend.Type",
+      });
     }
   }
 
@@ -98,7 +103,10 @@ export class FlannelPlugin implements CniPlugin {
   private bridgeFor(mtu: number): BridgePlugin {
     let b = this.bridges.get(mtu);
     if (!b) {
-      b = new BridgePlugin({ plugin: 'bridge', bridge: 'cni0', hairpinMode: true, ipMasq: false }, { mtu });
+      b = new BridgePlugin(
+        { plugin: 'bridge', bridge: 'cni0', hairpinMode: true, ipMasq: false },
+        { mtu },
+      );
       this.bridges.set(mtu, b);
     }
     return b;
@@ -131,7 +139,13 @@ export class FlannelPlugin implements CniPlugin {
       return undefined;
     }
     const subnet = parseCidr(cidr);
-    return { node: name, subnet: `${subnet.network}/${subnet.prefix}`, network: subnet.network, publicIP: ip, vtepMac: this.vtepMacOf(node) };
+    return {
+      node: name,
+      subnet: `${subnet.network}/${subnet.prefix}`,
+      network: subnet.network,
+      publicIP: ip,
+      vtepMac: this.vtepMacOf(node),
+    };
   }
 
   private vtepMacOf(node: ModelNode): string {
@@ -140,7 +154,8 @@ export class FlannelPlugin implements CniPlugin {
     if (raw !== undefined) {
       try {
         const data = JSON.parse(raw) as { VtepMAC?: unknown };
-        if (typeof data.VtepMAC === 'string' && isMac(data.VtepMAC)) return normalizeMac(data.VtepMAC);
+        if (typeof data.VtepMAC === 'string' && isMac(data.VtepMAC))
+          return normalizeMac(data.VtepMAC);
       } catch {
         // reported below
       }
@@ -177,12 +192,16 @@ export class FlannelPlugin implements CniPlugin {
       object: `Node ${name}`,
       field: '/run/flannel/subnet.env',
       value: `FLANNEL_NETWORK=${network} FLANNEL_SUBNET=${nthAddress(parseCidr(own.subnet), 1)}/${parseCidr(own.subnet).prefix} FLANNEL_MTU=${this.flannelMtu(underlayMtu)} FLANNEL_IPMASQ=true`,
-      reason: 'flanneld --kube-subnet-mgr --ip-masq (kube-flannel.yml): the lease is the node podCIDR',
+      reason:
+        'flanneld --kube-subnet-mgr --ip-masq (kube-flannel.yml): the lease is the node podCIDR',
     });
     h.sysctl.set('net.ipv4.ip_forward', 1);
     if (this.backend === 'vxlan') this.setupVxlan(ctx, own, leases);
     else this.setupHostGw(ctx, own, leases);
-    this.rules.set(name, compileFlannelMasq({ network, subnet: own.subnet, object: `Node ${name}` }));
+    this.rules.set(
+      name,
+      compileFlannelMasq({ network, subnet: own.subnet, object: `Node ${name}` }),
+    );
   }
 
   private setupVxlan(ctx: NodeContext, own: Lease, leases: ReadonlyMap<string, Lease>): void {
@@ -231,7 +250,11 @@ export class FlannelPlugin implements CniPlugin {
     const res = this.bridgeFor(this.flannelMtu(underlayMtu)).setupPod(ctx);
     // host-local's route {dst: FLANNEL_NETWORK} via the gateway (the bridge plugin's isDefaultGateway gave the default).
     const subnet = parseCidr(ctx.node.spec.podCIDR);
-    ctx.podHost.route.add({ dst: ctx.model.cluster.clusterCIDR, via: nthAddress(subnet, 1), dev: 'eth0' });
+    ctx.podHost.route.add({
+      dst: ctx.model.cluster.clusterCIDR,
+      via: nthAddress(subnet, 1),
+      dev: 'eth0',
+    });
     return res;
   }
 

@@ -3,8 +3,11 @@
  * (reference §4). Each plugin implements `CniPlugin`: `setupNode` once per
  * node, `setupPod` once per pod-network pod (CNI ADD), `rulesFor(node)` the
  * iptables rules it added. The reference `bridge` plugin with `host-local`
- * IPAM and `loopback` is here; flannel and calico plug in behind the same
- * interface (`pluginFor` reports them as not modelled until then).
+ * IPAM and `loopback` is here; flannel (flannel.ts: vxlan over the kernel's
+ * VXLAN device, host-gw; it delegates to bridge) and Calico (calico.ts:
+ * cali veths with proxy ARP, /26 IPAM blocks, BIRD's routes, None / IPIP /
+ * VXLAN) plug in behind the same interface, and all of them pass one
+ * conformance suite (conformance.test.ts).
  */
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';
@@ -14,6 +17,14 @@ import { FlannelPlugin } from './flannel.js';
 import type { CniPlugin } from './types.js';
 
 export { BridgePlugin, BRIDGE_NETWORK_NAME } from './bridge.js';
+export { FlannelPlugin, FLANNEL_VXLAN_DEVICE, FLANNEL_VNI, FLANNEL_VXLAN_PORT } from './flannel.js';
+export {
+  CalicoPlugin,
+  caliName,
+  CALICO_VXLAN_DEVICE,
+  CALICO_VXLAN_VNI,
+  CALICO_VXLAN_PORT,
+} from './calico.js';
 export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
 export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 

@@ -27,7 +27,9 @@ function plan(example: string): TwinPlan {
     const path = `examples/${example}.yaml`;
     const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
     const built = buildModel(loaded.objects);
-    expect([...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error')).toEqual([]);
+    expect(
+      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
+    ).toEqual([]);
     p = planTwin(built.model);
     plans.set(example, p);
   }
@@ -59,7 +61,12 @@ const CASES: Case[] = [
       const encap = t.rewrites.find((r) => r.kind === 'ENCAP' && r.leg === 'request')!;
       expect(encap.host).toBe('node1');
       expect(encap.before).toMatchObject({ src: '10.244.1.5', dst: '10.244.2.7' });
-      expect(encap.after).toMatchObject({ src: '10.0.0.11', dst: '10.0.0.12', dport: 8472, proto: 'udp' });
+      expect(encap.after).toMatchObject({
+        src: '10.0.0.11',
+        dst: '10.0.0.12',
+        dport: 8472,
+        proto: 'udp',
+      });
       const decap = t.rewrites.find((r) => r.kind === 'DECAP' && r.leg === 'request')!;
       expect(decap.host).toBe('node2');
       expect(decap.after).toMatchObject({ src: '10.244.1.5', dst: '10.244.2.7' });
@@ -86,7 +93,14 @@ const CASES: Case[] = [
         expect(a.reply?.received?.src).toBe('10.96.0.50');
       }
       const remote = alts.find((a) => a.dnat === '10.244.2.7:80')!;
-      expect(remote.rewrites.map((r) => r.kind)).toEqual(['DNAT', 'ENCAP', 'DECAP', 'ENCAP', 'DECAP', 'un-DNAT']);
+      expect(remote.rewrites.map((r) => r.kind)).toEqual([
+        'DNAT',
+        'ENCAP',
+        'DECAP',
+        'ENCAP',
+        'DECAP',
+        'un-DNAT',
+      ]);
     },
   },
   {
@@ -106,7 +120,9 @@ const CASES: Case[] = [
     opts: { from: 'default/pod1', to: 'default/pod2:80' },
     expect: (t) => {
       // 169.254.1.1 answered by proxy ARP on the cali veth; routed by the /32 route, no NAT.
-      const arp = t.request.hops.flatMap((h) => h.steps).find((s) => s.kind === 'arp' && s.summary.includes('proxy reply 169.254.1.1'));
+      const arp = t.request.hops
+        .flatMap((h) => h.steps)
+        .find((s) => s.kind === 'arp' && s.summary.includes('proxy reply 169.254.1.1'));
       expect(arp?.summary).toContain('is-at ee:ee:ee:ee:ee:ee');
       expect(t.request.received).toMatchObject({ src: '10.244.1.5', dst: '10.244.1.6' });
       expect(t.reply?.disposition).toBe('delivered');
@@ -119,7 +135,9 @@ const CASES: Case[] = [
     expect: (t) => {
       // The route is BIRD's via tunl0; the ENCAP is shown, carrying IP-in-IP is not modelled (explicit outcome).
       const encap = t.request.hops.flatMap((h) => h.steps).find((s) => s.kind === 'encap');
-      expect(encap?.summary).toMatch(/^tunl0: ipip encap: outer 10\.0\.0\.11 > 10\.0\.0\.12 proto 4/);
+      expect(encap?.summary).toMatch(
+        /^tunl0: ipip encap: outer 10\.0\.0\.11 > 10\.0\.0\.12 proto 4/,
+      );
       expect(t.request.disposition).toBe('unsupported');
     },
   },
@@ -148,7 +166,9 @@ describe('overlay golden traces', () => {
   for (const example of ['flannel-vxlan', 'calico-ipip']) {
     it(`${example}: packeteye rules --node node1 (ip route, ip neigh, bridge fdb)`, () => {
       const twin = plan(example).instantiate();
-      const text = (['routes', 'neigh', 'fdb'] as const).map((s) => renderRules(twin, 'node1', s, 'node1')).join('\n');
+      const text = (['routes', 'neigh', 'fdb'] as const)
+        .map((s) => renderRules(twin, 'node1', s, 'node1'))
+        .join('\n');
       if (example === 'flannel-vxlan') {
         expect(text).toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink');
         expect(text).toMatch(/10\.244\.2\.0 dev flannel\.1 lladdr \S+ PERMANENT/);

@@ -40,12 +40,16 @@ kind: Pod
 metadata: {name: b, namespace: default}
 spec: {nodeName: node2, containers: [{name: c, image: x}]}
 status: {podIP: 10.244.2.7}
-${opts.pod3 ? `---
+${
+  opts.pod3
+    ? `---
 apiVersion: v1
 kind: Pod
 metadata: {name: c, namespace: default}
 spec: {nodeName: node2, containers: [{name: c, image: x}]}
-status: {podIP: ${opts.pod3}}` : ''}
+status: {podIP: ${opts.pod3}}`
+    : ''
+}
 `;
   const loaded = loadDocuments([{ path: 't.yaml', text }]);
   const built = buildModel(loaded.objects);
@@ -59,7 +63,9 @@ describe('flannel vxlan backend', () => {
     const mac2 = t.host('node2').getLink('flannel.1')!.mac;
     const l = n1.getLink('flannel.1')!;
     expect({ kind: l.kind, mtu: l.mtu }).toEqual({ kind: 'vxlan', mtu: 1450 });
-    expect(n1.addressesOf('flannel.1').map((a) => `${a.local}/${a.prefix}`)).toEqual(['10.244.1.0/32']);
+    expect(n1.addressesOf('flannel.1').map((a) => `${a.local}/${a.prefix}`)).toEqual([
+      '10.244.1.0/32',
+    ]);
     expect(ipRouteShow(n1)).toContain('10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink \n');
     expect(ipNeighShow(n1)).toBe(`10.244.2.0 dev flannel.1 lladdr ${mac2} PERMANENT \n`);
     expect(bridgeFdbShow(n1)).toContain(`${mac2} dev flannel.1 dst 10.0.0.12 self permanent\n`);
@@ -70,17 +76,27 @@ describe('flannel vxlan backend', () => {
   });
 
   it("uses the VtepMAC of the node's backend-data annotation when there is one", () => {
-    const t = twinOf('{plugin: flannel}', { annotations: `{flannel.alpha.coreos.com/backend-data: '{"VNI":1,"VtepMAC":"86:8e:21:3b:44:55"}'}` });
+    const t = twinOf('{plugin: flannel}', {
+      annotations: `{flannel.alpha.coreos.com/backend-data: '{"VNI":1,"VtepMAC":"86:8e:21:3b:44:55"}'}`,
+    });
     expect(t.host('node1').getLink('flannel.1')!.mac).toBe('86:8e:21:3b:44:55');
-    expect(bridgeFdbShow(t.host('node2'))).toContain('86:8e:21:3b:44:55 dev flannel.1 dst 10.0.0.11 self permanent');
-    expect(t.defaults.some((d) => d.object === 'Node node1' && d.field.includes('VtepMAC'))).toBe(false);
+    expect(bridgeFdbShow(t.host('node2'))).toContain(
+      '86:8e:21:3b:44:55 dev flannel.1 dst 10.0.0.11 self permanent',
+    );
+    expect(t.defaults.some((d) => d.object === 'Node node1' && d.field.includes('VtepMAC'))).toBe(
+      false,
+    );
   });
 
   it('installs flanneld masquerade rules', () => {
     const t = twinOf('{plugin: flannel}');
     const text = t.nodeRules.get('node1')!.text;
-    expect(text).toContain('-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN');
-    expect(text).toContain('-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT');
+    expect(text).toContain(
+      '-A FLANNEL-POSTRTG -s 10.244.1.0/24 -d 10.244.0.0/16 -m comment --comment "flanneld masq" -j RETURN',
+    );
+    expect(text).toContain(
+      '-A FLANNEL-FWD -s 10.244.0.0/16 -m comment --comment "flanneld forward" -j ACCEPT',
+    );
   });
 });
 
@@ -123,7 +139,9 @@ status: {addresses: [{type: InternalIP, address: 10.1.0.12}]}
     plugin.setupNode({ model, node: model.nodes.get('node1')!, host: h });
     const d = plugin.diagnostics.filter((x) => x.code === 'flannel-host-gw-not-l2');
     expect(d.map((x) => x.object)).toEqual(['Node node1']);
-    expect(d[0]!.message).toContain("node2's 10.1.0.12 is not on node1's eth0 subnet (10.0.0.0/24)");
+    expect(d[0]!.message).toContain(
+      "node2's 10.1.0.12 is not on node1's eth0 subnet (10.0.0.0/24)",
+    );
     expect(ipRouteShow(h)).not.toContain('10.244.2.0/24');
   });
 });
@@ -140,7 +158,9 @@ describe('calico', () => {
     const pod = t.host('default/a');
     const n1 = t.host('node1');
     const iface = caliName('default', 'a');
-    expect(ipRouteShow(pod)).toBe('default via 169.254.1.1 dev eth0 \n169.254.1.1 dev eth0 scope link \n');
+    expect(ipRouteShow(pod)).toBe(
+      'default via 169.254.1.1 dev eth0 \n169.254.1.1 dev eth0 scope link \n',
+    );
     expect(pod.addressesOf('eth0').map((a) => `${a.local}/${a.prefix}`)).toEqual(['10.244.1.5/32']);
     expect(n1.getLink(iface)!.mac).toBe('ee:ee:ee:ee:ee:ee');
     expect(n1.sysctl.number(`net.ipv4.conf.${iface}.proxy_arp`)).toBe(1);
@@ -152,13 +172,22 @@ describe('calico', () => {
     expect(none).toContain('blackhole 10.244.1.0/26 proto bird \n');
     expect(none).toContain('10.244.2.0/26 via 10.0.0.12 dev eth0 proto bird \n');
     const ipip = twinOf('{plugin: calico, encapsulation: IPIP}');
-    expect(ipRouteShow(ipip.host('node1'))).toContain('10.244.2.0/26 via 10.0.0.12 dev tunl0 proto bird onlink \n');
+    expect(ipRouteShow(ipip.host('node1'))).toContain(
+      '10.244.2.0/26 via 10.0.0.12 dev tunl0 proto bird onlink \n',
+    );
     expect(ipip.host('node1').getLink('tunl0')!.mtu).toBe(1480);
-    expect(ipip.host('node1').addressesOf('tunl0').map((a) => a.local)).toEqual(['10.244.1.0']);
+    expect(
+      ipip
+        .host('node1')
+        .addressesOf('tunl0')
+        .map((a) => a.local),
+    ).toEqual(['10.244.1.0']);
     const vx = twinOf('{plugin: calico, encapsulation: VXLAN}');
     const n1 = vx.host('node1');
     const mac2 = vx.host('node2').getLink('vxlan.calico')!.mac;
-    expect(ipRouteShow(n1)).toContain('10.244.2.0/26 via 10.244.2.0 dev vxlan.calico proto 80 onlink \n');
+    expect(ipRouteShow(n1)).toContain(
+      '10.244.2.0/26 via 10.244.2.0 dev vxlan.calico proto 80 onlink \n',
+    );
     expect(ipNeighShow(n1)).toContain(`10.244.2.0 dev vxlan.calico lladdr ${mac2} PERMANENT`);
     expect(bridgeFdbShow(n1)).toContain(`${mac2} dev vxlan.calico dst 10.0.0.12 self permanent`);
     expect(n1.getLink('vxlan.calico')!.mtu).toBe(1450);
@@ -167,7 +196,9 @@ describe('calico', () => {
   it('advertises a borrowed address as a /32 from the node that uses it', () => {
     const t = twinOf('{plugin: calico, encapsulation: None}', { pod3: '10.244.1.9' });
     expect(t.diagnostics.map((d) => d.code)).toContain('calico-borrowed-ip');
-    expect(ipRouteShow(t.host('node1'))).toContain('10.244.1.9 via 10.0.0.12 dev eth0 proto bird \n');
+    expect(ipRouteShow(t.host('node1'))).toContain(
+      '10.244.1.9 via 10.0.0.12 dev eth0 proto bird \n',
+    );
   });
 
   it('installs cali-nat-outgoing for a natOutgoing pool', () => {

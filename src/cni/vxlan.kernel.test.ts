@@ -82,7 +82,8 @@ const created: string[] = [];
 
 function sh(argv: readonly string[]): string {
   const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', timeout: 5000 });
-  if (r.status !== 0) throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`${argv.join(' ')} failed (${r.status ?? r.signal}): ${r.stderr}`);
   return r.stdout;
 }
 
@@ -95,7 +96,11 @@ function nsOf(host: string): string {
  * `peerNs` maps a twin host to its namespace; the node's eth0 pair is the
  * underlay (created once, from node1's side).
  */
-function commandsFor(h: Host, peerNs: (host: string) => string | undefined, done: Set<string>): string[][] {
+function commandsFor(
+  h: Host,
+  peerNs: (host: string) => string | undefined,
+  done: Set<string>,
+): string[][] {
   const ns = nsOf(h.name);
   const cmds: string[][] = [];
   const late: string[][] = [];
@@ -106,19 +111,60 @@ function commandsFor(h: Host, peerNs: (host: string) => string | undefined, done
     else if (l.kind === 'veth' && l.peer && !done.has(key)) {
       const other = peerNs(l.peer.host);
       if (other === undefined) throw new Error(`veth ${key}: peer host ${l.peer.host} not built`);
-      cmds.push(['ip', '-n', ns, 'link', 'add', l.name, 'type', 'veth', 'peer', 'name', l.peer.name, 'netns', other]);
+      cmds.push([
+        'ip',
+        '-n',
+        ns,
+        'link',
+        'add',
+        l.name,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        l.peer.name,
+        'netns',
+        other,
+      ]);
       done.add(`${l.peer.host}/${l.peer.name}`);
     } else if (l.kind === 'ether' && l.name === 'eth0' && !done.has(key)) {
       // The underlay: node1's eth0 and node2's eth0 as one veth pair (the twin's segment, without its router).
       const others = [...nodes].filter((n) => n !== h.name);
       const other = others[0]!;
-      cmds.push(['ip', '-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', nsOf(other)]);
+      cmds.push([
+        'ip',
+        '-n',
+        ns,
+        'link',
+        'add',
+        'eth0',
+        'type',
+        'veth',
+        'peer',
+        'name',
+        'eth0',
+        'netns',
+        nsOf(other),
+      ]);
       done.add(`${other}/eth0`);
     } else if (l.kind === 'vxlan') {
       const d = vxlanDriverOf(l)!;
       late.push([
-        'ip', '-n', ns, 'link', 'add', l.name, 'type', 'vxlan', 'id', String(d.vni), 'dstport', String(d.dstport),
-        ...(d.local ? ['local', d.local] : []), ...(d.dev ? ['dev', d.dev] : []), 'nolearning',
+        'ip',
+        '-n',
+        ns,
+        'link',
+        'add',
+        l.name,
+        'type',
+        'vxlan',
+        'id',
+        String(d.vni),
+        'dstport',
+        String(d.dstport),
+        ...(d.local ? ['local', d.local] : []),
+        ...(d.dev ? ['dev', d.dev] : []),
+        'nolearning',
         ...(d.udpCsum ? [] : ['noudpcsum']),
       ]);
     }
@@ -142,11 +188,25 @@ function settingsFor(h: Host): string[][] {
   }
   for (const l of h.linkList()) {
     if (l.master) ip('link', 'set', l.name, 'master', l.master);
-    if (l.port?.hairpin) cmds.push(['ip', 'netns', 'exec', ns, 'bridge', 'link', 'set', 'dev', l.name, 'hairpin', 'on']);
+    if (l.port?.hairpin)
+      cmds.push([
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        'bridge',
+        'link',
+        'set',
+        'dev',
+        l.name,
+        'hairpin',
+        'on',
+      ]);
   }
   for (const l of h.linkList()) {
     if (l.kind === 'loopback') continue;
-    for (const a of h.addressesOf(l.name)) ip('addr', 'add', `${a.local}/${a.prefix}`, 'dev', l.name);
+    for (const a of h.addressesOf(l.name))
+      ip('addr', 'add', `${a.local}/${a.prefix}`, 'dev', l.name);
     if (l.adminUp) ip('link', 'set', l.name, 'up');
   }
   for (const r of h.route.list('main')) {
@@ -154,15 +214,39 @@ function settingsFor(h: Host): string[][] {
     ip('route', 'add', ...formatRoute(r).split(' '));
   }
   for (const n of h.neigh.list()) {
-    if (n.state === 'PERMANENT' && n.mac) ip('neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', n.dev, 'nud', 'permanent');
+    if (n.state === 'PERMANENT' && n.mac)
+      ip('neigh', 'add', n.ip, 'lladdr', n.mac, 'dev', n.dev, 'nud', 'permanent');
   }
   for (const l of h.linkList()) {
     const d = vxlanDriverOf(l);
     for (const e of d?.fdb.values() ?? []) {
-      cmds.push(['ip', 'netns', 'exec', ns, 'bridge', 'fdb', 'append', e.mac, 'dev', l.name, 'dst', e.dst, 'self', ...(e.permanent ? ['permanent'] : [])]);
+      cmds.push([
+        'ip',
+        'netns',
+        'exec',
+        ns,
+        'bridge',
+        'fdb',
+        'append',
+        e.mac,
+        'dev',
+        l.name,
+        'dst',
+        e.dst,
+        'self',
+        ...(e.permanent ? ['permanent'] : []),
+      ]);
     }
   }
-  cmds.push(['ip', 'netns', 'exec', ns, 'sysctl', '-qw', `net.ipv4.ip_forward=${h.sysctl.number('net.ipv4.ip_forward')}`]);
+  cmds.push([
+    'ip',
+    'netns',
+    'exec',
+    ns,
+    'sysctl',
+    '-qw',
+    `net.ipv4.ip_forward=${h.sysctl.number('net.ipv4.ip_forward')}`,
+  ]);
   return cmds;
 }
 
@@ -175,7 +259,12 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
     const loaded = loadDocuments([{ path: 'vx.yaml', text: CLUSTER }]);
     const built = buildModel(loaded.objects);
     const plan = planTwin(built.model);
-    const { trace, twin } = traceConnectionWithTwin(plan, { from: 'default/pod1', to: '10.244.2.7:5353', proto: 'udp', sport: 40000 });
+    const { trace, twin } = traceConnectionWithTwin(plan, {
+      from: 'default/pod1',
+      to: '10.244.2.7:5353',
+      proto: 'udp',
+      sport: 40000,
+    });
     const fresh: Twin = plan.instantiate();
     const hosts = ['node1', 'node2', 'default/pod1', 'default/pod4'];
     const dir = mkdtempSync(join(tmpdir(), 'pe-vx-'));
@@ -192,15 +281,40 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
       for (const c of cmds) sh(c);
       // Checksum offload off where the datagram is built and encapsulated, so the capture holds the
       // kernel's own checksums (with offload a veth carries CHECKSUM_PARTIAL and tcpdump sees a stub).
-      for (const [h, dev] of [['default/pod1', 'eth0'], ['node1', 'flannel.1'], ['node1', 'eth0']] as const) {
+      for (const [h, dev] of [
+        ['default/pod1', 'eth0'],
+        ['node1', 'flannel.1'],
+        ['node1', 'eth0'],
+      ] as const) {
         sh(['ip', 'netns', 'exec', nsOf(h), 'ethtool', '-K', dev, 'tx', 'off']);
       }
       // The commands came from the twin's state; the real devices now say the same.
-      expect(sh(['ip', '-n', nsOf('node1'), '-d', 'link', 'show', 'flannel.1'])).toMatch(/vxlan id 1 local 10\.0\.0\.11 dev eth0 .*dstport 8472 nolearning/);
-      expect(sh(['ip', '-n', nsOf('node1'), 'route', 'show', '10.244.2.0/24'])).toMatch(/via 10\.244\.2\.0 dev flannel\.1 onlink/);
+      expect(sh(['ip', '-n', nsOf('node1'), '-d', 'link', 'show', 'flannel.1'])).toMatch(
+        /vxlan id 1 local 10\.0\.0\.11 dev eth0 .*dstport 8472 nolearning/,
+      );
+      expect(sh(['ip', '-n', nsOf('node1'), 'route', 'show', '10.244.2.0/24'])).toMatch(
+        /via 10\.244\.2\.0 dev flannel\.1 onlink/,
+      );
 
       const pcap = join(dir, 'underlay.pcap');
-      const dump = spawn('ip', ['netns', 'exec', nsOf('node1'), 'tcpdump', '-i', 'eth0', '-U', '-c', '1', '-w', pcap, 'udp port 8472'], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const dump = spawn(
+        'ip',
+        [
+          'netns',
+          'exec',
+          nsOf('node1'),
+          'tcpdump',
+          '-i',
+          'eth0',
+          '-U',
+          '-c',
+          '1',
+          '-w',
+          pcap,
+          'udp port 8472',
+        ],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       const killer = setTimeout(() => dump.kill('SIGKILL'), 4000);
       await new Promise<void>((resolve) => {
         dump.stderr.on('data', (b: Buffer) => {
@@ -208,9 +322,18 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
         });
         dump.on('exit', () => resolve());
       });
-      sh(['ip', 'netns', 'exec', nsOf('default/pod1'), 'python3', '-c',
-        "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.244.1.5', 40000)); s.sendto(b'', ('10.244.2.7', 5353))"]);
-      await new Promise<void>((resolve) => (dump.exitCode !== null ? resolve() : dump.on('exit', () => resolve())));
+      sh([
+        'ip',
+        'netns',
+        'exec',
+        nsOf('default/pod1'),
+        'python3',
+        '-c',
+        "import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(('10.244.1.5', 40000)); s.sendto(b'', ('10.244.2.7', 5353))",
+      ]);
+      await new Promise<void>((resolve) =>
+        dump.exitCode !== null ? resolve() : dump.on('exit', () => resolve()),
+      );
       clearTimeout(killer);
 
       const file = readPcap(new Uint8Array(readFileSync(pcap)));
@@ -227,9 +350,14 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
       // The twin's ENCAP step and its underlay transmit of the outer packet.
       const node1 = trace.request.hops.filter((h) => h.host === 'node1').flatMap((h) => h.steps);
       const encap = node1.find((s) => s.kind === 'encap')!.detail as unknown as VxlanHeaders;
-      const tx = node1.find((s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.dport === 8472)!;
+      const tx = node1.find(
+        (s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.dport === 8472,
+      )!;
       const t = real.value.tunnel;
-      expect({ src: t.outerSrcMac, dst: t.outerDstMac }).toEqual({ src: tx.detail!['src'], dst: tx.detail!['dst'] });
+      expect({ src: t.outerSrcMac, dst: t.outerDstMac }).toEqual({
+        src: tx.detail!['src'],
+        dst: tx.detail!['dst'],
+      });
       expect({ src: t.ip.src, dst: t.ip.dst, ttl: t.ip.ttl, tos: t.ip.tos, df: t.ip.df }).toEqual({
         src: encap.outer.ip.src,
         dst: encap.outer.ip.dst,

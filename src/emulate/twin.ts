@@ -36,7 +36,13 @@ export interface RealTwin {
   destroy(): void;
 }
 
-export function buildRealTwin(twin: Twin, opts: { hosts?: (h: Host) => boolean } = {}): RealTwin {
+export function buildRealTwin(
+  twin: Twin,
+  opts: {
+    hosts?: (h: Host) => boolean;
+    /** Namespace name prefix, default `pe-twin`. */ prefix?: string;
+  } = {},
+): RealTwin {
   const hosts = twin.network.hosts().filter(opts.hosts ?? (() => true));
   const ns = new Map<string, Netns>();
   const owned: string[] = [];
@@ -47,7 +53,7 @@ export function buildRealTwin(twin: Twin, opts: { hosts?: (h: Host) => boolean }
   };
   const create = (role: string): Netns => {
     counter += 1;
-    const name = `pe-twin-${process.pid}-${counter}`;
+    const name = `${opts.prefix ?? 'pe-twin'}-${process.pid}-${counter}`;
     exec(['ip', 'netns', 'add', name]);
     owned.push(name);
     const n = new Netns(name, role);

@@ -27,6 +27,7 @@ import { installGceNode, installGceRouter, planGceVpc, type GceVpc } from './gce
 import { compileIpMasqAgent, ipMasqAgentForCluster } from './ip-masq-agent.js';
 import { compileSvclbPod } from './klipper-lb.js';
 import {
+  KUBE_PROXY_HEALTHZ_PORT,
   LABEL_SVCLB,
   LABEL_SVCLB_NAMESPACE,
   metallbL2Speaker,
@@ -93,9 +94,10 @@ export function planEdge(model: ClusterModel): Edge {
     cloud: model.cluster.cloud,
   });
   // twin/index.ts installs the agent itself when spec.masquerade.enabled is true; the edge adds it otherwise (GKE's default).
-  const masqFragment = masq && model.cluster.masquerade?.enabled !== true
-    ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
-    : undefined;
+  const masqFragment =
+    masq && model.cluster.masquerade?.enabled !== true
+      ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
+      : undefined;
   if (masqFragment) {
     diagnostics.push(...masqFragment.diagnostics);
     defaults.push({
@@ -123,6 +125,25 @@ export function planEdge(model: ClusterModel): Edge {
         : [],
     setupNode: (h, node) => {
       if (vpc) installGceNode(h, node, vpc);
+      if (model.cluster.kubeProxy.mode !== 'iptables') return;
+      // kube-proxy's health servers (pkg/proxy/healthcheck): /healthz on 0.0.0.0:10256, and one
+      // server per externalTrafficPolicy Local LoadBalancer on its healthCheckNodePort.
+      const ports: { port: number; label: string }[] = [
+        { port: KUBE_PROXY_HEALTHZ_PORT, label: 'kube-proxy /healthz' },
+      ];
+      for (const svc of services)
+        if (
+          svc.spec.type === 'LoadBalancer' &&
+          svc.spec.externalTrafficPolicy === 'Local' &&
+          svc.spec.healthCheckNodePort
+        )
+          ports.push({
+            port: svc.spec.healthCheckNodePort,
+            label: `kube-proxy health check for Service ${nsName(svc)}`,
+          });
+      for (const p of ports)
+        if (!h.sockets.findListener('tcp', '0.0.0.0', p.port))
+          h.listen('tcp', p.port, { label: p.label });
     },
     setupPod: (podHost, pod) => {
       const l = pod.metadata.labels ?? {};

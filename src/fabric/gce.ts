@@ -140,7 +140,10 @@ export function vpcFirewallRules(
     if (svc.spec.type !== 'NodePort') continue;
     const allow = svc.spec.ports
       .filter((p) => p.nodePort !== undefined)
-      .map((p) => ({ proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto, ports: [p.nodePort!] }));
+      .map((p) => ({
+        proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto,
+        ports: [p.nodePort!],
+      }));
     if (allow.length === 0) continue;
     rules.push({
       name: `nodeport-${nsName(svc).replace('/', '-')}`,
@@ -155,7 +158,10 @@ export function vpcFirewallRules(
     for (const c of p.spec.containers)
       for (const cp of c.ports ?? [])
         if (cp.hostPort !== undefined && cp.hostPort > 0)
-          allow.push({ proto: (cp.protocol ?? 'TCP').toLowerCase() as L4Proto, ports: [cp.hostPort] });
+          allow.push({
+            proto: (cp.protocol ?? 'TCP').toLowerCase() as L4Proto,
+            ports: [cp.hostPort],
+          });
     if (allow.length === 0) continue;
     const n = model.nodes.get(p.spec.nodeName);
     const ext = n ? nodeExternalIP(n) : undefined;
@@ -271,7 +277,13 @@ export class GceVpcHooks implements NetfilterHooks {
   private readonly inbound = new Set<string>();
   constructor(readonly vpc: GceVpc) {}
 
-  private key(proto: L4Proto, src: string, sport: number | undefined, dst: string, dport: number | undefined): string {
+  private key(
+    proto: L4Proto,
+    src: string,
+    sport: number | undefined,
+    dst: string,
+    dport: number | undefined,
+  ): string {
     return `${proto} ${src}:${sport ?? ''} ${dst}:${dport ?? ''}`;
   }
 
@@ -309,8 +321,17 @@ export class GceVpcHooks implements NetfilterHooks {
       packet: pk,
       meta: m,
     });
-    const drop = (reason: 'vpc-firewall' | 'vpc-no-nat' | 'lb-no-forwarding-rule', why: string): HookResult => {
-      rec.record({ kind: 'fabric', host: host.host, summary: why, packet, detail: { stage: reason } });
+    const drop = (
+      reason: 'vpc-firewall' | 'vpc-no-nat' | 'lb-no-forwarding-rule',
+      why: string,
+    ): HookResult => {
+      rec.record({
+        kind: 'fabric',
+        host: host.host,
+        summary: why,
+        packet,
+        detail: { stage: reason },
+      });
       return { verdict: 'DROP', packet, meta, reason, why };
     };
     const proto = packet.l4.kind;
@@ -324,6 +345,15 @@ export class GceVpcHooks implements NetfilterHooks {
         return drop(
           'vpc-no-nat',
           `${dst} is no external address of this VPC (no access config, no forwarding rule)`,
+        );
+      // The forwarding rule comes first: a port it does not list never reaches an instance.
+      if (
+        front &&
+        !front.ports.some((p) => p.proto === proto && (proto === 'icmp' || p.port === dport))
+      )
+        return drop(
+          'lb-no-forwarding-rule',
+          `passthrough NLB ${front.ip}: no forwarding rule for ${proto}/${dport ?? ''} (Service ${front.service})`,
         );
       const established = this.flows.has(this.key(proto, packet.ip.src, sport, dst, dport));
       let fw = '';
@@ -344,7 +374,8 @@ export class GceVpcHooks implements NetfilterHooks {
       // Stateless: the same static mapping either way. A reply to a connection the node opened is
       // labelled un-SNAT (the inverse of the outbound rewrite), like conntrack's reply-direction rewrites.
       const kind = established ? 'un-SNAT' : 'DNAT';
-      if (!established) this.inbound.add(this.key(proto, nat!.internal, dport, packet.ip.src, sport));
+      if (!established)
+        this.inbound.add(this.key(proto, nat!.internal, dport, packet.ip.src, sport));
       rec.record({
         kind: 'fabric',
         host: host.host,
@@ -355,6 +386,7 @@ export class GceVpcHooks implements NetfilterHooks {
           stage: '1:1-nat',
           rewrite: kind,
           hook: 'access-config',
+          label: 'GCE 1:1 NAT',
           field: 'dst',
           from,
           to,
@@ -384,6 +416,7 @@ export class GceVpcHooks implements NetfilterHooks {
             stage: '1:1-nat',
             rewrite: kind,
             hook: 'access-config',
+            label: 'GCE 1:1 NAT',
             field: 'src',
             from,
             to,
@@ -426,24 +459,6 @@ export class GceVpcHooks implements NetfilterHooks {
     chooser: Chooser,
     fw: string,
   ): HookResult {
-    const proto = packet.l4.kind;
-    const { dport } = ports(packet);
-    if (!front.ports.some((p) => p.proto === proto && (proto === 'icmp' || p.port === dport))) {
-      rec.record({
-        kind: 'fabric',
-        host: host.host,
-        summary: `passthrough NLB ${front.ip}: no forwarding rule for ${proto}/${dport ?? ''} (Service ${front.service})`,
-        packet,
-        detail: { stage: 'nlb' },
-      });
-      return {
-        verdict: 'DROP',
-        packet,
-        meta,
-        reason: 'lb-no-forwarding-rule',
-        why: `no forwarding rule for ${proto}/${dport ?? ''} on ${front.ip}`,
-      };
-    }
     const healthy = front.backends.filter((b) => b.healthy);
     const pool = healthy.length > 0 ? healthy : front.backends;
     if (pool.length === 0) {

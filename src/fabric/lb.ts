@@ -173,7 +173,8 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
     for (const i of s.status?.loadBalancer?.ingress ?? []) if (i.ip) used.add(i.ip);
   const nodeAddrs = new Set<string>();
   for (const n of model.nodes.values())
-    for (const a of n.status.addresses) if (a.type === 'InternalIP' || a.type === 'ExternalIP') nodeAddrs.add(a.address);
+    for (const a of n.status.addresses)
+      if (a.type === 'InternalIP' || a.type === 'ExternalIP') nodeAddrs.add(a.address);
   const pool = parseCidr(GCE_LB_RANGE);
   let next = 10;
   const allocate = (): string | undefined => {

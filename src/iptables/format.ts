@@ -30,6 +30,8 @@ function natRange(
 ): string {
   let s = '';
   if (toAddr) s += toAddr.from === toAddr.to ? toAddr.from : `${toAddr.from}-${toAddr.to}`;
+  // libip6t_DNAT/SNAT print_range: an IPv6 range with ports is bracketed, `[a-b]:p-q`.
+  if (toPorts && toAddr && toAddr.from.includes(':')) s = `[${s}]`;
   if (toPorts) s += `:${formatPortRange(toPorts, '-')}`;
   return s;
 }
@@ -40,6 +42,7 @@ function iface(i: { name: string; wildcard: boolean }): string {
 
 /** Strips a `/32` the way xtables_ipmask_to_numeric does for conntrack addresses. */
 function ctAddr(cidr: string): string {
+  if (cidr.includes(':')) return cidr.endsWith('/128') ? cidr.slice(0, -4) : cidr;
   return cidr.endsWith('/32') ? cidr.slice(0, -3) : cidr;
 }
 
@@ -73,6 +76,9 @@ export function formatMatch(m: Match): string {
     case 'icmp':
       if (m.type === 255) return ` -m icmp${not(m.invert)} --icmp-type any`;
       return ` -m icmp${not(m.invert)} --icmp-type ${m.type}${m.code !== undefined ? `/${m.code}` : ''}`;
+    case 'icmp6':
+      // libip6t_icmp6 print_icmpv6type: the number, `/code` when one code is matched.
+      return ` -m icmp6${not(m.invert)} --icmpv6-type ${m.type}${m.code !== undefined ? `/${m.code}` : ''}`;
     case 'comment':
       return ` -m comment --comment ${saveString(m.text)}`;
     case 'nfacct':

@@ -22,6 +22,10 @@ import {
   formatProbability,
   maskToPrefix,
   parseAddrMask,
+  parseAddrMask6,
+  parseIpv6Text,
+  formatCidrText6,
+  mask6ToPrefix,
   parseDecimal,
   parseIfaceName,
   parseIpv4,
@@ -262,6 +266,72 @@ const icmp: MatchSpec = {
   },
 };
 
+// ---- icmp6 (libip6t_icmp6.c icmpv6_codes) ----
+
+/** name → [type, code | undefined (any code)] */
+const ICMP6_NAMES: ReadonlyMap<string, readonly [number, number | undefined]> = new Map([
+  ['destination-unreachable', [1, undefined]],
+  ['no-route', [1, 0]],
+  ['communication-prohibited', [1, 1]],
+  ['beyond-scope', [1, 2]],
+  ['address-unreachable', [1, 3]],
+  ['port-unreachable', [1, 4]],
+  ['failed-policy', [1, 5]],
+  ['reject-route', [1, 6]],
+  ['packet-too-big', [2, undefined]],
+  ['time-exceeded', [3, undefined]],
+  ['ttl-exceeded', [3, undefined]],
+  ['ttl-zero-during-transit', [3, 0]],
+  ['ttl-zero-during-reassembly', [3, 1]],
+  ['parameter-problem', [4, undefined]],
+  ['bad-header', [4, 0]],
+  ['unknown-header-type', [4, 1]],
+  ['unknown-option', [4, 2]],
+  ['echo-request', [128, undefined]],
+  ['ping', [128, undefined]],
+  ['echo-reply', [129, undefined]],
+  ['pong', [129, undefined]],
+  ['router-solicitation', [133, undefined]],
+  ['router-advertisement', [134, undefined]],
+  ['neighbour-solicitation', [135, undefined]],
+  ['neighbor-solicitation', [135, undefined]],
+  ['neighbour-advertisement', [136, undefined]],
+  ['neighbor-advertisement', [136, undefined]],
+  ['redirect', [137, undefined]],
+]);
+
+const icmp6: MatchSpec = {
+  name: 'icmp6',
+  options: options([['--icmpv6-type', 1, true]]),
+  build(given, ctx) {
+    const need = needProtocol(ctx, 'icmp6', ['ipv6-icmp']);
+    if (need) return err(need);
+    const g = find(given, '--icmpv6-type');
+    if (!g) return err('-m icmp6 needs --icmpv6-type');
+    const v = g.values[0]!;
+    const lower = v.toLowerCase();
+    let named = ICMP6_NAMES.get(lower);
+    if (!named && /^[a-z]/.test(lower)) {
+      // parse_icmpv6 takes any unambiguous prefix of a name, case-insensitively.
+      const hits = [...ICMP6_NAMES.keys()].filter((n) => n.startsWith(lower));
+      if (hits.length > 1)
+        return err(`--icmpv6-type: "${v}" is ambiguous (${hits.slice(0, 3).join(', ')})`);
+      if (hits.length === 1) named = ICMP6_NAMES.get(hits[0]!);
+    }
+    if (named) {
+      const [type, code] = named;
+      return okv({ kind: 'icmp6', type, ...(code !== undefined ? { code } : {}), invert: g.invert });
+    }
+    const slash = v.indexOf('/');
+    const t = parseDecimal(slash < 0 ? v : v.slice(0, slash), 0, 255);
+    if (!t.ok) return err(`--icmpv6-type: "${v}" is not an ICMPv6 type name, number or type/code`);
+    if (slash < 0) return okv({ kind: 'icmp6', type: t.value, invert: g.invert });
+    const c = parseDecimal(v.slice(slash + 1), 0, 255);
+    if (!c.ok) return err(`--icmpv6-type: bad code in "${v}"`);
+    return okv({ kind: 'icmp6', type: t.value, code: c.value, invert: g.invert });
+  },
+};
+
 // ---- comment (libxt_comment.c) ----
 
 const comment: MatchSpec = {
@@ -326,7 +396,7 @@ const conntrack: MatchSpec = {
     ['--ctorigdstport', 1, true],
     ['--ctdir', 1, false],
   ]),
-  build(given) {
+  build(given, ctx) {
     if (given.length === 0) return err('-m conntrack needs at least one option');
     const m: {
       kind: 'conntrack';
@@ -355,6 +425,14 @@ const conntrack: MatchSpec = {
           // libxt_conntrack keeps the address as written (host bits too: the kernel
           // compares under the mask), and iptables 1.8.9 prints a non-contiguous mask
           // as if there were none, so what the kernel holds then is not known here.
+          if (ctx.family === 'ipv6') {
+            const r6 = parseAddrMask6(v, false);
+            if (!r6.ok) return err(`--ctorigdst: ${r6.error}`);
+            if (mask6ToPrefix(r6.value.mask) < 0)
+              return unsupportedOption('--ctorigdst', `non-contiguous mask in "${v}"`);
+            m.ctorigdst = { cidr: formatCidrText6(r6.value), invert: g.invert };
+            break;
+          }
           const r = parseAddrMask(v, false);
           if (!r.ok) return err(`--ctorigdst: ${r.error}`);
           if (maskToPrefix(r.value.mask) < 0)
@@ -526,7 +604,7 @@ const recent: MatchSpec = {
     ['--rsource', 0, false],
     ['--rdest', 0, false],
   ]),
-  build(given) {
+  build(given, ctx) {
     const actions = given.filter((g) =>
       ['--set', '--rcheck', '--update', '--remove'].includes(g.opt),
     );
@@ -559,9 +637,14 @@ const recent: MatchSpec = {
     const nameG = find(given, '--name');
     const name = nameG ? nameG.values[0]! : 'DEFAULT';
     if (name.length === 0 || name.length > 200) return err('--name must be 1–200 characters');
-    let mask = '255.255.255.255';
+    // libxt_recent keeps a mask of the rule's family; all ones when not given.
+    let mask = ctx.family === 'ipv6' ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255';
     const maskG = find(given, '--mask');
-    if (maskG) {
+    if (maskG && ctx.family === 'ipv6') {
+      const r = parseIpv6Text(maskG.values[0]!);
+      if (!r.ok) return err(`--mask: ${r.error}`);
+      mask = r.value;
+    } else if (maskG) {
       const r = parseIpv4(maskG.values[0]!);
       if (!r.ok) return err(`--mask: ${r.error}`);
       mask = formatIpv4(r.value);
@@ -627,6 +710,7 @@ export const MATCHES: ReadonlyMap<string, MatchSpec> = new Map(
     l4Spec('sctp'),
     multiport,
     icmp,
+    icmp6,
     comment,
     nfacct,
     conntrack,
@@ -646,6 +730,7 @@ export const IMPLICIT_BY_PROTOCOL: ReadonlyMap<string, MatchSpec> = new Map([
   ['udp', MATCHES.get('udp')!],
   ['sctp', MATCHES.get('sctp')!],
   ['icmp', MATCHES.get('icmp')!],
+  ['ipv6-icmp', MATCHES.get('icmp6')!],
 ]);
 
 export function isGiven(given: readonly Given[], opt: string): boolean {

@@ -40,6 +40,37 @@ export interface ParseOptions {
    * flushes it (as the real tool does). Default false: a full save.
    */
   readonly noflush?: boolean;
+  /**
+   * The dump's family: `ipv4` for iptables-save, `ipv6` for ip6tables-save.
+   * Absent: detected from the text (see detectIptablesFamily), IPv4 when
+   * nothing in it is IPv6-only. Addresses of the other family are errors.
+   */
+  readonly family?: 'ipv4' | 'ipv6';
+}
+
+/** An IPv6 address (two colons within a few hex digits) as the value of an address option. */
+const V6_ADDRESS_OPTION =
+  /(?:^|[ \t])(?:-s|-d|--source|--destination|--src|--dst|--to-destination|--to-source|--to|--ctorigdst|--ctorigsrc|--ctrepldst|--ctreplsrc)[ \t]+\[?[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/m;
+/** Options only ip6tables has. */
+const V6_ONLY_OPTION =
+  /(?:^|[ \t])(?:-m[ \t]+icmp6|--icmpv6-type|-p[ \t]+(?:ipv6-icmp|icmpv6)|--reject-with[ \t]+icmp6-)(?=[ \t\n]|$)/m;
+
+/**
+ * Which tool printed a dump, from its first IPv6-only construct (an IPv6
+ * address in `-s`/`-d`/`--to-destination`…, `-m icmp6`, `-p ipv6-icmp`,
+ * `--reject-with icmp6-…`): `ipv6` with that line, or null when nothing in
+ * the text is IPv6-only (an iptables-save dump, or one without addresses).
+ */
+export function detectIptablesFamily(text: string): { family: 'ipv6'; line: number } | null {
+  const a = V6_ADDRESS_OPTION.exec(text);
+  const b = V6_ONLY_OPTION.exec(text);
+  const at = Math.min(a ? a.index : Infinity, b ? b.index : Infinity);
+  if (at === Infinity) return null;
+  let line = 1;
+  // The match may begin with the newline before the option.
+  const end = text[at] === '\n' ? at + 1 : at;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) line++;
+  return { family: 'ipv6', line };
 }
 
 interface ChainState {
@@ -111,6 +142,7 @@ export function parseIptablesSave(
   opts: ParseOptions = {},
 ): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
+  const family = opts.family ?? (detectIptablesFamily(text) ? 'ipv6' : 'ipv4');
   const tables = new Map<TableName, TableState>();
   const fileRef = file !== undefined ? { file } : {};
   let current: TableState | undefined;
@@ -424,7 +456,7 @@ export function parseIptablesSave(
         const parsed =
           cmd === 'D' && pos !== undefined
             ? undefined
-            : parseRuleTokens(tokens, start, src, diagnostics);
+            : parseRuleTokens(tokens, start, src, diagnostics, family);
         if (!ch) return;
         if (cmd === 'D') {
           if (pos !== undefined) {
@@ -560,7 +592,7 @@ export function parseIptablesSave(
     }
     out.set(name, { name, chains });
   }
-  return { ruleset: { tables: out }, diagnostics };
+  return { ruleset: { tables: out, family }, diagnostics };
 }
 
 function countReferences(table: TableState, chain: string): number {

@@ -18,7 +18,14 @@ import { IMPLICIT_BY_PROTOCOL, MATCHES } from './matches.js';
 import type { BuildContext, ExtensionSpec, Given, OptSpec } from './spec.js';
 import { KNOWN_UNMODELLED_TARGETS, TARGETS } from './targets.js';
 import { tokenizeLine, type Token } from './tokenize.js';
-import { formatCidrText, parseAddrMask, parseIfaceName, parseProtocol } from './values.js';
+import {
+  formatCidrText,
+  formatCidrText6,
+  parseAddrMask,
+  parseAddrMask6,
+  parseIfaceName,
+  parseProtocol,
+} from './values.js';
 
 export const CODE_SYNTAX = 'iptables-syntax';
 export const CODE_VALUE = 'iptables-bad-value';
@@ -122,8 +129,9 @@ export function parseRuleTokens(
   start: number,
   source: SourceRef,
   diagnostics: Diagnostic[],
+  family: 'ipv4' | 'ipv6' = 'ipv4',
 ): RuleBody | undefined {
-  const parser = new RuleParser(tokens, start, source, diagnostics);
+  const parser = new RuleParser(tokens, start, source, diagnostics, family);
   try {
     return parser.parse();
   } catch (e) {
@@ -175,6 +183,7 @@ class RuleParser {
     start: number,
     private readonly source: SourceRef,
     private readonly diagnostics: Diagnostic[],
+    private readonly family: 'ipv4' | 'ipv6' = 'ipv4',
   ) {
     this.i = start;
     this.n = tokens.length;
@@ -325,6 +334,14 @@ class RuleParser {
     switch (b) {
       case 'source':
       case 'destination': {
+        if (this.family === 'ipv6') {
+          // ip6tables: save_ipv6_addr prints nothing for ::/0 unless inverted; a host is /128.
+          const r6 = parseAddrMask6(v);
+          if (!r6.ok) throw new RuleError(`${opt}: ${r6.error}`, CODE_VALUE);
+          if (r6.value.mask === 0n && !inv) return;
+          this.basics[slot] = { kind: b, cidr: formatCidrText6(r6.value), invert: inv };
+          return;
+        }
         const r = parseAddrMask(v);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
         // save_ipv4_addr prints nothing for 0.0.0.0/0 unless it is inverted.
@@ -346,7 +363,7 @@ class RuleParser {
         return;
       }
       case 'protocol': {
-        const r = parseProtocol(v);
+        const r = parseProtocol(v, this.family);
         if (!r.ok) throw new RuleError(`${opt}: ${r.error}`, CODE_VALUE);
         this.protocol = { name: r.value, invert: inv };
         if (r.value === 'all' && !inv) return;
@@ -459,7 +476,10 @@ class RuleParser {
   }
 
   private finish(): RuleBody {
-    const ctx: BuildContext = this.protocol ? { protocol: this.protocol } : {};
+    const ctx: BuildContext = {
+      ...(this.protocol ? { protocol: this.protocol } : {}),
+      ...(this.family === 'ipv6' ? { family: 'ipv6' as const } : {}),
+    };
     const matches: Match[] = [];
     for (const m of this.basics) if (m) matches.push(m);
     for (const inst of this.instances) {

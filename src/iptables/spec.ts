@@ -29,6 +29,8 @@ export interface Given {
 /** What `build` may look at besides its own options: the rule's `-p`. */
 export interface BuildContext {
   readonly protocol?: { readonly name: string; readonly invert: boolean };
+  /** The dump's address family: iptables-save (ipv4, the default) or ip6tables-save (ipv6). */
+  readonly family?: 'ipv4' | 'ipv6';
 }
 
 /**

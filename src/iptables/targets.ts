@@ -15,7 +15,16 @@ import {
   type ExtensionSpec,
   type Given,
 } from './spec.js';
-import { formatIpv4, hex, parseIpv4, parseMarkMask, parseUint, type Parsed } from './values.js';
+import { ipv6ToBigInt } from '../wire/addr.js';
+import {
+  formatIpv4,
+  hex,
+  parseIpv4,
+  parseIpv6Text,
+  parseMarkMask,
+  parseUint,
+  type Parsed,
+} from './values.js';
 
 type TargetSpec = ExtensionSpec<Target>;
 
@@ -41,10 +50,39 @@ const REJECT_WITH: readonly (readonly [name: string, alias: string])[] = [
   ['icmp-admin-prohibited', 'admin-prohib'],
 ];
 
+/** libip6t_REJECT.c reject_table: ip6tables' names (the default is icmp6-port-unreachable). */
+const REJECT6_WITH: readonly (readonly [name: string, alias: string])[] = [
+  ['icmp6-no-route', 'no-route'],
+  ['icmp6-adm-prohibited', 'adm-prohibited'],
+  ['icmp6-addr-unreachable', 'addr-unreach'],
+  ['icmp6-port-unreachable', 'port-unreach'],
+  ['tcp-reset', 'tcp-reset'],
+  ['icmp6-policy-fail', 'policy-fail'],
+  ['icmp6-reject-route', 'reject-route'],
+];
+
+function reject6(given: readonly Given[], ctx: BuildContext): Parsed<Target> {
+  const g = find(given, '--reject-with');
+  if (!g) return okv({ kind: 'REJECT', with: 'icmp6-port-unreachable' });
+  // parse_reject_with (libip6t_REJECT.c): a name or alias starting with the argument.
+  const v = g.values[0]!.toLowerCase();
+  const e =
+    v === '' ? undefined : REJECT6_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
+  if (!e)
+    return err(
+      `--reject-with: unknown type "${g.values[0]!}" for ip6tables (expected ${REJECT6_WITH.map(([n]) => n).join(', ')})`,
+    );
+  if (e[0] === 'tcp-reset' && (ctx.protocol?.name !== 'tcp' || ctx.protocol.invert)) {
+    return err('--reject-with tcp-reset needs -p tcp in the same rule');
+  }
+  return okv({ kind: 'REJECT', with: e[0] });
+}
+
 const reject: TargetSpec = {
   name: 'REJECT',
   options: options([['--reject-with', 1, false]]),
   build(given, ctx) {
+    if (ctx.family === 'ipv6') return reject6(given, ctx);
     const g = find(given, '--reject-with');
     if (!g) return okv({ kind: 'REJECT', with: 'icmp-port-unreachable' });
     // parse_reject_with: the first name or alias that starts with the argument, case-insensitively.
@@ -190,7 +228,9 @@ function parseNatPorts(s: string): Parsed<PortRange> {
 /** `a[-b][:p[-q]]` as parse_to in libxt_DNAT.c reads it. */
 function parseNatRange(
   s: string,
+  family: 'ipv4' | 'ipv6' = 'ipv4',
 ): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
+  if (family === 'ipv6') return parseNatRange6(s);
   const colon = s.indexOf(':');
   const addrPart = colon < 0 ? s : s.slice(0, colon);
   const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
@@ -212,6 +252,40 @@ function parseNatRange(
   return okv(out);
 }
 
+/**
+ * ip6tables' `--to-destination`/`--to-source` (libxt_DNAT.c parse_to, IPv6):
+ * `addr`, `addr-addr`, `[addr]:p[-q]`, `[addr-addr]:p[-q]` or `[]:p`-less
+ * forms; a bare address has no port (its colons are the address's own).
+ */
+function parseNatRange6(
+  s: string,
+): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
+  const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
+  let addrPart = s;
+  if (s.startsWith('[')) {
+    const close = s.indexOf(']');
+    if (close < 0) return err(`"${s}": missing "]"`);
+    addrPart = s.slice(1, close);
+    const rest = s.slice(close + 1);
+    if (rest !== '') {
+      if (!rest.startsWith(':')) return err(`"${s}": expected ":PORT" after "]"`);
+      const pr = parseNatPorts(rest.slice(1));
+      if (!pr.ok) return pr;
+      out.toPorts = pr.value;
+    }
+  }
+  if (addrPart === '') return err('empty address');
+  const dash = addrPart.indexOf('-');
+  const a = parseIpv6Text(dash < 0 ? addrPart : addrPart.slice(0, dash));
+  const b = dash < 0 ? a : parseIpv6Text(addrPart.slice(dash + 1));
+  if (!a.ok) return a;
+  if (!b.ok) return b;
+  if (ipv6ToBigInt(a.value)! > ipv6ToBigInt(b.value)!)
+    return err(`address range "${addrPart}" has min > max`);
+  out.toAddr = { from: a.value, to: b.value };
+  return okv(out);
+}
+
 const dnat: TargetSpec = {
   name: 'DNAT',
   options: options([
@@ -223,7 +297,7 @@ const dnat: TargetSpec = {
     const to = find(given, '--to-destination');
     let range: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
     if (to) {
-      const r = parseNatRange(to.values[0]!);
+      const r = parseNatRange(to.values[0]!, ctx.family);
       if (!r.ok) return err(`--to-destination: ${r.error}`);
       range = r.value;
       if (range.toPorts) {
@@ -251,7 +325,7 @@ const snat: TargetSpec = {
   build(given, ctx) {
     const to = find(given, '--to-source');
     if (!to) return err('SNAT needs --to-source');
-    const r = parseNatRange(to.values[0]!);
+    const r = parseNatRange(to.values[0]!, ctx.family);
     if (!r.ok) return err(`--to-source: ${r.error}`);
     if (r.value.toPorts) {
       const need = portsNeedProtocol(ctx, 'SNAT');

@@ -8,6 +8,7 @@
  */
 
 import type { PortRange } from '../kernel/netfilter/types.js';
+import { formatIpv6, ipv6ToBigInt } from '../wire/addr.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -200,6 +201,8 @@ export function parseAddrMask(s: string, clearHostBits = true): Parsed<AddrMask>
   if (!a.ok) {
     if (s.includes(','))
       return bad(`address lists ("${s}") are not supported: write one rule per address`);
+    if (ipv6ToBigInt(slash < 0 ? s : s.slice(0, slash)) !== null)
+      return bad(`"${s}" is an IPv6 address in an iptables (IPv4) dump`);
     return bad(`"${s}" is not an IPv4 address or prefix (host names are not resolved)`);
   }
   let mask = 0xffffffff;
@@ -258,9 +261,12 @@ const NAME_BY_PROTO: ReadonlyMap<number, string> = new Map(
  * `-p` value to the name iptables-save prints: names are case-insensitive,
  * numbers print as their name when one is known. `all`/`0` yields `'all'`.
  */
-export function parseProtocol(s: string): Parsed<string> {
+export function parseProtocol(s: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Parsed<string> {
   const lower = s.toLowerCase();
   const byName = PROTO_BY_NAME.get(lower);
+  // ip6tables-save prints protocol 58 as /etc/protocols names it: ipv6-icmp.
+  if (family === 'ipv6' && (byName === 58 || (isDigits(s) && Number(s) === 58)))
+    return ok('ipv6-icmp');
   if (byName !== undefined) return ok(byName === 0 ? 'all' : (NAME_BY_PROTO.get(byName) ?? lower));
   if (isDigits(s)) {
     const n = Number(s);
@@ -311,4 +317,70 @@ export function formatProbability(p: number): string {
   if (r * 2n > den || (r * 2n === den && q % 2n === 1n)) q += 1n;
   const s = q.toString().padStart(12, '0');
   return `${s.slice(0, -11)}.${s.slice(-11)}`;
+}
+
+// ---- IPv6 (ip6tables) ----
+
+export interface AddrMask6 {
+  /** Network address with host bits cleared. */
+  readonly addr: bigint;
+  readonly mask: bigint;
+}
+
+const V6_ALL = (1n << 128n) - 1n;
+
+function prefixMask6(prefix: number): bigint {
+  return prefix === 0 ? 0n : (V6_ALL << BigInt(128 - prefix)) & V6_ALL;
+}
+
+/** The prefix length of a contiguous IPv6 mask, or -1 (xtables_ip6mask_to_cidr). */
+export function mask6ToPrefix(mask: bigint): number {
+  if (mask === 0n) return 0;
+  let p = 0;
+  while (p < 128 && ((mask >> BigInt(127 - p)) & 1n) === 1n) p++;
+  return prefixMask6(p) === mask ? p : -1;
+}
+
+/**
+ * ip6tables `-s`/`-d` values: `addr`, `addr/n` or `addr/mask` (xtables_ip6parse_any);
+ * host bits are cleared. A bare address is a /128.
+ */
+export function parseAddrMask6(s: string, clearHostBits = true): Parsed<AddrMask6> {
+  const slash = s.indexOf('/');
+  const a = ipv6ToBigInt(slash < 0 ? s : s.slice(0, slash));
+  if (a === null) {
+    if (s.includes(','))
+      return bad(`address lists ("${s}") are not supported: write one rule per address`);
+    if (ipv4ToInt(slash < 0 ? s : s.slice(0, slash)) >= 0)
+      return bad(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
+    return bad(`"${s}" is not an IPv6 address or prefix (host names are not resolved)`);
+  }
+  let mask = V6_ALL;
+  if (slash >= 0) {
+    const m = s.slice(slash + 1);
+    if (isDigits(m) && m.length <= 3) {
+      const p = Number(m);
+      if (p > 128) return bad(`prefix length ${m} in "${s}" is out of range (0–128)`);
+      mask = prefixMask6(p);
+    } else {
+      const dm = ipv6ToBigInt(m);
+      if (dm === null) return bad(`"${s}" has a bad mask "${m}"`);
+      mask = dm;
+    }
+  }
+  return ok({ addr: clearHostBits ? a & mask : a, mask });
+}
+
+/** `addr/n` always with the prefix (a non-contiguous mask as `addr/mask`), as ip6tables-save prints. */
+export function formatCidrText6(am: AddrMask6): string {
+  const p = mask6ToPrefix(am.mask);
+  return p < 0 ? `${formatIpv6(am.addr)}/${formatIpv6(am.mask)}` : `${formatIpv6(am.addr)}/${p}`;
+}
+
+/** One IPv6 address in canonical form, or an error naming the family mix-up. */
+export function parseIpv6Text(s: string): Parsed<string> {
+  const v = ipv6ToBigInt(s);
+  if (v !== null) return ok(formatIpv6(v));
+  if (ipv4ToInt(s) >= 0) return bad(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
+  return bad(`"${s}" is not an IPv6 address`);
 }

@@ -20,6 +20,11 @@
  * the closed set in drop.ts. Nothing here reads the clock or Math.random:
  * time is the network's simulated clock, chance comes from a Chooser.
  *
+ * Tunnel devices plug in through `DeviceDriver` and UDP tunnel sockets:
+ * vxlan.ts (VXLAN with its own FDB; encapsulates through the host's own
+ * routing, decapsulates onto the device) and ipip.ts (`tunl0`; its ENCAP is
+ * shown, carrying protocol-4 packets is not modelled yet).
+ *
  * Not modelled (reported, never guessed): IPv6, multipath routes, ICMP
  * redirects (noted in the trace), IP fragmentation (noted; the packet is
  * carried whole), DELAY→PROBE neighbour probing, ICMP rate limiting,
@@ -107,3 +112,18 @@ export {
   type InputRouteResult,
   type OutputRouteResult,
 } from './stack.js';
+export {
+  addVxlan,
+  vxlanFdbAppend,
+  vxlanFdbLines,
+  vxlanDetails,
+  vxlanDriverOf,
+  vxlanHeaders,
+  udpFlowSrcPort,
+  VxlanDriver,
+  VXLAN_HEADROOM,
+  type VxlanOptions,
+  type VxlanFdbEntry,
+  type VxlanHeaders,
+} from './vxlan.js';
+export { addIpipFallback, isIpip, IpipDriver, IPIP_HEADROOM } from './ipip.js';

@@ -45,7 +45,11 @@ export class IpipDriver implements DeviceDriver {
     const rt = routeOutput(h, { dst: inner.ip.dst });
     const remote: Ipv4 | undefined = rt.ok ? rt.rt.gateway : undefined;
     if (remote === undefined) {
-      ctx.drop('unsupported', `${this.name}: no remote for ${inner.ip.dst} (tunl0 needs a route via the remote node, onlink)`, inner);
+      ctx.drop(
+        'unsupported',
+        `${this.name}: no remote for ${inner.ip.dst} (tunl0 needs a route via the remote node, onlink)`,
+        inner,
+      );
       return;
     }
     const outerRt = routeOutput(h, { dst: remote });
@@ -59,10 +63,18 @@ export class IpipDriver implements DeviceDriver {
       tos: inner.ip.tos & 0x3,
       totalLength: packetLength(inner) + IPIP_HEADROOM,
     };
-    ctx.step('encap', `${this.name}: ipip encap: outer ${outer.src} > ${outer.dst} proto 4 ttl ${outer.ttl}, inner ${describePacket(inner)}`, {
-      packet: inner,
-      detail: { device: this.name, outer: { ip: outer }, inner: { packet: describePacket(inner) } },
-    });
+    ctx.step(
+      'encap',
+      `${this.name}: ipip encap: outer ${outer.src} > ${outer.dst} proto 4 ttl ${outer.ttl}, inner ${describePacket(inner)}`,
+      {
+        packet: inner,
+        detail: {
+          device: this.name,
+          outer: { ip: outer },
+          inner: { packet: describePacket(inner) },
+        },
+      },
+    );
     ctx.drop(
       'unsupported',
       `${this.name}: IP-in-IP transport is not modelled (the packet model has no protocol-4 payload); the outer packet ${outer.src} > ${outer.dst} is not carried`,

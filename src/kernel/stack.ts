@@ -524,7 +524,13 @@ function runHook(
     case 'ACCEPT':
       return { skb: { ...skb, packet: r.packet, meta: r.meta }, reroute: r.rerouteNeeded ?? false };
     case 'DROP':
-      drop(sim, h, r.reason ?? 'netfilter-drop', `${call.hook}${r.why ? `: ${r.why}` : ''}`, r.packet);
+      drop(
+        sim,
+        h,
+        r.reason ?? 'netfilter-drop',
+        `${call.hook}${r.why ? `: ${r.why}` : ''}`,
+        r.packet,
+      );
       return undefined;
     case 'REJECT': {
       const resp = r.rejectResponse;

@@ -10,7 +10,6 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import { generateIptablesRules, type LocalDetector, type ProxyInput } from './iptables.js';
-import { parseIp6tablesSaveViaShim } from './testing/ipv6-shim.js';
 import { tracePacket } from './testing/upstream-harness.js';
 
 const DIR = join(process.cwd(), 'test/fixtures/kube-proxy/flows-only');
@@ -85,11 +84,10 @@ describe('kube-proxy upstream flows', () => {
     total += f.flows.length;
     describe(`${file} (${f.test}${f.subtest ? ` / ${f.subtest}` : ''})`, () => {
       const out = generateIptablesRules(corpusInput(file, f));
-      // parse.ts reads IPv4 only; IPv6 (ip6tables) text goes through a placeholder shim.
-      const parsed =
-        f.inputs.proxier.ipFamily === 'IPv6'
-          ? parseIp6tablesSaveViaShim(out.text, file)
-          : parseIptablesSave(out.text, file);
+      // IPv6 (ip6tables) text is read by the same parser, in its IPv6 family.
+      const parsed = parseIptablesSave(out.text, file, {
+        family: f.inputs.proxier.ipFamily === 'IPv6' ? 'ipv6' : 'ipv4',
+      });
       it('generates and parses without errors', () => {
         expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
         expect(parsed.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);

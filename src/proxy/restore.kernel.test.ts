@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { Ruleset } from '../kernel/netfilter/types.js';
 import { generateIptablesRules, type ProxyInput } from './iptables.js';
-import { parseIp6tablesSaveViaShim } from './testing/ipv6-shim.js';
 
 function have(cmd: string): boolean {
   try {
@@ -150,8 +149,8 @@ describe.skipIf(!canRun)('generated kube-proxy rules in a real kernel', () => {
     try {
       ns(netns, ['ip6tables-restore'], gen.text);
       const saved = ns(netns, ['ip6tables-save']);
-      const ours = parseIp6tablesSaveViaShim(gen.text, 'generated');
-      const theirs = parseIp6tablesSaveViaShim(saved, 'ip6tables-save');
+      const ours = parseIptablesSave(gen.text, 'generated', { family: 'ipv6' });
+      const theirs = parseIptablesSave(saved, 'ip6tables-save', { family: 'ipv6' });
       expect(theirs.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
       const tables = ['filter', 'mangle', 'nat'];
       expect(shape(theirs.ruleset, tables)).toEqual(shape(ours.ruleset, tables));

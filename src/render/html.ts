@@ -211,8 +211,10 @@ export function wiresOf(leg: Leg, name: LegName): Wire[] {
 
 // ------------------------------------------------------------------ the picture
 
-const CH = 7.3; // width of one 12px monospace character
-const POD_H = 44;
+const CH = 7.9; // width of one 13px monospace character
+const POD_H = 46;
+/** Room between a node's pods and its root namespace, for the veth arrows and their badges. */
+const VETH = 64;
 const GAP = 14;
 
 interface Box {
@@ -324,7 +326,7 @@ function layoutHosts(t: ConnectionTrace, hosts: { host: string; role: string }[]
   });
   const anyPods = plans.some((p) => p.groups.length > 0);
   const nsH = 22 + POD_H + 12;
-  const nodeH = 30 + (anyPods ? nsH + 14 : 0) + 40 + 12;
+  const nodeH = 30 + (anyPods ? nsH + VETH : 0) + 40 + 12;
   const top = 16;
   let x = 16;
   for (const pl of plans) {
@@ -371,12 +373,16 @@ function layoutHosts(t: ConnectionTrace, hosts: { host: string; role: string }[]
   const needBand = bottom.length > 0 || plans.length > 1;
   if (needBand) {
     bandY = topBottom + 46;
-    let bx = 16;
     const by = bandY + 34;
+    const boxW = (b: { host: string }): number =>
+      Math.max(120, textW(b.host) + 24, textW(addr.get(b.host) ?? '') + 24);
+    // The router and the world beyond sit on the underlay, centred under the nodes.
+    const rowW = bottom.reduce((a, b) => a + boxW(b), 0) + 40 * Math.max(0, bottom.length - 1);
+    let bx = Math.max(16, 16 + (topW - 32 - rowW) / 2);
     for (const b of bottom) {
       const label = b.host;
       const ip = addr.get(b.host);
-      const w = Math.max(120, textW(label) + 24, textW(ip ?? '') + 24);
+      const w = boxW(b);
       svg.push(
         `<g class="host ${b.role === 'router' ? 'router' : 'external'}"><rect x="${bx}" y="${by}" width="${w}" height="${POD_H}" rx="${b.role === 'router' ? 22 : 6}"/>` +
           `<text x="${bx + w / 2}" y="${by + 18}" text-anchor="middle" class="name">${esc(label)}</text>` +
@@ -415,11 +421,28 @@ function r1(n: number): string {
   return (Math.round(n * 10) / 10).toString();
 }
 
-/** Lanes keep the request and the reply, and the two directions of a pair, apart. */
-function lane(w: Wire, order: Map<string, number>): number {
-  const forward = (order.get(w.from) ?? 0) <= (order.get(w.to) ?? 0);
-  if (w.leg === 'request') return forward ? -10 : -4;
-  return forward ? 4 : 10;
+/**
+ * Lanes keep apart the arrows that share a pair of hosts (the request and the
+ * reply, each way — four on a hairpin), and spread their badges along it.
+ */
+function lanes(wires: readonly Wire[], order: Map<string, number>): { off: number; t: number }[] {
+  const forward = (w: Wire): boolean => (order.get(w.from) ?? 0) <= (order.get(w.to) ?? 0);
+  const pairs = new Map<string, number[]>();
+  wires.forEach((w, i) => {
+    const key = [w.from, w.to].sort().join('\u0000');
+    pairs.set(key, [...(pairs.get(key) ?? []), i]);
+  });
+  const out: { off: number; t: number }[] = wires.map(() => ({ off: 0, t: 0.5 }));
+  for (const idx of pairs.values()) {
+    const rank = (i: number): number =>
+      (wires[i]!.leg === 'request' ? 0 : 2) + (forward(wires[i]!) ? 0 : 1);
+    const sorted = [...idx].sort((a, b) => rank(a) - rank(b) || a - b);
+    const m = sorted.length;
+    sorted.forEach((i, k) => {
+      out[i] = { off: (k - (m - 1) / 2) * 12, t: m === 1 ? 0.5 : 0.28 + (0.44 * k) / (m - 1) };
+    });
+  }
+  return out;
 }
 
 function arrowPath(
@@ -427,19 +450,18 @@ function arrowPath(
   places: Map<string, Placed>,
   order: Map<string, number>,
   bandY: number | undefined,
+  { off, t }: { off: number; t: number },
 ): { d: string; mid: { x: number; y: number } } | undefined {
   const a = places.get(w.from);
   const b = places.get(w.to);
   if (!a || !b) return undefined;
-  const off = lane(w, order);
   if (a.role === 'node' && b.role === 'node' && bandY !== undefined && a.host !== b.host) {
     // Node to node crosses the underlay: down from one root namespace, along the wire, up into the other.
-    const ax = center(a.box).x + off * 2;
-    const bx = center(b.box).x + off * 2;
+    const ax = center(a.box).x + off;
+    const bx = center(b.box).x + off;
     const y0 = a.box.y + a.box.h;
     const y1 = b.box.y + b.box.h;
     const yb = bandY + off;
-    const t = 0.5 + (w.leg === 'request' ? -0.12 : 0.12);
     return {
       d: `M${r1(ax)},${r1(y0)} V${r1(yb)} H${r1(bx)} V${r1(y1 + 2)}`,
       mid: { x: ax + (bx - ax) * t, y: yb },
@@ -458,7 +480,6 @@ function arrowPath(
   const y0 = pa.y + ny * off;
   const x1 = pb.x + nx * off;
   const y1 = pb.y + ny * off;
-  const t = w.leg === 'request' ? 0.4 : 0.6;
   return {
     d: `M${r1(x0)},${r1(y0)} L${r1(x1)},${r1(y1)}`,
     mid: { x: x0 + (x1 - x0) * t, y: y0 + (y1 - y0) * t },
@@ -471,6 +492,9 @@ function fieldText(field: 'src' | 'dst', p: PacketView, marks: readonly Mark[]):
   if (ms.length === 0) return `<tspan class="k">${field}</tspan> ${esc(value)}`;
   const nat = ms.filter((m) => m.field === field);
   if (nat.length === 0) {
+    // Decapsulated: the inner header the packet had all along is back; nothing was rewritten.
+    if (ms.every((m) => m.kind === 'DECAP'))
+      return `<tspan class="k">${field}</tspan> ${esc(value)} <tspan class="why">decapsulated</tspan>`;
     // A tunnel header: both addresses are new.
     return `<tspan class="k">${field}</tspan> <tspan class="new">${esc(value)}</tspan> <tspan class="why">${esc(ms.map((m) => m.kind).join(', '))}</tspan>`;
   }
@@ -501,8 +525,9 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
   const lay = layoutHosts(t, hosts);
   const arrows: string[] = [];
   const badges: string[] = [];
-  for (const w of wires) {
-    const a = arrowPath(w, lay.places, order, lay.bandY);
+  const lane = lanes(wires, order);
+  for (const [i, w] of wires.entries()) {
+    const a = arrowPath(w, lay.places, order, lay.bandY, lane[i]!);
     if (!a) continue;
     const id = `${w.leg}-hop-${w.n}`;
     arrows.push(
@@ -532,9 +557,8 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
         ),
       ),
     ) + 10;
-  const beside = lay.width <= 700;
-  const lx = beside ? lay.width + 24 : 16;
-  let ly = beside ? 26 : lay.height + 20;
+  const lx = 8;
+  let ly = 26;
   for (const leg of ['request', 'reply'] as const) {
     const ws = wires.filter((w) => w.leg === leg);
     const legv = leg === 'request' ? t.request : t.reply;
@@ -565,24 +589,29 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
     }
     ly += 8;
   }
-  const width = Math.ceil(beside ? lx + ledgerW : Math.max(lay.width, lx + ledgerW));
-  const height = Math.ceil(beside ? Math.max(lay.height, ly) : ly);
   const desc = wires.map(wireLabel).join('. ');
+  // Both drawn a little larger than their units, so 13px text reads at about body size;
+  // CSS shrinks them to fit, and on a narrow screen the ledger wraps under the picture.
+  const svgOpen = (cls: string, w: number, h: number, label: string): string =>
+    `<svg class="diagram ${cls}" viewBox="0 0 ${Math.ceil(w)} ${Math.ceil(h)}" width="${Math.ceil(w * 1.2)}" height="${Math.ceil(h * 1.2)}" ${label}>`;
   return (
-    `<svg class="diagram" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="group" aria-labelledby="dg-title dg-desc">` +
+    svgOpen('picture', lay.width, lay.height, 'role="group" aria-labelledby="dg-title dg-desc"') +
     `<title id="dg-title">${esc(`The path of ${t.from.ref} → ${t.to.ref}: hosts, the request and the reply`)}</title>` +
     `<desc id="dg-desc">${esc(desc || 'The packet did not leave its first host.')}</desc>` +
     `<defs>` +
     (['request', 'reply'] as const)
       .map(
         (l) =>
-          `<marker id="ah-${l}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path class="head ${l}" d="M0,0 L10,5 L0,10 z"/></marker>`,
+          `<marker id="ah-${l}" viewBox="0 0 10 10" refX="9" refY="5" markerUnits="userSpaceOnUse" markerWidth="11" markerHeight="11" orient="auto-start-reverse"><path class="head ${l}" d="M0,0 L10,5 L0,10 z"/></marker>`,
       )
       .join('') +
     `</defs>` +
     `<g class="hosts">${lay.svg.join('')}</g>` +
     `<g class="arrows">${arrows.join('')}</g>` +
     `<g class="badges">${badges.join('')}</g>` +
+    `</svg>` +
+    svgOpen('wires', ledgerW + 8, ly, 'role="group" aria-labelledby="lg-title"') +
+    `<title id="lg-title">The packet on each wire: src and dst, rewritten fields struck through and highlighted</title>` +
     `<g class="ledger">${lines.join('')}</g>` +
     `</svg>`
   );
@@ -890,11 +919,14 @@ a{color:var(--req)}
 .fate .lbl{font-weight:700;text-transform:uppercase;font-size:.75rem;letter-spacing:.05em;margin-right:.4rem}
 .fate.delivered .disp{color:var(--good)}.fate.dropped .disp,.fate.rejected .disp{color:var(--bad)}
 figure{margin:0;padding:.6rem;background:var(--panel);border:1px solid var(--line);border-radius:10px;overflow-x:auto}
+.drawing{display:flex;flex-wrap:wrap;gap:1rem 2rem;align-items:flex-start}
+.drawing svg{flex:0 1 auto;min-width:0}
+@media (min-width:900px){.drawing{flex-wrap:nowrap}}
 figcaption{font-size:.85rem;color:var(--muted);margin:.2rem .2rem .4rem}
 figcaption label{margin-left:1rem;white-space:nowrap}
 .diagram{display:block;max-width:100%;height:auto}
-.diagram text{font-size:12px;fill:var(--fg)}
-.diagram .title{font-weight:700;font-size:13px}
+.diagram text{font-size:13px;fill:var(--fg)}
+.diagram .title{font-weight:700;font-size:14px}
 .diagram .role,.diagram .ip{fill:var(--muted)}
 .diagram .k{fill:var(--muted)}
 .diagram .old{fill:var(--old);text-decoration:line-through}
@@ -966,7 +998,7 @@ details.side>summary{cursor:pointer;color:var(--muted);font-size:.82rem}
 table{border-collapse:collapse;width:100%;font-size:.85rem;background:var(--panel)}
 caption{text-align:left;color:var(--muted);padding:.3rem 0}
 th,td{border:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
-th{background:var(--panel2)}
+th{background:var(--panel2);white-space:nowrap}
 fieldset.alts{border:1px solid var(--line);border-radius:8px;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
 fieldset.alts label{cursor:pointer}
 .p{font-weight:700}
@@ -1029,9 +1061,9 @@ export function renderTraceHtml(t: ConnectionTrace): string {
     `<div><dt>${t.proto === 'icmp' ? 'echo id' : 'source port'}</dt><dd>${esc(t.sport)}</dd></div>` +
     `<div><dt>seed</dt><dd>${esc(t.seed)}</dd></div></dl>` +
     `<div class="fates">${fate('request', t.request)}${fate('reply', t.reply)}</div></header>` +
-    `<main><figure aria-labelledby="fig-cap"><figcaption id="fig-cap">The hosts and the packet's path: numbered arrows are the wires of the hop list below (solid: request, dashed: reply); beside them, the packet on each wire with rewritten fields highlighted.` +
+    `<main><figure aria-labelledby="fig-cap"><figcaption id="fig-cap">The hosts and the packet's path: numbered arrows are the wires of the hop list below (solid: request, dashed: reply); next to them, the packet on each wire, rewritten fields struck through and highlighted.` +
     `<label><input type="checkbox" data-show="request" checked> request</label><label><input type="checkbox" data-show="reply" checked> reply</label></figcaption>` +
-    renderSvg(t, wires) +
+    `<div class="drawing">${renderSvg(t, wires)}</div>` +
     `</figure>` +
     legSection('request', t.request, counter) +
     (t.reply

@@ -92,11 +92,14 @@ function rewriteMark(s: StepView): { field: string; text: string } | undefined {
       text: `${String(d['rewrite'])} ${String(d['by'])}: ${srcOf(s.before)} > ${dstOf(s.before)} → ${srcOf(s.packet)} > ${dstOf(s.packet)}`,
     };
   }
-  if (s.kind !== 'nat' || !d || typeof d['rewrite'] !== 'string') return undefined;
+  if ((s.kind !== 'nat' && s.kind !== 'fabric') || !d || typeof d['rewrite'] !== 'string')
+    return undefined;
   const rule = d['rule'] as { chain: string } | undefined;
+  // A fabric rewrite (the cloud's 1:1 NAT) names its stage instead of a rule or conntrack.
+  const by = rule ? rule.chain : s.kind === 'fabric' ? String(d['label'] ?? d['by']) : 'conntrack';
   return {
     field: String(d['field']),
-    text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${rule ? rule.chain : 'conntrack'})`,
+    text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${by})`,
   };
 }
 
@@ -112,16 +115,27 @@ function pathOf(h: MergedHop): string {
       s.detail?.['action'] === 'forward',
   );
   const via: string[] = [];
+  // Tunnel devices sit between the underlay device and the bridge (flannel.1, vxlan.calico, tunl0).
+  const encapAt = h.steps.findIndex((s) => s.kind === 'encap');
+  const tunnelOf = (kind: 'encap' | 'decap'): string | undefined => {
+    const d = h.steps.find((s) => s.kind === kind && s.detail?.['device'] !== undefined)?.detail?.['device'];
+    return d === undefined ? undefined : String(d);
+  };
   if (rx) via.push(String(rx.detail?.['dev'] ?? '?'));
+  const decapDev = tunnelOf('decap');
+  if (decapDev !== undefined) via.push(decapDev);
   const brName = h.steps.find((s) => s.kind === 'bridge' && s.detail?.['bridge'])?.detail?.[
     'bridge'
   ];
   if (brName !== undefined && (bridged || h.steps.some((s) => s.kind === 'bridge')))
     via.push(String(brName));
+  const encapDev = tunnelOf('encap');
+  if (encapDev !== undefined) via.push(encapDev);
   if (tx) via.push(String(tx.detail?.['dev'] ?? '?'));
   const uniq = via.filter((v, i) => i === 0 || via[i - 1] !== v);
   if (uniq.length > 0) parts.push(uniq.join(' → '));
-  const route = [...h.steps]
+  // With an ENCAP, the route that chose the tunnel (the inner packet's), not the outer packet's.
+  const route = [...(encapAt >= 0 ? h.steps.slice(0, encapAt) : h.steps)]
     .reverse()
     .find(
       (s) =>
@@ -192,6 +206,10 @@ function legText(title: string, leg: Leg, out: string[]): void {
   for (const h of hops) {
     out.push(hopLine(h, width));
     for (const a of h.arp) out.push(`  ${''.padEnd(width)}    arp  ${a}`);
+    // NetworkPolicy notes (policy/enforce-twin.ts): where a policy applied, or would have.
+    for (const s of h.steps)
+      if (s.kind === 'note' && s.detail?.['policy'] !== undefined)
+        out.push(`  ${''.padEnd(width)}    policy  ${s.summary}`);
   }
   out.push(outcomeLine(leg));
 }
@@ -215,6 +233,14 @@ export function renderTraceText(t: ConnectionTrace): string {
       out.push(
         `  ${r.leg.padEnd(7)} ${r.kind.padEnd(10)} ${r.field} ${r.from} → ${r.to} at ${r.host} ${r.hook} (${r.by})`,
       );
+  }
+  if (t.policy) {
+    const p = t.policy;
+    out.push('');
+    out.push(
+      `policy: ${p.from} → ${p.to}${p.port ? ` ${p.port}` : ''} ${p.allowedByPolicy ? 'allowed' : 'denied'} by the policies; ${p.enforced ? `enforced by ${p.enforcer}` : `NOT enforced (${p.enforcer === 'none' ? 'no enforcer' : p.enforcer})`}`,
+    );
+    for (const l of p.explanation) out.push(`  ${l}`);
   }
   if (t.alternatives) {
     out.push('');

@@ -23,6 +23,7 @@ import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire
 import type { Twin, TwinDefault, TwinPlan } from '../twin/index.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
+import { annotatePolicyTrace, type TracePolicy } from '../policy/enforce-twin.js';
 
 export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
 
@@ -133,6 +134,8 @@ export interface ConnectionTrace {
   readonly defaults: readonly TwinDefault[];
   readonly alternatives?: readonly Alternative[];
   readonly diagnostics: readonly Diagnostic[];
+  /** NetworkPolicy's verdict on this connection and who enforces it (policy/enforce-twin.ts); absent when no policy selects its pods. */
+  readonly policy?: TracePolicy;
 }
 
 export interface TraceOptions {
@@ -416,7 +419,12 @@ export function relevantNodes(
         // A node port sends on to the Service's endpoints, wherever they are.
         for (const [key, svc] of model.services) {
           if (
-            svc.spec.ports.some((p) => p.nodePort !== undefined && p.nodePort === dst.port) &&
+            svc.spec.ports.some(
+              (p) =>
+                (p.nodePort !== undefined && p.nodePort === dst.port) ||
+                // A LoadBalancer's address may be the node's own (servicelb, Akrobateo): its port too.
+                (svc.spec.type === 'LoadBalancer' && p.port === dst.port),
+            ) &&
             !endpointsOf(key)
           )
             return undefined;
@@ -584,7 +592,7 @@ export function traceConnectionWithTwin(
       };
     });
   }
-  const trace: ConnectionTrace = {
+  const trace: ConnectionTrace = annotatePolicyTrace(model, {
     from: {
       ref: opts.from,
       kind: src.kind,
@@ -606,6 +614,6 @@ export function traceConnectionWithTwin(
     defaults: main.twin.defaults,
     ...(alternatives ? { alternatives } : {}),
     diagnostics: main.twin.diagnostics,
-  };
+  });
   return { trace, twin: main.twin };
 }

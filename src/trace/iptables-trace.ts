@@ -28,8 +28,31 @@
  * Each alternative is one combination of chance decisions (statistic
  * random): all of them with their probabilities (`allPaths`), or the one a
  * seeded chooser picks.
+ *
+ * IPv6: an ip6tables-save dump (`Ruleset.family` ipv6) takes an IPv6 packet;
+ * mixing families (an IPv4 packet against an ip6tables dump, or an IPv4
+ * source with an IPv6 destination) is a RangeError (the CLI's exit 2). ::1
+ * is always local; `localIps` of the other family are kept but never match.
+ * IPv6 has no broadcast; `-m addrtype` answers UNSPEC for ::, MULTICAST for
+ * ff00::/8, LOCAL for ::1 and the host's addresses, else UNICAST
+ * (xt_addrtype match_type6, reduced to one type per address). The ICMP
+ * packet is an ICMPv6 echo request (type 128). DNAT/SNAT destinations print
+ * as `[2001:db8::1]:80`, as kube-proxy's tests write IPv6 endpoints. Only
+ * this single-host trace evaluates IPv6: the wire emit (bytes) and the
+ * cluster twin are IPv4-only.
  */
-import { broadcastOf, cidrContains, isIpv4, parseCidr, type Ipv4 } from '../wire/addr.js';
+import {
+  broadcastOf,
+  formatHostPort,
+  ipCidrContains,
+  ipFamilyOf,
+  ipv6ToBigInt,
+  formatIpv6,
+  parseCidr,
+  parseIpCidr,
+  type IpFamily,
+  type Ipv4,
+} from '../wire/addr.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../kernel/conntrack/core.js';
@@ -145,7 +168,18 @@ export interface IptablesTraceResult {
 }
 
 function isLoopback(ip: Ipv4): boolean {
-  return ip.startsWith('127.');
+  return ip.startsWith('127.') || ip === '::1';
+}
+
+function familyOfText(ip: Ipv4): IpFamily {
+  return ip.indexOf(':') >= 0 ? 'ipv6' : 'ipv4';
+}
+
+/** IPv6 text in the canonical form every rule and local address uses (IPv4 unchanged). */
+function canonical(ip: Ipv4): Ipv4 {
+  if (ip.indexOf(':') < 0) return ip;
+  const v = ipv6ToBigInt(ip);
+  return v === null ? ip : formatIpv6(v);
 }
 
 /**
@@ -165,10 +199,11 @@ export class SingleHostEnv implements NetfilterEnv {
     sysctls: Partial<ConntrackSysctls> = {},
   ) {
     this.sysctls = { ...DEFAULT_CONNTRACK_SYSCTLS, ...sysctls };
-    this.local = new Map(localIps.map((l) => [l.ip, l]));
+    this.local = new Map(localIps.map((l) => [canonical(l.ip), l]));
     this.broadcasts = new Map();
     for (const l of localIps) {
-      if (l.prefix !== undefined && l.prefix < 31)
+      // IPv6 has no broadcast addresses.
+      if (l.prefix !== undefined && l.prefix < 31 && familyOfText(l.ip) === 'ipv4')
         this.broadcasts.set(broadcastOf(parseCidr(`${l.ip}/${l.prefix}`)), l);
     }
   }
@@ -178,6 +213,7 @@ export class SingleHostEnv implements NetfilterEnv {
   }
 
   addrType(ip: Ipv4, dev?: string): AddrType {
+    if (ip.indexOf(':') >= 0) return this.addrType6(ip, dev);
     // __inet_dev_addr_type (net/ipv4/fib_frontend.c)
     if (ip.startsWith('0.') || ip === '255.255.255.255') return 'BROADCAST';
     const first = Number(ip.slice(0, ip.indexOf('.')));
@@ -192,29 +228,47 @@ export class SingleHostEnv implements NetfilterEnv {
     return 'UNICAST';
   }
 
+  /** xt_addrtype match_type6 with one answer per address (see the module doc). */
+  private addrType6(ip: Ipv4, dev?: string): AddrType {
+    const c = canonical(ip);
+    if (c === '::') return 'UNSPEC';
+    if (c.startsWith('ff')) return 'MULTICAST';
+    const onDev = (iface: string | undefined) =>
+      dev === undefined || iface === undefined || iface === dev;
+    if (c === '::1') return onDev('lo') ? 'LOCAL' : 'UNICAST';
+    const l = this.local.get(c);
+    if (l) return onDev(l.iface) ? 'LOCAL' : 'UNICAST';
+    return 'UNICAST';
+  }
+
   masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null {
-    // inet_select_addr: primary addresses of the out device, the one whose subnet holds the next hop first.
+    // inet_select_addr (IPv6: ipv6_dev_get_saddr, reduced to the same rule): addresses of the
+    // next hop's family on the out device, the one whose subnet holds the next hop first.
+    const fam = familyOfText(nexthop);
+    const usable = (l: LocalIp) => !isLoopback(l.ip) && familyOfText(l.ip) === fam;
     const onDev = this.localIps.filter(
-      (l) => l.iface !== undefined && l.iface === outIface && !isLoopback(l.ip),
+      (l) => l.iface !== undefined && l.iface === outIface && usable(l),
     );
     const inSubnet = onDev.find(
-      (l) => l.prefix !== undefined && cidrContains(parseCidr(`${l.ip}/${l.prefix}`), nexthop),
+      (l) => l.prefix !== undefined && ipCidrContains(parseIpCidr(`${l.ip}/${l.prefix}`), nexthop),
     );
     const pick = inSubnet ?? onDev[0];
     if (pick) {
       this.lastMasqueradeSource = 'out-iface address';
-      return pick.ip;
+      return canonical(pick.ip);
     }
-    const any = this.localIps.find((l) => !isLoopback(l.ip));
+    const any = this.localIps.find(usable);
     this.lastMasqueradeSource = any ? 'first --local-ip' : null;
-    return any ? any.ip : null;
+    return any ? canonical(any.ip) : null;
   }
 
-  primaryAddress(iface: string): Ipv4 | null {
-    if (iface === 'lo') return '127.0.0.1';
+  primaryAddress(iface: string, family: IpFamily = 'ipv4'): Ipv4 | null {
+    if (iface === 'lo') return family === 'ipv6' ? '::1' : '127.0.0.1';
+    const fam = (x: LocalIp) => familyOfText(x.ip) === family;
     const l =
-      this.localIps.find((x) => x.iface === iface) ?? this.localIps.find((x) => !isLoopback(x.ip));
-    return l ? l.ip : null;
+      this.localIps.find((x) => x.iface === iface && fam(x)) ??
+      this.localIps.find((x) => !isLoopback(x.ip) && fam(x));
+    return l ? canonical(l.ip) : null;
   }
 
   now(): number {
@@ -253,7 +307,8 @@ export function firstPacket(
     case 'icmp':
       return {
         ip: { ...ip, df: false },
-        l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 },
+        // ICMPv6 echo request is type 128 (RFC 4443).
+        l4: { kind: 'icmp', type: src.indexOf(':') >= 0 ? 128 : 8, code: 0, id: sport, seq: 1 },
         payloadLength: 0,
       };
   }
@@ -367,7 +422,7 @@ export function replyTo(p: Ipv4Packet): Ipv4Packet {
     case 'icmp':
       return {
         ip,
-        l4: { ...l4, type: l4.type === 8 ? 0 : l4.type },
+        l4: { ...l4, type: l4.type === 8 ? 0 : l4.type === 128 ? 129 : l4.type },
         payloadLength: p.payloadLength,
       };
   }
@@ -533,7 +588,7 @@ function alternativeOf(
     ) {
       // An implicit source-port change by a null binding (port clash) is a rewrite too.
       const after = summarize(s.packet);
-      snat = { kind: 'SNAT', to: `${after.src}:${after.sport ?? ''}` };
+      snat = { kind: 'SNAT', to: formatHostPort(after.src, after.sport ?? '') };
     }
   }
   return {
@@ -550,16 +605,37 @@ function alternativeOf(
 function describeResponse(p: Ipv4Packet): string {
   const l4 = p.l4;
   if (l4.kind === 'tcp')
-    return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} tcp [R${l4.flags.ack ? '.' : ''}]`;
-  if (l4.kind === 'icmp') return `${p.ip.src} > ${p.ip.dst} icmp type ${l4.type} code ${l4.code}`;
+    return `${formatHostPort(p.ip.src, l4.sport)} > ${formatHostPort(p.ip.dst, l4.dport)} tcp [R${l4.flags.ack ? '.' : ''}]`;
+  if (l4.kind === 'icmp') {
+    const icmp = p.ip.src.indexOf(':') >= 0 ? 'icmp6' : 'icmp';
+    return `${p.ip.src} > ${p.ip.dst} ${icmp} type ${l4.type} code ${l4.code}`;
+  }
   return `${p.ip.src} > ${p.ip.dst}`;
 }
 
 /** Traces the packet; never throws for a ruleset the parser accepted. */
-export function traceIptables(input: IptablesTraceInput): IptablesTraceResult {
-  if (!isIpv4(input.src) || !isIpv4(input.dst))
-    throw new RangeError('src and dst must be IPv4 addresses');
-  const compiled = 'source' in input.ruleset ? input.ruleset : compileRuleset(input.ruleset);
+export function traceIptables(given: IptablesTraceInput): IptablesTraceResult {
+  const sf = ipFamilyOf(given.src);
+  const df = ipFamilyOf(given.dst);
+  if (sf === null || df === null) throw new RangeError('src and dst must be IP addresses');
+  if (sf !== df)
+    throw new RangeError(
+      `src ${given.src} and dst ${given.dst} are of different address families (${sf}, ${df})`,
+    );
+  const compiled = 'source' in given.ruleset ? given.ruleset : compileRuleset(given.ruleset);
+  const rsFamily = compiled.source.family ?? 'ipv4';
+  if (sf !== rsFamily) {
+    throw new RangeError(
+      rsFamily === 'ipv6'
+        ? `an IPv4 packet (${given.src} > ${given.dst}) cannot be traced through an ip6tables (IPv6) dump`
+        : `an IPv6 packet (${given.src} > ${given.dst}) cannot be traced through an iptables (IPv4) dump; give the ip6tables-save dump`,
+    );
+  }
+  const input: IptablesTraceInput = {
+    ...given,
+    src: canonical(given.src),
+    dst: canonical(given.dst),
+  };
   const sport = input.sport ?? DEFAULT_SPORT;
   const fallback: Chooser = new SeededChooser(input.seed);
   let alternatives: Alternative[];

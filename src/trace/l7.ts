@@ -22,7 +22,12 @@ import { InputError, type Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelPod } from '../k8s/model.js';
 import { nsName } from '../k8s/model.js';
 import type { TwinPlan } from '../twin/index.js';
-import { traceConnection, type ConnectionTrace, type RewriteView, type TraceOptions } from './connection.js';
+import {
+  traceConnection,
+  type ConnectionTrace,
+  type RewriteView,
+  type TraceOptions,
+} from './connection.js';
 
 export interface L7Options extends TraceOptions {
   /** The HTTP Host header (default: the first rule's host). */
@@ -45,7 +50,10 @@ export interface L7Trace extends ConnectionTrace {
   readonly proxy?: ProxyView;
 }
 
-const CONTROLLERS: Readonly<Record<string, string>> = { traefik: 'traefik', 'ingress-nginx': 'nginx' };
+const CONTROLLERS: Readonly<Record<string, string>> = {
+  traefik: 'traefik',
+  'ingress-nginx': 'nginx',
+};
 
 /** The ingress class a pod serves, when it is an ingress controller by the labels convention. */
 export function controllerClass(pod: ModelPod): string | undefined {
@@ -70,7 +78,9 @@ export function routeIngress(
   host: string | undefined,
   path: string,
 ): { ingress: string; namespace: string; service: string; port: number | string } | undefined {
-  let best: { ingress: string; namespace: string; service: string; port: number | string; len: number } | undefined;
+  let best:
+    | { ingress: string; namespace: string; service: string; port: number | string; len: number }
+    | undefined;
   for (const ing of model.ingresses) {
     const c = ing.spec.ingressClassName;
     if (c !== undefined && c !== klass) continue;
@@ -163,7 +173,10 @@ export function traceThroughIngress(plan: TwinPlan, opts: L7Options): L7Trace {
     return { ...leg1, diagnostics };
   }
   if (opts.proto !== undefined && opts.proto !== 'tcp')
-    throw InputError.of('bad-proto', `an ingress controller proxies HTTP over TCP, not ${opts.proto}`);
+    throw InputError.of(
+      'bad-proto',
+      `an ingress controller proxies HTTP over TCP, not ${opts.proto}`,
+    );
   const leg2 = traceConnection(plan, {
     from: nsName(pod),
     to: `${ep.ip}:${ep.port}`,

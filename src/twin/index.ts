@@ -41,6 +41,7 @@ import { generateIptablesRules } from '../proxy/index.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { IptablesHooks } from './netfilter.js';
+import { planPolicyEnforcement } from '../policy/enforce-twin.js';
 
 export { IptablesHooks, type RewriteDetail, type RewriteKind } from './netfilter.js';
 
@@ -126,6 +127,9 @@ export function planTwin(model: ClusterModel): TwinPlan {
   // The edge (fabric/edge.ts): LB status writers, the cloud VPC, ip-masq-agent, svclb pods.
   const edge = planEdge(model);
   planDiags.push(...edge.diagnostics);
+  // NetworkPolicy: who enforces it on the nodes (policy/enforce-twin.ts); Felix's chains join each node's rules below.
+  const policy = planPolicyEnforcement(model);
+  planDiags.push(...policy.diagnostics);
   if (c.kubeProxy.mode !== 'iptables') {
     planDiags.push({
       code: 'proxy-mode-not-modelled',
@@ -284,6 +288,16 @@ export function planTwin(model: ClusterModel): TwinPlan {
           texts.push(ma.text);
           names.push(`ip-masq-agent@${name}`);
         }
+      }
+      // Calico's Felix (policy enforcement) last: it inserts its jumps on top and keeps them there.
+      const felix = policy.nodeFragment(
+        name,
+        (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
+      );
+      if (felix) {
+        texts.push(felix.text);
+        names.push(felix.name);
+        diagnostics.push(...felix.diagnostics);
       }
       let text = texts[0]!;
       if (texts.length > 1) {

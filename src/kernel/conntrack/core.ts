@@ -14,9 +14,9 @@ import { IPS, type ConntrackEntry, type CtInfo } from './entry.js';
 import type { ConntrackTable } from './table.js';
 import { tcpNew, tcpPacket, validFlags, TCP_TIMEOUTS } from './tcp.js';
 import {
-  ICMP_ERROR_TYPES,
-  ICMP_TRACKABLE_REQUESTS,
   invertTuple,
+  isIcmpErrorFor,
+  isIcmpTrackableFor,
   tupleEqual,
   tupleOf,
   type Direction,
@@ -97,7 +97,7 @@ export function conntrackIn(
   if (current.kind === 'tracked')
     return { ct: current, event: `already attached to ct ${current.entry.id} (${current.ctinfo})` };
   const l4 = p.l4;
-  if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type)) return icmpError(table, p, now);
+  if (l4.kind === 'icmp' && isIcmpErrorFor(p, l4.type)) return icmpError(table, p, now);
   if (l4.kind === 'tcp' && !validFlags(l4)) {
     return { ct: NO_CT, event: 'INVALID: invalid TCP flag combination (tcp_error)' };
   }
@@ -150,7 +150,7 @@ function newEntry(
     created: now,
     expires: now + initialTimeout(p, s),
   };
-  if (l4.kind === 'icmp' && !ICMP_TRACKABLE_REQUESTS.has(l4.type)) {
+  if (l4.kind === 'icmp' && !isIcmpTrackableFor(p, l4.type)) {
     return {
       ct: NO_CT,
       event: `INVALID: ICMP type ${l4.type} cannot start a connection (icmp_new)`,

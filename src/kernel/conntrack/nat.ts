@@ -7,7 +7,7 @@
  * (rewrite a packet from the stored binding; reply direction inverts the
  * bit) and `nf_nat_icmp_reply_translation` (ICMP errors: inner header too).
  */
-import { intToIp, ipToInt, type Ipv4 } from '../../wire/addr.js';
+import { formatIpv6, intToIp, ipToInt, ipv6ToBigInt, type Ipv4 } from '../../wire/addr.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import type { Chooser } from '../random.js';
 import { IPS, NAT_MASK, type ConntrackEntry, type CtInfo, isReplyInfo } from './entry.js';
@@ -94,10 +94,27 @@ function protoInRange(t: Tuple, manip: ManipType, r: NatRange): boolean {
   return p >= r.minPort && p <= r.maxPort;
 }
 
+/** An address of either family as a number for range compares (IPv6 as a BigInt). */
+function addrValue(a: Ipv4): number | bigint {
+  return a.indexOf(':') >= 0 ? (ipv6ToBigInt(a) ?? -1n) : ipToInt(a);
+}
+
 function addrInRange(a: Ipv4, r: NatRange): boolean {
   if (r.minAddr === undefined || r.maxAddr === undefined) return true;
-  const n = ipToInt(a);
-  return n >= ipToInt(r.minAddr) && n <= ipToInt(r.maxAddr);
+  // A range of the other family never holds the address.
+  if (a.indexOf(':') >= 0 !== r.minAddr.indexOf(':') >= 0) return false;
+  const n = addrValue(a);
+  return n >= addrValue(r.minAddr) && n <= addrValue(r.maxAddr);
+}
+
+/** find_best_ips_proto's pick within a multi-address IPv6 range (offset from the low end). */
+function pickIpv6(r: { minAddr: Ipv4; maxAddr: Ipv4 }, ctx: NatContext): Ipv4 {
+  const lo = ipv6ToBigInt(r.minAddr) ?? 0n;
+  const hi = ipv6ToBigInt(r.maxAddr) ?? lo;
+  const span = hi - lo;
+  const cap = span > 0x7fffffffn ? 0x7fffffff : Number(span);
+  const off = ctx.chooser.integer(0, cap, `${ctx.label}: address in ${r.minAddr}-${r.maxAddr}`);
+  return formatIpv6(lo + BigInt(off));
 }
 
 /** nf_in_range (source side). */
@@ -128,7 +145,11 @@ function getUniqueTuple(
   }
   // 2) find_best_ips_proto: the address from the range.
   let t = orig;
-  if (r.minAddr !== undefined && r.maxAddr !== undefined) {
+  if (r.minAddr !== undefined && r.maxAddr !== undefined && r.minAddr.indexOf(':') >= 0) {
+    const addr =
+      r.minAddr === r.maxAddr ? r.minAddr : pickIpv6({ minAddr: r.minAddr, maxAddr: r.maxAddr }, ctx);
+    t = manip === 'SRC' ? { ...t, src: addr } : { ...t, dst: addr };
+  } else if (r.minAddr !== undefined && r.maxAddr !== undefined) {
     const lo = ipToInt(r.minAddr);
     const hi = ipToInt(r.maxAddr);
     // The kernel hashes the tuple (jhash2) to pick within a multi-address

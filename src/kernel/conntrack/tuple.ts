@@ -7,6 +7,10 @@
  * For ICMP the "ports" are the echo id (source side) and type/code
  * (destination side), and inverting maps a request type to its reply type
  * (`icmp_invert_tuple`, net/netfilter/nf_conntrack_proto_icmp.c).
+ *
+ * Addresses are text of either family: an IPv6 tuple (the single-host
+ * ip6tables trace) has IPv6 addresses and its ICMP is ICMPv6, whose types
+ * invert by icmpv6_invert_tuple (nf_conntrack_proto_icmpv6.c).
  */
 import type { Ipv4 } from '../../wire/addr.js';
 import type { Ipv4Packet, L4Proto } from '../../wire/packet.js';
@@ -45,16 +49,41 @@ export const ICMP_TRACKABLE_REQUESTS: ReadonlySet<number> = new Set([8, 13, 15, 
 /** ICMP error types whose payload names another connection (`icmp_is_error`/icmp_error_message). */
 export const ICMP_ERROR_TYPES: ReadonlySet<number> = new Set([3, 4, 5, 11, 12]);
 
+/** icmpv6_invert_tuple's table: echo, node information. */
+const ICMPV6_INVERT: Readonly<Record<number, number>> = { 128: 129, 129: 128, 139: 140, 140: 139 };
+
+/** ICMPv6 types that can start a connection (icmpv6_new valid_new[]). */
+export const ICMPV6_TRACKABLE_REQUESTS: ReadonlySet<number> = new Set([128, 139]);
+
+/** ICMPv6 errors (types below 128, icmpv6_error → icmpv6_error_message). */
+export function isIcmpv6Error(type: number): boolean {
+  return type < 128;
+}
+
+/** ICMP error (either family) whose payload names another connection. */
+export function isIcmpErrorFor(p: Ipv4Packet, type: number): boolean {
+  return p.ip.src.indexOf(':') >= 0 ? isIcmpv6Error(type) : ICMP_ERROR_TYPES.has(type);
+}
+
+/** ICMP type (either family) that can start a connection. */
+export function isIcmpTrackableFor(p: Ipv4Packet, type: number): boolean {
+  return p.ip.src.indexOf(':') >= 0
+    ? ICMPV6_TRACKABLE_REQUESTS.has(type)
+    : ICMP_TRACKABLE_REQUESTS.has(type);
+}
+
 export function invertTuple(t: Tuple): Tuple {
   if (t.proto === 'icmp') {
-    const type = t.icmpType ?? 8;
+    const v6 = t.src.indexOf(':') >= 0;
+    const type = t.icmpType ?? (v6 ? 128 : 8);
+    const inv = v6 ? ICMPV6_INVERT[type] : ICMP_INVERT[type];
     return {
       proto: 'icmp',
       src: t.dst,
       dst: t.src,
       sport: t.sport,
       dport: 0,
-      icmpType: ICMP_INVERT[type] ?? type,
+      icmpType: inv ?? type,
       icmpCode: t.icmpCode ?? 0,
     };
   }

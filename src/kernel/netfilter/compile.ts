@@ -10,8 +10,26 @@
  * UNSUPPORTED, with a call stack, a jump-depth limit, the built-in chain's
  * policy when it falls off its end (or RETURNs), and a user chain falling off
  * its end returning to its caller.
+ *
+ * Both families: an ip6tables ruleset (`Ruleset.family === 'ipv6'`) is
+ * evaluated the same way (ip6t_do_table differs from ipt_do_table only in
+ * ip6_packet_match's 128-bit address compare). IPv4 addresses compare as
+ * signed 32-bit integers (the fast path, and the destination index's key);
+ * IPv6 addresses as 128-bit BigInts, with a 32-bit fold of the address as
+ * the index key (a fold collision only adds candidates: ip_packet_match still
+ * compares the full address). The packet value carries IPv6 addresses as
+ * text in `ip.src/ip.dst`; only this single-host evaluation understands them
+ * (the byte-level wire emit and the cluster twin are IPv4-only).
  */
-import { ipToInt, isIpv4, parseCidr, type Ipv4 } from '../../wire/addr.js';
+import {
+  formatHostPort,
+  ipToInt,
+  ipv6ToBigInt,
+  isIpv4,
+  parseCidr,
+  parseIpCidr,
+  type Ipv4,
+} from '../../wire/addr.js';
 import { IPPROTO, type Ipv4Packet } from '../../wire/packet.js';
 import { IPS } from '../conntrack/entry.js';
 import type { SkbCt } from '../conntrack/core.js';
@@ -45,6 +63,10 @@ export interface EvalCtx {
   packet: Ipv4Packet;
   src: number;
   dst: number;
+  /** The packet is IPv6: src6/dst6 hold its addresses, src/dst their 32-bit folds. */
+  v6: boolean;
+  src6: bigint;
+  dst6: bigint;
   proto: number;
   /** -1 when the protocol has no ports */
   sport: number;
@@ -94,13 +116,38 @@ const PROTO_NUM: Readonly<Record<string, number>> = {
   ospf: 89,
   sctp: 132,
   udplite: 136,
+  icmpv6: 58,
+  'ipv6-icmp': 58,
 };
+
+/** IPPROTO_ICMPV6 */
+const PROTO_ICMPV6 = 58;
+
+/** A 128-bit address folded to a signed 32-bit integer (the destination index key for IPv6). */
+export function fold6(v: bigint): number {
+  return Number(BigInt.asIntN(32, v ^ (v >> 32n) ^ (v >> 64n) ^ (v >> 96n)));
+}
 
 export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
   c.packet = p;
-  // Signed 32-bit, so comparisons stay on small integers (no heap numbers).
-  c.src = ipToInt(p.ip.src) | 0;
-  c.dst = ipToInt(p.ip.dst) | 0;
+  const s = p.ip.src;
+  const d = p.ip.dst;
+  if (s.indexOf(':') < 0 && d.indexOf(':') < 0) {
+    // Signed 32-bit, so comparisons stay on small integers (no heap numbers).
+    c.src = ipToInt(s) | 0;
+    c.dst = ipToInt(d) | 0;
+    c.v6 = false;
+  } else {
+    const s6 = ipv6ToBigInt(s);
+    const d6 = ipv6ToBigInt(d);
+    if (s6 === null || d6 === null)
+      throw new RangeError(`packet mixes address families: ${s} > ${d}`);
+    c.src6 = s6;
+    c.dst6 = d6;
+    c.src = fold6(s6);
+    c.dst = fold6(d6);
+    c.v6 = true;
+  }
   const l4 = p.l4;
   c.tcpFlags = 0;
   c.icmpType = -1;
@@ -131,7 +178,8 @@ export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
       c.dport = l4.dport;
       break;
     case 'icmp':
-      c.proto = IPPROTO.ICMP;
+      // An IPv6 packet's ICMP is ICMPv6 (next header 58).
+      c.proto = c.v6 ? PROTO_ICMPV6 : IPPROTO.ICMP;
       c.sport = -1;
       c.dport = -1;
       c.icmpType = l4.type;
@@ -305,8 +353,13 @@ function compileRule(rule: Rule, index: number): CRule {
       if (cm.unsupported !== undefined) ems.unshift(cm);
       else ip.push(cm.test);
       if (m.kind === 'destination' && !m.invert) {
-        const n = parseNet(m.cidr);
-        if (n?.host) dstHost = n.net;
+        if (m.cidr.indexOf(':') >= 0) {
+          const n6 = parseNet6(m.cidr);
+          if (n6?.host) dstHost = fold6(n6.net);
+        } else {
+          const n = parseNet(m.cidr);
+          if (n?.host) dstHost = n.net;
+        }
       }
     } else if (m.kind !== 'comment') {
       ems.push(cm);
@@ -402,7 +455,38 @@ function parseNet(cidr: string): { net: number; mask: number; host: boolean } | 
   }
 }
 
+/** An IPv6 prefix (`addr/n` or `addr/mask`) as 128-bit network and mask, or null. */
+function parseNet6(cidr: string): { net: bigint; mask: bigint; host: boolean } | null {
+  const slash = cidr.indexOf('/');
+  const addr = ipv6ToBigInt(slash < 0 ? cidr : cidr.slice(0, slash));
+  if (addr === null) return null;
+  const all = (1n << 128n) - 1n;
+  let mask = all;
+  if (slash >= 0) {
+    const rest = cidr.slice(slash + 1);
+    if (/^\d{1,3}$/.test(rest)) {
+      const p = Number(rest);
+      if (p > 128) return null;
+      mask = p === 0 ? 0n : (all << BigInt(128 - p)) & all;
+    } else {
+      // ip6tables-save prints a non-contiguous mask as addr/mask.
+      const m = ipv6ToBigInt(rest);
+      if (m === null) return null;
+      mask = m;
+    }
+  }
+  return { net: addr & mask, mask, host: mask === all };
+}
+
 function cidrTest(cidr: string, field: 'src' | 'dst', invert: boolean): CMatch {
+  if (cidr.indexOf(':') >= 0) {
+    // ip6_packet_match: ipv6_masked_addr_cmp on 128 bits; never true for an IPv4 packet.
+    const n6 = parseNet6(cidr);
+    if (!n6) return { unsupported: `address "${cidr}" is not an IPv6 address or prefix` };
+    const { net, mask } = n6;
+    if (field === 'src') return { test: (c) => (c.v6 && (c.src6 & mask) === net) !== invert };
+    return { test: (c) => (c.v6 && (c.dst6 & mask) === net) !== invert };
+  }
   const n = parseNet(cidr);
   if (!n) return { unsupported: `address "${cidr}" is not an IPv4 address or prefix` };
   const { net, mask } = n;
@@ -569,6 +653,19 @@ function compileMatch(m: Match): CMatch {
         },
       };
     }
+    case 'icmp6': {
+      // icmp6_type_code_match (net/ipv6/netfilter/ip6_tables.c): no "any" type.
+      const type = m.type;
+      const lo = m.code ?? 0;
+      const hi = m.code ?? 0xff;
+      const inv = m.invert;
+      return {
+        test: (c) => {
+          if (c.proto !== PROTO_ICMPV6) return false;
+          return (c.icmpType === type && c.icmpCode >= lo && c.icmpCode <= hi) !== inv;
+        },
+      };
+    }
     case 'conntrack':
       return compileConntrack(m);
     case 'state': {
@@ -662,7 +759,17 @@ function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
   let od: CMatch | null = null;
   let odNet = 0;
   let odMask = 0;
-  if (m.ctorigdst) {
+  let od6: { net: bigint; mask: bigint } | null = null;
+  if (m.ctorigdst && m.ctorigdst.cidr.indexOf(':') >= 0) {
+    try {
+      const c6 = parseIpCidr(m.ctorigdst.cidr);
+      const all = (1n << 128n) - 1n;
+      od6 = { net: c6.value, mask: c6.prefix === 0 ? 0n : (all << BigInt(128 - c6.prefix)) & all };
+      od = { test: () => true };
+    } catch {
+      return { unsupported: `--ctorigdst ${m.ctorigdst.cidr}` };
+    }
+  } else if (m.ctorigdst) {
     try {
       const cidr = parseCidr(m.ctorigdst.cidr);
       odNet = ipToInt(cidr.network);
@@ -686,7 +793,10 @@ function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
         if (isOrig !== (m.ctdir === 'ORIGINAL')) return false;
       }
       if (od && m.ctorigdst) {
-        const ok = (ipToInt(e.original.dst) & odMask) >>> 0 === odNet;
+        const dst = e.original.dst;
+        const ok = od6
+          ? ((ipv6ToBigInt(dst) ?? -1n) & od6.mask) === od6.net
+          : dst.indexOf(':') < 0 && (ipToInt(dst) & odMask) >>> 0 === odNet;
         if (ok === m.ctorigdst.invert) return false;
       }
       if (m.ctorigdstport) {
@@ -702,15 +812,23 @@ function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
 
 function compileRecent(m: Extract<Match, { kind: 'recent' }>): CMatch {
   let maskInt = 0xffffffff;
+  let mask6 = (1n << 128n) - 1n;
   if (m.mask !== undefined) {
-    if (!isIpv4(m.mask)) return { unsupported: `--mask ${m.mask}` };
-    maskInt = ipToInt(m.mask);
+    if (m.mask.indexOf(':') >= 0) {
+      const v = ipv6ToBigInt(m.mask);
+      if (v === null) return { unsupported: `--mask ${m.mask}` };
+      mask6 = v;
+    } else {
+      if (!isIpv4(m.mask)) return { unsupported: `--mask ${m.mask}` };
+      maskInt = ipToInt(m.mask);
+    }
   }
   return {
     test: (c) => {
       // recent_mt (net/netfilter/xt_recent.c)
-      const addrInt = m.side === 'source' ? c.src : c.dst;
-      const key = String((addrInt & maskInt) >>> 0);
+      const key = c.v6
+        ? `6:${((m.side === 'source' ? c.src6 : c.dst6) & mask6).toString(16)}`
+        : String(((m.side === 'source' ? c.src : c.dst) & maskInt) >>> 0);
       const ttl = c.packet.ip.ttl;
       let table = c.state.recent.get(m.name);
       if (!table) c.state.recent.set(m.name, (table = new Map()));
@@ -826,10 +944,11 @@ function doNat(
   if (masqIface !== undefined) e = { ...e, masqIface };
   c.ct = { ...c.ct, entry: e };
   const mapped = invertTuple(e.reply);
+  // `[2001:db8::1]:80` for IPv6, as kube-proxy writes endpoints.
   const to =
     manip === 'DST'
-      ? `${mapped.dst}:${mapped.proto === 'icmp' ? mapped.sport : mapped.dport}`
-      : `${mapped.src}:${mapped.sport}`;
+      ? formatHostPort(mapped.dst, mapped.proto === 'icmp' ? mapped.sport : mapped.dport)
+      : formatHostPort(mapped.src, mapped.sport);
   c.notes.push({
     ref,
     text: `${kind} binding ${manip === 'DST' ? 'destination' : 'source'} ${to} (ct ${e.id} reply tuple ${formatTuple(e.reply)})`,
@@ -942,7 +1061,8 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         const bad = natApplicable(c, 'MASQUERADE');
         if (bad) return { kind: 'UNSUPPORTED', what: bad };
         if (c.ct.kind !== 'tracked') return ACCEPT;
-        // nf_nat_masquerade_ipv4: 0.0.0.0 sources (DHCP) are left alone.
+        // nf_nat_masquerade_ipv4: 0.0.0.0 sources (DHCP) are left alone
+        // (nf_nat_masquerade_ipv6 has no such case; :: is never a source here).
         if (c.ct.entry.original.src === '0.0.0.0') return ACCEPT;
         const out = c.outIface;
         const nexthop: Ipv4 = c.hctx.nexthop ?? c.packet.ip.dst;
@@ -971,8 +1091,14 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
       return (c, ref) => {
         const bad = natApplicable(c, 'REDIRECT');
         if (bad) return { kind: 'UNSUPPORTED', what: bad };
-        // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first address.
-        const dst = c.hook === 'OUTPUT' ? '127.0.0.1' : c.env.primaryAddress(c.inIface);
+        // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first
+        // address; nf_nat_redirect_ipv6: ::1 (loopback_addr), else the device's first address.
+        const dst =
+          c.hook === 'OUTPUT'
+            ? c.v6
+              ? '::1'
+              : '127.0.0.1'
+            : c.env.primaryAddress(c.inIface, c.v6 ? 'ipv6' : 'ipv4');
         if (dst === null)
           return {
             kind: 'DROP',

@@ -21,7 +21,8 @@ export interface NetfilterEnv {
    * routing table (LOCAL, BROADCAST, …; UNICAST when the local table has no
    * entry; MULTICAST for 224/4; BROADCAST for 0/8 and 255.255.255.255).
    * With `dev`, a local-table hit on another device answers UNICAST
-   * (`--limit-iface-in/out`).
+   * (`--limit-iface-in/out`). For an IPv6 address (single-host trace only)
+   * ipv6_chk_addr's answer: LOCAL for ::1 and the host's addresses.
    */
   addrType(ip: Ipv4, dev?: string): AddrType;
   /**
@@ -30,8 +31,12 @@ export interface NetfilterEnv {
    * kernel drops the packet.
    */
   masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null;
-  /** REDIRECT in PREROUTING: the first address of the incoming device (nf_nat_redirect_ipv4); null = drop. */
-  primaryAddress(iface: string): Ipv4 | null;
+  /**
+   * REDIRECT in PREROUTING: the first address of the incoming device
+   * (nf_nat_redirect_ipv4; nf_nat_redirect_ipv6 when `family` is ipv6 —
+   * only the single-host iptables trace evaluates IPv6); null = drop.
+   */
+  primaryAddress(iface: string, family?: 'ipv4' | 'ipv6'): Ipv4 | null;
   /** Simulated time in seconds (never the real clock). */
   now(): number;
   readonly sysctls: ConntrackSysctls;

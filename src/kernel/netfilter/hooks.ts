@@ -141,6 +141,9 @@ export class Netfilter {
       packet: skb.packet,
       src: 0,
       dst: 0,
+      v6: false,
+      src6: 0n,
+      dst6: 0n,
       proto: 0,
       sport: -1,
       dport: -1,
@@ -463,6 +466,16 @@ const REJECT_CODES: Readonly<Record<string, number>> = {
   'icmp-admin-prohibited': 13,
 };
 
+/** ICMPv6 destination-unreachable codes of ip6tables' `--reject-with` (ip6t_REJECT.c reject_tg6). */
+const REJECT6_CODES: Readonly<Record<string, number>> = {
+  'icmp6-no-route': 0,
+  'icmp6-adm-prohibited': 1,
+  'icmp6-addr-unreachable': 3,
+  'icmp6-port-unreachable': 4,
+  'icmp6-policy-fail': 5,
+  'icmp6-reject-route': 6,
+};
+
 /**
  * What REJECT sends: a TCP RST (nf_send_reset: seq from the ACK, or an ACK of
  * the segment) or an ICMP destination-unreachable (nf_send_unreach →
@@ -491,10 +504,12 @@ export function rejectInfo(p: Ipv4Packet, withType: string, env: NetfilterEnv): 
       },
     };
   }
-  // icmp_send never answers an ICMP error.
-  if (l4.kind === 'icmp' && ICMP_ERROR_TYPES.has(l4.type))
+  const v6 = p.ip.src.indexOf(':') >= 0;
+  // icmp_send / icmpv6_send never answer an ICMP error (ICMPv6 errors are types < 128).
+  if (l4.kind === 'icmp' && (v6 ? l4.type < 128 : ICMP_ERROR_TYPES.has(l4.type)))
     return { with: withType, response: null };
-  const code = REJECT_CODES[withType] ?? 3;
+  // nf_send_unreach6: ICMPv6 type 1 (destination unreachable) with the option's code.
+  const code = v6 ? (REJECT6_CODES[withType] ?? 4) : (REJECT_CODES[withType] ?? 3);
   const local = env.addrType(p.ip.dst) === 'LOCAL';
   if (!local) return { with: withType, response: null };
   const src: Ipv4 = p.ip.dst;
@@ -502,7 +517,7 @@ export function rejectInfo(p: Ipv4Packet, withType: string, env: NetfilterEnv): 
     with: withType,
     response: {
       ip: { src, dst: p.ip.src, ttl: 64, id: 0, df: false, tos: 0xc0 },
-      l4: { kind: 'icmp', type: 3, code, inner: p },
+      l4: { kind: 'icmp', type: v6 ? 1 : 3, code, inner: p },
       payloadLength: 0,
     },
   };

@@ -89,6 +89,8 @@ export type Match =
       readonly ports: readonly PortRange[];
     } & Negatable)
   | ({ readonly kind: 'icmp'; readonly type: number; readonly code?: number } & Negatable)
+  /** ip6tables `-p ipv6-icmp -m icmp6 --icmpv6-type T[/C]` (code absent = any code). */
+  | ({ readonly kind: 'icmp6'; readonly type: number; readonly code?: number } & Negatable)
   | { readonly kind: 'comment'; readonly text: string }
   | {
       readonly kind: 'conntrack';
@@ -158,7 +160,7 @@ export type Target =
   | { readonly kind: 'jump'; readonly chain: string }
   /** `-g CHAIN` */
   | { readonly kind: 'goto'; readonly chain: string }
-  /** `-j REJECT [--reject-with X]`, default icmp-port-unreachable. */
+  /** `-j REJECT [--reject-with X]`, default icmp-port-unreachable (ip6tables: icmp6-port-unreachable). */
   | { readonly kind: 'REJECT'; readonly with: string }
   /** `-j MARK --set-xmark v/m` (all MARK spellings normalise to xmark: mark = (mark & ~m) ^ v). */
   | { readonly kind: 'MARK'; readonly value: number; readonly mask: number }
@@ -217,4 +219,10 @@ export interface Table {
 /** One host's netfilter configuration: what `iptables-save` would print. */
 export interface Ruleset {
   readonly tables: ReadonlyMap<TableName, Table>;
+  /**
+   * Which tool's dump this is: iptables-save (`ipv4`, the default when
+   * absent) or ip6tables-save (`ipv6`). Addresses in the rules are of this
+   * family only.
+   */
+  readonly family?: 'ipv4' | 'ipv6';
 }

@@ -126,6 +126,8 @@ class Tracer {
       }
       case 'comment':
       case 'statistic':
+      // Upstream's fake parser skips flags it does not model (nfacct); they "match".
+      case 'nfacct':
         return true;
       case 'recent':
         // AffinityCheck (`--rcheck`; `--update` likewise checks history) never matches.

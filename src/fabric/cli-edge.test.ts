@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { memoryIo } from '../cli/io.js';
+import { main } from '../cli/main.js';
+
+const FILES = {
+  'examples/gke-lb-traefik.yaml': readFileSync('examples/gke-lb-traefik.yaml', 'utf8'),
+};
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const io = memoryIo(FILES);
+  const code = await main(args, io);
+  return { code, out: io.stdout, err: io.stderr };
+}
+
+describe('packeteye trace at the edge', () => {
+  it('--http follows the request through Traefik to the Ingress backend', async () => {
+    const r = await run([
+      'trace',
+      '-f',
+      'examples/gke-lb-traefik.yaml',
+      '--from',
+      'host/user',
+      '--to',
+      '35.211.100.7:80',
+      '--sport',
+      '32345',
+      '--http',
+      'whoami.example.com/',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { rewrites: { kind: string }[]; proxy: { backend: string } };
+    expect(t.rewrites.map((x) => x.kind)).toContain('proxy');
+    expect(t.proxy.backend).toBe('10.24.0.9:80');
+  });
+
+  it('text output shows the upstream connection after the client leg', async () => {
+    const r = await run([
+      'trace',
+      '-f',
+      'examples/gke-lb-traefik.yaml',
+      '--from',
+      'host/user',
+      '--to',
+      '35.211.100.7:80',
+      '--http',
+      'whoami.example.com',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('upstream, traefik in kube-system/traefik');
+  });
+
+  it('a host no Ingress serves: the controller answers itself, with a diagnostic', async () => {
+    const r = await run([
+      'trace',
+      '-f',
+      'examples/gke-lb-traefik.yaml',
+      '--from',
+      'host/user',
+      '--to',
+      '35.211.100.7:80',
+      '--http',
+      'other.example.com',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { diagnostics: { code: string }[]; upstream?: unknown };
+    expect(t.upstream).toBeUndefined();
+    expect(t.diagnostics.map((d) => d.code)).toContain('ingress-no-route');
+  });
+
+  it('a packet from the internet to a closed port dies at the VPC firewall, named', async () => {
+    const r = await run([
+      'trace',
+      '-f',
+      'examples/gke-lb-traefik.yaml',
+      '--from',
+      'host/user',
+      '--to',
+      '35.211.248.125:31080',
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { request: { reason: string; at: string } };
+    expect(t.request).toMatchObject({ reason: 'vpc-firewall', at: 'vpc' });
+  });
+});

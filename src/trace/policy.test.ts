@@ -1,0 +1,230 @@
+/**
+ * NetworkPolicy in traces (policy/enforce-twin.ts): golden traces for
+ * examples/policy-calico.yaml (Calico's Felix chains in the node rulesets,
+ * the kernel model decides) and examples/policy-bridge-unenforced.yaml (the
+ * same policies on the bridge plugin, which enforces nothing). Goldens in
+ * test/golden/policy-*.{txt,json}; regenerate with
+ *
+ *   UPDATE_GOLDEN=1 npx vitest run src/trace/policy.test.ts
+ */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { loadDocuments } from '../k8s/load.js';
+import { buildModel } from '../k8s/model.js';
+import { renderTraceText } from '../render/trace.js';
+import { planTwin, type TwinPlan } from '../twin/index.js';
+import { traceConnection, type ConnectionTrace, type TraceOptions } from './connection.js';
+
+const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
+
+const plans = new Map<string, TwinPlan>();
+function plan(example: string): TwinPlan {
+  let p = plans.get(example);
+  if (!p) {
+    const path = `examples/${example}.yaml`;
+    const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
+    const built = buildModel(loaded.objects);
+    expect(
+      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
+    ).toEqual([]);
+    p = planTwin(built.model);
+    plans.set(example, p);
+  }
+  return p;
+}
+
+const notes = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
+  (t[leg]?.hops ?? []).flatMap((h) =>
+    h.steps.filter((s) => s.kind === 'note' && s.detail?.['policy']).map((s) => s.summary),
+  );
+/** The filter chains a leg's packet went through (rule steps), in order. */
+const chains = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
+  (t[leg]?.hops ?? []).flatMap((h) =>
+    h.steps
+      .filter((s) => s.kind === 'rule' && s.detail?.['table'] === 'filter')
+      .map((s) => String(s.detail?.['chain'])),
+  );
+
+interface Case {
+  readonly name: string;
+  readonly example: string;
+  readonly opts: TraceOptions;
+  readonly expect: (t: ConnectionTrace) => void;
+}
+
+const CALICO = 'policy-calico';
+const BRIDGE = 'policy-bridge-unenforced';
+
+const CASES: Case[] = [
+  {
+    name: 'policy-calico-fe-to-be-service-allowed',
+    example: CALICO,
+    opts: { from: 'store/fe-1', to: 'svc/store/be:8080' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.request.at).toBe('store/be-1');
+      expect(t.policy).toMatchObject({ enforcer: 'calico', enforced: true, allowedByPolicy: true });
+      // Ingress checked on be-1's node, as the packet goes out of the host towards its veth.
+      expect(chains(t)).toContain('cali-to-wl-dispatch');
+      expect(notes(t)).toEqual([
+        expect.stringMatching(/^ingress allowed by NetworkPolicy store\/be-from-fe spec\.ingress\[0\] \(filter cali-pi-/),
+      ]);
+      // The reply is let through by conntrack (RELATED,ESTABLISHED at the top of cali-fw-/cali-tw-).
+      expect(t.reply?.disposition).toBe('delivered');
+      expect(t.reply?.received?.src).toBe('10.96.0.80');
+    },
+  },
+  {
+    name: 'policy-calico-fe-to-db-denied',
+    example: CALICO,
+    opts: { from: 'store/fe-1', to: 'store/db-1:6379' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('dropped');
+      expect(t.request.at).toBe('node-a');
+      expect(t.request.detail).toMatch(/cali-tw-cali\w+ .*Drop if no policies passed packet/);
+      expect(t.policy?.allowedByPolicy).toBe(false);
+      expect(notes(t)).toEqual([
+        'ingress denied: NetworkPolicies store/default-deny, store/store-net-policy isolate store/db-1 and no rule allows TCP/6379 from store/fe-1',
+      ]);
+      const drop = t.request.hops.flatMap((h) => h.steps).find((s) => s.kind === 'drop');
+      const pol = drop?.detail?.['policy'] as { explanation: string[]; rule: { chain: string } };
+      expect(pol.rule.chain).toMatch(/^cali-tw-/);
+      expect(pol.explanation).toContain(
+        '    NetworkPolicy store/store-net-policy spec.ingress[0]: store/fe-1 is not among its peers (pods {role=be} in namespace store)',
+      );
+      expect(t.reply).toBeNull();
+    },
+  },
+  {
+    // The Service's DNAT (nat PREROUTING) comes before filter FORWARD: the policy sees db-1's IP.
+    name: 'policy-calico-fe-to-db-service-denied',
+    example: CALICO,
+    opts: { from: 'store/fe-1', to: 'svc/store/db:6379' },
+    expect: (t) => {
+      expect(t.rewrites.map((r) => `${r.kind} ${r.to}`)).toEqual(['DNAT 10.244.1.31:6379']);
+      expect(t.request.disposition).toBe('dropped');
+      expect(t.policy).toMatchObject({ to: 'store/db-1', allowedByPolicy: false });
+    },
+  },
+  {
+    name: 'policy-calico-be-to-db-service-allowed',
+    example: CALICO,
+    opts: { from: 'store/be-1', to: 'svc/store/db:6379' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.request.at).toBe('store/db-1');
+      expect(notes(t)[0]).toMatch(/^ingress allowed by NetworkPolicy store\/store-net-policy/);
+      // db-1 may start nothing (db-no-egress), yet its SYN-ACK leaves: conntrack ESTABLISHED.
+      expect(t.reply?.disposition).toBe('delivered');
+      expect(chains(t, 'reply')).toContain(chains(t, 'reply').find((c) => c.startsWith('cali-fw-')));
+    },
+  },
+  {
+    name: 'policy-calico-db-egress-denied',
+    example: CALICO,
+    opts: { from: 'store/db-1', to: 'store/be-1:8080' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('dropped');
+      expect(t.request.at).toBe('node-a');
+      expect(t.request.detail).toMatch(/cali-fw-/);
+      expect(notes(t)).toEqual([
+        'egress denied: NetworkPolicy store/db-no-egress isolates store/db-1 and no rule allows TCP/8080 to store/be-1',
+      ]);
+    },
+  },
+  {
+    name: 'policy-calico-same-node-allowed',
+    example: CALICO,
+    opts: { from: 'store/fe-2', to: 'store/be-1:8080' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.reply?.disposition).toBe('delivered');
+    },
+  },
+  {
+    name: 'policy-bridge-fe-to-db-unenforced',
+    example: BRIDGE,
+    opts: { from: 'store/fe-1', to: 'store/db-1:6379' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.reply?.disposition).toBe('delivered');
+      expect(t.policy).toMatchObject({ enforcer: 'none', enforced: false, allowedByPolicy: false });
+      expect(notes(t)).toEqual([
+        'NetworkPolicies store/default-deny, store/store-net-policy select store/db-1 (ingress) but cni bridge enforces nothing: the packet passes (the policies would deny it)',
+      ]);
+      expect(t.diagnostics.map((d) => d.code)).toContain('policy-not-enforced');
+      expect(chains(t).some((c) => c.startsWith('cali-'))).toBe(false);
+    },
+  },
+  {
+    name: 'policy-bridge-db-egress-unenforced',
+    example: BRIDGE,
+    opts: { from: 'store/db-1', to: 'svc/store/be:8080' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(notes(t)).toEqual([
+        'NetworkPolicy store/db-no-egress selects store/db-1 (egress) but cni bridge enforces nothing: the packet passes (the policies would deny it)',
+        expect.stringMatching(/select store\/be-1 \(ingress\) but cni bridge enforces nothing: the packet passes \(the policies would deny it\)$/),
+      ]);
+    },
+  },
+];
+
+describe('NetworkPolicy in traces', () => {
+  for (const c of CASES) {
+    it(c.name, () => {
+      const t = traceConnection(plan(c.example), c.opts);
+      c.expect(t);
+      const text = renderTraceText(t);
+      const json = `${JSON.stringify(t, null, 2)}\n`;
+      const base = `test/golden/${c.name}`;
+      if (UPDATE || !existsSync(`${base}.txt`)) {
+        writeFileSync(`${base}.txt`, text);
+        writeFileSync(`${base}.json`, json);
+      }
+      expect(text).toBe(readFileSync(`${base}.txt`, 'utf8'));
+      expect(json).toBe(readFileSync(`${base}.json`, 'utf8'));
+    });
+  }
+
+  it('every allowed/denied verdict of the Calico twin matches the policy engine', () => {
+    const p = plan(CALICO);
+    const pods = ['store/fe-1', 'store/fe-2', 'store/be-1', 'store/be-2', 'store/db-1'];
+    const ports: Record<string, number> = {
+      'store/fe-1': 80,
+      'store/fe-2': 80,
+      'store/be-1': 8080,
+      'store/be-2': 8080,
+      'store/db-1': 6379,
+    };
+    for (const a of pods)
+      for (const b of pods) {
+        if (a === b) continue;
+        const t = traceConnection(p, { from: a, to: `${b}:${ports[b]}` });
+        expect(`${a}->${b} ${t.request.disposition}`).toBe(
+          `${a}->${b} ${t.policy!.allowedByPolicy ? 'delivered' : 'dropped'}`,
+        );
+      }
+  });
+
+  it('says in the plan that bridge enforces nothing, and Calico beside bridge matches no interface', () => {
+    const bridge = plan(BRIDGE).instantiate();
+    expect(bridge.diagnostics.map((d) => d.code)).toContain('policy-not-enforced');
+    const text = readFileSync(`examples/${BRIDGE}.yaml`, 'utf8').replace(
+      '  cni:\n    plugin: bridge\n',
+      '  cni:\n    plugin: bridge\n  networkPolicy:\n    enforcer: calico\n',
+    );
+    const loaded = loadDocuments([{ path: 'canal-on-bridge.yaml', text }]);
+    const built = buildModel(loaded.objects);
+    const pl = planTwin(built.model);
+    expect(pl.diagnostics.map((d) => d.code)).toContain('policy-enforcer-no-workload-interfaces');
+    // Felix's chains are installed, and the kernel model shows they match nothing.
+    const twin = pl.instantiate();
+    expect(twin.nodeRules.get('node-a')!.text).toContain('-A FORWARD -j cali-FORWARD');
+    const t = traceConnection(pl, { from: 'store/fe-1', to: 'store/db-1:6379' });
+    expect(t.request.disposition).toBe('delivered');
+    expect(chains(t)).toContain('cali-FORWARD');
+    expect(chains(t).some((c) => c.startsWith('cali-tw-'))).toBe(false);
+    expect(notes(t)[0]).toMatch(/Calico's Felix beside cni bridge matches only cali\* workload interfaces/);
+  });
+});
