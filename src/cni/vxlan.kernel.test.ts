@@ -42,14 +42,14 @@ const canRun =
   ['ip', 'bridge', 'tcpdump', 'python3', 'ethtool'].every(has) &&
   spawnSync('ip', ['netns', 'list'], { stdio: 'ignore' }).status === 0;
 
-const CLUSTER = `
+const cluster = (cni: string): string => `
 apiVersion: packeteye.dev/v1alpha1
 kind: Cluster
 metadata: {name: vx}
 spec:
   clusterCIDR: 10.244.0.0/16
   serviceCIDR: 10.96.0.0/12
-  cni: {plugin: flannel, backend: vxlan}
+  cni: ${cni}
   underlay: {cidr: 10.0.0.0/24, gateway: 10.0.0.1, mtu: 1500}
 ---
 apiVersion: v1
@@ -209,9 +209,29 @@ function settingsFor(h: Host): string[][] {
       ip('addr', 'add', `${a.local}/${a.prefix}`, 'dev', l.name);
     if (l.adminUp) ip('link', 'set', l.name, 'up');
   }
-  for (const r of h.route.list('main')) {
-    if (r.proto === 'kernel') continue;
+  // Routes without a gateway first: `default via 169.254.1.1` needs `169.254.1.1 dev eth0 scope link`.
+  const routes = h.route.list('main').filter((r) => r.proto !== 'kernel');
+  for (const r of [
+    ...routes.filter((x) => x.via === undefined),
+    ...routes.filter((x) => x.via !== undefined),
+  ]) {
     ip('route', 'add', ...formatRoute(r).split(' '));
+  }
+  // Per-device sysctls the plugins set (Calico: proxy_arp on the cali veths).
+  for (const l of h.linkList()) {
+    for (const k of ['proxy_arp', 'route_localnet']) {
+      const v = h.sysctl.number(`net.ipv4.conf.${l.name}.${k}`);
+      if (v !== 0)
+        cmds.push([
+          'ip',
+          'netns',
+          'exec',
+          ns,
+          'sysctl',
+          '-qw',
+          `net.ipv4.conf.${l.name}.${k}=${v}`,
+        ]);
+    }
   }
   for (const n of h.neigh.list()) {
     if (n.state === 'PERMANENT' && n.mac)
@@ -254,9 +274,28 @@ afterAll(() => {
   for (const ns of created) spawnSync('ip', ['netns', 'del', ns], { timeout: 5000 });
 });
 
-describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
+const CASES = [
+  {
+    name: 'flannel vxlan',
+    cni: '{plugin: flannel, backend: vxlan}',
+    dev: 'flannel.1',
+    vni: 1,
+    port: 8472,
+    route: /via 10\.244\.2\.0 dev flannel\.1 onlink/,
+  },
+  {
+    name: 'calico VXLAN',
+    cni: '{plugin: calico, encapsulation: VXLAN}',
+    dev: 'vxlan.calico',
+    vni: 4096,
+    port: 4789,
+    route: /via 10\.244\.2\.0 dev vxlan\.calico proto 80 onlink/,
+  },
+] as const;
+
+describe.skipIf(!canRun).each(CASES)('$name on a real kernel', (c) => {
   it("a real pod1 → pod4 datagram on the underlay equals the twin's ENCAP step, field for field", async () => {
-    const loaded = loadDocuments([{ path: 'vx.yaml', text: CLUSTER }]);
+    const loaded = loadDocuments([{ path: 'vx.yaml', text: cluster(c.cni) }]);
     const built = buildModel(loaded.objects);
     const plan = planTwin(built.model);
     const { trace, twin } = traceConnectionWithTwin(plan, {
@@ -283,18 +322,18 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
       // kernel's own checksums (with offload a veth carries CHECKSUM_PARTIAL and tcpdump sees a stub).
       for (const [h, dev] of [
         ['default/pod1', 'eth0'],
-        ['node1', 'flannel.1'],
+        ['node1', c.dev],
         ['node1', 'eth0'],
       ] as const) {
         sh(['ip', 'netns', 'exec', nsOf(h), 'ethtool', '-K', dev, 'tx', 'off']);
       }
       // The commands came from the twin's state; the real devices now say the same.
-      expect(sh(['ip', '-n', nsOf('node1'), '-d', 'link', 'show', 'flannel.1'])).toMatch(
-        /vxlan id 1 local 10\.0\.0\.11 dev eth0 .*dstport 8472 nolearning/,
+      expect(sh(['ip', '-n', nsOf('node1'), '-d', 'link', 'show', c.dev])).toMatch(
+        new RegExp(
+          `vxlan id ${c.vni} local 10\\.0\\.0\\.11 dev eth0 .*dstport ${c.port} nolearning`,
+        ),
       );
-      expect(sh(['ip', '-n', nsOf('node1'), 'route', 'show', '10.244.2.0/24'])).toMatch(
-        /via 10\.244\.2\.0 dev flannel\.1 onlink/,
-      );
+      expect(sh(['ip', '-n', nsOf('node1'), 'route', 'show'])).toMatch(c.route);
 
       const pcap = join(dir, 'underlay.pcap');
       const dump = spawn(
@@ -311,7 +350,7 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
           '1',
           '-w',
           pcap,
-          'udp port 8472',
+          `udp port ${c.port}`,
         ],
         { stdio: ['ignore', 'ignore', 'pipe'] },
       );
@@ -351,7 +390,7 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
       const node1 = trace.request.hops.filter((h) => h.host === 'node1').flatMap((h) => h.steps);
       const encap = node1.find((s) => s.kind === 'encap')!.detail as unknown as VxlanHeaders;
       const tx = node1.find(
-        (s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.dport === 8472,
+        (s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.dport === c.port,
       )!;
       const t = real.value.tunnel;
       expect({ src: t.outerSrcMac, dst: t.outerDstMac }).toEqual({
@@ -385,8 +424,9 @@ describe.skipIf(!canRun)('flannel vxlan on a real kernel', () => {
       expect(p.l4).toMatchObject({ kind: 'udp', sport: 40000, dport: 5353 });
       // The twin's own MACs are the real devices' (the commands set them), so this is no tautology:
       // the kernel chose which MACs go where (flannel.1's as inner source, the permanent neighbour as inner destination).
-      expect(encap.inner.src).toBe(twin.host('node1').getLink('flannel.1')!.mac);
-      expect(encap.inner.dst).toBe(twin.host('node2').getLink('flannel.1')!.mac);
+      expect(encap.inner.src).toBe(twin.host('node1').getLink(c.dev)!.mac);
+      expect(encap.inner.dst).toBe(twin.host('node2').getLink(c.dev)!.mac);
+      expect(t.vni).toBe(c.vni);
     } finally {
       rmSync(dir, { recursive: true, force: true });
       for (const ns of created.splice(0)) spawnSync('ip', ['netns', 'del', ns], { timeout: 5000 });

@@ -504,6 +504,12 @@ function fieldText(field: 'src' | 'dst', p: PacketView, marks: readonly Mark[]):
   );
 }
 
+/** The tunnel device that wrapped the packet (`flannel.1 vxlan vni 1`), for the inner line. */
+function tunnelBy(w: Wire): string {
+  const by = w.marks.find((m) => m.kind === 'ENCAP')?.by;
+  return by ? ` (${esc(by)})` : '';
+}
+
 function wireLabel(w: Wire): string {
   const parts = [`${w.from} → ${w.to}`, `${srcOf(w.packet)} > ${dstOf(w.packet)}`];
   for (const m of w.marks) parts.push(`${m.kind} ${m.field} ${m.from} → ${m.to}`);
@@ -553,7 +559,7 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
                 `${f} ${w.marks.find((m) => m.field === f)?.from ?? ''} → ${f === 'src' ? srcOf(w.packet) : dstOf(w.packet)} ${w.marks.map((m) => m.kind).join(', ')}`,
               ) + 30,
           ),
-          w.inner ? textW(`inner ${w.inner}`) + 30 : 0,
+          w.inner ? textW(`inner ${w.inner} (${w.marks.find((m) => m.kind === 'ENCAP')?.by ?? ''})`) + 30 : 0,
         ),
       ),
     ) + 10;
@@ -581,7 +587,7 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
           `<text x="${lx + 26}" y="${ly + 16}">${fieldText('src', w.packet, w.marks)}</text>` +
           `<text x="${lx + 26}" y="${ly + 32}">${fieldText('dst', w.packet, w.marks)}</text>` +
           (w.inner
-            ? `<text x="${lx + 26}" y="${ly + 48}" class="ip">inner ${esc(w.inner)}</text>`
+            ? `<text x="${lx + 26}" y="${ly + 48}" class="ip">inner ${esc(w.inner)}${tunnelBy(w)}</text>`
             : '') +
           `</g>`,
       );

@@ -118,7 +118,9 @@ function pathOf(h: MergedHop): string {
   // Tunnel devices sit between the underlay device and the bridge (flannel.1, vxlan.calico, tunl0).
   const encapAt = h.steps.findIndex((s) => s.kind === 'encap');
   const tunnelOf = (kind: 'encap' | 'decap'): string | undefined => {
-    const d = h.steps.find((s) => s.kind === kind && s.detail?.['device'] !== undefined)?.detail?.['device'];
+    const d = h.steps.find((s) => s.kind === kind && s.detail?.['device'] !== undefined)?.detail?.[
+      'device'
+    ];
     return d === undefined ? undefined : String(d);
   };
   if (rx) via.push(String(rx.detail?.['dev'] ?? '?'));
