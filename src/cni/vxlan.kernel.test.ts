@@ -1,11 +1,13 @@
 /**
- * flannel's VXLAN overlay against a real kernel: the twin builds a two-node
- * flannel vxlan cluster; its kernel state (links with their MACs and MTUs,
+ * VXLAN overlays against a real kernel — flannel's (flannel.1, VNI 1, port
+ * 8472, pods behind cni0) and Calico's (vxlan.calico, VNI 4096, port 4789,
+ * pods behind cali veths answering 169.254.1.1 by proxy ARP): the twin builds
+ * a two-node cluster; its kernel state (links with their MACs and MTUs,
  * the VXLAN devices' parameters, addresses, routes, permanent neighbours,
  * the VXLAN FDB) is turned into `ip` / `bridge` commands in namespaces
  * `pe-vx-<pid>-…`: node1 and node2 joined by a veth underlay (their eth0s),
- * each with a real `type vxlan id 1 dstport 8472 … nolearning` device and
- * cni0, one pod behind each bridge. A real UDP datagram from pod1 to pod4 is
+ * each with a real `type vxlan id … dstport … nolearning` device, one pod on
+ * each node. A real UDP datagram from pod1 to pod4 is
  * captured on node1's eth0 with `tcpdump -w`, the pcap parsed with src/wire,
  * and the outer and inner headers compared with the twin's ENCAP step (and
  * its underlay transmit step for the outer MACs), field for field.

@@ -23,6 +23,7 @@ import { compileRuleset } from '../kernel/netfilter/index.js';
 import type { Network } from '../kernel/network.js';
 import { routeOutput } from '../kernel/stack.js';
 import { IptablesHooks } from '../twin/netfilter.js';
+import { cidrContains, parseCidr } from '../wire/addr.js';
 import { installGceNode, installGceRouter, planGceVpc, type GceVpc } from './gce.js';
 import { compileIpMasqAgent, ipMasqAgentForCluster } from './ip-masq-agent.js';
 import { compileSvclbPod } from './klipper-lb.js';
@@ -66,6 +67,7 @@ export function planEdge(model: ClusterModel): Edge {
   }
   const l2Leaders = new Map<string, string>();
   if (lb.controller === 'metallb') {
+    const underlay = parseCidr(model.cluster.underlay.cidr);
     const speakers = metallbSpeakerNodes(model);
     for (const f of lb.frontends.values()) {
       const leader = metallbL2Speaker(model, f, speakers);
@@ -74,6 +76,17 @@ export function planEdge(model: ClusterModel): Edge {
           code: 'metallb-no-speaker',
           severity: 'warning',
           message: `MetalLB layer 2: no eligible speaker node announces ${f.ip}${f.externalTrafficPolicy === 'Local' ? ' (externalTrafficPolicy Local: no node with a ready local endpoint runs a speaker)' : ''}; nothing answers ARP for it`,
+          object: `Service ${f.service}`,
+          field: 'status.loadBalancer.ingress',
+        });
+        continue;
+      }
+      if (!cidrContains(underlay, f.ip)) {
+        // Layer 2 mode only works for addresses on the nodes' segment: nobody routes others to it.
+        diagnostics.push({
+          code: 'metallb-l2-off-segment',
+          severity: 'warning',
+          message: `MetalLB layer 2 announces ${f.ip} by ARP, but it is outside the nodes' segment ${model.cluster.underlay.cidr}; the gateway never ARPs for it, so it is unreachable from outside`,
           object: `Service ${f.service}`,
           field: 'status.loadBalancer.ingress',
         });
@@ -180,8 +193,8 @@ export function planEdge(model: ClusterModel): Edge {
         if (!h) continue; // not built in this instance: the walk will not reach it
         const mac = h.links.get('eth0')?.mac;
         if (!mac) continue;
-        // The speaker's gratuitous ARP / ARP reply: the router learns ip → the leader's MAC.
-        router.route.add({ dst: `${ip}/32`, dev: 'eth0', scope: 'link' });
+        // The speaker's gratuitous ARP (and its answers to who-has): the router's neighbour
+        // entry for ip is the leader's MAC. The router reaches ip through its connected route.
         router.neigh.add(ip, 'eth0', { lladdr: mac, nud: 'reachable' });
       }
       return out;

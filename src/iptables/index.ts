@@ -39,12 +39,25 @@
  * 255.255.255.255 are filled in; a full 0:65535 port range and a
  * non-inverted 0.0.0.0/0 address disappear, as they do from the kernel struct.
  *
+ * ip6tables-save dumps too: the family is detected (detectIptablesFamily) or
+ * given (`ParseOptions.family`) and recorded in `Ruleset.family`; IPv6
+ * addresses print in RFC 5952 form with a prefix (`-d ::1/128`), `-p 58` as
+ * `ipv6-icmp`, `-m icmp6 --icmpv6-type N[/C]`, REJECT's ip6tables types
+ * (default icmp6-port-unreachable) and `--to-destination [addr]:port`, all
+ * checked against ip6tables 1.8.9 (roundtrip6.kernel.test.ts). An address of
+ * the other family is an error with its line.
+ *
  * Sources: iptables 1.8.9 iptables/xshared.c (add_param_to_argv, do_parse),
  * iptables-restore.c, nft-ipv4.c/iptables-save.c (save order), and each
  * extensions/libxt_*.c parse/save pair cited where used.
  */
 
-export { parseIptablesSave, parseRule, type ParseOptions } from './parse.js';
+export {
+  detectIptablesFamily,
+  parseIptablesSave,
+  parseRule,
+  type ParseOptions,
+} from './parse.js';
 export {
   CODE_UNKNOWN_CHAIN,
   CODE_NO_COMMIT,

@@ -53,7 +53,7 @@ const V6_ADDRESS_OPTION =
   /(?:^|[ \t])(?:-s|-d|--source|--destination|--src|--dst|--to-destination|--to-source|--to|--ctorigdst|--ctorigsrc|--ctrepldst|--ctreplsrc)[ \t]+\[?[0-9A-Fa-f]{0,4}:[0-9A-Fa-f]{0,4}:/m;
 /** Options only ip6tables has. */
 const V6_ONLY_OPTION =
-  /(?:^|[ \t])(?:-m[ \t]+icmp6|--icmpv6-type|-p[ \t]+(?:ipv6-icmp|icmpv6)|--reject-with[ \t]+icmp6-)(?=[ \t\n]|$)/m;
+  /(?:^|[ \t])(?:-m[ \t]+icmp6|--icmpv6-type|-p[ \t]+(?:ipv6-icmp|icmpv6)|--reject-with[ \t]+icmp6-[a-z-]+)(?=[ \t\n]|$)/m;
 
 /**
  * Which tool printed a dump, from its first IPv6-only construct (an IPv6

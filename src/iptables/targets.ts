@@ -261,6 +261,8 @@ function parseNatRange6(
   s: string,
 ): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
   const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
+  const v4 = /^(\d+\.\d+\.\d+\.\d+)(?:-\d+\.\d+\.\d+\.\d+)?(?::[\d-]+)?$/.exec(s);
+  if (v4) return err(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
   let addrPart = s;
   if (s.startsWith('[')) {
     const close = s.indexOf(']');

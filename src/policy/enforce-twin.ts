@@ -36,6 +36,10 @@
  *   show that they match nothing; a diagnostic and every affected trace say
  *   so.
  * - `none` (bridge, flannel) — nothing is installed; the twin says so.
+ *
+ * Simplification: with no NetworkPolicy at all, Felix's filter chains are
+ * not installed (every workload chain would end in the `kns.<ns>` profile,
+ * which allows everything); only its nat chains (cni/calico-nat.ts) are.
  * - `kube-router` — not modelled: a diagnostic says so, and traces carry a
  *   note that its rules are absent.
  */
@@ -143,7 +147,10 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
   }
   const podsByKey = new Map(world.pods.map((p) => [p.key, p] as const));
   const nodeFragment = (node: string, localPods: readonly string[]): PolicyFragment | undefined => {
-    if (e.enforcer !== 'calico') return undefined;
+    // Without any policy every workload chain ends in the kns.<ns> profile, which allows
+    // everything: the twin leaves Felix's filter chains out then (no verdict changes, and
+    // traces of policy-free clusters stay short).
+    if (e.enforcer !== 'calico' || world.policies.length === 0) return undefined;
     const local = localPods.map((k) => podsByKey.get(k)).filter((p): p is PodEndpoint => !!p);
     const r = renderCalicoFilter(
       // ANP diagnostics are given once at plan level.

@@ -531,6 +531,18 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
   const lay = layoutHosts(t, hosts);
   const arrows: string[] = [];
   const badges: string[] = [];
+  // Where a leg died: a cross on that host's box.
+  const deaths: string[] = [];
+  for (const leg of [t.request, t.reply]) {
+    if (!leg || (leg.disposition !== 'dropped' && leg.disposition !== 'rejected')) continue;
+    const at = lay.places.get(leg.at ?? '');
+    if (!at) continue;
+    const x = at.box.x + at.box.w - 4;
+    const y = at.box.y + 4;
+    deaths.push(
+      `<g class="death"><title>${esc(`${leg.what} ${leg.disposition} at ${leg.at} (${leg.reason ?? ''})`)}</title><circle cx="${x}" cy="${y}" r="10"/><path d="M${x - 4},${y - 4} L${x + 4},${y + 4} M${x + 4},${y - 4} L${x - 4},${y + 4}"/></g>`,
+    );
+  }
   const lane = lanes(wires, order);
   for (const [i, w] of wires.entries()) {
     const a = arrowPath(w, lay.places, order, lay.bandY, lane[i]!);
@@ -547,22 +559,6 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
   }
   // The ledger: the packet on each wire, the seeds' "src: … dst: …" blocks.
   const lines: string[] = [];
-  const ledgerW =
-    Math.max(
-      300,
-      ...wires.map((w) =>
-        Math.max(
-          textW(`${w.from} → ${w.to} · ${w.packet.proto} ${w.packet.flags ?? ''}`) + 30,
-          ...(['src', 'dst'] as const).map(
-            (f) =>
-              textW(
-                `${f} ${w.marks.find((m) => m.field === f)?.from ?? ''} → ${f === 'src' ? srcOf(w.packet) : dstOf(w.packet)} ${w.marks.map((m) => m.kind).join(', ')}`,
-              ) + 30,
-          ),
-          w.inner ? textW(`inner ${w.inner} (${w.marks.find((m) => m.kind === 'ENCAP')?.by ?? ''})`) + 30 : 0,
-        ),
-      ),
-    ) + 10;
   const lx = 8;
   let ly = 26;
   for (const leg of ['request', 'reply'] as const) {
@@ -593,8 +589,36 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
       );
       ly += w.inner ? 66 : 50;
     }
+    // Where the leg ended, and what the receiver sees (the seeds' last frame: "src: svc1 dst: pod1"),
+    // with what that host rewrote on the way in (the reply's un-DNAT when it lands on the node that did the DNAT).
+    const path = pathOf(legv);
+    const end = path[path.length - 1];
+    if (end) {
+      const marks = marksOf(end.steps);
+      const bad = legv.disposition === 'dropped' || legv.disposition === 'rejected';
+      lines.push(
+        `<g class="entry end ${leg}${bad ? ' bad' : ''}"><text x="${lx + 9}" y="${ly}" text-anchor="middle" class="title">⇒</text>` +
+          `<text x="${lx + 26}" y="${ly}" class="name">${esc(legv.disposition)} at ${esc(legv.at ?? end.host)}${legv.reason && !['delivered', 'left-model'].includes(legv.disposition) ? ` <tspan class="ip">(${esc(legv.reason)})</tspan>` : ''}</text>` +
+          (legv.received
+            ? `<text x="${lx + 26}" y="${ly + 16}">${fieldText('src', legv.received, marks)}</text>` +
+              `<text x="${lx + 26}" y="${ly + 32}">${fieldText('dst', legv.received, marks)}</text>`
+            : '') +
+          `</g>`,
+      );
+      ly += legv.received ? 50 : 20;
+    }
     ly += 8;
   }
+  // The ledger is as wide as its widest line (measured on the text itself, entities counted once).
+  const ledgerW = Math.max(
+    300,
+    ...[...lines.join('').matchAll(/<text x="([\d.]+)"[^>]*>(.*?)<\/text>/g)].map(
+      (m) =>
+        Number(m[1]) +
+        textW((m[2] ?? '').replace(/<[^>]*>/g, '').replace(/&[#\w]+;/g, '_')) +
+        10,
+    ),
+  );
   const desc = wires.map(wireLabel).join('. ');
   // Both drawn a little larger than their units, so 13px text reads at about body size;
   // CSS shrinks them to fit, and on a narrow screen the ledger wraps under the picture.
@@ -615,6 +639,7 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
     `<g class="hosts">${lay.svg.join('')}</g>` +
     `<g class="arrows">${arrows.join('')}</g>` +
     `<g class="badges">${badges.join('')}</g>` +
+    `<g class="deaths">${deaths.join('')}</g>` +
     `</svg>` +
     svgOpen('wires', ledgerW + 8, ly, 'role="group" aria-labelledby="lg-title"') +
     `<title id="lg-title">The packet on each wire: src and dst, rewritten fields struck through and highlighted</title>` +
@@ -874,6 +899,28 @@ function defaultsHtml(t: ConnectionTrace): string {
   );
 }
 
+function policyHtml(t: ConnectionTrace): string {
+  const p = t.policy;
+  if (!p) return '';
+  const verdict = p.allowedByPolicy ? 'allowed' : 'denied';
+  const enforced = p.enforced
+    ? `enforced by ${esc(p.enforcer)}`
+    : `<strong>not enforced</strong> (${p.enforcer === 'none' ? 'no enforcer' : esc(p.enforcer)})`;
+  const dir = (name: string, d: typeof p.egress): string =>
+    `<li>${name}: ${d.isolatedBy.length > 0 ? `isolated by ${d.isolatedBy.map((x) => `<code>${esc(x)}</code>`).join(', ')}` : 'not isolated'}` +
+    `${d.allowedBy.length > 0 ? `; allowed by ${d.allowedBy.map((x) => `<code>${esc(x)}</code>`).join(', ')}` : ''}</li>`;
+  return (
+    `<section aria-labelledby="h-policy"><h2 id="h-policy">NetworkPolicy</h2>` +
+    `<p class="fate ${p.allowedByPolicy ? 'delivered' : 'dropped'}"><code>${esc(p.from)}</code> → <code>${esc(p.to)}</code>${p.port ? ` <code>${esc(p.port)}</code>` : ''}: ` +
+    `<strong class="disp">${verdict}</strong> by the policies; ${enforced}</p>` +
+    `<ul>${dir('egress from the source', p.egress)}${dir('ingress to the destination', p.ingress)}</ul>` +
+    (p.explanation.length > 0
+      ? `<pre class="explain">${p.explanation.map((l) => esc(l)).join('\n')}</pre>`
+      : '') +
+    `</section>`
+  );
+}
+
 function diagnosticsHtml(t: ConnectionTrace): string {
   if (t.diagnostics.length === 0) return '';
   return (
@@ -956,9 +1003,12 @@ figcaption label{margin-left:1rem;white-space:nowrap}
 .diagram .badge circle{stroke:var(--panel);stroke-width:2}
 .diagram .badge.request circle{fill:var(--req)}.diagram .badge.reply circle{fill:var(--rep)}
 .diagram .badge text{fill:#fff;font-weight:700;font-size:11px}
+.diagram .death circle{fill:var(--bad)}.diagram .death path{stroke:#fff;stroke-width:2.4;stroke-linecap:round}
 .diagram .arrow:hover .line,.diagram .arrow:focus .line,.diagram .arrow.hl .line{stroke-width:4.5}
 .diagram .arrow:focus{outline:none}.diagram .arrow:focus-visible .hit{stroke:var(--focus);stroke-opacity:.35}
 .diagram .entry.hl .name{text-decoration:underline}
+.diagram .entry.end .name{font-weight:700}
+.diagram .entry.end.bad .name{fill:var(--bad)}
 .hide-request .arrow.request,.hide-request .badges .request,.hide-reply .arrow.reply,.hide-reply .badges .reply{display:none}
 .tools{margin:.2rem 0 .5rem}
 button{font:inherit;font-size:.85rem;padding:.2rem .6rem;border-radius:6px;border:1px solid var(--line);background:var(--panel);color:var(--fg);cursor:pointer}
@@ -1010,6 +1060,7 @@ fieldset.alts label{cursor:pointer}
 .p{font-weight:700}
 .alt-panel{margin-top:.5rem}
 .diags .error strong{color:var(--bad)}
+pre.explain{background:var(--panel);border:1px solid var(--line);border-radius:8px;padding:.5rem .7rem;font-size:.82rem;white-space:pre-wrap;overflow-wrap:anywhere}
 footer{margin-top:2rem;color:var(--muted);font-size:.8rem}
 @media print{
 :root{--bg:#fff;--fg:#000;--panel:#fff;--panel2:#f3f3f3;--muted:#444;--line:#bbb;--node:#fafafa;--ns:#f2f6fc;--root:#eef1f5;--rw-bg:#ffe58a;--rw-fg:#000;--req:#1f5fd6;--rep:#b84a0e}
@@ -1076,6 +1127,7 @@ export function renderTraceHtml(t: ConnectionTrace): string {
       ? legSection('reply', t.reply, counter)
       : `<section class="leg reply" aria-labelledby="h-reply"><h2 id="h-reply">Reply</h2><p>None: nothing answers a packet that never arrived.</p></section>`) +
     `<section aria-labelledby="h-rewrites"><h2 id="h-rewrites">Rewrites</h2>${rewritesTable(t.rewrites, 'Every address rewrite, in order, with the packet before and after')}</section>` +
+    policyHtml(t) +
     alternativesHtml(t) +
     defaultsHtml(t) +
     diagnosticsHtml(t) +

@@ -13,7 +13,12 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet } from '../wire/packet.js';
-import { DEFAULT_CONNTRACK_SYSCTLS, NO_CT, type SkbCt } from '../kernel/conntrack/core.js';
+import {
+  DEFAULT_CONNTRACK_SYSCTLS,
+  NO_CT,
+  type ConntrackSysctls,
+  type SkbCt,
+} from '../kernel/conntrack/core.js';
 import type {
   HookCall,
   HookResult,
@@ -30,7 +35,7 @@ import {
 } from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
 import { icmpError } from '../kernel/socket.js';
-import type { Recorder } from '../kernel/step.js';
+import type { Recorder, Step } from '../kernel/step.js';
 
 /** ipt_REJECT's ICMP codes (net/ipv4/netfilter/ipt_REJECT.c reject_tg). */
 const REJECT_CODES: Readonly<Record<string, number>> = {
@@ -90,7 +95,10 @@ export class IptablesHooks implements NetfilterHooks {
       masqueradeSource: (out, nh) => host.masqueradeSource(out, nh),
       primaryAddress: (iface) => host.primaryAddress(iface),
       now: () => host.now(),
-      sysctls: DEFAULT_CONNTRACK_SYSCTLS,
+      // Read live: a compiler or test may set net.netfilter.* after construction.
+      get sysctls() {
+        return conntrackSysctlsOf(host);
+      },
     };
     this.nf = new Netfilter(ruleset, env);
   }
@@ -104,6 +112,14 @@ export class IptablesHooks implements NetfilterHooks {
     chooser: Chooser,
   ): HookResult {
     const ct = (meta.ct as SkbCt | undefined) ?? NO_CT;
+    // netfilter records each rewrite as a plain before/after step; this adapter
+    // records the same rewrite with the rule that bound it (recordRewrite), so
+    // the plain one is left out rather than shown twice.
+    const inner: Recorder = {
+      record: (step) => {
+        if (!isPlainRewrite(step)) rec.record(step);
+      },
+    };
     const o = this.nf.run(
       call.hook,
       { packet, mark: meta.mark, ct },
@@ -114,7 +130,7 @@ export class IptablesHooks implements NetfilterHooks {
         ...(call.nexthop !== undefined ? { nexthop: call.nexthop } : {}),
       },
       chooser,
-      rec,
+      inner,
     );
     const after = o.skb.packet;
     if (o.verdict === 'ACCEPT')
@@ -205,4 +221,30 @@ export class IptablesHooks implements NetfilterHooks {
 
 function fmt(ip: Ipv4, port: number | undefined): string {
   return port === undefined ? ip : `${ip}:${port}`;
+}
+
+/** netfilter's own rewrite step (hooks.ts natStage): a `nat` step with a manip and no rule. */
+function isPlainRewrite(step: Step): boolean {
+  const d = step.detail as { manip?: unknown; kind?: unknown } | undefined;
+  return (
+    step.kind === 'nat' && step.before !== undefined && d?.manip !== undefined && d.kind !== 'ICMP'
+  );
+}
+
+/** The conntrack sysctls of the namespace, when the host exposes them (a kernel `Host` does). */
+function conntrackSysctlsOf(host: HostServices): ConntrackSysctls {
+  const sysctl = (host as { sysctl?: { get(key: string): number | string | undefined } }).sysctl;
+  if (!sysctl) return DEFAULT_CONNTRACK_SYSCTLS;
+  const flag = (key: string, dflt: boolean): boolean => {
+    const v = sysctl.get(key);
+    return v === undefined ? dflt : Number(v) !== 0;
+  };
+  return {
+    ...DEFAULT_CONNTRACK_SYSCTLS,
+    tcpLoose: flag('net.netfilter.nf_conntrack_tcp_loose', DEFAULT_CONNTRACK_SYSCTLS.tcpLoose),
+    tcpBeLiberal: flag(
+      'net.netfilter.nf_conntrack_tcp_be_liberal',
+      DEFAULT_CONNTRACK_SYSCTLS.tcpBeLiberal,
+    ),
+  };
 }

@@ -274,7 +274,12 @@ function defaultPayload(p: Ipv4Packet): Uint8Array {
   if (p.l4.kind === 'udp' && p.l4.vxlan !== undefined) {
     // A VXLAN datagram: the 8-byte header, then the inner Ethernet frame.
     const v = p.l4.vxlan;
-    const inner = emitFrame({ kind: 'ipv4', src: v.inner.src, dst: v.inner.dst, packet: v.inner.packet });
+    const inner = emitFrame({
+      kind: 'ipv4',
+      src: v.inner.src,
+      dst: v.inner.dst,
+      packet: v.inner.packet,
+    });
     out.set(emitVxlanHeader(v.vni), 0);
     out.set(inner.subarray(0, Math.max(0, out.length - VXLAN_HEADER_LEN)), VXLAN_HEADER_LEN);
     return out;
