@@ -79,8 +79,14 @@ const files = readdirSync(DIR)
   .sort();
 
 describe('upstream kube-proxy flows through our evaluator', () => {
+  const count = { all: 0, ipv6: 0 };
+  it('covers all 227 corpus flows, the 15 IPv6 ones through ip6tables text', () => {
+    expect(count).toEqual({ all: 227, ipv6: 15 });
+  });
   for (const file of files) {
     const f = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as FlowFile;
+    count.all += f.flows.length;
+    if (f.inputs.proxier.ipFamily === 'IPv6') count.ipv6 += f.flows.length;
     const out = generateIptablesRules(corpusInput(file, f));
     // The node's addresses of both families: those of the other family never match (a
     // dual-stack node's ip6tables sees only its IPv6 addresses), loopback is always local.

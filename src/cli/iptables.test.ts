@@ -239,7 +239,10 @@ describe('packeteye iptables trace', () => {
   });
 
   it.each([
-    [['--src', 'x', '--dst', '2.2.2.2', '--dport', '80'], /--src "x" is not an IPv4 or IPv6 address/],
+    [
+      ['--src', 'x', '--dst', '2.2.2.2', '--dport', '80'],
+      /--src "x" is not an IPv4 or IPv6 address/,
+    ],
     [['--src', '1.1.1.1', '--dst', '2.2.2.2'], /--dport is required/],
     [['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '70000'], /is not a port/],
     [

@@ -89,3 +89,26 @@ describe('packeteye trace at the edge', () => {
     expect(t.request).toMatchObject({ reason: 'vpc-firewall', at: 'vpc' });
   });
 });
+
+describe("kube-proxy's health servers on the nodes", () => {
+  it.each([
+    ['node/node-2:32100', 'kube-proxy health check for Service default/store-be-local'],
+    ['node/node-3:10256', 'kube-proxy /healthz'],
+  ])('%s is answered by %s', async (to, label) => {
+    const r = await run([
+      'trace',
+      '-f',
+      'examples/gke-lb-traefik.yaml',
+      '--from',
+      'default/store-be-1',
+      '--to',
+      to,
+      '-o',
+      'json',
+    ]);
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { request: { disposition: string; socket: string } };
+    expect(t.request.disposition).toBe('delivered');
+    expect(t.request.socket).toContain(label);
+  });
+});

@@ -124,6 +124,10 @@ export function planEdge(model: ClusterModel): Edge {
     });
   }
   const services = lb.services;
+  const svclbCache = new Map<
+    string,
+    { compiled: ReturnType<typeof compileRuleset>; diagnostics: Diagnostic[] }
+  >();
   const byKey = new Map(services.map((s) => [nsName(s), s]));
   return {
     lb,
@@ -173,17 +177,27 @@ export function planEdge(model: ClusterModel): Edge {
             field: `metadata.labels.${LABEL_SVCLB}`,
           },
         ];
-      const frag = compileSvclbPod(svc, [pod.status.hostIP]);
-      const merged = mergeIptablesSaveWithDiagnostics([frag.text], [`svclb@${nsName(pod)}`]);
-      const parsed = parseIptablesSave(merged.text, `iptables-save@${nsName(pod)}`);
+      // Compiled once per pod for the plan: every instance (and --all-paths branch) reuses it.
+      const key = nsName(pod);
+      let c = svclbCache.get(key);
+      if (!c) {
+        const frag = compileSvclbPod(svc, [pod.status.hostIP]);
+        const merged = mergeIptablesSaveWithDiagnostics([frag.text], [`svclb@${key}`]);
+        const parsed = parseIptablesSave(merged.text, `iptables-save@${key}`);
+        c = {
+          compiled: compileRuleset(parsed.ruleset),
+          diagnostics: [...frag.diagnostics, ...merged.diagnostics, ...parsed.diagnostics],
+        };
+        svclbCache.set(key, c);
+      }
       const h = podHost;
-      h.netfilter = new IptablesHooks(compileRuleset(parsed.ruleset), h, (towards) => {
+      h.netfilter = new IptablesHooks(c.compiled, h, (towards) => {
         const r = routeOutput(h, { dst: towards });
         return r.ok ? (r.rt.src ?? null) : null;
       });
       // The svclb containers run `entry`, which enables forwarding in the pod (sysctl -w net.ipv4.ip_forward=1).
       h.sysctl.set('net.ipv4.ip_forward', 1);
-      return [...frag.diagnostics, ...merged.diagnostics, ...parsed.diagnostics];
+      return c.diagnostics;
     },
     finish: (net, router) => {
       const out: Diagnostic[] = [];

@@ -316,138 +316,181 @@ export class GceVpcHooks implements NetfilterHooks {
     rec: Recorder,
     chooser: Chooser,
   ): HookResult {
-    const accept = (pk: Ipv4Packet = packet, m: SkbMeta = meta): HookResult => ({
-      verdict: 'ACCEPT',
-      packet: pk,
-      meta: m,
+    if (call.hook === 'PREROUTING' && call.inIface !== undefined && call.inIface !== 'eth0')
+      return this.ingress(packet, meta, host, rec, chooser); // from the internet
+    if (call.hook === 'POSTROUTING' && call.outIface !== undefined && call.outIface !== 'eth0') {
+      const e = this.egress(packet, meta, host, rec); // to the internet
+      return 'verdict' in e ? e : { verdict: 'ACCEPT', packet: e.packet, meta };
+    }
+    if (
+      call.hook === 'PREROUTING' &&
+      (this.vpc.frontends.has(packet.ip.dst) || this.vpc.byExternal.has(packet.ip.dst))
+    ) {
+      // From inside the VPC to one of its external addresses: out through the edge and back in
+      // (a VM reaching another's external IP or an external LB is NATed both ways).
+      const e = this.egress(packet, meta, host, rec);
+      if ('verdict' in e) return e;
+      return this.ingress(e.packet, meta, host, rec, chooser);
+    }
+    return { verdict: 'ACCEPT', packet, meta };
+  }
+
+  private dropped(
+    packet: Ipv4Packet,
+    meta: SkbMeta,
+    host: HostServices,
+    rec: Recorder,
+    reason: 'vpc-firewall' | 'vpc-no-nat' | 'lb-no-forwarding-rule',
+    why: string,
+  ): HookResult {
+    rec.record({
+      kind: 'fabric',
+      host: host.host,
+      summary: why,
+      packet,
+      detail: { stage: reason },
     });
-    const drop = (
-      reason: 'vpc-firewall' | 'vpc-no-nat' | 'lb-no-forwarding-rule',
-      why: string,
-    ): HookResult => {
-      rec.record({
-        kind: 'fabric',
-        host: host.host,
-        summary: why,
-        packet,
-        detail: { stage: reason },
-      });
-      return { verdict: 'DROP', packet, meta, reason, why };
-    };
+    return { verdict: 'DROP', packet, meta, reason, why };
+  }
+
+  private rewrite(
+    rec: Recorder,
+    host: HostServices,
+    before: Ipv4Packet,
+    after: Ipv4Packet,
+    kind: string,
+    field: 'src' | 'dst',
+    node: string,
+    extra: string,
+  ): void {
+    const proto = before.l4.kind;
+    const { sport: bs, dport: bd } = ports(before);
+    const from = field === 'src' ? fmt(before.ip.src, bs, proto) : fmt(before.ip.dst, bd, proto);
+    const to = field === 'src' ? fmt(after.ip.src, bs, proto) : fmt(after.ip.dst, bd, proto);
+    rec.record({
+      kind: 'fabric',
+      host: host.host,
+      summary: `1:1 NAT (access config of ${node}): ${kind} ${field} ${from} → ${to}, stateless${extra}`,
+      packet: after,
+      before,
+      detail: {
+        stage: '1:1-nat',
+        rewrite: kind,
+        hook: 'access-config',
+        label: 'GCE 1:1 NAT',
+        field,
+        from,
+        to,
+        by: `GCE 1:1 NAT (access config of ${node}, stateless)`,
+      },
+    });
+  }
+
+  /** A packet entering the VPC from the internet: forwarding rule, firewall, then 1:1 NAT or the NLB. */
+  private ingress(
+    packet: Ipv4Packet,
+    meta: SkbMeta,
+    host: HostServices,
+    rec: Recorder,
+    chooser: Chooser,
+  ): HookResult {
     const proto = packet.l4.kind;
     const { sport, dport } = ports(packet);
-    if (call.hook === 'PREROUTING' && call.inIface !== undefined && call.inIface !== 'eth0') {
-      // From the internet.
-      const dst = packet.ip.dst;
-      const front = this.vpc.frontends.get(dst);
-      const nat = this.vpc.byExternal.get(dst);
-      if (!front && !nat)
-        return drop(
-          'vpc-no-nat',
-          `${dst} is no external address of this VPC (no access config, no forwarding rule)`,
+    const dst = packet.ip.dst;
+    const front = this.vpc.frontends.get(dst);
+    const nat = this.vpc.byExternal.get(dst);
+    if (!front && !nat)
+      return this.dropped(
+        packet,
+        meta,
+        host,
+        rec,
+        'vpc-no-nat',
+        `${dst} is no external address of this VPC (no access config, no forwarding rule)`,
+      );
+    // The forwarding rule comes first: a port it does not list never reaches an instance.
+    if (
+      front &&
+      !front.ports.some((p) => p.proto === proto && (proto === 'icmp' || p.port === dport))
+    )
+      return this.dropped(
+        packet,
+        meta,
+        host,
+        rec,
+        'lb-no-forwarding-rule',
+        `passthrough NLB ${front.ip}: no forwarding rule for ${proto}/${dport ?? ''} (Service ${front.service})`,
+      );
+    const established = this.flows.has(this.key(proto, packet.ip.src, sport, dst, dport));
+    let fw: string;
+    if (established) fw = 'firewall: reply to an allowed connection (stateful)';
+    else {
+      const r = this.firewallAllows(packet);
+      if (!r)
+        return this.dropped(
+          packet,
+          meta,
+          host,
+          rec,
+          'vpc-firewall',
+          `VPC firewall: no ingress rule allows ${proto} ${fmt(packet.ip.src, sport, proto)} → ${fmt(dst, dport, proto)} (implied deny ingress)`,
         );
-      // The forwarding rule comes first: a port it does not list never reaches an instance.
-      if (
-        front &&
-        !front.ports.some((p) => p.proto === proto && (proto === 'icmp' || p.port === dport))
-      )
-        return drop(
-          'lb-no-forwarding-rule',
-          `passthrough NLB ${front.ip}: no forwarding rule for ${proto}/${dport ?? ''} (Service ${front.service})`,
-        );
-      const established = this.flows.has(this.key(proto, packet.ip.src, sport, dst, dport));
-      let fw = '';
-      if (established) fw = 'firewall: reply to an allowed connection (stateful)';
-      else {
-        const r = this.firewallAllows(packet);
-        if (!r)
-          return drop(
-            'vpc-firewall',
-            `VPC firewall: no ingress rule allows ${proto} ${fmt(packet.ip.src, sport, proto)} → ${fmt(dst, dport, proto)} (implied deny ingress)`,
-          );
-        fw = `firewall: allowed by ${r.name} (${r.origin})`;
-      }
-      if (front) return this.loadBalance(front, packet, meta, host, rec, chooser, fw);
-      const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, dst: nat!.internal } };
-      const from = fmt(dst, dport, proto);
-      const to = fmt(nat!.internal, dport, proto);
-      // Stateless: the same static mapping either way. A reply to a connection the node opened is
-      // labelled un-SNAT (the inverse of the outbound rewrite), like conntrack's reply-direction rewrites.
-      const kind = established ? 'un-SNAT' : 'DNAT';
-      if (!established)
-        this.inbound.add(this.key(proto, nat!.internal, dport, packet.ip.src, sport));
+      fw = `firewall: allowed by ${r.name} (${r.origin})`;
+    }
+    if (front) return this.loadBalance(front, packet, meta, host, rec, chooser, fw);
+    const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, dst: nat!.internal } };
+    // Stateless: the same static mapping either way. A reply to a connection the node opened is
+    // labelled un-SNAT (the inverse of the outbound rewrite), like conntrack's reply-direction rewrites.
+    const kind = established ? 'un-SNAT' : 'DNAT';
+    if (!established) this.inbound.add(this.key(proto, nat!.internal, dport, packet.ip.src, sport));
+    this.rewrite(rec, host, packet, after, kind, 'dst', nat!.node, `; ${fw}`);
+    return { verdict: 'ACCEPT', packet: after, meta };
+  }
+
+  /** A packet leaving the VPC for the internet: 1:1 NAT of a node's address, the NLB's direct return, or a drop. */
+  private egress(
+    packet: Ipv4Packet,
+    meta: SkbMeta,
+    host: HostServices,
+    rec: Recorder,
+  ): { packet: Ipv4Packet } | HookResult {
+    const proto = packet.l4.kind;
+    const { sport, dport } = ports(packet);
+    const src = packet.ip.src;
+    const nat = this.vpc.byInternal.get(src);
+    if (nat) {
+      const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, src: nat.external } };
+      const reply = this.inbound.has(this.key(proto, src, sport, packet.ip.dst, dport));
+      const kind = reply ? 'un-DNAT' : 'SNAT';
+      if (!reply) this.flows.add(this.key(proto, packet.ip.dst, dport, nat.external, sport));
+      this.rewrite(rec, host, packet, after, kind, 'src', nat.node, '');
+      return { packet: after };
+    }
+    const front = this.vpc.frontends.get(src);
+    if (front) {
+      this.flows.add(this.key(proto, packet.ip.dst, dport, src, sport));
       rec.record({
         kind: 'fabric',
         host: host.host,
-        summary: `1:1 NAT (access config of ${nat!.node}): ${kind} dst ${from} → ${to}, stateless; ${fw}`,
-        packet: after,
-        before: packet,
-        detail: {
-          stage: '1:1-nat',
-          rewrite: kind,
-          hook: 'access-config',
-          label: 'GCE 1:1 NAT',
-          field: 'dst',
-          from,
-          to,
-          by: `GCE 1:1 NAT (access config of ${nat!.node}, stateless)`,
-        },
+        summary: `passthrough NLB: the reply leaves with the forwarding rule's address ${src} as source (direct server return), untranslated`,
+        packet,
+        detail: { stage: 'nlb-return', service: front.service },
       });
-      return accept(after);
+      return { packet };
     }
-    if (call.hook === 'POSTROUTING' && call.outIface !== undefined && call.outIface !== 'eth0') {
-      // To the internet.
-      const src = packet.ip.src;
-      const nat = this.vpc.byInternal.get(src);
-      if (nat) {
-        const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, src: nat.external } };
-        const from = fmt(src, sport, proto);
-        const to = fmt(nat.external, sport, proto);
-        const reply = this.inbound.has(this.key(proto, src, sport, packet.ip.dst, dport));
-        const kind = reply ? 'un-DNAT' : 'SNAT';
-        if (!reply) this.flows.add(this.key(proto, packet.ip.dst, dport, nat.external, sport));
-        rec.record({
-          kind: 'fabric',
-          host: host.host,
-          summary: `1:1 NAT (access config of ${nat.node}): ${kind} src ${from} → ${to}, stateless`,
-          packet: after,
-          before: packet,
-          detail: {
-            stage: '1:1-nat',
-            rewrite: kind,
-            hook: 'access-config',
-            label: 'GCE 1:1 NAT',
-            field: 'src',
-            from,
-            to,
-            by: `GCE 1:1 NAT (access config of ${nat.node}, stateless)`,
-          },
-        });
-        return accept(after);
-      }
-      const front = this.vpc.frontends.get(src);
-      if (front && this.vpc.instances.has(call.nexthop ?? '') === false) {
-        this.flows.add(this.key(proto, packet.ip.dst, dport, src, sport));
-        rec.record({
-          kind: 'fabric',
-          host: host.host,
-          summary: `passthrough NLB: the reply leaves with the forwarding rule's address ${src} as source (direct server return), untranslated`,
-          packet,
-          detail: { stage: 'nlb-return', service: front.service },
-        });
-        return accept();
-      }
-      const inst = this.vpc.instances.get(src);
-      return drop(
-        'vpc-no-nat',
-        inst !== undefined
-          ? `1:1 NAT: node ${inst} has no ExternalIP (no access config; Cloud NAT is not modelled), so ${src} cannot leave the VPC`
-          : this.isInternal(src)
-            ? `1:1 NAT: source ${src} is not a node's address (the 1:1 NAT only translates node IPs; pod IPs must be masqueraded first)`
-            : `source ${src} is not an address of this VPC`,
-      );
-    }
-    return accept();
+    const inst = this.vpc.instances.get(src);
+    return this.dropped(
+      packet,
+      meta,
+      host,
+      rec,
+      'vpc-no-nat',
+      inst !== undefined
+        ? `1:1 NAT: node ${inst} has no ExternalIP (no access config; Cloud NAT is not modelled), so ${src} cannot leave the VPC`
+        : this.isInternal(src)
+          ? `1:1 NAT: source ${src} is not a node's address (the 1:1 NAT only translates node IPs; pod IPs must be masqueraded first)`
+          : `source ${src} is not an address of this VPC`,
+    );
   }
 
   private loadBalance(

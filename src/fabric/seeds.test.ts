@@ -183,6 +183,10 @@ const CASES: Case[] = [
       expect(req.slice(0, 3).map((r) => r.kind)).toEqual(['DNAT', 'MASQUERADE', 'proxy']);
       expect(req[0]!.from).toBe('35.211.100.7:80');
       expect(t.proxy?.ingress).toBe('default/whoami');
+      const leg1 = t.rewrites.filter(
+        (r) => r.kind !== 'proxy' && !t.upstream!.rewrites.includes(r),
+      );
+      expectRetracesInReverse({ ...t, rewrites: leg1 });
       expect(t.upstream?.request.disposition).toBe('delivered');
       expect(t.reply?.received).toMatchObject({
         src: '35.211.100.7',
@@ -280,6 +284,22 @@ const CASES: Case[] = [
       expect(t.request.disposition).toBe('dropped');
       expect(t.request.reason).toBe('vpc-firewall');
       expect(t.request.at).toBe('vpc');
+    },
+  },
+  {
+    // Inside the VPC to a node's external address: out through the edge and back in, NATed both ways.
+    name: 'edge-gce-pod-to-node-external-ip',
+    plan: () => plan('gke-lb-traefik'),
+    opts: { from: 'default/store-be-1', to: '35.211.248.124', proto: 'icmp' },
+    expect: (t) => {
+      expect(t.rewrites.filter((r) => r.host === 'vpc').map(short)).toEqual([
+        'request SNAT@vpc src 10.142.0.63 → 35.211.248.125',
+        'request DNAT@vpc dst 35.211.248.124 → 10.142.0.62',
+        'reply un-DNAT@vpc src 10.142.0.62 → 35.211.248.124',
+        'reply un-SNAT@vpc dst 35.211.248.125 → 10.142.0.63',
+      ]);
+      expect(t.request.received?.src).toBe('35.211.248.125');
+      expect(t.reply?.received).toMatchObject({ src: '35.211.248.124', dst: '10.24.1.10' });
     },
   },
   {

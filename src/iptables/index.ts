@@ -52,12 +52,7 @@
  * extensions/libxt_*.c parse/save pair cited where used.
  */
 
-export {
-  detectIptablesFamily,
-  parseIptablesSave,
-  parseRule,
-  type ParseOptions,
-} from './parse.js';
+export { detectIptablesFamily, parseIptablesSave, parseRule, type ParseOptions } from './parse.js';
 export {
   CODE_UNKNOWN_CHAIN,
   CODE_NO_COMMIT,

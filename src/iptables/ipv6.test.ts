@@ -42,8 +42,14 @@ describe('ip6tables-save text', () => {
     ['! -s ::/0 -j DROP', '! -s ::/0 -j DROP'],
     ['-s 2001:db8::/ffff:ffff:: -j DROP', '-s 2001:db8::/32 -j DROP'],
     ['-s 2001:db8:0:0:1::/ffff:ffff:0:ffff:: -j DROP', '-s 2001:db8::/ffff:ffff:0:ffff:: -j DROP'],
-    ['-p 58 -m icmp6 --icmpv6-type ping -j ACCEPT', '-p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT'],
-    ['-p icmpv6 --icmpv6-type no-route -j ACCEPT', '-p ipv6-icmp -m icmp6 --icmpv6-type 1/0 -j ACCEPT'],
+    [
+      '-p 58 -m icmp6 --icmpv6-type ping -j ACCEPT',
+      '-p ipv6-icmp -m icmp6 --icmpv6-type 128 -j ACCEPT',
+    ],
+    [
+      '-p icmpv6 --icmpv6-type no-route -j ACCEPT',
+      '-p ipv6-icmp -m icmp6 --icmpv6-type 1/0 -j ACCEPT',
+    ],
     ['-p tcp -j REJECT', '-p tcp -j REJECT --reject-with icmp6-port-unreachable'],
     ['-j REJECT --reject-with adm-prohibited', '-j REJECT --reject-with icmp6-adm-prohibited'],
     ['-p tcp -j REJECT --reject-with tcp-reset', '-p tcp -j REJECT --reject-with tcp-reset'],
@@ -83,9 +89,9 @@ describe('ip6tables-save text', () => {
     expect(rule6('-s fd00:10::/64 -j MASQUERADE --random-fully', 'nat', 'POSTROUTING').text).toBe(
       '-s fd00:10::/64 -j MASQUERADE --random-fully',
     );
-    expect(rule6('-p udp -j SNAT --to-source [2001:db8::9]:1000-2000', 'nat', 'POSTROUTING').text).toBe(
-      '-p udp -j SNAT --to-source [2001:db8::9]:1000-2000',
-    );
+    expect(
+      rule6('-p udp -j SNAT --to-source [2001:db8::9]:1000-2000', 'nat', 'POSTROUTING').text,
+    ).toBe('-p udp -j SNAT --to-source [2001:db8::9]:1000-2000');
   });
 
   it.each([
@@ -100,7 +106,12 @@ describe('ip6tables-save text', () => {
     const table = spec.includes('DNAT') ? 'nat' : 'filter';
     const r = rule6(spec, table, table === 'nat' ? 'PREROUTING' : 'INPUT');
     expect(r.diagnostics).toEqual([
-      expect.objectContaining({ severity: 'error', line: 2, file: 'd6', message: expect.stringMatching(msg) }),
+      expect.objectContaining({
+        severity: 'error',
+        line: 2,
+        file: 'd6',
+        message: expect.stringMatching(msg),
+      }),
     ]);
   });
 
@@ -109,7 +120,10 @@ describe('ip6tables-save text', () => {
       family: 'ipv4',
     });
     expect(r.diagnostics).toEqual([
-      expect.objectContaining({ line: 2, message: expect.stringMatching(/IPv6 address in an iptables \(IPv4\)/) }),
+      expect.objectContaining({
+        line: 2,
+        message: expect.stringMatching(/IPv6 address in an iptables \(IPv4\)/),
+      }),
     ]);
   });
 });

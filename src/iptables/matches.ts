@@ -320,7 +320,12 @@ const icmp6: MatchSpec = {
     }
     if (named) {
       const [type, code] = named;
-      return okv({ kind: 'icmp6', type, ...(code !== undefined ? { code } : {}), invert: g.invert });
+      return okv({
+        kind: 'icmp6',
+        type,
+        ...(code !== undefined ? { code } : {}),
+        invert: g.invert,
+      });
     }
     const slash = v.indexOf('/');
     const t = parseDecimal(slash < 0 ? v : v.slice(0, slash), 0, 255);
@@ -638,7 +643,8 @@ const recent: MatchSpec = {
     const name = nameG ? nameG.values[0]! : 'DEFAULT';
     if (name.length === 0 || name.length > 200) return err('--name must be 1–200 characters');
     // libxt_recent keeps a mask of the rule's family; all ones when not given.
-    let mask = ctx.family === 'ipv6' ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255';
+    let mask =
+      ctx.family === 'ipv6' ? 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff' : '255.255.255.255';
     const maskG = find(given, '--mask');
     if (maskG && ctx.family === 'ipv6') {
       const r = parseIpv6Text(maskG.values[0]!);

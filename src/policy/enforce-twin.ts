@@ -50,7 +50,13 @@ import { renderCalicoFilter, FELIX_MARK } from './calico.js';
 import { evaluatePair, type DirectionResult, type PairResult } from './engine.js';
 import { policyEnforcement, type Enforcer } from './enforcer.js';
 import { explainDirection, type PortQuery } from './explain.js';
-import { buildPolicyWorld, npSelects, type PodEndpoint, type PolicyWorld, type SourceObject } from './model.js';
+import {
+  buildPolicyWorld,
+  npSelects,
+  type PodEndpoint,
+  type PolicyWorld,
+  type SourceObject,
+} from './model.js';
 import type { L4Protocol } from './ports.js';
 
 export const CODE_POLICY_ENFORCER_MISMATCH = 'policy-enforcer-no-workload-interfaces';
@@ -86,7 +92,9 @@ function sourcesOf(model: ClusterModel): SourceObject[] {
   for (const p of model.adminNetworkPolicies)
     out.push({ object: { ...p, kind: 'AdminNetworkPolicy' } });
   if (model.baselineAdminNetworkPolicy)
-    out.push({ object: { ...model.baselineAdminNetworkPolicy, kind: 'BaselineAdminNetworkPolicy' } });
+    out.push({
+      object: { ...model.baselineAdminNetworkPolicy, kind: 'BaselineAdminNetworkPolicy' },
+    });
   return out;
 }
 
@@ -99,8 +107,7 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
   const world = buildPolicyWorld(sourcesOf(model));
   const c = model.cluster;
   const cni = c.cni.plugin;
-  const policyCount =
-    world.policies.length + world.admin.length + (world.baseline ? 1 : 0);
+  const policyCount = world.policies.length + world.admin.length + (world.baseline ? 1 : 0);
   const clusterObject = {
     metadata: { name: c.name },
     spec: {
@@ -235,7 +242,11 @@ interface TraceLike {
   readonly from: { readonly kind: string; readonly host?: string; readonly ip: string };
   readonly proto: string;
   readonly request: LegLike;
-  readonly rewrites: readonly { readonly leg: string; readonly kind: string; readonly to: string }[];
+  readonly rewrites: readonly {
+    readonly leg: string;
+    readonly kind: string;
+    readonly to: string;
+  }[];
 }
 
 /** The policy verdict for a traced connection, as the trace's `policy` field. */
@@ -248,8 +259,14 @@ export interface TracePolicy {
   readonly port?: string;
   /** What the NetworkPolicies say (policy/engine.ts), whatever enforces them. */
   readonly allowedByPolicy: boolean;
-  readonly egress: { readonly isolatedBy: readonly string[]; readonly allowedBy: readonly string[] };
-  readonly ingress: { readonly isolatedBy: readonly string[]; readonly allowedBy: readonly string[] };
+  readonly egress: {
+    readonly isolatedBy: readonly string[];
+    readonly allowedBy: readonly string[];
+  };
+  readonly ingress: {
+    readonly isolatedBy: readonly string[];
+    readonly allowedBy: readonly string[];
+  };
   readonly explanation: readonly string[];
 }
 
@@ -278,8 +295,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
   const src = trace.from.kind === 'pod' ? byIp.get(trace.from.ip) : undefined;
   // The pod the request was for: after DNAT (policies see pod IPs, not ClusterIPs).
   const dnat = trace.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
-  const dstIp =
-    trace.request.received?.dst ?? (dnat ? dnat.to.replace(/:\d+$/, '') : undefined);
+  const dstIp = trace.request.received?.dst ?? (dnat ? dnat.to.replace(/:\d+$/, '') : undefined);
   const dport =
     trace.request.received?.dport ??
     (dnat && /:\d+$/.test(dnat.to) ? Number(dnat.to.replace(/^.*:/, '')) : undefined);
@@ -291,7 +307,9 @@ export function annotatePolicyTrace<T extends TraceLike>(
       ? { protocol: proto as L4Protocol, port: dport }
       : undefined;
   const selected = (p: PodEndpoint | undefined, dir: 'ingress' | 'egress') =>
-    p ? world.policies.filter((np) => np.isolates[dir] && npSelects(np, p)).map((np) => np.ref) : [];
+    p
+      ? world.policies.filter((np) => np.isolates[dir] && npSelects(np, p)).map((np) => np.ref)
+      : [];
   const egressIso = selected(src, 'egress');
   const ingressIso = selected(dst, 'ingress');
   if (egressIso.length === 0 && ingressIso.length === 0 && world.admin.length === 0) return trace;
@@ -308,14 +326,10 @@ export function annotatePolicyTrace<T extends TraceLike>(
     src ?? other(trace.from.ip),
     dst ?? other(dstIp ?? '0.0.0.0'),
   );
-  const allowed = q
-    ? pair.allowed.has(q.protocol, q.port)
-    : // ICMP and other protocols: allowed when a rule without ports allows them.
-      !pair.allowed.isEmpty() && pair.allowed.toString().includes('all');
-  const explanation = [
-    ...explainDirection(pair.egress, q),
-    ...explainDirection(pair.ingress, q),
-  ];
+  // ICMP and other protocols: only a rule without ports allows them; the port algebra cannot tell
+  // "no ports" from "every port of TCP, UDP and SCTP", so the latter counts too (as calico.ts renders it).
+  const allowed = q ? pair.allowed.has(q.protocol, q.port) : pair.allowed.isAll();
+  const explanation = [...explainDirection(pair.egress, q), ...explainDirection(pair.ingress, q)];
   const enforced = plan.enforcer === 'calico' && plan.effective;
   const policy: TracePolicy = {
     enforcer: plan.enforcer,
@@ -340,19 +354,29 @@ export function annotatePolicyTrace<T extends TraceLike>(
     if (node === undefined) return undefined;
     const on = hops.filter((h) => h.host === node);
     const ordered = which === 'first' ? on : [...on].reverse();
-    return ordered.find((h) => h.steps.some(isForwardFilter)) ?? ordered.find((h) => h.steps.length > 0);
+    return (
+      ordered.find((h) => h.steps.some(isForwardFilter)) ?? ordered.find((h) => h.steps.length > 0)
+    );
   };
   const note = (summary: string, detail: Record<string, unknown>): StepLike => ({
     kind: 'note',
     summary,
     detail,
   });
-  const insertAfter = (h: { steps: StepLike[] }, pred: (s: StepLike) => boolean, step: StepLike) => {
+  const insertAfter = (
+    h: { steps: StepLike[] },
+    pred: (s: StepLike) => boolean,
+    step: StepLike,
+  ) => {
     const i = h.steps.findIndex(pred);
     h.steps.splice(i < 0 ? h.steps.length : i + 1, 0, step);
   };
   const verdictWord = allowed ? 'would allow it' : 'would deny it';
-  const done = <X>(x: X) => ({ ...trace, request: { ...trace.request, hops }, policy }) as X;
+  // The hops hold the same step shapes the trace had, plus `note` steps (StepView-compatible).
+  const done = (): T & { policy: TracePolicy } =>
+    ({ ...trace, request: { ...trace.request, hops }, policy }) as unknown as T & {
+      policy: TracePolicy;
+    };
 
   if (!enforced) {
     const who =
@@ -383,7 +407,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
     };
     put(srcNode, 'first', 'egress', egressIso, src);
     put(dstNode, 'last', 'ingress', ingressIso, dst);
-    return done(trace);
+    return done();
   }
 
   // Enforced: find what the kernel model did in the Calico chains.
@@ -419,7 +443,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
       h.steps.splice(i + 1, 0, note(summary, { policy: detail }));
       break;
     }
-    return done(trace);
+    return done();
   }
   // Allowed: name the rule that set Felix's accept mark in a cali-po- / cali-pi- chain.
   const acceptMark = `MARK --set-xmark ${hex(FELIX_MARK.accept)}/${hex(FELIX_MARK.accept)}`;
@@ -442,13 +466,16 @@ export function annotatePolicyTrace<T extends TraceLike>(
     insertAfter(
       hop,
       at ? (s) => s === at : isForwardFilter,
-      note(`${dir} allowed by ${by.join(', ') || 'no NetworkPolicy rule (AdminNetworkPolicy decided)'}${ref}`, {
-        policy: { direction: dir, isolatedBy: iso, allowedBy: by, enforced: true },
-        ...(at?.detail ? { rule: at.detail } : {}),
-      }),
+      note(
+        `${dir} allowed by ${by.join(', ') || 'no NetworkPolicy rule (AdminNetworkPolicy decided)'}${ref}`,
+        {
+          policy: { direction: dir, isolatedBy: iso, allowedBy: by, enforced: true },
+          ...(at?.detail ? { rule: at.detail } : {}),
+        },
+      ),
     );
   }
-  return done(trace);
+  return done();
 }
 
 function ipToIntSafe(ip: string): number {

@@ -78,83 +78,121 @@ const CONNECTIONS: [string, string, string, number][] = [
   ['store/be-2', 'svc/store/db:6379', '10.96.0.63', 6379],
 ];
 
-describe.skipIf(!canRun)('the twin’s node ruleset enforces in a real kernel what the twin traces', () => {
-  it(`${EXAMPLE} ${NODE}`, async () => {
-    const loaded = loadDocuments([{ path: EXAMPLE, text: readFileSync(EXAMPLE, 'utf8') }]);
-    const plan = planTwin(buildModel(loaded.objects).model);
-    const twin = plan.instantiate();
-    const rules = twin.nodeRules.get(NODE)!.text;
-    // The rules really are Felix's and kube-proxy's, merged.
-    expect(rules).toContain('-A FORWARD -j cali-FORWARD');
-    expect(rules).toContain('-A KUBE-SERVICES -d 10.96.0.63/32');
+describe.skipIf(!canRun)(
+  'the twin’s node ruleset enforces in a real kernel what the twin traces',
+  () => {
+    it(`${EXAMPLE} ${NODE}`, async () => {
+      const loaded = loadDocuments([{ path: EXAMPLE, text: readFileSync(EXAMPLE, 'utf8') }]);
+      const plan = planTwin(buildModel(loaded.objects).model);
+      const twin = plan.instantiate();
+      const rules = twin.nodeRules.get(NODE)!.text;
+      // The rules really are Felix's and kube-proxy's, merged.
+      expect(rules).toContain('-A FORWARD -j cali-FORWARD');
+      expect(rules).toContain('-A KUBE-SERVICES -d 10.96.0.63/32');
 
-    const node = `pe-pol-${tag}-node`;
-    sh(['ip', 'netns', 'add', node]);
-    created.push(node);
-    sh(['ip', 'netns', 'exec', node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-    sh(['ip', '-n', node, 'link', 'set', 'lo', 'up']);
-    // An uplink with a default route: proxy ARP answers 169.254.1.1 only when the node can route it.
-    sh(['ip', '-n', node, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up1']);
-    sh(['ip', '-n', node, 'link', 'set', 'eth0', 'up']);
-    sh(['ip', '-n', node, 'link', 'set', 'up1', 'up']);
-    sh(['ip', '-n', node, 'addr', 'add', '192.168.1.10/24', 'dev', 'eth0']);
-    sh(['ip', '-n', node, 'route', 'add', 'default', 'via', '192.168.1.1', 'dev', 'eth0', 'onlink']);
-    const podNs = new Map<string, string>();
-    const local = [...twin.pods.values()].filter((p) => p.node === NODE && !p.hostNetwork);
-    expect(local.map((p) => p.key).sort()).toEqual(['store/be-2', 'store/db-1', 'store/fe-1']);
-    local.forEach((pod, i) => {
-      const ns = `pe-pol-${tag}-p${i}`;
-      sh(['ip', 'netns', 'add', ns]);
-      created.push(ns);
-      podNs.set(pod.key, ns);
-      const iface = pod.hostIface!;
-      expect(iface).toMatch(/^cali[0-9a-f]{11}$/);
-      sh(['ip', 'link', 'add', iface, 'netns', node, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ns]);
-      sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-      sh(['ip', '-n', ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
-      sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-      sh(['ip', '-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-      sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-      sh(['ip', '-n', node, 'link', 'set', iface, 'up']);
+      const node = `pe-pol-${tag}-node`;
+      sh(['ip', 'netns', 'add', node]);
+      created.push(node);
+      sh(['ip', 'netns', 'exec', node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+      sh(['ip', '-n', node, 'link', 'set', 'lo', 'up']);
+      // An uplink with a default route: proxy ARP answers 169.254.1.1 only when the node can route it.
+      sh(['ip', '-n', node, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up1']);
+      sh(['ip', '-n', node, 'link', 'set', 'eth0', 'up']);
+      sh(['ip', '-n', node, 'link', 'set', 'up1', 'up']);
+      sh(['ip', '-n', node, 'addr', 'add', '192.168.1.10/24', 'dev', 'eth0']);
       sh([
         'ip',
-        'netns',
-        'exec',
+        '-n',
         node,
-        'sysctl',
-        '-qw',
-        `net.ipv4.conf.${iface}.proxy_arp=1`,
-        `net.ipv4.neigh.${iface}.proxy_delay=0`,
+        'route',
+        'add',
+        'default',
+        'via',
+        '192.168.1.1',
+        'dev',
+        'eth0',
+        'onlink',
       ]);
-      sh(['ip', '-n', node, 'route', 'add', `${pod.ip}/32`, 'dev', iface, 'scope', 'link']);
-      for (const c of pod.pod.spec.containers)
-        for (const p of c.ports ?? []) {
-          listeners.push(
-            spawn(
-              'ip',
-              ['netns', 'exec', ns, 'socat', `TCP-LISTEN:${p.containerPort},fork,reuseaddr`, 'SYSTEM:true'],
-              { stdio: 'ignore' },
-            ),
-          );
-        }
-    });
-    sh(['ip', 'netns', 'exec', node, 'iptables-restore'], rules);
-    await new Promise((r) => setTimeout(r, 300));
+      const podNs = new Map<string, string>();
+      const local = [...twin.pods.values()].filter((p) => p.node === NODE && !p.hostNetwork);
+      expect(local.map((p) => p.key).sort()).toEqual(['store/be-2', 'store/db-1', 'store/fe-1']);
+      local.forEach((pod, i) => {
+        const ns = `pe-pol-${tag}-p${i}`;
+        sh(['ip', 'netns', 'add', ns]);
+        created.push(ns);
+        podNs.set(pod.key, ns);
+        const iface = pod.hostIface!;
+        expect(iface).toMatch(/^cali[0-9a-f]{11}$/);
+        sh([
+          'ip',
+          'link',
+          'add',
+          iface,
+          'netns',
+          node,
+          'type',
+          'veth',
+          'peer',
+          'name',
+          'eth0',
+          'netns',
+          ns,
+        ]);
+        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
+        sh(['ip', '-n', ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
+        sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
+        sh(['ip', '-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
+        sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
+        sh(['ip', '-n', node, 'link', 'set', iface, 'up']);
+        sh([
+          'ip',
+          'netns',
+          'exec',
+          node,
+          'sysctl',
+          '-qw',
+          `net.ipv4.conf.${iface}.proxy_arp=1`,
+          `net.ipv4.neigh.${iface}.proxy_delay=0`,
+        ]);
+        sh(['ip', '-n', node, 'route', 'add', `${pod.ip}/32`, 'dev', iface, 'scope', 'link']);
+        for (const c of pod.pod.spec.containers)
+          for (const p of c.ports ?? []) {
+            listeners.push(
+              spawn(
+                'ip',
+                [
+                  'netns',
+                  'exec',
+                  ns,
+                  'socat',
+                  `TCP-LISTEN:${p.containerPort},fork,reuseaddr`,
+                  'SYSTEM:true',
+                ],
+                { stdio: 'ignore' },
+              ),
+            );
+          }
+      });
+      sh(['ip', 'netns', 'exec', node, 'iptables-restore'], rules);
+      await new Promise((r) => setTimeout(r, 300));
 
-    const results: string[] = [];
-    let allowed = 0;
-    let denied = 0;
-    for (const [from, to, addr, port] of CONNECTIONS) {
-      const t = traceConnection(plan, { from, to });
-      const twinSays = t.request.disposition === 'delivered';
-      if (twinSays) allowed++;
-      else denied++;
-      const got = await connects(podNs.get(from)!, addr, port);
-      results.push(`${from} -> ${to}: twin ${twinSays ? 'allows' : 'denies'}, kernel ${got ? 'allows' : 'denies'}`);
-    }
-    for (const r of results) expect(r).toMatch(/twin (allows|denies), kernel \1$/);
-    // Both verdicts are exercised.
-    expect(allowed).toBeGreaterThanOrEqual(3);
-    expect(denied).toBeGreaterThanOrEqual(3);
-  }, 60_000);
-});
+      const results: string[] = [];
+      let allowed = 0;
+      let denied = 0;
+      for (const [from, to, addr, port] of CONNECTIONS) {
+        const t = traceConnection(plan, { from, to });
+        const twinSays = t.request.disposition === 'delivered';
+        if (twinSays) allowed++;
+        else denied++;
+        const got = await connects(podNs.get(from)!, addr, port);
+        results.push(
+          `${from} -> ${to}: twin ${twinSays ? 'allows' : 'denies'}, kernel ${got ? 'allows' : 'denies'}`,
+        );
+      }
+      for (const r of results) expect(r).toMatch(/twin (allows|denies), kernel \1$/);
+      // Both verdicts are exercised.
+      expect(allowed).toBeGreaterThanOrEqual(3);
+      expect(denied).toBeGreaterThanOrEqual(3);
+    }, 60_000);
+  },
+);

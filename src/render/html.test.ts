@@ -35,7 +35,7 @@ function trace(example: string, opts: TraceOptions): ConnectionTrace {
 const VOID = new Set(['meta', 'br', 'input', 'img', 'link', 'hr', 'col', 'wbr', 'source']);
 const KNOWN = new Set([
   ...VOID,
-  ...'html head title style script body header main footer section figure figcaption h1 h2 h3 p dl dt dd div span strong code ol ul li details summary button label fieldset legend table caption thead tbody tr th td'.split(
+  ...'html head title style script body header main footer section figure figcaption h1 h2 h3 p dl dt dd div span strong code ol ul li pre details summary button label fieldset legend table caption thead tbody tr th td'.split(
     ' ',
   ),
   ...'svg title desc defs marker path g rect text tspan line circle a'.split(' '),
@@ -175,7 +175,9 @@ describe('renderTraceHtml', () => {
           n++;
           const d = s.detail ?? {};
           if (s.kind === 'rule' && typeof d['text'] === 'string') {
-            expect(html).toContain(`<code class="rule">-A ${esc(d['chain'])} ${esc(d['text'])}</code>`);
+            expect(html).toContain(
+              `<code class="rule">-A ${esc(d['chain'])} ${esc(d['text'])}</code>`,
+            );
             if (typeof d['file'] === 'string')
               expect(html).toContain(`${esc(d['file'])}:${esc(d['line'])}`);
           } else expect(html).toContain(esc(s.summary));
@@ -193,7 +195,8 @@ describe('renderTraceHtml', () => {
       if (r.rule) expect(html).toContain(esc(r.rule.text));
     }
     // Defaults: every one is there (the untouched ones folded away).
-    for (const d of t.defaults) expect(html).toContain(`<td>${esc(d.object)}</td><td><code>${esc(d.field)}</code>`);
+    for (const d of t.defaults)
+      expect(html).toContain(`<td>${esc(d.object)}</td><td><code>${esc(d.field)}</code>`);
   });
 
   it('marks the DNAT on the wire it happened on, as the seeds draw it', () => {
@@ -209,7 +212,9 @@ describe('renderTraceHtml', () => {
     );
     // And the reply's un-DNAT on the reply's wire.
     const un = t.rewrites.find((r) => r.leg === 'reply' && r.field === 'src')!;
-    expect(wiresOf(t.reply!, 'reply').some((w) => w.marks.some((m) => m.kind === un.kind))).toBe(true);
+    expect(wiresOf(t.reply!, 'reply').some((w) => w.marks.some((m) => m.kind === un.kind))).toBe(
+      true,
+    );
   });
 
   it('shows the tunnel: the outer header on the wire between nodes, the inner one beside it', () => {
@@ -239,6 +244,20 @@ describe('renderTraceHtml', () => {
     expect(html).toContain(`value="${i}" checked>`);
     expect(html).toContain(`id="alt-${i}" data-alt="${i}">`);
     for (const a of t.alternatives!) expect(html).toContain(`${(a.probability * 100).toFixed(1)}%`);
+  });
+
+  it('a packet NetworkPolicy drops: the cross where it died, the policy verdict, no reply', () => {
+    const t = trace('three-tier-policy', { from: 'store/fe-1', to: 'store/db-1:6379' });
+    expect(t.request.disposition).toBe('dropped');
+    expect(t.reply).toBeNull();
+    const html = renderTraceHtml(t);
+    expect(wellFormed(html).problems).toEqual([]);
+    expect(count(html, '<g class="death">')).toBe(1);
+    expect(html).toContain(`<title>${esc(`TCP SYN dropped at ${t.request.at}`)}`);
+    expect(html).toContain('<h2 id="h-policy">NetworkPolicy</h2>');
+    expect(html).toContain('<strong class="disp">denied</strong> by the policies');
+    for (const l of t.policy!.explanation) expect(html).toContain(esc(l));
+    expect(html).toContain('dropped at node-a');
   });
 
   it('says so when there is no reply', () => {
@@ -287,7 +306,17 @@ describe('packeteye trace -o html', () => {
     const path = 'examples/two-nodes.yaml';
     const io = memoryIo({ [path]: readFileSync(path, 'utf8') });
     const code = await main(
-      ['trace', '-f', path, '--from', 'default/frontend', '--to', 'svc/default/store-be:80', '-o', 'html'],
+      [
+        'trace',
+        '-f',
+        path,
+        '--from',
+        'default/frontend',
+        '--to',
+        'svc/default/store-be:80',
+        '-o',
+        'html',
+      ],
       io,
     );
     expect(io.stderr).toBe('');

@@ -294,7 +294,9 @@ function layoutHosts(t: ConnectionTrace, hosts: { host: string; role: string }[]
     svg.push(
       `<g class="host ${cls}"><rect x="${x}" y="${y}" width="${w}" height="${POD_H}" rx="6"/>` +
         `<text x="${x + w / 2}" y="${y + 18}" text-anchor="middle" class="name">${esc(label)}</text>` +
-        (ip ? `<text x="${x + w / 2}" y="${y + 34}" text-anchor="middle" class="ip">${esc(ip)}</text>` : '') +
+        (ip
+          ? `<text x="${x + w / 2}" y="${y + 34}" text-anchor="middle" class="ip">${esc(ip)}</text>`
+          : '') +
         `</g>`,
     );
     places.set(p, { host: p, role: 'pod', box: { x, y, w, h: POD_H } });
@@ -614,9 +616,7 @@ function renderSvg(t: ConnectionTrace, wires: Wire[]): string {
     300,
     ...[...lines.join('').matchAll(/<text x="([\d.]+)"[^>]*>(.*?)<\/text>/g)].map(
       (m) =>
-        Number(m[1]) +
-        textW((m[2] ?? '').replace(/<[^>]*>/g, '').replace(/&[#\w]+;/g, '_')) +
-        10,
+        Number(m[1]) + textW((m[2] ?? '').replace(/<[^>]*>/g, '').replace(/&[#\w]+;/g, '_')) + 10,
     ),
   );
   const desc = wires.map(wireLabel).join('. ');
@@ -687,7 +687,9 @@ function stepBody(s: StepView): string {
       const route = typeof d['route'] === 'string' ? d['route'] : undefined;
       return (
         `<span class="sum">${esc(s.summary)}</span>` +
-        (route ? `<span class="match">matched <code>${esc(route)}</code>${d['table'] !== undefined ? ` in table ${esc(d['table'])}` : ''}</span>` : '')
+        (route
+          ? `<span class="match">matched <code>${esc(route)}</code>${d['table'] !== undefined ? ` in table ${esc(d['table'])}` : ''}</span>`
+          : '')
       );
     }
     default:
@@ -710,7 +712,11 @@ function depthOf(s: StepView): number {
   return 0;
 }
 
-function stepsHtml(steps: readonly StepView[], counter: { n: number }, last: { text: string }): string {
+function stepsHtml(
+  steps: readonly StepView[],
+  counter: { n: number },
+  last: { text: string },
+): string {
   const rows: string[] = [];
   for (const s of steps) {
     counter.n++;
@@ -745,7 +751,9 @@ function hopSummary(h: PathHop): string {
   }
   const tun = marks.filter((m) => m.field === 'src+dst');
   for (const m of tun)
-    parts.push(`<span class="why">${esc(m.kind)}</span> <span class="addr">${esc(m.from)} → ${esc(m.to)}</span>`);
+    parts.push(
+      `<span class="why">${esc(m.kind)}</span> <span class="addr">${esc(m.from)} → ${esc(m.to)}</span>`,
+    );
   const ct = h.steps
     .filter((s) => s.kind === 'conntrack')
     .map((s) => (typeof s.detail?.['ctinfo'] === 'string' ? s.detail['ctinfo'] : undefined))
@@ -754,7 +762,10 @@ function hopSummary(h: PathHop): string {
   const drop = h.steps.find((s) => s.kind === 'drop' && !isSideDrop(s));
   if (drop) parts.push(`<span class="chip bad">${esc(drop.summary)}</span>`);
   const sock = h.steps.find((s) => s.kind === 'socket');
-  if (sock) parts.push(`<span class="chip good">${esc(sock.summary.replace(/; kernel answers .*$/, ''))}</span>`);
+  if (sock)
+    parts.push(
+      `<span class="chip good">${esc(sock.summary.replace(/; kernel answers .*$/, ''))}</span>`,
+    );
   return parts.join(' ');
 }
 
@@ -817,7 +828,7 @@ function rewritesTable(rs: readonly RewriteView[], caption: string): string {
       `<td><code>${pktDiff(r.before, r.after, 'old')}</code><br><code>${pktDiff(r.after, r.before, 'new')}</code></td></tr>`,
   );
   return (
-    `<div class="scroll"><table><caption>${esc(caption)}</caption><thead><tr><th scope="col">leg</th><th scope="col">kind</th><th scope="col">field</th>` +
+    `<div class="scroll"><table class="rw"><caption>${esc(caption)}</caption><thead><tr><th scope="col">leg</th><th scope="col">kind</th><th scope="col">field</th>` +
     `<th scope="col">from → to</th><th scope="col">where</th><th scope="col">by</th><th scope="col">packet before / after</th></tr></thead>` +
     `<tbody>${rows.join('')}</tbody></table></div>`
   );
@@ -838,7 +849,9 @@ function alternativesHtml(t: ConnectionTrace): string {
   if (!alts) return '';
   const mainDnat = t.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT')?.to;
   const isMain = (a: Alternative): boolean =>
-    a.dnat === mainDnat && a.request.at === t.request.at && a.request.disposition === t.request.disposition;
+    a.dnat === mainDnat &&
+    a.request.at === t.request.at &&
+    a.request.disposition === t.request.disposition;
   let chosen = alts.findIndex(isMain);
   if (chosen < 0) chosen = 0;
   const radios = alts.map(
@@ -1055,6 +1068,7 @@ table{border-collapse:collapse;width:100%;font-size:.85rem;background:var(--pane
 caption{text-align:left;color:var(--muted);padding:.3rem 0}
 th,td{border:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top;overflow-wrap:anywhere}
 th{background:var(--panel2);white-space:nowrap}
+table.rw td:nth-child(-n+3),table.rw td:nth-child(5){white-space:nowrap;overflow-wrap:normal}
 fieldset.alts{border:1px solid var(--line);border-radius:8px;display:flex;flex-wrap:wrap;gap:.3rem 1.2rem}
 fieldset.alts label{cursor:pointer}
 .p{font-weight:700}

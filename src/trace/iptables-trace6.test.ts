@@ -130,7 +130,11 @@ describe('IPv6 traces through an ip6tables dump', () => {
   it('the reply is un-DNATed back to the ClusterIP', () => {
     const r = trace({ reply: true, allPaths: false });
     const a = r.alternatives[0]!;
-    expect(a.reply?.packet).toMatchObject({ src: 'fd00:172:30::41', sport: 80, dst: '2600:5200::1' });
+    expect(a.reply?.packet).toMatchObject({
+      src: 'fd00:172:30::41',
+      sport: 80,
+      dst: '2600:5200::1',
+    });
     expect(a.reply?.ctstate).toBe('ESTABLISHED_REPLY');
   });
 
@@ -173,7 +177,7 @@ describe('SingleHostEnv for IPv6', () => {
 });
 
 describe('packeteye iptables trace with IPv6', () => {
-  async function run(args: string[], files: Record<string, string> = { 'dump6': DUMP6 }) {
+  async function run(args: string[], files: Record<string, string> = { dump6: DUMP6 }) {
     const io = memoryIo(files);
     const code = await main(['iptables', 'trace', '--rules', 'dump6', ...args], io);
     return { code, out: io.stdout, err: io.stderr };
@@ -181,8 +185,17 @@ describe('packeteye iptables trace with IPv6', () => {
 
   it('JSON: dnat as [addr]:port, canonical input addresses', async () => {
     const r = await run([
-      '--src', '2600:5200::1', '--dst', 'fd00:172:30::41', '--dport', '80',
-      '--local-ip', '2001:db8::1/64@eth0', '--all-paths', '-o', 'json',
+      '--src',
+      '2600:5200::1',
+      '--dst',
+      'fd00:172:30::41',
+      '--dport',
+      '80',
+      '--local-ip',
+      '2001:db8::1/64@eth0',
+      '--all-paths',
+      '-o',
+      'json',
     ]);
     expect(r.code, r.err).toBe(0);
     const j = JSON.parse(r.out);
@@ -201,9 +214,15 @@ describe('packeteye iptables trace with IPv6', () => {
 
   it.each([
     [['--src', '10.0.0.1', '--dst', 'fd00::1', '--dport', '80'], /a packet has one address family/],
-    [['--src', '10.0.0.1', '--dst', '10.0.0.2', '--dport', '80'], /^dump6:12: error: this is an ip6tables \(IPv6\) dump/m],
+    [
+      ['--src', '10.0.0.1', '--dst', '10.0.0.2', '--dport', '80'],
+      /^dump6:12: error: this is an ip6tables \(IPv6\) dump/m,
+    ],
     [['--src', 'fd00::1', '--dst', 'fd00::2::3', '--dport', '80'], /not an IPv4 or IPv6 address/],
-    [['--src', 'fd00::1', '--dst', 'fd00::2', '--dport', '80', '--local-ip', 'fd00::1/129'], /is not IP\[\/PREFIX\]\[@IFACE\]/],
+    [
+      ['--src', 'fd00::1', '--dst', 'fd00::2', '--dport', '80', '--local-ip', 'fd00::1/129'],
+      /is not IP\[\/PREFIX\]\[@IFACE\]/,
+    ],
   ])('%j exits 2', async (args, msg) => {
     const r = await run(args);
     expect(r.code).toBe(2);

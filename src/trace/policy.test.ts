@@ -67,7 +67,9 @@ const CASES: Case[] = [
       // Ingress checked on be-1's node, as the packet goes out of the host towards its veth.
       expect(chains(t)).toContain('cali-to-wl-dispatch');
       expect(notes(t)).toEqual([
-        expect.stringMatching(/^ingress allowed by NetworkPolicy store\/be-from-fe spec\.ingress\[0\] \(filter cali-pi-/),
+        expect.stringMatching(
+          /^ingress allowed by NetworkPolicy store\/be-from-fe spec\.ingress\[0\] \(filter cali-pi-/,
+        ),
       ]);
       // The reply is let through by conntrack (RELATED,ESTABLISHED at the top of cali-fw-/cali-tw-).
       expect(t.reply?.disposition).toBe('delivered');
@@ -116,7 +118,9 @@ const CASES: Case[] = [
       expect(notes(t)[0]).toMatch(/^ingress allowed by NetworkPolicy store\/store-net-policy/);
       // db-1 may start nothing (db-no-egress), yet its SYN-ACK leaves: conntrack ESTABLISHED.
       expect(t.reply?.disposition).toBe('delivered');
-      expect(chains(t, 'reply')).toContain(chains(t, 'reply').find((c) => c.startsWith('cali-fw-')));
+      expect(chains(t, 'reply')).toContain(
+        chains(t, 'reply').find((c) => c.startsWith('cali-fw-')),
+      );
     },
   },
   {
@@ -164,7 +168,9 @@ const CASES: Case[] = [
       expect(t.request.disposition).toBe('delivered');
       expect(notes(t)).toEqual([
         'NetworkPolicy store/db-no-egress selects store/db-1 (egress) but cni bridge enforces nothing: the packet passes (the policies would deny it)',
-        expect.stringMatching(/select store\/be-1 \(ingress\) but cni bridge enforces nothing: the packet passes \(the policies would deny it\)$/),
+        expect.stringMatching(
+          /select store\/be-1 \(ingress\) but cni bridge enforces nothing: the packet passes \(the policies would deny it\)$/,
+        ),
       ]);
     },
   },
@@ -204,6 +210,10 @@ describe('NetworkPolicy in traces', () => {
         expect(`${a}->${b} ${t.request.disposition}`).toBe(
           `${a}->${b} ${t.policy!.allowedByPolicy ? 'delivered' : 'dropped'}`,
         );
+        const ping = traceConnection(p, { from: a, to: b, proto: 'icmp' });
+        expect(`${a}->${b} icmp ${ping.request.disposition}`).toBe(
+          `${a}->${b} icmp ${ping.policy!.allowedByPolicy ? 'delivered' : 'dropped'}`,
+        );
       }
   });
 
@@ -225,6 +235,8 @@ describe('NetworkPolicy in traces', () => {
     expect(t.request.disposition).toBe('delivered');
     expect(chains(t)).toContain('cali-FORWARD');
     expect(chains(t).some((c) => c.startsWith('cali-tw-'))).toBe(false);
-    expect(notes(t)[0]).toMatch(/Calico's Felix beside cni bridge matches only cali\* workload interfaces/);
+    expect(notes(t)[0]).toMatch(
+      /Calico's Felix beside cni bridge matches only cali\* workload interfaces/,
+    );
   });
 });

@@ -170,7 +170,7 @@ export function formatIpv6(v: bigint): string {
   // The longest run of zero words (at least two), the first one on a tie.
   let best = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;

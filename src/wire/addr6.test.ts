@@ -105,13 +105,17 @@ describe('family-tagged addresses and prefixes', () => {
 
   it('IPv4 through the family-tagged API agrees with the u32 API', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 32 }), (n, p) => {
-        const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-        const c = parseIpCidr(`${ip}/${p}`);
-        expect(c.network).toBe(parseCidr(`${ip}/${p}`).network);
-        expect(ipCidrContains(c, ip)).toBe(cidrContains(parseCidr(`${ip}/${p}`), ip));
-        expect(parseIp(ip).value).toBe(BigInt(ipToInt(ip)));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 0xffffffff }),
+        fc.integer({ min: 0, max: 32 }),
+        (n, p) => {
+          const ip = `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+          const c = parseIpCidr(`${ip}/${p}`);
+          expect(c.network).toBe(parseCidr(`${ip}/${p}`).network);
+          expect(ipCidrContains(c, ip)).toBe(cidrContains(parseCidr(`${ip}/${p}`), ip));
+          expect(parseIp(ip).value).toBe(BigInt(ipToInt(ip)));
+        },
+      ),
     );
   });
 

@@ -5,6 +5,13 @@
  * make new values (`withIp`, `withPorts`); a step of a trace never refers to a
  * packet that changes later. Byte-level `parse`/`emit` for each header live in
  * the sibling modules (ipv4.ts, tcp.ts, udp.ts, icmp.ts, ethernet.ts, arp.ts).
+ *
+ * IPv6: `ip.src`/`ip.dst` are text, so an IPv6 address (canonical, see
+ * addr.ts) may travel in them for the single-host ip6tables trace
+ * (`packeteye iptables trace` on an ip6tables-save dump); its `icmp` is then
+ * ICMPv6. Nothing else understands such a packet: the byte-level emit/parse
+ * (ipv4.ts and the transport checksums) and the cluster twin are IPv4-only,
+ * and emitting an IPv6 packet throws a RangeError rather than pretending.
  */
 import type { Ipv4 } from './addr.js';
 

@@ -9,6 +9,8 @@
  *   harness walks decided the verdict (ctstate/mark rules never match there,
  *   so e.g. KUBE-FORWARD's ACCEPT has no counterpart);
  * - `masq` = KUBE-MARK-MASQ ran on some branch.
+ * IPv6 needs no bridging: our `dnat` prints an IPv6 endpoint as
+ * `[fd00:10:180::1]:80`, exactly how upstream's expectations write it.
  */
 const HARNESS_FILTER_CHAINS = new Set([
   'KUBE-SERVICES',

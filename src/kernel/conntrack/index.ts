@@ -1,6 +1,11 @@
 /**
  * Connection tracking (net/netfilter/nf_conntrack_*.c, nf_nat_core.c).
  *
+ * Addresses are text of either family: IPv6 tuples (the single-host
+ * ip6tables trace only) track and NAT the same way, with ICMPv6's echo
+ * types (nf_conntrack_proto_icmpv6.c) and IPv6 NAT ranges compared as
+ * 128-bit numbers. The Host/cluster twin uses IPv4 only.
+ *
  * - `tuple.ts`: the 5-tuple as an immutable value; `invertTuple` is the pure
  *   `reply()` of a tuple (nf_ct_invert_tuple).
  * - `entry.ts`: `ConntrackEntry` (original + reply tuple, status bits IPS_*,

@@ -147,7 +147,9 @@ function getUniqueTuple(
   let t = orig;
   if (r.minAddr !== undefined && r.maxAddr !== undefined && r.minAddr.indexOf(':') >= 0) {
     const addr =
-      r.minAddr === r.maxAddr ? r.minAddr : pickIpv6({ minAddr: r.minAddr, maxAddr: r.maxAddr }, ctx);
+      r.minAddr === r.maxAddr
+        ? r.minAddr
+        : pickIpv6({ minAddr: r.minAddr, maxAddr: r.maxAddr }, ctx);
     t = manip === 'SRC' ? { ...t, src: addr } : { ...t, dst: addr };
   } else if (r.minAddr !== undefined && r.maxAddr !== undefined) {
     const lo = ipToInt(r.minAddr);

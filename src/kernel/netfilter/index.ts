@@ -1,5 +1,8 @@
 /**
  * Netfilter: iptables rules executed the way the kernel executes them.
+ * ip6tables rulesets (`Ruleset.family: 'ipv6'`) run through the same code for
+ * the single-host `iptables trace` (see compile.ts); the Host and the
+ * cluster twin remain IPv4-only.
  *
  * ```
  *                                   ┌──────────── routing decision ────────────┐

@@ -126,8 +126,7 @@ class Tracer {
       }
       case 'comment':
       case 'statistic':
-      // Upstream's fake parser skips flags it does not model (nfacct); they "match".
-      case 'nfacct':
+      case 'nfacct': // upstream's fake parser skips flags it does not model (nfacct): they "match"
         return true;
       case 'recent':
         // AffinityCheck (`--rcheck`; `--update` likewise checks history) never matches.
