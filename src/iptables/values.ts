@@ -325,6 +325,8 @@ export interface AddrMask6 {
   /** Network address with host bits cleared. */
   readonly addr: bigint;
   readonly mask: bigint;
+  /** The prefix length when the mask is contiguous and was given as one (saves recomputing it). */
+  readonly prefix?: number;
 }
 
 const V6_ALL = (1n << 128n) - 1n;
@@ -336,9 +338,10 @@ function prefixMask6(prefix: number): bigint {
 /** The prefix length of a contiguous IPv6 mask, or -1 (xtables_ip6mask_to_cidr). */
 export function mask6ToPrefix(mask: bigint): number {
   if (mask === 0n) return 0;
-  let p = 0;
-  while (p < 128 && ((mask >> BigInt(127 - p)) & 1n) === 1n) p++;
-  return prefixMask6(p) === mask ? p : -1;
+  // Contiguous: the complement is 2^k - 1, so complement + 1 is a power of two.
+  const inv = V6_ALL ^ mask;
+  const k = (inv + 1n).toString(2).length - 1;
+  return prefixMask6(128 - k) === mask ? 128 - k : -1;
 }
 
 /**
@@ -356,24 +359,27 @@ export function parseAddrMask6(s: string, clearHostBits = true): Parsed<AddrMask
     return bad(`"${s}" is not an IPv6 address or prefix (host names are not resolved)`);
   }
   let mask = V6_ALL;
+  let prefix = 128;
   if (slash >= 0) {
     const m = s.slice(slash + 1);
     if (isDigits(m) && m.length <= 3) {
       const p = Number(m);
       if (p > 128) return bad(`prefix length ${m} in "${s}" is out of range (0–128)`);
       mask = prefixMask6(p);
+      prefix = p;
     } else {
+      prefix = -1;
       const dm = ipv6ToBigInt(m);
       if (dm === null) return bad(`"${s}" has a bad mask "${m}"`);
       mask = dm;
     }
   }
-  return ok({ addr: clearHostBits ? a & mask : a, mask });
+  return ok({ addr: clearHostBits ? a & mask : a, mask, ...(prefix >= 0 ? { prefix } : {}) });
 }
 
 /** `addr/n` always with the prefix (a non-contiguous mask as `addr/mask`), as ip6tables-save prints. */
 export function formatCidrText6(am: AddrMask6): string {
-  const p = mask6ToPrefix(am.mask);
+  const p = am.prefix ?? mask6ToPrefix(am.mask);
   return p < 0 ? `${formatIpv6(am.addr)}/${formatIpv6(am.mask)}` : `${formatIpv6(am.addr)}/${p}`;
 }
 

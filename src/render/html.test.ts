@@ -146,6 +146,10 @@ describe('renderTraceHtml', () => {
     expect(csp).toContain(`script-src 'sha256-${sha(js)}'`);
     expect(csp).toContain("default-src 'none'");
 
+    // Accessible names for the picture and the ledger.
+    expect(html).toContain('role="group" aria-labelledby="dg-title dg-desc"');
+    expect(html).toContain('role="group" aria-labelledby="lg-title"');
+
     // The question and the fates.
     expect(html).toContain(`<h1>${esc(t.from.ref)} → ${esc(t.to.ref)}</h1>`);
     expect(html).toContain(`<strong class="disp">${esc(t.request.disposition)}</strong>`);
@@ -161,10 +165,16 @@ describe('renderTraceHtml', () => {
       expect(count(html, `<li class="hop" id="${leg}-hop-`)).toBe(path.length);
       path.forEach((h, i) =>
         expect(html).toContain(
-          `id="${leg}-hop-${i + 1}" data-leg="${leg}" data-hop="${i + 1}"><details><summary><span class="badge ${leg}" aria-hidden="true">${i + 1}</span> <span class="host">${esc(h.host)}</span>`,
+          `id="${leg}-hop-${i + 1}" data-leg="${leg}" data-hop="${i + 1}"><details><summary><span class="badge ${leg}" aria-hidden="true">${i + 1}</span><span class="sr">${leg} hop ${i + 1}:</span> <span class="host">${esc(h.host)}</span>`,
         ),
       );
-      for (const w of l ? wiresOf(l, leg) : []) expect(html).toContain(`href="#${leg}-hop-${w.n}"`);
+      for (const w of l ? wiresOf(l, leg) : []) {
+        expect(html).toContain(`href="#${leg}-hop-${w.n}"`);
+        // Each arrow is a focusable link a screen reader can name: the hop, the hosts, the packet.
+        expect(html).toContain(
+          `aria-label="${esc(`${leg} hop ${w.n}: ${w.from} → ${w.to}; ${w.packet.src}`)}`,
+        );
+      }
     }
 
     // Every step of every hop, in the kernel's words (rules as their iptables-save line), numbered like -v.

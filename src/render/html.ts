@@ -790,7 +790,7 @@ function legSection(name: LegName, leg: Leg, counter: { n: number }): string {
     const n = i + 1;
     return (
       `<li class="hop" id="${name}-hop-${n}" data-leg="${name}" data-hop="${n}"><details><summary>` +
-      `<span class="badge ${name}" aria-hidden="true">${n}</span> <span class="host">${esc(h.host)}</span> <span class="role">${esc(h.role)}</span> ` +
+      `<span class="badge ${name}" aria-hidden="true">${n}</span><span class="sr">${name} hop ${n}:</span> <span class="host">${esc(h.host)}</span> <span class="role">${esc(h.role)}</span> ` +
       `${hopSummary(h)}</summary><div class="hopbody">${visits}</div></details></li>`
     );
   });
@@ -975,6 +975,7 @@ h2{font-size:1.1rem;margin:1.8rem 0 .5rem;overflow-wrap:anywhere}
 h3{font-size:1rem;margin:.8rem 0 .3rem}
 .muted{color:var(--muted)}
 [hidden]{display:none!important}
+.sr{position:absolute;width:1px;height:1px;overflow:hidden;clip-path:inset(50%);white-space:nowrap}
 a{color:var(--req)}
 :focus-visible{outline:3px solid var(--focus);outline-offset:2px}
 .meta{display:flex;flex-wrap:wrap;gap:.3rem 1.2rem;margin:.2rem 0 .8rem;color:var(--muted)}

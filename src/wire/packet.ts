@@ -96,7 +96,19 @@ export interface IcmpMessage {
   readonly inner?: Ipv4Packet;
 }
 
-export type Transport = TcpSegment | UdpDatagram | SctpPacket | IcmpMessage;
+/**
+ * IP protocol 4, IP-in-IP (RFC 2003): the IPv4 payload is a whole inner IPv4
+ * packet, as a `tunl0` (net/ipv4/ipip.c) sends it. No header of its own: the
+ * outer packet's `payloadLength` is the inner packet's total length. No
+ * ports: conntrack tracks it with nf_conntrack_proto_generic (addresses and
+ * protocol only), and `-p tcp --dport` style matches never match it.
+ */
+export interface IpipPayload {
+  readonly kind: 'ipip';
+  readonly inner: Ipv4Packet;
+}
+
+export type Transport = TcpSegment | UdpDatagram | SctpPacket | IcmpMessage | IpipPayload;
 
 export interface Ipv4Header {
   readonly src: Ipv4;
@@ -135,26 +147,28 @@ export function tcpFlags(spec: string): TcpFlags {
   };
 }
 
-export function protoOf(p: Ipv4Packet): L4Proto {
+/** The transport kind; `ipip` is not an `L4Proto` (nobody sends it from a socket). */
+export function protoOf(p: Ipv4Packet): Transport['kind'] {
   return p.l4.kind;
 }
 
 /** Source port, or the ICMP echo id (what conntrack uses in its place). */
 export function sportOf(p: Ipv4Packet): number | undefined {
-  return p.l4.kind === 'icmp' ? p.l4.id : p.l4.sport;
+  return p.l4.kind === 'icmp' ? p.l4.id : p.l4.kind === 'ipip' ? undefined : p.l4.sport;
 }
 
 export function dportOf(p: Ipv4Packet): number | undefined {
-  return p.l4.kind === 'icmp' ? p.l4.id : p.l4.dport;
+  return p.l4.kind === 'icmp' ? p.l4.id : p.l4.kind === 'ipip' ? undefined : p.l4.dport;
 }
 
 export function withIp(p: Ipv4Packet, change: Partial<Ipv4Header>): Ipv4Packet {
   return { ...p, ip: { ...p.ip, ...change } };
 }
 
-/** Rewrites ports (TCP/UDP/SCTP) or the echo id (ICMP). */
+/** Rewrites ports (TCP/UDP/SCTP) or the echo id (ICMP); IP-in-IP has neither and is returned as is. */
 export function withPorts(p: Ipv4Packet, sport?: number, dport?: number): Ipv4Packet {
   const l4 = p.l4;
+  if (l4.kind === 'ipip') return p;
   if (l4.kind === 'icmp') {
     const id = sport ?? dport;
     return id === undefined ? p : { ...p, l4: { ...l4, id } };
@@ -186,5 +200,7 @@ export function describePacket(p: Ipv4Packet): string {
       return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} sctp`;
     case 'icmp':
       return `${p.ip.src} > ${p.ip.dst} icmp type ${l4.type} code ${l4.code}${l4.id !== undefined ? ` id ${l4.id}` : ''}`;
+    case 'ipip':
+      return `${p.ip.src} > ${p.ip.dst} ipip (inner: ${describePacket(l4.inner)})`;
   }
 }
