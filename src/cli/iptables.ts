@@ -66,7 +66,14 @@ import {
   type PacketSummary,
   type WalkSummary,
 } from '../trace/iptables-trace.js';
-import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
+import {
+  canonicalIpv6,
+  formatHostPort,
+  ipFamilyOf,
+  isIpv4,
+  isIpv6,
+  type IpFamily,
+} from '../wire/addr.js';
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
@@ -447,7 +454,7 @@ export function toJson(
 function pkt(p: PacketSummary): string {
   if (p.proto === 'icmp')
     return `${p.src} > ${p.dst} icmp${p.sport !== null ? ` id ${p.sport}` : ''}`;
-  return `${p.src}:${p.sport ?? ''} > ${p.dst}:${p.dport ?? ''} ${p.proto}`;
+  return `${formatHostPort(p.src, p.sport ?? '')} > ${formatHostPort(p.dst, p.dport ?? '')} ${p.proto}`;
 }
 
 function pct(p: number): string {
@@ -470,7 +477,7 @@ function decider(d: Decider | null, rules: string): string {
 export function renderText(r: IptablesTraceResult, rules: string): string {
   const i = r.input;
   const lines: string[] = [];
-  const first = `${i.src}:${i.sport} > ${i.dst}${i.proto === 'icmp' ? '' : `:${i.dport}`} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
+  const first = `${formatHostPort(i.src, i.sport)} > ${i.proto === 'icmp' ? i.dst : formatHostPort(i.dst, i.dport)} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
   lines.push(`packet   ${first}`);
   lines.push(`rules    ${rules}`);
   lines.push(

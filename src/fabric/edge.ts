@@ -106,11 +106,10 @@ export function planEdge(model: ClusterModel): Edge {
     ...(model.cluster.masquerade ? { masquerade: model.cluster.masquerade } : {}),
     cloud: model.cluster.cloud,
   });
-  // twin/index.ts installs the agent itself when spec.masquerade.enabled is true; the edge adds it otherwise (GKE's default).
-  const masqFragment =
-    masq && model.cluster.masquerade?.enabled !== true
-      ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
-      : undefined;
+  // The one place ip-masq-agent is planned: GKE's default, or what spec.masquerade asks for.
+  const masqFragment = masq
+    ? compileIpMasqAgent({ ...masq, object: `Cluster ${model.cluster.name} spec.masquerade` })
+    : undefined;
   if (masqFragment) {
     diagnostics.push(...masqFragment.diagnostics);
     defaults.push({

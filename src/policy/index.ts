@@ -28,8 +28,12 @@
  * Not modelled: IPv6; traffic to and from the node a pod runs on (always
  * allowed by the API's definition, but nodes are not in the pod matrix);
  * protocols other than TCP/UDP/SCTP (rules without ports allow them too);
- * choosing the enforcer and placing it in traces (bridge/flannel enforce
- * nothing; Calico/canal/kube-router do), which belongs to the cluster twin.
+ * kube-router's policy chains.
+ *
+ * - `enforce-twin.ts` puts the enforcer into the cluster twin: Felix's chains
+ *   merged into each Calico node's ruleset (the kernel model decides), the
+ *   bridge/flannel "enforces nothing" diagnostic, and the policy notes and
+ *   explanation in connection traces (`annotatePolicyTrace`).
  */
 export * from './ports.js';
 export * from './model.js';
@@ -39,3 +43,4 @@ export * from './matrix.js';
 export * from './explain.js';
 export * from './calico.js';
 export * from './enforcer.js';
+export * from './enforce-twin.js';

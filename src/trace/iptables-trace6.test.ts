@@ -249,3 +249,59 @@ describe('packeteye iptables trace with IPv6', () => {
     });
   });
 });
+
+describe('IPv6 conntrack matches, recent and NAT ranges', () => {
+  const dump = [
+    '*nat',
+    '-A PREROUTING -d fd00:172:30::41/128 -p tcp -m tcp --dport 80 -j DNAT --to-destination [fd00:10:180::1-fd00:10:180::3]:8080',
+    '-A POSTROUTING -p tcp -j SNAT --to-source [2001:db8::9]:1000-1001',
+    'COMMIT',
+    '*filter',
+    ':FORWARD ACCEPT [0:0]',
+    ':KUBE-X - [0:0]',
+    '-A FORWARD -m conntrack --ctstate DNAT --ctorigdst fd00:172:30::41 -j KUBE-X',
+    '-A KUBE-X -m recent --set --name v6 --mask ffff:ffff:ffff:ffff:: --rsource',
+    '-A KUBE-X -m recent --rcheck --name v6 --mask ffff:ffff:ffff:ffff:: --rsource -j ACCEPT',
+    '-A KUBE-X -j DROP',
+    '-A FORWARD -m conntrack --ctstate DNAT --ctorigdst fd00:172:30::42 -j DROP',
+    'COMMIT',
+    '',
+  ].join('\n');
+  const rs = parseIptablesSave(dump, 'ct6');
+
+  it('parses', () => expect(rs.diagnostics).toEqual([]));
+
+  it('DNAT into an address range, --ctorigdst on the original IPv6 destination, recent by /64', () => {
+    const r = traceIptables({
+      ruleset: rs.ruleset,
+      src: '2600:5200::1',
+      dst: 'fd00:172:30::41',
+      proto: 'tcp',
+      dport: 80,
+      localIps: [],
+      allPaths: false,
+      seed: 3,
+    });
+    const a = r.alternatives[0]!;
+    expect(a.dnat).toMatch(/^\[fd00:10:180::[123]\]:8080$/);
+    expect(a.verdict).toBe('ACCEPT');
+    expect(a.decidedBy).toMatchObject({ kind: 'rule', chain: 'KUBE-X', index: 2 });
+    expect(a.snat?.kind).toBe('SNAT');
+    expect(a.snat?.to).toMatch(/^\[2001:db8::9\]:100[01]$/);
+  });
+
+  it('a destination outside --ctorigdst is not matched by it', () => {
+    const r = traceIptables({
+      ruleset: rs.ruleset,
+      src: '2600:5200::1',
+      dst: 'fd00:172:30::99',
+      proto: 'tcp',
+      dport: 80,
+      localIps: [],
+      allPaths: false,
+      seed: 1,
+    });
+    expect(r.alternatives[0]).toMatchObject({ verdict: 'ACCEPT', dnat: null });
+    expect(r.alternatives[0]!.decidedBy).toMatchObject({ kind: 'policy', chain: 'FORWARD' });
+  });
+});

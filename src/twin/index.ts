@@ -27,7 +27,6 @@ import { hasErrors, type Diagnostic } from '../diag.js';
 import { pluginFor, type CniPlugin } from '../cni/index.js';
 import { mergeIptablesSaveWithDiagnostics } from '../cni/iptables-merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
-import { compileIpMasqAgent } from '../fabric/ip-masq-agent.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { planEdge } from '../fabric/edge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
@@ -264,10 +263,6 @@ export function planTwin(model: ClusterModel): TwinPlan {
         names.push(`cni-${plugin!.name}@${name}`);
         diagnostics.push(...ipMasq.diagnostics);
       }
-      for (const f of edge.nodeFragments(name)) {
-        texts.push(f.fragment.text);
-        names.push(`${f.name}@${name}`);
-      }
       const pm = compilePortmap({ node: name, pods: portmapPods });
       diagnostics.push(...pm.diagnostics);
       for (const d of pm.defaults) defaults.push({ ...d });
@@ -275,19 +270,11 @@ export function planTwin(model: ClusterModel): TwinPlan {
         texts.push(pm.text);
         names.push(`cni-portmap@${name}`);
       }
-      // ip-masq-agent (Cluster.spec.masquerade.enabled), last in the start-up order (iptables-merge START_ORDER).
-      if (c.masquerade?.enabled) {
-        const ma = compileIpMasqAgent({
-          ...(c.masquerade.nonMasqueradeCIDRs
-            ? { nonMasqueradeCIDRs: c.masquerade.nonMasqueradeCIDRs }
-            : {}),
-          object: `Cluster ${c.name}`,
-        });
-        diagnostics.push(...ma.diagnostics);
-        if (ma.text !== '') {
-          texts.push(ma.text);
-          names.push(`ip-masq-agent@${name}`);
-        }
+      // Edge components' node rules (ip-masq-agent: GKE's default, or spec.masquerade),
+      // last in the start-up order (iptables-merge START_ORDER).
+      for (const f of edge.nodeFragments(name)) {
+        texts.push(f.fragment.text);
+        names.push(`${f.name}@${name}`);
       }
       // Calico's Felix (policy enforcement) last: it inserts its jumps on top and keeps them there.
       const felix = policy.nodeFragment(

@@ -77,6 +77,9 @@ function initialTimeout(p: Ipv4Packet, s: ConntrackSysctls): number {
     case 'icmp':
       return s.icmpTimeout;
     case 'sctp':
+    case 'ipip':
+      // nf_conntrack_proto_generic.c: IP-in-IP (protocol 4) has no tracker of
+      // its own; generic_packet refreshes nf_conntrack_generic_timeout (600 s).
       return s.genericTimeout;
   }
 }
@@ -247,6 +250,8 @@ function track(
     case 'icmp':
       return { entry: { ...e, expires: now + s.icmpTimeout }, kill: false };
     case 'sctp':
+    case 'ipip':
+      // generic_packet: refresh only, never ASSURED.
       return { entry: { ...e, expires: now + s.genericTimeout }, kill: false };
   }
   return { entry: e, kill: false };

@@ -12,12 +12,25 @@
 import { IPS, type ConntrackEntry } from './entry.js';
 import { formatTuple } from './tuple.js';
 
-const PROTO_NUM: Readonly<Record<string, number>> = { tcp: 6, udp: 17, icmp: 1, sctp: 132 };
+const PROTO_NUM: Readonly<Record<string, number>> = {
+  tcp: 6,
+  udp: 17,
+  icmp: 1,
+  sctp: 132,
+  ipip: 4,
+};
+
+/**
+ * libnetfilter_conntrack's proto2str has no name for protocol 4, so
+ * `conntrack -L` prints it as `unknown` (as /proc/net/nf_conntrack does for
+ * the generic tracker).
+ */
+const PROTO_NAME: Readonly<Record<string, string>> = { ipip: 'unknown' };
 
 export function formatEntry(e: ConntrackEntry, now: number): string {
   const proto = e.original.proto;
   const parts: string[] = [
-    proto.padEnd(8, ' '),
+    (PROTO_NAME[proto] ?? proto).padEnd(8, ' '),
     String(PROTO_NUM[proto] ?? 0),
     String(Math.max(0, Math.floor(e.expires - now))),
   ];

@@ -89,6 +89,8 @@ function withKeyPort(t: Tuple, manip: ManipType, port: number): Tuple {
 }
 
 function protoInRange(t: Tuple, manip: ManipType, r: NatRange): boolean {
+  // l4proto_in_range: `default: return true` for protocols without ports.
+  if (t.proto === 'ipip') return true;
   if (r.minPort === undefined || r.maxPort === undefined) return true;
   const p = keyPort(t, manip);
   return p >= r.minPort && p <= r.maxPort;
@@ -188,6 +190,8 @@ function uniqueL4(
   let min: number;
   let size: number;
   const specified = r.minPort !== undefined && r.maxPort !== undefined;
+  // nf_nat_l4proto_unique_tuple: `default: return` — no ports to pick (IP-in-IP).
+  if (t.proto === 'ipip') return t;
   if (t.proto === 'icmp') {
     if (!specified) {
       min = 0;
@@ -243,6 +247,8 @@ export function manipPacket(p: Ipv4Packet, target: Tuple, manip: ManipType): Ipv
         l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
       };
     }
+    // nf_nat_l4proto_manip_pkt: a protocol without ports (IP-in-IP) keeps its payload.
+    if (l4.kind === 'ipip') return { ...p, ip };
     return { ...p, ip, l4: { ...l4, sport: target.sport } };
   }
   const ip = { ...p.ip, dst: target.dst };
@@ -253,6 +259,7 @@ export function manipPacket(p: Ipv4Packet, target: Tuple, manip: ManipType): Ipv
       l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
     };
   }
+  if (l4.kind === 'ipip') return { ...p, ip };
   return { ...p, ip, l4: { ...l4, dport: target.dport } };
 }
 

@@ -16,7 +16,11 @@ import type { Ipv4 } from '../../wire/addr.js';
 import type { Ipv4Packet, L4Proto } from '../../wire/packet.js';
 
 export interface Tuple {
-  readonly proto: L4Proto;
+  /**
+   * `ipip` (protocol 4) is tracked by nf_conntrack_proto_generic: no ports
+   * (generic_pkt_to_tuple sets none), so sport and dport are 0.
+   */
+  readonly proto: L4Proto | 'ipip';
   readonly src: Ipv4;
   readonly dst: Ipv4;
   /** TCP/UDP/SCTP source port; ICMP: the echo id. */
@@ -104,6 +108,7 @@ export function tupleOf(p: Ipv4Packet): Tuple {
       icmpCode: l4.code,
     };
   }
+  if (l4.kind === 'ipip') return { proto: 'ipip', src: p.ip.src, dst: p.ip.dst, sport: 0, dport: 0 };
   return { proto: l4.kind, src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport };
 }
 
@@ -122,6 +127,8 @@ export function tupleEqual(a: Tuple, b: Tuple): boolean {
 export function formatTuple(t: Tuple): string {
   if (t.proto === 'icmp')
     return `src=${t.src} dst=${t.dst} type=${t.icmpType ?? 0} code=${t.icmpCode ?? 0} id=${t.sport}`;
+  // libnetfilter_conntrack prints no ports for a protocol it has no name for.
+  if (t.proto === 'ipip') return `src=${t.src} dst=${t.dst}`;
   return `src=${t.src} dst=${t.dst} sport=${t.sport} dport=${t.dport}`;
 }
 
