@@ -69,10 +69,21 @@ export interface UdpTunnel {
   rcv(ctx: DeviceContext, packet: Ipv4Packet, meta: SkbMeta): void;
 }
 
+/**
+ * The IP-in-IP protocol handler (net/ipv4/tunnel4.c `tunnel4_rcv`, registered
+ * by ipip.ko through xfrm4_tunnel_register → inet_add_protocol(IPPROTO_IPIP)):
+ * locally delivered protocol-4 packets go to `rcv` (ipip_rcv).
+ */
+export interface IpipHandler {
+  readonly label: string;
+  rcv(ctx: DeviceContext, packet: Ipv4Packet, meta: SkbMeta): void;
+}
+
 export class SocketTable {
   private readonly listeners = new Map<string, Listener>();
   private readonly conns = new Map<string, Connection>();
   private readonly tunnels = new Map<number, UdpTunnel>();
+  private ipipHandler: IpipHandler | undefined;
 
   addTunnel(t: UdpTunnel): void {
     this.tunnels.set(t.port, t);
@@ -80,6 +91,15 @@ export class SocketTable {
 
   tunnel(port: number): UdpTunnel | undefined {
     return this.tunnels.get(port);
+  }
+
+  /** inet_add_protocol(IPPROTO_IPIP): one handler per host (the ipip module's). */
+  setIpipHandler(h: IpipHandler): void {
+    this.ipipHandler = h;
+  }
+
+  ipip(): IpipHandler | undefined {
+    return this.ipipHandler;
   }
 
   private static lkey(proto: L4Proto, addr: Ipv4, port: number): string {
@@ -155,6 +175,8 @@ export function packetLength(p: Ipv4Packet): number {
       return IP_HEADER + 12 + p.payloadLength;
     case 'icmp':
       return IP_HEADER + 8 + p.payloadLength;
+    case 'ipip':
+      return IP_HEADER + p.payloadLength;
   }
 }
 
@@ -259,6 +281,7 @@ export const ICMP = {
   TIME_EXCEEDED: 11,
   NET_UNREACH: 0,
   HOST_UNREACH: 1,
+  PROT_UNREACH: 2,
   PORT_UNREACH: 3,
   FRAG_NEEDED: 4,
   PKT_FILTERED: 13,

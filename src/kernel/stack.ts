@@ -656,12 +656,15 @@ function isOpening(p: Ipv4Packet): boolean {
   const t = p.l4;
   if (t.kind === 'tcp') return t.flags.syn && !t.flags.ack;
   if (t.kind === 'udp' || t.kind === 'sctp') return true;
+  if (t.kind === 'ipip') return false;
   return t.type === ICMP.ECHO;
 }
 
 function registerSender(h: Host, p: Ipv4Packet, label?: string): void {
   const t = p.l4;
   const common = { local: p.ip.src, remote: p.ip.dst, ...(label ? { label } : {}) };
+  // An IP-in-IP packet comes from a tunnel device, not a socket.
+  if (t.kind === 'ipip') return;
   if (t.kind === 'icmp') {
     if (t.id !== undefined)
       h.sockets.addConnection({
@@ -1461,7 +1464,9 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
             ? il4.id !== undefined
               ? h.sockets.findEcho(inner.ip.src, il4.id)
               : undefined
-            : h.sockets.connection(il4.kind, inner.ip.src, il4.sport, inner.ip.dst, il4.dport);
+            : il4.kind === 'ipip'
+              ? undefined // ipip_err (tunnel PMTU/redirect handling) is not modelled
+              : h.sockets.connection(il4.kind, inner.ip.src, il4.sport, inner.ip.dst, il4.dport);
         if (c) {
           deliver(
             sim,
@@ -1482,6 +1487,26 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
         }
       }
       drop(sim, h, 'no-listener', `icmp type ${t.type} code ${t.code}: no socket it belongs to`, p);
+      return;
+    }
+    case 'ipip': {
+      // ip_protocol_deliver_rcu: protocol 4 goes to tunnel4_rcv when the
+      // ipip module registered it (a host with tunl0), else ICMP protocol
+      // unreachable (no raw socket is modelled).
+      const handler = h.sockets.ipip();
+      if (handler && !broadcast) {
+        handler.rcv(deviceContext(h, undefined, sim), p, skb.meta);
+        return;
+      }
+      const err = icmpError(p, ICMP.DEST_UNREACH, ICMP.PROT_UNREACH, p.ip.dst, ttl);
+      drop(
+        sim,
+        h,
+        'no-listener',
+        `protocol 4 (IP-in-IP) to ${p.ip.dst}: no ipip module (no tunl0); kernel answers ICMP protocol unreachable`,
+        p,
+        resp(err, 'icmp_send protocol unreachable'),
+      );
       return;
     }
   }

@@ -255,7 +255,8 @@ function fnv1a(s: string): number {
 /** udp_flow_src_port over ip_local_port_range 32768–60999, with FNV-1a of the inner flow as the hash. */
 export function udpFlowSrcPort(inner: Ipv4Packet, min = 32768, max = 61000): number {
   const l4 = inner.l4;
-  const ports = l4.kind === 'icmp' ? `${l4.id ?? 0}` : `${l4.sport}/${l4.dport}`;
+  const ports =
+    l4.kind === 'icmp' ? `${l4.id ?? 0}` : l4.kind === 'ipip' ? '' : `${l4.sport}/${l4.dport}`;
   const hash = fnv1a(`${inner.ip.src}>${inner.ip.dst}/${l4.kind}/${ports}`);
   return Number((BigInt(hash) * BigInt(max - min)) >> 32n) + min;
 }

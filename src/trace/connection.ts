@@ -30,12 +30,15 @@ export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 
 export interface PacketView {
   readonly src: string;
   readonly dst: string;
-  readonly proto: L4Proto;
+  /** `ipip`: an IP-in-IP outer packet (protocol 4), its inner packet in `inner`. */
+  readonly proto: L4Proto | 'ipip';
   readonly sport?: number;
   readonly dport?: number;
   /** TCP flags (`S`, `S.`, `R.`) or the ICMP type/code. */
   readonly flags?: string;
   readonly text: string;
+  /** The packet an IP-in-IP outer packet carries. */
+  readonly inner?: PacketView;
 }
 
 export interface StepView {
@@ -211,7 +214,9 @@ export function packetView(p: Ipv4Packet): PacketView {
       ? t.id !== undefined
         ? { sport: t.id }
         : {}
-      : { sport: t.sport, dport: t.dport };
+      : t.kind === 'ipip'
+        ? {}
+        : { sport: t.sport, dport: t.dport };
   return {
     src: p.ip.src,
     dst: p.ip.dst,
@@ -219,6 +224,7 @@ export function packetView(p: Ipv4Packet): PacketView {
     ...ports,
     ...(flags !== undefined ? { flags } : {}),
     text: describePacket(p),
+    ...(t.kind === 'ipip' ? { inner: packetView(t.inner) } : {}),
   };
 }
 
@@ -253,6 +259,8 @@ function whatOf(p: Ipv4Packet): string {
         : t.type === 0
           ? 'ICMP echo reply'
           : `ICMP type ${t.type} code ${t.code}`;
+    case 'ipip':
+      return `IP-in-IP (${whatOf(t.inner)})`;
   }
 }
 

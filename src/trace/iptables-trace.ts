@@ -115,7 +115,8 @@ export interface PacketSummary {
   readonly dst: Ipv4;
   readonly sport: number | null;
   readonly dport: number | null;
-  readonly proto: L4Proto;
+  /** `ipip`: protocol 4, no ports (an outer IP-in-IP packet). */
+  readonly proto: L4Proto | 'ipip';
 }
 
 export interface Rewrite {
@@ -318,6 +319,8 @@ export function summarize(p: Ipv4Packet): PacketSummary {
   const l4 = p.l4;
   if (l4.kind === 'icmp')
     return { src: p.ip.src, dst: p.ip.dst, sport: l4.id ?? null, dport: null, proto: 'icmp' };
+  if (l4.kind === 'ipip')
+    return { src: p.ip.src, dst: p.ip.dst, sport: null, dport: null, proto: 'ipip' };
   return { src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport, proto: l4.kind };
 }
 
@@ -425,6 +428,9 @@ export function replyTo(p: Ipv4Packet): Ipv4Packet {
         l4: { ...l4, type: l4.type === 8 ? 0 : l4.type === 128 ? 129 : l4.type },
         payloadLength: p.payloadLength,
       };
+    case 'ipip':
+      // The far tunnel end answers with the inner reply, encapsulated back.
+      return { ip, l4: { kind: 'ipip', inner: replyTo(l4.inner) }, payloadLength: p.payloadLength };
   }
 }
 

@@ -77,6 +77,7 @@ export interface RewriteDetail {
 function portsOf(p: Ipv4Packet): [number | undefined, number | undefined] {
   const t = p.l4;
   if (t.kind === 'icmp') return [t.id, undefined];
+  if (t.kind === 'ipip') return [undefined, undefined];
   return [t.sport, t.dport];
 }
 

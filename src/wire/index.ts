@@ -104,6 +104,9 @@ export function l4HeaderLength(l4: Transport): number {
       return SCTP_HEADER_LEN;
     case 'icmp':
       return ICMP_HEADER_LEN;
+    case 'ipip':
+      // No header of its own: the inner packet is the payload (RFC 2003 §3).
+      return 0;
   }
 }
 
@@ -193,18 +196,29 @@ function parseAt(
       payload = r.value.body;
       break;
     }
-    case IPPROTO.IPIP:
-      return fail(
-        'ipv4',
-        'protocol 4 (IP-in-IP) is an encapsulation: use ipipDecapsulate',
-        base + 9,
-      );
+    case IPPROTO.IPIP: {
+      // RFC 2003: the payload is one whole IPv4 packet, parsed like any other
+      // (its own checksums verified; a quote's inner packet read as a quote).
+      const inner = parseAt(body, at, verify, quoted);
+      if (!inner.ok) return inner;
+      if (!quoted && inner.length !== body.length) {
+        return fail(
+          'ipv4',
+          `IP-in-IP: inner total length ${inner.length} differs from the outer payload's ${body.length} bytes`,
+          at + 2,
+        );
+      }
+      l4 = { kind: 'ipip', inner: inner.value };
+      l4Length = 0;
+      payload = body;
+      break;
+    }
     default:
       return fail('ipv4', `protocol ${h.protocol} not modelled`, base + 9);
   }
   if (h.payloadLength < l4Length) {
     return fail(
-      l4.kind,
+      l4.kind === 'ipip' ? 'ipv4' : l4.kind,
       `IP payload ${h.payloadLength} bytes, shorter than the ${l4Length}-byte header`,
       at,
     );
@@ -249,6 +263,11 @@ export function emitPacket(p: Ipv4Packet, payload?: Uint8Array): Uint8Array {
       segment = emitIcmp(l4, data);
       protocol = IPPROTO.ICMP;
       break;
+    case 'ipip':
+      // The inner packet's bytes are the whole payload (see defaultPayload).
+      segment = data;
+      protocol = IPPROTO.IPIP;
+      break;
   }
   const header = emitIpv4Header({
     src: p.ip.src,
@@ -282,6 +301,12 @@ function defaultPayload(p: Ipv4Packet): Uint8Array {
     });
     out.set(emitVxlanHeader(v.vni), 0);
     out.set(inner.subarray(0, Math.max(0, out.length - VXLAN_HEADER_LEN)), VXLAN_HEADER_LEN);
+    return out;
+  }
+  if (p.l4.kind === 'ipip') {
+    // IP-in-IP: the inner packet, emitted with its own checksums.
+    const inner = emitPacket(p.l4.inner);
+    out.set(inner.subarray(0, out.length));
     return out;
   }
   if (p.l4.kind === 'icmp' && p.l4.inner !== undefined) {

@@ -13,7 +13,7 @@
  * (ipv4.ts and the transport checksums) and the cluster twin are IPv4-only,
  * and emitting an IPv6 packet throws a RangeError rather than pretending.
  */
-import type { Ipv4 } from './addr.js';
+import { formatHostPort, type Ipv4 } from './addr.js';
 
 /** IANA protocol numbers the model speaks. */
 export const IPPROTO = { ICMP: 1, IPIP: 4, TCP: 6, UDP: 17, SCTP: 132 } as const;
@@ -179,7 +179,7 @@ export function withPorts(p: Ipv4Packet, sport?: number, dport?: number): Ipv4Pa
   };
 }
 
-/** `10.0.0.1:1234 > 10.0.0.2:80 tcp [S]`, the one-line form used in every view. */
+/** `10.0.0.1:1234 > 10.0.0.2:80 tcp [S]` (IPv6: `[2001:db8::1]:1234 > …`), the one-line form used in every view. */
 export function describePacket(p: Ipv4Packet): string {
   const l4 = p.l4;
   switch (l4.kind) {
@@ -192,12 +192,12 @@ export function describePacket(p: Ipv4Packet): string {
         (f.psh ? 'P' : '') +
         (f.ack ? '.' : '') +
         (f.urg ? 'U' : '');
-      return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} tcp [${flags}]`;
+      return `${formatHostPort(p.ip.src, l4.sport)} > ${formatHostPort(p.ip.dst, l4.dport)} tcp [${flags}]`;
     }
     case 'udp':
-      return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} udp`;
+      return `${formatHostPort(p.ip.src, l4.sport)} > ${formatHostPort(p.ip.dst, l4.dport)} udp`;
     case 'sctp':
-      return `${p.ip.src}:${l4.sport} > ${p.ip.dst}:${l4.dport} sctp`;
+      return `${formatHostPort(p.ip.src, l4.sport)} > ${formatHostPort(p.ip.dst, l4.dport)} sctp`;
     case 'icmp':
       return `${p.ip.src} > ${p.ip.dst} icmp type ${l4.type} code ${l4.code}${l4.id !== undefined ? ` id ${l4.id}` : ''}`;
     case 'ipip':

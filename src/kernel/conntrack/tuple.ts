@@ -108,7 +108,8 @@ export function tupleOf(p: Ipv4Packet): Tuple {
       icmpCode: l4.code,
     };
   }
-  if (l4.kind === 'ipip') return { proto: 'ipip', src: p.ip.src, dst: p.ip.dst, sport: 0, dport: 0 };
+  if (l4.kind === 'ipip')
+    return { proto: 'ipip', src: p.ip.src, dst: p.ip.dst, sport: 0, dport: 0 };
   return { proto: l4.kind, src: p.ip.src, dst: p.ip.dst, sport: l4.sport, dport: l4.dport };
 }
 

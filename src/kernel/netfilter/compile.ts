@@ -106,7 +106,7 @@ const PROTO_NUM: Readonly<Record<string, number>> = {
   all: 0,
   icmp: 1,
   igmp: 2,
-  ipip: 4,
+  ipip: 94, // /etc/protocols: ipip is 94; IP-in-IP (4) is ipencap
   ipencap: 4,
   tcp: 6,
   udp: 17,
@@ -184,6 +184,12 @@ export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
       c.dport = -1;
       c.icmpType = l4.type;
       c.icmpCode = l4.code;
+      break;
+    case 'ipip':
+      // IP-in-IP (protocol 4, net/ipv4/ipip.c): no ports.
+      c.proto = IPPROTO.IPIP;
+      c.sport = -1;
+      c.dport = -1;
       break;
   }
 }

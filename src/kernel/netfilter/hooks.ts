@@ -435,6 +435,7 @@ function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {
   const y = b.l4;
   if (x.kind === 'icmp' || y.kind === 'icmp')
     return x.kind === 'icmp' && y.kind === 'icmp' && x.id !== y.id;
+  if (x.kind === 'ipip' || y.kind === 'ipip') return false;
   return x.sport !== y.sport || x.dport !== y.dport;
 }
 

@@ -28,7 +28,7 @@ import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ICMP, ICMP_UNREACH, parseFrame, vxlanDecapsulate } from '../index.js';
+import { emitFrame, ICMP, ICMP_UNREACH, parseFrame, vxlanDecapsulate } from '../index.js';
 
 export const MAC_A = '02:00:0a:fa:00:01';
 export const MAC_B = '02:00:0a:fa:00:02';
@@ -405,5 +405,7 @@ function classify(frame: Uint8Array): string {
     }
     case 'sctp':
       return `sctp-${l4.sport}-${l4.dport}`;
+    case 'ipip':
+      return `ipip-${classify(emitFrame({ kind: 'ipv4', src: f.src, dst: f.dst, packet: l4.inner }))}`;
   }
 }
