@@ -64,7 +64,9 @@ export class InputError extends Error {
   }
 
   static of(code: string, message: string, loc: Location = {}, hint?: string): InputError {
-    return new InputError([{ code, severity: 'error', message, ...loc, ...(hint ? { hint } : {}) }]);
+    return new InputError([
+      { code, severity: 'error', message, ...loc, ...(hint ? { hint } : {}) },
+    ]);
   }
 }
 

@@ -32,8 +32,14 @@ const lines: string[] = [];
 
 if (want('parse')) {
   process.stderr.write('bench: parsing a 10,000-service kube-proxy dump…\n');
-  const p = best(3, () => benchParse(), (r) => r.ms);
-  lines.push(line('iptables parse', `${p.rules} rules in ${p.ms.toFixed(0)} ms`, '< 1 s', p.ms < 1000));
+  const p = best(
+    3,
+    () => benchParse(),
+    (r) => r.ms,
+  );
+  lines.push(
+    line('iptables parse', `${p.rules} rules in ${p.ms.toFixed(0)} ms`, '< 1 s', p.ms < 1000),
+  );
 }
 if (want('trace')) {
   process.stderr.write('bench: tracing 1,000 packets through it…\n');
@@ -49,7 +55,11 @@ if (want('trace')) {
 }
 if (want('reach')) {
   process.stderr.write('bench: reachability matrix for 5,000 pods…\n');
-  const r = best(2, () => benchReach(), (x) => x.ms);
+  const r = best(
+    2,
+    () => benchReach(),
+    (x) => x.ms,
+  );
   lines.push(
     line(
       'reach',

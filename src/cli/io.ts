@@ -35,7 +35,9 @@ export function processIo(): Io {
 }
 
 /** Collects output in memory; for tests. */
-export function memoryIo(files: Record<string, string> = {}): Io & { stdout: string; stderr: string } {
+export function memoryIo(
+  files: Record<string, string> = {},
+): Io & { stdout: string; stderr: string } {
   const io = {
     stdout: '',
     stderr: '',
@@ -48,7 +50,8 @@ export function memoryIo(files: Record<string, string> = {}): Io & { stdout: str
     },
     readFile(path: string): string {
       const text = files[path];
-      if (text === undefined) throw InputError.of('file-unreadable', 'no such file', { file: path });
+      if (text === undefined)
+        throw InputError.of('file-unreadable', 'no such file', { file: path });
       return text;
     },
   };

@@ -35,13 +35,19 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     }
     if (e instanceof CommanderError) {
       // Help and version are successful exits; everything else is a usage error.
-      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') {
+      if (
+        e.code === 'commander.helpDisplayed' ||
+        e.code === 'commander.version' ||
+        e.code === 'commander.help'
+      ) {
         return EXIT_OK;
       }
       return EXIT_INPUT;
     }
     const msg = e instanceof Error ? e.message : String(e);
-    io.err(`packeteye: internal error: ${msg}\nThis is a bug in packeteye; please report it with the command line and input.\n`);
+    io.err(
+      `packeteye: internal error: ${msg}\nThis is a bug in packeteye; please report it with the command line and input.\n`,
+    );
     return 1;
   }
 }

@@ -1,32 +1,91 @@
 /**
  * The IP-in-IP fallback device `tunl0` (net/ipv4/ipip.c, ip_tunnel.c), as
- * Calico's IPIP mode uses it: created with the ipip module, `ip tunnel show`
- * says `tunl0: any/ip remote any local any ttl inherit nopmtudisc`; IFF_NOARP;
- * MTU = the lower MTU − 20 (the outer IPv4 header).
+ * Calico's IPIP mode uses it: created when the ipip module loads (ipip_fb_tunnel_init),
+ * `ip tunnel show` says `tunl0: any/ip remote any local any ttl inherit nopmtudisc`;
+ * IFF_NOARP; MTU = the lower MTU − 20 (the outer IPv4 header).
  *
- * Transmit (ip_tunnel_xmit) of an inner packet routed `via <nodeIP> dev tunl0
- * onlink`: the outer destination is the route's gateway (tunnel remote
- * `any` ⇒ the next hop, `rt_nexthop`), the source is chosen by the outer
- * route lookup, protocol 4, TTL inherited from the inner packet (`ttl
- * inherit`), DF copied from the inner packet, TOS 0 plus the inner ECN bits.
+ * Transmit (ipip_tunnel_xmit → ip_tunnel_xmit → iptunnel_xmit) of an inner
+ * packet routed `via <nodeIP> dev tunl0 onlink`:
  *
- * NOT MODELLED: carrying the outer packet. The kernel model's packet value
- * (wire/packet.ts Transport) has no protocol-4 payload kind, and adding one
- * touches every protocol switch of conntrack, netfilter and the tracer. So
- * the device records the ENCAP step with the outer header it would build and
- * then ends the packet as `unsupported`, saying so — never pretending the
- * packet arrived.
+ *   dst   tunl0 has no remote (daddr 0), so `dst = rt_nexthop(skb_rtable(skb),
+ *         inner daddr)`: the inner route's gateway, or the inner destination
+ *         for a route without one.
+ *   src   tunl0 has no local: ip_route_output_key picks it (the outer route's
+ *         prefsrc, else inet_select_addr on its device). The outer lookup uses
+ *         the tunnel's fwmark (0), not the skb's mark.
+ *   loop  an outer route whose device is tunl0 itself is a routing loop
+ *         (`rt->dst.dev == dev` → collisions++, tx_error): dropped.
+ *   TTL   `ttl inherit` (parms.iph.ttl 0): the inner packet's TTL (already
+ *         decremented when the node forwarded it).
+ *   TOS   parms.iph.tos 0, plus the inner ECN bits (ip_tunnel_ecn_encap →
+ *         INET_ECN_encapsulate: CE becomes ECT(0)).
+ *   DF    `nopmtudisc` (parms.iph.frag_off 0), so DF is the inner's DF
+ *         (`df |= inner_iph->frag_off & IP_DF`).
+ *   id    __ip_select_ident: a keyed hash a real kernel cannot predict; the
+ *         twin uses FNV-1a of the outer addresses and the inner packet.
+ *
+ * The outer packet (protocol 4) then goes through the host's own routing
+ * (ip_local_out: OUTPUT and POSTROUTING see it), keeps the skb mark and loses
+ * its conntrack reference (skb_scrub_packet in one namespace, nf_reset_ct).
+ *
+ * Receive (tunnel4_rcv → ipip_rcv → ip_tunnel_rcv): a protocol-4 packet
+ * delivered locally (after INPUT) is matched to a tunnel by
+ * ip_tunnel_lookup; with only tunl0 that is the fallback device when it is up.
+ * Its outer header is pulled, ECN decapsulated (IP_ECN_decapsulate), and the
+ * inner packet received on tunl0 (gro_cells_receive), so PREROUTING, rp_filter
+ * and the FORWARD chain see `-i tunl0`. tunl0 down ⇒ no tunnel takes it and
+ * tunnel4_rcv answers ICMP port unreachable.
+ *
+ * Not modelled: tunnels other than the fallback device (`ip tunnel add … mode
+ * ipip remote …`), ipip_err (PMTU updates from ICMP errors about the outer
+ * packet), tnl_update_pmtu against the underlay path (the tunl0 MTU itself is
+ * enforced on the inner packet by ip_finish_output like any device's). The
+ * outer route for a forwarded inner packet is looked up again here (by
+ * destination and mark) rather than taken from the skb's dst, which only
+ * differs under policy routing by input interface.
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { describePacket, type Ipv4Packet } from '../wire/packet.js';
 import { packetLength } from '../wire/index.js';
-import type { Frame } from './frame.js';
+import { ipv4Frame, type Frame } from './frame.js';
+import { FRESH_META, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
 import type { DeviceDriver, Link } from './link.js';
 import { routeOutput, type DeviceContext } from './stack.js';
 
 /** The outer IPv4 header. */
 export const IPIP_HEADROOM = 20;
+const ZERO_MAC = '00:00:00:00:00:00';
+
+/** The JSON detail of ipip ENCAP and DECAP steps: every outer header field and the inner packet. */
+export interface IpipHeaders {
+  readonly device: string;
+  readonly outer: {
+    readonly ip: {
+      readonly src: Ipv4;
+      readonly dst: Ipv4;
+      readonly ttl: number;
+      readonly tos: number;
+      readonly df: boolean;
+      readonly id: number;
+      readonly protocol: 4;
+      readonly totalLength: number;
+    };
+  };
+  readonly inner: {
+    readonly packet: string;
+    readonly ip: {
+      readonly src: Ipv4;
+      readonly dst: Ipv4;
+      readonly ttl: number;
+      readonly tos: number;
+      readonly df: boolean;
+      readonly totalLength: number;
+    };
+  };
+  /** Where the outer destination came from. */
+  readonly nexthop?: string;
+}
 
 export class IpipDriver implements DeviceDriver {
   readonly kind = 'ipip';
@@ -34,65 +93,214 @@ export class IpipDriver implements DeviceDriver {
 
   constructor(readonly name: string) {}
 
-  xmit(ctx: DeviceContext, frame: Frame): void {
+  /** ipip_tunnel_xmit → ip_tunnel_xmit. */
+  xmit(ctx: DeviceContext, frame: Frame, meta: SkbMeta): void {
     if (frame.payload.kind !== 'ipv4') {
       ctx.drop('unsupported', `${this.name}: only IPv4 rides IP-in-IP`);
       return;
     }
     const inner = frame.payload.packet;
-    // The route's gateway: the stack resolved it as the next hop; tunl0 has no remote of its own.
     const h = ctx.host;
-    const rt = routeOutput(h, { dst: inner.ip.dst });
-    const remote: Ipv4 | undefined = rt.ok ? rt.rt.gateway : undefined;
-    if (remote === undefined) {
+    // rt_nexthop(skb_rtable(skb), inner daddr): the inner route's gateway, else the destination.
+    const rt = routeOutput(h, { dst: inner.ip.dst, mark: meta.mark });
+    if (!rt.ok || rt.rt.dev !== this.name) {
       ctx.drop(
         'unsupported',
-        `${this.name}: no remote for ${inner.ip.dst} (tunl0 needs a route via the remote node, onlink)`,
+        `${this.name}: the inner route to ${inner.ip.dst} does not lead to ${this.name} (no skb dst to take the next hop from)`,
         inner,
       );
       return;
     }
+    const remote: Ipv4 = rt.rt.gateway ?? inner.ip.dst;
+    // ip_tunnel_init_flow with tunnel->fwmark (0) and no saddr: the outer route picks the source.
     const outerRt = routeOutput(h, { dst: remote });
-    const src = outerRt.ok ? outerRt.rt.src : undefined;
-    const outer = {
-      src: src ?? '0.0.0.0',
-      dst: remote,
-      protocol: 4,
-      ttl: inner.ip.ttl,
-      df: inner.ip.df,
-      tos: inner.ip.tos & 0x3,
-      totalLength: packetLength(inner) + IPIP_HEADROOM,
+    if (!outerRt.ok) {
+      ctx.drop(
+        'no-route',
+        `${this.name}: no route to the tunnel remote ${remote} (ip_tunnel_xmit: tx_carrier_errors)`,
+        inner,
+      );
+      return;
+    }
+    if (outerRt.rt.dev === this.name) {
+      ctx.drop(
+        'unsupported',
+        `${this.name}: the route to the outer destination ${remote} leads back into ${this.name} (ip_tunnel_xmit: routing loop, collisions++)`,
+        inner,
+      );
+      return;
+    }
+    const src = outerRt.rt.src ?? '0.0.0.0';
+    const outer: Ipv4Packet = {
+      ip: {
+        src,
+        dst: remote,
+        ttl: inner.ip.ttl,
+        id: fnv1a(`${src}>${remote}/${describePacket(inner)}`) & 0xffff,
+        df: inner.ip.df,
+        tos: ecnEncap(inner.ip.tos),
+      },
+      l4: { kind: 'ipip', inner },
+      payloadLength: packetLength(inner),
     };
+    const via = rt.rt.gateway !== undefined ? `via ${remote}` : `${remote} (no gateway: the inner destination)`;
     ctx.step(
       'encap',
-      `${this.name}: ipip encap: outer ${outer.src} > ${outer.dst} proto 4 ttl ${outer.ttl}, inner ${describePacket(inner)}`,
+      `${this.name}: ipip encap: ${via} → outer ${src} > ${remote} proto 4 ttl ${outer.ip.ttl}${outer.ip.df ? ' DF' : ''}, inner ${describePacket(inner)}`,
       {
-        packet: inner,
+        packet: outer,
+        before: inner,
         detail: {
-          device: this.name,
-          outer: { ip: outer },
-          inner: { packet: describePacket(inner) },
+          rewrite: 'ENCAP',
+          hook: 'ndo_start_xmit',
+          field: 'src+dst',
+          from: `${inner.ip.src} > ${inner.ip.dst}`,
+          to: `${src} > ${remote}`,
+          by: `${this.name} ipip`,
+          ...ipipHeaders(this.name, outer, via),
         },
       },
     );
-    ctx.drop(
-      'unsupported',
-      `${this.name}: IP-in-IP transport is not modelled (the packet model has no protocol-4 payload); the outer packet ${outer.src} > ${outer.dst} is not carried`,
-      inner,
-    );
+    // iptunnel_xmit: skb_scrub_packet (same namespace: mark kept, conntrack reset), ip_local_out.
+    ctx.send(outer, { meta: { mark: meta.mark } });
   }
 }
 
-/** The `tunl0` fallback device the ipip module creates, MTU lower − 20. */
+/** The structured view of an IP-in-IP packet (outer header + inner packet) for step details. */
+export function ipipHeaders(device: string, outer: Ipv4Packet, nexthop?: string): IpipHeaders {
+  if (outer.l4.kind !== 'ipip') throw new RangeError('not an IP-in-IP packet');
+  const inner = outer.l4.inner;
+  return {
+    device,
+    outer: {
+      ip: {
+        src: outer.ip.src,
+        dst: outer.ip.dst,
+        ttl: outer.ip.ttl,
+        tos: outer.ip.tos,
+        df: outer.ip.df,
+        id: outer.ip.id,
+        protocol: 4,
+        totalLength: packetLength(outer),
+      },
+    },
+    inner: {
+      packet: describePacket(inner),
+      ip: {
+        src: inner.ip.src,
+        dst: inner.ip.dst,
+        ttl: inner.ip.ttl,
+        tos: inner.ip.tos,
+        df: inner.ip.df,
+        totalLength: packetLength(inner),
+      },
+    },
+    ...(nexthop !== undefined ? { nexthop } : {}),
+  };
+}
+
+/** INET_ECN_encapsulate with tos 0: the outer gets the inner's ECN bits (CE becomes ECT(0)). */
+function ecnEncap(innerTos: number): number {
+  const ecn = innerTos & 0x3;
+  return ecn === 0x3 ? 0x2 : ecn;
+}
+
+/**
+ * IP_ECN_decapsulate → __INET_ECN_decapsulate: outer CE over a not-ECT inner
+ * packet is dropped; outer CE marks the inner CE; outer ECT(1) over inner
+ * ECT(0) makes it ECT(1). Returns the inner TOS, or undefined to drop.
+ */
+export function ecnDecap(outerTos: number, innerTos: number): number | undefined {
+  const outer = outerTos & 0x3;
+  const inner = innerTos & 0x3;
+  if (inner === 0) return outer === 0x3 ? undefined : innerTos;
+  if (outer === 0x3) return innerTos | 0x3;
+  if (outer === 0x1 && inner === 0x2) return (innerTos & ~0x3) | 0x1;
+  return innerTos;
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+/** tunnel4_rcv → ipip_rcv → ip_tunnel_rcv on the fallback device. */
+function ipipRcv(ctx: DeviceContext, dev: string, packet: Ipv4Packet, meta: SkbMeta): void {
+  const l4 = packet.l4;
+  if (l4.kind !== 'ipip') {
+    ctx.drop('unsupported', `protocol 4 handler got ${describePacket(packet)}`, packet);
+    return;
+  }
+  const link = ctx.host.getLink(dev);
+  if (!link || !link.adminUp) {
+    // ip_tunnel_lookup finds no tunnel (the fallback one counts only when up);
+    // tunnel4_rcv: icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH).
+    ctx.drop(
+      'no-listener',
+      `ipip ${packet.ip.src} > ${packet.ip.dst}: ${dev} is down, no tunnel takes it (tunnel4_rcv answers ICMP port unreachable, not modelled as a reply)`,
+      packet,
+    );
+    return;
+  }
+  const tos = ecnDecap(packet.ip.tos, l4.inner.ip.tos);
+  if (tos === undefined) {
+    ctx.drop(
+      'unsupported',
+      `${dev}: outer CE over a not-ECT inner packet (IP_ECN_decapsulate: rx_frame_errors, dropped)`,
+      packet,
+    );
+    return;
+  }
+  const inner = tos === l4.inner.ip.tos ? l4.inner : { ...l4.inner, ip: { ...l4.inner.ip, tos } };
+  ctx.step(
+    'decap',
+    `${dev}: ipip decap: outer ${packet.ip.src} > ${packet.ip.dst} proto 4 removed, inner ${describePacket(inner)} received on ${dev}`,
+    {
+      packet: inner,
+      before: packet,
+      detail: {
+        rewrite: 'DECAP',
+        hook: 'ipip_rcv',
+        field: 'src+dst',
+        from: `${packet.ip.src} > ${packet.ip.dst}`,
+        to: `${inner.ip.src} > ${inner.ip.dst}`,
+        by: `${dev} ipip`,
+        ...ipipHeaders(dev, packet),
+      },
+    },
+  );
+  // skb_scrub_packet (same namespace): conntrack dropped, mark kept.
+  ctx.receive(dev, ipv4Frame(ZERO_MAC, ZERO_MAC, inner), { ...FRESH_META, mark: meta.mark });
+}
+
+/**
+ * Loading the ipip module: the `tunl0` fallback device (MTU lower − 20, down
+ * until set up) and the protocol-4 handler (xfrm4_tunnel_register).
+ */
 export function addIpipFallback(h: Host, opts: { mtu?: number; lowerMtu?: number } = {}): Link {
-  return h.link.addDevice('tunl0', new IpipDriver('tunl0'), {
+  const link = h.link.addDevice('tunl0', new IpipDriver('tunl0'), {
     mtu: opts.mtu ?? (opts.lowerMtu ?? 1500) - IPIP_HEADROOM,
-    mac: '00:00:00:00:00:00',
+    mac: ZERO_MAC,
   });
+  h.sockets.setIpipHandler({
+    label: 'ipip',
+    rcv: (ctx, packet, meta) => ipipRcv(ctx, 'tunl0', packet, meta),
+  });
+  return link;
 }
 
 export function isIpip(link: Link | undefined): boolean {
   return link?.driver instanceof IpipDriver;
+}
+
+/** `ip -d link show` details of tunl0 (what `ip tunnel show` reports for the fallback device). */
+export function ipipDetails(link: Link): string | undefined {
+  if (!isIpip(link)) return undefined;
+  return 'ipip any remote any local any ttl inherit nopmtudisc';
 }
 
 export type { Ipv4Packet };
