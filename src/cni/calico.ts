@@ -37,9 +37,9 @@
  * annotation, read here when present); otherwise derived (kernel deriveMac).
  *
  * Not modelled: Felix's policy chains (src/policy does NetworkPolicy),
- * CrossSubnet modes, BGP peering beyond the full mesh, IPv6, eBPF mode, and
- * carrying IP-in-IP packets (kernel/ipip.ts says why; the trace ends there as
- * `unsupported`).
+ * CrossSubnet modes, BGP peering beyond the full mesh, IPv6, eBPF mode.
+ * IP-in-IP is carried by kernel/ipip.ts (tunl0 encapsulates to the route's
+ * `via`, the far node's tunl0 decapsulates).
  */
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';

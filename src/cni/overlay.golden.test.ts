@@ -133,12 +133,29 @@ const CASES: Case[] = [
     example: 'calico-ipip',
     opts: { from: 'default/pod1', to: 'default/pod4:80' },
     expect: (t) => {
-      // The route is BIRD's via tunl0; the ENCAP is shown, carrying IP-in-IP is not modelled (explicit outcome).
+      // BIRD's route via 10.0.0.12 dev tunl0 onlink: tunl0 (remote any) takes the next hop as
+      // the outer destination; node1's eth0 address is the outer source; TTL inherited (63
+      // after node1 forwarded it), DF copied (nopmtudisc). node2 decapsulates, pod4 receives.
       const encap = t.request.hops.flatMap((h) => h.steps).find((s) => s.kind === 'encap');
       expect(encap?.summary).toMatch(
-        /^tunl0: ipip encap: outer 10\.0\.0\.11 > 10\.0\.0\.12 proto 4/,
+        /^tunl0: ipip encap: via 10\.0\.0\.12 → outer 10\.0\.0\.11 > 10\.0\.0\.12 proto 4 ttl 63 DF,/,
       );
-      expect(t.request.disposition).toBe('unsupported');
+      const e = t.rewrites.find((r) => r.kind === 'ENCAP' && r.leg === 'request')!;
+      expect(e.host).toBe('node1');
+      expect(e.before).toMatchObject({ src: '10.244.1.5', dst: '10.244.2.7' });
+      expect(e.after).toMatchObject({ src: '10.0.0.11', dst: '10.0.0.12', proto: 'ipip' });
+      const d = t.rewrites.find((r) => r.kind === 'DECAP' && r.leg === 'request')!;
+      expect(d.host).toBe('node2');
+      expect(d.after).toMatchObject({ src: '10.244.1.5', dst: '10.244.2.7' });
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.request.received).toMatchObject({ src: '10.244.1.5', dst: '10.244.2.7' });
+      expect(t.reply?.received).toMatchObject({ src: '10.244.2.7', dst: '10.244.1.5' });
+      expect(t.rewrites.map((r) => `${r.leg} ${r.kind}@${r.host}`)).toEqual([
+        'request ENCAP@node1',
+        'request DECAP@node2',
+        'reply ENCAP@node2',
+        'reply DECAP@node1',
+      ]);
     },
   },
   {

@@ -262,10 +262,11 @@ export function installGceNode(h: Host, node: string, vpc: GceVpc): void {
 function ports(p: Ipv4Packet): { sport?: number; dport?: number } {
   const t = p.l4;
   if (t.kind === 'icmp') return t.id !== undefined ? { sport: t.id, dport: t.id } : {};
+  if (t.kind === 'ipip') return {}; // IP-in-IP (protocol 4) has no ports
   return { sport: t.sport, dport: t.dport };
 }
 
-function fmt(ip: string, port: number | undefined, proto: L4Proto): string {
+function fmt(ip: string, port: number | undefined, proto: L4Proto | 'ipip'): string {
   return port === undefined || proto === 'icmp' ? ip : `${ip}:${port}`;
 }
 
@@ -278,7 +279,7 @@ export class GceVpcHooks implements NetfilterHooks {
   constructor(readonly vpc: GceVpc) {}
 
   private key(
-    proto: L4Proto,
+    proto: L4Proto | 'ipip',
     src: string,
     sport: number | undefined,
     dst: string,

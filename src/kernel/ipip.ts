@@ -143,7 +143,10 @@ export class IpipDriver implements DeviceDriver {
       l4: { kind: 'ipip', inner },
       payloadLength: packetLength(inner),
     };
-    const via = rt.rt.gateway !== undefined ? `via ${remote}` : `${remote} (no gateway: the inner destination)`;
+    const via =
+      rt.rt.gateway !== undefined
+        ? `via ${remote}`
+        : `${remote} (no gateway: the inner destination)`;
     ctx.step(
       'encap',
       `${this.name}: ipip encap: ${via} → outer ${src} > ${remote} proto 4 ttl ${outer.ip.ttl}${outer.ip.df ? ' DF' : ''}, inner ${describePacket(inner)}`,

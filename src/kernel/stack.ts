@@ -1498,6 +1498,17 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
         handler.rcv(deviceContext(h, undefined, sim), p, skb.meta);
         return;
       }
+      if (broadcast) {
+        // icmp_send never answers a broadcast (RTCF_BROADCAST).
+        drop(
+          sim,
+          h,
+          'no-listener',
+          `protocol 4 (IP-in-IP) to broadcast ${p.ip.dst}: no handler`,
+          p,
+        );
+        return;
+      }
       const err = icmpError(p, ICMP.DEST_UNREACH, ICMP.PROT_UNREACH, p.ip.dst, ttl);
       drop(
         sim,

@@ -34,6 +34,9 @@
  * - Checksums are always recomputed from the value. Linux NAT updates them
  *   incrementally (RFC 1624, `inet_proto_csum_replace4`); for a packet whose
  *   checksum was right the result is the same 16 bits (checksum.ts).
+ * - IP-in-IP (protocol 4, RFC 2003) parses as an `ipip` transport holding
+ *   the inner packet (parsed and checksum-verified like any other); its
+ *   payload is the inner packet's bytes, so the lossless guarantee holds.
  * - A quote shorter than the quoted transport header (8 bytes of TCP, say)
  *   yields the fields it holds; the rest read as zero. The quote of a quoted
  *   ICMP error is not followed (Linux never sends an error about an error).
@@ -306,6 +309,10 @@ function defaultPayload(p: Ipv4Packet): Uint8Array {
   if (p.l4.kind === 'ipip') {
     // IP-in-IP: the inner packet, emitted with its own checksums.
     const inner = emitPacket(p.l4.inner);
+    if (inner.length !== out.length)
+      throw new RangeError(
+        `IP-in-IP payloadLength ${p.payloadLength} differs from the inner packet's ${inner.length} bytes`,
+      );
     out.set(inner.subarray(0, out.length));
     return out;
   }

@@ -398,6 +398,47 @@ describe('tuples and conntrack -L text', () => {
       'udp      17 30 src=10.0.0.5 dst=8.8.8.8 sport=40000 dport=53 [UNREPLIED] src=8.8.8.8 dst=198.51.100.1 sport=53 dport=40000 mark=0 use=1',
     );
   });
+  it('IP-in-IP: generic tracker (addresses + protocol, 600 s), NAT rewrites only the outer addresses', () => {
+    const inner = tcp('10.244.1.5', 40000, '10.244.2.7', 80, { syn: true });
+    const ipip = (src: string, dst: string, i: Ipv4Packet): Ipv4Packet => ({
+      ip: { src, dst, ttl: 63, id: 1, df: true, tos: 0 },
+      l4: { kind: 'ipip', inner: i },
+      payloadLength: 40 + i.payloadLength,
+    });
+    const nf = new Netfilter(ruleset(MASQ), env());
+    const out = forward(nf, ipip('10.0.0.5', '8.8.8.8', inner), 'eth0', 'eth1');
+    expect(last(out).verdict).toBe('ACCEPT');
+    const sent = last(out).skb.packet;
+    expect(sent.ip).toMatchObject({ src: '198.51.100.1', dst: '8.8.8.8' });
+    expect(sent.l4).toEqual({ kind: 'ipip', inner }); // nf_nat_l4proto_manip_pkt: nothing to do
+    expect(tupleOf(sent)).toEqual({
+      proto: 'ipip',
+      src: '198.51.100.1',
+      dst: '8.8.8.8',
+      sport: 0,
+      dport: 0,
+    });
+    const e = nf.conntrack.list(0)[0]!;
+    expect(formatEntry(e, 0)).toBe(
+      'unknown  4 600 src=10.0.0.5 dst=8.8.8.8 [UNREPLIED] src=8.8.8.8 dst=198.51.100.1 mark=0 use=1',
+    );
+    // Any protocol-4 packet back between the two addresses is the reply, whatever it carries.
+    const back = forward(
+      nf,
+      ipip(
+        '8.8.8.8',
+        '198.51.100.1',
+        tcp('10.244.2.7', 80, '10.244.1.5', 40000, { syn: true, ack: true }),
+      ),
+      'eth1',
+      'eth0',
+    );
+    expect(back[0]!.skb.ct).toMatchObject({ ctinfo: 'ESTABLISHED_REPLY' });
+    expect(back[0]!.skb.packet.ip.dst).toBe('10.0.0.5');
+    expect(formatEntry(nf.conntrack.list(0)[0]!, 0)).toMatch(
+      /^unknown {2}4 600 src=10\.0\.0\.5 dst=8\.8\.8\.8 src=/,
+    );
+  });
   it('ICMP echo: the reply matches the entry as ESTABLISHED_REPLY', () => {
     const nf = new Netfilter(ruleset(MASQ), env());
     forward(nf, icmpEcho('10.0.0.5', '8.8.8.8', 99), 'eth0', 'eth1');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../../iptables/parse.js';
+import { packetLength } from '../../wire/index.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { SeededChooser, type Chooser } from '../random.js';
 import {
@@ -21,6 +22,16 @@ function ruleset(text: string): Ruleset {
 }
 
 const LOCAL = '192.168.0.2';
+
+/** An IP-in-IP packet carrying a TCP SYN to port 80 (ports exist only inside). */
+function ipip(src: string, dst: string): Ipv4Packet {
+  const inner = tcp('10.244.1.5', 40000, '10.244.2.7', 80);
+  return {
+    ip: { src, dst, ttl: 63, id: 1, df: true, tos: 0 },
+    l4: { kind: 'ipip', inner },
+    payloadLength: packetLength(inner),
+  };
+}
 const always = (v: boolean): Chooser => ({ chance: () => v, integer: (a) => a });
 
 /** PREROUTING then INPUT (the packet is addressed to the host). */
@@ -53,6 +64,18 @@ describe('matches (table-driven: rule in filter INPUT, policy DROP)', () => {
     { name: '-p tcp on udp', rule: '-p tcp', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: false },
     { name: '! -p tcp on udp', rule: '! -p tcp', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: true },
     { name: '-p all', rule: '-p all', pkt: udp('10.0.0.1', 1, LOCAL, 80), match: true },
+    // IP-in-IP is protocol 4, /etc/protocols' `ipencap`; `ipip` there is 94 (a different protocol).
+    { name: '-p 4 on ipip', rule: '-p 4', pkt: ipip('10.0.0.1', LOCAL), match: true },
+    { name: '-p ipencap on ipip', rule: '-p ipencap', pkt: ipip('10.0.0.1', LOCAL), match: true },
+    { name: '-p ipip (94) on ipip', rule: '-p ipip', pkt: ipip('10.0.0.1', LOCAL), match: false },
+    { name: '-p tcp on ipip', rule: '-p tcp', pkt: ipip('10.0.0.1', LOCAL), match: false },
+    { name: '! -p tcp on ipip', rule: '! -p tcp', pkt: ipip('10.0.0.1', LOCAL), match: true },
+    {
+      name: '-p 4 on the tcp packet inside is not ipip',
+      rule: '-p 4',
+      pkt: tcp('10.0.0.1', 1, LOCAL, 80),
+      match: false,
+    },
     {
       name: '-s in prefix',
       rule: '-s 10.0.0.0/8',
