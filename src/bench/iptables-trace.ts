@@ -15,6 +15,7 @@ import { parseIptablesSave } from '../iptables/parse.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import { traceIptables } from '../trace/iptables-trace.js';
 import { kubeProxyScaleDump } from './iptables-parse.js';
+import { prng } from './prng.js';
 
 export interface TraceBenchResult {
   readonly services: number;
@@ -28,18 +29,6 @@ export interface TraceBenchResult {
   readonly firstMs: number;
   /** Packets that got a DNAT (all of them should). */
   readonly dnatted: number;
-}
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The (ClusterIP, port) pairs of a dump's nat KUBE-SERVICES entries. */

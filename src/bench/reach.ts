@@ -14,6 +14,7 @@
  */
 import { computeMatrix, portMask } from '../policy/matrix.js';
 import { buildPolicyWorld, type SourceObject } from '../policy/model.js';
+import { prng } from './prng.js';
 
 export interface ReachBenchResult {
   readonly pods: number;
@@ -25,18 +26,6 @@ export interface ReachBenchResult {
   /** Pod pairs allowed on TCP/8080 (a checksum of the whole matrix). */
   readonly allowedOn8080: number;
   readonly ms: number;
-}
-
-/** mulberry32: small, fast, seeded. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TEAMS = [

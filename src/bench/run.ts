@@ -4,12 +4,14 @@
  *   iptables parse   a 10,000-service kube-proxy dump (~40,000 rules); target < 1 s
  *   iptables trace   median time to trace one packet through it;    target < 1 ms
  *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s
+ *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
  *
  * Figures are wall-clock on this machine; run on an idle machine for numbers
  * worth comparing. Each benchmark is run a few times and the best run reported
  * for the one-shot figures (parse, reach), since noise only ever adds time.
  */
 import { benchParse } from './iptables-parse.js';
+import { benchLoad } from './k8s-load.js';
 import { benchTrace } from './iptables-trace.js';
 import { benchReach } from './reach.js';
 
@@ -66,6 +68,22 @@ if (want('reach')) {
       `${r.pods} pods, ${r.policies} policies, ${r.groups} groups: ${r.ms} ms`,
       '< 10 s',
       r.ms < 10_000,
+    ),
+  );
+}
+if (want('load')) {
+  process.stderr.write('bench: loading a kubectl dump of 5,000 pods…\n');
+  const l = best(
+    2,
+    () => benchLoad(),
+    (x) => x.ms,
+  );
+  lines.push(
+    line(
+      'k8s load',
+      `${(l.bytes / 1e6).toFixed(1)} MB, ${l.objects} objects: ${l.ms.toFixed(0)} ms`,
+      '< 3 s',
+      l.ms < 3000,
     ),
   );
 }

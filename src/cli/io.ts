@@ -2,15 +2,45 @@
  * The CLI's only doors to the world: files in, text out. Commands receive an
  * `Io` so tests can run them in-process and read what they print.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { InputError } from '../diag.js';
 
 export interface Io {
   out(text: string): void;
   err(text: string): void;
   readFile(path: string): string;
+  /**
+   * The manifest files in `path` when it is a directory (`*.yaml`, `*.yml`,
+   * `*.json`, not recursive, sorted by name — what `kubectl apply -f DIR`
+   * reads), or undefined when it is not a directory.
+   */
+  listDir(path: string): string[] | undefined;
   /** Whether stdout is a terminal (progress and colour only then). */
   readonly isTty: boolean;
+  /** Whether stderr is a terminal: progress lines go there, and only then. */
+  readonly errIsTty: boolean;
+}
+
+/** The extensions `kubectl -f DIR` reads (k8s.io/cli-runtime resource.FileExtensions). */
+export const MANIFEST_EXTENSIONS = ['.json', '.yaml', '.yml'] as const;
+
+function isManifest(name: string): boolean {
+  return MANIFEST_EXTENSIONS.some((ext) => name.endsWith(ext));
+}
+
+function unreadable(path: string, e: unknown): InputError {
+  const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
+  return InputError.of(
+    'file-unreadable',
+    code === 'ENOENT'
+      ? 'no such file or directory'
+      : code === 'EACCES'
+        ? 'permission denied'
+        : `cannot read (${code})`,
+    { file: path },
+    'check the path (a file, a directory of *.yaml/*.yml/*.json, or - for stdin)',
+  );
 }
 
 export function processIo(): Io {
@@ -21,27 +51,40 @@ export function processIo(): Io {
       try {
         return readFileSync(path === '-' ? 0 : path, 'utf8');
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code ?? 'EIO';
-        throw InputError.of(
-          'file-unreadable',
-          code === 'ENOENT' ? 'no such file' : `cannot read (${code})`,
-          { file: path },
-          'check the path given to -f/--rules',
-        );
+        throw unreadable(path, e);
+      }
+    },
+    listDir: (path) => {
+      if (path === '-') return undefined;
+      try {
+        if (!statSync(path).isDirectory()) return undefined;
+        return readdirSync(path, { withFileTypes: true })
+          .filter((d) => !d.isDirectory() && isManifest(d.name))
+          .map((d) => d.name)
+          .sort()
+          .map((name) => join(path, name));
+      } catch (e) {
+        throw unreadable(path, e);
       }
     },
     isTty: process.stdout.isTTY === true,
+    errIsTty: process.stderr.isTTY === true,
   };
 }
 
-/** Collects output in memory; for tests. */
+/**
+ * Collects output in memory; for tests. A path is a directory when some file
+ * key lies under it (`dir/a.yaml` makes `dir` one); `-` is `opts.stdin`.
+ */
 export function memoryIo(
   files: Record<string, string> = {},
+  opts: { errIsTty?: boolean; stdin?: string } = {},
 ): Io & { stdout: string; stderr: string } {
   const io = {
     stdout: '',
     stderr: '',
     isTty: false,
+    errIsTty: opts.errIsTty === true,
     out(t: string) {
       io.stdout += t;
     },
@@ -49,10 +92,17 @@ export function memoryIo(
       io.stderr += t;
     },
     readFile(path: string): string {
-      const text = files[path];
+      const text = path === '-' ? opts.stdin : files[path];
       if (text === undefined)
-        throw InputError.of('file-unreadable', 'no such file', { file: path });
+        throw InputError.of('file-unreadable', 'no such file or directory', { file: path });
       return text;
+    },
+    listDir(path: string): string[] | undefined {
+      if (path === '-' || files[path] !== undefined) return undefined;
+      const dir = path.endsWith('/') ? path : `${path}/`;
+      const under = Object.keys(files).filter((k) => k.startsWith(dir));
+      if (under.length === 0) return undefined;
+      return under.filter((k) => !k.slice(dir.length).includes('/') && isManifest(k)).sort();
     },
   };
   return io;

@@ -23,17 +23,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { main } from './main.js';
 import { memoryIo } from './io.js';
-import { harnessSummary, type AltJson } from './testing/harness-summary.js';
-
-interface Flow {
-  name: string;
-  sourceIP: string;
-  destIP: string;
-  destPort: number;
-  protocol: string;
-  output: string;
-  masq: boolean;
-}
+import type { Flow } from '../proxy/testing/flows-corpus.js';
+import { harnessSummary, traceFlowArgs, type AltJson } from './testing/harness-summary.js';
 
 const fixture = JSON.parse(
   readFileSync('test/fixtures/kube-proxy/v13x_TestTracePacket.json', 'utf8'),
@@ -47,27 +38,7 @@ describe('kube-proxy TestTracePacket flows through `packeteye iptables trace`', 
   const localIps = fixture.localAddresses.filter((a) => /^\d+\.\d+\.\d+\.\d+$/.test(a));
   it.each(fixture.flows)('$name', async (flow) => {
     const io = memoryIo({ 'v13x.save': fixture.iptablesSave });
-    const args = [
-      'iptables',
-      'trace',
-      '--rules',
-      'v13x.save',
-      '--src',
-      flow.sourceIP,
-      '--dst',
-      flow.destIP,
-    ];
-    args.push(
-      '--dport',
-      String(flow.destPort),
-      '--proto',
-      flow.protocol.toLowerCase(),
-      '--all-paths',
-      '-o',
-      'json',
-    );
-    for (const ip of localIps) args.push('--local-ip', ip);
-    const code = await main(args, io);
+    const code = await main(traceFlowArgs('v13x.save', flow, localIps), io);
     expect(io.stderr).toBe('');
     expect(code).toBe(0);
     const json = JSON.parse(io.stdout) as { alternatives: AltJson[] };

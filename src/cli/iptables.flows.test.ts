@@ -8,75 +8,14 @@
  * upstream's harness reports it (see iptables.fixture.test.ts for how the
  * harness's view and ours are bridged).
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generateIptablesRules, type LocalDetector, type ProxyInput } from '../proxy/iptables.js';
-import { harnessSummary } from './testing/harness-summary.js';
+import { generateIptablesRules } from '../proxy/iptables.js';
+import { corpusInput, flowFiles, readFlowFile } from '../proxy/testing/flows-corpus.js';
+import { harnessSummary, traceFlowArgs } from './testing/harness-summary.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
 
-const DIR = join(process.cwd(), 'test/fixtures/kube-proxy/flows-only');
-
-interface Flow {
-  name: string;
-  sourceIP: string;
-  destIP: string;
-  destPort: number;
-  protocol: string;
-  output: string;
-  masq: boolean;
-}
-
-interface FlowFile {
-  localAddresses: string[];
-  flows: Flow[];
-  inputs: {
-    proxier: {
-      nodeName: string;
-      nodeIP: string;
-      nodeInterfaceAddresses?: string[];
-      ipFamily: 'IPv4' | 'IPv6';
-      localDetector: { mode: string; cidr?: string };
-      masqueradeMark: string;
-      masqueradeAll: boolean;
-      localhostNodePorts: boolean;
-      nodePortAddresses: string[] | null;
-      nfacctCounters?: string[];
-    };
-    services: ProxyInput['services'];
-    endpointSlices: ProxyInput['endpointSlices'];
-  };
-}
-
-/** The corpus's proxier settings as the compiler's input (as src/proxy/flows.test.ts does). */
-function corpusInput(file: string, f: FlowFile): ProxyInput {
-  const p = f.inputs.proxier;
-  const detector: LocalDetector =
-    p.localDetector.mode === 'ClusterCIDR'
-      ? { mode: 'ClusterCIDR', cidr: p.localDetector.cidr! }
-      : { mode: 'NoOp' };
-  return {
-    version: file.startsWith('v127_') ? '1.27' : '1.31',
-    nodeName: p.nodeName,
-    nodeIPs: [p.nodeIP],
-    localDetector: detector,
-    masqueradeMark: p.masqueradeMark,
-    masqueradeAll: p.masqueradeAll,
-    localhostNodePorts: p.localhostNodePorts,
-    nodePortAddresses: p.nodePortAddresses,
-    ipFamily: p.ipFamily,
-    ...(p.nodeInterfaceAddresses ? { interfaceAddresses: p.nodeInterfaceAddresses } : {}),
-    nfacct: (p.nfacctCounters ?? []).length > 0,
-    randomFully: false,
-    services: f.inputs.services,
-    endpointSlices: f.inputs.endpointSlices,
-  };
-}
-
-const files = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
+const files = flowFiles();
 
 describe('upstream kube-proxy flows through our evaluator', () => {
   const count = { all: 0, ipv6: 0 };
@@ -84,7 +23,7 @@ describe('upstream kube-proxy flows through our evaluator', () => {
     expect(count).toEqual({ all: 227, ipv6: 15 });
   });
   for (const file of files) {
-    const f = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as FlowFile;
+    const f = readFlowFile(file);
     count.all += f.flows.length;
     if (f.inputs.proxier.ipFamily === 'IPv6') count.ipv6 += f.flows.length;
     const out = generateIptablesRules(corpusInput(file, f));
@@ -97,27 +36,7 @@ describe('upstream kube-proxy flows through our evaluator', () => {
       for (const flow of f.flows) {
         it(flow.name, async () => {
           const io = memoryIo({ [file]: out.text });
-          const args = [
-            'iptables',
-            'trace',
-            '--rules',
-            file,
-            '--src',
-            flow.sourceIP,
-            '--dst',
-            flow.destIP,
-          ];
-          args.push(
-            '--dport',
-            String(flow.destPort),
-            '--proto',
-            flow.protocol.toLowerCase(),
-            '--all-paths',
-            '-o',
-            'json',
-          );
-          for (const ip of locals) args.push('--local-ip', ip);
-          const code = await main(args, io);
+          const code = await main(traceFlowArgs(file, flow, locals), io);
           expect(code, io.stderr).toBe(0);
           const json = JSON.parse(io.stdout);
           expect(

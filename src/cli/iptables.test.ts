@@ -254,8 +254,8 @@ describe('packeteye iptables trace', () => {
       /is not IP\[\/PREFIX\]\[@IFACE\]/,
     ],
     [
-      ['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '1', '-o', 'yaml'],
-      /expected text or json/,
+      ['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '1', '-o', 'xml'],
+      /expected text, json or yaml/,
     ],
   ])('bad option %j exits 2', async (args, msg) => {
     const r = await run(args);

@@ -5,14 +5,14 @@
  *   packeteye iptables trace --rules DUMP --src IP --dst IP --dport N [--sport N]
  *     [--proto tcp|udp|sctp|icmp] [--local-ip IP[/PREFIX][@IFACE]]... [--in-iface IF]
  *     [--out-iface IF] [--tcp-flags FLAGS] [--sysctl KEY=V]... [--reply] [--all-paths]
- *     [--seed N] [-o text|json]
+ *     [--seed N] [-o text|json|yaml]
  *
  * Exit status 0 whatever the packet's fate; 2 for bad input (a dump with
  * syntax errors prints `DUMP:LINE: error: …`). Warnings about the dump
  * (constructs packeteye does not model) go to stderr and tracing proceeds;
  * a packet that reaches such a rule gets the verdict UNSUPPORTED.
  *
- * JSON contract (`-o json`), stable:
+ * JSON contract (`-o json`), stable (`-o yaml` is the same document as YAML):
  * ```
  * { "input": { src, dst, sport, dport, proto, localIps: [..], inIface, outIface,
  *              start: "PREROUTING"|"OUTPUT", allPaths, seed, rules: DUMP },
@@ -77,6 +77,7 @@ import {
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
+import { toYaml } from './output.js';
 
 interface TraceOptions {
   rules: string;
@@ -132,6 +133,7 @@ function parsePort(text: string | undefined, field: string): number | undefined 
       'iptables-trace-bad-port',
       field,
       `${field} ${JSON.stringify(text)} is not a port (0-65535)`,
+      `give ${field} a number, e.g. ${field} 80`,
     );
   }
   return Number(text);
@@ -164,8 +166,20 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+const EXAMPLES = `
+Examples:
+  # A pod's SYN to store/store-be's ClusterIP through a real kube-proxy node's dump, every branch
+  packeteye iptables trace --rules examples/iptables/kube-proxy-node.rules --src 10.244.1.9 --dst 10.96.12.34 --dport 80 --local-ip 192.168.1.10 --all-paths
+
+  # The same packet and its reply as YAML, the dump on stdin
+  packeteye iptables trace --rules - --src 10.244.1.9 --dst 10.96.12.34 --dport 80 --local-ip 192.168.1.10 --reply -o yaml < examples/iptables/kube-proxy-node.rules
+`;
+
 export function register(program: Command, io: Io): void {
-  const ipt = program.command('iptables').description("Work with a node's own iptables-save dump");
+  const ipt = program
+    .command('iptables')
+    .description("Work with a node's own iptables-save dump")
+    .addHelpText('after', EXAMPLES);
   ipt
     .command('trace')
     .description(
@@ -203,14 +217,16 @@ export function register(program: Command, io: Io): void {
     .option('--reply', "also trace the receiver's answer back through the host (conntrack un-NAT)")
     .option('--all-paths', 'enumerate every statistic branch with its probability')
     .option('--seed <N>', 'seed for the one branch taken without --all-paths', '1')
-    .option('-o, --output <FORMAT>', 'text|json', 'text')
+    .option('-o, --output <FORMAT>', 'text|json|yaml', 'text')
+    .addHelpText('after', EXAMPLES)
     .action((opts: TraceOptions) => {
       const format = opts.output;
-      if (format !== 'text' && format !== 'json') {
+      if (format !== 'text' && format !== 'json' && format !== 'yaml') {
         throw bad(
           'iptables-trace-bad-format',
           '--output',
-          `-o ${JSON.stringify(format)}: expected text or json`,
+          `-o ${JSON.stringify(format)}: expected text, json or yaml`,
+          'e.g. -o json',
         );
       }
       const proto = opts.proto.toLowerCase();
@@ -307,6 +323,7 @@ export function register(program: Command, io: Io): void {
       });
       if (format === 'json')
         io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
+      else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings)));
       else io.out(renderText(result, opts.rules));
     });
 }

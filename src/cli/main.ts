@@ -12,13 +12,24 @@ import { registerCommands } from './commands.js';
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 2;
 
+const EXAMPLES = `
+Examples:
+  packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80
+  packeteye rules -f examples/two-nodes.yaml --node node-1 --only iptables
+  packeteye reach -f examples/three-tier-policy.yaml --port TCP/80
+
+-f takes files, directories (their *.yaml, *.yml, *.json) or - for stdin;
+what kubectl get -A -o yaml writes is read as is. Run packeteye COMMAND --help for more.
+`;
+
 export function buildProgram(io: Io): Command {
   const program = new Command('packeteye')
     .description('A digital twin of Kubernetes networking: follow a packet through real rules')
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(add --help for usage and examples)')
+    .addHelpText('after', EXAMPLES);
   registerCommands(program, io);
   return program;
 }

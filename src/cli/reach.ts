@@ -4,7 +4,7 @@
  * ipBlocks carve out), per port or as full port sets, and `--explain FROM TO`
  * for one pair.
  *
- * JSON contract (`-o json`):
+ * JSON contract (`-o json`; `-o yaml` is the same document as YAML):
  *   full:    { "pods": [...], "allowed": { "ns/a": { "ns/b": { "TCP": "1-65535", "UDP": "53" } } },
  *              "externals": [{ "name", "cidr", "except" }], "externalAllowed": { from: { to: cell } } }
  *   --port:  { "port": { "protocol", "port" }, "pods": [...], "allowed": { "ns/a": { "ns/b": true } }, ... }
@@ -29,9 +29,11 @@ import { RegionIndex } from '../policy/externals.js';
 import { policyEnforcement } from '../policy/enforcer.js';
 import type { Cluster } from '../k8s/types.js';
 import type { Io } from './io.js';
+import { readInputs } from './cluster.js';
+import { count, jsonToYaml, progress, toYaml } from './output.js';
 
-type Format = 'table' | 'json' | 'csv' | 'md';
-const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'md'];
+type Format = 'table' | 'json' | 'yaml' | 'csv' | 'md';
+const FORMATS: readonly Format[] = ['table', 'json', 'yaml', 'csv', 'md'];
 
 interface ReachOptions {
   file?: string[];
@@ -46,7 +48,7 @@ function loadSources(
   io: Io,
   files: readonly string[],
 ): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
-  const loaded = loadDocuments(files.map((path) => ({ path, text: io.readFile(path) })));
+  const loaded = loadDocuments(readInputs(io, files));
   return {
     sources: loaded.objects.map((o) => ({
       object: o.object,
@@ -131,16 +133,32 @@ function csvCell(s: string): string {
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+const EXAMPLES = `
+Examples:
+  # Who may talk to whom on TCP/80 under the NetworkPolicies
+  packeteye reach -f examples/three-tier-policy.yaml --port TCP/80
+
+  # Why one pair is (not) allowed, as YAML
+  packeteye reach -f examples/three-tier-policy.yaml -n store --explain fe-1 db-1 -o yaml
+
+  # One namespace's matrix as CSV, the manifests on stdin (-f DIR reads a directory)
+  cat examples/three-tier-policy.yaml | packeteye reach -f - -n store -o csv
+`;
+
 export function register(program: Command, io: Io): void {
   program
     .command('reach')
     .description('Reachability matrix between pods under NetworkPolicy and AdminNetworkPolicy')
-    .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
+    .requiredOption(
+      '-f, --file <files...>',
+      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
+    )
     .option('--port <proto/port>', 'one port: a boolean matrix (e.g. TCP/80)')
     .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
-    .option('-o, --output <format>', 'table | json | csv | md', 'table')
+    .option('-o, --output <format>', 'table | json | yaml | csv | md', 'table')
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
     .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
+    .addHelpText('after', EXAMPLES)
     .action((opts: ReachOptions) => {
       const format = (opts.output ?? 'table') as Format;
       if (!FORMATS.includes(format)) {
@@ -148,6 +166,7 @@ export function register(program: Command, io: Io): void {
           'reach-bad-output',
           `-o ${JSON.stringify(opts.output)} is not one of ${FORMATS.join(', ')}`,
           { field: '--output' },
+          'e.g. -o json, -o yaml or -o csv',
         );
       }
       const q = opts.port !== undefined ? parsePortQuery(opts.port) : undefined;
@@ -182,16 +201,41 @@ export function register(program: Command, io: Io): void {
         );
       }
 
-      const m = computeMatrix(world);
+      const p = progress(io);
+      p.update(
+        `computing the matrix for ${count(world.pods.length)} pods, ${count(world.policies.length + world.admin.length)} policies…`,
+      );
+      let m: ReachMatrix;
+      try {
+        m = computeMatrix(world);
+      } finally {
+        p.done();
+      }
       if (opts.explain !== undefined) {
         const from = resolveRef(world, m, opts.explain[0]!, opts.namespace, 'FROM');
         const to = resolveRef(world, m, opts.explain[1]!, opts.namespace, 'TO');
         const pair = evaluatePair(world, from, to);
         if (format === 'json') io.out(`${JSON.stringify(explainJson(pair, q), null, 2)}\n`);
+        else if (format === 'yaml') io.out(toYaml(explainJson(pair, q)));
         else io.out(`${explainPair(pair, q).join('\n')}\n`);
         return;
       }
-      renderMatrix(io, m, format, q, opts.namespace, opts.externals !== false);
+      const externals = opts.externals !== false;
+      if (format === 'yaml') {
+        // The JSON document, re-read and written as YAML: one contract, two syntaxes.
+        const json: string[] = [];
+        renderMatrix(
+          { ...io, out: (t) => void json.push(t) },
+          m,
+          'json',
+          q,
+          opts.namespace,
+          externals,
+        );
+        io.out(jsonToYaml(json.join('')));
+        return;
+      }
+      renderMatrix(io, m, format, q, opts.namespace, externals);
     });
 }
 

@@ -1,5 +1,5 @@
 /**
- * `packeteye rules -f FILE... --node NAME [--pod NS/NAME] [--after-trace
+ * `packeteye rules -f FILE|DIR|-... --node NAME [-n NS] [--pod [NS/]NAME] [--after-trace
  * --from REF --to REF] [--only iptables|routes|links|addrs|neigh|fdb|conntrack]`:
  * what one namespace of the twin holds, in the real tools' formats
  * (`iptables-save`, `ip route`, `ip link`, `ip addr`, `ip neigh`, `bridge fdb`,
@@ -12,11 +12,12 @@ import { InputError } from '../diag.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { nsName } from '../k8s/model.js';
 import { bridgeFdbShow, ipAddrShow, ipLinkShow, ipNeighShow, ipRouteShow } from '../render/ip.js';
-import { closeMatches } from '../trace/refs.js';
+import { closeMatches, qualifyRef } from '../trace/refs.js';
 import { traceConnectionWithTwin } from '../trace/connection.js';
 import { IptablesHooks, type Twin } from '../twin/index.js';
 import { loadPlan } from './cluster.js';
 import type { Io } from './io.js';
+import { count, progress } from './output.js';
 
 interface RulesOpts {
   file?: string[];
@@ -26,6 +27,7 @@ interface RulesOpts {
   from?: string;
   to?: string;
   only?: string;
+  namespace: string;
 }
 
 const SECTIONS = [
@@ -81,22 +83,43 @@ export function renderRules(
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
+const EXAMPLES = `
+Examples:
+  # Everything node-1's kernel holds in the twin
+  packeteye rules -f examples/two-nodes.yaml --node node-1
+
+  # Only the iptables rules, as iptables-save prints them
+  packeteye rules -f examples/two-nodes.yaml --node node-1 --only iptables
+
+  # The conntrack table after a connection from frontend to a Service
+  packeteye rules -f examples/two-nodes.yaml --node node-1 --only conntrack --after-trace --from frontend --to svc/store-be:80
+`;
+
 export function register(program: Command, io: Io): void {
   program
     .command('rules')
     .description(
       "What a node's kernel holds in the twin: iptables-save, ip route/link/addr/neigh, bridge fdb, conntrack -L",
     )
-    .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
+    .requiredOption(
+      '-f, --file <files...>',
+      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
+    )
     .requiredOption('--node <name>', 'the node')
     .option(
-      '--pod <ns/name>',
+      '-n, --namespace <ns>',
+      'namespace of a bare --pod NAME and --from/--to pods',
+      'default',
+    )
+    .option(
+      '--pod <[ns/]name>',
       "show this pod's network namespace instead of the node's root namespace",
     )
     .option('--after-trace', 'the state after tracing --from/--to (ARP, FDB, conntrack entries)')
     .option('--from <ref>', 'with --after-trace')
     .option('--to <ref>', 'with --after-trace')
     .option('--only <what>', SECTIONS.join(' | '))
+    .addHelpText('after', EXAMPLES)
     .action((opts: RulesOpts) => {
       const only = opts.only as Section | undefined;
       if (only !== undefined && !SECTIONS.includes(only)) {
@@ -104,14 +127,27 @@ export function register(program: Command, io: Io): void {
           'bad-option',
           `--only ${JSON.stringify(opts.only)} is not one of ${SECTIONS.join(', ')}`,
           { field: '--only' },
+          'e.g. --only iptables, or leave --only out for every section',
         );
       }
       if (opts.afterTrace && (opts.from === undefined || opts.to === undefined)) {
-        throw InputError.of('bad-option', '--after-trace needs --from and --to', {
-          field: '--after-trace',
-        });
+        throw InputError.of(
+          'bad-option',
+          '--after-trace needs --from and --to',
+          { field: '--after-trace' },
+          'e.g. --after-trace --from frontend --to svc/store-be:80',
+        );
       }
-      const plan = loadPlan(io, opts.file ?? []);
+      if (!opts.afterTrace && (opts.from !== undefined || opts.to !== undefined)) {
+        throw InputError.of(
+          'bad-option',
+          '--from/--to only apply with --after-trace',
+          { field: opts.from !== undefined ? '--from' : '--to' },
+          'add --after-trace to see the state the traced connection leaves',
+        );
+      }
+      const p = progress(io);
+      const plan = loadPlan(io, opts.file ?? [], p);
       const node = opts.node!;
       if (!plan.model.nodes.has(node)) {
         const near = closeMatches(node, [...plan.model.nodes.keys()]);
@@ -119,12 +155,14 @@ export function register(program: Command, io: Io): void {
           'unknown-node',
           `--node ${node}: no such Node`,
           { field: '--node' },
-          near.length > 0 ? `nodes: ${near.join(', ')}` : undefined,
+          near.length > 0
+            ? `did you mean ${near.join(', ')}? (${count(plan.model.nodes.size)} nodes in the input)`
+            : 'the input has no Node objects: add them, or a kubectl get nodes -o yaml dump',
         );
       }
       let hostName = node;
       if (opts.pod !== undefined) {
-        const key = opts.pod.includes('/') ? opts.pod : `default/${opts.pod}`;
+        const key = opts.pod.includes('/') ? opts.pod : `${opts.namespace}/${opts.pod}`;
         const pod = plan.model.pods.get(key);
         if (!pod || pod.spec.nodeName !== node) {
           const near = closeMatches(
@@ -135,14 +173,27 @@ export function register(program: Command, io: Io): void {
             'unknown-pod',
             `--pod ${opts.pod}: no such Pod on node ${node}`,
             { field: '--pod' },
-            near.length > 0 ? `pods on ${node}: ${near.join(', ')}` : undefined,
+            near.length > 0
+              ? `pods on ${node} include ${near.join(', ')}`
+              : `node ${node} runs no pods in the input`,
           );
         }
         hostName = pod.spec.hostNetwork ? node : key;
       }
-      const twin = opts.afterTrace
-        ? traceConnectionWithTwin(plan, { from: opts.from!, to: opts.to! }).twin
-        : plan.instantiate();
+      p.update(
+        `building the twin (${count(plan.model.nodes.size)} nodes, ${count(plan.model.pods.size)} pods)…`,
+      );
+      let twin: Twin;
+      try {
+        twin = opts.afterTrace
+          ? traceConnectionWithTwin(plan, {
+              from: qualifyRef(opts.from!, opts.namespace),
+              to: qualifyRef(opts.to!, opts.namespace),
+            }).twin
+          : plan.instantiate();
+      } finally {
+        p.done();
+      }
       io.out(renderRules(twin, hostName, only, node));
     });
 }

@@ -66,8 +66,8 @@ describe('packeteye trace', () => {
       /--proto "sctp" is not one of/,
     ],
     [
-      ['--from', 'default/pod-a', '--to', 'default/pod-b:80', '-o', 'yaml'],
-      /-o "yaml" is not one of/,
+      ['--from', 'default/pod-a', '--to', 'default/pod-b:80', '-o', 'xml'],
+      /-o "xml" is not one of/,
     ],
     [
       ['--from', 'svc/default/web:80', '--to', 'default/pod-b:80'],

@@ -1,17 +1,20 @@
 /**
- * `packeteye trace -f FILE... --from REF --to REF [--proto tcp|udp|icmp]
- * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|mermaid|html]`: the life
- * of one connection in the cluster twin, there and back (trace/connection.ts).
+ * `packeteye trace -f FILE|DIR|-... [-n NS] --from REF --to REF [--proto tcp|udp|icmp]
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|yaml|mermaid|html]`: the
+ * life of one connection in the cluster twin, there and back (trace/connection.ts).
+ * A bare pod name or `svc/NAME:PORT` is in `-n` (default `default`), as in kubectl.
  */
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
 import { traceConnection } from '../trace/connection.js';
+import { qualifyRef } from '../trace/refs.js';
 import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
 import type { L4Proto } from '../wire/packet.js';
 import { loadPlan, parseIntOption } from './cluster.js';
 import type { Io } from './io.js';
+import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts {
   file?: string[];
@@ -24,10 +27,23 @@ interface TraceOpts {
   verbose?: boolean;
   output?: string;
   http?: string;
+  namespace: string;
 }
 
-const OUTPUTS = ['text', 'json', 'mermaid', 'html'];
+const OUTPUTS = ['text', 'json', 'yaml', 'mermaid', 'html'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
+
+const EXAMPLES = `
+Examples:
+  # A pod to a Service, there and back (seed 003's store-be, three endpoints on two nodes)
+  packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80
+
+  # Every branch kube-proxy's probabilities allow, as YAML
+  packeteye trace -f examples/two-nodes.yaml --from default/frontend --to svc/default/store-be:80 --all-paths -o yaml
+
+  # From a live cluster: a kubectl dump on stdin, refs in namespace shop
+  kubectl get -A -o yaml nodes,pods,services,endpointslices | packeteye trace -f - -n shop --from web --to svc/api:8080
+`;
 
 export function register(program: Command, io: Io): void {
   program
@@ -35,11 +51,15 @@ export function register(program: Command, io: Io): void {
     .description(
       'Trace a connection through the cluster twin: every hop, hook, rewrite, and the reply',
     )
-    .requiredOption('-f, --file <files...>', 'cluster files (YAML/JSON, multi-document)')
-    .requiredOption('--from <ref>', 'NS/POD, node/NAME, host/NAME or IP')
+    .requiredOption(
+      '-f, --file <files...>',
+      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
+    )
+    .option('-n, --namespace <ns>', 'namespace of bare POD and svc/NAME refs', 'default')
+    .requiredOption('--from <ref>', '[NS/]POD, node/NAME, host/NAME or IP')
     .requiredOption(
       '--to <ref>',
-      'NS/POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/NS/NAME:PORT or IP[:PORT]',
+      '[NS/]POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/[NS/]NAME:PORT or IP[:PORT]',
     )
     .option('--proto <proto>', "tcp | udp | icmp (default: the Service port's protocol, else tcp)")
     .option('--sport <n>', 'source port (default: ephemeral, 32768–60999, seeded)')
@@ -50,7 +70,8 @@ export function register(program: Command, io: Io): void {
       'an HTTP request: continue through an ingress controller to the Ingress backend (trace/l7.ts)',
     )
     .option('-v, --verbose', 'every step, host by host')
-    .option('-o, --output <format>', 'text | json | mermaid | html', 'text')
+    .option('-o, --output <format>', 'text | json | yaml | mermaid | html', 'text')
+    .addHelpText('after', EXAMPLES)
     .action((opts: TraceOpts) => {
       const output = opts.output ?? 'text';
       if (!OUTPUTS.includes(output))
@@ -58,41 +79,55 @@ export function register(program: Command, io: Io): void {
           'bad-output',
           `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`,
           { field: '--output' },
+          'e.g. -o json, or -o yaml',
         );
       if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
         throw InputError.of(
           'bad-proto',
           `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`,
           { field: '--proto' },
+          'e.g. --proto udp (SCTP is traced by `packeteye iptables trace`)',
         );
       }
       const sport = parseIntOption(opts.sport, '--sport', 1, 65535);
       const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;
-      const plan = loadPlan(io, opts.file ?? []);
-      if (io.isTty && opts.allPaths) io.err('tracing every branch…\n');
+      const ns = opts.namespace;
+      const p = progress(io);
+      const plan = loadPlan(io, opts.file ?? [], p);
+      p.update(
+        opts.allPaths
+          ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`
+          : `building the twin and tracing (${count(plan.model.nodes.size)} nodes)…`,
+      );
       const topts = {
-        from: opts.from,
-        to: opts.to,
+        from: qualifyRef(opts.from, ns),
+        to: qualifyRef(opts.to, ns),
         ...(opts.proto !== undefined ? { proto: opts.proto.toLowerCase() as L4Proto } : {}),
         ...(sport !== undefined ? { sport } : {}),
         seed,
         allPaths: opts.allPaths === true,
       };
-      let t: L7Trace = traceConnection(plan, topts);
-      if (opts.http !== undefined) {
-        const slash = opts.http.indexOf('/');
-        const httpHost = slash < 0 ? opts.http : opts.http.slice(0, slash);
-        t = traceThroughIngress(plan, {
-          ...topts,
-          ...(httpHost !== '' ? { httpHost } : {}),
-          path: slash < 0 ? '/' : opts.http.slice(slash),
-        });
+      let t: L7Trace;
+      try {
+        t = traceConnection(plan, topts);
+        if (opts.http !== undefined) {
+          const slash = opts.http.indexOf('/');
+          const httpHost = slash < 0 ? opts.http : opts.http.slice(0, slash);
+          t = traceThroughIngress(plan, {
+            ...topts,
+            ...(httpHost !== '' ? { httpHost } : {}),
+            path: slash < 0 ? '/' : opts.http.slice(slash),
+          });
+        }
+      } finally {
+        p.done();
       }
       const upstream =
         t.upstream && output === 'text'
           ? `\nupstream, ${t.proxy?.why}:\n${opts.verbose ? renderTraceVerbose(t.upstream) : renderTraceText(t.upstream)}`
           : '';
       if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
+      else if (output === 'yaml') io.out(toYaml(t));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));
       else io.out((opts.verbose ? renderTraceVerbose(t) : renderTraceText(t)) + upstream);

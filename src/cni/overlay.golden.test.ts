@@ -9,40 +9,10 @@
  * Each case also checks what it is about on the trace itself, so a golden
  * cannot silently bless a wrong walk.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderRules } from '../cli/rules.js';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
-import { renderTraceText } from '../render/trace.js';
 import { traceConnection, type ConnectionTrace, type TraceOptions } from '../trace/connection.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
-
-const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
-
-const plans = new Map<string, TwinPlan>();
-function plan(example: string): TwinPlan {
-  let p = plans.get(example);
-  if (!p) {
-    const path = `examples/${example}.yaml`;
-    const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
-    const built = buildModel(loaded.objects);
-    expect(
-      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-    ).toEqual([]);
-    p = planTwin(built.model);
-    plans.set(example, p);
-  }
-  return p;
-}
-
-function golden(name: string, files: Record<string, string>): void {
-  for (const [ext, text] of Object.entries(files)) {
-    const path = `test/golden/${name}.${ext}`;
-    if (UPDATE || !existsSync(path)) writeFileSync(path, text);
-    expect(text, path).toBe(readFileSync(path, 'utf8'));
-  }
-}
+import { expectGolden, expectTraceGolden, planExample as plan } from '../trace/testing/golden.js';
 
 interface Case {
   readonly name: string;
@@ -176,7 +146,7 @@ describe('overlay golden traces', () => {
     it(c.name, () => {
       const t = traceConnection(plan(c.example), c.opts);
       c.expect(t);
-      golden(c.name, { txt: renderTraceText(t), json: `${JSON.stringify(t, null, 2)}\n` });
+      expectTraceGolden(c.name, t);
     });
   }
 
@@ -194,7 +164,7 @@ describe('overlay golden traces', () => {
         expect(text).toContain('blackhole 10.244.1.0/26 proto bird');
         expect(text).toContain('10.244.2.0/26 via 10.0.0.12 dev tunl0 proto bird onlink');
       }
-      golden(`${example}-rules-node1`, { txt: text });
+      expectGolden(`${example}-rules-node1`, { txt: text });
     });
   }
 });

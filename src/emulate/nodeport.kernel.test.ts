@@ -11,39 +11,13 @@
  * and the address the pod's socket reports must equal the twin's
  * prediction. Root only; namespaces `pe-np-<pid>-…`, always deleted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
+import { describe, expect, it } from 'vitest';
 import { traceConnectionWithTwin } from '../trace/connection.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
-import { canEmulate, Lab } from './netns.js';
-import { runClient, startServer, type ClientResult, type ServerSaw } from './traffic.js';
-import { buildRealTwin, type RealTwin } from './twin.js';
+import { canEmulate } from './netns.js';
+import type { ClientResult } from './traffic.js';
+import { connectForReal, realTwinSuite, twoNodeCluster } from './testing/real-twin.js';
 
-const CLUSTER = `
-apiVersion: packeteye.dev/v1alpha1
-kind: Cluster
-metadata: {name: kernel-nodeport}
-spec:
-  clusterCIDR: 10.244.0.0/16
-  serviceCIDR: 10.96.0.0/12
-  cni: {plugin: bridge}
-  kubeProxy: {mode: iptables}
-  cloud: {provider: none}
-  underlay: {cidr: 192.168.78.0/24, gateway: 192.168.78.1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-a}
-spec: {podCIDR: 10.244.1.0/24}
-status: {addresses: [{type: InternalIP, address: 192.168.78.10}]}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-b}
-spec: {podCIDR: 10.244.2.0/24}
-status: {addresses: [{type: InternalIP, address: 192.168.78.11}]}
----
+const CLUSTER = `${twoNodeCluster('kernel-nodeport', '{plugin: bridge}', '192.168.78')}---
 apiVersion: v1
 kind: Pod
 metadata: {name: web, namespace: default, labels: {app: web}}
@@ -87,26 +61,7 @@ const can = canEmulate(['ip', 'iptables-restore', 'bridge', 'sysctl']);
 describe.skipIf(!can)(
   'NodePort and hostPort from outside, in real namespaces (real kernel)',
   () => {
-    let plan: TwinPlan;
-    let real: RealTwin | undefined;
-    const lab = new Lab();
-
-    beforeAll(() => {
-      const loaded = loadDocuments([{ path: 'kernel-nodeport.yaml', text: CLUSTER }]);
-      const built = buildModel(loaded.objects);
-      expect(
-        [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-      ).toEqual([]);
-      plan = planTwin(built.model);
-    });
-
-    afterAll(() => {
-      try {
-        lab.destroy();
-      } finally {
-        real?.destroy();
-      }
-    });
+    const suite = realTwinSuite('kernel-nodeport.yaml', CLUSTER, { prefix: 'pe-np' });
 
     const CASES = [
       {
@@ -138,7 +93,7 @@ describe.skipIf(!can)(
     it.each(CASES)(
       '$name',
       async (c) => {
-        const { trace: t } = traceConnectionWithTwin(plan, {
+        const { trace: t } = traceConnectionWithTwin(suite.plan(), {
           from: 'host/user',
           to: c.to,
           sport: c.sport,
@@ -150,24 +105,14 @@ describe.skipIf(!can)(
         const seenByClient = t.reply!.received!;
         expect(seenBySrv.src === '203.0.113.50').toBe(c.clientKept);
 
-        real ??= buildRealTwin(plan.instantiate(), { prefix: 'pe-np' });
-        const server = await startServer(lab, real.ns.get(c.server)!, {
-          proto: 'tcp',
-          listen: [{ host: '0.0.0.0', port: c.port }],
+        const { results, saw } = await connectForReal(suite, {
+          server: c.server,
+          listen: c.port,
+          from: 'host/user',
+          dst: t.to.ip,
+          port: t.to.port!,
+          sport: c.sport,
         });
-        let results: ClientResult[] = [];
-        let saw: ServerSaw[] = [];
-        try {
-          results = await runClient(lab, real.ns.get('host/user')!, {
-            proto: 'tcp',
-            dst: t.to.ip,
-            port: t.to.port!,
-            sport: c.sport,
-            attemptTimeoutMs: 2000,
-          });
-        } finally {
-          saw = await server.stop();
-        }
         expect(results[0]?.kind).toBe('connected');
         const r = results[0] as Extract<ClientResult, { kind: 'connected' }>;
         expect(r.remote).toBe(`${seenByClient.src}:${seenByClient.sport}`);

@@ -8,39 +8,13 @@
  * address the twin predicts. Root only; namespaces `pe-twin-<pid>-…`, always
  * deleted.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
+import { describe, expect, it } from 'vitest';
 import { traceConnectionWithTwin } from '../trace/connection.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
-import { canEmulate, Lab } from './netns.js';
-import { runClient, startServer, type ClientResult, type ServerSaw } from './traffic.js';
-import { buildRealTwin, type RealTwin } from './twin.js';
+import { canEmulate } from './netns.js';
+import { runClient } from './traffic.js';
+import { connectForReal, realTwinSuite, twoNodeCluster } from './testing/real-twin.js';
 
-const CLUSTER = `
-apiVersion: packeteye.dev/v1alpha1
-kind: Cluster
-metadata: {name: kernel-e2e}
-spec:
-  clusterCIDR: 10.244.0.0/16
-  serviceCIDR: 10.96.0.0/12
-  cni: {plugin: bridge, hairpinMode: true}
-  kubeProxy: {mode: iptables}
-  cloud: {provider: none}
-  underlay: {cidr: 192.168.77.0/24, gateway: 192.168.77.1}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-a}
-spec: {podCIDR: 10.244.1.0/24}
-status: {addresses: [{type: InternalIP, address: 192.168.77.10}]}
----
-apiVersion: v1
-kind: Node
-metadata: {name: node-b}
-spec: {podCIDR: 10.244.2.0/24}
-status: {addresses: [{type: InternalIP, address: 192.168.77.11}]}
----
+const CLUSTER = `${twoNodeCluster('kernel-e2e', '{plugin: bridge, hairpinMode: true}', '192.168.77')}---
 apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: default, labels: {app: client}}
@@ -93,25 +67,8 @@ spec:
 const can = canEmulate(['ip', 'iptables-restore', 'bridge', 'sysctl']);
 
 describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
-  let plan: TwinPlan;
-  let real: RealTwin | undefined;
-  const lab = new Lab();
-
-  beforeAll(() => {
-    const loaded = loadDocuments([{ path: 'kernel-e2e.yaml', text: CLUSTER }]);
-    const built = buildModel(loaded.objects);
-    expect(
-      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-    ).toEqual([]);
-    plan = planTwin(built.model);
-  });
-
-  afterAll(() => {
-    try {
-      lab.destroy();
-    } finally {
-      real?.destroy();
-    }
+  const suite = realTwinSuite('kernel-e2e.yaml', CLUSTER, {
+    hosts: (h) => !h.name.startsWith('host/'),
   });
 
   /**
@@ -149,7 +106,7 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
   it.each(CASES)(
     '$name: the server and the client see what the twin predicts',
     async (c) => {
-      const { trace: t } = traceConnectionWithTwin(plan, {
+      const { trace: t } = traceConnectionWithTwin(suite.plan(), {
         from: c.from,
         to: c.to,
         sport: c.sport,
@@ -160,25 +117,14 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
       const seenBySrv = t.request.received!;
       const seenByClient = t.reply!.received!;
 
-      // Built once, from a fresh (cold) instance of the same twin: the state every trace starts from.
-      real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
-      const server = await startServer(lab, real.ns.get(c.server)!, {
-        proto: 'tcp',
-        listen: [{ host: '0.0.0.0', port: 8080 }],
+      const { results, saw } = await connectForReal(suite, {
+        server: c.server,
+        listen: 8080,
+        from: c.from,
+        dst: t.to.ip,
+        port: t.to.port!,
+        sport: c.sport,
       });
-      let results: ClientResult[] = [];
-      let saw: ServerSaw[] = [];
-      try {
-        results = await runClient(lab, real.ns.get(c.from)!, {
-          proto: 'tcp',
-          dst: t.to.ip,
-          port: t.to.port!,
-          sport: c.sport,
-          attemptTimeoutMs: 2000,
-        });
-      } finally {
-        saw = await server.stop();
-      }
       expect(results[0]?.kind).toBe('connected');
       const r = results[0] as Extract<(typeof results)[number], { kind: 'connected' }>;
       // The client's socket is connected to the address the SYN-ACK came from, as the twin's reply predicts.
@@ -194,15 +140,14 @@ describe.skipIf(!can)('the twin in real namespaces (real kernel)', () => {
   );
 
   it('pod → ClusterIP without endpoints: REJECTed in FORWARD, the client is refused by the address the twin predicts', async () => {
-    const { trace: t } = traceConnectionWithTwin(plan, {
+    const { trace: t } = traceConnectionWithTwin(suite.plan(), {
       from: 'default/client',
       to: 'svc/default/empty:80',
       sport: 41004,
     });
     expect(t.request.disposition).toBe('rejected');
     expect(t.reply?.socket).toContain('ECONNREFUSED');
-    real ??= buildRealTwin(plan.instantiate(), { hosts: (h) => !h.name.startsWith('host/') });
-    const results = await runClient(lab, real.ns.get('default/client')!, {
+    const results = await runClient(suite.lab, suite.real().ns.get('default/client')!, {
       proto: 'tcp',
       dst: t.to.ip,
       port: t.to.port!,

@@ -4,10 +4,7 @@
  * `UPDATE_GOLDEN=1 npx vitest run src/fabric`) and, for each, the facts the
  * seed states, checked on the trace itself.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
 import { renderTraceText } from '../render/trace.js';
 import {
   traceConnection,
@@ -16,30 +13,8 @@ import {
   type TraceOptions,
 } from '../trace/connection.js';
 import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
-
-const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
-
-const plans = new Map<string, TwinPlan>();
-/** A plan for examples/NAME.yaml, optionally with its text edited (a documented variant). */
-function plan(example: string, edit?: (s: string) => string): TwinPlan {
-  const key = `${example}${edit ? `#${edit.toString()}` : ''}`;
-  let p = plans.get(key);
-  if (!p) {
-    const path = `examples/${example}.yaml`;
-    const text0 = readFileSync(path, 'utf8');
-    const text = edit ? edit(text0) : text0;
-    if (edit) expect(text).not.toBe(text0);
-    const loaded = loadDocuments([{ path, text }]);
-    const built = buildModel(loaded.objects);
-    expect(
-      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-    ).toEqual([]);
-    p = planTwin(built.model);
-    plans.set(key, p);
-  }
-  return p;
-}
+import { expectTraceGolden, planExample as plan } from '../trace/testing/golden.js';
+import type { TwinPlan } from '../twin/index.js';
 
 const noMasquerade = (s: string): string =>
   s.replace(
@@ -366,14 +341,7 @@ describe('edge golden traces (seeds 000, 001, 003)', () => {
       const text =
         renderTraceText(t) +
         (t.upstream ? `\nupstream (${t.proxy?.why}):\n${renderTraceText(t.upstream)}` : '');
-      const json = `${JSON.stringify(t, null, 2)}\n`;
-      const base = `test/golden/${c.name}`;
-      if (UPDATE || !existsSync(`${base}.txt`)) {
-        writeFileSync(`${base}.txt`, text);
-        writeFileSync(`${base}.json`, json);
-      }
-      expect(text).toBe(readFileSync(`${base}.txt`, 'utf8'));
-      expect(json).toBe(readFileSync(`${base}.json`, 'utf8'));
+      expectTraceGolden(c.name, t, text);
     });
   }
 });

@@ -14,70 +14,23 @@
  * is deleted in afterAll.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ruleset } from '../kernel/netfilter/types.js';
+import { canRunKernelTests, has as have } from '../emulate/testing/kernel.js';
 import { parseIptablesSave, parseRule, serializeRuleset } from './index.js';
+import {
+  byTable,
+  flushAll as flushTables,
+  inNs as inNamespace,
+  model,
+  read,
+  withoutComments,
+} from './testing/roundtrip.js';
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const canRun = isRoot && have('ip') && have('iptables-restore') && have('iptables-save');
+const canRun = canRunKernelTests(['ip', 'iptables-restore', 'iptables-save']);
 const NS = `pe-ipt-${process.pid}`;
 
-const read = (rel: string): string =>
-  readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8');
-
-function inNs(args: string[], input?: string): string {
-  return execFileSync('ip', ['netns', 'exec', NS, ...args], {
-    encoding: 'utf8',
-    ...(input !== undefined ? { input } : {}),
-    stdio: ['pipe', 'pipe', 'pipe'],
-    timeout: 20_000,
-  });
-}
-
-const withoutComments = (text: string): string =>
-  text
-    .split('\n')
-    .filter((l) => !l.startsWith('#'))
-    .join('\n');
-
-/** Tables keyed by name (the two backends print them in different orders). */
-function byTable(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const block of text.split(/^(?=\*)/m)) {
-    const name = /^\*(\S+)/.exec(block)?.[1];
-    if (name) out[name] = block.trim();
-  }
-  return out;
-}
-
-/** table → chain → [policy, rules as (text, matches, target)]; no sources. */
-function model(rs: Ruleset): unknown {
-  const out: Record<string, unknown> = {};
-  for (const [tn, t] of rs.tables) {
-    const chains: Record<string, unknown> = {};
-    for (const [cn, c] of t.chains)
-      chains[cn] = [c.policy, c.rules.map((r) => [r.text, r.matches, r.target])];
-    out[tn] = chains;
-  }
-  return out;
-}
-
-/** Empties every table iptables-save shows, so each case starts from a fresh namespace's state. */
-function flushAll(save: string, restore: string): void {
-  const tables = [...inNs([save]).matchAll(/^\*(\S+)$/gm)].map((m) => m[1]!);
-  const blank = tables.map((t) => `*${t}\nCOMMIT\n`).join('');
-  if (blank) inNs([restore], blank);
-}
+const inNs = (args: string[], input?: string): string => inNamespace(NS, args, input);
+const flushAll = (save: string, restore: string): void => flushTables(NS, save, restore);
 
 interface CanonicalCase {
   readonly input: string;

@@ -15,67 +15,23 @@
  * namespace is deleted in afterAll.
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Ruleset } from '../kernel/netfilter/types.js';
+import { canRunKernelTests } from '../emulate/testing/kernel.js';
 import { parseIptablesSave, serializeRuleset } from './index.js';
+import {
+  byTable,
+  flushAll as flushTables,
+  inNs as inNamespace,
+  model,
+  read,
+  withoutComments,
+} from './testing/roundtrip.js';
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const canRun = isRoot && have('ip') && have('ip6tables-restore') && have('ip6tables-save');
+const canRun = canRunKernelTests(['ip', 'ip6tables-restore', 'ip6tables-save']);
 const NS = `pe-ip6-${process.pid}`;
 
-const read = (rel: string): string =>
-  readFileSync(new URL(`../../${rel}`, import.meta.url), 'utf8');
-
-function inNs(args: string[], input?: string): string {
-  return execFileSync('ip', ['netns', 'exec', NS, ...args], {
-    encoding: 'utf8',
-    ...(input !== undefined ? { input } : {}),
-    stdio: ['pipe', 'pipe', 'pipe'],
-    timeout: 20_000,
-  });
-}
-
-const withoutComments = (text: string): string =>
-  text
-    .split('\n')
-    .filter((l) => !l.startsWith('#'))
-    .join('\n');
-
-function byTable(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const block of text.split(/^(?=\*)/m)) {
-    const name = /^\*(\S+)/.exec(block)?.[1];
-    if (name) out[name] = block.trim();
-  }
-  return out;
-}
-
-function model(rs: Ruleset): unknown {
-  const out: Record<string, unknown> = {};
-  for (const [tn, t] of rs.tables) {
-    const chains: Record<string, unknown> = {};
-    for (const [cn, c] of t.chains)
-      chains[cn] = [c.policy, c.rules.map((r) => [r.text, r.matches, r.target])];
-    out[tn] = chains;
-  }
-  return out;
-}
-
-function flushAll(): void {
-  const tables = [...inNs(['ip6tables-save']).matchAll(/^\*(\S+)$/gm)].map((m) => m[1]!);
-  const blank = tables.map((t) => `*${t}\nCOMMIT\n`).join('');
-  if (blank) inNs(['ip6tables-restore'], blank);
-}
+const inNs = (args: string[], input?: string): string => inNamespace(NS, args, input);
+const flushAll = (): void => flushTables(NS, 'ip6tables-save', 'ip6tables-restore');
 
 describe.skipIf(!canRun)('ip6tables-save roundtrip on the real kernel', () => {
   beforeAll(() => {

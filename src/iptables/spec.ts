@@ -46,7 +46,7 @@ export interface ExtensionSpec<T> {
   build(given: readonly Given[], ctx: BuildContext): BuildResult<T>;
 }
 
-type OptDef = readonly [
+export type OptDef = readonly [
   spellings: string | readonly string[],
   arity: OptSpec['arity'],
   invertible: boolean,

@@ -14,6 +14,7 @@ import {
   type BuildContext,
   type ExtensionSpec,
   type Given,
+  type OptDef,
 } from './spec.js';
 import { ipv6ToBigInt } from '../wire/addr.js';
 import {
@@ -61,37 +62,22 @@ const REJECT6_WITH: readonly (readonly [name: string, alias: string])[] = [
   ['icmp6-reject-route', 'reject-route'],
 ];
 
-function reject6(given: readonly Given[], ctx: BuildContext): Parsed<Target> {
-  const g = find(given, '--reject-with');
-  if (!g) return okv({ kind: 'REJECT', with: 'icmp6-port-unreachable' });
-  // parse_reject_with (libip6t_REJECT.c): a name or alias starting with the argument.
-  const v = g.values[0]!.toLowerCase();
-  const e =
-    v === '' ? undefined : REJECT6_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
-  if (!e)
-    return err(
-      `--reject-with: unknown type "${g.values[0]!}" for ip6tables (expected ${REJECT6_WITH.map(([n]) => n).join(', ')})`,
-    );
-  if (e[0] === 'tcp-reset' && (ctx.protocol?.name !== 'tcp' || ctx.protocol.invert)) {
-    return err('--reject-with tcp-reset needs -p tcp in the same rule');
-  }
-  return okv({ kind: 'REJECT', with: e[0] });
-}
-
 const reject: TargetSpec = {
   name: 'REJECT',
   options: options([['--reject-with', 1, false]]),
   build(given, ctx) {
-    if (ctx.family === 'ipv6') return reject6(given, ctx);
+    const v6 = ctx.family === 'ipv6';
+    const table = v6 ? REJECT6_WITH : REJECT_WITH;
     const g = find(given, '--reject-with');
-    if (!g) return okv({ kind: 'REJECT', with: 'icmp-port-unreachable' });
-    // parse_reject_with: the first name or alias that starts with the argument, case-insensitively.
+    if (!g)
+      return okv({ kind: 'REJECT', with: v6 ? 'icmp6-port-unreachable' : 'icmp-port-unreachable' });
+    // parse_reject_with (libipt_REJECT.c, libip6t_REJECT.c): the first name or alias that
+    // starts with the argument, case-insensitively.
     const v = g.values[0]!.toLowerCase();
-    const e =
-      v === '' ? undefined : REJECT_WITH.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
+    const e = v === '' ? undefined : table.find(([n, a]) => n.startsWith(v) || a.startsWith(v));
     if (!e)
       return err(
-        `--reject-with: unknown type "${g.values[0]!}" (expected ${REJECT_WITH.map(([n]) => n).join(', ')})`,
+        `--reject-with: unknown type "${g.values[0]!}"${v6 ? ' for ip6tables' : ''} (expected ${table.map(([n]) => n).join(', ')})`,
       );
     // reject_tg_check: tcp-reset only for -p tcp.
     if (e[0] === 'tcp-reset' && (ctx.protocol?.name !== 'tcp' || ctx.protocol.invert)) {
@@ -103,40 +89,47 @@ const reject: TargetSpec = {
 
 // ---- MARK (libxt_MARK.c, revision 2) ----
 
+/** The options MARK and CONNMARK share, each of which sets the mark as an xmark pair. */
+const XMARK_OPTIONS: readonly OptDef[] = [
+  ['--set-xmark', 1, false],
+  ['--set-mark', 1, false],
+  ['--and-mark', 1, false],
+  ['--or-mark', 1, false],
+  ['--xor-mark', 1, false],
+];
+
+/**
+ * One of XMARK_OPTIONS as the value/mask pair the kernel applies as
+ * `(mark & ~mask) ^ value` (mark_tg_parse, connmark_tg_parse).
+ */
+function parseXmark(g: Given): Parsed<{ value: number; mask: number }> {
+  const v = g.values[0]!;
+  if (g.opt === '--set-xmark' || g.opt === '--set-mark') {
+    const r = parseMarkMask(v);
+    if (!r.ok) return err(`${g.opt}: ${r.error}`);
+    // --set-mark v/m means "zero m, then OR v", i.e. xmark v/(v|m).
+    const mask = g.opt === '--set-mark' ? (r.value.value | r.value.mask) >>> 0 : r.value.mask;
+    return okv({ value: r.value.value, mask });
+  }
+  const r = parseUint(v, 0xffffffff);
+  if (!r.ok) return err(`${g.opt}: ${r.error}`);
+  const n = r.value;
+  if (g.opt === '--and-mark') return okv({ value: 0, mask: ~n >>> 0 });
+  if (g.opt === '--or-mark') return okv({ value: n, mask: n });
+  return okv({ value: n, mask: 0 });
+}
+
 const mark: TargetSpec = {
   name: 'MARK',
-  options: options([
-    ['--set-xmark', 1, false],
-    ['--set-mark', 1, false],
-    ['--and-mark', 1, false],
-    ['--or-mark', 1, false],
-    ['--xor-mark', 1, false],
-  ]),
+  options: options(XMARK_OPTIONS),
   build(given) {
     if (given.length !== 1)
       return err(
         'MARK needs exactly one of --set-xmark, --set-mark, --and-mark, --or-mark, --xor-mark',
       );
-    const g = given[0]!;
-    const v = g.values[0]!;
-    switch (g.opt) {
-      case '--set-xmark':
-      case '--set-mark': {
-        const r = parseMarkMask(v);
-        if (!r.ok) return err(`${g.opt}: ${r.error}`);
-        // mark_tg_parse: --set-mark v/m means "zero m, then OR v", i.e. xmark v/(v|m).
-        const mask = g.opt === '--set-mark' ? (r.value.value | r.value.mask) >>> 0 : r.value.mask;
-        return okv({ kind: 'MARK', value: r.value.value, mask });
-      }
-      default: {
-        const r = parseUint(v, 0xffffffff);
-        if (!r.ok) return err(`${g.opt}: ${r.error}`);
-        const n = r.value;
-        if (g.opt === '--and-mark') return okv({ kind: 'MARK', value: 0, mask: ~n >>> 0 });
-        if (g.opt === '--or-mark') return okv({ kind: 'MARK', value: n, mask: n });
-        return okv({ kind: 'MARK', value: n, mask: 0 });
-      }
-    }
+    const r = parseXmark(given[0]!);
+    if (!r.ok) return r;
+    return okv({ kind: 'MARK', value: r.value.value, mask: r.value.mask });
   },
 };
 
@@ -145,11 +138,7 @@ const mark: TargetSpec = {
 const connmark: TargetSpec = {
   name: 'CONNMARK',
   options: options([
-    ['--set-xmark', 1, false],
-    ['--set-mark', 1, false],
-    ['--and-mark', 1, false],
-    ['--or-mark', 1, false],
-    ['--xor-mark', 1, false],
+    ...XMARK_OPTIONS,
     ['--save-mark', 0, false],
     ['--restore-mark', 0, false],
     ['--nfmask', 1, false],
@@ -185,21 +174,9 @@ const connmark: TargetSpec = {
       });
     }
     if (masks) return err(`${g.opt} does not take --nfmask, --ctmask or --mask`);
-    const v = g.values[0]!;
-    let value: number;
-    let mask: number;
-    if (g.opt === '--set-xmark' || g.opt === '--set-mark') {
-      const r = parseMarkMask(v);
-      if (!r.ok) return err(`${g.opt}: ${r.error}`);
-      value = r.value.value;
-      mask = g.opt === '--set-mark' ? (r.value.value | r.value.mask) >>> 0 : r.value.mask;
-    } else {
-      const r = parseUint(v, 0xffffffff);
-      if (!r.ok) return err(`${g.opt}: ${r.error}`);
-      if (g.opt === '--and-mark') [value, mask] = [0, ~r.value >>> 0];
-      else if (g.opt === '--or-mark') [value, mask] = [r.value, r.value];
-      else [value, mask] = [r.value, 0];
-    }
+    const r = parseXmark(g);
+    if (!r.ok) return r;
+    const { value, mask } = r.value;
     return okv({ kind: 'CONNMARK', args: ['--set-xmark', `${hex(value)}/${hex(mask)}`] });
   },
 };
@@ -225,15 +202,15 @@ function parseNatPorts(s: string): Parsed<PortRange> {
   return okv({ from: a.value, to: b.value });
 }
 
+/** What a NAT target's `--to-destination`/`--to-source` names. */
+type NatRange = { toAddr?: { from: string; to: string }; toPorts?: PortRange };
+
 /** `a[-b][:p[-q]]` as parse_to in libxt_DNAT.c reads it. */
-function parseNatRange(
-  s: string,
-  family: 'ipv4' | 'ipv6' = 'ipv4',
-): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
+function parseNatRange(s: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Parsed<NatRange> {
   if (family === 'ipv6') return parseNatRange6(s);
   const colon = s.indexOf(':');
   const addrPart = colon < 0 ? s : s.slice(0, colon);
-  const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
+  const out: NatRange = {};
   if (colon >= 0) {
     const pr = parseNatPorts(s.slice(colon + 1));
     if (!pr.ok) return pr;
@@ -257,10 +234,8 @@ function parseNatRange(
  * `addr`, `addr-addr`, `[addr]:p[-q]`, `[addr-addr]:p[-q]` or `[]:p`-less
  * forms; a bare address has no port (its colons are the address's own).
  */
-function parseNatRange6(
-  s: string,
-): Parsed<{ toAddr?: { from: string; to: string }; toPorts?: PortRange }> {
-  const out: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
+function parseNatRange6(s: string): Parsed<NatRange> {
+  const out: NatRange = {};
   const v4 = /^(\d+\.\d+\.\d+\.\d+)(?:-\d+\.\d+\.\d+\.\d+)?(?::[\d-]+)?$/.exec(s);
   if (v4) return err(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
   let addrPart = s;
@@ -288,6 +263,27 @@ function parseNatRange6(
   return okv(out);
 }
 
+/**
+ * `--to-destination`/`--to-source` (opt) of DNAT/SNAT (target): the range,
+ * which may carry ports only in a rule with a port protocol.
+ */
+function natTo(
+  given: readonly Given[],
+  ctx: BuildContext,
+  opt: string,
+  target: string,
+): Parsed<NatRange | undefined> {
+  const to = find(given, opt);
+  if (!to) return okv(undefined);
+  const r = parseNatRange(to.values[0]!, ctx.family);
+  if (!r.ok) return err(`${opt}: ${r.error}`);
+  if (r.value.toPorts) {
+    const need = portsNeedProtocol(ctx, target);
+    if (need) return err(need);
+  }
+  return r;
+}
+
 const dnat: TargetSpec = {
   name: 'DNAT',
   options: options([
@@ -296,20 +292,11 @@ const dnat: TargetSpec = {
     ['--persistent', 0, false],
   ]),
   build(given, ctx) {
-    const to = find(given, '--to-destination');
-    let range: { toAddr?: { from: string; to: string }; toPorts?: PortRange } = {};
-    if (to) {
-      const r = parseNatRange(to.values[0]!, ctx.family);
-      if (!r.ok) return err(`--to-destination: ${r.error}`);
-      range = r.value;
-      if (range.toPorts) {
-        const need = portsNeedProtocol(ctx, 'DNAT');
-        if (need) return err(need);
-      }
-    }
+    const r = natTo(given, ctx, '--to-destination', 'DNAT');
+    if (!r.ok) return r;
     return okv({
       kind: 'DNAT',
-      ...range,
+      ...r.value,
       random: find(given, '--random') !== undefined,
       persistent: find(given, '--persistent') !== undefined,
     });
@@ -325,14 +312,9 @@ const snat: TargetSpec = {
     ['--persistent', 0, false],
   ]),
   build(given, ctx) {
-    const to = find(given, '--to-source');
-    if (!to) return err('SNAT needs --to-source');
-    const r = parseNatRange(to.values[0]!, ctx.family);
-    if (!r.ok) return err(`--to-source: ${r.error}`);
-    if (r.value.toPorts) {
-      const need = portsNeedProtocol(ctx, 'SNAT');
-      if (need) return err(need);
-    }
+    const r = natTo(given, ctx, '--to-source', 'SNAT');
+    if (!r.ok) return r;
+    if (!r.value) return err('SNAT needs --to-source');
     return okv({
       kind: 'SNAT',
       ...r.value,

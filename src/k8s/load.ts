@@ -170,7 +170,8 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       const itemInherit =
         kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
       raw.items.forEach((it: unknown, i) => {
-        const src = childSource(source, ['items', i]);
+        const src =
+          (depth === 0 ? doc.itemSources?.[i] : undefined) ?? childSource(source, ['items', i]);
         const itemLine =
           depth === 0 && doc.itemLines
             ? doc.itemLines[i]
@@ -236,7 +237,8 @@ function mirror(ep: LegacyEndpoints): EndpointSlice[] {
   });
 }
 
-const CLUSTER_SCOPED = new Set([
+/** The kinds with no namespace (everything else defaults to `default`). */
+export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
   'Node',
   'Namespace',
   'Cluster',

@@ -36,7 +36,13 @@ import {
   parseCidr,
   type Cidr,
 } from '../wire/addr.js';
-import { MIRRORED_ANNOTATION, locate, type LoadedObject, type Origin } from './load.js';
+import {
+  CLUSTER_SCOPED,
+  MIRRORED_ANNOTATION,
+  locate,
+  type LoadedObject,
+  type Origin,
+} from './load.js';
 import { formatMap, matchesMap } from './selector.js';
 import {
   objectRef,
@@ -254,6 +260,15 @@ interface Entry<T extends KubeObject> {
   readonly object: T;
 }
 
+/** Where a Builder diagnostic stands (`e`'s `field`), its code, message and hint. */
+type DiagArgs = [
+  e: Entry<KubeObject> | undefined,
+  field: string | undefined,
+  code: string,
+  message: string,
+  hint?: string,
+];
+
 class Builder {
   readonly diagnostics: Diagnostic[] = [];
   readonly defaults: ModelDefault[] = [];
@@ -272,39 +287,21 @@ class Builder {
     return { ...locate(e.loaded, field), object: objectRef(e.object) };
   }
 
-  error(
-    e: Entry<KubeObject> | undefined,
-    field: string | undefined,
-    code: string,
-    message: string,
-    hint?: string,
-  ): void {
-    this.diagnostics.push({
-      code,
-      severity: 'error',
-      message,
-      ...this.at(e, field),
-      ...(hint ? { hint } : {}),
-    });
+  error(...args: DiagArgs): void {
+    this.push('error', ...args);
   }
 
-  warn(
-    e: Entry<KubeObject> | undefined,
-    field: string | undefined,
-    code: string,
-    message: string,
-    hint?: string,
-  ): void {
-    this.diagnostics.push({
-      code,
-      severity: 'warning',
-      message,
-      ...this.at(e, field),
-      ...(hint ? { hint } : {}),
-    });
+  warn(...args: DiagArgs): void {
+    this.push('warning', ...args);
   }
 
-  info(
+  /** `object` names the object the diagnostic is about when `e` is not the one. */
+  info(...args: [...DiagArgs, object?: string]): void {
+    this.push('info', ...args);
+  }
+
+  private push(
+    severity: Diagnostic['severity'],
     e: Entry<KubeObject> | undefined,
     field: string | undefined,
     code: string,
@@ -314,7 +311,7 @@ class Builder {
   ): void {
     this.diagnostics.push({
       code,
-      severity: 'info',
+      severity,
       message,
       ...this.at(e, field),
       ...(object ? { object } : {}),
@@ -331,15 +328,6 @@ function entries<K extends KubeObject['kind']>(
     .filter((l) => l.object.kind === kind)
     .map((l) => ({ loaded: l, object: clone(l.object) as Extract<KubeObject, { kind: K }> }));
 }
-
-const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
-  'Node',
-  'Namespace',
-  'Cluster',
-  'ExternalHost',
-  'AdminNetworkPolicy',
-  'BaselineAdminNetworkPolicy',
-]);
 
 const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
 

@@ -46,32 +46,22 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { describePacket, type Ipv4Packet } from '../wire/packet.js';
+import { ZERO_MAC } from '../wire/ethernet.js';
 import { packetLength } from '../wire/index.js';
 import { ipv4Frame, type Frame } from './frame.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
 import type { DeviceDriver, Link } from './link.js';
 import { routeOutput, type DeviceContext } from './stack.js';
+import { ecnEncap, fnv1a, outerIpHeader, tunnelStep, type OuterIpHeader } from './tunnel.js';
 
 /** The outer IPv4 header. */
 export const IPIP_HEADROOM = 20;
-const ZERO_MAC = '00:00:00:00:00:00';
 
 /** The JSON detail of ipip ENCAP and DECAP steps: every outer header field and the inner packet. */
 export interface IpipHeaders {
   readonly device: string;
-  readonly outer: {
-    readonly ip: {
-      readonly src: Ipv4;
-      readonly dst: Ipv4;
-      readonly ttl: number;
-      readonly tos: number;
-      readonly df: boolean;
-      readonly id: number;
-      readonly protocol: 4;
-      readonly totalLength: number;
-    };
-  };
+  readonly outer: { readonly ip: OuterIpHeader<4> };
   readonly inner: {
     readonly packet: string;
     readonly ip: {
@@ -147,22 +137,19 @@ export class IpipDriver implements DeviceDriver {
       rt.rt.gateway !== undefined
         ? `via ${remote}`
         : `${remote} (no gateway: the inner destination)`;
-    ctx.step(
+    tunnelStep(
+      ctx,
       'encap',
       `${this.name}: ipip encap: ${via} → outer ${src} > ${remote} proto 4 ttl ${outer.ip.ttl}${outer.ip.df ? ' DF' : ''}, inner ${describePacket(inner)}`,
+      outer,
+      inner,
       {
-        packet: outer,
-        before: inner,
-        detail: {
-          rewrite: 'ENCAP',
-          hook: 'ndo_start_xmit',
-          field: 'src+dst',
-          from: `${inner.ip.src} > ${inner.ip.dst}`,
-          to: `${src} > ${remote}`,
-          by: `${this.name} ipip`,
-          ...ipipHeaders(this.name, outer, via),
-        },
+        hook: 'ndo_start_xmit',
+        from: `${inner.ip.src} > ${inner.ip.dst}`,
+        to: `${src} > ${remote}`,
+        by: `${this.name} ipip`,
       },
+      ipipHeaders(this.name, outer, via),
     );
     // iptunnel_xmit: skb_scrub_packet (same namespace: mark kept, conntrack reset), ip_local_out.
     ctx.send(outer, { meta: { mark: meta.mark } });
@@ -175,18 +162,7 @@ export function ipipHeaders(device: string, outer: Ipv4Packet, nexthop?: string)
   const inner = outer.l4.inner;
   return {
     device,
-    outer: {
-      ip: {
-        src: outer.ip.src,
-        dst: outer.ip.dst,
-        ttl: outer.ip.ttl,
-        tos: outer.ip.tos,
-        df: outer.ip.df,
-        id: outer.ip.id,
-        protocol: 4,
-        totalLength: packetLength(outer),
-      },
-    },
+    outer: { ip: outerIpHeader(outer, 4) },
     inner: {
       packet: describePacket(inner),
       ip: {
@@ -202,12 +178,6 @@ export function ipipHeaders(device: string, outer: Ipv4Packet, nexthop?: string)
   };
 }
 
-/** INET_ECN_encapsulate with tos 0: the outer gets the inner's ECN bits (CE becomes ECT(0)). */
-function ecnEncap(innerTos: number): number {
-  const ecn = innerTos & 0x3;
-  return ecn === 0x3 ? 0x2 : ecn;
-}
-
 /**
  * IP_ECN_decapsulate → __INET_ECN_decapsulate: outer CE over a not-ECT inner
  * packet is dropped; outer CE marks the inner CE; outer ECT(1) over inner
@@ -220,15 +190,6 @@ export function ecnDecap(outerTos: number, innerTos: number): number | undefined
   if (outer === 0x3) return innerTos | 0x3;
   if (outer === 0x1 && inner === 0x2) return (innerTos & ~0x3) | 0x1;
   return innerTos;
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
 
 /** tunnel4_rcv → ipip_rcv → ip_tunnel_rcv on the fallback device. */
@@ -259,22 +220,19 @@ function ipipRcv(ctx: DeviceContext, dev: string, packet: Ipv4Packet, meta: SkbM
     return;
   }
   const inner = tos === l4.inner.ip.tos ? l4.inner : { ...l4.inner, ip: { ...l4.inner.ip, tos } };
-  ctx.step(
+  tunnelStep(
+    ctx,
     'decap',
     `${dev}: ipip decap: outer ${packet.ip.src} > ${packet.ip.dst} proto 4 removed, inner ${describePacket(inner)} received on ${dev}`,
+    inner,
+    packet,
     {
-      packet: inner,
-      before: packet,
-      detail: {
-        rewrite: 'DECAP',
-        hook: 'ipip_rcv',
-        field: 'src+dst',
-        from: `${packet.ip.src} > ${packet.ip.dst}`,
-        to: `${inner.ip.src} > ${inner.ip.dst}`,
-        by: `${dev} ipip`,
-        ...ipipHeaders(dev, packet),
-      },
+      hook: 'ipip_rcv',
+      from: `${packet.ip.src} > ${packet.ip.dst}`,
+      to: `${inner.ip.src} > ${inner.ip.dst}`,
+      by: `${dev} ipip`,
     },
+    ipipHeaders(dev, packet),
   );
   // skb_scrub_packet (same namespace): conntrack dropped, mark kept.
   ctx.receive(dev, ipv4Frame(ZERO_MAC, ZERO_MAC, inner), { ...FRESH_META, mark: meta.mark });

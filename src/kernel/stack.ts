@@ -16,7 +16,7 @@
 import { arpReplyTo, arpRequest, type ArpPacket } from '../wire/arp.js';
 import type { Ipv4 } from '../wire/addr.js';
 import { BROADCAST_MAC, isMulticastMac, ZERO_MAC, type Mac } from '../wire/ethernet.js';
-import { describePacket, withIp, type Ipv4Packet } from '../wire/packet.js';
+import { describePacket, withIp, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
 import type { DropReason } from './drop.js';
 import type { Fate, Response } from './fate.js';
 import {
@@ -43,6 +43,7 @@ import {
   packetLength,
   tcpReset,
   tcpSynAck,
+  type Connection,
   type SocketRef,
 } from './socket.js';
 import type { Recorder, Step, StepKind } from './step.js';
@@ -461,7 +462,7 @@ export function routeInput(
   }
   const r = res.route;
   const explain = describeRouteMatch(dst, r);
-  if (r.type === 'broadcast') {
+  if (r.type === 'broadcast' || r.type === 'local') {
     const v = validateSource(h, src, dst, iif, undefined, q.mark);
     if (!v.ok)
       return {
@@ -469,17 +470,7 @@ export function routeInput(
         reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
         explain: `${explain}; ${v.why}`,
       };
-    return { kind: 'broadcast', route: r, explain };
-  }
-  if (r.type === 'local') {
-    const v = validateSource(h, src, dst, iif, undefined, q.mark);
-    if (!v.ok)
-      return {
-        kind: 'error',
-        reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
-        explain: `${explain}; ${v.why}`,
-      };
-    return { kind: 'local', route: r, explain };
+    return { kind: r.type, route: r, explain };
   }
   if (!h.sysctl.forwarding(iif)) {
     return {
@@ -1230,6 +1221,19 @@ function localDeliver(h: Host, skb: Skb, kind: 'local' | 'broadcast', sim: Sim):
   socketDeliver(h, inp.skb, kind === 'broadcast', sim);
 }
 
+/** The SocketRef `deliver` reports for a packet that belongs to connection (or ping socket) `c`. */
+function connectionRef(proto: L4Proto, c: Connection): SocketRef {
+  return {
+    proto,
+    local: c.local,
+    lport: c.lport,
+    remote: c.remote,
+    rport: c.rport,
+    state: c.state,
+    ...(c.label ? { label: c.label } : {}),
+  };
+}
+
 function deliver(
   sim: Sim,
   h: Host,
@@ -1266,21 +1270,7 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
         else if (t.flags.syn && t.flags.ack && conn.state === 'SYN_SENT')
           conn.state = 'ESTABLISHED';
         else if (t.flags.ack && conn.state === 'SYN_RECV') conn.state = 'ESTABLISHED';
-        deliver(
-          sim,
-          h,
-          {
-            proto: 'tcp',
-            local: conn.local,
-            lport: conn.lport,
-            remote: conn.remote,
-            rport: conn.rport,
-            state: conn.state,
-            ...(conn.label ? { label: conn.label } : {}),
-            ...(error ? { error } : {}),
-          },
-          p,
-        );
+        deliver(sim, h, { ...connectionRef('tcp', conn), ...(error ? { error } : {}) }, p);
         return;
       }
       const l = broadcast ? undefined : h.sockets.findListener('tcp', p.ip.dst, t.dport);
@@ -1337,20 +1327,7 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
       }
       const conn = h.sockets.connection(t.kind, p.ip.dst, t.dport, p.ip.src, t.sport);
       if (conn) {
-        deliver(
-          sim,
-          h,
-          {
-            proto: t.kind,
-            local: conn.local,
-            lport: conn.lport,
-            remote: conn.remote,
-            rport: conn.rport,
-            state: conn.state,
-            ...(conn.label ? { label: conn.label } : {}),
-          },
-          p,
-        );
+        deliver(sim, h, connectionRef(t.kind, conn), p);
         return;
       }
       const l = h.sockets.findListener(t.kind, p.ip.dst, t.dport);
@@ -1437,20 +1414,7 @@ function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
       if (t.type === ICMP.ECHO_REPLY) {
         const c = t.id !== undefined ? h.sockets.findEcho(p.ip.dst, t.id) : undefined;
         if (c) {
-          deliver(
-            sim,
-            h,
-            {
-              proto: 'icmp',
-              local: c.local,
-              lport: c.lport,
-              remote: c.remote,
-              rport: c.rport,
-              state: c.state,
-              ...(c.label ? { label: c.label } : {}),
-            },
-            p,
-          );
+          deliver(sim, h, connectionRef('icmp', c), p);
           return;
         }
         drop(sim, h, 'no-listener', `echo reply id ${t.id} matches no ping socket`, p);

@@ -44,7 +44,7 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { isIpv4 } from '../wire/addr.js';
-import { normalizeMac, type Mac } from '../wire/ethernet.js';
+import { normalizeMac, ZERO_MAC, type Mac } from '../wire/ethernet.js';
 import { describePacket, type Ipv4Packet, type UdpDatagram } from '../wire/packet.js';
 import { packetLength } from '../wire/index.js';
 import { VXLAN_HEADER_LEN } from '../wire/vxlan.js';
@@ -54,11 +54,11 @@ import { FRESH_META, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
 import type { DeviceDriver, Link } from './link.js';
 import type { DeviceContext } from './stack.js';
+import { ecnEncap, fnv1a, outerIpHeader, tunnelStep, type OuterIpHeader } from './tunnel.js';
 
 /** Outer IPv4 + UDP + VXLAN + inner Ethernet (VXLAN_HEADROOM). */
 export const VXLAN_HEADROOM = 50;
 const ETH_HLEN = 14;
-const ZERO_MAC = '00:00:00:00:00:00';
 
 export interface VxlanOptions {
   /** `id`: the VNI. */
@@ -88,16 +88,7 @@ export interface VxlanFdbEntry {
 export interface VxlanHeaders {
   readonly device: string;
   readonly outer: {
-    readonly ip: {
-      readonly src: Ipv4;
-      readonly dst: Ipv4;
-      readonly ttl: number;
-      readonly tos: number;
-      readonly df: boolean;
-      readonly id: number;
-      readonly protocol: 17;
-      readonly totalLength: number;
-    };
+    readonly ip: OuterIpHeader<17>;
     readonly udp: { readonly sport: number; readonly dport: number; readonly checksum: boolean };
     readonly vxlan: { readonly flags: 0x08; readonly vni: number };
   };
@@ -180,22 +171,19 @@ export class VxlanDriver implements DeviceDriver {
       payloadLength: VXLAN_HEADER_LEN + ETH_HLEN + packetLength(inner),
     };
     const fdb = `${entry.mac} dst ${entry.dst} self${entry.permanent ? ' permanent' : ''}`;
-    ctx.step(
+    tunnelStep(
+      ctx,
       'encap',
       `${this.name}: vxlan encap vni ${this.vni}: fdb ${fdb} → outer ${local}:${sport} > ${entry.dst}:${this.dstport} udp, inner ${frame.src} > ${frame.dst} ${describePacket(inner)}`,
+      outer,
+      inner,
       {
-        packet: outer,
-        before: inner,
-        detail: {
-          rewrite: 'ENCAP',
-          hook: 'ndo_start_xmit',
-          field: 'src+dst',
-          from: `${inner.ip.src} > ${inner.ip.dst}`,
-          to: `${outer.ip.src}:${sport} > ${outer.ip.dst}:${this.dstport}`,
-          by: `${this.name} vxlan vni ${this.vni}`,
-          ...vxlanHeaders(this.name, outer, fdb),
-        },
+        hook: 'ndo_start_xmit',
+        from: `${inner.ip.src} > ${inner.ip.dst}`,
+        to: `${outer.ip.src}:${sport} > ${outer.ip.dst}:${this.dstport}`,
+        by: `${this.name} vxlan vni ${this.vni}`,
       },
+      vxlanHeaders(this.name, outer, fdb),
     );
     ctx.send(outer, { meta: { mark: meta.mark } });
   }
@@ -209,16 +197,7 @@ export function vxlanHeaders(device: string, outer: Ipv4Packet, fdb?: string): V
   return {
     device,
     outer: {
-      ip: {
-        src: outer.ip.src,
-        dst: outer.ip.dst,
-        ttl: outer.ip.ttl,
-        tos: outer.ip.tos,
-        df: outer.ip.df,
-        id: outer.ip.id,
-        protocol: 17,
-        totalLength: packetLength(outer),
-      },
+      ip: outerIpHeader(outer, 17),
       udp: { sport: u.sport, dport: u.dport, checksum: u.noChecksum !== true },
       vxlan: { flags: 0x08, vni: v.vni },
     },
@@ -235,21 +214,6 @@ export function vxlanHeaders(device: string, outer: Ipv4Packet, fdb?: string): V
     },
     ...(fdb !== undefined ? { fdb } : {}),
   };
-}
-
-/** INET_ECN_encapsulate with tos 0: the outer gets the inner's ECN bits (CE becomes ECT(0)). */
-function ecnEncap(innerTos: number): number {
-  const ecn = innerTos & 0x3;
-  return ecn === 0x3 ? 0x2 : ecn;
-}
-
-function fnv1a(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
 }
 
 /** udp_flow_src_port over ip_local_port_range 32768–60999, with FNV-1a of the inner flow as the hash. */
@@ -331,22 +295,19 @@ function vxlanRcv(
     );
     return;
   }
-  ctx.step(
+  tunnelStep(
+    ctx,
     'decap',
     `${dev}: vxlan decap vni ${v.vni}: outer ${packet.ip.src}:${u.sport} > ${packet.ip.dst}:${u.dport} removed, inner ${v.inner.src} > ${v.inner.dst} ${describePacket(v.inner.packet)}`,
+    v.inner.packet,
+    packet,
     {
-      packet: v.inner.packet,
-      before: packet,
-      detail: {
-        rewrite: 'DECAP',
-        hook: 'encap_rcv',
-        field: 'src+dst',
-        from: `${packet.ip.src}:${u.sport} > ${packet.ip.dst}:${u.dport}`,
-        to: `${v.inner.packet.ip.src} > ${v.inner.packet.ip.dst}`,
-        by: `${dev} vxlan vni ${v.vni}`,
-        ...vxlanHeaders(dev, packet),
-      },
+      hook: 'encap_rcv',
+      from: `${packet.ip.src}:${u.sport} > ${packet.ip.dst}:${u.dport}`,
+      to: `${v.inner.packet.ip.src} > ${v.inner.packet.ip.dst}`,
+      by: `${dev} vxlan vni ${v.vni}`,
     },
+    vxlanHeaders(dev, packet),
   );
   // skb_scrub_packet: conntrack dropped, mark kept within the namespace.
   ctx.receive(dev, ipv4Frame(v.inner.src, v.inner.dst, v.inner.packet), {

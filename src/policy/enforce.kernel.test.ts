@@ -11,59 +11,29 @@
  * Runs only as root with ip, iptables-restore and socat; namespaces are
  * `pe-pol-<pid>-…` and are deleted in afterAll.
  */
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  addCalicoPod,
+  addNode,
+  connects,
+  listen,
+  run as sh,
+  stopAll,
+} from '../emulate/testing/calico-node.js';
+import { canRunKernelTests } from '../emulate/testing/kernel.js';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
 import { traceConnection } from '../trace/connection.js';
 import { planTwin } from '../twin/index.js';
 
-function have(cmd: string): boolean {
-  try {
-    execFileSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const canRun = isRoot && have('ip') && have('iptables-restore') && have('socat');
+const canRun = canRunKernelTests(['ip', 'iptables-restore', 'socat']);
 const tag = `${process.pid}`;
 const created: string[] = [];
 const listeners: ChildProcess[] = [];
 
-function sh(args: string[], input?: string): string {
-  return execFileSync(args[0]!, args.slice(1), {
-    encoding: 'utf8',
-    ...(input !== undefined ? { input } : {}),
-    stdio: ['pipe', 'pipe', 'pipe'],
-    timeout: 20_000,
-  });
-}
-
-function connects(ns: string, ip: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    execFile(
-      'ip',
-      ['netns', 'exec', ns, 'socat', '-u', '/dev/null', `TCP:${ip}:${port},connect-timeout=1.5`],
-      { timeout: 5_000 },
-      (err) => resolve(err === null),
-    );
-  });
-}
-
-afterAll(() => {
-  for (const l of listeners) l.kill('SIGKILL');
-  for (const ns of created) {
-    try {
-      sh(['ip', 'netns', 'del', ns]);
-    } catch {
-      // already gone
-    }
-  }
-});
+afterAll(() => stopAll(listeners, created));
 
 const EXAMPLE = 'examples/policy-calico.yaml';
 const NODE = 'node-a';
@@ -91,86 +61,20 @@ describe.skipIf(!canRun)(
       expect(rules).toContain('-A KUBE-SERVICES -d 10.96.0.63/32');
 
       const node = `pe-pol-${tag}-node`;
-      sh(['ip', 'netns', 'add', node]);
-      created.push(node);
-      sh(['ip', 'netns', 'exec', node, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
-      sh(['ip', '-n', node, 'link', 'set', 'lo', 'up']);
       // An uplink with a default route: proxy ARP answers 169.254.1.1 only when the node can route it.
-      sh(['ip', '-n', node, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'up1']);
-      sh(['ip', '-n', node, 'link', 'set', 'eth0', 'up']);
-      sh(['ip', '-n', node, 'link', 'set', 'up1', 'up']);
-      sh(['ip', '-n', node, 'addr', 'add', '192.168.1.10/24', 'dev', 'eth0']);
-      sh([
-        'ip',
-        '-n',
-        node,
-        'route',
-        'add',
-        'default',
-        'via',
-        '192.168.1.1',
-        'dev',
-        'eth0',
-        'onlink',
-      ]);
+      addNode(node, created, { dev: 'eth0', cidr: '192.168.1.10/24', gateway: '192.168.1.1' });
       const podNs = new Map<string, string>();
       const local = [...twin.pods.values()].filter((p) => p.node === NODE && !p.hostNetwork);
       expect(local.map((p) => p.key).sort()).toEqual(['store/be-2', 'store/db-1', 'store/fe-1']);
       local.forEach((pod, i) => {
         const ns = `pe-pol-${tag}-p${i}`;
-        sh(['ip', 'netns', 'add', ns]);
-        created.push(ns);
         podNs.set(pod.key, ns);
         const iface = pod.hostIface!;
         expect(iface).toMatch(/^cali[0-9a-f]{11}$/);
-        sh([
-          'ip',
-          'link',
-          'add',
-          iface,
-          'netns',
-          node,
-          'type',
-          'veth',
-          'peer',
-          'name',
-          'eth0',
-          'netns',
-          ns,
-        ]);
-        sh(['ip', '-n', ns, 'link', 'set', 'lo', 'up']);
-        sh(['ip', '-n', ns, 'addr', 'add', `${pod.ip}/32`, 'dev', 'eth0']);
-        sh(['ip', '-n', ns, 'link', 'set', 'eth0', 'up']);
-        sh(['ip', '-n', ns, 'route', 'add', '169.254.1.1', 'dev', 'eth0', 'scope', 'link']);
-        sh(['ip', '-n', ns, 'route', 'add', 'default', 'via', '169.254.1.1', 'dev', 'eth0']);
-        sh(['ip', '-n', node, 'link', 'set', iface, 'up']);
-        sh([
-          'ip',
-          'netns',
-          'exec',
-          node,
-          'sysctl',
-          '-qw',
-          `net.ipv4.conf.${iface}.proxy_arp=1`,
-          `net.ipv4.neigh.${iface}.proxy_delay=0`,
-        ]);
-        sh(['ip', '-n', node, 'route', 'add', `${pod.ip}/32`, 'dev', iface, 'scope', 'link']);
+        addCalicoPod(node, ns, created, iface, pod.ip!);
         for (const c of pod.pod.spec.containers)
           for (const p of c.ports ?? []) {
-            listeners.push(
-              spawn(
-                'ip',
-                [
-                  'netns',
-                  'exec',
-                  ns,
-                  'socat',
-                  `TCP-LISTEN:${p.containerPort},fork,reuseaddr`,
-                  'SYSTEM:true',
-                ],
-                { stdio: 'ignore' },
-              ),
-            );
+            listeners.push(listen(ns, p.containerPort));
           }
       });
       sh(['ip', 'netns', 'exec', node, 'iptables-restore'], rules);

@@ -4,83 +4,18 @@
  * with iptables/parse.ts, trace each flow with the reproduction of upstream's
  * tracer, compare output and masq.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../iptables/parse.js';
-import type { EndpointSlice, Service } from '../k8s/types.js';
-import { generateIptablesRules, type LocalDetector, type ProxyInput } from './iptables.js';
+import { generateIptablesRules, type ProxyInput } from './iptables.js';
+import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
 import { tracePacket } from './testing/upstream-harness.js';
 
-const DIR = join(process.cwd(), 'test/fixtures/kube-proxy/flows-only');
-
-interface Flow {
-  name: string;
-  sourceIP: string;
-  destIP: string;
-  destPort: number;
-  protocol: string;
-  output: string;
-  masq: boolean;
-}
-
-interface FlowFile {
-  test: string;
-  subtest?: string;
-  localAddresses: string[];
-  protocolCheckedByHarness: boolean;
-  flows: Flow[];
-  inputs: {
-    proxier: {
-      nodeName: string;
-      nodeIP: string;
-      nodeInterfaceAddresses?: string[];
-      ipFamily: 'IPv4' | 'IPv6';
-      localDetector: { mode: string; cidr?: string };
-      masqueradeMark: string;
-      masqueradeAll: boolean;
-      localhostNodePorts: boolean;
-      nodePortAddresses: string[] | null;
-      nfacctCounters?: string[];
-    };
-    services: Service[];
-    endpointSlices: EndpointSlice[];
-  };
-}
-
-/** The corpus's proxier settings as a ProxyInput (v127_ files select the 1.27 layout). */
-export function corpusInput(file: string, f: FlowFile): ProxyInput {
-  const p = f.inputs.proxier;
-  const detector: LocalDetector =
-    p.localDetector.mode === 'ClusterCIDR'
-      ? { mode: 'ClusterCIDR', cidr: p.localDetector.cidr! }
-      : { mode: 'NoOp' };
-  return {
-    version: file.startsWith('v127_') ? '1.27' : '1.31',
-    nodeName: p.nodeName,
-    nodeIPs: [p.nodeIP],
-    localDetector: detector,
-    masqueradeMark: p.masqueradeMark,
-    masqueradeAll: p.masqueradeAll,
-    localhostNodePorts: p.localhostNodePorts,
-    nodePortAddresses: p.nodePortAddresses,
-    ipFamily: p.ipFamily,
-    ...(p.nodeInterfaceAddresses ? { interfaceAddresses: p.nodeInterfaceAddresses } : {}),
-    nfacct: (p.nfacctCounters ?? []).length > 0,
-    randomFully: false,
-    services: f.inputs.services,
-    endpointSlices: f.inputs.endpointSlices,
-  };
-}
-
-const files = readdirSync(DIR)
-  .filter((f) => f.endsWith('.json'))
-  .sort();
+const files = flowFiles();
 
 describe('kube-proxy upstream flows', () => {
   let total = 0;
   for (const file of files) {
-    const f = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as FlowFile;
+    const f = readFlowFile(file);
     total += f.flows.length;
     describe(`${file} (${f.test}${f.subtest ? ` / ${f.subtest}` : ''})`, () => {
       const out = generateIptablesRules(corpusInput(file, f));
@@ -118,7 +53,7 @@ describe('kube-proxy upstream flows', () => {
 /** The comparison must be able to fail: wrong settings give wrong flows. */
 describe('flow checks are sensitive to the generated rules', () => {
   const mismatches = (file: string, tweak: (p: ProxyInput) => ProxyInput): string[] => {
-    const f = JSON.parse(readFileSync(join(DIR, file), 'utf8')) as FlowFile;
+    const f = readFlowFile(file);
     const out = generateIptablesRules(tweak(corpusInput(file, f)));
     const { ruleset } = parseIptablesSave(out.text, file);
     return f.flows

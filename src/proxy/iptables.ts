@@ -126,6 +126,11 @@ class LineBuffer {
   }
 }
 
+/** `-m comment --comment <c>`: the comment match most kube-proxy rules carry. */
+function commentArgs(c: string): string[] {
+  return ['-m', 'comment', '--comment', c];
+}
+
 function chainLine(name: string): string {
   return `:${name} - [0:0]`;
 }
@@ -318,10 +323,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   const masqRule = [
     '-A',
     KUBE_POSTROUTING,
-    '-m',
-    'comment',
-    '--comment',
-    '"kubernetes service traffic requiring SNAT"',
+    ...commentArgs('"kubernetes service traffic requiring SNAT"'),
     '-j',
     'MASQUERADE',
   ];
@@ -335,10 +337,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     filterRules.write(
       '-A',
       KUBE_FIREWALL,
-      '-m',
-      'comment',
-      '--comment',
-      '"block incoming localnet connections"',
+      commentArgs('"block incoming localnet connections"'),
       '-d',
       '127.0.0.0/8',
       '!',
@@ -359,7 +358,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   for (const key of ports.keys()) totalEndpoints += endpoints.get(key)?.length ?? 0;
   const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const withComment = (args: string[], comment: string): string[] =>
-    largeClusterMode ? args : [...args, '-m', 'comment', '--comment', comment];
+    largeClusterMode ? args : [...args, ...commentArgs(comment)];
 
   // kube-proxy iterates a Go map here (random order); we use name order. Upstream's
   // tests sort the result (sortIPTablesRules), and the rules of different services
@@ -430,23 +429,36 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     }
 
     const port = String(svcInfo.port);
+    // `-m <proto> -p <proto> [-d <dst>] --dport <port>`: the match every capture rule of
+    // this service port carries after its comment.
+    const protoArgs = ['-m', protocol, '-p', protocol];
+    const dstPort = (dst: string, dport: string): string[] => [
+      ...protoArgs,
+      '-d',
+      dst,
+      '--dport',
+      dport,
+    ];
+    const clusterIPComment = commentArgs(`"${svcPortNameString} cluster IP"`);
+    const clusterIPMatch = dstPort(svcInfo.clusterIP, port);
+    // The filter rule that DROPs/REJECTs external traffic with no usable endpoints.
+    const externalFilter = (...match: (string | readonly string[])[]): void =>
+      filterRules.write(
+        '-A',
+        KUBE_EXTERNAL_SERVICES,
+        commentArgs(externalTrafficFilterComment),
+        ...match,
+        '-j',
+        externalTrafficFilterTarget,
+      );
+
     // Capture the clusterIP.
     if (hasInternalEndpoints) {
       natRules.write(
         '-A',
         KUBE_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        `"${svcPortNameString} cluster IP"`,
-        '-m',
-        protocol,
-        '-p',
-        protocol,
-        '-d',
-        svcInfo.clusterIP,
-        '--dport',
-        port,
+        clusterIPComment,
+        clusterIPMatch,
         '-j',
         internalTrafficChain,
       );
@@ -454,18 +466,8 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       filterRules.write(
         '-A',
         KUBE_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        internalTrafficFilterComment,
-        '-m',
-        protocol,
-        '-p',
-        protocol,
-        '-d',
-        svcInfo.clusterIP,
-        '--dport',
-        port,
+        commentArgs(internalTrafficFilterComment),
+        clusterIPMatch,
         '-j',
         internalTrafficFilterTarget,
       );
@@ -473,66 +475,29 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
 
     // Capture externalIPs.
     for (const externalIP of svcInfo.externalIPs) {
+      const match = dstPort(externalIP, port);
       if (hasEndpoints) {
         natRules.write(
           '-A',
           KUBE_SERVICES,
-          '-m',
-          'comment',
-          '--comment',
-          `"${svcPortNameString} external IP"`,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '-d',
-          externalIP,
-          '--dport',
-          port,
+          commentArgs(`"${svcPortNameString} external IP"`),
+          match,
           '-j',
           externalTrafficChain,
         );
       }
-      if (!hasExternalEndpoints) {
-        filterRules.write(
-          '-A',
-          KUBE_EXTERNAL_SERVICES,
-          '-m',
-          'comment',
-          '--comment',
-          externalTrafficFilterComment,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '-d',
-          externalIP,
-          '--dport',
-          port,
-          '-j',
-          externalTrafficFilterTarget,
-        );
-      }
+      if (!hasExternalEndpoints) externalFilter(match);
     }
 
     // Capture load-balancer ingress.
     for (const lbip of svcInfo.loadBalancerVIPs) {
+      const match = dstPort(lbip, port);
       if (hasEndpoints) {
         natRules.write(
           '-A',
           KUBE_SERVICES,
-          '-m',
-          'comment',
-          '--comment',
-          `"${svcPortNameString} loadbalancer IP"`,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '-d',
-          lbip,
-          '--dport',
-          port,
+          commentArgs(`"${svcPortNameString} loadbalancer IP"`),
+          match,
           '-j',
           loadBalancerTrafficChain,
         );
@@ -541,44 +506,17 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         filterRules.write(
           '-A',
           KUBE_PROXY_FIREWALL,
-          '-m',
-          'comment',
-          '--comment',
-          `"${svcPortNameString} traffic not accepted by ${svcInfo.firewallChainName}"`,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '-d',
-          lbip,
-          '--dport',
-          port,
+          commentArgs(
+            `"${svcPortNameString} traffic not accepted by ${svcInfo.firewallChainName}"`,
+          ),
+          match,
           '-j',
           'DROP',
         );
       }
     }
     if (!hasExternalEndpoints) {
-      for (const lbip of svcInfo.loadBalancerVIPs) {
-        filterRules.write(
-          '-A',
-          KUBE_EXTERNAL_SERVICES,
-          '-m',
-          'comment',
-          '--comment',
-          externalTrafficFilterComment,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '-d',
-          lbip,
-          '--dport',
-          port,
-          '-j',
-          externalTrafficFilterTarget,
-        );
-      }
+      for (const lbip of svcInfo.loadBalancerVIPs) externalFilter(dstPort(lbip, port));
     }
 
     // Capture nodeports. (NodePorts are not subject to loadBalancerSourceRanges.)
@@ -589,18 +527,8 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
           natRules.write(
             '-A',
             KUBE_NODEPORTS,
-            '-m',
-            'comment',
-            '--comment',
-            svcPortNameString,
-            '-m',
-            protocol,
-            '-p',
-            protocol,
-            '-d',
-            '127.0.0.0/8',
-            '--dport',
-            nodePort,
+            commentArgs(svcPortNameString),
+            dstPort('127.0.0.0/8', nodePort),
             '-m',
             'nfacct',
             '--nfacct-name',
@@ -612,14 +540,8 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         natRules.write(
           '-A',
           KUBE_NODEPORTS,
-          '-m',
-          'comment',
-          '--comment',
-          svcPortNameString,
-          '-m',
-          protocol,
-          '-p',
-          protocol,
+          commentArgs(svcPortNameString),
+          protoArgs,
           '--dport',
           nodePort,
           '-j',
@@ -627,26 +549,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         );
       }
       if (!hasExternalEndpoints) {
-        filterRules.write(
-          '-A',
-          KUBE_EXTERNAL_SERVICES,
-          '-m',
-          'comment',
-          '--comment',
-          externalTrafficFilterComment,
-          '-m',
-          'addrtype',
-          '--dst-type',
-          'LOCAL',
-          '-m',
-          protocol,
-          '-p',
-          protocol,
-          '--dport',
-          nodePort,
-          '-j',
-          externalTrafficFilterTarget,
-        );
+        externalFilter('-m', 'addrtype', '--dst-type', 'LOCAL', protoArgs, '--dport', nodePort);
       }
     }
 
@@ -655,10 +558,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       filterRules.write(
         '-A',
         KUBE_NODEPORTS,
-        '-m',
-        'comment',
-        '--comment',
-        `"${svcPortNameString} health check node port"`,
+        commentArgs(`"${svcPortNameString} health check node port"`),
         '-m',
         'tcp',
         '-p',
@@ -672,20 +572,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
 
     // Internal traffic handling: masquerade off-cluster (or all) traffic to the ClusterIP.
     if (hasInternalEndpoints) {
-      const args = [
-        '-m',
-        'comment',
-        '--comment',
-        `"${svcPortNameString} cluster IP"`,
-        '-m',
-        protocol,
-        '-p',
-        protocol,
-        '-d',
-        svcInfo.clusterIP,
-        '--dport',
-        port,
-      ];
+      const args = [...clusterIPComment, ...clusterIPMatch];
       if (input.masqueradeAll) {
         natRules.write('-A', internalTrafficChain, args, '-j', KUBE_MARK_MASQ);
       } else if (detector) {
@@ -701,10 +588,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         natRules.write(
           '-A',
           externalTrafficChain,
-          '-m',
-          'comment',
-          '--comment',
-          `"masquerade traffic for ${svcPortNameString} external destinations"`,
+          commentArgs(`"masquerade traffic for ${svcPortNameString} external destinations"`),
           '-j',
           KUBE_MARK_MASQ,
         );
@@ -714,10 +598,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
           natRules.write(
             '-A',
             externalTrafficChain,
-            '-m',
-            'comment',
-            '--comment',
-            `"pod traffic for ${svcPortNameString} external destinations"`,
+            commentArgs(`"pod traffic for ${svcPortNameString} external destinations"`),
             detector.ifLocal,
             '-j',
             clusterPolicyChain,
@@ -727,10 +608,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         natRules.write(
           '-A',
           externalTrafficChain,
-          '-m',
-          'comment',
-          '--comment',
-          `"masquerade LOCAL traffic for ${svcPortNameString} external destinations"`,
+          commentArgs(`"masquerade LOCAL traffic for ${svcPortNameString} external destinations"`),
           '-m',
           'addrtype',
           '--src-type',
@@ -741,10 +619,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
         natRules.write(
           '-A',
           externalTrafficChain,
-          '-m',
-          'comment',
-          '--comment',
-          `"route LOCAL traffic for ${svcPortNameString} external destinations"`,
+          commentArgs(`"route LOCAL traffic for ${svcPortNameString} external destinations"`),
           '-m',
           'addrtype',
           '--src-type',
@@ -761,14 +636,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     // Firewall chain (loadBalancerSourceRanges).
     if (usesFWChain) {
       natChains.write(chainLine(fwChain));
-      const args = [
-        '-A',
-        fwChain,
-        '-m',
-        'comment',
-        '--comment',
-        `"${svcPortNameString} loadbalancer IP"`,
-      ];
+      const args = ['-A', fwChain, ...commentArgs(`"${svcPortNameString} loadbalancer IP"`)];
       let allowFromNode = false;
       for (const cidr of svcInfo.loadBalancerSourceRanges) {
         natRules.write(args, '-s', cidr, '-j', externalTrafficChain);
@@ -785,10 +653,9 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
       natRules.write(
         '-A',
         fwChain,
-        '-m',
-        'comment',
-        '--comment',
-        `"other traffic to ${svcPortNameString} will be dropped by KUBE-PROXY-FIREWALL"`,
+        commentArgs(
+          `"other traffic to ${svcPortNameString} will be dropped by KUBE-PROXY-FIREWALL"`,
+        ),
       );
     }
 
@@ -849,10 +716,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     natRules.write(
       '-A',
       KUBE_SERVICES,
-      '-m',
-      'comment',
-      '--comment',
-      lastComment,
+      commentArgs(lastComment),
       destinations,
       '-j',
       KUBE_NODEPORTS,
@@ -894,18 +758,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
           continue;
         }
       }
-      natRules.write(
-        '-A',
-        KUBE_SERVICES,
-        '-m',
-        'comment',
-        '--comment',
-        lastComment,
-        '-d',
-        ip,
-        '-j',
-        KUBE_NODEPORTS,
-      );
+      natRules.write('-A', KUBE_SERVICES, commentArgs(lastComment), '-d', ip, '-j', KUBE_NODEPORTS);
     }
   }
 
@@ -920,10 +773,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   filterRules.write(
     '-A',
     KUBE_FORWARD,
-    '-m',
-    'comment',
-    '--comment',
-    '"kubernetes forwarding rules"',
+    commentArgs('"kubernetes forwarding rules"'),
     '-m',
     'mark',
     '--mark',
@@ -934,10 +784,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   filterRules.write(
     '-A',
     KUBE_FORWARD,
-    '-m',
-    'comment',
-    '--comment',
-    '"kubernetes forwarding conntrack rule"',
+    commentArgs('"kubernetes forwarding conntrack rule"'),
     '-m',
     'conntrack',
     '--ctstate',
@@ -1119,7 +966,7 @@ function jumpRulesByChain(): Map<string, string[]> {
   const out = new Map<string, string[]>();
   for (const j of JUMP_CHAINS) {
     const args = [...j.extraArgs];
-    if (j.comment !== '') args.push('-m', 'comment', '--comment', `"${j.comment}"`);
+    if (j.comment !== '') args.push(...commentArgs(`"${j.comment}"`));
     args.push('-j', j.dstChain);
     const key = `${j.table}/${j.srcChain}`;
     const list = out.get(key) ?? [];

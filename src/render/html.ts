@@ -31,6 +31,7 @@
  * Pure: trace in, string out.
  */
 import { createHash } from 'node:crypto';
+import { dstOf, ep, isCopy, srcOf } from './trace.js';
 import type {
   Alternative,
   ConnectionTrace,
@@ -82,17 +83,6 @@ export interface PathHop {
   readonly steps: readonly StepView[];
 }
 
-/** A frame that reached a host only to be ignored (a broadcast's other copies). */
-function isCopy(h: Hop): boolean {
-  const dropped = h.steps.some(
-    (s) =>
-      s.kind === 'drop' &&
-      (s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored'),
-  );
-  const moved = h.steps.some((s) => (s.kind === 'transmit' && s.packet) || s.kind === 'socket');
-  return dropped && !moved;
-}
-
 /** The hosts the packet itself went through, in order (the text view's hop lines). */
 export function pathOf(leg: Leg): PathHop[] {
   const out: { host: string; role: string; visits: Visit[]; steps: StepView[] }[] = [];
@@ -123,15 +113,6 @@ export function pathOf(leg: Leg): PathHop[] {
   return out;
 }
 
-function ep(ip: string, port: number | undefined): string {
-  return port === undefined ? ip : `${ip}:${port}`;
-}
-function srcOf(p: PacketView): string {
-  return p.proto === 'icmp' ? p.src : ep(p.src, p.sport);
-}
-function dstOf(p: PacketView): string {
-  return p.proto === 'icmp' ? p.dst : ep(p.dst, p.dport);
-}
 function pktLine(p: PacketView): string {
   return `${srcOf(p)} > ${dstOf(p)}`;
 }

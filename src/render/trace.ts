@@ -14,16 +14,17 @@
  */
 import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/connection.js';
 
-function ep(ip: string, port: number | undefined): string {
+/** `ip:port`, or the bare address when there is no port. */
+export function ep(ip: string, port: number | undefined): string {
   return port === undefined ? ip : `${ip}:${port}`;
 }
 
 /** ICMP has no ports: its echo id (kept in `sport`) is shown once, in the header. */
-function srcOf(p: PacketView): string {
+export function srcOf(p: PacketView): string {
   return p.proto === 'icmp' ? p.src : ep(p.src, p.sport);
 }
 
-function dstOf(p: PacketView): string {
+export function dstOf(p: PacketView): string {
   return p.proto === 'icmp' ? p.dst : ep(p.dst, p.dport);
 }
 
@@ -31,7 +32,8 @@ function header(t: ConnectionTrace): string {
   return `trace ${t.from.ref} → ${t.to.ref} (${t.proto}, ${t.proto === 'icmp' ? 'echo id' : 'sport'} ${t.sport}, seed ${t.seed})`;
 }
 
-function isCopy(h: Hop): boolean {
+/** A frame that reached a host only to be ignored (a broadcast's other copies). */
+export function isCopy(h: Hop): boolean {
   const dropped = h.steps.some(
     (s) =>
       s.kind === 'drop' &&

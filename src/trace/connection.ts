@@ -20,7 +20,8 @@ import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random
 import { describeSocket } from '../kernel/socket.js';
 import { StepList, type Step } from '../kernel/step.js';
 import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
-import type { Twin, TwinDefault, TwinPlan } from '../twin/index.js';
+import type { RewriteRule, Twin, TwinDefault, TwinPlan } from '../twin/index.js';
+import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
 import { annotatePolicyTrace, type TracePolicy } from '../policy/enforce-twin.js';
@@ -83,13 +84,7 @@ export interface RewriteView {
   readonly field: string;
   readonly from: string;
   readonly to: string;
-  readonly rule?: {
-    readonly table: string;
-    readonly chain: string;
-    readonly index: number;
-    readonly text: string;
-    readonly target: string;
-  };
+  readonly rule?: RewriteRule;
   readonly by: string;
   readonly before: PacketView;
   readonly after: PacketView;
@@ -158,33 +153,7 @@ export function openingPacket(
   sport: number,
   dport: number,
 ): Ipv4Packet {
-  const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
-  switch (proto) {
-    case 'tcp':
-      return {
-        ip,
-        l4: {
-          kind: 'tcp',
-          sport,
-          dport,
-          seq: 1000,
-          ack: 0,
-          flags: { ...NO_FLAGS, syn: true },
-          window: 64240,
-        },
-        payloadLength: 0,
-      };
-    case 'udp':
-      return { ip, l4: { kind: 'udp', sport, dport }, payloadLength: 0 };
-    case 'sctp':
-      return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
-    case 'icmp':
-      return {
-        ip: { ...ip, df: false },
-        l4: { kind: 'icmp', type: 8, code: 0, id: sport, seq: 1 },
-        payloadLength: 0,
-      };
-  }
+  return openingPacketWith(proto, src, dst, sport, dport, { ...NO_FLAGS, syn: true }, 8);
 }
 
 // ------------------------------------------------------------------ views

@@ -55,6 +55,7 @@ import {
 } from '../wire/addr.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
+import { openingPacketWith } from './opening.js';
 import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../kernel/conntrack/core.js';
 import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
 import { StepList, type Step } from '../kernel/step.js';
@@ -285,34 +286,9 @@ export function firstPacket(
   dport: number,
   flags = 'S',
 ): Ipv4Packet {
-  const ip = { src, dst, ttl: 64, id: 0, df: true, tos: 0 };
-  switch (proto) {
-    case 'tcp':
-      return {
-        ip,
-        l4: {
-          kind: 'tcp',
-          sport,
-          dport,
-          seq: 1000,
-          ack: 0,
-          flags: tcpFlags(flags),
-          window: 64240,
-        },
-        payloadLength: 0,
-      };
-    case 'udp':
-      return { ip, l4: { kind: 'udp', sport, dport }, payloadLength: 0 };
-    case 'sctp':
-      return { ip, l4: { kind: 'sctp', sport, dport, vtag: 0 }, payloadLength: 0 };
-    case 'icmp':
-      return {
-        ip: { ...ip, df: false },
-        // ICMPv6 echo request is type 128 (RFC 4443).
-        l4: { kind: 'icmp', type: src.indexOf(':') >= 0 ? 128 : 8, code: 0, id: sport, seq: 1 },
-        payloadLength: 0,
-      };
-  }
+  // ICMPv6 echo request is type 128 (RFC 4443).
+  const echoType = src.indexOf(':') >= 0 ? 128 : 8;
+  return openingPacketWith(proto, src, dst, sport, dport, tcpFlags(flags), echoType);
 }
 
 export function summarize(p: Ipv4Packet): PacketSummary {

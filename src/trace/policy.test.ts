@@ -7,31 +7,13 @@
  *
  *   UPDATE_GOLDEN=1 npx vitest run src/trace/policy.test.ts
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
-import { renderTraceText } from '../render/trace.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
+import { planTwin } from '../twin/index.js';
 import { traceConnection, type ConnectionTrace, type TraceOptions } from './connection.js';
-
-const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
-
-const plans = new Map<string, TwinPlan>();
-function plan(example: string): TwinPlan {
-  let p = plans.get(example);
-  if (!p) {
-    const path = `examples/${example}.yaml`;
-    const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
-    const built = buildModel(loaded.objects);
-    expect(
-      [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-    ).toEqual([]);
-    p = planTwin(built.model);
-    plans.set(example, p);
-  }
-  return p;
-}
+import { expectTraceGolden, planExample as plan } from './testing/golden.js';
 
 const notes = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
   (t[leg]?.hops ?? []).flatMap((h) =>
@@ -181,15 +163,7 @@ describe('NetworkPolicy in traces', () => {
     it(c.name, () => {
       const t = traceConnection(plan(c.example), c.opts);
       c.expect(t);
-      const text = renderTraceText(t);
-      const json = `${JSON.stringify(t, null, 2)}\n`;
-      const base = `test/golden/${c.name}`;
-      if (UPDATE || !existsSync(`${base}.txt`)) {
-        writeFileSync(`${base}.txt`, text);
-        writeFileSync(`${base}.json`, json);
-      }
-      expect(text).toBe(readFileSync(`${base}.txt`, 'utf8'));
-      expect(json).toBe(readFileSync(`${base}.json`, 'utf8'));
+      expectTraceGolden(c.name, t);
     });
   }
 

@@ -2,7 +2,8 @@
  * REF resolution for `packeteye trace`: `NS/POD[:PORT]`, `node/NAME`,
  * `host/NAME` (an ExternalHost), `svc/NS/NAME:PORT` (port number or name),
  * `IP[:PORT]`. An unknown ref is an InputError that names it and lists the
- * closest known refs.
+ * closest known refs. A bare `POD[:PORT]` or `svc/NAME:PORT` is in namespace
+ * `default`, or in the one `qualifyRef` (the CLI's `-n`) puts it in.
  */
 import { InputError } from '../diag.js';
 import type { ClusterModel, ModelService } from '../k8s/model.js';
@@ -45,7 +46,8 @@ export function knownRefs(model: ClusterModel): string[] {
   for (const n of model.nodes.keys()) out.push(`node/${n}`);
   for (const n of model.externalHosts.keys()) out.push(`host/${n}`);
   for (const [k, s] of model.services) for (const p of s.spec.ports) out.push(`svc/${k}:${p.port}`);
-  return out;
+  // A port served over TCP and UDP (DNS) is one ref.
+  return [...new Set(out)];
 }
 
 export function closeMatches(ref: string, candidates: readonly string[], n = 3): string[] {
@@ -64,8 +66,25 @@ function unknown(model: ClusterModel, ref: string, what: string, option: string)
     {},
     near.length > 0
       ? `did you mean ${near.join(', ')}?`
-      : 'refs are NS/POD, node/NAME, host/NAME, svc/NS/NAME:PORT or IP[:PORT]',
+      : 'refs are [NS/]POD, node/NAME, host/NAME, svc/[NS/]NAME:PORT or IP[:PORT]',
   );
+}
+
+/**
+ * Puts a namespace-less pod or Service ref into `namespace`, as kubectl's
+ * `-n` does: `frontend[:PORT]` → `NS/frontend[:PORT]`, `svc/NAME[:PORT]` →
+ * `svc/NS/NAME[:PORT]`. Every other form (NS/POD, node/, host/, svc/NS/NAME,
+ * IP[:PORT]) is returned unchanged.
+ */
+export function qualifyRef(ref: string, namespace: string): string {
+  if (ref.startsWith('svc/')) {
+    const { base } = splitPort(ref.slice(4));
+    return base.includes('/') ? ref : `svc/${namespace}/${ref.slice(4)}`;
+  }
+  if (ref.startsWith('node/') || ref.startsWith('host/') || ref.includes('/')) return ref;
+  const { base } = splitPort(ref);
+  if (base === '' || isIpv4(base)) return ref;
+  return `${namespace}/${ref}`;
 }
 
 function splitPort(s: string): { base: string; port?: string } {

@@ -42,7 +42,12 @@ import type { L4Proto } from '../wire/packet.js';
 import { IptablesHooks } from './netfilter.js';
 import { planPolicyEnforcement } from '../policy/enforce-twin.js';
 
-export { IptablesHooks, type RewriteDetail, type RewriteKind } from './netfilter.js';
+export {
+  IptablesHooks,
+  type RewriteDetail,
+  type RewriteKind,
+  type RewriteRule,
+} from './netfilter.js';
 
 /** A value the twin (or the model under it) invented; shown in traces and `packeteye rules`. */
 export type TwinDefault = ModelDefault;

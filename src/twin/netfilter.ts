@@ -28,6 +28,7 @@ import type {
 } from '../kernel/hooks.js';
 import {
   Netfilter,
+  REJECT_CODES,
   type CompiledRuleset,
   type NetfilterEnv,
   type RuleHit,
@@ -36,17 +37,6 @@ import {
 import type { Chooser } from '../kernel/random.js';
 import { icmpError } from '../kernel/socket.js';
 import type { Recorder, Step } from '../kernel/step.js';
-
-/** ipt_REJECT's ICMP codes (net/ipv4/netfilter/ipt_REJECT.c reject_tg). */
-const REJECT_CODES: Readonly<Record<string, number>> = {
-  'icmp-net-unreachable': 0,
-  'icmp-host-unreachable': 1,
-  'icmp-proto-unreachable': 2,
-  'icmp-port-unreachable': 3,
-  'icmp-net-prohibited': 9,
-  'icmp-host-prohibited': 10,
-  'icmp-admin-prohibited': 13,
-};
 
 /**
  * The source an ICMP error about a FORWARDED packet gets: __icmp_send only
@@ -59,18 +49,21 @@ export type ErrorSource = (towards: Ipv4) => Ipv4 | null;
 /** How an address rewrite came about. */
 export type RewriteKind = 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' | 'un-DNAT' | 'un-SNAT';
 
+/** The nat rule that bound a rewrite (`-A KUBE-SEP-… -j DNAT …`). */
+export interface RewriteRule {
+  readonly table: string;
+  readonly chain: string;
+  readonly index: number;
+  readonly text: string;
+  readonly target: string;
+}
+
 /** The `detail` of the `nat` step the adapter records for every rewrite. */
 export interface RewriteDetail {
   readonly rewrite: RewriteKind;
   readonly hook: string;
-  /** The nat rule that bound it (`-A KUBE-SEP-… -j DNAT …`), absent for conntrack un-NAT. */
-  readonly rule?: {
-    readonly table: string;
-    readonly chain: string;
-    readonly index: number;
-    readonly text: string;
-    readonly target: string;
-  };
+  /** The nat rule that bound it, absent for conntrack un-NAT. */
+  readonly rule?: RewriteRule;
   readonly by: string;
 }
 

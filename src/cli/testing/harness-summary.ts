@@ -47,3 +47,41 @@ export function harnessSummary(alts: readonly AltJson[]): { output: string; masq
     masq: alts.some((a) => a.masqueradeMark),
   };
 }
+
+/** The fields of an upstream flow expectation that say which packet to trace. */
+export interface FlowPacket {
+  readonly sourceIP: string;
+  readonly destIP: string;
+  readonly destPort: number;
+  readonly protocol: string;
+}
+
+/**
+ * The argv for `packeteye iptables trace --rules FILE … --all-paths -o json`
+ * that traces one upstream flow, with the node's local addresses.
+ */
+export function traceFlowArgs(
+  rulesFile: string,
+  flow: FlowPacket,
+  localIps: readonly string[],
+): string[] {
+  const args = [
+    'iptables',
+    'trace',
+    '--rules',
+    rulesFile,
+    '--src',
+    flow.sourceIP,
+    '--dst',
+    flow.destIP,
+    '--dport',
+    String(flow.destPort),
+    '--proto',
+    flow.protocol.toLowerCase(),
+    '--all-paths',
+    '-o',
+    'json',
+  ];
+  for (const ip of localIps) args.push('--local-ip', ip);
+  return args;
+}

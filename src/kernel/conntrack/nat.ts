@@ -238,29 +238,19 @@ function uniqueL4(
 /** nf_nat_manip_pkt / nf_nat_ipv4_manip_pkt: rewrite one side of a packet to `target`. */
 export function manipPacket(p: Ipv4Packet, target: Tuple, manip: ManipType): Ipv4Packet {
   const l4 = p.l4;
-  if (manip === 'SRC') {
-    const ip = { ...p.ip, src: target.src };
-    if (l4.kind === 'icmp') {
-      return {
-        ...p,
-        ip,
-        l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
-      };
-    }
-    // nf_nat_l4proto_manip_pkt: a protocol without ports (IP-in-IP) keeps its payload.
-    if (l4.kind === 'ipip') return { ...p, ip };
-    return { ...p, ip, l4: { ...l4, sport: target.sport } };
-  }
-  const ip = { ...p.ip, dst: target.dst };
+  const ip = manip === 'SRC' ? { ...p.ip, src: target.src } : { ...p.ip, dst: target.dst };
   if (l4.kind === 'icmp') {
+    // The echo id stands in for both ports, so either manip sets it (to the tuple's sport).
     return {
       ...p,
       ip,
       l4: l4.id !== undefined && l4.inner === undefined ? { ...l4, id: target.sport } : l4,
     };
   }
+  // nf_nat_l4proto_manip_pkt: a protocol without ports (IP-in-IP) keeps its payload.
   if (l4.kind === 'ipip') return { ...p, ip };
-  return { ...p, ip, l4: { ...l4, dport: target.dport } };
+  const ports = manip === 'SRC' ? { sport: target.sport } : { dport: target.dport };
+  return { ...p, ip, l4: { ...l4, ...ports } };
 }
 
 function statusBitFor(manip: ManipType, reply: boolean): number {

@@ -31,6 +31,7 @@ import {
   type Ipv4,
 } from '../../wire/addr.js';
 import { IPPROTO, type Ipv4Packet } from '../../wire/packet.js';
+import { TCPHDR } from '../../wire/tcp.js';
 import { IPS } from '../conntrack/entry.js';
 import type { SkbCt } from '../conntrack/core.js';
 import { setupInfo, type ManipType, type NatRange } from '../conntrack/nat.js';
@@ -507,15 +508,9 @@ function ifaceTest(name: string, wildcard: boolean, field: 'in' | 'out', invert:
   return { test: (c) => (get(c) === name) !== invert };
 }
 
+/** `--tcp-flags` names (libxt_tcp.c tcp_flag_names): the header bits, ALL and NONE. */
 const TCP_FLAG_BITS: Readonly<Record<string, number>> = {
-  FIN: 0x01,
-  SYN: 0x02,
-  RST: 0x04,
-  PSH: 0x08,
-  ACK: 0x10,
-  URG: 0x20,
-  ECE: 0x40,
-  CWR: 0x80,
+  ...TCPHDR,
   ALL: 0x3f,
   NONE: 0,
 };
@@ -1028,40 +1023,22 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
         return CONTINUE;
       };
     case 'DNAT':
-      return (c, ref) => {
-        const bad = natApplicable(c, 'DNAT');
-        if (bad) return { kind: 'UNSUPPORTED', what: bad };
-        return doNat(
-          c,
-          ref,
-          {
-            ...addrRange(t.toAddr),
-            ...portRange(t.toPorts),
-            random: t.random,
-            persistent: t.persistent,
-          },
-          'DST',
-          'DNAT',
-        );
+    case 'SNAT': {
+      // xt_nat.c: DNAT manipulates the destination, SNAT the source; only SNAT has --random-fully.
+      const range = {
+        ...addrRange(t.toAddr),
+        ...portRange(t.toPorts),
+        random: t.random,
+        ...(t.kind === 'SNAT' ? { randomFully: t.randomFully } : {}),
+        persistent: t.persistent,
       };
-    case 'SNAT':
+      const manip = t.kind === 'DNAT' ? 'DST' : 'SRC';
       return (c, ref) => {
-        const bad = natApplicable(c, 'SNAT');
+        const bad = natApplicable(c, t.kind);
         if (bad) return { kind: 'UNSUPPORTED', what: bad };
-        return doNat(
-          c,
-          ref,
-          {
-            ...addrRange(t.toAddr),
-            ...portRange(t.toPorts),
-            random: t.random,
-            randomFully: t.randomFully,
-            persistent: t.persistent,
-          },
-          'SRC',
-          'SNAT',
-        );
+        return doNat(c, ref, range, manip, t.kind);
       };
+    }
     case 'MASQUERADE':
       return (c, ref) => {
         const bad = natApplicable(c, 'MASQUERADE');

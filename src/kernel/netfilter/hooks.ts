@@ -263,6 +263,15 @@ export class Netfilter {
         packet: c.packet,
         detail: { hook, table, priority, mark: hexMark(c.mark) },
       });
+    // A conntrack event (conntrackIn, confirm), shown with the entry it left on the packet.
+    const recordConntrack = (event: string) =>
+      tee.record({
+        kind: 'conntrack',
+        host,
+        summary: `conntrack: ${event}`,
+        packet: c.packet,
+        detail: ctDetail(c.ct),
+      });
 
     for (const stage of HOOK_STAGES[hook]) {
       switch (stage.kind) {
@@ -286,13 +295,7 @@ export class Netfilter {
         case 'conntrack': {
           const r = conntrackIn(this.conntrack, c.packet, c.ct, this.env.sysctls, c.now);
           c.ct = r.ct;
-          tee.record({
-            kind: 'conntrack',
-            host,
-            summary: `conntrack: ${r.event}`,
-            packet: c.packet,
-            detail: ctDetail(r.ct),
-          });
+          recordConntrack(r.event);
           break;
         }
         case 'nat': {
@@ -307,14 +310,7 @@ export class Netfilter {
             return finish('DROP', { kind: 'kernel', hook, reason: r.event });
           }
           c.ct = r.ct;
-          if (r.event)
-            tee.record({
-              kind: 'conntrack',
-              host,
-              summary: `conntrack: ${r.event}`,
-              packet: c.packet,
-              detail: ctDetail(r.ct),
-            });
+          if (r.event) recordConntrack(r.event);
           break;
         }
       }
@@ -457,7 +453,7 @@ function ctDetail(ct: SkbCt): Record<string, unknown> {
 }
 
 /** ICMP codes of `--reject-with` (ipt_REJECT.c reject_tg). */
-const REJECT_CODES: Readonly<Record<string, number>> = {
+export const REJECT_CODES: Readonly<Record<string, number>> = {
   'icmp-net-unreachable': 0,
   'icmp-host-unreachable': 1,
   'icmp-proto-unreachable': 2,

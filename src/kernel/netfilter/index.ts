@@ -62,7 +62,7 @@ export type {
   TableDecision,
   Verdict,
 } from './env.js';
-export { HOOK_STAGES, Netfilter, newSkb, rejectInfo, type Stage } from './hooks.js';
+export { HOOK_STAGES, Netfilter, newSkb, REJECT_CODES, rejectInfo, type Stage } from './hooks.js';
 export {
   compileRuleset,
   describeTarget,

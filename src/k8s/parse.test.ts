@@ -1,0 +1,176 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { lineOf, parseFile, parseYamlSlow, type RawDocument } from './parse.js';
+
+/** What a reader of `parseFile` sees, without the lazily built trees. */
+function visible(r: ReturnType<typeof parseFile>) {
+  return {
+    documents: r.documents.map((d) => ({
+      file: d.file,
+      document: d.document,
+      line: d.line,
+      value: d.value,
+    })),
+    diagnostics: r.diagnostics,
+  };
+}
+
+/** Lines of `items[i]` and of a field inside each item, as `load.ts` asks for them. */
+function itemLines(d: RawDocument, field: string): (number | undefined)[][] {
+  const items = (d.value as { items?: unknown }).items;
+  if (!Array.isArray(items)) return [];
+  return items.map((_, i) => {
+    const src = d.itemSources?.[i];
+    return [
+      d.itemLines?.[i] ?? lineOf(d.source, ['items', i]),
+      src ? lineOf(src, [field]) : lineOf(d.source, ['items', i, field]),
+    ];
+  });
+}
+
+function same(text: string): void {
+  const fast = parseFile('f.yaml', text);
+  const slow = parseYamlSlow('f.yaml', text);
+  expect(visible(fast)).toEqual(visible(slow));
+  fast.documents.forEach((d, i) => {
+    const s = slow.documents[i];
+    if (s) expect(itemLines(d, 'b')).toEqual(itemLines(s, 'b'));
+  });
+}
+
+// Plain scalars whose reading differs between YAML 1.1 and 1.2, or between readers.
+const PLAIN = [
+  'yes',
+  'no',
+  'on',
+  'off',
+  'y',
+  '010',
+  '0o10',
+  '0x1F',
+  '0b11',
+  '1_000',
+  '2024-01-01',
+  '2024-01-01T00:00:00Z',
+  '12:30',
+  '-0',
+  '+12',
+  '.5',
+  '1.',
+  '1e3',
+  '-1.5E-3',
+  '.inf',
+  '-.Inf',
+  '.NaN',
+  '~',
+  'null',
+  'Null',
+  'NULL',
+  'true',
+  'False',
+  'TRUE',
+  'abc',
+  'a b',
+  'k:{"x":1}',
+  'x#y',
+  '"q\\tx"',
+  "'it''s'",
+  '[1, two, {a: b}]',
+  '{a: 1, b: [x]}',
+  '{}',
+  '[]',
+  '',
+  '12345678901234567890',
+  '=',
+  '!!str 1',
+  '! 12',
+];
+const KEYS = ['a', 'b', 'name', 'k:{"x":1}', 'yes', 'on', '1', '010', 'true', 'f:spec', '.', 'x y'];
+
+type Tree = string | { seq: Tree[] } | { map: [string, Tree][] };
+const tree: fc.Arbitrary<Tree> = fc.letrec<{ node: Tree }>((tie) => ({
+  node: fc.oneof(
+    { depthSize: 'small', withCrossShrink: true },
+    fc.constantFrom(...PLAIN),
+    fc.record({ seq: fc.array(tie('node'), { maxLength: 3 }) }),
+    fc.record({
+      map: fc.uniqueArray(fc.tuple(fc.constantFrom(...KEYS), tie('node')), {
+        maxLength: 4,
+        selector: (p) => p[0],
+      }),
+    }),
+  ),
+})).node;
+
+/** Block YAML with plain scalars written as they are: both readers must resolve them alike. */
+function emit(t: Tree, indent: string): string {
+  if (typeof t === 'string') return ` ${t}\n`;
+  if ('seq' in t) {
+    if (t.seq.length === 0) return ' []\n';
+    return `\n${t.seq.map((v) => `${indent}-${emit(v, `${indent}  `)}`).join('')}`;
+  }
+  if (t.map.length === 0) return ' {}\n';
+  return `\n${t.map.map(([k, v]) => `${indent}${k}:${emit(v, `${indent}  `)}`).join('')}`;
+}
+
+describe('parseFile fast path reads YAML as the yaml package does', () => {
+  it.each([
+    ['1.1 booleans stay strings', 'a: yes\nb: on\nc: No\n'],
+    ['octal and underscores', 'a: 010\nb: 0o10\nc: 1_000\nd: 0x1F\n'],
+    ['timestamps stay strings', 'a: 2024-01-01\nb: 2024-01-01T10:00:00Z\n'],
+    ['signed zero and infinities', 'a: -0\nb: -.inf\nc: .NaN\n'],
+    ['merge keys', 'base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n'],
+    ['anchors and aliases', 'a: &x [1, 2]\nb: *x\n'],
+    ['excessive aliases', `a: &x [1]\nb: [${Array.from({ length: 120 }, () => '*x').join(', ')}]\n`],
+    ['null keys', '~: a\nnull: b\n'],
+    ['collection keys', '? [a, b]\n: c\n[x]: y\n'],
+    ['duplicate keys', 'a: 1\nb: 2\na: 3\n'],
+    ['quoted duplicate keys', 'a: 1\n"a": 2\n'],
+    ['unclosed quote', 'kind: Pod\nmetadata:\n  name: "x\n'],
+    ['bad indentation', 'kind: Pod\nmetadata:\n  name: x\n   labels: {}\n'],
+    ['tab indentation', 'a:\n\tb: 1\n'],
+    ['unknown tag', 'a: !foo 1\n'],
+    ['binary tag', 'a: !!binary aGk=\n'],
+    [
+      'multi-document with an error in the middle',
+      'a: 1\n---\nb: [\n---\n# comment\n---\nc: 3\n---\n',
+    ],
+    ['comments before the first marker', '# head\n\n---\na: 1\n---   # c\nb: 2\n'],
+    ['content on the marker line', '--- {a: 1}\n--- |\n  text\n'],
+    ['directives', '%YAML 1.2\n---\na: 1\n...\n'],
+    ['document end marker', 'a: 1\n...\n---\nb: 2\n'],
+    ['scalar document', 'just text\n---\n- 1\n'],
+    ['empty', ''],
+    ['comments only', '# nothing\n'],
+    ['CRLF', 'a: 1\r\n---\r\nb: [1, 2]\r\n'],
+    [
+      'a kubectl List',
+      'apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  b: 1\n-\n  kind: Service\n  b: 2\n- # c\n  kind: Node\n\n  b: 3\nkind: List\nmetadata:\n  resourceVersion: ""\n',
+    ],
+    ['an indented items list', 'kind: List\nitems:\n  - b: |\n      - not an item\n    c: 1\n  - b: 2\n'],
+    ['items not in block style', 'kind: List\nitems: [{b: 1}, {b: 2}]\n'],
+    ['a list item of a list item', 'kind: List\nitems:\n- - b\n- b: 1\n'],
+  ])('%s', (_name, text) => {
+    same(text);
+  });
+
+  it('on random block documents of plain scalars', () => {
+    fc.assert(
+      fc.property(fc.array(tree, { minLength: 1, maxLength: 3 }), (docs) => {
+        same(docs.map((d) => `---${emit(d, '')}`).join(''));
+      }),
+      { numRuns: 400, seed: 20261123 },
+    );
+  });
+
+  it('on random JSON values written by the yaml package', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue(), { minLength: 1, maxLength: 3 }), (values) => {
+        same(values.map((v) => `---\n${stringify(v)}`).join(''));
+        same(values.map((v) => stringify({ kind: 'List', items: [v, v] })).join('---\n'));
+      }),
+      { numRuns: 300, seed: 7 },
+    );
+  });
+});
