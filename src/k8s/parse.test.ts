@@ -122,7 +122,10 @@ describe('parseFile fast path reads YAML as the yaml package does', () => {
     ['signed zero and infinities', 'a: -0\nb: -.inf\nc: .NaN\n'],
     ['merge keys', 'base: &b {x: 1}\nc:\n  <<: *b\n  y: 2\n'],
     ['anchors and aliases', 'a: &x [1, 2]\nb: *x\n'],
-    ['excessive aliases', `a: &x [1]\nb: [${Array.from({ length: 120 }, () => '*x').join(', ')}]\n`],
+    [
+      'excessive aliases',
+      `a: &x [1]\nb: [${Array.from({ length: 120 }, () => '*x').join(', ')}]\n`,
+    ],
     ['null keys', '~: a\nnull: b\n'],
     ['collection keys', '? [a, b]\n: c\n[x]: y\n'],
     ['duplicate keys', 'a: 1\nb: 2\na: 3\n'],
@@ -148,7 +151,10 @@ describe('parseFile fast path reads YAML as the yaml package does', () => {
       'a kubectl List',
       'apiVersion: v1\nitems:\n- apiVersion: v1\n  kind: Pod\n  b: 1\n-\n  kind: Service\n  b: 2\n- # c\n  kind: Node\n\n  b: 3\nkind: List\nmetadata:\n  resourceVersion: ""\n',
     ],
-    ['an indented items list', 'kind: List\nitems:\n  - b: |\n      - not an item\n    c: 1\n  - b: 2\n'],
+    [
+      'an indented items list',
+      'kind: List\nitems:\n  - b: |\n      - not an item\n    c: 1\n  - b: 2\n',
+    ],
     ['items not in block style', 'kind: List\nitems: [{b: 1}, {b: 2}]\n'],
     ['a list item of a list item', 'kind: List\nitems:\n- - b\n- b: 1\n'],
   ])('%s', (_name, text) => {

@@ -496,7 +496,12 @@ function numeric(s: string): boolean {
  */
 const CORE_SCHEMA = FAILSAFE_SCHEMA.extend({
   implicit: [
-    scalarType('null', (s) => s.length <= 4, /^(?:~|[Nn]ull|NULL)?$/, () => null),
+    scalarType(
+      'null',
+      (s) => s.length <= 4,
+      /^(?:~|[Nn]ull|NULL)?$/,
+      () => null,
+    ),
     scalarType(
       'bool',
       (s) => s.length === 4 || s.length === 5,
@@ -533,8 +538,10 @@ const CORE_SCHEMA = FAILSAFE_SCHEMA.extend({
  * `yaml` package caps alias expansion (MAX_ALIASES). `<<:` merge keys.
  * Null or empty keys (`~:`, `null:`, `: x`), which the `yaml` package names
  * "" and js-yaml "null". Explicit `? ` keys and flow collections used as
- * keys, which the two stringify differently. A match where none of these
- * is meant (in a string) only costs the slow reading.
+ * keys, which the two stringify differently. A `-` with nothing after it
+ * (js-yaml 4 moves the next, less indented, entry into the inner list when
+ * the empty entry ends a nested list). A match where none of these is
+ * meant (in a string) only costs the slow reading.
  */
 const DIVERGENT: readonly RegExp[] = [
   /&/,
@@ -543,10 +550,70 @@ const DIVERGENT: readonly RegExp[] = [
   /\n[ \t]*(?:-[ \t]+)*[:?](?=[ \t\r\n]|$)/,
   /[{,][ \t]*:(?=[ \t\r\n]|$)/,
   /[\]}][ \t]*:(?=[ \t\r\n]|$)/,
+  /\n[ \t]*(?:-[ \t]+)*-[ \t]*(?:#[^\n]*)?\r?(?=\n|$)/,
 ];
 const ANCHOR = /(?:^[ \t]*(?:[-?:][ \t]+)*|:[ \t]+|[[{,][ \t]*)&/m;
 const NULL_KEY = /(?:^[ \t]*(?:-[ \t]+)*|[{,][ \t]*)(?:~|null|Null|NULL)[ \t]*:(?=[ \t\r\n]|$)/m;
 const FLOW_KEY = /(?:^[ \t]*(?:[-?][ \t]+)*|[{,][ \t]*)[[{][^\n]*[\]}][ \t]*:(?=[ \t\r\n]|$)/m;
+
+/** End of the quoted scalar or flow collection that opens at `text[at]`, or -1 if the text ends first. */
+function closing(text: string, at: number): number {
+  let depth = 0;
+  for (let i = at; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 34 /* " */) {
+      for (i++; i < text.length && text.charCodeAt(i) !== 34; i++) {
+        if (text.charCodeAt(i) === 92 /* \ */) i++;
+      }
+    } else if (c === 39 /* ' */) {
+      for (i++; i < text.length; i++) {
+        if (text.charCodeAt(i) === 39) {
+          if (text.charCodeAt(i + 1) === 39) i++;
+          else break;
+        }
+      }
+    } else if (c === 91 || c === 123) depth++;
+    else if (c === 93 || c === 125) depth--;
+    if (depth <= 0) return i < text.length ? i : -1;
+  }
+  return -1;
+}
+
+/** A value that opens with a quote or bracket after a key, a `- ` or indentation. */
+const OPENER = /(?:^([ \t]*(?:-[ \t]+)*)(?:[^\s#"'[{][^\n#]*?[ \t]*:[ \t]+)?|:[ \t]+)(["'[{])/gm;
+
+/**
+ * True when a quoted scalar or flow collection runs onto lines not
+ * indented past the line it opens on, or an implicit key is longer than
+ * 1024 characters: the `yaml` package rejects both, js-yaml 4 reads them.
+ */
+function looseLayout(text: string): boolean {
+  for (const m of text.matchAll(/^[^\n]{1025,}/gm)) {
+    const colon = m[0].search(/:(?:[ \t]|$)/);
+    if (colon > 1000) return true;
+  }
+  OPENER.lastIndex = 0;
+  for (let m = OPENER.exec(text); m !== null; m = OPENER.exec(text)) {
+    const at = m.index + m[0].length - 1;
+    const nl = text.indexOf('\n', at);
+    const end = closing(text, at);
+    if (end !== -1 && (nl === -1 || end < nl)) continue; // closed on its own line
+    // Multi-line: every following line up to the end must be indented past this line's indentation.
+    const lineStart = text.lastIndexOf('\n', at) + 1;
+    const indent = /^[ \t]*/.exec(text.slice(lineStart, at))?.[0].length ?? 0;
+    const stop = end === -1 ? text.length : end;
+    for (let i = nl; i !== -1 && i < stop; i = text.indexOf('\n', i + 1)) {
+      let j = i + 1;
+      while (text.charCodeAt(j) === 32) j++;
+      const c = text.charCodeAt(j);
+      if (j >= stop || c === 10 || c === 13) continue; // blank
+      if (j - (i + 1) <= indent) return true;
+    }
+    if (end === -1) return true;
+    OPENER.lastIndex = Math.max(OPENER.lastIndex, stop);
+  }
+  return false;
+}
 
 /** The line of `text` around `at`. */
 function lineAround(text: string, at: number): string {
@@ -559,7 +626,7 @@ function lineAround(text: string, at: number): string {
 function divergent(chunk: string): boolean {
   // A document's first line is preceded by no newline: look at it as if it were.
   const text = `\n${chunk}`;
-  const refine = [ANCHOR, undefined, NULL_KEY, undefined, undefined, FLOW_KEY];
+  const refine = [ANCHOR, undefined, NULL_KEY, undefined, undefined, FLOW_KEY, undefined];
   for (let k = 0; k < DIVERGENT.length; k++) {
     const re = DIVERGENT[k];
     if (re === undefined) continue;
@@ -763,14 +830,25 @@ function parseYamlFast(
     // The `---` line itself must carry nothing but a comment.
     const isMarker = text.startsWith('---', from);
     const bodyFrom = isMarker ? text.indexOf('\n', from) + 1 || to : from;
-    if (isMarker && !/^---[ \t]*(?:#.*)?\r?$/.test(text.slice(from, bodyFrom || to).replace(/\n$/, ''))) {
+    if (
+      isMarker &&
+      !/^---[ \t]*(?:#.*)?\r?$/.test(text.slice(from, bodyFrom || to).replace(/\n$/, ''))
+    ) {
       slow();
       continue;
     }
     const start = contentStart(text, bodyFrom, to);
     if (start === -1) continue; // an empty document
-    const first = text.charCodeAt(start + (/^[ \t]*/.exec(text.slice(start, start + 64))?.[0].length ?? 0));
-    if (first === 33 /* ! */ || first === 38 /* & */ || first === 42 /* * */ || divergent(chunk)) {
+    const first = text.charCodeAt(
+      start + (/^[ \t]*/.exec(text.slice(start, start + 64))?.[0].length ?? 0),
+    );
+    if (
+      first === 33 /* ! */ ||
+      first === 38 /* & */ ||
+      first === 42 /* * */ ||
+      divergent(chunk) ||
+      looseLayout(chunk)
+    ) {
       slow();
       continue;
     }

@@ -35,7 +35,6 @@ import { dstOf, ep, isCopy, srcOf } from './trace.js';
 import type {
   Alternative,
   ConnectionTrace,
-  Hop,
   Leg,
   PacketView,
   RewriteView,

@@ -58,7 +58,7 @@
 import { ARP_LEN, emitArp, parseArp, type ArpPacket } from './arp.js';
 import { emitEthernet, ETHER_HEADER_LEN, ETHERTYPE, parseEthernet, type Mac } from './ethernet.js';
 import { emitIcmp, icmpQuoteLength, isIcmpError, parseIcmp, ICMP_HEADER_LEN } from './icmp.js';
-import { emitIpv4Header, parseIpv4, IPV4_HEADER_LEN } from './ipv4.js';
+import { emitIpv4Datagram, parseIpv4, IPV4_HEADER_LEN } from './ipv4.js';
 import type { Ipv4 } from './addr.js';
 import { IPPROTO, type IcmpMessage, type Ipv4Packet, type Transport } from './packet.js';
 import { fail, type WireErr, type WireOk } from './result.js';
@@ -272,22 +272,7 @@ export function emitPacket(p: Ipv4Packet, payload?: Uint8Array): Uint8Array {
       protocol = IPPROTO.IPIP;
       break;
   }
-  const header = emitIpv4Header({
-    src: p.ip.src,
-    dst: p.ip.dst,
-    ttl: p.ip.ttl,
-    id: p.ip.id,
-    df: p.ip.df,
-    tos: p.ip.tos,
-    protocol,
-    mf: false,
-    fragOffset: 0,
-    payloadLength: segment.length,
-  });
-  const out = new Uint8Array(header.length + segment.length);
-  out.set(header, 0);
-  out.set(segment, header.length);
-  return out;
+  return emitIpv4Datagram(p.ip, protocol, segment);
 }
 
 /** Zero bytes, or for an ICMP error the quote of its inner packet. */

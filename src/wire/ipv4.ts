@@ -128,6 +128,29 @@ export function parseIpv4(
   });
 }
 
+/**
+ * An unfragmented IPv4 datagram (MF clear, offset 0, no options): the header
+ * `h` carrying `protocol` and the length of `payload`, followed by `payload`.
+ */
+export function emitIpv4Datagram(h: Ipv4Header, protocol: number, payload: Uint8Array): Uint8Array {
+  const header = emitIpv4Header({
+    src: h.src,
+    dst: h.dst,
+    ttl: h.ttl,
+    id: h.id,
+    df: h.df,
+    tos: h.tos,
+    protocol,
+    mf: false,
+    fragOffset: 0,
+    payloadLength: payload.length,
+  });
+  const out = new Uint8Array(header.length + payload.length);
+  out.set(header, 0);
+  out.set(payload, header.length);
+  return out;
+}
+
 /** The header bytes (with options and a correct checksum) for `h`; the payload follows it. */
 export function emitIpv4Header(h: Ipv4Repr): Uint8Array {
   const options = h.options === undefined ? new Uint8Array(0) : fromHex(h.options);

@@ -12,7 +12,7 @@
  * `tunl0` mode.
  */
 import { emitEthernet, ETHER_HEADER_LEN, ETHERTYPE, parseEthernet, type Mac } from './ethernet.js';
-import { emitIpv4Header, parseIpv4, IPV4_HEADER_LEN } from './ipv4.js';
+import { emitIpv4Datagram, parseIpv4, IPV4_HEADER_LEN } from './ipv4.js';
 import { IPPROTO, type Ipv4Header } from './packet.js';
 import { checkField, fail, ok, type WireResult } from './result.js';
 import { emitUdp, parseUdp, UDP_HEADER_LEN } from './udp.js';
@@ -94,16 +94,7 @@ export function vxlanEncapsulate(t: VxlanTunnel, innerFrame: Uint8Array): Uint8A
     t.ip.dst,
     vx,
   );
-  const ip = emitIpv4Header({
-    ...ipFields(t.ip),
-    protocol: IPPROTO.UDP,
-    mf: false,
-    fragOffset: 0,
-    payloadLength: udp.length,
-  });
-  const packet = new Uint8Array(ip.length + udp.length);
-  packet.set(ip, 0);
-  packet.set(udp, ip.length);
+  const packet = emitIpv4Datagram(t.ip, IPPROTO.UDP, udp);
   return emitEthernet(
     { dst: t.outerDstMac, src: t.outerSrcMac, ethertype: ETHERTYPE.IPV4 },
     packet,
@@ -166,17 +157,7 @@ export function vxlanDecapsulate(
 
 /** The outer IPv4 packet (protocol 4) carrying `innerPacket`, an IPv4 packet. */
 export function ipipEncapsulate(outer: Ipv4Header, innerPacket: Uint8Array): Uint8Array {
-  const ip = emitIpv4Header({
-    ...ipFields(outer),
-    protocol: IPPROTO.IPIP,
-    mf: false,
-    fragOffset: 0,
-    payloadLength: innerPacket.length,
-  });
-  const out = new Uint8Array(ip.length + innerPacket.length);
-  out.set(ip, 0);
-  out.set(innerPacket, ip.length);
-  return out;
+  return emitIpv4Datagram(outer, IPPROTO.IPIP, innerPacket);
 }
 
 /** Splits an IP-in-IP packet into its outer header and the inner packet. */

@@ -268,10 +268,19 @@ export function natPacket(
   manip: ManipType,
   p: Ipv4Packet,
 ): Ipv4Packet {
+  const other = boundOther(e, info, manip);
+  return other ? manipPacket(p, invertTuple(other), manip) : p;
+}
+
+/**
+ * The tuple of the direction opposite a packet with `info`, when `e` has a
+ * `manip` binding for the packet's direction (IPS_SRC_NAT/IPS_DST_NAT, or
+ * their inverse for a reply); undefined when there is nothing to apply.
+ */
+function boundOther(e: ConntrackEntry, info: CtInfo, manip: ManipType): Tuple | undefined {
   const reply = isReplyInfo(info);
-  if ((e.status & statusBitFor(manip, reply)) === 0) return p;
-  const other = reply ? e.original : e.reply;
-  return manipPacket(p, invertTuple(other), manip);
+  if ((e.status & statusBitFor(manip, reply)) === 0) return undefined;
+  return reply ? e.original : e.reply;
 }
 
 /**
@@ -285,11 +294,10 @@ export function icmpReplyTranslation(
   manip: ManipType,
   p: Ipv4Packet,
 ): Ipv4Packet {
-  const reply = isReplyInfo(info);
-  if ((e.status & statusBitFor(manip, reply)) === 0) return p;
+  const otherTuple = boundOther(e, info, manip);
+  if (!otherTuple) return p;
   const l4 = p.l4;
   if (l4.kind !== 'icmp' || l4.inner === undefined) return p;
-  const otherTuple = reply ? e.original : e.reply;
   const inner = manipPacket(l4.inner, otherTuple, manip === 'SRC' ? 'DST' : 'SRC');
   const outer = manipPacket({ ...p, l4: { ...l4, inner } }, invertTuple(otherTuple), manip);
   return outer;
