@@ -266,6 +266,25 @@ function ports(p: Ipv4Packet): { sport?: number; dport?: number } {
   return { sport: t.sport, dport: t.dport };
 }
 
+/**
+ * The packet an ICMP error quotes (RFC 792: the offending datagram's header
+ * and first 8 bytes), or undefined for any other packet.
+ */
+function quoted(p: Ipv4Packet): Ipv4Packet | undefined {
+  return p.l4.kind === 'icmp' ? p.l4.inner : undefined;
+}
+
+/**
+ * `p` with the quoted packet's `field` rewritten to `to` when it is `from`: a
+ * NAT that rewrites a flow's address rewrites it inside the ICMP errors about
+ * that flow too (RFC 5508 §3.2), or the sender's socket never learns of them.
+ */
+function withQuoted(p: Ipv4Packet, field: 'src' | 'dst', from: string, to: string): Ipv4Packet {
+  const inner = quoted(p);
+  if (p.l4.kind !== 'icmp' || inner === undefined || inner.ip[field] !== from) return p;
+  return { ...p, l4: { ...p.l4, inner: { ...inner, ip: { ...inner.ip, [field]: to } } } };
+}
+
 function fmt(ip: string, port: number | undefined, proto: L4Proto | 'ipip'): string {
   return port === undefined || proto === 'icmp' ? ip : `${ip}:${port}`;
 }
@@ -286,6 +305,12 @@ export class GceVpcHooks implements NetfilterHooks {
     dport: number | undefined,
   ): string {
     return `${proto} ${src}:${sport ?? ''} ${dst}:${dport ?? ''}`;
+  }
+
+  /** The key of the reply to the connection `p` opened (or continued): `p` turned around. */
+  private flowReplyKey(p: Ipv4Packet): string {
+    const { sport, dport } = ports(p);
+    return this.key(p.l4.kind, p.ip.dst, dport, p.ip.src, sport);
   }
 
   private isInternal(ip: string): boolean {
@@ -422,7 +447,11 @@ export class GceVpcHooks implements NetfilterHooks {
         'lb-no-forwarding-rule',
         `passthrough NLB ${front.ip}: no forwarding rule for ${proto}/${dport ?? ''} (Service ${front.service})`,
       );
-    const established = this.flows.has(this.key(proto, packet.ip.src, sport, dst, dport));
+    const inner = quoted(packet);
+    const established =
+      this.flows.has(this.key(proto, packet.ip.src, sport, dst, dport)) ||
+      // An ICMP error about a connection the VPC let out is that connection's (RELATED).
+      (inner !== undefined && this.flows.has(this.flowReplyKey(inner)));
     let fw: string;
     if (established) fw = 'firewall: reply to an allowed connection (stateful)';
     else {
@@ -439,7 +468,12 @@ export class GceVpcHooks implements NetfilterHooks {
       fw = `firewall: allowed by ${r.name} (${r.origin})`;
     }
     if (front) return this.loadBalance(front, packet, meta, host, rec, chooser, fw);
-    const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, dst: nat!.internal } };
+    const after: Ipv4Packet = withQuoted(
+      { ...packet, ip: { ...packet.ip, dst: nat!.internal } },
+      'src',
+      nat!.external,
+      nat!.internal,
+    );
     // Stateless: the same static mapping either way. A reply to a connection the node opened is
     // labelled un-SNAT (the inverse of the outbound rewrite), like conntrack's reply-direction rewrites.
     const kind = established ? 'un-SNAT' : 'DNAT';
@@ -460,8 +494,16 @@ export class GceVpcHooks implements NetfilterHooks {
     const src = packet.ip.src;
     const nat = this.vpc.byInternal.get(src);
     if (nat) {
-      const after: Ipv4Packet = { ...packet, ip: { ...packet.ip, src: nat.external } };
-      const reply = this.inbound.has(this.key(proto, src, sport, packet.ip.dst, dport));
+      const after: Ipv4Packet = withQuoted(
+        { ...packet, ip: { ...packet.ip, src: nat.external } },
+        'dst',
+        nat.internal,
+        nat.external,
+      );
+      const inner = quoted(packet);
+      const reply =
+        this.inbound.has(this.key(proto, src, sport, packet.ip.dst, dport)) ||
+        (inner !== undefined && this.inbound.has(this.flowReplyKey(inner)));
       const kind = reply ? 'un-DNAT' : 'SNAT';
       if (!reply) this.flows.add(this.key(proto, packet.ip.dst, dport, nat.external, sport));
       this.rewrite(rec, host, packet, after, kind, 'src', nat.node, '');

@@ -238,6 +238,26 @@ const CASES: Case[] = [
     },
   },
   {
+    // An ICMP error about a connection the node let out through the 1:1 NAT: the VPC rewrites the
+    // quoted packet too (RFC 5508), so conntrack finds the connection and the pod's socket the error.
+    name: 'edge-pod-udp-port-unreachable-through-vpc',
+    plan: () => plan('gke-lb-traefik'),
+    opts: { from: 'default/store-be-1', to: 'host/internet:443', proto: 'udp' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('rejected');
+      expect(t.rewrites.map((r) => `${r.leg} ${r.kind}@${r.host}`)).toEqual([
+        'request MASQUERADE@node-2',
+        'request SNAT@vpc',
+        'reply un-SNAT@vpc',
+        'reply un-SNAT@node-2',
+      ]);
+      expect(t.reply?.disposition).toBe('delivered');
+      expect(t.reply?.received).toMatchObject({ src: '8.8.8.8', dst: '10.24.1.10', proto: 'icmp' });
+      const socket = t.reply?.hops.flatMap((h) => h.steps).find((s) => s.kind === 'socket');
+      expect(socket?.summary).toContain('ECONNREFUSED');
+    },
+  },
+  {
     // Seed 003: "dropped! … The 1:1 NAT only understands Node IPs".
     name: 'edge-seed003-pod-to-internet-no-masquerade',
     plan: () => plan('gke-lb-traefik', noMasquerade),
