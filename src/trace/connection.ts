@@ -24,6 +24,7 @@ import type { RewriteRule, Twin, TwinDefault, TwinPlan } from '../twin/index.js'
 import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
+import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import { annotatePolicyTrace, type TracePolicy } from '../policy/enforce-twin.js';
 
 export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
@@ -421,6 +422,39 @@ export function relevantNodes(
   return nodes.size > 0 ? [...nodes].sort() : undefined;
 }
 
+/**
+ * Whether `ip` belongs to a node other than `kept`: its addresses, its
+ * podCIDR (pods, the flannel.1 and cni0 addresses) or one of its pods'
+ * addresses (Calico's blocks need not match the podCIDR).
+ */
+function addressesOutside(model: ClusterModel, kept: readonly string[]): (ip: string) => boolean {
+  const keep = new Set(kept);
+  const ips = new Set<string>();
+  const cidrs: Cidr[] = [];
+  for (const [name, n] of model.nodes) {
+    if (keep.has(name)) continue;
+    for (const a of n.status?.addresses ?? []) ips.add(a.address);
+    for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
+      if (!c.includes(':')) cidrs.push(parseCidr(c));
+    }
+  }
+  for (const pod of model.pods.values()) {
+    const on = pod.spec.nodeName;
+    if (on !== undefined && !keep.has(on) && pod.status?.podIP) ips.add(pod.status.podIP);
+  }
+  return (ip) => ips.has(ip) || cidrs.some((c) => cidrContains(c, ip));
+}
+
+/** Whether any packet of the run (request or reply, before or after a rewrite) is addressed to or from `outside`. */
+function reaches(r: RunOutput, outside: (ip: string) => boolean): boolean {
+  const hit = (p: PacketView | undefined): boolean =>
+    p !== undefined && (outside(p.src) || outside(p.dst) || hit(p.inner));
+  return [r.request, r.reply].some(
+    (leg) =>
+      leg !== null && leg.hops.some((h) => h.steps.some((st) => hit(st.packet) || hit(st.before))),
+  );
+}
+
 /** Runs the connection once on `twin` (fresh and cold) with `chooser` deciding every chance. */
 function runOnce(
   twin: Twin,
@@ -537,20 +571,35 @@ export function traceConnectionWithTwin(
     throw InputError.of('bad-sport', `--sport ${opts.sport}: not a port number in 1–65535`);
   }
   const seed = opts.seed ?? 1;
+  /** The connection, and with `allPaths` each of its branches, on twins of `nodes` (undefined: all). */
+  const runAll = (nodes: string[] | undefined) => {
+    const fresh = (): Twin => plan.instantiate(nodes ? { nodes } : {});
+    const first = fresh();
+    // The ephemeral port: inet_hash_connect picks from ip_local_port_range (seeded here).
+    const sport = opts.sport ?? first.host(src.host!).ephemeralPort(new SeededChooser(seed));
+    const dport = dst.port ?? 0;
+    const main = runOnce(first, src, dst, proto, sport, dport, new SeededChooser(seed));
+    const branches = opts.allPaths
+      ? enumerateBranches(
+          (ch) => runOnce(fresh(), src, dst, proto, sport, dport, ch),
+          new SeededChooser(seed),
+        )
+      : [];
+    return { sport, main, branches };
+  };
+  // Build only the nodes the connection can reach; if it reaches further anyway (a pod that
+  // DNATs on, like a svclb pod), build them all and run again.
   const nodes = relevantNodes(model, src, dst);
-  const fresh = (): Twin => plan.instantiate(nodes ? { nodes } : {});
-  const first = fresh();
-  // The ephemeral port: inet_hash_connect picks from ip_local_port_range (seeded here).
-  const sport = opts.sport ?? first.host(src.host).ephemeralPort(new SeededChooser(seed));
-  const dport = dst.port ?? 0;
-  const main = runOnce(first, src, dst, proto, sport, dport, new SeededChooser(seed));
+  let run = runAll(nodes);
+  if (nodes !== undefined) {
+    const outside = addressesOutside(model, nodes);
+    if ([run.main, ...run.branches.map((b) => b.result)].some((r) => reaches(r, outside)))
+      run = runAll(undefined);
+  }
+  const { sport, main } = run;
   let alternatives: Alternative[] | undefined;
   if (opts.allPaths) {
-    const branches = enumerateBranches(
-      (ch) => runOnce(fresh(), src, dst, proto, sport, dport, ch),
-      new SeededChooser(seed),
-    );
-    alternatives = branches.map((b) => {
+    alternatives = run.branches.map((b) => {
       const dn = b.result.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
       const r = b.result;
       const legSum = (l: Leg) => ({

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
-import { relevantNodes } from '../trace/connection.js';
+import { relevantNodes, traceConnectionWithTwin } from '../trace/connection.js';
 import { resolveRef } from '../trace/refs.js';
 import { ipRouteShow } from '../render/ip.js';
 import { planTwin } from './index.js';
@@ -71,6 +71,23 @@ describe('relevantNodes', () => {
     expect(relevantNodes(m, resolveRef(m, from, '--from'), resolveRef(m, to, '--to'))).toEqual(
       want,
     );
+  });
+});
+
+describe('a connection that reaches past the nodes relevantNodes predicts', () => {
+  it('is traced again on every node (a svclb pod DNATs on to the ClusterIP, whose endpoint is elsewhere)', () => {
+    const plan = planOf('gke-akrobateo');
+    const m = plan.model;
+    const from = 'default/whoami';
+    const to = 'kube-system/svclb-traefik-node-2';
+    // Both pods are on node-2; Traefik, behind the svclb pod's DNAT, is on node-1.
+    expect(relevantNodes(m, resolveRef(m, from, '--from'), resolveRef(m, to, '--to'))).toEqual([
+      'node-2',
+    ]);
+    const { trace, twin } = traceConnectionWithTwin(plan, { from, to });
+    expect(twin.nodes).toEqual(['node-1', 'node-2']);
+    expect(trace.request).toMatchObject({ disposition: 'delivered', at: 'kube-system/traefik' });
+    expect(trace.reply?.disposition).toBe('delivered');
   });
 });
 
