@@ -4,8 +4,8 @@
  * build the model and the twin's plan; errors in the input are an InputError
  * (exit 2) that names file, document, object and field; warnings go to stderr.
  */
-import { formatDiagnostic, InputError } from '../diag.js';
-import { loadDocuments } from '../k8s/load.js';
+import { formatDiagnostic, InputError, type Diagnostic } from '../diag.js';
+import { loadDocuments, workloadPods, type LoadResult } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
 import { planTwin, type TwinPlan } from '../twin/index.js';
 import type { Io } from './io.js';
@@ -48,7 +48,11 @@ export function loadPlan(io: Io, files: readonly string[], progress?: Progress):
   const loaded = loadDocuments(inputs);
   progress?.update(`building the model from ${count(loaded.objects.length)} objects…`);
   const built = buildModel(loaded.objects);
-  const diagnostics = [...loaded.diagnostics, ...built.diagnostics];
+  const diagnostics = [
+    ...loaded.diagnostics,
+    ...unscheduledWorkloads(loaded),
+    ...built.diagnostics,
+  ];
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) {
     progress?.done();
@@ -64,6 +68,20 @@ export function loadPlan(io: Io, files: readonly string[], progress?: Progress):
   const planErrors = plan.diagnostics.filter((d) => d.severity === 'error');
   if (planErrors.length > 0) throw new InputError(planErrors);
   return plan;
+}
+
+/** A warning for each workload none of whose pods is in the input: a trace needs placed pods. */
+function unscheduledWorkloads(loaded: LoadResult): Diagnostic[] {
+  return workloadPods(loaded).map(({ workload: { workload: w, origin } }) => ({
+    code: 'k8s-workload-without-pods',
+    severity: 'warning',
+    message: `${w.kind} has no pods in the input: packeteye traces the Pods themselves, not the controllers that create them`,
+    file: origin.file,
+    line: origin.line,
+    document: origin.document,
+    object: `${w.kind} ${w.metadata.namespace ?? 'default'}/${w.metadata.name}`,
+    hint: 'add its pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName (packeteye reach uses the template as is)',
+  }));
 }
 
 export function parseIntOption(

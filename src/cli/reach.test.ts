@@ -305,3 +305,58 @@ describe('packeteye reach', () => {
     expect(r.err).toContain('nope.yaml');
   });
 });
+
+describe('packeteye reach on a manifest repository (workloads, no pods)', () => {
+  const MANIFESTS = `
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web, namespace: shop}
+spec:
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: nginx, image: nginx, ports: [{containerPort: 8080, name: http}]}]}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: shop}
+spec:
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec: {containers: [{name: pg, image: postgres, ports: [{containerPort: 5432, name: pg}]}]}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}], ports: [{port: pg}]}]
+`;
+
+  it('stands one pod from its template for each workload, named NAME[Kind], and says so', async () => {
+    const r = await run(['reach', '-f', 'm.yaml', '-o', 'json'], { 'm.yaml': MANIFESTS });
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('2 workloads without pods in the input');
+    const m = JSON.parse(r.out) as {
+      pods: string[];
+      allowed: Record<string, Record<string, Record<string, string>>>;
+    };
+    expect(m.pods).toEqual(['shop/db[StatefulSet]', 'shop/web[Deployment]']);
+    // The named port resolves on the template's container.
+    expect(m.allowed['shop/web[Deployment]']!['shop/db[StatefulSet]']).toEqual({ TCP: '5432' });
+    expect(m.allowed['shop/db[StatefulSet]']!['shop/web[Deployment]']).toMatchObject({
+      TCP: '1-65535',
+    });
+  });
+
+  it('trace names the workload that has no pods to trace', async () => {
+    const r = await run(['trace', '-f', 'm.yaml', '--from', 'shop/web', '--to', 'shop/db:5432'], {
+      'm.yaml': MANIFESTS,
+    });
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      'm.yaml:2: document 1: Deployment shop/web: warning: Deployment has no pods in the input',
+    );
+  });
+});

@@ -13,7 +13,7 @@
  */
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, type Diagnostic } from '../diag.js';
-import { loadDocuments } from '../k8s/load.js';
+import { loadDocuments, workloadPods } from '../k8s/load.js';
 import {
   buildPolicyWorld,
   type Endpoint,
@@ -49,8 +49,17 @@ function loadSources(
   files: readonly string[],
 ): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
   const loaded = loadDocuments(readInputs(io, files));
+  // A manifest repository holds Deployments, not Pods: each workload none of whose pods is in
+  // the input stands as one pod made from its template (policies select by labels).
+  const standIns = workloadPods(loaded);
+  if (standIns.length > 0) {
+    const names = standIns.map((w) => w.pod.object.metadata.name);
+    io.err(
+      `reach: ${count(standIns.length)} workload${standIns.length === 1 ? '' : 's'} without pods in the input, each as one pod from its template: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}\n`,
+    );
+  }
   return {
-    sources: loaded.objects.map((o) => ({
+    sources: [...loaded.objects, ...standIns.map((w) => w.pod)].map((o) => ({
       object: o.object,
       origin: { file: o.origin.file, line: o.origin.line, document: o.origin.document },
     })),

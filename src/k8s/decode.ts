@@ -113,9 +113,12 @@ export class Decoder {
   constructor(
     readonly ctx: DecodeContext,
     public object: string | undefined,
+    /** Where the decoded value sits in the document (a workload's pod template). */
+    readonly prefix: Path = [],
   ) {}
 
-  report(severity: Severity, path: Path, code: string, message: string, hint?: string): void {
+  report(severity: Severity, rel: Path, code: string, message: string, hint?: string): void {
+    const path = this.prefix.length > 0 ? [...this.prefix, ...rel] : rel;
     const line = lineOf(this.ctx.source, path) ?? this.ctx.line;
     this.ctx.diagnostics.push({
       code,
@@ -432,7 +435,9 @@ export class Decoder {
     }
     const namespace = this.str(m.namespace, ['metadata', 'namespace']);
     const meta: ObjectMeta = { name };
-    this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    // Inside a workload's template, messages name the workload (it is what the user wrote).
+    if (this.prefix.length === 0)
+      this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
     const rule =
       kind === 'Service' || kind === 'Namespace'
         ? kind === 'Service'
@@ -1851,3 +1856,52 @@ export function decodeObject(
 }
 
 export { WORKLOADS };
+
+/**
+ * A workload controller (Deployment, StatefulSet, CronJob, …) as the pod it
+ * would create: its template, named after the workload, with the template's
+ * labels and containers. `selector` is how the controller finds its pods
+ * (for a Job or CronJob, the template's labels).
+ */
+export interface Workload {
+  readonly kind: string;
+  readonly metadata: ObjectMeta;
+  readonly selector: LabelSelector;
+  readonly template: Pod;
+}
+
+/** Decodes a workload of `kind` (one of WORKLOADS); undefined when it is unusable (reported). */
+export function decodeWorkload(ctx: DecodeContext, raw: Rec, kind: string): Workload | undefined {
+  const d = new Decoder(ctx, undefined);
+  const metadata = d.meta(raw, kind, true);
+  if (!metadata) return undefined;
+  d.object = `${kind} ${metadata.namespace ?? 'default'}/${metadata.name}`;
+  const spec = d.map(raw.spec, ['spec']);
+  if (!d.required(spec, ['spec'], 'spec')) return undefined;
+  let at: Path = ['spec', 'template'];
+  let tmpl: unknown = spec.template;
+  if (kind === 'CronJob') {
+    const job = d.map(spec.jobTemplate, ['spec', 'jobTemplate']);
+    const jobSpec = job && d.map(job.spec, ['spec', 'jobTemplate', 'spec']);
+    at = ['spec', 'jobTemplate', 'spec', 'template'];
+    tmpl = jobSpec?.template;
+  }
+  const template = d.map(tmpl, at);
+  if (!d.required(template, at, formatPath(at))) return undefined;
+  const tmeta = d.map(template.metadata, [...at, 'metadata']);
+  const labels = (tmeta && d.labels(tmeta.labels, [...at, 'metadata', 'labels'])) ?? {};
+  const pd = new Decoder(ctx, d.object, at);
+  const pod = decodePod(pd, {
+    metadata: { name: metadata.name, namespace: metadata.namespace ?? 'default', labels },
+    spec: template.spec,
+  });
+  if (!pod) return undefined;
+  let selector: LabelSelector | undefined;
+  if (kind === 'ReplicationController') {
+    const m = spec.selector !== undefined ? d.labels(spec.selector, ['spec', 'selector']) : labels;
+    selector = { matchLabels: m ?? labels };
+  } else if (kind !== 'Job' && kind !== 'CronJob') {
+    selector = d.selector(spec.selector, ['spec', 'selector']);
+  }
+  return { kind, metadata, selector: selector ?? { matchLabels: labels }, template: pod };
+}

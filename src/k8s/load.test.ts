@@ -2,8 +2,9 @@ import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { formatDiagnostic, type Diagnostic } from '../diag.js';
-import { loadDocuments, locate } from './load.js';
+import { loadDocuments, locate, workloadPods } from './load.js';
 import { objectRef } from './types.js';
+import { nsName } from './model.js';
 
 function load(text: string, path = 'c.yaml') {
   return loadDocuments([{ path, text }]);
@@ -144,19 +145,65 @@ items:
         ],
       },
     });
+    // The workloads are kept for `reach`; their pods are in the dump, so none needs a stand-in.
+    expect(r.workloads.map((w) => `${w.workload.kind} ${w.workload.metadata.name}`)).toEqual([
+      'DaemonSet kube-proxy',
+      'Deployment web',
+    ]);
+    expect(workloadPods(r).map((w) => w.pod.object.metadata.name)).toEqual([]);
     expect(lines(r.diagnostics)).toEqual([
-      'dump.yaml:702: document 1: DaemonSet kube-system/kube-proxy: warning: DaemonSet ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
-      'dump.yaml:722: document 1: Deployment shop/web: warning: Deployment ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
       'dump.yaml:741: document 1: ConfigMap kube-system/coredns: info: ConfigMap ignored: it does not affect the data plane (and 1 more in this file) [k8s-ignored-kind]',
       'dump.yaml:780: document 1: ServiceAccount shop/default: info: ServiceAccount ignored: it does not affect the data plane [k8s-ignored-kind]',
     ]);
   });
 
-  it('points the workload warning at the pods', () => {
+  it('leaves out a workload it cannot read, with a warning (only reach needs workloads)', () => {
     const r = load('apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n');
-    expect(r.diagnostics[0]!.hint).toBe(
-      'add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName',
+    expect(lines(r.diagnostics)).toEqual([
+      'c.yaml:1: document 1: Deployment default/web: field spec: warning: spec is required; the Deployment is left out [k8s-required]',
+    ]);
+    expect(r.workloads).toEqual([]);
+  });
+
+  it.each([
+    [
+      'a Deployment',
+      'apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web, tier: fe}}\n    spec:\n      containers: [{name: c, image: nginx, ports: [{name: http, containerPort: 8080}]}]\n',
+      { name: 'web[Deployment]', namespace: 'shop', labels: { app: 'web', tier: 'fe' } },
+    ],
+    [
+      'a CronJob (its job template)',
+      'apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: backup}\nspec:\n  schedule: "@daily"\n  jobTemplate:\n    spec:\n      template:\n        metadata: {labels: {app: backup}}\n        spec: {restartPolicy: Never, containers: [{name: b, image: busybox}]}\n',
+      { name: 'backup[CronJob]', namespace: 'default', labels: { app: 'backup' } },
+    ],
+    [
+      'a ReplicationController (map selector)',
+      'apiVersion: v1\nkind: ReplicationController\nmetadata: {name: old}\nspec:\n  selector: {app: old}\n  template:\n    metadata: {labels: {app: old}}\n    spec: {containers: [{name: c, image: x}]}\n',
+      { name: 'old[ReplicationController]', namespace: 'default', labels: { app: 'old' } },
+    ],
+  ])('a workload without pods stands as one pod from its template: %s', (_n, text, meta) => {
+    const r = load(text);
+    expect(r.diagnostics).toEqual([]);
+    const [w] = workloadPods(r);
+    expect(w?.pod.object.metadata).toEqual(meta);
+  });
+
+  it('a workload whose pods are in the input needs no stand-in; one in another namespace does', () => {
+    const deploy = (ns: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: ${ns}}\nspec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n`;
+    const pod =
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: web-5d8f-abcde, namespace: a, labels: {app: web, pod-template-hash: 5d8f}}\nspec: {nodeName: n, containers: [{name: c, image: x}]}\n';
+    const r = load([deploy('a'), deploy('b'), pod].join('---\n'));
+    expect(workloadPods(r).map((w) => nsName(w.pod.object))).toEqual(['b/web[Deployment]']);
+  });
+
+  it('a bad field in a template points into the template', () => {
+    const r = load(
+      'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      containers: [{name: c, image: x, ports: [{containerPort: 99999}]}]\n',
     );
+    expect(lines(r.diagnostics)).toEqual([
+      'c.yaml:9: document 1: StatefulSet default/db: field spec.template.spec.containers[0].ports[0].containerPort: warning: port 99999 is outside 1–65535; the StatefulSet is left out [k8s-invalid-port]',
+    ]);
   });
 
   it('reports unknown kinds once per file and kind, with a count', () => {
@@ -798,7 +845,7 @@ describe('JSON input', () => {
       { file: 'c.json', document: 1, line: 20, item: 2 },
     ]);
     expect(lines(r.diagnostics)).toEqual([
-      'c.json:12: document 1: Deployment x/d: warning: Deployment ignored: packeteye needs the Pods themselves, not the controllers that create them [k8s-unknown-kind]',
+      'c.json:12: document 1: Deployment x/d: field spec: warning: spec is required; the Deployment is left out [k8s-required]',
       'c.json:29: document 1: Service s: field spec.ports[0].port: error: port 99999 is outside 1–65535 [k8s-invalid-port]',
       'c.json:27: document 1: Service s: field spec.ports: error: a Service needs at least one port (unless it is headless, clusterIP: None) [k8s-required]',
     ]);

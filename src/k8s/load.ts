@@ -14,8 +14,10 @@ import {
   IRRELEVANT_KINDS,
   WORKLOADS,
   decodeObject,
+  decodeWorkload,
   rawObjectRef,
   type LegacyEndpoints,
+  type Workload,
 } from './decode.js';
 import {
   childSource,
@@ -27,7 +29,8 @@ import {
   type RawDocument,
   type SourceRef,
 } from './parse.js';
-import { objectRef, type EndpointSlice, type KubeObject } from './types.js';
+import { matchesSelector } from './selector.js';
+import { objectRef, type EndpointSlice, type KubeObject, type Pod } from './types.js';
 
 export interface Origin {
   readonly file: string;
@@ -46,7 +49,14 @@ export interface LoadedObject {
 
 export interface LoadResult {
   objects: LoadedObject[];
+  /** Workload controllers (Deployment, CronJob, …): see `workloadPods`. */
+  workloads: LoadedWorkload[];
   diagnostics: Diagnostic[];
+}
+
+export interface LoadedWorkload {
+  readonly workload: Workload;
+  readonly origin: Origin;
 }
 
 /**
@@ -259,6 +269,7 @@ function identity(o: KubeObject): string {
 export function loadDocuments(files: readonly { path: string; text: string }[]): LoadResult {
   const diagnostics: Diagnostic[] = [];
   const objects: LoadedObject[] = [];
+  const workloads: LoadedWorkload[] = [];
   const seen = new Map<string, LoadedObject>();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown = new Map<
@@ -323,13 +334,18 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
             ...(ref ? { object: ref } : {}),
           };
           if (WORKLOADS.has(kind)) {
-            diagnostics.push({
-              code: 'k8s-unknown-kind',
-              severity: 'warning',
-              message: `${kind} ignored: packeteye needs the Pods themselves, not the controllers that create them`,
-              ...loc,
-              hint: 'add the pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName',
-            });
+            // Only `reach` uses a workload (as a stand-in for its pods): a problem in one is a
+            // warning that leaves it out, never an error that stops a trace.
+            const own: Diagnostic[] = [];
+            const w = decodeWorkload({ ...ctx, diagnostics: own }, p.raw, kind);
+            for (const d of own) {
+              diagnostics.push(
+                d.severity === 'error'
+                  ? { ...d, severity: 'warning', message: `${d.message}; the ${kind} is left out` }
+                  : d,
+              );
+            }
+            if (w) workloads.push({ workload: w, origin });
             continue;
           }
           const key = `${p.file}\u0000${apiVersion}\u0000${kind}`;
@@ -392,7 +408,37 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           },
     );
   }
-  return { objects, diagnostics };
+  return { objects, workloads, diagnostics };
+}
+
+/**
+ * The workloads none of whose pods are in the input (no Pod in the workload's
+ * namespace matches its selector): for each, one pod that stands for all its
+ * replicas, made from its template and named `NAME[Kind]`. Policies select
+ * pods by labels, so for `reach` that pod is as good as the real ones; it has
+ * no node and no address, so a trace cannot use it.
+ */
+export function workloadPods(
+  loaded: LoadResult,
+): { workload: LoadedWorkload; pod: LoadedObject }[] {
+  const pods = loaded.objects.flatMap((o) => (o.object.kind === 'Pod' ? [o.object] : []));
+  const out: { workload: LoadedWorkload; pod: LoadedObject }[] = [];
+  for (const lw of loaded.workloads) {
+    const w = lw.workload;
+    const ns = w.metadata.namespace ?? 'default';
+    const hasPods = pods.some(
+      (p) =>
+        (p.metadata.namespace ?? 'default') === ns &&
+        matchesSelector(p.metadata.labels ?? {}, w.selector),
+    );
+    if (hasPods) continue;
+    const pod: Pod = {
+      ...w.template,
+      metadata: { ...w.template.metadata, name: `${w.metadata.name}[${w.kind}]`, namespace: ns },
+    };
+    out.push({ workload: lw, pod: { object: pod, origin: lw.origin } });
+  }
+  return out;
 }
 
 export { formatPath };
