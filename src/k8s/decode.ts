@@ -18,6 +18,7 @@ import { labelKeyProblem, labelValueProblem, validateSelector } from './selector
 import type {
   AdminNetworkPolicy,
   AdminNetworkPolicyPeer,
+  NamespaceRelation,
   AdminNetworkPolicyPort,
   AdminNetworkPolicyRule,
   AdminNetworkPolicySubject,
@@ -1311,36 +1312,85 @@ function decodeIngress(d: Decoder, raw: Rec): Ingress | undefined {
   return ing;
 }
 
+const RELATIONS = ['self', 'notSelf', 'related', 'sameLabels', 'notSameLabels'] as const;
+
 /**
  * ANP selectors changed shape during v1alpha1: early releases wrapped the
- * namespace selector (`namespaces: {namespaceSelector: …}` and
- * `pods: {namespaces: {namespaceSelector: …}, podSelector: …}`); current ones
- * use a plain LabelSelector. Both are read; the unmodelled `sameLabels` /
- * `notSameLabels` forms are reported, never widened to "all namespaces".
+ * namespace selector in a NamespaceSet (`namespaces: {namespaceSelector: …}`
+ * and `pods: {namespaces: {namespaceSelector: …}, podSelector: …}`), which
+ * could instead select namespaces relative to the subject's (`self`,
+ * `notSelf`, `related`, `sameLabels`, `notSameLabels`); current ones use a
+ * plain LabelSelector. All are read; a relation is kept as written (the
+ * policy engine resolves it per subject), never widened to "all namespaces".
  */
-function anpNamespaces(d: Decoder, v: unknown, p: Path): LabelSelector | undefined {
-  const m = v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : undefined;
-  if (m && ('namespaceSelector' in m || 'sameLabels' in m || 'notSameLabels' in m)) {
-    for (const k of ['sameLabels', 'notSameLabels']) {
-      if (m[k] !== undefined) {
-        d.error([...p, k], 'k8s-not-modelled', `ANP ${k} is not modelled by packeteye`);
-      }
-    }
-    return d.selector(m.namespaceSelector ?? {}, [...p, 'namespaceSelector']);
+function anpNamespaces(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+  relative: boolean,
+): LabelSelector | NamespaceRelation | undefined {
+  const m = isRec(v) ? v : undefined;
+  const rel = m ? RELATIONS.filter((k) => m[k] !== undefined) : [];
+  if (!m || (!('namespaceSelector' in m) && rel.length === 0)) return d.selector(v, p);
+  const forms = [...('namespaceSelector' in m ? ['namespaceSelector'] : []), ...rel];
+  if (forms.length !== 1) {
+    d.error(
+      p,
+      'k8s-invalid-value',
+      `a namespace set takes exactly one of namespaceSelector, ${RELATIONS.join(', ')}; found ${forms.join(', ')}`,
+    );
+    return undefined;
   }
-  return d.selector(v, p);
+  const k = rel[0];
+  if (k === undefined) return d.selector(m.namespaceSelector ?? {}, [...p, 'namespaceSelector']);
+  if (!relative) {
+    d.error(
+      [...p, k],
+      'k8s-invalid-value',
+      `${k} selects namespaces relative to the subject's; the subject itself cannot use it`,
+      'use a namespace label selector',
+    );
+    return undefined;
+  }
+  const val = m[k];
+  switch (k) {
+    case 'self':
+    case 'notSelf':
+      if (val !== true) {
+        d.error([...p, k], 'k8s-invalid-value', `${k} can only be true`);
+        return undefined;
+      }
+      return k === 'self' ? { self: true } : { notSelf: true };
+    case 'related': {
+      const r = d.oneOf(val, [...p, k], ['Self', 'NotSelf'] as const);
+      return r === undefined ? undefined : { related: r };
+    }
+    case 'sameLabels':
+    case 'notSameLabels': {
+      const keys = each(d, val, [...p, k], (kv, kp) => {
+        const key = d.str(kv, kp);
+        const problem = key === undefined ? undefined : labelKeyProblem(key);
+        if (problem) d.error(kp, 'k8s-invalid-label', problem);
+        return problem ? undefined : key;
+      });
+      if (keys === undefined) return undefined;
+      return k === 'sameLabels' ? { sameLabels: keys } : { notSameLabels: keys };
+    }
+  }
 }
 
 function anpPods(
   d: Decoder,
   v: unknown,
   p: Path,
-): { namespaceSelector: LabelSelector; podSelector: LabelSelector } | undefined {
+  relative: boolean,
+):
+  { namespaceSelector: LabelSelector | NamespaceRelation; podSelector: LabelSelector } | undefined {
   const pods = d.map(v, p);
   if (!pods) return undefined;
   const nsSel =
     pods.namespaces !== undefined
-      ? anpNamespaces(d, pods.namespaces, [...p, 'namespaces'])
+      ? anpNamespaces(d, pods.namespaces, [...p, 'namespaces'], relative)
       : d.selector(pods.namespaceSelector, [...p, 'namespaceSelector']);
   const podSel = d.selector(pods.podSelector, [...p, 'podSelector']);
   if (
@@ -1357,10 +1407,13 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
   if (!d.required(m, p, 'subject')) return undefined;
   const s: AdminNetworkPolicySubject = {};
   const ns =
-    m.namespaces === undefined ? undefined : anpNamespaces(d, m.namespaces, [...p, 'namespaces']);
+    m.namespaces === undefined
+      ? undefined
+      : (anpNamespaces(d, m.namespaces, [...p, 'namespaces'], false) as LabelSelector | undefined);
   if (ns) s.namespaces = ns;
-  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods']);
-  if (pods) s.pods = pods;
+  // Without relations (relative = false), the namespace part is a plain selector.
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods'], false);
+  if (pods) s.pods = pods as NonNullable<AdminNetworkPolicySubject['pods']>;
   if ((s.namespaces === undefined) === (s.pods === undefined)) {
     d.error(p, 'k8s-invalid-value', 'subject must set exactly one of namespaces or pods');
     return undefined;
@@ -1378,9 +1431,11 @@ function decodeAnpPeer(
   if (!m) return undefined;
   const peer: AdminNetworkPolicyPeer = {};
   const ns =
-    m.namespaces === undefined ? undefined : anpNamespaces(d, m.namespaces, [...p, 'namespaces']);
+    m.namespaces === undefined
+      ? undefined
+      : anpNamespaces(d, m.namespaces, [...p, 'namespaces'], true);
   if (ns) peer.namespaces = ns;
-  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods']);
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods'], true);
   if (pods) peer.pods = pods;
   if (egress) {
     const nodes = d.selector(m.nodes, [...p, 'nodes']);

@@ -238,9 +238,20 @@ export interface AdminNetworkPolicyPort {
   portRange?: { protocol?: Protocol; start: number; end: number };
 }
 
+/**
+ * An earlier v1alpha1 NamespaceSet form: namespaces relative to the policy
+ * subject's own (network-policy-api v0.1.0–v0.1.1).
+ */
+export type NamespaceRelation =
+  | { self: true }
+  | { notSelf: true }
+  | { related: 'Self' | 'NotSelf' }
+  | { sameLabels: string[] }
+  | { notSameLabels: string[] };
+
 export interface AdminNetworkPolicyPeer {
-  namespaces?: LabelSelector;
-  pods?: { namespaceSelector: LabelSelector; podSelector: LabelSelector };
+  namespaces?: LabelSelector | NamespaceRelation;
+  pods?: { namespaceSelector: LabelSelector | NamespaceRelation; podSelector: LabelSelector };
   /** Egress only. */
   nodes?: LabelSelector;
   /** Egress only: CIDR list. */

@@ -313,3 +313,159 @@ describe('AdminNetworkPolicy conformance expectations (test/fixtures/anp)', () =
     expect(s.toString()).toBe('none');
   });
 });
+
+describe('ANP namespaces relative to the subject (earlier v1alpha1 NamespaceSet forms)', () => {
+  // Two tenants of two namespaces each, and a namespace without the label.
+  const NS = `
+apiVersion: v1
+kind: Namespace
+metadata: {name: a1, labels: {tenant: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: a2, labels: {tenant: a}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b1, labels: {tenant: b}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: b2, labels: {tenant: b}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: shared}
+${['a1', 'a2', 'b1', 'b2', 'shared']
+  .map(
+    (ns) => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ${ns}, labels: {app: p}}
+spec: {containers: [{name: c, ports: [{containerPort: 80}]}]}
+`,
+  )
+  .join('')}`;
+  const anp = (peer: string, action = 'Deny') => `---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: tenancy}
+spec:
+  priority: 10
+  subject: {namespaces: {matchExpressions: [{key: tenant, operator: Exists}]}}
+  ingress: [{action: ${action}, from: [${peer}]}]
+`;
+  const all = ['a1', 'a2', 'b1', 'b2', 'shared'];
+  /** `from→to` for every pair whose TCP/80 is denied. */
+  function denied(yaml: string): string[] {
+    const w = buildPolicyWorld(sourcesFromYaml(NS + yaml, 'c.yaml'));
+    expect(w.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const m = computeMatrix(w);
+    const out: string[] = [];
+    for (const f of all) {
+      for (const t of all) {
+        if (f === t) continue;
+        const i = m.indexOf(`${f}/p`)!;
+        const j = m.indexOf(`${t}/p`)!;
+        const byMatrix = m.allowed(i, j).has('TCP', 80);
+        const byPair = evaluatePair(w, w.pods[i]!, w.pods[j]!).allowed.has('TCP', 80);
+        expect(byMatrix, `${f}→${t}`).toBe(byPair);
+        if (!byMatrix) out.push(`${f}→${t}`);
+      }
+    }
+    return out;
+  }
+
+  it.each([
+    [
+      'notSameLabels: other tenants',
+      '{namespaces: {notSameLabels: [tenant]}}',
+      ['a1→b1', 'a1→b2', 'a2→b1', 'a2→b2', 'b1→a1', 'b1→a2', 'b2→a1', 'b2→a2'],
+    ],
+    [
+      'sameLabels: own tenant (not the subject namespace itself: pairs only)',
+      '{namespaces: {sameLabels: [tenant]}}',
+      ['a1→a2', 'a2→a1', 'b1→b2', 'b2→b1'],
+    ],
+    [
+      'notSelf: every other namespace',
+      '{namespaces: {notSelf: true}}',
+      [
+        'a2→a1',
+        'b1→a1',
+        'b2→a1',
+        'shared→a1',
+        'a1→a2',
+        'b1→a2',
+        'b2→a2',
+        'shared→a2',
+        'a1→b1',
+        'a2→b1',
+        'b2→b1',
+        'shared→b1',
+        'a1→b2',
+        'a2→b2',
+        'b1→b2',
+        'shared→b2',
+      ].sort(),
+    ],
+    [
+      'related: NotSelf, with a pod selector',
+      '{pods: {namespaces: {related: NotSelf}, podSelector: {matchLabels: {app: p}}}}',
+      [
+        'a2→a1',
+        'b1→a1',
+        'b2→a1',
+        'shared→a1',
+        'a1→a2',
+        'b1→a2',
+        'b2→a2',
+        'shared→a2',
+        'a1→b1',
+        'a2→b1',
+        'b2→b1',
+        'shared→b1',
+        'a1→b2',
+        'a2→b2',
+        'b1→b2',
+        'shared→b2',
+      ].sort(),
+    ],
+    ['sameLabels with an empty key list selects nothing', '{namespaces: {sameLabels: []}}', []],
+  ])('%s', (_name, peer, want) => {
+    expect(denied(anp(peer)).sort()).toEqual([...want].sort());
+  });
+
+  it('a relative BANP peer is resolved per subject namespace too', () => {
+    const banp = `---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: BaselineAdminNetworkPolicy
+metadata: {name: default}
+spec:
+  subject: {namespaces: {}}
+  ingress: [{action: Deny, from: [{namespaces: {notSameLabels: [tenant]}}]}]
+`;
+    expect(denied(banp).sort()).toEqual(
+      ['a1→b1', 'a1→b2', 'a2→b1', 'a2→b2', 'b1→a1', 'b1→a2', 'b2→a1', 'b2→a2'].sort(),
+    );
+  });
+
+  it('a relation in the subject is an error', () => {
+    const w = buildPolicyWorld(
+      sourcesFromYaml(
+        NS +
+          `---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: bad}
+spec: {priority: 1, subject: {namespaces: {sameLabels: [tenant]}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}
+`,
+        'c.yaml',
+      ),
+    );
+    expect(w.diagnostics.some((d) => d.severity === 'error' && d.object?.includes('bad'))).toBe(
+      true,
+    );
+    expect(w.admin).toEqual([]);
+  });
+});

@@ -161,7 +161,7 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
     const local = localPods.map((k) => podsByKey.get(k)).filter((p): p is PodEndpoint => !!p);
     const r = renderCalicoFilter(
       // ANP diagnostics are given once at plan level.
-      { ...world, admin: [], baseline: undefined } as PolicyWorld,
+      { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
       local,
       { ipsets: 'expand' },
     );

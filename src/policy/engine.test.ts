@@ -329,10 +329,10 @@ describe('diagnostics', () => {
       'metadata.name',
     ],
     [
-      'ANP sameLabels is not modelled',
-      '---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {sameLabels: [team]}}]}]}\n',
-      'anp-unsupported-peer',
-      'spec.ingress[0].from[0].namespaces.sameLabels',
+      'ANP namespace set with two forms',
+      '---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec: {priority: 1, subject: {namespaces: {}}, ingress: [{action: Deny, from: [{namespaces: {sameLabels: [team], self: true}}]}]}\n',
+      'anp-bad-peer',
+      'spec.ingress[0].from[0].namespaces',
     ],
     [
       'ANP networks in an ingress rule',

@@ -20,6 +20,7 @@
  * once, and the tests hold the two to each other.
  */
 import {
+  baselineParts,
   npSelects,
   peerMatches,
   resolvePorts,
@@ -149,6 +150,7 @@ export function evaluateDirection(
   const selecting = world.policies.filter((p) => p.isolates[dir] && npSelects(p, subject));
   const npHits: NpHit[] = [];
   const baseline: AdminDecision[] = [];
+  const banp = baselineParts(world).find((b) => peerMatches(b.subject, subject));
   if (selecting.length > 0) {
     let np = PortSet.EMPTY;
     for (const p of selecting) {
@@ -164,8 +166,8 @@ export function evaluateDirection(
       }
     }
     allowed = allowed.union(np.intersect(undecided));
-  } else if (world.baseline && peerMatches(world.baseline.subject, subject)) {
-    const r = adminStep(world.baseline, dir, peer, dest, undecided, baseline);
+  } else if (banp !== undefined) {
+    const r = adminStep(banp, dir, peer, dest, undecided, baseline);
     allowed = allowed.union(r.allow).union(r.remaining);
   } else {
     allowed = allowed.union(undecided);

@@ -22,6 +22,7 @@ import { matchesSelector } from '../k8s/selector.js';
 import type { LabelSelector } from '../k8s/types.js';
 import { RegionIndex } from './externals.js';
 import {
+  baselineParts,
   resolvePorts,
   type AdminRule,
   type CompiledAdminPolicy,
@@ -106,10 +107,7 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     ingress: p.rules.ingress.map((r) => r.peers?.map(add) ?? null),
     egress: p.rules.egress.map((r) => r.peers?.map(add) ?? null),
   }));
-  const admins: CompiledAdminPolicy[] = [
-    ...world.admin,
-    ...(world.baseline ? [world.baseline] : []),
-  ];
+  const admins: CompiledAdminPolicy[] = [...world.admin, ...baselineParts(world)];
   const adminSubject = admins.map((a) => add(a.subject));
   const adminRulePeers = admins.map((a) => ({
     ingress: a.rules.ingress.map((r) => r.peers.map(add)),
@@ -163,14 +161,14 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     const m = p.matcher;
     switch (m.kind) {
       case 'pods': {
-        const nss =
-          m.namespace !== undefined
-            ? [m.namespace]
-            : nsNames.filter(
-                (ns) =>
-                  m.namespaceSelector === undefined ||
-                  matchesSelector(world.namespaces.get(ns), m.namespaceSelector),
-              );
+        // Both may be set: an ANP subject resolved per namespace keeps its selector.
+        const nss = (
+          m.namespace !== undefined ? (bucketsByNs.has(m.namespace) ? [m.namespace] : []) : nsNames
+        ).filter(
+          (ns) =>
+            m.namespaceSelector === undefined ||
+            matchesSelector(world.namespaces.get(ns), m.namespaceSelector),
+        );
         for (const ns of nss) {
           for (const b of bucketsByNs.get(ns) ?? []) {
             const rep = buckets[b]!.rep as PodEndpoint;
@@ -296,7 +294,8 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
       compileRule(r.ports, adminRulePeers[i]!.egress[k]!, r.action),
     ),
   }));
-  const banpIndex = world.baseline ? admins.length - 1 : -1;
+  // Baseline parts come last; a group is the subject of at most one (their subjects are disjoint).
+  const isBanp = (i: number): boolean => i >= world.admin.length;
 
   // --- rows -------------------------------------------------------------------------
   const cells = new Uint32Array(N * N);
@@ -318,7 +317,7 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     const anpRules: CRule[] = [];
     let banpRules: readonly CRule[] | null = null;
     for (const i of adminOfGroup[s]!) {
-      if (i === banpIndex) banpRules = adminRules[i]![dir];
+      if (isBanp(i)) banpRules = adminRules[i]![dir];
       else anpRules.push(...adminRules[i]![dir]);
     }
 

@@ -81,6 +81,12 @@ export type PeerMatcher =
       readonly namespace?: string;
       readonly namespaceSelector?: LabelSelector;
       readonly podSelector?: LabelSelector;
+      /**
+       * An ANP peer's namespaces relative to the subject's: only while
+       * compiling; buildPolicyWorld resolves it per subject namespace
+       * (expandRelations), so the world never holds one.
+       */
+      readonly relation?: Relation;
       readonly text: string;
     }
   | {
@@ -95,6 +101,45 @@ export type PeerMatcher =
       readonly kind: 'nodes';
       readonly text: string;
     };
+
+/** Namespaces relative to an ANP subject's own (the earlier v1alpha1 NamespaceSet forms). */
+export type Relation =
+  | { readonly kind: 'self' | 'notSelf' }
+  | { readonly kind: 'sameLabels' | 'notSameLabels'; readonly keys: readonly string[] };
+
+/**
+ * Whether namespace `ns` (labels `nsLabels`) is related to the subject's
+ * namespace `subjectNs` (labels `subjectLabels`) as `r` says. sameLabels: every
+ * key present on both with equal values; notSameLabels: every key present on
+ * both and some value different; an empty key list selects nothing (the API's
+ * NamespaceSet doc; network-policy-api policy-assistant's matchers).
+ */
+export function related(
+  r: Relation,
+  ns: string,
+  nsLabels: Readonly<Record<string, string>>,
+  subjectNs: string,
+  subjectLabels: Readonly<Record<string, string>>,
+): boolean {
+  switch (r.kind) {
+    case 'self':
+      return ns === subjectNs;
+    case 'notSelf':
+      return ns !== subjectNs;
+    case 'sameLabels':
+    case 'notSameLabels': {
+      if (r.keys.length === 0) return false;
+      let differs = false;
+      for (const k of r.keys) {
+        const a = nsLabels[k];
+        const b = subjectLabels[k];
+        if (a === undefined || b === undefined) return false;
+        if (a !== b) differs = true;
+      }
+      return r.kind === 'sameLabels' ? !differs : differs;
+    }
+  }
+}
 
 /** Ports of a rule: numeric ports are fixed, named ports resolve on the destination pod. */
 export interface PortSpec {
@@ -150,6 +195,11 @@ export interface PolicyWorld {
   /** Sorted by priority, then name (evaluation order). */
   readonly admin: readonly CompiledAdminPolicy[];
   readonly baseline?: CompiledAdminPolicy;
+  /**
+   * The baseline as evaluated: `[baseline]`, or one copy per subject namespace
+   * when its peers are relative (expandRelations). Read it with baselineParts.
+   */
+  readonly baselineParts?: readonly CompiledAdminPolicy[];
   /** Every CIDR in an ipBlock, an except or an ANP network: the external ranges. */
   readonly cidrs: readonly AddrRange[];
   readonly diagnostics: readonly Diagnostic[];
@@ -165,7 +215,7 @@ export const NS_NAME_LABEL = 'kubernetes.io/metadata.name';
 export function peerMatches(m: PeerMatcher, ep: Endpoint): boolean {
   switch (m.kind) {
     case 'pods':
-      if (ep.kind !== 'pod') return false;
+      if (ep.kind !== 'pod' || m.relation !== undefined) return false;
       if (m.namespace !== undefined && ep.namespace !== m.namespace) return false;
       if (m.namespaceSelector !== undefined && !matchesSelector(ep.nsLabels, m.namespaceSelector))
         return false;
@@ -654,6 +704,20 @@ function compileNetworkPolicy(
   };
 }
 
+/** The subject's namespaces: a selector (or an earlier NamespaceSet of one); a relation has nothing to be relative to. */
+function subjectNamespaces(r: Reporter, raw: unknown, field: string): LabelSelector | undefined {
+  const ns = namespaceSet(r, raw, field);
+  if (ns === undefined) return undefined;
+  if ('selector' in ns) return ns.selector;
+  r.error(
+    'anp-bad-subject',
+    field,
+    `${ns.relation.kind} selects namespaces relative to the subject's; the subject itself cannot use it`,
+    'use a namespace label selector',
+  );
+  return undefined;
+}
+
 function adminSubject(r: Reporter, raw: unknown): (PeerMatcher & { kind: 'pods' }) | undefined {
   if (!isObj(raw)) {
     r.error('anp-bad-subject', 'spec.subject', 'subject must set namespaces or pods');
@@ -665,9 +729,9 @@ function adminSubject(r: Reporter, raw: unknown): (PeerMatcher & { kind: 'pods' 
     return undefined;
   }
   if (s.namespaces != null) {
-    const nsSel = r.selector(s.namespaces, 'spec.subject.namespaces');
-    return nsSel
-      ? { kind: 'pods', namespaceSelector: nsSel, text: `pods in namespaces ${fmt(nsSel)}` }
+    const ns = subjectNamespaces(r, s.namespaces, 'spec.subject.namespaces');
+    return ns
+      ? { kind: 'pods', namespaceSelector: ns, text: `pods in namespaces ${fmt(ns)}` }
       : undefined;
   }
   const pods = s.pods as unknown;
@@ -679,7 +743,11 @@ function adminSubject(r: Reporter, raw: unknown): (PeerMatcher & { kind: 'pods' 
     );
     return undefined;
   }
-  const nsSel = r.selector(pods.namespaceSelector ?? {}, 'spec.subject.pods.namespaceSelector');
+  const nsSel = subjectNamespaces(
+    r,
+    pods.namespaces ?? pods.namespaceSelector ?? {},
+    `spec.subject.pods.${pods.namespaces != null ? 'namespaces' : 'namespaceSelector'}`,
+  );
   const podSel = r.selector(pods.podSelector ?? {}, 'spec.subject.pods.podSelector');
   if (!nsSel || !podSel) return undefined;
   return {
@@ -694,34 +762,77 @@ const SELECTOR_KEYS = new Set(['matchLabels', 'matchExpressions']);
 
 /**
  * A namespaces peer: a label selector (v0.1.2+), or the earlier NamespaceSet
- * `{namespaceSelector | sameLabels | notSameLabels | related}` (earlier v1alpha1 revisions,
- * still in parts of the conformance suite). sameLabels/notSameLabels/related
- * select relative to the subject's namespace, which the twin does not model.
+ * `{namespaceSelector | self | notSelf | related | sameLabels | notSameLabels}`
+ * (earlier v1alpha1 revisions, still in parts of the conformance suite); the
+ * relative forms select namespaces relative to the subject's.
  */
-function namespaceSet(r: Reporter, raw: unknown, field: string): LabelSelector | undefined {
-  if (!isObj(raw)) return r.selector(raw, field);
+function namespaceSet(
+  r: Reporter,
+  raw: unknown,
+  field: string,
+): { selector: LabelSelector } | { relation: Relation } | undefined {
+  const sel = (v: unknown, f: string) => {
+    const s = r.selector(v, f);
+    return s ? { selector: s } : undefined;
+  };
+  if (!isObj(raw)) return sel(raw, field);
   const keys = Object.keys(raw);
-  if (keys.every((k) => SELECTOR_KEYS.has(k))) return r.selector(raw, field);
+  if (keys.every((k) => SELECTOR_KEYS.has(k))) return sel(raw, field);
   if (keys.length === 1 && raw.namespaceSelector != null)
-    return r.selector(raw.namespaceSelector, `${field}.namespaceSelector`);
-  const relative = keys.filter(
-    (k) => k === 'sameLabels' || k === 'notSameLabels' || k === 'related' || k === 'notSelf',
-  );
-  if (relative.length > 0) {
-    r.error(
-      'anp-unsupported-peer',
-      `${field}.${relative[0]}`,
-      `${relative[0]} (namespaces relative to the subject's) is not modelled by the twin`,
-      'use a namespace label selector',
-    );
-    return undefined;
+    return sel(raw.namespaceSelector, `${field}.namespaceSelector`);
+  if (keys.length === 1) {
+    const k = keys[0]!;
+    const v = raw[k];
+    if ((k === 'self' || k === 'notSelf') && v === true) return { relation: { kind: k } };
+    if (k === 'related' && (v === 'Self' || v === 'NotSelf'))
+      return { relation: { kind: v === 'Self' ? 'self' : 'notSelf' } };
+    if (
+      (k === 'sameLabels' || k === 'notSameLabels') &&
+      Array.isArray(v) &&
+      v.every((x) => typeof x === 'string')
+    )
+      return { relation: { kind: k, keys: v } };
   }
   r.error(
     'anp-bad-peer',
     field,
-    `unknown fields ${keys.join(', ')}: expected matchLabels/matchExpressions`,
+    `unknown fields ${keys.join(', ')}: expected matchLabels/matchExpressions, or one of namespaceSelector, self, notSelf, related, sameLabels, notSameLabels`,
   );
   return undefined;
+}
+
+function relationText(rel: Relation): string {
+  switch (rel.kind) {
+    case 'self':
+      return "the subject's namespace";
+    case 'notSelf':
+      return "namespaces other than the subject's";
+    case 'sameLabels':
+      return `namespaces with the subject's values of ${rel.keys.join(', ')}`;
+    case 'notSameLabels':
+      return `namespaces with other values of ${rel.keys.join(', ')} than the subject's`;
+  }
+}
+
+/** A pods matcher for pods matching `podSelector` (all when undefined) in the namespaces `ns` describes. */
+function podsIn(
+  ns: { selector: LabelSelector } | { relation: Relation },
+  podSelector?: LabelSelector,
+): PeerMatcher {
+  const pods = podSelector ? `pods ${fmt(podSelector)}` : 'pods';
+  return 'selector' in ns
+    ? {
+        kind: 'pods',
+        namespaceSelector: ns.selector,
+        ...(podSelector ? { podSelector } : {}),
+        text: `${pods} in namespaces ${fmt(ns.selector)}`,
+      }
+    : {
+        kind: 'pods',
+        relation: ns.relation,
+        ...(podSelector ? { podSelector } : {}),
+        text: `${pods} in ${relationText(ns.relation)}`,
+      };
 }
 
 function adminPeer(
@@ -752,10 +863,8 @@ function adminPeer(
   }
   switch (k) {
     case 'namespaces': {
-      const sel = namespaceSet(r, p.namespaces, `${field}.namespaces`);
-      return sel
-        ? { kind: 'pods', namespaceSelector: sel, text: `pods in namespaces ${fmt(sel)}` }
-        : undefined;
+      const ns = namespaceSet(r, p.namespaces, `${field}.namespaces`);
+      return ns ? podsIn(ns) : undefined;
     }
     case 'pods': {
       const pods = p.pods as unknown;
@@ -764,18 +873,13 @@ function adminPeer(
         return undefined;
       }
       // Earlier v1alpha1 revisions nested the namespace part: pods: {namespaces: {namespaceSelector}, podSelector}.
-      const nsSel =
+      const ns =
         pods.namespaces != null
           ? namespaceSet(r, pods.namespaces, `${field}.pods.namespaces`)
-          : r.selector(pods.namespaceSelector ?? {}, `${field}.pods.namespaceSelector`);
+          : namespaceSet(r, pods.namespaceSelector ?? {}, `${field}.pods.namespaceSelector`);
       const podSel = r.selector(pods.podSelector ?? {}, `${field}.pods.podSelector`);
-      if (!nsSel || !podSel) return undefined;
-      return {
-        kind: 'pods',
-        namespaceSelector: nsSel,
-        podSelector: podSel,
-        text: `pods ${fmt(podSel)} in namespaces ${fmt(nsSel)}`,
-      };
+      if (!ns || !podSel) return undefined;
+      return podsIn(ns, podSel);
     }
     case 'nodes': {
       const sel = r.selector(p.nodes, `${field}.nodes`);
@@ -968,6 +1072,51 @@ function podPorts(r: Reporter, pod: Pod): PodPort[] {
   return out;
 }
 
+/** The BaselineAdminNetworkPolicy as evaluated: its parts have disjoint subjects. */
+export function baselineParts(world: PolicyWorld): readonly CompiledAdminPolicy[] {
+  return world.baselineParts ?? (world.baseline ? [world.baseline] : []);
+}
+
+/**
+ * Resolves relative namespace peers (sameLabels, self, …): a policy that has
+ * one becomes one copy per namespace, its subject narrowed to that namespace
+ * and each relative peer replaced by the namespaces related to it. Copies keep
+ * the policy's name, priority and rules, and their subjects are disjoint, so
+ * evaluation order and explanations are the policy's own.
+ */
+function expandRelations(
+  list: readonly CompiledAdminPolicy[],
+  namespaces: ReadonlyMap<string, Readonly<Record<string, string>>>,
+): CompiledAdminPolicy[] {
+  const names = [...namespaces.keys()].sort();
+  return list.flatMap((p) => {
+    const relative = (['ingress', 'egress'] as const).some((d) =>
+      p.rules[d].some((r) => r.peers.some((m) => m.kind === 'pods' && m.relation)),
+    );
+    if (!relative) return [p];
+    return names.map((ns) => {
+      const nsLabels = namespaces.get(ns)!;
+      const resolve = (m: PeerMatcher): PeerMatcher => {
+        if (m.kind !== 'pods' || m.relation === undefined) return m;
+        const { relation, ...rest } = m;
+        const values = names.filter((n) => related(relation, n, namespaces.get(n)!, ns, nsLabels));
+        return {
+          ...rest,
+          // No related namespace: an `In` with no values selects nothing.
+          namespaceSelector: {
+            matchExpressions: [{ key: NS_NAME_LABEL, operator: 'In', values }],
+          },
+        };
+      };
+      const rules = {
+        ingress: p.rules.ingress.map((r) => ({ ...r, peers: r.peers.map(resolve) })),
+        egress: p.rules.egress.map((r) => ({ ...r, peers: r.peers.map(resolve) })),
+      };
+      return { ...p, subject: { ...p.subject, namespace: ns }, rules };
+    });
+  });
+}
+
 /**
  * Builds the policy world from loaded objects. Kinds other than Namespace,
  * Pod, NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy are
@@ -1100,12 +1249,13 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
     if (b.name === 'default' && !baseline) baseline = b;
   }
 
+  const parts = baseline ? expandRelations([baseline], nsLabels) : [];
   return {
     namespaces: nsLabels,
     pods,
     policies,
-    admin,
-    ...(baseline ? { baseline } : {}),
+    admin: expandRelations(admin, nsLabels),
+    ...(baseline ? { baseline, baselineParts: parts } : {}),
     cidrs: [...ctx.cidrs.values()].sort((a, b) => a.lo - b.lo || b.hi - a.hi),
     diagnostics: ctx.diagnostics,
   };
