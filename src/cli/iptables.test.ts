@@ -217,7 +217,7 @@ describe('packeteye iptables trace', () => {
 
   it('an unsupported rule on the path gives UNSUPPORTED with its line; the warning goes to stderr', async () => {
     const dump =
-      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m set --match-set blocked src -j DROP\nCOMMIT\n';
+      '*filter\n:FORWARD ACCEPT [0:0]\n-A FORWARD -m connlimit --connlimit-above 10 -j DROP\nCOMMIT\n';
     const r = await run(['--src', '1.1.1.1', '--dst', '2.2.2.2', '--dport', '80', '-o', 'json'], {
       'dump.save': dump,
     });

@@ -78,6 +78,8 @@ import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
+import { parseIpsetSave } from '../iptables/ipset.js';
+import type { IpSets } from '../kernel/netfilter/ipset.js';
 
 interface TraceOptions {
   rules: string;
@@ -95,6 +97,7 @@ interface TraceOptions {
   tcpFlags: string;
   sysctl: string[];
   reply?: boolean;
+  ipsets?: string;
 }
 
 const SYSCTLS: Readonly<Record<string, 'tcpLoose' | 'tcpBeLiberal'>> = {
@@ -187,6 +190,7 @@ export function register(program: Command, io: Io): void {
         'the verdict and who gave it, DNAT/SNAT/MASQUERADE rewrites',
     )
     .requiredOption('--rules <DUMP>', 'iptables-save output of the host ("-" for stdin)')
+    .option('--ipsets <FILE>', 'ipset save output of the host, for rules with -m set')
     .requiredOption('--src <IP>', 'source address')
     .requiredOption('--dst <IP>', 'destination address')
     .option('--dport <N>', 'destination port (required except for --proto icmp)')
@@ -304,6 +308,13 @@ export function register(program: Command, io: Io): void {
         ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
       ];
       for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
+      const ipsets = readIpsets(
+        io,
+        opts.ipsets,
+        parsed.ruleset,
+        opts.rules,
+        detected !== null || family === 'ipv6',
+      );
 
       const result = traceOrExplain({
         ruleset: compileRuleset(parsed.ruleset),
@@ -320,12 +331,55 @@ export function register(program: Command, io: Io): void {
         tcpFlags: opts.tcpFlags.toUpperCase(),
         sysctls,
         reply: opts.reply === true,
+        ipsets,
       });
       if (format === 'json')
         io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
       else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings)));
       else io.out(renderText(result, opts.rules));
     });
+}
+
+/**
+ * The host's IP sets from `--ipsets`, checked against the rules: like
+ * iptables-restore, a rule naming a set that does not exist is an error.
+ */
+function readIpsets(
+  io: Io,
+  file: string | undefined,
+  ruleset: Ruleset,
+  rulesFile: string,
+  ipv6: boolean,
+): IpSets {
+  let sets: IpSets = new Map();
+  if (file !== undefined) {
+    const parsed = parseIpsetSave(io.readFile(file), file);
+    if (hasErrors(parsed.diagnostics))
+      throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+    sets = parsed.sets;
+  }
+  const missing: Diagnostic[] = [];
+  for (const table of ruleset.tables.values()) {
+    for (const chain of table.chains.values()) {
+      for (const rule of chain.rules) {
+        for (const m of rule.matches) {
+          if (m.kind !== 'set' || (sets.has(m.name) && !ipv6)) continue;
+          missing.push({
+            code: 'iptables-unknown-set',
+            severity: 'error',
+            message: ipv6
+              ? `-m set --match-set ${m.name}: IPv6 IP sets are not modelled`
+              : `-m set --match-set ${m.name}: no such set${file === undefined ? ' (no --ipsets given)' : ` in ${file}`}`,
+            file: rule.source.file ?? rulesFile,
+            line: rule.source.line,
+            hint: "pass the host's sets: ipset save > sets.txt, then --ipsets sets.txt",
+          });
+        }
+      }
+    }
+  }
+  if (missing.length > 0) throw new InputError(missing);
+  return sets;
 }
 
 /** traceIptables, with the one way it can refuse (too many branches) as a diagnostic. */

@@ -125,6 +125,9 @@ export function formatMatch(m: Match): string {
       s += m.side === 'dest' ? ' --rdest' : ' --rsource';
       return s;
     }
+    case 'set':
+      // set_print_v4_matchinfo: [!] --match-set NAME FLAGS [--return-nomatch]
+      return ` -m set${not(m.invert)} --match-set ${m.name} ${m.flags.join(',')}${m.returnNomatch ? ' --return-nomatch' : ''}`;
     case 'physdev': {
       // physdev_save order: is-in, in, is-out, out, is-bridged.
       let s = ' -m physdev';

@@ -368,7 +368,7 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
 
   it('warns, with the line and the token, for what it does not model, and keeps the rule', () => {
     const { ruleset, diagnostics } = parseIptablesSave(
-      '*filter\n:KUBE-X - [0:0]\n-A INPUT -m set --match-set KUBE-LB src -j KUBE-X\nCOMMIT\n',
+      '*filter\n:KUBE-X - [0:0]\n-A INPUT -m connlimit --connlimit-above 10 -j KUBE-X\nCOMMIT\n',
       'DUMP',
     );
     expect(diagnostics).toEqual([
@@ -379,9 +379,9 @@ describe('parseIptablesSave: errors carry FILE:LINE and parsing goes on', () => 
         line: 3,
       }),
     ]);
-    expect(diagnostics[0]!.message).toContain('-m set');
+    expect(diagnostics[0]!.message).toContain('-m connlimit');
     expect(ruleset.tables.get('filter')!.chains.get('INPUT')!.rules[0]!.matches).toEqual([
-      { kind: 'unsupported', module: 'set', args: ['--match-set', 'KUBE-LB', 'src'] },
+      { kind: 'unsupported', module: 'connlimit', args: ['--connlimit-above', '10'] },
     ]);
   });
 });

@@ -355,20 +355,24 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
     token: string;
   }[] = [
     {
-      input: '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
-      text: '-m set --match-set KUBE-CLUSTER-IP dst,dst -j ACCEPT',
+      input: '-m connlimit --connlimit-above 10 -j ACCEPT',
+      text: '-m connlimit --connlimit-above 10 -j ACCEPT',
       unsupported: {
         kind: 'unsupported',
-        module: 'set',
-        args: ['--match-set', 'KUBE-CLUSTER-IP', 'dst,dst'],
+        module: 'connlimit',
+        args: ['--connlimit-above', '10'],
       },
-      token: '-m set',
+      token: '-m connlimit',
     },
     {
-      input: '-m set ! --match-set X src -p tcp --dport 80',
-      text: '-p tcp -m set ! --match-set X src -m tcp --dport 80',
-      unsupported: { kind: 'unsupported', module: 'set', args: ['!', '--match-set', 'X', 'src'] },
-      token: '-m set',
+      input: '-m connlimit ! --connlimit-above 10 -p tcp --dport 80',
+      text: '-p tcp -m connlimit ! --connlimit-above 10 -m tcp --dport 80',
+      unsupported: {
+        kind: 'unsupported',
+        module: 'connlimit',
+        args: ['!', '--connlimit-above', '10'],
+      },
+      token: '-m connlimit',
     },
     {
       input: '-m conntrack --ctstate NEW --ctproto 6',

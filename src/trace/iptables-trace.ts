@@ -53,6 +53,7 @@ import {
   type IpFamily,
   type Ipv4,
 } from '../wire/addr.js';
+import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { openingPacketWith } from './opening.js';
@@ -109,6 +110,8 @@ export interface IptablesTraceInput {
   readonly sysctls?: Partial<ConntrackSysctls>;
   /** Also trace the receiver's answer back through the host. */
   readonly reply?: boolean;
+  /** The host's IP sets (`ipset save`), for `-m set` rules. */
+  readonly ipsets?: IpSets;
 }
 
 export interface PacketSummary {
@@ -423,7 +426,7 @@ function runOnce(
   chooser: Chooser,
 ): RunResult {
   const env = new SingleHostEnv(input.localIps, input.sysctls);
-  const nf = new Netfilter(compiled, env);
+  const nf = new Netfilter(compiled, env, input.ipsets);
   const first = newSkb(
     firstPacket(input.proto, input.src, input.dst, sport, input.dport, input.tcpFlags),
   );

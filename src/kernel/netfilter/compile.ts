@@ -38,6 +38,7 @@ import { setupInfo, type ManipType, type NatRange } from '../conntrack/nat.js';
 import type { ConntrackTable } from '../conntrack/table.js';
 import { formatTuple, invertTuple } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
+import { setMatches, type IpSets } from './ipset.js';
 import type { Recorder } from '../step.js';
 import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
 import type { Chain, CtState, HookName, Match, Rule, Ruleset, TableName, Target } from './types.js';
@@ -48,6 +49,8 @@ import { BUILTIN_CHAINS } from './types.js';
 
 /** Per-host state that rules read and write: xt_recent tables and xt_statistic nth counters. */
 export class RuleState {
+  /** The host's IP sets (`ipset save`), read by `-m set`. */
+  constructor(readonly ipsets: IpSets = new Map()) {}
   /** xt_recent: table name → address → timestamps (oldest first), ttl. */
   readonly recent = new Map<string, Map<string, { stamps: number[]; ttl: number }>>();
   /** xt_statistic nth: the per-rule `master->count`. */
@@ -737,6 +740,13 @@ function compileMatch(m: Match): CMatch {
       return compileRecent(m);
     case 'physdev':
       return compilePhysdev(m);
+    case 'set': {
+      const { name, flags, returnNomatch, invert } = m;
+      // IPv4 sets only (ipset.ts); the rule compiles once, the sets are the host's.
+      return {
+        test: (c) => !c.v6 && setMatches(c.state.ipsets, name, flags, returnNomatch, c) !== invert,
+      };
+    }
     case 'unsupported':
       // xt_nfacct nfacct_mt only counts: it returns `overquota != NFACCT_UNDERQUOTA`,
       // true for objects without a quota (NFACCT_NO_QUOTA), which is what

@@ -34,6 +34,7 @@ import { ConntrackTable } from '../conntrack/table.js';
 import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
 import { NULL_RECORDER, type Recorder, type Step } from '../step.js';
+import type { IpSets } from './ipset.js';
 import {
   compileRuleset,
   hexMark,
@@ -94,14 +95,19 @@ export function newSkb(packet: Ipv4Packet): Skb {
 export class Netfilter {
   private compiled: CompiledRuleset;
   readonly conntrack = new ConntrackTable();
-  readonly ruleState = new RuleState();
+  readonly ruleState: RuleState;
 
-  /** `ruleset` may be precompiled (`compileRuleset`) to share one compilation between hosts or runs. */
+  /**
+   * `ruleset` may be precompiled (`compileRuleset`) to share one compilation
+   * between hosts or runs; `ipsets` are the host's IP sets (`-m set`).
+   */
   constructor(
     ruleset: Ruleset | CompiledRuleset,
     readonly env: NetfilterEnv,
+    ipsets?: IpSets,
   ) {
     this.compiled = 'source' in ruleset ? ruleset : compileRuleset(ruleset);
+    this.ruleState = new RuleState(ipsets);
   }
 
   get ruleset(): Ruleset {

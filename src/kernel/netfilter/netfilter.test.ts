@@ -547,13 +547,13 @@ describe('targets and chain traversal', () => {
   });
   it('an unsupported match reached gives UNSUPPORTED naming its line; not reached when an earlier match fails', () => {
     const text =
-      '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m set --match-set foo src -j DROP\nCOMMIT\n';
+      '*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp -m connlimit --connlimit-above 10 -j DROP\nCOMMIT\n';
     const p = parseIptablesSave(text, 't.save');
     const nf = new Netfilter(p.ruleset, env());
     const hit = toInput(nf, tcp('10.0.0.1', 1, LOCAL, 80)).input!;
     expect(hit.verdict).toBe('UNSUPPORTED');
     expect(hit.unsupported?.rule?.line).toBe(3);
-    expect(hit.unsupported?.what).toContain('set');
+    expect(hit.unsupported?.what).toContain('connlimit');
     expect(toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input?.verdict).toBe('ACCEPT');
   });
   it('a jump loop is reported, not followed forever', () => {

@@ -135,6 +135,14 @@ export type Match =
       readonly side: 'source' | 'dest';
       readonly mask?: string;
     } & Negatable)
+  /** `-m set --match-set NAME src,dst`: the packet looked up in an IP set (ipset.ts). */
+  | ({
+      readonly kind: 'set';
+      readonly name: string;
+      readonly flags: readonly ('src' | 'dst')[];
+      /** `--return-nomatch`: an element added with nomatch counts as a match. */
+      readonly returnNomatch: boolean;
+    } & Negatable)
   | {
       readonly kind: 'physdev';
       readonly physdevIn?: { readonly name: string; readonly wildcard: boolean } & Negatable;

@@ -1,0 +1,295 @@
+/**
+ * Reading `ipset save` (and `ipset restore` input): `create NAME TYPE
+ * [OPTIONS]` then `add NAME ELEMENT [OPTIONS]` lines, as ipset 7 writes
+ * them. Elements are written the way ipset prints them: `10.0.0.1`,
+ * `10.0.0.0/24`, `10.0.0.1,tcp:80`, `10.0.0.0/24,udp:53`,
+ * `10.0.0.1,icmp:8/0`, `10.0.0.1,tcp:80,10.0.0.2`, a bare port for
+ * bitmap:port, a member set's name for list:set. Ranges (`a-b`, ports
+ * `80-90`) are expanded as `ipset add` expands them. Counters, timeouts,
+ * comments and skbinfo are accepted and ignored (they do not change a match).
+ * Errors name FILE:LINE.
+ */
+import type { Diagnostic } from '../diag.js';
+import {
+  IPSET_TYPES,
+  type IpSet,
+  type IpSetEntry,
+  type IpSetPart,
+  type IpSetType,
+} from '../kernel/netfilter/ipset.js';
+import { IPPROTO } from '../wire/packet.js';
+import { tokenizeLine } from './tokenize.js';
+import { ipv4ToInt } from './values.js';
+
+const CODE = 'ipset-syntax';
+
+/** `create` options that take a value (ipset 7); the rest are flags. */
+const VALUED = new Set([
+  'family',
+  'hashsize',
+  'maxelem',
+  'bucketsize',
+  'initval',
+  'timeout',
+  'netmask',
+  'range',
+  'size',
+  'markmask',
+]);
+/** `add` options that take a value. */
+const ADD_VALUED = new Set([
+  'timeout',
+  'packets',
+  'bytes',
+  'comment',
+  'skbmark',
+  'skbprio',
+  'skbqueue',
+]);
+
+const PROTOS: Readonly<Record<string, number>> = {
+  tcp: IPPROTO.TCP,
+  udp: IPPROTO.UDP,
+  sctp: IPPROTO.SCTP,
+  udplite: 136,
+  icmp: IPPROTO.ICMP,
+};
+
+/** ICMP type names ipset accepts (`ipset help`), as type/code. */
+const ICMP_NAMES: Readonly<Record<string, number>> = {
+  'echo-reply': 0x0000,
+  'echo-request': 0x0800,
+  'destination-unreachable': 0x0300,
+  'network-unreachable': 0x0300,
+  'host-unreachable': 0x0301,
+  'port-unreachable': 0x0303,
+  'fragmentation-needed': 0x0304,
+  'time-exceeded': 0x0b00,
+};
+
+type P<T> = { ok: true; value: T } | { ok: false; error: string };
+const ok = <T>(value: T): P<T> => ({ ok: true, value });
+const bad = <T>(error: string): P<T> => ({ ok: false, error });
+
+/** `a.b.c.d`, `a.b.c.d/p` or `a.b.c.d-e.f.g.h`, as one [lo, hi] part. */
+function parseAddr(s: string, allowPrefix: boolean, defaultPrefix = 32): P<IpSetPart> {
+  const dash = s.indexOf('-');
+  if (dash > 0) {
+    const lo = ipv4ToInt(s.slice(0, dash));
+    const hi = ipv4ToInt(s.slice(dash + 1));
+    if (lo < 0 || hi < 0 || hi < lo) return bad(`"${s}" is not an address range`);
+    return ok({ kind: 'net', lo, hi, prefix: 32 });
+  }
+  const slash = s.indexOf('/');
+  const a = ipv4ToInt(slash < 0 ? s : s.slice(0, slash));
+  if (a < 0) return bad(`"${s}" is not an IPv4 address`);
+  let prefix = defaultPrefix;
+  if (slash >= 0) {
+    const t = s.slice(slash + 1);
+    if (!allowPrefix || !/^\d{1,2}$/.test(t) || Number(t) > 32)
+      return bad(`"${s}": ${allowPrefix ? 'the prefix must be 0–32' : 'no prefix here'}`);
+    prefix = Number(t);
+  }
+  const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+  const lo = (a & mask) >>> 0;
+  return ok({ kind: 'net', lo, hi: (lo | (~mask >>> 0)) >>> 0, prefix });
+}
+
+/** `[proto:]port[-port]` (TCP when no protocol) or `icmp:type/code`; several parts for a range. */
+function parsePorts(s: string): P<IpSetPart[]> {
+  const colon = s.indexOf(':');
+  const protoName = colon < 0 ? 'tcp' : s.slice(0, colon).toLowerCase();
+  const rest = colon < 0 ? s : s.slice(colon + 1);
+  const proto = PROTOS[protoName] ?? (/^\d+$/.test(protoName) ? Number(protoName) : undefined);
+  if (proto === undefined || proto > 255) return bad(`"${s}": unknown protocol "${protoName}"`);
+  if (proto === IPPROTO.ICMP) {
+    const named = ICMP_NAMES[rest];
+    if (named !== undefined) return ok([{ kind: 'port', proto, port: named }]);
+    const m = /^(\d{1,3})\/(\d{1,3})$/.exec(rest);
+    if (!m || Number(m[1]) > 255 || Number(m[2]) > 255)
+      return bad(`"${s}": ICMP is written icmp:TYPE/CODE`);
+    return ok([{ kind: 'port', proto, port: (Number(m[1]) << 8) | Number(m[2]) }]);
+  }
+  const r = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(rest);
+  if (!r) return bad(`"${s}": expected a port or a range PORT-PORT`);
+  const from = Number(r[1]);
+  const to = r[2] !== undefined ? Number(r[2]) : from;
+  if (from > 65535 || to > 65535 || to < from) return bad(`"${s}": ports are 0–65535`);
+  if (![IPPROTO.TCP, IPPROTO.UDP, IPPROTO.SCTP, 136].includes(proto) && (from !== 0 || to !== 0))
+    return bad(`"${s}": protocol ${protoName} has no ports (write ${protoName}:0)`);
+  const out: IpSetPart[] = [];
+  for (let p = from; p <= to; p++) out.push({ kind: 'port', proto, port: p });
+  return ok(out);
+}
+
+/** The element text of an `add` line for a set of `type`: one entry per expanded combination. */
+function parseElement(type: IpSetType, text: string): P<IpSetPart[][]> {
+  if (type === 'list:set') return ok([[{ kind: 'set', name: text }]]);
+  if (type === 'bitmap:port') {
+    const r = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+    if (!r) return bad(`"${text}": bitmap:port elements are ports`);
+    const from = Number(r[1]);
+    const to = r[2] !== undefined ? Number(r[2]) : from;
+    if (from > 65535 || to > 65535 || to < from) return bad(`"${text}": ports are 0–65535`);
+    const out: IpSetPart[][] = [];
+    for (let p = from; p <= to; p++) out.push([{ kind: 'anyport', port: p }]);
+    return ok(out);
+  }
+  const dims = type.slice(type.indexOf(':') + 1).split(',');
+  const fields = text.split(',');
+  if (fields.length !== dims.length)
+    return bad(`"${text}": a ${type} element has ${dims.length} part(s), separated by commas`);
+  let combos: IpSetPart[][] = [[]];
+  for (let i = 0; i < dims.length; i++) {
+    const d = dims[i]!;
+    const f = fields[i]!;
+    let parts: IpSetPart[];
+    if (d === 'ip' || d === 'net') {
+      // hash:ip takes a CIDR as the block of addresses it stands for; net keeps its prefix.
+      const r = parseAddr(f, true);
+      if (!r.ok) return r;
+      parts = [r.value];
+    } else if (d === 'port') {
+      const r = parsePorts(f);
+      if (!r.ok) return r;
+      parts = r.value;
+    } else return bad(`set type ${type} is not modelled`);
+    combos = combos.flatMap((c) => parts.map((p) => [...c, p]));
+    if (combos.length > 65536) return bad(`"${text}" expands to more than 65536 elements`);
+  }
+  return ok(combos);
+}
+
+interface Building {
+  name: string;
+  type: IpSetType;
+  netmask: number;
+  entries: IpSetEntry[];
+  line: number;
+}
+
+/** Parses `ipset save` text into sets by name, with diagnostics naming FILE:LINE. */
+export function parseIpsetSave(
+  text: string,
+  file?: string,
+): { sets: Map<string, IpSet>; diagnostics: Diagnostic[] } {
+  const diagnostics: Diagnostic[] = [];
+  const building = new Map<string, Building>();
+  const fileRef = file !== undefined ? { file } : {};
+  const error = (line: number, message: string, hint?: string): void => {
+    diagnostics.push({
+      code: CODE,
+      severity: 'error',
+      message,
+      ...fileRef,
+      line,
+      ...(hint ? { hint } : {}),
+    });
+  };
+  const lines = text.split('\n');
+  lines.forEach((raw, i) => {
+    const line = i + 1;
+    const t = tokenizeLine(raw.replace(/\r$/, ''));
+    if (!t.ok) {
+      error(line, t.error);
+      return;
+    }
+    const words = t.tokens.map((x) => x.text);
+    if (words.length === 0 || words[0]!.startsWith('#')) return;
+    const [cmd, name, arg] = words;
+    if (cmd === 'create' || cmd === '-N' || cmd === 'n') {
+      if (!name || !arg) {
+        error(line, 'create needs a set name and a type', 'e.g. create web hash:ip family inet');
+        return;
+      }
+      if (building.has(name)) {
+        error(line, `set ${name} is created twice`);
+        return;
+      }
+      if (!(IPSET_TYPES as readonly string[]).includes(arg)) {
+        error(line, `set type ${arg} is not modelled`, `packeteye reads ${IPSET_TYPES.join(', ')}`);
+        return;
+      }
+      const type = arg as IpSetType;
+      const b: Building = { name, type, netmask: 32, entries: [], line };
+      for (let k = 3; k < words.length; k++) {
+        const opt = words[k]!;
+        if (!VALUED.has(opt)) continue; // counters, comment, forceadd, skbinfo…
+        const v = words[++k];
+        if (v === undefined) {
+          error(line, `${opt} needs a value`);
+          return;
+        }
+        if (opt === 'family' && v !== 'inet') {
+          error(line, `set ${name}: family ${v} is not modelled (IPv4 sets only)`);
+          return;
+        }
+        if (opt === 'netmask') {
+          if (!/^\d{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 32) {
+            error(line, `set ${name}: netmask must be 1–32`);
+            return;
+          }
+          b.netmask = Number(v);
+        }
+      }
+      building.set(name, b);
+      return;
+    }
+    if (cmd === 'add' || cmd === '-A' || cmd === 'a') {
+      if (!name || arg === undefined) {
+        error(line, 'add needs a set name and an element');
+        return;
+      }
+      const b = building.get(name);
+      if (!b) {
+        error(
+          line,
+          `set ${name} is not created before this add`,
+          'create it first (ipset save lists create before add)',
+        );
+        return;
+      }
+      let nomatch = false;
+      for (let k = 3; k < words.length; k++) {
+        const opt = words[k]!;
+        if (opt === 'nomatch') nomatch = true;
+        else if (ADD_VALUED.has(opt)) k++;
+      }
+      if (nomatch && !b.type.startsWith('hash:net') && b.type !== 'hash:ip,port,net') {
+        error(line, `nomatch is only for sets with a net part, not ${b.type}`);
+        return;
+      }
+      const el = parseElement(b.type, arg);
+      if (!el.ok) {
+        error(line, `set ${name}: ${el.error}`);
+        return;
+      }
+      for (const parts of el.value) b.entries.push({ parts, nomatch, line });
+      return;
+    }
+    error(
+      line,
+      `unknown command ${JSON.stringify(cmd)}`,
+      'an ipset save file holds create and add lines',
+    );
+  });
+  const sets = new Map<string, IpSet>();
+  for (const b of building.values()) {
+    for (const e of b.entries) {
+      const p = e.parts[0];
+      if (b.type === 'list:set' && p?.kind === 'set' && !building.has(p.name))
+        error(e.line ?? b.line, `list:set ${b.name}: member set ${p.name} is not defined`);
+      if (b.type === 'list:set' && p?.kind === 'set' && building.get(p.name)?.type === 'list:set')
+        error(e.line ?? b.line, `list:set ${b.name}: a list:set cannot hold another (${p.name})`);
+    }
+    sets.set(b.name, {
+      name: b.name,
+      type: b.type,
+      netmask: b.netmask,
+      entries: b.entries,
+      ...fileRef,
+      line: b.line,
+    });
+  }
+  return { sets, diagnostics };
+}
