@@ -1,8 +1,8 @@
 /**
  * `packeteye rules -f FILE|DIR|-... --node NAME [-n NS] [--pod [NS/]NAME] [--after-trace
- * --from REF --to REF] [--only iptables|routes|links|addrs|neigh|fdb|conntrack]`:
+ * --from REF --to REF] [--only iptables|ipsets|routes|links|addrs|neigh|fdb|conntrack]`:
  * what one namespace of the twin holds, in the real tools' formats
- * (`iptables-save`, `ip route`, `ip link`, `ip addr`, `ip neigh`, `bridge fdb`,
+ * (`iptables-save`, `ipset save`, `ip route`, `ip link`, `ip addr`, `ip neigh`, `bridge fdb`,
  * `conntrack -L`), plus the defaults the twin invented. With --after-trace the
  * state is the one a traced connection left (ARP entries, learned FDB
  * entries, conntrack entries).
@@ -32,6 +32,7 @@ interface RulesOpts {
 
 const SECTIONS = [
   'iptables',
+  'ipsets',
   'links',
   'addrs',
   'routes',
@@ -57,6 +58,9 @@ export function renderRules(
   };
   const rules = twin.nodeRules.get(hostName);
   section('iptables', `iptables-save (${hostName})`, rules ? serializeRuleset(rules.ruleset) : '');
+  // Only a node with IP sets (Calico's Felix) gets the section, unless asked for.
+  if (rules?.ipsetSave || only === 'ipsets')
+    section('ipsets', `ipset save (${hostName})`, rules?.ipsetSave ?? '');
   section('links', `ip link (${hostName})`, ipLinkShow(h));
   section('addrs', `ip addr (${hostName})`, ipAddrShow(h));
   section('routes', `ip route (${hostName})`, ipRouteShow(h));
@@ -99,7 +103,7 @@ export function register(program: Command, io: Io): void {
   program
     .command('rules')
     .description(
-      "What a node's kernel holds in the twin: iptables-save, ip route/link/addr/neigh, bridge fdb, conntrack -L",
+      "What a node's kernel holds in the twin: iptables-save, ipset save, ip route/link/addr/neigh, bridge fdb, conntrack -L",
     )
     .requiredOption(
       '-f, --file <files...>',

@@ -189,6 +189,12 @@ export function buildRealTwin(
     for (const h of hosts) {
       if (!(h.netfilter instanceof IptablesHooks)) continue;
       const n = ns.get(h.name)!;
+      // The node's IP sets first: iptables-restore refuses a rule naming a set that does not exist.
+      const sets = twin.nodeRules.get(h.name)?.ipsetSave ?? '';
+      if (sets !== '') {
+        commands.push(`ipset restore (${h.name})`);
+        n.exec(['ipset', 'restore'], { input: sets });
+      }
       commands.push(`iptables-restore (${h.name})`);
       n.iptablesRestore(serializeRuleset(h.netfilter.nf.ruleset));
     }

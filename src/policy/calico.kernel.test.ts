@@ -1,11 +1,11 @@
 /**
  * Real-kernel check of the Calico rules the twin renders: one node namespace
  * with a Calico-style veth (`cali…`, proxy ARP, /32 routes) per pod namespace,
- * the rendered filter table loaded with iptables-restore (IP sets expanded:
- * the ipset tool is not assumed), and a TCP connection attempted for every
+ * the rendered IP sets loaded with `ipset restore` and the filter table with
+ * iptables-restore, as Felix programs them, and a TCP connection attempted for every
  * ordered pair of pods on the corpus ports. Each must succeed exactly when the
  * policy engine says the pair is allowed on that port.
- * Runs only as root with ip, iptables-restore and socat; every namespace is
+ * Runs only as root with ip, ipset, iptables-restore and socat; every namespace is
  * deleted in afterAll.
  */
 import type { ChildProcess } from 'node:child_process';
@@ -26,7 +26,7 @@ import { computeMatrix } from './matrix.js';
 import { buildPolicyWorld } from './model.js';
 import { sourcesFromYaml, type CorpusCase } from './testkit.js';
 
-const canRun = canRunKernelTests(['ip', 'iptables-restore', 'socat']);
+const canRun = canRunKernelTests(['ip', 'ipset', 'iptables-restore', 'socat']);
 const tag = `${process.pid % 100000}`;
 const created: string[] = [];
 const listeners: ChildProcess[] = [];
@@ -46,7 +46,7 @@ describe.skipIf(!canRun)('Calico rules in a real kernel enforce what the engine 
         readFileSync(join(import.meta.dirname, '../../test/fixtures/netpol', file), 'utf8'),
       ) as CorpusCase;
       const world = buildPolicyWorld(sourcesFromYaml(c.objects, file));
-      const rules = renderCalicoFilter(world, world.pods, { ipsets: 'expand' });
+      const rules = renderCalicoFilter(world, world.pods, { ipsets: 'ipset' });
       const node = `pe-cal${caseNo}-n-${tag}`;
       // An uplink with a default route: proxy ARP answers only for addresses the node can route.
       addNode(node, created, { dev: 'up0', cidr: '192.0.2.1/24', gateway: '192.0.2.254' });
@@ -57,6 +57,7 @@ describe.skipIf(!canRun)('Calico rules in a real kernel enforce what the engine 
         const iface = rules.interfaces.get(pod.key)!;
         addCalicoPod(node, ns, created, iface, pod.ip!);
       });
+      sh(['ip', 'netns', 'exec', node, 'ipset', 'restore'], rules.ipsetSave);
       sh(['ip', 'netns', 'exec', node, 'iptables-restore'], rules.iptablesSave);
 
       const ports = [

@@ -463,7 +463,8 @@ export function renderCalicoFilter(
     : ipsets
         .flatMap((s) => [
           `create ${s.name} ${s.type} family inet hashsize 1024 maxelem 1048576`,
-          ...s.members.map((m) => `add ${s.name} ${m}`),
+          // ipset prints a hash:net host element without its /32.
+          ...s.members.map((m) => `add ${s.name} ${m.replace(/\/32$/, '')}`),
         ])
         .join('\n') + (ipsets.length ? '\n' : '');
   return { iptablesSave: out.join('\n'), ipsets, ipsetSave, interfaces, diagnostics };

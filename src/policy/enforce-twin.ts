@@ -81,6 +81,8 @@ export interface PolicyFragment {
   readonly text: string;
   /** The component name for merge diagnostics (`calico-felix@node`). */
   readonly name: string;
+  /** `ipset restore` text: the IP sets the rules match on (Felix programs them first). */
+  readonly ipsetSave: string;
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -163,11 +165,12 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
       // ANP diagnostics are given once at plan level.
       { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
       local,
-      { ipsets: 'expand' },
+      { ipsets: 'ipset' },
     );
     return {
       text: felixFragment(r.iptablesSave),
       name: `calico-felix@${node}`,
+      ipsetSave: r.ipsetSave,
       diagnostics: r.diagnostics,
     };
   };

@@ -28,7 +28,7 @@ import { buildModel } from '../k8s/model.js';
 import { traceConnection } from '../trace/connection.js';
 import { planTwin } from '../twin/index.js';
 
-const canRun = canRunKernelTests(['ip', 'iptables-restore', 'socat']);
+const canRun = canRunKernelTests(['ip', 'iptables-restore', 'socat', 'ipset']);
 const tag = `${process.pid}`;
 const created: string[] = [];
 const listeners: ChildProcess[] = [];
@@ -77,6 +77,8 @@ describe.skipIf(!canRun)(
             listeners.push(listen(ns, p.containerPort));
           }
       });
+      // Felix programs its IP sets before the rules that name them.
+      sh(['ip', 'netns', 'exec', node, 'ipset', 'restore'], twin.nodeRules.get(NODE)!.ipsetSave);
       sh(['ip', 'netns', 'exec', node, 'iptables-restore'], rules);
       await new Promise((r) => setTimeout(r, 300));
 

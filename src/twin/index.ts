@@ -30,6 +30,8 @@ import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { planEdge } from '../fabric/edge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
+import { parseIpsetSave } from '../iptables/ipset.js';
+import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
 import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
@@ -67,6 +69,9 @@ export interface PodPlace {
 export interface NodeRules {
   /** iptables-save text: kube-proxy's rules merged with the CNI's. */
   readonly text: string;
+  /** `ipset save` text of the node's IP sets (Calico's Felix), empty when it has none. */
+  readonly ipsetSave: string;
+  readonly ipsets: IpSets;
   readonly ruleset: Ruleset;
   readonly compiled: CompiledRuleset;
 }
@@ -286,10 +291,16 @@ export function planTwin(model: ClusterModel): TwinPlan {
         name,
         (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
       );
+      let ipsetSave = '';
+      let ipsets: IpSets = new Map();
       if (felix) {
         texts.push(felix.text);
         names.push(felix.name);
         diagnostics.push(...felix.diagnostics);
+        ipsetSave = felix.ipsetSave;
+        const parsedSets = parseIpsetSave(ipsetSave, `ipset-save@${name}`);
+        diagnostics.push(...parsedSets.diagnostics);
+        ipsets = parsedSets.sets;
       }
       let text = texts[0]!;
       if (texts.length > 1) {
@@ -308,11 +319,22 @@ export function planTwin(model: ClusterModel): TwinPlan {
         compiledCache.set(text, entry);
       }
       diagnostics.push(...entry.diagnostics);
-      h.netfilter = new IptablesHooks(entry.compiled, h, (towards) => {
-        const r = routeOutput(h, { dst: towards });
-        return r.ok ? (r.rt.src ?? null) : null;
+      h.netfilter = new IptablesHooks(
+        entry.compiled,
+        h,
+        (towards) => {
+          const r = routeOutput(h, { dst: towards });
+          return r.ok ? (r.rt.src ?? null) : null;
+        },
+        ipsets,
+      );
+      nodeRules.set(name, {
+        text,
+        ipsetSave,
+        ipsets,
+        ruleset: entry.ruleset,
+        compiled: entry.compiled,
       });
-      nodeRules.set(name, { text, ruleset: entry.ruleset, compiled: entry.compiled });
     }
     diagnostics.push(...edge.finish(net, fabric.router));
     defaults.push(...edge.defaults);

@@ -35,6 +35,7 @@ import {
   type Ruleset,
 } from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
+import type { IpSets } from '../kernel/netfilter/ipset.js';
 import { icmpError } from '../kernel/socket.js';
 import type { Recorder, Step } from '../kernel/step.js';
 
@@ -82,6 +83,7 @@ export class IptablesHooks implements NetfilterHooks {
     ruleset: Ruleset | CompiledRuleset,
     host: HostServices,
     private readonly errorSource?: ErrorSource,
+    ipsets?: IpSets,
   ) {
     const env: NetfilterEnv = {
       host: host.host,
@@ -94,7 +96,7 @@ export class IptablesHooks implements NetfilterHooks {
         return conntrackSysctlsOf(host);
       },
     };
-    this.nf = new Netfilter(ruleset, env);
+    this.nf = new Netfilter(ruleset, env, ipsets);
   }
 
   hook(
