@@ -1,11 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import {
-  CODE_CALICO_IPSET,
-  CODE_CALICO_POOL,
-  compileCalicoNat,
-  felixRuleHashes,
-} from './calico-nat.js';
+import { CODE_CALICO_POOL, compileCalicoNat, felixRuleHashes } from './calico-nat.js';
 import { chainLines, parseNoErrors } from './edge-testkit.js';
 
 interface Dump {
@@ -67,13 +62,20 @@ describe('compileCalicoNat', () => {
     }
   });
 
-  it('cali-nat-outgoing: the substitution keeps the real rule comment', () => {
-    const hash = /cali:[\w-]+/.exec(dump.natOutgoingRule)![0];
+  it('cali-nat-outgoing: the real rule, byte for byte, and the pool IP sets it matches on', () => {
     expect(chainLines(vxlanNode.saveText, 'nat', 'cali-nat-outgoing')).toEqual([
-      `-A cali-nat-outgoing -d 192.168.0.0/16 -m comment --comment "${hash}" -j RETURN`,
-      `-A cali-nat-outgoing -s 192.168.0.0/16 -m comment --comment "${hash}" -j MASQUERADE --random-fully`,
+      dump.natOutgoingRule,
     ]);
-    expect(vxlanNode.diagnostics.map((d) => d.code)).toEqual([CODE_CALICO_IPSET]);
+    expect(vxlanNode.diagnostics).toEqual([]);
+    expect(vxlanNode.ipsetSave).toBe(
+      [
+        'create cali40all-ipam-pools hash:net family inet hashsize 1024 maxelem 1048576',
+        'add cali40all-ipam-pools 192.168.0.0/16',
+        'create cali40masq-ipam-pools hash:net family inet hashsize 1024 maxelem 1048576',
+        'add cali40masq-ipam-pools 192.168.0.0/16',
+        '',
+      ].join('\n'),
+    );
   });
 
   it('IPIP node: the tunl0 rule as in real dumps', () => {
@@ -84,7 +86,7 @@ describe('compileCalicoNat', () => {
     expect(chainLines(out.saveText, 'nat', 'cali-POSTROUTING')[2]).toBe(dump.ipipTunnelRule.line);
   });
 
-  it('several pools: RETURN for every pool, MASQUERADE only from natOutgoing pools, CIDR order', () => {
+  it('several pools: every pool in the all-pools set, only natOutgoing pools in the masq set', () => {
     const out = compileCalicoNat({
       pools: [
         { cidr: '10.244.0.0/16', natOutgoing: true },
@@ -92,16 +94,14 @@ describe('compileCalicoNat', () => {
         { cidr: '10.20.0.0/16', natOutgoing: true },
       ],
     });
-    const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) =>
-      l.replace(/-m comment --comment "[^"]+" /, ''),
-    );
-    expect(body).toEqual([
-      '-A cali-nat-outgoing -d 10.10.0.0/16 -j RETURN',
-      '-A cali-nat-outgoing -d 10.20.0.0/16 -j RETURN',
-      '-A cali-nat-outgoing -d 10.244.0.0/16 -j RETURN',
-      '-A cali-nat-outgoing -s 10.20.0.0/16 -j MASQUERADE --random-fully',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -j MASQUERADE --random-fully',
+    expect(out.ipsetSave?.split('\n').filter((l) => l.startsWith('add'))).toEqual([
+      'add cali40all-ipam-pools 10.10.0.0/16',
+      'add cali40all-ipam-pools 10.20.0.0/16',
+      'add cali40all-ipam-pools 10.244.0.0/16',
+      'add cali40masq-ipam-pools 10.20.0.0/16',
+      'add cali40masq-ipam-pools 10.244.0.0/16',
     ]);
+    expect(chainLines(out.saveText, 'nat', 'cali-nat-outgoing')).toHaveLength(1);
   });
 
   it('no natOutgoing pool: the chain is empty, as Felix renders it', () => {
@@ -116,12 +116,12 @@ describe('compileCalicoNat', () => {
       pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
       natOutgoingAddress: '192.168.1.10',
     });
-    expect(chainLines(out.saveText, 'nat', 'cali-nat-outgoing')[1]).toMatch(
-      /^-A cali-nat-outgoing -s 10.244.0.0\/16 -m comment --comment "cali:[\w-]{16}" -j SNAT --to-source 192.168.1.10$/,
+    expect(chainLines(out.saveText, 'nat', 'cali-nat-outgoing')[0]).toMatch(
+      /^-A cali-nat-outgoing -m comment --comment "cali:[\w-]{16}" -m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst -j SNAT --to-source 192.168.1.10$/,
     );
   });
 
-  it('natPortRange: per-protocol rules after the RETURNs', () => {
+  it('natPortRange: per-protocol rules before the default', () => {
     const out = compileCalicoNat({
       pools: [{ cidr: '10.244.0.0/16', natOutgoing: true }],
       natPortRange: { min: 99, max: 100 },
@@ -129,13 +129,14 @@ describe('compileCalicoNat', () => {
     const body = chainLines(out.saveText, 'nat', 'cali-nat-outgoing').map((l) =>
       l.replace(/-m comment --comment "[^"]+" /, ''),
     );
+    const sets =
+      '-m set --match-set cali40masq-ipam-pools src -m set ! --match-set cali40all-ipam-pools dst';
     expect(body).toEqual([
-      '-A cali-nat-outgoing -d 10.244.0.0/16 -j RETURN',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -p tcp -j MASQUERADE --to-ports 99-100 --random-fully',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -p tcp -j RETURN',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -p udp -j MASQUERADE --to-ports 99-100 --random-fully',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -p udp -j RETURN',
-      '-A cali-nat-outgoing -s 10.244.0.0/16 -j MASQUERADE --random-fully',
+      `-A cali-nat-outgoing -p tcp ${sets} -j MASQUERADE --to-ports 99-100 --random-fully`,
+      `-A cali-nat-outgoing -p tcp ${sets} -j RETURN`,
+      `-A cali-nat-outgoing -p udp ${sets} -j MASQUERADE --to-ports 99-100 --random-fully`,
+      `-A cali-nat-outgoing -p udp ${sets} -j RETURN`,
+      `-A cali-nat-outgoing ${sets} -j MASQUERADE --random-fully`,
     ]);
   });
 

@@ -20,19 +20,10 @@
  * and each rule rendered as `-A <chain> HASH <match> <action>` — reproduced
  * exactly ({@link felixRuleHashes}; checked against real dumps in the tests).
  *
- * ipsets are not modelled by packeteye's iptables parser, so the natOutgoing
- * rule is written in an equivalent explicit-CIDR form — the SUBSTITUTION:
- *
- *   -d <pool> ... -j RETURN                  for every pool (the all-pools set)
- *   -s <masq pool> ... -j MASQUERADE ...     for every pool with natOutgoing
- *
- * "source in a masq pool and destination in no pool" is exactly "not
- * RETURNed for a pool destination, then source in a masq pool"; a packet
- * that RETURNs or falls off the end goes back to cali-POSTROUTING in both
- * forms. Each substituted rule keeps the comment (hash) of the Felix rule it
- * stands for, so `cali:flqWnvo8yq4ULQLa` still identifies the real rule.
- * Pools are listed in CIDR string order (an ipset has no order). With no
- * natOutgoing pool the chain is empty, as Felix renders it.
+ * The two pool sets are IP sets Felix programs (`ipsetSave`, hash:net):
+ * cali40all-ipam-pools (every pool) and cali40masq-ipam-pools (pools with
+ * natOutgoing). With no natOutgoing pool the chain is empty, as Felix
+ * renders it.
  *
  * Not modelled: NATOutgoingExclusions=IPPoolsAndHostIPs (the extra
  * `! --match-set cali40all-hosts-net dst`), the interface filter, BPF mode,
@@ -46,7 +37,6 @@ import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
 
 export const CHAIN_NAT_OUTGOING = 'cali-nat-outgoing';
 export const CODE_CALICO_POOL = 'calico-invalid-pool';
-export const CODE_CALICO_IPSET = 'calico-ipset-substituted';
 
 /** `felix/iptables` HashLength. */
 const HASH_LENGTH = 16;
@@ -163,23 +153,11 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
     b.chain('nat', c);
   }
 
-  // cali-nat-outgoing (NATOutgoingChain), in the substituted form.
+  // cali-nat-outgoing (NATOutgoingChain), matching on Felix's pool IP sets.
+  const masqSet = 'cali40masq-ipam-pools';
+  const allSet = `cali40${input.allPoolsSetId ?? 'all-ipam-pools'}`;
   if (masqPools.length > 0) {
-    const masqSet = 'cali40masq-ipam-pools';
-    const allSet = `cali40${input.allPoolsSetId ?? 'all-ipam-pools'}`;
     const setMatch = `-m set --match-set ${masqSet} src -m set ! --match-set ${allSet} dst`;
-    diagnostics.push({
-      code: CODE_CALICO_IPSET,
-      severity: 'info',
-      message:
-        `cali-nat-outgoing's ipset match (${setMatch}) is written as explicit CIDRs: RETURN for ${allPools.join(', ')}, ` +
-        `then masquerade from ${masqPools.join(', ')}`,
-      ...where,
-    });
-    const returns = (c: string, proto = '') =>
-      allPools.map((p) => `-d ${p}${proto} ${c} -j RETURN`);
-    const fromMasq = (c: string, proto: string, action: string) =>
-      masqPools.map((p) => `-s ${p}${proto} ${c} ${action}`);
     let snatDefault = masqSave;
     let snatDefaultFelix = masqFelix;
     if (input.natOutgoingAddress !== undefined) {
@@ -214,29 +192,20 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
         rules.push({
           felixMatch: `${setMatch} --protocol ${proto}`,
           felixAction: rangeFelix,
-          save: (c) => [
-            ...(proto === 'tcp' ? returns(c) : []),
-            ...fromMasq(c, ` -p ${proto}`, rangeSave),
-          ],
+          save: (c) => [`-p ${proto} ${c} ${setMatch} ${rangeSave}`],
         });
         rules.push({
           felixMatch: `${setMatch} --protocol ${proto}`,
           felixAction: '--jump RETURN',
-          save: (c) => fromMasq(c, ` -p ${proto}`, '-j RETURN'),
+          save: (c) => [`-p ${proto} ${c} ${setMatch} -j RETURN`],
         });
       }
-      rules.push({
-        felixMatch: setMatch,
-        felixAction: snatDefaultFelix,
-        save: (c) => fromMasq(c, '', snatDefault),
-      });
-    } else {
-      rules.push({
-        felixMatch: setMatch,
-        felixAction: snatDefaultFelix,
-        save: (c) => [...returns(c), ...fromMasq(c, '', snatDefault)],
-      });
     }
+    rules.push({
+      felixMatch: setMatch,
+      felixAction: snatDefaultFelix,
+      save: (c) => [`${c} ${setMatch} ${snatDefault}`],
+    });
     renderChain(b, CHAIN_NAT_OUTGOING, rules, 'append');
   }
 
@@ -264,5 +233,14 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
   renderChain(b, 'PREROUTING', [jump('cali-PREROUTING')], 'insert');
   renderChain(b, 'OUTPUT', [jump('cali-OUTPUT')], 'insert');
   renderChain(b, 'POSTROUTING', [jump('cali-POSTROUTING')], 'insert');
-  return b.fragment(diagnostics);
+  // Felix keeps both pool sets whatever the pools' natOutgoing (felix/dataplane ipsets).
+  const set = (name: string, members: readonly string[]) => [
+    `create ${name} hash:net family inet hashsize 1024 maxelem 1048576`,
+    ...members.map((m) => `add ${name} ${m}`),
+  ];
+  const ipsetSave =
+    allPools.length > 0
+      ? [...set(allSet, allPools), ...set(masqSet, masqPools), ''].join('\n')
+      : '';
+  return { ...b.fragment(diagnostics), ipsetSave };
 }

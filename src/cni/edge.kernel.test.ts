@@ -47,7 +47,12 @@ function have(cmd: string): boolean {
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const canRun =
-  isRoot && have('ip') && have('iptables-restore') && have('iptables-save') && have('iptables');
+  isRoot &&
+  have('ip') &&
+  have('iptables-restore') &&
+  have('iptables-save') &&
+  have('iptables') &&
+  have('ipset');
 const canBash = have('bash');
 const canTraffic = have('socat');
 
@@ -201,6 +206,8 @@ describe.skipIf(!canRun)('edge fragments in a real kernel', () => {
       const merged = mergeIptablesSave([base, frag.text]);
       expect(parseNoErrors(merged).errors).toEqual([]);
       withNs(name, (ns) => {
+        // The IP sets the fragment's rules name exist before the rules (Felix programs them first).
+        if (frag.ipsetSave) inNs(ns, ['ipset', 'restore'], frag.ipsetSave);
         inNs(ns, ['iptables-restore'], merged);
         expect(save(ns)).toBe(merged);
       });

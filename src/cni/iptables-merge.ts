@@ -65,6 +65,8 @@ export interface IptablesFragment {
   readonly text: string;
   /** The same rules as `iptables-save` prints them on an otherwise empty namespace. */
   readonly saveText: string;
+  /** `ipset restore` text of the IP sets the rules match on, if any. */
+  readonly ipsetSave?: string;
   readonly diagnostics: Diagnostic[];
 }
 

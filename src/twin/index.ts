@@ -267,11 +267,14 @@ export function planTwin(model: ClusterModel): TwinPlan {
       diagnostics.push(...proxy.diagnostics);
       const texts = [proxy.text];
       const names = [`kube-proxy@${name}`];
+      // The IP sets the node's rules match on (Calico's pools, Felix's policy sets).
+      const ipsetTexts: string[] = [];
       const ipMasq = plugin?.rulesFor(name);
       if (ipMasq && ipMasq.text !== '') {
         texts.push(ipMasq.text);
         names.push(`cni-${plugin!.name}@${name}`);
         diagnostics.push(...ipMasq.diagnostics);
+        if (ipMasq.ipsetSave) ipsetTexts.push(ipMasq.ipsetSave);
       }
       const pm = compilePortmap({ node: name, pods: portmapPods });
       diagnostics.push(...pm.diagnostics);
@@ -291,13 +294,15 @@ export function planTwin(model: ClusterModel): TwinPlan {
         name,
         (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
       );
-      let ipsetSave = '';
-      let ipsets: IpSets = new Map();
       if (felix) {
         texts.push(felix.text);
         names.push(felix.name);
         diagnostics.push(...felix.diagnostics);
-        ipsetSave = felix.ipsetSave;
+        if (felix.ipsetSave) ipsetTexts.push(felix.ipsetSave);
+      }
+      const ipsetSave = ipsetTexts.join('');
+      let ipsets: IpSets = new Map();
+      if (ipsetSave !== '') {
         const parsedSets = parseIpsetSave(ipsetSave, `ipset-save@${name}`);
         diagnostics.push(...parsedSets.diagnostics);
         ipsets = parsedSets.sets;
