@@ -421,15 +421,20 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
 export function workloadPods(
   loaded: LoadResult,
 ): { workload: LoadedWorkload; pod: LoadedObject }[] {
-  const pods = loaded.objects.flatMap((o) => (o.object.kind === 'Pod' ? [o.object] : []));
+  const podsByNs = new Map<string, Pod[]>();
+  for (const o of loaded.objects) {
+    if (o.object.kind !== 'Pod') continue;
+    const ns = o.object.metadata.namespace ?? 'default';
+    let l = podsByNs.get(ns);
+    if (!l) podsByNs.set(ns, (l = []));
+    l.push(o.object);
+  }
   const out: { workload: LoadedWorkload; pod: LoadedObject }[] = [];
   for (const lw of loaded.workloads) {
     const w = lw.workload;
     const ns = w.metadata.namespace ?? 'default';
-    const hasPods = pods.some(
-      (p) =>
-        (p.metadata.namespace ?? 'default') === ns &&
-        matchesSelector(p.metadata.labels ?? {}, w.selector),
+    const hasPods = (podsByNs.get(ns) ?? []).some((p) =>
+      matchesSelector(p.metadata.labels ?? {}, w.selector),
     );
     if (hasPods) continue;
     const pod: Pod = {
