@@ -266,7 +266,7 @@ describe('packeteye reach', () => {
     [['--explain', 'x/zz', 'x/b'], 'no pod x/zz'],
     [['--explain', 'x/a'], 'two endpoints'],
     [['-n', 'nope'], 'no namespace "nope"'],
-    [['-o', 'xml'], 'is not one of table, json, yaml, csv, md'],
+    [['-o', 'xml'], 'is not one of table, wide, json, yaml, csv, md'],
   ])('rejects bad input %j with exit 2', async (args, message) => {
     const r = await run(['reach', '-f', 's.yaml', ...args], { 's.yaml': SMALL });
     expect(r.code).toBe(2);

@@ -32,8 +32,8 @@ import type { Io } from './io.js';
 import { readInputs } from './cluster.js';
 import { count, jsonToYaml, progress, toYaml } from './output.js';
 
-type Format = 'table' | 'json' | 'yaml' | 'csv' | 'md';
-const FORMATS: readonly Format[] = ['table', 'json', 'yaml', 'csv', 'md'];
+type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md';
+const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md'];
 
 interface ReachOptions {
   file?: string[];
@@ -164,7 +164,11 @@ export function register(program: Command, io: Io): void {
     )
     .option('--port <proto/port>', 'one port: a boolean matrix (e.g. TCP/80)')
     .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
-    .option('-o, --output <format>', 'table | json | yaml | csv | md', 'table')
+    .option(
+      '-o, --output <format>',
+      "table | wide (with each pod's IP) | json | yaml | csv | md",
+      'table',
+    )
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
     .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
     .addHelpText('after', EXAMPLES)
@@ -316,8 +320,18 @@ function renderMatrix(
     io.out(ns !== undefined ? `no pods in namespace ${ns}\n` : 'no pods in the input\n');
     return;
   }
-  const grid = rows.map((a) => [keyOf(a), ...cols.map((b) => text(a, b))]);
-  const header = [corner, ...cols.map(keyOf)];
+  // -o wide: each row's address beside its name, as kubectl's wide adds columns.
+  const wide = format === 'wide';
+  const ipOf = (a: number): string => {
+    const e = m.endpoints[a]!;
+    return e.kind === 'pod' ? (e.ip ?? '<none>') : '';
+  };
+  const grid = rows.map((a) => [
+    keyOf(a),
+    ...(wide ? [ipOf(a)] : []),
+    ...cols.map((b) => text(a, b)),
+  ]);
+  const header = [corner, ...(wide ? ['IP'] : []), ...cols.map(keyOf)];
   if (format === 'csv') {
     io.out(`${[header, ...grid].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
     return;

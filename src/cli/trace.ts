@@ -1,6 +1,6 @@
 /**
  * `packeteye trace -f FILE|DIR|-... [-n NS] --from REF --to REF [--proto tcp|udp|icmp]
- * [--sport N] [--seed N] [--all-paths] [-v] [-o text|json|yaml|mermaid|html]`: the
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|wide|json|yaml|mermaid|html]`: the
  * life of one connection in the cluster twin, there and back (trace/connection.ts).
  * A bare pod name or `svc/NAME:PORT` is in `-n` (default `default`), as in kubectl.
  */
@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
-import { traceConnection } from '../trace/connection.js';
+import { traceConnection, type ConnectionTrace } from '../trace/connection.js';
 import { qualifyRef } from '../trace/refs.js';
 import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
 import type { L4Proto } from '../wire/packet.js';
@@ -30,7 +30,7 @@ interface TraceOpts {
   namespace: string;
 }
 
-const OUTPUTS = ['text', 'json', 'yaml', 'mermaid', 'html'];
+const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
 
 const EXAMPLES = `
@@ -70,7 +70,11 @@ export function register(program: Command, io: Io): void {
       'an HTTP request: continue through an ingress controller to the Ingress backend (trace/l7.ts)',
     )
     .option('-v, --verbose', 'every step, host by host')
-    .option('-o, --output <format>', 'text | json | yaml | mermaid | html', 'text')
+    .option(
+      '-o, --output <format>',
+      "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html",
+      'text',
+    )
     .addHelpText('after', EXAMPLES)
     .action((opts: TraceOpts) => {
       const output = opts.output ?? 'text';
@@ -122,14 +126,17 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
+      const wide = output === 'wide';
+      const text = (x: ConnectionTrace): string =>
+        opts.verbose ? renderTraceVerbose(x) : renderTraceText(x, { wide });
       const upstream =
-        t.upstream && output === 'text'
-          ? `\nupstream, ${t.proxy?.why}:\n${opts.verbose ? renderTraceVerbose(t.upstream) : renderTraceText(t.upstream)}`
+        t.upstream && (output === 'text' || wide)
+          ? `\nupstream, ${t.proxy?.why}:\n${text(t.upstream)}`
           : '';
       if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
       else if (output === 'yaml') io.out(toYaml(t));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));
-      else io.out((opts.verbose ? renderTraceVerbose(t) : renderTraceText(t)) + upstream);
+      else io.out(text(t) + upstream);
     });
 }

@@ -69,6 +69,35 @@ describe('-o yaml is the -o json document', () => {
   });
 });
 
+describe('-o wide: the text view with more columns, as kubectl wide', () => {
+  it('trace: every text line is kept; each hop adds its netfilter path and frames', async () => {
+    const args = [...TRACE, '--from', 'default/frontend', '--to', 'svc/default/store-be:80'];
+    const text = await cli(args);
+    const wide = await cli([...args, '-o', 'wide']);
+    expect(wide.code).toBe(0);
+    const wideLines = wide.out.split('\n');
+    // The default view is a subsequence of the wide one.
+    let at = 0;
+    for (const l of text.out.split('\n')) {
+      at = wideLines.indexOf(l, at);
+      expect(at, l).toBeGreaterThanOrEqual(0);
+    }
+    expect(wide.out).toMatch(
+      /nf {4}PREROUTING {2}nat: PREROUTING#1 → KUBE-SERVICES#\d+ → KUBE-SVC-\w{8}…#\d+ → KUBE-SEP-\w{8}…#2 DNAT/,
+    );
+    expect(wide.out).toMatch(/nf {4}FORWARD {5}filter: FORWARD#2 → KUBE-FORWARD#\d+ ACCEPT/);
+    expect(wide.out).toMatch(/rx {4}vethcbc7bbff ee:e6:ff:41:bf:06 > 4a:ed:c3:db:9c:9d/);
+  });
+
+  it('reach: an IP column beside each row', async () => {
+    const r = await cli(['reach', '-f', 'examples/three-tier-policy.yaml', '-o', 'wide']);
+    expect(r.code).toBe(0);
+    const [header, first] = r.out.split('\n');
+    expect(header).toMatch(/^from\\to +IP +store\/be-1/);
+    expect(first).toMatch(/^store\/be-1 +10\.244\.1\.21 +- +TCP 6379/);
+  });
+});
+
 describe('-n NAMESPACE: bare refs as kubectl resolves them', () => {
   it.each([
     ['frontend', 'default', 'default/frontend'],
@@ -308,7 +337,7 @@ describe('bad input: exit 2, what is wrong and what to do, no stack', () => {
     ],
     [
       [...TRACE, '--from', 'frontend', '--to', 'db', '-o', 'xml'],
-      /-o "xml" is not one of text, json, yaml, mermaid, html/,
+      /-o "xml" is not one of text, wide, json, yaml, mermaid, html/,
     ],
     [
       [...TRACE, '--from', 'frontnd', '--to', 'db'],
@@ -344,7 +373,7 @@ describe('bad input: exit 2, what is wrong and what to do, no stack', () => {
     ],
     [
       ['reach', '-f', 'examples/three-tier-policy.yaml', '-o', 'xml'],
-      /-o "xml" is not one of table, json, yaml, csv, md/,
+      /-o "xml" is not one of table, wide, json, yaml, csv, md/,
     ],
     [
       [...IPT.slice(0, 8), '--dport', 'http'],

@@ -203,12 +203,58 @@ function outcomeLine(leg: Leg): string {
   }
 }
 
-function legText(title: string, leg: Leg, out: string[]): void {
+/** A chain name cut for a one-line path: kube-proxy's hashed chains keep their first 8 hash characters. */
+function shortChain(chain: string): string {
+  const m = /^(KUBE-(?:SVC|SEP|EXT|FW|SVL|XLB)-|cali-[a-z]+-)(\S{9,})$/.exec(chain);
+  return m ? `${m[1]}${m[2]!.slice(0, 8)}…` : chain;
+}
+
+/**
+ * `-o wide`: per hook and table, the rules the packet matched, as a path
+ * (`nat: PREROUTING#1 → KUBE-SERVICES#2 → … → DNAT`), ending in the verdict
+ * or the chain policy; tables that only passed it by policy ACCEPT are left
+ * out. Then the frame as each device received and sent it.
+ */
+function wideLines(h: MergedHop): string[] {
+  const lines: string[] = [];
+  const groups: { key: string; parts: string[] }[] = [];
+  for (const st of h.steps) {
+    if (st.kind !== 'rule' && st.kind !== 'policy') continue;
+    const d = st.detail ?? {};
+    const key = `${String(d['hook'])} ${String(d['table'])}`;
+    let g = groups[groups.length - 1];
+    if (!g || g.key !== key) groups.push((g = { key, parts: [] }));
+    if (st.kind === 'rule') {
+      // A verdict or a rewrite ends the entry (`DNAT`, `ACCEPT`); a jump shows by the next hit's chain.
+      const word = /^[A-Z]+\b/.exec(String(d['target'] ?? ''))?.[0] ?? '';
+      const shown = /^(ACCEPT|DROP|REJECT|DNAT|SNAT|MASQUERADE|REDIRECT|NOTRACK)$/.test(word);
+      g.parts.push(
+        `${shortChain(String(d['chain']))}#${String(d['index'])}${shown ? ` ${word}` : ''}`,
+      );
+    } else g.parts.push(`policy ${String(d['policy'])}`);
+  }
+  for (const g of groups) {
+    if (g.parts.length === 1 && g.parts[0] === 'policy ACCEPT') continue;
+    const [hook, table] = g.key.split(' ');
+    lines.push(`nf    ${hook!.padEnd(11)} ${table}: ${g.parts.join(' → ')}`);
+  }
+  for (const st of h.steps) {
+    if ((st.kind !== 'receive' && st.kind !== 'transmit') || !st.packet) continue;
+    const d = st.detail ?? {};
+    lines.push(
+      `${st.kind === 'receive' ? 'rx' : 'tx'}    ${String(d['dev']).padEnd(11)} ${String(d['src'])} > ${String(d['dst'])}`,
+    );
+  }
+  return lines;
+}
+
+function legText(title: string, leg: Leg, out: string[], wide = false): void {
   out.push(`${title}: ${leg.what} ${srcOf(leg.sent)} > ${dstOf(leg.sent)} from ${leg.from}`);
   const hops = mergeHops(leg);
   const width = Math.max(8, ...hops.map((h) => h.host.length));
   for (const h of hops) {
     out.push(hopLine(h, width));
+    if (wide) for (const l of wideLines(h)) out.push(`  ${''.padEnd(width)}    ${l}`);
     for (const a of h.arp) out.push(`  ${''.padEnd(width)}    arp  ${a}`);
     // NetworkPolicy notes (policy/enforce-twin.ts): where a policy applied, or would have.
     for (const s of h.steps)
@@ -222,13 +268,15 @@ function pct(p: number): string {
   return `${(p * 100).toFixed(1)}%`;
 }
 
-export function renderTraceText(t: ConnectionTrace): string {
+/** The seeds' picture; `wide` adds each hop's netfilter path and frames (`-o wide`). */
+export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {}): string {
+  const wide = opts.wide === true;
   const out: string[] = [];
   out.push(header(t));
   out.push('');
-  legText('request', t.request, out);
+  legText('request', t.request, out, wide);
   out.push('');
-  if (t.reply) legText('reply', t.reply, out);
+  if (t.reply) legText('reply', t.reply, out, wide);
   else out.push('reply: none (nothing answers a packet that never arrived)');
   if (t.rewrites.length > 0) {
     out.push('');
