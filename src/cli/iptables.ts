@@ -79,6 +79,8 @@ import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
+import { parseIpRoutes } from '../kernel/ip-route.js';
+import type { Route } from '../kernel/fib.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 
 interface TraceOptions {
@@ -98,6 +100,7 @@ interface TraceOptions {
   sysctl: string[];
   reply?: boolean;
   ipsets?: string;
+  routes?: string;
 }
 
 const SYSCTLS: Readonly<Record<string, 'tcpLoose' | 'tcpBeLiberal'>> = {
@@ -191,6 +194,10 @@ export function register(program: Command, io: Io): void {
     )
     .requiredOption('--rules <DUMP>', 'iptables-save output of the host ("-" for stdin)')
     .option('--ipsets <FILE>', 'ipset save output of the host, for rules with -m set')
+    .option(
+      '--routes <FILE>',
+      'ip route show table all output of the host, for rules with -m rpfilter (Calico, anti-spoofing)',
+    )
     .requiredOption('--src <IP>', 'source address')
     .requiredOption('--dst <IP>', 'destination address')
     .option('--dport <N>', 'destination port (required except for --proto icmp)')
@@ -332,6 +339,7 @@ export function register(program: Command, io: Io): void {
         sysctls,
         reply: opts.reply === true,
         ipsets,
+        ...(opts.routes !== undefined ? { routes: readRoutes(io, opts.routes) } : {}),
       });
       if (format === 'json')
         io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
@@ -380,6 +388,14 @@ function readIpsets(
   }
   if (missing.length > 0) throw new InputError(missing);
   return sets;
+}
+
+/** The host's routes from `--routes` (`ip route show table all`); errors name FILE:LINE. */
+function readRoutes(io: Io, file: string): Route[] {
+  const parsed = parseIpRoutes(io.readFile(file), file);
+  if (hasErrors(parsed.diagnostics))
+    throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+  return parsed.routes;
 }
 
 /** traceIptables, with the one way it can refuse (too many branches) as a diagnostic. */

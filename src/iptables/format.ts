@@ -125,6 +125,9 @@ export function formatMatch(m: Match): string {
       s += m.side === 'dest' ? ' --rdest' : ' --rsource';
       return s;
     }
+    case 'rpfilter':
+      // rpfilter_print: loose, validmark, accept-local, invert.
+      return ` -m rpfilter${m.loose ? ' --loose' : ''}${m.validmark ? ' --validmark' : ''}${m.acceptLocal ? ' --accept-local' : ''}${m.invert ? ' --invert' : ''}`;
     case 'set':
       // set_print_v4_matchinfo: [!] --match-set NAME FLAGS [--return-nomatch]
       return ` -m set${not(m.invert)} --match-set ${m.name} ${m.flags.join(',')}${m.returnNomatch ? ' --return-nomatch' : ''}`;

@@ -673,6 +673,28 @@ const recent: MatchSpec = {
   },
 };
 
+// ---- rpfilter (libxt_rpfilter.c) ----
+
+const rpfilter: MatchSpec = {
+  name: 'rpfilter',
+  options: options([
+    ['--loose', 0, false],
+    ['--validmark', 0, false],
+    ['--accept-local', 0, false],
+    ['--invert', 0, false],
+  ]),
+  build(given) {
+    const has = (o: string) => find(given, o) !== undefined;
+    return okv({
+      kind: 'rpfilter',
+      loose: has('--loose'),
+      validmark: has('--validmark'),
+      acceptLocal: has('--accept-local'),
+      invert: has('--invert'),
+    });
+  },
+};
+
 // ---- set (libxt_set.c, revision 4) ----
 
 const set: MatchSpec = {
@@ -768,6 +790,7 @@ export const MATCHES: ReadonlyMap<string, MatchSpec> = new Map(
     addrtype,
     statistic,
     recent,
+    rpfilter,
     set,
     physdev,
   ].map((s) => [s.name, s]),

@@ -331,6 +331,32 @@ export function fibLookup(
   return { ok: false, errno: 'ENETUNREACH' };
 }
 
+/**
+ * xt_rpfilter's lookup (rpfilter_mt): the route back to `src` as seen from
+ * `dst` — daddr = src, saddr = dst (0 for a multicast, broadcast or zero
+ * destination), iif lo, `mark`, scope universe. The route's type and nexthop
+ * device(s); null when the lookup fails.
+ */
+export function reversePath(
+  rules: readonly PolicyRule[],
+  tables: ReadonlyMap<number, RouteTable>,
+  src: Ipv4,
+  dst: Ipv4,
+  mark: number,
+): { type: RouteType; devs: string[] } | null {
+  const d = u32(dst);
+  const odd = d >>> 28 === 0xe || d === 0xffffffff || d >>> 24 === 0;
+  const r = fibLookup(rules, tables, {
+    dst: src,
+    ...(odd ? {} : { src: dst }),
+    iif: 'lo',
+    mark,
+    tos: 0,
+    scope: 0,
+  });
+  return r.ok ? { type: r.route.type, devs: r.route.dev !== undefined ? [r.route.dev] : [] } : null;
+}
+
 /** `10.244.2.0/24`, `10.1.1.1` (a /32 is printed bare), `default`. */
 export function formatDst(dst: Cidr): string {
   if (dst.prefix === 0) return 'default';

@@ -54,6 +54,12 @@ export interface HostServices {
   primaryAddress(iface: string): Ipv4 | null;
   /** Simulated time in seconds. */
   now(): number;
+  /** xt_rpfilter's reverse-path lookup (NetfilterEnv.reverseRoute). */
+  reverseRoute?(
+    src: Ipv4,
+    dst: Ipv4,
+    mark: number,
+  ): { type: string; devs: readonly string[] } | null;
 }
 
 export type HookVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';

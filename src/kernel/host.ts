@@ -30,6 +30,7 @@ import { normalizeMac, type Mac } from '../wire/ethernet.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { kernelError } from './errors.js';
 import {
+  reversePath,
   DEFAULT_RULES,
   u32,
   fibLookup,
@@ -209,6 +210,15 @@ export class Host implements HostServices {
 
   fib(flow: Flow): FibResult {
     return fibLookup(this.rules, this.tables, flow);
+  }
+
+  /** xt_rpfilter's reverse-path lookup (fib.ts reversePath). */
+  reverseRoute(
+    src: Ipv4,
+    dst: Ipv4,
+    mark: number,
+  ): { type: string; devs: readonly string[] } | null {
+    return reversePath(this.rules, this.tables, src, dst, mark);
   }
 
   /** Admin up and carrier (IFF_UP and IFF_LOWER_UP). */

@@ -54,6 +54,7 @@ import {
   type Ipv4,
 } from '../wire/addr.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
+import { DEFAULT_RULES, reversePath, RouteTable, type Route } from '../kernel/fib.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { openingPacketWith } from './opening.js';
@@ -112,6 +113,8 @@ export interface IptablesTraceInput {
   readonly reply?: boolean;
   /** The host's IP sets (`ipset save`), for `-m set` rules. */
   readonly ipsets?: IpSets;
+  /** The host's routes (`ip route show table all`), for `-m rpfilter` rules. */
+  readonly routes?: readonly Route[];
 }
 
 export interface PacketSummary {
@@ -199,10 +202,23 @@ export class SingleHostEnv implements NetfilterEnv {
   private readonly local: Map<Ipv4, LocalIp>;
   private readonly broadcasts: Map<Ipv4, LocalIp>;
 
+  /** The host's routes (`--routes`), for `-m rpfilter`; absent: that match cannot be decided. */
+  readonly reverseRoute?: NetfilterEnv['reverseRoute'];
+
   constructor(
     readonly localIps: readonly LocalIp[],
     sysctls: Partial<ConntrackSysctls> = {},
+    routes?: readonly Route[],
   ) {
+    if (routes !== undefined) {
+      const tables = new Map<number, RouteTable>();
+      for (const r of routes) {
+        let t = tables.get(r.table);
+        if (!t) tables.set(r.table, (t = new RouteTable(r.table)));
+        t.insert(r);
+      }
+      this.reverseRoute = (src, dst, mark) => reversePath(DEFAULT_RULES, tables, src, dst, mark);
+    }
     this.sysctls = { ...DEFAULT_CONNTRACK_SYSCTLS, ...sysctls };
     this.local = new Map(localIps.map((l) => [canonical(l.ip), l]));
     this.broadcasts = new Map();
@@ -425,7 +441,7 @@ function runOnce(
   sport: number,
   chooser: Chooser,
 ): RunResult {
-  const env = new SingleHostEnv(input.localIps, input.sysctls);
+  const env = new SingleHostEnv(input.localIps, input.sysctls, input.routes);
   const nf = new Netfilter(compiled, env, input.ipsets);
   const first = newSkb(
     firstPacket(input.proto, input.src, input.dst, sport, input.dport, input.tcpFlags),

@@ -90,6 +90,9 @@ export class IptablesHooks implements NetfilterHooks {
       addrType: (ip, dev) => host.addrType(ip, dev),
       masqueradeSource: (out, nh) => host.masqueradeSource(out, nh),
       primaryAddress: (iface) => host.primaryAddress(iface),
+      ...(host.reverseRoute
+        ? { reverseRoute: (s: Ipv4, d: Ipv4, m: number) => host.reverseRoute!(s, d, m) }
+        : {}),
       now: () => host.now(),
       // Read live: a compiler or test may set net.netfilter.* after construction.
       get sysctls() {

@@ -203,8 +203,18 @@ export function setPacket(c: EvalCtx, p: Ipv4Packet): void {
 
 type Test = (c: EvalCtx) => boolean;
 
+/**
+ * A compiled match: a test; or what makes it unsupported outright; or a test
+ * with `undecided`, which names what this host cannot know for this packet
+ * (the walk then ends UNSUPPORTED there, as for an unsupported match).
+ */
 type CMatch =
-  { readonly test: Test; readonly unsupported?: undefined } | { readonly unsupported: string };
+  | {
+      readonly test: Test;
+      readonly unsupported?: undefined;
+      readonly undecided?: (c: EvalCtx) => string | undefined;
+    }
+  | { readonly unsupported: string };
 
 /** What a target tells the walk (`XT_CONTINUE`, `XT_RETURN`, NF_* or a jump). */
 export type TargetResult =
@@ -740,6 +750,8 @@ function compileMatch(m: Match): CMatch {
       return compileRecent(m);
     case 'physdev':
       return compilePhysdev(m);
+    case 'rpfilter':
+      return compileRpfilter(m);
     case 'set': {
       const { name, flags, returnNomatch, invert } = m;
       // IPv4 sets only (ipset.ts); the rule compiles once, the sets are the host's.
@@ -818,6 +830,32 @@ function compileConntrack(m: Extract<Match, { kind: 'conntrack' }>): CMatch {
       if (m.ctstatus && ((statusMask & e.status) !== 0) === m.ctstatus.invert) return false;
       return true;
     },
+  };
+}
+
+/** rpfilter_mt + rpfilter_lookup_reverse (net/ipv4/netfilter/ipt_rpfilter.c). */
+function compileRpfilter(m: Extract<Match, { kind: 'rpfilter' }>): CMatch {
+  const decide = (c: EvalCtx): boolean => {
+    if (c.inIface === 'lo') return true; // rpfilter_is_loopback
+    const s = c.src >>> 0;
+    const d = c.dst >>> 0;
+    // A zero source to limited broadcast or link-local multicast (DHCP, IGMP) passes.
+    if (s === 0 && (d === 0xffffffff || (d & 0xffffff00) >>> 0 === 0xe0000000)) return true;
+    const r = c.env.reverseRoute!(c.packet.ip.src, c.packet.ip.dst, m.validmark ? c.mark : 0);
+    if (r === null) return false;
+    if (r.type !== 'unicast' && !(r.type === 'local' && m.acceptLocal)) return false;
+    return r.devs.includes(c.inIface) || m.loose;
+  };
+  return {
+    test: (c) => decide(c) !== m.invert,
+    undecided: (c) =>
+      c.v6
+        ? '-m rpfilter on IPv6 (ip6t_rpfilter) is not modelled'
+        : c.env.reverseRoute === undefined
+          ? "-m rpfilter needs the host's routing table (ip route show table all), which an iptables-save dump does not hold"
+          : c.inIface === ''
+            ? '-m rpfilter needs the device the packet came in on (--in-iface)'
+            : undefined,
   };
 }
 
@@ -1235,12 +1273,13 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
     if (r.ems.length > 0) {
       c.label = `${c.table}/${chain.name} rule ${r.index}${r.rule.source.line !== undefined ? ` (line ${r.rule.source.line})` : ''}`;
       for (const m of r.ems) {
-        if (m.unsupported !== undefined) {
+        const what = m.unsupported !== undefined ? m.unsupported : m.undecided?.(c);
+        if (what !== undefined || m.unsupported !== undefined) {
           const ref = refOf(c, chain.name, r);
           return {
             kind: 'UNSUPPORTED',
             by: { kind: 'rule', ref, target: r.targetText },
-            what: m.unsupported,
+            what: what ?? '',
           };
         }
         if (!m.test(c)) {

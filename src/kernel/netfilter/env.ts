@@ -39,6 +39,18 @@ export interface NetfilterEnv {
   primaryAddress(iface: string, family?: 'ipv4' | 'ipv6'): Ipv4 | null;
   /** Simulated time in seconds (never the real clock). */
   now(): number;
+  /**
+   * The reverse-path lookup of xt_rpfilter (rpfilter_mt): `fib_lookup` for
+   * daddr `src`, saddr `dst`, iif lo, `mark`, scope universe; the route's type
+   * and its nexthop devices, or null when the lookup fails. Absent when the
+   * host's routes are not known (a bare iptables-save dump): then
+   * `-m rpfilter` cannot be decided and the trace says so.
+   */
+  reverseRoute?(
+    src: Ipv4,
+    dst: Ipv4,
+    mark: number,
+  ): { type: string; devs: readonly string[] } | null;
   readonly sysctls: ConntrackSysctls;
 }
 

@@ -135,6 +135,18 @@ export type Match =
       readonly side: 'source' | 'dest';
       readonly mask?: string;
     } & Negatable)
+  /**
+   * `-m rpfilter`: the reverse-path check (xt_rpfilter): would the host route
+   * a reply to the source out of the device the packet came in on?
+   * `--invert` is an option of its own, not `!`.
+   */
+  | {
+      readonly kind: 'rpfilter';
+      readonly loose: boolean;
+      readonly validmark: boolean;
+      readonly acceptLocal: boolean;
+      readonly invert: boolean;
+    }
   /** `-m set --match-set NAME src,dst`: the packet looked up in an IP set (ipset.ts). */
   | ({
       readonly kind: 'set';
