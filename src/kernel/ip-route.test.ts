@@ -39,6 +39,10 @@ describe('parseIpRoutes: ip route show table all, read back', () => {
     ['10.0.0.0/8 frobnicate 3', 'routes.txt:1: error: unknown keyword "frobnicate"'],
     ['10.0.0.0/8 via', 'routes.txt:1: error: "via" without a value'],
     ['300.0.0.0/8 dev eth0', 'routes.txt:1: error: "300.0.0.0/8" is not an IPv4 destination'],
+    [
+      'default proto bird\n\tnexthop via 10.0.0.1 dev eth0 weight 1',
+      'routes.txt:2: error: multipath routes (nexthop) are not modelled',
+    ],
   ])('%s is an error with its line', (line, want) => {
     const r = parseIpRoutes(line, 'routes.txt');
     expect(r.diagnostics.map(formatDiagnostic).join('\n')).toContain(want);

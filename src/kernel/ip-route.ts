@@ -2,8 +2,9 @@
  * Reading `ip route show table all` (or `ip route show`) text back into
  * routes: the inverse of fib.ts formatRoute, for a host whose routes come
  * from a dump rather than from the twin. IPv6 lines and multicast routes are
- * skipped (IPv4 unicast routing is what the model looks up); anything else
- * unreadable is an error naming its line.
+ * skipped (IPv4 unicast routing is what the model looks up); multipath
+ * routes are not modelled; anything else unreadable is an error naming its
+ * line.
  */
 import type { Diagnostic } from '../diag.js';
 import { isIpv4, parseCidr, type Cidr } from '../wire/addr.js';
@@ -51,6 +52,7 @@ export function parseIpRoutes(
         line: i + 1,
         hint: 'give the output of `ip route show table all`',
       });
+    if (w[0] === 'nexthop') return bad('multipath routes (nexthop) are not modelled');
     let k = 0;
     let type: RouteType = 'unicast';
     if ((TYPES as readonly string[]).includes(w[0]!)) type = w[k++] as RouteType;
