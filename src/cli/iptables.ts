@@ -5,7 +5,7 @@
  *   packeteye iptables trace --rules DUMP --src IP --dst IP --dport N [--sport N]
  *     [--proto tcp|udp|sctp|icmp] [--local-ip IP[/PREFIX][@IFACE]]... [--in-iface IF]
  *     [--out-iface IF] [--tcp-flags FLAGS] [--sysctl KEY=V]... [--reply] [--all-paths]
- *     [--seed N] [-o text|json|yaml]
+ *     [--ipsets FILE] [--routes FILE] [--seed N] [-o text|json|yaml]
  *
  * Exit status 0 whatever the packet's fate; 2 for bad input (a dump with
  * syntax errors prints `DUMP:LINE: error: …`). Warnings about the dump
@@ -15,7 +15,8 @@
  * JSON contract (`-o json`), stable (`-o yaml` is the same document as YAML):
  * ```
  * { "input": { src, dst, sport, dport, proto, localIps: [..], inIface, outIface,
- *              start: "PREROUTING"|"OUTPUT", allPaths, seed, rules: DUMP },
+ *              start: "PREROUTING"|"OUTPUT", allPaths, seed, rules: DUMP,
+ *              ipsets?: FILE, routes?: FILE },
  *   "alternatives": [ {
  *       "probability": 0.5,
  *       "decisions": [ { label, p, taken } ],          // statistic rules met
@@ -342,8 +343,8 @@ export function register(program: Command, io: Io): void {
         ...(opts.routes !== undefined ? { routes: readRoutes(io, opts.routes) } : {}),
       });
       if (format === 'json')
-        io.out(`${JSON.stringify(toJson(result, opts.rules, warnings), null, 2)}\n`);
-      else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings)));
+        io.out(`${JSON.stringify(toJson(result, opts.rules, warnings, opts), null, 2)}\n`);
+      else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings, opts)));
       else io.out(renderText(result, opts.rules));
     });
 }
@@ -513,9 +514,15 @@ export function toJson(
   r: IptablesTraceResult,
   rules: string,
   warnings: readonly Diagnostic[],
+  files: { readonly ipsets?: string; readonly routes?: string } = {},
 ): unknown {
   return {
-    input: { ...r.input, rules },
+    input: {
+      ...r.input,
+      rules,
+      ...(files.ipsets !== undefined ? { ipsets: files.ipsets } : {}),
+      ...(files.routes !== undefined ? { routes: files.routes } : {}),
+    },
     alternatives: r.alternatives.map((a) => ({
       probability: a.probability,
       decisions: a.decisions,
