@@ -1923,6 +1923,8 @@ export interface Workload {
   readonly metadata: ObjectMeta;
   readonly selector: LabelSelector;
   readonly template: Pod;
+  /** `Kind/name` of the controllers that own it (a Deployment's ReplicaSet, a CronJob's Job). */
+  readonly owners: readonly string[];
 }
 
 /** Decodes a workload of `kind` (one of WORKLOADS); undefined when it is unusable (reported). */
@@ -1958,5 +1960,11 @@ export function decodeWorkload(ctx: DecodeContext, raw: Rec, kind: string): Work
   } else if (kind !== 'Job' && kind !== 'CronJob') {
     selector = d.selector(spec.selector, ['spec', 'selector']);
   }
-  return { kind, metadata, selector: selector ?? { matchLabels: labels }, template: pod };
+  const meta = isRec(raw.metadata) ? raw.metadata : {};
+  const owners = (Array.isArray(meta.ownerReferences) ? meta.ownerReferences : []).flatMap((o) =>
+    isRec(o) && typeof o.kind === 'string' && typeof o.name === 'string'
+      ? [`${o.kind}/${o.name}`]
+      : [],
+  );
+  return { kind, metadata, selector: selector ?? { matchLabels: labels }, template: pod, owners };
 }

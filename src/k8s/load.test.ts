@@ -197,6 +197,18 @@ items:
     expect(workloadPods(r).map((w) => nsName(w.pod.object))).toEqual(['b/web[Deployment]']);
   });
 
+  it("a ReplicaSet owned by a Deployment in the input is the Deployment's: one stand-in", () => {
+    const tmpl =
+      'spec:\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec: {containers: [{name: c, image: x}]}\n';
+    const r = load(
+      [
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n${tmpl}`,
+        `apiVersion: apps/v1\nkind: ReplicaSet\nmetadata: {name: web-5d8f, ownerReferences: [{apiVersion: apps/v1, kind: Deployment, name: web, uid: u}]}\n${tmpl}`,
+      ].join('---\n'),
+    );
+    expect(workloadPods(r).map((w) => nsName(w.pod.object))).toEqual(['default/web[Deployment]']);
+  });
+
   it('a bad field in a template points into the template', () => {
     const r = load(
       'apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db}\nspec:\n  selector: {matchLabels: {app: db}}\n  template:\n    metadata: {labels: {app: db}}\n    spec:\n      containers: [{name: c, image: x, ports: [{containerPort: 99999}]}]\n',

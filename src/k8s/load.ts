@@ -413,7 +413,8 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
 
 /**
  * The workloads none of whose pods are in the input (no Pod in the workload's
- * namespace matches its selector): for each, one pod that stands for all its
+ * namespace matches its selector) and whose owner is not in the input either
+ * (a Deployment's ReplicaSet is the Deployment's): for each, one pod that stands for all its
  * replicas, made from its template and named `NAME[Kind]`. Policies select
  * pods by labels, so for `reach` that pod is as good as the real ones; it has
  * no node and no address, so a trace cannot use it.
@@ -430,9 +431,16 @@ export function workloadPods(
     l.push(o.object);
   }
   const out: { workload: LoadedWorkload; pod: LoadedObject }[] = [];
+  const present = new Set(
+    loaded.workloads.map(
+      ({ workload: w }) => `${w.metadata.namespace ?? 'default'}/${w.kind}/${w.metadata.name}`,
+    ),
+  );
   for (const lw of loaded.workloads) {
     const w = lw.workload;
     const ns = w.metadata.namespace ?? 'default';
+    // A ReplicaSet whose Deployment is in the input (a Job and its CronJob) is that workload's.
+    if (w.owners.some((o) => present.has(`${ns}/${o}`))) continue;
     const hasPods = (podsByNs.get(ns) ?? []).some((p) =>
       matchesSelector(p.metadata.labels ?? {}, w.selector),
     );
