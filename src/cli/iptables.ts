@@ -345,7 +345,7 @@ export function register(program: Command, io: Io): void {
       if (format === 'json')
         io.out(`${JSON.stringify(toJson(result, opts.rules, warnings, opts), null, 2)}\n`);
       else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings, opts)));
-      else io.out(renderText(result, opts.rules));
+      else io.out(renderText(result, opts.rules, opts));
     });
 }
 
@@ -568,12 +568,18 @@ function decider(d: Decider | null, rules: string): string {
   }
 }
 
-export function renderText(r: IptablesTraceResult, rules: string): string {
+export function renderText(
+  r: IptablesTraceResult,
+  rules: string,
+  files: { readonly ipsets?: string; readonly routes?: string } = {},
+): string {
   const i = r.input;
   const lines: string[] = [];
   const first = `${formatHostPort(i.src, i.sport)} > ${i.proto === 'icmp' ? i.dst : formatHostPort(i.dst, i.dport)} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
   lines.push(`packet   ${first}`);
   lines.push(`rules    ${rules}`);
+  if (files.ipsets !== undefined) lines.push(`ipsets   ${files.ipsets}`);
+  if (files.routes !== undefined) lines.push(`routes   ${files.routes}`);
   lines.push(
     `host     local ${i.localIps.length ? i.localIps.join(', ') + ', ' : ''}127.0.0.0/8; starts at ${i.start}` +
       `${i.inIface ? `; in ${i.inIface}` : ''}${i.outIface ? `; out ${i.outIface}` : ''}`,
