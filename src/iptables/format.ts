@@ -125,6 +125,22 @@ export function formatMatch(m: Match): string {
       s += m.side === 'dest' ? ' --rdest' : ' --rsource';
       return s;
     }
+    case 'limit': {
+      // limit_save: print_rate picks the largest unit that divides evenly enough.
+      const rates: [string, number][] = [
+        ['day', 10000 * 86400],
+        ['hour', 10000 * 3600],
+        ['min', 10000 * 60],
+        ['sec', 10000],
+      ];
+      let i = 1;
+      for (; i < rates.length; i++) {
+        const mult = rates[i]![1];
+        if (m.avg > mult || Math.floor(mult / m.avg) < mult % m.avg) break;
+      }
+      const [name, mult] = rates[i - 1]!;
+      return ` -m limit${not(m.invert)} --limit ${Math.floor(mult / m.avg)}/${name}${m.burst !== 5 ? ` --limit-burst ${m.burst}` : ''}`;
+    }
     case 'rpfilter':
       // rpfilter_print: loose, validmark, accept-local, invert.
       return ` -m rpfilter${m.loose ? ' --loose' : ''}${m.validmark ? ' --validmark' : ''}${m.acceptLocal ? ' --accept-local' : ''}${m.invert ? ' --invert' : ''}`;
@@ -202,6 +218,15 @@ export function formatTarget(t: Target, opts: FormatTargetOptions = {}): string 
       let s = ' -j REDIRECT';
       if (t.toPorts) s += ` --to-ports ${formatPortRange(t.toPorts, '-')}`;
       if (t.random) s += ' --random';
+      return s;
+    }
+    case 'NFLOG': {
+      // nflog_print: prefix, group (when not 0), size, threshold (when not 1).
+      let s = ' -j NFLOG';
+      if (t.prefix !== undefined) s += ` --nflog-prefix ${saveString(t.prefix)}`;
+      if (t.group !== 0) s += ` --nflog-group ${t.group}`;
+      if (t.size !== undefined) s += ` --nflog-size ${t.size}`;
+      if (t.threshold !== 1) s += ` --nflog-threshold ${t.threshold}`;
       return s;
     }
     case 'LOG': {

@@ -673,6 +673,61 @@ const recent: MatchSpec = {
   },
 };
 
+// ---- limit (libxt_limit.c) ----
+
+/** XT_LIMIT_SCALE: `avg` is in 1/10000 s. */
+const LIMIT_SCALE = 10000;
+
+/** parse_rate: `N[/second|/minute|/hour|/day]` (any prefix of the unit) → avg. */
+function parseRate(s: string): Parsed<number> {
+  const m = /^(\d+)(?:\/([a-zA-Z]+))?$/.exec(s);
+  if (!m) return err(`bad rate "${s}": expected N/sec, N/min, N/hour or N/day`);
+  let mult = 1;
+  if (m[2] !== undefined) {
+    const u = m[2].toLowerCase();
+    const unit = [
+      ['second', 1],
+      ['minute', 60],
+      ['hour', 3600],
+      ['day', 86400],
+    ].find(([name]) => (name as string).startsWith(u));
+    if (!unit) return err(`bad rate "${s}": unknown unit "${m[2]}"`);
+    mult = unit[1] as number;
+  }
+  const r = Number(m[1]);
+  if (r === 0) return err(`bad rate "${s}": zero`);
+  const avg = Math.floor((LIMIT_SCALE * mult) / r);
+  if (avg === 0) return err(`rate "${s}" too fast`);
+  return okv(avg);
+}
+
+const limit: MatchSpec = {
+  name: 'limit',
+  options: options([
+    ['--limit', 1, false],
+    ['--limit-burst', 1, false],
+  ]),
+  build(given) {
+    const l = find(given, '--limit');
+    const b = find(given, '--limit-burst');
+    // XT_LIMIT_AVG "3/hour", XT_LIMIT_BURST 5.
+    let avg = (LIMIT_SCALE * 3600) / 3;
+    if (l) {
+      const r = parseRate(l.values[0]!);
+      if (!r.ok) return err(`--limit: ${r.error}`);
+      avg = r.value;
+    }
+    let burst = 5;
+    if (b) {
+      const r = parseDecimal(b.values[0]!, 0, 10000);
+      if (!r.ok) return err(`--limit-burst: ${r.error}`);
+      burst = r.value;
+    }
+    // libxt_limit refuses `!` ("limit does not support invert").
+    return okv({ kind: 'limit', avg, burst, invert: false });
+  },
+};
+
 // ---- rpfilter (libxt_rpfilter.c) ----
 
 const rpfilter: MatchSpec = {
@@ -790,6 +845,7 @@ export const MATCHES: ReadonlyMap<string, MatchSpec> = new Map(
     addrtype,
     statistic,
     recent,
+    limit,
     rpfilter,
     set,
     physdev,

@@ -385,10 +385,14 @@ describe('parseRule: what packeteye does not model is kept and reported', () => 
       token: '--ctproto',
     },
     {
-      input: '-m limit --limit 5/min -j LOG',
-      text: '-m limit --limit 5/min -j LOG',
-      unsupported: { kind: 'unsupported', module: 'limit', args: ['--limit', '5/min'] },
-      token: '-m limit',
+      input: '-m hashlimit --hashlimit-upto 5/min --hashlimit-name h -j LOG',
+      text: '-m hashlimit --hashlimit-upto 5/min --hashlimit-name h -j LOG',
+      unsupported: {
+        kind: 'unsupported',
+        module: 'hashlimit',
+        args: ['--hashlimit-upto', '5/min', '--hashlimit-name', 'h'],
+      },
+      token: '-m hashlimit',
     },
     {
       input: '-m conntrack --ctorigdst 10.1.2.3/255.0.255.0',

@@ -21,6 +21,7 @@ import {
   formatIpv4,
   hex,
   parseIpv4,
+  parseDecimal,
   parseIpv6Text,
   parseMarkMask,
   parseUint,
@@ -425,6 +426,48 @@ const log: TargetSpec = {
   },
 };
 
+// ---- NFLOG (libxt_NFLOG.c) ----
+
+const nflog: TargetSpec = {
+  name: 'NFLOG',
+  options: options([
+    ['--nflog-group', 1, false],
+    ['--nflog-prefix', 1, false, 'any'],
+    ['--nflog-range', 1, false],
+    ['--nflog-size', 1, false],
+    ['--nflog-threshold', 1, false],
+  ]),
+  build(given) {
+    const values: Record<string, number | undefined> = {};
+    for (const [opt, max] of [
+      ['--nflog-group', 65535],
+      ['--nflog-range', 0xffffffff],
+      ['--nflog-size', 0xffffffff],
+      ['--nflog-threshold', 65535],
+    ] as const) {
+      const g = find(given, opt);
+      if (!g) continue;
+      const r = parseDecimal(g.values[0]!, 0, max);
+      if (!r.ok) return err(`${opt}: ${r.error}`);
+      values[opt] = r.value;
+    }
+    const p = find(given, '--nflog-prefix');
+    // xtables' string option check: 1 to 63 characters.
+    if (p && p.values[0] === '') return err('--nflog-prefix must not be empty');
+    if (p && Buffer.byteLength(p.values[0]!, 'utf8') > 63)
+      return err('--nflog-prefix is longer than 63 characters');
+    const size = values['--nflog-size'];
+    // iptables 1.8 accepts --nflog-range and ignores it ("has never worked"): it is not kept.
+    return okv({
+      kind: 'NFLOG',
+      group: values['--nflog-group'] ?? 0,
+      ...(p ? { prefix: p.values[0]! } : {}),
+      ...(size !== undefined ? { size } : {}),
+      threshold: values['--nflog-threshold'] ?? 1,
+    });
+  },
+};
+
 // ---- CT (libxt_CT.c): only --notrack is modelled ----
 
 const ct: TargetSpec = {
@@ -450,6 +493,7 @@ export const TARGETS: ReadonlyMap<string, TargetSpec> = new Map(
     masquerade,
     redirect,
     log,
+    nflog,
     ct,
   ].map((s) => [s.name, s]),
 );
@@ -471,7 +515,6 @@ export const KNOWN_UNMODELLED_TARGETS: ReadonlySet<string> = new Set([
   'LED',
   'MIRROR',
   'NETMAP',
-  'NFLOG',
   'NFQUEUE',
   'QUEUE',
   'RATEEST',

@@ -55,6 +55,8 @@ export class RuleState {
   readonly recent = new Map<string, Map<string, { stamps: number[]; ttl: number }>>();
   /** xt_statistic nth: the per-rule `master->count`. */
   readonly nth = new WeakMap<Match, { count: number }>();
+  /** xt_limit: the per-rule token bucket (credit in packets, time of the last look). */
+  readonly limit = new WeakMap<Match, { credit: number; prev: number }>();
 }
 
 /** xt_recent module parameters (ip_list_tot, ip_pkt_list_tot). */
@@ -752,6 +754,23 @@ function compileMatch(m: Match): CMatch {
       return compilePhysdev(m);
     case 'rpfilter':
       return compileRpfilter(m);
+    case 'limit': {
+      // limit_mt: credit grows with time up to burst packets; a packet that finds a full
+      // packet's credit takes it and matches. Time is the simulated clock.
+      const perSecond = 10000 / m.avg;
+      return {
+        test: (c) => {
+          const now = c.env.now();
+          let st = c.state.limit.get(m);
+          if (!st) c.state.limit.set(m, (st = { credit: m.burst, prev: now }));
+          st.credit = Math.min(m.burst, st.credit + (now - st.prev) * perSecond);
+          st.prev = now;
+          const hit = st.credit >= 1;
+          if (hit) st.credit -= 1;
+          return hit !== m.invert;
+        },
+      };
+    }
     case 'set': {
       const { name, flags, returnNomatch, invert } = m;
       // IPv4 sets only (ipset.ts); the rule compiles once, the sets are the host's.
@@ -1057,6 +1076,14 @@ function compileTarget(t: Target): (c: EvalCtx, ref: RuleRef) => TargetResult {
     }
     case 'CONNMARK':
       return compileConnmark(t.args);
+    case 'NFLOG':
+      return (c, ref) => {
+        c.notes.push({
+          ref,
+          text: `NFLOG group ${t.group}${t.prefix !== undefined ? ` prefix "${t.prefix}"` : ''}`,
+        });
+        return CONTINUE;
+      };
     case 'LOG':
       return (c, ref) => {
         c.notes.push({ ref, text: `LOG${t.prefix !== undefined ? ` prefix "${t.prefix}"` : ''}` });

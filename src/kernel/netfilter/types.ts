@@ -147,6 +147,12 @@ export type Match =
       readonly acceptLocal: boolean;
       readonly invert: boolean;
     }
+  /**
+   * `-m limit --limit AVG --limit-burst N` (xt_limit): a token bucket of
+   * `burst` packets refilled one per `period` seconds. `period` is iptables'
+   * `avg` in 1/10000 s (XT_LIMIT_SCALE), as the kernel holds it.
+   */
+  | ({ readonly kind: 'limit'; readonly avg: number; readonly burst: number } & Negatable)
   /** `-m set --match-set NAME src,dst`: the packet looked up in an IP set (ipset.ts). */
   | ({
       readonly kind: 'set';
@@ -209,6 +215,15 @@ export type Target =
     }
   | { readonly kind: 'REDIRECT'; readonly toPorts?: PortRange; readonly random: boolean }
   | { readonly kind: 'LOG'; readonly prefix?: string; readonly level?: string }
+  /** `-j NFLOG`: hands a copy to nfnetlink_log group `group`; the packet continues (XT_CONTINUE). */
+  | {
+      readonly kind: 'NFLOG';
+      readonly group: number;
+      readonly prefix?: string;
+      /** `--nflog-size`: how many bytes of the packet to copy. */
+      readonly size?: number;
+      readonly threshold: number;
+    }
   /** raw table `-j NOTRACK` or `-j CT --notrack` */
   | { readonly kind: 'NOTRACK' }
   | { readonly kind: 'unsupported'; readonly name: string; readonly args: readonly string[] };
