@@ -57,47 +57,50 @@ function topology(): TopologyDesc {
   };
 }
 
-describe.skipIf(!canEmulate(TOOLS))('limit and NFLOG: packeteye agrees with the real kernel', () => {
-  it('prints every spelling as iptables-save does, and a burst of 3 lets 3 of 5 SYNs match', async () => {
-    const parsed = parseIptablesSave(DUMP, 'router.rules');
-    expect(parsed.diagnostics).toEqual([]);
-    await withTopology(topology(), async (lab) => {
-      const router = lab.ns('router');
-      router.iptablesRestore(DUMP);
-      const rulesOf = (t: string) => t.split('\n').filter((l) => l.startsWith('-A '));
-      expect(rulesOf(serializeRuleset(parsed.ruleset))).toEqual(
-        rulesOf(router.exec(['iptables-save', '-t', 'filter'])),
-      );
-
-      const limited = rulePositions(DUMP).find((p) => p.chain === 'FORWARD' && p.index === 1)!;
-      const before = counterAt(router.counters(), limited).packets;
-      for (let i = 0; i < 5; i++) {
-        sendRawTcp(lab.ns('client'), {
-          src: '10.1.0.2',
-          dst: '172.31.2.2',
-          sport: 42000 + i,
-          dport: 80,
-          seq: 1,
-          ack: 0,
-          flags: TCP_FLAG.SYN,
-        });
-      }
-      const kernel = counterAt(router.counters(), limited).packets - before;
-
-      // The model: the same five SYNs through one host's netfilter, the clock standing still.
-      const nf = new Netfilter(parsed.ruleset, new TestEnv());
-      let model = 0;
-      for (let i = 0; i < 5; i++) {
-        const out = nf.run(
-          'FORWARD',
-          newSkb(tcp('10.1.0.2', 42000 + i, '172.31.2.2', 80)),
-          { inIface: 'eth0', outIface: 'eth1' },
-          new SeededChooser(1),
+describe.skipIf(!canEmulate(TOOLS))(
+  'limit and NFLOG: packeteye agrees with the real kernel',
+  () => {
+    it('prints every spelling as iptables-save does, and a burst of 3 lets 3 of 5 SYNs match', async () => {
+      const parsed = parseIptablesSave(DUMP, 'router.rules');
+      expect(parsed.diagnostics).toEqual([]);
+      await withTopology(topology(), async (lab) => {
+        const router = lab.ns('router');
+        router.iptablesRestore(DUMP);
+        const rulesOf = (t: string) => t.split('\n').filter((l) => l.startsWith('-A '));
+        expect(rulesOf(serializeRuleset(parsed.ruleset))).toEqual(
+          rulesOf(router.exec(['iptables-save', '-t', 'filter'])),
         );
-        if (out.verdict !== 'ACCEPT') throw new Error(`model verdict ${out.verdict}`);
-        if ((out.skb.mark & 1) === 1) model++;
-      }
-      expect({ kernel, model }).toEqual({ kernel: 3, model: 3 });
+
+        const limited = rulePositions(DUMP).find((p) => p.chain === 'FORWARD' && p.index === 1)!;
+        const before = counterAt(router.counters(), limited).packets;
+        for (let i = 0; i < 5; i++) {
+          sendRawTcp(lab.ns('client'), {
+            src: '10.1.0.2',
+            dst: '172.31.2.2',
+            sport: 42000 + i,
+            dport: 80,
+            seq: 1,
+            ack: 0,
+            flags: TCP_FLAG.SYN,
+          });
+        }
+        const kernel = counterAt(router.counters(), limited).packets - before;
+
+        // The model: the same five SYNs through one host's netfilter, the clock standing still.
+        const nf = new Netfilter(parsed.ruleset, new TestEnv());
+        let model = 0;
+        for (let i = 0; i < 5; i++) {
+          const out = nf.run(
+            'FORWARD',
+            newSkb(tcp('10.1.0.2', 42000 + i, '172.31.2.2', 80)),
+            { inIface: 'eth0', outIface: 'eth1' },
+            new SeededChooser(1),
+          );
+          if (out.verdict !== 'ACCEPT') throw new Error(`model verdict ${out.verdict}`);
+          if ((out.skb.mark & 1) === 1) model++;
+        }
+        expect({ kernel, model }).toEqual({ kernel: 3, model: 3 });
+      });
     });
-  });
-});
+  },
+);

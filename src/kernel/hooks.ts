@@ -87,6 +87,14 @@ export interface NetfilterHooks {
     rec: Recorder,
     chooser: Chooser,
   ): HookResult;
+  /**
+   * nf_ct_attach (nf_conntrack_attach): the meta of a packet the kernel
+   * generates about the packet with `meta` — an ICMP error (icmp_glue_bits)
+   * or a REJECT's reset — which carries that packet's conntrack entry as
+   * RELATED in the other direction, even when the entry is not confirmed yet.
+   * Absent: the new packet starts untracked-yet (FRESH_META).
+   */
+  related?(meta: SkbMeta): SkbMeta;
 }
 
 /** No rules at all: every hook accepts and nothing changes (a host without iptables). */

@@ -504,6 +504,11 @@ export function routeInput(
 
 // ------------------------------------------------------------------ netfilter
 
+/** The meta of a packet the kernel generates about one with `meta` (NetfilterHooks.related). */
+function relatedMeta(h: Host, meta: SkbMeta | undefined): SkbMeta {
+  return meta !== undefined && h.netfilter.related ? h.netfilter.related(meta) : FRESH_META;
+}
+
 function runHook(
   h: Host,
   sim: Sim,
@@ -531,7 +536,9 @@ function runHook(
         'netfilter-reject',
         `${call.hook}${r.why ? `: ${r.why}` : ''}`,
         r.packet,
-        resp ? { host: h.name, packet: resp, meta: FRESH_META, by: 'REJECT' } : undefined,
+        resp
+          ? { host: h.name, packet: resp, meta: relatedMeta(h, r.meta), by: 'REJECT' }
+          : undefined,
       );
       return undefined;
     }
@@ -745,6 +752,8 @@ function ipFinishOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
             ICMP.HOST_UNREACH,
             false,
             'arp_error_report: icmp_send host unreachable',
+            undefined,
+            skb.meta,
           );
       drop(
         sim,
@@ -758,7 +767,10 @@ function ipFinishOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
   });
 }
 
-/** icmp_send: the error about `p`, with its source chosen as the kernel does. */
+/**
+ * icmp_send: the error about `p`, with its source chosen as the kernel does;
+ * it carries `p`'s conntrack entry as RELATED (icmp_glue_bits → nf_ct_attach).
+ */
 function errorResponse(
   h: Host,
   p: Ipv4Packet,
@@ -767,6 +779,7 @@ function errorResponse(
   toLocal: boolean,
   by: string,
   mtu?: number,
+  meta?: SkbMeta,
 ): Response | undefined {
   let src: Ipv4 | undefined;
   if (toLocal) src = p.ip.dst;
@@ -776,7 +789,7 @@ function errorResponse(
   }
   if (src === undefined) return undefined;
   const err = icmpError(p, type, code, src, ttlOf(h), mtu);
-  return err ? { host: h.name, packet: err, meta: FRESH_META, by } : undefined;
+  return err ? { host: h.name, packet: err, meta: relatedMeta(h, meta), by } : undefined;
 }
 
 // ------------------------------------------------------------------ neighbours
@@ -1178,7 +1191,16 @@ function ipForward(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
       'ttl-exceeded',
       `ttl ${p.ip.ttl} at ${h.name}`,
       p,
-      errorResponse(h, p, ICMP.TIME_EXCEEDED, 0, false, 'ip_forward: icmp_send time exceeded'),
+      errorResponse(
+        h,
+        p,
+        ICMP.TIME_EXCEEDED,
+        0,
+        false,
+        'ip_forward: icmp_send time exceeded',
+        undefined,
+        skb.meta,
+      ),
     );
     return;
   }
@@ -1198,6 +1220,7 @@ function ipForward(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
         false,
         'ip_forward: icmp_send frag needed',
         out.mtu,
+        skb.meta,
       ),
     );
     return;

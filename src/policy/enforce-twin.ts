@@ -40,13 +40,18 @@
  * Simplification: with no NetworkPolicy at all, Felix's filter chains are
  * not installed (every workload chain would end in the `kns.<ns>` profile,
  * which allows everything); only its nat chains (cni/calico-nat.ts) are.
- * - `kube-router` — not modelled: a diagnostic says so, and traces carry a
- *   note that its rules are absent.
+ * - `kube-router` (`spec.networkPolicy.enforcer: kube-router`, beside any CNI)
+ *   — its network policy controller's chains and IP sets for the node's local
+ *   pods (kube-router.ts): pods are matched by address, bridged traffic by
+ *   `--physdev-is-bridged`, so it enforces on bridge and flannel pods too.
+ *   A denied packet is REJECTed (icmp-port-unreachable) in the pod's
+ *   KUBE-POD-FW- chain.
  */
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel } from '../k8s/model.js';
 import type { Step } from '../kernel/step.js';
 import { renderCalicoFilter, FELIX_MARK } from './calico.js';
+import { KUBE_ROUTER_MARK, renderKubeRouterFilter } from './kube-router.js';
 import { evaluatePair, type DirectionResult, type PairResult } from './engine.js';
 import { policyEnforcement, type Enforcer } from './enforcer.js';
 import { explainDirection, type PortQuery } from './explain.js';
@@ -60,7 +65,6 @@ import {
 import type { L4Protocol } from './ports.js';
 
 export const CODE_POLICY_ENFORCER_MISMATCH = 'policy-enforcer-no-workload-interfaces';
-export const CODE_POLICY_ENFORCER_NOT_MODELLED = 'policy-enforcer-not-modelled';
 
 /** How one cluster's policies are (not) enforced, built once per model. */
 export interface PolicyEnforcementPlan {
@@ -135,32 +139,39 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
         message: `Calico's Felix polices workload interfaces named cali<sha1(ns.pod)> with -i/-o (no --physdev); the ${cni} plugin puts pods on cni0 as veth ports, so Felix's chains match no packet and NetworkPolicy is not enforced`,
         hint: 'canal runs the calico CNI plugin (host-local IPAM, usePodCidr) for the pods and flannel only between nodes: set spec.cni.plugin: calico',
       });
-  } else if (e.enforcer === 'kube-router' && policyCount > 0) {
-    diagnostics.push({
-      code: CODE_POLICY_ENFORCER_NOT_MODELLED,
-      severity: 'warning',
-      object: `Cluster ${c.name}`,
-      field: 'spec.networkPolicy.enforcer',
-      message:
-        "kube-router's policy chains (KUBE-ROUTER-FORWARD, KUBE-POD-FW-*, KUBE-NWPLCY-*) are not modelled: traces show packets as if no policy were enforced",
-    });
+  } else if (e.enforcer === 'kube-router') {
+    // kube-router matches pods by address (-d/-s POD_IP, --physdev-is-bridged): any CNI's pods.
+    effective = true;
   }
   if (world.admin.length > 0 || world.baseline) {
-    if (e.enforcer === 'calico')
+    if (e.enforcer === 'calico' || e.enforcer === 'kube-router')
       diagnostics.push({
-        code: 'calico-anp-not-rendered',
+        code: `${e.enforcer}-anp-not-rendered`,
         severity: 'warning',
-        message:
-          'AdminNetworkPolicy / BaselineAdminNetworkPolicy tiers are not rendered into Calico chains; only NetworkPolicy is enforced in traces',
+        message: `AdminNetworkPolicy / BaselineAdminNetworkPolicy are not rendered into ${e.enforcer === 'calico' ? 'Calico' : "kube-router's"} chains; only NetworkPolicy is enforced in traces`,
       });
   }
   const podsByKey = new Map(world.pods.map((p) => [p.key, p] as const));
   const nodeFragment = (node: string, localPods: readonly string[]): PolicyFragment | undefined => {
-    // Without any policy every workload chain ends in the kns.<ns> profile, which allows
-    // everything: the twin leaves Felix's filter chains out then (no verdict changes, and
-    // traces of policy-free clusters stay short).
-    if (e.enforcer !== 'calico' || world.policies.length === 0) return undefined;
+    // Without any policy every workload chain ends in the kns.<ns> profile (Calico) or the
+    // default chain (kube-router), which allow everything: the twin leaves the filter chains
+    // out then (no verdict changes, and traces of policy-free clusters stay short).
+    if (world.policies.length === 0) return undefined;
     const local = localPods.map((k) => podsByKey.get(k)).filter((p): p is PodEndpoint => !!p);
+    if (e.enforcer === 'kube-router') {
+      const r = renderKubeRouterFilter(
+        { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
+        local,
+        { clusterIPRanges: [c.serviceCIDR] },
+      );
+      return {
+        text: r.text,
+        name: `kube-router@${node}`,
+        ipsetSave: r.ipsetSave,
+        diagnostics: [],
+      };
+    }
+    if (e.enforcer !== 'calico') return undefined;
     const r = renderCalicoFilter(
       // ANP diagnostics are given once at plan level.
       { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
@@ -333,7 +344,8 @@ export function annotatePolicyTrace<T extends TraceLike>(
   // "no ports" from "every port of TCP, UDP and SCTP", so the latter counts too (as calico.ts renders it).
   const allowed = q ? pair.allowed.has(q.protocol, q.port) : pair.allowed.isAll();
   const explanation = [...explainDirection(pair.egress, q), ...explainDirection(pair.ingress, q)];
-  const enforced = plan.enforcer === 'calico' && plan.effective;
+  const enforced =
+    (plan.enforcer === 'calico' || plan.enforcer === 'kube-router') && plan.effective;
   const policy: TracePolicy = {
     enforcer: plan.enforcer,
     enforced,
@@ -385,9 +397,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
     const who =
       plan.enforcer === 'calico'
         ? `Calico's Felix beside cni ${plan.cni} matches only cali* workload interfaces, which this node does not have, so it enforces nothing`
-        : plan.enforcer === 'kube-router'
-          ? 'kube-router is not modelled, so the twin enforces nothing'
-          : `cni ${plan.cni} enforces nothing`;
+        : `cni ${plan.cni} enforces nothing`;
     const put = (
       node: string | undefined,
       which: 'first' | 'last',
@@ -423,7 +433,8 @@ export function annotatePolicyTrace<T extends TraceLike>(
         .slice(0, i)
         .reverse()
         .find((s) => s.kind === 'rule');
-      if (!(rule && chainOf(rule).startsWith('cali-'))) break;
+      const enforcerChain = (ch: string) => ch.startsWith('cali-') || ch.startsWith('KUBE-POD-FW-');
+      if (!(rule && enforcerChain(chainOf(rule)))) break;
       const egressDenied = q
         ? !pair.egress.allowed.has(q.protocol, q.port)
         : pair.egress.allowed.isEmpty();
@@ -448,16 +459,44 @@ export function annotatePolicyTrace<T extends TraceLike>(
     }
     return done();
   }
-  // Allowed: name the rule that set Felix's accept mark in a cali-po- / cali-pi- chain.
-  const acceptMark = `MARK --set-xmark ${hex(FELIX_MARK.accept)}/${hex(FELIX_MARK.accept)}`;
+  // Delivered although the policies deny it: name the enforcer's rule that let it through
+  // (kube-router's KUBE-NWPLCY-COMMON accepts ICMP echo, unreachable and time exceeded for every pod).
+  if (!allowed) {
+    const isEnforcerAccept = (s: StepLike) =>
+      s.kind === 'rule' &&
+      s.detail?.['target'] === 'ACCEPT' &&
+      /^(KUBE-NWPLCY-COMMON|KUBE-POD-FW-|cali-)/.test(chainOf(s));
+    const hop = hops.find((h) => h.steps.some(isEnforcerAccept));
+    const at = hop?.steps.find(isEnforcerAccept);
+    if (hop && at) {
+      insertAfter(
+        hop,
+        (s) => s === at,
+        note(
+          `the policies deny this, but ${plan.enforcer} accepts it: filter ${chainOf(at)} #${String(at.detail!['index'])}: -A ${chainOf(at)} ${String(at.detail!['text'])} (what the enforcer does, not what the NetworkPolicy API says)`,
+          { policy: { verdict: 'enforcer-accepts', enforced: true, rule: at.detail } },
+        ),
+      );
+      return done();
+    }
+  }
+  // Allowed: name the rule that set the enforcer's accept mark in a policy chain
+  // (Felix: cali-po- / cali-pi-; kube-router: KUBE-NWPLCY-<hash>).
+  const kr = plan.enforcer === 'kube-router';
+  const acceptMark = kr
+    ? `MARK --set-xmark ${hex(KUBE_ROUTER_MARK.allowed)}/${hex(KUBE_ROUTER_MARK.allowed)}`
+    : `MARK --set-xmark ${hex(FELIX_MARK.accept)}/${hex(FELIX_MARK.accept)}`;
   for (const [dir, iso, by] of [
     ['egress', egressIso, policy.egress.allowedBy],
     ['ingress', ingressIso, policy.ingress.allowedBy],
   ] as const) {
     if (iso.length === 0) continue;
-    const prefix = dir === 'egress' ? 'cali-po-' : 'cali-pi-';
+    const prefix = kr ? 'KUBE-NWPLCY-' : dir === 'egress' ? 'cali-po-' : 'cali-pi-';
     const isAccept = (s: StepLike) =>
-      s.kind === 'rule' && chainOf(s).startsWith(prefix) && s.detail?.['target'] === acceptMark;
+      s.kind === 'rule' &&
+      chainOf(s).startsWith(prefix) &&
+      !/^KUBE-NWPLCY-(DEFAULT|COMMON)$/.test(chainOf(s)) &&
+      s.detail?.['target'] === acceptMark;
     const hop =
       hops.find((h) => h.steps.some(isAccept)) ??
       forwardHop(dir === 'egress' ? srcNode : dstNode, dir === 'egress' ? 'first' : 'last');

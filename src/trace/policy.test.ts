@@ -36,6 +36,7 @@ interface Case {
 
 const CALICO = 'policy-calico';
 const BRIDGE = 'policy-bridge-unenforced';
+const KUBE_ROUTER = 'policy-kube-router';
 
 const CASES: Case[] = [
   {
@@ -156,6 +157,48 @@ const CASES: Case[] = [
       ]);
     },
   },
+  {
+    name: 'policy-kube-router-fe-to-db-rejected',
+    example: KUBE_ROUTER,
+    opts: { from: 'store/fe-1', to: 'store/db-1:6379' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('rejected');
+      expect(t.request.detail).toMatch(
+        /KUBE-POD-FW-\w{16} .*rule to REJECT traffic destined for POD name:db-1 namespace: store/,
+      );
+      expect(t.policy).toMatchObject({ enforcer: 'kube-router', enforced: true });
+      // The REJECT's ICMP error carries the SYN's (unconfirmed) conntrack entry: RELATED, not INVALID.
+      expect(t.reply?.disposition).toBe('delivered');
+      expect(t.reply?.socket).toContain('ECONNREFUSED');
+    },
+  },
+  {
+    name: 'policy-kube-router-be-to-db-service-allowed',
+    example: KUBE_ROUTER,
+    opts: { from: 'store/be-1', to: 'svc/store/db:6379' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(notes(t)).toEqual([
+        expect.stringMatching(
+          /^ingress allowed by NetworkPolicy store\/store-net-policy spec\.ingress\[0\] \(filter KUBE-NWPLCY-\w{16} #1: .*-m set --match-set KUBE-SRC-\w{16} src -m set --match-set KUBE-DST-\w{16} dst/,
+        ),
+      ]);
+    },
+  },
+  {
+    name: 'policy-kube-router-ping-accepted-by-common-chain',
+    example: KUBE_ROUTER,
+    opts: { from: 'store/fe-1', to: 'store/db-1', proto: 'icmp' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.policy?.allowedByPolicy).toBe(false);
+      expect(notes(t)).toEqual([
+        expect.stringMatching(
+          /^the policies deny this, but kube-router accepts it: filter KUBE-NWPLCY-COMMON/,
+        ),
+      ]);
+    },
+  },
 ];
 
 describe('NetworkPolicy in traces', () => {
@@ -187,6 +230,26 @@ describe('NetworkPolicy in traces', () => {
         const ping = traceConnection(p, { from: a, to: b, proto: 'icmp' });
         expect(`${a}->${b} icmp ${ping.request.disposition}`).toBe(
           `${a}->${b} icmp ${ping.policy!.allowedByPolicy ? 'delivered' : 'dropped'}`,
+        );
+      }
+  });
+
+  it('every TCP verdict of the kube-router twin matches the policy engine (denied: REJECTed)', () => {
+    const p = plan(KUBE_ROUTER);
+    const pods = ['store/fe-1', 'store/fe-2', 'store/be-1', 'store/be-2', 'store/db-1'];
+    const ports: Record<string, number> = {
+      'store/fe-1': 80,
+      'store/fe-2': 80,
+      'store/be-1': 8080,
+      'store/be-2': 8080,
+      'store/db-1': 6379,
+    };
+    for (const a of pods)
+      for (const b of pods) {
+        if (a === b) continue;
+        const t = traceConnection(p, { from: a, to: `${b}:${ports[b]}` });
+        expect(`${a}->${b} ${t.request.disposition}`).toBe(
+          `${a}->${b} ${t.policy!.allowedByPolicy ? 'delivered' : 'rejected'}`,
         );
       }
   });

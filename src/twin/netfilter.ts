@@ -19,6 +19,7 @@ import {
   type ConntrackSysctls,
   type SkbCt,
 } from '../kernel/conntrack/core.js';
+import { isReplyInfo } from '../kernel/conntrack/entry.js';
 import type {
   HookCall,
   HookResult,
@@ -100,6 +101,14 @@ export class IptablesHooks implements NetfilterHooks {
       },
     };
     this.nf = new Netfilter(ruleset, env, ipsets);
+  }
+
+  related(meta: SkbMeta): SkbMeta {
+    const ct = meta.ct as SkbCt | undefined;
+    if (!ct || ct.kind !== 'tracked') return { mark: 0 };
+    // nf_conntrack_attach: the new packet goes the other way.
+    const ctinfo = isReplyInfo(ct.ctinfo) ? 'RELATED' : 'RELATED_REPLY';
+    return { mark: 0, ct: { kind: 'tracked', entry: ct.entry, ctinfo } };
   }
 
   hook(
