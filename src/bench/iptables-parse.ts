@@ -12,29 +12,12 @@
  * `benchParse` times parseIptablesSave on it (median of 5 runs after a
  * warm-up); the target is well under one second.
  */
-import { createHash } from 'node:crypto';
+import { sha256Base32 } from '../k8s/hash.js';
 import { performance } from 'node:perf_hooks';
 import { parseIptablesSave } from '../iptables/parse.js';
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
 /** kube-proxy's portProtoHash / servicePortEndpointChainName: base32(sha256(s))[:16]. */
-export function kubeHash(s: string): string {
-  const digest = createHash('sha256').update(s).digest();
-  let out = '';
-  let bits = 0;
-  let value = 0;
-  for (const byte of digest) {
-    value = ((value << 8) | byte) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < 16) {
-      out += B32[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 16) break;
-  }
-  return out;
-}
+export const kubeHash = sha256Base32;
 
 function ip(base: number, n: number): string {
   const x = (base + n) >>> 0;

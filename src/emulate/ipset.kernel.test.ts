@@ -22,6 +22,7 @@ import {
   withTopology,
   type TopologyDesc,
 } from './index.js';
+import { routerLine } from './testing/router.js';
 
 const TOOLS = ['ip', 'iptables-restore', 'iptables-save', 'ipset', 'socat'];
 
@@ -64,23 +65,12 @@ COMMIT
 const CLIENTS = ['10.1.5.5', '10.1.2.7', '10.7.0.1', '10.9.0.1', '10.9.0.2', '10.9.0.5'];
 
 function topology(): TopologyDesc {
-  return {
-    netns: {
-      client: { routes: [{ to: 'default', via: '10.0.0.1' }] },
-      router: { sysctls: { 'net.ipv4.ip_forward': 1 } },
-      server: { routes: [{ to: 'default', via: '172.31.2.1' }] },
-    },
-    veths: [
-      {
-        a: { ns: 'client', dev: 'eth0', addrs: CLIENTS.map((c) => `${c}/8`) },
-        b: { ns: 'router', dev: 'eth0', addrs: ['10.0.0.1/8'] },
-      },
-      {
-        a: { ns: 'router', dev: 'eth1', addrs: ['172.31.2.1/24', '172.31.3.1/24'] },
-        b: { ns: 'server', dev: 'eth0', addrs: ['172.31.2.2/24', '172.31.3.3/24'] },
-      },
-    ],
-  };
+  return routerLine({
+    client: CLIENTS.map((c) => `${c}/8`),
+    routerIn: ['10.0.0.1/8'],
+    routerOut: ['172.31.2.1/24', '172.31.3.1/24'],
+    server: ['172.31.2.2/24', '172.31.3.3/24'],
+  });
 }
 
 /** What decided a forwarded packet: `FORWARD#N` for a rule, `policy` for the chain's policy. */

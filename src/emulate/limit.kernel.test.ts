@@ -19,6 +19,7 @@ import {
   withTopology,
   type TopologyDesc,
 } from './index.js';
+import { routerLine } from './testing/router.js';
 
 const TOOLS = ['ip', 'iptables-restore', 'iptables-save', 'socat'];
 
@@ -38,23 +39,12 @@ COMMIT
 `;
 
 function topology(): TopologyDesc {
-  return {
-    netns: {
-      client: { routes: [{ to: 'default', via: '10.1.0.1' }] },
-      router: { sysctls: { 'net.ipv4.ip_forward': 1 } },
-      server: { routes: [{ to: 'default', via: '172.31.2.1' }] },
-    },
-    veths: [
-      {
-        a: { ns: 'client', dev: 'eth0', addrs: ['10.1.0.2/24'] },
-        b: { ns: 'router', dev: 'eth0', addrs: ['10.1.0.1/24'] },
-      },
-      {
-        a: { ns: 'router', dev: 'eth1', addrs: ['172.31.2.1/24'] },
-        b: { ns: 'server', dev: 'eth0', addrs: ['172.31.2.2/24'] },
-      },
-    ],
-  };
+  return routerLine({
+    client: ['10.1.0.2/24'],
+    routerIn: ['10.1.0.1/24'],
+    routerOut: ['172.31.2.1/24'],
+    server: ['172.31.2.2/24'],
+  });
 }
 
 describe.skipIf(!canEmulate(TOOLS))(

@@ -21,6 +21,7 @@ import {
   withTopology,
   type TopologyDesc,
 } from './index.js';
+import { routerLine } from './testing/router.js';
 
 const TOOLS = ['ip', 'iptables-restore', 'iptables-save', 'socat'];
 
@@ -44,30 +45,13 @@ const SOURCES: [src: string, why: string][] = [
 ];
 
 function topology(): TopologyDesc {
-  return {
-    netns: {
-      client: { routes: [{ to: 'default', via: '10.1.0.1' }] },
-      router: {
-        sysctls: { 'net.ipv4.ip_forward': 1 },
-        routes: [{ to: '10.50.0.0/16', via: '172.31.2.2', dev: 'eth1' }],
-      },
-      server: { routes: [{ to: 'default', via: '172.31.2.1' }] },
-    },
-    veths: [
-      {
-        a: {
-          ns: 'client',
-          dev: 'eth0',
-          addrs: ['10.1.0.2/24', '10.50.1.1/32', '10.9.9.9/32', '10.200.0.1/32'],
-        },
-        b: { ns: 'router', dev: 'eth0', addrs: ['10.1.0.1/24', '10.200.0.1/32'] },
-      },
-      {
-        a: { ns: 'router', dev: 'eth1', addrs: ['172.31.2.1/24'] },
-        b: { ns: 'server', dev: 'eth0', addrs: ['172.31.2.2/24'] },
-      },
-    ],
-  };
+  return routerLine({
+    client: ['10.1.0.2/24', '10.50.1.1/32', '10.9.9.9/32', '10.200.0.1/32'],
+    routerIn: ['10.1.0.1/24', '10.200.0.1/32'],
+    routerOut: ['172.31.2.1/24'],
+    server: ['172.31.2.2/24'],
+    routerRoutes: [{ to: '10.50.0.0/16', via: '172.31.2.2', dev: 'eth1' }],
+  });
 }
 
 /** The CHECKS rules packeteye says the packet matched, as `CHECKS#N`. */

@@ -30,7 +30,7 @@
  * a Go map); ports come from the compiled port set, one rule per protocol and
  * range (adjacent entries merged). IPv4 only.
  */
-import { createHash } from 'node:crypto';
+import { sha256Base32 } from '../k8s/hash.js';
 import {
   npSelects,
   peerMatches,
@@ -61,25 +61,8 @@ export interface KubeRouterNodeRules {
 /** The marks kube-router uses: 0x10000 "allowed by a policy", 0x20000 "passed netpol". */
 export const KUBE_ROUTER_MARK = { allowed: 0x10000, passed: 0x20000 } as const;
 
-const B32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
 /** Go's base32.StdEncoding of sha256(s), first 16 characters. */
-export function kubeRouterHash(s: string): string {
-  const buf = createHash('sha256').update(s).digest();
-  let out = '';
-  let bits = 0;
-  let val = 0;
-  for (const b of buf) {
-    val = ((val << 8) | b) & 0xffff;
-    bits += 8;
-    while (bits >= 5 && out.length < 16) {
-      out += B32[(val >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    if (out.length >= 16) break;
-  }
-  return out;
-}
+export const kubeRouterHash = sha256Base32;
 
 /** The uuid in a rule's comment: the chain name and the rule's arguments, concatenated (utils.go). */
 function ruleUuid(chain: string, args: readonly string[]): string {

@@ -8,32 +8,12 @@
  * `servicePortEndpointChainName`), unchanged from 1.24 to 1.31.
  */
 
-import { createHash } from 'node:crypto';
+import { base32Std, sha256Base32 } from '../k8s/hash.js';
 
-const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
-
-/** RFC 4648 base32 with padding, as Go's `base32.StdEncoding.EncodeToString`. */
-export function base32Std(bytes: Uint8Array): string {
-  let out = '';
-  let buffer = 0;
-  let bits = 0;
-  for (const b of bytes) {
-    buffer = (buffer << 8) | b;
-    bits += 8;
-    while (bits >= 5) {
-      out += BASE32_ALPHABET[(buffer >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-    buffer &= (1 << bits) - 1;
-  }
-  if (bits > 0) out += BASE32_ALPHABET[(buffer << (5 - bits)) & 31];
-  while (out.length % 8 !== 0) out += '=';
-  return out;
-}
+export { base32Std };
 
 function hash16(input: string): string {
-  const digest = createHash('sha256').update(input, 'utf8').digest();
-  return base32Std(digest).slice(0, 16);
+  return sha256Base32(input);
 }
 
 /**
