@@ -42,15 +42,18 @@ describe.skipIf(!canCapture())('wire against the real kernel', () => {
       ...nameFrames(aFrames.slice(natStart)).map((n) => `nat-${n}`),
     ];
     const cNames = nameFrames(cFrames).map((n) => `c-${n}`);
-    // In order; extra ARP (a neighbour re-probe on a slow machine) is the only thing tolerated.
+    // In order; extra ARP (a neighbour re-probe on a slow machine) and a frame sent again at once
+    // (a retransmission on a loaded machine: the same name twice in a row) are tolerated.
     const expectedA = EXPECTED_NAMES.filter((n) => !n.startsWith('c-'));
     const expectedC = EXPECTED_NAMES.filter((n) => n.startsWith('c-'));
-    expect(aNames.filter((n) => expectedA.includes(n))).toEqual(expectedA);
-    expect(cNames.filter((n) => expectedC.includes(n))).toEqual(expectedC);
+    const once = (names: string[]) => names.filter((n, i) => i === 0 || names[i - 1] !== n);
+    expect(once(aNames.filter((n) => expectedA.includes(n)))).toEqual(expectedA);
+    expect(once(cNames.filter((n) => expectedC.includes(n)))).toEqual(expectedC);
     const extra = [...aNames, ...cNames].filter((n) => !EXPECTED_NAMES.includes(n));
     expect(extra.filter((n) => !/^(nat-|c-)?arp-/.test(n))).toEqual([]);
-    aFrames.forEach((f, i) => named.set(aNames[i]!, f));
-    cFrames.forEach((f, i) => named.set(cNames[i]!, f));
+    // The first of repeated frames is the one compared.
+    aFrames.forEach((f, i) => named.has(aNames[i]!) || named.set(aNames[i]!, f));
+    cFrames.forEach((f, i) => named.has(cNames[i]!) || named.set(cNames[i]!, f));
 
     const parsed = new Map<string, Frame>();
     for (const [name, bytes] of named) {
