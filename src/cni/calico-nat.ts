@@ -32,6 +32,7 @@
 
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';
+import { formatIpsetRestore } from '../iptables/ipset.js';
 import { isCidr, isIpv4, parseCidr } from '../wire/addr.js';
 import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
 
@@ -234,13 +235,13 @@ export function compileCalicoNat(input: CalicoNatInput): IptablesFragment {
   renderChain(b, 'OUTPUT', [jump('cali-OUTPUT')], 'insert');
   renderChain(b, 'POSTROUTING', [jump('cali-POSTROUTING')], 'insert');
   // Felix keeps both pool sets whatever the pools' natOutgoing (felix/dataplane ipsets).
-  const set = (name: string, members: readonly string[]) => [
-    `create ${name} hash:net family inet hashsize 1024 maxelem 1048576`,
-    ...members.map((m) => `add ${name} ${m}`),
-  ];
+  const options = 'family inet hashsize 1024 maxelem 1048576'; // Felix's (felix/ipsets)
   const ipsetSave =
     allPools.length > 0
-      ? [...set(allSet, allPools), ...set(masqSet, masqPools), ''].join('\n')
+      ? formatIpsetRestore([
+          { name: allSet, type: 'hash:net', options, members: allPools },
+          { name: masqSet, type: 'hash:net', options, members: masqPools },
+        ])
       : '';
   return { ...b.fragment(diagnostics), ipsetSave };
 }

@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../diag.js';
 import { lookupSet, type SetDir, type SetProbe } from '../kernel/netfilter/ipset.js';
 import { IPPROTO } from '../wire/packet.js';
 import { ipToInt } from '../wire/addr.js';
-import { parseIpsetSave } from './ipset.js';
+import { formatIpsetRestore, parseIpsetSave } from './ipset.js';
 import { parseIptablesSave } from './parse.js';
 
 function probe(
@@ -254,5 +254,36 @@ describe('-m set in an iptables-save dump', () => {
   it('counter conditions are reported as unsupported, not guessed', () => {
     const d = rule('-m set --match-set s src --packets-gt 5 -j DROP').diagnostics;
     expect(d.map(formatDiagnostic).join('\n')).toContain('--packets-gt');
+  });
+});
+
+describe('formatIpsetRestore', () => {
+  it('writes what ipset save prints, and reads back to the same sets', () => {
+    const text = formatIpsetRestore([
+      {
+        name: 'KUBE-SRC-X',
+        type: 'hash:net',
+        options: 'family inet hashsize 1024 maxelem 65536 timeout 0',
+        members: ['10.0.0.0/8', '10.1.0.0/16 nomatch'],
+        addOptions: 'timeout 0',
+      },
+      { name: 'web', type: 'hash:ip', members: ['10.0.0.1'] },
+    ]);
+    expect(text).toBe(
+      [
+        'create KUBE-SRC-X hash:net family inet hashsize 1024 maxelem 65536 timeout 0',
+        'add KUBE-SRC-X 10.0.0.0/8 timeout 0',
+        'add KUBE-SRC-X 10.1.0.0/16 timeout 0 nomatch',
+        'create web hash:ip family inet hashsize 1024 maxelem 65536',
+        'add web 10.0.0.1',
+        '',
+      ].join('\n'),
+    );
+    const back = sets(text);
+    expect(back.get('KUBE-SRC-X')!.entries.map((e) => e.nomatch)).toEqual([false, true]);
+    expect(lookupSet(back, back.get('KUBE-SRC-X')!, ['src'], probe('10.1.2.3', '1.1.1.1'))).toBe(
+      'nomatch',
+    );
+    expect(formatIpsetRestore([])).toBe('');
   });
 });

@@ -293,3 +293,30 @@ export function parseIpsetSave(
   }
   return { sets, diagnostics };
 }
+
+/** One set for formatIpsetRestore. */
+export interface IpSetSpec {
+  readonly name: string;
+  readonly type: IpSetType;
+  /** What `create` says after the type. Default `family inet hashsize 1024 maxelem 65536`. */
+  readonly options?: string;
+  /** Elements as `ipset add` takes them; a trailing ` nomatch` marks an exception. */
+  readonly members: readonly string[];
+  /** Options every `add` carries before `nomatch` (kube-router's `timeout 0`). */
+  readonly addOptions?: string;
+}
+
+/** `ipset restore` text (what `ipset save` prints) for `sets`, in the order given; '' for none. */
+export function formatIpsetRestore(sets: readonly IpSetSpec[]): string {
+  const lines = sets.flatMap((s) => [
+    `create ${s.name} ${s.type} ${s.options ?? 'family inet hashsize 1024 maxelem 65536'}`,
+    ...s.members.map((m) => {
+      const nomatch = m.endsWith(' nomatch');
+      const entry = nomatch ? m.slice(0, -' nomatch'.length) : m;
+      return [`add ${s.name} ${entry}`, s.addOptions, nomatch ? 'nomatch' : undefined]
+        .filter((x) => x !== undefined)
+        .join(' ');
+    }),
+  ]);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}

@@ -47,6 +47,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';
+import { formatIpsetRestore } from '../iptables/ipset.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import {
   npSelects,
@@ -94,6 +95,9 @@ export function lengthLimitedId(
   }
   return prefix + s;
 }
+
+/** How Felix creates its IP sets (felix/ipsets: maxelem 1048576). */
+export const FELIX_IPSET_OPTIONS = 'family inet hashsize 1024 maxelem 1048576';
 
 export interface CalicoIpSet {
   readonly name: string;
@@ -460,12 +464,14 @@ export function renderCalicoFilter(
   const ipsets = [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const ipsetSave = expand
     ? ''
-    : ipsets
-        .flatMap((s) => [
-          `create ${s.name} ${s.type} family inet hashsize 1024 maxelem 1048576`,
+    : formatIpsetRestore(
+        ipsets.map((s) => ({
+          name: s.name,
+          type: s.type,
+          options: FELIX_IPSET_OPTIONS,
           // ipset prints a hash:net host element without its /32.
-          ...s.members.map((m) => `add ${s.name} ${m.replace(/\/32$/, '')}`),
-        ])
-        .join('\n') + (ipsets.length ? '\n' : '');
+          members: s.members.map((m) => m.replace(/\/32$/, '')),
+        })),
+      );
   return { iptablesSave: out.join('\n'), ipsets, ipsetSave, interfaces, diagnostics };
 }

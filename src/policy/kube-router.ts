@@ -30,6 +30,7 @@
  * a Go map); ports come from the compiled port set, one rule per protocol and
  * range (adjacent entries merged). IPv4 only.
  */
+import { formatIpsetRestore } from '../iptables/ipset.js';
 import { sha256Base32 } from '../k8s/hash.js';
 import {
   npSelects,
@@ -406,16 +407,17 @@ export function renderKubeRouterFilter(
     'COMMIT',
     '',
   ].join('\n');
-  const ipsetSave = [...sets.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .flatMap(([name, s]) => [
-      `create ${name} ${s.type} family inet hashsize 1024 maxelem 65536 timeout 0`,
-      ...s.members.map((m) =>
-        m.endsWith(' nomatch')
-          ? `add ${name} ${m.replace(/ nomatch$/, '')} timeout 0 nomatch`
-          : `add ${name} ${m} timeout 0`,
-      ),
-    ])
-    .join('\n');
-  return { text, ipsetSave: ipsetSave === '' ? '' : `${ipsetSave}\n` };
+  // kube-router creates its sets with `timeout 0` and adds with it (ipset.go buildIPSetRestore).
+  const ipsetSave = formatIpsetRestore(
+    [...sets.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : 1))
+      .map(([name, s]) => ({
+        name,
+        type: s.type,
+        options: 'family inet hashsize 1024 maxelem 65536 timeout 0',
+        members: s.members,
+        addOptions: 'timeout 0',
+      })),
+  );
+  return { text, ipsetSave };
 }
