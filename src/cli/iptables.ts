@@ -462,17 +462,7 @@ function deciderJson(d: Decider | null): unknown {
   if (!d) return null;
   switch (d.kind) {
     case 'rule':
-      return {
-        kind: 'rule',
-        hook: d.hook,
-        table: d.table,
-        chain: d.chain,
-        index: d.index,
-        file: d.file ?? null,
-        line: d.line ?? null,
-        rule: d.text,
-        target: d.target,
-      };
+      return { kind: 'rule', ...hitJson(d) };
     case 'policy':
       return { kind: 'policy', hook: d.hook, table: d.table, chain: d.chain, policy: d.policy };
     case 'kernel':
@@ -480,7 +470,7 @@ function deciderJson(d: Decider | null): unknown {
   }
 }
 
-function hitJson(h: RuleHit): unknown {
+function hitJson(h: RuleHit): Record<string, unknown> {
   return {
     hook: h.hook,
     table: h.table,

@@ -31,7 +31,7 @@
  * Pure: trace in, string out.
  */
 import { createHash } from 'node:crypto';
-import { dstOf, ep, isCopy, srcOf } from './trace.js';
+import { dstOf, ep, isCopy, srcOf, touchedBy } from './trace.js';
 import type {
   Alternative,
   ConnectionTrace,
@@ -857,20 +857,7 @@ function alternativesHtml(t: ConnectionTrace): string {
 
 function defaultsHtml(t: ConnectionTrace): string {
   if (t.defaults.length === 0) return '';
-  const involved = new Set<string>();
-  for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
-  const svc =
-    t.to.kind === 'service' && t.to.ref.startsWith('svc/')
-      ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
-      : undefined;
-  const relevant = (o: string): boolean => {
-    const name = o.replace(/^\S+ /, '');
-    return (
-      involved.has(name) ||
-      (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
-      o.startsWith('Cluster ')
-    );
-  };
+  const relevant = (o: string): boolean => touchedBy(t, o);
   const table = (ds: typeof t.defaults, caption: string): string =>
     `<div class="scroll"><table><caption>${esc(caption)}</caption><thead><tr><th scope="col">object</th><th scope="col">field</th><th scope="col">value</th><th scope="col">why</th></tr></thead><tbody>` +
     ds

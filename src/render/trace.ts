@@ -269,6 +269,26 @@ function pct(p: number): string {
 }
 
 /** The seeds' picture; `wide` adds each hop's netfilter path and frames (`-o wide`). */
+/**
+ * Whether the object a default is about (`Kind ns/name`) took part in the
+ * connection: a host it crossed, the Service it was for (and that Service's
+ * slices), or the Cluster itself.
+ */
+export function touchedBy(t: ConnectionTrace, object: string): boolean {
+  const involved = new Set<string>();
+  for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
+  const svc =
+    t.to.kind === 'service' && t.to.ref.startsWith('svc/')
+      ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
+      : undefined;
+  const name = object.replace(/^\S+ /, '');
+  return (
+    involved.has(name) ||
+    (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
+    object.startsWith('Cluster ')
+  );
+}
+
 export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {}): string {
   const wide = opts.wide === true;
   const out: string[] = [];
@@ -312,20 +332,7 @@ export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {
       );
     }
   }
-  const involved = new Set<string>();
-  for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
-  const svc =
-    t.to.kind === 'service' && t.to.ref.startsWith('svc/')
-      ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
-      : undefined;
-  const relevant = t.defaults.filter((d) => {
-    const name = d.object.replace(/^\S+ /, '');
-    return (
-      involved.has(name) ||
-      (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
-      d.object.startsWith('Cluster ')
-    );
-  });
+  const relevant = t.defaults.filter((d) => touchedBy(t, d.object));
   if (t.defaults.length > 0) {
     out.push('');
     out.push('defaults (what the twin invented):');
