@@ -58,6 +58,7 @@ import { explainDirection, type PortQuery } from './explain.js';
 import {
   buildPolicyWorld,
   npSelects,
+  type Direction,
   type PodEndpoint,
   type PolicyWorld,
   type SourceObject,
@@ -198,6 +199,29 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
 }
 
 const hex = (n: number) => `0x${n.toString(16)}`;
+
+/** Where each enforcer's verdicts show in a trace: its chains, and the rule that marks a packet allowed. */
+const ENFORCER_CHAINS: Record<
+  'calico' | 'kube-router',
+  {
+    /** Every chain the enforcer installs. */
+    readonly chains: RegExp;
+    /** The policy chains whose accept-mark rule says which NetworkPolicy rule allowed `dir`. */
+    readonly policyChains: (dir: Direction) => RegExp;
+    readonly acceptMark: string;
+  }
+> = {
+  calico: {
+    chains: /^cali-/,
+    policyChains: (dir) => (dir === 'egress' ? /^cali-po-/ : /^cali-pi-/),
+    acceptMark: `MARK --set-xmark ${hex(FELIX_MARK.accept)}/${hex(FELIX_MARK.accept)}`,
+  },
+  'kube-router': {
+    chains: /^KUBE-(POD-FW|NWPLCY)-/,
+    policyChains: () => /^KUBE-NWPLCY-(?!DEFAULT$|COMMON$)/,
+    acceptMark: `MARK --set-xmark ${hex(KUBE_ROUTER_MARK.allowed)}/${hex(KUBE_ROUTER_MARK.allowed)}`,
+  },
+};
 
 /**
  * renderCalicoFilter's iptables-save text as the `--noflush` fragment Felix's
@@ -423,7 +447,8 @@ export function annotatePolicyTrace<T extends TraceLike>(
     return done();
   }
 
-  // Enforced: find what the kernel model did in the Calico chains.
+  // Enforced: find what the kernel model did in the enforcer's chains.
+  const enforcer = ENFORCER_CHAINS[plan.enforcer === 'kube-router' ? 'kube-router' : 'calico'];
   if (trace.request.disposition === 'dropped' || trace.request.disposition === 'rejected') {
     for (const h of hops) {
       const i = h.steps.findIndex((s) => s.kind === 'drop');
@@ -433,8 +458,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
         .slice(0, i)
         .reverse()
         .find((s) => s.kind === 'rule');
-      const enforcerChain = (ch: string) => ch.startsWith('cali-') || ch.startsWith('KUBE-POD-FW-');
-      if (!(rule && enforcerChain(chainOf(rule)))) break;
+      if (!(rule && enforcer.chains.test(chainOf(rule)))) break;
       const egressDenied = q
         ? !pair.egress.allowed.has(q.protocol, q.port)
         : pair.egress.allowed.isEmpty();
@@ -463,9 +487,7 @@ export function annotatePolicyTrace<T extends TraceLike>(
   // (kube-router's KUBE-NWPLCY-COMMON accepts ICMP echo, unreachable and time exceeded for every pod).
   if (!allowed) {
     const isEnforcerAccept = (s: StepLike) =>
-      s.kind === 'rule' &&
-      s.detail?.['target'] === 'ACCEPT' &&
-      /^(KUBE-NWPLCY-COMMON|KUBE-POD-FW-|cali-)/.test(chainOf(s));
+      s.kind === 'rule' && s.detail?.['target'] === 'ACCEPT' && enforcer.chains.test(chainOf(s));
     const hop = hops.find((h) => h.steps.some(isEnforcerAccept));
     const at = hop?.steps.find(isEnforcerAccept);
     if (hop && at) {
@@ -482,21 +504,15 @@ export function annotatePolicyTrace<T extends TraceLike>(
   }
   // Allowed: name the rule that set the enforcer's accept mark in a policy chain
   // (Felix: cali-po- / cali-pi-; kube-router: KUBE-NWPLCY-<hash>).
-  const kr = plan.enforcer === 'kube-router';
-  const acceptMark = kr
-    ? `MARK --set-xmark ${hex(KUBE_ROUTER_MARK.allowed)}/${hex(KUBE_ROUTER_MARK.allowed)}`
-    : `MARK --set-xmark ${hex(FELIX_MARK.accept)}/${hex(FELIX_MARK.accept)}`;
   for (const [dir, iso, by] of [
     ['egress', egressIso, policy.egress.allowedBy],
     ['ingress', ingressIso, policy.ingress.allowedBy],
   ] as const) {
     if (iso.length === 0) continue;
-    const prefix = kr ? 'KUBE-NWPLCY-' : dir === 'egress' ? 'cali-po-' : 'cali-pi-';
     const isAccept = (s: StepLike) =>
       s.kind === 'rule' &&
-      chainOf(s).startsWith(prefix) &&
-      !/^KUBE-NWPLCY-(DEFAULT|COMMON)$/.test(chainOf(s)) &&
-      s.detail?.['target'] === acceptMark;
+      enforcer.policyChains(dir).test(chainOf(s)) &&
+      s.detail?.['target'] === enforcer.acceptMark;
     const hop =
       hops.find((h) => h.steps.some(isAccept)) ??
       forwardHop(dir === 'egress' ? srcNode : dstNode, dir === 'egress' ? 'first' : 'last');
