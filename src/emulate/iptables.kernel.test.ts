@@ -34,6 +34,7 @@ import {
   type ClientResult,
   type Counters,
   type Lab,
+  type ServerSaw,
   type Netns,
   type RawTcp,
   type TopologyDesc,
@@ -223,6 +224,24 @@ async function connectOnce(
   });
   if (r === undefined) throw new Error('client returned no result');
   return r;
+}
+
+/** A TCP server on `host`:8080 in `ns` while `dial` runs; what it saw, once stopped (even if `dial` throws). */
+async function whileServing<T>(
+  lab: Lab,
+  ns: Netns,
+  host: string,
+  dial: () => Promise<T>,
+): Promise<{ got: T; seen: ServerSaw[] }> {
+  const server = await startServer(lab, ns, { proto: 'tcp', listen: [{ host, port: 8080 }] });
+  const dialled = dial().then(
+    (got) => ({ got }),
+    (error: unknown) => ({ error }),
+  );
+  const outcome = await dialled;
+  const seen = await server.stop();
+  if ('error' in outcome) throw outcome.error;
+  return { got: outcome.got, seen };
 }
 
 // ---------------------------------------------------------------------------
@@ -425,12 +444,9 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       const router = lab.ns('router');
       expect(localIpsOf(router)).toEqual(ROUTER_LOCAL);
       router.iptablesRestore(ONE_ENDPOINT);
-      const server = await startServer(lab, lab.ns('server'), {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
-      const seen = await server.stop();
+      const { got, seen } = await whileServing(lab, lab.ns('server'), BACKEND_A, () =>
+        connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport),
+      );
 
       // The kernel.
       expect(got).toMatchObject({ kind: 'connected', remote: `${VIP}:80` });
@@ -469,17 +485,17 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(ONE_ENDPOINT);
-      const server = await startServer(lab, lab.ns('server'), {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const [got] = await runClient(lab, router, {
-        proto: 'tcp',
-        dst: VIP,
-        port: 80,
-        sport: 40002,
-      });
-      const seen = await server.stop();
+      const {
+        got: [got],
+        seen,
+      } = await whileServing(lab, lab.ns('server'), BACKEND_A, () =>
+        runClient(lab, router, {
+          proto: 'tcp',
+          dst: VIP,
+          port: 80,
+          sport: 40002,
+        }),
+      );
 
       // The kernel: the source was chosen by the route to the VIP (via eth1) before DNAT. It is
       // outside the cluster CIDR, so KUBE-SVC-WEB marks the flow and POSTROUTING masquerades it
@@ -534,17 +550,17 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(LOCAL_ENDPOINT);
-      const srv = await startServer(lab, router, {
-        proto: 'tcp',
-        listen: [{ host: ROUTER_IN, port: 8080 }],
-      });
-      const [got] = await runClient(lab, router, {
-        proto: 'tcp',
-        dst: VIP,
-        port: 80,
-        sport: 40007,
-      });
-      const seen = await srv.stop();
+      const {
+        got: [got],
+        seen,
+      } = await whileServing(lab, router, ROUTER_IN, () =>
+        runClient(lab, router, {
+          proto: 'tcp',
+          dst: VIP,
+          port: 80,
+          sport: 40007,
+        }),
+      );
       // The kernel: DNAT in OUTPUT rerouted the packet to lo; the source picked for the VIP's route
       // (eth1's) was marked and masqueraded on lo to the first universe-scope address (eth0's, as
       // inet_select_addr falls back when lo has none); nat PREROUTING and INPUT were not consulted
@@ -593,13 +609,13 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(ONE_ENDPOINT);
-      const server = await startServer(lab, lab.ns('server'), {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const gotIn = await connectOnce(lab, inside.src, inside.dst, inside.dport, inside.sport);
-      const gotOut = await connectOnce(lab, outside.src, outside.dst, outside.dport, outside.sport);
-      const seen = await server.stop();
+      const {
+        got: [gotIn, gotOut],
+        seen,
+      } = await whileServing(lab, lab.ns('server'), BACKEND_A, async () => [
+        await connectOnce(lab, inside.src, inside.dst, inside.dport, inside.sport),
+        await connectOnce(lab, outside.src, outside.dst, outside.dport, outside.sport),
+      ]);
 
       // The kernel.
       expect([gotIn.kind, gotOut.kind]).toEqual(['connected', 'connected']);
@@ -662,18 +678,18 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       const router = lab.ns('router');
       const server = lab.ns('server');
       router.iptablesRestore(ONE_ENDPOINT);
-      const srv = await startServer(lab, server, {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const [got] = await runClient(lab, server, {
-        proto: 'tcp',
-        dst: VIP,
-        port: 80,
-        bind: BACKEND_A,
-        sport: 40005,
-      });
-      const seen = await srv.stop();
+      const {
+        got: [got],
+        seen,
+      } = await whileServing(lab, server, BACKEND_A, () =>
+        runClient(lab, server, {
+          proto: 'tcp',
+          dst: VIP,
+          port: 80,
+          bind: BACKEND_A,
+          sport: 40005,
+        }),
+      );
 
       expect(got?.kind).toBe('connected');
       expect(seen).toHaveLength(1);
@@ -710,12 +726,9 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
     await withTopology(topology(), async (lab) => {
       const router = lab.ns('router');
       router.iptablesRestore(dump);
-      const srv = await startServer(lab, lab.ns('server'), {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
-      const seen = await srv.stop();
+      const { got, seen } = await whileServing(lab, lab.ns('server'), BACKEND_A, () =>
+        connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport),
+      );
 
       expect(got.kind).toBe('connected');
       expect(seen).toEqual([{ peer: `${ROUTER_OUT}:40008`, local: `${BACKEND_A}:8080` }]);
@@ -744,12 +757,9 @@ describe.skipIf(!canEmulate(TOOLS))('iptables: packeteye agrees with the real ke
       // Both primary, the other subnet's first: packeteye gets them in the kernel's order.
       expect(localIpsOf(router)).toEqual(localIps);
       expect(router.ipv4Addresses().every((a) => !a.secondary)).toBe(true);
-      const srv = await startServer(lab, lab.ns('server'), {
-        proto: 'tcp',
-        listen: [{ host: BACKEND_A, port: 8080 }],
-      });
-      const got = await connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport);
-      const seen = await srv.stop();
+      const { got, seen } = await whileServing(lab, lab.ns('server'), BACKEND_A, () =>
+        connectOnce(lab, flow.src, flow.dst, flow.dport, flow.sport),
+      );
 
       expect(got.kind).toBe('connected');
       const saw = seenAsPacket(seen[0]!);
