@@ -19,7 +19,7 @@ import type { Diagnostic } from '../diag.js';
 import { formatCidr, nthAddress, parseCidr } from '../wire/addr.js';
 import type { CniSpec } from '../k8s/types.js';
 import { nsName } from '../k8s/model.js';
-import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 import type { CniDefault, CniPlugin, NodeContext, PodContext } from './types.js';
 import { cniChainName, containerId, vethName } from './names.js';
 

@@ -34,7 +34,7 @@ import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';
 import { formatIpsetRestore } from '../iptables/ipset.js';
 import { isCidr, isIpv4, parseCidr } from '../wire/addr.js';
-import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 
 export const CHAIN_NAT_OUTGOING = 'cali-nat-outgoing';
 export const CODE_CALICO_POOL = 'calico-invalid-pool';

@@ -51,7 +51,7 @@ import { addVxlan, vxlanFdbAppend } from '../kernel/vxlan.js';
 import { cidrContains, intToIp, ipToInt, isCidr, parseCidr, type Cidr } from '../wire/addr.js';
 import { isMac, normalizeMac } from '../wire/ethernet.js';
 import { compileCalicoNat } from './calico-nat.js';
-import type { IptablesFragment } from './iptables-merge.js';
+import type { IptablesFragment } from '../iptables/merge.js';
 import type { CniDefault, CniPlugin, NodeContext, PodContext } from './types.js';
 
 type CalicoSpec = Extract<CniSpec, { plugin: 'calico' }>;

@@ -33,7 +33,7 @@ import {
   upstreamFlannelMasqRules,
 } from './edge-testkit.js';
 import { compileFlannelMasq } from './flannel-masq.js';
-import { mergeIptablesSave, type IptablesFragment } from './iptables-merge.js';
+import { mergeIptablesSave, type IptablesFragment } from '../iptables/merge.js';
 import { compilePortmap, dnatChainName } from './portmap.js';
 
 function have(cmd: string): boolean {

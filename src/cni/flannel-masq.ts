@@ -33,7 +33,7 @@
 
 import type { Diagnostic } from '../diag.js';
 import { cidrsOverlap, isCidr, parseCidr, type Cidr } from '../wire/addr.js';
-import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 
 export const FLANNEL_POSTRTG = 'FLANNEL-POSTRTG';
 export const FLANNEL_FWD = 'FLANNEL-FWD';

@@ -45,7 +45,7 @@ import { cidrContains, isCidr, nthAddress, parseCidr } from '../wire/addr.js';
 import { isMac, normalizeMac } from '../wire/ethernet.js';
 import { BridgePlugin } from './bridge.js';
 import { compileFlannelMasq } from './flannel-masq.js';
-import type { IptablesFragment } from './iptables-merge.js';
+import type { IptablesFragment } from '../iptables/merge.js';
 import type { CniDefault, CniPlugin, NodeContext, PodContext } from './types.js';
 
 type FlannelSpec = Extract<CniSpec, { plugin: 'flannel' }>;

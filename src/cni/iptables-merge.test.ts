@@ -11,7 +11,7 @@ import {
   FragmentBuilder,
   mergeIptablesSave,
   mergeIptablesSaveWithDiagnostics,
-} from './iptables-merge.js';
+} from '../iptables/merge.js';
 import { compilePortmap } from './portmap.js';
 
 const kubeProxy = generateIptablesRules({

@@ -53,7 +53,7 @@ import type { Diagnostic } from '../diag.js';
 import type { ClusterModel } from '../k8s/model.js';
 import type { Pod, Protocol } from '../k8s/types.js';
 import { isIpv4, parseCidr } from '../wire/addr.js';
-import { FragmentBuilder, type IptablesFragment } from './iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 import { containerId as derivedContainerId } from './names.js';
 import type { CniDefault } from './types.js';
 

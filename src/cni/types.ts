@@ -8,7 +8,7 @@
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelNode, ModelPod } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
-import type { IptablesFragment } from './iptables-merge.js';
+import type { IptablesFragment } from '../iptables/merge.js';
 
 /** Something the plugin invented because no real cluster input says it (a container id, a network name). */
 export interface CniDefault {

@@ -14,7 +14,7 @@
  *                                       router; MetalLB's gratuitous ARP
  */
 import type { Diagnostic } from '../diag.js';
-import { mergeIptablesSaveWithDiagnostics, type IptablesFragment } from '../cni/iptables-merge.js';
+import { mergeIptablesSaveWithDiagnostics, type IptablesFragment } from '../iptables/merge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import type { ClusterModel, ModelDefault, ModelPod, ModelService } from '../k8s/model.js';
 import { nsName } from '../k8s/model.js';

@@ -32,7 +32,7 @@
  */
 
 import type { Diagnostic } from '../diag.js';
-import { FragmentBuilder, type IptablesFragment } from '../cni/iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 import { intToIp, ipToInt, isIpv4, maskOf } from '../wire/addr.js';
 
 export const IP_MASQ_AGENT_CHAIN = 'IP-MASQ-AGENT';

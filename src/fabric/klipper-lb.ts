@@ -30,7 +30,7 @@
 
 import type { Diagnostic } from '../diag.js';
 import type { Service, ServicePort } from '../k8s/types.js';
-import { FragmentBuilder, type IptablesFragment } from '../cni/iptables-merge.js';
+import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
 import { isCidr, isIpv4, parseCidr } from '../wire/addr.js';
 
 export const CODE_KLIPPER_ENV = 'klipper-lb-env';

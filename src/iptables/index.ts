@@ -19,6 +19,9 @@
  *   from a model (they agree everywhere except `-j CT --notrack`, which the
  *   model holds as NOTRACK and `text` keeps as written).
  * - `parseRule(args, source)` reads one rule spec without `-A CHAIN`.
+ * - merge.ts replays several components' dumps and `--noflush` fragments into
+ *   one node's iptables-save text, in the order they start (kubelet,
+ *   kube-proxy, CNI plugins, flannel, ip-masq-agent, Felix last).
  *
  * Options: `parseIptablesSave(text, file, { noflush: true })` reads
  * `iptables-restore --noflush` input: a repeated `*table` adds to the table

@@ -7,7 +7,7 @@
  * once loaded next to an empty filter table.
  */
 import { describe, expect, it } from 'vitest';
-import { mergeIptablesSave } from '../cni/iptables-merge.js';
+import { mergeIptablesSave } from '../iptables/merge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { kubeRouterHash, renderKubeRouterFilter } from './kube-router.js';

@@ -25,7 +25,7 @@
  */
 import { hasErrors, type Diagnostic } from '../diag.js';
 import { pluginFor, type CniPlugin } from '../cni/index.js';
-import { mergeIptablesSaveWithDiagnostics } from '../cni/iptables-merge.js';
+import { mergeIptablesSaveWithDiagnostics } from '../iptables/merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { planEdge } from '../fabric/edge.js';
@@ -262,7 +262,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         });
       }
       // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
-      // merged the way the components' check-then-add commands leave them (cni/iptables-merge.ts).
+      // merged the way the components' check-then-add commands leave them (iptables/merge.ts).
       const proxy = proxyFor(node);
       diagnostics.push(...proxy.diagnostics);
       const texts = [proxy.text];
@@ -284,7 +284,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         names.push(`cni-portmap@${name}`);
       }
       // Edge components' node rules (ip-masq-agent: GKE's default, or spec.masquerade),
-      // last in the start-up order (iptables-merge START_ORDER).
+      // last in the start-up order (iptables/merge.ts START_ORDER).
       for (const f of edge.nodeFragments(name)) {
         texts.push(f.fragment.text);
         names.push(`${f.name}@${name}`);

@@ -1,8 +1,8 @@
 /**
  * Several components write into one node's netfilter tables, each on its own
  * schedule: kubelet, kube-proxy, the CNI plugins (portmap), flannel,
- * ip-masq-agent, Calico's Felix. The edge compilers (portmap.ts,
- * flannel-masq.ts, calico-nat.ts, fabric/ip-masq-agent.ts,
+ * ip-masq-agent, Calico's Felix. The edge compilers (cni/portmap.ts,
+ * cni/flannel-masq.ts, cni/calico-nat.ts, fabric/ip-masq-agent.ts,
  * fabric/klipper-lb.ts) each return an {@link IptablesFragment}: the
  * `iptables-restore --noflush` input that stands for what that component
  * does, in the order it does it — `:CHAIN` for the chains it creates, `-A` for
@@ -47,8 +47,8 @@
  */
 
 import type { Diagnostic } from '../diag.js';
-import { parseRule } from '../iptables/parse.js';
-import { KNOWN_UNMODELLED_TARGETS, TARGETS } from '../iptables/targets.js';
+import { parseRule } from './parse.js';
+import { KNOWN_UNMODELLED_TARGETS, TARGETS } from './targets.js';
 import { BUILTIN_CHAINS, type TableName } from '../kernel/netfilter/types.js';
 
 function isTargetExtension(name: string): boolean {
