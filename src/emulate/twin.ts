@@ -13,7 +13,8 @@
  */
 import type { Host } from '../kernel/host.js';
 import { formatRoute } from '../kernel/fib.js';
-import { IptablesHooks, type Twin } from '../twin/index.js';
+import { IptablesHooks } from '../kernel/netfilter/install.js';
+import type { Twin } from '../twin/index.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { Netns, run, tryRun } from './netns.js';
 

@@ -9,7 +9,7 @@
  *   edge.nodeFragments(node)            iptables text every node gets beyond
  *                                       kube-proxy and the CNI (ip-masq-agent)
  *   edge.setupNode(host, node)          guest-agent local routes for LB IPs
- *   edge.setupPod(podHost, pod)         a svclb pod's own rules (IptablesHooks)
+ *   edge.setupPod(podHost, pod)         a svclb pod's own rules (installIptables)
  *   edge.finish(network, router)        the VPC's hooks and NLB routes on the
  *                                       router; MetalLB's gratuitous ARP
  */
@@ -20,9 +20,8 @@ import type { ClusterModel, ModelDefault, ModelPod, ModelService } from '../k8s/
 import { nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
+import { installIptables } from '../kernel/netfilter/install.js';
 import type { Network } from '../kernel/network.js';
-import { routeOutput } from '../kernel/stack.js';
-import { IptablesHooks } from '../twin/netfilter.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import { installGceNode, installGceRouter, planGceVpc, type GceVpc } from './gce.js';
 import { compileIpMasqAgent, ipMasqAgentForCluster } from './ip-masq-agent.js';
@@ -189,13 +188,9 @@ export function planEdge(model: ClusterModel): Edge {
         };
         svclbCache.set(key, c);
       }
-      const h = podHost;
-      h.netfilter = new IptablesHooks(c.compiled, h, (towards) => {
-        const r = routeOutput(h, { dst: towards });
-        return r.ok ? (r.rt.src ?? null) : null;
-      });
+      installIptables(podHost, c.compiled);
       // The svclb containers run `entry`, which enables forwarding in the pod (sysctl -w net.ipv4.ip_forward=1).
-      h.sysctl.set('net.ipv4.ip_forward', 1);
+      podHost.sysctl.set('net.ipv4.ip_forward', 1);
       return c.diagnostics;
     },
     finish: (net, router) => {

@@ -51,10 +51,10 @@ import type { Host } from '../kernel/host.js';
 import type {
   HookCall,
   HookResult,
-  HostServices,
   NetfilterHooks,
   SkbMeta,
 } from '../kernel/hooks.js';
+import type { NetfilterEnv } from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
 import type { Recorder } from '../kernel/step.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
@@ -338,7 +338,7 @@ export class GceVpcHooks implements NetfilterHooks {
     call: HookCall,
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     chooser: Chooser,
   ): HookResult {
@@ -364,7 +364,7 @@ export class GceVpcHooks implements NetfilterHooks {
   private dropped(
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     reason: 'vpc-firewall' | 'vpc-no-nat' | 'lb-no-forwarding-rule',
     why: string,
@@ -381,7 +381,7 @@ export class GceVpcHooks implements NetfilterHooks {
 
   private rewrite(
     rec: Recorder,
-    host: HostServices,
+    host: NetfilterEnv,
     before: Ipv4Packet,
     after: Ipv4Packet,
     kind: string,
@@ -416,7 +416,7 @@ export class GceVpcHooks implements NetfilterHooks {
   private ingress(
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     chooser: Chooser,
   ): HookResult {
@@ -486,7 +486,7 @@ export class GceVpcHooks implements NetfilterHooks {
   private egress(
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
   ): { packet: Ipv4Packet } | HookResult {
     const proto = packet.l4.kind;
@@ -540,7 +540,7 @@ export class GceVpcHooks implements NetfilterHooks {
     front: LbFrontend,
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     chooser: Chooser,
     fw: string,

@@ -16,7 +16,8 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet } from '../wire/packet.js';
-import type { AddrType, HookName } from './netfilter/types.js';
+import type { NetfilterEnv, Verdict } from './netfilter/env.js';
+import type { HookName } from './netfilter/types.js';
 import type { DropReason } from './drop.js';
 import type { Chooser } from './random.js';
 import type { Recorder } from './step.js';
@@ -43,29 +44,8 @@ export interface HookCall {
   readonly nexthop?: Ipv4;
 }
 
-/** The host services netfilter needs (implemented by Host). */
-export interface HostServices {
-  readonly host: string;
-  /** inet_dev_addr_type: the local-table type of `ip` (optionally limited to `dev`). */
-  addrType(ip: Ipv4, dev?: string): AddrType;
-  /** MASQUERADE: inet_select_addr(out, nexthop, RT_SCOPE_UNIVERSE); null when none. */
-  masqueradeSource(outIface: string, nexthop: Ipv4): Ipv4 | null;
-  /** REDIRECT: the first primary address of `iface`. */
-  primaryAddress(iface: string): Ipv4 | null;
-  /** Simulated time in seconds. */
-  now(): number;
-  /** xt_rpfilter's reverse-path lookup (NetfilterEnv.reverseRoute). */
-  reverseRoute?(
-    src: Ipv4,
-    dst: Ipv4,
-    mark: number,
-  ): { type: string; devs: readonly string[] } | null;
-}
-
-export type HookVerdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
-
 export interface HookResult {
-  readonly verdict: HookVerdict;
+  readonly verdict: Verdict;
   readonly packet: Ipv4Packet;
   readonly meta: SkbMeta;
   /** REJECT: the ICMP error or TCP RST the kernel sends to the source (null: none, e.g. source not unicast). */
@@ -83,7 +63,7 @@ export interface NetfilterHooks {
     call: HookCall,
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     chooser: Chooser,
   ): HookResult;

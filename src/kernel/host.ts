@@ -46,7 +46,9 @@ import {
   type RouteType,
   type RuleAction,
 } from './fib.js';
-import { ACCEPT_ALL, type HostServices, type NetfilterHooks, type SkbMeta } from './hooks.js';
+import { ACCEPT_ALL, type NetfilterHooks, type SkbMeta } from './hooks.js';
+import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from './conntrack/core.js';
+import type { NetfilterEnv } from './netfilter/env.js';
 import {
   compareMac,
   deriveMac,
@@ -121,7 +123,7 @@ export interface RuleSpec {
 
 const RESERVED_TABLES = [RT_TABLE.local, RT_TABLE.main, RT_TABLE.default];
 
-export class Host implements HostServices {
+export class Host implements NetfilterEnv {
   readonly links = new Map<string, Link>();
   private nextIfindex = 1;
   /** Addresses per device, in the kernel's list order (primaries by scope, then secondaries). */
@@ -164,7 +166,7 @@ export class Host implements HostServices {
 
   // ---------------------------------------------------------------- lookups
 
-  /** HostServices: the namespace's name. */
+  /** NetfilterEnv: the namespace's name. */
   get host(): string {
     return this.name;
   }
@@ -241,7 +243,23 @@ export class Host implements HostServices {
     }
   }
 
-  // ------------------------------------------------------- HostServices
+  // ------------------------------------------------------- NetfilterEnv
+
+  /** The namespace's conntrack sysctls (net.netfilter.nf_conntrack_*), read live. */
+  get sysctls(): ConntrackSysctls {
+    const flag = (key: string, dflt: boolean): boolean => {
+      const v = this.sysctl.get(key);
+      return v === undefined ? dflt : Number(v) !== 0;
+    };
+    return {
+      ...DEFAULT_CONNTRACK_SYSCTLS,
+      tcpLoose: flag('net.netfilter.nf_conntrack_tcp_loose', DEFAULT_CONNTRACK_SYSCTLS.tcpLoose),
+      tcpBeLiberal: flag(
+        'net.netfilter.nf_conntrack_tcp_be_liberal',
+        DEFAULT_CONNTRACK_SYSCTLS.tcpBeLiberal,
+      ),
+    };
+  }
 
   /** __inet_dev_addr_type over the local table (net/ipv4/fib_frontend.c). */
   addrType(ip: Ipv4, dev?: string): AddrType {

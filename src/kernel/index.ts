@@ -95,10 +95,16 @@ export {
   type NetfilterHooks,
   type HookCall,
   type HookResult,
-  type HookVerdict,
-  type HostServices,
   type SkbMeta,
 } from './hooks.js';
+export {
+  installIptables,
+  IptablesHooks,
+  type ErrorSource,
+  type RewriteDetail,
+  type RewriteKind,
+  type RewriteRule,
+} from './netfilter/install.js';
 export { DROP_REASONS, describeDrop, type DropReason } from './drop.js';
 export { primaryFate, type Fate, type Response } from './fate.js';
 export { KernelError, type Errno } from './errors.js';

@@ -5,9 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Fate } from './fate.js';
-import type { HookResult, HostServices, NetfilterHooks } from './hooks.js';
+import type { HookResult, NetfilterHooks } from './hooks.js';
 import {
   Netfilter,
+  type NetfilterEnv,
   NO_CT,
   DEFAULT_CONNTRACK_SYSCTLS,
   type Chain,
@@ -20,7 +21,7 @@ import { Network } from './network.js';
 import { StepList } from './step.js';
 import { bridgeNode, tcpSyn } from './testing.js';
 
-function iptables(host: HostServices, ruleset: Ruleset): NetfilterHooks {
+function iptables(host: NetfilterEnv, ruleset: Ruleset): NetfilterHooks {
   const nf = new Netfilter(ruleset, {
     host: host.host,
     addrType: (ip, dev) => host.addrType(ip, dev),

@@ -15,7 +15,7 @@
  *   kube-proxy generateIptablesRules for the node (nodeIPs, clusterCIDR,
  *              kubeProxy.version; nfacct off: the twin has no nfacct objects),
  *              merged with the CNI's rules, parsed with the iptables parser and
- *              installed in the node's netfilter (IptablesHooks)
+ *              installed in the node's netfilter (installIptables)
  *   fabric     the underlay router / VPC with the podCIDR routes, ExternalHosts
  *
  * `planTwin` does the expensive, immutable part once (rule text, parsing,
@@ -37,11 +37,10 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
-import { routeOutput } from '../kernel/stack.js';
 import { generateIptablesRules } from '../proxy/index.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
-import { IptablesHooks } from './netfilter.js';
+import { installIptables } from '../kernel/netfilter/install.js';
 import { planPolicyEnforcement } from '../policy/enforce-twin.js';
 
 export {
@@ -49,7 +48,7 @@ export {
   type RewriteDetail,
   type RewriteKind,
   type RewriteRule,
-} from './netfilter.js';
+} from '../kernel/netfilter/install.js';
 
 /** A value the twin (or the model under it) invented; shown in traces and `packeteye rules`. */
 export type TwinDefault = ModelDefault;
@@ -324,15 +323,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
         compiledCache.set(text, entry);
       }
       diagnostics.push(...entry.diagnostics);
-      h.netfilter = new IptablesHooks(
-        entry.compiled,
-        h,
-        (towards) => {
-          const r = routeOutput(h, { dst: towards });
-          return r.ok ? (r.rt.src ?? null) : null;
-        },
-        ipsets,
-      );
+      installIptables(h, entry.compiled, ipsets);
       nodeRules.set(name, {
         text,
         ipsetSave,

@@ -1,8 +1,10 @@
 /**
- * What netfilter needs from the rest of the host, and what it hands back.
+ * What netfilter needs from the rest of the host, and what it hands back:
+ * the one seam between the IP stack and netfilter, seen from netfilter's
+ * side (`kernel/hooks.ts` is the stack's side: where NF_HOOK is called).
  *
  * The Host (routing, links, bridges, sockets) implements `NetfilterEnv` once
- * per network namespace and passes a `HookContext` per hook call: the
+ * per network namespace (the single-host `iptables trace` has its own) and passes a `HookContext` per hook call: the
  * devices the kernel would pass as `state->in` / `state->out`, the bridge
  * ports br_netfilter records (`nf_bridge_info`), and the next hop the route
  * chose (for MASQUERADE).

@@ -1,9 +1,13 @@
 /**
- * The adapter between the Host's netfilter seam (`kernel/hooks.ts`
- * NetfilterHooks, called where Linux calls NF_HOOK) and the iptables engine
- * with conntrack (`kernel/netfilter` Netfilter). The host engineer left the
- * seam open (Host.netfilter defaults to ACCEPT_ALL); the twin installs one of
- * these per node so every hook runs the node's real ruleset.
+ * iptables on a host: `installIptables(host, compiled, ipsets)` puts a
+ * node's (or a pod's) compiled ruleset behind the Host's netfilter seam
+ * (`kernel/hooks.ts` NetfilterHooks, called where Linux calls NF_HOOK), so
+ * every hook runs the iptables engine with conntrack (`Netfilter`). Without
+ * it a Host accepts everything (ACCEPT_ALL), like a namespace with no rules.
+ *
+ *   stack ── NF_HOOK ──► IptablesHooks.hook ──► Netfilter.run (tables, conntrack, NAT)
+ *                               │
+ *                               └─ a `nat` step per address rewrite, naming the rule
  *
  * Besides translating, the adapter names each address rewrite a hook made —
  * DNAT/SNAT/MASQUERADE by the nat rule that bound it, or the un-NAT
@@ -11,34 +15,21 @@
  * `nat` step with the packet before and after, so the tracer can list the
  * connection's rewrites without re-deriving them.
  */
-import type { Ipv4 } from '../wire/addr.js';
-import type { Ipv4Packet } from '../wire/packet.js';
-import {
-  DEFAULT_CONNTRACK_SYSCTLS,
-  NO_CT,
-  type ConntrackSysctls,
-  type SkbCt,
-} from '../kernel/conntrack/core.js';
-import { isReplyInfo } from '../kernel/conntrack/entry.js';
-import type {
-  HookCall,
-  HookResult,
-  HostServices,
-  NetfilterHooks,
-  SkbMeta,
-} from '../kernel/hooks.js';
-import {
-  Netfilter,
-  REJECT_CODES,
-  type CompiledRuleset,
-  type NetfilterEnv,
-  type RuleHit,
-  type Ruleset,
-} from '../kernel/netfilter/index.js';
-import type { Chooser } from '../kernel/random.js';
-import type { IpSets } from '../kernel/netfilter/ipset.js';
-import { icmpError } from '../kernel/socket.js';
-import type { Recorder, Step } from '../kernel/step.js';
+import type { Ipv4 } from '../../wire/addr.js';
+import type { Ipv4Packet } from '../../wire/packet.js';
+import { NO_CT, type SkbCt } from '../conntrack/core.js';
+import { isReplyInfo } from '../conntrack/entry.js';
+import type { HookCall, HookResult, NetfilterHooks, SkbMeta } from '../hooks.js';
+import type { Host } from '../host.js';
+import type { Chooser } from '../random.js';
+import { icmpError } from '../socket.js';
+import { routeOutput } from '../stack.js';
+import type { Recorder, Step } from '../step.js';
+import type { NetfilterEnv, RuleHit } from './env.js';
+import { Netfilter, REJECT_CODES } from './hooks.js';
+import type { IpSets } from './ipset.js';
+import type { CompiledRuleset } from './compile.js';
+import type { Ruleset } from './types.js';
 
 /**
  * The source an ICMP error about a FORWARDED packet gets: __icmp_send only
@@ -82,24 +73,10 @@ export class IptablesHooks implements NetfilterHooks {
 
   constructor(
     ruleset: Ruleset | CompiledRuleset,
-    host: HostServices,
+    env: NetfilterEnv,
     private readonly errorSource?: ErrorSource,
     ipsets?: IpSets,
   ) {
-    const env: NetfilterEnv = {
-      host: host.host,
-      addrType: (ip, dev) => host.addrType(ip, dev),
-      masqueradeSource: (out, nh) => host.masqueradeSource(out, nh),
-      primaryAddress: (iface) => host.primaryAddress(iface),
-      ...(host.reverseRoute
-        ? { reverseRoute: (s: Ipv4, d: Ipv4, m: number) => host.reverseRoute!(s, d, m) }
-        : {}),
-      now: () => host.now(),
-      // Read live: a compiler or test may set net.netfilter.* after construction.
-      get sysctls() {
-        return conntrackSysctlsOf(host);
-      },
-    };
     this.nf = new Netfilter(ruleset, env, ipsets);
   }
 
@@ -115,7 +92,7 @@ export class IptablesHooks implements NetfilterHooks {
     call: HookCall,
     packet: Ipv4Packet,
     meta: SkbMeta,
-    host: HostServices,
+    host: NetfilterEnv,
     rec: Recorder,
     chooser: Chooser,
   ): HookResult {
@@ -239,20 +216,25 @@ function isPlainRewrite(step: Step): boolean {
   );
 }
 
-/** The conntrack sysctls of the namespace, when the host exposes them (a kernel `Host` does). */
-function conntrackSysctlsOf(host: HostServices): ConntrackSysctls {
-  const sysctl = (host as { sysctl?: { get(key: string): number | string | undefined } }).sysctl;
-  if (!sysctl) return DEFAULT_CONNTRACK_SYSCTLS;
-  const flag = (key: string, dflt: boolean): boolean => {
-    const v = sysctl.get(key);
-    return v === undefined ? dflt : Number(v) !== 0;
-  };
-  return {
-    ...DEFAULT_CONNTRACK_SYSCTLS,
-    tcpLoose: flag('net.netfilter.nf_conntrack_tcp_loose', DEFAULT_CONNTRACK_SYSCTLS.tcpLoose),
-    tcpBeLiberal: flag(
-      'net.netfilter.nf_conntrack_tcp_be_liberal',
-      DEFAULT_CONNTRACK_SYSCTLS.tcpBeLiberal,
-    ),
-  };
+/**
+ * Installs iptables on a host: the compiled ruleset (and the IP sets its
+ * rules match on) behind every netfilter hook of `h`. An ICMP error about a
+ * forwarded packet takes its source from the route back towards the sender.
+ */
+export function installIptables(
+  h: Host,
+  compiled: Ruleset | CompiledRuleset,
+  ipsets?: IpSets,
+): IptablesHooks {
+  const hooks = new IptablesHooks(
+    compiled,
+    h,
+    (towards) => {
+      const r = routeOutput(h, { dst: towards });
+      return r.ok ? (r.rt.src ?? null) : null;
+    },
+    ipsets,
+  );
+  h.netfilter = hooks;
+  return hooks;
 }
