@@ -55,26 +55,16 @@
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
 import { detectIptablesFamily, parseIptablesSave } from '../iptables/parse.js';
-import type { Decider, Rule, RuleHit, Ruleset } from '../kernel/netfilter/index.js';
+import type { Rule, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import {
   DEFAULT_SPORT,
-  KUBE_MASQ_MARK,
   traceIptables,
-  type Alternative,
   type IptablesTraceResult,
   type LocalIp,
-  type PacketSummary,
-  type WalkSummary,
 } from '../trace/iptables-trace.js';
-import {
-  canonicalIpv6,
-  formatHostPort,
-  ipFamilyOf,
-  isIpv4,
-  isIpv6,
-  type IpFamily,
-} from '../wire/addr.js';
+import { iptablesTraceJson, renderIptablesTraceText } from '../render/iptables-trace.js';
+import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
@@ -343,9 +333,12 @@ export function register(program: Command, io: Io): void {
         ...(opts.routes !== undefined ? { routes: readRoutes(io, opts.routes) } : {}),
       });
       if (format === 'json')
-        io.out(`${JSON.stringify(toJson(result, opts.rules, warnings, opts), null, 2)}\n`);
-      else if (format === 'yaml') io.out(toYaml(toJson(result, opts.rules, warnings, opts)));
-      else io.out(renderText(result, opts.rules, opts));
+        io.out(
+          `${JSON.stringify(iptablesTraceJson(result, opts.rules, warnings, opts), null, 2)}\n`,
+        );
+      else if (format === 'yaml')
+        io.out(toYaml(iptablesTraceJson(result, opts.rules, warnings, opts)));
+      else io.out(renderIptablesTraceText(result, opts.rules, opts));
     });
 }
 
@@ -452,215 +445,5 @@ export function deviceWarnings(
       });
     }
   }
-  return out;
-}
-
-// ---------------------------------------------------------------------------
-// JSON
-
-function deciderJson(d: Decider | null): unknown {
-  if (!d) return null;
-  switch (d.kind) {
-    case 'rule':
-      return { kind: 'rule', ...hitJson(d) };
-    case 'policy':
-      return { kind: 'policy', hook: d.hook, table: d.table, chain: d.chain, policy: d.policy };
-    case 'kernel':
-      return { kind: 'kernel', hook: d.hook, reason: d.reason };
-  }
-}
-
-function hitJson(h: RuleHit): Record<string, unknown> {
-  return {
-    hook: h.hook,
-    table: h.table,
-    chain: h.chain,
-    index: h.index,
-    file: h.file ?? null,
-    line: h.line ?? null,
-    rule: h.text,
-    target: h.target,
-  };
-}
-
-function walkJson(w: WalkSummary): Record<string, unknown> {
-  return {
-    path: w.path,
-    verdict: w.verdict,
-    decidedBy: deciderJson(w.decidedBy),
-    ctstate: w.ctstate,
-    mark: w.mark,
-    ...(w.reject ? { reject: w.reject } : {}),
-    ...(w.unsupported ? { unsupported: w.unsupported } : {}),
-    hits: w.hits.map(hitJson),
-    rewrites: w.rewrites,
-    packetIn: w.packetIn,
-    packet: w.packet,
-    events: w.steps.map((s) => ({ kind: s.kind, summary: s.summary })),
-  };
-}
-
-export function toJson(
-  r: IptablesTraceResult,
-  rules: string,
-  warnings: readonly Diagnostic[],
-  files: { readonly ipsets?: string; readonly routes?: string } = {},
-): unknown {
-  return {
-    input: {
-      ...r.input,
-      rules,
-      ...(files.ipsets !== undefined ? { ipsets: files.ipsets } : {}),
-      ...(files.routes !== undefined ? { routes: files.routes } : {}),
-    },
-    alternatives: r.alternatives.map((a) => ({
-      probability: a.probability,
-      decisions: a.decisions,
-      ...walkJson(a),
-      dnat: a.dnat,
-      snat: a.snat,
-      masqueradeMark: a.masqueradeMark,
-      reply: a.reply ? walkJson(a.reply) : null,
-    })),
-    warnings: warnings.map((w) => ({
-      code: w.code,
-      severity: w.severity,
-      message: w.message,
-      file: w.file ?? null,
-      line: w.line ?? null,
-    })),
-  };
-}
-
-// ---------------------------------------------------------------------------
-// Text
-
-function pkt(p: PacketSummary): string {
-  if (p.proto === 'icmp')
-    return `${p.src} > ${p.dst} icmp${p.sport !== null ? ` id ${p.sport}` : ''}`;
-  return `${formatHostPort(p.src, p.sport ?? '')} > ${formatHostPort(p.dst, p.dport ?? '')} ${p.proto}`;
-}
-
-function pct(p: number): string {
-  const v = p * 100;
-  return `${Number.isInteger(v) ? v.toFixed(0) : v.toFixed(2)}%`;
-}
-
-function decider(d: Decider | null, rules: string): string {
-  if (!d) return 'no table on the path (nothing decided)';
-  switch (d.kind) {
-    case 'rule':
-      return `rule ${d.table} ${d.chain} #${d.index} (${d.file ?? rules}:${d.line ?? '?'}): -A ${d.chain} ${d.text}`;
-    case 'policy':
-      return `policy of ${d.table} ${d.chain} (${d.policy})`;
-    case 'kernel':
-      return `the kernel: ${d.reason}`;
-  }
-}
-
-export function renderText(
-  r: IptablesTraceResult,
-  rules: string,
-  files: { readonly ipsets?: string; readonly routes?: string } = {},
-): string {
-  const i = r.input;
-  const lines: string[] = [];
-  const first = `${formatHostPort(i.src, i.sport)} > ${i.proto === 'icmp' ? i.dst : formatHostPort(i.dst, i.dport)} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
-  lines.push(`packet   ${first}`);
-  lines.push(`rules    ${rules}`);
-  if (files.ipsets !== undefined) lines.push(`ipsets   ${files.ipsets}`);
-  if (files.routes !== undefined) lines.push(`routes   ${files.routes}`);
-  lines.push(
-    `host     local ${i.localIps.length ? i.localIps.join(', ') + ', ' : ''}127.0.0.0/8; starts at ${i.start}` +
-      `${i.inIface ? `; in ${i.inIface}` : ''}${i.outIface ? `; out ${i.outIface}` : ''}`,
-  );
-  const n = r.alternatives.length;
-  lines.push(
-    i.allPaths
-      ? `${n} alternative${n === 1 ? '' : 's'} (every statistic branch)`
-      : `1 alternative (seed ${i.seed}; --all-paths shows every branch)`,
-  );
-  r.alternatives.forEach((a, k) => {
-    lines.push('');
-    lines.push(
-      `── alternative ${k + 1} of ${n}, probability ${pct(a.probability)} ${'─'.repeat(20)}`,
-    );
-    lines.push(`  path: ${a.path.join(' → ')}`);
-    lines.push(...renderSteps(a, rules));
-    lines.push(...renderSummary(a, rules));
-    if (a.reply) {
-      lines.push(`  reply: ${pkt(a.reply.packetIn)}, the receiver's answer`);
-      lines.push(`  path: ${a.reply.path.join(' → ')}`);
-      lines.push(...renderSteps(a.reply, rules));
-      lines.push(`  verdict: ${a.reply.verdict}, by ${decider(a.reply.decidedBy, rules)}`);
-      lines.push(`  reply at the end: ${pkt(a.reply.packet)} (ctstate ${a.reply.ctstate})`);
-    }
-  });
-  return lines.join('\n') + '\n';
-}
-
-function renderSteps(a: WalkSummary, rules: string): string[] {
-  const out: string[] = [];
-  for (const s of a.steps) {
-    const d = s.detail ?? {};
-    switch (s.kind) {
-      case 'hook':
-        out.push(`  ${String(d['hook'])} · ${String(d['table'])}`);
-        break;
-      case 'rule': {
-        const where = `${(d['file'] as string | undefined) ?? rules}:${String(d['line'] ?? '?')}`;
-        const indent = '  '.repeat(Number(d['depth'] ?? 0));
-        out.push(`    ${indent}${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
-        break;
-      }
-      case 'policy':
-        out.push(`    policy ${String(d['chain'])} ${String(d['policy'])}`);
-        break;
-      case 'conntrack':
-        out.push(`    ${s.summary}`);
-        break;
-      case 'note':
-        if (d['returnTo'] !== undefined) {
-          out.push(
-            `    ${'  '.repeat(Number(d['depth'] ?? 1))}(end of ${String(d['chain'])}, back to ${String(d['returnTo'])})`,
-          );
-        } else out.push(`    ${s.summary}`);
-        break;
-      case 'nat':
-      case 'drop':
-        out.push(`    ${s.summary}`);
-        break;
-      default:
-        out.push(`    ${s.summary}`);
-    }
-  }
-  return out;
-}
-
-function renderSummary(a: Alternative, rules: string): string[] {
-  const out: string[] = [];
-  out.push(`  verdict: ${a.verdict}, by ${decider(a.decidedBy, rules)}`);
-  if (a.unsupported) {
-    out.push(
-      `  unsupported: ${a.unsupported.what}${a.unsupported.line !== undefined ? ` at ${a.unsupported.file ?? rules}:${a.unsupported.line}` : ''}`,
-    );
-  }
-  if (a.reject)
-    out.push(
-      `  reject-with: ${a.reject.with}${a.reject.response ? ` (sends ${a.reject.response})` : ''}`,
-    );
-  out.push(`  DNAT: ${a.dnat ?? 'none'}`);
-  if (a.snat) {
-    out.push(
-      `  source rewritten: ${a.snat.kind} to ${a.snat.to}${a.snat.source ? ` (address: ${a.snat.source})` : ''}`,
-    );
-  } else out.push('  source rewritten: no');
-  const m = Number(a.mark);
-  out.push(
-    `  mark: ${a.mark}; kube-proxy masquerade mark 0x${KUBE_MASQ_MARK.toString(16)}: ${a.masqueradeMark ? 'yes' : 'no'}${a.masqueradeMark && !(m & KUBE_MASQ_MARK) ? ' (set on the way, cleared by KUBE-POSTROUTING)' : ''}`,
-  );
-  for (const d of a.decisions)
-    out.push(`  chance: ${d.label}: ${d.taken ? 'matched' : 'not matched'} (p=${d.p})`);
-  out.push(`  packet at the end: ${pkt(a.packet)}`);
   return out;
 }

@@ -20,7 +20,8 @@ import {
   type PolicyWorld,
   type SourceObject,
 } from '../policy/model.js';
-import { computeMatrix, portMask, type ReachMatrix } from '../policy/matrix.js';
+import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
+import { renderMatrix } from '../render/reach.js';
 import { evaluatePair } from '../policy/engine.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
@@ -132,16 +133,6 @@ function resolveRef(
   );
 }
 
-function pad(s: string, w: number): string {
-  // Width in code points (✓/✗ are one column each).
-  const len = [...s].length;
-  return s + ' '.repeat(Math.max(0, w - len));
-}
-
-function csvCell(s: string): string {
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
 const EXAMPLES = `
 Examples:
   # Who may talk to whom on TCP/80 under the NetworkPolicies
@@ -237,119 +228,10 @@ export function register(program: Command, io: Io): void {
       if (format === 'yaml') {
         // The JSON document, re-read and written as YAML: one contract, two syntaxes.
         const json: string[] = [];
-        renderMatrix(
-          { ...io, out: (t) => void json.push(t) },
-          m,
-          'json',
-          q,
-          opts.namespace,
-          externals,
-        );
+        renderMatrix((t) => void json.push(t), m, 'json', q, opts.namespace, externals);
         io.out(jsonToYaml(json.join('')));
         return;
       }
-      renderMatrix(io, m, format, q, opts.namespace, externals);
+      renderMatrix(io.out, m, format, q, opts.namespace, externals);
     });
-}
-
-function renderMatrix(
-  io: Io,
-  m: ReachMatrix,
-  format: Format,
-  q: PortQuery | undefined,
-  ns: string | undefined,
-  withExternals: boolean,
-): void {
-  const podIdx: number[] = [];
-  m.endpoints.forEach((e, i) => {
-    if (e.kind === 'pod' && (ns === undefined || e.namespace === ns)) podIdx.push(i);
-  });
-  const extIdx: number[] = [];
-  if (withExternals) m.endpoints.forEach((e, i) => e.kind === 'external' && extIdx.push(i));
-  const mask = q ? portMask(m, q.protocol, q.port) : undefined;
-  const keyOf = (i: number) => m.endpoints[i]!.key;
-
-  if (format === 'json') {
-    const quoted = m.endpoints.map((e) => JSON.stringify(e.key));
-    const cellJson: string[] = [];
-    const cell = (a: number, b: number): string => {
-      const id = m.allowedId(a, b);
-      if (mask) return mask[id] ? 'true' : 'false';
-      return (cellJson[id] ??= JSON.stringify(m.table.get(id).toJSON()));
-    };
-    const row = (a: number, cols: readonly number[]): string => {
-      const parts = new Array<string>(cols.length);
-      for (let k = 0; k < cols.length; k++) parts[k] = `${quoted[cols[k]!]}:${cell(a, cols[k]!)}`;
-      return `${quoted[a]}:{${parts.join(',')}}`;
-    };
-    // Written row by row: a 5,000-pod matrix is too big for one JSON.stringify.
-    const head = q ? `{"port":${JSON.stringify(q)},` : '{';
-    io.out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},"allowed":{`);
-    podIdx.forEach((a, n) => io.out(`${n ? ',' : ''}\n${row(a, podIdx)}`));
-    io.out('\n}');
-    if (extIdx.length > 0) {
-      const exts = extIdx.map((i) => {
-        const e = m.endpoints[i]!;
-        return e.kind === 'external'
-          ? { name: e.key, cidr: e.cidr, except: e.except }
-          : { name: e.key };
-      });
-      io.out(`,"externals":${JSON.stringify(exts)},"externalAllowed":{`);
-      const rows = [...podIdx.map((a) => row(a, extIdx)), ...extIdx.map((a) => row(a, podIdx))];
-      io.out(`${rows.map((r) => `\n${r}`).join(',')}\n}`);
-    }
-    io.out('}\n');
-    return;
-  }
-
-  // Grid formats: rows = from (pods, then externals), columns = to.
-  const rows = [...podIdx, ...extIdx];
-  const cols = [...podIdx, ...extIdx];
-  const text = (a: number, b: number): string => {
-    if (m.endpoints[a]!.kind === 'external' && m.endpoints[b]!.kind === 'external') return '';
-    const id = m.allowedId(a, b);
-    if (mask) {
-      if (format === 'csv') return mask[id] ? 'true' : 'false';
-      return mask[id] ? '✓' : '✗';
-    }
-    const s = m.table.get(id);
-    return s.isAll() ? 'all' : s.isEmpty() ? (format === 'csv' ? 'none' : '-') : s.key;
-  };
-  const corner = q ? `${q.protocol}/${q.port} from\\to` : 'from\\to';
-  if (rows.length === 0) {
-    io.out(ns !== undefined ? `no pods in namespace ${ns}\n` : 'no pods in the input\n');
-    return;
-  }
-  // -o wide: each row's address beside its name, as kubectl's wide adds columns.
-  const wide = format === 'wide';
-  const ipOf = (a: number): string => {
-    const e = m.endpoints[a]!;
-    return e.kind === 'pod' ? (e.ip ?? '<none>') : '';
-  };
-  const grid = rows.map((a) => [
-    keyOf(a),
-    ...(wide ? [ipOf(a)] : []),
-    ...cols.map((b) => text(a, b)),
-  ]);
-  const header = [corner, ...(wide ? ['IP'] : []), ...cols.map(keyOf)];
-  if (format === 'csv') {
-    io.out(`${[header, ...grid].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
-    return;
-  }
-  if (format === 'md') {
-    const esc = (s: string) => s.replace(/\|/g, '\\|');
-    io.out(`| ${header.map(esc).join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|\n`);
-    for (const r of grid) io.out(`| ${r.map(esc).join(' | ')} |\n`);
-    return;
-  }
-  const widths = header.map((h, c) =>
-    Math.max([...h].length, ...grid.map((r) => [...r[c]!].length)),
-  );
-  const line = (r: string[]) =>
-    r
-      .map((s, c) => pad(s, widths[c]!))
-      .join('  ')
-      .trimEnd();
-  io.out(`${line(header)}\n`);
-  for (const r of grid) io.out(`${line(r)}\n`);
 }

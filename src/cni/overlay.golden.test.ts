@@ -12,7 +12,7 @@
 import { describe, expect, it } from 'vitest';
 import { renderRules } from '../cli/rules.js';
 import { traceConnection, type ConnectionTrace, type TraceOptions } from '../trace/connection.js';
-import { expectGolden, expectTraceGolden, planExample as plan } from '../trace/testing/golden.js';
+import { expectGolden, expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 
 interface Case {
   readonly name: string;

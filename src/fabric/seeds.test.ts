@@ -13,7 +13,7 @@ import {
   type TraceOptions,
 } from '../trace/connection.js';
 import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
-import { expectTraceGolden, planExample as plan } from '../trace/testing/golden.js';
+import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 import type { TwinPlan } from '../twin/index.js';
 
 const noMasquerade = (s: string): string =>

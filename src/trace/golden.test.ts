@@ -9,7 +9,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { traceConnection, type TraceOptions } from './connection.js';
-import { expectTraceGolden, planExample as plan } from './testing/golden.js';
+import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 
 interface Case {
   readonly name: string;

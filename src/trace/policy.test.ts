@@ -13,7 +13,7 @@ import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
 import { planTwin } from '../twin/index.js';
 import { traceConnection, type ConnectionTrace, type TraceOptions } from './connection.js';
-import { expectTraceGolden, planExample as plan } from './testing/golden.js';
+import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 
 const notes = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
   (t[leg]?.hops ?? []).flatMap((h) =>

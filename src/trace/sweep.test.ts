@@ -12,7 +12,7 @@ import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
 import { traceConnection, type Disposition } from './connection.js';
 import { knownRefs } from './refs.js';
-import { planExample } from './testing/golden.js';
+import { planExample } from '../render/testing/golden.js';
 
 const DISPOSITIONS: readonly Disposition[] = [
   'delivered',

@@ -14,9 +14,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { loadDocuments } from '../../k8s/load.js';
 import { buildModel } from '../../k8s/model.js';
-import { renderTraceText } from '../../render/trace.js';
+import { renderTraceText } from '../trace.js';
 import { planTwin, type TwinPlan } from '../../twin/index.js';
-import type { ConnectionTrace } from '../connection.js';
+import type { ConnectionTrace } from '../../trace/connection.js';
 
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 
