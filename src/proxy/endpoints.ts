@@ -191,7 +191,20 @@ function serviceToServicePorts(
     }
   }
   if (clusterIP === undefined) return []; // not this proxier's family
+  const addresses = serviceExternalAddresses(svc, ref, opts, diagnostics);
+  const policy = serviceTrafficPolicy(svc, ref, diagnostics);
+  return servicePorts(svc, ref, ns, clusterIP, { ...addresses, ...policy }, diagnostics);
+}
 
+/** The external addresses of one family: external IPs, load balancer VIPs, source ranges. */
+function serviceExternalAddresses(
+  svc: Service,
+  ref: string,
+  opts: BuildOptions,
+  diagnostics: Diagnostic[],
+): Pick<ServicePortInfo, 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges'> {
+  const spec = svc.spec;
+  const type = spec.type ?? 'ClusterIP';
   const externalIPs: string[] = [];
   (spec.externalIPs ?? []).forEach((ip, i) => {
     const fam = familyOfIp(ip.trim());
@@ -262,7 +275,23 @@ function serviceToServicePorts(
       );
     } else if (cidr.family === opts.family) loadBalancerSourceRanges.push(cidr.text);
   });
+  return { externalIPs, loadBalancerVIPs, loadBalancerSourceRanges };
+}
 
+type ServicePolicy = Pick<
+  ServicePortInfo,
+  | 'healthCheckNodePort'
+  | 'sessionAffinityClientIP'
+  | 'stickyMaxAgeSeconds'
+  | 'internalPolicyLocal'
+  | 'externalPolicyLocal'
+  | 'hintsAnnotation'
+>;
+
+/** Traffic policies, health check node port, session affinity and topology hints. */
+function serviceTrafficPolicy(svc: Service, ref: string, diagnostics: Diagnostic[]): ServicePolicy {
+  const spec = svc.spec;
+  const type = spec.type ?? 'ClusterIP';
   const externallyAccessibleSvc =
     type === 'LoadBalancer' ||
     type === 'NodePort' ||
@@ -305,7 +334,28 @@ function serviceToServicePorts(
     annotations['service.kubernetes.io/topology-mode'] ??
     annotations['service.kubernetes.io/topology-aware-hints'] ??
     '';
+  return {
+    healthCheckNodePort,
+    sessionAffinityClientIP,
+    stickyMaxAgeSeconds,
+    internalPolicyLocal,
+    externalPolicyLocal,
+    hintsAnnotation,
+  };
+}
 
+/** One ServicePortInfo per valid port of the Service. */
+function servicePorts(
+  svc: Service,
+  ref: string,
+  ns: string,
+  clusterIP: string,
+  shared: ServicePolicy &
+    Pick<ServicePortInfo, 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges'>,
+  diagnostics: Diagnostic[],
+): ServicePortInfo[] {
+  const spec = svc.spec;
+  const type = spec.type ?? 'ClusterIP';
   const out: ServicePortInfo[] = [];
   (spec.ports ?? []).forEach((p, i) => {
     const protocol: Protocol = p.protocol ?? 'TCP';
@@ -355,15 +405,7 @@ function serviceToServicePorts(
       clusterIP,
       port: p.port,
       nodePort,
-      externalIPs,
-      loadBalancerVIPs,
-      loadBalancerSourceRanges,
-      healthCheckNodePort,
-      sessionAffinityClientIP,
-      stickyMaxAgeSeconds,
-      internalPolicyLocal,
-      externalPolicyLocal,
-      hintsAnnotation,
+      ...shared,
       clusterPolicyChainName: servicePortChainName(nameString, proto),
       localPolicyChainName: serviceLocalChainName(nameString, proto),
       externalChainName: serviceExternalChainName(nameString, proto),

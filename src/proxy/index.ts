@@ -1,7 +1,8 @@
 /**
  * proxy/: kube-proxy as a compiler into kernel state.
  *
- * iptables mode (`iptables.ts`) turns Services, EndpointSlices and the
+ * iptables mode (`iptables.ts`; the proxier's settings in `proxier.ts`, the
+ * sync phases in `sync.ts` and `sync-node.ts`) turns Services, EndpointSlices and the
  * proxier's settings into exactly the rules kube-proxy writes on a node —
  * chain names hashed as `pkg/proxy/iptables/proxier.go` hashes them
  * (`hash.ts`), endpoints chosen as `pkg/proxy/topology.go` chooses them

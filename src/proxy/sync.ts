@@ -1,0 +1,529 @@
+/**
+ * kube-proxy's `syncProxyRules` (`pkg/proxy/iptables/proxier.go`), one
+ * function per section of the upstream function, in its order:
+ *
+ * 1. the chains every sync writes and the static rules (`KUBE-POSTROUTING`,
+ *    `KUBE-MARK-MASQ`, kube-proxy's `KUBE-FIREWALL`) — `writeStaticRules`
+ *    in `sync-node.ts`;
+ * 2. per service port: which policy chains it uses and what filter rule
+ *    stands in for missing endpoints (`planServicePort`), the capture rules
+ *    for its cluster IP, external IPs, load balancer IPs, node port and
+ *    health check node port (`writeCaptureRules`), the internal-traffic
+ *    masquerade, `KUBE-EXT-`, `KUBE-FW-` (`writeExternalRules`),
+ *    `KUBE-SVC-`/`KUBE-SVL-` (`writeServiceToEndpointRules`) and the
+ *    `KUBE-SEP-` chains (`writeEndpointChains`);
+ * 3. the final `KUBE-SERVICES -> KUBE-NODEPORTS` jump (`writeNodePortsJump`)
+ *    and 4. `KUBE-FORWARD` (`writeForwardRules`), both in `sync-node.ts`.
+ *
+ * The text is kube-proxy's: the same argument order, the same quoted
+ * comments, `%0.10f` probabilities. Release differences are in `version.ts`.
+ */
+
+import type { Diagnostic } from '../diag.js';
+import { writeForwardRules, writeNodePortsJump, writeStaticRules } from './sync-node.js';
+import {
+  buildServicePortMap,
+  categorizeEndpoints,
+  externallyAccessible,
+  usesClusterEndpoints,
+  usesLocalEndpoints,
+  type CategorizedEndpoints,
+  type EndpointInfo,
+  type ServicePortInfo,
+} from './endpoints.js';
+import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
+import {
+  KUBE_EXTERNAL_SERVICES,
+  KUBE_MARK_MASQ,
+  KUBE_NODEPORTS,
+  KUBE_PROXY_FIREWALL,
+  KUBE_SERVICES,
+  LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
+  LineBuffer,
+  NFACCT_LOCALHOST_NP,
+  chainLine,
+  commentArgs,
+  computeProbability,
+  newProxier,
+  type ProxyInput,
+  type RestoreOutput,
+  type Sync,
+} from './proxier.js';
+
+/**
+ * The rules kube-proxy writes with `iptables-restore --noflush` on a full sync
+ * (`proxier.iptablesData`), in kube-proxy's own write order.
+ */
+export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
+  const diagnostics: Diagnostic[] = [];
+  const s = newProxier(input, diagnostics);
+  const { ports, endpoints } = buildServicePortMap(
+    input.services,
+    input.endpointSlices,
+    { family: s.family, nodeName: input.nodeName, honourIpMode: s.layout.loadBalancerIpMode },
+    diagnostics,
+  );
+  const nodeLabels = input.nodeLabels ?? {};
+
+  // largeClusterMode: total endpoints over existing service ports.
+  let totalEndpoints = 0;
+  for (const key of ports.keys()) totalEndpoints += endpoints.get(key)?.length ?? 0;
+  const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
+  const w: Sync = {
+    s,
+    filterChains: new LineBuffer(),
+    filterRules: new LineBuffer(),
+    natChains: new LineBuffer(),
+    natRules: new LineBuffer(),
+    withComment: (args, comment) => (largeClusterMode ? args : [...args, ...commentArgs(comment)]),
+  };
+
+  writeStaticRules(w);
+  // kube-proxy iterates a Go map here (random order); we use name order. Upstream's
+  // tests sort the result (sortIPTablesRules), and the rules of different services
+  // never overlap, so the order carries no meaning.
+  for (const key of [...ports.keys()].sort()) {
+    const svcInfo = ports.get(key)!;
+    const eps = categorizeEndpoints(endpoints.get(key) ?? [], svcInfo, nodeLabels);
+    const plan = planServicePort(svcInfo, eps);
+    writeCaptureRules(w, svcInfo, plan);
+    writeExternalRules(w, svcInfo, plan);
+    if (plan.usesClusterPolicyChain) {
+      w.natChains.write(chainLine(plan.clusterPolicyChain));
+      writeServiceToEndpointRules(w, svcInfo, plan.clusterPolicyChain, eps.clusterEndpoints);
+    }
+    if (plan.usesLocalPolicyChain) {
+      w.natChains.write(chainLine(plan.localPolicyChain));
+      writeServiceToEndpointRules(w, svcInfo, plan.localPolicyChain, eps.localEndpoints);
+    }
+    writeEndpointChains(w, svcInfo, eps.allReachableEndpoints);
+  }
+  writeNodePortsJump(w, input, diagnostics);
+  writeForwardRules(w);
+
+  const text =
+    '*filter\n' +
+    [...w.filterChains.lines, ...w.filterRules.lines].map((l) => `${l}\n`).join('') +
+    'COMMIT\n' +
+    '*nat\n' +
+    [...w.natChains.lines, ...w.natRules.lines].map((l) => `${l}\n`).join('') +
+    'COMMIT\n';
+  return { text, diagnostics, layout: s.layout, localhostNodePorts: s.localhostNodePorts };
+}
+
+/** Which chains a service port uses, and what stands in for endpoints it lacks. */
+interface PortPlan {
+  readonly hasEndpoints: boolean;
+  readonly hasInternalEndpoints: boolean;
+  readonly hasExternalEndpoints: boolean;
+  readonly clusterPolicyChain: string;
+  readonly localPolicyChain: string;
+  readonly usesClusterPolicyChain: boolean;
+  readonly usesLocalPolicyChain: boolean;
+  readonly internalTrafficChain: string;
+  readonly externalPolicyChain: string;
+  readonly externalTrafficChain: string;
+  readonly usesExternalTrafficChain: boolean;
+  readonly loadBalancerTrafficChain: string;
+  readonly usesFWChain: boolean;
+  readonly internalTrafficFilterTarget: string;
+  readonly internalTrafficFilterComment: string;
+  readonly externalTrafficFilterTarget: string;
+  readonly externalTrafficFilterComment: string;
+}
+
+/** The head of syncProxyRules' per-service loop: policy chains and filter targets. */
+function planServicePort(svcInfo: ServicePortInfo, eps: CategorizedEndpoints): PortPlan {
+  const svcPortNameString = svcInfo.nameString;
+  const { clusterEndpoints, localEndpoints, hasAnyEndpoints: hasEndpoints } = eps;
+  const clusterPolicyChain = svcInfo.clusterPolicyChainName;
+  const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(svcInfo);
+  const localPolicyChain = svcInfo.localPolicyChainName;
+  const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(svcInfo);
+
+  let internalPolicyChain = clusterPolicyChain;
+  let hasInternalEndpoints = hasEndpoints;
+  if (svcInfo.internalPolicyLocal) {
+    internalPolicyChain = localPolicyChain;
+    if (localEndpoints.length === 0) hasInternalEndpoints = false;
+  }
+
+  let externalPolicyChain = clusterPolicyChain;
+  let hasExternalEndpoints = hasEndpoints;
+  if (svcInfo.externalPolicyLocal) {
+    externalPolicyChain = localPolicyChain;
+    if (localEndpoints.length === 0) hasExternalEndpoints = false;
+  }
+  const externalTrafficChain = svcInfo.externalChainName;
+  // Based on hasEndpoints, not hasExternalEndpoints: the short-circuit rules for
+  // local traffic are needed even with no externally usable endpoints.
+  const usesExternalTrafficChain = hasEndpoints && externallyAccessible(svcInfo);
+
+  const usesFWChain =
+    hasEndpoints &&
+    svcInfo.loadBalancerVIPs.length > 0 &&
+    svcInfo.loadBalancerSourceRanges.length > 0;
+  const loadBalancerTrafficChain = usesFWChain ? svcInfo.firewallChainName : externalTrafficChain;
+
+  let internalTrafficFilterTarget = '';
+  let internalTrafficFilterComment = '';
+  let externalTrafficFilterTarget = '';
+  let externalTrafficFilterComment = '';
+  if (!hasEndpoints) {
+    internalTrafficFilterTarget = 'REJECT';
+    internalTrafficFilterComment = `"${svcPortNameString} has no endpoints"`;
+    externalTrafficFilterTarget = 'REJECT';
+    externalTrafficFilterComment = internalTrafficFilterComment;
+  } else {
+    if (!hasInternalEndpoints) {
+      internalTrafficFilterTarget = 'DROP';
+      internalTrafficFilterComment = `"${svcPortNameString} has no local endpoints"`;
+    }
+    if (!hasExternalEndpoints) {
+      externalTrafficFilterTarget = 'DROP';
+      externalTrafficFilterComment = `"${svcPortNameString} has no local endpoints"`;
+    }
+  }
+  return {
+    hasEndpoints,
+    hasInternalEndpoints,
+    hasExternalEndpoints,
+    clusterPolicyChain,
+    localPolicyChain,
+    usesClusterPolicyChain,
+    usesLocalPolicyChain,
+    internalTrafficChain: internalPolicyChain,
+    externalPolicyChain,
+    externalTrafficChain,
+    usesExternalTrafficChain,
+    loadBalancerTrafficChain,
+    usesFWChain,
+    internalTrafficFilterTarget,
+    internalTrafficFilterComment,
+    externalTrafficFilterTarget,
+    externalTrafficFilterComment,
+  };
+}
+
+/** `-m <proto> -p <proto> -d <dst> --dport <port>`: the match every capture rule carries. */
+function dstPortArgs(svcInfo: ServicePortInfo, dst: string, dport: string): string[] {
+  return ['-m', svcInfo.proto, '-p', svcInfo.proto, '-d', dst, '--dport', dport];
+}
+
+/** Capture the cluster IP, external IPs, load balancer IPs, node port and health check node port. */
+function writeCaptureRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): void {
+  const { filterRules, natRules } = w;
+  const svcPortNameString = svcInfo.nameString;
+  const port = String(svcInfo.port);
+  const { hasEndpoints, hasExternalEndpoints, externalTrafficChain } = plan;
+  const clusterIPMatch = dstPortArgs(svcInfo, svcInfo.clusterIP, port);
+  // The filter rule that DROPs/REJECTs external traffic with no usable endpoints.
+  const externalFilter = (...match: (string | readonly string[])[]): void =>
+    filterRules.write(
+      '-A',
+      KUBE_EXTERNAL_SERVICES,
+      commentArgs(plan.externalTrafficFilterComment),
+      ...match,
+      '-j',
+      plan.externalTrafficFilterTarget,
+    );
+
+  // Capture the clusterIP.
+  if (plan.hasInternalEndpoints) {
+    natRules.write(
+      '-A',
+      KUBE_SERVICES,
+      commentArgs(`"${svcPortNameString} cluster IP"`),
+      clusterIPMatch,
+      '-j',
+      plan.internalTrafficChain,
+    );
+  } else {
+    filterRules.write(
+      '-A',
+      KUBE_SERVICES,
+      commentArgs(plan.internalTrafficFilterComment),
+      clusterIPMatch,
+      '-j',
+      plan.internalTrafficFilterTarget,
+    );
+  }
+
+  // Capture externalIPs.
+  for (const externalIP of svcInfo.externalIPs) {
+    const match = dstPortArgs(svcInfo, externalIP, port);
+    if (hasEndpoints) {
+      natRules.write(
+        '-A',
+        KUBE_SERVICES,
+        commentArgs(`"${svcPortNameString} external IP"`),
+        match,
+        '-j',
+        externalTrafficChain,
+      );
+    }
+    if (!hasExternalEndpoints) externalFilter(match);
+  }
+
+  // Capture load-balancer ingress.
+  for (const lbip of svcInfo.loadBalancerVIPs) {
+    const match = dstPortArgs(svcInfo, lbip, port);
+    if (hasEndpoints) {
+      natRules.write(
+        '-A',
+        KUBE_SERVICES,
+        commentArgs(`"${svcPortNameString} loadbalancer IP"`),
+        match,
+        '-j',
+        plan.loadBalancerTrafficChain,
+      );
+    }
+    if (plan.usesFWChain) {
+      filterRules.write(
+        '-A',
+        KUBE_PROXY_FIREWALL,
+        commentArgs(`"${svcPortNameString} traffic not accepted by ${svcInfo.firewallChainName}"`),
+        match,
+        '-j',
+        'DROP',
+      );
+    }
+  }
+  if (!hasExternalEndpoints) {
+    for (const lbip of svcInfo.loadBalancerVIPs) externalFilter(dstPortArgs(svcInfo, lbip, port));
+  }
+
+  // Capture nodeports. (NodePorts are not subject to loadBalancerSourceRanges.)
+  if (svcInfo.nodePort !== 0) {
+    const nodePort = String(svcInfo.nodePort);
+    const protoArgs = ['-m', svcInfo.proto, '-p', svcInfo.proto];
+    if (hasEndpoints) {
+      if (w.s.nfacct && w.s.localhostNodePorts && w.s.family === 'IPv4') {
+        natRules.write(
+          '-A',
+          KUBE_NODEPORTS,
+          commentArgs(svcPortNameString),
+          dstPortArgs(svcInfo, '127.0.0.0/8', nodePort),
+          '-m',
+          'nfacct',
+          '--nfacct-name',
+          NFACCT_LOCALHOST_NP,
+          '-j',
+          externalTrafficChain,
+        );
+      }
+      natRules.write(
+        '-A',
+        KUBE_NODEPORTS,
+        commentArgs(svcPortNameString),
+        protoArgs,
+        '--dport',
+        nodePort,
+        '-j',
+        externalTrafficChain,
+      );
+    }
+    if (!hasExternalEndpoints) {
+      externalFilter('-m', 'addrtype', '--dst-type', 'LOCAL', protoArgs, '--dport', nodePort);
+    }
+  }
+
+  // Capture healthCheckNodePorts (whether or not there are local endpoints).
+  if (svcInfo.healthCheckNodePort !== 0) {
+    filterRules.write(
+      '-A',
+      KUBE_NODEPORTS,
+      commentArgs(`"${svcPortNameString} health check node port"`),
+      '-m',
+      'tcp',
+      '-p',
+      'tcp',
+      '--dport',
+      String(svcInfo.healthCheckNodePort),
+      '-j',
+      'ACCEPT',
+    );
+  }
+}
+
+/** Internal-traffic masquerade, the `KUBE-EXT-` chain and the `KUBE-FW-` chain. */
+function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): void {
+  const { natChains, natRules } = w;
+  const { detector } = w.s;
+  const svcPortNameString = svcInfo.nameString;
+  const { externalTrafficChain, clusterPolicyChain } = plan;
+
+  // Internal traffic handling: masquerade off-cluster (or all) traffic to the ClusterIP.
+  if (plan.hasInternalEndpoints) {
+    const args = [
+      ...commentArgs(`"${svcPortNameString} cluster IP"`),
+      ...dstPortArgs(svcInfo, svcInfo.clusterIP, String(svcInfo.port)),
+    ];
+    if (w.s.masqueradeAll) {
+      natRules.write('-A', plan.internalTrafficChain, args, '-j', KUBE_MARK_MASQ);
+    } else if (detector) {
+      natRules.write(
+        '-A',
+        plan.internalTrafficChain,
+        args,
+        detector.ifNotLocal,
+        '-j',
+        KUBE_MARK_MASQ,
+      );
+    }
+  }
+
+  // External traffic handling.
+  if (plan.usesExternalTrafficChain) {
+    natChains.write(chainLine(externalTrafficChain));
+    if (!svcInfo.externalPolicyLocal) {
+      // Non-local endpoints may be on another node: masquerade.
+      natRules.write(
+        '-A',
+        externalTrafficChain,
+        commentArgs(`"masquerade traffic for ${svcPortNameString} external destinations"`),
+        '-j',
+        KUBE_MARK_MASQ,
+      );
+    } else {
+      if (detector) {
+        // Pod -> external destination short-circuits to the Cluster chain.
+        natRules.write(
+          '-A',
+          externalTrafficChain,
+          commentArgs(`"pod traffic for ${svcPortNameString} external destinations"`),
+          detector.ifLocal,
+          '-j',
+          clusterPolicyChain,
+        );
+      }
+      // Host-originated traffic: the LB IP is local, so it would be the source; masquerade.
+      natRules.write(
+        '-A',
+        externalTrafficChain,
+        commentArgs(`"masquerade LOCAL traffic for ${svcPortNameString} external destinations"`),
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        KUBE_MARK_MASQ,
+      );
+      natRules.write(
+        '-A',
+        externalTrafficChain,
+        commentArgs(`"route LOCAL traffic for ${svcPortNameString} external destinations"`),
+        '-m',
+        'addrtype',
+        '--src-type',
+        'LOCAL',
+        '-j',
+        clusterPolicyChain,
+      );
+    }
+    if (plan.hasExternalEndpoints) {
+      natRules.write('-A', externalTrafficChain, '-j', plan.externalPolicyChain);
+    }
+  }
+
+  // Firewall chain (loadBalancerSourceRanges).
+  if (plan.usesFWChain) {
+    const fwChain = svcInfo.firewallChainName;
+    natChains.write(chainLine(fwChain));
+    const args = ['-A', fwChain, ...commentArgs(`"${svcPortNameString} loadbalancer IP"`)];
+    let allowFromNode = false;
+    for (const cidr of svcInfo.loadBalancerSourceRanges) {
+      natRules.write(args, '-s', cidr, '-j', externalTrafficChain);
+      const c = parseCidrAny(cidr);
+      if (c && w.s.nodeIP !== undefined && cidrContainsIp(c, w.s.nodeIP)) allowFromNode = true;
+    }
+    // A VIP that is local to the node loops node-originated traffic back with src = VIP.
+    if (allowFromNode) {
+      for (const lbip of svcInfo.loadBalancerVIPs) {
+        natRules.write(args, '-s', lbip, '-j', externalTrafficChain);
+      }
+    }
+    // Whatever reaches the end was not DNATed and is dropped by KUBE-PROXY-FIREWALL.
+    natRules.write(
+      '-A',
+      fwChain,
+      commentArgs(`"other traffic to ${svcPortNameString} will be dropped by KUBE-PROXY-FIREWALL"`),
+    );
+  }
+}
+
+/** `writeServiceToEndpointRules`: session affinity, then the statistic ladder to KUBE-SEP-. */
+function writeServiceToEndpointRules(
+  w: Sync,
+  svcInfo: ServicePortInfo,
+  svcChain: string,
+  endpoints: readonly EndpointInfo[],
+): void {
+  const svcPortNameString = svcInfo.nameString;
+  if (svcInfo.sessionAffinityClientIP) {
+    for (const ep of endpoints) {
+      const comment = `"${svcPortNameString} -> ${ep.endpoint}"`;
+      const args = w.withComment(['-A', svcChain], comment);
+      w.natRules.write(
+        args,
+        '-m',
+        'recent',
+        '--name',
+        ep.chainName,
+        '--rcheck',
+        '--seconds',
+        String(svcInfo.stickyMaxAgeSeconds),
+        '--reap',
+        '-j',
+        ep.chainName,
+      );
+    }
+  }
+  const n = endpoints.length;
+  endpoints.forEach((ep, i) => {
+    const comment = `"${svcPortNameString} -> ${ep.endpoint}"`;
+    let args = w.withComment(['-A', svcChain], comment);
+    if (i < n - 1) {
+      args = [
+        ...args,
+        '-m',
+        'statistic',
+        '--mode',
+        'random',
+        '--probability',
+        computeProbability(n - i),
+      ];
+    }
+    w.natRules.write(args, '-j', ep.chainName);
+  });
+}
+
+/** Per-endpoint chains: hairpin masquerade, session affinity, DNAT. */
+function writeEndpointChains(
+  w: Sync,
+  svcInfo: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+): void {
+  const protocol = svcInfo.proto;
+  for (const ep of endpoints) {
+    const endpointChain = ep.chainName;
+    w.natChains.write(chainLine(endpointChain));
+    let args = w.withComment(['-A', endpointChain], svcInfo.nameString);
+    // Hairpin: a pod reaching itself through the service must be SNATed.
+    w.natRules.write(args, '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+    if (svcInfo.sessionAffinityClientIP) {
+      args = [...args, '-m', 'recent', '--name', endpointChain, '--set'];
+    }
+    w.natRules.write(
+      args,
+      '-m',
+      protocol,
+      '-p',
+      protocol,
+      '-j',
+      'DNAT',
+      '--to-destination',
+      ep.endpoint,
+    );
+  }
+}
