@@ -18,7 +18,7 @@ import {
   rawObjectRef,
   type LegacyEndpoints,
   type Workload,
-} from './decode.js';
+} from './decode/index.js';
 import {
   childSource,
   formatPath,

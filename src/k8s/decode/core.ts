@@ -1,0 +1,220 @@
+/**
+ * The core kinds a data plane is built from: Node (podCIDRs, addresses),
+ * Namespace, and Pod (containers and their ports, hostNetwork, pod IPs,
+ * phase and readiness).
+ */
+
+import type { Path } from '../parse.js';
+import type {
+  Container,
+  ContainerPort,
+  Namespace,
+  Node,
+  NodeAddress,
+  Pod,
+  PodCondition,
+} from '../types.js';
+import { each, isValidPortName, type Decoder, type Rec } from './decoder.js';
+
+export function decodeNode(d: Decoder, raw: Rec): Node | undefined {
+  const metadata = d.meta(raw, 'Node', false);
+  if (!metadata) return undefined;
+  const node: Node = { apiVersion: 'v1', kind: 'Node', metadata };
+  const spec = d.map(raw.spec, ['spec']);
+  if (spec) {
+    const s: NonNullable<Node['spec']> = {};
+    const podCIDR = d.cidr(spec.podCIDR, ['spec', 'podCIDR']);
+    if (podCIDR) s.podCIDR = podCIDR;
+    const podCIDRs = each(d, spec.podCIDRs, ['spec', 'podCIDRs'], (v, p) =>
+      d.isV6(v) ? undefined : d.cidr(v, p),
+    );
+    if (podCIDRs && podCIDRs.length > 0) s.podCIDRs = podCIDRs;
+    if (s.podCIDR && s.podCIDRs && s.podCIDRs[0] !== s.podCIDR) {
+      d.error(
+        ['spec', 'podCIDRs', 0],
+        'k8s-invalid-cidr',
+        `podCIDRs[0] (${s.podCIDRs[0]}) differs from podCIDR (${s.podCIDR})`,
+        'the first of podCIDRs must equal podCIDR',
+      );
+    }
+    const providerID = d.str(spec.providerID, ['spec', 'providerID']);
+    if (providerID) s.providerID = providerID;
+    node.spec = s;
+  }
+  const status = d.map(raw.status, ['status']);
+  if (status) {
+    const addresses = each(
+      d,
+      status.addresses,
+      ['status', 'addresses'],
+      (v, p): NodeAddress | undefined => {
+        const a = d.map(v, p);
+        if (!a) return undefined;
+        const type = d.oneOf(a.type, [...p, 'type'], [
+          'InternalIP',
+          'ExternalIP',
+          'Hostname',
+          'InternalDNS',
+          'ExternalDNS',
+        ] as const);
+        if (!type) return undefined;
+        if (type === 'InternalIP' || type === 'ExternalIP') {
+          const address = d.ip(a.address, [...p, 'address']);
+          if (address === undefined) return undefined;
+          return { type, address };
+        }
+        const address = d.str(a.address, [...p, 'address']);
+        return address === undefined ? undefined : { type, address };
+      },
+    );
+    if (addresses) node.status = { addresses };
+  }
+  return node;
+}
+
+export function decodeNamespace(d: Decoder, raw: Rec): Namespace | undefined {
+  const metadata = d.meta(raw, 'Namespace', false);
+  return metadata ? { apiVersion: 'v1', kind: 'Namespace', metadata } : undefined;
+}
+
+function decodeContainer(
+  d: Decoder,
+  v: unknown,
+  p: Path,
+): (Container & { restartPolicy?: string }) | undefined {
+  const c = d.map(v, p);
+  if (!c) return undefined;
+  const name = d.str(c.name, [...p, 'name']);
+  if (!d.required(name, [...p, 'name'], 'a container name')) return undefined;
+  const container: Container & { restartPolicy?: string } = { name };
+  const image = d.str(c.image, [...p, 'image']);
+  if (image) container.image = image;
+  if (typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
+  const ports = each(d, c.ports, [...p, 'ports'], (pv, pp): ContainerPort | undefined => {
+    const po = d.map(pv, pp);
+    if (!po) return undefined;
+    const containerPort = d.port(po.containerPort, [...pp, 'containerPort']);
+    if (
+      !d.required(po.containerPort ?? undefined, [...pp, 'containerPort'], 'containerPort') ||
+      containerPort === undefined
+    )
+      return undefined;
+    const cp: ContainerPort = { containerPort };
+    if (po.name !== undefined && po.name !== null) {
+      const name = d.str(po.name, [...pp, 'name']);
+      if (name !== undefined && !isValidPortName(name)) {
+        d.error(
+          [...pp, 'name'],
+          'k8s-invalid-port',
+          `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
+        );
+      } else if (name !== undefined) cp.name = name;
+    }
+    const protocol = d.protocol(po.protocol, [...pp, 'protocol']);
+    if (protocol) cp.protocol = protocol;
+    const hostPort = d.port(po.hostPort, [...pp, 'hostPort']);
+    if (hostPort !== undefined) cp.hostPort = hostPort;
+    if (po.hostIP !== undefined && po.hostIP !== null) {
+      const hostIP = d.ip(po.hostIP, [...pp, 'hostIP']);
+      if (hostIP) cp.hostIP = hostIP;
+    }
+    return cp;
+  });
+  if (ports && ports.length > 0) container.ports = ports;
+  return container;
+}
+
+export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
+  const metadata = d.meta(raw, 'Pod', true);
+  if (!metadata) return undefined;
+  const spec = d.map(raw.spec, ['spec']);
+  if (!d.required(spec, ['spec'], 'spec')) return undefined;
+  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p) =>
+    decodeContainer(d, v, p),
+  );
+  if (!containers || containers.length === 0) {
+    d.error(
+      ['spec', 'containers'],
+      'k8s-required',
+      'a Pod needs at least one container',
+      'add spec.containers with a name and image',
+    );
+    return undefined;
+  }
+  const names = new Set<string>();
+  containers.forEach((c, i) => {
+    if (names.has(c.name))
+      d.error(
+        ['spec', 'containers', i, 'name'],
+        'k8s-duplicate',
+        `container name ${JSON.stringify(c.name)} is used twice`,
+        'give each container a unique name',
+      );
+    names.add(c.name);
+  });
+  const pod: Pod = {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata,
+    spec: { containers: containers.map(({ restartPolicy: _r, ...c }) => c) },
+  };
+  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) =>
+    decodeContainer(d, v, p),
+  );
+  if (initContainers && initContainers.length > 0) pod.spec.initContainers = initContainers;
+  const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
+  if (nodeName) pod.spec.nodeName = nodeName;
+  const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
+  if (hostNetwork !== undefined) pod.spec.hostNetwork = hostNetwork;
+  const hostname = d.str(spec.hostname, ['spec', 'hostname']);
+  if (hostname) pod.spec.hostname = hostname;
+  const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']);
+  if (subdomain) pod.spec.subdomain = subdomain;
+  const status = d.map(raw.status, ['status']);
+  if (status) {
+    const st: NonNullable<Pod['status']> = {};
+    if (status.podIP !== undefined && status.podIP !== null && status.podIP !== '') {
+      const podIP = d.ip(status.podIP, ['status', 'podIP']);
+      if (podIP) st.podIP = podIP;
+    }
+    const podIPs = each(d, status.podIPs, ['status', 'podIPs'], (v, p) => {
+      const m = d.map(v, p);
+      if (!m || d.isV6(m.ip)) return undefined;
+      const ip = d.ip(m.ip, [...p, 'ip']);
+      return ip ? { ip } : undefined;
+    });
+    if (podIPs && podIPs.length > 0) {
+      st.podIPs = podIPs;
+      if (st.podIP === undefined) st.podIP = podIPs[0]!.ip;
+      else if (podIPs[0]!.ip !== st.podIP) {
+        d.error(
+          ['status', 'podIPs', 0, 'ip'],
+          'k8s-invalid-ip',
+          `podIPs[0] (${podIPs[0]!.ip}) differs from podIP (${st.podIP})`,
+          'the first of podIPs must equal podIP',
+        );
+      }
+    }
+    if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
+      const hostIP = d.ip(status.hostIP, ['status', 'hostIP']);
+      if (hostIP) st.hostIP = hostIP;
+    }
+    const phase = d.str(status.phase, ['status', 'phase']);
+    if (phase) st.phase = phase;
+    const conditions = each(
+      d,
+      status.conditions,
+      ['status', 'conditions'],
+      (v, p): PodCondition | undefined => {
+        const m = d.map(v, p);
+        if (!m) return undefined;
+        const type = d.str(m.type, [...p, 'type']);
+        const s = d.oneOf(m.status, [...p, 'status'], ['True', 'False', 'Unknown'] as const);
+        return type && s ? { type, status: s } : undefined;
+      },
+    );
+    if (conditions) st.conditions = conditions;
+    if (Object.keys(st).length > 0) pod.status = st;
+  }
+  return pod;
+}

@@ -1,0 +1,455 @@
+/**
+ * The field reader every kind's decoder uses: one object's fields read the
+ * way the API server's decoder and `pkg/apis/core/validation` would take or
+ * reject them (types, required fields, names, IPs and CIDRs, ports,
+ * protocols, labels, selectors, metadata), each problem a diagnostic with
+ * the field's path and line.
+ */
+
+import type { Diagnostic, Severity } from '../../diag.js';
+import { isCidr, isIpv4, parseCidr, formatCidr } from '../../wire/addr.js';
+import { formatPath, lineOf, type Path, type SourceRef } from '../parse.js';
+import { labelKeyProblem, labelValueProblem, validateSelector } from '../selector.js';
+import type { LabelSelector, ObjectMeta, Protocol } from '../types.js';
+
+export type Rec = Record<string, unknown>;
+
+export interface DecodeContext {
+  readonly file: string;
+  readonly document: number;
+  /** Line of the object's start. */
+  readonly line: number;
+  readonly source: SourceRef;
+  readonly diagnostics: Diagnostic[];
+}
+
+export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
+export const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const DNS1123_SUBDOMAIN =
+  /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+// IANA_SVC_NAME (k8s.io/apimachinery validation.IsValidPortName): 1–15
+// lower-case alphanumerics or '-', at least one letter, no leading, trailing
+// or double '-'.
+const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
+
+export function isValidPortName(name: string): boolean {
+  return (
+    name.length <= 15 && IANA_SVC_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--')
+  );
+}
+
+export function isRec(v: unknown): v is Rec {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/** Reads one object's fields, reporting problems with their field path. */
+export class Decoder {
+  constructor(
+    readonly ctx: DecodeContext,
+    public object: string | undefined,
+    /** Where the decoded value sits in the document (a workload's pod template). */
+    readonly prefix: Path = [],
+  ) {}
+
+  report(severity: Severity, rel: Path, code: string, message: string, hint?: string): void {
+    const path = this.prefix.length > 0 ? [...this.prefix, ...rel] : rel;
+    const line = lineOf(this.ctx.source, path) ?? this.ctx.line;
+    this.ctx.diagnostics.push({
+      code,
+      severity,
+      message,
+      file: this.ctx.file,
+      line,
+      document: this.ctx.document,
+      ...(this.object !== undefined ? { object: this.object } : {}),
+      ...(path.length > 0 ? { field: formatPath(path) } : {}),
+      ...(hint !== undefined ? { hint } : {}),
+    });
+  }
+
+  error(path: Path, code: string, message: string, hint?: string): void {
+    this.report('error', path, code, message, hint);
+  }
+
+  warn(path: Path, code: string, message: string, hint?: string): void {
+    this.report('warning', path, code, message, hint);
+  }
+
+  private typeError(path: Path, want: string, v: unknown, hint?: string): void {
+    this.error(path, 'k8s-field-type', `expected ${want}, found ${describe(v)}`, hint);
+  }
+
+  map(v: unknown, path: Path): Rec | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!isRec(v)) {
+      this.typeError(path, 'a mapping', v);
+      return undefined;
+    }
+    return v;
+  }
+
+  list(v: unknown, path: Path): unknown[] | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (!Array.isArray(v)) {
+      this.typeError(path, 'a list', v, 'write it as a YAML list (lines starting with "- ")');
+      return undefined;
+    }
+    return v;
+  }
+
+  str(v: unknown, path: Path): string | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'string') {
+      this.typeError(path, 'a string', v, `quote the value: "${String(v)}"`);
+      return undefined;
+    }
+    return v;
+  }
+
+  int(v: unknown, path: Path): number | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v)) {
+      this.typeError(path, 'an integer', v);
+      return undefined;
+    }
+    return v;
+  }
+
+  bool(v: unknown, path: Path): boolean | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'string' && /^(yes|no|on|off|y|n)$/i.test(v)) {
+      // kubectl reads YAML 1.1, where these are booleans; YAML 1.2 made them strings.
+      const b = /^(yes|on|y)$/i.test(v);
+      this.warn(
+        path,
+        'k8s-yaml11-boolean',
+        `${JSON.stringify(v)} read as ${b}, as kubectl's YAML 1.1 reads it`,
+        `write ${b}`,
+      );
+      return b;
+    }
+    if (typeof v !== 'boolean') {
+      this.typeError(path, 'true or false', v);
+      return undefined;
+    }
+    return v;
+  }
+
+  required<T>(v: T | undefined, path: Path, what = 'this field'): v is T {
+    if (v === undefined) {
+      this.error(path, 'k8s-required', `${what} is required`, `add ${formatPath(path)}`);
+      return false;
+    }
+    return true;
+  }
+
+  oneOf<T extends string>(v: unknown, path: Path, values: readonly T[]): T | undefined {
+    const s = this.str(v, path);
+    if (s === undefined) return undefined;
+    if (!(values as readonly string[]).includes(s)) {
+      this.error(
+        path,
+        'k8s-invalid-value',
+        `${JSON.stringify(s)} is not one of ${values.join(', ')}`,
+        `use one of ${values.join(', ')} (values are case-sensitive)`,
+      );
+      return undefined;
+    }
+    return s as T;
+  }
+
+  protocol(v: unknown, path: Path): Protocol | undefined {
+    const s = this.str(v, path);
+    if (s === undefined) return undefined;
+    if (!(PROTOCOLS as readonly string[]).includes(s)) {
+      const upper = s.toUpperCase();
+      this.error(
+        path,
+        'k8s-invalid-protocol',
+        `protocol ${JSON.stringify(s)} is not TCP, UDP or SCTP`,
+        (PROTOCOLS as readonly string[]).includes(upper)
+          ? `write it in capitals: ${upper}`
+          : 'use TCP, UDP or SCTP',
+      );
+      return undefined;
+    }
+    return s as Protocol;
+  }
+
+  /** A port number in [min, 65535]. */
+  port(v: unknown, path: Path, min = 1): number | undefined {
+    const n = this.int(v, path);
+    if (n === undefined) return undefined;
+    if (n < min || n > 65535) {
+      this.error(
+        path,
+        'k8s-invalid-port',
+        `port ${n} is outside ${min}–65535`,
+        `use a port number between ${min} and 65535`,
+      );
+      return undefined;
+    }
+    return n;
+  }
+
+  /** A port number, or a container port name (IANA_SVC_NAME). */
+  portOrName(v: unknown, path: Path): number | string | undefined {
+    if (v === undefined || v === null) return undefined;
+    if (typeof v === 'number') return this.port(v, path);
+    if (typeof v === 'string') {
+      if (/^\d+$/.test(v)) {
+        this.error(
+          path,
+          'k8s-invalid-port',
+          `port ${JSON.stringify(v)} is a quoted number; a string here names a container port`,
+          `write it unquoted (${v}) for a port number, or use a container port's name`,
+        );
+        return undefined;
+      }
+      if (!isValidPortName(v)) {
+        this.error(
+          path,
+          'k8s-invalid-port',
+          `port name ${JSON.stringify(v)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
+          "rename the port, e.g. 'http' or 'metrics-9090'",
+        );
+        return undefined;
+      }
+      return v;
+    }
+    this.typeError(path, 'a port number or name', v);
+    return undefined;
+  }
+
+  /** An IPv4 address; IPv6 is reported as not modelled and dropped. */
+  ip(v: unknown, path: Path): string | undefined {
+    const s = this.str(v, path);
+    if (s === undefined) return undefined;
+    if (isIpv4(s)) return s;
+    if (s.includes(':') && /^[0-9a-fA-F:.]+$/.test(s)) {
+      this.warn(path, 'k8s-ipv6-ignored', `IPv6 address ${s} ignored: packeteye models IPv4 only`);
+      return undefined;
+    }
+    this.error(
+      path,
+      'k8s-invalid-ip',
+      `${JSON.stringify(s)} is not an IPv4 address`,
+      'write a dotted quad such as 10.244.1.5',
+    );
+    return undefined;
+  }
+
+  /** True for an IPv6 address or prefix: the other family of a dual-stack list, skipped without comment. */
+  isV6(v: unknown): boolean {
+    return typeof v === 'string' && v.includes(':') && /^[0-9a-fA-F:.]+(\/\d+)?$/.test(v);
+  }
+
+  /** An IPv4 CIDR with no host bits set (as the API server's ValidateCIDR requires for podCIDR etc.). */
+  cidr(v: unknown, path: Path, strict = true): string | undefined {
+    const s = this.str(v, path);
+    if (s === undefined) return undefined;
+    if (!isCidr(s)) {
+      if (s.includes(':')) {
+        this.warn(path, 'k8s-ipv6-ignored', `IPv6 prefix ${s} ignored: packeteye models IPv4 only`);
+        return undefined;
+      }
+      this.error(
+        path,
+        'k8s-invalid-cidr',
+        `${JSON.stringify(s)} is not an IPv4 CIDR`,
+        'write an address and a prefix length, e.g. 10.244.0.0/16',
+      );
+      return undefined;
+    }
+    const canonical = formatCidr(parseCidr(s));
+    if (strict && canonical !== s) {
+      this.error(
+        path,
+        'k8s-invalid-cidr',
+        `${s} has host bits set; the network is ${canonical}`,
+        `write ${canonical}`,
+      );
+      return undefined;
+    }
+    return s;
+  }
+
+  labels(v: unknown, path: Path): Record<string, string> | undefined {
+    const m = this.map(v, path);
+    if (m === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(m)) {
+      const p = [...path, k];
+      const val = this.str(raw, p);
+      if (val === undefined) continue;
+      const kp = labelKeyProblem(k);
+      if (kp) {
+        this.error(p, 'k8s-invalid-label', kp);
+        continue;
+      }
+      const vp = labelValueProblem(val);
+      if (vp) {
+        this.error(p, 'k8s-invalid-label', vp);
+        continue;
+      }
+      out[k] = val;
+    }
+    return out;
+  }
+
+  stringMap(v: unknown, path: Path): Record<string, string> | undefined {
+    const m = this.map(v, path);
+    if (m === undefined) return undefined;
+    const out: Record<string, string> = {};
+    for (const [k, raw] of Object.entries(m)) {
+      // Annotations are free text; coerce scalars rather than fail on them.
+      if (typeof raw === 'string') out[k] = raw;
+      else if (typeof raw === 'number' || typeof raw === 'boolean') out[k] = String(raw);
+      else this.typeError([...path, k], 'a string', raw);
+    }
+    return out;
+  }
+
+  selector(v: unknown, path: Path): LabelSelector | undefined {
+    if (v === undefined || v === null) return undefined;
+    const m = this.map(v, path);
+    if (m === undefined) return undefined;
+    const sel: LabelSelector = {};
+    if (m.matchLabels !== undefined && m.matchLabels !== null) {
+      const ml = this.labels(m.matchLabels, [...path, 'matchLabels']);
+      if (ml) sel.matchLabels = ml;
+    }
+    const me = this.list(m.matchExpressions, [...path, 'matchExpressions']);
+    if (me) {
+      sel.matchExpressions = me as LabelSelector['matchExpressions'];
+      for (const p of validateSelector({ matchExpressions: sel.matchExpressions })) {
+        this.error(
+          [
+            ...path,
+            ...p.field
+              .split(/[.[\]]+/)
+              .filter((s) => s !== '')
+              .map((s) => (/^\d+$/.test(s) ? Number(s) : s)),
+          ],
+          'k8s-invalid-selector',
+          p.message,
+        );
+      }
+      // Keep only what the message left valid; an invalid selector selects nothing in matchesSelector.
+      sel.matchExpressions = (me as Rec[]).map((r) => ({
+        key: String(r.key),
+        operator: r.operator as 'In',
+        ...(Array.isArray(r.values) ? { values: r.values.map(String) } : {}),
+      }));
+    }
+    return sel;
+  }
+
+  /** `metadata`, with the name checked by `nameRule`. */
+  meta(raw: Rec, kind: string, namespaced: boolean): ObjectMeta | undefined {
+    const m = this.map(raw.metadata, ['metadata']);
+    if (m === undefined) {
+      this.error(['metadata'], 'k8s-required', `${kind} has no metadata`, 'add metadata.name');
+      return undefined;
+    }
+    const name = this.str(m.name, ['metadata', 'name']);
+    if (name === undefined || name === '') {
+      const gen = typeof m.generateName === 'string';
+      this.error(
+        ['metadata', 'name'],
+        'k8s-required',
+        gen
+          ? `${kind} uses metadata.generateName; packeteye needs the name the API server generated`
+          : `${kind} has no metadata.name`,
+        gen
+          ? 'use the object as the cluster returns it (kubectl get -o yaml)'
+          : 'add metadata.name',
+      );
+      return undefined;
+    }
+    const namespace = this.str(m.namespace, ['metadata', 'namespace']);
+    const meta: ObjectMeta = { name };
+    // Inside a workload's template, messages name the workload (it is what the user wrote).
+    if (this.prefix.length === 0)
+      this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    const rule =
+      kind === 'Service' || kind === 'Namespace'
+        ? kind === 'Service'
+          ? 'dns1035'
+          : 'dns1123label'
+        : 'subdomain';
+    const ok =
+      rule === 'dns1035'
+        ? DNS1035_LABEL.test(name) && name.length <= 63
+        : rule === 'dns1123label'
+          ? DNS1123_LABEL.test(name) && name.length <= 63
+          : DNS1123_SUBDOMAIN.test(name) && name.length <= 253;
+    if (!ok) {
+      const what =
+        rule === 'dns1035'
+          ? 'a DNS-1035 label (at most 63 lower-case letters, digits or "-", starting with a letter)'
+          : rule === 'dns1123label'
+            ? 'a DNS-1123 label (at most 63 lower-case letters, digits or "-")'
+            : 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")';
+      this.error(
+        ['metadata', 'name'],
+        'k8s-invalid-name',
+        `name ${JSON.stringify(name)} is not ${what}`,
+      );
+    }
+    if (namespace !== undefined) {
+      if (!namespaced) {
+        this.warn(
+          ['metadata', 'namespace'],
+          'k8s-namespace-ignored',
+          `${kind} is cluster-scoped; metadata.namespace ignored`,
+        );
+      } else if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) {
+        this.error(
+          ['metadata', 'namespace'],
+          'k8s-invalid-name',
+          `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label`,
+        );
+      } else {
+        meta.namespace = namespace;
+      }
+    }
+    const labels = this.labels(m.labels, ['metadata', 'labels']);
+    if (labels && Object.keys(labels).length > 0) meta.labels = labels;
+    const annotations = this.stringMap(m.annotations, ['metadata', 'annotations']);
+    if (annotations && Object.keys(annotations).length > 0) meta.annotations = annotations;
+    const uid = typeof m.uid === 'string' ? m.uid : undefined;
+    if (uid) meta.uid = uid;
+    const rv = typeof m.resourceVersion === 'string' ? m.resourceVersion : undefined;
+    if (rv) meta.resourceVersion = rv;
+    if (m.deletionTimestamp !== undefined && m.deletionTimestamp !== null) {
+      meta.deletionTimestamp = String(m.deletionTimestamp);
+    }
+    return meta;
+  }
+}
+
+export function each<T>(
+  d: Decoder,
+  v: unknown,
+  path: Path,
+  f: (item: unknown, path: Path, i: number) => T | undefined,
+): T[] | undefined {
+  const l = d.list(v, path);
+  if (l === undefined) return undefined;
+  const out: T[] = [];
+  l.forEach((item, i) => {
+    const r = f(item, [...path, i], i);
+    if (r !== undefined) out.push(r);
+  });
+  return out;
+}

@@ -1,0 +1,145 @@
+/**
+ * NetworkPolicy (networking.k8s.io/v1, and extensions/v1beta1 read as v1):
+ * pod selector, policy types, ingress/egress rules, peers and ports, with the
+ * API server's checks on ipBlock and endPort.
+ */
+
+import { parseCidr } from '../../wire/addr.js';
+import type { Path } from '../parse.js';
+import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from '../types.js';
+import { each, type Decoder, type Rec } from './decoder.js';
+
+function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | undefined {
+  const m = d.map(v, p);
+  if (!m) return undefined;
+  const np: NetworkPolicyPort = {};
+  const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+  if (protocol) np.protocol = protocol;
+  const port = d.portOrName(m.port, [...p, 'port']);
+  if (port !== undefined) np.port = port;
+  if (m.endPort !== undefined && m.endPort !== null) {
+    const endPort = d.port(m.endPort, [...p, 'endPort']);
+    if (endPort !== undefined) {
+      if (typeof np.port !== 'number') {
+        d.error(
+          [...p, 'endPort'],
+          'k8s-invalid-value',
+          'endPort needs a numeric port',
+          'set port to the first number of the range',
+        );
+      } else if (endPort < np.port) {
+        d.error(
+          [...p, 'endPort'],
+          'k8s-invalid-port',
+          `endPort ${endPort} is below port ${np.port}`,
+          'endPort must be greater than or equal to port',
+        );
+      } else np.endPort = endPort;
+    }
+  }
+  return np;
+}
+
+function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | undefined {
+  const m = d.map(v, p);
+  if (!m) return undefined;
+  const peer: NetworkPolicyPeer = {};
+  const ps = d.selector(m.podSelector, [...p, 'podSelector']);
+  if (ps) peer.podSelector = ps;
+  const ns = d.selector(m.namespaceSelector, [...p, 'namespaceSelector']);
+  if (ns) peer.namespaceSelector = ns;
+  const ib = d.map(m.ipBlock, [...p, 'ipBlock']);
+  if (ib) {
+    const cidr = d.cidr(ib.cidr, [...p, 'ipBlock', 'cidr'], false);
+    if (d.required(ib.cidr ?? undefined, [...p, 'ipBlock', 'cidr'], 'ipBlock.cidr') && cidr) {
+      const block = parseCidr(cidr);
+      const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => {
+        const e = d.cidr(ev, ep, false);
+        if (!e) return undefined;
+        const ec = parseCidr(e);
+        if (
+          ec.prefix <= block.prefix ||
+          !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))
+        ) {
+          d.error(
+            ep,
+            'k8s-invalid-cidr',
+            `except ${e} is not strictly inside ${cidr}`,
+            'each except entry must be a smaller range within ipBlock.cidr',
+          );
+          return undefined;
+        }
+        return e;
+      });
+      peer.ipBlock = { cidr, ...(except && except.length > 0 ? { except } : {}) };
+    }
+    if (peer.podSelector || peer.namespaceSelector) {
+      d.error(
+        [...p, 'ipBlock'],
+        'k8s-invalid-value',
+        'ipBlock cannot be combined with podSelector or namespaceSelector in one peer',
+        'make them separate peers (separate "- " items)',
+      );
+    }
+  }
+  if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) {
+    d.error(
+      p,
+      'k8s-required',
+      'a peer needs podSelector, namespaceSelector or ipBlock',
+      'an empty peer is rejected by the API server; use podSelector: {} to mean all pods in the namespace',
+    );
+    return undefined;
+  }
+  return peer;
+}
+
+function parseCidrInt(c: { network: string }): number {
+  const [a, b, cc, dd] = c.network.split('.').map(Number) as [number, number, number, number];
+  return ((a << 24) | (b << 16) | (cc << 8) | dd) >>> 0;
+}
+
+function maskInt(prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+export function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undefined {
+  const metadata = d.meta(raw, 'NetworkPolicy', true);
+  if (!metadata) return undefined;
+  const spec = d.map(raw.spec, ['spec']);
+  if (!d.required(spec, ['spec'], 'spec')) return undefined;
+  // spec.podSelector is a struct, not a pointer, in the Go API: an absent or
+  // null value decodes to the empty selector, which selects every pod.
+  const podSelector = d.selector(spec.podSelector, ['spec', 'podSelector']) ?? {};
+  const np: NetworkPolicy = {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata,
+    spec: { podSelector },
+  };
+  const pt = each(d, spec.policyTypes, ['spec', 'policyTypes'], (v, p) =>
+    d.oneOf(v, p, ['Ingress', 'Egress'] as const),
+  );
+  if (pt) np.spec.policyTypes = pt;
+  const ingress = each(d, spec.ingress, ['spec', 'ingress'], (v, p) => {
+    const m = d.map(v, p) ?? {};
+    const r: NonNullable<NetworkPolicy['spec']['ingress']>[number] = {};
+    const from = each(d, m.from, [...p, 'from'], (pv, pp) => decodeNetpolPeer(d, pv, pp));
+    if (from) r.from = from;
+    const ports = each(d, m.ports, [...p, 'ports'], (pv, pp) => decodeNetpolPort(d, pv, pp));
+    if (ports) r.ports = ports;
+    return r;
+  });
+  if (ingress) np.spec.ingress = ingress;
+  const egress = each(d, spec.egress, ['spec', 'egress'], (v, p) => {
+    const m = d.map(v, p) ?? {};
+    const r: NonNullable<NetworkPolicy['spec']['egress']>[number] = {};
+    const to = each(d, m.to, [...p, 'to'], (pv, pp) => decodeNetpolPeer(d, pv, pp));
+    if (to) r.to = to;
+    const ports = each(d, m.ports, [...p, 'ports'], (pv, pp) => decodeNetpolPort(d, pv, pp));
+    if (ports) r.ports = ports;
+    return r;
+  });
+  if (egress) np.spec.egress = egress;
+  return np;
+}

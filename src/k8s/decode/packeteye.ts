@@ -1,0 +1,192 @@
+/**
+ * packeteye's own kinds (packeteye.dev/v1alpha1): the Cluster (CIDRs, CNI,
+ * kube-proxy, masquerade, policy enforcer, cloud, underlay) and
+ * ExternalHost (a machine outside the cluster).
+ */
+
+import { scalarSource } from '../parse.js';
+import type { CniSpec, Cluster, ExternalHost } from '../types.js';
+import { each, type Decoder, type Rec } from './decoder.js';
+
+export function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
+  const metadata = d.meta(raw, 'Cluster', false);
+  if (!metadata) return undefined;
+  const spec = d.map(raw.spec, ['spec']) ?? {};
+  const c: Cluster = { apiVersion: 'packeteye.dev/v1alpha1', kind: 'Cluster', metadata, spec: {} };
+  const s = c.spec;
+  const cc = d.cidr(spec.clusterCIDR, ['spec', 'clusterCIDR']);
+  if (cc) s.clusterCIDR = cc;
+  const sc = d.cidr(spec.serviceCIDR, ['spec', 'serviceCIDR']);
+  if (sc) s.serviceCIDR = sc;
+  const cd = d.str(spec.clusterDomain, ['spec', 'clusterDomain']);
+  if (cd) s.clusterDomain = cd;
+  if (spec.nodeCIDRMaskSize !== undefined && spec.nodeCIDRMaskSize !== null) {
+    const m = d.int(spec.nodeCIDRMaskSize, ['spec', 'nodeCIDRMaskSize']);
+    if (m !== undefined && (m < 8 || m > 30)) {
+      d.error(
+        ['spec', 'nodeCIDRMaskSize'],
+        'k8s-invalid-value',
+        `nodeCIDRMaskSize ${m} is outside 8–30`,
+        'use 24 (the kube-controller-manager default)',
+      );
+    } else if (m !== undefined) s.nodeCIDRMaskSize = m;
+  }
+  const cni = decodeCni(d, spec.cni);
+  if (cni) s.cni = cni;
+  const kp = decodeKubeProxy(d, spec.kubeProxy);
+  if (kp) s.kubeProxy = kp;
+  const masq = d.map(spec.masquerade, ['spec', 'masquerade']);
+  if (masq) {
+    const m: NonNullable<Cluster['spec']['masquerade']> = {};
+    const en = d.bool(masq.enabled, ['spec', 'masquerade', 'enabled']);
+    if (en !== undefined) m.enabled = en;
+    const nm = each(
+      d,
+      masq.nonMasqueradeCIDRs,
+      ['spec', 'masquerade', 'nonMasqueradeCIDRs'],
+      (v, p) => d.cidr(v, p),
+    );
+    if (nm) m.nonMasqueradeCIDRs = nm;
+    s.masquerade = m;
+  }
+  const np = d.map(spec.networkPolicy, ['spec', 'networkPolicy']);
+  if (np) {
+    const e = d.oneOf(np.enforcer, ['spec', 'networkPolicy', 'enforcer'], [
+      'none',
+      'calico',
+      'kube-router',
+    ] as const);
+    s.networkPolicy = e ? { enforcer: e } : {};
+  }
+  const cloud = d.map(spec.cloud, ['spec', 'cloud']);
+  if (cloud) {
+    const p = d.oneOf(cloud.provider, ['spec', 'cloud', 'provider'], ['none', 'gce'] as const);
+    s.cloud = p ? { provider: p } : {};
+  }
+  const ul = d.map(spec.underlay, ['spec', 'underlay']);
+  if (ul) {
+    const u: NonNullable<Cluster['spec']['underlay']> = {};
+    const cidr = d.cidr(ul.cidr, ['spec', 'underlay', 'cidr']);
+    if (cidr) u.cidr = cidr;
+    const gw = d.ip(ul.gateway, ['spec', 'underlay', 'gateway']);
+    if (gw) u.gateway = gw;
+    if (ul.mtu !== undefined && ul.mtu !== null) {
+      const mtu = d.int(ul.mtu, ['spec', 'underlay', 'mtu']);
+      if (mtu !== undefined && (mtu < 576 || mtu > 9216))
+        d.error(['spec', 'underlay', 'mtu'], 'k8s-invalid-value', `mtu ${mtu} is outside 576–9216`);
+      else if (mtu !== undefined) u.mtu = mtu;
+    }
+    s.underlay = u;
+  }
+  return c;
+}
+
+/** `spec.cni`: which CNI plugin, with its mode. */
+function decodeCni(d: Decoder, v: unknown): CniSpec | undefined {
+  const cni = d.map(v, ['spec', 'cni']);
+  if (!cni) return undefined;
+  const plugin = d.oneOf(cni.plugin, ['spec', 'cni', 'plugin'], [
+    'bridge',
+    'flannel',
+    'calico',
+  ] as const);
+  if (plugin === 'bridge') {
+    const b: Extract<CniSpec, { plugin: 'bridge' }> = { plugin };
+    const hp = d.bool(cni.hairpinMode, ['spec', 'cni', 'hairpinMode']);
+    if (hp !== undefined) b.hairpinMode = hp;
+    const im = d.bool(cni.ipMasq, ['spec', 'cni', 'ipMasq']);
+    if (im !== undefined) b.ipMasq = im;
+    const br = d.str(cni.bridge, ['spec', 'cni', 'bridge']);
+    if (br) b.bridge = br;
+    return b;
+  } else if (plugin === 'flannel') {
+    const f: Extract<CniSpec, { plugin: 'flannel' }> = { plugin };
+    const be = d.oneOf(cni.backend, ['spec', 'cni', 'backend'], ['vxlan', 'host-gw'] as const);
+    if (be) f.backend = be;
+    return f;
+  } else if (plugin === 'calico') {
+    const k: Extract<CniSpec, { plugin: 'calico' }> = { plugin };
+    const enc = d.oneOf(cni.encapsulation, ['spec', 'cni', 'encapsulation'], [
+      'None',
+      'IPIP',
+      'VXLAN',
+    ] as const);
+    if (enc) k.encapsulation = enc;
+    const no = d.bool(cni.natOutgoing, ['spec', 'cni', 'natOutgoing']);
+    if (no !== undefined) k.natOutgoing = no;
+    return k;
+  }
+  return undefined;
+}
+
+/** `spec.kubeProxy`: mode, version and the configuration the proxy's rules depend on. */
+function decodeKubeProxy(
+  d: Decoder,
+  v: unknown,
+): NonNullable<Cluster['spec']['kubeProxy']> | undefined {
+  const kp = d.map(v, ['spec', 'kubeProxy']);
+  if (!kp) return undefined;
+  const k: NonNullable<Cluster['spec']['kubeProxy']> = {};
+  const mode = d.oneOf(kp.mode, ['spec', 'kubeProxy', 'mode'], [
+    'iptables',
+    'ipvs',
+    'nftables',
+  ] as const);
+  if (mode) k.mode = mode;
+  if (kp.version !== undefined && kp.version !== null) {
+    const path = ['spec', 'kubeProxy', 'version'];
+    let version: string | undefined;
+    if (typeof kp.version === 'number') {
+      // YAML reads 1.30 as the number 1.3; take the text as written.
+      version = scalarSource(d.ctx.source, path) ?? String(kp.version);
+      d.warn(
+        path,
+        'k8s-version-number',
+        `kubeProxy.version is a number; read as "${version}"`,
+        `quote it: version: "${version}"`,
+      );
+    } else version = d.str(kp.version, path);
+    if (version !== undefined) {
+      const m = /^v?(\d+)\.(\d+)(\.\d+)?$/.exec(version);
+      if (!m)
+        d.error(
+          path,
+          'k8s-invalid-value',
+          `kubeProxy.version ${JSON.stringify(version)} is not a Kubernetes release like "1.31"`,
+          'write MAJOR.MINOR, e.g. "1.31" or "1.27"',
+        );
+      else k.version = `${m[1]}.${m[2]}`;
+    }
+  }
+  const ma = d.bool(kp.masqueradeAll, ['spec', 'kubeProxy', 'masqueradeAll']);
+  if (ma !== undefined) k.masqueradeAll = ma;
+  const lnp = d.bool(kp.localhostNodePorts, ['spec', 'kubeProxy', 'localhostNodePorts']);
+  if (lnp !== undefined) k.localhostNodePorts = lnp;
+  return k;
+}
+
+export function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefined {
+  const metadata = d.meta(raw, 'ExternalHost', false);
+  if (!metadata) return undefined;
+  const spec = d.map(raw.spec, ['spec']);
+  if (!d.required(spec, ['spec'], 'spec')) return undefined;
+  const address = d.ip(spec.address, ['spec', 'address']);
+  if (!d.required(spec.address ?? undefined, ['spec', 'address'], 'spec.address') || !address)
+    return undefined;
+  const h: ExternalHost = {
+    apiVersion: 'packeteye.dev/v1alpha1',
+    kind: 'ExternalHost',
+    metadata,
+    spec: { address },
+  };
+  const listen = each(d, spec.listen, ['spec', 'listen'], (v, p) => {
+    const m = d.map(v, p);
+    if (!m) return undefined;
+    const port = d.port(m.port, [...p, 'port']);
+    if (port === undefined) return undefined;
+    const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+    return { port, ...(protocol ? { protocol } : {}) };
+  });
+  if (listen) h.spec.listen = listen;
+  return h;
+}
