@@ -1,0 +1,118 @@
+/**
+ * `buildModel`: loaded objects to the defaulted, indexed `ClusterModel`, one
+ * step per kind in dependency order (cluster configuration, nodes, external
+ * hosts, pods, services, endpoint slices, policies, namespaces).
+ */
+
+import type { Diagnostic } from '../../diag.js';
+import { CLUSTER_SCOPED, type LoadedObject, type Origin } from '../load.js';
+import { objectRef, type KubeObject } from '../types.js';
+import { Builder, entries, type Entry } from './builder.js';
+import { buildCluster } from './cluster-config.js';
+import { buildSlices } from './endpointslices.js';
+import { buildExternalHosts } from './external-hosts.js';
+import { buildNamespaces } from './namespaces.js';
+import { buildNodes, impliedNodes } from './nodes.js';
+import { buildPods } from './pods.js';
+import { buildIngresses, buildPolicies } from './policies.js';
+import { buildServices } from './services.js';
+import type { ClusterModel } from './types.js';
+
+/**
+ * Builds the defaulted, indexed cluster. Never throws; objects with errors
+ * are left out (or kept with their given values) and reported.
+ */
+export function buildModel(objects: readonly LoadedObject[]): {
+  model: ClusterModel;
+  diagnostics: Diagnostic[];
+} {
+  const b = new Builder();
+  const origins = objectOrigins(objects);
+  // Namespaced objects without a namespace land in `default`, as kubectl applies them.
+  const defaultNamespace = <T extends KubeObject>(e: Entry<T>): Entry<T> => {
+    if (e.object.metadata.namespace === undefined) {
+      e.object.metadata.namespace = 'default';
+      b.note(
+        objectRef(e.object),
+        'metadata.namespace',
+        'default',
+        'no namespace given; kubectl puts the object in the default namespace',
+      );
+    }
+    return e;
+  };
+
+  const cluster = buildCluster(b, entries(objects, 'Cluster'), objects);
+  let nodeEntries = entries(objects, 'Node');
+  if (nodeEntries.length === 0) nodeEntries = impliedNodes(b, cluster, objects);
+  const nodes = buildNodes(b, cluster, nodeEntries);
+  const externalHosts = buildExternalHosts(b, cluster, nodes, entries(objects, 'ExternalHost'));
+  const { pods, podsByIP, podsByNode } = buildPods(
+    b,
+    cluster,
+    nodes,
+    new Set(nodeEntries.map((e) => e.object.metadata.name)),
+    entries(objects, 'Pod').map(defaultNamespace),
+  );
+  const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
+  const services = buildServices(b, cluster, serviceEntries, podsByIP);
+  const { endpointSlices, slicesByService } = buildSlices(
+    b,
+    cluster,
+    podsByIP,
+    nodes,
+    pods,
+    services,
+    entries(objects, 'EndpointSlice').map(defaultNamespace),
+  );
+  const policies = buildPolicies(b, objects, defaultNamespace);
+  const ingresses = buildIngresses(b, objects, defaultNamespace, services);
+  const namespaces = buildNamespaces(b, objects, [
+    ...pods.values(),
+    ...services.values(),
+    ...endpointSlices,
+    ...policies.networkPolicies,
+    ...ingresses,
+  ]);
+
+  const model: ClusterModel = {
+    cluster,
+    namespaces,
+    nodes,
+    pods,
+    podsByIP,
+    podsByNode,
+    services,
+    servicesByClusterIP: new Map(
+      [...services.values()]
+        .filter((s) => s.spec.clusterIP !== undefined && s.spec.clusterIP !== 'None')
+        .map((s) => [s.spec.clusterIP!, s] as const),
+    ),
+    endpointSlices,
+    slicesByService,
+    ...policies,
+    ingresses,
+    externalHosts,
+    externalHostsByIP: new Map(
+      [...externalHosts.values()].map((h) => [h.spec.address, h] as const),
+    ),
+    defaults: b.defaults,
+    origins,
+  };
+  return { model, diagnostics: b.diagnostics };
+}
+
+/** Where each object came from, keyed as the model names objects (namespaced ones without a namespace are in default). */
+function objectOrigins(objects: readonly LoadedObject[]): Map<string, Origin> {
+  const origins = new Map<string, Origin>();
+  for (const l of objects) {
+    const o = l.object;
+    const namespaced = !CLUSTER_SCOPED.has(o.kind);
+    const ref =
+      namespaced && o.metadata.namespace === undefined
+        ? `${o.kind} default/${o.metadata.name}`
+        : objectRef(o);
+    origins.set(ref, l.origin);
+  }
+  return origins;
+}

@@ -1,0 +1,97 @@
+/**
+ * What every build step shares: the loaded object an entry came from (for
+ * diagnostics at its file and line), the `Builder` that collects diagnostics
+ * and invented values, and small sorting helpers.
+ */
+
+import type { Diagnostic, Location } from '../../diag.js';
+import { locate, type LoadedObject } from '../load.js';
+import { objectRef, type KubeObject } from '../types.js';
+import type { ModelDefault } from './defaults.js';
+
+export function clone<T>(v: T): T {
+  return structuredClone(v);
+}
+
+export function byKey<T>(m: Map<string, T>): Map<string, T> {
+  return new Map([...m.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+export interface Entry<T extends KubeObject> {
+  /** Undefined for objects the model invents. */
+  readonly loaded: LoadedObject | undefined;
+  readonly object: T;
+}
+
+/** Where a Builder diagnostic stands (`e`'s `field`), its code, message and hint. */
+export type DiagArgs = [
+  e: Entry<KubeObject> | undefined,
+  field: string | undefined,
+  code: string,
+  message: string,
+  hint?: string,
+];
+
+export class Builder {
+  readonly diagnostics: Diagnostic[] = [];
+  readonly defaults: ModelDefault[] = [];
+
+  note(object: string, field: string, value: string | number | boolean, reason: string): void {
+    this.defaults.push({ object, field, value: String(value), reason });
+  }
+
+  at(e: Entry<KubeObject> | undefined, field?: string): Location {
+    if (e === undefined || e.loaded === undefined) {
+      return {
+        ...(e ? { object: objectRef(e.object) } : {}),
+        ...(field !== undefined ? { field } : {}),
+      };
+    }
+    return { ...locate(e.loaded, field), object: objectRef(e.object) };
+  }
+
+  error(...args: DiagArgs): void {
+    this.push('error', ...args);
+  }
+
+  warn(...args: DiagArgs): void {
+    this.push('warning', ...args);
+  }
+
+  /** `object` names the object the diagnostic is about when `e` is not the one. */
+  info(...args: [...DiagArgs, object?: string]): void {
+    this.push('info', ...args);
+  }
+
+  private push(
+    severity: Diagnostic['severity'],
+    e: Entry<KubeObject> | undefined,
+    field: string | undefined,
+    code: string,
+    message: string,
+    hint?: string,
+    object?: string,
+  ): void {
+    this.diagnostics.push({
+      code,
+      severity,
+      message,
+      ...this.at(e, field),
+      ...(object ? { object } : {}),
+      ...(hint ? { hint } : {}),
+    });
+  }
+}
+
+export function entries<K extends KubeObject['kind']>(
+  objects: readonly LoadedObject[],
+  kind: K,
+): Entry<Extract<KubeObject, { kind: K }>>[] {
+  return objects
+    .filter((l) => l.object.kind === kind)
+    .map((l) => ({ loaded: l, object: clone(l.object) as Extract<KubeObject, { kind: K }> }));
+}

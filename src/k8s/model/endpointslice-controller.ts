@@ -1,0 +1,128 @@
+/**
+ * EndpointSlice derivation: the slices the EndpointSlice controller
+ * (`staging/src/k8s.io/endpointslice`: reconciler.go, utils.go podToEndpoint
+ * and getEndpointPorts) writes for a Service with a selector, and the one
+ * the API server's endpoint reconciler writes for `default/kubernetes`.
+ */
+
+import type { Endpoint, EndpointPort } from '../types.js';
+import { findPort, isPodReady, nodeInternalIP, nsName } from './accessors.js';
+import { cmp, type Builder } from './builder.js';
+import {
+  LABEL_MANAGED_BY,
+  LABEL_SERVICE_NAME,
+  LABEL_ZONE,
+  MAX_ENDPOINTS_PER_SLICE,
+  type ModelEndpointSlice,
+  type ModelNode,
+  type ModelPod,
+  type ModelService,
+} from './types.js';
+
+/**
+ * The EndpointSlice controller's slices for one Service (reconciler.go,
+ * utils.go podToEndpoint / getEndpointPorts): pods grouped by their resolved
+ * port set, at most 100 endpoints per slice, a placeholder when there are none.
+ */
+export function deriveSlices(
+  svc: ModelService,
+  selected: readonly ModelPod[],
+  nodes: ReadonlyMap<string, ModelNode>,
+): ModelEndpointSlice[] {
+  const ns = svc.metadata.namespace;
+  const name = svc.metadata.name;
+  const groups = new Map<string, { ports: EndpointPort[]; endpoints: Endpoint[] }>();
+  for (const pod of [...selected].sort((x, y) => cmp(nsName(x), nsName(y)))) {
+    const phase = pod.status.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') continue;
+    const ports: EndpointPort[] = [];
+    for (const p of svc.spec.ports) {
+      const n = findPort(pod, p);
+      if (n === undefined) continue;
+      ports.push({
+        name: p.name ?? '',
+        port: n,
+        protocol: p.protocol,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      });
+    }
+    const serving = isPodReady(pod);
+    const terminating = pod.metadata.deletionTimestamp !== undefined;
+    const ready = svc.spec.publishNotReadyAddresses === true || (serving && !terminating);
+    const zone = nodes.get(pod.spec.nodeName)?.metadata.labels?.[LABEL_ZONE];
+    const ep: Endpoint = {
+      addresses: [pod.status.podIP],
+      conditions: { ready, serving, terminating },
+      ...(pod.spec.hostname && pod.spec.subdomain === name ? { hostname: pod.spec.hostname } : {}),
+      nodeName: pod.spec.nodeName,
+      ...(zone ? { zone } : {}),
+      targetRef: {
+        kind: 'Pod',
+        namespace: pod.metadata.namespace,
+        name: pod.metadata.name,
+        ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
+      },
+    };
+    const key = JSON.stringify(ports);
+    const g = groups.get(key) ?? groups.set(key, { ports, endpoints: [] }).get(key)!;
+    g.endpoints.push(ep);
+  }
+  const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
+  labels[LABEL_SERVICE_NAME] = name;
+  labels[LABEL_MANAGED_BY] = 'endpointslice-controller.k8s.io';
+  if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
+  const slices: ModelEndpointSlice[] = [];
+  const mk = (ports: EndpointPort[] | undefined, endpoints: Endpoint[]): ModelEndpointSlice => ({
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: { name: `${name}-derived-${slices.length}`, namespace: ns, labels: { ...labels } },
+    addressType: 'IPv4',
+    endpoints,
+    ...(ports !== undefined ? { ports } : {}),
+  });
+  for (const g of groups.values()) {
+    for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
+      slices.push(mk(g.ports, g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE)));
+    }
+  }
+  if (slices.length === 0) slices.push(mk(undefined, []));
+  return slices;
+}
+
+/** The API server's endpoint reconciler: `default/kubernetes` at the control plane's address. */
+export function apiserverSlice(
+  b: Builder,
+  svc: ModelService,
+  nodes: Map<string, ModelNode>,
+): ModelEndpointSlice | undefined {
+  const all = [...nodes.values()];
+  const cp =
+    all.find((n) => n.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined) ??
+    all.find((n) => n.metadata.labels?.['node-role.kubernetes.io/master'] !== undefined) ??
+    all[0];
+  if (cp === undefined) return undefined;
+  const ip = nodeInternalIP(cp)!;
+  const https = svc.spec.ports.find((p) => p.name === 'https') ?? svc.spec.ports[0];
+  const target = typeof https?.targetPort === 'number' ? https.targetPort : 6443;
+  const slice: ModelEndpointSlice = {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: 'kubernetes',
+      namespace: 'default',
+      labels: { [LABEL_SERVICE_NAME]: 'kubernetes' },
+    },
+    addressType: 'IPv4',
+    endpoints: [
+      { addresses: [ip], conditions: { ready: true, serving: true, terminating: false } },
+    ],
+    ports: [{ name: https?.name ?? 'https', port: target, protocol: 'TCP' }],
+  };
+  b.note(
+    'EndpointSlice default/kubernetes',
+    'endpoints',
+    `${ip}:${target}`,
+    `the API server's endpoint reconciler publishes the API server's address; packeteye takes ${cp.metadata.labels?.['node-role.kubernetes.io/control-plane'] !== undefined ? 'the control-plane node' : 'the first node'} ${cp.metadata.name}`,
+  );
+  return slice;
+}

@@ -1,0 +1,297 @@
+/**
+ * Each Service's EndpointSlices, as kube-proxy will read them: the given
+ * slices (checked: their Service, addresses, nodes), else slices derived
+ * from the Service's selector like the EndpointSlice controller
+ * (`endpointslice-controller.ts`), else slices mirrored from legacy
+ * Endpoints like the endpointslicemirroring controller (a Service without a
+ * selector), else, for `default/kubernetes`, the API server's own.
+ */
+
+import { cidrContains, parseCidr } from '../../wire/addr.js';
+import { MIRRORED_ANNOTATION } from '../load.js';
+import { formatMap, matchesMap } from '../selector.js';
+import type { EndpointSlice } from '../types.js';
+import { findPort, nsName } from './accessors.js';
+import { cmp, type Builder, type Entry } from './builder.js';
+import { apiserverSlice, deriveSlices } from './endpointslice-controller.js';
+import { serviceEntry } from './services.js';
+import {
+  LABEL_SERVICE_NAME,
+  type ClusterConfig,
+  type ModelEndpointSlice,
+  type ModelNode,
+  type ModelPod,
+  type ModelService,
+} from './types.js';
+
+interface SliceInput {
+  readonly e: Entry<EndpointSlice>;
+  readonly mirroredFrom?: string;
+}
+
+/** The input's slices, sorted out: given ones by Service, mirrored ones by Service, all kept. */
+interface SortedSlices {
+  readonly given: Map<string, ModelEndpointSlice[]>;
+  readonly mirrored: Map<string, SliceInput[]>;
+  readonly all: ModelEndpointSlice[];
+}
+
+export function buildSlices(
+  b: Builder,
+  cluster: ClusterConfig,
+  podsByIP: Map<string, ModelPod>,
+  nodes: Map<string, ModelNode>,
+  pods: Map<string, ModelPod>,
+  services: Map<string, ModelService>,
+  raw: Entry<EndpointSlice>[],
+): { endpointSlices: ModelEndpointSlice[]; slicesByService: Map<string, ModelEndpointSlice[]> } {
+  const input = sortSlices(b, cluster, podsByIP, nodes, services, raw);
+  const { all } = input;
+  const selectPods = podSelectorIndex(pods);
+  const slicesByService = new Map<string, ModelEndpointSlice[]>();
+  for (const [key, svc] of services) {
+    const slices = serviceSlices(b, key, svc, input, selectPods, nodes);
+    if (slices !== undefined) slicesByService.set(key, slices);
+  }
+  for (const [key, l] of input.mirrored) {
+    if (!services.has(key))
+      for (const m of l)
+        b.info(
+          m.e,
+          undefined,
+          'k8s-endpoints-ignored',
+          `${m.mirroredFrom} ignored: Service ${key} does not exist`,
+          undefined,
+          m.mirroredFrom,
+        );
+  }
+  all.sort((x, y) => cmp(nsName(x), nsName(y)));
+  return { endpointSlices: all, slicesByService };
+}
+
+function sortSlices(
+  b: Builder,
+  cluster: ClusterConfig,
+  podsByIP: Map<string, ModelPod>,
+  nodes: Map<string, ModelNode>,
+  services: Map<string, ModelService>,
+  raw: Entry<EndpointSlice>[],
+): SortedSlices {
+  const given = new Map<string, ModelEndpointSlice[]>();
+  const mirrored = new Map<string, SliceInput[]>();
+  const all: ModelEndpointSlice[] = [];
+  for (const e of raw) {
+    const s = e.object as ModelEndpointSlice;
+    const from = s.metadata.annotations?.[MIRRORED_ANNOTATION];
+    const svcName = s.metadata.labels?.[LABEL_SERVICE_NAME];
+    if (from !== undefined) {
+      const key = `${s.metadata.namespace}/${svcName}`;
+      const l = mirrored.get(key) ?? [];
+      l.push({ e, mirroredFrom: from });
+      mirrored.set(key, l);
+      continue;
+    }
+    if (svcName === undefined) {
+      b.warn(
+        e,
+        `metadata.labels["${LABEL_SERVICE_NAME}"]`,
+        'k8s-slice-no-service',
+        `EndpointSlice has no ${LABEL_SERVICE_NAME} label, so kube-proxy ignores it`,
+        `add the label ${LABEL_SERVICE_NAME}: <service name>`,
+      );
+      all.push(s);
+      continue;
+    }
+    if (s.addressType !== 'IPv4') {
+      b.info(
+        e,
+        'addressType',
+        'k8s-slice-not-ipv4',
+        `${s.addressType} EndpointSlice ignored: packeteye models IPv4 (kube-proxy's IPv4 rules read IPv4 slices only)`,
+      );
+      all.push(s);
+      continue;
+    }
+    const key = `${s.metadata.namespace}/${svcName}`;
+    if (!services.has(key)) {
+      b.warn(
+        e,
+        `metadata.labels["${LABEL_SERVICE_NAME}"]`,
+        'k8s-slice-unknown-service',
+        `EndpointSlice belongs to Service ${key}, which does not exist`,
+        'add the Service or fix the label',
+      );
+    }
+    checkEndpoints(b, cluster, podsByIP, nodes, e);
+    const l = given.get(key) ?? [];
+    l.push(s);
+    given.set(key, l);
+    all.push(s);
+  }
+  return { given, mirrored, all };
+}
+
+/** A given slice's endpoints: pod-network addresses with a pod, nodes that exist. */
+function checkEndpoints(
+  b: Builder,
+  cluster: ClusterConfig,
+  podsByIP: Map<string, ModelPod>,
+  nodes: Map<string, ModelNode>,
+  e: Entry<EndpointSlice>,
+): void {
+  const clusterNet = parseCidr(cluster.clusterCIDR);
+  e.object.endpoints.forEach((ep, i) => {
+    ep.addresses.forEach((a, j) => {
+      if (cidrContains(clusterNet, a) && !podsByIP.has(a)) {
+        b.warn(
+          e,
+          `endpoints[${i}].addresses[${j}]`,
+          'k8s-endpoint-unknown-ip',
+          `endpoint ${a} is in the pod network but no pod has that address, so connections to it go nowhere`,
+          'add the pod (e.g. from `kubectl get pods -A -o yaml`) or fix the address',
+        );
+      }
+    });
+    if (ep.nodeName !== undefined && !nodes.has(ep.nodeName)) {
+      b.warn(
+        e,
+        `endpoints[${i}].nodeName`,
+        'k8s-unknown-node',
+        `endpoint is on node ${JSON.stringify(ep.nodeName)}, which is not defined`,
+        'add the Node or fix nodeName',
+      );
+    }
+  });
+}
+
+/** Pods by namespace and label pair, to find a selector's pods without scanning them all. */
+function podSelectorIndex(
+  pods: Map<string, ModelPod>,
+): (ns: string, sel: Record<string, string>) => ModelPod[] {
+  const byLabel = new Map<string, ModelPod[]>();
+  const byNamespace = new Map<string, ModelPod[]>();
+  for (const p of pods.values()) {
+    const ns = p.metadata.namespace;
+    (byNamespace.get(ns) ?? byNamespace.set(ns, []).get(ns)!).push(p);
+    for (const [k, v] of Object.entries(p.metadata.labels ?? {})) {
+      const key = `${ns}\u0000${k}\u0000${v}`;
+      (byLabel.get(key) ?? byLabel.set(key, []).get(key)!).push(p);
+    }
+  }
+  return (ns, sel) => {
+    let best: ModelPod[] | undefined;
+    for (const [k, v] of Object.entries(sel)) {
+      const l = byLabel.get(`${ns}\u0000${k}\u0000${v}`) ?? [];
+      if (best === undefined || l.length < best.length) best = l;
+    }
+    return (best ?? byNamespace.get(ns) ?? []).filter((p) => matchesMap(p.metadata.labels, sel));
+  };
+}
+
+/** One Service's slices (undefined: none); derived and mirrored ones are added to `input.all`. */
+function serviceSlices(
+  b: Builder,
+  key: string,
+  svc: ModelService,
+  input: SortedSlices,
+  selectPods: (ns: string, sel: Record<string, string>) => ModelPod[],
+  nodes: Map<string, ModelNode>,
+): ModelEndpointSlice[] | undefined {
+  const givenSlices = input.given.get(key);
+  const mirroredSlices = input.mirrored.get(key) ?? [];
+  const selector =
+    svc.spec.selector && Object.keys(svc.spec.selector).length > 0 ? svc.spec.selector : undefined;
+  const ignored = (why: string) => {
+    for (const m of mirroredSlices)
+      b.info(
+        m.e,
+        undefined,
+        'k8s-endpoints-ignored',
+        `${m.mirroredFrom} ignored: ${why}`,
+        undefined,
+        m.mirroredFrom,
+      );
+  };
+  if (svc.spec.type === 'ExternalName') {
+    ignored('an ExternalName Service has no endpoints');
+    return undefined;
+  }
+  if (selector !== undefined) {
+    const selected = selectPods(svc.metadata.namespace, selector);
+    checkSelection(b, svc, selector, selected);
+    ignored(
+      "kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller",
+    );
+    if (givenSlices) return givenSlices;
+    const derived = deriveSlices(svc, selected, nodes);
+    for (const s of derived) {
+      b.note(
+        `EndpointSlice ${s.metadata.namespace}/${s.metadata.name}`,
+        'endpoints',
+        s.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)',
+        `no EndpointSlice for Service ${key}; derived from its selector like the EndpointSlice controller`,
+      );
+    }
+    input.all.push(...derived);
+    return derived;
+  }
+  if (givenSlices) {
+    ignored("the Service's EndpointSlices are given");
+    return givenSlices;
+  }
+  if (mirroredSlices.length > 0) {
+    const slices = mirroredSlices.map((m) => m.e.object as ModelEndpointSlice);
+    for (const m of mirroredSlices) {
+      b.note(
+        `EndpointSlice ${m.e.object.metadata.namespace}/${m.e.object.metadata.name}`,
+        'endpoints',
+        m.e.object.endpoints.map((ep) => ep.addresses[0]).join(',') || '(none)',
+        `Service ${key} has no selector; mirrored from ${m.mirroredFrom} like the endpointslicemirroring controller`,
+      );
+    }
+    input.all.push(...slices);
+    return slices;
+  }
+  if (key === 'default/kubernetes') {
+    const slice = apiserverSlice(b, svc, nodes);
+    if (slice) {
+      input.all.push(slice);
+      return [slice];
+    }
+  }
+  return undefined;
+}
+
+/** Selectors that select nothing, and named targetPorts no selected pod resolves. */
+function checkSelection(
+  b: Builder,
+  svc: ModelService,
+  selector: Record<string, string>,
+  selected: readonly ModelPod[],
+): void {
+  const svcEntry = serviceEntry(svc);
+  if (selected.length === 0) {
+    const fromServer = svc.metadata.uid !== undefined;
+    const diag = fromServer ? b.warn.bind(b) : b.error.bind(b);
+    diag(
+      svcEntry,
+      'spec.selector',
+      'k8s-service-selects-nothing',
+      `selector ${formatMap(selector)} matches no pod in namespace ${svc.metadata.namespace}, so the Service has no endpoints and kube-proxy rejects its connections`,
+      "fix the selector or the pods' labels; for a Service meant to have no endpoints, remove spec.selector",
+    );
+    return;
+  }
+  svc.spec.ports.forEach((p, i) => {
+    if (typeof p.targetPort !== 'string') return;
+    if (!selected.some((pod) => findPort(pod, p) !== undefined)) {
+      b.warn(
+        svcEntry,
+        `spec.ports[${i}].targetPort`,
+        'k8s-target-port-unresolved',
+        `no pod selected by this Service has a ${p.protocol} container port named ${JSON.stringify(p.targetPort)}, so port ${p.port} has no endpoints`,
+        `name the container port in the pods (ports: - name: ${p.targetPort}, containerPort: N) or use the port number`,
+      );
+    }
+  });
+}

@@ -1,0 +1,261 @@
+/**
+ * Pods: which ones have a data plane presence (scheduled on a known node,
+ * not terminated), their addresses checked against their node's podCIDR
+ * (or the clusterCIDR, for an IPAM that is not per node), hostNetwork pods
+ * at their node's address, hostPort conflicts, and addresses for pods
+ * without one from host-local IPAM (`pod-ipam.ts`).
+ */
+
+import { broadcastOf, cidrContains, nthAddress, parseCidr } from '../../wire/addr.js';
+import { objectRef, type Pod } from '../types.js';
+import { nodeInternalIP, nsName } from './accessors.js';
+import { byKey, cmp, type Builder, type Entry } from './builder.js';
+import { hostLocalIPAM } from './pod-ipam.js';
+import type { ClusterConfig, ModelNode, ModelPod, Namespaced } from './types.js';
+
+export interface PodIndex {
+  pods: Map<string, ModelPod>;
+  podsByIP: Map<string, ModelPod>;
+  podsByNode: Map<string, ModelPod[]>;
+}
+
+/** A pod bound to a modelled node. */
+export interface Scheduled {
+  readonly e: Entry<Pod>;
+  readonly node: ModelNode;
+}
+
+export function buildPods(
+  b: Builder,
+  cluster: ClusterConfig,
+  nodes: Map<string, ModelNode>,
+  declared: ReadonlySet<string>,
+  raw: Entry<Pod>[],
+): PodIndex {
+  const sorted = [...raw].sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
+  const scheduled = schedulePods(b, nodes, declared, sorted);
+
+  // Addresses already in use, and who has them.
+  const owner = new Map<string, Entry<Pod>>();
+  const pods = new Map<string, ModelPod>();
+  const needIP: Scheduled[] = [];
+  const hostPorts = new Map<string, Entry<Pod>>();
+  const finish = (e: Entry<Pod>, node: ModelNode, ip: string) => {
+    const pod = modelPod(b, e, node, ip);
+    pods.set(nsName(pod), pod);
+    checkHostPorts(b, e, pod, hostPorts);
+  };
+
+  for (const { e, node } of scheduled) {
+    const p = e.object;
+    const nodeIP = nodeInternalIP(node)!;
+    if (p.spec.hostNetwork) {
+      if (p.status?.podIP !== undefined && p.status.podIP !== nodeIP) {
+        b.warn(
+          e,
+          'status.podIP',
+          'k8s-ip-mismatch',
+          `a hostNetwork pod has its node's address; status.podIP ${p.status.podIP} is not node ${node.metadata.name}'s InternalIP ${nodeIP}, which is used`,
+        );
+      } else if (p.status?.podIP === undefined) {
+        b.note(
+          objectRef(p),
+          'status.podIP',
+          nodeIP,
+          `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
+        );
+      }
+      finish(e, node, nodeIP);
+      continue;
+    }
+    const ip = p.status?.podIP;
+    if (ip === undefined) {
+      needIP.push({ e, node });
+      continue;
+    }
+    checkPodIP(b, cluster, e, node, ip);
+    const prev = owner.get(ip);
+    if (prev !== undefined) {
+      b.error(
+        e,
+        'status.podIP',
+        'k8s-duplicate-pod-ip',
+        `pod IP ${ip} is also Pod ${nsName(prev.object)}'s`,
+        'every pod needs its own address; change or remove one status.podIP',
+      );
+      finish(e, node, ip);
+      continue;
+    }
+    owner.set(ip, e);
+    finish(e, node, ip);
+  }
+  hostLocalIPAM(b, cluster, needIP, owner, finish);
+  return indexPods(byKey(pods));
+}
+
+/** Pods with a data plane presence: not terminated, on a node the model has. */
+function schedulePods(
+  b: Builder,
+  nodes: Map<string, ModelNode>,
+  declared: ReadonlySet<string>,
+  sorted: readonly Entry<Pod>[],
+): Scheduled[] {
+  const nodeNames = [...nodes.keys()];
+  const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
+  const scheduled: Scheduled[] = [];
+  for (const e of sorted) {
+    const p = e.object;
+    const phase = p.status?.phase;
+    if (phase === 'Succeeded' || phase === 'Failed') {
+      b.info(
+        e,
+        'status.phase',
+        'k8s-pod-terminal',
+        `pod is in phase ${phase}: its network namespace is gone, so it is left out`,
+      );
+      continue;
+    }
+    const nodeName = p.spec.nodeName;
+    if (nodeName === undefined) {
+      b.error(
+        e,
+        'spec.nodeName',
+        'k8s-pod-unscheduled',
+        'pod has no spec.nodeName; packeteye does not run the scheduler',
+        nodeNames.length > 0
+          ? `set spec.nodeName to one of the nodes: ${some}`
+          : 'add a Node object and set spec.nodeName to its name',
+      );
+      continue;
+    }
+    const node = nodes.get(nodeName);
+    if (node === undefined && declared.has(nodeName)) {
+      b.info(
+        e,
+        'spec.nodeName',
+        'k8s-pod-node-unusable',
+        `pod left out: node ${nodeName} could not be modelled (see its error)`,
+      );
+      continue;
+    }
+    if (node === undefined) {
+      b.error(
+        e,
+        'spec.nodeName',
+        'k8s-pod-unknown-node',
+        `pod is on node ${JSON.stringify(nodeName)}, which is not defined`,
+        nodeNames.length > 0
+          ? `add a Node named ${nodeName}, or use one of: ${some}`
+          : `add a Node object named ${nodeName}`,
+      );
+      continue;
+    }
+    scheduled.push({ e, node });
+  }
+  return scheduled;
+}
+
+/** A pod IP given in status: where its CNI could have handed it out. */
+function checkPodIP(
+  b: Builder,
+  cluster: ClusterConfig,
+  e: Entry<Pod>,
+  node: ModelNode,
+  ip: string,
+): void {
+  const sub = parseCidr(node.spec.podCIDR);
+  if (cluster.cni.plugin === 'calico') {
+    if (!cidrContains(parseCidr(cluster.clusterCIDR), ip))
+      b.error(
+        e,
+        'status.podIP',
+        'k8s-ip-out-of-range',
+        `pod IP ${ip} is outside the clusterCIDR ${cluster.clusterCIDR}`,
+        'fix the IP or Cluster spec.clusterCIDR',
+      );
+    return;
+  }
+  if (!cidrContains(sub, ip)) {
+    b.error(
+      e,
+      'status.podIP',
+      'k8s-ip-out-of-range',
+      `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}`,
+      `${cluster.cni.plugin} gives pods addresses from their node's podCIDR; fix the IP or spec.nodeName`,
+    );
+  } else if (ip === nthAddress(sub, 1) && cluster.cni.plugin === 'bridge') {
+    b.error(
+      e,
+      'status.podIP',
+      'k8s-ip-out-of-range',
+      `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}`,
+      `host-local never hands out the gateway; use ${nthAddress(sub, 2)} or higher`,
+    );
+  } else if (ip === sub.network || ip === broadcastOf(sub)) {
+    b.error(
+      e,
+      'status.podIP',
+      'k8s-ip-out-of-range',
+      `pod IP ${ip} is the network or broadcast address of ${node.spec.podCIDR}`,
+      'use a host address of the subnet',
+    );
+  }
+}
+
+function modelPod(b: Builder, e: Entry<Pod>, node: ModelNode, ip: string): ModelPod {
+  const p = e.object;
+  const hostIP = nodeInternalIP(node)!;
+  if (p.status?.hostIP !== undefined && p.status.hostIP !== hostIP) {
+    b.warn(
+      e,
+      'status.hostIP',
+      'k8s-ip-mismatch',
+      `status.hostIP ${p.status.hostIP} is not node ${node.metadata.name}'s InternalIP ${hostIP}; the node's is used`,
+    );
+  }
+  return {
+    ...p,
+    metadata: p.metadata as Namespaced,
+    spec: { ...p.spec, nodeName: node.metadata.name, hostNetwork: p.spec.hostNetwork ?? false },
+    status: { ...p.status, podIP: ip, podIPs: p.status?.podIPs ?? [{ ip }], hostIP },
+  };
+}
+
+/** hostPort conflicts: the scheduler never puts two such pods on one node. */
+function checkHostPorts(
+  b: Builder,
+  e: Entry<Pod>,
+  pod: ModelPod,
+  hostPorts: Map<string, Entry<Pod>>,
+): void {
+  const node = pod.spec.nodeName;
+  pod.spec.containers.forEach((c, ci) =>
+    c.ports?.forEach((cp, pi) => {
+      if (cp.hostPort === undefined) return;
+      const key = `${node}/${cp.hostPort}/${cp.protocol ?? 'TCP'}`;
+      const prev = hostPorts.get(key);
+      if (prev && prev !== e) {
+        b.error(
+          e,
+          `spec.containers[${ci}].ports[${pi}].hostPort`,
+          'k8s-host-port-conflict',
+          `hostPort ${cp.hostPort}/${cp.protocol ?? 'TCP'} on node ${node} is also used by Pod ${nsName(prev.object)}`,
+          'the scheduler would not place both pods on this node; use another hostPort or node',
+        );
+      } else hostPorts.set(key, e);
+    }),
+  );
+}
+
+function indexPods(pods: Map<string, ModelPod>): PodIndex {
+  const podsByIP = new Map<string, ModelPod>();
+  const podsByNode = new Map<string, ModelPod[]>();
+  for (const pod of pods.values()) {
+    if (!pod.spec.hostNetwork && !podsByIP.has(pod.status.podIP))
+      podsByIP.set(pod.status.podIP, pod);
+    const l = podsByNode.get(pod.spec.nodeName) ?? [];
+    l.push(pod);
+    podsByNode.set(pod.spec.nodeName, l);
+  }
+  return { pods, podsByIP, podsByNode };
+}
