@@ -7,6 +7,7 @@ import { register as reach } from './reach.js';
 import { register as iptables } from './iptables.js';
 import { register as trace } from './trace.js';
 import { register as rules } from './rules.js';
+import { addLiveOptions } from './live.js';
 
 type Register = (program: Command, io: Io) => void;
 
@@ -14,4 +15,13 @@ const commands: Register[] = [reach, iptables, trace, rules];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);
+  // The commands that read a cluster read the current kubectl context when -f is not given.
+  for (const c of program.commands)
+    if (['trace', 'rules', 'reach'].includes(c.name()))
+      addLiveOptions(
+        c,
+        c.name() === 'reach'
+          ? 'all namespaces (the default without -n)'
+          : 'without -f: read every namespace (the default: the twin needs them all)',
+      );
 }

@@ -145,14 +145,14 @@ Examples:
   cat examples/three-tier-policy.yaml | packeteye reach -f - -n store -o csv
 `;
 
+import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { POLICY_KINDS } from '../live/kubectl.js';
+
 export function register(program: Command, io: Io): void {
   program
     .command('reach')
     .description('Reachability matrix between pods under NetworkPolicy and AdminNetworkPolicy')
-    .requiredOption(
-      '-f, --file <files...>',
-      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
-    )
+    .option('-f, --file <files...>', FILE_HELP)
     .option('--port <proto/port>', 'one port: a boolean matrix (e.g. TCP/80)')
     .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
     .option(
@@ -163,7 +163,7 @@ export function register(program: Command, io: Io): void {
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
     .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
     .addHelpText('after', EXAMPLES)
-    .action((opts: ReachOptions) => {
+    .action(async (opts: ReachOptions & LiveOpts) => {
       const format = (opts.output ?? 'table') as Format;
       if (!FORMATS.includes(format)) {
         throw InputError.of(
@@ -182,7 +182,8 @@ export function register(program: Command, io: Io): void {
           'e.g. --explain x/a y/b',
         );
       }
-      const loaded = loadSources(io, opts.file ?? []);
+      const src = await clusterSources(io, opts, POLICY_KINDS, opts.namespace);
+      const loaded = loadSources(src.io, src.files);
       const world = buildPolicyWorld(loaded.sources);
       const diagnostics = [...loaded.diagnostics, ...world.diagnostics];
       const errors = diagnostics.filter((d) => d.severity === 'error');

@@ -16,11 +16,12 @@ import { closeMatches, qualifyRef } from '../trace/refs.js';
 import { traceConnectionWithTwin } from '../trace/connection.js';
 import { IptablesHooks, type Twin } from '../twin/index.js';
 import { loadPlan } from './cluster.js';
+import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
 import { count, progress } from './output.js';
 
-interface RulesOpts {
-  file?: string[];
+interface RulesOpts extends LiveOpts {
   node?: string;
   pod?: string;
   afterTrace?: boolean;
@@ -105,10 +106,7 @@ export function register(program: Command, io: Io): void {
     .description(
       "What a node's kernel holds in the twin: iptables-save, ipset save, ip route/link/addr/neigh, bridge fdb, conntrack -L",
     )
-    .requiredOption(
-      '-f, --file <files...>',
-      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
-    )
+    .option('-f, --file <files...>', FILE_HELP)
     .requiredOption('--node <name>', 'the node')
     .option(
       '-n, --namespace <ns>',
@@ -124,7 +122,7 @@ export function register(program: Command, io: Io): void {
     .option('--to <ref>', 'with --after-trace')
     .option('--only <what>', SECTIONS.join(' | '))
     .addHelpText('after', EXAMPLES)
-    .action((opts: RulesOpts) => {
+    .action(async (opts: RulesOpts) => {
       const only = opts.only as Section | undefined;
       if (only !== undefined && !SECTIONS.includes(only)) {
         throw InputError.of(
@@ -151,7 +149,8 @@ export function register(program: Command, io: Io): void {
         );
       }
       const p = progress(io);
-      const plan = loadPlan(io, opts.file ?? [], p);
+      const src = await clusterSources(io, opts, TWIN_KINDS, opts.namespace);
+      const plan = loadPlan(src.io, src.files, p);
       const node = opts.node!;
       if (!plan.model.nodes.has(node)) {
         const near = closeMatches(node, [...plan.model.nodes.keys()]);

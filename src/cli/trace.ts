@@ -13,11 +13,12 @@ import { qualifyRef } from '../trace/refs.js';
 import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
 import type { L4Proto } from '../wire/packet.js';
 import { loadPlan, parseIntOption } from './cluster.js';
+import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
 import { count, progress, toYaml } from './output.js';
 
-interface TraceOpts {
-  file?: string[];
+interface TraceOpts extends LiveOpts {
   from: string;
   to: string;
   proto?: string;
@@ -41,6 +42,9 @@ Examples:
   # Every branch kube-proxy's probabilities allow, as YAML
   packeteye trace -f examples/two-nodes.yaml --from default/frontend --to svc/default/store-be:80 --all-paths -o yaml
 
+  # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
+  kubectl packeteye trace -n shop --from web-1 --to svc/api:80
+
   # From a live cluster: a kubectl dump on stdin, refs in namespace shop
   kubectl get -A -o yaml nodes,pods,services,endpointslices | packeteye trace -f - -n shop --from web --to svc/api:8080
 `;
@@ -51,10 +55,7 @@ export function register(program: Command, io: Io): void {
     .description(
       'Trace a connection through the cluster twin: every hop, hook, rewrite, and the reply',
     )
-    .requiredOption(
-      '-f, --file <files...>',
-      'cluster files or directories (YAML/JSON, multi-document; - for stdin)',
-    )
+    .option('-f, --file <files...>', FILE_HELP)
     .option('-n, --namespace <ns>', 'namespace of bare POD and svc/NAME refs', 'default')
     .requiredOption('--from <ref>', '[NS/]POD, node/NAME, host/NAME or IP')
     .requiredOption(
@@ -76,7 +77,7 @@ export function register(program: Command, io: Io): void {
       'text',
     )
     .addHelpText('after', EXAMPLES)
-    .action((opts: TraceOpts) => {
+    .action(async (opts: TraceOpts) => {
       const output = opts.output ?? 'text';
       if (!OUTPUTS.includes(output))
         throw InputError.of(
@@ -97,7 +98,8 @@ export function register(program: Command, io: Io): void {
       const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;
       const ns = opts.namespace;
       const p = progress(io);
-      const plan = loadPlan(io, opts.file ?? [], p);
+      const src = await clusterSources(io, opts, TWIN_KINDS, ns);
+      const plan = loadPlan(src.io, src.files, p);
       p.update(
         opts.allPaths
           ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`

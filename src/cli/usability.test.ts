@@ -326,7 +326,11 @@ describe('bad input: exit 2, what is wrong and what to do, no stack', () => {
   it.each([
     [[...TRACE, '--from', 'frontend', '--to', 'db', '--bogus'], /unknown option '--bogus'/],
     [[...TRACE, '--to', 'db'], /required option '--from <ref>' not specified/],
-    [['trace', '--from', 'frontend', '--to', 'db'], /required option '-f, --file/],
+    // without -f the kubeconfig's cluster is read: none here (or no kubectl) says what to do
+    [
+      ['trace', '--kubeconfig', '/nonexistent/kubeconfig', '--from', 'frontend', '--to', 'db'],
+      /give the cluster as files with -f/,
+    ],
     [
       [...TRACE, '--from', 'frontend', '--to', 'db', '--proto', 'xx'],
       /--proto "xx" is not one of tcp, udp, icmp[\s\S]*hint: e\.g\. --proto udp/,
