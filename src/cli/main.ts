@@ -2,12 +2,14 @@
  * The `packeteye` command. Each subcommand lives in its own module and
  * registers itself on the program; this file only wires them and maps
  * outcomes to exit status: 0 when the command ran (whatever the packet's
- * fate), 2 for bad input (with diagnostics naming file, object and field).
+ * fate), 2 for bad input (with diagnostics naming file, object and field),
+ * 1 when `check` finds an expectation that does not hold.
  */
 import { Command, CommanderError } from 'commander';
 import { InputError, formatDiagnostic } from '../diag.js';
 import { processIo, type Io } from './io.js';
 import { registerCommands } from './commands.js';
+import { ExitStatus } from './exit.js';
 
 export const EXIT_OK = 0;
 export const EXIT_INPUT = 2;
@@ -40,6 +42,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
   } catch (e) {
+    if (e instanceof ExitStatus) return e.code;
     if (e instanceof InputError) {
       for (const d of e.diagnostics) io.err(`${formatDiagnostic(d)}\n`);
       return EXIT_INPUT;

@@ -45,7 +45,7 @@ interface ReachOptions {
   externals?: boolean;
 }
 
-function loadSources(
+export function loadSources(
   io: Io,
   files: readonly string[],
 ): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
