@@ -25,6 +25,7 @@ import {
 } from '../kernel/netfilter/types.js';
 import { CODE_SYNTAX, MAX_CHAIN_NAME, parseRuleTokens } from './rule.js';
 import { tokenizeLine, type Token } from './tokenize.js';
+import { detectBackend, ruleDiagnostic, validateTable } from './validate.js';
 
 export { parseRule } from './rule.js';
 
@@ -149,6 +150,7 @@ export function parseIptablesSave(
   /** A `*table` we refused: skip its lines quietly until COMMIT. */
   let skipping = false;
   let sawLegacyWarning = false;
+  const backend = detectBackend(text);
 
   const error = (line: number, message: string, code = CODE_SYNTAX, hint?: string): void => {
     diagnostics.push({
@@ -198,6 +200,10 @@ export function parseIptablesSave(
         return true;
       });
     }
+    // What the kernel checks when the table is committed: loops, depth, places.
+    validateTable(t.name, t.chains, backend, (rule, message, code, hint) =>
+      diagnostics.push(ruleDiagnostic(rule, t.openedAt, message, code, hint)),
+    );
     // A repeated table replaces the earlier one (a full restore flushes it), or,
     // with noflush, `t` already shares the earlier table's chains (see `*`).
     tables.set(t.name, t);

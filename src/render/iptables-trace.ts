@@ -158,6 +158,13 @@ export function renderIptablesTraceText(
   return lines.join('\n') + '\n';
 }
 
+/** Indentation shows nesting up to this depth; deeper, the depth is written (legacy iptables allows any depth). */
+const MAX_INDENT = 16;
+
+function nesting(depth: number): string {
+  return depth <= MAX_INDENT ? '  '.repeat(depth) : `${'  '.repeat(MAX_INDENT)}[depth ${depth}] `;
+}
+
 function renderSteps(a: WalkSummary, rules: string): string[] {
   const out: string[] = [];
   for (const s of a.steps) {
@@ -168,7 +175,7 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
         break;
       case 'rule': {
         const where = `${(d['file'] as string | undefined) ?? rules}:${String(d['line'] ?? '?')}`;
-        const indent = '  '.repeat(Number(d['depth'] ?? 0));
+        const indent = nesting(Number(d['depth'] ?? 0));
         out.push(`    ${indent}${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
         break;
       }
@@ -181,7 +188,7 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
       case 'note':
         if (d['returnTo'] !== undefined) {
           out.push(
-            `    ${'  '.repeat(Number(d['depth'] ?? 1))}(end of ${String(d['chain'])}, back to ${String(d['returnTo'])})`,
+            `    ${nesting(Number(d['depth'] ?? 1))}(end of ${String(d['chain'])}, back to ${String(d['returnTo'])})`,
           );
         } else out.push(`    ${s.summary}`);
         break;

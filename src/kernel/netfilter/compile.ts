@@ -1222,8 +1222,17 @@ function setCtMark(c: EvalCtx, mark: number): void {
 // ---------------------------------------------------------------------------
 // The walk.
 
-/** Chains nested deeper than this are a loop iptables-restore would have refused (ELOOP). */
-export const MAX_JUMP_DEPTH = 1024;
+/**
+ * The most rules one walk of a built-in chain evaluates. A table iptables
+ * accepted has no loop reachable from a hook (iptables/validate.ts refuses
+ * one at load, as the kernel does), so a walk evaluates each rule at most
+ * once per way into its chain; the largest kube-proxy dumps (10,000
+ * Services, about 60,000 rules) stay well under this. A walk past it is a
+ * loop that reached the walker without that check, and stops UNSUPPORTED
+ * instead of running forever. Nesting depth itself is not limited: legacy
+ * iptables accepts any depth without a loop.
+ */
+export const MAX_WALK_RULES = 200_000;
 
 export type WalkResult =
   | { readonly kind: 'ACCEPT' | 'DROP'; readonly by: WalkDecider; readonly reason?: string }
@@ -1262,6 +1271,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
   const frame = (ch: CChain): Frame => ({ chain: ch, cands: candidates(ch, c.dst), k: 0 });
   const stack: Frame[] = [];
   let f = frame(start);
+  let budget = MAX_WALK_RULES;
   for (;;) {
     const n = f.cands ? f.cands.length : f.chain.rules.length;
     if (f.k >= n) {
@@ -1288,6 +1298,13 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
     const chain = f.chain;
     const r = chain.rules[f.cands ? f.cands[f.k]! : f.k]!;
     f.k++;
+    if (--budget < 0) {
+      return {
+        kind: 'UNSUPPORTED',
+        by: { kind: 'rule', ref: refOf(c, chain.name, r), target: r.targetText },
+        what: `the walk evaluated ${MAX_WALK_RULES} rules without a verdict: a jump or goto loop (iptables-restore refuses one)`,
+      };
+    }
     let ok = true;
     const ip = r.ip;
     for (let q = 0; q < ip.length; q++) {
@@ -1368,13 +1385,6 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
         }
         // -j pushes a return point; -g does not (it replaces the current chain).
         if (res.kind === 'jump') stack.push(f);
-        if (stack.length > MAX_JUMP_DEPTH) {
-          return {
-            kind: 'UNSUPPORTED',
-            by: { kind: 'rule', ref, target: r.targetText },
-            what: `chains nested deeper than ${MAX_JUMP_DEPTH}: a jump loop (iptables-restore would refuse it)`,
-          };
-        }
         f = frame(next);
         continue;
       }

@@ -67,7 +67,7 @@ export {
   compileRuleset,
   describeTarget,
   hexMark,
-  MAX_JUMP_DEPTH,
+  MAX_WALK_RULES,
   RuleState,
   type CompiledRuleset,
 } from './compile.js';

@@ -4,6 +4,7 @@ import { packetLength } from '../../wire/index.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { SeededChooser, type Chooser } from '../random.js';
 import {
+  MAX_WALK_RULES,
   HOOK_STAGES,
   Netfilter,
   newSkb,
@@ -556,55 +557,59 @@ describe('targets and chain traversal', () => {
     expect(hit.unsupported?.what).toContain('connlimit');
     expect(toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input?.verdict).toBe('ACCEPT');
   });
-  it('a jump loop is reported, not followed forever', () => {
-    const rs: Ruleset = {
-      tables: new Map([
-        [
-          'filter',
-          {
-            name: 'filter',
-            chains: new Map([
-              [
-                'INPUT',
-                {
-                  name: 'INPUT',
-                  policy: 'ACCEPT',
-                  rules: [
-                    {
-                      matches: [],
-                      target: { kind: 'jump', chain: 'L' },
-                      text: '-j L',
-                      source: { line: 1 },
-                    },
-                  ],
-                  source: {},
-                },
-              ],
-              [
-                'L',
-                {
-                  name: 'L',
-                  rules: [
-                    {
-                      matches: [],
-                      target: { kind: 'jump', chain: 'L' },
-                      text: '-j L',
-                      source: { line: 2 },
-                    },
-                  ],
-                  source: {},
-                },
-              ],
-            ]),
-          },
-        ],
-      ]),
-    };
-    const nf = new Netfilter(rs, env());
-    const r = toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input!;
-    expect(r.verdict).toBe('UNSUPPORTED');
-    expect(r.unsupported?.what).toContain('loop');
-  });
+  it.each(['jump', 'goto'] as const)(
+    'a %s loop met by the walk stops at its rule budget, not followed forever',
+    (kind) => {
+      const rs: Ruleset = {
+        tables: new Map([
+          [
+            'filter',
+            {
+              name: 'filter',
+              chains: new Map([
+                [
+                  'INPUT',
+                  {
+                    name: 'INPUT',
+                    policy: 'ACCEPT',
+                    rules: [
+                      {
+                        matches: [],
+                        target: { kind: 'jump', chain: 'L' },
+                        text: '-j L',
+                        source: { line: 1 },
+                      },
+                    ],
+                    source: {},
+                  },
+                ],
+                [
+                  'L',
+                  {
+                    name: 'L',
+                    rules: [
+                      {
+                        matches: [],
+                        target: { kind, chain: 'L' },
+                        text: '-j L',
+                        source: { line: 2 },
+                      },
+                    ],
+                    source: {},
+                  },
+                ],
+              ]),
+            },
+          ],
+        ]),
+      };
+      const nf = new Netfilter(rs, env());
+      const r = toInput(nf, udp('10.0.0.1', 1, LOCAL, 53)).input!;
+      expect(r.verdict).toBe('UNSUPPORTED');
+      expect(r.unsupported?.what).toContain('loop');
+      expect(r.unsupported?.what).toContain(String(MAX_WALK_RULES));
+    },
+  );
 });
 
 describe('the destination index of long chains changes nothing but speed', () => {
