@@ -36,7 +36,8 @@ export function u32(ip: Ipv4): number {
   if (u32Cache.size < 1_000_000) u32Cache.set(ip, n);
   return n;
 }
-import { scopeName } from './link.js';
+import type { DropReason } from './drop.js';
+import { kernelError } from './errors.js';
 
 export type RouteType =
   'unicast' | 'local' | 'broadcast' | 'blackhole' | 'unreachable' | 'prohibit' | 'throw';
@@ -425,3 +426,79 @@ export function formatRule(rule: PolicyRule): string {
 function formatCidrBare(c: Cidr): string {
   return c.prefix === 32 ? c.network : `${c.network}/${c.prefix}`;
 }
+
+/** Route scopes (RT_SCOPE_*), of routes and of addresses. */
+export const RT_SCOPE = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
+
+export function scopeName(scope: number): string {
+  switch (scope) {
+    case 0:
+      return 'global';
+    case 200:
+      return 'site';
+    case 253:
+      return 'link';
+    case 254:
+      return 'host';
+    case 255:
+      return 'nowhere';
+    default:
+      return String(scope);
+  }
+}
+
+export function parseScope(s: string | number): number {
+  if (typeof s === 'number') return s;
+  switch (s) {
+    case 'global':
+    case 'universe':
+      return 0;
+    case 'site':
+      return 200;
+    case 'link':
+      return 253;
+    case 'host':
+      return 254;
+    case 'nowhere':
+      return 255;
+    default:
+      if (/^\d+$/.test(s) && Number(s) <= 255) return Number(s);
+      throw kernelError('EINVAL', `Error: argument "${s}" is wrong: invalid scope value.`);
+  }
+}
+
+/** The routing decision for a packet leaving through a device (`struct rtable`). */
+export interface OutRoute {
+  readonly type: 'unicast' | 'local' | 'broadcast';
+  readonly dev: string;
+  readonly gateway?: Ipv4;
+  readonly src?: Ipv4;
+  readonly route?: Route;
+  readonly table?: number;
+}
+
+/** What ip_route_output is asked (`struct flowi4`). */
+export interface OutputFlow {
+  readonly dst: Ipv4;
+  readonly src?: Ipv4;
+  readonly oif?: string;
+  readonly mark?: number;
+  readonly tos?: number;
+  /** IP_TRANSPARENT / raw socket: the source need not be local. */
+  readonly anySource?: boolean;
+}
+
+/** ip_route_output's answer: the route, or why there is none. */
+export type OutputRouteResult =
+  | {
+      readonly ok: true;
+      readonly rt: OutRoute;
+      readonly explain: string;
+      readonly rule?: PolicyRule;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: DropReason;
+      readonly errno: string;
+      readonly explain: string;
+    };

@@ -20,16 +20,10 @@ import type { NetfilterEnv, Verdict } from './netfilter/env.js';
 import type { HookName } from './netfilter/types.js';
 import type { DropReason } from './drop.js';
 import type { Chooser } from './random.js';
+import type { SkbMeta } from './skb.js';
 import type { Recorder } from './step.js';
 
-/** skb metadata netfilter reads and writes: `skb->mark` and `skb->_nfct` (opaque to the stack). */
-export interface SkbMeta {
-  readonly mark: number;
-  /** The conntrack reference the netfilter side attached; undefined = none yet. */
-  readonly ct?: unknown;
-}
-
-export const FRESH_META: SkbMeta = { mark: 0 };
+export { FRESH_META, type SkbMeta } from './skb.js';
 
 /** What a hook call knows about where the packet is (`struct nf_hook_state`). */
 export interface HookCall {

@@ -59,14 +59,28 @@ import {
   type FdbEntry,
   type InetAddress,
   type Wire,
+  type SendOptions,
 } from './link.js';
 import { NeighTable, type NeighEntry, type NudState } from './neigh.js';
 import type { AddrType } from './netfilter/types.js';
 import { SocketTable, type Listener } from './socket.js';
 import { Sysctls } from './sysctl.js';
 import type { Chooser } from './random.js';
-import type { RunOptions, RunResult } from './network.js';
-import type { SendOptions } from './stack.js';
+import type { Fate } from './fate.js';
+import type { Recorder } from './step.js';
+
+export interface RunOptions {
+  readonly recorder?: Recorder;
+  readonly chooser?: Chooser;
+  /** Frame budget for one run (a broadcast storm stops here with `loop-limit`). */
+  readonly maxFrames?: number;
+}
+
+export interface RunResult {
+  readonly fates: readonly Fate[];
+  /** The fate that answers "what happened" (see primaryFate). */
+  readonly outcome: Fate | undefined;
+}
 
 /** What the stack needs from the network the host lives in. */
 export interface HostNetwork {

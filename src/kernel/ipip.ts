@@ -51,8 +51,7 @@ import { packetLength } from '../wire/index.js';
 import { ipv4Frame, type Frame } from './frame.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
-import type { DeviceDriver, Link } from './link.js';
-import { routeOutput, type DeviceContext } from './stack.js';
+import type { DeviceContext, DeviceDriver, Link } from './link.js';
 import { ecnEncap, fnv1a, outerIpHeader, tunnelStep, type OuterIpHeader } from './tunnel.js';
 
 /** The outer IPv4 header. */
@@ -90,9 +89,8 @@ export class IpipDriver implements DeviceDriver {
       return;
     }
     const inner = frame.payload.packet;
-    const h = ctx.host;
     // rt_nexthop(skb_rtable(skb), inner daddr): the inner route's gateway, else the destination.
-    const rt = routeOutput(h, { dst: inner.ip.dst, mark: meta.mark });
+    const rt = ctx.routeOutput({ dst: inner.ip.dst, mark: meta.mark });
     if (!rt.ok || rt.rt.dev !== this.name) {
       ctx.drop(
         'unsupported',
@@ -103,7 +101,7 @@ export class IpipDriver implements DeviceDriver {
     }
     const remote: Ipv4 = rt.rt.gateway ?? inner.ip.dst;
     // ip_tunnel_init_flow with tunnel->fwmark (0) and no saddr: the outer route picks the source.
-    const outerRt = routeOutput(h, { dst: remote });
+    const outerRt = ctx.routeOutput({ dst: remote });
     if (!outerRt.ok) {
       ctx.drop(
         'no-route',
@@ -199,7 +197,7 @@ function ipipRcv(ctx: DeviceContext, dev: string, packet: Ipv4Packet, meta: SkbM
     ctx.drop('unsupported', `protocol 4 handler got ${describePacket(packet)}`, packet);
     return;
   }
-  const link = ctx.host.getLink(dev);
+  const link = ctx.getLink(dev);
   if (!link || !link.adminUp) {
     // ip_tunnel_lookup finds no tunnel (the fallback one counts only when up);
     // tunnel4_rcv: icmp_send(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH).

@@ -6,11 +6,15 @@
  * plug in through `DeviceDriver`.
  */
 import type { Ipv4 } from '../wire/addr.js';
-import { kernelError } from './errors.js';
 import type { Mac } from '../wire/ethernet.js';
 import type { Frame } from './frame.js';
 import type { SkbMeta } from './hooks.js';
-import type { DeviceContext } from './stack.js';
+import type { Ipv4Packet } from '../wire/packet.js';
+import type { DropReason } from './drop.js';
+import type { OutputFlow, OutputRouteResult } from './fib.js';
+import type { Chooser } from './random.js';
+import type { Recorder, Step, StepKind } from './step.js';
+import type { Sysctls } from './sysctl.js';
 
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy' | 'ether' | (string & {});
 
@@ -64,6 +68,40 @@ export interface DeviceDriver {
    * own routing with `ctx.send`). Without it, transmitting is `unsupported`.
    */
   xmit?(ctx: DeviceContext, frame: Frame, meta: SkbMeta): void;
+}
+
+export interface SendOptions {
+  /** Bound device (SO_BINDTODEVICE / `ip route get … oif`). */
+  readonly oif?: string;
+  readonly mark?: number;
+  readonly meta?: SkbMeta;
+  /** IP_TRANSPARENT / raw socket: the source need not be local. */
+  readonly anySource?: boolean;
+  /** Register the sending socket so replies find it (default: true for SYN, UDP and echo requests). */
+  readonly socket?: boolean;
+  readonly label?: string;
+}
+
+/**
+ * What a device driver or tunnel socket may do: send an IP packet through
+ * the host's own routing (encapsulation), hand a frame to a device of the
+ * host (decapsulation), write steps, and end a packet with a named reason.
+ */
+export interface DeviceContext {
+  /** The host's devices (the tunnel's own, a decapsulated frame's next one). */
+  getLink(name: string): Link | undefined;
+  /** The host's sysctls. */
+  readonly sysctl: Sysctls;
+  /** ip_route_output in the host's routing (an encapsulation's inner and outer routes). */
+  routeOutput(q: OutputFlow): OutputRouteResult;
+  readonly link?: Link;
+  readonly rec: Recorder;
+  readonly chooser: Chooser;
+  now(): number;
+  send(packet: Ipv4Packet, opts?: SendOptions): void;
+  receive(dev: string, frame: Frame, meta?: SkbMeta): void;
+  step(kind: StepKind, summary: string, extra?: Omit<Step, 'kind' | 'host' | 'summary'>): void;
+  drop(reason: DropReason, detail: string, packet?: Ipv4Packet): void;
 }
 
 /** Where an `ether` device's wire goes. */
@@ -129,44 +167,7 @@ export interface InetAddress {
   readonly metric: number;
 }
 
-export const RT_SCOPE = { universe: 0, site: 200, link: 253, host: 254, nowhere: 255 } as const;
-
-export function scopeName(scope: number): string {
-  switch (scope) {
-    case 0:
-      return 'global';
-    case 200:
-      return 'site';
-    case 253:
-      return 'link';
-    case 254:
-      return 'host';
-    case 255:
-      return 'nowhere';
-    default:
-      return String(scope);
-  }
-}
-
-export function parseScope(s: string | number): number {
-  if (typeof s === 'number') return s;
-  switch (s) {
-    case 'global':
-    case 'universe':
-      return 0;
-    case 'site':
-      return 200;
-    case 'link':
-      return 253;
-    case 'host':
-      return 254;
-    case 'nowhere':
-      return 255;
-    default:
-      if (/^\d+$/.test(s) && Number(s) <= 255) return Number(s);
-      throw kernelError('EINVAL', `Error: argument "${s}" is wrong: invalid scope value.`);
-  }
-}
+export { RT_SCOPE, scopeName, parseScope } from './fib.js';
 
 /**
  * A deterministic locally administered unicast MAC for a device, standing in

@@ -19,10 +19,12 @@ import { primaryFate, type Fate, type Response } from './fate.js';
 import { describeFrame, type Frame } from './frame.js';
 import { kernelError } from './errors.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
-import { Host } from './host.js';
+import { Host, type RunOptions, type RunResult } from './host.js';
+
+export type { RunOptions, RunResult };
 import { deriveMac, type Link } from './link.js';
 import { arpReplyTo } from '../wire/arp.js';
-import { SeededChooser, type Chooser } from './random.js';
+import { SeededChooser } from './random.js';
 import {
   failPendingNeighbours,
   linkReceive,
@@ -31,20 +33,8 @@ import {
   type SendOptions,
   type Sim,
 } from './stack.js';
-import { NULL_RECORDER, type Recorder } from './step.js';
+import { NULL_RECORDER } from './step.js';
 
-export interface RunOptions {
-  readonly recorder?: Recorder;
-  readonly chooser?: Chooser;
-  /** Frame budget for one run (a broadcast storm stops here with `loop-limit`). */
-  readonly maxFrames?: number;
-}
-
-export interface RunResult {
-  readonly fates: readonly Fate[];
-  /** The fate that answers "what happened" (see primaryFate). */
-  readonly outcome: Fate | undefined;
-}
 
 interface Segment {
   readonly name: string;

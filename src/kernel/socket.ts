@@ -14,7 +14,7 @@
 import type { Ipv4 } from '../wire/addr.js';
 import { NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
 import type { SkbMeta } from './hooks.js';
-import type { DeviceContext } from './stack.js';
+import type { DeviceContext } from './link.js';
 
 export interface Listener {
   readonly proto: L4Proto;

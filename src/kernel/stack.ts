@@ -25,13 +25,16 @@ import {
   formatRoute,
   tableName,
   type FibErrno,
+  type OutputFlow,
+  type OutputRouteResult,
+  type OutRoute,
   type PolicyRule,
   type Route,
 } from './fib.js';
 import { arpFrame, describeFrame, ipv4Frame, type Frame, type PktType } from './frame.js';
 import { FRESH_META, type HookCall, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
-import { RT_SCOPE, type Link } from './link.js';
+import { RT_SCOPE, type DeviceContext, type Link, type SendOptions } from './link.js';
 import { isValidState, type NeighEntry } from './neigh.js';
 import type { Chooser } from './random.js';
 import {
@@ -47,6 +50,8 @@ import {
   type SocketRef,
 } from './socket.js';
 import type { Recorder, Step, StepKind } from './step.js';
+
+export type { DeviceContext, OutputRouteResult, OutRoute, SendOptions };
 
 /** A frame in flight: it arrives on `dev` of `host`. */
 export interface Delivery {
@@ -70,18 +75,8 @@ export interface Sim {
   wire(h: Host, link: Link, frame: Frame, meta: SkbMeta): void;
 }
 
-/** The routing decision for a packet leaving through a device (`struct rtable`). */
-export interface OutRoute {
-  readonly type: 'unicast' | 'local' | 'broadcast';
-  readonly dev: string;
-  readonly gateway?: Ipv4;
-  readonly src?: Ipv4;
-  readonly route?: Route;
-  readonly table?: number;
-}
-
-/** What the stack knows about an skb beyond its packet. */
-interface Skb {
+/** The skb (`skb.ts`: packet and meta) on the stack's path, with what the stack knows of where it came from. */
+interface PathSkb {
   readonly packet: Ipv4Packet;
   readonly meta: SkbMeta;
   readonly iif?: string;
@@ -93,38 +88,11 @@ interface Skb {
   readonly local?: boolean;
 }
 
-export interface SendOptions {
-  /** Bound device (SO_BINDTODEVICE / `ip route get … oif`). */
-  readonly oif?: string;
-  readonly mark?: number;
-  readonly meta?: SkbMeta;
-  /** IP_TRANSPARENT / raw socket: the source need not be local. */
-  readonly anySource?: boolean;
-  /** Register the sending socket so replies find it (default: true for SYN, UDP and echo requests). */
-  readonly socket?: boolean;
-  readonly label?: string;
-}
-
-/**
- * What a device driver or tunnel socket may do: send an IP packet through
- * the host's own routing (encapsulation), hand a frame to a device of the
- * host (decapsulation), write steps, and end a packet with a named reason.
- */
-export interface DeviceContext {
-  readonly host: Host;
-  readonly link?: Link;
-  readonly rec: Recorder;
-  readonly chooser: Chooser;
-  now(): number;
-  send(packet: Ipv4Packet, opts?: SendOptions): void;
-  receive(dev: string, frame: Frame, meta?: SkbMeta): void;
-  step(kind: StepKind, summary: string, extra?: Omit<Step, 'kind' | 'host' | 'summary'>): void;
-  drop(reason: DropReason, detail: string, packet?: Ipv4Packet): void;
-}
-
 function deviceContext(h: Host, link: Link | undefined, sim: Sim): DeviceContext {
   return {
-    host: h,
+    getLink: (name) => h.getLink(name),
+    sysctl: h.sysctl,
+    routeOutput: (q) => routeOutput(h, q),
     ...(link ? { link } : {}),
     rec: sim.rec,
     chooser: sim.chooser,
@@ -219,20 +187,6 @@ const ERRNO_ICMP: Record<FibErrno, number | undefined> = {
 
 // ------------------------------------------------------------------ routing
 
-export type OutputRouteResult =
-  | {
-      readonly ok: true;
-      readonly rt: OutRoute;
-      readonly explain: string;
-      readonly rule?: PolicyRule;
-    }
-  | {
-      readonly ok: false;
-      readonly reason: DropReason;
-      readonly errno: string;
-      readonly explain: string;
-    };
-
 /**
  * ip_route_output_key_hash_rcu: chooses the output device and, when the
  * socket has not bound one, the source address (the route's `src`, else
@@ -240,7 +194,7 @@ export type OutputRouteResult =
  */
 export function routeOutput(
   h: Host,
-  q: { dst: Ipv4; src?: Ipv4; oif?: string; mark?: number; tos?: number; anySource?: boolean },
+  q: OutputFlow,
 ): OutputRouteResult {
   if (q.src !== undefined && q.src !== '0.0.0.0') {
     if (isMulticastIp(q.src) || q.src === '255.255.255.255' || isZeronet(q.src)) {
@@ -513,8 +467,8 @@ function runHook(
   h: Host,
   sim: Sim,
   call: HookCall,
-  skb: Skb,
-): { skb: Skb; reroute: boolean } | undefined {
+  skb: PathSkb,
+): { skb: PathSkb; reroute: boolean } | undefined {
   const r = h.netfilter.hook(call, skb.packet, skb.meta, h, sim.rec, sim.chooser);
   switch (r.verdict) {
     case 'ACCEPT':
@@ -592,7 +546,7 @@ export function localSend(h: Host, packet: Ipv4Packet, opts: SendOptions, sim: S
     },
   );
   if (opts.socket ?? isOpening(p)) registerSender(h, p, opts.label);
-  let skb: Skb = {
+  let skb: PathSkb = {
     packet: p,
     meta: opts.meta ?? { mark: opts.mark ?? 0 },
     pktType: 'host',
@@ -684,7 +638,7 @@ function registerSender(h: Host, p: Ipv4Packet, label?: string): void {
 }
 
 /** ip_output: POSTROUTING, then ip_finish_output. */
-function ipOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
+function ipOutput(h: Host, skb: PathSkb, rt: OutRoute, sim: Sim): void {
   const nexthop = rt.gateway ?? skb.packet.ip.dst;
   const post = runHook(h, sim, { hook: 'POSTROUTING', outIface: rt.dev, nexthop }, skb);
   if (!post) return;
@@ -692,7 +646,7 @@ function ipOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
 }
 
 /** ip_finish_output: MTU, then the neighbour, then the device. */
-function ipFinishOutput(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
+function ipFinishOutput(h: Host, skb: PathSkb, rt: OutRoute, sim: Sim): void {
   const link = h.getLink(rt.dev);
   const p = skb.packet;
   if (!link || !link.adminUp) {
@@ -1092,7 +1046,7 @@ function netifReceive(
 }
 
 /** ip_rcv → PREROUTING → ip_rcv_finish (route input) → local deliver or forward. */
-function ipRcv(h: Host, link: Link, skb: Skb, sim: Sim): void {
+function ipRcv(h: Host, link: Link, skb: PathSkb, sim: Sim): void {
   if (skb.pktType === 'otherhost') {
     drop(
       sim,
@@ -1178,7 +1132,7 @@ function ipRcv(h: Host, link: Link, skb: Skb, sim: Sim): void {
 }
 
 /** ip_forward: PACKET_HOST, TTL, MTU, decrement, FORWARD, then ip_output. */
-function ipForward(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
+function ipForward(h: Host, skb: PathSkb, rt: OutRoute, sim: Sim): void {
   const p = skb.packet;
   if (skb.pktType !== 'host') {
     drop(sim, h, 'not-for-us', `not forwarding a link-layer ${skb.pktType} frame`, p);
@@ -1238,7 +1192,7 @@ function ipForward(h: Host, skb: Skb, rt: OutRoute, sim: Sim): void {
 }
 
 /** ip_local_deliver: INPUT, then the transport's socket lookup. */
-function localDeliver(h: Host, skb: Skb, kind: 'local' | 'broadcast', sim: Sim): void {
+function localDeliver(h: Host, skb: PathSkb, kind: 'local' | 'broadcast', sim: Sim): void {
   const inp = runHook(h, sim, { hook: 'INPUT', inIface: skb.iif }, skb);
   if (!inp) return;
   socketDeliver(h, inp.skb, kind === 'broadcast', sim);
@@ -1278,7 +1232,7 @@ function deliver(
 }
 
 /** tcp_v4_rcv / __udp4_lib_rcv / icmp_rcv. */
-function socketDeliver(h: Host, skb: Skb, broadcast: boolean, sim: Sim): void {
+function socketDeliver(h: Host, skb: PathSkb, broadcast: boolean, sim: Sim): void {
   const p = skb.packet;
   const t = p.l4;
   const ttl = ttlOf(h);
@@ -1642,7 +1596,7 @@ function bridgeRx(h: Host, port: Link, br: Link, frame: Frame, meta: SkbMeta, si
   }
   if (pkt && brNetfilterOn(h, br)) {
     // br_nf_pre_routing: the IPv4 PREROUTING chain list, skb->dev = the bridge, physdev = the port.
-    const skb: Skb = { packet: pkt, meta, iif: br.name, pktType: 'host' };
+    const skb: PathSkb = { packet: pkt, meta, iif: br.name, pktType: 'host' };
     const pre = runHook(
       h,
       sim,
@@ -1845,7 +1799,7 @@ function brForward(
   let m = meta;
   if (nf && f.payload.kind === 'ipv4') {
     const physIn = inPort?.name;
-    const skb: Skb = { packet: f.payload.packet, meta: m, iif: br.name, pktType: 'host' };
+    const skb: PathSkb = { packet: f.payload.packet, meta: m, iif: br.name, pktType: 'host' };
     const fw = runHook(
       h,
       sim,

@@ -7,7 +7,7 @@
 import type { Ipv4 } from '../wire/addr.js';
 import type { Ipv4Packet } from '../wire/packet.js';
 import { packetLength } from '../wire/index.js';
-import type { DeviceContext } from './stack.js';
+import type { DeviceContext } from './link.js';
 
 /** The outer IPv4 header as ENCAP and DECAP step details show it. */
 export interface OuterIpHeader<P extends number> {

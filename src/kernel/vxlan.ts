@@ -52,8 +52,7 @@ import { kernelError } from './errors.js';
 import { ipv4Frame, type Frame } from './frame.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
 import type { Host } from './host.js';
-import type { DeviceDriver, Link } from './link.js';
-import type { DeviceContext } from './stack.js';
+import type { DeviceContext, DeviceDriver, Link } from './link.js';
 import { ecnEncap, fnv1a, outerIpHeader, tunnelStep, type OuterIpHeader } from './tunnel.js';
 
 /** Outer IPv4 + UDP + VXLAN + inner Ethernet (VXLAN_HEADROOM). */
@@ -149,14 +148,13 @@ export class VxlanDriver implements DeviceDriver {
       );
       return;
     }
-    const h = ctx.host;
     const local = this.local ?? '0.0.0.0';
     const sport = udpFlowSrcPort(inner);
     const outer: Ipv4Packet = {
       ip: {
         src: local,
         dst: entry.dst,
-        ttl: h.sysctl.number('net.ipv4.ip_default_ttl') || 64,
+        ttl: ctx.sysctl.number('net.ipv4.ip_default_ttl') || 64,
         id: fnv1a(`${local}>${entry.dst}/${sport}/${describePacket(inner)}`) & 0xffff,
         df: false,
         tos: ecnEncap(inner.ip.tos),
@@ -286,7 +284,7 @@ function vxlanRcv(
   }
   const v = u.vxlan;
   const dev = vnis.get(v.vni);
-  const link = dev !== undefined ? ctx.host.getLink(dev) : undefined;
+  const link = dev !== undefined ? ctx.getLink(dev) : undefined;
   if (!dev || !link) {
     ctx.drop(
       'vxlan-unknown-vni',

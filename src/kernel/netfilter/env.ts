@@ -11,8 +11,11 @@
  */
 import type { Ipv4 } from '../../wire/addr.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
-import type { ConntrackSysctls, SkbCt } from '../conntrack/core.js';
+import type { ConntrackSysctls } from '../conntrack/core.js';
+import type { Skb } from '../skb.js';
 import type { Step } from '../step.js';
+
+export type { Skb };
 import type { AddrType, HookName, TableName } from './types.js';
 
 export interface NetfilterEnv {
@@ -70,12 +73,6 @@ export interface HookContext {
   readonly nexthop?: Ipv4;
 }
 
-/** The packet plus the metadata netfilter reads and writes (`skb->mark`, `skb->_nfct`). */
-export interface Skb {
-  readonly packet: Ipv4Packet;
-  readonly mark: number;
-  readonly ct: SkbCt;
-}
 
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
 

@@ -17,7 +17,7 @@
  */
 import type { Ipv4 } from '../../wire/addr.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
-import { NO_CT, type SkbCt } from '../conntrack/core.js';
+import { NO_CT } from '../conntrack/core.js';
 import { isReplyInfo } from '../conntrack/entry.js';
 import type { HookCall, HookResult, NetfilterHooks, SkbMeta } from '../hooks.js';
 import type { Host } from '../host.js';
@@ -81,7 +81,7 @@ export class IptablesHooks implements NetfilterHooks {
   }
 
   related(meta: SkbMeta): SkbMeta {
-    const ct = meta.ct as SkbCt | undefined;
+    const ct = meta.ct;
     if (!ct || ct.kind !== 'tracked') return { mark: 0 };
     // nf_conntrack_attach: the new packet goes the other way.
     const ctinfo = isReplyInfo(ct.ctinfo) ? 'RELATED' : 'RELATED_REPLY';
@@ -96,7 +96,7 @@ export class IptablesHooks implements NetfilterHooks {
     rec: Recorder,
     chooser: Chooser,
   ): HookResult {
-    const ct = (meta.ct as SkbCt | undefined) ?? NO_CT;
+    const ct = meta.ct ?? NO_CT;
     // netfilter records each rewrite as a plain before/after step; this adapter
     // records the same rewrite with the rule that bound it (recordRewrite), so
     // the plain one is left out rather than shown twice.
