@@ -24,20 +24,35 @@ Examples:
 what kubectl get -A -o yaml writes is read as is. Run packeteye COMMAND --help for more.
 `;
 
-export function buildProgram(io: Io): Command {
-  const program = new Command('packeteye')
+/** How the command was invoked: `packeteye`, or as kubectl's plugin (`kubectl packeteye`). */
+export interface Invocation {
+  readonly asKubectlPlugin?: boolean;
+}
+
+/** Help and usage say `kubectl packeteye …` when kubectl ran us as its plugin. */
+export function pluginize(text: string): string {
+  return text.replace(/(?<![\w-]|kubectl )packeteye(?= [a-zA-Z-]|\n|$)/gm, 'kubectl packeteye');
+}
+
+export function buildProgram(io: Io, how: Invocation = {}): Command {
+  const say = how.asKubectlPlugin ? pluginize : (s: string) => s;
+  const program = new Command(how.asKubectlPlugin ? 'kubectl packeteye' : 'packeteye')
     .description('A digital twin of Kubernetes networking: follow a packet through real rules')
     .version('0.1.0')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .configureOutput({ writeOut: (s) => io.out(say(s)), writeErr: (s) => io.err(say(s)) })
     .showHelpAfterError('(add --help for usage and examples)')
     .addHelpText('after', EXAMPLES);
   registerCommands(program, io);
   return program;
 }
 
-export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
-  const program = buildProgram(io);
+export async function main(
+  argv: readonly string[],
+  io: Io = processIo(),
+  how: Invocation = {},
+): Promise<number> {
+  const program = buildProgram(io, how);
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return EXIT_OK;
