@@ -13,7 +13,8 @@
  * pod-to-pod cells back out.
  */
 import { computeMatrix, portMask } from '../policy/matrix.js';
-import { buildPolicyWorld, type SourceObject } from '../policy/model.js';
+import { type SourceObject } from '../policy/model.js';
+import { buildPolicyWorld } from '../policy/world.js';
 import { prng } from './prng.js';
 
 export interface ReachBenchResult {

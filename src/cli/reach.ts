@@ -14,15 +14,11 @@
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, type Diagnostic } from '../diag.js';
 import { loadDocuments, workloadPods } from '../k8s/load.js';
-import {
-  buildPolicyWorld,
-  type Endpoint,
-  type PolicyWorld,
-  type SourceObject,
-} from '../policy/model.js';
+import { type Endpoint, type PolicyWorld, type SourceObject } from '../policy/model.js';
+import { buildPolicyWorld } from '../policy/world.js';
 import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
 import { renderMatrix } from '../render/reach.js';
-import { evaluatePair } from '../policy/engine.js';
+import { evaluatePair } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
 import { ipToInt, isIpv4 } from '../wire/addr.js';

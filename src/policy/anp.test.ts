@@ -7,9 +7,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluatePair } from './engine.js';
+import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
-import { buildPolicyWorld, type SourceObject } from './model.js';
+import { type SourceObject } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import type { L4Protocol } from './ports.js';
 import { sourcesFromYaml } from './testkit.js';
 

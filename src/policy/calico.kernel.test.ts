@@ -23,7 +23,7 @@ import {
 import { canRunKernelTests } from '../emulate/testing/kernel.js';
 import { renderCalicoFilter } from './calico.js';
 import { computeMatrix } from './matrix.js';
-import { buildPolicyWorld } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml, type CorpusCase } from './testkit.js';
 
 const canRun = canRunKernelTests(['ip', 'ipset', 'iptables-restore', 'socat']);

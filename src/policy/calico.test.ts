@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../iptables/index.js';
 import { calicoVethName, FELIX_MARK, lengthLimitedId, renderCalicoFilter } from './calico.js';
-import { buildPolicyWorld } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml, type CorpusCase } from './testkit.js';
 
 const corpus = (f: string) => {

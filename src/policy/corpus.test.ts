@@ -1,9 +1,9 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluatePair } from './engine.js';
+import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
-import { buildPolicyWorld } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml, type CorpusCase } from './testkit.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/netpol');

@@ -52,17 +52,17 @@ import type { ClusterModel } from '../k8s/model.js';
 import type { Step } from '../kernel/step.js';
 import { renderCalicoFilter, FELIX_MARK } from './calico.js';
 import { KUBE_ROUTER_MARK, renderKubeRouterFilter } from './kube-router.js';
-import { evaluatePair, type DirectionResult, type PairResult } from './engine.js';
+import { evaluatePair, type DirectionResult, type PairResult } from './evaluate.js';
 import { policyEnforcement, type Enforcer } from './enforcer.js';
 import { explainDirection, type PortQuery } from './explain.js';
 import {
-  buildPolicyWorld,
   npSelects,
   type Direction,
   type PodEndpoint,
   type PolicyWorld,
   type SourceObject,
 } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import type { L4Protocol } from './ports.js';
 
 export const CODE_POLICY_ENFORCER_MISMATCH = 'policy-enforcer-no-workload-interfaces';

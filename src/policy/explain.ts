@@ -2,7 +2,7 @@
  * Why one pair is (not) allowed: the per-direction decisions of
  * `evaluatePair`, as text lines and as JSON.
  */
-import type { AdminDecision, DirectionResult, PairResult } from './engine.js';
+import type { AdminDecision, DirectionResult, PairResult } from './evaluate.js';
 import type { Endpoint } from './model.js';
 import { PortSet, type L4Protocol } from './ports.js';
 

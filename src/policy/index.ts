@@ -37,7 +37,7 @@
  */
 export * from './ports.js';
 export * from './model.js';
-export * from './engine.js';
+export * from './evaluate.js';
 export * from './externals.js';
 export * from './matrix.js';
 export * from './explain.js';

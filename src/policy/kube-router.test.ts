@@ -11,7 +11,7 @@ import { mergeIptablesSave } from '../iptables/merge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { kubeRouterHash, renderKubeRouterFilter } from './kube-router.js';
-import { buildPolicyWorld } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml } from './testkit.js';
 
 const WORLD = `

@@ -1,8 +1,9 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluatePair } from './engine.js';
+import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
-import { buildPolicyWorld, type SourceObject } from './model.js';
+import { type SourceObject } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml } from './testkit.js';
 
 // Random clusters: the grouped matrix must agree with the per-pair reference

@@ -2,35 +2,19 @@
  * The reachability matrix: what every endpoint may send to every other.
  *
  * Pods that no policy can tell apart get the same answers, so the matrix is
- * computed per group. Every policy decision depends only on a fixed list of
- * predicates — "NetworkPolicy P selects the pod", "peer k of rule r matches
- * it", the ANP/BANP subjects and peers — and on the pod's named ports (rules
- * naming a port resolve it on the destination). Pods are first bucketed by
- * namespace + labels + named ports + the policy-CIDR region of their IP (what
- * the predicates read), each predicate is evaluated once per bucket (using the
- * namespace to skip buckets it cannot match), and buckets with the same set
- * of true predicates and the same named ports become one group. External
- * ranges are groups of their own.
- *
- * Then, per direction, each group's row is filled by scattering its rules
+ * computed per group (`groups.ts` finds the groups). Per direction, each group's row is filled by scattering its rules
  * over their target groups (a rule's targets are precomputed), with port sets
  * interned as integers (`PortSetTable`) so a cell is one number and set
  * operations are memoised. The ingress rows are stored transposed so that the
  * final cell `egress[a][b] ∩ ingress[b][a]` is computed in place.
  */
-import { matchesSelector } from '../k8s/selector.js';
-import type { LabelSelector } from '../k8s/types.js';
-import { RegionIndex } from './externals.js';
+import { groupEndpoints, type Grouping } from './groups.js';
 import {
-  baselineParts,
   resolvePorts,
   type AdminRule,
-  type CompiledAdminPolicy,
   type Direction,
   type Endpoint,
   type ExternalEndpoint,
-  type NpRule,
-  type PeerMatcher,
   type PodEndpoint,
   type PolicyWorld,
   type PortSpec,
@@ -55,186 +39,27 @@ export interface ReachMatrix {
   indexOf(key: string): number | undefined;
 }
 
-interface Predicate {
-  readonly matcher: PeerMatcher;
+/** A rule as the rows read it: its target groups and its ports as a port-set id. */
+interface CRule {
+  readonly targets: Int32Array;
+  readonly spec: PortSpec;
+  readonly constId: number;
+  /** Per destination group, lazily, when the rule names ports. */
+  perDest?: Int32Array;
+  readonly action?: AdminRule['action'];
 }
 
-interface Bucket {
-  readonly rep: Endpoint;
-  readonly members: number[];
-  readonly namedPortsSig: string;
-  readonly preds: number[];
+interface CompiledRules {
+  readonly np: readonly Readonly<Record<Direction, readonly CRule[]>>[];
+  readonly admin: readonly Readonly<Record<Direction, readonly CRule[]>>[];
+  /** The port-set id rule `r` allows towards destination group `dest`. */
+  portsFor(r: CRule, dest: number): number;
 }
 
-function namedPortsSig(ep: Endpoint): string {
-  if (ep.kind !== 'pod') return '';
-  const named = ep.ports
-    .filter((p) => p.name !== undefined)
-    .map((p) => `${p.name}/${p.protocol}/${p.port}`);
-  return named.sort().join(',');
-}
-
-function labelsSig(labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort();
-  return keys.map((k) => `${k}=${labels[k]}`).join('\u0001');
-}
-
-/** Computes the full matrix for the world. */
-export function computeMatrix(world: PolicyWorld): ReachMatrix {
-  const regions = new RegionIndex(world.cidrs);
-  const externals = world.cidrs.length > 0 ? regions.externals(world.pods) : [];
-  const endpoints: Endpoint[] = [...world.pods, ...externals];
-
-  // --- predicates -----------------------------------------------------------
-  const preds: Predicate[] = [];
-  const predId = new Map<string, number>();
-  // Equal matchers share one predicate: a thousand policies allowing "web
-  // pods of any namespace" are evaluated (and split groups) once.
-  const add = (m: PeerMatcher): number => {
-    const key = predicateKey(m);
-    let id = predId.get(key);
-    if (id === undefined) {
-      id = preds.length;
-      preds.push({ matcher: m });
-      predId.set(key, id);
-    }
-    return id;
-  };
-  const npSubject = world.policies.map((p) =>
-    add({ kind: 'pods', namespace: p.namespace, podSelector: p.podSelector, text: p.ref }),
-  );
-  const npRulePeers = world.policies.map((p) => ({
-    ingress: p.rules.ingress.map((r) => r.peers?.map(add) ?? null),
-    egress: p.rules.egress.map((r) => r.peers?.map(add) ?? null),
-  }));
-  const admins: CompiledAdminPolicy[] = [...world.admin, ...baselineParts(world)];
-  const adminSubject = admins.map((a) => add(a.subject));
-  const adminRulePeers = admins.map((a) => ({
-    ingress: a.rules.ingress.map((r) => r.peers.map(add)),
-    egress: a.rules.egress.map((r) => r.peers.map(add)),
-  }));
-
-  // --- buckets --------------------------------------------------------------
-  const buckets: Bucket[] = [];
-  const bucketOf = new Int32Array(endpoints.length);
-  const bucketKey = new Map<string, number>();
-  const bucketsByNs = new Map<string, number[]>();
-  const bucketsByRegion = new Map<string, number[]>();
-  endpoints.forEach((ep, i) => {
-    let key: string;
-    let region: string | undefined;
-    if (ep.kind === 'pod') {
-      region = ep.ipInt !== undefined ? regions.regionOf(ep.ipInt) : undefined;
-      key = `${ep.namespace}\u0000${labelsSig(ep.labels)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}`;
-    } else {
-      region = ep.key;
-      key = `\u0002external\u0000${ep.key}`;
-    }
-    let b = bucketKey.get(key);
-    if (b === undefined) {
-      b = buckets.length;
-      buckets.push({ rep: ep, members: [], namedPortsSig: namedPortsSig(ep), preds: [] });
-      bucketKey.set(key, b);
-      if (ep.kind === 'pod') {
-        let l = bucketsByNs.get(ep.namespace);
-        if (!l) bucketsByNs.set(ep.namespace, (l = []));
-        l.push(b);
-      }
-      if (region !== undefined) {
-        let l = bucketsByRegion.get(region);
-        if (!l) bucketsByRegion.set(region, (l = []));
-        l.push(b);
-      }
-    }
-    buckets[b]!.members.push(i);
-    bucketOf[i] = b;
-  });
-
-  // --- evaluate predicates per bucket (namespace- and region-indexed) -----------
-  const nsNames = [...bucketsByNs.keys()];
-  const regionProbe = new Map<string, number>();
-  for (const [region, bs] of bucketsByRegion) {
-    const rep = buckets[bs[0]!]!.rep;
-    regionProbe.set(region, rep.kind === 'pod' ? rep.ipInt! : rep.probe);
-  }
-  preds.forEach((p, id) => {
-    const m = p.matcher;
-    switch (m.kind) {
-      case 'pods': {
-        // Both may be set: an ANP subject resolved per namespace keeps its selector.
-        const nss = (
-          m.namespace !== undefined ? (bucketsByNs.has(m.namespace) ? [m.namespace] : []) : nsNames
-        ).filter(
-          (ns) =>
-            m.namespaceSelector === undefined ||
-            matchesSelector(world.namespaces.get(ns), m.namespaceSelector),
-        );
-        for (const ns of nss) {
-          for (const b of bucketsByNs.get(ns) ?? []) {
-            const rep = buckets[b]!.rep as PodEndpoint;
-            if (m.podSelector === undefined || matchesSelector(rep.labels, m.podSelector))
-              buckets[b]!.preds.push(id);
-          }
-        }
-        break;
-      }
-      case 'ip':
-        for (const [region, a] of regionProbe) {
-          const hit =
-            m.include.some((r) => a >= r.lo && a <= r.hi) &&
-            !m.exclude.some((r) => a >= r.lo && a <= r.hi);
-          if (hit) for (const b of bucketsByRegion.get(region)!) buckets[b]!.preds.push(id);
-        }
-        break;
-      case 'nodes':
-        break;
-    }
-  });
-
-  // --- groups ----------------------------------------------------------------
-  const groupOfBucket = new Int32Array(buckets.length);
-  const groupKey = new Map<string, number>();
-  const groupReps: Endpoint[] = [];
-  buckets.forEach((b, i) => {
-    b.preds.sort((x, y) => x - y);
-    const key =
-      b.rep.kind === 'pod' ? `${b.preds.join(',')}|${b.namedPortsSig}` : `\u0002${b.rep.key}`;
-    let g = groupKey.get(key);
-    if (g === undefined) {
-      g = groupReps.length;
-      groupReps.push(b.rep);
-      groupKey.set(key, g);
-    }
-    groupOfBucket[i] = g;
-  });
-  const N = groupReps.length;
-  const groupOf = new Int32Array(endpoints.length);
-  for (let i = 0; i < endpoints.length; i++) groupOf[i] = groupOfBucket[bucketOf[i]!]!;
-
-  // Groups matching each predicate (deduplicated).
-  const predGroups: number[][] = preds.map(() => []);
-  const seenBucketGroup = new Set<number>();
-  buckets.forEach((b, i) => {
-    const g = groupOfBucket[i]!;
-    if (seenBucketGroup.has(g)) return;
-    seenBucketGroup.add(g);
-    for (const p of b.preds) {
-      predGroups[p]!.push(g);
-    }
-  });
-
-  // Per group, the NetworkPolicies and admin policies (in evaluation order) selecting it.
-  const npOfGroup: number[][] = groupReps.map(() => []);
-  npSubject.forEach((pred, i) => {
-    for (const g of predGroups[pred]!) npOfGroup[g]!.push(i);
-  });
-  const adminOfGroup: number[][] = groupReps.map(() => []);
-  adminSubject.forEach((pred, i) => {
-    for (const g of predGroups[pred]!) adminOfGroup[g]!.push(i);
-  });
-
-  // --- rules as target lists and port-set ids -------------------------------------
-  const table = new PortSetTable();
+/** Every rule of the world as target groups and port-set ids. */
+function compileRules(world: PolicyWorld, g: Grouping, table: PortSetTable): CompiledRules {
+  const N = g.groupReps.length;
+  const { predicates, predGroups, groupReps } = g;
   const stamp = new Int32Array(N).fill(-1);
   let stampGen = 0;
   const allTargets = Int32Array.from({ length: N }, (_, i) => i);
@@ -243,23 +68,15 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     const gen = stampGen++;
     const out: number[] = [];
     for (const p of peerPreds) {
-      for (const g of predGroups[p]!) {
-        if (stamp[g] !== gen) {
-          stamp[g] = gen;
-          out.push(g);
+      for (const t of predGroups[p]!) {
+        if (stamp[t] !== gen) {
+          stamp[t] = gen;
+          out.push(t);
         }
       }
     }
     return Int32Array.from(out);
   };
-  interface CRule {
-    readonly targets: Int32Array;
-    readonly spec: PortSpec;
-    readonly constId: number;
-    /** Per destination group, lazily, when the rule names ports. */
-    perDest?: Int32Array;
-    readonly action?: AdminRule['action'];
-  }
   const compileRule = (
     spec: PortSpec,
     peerPreds: readonly number[] | null,
@@ -280,51 +97,79 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     }
     return id;
   };
-  const npRules = world.policies.map((p, i) => ({
-    ingress: p.rules.ingress.map((r: NpRule, k) =>
-      compileRule(r.ports, npRulePeers[i]!.ingress[k]!),
+  const np = world.policies.map((p, i) => ({
+    ingress: p.rules.ingress.map((r, k) =>
+      compileRule(r.ports, predicates.npRulePeers[i]!.ingress[k]!),
     ),
-    egress: p.rules.egress.map((r: NpRule, k) => compileRule(r.ports, npRulePeers[i]!.egress[k]!)),
+    egress: p.rules.egress.map((r, k) =>
+      compileRule(r.ports, predicates.npRulePeers[i]!.egress[k]!),
+    ),
   }));
-  const adminRules = admins.map((a, i) => ({
+  const admin = predicates.admins.map((a, i) => ({
     ingress: a.rules.ingress.map((r, k) =>
-      compileRule(r.ports, adminRulePeers[i]!.ingress[k]!, r.action),
+      compileRule(r.ports, predicates.adminRulePeers[i]!.ingress[k]!, r.action),
     ),
     egress: a.rules.egress.map((r, k) =>
-      compileRule(r.ports, adminRulePeers[i]!.egress[k]!, r.action),
+      compileRule(r.ports, predicates.adminRulePeers[i]!.egress[k]!, r.action),
     ),
   }));
-  // Baseline parts come last; a group is the subject of at most one (their subjects are disjoint).
-  const isBanp = (i: number): boolean => i >= world.admin.length;
+  return { np, admin, portsFor };
+}
 
-  // --- rows -------------------------------------------------------------------------
-  const cells = new Uint32Array(N * N);
+/**
+ * A row filler: `fill(dir, s)` writes into `row` what subject group `s`
+ * allows in `dir` towards each peer group — ANP tiers by priority (Allow /
+ * Deny / Pass), then NetworkPolicy if the group is isolated, else the
+ * baseline, else everything.
+ */
+function rowFiller(
+  world: PolicyWorld,
+  g: Grouping,
+  table: PortSetTable,
+  rules: CompiledRules,
+): { readonly row: Uint32Array; fill(dir: Direction, s: number): void } {
+  const N = g.groupReps.length;
+  const { portsFor } = rules;
   const row = new Uint32Array(N);
   const npRow = new Uint32Array(N);
   const remaining = new Uint32Array(N);
   const allow = new Uint32Array(N);
   const passed = new Uint32Array(N);
+  // Baseline parts come last; a group is the subject of at most one (their subjects are disjoint).
+  const isBanp = (i: number): boolean => i >= world.admin.length;
 
-  /** Fills `row` with what subject group `s` allows in `dir` towards each peer group. */
-  const computeRow = (dir: Direction, s: number): void => {
-    const rep = groupReps[s]!;
+  /** Applies admin rules in order: each decides the ports still undecided towards its targets. */
+  const applyAdmin = (list: readonly CRule[], destOf: (peer: number) => number): void => {
+    for (const r of list) {
+      for (const t of r.targets) {
+        const p = table.intersect(remaining[t]!, portsFor(r, destOf(t)));
+        if (p === PortSetTable.EMPTY) continue;
+        remaining[t] = table.subtract(remaining[t]!, p);
+        if (r.action === 'Allow') allow[t] = table.union(allow[t]!, p);
+        else if (r.action === 'Pass') passed[t] = table.union(passed[t]!, p);
+      }
+    }
+  };
+
+  const fill = (dir: Direction, s: number): void => {
+    const rep = g.groupReps[s]!;
     if (rep.kind !== 'pod') {
       row.fill(PortSetTable.ALL);
       return;
     }
     const destOf = (peer: number): number => (dir === 'egress' ? peer : s);
-    const isolating = npOfGroup[s]!.filter((i) => world.policies[i]!.isolates[dir]);
+    const isolating = g.npOfGroup[s]!.filter((i) => world.policies[i]!.isolates[dir]);
     const anpRules: CRule[] = [];
     let banpRules: readonly CRule[] | null = null;
-    for (const i of adminOfGroup[s]!) {
-      if (isBanp(i)) banpRules = adminRules[i]![dir];
-      else anpRules.push(...adminRules[i]![dir]);
+    for (const i of g.adminOfGroup[s]!) {
+      if (isBanp(i)) banpRules = rules.admin[i]![dir];
+      else anpRules.push(...rules.admin[i]![dir]);
     }
 
     const fillNp = (into: Uint32Array): void => {
       into.fill(PortSetTable.EMPTY);
       for (const i of isolating) {
-        for (const r of npRules[i]![dir]) {
+        for (const r of rules.np[i]![dir]) {
           for (const t of r.targets) into[t] = table.union(into[t]!, portsFor(r, destOf(t)));
         }
       }
@@ -342,15 +187,7 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     remaining.fill(PortSetTable.ALL);
     allow.fill(PortSetTable.EMPTY);
     passed.fill(PortSetTable.EMPTY);
-    for (const r of anpRules) {
-      for (const t of r.targets) {
-        const p = table.intersect(remaining[t]!, portsFor(r, destOf(t)));
-        if (p === PortSetTable.EMPTY) continue;
-        remaining[t] = table.subtract(remaining[t]!, p);
-        if (r.action === 'Allow') allow[t] = table.union(allow[t]!, p);
-        else if (r.action === 'Pass') passed[t] = table.union(passed[t]!, p);
-      }
-    }
+    applyAdmin(anpRules, destOf);
     for (let t = 0; t < N; t++) remaining[t] = table.union(remaining[t]!, passed[t]!); // undecided
     if (isolating.length > 0) {
       fillNp(npRow);
@@ -358,18 +195,22 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
         row[t] = table.union(allow[t]!, table.intersect(npRow[t]!, remaining[t]!));
       return;
     }
-    if (banpRules) {
-      for (const r of banpRules) {
-        for (const t of r.targets) {
-          const p = table.intersect(remaining[t]!, portsFor(r, destOf(t)));
-          if (p === PortSetTable.EMPTY) continue;
-          remaining[t] = table.subtract(remaining[t]!, p);
-          if (r.action === 'Allow') allow[t] = table.union(allow[t]!, p);
-        }
-      }
-    }
+    // The baseline has no Pass: nothing it decides lands in `passed` again.
+    if (banpRules) applyAdmin(banpRules, destOf);
     for (let t = 0; t < N; t++) row[t] = table.union(allow[t]!, remaining[t]!);
   };
+  return { row, fill };
+}
+
+/** Computes the full matrix for the world. */
+export function computeMatrix(world: PolicyWorld): ReachMatrix {
+  const g = groupEndpoints(world);
+  const { endpoints, externals, groupOf } = g;
+  const N = g.groupReps.length;
+  const table = new PortSetTable();
+  const rules = compileRules(world, g, table);
+  const { row, fill: computeRow } = rowFiller(world, g, table, rules);
+  const cells = new Uint32Array(N * N);
 
   // Ingress, stored transposed: cells[peer * N + subject].
   for (let s = 0; s < N; s++) {
@@ -406,33 +247,4 @@ export function portMask(m: ReachMatrix, proto: L4Protocol, port: number): Uint8
   const out = new Uint8Array(m.table.size);
   for (let i = 0; i < m.table.size; i++) out[i] = m.table.get(i).has(proto, port) ? 1 : 0;
   return out;
-}
-
-function selectorKey(sel: LabelSelector | undefined): string {
-  if (sel === undefined) return '-';
-  const labels = Object.entries(sel.matchLabels ?? {}).sort(([a], [b]) =>
-    a < b ? -1 : a > b ? 1 : 0,
-  );
-  const exprs = (sel.matchExpressions ?? [])
-    .map((e) => JSON.stringify([e.key, e.operator, [...(e.values ?? [])].sort()]))
-    .sort();
-  return JSON.stringify([labels, exprs]);
-}
-
-/** Equal keys ⇒ the matchers select exactly the same endpoints. */
-function predicateKey(m: PeerMatcher): string {
-  switch (m.kind) {
-    case 'pods':
-      return `pods|${m.namespace ?? '*'}|${selectorKey(m.namespaceSelector)}|${selectorKey(m.podSelector)}`;
-    case 'ip':
-      return `ip|${m.include
-        .map((r) => `${r.lo}-${r.hi}`)
-        .sort()
-        .join(',')}|${m.exclude
-        .map((r) => `${r.lo}-${r.hi}`)
-        .sort()
-        .join(',')}`;
-    case 'nodes':
-      return 'nodes';
-  }
 }

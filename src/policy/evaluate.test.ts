@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { evaluatePair } from './engine.js';
+import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
-import { buildPolicyWorld, type PolicyWorld } from './model.js';
+import { type PolicyWorld } from './model.js';
+import { buildPolicyWorld } from './world.js';
 import { sourcesFromYaml } from './testkit.js';
 
 // Two namespaces with two pods each; policies are appended per case.
