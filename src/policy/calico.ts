@@ -178,6 +178,290 @@ function convertRule(rule: NpRule): CalicoRule[] {
   return out;
 }
 
+/** The IP sets one node's rules match on, interned by what they stand for. */
+class FelixSets {
+  readonly sets = new Map<string, CalicoIpSet>();
+  constructor(readonly world: PolicyWorld) {}
+
+  private intern(
+    kind: 's' | 'n',
+    description: string,
+    type: CalicoIpSet['type'],
+    members: string[],
+  ): CalicoIpSet {
+    const id = createHash('sha224')
+      .update(`${kind}:${description}`)
+      .digest('base64url')
+      .slice(0, 23);
+    const name = `cali40${kind}:${id}`;
+    let s = this.sets.get(name);
+    if (!s)
+      this.sets.set(name, (s = { name, type, description, members: [...new Set(members)].sort() }));
+    return s;
+  }
+
+  /** The pods a selector peer matches (`hash:net`). */
+  selectorSet(m: PeerMatcher): CalicoIpSet {
+    return this.intern(
+      's',
+      m.text,
+      'hash:net',
+      this.world.pods
+        .filter((p) => p.ip !== undefined && peerMatches(m, p))
+        .map((p) => `${p.ip}/32`),
+    );
+  }
+
+  /** (IP, port) of every destination pod's container port named `name` (`hash:ip,port`). */
+  namedPortSet(
+    name: string,
+    proto: L4Protocol,
+    dests: readonly PodEndpoint[],
+    scope: string,
+  ): CalicoIpSet {
+    return this.intern(
+      'n',
+      `${scope} port ${name}/${proto}`,
+      'hash:ip,port',
+      dests.flatMap((p) =>
+        p.ip === undefined
+          ? []
+          : p.ports
+              .filter((c) => c.name === name && c.protocol === proto)
+              .map((c) => `${p.ip},${proto.toLowerCase()}:${c.port}`),
+      ),
+    );
+  }
+}
+
+/** Felix ProtoRuleToIptablesRules for one converted rule. */
+function renderRule(
+  sets: FelixSets,
+  p: CompiledNetworkPolicy,
+  dir: Direction,
+  r: CalicoRule,
+): Line[] {
+  const world = sets.world;
+  const lines: Line[] = [];
+  const srcOrDst = dir === 'ingress' ? 'src' : 'dst';
+  const flag = dir === 'ingress' ? '-s' : '-d';
+  const proto = r.protocol ? `-p ${r.protocol.toLowerCase()}` : undefined;
+  // Named ports resolve on the destination: the policy's own pods for
+  // ingress, the peer's pods for egress.
+  const dests =
+    dir === 'ingress'
+      ? world.pods.filter((pod) => npSelects(p, pod))
+      : r.peer && r.peer.kind === 'pods'
+        ? world.pods.filter((pod) => peerMatches(r.peer!, pod))
+        : world.pods;
+  const scope = dir === 'ingress' ? p.ref : (r.peer?.text ?? 'all pods');
+  const named = r.namedPorts.map((n) => sets.namedPortSet(n, r.protocol!, dests, scope));
+  const splits: string[][] = [];
+  for (let i = 0; i < r.ports.length; i += 15) splits.push(r.ports.slice(i, i + 15) as string[]);
+  const { accept, scratch0, scratch1 } = FELIX_MARK;
+  let usingBlocks = false;
+  const main: (string | SetMatch)[] = [];
+  if (proto) main.push(proto);
+  // Port block: more than one multiport split / named-port set to OR together.
+  if (splits.length + named.length > 1) {
+    usingBlocks = true;
+    lines.push({ parts: [`-j MARK --set-xmark 0x0/${hex(scratch0 | scratch1)}`] });
+    for (const s of splits)
+      lines.push({ parts: [proto!, `-m multiport --dports ${s.join(',')}`, setMark(scratch0)] });
+    for (const set of named) lines.push({ parts: [{ set, dir: 'dst,dst' }, setMark(scratch0)] });
+  }
+  const peer = r.peer;
+  if (peer?.kind === 'ip') {
+    const nets = peer.include.map((x) => x.text);
+    const notNets = peer.exclude.map((x) => x.text);
+    if (nets.length === 1) main.push(`${flag} ${nets[0]}`);
+    if (nets.length + notNets.length > 1 && notNets.length > 0) {
+      // Negated CIDR block: start with "all blocks pass" set, clear it on any except.
+      if (!usingBlocks)
+        lines.push({
+          parts: [`-j MARK --set-xmark ${hex(scratch0)}/${hex(scratch0 | scratch1)}`],
+        });
+      usingBlocks = true;
+      for (const n of notNets) lines.push({ parts: [`${flag} ${n}`, clearMark(scratch0)] });
+    } else if (notNets.length === 1) main.push(`! ${flag} ${notNets[0]}`);
+    if (nets.length === 0) return []; // IPv6-only ipBlock: no IPv4 rule (FilterRuleToIPVersion)
+  } else if (peer?.kind === 'pods') {
+    main.push({ set: sets.selectorSet(peer), dir: srcOrDst } as SetMatch);
+  }
+  if (splits.length + named.length === 1) {
+    if (splits.length === 1) main.push(`-m multiport --dports ${splits[0]!.join(',')}`);
+    else main.push({ set: named[0]!, dir: 'dst,dst' });
+  }
+  if (usingBlocks) main.push(markSet(scratch0));
+  lines.push({ parts: [...main, setMark(accept)] });
+  lines.push({ parts: [markSet(accept), '-j RETURN'] });
+  return lines;
+}
+
+function policyChain(
+  sets: FelixSets,
+  p: CompiledNetworkPolicy,
+  dir: Direction,
+): { name: string; lines: Line[] } {
+  const id = `${p.namespace}/knp.default.${p.name}`;
+  const name = lengthLimitedId(dir === 'ingress' ? 'cali-pi-' : 'cali-po-', id);
+  const lines = p.rules[dir].flatMap((rule) =>
+    convertRule(rule).flatMap((cr) => renderRule(sets, p, dir, cr)),
+  );
+  const tag = comment(`Policy ${id} ${dir}`);
+  if (lines.length === 0) lines.push({ parts: [tag] });
+  else lines[0] = { parts: [tag, ...lines[0]!.parts] };
+  return { name, lines };
+}
+
+/**
+ * The chain of one workload in one direction (felix/rules/endpoints.go):
+ * `cali-tw-<iface>` (ingress) or `cali-fw-<iface>` (egress); policy chains
+ * and profiles it jumps to are added with `add`.
+ */
+function workloadChain(
+  sets: FelixSets,
+  pod: PodEndpoint,
+  dir: Direction,
+  policies: readonly CompiledNetworkPolicy[],
+  add: (name: string, lines: Line[]) => void,
+): Line[] {
+  const { accept, pass } = FELIX_MARK;
+  const lines: Line[] = [
+    { parts: ['-m conntrack --ctstate RELATED,ESTABLISHED', '-j ACCEPT'] },
+    { parts: ['-m conntrack --ctstate INVALID', '-j DROP'] },
+    { parts: [clearMark(accept | pass)] },
+  ];
+  if (dir === 'egress') {
+    lines.push({
+      parts: [
+        '-p udp',
+        '-m udp --dport 4789',
+        comment('Drop VXLAN encapped packets originating in workloads'),
+        '-j DROP',
+      ],
+    });
+    lines.push({
+      parts: [
+        '-p ipencap',
+        comment('Drop IPinIP encapped packets originating in workloads'),
+        '-j DROP',
+      ],
+    });
+  }
+  const applying = policies.filter((p) => p.isolates[dir]);
+  if (applying.length > 0) {
+    lines.push({ parts: [comment('Start of tier default'), clearMark(pass)] });
+    for (const p of applying) {
+      const chain = policyChain(sets, p, dir);
+      add(chain.name, chain.lines);
+      lines.push({ parts: [markClear(pass), `-j ${chain.name}`] });
+      lines.push({
+        parts: [comment('Return if policy accepted'), markSet(accept), '-j RETURN'],
+      });
+    }
+    lines.push({
+      parts: [comment('Drop if no policies passed packet'), markClear(pass), '-j DROP'],
+    });
+  }
+  // Profiles: kns.<ns> allows everything; ksa.<ns>.default (the service account) is empty.
+  for (const profile of [`kns.${pod.namespace}`, `ksa.${pod.namespace}.default`]) {
+    const name = lengthLimitedId(dir === 'ingress' ? 'cali-pri-' : 'cali-pro-', profile);
+    add(
+      name,
+      profile.startsWith('kns.')
+        ? [
+            { parts: [comment(`Profile ${profile} ${dir}`), setMark(accept)] },
+            { parts: [markSet(accept), '-j RETURN'] },
+          ]
+        : [{ parts: [comment(`Profile ${profile} ${dir}`)] }],
+    );
+    lines.push({ parts: [`-j ${name}`] });
+    lines.push({
+      parts: [comment('Return if profile accepted'), markSet(accept), '-j RETURN'],
+    });
+  }
+  lines.push({ parts: [comment('Drop if no profiles matched'), '-j DROP'] });
+  return lines;
+}
+
+/** Every local workload's chains and the dispatch chains that reach them. */
+function workloadChains(
+  sets: FelixSets,
+  localPods: readonly PodEndpoint[],
+): {
+  chains: Map<string, Line[]>;
+  interfaces: Map<string, string>;
+  fromDispatch: Line[];
+  toDispatch: Line[];
+} {
+  const chains = new Map<string, Line[]>();
+  const add = (name: string, lines: Line[]) => {
+    if (!chains.has(name)) chains.set(name, lines);
+  };
+  const interfaces = new Map<string, string>();
+  const fromDispatch: Line[] = [];
+  const toDispatch: Line[] = [];
+  const local = [...localPods].sort((a, b) => (a.key < b.key ? -1 : 1));
+  for (const pod of local) {
+    const iface = calicoVethName(pod.namespace, pod.name);
+    interfaces.set(pod.key, iface);
+    const policies = sets.world.policies
+      .filter((p) => npSelects(p, pod))
+      .sort((a, b) =>
+        `${a.namespace}/knp.default.${a.name}` < `${b.namespace}/knp.default.${b.name}` ? -1 : 1,
+      );
+    for (const dir of ['ingress', 'egress'] as const) {
+      const lines = workloadChain(sets, pod, dir, policies, add);
+      const chainName = lengthLimitedId(dir === 'ingress' ? 'cali-tw-' : 'cali-fw-', iface);
+      add(chainName, lines);
+      (dir === 'ingress' ? toDispatch : fromDispatch).push({
+        parts: [dir === 'ingress' ? `-o ${iface}` : `-i ${iface}`, `-g ${chainName}`],
+      });
+    }
+  }
+  fromDispatch.push({ parts: [comment('Unknown interface'), '-j DROP'] });
+  toDispatch.push({ parts: [comment('Unknown interface'), '-j DROP'] });
+  return { chains, interfaces, fromDispatch, toDispatch };
+}
+
+/** One rule as iptables-save lines: set matches as IP sets, or expanded to one rule per member. */
+function renderLine(expand: boolean, chain: string, l: Line): string[] {
+  const setParts = l.parts.filter((p): p is SetMatch => typeof p !== 'string');
+  if (!expand || setParts.length === 0) {
+    return [
+      `-A ${chain} ${l.parts.map((p) => (typeof p === 'string' ? p : `-m set --match-set ${p.set.name} ${p.dir}`)).join(' ')}`,
+    ];
+  }
+  // Expand: the cross product of set members (an OR of set matches becomes one rule each).
+  let combos: string[][] = [[]];
+  const hasProto = l.parts.some((p) => typeof p === 'string' && p.startsWith('-p '));
+  // A destination net and a (destination IP, port) set in one rule: keep the
+  // members inside the net, each as its own -d.
+  const dstNet = l.parts.find((p): p is string => typeof p === 'string' && p.startsWith('-d '));
+  const expandsDst = setParts.some((p) => p.dir !== 'src');
+  for (const part of l.parts) {
+    if (typeof part === 'string') {
+      if (!(expandsDst && part === dstNet)) combos = combos.map((c) => [...c, part]);
+      continue;
+    }
+    const members =
+      dstNet && part.dir !== 'src'
+        ? part.set.members.filter((m) =>
+            cidrContains(parseCidr(dstNet.slice(3)), m.split(/[,/]/)[0]!),
+          )
+        : part.set.members;
+    const alts = members.map((m) => {
+      if (part.dir !== 'dst,dst') return `${part.dir === 'src' ? '-s' : '-d'} ${m}`;
+      const [ip, pp] = m.split(',') as [string, string];
+      const [p, port] = pp.split(':') as [string, string];
+      return `-d ${ip}/32${hasProto ? '' : ` -p ${p}`} -m ${p} --dport ${port}`;
+    });
+    combos = combos.flatMap((c) => alts.map((a) => [...c, a]));
+  }
+  return combos.map((c) => `-A ${chain} ${c.join(' ')}`);
+}
+
 /** Renders the Calico filter chains for the pods of one node. */
 export function renderCalicoFilter(
   world: PolicyWorld,
@@ -194,247 +478,14 @@ export function renderCalicoFilter(
         'AdminNetworkPolicy / BaselineAdminNetworkPolicy tiers are not rendered into Calico chains; only NetworkPolicy is enforced by these rules',
     });
   }
-  const sets = new Map<string, CalicoIpSet>();
-  const internSet = (
-    kind: 's' | 'n',
-    description: string,
-    type: CalicoIpSet['type'],
-    members: string[],
-  ): CalicoIpSet => {
-    const id = createHash('sha224')
-      .update(`${kind}:${description}`)
-      .digest('base64url')
-      .slice(0, 23);
-    const name = `cali40${kind}:${id}`;
-    let s = sets.get(name);
-    if (!s)
-      sets.set(name, (s = { name, type, description, members: [...new Set(members)].sort() }));
-    return s;
-  };
-  const selectorSet = (m: PeerMatcher): CalicoIpSet =>
-    internSet(
-      's',
-      m.text,
-      'hash:net',
-      world.pods.filter((p) => p.ip !== undefined && peerMatches(m, p)).map((p) => `${p.ip}/32`),
-    );
-  const namedPortSet = (
-    name: string,
-    proto: L4Protocol,
-    dests: readonly PodEndpoint[],
-    scope: string,
-  ): CalicoIpSet =>
-    internSet(
-      'n',
-      `${scope} port ${name}/${proto}`,
-      'hash:ip,port',
-      dests.flatMap((p) =>
-        p.ip === undefined
-          ? []
-          : p.ports
-              .filter((c) => c.name === name && c.protocol === proto)
-              .map((c) => `${p.ip},${proto.toLowerCase()}:${c.port}`),
-      ),
-    );
-
-  /** Felix ProtoRuleToIptablesRules for one converted rule. */
-  const renderRule = (p: CompiledNetworkPolicy, dir: Direction, r: CalicoRule): Line[] => {
-    const lines: Line[] = [];
-    const srcOrDst = dir === 'ingress' ? 'src' : 'dst';
-    const flag = dir === 'ingress' ? '-s' : '-d';
-    const proto = r.protocol ? `-p ${r.protocol.toLowerCase()}` : undefined;
-    // Named ports resolve on the destination: the policy's own pods for
-    // ingress, the peer's pods for egress.
-    const dests =
-      dir === 'ingress'
-        ? world.pods.filter((pod) => npSelects(p, pod))
-        : r.peer && r.peer.kind === 'pods'
-          ? world.pods.filter((pod) => peerMatches(r.peer!, pod))
-          : world.pods;
-    const scope = dir === 'ingress' ? p.ref : (r.peer?.text ?? 'all pods');
-    const named = r.namedPorts.map((n) => namedPortSet(n, r.protocol!, dests, scope));
-    const splits: string[][] = [];
-    for (let i = 0; i < r.ports.length; i += 15) splits.push(r.ports.slice(i, i + 15) as string[]);
-    const { accept, scratch0, scratch1 } = FELIX_MARK;
-    let usingBlocks = false;
-    const main: (string | SetMatch)[] = [];
-    if (proto) main.push(proto);
-    // Port block: more than one multiport split / named-port set to OR together.
-    if (splits.length + named.length > 1) {
-      usingBlocks = true;
-      lines.push({ parts: [`-j MARK --set-xmark 0x0/${hex(scratch0 | scratch1)}`] });
-      for (const s of splits)
-        lines.push({ parts: [proto!, `-m multiport --dports ${s.join(',')}`, setMark(scratch0)] });
-      for (const set of named) lines.push({ parts: [{ set, dir: 'dst,dst' }, setMark(scratch0)] });
-    }
-    const peer = r.peer;
-    if (peer?.kind === 'ip') {
-      const nets = peer.include.map((x) => x.text);
-      const notNets = peer.exclude.map((x) => x.text);
-      if (nets.length === 1) main.push(`${flag} ${nets[0]}`);
-      if (nets.length + notNets.length > 1 && notNets.length > 0) {
-        // Negated CIDR block: start with "all blocks pass" set, clear it on any except.
-        if (!usingBlocks)
-          lines.push({
-            parts: [`-j MARK --set-xmark ${hex(scratch0)}/${hex(scratch0 | scratch1)}`],
-          });
-        usingBlocks = true;
-        for (const n of notNets) lines.push({ parts: [`${flag} ${n}`, clearMark(scratch0)] });
-      } else if (notNets.length === 1) main.push(`! ${flag} ${notNets[0]}`);
-      if (nets.length === 0) return []; // IPv6-only ipBlock: no IPv4 rule (FilterRuleToIPVersion)
-    } else if (peer?.kind === 'pods') {
-      main.push({ set: selectorSet(peer), dir: srcOrDst } as SetMatch);
-    }
-    if (splits.length + named.length === 1) {
-      if (splits.length === 1) main.push(`-m multiport --dports ${splits[0]!.join(',')}`);
-      else main.push({ set: named[0]!, dir: 'dst,dst' });
-    }
-    if (usingBlocks) main.push(markSet(scratch0));
-    lines.push({ parts: [...main, setMark(accept)] });
-    lines.push({ parts: [markSet(accept), '-j RETURN'] });
-    return lines;
-  };
-
-  const policyChain = (
-    p: CompiledNetworkPolicy,
-    dir: Direction,
-  ): { name: string; lines: Line[] } => {
-    const id = `${p.namespace}/knp.default.${p.name}`;
-    const name = lengthLimitedId(dir === 'ingress' ? 'cali-pi-' : 'cali-po-', id);
-    const lines = p.rules[dir].flatMap((rule) =>
-      convertRule(rule).flatMap((cr) => renderRule(p, dir, cr)),
-    );
-    const tag = comment(`Policy ${id} ${dir}`);
-    if (lines.length === 0) lines.push({ parts: [tag] });
-    else lines[0] = { parts: [tag, ...lines[0]!.parts] };
-    return { name, lines };
-  };
-
-  // --- chains ---------------------------------------------------------------------
-  const chains = new Map<string, Line[]>();
-  const add = (name: string, lines: Line[]) => {
-    if (!chains.has(name)) chains.set(name, lines);
-  };
-  const interfaces = new Map<string, string>();
-  const fromDispatch: Line[] = [];
-  const toDispatch: Line[] = [];
-  const { accept, pass } = FELIX_MARK;
-  const local = [...localPods].sort((a, b) => (a.key < b.key ? -1 : 1));
-  for (const pod of local) {
-    const iface = calicoVethName(pod.namespace, pod.name);
-    interfaces.set(pod.key, iface);
-    const policies = world.policies
-      .filter((p) => npSelects(p, pod))
-      .sort((a, b) =>
-        `${a.namespace}/knp.default.${a.name}` < `${b.namespace}/knp.default.${b.name}` ? -1 : 1,
-      );
-    for (const dir of ['ingress', 'egress'] as const) {
-      const lines: Line[] = [
-        { parts: ['-m conntrack --ctstate RELATED,ESTABLISHED', '-j ACCEPT'] },
-        { parts: ['-m conntrack --ctstate INVALID', '-j DROP'] },
-        { parts: [clearMark(accept | pass)] },
-      ];
-      if (dir === 'egress') {
-        lines.push({
-          parts: [
-            '-p udp',
-            '-m udp --dport 4789',
-            comment('Drop VXLAN encapped packets originating in workloads'),
-            '-j DROP',
-          ],
-        });
-        lines.push({
-          parts: [
-            '-p ipencap',
-            comment('Drop IPinIP encapped packets originating in workloads'),
-            '-j DROP',
-          ],
-        });
-      }
-      const applying = policies.filter((p) => p.isolates[dir]);
-      if (applying.length > 0) {
-        lines.push({ parts: [comment('Start of tier default'), clearMark(pass)] });
-        for (const p of applying) {
-          const chain = policyChain(p, dir);
-          add(chain.name, chain.lines);
-          lines.push({ parts: [markClear(pass), `-j ${chain.name}`] });
-          lines.push({
-            parts: [comment('Return if policy accepted'), markSet(accept), '-j RETURN'],
-          });
-        }
-        lines.push({
-          parts: [comment('Drop if no policies passed packet'), markClear(pass), '-j DROP'],
-        });
-      }
-      // Profiles: kns.<ns> allows everything; ksa.<ns>.default (the service account) is empty.
-      for (const profile of [`kns.${pod.namespace}`, `ksa.${pod.namespace}.default`]) {
-        const name = lengthLimitedId(dir === 'ingress' ? 'cali-pri-' : 'cali-pro-', profile);
-        add(
-          name,
-          profile.startsWith('kns.')
-            ? [
-                { parts: [comment(`Profile ${profile} ${dir}`), setMark(accept)] },
-                { parts: [markSet(accept), '-j RETURN'] },
-              ]
-            : [{ parts: [comment(`Profile ${profile} ${dir}`)] }],
-        );
-        lines.push({ parts: [`-j ${name}`] });
-        lines.push({
-          parts: [comment('Return if profile accepted'), markSet(accept), '-j RETURN'],
-        });
-      }
-      lines.push({ parts: [comment('Drop if no profiles matched'), '-j DROP'] });
-      const chainName = lengthLimitedId(dir === 'ingress' ? 'cali-tw-' : 'cali-fw-', iface);
-      add(chainName, lines);
-      (dir === 'ingress' ? toDispatch : fromDispatch).push({
-        parts: [dir === 'ingress' ? `-o ${iface}` : `-i ${iface}`, `-g ${chainName}`],
-      });
-    }
-  }
-  fromDispatch.push({ parts: [comment('Unknown interface'), '-j DROP'] });
-  toDispatch.push({ parts: [comment('Unknown interface'), '-j DROP'] });
+  const sets = new FelixSets(world);
+  const { chains, interfaces, fromDispatch, toDispatch } = workloadChains(sets, localPods);
+  const { accept } = FELIX_MARK;
   const forward: Line[] = [
     { parts: [clearMark(FELIX_MARK.pass | FELIX_MARK.scratch0 | FELIX_MARK.scratch1)] },
     { parts: ['-i cali+', '-j cali-from-wl-dispatch'] },
     { parts: ['-o cali+', '-j cali-to-wl-dispatch'] },
   ];
-
-  // --- text -------------------------------------------------------------------------
-  const render = (chain: string, l: Line): string[] => {
-    const setParts = l.parts.filter((p): p is SetMatch => typeof p !== 'string');
-    if (!expand || setParts.length === 0) {
-      return [
-        `-A ${chain} ${l.parts.map((p) => (typeof p === 'string' ? p : `-m set --match-set ${p.set.name} ${p.dir}`)).join(' ')}`,
-      ];
-    }
-    // Expand: the cross product of set members (an OR of set matches becomes one rule each).
-    let combos: string[][] = [[]];
-    const hasProto = l.parts.some((p) => typeof p === 'string' && p.startsWith('-p '));
-    // A destination net and a (destination IP, port) set in one rule: keep the
-    // members inside the net, each as its own -d.
-    const dstNet = l.parts.find((p): p is string => typeof p === 'string' && p.startsWith('-d '));
-    const expandsDst = setParts.some((p) => p.dir !== 'src');
-    for (const part of l.parts) {
-      if (typeof part === 'string') {
-        if (!(expandsDst && part === dstNet)) combos = combos.map((c) => [...c, part]);
-        continue;
-      }
-      const members =
-        dstNet && part.dir !== 'src'
-          ? part.set.members.filter((m) =>
-              cidrContains(parseCidr(dstNet.slice(3)), m.split(/[,/]/)[0]!),
-            )
-          : part.set.members;
-      const alts = members.map((m) => {
-        if (part.dir !== 'dst,dst') return `${part.dir === 'src' ? '-s' : '-d'} ${m}`;
-        const [ip, pp] = m.split(',') as [string, string];
-        const [p, port] = pp.split(':') as [string, string];
-        return `-d ${ip}/32${hasProto ? '' : ` -p ${p}`} -m ${p} --dport ${port}`;
-      });
-      combos = combos.flatMap((c) => alts.map((a) => [...c, a]));
-    }
-    return combos.map((c) => `-A ${chain} ${c.join(' ')}`);
-  };
   const order = [
     'cali-FORWARD',
     'cali-from-wl-dispatch',
@@ -458,10 +509,11 @@ export function renderCalicoFilter(
   out.push(
     `-A FORWARD ${comment('Policy explicitly accepted packet.')} ${markSet(accept)} -j ACCEPT`,
   );
-  for (const name of order) for (const l of all.get(name)!) out.push(...render(name, l));
+  for (const name of order)
+    for (const l of all.get(name)!) out.push(...renderLine(expand, name, l));
   out.push('COMMIT', '');
 
-  const ipsets = [...sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  const ipsets = [...sets.sets.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
   const ipsetSave = expand
     ? ''
     : formatIpsetRestore(

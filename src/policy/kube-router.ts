@@ -97,159 +97,175 @@ function numericPorts(r: NpRule): { proto: L4Protocol; lo: number; hi: number }[
   return out;
 }
 
-export function renderKubeRouterFilter(
+/** The rules, chains and IP sets being written, in kube-router's order. */
+class KubeRouterWriter {
+  readonly chains = new Set<string>();
+  readonly rules: string[] = [];
+  readonly sets = new Map<string, { type: 'hash:ip' | 'hash:net'; members: string[] }>();
+  add(chain: string, body: string): void {
+    this.chains.add(chain);
+    this.rules.push(`-A ${chain} ${body}`.replace(/\s+/g, ' ').trim());
+  }
+  set(name: string, type: 'hash:ip' | 'hash:net', members: string[]): string {
+    this.sets.set(name, { type, members });
+    return name;
+  }
+}
+
+const FAMILY = 'IPv4';
+
+function ipsOf(pods: readonly PodEndpoint[]): string[] {
+  return [...new Set(pods.flatMap((p) => (p.ip ? [p.ip] : [])))].sort();
+}
+
+/** `KUBE-NWPLCY-<hash>`: one NetworkPolicy's chain (policy.go). */
+function policyChainName(p: CompiledNetworkPolicy, version: string): string {
+  return `KUBE-NWPLCY-${kubeRouterHash(p.namespace + p.name + version + FAMILY)}`;
+}
+
+/** What one direction of one policy's chain needs to write its rules (policy.go). */
+interface PolicyDirection {
+  readonly out: KubeRouterWriter;
+  /** Pods with an address: the only ones kube-router can put in a set. */
+  readonly podsWithIp: readonly PodEndpoint[];
+  readonly p: CompiledNetworkPolicy;
+  readonly chain: string;
+  readonly dir: Direction;
+}
+
+/** The rules of one policy in one direction: per rule, per peer kind and port. */
+function policyDirectionRules(pd: PolicyDirection): void {
+  const { out, podsWithIp, p, chain, dir } = pd;
+  const ingress = dir === 'ingress';
+  const targets = ipsOf(podsWithIp.filter((pod) => npSelects(p, pod)));
+  const targetSet = `${kubeRouterHash(p.namespace + p.name + FAMILY)}`;
+  const target = out.set(`${ingress ? 'KUBE-DST-' : 'KUBE-SRC-'}${targetSet}`, 'hash:ip', targets);
+  const targetMatch = `-m set --match-set ${target} ${ingress ? 'dst' : 'src'}`;
+  const peerSide = ingress ? 'src' : 'dst';
+  const peerPrefix = ingress ? 'KUBE-SRC-' : 'KUBE-DST-';
+  const ruleWord = ingress ? 'ingressrule' : 'egressrule';
+  const family = FAMILY;
+  const add = (c: string, b: string) => out.add(c, b);
+  const set = (name: string, type: 'hash:ip' | 'hash:net', members: string[]) =>
+    out.set(name, type, members);
+  // As kube-router appends its arguments: -p, the comment, the sets, then the port match.
+  const pair = (c: string, matches: string, ports: readonly { proto: string; dport: string }[]) => {
+    for (const { proto, dport } of ports) {
+      const head = `${proto} ${comment(c)} ${matches} ${dport}`;
+      add(chain, `${head} -j MARK --set-xmark ${mark(KUBE_ROUTER_MARK.allowed)}`);
+      add(chain, `${head} -m mark --mark ${mark(KUBE_ROUTER_MARK.allowed)} -j RETURN`);
+    }
+  };
+  const what = (peers: 'pods' | 'all' | 'ipblock') =>
+    ingress
+      ? peers === 'pods'
+        ? `rule to ACCEPT traffic from source pods to dest pods selected by policy name ${p.name} namespace ${p.namespace}`
+        : peers === 'all'
+          ? `rule to ACCEPT traffic from all sources to dest pods selected by policy name: ${p.name} namespace ${p.namespace}`
+          : `rule to ACCEPT traffic from specified ipBlocks to dest pods selected by policy name: ${p.name} namespace ${p.namespace}`
+      : peers === 'pods'
+        ? `rule to ACCEPT traffic from source pods to dest pods selected by policy name ${p.name} namespace ${p.namespace}`
+        : peers === 'all'
+          ? `rule to ACCEPT traffic from source pods to all destinations selected by policy name: ${p.name} namespace ${p.namespace}`
+          : `rule to ACCEPT traffic from source pods to specified ipBlocks selected by policy name: ${p.name} namespace ${p.namespace}`;
+  p.rules[dir].forEach((r, i) => {
+    const numeric = portRules(numericPorts(r));
+    const hasNumeric = numericPorts(r) === null || !r.ports.numeric.isEmpty();
+    // Named ports resolve on the pods they name: for ingress the policy's targets, for egress the peers.
+    const named = (peerPods: readonly PodEndpoint[]) => {
+      const out: { set: string; port: { proto: string; dport: string } }[] = [];
+      r.ports.named.forEach((n, j) => {
+        const byPort = new Map<number, PodEndpoint[]>();
+        for (const pod of ingress ? podsWithIp.filter((x) => npSelects(p, x)) : peerPods)
+          for (const cp of pod.ports)
+            if (cp.name === n.name && cp.protocol === n.protocol)
+              byPort.set(cp.port, [...(byPort.get(cp.port) ?? []), pod]);
+        [...byPort.keys()]
+          .sort((a, b) => a - b)
+          .forEach((port, k) => {
+            const name = set(
+              `KUBE-DST-${kubeRouterHash(p.namespace + p.name + ruleWord + i + j + (k > 0 ? `.${k}` : '') + family + 'namedport')}`,
+              'hash:ip',
+              ipsOf(byPort.get(port)!),
+            );
+            const proto = n.protocol.toLowerCase();
+            out.push({
+              set: name,
+              port: { proto: `-p ${proto}`, dport: `-m ${proto} --dport ${port}` },
+            });
+          });
+      });
+      return out;
+    };
+    if (r.peers === null) {
+      if (hasNumeric) pair(what('all'), targetMatch, numeric);
+      for (const n of named(podsWithIp))
+        pair(
+          what('all'),
+          ingress
+            ? `-m set --match-set ${n.set} dst`
+            : `${targetMatch} -m set --match-set ${n.set} dst`,
+          [n.port],
+        );
+      return;
+    }
+    const podPeers = r.peers.filter((m) => m.kind === 'pods');
+    if (podPeers.length > 0) {
+      const peerPods = podsWithIp.filter((pod) => podPeers.some((m) => peerMatches(m, pod)));
+      const members = ipsOf(peerPods);
+      // Selectors that match no pod: kube-router writes no rule (nothing is allowed).
+      if (members.length > 0) {
+        const peerSet = set(
+          `${peerPrefix}${kubeRouterHash(p.namespace + p.name + ruleWord + i + family + 'pod')}`,
+          'hash:ip',
+          members,
+        );
+        const both = ingress
+          ? `-m set --match-set ${peerSet} ${peerSide} ${targetMatch}`
+          : `${targetMatch} -m set --match-set ${peerSet} ${peerSide}`;
+        if (hasNumeric) pair(what('pods'), both, numeric);
+        for (const n of named(peerPods)) {
+          const m = ingress
+            ? `-m set --match-set ${peerSet} src -m set --match-set ${n.set} dst`
+            : `${targetMatch} -m set --match-set ${n.set} dst`;
+          pair(what('pods'), m, [n.port]);
+        }
+      }
+    }
+    const blocks = r.peers.filter((m) => m.kind === 'ip');
+    if (blocks.length > 0) {
+      const entries = blocks.flatMap((b) =>
+        b.kind === 'ip'
+          ? [...b.include.map((x) => x.text), ...b.exclude.map((x) => `${x.text} nomatch`)]
+          : [],
+      );
+      const blockSet = set(
+        `${peerPrefix}${kubeRouterHash(p.namespace + p.name + ruleWord + i + family + 'ipblock')}`,
+        'hash:net',
+        entries.flatMap((e) =>
+          // ipset cannot hold /0: kube-router splits it in two halves.
+          e.startsWith('0.0.0.0/0')
+            ? [e.replace('0.0.0.0/0', '0.0.0.0/1'), e.replace('0.0.0.0/0', '128.0.0.0/1')]
+            : [e],
+        ),
+      );
+      const both = ingress
+        ? `-m set --match-set ${blockSet} src ${targetMatch}`
+        : `${targetMatch} -m set --match-set ${blockSet} dst`;
+      if (hasNumeric) pair(what('ipblock'), both, numeric);
+    }
+  });
+}
+
+/** Per local pod, its KUBE-POD-FW- chain, and the jumps to it for the top-level chains (pod.go). */
+function podChains(
+  out: KubeRouterWriter,
   world: PolicyWorld,
   localPods: readonly PodEndpoint[],
-  opts: KubeRouterOptions,
-): KubeRouterNodeRules {
-  const version = opts.version ?? '0';
-  const family = 'IPv4';
-  const chains = new Set<string>();
-  const rules: string[] = [];
-  const sets = new Map<string, { type: 'hash:ip' | 'hash:net'; members: string[] }>();
-  const add = (chain: string, body: string) => {
-    chains.add(chain);
-    rules.push(`-A ${chain} ${body}`.replace(/\s+/g, ' ').trim());
-  };
-  const set = (name: string, type: 'hash:ip' | 'hash:net', members: string[]) => {
-    sets.set(name, { type, members });
-    return name;
-  };
-  const ipsOf = (pods: readonly PodEndpoint[]) =>
-    [...new Set(pods.flatMap((p) => (p.ip ? [p.ip] : [])))].sort();
-  const podsWithIp = world.pods.filter((p) => p.ip !== undefined);
-
-  // --- per-policy chains (policy.go) ---------------------------------------------
-  const policyChain = (p: CompiledNetworkPolicy) =>
-    `KUBE-NWPLCY-${kubeRouterHash(p.namespace + p.name + version + family)}`;
-  for (const p of world.policies) {
-    const chain = policyChain(p);
-    chains.add(chain);
-    const targets = ipsOf(podsWithIp.filter((pod) => npSelects(p, pod)));
-    const targetSet = `${kubeRouterHash(p.namespace + p.name + family)}`;
-    for (const dir of ['ingress', 'egress'] as const) {
-      if (!p.isolates[dir]) continue;
-      const ingress = dir === 'ingress';
-      const target = set(`${ingress ? 'KUBE-DST-' : 'KUBE-SRC-'}${targetSet}`, 'hash:ip', targets);
-      const targetMatch = `-m set --match-set ${target} ${ingress ? 'dst' : 'src'}`;
-      const peerSide = ingress ? 'src' : 'dst';
-      const peerPrefix = ingress ? 'KUBE-SRC-' : 'KUBE-DST-';
-      const ruleWord = ingress ? 'ingressrule' : 'egressrule';
-      // As kube-router appends its arguments: -p, the comment, the sets, then the port match.
-      const pair = (
-        c: string,
-        matches: string,
-        ports: readonly { proto: string; dport: string }[],
-      ) => {
-        for (const { proto, dport } of ports) {
-          const head = `${proto} ${comment(c)} ${matches} ${dport}`;
-          add(chain, `${head} -j MARK --set-xmark ${mark(KUBE_ROUTER_MARK.allowed)}`);
-          add(chain, `${head} -m mark --mark ${mark(KUBE_ROUTER_MARK.allowed)} -j RETURN`);
-        }
-      };
-      const what = (peers: 'pods' | 'all' | 'ipblock') =>
-        ingress
-          ? peers === 'pods'
-            ? `rule to ACCEPT traffic from source pods to dest pods selected by policy name ${p.name} namespace ${p.namespace}`
-            : peers === 'all'
-              ? `rule to ACCEPT traffic from all sources to dest pods selected by policy name: ${p.name} namespace ${p.namespace}`
-              : `rule to ACCEPT traffic from specified ipBlocks to dest pods selected by policy name: ${p.name} namespace ${p.namespace}`
-          : peers === 'pods'
-            ? `rule to ACCEPT traffic from source pods to dest pods selected by policy name ${p.name} namespace ${p.namespace}`
-            : peers === 'all'
-              ? `rule to ACCEPT traffic from source pods to all destinations selected by policy name: ${p.name} namespace ${p.namespace}`
-              : `rule to ACCEPT traffic from source pods to specified ipBlocks selected by policy name: ${p.name} namespace ${p.namespace}`;
-      p.rules[dir].forEach((r, i) => {
-        const numeric = portRules(numericPorts(r));
-        const hasNumeric = numericPorts(r) === null || !r.ports.numeric.isEmpty();
-        // Named ports resolve on the pods they name: for ingress the policy's targets, for egress the peers.
-        const named = (peerPods: readonly PodEndpoint[]) => {
-          const out: { set: string; port: { proto: string; dport: string } }[] = [];
-          r.ports.named.forEach((n, j) => {
-            const byPort = new Map<number, PodEndpoint[]>();
-            for (const pod of ingress ? podsWithIp.filter((x) => npSelects(p, x)) : peerPods)
-              for (const cp of pod.ports)
-                if (cp.name === n.name && cp.protocol === n.protocol)
-                  byPort.set(cp.port, [...(byPort.get(cp.port) ?? []), pod]);
-            [...byPort.keys()]
-              .sort((a, b) => a - b)
-              .forEach((port, k) => {
-                const name = set(
-                  `KUBE-DST-${kubeRouterHash(p.namespace + p.name + ruleWord + i + j + (k > 0 ? `.${k}` : '') + family + 'namedport')}`,
-                  'hash:ip',
-                  ipsOf(byPort.get(port)!),
-                );
-                const proto = n.protocol.toLowerCase();
-                out.push({
-                  set: name,
-                  port: { proto: `-p ${proto}`, dport: `-m ${proto} --dport ${port}` },
-                });
-              });
-          });
-          return out;
-        };
-        if (r.peers === null) {
-          if (hasNumeric) pair(what('all'), targetMatch, numeric);
-          for (const n of named(podsWithIp))
-            pair(
-              what('all'),
-              ingress
-                ? `-m set --match-set ${n.set} dst`
-                : `${targetMatch} -m set --match-set ${n.set} dst`,
-              [n.port],
-            );
-          return;
-        }
-        const podPeers = r.peers.filter((m) => m.kind === 'pods');
-        if (podPeers.length > 0) {
-          const peerPods = podsWithIp.filter((pod) => podPeers.some((m) => peerMatches(m, pod)));
-          const members = ipsOf(peerPods);
-          // Selectors that match no pod: kube-router writes no rule (nothing is allowed).
-          if (members.length > 0) {
-            const peerSet = set(
-              `${peerPrefix}${kubeRouterHash(p.namespace + p.name + ruleWord + i + family + 'pod')}`,
-              'hash:ip',
-              members,
-            );
-            const both = ingress
-              ? `-m set --match-set ${peerSet} ${peerSide} ${targetMatch}`
-              : `${targetMatch} -m set --match-set ${peerSet} ${peerSide}`;
-            if (hasNumeric) pair(what('pods'), both, numeric);
-            for (const n of named(peerPods)) {
-              const m = ingress
-                ? `-m set --match-set ${peerSet} src -m set --match-set ${n.set} dst`
-                : `${targetMatch} -m set --match-set ${n.set} dst`;
-              pair(what('pods'), m, [n.port]);
-            }
-          }
-        }
-        const blocks = r.peers.filter((m) => m.kind === 'ip');
-        if (blocks.length > 0) {
-          const entries = blocks.flatMap((b) =>
-            b.kind === 'ip'
-              ? [...b.include.map((x) => x.text), ...b.exclude.map((x) => `${x.text} nomatch`)]
-              : [],
-          );
-          const blockSet = set(
-            `${peerPrefix}${kubeRouterHash(p.namespace + p.name + ruleWord + i + family + 'ipblock')}`,
-            'hash:net',
-            entries.flatMap((e) =>
-              // ipset cannot hold /0: kube-router splits it in two halves.
-              e.startsWith('0.0.0.0/0')
-                ? [e.replace('0.0.0.0/0', '0.0.0.0/1'), e.replace('0.0.0.0/0', '128.0.0.0/1')]
-                : [e],
-            ),
-          );
-          const both = ingress
-            ? `-m set --match-set ${blockSet} src ${targetMatch}`
-            : `${targetMatch} -m set --match-set ${blockSet} dst`;
-          if (hasNumeric) pair(what('ipblock'), both, numeric);
-        }
-      });
-    }
-  }
-
-  // --- per-pod chains (pod.go) ---------------------------------------------------
+  version: string,
+): { local: PodEndpoint[]; toPod: string[]; fromPod: string[]; fromPodInput: string[] } {
+  const add = (c: string, b: string) => out.add(c, b);
+  const policyChain = (p: CompiledNetworkPolicy) => policyChainName(p, version);
   const local = [...localPods]
     .filter((p) => p.ip !== undefined)
     .sort((a, b) => (a.key < b.key ? -1 : 1));
@@ -316,7 +332,12 @@ export function renderKubeRouterFilter(
     );
   }
 
-  // --- shared chains (ensureCommonPolicyChain, ensureDefaultNetworkPolicyChain) -----
+  return { local, toPod, fromPod, fromPodInput };
+}
+
+/** KUBE-NWPLCY-COMMON and KUBE-NWPLCY-DEFAULT (ensureCommonPolicyChain, ensureDefaultNetworkPolicyChain). */
+function sharedChains(out: KubeRouterWriter): void {
+  const add = (c: string, b: string) => out.add(c, b);
   add(
     'KUBE-NWPLCY-COMMON',
     `${comment('"rule to drop invalid state for pod"')} -m conntrack --ctstate INVALID -j DROP`,
@@ -335,8 +356,21 @@ export function renderKubeRouterFilter(
     'KUBE-NWPLCY-DEFAULT',
     `${comment('rule to mark traffic matching a network policy')} -j MARK --set-xmark ${mark(KUBE_ROUTER_MARK.allowed)}`,
   );
+}
 
-  // --- top-level chains (ensureTopLevelChains, ensureExplicitAccept) -------------------
+/** KUBE-ROUTER-INPUT/FORWARD/OUTPUT (ensureTopLevelChains, ensureExplicitAccept). */
+function topLevelChains(
+  out: KubeRouterWriter,
+  opts: KubeRouterOptions,
+  pods: {
+    local: readonly PodEndpoint[];
+    toPod: string[];
+    fromPod: string[];
+    fromPodInput: string[];
+  },
+): void {
+  const add = (c: string, b: string) => out.add(c, b);
+  const { local, toPod, fromPod, fromPodInput } = pods;
   const inputChain = 'KUBE-ROUTER-INPUT';
   for (const cidr of opts.clusterIPRanges) {
     const c = 'allow traffic to primary/secondary cluster IP range';
@@ -393,7 +427,27 @@ export function renderKubeRouterFilter(
   const accept = `${comment('rule to explicitly ACCEPT traffic that comply to network policies')} -m mark --mark ${mark(KUBE_ROUTER_MARK.passed)} -j ACCEPT`;
   for (const c of ['KUBE-ROUTER-INPUT', 'KUBE-ROUTER-FORWARD', 'KUBE-ROUTER-OUTPUT'])
     add(c, accept);
+}
 
+export function renderKubeRouterFilter(
+  world: PolicyWorld,
+  localPods: readonly PodEndpoint[],
+  opts: KubeRouterOptions,
+): KubeRouterNodeRules {
+  const version = opts.version ?? '0';
+  const out = new KubeRouterWriter();
+  const podsWithIp = world.pods.filter((p) => p.ip !== undefined);
+  for (const p of world.policies) {
+    const chain = policyChainName(p, version);
+    out.chains.add(chain);
+    for (const dir of ['ingress', 'egress'] as const) {
+      if (p.isolates[dir]) policyDirectionRules({ out, podsWithIp, p, chain, dir });
+    }
+  }
+  const pods = podChains(out, world, localPods, version);
+  sharedChains(out);
+  topLevelChains(out, opts, pods);
+  const { chains, rules, sets } = out;
   const hooks = (['INPUT', 'FORWARD', 'OUTPUT'] as const).map((h) => {
     const target = `KUBE-ROUTER-${h}`;
     const uuid = ruleUuid(h, ['-m', 'comment', '--comment', 'kube-router netpol', '-j', target]);

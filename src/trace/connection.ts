@@ -25,7 +25,7 @@ import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
-import { annotatePolicyTrace, type TracePolicy } from '../policy/enforce-twin.js';
+import { annotatePolicyTrace, type TracePolicy } from '../policy/trace-annotate.js';
 
 export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
 
