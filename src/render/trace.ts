@@ -256,7 +256,7 @@ function legText(title: string, leg: Leg, out: string[], wide = false): void {
     out.push(hopLine(h, width));
     if (wide) for (const l of wideLines(h)) out.push(`  ${''.padEnd(width)}    ${l}`);
     for (const a of h.arp) out.push(`  ${''.padEnd(width)}    arp  ${a}`);
-    // NetworkPolicy notes (policy/enforce-twin.ts): where a policy applied, or would have.
+    // NetworkPolicy notes (policy/trace-annotate.ts): where a policy applied, or would have.
     for (const s of h.steps)
       if (s.kind === 'note' && s.detail?.['policy'] !== undefined)
         out.push(`  ${''.padEnd(width)}    policy  ${s.summary}`);

@@ -133,7 +133,7 @@ export interface ConnectionTrace {
   readonly defaults: readonly TwinDefault[];
   readonly alternatives?: readonly Alternative[];
   readonly diagnostics: readonly Diagnostic[];
-  /** NetworkPolicy's verdict on this connection and who enforces it (policy/enforce-twin.ts); absent when no policy selects its pods. */
+  /** NetworkPolicy's verdict on this connection and who enforces it (policy/trace-annotate.ts); absent when no policy selects its pods. */
   readonly policy?: TracePolicy;
 }
 

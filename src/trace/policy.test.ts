@@ -1,5 +1,5 @@
 /**
- * NetworkPolicy in traces (policy/enforce-twin.ts): golden traces for
+ * NetworkPolicy in traces (policy/enforce-twin.ts, policy/trace-annotate.ts): golden traces for
  * examples/policy-calico.yaml (Calico's Felix chains in the node rulesets,
  * the kernel model decides) and examples/policy-bridge-unenforced.yaml (the
  * same policies on the bridge plugin, which enforces nothing). Goldens in
