@@ -11,7 +11,7 @@
  * with the engine's explanation, or the trace.
  */
 import { InputError, type Diagnostic } from '../diag.js';
-import { evaluatePair } from '../policy/engine.js';
+import { evaluatePair } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
 import type { Endpoint } from '../policy/model.js';

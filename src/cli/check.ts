@@ -11,7 +11,7 @@ import { evaluateExpectations, type CheckContext } from '../check/evaluate.js';
 import { parseExpectations, type ExpectationsFile } from '../check/expectations.js';
 import { policyCatalog } from '../check/targets.js';
 import { policyEnforcement } from '../policy/enforcer.js';
-import { buildPolicyWorld } from '../policy/model.js';
+import { buildPolicyWorld } from '../policy/world.js';
 import { checkJson, renderCheckJunit, renderCheckTap, renderCheckText } from '../render/check.js';
 import type { Cluster } from '../k8s/types.js';
 import type { TwinPlan } from '../twin/index.js';
