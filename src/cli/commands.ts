@@ -7,12 +7,13 @@ import { register as reach } from './reach.js';
 import { register as iptables } from './iptables.js';
 import { register as trace } from './trace.js';
 import { register as rules } from './rules.js';
+import { register as node } from './node.js';
 import { addLiveOptions } from './live.js';
 import { register as check } from './check.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [reach, iptables, trace, rules, check];
+const commands: Register[] = [reach, iptables, trace, rules, check, node];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);
