@@ -27,6 +27,7 @@ import { policyEnforcement } from '../policy/enforcer.js';
 import type { Cluster } from '../k8s/types.js';
 import type { Io } from './io.js';
 import { readInputs } from './cluster.js';
+import { runReachDiff } from './reach-diff.js';
 import { count, jsonToYaml, progress, toYaml } from './output.js';
 
 type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md';
@@ -39,6 +40,8 @@ interface ReachOptions {
   output?: string;
   explain?: string[];
   externals?: boolean;
+  diff?: boolean;
+  against?: string[];
 }
 
 export function loadSources(
@@ -158,9 +161,15 @@ export function register(program: Command, io: Io): void {
     )
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
     .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
+    .option('--diff', 'what a change opens and cuts: -f BEFORE… --against AFTER…')
+    .option(
+      '--against <files...>',
+      'with --diff: the cluster after the change (files or directories)',
+    )
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ReachOptions & LiveOpts) => {
       const format = (opts.output ?? 'table') as Format;
+      if (opts.diff) return runReachDiff(io, opts.file ?? [], opts.against, format);
       if (!FORMATS.includes(format)) {
         throw InputError.of(
           'reach-bad-output',
