@@ -47,7 +47,7 @@ export function loadPlan(io: Io, files: readonly string[], progress?: Progress):
   progress?.update(`reading ${count(inputs.length)} file${inputs.length === 1 ? '' : 's'}…`);
   const loaded = loadDocuments(inputs);
   progress?.update(`building the model from ${count(loaded.objects.length)} objects…`);
-  const built = buildModel(loaded.objects);
+  const built = buildModel(loaded.objects, loaded.evidence);
   const diagnostics = [
     ...loaded.diagnostics,
     ...unscheduledWorkloads(loaded),

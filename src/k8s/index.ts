@@ -75,6 +75,6 @@ export function loadCluster(files: readonly { path: string; text: string }[]): {
   diagnostics: Diagnostic[];
 } {
   const loaded = load(files);
-  const { model, diagnostics } = build(loaded.objects);
+  const { model, diagnostics } = build(loaded.objects, loaded.evidence);
   return { model, diagnostics: [...loaded.diagnostics, ...diagnostics] };
 }

@@ -9,6 +9,7 @@
  * line, document, object and field.
  */
 
+import { evidenceOf, type EvidenceItem } from './detect/evidence.js';
 import type { Diagnostic, Location } from '../diag.js';
 import {
   IRRELEVANT_KINDS,
@@ -49,6 +50,8 @@ export interface LoadedObject {
 
 export interface LoadResult {
   objects: LoadedObject[];
+  /** What the objects say about the data plane (k8s/detect), kept from every object read. */
+  evidence: EvidenceItem[];
   /** Workload controllers (Deployment, CronJob, …): see `workloadPods`. */
   workloads: LoadedWorkload[];
   diagnostics: Diagnostic[];
@@ -270,6 +273,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const diagnostics: Diagnostic[] = [];
   const objects: LoadedObject[] = [];
   const workloads: LoadedWorkload[] = [];
+  const evidence: EvidenceItem[] = [];
   const seen = new Map<string, LoadedObject>();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown = new Map<
@@ -302,6 +306,8 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           line: p.line,
           ...(p.item !== undefined ? { item: p.item } : {}),
         };
+        const ev = evidenceOf(p.raw, kind, apiVersion);
+        if (ev) evidence.push(ev);
         const ctx = {
           file: p.file,
           document: p.document,
@@ -408,7 +414,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           },
     );
   }
-  return { objects, workloads, diagnostics };
+  return { objects, evidence, workloads, diagnostics };
 }
 
 /**

@@ -298,6 +298,10 @@ export type CniSpec =
   | { plugin: 'flannel'; backend?: 'vxlan' | 'host-gw' }
   | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean };
 
+/** kube-proxy's `--detect-local-mode`. */
+export type DetectLocalMode =
+  'ClusterCIDR' | 'NodeCIDR' | 'BridgeInterface' | 'InterfaceNamePrefix';
+
 /** packeteye.dev/v1alpha1 Cluster: the topology the Kubernetes objects do not say. */
 export interface Cluster {
   apiVersion: 'packeteye.dev/v1alpha1';
@@ -314,6 +318,21 @@ export interface Cluster {
       version?: string;
       masqueradeAll?: boolean;
       localhostNodePorts?: boolean;
+      /** `--detect-local-mode`: how kube-proxy tells pod traffic (default ClusterCIDR with spec.clusterCIDR). */
+      detectLocalMode?: DetectLocalMode;
+      /** The BridgeInterface / InterfaceNamePrefix detector's parameter. */
+      detectLocal?: { bridgeInterface?: string; interfaceNamePrefix?: string };
+      /** `--nodeport-addresses`: CIDRs or `primary`; absent = every local address. */
+      nodePortAddresses?: string[];
+      /** `--iptables-masquerade-bit` (0–31, default 14: mark 0x4000). */
+      masqueradeBit?: number;
+      /** iptables supports `MASQUERADE --random-fully` (default true). */
+      randomFully?: boolean;
+      /** What kube-proxy never does, to see what it prevents. */
+      whatIf?: {
+        /** Services (`ns/name`) whose external (externalTrafficPolicy Cluster) traffic is not masqueraded. */
+        noExternalMasquerade?: string[];
+      };
     };
     /** Masquerade of pod egress (ip-masq-agent style). */
     masquerade?: { enabled?: boolean; nonMasqueradeCIDRs?: string[] };

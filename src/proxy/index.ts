@@ -59,5 +59,6 @@ export {
   type ServicePortMap,
 } from './endpoints.js';
 export { sortIptablesText, sortDump, parseDump, formatDump, type Dump } from './dump.js';
+export { proxierFlagsFor, localDetectorFor, masqueradeMarkOf } from './cluster.js';
 export { resolveLayout, DEFAULT_VERSION, type ProxyLayout } from './version.js';
 export type { IpFamily } from './ipaddr.js';

@@ -50,6 +50,8 @@ export interface ProxyInput {
   readonly randomFully?: boolean;
   /** nfacct counters could be created (1.30+; default true). */
   readonly nfacct?: boolean;
+  /** What-if: Services (`ns/name`) whose external traffic kube-proxy does not masquerade. */
+  readonly noExternalMasquerade?: readonly string[];
 }
 
 export interface ProxyOutput {
@@ -197,6 +199,8 @@ export interface ProxierSettings {
   readonly nfacct: boolean;
   readonly randomFully: boolean;
   readonly conntrackTCPLiberal: boolean;
+  /** Services (`ns/name`) whose KUBE-EXT chain gets no masquerade rule (a what-if). */
+  readonly noExternalMasquerade: ReadonlySet<string>;
 }
 
 /** `NewProxier`: the proxier's flags as kube-proxy settles them (diagnosing what it would refuse). */
@@ -282,6 +286,7 @@ export function newProxier(input: ProxyInput, diagnostics: Diagnostic[]): Proxie
     nfacct,
     randomFully,
     conntrackTCPLiberal,
+    noExternalMasquerade: new Set(input.noExternalMasquerade ?? []),
   };
 }
 

@@ -377,14 +377,15 @@ function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): 
   if (plan.usesExternalTrafficChain) {
     natChains.write(chainLine(externalTrafficChain));
     if (!svcInfo.externalPolicyLocal) {
-      // Non-local endpoints may be on another node: masquerade.
-      natRules.write(
-        '-A',
-        externalTrafficChain,
-        commentArgs(`"masquerade traffic for ${svcPortNameString} external destinations"`),
-        '-j',
-        KUBE_MARK_MASQ,
-      );
+      // Non-local endpoints may be on another node: masquerade (unless a what-if switches it off).
+      if (!w.s.noExternalMasquerade.has(`${svcInfo.namespace}/${svcInfo.name}`))
+        natRules.write(
+          '-A',
+          externalTrafficChain,
+          commentArgs(`"masquerade traffic for ${svcPortNameString} external destinations"`),
+          '-j',
+          KUBE_MARK_MASQ,
+        );
     } else {
       if (detector) {
         // Pod -> external destination short-circuits to the Cluster chain.

@@ -37,7 +37,7 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
-import { generateIptablesRules } from '../proxy/index.js';
+import { generateIptablesRules, proxierFlagsFor } from '../proxy/index.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -158,12 +158,9 @@ export function planTwin(model: ClusterModel): TwinPlan {
     } else {
       const ip = nodeInternalIP(node);
       const r = generateIptablesRules({
-        version: c.kubeProxy.version,
+        ...proxierFlagsFor(c, node),
         nodeName: name,
         nodeIPs: ip ? [ip] : [],
-        clusterCIDR: c.clusterCIDR,
-        masqueradeAll: c.kubeProxy.masqueradeAll,
-        localhostNodePorts: c.kubeProxy.localhostNodePorts,
         services: [...edge.services],
         endpointSlices: model.endpointSlices,
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),

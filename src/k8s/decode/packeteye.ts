@@ -162,7 +162,75 @@ function decodeKubeProxy(
   if (ma !== undefined) k.masqueradeAll = ma;
   const lnp = d.bool(kp.localhostNodePorts, ['spec', 'kubeProxy', 'localhostNodePorts']);
   if (lnp !== undefined) k.localhostNodePorts = lnp;
+  decodeKubeProxyIptables(d, kp, k);
   return k;
+}
+
+/** The proxier's iptables settings: local-traffic detector, node port addresses, masquerade. */
+function decodeKubeProxyIptables(
+  d: Decoder,
+  kp: Rec,
+  k: NonNullable<Cluster['spec']['kubeProxy']>,
+): void {
+  const at = (...p: (string | number)[]): (string | number)[] => ['spec', 'kubeProxy', ...p];
+  const dlm = d.oneOf(kp.detectLocalMode, at('detectLocalMode'), [
+    'ClusterCIDR',
+    'NodeCIDR',
+    'BridgeInterface',
+    'InterfaceNamePrefix',
+  ] as const);
+  if (dlm) k.detectLocalMode = dlm;
+  const dl = d.map(kp.detectLocal, at('detectLocal'));
+  if (dl) {
+    const bridgeInterface = d.str(dl.bridgeInterface, at('detectLocal', 'bridgeInterface'));
+    const interfaceNamePrefix = d.str(
+      dl.interfaceNamePrefix,
+      at('detectLocal', 'interfaceNamePrefix'),
+    );
+    k.detectLocal = {
+      ...(bridgeInterface ? { bridgeInterface } : {}),
+      ...(interfaceNamePrefix ? { interfaceNamePrefix } : {}),
+    };
+  }
+  // kube-proxy refuses to start without the detector's parameter (validateKubeProxyConfiguration).
+  if (dlm === 'BridgeInterface' && !k.detectLocal?.bridgeInterface)
+    d.error(
+      at('detectLocal', 'bridgeInterface'),
+      'k8s-required',
+      'detectLocalMode BridgeInterface needs detectLocal.bridgeInterface',
+      "name the pods' bridge, e.g. cbr0",
+    );
+  if (dlm === 'InterfaceNamePrefix' && !k.detectLocal?.interfaceNamePrefix)
+    d.error(
+      at('detectLocal', 'interfaceNamePrefix'),
+      'k8s-required',
+      'detectLocalMode InterfaceNamePrefix needs detectLocal.interfaceNamePrefix',
+      "give the pods' interface name prefix, e.g. veth",
+    );
+  const npa = each(d, kp.nodePortAddresses, at('nodePortAddresses'), (v, p) =>
+    v === 'primary' ? 'primary' : d.cidr(v, p, false),
+  );
+  if (npa) k.nodePortAddresses = npa;
+  if (kp.masqueradeBit !== undefined && kp.masqueradeBit !== null) {
+    const bit = d.int(kp.masqueradeBit, at('masqueradeBit'));
+    if (bit !== undefined && (bit < 0 || bit > 31))
+      d.error(at('masqueradeBit'), 'k8s-invalid-value', `masqueradeBit ${bit} is outside 0–31`);
+    else if (bit !== undefined) k.masqueradeBit = bit;
+  }
+  const rf = d.bool(kp.randomFully, at('randomFully'));
+  if (rf !== undefined) k.randomFully = rf;
+  const wi = d.map(kp.whatIf, at('whatIf'));
+  if (wi) {
+    const nem = each(d, wi.noExternalMasquerade, at('whatIf', 'noExternalMasquerade'), (v, p) => {
+      const s = d.str(v, p);
+      if (s !== undefined && !/^[a-z0-9.-]+\/[a-z0-9.-]+$/.test(s)) {
+        d.error(p, 'k8s-invalid-value', `"${s}" is not a Service as namespace/name`);
+        return undefined;
+      }
+      return s;
+    });
+    k.whatIf = nem ? { noExternalMasquerade: nem } : {};
+  }
 }
 
 export function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefined {

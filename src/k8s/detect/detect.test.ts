@@ -354,3 +354,26 @@ describe('minorVersion', () => {
     ['latest', undefined],
   ])('%s -> %s', (v, want) => expect(minorVersion(v)).toBe(want));
 });
+
+describe("Cilium's kube-proxy replacement", () => {
+  it('reads as no kube-proxy, with a warning saying what the trace shows instead', () => {
+    const d = detectCluster(
+      evidence(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cilium-config, namespace: kube-system}
+data: {kube-proxy-replacement: "true"}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: cilium, namespace: kube-system}
+spec: {template: {spec: {containers: [{name: cilium-agent, image: quay.io/cilium/cilium:v1.15.1}]}}}
+`),
+    );
+    expect(d.kubeProxy.mode?.value).toBe('none');
+    expect(d.diagnostics.map((x) => x.code).sort()).toEqual([
+      'detect-cni-not-modelled',
+      'detect-no-kube-proxy',
+    ]);
+  });
+});

@@ -9,8 +9,6 @@
  * `kube-proxy.ts`, `platform.ts`) read only these.
  */
 
-import type { Origin } from '../load.js';
-
 /** Which ConfigMaps are evidence (namespace/name); others are not kept. */
 export const EVIDENCE_CONFIGMAPS: ReadonlySet<string> = new Set([
   'kube-system/kube-proxy',
@@ -87,8 +85,6 @@ export type EvidenceItem =
   | PodEvidence
   | ServiceEvidence
   | { readonly kind: 'Namespace'; readonly name: string };
-
-export type Evidence = EvidenceItem & { readonly origin?: Origin };
 
 type Rec = Record<string, unknown>;
 const isRec = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);

@@ -17,7 +17,7 @@ import { detectKubeProxy } from './kube-proxy.js';
 import { detectCloud, detectDistribution, detectRanges } from './platform.js';
 import type { CniName, Detected, DetectedCni, Detection, Distribution } from './types.js';
 
-export { evidenceOf, evidenceRef, type Evidence, type EvidenceItem } from './evidence.js';
+export { evidenceOf, evidenceRef, type EvidenceItem } from './evidence.js';
 export { minorVersion, readKubeProxyConfiguration } from './kube-proxy.js';
 export type * from './types.js';
 
@@ -74,6 +74,15 @@ export function detectCluster(items: readonly EvidenceItem[]): Detection {
       code: 'detect-cloud-not-modelled',
       severity: 'warning',
       message: `the nodes run on ${name} (${cloud.evidence}), whose network is not modelled: the nodes share a plain routed segment; node-local paths, kube-proxy's rules and NetworkPolicy verdicts can be trusted, the VPC's routes, security groups and load balancers are not in the trace`,
+    });
+  }
+  // ipvs and nftables are warned about where the nodes' rules are built (twin); none is ours to say.
+  const mode = kubeProxy.mode;
+  if (mode?.value === 'none') {
+    diagnostics.push({
+      code: 'detect-no-kube-proxy',
+      severity: 'warning',
+      message: `kube-proxy does not run (${mode.evidence}); packeteye writes kube-proxy's iptables rules in its place, so a trace through a Service shows where kube-proxy would send it, not what the replacement does`,
     });
   }
   return {

@@ -29,7 +29,7 @@ export function minorVersion(v: string): string | undefined {
 }
 
 type Mode = 'iptables' | 'ipvs' | 'nftables' | 'none';
-const MODES: readonly string[] = ['iptables', 'ipvs', 'nftables', 'kernelspace', 'userspace'];
+const MODES: readonly string[] = ['iptables', 'ipvs', 'nftables'];
 
 /** The `config.conf` KubeProxyConfiguration fields packeteye reads. */
 export function readKubeProxyConfiguration(
@@ -189,6 +189,19 @@ export function detectKubeProxy(
     const v = imageVersion(p.images, where);
     if (v) merge({ version: v });
   }
+  // Cilium's kube-proxy replacement: no kube-proxy DaemonSet, and cilium-config says so.
+  const cilium = items.find(
+    (e) => e.kind === 'ConfigMap' && e.namespace === 'kube-system' && e.name === 'cilium-config',
+  );
+  const kpr = cilium?.kind === 'ConfigMap' ? cilium.data['kube-proxy-replacement'] : undefined;
+  if (proxies.length === 0 && (kpr === 'true' || kpr === 'strict'))
+    merge({
+      mode: {
+        value: 'none',
+        evidence:
+          'ConfigMap kube-system/cilium-config kube-proxy-replacement (no kube-proxy DaemonSet)',
+      },
+    });
   const nodes = items.filter((e): e is NodeEvidence => e.kind === 'Node');
   for (const n of nodes) {
     const v = n.kubeProxyVersion !== undefined ? minorVersion(n.kubeProxyVersion) : undefined;

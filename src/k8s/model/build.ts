@@ -9,6 +9,7 @@ import { CLUSTER_SCOPED, type LoadedObject, type Origin } from '../load.js';
 import { objectRef, type KubeObject } from '../types.js';
 import { Builder, entries, type Entry } from './builder.js';
 import { buildCluster } from './cluster-config.js';
+import type { EvidenceItem } from '../detect/index.js';
 import { buildSlices } from './endpointslices.js';
 import { buildExternalHosts } from './external-hosts.js';
 import { buildNamespaces } from './namespaces.js';
@@ -22,7 +23,10 @@ import type { ClusterModel } from './types.js';
  * Builds the defaulted, indexed cluster. Never throws; objects with errors
  * are left out (or kept with their given values) and reported.
  */
-export function buildModel(objects: readonly LoadedObject[]): {
+export function buildModel(
+  objects: readonly LoadedObject[],
+  evidence: readonly EvidenceItem[] = [],
+): {
   model: ClusterModel;
   diagnostics: Diagnostic[];
 } {
@@ -42,7 +46,7 @@ export function buildModel(objects: readonly LoadedObject[]): {
     return e;
   };
 
-  const cluster = buildCluster(b, entries(objects, 'Cluster'), objects);
+  const cluster = buildCluster(b, entries(objects, 'Cluster'), objects, evidence);
   let nodeEntries = entries(objects, 'Node');
   if (nodeEntries.length === 0) nodeEntries = impliedNodes(b, cluster, objects);
   const nodes = buildNodes(b, cluster, nodeEntries);

@@ -21,6 +21,15 @@ import {
   nthAddress,
   parseCidr,
 } from '../../wire/addr.js';
+import {
+  detectCluster,
+  type DetectLocal,
+  type Detected,
+  type DetectedCni,
+  type DetectedKubeProxy,
+  type Detection,
+  type EvidenceItem,
+} from '../detect/index.js';
 import type { LoadedObject } from '../load.js';
 import { objectRef, type CniSpec, type Cluster } from '../types.js';
 import { nodeInternalIP } from './accessors.js';
@@ -39,6 +48,7 @@ export function buildCluster(
   b: Builder,
   clusters: Entry<Cluster>[],
   objects: readonly LoadedObject[],
+  evidence: readonly EvidenceItem[] = [],
 ): ClusterConfig {
   const first = clusters[0];
   for (const extra of clusters.slice(1)) {
@@ -54,6 +64,14 @@ export function buildCluster(
   const name = first?.object.metadata.name ?? 'default';
   const ref = `Cluster ${name}`;
   const ev = addressEvidence(objects);
+  const detected = detectCluster(evidence);
+  b.diagnostics.push(...detected.diagnostics);
+  /** The Cluster's value, else the detected one (noted with its evidence). */
+  const given = <T>(field: string, v: T | undefined, d: Detected<T> | undefined): T | undefined => {
+    if (v !== undefined || d === undefined) return v;
+    b.note(ref, field, String(d.value), `detected from ${d.evidence}`);
+    return d.value;
+  };
   const range = (
     field: string,
     given: string | undefined,
@@ -66,7 +84,11 @@ export function buildCluster(
 
   const clusterCIDR = range(
     'spec.clusterCIDR',
-    spec.clusterCIDR,
+    given(
+      'spec.clusterCIDR',
+      spec.clusterCIDR,
+      detected.clusterCIDR ?? detected.kubeProxy.clusterCIDR,
+    ),
     '10.244.0.0/16',
     "no Cluster spec.clusterCIDR; 10.244.0.0/16 is flannel's and the kubeadm guides' pod network",
     [...ev.podCIDRs.map((c) => parseCidr(c).network), ...ev.podIPs],
@@ -75,7 +97,7 @@ export function buildCluster(
   );
   const serviceCIDR = range(
     'spec.serviceCIDR',
-    spec.serviceCIDR,
+    given('spec.serviceCIDR', spec.serviceCIDR, detected.serviceCIDR),
     '10.96.0.0/12',
     "no Cluster spec.serviceCIDR; 10.96.0.0/12 is kubeadm's --service-cluster-ip-range",
     ev.clusterIPs,
@@ -118,7 +140,7 @@ export function buildCluster(
       24,
       "kube-controller-manager's --node-cidr-mask-size for IPv4",
     );
-  const components = fillComponents(b, ref, spec);
+  const components = fillComponents(b, ref, spec, detected, clusterCIDR);
   const config: ClusterConfig = {
     name,
     clusterCIDR,
@@ -212,38 +234,166 @@ function fillComponents(
   b: Builder,
   ref: string,
   spec: Cluster['spec'],
+  detected: Detection,
+  clusterCIDR: string,
 ): Pick<ClusterConfig, 'cni' | 'kubeProxy' | 'networkPolicy' | 'cloud'> {
-  const cni: CniSpec = spec.cni ?? { plugin: 'bridge' };
-  if (spec.cni === undefined)
-    b.note(
-      ref,
-      'spec.cni.plugin',
-      'bridge',
-      'the reference CNI bridge plugin with host-local IPAM',
-    );
-  const mode = spec.kubeProxy?.mode ?? 'iptables';
-  if (spec.kubeProxy?.mode === undefined)
-    b.note(ref, 'spec.kubeProxy.mode', mode, "kube-proxy's default mode on Linux");
-  const version = spec.kubeProxy?.version ?? '1.31';
-  if (spec.kubeProxy?.version === undefined)
-    b.note(ref, 'spec.kubeProxy.version', version, 'a current kube-proxy release');
-  const masqueradeAll = spec.kubeProxy?.masqueradeAll ?? false;
-  const localhostNodePorts = spec.kubeProxy?.localhostNodePorts ?? true;
-  const provider = spec.cloud?.provider ?? 'none';
-  if (spec.cloud?.provider === undefined)
+  const cni = chooseCni(b, ref, spec.cni, detected.cni);
+  const kubeProxy = fillKubeProxy(b, ref, spec.kubeProxy ?? {}, detected.kubeProxy, clusterCIDR);
+  let provider = spec.cloud?.provider;
+  if (provider === undefined && detected.cloud?.value === 'gce') {
+    provider = 'gce';
+    b.note(ref, 'spec.cloud.provider', provider, `detected from ${detected.cloud.evidence}`);
+  }
+  if (provider === undefined) {
+    provider = 'none';
     b.note(
       ref,
       'spec.cloud.provider',
       provider,
-      'no cloud: the nodes share a plain routed segment',
+      detected.cloud
+        ? `${detected.cloud.evidence} names a cloud packeteye does not model; the nodes share a plain routed segment`
+        : 'no cloud: the nodes share a plain routed segment',
     );
+  }
   const enforcer = spec.networkPolicy?.enforcer ?? 'none';
-  return {
-    cni,
-    kubeProxy: { mode, version, masqueradeAll, localhostNodePorts },
-    networkPolicy: { enforcer },
-    cloud: { provider },
+  return { cni, kubeProxy, networkPolicy: { enforcer }, cloud: { provider } };
+}
+
+/** The Cluster's CNI, else the detected one when packeteye models it, else the bridge plugin. */
+function chooseCni(
+  b: Builder,
+  ref: string,
+  given: CniSpec | undefined,
+  detected: Detected<DetectedCni> | undefined,
+): CniSpec {
+  if (given !== undefined) return given;
+  const d = detected?.value;
+  let cni: CniSpec | undefined;
+  if (d?.name === 'flannel')
+    cni = { plugin: 'flannel', backend: d.flannelBackend === 'host-gw' ? 'host-gw' : 'vxlan' };
+  else if (d?.name === 'calico')
+    cni = {
+      plugin: 'calico',
+      ...(d.calicoEncapsulation ? { encapsulation: d.calicoEncapsulation } : {}),
+      ...(d.calicoNatOutgoing !== undefined ? { natOutgoing: d.calicoNatOutgoing } : {}),
+    };
+  if (cni && detected) {
+    b.note(ref, 'spec.cni', cniText(cni), `detected from ${detected.evidence}`);
+    return cni;
+  }
+  b.note(
+    ref,
+    'spec.cni.plugin',
+    'bridge',
+    detected
+      ? `${detected.value.name} (detected from ${detected.evidence}) is not modelled; the reference CNI bridge plugin stands in`
+      : 'the reference CNI bridge plugin with host-local IPAM',
+  );
+  return { plugin: 'bridge' };
+}
+
+function cniText(c: CniSpec): string {
+  if (c.plugin === 'flannel') return `flannel ${c.backend ?? 'vxlan'}`;
+  if (c.plugin === 'calico')
+    return `calico ${c.encapsulation ?? 'IPIP'}${c.natOutgoing === false ? '' : ' natOutgoing'}`;
+  return c.plugin;
+}
+
+/** kube-proxy: each field from the Cluster, else detected, else kube-proxy's default. */
+function fillKubeProxy(
+  b: Builder,
+  ref: string,
+  k: NonNullable<Cluster['spec']['kubeProxy']>,
+  det: DetectedKubeProxy,
+  clusterCIDR: string,
+): ClusterConfig['kubeProxy'] {
+  const pick = <T>(
+    field: string,
+    given: T | undefined,
+    d: Detected<T> | undefined,
+    def: T,
+    defReason?: string,
+  ): T => {
+    if (given !== undefined) return given;
+    if (d !== undefined) {
+      b.note(ref, `spec.kubeProxy.${field}`, show(d.value), `detected from ${d.evidence}`);
+      return d.value;
+    }
+    if (defReason) b.note(ref, `spec.kubeProxy.${field}`, show(def), defReason);
+    return def;
   };
+  let mode = pick<'iptables' | 'ipvs' | 'nftables' | 'none'>(
+    'mode',
+    k.mode,
+    det.mode,
+    'iptables',
+    "kube-proxy's default mode on Linux",
+  );
+  if (mode === 'none') mode = 'iptables'; // no kube-proxy: warned by detection; its rules stand in
+  const version = pick('version', k.version, det.version, '1.31', 'a current kube-proxy release');
+  const masqueradeAll = pick('masqueradeAll', k.masqueradeAll, det.masqueradeAll, false);
+  const localhostNodePorts = pick(
+    'localhostNodePorts',
+    k.localhostNodePorts,
+    det.localhostNodePorts,
+    true,
+  );
+  const detectLocal = pick<DetectLocal>('detectLocalMode', givenDetectLocal(k), det.detectLocal, {
+    mode: 'ClusterCIDR',
+  });
+  const nodePortAddresses = pick(
+    'nodePortAddresses',
+    k.nodePortAddresses,
+    det.nodePortAddresses,
+    [],
+  );
+  const masqueradeBit = pick('masqueradeBit', k.masqueradeBit, det.masqueradeBit, 14);
+  // kube-proxy's own --cluster-cidr only when it differs from the cluster's.
+  const kpCIDR =
+    det.clusterCIDR && det.clusterCIDR.value !== clusterCIDR ? det.clusterCIDR : undefined;
+  if (kpCIDR)
+    b.note(ref, 'spec.kubeProxy.clusterCIDR', kpCIDR.value, `detected from ${kpCIDR.evidence}`);
+  return {
+    mode,
+    version,
+    masqueradeAll,
+    localhostNodePorts,
+    ...(kpCIDR ? { clusterCIDR: kpCIDR.value } : {}),
+    detectLocal,
+    ...(nodePortAddresses.length > 0 ? { nodePortAddresses } : {}),
+    masqueradeBit,
+    randomFully: k.randomFully ?? true,
+    noExternalMasquerade: k.whatIf?.noExternalMasquerade ?? [],
+  };
+}
+
+function givenDetectLocal(k: NonNullable<Cluster['spec']['kubeProxy']>): DetectLocal | undefined {
+  switch (k.detectLocalMode) {
+    case undefined:
+      return undefined;
+    case 'BridgeInterface':
+      return { mode: 'BridgeInterface', bridgeInterface: k.detectLocal?.bridgeInterface ?? '' };
+    case 'InterfaceNamePrefix':
+      return {
+        mode: 'InterfaceNamePrefix',
+        interfaceNamePrefix: k.detectLocal?.interfaceNamePrefix ?? '',
+      };
+    default:
+      return { mode: k.detectLocalMode };
+  }
+}
+
+function show(v: unknown): string {
+  if (Array.isArray(v)) return v.join(',');
+  if (typeof v === 'object' && v !== null) {
+    const d = v as DetectLocal;
+    return d.mode === 'BridgeInterface'
+      ? `BridgeInterface ${d.bridgeInterface}`
+      : d.mode === 'InterfaceNamePrefix'
+        ? `InterfaceNamePrefix ${d.interfaceNamePrefix}`
+        : d.mode;
+  }
+  return String(v);
 }
 
 /** Overlaps between the cluster's ranges make routing ambiguous: errors. */

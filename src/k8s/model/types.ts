@@ -25,6 +25,7 @@ import type {
   ServiceType,
 } from '../types.js';
 import type { Origin } from '../load.js';
+import type { DetectLocal } from '../detect/types.js';
 import type { ModelDefault } from './defaults.js';
 
 export type { ModelDefault } from './defaults.js';
@@ -43,6 +44,17 @@ export interface ClusterConfig {
     readonly version: string;
     readonly masqueradeAll: boolean;
     readonly localhostNodePorts: boolean;
+    /** `--cluster-cidr` when kube-proxy's differs from the cluster's (a detected configuration). */
+    readonly clusterCIDR?: string;
+    /** `--detect-local-mode` with its parameter (NodeCIDR takes each node's podCIDR). */
+    readonly detectLocal: DetectLocal;
+    /** `--nodeport-addresses`; absent = every local address. */
+    readonly nodePortAddresses?: readonly string[];
+    /** `--iptables-masquerade-bit`. */
+    readonly masqueradeBit: number;
+    readonly randomFully: boolean;
+    /** What-if: Services (`ns/name`) whose external traffic is not masqueraded. */
+    readonly noExternalMasquerade: readonly string[];
   };
   readonly masquerade?: Cluster['spec']['masquerade'];
   readonly networkPolicy: { readonly enforcer: 'none' | 'calico' | 'kube-router' };
