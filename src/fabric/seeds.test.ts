@@ -21,6 +21,14 @@ const noMasquerade = (s: string): string =>
     '  cloud:\n    provider: gce',
     '  masquerade:\n    enabled: false\n  cloud:\n    provider: gce',
   );
+/** What-if: kube-proxy does not masquerade the Service's external traffic (Cluster spec.kubeProxy.whatIf). */
+const noExternalSnat =
+  (svc: string) =>
+  (s: string): string =>
+    s.replace(
+      '  kubeProxy:\n    mode: iptables\n',
+      `  kubeProxy:\n    mode: iptables\n    whatIf:\n      noExternalMasquerade: [${svc}]\n`,
+    );
 const noIpModeProxy = (s: string): string => s.replaceAll(', ipMode: Proxy}', '}');
 
 const short = (r: RewriteView): string =>
@@ -186,6 +194,40 @@ const CASES: Case[] = [
         expect(a.request.received?.src).not.toBe('90.76.45.149');
         expect(a.reply?.disposition).toBe('delivered');
       }
+    },
+  },
+  {
+    // Seed 003, "what if there were no SNAT": the endpoint is on node-1, the reply leaves
+    // node-1 straight for the client, never meets node-2's conntrack (no un-DNAT), and GCE's
+    // 1:1 NAT drops its pod source address.
+    name: 'edge-seed003-external-to-service-no-snat',
+    plan: () => plan('gke-lb-traefik', noExternalSnat('kube-system/traefik')),
+    opts: { from: 'host/user', to: '35.211.100.7:80' },
+    expect: (t) => {
+      expect(t.request.disposition).toBe('delivered');
+      expect(t.request.received?.src).toBe('90.76.45.149');
+      expect(t.rewrites.map((r) => `${r.leg} ${r.kind}@${r.host}`)).toEqual([
+        'request DNAT@node-2',
+      ]);
+      expect(t.reply?.disposition).toBe('dropped');
+      expect(t.reply?.at).toBe('vpc');
+      expect(t.reply?.hops.map((h) => h.host)).not.toContain('node-2');
+    },
+  },
+  {
+    // The same what-if on a plain L2 segment (MetalLB): the reply reaches the client from the
+    // pod's address, matches no connection there, and the client resets it.
+    name: 'edge-seed003-no-snat-l2-client-resets',
+    plan: () => plan('metallb-l2', noExternalSnat('default/web')),
+    opts: { from: 'host/user', to: '192.168.60.240:80' },
+    expect: (t) => {
+      expect(t.request.received?.src).toBe('198.51.100.30');
+      expect(t.reply?.disposition).toBe('rejected');
+      expect(t.reply?.at).toBe('host/user');
+      expect(t.reply?.received ?? t.reply?.hops.at(-1)?.steps.at(-1)?.packet).toMatchObject({
+        src: '10.244.3.7',
+      });
+      expect(t.rewrites.filter((r) => r.leg === 'reply')).toEqual([]);
     },
   },
   {
