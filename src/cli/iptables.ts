@@ -57,12 +57,8 @@ import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../dia
 import { detectIptablesFamily, parseIptablesSave } from '../iptables/parse.js';
 import type { Rule, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
-import {
-  DEFAULT_SPORT,
-  traceIptables,
-  type IptablesTraceResult,
-  type LocalIp,
-} from '../trace/iptables-trace.js';
+import { DEFAULT_SPORT, traceIptables, type LocalIp } from '../trace/iptables-trace.js';
+import type { IptablesTraceResult } from '../trace/model.js';
 import { iptablesTraceJson, renderIptablesTraceText } from '../render/iptables-trace.js';
 import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';

@@ -37,6 +37,7 @@ import type { IpipHeaders } from '../kernel/ipip.js';
 import { readPcap } from '../render/pcap.js';
 import { parseEthernet, parsePacket } from '../wire/index.js';
 import { ipipDecapsulate } from '../wire/vxlan.js';
+import { detailOf } from '../trace/model.js';
 
 const tools = canRunKernelTests(['ip', 'tcpdump', 'python3', 'ethtool']);
 
@@ -113,11 +114,11 @@ describe.skipIf(!canRun)('Calico IPIP on a real kernel', () => {
       const node1 = trace.request.hops.filter((h) => h.host === 'node1').flatMap((h) => h.steps);
       const encap = node1.find((s) => s.kind === 'encap')!.detail as unknown as IpipHeaders;
       const tx = node1.find(
-        (s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.proto === 'ipip',
+        (s) => detailOf(s, 'transmit')?.dev === 'eth0' && s.packet?.proto === 'ipip',
       )!;
       expect({ src: eth.value.header.src, dst: eth.value.header.dst }).toEqual({
-        src: tx.detail!['src'],
-        dst: tx.detail!['dst'],
+        src: detailOf(tx, 'transmit')!.src,
+        dst: detailOf(tx, 'transmit')!.dst,
       });
       const t = real.value.tunnel;
       expect({ src: t.src, dst: t.dst, ttl: t.ttl, tos: t.tos, df: t.df }).toEqual({

@@ -11,7 +11,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { renderRules } from '../cli/rules.js';
-import { traceConnection, type ConnectionTrace, type TraceOptions } from '../trace/connection.js';
+import { traceConnection, type TraceOptions } from '../trace/connection.js';
+import type { ConnectionTrace } from '../trace/model.js';
 import { expectGolden, expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 
 interface Case {

@@ -36,6 +36,7 @@ import type { VxlanHeaders } from '../kernel/vxlan.js';
 import { readPcap } from '../render/pcap.js';
 import { parseFrame } from '../wire/index.js';
 import { vxlanDecapsulate } from '../wire/vxlan.js';
+import { detailOf } from '../trace/model.js';
 
 const canRun = canRunKernelTests(['ip', 'bridge', 'tcpdump', 'python3', 'ethtool']);
 
@@ -105,12 +106,12 @@ describe.skipIf(!canRun).each(CASES)('$name on a real kernel', (c) => {
       const node1 = trace.request.hops.filter((h) => h.host === 'node1').flatMap((h) => h.steps);
       const encap = node1.find((s) => s.kind === 'encap')!.detail as unknown as VxlanHeaders;
       const tx = node1.find(
-        (s) => s.kind === 'transmit' && s.detail?.['dev'] === 'eth0' && s.packet?.dport === c.port,
+        (s) => detailOf(s, 'transmit')?.dev === 'eth0' && s.packet?.dport === c.port,
       )!;
       const t = real.value.tunnel;
       expect({ src: t.outerSrcMac, dst: t.outerDstMac }).toEqual({
-        src: tx.detail!['src'],
-        dst: tx.detail!['dst'],
+        src: detailOf(tx, 'transmit')!.src,
+        dst: detailOf(tx, 'transmit')!.dst,
       });
       expect({ src: t.ip.src, dst: t.ip.dst, ttl: t.ip.ttl, tos: t.ip.tos, df: t.ip.df }).toEqual({
         src: encap.outer.ip.src,

@@ -6,13 +6,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { renderTraceText } from '../render/trace.js';
-import {
-  traceConnection,
-  type ConnectionTrace,
-  type RewriteView,
-  type TraceOptions,
-} from '../trace/connection.js';
-import { traceThroughIngress, type L7Trace } from '../trace/l7.js';
+import { traceConnection, type TraceOptions } from '../trace/connection.js';
+import type { ConnectionTrace, RewriteView } from '../trace/model.js';
+import { traceThroughIngress } from '../trace/l7.js';
+import type { L7Trace } from '../trace/model.js';
 import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
 import type { TwinPlan } from '../twin/index.js';
 
@@ -178,7 +175,11 @@ const CASES: Case[] = [
       });
       // The LB address stays the destination until the node: the VPC hop forwards it unchanged.
       const nlb = stepsAt(t, 'vpc').find(
-        (s) => s.kind === 'fabric' && s.detail?.['stage'] === 'nlb',
+        (s) =>
+          s.kind === 'fabric' &&
+          s.detail !== undefined &&
+          'stage' in s.detail &&
+          s.detail.stage === 'nlb',
       );
       expect(nlb?.packet?.dst).toBe('35.211.100.7');
     },

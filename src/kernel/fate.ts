@@ -35,7 +35,7 @@ export type Fate =
       readonly response?: Response;
     }
   | {
-      readonly kind: 'left-world';
+      readonly kind: 'left-model';
       readonly host: string;
       readonly dev: string;
       readonly endpoint: string;
@@ -48,7 +48,7 @@ function rank(f: Fate): number {
   switch (f.kind) {
     case 'delivered':
       return 0;
-    case 'left-world':
+    case 'left-model':
       return 1;
     case 'dropped':
       // Copies dropped at L2 are noise; a drop of a frame that carried no IP packet (an ARP request on a

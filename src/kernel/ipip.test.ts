@@ -11,7 +11,7 @@ function outcome(r: { outcome: Fate | undefined }): string {
   if (!f) return 'none';
   if (f.kind === 'dropped') return `dropped ${f.reason} at ${f.host}`;
   if (f.kind === 'delivered') return `delivered at ${f.host}`;
-  return `left-world at ${f.host}/${f.dev}`;
+  return `left-model at ${f.host}/${f.dev}`;
 }
 
 /** Two nodes wired like Calico's IPIP mode, by hand (cni/calico.ts does it from the model). */

@@ -241,7 +241,7 @@ export class Network {
           detail: { endpoint: w.endpoint },
         });
         sim.fate({
-          kind: 'left-world',
+          kind: 'left-model',
           host: h.name,
           dev: link.name,
           endpoint: w.endpoint,

@@ -12,7 +12,7 @@ function outcome(r: { outcome: Fate | undefined }): string {
   if (!f) return 'none';
   if (f.kind === 'dropped') return `dropped ${f.reason} at ${f.host}`;
   if (f.kind === 'delivered') return `delivered at ${f.host}`;
-  return `left-world at ${f.host}/${f.dev}`;
+  return `left-model at ${f.host}/${f.dev}`;
 }
 
 function summaries(rec: StepList, kind?: string): string[] {
@@ -350,7 +350,7 @@ describe('sockets answer for the application', () => {
     const r = net.send('node1-pod1', packet);
     expect(outcome(r)).toBe(want);
     const f = r.outcome!;
-    const resp = f.kind === 'left-world' ? undefined : f.response;
+    const resp = f.kind === 'left-model' ? undefined : f.response;
     expect(resp && describePacket(resp.packet)).toBe(response);
     if (resp) {
       // The answer finds its way back to the sending socket.
@@ -527,8 +527,8 @@ describe('forwarding', () => {
     node.addr.add('192.168.1.10/24', 'eth0');
     node.route.add({ dst: 'default', via: '192.168.1.1' });
     const r = net.send('node1-pod1', tcpSyn('8.8.8.8', 443));
-    expect(outcome(r)).toBe('left-world at node1/eth0');
-    const f = r.outcome as Extract<Fate, { kind: 'left-world' }>;
+    expect(outcome(r)).toBe('left-model at node1/eth0');
+    const f = r.outcome as Extract<Fate, { kind: 'left-model' }>;
     expect(f.frame.payload).toMatchObject({
       kind: 'ipv4',
       packet: { ip: { src: '10.244.1.2', dst: '8.8.8.8', ttl: 63 } },

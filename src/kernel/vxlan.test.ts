@@ -18,7 +18,7 @@ function outcome(r: { outcome: Fate | undefined }): string {
   if (!f) return 'none';
   if (f.kind === 'dropped') return `dropped ${f.reason} at ${f.host}`;
   if (f.kind === 'delivered') return `delivered at ${f.host}`;
-  return `left-world at ${f.host}/${f.dev}`;
+  return `left-model at ${f.host}/${f.dev}`;
 }
 
 const VTEP = { node1: '0a:00:00:00:01:01', node2: '0a:00:00:00:02:02' } as const;

@@ -14,9 +14,11 @@ import { main } from '../cli/main.js';
 import { memoryIo } from '../cli/io.js';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
-import { traceConnection, type ConnectionTrace, type TraceOptions } from '../trace/connection.js';
+import { traceConnection, type TraceOptions } from '../trace/connection.js';
+import type { ConnectionTrace } from '../trace/model.js';
 import { planTwin, type TwinPlan } from '../twin/index.js';
 import { esc, pathOf, renderTraceHtml, wiresOf } from './html.js';
+import { detailOf } from '../trace/model.js';
 
 const plans = new Map<string, TwinPlan>();
 function trace(example: string, opts: TraceOptions): ConnectionTrace {
@@ -183,13 +185,10 @@ describe('renderTraceHtml', () => {
       for (const h of l?.hops ?? []) {
         for (const s of h.steps) {
           n++;
-          const d = s.detail ?? {};
-          if (s.kind === 'rule' && typeof d['text'] === 'string') {
-            expect(html).toContain(
-              `<code class="rule">-A ${esc(d['chain'])} ${esc(d['text'])}</code>`,
-            );
-            if (typeof d['file'] === 'string')
-              expect(html).toContain(`${esc(d['file'])}:${esc(d['line'])}`);
+          const d = detailOf(s, 'rule');
+          if (d && typeof d.text === 'string') {
+            expect(html).toContain(`<code class="rule">-A ${esc(d.chain)} ${esc(d.text)}</code>`);
+            if (typeof d.file === 'string') expect(html).toContain(`${esc(d.file)}:${esc(d.line)}`);
           } else expect(html).toContain(esc(s.summary));
         }
       }

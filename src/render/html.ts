@@ -39,7 +39,8 @@ import type {
   PacketView,
   RewriteView,
   StepView,
-} from '../trace/connection.js';
+} from '../trace/model.js';
+import { detailOf, rewriteOf } from '../trace/model.js';
 
 // ------------------------------------------------------------------ escaping
 
@@ -128,16 +129,10 @@ interface Mark {
 function marksOf(steps: readonly StepView[]): Mark[] {
   const out: Mark[] = [];
   for (const s of steps) {
-    const d = s.detail;
-    if (!d || typeof d['rewrite'] !== 'string') continue;
+    const d = rewriteOf(s);
+    if (!d) continue;
     if (s.kind !== 'nat' && s.kind !== 'encap' && s.kind !== 'decap') continue;
-    out.push({
-      field: String(d['field']),
-      kind: String(d['rewrite']),
-      from: String(d['from']),
-      to: String(d['to']),
-      by: String(d['by']),
-    });
+    out.push({ field: d.field, kind: d.rewrite, from: d.from, to: d.to, by: d.by });
   }
   return out;
 }
@@ -172,10 +167,8 @@ export function wiresOf(leg: Leg, name: LegName): Wire[] {
     const p = leaving(a);
     if (!p) continue;
     const marks = marksOf(a.steps);
-    const encap = [...a.steps].reverse().find((s) => s.kind === 'encap' && s.detail?.['inner']);
-    const inner = encap
-      ? (encap.detail?.['inner'] as { packet?: unknown } | undefined)?.packet
-      : undefined;
+    const encap = [...a.steps].reverse().find((s) => detailOf(s, 'encap')?.inner);
+    const inner = encap ? detailOf(encap, 'encap')?.inner?.['packet'] : undefined;
     out.push({
       leg: name,
       n: i + 1,
@@ -650,25 +643,26 @@ function num(n: number): string {
 }
 
 function stepBody(s: StepView): string {
-  const d = s.detail ?? {};
   switch (s.kind) {
     case 'rule': {
-      if (typeof d['text'] !== 'string' || typeof d['chain'] !== 'string') break;
+      const d = s.detail;
+      if (typeof d?.text !== 'string' || typeof d.chain !== 'string') break;
       const loc =
-        typeof d['file'] === 'string'
-          ? `<span class="loc">${esc(d['file'])}${d['line'] !== undefined ? `:${esc(d['line'])}` : ''}</span> `
+        typeof d.file === 'string'
+          ? `<span class="loc">${esc(d.file)}${d.line !== undefined ? `:${esc(d.line)}` : ''}</span> `
           : '';
       return (
-        `<span class="chip">${esc(d['table'] ?? '')} ${esc(d['chain'])} #${esc(d['index'] ?? '?')}</span> ${loc}` +
-        `<code class="rule">-A ${esc(d['chain'])} ${esc(d['text'])}</code>`
+        `<span class="chip">${esc(d.table ?? '')} ${esc(d.chain)} #${esc(d.index ?? '?')}</span> ${loc}` +
+        `<code class="rule">-A ${esc(d.chain)} ${esc(d.text)}</code>`
       );
     }
     case 'route': {
-      const route = typeof d['route'] === 'string' ? d['route'] : undefined;
+      const d = s.detail;
+      const route = typeof d?.route === 'string' ? d.route : undefined;
       return (
         `<span class="sum">${esc(s.summary)}</span>` +
         (route
-          ? `<span class="match">matched <code>${esc(route)}</code>${d['table'] !== undefined ? ` in table ${esc(d['table'])}` : ''}</span>`
+          ? `<span class="match">matched <code>${esc(route)}</code>${d?.table !== undefined ? ` in table ${esc(d.table)}` : ''}</span>`
           : '')
       );
     }
@@ -685,7 +679,7 @@ function stepBody(s: StepView): string {
 }
 
 function depthOf(s: StepView): number {
-  const d = s.detail?.['depth'];
+  const d = s.detail && 'depth' in s.detail ? s.detail.depth : undefined;
   if (s.kind === 'hook') return 0;
   if (s.kind === 'rule' || s.kind === 'policy' || s.kind === 'note')
     return Math.min(6, 1 + (typeof d === 'number' ? d : 0));
@@ -704,7 +698,8 @@ function stepsHtml(
     if (s.packet && !s.before && s.packet.text !== last.text)
       pkt = `<span class="pkt"><span class="lbl">packet</span> <code>${esc(s.packet.text)}</code></span>`;
     if (s.packet) last.text = s.packet.text;
-    const rewrite = s.detail && typeof s.detail['rewrite'] === 'string' ? ' rw' : '';
+    const rewrite =
+      s.detail && 'rewrite' in s.detail && typeof s.detail.rewrite === 'string' ? ' rw' : '';
     rows.push(
       `<li class="step k-${esc(s.kind)} d${depthOf(s)}${rewrite}"><span class="n">${num(counter.n)}</span>` +
         `<span class="kind">${esc(s.kind)}</span><div class="body">${stepBody(s)}${pkt}</div></li>`,
@@ -736,7 +731,7 @@ function hopSummary(h: PathHop): string {
     );
   const ct = h.steps
     .filter((s) => s.kind === 'conntrack')
-    .map((s) => (typeof s.detail?.['ctinfo'] === 'string' ? s.detail['ctinfo'] : undefined))
+    .map((s) => detailOf(s, 'conntrack')?.ctinfo)
     .find((c) => c !== undefined);
   if (ct) parts.push(`<span class="chip">ct ${esc(ct)}</span>`);
   const drop = h.steps.find((s) => s.kind === 'drop' && !isSideDrop(s));
@@ -750,7 +745,8 @@ function hopSummary(h: PathHop): string {
 }
 
 function isSideDrop(s: StepView): boolean {
-  return s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored';
+  const reason = s.detail && 'reason' in s.detail ? s.detail.reason : undefined;
+  return reason === 'not-for-us' || reason === 'arp-ignored';
 }
 
 function legSection(name: LegName, leg: Leg, counter: { n: number }): string {

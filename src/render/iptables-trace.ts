@@ -5,13 +5,14 @@
  */
 import type { Diagnostic } from '../diag.js';
 import type { Decider, RuleHit } from '../kernel/netfilter/index.js';
-import {
-  KUBE_MASQ_MARK,
-  type Alternative,
-  type IptablesTraceResult,
-  type PacketSummary,
-  type WalkSummary,
-} from '../trace/iptables-trace.js';
+import { KUBE_MASQ_MARK } from '../trace/iptables-trace.js';
+import type {
+  IptablesAlternative as Alternative,
+  IptablesTraceResult,
+  PacketSummary,
+  WalkSummary,
+} from '../trace/model.js';
+import { detailOf } from '../trace/model.js';
 import { formatHostPort } from '../wire/addr.js';
 
 // ---------------------------------------------------------------------------
@@ -168,34 +169,33 @@ function nesting(depth: number): string {
 function renderSteps(a: WalkSummary, rules: string): string[] {
   const out: string[] = [];
   for (const s of a.steps) {
-    const d = s.detail ?? {};
     switch (s.kind) {
-      case 'hook':
-        out.push(`  ${String(d['hook'])} · ${String(d['table'])}`);
-        break;
-      case 'rule': {
-        const where = `${(d['file'] as string | undefined) ?? rules}:${String(d['line'] ?? '?')}`;
-        const indent = nesting(Number(d['depth'] ?? 0));
-        out.push(`    ${indent}${where}  -A ${String(d['chain'])} ${String(d['text'])}`);
+      case 'hook': {
+        const d = detailOf(s, 'hook');
+        out.push(`  ${String(d?.hook)} · ${String(d?.table)}`);
         break;
       }
-      case 'policy':
-        out.push(`    policy ${String(d['chain'])} ${String(d['policy'])}`);
+      case 'rule': {
+        const d = detailOf(s, 'rule');
+        const where = `${d?.file ?? rules}:${String(d?.line ?? '?')}`;
+        const indent = nesting(Number(d?.depth ?? 0));
+        out.push(`    ${indent}${where}  -A ${String(d?.chain)} ${String(d?.text)}`);
         break;
-      case 'conntrack':
-        out.push(`    ${s.summary}`);
+      }
+      case 'policy': {
+        const d = detailOf(s, 'policy');
+        out.push(`    policy ${String(d?.chain)} ${String(d?.policy)}`);
         break;
-      case 'note':
-        if (d['returnTo'] !== undefined) {
+      }
+      case 'note': {
+        const d = detailOf(s, 'note');
+        if (d && 'returnTo' in d) {
           out.push(
-            `    ${nesting(Number(d['depth'] ?? 1))}(end of ${String(d['chain'])}, back to ${String(d['returnTo'])})`,
+            `    ${nesting(Number(d.depth ?? 1))}(end of ${String(d.chain)}, back to ${String(d.returnTo)})`,
           );
         } else out.push(`    ${s.summary}`);
         break;
-      case 'nat':
-      case 'drop':
-        out.push(`    ${s.summary}`);
-        break;
+      }
       default:
         out.push(`    ${s.summary}`);
     }

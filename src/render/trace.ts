@@ -12,7 +12,8 @@
  *   VPP's `show trace` (seed 004): a numbered stage line and its detail lines.
  * - `renderTraceMermaid`: a sequence diagram of the hops.
  */
-import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/connection.js';
+import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/model.js';
+import { detailOf, rewriteOf } from '../trace/model.js';
 
 /** `ip:port`, or the bare address when there is no port. */
 export function ep(ip: string, port: number | undefined): string {
@@ -37,7 +38,7 @@ export function isCopy(h: Hop): boolean {
   const dropped = h.steps.some(
     (s) =>
       s.kind === 'drop' &&
-      (s.detail?.['reason'] === 'not-for-us' || s.detail?.['reason'] === 'arp-ignored'),
+      (s.detail?.reason === 'not-for-us' || s.detail?.reason === 'arp-ignored'),
   );
   const moved = h.steps.some((s) => (s.kind === 'transmit' && s.packet) || s.kind === 'socket');
   return dropped && !moved;
@@ -80,29 +81,18 @@ function mergeHops(leg: Leg): MergedHop[] {
 }
 
 function rewriteMark(s: StepView): { field: string; text: string } | undefined {
-  const d = s.detail;
-  if (
-    (s.kind === 'encap' || s.kind === 'decap') &&
-    d &&
-    typeof d['rewrite'] === 'string' &&
-    s.before &&
-    s.packet
-  ) {
+  const d = rewriteOf(s);
+  if ((s.kind === 'encap' || s.kind === 'decap') && d && s.before && s.packet) {
     // A tunnel changes both addresses at once (seed 003: "src: pod1 → src: node1, encapsulated").
     return {
       field: 'src+dst',
-      text: `${String(d['rewrite'])} ${String(d['by'])}: ${srcOf(s.before)} > ${dstOf(s.before)} → ${srcOf(s.packet)} > ${dstOf(s.packet)}`,
+      text: `${d.rewrite} ${d.by}: ${srcOf(s.before)} > ${dstOf(s.before)} → ${srcOf(s.packet)} > ${dstOf(s.packet)}`,
     };
   }
-  if ((s.kind !== 'nat' && s.kind !== 'fabric') || !d || typeof d['rewrite'] !== 'string')
-    return undefined;
-  const rule = d['rule'] as { chain: string } | undefined;
+  if ((s.kind !== 'nat' && s.kind !== 'fabric') || !d) return undefined;
   // A fabric rewrite (the cloud's 1:1 NAT) names its stage instead of a rule or conntrack.
-  const by = rule ? rule.chain : s.kind === 'fabric' ? String(d['label'] ?? d['by']) : 'conntrack';
-  return {
-    field: String(d['field']),
-    text: `${String(d['from'])} → ${String(d['to'])} (${String(d['rewrite'])}, ${by})`,
-  };
+  const by = d.rule ? d.rule.chain : s.kind === 'fabric' ? (d.label ?? d.by) : 'conntrack';
+  return { field: d.field, text: `${d.from} → ${d.to} (${d.rewrite}, ${by})` };
 }
 
 function pathOf(h: MergedHop): string {
@@ -114,39 +104,36 @@ function pathOf(h: MergedHop): string {
       s.kind === 'bridge' &&
       s.packet === undefined &&
       /fdb .* → |flood/.test(s.summary) &&
-      s.detail?.['action'] === 'forward',
+      s.detail?.action === 'forward',
   );
   const via: string[] = [];
   // Tunnel devices sit between the underlay device and the bridge (flannel.1, vxlan.calico, tunl0).
   const encapAt = h.steps.findIndex((s) => s.kind === 'encap');
   const tunnelOf = (kind: 'encap' | 'decap'): string | undefined => {
-    const d = h.steps.find((s) => s.kind === kind && s.detail?.['device'] !== undefined)?.detail?.[
-      'device'
-    ];
-    return d === undefined ? undefined : String(d);
+    for (const s of h.steps) {
+      const device = detailOf(s, kind)?.device;
+      if (device !== undefined) return device;
+    }
+    return undefined;
   };
-  if (rx) via.push(String(rx.detail?.['dev'] ?? '?'));
+  if (rx) via.push(detailOf(rx, 'receive')?.dev ?? '?');
   const decapDev = tunnelOf('decap');
   if (decapDev !== undefined) via.push(decapDev);
-  const brName = h.steps.find((s) => s.kind === 'bridge' && s.detail?.['bridge'])?.detail?.[
-    'bridge'
-  ];
+  const brName = h.steps.map((s) => detailOf(s, 'bridge')?.bridge).find((b) => b);
   if (brName !== undefined && (bridged || h.steps.some((s) => s.kind === 'bridge')))
-    via.push(String(brName));
+    via.push(brName);
   const encapDev = tunnelOf('encap');
   if (encapDev !== undefined) via.push(encapDev);
-  if (tx) via.push(String(tx.detail?.['dev'] ?? '?'));
+  if (tx) via.push(detailOf(tx, 'transmit')?.dev ?? '?');
   const uniq = via.filter((v, i) => i === 0 || via[i - 1] !== v);
   if (uniq.length > 0) parts.push(uniq.join(' → '));
   // With an ENCAP, the route that chose the tunnel (the inner packet's), not the outer packet's.
   const route = [...(encapAt >= 0 ? h.steps.slice(0, encapAt) : h.steps)]
     .reverse()
-    .find(
-      (s) =>
-        s.kind === 'route' && s.detail?.['route'] !== undefined && s.detail?.['result'] !== 'local',
-    );
-  if (route && tx) {
-    const r = String(route.detail!['route']);
+    .map((s) => detailOf(s, 'route'))
+    .find((d) => d?.route !== undefined && d.result !== 'local');
+  if (route?.route !== undefined && tx) {
+    const r = route.route;
     // The podCIDR routes the cloud (or the operator) gave the router are what makes cross-node traffic work.
     const note =
       h.role === 'router' && /proto static/.test(r)
@@ -220,18 +207,17 @@ function wideLines(h: MergedHop): string[] {
   const groups: { key: string; parts: string[] }[] = [];
   for (const st of h.steps) {
     if (st.kind !== 'rule' && st.kind !== 'policy') continue;
-    const d = st.detail ?? {};
-    const key = `${String(d['hook'])} ${String(d['table'])}`;
+    const d = st.detail;
+    const key = `${String(d?.hook)} ${String(d?.table)}`;
     let g = groups[groups.length - 1];
     if (!g || g.key !== key) groups.push((g = { key, parts: [] }));
     if (st.kind === 'rule') {
+      const r = st.detail;
       // A verdict or a rewrite ends the entry (`DNAT`, `ACCEPT`); a jump shows by the next hit's chain.
-      const word = /^[A-Z]+\b/.exec(String(d['target'] ?? ''))?.[0] ?? '';
+      const word = /^[A-Z]+\b/.exec(r?.target ?? '')?.[0] ?? '';
       const shown = /^(ACCEPT|DROP|REJECT|DNAT|SNAT|MASQUERADE|REDIRECT|NOTRACK)$/.test(word);
-      g.parts.push(
-        `${shortChain(String(d['chain']))}#${String(d['index'])}${shown ? ` ${word}` : ''}`,
-      );
-    } else g.parts.push(`policy ${String(d['policy'])}`);
+      g.parts.push(`${shortChain(String(r?.chain))}#${String(r?.index)}${shown ? ` ${word}` : ''}`);
+    } else g.parts.push(`policy ${String(st.detail?.policy)}`);
   }
   for (const g of groups) {
     if (g.parts.length === 1 && g.parts[0] === 'policy ACCEPT') continue;
@@ -240,9 +226,9 @@ function wideLines(h: MergedHop): string[] {
   }
   for (const st of h.steps) {
     if ((st.kind !== 'receive' && st.kind !== 'transmit') || !st.packet) continue;
-    const d = st.detail ?? {};
+    const d = st.detail;
     lines.push(
-      `${st.kind === 'receive' ? 'rx' : 'tx'}    ${String(d['dev']).padEnd(11)} ${String(d['src'])} > ${String(d['dst'])}`,
+      `${st.kind === 'receive' ? 'rx' : 'tx'}    ${String(d?.dev).padEnd(11)} ${String(d?.src)} > ${String(d?.dst)}`,
     );
   }
   return lines;
@@ -258,7 +244,7 @@ function legText(title: string, leg: Leg, out: string[], wide = false): void {
     for (const a of h.arp) out.push(`  ${''.padEnd(width)}    arp  ${a}`);
     // NetworkPolicy notes (policy/trace-annotate.ts): where a policy applied, or would have.
     for (const s of h.steps)
-      if (s.kind === 'note' && s.detail?.['policy'] !== undefined)
+      if (s.kind === 'note' && s.detail && 'policy' in s.detail)
         out.push(`  ${''.padEnd(width)}    policy  ${s.summary}`);
   }
   out.push(outcomeLine(leg));

@@ -14,128 +14,30 @@
  * enumerated (enumerateBranches): each alternative with its probability, the
  * endpoint it reached and what the client saw.
  */
-import { InputError, type Diagnostic } from '../diag.js';
+import { InputError } from '../diag.js';
 import type { Fate } from '../kernel/fate.js';
 import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
 import { describeSocket } from '../kernel/socket.js';
 import { StepList, type Step } from '../kernel/step.js';
 import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
-import type { RewriteRule, Twin, TwinDefault, TwinPlan } from '../twin/index.js';
+import type { Twin, TwinPlan } from '../twin/index.js';
 import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
-import { annotatePolicyTrace, type TracePolicy } from '../policy/trace-annotate.js';
-
-export type Disposition = 'delivered' | 'dropped' | 'rejected' | 'left-model' | 'unsupported';
-
-export interface PacketView {
-  readonly src: string;
-  readonly dst: string;
-  /** `ipip`: an IP-in-IP outer packet (protocol 4), its inner packet in `inner`. */
-  readonly proto: L4Proto | 'ipip';
-  readonly sport?: number;
-  readonly dport?: number;
-  /** TCP flags (`S`, `S.`, `R.`) or the ICMP type/code. */
-  readonly flags?: string;
-  readonly text: string;
-  /** The packet an IP-in-IP outer packet carries. */
-  readonly inner?: PacketView;
-}
-
-export interface StepView {
-  readonly kind: Step['kind'];
-  readonly summary: string;
-  readonly packet?: PacketView;
-  readonly before?: PacketView;
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
-
-export type HostRole = 'pod' | 'node' | 'router' | 'external';
-
-export interface Hop {
-  readonly host: string;
-  readonly role: HostRole;
-  readonly steps: readonly StepView[];
-}
-
-export interface Leg {
-  /** What was sent: `TCP SYN`, `UDP`, `ICMP echo request`, `TCP SYN-ACK`, `TCP RST`… */
-  readonly what: string;
-  readonly sent: PacketView;
-  readonly from: string;
-  readonly disposition: Disposition;
-  /** A DROP_REASONS name when not delivered. */
-  readonly reason?: string;
-  readonly detail?: string;
-  /** Where the packet's life ended (the receiving host, or where it died). */
-  readonly at?: string;
-  /** The socket that got it. */
-  readonly socket?: string;
-  /** The packet as finally seen by the receiver (or where it died). */
-  readonly received?: PacketView;
-  readonly hops: readonly Hop[];
-}
-
-export interface RewriteView {
-  readonly leg: 'request' | 'reply';
-  readonly kind: string;
-  readonly host: string;
-  readonly hook: string;
-  readonly field: string;
-  readonly from: string;
-  readonly to: string;
-  readonly rule?: RewriteRule;
-  readonly by: string;
-  readonly before: PacketView;
-  readonly after: PacketView;
-}
-
-export interface Alternative {
-  readonly probability: number;
-  readonly decisions: readonly { label: string; p: number; value: boolean }[];
-  /** Where the request was DNATed to, if anywhere. */
-  readonly dnat?: string;
-  readonly request: {
-    readonly disposition: Disposition;
-    readonly reason?: string;
-    readonly at?: string;
-    readonly received?: PacketView;
-  };
-  readonly reply?: {
-    readonly disposition: Disposition;
-    readonly reason?: string;
-    readonly at?: string;
-    readonly received?: PacketView;
-  };
-  readonly rewrites: readonly RewriteView[];
-}
-
-export interface ConnectionTrace {
-  readonly from: {
-    readonly ref: string;
-    readonly kind: string;
-    readonly host?: string;
-    readonly ip: string;
-  };
-  readonly to: {
-    readonly ref: string;
-    readonly kind: string;
-    readonly ip: string;
-    readonly port?: number;
-  };
-  readonly proto: L4Proto;
-  readonly sport: number;
-  readonly seed: number;
-  readonly request: Leg;
-  readonly reply: Leg | null;
-  readonly rewrites: readonly RewriteView[];
-  readonly defaults: readonly TwinDefault[];
-  readonly alternatives?: readonly Alternative[];
-  readonly diagnostics: readonly Diagnostic[];
-  /** NetworkPolicy's verdict on this connection and who enforces it (policy/trace-annotate.ts); absent when no policy selects its pods. */
-  readonly policy?: TracePolicy;
-}
+import { annotatePolicyTrace } from '../policy/trace-annotate.js';
+import type {
+  Alternative,
+  ConnectionTrace,
+  Disposition,
+  Hop,
+  HostRole,
+  Leg,
+  PacketView,
+  RewriteView,
+  StepView,
+} from './model.js';
+import { rewriteOf } from './model.js';
 
 export interface TraceOptions {
   readonly from: string;
@@ -198,6 +100,11 @@ export function packetView(p: Ipv4Packet): PacketView {
   };
 }
 
+/**
+ * A kernel step as the trace shows it. The kernel records each kind's detail
+ * with the keys StepDetails documents; validateTrace checks every built trace
+ * against them.
+ */
 function stepView(s: Step): StepView {
   return {
     kind: s.kind,
@@ -205,7 +112,7 @@ function stepView(s: Step): StepView {
     ...(s.packet ? { packet: packetView(s.packet) } : {}),
     ...(s.before ? { before: packetView(s.before) } : {}),
     ...(s.detail ? { detail: s.detail } : {}),
-  };
+  } as StepView;
 }
 
 function whatOf(p: Ipv4Packet): string {
@@ -274,7 +181,7 @@ function dispositionOf(f: Fate | undefined): {
         received: packetView(f.packet),
         ...(f.socket.error ? { detail: f.socket.error } : {}),
       };
-    case 'left-world':
+    case 'left-model':
       return {
         disposition: 'left-model',
         reason: 'left-model',
@@ -305,29 +212,18 @@ function dispositionOf(f: Fate | undefined): {
 function rewritesOf(steps: readonly Step[], leg: 'request' | 'reply'): RewriteView[] {
   const out: RewriteView[] = [];
   for (const s of steps) {
-    const d = s.detail;
-    if (
-      (s.kind !== 'nat' &&
-        s.kind !== 'encap' &&
-        s.kind !== 'decap' &&
-        s.kind !== 'fabric' &&
-        s.kind !== 'proxy') ||
-      !d ||
-      typeof d['rewrite'] !== 'string' ||
-      !s.before ||
-      !s.packet
-    )
-      continue;
+    const d = rewriteOf(s);
+    if (!d || !s.before || !s.packet) continue;
     out.push({
       leg,
-      kind: String(d['rewrite']),
+      kind: d.rewrite,
       host: s.host,
-      hook: String(d['hook']),
-      field: String(d['field']),
-      from: String(d['from']),
-      to: String(d['to']),
-      ...(d['rule'] ? { rule: d['rule'] as RewriteView['rule'] & object } : {}),
-      by: String(d['by']),
+      hook: d.hook,
+      field: d.field,
+      from: d.from,
+      to: d.to,
+      ...(d.rule ? { rule: d.rule } : {}),
+      by: d.by,
       before: packetView(s.before),
       after: packetView(s.packet),
     });
@@ -490,7 +386,7 @@ function runOnce(
   const repRec = new StepList();
   let answer:
     { host: string; packet: Ipv4Packet; run: () => ReturnType<typeof net.send> } | undefined;
-  if (f && f.kind !== 'left-world' && f.response) {
+  if (f && f.kind !== 'left-model' && f.response) {
     const r = f.response;
     answer = {
       host: r.host,

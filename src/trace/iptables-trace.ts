@@ -58,6 +58,13 @@ import { DEFAULT_RULES, reversePath, RouteTable, type Route } from '../kernel/fi
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { openingPacketWith } from './opening.js';
+import type {
+  IptablesAlternative,
+  IptablesTraceResult,
+  PacketSummary,
+  Rewrite,
+  WalkSummary,
+} from './model.js';
 import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../kernel/conntrack/core.js';
 import { enumerateBranches, SeededChooser, type Chooser } from '../kernel/random.js';
 import { StepList, type Step } from '../kernel/step.js';
@@ -73,7 +80,6 @@ import {
   type HookName,
   type HookOutcome,
   type NetfilterEnv,
-  type RuleHit,
   type Ruleset,
   type Skb,
   type Verdict,
@@ -115,64 +121,6 @@ export interface IptablesTraceInput {
   readonly ipsets?: IpSets;
   /** The host's routes (`ip route show table all`), for `-m rpfilter` rules. */
   readonly routes?: readonly Route[];
-}
-
-export interface PacketSummary {
-  readonly src: Ipv4;
-  readonly dst: Ipv4;
-  readonly sport: number | null;
-  readonly dport: number | null;
-  /** `ipip`: protocol 4, no ports (an outer IP-in-IP packet). */
-  readonly proto: L4Proto | 'ipip';
-}
-
-export interface Rewrite {
-  readonly hook: HookName;
-  readonly kind: string;
-  readonly before: PacketSummary;
-  readonly after: PacketSummary;
-}
-
-export interface Alternative extends WalkSummary {
-  readonly probability: number;
-  /** The chance decisions this alternative took (statistic rules). */
-  readonly decisions: readonly {
-    readonly label: string;
-    readonly p: number;
-    readonly taken: boolean;
-  }[];
-  /** The destination a DNAT/REDIRECT target bound, `IP:PORT`. */
-  readonly dnat: string | null;
-  readonly snat: {
-    readonly kind: 'SNAT' | 'MASQUERADE';
-    readonly to: string;
-    /** MASQUERADE only: where the address came from. */
-    readonly source?: 'out-iface address' | 'first --local-ip';
-  } | null;
-  /** The skb carried kube-proxy's 0x4000 mark at some point. */
-  readonly masqueradeMark: boolean;
-  /** With `reply`: the receiver's answer through the same host (conntrack un-NAT). */
-  readonly reply: WalkSummary | null;
-}
-
-export interface IptablesTraceResult {
-  readonly input: {
-    readonly src: Ipv4;
-    readonly dst: Ipv4;
-    readonly sport: number;
-    readonly dport: number;
-    readonly proto: L4Proto;
-    readonly localIps: readonly Ipv4[];
-    readonly inIface: string | null;
-    readonly outIface: string | null;
-    readonly start: 'PREROUTING' | 'OUTPUT';
-    readonly allPaths: boolean;
-    readonly seed: number;
-    readonly tcpFlags: string | null;
-    readonly sysctls: ConntrackSysctls;
-    readonly reply: boolean;
-  };
-  readonly alternatives: readonly Alternative[];
 }
 
 function isLoopback(ip: Ipv4): boolean {
@@ -465,30 +413,6 @@ function runOnce(
   return { ...req, masqSource, reply };
 }
 
-/** What a walk through the host came to: shared by the request and the reply. */
-export interface WalkSummary {
-  readonly path: readonly HookName[];
-  readonly verdict: Verdict;
-  readonly decidedBy: Decider | null;
-  readonly reject?: { readonly with: string; readonly response: string | null };
-  readonly unsupported?: {
-    readonly what: string;
-    readonly line?: number;
-    readonly file?: string;
-    readonly rule?: string;
-  };
-  readonly hits: readonly RuleHit[];
-  readonly rewrites: readonly Rewrite[];
-  /** conntrack's view of the packet at the end: NEW, ESTABLISHED_REPLY, …, or INVALID / UNTRACKED. */
-  readonly ctstate: string;
-  readonly mark: string;
-  /** The packet as it entered the host. */
-  readonly packetIn: PacketSummary;
-  /** The packet at the end (after every rewrite). */
-  readonly packet: PacketSummary;
-  readonly steps: readonly Step[];
-}
-
 function summarizeWalk(w: Walk): WalkSummary {
   const last = w.outcomes[w.outcomes.length - 1];
   const verdict: Verdict = last ? last.verdict : 'ACCEPT';
@@ -552,11 +476,11 @@ function summarizeWalk(w: Walk): WalkSummary {
 function alternativeOf(
   r: RunResult,
   probability: number,
-  decisions: Alternative['decisions'],
-): Alternative {
+  decisions: IptablesAlternative['decisions'],
+): IptablesAlternative {
   const base = summarizeWalk(r);
   let dnat: string | null = null;
-  let snat: Alternative['snat'] = null;
+  let snat: IptablesAlternative['snat'] = null;
   let masqMark = r.outcomes.some((o) => (o.skb.mark & KUBE_MASQ_MARK) !== 0);
   for (const s of r.steps) {
     const d = s.detail;
@@ -639,7 +563,7 @@ export function traceIptables(given: IptablesTraceInput): IptablesTraceResult {
   };
   const sport = input.sport ?? DEFAULT_SPORT;
   const fallback: Chooser = new SeededChooser(input.seed);
-  let alternatives: Alternative[];
+  let alternatives: IptablesAlternative[];
   if (input.allPaths) {
     // In traversal order: a branch that matched a statistic rule before one that fell through it.
     const branches = enumerateBranches((ch) => runOnce(compiled, input, sport, ch), fallback).sort(

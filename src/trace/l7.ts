@@ -22,32 +22,14 @@ import { InputError, type Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelPod } from '../k8s/model.js';
 import { nsName } from '../k8s/model.js';
 import type { TwinPlan } from '../twin/index.js';
-import {
-  traceConnection,
-  type ConnectionTrace,
-  type RewriteView,
-  type TraceOptions,
-} from './connection.js';
+import { traceConnection, type TraceOptions } from './connection.js';
+import type { ConnectionTrace, L7Trace, ProxyView, RewriteView } from './model.js';
 
 export interface L7Options extends TraceOptions {
   /** The HTTP Host header (default: the first rule's host). */
   readonly httpHost?: string;
   /** The HTTP path (default `/`). */
   readonly path?: string;
-}
-
-export interface ProxyView {
-  readonly controller: string;
-  readonly ingress: string;
-  readonly service: string;
-  readonly backend: string;
-  readonly why: string;
-}
-
-export interface L7Trace extends ConnectionTrace {
-  /** Leg 2: the controller's own connection to the backend (absent when the request did not reach a controller). */
-  readonly upstream?: ConnectionTrace;
-  readonly proxy?: ProxyView;
 }
 
 const CONTROLLERS: Readonly<Record<string, string>> = {

@@ -12,19 +12,24 @@ import { describe, expect, it } from 'vitest';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
 import { planTwin } from '../twin/index.js';
-import { traceConnection, type ConnectionTrace, type TraceOptions } from './connection.js';
+import { traceConnection, type TraceOptions } from './connection.js';
+import type { ConnectionTrace } from './model.js';
 import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
+import { detailOf } from './model.js';
 
 const notes = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
   (t[leg]?.hops ?? []).flatMap((h) =>
-    h.steps.filter((s) => s.kind === 'note' && s.detail?.['policy']).map((s) => s.summary),
+    h.steps
+      .filter((s) => s.kind === 'note' && s.detail !== undefined && 'policy' in s.detail)
+      .map((s) => s.summary),
   );
 /** The filter chains a leg's packet went through (rule steps), in order. */
 const chains = (t: ConnectionTrace, leg: 'request' | 'reply' = 'request'): string[] =>
   (t[leg]?.hops ?? []).flatMap((h) =>
     h.steps
-      .filter((s) => s.kind === 'rule' && s.detail?.['table'] === 'filter')
-      .map((s) => String(s.detail?.['chain'])),
+      .map((s) => detailOf(s, 'rule'))
+      .filter((d) => d?.table === 'filter')
+      .map((d) => String(d?.chain)),
   );
 
 interface Case {
@@ -72,8 +77,8 @@ const CASES: Case[] = [
         'ingress denied: NetworkPolicies store/default-deny, store/store-net-policy isolate store/db-1 and no rule allows TCP/6379 from store/fe-1',
       ]);
       const drop = t.request.hops.flatMap((h) => h.steps).find((s) => s.kind === 'drop');
-      const pol = drop?.detail?.['policy'] as { explanation: string[]; rule: { chain: string } };
-      expect(pol.rule.chain).toMatch(/^cali-tw-/);
+      const pol = detailOf(drop!, 'drop')!.policy!;
+      expect(pol.rule!.chain).toMatch(/^cali-tw-/);
       expect(pol.explanation).toContain(
         '    NetworkPolicy store/store-net-policy spec.ingress[0]: store/fe-1 is not among its peers (pods {role=be} in namespace store)',
       );

@@ -10,8 +10,10 @@ import { describe, expect, it } from 'vitest';
 import { InputError } from '../diag.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
-import { traceConnection, type Disposition } from './connection.js';
+import { traceConnection } from './connection.js';
+import type { Disposition } from './model.js';
 import { knownRefs } from './refs.js';
+import { validateTrace } from './validate.js';
 import { planExample } from '../render/testing/golden.js';
 
 const DISPOSITIONS: readonly Disposition[] = [
@@ -46,6 +48,7 @@ describe('every example, every pair of refs', () => {
           continue;
         }
         traced++;
+        expect(validateTrace(t), what).toEqual([]);
         expect(DISPOSITIONS, what).toContain(t.request.disposition);
         if (t.request.disposition !== 'delivered') expect(t.request.reason, what).toBeTruthy();
         if (t.reply) expect(DISPOSITIONS, what).toContain(t.reply.disposition);

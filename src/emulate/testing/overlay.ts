@@ -17,7 +17,8 @@ import type { Host } from '../../kernel/host.js';
 import { vxlanDriverOf } from '../../kernel/vxlan.js';
 import { loadDocuments } from '../../k8s/load.js';
 import { buildModel } from '../../k8s/model.js';
-import { traceConnectionWithTwin, type ConnectionTrace } from '../../trace/connection.js';
+import { traceConnectionWithTwin } from '../../trace/connection.js';
+import type { ConnectionTrace } from '../../trace/model.js';
 import { planTwin, type Twin } from '../../twin/index.js';
 import { sh } from './kernel.js';
 

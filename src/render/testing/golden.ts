@@ -15,8 +15,9 @@ import { expect } from 'vitest';
 import { loadDocuments } from '../../k8s/load.js';
 import { buildModel } from '../../k8s/model.js';
 import { renderTraceText } from '../trace.js';
+import { validateTrace } from '../../trace/validate.js';
 import { planTwin, type TwinPlan } from '../../twin/index.js';
-import type { ConnectionTrace } from '../../trace/connection.js';
+import type { ConnectionTrace } from '../../trace/model.js';
 
 const UPDATE = process.env['UPDATE_GOLDEN'] === '1';
 
@@ -60,12 +61,14 @@ export function expectGolden(name: string, files: Readonly<Record<string, string
 
 /**
  * A connection trace's golden pair: the text view (NAME.txt; by default
- * renderTraceText's) and the JSON trace (NAME.json).
+ * renderTraceText's) and the JSON trace (NAME.json), after validateTrace
+ * found the trace whole.
  */
 export function expectTraceGolden(
   name: string,
   t: ConnectionTrace,
   text: string = renderTraceText(t),
 ): void {
+  expect(validateTrace(t), `${name}: the trace model's invariants`).toEqual([]);
   expectGolden(name, { txt: text, json: `${JSON.stringify(t, null, 2)}\n` });
 }
