@@ -15,7 +15,7 @@
  * `status.loadBalancer.ingress`, the address a client outside dials.
  */
 import { InputError } from '../diag.js';
-import type { Alternative, ConnectionTrace, PacketView, RewriteView } from '../trace/connection.js';
+import type { Alternative, ConnectionTrace, PacketView, RewriteView } from '../trace/model.js';
 import { traceConnection } from '../trace/connection.js';
 import { resolveRef } from '../trace/refs.js';
 import type { TwinPlan } from '../twin/index.js';

@@ -17,7 +17,7 @@ import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
 import type { Endpoint } from '../policy/model.js';
 import { cidrRange } from '../policy/model.js';
 import { PortSet } from '../policy/ports.js';
-import type { ConnectionTrace } from '../trace/connection.js';
+import type { ConnectionTrace } from '../trace/model.js';
 import type { TwinPlan } from '../twin/index.js';
 import { checkTraceRef, keepsAddressByTrace, reachByTrace } from './dataplane.js';
 import type {

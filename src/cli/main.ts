@@ -1,9 +1,21 @@
 /**
- * The `packeteye` command. Each subcommand lives in its own module and
- * registers itself on the program; this file only wires them and maps
- * outcomes to exit status: 0 when the command ran (whatever the packet's
- * fate), 2 for bad input (with diagnostics naming file, object and field),
- * 1 when `check` finds an expectation that does not hold.
+ * cli/: the `packeteye` command, the only floor that touches the world
+ * (files, stdin/stdout/stderr, the environment, kubectl). Below it nothing
+ * reads a file or the clock; here the inputs are read, the models built,
+ * and a view from render/ written.
+ *
+ *   main.ts      the program: wires the subcommands, maps outcomes to exit status
+ *   commands.ts  the list of subcommands (each module exports register(program, io))
+ *   io.ts        the doors to the world: files in, text out (memoryIo for tests)
+ *   cluster.ts   -f FILE|DIR|- read and modelled, shared by trace, rules, reach
+ *   live.ts      without -f: the current kubectl context
+ *   output.ts    -o yaml from the JSON document, progress on stderr
+ *   exit.ts      exit statuses
+ *   trace.ts, rules.ts, reach.ts, iptables.ts, check.ts: one subcommand each
+ *
+ * Exit status: 0 when the command ran (whatever the packet's fate), 2 for bad
+ * input (with diagnostics naming file, object and field), 1 when `check`
+ * finds an expectation that does not hold.
  */
 import { Command, CommanderError } from 'commander';
 import { InputError, formatDiagnostic } from '../diag.js';

@@ -23,7 +23,7 @@ import type { ClusterModel, ModelPod } from '../k8s/model.js';
 import { nsName } from '../k8s/model.js';
 import type { TwinPlan } from '../twin/index.js';
 import { traceConnection, type TraceOptions } from './connection.js';
-import type { ConnectionTrace, L7Trace, ProxyView, RewriteView } from './model.js';
+import type { L7Trace, RewriteView } from './model.js';
 
 export interface L7Options extends TraceOptions {
   /** The HTTP Host header (default: the first rule's host). */
