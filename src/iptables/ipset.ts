@@ -23,29 +23,52 @@ import { ipv4ToInt } from './values.js';
 
 const CODE = 'ipset-syntax';
 
-/** `create` options that take a value (ipset 7); the rest are flags. */
-const VALUED = new Set([
-  'family',
-  'hashsize',
-  'maxelem',
-  'bucketsize',
-  'initval',
-  'timeout',
-  'netmask',
-  'range',
-  'size',
-  'markmask',
-]);
-/** `add` options that take a value. */
-const ADD_VALUED = new Set([
-  'timeout',
-  'packets',
-  'bytes',
-  'comment',
-  'skbmark',
-  'skbprio',
-  'skbqueue',
-]);
+/**
+ * The options `create` takes for each type (ipset 7.17's type modules,
+ * lib/ipset_*.c): true for one that takes a value, false for a flag.
+ * Anything else is refused as `ipset restore` refuses it ("Unknown argument").
+ */
+const EXTENSIONS: Readonly<Record<string, boolean>> = {
+  timeout: true,
+  counters: false,
+  comment: false,
+  skbinfo: false,
+};
+const HASH: Readonly<Record<string, boolean>> = {
+  family: true,
+  hashsize: true,
+  maxelem: true,
+  bucketsize: true,
+  initval: true,
+  forceadd: false,
+  ...EXTENSIONS,
+};
+const CREATE_OPTIONS: Readonly<Record<IpSetType, Readonly<Record<string, boolean>>>> = {
+  'hash:ip': { ...HASH, netmask: true },
+  'hash:net': HASH,
+  'hash:ip,port': HASH,
+  'hash:net,port': HASH,
+  'hash:ip,port,ip': HASH,
+  'hash:ip,port,net': HASH,
+  'bitmap:ip': { range: true, netmask: true, ...EXTENSIONS },
+  'bitmap:port': { range: true, ...EXTENSIONS },
+  'list:set': { size: true, ...EXTENSIONS },
+};
+/** Numeric `create` options. */
+const NUMERIC = new Set(['hashsize', 'maxelem', 'bucketsize', 'initval', 'timeout', 'size']);
+/** `add` options: the `create` extension each needs, and whether it takes a value. */
+const ADD_OPTIONS: Readonly<Record<string, { needs?: string; valued: boolean }>> = {
+  timeout: { needs: 'timeout', valued: true },
+  packets: { needs: 'counters', valued: true },
+  bytes: { needs: 'counters', valued: true },
+  comment: { needs: 'comment', valued: true },
+  skbmark: { needs: 'skbinfo', valued: true },
+  skbprio: { needs: 'skbinfo', valued: true },
+  skbqueue: { needs: 'skbinfo', valued: true },
+  nomatch: { valued: false },
+  before: { valued: true },
+  after: { valued: true },
+};
 
 const PROTOS: Readonly<Record<string, number>> = {
   tcp: IPPROTO.TCP,
@@ -166,6 +189,34 @@ interface Building {
   netmask: number;
   entries: IpSetEntry[];
   line: number;
+  /** The create options given (for the add options they allow). */
+  options: Set<string>;
+  /** A bitmap's `range`, as [lo, hi] addresses or ports. */
+  range?: readonly [number, number];
+}
+
+/** A bitmap's `range`: FROM-TO or a CIDR for bitmap:ip, PORT-PORT for bitmap:port. */
+function parseRange(type: IpSetType, v: string): P<readonly [number, number]> {
+  if (type === 'bitmap:port') {
+    const r = /^(\d+)-(\d+)$/.exec(v);
+    if (!r) return bad(`range "${v}": expected PORT-PORT`);
+    for (const x of [r[1]!, r[2]!])
+      if (Number(x) > 65535) return bad(`range "${v}": '${x}' is out of range 0-65535`);
+    if (Number(r[2]) < Number(r[1])) return bad(`range "${v}": the end is before the start`);
+    return ok([Number(r[1]), Number(r[2])]);
+  }
+  const a = parseAddr(v, true);
+  if (!a.ok) return bad(`range ${a.error}`);
+  return ok([a.value.kind === 'net' ? a.value.lo : 0, a.value.kind === 'net' ? a.value.hi : 0]);
+}
+
+/** Does every part of an element lie inside a bitmap's range? */
+function inRange(parts: readonly IpSetPart[], range: readonly [number, number]): boolean {
+  const p = parts[0];
+  if (!p) return true;
+  if (p.kind === 'anyport') return p.port >= range[0] && p.port <= range[1];
+  if (p.kind === 'net') return p.lo >= range[0] && p.hi <= range[1];
+  return true;
 }
 
 /** Parses `ipset save` text into sets by name, with diagnostics naming FILE:LINE. */
@@ -211,13 +262,28 @@ export function parseIpsetSave(
         return;
       }
       const type = arg as IpSetType;
-      const b: Building = { name, type, netmask: 32, entries: [], line };
+      const b: Building = { name, type, netmask: 32, entries: [], line, options: new Set() };
+      const allowed = CREATE_OPTIONS[type];
       for (let k = 3; k < words.length; k++) {
         const opt = words[k]!;
-        if (!VALUED.has(opt)) continue; // counters, comment, forceadd, skbinfo…
+        const valued = allowed[opt];
+        if (valued === undefined) {
+          error(
+            line,
+            `set ${name}: unknown argument "${opt}" for ${type} (ipset restore refuses it)`,
+            `${type} takes ${Object.keys(allowed).join(', ')}`,
+          );
+          return;
+        }
+        b.options.add(opt);
+        if (!valued) continue;
         const v = words[++k];
         if (v === undefined) {
           error(line, `${opt} needs a value`);
+          return;
+        }
+        if (NUMERIC.has(opt) && !/^(?:\d+|0x[0-9a-fA-F]+)$/.test(v)) {
+          error(line, `set ${name}: ${opt} "${v}" is not a number`);
           return;
         }
         if (opt === 'family' && v !== 'inet') {
@@ -231,6 +297,22 @@ export function parseIpsetSave(
           }
           b.netmask = Number(v);
         }
+        if (opt === 'range') {
+          const r = parseRange(type, v);
+          if (!r.ok) {
+            error(line, `set ${name}: ${r.error}`);
+            return;
+          }
+          b.range = r.value;
+        }
+      }
+      if (type.startsWith('bitmap:') && !b.range) {
+        error(
+          line,
+          `set ${name}: a ${type} set needs a range (ipset: "Mandatory option \`range' is missing")`,
+          type === 'bitmap:port' ? 'e.g. range 0-1023' : 'e.g. range 10.0.0.0/16',
+        );
+        return;
       }
       building.set(name, b);
       return;
@@ -252,8 +334,27 @@ export function parseIpsetSave(
       let nomatch = false;
       for (let k = 3; k < words.length; k++) {
         const opt = words[k]!;
+        const spec = ADD_OPTIONS[opt];
+        if (spec === undefined) {
+          error(line, `add ${name}: unknown argument "${opt}" (ipset restore refuses it)`);
+          return;
+        }
+        if (spec.needs !== undefined && !b.options.has(spec.needs)) {
+          error(
+            line,
+            `add ${name}: ${opt} cannot be used: set ${name} was created without ${spec.needs} support`,
+          );
+          return;
+        }
+        if ((opt === 'before' || opt === 'after') && b.type !== 'list:set') {
+          error(line, `add ${name}: ${opt} is only for list:set sets`);
+          return;
+        }
         if (opt === 'nomatch') nomatch = true;
-        else if (ADD_VALUED.has(opt)) k++;
+        else if (spec.valued && words[++k] === undefined) {
+          error(line, `add ${name}: ${opt} needs a value`);
+          return;
+        }
       }
       if (nomatch && !b.type.startsWith('hash:net') && b.type !== 'hash:ip,port,net') {
         error(line, `nomatch is only for sets with a net part, not ${b.type}`);
@@ -262,6 +363,11 @@ export function parseIpsetSave(
       const el = parseElement(b.type, arg);
       if (!el.ok) {
         error(line, `set ${name}: ${el.error}`);
+        return;
+      }
+      const range = b.range;
+      if (range && el.value.some((parts) => !inRange(parts, range))) {
+        error(line, `set ${name}: ${arg} is out of the range of the set`);
         return;
       }
       for (const parts of el.value) b.entries.push({ parts, nomatch, line });
