@@ -54,7 +54,7 @@
  */
 import type { Command } from 'commander';
 import { InputError, formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
-import { detectIptablesFamily, parseIptablesSave } from '../iptables/parse.js';
+import { detectIptablesFamily, firstIpv4Line, parseIptablesSave } from '../iptables/parse.js';
 import type { Rule, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import { DEFAULT_SPORT, traceIptables, type LocalIp } from '../trace/iptables-trace.js';
@@ -66,8 +66,8 @@ import type { L4Proto } from '../wire/packet.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
-import { parseIpRoutes } from '../kernel/ip-route.js';
-import type { Route } from '../kernel/fib.js';
+import { readIpDump } from '../kernel/ip-read.js';
+import type { PolicyRule, Route } from '../kernel/fib.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 
 interface TraceOptions {
@@ -183,7 +183,8 @@ export function register(program: Command, io: Io): void {
     .option('--ipsets <FILE>', 'ipset save output of the host, for rules with -m set')
     .option(
       '--routes <FILE>',
-      'ip route show table all output of the host, for rules with -m rpfilter (Calico, anti-spoofing)',
+      'routes of the host, for rules with -m rpfilter (Calico, anti-spoofing): ip route show table all, ' +
+        'optionally with ip rule show, as text or ip -j JSON (detected)',
     )
     .requiredOption('--src <IP>', 'source address')
     .requiredOption('--dst <IP>', 'destination address')
@@ -282,24 +283,12 @@ export function register(program: Command, io: Io): void {
         );
       }
 
-      const text = io.readFile(opts.rules);
-      const detected = detectIptablesFamily(text);
-      if (detected && family === 'ipv4') {
-        throw InputError.of(
-          'iptables-trace-family-mismatch',
-          'this is an ip6tables (IPv6) dump, but --src/--dst are IPv4 addresses',
-          { file: opts.rules, line: detected.line },
-          'trace an IPv4 packet through the iptables-save dump, or give IPv6 --src/--dst',
-        );
-      }
-      // A dump with nothing IPv6-only in it is read in the packet's family
-      // (an IPv4 address in it is then an error naming its line).
-      const parsed = parseIptablesSave(text, opts.rules, { family: detected ? 'ipv6' : family });
-      if (hasErrors(parsed.diagnostics))
-        throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+      const { parsed, detected } = readRules(io, opts.rules, family);
+      const routing = opts.routes !== undefined ? readRouting(io, opts.routes) : undefined;
       const warnings = [
         ...parsed.diagnostics.filter((d) => d.severity !== 'error'),
         ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
+        ...(routing?.warnings ?? []),
       ];
       for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
       const ipsets = readIpsets(
@@ -326,7 +315,8 @@ export function register(program: Command, io: Io): void {
         sysctls,
         reply: opts.reply === true,
         ipsets,
-        ...(opts.routes !== undefined ? { routes: readRoutes(io, opts.routes) } : {}),
+        ...(routing ? { routes: routing.routes } : {}),
+        ...(routing?.rules ? { ipRules: routing.rules } : {}),
       });
       if (format === 'json')
         io.out(
@@ -380,12 +370,72 @@ function readIpsets(
   return sets;
 }
 
-/** The host's routes from `--routes` (`ip route show table all`); errors name FILE:LINE. */
-function readRoutes(io: Io, file: string): Route[] {
-  const parsed = parseIpRoutes(io.readFile(file), file);
+/**
+ * The host's routing from `--routes`: `ip route show table all` and
+ * optionally `ip rule show`, as text or `ip -j` JSON (detected). Errors name
+ * FILE:LINE; a file with no IPv4 route is refused, not read as an empty FIB.
+ */
+function readRouting(
+  io: Io,
+  file: string,
+): { routes: Route[]; rules?: PolicyRule[]; warnings: Diagnostic[] } {
+  const parsed = readIpDump(io.readFile(file), file);
   if (hasErrors(parsed.diagnostics))
     throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
-  return parsed.routes;
+  return {
+    routes: parsed.routes,
+    ...(parsed.rules ? { rules: [...parsed.rules].sort((a, b) => a.priority - b.priority) } : {}),
+    warnings: parsed.diagnostics,
+  };
+}
+
+/**
+ * The `--rules` dump, parsed in its family: refused when it holds no table
+ * (empty, or not iptables-save output), when it mixes IPv4 and IPv6
+ * addresses (iptables-save prints one family), or when its family is not
+ * the packet's.
+ */
+function readRules(
+  io: Io,
+  file: string,
+  family: IpFamily,
+): { parsed: ReturnType<typeof parseIptablesSave>; detected: { line: number } | null } {
+  const text = io.readFile(file);
+  const detected = detectIptablesFamily(text);
+  const v4 = detected ? firstIpv4Line(text) : null;
+  if (detected && v4 !== null) {
+    const [blame, other] = family === 'ipv4' ? [detected.line, v4] : [v4, detected.line];
+    throw InputError.of(
+      'iptables-mixed-families',
+      `an ${family === 'ipv4' ? 'IPv6' : 'IPv4'} address in a dump whose line ${other} has ${family === 'ipv4' ? 'IPv4' : 'IPv6'} ones: iptables-save and ip6tables-save each print one family`,
+      { file, line: blame },
+      'give the iptables-save (IPv4) or the ip6tables-save (IPv6) dump alone',
+    );
+  }
+  if (detected && family === 'ipv4') {
+    throw InputError.of(
+      'iptables-trace-family-mismatch',
+      'this is an ip6tables (IPv6) dump, but --src/--dst are IPv4 addresses',
+      { file, line: detected.line },
+      'trace an IPv4 packet through the iptables-save dump, or give IPv6 --src/--dst',
+    );
+  }
+  // A dump with nothing IPv6-only in it is read in the packet's family
+  // (an IPv4 address in it is then an error naming its line).
+  const parsed = parseIptablesSave(text, file, { family: detected ? 'ipv6' : family });
+  if (hasErrors(parsed.diagnostics))
+    throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
+  if (parsed.ruleset.tables.size === 0) {
+    throw InputError.of(
+      'iptables-empty-dump',
+      text.trim() === ''
+        ? 'the file is empty: expected iptables-save output (*filter … COMMIT)'
+        : 'no table in the file: expected iptables-save output (*filter … COMMIT)',
+      { file },
+      "save the host's rules with iptables-save > rules.txt (ip6tables-save for IPv6)",
+    );
+  }
+  return { parsed, detected };
 }
 
 /** traceIptables, with the one way it can refuse (too many branches) as a diagnostic. */

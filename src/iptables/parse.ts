@@ -74,6 +74,20 @@ export function detectIptablesFamily(text: string): { family: 'ipv6'; line: numb
   return { family: 'ipv6', line };
 }
 
+/** An IPv4 address as the value of an address option. */
+const V4_ADDRESS_OPTION =
+  /(?:^|[ \t])(?:-s|-d|--source|--destination|--src|--dst|--to-destination|--to-source|--to)[ \t]+(?:![ \t]+)?\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}(?=[/: \t\n-]|$)/m;
+
+/** The line of the first IPv4 address in an address option, or null. */
+export function firstIpv4Line(text: string): number | null {
+  const m = V4_ADDRESS_OPTION.exec(text);
+  if (!m) return null;
+  const end = text[m.index] === '\n' ? m.index + 1 : m.index;
+  let line = 1;
+  for (let i = text.indexOf('\n'); i >= 0 && i < end; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
 interface ChainState {
   readonly name: string;
   readonly builtin: boolean;

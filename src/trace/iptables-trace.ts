@@ -54,7 +54,13 @@ import {
   type Ipv4,
 } from '../wire/addr.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
-import { DEFAULT_RULES, reversePath, RouteTable, type Route } from '../kernel/fib.js';
+import {
+  DEFAULT_RULES,
+  reversePath,
+  RouteTable,
+  type PolicyRule,
+  type Route,
+} from '../kernel/fib.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { openingPacketWith } from './opening.js';
@@ -121,6 +127,8 @@ export interface IptablesTraceInput {
   readonly ipsets?: IpSets;
   /** The host's routes (`ip route show table all`), for `-m rpfilter` rules. */
   readonly routes?: readonly Route[];
+  /** The host's policy rules (`ip rule show`); absent: the kernel's three defaults. */
+  readonly ipRules?: readonly PolicyRule[];
 }
 
 function isLoopback(ip: Ipv4): boolean {
@@ -157,6 +165,7 @@ export class SingleHostEnv implements NetfilterEnv {
     readonly localIps: readonly LocalIp[],
     sysctls: Partial<ConntrackSysctls> = {},
     routes?: readonly Route[],
+    ipRules: readonly PolicyRule[] = DEFAULT_RULES,
   ) {
     if (routes !== undefined) {
       const tables = new Map<number, RouteTable>();
@@ -165,7 +174,7 @@ export class SingleHostEnv implements NetfilterEnv {
         if (!t) tables.set(r.table, (t = new RouteTable(r.table)));
         t.insert(r);
       }
-      this.reverseRoute = (src, dst, mark) => reversePath(DEFAULT_RULES, tables, src, dst, mark);
+      this.reverseRoute = (src, dst, mark) => reversePath(ipRules, tables, src, dst, mark);
     }
     this.sysctls = { ...DEFAULT_CONNTRACK_SYSCTLS, ...sysctls };
     this.local = new Map(localIps.map((l) => [canonical(l.ip), l]));
@@ -389,7 +398,7 @@ function runOnce(
   sport: number,
   chooser: Chooser,
 ): RunResult {
-  const env = new SingleHostEnv(input.localIps, input.sysctls, input.routes);
+  const env = new SingleHostEnv(input.localIps, input.sysctls, input.routes, input.ipRules);
   const nf = new Netfilter(compiled, env, input.ipsets);
   const first = newSkb(
     firstPacket(input.proto, input.src, input.dst, sport, input.dport, input.tcpFlags),
