@@ -99,8 +99,8 @@ const CASES: readonly {
   },
   {
     name: 'a disposition outside the model',
-    mutate: (t) => withRequest(t, { disposition: 'left-model' as Leg['disposition'] }),
-    problem: /disposition "left-model" is not one of the model's/,
+    mutate: (t) => withRequest(t, { disposition: 'vanished' as Leg['disposition'] }),
+    problem: /disposition "vanished" is not one of the model's/,
   },
   {
     name: 'an end on a host no hop is on',
