@@ -9,10 +9,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
-import { type SourceObject } from './model.js';
+import { type PolicyWorld, type SourceObject } from './model.js';
 import { buildPolicyWorld } from './world.js';
 import type { L4Protocol } from './ports.js';
-import { sourcesFromYaml } from './testkit.js';
+import { sourcesFromYaml, worldFromYaml } from './testkit.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/anp');
 const read = (f: string) => sourcesFromYaml(readFileSync(join(dir, f), 'utf8'), f);
@@ -418,21 +418,100 @@ spec:
   });
 
   it('a relation in the subject is an error', () => {
-    const w = buildPolicyWorld(
-      sourcesFromYaml(
-        NS +
-          `---
+    const w = worldFromYaml(
+      NS +
+        `---
 apiVersion: policy.networking.k8s.io/v1alpha1
 kind: AdminNetworkPolicy
 metadata: {name: bad}
 spec: {priority: 1, subject: {namespaces: {sameLabels: [tenant]}}, ingress: [{action: Deny, from: [{namespaces: {}}]}]}
 `,
-        'c.yaml',
-      ),
+      'c.yaml',
     );
     expect(w.diagnostics.some((d) => d.severity === 'error' && d.object?.includes('bad'))).toBe(
       true,
     );
-    expect(w.admin).toEqual([]);
+    expect(w.diagnostics.filter((d) => d.severity === 'error').length).toBe(1);
+  });
+});
+
+describe('what an API server holds, read with one diagnostic per cause', () => {
+  const NS = ['a1', 'b1']
+    .map(
+      (ns, i) => `---
+apiVersion: v1
+kind: Namespace
+metadata: {name: ${ns}, labels: {tenant: ${ns[0]}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: p, namespace: ${ns}, labels: {app: p}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.${i}.1}
+`,
+    )
+    .join('');
+  const anp = (peer: string, subject = '{namespaces: {}}') => `${NS}---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: p}
+spec: {priority: 1, subject: ${subject}, ingress: [{action: Deny, from: [${peer}]}]}
+`;
+  it.each([
+    [
+      'pods peer without podSelector: all pods of the namespaces',
+      anp('{pods: {namespaceSelector: {matchLabels: {tenant: a}}}}'),
+      ['spec.ingress[0].from[0].pods.podSelector'],
+    ],
+    [
+      'pods peer without namespaceSelector: those pods in every namespace',
+      anp('{pods: {podSelector: {}}}'),
+      ['spec.ingress[0].from[0].pods.namespaceSelector'],
+    ],
+    [
+      'subject pods without podSelector',
+      anp('{namespaces: {matchLabels: {tenant: a}}}', '{pods: {namespaceSelector: {}}}'),
+      ['spec.subject.pods.podSelector'],
+    ],
+  ])('%s', (_name, yaml, fields) => {
+    const w = worldFromYaml(yaml, 'c.yaml');
+    const notes = w.diagnostics.filter((d) => d.severity !== 'info');
+    expect(notes.map((d) => `${d.severity} ${d.code} ${d.field}`)).toEqual(
+      fields.map((f) => `warning k8s-defaulted-selector ${f}`),
+    );
+    expect(notes[0]!.message).toMatch(/read as \{\}/);
+    expect(w.admin).toHaveLength(1);
+  });
+
+  it('reads a missing pods.podSelector as every pod, exactly as {} would', () => {
+    const missing = worldFromYaml(anp('{pods: {namespaceSelector: {matchLabels: {tenant: a}}}}'));
+    const empty = worldFromYaml(
+      anp('{pods: {namespaceSelector: {matchLabels: {tenant: a}}, podSelector: {}}}'),
+    );
+    const cells = (w: PolicyWorld) => {
+      const m = computeMatrix(w);
+      return m.pods.map((a, i) => m.pods.map((_, j) => m.allowed(i, j).key).join(' ')).join('\n');
+    };
+    expect(cells(missing)).toBe(cells(empty));
+    expect(cells(missing)).toContain('-');
+  });
+
+  it('an IPv6 network is kept and matches nothing, said once', () => {
+    const w = worldFromYaml(`${NS}---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: p}
+spec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Deny, to: [{networks: ["fd00::/8"]}]}]}
+`);
+    expect(w.diagnostics.map((d) => `${d.severity} ${d.code}`)).toContain(
+      'info policy-ipv6-ignored',
+    );
+    expect(w.diagnostics.filter((d) => d.severity !== 'info')).toEqual([]);
+    expect(w.admin[0]!.rules.egress[0]!.peers[0]!.text).toBe('no IPv4 addresses');
+  });
+
+  it('a bad part of a peer is one error, not three', () => {
+    const w = worldFromYaml(anp('{namespaces: {sameLabels: [tenant], self: true}}'));
+    expect(w.diagnostics.filter((d) => d.severity === 'error')).toHaveLength(1);
   });
 });

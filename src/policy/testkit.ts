@@ -1,21 +1,36 @@
 /**
- * Test helpers: objects from YAML text (through `k8s/parse`), and the
+ * Test helpers: decoded objects and worlds from YAML text (through `k8s/load`), and the
  * corpus fixture shape. Not used by the CLI.
  */
-import { parseFile } from '../k8s/parse.js';
-import type { SourceObject } from './model.js';
+import { loadDocuments } from '../k8s/load.js';
+import type { PolicyWorld, SourceObject } from './model.js';
+import { buildPolicyWorld } from './world.js';
 
+/** Decoded objects from YAML text, with the decoder's diagnostics (errors included). */
+export function loadYaml(
+  text: string,
+  file = 'test.yaml',
+): { sources: SourceObject[]; diagnostics: PolicyWorld['diagnostics'] } {
+  const loaded = loadDocuments([{ path: file, text }]);
+  return {
+    sources: loaded.objects.map((o) => ({
+      object: o.object,
+      origin: { file: o.origin.file, line: o.origin.line, document: o.origin.document },
+    })),
+    diagnostics: loaded.diagnostics,
+  };
+}
+
+/** Decoded objects from YAML text (through `k8s/load`, as the CLI reads them). */
 export function sourcesFromYaml(text: string, file = 'test.yaml'): SourceObject[] {
-  const { documents } = parseFile(file, text);
-  const out: SourceObject[] = [];
-  for (const d of documents) {
-    const v = d.value as { kind?: unknown; items?: unknown } | null;
-    const origin = { file: d.file, document: d.document, line: d.line };
-    if (v && v.kind === 'List' && Array.isArray(v.items))
-      for (const item of v.items) out.push({ object: item, origin });
-    else out.push({ object: v, origin });
-  }
-  return out;
+  return loadYaml(text, file).sources;
+}
+
+/** The policy world of YAML text; its diagnostics are the decoder's, then the world's. */
+export function worldFromYaml(text: string, file = 'test.yaml'): PolicyWorld {
+  const { sources, diagnostics } = loadYaml(text, file);
+  const w = buildPolicyWorld(sources);
+  return { ...w, diagnostics: [...diagnostics, ...w.diagnostics] };
 }
 
 export interface CorpusMatrix {

@@ -9,10 +9,17 @@
  * real cluster.
  */
 import type { Location } from '../diag.js';
-import type { Namespace, Pod } from '../k8s/types.js';
+import type {
+  AdminNetworkPolicy,
+  BaselineAdminNetworkPolicy,
+  KubeObject,
+  Namespace,
+  NetworkPolicy,
+  Pod,
+} from '../k8s/types.js';
 import { ipToInt, isIpv4 } from '../wire/addr.js';
 import { compileAdmin, expandRelations } from './adminpolicy.js';
-import { isObj, isPortNumber, protocolOf, Reporter, type Ctx } from './compile.js';
+import { Notes, type Ctx } from './compile.js';
 import {
   NS_NAME_LABEL,
   type CompiledAdminPolicy,
@@ -24,37 +31,27 @@ import {
 } from './model.js';
 import { compileNetworkPolicy } from './networkpolicy.js';
 
-function podPorts(r: Reporter, pod: Pod): PodPort[] {
+/** A pod's container ports (decoded and validated; protocol defaults to TCP). */
+function podPorts(pod: Pod): PodPort[] {
   const out: PodPort[] = [];
-  const containers = Array.isArray(pod.spec?.containers) ? pod.spec.containers : [];
-  containers.forEach((c, i) => {
-    (Array.isArray(c?.ports) ? c.ports : []).forEach((p, j) => {
-      const f = `spec.containers[${i}].ports[${j}]`;
-      const proto = protocolOf(r, p?.protocol, `${f}.protocol`);
-      if (!proto || !isPortNumber(p?.containerPort)) {
-        if (proto)
-          r.warn(
-            'pod-bad-port',
-            `${f}.containerPort`,
-            'containerPort must be a number in 1-65535; ignored',
-          );
-        return;
-      }
+  for (const c of pod.spec?.containers ?? []) {
+    for (const p of c.ports ?? []) {
       out.push({
         ...(typeof p.name === 'string' ? { name: p.name } : {}),
         port: p.containerPort,
-        protocol: proto,
+        protocol: p.protocol ?? 'TCP',
       });
-    });
-  });
+    }
+  }
   return out;
 }
 
 /**
- * Builds the policy world from loaded objects. Kinds other than Namespace,
- * Pod, NetworkPolicy, AdminNetworkPolicy and BaselineAdminNetworkPolicy are
- * ignored. Errors leave the offending policy out (as the API server would
- * have refused it) and are returned as diagnostics.
+ * Builds the policy world from decoded objects (`k8s/load`: the decoder has
+ * validated them and refused what the API server would). Kinds other than
+ * Namespace, Pod, NetworkPolicy, AdminNetworkPolicy and
+ * BaselineAdminNetworkPolicy are ignored. The diagnostics are the notes
+ * compiling adds: lints and what the twin does not model.
  */
 export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld {
   const ctx: Ctx = { diagnostics: [], cidrs: new Map() };
@@ -65,62 +62,40 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
   const baselines: CompiledAdminPolicy[] = [];
 
   for (const { object, origin } of sources) {
-    if (!isObj(object)) continue;
-    const meta = isObj(object.metadata) ? object.metadata : {};
-    switch (object.kind) {
+    const o = object as KubeObject | null | undefined;
+    switch (o?.kind) {
       case 'Namespace': {
-        const ns = object as unknown as Namespace;
-        if (typeof ns.metadata?.name === 'string') {
-          // The API server sets kubernetes.io/metadata.name on every namespace (1.21+).
-          nsLabels.set(ns.metadata.name, {
-            ...(ns.metadata.labels ?? {}),
-            [NS_NAME_LABEL]: ns.metadata.name,
-          });
-        }
+        const ns = o as Namespace;
+        // The API server sets kubernetes.io/metadata.name on every namespace (1.21+).
+        nsLabels.set(ns.metadata.name, {
+          ...(ns.metadata.labels ?? {}),
+          [NS_NAME_LABEL]: ns.metadata.name,
+        });
         break;
       }
       case 'Pod':
-        rawPods.push({ pod: object as unknown as Pod, ...(origin ? { origin } : {}) });
+        rawPods.push({ pod: o as Pod, ...(origin ? { origin } : {}) });
         break;
-      case 'NetworkPolicy': {
-        const p = compileNetworkPolicy(ctx, object, origin);
-        if (p) policies.push(p);
+      case 'NetworkPolicy':
+        policies.push(compileNetworkPolicy(ctx, o as NetworkPolicy, origin));
         break;
-      }
-      case 'AdminNetworkPolicy': {
-        const p = compileAdmin(ctx, object, origin, 'AdminNetworkPolicy');
-        if (p) admin.push(p);
+      case 'AdminNetworkPolicy':
+        admin.push(compileAdmin(ctx, o as AdminNetworkPolicy, origin));
         break;
-      }
-      case 'BaselineAdminNetworkPolicy': {
-        const p = compileAdmin(ctx, object, origin, 'BaselineAdminNetworkPolicy');
-        if (p) baselines.push(p);
+      case 'BaselineAdminNetworkPolicy':
+        baselines.push(compileAdmin(ctx, o as BaselineAdminNetworkPolicy, origin));
         break;
-      }
-      default:
-        void meta;
     }
   }
 
   const pods: PodEndpoint[] = [];
-  const seen = new Map<string, string>();
   for (const { pod, origin } of rawPods) {
-    const meta = isObj(pod.metadata) ? pod.metadata : ({} as Pod['metadata']);
-    const name = typeof meta.name === 'string' ? meta.name : '';
-    const ns = typeof meta.namespace === 'string' && meta.namespace ? meta.namespace : 'default';
-    const r = new Reporter(ctx, origin, `Pod ${ns}/${name || '<unnamed>'}`);
-    if (!name) {
-      r.error('pod-missing-name', 'metadata.name', 'a Pod needs a name');
-      continue;
-    }
+    const name = pod.metadata.name;
+    const ns = pod.metadata.namespace || 'default';
     const key = `${ns}/${name}`;
-    if (seen.has(key)) {
-      r.error('pod-duplicate', 'metadata.name', `Pod ${key} is defined twice`);
-      continue;
-    }
-    seen.set(key, key);
+    const n = new Notes(ctx, origin, `Pod ${key}`);
     if (pod.spec?.hostNetwork === true) {
-      r.info(
+      n.info(
         'policy-hostnetwork-pod',
         'spec.hostNetwork',
         "host-network pods use the node's address and are not subject to NetworkPolicy; left out of the matrix",
@@ -129,31 +104,23 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
     }
     if (!nsLabels.has(ns)) {
       nsLabels.set(ns, { [NS_NAME_LABEL]: ns });
-      r.info(
+      n.info(
         'policy-implicit-namespace',
         'metadata.namespace',
         `no Namespace object for ${ns}; assumed with only the label ${NS_NAME_LABEL}=${ns}`,
       );
     }
     const ip = pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip;
-    let ipInt: number | undefined;
-    if (typeof ip === 'string' && isIpv4(ip)) ipInt = ipToInt(ip);
-    else if (ip !== undefined)
-      r.warn(
-        'pod-bad-ip',
-        'status.podIP',
-        `${JSON.stringify(ip)} is not an IPv4 address; ipBlock peers cannot match this pod`,
-      );
-    const labels = isObj(meta.labels) ? (meta.labels as Record<string, string>) : {};
+    const ipInt = typeof ip === 'string' && isIpv4(ip) ? ipToInt(ip) : undefined;
     pods.push({
       kind: 'pod',
       key,
       namespace: ns,
       name,
-      labels,
+      labels: pod.metadata.labels ?? {},
       nsLabels: nsLabels.get(ns)!,
       ...(ipInt !== undefined ? { ip: ip as string, ipInt } : {}),
-      ports: podPorts(r, pod),
+      ports: podPorts(pod),
     });
   }
   pods.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

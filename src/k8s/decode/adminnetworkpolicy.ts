@@ -17,6 +17,7 @@ import type {
   NamespaceRelation,
 } from '../types.js';
 import { each, isRec, type Decoder, type Rec } from './decoder.js';
+import { errorsSince } from './networkpolicy.js';
 
 const RELATIONS = ['self', 'notSelf', 'related', 'sameLabels', 'notSameLabels'] as const;
 
@@ -92,6 +93,7 @@ function anpPods(
   relative: boolean,
 ):
   { namespaceSelector: LabelSelector | NamespaceRelation; podSelector: LabelSelector } | undefined {
+  const mark = d.ctx.diagnostics.length;
   const pods = d.map(v, p);
   if (!pods) return undefined;
   const nsSel =
@@ -99,16 +101,23 @@ function anpPods(
       ? anpNamespaces(d, pods.namespaces, [...p, 'namespaces'], relative)
       : d.selector(pods.namespaceSelector, [...p, 'namespaceSelector']);
   const podSel = d.selector(pods.podSelector, [...p, 'podSelector']);
-  if (
-    d.required(nsSel, [...p, 'namespaceSelector'], 'pods.namespaceSelector') &&
-    d.required(podSel, [...p, 'podSelector'], 'pods.podSelector')
-  ) {
-    return { namespaceSelector: nsSel, podSelector: podSel };
-  }
-  return undefined;
+  if (errorsSince(d, mark)) return undefined;
+  // The schema marks both selectors required, yet manifests in the wild (and tools' test inputs)
+  // leave one out meaning "all": read a missing one as {} and say so.
+  const missing = (which: string, kind: string) =>
+    d.warn(
+      [...p, which],
+      'k8s-defaulted-selector',
+      `pods.${which} is missing: read as {}, all ${kind}`,
+      `write ${which}: {} to say so`,
+    );
+  if (nsSel === undefined) missing('namespaceSelector', 'namespaces');
+  if (podSel === undefined) missing('podSelector', 'pods');
+  return { namespaceSelector: nsSel ?? {}, podSelector: podSel ?? {} };
 }
 
 function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySubject | undefined {
+  const mark = d.ctx.diagnostics.length;
   const m = d.map(v, p);
   if (!d.required(m, p, 'subject')) return undefined;
   const s: AdminNetworkPolicySubject = {};
@@ -120,6 +129,7 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
   // Without relations (relative = false), the namespace part is a plain selector.
   const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods'], false);
   if (pods) s.pods = pods as NonNullable<AdminNetworkPolicySubject['pods']>;
+  if (errorsSince(d, mark)) return undefined;
   if ((s.namespaces === undefined) === (s.pods === undefined)) {
     d.error(p, 'k8s-invalid-value', 'subject must set exactly one of namespaces or pods');
     return undefined;
@@ -133,6 +143,7 @@ function decodeAnpPeer(
   p: Path,
   egress: boolean,
 ): AdminNetworkPolicyPeer | undefined {
+  const mark = d.ctx.diagnostics.length;
   const m = d.map(v, p);
   if (!m) return undefined;
   const peer: AdminNetworkPolicyPeer = {};
@@ -146,7 +157,10 @@ function decodeAnpPeer(
   if (egress) {
     const nodes = d.selector(m.nodes, [...p, 'nodes']);
     if (nodes) peer.nodes = nodes;
-    const networks = each(d, m.networks, [...p, 'networks'], (nv, np) => d.cidr(nv, np, false));
+    // An IPv6 network is kept as written: it matches no IPv4 address (the policy engine says so).
+    const networks = each(d, m.networks, [...p, 'networks'], (nv, np) =>
+      d.isV6(nv) ? (nv as string) : d.cidr(nv, np, false),
+    );
     if (networks) peer.networks = networks;
   } else {
     for (const k of ['nodes', 'networks']) {
@@ -154,6 +168,8 @@ function decodeAnpPeer(
         d.error([...p, k], 'k8s-invalid-value', `${k} peers are only allowed in egress rules`);
     }
   }
+  // One root cause, one diagnostic: a part already reported leaves the peer out without a second word.
+  if (errorsSince(d, mark)) return undefined;
   const set = [peer.namespaces, peer.pods, peer.nodes, peer.networks].filter(
     (x) => x !== undefined,
   ).length;
@@ -226,7 +242,9 @@ function decodeAnpRules<A extends string>(
     const name = d.str(m.name, [...rp, 'name']);
     if (name) rule.name = name;
     const key = egress ? 'to' : 'from';
+    const mark = d.ctx.diagnostics.length;
     const peers = each(d, m[key], [...rp, key], (pv, pp) => decodeAnpPeer(d, pv, pp, egress));
+    if (errorsSince(d, mark)) return undefined;
     if (!peers || peers.length === 0) {
       d.error([...rp, key], 'k8s-required', `a rule needs at least one ${key} peer`);
       return undefined;

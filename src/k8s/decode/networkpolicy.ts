@@ -40,7 +40,13 @@ function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | 
   return np;
 }
 
+/** Whether an error was reported since `mark` (a count of the context's diagnostics). */
+export function errorsSince(d: Decoder, mark: number): boolean {
+  return d.ctx.diagnostics.slice(mark).some((x) => x.severity === 'error');
+}
+
 function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | undefined {
+  const mark = d.ctx.diagnostics.length;
   const m = d.map(v, p);
   if (!m) return undefined;
   const peer: NetworkPolicyPeer = {};
@@ -50,28 +56,38 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
   if (ns) peer.namespaceSelector = ns;
   const ib = d.map(m.ipBlock, [...p, 'ipBlock']);
   if (ib) {
-    const cidr = d.cidr(ib.cidr, [...p, 'ipBlock', 'cidr'], false);
-    if (d.required(ib.cidr ?? undefined, [...p, 'ipBlock', 'cidr'], 'ipBlock.cidr') && cidr) {
-      const block = parseCidr(cidr);
-      const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => {
-        const e = d.cidr(ev, ep, false);
-        if (!e) return undefined;
-        const ec = parseCidr(e);
-        if (
-          ec.prefix <= block.prefix ||
-          !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))
-        ) {
-          d.error(
-            ep,
-            'k8s-invalid-cidr',
-            `except ${e} is not strictly inside ${cidr}`,
-            'each except entry must be a smaller range within ipBlock.cidr',
-          );
-          return undefined;
-        }
-        return e;
-      });
-      peer.ipBlock = { cidr, ...(except && except.length > 0 ? { except } : {}) };
+    if (d.isV6(ib.cidr)) {
+      // The other family of a dual-stack cluster: valid, kept as written; it matches no IPv4
+      // address (the policy engine says so once).
+      const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => d.str(ev, ep));
+      peer.ipBlock = {
+        cidr: ib.cidr as string,
+        ...(except && except.length > 0 ? { except } : {}),
+      };
+    } else {
+      const cidr = d.cidr(ib.cidr, [...p, 'ipBlock', 'cidr'], false);
+      if (d.required(ib.cidr ?? undefined, [...p, 'ipBlock', 'cidr'], 'ipBlock.cidr') && cidr) {
+        const block = parseCidr(cidr);
+        const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => {
+          const e = d.cidr(ev, ep, false);
+          if (!e) return undefined;
+          const ec = parseCidr(e);
+          if (
+            ec.prefix <= block.prefix ||
+            !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))
+          ) {
+            d.error(
+              ep,
+              'k8s-invalid-cidr',
+              `except ${e} is not strictly inside ${cidr}`,
+              'each except entry must be a smaller range within ipBlock.cidr',
+            );
+            return undefined;
+          }
+          return e;
+        });
+        peer.ipBlock = { cidr, ...(except && except.length > 0 ? { except } : {}) };
+      }
     }
     if (peer.podSelector || peer.namespaceSelector) {
       d.error(
@@ -82,6 +98,8 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
       );
     }
   }
+  // One root cause, one diagnostic: a part already reported leaves the peer empty without a second word.
+  if (errorsSince(d, mark)) return undefined;
   if (!peer.podSelector && !peer.namespaceSelector && !peer.ipBlock) {
     d.error(
       p,
