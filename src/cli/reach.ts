@@ -19,7 +19,7 @@ import { buildPolicyWorld } from '../policy/world.js';
 import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
 import { renderMatrix } from '../render/reach.js';
 import { evaluatePair } from '../policy/evaluate.js';
-import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
+import type { PortQuery } from '../policy/explain.js';
 import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
 import { ipToInt, isIpv4 } from '../wire/addr.js';
 import { RegionIndex } from '../policy/externals.js';
@@ -28,7 +28,8 @@ import type { Cluster } from '../k8s/types.js';
 import type { Io } from './io.js';
 import { readInputs } from './cluster.js';
 import { runReachDiff } from './reach-diff.js';
-import { count, jsonToYaml, progress, toYaml } from './output.js';
+import { writeExplanation } from './explain.js';
+import { count, jsonToYaml, progress } from './output.js';
 
 type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md';
 const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md'];
@@ -225,9 +226,7 @@ export function register(program: Command, io: Io): void {
         const from = resolveRef(world, m, opts.explain[0]!, opts.namespace, 'FROM');
         const to = resolveRef(world, m, opts.explain[1]!, opts.namespace, 'TO');
         const pair = evaluatePair(world, from, to);
-        if (format === 'json') io.out(`${JSON.stringify(explainJson(pair, q), null, 2)}\n`);
-        else if (format === 'yaml') io.out(toYaml(explainJson(pair, q)));
-        else io.out(`${explainPair(pair, q).join('\n')}\n`);
+        writeExplanation(io, world, loaded.sources, pair, q, format);
         return;
       }
       const externals = opts.externals !== false;

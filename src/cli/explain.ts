@@ -1,0 +1,55 @@
+/**
+ * `reach --explain FROM TO`: the policy engine's reasons for one pair and,
+ * when it is denied, the checked edits that would allow it (check/suggest.ts).
+ * Without --port the edits are for the destination pod's first declared port.
+ */
+import { suggestEdits, type Suggestion } from '../check/suggest.js';
+import type { PairResult } from '../policy/evaluate.js';
+import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
+import type { PolicyWorld, SourceObject } from '../policy/model.js';
+import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
+import type { Io } from './io.js';
+import { toYaml } from './output.js';
+
+function portFor(pair: PairResult, q: PortQuery | undefined): PortQuery | undefined {
+  if (q) return q;
+  const to = pair.to;
+  if (to.kind !== 'pod' || to.ports.length === 0) return undefined;
+  return { protocol: to.ports[0]!.protocol, port: to.ports[0]!.port };
+}
+
+export function writeExplanation(
+  io: Io,
+  world: PolicyWorld,
+  sources: readonly SourceObject[],
+  pair: PairResult,
+  q: PortQuery | undefined,
+  format: string,
+): void {
+  const asked = portFor(pair, q);
+  const suggestions: Suggestion[] =
+    asked && !pair.allowed.has(asked.protocol, asked.port)
+      ? suggestEdits(world, sources, pair.from, pair.to, asked)
+      : [];
+  if (format === 'json' || format === 'yaml') {
+    const doc = {
+      ...(explainJson(pair, q) as Record<string, unknown>),
+      ...(asked && !pair.allowed.has(asked.protocol, asked.port)
+        ? { suggestionsFor: asked, suggestions: suggestionsJson(suggestions) }
+        : {}),
+    };
+    io.out(format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
+    return;
+  }
+  const lines = explainPair(pair, q);
+  if (asked && !pair.allowed.has(asked.protocol, asked.port)) {
+    if (suggestions.length > 0) lines.push(...renderSuggestionsText(suggestions, asked));
+    else
+      lines.push(
+        '',
+        `no single edit packeteye can write would allow ${asked.protocol}/${asked.port}`,
+      );
+  } else if (!asked && pair.allowed.isEmpty())
+    lines.push('', 'give --port PROTO/PORT for the edits that would allow it');
+  io.out(`${lines.join('\n')}\n`);
+}
