@@ -48,12 +48,7 @@ import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelDefault } from '../k8s/model.js';
 import { nodeExternalIP, nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
-import type {
-  HookCall,
-  HookResult,
-  NetfilterHooks,
-  SkbMeta,
-} from '../kernel/hooks.js';
+import type { HookCall, HookResult, NetfilterHooks, SkbMeta } from '../kernel/hooks.js';
 import type { NetfilterEnv } from '../kernel/netfilter/index.js';
 import type { Chooser } from '../kernel/random.js';
 import type { Recorder } from '../kernel/step.js';

@@ -117,7 +117,7 @@ export {
   type SendOptions,
   type InputRouteResult,
   type OutputRouteResult,
-} from './stack.js';
+} from './stack/index.js';
 export {
   addVxlan,
   vxlanFdbAppend,

@@ -32,9 +32,8 @@ import {
   type Delivery,
   type SendOptions,
   type Sim,
-} from './stack.js';
+} from './stack/index.js';
 import { NULL_RECORDER } from './step.js';
-
 
 interface Segment {
   readonly name: string;

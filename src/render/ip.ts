@@ -15,7 +15,7 @@ import { scopeName, type Link } from '../kernel/link.js';
 import { isIpip } from '../kernel/ipip.js';
 import { vxlanFdbLines } from '../kernel/vxlan.js';
 import type { NeighEntry } from '../kernel/neigh.js';
-import { routeInput, routeOutput } from '../kernel/stack.js';
+import { routeInput, routeOutput } from '../kernel/stack/index.js';
 import type { DropReason } from '../kernel/drop.js';
 
 function routeLine(h: Host, r: Route, showTable: boolean): string {

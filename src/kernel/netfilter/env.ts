@@ -73,7 +73,6 @@ export interface HookContext {
   readonly nexthop?: Ipv4;
 }
 
-
 export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
 
 /** A rule, named so a user can find it: table, chain, 1-based index, dump line. */

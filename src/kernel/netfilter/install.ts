@@ -23,7 +23,7 @@ import type { HookCall, HookResult, NetfilterHooks, SkbMeta } from '../hooks.js'
 import type { Host } from '../host.js';
 import type { Chooser } from '../random.js';
 import { icmpError } from '../socket.js';
-import { routeOutput } from '../stack.js';
+import { routeOutput } from '../stack/route.js';
 import type { Recorder, Step } from '../step.js';
 import type { NetfilterEnv, RuleHit } from './env.js';
 import { Netfilter, REJECT_CODES } from './hooks.js';
