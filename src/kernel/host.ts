@@ -14,60 +14,53 @@
  *   pod.route.add({ dst: 'default', via: '10.244.1.1' })
  *   host.sysctl.set('net.ipv4.ip_forward', 1)
  *
+ * The `ip` commands live in kernel/ip/ (link.ts, addr.ts, route.ts, rule.ts,
+ * neigh.ts), one file per command.
+ *
  * What the kernel refuses (a gateway that is not on-link, a duplicate route)
  * throws `KernelError` with iproute2's message.
  */
-import {
-  broadcastOf,
-  intToIp,
-  isIpv4,
-  maskOf,
-  parseCidr,
-  type Cidr,
-  type Ipv4,
-} from '../wire/addr.js';
-import { normalizeMac, type Mac } from '../wire/ethernet.js';
+import { broadcastOf, intToIp, maskOf, type Cidr, type Ipv4 } from '../wire/addr.js';
+import { type Mac } from '../wire/ethernet.js';
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
+import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from './conntrack/core.js';
 import { kernelError } from './errors.js';
+import type { Fate } from './fate.js';
 import {
-  reversePath,
   DEFAULT_RULES,
-  u32,
   fibLookup,
   formatDst,
-  parseTable,
-  protoName,
+  reversePath,
   RouteTable,
   RT_TABLE,
-  type Flow,
+  u32,
   type FibResult,
+  type Flow,
   type PolicyRule,
   type Route,
   type RouteType,
-  type RuleAction,
 } from './fib.js';
 import { ACCEPT_ALL, type NetfilterHooks, type SkbMeta } from './hooks.js';
-import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from './conntrack/core.js';
-import type { NetfilterEnv } from './netfilter/env.js';
+import { AddrApi } from './ip/addr.js';
+import { LinkApi } from './ip/link.js';
+import { NeighApi } from './ip/neigh.js';
+import { RouteApi } from './ip/route.js';
+import { RuleApi } from './ip/rule.js';
 import {
-  compareMac,
   deriveMac,
   Link,
-  parseScope,
   RT_SCOPE,
-  type DeviceDriver,
   type FdbEntry,
   type InetAddress,
-  type Wire,
   type SendOptions,
 } from './link.js';
-import { NeighTable, type NeighEntry, type NudState } from './neigh.js';
+import { NeighTable } from './neigh.js';
+import type { NetfilterEnv } from './netfilter/env.js';
 import type { AddrType } from './netfilter/types.js';
-import { SocketTable, type Listener } from './socket.js';
-import { Sysctls } from './sysctl.js';
 import type { Chooser } from './random.js';
-import type { Fate } from './fate.js';
+import { SocketTable, type Listener } from './socket.js';
 import type { Recorder } from './step.js';
+import { Sysctls } from './sysctl.js';
 
 export interface RunOptions {
   readonly recorder?: Recorder;
@@ -135,7 +128,7 @@ export interface RuleSpec {
   readonly action?: 'blackhole' | 'unreachable' | 'prohibit';
 }
 
-const RESERVED_TABLES = [RT_TABLE.local, RT_TABLE.main, RT_TABLE.default];
+export const RESERVED_TABLES = [RT_TABLE.local, RT_TABLE.main, RT_TABLE.default];
 
 export class Host implements NetfilterEnv {
   readonly links = new Map<string, Link>();
@@ -509,7 +502,7 @@ export class Host implements NetfilterEnv {
   }
 }
 
-function routeTypeToAddrType(t: RouteType): AddrType {
+export function routeTypeToAddrType(t: RouteType): AddrType {
   switch (t) {
     case 'unicast':
       return 'UNICAST';
@@ -532,624 +525,13 @@ export function maskNet(ip: Ipv4, prefix: number): Ipv4 {
   return intToIp((u32(ip) & maskOf(prefix)) >>> 0);
 }
 
-function sameNet(a: Ipv4, b: Ipv4, prefix: number): boolean {
+export function sameNet(a: Ipv4, b: Ipv4, prefix: number): boolean {
   return maskNet(a, prefix) === maskNet(b, prefix);
 }
 
-function host32(ip: Ipv4): Cidr {
+export function host32(ip: Ipv4): Cidr {
   return { network: ip, prefix: 32 };
 }
 
-function parseAddressArg(s: string): { local: Ipv4; prefix: number } {
-  const slash = s.indexOf('/');
-  const local = slash < 0 ? s : s.slice(0, slash);
-  const prefixText = slash < 0 ? '32' : s.slice(slash + 1);
-  if (!isIpv4(local) || !/^\d{1,2}$/.test(prefixText) || Number(prefixText) > 32) {
-    throw kernelError('EINVAL', `Error: any valid prefix is expected rather than "${s}".`);
-  }
-  return { local, prefix: Number(prefixText) };
-}
-
-/** The default scope iproute2 gives an address: host for 127/8 (ipaddress.c default_scope). */
-function defaultAddrScope(local: Ipv4): number {
-  return local.startsWith('127.') ? RT_SCOPE.host : RT_SCOPE.universe;
-}
-
-// =================================================================== ip link
-
-export class LinkApi {
-  constructor(private readonly h: Host) {}
-
-  get(name: string): Link | undefined {
-    return this.h.getLink(name);
-  }
-
-  list(): Link[] {
-    return this.h.linkList();
-  }
-
-  /**
-   * `ip link add NAME type veth peer name PEER [netns PEERHOST]`. The peer is
-   * registered first (veth_newlink), so it takes the lower ifindex when both
-   * ends share a namespace.
-   */
-  addVeth(
-    name: string,
-    opts: { peer: string; peerHost?: Host; mac?: Mac; peerMac?: Mac; mtu?: number },
-  ): Link {
-    const ph = opts.peerHost ?? this.h;
-    if (this.h.getLink(name) || (ph === this.h && name === opts.peer))
-      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    if (ph.getLink(opts.peer)) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    const mtu = opts.mtu ?? 1500;
-    const p = ph.createLink(opts.peer, 'veth', opts.peerMac && normalizeMac(opts.peerMac), mtu);
-    const l = this.h.createLink(name, 'veth', opts.mac && normalizeMac(opts.mac), mtu);
-    l.peer = { host: ph.name, name: opts.peer };
-    p.peer = { host: this.h.name, name };
-    return l;
-  }
-
-  /** `ip link add NAME type bridge`. */
-  addBridge(name: string, opts: { mac?: Mac; mtu?: number; ageingTime?: number } = {}): Link {
-    const l = this.h.createLink(
-      name,
-      'bridge',
-      opts.mac && normalizeMac(opts.mac),
-      opts.mtu ?? 1500,
-    );
-    l.bridge = {
-      fdb: new Map(),
-      ageingTime: opts.ageingTime ?? 300,
-      nfCallIptables: false,
-      fdbSeq: 0,
-      hadPort: false,
-    };
-    this.addFdbLocal(l, l.mac, undefined);
-    return l;
-  }
-
-  /** `ip link add NAME type dummy` (IFF_NOARP; transmits go nowhere). */
-  addDummy(name: string, opts: { mac?: Mac; mtu?: number } = {}): Link {
-    return this.h.createLink(name, 'dummy', opts.mac && normalizeMac(opts.mac), opts.mtu ?? 1500);
-  }
-
-  /** A physical NIC (eth0, ens4). Its wire is attached by the network (segment or world). */
-  addEther(name: string, opts: { mac?: Mac; mtu?: number } = {}): Link {
-    return this.h.createLink(name, 'ether', opts.mac && normalizeMac(opts.mac), opts.mtu ?? 1500);
-  }
-
-  /** A device of another kind (vxlan, ipip, …) whose transmit path a driver provides. */
-  addDevice(name: string, driver: DeviceDriver, opts: { mac?: Mac; mtu?: number } = {}): Link {
-    const l = this.h.createLink(
-      name,
-      driver.kind,
-      opts.mac && normalizeMac(opts.mac),
-      opts.mtu ?? 1500,
-    );
-    l.driver = driver;
-    return l;
-  }
-
-  setWire(name: string, wire: Wire): void {
-    const l = this.h.requireLink(name);
-    if (l.kind !== 'ether')
-      throw kernelError('EOPNOTSUPP', `${name}: only ether devices take a wire`);
-    l.wire = wire;
-  }
-
-  /** `ip link set NAME [up|down] [master BR|nomaster] [mtu N] [address MAC] [promisc on|off]`. */
-  set(name: string, s: LinkSettings): void {
-    const l = this.h.requireLink(name);
-    if (s.mac !== undefined) {
-      const mac = normalizeMac(s.mac);
-      if (l.bridge) {
-        const old = l.mac;
-        l.mac = mac;
-        l.macSet = true;
-        this.replaceBridgeOwnEntry(l, old);
-      } else {
-        const old = l.mac;
-        l.mac = mac;
-        l.macSet = true;
-        if (l.master) {
-          const br = this.h.requireLink(l.master);
-          br.bridge!.fdb.delete(old);
-          this.addFdbLocal(br, mac, l.name);
-          this.recalcBridgeMac(br);
-        }
-      }
-    }
-    if (s.mtu !== undefined) {
-      if (!Number.isInteger(s.mtu) || s.mtu < 68)
-        throw kernelError('EINVAL', `Error: mtu less than device minimum.`);
-      l.mtu = s.mtu;
-    }
-    if (s.promisc !== undefined) l.promisc = s.promisc;
-    if (s.master !== undefined) {
-      if (s.master === null) this.release(l);
-      else this.enslave(l, this.h.requireLink(s.master));
-    }
-    if (s.up !== undefined && s.up !== l.adminUp) {
-      l.adminUp = s.up;
-      if (s.up) this.h.deviceUp(name);
-      else {
-        this.h.deviceDown(name);
-        if (l.master) this.flushLearned(this.h.requireLink(l.master), name);
-      }
-    }
-  }
-
-  /** `bridge link set dev NAME hairpin on|off learning on|off flood on|off`. */
-  setPort(name: string, flags: { hairpin?: boolean; learning?: boolean; flood?: boolean }): void {
-    const l = this.h.requireLink(name);
-    if (!l.port) throw kernelError('EOPNOTSUPP', `Error: ${name} is not a bridge port.`);
-    if (flags.hairpin !== undefined) l.port.hairpin = flags.hairpin;
-    if (flags.learning !== undefined) l.port.learning = flags.learning;
-    if (flags.flood !== undefined) l.port.flood = flags.flood;
-  }
-
-  /** `ip link set BR type bridge nf_call_iptables 1 ageing_time N`. */
-  setBridge(name: string, opts: { nfCallIptables?: boolean; ageingTime?: number }): void {
-    const l = this.h.requireLink(name);
-    if (!l.bridge) throw kernelError('EOPNOTSUPP', `Error: ${name} is not a bridge.`);
-    if (opts.nfCallIptables !== undefined) l.bridge.nfCallIptables = opts.nfCallIptables;
-    if (opts.ageingTime !== undefined) l.bridge.ageingTime = opts.ageingTime;
-  }
-
-  /** `ip link del NAME` (a veth takes its peer with it). */
-  del(name: string): void {
-    const l = this.h.requireLink(name);
-    if (l.isLoopback) throw kernelError('EOPNOTSUPP', 'RTNETLINK answers: Operation not supported');
-    this.remove(this.h, l);
-    if (l.peer) {
-      const ph = this.h.network.host(l.peer.host);
-      const p = ph?.getLink(l.peer.name);
-      if (ph && p) this.remove(ph, p);
-    }
-  }
-
-  private remove(h: Host, l: Link): void {
-    if (l.adminUp) h.deviceDown(l.name);
-    if (l.master) h.link.release(l);
-    if (l.bridge)
-      for (const port of h.links.values()) if (port.master === l.name) h.link.release(port);
-    for (const t of h.tables.values()) t.removeWhere((r) => r.dev === l.name);
-    h.addresses.delete(l.name);
-    h.links.delete(l.name);
-    h.reindexAddresses();
-  }
-
-  private enslave(port: Link, br: Link): void {
-    if (!br.bridge) throw kernelError('EINVAL', `Error: Device can not be enslaved while up.`);
-    if (port === br || port.isLoopback || port.bridge)
-      throw kernelError('EINVAL', 'Error: Can not enslave a bridge to itself.');
-    if (port.master === br.name) return;
-    if (port.master) this.release(port);
-    port.master = br.name;
-    port.port = { hairpin: false, learning: true, flood: true };
-    br.bridge.hadPort = true;
-    this.addFdbLocal(br, port.mac, port.name);
-    this.recalcBridgeMac(br);
-  }
-
-  release(port: Link): void {
-    if (!port.master) return;
-    const br = this.h.requireLink(port.master);
-    for (const [mac, e] of br.bridge!.fdb) if (e.port === port.name) br.bridge!.fdb.delete(mac);
-    port.master = undefined;
-    port.port = undefined;
-    const left = [...this.h.links.values()].some((l) => l.master === br.name);
-    if (!left && !br.macSet) {
-      // br_stp_recalculate_bridge_id with no port left: the bridge id (and address) becomes zero.
-      const e = br.bridge!.fdb.get(br.mac);
-      if (e && e.local && e.port === undefined) br.bridge!.fdb.delete(br.mac);
-      br.mac = '00:00:00:00:00:00';
-      return;
-    }
-    this.recalcBridgeMac(br);
-  }
-
-  private flushLearned(br: Link, port: string): void {
-    for (const [mac, e] of br.bridge!.fdb)
-      if (e.port === port && !e.local) br.bridge!.fdb.delete(mac);
-  }
-
-  private addFdbLocal(br: Link, mac: Mac, port: string | undefined): void {
-    const b = br.bridge!;
-    const existing = b.fdb.get(mac);
-    if (existing && existing.local) return;
-    const e: FdbEntry = {
-      mac,
-      port,
-      local: true,
-      permanent: true,
-      updated: this.h.now(),
-      seq: b.fdbSeq++,
-    };
-    b.fdb.set(mac, e);
-  }
-
-  /**
-   * br_stp_recalculate_bridge_id: unless its address was set by hand, a
-   * bridge takes the lowest MAC among its ports.
-   */
-  private recalcBridgeMac(br: Link): void {
-    if (br.macSet) return;
-    let min: Mac | undefined;
-    for (const p of this.h.links.values())
-      if (p.master === br.name && (min === undefined || compareMac(p.mac, min) < 0)) min = p.mac;
-    if (min === undefined || min === br.mac) return;
-    const old = br.mac;
-    br.mac = min;
-    this.replaceBridgeOwnEntry(br, old);
-  }
-
-  private replaceBridgeOwnEntry(br: Link, old: Mac): void {
-    const b = br.bridge!;
-    const e = b.fdb.get(old);
-    if (e && e.local && e.port === undefined) b.fdb.delete(old);
-    this.addFdbLocal(br, br.mac, undefined);
-  }
-}
-
-// =================================================================== ip addr
-
-export class AddrApi {
-  constructor(private readonly h: Host) {}
-
-  list(dev?: string): InetAddress[] {
-    if (dev !== undefined) return [...this.h.addressesOf(dev)];
-    return this.h.linkList().flatMap((l) => [...this.h.addressesOf(l.name)]);
-  }
-
-  /** `ip addr add ADDR/PLEN dev DEV [brd +|ADDR] [scope S] [noprefixroute] [metric N]`. */
-  add(cidr: string, dev: string, opts: AddrOptions = {}): InetAddress {
-    this.h.requireLink(dev);
-    const { local, prefix } = parseAddressArg(cidr);
-    const scope = opts.scope !== undefined ? parseScope(opts.scope) : defaultAddrScope(local);
-    let broadcast: Ipv4 | undefined;
-    if (opts.brd === '+')
-      broadcast =
-        prefix < 31 ? broadcastOf({ network: maskNet(local, prefix), prefix }) : undefined;
-    else if (opts.brd !== undefined) broadcast = opts.brd;
-    return this.insert({
-      dev,
-      local,
-      prefix,
-      broadcast,
-      scope,
-      secondary: false,
-      noprefixroute: opts.noprefixroute ?? false,
-      metric: opts.metric ?? 0,
-    });
-  }
-
-  /** __inet_insert_ifa: EEXIST, primary/secondary, list position; then fib_add_ifaddr. */
-  insert(a: InetAddress): InetAddress {
-    const list = [...this.h.addressesOf(a.dev)];
-    let secondary = false;
-    let lastPrimary = 0;
-    for (let i = 0; i < list.length; i++) {
-      const x = list[i]!;
-      if (!x.secondary && a.scope <= x.scope) lastPrimary = i + 1;
-      if (x.prefix === a.prefix && sameNet(x.local, a.local, a.prefix)) {
-        if (x.local === a.local) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-        if (x.scope !== a.scope) throw kernelError('EINVAL', 'RTNETLINK answers: Invalid argument');
-        secondary = true;
-      }
-    }
-    const ifa: InetAddress = { ...a, secondary };
-    if (secondary) list.push(ifa);
-    else list.splice(lastPrimary, 0, ifa);
-    this.h.addresses.set(a.dev, list);
-    this.h.indexAddress(ifa);
-    this.h.fibAddIfaddr(ifa);
-    return ifa;
-  }
-
-  /**
-   * `ip addr del ADDR/PLEN dev DEV`. Deleting a primary deletes its
-   * secondaries unless promote_secondaries is on, which promotes the first.
-   */
-  del(cidr: string, dev: string): void {
-    const { local, prefix } = parseAddressArg(cidr);
-    const list = [...this.h.addressesOf(dev)];
-    const i = list.findIndex((x) => x.local === local && x.prefix === prefix);
-    if (i < 0)
-      throw kernelError('EADDRNOTAVAIL', 'RTNETLINK answers: Cannot assign requested address');
-    const [gone] = list.splice(i, 1);
-    let kept = list;
-    if (gone && !gone.secondary) {
-      const sameSubnet = (x: InetAddress): boolean =>
-        x.secondary && x.prefix === gone.prefix && sameNet(x.local, gone.local, gone.prefix);
-      if (this.h.sysctl.orConf(dev, 'promote_secondaries')) {
-        const j = kept.findIndex(sameSubnet);
-        if (j >= 0) {
-          const promoted = { ...kept[j]!, secondary: false };
-          kept.splice(j, 1);
-          kept.splice(Math.min(i, kept.length), 0, promoted);
-        }
-      } else {
-        kept = kept.filter((x) => !sameSubnet(x));
-      }
-    }
-    this.h.addresses.set(dev, kept);
-    this.h.reindexAddresses();
-    this.h.refreshKernelRoutes(dev);
-  }
-
-  flush(dev: string): void {
-    this.h.addresses.set(dev, []);
-    this.h.reindexAddresses();
-    this.h.refreshKernelRoutes(dev);
-  }
-}
-
-// =================================================================== ip route
-
-export class RouteApi {
-  constructor(private readonly h: Host) {}
-
-  list(table: string | number = 'main'): Route[] {
-    return this.h.table(parseTable(table)).list();
-  }
-
-  /** `ip route add …` (NLM_F_EXCL: an existing route with the same prefix, TOS and metric is EEXIST). */
-  add(spec: RouteSpec): Route {
-    const r = this.build(spec);
-    const t = this.h.table(r.table);
-    if (t.aliases(r.dst).some((x) => x.tos === r.tos && x.metric === r.metric)) {
-      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    }
-    t.insert(r);
-    return r;
-  }
-
-  /** `ip route append …`: same key allowed, added after the existing ones. */
-  append(spec: RouteSpec): Route {
-    const r = this.build(spec);
-    const t = this.h.table(r.table);
-    if (t.aliases(r.dst).some((x) => sameRoute(x, r)))
-      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    t.insert(r);
-    return r;
-  }
-
-  /** `ip route replace …`. */
-  replace(spec: RouteSpec): Route {
-    const r = this.build(spec);
-    const t = this.h.table(r.table);
-    const old = t.aliases(r.dst).find((x) => x.tos === r.tos && x.metric === r.metric);
-    if (old) t.removeWhere((x) => x === old);
-    t.insert(old ? { ...r, seq: old.seq } : r);
-    return r;
-  }
-
-  /** `ip route del DST [via GW] [dev DEV] [metric N] [table T]`: the first route that matches. */
-  del(spec: Partial<RouteSpec> & { dst: string }): void {
-    const dst = parseRouteDst(spec.dst);
-    const t = this.h.table(parseTable(spec.table ?? 'main'));
-    const victim = t
-      .aliases(dst)
-      .find(
-        (x) =>
-          (spec.via === undefined || x.via === spec.via) &&
-          (spec.dev === undefined || x.dev === spec.dev) &&
-          (spec.metric === undefined || x.metric === spec.metric) &&
-          (spec.type === undefined || x.type === spec.type),
-      );
-    if (!victim) throw kernelError('ESRCH', 'RTNETLINK answers: No such process');
-    t.removeWhere((x) => x === victim);
-  }
-
-  /** Route construction with the checks of fib_create_info / fib_check_nh. */
-  private build(spec: RouteSpec): Route {
-    const h = this.h;
-    const dst = parseRouteDst(spec.dst);
-    const type: RouteType = spec.type ?? 'unicast';
-    const table = parseTable(
-      spec.table ?? (type === 'local' || type === 'broadcast' ? 'local' : 'main'),
-    );
-    const hasNexthop = type === 'unicast' || type === 'local' || type === 'broadcast';
-    // iproute2 iproute_modify: default scopes.
-    let scope: number;
-    if (spec.scope !== undefined) scope = parseScope(spec.scope);
-    else if (type === 'local') scope = RT_SCOPE.host;
-    else if (type === 'broadcast') scope = RT_SCOPE.link;
-    else if (type === 'unicast' && spec.via === undefined) scope = RT_SCOPE.link;
-    else scope = RT_SCOPE.universe;
-
-    let dev = spec.dev;
-    if (dev !== undefined) h.requireLink(dev);
-    if (!hasNexthop) {
-      if (spec.via !== undefined)
-        throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
-    } else if (spec.via !== undefined) {
-      if (!isIpv4(spec.via))
-        throw kernelError('EINVAL', `Error: inet address is expected rather than "${spec.via}".`);
-      if (scope >= RT_SCOPE.host)
-        throw kernelError('EINVAL', 'Error: Route with host scope can not have a gateway.');
-      if (spec.onlink) {
-        if (dev === undefined)
-          throw kernelError('EINVAL', 'Error: Nexthop device required for onlink.');
-        if (scope >= RT_SCOPE.link)
-          throw kernelError('EINVAL', 'Error: Nexthop has invalid scope.');
-        if (!h.requireLink(dev).adminUp)
-          throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
-        if (h.addrType(spec.via, dev) !== 'UNICAST')
-          throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
-      } else {
-        // fib_check_nh_v4_gw: the gateway must be reachable by a route of narrower scope.
-        const r = h.fib({ dst: spec.via, iif: 'lo', oif: dev, mark: 0, tos: 0, scope: scope + 1 });
-        // A unicast or local result will do (Linux accepts one of its own addresses as gateway).
-        if (!r.ok || (r.route.type !== 'unicast' && r.route.type !== 'local')) {
-          throw kernelError('EINVAL', 'Error: Nexthop has invalid gateway.');
-        }
-        dev = r.route.dev;
-        if (!dev || !h.requireLink(dev).adminUp)
-          throw kernelError('ENETDOWN', 'Error: Nexthop device is not up.');
-      }
-    } else if (hasNexthop) {
-      if (dev === undefined) throw kernelError('EINVAL', 'Error: Device for nexthop is not up.');
-      if (!h.requireLink(dev).adminUp && type === 'unicast')
-        throw kernelError('ENETDOWN', 'Error: Device for nexthop is not up.');
-    }
-    if (spec.src !== undefined) {
-      const isLocal =
-        h.addrType(spec.src) === 'LOCAL' || (type === 'local' && spec.src === dst.network);
-      if (!isLocal) throw kernelError('EINVAL', 'Error: Invalid prefsrc address.');
-    }
-    if (type === 'local') h.customLocalRoutes = true;
-    return {
-      table,
-      type,
-      dst,
-      tos: spec.tos ?? 0,
-      metric: spec.metric ?? 0,
-      proto: protoName(spec.proto ?? 'boot'),
-      scope,
-      ...(spec.via !== undefined ? { via: spec.via } : {}),
-      ...(dev !== undefined && hasNexthop ? { dev } : {}),
-      ...(spec.src !== undefined ? { src: spec.src } : {}),
-      onlink: spec.onlink ?? false,
-      seq: h.nextRouteSeq(),
-    };
-  }
-}
-
-function sameRoute(a: Route, b: Route): boolean {
-  return (
-    a.type === b.type &&
-    a.tos === b.tos &&
-    a.metric === b.metric &&
-    a.via === b.via &&
-    a.dev === b.dev &&
-    a.src === b.src
-  );
-}
-
-function parseRouteDst(s: string): Cidr {
-  if (s === 'default' || s === 'all' || s === 'any') return { network: '0.0.0.0', prefix: 0 };
-  const slash = s.indexOf('/');
-  const ip = slash < 0 ? s : s.slice(0, slash);
-  if (!isIpv4(ip))
-    throw kernelError('EINVAL', `Error: any valid prefix is expected rather than "${s}".`);
-  const c = parseCidr(s);
-  if (c.network !== ip)
-    throw kernelError('EINVAL', 'Error: Invalid prefix for given prefix length.');
-  return c;
-}
-
-// =================================================================== ip rule
-
-export class RuleApi {
-  constructor(private readonly h: Host) {}
-
-  list(): readonly PolicyRule[] {
-    return this.h.rules;
-  }
-
-  /** `ip rule add [not] [from P] [to P] [fwmark V[/M]] [iif D] [oif D] [priority N] lookup T|blackhole|…`. */
-  add(spec: RuleSpec): PolicyRule {
-    const action: RuleAction = spec.action
-      ? { kind: spec.action }
-      : { kind: 'lookup', table: parseTable(spec.table ?? 'main') };
-    // Without a priority the kernel picks one below the lowest non-zero rule (fib_default_rule_pref).
-    let priority = spec.priority;
-    if (priority === undefined) {
-      const second = this.h.rules.find((r) => r.priority > 0);
-      priority = second ? Math.max(second.priority - 1, 0) : 0;
-    }
-    const fw =
-      spec.fwmark === undefined
-        ? undefined
-        : typeof spec.fwmark === 'number'
-          ? { value: spec.fwmark, mask: 0xffffffff }
-          : spec.fwmark;
-    const rule: PolicyRule = {
-      priority,
-      ...(spec.from !== undefined && spec.from !== 'all' ? { from: parseCidr(spec.from) } : {}),
-      ...(spec.to !== undefined && spec.to !== 'all' ? { to: parseCidr(spec.to) } : {}),
-      ...(spec.iif !== undefined ? { iif: spec.iif } : {}),
-      ...(spec.oif !== undefined ? { oif: spec.oif } : {}),
-      ...(fw ? { fwmark: fw } : {}),
-      invert: spec.not ?? false,
-      action,
-    };
-    const rules = [...this.h.rules];
-    let i = rules.length;
-    while (i > 0 && rules[i - 1]!.priority > priority) i--;
-    rules.splice(i, 0, rule);
-    this.h.rules = rules;
-    return rule;
-  }
-
-  del(priority: number): void {
-    const i = this.h.rules.findIndex((r) => r.priority === priority);
-    if (i < 0) throw kernelError('ENOENT', 'RTNETLINK answers: No such file or directory');
-    this.h.rules = this.h.rules.filter((_, j) => j !== i);
-  }
-}
-
-// =================================================================== ip neigh
-
-export class NeighApi {
-  constructor(private readonly h: Host) {}
-
-  list(): NeighEntry[] {
-    return this.h.neighbours.list(this.h.now());
-  }
-
-  /** `ip neigh add IP lladdr MAC dev DEV [nud permanent|reachable|stale|noarp]` (permanent by default). */
-  add(
-    ip: Ipv4,
-    dev: string,
-    opts: {
-      lladdr?: Mac;
-      nud?: 'permanent' | 'reachable' | 'stale' | 'noarp';
-      router?: boolean;
-    } = {},
-  ): NeighEntry {
-    this.h.requireLink(dev);
-    if (!isIpv4(ip))
-      throw kernelError('EINVAL', `Error: inet address is expected rather than "${ip}".`);
-    const state = (opts.nud ?? 'permanent').toUpperCase() as NudState;
-    if (opts.lladdr === undefined && state !== 'NOARP')
-      throw kernelError('EINVAL', 'Error: No link layer address given.');
-    if (this.h.neighbours.get(dev, ip, this.h.now()))
-      throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
-    const e = this.h.neighbours.create(
-      dev,
-      ip,
-      state,
-      this.h.now(),
-      opts.lladdr && normalizeMac(opts.lladdr),
-    );
-    e.router = opts.router ?? false;
-    return e;
-  }
-
-  /** `ip neigh replace …` */
-  replace(
-    ip: Ipv4,
-    dev: string,
-    opts: { lladdr?: Mac; nud?: 'permanent' | 'reachable' | 'stale' | 'noarp' } = {},
-  ): NeighEntry {
-    this.h.neighbours.delete(dev, ip);
-    return this.add(ip, dev, opts);
-  }
-
-  del(ip: Ipv4, dev: string): void {
-    if (!this.h.neighbours.delete(dev, ip))
-      throw kernelError('ENOENT', 'RTNETLINK answers: No such file or directory');
-  }
-
-  /** `ip neigh add proxy IP dev DEV`. */
-  addProxy(ip: Ipv4, dev: string): void {
-    this.h.requireLink(dev);
-    this.h.neighbours.addProxy(dev, ip);
-  }
-}
-
-export type { FdbEntry, InetAddress, Link, SkbMeta, Ipv4Packet, Route };
 export { formatDst };
+export type { FdbEntry, InetAddress, Ipv4Packet, Link, Route, SkbMeta };

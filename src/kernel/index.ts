@@ -31,13 +31,13 @@
  * STP/VLAN filtering on bridges, TCP beyond the handshake and resets.
  */
 export { Network, type RunOptions, type RunResult } from './network.js';
+export { LinkApi } from './ip/link.js';
+export { AddrApi } from './ip/addr.js';
+export { RouteApi } from './ip/route.js';
+export { RuleApi } from './ip/rule.js';
+export { NeighApi } from './ip/neigh.js';
 export {
   Host,
-  LinkApi,
-  AddrApi,
-  RouteApi,
-  RuleApi,
-  NeighApi,
   type HostNetwork,
   type RouteSpec,
   type AddrOptions,
