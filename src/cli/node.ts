@@ -23,6 +23,7 @@ import type { Io } from './io.js';
 
 interface CollectOpts {
   output?: string;
+  netns?: string;
   kubeconfig?: string;
   context?: string;
   image: string;
@@ -68,9 +69,18 @@ function failed(what: string, r: RunResult): InputError {
   return InputError.of('node-collect-failed', `${what}: ${why}`, {}, undefined);
 }
 
-async function collectHere(timeoutMs: number): Promise<Bundle> {
-  const r = await processRunner('sh', ['-c', collectScript()], { timeoutMs });
-  if (r.spawnError || r.timedOut) throw failed('sh -c (collect script)', r);
+async function collectHere(timeoutMs: number, netns: string | undefined): Promise<Bundle> {
+  const sh = ['sh', '-c', collectScript()];
+  const r =
+    netns === undefined
+      ? await processRunner(sh[0]!, sh.slice(1), { timeoutMs })
+      : await processRunner('ip', ['netns', 'exec', netns, ...sh], { timeoutMs });
+  if (
+    r.spawnError ||
+    r.timedOut ||
+    (netns !== undefined && r.code !== 0 && !r.stdout.includes('@@PACKETEYE-BEGIN'))
+  )
+    throw failed(netns === undefined ? 'sh -c (collect script)' : `ip netns exec ${netns}`, r);
   return parseCollectOutput(r.stdout);
 }
 
@@ -137,6 +147,10 @@ export function register(program: Command, io: Io): void {
       'collect from this cluster node through kubectl debug (default: this machine)',
     )
     .option('-o, --output <dir>', 'the bundle directory (default: node-state-HOSTNAME)')
+    .option(
+      '--netns <name>',
+      'without NODE: collect inside this named network namespace (ip netns exec)',
+    )
     .option('--kubeconfig <file>', 'with NODE: the kubeconfig file kubectl uses')
     .option('--context <name>', 'with NODE: the kubeconfig context')
     .option('--image <image>', 'with NODE: the debug pod image', 'busybox:1.36')
@@ -160,7 +174,7 @@ export function register(program: Command, io: Io): void {
         );
       const b =
         name === undefined
-          ? await collectHere(secs * 1000)
+          ? await collectHere(secs * 1000, o.netns)
           : await collectThroughKubectl(io, name, o, secs * 1000);
       const dir = o.output ?? `node-state-${b.manifest.metadata.name}`;
       writeBundle(dir, b);

@@ -17,11 +17,13 @@ import { traceConnectionWithTwin } from '../trace/connection.js';
 import { IptablesHooks, type Twin } from '../twin/index.js';
 import { loadPlan } from './cluster.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
 import { count, progress } from './output.js';
 
 interface RulesOpts extends LiveOpts {
+  nodeState?: string[];
   node?: string;
   pod?: string;
   afterTrace?: boolean;
@@ -150,7 +152,7 @@ export function register(program: Command, io: Io): void {
       }
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, opts.namespace);
-      const plan = loadPlan(src.io, src.files, p);
+      const plan = applyNodeStates(io, loadPlan(src.io, src.files, p), opts.nodeState);
       const node = opts.node!;
       if (!plan.model.nodes.has(node)) {
         const near = closeMatches(node, [...plan.model.nodes.keys()]);

@@ -16,11 +16,13 @@ import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
 import { loadPlan, parseIntOption } from './cluster.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
 import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
+  nodeState?: string[];
   from: string;
   to: string;
   proto?: string;
@@ -101,7 +103,7 @@ export function register(program: Command, io: Io): void {
       const ns = opts.namespace;
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, ns);
-      const plan = loadPlan(src.io, src.files, p);
+      const plan = applyNodeStates(io, loadPlan(src.io, src.files, p), opts.nodeState);
       p.update(
         opts.allPaths
           ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`

@@ -1,0 +1,188 @@
+/**
+ * The twin as a node really is: a collected bundle (live/bundle.ts) read
+ * with the loaders dumps go through — iptables-save with the iptables
+ * parser, `ipset save` with the IP set reader, `ip -j route` with the kernel
+ * model's route reader — and put in place of what the twin generated for
+ * that node: its netfilter rules and IP sets, and its routing tables.
+ * Constructs the model does not support are diagnostics, as for dumps.
+ * Addresses, links, neighbours and FDB entries stay the twin's (drift
+ * compares them).
+ */
+import type { Diagnostic } from '../diag.js';
+import { parseIpsetSave } from '../iptables/ipset.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import type { Route } from '../kernel/fib.js';
+import type { Host } from '../kernel/host.js';
+import type { IpSets } from '../kernel/netfilter/ipset.js';
+import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
+import { installIptables } from '../kernel/netfilter/install.js';
+import type { NodeRules, Twin, TwinPlan } from '../twin/index.js';
+import { parseManifest, primaryIptables, MANIFEST, type Bundle } from './bundle.js';
+import { parseRoutesJson } from './ip-json.js';
+
+/** A bundle as read from its directory. */
+export interface NodeStateDir {
+  readonly dir: string;
+  readonly bundle: Bundle;
+}
+
+/** The bundle from its directory's files (name → text); problems name the directory and file. */
+export function readBundle(
+  dir: string,
+  files: ReadonlyMap<string, string>,
+): { bundle?: Bundle; diagnostics: Diagnostic[] } {
+  const text = files.get(MANIFEST);
+  if (text === undefined)
+    return {
+      diagnostics: [
+        {
+          code: 'node-state-no-manifest',
+          severity: 'error',
+          message: `no ${MANIFEST}: not a bundle packeteye node collect wrote`,
+          file: dir,
+          hint: 'collect one with packeteye node collect -o DIR (on the node, as root) or kubectl packeteye node collect NODE',
+        },
+      ],
+    };
+  const m = parseManifest(text);
+  if (!m.manifest)
+    return {
+      diagnostics: [
+        {
+          code: 'node-state-manifest',
+          severity: 'error',
+          message: m.problem!,
+          file: `${dir}/${MANIFEST}`,
+        },
+      ],
+    };
+  const rest = new Map([...files].filter(([k]) => k !== MANIFEST));
+  return { bundle: { manifest: m.manifest, files: rest }, diagnostics: [] };
+}
+
+/** What a bundle puts in place of the twin's state for its node, parsed once. */
+export interface LoadedState {
+  readonly node: string;
+  readonly dir: string;
+  readonly iptables?: { file: string; text: string; ruleset: Ruleset; compiled: CompiledRuleset };
+  readonly ipsetSave: string;
+  readonly ipsets: IpSets;
+  readonly routes?: readonly Route[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function loadState(node: string, s: NodeStateDir): LoadedState {
+  const diagnostics: Diagnostic[] = [];
+  const at = (f: string) => `${s.dir}/${f}`;
+  const ipt = primaryIptables(s.bundle);
+  let iptables: LoadedState['iptables'];
+  if (ipt === undefined) {
+    diagnostics.push({
+      code: 'node-state-no-iptables',
+      severity: 'warning',
+      message: `the bundle holds no iptables-save output: ${node} keeps the twin's rules`,
+      file: s.dir,
+    });
+  } else {
+    const parsed = parseIptablesSave(ipt.text, at(ipt.file));
+    diagnostics.push(...parsed.diagnostics);
+    iptables = { ...ipt, ruleset: parsed.ruleset, compiled: compileRuleset(parsed.ruleset) };
+  }
+  for (const w of s.bundle.manifest.spec.warnings)
+    diagnostics.push({
+      code: 'node-state-collect',
+      severity: 'warning',
+      message: w,
+      file: at(MANIFEST),
+    });
+  const ipsetSave = s.bundle.files.get('ipset.save') ?? '';
+  const sets = parseIpsetSave(ipsetSave, at('ipset.save'));
+  diagnostics.push(...sets.diagnostics);
+  let routes: Route[] | undefined;
+  const rj = s.bundle.files.get('ip-route.json');
+  if (rj !== undefined) {
+    const r = parseRoutesJson(rj, at('ip-route.json'));
+    diagnostics.push(...r.diagnostics);
+    routes = r.routes;
+  }
+  return {
+    node,
+    dir: s.dir,
+    ...(iptables ? { iptables } : {}),
+    ipsetSave,
+    ipsets: sets.sets,
+    ...(routes ? { routes } : {}),
+    diagnostics,
+  };
+}
+
+/** Replaces the host's routing tables (all but the kernel's local table) with the bundle's routes. */
+function installRoutes(h: Host, st: LoadedState, diagnostics: Diagnostic[]): void {
+  if (st.routes === undefined) return;
+  const unknownDevs = new Map<string, number>();
+  const keep = st.routes.filter((r) => {
+    if (r.dev !== undefined && h.getLink(r.dev) === undefined) {
+      unknownDevs.set(r.dev, (unknownDevs.get(r.dev) ?? 0) + 1);
+      return false;
+    }
+    return true;
+  });
+  for (const [id, t] of h.tables) if (id !== 255) t.removeWhere(() => true);
+  for (const r of keep) {
+    if (r.table === 255) continue;
+    h.table(r.table).insert({ ...r, seq: h.nextRouteSeq() });
+  }
+  for (const [dev, n] of unknownDevs)
+    diagnostics.push({
+      code: 'node-state-unknown-device',
+      severity: 'warning',
+      message: `${n} route${n === 1 ? '' : 's'} via device ${dev}, which the twin's ${st.node} does not have: left out`,
+      file: `${st.dir}/ip-route.json`,
+      hint: 'the twin builds the devices its CNI model creates; run packeteye drift to compare the node with it',
+    });
+}
+
+/**
+ * A plan whose instances run the given nodes on their collected state. The
+ * returned diagnostics are those of reading the bundles and of putting them
+ * in place (devices the twin's node lacks), found by building those nodes once.
+ */
+export function withNodeStates(
+  plan: TwinPlan,
+  states: readonly LoadedState[],
+): { plan: TwinPlan; diagnostics: Diagnostic[] } {
+  const byNode = new Map(states.map((s) => [s.node, s]));
+  const apply = (twin: Twin, diagnostics: Diagnostic[]): Twin => {
+    const nodeRules = new Map<string, NodeRules>(twin.nodeRules);
+    for (const name of twin.nodes) {
+      const st = byNode.get(name);
+      if (!st) continue;
+      const h = twin.host(name);
+      if (st.iptables) {
+        installIptables(h, st.iptables.compiled, st.ipsets);
+        nodeRules.set(name, {
+          text: st.iptables.text,
+          ipsetSave: st.ipsetSave,
+          ipsets: st.ipsets,
+          ruleset: st.iptables.ruleset,
+          compiled: st.iptables.compiled,
+        });
+      }
+      installRoutes(h, st, diagnostics);
+    }
+    return {
+      ...twin,
+      plan: wrapped,
+      nodeRules,
+      diagnostics: [...twin.diagnostics, ...diagnostics],
+    };
+  };
+  const wrapped: TwinPlan = {
+    model: plan.model,
+    diagnostics: plan.diagnostics,
+    instantiate: (opts) => apply(plan.instantiate(opts), []),
+  };
+  const diagnostics: Diagnostic[] = states.flatMap((s) => [...s.diagnostics]);
+  if (states.length > 0) apply(plan.instantiate({ nodes: states.map((s) => s.node) }), diagnostics);
+  return { plan: wrapped, diagnostics };
+}
