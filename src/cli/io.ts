@@ -2,7 +2,7 @@
  * The CLI's only doors to the world: files in, text out. Commands receive an
  * `Io` so tests can run them in-process and read what they print.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../diag.js';
 
@@ -43,14 +43,60 @@ function unreadable(path: string, e: unknown): InputError {
   );
 }
 
+/**
+ * The most one input may hold: 256 MiB. A `kubectl get -A -o yaml` dump of a
+ * 5,000-node cluster is a few hundred MB less than that; a stream that never
+ * ends (`-f /dev/zero`, `/dev/urandom`) is cut here and refused instead of
+ * read until memory runs out.
+ */
+export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
+
+/** Reads a file or stdin (`-`) to its end, or to MAX_INPUT_BYTES and refuses it. */
+export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
+  const fd = path === '-' ? 0 : openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - total));
+      let n: number;
+      try {
+        n = readSync(fd, buf, 0, buf.length, null);
+      } catch (e) {
+        // A non-blocking stdin with nothing yet: wait a little and read again.
+        if ((e as NodeJS.ErrnoException).code === 'EAGAIN') {
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+          continue;
+        }
+        throw e;
+      }
+      if (n === 0) break;
+      chunks.push(buf.subarray(0, n));
+      total += n;
+      if (total > limit) {
+        throw InputError.of(
+          'input-too-large',
+          `more than ${limit / (1024 * 1024)} MiB: reading stopped there (packeteye reads at most ${limit / (1024 * 1024)} MiB from one input)`,
+          { file: path },
+          'give a file, not a device or a stream that never ends; split a larger dump by namespace',
+        );
+      }
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
+
 export function processIo(): Io {
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),
     readFile: (path) => {
       try {
-        return readFileSync(path === '-' ? 0 : path, 'utf8');
+        return readBounded(path);
       } catch (e) {
+        if (e instanceof InputError) throw e;
         throw unreadable(path, e);
       }
     },

@@ -281,7 +281,34 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
     { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }
   >();
 
+  const given = new Set<string>();
+  let empty = 0;
   for (const f of files) {
+    // The same file named twice (`-f a.yaml -f a.yaml`, or a file and its directory) is read once.
+    const key = f.path.replace(/^(?:\.\/)+/, '').replace(/\/{2,}/g, '/');
+    if (given.has(key)) {
+      diagnostics.push({
+        code: 'k8s-file-given-twice',
+        severity: 'warning',
+        message: 'given twice; read once',
+        file: f.path,
+      });
+      continue;
+    }
+    given.add(key);
+    if (isEmptyInput(f.text)) {
+      empty++;
+      diagnostics.push({
+        code: 'k8s-empty-input',
+        severity: 'warning',
+        message:
+          f.path === '-'
+            ? 'stdin is empty: no YAML or JSON came in'
+            : 'the file is empty: no YAML or JSON in it',
+        file: f.path,
+      });
+      continue;
+    }
     let parsed: ReturnType<typeof parseFile>;
     try {
       parsed = parseFile(f.path, f.text);
@@ -414,7 +441,20 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           },
     );
   }
+  if (empty > 0 && empty === given.size) {
+    // Nothing but empty inputs: say it as the error it is, not as "no such Pod" later.
+    diagnostics.forEach((d, i) => {
+      if (d.code === 'k8s-empty-input') diagnostics[i] = { ...d, severity: 'error' };
+    });
+  }
   return { objects, evidence, workloads, diagnostics };
+}
+
+/** Whitespace, comments and `---` separators only. */
+function isEmptyInput(text: string): boolean {
+  return /^(?:\s|#[^\n]*|---[ \t]*(?:\n|$))*$/.test(
+    text.length > 4096 ? text.slice(0, 4096) + 'x' : text,
+  );
 }
 
 /**

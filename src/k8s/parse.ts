@@ -27,6 +27,7 @@ import {
   isScalar,
   isSeq,
   parseAllDocuments,
+  visit,
   type Node as YamlNode,
 } from 'yaml';
 import type { Diagnostic } from '../diag.js';
@@ -278,6 +279,18 @@ export function parseFile(
 ): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: RawDocument[] = [];
+  const deep = deepestNesting(text);
+  if (deep.depth > MAX_NESTING) {
+    diagnostics.push({
+      code: 'k8s-too-deep',
+      severity: 'error',
+      message: `nested more than ${MAX_NESTING} levels deep (line ${deep.line}): packeteye reads YAML and JSON nested at most ${MAX_NESTING} levels`,
+      file,
+      line: deep.line,
+      hint: 'Kubernetes objects nest a few dozen levels; this is not a manifest or a kubectl dump',
+    });
+    return { documents, diagnostics };
+  }
   if (/^\s*[[{]/.test(text)) {
     // JSON (kubectl get -o json): JSON.parse is two orders of magnitude
     // faster than a YAML parse; the YAML tree is built only for diagnostics.
@@ -291,7 +304,7 @@ export function parseFile(
     if (ok) {
       const root = once((): SourceRef => {
         const lc = new LineCounter();
-        const docs = parseAllDocuments(text, { lineCounter: lc });
+        const docs = parseAllDocuments(text, { lineCounter: lc, logLevel: 'error' });
         const first = Array.isArray(docs) ? docs[0] : undefined;
         return { node: (first?.contents as YamlNode | null) ?? undefined, lines: lc };
       });
@@ -325,6 +338,69 @@ export function parseFile(
 }
 
 /**
+ * The deepest nesting parseFile reads. A Kubernetes object nests a few
+ * dozen levels (a CRD's openAPIV3Schema under a hundred); the readers'
+ * recursion overflows the stack somewhere past 500, so deeper input is
+ * refused with this limit named instead of "Maximum call stack size exceeded".
+ */
+export const MAX_NESTING = 256;
+
+/**
+ * How deep `text` nests, and the line where it is deepest, in one linear
+ * pass: JSON by its brackets (strings skipped); YAML by its indentation
+ * levels, `- ` sequence entries and the flow brackets of each line. An
+ * estimate that errs deeper, never shallower, by a few levels at most.
+ */
+export function deepestNesting(text: string): { depth: number; line: number } {
+  const json = /^\s*[[{]/.test(text);
+  let best = { depth: 0, line: 1 };
+  let flow = 0;
+  const indents: number[] = [];
+  let line = 1;
+  for (let i = 0; i <= text.length;) {
+    const nl = text.indexOf('\n', i);
+    const end = nl === -1 ? text.length : nl;
+    let j = i;
+    while (j < end && (text.charCodeAt(j) === 32 || text.charCodeAt(j) === 9)) j++;
+    let extra = 0;
+    if (!json) {
+      flow = 0;
+      if (j < end && text[j] !== '#') {
+        const ind = j - i;
+        while (indents.length > 0 && indents[indents.length - 1]! >= ind) indents.pop();
+        indents.push(ind);
+        for (let k = j; text[k] === '-' && (text[k + 1] === ' ' || k + 1 === end); k += 2) extra++;
+      }
+    }
+    for (let k = j; k < end; k++) {
+      const c = text[k];
+      if (c === '"' || (c === "'" && !json)) {
+        // Skip the quoted string (on this line for YAML; JSON strings never span lines).
+        for (k++; k < end && text[k] !== c; k++) if (c === '"' && text[k] === '\\') k++;
+      } else if (c === '#' && !json && (k === j || text[k - 1] === ' ')) break;
+      else if (c === '[' || c === '{') {
+        flow++;
+        const depth = (json ? 0 : indents.length) + flow + extra;
+        if (depth > best.depth) best = { depth, line };
+      } else if (c === ']' || c === '}') flow--;
+    }
+    const depth = (json ? 0 : indents.length) + Math.max(flow, 0) + extra;
+    if (depth > best.depth) best = { depth, line };
+    if (nl === -1) break;
+    i = nl + 1;
+    line++;
+  }
+  return best;
+}
+
+/** The parsers' stack overflow, said as what it is. */
+function overflowMessage(message: string): string | undefined {
+  return /Maximum call stack size exceeded/.test(message)
+    ? `too deeply nested for the YAML reader (packeteye reads at most ${MAX_NESTING} levels)`
+    : undefined;
+}
+
+/**
  * The whole file with the `yaml` package: the reference reading, used when
  * the fast path declines (directives, `...` markers, JSON-looking text) and
  * by the tests that check the fast path against it.
@@ -338,13 +414,8 @@ export function parseYamlSlow(
   const lines = new LineCounter();
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
-    docs = parseAllDocuments(text, {
-      lineCounter: lines,
-      prettyErrors: true,
-      uniqueKeys: true,
-      // kubectl (go-yaml via sigs.k8s.io/yaml) honours `<<` merge keys.
-      merge: true,
-    });
+    // kubectl (go-yaml via sigs.k8s.io/yaml) honours `<<` merge keys (YAML_OPTIONS.merge).
+    docs = parseAllDocuments(text, { ...YAML_OPTIONS, lineCounter: lines });
   } catch (e) {
     diagnostics.push({
       code: 'k8s-parse',
@@ -412,20 +483,40 @@ function readYamlDocuments(
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {
         const pos = err.linePos?.[0];
+        const overflow = overflowMessage(err.message);
         diagnostics.push({
-          code: 'k8s-parse',
+          code: overflow ? 'k8s-too-deep' : 'k8s-parse',
           severity: 'error',
-          message: `malformed YAML: ${cleanYamlMessage(err.message)}`,
+          message: overflow ?? `malformed YAML: ${cleanYamlMessage(err.message)}`,
           file,
           document,
           ...(pos ? { line: pos.line, column: pos.col } : {}),
-          hint: 'fix the YAML syntax there (indentation, a missing colon or an unclosed quote is the usual cause); the document was skipped',
+          hint: overflow
+            ? 'Kubernetes objects nest a few dozen levels; this is not a manifest or a kubectl dump'
+            : 'fix the YAML syntax there (indentation, a missing colon or an unclosed quote is the usual cause); the document was skipped',
         });
       }
       return;
     }
     const contents = doc.contents as YamlNode | null;
     if (contents === null) return; // an empty document (`---` at the end, comments only)
+    visit(doc, {
+      Pair(_, pair) {
+        const key = pair.key as YamlNode | null;
+        if (!isMap(key) && !isSeq(key)) return;
+        const at = key.range?.[0];
+        warnings.push({
+          code: 'k8s-parse-warning',
+          severity: 'warning',
+          message: `YAML: a ${isMap(key) ? 'mapping' : 'sequence'} used as a key is read as its text, ${String(key)} (Kubernetes objects have string keys)`,
+          file,
+          document,
+          ...(at !== undefined
+            ? { line: lines.linePos(at).line, column: lines.linePos(at).col }
+            : {}),
+        });
+      },
+    });
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIASES });
@@ -466,7 +557,16 @@ function readYamlDocuments(
 // --- The fast path ---------------------------------------------------------
 
 /** The `yaml` package's options, for the whole file and for one document alike. */
-const YAML_OPTIONS = { prettyErrors: true, uniqueKeys: true, merge: true } as const;
+/**
+ * `logLevel: 'error'`: the `yaml` package would print a Node.js warning for
+ * a collection used as a key; readYamlDocuments says it as a diagnostic.
+ */
+const YAML_OPTIONS = {
+  prettyErrors: true,
+  uniqueKeys: true,
+  merge: true,
+  logLevel: 'error',
+} as const;
 
 function scalarType(
   tag: string,
@@ -588,9 +688,15 @@ const OPENER = /(?:^([ \t]*(?:-[ \t]+)*)(?:[^\s#"'[{][^\n#]*?[ \t]*:[ \t]+)?|:[ 
  * 1024 characters: the `yaml` package rejects both, js-yaml 4 reads them.
  */
 function looseLayout(text: string): boolean {
-  for (const m of text.matchAll(/^[^\n]{1025,}/gm)) {
-    const colon = m[0].search(/:(?:[ \t]|$)/);
-    if (colon > 1000) return true;
+  // Line by line, not /^[^\n]{1025,}/gm: that regex overflows V8's stack on a multi-MB line.
+  for (let from = 0; from < text.length;) {
+    const nl = text.indexOf('\n', from);
+    const to = nl === -1 ? text.length : nl;
+    if (to - from > 1024) {
+      const colon = text.slice(from, to).search(/:(?:[ \t]|$)/);
+      if (colon > 1000) return true;
+    }
+    from = to + 1;
   }
   OPENER.lastIndex = 0;
   for (let m = OPENER.exec(text); m !== null; m = OPENER.exec(text)) {

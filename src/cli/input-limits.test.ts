@@ -1,0 +1,114 @@
+/**
+ * Inputs that once hung, ran out of memory or crashed the YAML reader:
+ * each is now read to a stated limit and refused with a message that names
+ * the limit (exit 2), or read as what it is.
+ */
+import { readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { InputError } from '../diag.js';
+import { MAX_NESTING, parseFile } from '../k8s/parse.js';
+import { memoryIo, readBounded } from './io.js';
+import { main } from './main.js';
+
+const EXAMPLE = 'examples/calico-ipip.yaml';
+const example = readFileSync(new URL(`../../${EXAMPLE}`, import.meta.url), 'utf8');
+const CM = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\ndata:\n';
+
+describe('streams that never end are cut at a stated size', () => {
+  it.each(['/dev/zero', '/dev/urandom'])(
+    '%s is refused after the limit, not read forever',
+    (dev) => {
+      let err: unknown;
+      try {
+        readBounded(dev, 1 << 20);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(InputError);
+      expect((err as InputError).diagnostics[0]).toMatchObject({
+        code: 'input-too-large',
+        file: dev,
+        message:
+          'more than 1 MiB: reading stopped there (packeteye reads at most 1 MiB from one input)',
+      });
+    },
+  );
+
+  it('a file under the limit is read whole', () => {
+    expect(readBounded(new URL(`../../${EXAMPLE}`, import.meta.url).pathname)).toBe(example);
+  });
+});
+
+describe('YAML and JSON size and depth', () => {
+  it('a 6 MB scalar is read (no stack overflow)', () => {
+    const r = parseFile('big.yaml', `${CM}  a: ${'x'.repeat(6_000_000)}\n`);
+    expect(r.diagnostics).toEqual([]);
+    expect(r.documents).toHaveLength(1);
+  });
+
+  it.each([
+    ['flow YAML', `${CM}  a: ${'['.repeat(3000)}${']'.repeat(3000)}\n`, 7],
+    [
+      'block YAML',
+      `${CM}${Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i + 2)}k${i}:`).join('\n')} v\n`,
+      3006,
+    ],
+    ['JSON', `${'['.repeat(3000)}${']'.repeat(3000)}`, 1],
+  ])(
+    '3,000 levels of %s: a depth error naming the limit, no indentation advice',
+    (_n, text, line) => {
+      const r = parseFile('deep', text);
+      expect(r.diagnostics).toHaveLength(1);
+      expect(r.diagnostics[0]).toMatchObject({
+        code: 'k8s-too-deep',
+        severity: 'error',
+        line,
+        message: `nested more than ${MAX_NESTING} levels deep (line ${line}): packeteye reads YAML and JSON nested at most ${MAX_NESTING} levels`,
+      });
+      expect(r.diagnostics[0]!.hint).not.toMatch(/indentation/);
+    },
+  );
+
+  it('a real manifest is far from the limit', () => {
+    expect(
+      parseFile(EXAMPLE, example).diagnostics.filter((d) => d.code === 'k8s-too-deep'),
+    ).toEqual([]);
+  });
+});
+
+describe('the CLI says what it was given', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('a complex YAML key is a warning on stderr, not a Node.js process warning', async () => {
+    const emit = vi.spyOn(process, 'emitWarning');
+    const io = memoryIo({ 'c.yaml': `${example}\n---\n${CM}  ? [a, b]\n  : c\n` });
+    await main(['trace', '-f', 'c.yaml', '--from', 'default/pod1', '--to', 'default/pod2'], io);
+    expect(emit).not.toHaveBeenCalled();
+    expect(io.stderr).toContain('warning: YAML: a sequence used as a key is read as its text');
+  });
+
+  it.each([
+    ['trace', ['--from', 'a', '--to', 'b']],
+    ['reach', []],
+  ])('empty stdin is called empty (%s)', async (cmd, rest) => {
+    const io = memoryIo({}, { stdin: '' });
+    const code = await main([cmd, '-f', '-', ...rest], io);
+    expect(code).toBe(2);
+    expect(io.stderr).toContain(
+      '-: error: stdin is empty: no YAML or JSON came in [k8s-empty-input]',
+    );
+  });
+
+  it('the same file given twice is read once, with a warning, not 20 duplicates', async () => {
+    const io = memoryIo({ [EXAMPLE]: example });
+    const code = await main(
+      ['trace', '-f', EXAMPLE, '-f', EXAMPLE, '--from', 'default/pod1', '--to', 'default/pod2'],
+      io,
+    );
+    expect(io.stderr).toContain(
+      `${EXAMPLE}: warning: given twice; read once [k8s-file-given-twice]`,
+    );
+    expect(io.stderr).not.toContain('defined twice');
+    expect(code).toBe(0);
+  });
+});
