@@ -94,7 +94,7 @@ describe('-o wide: the text view with more columns, as kubectl wide', () => {
     expect(r.code).toBe(0);
     const [header, first] = r.out.split('\n');
     expect(header).toMatch(/^from\\to +IP +store\/be-1/);
-    expect(first).toMatch(/^store\/be-1 +10\.244\.1\.21 +- +TCP 6379/);
+    expect(first).toMatch(/^store\/be-1 +10\.244\.1\.21 +all +TCP 6379/);
   });
 });
 

@@ -100,7 +100,8 @@ function podsIn(
 
 function adminPeer(n: Notes, ctx: Ctx, p: AdminNetworkPolicyPeer, field: string): PeerMatcher {
   if (p.namespaces !== undefined) return podsIn(namespaceSet(p.namespaces));
-  if (p.pods !== undefined) return podsIn(namespaceSet(p.pods.namespaceSelector), p.pods.podSelector);
+  if (p.pods !== undefined)
+    return podsIn(namespaceSet(p.pods.namespaceSelector), p.pods.podSelector);
   if (p.nodes !== undefined) {
     n.info(
       'anp-nodes-peer',

@@ -77,6 +77,10 @@ export interface PairResult {
   readonly from: Endpoint;
   readonly to: Endpoint;
   readonly allowed: PortSet;
+  /** A pod to itself: always allowed (`allowed` is every port), whatever the policies say. */
+  readonly self?: boolean;
+  /** For a pod to itself, what the policies alone would allow. */
+  readonly policiesAllow?: PortSet;
   readonly egress: DirectionResult;
   readonly ingress: DirectionResult;
 }
@@ -185,8 +189,22 @@ export function evaluateDirection(
 }
 
 /** What `from` may send to `to`: egress at `from` intersected with ingress at `to`. */
+/**
+ * What `from` may send to `to`. A pod always reaches itself, whatever the
+ * policies say: its own address is in its network namespace's local table
+ * (`local 10.244.1.5 dev eth0 table local`), so the packet goes out and back
+ * in through `lo` without leaving the namespace, and every enforcer sits
+ * outside it (Calico's and kube-router's chains are on the host side of the
+ * veth, in FORWARD/INPUT/OUTPUT of the node's namespace). The directions are
+ * still evaluated, so an explanation can say what the policies alone would
+ * decide (`policiesAllow`).
+ */
 export function evaluatePair(world: PolicyWorld, from: Endpoint, to: Endpoint): PairResult {
   const egress = evaluateDirection(world, 'egress', from, to);
   const ingress = evaluateDirection(world, 'ingress', to, from);
-  return { from, to, allowed: egress.allowed.intersect(ingress.allowed), egress, ingress };
+  const policiesAllow = egress.allowed.intersect(ingress.allowed);
+  const self = from.kind === 'pod' && to.kind === 'pod' && from.key === to.key;
+  return self
+    ? { from, to, allowed: PortSet.ALL, self, policiesAllow, egress, ingress }
+    : { from, to, allowed: policiesAllow, egress, ingress };
 }

@@ -92,11 +92,12 @@ export function explainPair(p: PairResult, q?: PortQuery): string[] {
   const verdict = q
     ? `${q.protocol}/${q.port} ${p.allowed.has(q.protocol, q.port) ? 'ALLOWED' : 'DENIED'}`
     : `allowed: ${p.allowed.toString()}`;
+  const policies = p.policiesAllow;
   const self =
-    p.from.kind === 'pod' && p.from.key === p.to.key
+    p.self && policies
       ? [
-          'note: a pod reaching its own IP stays on loopback inside its network namespace, where no enforcer sees it;',
-          '      this is what the policies say (the e2e suite leaves the cell unchecked, kubernetes/kubernetes#95879)',
+          'note: a pod reaching its own IP stays inside its network namespace (its address is local, the packet goes through lo), where no enforcer sees it: always allowed;',
+          `      the policies alone would say ${q ? (policies.has(q.protocol, q.port) ? 'ALLOWED' : 'DENIED') : `allowed: ${policies.toString()}`}`,
         ]
       : [];
   return [
@@ -142,6 +143,7 @@ export function explainJson(p: PairResult, q?: PortQuery): unknown {
     to: p.to.key,
     ...(q ? { port: q, allowedOnPort: p.allowed.has(q.protocol, q.port) } : {}),
     allowed: p.allowed.toJSON(),
+    ...(p.self && p.policiesAllow ? { self: true, policiesAllow: p.policiesAllow.toJSON() } : {}),
     egress: directionJson(p.egress),
     ingress: directionJson(p.ingress),
   };

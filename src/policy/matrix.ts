@@ -234,7 +234,12 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     groupCount: N,
     cells,
     table,
-    allowedId: (from, to) => cells[groupOf[from]! * N + groupOf[to]!]!,
+    // A pod always reaches itself (evaluate.ts `evaluatePair`): its own address is local to its
+    // network namespace, so the packet never leaves it for an enforcer to see.
+    allowedId: (from, to) =>
+      from === to && from < world.pods.length
+        ? PortSetTable.ALL
+        : cells[groupOf[from]! * N + groupOf[to]!]!,
     allowed(from, to) {
       return table.get(this.allowedId(from, to));
     },
