@@ -220,8 +220,13 @@ function decide(model: ClusterModel, trace: TraceLike): Annotation | undefined {
 
 /** Nothing enforces the policies: say so where each direction would apply. */
 function noteUnenforced(a: Annotation): void {
-  const { plan, allowed } = a;
-  const verdictWord = allowed ? 'would allow it' : 'would deny it';
+  const { plan, q, pair } = a;
+  // Each note speaks for its own direction: the egress side can allow what the ingress side denies.
+  const verdictWord = (dir: 'egress' | 'ingress') => {
+    const r = dir === 'egress' ? pair.egress : pair.ingress;
+    const allows = q ? r.allowed.has(q.protocol, q.port) : r.allowed.isAll();
+    return `for ${dir}, the policies would ${allows ? 'allow' : 'deny'} it`;
+  };
   const who =
     plan.enforcer === 'calico'
       ? `Calico's Felix beside cni ${plan.cni} matches only cali* workload interfaces, which this node does not have, so it enforces nothing`
@@ -241,7 +246,7 @@ function noteUnenforced(a: Annotation): void {
       hop,
       isForwardFilter,
       note(
-        `${noun} ${names.join(', ')} ${iso.length === 1 ? 'selects' : 'select'} ${pod.key} (${dir}) but ${who}: the packet passes (the policies ${verdictWord})`,
+        `${noun} ${names.join(', ')} ${iso.length === 1 ? 'selects' : 'select'} ${pod.key} (${dir}) but ${who}: the packet passes (${verdictWord(dir)})`,
         { policy: { direction: dir, isolatedBy: iso, enforced: false, enforcer: plan.enforcer } },
       ),
     );

@@ -142,7 +142,7 @@ const CASES: Case[] = [
       expect(t.reply?.disposition).toBe('delivered');
       expect(t.policy).toMatchObject({ enforcer: 'none', enforced: false, allowedByPolicy: false });
       expect(notes(t)).toEqual([
-        'NetworkPolicies store/default-deny, store/store-net-policy select store/db-1 (ingress) but cni bridge enforces nothing: the packet passes (the policies would deny it)',
+        'NetworkPolicies store/default-deny, store/store-net-policy select store/db-1 (ingress) but cni bridge enforces nothing: the packet passes (for ingress, the policies would deny it)',
       ]);
       expect(t.diagnostics.map((d) => d.code)).toContain('policy-not-enforced');
       expect(chains(t).some((c) => c.startsWith('cali-'))).toBe(false);
@@ -155,9 +155,9 @@ const CASES: Case[] = [
     expect: (t) => {
       expect(t.request.disposition).toBe('delivered');
       expect(notes(t)).toEqual([
-        'NetworkPolicy store/db-no-egress selects store/db-1 (egress) but cni bridge enforces nothing: the packet passes (the policies would deny it)',
+        'NetworkPolicy store/db-no-egress selects store/db-1 (egress) but cni bridge enforces nothing: the packet passes (for egress, the policies would deny it)',
         expect.stringMatching(
-          /select store\/be-1 \(ingress\) but cni bridge enforces nothing: the packet passes \(the policies would deny it\)$/,
+          /select store\/be-1 \(ingress\) but cni bridge enforces nothing: the packet passes \(for ingress, the policies would deny it\)$/,
         ),
       ]);
     },
@@ -250,6 +250,30 @@ describe('NetworkPolicy in traces', () => {
         `${a}->${b} ${t.policy!.allowedByPolicy ? 'delivered' : 'rejected'}`,
       );
     });
+  });
+
+  it('words each unenforced note by its own direction: egress allows what ingress denies', () => {
+    // The database may now open connections to the backends; the backends still admit only fe.
+    const text = `${readFileSync(`examples/${BRIDGE}.yaml`, 'utf8')}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db-to-be, namespace: store}
+spec:
+  podSelector: {matchLabels: {role: db}}
+  policyTypes: [Egress]
+  egress: [{to: [{podSelector: {matchLabels: {role: be}}}]}]
+`;
+    const built = buildModel(loadDocuments([{ path: 'db-to-be.yaml', text }]).objects);
+    const t = traceConnection(planTwin(built.model), { from: 'store/db-1', to: 'store/be-1:8080' });
+    expect(t.policy).toMatchObject({ enforced: false, allowedByPolicy: false });
+    expect(notes(t)).toEqual([
+      expect.stringMatching(
+        /\(egress\) but cni bridge enforces nothing: the packet passes \(for egress, the policies would allow it\)$/,
+      ),
+      expect.stringMatching(
+        /\(ingress\) but cni bridge enforces nothing: the packet passes \(for ingress, the policies would deny it\)$/,
+      ),
+    ]);
   });
 
   it('says in the plan that bridge enforces nothing, and Calico beside bridge matches no interface', () => {
