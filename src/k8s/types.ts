@@ -318,6 +318,8 @@ export interface Cluster {
       version?: string;
       masqueradeAll?: boolean;
       localhostNodePorts?: boolean;
+      /** kube-proxy's own `--cluster-cidr` when it differs from spec.clusterCIDR; "" = none (no local-traffic detector). */
+      clusterCIDR?: string;
       /** `--detect-local-mode`: how kube-proxy tells pod traffic (default ClusterCIDR with spec.clusterCIDR). */
       detectLocalMode?: DetectLocalMode;
       /** The BridgeInterface / InterfaceNamePrefix detector's parameter. */

@@ -64,6 +64,18 @@ describe('Cluster spec.kubeProxy as kube-proxy applies it', () => {
       hasNot: [],
     },
     {
+      name: 'kube-proxy without --cluster-cidr: no local-traffic detector',
+      kubeProxy: '{clusterCIDR: ""}',
+      has: [],
+      hasNot: [`${SVC_MASQ} ! -s`],
+    },
+    {
+      name: "kube-proxy's own --cluster-cidr",
+      kubeProxy: '{clusterCIDR: 10.244.0.0/17}',
+      has: [`${SVC_MASQ} ! -s 10.244.0.0/17`],
+      hasNot: [],
+    },
+    {
       name: 'NodeCIDR: the node podCIDR',
       kubeProxy: '{detectLocalMode: NodeCIDR}',
       has: [`${SVC_MASQ} ! -s 10.244.1.0/24`],

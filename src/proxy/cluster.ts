@@ -19,8 +19,11 @@ export function masqueradeMarkOf(bit: number): string {
 export function localDetectorFor(c: ClusterConfig, node: ModelNode): LocalDetector {
   const d = c.kubeProxy.detectLocal;
   switch (d.mode) {
-    case 'ClusterCIDR':
-      return { mode: 'ClusterCIDR', cidr: c.kubeProxy.clusterCIDR ?? c.clusterCIDR };
+    case 'ClusterCIDR': {
+      // kube-proxy without --cluster-cidr builds no detector (a no-op one).
+      const cidr = c.kubeProxy.clusterCIDR ?? c.clusterCIDR;
+      return cidr === '' ? { mode: 'NoOp' } : { mode: 'ClusterCIDR', cidr };
+    }
     case 'NodeCIDR':
       return { mode: 'NodeCIDR', cidr: node.spec.podCIDR };
     case 'BridgeInterface':

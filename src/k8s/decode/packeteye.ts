@@ -173,6 +173,11 @@ function decodeKubeProxyIptables(
   k: NonNullable<Cluster['spec']['kubeProxy']>,
 ): void {
   const at = (...p: (string | number)[]): (string | number)[] => ['spec', 'kubeProxy', ...p];
+  if (kp.clusterCIDR === '') k.clusterCIDR = '';
+  else {
+    const cc = d.cidr(kp.clusterCIDR, at('clusterCIDR'));
+    if (cc) k.clusterCIDR = cc;
+  }
   const dlm = d.oneOf(kp.detectLocalMode, at('detectLocalMode'), [
     'ClusterCIDR',
     'NodeCIDR',

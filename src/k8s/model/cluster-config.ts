@@ -349,16 +349,17 @@ function fillKubeProxy(
   );
   const masqueradeBit = pick('masqueradeBit', k.masqueradeBit, det.masqueradeBit, 14);
   // kube-proxy's own --cluster-cidr only when it differs from the cluster's.
-  const kpCIDR =
-    det.clusterCIDR && det.clusterCIDR.value !== clusterCIDR ? det.clusterCIDR : undefined;
-  if (kpCIDR)
-    b.note(ref, 'spec.kubeProxy.clusterCIDR', kpCIDR.value, `detected from ${kpCIDR.evidence}`);
+  let kpCIDR = k.clusterCIDR;
+  if (kpCIDR === undefined && det.clusterCIDR && det.clusterCIDR.value !== clusterCIDR) {
+    kpCIDR = det.clusterCIDR.value;
+    b.note(ref, 'spec.kubeProxy.clusterCIDR', kpCIDR, `detected from ${det.clusterCIDR.evidence}`);
+  }
   return {
     mode,
     version,
     masqueradeAll,
     localhostNodePorts,
-    ...(kpCIDR ? { clusterCIDR: kpCIDR.value } : {}),
+    ...(kpCIDR !== undefined ? { clusterCIDR: kpCIDR } : {}),
     detectLocal,
     ...(nodePortAddresses.length > 0 ? { nodePortAddresses } : {}),
     masqueradeBit,

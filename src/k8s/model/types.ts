@@ -44,7 +44,7 @@ export interface ClusterConfig {
     readonly version: string;
     readonly masqueradeAll: boolean;
     readonly localhostNodePorts: boolean;
-    /** `--cluster-cidr` when kube-proxy's differs from the cluster's (a detected configuration). */
+    /** `--cluster-cidr` when kube-proxy's differs from the cluster's; "" = none (no ClusterCIDR detector). */
     readonly clusterCIDR?: string;
     /** `--detect-local-mode` with its parameter (NodeCIDR takes each node's podCIDR). */
     readonly detectLocal: DetectLocal;
