@@ -18,6 +18,7 @@ const CONFIGS = [
   '{plugin: calico, encapsulation: None}',
   '{plugin: calico, encapsulation: IPIP}',
   '{plugin: calico, encapsulation: VXLAN}',
+  '{plugin: kindnet}',
 ];
 
 /**

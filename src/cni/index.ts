@@ -6,7 +6,8 @@
  * IPAM and `loopback` is here; flannel (flannel.ts: vxlan over the kernel's
  * VXLAN device, host-gw; it delegates to bridge) and Calico (calico.ts:
  * cali veths with proxy ARP, /26 IPAM blocks, BIRD's routes, None / IPIP /
- * VXLAN) plug in behind the same interface, and all of them pass one
+ * VXLAN) and kind's kindnet (kindnet.ts: ptp veths, routes to the other
+ * nodes' podCIDRs, KIND-MASQ-AGENT) plug in behind the same interface, and all of them pass one
  * conformance suite (conformance.test.ts).
  */
 import type { Diagnostic } from '../diag.js';
@@ -14,6 +15,7 @@ import type { CniSpec } from '../k8s/types.js';
 import { BridgePlugin } from './bridge.js';
 import { CalicoPlugin } from './calico.js';
 import { FlannelPlugin } from './flannel.js';
+import { KindnetPlugin } from './kindnet.js';
 import type { CniPlugin } from './types.js';
 
 export { BridgePlugin, BRIDGE_NETWORK_NAME } from './bridge.js';
@@ -25,6 +27,7 @@ export {
   CALICO_VXLAN_VNI,
   CALICO_VXLAN_PORT,
 } from './calico.js';
+export { KindnetPlugin, KIND_MASQ_CHAIN } from './kindnet.js';
 export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
 export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 
@@ -39,5 +42,7 @@ export function pluginFor(
       return { plugin: new FlannelPlugin(spec) };
     case 'calico':
       return { plugin: new CalicoPlugin(spec) };
+    case 'kindnet':
+      return { plugin: new KindnetPlugin(spec) };
   }
 }

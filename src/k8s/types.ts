@@ -296,7 +296,9 @@ export interface BaselineAdminNetworkPolicy {
 export type CniSpec =
   | { plugin: 'bridge'; hairpinMode?: boolean; ipMasq?: boolean; bridge?: string }
   | { plugin: 'flannel'; backend?: 'vxlan' | 'host-gw' }
-  | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean };
+  | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean }
+  /** kind's kindnetd: ptp + host-local, routes to other nodes' podCIDRs, KIND-MASQ-AGENT. */
+  | { plugin: 'kindnet' };
 
 /** kube-proxy's `--detect-local-mode`. */
 export type DetectLocalMode =

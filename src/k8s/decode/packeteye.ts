@@ -89,7 +89,9 @@ function decodeCni(d: Decoder, v: unknown): CniSpec | undefined {
     'bridge',
     'flannel',
     'calico',
+    'kindnet',
   ] as const);
+  if (plugin === 'kindnet') return { plugin };
   if (plugin === 'bridge') {
     const b: Extract<CniSpec, { plugin: 'bridge' }> = { plugin };
     const hp = d.bool(cni.hairpinMode, ['spec', 'cni', 'hairpinMode']);

@@ -250,9 +250,11 @@ function fillComponents(
       ref,
       'spec.cloud.provider',
       provider,
-      detected.cloud
-        ? `${detected.cloud.evidence} names a cloud packeteye does not model; the nodes share a plain routed segment`
-        : 'no cloud: the nodes share a plain routed segment',
+      detected.cloud?.value === 'kind' || detected.cloud?.value === 'k3s'
+        ? `no cloud (${detected.cloud.evidence}): the nodes share a plain routed segment`
+        : detected.cloud
+          ? `${detected.cloud.evidence} names a cloud packeteye does not model; the nodes share a plain routed segment`
+          : 'no cloud: the nodes share a plain routed segment',
     );
   }
   const enforcer = spec.networkPolicy?.enforcer ?? 'none';
@@ -277,6 +279,7 @@ function chooseCni(
       ...(d.calicoEncapsulation ? { encapsulation: d.calicoEncapsulation } : {}),
       ...(d.calicoNatOutgoing !== undefined ? { natOutgoing: d.calicoNatOutgoing } : {}),
     };
+  else if (d?.name === 'kindnet') cni = { plugin: 'kindnet' };
   if (cni && detected) {
     b.note(ref, 'spec.cni', cniText(cni), `detected from ${detected.evidence}`);
     return cni;
