@@ -20,6 +20,7 @@ import { ExitStatus } from './exit.js';
 import type { Io } from './io.js';
 import { progress, toYaml } from './output.js';
 import { loadSources } from './reach.js';
+import { readOnce } from './read-once.js';
 
 const OUTPUTS = ['text', 'json', 'yaml', 'junit', 'tap'] as const;
 type Output = (typeof OUTPUTS)[number];
@@ -67,22 +68,6 @@ export function readExpectations(io: Io, paths: readonly string[]): Expectations
   }
   if (errors.length > 0) throw new InputError(errors);
   return files;
-}
-
-/** The same Io, each file read once: the policy world and the twin read the same inputs (stdin too). */
-function readOnce(io: Io): Io {
-  const texts = new Map<string, string>();
-  return {
-    ...io,
-    out: (t) => io.out(t),
-    err: (t) => io.err(t),
-    listDir: (path) => io.listDir(path),
-    readFile: (path) => {
-      let t = texts.get(path);
-      if (t === undefined) texts.set(path, (t = io.readFile(path)));
-      return t;
-    },
-  };
 }
 
 export function register(program: Command, io: Io): void {

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { evaluatePair } from '../policy/evaluate.js';
@@ -281,5 +283,31 @@ describe('reach --explain: suggested edits', () => {
     await main(['reach', '-f', 'c.yaml', '--explain', 'ops/mon', 'shop/db-0'], io2);
     // db-0 declares 5432: the edits are for that port.
     expect(io2.stdout).toMatch(/to allow TCP\/5432/);
+  });
+});
+
+describe('trace: a connection the policies deny ends with the edits that would allow it', () => {
+  const STORE = readFileSync(
+    join(import.meta.dirname, '../../examples/policy-calico.yaml'),
+    'utf8',
+  );
+
+  it('through a Service to a denied backend: the backend pod and the Service port', async () => {
+    const io = memoryIo({ 'c.yaml': STORE });
+    const code = await main(
+      ['trace', '-f', 'c.yaml', '--from', 'store/fe-1', '--to', 'svc/store/db:6379'],
+      io,
+    );
+    expect(code).toBe(0);
+    expect(io.stdout).toMatch(
+      /\n\nto allow TCP\/6379, each checked by the policy engine on the edited objects:\n {2}1\. NetworkPolicy store\/store-net-policy spec\.ingress\[0\] allows TCP\/6379: add store\/fe-1 to its peers/,
+    );
+    expect(io.stdout).toMatch(/path: \/spec\/ingress\/0\/from\/-/);
+  });
+
+  it('says nothing for an allowed connection', async () => {
+    const io = memoryIo({ 'c.yaml': STORE });
+    await main(['trace', '-f', 'c.yaml', '--from', 'store/be-1', '--to', 'svc/store/db:6379'], io);
+    expect(io.stdout).not.toMatch(/to allow/);
   });
 });

@@ -8,8 +8,13 @@ import type { PairResult } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import type { PolicyWorld, SourceObject } from '../policy/model.js';
 import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
+import { policyCatalog, resolveTargets } from '../check/targets.js';
+import type { TracePolicy } from '../policy/trace-annotate.js';
+import { buildPolicyWorld } from '../policy/world.js';
+import { parsePortRef } from '../check/expectations.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
+import { loadSources } from './reach.js';
 
 function portFor(pair: PairResult, q: PortQuery | undefined): PortQuery | undefined {
   if (q) return q;
@@ -52,4 +57,33 @@ export function writeExplanation(
   } else if (!asked && pair.allowed.isEmpty())
     lines.push('', 'give --port PROTO/PORT for the edits that would allow it');
   io.out(`${lines.join('\n')}\n`);
+}
+
+/**
+ * The end of a trace the policies deny: the checked edits that would allow it, as text
+ * lines (empty when the policies allow it or the ends are not pods or addresses).
+ */
+export function traceSuggestions(io: Io, files: readonly string[], policy: TracePolicy): string[] {
+  if (policy.allowedByPolicy || policy.port === undefined) return [];
+  const q = parsePortRef(policy.port);
+  if (!q) return [];
+  const loaded = loadSources({ ...io, err: () => undefined }, files);
+  const world = buildPolicyWorld(loaded.sources);
+  const c = policyCatalog(
+    world,
+    loaded.sources.map((s) => s.object),
+  );
+  let from;
+  let to;
+  try {
+    from = resolveTargets(c, policy.from)[0]?.endpoint;
+    to = resolveTargets(c, policy.to)[0]?.endpoint;
+  } catch {
+    return [];
+  }
+  if (!from || !to) return [];
+  const s = suggestEdits(world, loaded.sources, from, to, q);
+  return s.length > 0
+    ? renderSuggestionsText(s, q)
+    : ['', `no single edit packeteye can write would allow ${q.protocol}/${q.port}`];
 }

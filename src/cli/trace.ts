@@ -15,6 +15,8 @@ import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
 import { loadPlan, parseIntOption } from './cluster.js';
+import { traceSuggestions } from './explain.js';
+import { readOnce } from './read-once.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
@@ -103,7 +105,8 @@ export function register(program: Command, io: Io): void {
       const ns = opts.namespace;
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, ns);
-      const plan = applyNodeStates(io, loadPlan(src.io, src.files, p), opts.nodeState);
+      const sio = readOnce(src.io);
+      const plan = applyNodeStates(io, loadPlan(sio, src.files, p), opts.nodeState);
       p.update(
         opts.allPaths
           ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`
@@ -143,6 +146,11 @@ export function register(program: Command, io: Io): void {
       else if (output === 'yaml') io.out(toYaml(t));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));
-      else io.out(text(t) + upstream);
+      else {
+        io.out(text(t) + upstream);
+        // Denied by the policies: what would allow it.
+        const why = t.policy ? traceSuggestions(sio, src.files, t.policy) : [];
+        if (why.length > 0) io.out(`${why.join('\n')}\n`);
+      }
     });
 }
