@@ -35,17 +35,9 @@ import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
 import { NULL_RECORDER, type Recorder, type Step } from '../step.js';
 import type { IpSets } from './ipset.js';
-import {
-  compileRuleset,
-  hexMark,
-  RuleState,
-  setPacket,
-  walk,
-  type CompiledRuleset,
-  type EvalCtx,
-  type WalkDecider,
-  type WalkResult,
-} from './compile.js';
+import { compileRuleset, hexMark, type CompiledRuleset } from './compile.js';
+import { RuleState, setPacket, type EvalCtx } from './eval.js';
+import { walk, type WalkDecider, type WalkResult } from './walk.js';
 import type {
   Decider,
   HookContext,

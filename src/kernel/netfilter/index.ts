@@ -63,14 +63,9 @@ export type {
   Verdict,
 } from './env.js';
 export { HOOK_STAGES, Netfilter, newSkb, REJECT_CODES, rejectInfo, type Stage } from './hooks.js';
-export {
-  compileRuleset,
-  describeTarget,
-  hexMark,
-  MAX_WALK_RULES,
-  RuleState,
-  type CompiledRuleset,
-} from './compile.js';
+export { compileRuleset, describeTarget, hexMark, type CompiledRuleset } from './compile.js';
+export { RuleState } from './eval.js';
+export { MAX_WALK_RULES } from './walk.js';
 export * from './types.js';
 export {
   DEFAULT_CONNTRACK_SYSCTLS,
