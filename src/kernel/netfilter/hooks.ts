@@ -133,125 +133,27 @@ export class Netfilter {
       },
     };
     const hits: RuleHit[] = [];
-    const c: EvalCtx = {
-      hook,
-      table: 'filter',
-      packet: skb.packet,
-      src: 0,
-      dst: 0,
-      v6: false,
-      src6: 0n,
-      dst6: 0n,
-      proto: 0,
-      sport: -1,
-      dport: -1,
-      tcpFlags: 0,
-      icmpType: -1,
-      icmpCode: -1,
-      inIface: hctx.inIface ?? '',
-      outIface: hctx.outIface ?? '',
-      hctx,
-      mark: skb.mark,
-      ct: skb.ct,
-      env: this.env,
-      chooser,
-      state: this.ruleState,
-      conntrack: this.conntrack,
-      now: this.env.now(),
-      label: '',
-      hits,
-      rec: tee,
-      notes: [],
-    };
+    const c = this.evalCtx(hook, skb, hctx, chooser, tee, hits);
     setPacket(c, skb.packet);
-    const tables: TableDecision[] = [];
-    const start = { packet: skb.packet, mark: skb.mark };
-    let reroute = false;
+    const run: HookRun = {
+      hook,
+      c,
+      tee,
+      steps,
+      hits,
+      tables: [],
+      start: { packet: skb.packet, mark: skb.mark },
+      reroute: false,
+    };
+    const tables = run.tables;
     const host = this.env.host;
-
     const finish = (
       verdict: Verdict,
       decidedBy: Decider | null,
       extra: { reject?: RejectInfo; unsupported?: HookOutcome['unsupported'] } = {},
-    ): HookOutcome => {
-      if (hook === 'OUTPUT' && verdict === 'ACCEPT') {
-        reroute ||= c.packet.ip.dst !== start.packet.ip.dst;
-      }
-      return {
-        hook,
-        verdict,
-        decidedBy,
-        skb: { packet: c.packet, mark: c.mark, ct: c.ct },
-        tables,
-        hits,
-        steps,
-        ...extra,
-        rerouteNeeded: reroute,
-      };
-    };
-
-    const fromWalk = (table: TableName, chain: string, r: WalkResult): HookOutcome | null => {
-      const by = r.by ? toDecider(hook, table, r.by) : null;
-      for (const n of c.notes.splice(0)) {
-        tee.record({
-          kind: n.nat ? 'nat' : 'note',
-          host,
-          summary: `${n.ref.table} ${n.ref.chain} #${n.ref.index}: ${n.text}`,
-          packet: c.packet,
-          ...(n.nat ? { detail: { ...n.ref, binding: n.nat.kind, to: n.nat.to } } : {}),
-        });
-      }
-      if (by) tables.push({ table, chain, verdict: r.kind, decidedBy: by });
-      if (r.by?.kind === 'policy') {
-        tee.record({
-          kind: 'policy',
-          host,
-          summary: `${table} ${chain}: policy ${r.by.policy}`,
-          packet: c.packet,
-          detail: { hook, table, chain, policy: r.by.policy },
-        });
-      }
-      switch (r.kind) {
-        case 'ACCEPT':
-          return null;
-        case 'DROP': {
-          const why = 'reason' in r && r.reason ? ` (${r.reason})` : '';
-          tee.record({
-            kind: 'drop',
-            host,
-            summary: `${table} ${chain}: DROP${why}`,
-            packet: c.packet,
-          });
-          return finish('DROP', by);
-        }
-        case 'REJECT': {
-          const reject = rejectInfo(c.packet, r.with, this.env);
-          tee.record({
-            kind: 'drop',
-            host,
-            summary: `${table} ${chain}: REJECT --reject-with ${r.with}`,
-            packet: c.packet,
-            detail: {
-              with: r.with,
-              ...(reject.response ? { response: describePacket(reject.response) } : {}),
-            },
-          });
-          return finish('REJECT', by, { reject });
-        }
-        case 'UNSUPPORTED': {
-          const rule = r.by?.kind === 'rule' ? r.by.ref : undefined;
-          tee.record({
-            kind: 'note',
-            host,
-            summary: `${table} ${chain}: UNSUPPORTED: ${r.what}${rule?.line !== undefined ? ` at ${rule.file ?? ''}:${rule.line}` : ''}`,
-            packet: c.packet,
-          });
-          return finish('UNSUPPORTED', by, {
-            unsupported: { what: r.what, ...(rule ? { rule } : {}) },
-          });
-        }
-      }
-    };
+    ): HookOutcome => finishRun(run, verdict, decidedBy, extra);
+    const fromWalk = (table: TableName, chain: string, r: WalkResult): HookOutcome | null =>
+      walkEnd(run, this.env, table, chain, r);
 
     const hookStep = (table: TableName, priority: number) =>
       tee.record({
@@ -285,7 +187,7 @@ export class Netfilter {
           if (hook === 'OUTPUT' && stage.table === 'mangle') {
             const p = c.packet.ip;
             const b = before.packet.ip;
-            reroute ||=
+            run.reroute ||=
               before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
           }
           break;
@@ -316,6 +218,47 @@ export class Netfilter {
     // Accepted: the filter table's word if it ran here (where policy lives), else the last table's.
     const filter = tables.find((t) => t.table === 'filter');
     return finish('ACCEPT', (filter ?? tables[tables.length - 1])?.decidedBy ?? null);
+  }
+
+  /** The evaluation context of one packet at one hook: its fields, devices, mark, conntrack. */
+  private evalCtx(
+    hook: HookName,
+    skb: Skb,
+    hctx: HookContext,
+    chooser: Chooser,
+    tee: Recorder,
+    hits: RuleHit[],
+  ): EvalCtx {
+    return {
+      hook,
+      table: 'filter',
+      packet: skb.packet,
+      src: 0,
+      dst: 0,
+      v6: false,
+      src6: 0n,
+      dst6: 0n,
+      proto: 0,
+      sport: -1,
+      dport: -1,
+      tcpFlags: 0,
+      icmpType: -1,
+      icmpCode: -1,
+      inIface: hctx.inIface ?? '',
+      outIface: hctx.outIface ?? '',
+      hctx,
+      mark: skb.mark,
+      ct: skb.ct,
+      env: this.env,
+      chooser,
+      state: this.ruleState,
+      conntrack: this.conntrack,
+      now: this.env.now(),
+      label: '',
+      hits,
+      rec: tee,
+      notes: [],
+    };
   }
 
   /** nf_nat_inet_fn + nf_nat_packet for one hook. Returns an outcome only when the packet's fate ends here. */
@@ -470,6 +413,119 @@ const REJECT6_CODES: Readonly<Record<string, number>> = {
   'icmp6-policy-fail': 5,
   'icmp6-reject-route': 6,
 };
+
+/** One hook's run: its context, what it recorded, and whether OUTPUT must re-route. */
+interface HookRun {
+  readonly hook: HookName;
+  readonly c: EvalCtx;
+  readonly tee: Recorder;
+  readonly steps: Step[];
+  readonly hits: RuleHit[];
+  readonly tables: TableDecision[];
+  readonly start: { readonly packet: Ipv4Packet; readonly mark: number };
+  reroute: boolean;
+}
+
+/** The hook's outcome: the verdict, who gave it, the packet as it leaves. */
+function finishRun(
+  run: HookRun,
+  verdict: Verdict,
+  decidedBy: Decider | null,
+  extra: { reject?: RejectInfo; unsupported?: HookOutcome['unsupported'] },
+): HookOutcome {
+  const { hook, c, tables, hits, steps, start } = run;
+  if (hook === 'OUTPUT' && verdict === 'ACCEPT') {
+    run.reroute ||= c.packet.ip.dst !== start.packet.ip.dst;
+  }
+  return {
+    hook,
+    verdict,
+    decidedBy,
+    skb: { packet: c.packet, mark: c.mark, ct: c.ct },
+    tables,
+    hits,
+    steps,
+    ...extra,
+    rerouteNeeded: run.reroute,
+  };
+}
+
+/** What a table's walk means for the hook: steps for its notes and policy; an outcome when it ends the packet. */
+function walkEnd(
+  run: HookRun,
+  env: NetfilterEnv,
+  table: TableName,
+  chain: string,
+  r: WalkResult,
+): HookOutcome | null {
+  const { hook, c, tee, tables } = run;
+  const host = env.host;
+  const finish = (
+    verdict: Verdict,
+    decidedBy: Decider | null,
+    extra: { reject?: RejectInfo; unsupported?: HookOutcome['unsupported'] } = {},
+  ): HookOutcome => finishRun(run, verdict, decidedBy, extra);
+  const by = r.by ? toDecider(hook, table, r.by) : null;
+  for (const n of c.notes.splice(0)) {
+    tee.record({
+      kind: n.nat ? 'nat' : 'note',
+      host,
+      summary: `${n.ref.table} ${n.ref.chain} #${n.ref.index}: ${n.text}`,
+      packet: c.packet,
+      ...(n.nat ? { detail: { ...n.ref, binding: n.nat.kind, to: n.nat.to } } : {}),
+    });
+  }
+  if (by) tables.push({ table, chain, verdict: r.kind, decidedBy: by });
+  if (r.by?.kind === 'policy') {
+    tee.record({
+      kind: 'policy',
+      host,
+      summary: `${table} ${chain}: policy ${r.by.policy}`,
+      packet: c.packet,
+      detail: { hook, table, chain, policy: r.by.policy },
+    });
+  }
+  switch (r.kind) {
+    case 'ACCEPT':
+      return null;
+    case 'DROP': {
+      const why = 'reason' in r && r.reason ? ` (${r.reason})` : '';
+      tee.record({
+        kind: 'drop',
+        host,
+        summary: `${table} ${chain}: DROP${why}`,
+        packet: c.packet,
+      });
+      return finish('DROP', by);
+    }
+    case 'REJECT': {
+      const reject = rejectInfo(c.packet, r.with, env);
+      tee.record({
+        kind: 'drop',
+        host,
+        summary: `${table} ${chain}: REJECT --reject-with ${r.with}`,
+        packet: c.packet,
+        detail: {
+          with: r.with,
+          ...(reject.response ? { response: describePacket(reject.response) } : {}),
+        },
+      });
+      return finish('REJECT', by, { reject });
+    }
+    case 'UNSUPPORTED': {
+      const rule = r.by?.kind === 'rule' ? r.by.ref : undefined;
+      tee.record({
+        kind: 'note',
+        host,
+        summary: `${table} ${chain}: UNSUPPORTED: ${r.what}${rule?.line !== undefined ? ` at ${rule.file ?? ''}:${rule.line}` : ''}`,
+        packet: c.packet,
+      });
+      return finish('UNSUPPORTED', by, {
+        unsupported: { what: r.what, ...(rule ? { rule } : {}) },
+      });
+    }
+  }
+}
 
 /**
  * What REJECT sends: a TCP RST (nf_send_reset: seq from the ACK, or an ACK of
