@@ -11,7 +11,7 @@
  *
  * Namespaces are named `pe-twin-<pid>-<n>` and deleted by `destroy()`.
  */
-import type { Host } from '../kernel/host.js';
+import type { Host, Link } from '../kernel/host.js';
 import { formatRoute } from '../kernel/fib.js';
 import { IptablesHooks } from '../kernel/netfilter/install.js';
 import type { Twin } from '../twin/index.js';
@@ -77,66 +77,7 @@ export function buildRealTwin(
       const n = ns.get(h.name)!;
       for (const l of h.linkList()) {
         if (l.isLoopback) continue;
-        switch (l.kind) {
-          case 'bridge':
-            exec(['ip', '-n', n.name, 'link', 'add', l.name, 'type', 'bridge']);
-            break;
-          case 'veth': {
-            const peer = l.peer!;
-            const other = ns.get(peer.host);
-            if (!other)
-              throw new Error(`${h.name}/${l.name}: peer host ${peer.host} is not being built`);
-            // Create each pair once, from the end whose (host, name) sorts first.
-            if (`${h.name}\0${l.name}` > `${peer.host}\0${peer.name}`) break;
-            exec([
-              'ip',
-              '-n',
-              n.name,
-              'link',
-              'add',
-              l.name,
-              'type',
-              'veth',
-              'peer',
-              'name',
-              peer.name,
-              'netns',
-              other.name,
-            ]);
-            break;
-          }
-          case 'ether': {
-            if (l.wire.kind !== 'segment')
-              throw new Error(`${h.name}/${l.name}: only segment wires can be emulated`);
-            let seg = segments.get(l.wire.segment);
-            if (!seg) {
-              seg = { ns: create(`segment ${l.wire.segment}`), ports: 0 };
-              exec(['ip', '-n', seg.ns.name, 'link', 'add', 'sw', 'type', 'bridge']);
-              exec(['ip', '-n', seg.ns.name, 'link', 'set', 'sw', 'up']);
-              segments.set(l.wire.segment, seg);
-            }
-            const port = `p${seg.ports++}`;
-            exec([
-              'ip',
-              '-n',
-              seg.ns.name,
-              'link',
-              'add',
-              port,
-              'type',
-              'veth',
-              'peer',
-              'name',
-              l.name,
-              'netns',
-              n.name,
-            ]);
-            exec(['ip', '-n', seg.ns.name, 'link', 'set', port, 'master', 'sw', 'up']);
-            break;
-          }
-          default:
-            throw new Error(`${h.name}/${l.name}: ${l.kind} devices are not emulated`);
-        }
+        addDevice(h, l, n, { ns, exec, create, segments });
       }
     }
     // 2. MTU, masters, hairpin, up
@@ -210,4 +151,76 @@ export function buildRealTwin(
     throw e;
   }
   return { ns, commands, destroy };
+}
+
+/** What creating a device needs: the namespaces so far, the command runner, new namespaces for segments. */
+interface DeviceBuild {
+  readonly ns: Map<string, Netns>;
+  readonly exec: (argv: string[]) => void;
+  readonly create: (role: string) => Netns;
+  readonly segments: Map<string, { ns: Netns; ports: number }>;
+}
+
+/** `ip link add` for one device of the twin's host `h` in its namespace `n` (a segment is a bridge in a namespace of its own). */
+function addDevice(h: Host, l: Link, n: Netns, b: DeviceBuild): void {
+  const { ns, exec, create, segments } = b;
+  switch (l.kind) {
+    case 'bridge':
+      exec(['ip', '-n', n.name, 'link', 'add', l.name, 'type', 'bridge']);
+      return;
+    case 'veth': {
+      const peer = l.peer!;
+      const other = ns.get(peer.host);
+      if (!other) throw new Error(`${h.name}/${l.name}: peer host ${peer.host} is not being built`);
+      // Create each pair once, from the end whose (host, name) sorts first.
+      if (`${h.name}\0${l.name}` > `${peer.host}\0${peer.name}`) return;
+      exec([
+        'ip',
+        '-n',
+        n.name,
+        'link',
+        'add',
+        l.name,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        peer.name,
+        'netns',
+        other.name,
+      ]);
+      return;
+    }
+    case 'ether': {
+      if (l.wire.kind !== 'segment')
+        throw new Error(`${h.name}/${l.name}: only segment wires can be emulated`);
+      let seg = segments.get(l.wire.segment);
+      if (!seg) {
+        seg = { ns: create(`segment ${l.wire.segment}`), ports: 0 };
+        exec(['ip', '-n', seg.ns.name, 'link', 'add', 'sw', 'type', 'bridge']);
+        exec(['ip', '-n', seg.ns.name, 'link', 'set', 'sw', 'up']);
+        segments.set(l.wire.segment, seg);
+      }
+      const port = `p${seg.ports++}`;
+      exec([
+        'ip',
+        '-n',
+        seg.ns.name,
+        'link',
+        'add',
+        port,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        l.name,
+        'netns',
+        n.name,
+      ]);
+      exec(['ip', '-n', seg.ns.name, 'link', 'set', port, 'master', 'sw', 'up']);
+      return;
+    }
+    default:
+      throw new Error(`${h.name}/${l.name}: ${l.kind} devices are not emulated`);
+  }
 }

@@ -64,43 +64,7 @@ export function planEdge(model: ClusterModel): Edge {
     diagnostics.push(...g.diagnostics);
     defaults.push(...g.defaults);
   }
-  const l2Leaders = new Map<string, string>();
-  if (lb.controller === 'metallb') {
-    const underlay = parseCidr(model.cluster.underlay.cidr);
-    const speakers = metallbSpeakerNodes(model);
-    for (const f of lb.frontends.values()) {
-      const leader = metallbL2Speaker(model, f, speakers);
-      if (leader === undefined) {
-        diagnostics.push({
-          code: 'metallb-no-speaker',
-          severity: 'warning',
-          message: `MetalLB layer 2: no eligible speaker node announces ${f.ip}${f.externalTrafficPolicy === 'Local' ? ' (externalTrafficPolicy Local: no node with a ready local endpoint runs a speaker)' : ''}; nothing answers ARP for it`,
-          object: `Service ${f.service}`,
-          field: 'status.loadBalancer.ingress',
-        });
-        continue;
-      }
-      if (!cidrContains(underlay, f.ip)) {
-        // Layer 2 mode only works for addresses on the nodes' segment: nobody routes others to it.
-        diagnostics.push({
-          code: 'metallb-l2-off-segment',
-          severity: 'warning',
-          message: `MetalLB layer 2 announces ${f.ip} by ARP, but it is outside the nodes' segment ${model.cluster.underlay.cidr}; the gateway never ARPs for it, so it is unreachable from outside`,
-          object: `Service ${f.service}`,
-          field: 'status.loadBalancer.ingress',
-        });
-        continue;
-      }
-      l2Leaders.set(f.ip, leader);
-      defaults.push({
-        object: `Service ${f.service}`,
-        field: 'status.loadBalancer.ingress',
-        value: `${f.ip} announced by ${leader}`,
-        reason:
-          'MetalLB layer 2: the speaker first in sha256(node + "#" + ip) order among eligible nodes answers ARP (layer2_controller.go ShouldAnnounce)',
-      });
-    }
-  }
+  const l2Leaders = metallbL2Leaders(model, lb, diagnostics, defaults);
   const masq = ipMasqAgentForCluster({
     ...(model.cluster.masquerade ? { masquerade: model.cluster.masquerade } : {}),
     cloud: model.cluster.cloud,
@@ -208,4 +172,53 @@ export function planEdge(model: ClusterModel): Edge {
       return out;
     },
   };
+}
+
+/**
+ * MetalLB layer 2: per LB address, the node whose speaker answers ARP for it
+ * (or a warning why none does).
+ */
+function metallbL2Leaders(
+  model: ClusterModel,
+  lb: LoadBalancers,
+  diagnostics: Diagnostic[],
+  defaults: ModelDefault[],
+): Map<string, string> {
+  const l2Leaders = new Map<string, string>();
+  if (lb.controller !== 'metallb') return l2Leaders;
+  const underlay = parseCidr(model.cluster.underlay.cidr);
+  const speakers = metallbSpeakerNodes(model);
+  for (const f of lb.frontends.values()) {
+    const leader = metallbL2Speaker(model, f, speakers);
+    if (leader === undefined) {
+      diagnostics.push({
+        code: 'metallb-no-speaker',
+        severity: 'warning',
+        message: `MetalLB layer 2: no eligible speaker node announces ${f.ip}${f.externalTrafficPolicy === 'Local' ? ' (externalTrafficPolicy Local: no node with a ready local endpoint runs a speaker)' : ''}; nothing answers ARP for it`,
+        object: `Service ${f.service}`,
+        field: 'status.loadBalancer.ingress',
+      });
+      continue;
+    }
+    if (!cidrContains(underlay, f.ip)) {
+      // Layer 2 mode only works for addresses on the nodes' segment: nobody routes others to it.
+      diagnostics.push({
+        code: 'metallb-l2-off-segment',
+        severity: 'warning',
+        message: `MetalLB layer 2 announces ${f.ip} by ARP, but it is outside the nodes' segment ${model.cluster.underlay.cidr}; the gateway never ARPs for it, so it is unreachable from outside`,
+        object: `Service ${f.service}`,
+        field: 'status.loadBalancer.ingress',
+      });
+      continue;
+    }
+    l2Leaders.set(f.ip, leader);
+    defaults.push({
+      object: `Service ${f.service}`,
+      field: 'status.loadBalancer.ingress',
+      value: `${f.ip} announced by ${leader}`,
+      reason:
+        'MetalLB layer 2: the speaker first in sha256(node + "#" + ip) order among eligible nodes answers ARP (layer2_controller.go ShouldAnnounce)',
+    });
+  }
+  return l2Leaders;
 }

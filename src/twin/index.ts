@@ -28,7 +28,7 @@ import { pluginFor, type CniPlugin } from '../cni/index.js';
 import { mergeIptablesSaveWithDiagnostics } from '../iptables/merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
-import { planEdge } from '../fabric/edge.js';
+import { planEdge, type Edge } from '../fabric/edge.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
@@ -38,10 +38,10 @@ import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
 import { generateIptablesRules, proxierFlagsFor } from '../proxy/index.js';
-import { cidrContains, parseCidr } from '../wire/addr.js';
+import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
-import { planPolicyEnforcement } from '../policy/enforce-twin.js';
+import { planPolicyEnforcement, type PolicyEnforcementPlan } from '../policy/enforce-twin.js';
 
 export {
   IptablesHooks,
@@ -147,36 +147,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
       field: 'spec.kubeProxy.mode',
     });
   }
-  /** kube-proxy's rules for a node, generated the first time the node is built (a big cluster's trace touches few nodes). */
-  const proxyText = new Map<string, { text: string; diagnostics: Diagnostic[] }>();
-  const proxyFor = (node: ModelNode): { text: string; diagnostics: Diagnostic[] } => {
-    const name = node.metadata.name;
-    let e = proxyText.get(name);
-    if (e) return e;
-    if (c.kubeProxy.mode !== 'iptables') {
-      e = { text: '', diagnostics: [] };
-    } else {
-      const ip = nodeInternalIP(node);
-      const r = generateIptablesRules({
-        ...proxierFlagsFor(c, node),
-        nodeName: name,
-        nodeIPs: ip ? [ip] : [],
-        services: [...edge.services],
-        endpointSlices: model.endpointSlices,
-        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
-        nfacct: false,
-      });
-      e = {
-        text: r.text,
-        diagnostics: r.diagnostics.map((d) => ({
-          ...d,
-          message: `kube-proxy on ${name}: ${d.message}`,
-        })),
-      };
-    }
-    proxyText.set(name, e);
-    return e;
-  };
+  const proxyFor = kubeProxyRulesFor(model, edge);
 
   const instantiate = (opts: InstantiateOptions = {}): Twin => {
     const diagnostics: Diagnostic[] = [...planDiags];
@@ -192,142 +163,25 @@ export function planTwin(model: ClusterModel): TwinPlan {
     // The GCE VPC (routes, 1:1 NAT, firewall) is the edge's (fabric/gce.ts, installed by edge.finish).
     const underlay = parseCidr(c.underlay.cidr);
     const built: string[] = [];
+    const b: NodeBuild = {
+      model,
+      edge,
+      policy,
+      plugin,
+      net,
+      pods,
+      nodeRules,
+      diagnostics,
+      defaults,
+      compiledCache,
+      proxyFor,
+      underlay,
+    };
     for (const node of model.nodes.values()) {
       const name = node.metadata.name;
       if (only && !only.has(name)) continue;
       built.push(name);
-      const h = net.addHost(name, { loopbackUp: true });
-      buildNodeRoot(h, node, underlay.prefix, c.underlay.gateway, c.underlay.mtu, diagnostics);
-      net.attach(name, 'eth0', UNDERLAY_SEGMENT);
-      if (!cidrContains(underlay, nodeInternalIP(node) ?? '0.0.0.0')) {
-        diagnostics.push({
-          code: 'node-off-underlay',
-          severity: 'warning',
-          message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`,
-          object: `Node ${name}`,
-          field: 'status.addresses',
-        });
-      }
-      plugin?.setupNode({ model, node, host: h });
-      edge.setupNode(h, name);
-      const portmapPods: PortmapPod[] = [];
-      for (const pod of model.podsByNode.get(name) ?? []) {
-        const key = nsName(pod);
-        const ports = podPorts(pod);
-        if (pod.spec.hostNetwork) {
-          for (const p of ports) listen(h, p, key, diagnostics);
-          pods.set(key, {
-            key,
-            pod,
-            host: name,
-            node: name,
-            ip: pod.status.podIP,
-            hostNetwork: true,
-          });
-          continue;
-        }
-        const ph = net.addHost(key);
-        let hostIface: string | undefined;
-        if (plugin) {
-          try {
-            hostIface = plugin.setupPod({ model, node, host: h, pod, podHost: ph }).hostIface;
-          } catch (e) {
-            diagnostics.push({
-              code: 'cni-add-failed',
-              severity: 'error',
-              message: `CNI ADD failed: ${(e as Error).message}`,
-              object: `Pod ${key}`,
-            });
-          }
-        }
-        for (const p of ports) listen(ph, p, key, diagnostics);
-        diagnostics.push(...edge.setupPod(ph, pod));
-        const eth0 = ph.addressesOf('eth0')[0];
-        portmapPods.push({
-          pod,
-          ...(eth0 ? { containerNet: `${eth0.local}/${eth0.prefix}` } : {}),
-        });
-        pods.set(key, {
-          key,
-          pod,
-          host: key,
-          node: name,
-          ip: pod.status.podIP,
-          hostNetwork: false,
-          ...(hostIface ? { hostIface } : {}),
-        });
-      }
-      // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
-      // merged the way the components' check-then-add commands leave them (iptables/merge.ts).
-      const proxy = proxyFor(node);
-      diagnostics.push(...proxy.diagnostics);
-      const texts = [proxy.text];
-      const names = [`kube-proxy@${name}`];
-      // The IP sets the node's rules match on (Calico's pools, Felix's policy sets).
-      const ipsetTexts: string[] = [];
-      const ipMasq = plugin?.rulesFor(name);
-      if (ipMasq && ipMasq.text !== '') {
-        texts.push(ipMasq.text);
-        names.push(`cni-${plugin!.name}@${name}`);
-        diagnostics.push(...ipMasq.diagnostics);
-        if (ipMasq.ipsetSave) ipsetTexts.push(ipMasq.ipsetSave);
-      }
-      const pm = compilePortmap({ node: name, pods: portmapPods });
-      diagnostics.push(...pm.diagnostics);
-      for (const d of pm.defaults) defaults.push({ ...d });
-      if (pm.text !== '') {
-        texts.push(pm.text);
-        names.push(`cni-portmap@${name}`);
-      }
-      // Edge components' node rules (ip-masq-agent: GKE's default, or spec.masquerade),
-      // last in the start-up order (iptables/merge.ts START_ORDER).
-      for (const f of edge.nodeFragments(name)) {
-        texts.push(f.fragment.text);
-        names.push(`${f.name}@${name}`);
-      }
-      // Calico's Felix (policy enforcement) last: it inserts its jumps on top and keeps them there.
-      const felix = policy.nodeFragment(
-        name,
-        (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
-      );
-      if (felix) {
-        texts.push(felix.text);
-        names.push(felix.name);
-        diagnostics.push(...felix.diagnostics);
-        if (felix.ipsetSave) ipsetTexts.push(felix.ipsetSave);
-      }
-      const ipsetSave = ipsetTexts.join('');
-      let ipsets: IpSets = new Map();
-      if (ipsetSave !== '') {
-        const parsedSets = parseIpsetSave(ipsetSave, `ipset-save@${name}`);
-        diagnostics.push(...parsedSets.diagnostics);
-        ipsets = parsedSets.sets;
-      }
-      let text = texts[0]!;
-      if (texts.length > 1) {
-        const merged = mergeIptablesSaveWithDiagnostics(texts, names);
-        text = merged.text;
-        diagnostics.push(...merged.diagnostics);
-      }
-      let entry = compiledCache.get(text);
-      if (!entry) {
-        const parsed = parseIptablesSave(text, `iptables-save@${name}`);
-        entry = {
-          ruleset: parsed.ruleset,
-          compiled: compileRuleset(parsed.ruleset),
-          diagnostics: parsed.diagnostics,
-        };
-        compiledCache.set(text, entry);
-      }
-      diagnostics.push(...entry.diagnostics);
-      installIptables(h, entry.compiled, ipsets);
-      nodeRules.set(name, {
-        text,
-        ipsetSave,
-        ipsets,
-        ruleset: entry.ruleset,
-        compiled: entry.compiled,
-      });
+      buildNode(b, node);
     }
     diagnostics.push(...edge.finish(net, fabric.router));
     defaults.push(...edge.defaults);
@@ -368,6 +222,228 @@ export function planTwin(model: ClusterModel): TwinPlan {
   };
   const plan: TwinPlan = { model, diagnostics: planDiags, instantiate };
   return plan;
+}
+
+/** kube-proxy's rules for one node: text, and diagnostics naming the node. */
+interface ProxyRules {
+  readonly text: string;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** kube-proxy's rules per node, generated the first time the node is built (a big cluster's trace touches few nodes). */
+function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) => ProxyRules {
+  const c = model.cluster;
+  const proxyText = new Map<string, ProxyRules>();
+  return (node: ModelNode): ProxyRules => {
+    const name = node.metadata.name;
+    let e = proxyText.get(name);
+    if (e) return e;
+    if (c.kubeProxy.mode !== 'iptables') {
+      e = { text: '', diagnostics: [] };
+    } else {
+      const ip = nodeInternalIP(node);
+      const r = generateIptablesRules({
+        ...proxierFlagsFor(c, node),
+        nodeName: name,
+        nodeIPs: ip ? [ip] : [],
+        services: [...edge.services],
+        endpointSlices: model.endpointSlices,
+        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
+        nfacct: false,
+      });
+      e = {
+        text: r.text,
+        diagnostics: r.diagnostics.map((d) => ({
+          ...d,
+          message: `kube-proxy on ${name}: ${d.message}`,
+        })),
+      };
+    }
+    proxyText.set(name, e);
+    return e;
+  };
+}
+
+/** What building one node needs: the plan's parts and the instance being built. */
+interface NodeBuild {
+  readonly model: ClusterModel;
+  readonly edge: Edge;
+  readonly policy: PolicyEnforcementPlan;
+  readonly plugin: CniPlugin | undefined;
+  readonly net: Network;
+  readonly pods: Map<string, PodPlace>;
+  readonly nodeRules: Map<string, NodeRules>;
+  readonly diagnostics: Diagnostic[];
+  readonly defaults: TwinDefault[];
+  readonly compiledCache: Map<string, CompiledRules>;
+  readonly proxyFor: (node: ModelNode) => ProxyRules;
+  readonly underlay: Cidr;
+}
+
+/** Parsed and compiled rules, shared by every node (and instance) with the same text. */
+interface CompiledRules {
+  ruleset: Ruleset;
+  compiled: CompiledRuleset;
+  diagnostics: Diagnostic[];
+}
+
+/** One node: its root namespace on the underlay, the CNI's node state, its pods, its rules. */
+function buildNode(b: NodeBuild, node: ModelNode): void {
+  const { model, edge, plugin, net, diagnostics, underlay } = b;
+  const c = model.cluster;
+  const name = node.metadata.name;
+  const h = net.addHost(name, { loopbackUp: true });
+  buildNodeRoot(h, node, underlay.prefix, c.underlay.gateway, c.underlay.mtu, diagnostics);
+  net.attach(name, 'eth0', UNDERLAY_SEGMENT);
+  if (!cidrContains(underlay, nodeInternalIP(node) ?? '0.0.0.0')) {
+    diagnostics.push({
+      code: 'node-off-underlay',
+      severity: 'warning',
+      message: `InternalIP ${nodeInternalIP(node)} is outside the underlay ${c.underlay.cidr}`,
+      object: `Node ${name}`,
+      field: 'status.addresses',
+    });
+  }
+  plugin?.setupNode({ model, node, host: h });
+  edge.setupNode(h, name);
+  const portmapPods = placePods(b, node, h);
+  installNodeRules(b, node, h, portmapPods);
+}
+
+/** The node's pods: hostNetwork pods listen in the node's namespace, the others get theirs from the CNI. */
+function placePods(b: NodeBuild, node: ModelNode, h: Host): PortmapPod[] {
+  const { model, edge, plugin, net, pods, diagnostics } = b;
+  const name = node.metadata.name;
+  const portmapPods: PortmapPod[] = [];
+  for (const pod of model.podsByNode.get(name) ?? []) {
+    const key = nsName(pod);
+    const ports = podPorts(pod);
+    if (pod.spec.hostNetwork) {
+      for (const p of ports) listen(h, p, key, diagnostics);
+      pods.set(key, {
+        key,
+        pod,
+        host: name,
+        node: name,
+        ip: pod.status.podIP,
+        hostNetwork: true,
+      });
+      continue;
+    }
+    const ph = net.addHost(key);
+    let hostIface: string | undefined;
+    if (plugin) {
+      try {
+        hostIface = plugin.setupPod({ model, node, host: h, pod, podHost: ph }).hostIface;
+      } catch (e) {
+        diagnostics.push({
+          code: 'cni-add-failed',
+          severity: 'error',
+          message: `CNI ADD failed: ${(e as Error).message}`,
+          object: `Pod ${key}`,
+        });
+      }
+    }
+    for (const p of ports) listen(ph, p, key, diagnostics);
+    diagnostics.push(...edge.setupPod(ph, pod));
+    const eth0 = ph.addressesOf('eth0')[0];
+    portmapPods.push({
+      pod,
+      ...(eth0 ? { containerNet: `${eth0.local}/${eth0.prefix}` } : {}),
+    });
+    pods.set(key, {
+      key,
+      pod,
+      host: key,
+      node: name,
+      ip: pod.status.podIP,
+      hostNetwork: false,
+      ...(hostIface ? { hostIface } : {}),
+    });
+  }
+  return portmapPods;
+}
+
+/**
+ * The node's iptables: kube-proxy's rules merged with the CNI's, portmap's,
+ * the edge's and Felix's, parsed, compiled (once per distinct text) and
+ * installed with the node's IP sets.
+ */
+function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: PortmapPod[]): void {
+  const { model, edge, policy, plugin, nodeRules, diagnostics, defaults, compiledCache, proxyFor } =
+    b;
+  const name = node.metadata.name;
+  // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
+  // merged the way the components' check-then-add commands leave them (iptables/merge.ts).
+  const proxy = proxyFor(node);
+  diagnostics.push(...proxy.diagnostics);
+  const texts = [proxy.text];
+  const names = [`kube-proxy@${name}`];
+  // The IP sets the node's rules match on (Calico's pools, Felix's policy sets).
+  const ipsetTexts: string[] = [];
+  const ipMasq = plugin?.rulesFor(name);
+  if (ipMasq && ipMasq.text !== '') {
+    texts.push(ipMasq.text);
+    names.push(`cni-${plugin!.name}@${name}`);
+    diagnostics.push(...ipMasq.diagnostics);
+    if (ipMasq.ipsetSave) ipsetTexts.push(ipMasq.ipsetSave);
+  }
+  const pm = compilePortmap({ node: name, pods: portmapPods });
+  diagnostics.push(...pm.diagnostics);
+  for (const d of pm.defaults) defaults.push({ ...d });
+  if (pm.text !== '') {
+    texts.push(pm.text);
+    names.push(`cni-portmap@${name}`);
+  }
+  // Edge components' node rules (ip-masq-agent: GKE's default, or spec.masquerade),
+  // last in the start-up order (iptables/merge.ts START_ORDER).
+  for (const f of edge.nodeFragments(name)) {
+    texts.push(f.fragment.text);
+    names.push(`${f.name}@${name}`);
+  }
+  // Calico's Felix (policy enforcement) last: it inserts its jumps on top and keeps them there.
+  const felix = policy.nodeFragment(
+    name,
+    (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
+  );
+  if (felix) {
+    texts.push(felix.text);
+    names.push(felix.name);
+    diagnostics.push(...felix.diagnostics);
+    if (felix.ipsetSave) ipsetTexts.push(felix.ipsetSave);
+  }
+  const ipsetSave = ipsetTexts.join('');
+  let ipsets: IpSets = new Map();
+  if (ipsetSave !== '') {
+    const parsedSets = parseIpsetSave(ipsetSave, `ipset-save@${name}`);
+    diagnostics.push(...parsedSets.diagnostics);
+    ipsets = parsedSets.sets;
+  }
+  let text = texts[0]!;
+  if (texts.length > 1) {
+    const merged = mergeIptablesSaveWithDiagnostics(texts, names);
+    text = merged.text;
+    diagnostics.push(...merged.diagnostics);
+  }
+  let entry = compiledCache.get(text);
+  if (!entry) {
+    const parsed = parseIptablesSave(text, `iptables-save@${name}`);
+    entry = {
+      ruleset: parsed.ruleset,
+      compiled: compileRuleset(parsed.ruleset),
+      diagnostics: parsed.diagnostics,
+    };
+    compiledCache.set(text, entry);
+  }
+  diagnostics.push(...entry.diagnostics);
+  installIptables(h, entry.compiled, ipsets);
+  nodeRules.set(name, {
+    text,
+    ipsetSave,
+    ipsets,
+    ruleset: entry.ruleset,
+    compiled: entry.compiled,
+  });
 }
 
 function listen(
