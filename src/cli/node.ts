@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import {
+  collectComplete,
   collectScript,
   debugNodeArgs,
   debugPodName,
@@ -102,9 +103,18 @@ async function collectThroughKubectl(
     namespace: o.debugNamespace,
     profile: o.profile,
   });
-  const r = await processRunner('kubectl', args, { timeoutMs });
+  let r = await processRunner('kubectl', args, { timeoutMs });
   const pod = debugPodName(r.stderr);
   if (pod !== undefined) {
+    // A script that ends before kubectl attaches leaves its output in the container's log only.
+    if (!collectComplete(r.stdout) && !r.spawnError) {
+      const logs = await processRunner(
+        'kubectl',
+        [...targetArgs(target), '--namespace', o.debugNamespace, 'logs', pod],
+        { timeoutMs: 60000 },
+      );
+      if (collectComplete(logs.stdout)) r = { ...r, stdout: logs.stdout };
+    }
     const del = await processRunner(
       'kubectl',
       [
@@ -157,7 +167,7 @@ export function register(program: Command, io: Io): void {
     .option('--debug-namespace <ns>', 'with NODE: where the debug pod runs', 'default')
     .option(
       '--profile <p>',
-      'with NODE: kubectl debug --profile (sysadmin: privileged)',
+      'with NODE: kubectl debug --profile (sysadmin: privileged; legacy: kubectl before 1.26, no flag)',
       'sysadmin',
     )
     .option('--timeout <seconds>', 'give up after this long', '120')

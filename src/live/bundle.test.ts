@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  collectComplete,
   collectScript,
   debugNodeArgs,
   debugPodName,
@@ -147,6 +148,15 @@ describe('the collect script', () => {
       'chroot',
     ]);
     expect(a.at(-1)).toBe(collectScript());
+    expect(
+      debugNodeArgs({}, 'n', { image: 'i', namespace: 'd', profile: 'legacy' }).join(' '),
+    ).not.toContain('--profile');
+    expect(
+      collectComplete(
+        '@@PACKETEYE-BEGIN sysctl.txt\nnet.ipv4.ip_forward = 1\n\n@@PACKETEYE-END sysctl.txt rc=0\n',
+      ),
+    ).toBe(true);
+    expect(collectComplete('@@PACKETEYE-BEGIN sysctl.txt\nnet.ipv4.ip_forward = 1\n')).toBe(false);
     expect(
       debugPodName(
         'Creating debugging pod node-debugger-worker-1-x7k2p with container debugger on node worker-1.\n',

@@ -312,7 +312,8 @@ export function debugNodeArgs(
     `node/${node}`,
     '--stdin',
     `--image=${opts.image}`,
-    `--profile=${opts.profile}`,
+    // kubectl before 1.26 has no --profile (its node debug pods are not privileged: iptables-save fails)
+    ...(opts.profile === '' || opts.profile === 'legacy' ? [] : [`--profile=${opts.profile}`]),
     '--',
     'chroot',
     '/host',
@@ -320,6 +321,11 @@ export function debugNodeArgs(
     '-c',
     collectScript(),
   ];
+}
+
+/** Whether the collect script's output is complete (its last section ended). */
+export function collectComplete(stdout: string): boolean {
+  return /^@@PACKETEYE-END sysctl\.txt rc=\d+$/m.test(stdout);
 }
 
 /** The debug pod kubectl created, from its "Creating debugging pod NAME with container …" line. */
