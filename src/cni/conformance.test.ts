@@ -19,6 +19,8 @@ const CONFIGS = [
   '{plugin: calico, encapsulation: IPIP}',
   '{plugin: calico, encapsulation: VXLAN}',
   '{plugin: kindnet}',
+  '{plugin: kubenet}',
+  '{plugin: kubenet, hairpinMode: none, nonMasqueradeCIDR: 0.0.0.0/0}',
 ];
 
 /**

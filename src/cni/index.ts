@@ -7,7 +7,8 @@
  * VXLAN device, host-gw; it delegates to bridge) and Calico (calico.ts:
  * cali veths with proxy ARP, /26 IPAM blocks, BIRD's routes, None / IPIP /
  * VXLAN) and kind's kindnet (kindnet.ts: ptp veths, routes to the other
- * nodes' podCIDRs, KIND-MASQ-AGENT) plug in behind the same interface, and all of them pass one
+ * nodes' podCIDRs, KIND-MASQ-AGENT) and the kubelet's kubenet (kubenet.ts:
+ * bridge cbr0, the kubelet's masquerade rule) plug in behind the same interface, and all of them pass one
  * conformance suite (conformance.test.ts).
  */
 import type { Diagnostic } from '../diag.js';
@@ -16,6 +17,7 @@ import { BridgePlugin } from './bridge.js';
 import { CalicoPlugin } from './calico.js';
 import { FlannelPlugin } from './flannel.js';
 import { KindnetPlugin } from './kindnet.js';
+import { KubenetPlugin } from './kubenet.js';
 import type { CniPlugin } from './types.js';
 
 export { BridgePlugin, BRIDGE_NETWORK_NAME } from './bridge.js';
@@ -28,6 +30,7 @@ export {
   CALICO_VXLAN_PORT,
 } from './calico.js';
 export { KindnetPlugin, KIND_MASQ_CHAIN } from './kindnet.js';
+export { KubenetPlugin, KUBENET_BRIDGE } from './kubenet.js';
 export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
 export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 
@@ -44,5 +47,7 @@ export function pluginFor(
       return { plugin: new CalicoPlugin(spec) };
     case 'kindnet':
       return { plugin: new KindnetPlugin(spec) };
+    case 'kubenet':
+      return { plugin: new KubenetPlugin(spec) };
   }
 }

@@ -298,7 +298,13 @@ export type CniSpec =
   | { plugin: 'flannel'; backend?: 'vxlan' | 'host-gw' }
   | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean }
   /** kind's kindnetd: ptp + host-local, routes to other nodes' podCIDRs, KIND-MASQ-AGENT. */
-  | { plugin: 'kindnet' };
+  | { plugin: 'kindnet' }
+  /** The kubelet's kubenet: bridge cbr0 + host-local, cloud routes, the kubelet's masquerade rule. */
+  | {
+      plugin: 'kubenet';
+      hairpinMode?: 'promiscuous-bridge' | 'hairpin-veth' | 'none';
+      nonMasqueradeCIDR?: string;
+    };
 
 /** kube-proxy's `--detect-local-mode`. */
 export type DetectLocalMode =

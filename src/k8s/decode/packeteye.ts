@@ -90,8 +90,21 @@ function decodeCni(d: Decoder, v: unknown): CniSpec | undefined {
     'flannel',
     'calico',
     'kindnet',
+    'kubenet',
   ] as const);
   if (plugin === 'kindnet') return { plugin };
+  if (plugin === 'kubenet') {
+    const k: Extract<CniSpec, { plugin: 'kubenet' }> = { plugin };
+    const hm = d.oneOf(cni.hairpinMode, ['spec', 'cni', 'hairpinMode'], [
+      'promiscuous-bridge',
+      'hairpin-veth',
+      'none',
+    ] as const);
+    if (hm) k.hairpinMode = hm;
+    const nm = d.cidr(cni.nonMasqueradeCIDR, ['spec', 'cni', 'nonMasqueradeCIDR']);
+    if (nm) k.nonMasqueradeCIDR = nm;
+    return k;
+  }
   if (plugin === 'bridge') {
     const b: Extract<CniSpec, { plugin: 'bridge' }> = { plugin };
     const hp = d.bool(cni.hairpinMode, ['spec', 'cni', 'hairpinMode']);

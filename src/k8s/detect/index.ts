@@ -73,7 +73,7 @@ export function detectCluster(items: readonly EvidenceItem[]): Detection {
     diagnostics.push({
       code: 'detect-cloud-not-modelled',
       severity: 'warning',
-      message: `the nodes run on ${name} (${cloud.evidence}), whose network is not modelled: the nodes share a plain routed segment; node-local paths, kube-proxy's rules and NetworkPolicy verdicts can be trusted, the VPC's routes, security groups and load balancers are not in the trace`,
+      message: `the nodes run on ${name} (${cloud.evidence}), whose network is not modelled: the nodes share a plain routed segment; node-local paths, kube-proxy's rules and NetworkPolicy verdicts can be trusted, the cloud network's routes, firewalls and load balancers are not in the trace`,
     });
   }
   // ipvs and nftables are warned about where the nodes' rules are built (twin); none is ours to say.

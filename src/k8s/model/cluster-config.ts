@@ -280,6 +280,7 @@ function chooseCni(
       ...(d.calicoNatOutgoing !== undefined ? { natOutgoing: d.calicoNatOutgoing } : {}),
     };
   else if (d?.name === 'kindnet') cni = { plugin: 'kindnet' };
+  else if (d?.name === 'kubenet') cni = { plugin: 'kubenet' };
   if (cni && detected) {
     b.note(ref, 'spec.cni', cniText(cni), `detected from ${detected.evidence}`);
     return cni;
