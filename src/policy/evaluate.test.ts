@@ -341,6 +341,12 @@ describe('diagnostics', () => {
       'k8s-invalid-value',
       'spec.ingress[0].from[0].networks',
     ],
+    [
+      'ANP network that is neither IPv4 nor IPv6',
+      '---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\nspec: {priority: 1, subject: {namespaces: {}}, egress: [{action: Allow, to: [{networks: [zc00::/8]}]}]}\n',
+      'k8s-invalid-cidr',
+      'spec.egress[0].to[0].networks[0]',
+    ],
   ];
   it.each(cases)('%s', (_name, yaml, code, field) => {
     // One validation: the decoder's, as the objects are read (the world adds none of its own).

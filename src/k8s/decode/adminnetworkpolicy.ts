@@ -17,7 +17,7 @@ import type {
   NamespaceRelation,
 } from '../types.js';
 import { each, isRec, type Decoder, type Rec } from './decoder.js';
-import { errorsSince } from './networkpolicy.js';
+import { errorsSince, policyCidr } from './networkpolicy.js';
 
 const RELATIONS = ['self', 'notSelf', 'related', 'sameLabels', 'notSameLabels'] as const;
 
@@ -159,7 +159,7 @@ function decodeAnpPeer(
     if (nodes) peer.nodes = nodes;
     // An IPv6 network is kept as written: it matches no IPv4 address (the policy engine says so).
     const networks = each(d, m.networks, [...p, 'networks'], (nv, np) =>
-      d.isV6(nv) ? (nv as string) : d.cidr(nv, np, false),
+      d.isV6(nv) ? (nv as string) : policyCidr(d, nv, np),
     );
     if (networks) peer.networks = networks;
   } else {

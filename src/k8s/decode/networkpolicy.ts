@@ -40,6 +40,18 @@ function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | 
   return np;
 }
 
+/**
+ * An IPv4 CIDR of a policy peer (host bits allowed, as the API server allows them there). A
+ * string with a colon that is no IPv6 prefix (`zc00::/8`) is an error, not an IPv6 prefix to skip.
+ */
+export function policyCidr(d: Decoder, v: unknown, p: Path): string | undefined {
+  if (typeof v === 'string' && v.includes(':') && !d.isV6(v)) {
+    d.error(p, 'k8s-invalid-cidr', `${JSON.stringify(v)} is neither an IPv4 nor an IPv6 CIDR`);
+    return undefined;
+  }
+  return d.cidr(v, p, false);
+}
+
 /** Whether an error was reported since `mark` (a count of the context's diagnostics). */
 export function errorsSince(d: Decoder, mark: number): boolean {
   return d.ctx.diagnostics.slice(mark).some((x) => x.severity === 'error');
@@ -65,11 +77,11 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
         ...(except && except.length > 0 ? { except } : {}),
       };
     } else {
-      const cidr = d.cidr(ib.cidr, [...p, 'ipBlock', 'cidr'], false);
+      const cidr = policyCidr(d, ib.cidr, [...p, 'ipBlock', 'cidr']);
       if (d.required(ib.cidr ?? undefined, [...p, 'ipBlock', 'cidr'], 'ipBlock.cidr') && cidr) {
         const block = parseCidr(cidr);
         const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => {
-          const e = d.cidr(ev, ep, false);
+          const e = policyCidr(d, ev, ep);
           if (!e) return undefined;
           const ec = parseCidr(e);
           if (
