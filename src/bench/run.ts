@@ -5,6 +5,8 @@
  *   iptables trace   median time to trace one packet through it;    target < 1 ms
  *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s
  *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
+ *   check            1,000 expectations on the 5,000-pod reach cluster;    target < 10 s
+ *   diff             reach --diff on it after one policy change;           target < 20 s
  *
  * Figures are wall-clock on this machine; run on an idle machine for numbers
  * worth comparing. Each benchmark is run a few times and the best run reported
@@ -14,6 +16,7 @@ import { benchParse } from './iptables-parse.js';
 import { benchLoad } from './k8s-load.js';
 import { benchTrace } from './iptables-trace.js';
 import { benchReach } from './reach.js';
+import { benchCheck, benchDiff } from './check.js';
 
 function line(name: string, figure: string, target: string, ok: boolean): string {
   return `${name.padEnd(18)} ${figure.padEnd(52)} target ${target.padEnd(8)} ${ok ? 'ok' : 'MISSED'}`;
@@ -84,6 +87,30 @@ if (want('load')) {
       `${(l.bytes / 1e6).toFixed(1)} MB, ${l.objects} objects: ${l.ms.toFixed(0)} ms`,
       '< 3 s',
       l.ms < 3000,
+    ),
+  );
+}
+if (want('check')) {
+  process.stderr.write('bench: checking 1,000 expectations on 5,000 pods…\n');
+  const c = benchCheck();
+  lines.push(
+    line(
+      'check',
+      `${c.statements} statements, ${c.pods} pods (${c.failed} fail): ${c.ms} ms`,
+      '< 10 s',
+      c.ms < 10_000,
+    ),
+  );
+}
+if (want('diff')) {
+  process.stderr.write('bench: reach --diff after one policy change on 5,000 pods…\n');
+  const d = benchDiff();
+  lines.push(
+    line(
+      'reach --diff',
+      `${d.pods} pods, one policy changed (${d.opened} opened, ${d.cut} cut): ${d.ms} ms`,
+      '< 20 s',
+      d.ms < 20_000,
     ),
   );
 }

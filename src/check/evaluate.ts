@@ -164,6 +164,15 @@ class Answers {
     return evaluatePair(this.c.world, a, b).allowed;
   }
   evidence(a: Endpoint, b: Endpoint, ports: PortSet, explain: boolean): PairEvidence {
+    if (!explain)
+      return {
+        from: a.key,
+        to: b.key,
+        allowed: this.allowed(a, b).toString(),
+        ports: ports.toString(),
+        explanation: [],
+        json: undefined,
+      };
     const pair = evaluatePair(this.c.world, a, b);
     const q = singlePort(ports);
     return {
@@ -171,8 +180,8 @@ class Answers {
       to: b.key,
       allowed: pair.allowed.toString(),
       ports: ports.toString(),
-      explanation: explain ? explainPair(pair, q) : [],
-      json: explain ? explainJson(pair, q) : undefined,
+      explanation: explainPair(pair, q),
+      json: explainJson(pair, q),
     };
   }
 }
