@@ -14,6 +14,10 @@
  * named `pe-<pid>-<n>`, traffic stays on addresses inside them, and
  * `withTopology` deletes everything it made, also when the test fails.
  * Tests using it are `*.kernel.test.ts` and skip unless `canEmulate()`.
+ *
+ *   model:  Host ─► stack ─► netfilter ─► Fate          (kernel/)
+ *   real:   netns ─► Linux ─► iptables ─► counters, conntrack -L, sockets
+ *                     └──────── compared, step by step ────────┘
  */
 export {
   CommandError,

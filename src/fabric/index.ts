@@ -14,7 +14,10 @@
  * ExternalHosts sit on the far side of the router (segment `internet`, the
  * router's `ext0`), each with its address and a default route back to the
  * router; their `listen` ports are sockets.
-
+ *
+ *   node eth0 ─┐                                 ┌─ ext0 ── segment `internet` ── ExternalHost
+ *   node eth0 ─┼── segment `underlay` ── router ─┤
+ *   node eth0 ─┘      (podCIDR via InternalIP)    └─ (gce: VPC routes, 1:1 NAT, firewall, LBs)
  *
  * GCE's 1:1 NAT for external IPs, its firewall and load balancers are the
  * edge's (edge.ts, gce.ts), installed on this router host by the twin.

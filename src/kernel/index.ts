@@ -13,12 +13,27 @@
  *      │                 └──► netfilter: NetfilterHooks (hooks.ts; ACCEPT_ALL by default)
  *      └── FIFO of frames in flight; send() / inject() / respond() run it until quiet
  *
- * The packet path lives in stack.ts, one function per kernel stage
- * (ip_rcv, ip_route_input_slow, ip_forward, ip_local_deliver, ip_output,
- * neigh_output, arp_process, br_handle_frame, br_nf_pre_routing, …); every
+ * The packet path lives in stack/, one file per kernel stage (receive.ts:
+ * ip_rcv; route.ts: ip_route_input_slow / ip_route_output, martians;
+ * deliver.ts: ip_local_deliver and the sockets; forward.ts: ip_forward;
+ * output.ts: ip_output; arp.ts: neigh_output, arp_process; bridge.ts:
+ * br_handle_frame, the FDB, br_netfilter; device.ts: dev_queue_xmit); every
  * stage writes Steps, and every packet ends in a Fate whose reason comes from
  * the closed set in drop.ts. Nothing here reads the clock or Math.random:
  * time is the network's simulated clock, chance comes from a Chooser.
+ *
+ * Where things are:
+ *
+ *   host.ts        the namespace's state; ip/ the `ip` commands that build it
+ *   fib.ts         routing tables, policy rules, longest-prefix match
+ *   link.ts        devices, the bridge FDB's entries, the DeviceDriver contract
+ *   neigh.ts       the neighbour table        sysctl.ts  the sysctls read
+ *   socket.ts      sockets, ICMP errors        skb.ts     the packet and its mark/conntrack
+ *   hooks.ts       the stack's side of the netfilter seam (NF_HOOK)
+ *   netfilter/     iptables executed: tables, matches (match-*.ts), targets
+ *                  (target-*.ts, MASQUERADE in target-nat.ts), the walk;
+ *                  install.ts puts a ruleset on a host (installIptables)
+ *   conntrack/     connection tracking and NAT bindings
  *
  * Tunnel devices plug in through `DeviceDriver` and UDP tunnel sockets:
  * vxlan.ts (VXLAN with its own FDB; encapsulates through the host's own
