@@ -88,7 +88,23 @@ export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
   }
 }
 
+/**
+ * A reader that closed the pipe (`packeteye reach … | head -1`) ends the
+ * command quietly with status 0, as cat and grep do under SIGPIPE: there is
+ * no one left to tell. Installed once per process.
+ */
+let pipeGuard = false;
+function endQuietlyOnClosedPipe(): void {
+  if (pipeGuard) return;
+  pipeGuard = true;
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
 export function processIo(): Io {
+  endQuietlyOnClosedPipe();
   return {
     out: (t) => void process.stdout.write(t),
     err: (t) => void process.stderr.write(t),

@@ -46,11 +46,17 @@ const SECTIONS = [
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
+/**
+ * The node's (or pod's) state as the real tools print it, section by section.
+ * `conntrack -L` prints its summary line (`… N flow entries have been shown.`)
+ * on stderr: it goes to `err`, never into the listing.
+ */
 export function renderRules(
   twin: Twin,
   hostName: string,
   only: Section | undefined,
   nodeName: string,
+  err: (line: string) => void = () => {},
 ): string {
   const h = twin.host(hostName);
   const out: string[] = [];
@@ -70,7 +76,11 @@ export function renderRules(
   section('neigh', `ip neigh (${hostName})`, ipNeighShow(h));
   section('fdb', `bridge fdb (${hostName})`, bridgeFdbShow(h));
   const ct = h.netfilter instanceof IptablesHooks ? h.netfilter.nf.listConntrack() : '';
-  section('conntrack', `conntrack -L (${hostName})`, ct);
+  if (only === undefined || only === 'conntrack') {
+    const summary = /^conntrack v.*flow entries have been shown\.\n/m.exec(ct);
+    if (summary) err(summary[0]);
+    section('conntrack', `conntrack -L (${hostName})`, summary ? ct.replace(summary[0], '') : ct);
+  }
   const defaults = twin.defaults.filter((d) => {
     const name = d.object.replace(/^\S+ /, '');
     const pod = twin.pods.get(name);
@@ -199,6 +209,6 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
-      io.out(renderRules(twin, hostName, only, node));
+      io.out(renderRules(twin, hostName, only, node, io.err));
     });
 }
