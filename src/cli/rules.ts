@@ -49,7 +49,8 @@ type Section = (typeof SECTIONS)[number];
 /**
  * The node's (or pod's) state as the real tools print it, section by section.
  * `conntrack -L` prints its summary line (`… N flow entries have been shown.`)
- * on stderr: it goes to `err`, never into the listing.
+ * on stderr: with `--only conntrack` it goes to `err`, so stdout is the
+ * entries alone; in the full report it stays at the end of its section.
  */
 export function renderRules(
   twin: Twin,
@@ -76,11 +77,11 @@ export function renderRules(
   section('neigh', `ip neigh (${hostName})`, ipNeighShow(h));
   section('fdb', `bridge fdb (${hostName})`, bridgeFdbShow(h));
   const ct = h.netfilter instanceof IptablesHooks ? h.netfilter.nf.listConntrack() : '';
-  if (only === undefined || only === 'conntrack') {
-    const summary = /^conntrack v.*flow entries have been shown\.\n/m.exec(ct);
-    if (summary) err(summary[0]);
-    section('conntrack', `conntrack -L (${hostName})`, summary ? ct.replace(summary[0], '') : ct);
-  }
+  // Alone, the listing is conntrack -L's stdout: its summary line goes where conntrack writes it.
+  const summary =
+    only === 'conntrack' ? /^conntrack v.*flow entries have been shown\.\n/m.exec(ct) : null;
+  if (summary) err(summary[0]);
+  section('conntrack', `conntrack -L (${hostName})`, summary ? ct.replace(summary[0], '') : ct);
   const defaults = twin.defaults.filter((d) => {
     const name = d.object.replace(/^\S+ /, '');
     const pod = twin.pods.get(name);
