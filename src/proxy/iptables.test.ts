@@ -131,6 +131,34 @@ describe('generateKubeProxyRestore: endpoint dispatch', () => {
     );
   });
 
+  // KEP-1669 (kubernetes/enhancements keps/sig-network/1669-proxy-terminating-endpoints):
+  // "1.24: implementation updated to handle all types of traffic policies", behind
+  // ProxyTerminatingEndpoints, beta and on by default from 1.26, GA in 1.28. So 1.27
+  // already falls back to serving+terminating endpoints for Cluster traffic policy
+  // (internal and external), as for Local: one behaviour for every modelled release.
+  it.each(['1.27', '1.31'])(
+    '%s falls back to terminating endpoints for externalTrafficPolicy Cluster and Local alike',
+    (version) => {
+      const term = { ready: false, serving: true, terminating: true };
+      for (const externalTrafficPolicy of ['Cluster', 'Local'] as const) {
+        const { text } = gen({
+          version,
+          services: [
+            svc('web', {
+              type: 'NodePort',
+              externalTrafficPolicy,
+              ports: [{ name: 'http', port: 80, protocol: 'TCP', nodePort: 30080 }],
+            }),
+          ],
+          endpointSlices: [slice('web', [ep('10.244.1.1', NODE, term)])],
+        });
+        expect(text, externalTrafficPolicy).toContain('DNAT --to-destination 10.244.1.1:8080');
+        expect(text, externalTrafficPolicy).not.toContain('-j REJECT');
+        expect(text, externalTrafficPolicy).not.toContain('has no local endpoints');
+      }
+    },
+  );
+
   it('session affinity: rcheck rules first, recent --set on the DNAT rule', () => {
     const { text } = gen({
       services: [

@@ -13,6 +13,12 @@
  * - 1.30+: LoadBalancerIPMode is on by default: ingress entries with
  *   `ipMode: Proxy` get no load balancer IP rules.
  *
+ * - Not a difference: the fallback to serving+terminating endpoints
+ *   (KEP-1669, `CategorizeEndpoints`) covers Cluster as well as Local
+ *   traffic policy in every modelled release — the KEP's history says "1.24:
+ *   implementation updated to handle all types of traffic policies", and its
+ *   ProxyTerminatingEndpoints gate is on by default from 1.26 (GA in 1.28).
+ *
  * Everything else (KUBE-EXT/KUBE-SVL/KUBE-FW chains, KUBE-PROXY-FIREWALL,
  * masquerade in KUBE-SVC and KUBE-EXT, comments, the kube-proxy copy of
  * KUBE-FIREWALL) is identical between the 1.27 test expectations
