@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { chainOwner, ruleOwner, serviceOf } from './drift.js';
-import { parseRoutesJson, routeLine } from './ip-json.js';
+import { readBundleRoutes } from './ip-json.js';
 
 describe('who wrote a rule', () => {
   it.each([
@@ -70,9 +70,9 @@ describe('who wrote a rule', () => {
   });
 });
 
-describe('ip -j route, read back', () => {
-  it('as the lines ip route prints, through the kernel model reader', () => {
-    const json = JSON.stringify([
+describe("a bundle's routes and rules, read back", () => {
+  it('through the kernel model reader of ip -j output; multipath left out with a warning', () => {
+    const routes = JSON.stringify([
       {
         dst: 'default',
         gateway: '192.168.56.1',
@@ -110,25 +110,31 @@ describe('ip -j route, read back', () => {
         flags: [],
       },
     ]);
-    const r = parseRoutesJson(json, 'b/ip-route.json');
-    expect(r.lines).toEqual([
-      'default via 192.168.56.1 dev eth0 proto dhcp src 192.168.56.11 metric 100',
-      '10.244.2.0/24 via 10.244.2.0 dev flannel.1 onlink',
-      '10.244.1.0/24 dev cni0 proto kernel scope link src 10.244.1.1',
-      'local 10.244.1.1 dev cni0 table local proto kernel scope host src 10.244.1.1',
+    const rules = JSON.stringify([
+      { priority: 0, src: 'all', table: 'local' },
+      { priority: 100, src: '10.244.1.0', srclen: 24, table: '100' },
+      { priority: 32766, src: 'all', table: 'main' },
+      { priority: 32767, src: 'all', table: 'default' },
     ]);
+    const r = readBundleRoutes(
+      new Map([
+        ['ip-route.json', routes],
+        ['ip-rule.json', rules],
+      ]),
+      'b',
+    );
     expect(
-      r.routes.map((x) => [x.table, x.dst.network, x.dst.prefix, x.via ?? '', x.dev, x.onlink]),
+      r.routes!.map((x) => [x.table, x.dst.network, x.dst.prefix, x.via ?? '', x.dev, x.onlink]),
     ).toEqual([
       [254, '0.0.0.0', 0, '192.168.56.1', 'eth0', false],
       [254, '10.244.2.0', 24, '10.244.2.0', 'flannel.1', true],
       [254, '10.244.1.0', 24, '', 'cni0', false],
       [255, '10.244.1.1', 32, '', 'cni0', false],
     ]);
-    expect(r.diagnostics.map((d) => d.code)).toEqual(['node-state-multipath']);
-    expect(
-      routeLine({ dst: '10.1.0.0/16', via: { family: 'inet', host: '10.0.0.1' }, dev: 'eth1' }),
-    ).toBe('10.1.0.0/16 via 10.0.0.1 dev eth1');
-    expect(parseRoutesJson('not json', 'f').diagnostics[0]!.code).toBe('node-state-json');
+    expect(r.rules!.map((x) => x.priority)).toEqual([0, 100, 32766, 32767]);
+    expect(r.diagnostics.map((d) => [d.severity, /multipath/.test(d.message)])).toEqual([
+      ['warning', true],
+    ]);
+    expect(readBundleRoutes(new Map(), 'b')).toEqual({ diagnostics: [] });
   });
 });

@@ -21,7 +21,7 @@ import type { Host } from '../kernel/host.js';
 import { vxlanFdbLines } from '../kernel/vxlan.js';
 import type { Twin } from '../twin/index.js';
 import { primaryIptables, type Bundle } from './bundle.js';
-import { parseFdbJson, parseNeighJson, parseRoutesJson } from './ip-json.js';
+import { parseFdbJson, parseNeighJson, readBundleRoutes } from './ip-json.js';
 
 export type Owner =
   | 'kube-proxy'
@@ -286,11 +286,10 @@ export function driftNode(twin: Twin, node: string, b: Bundle, dir: string): Nod
   if (b.manifest.spec.iptablesMode === 'both')
     notes.push(`iptables: both back ends hold rules; compared ${ipt?.file}`);
 
-  const rj = b.files.get('ip-route.json');
-  if (rj === undefined) notes.push('routes: no ip-route.json; not compared');
+  const real = readBundleRoutes(b.files, dir);
+  diagnostics.push(...real.diagnostics);
+  if (real.routes === undefined) notes.push('routes: no ip-route.json; not compared');
   else {
-    const real = parseRoutesJson(rj, at('ip-route.json'));
-    diagnostics.push(...real.diagnostics);
     const nodeRoutes = real.routes.filter((r) => r.table !== 255);
     const twinRoutes = hostRoutes(h);
     const add = (change: 'missing' | 'extra', r: Route) => {

@@ -1,27 +1,11 @@
 /**
- * `ip -j` and `bridge -j` output, read back: routes as `ip route` lines for
- * the kernel model's own reader (kernel/ip-route.ts parseIpRoutes), and the
- * neighbour and FDB entries and addresses as plain records for drift. Pure.
+ * `ip -j` and `bridge -j` output, read back: routes and policy rules through
+ * the kernel model's reader of iproute2 output (kernel/ip-read.ts), the
+ * neighbour and FDB entries as plain records for drift. Pure.
  */
 import type { Diagnostic } from '../diag.js';
-import { parseIpRoutes } from '../kernel/ip-route.js';
-import type { Route } from '../kernel/fib.js';
-
-interface RouteJson {
-  type?: string;
-  dst?: string;
-  gateway?: string;
-  via?: { family?: string; host?: string };
-  dev?: string;
-  protocol?: string;
-  scope?: string;
-  prefsrc?: string;
-  metric?: number;
-  table?: string;
-  tos?: string;
-  flags?: string[];
-  nexthops?: unknown[];
-}
+import type { PolicyRule, Route } from '../kernel/fib.js';
+import { readIpDump } from '../kernel/ip-read.js';
 
 function parseJsonArray(text: string, file: string, diagnostics: Diagnostic[]): unknown[] {
   if (text.trim() === '') return [];
@@ -41,47 +25,27 @@ function parseJsonArray(text: string, file: string, diagnostics: Diagnostic[]): 
   return [];
 }
 
-/** One `ip -j route` entry as the line `ip route show table all` prints. */
-export function routeLine(r: RouteJson): string | undefined {
-  if (r.dst === undefined) return undefined;
-  const w: string[] = [];
-  if (r.type !== undefined && r.type !== 'unicast') w.push(r.type);
-  w.push(r.dst);
-  const gw = r.gateway ?? (r.via?.family === 'inet' ? r.via.host : undefined);
-  if (gw !== undefined) w.push('via', gw);
-  if (r.dev !== undefined) w.push('dev', r.dev);
-  if (r.table !== undefined && r.table !== 'main') w.push('table', r.table);
-  if (r.protocol !== undefined) w.push('proto', r.protocol);
-  if (r.scope !== undefined) w.push('scope', r.scope);
-  if (r.prefsrc !== undefined) w.push('src', r.prefsrc);
-  if (r.metric !== undefined) w.push('metric', String(r.metric));
-  if (r.tos !== undefined && r.tos !== '0') w.push('tos', r.tos);
-  if (r.flags?.includes('onlink')) w.push('onlink');
-  return w.join(' ');
-}
-
-/** The IPv4 routes of `ip -j route show table all`; multipath routes are reported, not loaded. */
-export function parseRoutesJson(
-  text: string,
-  file: string,
-): { routes: Route[]; lines: string[]; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  const lines: string[] = [];
-  for (const e of parseJsonArray(text, file, diagnostics) as RouteJson[]) {
-    if (e.nexthops !== undefined) {
-      diagnostics.push({
-        code: 'node-state-multipath',
-        severity: 'warning',
-        message: `route ${e.dst} has ${e.nexthops.length} nexthops: multipath routes are not modelled, it is left out`,
-        file,
-      });
-      continue;
-    }
-    const line = routeLine(e);
-    if (line !== undefined) lines.push(line);
-  }
-  const parsed = parseIpRoutes(lines.join('\n'), file);
-  return { routes: parsed.routes, lines, diagnostics: [...diagnostics, ...parsed.diagnostics] };
+/**
+ * The bundle's routes and policy rules (`ip -j route show table all`, `ip -j
+ * rule show`) through the kernel model's reader of iproute2 output. A
+ * multipath route is left out with a warning: the node holds it, the model
+ * cannot route by it.
+ */
+export function readBundleRoutes(
+  files: ReadonlyMap<string, string>,
+  dir: string,
+): { routes?: Route[]; rules?: PolicyRule[]; diagnostics: Diagnostic[] } {
+  const routes = files.get('ip-route.json');
+  if (routes === undefined) return { diagnostics: [] };
+  const rules = files.get('ip-rule.json');
+  const text = rules !== undefined && rules.trim() !== '' ? `${routes}\n${rules}` : routes;
+  const r = readIpDump(text, `${dir}/ip-route.json${rules !== undefined ? ' + ip-rule.json' : ''}`);
+  const diagnostics = r.diagnostics.map((d) =>
+    /multipath/.test(d.message)
+      ? { ...d, severity: 'warning' as const, message: `${d.message}; that route is left out` }
+      : d,
+  );
+  return { routes: r.routes, ...(r.rules ? { rules: r.rules } : {}), diagnostics };
 }
 
 export interface NeighEntry {

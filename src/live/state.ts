@@ -11,14 +11,14 @@
 import type { Diagnostic } from '../diag.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
 import { parseIptablesSave } from '../iptables/parse.js';
-import type { Route } from '../kernel/fib.js';
+import type { PolicyRule, Route } from '../kernel/fib.js';
 import type { Host } from '../kernel/host.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { installIptables } from '../kernel/netfilter/install.js';
 import type { NodeRules, Twin, TwinPlan } from '../twin/index.js';
 import { parseManifest, primaryIptables, MANIFEST, type Bundle } from './bundle.js';
-import { parseRoutesJson } from './ip-json.js';
+import { readBundleRoutes } from './ip-json.js';
 
 /** A bundle as read from its directory. */
 export interface NodeStateDir {
@@ -68,6 +68,8 @@ export interface LoadedState {
   readonly ipsetSave: string;
   readonly ipsets: IpSets;
   readonly routes?: readonly Route[];
+  /** `ip -j rule show`: the policy rules, replacing the kernel's defaults. */
+  readonly rules?: readonly PolicyRule[];
   readonly diagnostics: readonly Diagnostic[];
 }
 
@@ -98,13 +100,10 @@ export function loadState(node: string, s: NodeStateDir): LoadedState {
   const ipsetSave = s.bundle.files.get('ipset.save') ?? '';
   const sets = parseIpsetSave(ipsetSave, at('ipset.save'));
   diagnostics.push(...sets.diagnostics);
-  let routes: Route[] | undefined;
-  const rj = s.bundle.files.get('ip-route.json');
-  if (rj !== undefined) {
-    const r = parseRoutesJson(rj, at('ip-route.json'));
-    diagnostics.push(...r.diagnostics);
-    routes = r.routes;
-  }
+  const ip = readBundleRoutes(s.bundle.files, s.dir);
+  diagnostics.push(...ip.diagnostics);
+  const routes = ip.routes;
+  const rules = ip.rules;
   return {
     node,
     dir: s.dir,
@@ -112,6 +111,7 @@ export function loadState(node: string, s: NodeStateDir): LoadedState {
     ipsetSave,
     ipsets: sets.sets,
     ...(routes ? { routes } : {}),
+    ...(rules ? { rules } : {}),
     diagnostics,
   };
 }
@@ -128,6 +128,7 @@ function installRoutes(h: Host, st: LoadedState, diagnostics: Diagnostic[]): voi
     return true;
   });
   for (const [id, t] of h.tables) if (id !== 255) t.removeWhere(() => true);
+  if (st.rules !== undefined) h.rules = [...st.rules];
   for (const r of keep) {
     if (r.table === 255) continue;
     h.table(r.table).insert({ ...r, seq: h.nextRouteSeq() });
