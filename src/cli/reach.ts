@@ -29,10 +29,11 @@ import type { Io } from './io.js';
 import { readInputs } from './cluster.js';
 import { runReachDiff } from './reach-diff.js';
 import { writeExplanation } from './explain.js';
+import { renderReachDot, renderReachMermaid } from '../render/reach-graph.js';
 import { count, jsonToYaml, progress } from './output.js';
 
-type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md';
-const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md'];
+type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md' | 'dot' | 'mermaid';
+const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md', 'dot', 'mermaid'];
 
 interface ReachOptions {
   file?: string[];
@@ -157,7 +158,7 @@ export function register(program: Command, io: Io): void {
     .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
     .option(
       '-o, --output <format>',
-      "table | wide (with each pod's IP) | json | yaml | csv | md",
+      "table | wide (with each pod's IP) | json | yaml | csv | md | dot | mermaid (by workload)",
       'table',
     )
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
@@ -235,6 +236,11 @@ export function register(program: Command, io: Io): void {
         const json: string[] = [];
         renderMatrix((t) => void json.push(t), m, 'json', q, opts.namespace, externals);
         io.out(jsonToYaml(json.join('')));
+        return;
+      }
+      if (format === 'dot' || format === 'mermaid') {
+        const render = format === 'dot' ? renderReachDot : renderReachMermaid;
+        io.out(render(m, opts.namespace, externals));
         return;
       }
       renderMatrix(io.out, m, format, q, opts.namespace, externals);
