@@ -218,114 +218,127 @@ export function register(program: Command, io: Io): void {
     .option('--seed <N>', 'seed for the one branch taken without --all-paths', '1')
     .option('-o, --output <FORMAT>', 'text|json|yaml', 'text')
     .addHelpText('after', EXAMPLES)
-    .action((opts: TraceOptions) => {
-      const format = opts.output;
-      if (format !== 'text' && format !== 'json' && format !== 'yaml') {
-        throw bad(
-          'iptables-trace-bad-format',
-          '--output',
-          `-o ${JSON.stringify(format)}: expected text, json or yaml`,
-          'e.g. -o json',
-        );
-      }
-      const proto = opts.proto.toLowerCase();
-      if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) {
-        throw bad(
-          'iptables-trace-bad-proto',
-          '--proto',
-          `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`,
-        );
-      }
-      const families: IpFamily[] = [];
-      for (const [field, v] of [
-        ['--src', opts.src],
-        ['--dst', opts.dst],
-      ] as const) {
-        const f = ipFamilyOf(v);
-        if (f === null)
-          throw bad(
-            'iptables-trace-bad-address',
-            field,
-            `${field} ${JSON.stringify(v)} is not an IPv4 or IPv6 address`,
-          );
-        families.push(f);
-      }
-      const family = families[0]!;
-      if (families[1] !== family) {
-        throw bad(
-          'iptables-trace-mixed-families',
-          '--dst',
-          `--src ${opts.src} is ${family === 'ipv4' ? 'IPv4' : 'IPv6'} but --dst ${opts.dst} is not: a packet has one address family`,
-        );
-      }
-      const dport = parsePort(opts.dport, '--dport');
-      if (dport === undefined && proto !== 'icmp') {
-        throw bad(
-          'iptables-trace-missing-dport',
-          '--dport',
-          `--dport is required for --proto ${proto}`,
-        );
-      }
-      const sport = parsePort(opts.sport, '--sport');
-      if (!/^\d+$/.test(opts.seed))
-        throw bad(
-          'iptables-trace-bad-seed',
-          '--seed',
-          `--seed ${JSON.stringify(opts.seed)} is not a number`,
-        );
-      const localIps = opts.localIp.map(parseLocalIp);
-      const sysctls = parseSysctls(opts.sysctl);
-      if (!/^[SAFRPU]+$/i.test(opts.tcpFlags)) {
-        throw bad(
-          'iptables-trace-bad-flags',
-          '--tcp-flags',
-          `--tcp-flags ${JSON.stringify(opts.tcpFlags)}: expected letters of S A F R P U`,
-        );
-      }
+    .action((opts: TraceOptions) => runTrace(io, opts));
+}
 
-      const { parsed, detected } = readRules(io, opts.rules, family);
-      const routing = opts.routes !== undefined ? readRouting(io, opts.routes) : undefined;
-      const warnings = [
-        ...parsed.diagnostics.filter((d) => d.severity !== 'error'),
-        ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
-        ...(routing?.warnings ?? []),
-      ];
-      for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
-      const ipsets = readIpsets(
-        io,
-        opts.ipsets,
-        parsed.ruleset,
-        opts.rules,
-        detected !== null || family === 'ipv6',
+/** The packet and output options of `iptables trace`, checked; each bad one an error naming its flag. */
+function readPacketOptions(opts: TraceOptions): {
+  format: 'text' | 'json' | 'yaml';
+  proto: L4Proto;
+  family: IpFamily;
+  dport: number | undefined;
+  sport: number | undefined;
+  localIps: LocalIp[];
+  sysctls: Partial<ConntrackSysctls>;
+} {
+  const format = opts.output;
+  if (format !== 'text' && format !== 'json' && format !== 'yaml') {
+    throw bad(
+      'iptables-trace-bad-format',
+      '--output',
+      `-o ${JSON.stringify(format)}: expected text, json or yaml`,
+      'e.g. -o json',
+    );
+  }
+  const proto = opts.proto.toLowerCase();
+  if (!['tcp', 'udp', 'sctp', 'icmp'].includes(proto)) {
+    throw bad(
+      'iptables-trace-bad-proto',
+      '--proto',
+      `--proto ${JSON.stringify(opts.proto)}: expected tcp, udp, sctp or icmp`,
+    );
+  }
+  const families: IpFamily[] = [];
+  for (const [field, v] of [
+    ['--src', opts.src],
+    ['--dst', opts.dst],
+  ] as const) {
+    const f = ipFamilyOf(v);
+    if (f === null)
+      throw bad(
+        'iptables-trace-bad-address',
+        field,
+        `${field} ${JSON.stringify(v)} is not an IPv4 or IPv6 address`,
       );
+    families.push(f);
+  }
+  const family = families[0]!;
+  if (families[1] !== family) {
+    throw bad(
+      'iptables-trace-mixed-families',
+      '--dst',
+      `--src ${opts.src} is ${family === 'ipv4' ? 'IPv4' : 'IPv6'} but --dst ${opts.dst} is not: a packet has one address family`,
+    );
+  }
+  const dport = parsePort(opts.dport, '--dport');
+  if (dport === undefined && proto !== 'icmp') {
+    throw bad(
+      'iptables-trace-missing-dport',
+      '--dport',
+      `--dport is required for --proto ${proto}`,
+    );
+  }
+  const sport = parsePort(opts.sport, '--sport');
+  if (!/^\d+$/.test(opts.seed))
+    throw bad(
+      'iptables-trace-bad-seed',
+      '--seed',
+      `--seed ${JSON.stringify(opts.seed)} is not a number`,
+    );
+  const localIps = opts.localIp.map(parseLocalIp);
+  const sysctls = parseSysctls(opts.sysctl);
+  if (!/^[SAFRPU]+$/i.test(opts.tcpFlags)) {
+    throw bad(
+      'iptables-trace-bad-flags',
+      '--tcp-flags',
+      `--tcp-flags ${JSON.stringify(opts.tcpFlags)}: expected letters of S A F R P U`,
+    );
+  }
+  return { format, proto: proto as L4Proto, family, dport, sport, localIps, sysctls };
+}
 
-      const result = traceOrExplain({
-        ruleset: compileRuleset(parsed.ruleset),
-        src: opts.src,
-        dst: opts.dst,
-        proto: proto as L4Proto,
-        dport: dport ?? 0,
-        ...(sport !== undefined ? { sport } : {}),
-        localIps,
-        ...(opts.inIface !== undefined ? { inIface: opts.inIface } : {}),
-        ...(opts.outIface !== undefined ? { outIface: opts.outIface } : {}),
-        allPaths: opts.allPaths === true,
-        seed: Number(opts.seed),
-        tcpFlags: opts.tcpFlags.toUpperCase(),
-        sysctls,
-        reply: opts.reply === true,
-        ipsets,
-        ...(routing ? { routes: routing.routes } : {}),
-        ...(routing?.rules ? { ipRules: routing.rules } : {}),
-      });
-      if (format === 'json')
-        io.out(
-          `${JSON.stringify(iptablesTraceJson(result, opts.rules, warnings, opts), null, 2)}\n`,
-        );
-      else if (format === 'yaml')
-        io.out(toYaml(iptablesTraceJson(result, opts.rules, warnings, opts)));
-      else io.out(renderIptablesTraceText(result, opts.rules, opts));
-    });
+/** `iptables trace`: read the options and the host's files, trace, print. */
+function runTrace(io: Io, opts: TraceOptions): void {
+  const { format, proto, family, dport, sport, localIps, sysctls } = readPacketOptions(opts);
+  const { parsed, detected } = readRules(io, opts.rules, family);
+  const routing = opts.routes !== undefined ? readRouting(io, opts.routes) : undefined;
+  const warnings = [
+    ...parsed.diagnostics.filter((d) => d.severity !== 'error'),
+    ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
+    ...(routing?.warnings ?? []),
+  ];
+  for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
+  const ipsets = readIpsets(
+    io,
+    opts.ipsets,
+    parsed.ruleset,
+    opts.rules,
+    detected !== null || family === 'ipv6',
+  );
+
+  const result = traceOrExplain({
+    ruleset: compileRuleset(parsed.ruleset),
+    src: opts.src,
+    dst: opts.dst,
+    proto: proto as L4Proto,
+    dport: dport ?? 0,
+    ...(sport !== undefined ? { sport } : {}),
+    localIps,
+    ...(opts.inIface !== undefined ? { inIface: opts.inIface } : {}),
+    ...(opts.outIface !== undefined ? { outIface: opts.outIface } : {}),
+    allPaths: opts.allPaths === true,
+    seed: Number(opts.seed),
+    tcpFlags: opts.tcpFlags.toUpperCase(),
+    sysctls,
+    reply: opts.reply === true,
+    ipsets,
+    ...(routing ? { routes: routing.routes } : {}),
+    ...(routing?.rules ? { ipRules: routing.rules } : {}),
+  });
+  if (format === 'json')
+    io.out(`${JSON.stringify(iptablesTraceJson(result, opts.rules, warnings, opts), null, 2)}\n`);
+  else if (format === 'yaml') io.out(toYaml(iptablesTraceJson(result, opts.rules, warnings, opts)));
+  else io.out(renderIptablesTraceText(result, opts.rules, opts));
 }
 
 /**

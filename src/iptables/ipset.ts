@@ -219,6 +219,69 @@ function inRange(parts: readonly IpSetPart[], range: readonly [number, number]):
   return true;
 }
 
+/** A `create` line's options, checked against its type as ipset restore checks them. */
+function readCreate(
+  name: string,
+  type: IpSetType,
+  words: readonly string[],
+  line: number,
+  error: (line: number, message: string, hint?: string) => void,
+): Building | undefined {
+  const b: Building = { name, type, netmask: 32, entries: [], line, options: new Set() };
+  const allowed = CREATE_OPTIONS[type];
+  for (let k = 3; k < words.length; k++) {
+    const opt = words[k]!;
+    const valued = allowed[opt];
+    if (valued === undefined) {
+      error(
+        line,
+        `set ${name}: unknown argument "${opt}" for ${type} (ipset restore refuses it)`,
+        `${type} takes ${Object.keys(allowed).join(', ')}`,
+      );
+      return undefined;
+    }
+    b.options.add(opt);
+    if (!valued) continue;
+    const v = words[++k];
+    if (v === undefined) {
+      error(line, `${opt} needs a value`);
+      return undefined;
+    }
+    if (NUMERIC.has(opt) && !/^(?:\d+|0x[0-9a-fA-F]+)$/.test(v)) {
+      error(line, `set ${name}: ${opt} "${v}" is not a number`);
+      return undefined;
+    }
+    if (opt === 'family' && v !== 'inet') {
+      error(line, `set ${name}: family ${v} is not modelled (IPv4 sets only)`);
+      return undefined;
+    }
+    if (opt === 'netmask') {
+      if (!/^\d{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 32) {
+        error(line, `set ${name}: netmask must be 1–32`);
+        return undefined;
+      }
+      b.netmask = Number(v);
+    }
+    if (opt === 'range') {
+      const r = parseRange(type, v);
+      if (!r.ok) {
+        error(line, `set ${name}: ${r.error}`);
+        return undefined;
+      }
+      b.range = r.value;
+    }
+  }
+  if (type.startsWith('bitmap:') && !b.range) {
+    error(
+      line,
+      `set ${name}: a ${type} set needs a range (ipset: "Mandatory option \`range' is missing")`,
+      type === 'bitmap:port' ? 'e.g. range 0-1023' : 'e.g. range 10.0.0.0/16',
+    );
+    return undefined;
+  }
+  return b;
+}
+
 /** Parses `ipset save` text into sets by name, with diagnostics naming FILE:LINE. */
 export function parseIpsetSave(
   text: string,
@@ -261,59 +324,8 @@ export function parseIpsetSave(
         error(line, `set type ${arg} is not modelled`, `packeteye reads ${IPSET_TYPES.join(', ')}`);
         return;
       }
-      const type = arg as IpSetType;
-      const b: Building = { name, type, netmask: 32, entries: [], line, options: new Set() };
-      const allowed = CREATE_OPTIONS[type];
-      for (let k = 3; k < words.length; k++) {
-        const opt = words[k]!;
-        const valued = allowed[opt];
-        if (valued === undefined) {
-          error(
-            line,
-            `set ${name}: unknown argument "${opt}" for ${type} (ipset restore refuses it)`,
-            `${type} takes ${Object.keys(allowed).join(', ')}`,
-          );
-          return;
-        }
-        b.options.add(opt);
-        if (!valued) continue;
-        const v = words[++k];
-        if (v === undefined) {
-          error(line, `${opt} needs a value`);
-          return;
-        }
-        if (NUMERIC.has(opt) && !/^(?:\d+|0x[0-9a-fA-F]+)$/.test(v)) {
-          error(line, `set ${name}: ${opt} "${v}" is not a number`);
-          return;
-        }
-        if (opt === 'family' && v !== 'inet') {
-          error(line, `set ${name}: family ${v} is not modelled (IPv4 sets only)`);
-          return;
-        }
-        if (opt === 'netmask') {
-          if (!/^\d{1,2}$/.test(v) || Number(v) < 1 || Number(v) > 32) {
-            error(line, `set ${name}: netmask must be 1–32`);
-            return;
-          }
-          b.netmask = Number(v);
-        }
-        if (opt === 'range') {
-          const r = parseRange(type, v);
-          if (!r.ok) {
-            error(line, `set ${name}: ${r.error}`);
-            return;
-          }
-          b.range = r.value;
-        }
-      }
-      if (type.startsWith('bitmap:') && !b.range) {
-        error(
-          line,
-          `set ${name}: a ${type} set needs a range (ipset: "Mandatory option \`range' is missing")`,
-          type === 'bitmap:port' ? 'e.g. range 0-1023' : 'e.g. range 10.0.0.0/16',
-        );
-        return;
-      }
+      const b = readCreate(name, arg as IpSetType, words, line, error);
+      if (!b) return;
       building.set(name, b);
       return;
     }

@@ -17,6 +17,7 @@
  */
 
 import type { Diagnostic } from '../../diag.js';
+import { isIpv4 } from '../../wire/addr.js';
 import { parseFile } from '../parse.js';
 import { flannelNetConf } from './cni.js';
 import type { EvidenceItem, NodeEvidence } from './evidence.js';
@@ -116,15 +117,26 @@ function kubeadmNetworking(
       continue;
     }
     const net = isRec(doc.networking) ? doc.networking : {};
-    const v4 = (v: unknown): string | undefined =>
-      typeof v === 'string'
-        ? v
-            .split(',')
-            .find((c) => c !== '' && !c.includes(':'))
-            ?.trim()
-        : undefined;
-    const podSubnet = v4(net.podSubnet);
-    const serviceSubnet = v4(net.serviceSubnet);
+    const v4 = (field: string, v: unknown): string | undefined => {
+      const c =
+        typeof v === 'string'
+          ? v
+              .split(',')
+              .find((x) => x !== '' && !x.includes(':'))
+              ?.trim()
+          : undefined;
+      if (c === undefined) return undefined;
+      const m = /^([\d.]+)\/(\d{1,2})$/.exec(c);
+      if (m && isIpv4(m[1]!) && Number(m[2]) <= 32) return c;
+      diagnostics.push({
+        code: 'detect-kubeadm-config',
+        severity: 'warning',
+        message: `ConfigMap kube-system/kubeadm-config ClusterConfiguration networking.${field} ${JSON.stringify(c)} is not an IPv4 CIDR; it is not used`,
+      });
+      return undefined;
+    };
+    const podSubnet = v4('podSubnet', net.podSubnet);
+    const serviceSubnet = v4('serviceSubnet', net.serviceSubnet);
     return {
       ...(podSubnet ? { podSubnet } : {}),
       ...(serviceSubnet ? { serviceSubnet } : {}),
