@@ -381,43 +381,80 @@ export function renderTraceVerbose(t: ConnectionTrace): string {
   return `${out.join('\n')}\n`;
 }
 
-function mid(host: string): string {
-  return host.replace(/[^A-Za-z0-9_]/g, '_');
+/**
+ * Text Mermaid reads as text: `;` ends a statement and `#…;` is an entity
+ * code, so both are written as entity codes; a line break ends the text.
+ */
+function mermaidText(s: string): string {
+  return s
+    .replace(/#/g, '#35;')
+    .replace(/;/g, '#59;')
+    .replace(/[\r\n]+/g, ' ');
 }
 
+/**
+ * `-o mermaid`: a sequence diagram, one lifeline per host. Lifelines get
+ * generated ids (`h1`, `h2`, … in order of appearance) and the host's name
+ * as their label, so any Kubernetes name works — one that is a Mermaid
+ * keyword (`end`, `box`, `alt`, `loop`), and names that differ only in
+ * punctuation (`c/a-b`, `c-a/b`). With --all-paths, each alternative is a
+ * branch of an `alt` block.
+ */
 export function renderTraceMermaid(t: ConnectionTrace): string {
   const out: string[] = ['sequenceDiagram'];
-  const seen = new Set<string>();
+  const ids = new Map<string, string>();
+  const id = (host: string): string => ids.get(host) ?? '';
   const legs: [string, Leg | null][] = [
     ['request', t.request],
     ['reply', t.reply],
   ];
   for (const [, leg] of legs) {
     for (const h of leg ? mergeHops(leg) : []) {
-      if (seen.has(h.host)) continue;
-      seen.add(h.host);
-      out.push(`  participant ${mid(h.host)} as ${h.host}`);
+      if (ids.has(h.host)) continue;
+      ids.set(h.host, `h${ids.size + 1}`);
+      out.push(`  participant ${id(h.host)} as ${mermaidText(h.host)}`);
     }
   }
+  if (!ids.has(t.request.from)) {
+    ids.set(t.request.from, `h${ids.size + 1}`);
+    out.push(`  participant ${id(t.request.from)} as ${mermaidText(t.request.from)}`);
+  }
+  const note = (host: string, text: string) =>
+    out.push(`  Note over ${id(host)}: ${mermaidText(text)}`);
   for (const [name, leg] of legs) {
     if (!leg) continue;
     const hops = mergeHops(leg);
-    out.push(`  Note over ${mid(hops[0]?.host ?? leg.from)}: ${name}: ${leg.what}`);
+    note(hops[0]?.host ?? leg.from, `${name}: ${leg.what}`);
     for (let i = 0; i + 1 < hops.length; i++) {
       const a = hops[i]!;
       const b = hops[i + 1]!;
       const p = [...a.steps].reverse().find((s) => s.packet)!.packet!;
-      out.push(`  ${mid(a.host)}->>${mid(b.host)}: ${srcOf(p)} > ${dstOf(p)}`);
+      out.push(`  ${id(a.host)}->>${id(b.host)}: ${mermaidText(`${srcOf(p)} > ${dstOf(p)}`)}`);
       for (const s of b.steps) {
         const m = rewriteMark(s);
-        if (m) out.push(`  Note over ${mid(b.host)}: ${m.field} ${m.text}`);
+        if (m) note(b.host, `${m.field} ${m.text}`);
       }
     }
     const last = hops[hops.length - 1];
-    if (last)
+    if (last) note(last.host, `${leg.disposition}${leg.reason ? ` (${leg.reason})` : ''}`);
+  }
+  const alts = t.alternatives ?? [];
+  if (alts.length > 1) {
+    const client = hopsClient(t);
+    alts.forEach((a, i) => {
+      const end = (l: { disposition: string; at?: string }) =>
+        `${l.disposition}${l.at ? ` at ${l.at}` : ''}`;
       out.push(
-        `  Note over ${mid(last.host)}: ${leg.disposition}${leg.reason ? ` (${leg.reason})` : ''}`,
+        `  ${i === 0 ? 'alt' : 'else'} ${mermaidText(`alternative ${i + 1} of ${alts.length}, ${pct(a.probability)}${a.dnat ? `, DNAT to ${a.dnat}` : ''}`)}`,
       );
+      note(client, `request ${end(a.request)}${a.reply ? `, reply ${end(a.reply)}` : ''}`);
+    });
+    out.push('  end');
   }
   return `${out.join('\n')}\n`;
+}
+
+/** The lifeline the alternatives hang from: the sender's. */
+function hopsClient(t: ConnectionTrace): string {
+  return mergeHops(t.request)[0]?.host ?? t.request.from;
 }
