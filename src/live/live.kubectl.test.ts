@@ -71,6 +71,28 @@ describe.skipIf(!ready)('a live cluster through the real kubectl', () => {
     expect(r.err).not.toContain('ippools');
   }, 60000);
 
+  it('detection reads the live listing as it reads a dump (DaemonSets, kube-system ConfigMaps)', async () => {
+    const r = await run(
+      'rules',
+      '--kubeconfig',
+      api.kubeconfig,
+      '--node',
+      'worker-1',
+      '--only',
+      'defaults',
+    );
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain(
+      'spec.cni = flannel vxlan: detected from DaemonSet kube-flannel/kube-flannel-ds',
+    );
+    expect(r.out).toContain(
+      'spec.kubeProxy.mode = iptables: detected from ConfigMap kube-system/kube-proxy',
+    );
+    expect(r.out).toContain(
+      'spec.clusterCIDR = 10.244.0.0/16: detected from ConfigMap kube-system/kubeadm-config',
+    );
+  }, 60000);
+
   it('trace follows web-1 to svc/api:80 in namespace shop', async () => {
     const r = await run(
       'trace',
