@@ -361,3 +361,25 @@ spec:
     );
   });
 });
+
+describe('reach with hostNetwork pods', () => {
+  const HOST = `${SMALL}---
+apiVersion: v1
+kind: Pod
+metadata: {name: agent, namespace: x, labels: {app: a}}
+spec: {hostNetwork: true, nodeName: n1, containers: [{name: c}]}
+status: {podIP: 192.168.1.10}
+`;
+  it('marks them in the table, wide and JSON views', async () => {
+    const t = await run(['reach', '-f', 'h.yaml', '--port', 'tcp/80'], { 'h.yaml': HOST });
+    expect(t.code).toBe(0);
+    expect(t.out.split('\n')[0]).toContain('x/agent (hostNetwork)');
+    expect(t.out).toMatch(/^x\/agent \(hostNetwork\) /m);
+    const wide = await run(['reach', '-f', 'h.yaml', '-o', 'wide'], { 'h.yaml': HOST });
+    expect(wide.out).toMatch(/^x\/agent \(hostNetwork\) +192\.168\.1\.10 /m);
+    const j = await run(['reach', '-f', 'h.yaml', '-o', 'json'], { 'h.yaml': HOST });
+    const doc = JSON.parse(j.out) as { pods: string[]; hostNetwork: string[] };
+    expect(doc.pods).toContain('x/agent');
+    expect(doc.hostNetwork).toEqual(['x/agent']);
+  });
+});

@@ -148,15 +148,20 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
       });
   }
   const podsByKey = new Map(world.pods.map((p) => [p.key, p] as const));
+  // The enforcers' sets hold workload addresses only: a hostNetwork pod is the node's address.
+  const enforced: PolicyWorld = { ...world, pods: world.pods.filter((p) => !p.hostNetwork) };
   const nodeFragment = (node: string, localPods: readonly string[]): PolicyFragment | undefined => {
     // Without any policy every workload chain ends in the kns.<ns> profile (Calico) or the
     // default chain (kube-router), which allow everything: the twin leaves the filter chains
     // out then (no verdict changes, and traces of policy-free clusters stay short).
     if (world.policies.length === 0) return undefined;
-    const local = localPods.map((k) => podsByKey.get(k)).filter((p): p is PodEndpoint => !!p);
+    // hostNetwork pods are the node itself: no workload interface, no pod chain.
+    const local = localPods
+      .map((k) => podsByKey.get(k))
+      .filter((p): p is PodEndpoint => !!p && !p.hostNetwork);
     if (e.enforcer === 'kube-router') {
       const r = renderKubeRouterFilter(
-        { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
+        { ...enforced, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
         local,
         { clusterIPRanges: [c.serviceCIDR] },
       );
@@ -170,7 +175,7 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
     if (e.enforcer !== 'calico') return undefined;
     const r = renderCalicoFilter(
       // ANP diagnostics are given once at plan level.
-      { ...world, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
+      { ...enforced, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
       local,
       { ipsets: 'ipset' },
     );

@@ -376,17 +376,81 @@ describe('diagnostics', () => {
     expect(reach(w, 'x/a', 'y/a')).toBe('none');
   });
 
-  it('assumes a missing Namespace with its name label, and skips host-network pods', () => {
+  it('assumes a missing Namespace with its name label, and keeps host-network pods, marked', () => {
     const w = buildPolicyWorld(
       sourcesFromYaml(
         'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: lone}\nspec: {containers: [{name: c}]}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: h, namespace: lone}\nspec: {hostNetwork: true, containers: [{name: c}]}\n',
       ),
     );
-    expect(w.pods.map((p) => p.key)).toEqual(['lone/p']);
-    expect(w.namespaces.get('lone')).toEqual({ 'kubernetes.io/metadata.name': 'lone' });
-    expect(w.diagnostics.map((d) => d.code).sort()).toEqual([
-      'policy-hostnetwork-pod',
-      'policy-implicit-namespace',
+    expect(w.pods.map((p) => `${p.key}${p.hostNetwork ? ' host' : ''}`)).toEqual([
+      'lone/h host',
+      'lone/p',
     ]);
+    expect(w.namespaces.get('lone')).toEqual({ 'kubernetes.io/metadata.name': 'lone' });
+    expect(w.diagnostics.map((d) => d.code)).toEqual(['policy-implicit-namespace']);
+  });
+});
+
+describe('hostNetwork pods: the node address, never selected, matched only by ipBlock', () => {
+  // Nodes n1 (192.168.1.10) and n2 (192.168.1.11); web and db on n1, agent-1 (hostNetwork) on n1,
+  // agent-2 (hostNetwork) on n2. web admits pods of its namespace and 192.168.1.11/32 on TCP/80;
+  // a deny-all policy in the agents' namespace would isolate them, were they selectable.
+  const pod = (name: string, ns: string, node: string, ip: string, host = false) => `---
+apiVersion: v1
+kind: Pod
+metadata: {name: ${name}, namespace: ${ns}, labels: {app: ${name}}}
+spec: {nodeName: ${node}, ${host ? 'hostNetwork: true, ' : ''}containers: [{name: c}]}
+status: {podIP: ${ip}}
+`;
+  const W = `apiVersion: v1
+kind: Namespace
+metadata: {name: app}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: sys}
+${pod('web', 'app', 'n1', '10.244.1.5')}${pod('db', 'app', 'n1', '10.244.1.6')}${pod('agent-1', 'sys', 'n1', '192.168.1.10', true)}${pod('agent-2', 'sys', 'n2', '192.168.1.11', true)}---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: app}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {}}, {namespaceSelector: {}}]
+    ports: [{port: 443}]
+  - from: [{ipBlock: {cidr: 192.168.1.11/32}}]
+    ports: [{port: 80}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-all, namespace: sys}
+spec: {podSelector: {}, policyTypes: [Ingress, Egress]}
+`;
+  const w = worldFromYaml(W);
+  const m = computeMatrix(w);
+  const cell = (a: string, b: string) => m.allowed(m.indexOf(a)!, m.indexOf(b)!).key;
+  const ALL = 'TCP 1-65535; UDP 1-65535; SCTP 1-65535';
+  it.each([
+    // Same node: the node's own traffic, which web's ingress policy does not restrict.
+    ['sys/agent-1', 'app/web', ALL],
+    // Another node's hostNetwork pod: only the ipBlock of its node's address admits it.
+    ['sys/agent-2', 'app/web', 'TCP 80'],
+    // A pod-network pod of any namespace: the selectors (TCP/443).
+    ['app/db', 'app/web', 'TCP 443'],
+    // deny-all in sys selects no hostNetwork pod: neither their ingress nor their egress is isolated.
+    ['app/web', 'sys/agent-2', ALL],
+    ['sys/agent-2', 'sys/agent-1', ALL],
+  ])('%s -> %s: %s', (from, to, want) => {
+    expect(cell(from, to)).toBe(want);
+    const pair = evaluatePair(w, m.endpoints[m.indexOf(from)!]!, m.endpoints[m.indexOf(to)!]!);
+    expect(pair.allowed.key).toBe(want);
+  });
+
+  it('the grouped matrix agrees with the pair evaluator on every pair', () => {
+    for (const a of m.endpoints)
+      for (const b of m.endpoints)
+        expect(`${a.key} -> ${b.key}: ${cell(a.key, b.key)}`).toBe(
+          `${a.key} -> ${b.key}: ${evaluatePair(w, a, b).allowed.key}`,
+        );
   });
 });

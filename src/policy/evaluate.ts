@@ -21,6 +21,7 @@
  */
 import {
   baselineParts,
+  fromOwnNode,
   npSelects,
   peerMatches,
   resolvePorts,
@@ -79,7 +80,9 @@ export interface PairResult {
   readonly allowed: PortSet;
   /** A pod to itself: always allowed (`allowed` is every port), whatever the policies say. */
   readonly self?: boolean;
-  /** For a pod to itself, what the policies alone would allow. */
+  /** From a hostNetwork pod on the destination's node: the node's traffic, which ingress policy does not restrict. */
+  readonly fromNode?: boolean;
+  /** For a pod to itself or from its own node, what the policies alone would allow. */
   readonly policiesAllow?: PortSet;
   readonly egress: DirectionResult;
   readonly ingress: DirectionResult;
@@ -188,7 +191,6 @@ export function evaluateDirection(
   };
 }
 
-/** What `from` may send to `to`: egress at `from` intersected with ingress at `to`. */
 /**
  * What `from` may send to `to`. A pod always reaches itself, whatever the
  * policies say: its own address is in its network namespace's local table
@@ -197,14 +199,18 @@ export function evaluateDirection(
  * outside it (Calico's and kube-router's chains are on the host side of the
  * veth, in FORWARD/INPUT/OUTPUT of the node's namespace). The directions are
  * still evaluated, so an explanation can say what the policies alone would
- * decide (`policiesAllow`).
+ * decide (`policiesAllow`). Likewise a hostNetwork pod to a pod on its own
+ * node: that is the node's traffic, which the destination's ingress policy
+ * does not restrict (`fromOwnNode`).
  */
 export function evaluatePair(world: PolicyWorld, from: Endpoint, to: Endpoint): PairResult {
   const egress = evaluateDirection(world, 'egress', from, to);
   const ingress = evaluateDirection(world, 'ingress', to, from);
   const policiesAllow = egress.allowed.intersect(ingress.allowed);
   const self = from.kind === 'pod' && to.kind === 'pod' && from.key === to.key;
-  return self
-    ? { from, to, allowed: PortSet.ALL, self, policiesAllow, egress, ingress }
-    : { from, to, allowed: policiesAllow, egress, ingress };
+  if (self) return { from, to, allowed: PortSet.ALL, self, policiesAllow, egress, ingress };
+  // From the destination's own node (a hostNetwork pod there): ingress does not apply.
+  if (fromOwnNode(from, to))
+    return { from, to, allowed: egress.allowed, fromNode: true, policiesAllow, egress, ingress };
+  return { from, to, allowed: policiesAllow, egress, ingress };
 }

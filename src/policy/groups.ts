@@ -10,7 +10,9 @@
  * predicates read), each predicate is evaluated once per bucket (using the
  * namespace to skip buckets it cannot match), and buckets with the same set
  * of true predicates and the same named ports become one group. External
- * ranges are groups of their own.
+ * ranges are groups of their own. A hostNetwork pod is bucketed apart (no
+ * selector matches it); in a group it answers as its members do, except
+ * towards pods of its own node (`matrix.ts`, `fromOwnNode`).
  */
 import { matchesSelector } from '../k8s/selector.js';
 import type { LabelSelector } from '../k8s/types.js';
@@ -133,7 +135,7 @@ function bucketEndpoints(endpoints: readonly Endpoint[], regions: RegionIndex): 
     let region: string | undefined;
     if (ep.kind === 'pod') {
       region = ep.ipInt !== undefined ? regions.regionOf(ep.ipInt) : undefined;
-      key = `${ep.namespace}\u0000${labelsSig(ep.labels)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}`;
+      key = `${ep.namespace}\u0000${labelsSig(ep.labels)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}${ep.hostNetwork ? '\u0000host' : ''}`;
     } else {
       region = ep.key;
       key = `\u0002external\u0000${ep.key}`;
@@ -183,6 +185,8 @@ function evaluatePredicates(world: PolicyWorld, preds: Predicates, buckets: Buck
         for (const ns of nss) {
           for (const b of byNs.get(ns) ?? []) {
             const rep = list[b]!.rep as PodEndpoint;
+            // Selectors never match hostNetwork pods (model.ts peerMatches).
+            if (rep.hostNetwork) continue;
             if (m.podSelector === undefined || matchesSelector(rep.labels, m.podSelector))
               list[b]!.preds.push(id);
           }

@@ -224,6 +224,16 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     for (let t = 0; t < N; t++) cells[base + t] = table.intersect(row[t]!, cells[base + t]!);
   }
 
+  // Pairs the groups cannot hold: a hostNetwork pod's node id (else -1) and every pod's node id.
+  const nodeIds = new Map<string, number>();
+  const nodeId = (n: string | undefined) =>
+    n === undefined ? -1 : (nodeIds.get(n) ?? (nodeIds.set(n, nodeIds.size), nodeIds.size - 1));
+  const podNode = new Int32Array(endpoints.length).fill(-1);
+  const hostNode = new Int32Array(endpoints.length).fill(-1);
+  world.pods.forEach((p, i) => {
+    podNode[i] = nodeId(p.node);
+    if (p.hostNetwork) hostNode[i] = podNode[i]!;
+  });
   const index = new Map<string, number>();
   endpoints.forEach((e, i) => index.set(e.key, i));
   return {
@@ -236,8 +246,11 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     table,
     // A pod always reaches itself (evaluate.ts `evaluatePair`): its own address is local to its
     // network namespace, so the packet never leaves it for an enforcer to see.
+    // Nor does anything restrict a hostNetwork pod's traffic to the pods of its own node
+    // (model.ts `fromOwnNode`; its own egress is never restricted either: no policy selects it).
     allowedId: (from, to) =>
-      from === to && from < world.pods.length
+      (from === to && from < world.pods.length) ||
+      (hostNode[from]! >= 0 && hostNode[from] === podNode[to])
         ? PortSetTable.ALL
         : cells[groupOf[from]! * N + groupOf[to]!]!,
     allowed(from, to) {

@@ -38,6 +38,14 @@ export interface PodEndpoint {
   readonly ip?: string;
   readonly ipInt?: number;
   readonly ports: readonly PodPort[];
+  /** The node the pod runs on (`spec.nodeName`), when known. */
+  readonly node?: string;
+  /**
+   * A hostNetwork pod: its node's network namespace and address. No policy
+   * selects it, and as a peer only what matches its node's address (an
+   * ipBlock) matches it — see `peerMatches`.
+   */
+  readonly hostNetwork?: true;
 }
 
 /**
@@ -201,11 +209,19 @@ export const NS_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 // ---------------------------------------------------------------------------
 
-/** Does the peer match the endpoint? Pod selectors never match external ranges. */
+/**
+ * Does the peer match the endpoint? Pod selectors never match external ranges,
+ * nor hostNetwork pods: a hostNetwork pod's packets carry its node's address,
+ * and enforcers tell pods apart by address (Calico's IP sets and kube-router's
+ * hold pod-network IPs only; the NetworkPolicy docs' "most common
+ * implementation": hostNetwork pods are ignored when matching podSelector and
+ * namespaceSelector, their traffic is the node's). An ipBlock covering the
+ * node's address matches them.
+ */
 export function peerMatches(m: PeerMatcher, ep: Endpoint): boolean {
   switch (m.kind) {
     case 'pods':
-      if (ep.kind !== 'pod' || m.relation !== undefined) return false;
+      if (ep.kind !== 'pod' || ep.hostNetwork || m.relation !== undefined) return false;
       if (m.namespace !== undefined && ep.namespace !== m.namespace) return false;
       if (m.namespaceSelector !== undefined && !matchesSelector(ep.nsLabels, m.namespaceSelector))
         return false;
@@ -236,8 +252,29 @@ export function resolvePorts(spec: PortSpec, dest: Endpoint): PortSet {
   return out;
 }
 
+/** Whether NetworkPolicy `p` selects `pod`; its podSelector never applies to hostNetwork pods. */
 export function npSelects(p: CompiledNetworkPolicy, pod: PodEndpoint): boolean {
-  return pod.namespace === p.namespace && matchesSelector(pod.labels, p.podSelector);
+  return (
+    !pod.hostNetwork && pod.namespace === p.namespace && matchesSelector(pod.labels, p.podSelector)
+  );
+}
+
+/**
+ * Whether traffic from `from` to pod `to` comes from `to`'s own node: a
+ * hostNetwork pod on the same node. Always allowed into the pod — the
+ * NetworkPolicy API's "connections from the pod's node" — and no enforcer
+ * polices it: the node's own packets to a local pod leave through OUTPUT,
+ * where Felix installs no workload chain, and kube-router's KUBE-POD-FW-
+ * chain accepts `--src-type LOCAL` first.
+ */
+export function fromOwnNode(from: Endpoint, to: Endpoint): boolean {
+  return (
+    from.kind === 'pod' &&
+    from.hostNetwork === true &&
+    to.kind === 'pod' &&
+    from.node !== undefined &&
+    from.node === to.node
+  );
 }
 
 export function cidrRange(text: string): AddrRange {

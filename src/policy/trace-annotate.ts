@@ -148,8 +148,12 @@ function decide(model: ClusterModel, trace: TraceLike): Annotation | undefined {
   const world = plan.world;
   if (world.policies.length === 0 && world.admin.length === 0 && !world.baseline) return undefined;
   const byIp = new Map<string, PodEndpoint>();
-  for (const p of world.pods) if (p.ip) byIp.set(p.ip, p);
-  const src = trace.from.kind === 'pod' ? byIp.get(trace.from.ip) : undefined;
+  for (const p of world.pods) if (p.ip && !p.hostNetwork) byIp.set(p.ip, p);
+  // A hostNetwork pod sends from its node's address, shared by every hostNetwork pod there; any
+  // of them answers alike (no policy selects one; only an ipBlock of the node's address matches).
+  const hostPod = (ip: string) => world.pods.find((p) => p.hostNetwork && p.ip === ip);
+  const src =
+    trace.from.kind === 'pod' ? (byIp.get(trace.from.ip) ?? hostPod(trace.from.ip)) : undefined;
   // The pod the request was for: after DNAT (policies see pod IPs, not ClusterIPs).
   const dnat = trace.rewrites.find((r) => r.leg === 'request' && r.kind === 'DNAT');
   const dstIp = trace.request.received?.dst ?? (dnat ? dnat.to.replace(/:\d+$/, '') : undefined);

@@ -94,14 +94,6 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
     const ns = pod.metadata.namespace || 'default';
     const key = `${ns}/${name}`;
     const n = new Notes(ctx, origin, `Pod ${key}`);
-    if (pod.spec?.hostNetwork === true) {
-      n.info(
-        'policy-hostnetwork-pod',
-        'spec.hostNetwork',
-        "host-network pods use the node's address and are not subject to NetworkPolicy; left out of the matrix",
-      );
-      continue;
-    }
     if (!nsLabels.has(ns)) {
       nsLabels.set(ns, { [NS_NAME_LABEL]: ns });
       n.info(
@@ -121,6 +113,9 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
       nsLabels: nsLabels.get(ns)!,
       ...(ipInt !== undefined ? { ip: ip as string, ipInt } : {}),
       ports: podPorts(pod),
+      ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
+      // Its address is the node's (status.podIP as the kubelet reports it, or as the model gives it).
+      ...(pod.spec?.hostNetwork === true ? { hostNetwork: true as const } : {}),
     });
   }
   pods.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

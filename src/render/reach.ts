@@ -3,6 +3,8 @@
  * behind `reach -o json|yaml`, written row by row so a 5,000-pod matrix never
  * has to be one string, and the grids (`table`, `wide`, `csv`, `md`). Rows are
  * the sources (pods, then external peers), columns the destinations.
+ * hostNetwork pods are marked: `(hostNetwork)` after their name in the grids,
+ * listed under `hostNetwork` in the JSON document.
  */
 import { portMask, type ReachMatrix } from '../policy/matrix.js';
 import type { PortQuery } from '../policy/explain.js';
@@ -37,6 +39,12 @@ export function renderMatrix(
   if (withExternals) m.endpoints.forEach((e, i) => e.kind === 'external' && extIdx.push(i));
   const mask = q ? portMask(m, q.protocol, q.port) : undefined;
   const keyOf = (i: number) => m.endpoints[i]!.key;
+  // hostNetwork pods are marked in every view: they are their node's address, not a pod's own.
+  const isHost = (i: number) => {
+    const e = m.endpoints[i]!;
+    return e.kind === 'pod' && e.hostNetwork === true;
+  };
+  const labelOf = (i: number) => (isHost(i) ? `${keyOf(i)} (hostNetwork)` : keyOf(i));
 
   if (format === 'json') {
     const quoted = m.endpoints.map((e) => JSON.stringify(e.key));
@@ -53,7 +61,9 @@ export function renderMatrix(
     };
     // Written row by row: a 5,000-pod matrix is too big for one JSON.stringify.
     const head = q ? `{"port":${JSON.stringify(q)},` : '{';
-    out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},"allowed":{`);
+    const hosts = podIdx.filter(isHost).map(keyOf);
+    const hostJson = hosts.length > 0 ? `"hostNetwork":${JSON.stringify(hosts)},` : '';
+    out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},${hostJson}"allowed":{`);
     podIdx.forEach((a, n) => out(`${n ? ',' : ''}\n${row(a, podIdx)}`));
     out('\n}');
     if (extIdx.length > 0) {
@@ -96,11 +106,11 @@ export function renderMatrix(
     return e.kind === 'pod' ? (e.ip ?? '<none>') : '';
   };
   const grid = rows.map((a) => [
-    keyOf(a),
+    labelOf(a),
     ...(wide ? [ipOf(a)] : []),
     ...cols.map((b) => text(a, b)),
   ]);
-  const header = [corner, ...(wide ? ['IP'] : []), ...cols.map(keyOf)];
+  const header = [corner, ...(wide ? ['IP'] : []), ...cols.map(labelOf)];
   if (format === 'csv') {
     out(`${[header, ...grid].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
     return;
