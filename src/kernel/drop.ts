@@ -16,6 +16,8 @@ export const DROP_REASONS = {
   'martian-source':
     'martian source address (ip_route_input_slow: 0.0.0.0, 127/8 without route_localnet, multicast, broadcast, or a local address)',
   'martian-destination': 'martian destination address (0.0.0.0, or 127/8 without route_localnet)',
+  'multicast-not-joined':
+    'multicast to a group the receiving device has not joined, and no multicast routing (ip_route_input_rcu: ip_check_mc_rcu fails, -EINVAL)',
   'netfilter-drop': 'a netfilter rule or chain policy dropped it',
   'netfilter-reject':
     'a netfilter REJECT rule refused it; the kernel answers with an ICMP error or TCP RST',

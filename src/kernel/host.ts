@@ -250,6 +250,28 @@ export class Host implements NetfilterEnv {
     }
   }
 
+  /** IPv4 multicast groups joined per device (IP_ADD_MEMBERSHIP, `ip addr add … autojoin`). */
+  private readonly mcGroups = new Map<string, Set<Ipv4>>();
+
+  /** A socket on this host joins `group` on `dev` (ip_mc_join_group). */
+  joinGroup(dev: string, group: Ipv4): void {
+    this.requireLink(dev);
+    if (u32(group) >>> 28 !== 0xe)
+      throw kernelError('EINVAL', `${group} is not a multicast address`);
+    let g = this.mcGroups.get(dev);
+    if (!g) this.mcGroups.set(dev, (g = new Set()));
+    g.add(group);
+  }
+
+  /**
+   * ip_check_mc_rcu: `dev` is a member of `group` — a group joined on it, or
+   * 224.0.0.1 (all hosts), which ip_mc_up joins on every device that is up.
+   */
+  isGroupMember(dev: string, group: Ipv4): boolean {
+    if (group === '224.0.0.1') return this.links.get(dev)?.adminUp === true;
+    return this.mcGroups.get(dev)?.has(group) === true;
+  }
+
   // ------------------------------------------------------- NetfilterEnv
 
   /** The namespace's conntrack sysctls (net.netfilter.nf_conntrack_*), read live. */

@@ -16,6 +16,7 @@ import {
   type OutputRouteResult,
   type OutRoute,
   type Route,
+  u32,
 } from '../fib.js';
 import type { Host } from '../host.js';
 import { RT_SCOPE } from '../link.js';
@@ -225,6 +226,7 @@ export function routeInput(
     }
     return { kind: 'broadcast', explain: `${dst} is the limited broadcast` };
   }
+  if (isMulticastIp(dst)) return routeInputMulticast(h, q, localnet);
   if (isZeronet(src))
     return { kind: 'error', reason: 'martian-source', explain: `martian source ${src} (0.0.0.0)` };
   if (isZeronet(dst))
@@ -306,4 +308,52 @@ export function routeInput(
     explain,
     redirect,
   };
+}
+
+/**
+ * ip_route_input_rcu for a multicast destination: delivered locally
+ * (ip_route_input_mc, RTN_MULTICAST) when the receiving device joined the
+ * group (ip_check_mc_rcu), else -EINVAL: dropped in routing, before INPUT
+ * (no multicast routing is modelled). ip_route_input_mc's source checks: a
+ * multicast or broadcast source was refused already; 0.0.0.0 only towards
+ * 224.0.0.0/24 or for IGMP; 127/8 per route_localnet; else
+ * fib_validate_source.
+ */
+function routeInputMulticast(
+  h: Host,
+  q: { dst: Ipv4; src: Ipv4; iif: string; mark: number },
+  localnet: boolean,
+): InputRouteResult {
+  const { dst, src, iif } = q;
+  if (!h.isGroupMember(iif, dst))
+    return {
+      kind: 'error',
+      reason: 'multicast-not-joined',
+      explain: `${dst}: ${iif} is not a member of the group (ip_check_mc_rcu), and no multicast routing`,
+    };
+  const joined = `${iif} is a member of ${dst}`;
+  if (isZeronet(src)) {
+    // (IGMP, which may come from 0.0.0.0 anywhere, is not modelled.)
+    if ((u32(dst) & 0xffffff00) >>> 0 !== 0xe0000000)
+      return {
+        kind: 'error',
+        reason: 'martian-source',
+        explain: `martian source ${src} (0.0.0.0)`,
+      };
+    return { kind: 'broadcast', explain: joined };
+  }
+  if (isLoopbackIp(src) && !localnet)
+    return {
+      kind: 'error',
+      reason: 'martian-source',
+      explain: `martian source ${src}: 127.0.0.0/8 off lo and route_localnet=0 on ${iif}`,
+    };
+  const v = validateSource(h, src, dst, iif, undefined, q.mark);
+  if (!v.ok)
+    return {
+      kind: 'error',
+      reason: v.errno === 'EXDEV' ? 'rp-filter' : 'martian-source',
+      explain: `${joined}; ${v.why}`,
+    };
+  return { kind: 'broadcast', explain: joined };
 }
