@@ -29,6 +29,8 @@ export const LAYER_RANK = {
   bench: 9,
   cli: 10,
   web: 10,
+  // The library entry point (the package's `main`): re-exports the floors below, as cli/ uses them.
+  'index.ts': 10,
 };
 
 /** Per folder: no import of a folder at or above its rank (a relative path climbing out to src/). */
