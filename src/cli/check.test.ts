@@ -251,6 +251,17 @@ describe('packeteye check: outputs', () => {
       from: 'store/fe-1',
       to: 'store/db-1',
     });
+    // The document's shape is the schema's: its required keys, nothing else at the top.
+    const schema = JSON.parse(
+      readFileSync(
+        join(import.meta.dirname, '../../schema/connectivity-check.schema.json'),
+        'utf8',
+      ),
+    ) as { required: string[]; properties: Record<string, { items?: { properties: object } }> };
+    expect(Object.keys(d).sort()).toEqual([...schema.required].sort());
+    for (const x of d.results)
+      for (const k of Object.keys(x))
+        expect(Object.keys(schema.properties.results!.items!.properties)).toContain(k);
     const y = await check(STORE, mixed, '-o', 'yaml');
     expect(y.out).toMatch(/^apiVersion: packeteye\.dev\/v1alpha1\nkind: ConnectivityCheck\n/);
   });

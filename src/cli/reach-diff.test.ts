@@ -79,6 +79,10 @@ describe('packeteye reach --diff', () => {
       }[];
     };
     expect(d.kind).toBe('ReachabilityDiff');
+    const schema = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../schema/reachability-diff.schema.json'), 'utf8'),
+    ) as { required: string[] };
+    expect(Object.keys(d).sort()).toEqual([...schema.required].sort());
     expect(d.summary.cut).toBe(0);
     const total = d.changes
       .flatMap((c) => c.opened)
