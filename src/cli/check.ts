@@ -94,7 +94,11 @@ export function register(program: Command, io: Io): void {
       const expectations = readExpectations(io, opts.expect ?? []);
       const loaded = loadSources(fio, opts.file ?? []);
       const world = buildPolicyWorld(loaded.sources);
-      const diagnostics = [...loaded.diagnostics, ...world.diagnostics];
+      // The cluster reading's own warnings were written by loadSources; these are the policies'.
+      const said = new Set(loaded.diagnostics.map((d) => `${d.object}\u0000${d.field}`));
+      const diagnostics = world.diagnostics.filter(
+        (d) => !said.has(`${d.object}\u0000${d.field}`),
+      );
       const errors = diagnostics.filter((d) => d.severity === 'error');
       if (errors.length > 0) throw new InputError(errors);
       const objects = loaded.sources.map((s) => s.object);

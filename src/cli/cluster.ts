@@ -1,15 +1,35 @@
 /**
- * Shared by `trace`, `rules` and `reach`: read the cluster files (files,
- * directories of manifests as `kubectl -f DIR` reads them, `-` for stdin),
- * build the model and the twin's plan; errors in the input are an InputError
- * (exit 2) that names file, document, object and field; warnings go to stderr.
+ * Shared by `trace`, `rules` and `reach`: one reading of the cluster for every
+ * command. Read the cluster files (files, directories of manifests as
+ * `kubectl -f DIR` reads them, `-` for stdin), stand workloads without pods in
+ * for them (one pod from each template), build the model (the same defaults,
+ * allocations and checks for every command) and, for `trace` and `rules`, the
+ * twin's plan. Errors in the input are an InputError (exit 2) naming file,
+ * document, object and field; warnings go to stderr before any answer, and
+ * with `--strict` they are errors too.
  */
+import type { Command } from 'commander';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag.js';
 import { loadDocuments, workloadPods, type LoadResult } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
+import { buildModel, type ClusterModel } from '../k8s/model.js';
+import { resolveLayout } from '../proxy/version.js';
 import { planTwin, type TwinPlan } from '../twin/index.js';
 import type { Io } from './io.js';
 import { count, type Progress } from './output.js';
+
+/** What every command that reads a cluster takes besides its files. */
+export interface ReadOptions {
+  /** Warnings are errors: exit 2 (for linting in CI). */
+  readonly strict?: boolean;
+}
+
+/** `--strict` on every command that reads a cluster. */
+export const STRICT_HELP = 'treat warnings about the input as errors (exit 2), for linting in CI';
+
+/** `--strict` on a command that reads a cluster. */
+export function strictOption(cmd: Command): Command {
+  return cmd.option('--strict', STRICT_HELP);
+}
 
 /**
  * The texts behind `-f`: each argument is a file, `-` (stdin, read once), or
@@ -42,46 +62,92 @@ export function readInputs(io: Io, paths: readonly string[]): { path: string; te
   return out;
 }
 
-export function loadPlan(io: Io, files: readonly string[], progress?: Progress): TwinPlan {
+/** The cluster as one model: every command reads, defaults and checks it the same way. */
+export interface ReadCluster {
+  readonly loaded: LoadResult;
+  readonly model: ClusterModel;
+  /** Every diagnostic, errors excluded (they were thrown). */
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+export function readCluster(
+  io: Io,
+  files: readonly string[],
+  opts: ReadOptions = {},
+  progress?: Progress,
+): ReadCluster {
   const inputs = readInputs(io, files);
   progress?.update(`reading ${count(inputs.length)} file${inputs.length === 1 ? '' : 's'}…`);
   const loaded = loadDocuments(inputs);
-  progress?.update(`building the model from ${count(loaded.objects.length)} objects…`);
-  const built = buildModel(loaded.objects, loaded.evidence);
-  const diagnostics = [
-    ...loaded.diagnostics,
-    ...unscheduledWorkloads(loaded),
-    ...built.diagnostics,
-  ];
-  const errors = diagnostics.filter((d) => d.severity === 'error');
-  if (errors.length > 0) {
-    progress?.done();
-    throw new InputError(errors);
+  // A manifest repository holds Deployments, not Pods: each workload none of whose pods is in
+  // the input stands as one pod made from its template (the model places it on a node).
+  const standIns = workloadPods(loaded);
+  if (standIns.length > 0) {
+    const names = standIns.map((w) => w.pod.object.metadata.name);
+    io.err(
+      `packeteye: ${count(standIns.length)} workload${standIns.length === 1 ? '' : 's'} without pods in the input, each as one pod from its template: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}\n`,
+    );
   }
+  progress?.update(`building the model from ${count(loaded.objects.length)} objects…`);
+  const built = buildModel([...loaded.objects, ...standIns.map((w) => w.pod)], loaded.evidence);
+  const diagnostics = [...loaded.diagnostics, ...built.diagnostics, ...unmodelled(built.model)];
   progress?.done();
-  for (const d of diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
-  progress?.update(
-    `planning the twin: ${count(built.model.nodes.size)} nodes, ${count(built.model.pods.size)} pods…`,
-  );
-  const plan = planTwin(built.model);
-  progress?.done();
-  const planErrors = plan.diagnostics.filter((d) => d.severity === 'error');
-  if (planErrors.length > 0) throw new InputError(planErrors);
-  return plan;
+  report(io, diagnostics, opts);
+  return { loaded, model: built.model, diagnostics };
 }
 
-/** A warning for each workload none of whose pods is in the input: a trace needs placed pods. */
-function unscheduledWorkloads(loaded: LoadResult): Diagnostic[] {
-  return workloadPods(loaded).map(({ workload: { workload: w, origin } }) => ({
-    code: 'k8s-workload-without-pods',
-    severity: 'warning',
-    message: `${w.kind} has no pods in the input: packeteye traces the Pods themselves, not the controllers that create them`,
-    file: origin.file,
-    line: origin.line,
-    document: origin.document,
-    object: `${w.kind} ${w.metadata.namespace ?? 'default'}/${w.metadata.name}`,
-    hint: 'add its pods, e.g. from `kubectl get pods -A -o yaml`, or write Pod objects with spec.nodeName (packeteye reach uses the template as is)',
-  }));
+/**
+ * Errors throw (exit 2); warnings are written to stderr, before any answer,
+ * or throw too under `--strict`.
+ */
+export function report(io: Io, diagnostics: readonly Diagnostic[], opts: ReadOptions): void {
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new InputError(errors);
+  const warnings = diagnostics.filter((d) => d.severity === 'warning');
+  if (opts.strict && warnings.length > 0)
+    throw new InputError(warnings.map((d) => ({ ...d, message: `${d.message} (--strict)` })));
+  for (const d of warnings) io.err(`${formatDiagnostic(d)}\n`);
+}
+
+/**
+ * What the answer cannot be trusted for, said before it: a kube-proxy release
+ * outside the modelled ones (the nearest is used).
+ */
+function unmodelled(model: ClusterModel): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const origin = model.origins.get(`Cluster ${model.cluster.name}`);
+  const where = {
+    ...(origin ? { file: origin.file, line: origin.line, document: origin.document } : {}),
+    object: `Cluster ${model.cluster.name}`,
+    field: 'spec.kubeProxy.version',
+  };
+  if (model.cluster.kubeProxy.mode === 'iptables')
+    for (const d of resolveLayoutDiagnostics(model.cluster.kubeProxy.version))
+      out.push({ ...d, ...where, code: 'k8s-version-not-modelled' });
+  return out;
+}
+
+function resolveLayoutDiagnostics(version: string): Diagnostic[] {
+  const ds: Diagnostic[] = [];
+  resolveLayout(version, ds);
+  return ds;
+}
+
+export function loadPlan(
+  io: Io,
+  files: readonly string[],
+  progress?: Progress,
+  opts: ReadOptions = {},
+): TwinPlan {
+  const { model } = readCluster(io, files, opts, progress);
+  progress?.update(
+    `planning the twin: ${count(model.nodes.size)} nodes, ${count(model.pods.size)} pods…`,
+  );
+  const plan = planTwin(model);
+  progress?.done();
+  // What the plan cannot model (a kube-proxy mode, a CNI) is said before the answer.
+  report(io, plan.diagnostics, opts);
+  return plan;
 }
 
 export function parseIntOption(

@@ -16,7 +16,9 @@ import { loadSources } from './reach.js';
 function world(io: Io, files: readonly string[], side: string): PolicyWorld {
   const loaded = loadSources(io, files);
   const w = buildPolicyWorld(loaded.sources);
-  const diagnostics = [...loaded.diagnostics, ...w.diagnostics];
+  // The cluster reading's own warnings were written by loadSources; these are the policies'.
+  const said = new Set(loaded.diagnostics.map((d) => `${d.object}\u0000${d.field}`));
+  const diagnostics = w.diagnostics.filter((d) => !said.has(`${d.object}\u0000${d.field}`));
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw new InputError(errors);
   for (const d of diagnostics)

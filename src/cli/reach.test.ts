@@ -351,14 +351,30 @@ spec:
     });
   });
 
-  it('trace names the workload that has no pods to trace', async () => {
-    const r = await run(['trace', '-f', 'm.yaml', '--from', 'shop/web', '--to', 'shop/db:5432'], {
+  it('trace and rules stand in the same pods, placed on a node, and trace between them', async () => {
+    const r = await run(
+      [
+        'trace',
+        '-f',
+        'm.yaml',
+        '--from',
+        'shop/web[Deployment]',
+        '--to',
+        'shop/db[StatefulSet]:5432',
+        '-o',
+        'json',
+      ],
+      { 'm.yaml': MANIFESTS },
+    );
+    expect(r.err).toContain('2 workloads without pods in the input');
+    expect(r.code).toBe(0);
+    const t = JSON.parse(r.out) as { request: { disposition: string } };
+    expect(t.request.disposition).toBe('delivered');
+    const rules = await run(['rules', '-f', 'm.yaml', '--node', 'node-1', '--only', 'defaults'], {
       'm.yaml': MANIFESTS,
     });
-    expect(r.code).toBe(2);
-    expect(r.err).toContain(
-      'm.yaml:2: document 1: Deployment shop/web: warning: Deployment has no pods in the input',
-    );
+    expect(rules.code).toBe(0);
+    expect(rules.out).toContain('stand-in for Deployment shop/web');
   });
 });
 

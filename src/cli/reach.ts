@@ -12,8 +12,7 @@
  * pod and an external range are in `externalAllowed`.
  */
 import type { Command } from 'commander';
-import { InputError, formatDiagnostic, type Diagnostic } from '../diag.js';
-import { loadDocuments, workloadPods } from '../k8s/load.js';
+import { InputError, type Diagnostic } from '../diag.js';
 import { type Endpoint, type PolicyWorld, type SourceObject } from '../policy/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
@@ -26,7 +25,7 @@ import { RegionIndex } from '../policy/externals.js';
 import { policyEnforcement } from '../policy/enforcer.js';
 import type { Cluster } from '../k8s/types.js';
 import type { Io } from './io.js';
-import { readInputs } from './cluster.js';
+import { STRICT_HELP, readCluster, report } from './cluster.js';
 import { runReachDiff } from './reach-diff.js';
 import { writeExplanation } from './explain.js';
 import { renderReachDot, renderReachMermaid } from '../render/reach-graph.js';
@@ -44,28 +43,51 @@ interface ReachOptions {
   externals?: boolean;
   diff?: boolean;
   against?: string[];
+  strict?: boolean;
 }
 
+/**
+ * The policy world's objects from the cluster model every command reads
+ * (`readCluster`): pods with the addresses the model gives them (IPAM defaults
+ * included) and the policies, each with where it came from, and every other
+ * object (Namespaces, Services, the Cluster) as loaded. `diagnostics` are the
+ * cluster reading's warnings (already written, or thrown under `--strict`).
+ */
 export function loadSources(
   io: Io,
   files: readonly string[],
-): { sources: SourceObject[]; diagnostics: Diagnostic[] } {
-  const loaded = loadDocuments(readInputs(io, files));
-  // A manifest repository holds Deployments, not Pods: each workload none of whose pods is in
-  // the input stands as one pod made from its template (policies select by labels).
-  const standIns = workloadPods(loaded);
-  if (standIns.length > 0) {
-    const names = standIns.map((w) => w.pod.object.metadata.name);
-    io.err(
-      `reach: ${count(standIns.length)} workload${standIns.length === 1 ? '' : 's'} without pods in the input, each as one pod from its template: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}\n`,
+  strict = false,
+): { sources: SourceObject[]; diagnostics: Diagnostic[]; cluster: Cluster | undefined } {
+  const { model, loaded, diagnostics } = readCluster(io, files, { strict });
+  const origin = (kind: string, o: { metadata: { name: string; namespace?: string } }) => {
+    const ns = o.metadata.namespace;
+    const at = model.origins.get(
+      ns ? `${kind} ${ns}/${o.metadata.name}` : `${kind} ${o.metadata.name}`,
     );
-  }
+    return at ? { origin: { file: at.file, line: at.line, document: at.document } } : {};
+  };
+  const objects: { kind: string; metadata: { name: string; namespace?: string } }[] = [
+    ...model.pods.values(),
+    ...model.networkPolicies,
+    ...model.adminNetworkPolicies,
+    ...(model.baselineAdminNetworkPolicy ? [model.baselineAdminNetworkPolicy] : []),
+  ];
+  const cluster = loaded.objects
+    .map((o) => o.object)
+    .find((o): o is Cluster => o.kind === 'Cluster');
+  // Every other object (Services, the Cluster, Ingresses, ExternalHosts) as loaded.
+  // Namespaces as written (edits suggested for them patch what the user wrote).
+  const modelled = new Set([
+    'Pod',
+    'NetworkPolicy',
+    'AdminNetworkPolicy',
+    'BaselineAdminNetworkPolicy',
+  ]);
+  const rest = loaded.objects.filter((o) => !modelled.has(o.object.kind)).map((o) => o.object);
   return {
-    sources: [...loaded.objects, ...standIns.map((w) => w.pod)].map((o) => ({
-      object: o.object,
-      origin: { file: o.origin.file, line: o.origin.line, document: o.origin.document },
-    })),
-    diagnostics: loaded.diagnostics,
+    sources: [...objects, ...rest].map((o) => ({ object: o, ...origin(o.kind, o) })),
+    diagnostics: [...diagnostics],
+    cluster,
   };
 }
 
@@ -168,6 +190,7 @@ export function register(program: Command, io: Io): void {
       '--against <files...>',
       'with --diff: the cluster after the change (files or directories)',
     )
+    .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ReachOptions & LiveOpts) => {
       const format = (opts.output ?? 'table') as Format;
@@ -190,20 +213,18 @@ export function register(program: Command, io: Io): void {
         );
       }
       const src = await clusterSources(io, opts, POLICY_KINDS, opts.namespace);
-      const loaded = loadSources(src.io, src.files);
+      const loaded = loadSources(src.io, src.files, opts.strict === true);
       const world = buildPolicyWorld(loaded.sources);
-      const diagnostics = [...loaded.diagnostics, ...world.diagnostics];
-      const errors = diagnostics.filter((d) => d.severity === 'error');
-      if (errors.length > 0) throw new InputError(errors);
-      const cluster = loaded.sources
-        .map((s) => s.object as { kind?: string })
-        .find((o): o is Cluster => o.kind === 'Cluster');
+      // One root cause, one diagnostic: what the cluster reading already said about an
+      // object's field is not said again.
+      const said = new Set(loaded.diagnostics.map((d) => `${d.object}\u0000${d.field}`));
+      const diagnostics = world.diagnostics.filter((d) => !said.has(`${d.object}\u0000${d.field}`));
       const enforcement = policyEnforcement(
-        cluster,
+        loaded.cluster,
         world.policies.length + world.admin.length + (world.baseline ? 1 : 0),
       );
       if (enforcement.diagnostic) diagnostics.push(enforcement.diagnostic);
-      for (const d of diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
+      report(io, diagnostics, { strict: opts.strict === true });
       if (opts.namespace !== undefined && !world.namespaces.has(opts.namespace)) {
         throw InputError.of(
           'reach-unknown-namespace',

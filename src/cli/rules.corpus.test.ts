@@ -56,7 +56,16 @@ export function corpusCluster(file: string, f: FlowFile): string {
     apiVersion: 'v1',
     kind: 'Node',
     metadata: { name: p.nodeName },
-    status: { addresses: [{ type: 'InternalIP', address: p.nodeIP }] },
+    // The node's IPv4 interface addresses, its node IP first: kube-proxy's --nodeport-addresses
+    // matches every one of them.
+    status: {
+      addresses: [
+        p.nodeIP,
+        ...(p.nodeInterfaceAddresses ?? [])
+          .map((a) => a.split('/')[0]!)
+          .filter((a) => a !== p.nodeIP && !a.startsWith('127.') && !a.includes(':')),
+      ].map((address) => ({ type: 'InternalIP', address })),
+    },
   };
   return JSON.stringify({
     apiVersion: 'v1',

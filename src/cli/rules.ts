@@ -15,7 +15,7 @@ import { bridgeFdbShow, ipAddrShow, ipLinkShow, ipNeighShow, ipRouteShow } from 
 import { closeMatches, qualifyRef } from '../trace/refs.js';
 import { traceConnectionWithTwin } from '../trace/connection.js';
 import { IptablesHooks, type Twin } from '../twin/index.js';
-import { loadPlan } from './cluster.js';
+import { STRICT_HELP, loadPlan } from './cluster.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
@@ -23,6 +23,7 @@ import type { Io } from './io.js';
 import { count, progress } from './output.js';
 
 interface RulesOpts extends LiveOpts {
+  strict?: boolean;
   nodeState?: string[];
   node?: string;
   pod?: string;
@@ -134,6 +135,7 @@ export function register(program: Command, io: Io): void {
     .option('--from <ref>', 'with --after-trace')
     .option('--to <ref>', 'with --after-trace')
     .option('--only <what>', SECTIONS.join(' | '))
+    .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: RulesOpts) => {
       const only = opts.only as Section | undefined;
@@ -163,7 +165,11 @@ export function register(program: Command, io: Io): void {
       }
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, opts.namespace);
-      const plan = applyNodeStates(io, loadPlan(src.io, src.files, p), opts.nodeState);
+      const plan = applyNodeStates(
+        io,
+        loadPlan(src.io, src.files, p, { strict: opts.strict === true }),
+        opts.nodeState,
+      );
       const node = opts.node!;
       if (!plan.model.nodes.has(node)) {
         const near = closeMatches(node, [...plan.model.nodes.keys()]);

@@ -14,7 +14,7 @@ import { qualifyRef } from '../trace/refs.js';
 import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
-import { loadPlan, parseIntOption } from './cluster.js';
+import { STRICT_HELP, loadPlan, parseIntOption } from './cluster.js';
 import { traceSuggestions } from './explain.js';
 import { readOnce } from './read-once.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
@@ -24,6 +24,7 @@ import type { Io } from './io.js';
 import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
+  strict?: boolean;
   nodeState?: string[];
   from: string;
   to: string;
@@ -82,6 +83,7 @@ export function register(program: Command, io: Io): void {
       "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html",
       'text',
     )
+    .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: TraceOpts) => {
       const output = opts.output ?? 'text';
@@ -106,7 +108,11 @@ export function register(program: Command, io: Io): void {
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, ns);
       const sio = readOnce(src.io);
-      const plan = applyNodeStates(io, loadPlan(sio, src.files, p), opts.nodeState);
+      const plan = applyNodeStates(
+        io,
+        loadPlan(sio, src.files, p, { strict: opts.strict === true }),
+        opts.nodeState,
+      );
       p.update(
         opts.allPaths
           ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`

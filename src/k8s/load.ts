@@ -13,6 +13,7 @@ import { evidenceOf, type EvidenceItem } from './detect/evidence.js';
 import type { Diagnostic, Location } from '../diag.js';
 import {
   IRRELEVANT_KINDS,
+  PREFERRED_VERSIONS,
   WORKLOADS,
   decodeObject,
   decodeWorkload,
@@ -68,6 +69,13 @@ export interface LoadedWorkload {
  * `buildModel` uses them only for selector-less Services without slices.
  */
 export const MIRRORED_ANNOTATION = 'packeteye.dev/mirrored-from-endpoints';
+
+/**
+ * Annotation on a pod packeteye stands in for others: `Kind ns/name` of the
+ * workload whose template it is (`workloadPods`), or of the EndpointSlice
+ * whose endpoint address has no pod in the input.
+ */
+export const STAND_IN_ANNOTATION = 'packeteye.dev/stand-in-for';
 
 // Field lines are looked up lazily, only when a diagnostic needs one.
 const sources = new WeakMap<KubeObject, SourceRef>();
@@ -133,7 +141,7 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       if (raw.apiVersion === undefined) raw.apiVersion = inherit.apiVersion;
     }
     const kind = raw.kind;
-    const apiVersion = raw.apiVersion;
+    const apiVersion = raw.apiVersion as unknown;
     if (typeof kind !== 'string' || kind === '') {
       diagnostics.push({
         code: 'k8s-missing-kind',
@@ -147,16 +155,22 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       return;
     }
     if (typeof apiVersion !== 'string' || apiVersion === '') {
-      diagnostics.push({
-        code: 'k8s-missing-apiversion',
-        severity: 'error',
-        message: `${kind} has no apiVersion`,
-        ...where,
-        ...(rawObjectRef(raw, kind) ? { object: rawObjectRef(raw, kind) } : {}),
-        field: 'apiVersion',
-        hint: 'add apiVersion (v1 for Pod, Service, Node, Namespace; discovery.k8s.io/v1 for EndpointSlice)',
-      });
-      return;
+      // The API server needs apiVersion, but the kind alone has one reading:
+      // a kind packeteye models is read in its current version (a warning), any
+      // other kind is ignored as it would be with an apiVersion.
+      const preferred = PREFERRED_VERSIONS.get(kind);
+      if (preferred !== undefined) {
+        diagnostics.push({
+          code: 'k8s-missing-apiversion',
+          severity: 'warning',
+          message: `${kind} has no apiVersion; read as ${preferred}`,
+          ...where,
+          ...(rawObjectRef(raw, kind) ? { object: rawObjectRef(raw, kind) } : {}),
+          field: 'apiVersion',
+          hint: `add apiVersion: ${preferred}`,
+        });
+      }
+      raw.apiVersion = preferred ?? '';
     }
     if (kind === 'List' || (kind.endsWith('List') && Array.isArray(raw.items))) {
       if (depth >= MAX_LIST_DEPTH) {
@@ -181,7 +195,9 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       }
       // `PodList` items carry no kind of their own when they come from the API.
       const itemInherit =
-        kind === 'List' ? undefined : { apiVersion, kind: kind.slice(0, -'List'.length) };
+        kind === 'List'
+          ? undefined
+          : { apiVersion: raw.apiVersion as string, kind: kind.slice(0, -'List'.length) };
       raw.items.forEach((it: unknown, i) => {
         const src =
           (depth === 0 ? doc.itemSources?.[i] : undefined) ?? childSource(source, ['items', i]);
@@ -275,6 +291,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const workloads: LoadedWorkload[] = [];
   const evidence: EvidenceItem[] = [];
   const seen = new Map<string, LoadedObject>();
+  const duplicates = new Map<string, { count: number; first: LoadedObject; prev: LoadedObject }>();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown = new Map<
     string,
@@ -408,19 +425,33 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
         const id = identity(obj);
         const prev = seen.get(id);
         if (prev) {
-          diagnostics.push({
-            code: 'k8s-duplicate-object',
-            severity: 'error',
-            message: `${objectRef(obj)} is defined twice; the first, at ${prev.origin.file}:${prev.origin.line} (document ${prev.origin.document}), is used and this one ignored`,
-            ...locate(loaded),
-            hint: 'remove one of them, or give them different names',
-          });
+          // Reported once per pair of files (a directory of separate scenarios repeats many names).
+          const pair = `${prev.origin.file}\u0000${p.file}`;
+          const d = duplicates.get(pair);
+          if (d) d.count++;
+          else duplicates.set(pair, { count: 1, first: loaded, prev });
           continue;
         }
         seen.set(id, loaded);
         objects.push(loaded);
       }
     }
+  }
+  for (const { count, first, prev } of duplicates.values()) {
+    const more =
+      count > 1
+        ? ` (and ${count - 1} more object${count > 2 ? 's' : ''} of ${first.origin.file} defined before in ${prev.origin.file})`
+        : '';
+    diagnostics.push({
+      code: 'k8s-duplicate-object',
+      severity: 'warning',
+      message: `${objectRef(first.object)} is defined twice; the first, at ${prev.origin.file}:${prev.origin.line} (document ${prev.origin.document}), is used and this one ignored${more}`,
+      ...locate(first),
+      hint:
+        prev.origin.file === first.origin.file
+          ? 'remove one of them, or give them different names'
+          : 'every -f input is read as one cluster: pass the files of one cluster only, or give the objects different names',
+    });
   }
   for (const u of unknown.values()) {
     const many = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
@@ -496,7 +527,15 @@ export function workloadPods(
     if (hasPods) continue;
     const pod: Pod = {
       ...w.template,
-      metadata: { ...w.template.metadata, name: `${w.metadata.name}[${w.kind}]`, namespace: ns },
+      metadata: {
+        ...w.template.metadata,
+        name: `${w.metadata.name}[${w.kind}]`,
+        namespace: ns,
+        annotations: {
+          ...w.template.metadata.annotations,
+          [STAND_IN_ANNOTATION]: `${w.kind} ${ns}/${w.metadata.name}`,
+        },
+      },
     };
     out.push({ workload: lw, pod: { object: pod, origin: lw.origin } });
   }

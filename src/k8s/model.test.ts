@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { formatDiagnostic, hasErrors, type Diagnostic } from '../diag.js';
 import { loadDocuments } from './load.js';
-import { buildModel, formatDefault, type ClusterModel } from './model.js';
+import { buildModel, formatDefault, nsName as nsNameOf, type ClusterModel } from './model.js';
 
 function build(text: string, path = 'c.yaml') {
   const loaded = loadDocuments([{ path, text }]);
@@ -62,6 +62,7 @@ describe('buildModel: cluster defaults', () => {
       serviceCIDR: '10.96.0.0/12',
       clusterDomain: 'cluster.local',
       nodeCIDRMaskSize: 24,
+      serviceNodePortRange: { base: 30000, size: 2768 },
       cni: { plugin: 'bridge' },
       kubeProxy: {
         mode: 'iptables',
@@ -306,9 +307,10 @@ describe('buildModel: pods', () => {
   const cases: [string, string, string[]][] = [
     [
       'no nodeName',
-      pod('default', 'a', undefined, 'app: a'),
+      pod('default', 'a', undefined, 'app: a') +
+        pod('default', 'p', undefined, 'app: p', 'status: {phase: Pending}\n'),
       [
-        'c.yaml:17: document 3: Pod default/a: field spec.nodeName: error: pod has no spec.nodeName; packeteye does not run the scheduler [k8s-pod-unscheduled]',
+        'c.yaml:24: document 4: Pod default/p: field spec.nodeName: info: pod is Pending (no spec.nodeName): it has no network presence yet, so it is left out [k8s-pod-unscheduled]',
       ],
     ],
     [
@@ -322,14 +324,14 @@ describe('buildModel: pods', () => {
       'pod IP outside its node podCIDR',
       pod('default', 'a', 'n1', 'app: a', 'status: {podIP: 10.244.2.5}\n'),
       [
-        "c.yaml:21: document 3: Pod default/a: field status.podIP: error: pod IP 10.244.2.5 is outside node n1's podCIDR 10.244.1.0/24 [k8s-ip-out-of-range]",
+        "c.yaml:21: document 3: Pod default/a: field status.podIP: warning: pod IP 10.244.2.5 is outside node n1's podCIDR 10.244.1.0/24; kept as given (an IPAM that is not per node, such as AWS VPC CNI's, hands out addresses this way), but bridge routes pods by their node's podCIDR, so other nodes may not reach it [k8s-ip-out-of-range]",
       ],
     ],
     [
       'pod IP on the bridge gateway',
       pod('default', 'a', 'n1', 'app: a', 'status: {podIP: 10.244.1.1}\n'),
       [
-        'c.yaml:21: document 3: Pod default/a: field status.podIP: error: pod IP 10.244.1.1 is the bridge gateway (cni0) address of node n1 [k8s-ip-out-of-range]',
+        'c.yaml:21: document 3: Pod default/a: field status.podIP: warning: pod IP 10.244.1.1 is the bridge gateway (cni0) address of node n1; kept as given, though host-local never hands it out [k8s-ip-out-of-range]',
       ],
     ],
     [
@@ -554,7 +556,7 @@ describe('buildModel: services', () => {
       'nodePort outside the range',
       svc('default', 's', '  type: NodePort\n  ports: [{port: 80, nodePort: 8080}]\n'),
       [
-        'c.yaml:14: document 2: Service default/s: field spec.ports[0].nodePort: error: nodePort 8080 is outside the node port range 30000–32767 [k8s-invalid-port]',
+        'c.yaml:14: document 2: Service default/s: field spec.ports[0].nodePort: warning: nodePort 8080 is outside the node port range 30000–32767; kept as given (the API server that accepted it ran with another --service-node-port-range) [k8s-node-port-range]',
       ],
     ],
     [
@@ -569,7 +571,7 @@ describe('buildModel: services', () => {
       'selector matching nothing (hand-written)',
       svc('default', 's', '  selector: {app: nope}\n  ports: [{port: 80}]\n'),
       [
-        'c.yaml:13: document 2: Service default/s: field spec.selector: error: selector app=nope matches no pod in namespace default, so the Service has no endpoints and kube-proxy rejects its connections [k8s-service-selects-nothing]',
+        'c.yaml:13: document 2: Service default/s: field spec.selector: warning: selector app=nope matches no pod in namespace default, so the Service has no endpoints and kube-proxy rejects its connections [k8s-service-selects-nothing]',
       ],
     ],
     [
@@ -739,16 +741,26 @@ describe('buildModel: EndpointSlices', () => {
     ]);
   });
 
-  it('warns about given endpoints in the pod network that no pod has', () => {
-    const { diagnostics } = build(
+  it('stands a pod in for given endpoints that no pod has, and warns about unknown nodes', () => {
+    const { model, diagnostics } = build(
       base +
         svc('default', 'ext', '  ports: [{port: 80}]\n') +
         'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: ext-1, namespace: default, labels: {kubernetes.io/service-name: ext}}\naddressType: IPv4\nendpoints:\n- addresses: [10.244.9.9]\n  nodeName: gone\n- addresses: [192.0.2.1]\nports: [{port: 80}]\n',
     );
     expect(lines(diagnostics)).toEqual([
-      'c.yaml:25: document 4: EndpointSlice default/ext-1: field endpoints[0].addresses[0]: warning: endpoint 10.244.9.9 is in the pod network but no pod has that address, so connections to it go nowhere [k8s-endpoint-unknown-ip]',
       'c.yaml:26: document 4: EndpointSlice default/ext-1: field endpoints[0].nodeName: warning: endpoint is on node "gone", which is not defined [k8s-unknown-node]',
     ]);
+    // 10.244.9.9 (pod network) gets a stand-in on the first node; 192.0.2.1 (outside) does not.
+    const stand = model.podsByIP.get('10.244.9.9')!;
+    expect([nsNameOf(stand), stand.spec.nodeName, stand.spec.containers[0]!.ports]).toEqual([
+      'default/endpoint-10-244-9-9',
+      'n1',
+      [{ containerPort: 80, protocol: 'TCP' }],
+    ]);
+    expect(model.podsByIP.has('192.0.2.1')).toBe(false);
+    expect(model.defaults.find((d) => d.object === 'Pod default/endpoint-10-244-9-9')!.reason).toBe(
+      "stand-in: EndpointSlice default/ext-1 lists endpoint 10.244.9.9 and no Pod in the input has it; a pod at that address on the first node, n1 (the endpoint's node gone is not in the input), listening on the slice's ports",
+    );
   });
 
   it('uses given slices and does not derive; mirrors Endpoints only for selector-less Services', () => {
@@ -770,7 +782,6 @@ describe('buildModel: EndpointSlices', () => {
         .map((s) => [s.metadata.name, s.endpoints[0]!.addresses[0]]),
     ).toEqual([['ext-mirrored-0', '192.0.2.10']]);
     expect(lines(diagnostics)).toEqual([
-      'c.yaml:34: document 5: EndpointSlice default/given-abc: field endpoints[0].addresses[0]: warning: endpoint 10.244.1.99 is in the pod network but no pod has that address, so connections to it go nowhere [k8s-endpoint-unknown-ip]',
       "c.yaml:48: document 8: Endpoints default/given: info: Endpoints default/given ignored: kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller [k8s-endpoints-ignored]",
     ]);
   });
@@ -787,9 +798,9 @@ describe('buildModel: cross-object checks', () => {
     ],
     [
       'underlay overlapping pods',
-      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec:\n  underlay: {cidr: 10.244.0.0/24}\n',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: t}\nspec:\n  clusterCIDR: 10.244.0.0/16\n  underlay: {cidr: 10.244.0.0/24}\n',
       [
-        'c.yaml:5: document 1: Cluster t: field spec.underlay.cidr: error: underlay.cidr 10.244.0.0/24 overlaps clusterCIDR 10.244.0.0/16 [k8s-cidr-overlap]',
+        'c.yaml:6: document 1: Cluster t: field spec.underlay.cidr: error: underlay.cidr 10.244.0.0/24 overlaps clusterCIDR 10.244.0.0/16 [k8s-cidr-overlap]',
       ],
     ],
     [
@@ -1100,7 +1111,7 @@ describe('buildModel: more', () => {
         pod('default', 'a', 'n1', 'app: a', 'status: {podIP: 10.244.7.2}\n') +
         pod('default', 'b', 'n1', 'app: b', 'status: {podIP: 10.9.0.1}\n'),
       [
-        'c.yaml:31: document 4: Pod default/b: field status.podIP: error: pod IP 10.9.0.1 is outside the clusterCIDR 10.244.0.0/16 [k8s-ip-out-of-range]',
+        'c.yaml:31: document 4: Pod default/b: field status.podIP: warning: pod IP 10.9.0.1 is outside the clusterCIDR 10.244.0.0/16; kept as given, but no node routes it as a pod address [k8s-ip-out-of-range]',
       ],
     ],
     [
@@ -1121,7 +1132,7 @@ describe('buildModel: more', () => {
       'healthCheckNodePort without ETP Local',
       'apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec: {type: LoadBalancer, healthCheckNodePort: 30500, ports: [{port: 80}]}\n',
       [
-        'c.yaml:4: document 1: Service default/s: field spec.healthCheckNodePort: error: healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local [k8s-invalid-value]',
+        'c.yaml:4: document 1: Service default/s: field spec.healthCheckNodePort: warning: healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local; ignored, as kube-proxy ignores it [k8s-invalid-value]',
       ],
     ],
     [

@@ -320,6 +320,8 @@ export interface Cluster {
     serviceCIDR?: string;
     clusterDomain?: string;
     nodeCIDRMaskSize?: number;
+    /** kube-apiserver's --service-node-port-range: "30000-32767", "30000+2768" or one port. */
+    serviceNodePortRange?: string;
     cni?: CniSpec;
     kubeProxy?: {
       mode?: 'iptables' | 'ipvs' | 'nftables';

@@ -241,11 +241,11 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
     if (c.kubeProxy.mode !== 'iptables') {
       e = { text: '', diagnostics: [] };
     } else {
-      const ip = nodeInternalIP(node);
       const r = generateIptablesRules({
         ...proxierFlagsFor(c, node),
         nodeName: name,
-        nodeIPs: ip ? [ip] : [],
+        // Every InternalIP the Node lists: kube-proxy's node IPs for --nodeport-addresses.
+        nodeIPs: node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
         services: [...edge.services],
         endpointSlices: model.endpointSlices,
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),

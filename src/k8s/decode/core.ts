@@ -4,7 +4,7 @@
  * phase and readiness).
  */
 
-import type { Path } from '../parse.js';
+import { formatPath, type Path } from '../parse.js';
 import type {
   Container,
   ContainerPort,
@@ -84,8 +84,17 @@ function decodeContainer(
 ): (Container & { restartPolicy?: string }) | undefined {
   const c = d.map(v, p);
   if (!c) return undefined;
-  const name = d.str(c.name, [...p, 'name']);
-  if (!d.required(name, [...p, 'name'], 'a container name')) return undefined;
+  let name = d.str(c.name, [...p, 'name']);
+  if (name === undefined) {
+    // The name does not change a network answer; the container's ports still do.
+    name = `container-${p[p.length - 1]}`;
+    d.warn(
+      [...p, 'name'],
+      'k8s-container-no-name',
+      `container has no name; read as ${JSON.stringify(name)}`,
+      `add ${formatPath([...p, 'name'])}`,
+    );
+  }
   const container: Container & { restartPolicy?: string } = { name };
   const image = d.str(c.image, [...p, 'image']);
   if (image) container.image = image;
@@ -133,16 +142,16 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     decodeContainer(d, v, p),
   );
   if (!containers || containers.length === 0) {
-    d.error(
+    // The API server requires one, but a pod's network presence does not depend on it.
+    d.warn(
       ['spec', 'containers'],
-      'k8s-required',
-      'a Pod needs at least one container',
+      'k8s-pod-no-containers',
+      'pod has no containers; read as a pod with no container ports',
       'add spec.containers with a name and image',
     );
-    return undefined;
   }
   const names = new Set<string>();
-  containers.forEach((c, i) => {
+  containers?.forEach((c, i) => {
     if (names.has(c.name))
       d.error(
         ['spec', 'containers', i, 'name'],
@@ -156,7 +165,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata,
-    spec: { containers: containers.map(({ restartPolicy: _r, ...c }) => c) },
+    spec: { containers: (containers ?? []).map(({ restartPolicy: _r, ...c }) => c) },
   };
   const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) =>
     decodeContainer(d, v, p),

@@ -400,10 +400,11 @@ export class Decoder {
           : rule === 'dns1123label'
             ? 'a DNS-1123 label (at most 63 lower-case letters, digits or "-")'
             : 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")';
-      this.error(
+      // Names are identities here, not addresses: one the API server would refuse still reads.
+      this.warn(
         ['metadata', 'name'],
         'k8s-invalid-name',
-        `name ${JSON.stringify(name)} is not ${what}`,
+        `name ${JSON.stringify(name)} is not ${what}; read as written`,
       );
     }
     if (namespace !== undefined) {
@@ -413,13 +414,13 @@ export class Decoder {
           'k8s-namespace-ignored',
           `${kind} is cluster-scoped; metadata.namespace ignored`,
         );
-      } else if (!DNS1123_LABEL.test(namespace) || namespace.length > 63) {
-        this.error(
-          ['metadata', 'namespace'],
-          'k8s-invalid-name',
-          `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label`,
-        );
       } else {
+        if (!DNS1123_LABEL.test(namespace) || namespace.length > 63)
+          this.warn(
+            ['metadata', 'namespace'],
+            'k8s-invalid-name',
+            `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label; read as written`,
+          );
         meta.namespace = namespace;
       }
     }

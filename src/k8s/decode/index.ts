@@ -83,6 +83,11 @@ const DECODERS: Record<
   ExternalHost: { versions: ['packeteye.dev/v1alpha1'], decode: decodeExternalHost },
 };
 
+/** The version each kind packeteye decodes is read as when its apiVersion is missing. */
+export const PREFERRED_VERSIONS: ReadonlyMap<string, string> = new Map(
+  Object.entries(DECODERS).map(([kind, e]) => [kind, e.versions[0]!] as const),
+);
+
 /** Kinds a cluster dump is full of that have no bearing on the data plane: ignored with one info per file. */
 export const IRRELEVANT_KINDS: ReadonlySet<string> = new Set([
   'ConfigMap',

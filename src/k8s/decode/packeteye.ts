@@ -31,6 +31,8 @@ export function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
       );
     } else if (m !== undefined) s.nodeCIDRMaskSize = m;
   }
+  const npr = decodeNodePortRange(d, spec.serviceNodePortRange);
+  if (npr) s.serviceNodePortRange = npr;
   const cni = decodeCni(d, spec.cni);
   if (cni) s.cni = cni;
   const kp = decodeKubeProxy(d, spec.kubeProxy);
@@ -79,6 +81,36 @@ export function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
     s.underlay = u;
   }
   return c;
+}
+
+/**
+ * `spec.serviceNodePortRange`, as kube-apiserver's `--service-node-port-range`
+ * reads it (utilnet.ParsePortRange): `BASE-MAX`, `BASE+SIZE` or one port.
+ */
+export function parsePortRange(text: string): { base: number; size: number } | undefined {
+  const m = /^\s*(\d+)\s*(?:([-+])\s*(\d+))?\s*$/.exec(text);
+  if (!m) return undefined;
+  const base = Number(m[1]);
+  const n = m[3] === undefined ? undefined : Number(m[3]);
+  const size = n === undefined ? 1 : m[2] === '+' ? n + 1 : n - base + 1;
+  if (base < 1 || base > 65535 || size < 1 || base + size - 1 > 65535) return undefined;
+  return { base, size };
+}
+
+function decodeNodePortRange(d: Decoder, v: unknown): string | undefined {
+  const path = ['spec', 'serviceNodePortRange'];
+  const s = typeof v === 'number' ? String(v) : d.str(v, path);
+  if (s === undefined) return undefined;
+  if (parsePortRange(s) === undefined) {
+    d.error(
+      path,
+      'k8s-invalid-value',
+      `serviceNodePortRange ${JSON.stringify(s)} is not a port range`,
+      'write it as kube-apiserver --service-node-port-range takes it, e.g. "30000-32767"',
+    );
+    return undefined;
+  }
+  return s.trim();
 }
 
 /** `spec.cni`: which CNI plugin, with its mode. */

@@ -10,6 +10,7 @@ import { objectRef, type KubeObject } from '../types.js';
 import { Builder, entries, type Entry } from './builder.js';
 import { buildCluster } from './cluster-config.js';
 import type { EvidenceItem } from '../detect/index.js';
+import { endpointPods } from './endpoint-pods.js';
 import { buildSlices } from './endpointslices.js';
 import { buildExternalHosts } from './external-hosts.js';
 import { buildNamespaces } from './namespaces.js';
@@ -56,7 +57,7 @@ export function buildModel(
     cluster,
     nodes,
     new Set(nodeEntries.map((e) => e.object.metadata.name)),
-    entries(objects, 'Pod').map(defaultNamespace),
+    [...entries(objects, 'Pod').map(defaultNamespace), ...endpointPods(b, cluster, nodes, objects)],
   );
   const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
   const services = buildServices(b, cluster, serviceEntries, podsByIP);

@@ -6,7 +6,7 @@
  * gateway, the node mask).
  *
  * Order of precedence for each field: the Cluster object, then evidence from
- * the objects (`addressEvidence`, `inferRange`), then the default. Values
+ * the objects (`addressEvidence`, `resolveRanges`), then the default. Values
  * read from other objects (a CNI's ConfigMap, kube-proxy's configuration)
  * enter through `fillComponents`, the one place the components are chosen.
  */
@@ -31,6 +31,7 @@ import {
   type EvidenceItem,
 } from '../detect/index.js';
 import type { LoadedObject } from '../load.js';
+import { parsePortRange } from '../decode/packeteye.js';
 import { objectRef, type CniSpec, type Cluster } from '../types.js';
 import { nodeInternalIP } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
@@ -72,47 +73,16 @@ export function buildCluster(
     b.note(ref, field, String(d.value), `detected from ${d.evidence}`);
     return d.value;
   };
-  const range = (
-    field: string,
-    given: string | undefined,
-    def: string,
-    defReason: string,
-    evidence: string[],
-    what: string,
-    maxPrefix: number,
-  ) => inferRange(b, ref, { field, given, def, defReason, evidence, what, maxPrefix });
-
-  const clusterCIDR = range(
-    'spec.clusterCIDR',
-    given(
+  const ranges = resolveRanges(b, ref, spec, ev, {
+    clusterCIDR: given(
       'spec.clusterCIDR',
       spec.clusterCIDR,
       detected.clusterCIDR ?? detected.kubeProxy.clusterCIDR,
     ),
-    '10.244.0.0/16',
-    "no Cluster spec.clusterCIDR; 10.244.0.0/16 is flannel's and the kubeadm guides' pod network",
-    [...ev.podCIDRs.map((c) => parseCidr(c).network), ...ev.podIPs],
-    'node podCIDRs and pod IPs',
-    16,
-  );
-  const serviceCIDR = range(
-    'spec.serviceCIDR',
-    given('spec.serviceCIDR', spec.serviceCIDR, detected.serviceCIDR),
-    '10.96.0.0/12',
-    "no Cluster spec.serviceCIDR; 10.96.0.0/12 is kubeadm's --service-cluster-ip-range",
-    ev.clusterIPs,
-    "Services' clusterIPs",
-    16,
-  );
-  const underlayCidr = range(
-    'spec.underlay.cidr',
-    spec.underlay?.cidr,
-    '192.168.1.0/24',
-    'no Cluster spec.underlay.cidr; the nodes share one 192.168.1.0/24 segment',
-    ev.nodeIPs,
-    'node InternalIPs',
-    24,
-  );
+    serviceCIDR: given('spec.serviceCIDR', spec.serviceCIDR, detected.serviceCIDR),
+    underlay: spec.underlay?.cidr,
+  });
+  const { clusterCIDR, serviceCIDR, underlay: underlayCidr } = ranges.values;
   const underlay = parseCidr(underlayCidr);
   let gateway = spec.underlay?.gateway;
   if (gateway === undefined) {
@@ -141,12 +111,16 @@ export function buildCluster(
       "kube-controller-manager's --node-cidr-mask-size for IPv4",
     );
   const components = fillComponents(b, ref, spec, detected, clusterCIDR);
+  const serviceNodePortRange = (spec.serviceNodePortRange !== undefined
+    ? parsePortRange(spec.serviceNodePortRange)
+    : undefined) ?? { base: 30000, size: 2768 };
   const config: ClusterConfig = {
     name,
     clusterCIDR,
     serviceCIDR,
     clusterDomain,
     nodeCIDRMaskSize,
+    serviceNodePortRange,
     cni: components.cni,
     kubeProxy: components.kubeProxy,
     ...(spec.masquerade ? { masquerade: spec.masquerade } : {}),
@@ -154,7 +128,7 @@ export function buildCluster(
     cloud: components.cloud,
     underlay: { cidr: underlayCidr, gateway, mtu },
   };
-  checkClusterRanges(b, first, config);
+  checkClusterRanges(b, first, config, ranges.given);
   return config;
 }
 
@@ -172,50 +146,135 @@ function addressEvidence(objects: readonly LoadedObject[]): AddressEvidence {
       if (o.status?.hostIP) ev.nodeIPs.push(o.status.hostIP);
     } else if (o.kind === 'Service' && o.spec.clusterIP && o.spec.clusterIP !== 'None')
       ev.clusterIPs.push(o.spec.clusterIP);
+    else if (o.kind === 'EndpointSlice' && o.addressType === 'IPv4')
+      // An endpoint that names its Pod is a pod address.
+      for (const ep of o.endpoints)
+        if (ep.targetRef?.kind === 'Pod') ev.podIPs.push(...ep.addresses);
   }
-  return ev;
+  // hostNetwork pods' endpoints name their Pod but carry the node's address.
+  const nodeIPs = new Set(ev.nodeIPs);
+  return { ...ev, podIPs: ev.podIPs.filter((ip) => !nodeIPs.has(ip)) };
 }
 
+type RangeField = 'clusterCIDR' | 'serviceCIDR' | 'underlay';
+
+/** Each range's default, and the conventional alternatives tried when it would contradict the objects. */
+const RANGE_DEFAULTS: Record<
+  RangeField,
+  { field: string; what: string; maxPrefix: number; candidates: [string, string][] }
+> = {
+  clusterCIDR: {
+    field: 'spec.clusterCIDR',
+    what: 'node podCIDRs and pod IPs',
+    maxPrefix: 16,
+    candidates: [
+      ['10.244.0.0/16', "flannel's and the kubeadm guides' pod network"],
+      ['10.42.0.0/16', "k3s's pod network"],
+      ['192.168.0.0/16', "Calico's default IP pool"],
+      ['172.16.0.0/16', 'a private range clear of the other networks'],
+    ],
+  },
+  serviceCIDR: {
+    field: 'spec.serviceCIDR',
+    what: "Services' clusterIPs",
+    maxPrefix: 16,
+    candidates: [
+      ['10.96.0.0/12', "kubeadm's --service-cluster-ip-range"],
+      ['10.43.0.0/16', "k3s's Service range"],
+      ['172.20.0.0/16', "EKS's Service range"],
+      ['10.0.0.0/16', "AKS's Service range"],
+    ],
+  },
+  underlay: {
+    field: 'spec.underlay.cidr',
+    what: 'node InternalIPs',
+    maxPrefix: 24,
+    candidates: [
+      ['192.168.1.0/24', 'the nodes share one 192.168.1.0/24 segment'],
+      ['172.31.0.0/24', 'the nodes share one segment clear of the other networks'],
+      ['10.240.0.0/24', 'the nodes share one segment clear of the other networks'],
+    ],
+  },
+};
+
 /**
- * A range the Cluster gives, else the default when every address the objects
- * carry lies in it, else the smallest prefix (no longer than `maxPrefix`)
- * holding them.
+ * The pod, Service and node ranges: what the Cluster gives, else what the
+ * addresses the objects carry imply (the default when they all lie in it,
+ * else the smallest prefix, no longer than the field's maximum, holding
+ * them), else the default. A default yields to the others: when it would
+ * overlap a range the Cluster gives or the objects imply, the next
+ * conventional one clear of them is taken. `given` holds the fields the
+ * Cluster object itself sets.
  */
-function inferRange(
+function resolveRanges(
   b: Builder,
   ref: string,
-  r: {
-    field: string;
-    given: string | undefined;
-    def: string;
-    defReason: string;
-    evidence: string[];
-    what: string;
-    maxPrefix: number;
-  },
-): string {
-  if (r.given !== undefined) return r.given;
-  const d = parseCidr(r.def);
-  if (r.evidence.every((ip) => cidrContains(d, ip))) {
-    b.note(ref, r.field, r.def, r.defReason);
-    return r.def;
+  spec: Cluster['spec'],
+  ev: AddressEvidence,
+  /** The Cluster's value, else the detected one (already noted). */
+  known: Record<RangeField, string | undefined>,
+): { values: Record<RangeField, string>; given: ReadonlySet<RangeField> } {
+  const given = known;
+  const stated: Record<RangeField, string | undefined> = {
+    clusterCIDR: spec.clusterCIDR,
+    serviceCIDR: spec.serviceCIDR,
+    underlay: spec.underlay?.cidr,
+  };
+  const evidence: Record<RangeField, string[]> = {
+    clusterCIDR: [...ev.podCIDRs.map((c) => parseCidr(c).network), ...ev.podIPs],
+    serviceCIDR: ev.clusterIPs,
+    underlay: ev.nodeIPs,
+  };
+  const fields: RangeField[] = ['clusterCIDR', 'serviceCIDR', 'underlay'];
+  const values = {} as Record<RangeField, string>;
+  const reasons = {} as Record<RangeField, string>;
+  const defaulted = new Set<RangeField>();
+  for (const f of fields) {
+    const r = RANGE_DEFAULTS[f];
+    const [def, why] = r.candidates[0]!;
+    const g = given[f];
+    if (g !== undefined) {
+      values[f] = g;
+      continue;
+    }
+    const d = parseCidr(def);
+    const inferred = evidence[f].every((ip) => cidrContains(d, ip))
+      ? undefined
+      : coveringPrefix(evidence[f], r.maxPrefix);
+    if (inferred !== undefined) {
+      values[f] = inferred;
+      reasons[f] =
+        `no Cluster ${r.field}, and the ${r.what} lie outside the default ${def}; the smallest /${r.maxPrefix} or wider prefix holding them`;
+      continue;
+    }
+    values[f] = def;
+    reasons[f] = `no Cluster ${r.field}; ${def} is ${why}`;
+    if (f === 'underlay') reasons[f] = `no Cluster ${r.field}; ${why}`;
+    defaulted.add(f);
   }
-  const inferred = coveringPrefix(r.evidence, r.maxPrefix);
-  if (inferred === undefined) {
-    b.note(ref, r.field, r.def, r.defReason);
-    return r.def;
+  for (const f of fields) {
+    if (!defaulted.has(f)) continue;
+    // A default that contradicts what the Cluster or the objects say yields.
+    const others = fields
+      .filter((o) => o !== f && !defaulted.has(o))
+      .map((o) => parseCidr(values[o]));
+    const clear = (c: string) =>
+      !others.some((o) => cidrsOverlap(o, parseCidr(c))) &&
+      evidence[f].every((ip) => cidrContains(parseCidr(c), ip));
+    if (clear(values[f])) continue;
+    const alt = RANGE_DEFAULTS[f].candidates.slice(1).find(([c]) => clear(c));
+    if (alt === undefined) continue;
+    reasons[f] =
+      `no Cluster ${RANGE_DEFAULTS[f].field}; the default ${values[f]} overlaps the cluster's other networks, so ${alt[0]} (${alt[1]})`;
+    values[f] = alt[0];
   }
-  b.note(
-    ref,
-    r.field,
-    inferred,
-    `no Cluster ${r.field}, and the ${r.what} lie outside the default ${r.def}; the smallest /${r.maxPrefix} or wider prefix holding them`,
-  );
-  return inferred;
+  for (const f of fields)
+    if (given[f] === undefined) b.note(ref, RANGE_DEFAULTS[f].field, values[f], reasons[f]!);
+  return { values, given: new Set(fields.filter((f) => stated[f] !== undefined)) };
 }
 
 /** Smallest prefix containing all `ips`, no longer than `maxPrefix`; undefined when it would be wider than /8. */
-function coveringPrefix(ips: readonly string[], maxPrefix: number): string | undefined {
+export function coveringPrefix(ips: readonly string[], maxPrefix: number): string | undefined {
   if (ips.length === 0) return undefined;
   const ints = ips.map(ipToInt);
   let prefix = maxPrefix;
@@ -401,18 +460,29 @@ function show(v: unknown): string {
   return String(v);
 }
 
-/** Overlaps between the cluster's ranges make routing ambiguous: errors. */
-function checkClusterRanges(b: Builder, first: Entry<Cluster> | undefined, c: ClusterConfig): void {
-  const ranges: [string, string][] = [
-    ['spec.clusterCIDR', c.clusterCIDR],
-    ['spec.serviceCIDR', c.serviceCIDR],
-    ['spec.underlay.cidr', c.underlay.cidr],
+/**
+ * Overlaps between the cluster's ranges: an error when the Cluster object
+ * says both (its author contradicts itself); a warning when the objects'
+ * own addresses imply it (pods in the nodes' network, as AWS VPC CNI and
+ * Azure CNI hand them out), read as the objects say.
+ */
+function checkClusterRanges(
+  b: Builder,
+  first: Entry<Cluster> | undefined,
+  c: ClusterConfig,
+  given: ReadonlySet<RangeField>,
+): void {
+  const ranges: [string, string, RangeField][] = [
+    ['spec.clusterCIDR', c.clusterCIDR, 'clusterCIDR'],
+    ['spec.serviceCIDR', c.serviceCIDR, 'serviceCIDR'],
+    ['spec.underlay.cidr', c.underlay.cidr, 'underlay'],
   ];
   for (let i = 0; i < ranges.length; i++) {
     for (let j = i + 1; j < ranges.length; j++) {
-      const [fa, a] = ranges[i]!;
-      const [fb, bb] = ranges[j]!;
-      if (cidrsOverlap(parseCidr(a), parseCidr(bb))) {
+      const [fa, a, ka] = ranges[i]!;
+      const [fb, bb, kb] = ranges[j]!;
+      if (!cidrsOverlap(parseCidr(a), parseCidr(bb))) continue;
+      if (given.has(ka) && given.has(kb))
         b.error(
           first,
           fb,
@@ -420,7 +490,14 @@ function checkClusterRanges(b: Builder, first: Entry<Cluster> | undefined, c: Cl
           `${fb.slice(5)} ${bb} overlaps ${fa.slice(5)} ${a}`,
           'pod, Service and node networks must be disjoint; change one of them',
         );
-      }
+      else
+        b.warn(
+          first,
+          fb,
+          'k8s-cidr-overlap',
+          `the objects' addresses put ${fb.slice(5)} ${bb} over ${fa.slice(5)} ${a}; read as they say (AWS VPC CNI and Azure CNI give pods addresses from the nodes' network), though routing between overlapping networks is ambiguous`,
+          "set the ranges in a Cluster object if these are not the cluster's networks",
+        );
     }
   }
   const underlay = parseCidr(c.underlay.cidr);

@@ -7,7 +7,6 @@
  * selector), else, for `default/kubernetes`, the API server's own.
  */
 
-import { cidrContains, parseCidr } from '../../wire/addr.js';
 import { MIRRORED_ANNOTATION } from '../load.js';
 import { formatMap, matchesMap } from '../selector.js';
 import type { EndpointSlice } from '../types.js';
@@ -122,7 +121,7 @@ function sortSlices(
         'add the Service or fix the label',
       );
     }
-    checkEndpoints(b, cluster, podsByIP, nodes, e);
+    checkEndpoints(b, nodes, e);
     const l = given.get(key) ?? [];
     l.push(s);
     given.set(key, l);
@@ -131,27 +130,9 @@ function sortSlices(
   return { given, mirrored, all };
 }
 
-/** A given slice's endpoints: pod-network addresses with a pod, nodes that exist. */
-function checkEndpoints(
-  b: Builder,
-  cluster: ClusterConfig,
-  podsByIP: Map<string, ModelPod>,
-  nodes: Map<string, ModelNode>,
-  e: Entry<EndpointSlice>,
-): void {
-  const clusterNet = parseCidr(cluster.clusterCIDR);
+/** A given slice's endpoints: on nodes that exist (addresses without a pod have stand-ins: `endpoint-pods.ts`). */
+function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<EndpointSlice>): void {
   e.object.endpoints.forEach((ep, i) => {
-    ep.addresses.forEach((a, j) => {
-      if (cidrContains(clusterNet, a) && !podsByIP.has(a)) {
-        b.warn(
-          e,
-          `endpoints[${i}].addresses[${j}]`,
-          'k8s-endpoint-unknown-ip',
-          `endpoint ${a} is in the pod network but no pod has that address, so connections to it go nowhere`,
-          'add the pod (e.g. from `kubectl get pods -A -o yaml`) or fix the address',
-        );
-      }
-    });
     if (ep.nodeName !== undefined && !nodes.has(ep.nodeName)) {
       b.warn(
         e,
@@ -218,7 +199,7 @@ function serviceSlices(
   }
   if (selector !== undefined) {
     const selected = selectPods(svc.metadata.namespace, selector);
-    checkSelection(b, svc, selector, selected);
+    checkSelection(b, svc, selector, selected, givenSlices);
     ignored(
       "kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller",
     );
@@ -268,17 +249,22 @@ function checkSelection(
   svc: ModelService,
   selector: Record<string, string>,
   selected: readonly ModelPod[],
+  given: readonly ModelEndpointSlice[] | undefined,
 ): void {
   const svcEntry = serviceEntry(svc);
   if (selected.length === 0) {
-    const fromServer = svc.metadata.uid !== undefined;
-    const diag = fromServer ? b.warn.bind(b) : b.error.bind(b);
-    diag(
+    // kube-proxy never reads selectors: with EndpointSlices given, they are the endpoints.
+    const n = given?.reduce((k, s) => k + s.endpoints.length, 0);
+    b.warn(
       svcEntry,
       'spec.selector',
       'k8s-service-selects-nothing',
-      `selector ${formatMap(selector)} matches no pod in namespace ${svc.metadata.namespace}, so the Service has no endpoints and kube-proxy rejects its connections`,
-      "fix the selector or the pods' labels; for a Service meant to have no endpoints, remove spec.selector",
+      n !== undefined
+        ? `selector ${formatMap(selector)} matches no pod in namespace ${svc.metadata.namespace} in the input; the Service's EndpointSlices (${n} endpoint${n === 1 ? '' : 's'}) are used, as kube-proxy reads them`
+        : `selector ${formatMap(selector)} matches no pod in namespace ${svc.metadata.namespace}, so the Service has no endpoints and kube-proxy rejects its connections`,
+      n !== undefined
+        ? 'add the pods to the input to check the selector against them'
+        : "fix the selector or the pods' labels; for a Service meant to have no endpoints, remove spec.selector",
     );
     return;
   }

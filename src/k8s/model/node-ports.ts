@@ -9,12 +9,12 @@
 
 import { objectRef, type Service, type ServicePort } from '../types.js';
 import type { Builder, Entry } from './builder.js';
-import { NODE_PORT_RANGE, type ClusterConfig, type ModelService } from './types.js';
+import type { ClusterConfig, ModelService } from './types.js';
 
 /** The node ports a Service asks for (ports and healthCheckNodePort). */
 export function checkRequestedNodePorts(
   b: Builder,
-  _cluster: ClusterConfig,
+  cluster: ClusterConfig,
   e: Entry<Service>,
   svc: ModelService,
   owner: Map<number, string>,
@@ -24,23 +24,35 @@ export function checkRequestedNodePorts(
   const ports = o.ports;
   ports.forEach((p, i) => {
     if (p.nodePort === undefined) return;
-    checkNodePort(b, e, `spec.ports[${i}].nodePort`, p.nodePort, key, owner, ports.slice(0, i));
+    checkNodePort(
+      b,
+      cluster,
+      e,
+      `spec.ports[${i}].nodePort`,
+      p.nodePort,
+      key,
+      owner,
+      ports.slice(0, i),
+    );
   });
   if (o.healthCheckNodePort === undefined) return;
   if (!(o.type === 'LoadBalancer' && o.externalTrafficPolicy === 'Local')) {
-    b.error(
+    // kube-proxy serves a health check only for externalTrafficPolicy Local; it ignores this one.
+    b.warn(
       e,
       'spec.healthCheckNodePort',
       'k8s-invalid-value',
-      'healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local',
+      'healthCheckNodePort is only for LoadBalancer Services with externalTrafficPolicy Local; ignored, as kube-proxy ignores it',
       'remove it',
     );
     delete o.healthCheckNodePort;
-  } else checkNodePort(b, e, 'spec.healthCheckNodePort', o.healthCheckNodePort, key, owner, []);
+  } else
+    checkNodePort(b, cluster, e, 'spec.healthCheckNodePort', o.healthCheckNodePort, key, owner, []);
 }
 
 function checkNodePort(
   b: Builder,
+  cluster: ClusterConfig,
   e: Entry<Service> | undefined,
   field: string,
   port: number,
@@ -48,15 +60,16 @@ function checkNodePort(
   owner: Map<number, string>,
   earlier: readonly ServicePort[],
 ): void {
-  if (port < NODE_PORT_RANGE.base || port >= NODE_PORT_RANGE.base + NODE_PORT_RANGE.size) {
-    b.error(
+  const range = cluster.serviceNodePortRange;
+  if (port < range.base || port >= range.base + range.size) {
+    // An API server run with another --service-node-port-range accepted it; kube-proxy serves it.
+    b.warn(
       e,
       field,
-      'k8s-invalid-port',
-      `nodePort ${port} is outside the node port range 30000–32767`,
-      'use a port in 30000–32767, or remove nodePort to have one allocated',
+      'k8s-node-port-range',
+      `nodePort ${port} is outside the node port range ${formatRange(range)}; kept as given (the API server that accepted it ran with another --service-node-port-range)`,
+      "set Cluster spec.serviceNodePortRange to the cluster's range",
     );
-    return;
   }
   const prev = owner.get(port);
   if (prev !== undefined && !(prev === key && earlier.some((p) => p.nodePort === port))) {
@@ -72,24 +85,29 @@ function checkNodePort(
   owner.set(port, key);
 }
 
+function formatRange(r: { base: number; size: number }): string {
+  return `${r.base}–${r.base + r.size - 1}`;
+}
+
 /** Node ports, then health-check node ports, lowest free from the range's base. */
 export function allocateNodePorts(
   b: Builder,
-  _cluster: ClusterConfig,
+  cluster: ClusterConfig,
   services: Map<string, ModelService>,
   entryOf: Map<string, Entry<Service>>,
   nodePortOwner: Map<number, string>,
 ): void {
-  let nextPort = NODE_PORT_RANGE.base;
+  const range = cluster.serviceNodePortRange;
+  let nextPort = range.base;
   const allocPort = (key: string, field: string): number | undefined => {
-    const end = NODE_PORT_RANGE.base + NODE_PORT_RANGE.size;
+    const end = range.base + range.size;
     while (nextPort < end && nodePortOwner.has(nextPort)) nextPort++;
     if (nextPort >= end) {
       b.error(
         entryOf.get(key)!,
         field,
         'k8s-range-exhausted',
-        'the node port range 30000–32767 has no free port left',
+        `the node port range ${formatRange(range)} has no free port left`,
         'remove some NodePort Services',
       );
       return undefined;
@@ -117,7 +135,7 @@ export function allocateNodePorts(
         objectRef(s),
         `spec.ports[${i}].nodePort`,
         np,
-        'no nodePort; the API server picks a free port in 30000–32767 at random, packeteye the lowest free one, in namespace/name order',
+        `no nodePort; the API server picks a free port in ${formatRange(range)} at random, packeteye the lowest free one, in namespace/name order`,
       );
     });
   }

@@ -18,6 +18,7 @@ import { locate, type LoadedObject } from '../load.js';
 import { objectRef, type Node } from '../types.js';
 import { nodeInternalIP } from './accessors.js';
 import { cmp, type Builder, type Entry } from './builder.js';
+import { coveringPrefix } from './cluster-config.js';
 import { podCIDRAllocator } from './node-ipam.js';
 import type { ClusterConfig, ModelNode } from './types.js';
 
@@ -77,8 +78,51 @@ export function impliedNodes(
     });
     out.push({ loaded: undefined, object: node });
   }
-  return out;
+  if (out.length > 0) return out;
+  out.push(...endpointNodes(b, cluster, objects));
+  if (out.length > 0) return out;
+  // A manifest repository: pods (or workloads standing in for them) with no
+  // node and not Pending. One node gives them a place to run, its podCIDR the
+  // smallest prefix holding the addresses they give.
+  const manifests = objects.filter(
+    (l) =>
+      l.object.kind === 'Pod' && !l.object.spec.nodeName && l.object.status?.phase !== 'Pending',
+  );
+  if (manifests.length === 0) return out;
+  const name = 'node-1';
+  b.info(
+    { loaded: manifests[0], object: manifests[0]!.object },
+    undefined,
+    'k8s-node-implied',
+    `the input has no Node; ${manifests.length} pod${manifests.length === 1 ? '' : 's'} without spec.nodeName run on one implied node, ${name}`,
+    'add the nodes, e.g. from `kubectl get nodes -o yaml`, for their real podCIDRs and addresses',
+  );
+  b.note(
+    `Node ${name}`,
+    'metadata.name',
+    name,
+    "no Node in the input: one node for the manifests' pods",
+  );
+  const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name } };
+  const ips = manifests.flatMap((l) =>
+    l.object.kind === 'Pod' && l.object.status?.podIP ? [l.object.status.podIP] : [],
+  );
+  const cover = coveringPrefix(ips, cluster.nodeCIDRMaskSize);
+  if (
+    cover !== undefined &&
+    cidrContains(parseCidr(cluster.clusterCIDR), parseCidr(cover).network)
+  ) {
+    node.spec = { podCIDR: cover };
+    b.note(
+      `Node ${name}`,
+      'spec.podCIDR',
+      cover,
+      "implied node: the smallest prefix holding its pods' IPs",
+    );
+  }
+  return [{ loaded: undefined, object: node }];
 }
+
 export function buildNodes(
   b: Builder,
   cluster: ClusterConfig,
@@ -203,4 +247,57 @@ function internalIPAllocator(
     ipOwner.set(ip, node);
     return ip;
   };
+}
+
+/**
+ * Services and EndpointSlices without Nodes (kube-proxy's own test inputs):
+ * the nodes the endpoints name, each with the /mask its endpoints' addresses
+ * lie in as podCIDR when that is one subnet of the clusterCIDR.
+ */
+function endpointNodes(
+  b: Builder,
+  cluster: ClusterConfig,
+  objects: readonly LoadedObject[],
+): Entry<Node>[] {
+  const byNode = new Map<string, string[]>();
+  let first: LoadedObject | undefined;
+  for (const l of objects) {
+    const o = l.object;
+    if (o.kind !== 'EndpointSlice' || o.addressType !== 'IPv4') continue;
+    for (const ep of o.endpoints) {
+      if (ep.nodeName === undefined) continue;
+      first ??= l;
+      const ips = byNode.get(ep.nodeName) ?? [];
+      ips.push(...ep.addresses);
+      byNode.set(ep.nodeName, ips);
+    }
+  }
+  if (first === undefined) return [];
+  const mask = cluster.nodeCIDRMaskSize;
+  const clusterNet = parseCidr(cluster.clusterCIDR);
+  const out: Entry<Node>[] = [];
+  for (const [name, ips] of [...byNode.entries()].sort(([a], [c]) => cmp(a, c))) {
+    const node: Node = { apiVersion: 'v1', kind: 'Node', metadata: { name } };
+    const subnets = new Set(ips.map((ip) => formatCidr(parseCidr(`${ip}/${mask}`))));
+    const only = subnets.size === 1 ? [...subnets][0]! : undefined;
+    if (only !== undefined && cidrContains(clusterNet, parseCidr(only).network)) {
+      node.spec = { podCIDR: only };
+      b.note(
+        `Node ${name}`,
+        'spec.podCIDR',
+        only,
+        `implied node: the /${mask} its endpoints' addresses lie in`,
+      );
+    }
+    out.push({ loaded: undefined, object: node });
+  }
+  const names = [...byNode.keys()].sort();
+  b.diagnostics.push({
+    code: 'k8s-node-implied',
+    severity: 'warning',
+    message: `the input has no Node; ${names.length === 1 ? 'node' : 'nodes'} ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''} implied from the EndpointSlices' nodeName`,
+    ...locate(first),
+    hint: 'add the nodes, e.g. from `kubectl get nodes -o yaml`, for their real podCIDRs and addresses',
+  });
+  return out;
 }

@@ -7,6 +7,7 @@
  */
 
 import { broadcastOf, cidrContains, nthAddress, parseCidr } from '../../wire/addr.js';
+import { STAND_IN_ANNOTATION } from '../load.js';
 import { objectRef, type Pod } from '../types.js';
 import { nodeInternalIP, nsName } from './accessors.js';
 import { byKey, cmp, type Builder, type Entry } from './builder.js';
@@ -23,6 +24,8 @@ export interface PodIndex {
 export interface Scheduled {
   readonly e: Entry<Pod>;
   readonly node: ModelNode;
+  /** Placed by the model (the input gave no nodeName): its IP is not checked against the node. */
+  readonly placed?: boolean;
 }
 
 export function buildPods(
@@ -46,7 +49,7 @@ export function buildPods(
     checkHostPorts(b, e, pod, hostPorts);
   };
 
-  for (const { e, node } of scheduled) {
+  for (const { e, node, placed } of scheduled) {
     const p = e.object;
     const nodeIP = nodeInternalIP(node)!;
     if (p.spec.hostNetwork) {
@@ -73,7 +76,9 @@ export function buildPods(
       needIP.push({ e, node });
       continue;
     }
-    checkPodIP(b, cluster, e, node, ip);
+    // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
+    if (!placed && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
+      checkPodIP(b, cluster, e, node, ip);
     const prev = owner.get(ip);
     if (prev !== undefined) {
       b.error(
@@ -103,6 +108,7 @@ function schedulePods(
   const nodeNames = [...nodes.keys()];
   const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
   const scheduled: Scheduled[] = [];
+  let placed = 0;
   for (const e of sorted) {
     const p = e.object;
     const phase = p.status?.phase;
@@ -115,17 +121,38 @@ function schedulePods(
       );
       continue;
     }
-    const nodeName = p.spec.nodeName;
+    let nodeName = p.spec.nodeName;
     if (nodeName === undefined) {
-      b.error(
-        e,
+      if (p.status?.phase === 'Pending' || nodeNames.length === 0) {
+        // A pod the scheduler has not placed yet: no sandbox, no address, no data plane.
+        b.info(
+          e,
+          'spec.nodeName',
+          'k8s-pod-unscheduled',
+          `pod is ${p.status?.phase ?? 'not scheduled'} (no spec.nodeName): it has no network presence yet, so it is left out`,
+          nodeNames.length > 0
+            ? `to trace from it, set spec.nodeName to one of the nodes: ${some}`
+            : 'add a Node object and set spec.nodeName to its name',
+        );
+        continue;
+      }
+      // A manifest: on the node whose podCIDR holds its IP, else as a scheduler
+      // might place it, nodes taken in turn.
+      const ip = p.status?.podIP;
+      nodeName =
+        (ip !== undefined
+          ? nodeNames.find((n) => cidrContains(parseCidr(nodes.get(n)!.spec.podCIDR), ip))
+          : undefined) ?? nodeNames[placed++ % nodeNames.length]!;
+      b.note(
+        objectRef(p),
         'spec.nodeName',
-        'k8s-pod-unscheduled',
-        'pod has no spec.nodeName; packeteye does not run the scheduler',
-        nodeNames.length > 0
-          ? `set spec.nodeName to one of the nodes: ${some}`
-          : 'add a Node object and set spec.nodeName to its name',
+        nodeName,
+        p.metadata.annotations?.[STAND_IN_ANNOTATION] !== undefined
+          ? `stand-in for ${p.metadata.annotations[STAND_IN_ANNOTATION]}, which has no pod in the input: one pod from its template, placed on the nodes in turn`
+          : 'no spec.nodeName; packeteye places manifest pods as a scheduler might, on the nodes in turn (name order)',
       );
+      p.spec.nodeName = nodeName;
+      scheduled.push({ e, node: nodes.get(nodeName)!, placed: true });
       continue;
     }
     const node = nodes.get(nodeName);
@@ -155,7 +182,12 @@ function schedulePods(
   return scheduled;
 }
 
-/** A pod IP given in status: where its CNI could have handed it out. */
+/**
+ * A pod IP given in status, checked against where its CNI hands addresses
+ * out. The kubelet wrote it and the API server took it, so it is kept as
+ * given: a pod outside its node's podCIDR (AWS VPC CNI, OpenShift SDN and
+ * other IPAMs that are not per node) is a warning saying what the twin does.
+ */
 function checkPodIP(
   b: Builder,
   cluster: ClusterConfig,
@@ -166,37 +198,37 @@ function checkPodIP(
   const sub = parseCidr(node.spec.podCIDR);
   if (cluster.cni.plugin === 'calico') {
     if (!cidrContains(parseCidr(cluster.clusterCIDR), ip))
-      b.error(
+      b.warn(
         e,
         'status.podIP',
         'k8s-ip-out-of-range',
-        `pod IP ${ip} is outside the clusterCIDR ${cluster.clusterCIDR}`,
-        'fix the IP or Cluster spec.clusterCIDR',
+        `pod IP ${ip} is outside the clusterCIDR ${cluster.clusterCIDR}; kept as given, but no node routes it as a pod address`,
+        'set Cluster spec.clusterCIDR to the pod network',
       );
     return;
   }
   if (!cidrContains(sub, ip)) {
-    b.error(
+    b.warn(
       e,
       'status.podIP',
       'k8s-ip-out-of-range',
-      `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}`,
-      `${cluster.cni.plugin} gives pods addresses from their node's podCIDR; fix the IP or spec.nodeName`,
+      `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}; kept as given (an IPAM that is not per node, such as AWS VPC CNI's, hands out addresses this way), but ${cluster.cni.plugin} routes pods by their node's podCIDR, so other nodes may not reach it`,
+      'give the Cluster the CNI that addressed this pod, or fix the IP or spec.nodeName',
     );
   } else if (ip === nthAddress(sub, 1) && cluster.cni.plugin === 'bridge') {
-    b.error(
+    b.warn(
       e,
       'status.podIP',
       'k8s-ip-out-of-range',
-      `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}`,
-      `host-local never hands out the gateway; use ${nthAddress(sub, 2)} or higher`,
+      `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}; kept as given, though host-local never hands it out`,
+      `use ${nthAddress(sub, 2)} or higher`,
     );
   } else if (ip === sub.network || ip === broadcastOf(sub)) {
-    b.error(
+    b.warn(
       e,
       'status.podIP',
       'k8s-ip-out-of-range',
-      `pod IP ${ip} is the network or broadcast address of ${node.spec.podCIDR}`,
+      `pod IP ${ip} is the network or broadcast address of ${node.spec.podCIDR}; kept as given`,
       'use a host address of the subnet',
     );
   }

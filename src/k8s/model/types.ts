@@ -37,6 +37,8 @@ export interface ClusterConfig {
   readonly serviceCIDR: string;
   readonly clusterDomain: string;
   readonly nodeCIDRMaskSize: number;
+  /** kube-apiserver's --service-node-port-range: ports base … base + size - 1. */
+  readonly serviceNodePortRange: { readonly base: number; readonly size: number };
   readonly cni: CniSpec;
   readonly kubeProxy: {
     readonly mode: 'iptables' | 'ipvs' | 'nftables';
