@@ -14,7 +14,7 @@ describe('loadCluster', () => {
     const bad = loadCluster([
       {
         path: 'a.yaml',
-        text: 'apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {nodeName: nowhere, containers: [{name: c, ports: [{containerPort: 0}]}]}\n',
+        text: 'apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec: {nodeName: nowhere, containers: [{name: c, ports: [{containerPort: 0}]}]}\n',
       },
     ]);
     expect(bad.diagnostics.map((d) => [d.code, d.file, d.object, d.field])).toEqual([

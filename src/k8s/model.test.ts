@@ -1098,9 +1098,25 @@ describe('buildModel: more', () => {
     ]);
   });
 
-  it('hand-written pods still need their Node', () => {
-    const { diagnostics } = build(CLUSTER + pod('default', 'a', 'n1', 'app: a'));
+  it('hand-written pods on a node the Nodes given do not include are an error', () => {
+    const { diagnostics } = build(CLUSTER + node('n2') + pod('default', 'a', 'n1', 'app: a'));
     expect(diagnostics.map((d) => d.code)).toEqual(['k8s-pod-unknown-node']);
+  });
+
+  it('with no Node at all, the nodes pods name are implied (a hostNetwork pod gives its address)', () => {
+    const { model, diagnostics } = build(
+      CLUSTER +
+        pod('default', 'a', 'n1', 'app: a') +
+        pod('default', 'h', 'n1', 'app: h', 'status: {podIP: 192.168.1.30}\n').replace(
+          'spec:\n',
+          'spec:\n  hostNetwork: true\n',
+        ),
+    );
+    expect(diagnostics.map((d) => d.code)).toEqual(['k8s-node-implied']);
+    expect(model.nodes.get('n1')!.status.addresses).toEqual([
+      { type: 'InternalIP', address: '192.168.1.30' },
+    ]);
+    expect(model.pods.get('default/h')!.status.podIP).toBe('192.168.1.30');
   });
 
   const cases: [string, string, string[]][] = [

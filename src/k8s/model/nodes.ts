@@ -35,12 +35,18 @@ export function impliedNodes(
   cluster: ClusterConfig,
   objects: readonly LoadedObject[],
 ): Entry<Node>[] {
-  const byNode = new Map<string, { hostIP: string; podIPs: string[]; first: LoadedObject }>();
+  const byNode = new Map<
+    string,
+    { hostIP: string | undefined; podIPs: string[]; first: LoadedObject }
+  >();
   for (const l of objects) {
     const o = l.object;
-    if (o.kind !== 'Pod' || !o.spec.nodeName || !o.status?.hostIP) continue;
-    const n = byNode.get(o.spec.nodeName) ?? { hostIP: o.status.hostIP, podIPs: [], first: l };
-    if (!o.spec.hostNetwork && o.status.podIP) n.podIPs.push(o.status.podIP);
+    if (o.kind !== 'Pod' || !o.spec.nodeName) continue;
+    // A pod's hostIP is its node's address, and so is a hostNetwork pod's podIP.
+    const hostIP = o.status?.hostIP ?? (o.spec.hostNetwork ? o.status?.podIP : undefined);
+    const n = byNode.get(o.spec.nodeName) ?? { hostIP, podIPs: [], first: l };
+    n.hostIP ??= hostIP;
+    if (!o.spec.hostNetwork && o.status?.podIP) n.podIPs.push(o.status.podIP);
     byNode.set(o.spec.nodeName, n);
   }
   const out: Entry<Node>[] = [];
@@ -49,7 +55,9 @@ export function impliedNodes(
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name },
-      status: { addresses: [{ type: 'InternalIP', address: n.hostIP }] },
+      ...(n.hostIP !== undefined
+        ? { status: { addresses: [{ type: 'InternalIP' as const, address: n.hostIP }] } }
+        : {}),
     };
     const mask = cluster.nodeCIDRMaskSize;
     const subnets = new Set(n.podIPs.map((ip) => formatCidr(parseCidr(`${ip}/${mask}`))));
@@ -63,16 +71,17 @@ export function impliedNodes(
         `implied node: the /${mask} its pods' IPs lie in`,
       );
     }
-    b.note(
-      `Node ${name}`,
-      'status.addresses[InternalIP]',
-      n.hostIP,
-      "implied node: its pods' status.hostIP",
-    );
+    if (n.hostIP !== undefined)
+      b.note(
+        `Node ${name}`,
+        'status.addresses[InternalIP]',
+        n.hostIP,
+        "implied node: its pods' status.hostIP",
+      );
     b.diagnostics.push({
       code: 'k8s-node-implied',
       severity: 'warning',
-      message: `Node ${name} is not in the input; implied from its pods (InternalIP ${n.hostIP}${only ? `, podCIDR ${only}` : ''})`,
+      message: `Node ${name} is not in the input; implied from its pods (${n.hostIP !== undefined ? `InternalIP ${n.hostIP}` : 'an address from the underlay'}${only ? `, podCIDR ${only}` : ''})`,
       ...locate(n.first, 'spec.nodeName'),
       hint: 'add the nodes, e.g. from `kubectl get nodes -o yaml`, for their real podCIDRs and addresses',
     });
