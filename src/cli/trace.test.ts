@@ -7,7 +7,7 @@ const FILES: Record<string, string> = {
   'examples/same-node.yaml': readFileSync('examples/same-node.yaml', 'utf8'),
   'examples/two-nodes.yaml': readFileSync('examples/two-nodes.yaml', 'utf8'),
   'bad.yaml':
-    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: nowhere, containers: [{name: c}]}\n',
+    'apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {nodeName: nowhere, containers: [{name: c, ports: [{containerPort: http}]}]}\n',
 };
 
 async function cli(...args: string[]) {
