@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { evaluateExpectations } from '../check/evaluate.js';
-import { parseExpectations } from '../check/expectations.js';
-import { policyCatalog } from '../check/targets.js';
+import { evaluateExpectations } from '../trace/check/evaluate.js';
+import { parseExpectations } from '../trace/check/expectations.js';
+import { policyCatalog } from '../trace/check/targets.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { expectationsFor } from './check.js';
 import { generateCluster } from './reach.js';

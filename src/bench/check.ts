@@ -11,10 +11,10 @@
  * expectations document, resolving every ref, the grouped matrix, every
  * verdict and the explanations of the failing ones.
  */
-import { evaluateExpectations } from '../check/evaluate.js';
-import { diffReach } from '../check/diff.js';
-import { parseExpectations } from '../check/expectations.js';
-import { policyCatalog } from '../check/targets.js';
+import { evaluateExpectations } from '../trace/check/evaluate.js';
+import { diffReach } from '../trace/check/diff.js';
+import { parseExpectations } from '../trace/check/expectations.js';
+import { policyCatalog } from '../trace/check/targets.js';
 import type { SourceObject } from '../policy/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { prng } from './prng.js';

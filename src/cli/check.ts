@@ -7,9 +7,9 @@
  */
 import type { Command } from 'commander';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag.js';
-import { evaluateExpectations, type CheckContext } from '../check/evaluate.js';
-import { parseExpectations, type ExpectationsFile } from '../check/expectations.js';
-import { policyCatalog } from '../check/targets.js';
+import { evaluateExpectations, type CheckContext } from '../trace/check/evaluate.js';
+import { parseExpectations, type ExpectationsFile } from '../trace/check/expectations.js';
+import { policyCatalog } from '../trace/check/targets.js';
 import { policyEnforcement } from '../policy/enforcer.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { checkJson, renderCheckJunit, renderCheckTap, renderCheckText } from '../render/check.js';
@@ -96,9 +96,7 @@ export function register(program: Command, io: Io): void {
       const world = buildPolicyWorld(loaded.sources);
       // The cluster reading's own warnings were written by loadSources; these are the policies'.
       const said = new Set(loaded.diagnostics.map((d) => `${d.object}\u0000${d.field}`));
-      const diagnostics = world.diagnostics.filter(
-        (d) => !said.has(`${d.object}\u0000${d.field}`),
-      );
+      const diagnostics = world.diagnostics.filter((d) => !said.has(`${d.object}\u0000${d.field}`));
       const errors = diagnostics.filter((d) => d.severity === 'error');
       if (errors.length > 0) throw new InputError(errors);
       const objects = loaded.sources.map((s) => s.object);

@@ -3,15 +3,15 @@
  * when it is denied, the checked edits that would allow it (check/suggest.ts).
  * Without --port the edits are for the destination pod's first declared port.
  */
-import { suggestEdits, type Suggestion } from '../check/suggest.js';
+import { suggestEdits, type Suggestion } from '../trace/check/suggest.js';
 import type { PairResult } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import type { PolicyWorld, SourceObject } from '../policy/model.js';
 import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
-import { policyCatalog, resolveTargets } from '../check/targets.js';
+import { policyCatalog, resolveTargets } from '../trace/check/targets.js';
 import type { TracePolicy } from '../policy/trace-annotate.js';
 import { buildPolicyWorld } from '../policy/world.js';
-import { parsePortRef } from '../check/expectations.js';
+import { parsePortRef } from '../trace/check/expectations.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
 import { loadSources } from './reach.js';

@@ -5,7 +5,7 @@
  * checkout of the manifests before the change and one after it.
  */
 import { formatDiagnostic, InputError } from '../diag.js';
-import { diffReach } from '../check/diff.js';
+import { diffReach } from '../trace/check/diff.js';
 import type { PolicyWorld } from '../policy/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { diffJson, renderDiffText } from '../render/reach-diff.js';

@@ -7,8 +7,8 @@
  * A failing statement carries what refutes it: the pairs with the policy
  * engine's explanation, or the trace rendered as `packeteye trace` shows it.
  */
-import type { CheckReport, StatementResult } from '../check/evaluate.js';
-import type { Statement } from '../check/expectations.js';
+import type { CheckReport, StatementResult } from '../trace/check/evaluate.js';
+import type { Statement } from '../trace/check/expectations.js';
 import { renderTraceText } from './trace.js';
 
 export const CHECK_API_VERSION = 'packeteye.dev/v1alpha1';

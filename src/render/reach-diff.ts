@@ -2,7 +2,7 @@
  * Views of a reachability diff (check/diff.ts): text grouped by the policies
  * that cause each change, and the `ReachabilityDiff` JSON document.
  */
-import type { ChangeGroup, PairChange, ReachDiff } from '../check/diff.js';
+import type { ChangeGroup, PairChange, ReachDiff } from '../trace/check/diff.js';
 
 export const DIFF_KIND = 'ReachabilityDiff';
 

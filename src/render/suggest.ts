@@ -4,7 +4,7 @@
  * patch on the target) or the new object — and the JSON form.
  */
 import { stringify } from 'yaml';
-import type { Edit, Suggestion } from '../check/suggest.js';
+import type { Edit, Suggestion } from '../trace/check/suggest.js';
 import type { PortQuery } from '../policy/explain.js';
 
 /** The YAML patch of one edit: a kustomize patches entry, or the object to create. */

@@ -11,6 +11,10 @@
  *   iptables-trace.ts traceIptables: one packet through one host's iptables-save dump
  *   model.ts          every type of a trace: the -o json contract, StepView by kind
  *   validate.ts       validateTrace: the invariants every built trace holds
+ *   check/            connectivity as code: ConnectivityExpectations statements
+ *                     decided by traces (data plane) or the policy engine
+ *                     (reachability), reach --diff, and the checked edits that
+ *                     would allow a denied pair
  *
  * Nothing here reads files, the clock or the environment; chance comes from a
  * seeded Chooser, so a trace is a pure function of the cluster and the options.

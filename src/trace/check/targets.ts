@@ -16,18 +16,18 @@
  *   its pods is always allowed; nodes are not in the matrix): an error that
  *   points to `via: dataplane`.
  */
-import { matchesSelector } from '../k8s/selector.js';
-import type { Service } from '../k8s/types.js';
+import { matchesSelector } from '../../k8s/selector.js';
+import type { Service } from '../../k8s/types.js';
 import {
   cidrRange,
   type Endpoint,
   type ExternalEndpoint,
   type PodEndpoint,
   type PolicyWorld,
-} from '../policy/model.js';
-import { PortSet, type L4Protocol } from '../policy/ports.js';
-import { RegionIndex } from '../policy/externals.js';
-import { ipToInt, isCidr, isIpv4 } from '../wire/addr.js';
+} from '../../policy/model.js';
+import { PortSet, type L4Protocol } from '../../policy/ports.js';
+import { RegionIndex } from '../../policy/externals.js';
+import { ipToInt, isCidr, isIpv4 } from '../../wire/addr.js';
 import type { PortRef } from './expectations.js';
 
 export interface Target {

@@ -5,7 +5,7 @@ import { parseExpectations, parsePortRef, STATEMENT_KINDS } from './expectations
 
 const schema = JSON.parse(
   readFileSync(
-    join(import.meta.dirname, '../../schema/connectivity-expectations.schema.json'),
+    join(import.meta.dirname, '../../../schema/connectivity-expectations.schema.json'),
     'utf8',
   ),
 ) as {

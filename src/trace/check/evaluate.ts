@@ -10,15 +10,15 @@
  * error: it carries what refutes it — the pairs the policies allow (or deny)
  * with the engine's explanation, or the trace.
  */
-import { InputError, type Diagnostic } from '../diag.js';
-import { evaluatePair } from '../policy/evaluate.js';
-import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
-import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
-import type { Endpoint } from '../policy/model.js';
-import { cidrRange } from '../policy/model.js';
-import { PortSet } from '../policy/ports.js';
-import type { ConnectionTrace } from '../trace/model.js';
-import type { TwinPlan } from '../twin/index.js';
+import { InputError, type Diagnostic } from '../../diag.js';
+import { evaluatePair } from '../../policy/evaluate.js';
+import { explainJson, explainPair, type PortQuery } from '../../policy/explain.js';
+import { computeMatrix, type ReachMatrix } from '../../policy/matrix.js';
+import type { Endpoint } from '../../policy/model.js';
+import { cidrRange } from '../../policy/model.js';
+import { PortSet } from '../../policy/ports.js';
+import type { ConnectionTrace } from '../model.js';
+import type { TwinPlan } from '../../twin/index.js';
 import { checkTraceRef, keepsAddressByTrace, reachByTrace } from './dataplane.js';
 import type {
   ExpectationsFile,

@@ -18,10 +18,10 @@
  * no changed policy takes part, the change comes from the endpoints
  * themselves: their labels, or their namespace's.
  */
-import { evaluatePair, type DirectionResult, type PairResult } from '../policy/evaluate.js';
-import { computeMatrix, type ReachMatrix } from '../policy/matrix.js';
-import type { AddrRange, Endpoint, PolicyWorld } from '../policy/model.js';
-import { PortSet } from '../policy/ports.js';
+import { evaluatePair, type DirectionResult, type PairResult } from '../../policy/evaluate.js';
+import { computeMatrix, type ReachMatrix } from '../../policy/matrix.js';
+import type { AddrRange, Endpoint, PolicyWorld } from '../../policy/model.js';
+import { PortSet } from '../../policy/ports.js';
 
 export type PolicyChange = 'added' | 'removed' | 'modified';
 

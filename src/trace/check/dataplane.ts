@@ -14,11 +14,11 @@
  * `lb/NS/NAME:PORT` names a LoadBalancer Service's address from its
  * `status.loadBalancer.ingress`, the address a client outside dials.
  */
-import { InputError } from '../diag.js';
-import type { Alternative, ConnectionTrace, PacketView, RewriteView } from '../trace/model.js';
-import { traceConnection } from '../trace/connection.js';
-import { resolveRef } from '../trace/refs.js';
-import type { TwinPlan } from '../twin/index.js';
+import { InputError } from '../../diag.js';
+import type { Alternative, ConnectionTrace, PacketView, RewriteView } from '../model.js';
+import { traceConnection } from '../connection.js';
+import { resolveRef } from '../refs.js';
+import type { TwinPlan } from '../../twin/index.js';
 import type { KeepsClientAddressStatement, ReachStatement } from './expectations.js';
 import { RefError } from './targets.js';
 

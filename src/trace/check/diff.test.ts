@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluatePair } from '../policy/evaluate.js';
-import type { Endpoint, PolicyWorld } from '../policy/model.js';
-import { buildPolicyWorld } from '../policy/world.js';
-import { PortSet } from '../policy/ports.js';
-import { RegionIndex } from '../policy/externals.js';
-import { sourcesFromYaml } from '../policy/testkit.js';
+import { evaluatePair } from '../../policy/evaluate.js';
+import type { Endpoint, PolicyWorld } from '../../policy/model.js';
+import { buildPolicyWorld } from '../../policy/world.js';
+import { PortSet } from '../../policy/ports.js';
+import { RegionIndex } from '../../policy/externals.js';
+import { sourcesFromYaml } from '../../policy/testkit.js';
 import { diffReach } from './diff.js';
 
 // Random before/after policy sets over one set of pods: the diff, expanded to pairs, must be

@@ -19,14 +19,14 @@
  * (`add` only) or a whole new object: what `kubectl patch --type json` and a
  * kustomize `patches:` entry take.
  */
-import type { SourceObject } from '../policy/model.js';
-import type { Endpoint, PodEndpoint } from '../policy/model.js';
-import { NS_NAME_LABEL } from '../policy/model.js';
-import type { PortQuery } from '../policy/explain.js';
-import { evaluatePair, type DirectionResult } from '../policy/evaluate.js';
-import { buildPolicyWorld } from '../policy/world.js';
-import type { PolicyWorld } from '../policy/model.js';
-import { intToIp } from '../wire/addr.js';
+import type { SourceObject } from '../../policy/model.js';
+import type { Endpoint, PodEndpoint } from '../../policy/model.js';
+import { NS_NAME_LABEL } from '../../policy/model.js';
+import type { PortQuery } from '../../policy/explain.js';
+import { evaluatePair, type DirectionResult } from '../../policy/evaluate.js';
+import { buildPolicyWorld } from '../../policy/world.js';
+import type { PolicyWorld } from '../../policy/model.js';
+import { intToIp } from '../../wire/addr.js';
 import { diffReach } from './diff.js';
 
 export interface PatchOp {

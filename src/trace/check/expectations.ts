@@ -25,9 +25,9 @@
  * statement index and field; nothing here resolves refs (evaluate.ts does).
  */
 import { LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
-import type { Diagnostic } from '../diag.js';
-import { PROTOCOLS, type L4Protocol } from '../policy/ports.js';
-import { isCidr } from '../wire/addr.js';
+import type { Diagnostic } from '../../diag.js';
+import { PROTOCOLS, type L4Protocol } from '../../policy/ports.js';
+import { isCidr } from '../../wire/addr.js';
 
 export const EXPECTATIONS_API_VERSION = 'packeteye.dev/v1alpha1';
 export const EXPECTATIONS_KIND = 'ConnectivityExpectations';
