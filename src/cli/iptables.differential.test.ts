@@ -152,6 +152,9 @@ describe('our evaluator agrees with upstream test tracer on upstream golden dump
               port,
             ];
             args.push('--proto', proto, '--all-paths', '-o', 'json');
+            // kube-proxy sets route_localnet=1 when it writes localhost NodePort rules
+            // (proxier.go, sysctlRouteLocalnet); without it 127/8 from the wire is a martian.
+            args.push('--sysctl', 'route_localnet=1');
             for (const l of locals) if (!l.startsWith('127.')) args.push('--local-ip', l);
             expect(await main(args, io), io.stderr).toBe(0);
             const ours = harnessSummary(JSON.parse(io.stdout).alternatives);

@@ -58,6 +58,11 @@ import { detectIptablesFamily, firstIpv4Line, parseIptablesSave } from '../iptab
 import type { Rule, Ruleset } from '../kernel/netfilter/index.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
 import { DEFAULT_SPORT, traceIptables, type LocalIp } from '../trace/iptables-trace.js';
+import {
+  ROUTING_CONF_KEYS,
+  routingSysctlKey,
+  type RoutingSysctl,
+} from '../trace/iptables-route.js';
 import type { IptablesTraceResult } from '../trace/model.js';
 import { iptablesTraceJson, renderIptablesTraceText } from '../render/iptables-trace.js';
 import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
@@ -97,22 +102,40 @@ const SYSCTLS: Readonly<Record<string, 'tcpLoose' | 'tcpBeLiberal'>> = {
   nf_conntrack_tcp_be_liberal: 'tcpBeLiberal',
 };
 
-/** `--sysctl KEY=0|1` for the conntrack sysctls that change verdicts. */
-export function parseSysctls(items: readonly string[]): Partial<ConntrackSysctls> {
+/** Every key `--sysctl` accepts, for the help and the error message. */
+export const SYSCTL_KEYS: readonly string[] = [
+  'net.ipv4.ip_forward (ip_forward)',
+  ...ROUTING_CONF_KEYS.map((k) => `net.ipv4.conf.{all,default,DEV}.${k} (${k} = all)`),
+  'net.netfilter.nf_conntrack_tcp_loose (nf_conntrack_tcp_loose)',
+  'net.netfilter.nf_conntrack_tcp_be_liberal (nf_conntrack_tcp_be_liberal)',
+];
+
+/**
+ * `--sysctl KEY=VALUE`: the conntrack sysctls that change verdicts, and the
+ * routing sysctls the input-route decision reads (0|1; rp_filter 0|1|2).
+ */
+export function parseSysctls(items: readonly string[]): {
+  conntrack: Partial<ConntrackSysctls>;
+  routing: RoutingSysctl[];
+} {
   const out: { tcpLoose?: boolean; tcpBeLiberal?: boolean } = {};
+  const routing: RoutingSysctl[] = [];
   for (const item of items) {
-    const m = /^([\w.]+)=([01])$/.exec(item.trim());
-    const key = m ? SYSCTLS[m[1]!] : undefined;
-    if (!m || !key) {
+    const m = /^([\w./-]+)=(\d+)$/.exec(item.trim());
+    const ct = m ? SYSCTLS[m[1]!] : undefined;
+    const rkey = m && !ct ? routingSysctlKey(m[1]!) : undefined;
+    const max = rkey?.endsWith('.rp_filter') ? 2 : 1;
+    if (!m || (!ct && !rkey) || Number(m[2]) > max) {
       throw bad(
         'iptables-trace-bad-sysctl',
         '--sysctl',
-        `--sysctl ${JSON.stringify(item)}: expected net.netfilter.nf_conntrack_tcp_loose=0|1 or net.netfilter.nf_conntrack_tcp_be_liberal=0|1`,
+        `--sysctl ${JSON.stringify(item)}: expected KEY=0|1 (rp_filter 0|1|2) with KEY one of: ${SYSCTL_KEYS.join(', ')}`,
       );
     }
-    out[key] = m[2] === '1';
+    if (ct) out[ct] = m[2] === '1';
+    else routing.push({ key: rkey!, value: Number(m[2]) });
   }
-  return out;
+  return { conntrack: out, routing };
 }
 
 function bad(code: string, field: string, message: string, hint?: string): InputError {
@@ -209,7 +232,7 @@ export function register(program: Command, io: Io): void {
     )
     .option(
       '--sysctl <KEY=VALUE>',
-      'conntrack sysctl, repeatable: net.netfilter.nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal',
+      'sysctl, repeatable: ip_forward (default 1 here), rp_filter, route_localnet, accept_local, src_valid_mark, send_redirects, forwarding (short = conf.all, or net.ipv4.conf.DEV.NAME), nf_conntrack_tcp_loose, nf_conntrack_tcp_be_liberal',
       collect,
       [],
     )
@@ -230,6 +253,7 @@ function readPacketOptions(opts: TraceOptions): {
   sport: number | undefined;
   localIps: LocalIp[];
   sysctls: Partial<ConntrackSysctls>;
+  routing: RoutingSysctl[];
 } {
   const format = opts.output;
   if (format !== 'text' && format !== 'json' && format !== 'yaml') {
@@ -286,7 +310,7 @@ function readPacketOptions(opts: TraceOptions): {
       `--seed ${JSON.stringify(opts.seed)} is not a number`,
     );
   const localIps = opts.localIp.map(parseLocalIp);
-  const sysctls = parseSysctls(opts.sysctl);
+  const { conntrack: sysctls, routing } = parseSysctls(opts.sysctl);
   if (!/^[SAFRPU]+$/i.test(opts.tcpFlags)) {
     throw bad(
       'iptables-trace-bad-flags',
@@ -294,12 +318,21 @@ function readPacketOptions(opts: TraceOptions): {
       `--tcp-flags ${JSON.stringify(opts.tcpFlags)}: expected letters of S A F R P U`,
     );
   }
-  return { format, proto: proto as L4Proto, family, dport, sport, localIps, sysctls };
+  return { format, proto: proto as L4Proto, family, dport, sport, localIps, sysctls, routing };
 }
 
 /** `iptables trace`: read the options and the host's files, trace, print. */
 function runTrace(io: Io, opts: TraceOptions): void {
-  const { format, proto, family, dport, sport, localIps, sysctls } = readPacketOptions(opts);
+  const {
+    format,
+    proto,
+    family,
+    dport,
+    sport,
+    localIps,
+    sysctls,
+    routing: routingSysctls,
+  } = readPacketOptions(opts);
   const { parsed, detected } = readRules(io, opts.rules, family);
   const routing = opts.routes !== undefined ? readRouting(io, opts.routes) : undefined;
   const warnings = [
@@ -330,6 +363,7 @@ function runTrace(io: Io, opts: TraceOptions): void {
     seed: Number(opts.seed),
     tcpFlags: opts.tcpFlags.toUpperCase(),
     sysctls,
+    routing: routingSysctls,
     reply: opts.reply === true,
     ipsets,
     ...(routing ? { routes: routing.routes } : {}),

@@ -8,8 +8,13 @@
  *   address; MULTICAST/BROADCAST for the special ranges) and MASQUERADE.
  * - A packet whose source is local starts at OUTPUT (raw, conntrack, mangle,
  *   nat, filter, security OUTPUT); any other starts at PREROUTING (raw,
- *   conntrack, mangle, nat). After nat, a local destination goes to INPUT,
- *   any other to FORWARD; FORWARD and OUTPUT continue to POSTROUTING. A local
+ *   conntrack, mangle, nat). After nat, an IPv4 packet takes the kernel
+ *   model's input route (src/trace/iptables-route.ts: martians, broadcast,
+ *   multicast, ip_forward, rp_filter, route_localnet, as `--sysctl` sets
+ *   them): local or broadcast goes to INPUT, forward to FORWARD, a routing
+ *   error is a DROP decided by the kernel before either (an IPv6 packet: a
+ *   local destination goes to INPUT, any other to FORWARD); FORWARD and
+ *   OUTPUT continue to POSTROUTING. A local
  *   packet to a local address loops back: OUTPUT → POSTROUTING → PREROUTING →
  *   INPUT on `lo`, keeping its conntrack entry and mark, as the kernel does.
  * - The packet is the first of a new connection: a TCP SYN (seq 1000, window
@@ -21,9 +26,9 @@
  *   `localIps` name their devices; otherwise the first local address. The
  *   alternative says which.
  * - Simulated time is 0; conntrack sysctls have their defaults unless given.
- * - Not modelled here (the Host does it in full traces): routing itself
- *   (rp_filter, ip_forward, route_localnet's martian checks, re-route after
- *   mangle), so a verdict is netfilter's alone.
+ * - Not modelled here (the Host does it in full traces): output routing and
+ *   the re-route after mangle; the out-iface is `--out-iface` as given, not
+ *   the input route's device.
  *
  * Each alternative is one combination of chance decisions (statistic
  * random): all of them with their probabilities (`allPaths`), or the one a
@@ -64,6 +69,13 @@ import {
 import type { Ipv4Packet, L4Proto } from '../wire/packet.js';
 import { NO_FLAGS, tcpFlags } from '../wire/packet.js';
 import { openingPacketWith } from './opening.js';
+import type { Host } from '../kernel/host.js';
+import {
+  decideInput,
+  DEFAULT_IN_IFACE,
+  routingHost,
+  type RoutingSysctl,
+} from './iptables-route.js';
 import type {
   IptablesAlternative,
   IptablesTraceResult,
@@ -129,6 +141,8 @@ export interface IptablesTraceInput {
   readonly routes?: readonly Route[];
   /** The host's policy rules (`ip rule show`); absent: the kernel's three defaults. */
   readonly ipRules?: readonly PolicyRule[];
+  /** Routing sysctls (ip_forward, rp_filter, route_localnet, …) for the input-route decision. */
+  readonly routing?: readonly RoutingSysctl[];
 }
 
 function isLoopback(ip: Ipv4): boolean {
@@ -279,6 +293,8 @@ export function summarize(p: Ipv4Packet): PacketSummary {
 interface Walk {
   /** The packet as it entered the first hook. */
   readonly first: Skb;
+  /** ip_route_input refused the packet after PREROUTING (martian, ip_forward=0, …). */
+  readonly routeDrop?: { readonly reason: string; readonly explain: string };
   readonly path: HookName[];
   readonly outcomes: HookOutcome[];
   readonly steps: Step[];
@@ -296,6 +312,7 @@ function walkHost(
   first: Skb,
   devices: { readonly inIface?: string; readonly outIface?: string },
   chooser: Chooser,
+  router?: Host,
 ): Walk {
   const rec = new StepList();
   const path: HookName[] = [];
@@ -326,7 +343,24 @@ function walkHost(
   }
   if (!run('PREROUTING', inCtx)) return done();
   const dst = skb.packet.ip.dst;
-  if (env.isLocal(dst)) {
+  let local = env.isLocal(dst);
+  if (router && dst.indexOf(':') < 0) {
+    // ip_rcv_finish: the input route of the packet as PREROUTING left it.
+    const iif = devices.inIface ?? DEFAULT_IN_IFACE;
+    const ri = decideInput(router, { src: skb.packet.ip.src, dst, iif, mark: skb.mark });
+    if (ri.kind === 'error') {
+      rec.record({
+        kind: 'drop',
+        host: env.host,
+        summary: `drop (${ri.reason}): ${ri.explain}`,
+        packet: skb.packet,
+        detail: { reason: ri.reason, where: 'routing' },
+      });
+      return { ...done(), routeDrop: { reason: ri.reason, explain: ri.explain } };
+    }
+    local = ri.kind !== 'forward';
+  }
+  if (local) {
     run('INPUT', inCtx);
     return done();
   }
@@ -400,6 +434,7 @@ function runOnce(
 ): RunResult {
   const env = new SingleHostEnv(input.localIps, input.sysctls, input.routes, input.ipRules);
   const nf = new Netfilter(compiled, env, input.ipsets);
+  const router = routingHost(input);
   const first = newSkb(
     firstPacket(input.proto, input.src, input.dst, sport, input.dport, input.tcpFlags),
   );
@@ -407,7 +442,7 @@ function runOnce(
     ...(input.inIface !== undefined ? { inIface: input.inIface } : {}),
     ...(input.outIface !== undefined ? { outIface: input.outIface } : {}),
   };
-  const req = walkHost(nf, env, first, devices, chooser);
+  const req = walkHost(nf, env, first, devices, chooser, router);
   const masqSource = env.lastMasqueradeSource;
   const last = req.outcomes[req.outcomes.length - 1];
   let reply: Walk | null = null;
@@ -417,16 +452,22 @@ function runOnce(
       ...(input.outIface !== undefined ? { inIface: input.outIface } : {}),
       ...(input.inIface !== undefined ? { outIface: input.inIface } : {}),
     };
-    reply = walkHost(nf, env, newSkb(replyTo(req.final.packet)), back, chooser);
+    reply = walkHost(nf, env, newSkb(replyTo(req.final.packet)), back, chooser, router);
   }
   return { ...req, masqSource, reply };
 }
 
 function summarizeWalk(w: Walk): WalkSummary {
   const last = w.outcomes[w.outcomes.length - 1];
-  const verdict: Verdict = last ? last.verdict : 'ACCEPT';
+  const verdict: Verdict = w.routeDrop ? 'DROP' : last ? last.verdict : 'ACCEPT';
   let decidedBy: Decider | null = null;
-  if (last && verdict !== 'ACCEPT') decidedBy = last.decidedBy;
+  if (w.routeDrop)
+    decidedBy = {
+      kind: 'kernel',
+      hook: 'PREROUTING',
+      reason: `${w.routeDrop.reason} (routing, before INPUT/FORWARD): ${w.routeDrop.explain}`,
+    };
+  else if (last && verdict !== 'ACCEPT') decidedBy = last.decidedBy;
   else {
     // An accepted packet: the filter table's last word on its path, else the last table's.
     const all = w.outcomes.flatMap((o) => o.tables);
