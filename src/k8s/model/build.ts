@@ -16,6 +16,7 @@ import { buildExternalHosts } from './external-hosts.js';
 import { buildNamespaces } from './namespaces.js';
 import { buildNodes, impliedNodes } from './nodes.js';
 import { buildPods } from './pods.js';
+import { legacyNamespacePolicies, legacyServiceAnnotations } from './legacy.js';
 import { buildIngresses, buildPolicies } from './policies.js';
 import { buildServices } from './services.js';
 import type { ClusterModel } from './types.js';
@@ -60,6 +61,7 @@ export function buildModel(
     [...entries(objects, 'Pod').map(defaultNamespace), ...endpointPods(b, cluster, nodes, objects)],
   );
   const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
+  legacyServiceAnnotations(b, cluster, serviceEntries);
   const services = buildServices(b, cluster, serviceEntries, podsByIP);
   const { endpointSlices, slicesByService } = buildSlices(
     b,
@@ -70,7 +72,11 @@ export function buildModel(
     services,
     entries(objects, 'EndpointSlice').map(defaultNamespace),
   );
-  const policies = buildPolicies(b, objects, defaultNamespace);
+  const policies = buildPolicies(
+    b,
+    [...objects, ...legacyNamespacePolicies(b, cluster, entries(objects, 'Namespace'))],
+    defaultNamespace,
+  );
   const ingresses = buildIngresses(b, objects, defaultNamespace, services);
   const namespaces = buildNamespaces(b, objects, [
     ...pods.values(),
