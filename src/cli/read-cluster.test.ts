@@ -39,6 +39,20 @@ const cases: [name: string, text: string, code: string][] = [
       'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {type: NodePort, selector: {app: x}, ports: [{port: 80, nodePort: 3001}]}\n',
     'k8s-node-port-range',
   ],
+  [
+    'an unknown field in a Service spec',
+    NODE +
+      POD('x', 'status: {podIP: 10.244.1.5}\n') +
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a}\nspec: {selector: {app: x}, selecter: {app: x}, ports: [{port: 80}]}\n',
+    'k8s-unknown-field',
+  ],
+  [
+    'the beta external-traffic annotation on a current cluster',
+    NODE +
+      POD('x', 'status: {podIP: 10.244.1.5}\n') +
+      'apiVersion: v1\nkind: Service\nmetadata: {name: s, namespace: a, annotations: {service.beta.kubernetes.io/external-traffic: OnlyLocal}}\nspec: {type: NodePort, selector: {app: x}, ports: [{port: 80}]}\n',
+    'k8s-legacy-external-traffic',
+  ],
 ];
 
 describe('one reading of the cluster: accepted with at most a warning, --strict exits 2', () => {

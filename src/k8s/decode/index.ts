@@ -32,6 +32,7 @@ import {
 } from './adminnetworkpolicy.js';
 import { decodeNamespace, decodeNode, decodePod } from './core.js';
 import { Decoder, isRec, type DecodeContext, type Rec } from './decoder.js';
+import { checkUnknownFields } from './fields.js';
 import { decodeEndpointSlice, decodeLegacyEndpoints, type LegacyEndpoints } from './endpoints.js';
 import { decodeIngress } from './ingress.js';
 import { decodeNetworkPolicy } from './networkpolicy.js';
@@ -172,5 +173,6 @@ export function decodeObject(
     );
   }
   const obj = entry.decode(d, raw, apiVersion);
+  checkUnknownFields(d, raw, kind);
   return obj === undefined ? { status: 'skipped' } : { status: 'object', object: obj };
 }

@@ -1,0 +1,177 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadDocuments } from '../load.js';
+import { nearestField } from './fields.js';
+
+function unknownFields(text: string) {
+  return loadDocuments([{ path: 'c.yaml', text }]).diagnostics.filter(
+    (d) => d.code === 'k8s-unknown-field',
+  );
+}
+
+const SERVICE = `apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  ports:
+  - {port: 80, targetPort: 8080}
+`;
+
+const CLUSTER = `apiVersion: packeteye.dev/v1alpha1
+kind: Cluster
+metadata: {name: t}
+spec:
+  clusterCIDR: 10.244.0.0/16
+  kubeProxy: {mode: iptables, detectLocal: {bridgeInterface: cbr0}}
+  underlay: {cidr: 192.168.1.0/24}
+`;
+
+describe('unknown fields', () => {
+  it.each([
+    // what, text, [field, message] expected
+    [
+      'a Service selector typo',
+      SERVICE.replace('selector:', 'selecter:'),
+      [['spec.selecter', 'unknown field spec.selecter (did you mean selector?)']],
+    ],
+    [
+      'a Service port typo',
+      SERVICE.replace('targetPort', 'targetport'),
+      [
+        [
+          'spec.ports[0].targetport',
+          'unknown field spec.ports[0].targetport (did you mean targetPort?)',
+        ],
+      ],
+    ],
+    [
+      'a Cluster CIDR typo',
+      CLUSTER.replace('clusterCIDR:', 'clusterCIDRR:'),
+      [['spec.clusterCIDRR', 'unknown field spec.clusterCIDRR (did you mean clusterCIDR?)']],
+    ],
+    [
+      'a nested Cluster typo',
+      CLUSTER.replace('bridgeInterface', 'bridgeInterfce'),
+      [
+        [
+          'spec.kubeProxy.detectLocal.bridgeInterfce',
+          'unknown field spec.kubeProxy.detectLocal.bridgeInterfce (did you mean bridgeInterface?)',
+        ],
+      ],
+    ],
+    [
+      'a field with no near name',
+      CLUSTER.replace('underlay:', 'frobnicate: 1\n  underlay:'),
+      [['spec.frobnicate', 'unknown field spec.frobnicate']],
+    ],
+    [
+      'an ExternalHost typo',
+      'apiVersion: packeteye.dev/v1alpha1\nkind: ExternalHost\nmetadata: {name: db}\nspec: {adress: 10.0.0.9, address: 10.0.0.9}\n',
+      [['spec.adress', 'unknown field spec.adress (did you mean address?)']],
+    ],
+    [
+      'a NetworkPolicy peer typo',
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p, namespace: a}\nspec:\n  podSelector: {}\n  ingress:\n  - from: [{podSelectr: {}}, {podSelector: {}}]\n',
+      [
+        [
+          'spec.ingress[0].from[0].podSelectr',
+          'unknown field spec.ingress[0].from[0].podSelectr (did you mean podSelector?)',
+        ],
+      ],
+    ],
+    [
+      'a Pod networking typo',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  hostNetwrok: true\n  containers: [{name: c, ports: [{containerport: 80}]}]\n',
+      [
+        ['spec.hostNetwrok', 'unknown field spec.hostNetwrok (did you mean hostNetwork?)'],
+        [
+          'spec.containers[0].ports[0].containerport',
+          'unknown field spec.containers[0].ports[0].containerport (did you mean containerPort?)',
+        ],
+      ],
+    ],
+    [
+      'a Node spec typo',
+      'apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {podCIRD: 10.244.1.0/24}\n',
+      [['spec.podCIRD', 'unknown field spec.podCIRD (did you mean podCIDR?)']],
+    ],
+    [
+      'an EndpointSlice endpoint typo',
+      'apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: s, namespace: a, labels: {kubernetes.io/service-name: web}}\naddressType: IPv4\nendpoints: [{addresses: [10.244.1.5], nodename: n}]\n',
+      [['endpoints[0].nodename', 'unknown field endpoints[0].nodename (did you mean nodeName?)']],
+    ],
+    [
+      'a metadata typo',
+      SERVICE.replace('metadata: {name: web,', 'metadata: {name: web, lables: {a: b},'),
+      [['metadata.lables', 'unknown field metadata.lables (did you mean labels?)']],
+    ],
+  ])('%s', (_what, text, expected) => {
+    const found = unknownFields(text);
+    expect(found.map((d) => [d.field, d.message])).toEqual(expected);
+    expect(found.every((d) => d.severity === 'warning')).toBe(true);
+  });
+
+  it.each([
+    [
+      'status, managedFields and fields packeteye does not read',
+      `apiVersion: v1
+kind: Pod
+metadata:
+  name: p
+  namespace: a
+  managedFields: [{manager: kubectl, operation: Update, fieldsV1: {f:spec: {}}}]
+  ownerReferences: [{kind: ReplicaSet, name: rs}]
+spec:
+  containers:
+  - name: c
+    livenessProbe: {httpGet: {path: /, port: 80}, whatever: 1}
+  affinity: {nodeAffinity: {anything: {}}}
+  tolerations: [{key: k, effect: NoSchedule}]
+status:
+  anything: here
+  qosClass: BestEffort
+`,
+    ],
+    [
+      'a Service with every spec field',
+      `apiVersion: v1
+kind: Service
+metadata: {name: s, namespace: a}
+spec:
+  type: LoadBalancer
+  selector: {app: a}
+  ports: [{name: h, port: 80, nodePort: 30080, protocol: TCP, appProtocol: http}]
+  externalTrafficPolicy: Local
+  internalTrafficPolicy: Cluster
+  healthCheckNodePort: 31000
+  sessionAffinity: None
+  ipFamilies: [IPv4]
+  ipFamilyPolicy: SingleStack
+  allocateLoadBalancerNodePorts: true
+  trafficDistribution: PreferClose
+status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}, conditions: []}
+`,
+    ],
+  ])('stays silent on %s', (_what, text) => {
+    expect(unknownFields(text)).toEqual([]);
+  });
+
+  it('finds none in the examples', () => {
+    const dir = join(__dirname, '../../../examples');
+    for (const f of readdirSync(dir).filter((n) => n.endsWith('.yaml'))) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      expect(unknownFields(text).map((d) => `${f}: ${d.message}`)).toEqual([]);
+    }
+  });
+
+  it.each([
+    ['selecter', ['selector', 'sessionAffinity'], 'selector'],
+    ['CLUSTERCIDR', ['clusterCIDR', 'serviceCIDR'], 'clusterCIDR'],
+    ['ab', ['ac', 'xy'], undefined],
+    ['frobnicate', ['selector'], undefined],
+  ])('nearestField(%s)', (name, known, want) => {
+    expect(nearestField(name, known)).toBe(want);
+  });
+});

@@ -1,0 +1,329 @@
+/**
+ * Unknown fields, warned about as `kubectl --validate=strict` refuses them,
+ * with the nearest known field as a suggestion. The answer never changes: an
+ * unknown field is ignored by the decoder either way; the warning says so
+ * (and `--strict` turns it into exit 2).
+ *
+ * Only levels whose full field list is held here are checked, so real dumps
+ * do not warn: packeteye's own kinds everywhere, and for the built-in kinds
+ * the levels packeteye reads, each list the real API's fields from the
+ * Kubernetes API reference (v1.20–v1.34, with fields older dumps still carry:
+ * ObjectMeta `clusterName` and `initializers`, ServiceSpec `ipFamily` and
+ * `topologyKeys`, EndpointSlice v1beta1 `topology`). `true` marks a field
+ * whose insides are not checked (status, managedFields, fields packeteye
+ * does not read); a one-element array is a list of that shape.
+ */
+
+import { formatPath, type Path } from '../parse.js';
+import { isRec, type Decoder } from './decoder.js';
+
+type Shape = true | { readonly [field: string]: Shape } | readonly [Shape];
+
+const leaves = (...names: string[]): Record<string, true> =>
+  Object.fromEntries(names.map((n) => [n, true] as const));
+
+const OBJECT_META: Shape = leaves(
+  'annotations',
+  'clusterName',
+  'creationTimestamp',
+  'deletionGracePeriodSeconds',
+  'deletionTimestamp',
+  'finalizers',
+  'generateName',
+  'generation',
+  'initializers',
+  'labels',
+  'managedFields',
+  'name',
+  'namespace',
+  'ownerReferences',
+  'resourceVersion',
+  'selfLink',
+  'uid',
+);
+
+const LABEL_SELECTOR: Shape = leaves('matchExpressions', 'matchLabels');
+
+const top = (fields: Record<string, Shape>): Shape => ({
+  apiVersion: true,
+  kind: true,
+  metadata: OBJECT_META,
+  ...fields,
+});
+
+const SERVICE: Shape = top({
+  spec: {
+    ...leaves(
+      'allocateLoadBalancerNodePorts',
+      'clusterIP',
+      'clusterIPs',
+      'externalIPs',
+      'externalName',
+      'externalTrafficPolicy',
+      'healthCheckNodePort',
+      'internalTrafficPolicy',
+      'ipFamilies',
+      'ipFamily',
+      'ipFamilyPolicy',
+      'loadBalancerClass',
+      'loadBalancerIP',
+      'loadBalancerSourceRanges',
+      'publishNotReadyAddresses',
+      'selector',
+      'sessionAffinity',
+      'sessionAffinityConfig',
+      'topologyKeys',
+      'trafficDistribution',
+      'type',
+    ),
+    ports: [leaves('appProtocol', 'name', 'nodePort', 'port', 'protocol', 'targetPort')],
+  },
+  status: true,
+});
+
+const PEER: Shape = {
+  ipBlock: leaves('cidr', 'except'),
+  namespaceSelector: LABEL_SELECTOR,
+  podSelector: LABEL_SELECTOR,
+};
+const NETPOL_PORT: Shape = leaves('endPort', 'port', 'protocol');
+
+const NETWORK_POLICY: Shape = top({
+  spec: {
+    podSelector: LABEL_SELECTOR,
+    policyTypes: true,
+    ingress: [{ from: [PEER], ports: [NETPOL_PORT] }],
+    egress: [{ to: [PEER], ports: [NETPOL_PORT] }],
+  },
+  status: true,
+});
+
+const CONTAINER: Shape = {
+  ...leaves(
+    'args',
+    'command',
+    'env',
+    'envFrom',
+    'image',
+    'imagePullPolicy',
+    'lifecycle',
+    'livenessProbe',
+    'name',
+    'readinessProbe',
+    'resizePolicy',
+    'resources',
+    'restartPolicy',
+    'restartPolicyRules',
+    'securityContext',
+    'startupProbe',
+    'stdin',
+    'stdinOnce',
+    'terminationMessagePath',
+    'terminationMessagePolicy',
+    'tty',
+    'volumeDevices',
+    'volumeMounts',
+    'workingDir',
+  ),
+  ports: [leaves('containerPort', 'hostIP', 'hostPort', 'name', 'protocol')],
+};
+
+const POD: Shape = top({
+  spec: {
+    ...leaves(
+      'activeDeadlineSeconds',
+      'affinity',
+      'automountServiceAccountToken',
+      'dnsConfig',
+      'dnsPolicy',
+      'enableServiceLinks',
+      'ephemeralContainers',
+      'hostAliases',
+      'hostIPC',
+      'hostNetwork',
+      'hostPID',
+      'hostUsers',
+      'hostname',
+      'hostnameOverride',
+      'imagePullSecrets',
+      'nodeName',
+      'nodeSelector',
+      'os',
+      'overhead',
+      'preemptionPolicy',
+      'priority',
+      'priorityClassName',
+      'readinessGates',
+      'resourceClaims',
+      'resources',
+      'restartPolicy',
+      'runtimeClassName',
+      'schedulerName',
+      'schedulingGates',
+      'securityContext',
+      'serviceAccount',
+      'serviceAccountName',
+      'setHostnameAsFQDN',
+      'shareProcessNamespace',
+      'subdomain',
+      'terminationGracePeriodSeconds',
+      'tolerations',
+      'topologySpreadConstraints',
+      'volumes',
+    ),
+    containers: [CONTAINER],
+    initContainers: [CONTAINER],
+  },
+  status: true,
+});
+
+const NODE: Shape = top({
+  spec: leaves(
+    'configSource',
+    'externalID',
+    'podCIDR',
+    'podCIDRs',
+    'providerID',
+    'taints',
+    'unschedulable',
+  ),
+  status: true,
+});
+
+const ENDPOINT_SLICE: Shape = top({
+  addressType: true,
+  endpoints: [
+    {
+      ...leaves(
+        'addresses',
+        'deprecatedTopology',
+        'hints',
+        'hostname',
+        'nodeName',
+        'targetRef',
+        'topology',
+        'zone',
+      ),
+      conditions: leaves('ready', 'serving', 'terminating'),
+    },
+  ],
+  ports: [leaves('appProtocol', 'name', 'port', 'protocol')],
+});
+
+/** packeteye's own kinds: every field the decoder knows. */
+const CLUSTER: Shape = top({
+  spec: {
+    ...leaves('clusterCIDR', 'serviceCIDR', 'clusterDomain', 'nodeCIDRMaskSize'),
+    serviceNodePortRange: true,
+    cni: leaves(
+      'plugin',
+      'backend',
+      'bridge',
+      'encapsulation',
+      'hairpinMode',
+      'ipMasq',
+      'natOutgoing',
+      'nonMasqueradeCIDR',
+    ),
+    kubeProxy: {
+      ...leaves(
+        'mode',
+        'version',
+        'masqueradeAll',
+        'localhostNodePorts',
+        'clusterCIDR',
+        'detectLocalMode',
+        'nodePortAddresses',
+        'masqueradeBit',
+        'randomFully',
+      ),
+      detectLocal: leaves('bridgeInterface', 'interfaceNamePrefix'),
+      whatIf: leaves('noExternalMasquerade'),
+    },
+    masquerade: leaves('enabled', 'nonMasqueradeCIDRs'),
+    networkPolicy: leaves('enforcer'),
+    cloud: leaves('provider'),
+    underlay: leaves('cidr', 'gateway', 'mtu'),
+  },
+});
+
+const EXTERNAL_HOST: Shape = top({
+  spec: { address: true, listen: [leaves('port', 'protocol')] },
+});
+
+/** Kinds without a deeper list held here: their top level and metadata only. */
+const TOP_ONLY: Shape = top({ spec: true, status: true });
+
+const SHAPES: Readonly<Record<string, Shape>> = {
+  Service: SERVICE,
+  NetworkPolicy: NETWORK_POLICY,
+  Pod: POD,
+  Node: NODE,
+  EndpointSlice: ENDPOINT_SLICE,
+  Namespace: TOP_ONLY,
+  Ingress: TOP_ONLY,
+  AdminNetworkPolicy: TOP_ONLY,
+  BaselineAdminNetworkPolicy: TOP_ONLY,
+  Endpoints: top({ subsets: true }),
+  Cluster: CLUSTER,
+  ExternalHost: EXTERNAL_HOST,
+};
+
+/** Levenshtein distance, for the nearest known field. */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(
+        prev[j]! + 1,
+        cur[j - 1]! + 1,
+        prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known field a typo most likely meant: same letters in another case, or at most 2 edits (and under half the name). */
+export function nearestField(name: string, known: readonly string[]): string | undefined {
+  const lower = name.toLowerCase();
+  let best: { field: string; d: number } | undefined;
+  for (const k of [...known].sort()) {
+    const d = k.toLowerCase() === lower ? 0 : distance(lower, k.toLowerCase());
+    if (d <= 2 && d * 2 < Math.max(name.length, k.length) && (best === undefined || d < best.d))
+      best = { field: k, d };
+  }
+  return best?.field;
+}
+
+function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
+  if (shape === true) return;
+  if (Array.isArray(shape)) {
+    if (Array.isArray(value)) value.forEach((v, i) => walk(d, v, shape[0], [...path, i]));
+    return;
+  }
+  if (!isRec(value)) return; // a type error is the decoder's to report
+  const known = Object.keys(shape);
+  for (const [field, v] of Object.entries(value)) {
+    const sub = (shape as Record<string, Shape>)[field];
+    if (sub !== undefined) {
+      walk(d, v, sub, [...path, field]);
+      continue;
+    }
+    const p = [...path, field];
+    const near = nearestField(field, known);
+    d.warn(
+      p,
+      'k8s-unknown-field',
+      `unknown field ${formatPath(p)}${near !== undefined ? ` (did you mean ${near}?)` : ''}`,
+      `the field is ignored; kubectl --validate=strict refuses it${near !== undefined ? `: write ${formatPath([...path, near])}` : ''}`,
+    );
+  }
+}
+
+/** Warns about each field of `raw` (an object of `kind`) that the API does not know. */
+export function checkUnknownFields(d: Decoder, raw: Record<string, unknown>, kind: string): void {
+  const shape = SHAPES[kind];
+  if (shape !== undefined) walk(d, raw, shape, []);
+}
