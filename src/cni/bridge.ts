@@ -16,7 +16,7 @@
  * handed out, decided by k8s/model.ts): the plugin does not allocate again.
  */
 import type { Diagnostic } from '../diag.js';
-import { formatCidr, nthAddress, parseCidr } from '../wire/addr.js';
+import { cidrContains, formatCidr, nthAddress, parseCidr } from '../wire/addr.js';
 import type { CniSpec } from '../k8s/types.js';
 import { nsName } from '../k8s/model.js';
 import { FragmentBuilder, type IptablesFragment } from '../iptables/merge.js';
@@ -91,9 +91,11 @@ export class BridgePlugin implements CniPlugin {
     host.link.addVeth(veth, { peer: 'eth0', peerHost: podHost, mtu });
     host.link.set(veth, { master: this.bridgeName, up: true });
     host.link.setPort(veth, { hairpin: this.hairpin });
-    podHost.addr.add(`${pod.status.podIP}/${prefix}`, 'eth0');
     podHost.link.set('eth0', { up: true });
-    podHost.route.add({ dst: 'default', via: gateway, dev: 'eth0' });
+    if (cidrContains(parseCidr(ctx.node.spec.podCIDR), pod.status.podIP)) {
+      podHost.addr.add(`${pod.status.podIP}/${prefix}`, 'eth0');
+      podHost.route.add({ dst: 'default', via: gateway, dev: 'eth0' });
+    } else this.wireOutsidePodCidr(ctx, gateway);
     this.defaults.push({
       object: `Pod ${key}`,
       field: 'veth',
@@ -103,6 +105,29 @@ export class BridgePlugin implements CniPlugin {
     });
     if (this.ipMasq) this.addIpMasq(ctx, key, prefix);
     return { hostIface: veth };
+  }
+
+  /**
+   * A pod address outside the node's podCIDR (AWS VPC CNI, Azure CNI and
+   * other IPAMs that are not per node), which host-local never hands out:
+   * the stand-in wires it as a routed /32, the way ptp-style plugins do (the
+   * pod's default route via the gateway, on-link; the node's `IP dev cni0`),
+   * so the pod reaches its node and the node's Services, and says what that
+   * does not model.
+   */
+  private wireOutsidePodCidr(ctx: PodContext, gateway: string): void {
+    const { host, podHost, pod } = ctx;
+    const ip = pod.status.podIP;
+    podHost.addr.add(`${ip}/32`, 'eth0');
+    podHost.route.add({ dst: gateway, dev: 'eth0', scope: 'link' });
+    podHost.route.add({ dst: 'default', via: gateway, dev: 'eth0' });
+    host.route.add({ dst: ip, dev: this.bridgeName, scope: 'link' });
+    this.diagnostics.push({
+      code: 'cni-pod-outside-podcidr',
+      severity: 'warning',
+      object: `Pod ${nsName(pod)}`,
+      message: `pod IP ${ip} is outside node ${ctx.node.metadata.name}'s podCIDR ${ctx.node.spec.podCIDR}; the bridge stand-in wires it as a /32 on ${this.bridgeName} (pod default via ${gateway} on-link, node route ${ip} dev ${this.bridgeName}): paths within the node and kube-proxy's rules can be trusted, paths to it from other nodes and its addressing in the VPC cannot`,
+    });
   }
 
   private addIpMasq(ctx: PodContext, key: string, prefix: number): void {
