@@ -415,41 +415,9 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     diagnostics.push(...ds);
     if (entries.length === 0) continue; // cmdAdd returns before touching iptables
 
-    if (pp.containerNet === undefined) {
-      diagnostics.push({
-        code: CODE_NO_POD_IP,
-        severity: 'error',
-        message: `pod has hostPorts but no IPv4 address from CNI; its port mappings are not compiled`,
-        object: podRef(pod),
-        field: 'status.podIP',
-      });
-      continue;
-    }
-    const slash = pp.containerNet.indexOf('/');
-    const podIP = slash < 0 ? pp.containerNet : pp.containerNet.slice(0, slash);
-    if (!isIpv4(podIP)) {
-      diagnostics.push({
-        code: CODE_NO_POD_IP,
-        severity: 'error',
-        message: `pod address "${pp.containerNet}" is not IPv4`,
-        object: podRef(pod),
-        field: 'status.podIP',
-      });
-      continue;
-    }
-    let net;
-    try {
-      net = parseCidr(pp.containerNet);
-    } catch {
-      diagnostics.push({
-        code: CODE_NO_POD_IP,
-        severity: 'error',
-        message: `pod address "${pp.containerNet}" is not an IPv4 prefix`,
-        object: podRef(pod),
-        field: 'status.podIP',
-      });
-      continue;
-    }
+    const addr = podAddress(pp, diagnostics);
+    if (addr === undefined) continue;
+    const { podIP, net } = addr;
     const cid = pp.containerId ?? derivedContainerId(podKey(pod));
     if (pp.containerId === undefined) {
       defaults.push({
@@ -466,101 +434,184 @@ export function compilePortmap(input: PortmapInput): PortmapOutput {
     // Shared chains, created by the first ADD that has mappings (later ADDs find them).
     if (!sharedDone) {
       sharedDone = true;
-      if (snat && input.externalSetMarkChain === undefined) {
-        b.chain('nat', SET_MARK_CHAIN).append(
-          'nat',
-          SET_MARK_CHAIN,
-          `-m comment --comment ${quote('CNI portfwd masquerade mark')} -j MARK --set-xmark ${hexMark(markBit)}`,
-        );
-        b.chain('nat', MARK_MASQ_CHAIN)
-          .append('nat', MARK_MASQ_CHAIN, `-m mark --mark ${hexMark(markBit)} -j MASQUERADE`)
-          .insert(
-            'nat',
-            'POSTROUTING',
-            `-m comment --comment ${quote('CNI portfwd requiring masquerade')} -j ${MARK_MASQ_CHAIN}`,
-          );
-      }
-      b.chain('nat', TOP_LEVEL_DNAT_CHAIN)
-        .append('nat', 'PREROUTING', `-m addrtype --dst-type LOCAL -j ${TOP_LEVEL_DNAT_CHAIN}`)
-        .append('nat', 'OUTPUT', `-m addrtype --dst-type LOCAL -j ${TOP_LEVEL_DNAT_CHAIN}`);
+      addSharedChains(b, snat && input.externalSetMarkChain === undefined, markBit);
     }
 
-    // fillDnatRules: the chain's own rules, 2-3 per entry.
-    b.chain('nat', chain);
-    const seen = new Set<string>(); // InsertUnique inside the chain
-    const add = (body: string) => {
-      if (seen.has(body)) return;
-      seen.add(body);
-      b.append('nat', chain, body);
-    };
-    for (const e of entries) {
-      let dst = '';
-      if (e.hostIP !== '') {
-        if (isIPv6Literal(e.hostIP)) {
-          diagnostics.push({
-            code: CODE_FAMILY_SKIPPED,
-            severity: 'info',
-            message: `hostIP ${e.hostIP} is IPv6; the IPv4 DNAT rules skip this mapping (its port still appears in the multiport entry rule)`,
-            object: podRef(pod),
-            field: `${e.field}.hostIP`,
-          });
-          continue;
-        }
-        if (!isIpv4(e.hostIP)) {
-          diagnostics.push({
-            code: CODE_BAD_PORT,
-            severity: 'error',
-            message: `hostIP "${e.hostIP}" is not an IP address`,
-            object: podRef(pod),
-            field: `${e.field}.hostIP`,
-          });
-          continue;
-        }
-        if (e.hostIP !== '0.0.0.0') dst = `-d ${e.hostIP}/32 `;
-      }
-      const base = protoDport(e.protocol, e.hostPort);
-      if (snat) {
-        const masqSrc = input.masqAll ? '' : `-s ${net.network}/${net.prefix} `;
-        // `-s 0.0.0.0/0` is not printed by iptables-save.
-        add(`${masqSrc}${dst}${base} -j ${setMarkChain}`);
-        if (!input.masqAll) add(`-s 127.0.0.1/32 ${dst}${base} -j ${setMarkChain}`);
-      }
-      add(`${dst}${base} -j DNAT --to-destination ${podIP}:${e.containerPort}`);
-      mappings.push({
-        pod: podKey(pod),
-        chain,
-        protocol: e.protocol,
-        hostPort: e.hostPort,
-        ...(dst !== '' ? { hostIP: e.hostIP } : {}),
-        podIP,
-        containerPort: e.containerPort,
-        field: e.field,
-      });
-    }
+    fillDnatRules(
+      b,
+      { input, pod, entries, chain, podIP, net, snat, setMarkChain },
+      mappings,
+      diagnostics,
+    );
 
-    // Entry rules: one multiport rule per protocol (sorted), ≤ 15 ports each.
-    const byProto = new Map<string, number[]>();
-    for (const e of entries) {
-      const l = byProto.get(e.protocol) ?? [];
-      l.push(e.hostPort);
-      byProto.set(e.protocol, l);
-    }
-    const comment = quote(trimComment(`dnat name: "${network}" id: "${cid}"`));
-    const entryRules: string[] = [];
-    for (const proto of [...byProto.keys()].sort()) {
-      for (const spec of splitPortList(byProto.get(proto)!)) {
-        entryRules.push(
-          `-p ${proto} -m comment --comment ${comment} -m multiport --dports ${spec} -j ${chain}`,
-        );
-      }
-    }
-    for (const r of entryRules) {
+    for (const r of entryRules(entries, network, cid, chain)) {
       if (order === 'append') b.append('nat', TOP_LEVEL_DNAT_CHAIN, r);
       else b.insert('nat', TOP_LEVEL_DNAT_CHAIN, r);
     }
   }
 
   return { ...b.fragment(diagnostics), mappings, routeLocalnetFor, defaults };
+}
+
+/** The pod's IPv4 address and prefix from CNI, or undefined (with an error) when it has none usable. */
+function podAddress(
+  pp: PortmapInput['pods'][number],
+  diagnostics: Diagnostic[],
+): { podIP: string; net: ReturnType<typeof parseCidr> } | undefined {
+  const pod = pp.pod;
+  if (pp.containerNet === undefined) {
+    diagnostics.push({
+      code: CODE_NO_POD_IP,
+      severity: 'error',
+      message: `pod has hostPorts but no IPv4 address from CNI; its port mappings are not compiled`,
+      object: podRef(pod),
+      field: 'status.podIP',
+    });
+    return undefined;
+  }
+  const slash = pp.containerNet.indexOf('/');
+  const podIP = slash < 0 ? pp.containerNet : pp.containerNet.slice(0, slash);
+  if (!isIpv4(podIP)) {
+    diagnostics.push({
+      code: CODE_NO_POD_IP,
+      severity: 'error',
+      message: `pod address "${pp.containerNet}" is not IPv4`,
+      object: podRef(pod),
+      field: 'status.podIP',
+    });
+    return undefined;
+  }
+  let net;
+  try {
+    net = parseCidr(pp.containerNet);
+  } catch {
+    diagnostics.push({
+      code: CODE_NO_POD_IP,
+      severity: 'error',
+      message: `pod address "${pp.containerNet}" is not an IPv4 prefix`,
+      object: podRef(pod),
+      field: 'status.podIP',
+    });
+    return undefined;
+  }
+  return { podIP, net };
+}
+
+/** The chains every mapping shares: the masquerade mark pair (unless an external chain sets the mark) and the top-level DNAT chain. */
+function addSharedChains(b: FragmentBuilder, ownMarkChains: boolean, markBit: number): void {
+  if (ownMarkChains) {
+    b.chain('nat', SET_MARK_CHAIN).append(
+      'nat',
+      SET_MARK_CHAIN,
+      `-m comment --comment ${quote('CNI portfwd masquerade mark')} -j MARK --set-xmark ${hexMark(markBit)}`,
+    );
+    b.chain('nat', MARK_MASQ_CHAIN)
+      .append('nat', MARK_MASQ_CHAIN, `-m mark --mark ${hexMark(markBit)} -j MASQUERADE`)
+      .insert(
+        'nat',
+        'POSTROUTING',
+        `-m comment --comment ${quote('CNI portfwd requiring masquerade')} -j ${MARK_MASQ_CHAIN}`,
+      );
+  }
+  b.chain('nat', TOP_LEVEL_DNAT_CHAIN)
+    .append('nat', 'PREROUTING', `-m addrtype --dst-type LOCAL -j ${TOP_LEVEL_DNAT_CHAIN}`)
+    .append('nat', 'OUTPUT', `-m addrtype --dst-type LOCAL -j ${TOP_LEVEL_DNAT_CHAIN}`);
+}
+
+interface DnatContext {
+  input: PortmapInput;
+  pod: PortmapInput['pods'][number]['pod'];
+  entries: ReturnType<typeof podPortMappings>['entries'];
+  chain: string;
+  podIP: string;
+  net: ReturnType<typeof parseCidr>;
+  snat: boolean;
+  setMarkChain: string;
+}
+
+/** fillDnatRules: the pod's own chain, 2-3 rules per entry. */
+function fillDnatRules(
+  b: FragmentBuilder,
+  { input, pod, entries, chain, podIP, net, snat, setMarkChain }: DnatContext,
+  mappings: HostPortMapping[],
+  diagnostics: Diagnostic[],
+): void {
+  b.chain('nat', chain);
+  const seen = new Set<string>(); // InsertUnique inside the chain
+  const add = (body: string) => {
+    if (seen.has(body)) return;
+    seen.add(body);
+    b.append('nat', chain, body);
+  };
+  for (const e of entries) {
+    let dst = '';
+    if (e.hostIP !== '') {
+      if (isIPv6Literal(e.hostIP)) {
+        diagnostics.push({
+          code: CODE_FAMILY_SKIPPED,
+          severity: 'info',
+          message: `hostIP ${e.hostIP} is IPv6; the IPv4 DNAT rules skip this mapping (its port still appears in the multiport entry rule)`,
+          object: podRef(pod),
+          field: `${e.field}.hostIP`,
+        });
+        continue;
+      }
+      if (!isIpv4(e.hostIP)) {
+        diagnostics.push({
+          code: CODE_BAD_PORT,
+          severity: 'error',
+          message: `hostIP "${e.hostIP}" is not an IP address`,
+          object: podRef(pod),
+          field: `${e.field}.hostIP`,
+        });
+        continue;
+      }
+      if (e.hostIP !== '0.0.0.0') dst = `-d ${e.hostIP}/32 `;
+    }
+    const base = protoDport(e.protocol, e.hostPort);
+    if (snat) {
+      const masqSrc = input.masqAll ? '' : `-s ${net.network}/${net.prefix} `;
+      // `-s 0.0.0.0/0` is not printed by iptables-save.
+      add(`${masqSrc}${dst}${base} -j ${setMarkChain}`);
+      if (!input.masqAll) add(`-s 127.0.0.1/32 ${dst}${base} -j ${setMarkChain}`);
+    }
+    add(`${dst}${base} -j DNAT --to-destination ${podIP}:${e.containerPort}`);
+    mappings.push({
+      pod: podKey(pod),
+      chain,
+      protocol: e.protocol,
+      hostPort: e.hostPort,
+      ...(dst !== '' ? { hostIP: e.hostIP } : {}),
+      podIP,
+      containerPort: e.containerPort,
+      field: e.field,
+    });
+  }
+}
+
+/** Entry rules: one multiport rule per protocol (sorted), ≤ 15 ports each. */
+function entryRules(
+  entries: DnatContext['entries'],
+  network: string,
+  cid: string,
+  chain: string,
+): string[] {
+  const byProto = new Map<string, number[]>();
+  for (const e of entries) {
+    const l = byProto.get(e.protocol) ?? [];
+    l.push(e.hostPort);
+    byProto.set(e.protocol, l);
+  }
+  const comment = quote(trimComment(`dnat name: "${network}" id: "${cid}"`));
+  const rules: string[] = [];
+  for (const proto of [...byProto.keys()].sort()) {
+    for (const spec of splitPortList(byProto.get(proto)!)) {
+      rules.push(
+        `-p ${proto} -m comment --comment ${comment} -m multiport --dports ${spec} -j ${chain}`,
+      );
+    }
+  }
+  return rules;
 }
 
 /**
