@@ -178,6 +178,144 @@ function splitCommand(
   return { cmd, chain: m[2]!, ...(pos !== undefined ? { pos } : {}), body };
 }
 
+function ensureChain(table: MTable, name: string): MChain {
+  let c = table.chains.get(name);
+  if (!c) {
+    c = { name, policy: '-', rules: [], firstBy: new Map() };
+    table.chains.set(name, c);
+  }
+  return c;
+}
+
+/** One command line of input `ti` applied to its table (`-N`, `-P`, `-F`, `-X`, `-A`, `-I`). */
+function applyCommand(
+  table: MTable,
+  cmd: NonNullable<ReturnType<typeof splitCommand>>,
+  ti: number,
+  where: { file: string; line: number },
+  diagnostics: Diagnostic[],
+): void {
+  switch (cmd.cmd) {
+    case '-N':
+      ensureChain(table, cmd.chain);
+      return;
+    case '-P': {
+      const c = table.chains.get(cmd.chain);
+      if (!c || c.policy === '-') {
+        diagnostics.push({
+          code: CODE_MERGE_SYNTAX,
+          severity: 'error',
+          message: `-P on a chain that is not built in: ${cmd.chain}`,
+          ...where,
+        });
+        return;
+      }
+      c.policy = cmd.body.trim();
+      return;
+    }
+    case '-F': {
+      const c = table.chains.get(cmd.chain);
+      if (c) {
+        c.rules = [];
+        c.firstBy.clear();
+      }
+      return;
+    }
+    case '-X': {
+      const c = table.chains.get(cmd.chain);
+      if (c && c.policy === '-') table.chains.delete(cmd.chain);
+      return;
+    }
+    case '-D':
+      diagnostics.push({
+        code: CODE_MERGE_SYNTAX,
+        severity: 'error',
+        message: `-D is not supported in merge input`,
+        ...where,
+      });
+      return;
+    case '-A':
+    case '-I': {
+      const c = table.chains.get(cmd.chain);
+      if (!c) {
+        diagnostics.push({
+          code: CODE_MERGE_UNKNOWN_CHAIN,
+          severity: 'error',
+          message: `chain ${cmd.chain} is not declared in table ${table.name}`,
+          ...where,
+        });
+        return;
+      }
+      const rule = canonical(cmd.body, where, diagnostics);
+      const first = c.firstBy.get(rule);
+      if (first !== undefined && first !== ti) return; // ensured by an earlier component
+      if (first === undefined) c.firstBy.set(rule, ti);
+      if (cmd.cmd === '-A') {
+        c.rules.push(rule);
+      } else {
+        const pos = cmd.pos ?? 1;
+        if (pos < 1 || pos > c.rules.length + 1) {
+          diagnostics.push({
+            code: CODE_MERGE_SYNTAX,
+            severity: 'error',
+            message: `-I ${cmd.chain} ${pos}: index of insertion too big (chain has ${c.rules.length} rules)`,
+            ...where,
+          });
+          return;
+        }
+        c.rules.splice(pos - 1, 0, rule);
+      }
+      return;
+    }
+    default:
+      diagnostics.push({
+        code: CODE_MERGE_SYNTAX,
+        severity: 'error',
+        message: `unsupported command ${cmd.cmd}`,
+        ...where,
+      });
+  }
+}
+
+/** Jump targets must exist in the merged table (iptables-restore would refuse the rule). */
+function checkJumpTargets(tables: ReadonlyMap<TableName, MTable>, diagnostics: Diagnostic[]): void {
+  for (const t of tables.values()) {
+    for (const c of t.chains.values()) {
+      for (const r of c.rules) {
+        const m = /(?:^| )-[jg] (\S+)/.exec(r);
+        const target = m?.[1];
+        if (target !== undefined && !isTargetExtension(target) && !t.chains.has(target)) {
+          diagnostics.push({
+            code: CODE_MERGE_UNKNOWN_CHAIN,
+            severity: 'error',
+            message: `rule in ${t.name} ${c.name} jumps to ${target}, which no input declares`,
+          });
+        }
+      }
+    }
+  }
+}
+
+/** The merged tables as one iptables-save text: built-in chains first, then user chains by name. */
+function renderMerged(tables: ReadonlyMap<TableName, MTable>): string {
+  let out = '';
+  for (const tname of SAVE_TABLE_ORDER) {
+    const t = tables.get(tname);
+    if (!t) continue;
+    const builtins = BUILTIN_CHAINS[tname] as readonly string[];
+    const chains: MChain[] = builtins.map((b) => t.chains.get(b)!);
+    const users = [...t.chains.values()].filter((c) => !builtins.includes(c.name));
+    users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    chains.push(...users);
+    out += `*${tname}\n`;
+    for (const c of chains) out += `:${c.name} ${c.policy === '' ? 'ACCEPT' : c.policy} [0:0]\n`;
+    for (const c of chains)
+      for (const r of c.rules) out += r === '' ? `-A ${c.name}\n` : `-A ${c.name} ${r}\n`;
+    out += 'COMMIT\n';
+  }
+  return out;
+}
+
 /**
  * Merges full or partial dumps / fragments, given in component start-up
  * order, into one iptables-save text. See the module doc for the rules.
@@ -231,14 +369,6 @@ export function mergeIptablesSaveWithDiagnostics(
         return;
       }
       const table = cur;
-      const ensureChain = (name: string): MChain => {
-        let c = table.chains.get(name);
-        if (!c) {
-          c = { name, policy: '-', rules: [], firstBy: new Map() };
-          table.chains.set(name, c);
-        }
-        return c;
-      };
       if (line.startsWith(':')) {
         const [name, policy] = line.slice(1).split(/\s+/);
         if (!name) {
@@ -250,7 +380,7 @@ export function mergeIptablesSaveWithDiagnostics(
           });
           return;
         }
-        const c = ensureChain(name);
+        const c = ensureChain(table, name);
         if (c.policy === '' && policy !== undefined && policy !== '-') c.policy = policy;
         return;
       }
@@ -264,122 +394,12 @@ export function mergeIptablesSaveWithDiagnostics(
         });
         return;
       }
-      switch (cmd.cmd) {
-        case '-N':
-          ensureChain(cmd.chain);
-          return;
-        case '-P': {
-          const c = table.chains.get(cmd.chain);
-          if (!c || c.policy === '-') {
-            diagnostics.push({
-              code: CODE_MERGE_SYNTAX,
-              severity: 'error',
-              message: `-P on a chain that is not built in: ${cmd.chain}`,
-              ...where,
-            });
-            return;
-          }
-          c.policy = cmd.body.trim();
-          return;
-        }
-        case '-F': {
-          const c = table.chains.get(cmd.chain);
-          if (c) {
-            c.rules = [];
-            c.firstBy.clear();
-          }
-          return;
-        }
-        case '-X': {
-          const c = table.chains.get(cmd.chain);
-          if (c && c.policy === '-') table.chains.delete(cmd.chain);
-          return;
-        }
-        case '-D':
-          diagnostics.push({
-            code: CODE_MERGE_SYNTAX,
-            severity: 'error',
-            message: `-D is not supported in merge input`,
-            ...where,
-          });
-          return;
-        case '-A':
-        case '-I': {
-          const c = table.chains.get(cmd.chain);
-          if (!c) {
-            diagnostics.push({
-              code: CODE_MERGE_UNKNOWN_CHAIN,
-              severity: 'error',
-              message: `chain ${cmd.chain} is not declared in table ${table.name}`,
-              ...where,
-            });
-            return;
-          }
-          const rule = canonical(cmd.body, where, diagnostics);
-          const first = c.firstBy.get(rule);
-          if (first !== undefined && first !== ti) return; // ensured by an earlier component
-          if (first === undefined) c.firstBy.set(rule, ti);
-          if (cmd.cmd === '-A') {
-            c.rules.push(rule);
-          } else {
-            const pos = cmd.pos ?? 1;
-            if (pos < 1 || pos > c.rules.length + 1) {
-              diagnostics.push({
-                code: CODE_MERGE_SYNTAX,
-                severity: 'error',
-                message: `-I ${cmd.chain} ${pos}: index of insertion too big (chain has ${c.rules.length} rules)`,
-                ...where,
-              });
-              return;
-            }
-            c.rules.splice(pos - 1, 0, rule);
-          }
-          return;
-        }
-        default:
-          diagnostics.push({
-            code: CODE_MERGE_SYNTAX,
-            severity: 'error',
-            message: `unsupported command ${cmd.cmd}`,
-            ...where,
-          });
-      }
+      applyCommand(table, cmd, ti, where, diagnostics);
     });
   });
 
-  // Jump targets must exist in the merged table (iptables-restore would refuse the rule).
-  for (const t of tables.values()) {
-    for (const c of t.chains.values()) {
-      for (const r of c.rules) {
-        const m = /(?:^| )-[jg] (\S+)/.exec(r);
-        const target = m?.[1];
-        if (target !== undefined && !isTargetExtension(target) && !t.chains.has(target)) {
-          diagnostics.push({
-            code: CODE_MERGE_UNKNOWN_CHAIN,
-            severity: 'error',
-            message: `rule in ${t.name} ${c.name} jumps to ${target}, which no input declares`,
-          });
-        }
-      }
-    }
-  }
-
-  let out = '';
-  for (const tname of SAVE_TABLE_ORDER) {
-    const t = tables.get(tname);
-    if (!t) continue;
-    const builtins = BUILTIN_CHAINS[tname] as readonly string[];
-    const chains: MChain[] = builtins.map((b) => t.chains.get(b)!);
-    const users = [...t.chains.values()].filter((c) => !builtins.includes(c.name));
-    users.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    chains.push(...users);
-    out += `*${tname}\n`;
-    for (const c of chains) out += `:${c.name} ${c.policy === '' ? 'ACCEPT' : c.policy} [0:0]\n`;
-    for (const c of chains)
-      for (const r of c.rules) out += r === '' ? `-A ${c.name}\n` : `-A ${c.name} ${r}\n`;
-    out += 'COMMIT\n';
-  }
-  return { text: out, diagnostics };
+  checkJumpTargets(tables, diagnostics);
+  return { text: renderMerged(tables), diagnostics };
 }
 
 /** {@link mergeIptablesSaveWithDiagnostics} without the diagnostics. */
