@@ -281,6 +281,91 @@ function identity(o: KubeObject): string {
   return `${o.kind}\u0000${ns}\u0000${o.metadata.name}`;
 }
 
+type Duplicates = Map<string, { count: number; first: LoadedObject; prev: LoadedObject }>;
+type UnknownKinds = Map<
+  string,
+  { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }
+>;
+
+/** parseFile, with a last line of defence: it does not throw by design. */
+function parseGuarded(
+  f: { path: string; text: string },
+  diagnostics: Diagnostic[],
+): ReturnType<typeof parseFile> | undefined {
+  try {
+    return parseFile(f.path, f.text);
+  } catch (e) {
+    diagnostics.push({
+      code: 'k8s-parse',
+      severity: 'error',
+      message: `cannot read: ${(e as Error).message}`,
+      file: f.path,
+    });
+    return undefined;
+  }
+}
+
+/** A workload whose problems are warnings that leave it out (undefined), never errors. */
+function decodeWorkloadLeniently(
+  ctx: Parameters<typeof decodeWorkload>[0],
+  raw: Parameters<typeof decodeWorkload>[1],
+  kind: Parameters<typeof decodeWorkload>[2],
+): ReturnType<typeof decodeWorkload> {
+  const own: Diagnostic[] = [];
+  const w = decodeWorkload({ ...ctx, diagnostics: own }, raw, kind);
+  for (const d of own) {
+    ctx.diagnostics.push(
+      d.severity === 'error'
+        ? { ...d, severity: 'warning', message: `${d.message}; the ${kind} is left out` }
+        : d,
+    );
+  }
+  return w;
+}
+
+/** One warning per pair of files that define the same objects. */
+function reportDuplicates(duplicates: Duplicates, diagnostics: Diagnostic[]): void {
+  for (const { count, first, prev } of duplicates.values()) {
+    const more =
+      count > 1
+        ? ` (and ${count - 1} more object${count > 2 ? 's' : ''} of ${first.origin.file} defined before in ${prev.origin.file})`
+        : '';
+    diagnostics.push({
+      code: 'k8s-duplicate-object',
+      severity: 'warning',
+      message: `${objectRef(first.object)} is defined twice; the first, at ${prev.origin.file}:${prev.origin.line} (document ${prev.origin.document}), is used and this one ignored${more}`,
+      ...locate(first),
+      hint:
+        prev.origin.file === first.origin.file
+          ? 'remove one of them, or give them different names'
+          : 'every -f input is read as one cluster: pass the files of one cluster only, or give the objects different names',
+    });
+  }
+}
+
+/** One diagnostic per file and unknown kind, with the count of the rest. */
+function reportUnknownKinds(unknown: UnknownKinds, diagnostics: Diagnostic[]): void {
+  for (const u of unknown.values()) {
+    const many = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
+    diagnostics.push(
+      u.irrelevant
+        ? {
+            code: 'k8s-ignored-kind',
+            severity: 'info',
+            message: `${u.kind} ignored: it does not affect the data plane${many}`,
+            ...u.first,
+          }
+        : {
+            code: 'k8s-unknown-kind',
+            severity: 'warning',
+            message: `${u.apiVersion} ${u.kind} is not modelled by packeteye and is ignored${many}`,
+            ...u.first,
+            hint: 'packeteye reads Node, Namespace, Pod, Service, EndpointSlice, NetworkPolicy, Ingress, AdminNetworkPolicy, BaselineAdminNetworkPolicy, Cluster and ExternalHost',
+          },
+    );
+  }
+}
+
 /**
  * Loads cluster files. Objects come back in input order (file, document,
  * list item); problems are diagnostics, never exceptions.
@@ -291,12 +376,9 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const workloads: LoadedWorkload[] = [];
   const evidence: EvidenceItem[] = [];
   const seen = new Map<string, LoadedObject>();
-  const duplicates = new Map<string, { count: number; first: LoadedObject; prev: LoadedObject }>();
+  const duplicates: Duplicates = new Map();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
-  const unknown = new Map<
-    string,
-    { first: Location; count: number; kind: string; apiVersion: string; irrelevant: boolean }
-  >();
+  const unknown: UnknownKinds = new Map();
 
   const given = new Set<string>();
   let empty = 0;
@@ -326,19 +408,8 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
       });
       continue;
     }
-    let parsed: ReturnType<typeof parseFile>;
-    try {
-      parsed = parseFile(f.path, f.text);
-    } catch (e) {
-      // parseFile does not throw by design; this is the last line of defence.
-      diagnostics.push({
-        code: 'k8s-parse',
-        severity: 'error',
-        message: `cannot read: ${(e as Error).message}`,
-        file: f.path,
-      });
-      continue;
-    }
+    const parsed = parseGuarded(f, diagnostics);
+    if (parsed === undefined) continue;
     diagnostics.push(...parsed.diagnostics);
     for (const doc of parsed.documents) {
       for (const p of expand(doc, diagnostics)) {
@@ -386,15 +457,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
           if (WORKLOADS.has(kind)) {
             // Only `reach` uses a workload (as a stand-in for its pods): a problem in one is a
             // warning that leaves it out, never an error that stops a trace.
-            const own: Diagnostic[] = [];
-            const w = decodeWorkload({ ...ctx, diagnostics: own }, p.raw, kind);
-            for (const d of own) {
-              diagnostics.push(
-                d.severity === 'error'
-                  ? { ...d, severity: 'warning', message: `${d.message}; the ${kind} is left out` }
-                  : d,
-              );
-            }
+            const w = decodeWorkloadLeniently(ctx, p.raw, kind);
             if (w) workloads.push({ workload: w, origin });
             continue;
           }
@@ -437,41 +500,8 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
       }
     }
   }
-  for (const { count, first, prev } of duplicates.values()) {
-    const more =
-      count > 1
-        ? ` (and ${count - 1} more object${count > 2 ? 's' : ''} of ${first.origin.file} defined before in ${prev.origin.file})`
-        : '';
-    diagnostics.push({
-      code: 'k8s-duplicate-object',
-      severity: 'warning',
-      message: `${objectRef(first.object)} is defined twice; the first, at ${prev.origin.file}:${prev.origin.line} (document ${prev.origin.document}), is used and this one ignored${more}`,
-      ...locate(first),
-      hint:
-        prev.origin.file === first.origin.file
-          ? 'remove one of them, or give them different names'
-          : 'every -f input is read as one cluster: pass the files of one cluster only, or give the objects different names',
-    });
-  }
-  for (const u of unknown.values()) {
-    const many = u.count > 1 ? ` (and ${u.count - 1} more in this file)` : '';
-    diagnostics.push(
-      u.irrelevant
-        ? {
-            code: 'k8s-ignored-kind',
-            severity: 'info',
-            message: `${u.kind} ignored: it does not affect the data plane${many}`,
-            ...u.first,
-          }
-        : {
-            code: 'k8s-unknown-kind',
-            severity: 'warning',
-            message: `${u.apiVersion} ${u.kind} is not modelled by packeteye and is ignored${many}`,
-            ...u.first,
-            hint: 'packeteye reads Node, Namespace, Pod, Service, EndpointSlice, NetworkPolicy, Ingress, AdminNetworkPolicy, BaselineAdminNetworkPolicy, Cluster and ExternalHost',
-          },
-    );
-  }
+  reportDuplicates(duplicates, diagnostics);
+  reportUnknownKinds(unknown, diagnostics);
   if (empty > 0 && empty === given.size) {
     // Nothing but empty inputs: say it as the error it is, not as "no such Pod" later.
     diagnostics.forEach((d, i) => {
