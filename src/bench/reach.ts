@@ -43,169 +43,126 @@ const TEAMS = [
 ];
 const TIERS = ['web', 'api', 'db'];
 
-export function generateCluster(
-  opts: { namespaces?: number; podsPerNamespace?: number; policies?: number; seed?: number } = {},
-): SourceObject[] {
-  const nNs = opts.namespaces ?? 100;
-  const perNs = opts.podsPerNamespace ?? 50;
-  const nPol = opts.policies ?? 1000;
-  const rnd = prng(opts.seed ?? 6);
+/** The spec of the benchmark's NetworkPolicy of shape `kind` (0: default deny; 1-7: the mixes below). */
+function policySpec(
+  kind: number,
+  app: string,
+  rnd: () => number,
+  nNs: number,
+): Record<string, unknown> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
-  const out: unknown[] = [];
-  const nsName = (i: number) => (i === 0 ? 'kube-system' : `ns-${String(i).padStart(3, '0')}`);
-  for (let i = 0; i < nNs; i++) {
-    out.push({
-      apiVersion: 'v1',
-      kind: 'Namespace',
-      metadata: {
-        name: nsName(i),
-        labels: {
-          team: TEAMS[i % TEAMS.length]!,
-          env: i % 3 === 0 ? 'prod' : i % 3 === 1 ? 'staging' : 'dev',
-        },
-      },
-    });
-    for (let j = 0; j < perNs; j++) {
-      const app = `app-${j % 10}`;
-      const tier = TIERS[j % 3]!;
-      const name = `${app}-${tier}-${j}`;
-      const ports = [
-        { name: 'http', containerPort: tier === 'db' ? 5432 : 8080 },
-        { name: 'metrics', containerPort: 9090 },
-        ...(i === 0 && j < 5 ? [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] : []),
-      ];
-      out.push({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: {
-          name,
-          namespace: nsName(i),
-          labels: { app, tier, 'statefulset.kubernetes.io/pod-name': name },
-        },
-        spec: { containers: [{ name: 'main', ports }] },
-        status: { podIP: `10.${64 + (i >> 6)}.${(i & 63) * 4 + (j >> 8)}.${(j & 255) + 1}` },
-      });
-    }
-  }
-  for (let k = 0; k < nPol; k++) {
-    const i = k % nNs;
-    const ns = nsName(i);
-    const app = `app-${Math.floor(rnd() * 10)}`;
-    const kind = k < nNs ? 0 : 1 + Math.floor(rnd() * 7);
-    let spec: Record<string, unknown>;
-    switch (kind) {
-      case 0: // default deny ingress in every namespace
-        spec = { podSelector: {}, policyTypes: ['Ingress'] };
-        break;
-      case 1: // allow from the same app
-        spec = {
-          podSelector: { matchLabels: { app } },
-          ingress: [{ from: [{ podSelector: { matchLabels: { app } } }] }],
-        };
-        break;
-      case 2: // allow web from namespaces of a team, on the named http port
-        spec = {
-          podSelector: { matchLabels: { tier: 'web' } },
-          ingress: [
-            {
-              from: [{ namespaceSelector: { matchLabels: { team: pick(TEAMS) } } }],
-              ports: [{ port: 'http' }],
-            },
-          ],
-        };
-        break;
-      case 3: // egress: DNS to kube-system, the internet, and the app's own namespace
-        spec = {
-          podSelector: { matchLabels: { app } },
-          policyTypes: ['Egress'],
-          egress: [
-            {
-              to: [
-                {
-                  namespaceSelector: {
-                    matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
-                  },
-                },
-              ],
-              ports: [{ port: 53, protocol: 'UDP' }, { port: 53 }],
-            },
-            {
-              to: [
-                {
-                  ipBlock: {
-                    cidr: '0.0.0.0/0',
-                    except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
-                  },
-                },
-              ],
-              ports: [{ port: 443 }],
-            },
-            { to: [{ podSelector: {} }] },
-          ],
-        };
-        break;
-      case 4: // api and db tiers from prod namespaces' api pods, port range
-        spec = {
-          podSelector: {
-            matchExpressions: [{ key: 'tier', operator: 'In', values: ['api', 'db'] }],
+  let spec: Record<string, unknown>;
+  switch (kind) {
+    case 0: // default deny ingress in every namespace
+      spec = { podSelector: {}, policyTypes: ['Ingress'] };
+      break;
+    case 1: // allow from the same app
+      spec = {
+        podSelector: { matchLabels: { app } },
+        ingress: [{ from: [{ podSelector: { matchLabels: { app } } }] }],
+      };
+      break;
+    case 2: // allow web from namespaces of a team, on the named http port
+      spec = {
+        podSelector: { matchLabels: { tier: 'web' } },
+        ingress: [
+          {
+            from: [{ namespaceSelector: { matchLabels: { team: pick(TEAMS) } } }],
+            ports: [{ port: 'http' }],
           },
-          ingress: [
-            {
-              from: [
-                {
-                  namespaceSelector: { matchLabels: { env: 'prod' } },
-                  podSelector: { matchLabels: { tier: 'api' } },
+        ],
+      };
+      break;
+    case 3: // egress: DNS to kube-system, the internet, and the app's own namespace
+      spec = {
+        podSelector: { matchLabels: { app } },
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [
+              {
+                namespaceSelector: {
+                  matchLabels: { 'kubernetes.io/metadata.name': 'kube-system' },
                 },
-              ],
-              ports: [{ port: 8000, endPort: 8100 }, { port: 5432 }],
-            },
-          ],
-        };
-        break;
-      case 5: // metrics scraping from the monitoring namespace's pods
-        spec = {
-          podSelector: {},
-          ingress: [
-            {
-              from: [
-                {
-                  namespaceSelector: { matchLabels: { team: 'ops' } },
-                  podSelector: { matchLabels: { app: 'app-0' } },
+              },
+            ],
+            ports: [{ port: 53, protocol: 'UDP' }, { port: 53 }],
+          },
+          {
+            to: [
+              {
+                ipBlock: {
+                  cidr: '0.0.0.0/0',
+                  except: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
                 },
-              ],
-              ports: [{ port: 'metrics' }],
-            },
-          ],
-        };
-        break;
-      default: {
-        // databases reachable from a peer namespace's pod range
-        const peer = Math.floor(rnd() * nNs);
-        spec = {
-          podSelector: { matchLabels: { tier: 'db' } },
-          ingress: [
-            {
-              from: [{ ipBlock: { cidr: `10.${64 + (peer >> 6)}.${(peer & 63) * 4}.0/24` } }],
-              ports: [{ port: 5432 }],
-            },
-          ],
-        };
-      }
+              },
+            ],
+            ports: [{ port: 443 }],
+          },
+          { to: [{ podSelector: {} }] },
+        ],
+      };
+      break;
+    case 4: // api and db tiers from prod namespaces' api pods, port range
+      spec = {
+        podSelector: {
+          matchExpressions: [{ key: 'tier', operator: 'In', values: ['api', 'db'] }],
+        },
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { env: 'prod' } },
+                podSelector: { matchLabels: { tier: 'api' } },
+              },
+            ],
+            ports: [{ port: 8000, endPort: 8100 }, { port: 5432 }],
+          },
+        ],
+      };
+      break;
+    case 5: // metrics scraping from the monitoring namespace's pods
+      spec = {
+        podSelector: {},
+        ingress: [
+          {
+            from: [
+              {
+                namespaceSelector: { matchLabels: { team: 'ops' } },
+                podSelector: { matchLabels: { app: 'app-0' } },
+              },
+            ],
+            ports: [{ port: 'metrics' }],
+          },
+        ],
+      };
+      break;
+    default: {
+      // databases reachable from a peer namespace's pod range
+      const peer = Math.floor(rnd() * nNs);
+      spec = {
+        podSelector: { matchLabels: { tier: 'db' } },
+        ingress: [
+          {
+            from: [{ ipBlock: { cidr: `10.${64 + (peer >> 6)}.${(peer & 63) * 4}.0/24` } }],
+            ports: [{ port: 5432 }],
+          },
+        ],
+      };
     }
-    out.push({
-      apiVersion: 'networking.k8s.io/v1',
-      kind: 'NetworkPolicy',
-      metadata: { name: `np-${k}`, namespace: ns },
-      spec,
-    });
   }
+  return spec;
+}
+
+/** The admin policies every benchmark cluster carries, one of each action and the baseline. */
+function adminPolicies(): unknown[] {
   const anp = (name: string, priority: number, spec: Record<string, unknown>) => ({
     apiVersion: 'policy.networking.k8s.io/v1alpha1',
     kind: 'AdminNetworkPolicy',
     metadata: { name },
     spec: { priority, ...spec },
   });
-  out.push(
+  return [
     anp('allow-kube-system', 1, {
       subject: { namespaces: {} },
       egress: [
@@ -253,7 +210,66 @@ export function generateCluster(
         ],
       },
     },
-  );
+  ];
+}
+
+export function generateCluster(
+  opts: { namespaces?: number; podsPerNamespace?: number; policies?: number; seed?: number } = {},
+): SourceObject[] {
+  const nNs = opts.namespaces ?? 100;
+  const perNs = opts.podsPerNamespace ?? 50;
+  const nPol = opts.policies ?? 1000;
+  const rnd = prng(opts.seed ?? 6);
+  const out: unknown[] = [];
+  const nsName = (i: number) => (i === 0 ? 'kube-system' : `ns-${String(i).padStart(3, '0')}`);
+  for (let i = 0; i < nNs; i++) {
+    out.push({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: {
+        name: nsName(i),
+        labels: {
+          team: TEAMS[i % TEAMS.length]!,
+          env: i % 3 === 0 ? 'prod' : i % 3 === 1 ? 'staging' : 'dev',
+        },
+      },
+    });
+    for (let j = 0; j < perNs; j++) {
+      const app = `app-${j % 10}`;
+      const tier = TIERS[j % 3]!;
+      const name = `${app}-${tier}-${j}`;
+      const ports = [
+        { name: 'http', containerPort: tier === 'db' ? 5432 : 8080 },
+        { name: 'metrics', containerPort: 9090 },
+        ...(i === 0 && j < 5 ? [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] : []),
+      ];
+      out.push({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: {
+          name,
+          namespace: nsName(i),
+          labels: { app, tier, 'statefulset.kubernetes.io/pod-name': name },
+        },
+        spec: { containers: [{ name: 'main', ports }] },
+        status: { podIP: `10.${64 + (i >> 6)}.${(i & 63) * 4 + (j >> 8)}.${(j & 255) + 1}` },
+      });
+    }
+  }
+  for (let k = 0; k < nPol; k++) {
+    const i = k % nNs;
+    const ns = nsName(i);
+    const app = `app-${Math.floor(rnd() * 10)}`;
+    const kind = k < nNs ? 0 : 1 + Math.floor(rnd() * 7);
+    const spec = policySpec(kind, app, rnd, nNs);
+    out.push({
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: { name: `np-${k}`, namespace: ns },
+      spec,
+    });
+  }
+  out.push(...adminPolicies());
   return out.map((object) => ({ object }));
 }
 
