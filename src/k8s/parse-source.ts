@@ -1,0 +1,212 @@
+/** Paths to fields and the source positions of raw documents: a field's line, its scalar's text, a child's source. */
+import { LineCounter, isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+
+export type Path = readonly (string | number)[];
+
+/** `spec.ports[0].targetPort`; keys with dots or slashes as `labels["app.kubernetes.io/name"]`. */
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const seg of path) {
+    if (typeof seg === 'number') out += `[${seg}]`;
+    else if (/^[A-Za-z0-9_-]+$/.test(seg)) out += out === '' ? seg : `.${seg}`;
+    else out += `[${JSON.stringify(seg)}]`;
+  }
+  return out;
+}
+
+/** Inverse of `formatPath`. */
+export function parsePath(text: string): (string | number)[] {
+  const out: (string | number)[] = [];
+  const re = /\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]|\.?([^.[\]]+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(text)) !== null) {
+    if (m[1] !== undefined) out.push(Number(m[1]));
+    else if (m[2] !== undefined) out.push(JSON.parse(m[2]) as string);
+    else if (m[3] !== undefined) out.push(m[3]);
+  }
+  return out;
+}
+
+/**
+ * Where a value came from: its node in the YAML tree, to find lines of
+ * fields. JSON files are read with `JSON.parse` (fast) and their tree is
+ * built only if a diagnostic asks for a line (`lazy`).
+ */
+export interface SourceRef {
+  readonly node: YamlNode | undefined;
+  readonly lines: LineCounter | undefined;
+  readonly lazy?: () => SourceRef;
+}
+
+export function resolve(src: SourceRef): SourceRef {
+  return src.node === undefined && src.lazy !== undefined ? src.lazy() : src;
+}
+
+export function once<T>(f: () => T): () => T {
+  let done = false;
+  let v: T;
+  return () => {
+    if (!done) {
+      v = f();
+      done = true;
+    }
+    return v;
+  };
+}
+
+export interface RawDocument {
+  readonly file: string;
+  /** 1-based document index in the file. */
+  readonly document: number;
+  /** 1-based line where the document's content starts. */
+  readonly line: number;
+  readonly value: unknown;
+  readonly source: SourceRef;
+  /** JSON only: the line of each element of the top-level `items` list, found without a YAML parse. */
+  readonly itemLines?: readonly number[];
+  /** YAML fast path: a source for each element of the top-level `items` list, parsed on demand from its own lines. */
+  readonly itemSources?: readonly SourceRef[];
+}
+
+/** True when finding a line costs no parse. */
+export function isCheap(src: SourceRef): boolean {
+  return src.node !== undefined || src.lazy === undefined;
+}
+
+/**
+ * Lines of the elements of the JSON text's top-level array, or of the
+ * `items` array of its top-level object: one linear scan, no tree.
+ */
+export function jsonElementLines(text: string): { top: number; elements: number[] } {
+  const elements: number[] = [];
+  let line = 1;
+  let depth = 0;
+  let top = 0;
+  let inString = false;
+  let stringStart = 0;
+  let lastKey: string | undefined;
+  let pendingKey: string | undefined;
+  let targetDepth = -1; // depth of the array whose elements we record
+  let expectElement = false;
+  let topIsArray = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 10) {
+      line++;
+      continue;
+    }
+    if (inString) {
+      if (c === 92)
+        i++; // backslash: skip the escaped character
+      else if (c === 34) {
+        inString = false;
+        if (depth === 1 && !topIsArray) pendingKey = text.slice(stringStart + 1, i);
+      }
+      continue;
+    }
+    if (c === 32 || c === 9 || c === 13) continue;
+    if (expectElement && c !== 93) {
+      elements.push(line);
+      expectElement = false;
+    }
+    switch (c) {
+      case 34:
+        inString = true;
+        stringStart = i;
+        break;
+      case 58: // ':'
+        if (depth === 1) lastKey = pendingKey;
+        break;
+      case 123: // '{'
+      case 91: // '['
+        if (depth === 0) {
+          top = line;
+          topIsArray = c === 91;
+          if (topIsArray) {
+            targetDepth = 1;
+            expectElement = true;
+          }
+        } else if (c === 91 && depth === 1 && !topIsArray && lastKey === 'items') {
+          targetDepth = 2;
+          expectElement = true;
+        }
+        depth++;
+        break;
+      case 125: // '}'
+      case 93: // ']'
+        depth--;
+        expectElement = false;
+        break;
+      case 44: // ','
+        if (depth === targetDepth) expectElement = true;
+        if (depth === 1) lastKey = undefined;
+        break;
+      default:
+        break;
+    }
+  }
+  return { top: top || 1, elements };
+}
+
+/** The 1-based line of `path` below `src`, or of the deepest ancestor that exists. */
+export function lineOf(source: SourceRef, path: Path): number | undefined {
+  const src = resolve(source);
+  if (src.node === undefined || src.lines === undefined) return undefined;
+  let node: unknown = src.node;
+  let offset = (src.node.range ?? [undefined])[0];
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === seg);
+      if (pair === undefined) break;
+      const keyRange = isScalar(pair.key) ? pair.key.range : undefined;
+      if (keyRange) offset = keyRange[0];
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      const item: unknown = node.items[seg];
+      if (item === undefined || item === null) break;
+      const r = (item as YamlNode).range;
+      if (r) offset = r[0];
+      node = item;
+    } else {
+      break;
+    }
+  }
+  return offset === undefined ? undefined : src.lines.linePos(offset).line;
+}
+
+/** The source text of the scalar at `path` (e.g. `1.30` as written, not 1.3). */
+export function scalarSource(src: SourceRef, path: Path): string | undefined {
+  let node: unknown = resolve(src).node;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === seg);
+      node = pair?.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      return undefined;
+    }
+  }
+  return isScalar(node) ? node.source : undefined;
+}
+
+/** A child source: the node at `path` below `src`. */
+export function childSource(source: SourceRef, path: Path): SourceRef {
+  if (source.node === undefined && source.lazy !== undefined) {
+    const lazy = source.lazy;
+    return { node: undefined, lines: undefined, lazy: once(() => childSource(lazy(), path)) };
+  }
+  const src = source;
+  let node: unknown = src.node;
+  for (const seg of path) {
+    if (isMap(node)) {
+      node = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === seg)?.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else {
+      node = undefined;
+    }
+    if (node === undefined || node === null) return { node: undefined, lines: src.lines };
+  }
+  return { node: node as YamlNode, lines: src.lines };
+}
