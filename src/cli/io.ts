@@ -8,6 +8,8 @@ import { InputError } from '../diag.js';
 
 export interface Io {
   out(text: string): void;
+  /** Bytes to stdout as they are (`trace -o pcap`). */
+  outBytes(bytes: Uint8Array): void;
   err(text: string): void;
   readFile(path: string): string;
   /**
@@ -107,6 +109,7 @@ export function processIo(): Io {
   endQuietlyOnClosedPipe();
   return {
     out: (t) => void process.stdout.write(t),
+    outBytes: (b) => void process.stdout.write(b),
     err: (t) => void process.stderr.write(t),
     readFile: (path) => {
       try {
@@ -141,14 +144,21 @@ export function processIo(): Io {
 export function memoryIo(
   files: Record<string, string> = {},
   opts: { errIsTty?: boolean; stdin?: string } = {},
-): Io & { stdout: string; stderr: string } {
+): Io & { stdout: string; stderr: string; stdoutBytes: Uint8Array } {
   const io = {
     stdout: '',
+    stdoutBytes: new Uint8Array(0),
     stderr: '',
     isTty: false,
     errIsTty: opts.errIsTty === true,
     out(t: string) {
       io.stdout += t;
+    },
+    outBytes(b: Uint8Array) {
+      const all = new Uint8Array(io.stdoutBytes.length + b.length);
+      all.set(io.stdoutBytes);
+      all.set(b, io.stdoutBytes.length);
+      io.stdoutBytes = all;
     },
     err(t: string) {
       io.stderr += t;

@@ -1,6 +1,6 @@
 /**
  * `packeteye trace -f FILE|DIR|-... [-n NS] --from REF --to REF [--proto tcp|udp|icmp]
- * [--sport N] [--seed N] [--all-paths] [-v] [-o text|wide|json|yaml|mermaid|html]`: the
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|wide|json|yaml|mermaid|html|pcap]`: the
  * life of one connection in the cluster twin, there and back (trace/connection.ts).
  * A bare pod name or `svc/NAME:PORT` is in `-n` (default `default`), as in kubectl.
  */
@@ -8,7 +8,9 @@ import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
-import { traceConnection } from '../trace/connection.js';
+import { traceConnection, traceConnectionWithTwin } from '../trace/connection.js';
+import { traceRecords, writePcap } from '../render/pcap.js';
+import type { Step } from '../kernel/step.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import { qualifyRef } from '../trace/refs.js';
 import { traceThroughIngress } from '../trace/l7.js';
@@ -38,7 +40,7 @@ interface TraceOpts extends LiveOpts {
   namespace: string;
 }
 
-const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html'];
+const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
 
 const EXAMPLES = `
@@ -48,6 +50,9 @@ Examples:
 
   # Every branch kube-proxy's probabilities allow, as YAML
   packeteye trace -f examples/two-nodes.yaml --from default/frontend --to svc/default/store-be:80 --all-paths -o yaml
+
+  # The frames of the request and the reply as pcap, for Wireshark or tshark
+  packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcap > trace.pcap
 
   # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
   kubectl packeteye trace -n shop --from web-1 --to svc/api:80
@@ -80,7 +85,7 @@ export function register(program: Command, io: Io): void {
     .option('-v, --verbose', 'every step, host by host')
     .option(
       '-o, --output <format>',
-      "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html",
+      "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html | pcap (the frames on the wire; redirect to a file)",
       'text',
     )
     .option('--strict', STRICT_HELP)
@@ -93,6 +98,20 @@ export function register(program: Command, io: Io): void {
           `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`,
           { field: '--output' },
           'e.g. -o json, or -o yaml',
+        );
+      if (output === 'pcap' && io.isTty)
+        throw InputError.of(
+          'bad-output',
+          '-o pcap writes binary frames, and stdout is a terminal',
+          { field: '--output' },
+          'redirect it: -o pcap > trace.pcap (or pipe it to tshark -r -)',
+        );
+      if (output === 'pcap' && opts.http !== undefined)
+        throw InputError.of(
+          'bad-output',
+          '-o pcap writes the frames of one connection; --http traces two',
+          { field: '--output' },
+          'drop --http, or trace the upstream connection on its own',
         );
       if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
         throw InputError.of(
@@ -127,8 +146,10 @@ export function register(program: Command, io: Io): void {
         allPaths: opts.allPaths === true,
       };
       let t: L7Trace;
+      let steps: readonly Step[] = [];
       try {
-        t = traceConnection(plan, topts);
+        if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
+        else t = traceConnection(plan, topts);
         if (opts.http !== undefined) {
           const slash = opts.http.indexOf('/');
           const httpHost = slash < 0 ? opts.http : opts.http.slice(0, slash);
@@ -148,7 +169,8 @@ export function register(program: Command, io: Io): void {
         t.upstream && (output === 'text' || wide)
           ? `\nupstream, ${t.proxy?.why}:\n${text(t.upstream)}`
           : '';
-      if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
+      if (output === 'pcap') io.outBytes(writePcap(traceRecords(steps)));
+      else if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
       else if (output === 'yaml') io.out(toYaml(t));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));

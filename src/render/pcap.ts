@@ -10,6 +10,8 @@
  * either byte order and the nanosecond magic, so tests can read what tcpdump
  * captured; it returns errors as values, like every parser of outside bytes.
  */
+import type { Step } from '../kernel/step.js';
+import { emitFrame } from '../wire/index.js';
 import { fail, ok, type WireResult } from '../wire/result.js';
 
 export const PCAP_MAGIC = 0xa1b2c3d4;
@@ -114,4 +116,23 @@ export function readPcap(bytes: Uint8Array): WireResult<PcapFile> {
     at += 16 + caplen;
   }
   return ok({ linktype, snaplen, records });
+}
+
+/**
+ * The frames a trace put on the wire: one record per `transmit` step that
+ * carried an IPv4 packet, in the order the kernel sent them (request leg, then
+ * reply), each as the device sent it — its MAC addresses, the packet after
+ * every rewrite made before it left. A trace has no clock: record i is at
+ * i microseconds, so the file sorts as the trace does.
+ */
+export function traceRecords(steps: readonly Step[]): PcapRecord[] {
+  const out: PcapRecord[] = [];
+  for (const s of steps) {
+    if (s.kind !== 'transmit' || !s.packet) continue;
+    const d = s.detail as { src?: unknown; dst?: unknown } | undefined;
+    if (typeof d?.src !== 'string' || typeof d.dst !== 'string') continue;
+    const frame = emitFrame({ kind: 'ipv4', src: d.src, dst: d.dst, packet: s.packet });
+    out.push({ seconds: 0, micros: out.length, frame });
+  }
+  return out;
 }

@@ -238,6 +238,8 @@ interface RunOutput {
   reply: Leg | null;
   rewrites: RewriteView[];
   twin: Twin;
+  /** The kernel's steps of the request leg, then of the reply leg. */
+  steps: readonly Step[];
 }
 
 /**
@@ -423,7 +425,7 @@ function runOnce(
     };
     rewrites.push(...rewritesOf(repRec.steps, 'reply'));
   }
-  return { request, reply, rewrites, twin };
+  return { request, reply, rewrites, twin, steps: [...reqRec.steps, ...repRec.steps] };
 }
 
 /** Traces one connection `from` → `to` through the twin, there and back. */
@@ -431,11 +433,14 @@ export function traceConnection(twinOrPlan: Twin | TwinPlan, opts: TraceOptions)
   return traceConnectionWithTwin(twinOrPlan, opts).trace;
 }
 
-/** traceConnection, also handing back the twin the main run used (its conntrack, neighbour and FDB state after the connection). */
+/**
+ * traceConnection, also handing back the twin the main run used (its conntrack, neighbour and
+ * FDB state after the connection) and the kernel's steps of its request and reply legs, in order.
+ */
 export function traceConnectionWithTwin(
   twinOrPlan: Twin | TwinPlan,
   opts: TraceOptions,
-): { trace: ConnectionTrace; twin: Twin } {
+): { trace: ConnectionTrace; twin: Twin; steps: readonly Step[] } {
   const plan = 'instantiate' in twinOrPlan ? twinOrPlan : twinOrPlan.plan;
   const model = plan.model;
   const dst0 = resolveRef(model, opts.to, '--to', opts.proto);
@@ -537,5 +542,5 @@ export function traceConnectionWithTwin(
     ...(alternatives ? { alternatives } : {}),
     diagnostics: main.twin.diagnostics,
   });
-  return { trace, twin: main.twin };
+  return { trace, twin: main.twin, steps: main.steps };
 }
