@@ -35,7 +35,7 @@ describe('packeteye trace -o pcap', () => {
     const r = await pcapOf(['-o', 'pcap']);
     expect(r.code).toBe(0);
     const file = readPcap(r.bytes);
-    if (!file.ok) throw new Error(file.error.message);
+    if (!file.ok) throw new Error(JSON.stringify(file));
     const io = memoryIo(FILES);
     await main([...ARGS, '-o', 'json'], io);
     const t = JSON.parse(io.stdout) as { request: Leg; reply: Leg };
