@@ -406,7 +406,8 @@ describe('--help: every command shows examples, and every example runs', () => {
       if (line.startsWith('kubectl ')) continue; // needs a live cluster
       const cmd = piped ? piped[2]! : line.startsWith('packeteye ') ? line.slice(10) : undefined;
       if (cmd === undefined) continue;
-      const [argText, redirect] = cmd.split(' < ');
+      // An output redirect (`-o pcap > trace.pcap`) is the shell's business, not an argument.
+      const [argText, redirect] = cmd.replace(/ > \S+$/, '').split(' < ');
       const stdinFile = piped ? piped[1] : redirect;
       out.push({
         args: argText!.trim().split(/\s+/),
