@@ -23,7 +23,7 @@ const FILES: Record<string, string> = {
 async function cli(args: string[], files = FILES, opts: Parameters<typeof memoryIo>[1] = {}) {
   const io = memoryIo(files, opts);
   const code = await main(args, io);
-  return { code, out: io.stdout, err: io.stderr };
+  return { code, out: io.stdout, bytes: io.stdoutBytes, err: io.stderr };
 }
 
 const TRACE = ['trace', '-f', 'examples/two-nodes.yaml'];
@@ -438,7 +438,7 @@ describe('--help: every command shows examples, and every example runs', () => {
           code: 0,
           err: '',
         });
-        expect(run.out.length).toBeGreaterThan(0);
+        expect(run.out.length + run.bytes.length).toBeGreaterThan(0);
       }
     },
   );
