@@ -12,10 +12,11 @@ import { register as drift } from './drift.js';
 import { addLiveOptions } from './live.js';
 import { addNodeStateOption } from './node-state.js';
 import { register as check } from './check.js';
+import { register as completion } from './completion.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [reach, iptables, trace, rules, check, node, drift];
+const commands: Register[] = [reach, iptables, trace, rules, check, node, drift, completion];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);

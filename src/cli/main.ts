@@ -11,7 +11,7 @@
  *   live.ts      without -f: the current kubectl context
  *   output.ts    -o yaml from the JSON document, progress on stderr
  *   exit.ts      exit statuses
- *   trace.ts, rules.ts, reach.ts, iptables.ts, check.ts: one subcommand each
+ *   trace.ts, rules.ts, reach.ts, iptables.ts, check.ts, completion.ts: one subcommand each
  *
  * Exit status: 0 when the command ran (whatever the packet's fate), 2 for bad
  * input (with diagnostics naming file, object and field), 1 when `check`
