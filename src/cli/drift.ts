@@ -9,12 +9,10 @@ import type { Command } from 'commander';
 import { formatDiagnostic, InputError } from '../diag.js';
 import { driftNode, type DriftItem, type NodeDrift } from '../live/drift.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
-import { readBundle } from '../live/state.js';
 import { loadPlan } from './cluster.js';
 import type { Io } from './io.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
-import { readBundleDir } from './node-state.js';
-import { closeMatches } from '../trace/refs.js';
+import { readNodeStateArg } from './node-state.js';
 import { progress, toYaml } from './output.js';
 
 interface DriftOpts extends LiveOpts {
@@ -99,24 +97,7 @@ export function register(program: Command, io: Io): void {
       const p = progress(io);
       const src = await clusterSources(io, opts, TWIN_KINDS, opts.namespace);
       const plan = loadPlan(src.io, src.files, p);
-      const bundles = opts.nodeState.map((arg) => {
-        const eq = arg.indexOf('=');
-        const named = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
-        const dir = named !== undefined ? arg.slice(eq + 1) : arg;
-        const r = readBundle(dir, readBundleDir(dir));
-        if (!r.bundle) throw new InputError(r.diagnostics);
-        const node = named ?? r.bundle.manifest.metadata.name;
-        if (!plan.model.nodes.has(node)) {
-          const near = closeMatches(node, [...plan.model.nodes.keys()]);
-          throw InputError.of(
-            'node-state-unknown-node',
-            `the bundle is of ${node}, which is not a Node of the cluster`,
-            { file: dir, field: '--node-state' },
-            `say which node it is: --node-state NODE=${dir}${near.length > 0 ? ` (did you mean ${near.join(', ')}?)` : ''}`,
-          );
-        }
-        return { node, dir, bundle: r.bundle };
-      });
+      const bundles = opts.nodeState.map((arg) => readNodeStateArg(plan, arg));
       const twin = plan.instantiate({ nodes: bundles.map((b) => b.node) });
       const drifts = bundles.map((b) => ({
         dir: b.dir,

@@ -44,31 +44,43 @@ export function readBundleDir(dir: string): Map<string, string> {
   return files;
 }
 
+/**
+ * One --node-state argument (`DIR` or `NODE=DIR`): the bundle read, and the
+ * Node of the model it belongs to (named, or the bundle's own node name).
+ */
+export function readNodeStateArg(
+  plan: TwinPlan,
+  arg: string,
+): { node: string; dir: string; bundle: NonNullable<ReturnType<typeof readBundle>['bundle']> } {
+  const eq = arg.indexOf('=');
+  const named = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
+  const dir = named !== undefined ? arg.slice(eq + 1) : arg;
+  const r = readBundle(dir, readBundleDir(dir));
+  if (!r.bundle) throw new InputError(r.diagnostics);
+  const node = named ?? r.bundle.manifest.metadata.name;
+  if (!plan.model.nodes.has(node)) {
+    const near = closeMatches(node, [...plan.model.nodes.keys()]);
+    throw InputError.of(
+      'node-state-unknown-node',
+      `the bundle is of ${node}, which is not a Node of the cluster`,
+      { file: dir, field: '--node-state' },
+      `say which node it is: --node-state NODE=${dir}${near.length > 0 ? ` (did you mean ${near.join(', ')}?)` : ''}`,
+    );
+  }
+  return { node, dir, bundle: r.bundle };
+}
+
 /** The bundles behind --node-state, each matched to a Node of the model. */
 export function loadNodeStates(io: Io, plan: TwinPlan, args: readonly string[]): LoadedState[] {
   const out: LoadedState[] = [];
   for (const arg of args) {
-    const eq = arg.indexOf('=');
-    const named = eq > 0 && !arg.slice(0, eq).includes('/') ? arg.slice(0, eq) : undefined;
-    const dir = named !== undefined ? arg.slice(eq + 1) : arg;
-    const r = readBundle(dir, readBundleDir(dir));
-    if (!r.bundle) throw new InputError(r.diagnostics);
-    const node = named ?? r.bundle.manifest.metadata.name;
-    if (!plan.model.nodes.has(node)) {
-      const near = closeMatches(node, [...plan.model.nodes.keys()]);
-      throw InputError.of(
-        'node-state-unknown-node',
-        `the bundle is of ${node}, which is not a Node of the cluster`,
-        { file: dir, field: '--node-state' },
-        `say which node it is: --node-state NODE=${dir}${near.length > 0 ? ` (did you mean ${near.join(', ')}?)` : ''}`,
-      );
-    }
+    const { node, dir, bundle } = readNodeStateArg(plan, arg);
     if (out.some((s) => s.node === node))
       throw InputError.of('node-state-twice', `two bundles for node ${node}`, {
         file: dir,
         field: '--node-state',
       });
-    out.push(loadState(node, { dir, bundle: r.bundle }));
+    out.push(loadState(node, { dir, bundle }));
   }
   void io;
   return out;
