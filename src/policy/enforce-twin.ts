@@ -163,7 +163,11 @@ export function planPolicyEnforcement(model: ClusterModel): PolicyEnforcementPla
       const r = renderKubeRouterFilter(
         { ...enforced, admin: [], baseline: undefined, baselineParts: [] } as PolicyWorld,
         local,
-        { clusterIPRanges: [c.serviceCIDR] },
+        {
+          clusterIPRanges: [c.serviceCIDR],
+          // kube-router reads the API server's --service-node-port-range as the cluster's.
+          nodePortRange: `${c.serviceNodePortRange.base}:${c.serviceNodePortRange.base + c.serviceNodePortRange.size - 1}`,
+        },
       );
       return {
         text: r.text,
