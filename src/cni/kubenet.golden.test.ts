@@ -5,29 +5,15 @@
  * regenerate with `UPDATE_GOLDEN=1 npx vitest run src/cni/kubenet.golden.test.ts`),
  * each case checking what it is about on the trace itself.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { renderRules } from '../cli/rules.js';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
 import { traceConnection, type TraceOptions } from '../trace/connection.js';
 import type { ConnectionTrace } from '../trace/model.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
-import { expectGolden, expectTraceGolden } from '../render/testing/golden.js';
+import type { TwinPlan } from '../twin/index.js';
+import { expectGolden, expectTraceGolden, planExample } from '../render/testing/golden.js';
 
-const PATH = 'examples/aks-kubenet.yaml';
-let cached: TwinPlan | undefined;
 /** The example as the CLI reads it: objects and the evidence detection reads. */
-function plan(): TwinPlan {
-  if (cached) return cached;
-  const loaded = loadDocuments([{ path: PATH, text: readFileSync(PATH, 'utf8') }]);
-  const built = buildModel(loaded.objects, loaded.evidence);
-  expect(
-    [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
-  ).toEqual([]);
-  cached = planTwin(built.model);
-  return cached;
-}
+const plan = (): TwinPlan => planExample('aks-kubenet');
 
 const CASES: { name: string; opts: TraceOptions; expect: (t: ConnectionTrace) => void }[] = [
   {

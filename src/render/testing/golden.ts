@@ -37,7 +37,8 @@ export function planExample(example: string, edit?: (s: string) => string): Twin
     const text = edit ? edit(text0) : text0;
     if (edit) expect(text).not.toBe(text0);
     const loaded = loadDocuments([{ path, text }]);
-    const built = buildModel(loaded.objects);
+    // As the CLI reads it: the objects and the evidence detection reads.
+    const built = buildModel(loaded.objects, loaded.evidence);
     expect(
       [...loaded.diagnostics, ...built.diagnostics].filter((d) => d.severity === 'error'),
     ).toEqual([]);
