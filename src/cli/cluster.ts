@@ -10,10 +10,10 @@
  */
 import type { Command } from 'commander';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag.js';
-import { loadDocuments, workloadPods, type LoadResult } from '../k8s/load.js';
-import { buildModel, type ClusterModel } from '../k8s/model.js';
-import { resolveLayout } from '../proxy/version.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
+import type { LoadResult } from '../k8s/load.js';
+import type { ClusterModel } from '../k8s/model.js';
+import type { TwinPlan } from '../twin/index.js';
+import { TwinSession } from '../twin/session.js';
 import type { Io } from './io.js';
 import { count, type Progress } from './output.js';
 
@@ -68,6 +68,43 @@ export interface ReadCluster {
   readonly model: ClusterModel;
   /** Every diagnostic, errors excluded (they were thrown). */
   readonly diagnostics: readonly Diagnostic[];
+  /** The session the reading is kept in (its plan and policy sources made once, on first use). */
+  readonly session: TwinSession;
+}
+
+/**
+ * The cluster behind `-f FILES`, read into a session: the one the Io already
+ * holds for exactly these files (`packeteye serve` keeps one open), else a new
+ * reading. Errors throw; warnings are written (or thrown under `--strict`)
+ * every time, as each command says them before its answer.
+ */
+export function openSession(
+  io: Io,
+  files: readonly string[],
+  opts: ReadOptions = {},
+  progress?: Progress,
+): TwinSession {
+  const kept = io.session;
+  const session =
+    kept && sameFiles(kept.files, files)
+      ? kept.session
+      : TwinSession.open(readInputs(io, files), (what, n) => {
+          if (what === 'load') progress?.update(`reading ${count(n)} file${n === 1 ? '' : 's'}…`);
+          else progress?.update(`building the model from ${count(n)} objects…`);
+        });
+  const standIns = session.standIns;
+  if (standIns.length > 0) {
+    io.err(
+      `packeteye: ${count(standIns.length)} workload${standIns.length === 1 ? '' : 's'} without pods in the input, each as one pod from its template: ${standIns.slice(0, 3).join(', ')}${standIns.length > 3 ? ', …' : ''}\n`,
+    );
+  }
+  progress?.done();
+  report(io, session.diagnostics, opts);
+  return session;
+}
+
+function sameFiles(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((f, i) => f === b[i]);
 }
 
 export function readCluster(
@@ -76,24 +113,13 @@ export function readCluster(
   opts: ReadOptions = {},
   progress?: Progress,
 ): ReadCluster {
-  const inputs = readInputs(io, files);
-  progress?.update(`reading ${count(inputs.length)} file${inputs.length === 1 ? '' : 's'}…`);
-  const loaded = loadDocuments(inputs);
-  // A manifest repository holds Deployments, not Pods: each workload none of whose pods is in
-  // the input stands as one pod made from its template (the model places it on a node).
-  const standIns = workloadPods(loaded);
-  if (standIns.length > 0) {
-    const names = standIns.map((w) => w.pod.object.metadata.name);
-    io.err(
-      `packeteye: ${count(standIns.length)} workload${standIns.length === 1 ? '' : 's'} without pods in the input, each as one pod from its template: ${names.slice(0, 3).join(', ')}${names.length > 3 ? ', …' : ''}\n`,
-    );
-  }
-  progress?.update(`building the model from ${count(loaded.objects.length)} objects…`);
-  const built = buildModel([...loaded.objects, ...standIns.map((w) => w.pod)], loaded.evidence);
-  const diagnostics = [...loaded.diagnostics, ...built.diagnostics, ...unmodelled(built.model)];
-  progress?.done();
-  report(io, diagnostics, opts);
-  return { loaded, model: built.model, diagnostics };
+  const session = openSession(io, files, opts, progress);
+  return {
+    loaded: session.loaded,
+    model: session.model,
+    diagnostics: session.diagnostics.filter((d) => d.severity !== 'error'),
+    session,
+  };
 }
 
 /**
@@ -109,41 +135,18 @@ export function report(io: Io, diagnostics: readonly Diagnostic[], opts: ReadOpt
   for (const d of warnings) io.err(`${formatDiagnostic(d)}\n`);
 }
 
-/**
- * What the answer cannot be trusted for, said before it: a kube-proxy release
- * outside the modelled ones (the nearest is used).
- */
-function unmodelled(model: ClusterModel): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const origin = model.origins.get(`Cluster ${model.cluster.name}`);
-  const where = {
-    ...(origin ? { file: origin.file, line: origin.line, document: origin.document } : {}),
-    object: `Cluster ${model.cluster.name}`,
-    field: 'spec.kubeProxy.version',
-  };
-  if (model.cluster.kubeProxy.mode === 'iptables')
-    for (const d of resolveLayoutDiagnostics(model.cluster.kubeProxy.version))
-      out.push({ ...d, ...where, code: 'k8s-version-not-modelled' });
-  return out;
-}
-
-function resolveLayoutDiagnostics(version: string): Diagnostic[] {
-  const ds: Diagnostic[] = [];
-  resolveLayout(version, ds);
-  return ds;
-}
-
 export function loadPlan(
   io: Io,
   files: readonly string[],
   progress?: Progress,
   opts: ReadOptions = {},
 ): TwinPlan {
-  const { model } = readCluster(io, files, opts, progress);
-  progress?.update(
-    `planning the twin: ${count(model.nodes.size)} nodes, ${count(model.pods.size)} pods…`,
+  const session = openSession(io, files, opts, progress);
+  const plan = session.plan((_, n) =>
+    progress?.update(
+      `planning the twin: ${count(n)} nodes, ${count(session.model.pods.size)} pods…`,
+    ),
   );
-  const plan = planTwin(model);
   progress?.done();
   // What the plan cannot model (a kube-proxy mode, a CNI) is said before the answer.
   report(io, plan.diagnostics, opts);

@@ -5,6 +5,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../diag.js';
+import type { TwinSession } from '../twin/session.js';
 
 export interface Io {
   out(text: string): void;
@@ -22,6 +23,11 @@ export interface Io {
   readonly isTty: boolean;
   /** Whether stderr is a terminal: progress lines go there, and only then. */
   readonly errIsTty: boolean;
+  /**
+   * A cluster already read and kept (`packeteye serve`): a command given
+   * exactly these `-f` files answers from it instead of reading them again.
+   */
+  readonly session?: { readonly files: readonly string[]; readonly session: TwinSession };
 }
 
 /** The extensions `kubectl -f DIR` reads (k8s.io/cli-runtime resource.FileExtensions). */

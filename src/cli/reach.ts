@@ -58,37 +58,9 @@ export function loadSources(
   files: readonly string[],
   strict = false,
 ): { sources: SourceObject[]; diagnostics: Diagnostic[]; cluster: Cluster | undefined } {
-  const { model, loaded, diagnostics } = readCluster(io, files, { strict });
-  const origin = (kind: string, o: { metadata: { name: string; namespace?: string } }) => {
-    const ns = o.metadata.namespace;
-    const at = model.origins.get(
-      ns ? `${kind} ${ns}/${o.metadata.name}` : `${kind} ${o.metadata.name}`,
-    );
-    return at ? { origin: { file: at.file, line: at.line, document: at.document } } : {};
-  };
-  const objects: { kind: string; metadata: { name: string; namespace?: string } }[] = [
-    ...model.pods.values(),
-    ...model.networkPolicies,
-    ...model.adminNetworkPolicies,
-    ...(model.baselineAdminNetworkPolicy ? [model.baselineAdminNetworkPolicy] : []),
-  ];
-  const cluster = loaded.objects
-    .map((o) => o.object)
-    .find((o): o is Cluster => o.kind === 'Cluster');
-  // Every other object (Services, the Cluster, Ingresses, ExternalHosts) as loaded.
-  // Namespaces as written (edits suggested for them patch what the user wrote).
-  const modelled = new Set([
-    'Pod',
-    'NetworkPolicy',
-    'AdminNetworkPolicy',
-    'BaselineAdminNetworkPolicy',
-  ]);
-  const rest = loaded.objects.filter((o) => !modelled.has(o.object.kind)).map((o) => o.object);
-  return {
-    sources: [...objects, ...rest].map((o) => ({ object: o, ...origin(o.kind, o) })),
-    diagnostics: [...diagnostics],
-    cluster,
-  };
+  const { session, diagnostics } = readCluster(io, files, { strict });
+  const { sources, cluster } = session.policySources();
+  return { sources: [...sources], diagnostics: [...diagnostics], cluster };
 }
 
 export function parsePortQuery(text: string): PortQuery {
