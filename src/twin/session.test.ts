@@ -19,7 +19,9 @@ describe('a twin session', () => {
     expect(s.plan()).toBe(plan);
     expect(phases.filter((p) => p === 'plan')).toHaveLength(1);
     expect(s.policySources()).toBe(s.policySources());
-    expect(s.policySources().sources.some((o) => o.object.kind === 'Pod')).toBe(true);
+    expect(
+      s.policySources().sources.some((o) => (o.object as { kind: string }).kind === 'Pod'),
+    ).toBe(true);
   });
 
   it('gives the same trace on every question (each on a cold twin from the one plan)', () => {
