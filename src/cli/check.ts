@@ -1,6 +1,8 @@
 /**
- * `packeteye check -f CLUSTER… --expect FILE… [-o text|json|yaml|junit|tap]`:
+ * `packeteye check [-f CLUSTER…] --expect FILE… [-o text|json|yaml|junit|tap]`:
  * connectivity expectations (check/expectations.ts) checked against the twin.
+ * Without -f, the current kubectl context is read (cli/live.ts), every kind
+ * the twin and the policy engine need.
  * Exit status: 0 when every expectation holds, 1 when one does not, 2 for bad
  * input (an unreadable file, a statement that cannot be read, a ref that
  * names nothing: file, statement index and field).
@@ -21,14 +23,21 @@ import type { Io } from './io.js';
 import { progress, toYaml } from './output.js';
 import { loadSources } from './reach.js';
 import { readOnce } from './read-once.js';
+import { addLiveOptions, clusterSources, FILE_HELP, type LiveOpts } from './live.js';
+import { POLICY_KINDS, TWIN_KINDS, type KindSpec } from '../live/kubectl.js';
+
+/** What a check reads from a live cluster: the twin's kinds and the admin policies. */
+const CHECK_KINDS: readonly KindSpec[] = [
+  ...TWIN_KINDS,
+  ...POLICY_KINDS.filter((k) => !TWIN_KINDS.some((t) => t.resource === k.resource)),
+];
 
 const OUTPUTS = ['text', 'json', 'yaml', 'junit', 'tap'] as const;
 type Output = (typeof OUTPUTS)[number];
 
 export const EXIT_FAILED = 1;
 
-interface CheckOpts {
-  file?: string[];
+interface CheckOpts extends LiveOpts {
   expect?: string[];
   output?: string;
 }
@@ -40,6 +49,9 @@ Examples:
 
   # In CI: JUnit XML for the test report
   packeteye check -f k8s/ --expect expectations/ -o junit > packeteye.xml
+
+  # The cluster of the current kubectl context, as it is now
+  packeteye check --expect expectations/ -A
 
 An expectations file (apiVersion: packeteye.dev/v1alpha1, kind: ConnectivityExpectations):
   spec:
@@ -71,18 +83,15 @@ export function readExpectations(io: Io, paths: readonly string[]): Expectations
 }
 
 export function register(program: Command, io: Io): void {
-  program
+  const cmd = program
     .command('check')
     .description('Check connectivity expectations against the twin: exit 1 when one does not hold')
-    .requiredOption(
-      '-f, --file <files...>',
-      'cluster files or directories (YAML/JSON; - for stdin)',
-    )
+    .option('-f, --file <files...>', FILE_HELP)
     .requiredOption('--expect <files...>', 'ConnectivityExpectations files or directories')
-    .option('-o, --output <format>', 'text | json | yaml | junit | tap', 'text')
+    .option('-o, --output <format>', 'text | json | yaml | junit | tap', 'text');
+  addLiveOptions(cmd, 'without -f: read every namespace (the default for check)')
     .addHelpText('after', EXAMPLES)
-    .action((opts: CheckOpts) => {
-      const fio = readOnce(io);
+    .action(async (opts: CheckOpts) => {
       const output = (opts.output ?? 'text') as Output;
       if (!OUTPUTS.includes(output))
         throw InputError.of(
@@ -92,7 +101,11 @@ export function register(program: Command, io: Io): void {
           'e.g. -o junit for CI, -o json for a program',
         );
       const expectations = readExpectations(io, opts.expect ?? []);
-      const loaded = loadSources(fio, opts.file ?? []);
+      // Expectations name pods across namespaces: a live read is cluster-wide.
+      const src = await clusterSources(io, opts, CHECK_KINDS, undefined);
+      const fio = readOnce(src.io);
+      const files = src.files;
+      const loaded = loadSources(fio, files);
       const world = buildPolicyWorld(loaded.sources);
       // The cluster reading's own warnings were written by loadSources; these are the policies'.
       const said = new Set(loaded.diagnostics.map((d) => `${d.object}\u0000${d.field}`));
@@ -114,7 +127,7 @@ export function register(program: Command, io: Io): void {
         catalog: policyCatalog(world, objects),
         // The twin is planned only when a statement needs a trace; its loader reports the
         // input's warnings itself then.
-        plan: () => (plan ??= loadPlan(fio, opts.file ?? [], p)),
+        plan: () => (plan ??= loadPlan(fio, files, p)),
       };
       const dataPlane = expectations.some((f) =>
         f.statements.some(

@@ -33,8 +33,9 @@ describe.skipIf(!ready)('a live cluster through the real kubectl', () => {
     api.forbid.clear();
     api.hangLists = false;
   });
-  const run = async (...argv: string[]) => {
-    const io = memoryIo();
+  const run = async (...argv: string[]) => runWith({}, ...argv);
+  const runWith = async (files: Record<string, string>, ...argv: string[]) => {
+    const io = memoryIo(files);
     const code = await main(argv, io);
     return { code, out: io.stdout, err: io.stderr };
   };
@@ -111,6 +112,53 @@ describe.skipIf(!ready)('a live cluster through the real kubectl', () => {
     expect(r.out).toMatch(/delivered/);
     expect(r.out).toMatch(/10\.100\.23\.7:80/);
   }, 60000);
+
+  it('check without -f reads the whole context and decides each statement on it', async () => {
+    const expect_ = [
+      'apiVersion: packeteye.dev/v1alpha1',
+      'kind: ConnectivityExpectations',
+      'metadata: {name: shop}',
+      'spec:',
+      '  expectations:',
+      '    - reach: {from: shop/web-1, to: svc/shop/api:80}',
+      '    - reach: {from: shop/web-1, to: svc/shop/api:80, via: dataplane}',
+      '    - noReach: {from: shop/api-6d8f7c9b44-k2v7d, to: shop/api-6d8f7c9b44-q9x2m, port: TCP/8080}',
+      '',
+    ].join('\n');
+    const holds = await runWith(
+      { 'shop.yaml': expect_ },
+      'check',
+      '--kubeconfig',
+      api.kubeconfig,
+      '--expect',
+      'shop.yaml',
+      '-o',
+      'tap',
+    );
+    expect(holds.code, holds.err + holds.out).toBe(0);
+    expect(holds.out).toContain('1..3');
+    expect(holds.out).not.toMatch(/^not ok/m);
+    // ANPs are optional kinds: not served, no warning; every namespace was listed
+    const paths = api.requests.map((q) => q.path.replace(/\?.*/, ''));
+    expect(paths).toContain('/api/v1/pods');
+    expect(paths).toContain('/apis/networking.k8s.io/v1/networkpolicies');
+    // the recorded policy lets only web reach api: the api pods reaching each other fails
+    const fails = await runWith(
+      {
+        'shop.yaml': expect_.replace(
+          'noReach: {from: shop/api-6d8f7c9b44-k2v7d',
+          'reach: {from: shop/api-6d8f7c9b44-k2v7d',
+        ),
+      },
+      'check',
+      '--kubeconfig',
+      api.kubeconfig,
+      '--expect',
+      'shop.yaml',
+    );
+    expect(fails.code, fails.err).toBe(1);
+    expect(fails.out).toMatch(/FAIL.*api-6d8f7c9b44-k2v7d/);
+  }, 90000);
 
   it('a kind RBAC refuses is a warning naming what is unknown; -n reads it in that namespace', async () => {
     api.forbid.set('/apis/networking.k8s.io/v1/networkpolicies', {
