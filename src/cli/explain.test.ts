@@ -310,4 +310,44 @@ describe('trace: a connection the policies deny ends with the edits that would a
     await main(['trace', '-f', 'c.yaml', '--from', 'store/be-1', '--to', 'svc/store/db:6379'], io);
     expect(io.stdout).not.toMatch(/to allow/);
   });
+
+  it('-o json and -o yaml carry the same edits in policy.suggestions, each allowing the pair', async () => {
+    const io = memoryIo({ 'c.yaml': STORE });
+    const argv = ['trace', '-f', 'c.yaml', '--from', 'store/fe-1', '--to', 'svc/store/db:6379'];
+    expect(await main([...argv, '-o', 'json'], io)).toBe(0);
+    const t = JSON.parse(io.stdout) as {
+      policy: {
+        allowedByPolicy: boolean;
+        port: string;
+        to: string;
+        suggestions: { alsoOpens: number; cuts: number; edits: Edit[] }[];
+      };
+    };
+    expect(t.policy.allowedByPolicy).toBe(false);
+    expect(t.policy.port).toBe('TCP/6379');
+    expect(t.policy.suggestions.length).toBeGreaterThan(0);
+    expect(t.policy.suggestions[0]!.edits[0]!.kind).toBe('add-peer');
+    const objects = parse(JSON.stringify(sourcesFromYaml(STORE).map((x) => x.object))) as unknown[];
+    for (const sug of t.policy.suggestions) {
+      const edited = sug.edits.reduce(applyEdit, objects);
+      const w = buildPolicyWorld(edited.map((object) => ({ object })));
+      const pod = (k: string) => w.pods.find((p) => p.key === k)!;
+      const pair = evaluatePair(w, pod('store/fe-1'), pod(t.policy.to));
+      expect(pair.allowed.has('TCP', 6379), JSON.stringify(sug.edits)).toBe(true);
+    }
+    const y = memoryIo({ 'c.yaml': STORE });
+    expect(await main([...argv, '-o', 'yaml'], y)).toBe(0);
+    expect((parse(y.stdout) as typeof t).policy.suggestions).toEqual(t.policy.suggestions);
+  });
+
+  it('an allowed trace has no suggestions field', async () => {
+    const io = memoryIo({ 'c.yaml': STORE });
+    await main(
+      ['trace', '-f', 'c.yaml', '--from', 'store/be-1', '--to', 'svc/store/db:6379', '-o', 'json'],
+      io,
+    );
+    const t = JSON.parse(io.stdout) as { policy?: Record<string, unknown> };
+    expect(t.policy?.allowedByPolicy).toBe(true);
+    expect(t.policy).not.toHaveProperty('suggestions');
+  });
 });

@@ -8,8 +8,7 @@ import type { PairResult } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import type { PolicyWorld, SourceObject } from '../policy/model.js';
 import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
-import { policyCatalog, resolveTargets } from '../trace/check/targets.js';
-import type { TracePolicy } from '../policy/trace-annotate.js';
+import type { TracePolicyView } from '../trace/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { parsePortRef } from '../trace/check/expectations.js';
 import type { Io } from './io.js';
@@ -60,29 +59,22 @@ export function writeExplanation(
 }
 
 /**
- * The end of a trace the policies deny: the checked edits that would allow it, as text
- * lines (empty when the policies allow it or the ends are not pods or addresses).
+ * The policy world of the trace's cluster files, for the suggestions at the end of a
+ * trace the policies deny (the reading's warnings were written by the trace's own read).
  */
-export function traceSuggestions(io: Io, files: readonly string[], policy: TracePolicy): string[] {
-  if (policy.allowedByPolicy || policy.port === undefined) return [];
-  const q = parsePortRef(policy.port);
-  if (!q) return [];
+export function policySources(
+  io: Io,
+  files: readonly string[],
+): { world: PolicyWorld; sources: readonly SourceObject[] } {
   const loaded = loadSources({ ...io, err: () => undefined }, files);
-  const world = buildPolicyWorld(loaded.sources);
-  const c = policyCatalog(
-    world,
-    loaded.sources.map((s) => s.object),
-  );
-  let from;
-  let to;
-  try {
-    from = resolveTargets(c, policy.from)[0]?.endpoint;
-    to = resolveTargets(c, policy.to)[0]?.endpoint;
-  } catch {
-    return [];
-  }
-  if (!from || !to) return [];
-  const s = suggestEdits(world, loaded.sources, from, to, q);
+  return { world: buildPolicyWorld(loaded.sources), sources: loaded.sources };
+}
+
+/** The text lines of a trace's suggestions (`policy.suggestions`); empty when it has none. */
+export function traceSuggestionLines(policy: TracePolicyView | undefined): string[] {
+  const s = policy?.suggestions;
+  const q = policy?.port !== undefined ? parsePortRef(policy.port) : undefined;
+  if (s === undefined || !q) return [];
   return s.length > 0
     ? renderSuggestionsText(s, q)
     : ['', `no single edit packeteye can write would allow ${q.protocol}/${q.port}`];

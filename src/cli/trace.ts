@@ -17,7 +17,8 @@ import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
 import { STRICT_HELP, loadPlan, parseIntOption } from './cluster.js';
-import { traceSuggestions } from './explain.js';
+import { policySources, traceSuggestionLines } from './explain.js';
+import { withSuggestions } from '../trace/check/suggest.js';
 import { readOnce } from './read-once.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
@@ -162,6 +163,15 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
+      // Denied by the policies: the checked edits that would allow it, in the trace itself.
+      if (
+        t.policy &&
+        !t.policy.allowedByPolicy &&
+        ['text', 'wide', 'json', 'yaml'].includes(output)
+      ) {
+        const { world, sources } = policySources(sio, src.files);
+        t = withSuggestions(t, world, sources);
+      }
       const wide = output === 'wide';
       const text = (x: ConnectionTrace): string =>
         opts.verbose ? renderTraceVerbose(x) : renderTraceText(x, { wide });
@@ -176,8 +186,7 @@ export function register(program: Command, io: Io): void {
       else if (output === 'html') io.out(renderTraceHtml(t));
       else {
         io.out(text(t) + upstream);
-        // Denied by the policies: what would allow it.
-        const why = t.policy ? traceSuggestions(sio, src.files, t.policy) : [];
+        const why = traceSuggestionLines(t.policy);
         if (why.length > 0) io.out(`${why.join('\n')}\n`);
       }
     });

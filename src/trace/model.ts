@@ -12,7 +12,8 @@
  *     ├── rewrites: RewriteView[]                every NAT / encap the legs met
  *     ├── alternatives?: Alternative[]           with --all-paths
  *     ├── defaults, diagnostics                  what the twin invented or warns of
- *     └── policy?: TracePolicy                   NetworkPolicy's word on it
+ *     └── policy?: TracePolicyView               NetworkPolicy's word on it, and the
+ *                                                checked edits that would allow it
  *
  * A StepView is a union keyed by `kind`: each kind carries its own detail
  * (StepDetails), the structured face of what the kernel model recorded
@@ -34,6 +35,56 @@ import type { Ipv4 } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 
 export type { TracePolicy } from '../policy/trace-annotate.js';
+
+// ------------------------------------------------------------------ suggested edits
+
+/** An RFC 6902 `add` operation. */
+export interface PatchOp {
+  readonly op: 'add';
+  /** A JSON Pointer (RFC 6901); a trailing `-` appends to a list. */
+  readonly path: string;
+  readonly value: unknown;
+}
+
+/** The object an edit patches or creates. */
+export interface ObjectRef {
+  readonly apiVersion: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+export type EditKind = 'add-port' | 'add-peer' | 'label-namespace' | 'new-policy' | 'admin-allow';
+
+/** One edit to the objects (trace/check/suggest.ts): a patch on an existing object, or a new one. */
+export interface Edit {
+  readonly kind: EditKind;
+  readonly summary: string;
+  readonly target: ObjectRef;
+  /** Operations on the existing object. */
+  readonly patch?: readonly PatchOp[];
+  /** A new object to create. */
+  readonly create?: Readonly<Record<string, unknown>>;
+}
+
+/** Edits that together allow a denied connection, checked by the policy engine on the edited objects. */
+export interface Suggestion {
+  /** Other pairs the edits would also open (the asked pair not counted). */
+  readonly alsoOpens: number;
+  /** Pairs the edits would cut (a new policy isolating a pod the baseline governed). */
+  readonly cuts: number;
+  readonly edits: readonly Edit[];
+}
+
+/**
+ * The trace's `policy` field: NetworkPolicy's verdict, and, when the policies deny the
+ * connection and the caller asked (`trace -o json|yaml`, trace/check/suggest.ts
+ * `withSuggestions`), the checked edits that would allow it on `port`, narrowest first
+ * (`[]`: none packeteye can write).
+ */
+export interface TracePolicyView extends TracePolicy {
+  readonly suggestions?: readonly Suggestion[];
+}
 
 // ------------------------------------------------------------------ packets
 
@@ -476,7 +527,7 @@ export interface ConnectionTrace {
   readonly alternatives?: readonly Alternative[];
   readonly diagnostics: readonly Diagnostic[];
   /** NetworkPolicy's verdict on this connection and who enforces it (policy/trace-annotate.ts); absent when no policy selects its pods. */
-  readonly policy?: TracePolicy;
+  readonly policy?: TracePolicyView;
 }
 
 /** The ingress controller that terminated a connection and dialled the backend anew (trace/l7.ts). */

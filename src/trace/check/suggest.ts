@@ -27,41 +27,14 @@ import { evaluatePair, type DirectionResult } from '../../policy/evaluate.js';
 import { buildPolicyWorld } from '../../policy/world.js';
 import type { PolicyWorld } from '../../policy/model.js';
 import { intToIp } from '../../wire/addr.js';
+import type { Edit, EditKind, ObjectRef, PatchOp, Suggestion } from '../model.js';
+import type { TracePolicy } from '../../policy/trace-annotate.js';
+import type { ConnectionTrace } from '../model.js';
 import { diffReach } from './diff.js';
+import { parsePortRef } from './expectations.js';
+import { policyCatalog, RefError, resolveTargets } from './targets.js';
 
-export interface PatchOp {
-  readonly op: 'add';
-  /** A JSON Pointer (RFC 6901); a trailing `-` appends to a list. */
-  readonly path: string;
-  readonly value: unknown;
-}
-
-export interface ObjectRef {
-  readonly apiVersion: string;
-  readonly kind: string;
-  readonly namespace?: string;
-  readonly name: string;
-}
-
-export type EditKind = 'add-port' | 'add-peer' | 'label-namespace' | 'new-policy' | 'admin-allow';
-
-export interface Edit {
-  readonly kind: EditKind;
-  readonly summary: string;
-  readonly target: ObjectRef;
-  /** Operations on the existing object. */
-  readonly patch?: readonly PatchOp[];
-  /** A new object to create. */
-  readonly create?: Readonly<Record<string, unknown>>;
-}
-
-export interface Suggestion {
-  readonly edits: readonly Edit[];
-  /** Other pairs the edits would also open (the asked pair not counted). */
-  readonly alsoOpens: number;
-  /** Pairs the edits would cut (a new policy isolating a pod the baseline governed). */
-  readonly cuts: number;
-}
+export type { Edit, EditKind, ObjectRef, PatchOp, Suggestion } from '../model.js';
 
 type Obj = Record<string, unknown>;
 
@@ -415,7 +388,7 @@ export function suggestEdits(
     const after = allowsAfter(sources, edits, from, to, q);
     if (!after.allowed) continue;
     const d = diffReach(world, after.world);
-    out.push({ edits, alsoOpens: Math.max(0, d.opened - 1), cuts: d.cut });
+    out.push({ alsoOpens: Math.max(0, d.opened - 1), cuts: d.cut, edits });
   }
   const rank: Record<EditKind, number> = {
     'add-port': 0,
@@ -434,4 +407,45 @@ export function suggestEdits(
         a.i - b.i,
     )
     .map((x) => x.s);
+}
+
+/**
+ * The checked edits that would allow a traced connection the policies deny, on the
+ * trace's port: undefined when the policies allow it, it has no port (ICMP), or an end
+ * is not something the policy engine decides on (a node, a Service with no pods).
+ */
+export function suggestForTrace(
+  world: PolicyWorld,
+  sources: readonly SourceObject[],
+  policy: TracePolicy,
+): Suggestion[] | undefined {
+  if (policy.allowedByPolicy || policy.port === undefined) return undefined;
+  const q = parsePortRef(policy.port);
+  if (!q) return undefined;
+  const c = policyCatalog(
+    world,
+    sources.map((s) => s.object),
+  );
+  let from;
+  let to;
+  try {
+    from = resolveTargets(c, policy.from)[0]?.endpoint;
+    to = resolveTargets(c, policy.to)[0]?.endpoint;
+  } catch (e) {
+    if (e instanceof RefError) return undefined;
+    throw e;
+  }
+  if (!from || !to) return undefined;
+  return suggestEdits(world, sources, from, to, q);
+}
+
+/** The trace with `policy.suggestions` filled in when the policies deny it (else unchanged). */
+export function withSuggestions<T extends ConnectionTrace>(
+  t: T,
+  world: PolicyWorld,
+  sources: readonly SourceObject[],
+): T {
+  if (!t.policy) return t;
+  const suggestions = suggestForTrace(world, sources, t.policy);
+  return suggestions === undefined ? t : { ...t, policy: { ...t.policy, suggestions } };
 }
