@@ -4,6 +4,7 @@ import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const examples = join(import.meta.dirname, '../../examples');
 const STORE = readFileSync(join(examples, 'policy-calico.yaml'), 'utf8');
@@ -231,7 +232,7 @@ describe('packeteye check: outputs', () => {
   it('writes one ConnectivityCheck document as JSON, and the same as YAML', async () => {
     const r = await check(STORE, mixed, '-o', 'json');
     expect(r.code).toBe(1);
-    const d = JSON.parse(r.out) as {
+    const d = expectDocument<{
       apiVersion: string;
       kind: string;
       summary: unknown;
@@ -241,7 +242,7 @@ describe('packeteye check: outputs', () => {
         source: { field: string };
         pairs?: { explanation: unknown }[];
       }[];
-    };
+    }>(r.out, 'ConnectivityCheck');
     expect(d.apiVersion).toBe('packeteye.dev/v1alpha1');
     expect(d.kind).toBe('ConnectivityCheck');
     expect(d.summary).toEqual({ total: 3, held: 2, failed: 1 });

@@ -10,6 +10,7 @@ import { formatDiagnostic, InputError } from '../diag.js';
 import { driftNode, type DriftItem, type NodeDrift } from '../live/drift.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import { loadPlan } from './cluster.js';
+import { document } from '../render/document.js';
 import type { Io } from './io.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { readNodeStateArg } from './node-state.js';
@@ -110,14 +111,14 @@ export function register(program: Command, io: Io): void {
           if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
       }
       if (opts.output === 'json' || opts.output === 'yaml') {
-        const doc = {
+        const doc = document('NodeDrift', {
           nodes: drifts.map(({ dir, drift }) => ({
             node: drift.node,
             bundle: dir,
             items: drift.items,
             notes: drift.notes,
           })),
-        };
+        });
         io.out(opts.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
       } else io.out(drifts.map(({ dir, drift }) => renderDrift(drift, dir)).join('\n'));
     });

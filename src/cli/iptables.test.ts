@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
 import { parseLocalIp } from './iptables.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const DUMP = `*filter
 :INPUT ACCEPT [0:0]
@@ -51,7 +52,7 @@ async function run(args: string[], files: Record<string, string> = { 'dump.save'
 async function json(args: string[], files?: Record<string, string>) {
   const r = await run([...args, '-o', 'json'], files);
   expect(r.code, r.err).toBe(0);
-  return JSON.parse(r.out);
+  return expectDocument(r.out, 'IptablesTrace');
 }
 
 describe('packeteye iptables trace', () => {
@@ -223,7 +224,7 @@ describe('packeteye iptables trace', () => {
     });
     expect(r.code).toBe(0);
     expect(r.err).toMatch(/dump\.save:3: warning:/);
-    const a = JSON.parse(r.out).alternatives[0];
+    const a = expectDocument(r.out, 'IptablesTrace').alternatives[0];
     expect(a.verdict).toBe('UNSUPPORTED');
     expect(a.unsupported).toMatchObject({ line: 3, file: 'dump.save' });
     expect(a.decidedBy).toMatchObject({ kind: 'rule', line: 3 });

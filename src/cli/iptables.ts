@@ -64,7 +64,8 @@ import {
   type RoutingSysctl,
 } from '../trace/iptables-route.js';
 import type { IptablesTraceResult } from '../trace/model.js';
-import { iptablesTraceJson, renderIptablesTraceText } from '../render/iptables-trace.js';
+import { iptablesTraceDocument } from '../render/document.js';
+import { renderIptablesTraceText } from '../render/iptables-trace.js';
 import { canonicalIpv6, ipFamilyOf, isIpv4, isIpv6, type IpFamily } from '../wire/addr.js';
 import type { ConntrackSysctls } from '../kernel/netfilter/index.js';
 import type { L4Proto } from '../wire/packet.js';
@@ -370,8 +371,11 @@ function runTrace(io: Io, opts: TraceOptions): void {
     ...(routing?.rules ? { ipRules: routing.rules } : {}),
   });
   if (format === 'json')
-    io.out(`${JSON.stringify(iptablesTraceJson(result, opts.rules, warnings, opts), null, 2)}\n`);
-  else if (format === 'yaml') io.out(toYaml(iptablesTraceJson(result, opts.rules, warnings, opts)));
+    io.out(
+      `${JSON.stringify(iptablesTraceDocument(result, opts.rules, warnings, opts), null, 2)}\n`,
+    );
+  else if (format === 'yaml')
+    io.out(toYaml(iptablesTraceDocument(result, opts.rules, warnings, opts)));
   else io.out(renderIptablesTraceText(result, opts.rules, opts));
 }
 

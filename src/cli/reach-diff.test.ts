@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const STORE = readFileSync(join(import.meta.dirname, '../../examples/policy-calico.yaml'), 'utf8');
 // The change under review: be-from-fe also admits the database's port 6379 to fe, and the
@@ -70,14 +71,14 @@ describe('packeteye reach --diff', () => {
       files,
     );
     expect(r.code).toBe(0);
-    const d = JSON.parse(r.out) as {
+    const d = expectDocument<{
       kind: string;
       summary: { opened: number; cut: number };
       changes: {
         causes: { policy: string }[];
         opened: { from: string[]; to: string[]; ports: unknown }[];
       }[];
-    };
+    }>(r.out, 'ReachabilityDiff');
     expect(d.kind).toBe('ReachabilityDiff');
     const schema = JSON.parse(
       readFileSync(join(import.meta.dirname, '../../schema/reachability-diff.schema.json'), 'utf8'),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const FILES: Record<string, string> = {
   'examples/same-node.yaml': readFileSync('examples/same-node.yaml', 'utf8'),
@@ -27,7 +28,7 @@ describe('packeteye trace', () => {
     [
       'json',
       ['-o', 'json'],
-      (out: string) => expect(JSON.parse(out).reply.received.src).toBe('10.96.0.11'),
+      (out: string) => expect(expectDocument(out, 'Trace').reply.received.src).toBe('10.96.0.11'),
     ],
     [
       'mermaid',
@@ -103,7 +104,7 @@ describe('packeteye trace', () => {
       '-o',
       'json',
     );
-    expect(JSON.parse(r.out).request.received.sport).toBe(40001);
+    expect(expectDocument(r.out, 'Trace').request.received.sport).toBe(40001);
   });
 
   it('container-to-container over localhost stays in the pod namespace', async () => {
@@ -118,7 +119,7 @@ describe('packeteye trace', () => {
       '-o',
       'json',
     );
-    const t = JSON.parse(r.out);
+    const t = expectDocument(r.out, 'Trace');
     expect(t.request.disposition).toBe('delivered');
     expect(t.request.at).toBe('default/pod-b');
     expect(new Set(t.request.hops.map((h: { host: string }) => h.host))).toEqual(

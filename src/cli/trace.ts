@@ -6,6 +6,7 @@
  */
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
+import { traceDocument } from '../render/document.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
 import { traceConnection, traceConnectionWithTwin } from '../trace/connection.js';
@@ -180,8 +181,8 @@ export function register(program: Command, io: Io): void {
           ? `\nupstream, ${t.proxy?.why}:\n${text(t.upstream)}`
           : '';
       if (output === 'pcap') io.outBytes(writePcap(traceRecords(steps)));
-      else if (output === 'json') io.out(`${JSON.stringify(t, null, 2)}\n`);
-      else if (output === 'yaml') io.out(toYaml(t));
+      else if (output === 'json') io.out(`${JSON.stringify(traceDocument(t), null, 2)}\n`);
+      else if (output === 'yaml') io.out(toYaml(traceDocument(t)));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));
       else {

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../cli/io.js';
 import { main } from '../cli/main.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const FILES = {
   'examples/gke-lb-traefik.yaml': readFileSync('examples/gke-lb-traefik.yaml', 'utf8'),
@@ -31,7 +32,10 @@ describe('packeteye trace at the edge', () => {
       'json',
     ]);
     expect(r.code).toBe(0);
-    const t = JSON.parse(r.out) as { rewrites: { kind: string }[]; proxy: { backend: string } };
+    const t = expectDocument(r.out, 'Trace') as {
+      rewrites: { kind: string }[];
+      proxy: { backend: string };
+    };
     expect(t.rewrites.map((x) => x.kind)).toContain('proxy');
     expect(t.proxy.backend).toBe('10.24.0.9:80');
   });
@@ -67,7 +71,10 @@ describe('packeteye trace at the edge', () => {
       'json',
     ]);
     expect(r.code).toBe(0);
-    const t = JSON.parse(r.out) as { diagnostics: { code: string }[]; upstream?: unknown };
+    const t = expectDocument(r.out, 'Trace') as {
+      diagnostics: { code: string }[];
+      upstream?: unknown;
+    };
     expect(t.upstream).toBeUndefined();
     expect(t.diagnostics.map((d) => d.code)).toContain('ingress-no-route');
   });
@@ -85,7 +92,7 @@ describe('packeteye trace at the edge', () => {
       'json',
     ]);
     expect(r.code).toBe(0);
-    const t = JSON.parse(r.out) as { request: { reason: string; at: string } };
+    const t = expectDocument(r.out, 'Trace') as { request: { reason: string; at: string } };
     expect(t.request).toMatchObject({ reason: 'vpc-firewall', at: 'vpc' });
   });
 });
@@ -107,7 +114,9 @@ describe("kube-proxy's health servers on the nodes", () => {
       'json',
     ]);
     expect(r.code).toBe(0);
-    const t = JSON.parse(r.out) as { request: { disposition: string; socket: string } };
+    const t = expectDocument(r.out, 'Trace') as {
+      request: { disposition: string; socket: string };
+    };
     expect(t.request.disposition).toBe('delivered');
     expect(t.request.socket).toContain(label);
   });

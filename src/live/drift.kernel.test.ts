@@ -15,6 +15,7 @@ import { main } from '../cli/main.js';
 import { memoryIo } from '../cli/io.js';
 import { canEmulate } from '../emulate/netns.js';
 import { connectForReal, realTwinSuite, twoNodeCluster } from '../emulate/testing/real-twin.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const CLUSTER = `${twoNodeCluster('drift', '{plugin: flannel, backend: host-gw}', '192.168.79')}---
 apiVersion: v1
@@ -65,7 +66,10 @@ describe.skipIf(!can)('drift against a node built in real namespaces', () => {
   const drift = async (state: string) => {
     const r = await cli('drift', '-f', 'drift.yaml', '--node-state', state, '-o', 'json');
     expect(r.code, r.err).toBe(0);
-    const doc = JSON.parse(r.out) as { nodes: { node: string; items: Record<string, string>[] }[] };
+    const doc = expectDocument<{ nodes: { node: string; items: Record<string, string>[] }[] }>(
+      r.out,
+      'NodeDrift',
+    );
     return doc.nodes[0]!.items;
   };
   const traceFate = async (state?: string) => {
@@ -84,7 +88,7 @@ describe.skipIf(!can)('drift against a node built in real namespaces', () => {
       'json',
     );
     expect(r.code, r.err).toBe(0);
-    return (JSON.parse(r.out) as { request: { disposition: string } }).request.disposition;
+    return expectDocument<{ request: { disposition: string } }>(r.out, 'Trace').request.disposition;
   };
   const clusterIp = () => suite.plan().model.services.get('default/server')!.spec.clusterIP!;
   const connect = async (sport: number) => {

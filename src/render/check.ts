@@ -10,8 +10,9 @@
 import type { CheckReport, StatementResult } from '../trace/check/evaluate.js';
 import type { Statement } from '../trace/check/expectations.js';
 import { renderTraceText } from './trace.js';
+import { API_VERSION } from './document.js';
 
-export const CHECK_API_VERSION = 'packeteye.dev/v1alpha1';
+export const CHECK_API_VERSION = API_VERSION;
 export const CHECK_KIND = 'ConnectivityCheck';
 
 /** `reach store/fe-1 → svc/store/be:8080`: the statement in one line. */

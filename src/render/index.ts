@@ -5,6 +5,7 @@
  *   trace.ts          a connection trace as text (-o text, wide), verbose, Mermaid
  *   html.ts           a connection trace as one self-contained HTML page
  *   iptables-trace.ts an iptables trace as text, and its -o json document
+ *   document.ts       the -o json|yaml documents: apiVersion, kind, one builder per kind
  *   reach.ts          a reachability matrix as table, wide, csv, md, or its JSON document
  *   ip.ts             a host's state as iproute2 prints it (ip route/addr/link/neigh, bridge fdb)
  *   pcap.ts           frames as a pcap file (and read back)
@@ -16,5 +17,13 @@
 export { renderTraceText, renderTraceVerbose, renderTraceMermaid } from './trace.js';
 export { renderTraceHtml } from './html.js';
 export { renderIptablesTraceText, iptablesTraceJson } from './iptables-trace.js';
+export {
+  API_VERSION,
+  DOCUMENT_KINDS,
+  document,
+  traceDocument,
+  iptablesTraceDocument,
+  type DocumentKind,
+} from './document.js';
 export { renderMatrix, type MatrixFormat } from './reach.js';
 export { writePcap, readPcap, type PcapFile, type PcapRecord } from './pcap.js';

@@ -3,6 +3,7 @@
  * that cause each change, and the `ReachabilityDiff` JSON document.
  */
 import type { ChangeGroup, PairChange, ReachDiff } from '../trace/check/diff.js';
+import { API_VERSION } from './document.js';
 
 export const DIFF_KIND = 'ReachabilityDiff';
 
@@ -64,7 +65,7 @@ export function diffJson(
 ): unknown {
   const block = (c: PairChange) => ({ from: c.from, to: c.to, ports: c.ports.toJSON() });
   return {
-    apiVersion: 'packeteye.dev/v1alpha1',
+    apiVersion: API_VERSION,
     kind: DIFF_KIND,
     before: files.before,
     after: files.after,

@@ -23,8 +23,8 @@ import type {
 import { rewriteOf } from './model.js';
 
 /** A field's JSON type; `?` marks it optional. */
-type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string|number';
-type Spec = FieldType | `${FieldType}?`;
+export type FieldType = 'string' | 'number' | 'boolean' | 'object' | 'array' | 'string|number';
+export type Spec = FieldType | `${FieldType}?`;
 
 /** Every key of every member of a union. */
 type AllKeys<U> = U extends unknown ? keyof U : never;
@@ -33,9 +33,12 @@ type AllKeys<U> = U extends unknown ? keyof U : never;
  * Each kind's detail keys with their JSON types. The mapped type makes the
  * compiler hold this table to StepDetails: a key missing here, or one the
  * model does not document, does not compile. Kinds whose detail is a union
- * (nat, fabric, note) list every member's keys, all optional.
+ * (nat, fabric, note) list every member's keys, all optional. The Trace
+ * JSON Schema's step details (schema/trace.schema.json) are generated from it.
  */
-const FIELDS: { readonly [K in StepKind]: { readonly [F in AllKeys<StepDetails[K]>]-?: Spec } } = {
+export const STEP_DETAIL_FIELDS: {
+  readonly [K in StepKind]: { readonly [F in AllKeys<StepDetails[K]>]-?: Spec };
+} = {
   receive: { dev: 'string', src: 'string', dst: 'string' },
   transmit: { dev: 'string', src: 'string', dst: 'string' },
   route: {
@@ -183,7 +186,7 @@ function jsonType(v: unknown): FieldType {
 }
 
 function checkDetail(s: StepView, where: string, out: string[]): void {
-  const fields: Readonly<Record<string, Spec>> | undefined = FIELDS[s.kind];
+  const fields: Readonly<Record<string, Spec>> | undefined = STEP_DETAIL_FIELDS[s.kind];
   if (!fields) {
     out.push(`${where}: unknown step kind ${JSON.stringify(s.kind)}`);
     return;

@@ -14,7 +14,9 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { expect } from 'vitest';
 import { loadDocuments } from '../../k8s/load.js';
 import { buildModel } from '../../k8s/model.js';
+import { traceDocument } from '../document.js';
 import { renderTraceText } from '../trace.js';
+import { schemaErrors } from './schema.js';
 import { validateTrace } from '../../trace/validate.js';
 import { planTwin, type TwinPlan } from '../../twin/index.js';
 import type { ConnectionTrace } from '../../trace/model.js';
@@ -62,8 +64,8 @@ export function expectGolden(name: string, files: Readonly<Record<string, string
 
 /**
  * A connection trace's golden pair: the text view (NAME.txt; by default
- * renderTraceText's) and the JSON trace (NAME.json), after validateTrace
- * found the trace whole.
+ * renderTraceText's) and the Trace document (NAME.json), after validateTrace
+ * found the trace whole and the document validated against its schema.
  */
 export function expectTraceGolden(
   name: string,
@@ -71,5 +73,7 @@ export function expectTraceGolden(
   text: string = renderTraceText(t),
 ): void {
   expect(validateTrace(t), `${name}: the trace model's invariants`).toEqual([]);
-  expectGolden(name, { txt: text, json: `${JSON.stringify(t, null, 2)}\n` });
+  const doc = traceDocument(t);
+  expect(schemaErrors(JSON.parse(JSON.stringify(doc))), `${name}: the Trace schema`).toEqual([]);
+  expectGolden(name, { txt: text, json: `${JSON.stringify(doc, null, 2)}\n` });
 }
