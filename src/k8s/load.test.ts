@@ -122,6 +122,7 @@ items:
       },
       spec: {
         nodeName: 'kind-control-plane',
+        dnsPolicy: 'Default',
         containers: [
           {
             name: 'coredns',

@@ -77,6 +77,7 @@ describe('buildModel: cluster defaults', () => {
       networkPolicy: { enforcer: 'none' },
       cloud: { provider: 'none' },
       underlay: { cidr: '192.168.1.0/24', gateway: '192.168.1.1', mtu: 1500 },
+      dns: {},
     });
     expect(defaultsOf(model, 'Cluster default')).toEqual({
       'spec.clusterCIDR': '10.244.0.0/16',

@@ -68,6 +68,15 @@ export interface PodCondition {
   status: 'True' | 'False' | 'Unknown';
 }
 
+export type DnsPolicy = 'ClusterFirst' | 'ClusterFirstWithHostNet' | 'Default' | 'None';
+
+/** A pod's `spec.dnsConfig`: merged into what its dnsPolicy gives. */
+export interface PodDnsConfig {
+  nameservers?: string[];
+  searches?: string[];
+  options?: { name: string; value?: string }[];
+}
+
 export interface Pod {
   apiVersion: 'v1';
   kind: 'Pod';
@@ -80,6 +89,11 @@ export interface Pod {
     initContainers?: (Container & { restartPolicy?: string })[];
     hostname?: string;
     subdomain?: string;
+    /** How the kubelet writes the pod's resolv.conf (default ClusterFirst). */
+    dnsPolicy?: DnsPolicy;
+    dnsConfig?: PodDnsConfig;
+    /** Extra /etc/hosts entries the kubelet writes. */
+    hostAliases?: { ip: string; hostnames?: string[] }[];
   };
   status?: {
     podIP?: string;
@@ -351,6 +365,15 @@ export interface Cluster {
     networkPolicy?: { enforcer?: 'none' | 'calico' | 'kube-router' };
     cloud?: { provider?: 'none' | 'gce' };
     underlay?: { cidr?: string; gateway?: string; mtu?: number };
+    /** Cluster DNS as the kubelets and pods see it (apps/dns). */
+    dns?: {
+      /** The kubelet's `clusterDNS` (default: the kubelet-config ConfigMap, else the kube-dns Service, else the serviceCIDR's tenth address). */
+      clusterDNS?: string[];
+      /** The C library of pods that do not say (annotation `packeteye.dev/libc`); default glibc. */
+      libc?: 'glibc' | 'musl';
+      /** The node's /etc/resolv.conf (the kubelet's `--resolv-conf`), for dnsPolicy Default and CoreDNS's `forward . /etc/resolv.conf`. */
+      nodeResolvConf?: { nameservers?: string[]; searches?: string[] };
+    };
   };
 }
 
@@ -359,7 +382,12 @@ export interface ExternalHost {
   apiVersion: 'packeteye.dev/v1alpha1';
   kind: 'ExternalHost';
   metadata: ObjectMeta;
-  spec: { address: string; listen?: { port: number; protocol?: Protocol }[] };
+  spec: {
+    address: string;
+    listen?: { port: number; protocol?: Protocol }[];
+    /** Names the twin's upstream DNS answers with this address (apps/dns internetAnswer). */
+    dnsNames?: string[];
+  };
 }
 
 export type KubeObject =

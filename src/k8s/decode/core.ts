@@ -179,6 +179,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   if (hostname) pod.spec.hostname = hostname;
   const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']);
   if (subdomain) pod.spec.subdomain = subdomain;
+  decodePodDns(d, spec, pod);
   const status = d.map(raw.status, ['status']);
   if (status) {
     const st: NonNullable<Pod['status']> = {};
@@ -226,4 +227,58 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     if (Object.keys(st).length > 0) pod.status = st;
   }
   return pod;
+}
+
+const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
+
+/** `spec.dnsPolicy`, `spec.dnsConfig` and `spec.hostAliases`: what the kubelet writes into resolv.conf and /etc/hosts. */
+function decodePodDns(d: Decoder, spec: Rec, pod: Pod): void {
+  const policy = d.str(spec.dnsPolicy, ['spec', 'dnsPolicy']);
+  if (policy !== undefined) {
+    if ((DNS_POLICIES as readonly string[]).includes(policy))
+      pod.spec.dnsPolicy = policy as (typeof DNS_POLICIES)[number];
+    else
+      d.warn(
+        ['spec', 'dnsPolicy'],
+        'k8s-invalid-value',
+        `dnsPolicy ${JSON.stringify(policy)} is not one of ${DNS_POLICIES.join(', ')}; read as ClusterFirst, the default`,
+      );
+  }
+  const dc = d.map(spec.dnsConfig, ['spec', 'dnsConfig']);
+  if (dc) {
+    const cfg: NonNullable<Pod['spec']['dnsConfig']> = {};
+    const strs = (k: string): string[] | undefined =>
+      each(d, dc[k], ['spec', 'dnsConfig', k], (v, p) => d.str(v, p));
+    const ns = each(d, dc.nameservers, ['spec', 'dnsConfig', 'nameservers'], (v, p) =>
+      d.isV6(v) ? undefined : d.ip(v, p),
+    );
+    if (ns) cfg.nameservers = ns;
+    const searches = strs('searches');
+    if (searches) cfg.searches = searches;
+    const options = each(d, dc.options, ['spec', 'dnsConfig', 'options'], (v, p) => {
+      const m = d.map(v, p);
+      const name = m ? d.str(m.name, [...p, 'name']) : undefined;
+      if (!m || name === undefined) return undefined;
+      const raw = m.value;
+      const value = typeof raw === 'number' ? String(raw) : d.str(raw, [...p, 'value']);
+      return value !== undefined ? { name, value } : { name };
+    });
+    if (options) cfg.options = options;
+    pod.spec.dnsConfig = cfg;
+  }
+  if (pod.spec.dnsPolicy === 'None' && !dc)
+    d.warn(
+      ['spec', 'dnsConfig'],
+      'k8s-missing-field',
+      'dnsPolicy None without dnsConfig: the pod gets an empty resolv.conf (the API server requires dnsConfig)',
+      'add spec.dnsConfig.nameservers',
+    );
+  const aliases = each(d, spec.hostAliases, ['spec', 'hostAliases'], (v, p) => {
+    const m = d.map(v, p);
+    const ip = m ? d.ip(m.ip, [...p, 'ip']) : undefined;
+    if (!m || ip === undefined) return undefined;
+    const hostnames = each(d, m.hostnames, [...p, 'hostnames'], (x, q) => d.str(x, q));
+    return hostnames ? { ip, hostnames } : { ip };
+  });
+  if (aliases && aliases.length > 0) pod.spec.hostAliases = aliases;
 }

@@ -244,11 +244,15 @@ const CLUSTER: Shape = top({
     networkPolicy: leaves('enforcer'),
     cloud: leaves('provider'),
     underlay: leaves('cidr', 'gateway', 'mtu'),
+    dns: {
+      ...leaves('clusterDNS', 'libc'),
+      nodeResolvConf: leaves('nameservers', 'searches'),
+    },
   },
 });
 
 const EXTERNAL_HOST: Shape = top({
-  spec: { address: true, listen: [leaves('port', 'protocol')] },
+  spec: { address: true, listen: [leaves('port', 'protocol')], dnsNames: true },
 });
 
 /** Kinds without a deeper list held here: their top level and metadata only. */

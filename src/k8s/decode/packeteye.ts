@@ -80,7 +80,33 @@ export function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
     }
     s.underlay = u;
   }
+  const dns = decodeClusterDns(d, spec.dns);
+  if (dns) s.dns = dns;
   return c;
+}
+
+function decodeClusterDns(d: Decoder, v: unknown): Cluster['spec']['dns'] {
+  const m = d.map(v, ['spec', 'dns']);
+  if (!m) return undefined;
+  const out: NonNullable<Cluster['spec']['dns']> = {};
+  const ips = each(d, m.clusterDNS, ['spec', 'dns', 'clusterDNS'], (x, p) => d.ip(x, p));
+  if (ips) out.clusterDNS = ips;
+  const libc = d.oneOf(m.libc, ['spec', 'dns', 'libc'], ['glibc', 'musl'] as const);
+  if (libc) out.libc = libc;
+  const rc = d.map(m.nodeResolvConf, ['spec', 'dns', 'nodeResolvConf']);
+  if (rc) {
+    const r: NonNullable<NonNullable<Cluster['spec']['dns']>['nodeResolvConf']> = {};
+    const ns = each(d, rc.nameservers, ['spec', 'dns', 'nodeResolvConf', 'nameservers'], (x, p) =>
+      d.ip(x, p),
+    );
+    if (ns) r.nameservers = ns;
+    const se = each(d, rc.searches, ['spec', 'dns', 'nodeResolvConf', 'searches'], (x, p) =>
+      d.str(x, p),
+    );
+    if (se) r.searches = se;
+    out.nodeResolvConf = r;
+  }
+  return out;
 }
 
 /**
@@ -308,5 +334,7 @@ export function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefin
     return { port, ...(protocol ? { protocol } : {}) };
   });
   if (listen) h.spec.listen = listen;
+  const names = each(d, spec.dnsNames, ['spec', 'dnsNames'], (v, p) => d.str(v, p));
+  if (names && names.length > 0) h.spec.dnsNames = names;
   return h;
 }

@@ -339,9 +339,18 @@ describe('detectCluster', () => {
     expect(
       evidence(`apiVersion: v1
 kind: ConfigMap
+metadata: {name: extension-apiserver-authentication, namespace: kube-system}
+data: {client-ca-file: x}`),
+    ).toEqual([]);
+    // CoreDNS's Corefile is evidence for cluster DNS (apps/dns).
+    expect(
+      evidence(`apiVersion: v1
+kind: ConfigMap
 metadata: {name: coredns, namespace: kube-system}
 data: {Corefile: x}`),
-    ).toEqual([]);
+    ).toEqual([
+      { kind: 'ConfigMap', namespace: 'kube-system', name: 'coredns', data: { Corefile: 'x' } },
+    ]);
   });
 });
 

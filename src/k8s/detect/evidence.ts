@@ -19,6 +19,10 @@ export const EVIDENCE_CONFIGMAPS: ReadonlySet<string> = new Set([
   'calico-system/calico-config',
   'kube-system/cilium-config',
   'kube-system/kindnet-cfg',
+  // Cluster DNS (apps/dns): CoreDNS's Corefile, the kubelet's clusterDNS, NodeLocal DNSCache's Corefile.
+  'kube-system/coredns',
+  'kube-system/kubelet-config',
+  'kube-system/node-local-dns',
 ]);
 
 export interface ConfigMapEvidence {

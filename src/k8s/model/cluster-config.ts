@@ -127,6 +127,7 @@ export function buildCluster(
     networkPolicy: components.networkPolicy,
     cloud: components.cloud,
     underlay: { cidr: underlayCidr, gateway, mtu },
+    dns: dnsEvidence(spec.dns ?? {}, evidence),
   };
   checkClusterRanges(b, first, config, ranges.given);
   return config;
@@ -524,4 +525,66 @@ function checkClusterRanges(
       'use a longer mask (e.g. 24) or a larger clusterCIDR',
     );
   }
+}
+
+/**
+ * Cluster DNS as given and as the objects show it: the `coredns` ConfigMap's
+ * Corefile, the kubelet-config ConfigMap's `clusterDNS` (kubeadm writes the
+ * KubeletConfiguration YAML under the key `kubelet`), and NodeLocal
+ * DNSCache's DaemonSet (`node-local-dns`, whose `-localip` lists the
+ * link-local address it binds, then the kube-dns ClusterIP it also answers on).
+ */
+function dnsEvidence(
+  given: NonNullable<Cluster['spec']['dns']>,
+  evidence: readonly EvidenceItem[],
+): ClusterConfig['dns'] {
+  const out: {
+    -readonly [K in keyof ClusterConfig['dns']]: ClusterConfig['dns'][K];
+  } = { ...given };
+  for (const e of evidence) {
+    if (e.kind === 'ConfigMap' && e.namespace === 'kube-system' && e.name === 'coredns') {
+      const text = e.data['Corefile'];
+      if (text !== undefined)
+        out.corefile = { text, from: 'ConfigMap kube-system/coredns data.Corefile' };
+    }
+    if (e.kind === 'ConfigMap' && e.namespace === 'kube-system' && e.name === 'kubelet-config') {
+      const ips = kubeletClusterDNS(e.data['kubelet'] ?? '');
+      if (ips.length > 0)
+        out.kubeletClusterDNS = {
+          ips,
+          from: 'ConfigMap kube-system/kubelet-config data.kubelet clusterDNS',
+        };
+    }
+    if (e.kind === 'DaemonSet' && e.name === 'node-local-dns') {
+      const m = /-localip[ =]([0-9.,]+)/.exec(e.args.join(' '));
+      const ips = m ? m[1]!.split(',').filter((x) => x !== '') : [];
+      out.nodeLocalDNS = {
+        address: ips[0] ?? '169.254.20.10',
+        ...(ips[1] !== undefined ? { upstream: ips[1] } : {}),
+        from: `DaemonSet ${e.namespace}/${e.name}${m ? ` args -localip ${m[1]}` : ''}`,
+      };
+    }
+  }
+  return out;
+}
+
+/** The `clusterDNS:` list of a KubeletConfiguration in YAML (block or flow list). */
+export function kubeletClusterDNS(yaml: string): string[] {
+  const flow = /^clusterDNS:\s*\[([^\]]*)\]/m.exec(yaml);
+  if (flow)
+    return flow[1]!
+      .split(',')
+      .map((x) => x.trim().replace(/^["']|["']$/g, ''))
+      .filter((x) => x !== '');
+  const block = /^clusterDNS:\s*\n((?:[ \t]*-[^\n]*\n?)+)/m.exec(yaml);
+  if (!block) return [];
+  return block[1]!
+    .split('\n')
+    .map((l) =>
+      l
+        .replace(/^[ \t]*-\s*/, '')
+        .trim()
+        .replace(/^["']|["']$/g, ''),
+    )
+    .filter((x) => x !== '');
 }

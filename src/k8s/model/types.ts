@@ -62,6 +62,28 @@ export interface ClusterConfig {
   readonly networkPolicy: { readonly enforcer: 'none' | 'calico' | 'kube-router' };
   readonly cloud: { readonly provider: 'none' | 'gce' };
   readonly underlay: { readonly cidr: string; readonly gateway: string; readonly mtu: number };
+  /** Cluster DNS as given (Cluster spec.dns) and as the objects show it; apps/dns fills the rest. */
+  readonly dns: ClusterDnsConfig;
+}
+
+/** What the input says about cluster DNS; every absent value is defaulted (and said) by apps/dns. */
+export interface ClusterDnsConfig {
+  readonly clusterDNS?: readonly string[];
+  readonly libc?: 'glibc' | 'musl';
+  readonly nodeResolvConf?: {
+    readonly nameservers?: readonly string[];
+    readonly searches?: readonly string[];
+  };
+  /** The kubelet's clusterDNS read from the kubelet-config ConfigMap. */
+  readonly kubeletClusterDNS?: { readonly ips: readonly string[]; readonly from: string };
+  /** The `coredns` ConfigMap's Corefile. */
+  readonly corefile?: { readonly text: string; readonly from: string };
+  /** NodeLocal DNSCache: its link-local address and the evidence for it. */
+  readonly nodeLocalDNS?: {
+    readonly address: string;
+    readonly upstream?: string;
+    readonly from: string;
+  };
 }
 
 export type Namespaced<M extends ObjectMeta = ObjectMeta> = M & { namespace: string };
