@@ -126,7 +126,7 @@ describe('the house: imports follow the layer order', () => {
   it('the namespace state in kernel/ does not import the packet path', () => {
     // kernel/stack/* and network.ts walk packets through hosts; host, links,
     // routing, neighbours, sockets and netfilter are what they walk through.
-    const path_ = /^kernel\/(stack\/|network\.ts$|ipip\.ts$|vxlan\.ts$|tunnel\.ts$|testing\.ts$)/;
+    const path_ = /^kernel\/(stack\/|network\.ts$|ipip\.ts$|vxlan\.ts$|tunnel\.ts$|testing\/)/;
     const up = arrows
       .filter(
         (a) =>
@@ -138,5 +138,41 @@ describe('the house: imports follow the layer order', () => {
       )
       .map((a) => `${a.from} -> ${a.to}`);
     expect(up).toEqual([]);
+  });
+});
+
+describe('the house: test helpers live in testing/ folders', () => {
+  // What ships is what the entry points reach (package.json `files` leaves
+  // out `dist/**/testing`, the benchmarks and the fuzzers). A source file
+  // no entry reaches is used by tests alone, so it belongs in a testing/
+  // folder; a folder's index.ts (a barrel for library users) and emulate/
+  // (the real kernel as oracle, driven by the *.kernel.test.ts files) are
+  // the stated exceptions.
+  const ENTRIES = ['index.ts', 'cli/main.ts', 'bench/run.ts', 'cli/fuzz/run.ts'];
+
+  it('every source file outside testing/ is reached from an entry point', () => {
+    const out = new Map<string, string[]>();
+    for (const a of arrows) {
+      const to = a.to.replace(/\.js$/, '.ts');
+      out.set(a.from, [...(out.get(a.from) ?? []), to]);
+    }
+    const seen = new Set<string>();
+    const todo = [...ENTRIES];
+    for (let f = todo.pop(); f !== undefined; f = todo.pop()) {
+      if (seen.has(f)) continue;
+      seen.add(f);
+      todo.push(...(out.get(f) ?? []));
+    }
+    expect(ENTRIES.filter((e) => !fs.existsSync(path.join(SRC, e)))).toEqual([]);
+    const stray = sourceFiles(SRC)
+      .map((f) => path.relative(SRC, f))
+      .filter(
+        (f) =>
+          !seen.has(f) &&
+          !f.split(path.sep).includes('testing') &&
+          path.basename(f) !== 'index.ts' &&
+          !f.startsWith(`emulate${path.sep}`),
+      );
+    expect(stray).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { evaluatePair } from '../policy/evaluate.js';
-import { sourcesFromYaml } from '../policy/testkit.js';
+import { sourcesFromYaml } from '../policy/testing/yaml.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';

@@ -48,7 +48,7 @@ afterAll(() => {
 });
 
 describe('npm pack, installed elsewhere', () => {
-  it('ships the build, the licence and the examples; no tests, test helpers or bench', () => {
+  it('ships the build, the licence and the examples; no tests, test helpers, bench or fuzzers', () => {
     expect(files).toEqual(
       expect.arrayContaining([
         'LICENSE',
@@ -63,7 +63,7 @@ describe('npm pack, installed elsewhere', () => {
       'Apache License\n                           Version 2.0',
     );
     const stray = files.filter((f) =>
-      /\.test\.|\/testing(\/|\.)|\/testkit\.|^dist\/bench\//.test(f),
+      /\.test\.|\/testing\/|testkit|^dist\/bench\/|^dist\/cli\/fuzz\//.test(f),
     );
     expect(stray).toEqual([]);
     expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);

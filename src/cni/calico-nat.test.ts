@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { CODE_CALICO_POOL, compileCalicoNat, felixRuleHashes } from './calico-nat.js';
-import { chainLines, parseNoErrors } from './edge-testkit.js';
+import { chainLines, parseNoErrors } from './testing/edge.js';
 
 interface Dump {
   natOutgoingRule: string;

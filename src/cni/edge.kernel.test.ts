@@ -31,7 +31,7 @@ import {
   parseNoErrors,
   upstreamFlannelForwardRules,
   upstreamFlannelMasqRules,
-} from './edge-testkit.js';
+} from './testing/edge.js';
 import { compileFlannelMasq } from './flannel-masq.js';
 import { mergeIptablesSave, type IptablesFragment } from '../iptables/merge.js';
 import { compilePortmap, dnatChainName } from './portmap.js';

@@ -5,7 +5,7 @@ import {
   parseNoErrors,
   upstreamFlannelForwardRules as upstreamForwardRules,
   upstreamFlannelMasqRules as upstreamMasqRules,
-} from './edge-testkit.js';
+} from './testing/edge.js';
 import {
   CODE_FLANNEL_CIDR,
   CODE_FLANNEL_SUBNET_OUTSIDE,

@@ -3,7 +3,7 @@ import { compileIpMasqAgent } from '../fabric/ip-masq-agent.js';
 import type { Pod } from '../k8s/types.js';
 import { generateIptablesRules } from '../proxy/index.js';
 import { compileCalicoNat } from './calico-nat.js';
-import { chainLines, parseNoErrors } from './edge-testkit.js';
+import { chainLines, parseNoErrors } from './testing/edge.js';
 import { compileFlannelMasq } from './flannel-masq.js';
 import {
   CODE_MERGE_SYNTAX,

@@ -4,7 +4,7 @@ import { formatDiagnostic } from '../diag.js';
 import { loadDocuments } from '../k8s/load.js';
 import { buildModel } from '../k8s/model.js';
 import type { ContainerPort, Pod } from '../k8s/types.js';
-import { argvToSave, chainLines, parseNoErrors } from './edge-testkit.js';
+import { argvToSave, chainLines, parseNoErrors } from './testing/edge.js';
 import { containerId } from './names.js';
 import {
   CODE_FAMILY_SKIPPED,

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave, serializeRuleset } from '../iptables/index.js';
 import { Netfilter, newSkb } from '../kernel/netfilter/index.js';
-import { TestEnv, tcp } from '../kernel/netfilter/testing.js';
+import { TestEnv, tcp } from '../kernel/netfilter/testing/env.js';
 import { SeededChooser } from '../kernel/random.js';
 import {
   canEmulate,

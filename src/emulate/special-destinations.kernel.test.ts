@@ -17,7 +17,7 @@ import { Network } from '../kernel/network.js';
 import { installIptables } from '../kernel/netfilter/install.js';
 import { ipv4Frame } from '../kernel/frame.js';
 import { StepList } from '../kernel/step.js';
-import { udp } from '../kernel/testing.js';
+import { udp } from '../kernel/testing/builders.js';
 import type { Ipv4 } from '../wire/addr.js';
 import type { Mac } from '../wire/ethernet.js';
 import { emitFrame } from '../wire/index.js';

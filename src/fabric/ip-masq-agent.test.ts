@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { chainLines, lineToSave, parseNoErrors } from '../cni/edge-testkit.js';
+import { chainLines, lineToSave, parseNoErrors } from '../cni/testing/edge.js';
 import {
   CODE_IPMASQ_CONFIG,
   compileIpMasqAgent,

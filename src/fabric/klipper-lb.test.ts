@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chainLines, parseNoErrors } from '../cni/edge-testkit.js';
+import { chainLines, parseNoErrors } from '../cni/testing/edge.js';
 import type { Service } from '../k8s/types.js';
 import {
   CODE_KLIPPER_ENV,

@@ -4,7 +4,7 @@ import type { Fate } from './fate.js';
 import { addIpipFallback, ecnDecap, ipipDetails, type IpipHeaders } from './ipip.js';
 import { Network } from './network.js';
 import { StepList } from './step.js';
-import { bridgeNode, echoRequest, tcpSyn } from './testing.js';
+import { bridgeNode, echoRequest, tcpSyn } from './testing/builders.js';
 
 function outcome(r: { outcome: Fate | undefined }): string {
   const f = r.outcome;

@@ -19,7 +19,7 @@ import {
 } from './netfilter/index.js';
 import { Network } from './network.js';
 import { StepList } from './step.js';
-import { bridgeNode, tcpSyn } from './testing.js';
+import { bridgeNode, tcpSyn } from './testing/builders.js';
 
 function iptables(host: NetfilterEnv, ruleset: Ruleset): NetfilterHooks {
   const nf = new Netfilter(ruleset, {

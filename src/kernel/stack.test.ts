@@ -5,7 +5,7 @@ import type { Frame } from './frame.js';
 import type { HookCall, HookResult, NetfilterHooks } from './hooks.js';
 import { Network } from './network.js';
 import { StepList } from './step.js';
-import { bridgeNode, echoRequest, tcpSyn, udp } from './testing.js';
+import { bridgeNode, echoRequest, tcpSyn, udp } from './testing/builders.js';
 
 function outcome(r: { outcome: Fate | undefined }): string {
   const f = r.outcome;

@@ -4,7 +4,7 @@ import { vxlanDecapsulate, vxlanEncapsulate } from '../wire/vxlan.js';
 import type { Fate } from './fate.js';
 import { Network } from './network.js';
 import { StepList, type Step } from './step.js';
-import { bridgeNode, echoRequest, tcpSyn } from './testing.js';
+import { bridgeNode, echoRequest, tcpSyn } from './testing/builders.js';
 import {
   addVxlan,
   udpFlowSrcPort,

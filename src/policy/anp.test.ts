@@ -12,7 +12,7 @@ import { computeMatrix } from './matrix.js';
 import { type PolicyWorld, type SourceObject } from './model.js';
 import { buildPolicyWorld } from './world.js';
 import type { L4Protocol } from './ports.js';
-import { sourcesFromYaml, worldFromYaml } from './testkit.js';
+import { sourcesFromYaml, worldFromYaml } from './testing/yaml.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/anp');
 const read = (f: string) => sourcesFromYaml(readFileSync(join(dir, f), 'utf8'), f);

@@ -24,7 +24,7 @@ import { canRunKernelTests } from '../emulate/testing/kernel.js';
 import { renderCalicoFilter } from './calico.js';
 import { computeMatrix } from './matrix.js';
 import { buildPolicyWorld } from './world.js';
-import { sourcesFromYaml, type CorpusCase } from './testkit.js';
+import { sourcesFromYaml, type CorpusCase } from './testing/yaml.js';
 
 const canRun = canRunKernelTests(['ip', 'ipset', 'iptables-restore', 'socat']);
 const tag = `${process.pid % 100000}`;

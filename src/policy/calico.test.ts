@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../iptables/index.js';
 import { calicoVethName, FELIX_MARK, lengthLimitedId, renderCalicoFilter } from './calico.js';
 import { buildPolicyWorld } from './world.js';
-import { sourcesFromYaml, type CorpusCase } from './testkit.js';
+import { sourcesFromYaml, type CorpusCase } from './testing/yaml.js';
 
 const corpus = (f: string) => {
   const c = JSON.parse(

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
 import { buildPolicyWorld } from './world.js';
-import { sourcesFromYaml, type CorpusCase } from './testkit.js';
+import { sourcesFromYaml, type CorpusCase } from './testing/yaml.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/netpol');
 const files = readdirSync(dir)

@@ -3,7 +3,7 @@ import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
 import { type PolicyWorld } from './model.js';
 import { buildPolicyWorld } from './world.js';
-import { loadYaml, sourcesFromYaml, worldFromYaml } from './testkit.js';
+import { loadYaml, sourcesFromYaml, worldFromYaml } from './testing/yaml.js';
 
 // Two namespaces with two pods each; policies are appended per case.
 const BASE = `

@@ -12,7 +12,7 @@ import { parseIptablesSave } from '../iptables/parse.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { kubeRouterHash, renderKubeRouterFilter } from './kube-router.js';
 import { buildPolicyWorld } from './world.js';
-import { sourcesFromYaml } from './testkit.js';
+import { sourcesFromYaml } from './testing/yaml.js';
 
 const WORLD = `
 apiVersion: v1

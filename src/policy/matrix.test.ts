@@ -4,7 +4,7 @@ import { evaluatePair } from './evaluate.js';
 import { computeMatrix } from './matrix.js';
 import { type SourceObject } from './model.js';
 import { buildPolicyWorld } from './world.js';
-import { sourcesFromYaml } from './testkit.js';
+import { sourcesFromYaml } from './testing/yaml.js';
 
 // Random clusters: the grouped matrix must agree with the per-pair reference
 // evaluator on every ordered pair (pods and external ranges).

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Network } from '../kernel/network.js';
-import { echoRequest } from '../kernel/testing.js';
+import { echoRequest } from '../kernel/testing/builders.js';
 import { ipBrAddr, ipLinkShow, ipNeighShow, ipRouteGet, ipRouteShow, ipRuleShow } from './ip.js';
 
 // Expected lines were printed by iproute2 6.1 on Linux 6.18 for the same commands.

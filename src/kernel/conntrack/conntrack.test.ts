@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../../iptables/parse.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { Netfilter, newSkb, type HookOutcome, type Ruleset, type Skb } from '../netfilter/index.js';
-import { icmpEcho, icmpError, tcp, TestEnv, udp } from '../netfilter/testing.js';
+import { icmpEcho, icmpError, tcp, TestEnv, udp } from '../netfilter/testing/env.js';
 import type { Chooser } from '../random.js';
 import { formatEntry } from './format.js';
 import { IPS } from './entry.js';

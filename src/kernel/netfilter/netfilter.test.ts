@@ -13,7 +13,7 @@ import {
   type Ruleset,
   type Skb,
 } from './index.js';
-import { icmpEcho, tcp, TestEnv, udp } from './testing.js';
+import { icmpEcho, tcp, TestEnv, udp } from './testing/env.js';
 
 function ruleset(text: string): Ruleset {
   const p = parseIptablesSave(text, 't.save');

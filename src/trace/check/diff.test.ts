@@ -5,7 +5,7 @@ import type { Endpoint, PolicyWorld } from '../../policy/model.js';
 import { buildPolicyWorld } from '../../policy/world.js';
 import { PortSet } from '../../policy/ports.js';
 import { RegionIndex } from '../../policy/externals.js';
-import { sourcesFromYaml } from '../../policy/testkit.js';
+import { sourcesFromYaml } from '../../policy/testing/yaml.js';
 import { diffReach } from './diff.js';
 
 // Random before/after policy sets over one set of pods: the diff, expanded to pairs, must be

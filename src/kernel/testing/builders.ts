@@ -3,10 +3,10 @@
  * node-with-a-bridge topology of seed 002 (pods on cni0, the node's eth0 on
  * an underlay segment), built through the same API the CNI compilers use.
  */
-import type { Ipv4 } from '../wire/addr.js';
-import { NO_FLAGS, type Ipv4Packet } from '../wire/packet.js';
-import type { Host } from './host.js';
-import { Network } from './network.js';
+import type { Ipv4 } from '../../wire/addr.js';
+import { NO_FLAGS, type Ipv4Packet } from '../../wire/packet.js';
+import type { Host } from '../host.js';
+import { Network } from '../network.js';
 
 const ip = (dst: Ipv4, src: Ipv4 = '0.0.0.0', ttl = 64, df = true) => ({
   src,

@@ -2,11 +2,11 @@
  * Test helpers for netfilter: a small host environment and packet builders.
  * Used by the tests beside this file and by the Host's tests.
  */
-import type { Ipv4 } from '../../wire/addr.js';
-import { NO_FLAGS, type Ipv4Packet, type TcpFlags } from '../../wire/packet.js';
-import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../conntrack/core.js';
-import type { NetfilterEnv } from './env.js';
-import type { AddrType } from './types.js';
+import type { Ipv4 } from '../../../wire/addr.js';
+import { NO_FLAGS, type Ipv4Packet, type TcpFlags } from '../../../wire/packet.js';
+import { DEFAULT_CONNTRACK_SYSCTLS, type ConntrackSysctls } from '../../conntrack/core.js';
+import type { NetfilterEnv } from '../env.js';
+import type { AddrType } from '../types.js';
 
 /** A host whose local table holds `locals` (address → device), plus 127/8 on lo. */
 export class TestEnv implements NetfilterEnv {

@@ -2,9 +2,9 @@
  * Test helpers: decoded objects and worlds from YAML text (through `k8s/load`), and the
  * corpus fixture shape. Not used by the CLI.
  */
-import { loadDocuments } from '../k8s/load.js';
-import type { PolicyWorld, SourceObject } from './model.js';
-import { buildPolicyWorld } from './world.js';
+import { loadDocuments } from '../../k8s/load.js';
+import type { PolicyWorld, SourceObject } from '../model.js';
+import { buildPolicyWorld } from '../world.js';
 
 /** Decoded objects from YAML text, with the decoder's diagnostics (errors included). */
 export function loadYaml(

@@ -4,9 +4,9 @@
  * and "parses without errors" checks. No I/O.
  */
 
-import type { Diagnostic } from '../diag.js';
-import { parseIptablesSave, parseRule } from '../iptables/parse.js';
-import type { Ruleset } from '../kernel/netfilter/types.js';
+import type { Diagnostic } from '../../diag.js';
+import { parseIptablesSave, parseRule } from '../../iptables/parse.js';
+import type { Ruleset } from '../../kernel/netfilter/types.js';
 
 /** Quotes one argv word the way iptables-restore reads it back. */
 export function restoreWord(w: string): string {
