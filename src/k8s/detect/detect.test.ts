@@ -83,6 +83,8 @@ interface Case {
   yaml: string;
   expect: Record<string, unknown>;
   codes?: string[];
+  /** The input's pod range is unreadable: neither the cluster's nor kube-proxy's is detected. */
+  noClusterCIDR?: boolean;
 }
 
 const CASES: Case[] = [
@@ -310,6 +312,40 @@ ${node(`  annotations: {flannel.alpha.coreos.com/backend-type: wireguard}`)}
     codes: ['detect-flannel-backend-not-modelled'],
   },
   {
+    name: 'a clusterCIDR in config.conf that is no IPv4 CIDR is a warning and not used',
+    yaml: kubeProxyCm('mode: iptables\nclusterCIDR: 10.244.0'),
+    expect: { kubeProxy: { mode: { value: 'iptables' } } },
+    codes: ['detect-kube-proxy-config'],
+    noClusterCIDR: true,
+  },
+  {
+    name: 'a --cluster-cidr that is no IPv4 CIDR is a warning and not used',
+    yaml: `
+apiVersion: v1
+kind: Pod
+metadata: {name: kube-proxy-n1, namespace: kube-system}
+spec:
+  containers:
+  - name: kube-proxy
+    command: [kube-proxy, "--proxy-mode=iptables --cluster-cidr=10.4.0.0/33"]
+`,
+    expect: { kubeProxy: { mode: { value: 'iptables' } } },
+    codes: ['detect-kube-proxy-config'],
+    noClusterCIDR: true,
+  },
+  {
+    name: 'a flannel Network that is no IPv4 CIDR is a warning and not used',
+    yaml: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: kube-flannel-cfg, namespace: kube-system}
+data: {net-conf.json: '{"Network": "10.42", "Backend": {"Type": "vxlan"}}'}
+`,
+    expect: { kubeProxy: {} },
+    codes: ['detect-flannel-config'],
+    noClusterCIDR: true,
+  },
+  {
     name: 'nothing said: nothing detected',
     yaml: node('spec: {podCIDR: 10.244.1.0/24}'),
     expect: { kubeProxy: {} },
@@ -324,6 +360,8 @@ describe('detectCluster', () => {
       expect(d).toMatchObject(c.expect);
       if (c.codes) expect(d.diagnostics.map((x) => x.code).sort()).toEqual(c.codes);
       if (!('cni' in c.expect)) expect(d.cni).toBeUndefined();
+      if (c.noClusterCIDR)
+        expect([d.clusterCIDR, d.kubeProxy.clusterCIDR]).toEqual([undefined, undefined]);
     });
   }
 

@@ -15,6 +15,7 @@
  */
 
 import type { Diagnostic } from '../../diag.js';
+import { isCidr } from '../../wire/addr.js';
 import { parseFile } from '../parse.js';
 import type { DaemonSetEvidence, EvidenceItem, NodeEvidence, PodEvidence } from './evidence.js';
 import type { DetectLocal, Detected, DetectedKubeProxy } from './types.js';
@@ -61,9 +62,8 @@ export function readKubeProxyConfiguration(
     }
   }
   if (typeof doc.clusterCIDR === 'string' && doc.clusterCIDR !== '') {
-    // A dual-stack list: the IPv4 one.
-    const v4 = doc.clusterCIDR.split(',').find((c) => !c.includes(':'));
-    if (v4) out.clusterCIDR = { value: v4.trim(), evidence: at('clusterCIDR') };
+    const v4 = ipv4Cidr(doc.clusterCIDR, at('clusterCIDR'), diagnostics);
+    if (v4) out.clusterCIDR = { value: v4, evidence: at('clusterCIDR') };
   }
   const detectLocal = isRec(doc.detectLocal) ? doc.detectLocal : {};
   const dl = readDetectLocal(
@@ -87,6 +87,25 @@ export function readKubeProxyConfiguration(
       evidence: at('iptables.localhostNodePorts'),
     };
   return out;
+}
+
+/**
+ * The IPv4 member of a (dual-stack, comma-separated) CIDR list, or undefined
+ * with a warning when it is no IPv4 CIDR (kube-proxy would refuse to start
+ * with it; the cluster's range then comes from elsewhere).
+ */
+function ipv4Cidr(list: string, where: string, diagnostics: Diagnostic[]): string | undefined {
+  const v4 = list
+    .split(',')
+    .map((c) => c.trim())
+    .find((c) => c !== '' && !c.includes(':'));
+  if (v4 === undefined || isCidr(v4)) return v4;
+  diagnostics.push({
+    code: 'detect-kube-proxy-config',
+    severity: 'warning',
+    message: `${where} ${JSON.stringify(v4)} is not an IPv4 CIDR; it is not used`,
+  });
+  return undefined;
 }
 
 function readDetectLocal(mode: unknown, bridge: unknown, prefix: unknown): DetectLocal | undefined {
@@ -116,7 +135,7 @@ function flag(args: string, name: string): string | undefined {
 }
 
 /** kube-proxy's command-line flags (a DaemonSet or a static Pod without a config file). */
-function readFlags(args: string, where: string): DetectedKubeProxy {
+function readFlags(args: string, where: string, diagnostics: Diagnostic[]): DetectedKubeProxy {
   const out: { -readonly [K in keyof DetectedKubeProxy]: DetectedKubeProxy[K] } = {};
   const mode = flag(args, 'proxy-mode');
   if (mode !== undefined && MODES.includes(mode === '' ? 'iptables' : mode)) {
@@ -126,7 +145,7 @@ function readFlags(args: string, where: string): DetectedKubeProxy {
   }
   const cidr = flag(args, 'cluster-cidr');
   if (cidr && cidr !== 'true') {
-    const v4 = cidr.split(',').find((c) => !c.includes(':'));
+    const v4 = ipv4Cidr(cidr, `${where} --cluster-cidr`, diagnostics);
     if (v4) out.clusterCIDR = { value: v4, evidence: `${where} --cluster-cidr` };
   }
   const all = flag(args, 'masquerade-all');
@@ -185,7 +204,7 @@ export function detectKubeProxy(
   );
   for (const p of proxies) {
     const where = `${p.kind} ${p.namespace}/${p.name}`;
-    for (const a of p.args) if (/kube-proxy/.test(a)) merge(readFlags(a, where));
+    for (const a of p.args) if (/kube-proxy/.test(a)) merge(readFlags(a, where, diagnostics));
     const v = imageVersion(p.images, where);
     if (v) merge({ version: v });
   }

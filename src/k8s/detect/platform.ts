@@ -17,7 +17,7 @@
  */
 
 import type { Diagnostic } from '../../diag.js';
-import { isIpv4 } from '../../wire/addr.js';
+import { isCidr, isIpv4 } from '../../wire/addr.js';
 import { parseFile } from '../parse.js';
 import { flannelNetConf } from './cni.js';
 import type { EvidenceItem, NodeEvidence } from './evidence.js';
@@ -158,7 +158,13 @@ export function detectRanges(
     for (const e of items) {
       if (e.kind !== 'ConfigMap' || e.name !== 'kube-flannel-cfg') continue;
       const conf = flannelNetConf(e);
-      if (conf?.network) {
+      if (conf?.network !== undefined && !isCidr(conf.network)) {
+        diagnostics.push({
+          code: 'detect-flannel-config',
+          severity: 'warning',
+          message: `ConfigMap ${e.namespace}/${e.name} net-conf.json Network ${JSON.stringify(conf.network)} is not an IPv4 CIDR; it is not used`,
+        });
+      } else if (conf?.network) {
         clusterCIDR = {
           value: conf.network,
           evidence: `ConfigMap ${e.namespace}/${e.name} net-conf.json Network`,
