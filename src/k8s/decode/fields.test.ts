@@ -113,6 +113,53 @@ describe('unknown fields', () => {
     expect(found.every((d) => d.severity === 'warning')).toBe(true);
   });
 
+  // A workload's pod template is read as a Pod (the stand-in pod `reach` uses),
+  // so its unknown fields warn as a Pod's do, at their full path.
+  const template = (kind: string, apiVersion: string, wrap: (t: string) => string): string =>
+    `apiVersion: ${apiVersion}\nkind: ${kind}\nmetadata: {name: w, namespace: a}\nspec:\n${wrap(
+      `template:\n  metadata: {lables: {app: w}, creationTimestamp: null}\n  spec:\n    hostNetwrok: false\n    containers: [{name: c, image: i, ports: [{containerport: 80}]}]`,
+    )}`;
+  const indent = (t: string, n: number): string =>
+    t
+      .split('\n')
+      .map((l) => ' '.repeat(n) + l)
+      .join('\n');
+  const inSpec = (t: string): string => `  selector: {matchLabels: {app: w}}\n${indent(t, 2)}\n`;
+  it.each([
+    ['Deployment', 'apps/v1', inSpec, 'spec.template'],
+    ['StatefulSet', 'apps/v1', inSpec, 'spec.template'],
+    ['DaemonSet', 'apps/v1', inSpec, 'spec.template'],
+    ['ReplicaSet', 'apps/v1', inSpec, 'spec.template'],
+    ['ReplicationController', 'v1', inSpec, 'spec.template'],
+    ['Job', 'batch/v1', (t: string) => `${indent(t, 2)}\n`, 'spec.template'],
+    [
+      'CronJob',
+      'batch/v1',
+      (t: string) => `  schedule: '* * * * *'\n  jobTemplate:\n    spec:\n${indent(t, 6)}\n`,
+      'spec.jobTemplate.spec.template',
+    ],
+  ])('a %s pod template: unknown fields warn at their path', (kind, apiVersion, wrap, at) => {
+    const found = unknownFields(template(kind, apiVersion, wrap));
+    expect(found.map((d) => [d.object, d.field, d.message])).toEqual([
+      [
+        `${kind} a/w`,
+        `${at}.metadata.lables`,
+        `unknown field ${at}.metadata.lables (did you mean labels?)`,
+      ],
+      [
+        `${kind} a/w`,
+        `${at}.spec.hostNetwrok`,
+        `unknown field ${at}.spec.hostNetwrok (did you mean hostNetwork?)`,
+      ],
+      [
+        `${kind} a/w`,
+        `${at}.spec.containers[0].ports[0].containerport`,
+        `unknown field ${at}.spec.containers[0].ports[0].containerport (did you mean containerPort?)`,
+      ],
+    ]);
+    expect(found.every((d) => d.severity === 'warning')).toBe(true);
+  });
+
   it.each([
     [
       'status, managedFields and fields packeteye does not read',

@@ -128,54 +128,56 @@ const CONTAINER: Shape = {
   ports: [leaves('containerPort', 'hostIP', 'hostPort', 'name', 'protocol')],
 };
 
-const POD: Shape = top({
-  spec: {
-    ...leaves(
-      'activeDeadlineSeconds',
-      'affinity',
-      'automountServiceAccountToken',
-      'dnsConfig',
-      'dnsPolicy',
-      'enableServiceLinks',
-      'ephemeralContainers',
-      'hostAliases',
-      'hostIPC',
-      'hostNetwork',
-      'hostPID',
-      'hostUsers',
-      'hostname',
-      'hostnameOverride',
-      'imagePullSecrets',
-      'nodeName',
-      'nodeSelector',
-      'os',
-      'overhead',
-      'preemptionPolicy',
-      'priority',
-      'priorityClassName',
-      'readinessGates',
-      'resourceClaims',
-      'resources',
-      'restartPolicy',
-      'runtimeClassName',
-      'schedulerName',
-      'schedulingGates',
-      'securityContext',
-      'serviceAccount',
-      'serviceAccountName',
-      'setHostnameAsFQDN',
-      'shareProcessNamespace',
-      'subdomain',
-      'terminationGracePeriodSeconds',
-      'tolerations',
-      'topologySpreadConstraints',
-      'volumes',
-    ),
-    containers: [CONTAINER],
-    initContainers: [CONTAINER],
-  },
-  status: true,
-});
+const POD_SPEC: Shape = {
+  ...leaves(
+    'activeDeadlineSeconds',
+    'affinity',
+    'automountServiceAccountToken',
+    'dnsConfig',
+    'dnsPolicy',
+    'enableServiceLinks',
+    'ephemeralContainers',
+    'hostAliases',
+    'hostIPC',
+    'hostNetwork',
+    'hostPID',
+    'hostUsers',
+    'hostname',
+    'hostnameOverride',
+    'imagePullSecrets',
+    'nodeName',
+    'nodeSelector',
+    'os',
+    'overhead',
+    'preemptionPolicy',
+    'priority',
+    'priorityClassName',
+    'readinessGates',
+    'resourceClaims',
+    'resources',
+    'restartPolicy',
+    'runtimeClassName',
+    'schedulerName',
+    'schedulingGates',
+    'securityContext',
+    'serviceAccount',
+    'serviceAccountName',
+    'setHostnameAsFQDN',
+    'shareProcessNamespace',
+    'subdomain',
+    'terminationGracePeriodSeconds',
+    'tolerations',
+    'topologySpreadConstraints',
+    'volumes',
+  ),
+  containers: [CONTAINER],
+  initContainers: [CONTAINER],
+};
+
+const POD: Shape = top({ spec: POD_SPEC, status: true });
+
+/** A workload's `spec.template` (PodTemplateSpec): the pod's metadata and spec. */
+const POD_TEMPLATE: Shape = { metadata: OBJECT_META, spec: POD_SPEC };
 
 const NODE: Shape = top({
   spec: leaves(
@@ -324,6 +326,15 @@ function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
       `the field is ignored; kubectl --validate=strict refuses it${near !== undefined ? `: write ${formatPath([...path, near])}` : ''}`,
     );
   }
+}
+
+/**
+ * Warns about each field of a workload's pod template (at `path`, e.g.
+ * `spec.template` or a CronJob's `spec.jobTemplate.spec.template`) that the
+ * API does not know, as for a Pod.
+ */
+export function checkPodTemplateFields(d: Decoder, template: unknown, path: Path): void {
+  walk(d, template, POD_TEMPLATE, path);
 }
 
 /** Warns about each field of `raw` (an object of `kind`) that the API does not know. */

@@ -1,13 +1,15 @@
 /**
  * Workload controllers (Deployment, ReplicaSet, DaemonSet, StatefulSet, Job,
  * CronJob, ReplicationController) read as the pod their template would
- * create, for stand-in pods where the input has no Pods.
+ * create, for stand-in pods where the input has no Pods. Unknown fields in
+ * the pod template warn as they do in a Pod.
  */
 
 import { formatPath, type Path } from '../parse.js';
 import type { LabelSelector, ObjectMeta, Pod } from '../types.js';
 import { decodePod } from './core.js';
 import { Decoder, isRec, type DecodeContext, type Rec } from './decoder.js';
+import { checkPodTemplateFields } from './fields.js';
 
 export const WORKLOADS: ReadonlySet<string> = new Set([
   'Deployment',
@@ -52,6 +54,7 @@ export function decodeWorkload(ctx: DecodeContext, raw: Rec, kind: string): Work
   }
   const template = d.map(tmpl, at);
   if (!d.required(template, at, formatPath(at))) return undefined;
+  checkPodTemplateFields(d, template, at);
   const tmeta = d.map(template.metadata, [...at, 'metadata']);
   const labels = (tmeta && d.labels(tmeta.labels, [...at, 'metadata', 'labels'])) ?? {};
   const pd = new Decoder(ctx, d.object, at);
