@@ -17,9 +17,9 @@ import {
   type IpSetPart,
   type IpSetType,
 } from '../kernel/netfilter/ipset.js';
+import { ipv4Value } from '../wire/addr.js';
 import { IPPROTO } from '../wire/packet.js';
 import { tokenizeLine } from './tokenize.js';
-import { ipv4ToInt } from './values.js';
 
 const CODE = 'ipset-syntax';
 
@@ -98,13 +98,13 @@ const bad = <T>(error: string): P<T> => ({ ok: false, error });
 function parseAddr(s: string, allowPrefix: boolean, defaultPrefix = 32): P<IpSetPart> {
   const dash = s.indexOf('-');
   if (dash > 0) {
-    const lo = ipv4ToInt(s.slice(0, dash));
-    const hi = ipv4ToInt(s.slice(dash + 1));
+    const lo = ipv4Value(s.slice(0, dash));
+    const hi = ipv4Value(s.slice(dash + 1));
     if (lo < 0 || hi < 0 || hi < lo) return bad(`"${s}" is not an address range`);
     return ok({ kind: 'net', lo, hi, prefix: 32 });
   }
   const slash = s.indexOf('/');
-  const a = ipv4ToInt(slash < 0 ? s : s.slice(0, slash));
+  const a = ipv4Value(slash < 0 ? s : s.slice(0, slash));
   if (a < 0) return bad(`"${s}" is not an IPv4 address`);
   let prefix = defaultPrefix;
   if (slash >= 0) {

@@ -1,9 +1,9 @@
 /** Match extensions: statistic, recent and limit matches (libxt_statistic.c, libxt_recent.c, libxt_limit.c). */
 
 import type { Match } from '../kernel/netfilter/types.js';
+import { intToIp } from '../wire/addr.js';
 import { err, find, okv, options, type ExtensionSpec } from './spec.js';
 import {
-  formatIpv4,
   formatProbability,
   parseIpv6Text,
   parseDecimal,
@@ -123,7 +123,7 @@ export const recent: MatchSpec = {
     } else if (maskG) {
       const r = parseIpv4(maskG.values[0]!);
       if (!r.ok) return err(`--mask: ${r.error}`);
-      mask = formatIpv4(r.value);
+      mask = intToIp(r.value);
     }
     const rs = find(given, '--rsource');
     const rd = find(given, '--rdest');

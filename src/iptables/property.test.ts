@@ -17,7 +17,8 @@ import {
   type Target,
 } from '../kernel/netfilter/types.js';
 import { formatRule, parseIptablesSave, serializeRuleset } from './index.js';
-import { formatIpv4, formatProbability, hex } from './values.js';
+import { intToIp as formatIpv4 } from '../wire/addr.js';
+import { formatProbability, hex } from './values.js';
 import { validateTable, type ValidChain } from './validate.js';
 
 // ---------------------------------------------------------------------------

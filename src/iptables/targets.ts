@@ -16,9 +16,8 @@ import {
   type Given,
   type OptDef,
 } from './spec.js';
-import { ipv6ToBigInt } from '../wire/addr.js';
+import { intToIp, ipv6ToBigInt } from '../wire/addr.js';
 import {
-  formatIpv4,
   hex,
   parseIpv4,
   parseDecimal,
@@ -223,7 +222,7 @@ function parseNatRange(s: string, family: 'ipv4' | 'ipv6' = 'ipv4'): Parsed<NatR
     const b = dash < 0 ? a : parseIpv4(addrPart.slice(dash + 1));
     if (!a.ok || !b.ok) return err(`"${addrPart}" is not an IPv4 address or address range`);
     if (a.value > b.value) return err(`address range "${addrPart}" has min > max`);
-    out.toAddr = { from: formatIpv4(a.value), to: formatIpv4(b.value) };
+    out.toAddr = { from: intToIp(a.value), to: intToIp(b.value) };
   } else if (colon < 0) {
     return err('empty address');
   }

@@ -8,7 +8,7 @@
  */
 
 import type { PortRange } from '../kernel/netfilter/types.js';
-import { formatIpv6, ipv6ToBigInt } from '../wire/addr.js';
+import { formatIpv6, intToIp, ipv4Value, ipv6ToBigInt } from '../wire/addr.js';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -141,36 +141,8 @@ export function formatPortRange(r: PortRange, sep = ':'): string {
 
 /** A dotted quad with every octet 0–255 (iptables takes no shorter forms in save output). */
 export function parseIpv4(s: string): Parsed<number> {
-  const n = ipv4ToInt(s);
+  const n = ipv4Value(s);
   return n < 0 ? bad(`"${s}" is not an IPv4 address`) : ok(n);
-}
-
-/** A dotted quad to its unsigned value, or -1; one pass over the characters. */
-export function ipv4ToInt(s: string): number {
-  let n = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 48 && c <= 57) {
-      octet = octet * 10 + (c - 48);
-      if (++digits > 3 || octet > 255) return -1;
-    } else if (c === 46) {
-      if (digits === 0 || ++dots > 3) return -1;
-      n = n * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else {
-      return -1;
-    }
-  }
-  if (dots !== 3 || digits === 0) return -1;
-  return n * 256 + octet;
-}
-
-export function formatIpv4(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
 }
 
 function prefixMask(prefix: number): number {
@@ -224,7 +196,7 @@ export function parseAddrMask(s: string, clearHostBits = true): Parsed<AddrMask>
 /** `a.b.c.d/n` always with the prefix, as save_ipv4_addr prints `-s`/`-d`. */
 export function formatCidrText(am: AddrMask): string {
   const p = maskToPrefix(am.mask);
-  return p < 0 ? `${formatIpv4(am.addr)}/${formatIpv4(am.mask)}` : `${formatIpv4(am.addr)}/${p}`;
+  return p < 0 ? `${intToIp(am.addr)}/${intToIp(am.mask)}` : `${intToIp(am.addr)}/${p}`;
 }
 
 /** IP protocol numbers and the names iptables prints for them (xtables_chain_protos, /etc/protocols). */
@@ -354,7 +326,7 @@ export function parseAddrMask6(s: string, clearHostBits = true): Parsed<AddrMask
   if (a === null) {
     if (s.includes(','))
       return bad(`address lists ("${s}") are not supported: write one rule per address`);
-    if (ipv4ToInt(slash < 0 ? s : s.slice(0, slash)) >= 0)
+    if (ipv4Value(slash < 0 ? s : s.slice(0, slash)) >= 0)
       return bad(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
     return bad(`"${s}" is not an IPv6 address or prefix (host names are not resolved)`);
   }
@@ -387,6 +359,6 @@ export function formatCidrText6(am: AddrMask6): string {
 export function parseIpv6Text(s: string): Parsed<string> {
   const v = ipv6ToBigInt(s);
   if (v !== null) return ok(formatIpv6(v));
-  if (ipv4ToInt(s) >= 0) return bad(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
+  if (ipv4Value(s) >= 0) return bad(`"${s}" is an IPv4 address in an ip6tables (IPv6) dump`);
   return bad(`"${s}" is not an IPv6 address`);
 }

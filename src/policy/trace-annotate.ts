@@ -9,6 +9,7 @@
  */
 import type { ClusterModel } from '../k8s/model.js';
 import type { Step } from '../kernel/step.js';
+import { ipv4Value } from '../wire/addr.js';
 import { FELIX_MARK } from './calico.js';
 import { planPolicyEnforcement, type PolicyEnforcementPlan } from './enforce-twin.js';
 import type { Enforcer } from './enforcer.js';
@@ -181,7 +182,7 @@ function decide(model: ClusterModel, trace: TraceLike): Annotation | undefined {
     key: `${ip}/32`,
     cidr: `${ip}/32`,
     except: [],
-    probe: ipToIntSafe(ip),
+    probe: Math.max(0, ipv4Value(ip)),
   });
   const pair: PairResult = evaluatePair(
     world,
@@ -384,10 +385,4 @@ export function annotatePolicyTrace<T extends TraceLike>(
   } as unknown as T & {
     policy: TracePolicy;
   };
-}
-
-function ipToIntSafe(ip: string): number {
-  const m = /^(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(ip);
-  if (!m) return 0;
-  return ((+m[1]! << 24) | (+m[2]! << 16) | (+m[3]! << 8) | +m[4]!) >>> 0;
 }

@@ -8,7 +8,7 @@
  * qdisc (mq, fq_codel). Not shown, because the model has no IPv6: inet6 addresses and routes, and
  * the multicast `self permanent` FDB entries IPv6/IGMP membership adds.
  */
-import type { Ipv4 } from '../wire/addr.js';
+import { ipToInt, type Ipv4 } from '../wire/addr.js';
 import { formatRoute, formatRule, parseTable, tableName, type Route } from '../kernel/fib.js';
 import type { Host } from '../kernel/host.js';
 import { scopeName, type Link } from '../kernel/link.js';
@@ -250,10 +250,7 @@ export function ipNeighShow(h: Host, opts: { all?: boolean } = {}): string {
 }
 
 function ipCompare(a: Ipv4, b: Ipv4): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < 4; i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
-  return 0;
+  return ipToInt(a) - ipToInt(b);
 }
 
 /**

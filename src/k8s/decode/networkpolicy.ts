@@ -4,7 +4,7 @@
  * API server's checks on ipBlock and endPort.
  */
 
-import { parseCidr } from '../../wire/addr.js';
+import { cidrContains, parseCidr } from '../../wire/addr.js';
 import type { Path } from '../parse.js';
 import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from '../types.js';
 import { each, type Decoder, type Rec } from './decoder.js';
@@ -84,10 +84,7 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
           const e = policyCidr(d, ev, ep);
           if (!e) return undefined;
           const ec = parseCidr(e);
-          if (
-            ec.prefix <= block.prefix ||
-            !((parseCidrInt(ec) & maskInt(block.prefix)) >>> 0 === parseCidrInt(block))
-          ) {
+          if (ec.prefix <= block.prefix || !cidrContains(block, ec.network)) {
             d.error(
               ep,
               'k8s-invalid-cidr',
@@ -122,15 +119,6 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
     return undefined;
   }
   return peer;
-}
-
-function parseCidrInt(c: { network: string }): number {
-  const [a, b, cc, dd] = c.network.split('.').map(Number) as [number, number, number, number];
-  return ((a << 24) | (b << 16) | (cc << 8) | dd) >>> 0;
-}
-
-function maskInt(prefix: number): number {
-  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
 }
 
 export function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undefined {
