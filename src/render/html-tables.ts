@@ -1,6 +1,11 @@
 /** The HTML view's tables: rewrites, alternatives, invented defaults, policy and diagnostics. */
 import { touchedBy } from './trace.js';
-import type { Alternative, ConnectionTrace, RewriteView } from '../trace/model.js';
+import {
+  formatPercent,
+  type Alternative,
+  type ConnectionTrace,
+  type RewriteView,
+} from '../trace/model.js';
 import { esc, pktLine } from './html-path.js';
 import { pktDiff } from './html-hops.js';
 
@@ -23,10 +28,6 @@ export function rewritesTable(rs: readonly RewriteView[], caption: string): stri
   );
 }
 
-function pct(p: number): string {
-  return `${(p * 100).toFixed(1)}%`;
-}
-
 function legSum(l: Alternative['request'] | undefined): string {
   if (!l) return 'no reply';
   const seen = l.received ? ` — sees <code>${esc(pktLine(l.received))}</code>` : '';
@@ -46,12 +47,12 @@ export function alternativesHtml(t: ConnectionTrace): string {
   const radios = alts.map(
     (a, i) =>
       `<label><input type="radio" name="alt" value="${i}"${i === chosen ? ' checked' : ''}> ` +
-      `<span class="p">${pct(a.probability)}</span> ${a.dnat ? `DNAT → ${esc(a.dnat)}` : 'no DNAT'} · ${esc(a.request.disposition)}${isMain(a) ? ' <span class="chip">drawn above</span>' : ''}</label>`,
+      `<span class="p">${formatPercent(a.probability, 1)}</span> ${a.dnat ? `DNAT → ${esc(a.dnat)}` : 'no DNAT'} · ${esc(a.request.disposition)}${isMain(a) ? ' <span class="chip">drawn above</span>' : ''}</label>`,
   );
   const panels = alts.map(
     (a, i) =>
       `<div class="alt-panel" id="alt-${i}" data-alt="${i}"${i === chosen ? '' : ' hidden'}>` +
-      `<h3>Alternative ${i + 1}: ${pct(a.probability)}</h3>` +
+      `<h3>Alternative ${i + 1}: ${formatPercent(a.probability, 1)}</h3>` +
       `<ul class="decisions">${a.decisions.map((d) => `<li><code>${esc(d.label)}</code>: ${d.value ? 'taken' : 'not taken'} (p ${esc(d.p.toFixed(4))})</li>`).join('') || '<li>no chance decision</li>'}</ul>` +
       `<p>request: ${legSum(a.request)}</p><p>reply: ${legSum(a.reply)}</p>` +
       rewritesTable(a.rewrites, `Rewrites in alternative ${i + 1}`) +
@@ -59,7 +60,7 @@ export function alternativesHtml(t: ConnectionTrace): string {
   );
   const total = alts.reduce((s, a) => s + a.probability, 0);
   return (
-    `<section aria-labelledby="h-alts"><h2 id="h-alts">Alternatives (--all-paths): ${alts.length}, total ${pct(total)}</h2>` +
+    `<section aria-labelledby="h-alts"><h2 id="h-alts">Alternatives (--all-paths): ${alts.length}, total ${formatPercent(total, 1)}</h2>` +
     `<fieldset class="alts"><legend>Show the alternative</legend>${radios.join('')}</fieldset>${panels.join('')}</section>`
   );
 }

@@ -12,7 +12,7 @@ import type {
   PacketSummary,
   WalkSummary,
 } from '../trace/model.js';
-import { detailOf } from '../trace/model.js';
+import { detailOf, formatPercent } from '../trace/model.js';
 import { formatHostPort } from '../wire/addr.js';
 
 // ---------------------------------------------------------------------------
@@ -101,11 +101,6 @@ function pkt(p: PacketSummary): string {
   return `${formatHostPort(p.src, p.sport ?? '')} > ${formatHostPort(p.dst, p.dport ?? '')} ${p.proto}`;
 }
 
-function pct(p: number): string {
-  const v = p * 100;
-  return `${Number.isInteger(v) ? v.toFixed(0) : v.toFixed(2)}%`;
-}
-
 function decider(d: Decider | null, rules: string): string {
   if (!d) return 'no table on the path (nothing decided)';
   switch (d.kind) {
@@ -143,7 +138,7 @@ export function renderIptablesTraceText(
   r.alternatives.forEach((a, k) => {
     lines.push('');
     lines.push(
-      `── alternative ${k + 1} of ${n}, probability ${pct(a.probability)} ${'─'.repeat(20)}`,
+      `── alternative ${k + 1} of ${n}, probability ${formatPercent(a.probability, 2, 'whole')} ${'─'.repeat(20)}`,
     );
     lines.push(`  path: ${a.path.join(' → ')}`);
     lines.push(...renderSteps(a, rules));

@@ -13,7 +13,7 @@
  * - `renderTraceMermaid`: a sequence diagram of the hops.
  */
 import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/model.js';
-import { detailOf, rewriteOf } from '../trace/model.js';
+import { detailOf, formatPercent, rewriteOf } from '../trace/model.js';
 
 /** `ip:port`, or the bare address when there is no port. */
 export function ep(ip: string, port: number | undefined): string {
@@ -250,10 +250,6 @@ function legText(title: string, leg: Leg, out: string[], wide = false): void {
   out.push(outcomeLine(leg));
 }
 
-function pct(p: number): string {
-  return `${(p * 100).toFixed(1)}%`;
-}
-
 /** The seeds' picture; `wide` adds each hop's netfilter path and frames (`-o wide`). */
 /**
  * Whether the object a default is about (`Kind ns/name`) took part in the
@@ -314,7 +310,7 @@ export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {
           : `reply ${a.reply.disposition} (${a.reply.reason})`
         : 'no reply';
       out.push(
-        `  ${pct(a.probability).padStart(6)}  ${a.dnat ? `DNAT → ${a.dnat}` : 'no DNAT'}: request ${req}; ${rep}`,
+        `  ${formatPercent(a.probability, 1).padStart(6)}  ${a.dnat ? `DNAT → ${a.dnat}` : 'no DNAT'}: request ${req}; ${rep}`,
       );
     }
   }
@@ -445,7 +441,7 @@ export function renderTraceMermaid(t: ConnectionTrace): string {
       const end = (l: { disposition: string; at?: string }) =>
         `${l.disposition}${l.at ? ` at ${l.at}` : ''}`;
       out.push(
-        `  ${i === 0 ? 'alt' : 'else'} ${mermaidText(`alternative ${i + 1} of ${alts.length}, ${pct(a.probability)}${a.dnat ? `, DNAT to ${a.dnat}` : ''}`)}`,
+        `  ${i === 0 ? 'alt' : 'else'} ${mermaidText(`alternative ${i + 1} of ${alts.length}, ${formatPercent(a.probability, 1)}${a.dnat ? `, DNAT to ${a.dnat}` : ''}`)}`,
       );
       note(client, `request ${end(a.request)}${a.reply ? `, reply ${end(a.reply)}` : ''}`);
     });

@@ -493,6 +493,30 @@ export interface Alternative {
   readonly rewrites: readonly RewriteView[];
 }
 
+/**
+ * A probability (an alternative's, 0–1) as a percentage, the one writer every
+ * view uses. `fixed` keeps `digits` decimals (33.3%, 50.0%: the trace text,
+ * HTML and mermaid views); `trim` rounds to `digits` decimals and drops
+ * trailing zeros (33.3%, 50%: check's explanations); `whole` writes a whole
+ * percentage bare and any other with `digits` decimals (50%, 33.33%:
+ * `iptables trace`).
+ */
+export function formatPercent(
+  p: number,
+  digits: number,
+  style: 'fixed' | 'trim' | 'whole' = 'fixed',
+): string {
+  const v = p * 100;
+  switch (style) {
+    case 'fixed':
+      return `${v.toFixed(digits)}%`;
+    case 'trim':
+      return `${Math.round(p * 10 ** (digits + 2)) / 10 ** digits}%`;
+    case 'whole':
+      return `${Number.isInteger(v) ? v.toFixed(0) : v.toFixed(digits)}%`;
+  }
+}
+
 /** The life of one connection through the cluster twin, there and back (`packeteye trace`). */
 export interface ConnectionTrace {
   readonly from: {

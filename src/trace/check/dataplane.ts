@@ -15,7 +15,13 @@
  * `status.loadBalancer.ingress`, the address a client outside dials.
  */
 import { InputError } from '../../diag.js';
-import type { Alternative, ConnectionTrace, PacketView, RewriteView } from '../model.js';
+import {
+  formatPercent,
+  type Alternative,
+  type ConnectionTrace,
+  type PacketView,
+  type RewriteView,
+} from '../model.js';
 import { traceConnection } from '../connection.js';
 import { resolveRef } from '../refs.js';
 import type { TwinPlan } from '../../twin/index.js';
@@ -134,22 +140,18 @@ export interface DataplaneVerdict {
   readonly trace: ConnectionTrace;
 }
 
-function pct(p: number): string {
-  return `${Math.round(p * 1000) / 10}%`;
-}
-
 function branchLine(t: ConnectionTrace, b: Branch): string {
   const via = b.dnat ? ` via ${b.dnat}` : '';
   const got = b.request.received;
   if (b.request.disposition !== 'delivered')
-    return `path${via} (${pct(b.probability)}): request ${b.request.disposition}${b.request.reason ? ` (${b.request.reason})` : ''}${b.request.at ? ` at ${b.request.at}` : ''}`;
+    return `path${via} (${formatPercent(b.probability, 1, 'trim')}): request ${b.request.disposition}${b.request.reason ? ` (${b.request.reason})` : ''}${b.request.at ? ` at ${b.request.at}` : ''}`;
   const seen = got
     ? `, ${b.request.at ?? 'the receiver'} sees ${got.src}${got.sport !== undefined ? `:${got.sport}` : ''}`
     : '';
   const answer = answered(t, b)
     ? 'answered'
     : `answer ${b.reply ? `${b.reply.disposition}${b.reply.reason ? ` (${b.reply.reason})` : ''}${b.reply.received?.flags ? ` [${b.reply.received.flags}]` : ''}` : 'none'}`;
-  return `path${via} (${pct(b.probability)}): request delivered${seen}, ${answer}`;
+  return `path${via} (${formatPercent(b.probability, 1, 'trim')}): request delivered${seen}, ${answer}`;
 }
 
 export function reachByTrace(plan: TwinPlan, s: ReachStatement): DataplaneVerdict {
