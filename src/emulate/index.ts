@@ -75,3 +75,4 @@ export {
   type RuleCounter,
   type RulePosition,
 } from './oracle.js';
+export { buildRealTwin, type RealTwin } from './twin.js';
