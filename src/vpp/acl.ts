@@ -76,16 +76,29 @@ const ipBytes = (ip: Ipv4): number[] => ip.split('.').map(Number);
 export function packetInfo(t: FiveTuple, swIfIndex: number, isInput: boolean): bigint[] {
   const addr = (ip: Ipv4): [bigint, bigint] => [0n, u64le([0, 0, 0, 0, ...ipBytes(ip)])];
   const l4 = u64le([
-    t.ports[0] & 0xff, t.ports[0] >> 8,
-    t.ports[1] & 0xff, t.ports[1] >> 8,
-    t.proto & 0xff, t.proto >> 8,
-    swIfIndex & 0xff, (swIfIndex >> 8) & 0xff,
+    t.ports[0] & 0xff,
+    t.ports[0] >> 8,
+    t.ports[1] & 0xff,
+    t.ports[1] >> 8,
+    t.proto & 0xff,
+    t.proto >> 8,
+    swIfIndex & 0xff,
+    (swIfIndex >> 8) & 0xff,
   ]);
   const flags =
-    (t.tcpFlagsValid ? 1 : 0) | (isInput ? 2 : 0) | (t.l4Valid ? 4 : 0) | (t.nonFirstFragment ? 8 : 0);
+    (t.tcpFlagsValid ? 1 : 0) |
+    (isInput ? 2 : 0) |
+    (t.l4Valid ? 4 : 0) |
+    (t.nonFirstFragment ? 8 : 0);
   const pkt = u64le([
-    swIfIndex & 0xff, (swIfIndex >> 8) & 0xff, (swIfIndex >> 16) & 0xff, (swIfIndex >>> 24) & 0xff,
-    0xff, 0xff, t.tcpFlags, flags,
+    swIfIndex & 0xff,
+    (swIfIndex >> 8) & 0xff,
+    (swIfIndex >> 16) & 0xff,
+    (swIfIndex >>> 24) & 0xff,
+    0xff,
+    0xff,
+    t.tcpFlags,
+    flags,
   ]);
   return [...addr(t.src), ...addr(t.dst), l4, pkt];
 }
@@ -135,7 +148,8 @@ export function matchAcl(acl: Acl, t: FiveTuple): { rule: number; action: 0 | 1 
       if (!t.l4Valid) continue;
       if (t.ports[0] < r.srcPorts[0] || t.ports[0] > r.srcPorts[1]) continue;
       if (t.ports[1] < r.dstPorts[0] || t.ports[1] > r.dstPorts[1]) continue;
-      if (t.tcpFlagsValid && (t.tcpFlags & (r.tcpFlagsMask ?? 0)) !== (r.tcpFlagsValue ?? 0)) continue;
+      if (t.tcpFlagsValid && (t.tcpFlags & (r.tcpFlagsMask ?? 0)) !== (r.tcpFlagsValue ?? 0))
+        continue;
     }
     return { rule: i, action: r.isPermit };
   }
@@ -204,7 +218,13 @@ export class AclPlugin {
    * 0 error-drop when not), as `vnet_feature_next` gives for the arcs Contiv's
    * interfaces have.
    */
-  run(b: Uint8Array, l3: number, swIfIndex: number, isInput: boolean, nextOnPermit: number): AclTrace {
+  run(
+    b: Uint8Array,
+    l3: number,
+    swIfIndex: number,
+    isInput: boolean,
+    nextOnPermit: number,
+  ): AclTrace {
     const tuple = fillFiveTuple(b, l3);
     const key = this.sessionKey(tuple, swIfIndex, isInput);
     let action = 0;

@@ -33,11 +33,17 @@ const h8 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
 const be16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 const be32 = (b: Uint8Array, at: number): number =>
   ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-const ip4 = (b: Uint8Array, at: number): string => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
-const mac = (b: Uint8Array, at: number): string =>
-  Array.from(b.subarray(at, at + 6), h2).join(':');
+const ip4 = (b: Uint8Array, at: number): string =>
+  `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+const mac = (b: Uint8Array, at: number): string => Array.from(b.subarray(at, at + 6), h2).join(':');
 
-const PROTOCOLS: Record<number, string> = { 1: 'ICMP', 6: 'TCP', 17: 'UDP', 47: 'GRE', 4: 'IP_IN_IP' };
+const PROTOCOLS: Record<number, string> = {
+  1: 'ICMP',
+  6: 'TCP',
+  17: 'UDP',
+  47: 'GRE',
+  4: 'IP_IN_IP',
+};
 const TCP_FLAGS = ['FIN', 'SYN', 'RST', 'PSH', 'ACK', 'URG', 'ECE', 'CWR'];
 
 function ones(b: Uint8Array): number {
@@ -52,7 +58,9 @@ export function formatTcpHeader(b: Uint8Array, max: number, col: number): string
   if (max < 20) return 'TCP header truncated';
   const ind = sp(col + 2);
   const flags = b[13]!;
-  const names = TCP_FLAGS.filter((_, i) => flags & (1 << i)).map((n) => ` ${n}`).join('');
+  const names = TCP_FLAGS.filter((_, i) => flags & (1 << i))
+    .map((n) => ` ${n}`)
+    .join('');
   return (
     `TCP: ${be16(b, 0)} -> ${be16(b, 2)}` +
     `\n${ind}seq. 0x${h8(be32(b, 4))} ack 0x${h8(be32(b, 8))}` +
@@ -106,9 +114,11 @@ export function formatIp4Header(b: Uint8Array, max: number, col: number): string
 export function formatEthernetHeader(b: Uint8Array, max: number, col: number): string {
   if (max !== 0 && max < 14) return 'ethernet header truncated';
   const type = be16(b, 12);
-  const name = type === 0x0800 ? 'IP4' : type === 0x0806 ? 'ARP' : type === 0x86dd ? 'IP6' : `0x${h4(type)}`;
+  const name =
+    type === 0x0800 ? 'IP4' : type === 0x0806 ? 'ARP' : type === 0x86dd ? 'IP6' : `0x${h4(type)}`;
   let s = `${name}: ${mac(b, 6)} -> ${mac(b, 0)}`;
-  if (max !== 0 && 14 < max && type === 0x0800) s += `\n${sp(col)}${formatIp4Header(b.subarray(14), max - 14, col)}`;
+  if (max !== 0 && 14 < max && type === 0x0800)
+    s += `\n${sp(col)}${formatIp4Header(b.subarray(14), max - 14, col)}`;
   return s;
 }
 

@@ -10,8 +10,23 @@
  */
 export { Vswitch } from './vswitch.js';
 export type {
-  Adjacency, Dpo, FibEntry, Mac, SwInterface, VppFate, VppPass, VppTraceEntry, VppTraceRecord,
+  Adjacency,
+  Dpo,
+  FibEntry,
+  Mac,
+  SwInterface,
+  VppFate,
+  VppPass,
+  VppTraceEntry,
+  VppTraceRecord,
 } from './vswitch.js';
 export { AclPlugin, type Acl, type AclRule, type AclTrace, type FiveTuple } from './acl.js';
-export { Nat44, type LbLocal, type NatChooser, type NatSession, type NatTrace, type StaticMapping } from './nat44.js';
+export {
+  Nat44,
+  type LbLocal,
+  type NatChooser,
+  type NatSession,
+  type NatTrace,
+  type StaticMapping,
+} from './nat44.js';
 export { formatPacketTrace, formatRecord, formatTime } from './format.js';

@@ -73,8 +73,7 @@ export interface NatTrace {
 export const OUT2IN_NEXT = { DROP: 0, LOOKUP: 1, ICMP_ERROR: 2, REASS: 3 } as const;
 export const IN2OUT_NEXT = { LOOKUP: 0, DROP: 1, ICMP_ERROR: 2, SLOW_PATH: 3, REASS: 4 } as const;
 
-const ipAt = (b: Uint8Array, at: number): Ipv4 =>
-  `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+const ipAt = (b: Uint8Array, at: number): Ipv4 => `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
 const portAt = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 const ep = (a: Ipv4, p: number): string => `${a}:${p}`;
 
@@ -149,7 +148,11 @@ export class Nat44 {
     for (const l of m.locals) prefix.push((acc += l.probability));
     const total = prefix[prefix.length - 1]!;
     if (m.locals.length === 1 || total === 0) return m.locals[0]!;
-    const rand = this.chooser.integer(1, total, `nat44 ${ep(m.externalAddr, m.externalPort)} local`);
+    const rand = this.chooser.integer(
+      1,
+      total,
+      `nat44 ${ep(m.externalAddr, m.externalPort)} local`,
+    );
     return m.locals[prefix.findIndex((p) => p >= rand)]!;
   }
 
@@ -167,7 +170,10 @@ export class Nat44 {
     const proto = b[l3 + 9]!;
     const l4 = l3 + (b[l3]! & 0x0f) * 4;
     const trace = (nextIndex: number, s?: NatSession): NatTrace => ({
-      node: 'nat44-out2in', swIfIndex, nextIndex, sessionIndex: s ? s.index : -1,
+      node: 'nat44-out2in',
+      swIfIndex,
+      nextIndex,
+      sessionIndex: s ? s.index : -1,
     });
     if (proto !== 6 && proto !== 17) return trace(OUT2IN_NEXT.LOOKUP);
     const dst = ipAt(b, l3 + 16);
@@ -204,7 +210,10 @@ export class Nat44 {
     const proto = b[l3 + 9]!;
     const l4 = l3 + (b[l3]! & 0x0f) * 4;
     const fast: NatTrace = {
-      node: 'nat44-in2out', swIfIndex, nextIndex: IN2OUT_NEXT.SLOW_PATH, sessionIndex: -1,
+      node: 'nat44-in2out',
+      swIfIndex,
+      nextIndex: IN2OUT_NEXT.SLOW_PATH,
+      sessionIndex: -1,
     };
     // The fast path hands ICMP and unknown protocols to the slow path too;
     // with no dynamic pool configured (Contiv has none) the slow path leaves
@@ -217,7 +226,10 @@ export class Nat44 {
     const dst = ipAt(b, l3 + 16);
     const dport = portAt(b, l4 + 2);
     const slow = (s?: NatSession): NatTrace => ({
-      node: 'nat44-in2out-slowpath', swIfIndex, nextIndex: IN2OUT_NEXT.LOOKUP, sessionIndex: s ? s.index : -1,
+      node: 'nat44-in2out-slowpath',
+      swIfIndex,
+      nextIndex: IN2OUT_NEXT.LOOKUP,
+      sessionIndex: s ? s.index : -1,
     });
     // The per-thread in2out hash holds only the LB locals (value ~0): a hit or
     // a miss both go to the slow path.
@@ -235,7 +247,10 @@ export class Nat44 {
         totalPkts: 0,
       });
       this.in2outEd.set(`${ep(src, sport)} ${ep(dst, dport)} ${proto}`, s.index);
-      this.out2inEd.set(`${ep(m.externalAddr, m.externalPort)} ${ep(dst, dport)} ${proto}`, s.index);
+      this.out2inEd.set(
+        `${ep(m.externalAddr, m.externalPort)} ${ep(dst, dport)} ${proto}`,
+        s.index,
+      );
     }
     rewrite(b, l3, 'src', s.out2in.addr, s.out2in.port);
     s.totalPkts++;

@@ -72,18 +72,32 @@ export interface FibEntry {
 
 /** One node's trace record, as `show trace` prints it (format.ts). */
 export type VppTraceRecord =
-  | { readonly node: 'virtio-input'; readonly hwIfIndex: number; readonly nextIndex: number; readonly len: number }
+  | {
+      readonly node: 'virtio-input';
+      readonly hwIfIndex: number;
+      readonly nextIndex: number;
+      readonly len: number;
+    }
   | { readonly node: 'ethernet-input' | 'arp-input' | 'ip4-input'; readonly data: Uint8Array }
   | AclTrace
   | NatTrace
-  | { readonly node: 'ip4-lookup'; readonly fibIndex: number; readonly dpoIndex: number; readonly data: Uint8Array }
+  | {
+      readonly node: 'ip4-lookup';
+      readonly fibIndex: number;
+      readonly dpoIndex: number;
+      readonly data: Uint8Array;
+    }
   | {
       readonly node: 'ip4-rewrite';
       readonly txSwIfIndex: number;
       readonly adj: Adjacency & { readonly ifName: string; readonly rewrite: Uint8Array };
       readonly data: Uint8Array;
     }
-  | { readonly node: 'ip4-local' | 'error-drop'; readonly data: Uint8Array; readonly reason?: string }
+  | {
+      readonly node: 'ip4-local' | 'error-drop';
+      readonly data: Uint8Array;
+      readonly reason?: string;
+    }
   | { readonly node: `${string}-output`; readonly ifName: string; readonly data: Uint8Array };
 
 export interface VppTraceEntry {
@@ -93,7 +107,12 @@ export interface VppTraceEntry {
 }
 
 export type VppFate =
-  | { readonly kind: 'transmit'; readonly ifName: string; readonly swIfIndex: number; readonly frame: Uint8Array }
+  | {
+      readonly kind: 'transmit';
+      readonly ifName: string;
+      readonly swIfIndex: number;
+      readonly frame: Uint8Array;
+    }
   | { readonly kind: 'local'; readonly frame: Uint8Array }
   | { readonly kind: 'drop'; readonly node: string; readonly reason: string };
 
@@ -127,15 +146,31 @@ export class Vswitch {
     this.nat = new Nat44(chooser);
     // sw_if_index 0 is local0, always there (vnet_main_init).
     this.interfaces.push({
-      swIfIndex: 0, hwIfIndex: 0, name: 'local0', mac: '00:00:00:00:00:00', kind: 'dpdk',
-      natInside: false, natOutside: false,
+      swIfIndex: 0,
+      hwIfIndex: 0,
+      name: 'local0',
+      mac: '00:00:00:00:00:00',
+      kind: 'dpdk',
+      natInside: false,
+      natOutside: false,
     });
   }
 
   /** `vnet_register_interface`: the next sw_if_index (and hw_if_index). */
-  addInterface(spec: { name: string; mac: Mac; kind: SwInterface['kind']; ip4?: string }): SwInterface {
+  addInterface(spec: {
+    name: string;
+    mac: Mac;
+    kind: SwInterface['kind'];
+    ip4?: string;
+  }): SwInterface {
     const i = this.interfaces.length;
-    const itf: SwInterface = { ...spec, swIfIndex: i, hwIfIndex: i, natInside: false, natOutside: false };
+    const itf: SwInterface = {
+      ...spec,
+      swIfIndex: i,
+      hwIfIndex: i,
+      natInside: false,
+      natOutside: false,
+    };
     this.interfaces.push(itf);
     if (spec.ip4) {
       const c = parseCidr(spec.ip4);
@@ -143,9 +178,18 @@ export class Vswitch {
       this.addRoute(`${addr}/32`, { kind: 'receive', swIfIndex: i }, 'interface address');
       // ip4_add_interface_routes: a connected prefix only below /32, resolved by a glean adjacency.
       if (c.prefix < 32) {
-        const glean: Adjacency = { index: this.adjacencies.length, kind: 'glean', swIfIndex: i, nextHop: '0.0.0.0' };
+        const glean: Adjacency = {
+          index: this.adjacencies.length,
+          kind: 'glean',
+          swIfIndex: i,
+          nextHop: '0.0.0.0',
+        };
         this.adjacencies.push(glean);
-        this.addRoute(`${c.network}/${c.prefix}`, { kind: 'adj', adj: glean.index }, `connected ${spec.name}`);
+        this.addRoute(
+          `${c.network}/${c.prefix}`,
+          { kind: 'adj', adj: glean.index },
+          `connected ${spec.name}`,
+        );
       }
     }
     return itf;
@@ -227,7 +271,8 @@ export class Vswitch {
   configureFeatures(itf: SwInterface): void {
     const f = this.unicastFeatures(itf);
     for (let i = 0; i + 1 < f.length; i++) this.nextIndex(f[i]!, f[i + 1]!);
-    if (this.acl.enabled(itf.swIfIndex, false)) this.nextIndex('acl-plugin-out-ip4-fa', 'interface-output');
+    if (this.acl.enabled(itf.swIfIndex, false))
+      this.nextIndex('acl-plugin-out-ip4-fa', 'interface-output');
   }
 
   /** A frame arriving on `ifName` from its other side (a pod's or the host's TAP end). */
@@ -282,7 +327,8 @@ class Walk {
     const smac = Array.from(b.subarray(22, 28), (x) => x.toString(16).padStart(2, '0')).join(':');
     const mine = itf.ip4?.split('/')[0];
     // arp.c learns the sender when the target is ours (or it is a reply); answers requests for us.
-    if (tip !== mine) return this.drop('arp-input', 'IP4 destination address not local to subnet', b);
+    if (tip !== mine)
+      return this.drop('arp-input', 'IP4 destination address not local to subnet', b);
     this.vs.setNeighbour(itf.swIfIndex, sip, smac);
     if (op !== 1) return this.done({ kind: 'local', frame: b });
     const reply = Uint8Array.from(b);
@@ -294,14 +340,21 @@ class Walk {
     reply.set(b.subarray(22, 28), 32);
     reply.set(b.subarray(28, 32), 38);
     this.add({ node: `${itf.name}-output`, ifName: itf.name, data: reply.slice(0, 124) });
-    return this.done({ kind: 'transmit', ifName: itf.name, swIfIndex: itf.swIfIndex, frame: reply });
+    return this.done({
+      kind: 'transmit',
+      ifName: itf.name,
+      swIfIndex: itf.swIfIndex,
+      frame: reply,
+    });
   }
 
   private ip4Input(itf: SwInterface, ip: Uint8Array): VppPass {
     this.add({ node: 'ip4-input', data: ip.slice(0, 60) });
     const ihl = (ip[0]! & 0x0f) * 4;
-    if (ip[0]! >> 4 !== 4 || ihl < 20) return this.drop('ip4-input', 'ip4 header version/length', ip);
-    if (internetChecksum(ip.subarray(0, ihl)) !== 0) return this.drop('ip4-input', 'ip4 checksum errors', ip);
+    if (ip[0]! >> 4 !== 4 || ihl < 20)
+      return this.drop('ip4-input', 'ip4 header version/length', ip);
+    if (internetChecksum(ip.subarray(0, ihl)) !== 0)
+      return this.drop('ip4-input', 'ip4 checksum errors', ip);
     if (ip[8]! === 0) return this.drop('ip4-input', 'ip4 ttl <= 1', ip);
     let current = 'ip4-input';
     for (const feature of this.vs.unicastFeatures(itf)) {
@@ -318,7 +371,11 @@ class Walk {
       } else if (feature === 'nat44-in2out') {
         for (const t of this.vs.nat.in2out(ip, 0, itf.swIfIndex)) this.add(t);
       } else if (feature === 'nat44-classify') {
-        return this.drop(feature, 'nat44-classify (an interface both inside and outside) is not modelled', ip);
+        return this.drop(
+          feature,
+          'nat44-classify (an interface both inside and outside) is not modelled',
+          ip,
+        );
       } else if (feature === 'ip4-lookup') {
         return this.ip4Lookup(ip);
       }
@@ -345,10 +402,18 @@ class Walk {
     const out = this.vs.ifByIndex(adj.swIfIndex);
     if (adj.kind === 'glean') {
       const dst = `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}`;
-      return this.drop('ip4-glean', `${dst} on ${out.name} has no ARP entry: VPP sends an ARP request and drops this packet`, ip);
+      return this.drop(
+        'ip4-glean',
+        `${dst} on ${out.name} has no ARP entry: VPP sends an ARP request and drops this packet`,
+        ip,
+      );
     }
     if (adj.dstMac === undefined) {
-      return this.drop('ip4-rewrite', `adjacency ${adj.index} via ${adj.nextHop} ${out.name} is incomplete (no ARP entry): ip4-arp would send a request and drop this packet`, ip);
+      return this.drop(
+        'ip4-rewrite',
+        `adjacency ${adj.index} via ${adj.nextHop} ${out.name} is incomplete (no ARP entry): ip4-arp would send a request and drop this packet`,
+        ip,
+      );
     }
     if (ip[8]! <= 1) return this.drop('ip4-rewrite', 'ip4 ttl <= 1 (ICMP time exceeded)', ip);
     // ip4_rewrite_inline: checksum0 = ip0->checksum + clib_host_to_net_u16 (0x0100); += (>= 0xffff)
@@ -369,7 +434,13 @@ class Walk {
       data: frame.slice(0, 60),
     });
     if (this.vs.acl.enabled(out.swIfIndex, false)) {
-      const t = this.vs.acl.run(frame, 14, out.swIfIndex, false, this.vs.nextIndex('acl-plugin-out-ip4-fa', 'interface-output'));
+      const t = this.vs.acl.run(
+        frame,
+        14,
+        out.swIfIndex,
+        false,
+        this.vs.nextIndex('acl-plugin-out-ip4-fa', 'interface-output'),
+      );
       this.add(t);
       if (t.action === 0) return this.drop('acl-plugin-out-ip4-fa', 'ACL deny packets', ip);
     }
