@@ -25,6 +25,9 @@ import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
+import type { ClusterModel } from '../k8s/model.js';
+import { renderVppNotes, renderVppTrace } from '../render/vpp.js';
+import { traceVppConnection, VPP_PACKET_DEFAULTS, type VppConnectionTrace } from '../trace/vpp.js';
 import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
@@ -40,9 +43,10 @@ interface TraceOpts extends LiveOpts {
   output?: string;
   http?: string;
   namespace: string;
+  packet?: string;
 }
 
-const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap'];
+const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap', 'vpp'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
 
 const EXAMPLES = `
@@ -90,6 +94,10 @@ export function register(program: Command, io: Io): void {
       "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html | pcap (the frames on the wire; redirect to a file)",
       'text',
     )
+    .option(
+      '--packet <k=v,...>',
+      'header values the objects do not say, for -o vpp: id, seq, window, tsval, replySeq, replyWindow, replyTsval (e.g. id=0x5eb4,seq=0xba5bf36d)',
+    )
     .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: TraceOpts) => {
@@ -134,6 +142,20 @@ export function register(program: Command, io: Io): void {
         loadPlan(sio, src.files, p, { strict: opts.strict === true }),
         opts.nodeState,
       );
+      if (output === 'vpp' || plan.model.cluster.cni.plugin === 'contiv-vpp') {
+        p.done();
+        traceVpp(
+          io,
+          plan.model,
+          opts,
+          output,
+          qualifyRef(opts.from, ns),
+          qualifyRef(opts.to, ns),
+          sport,
+          seed,
+        );
+        return;
+      }
       p.update(
         opts.allPaths
           ? `tracing every branch (${count(plan.model.nodes.size)} nodes)…`
@@ -191,4 +213,58 @@ export function register(program: Command, io: Io): void {
         if (why.length > 0) io.out(`${why.join('\n')}\n`);
       }
     });
+}
+
+/** A contiv-vpp cluster: the connection through the node's VPP vswitch, as `show trace` prints it. */
+function traceVpp(
+  io: Io,
+  model: ClusterModel,
+  opts: TraceOpts,
+  output: string,
+  from: string,
+  to: string,
+  sport: number | undefined,
+  seed: number,
+): void {
+  if (model.cluster.cni.plugin !== 'contiv-vpp')
+    throw InputError.of(
+      'bad-output',
+      `-o vpp shows VPP's graph, and this cluster's CNI is ${model.cluster.cni.plugin}`,
+      { field: '--output' },
+      'set Cluster.spec.cni.plugin: contiv-vpp, or use -o text',
+    );
+  if (output !== 'vpp')
+    throw InputError.of(
+      'bad-output',
+      `a contiv-vpp cluster's data plane is VPP: it is traced with -o vpp, not -o ${output}`,
+      { field: '--output' },
+      'add -o vpp',
+    );
+  const packet: Record<string, number> = {};
+  for (const kv of (opts.packet ?? '').split(',').filter((x) => x !== '')) {
+    const [k, v] = kv.split('=');
+    const keys = Object.keys(VPP_PACKET_DEFAULTS);
+    const n = v === undefined ? NaN : Number(v);
+    if (!k || !keys.includes(k) || !Number.isInteger(n) || n < 0 || n > 0xffffffff)
+      throw InputError.of(
+        'bad-packet',
+        `--packet ${JSON.stringify(kv)} is not KEY=NUMBER with KEY one of ${keys.join(', ')}`,
+        { field: '--packet' },
+      );
+    packet[k] = n;
+  }
+  let t: VppConnectionTrace;
+  try {
+    t = traceVppConnection(model, {
+      from,
+      to: to.replace(/^svc\//, 'svc/'),
+      sport: sport ?? 46310,
+      seed,
+      packet,
+    });
+  } catch (e) {
+    throw InputError.of('bad-ref', (e as Error).message, { field: '--from/--to' });
+  }
+  io.err(renderVppNotes(t));
+  io.out(renderVppTrace(t));
 }

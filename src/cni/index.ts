@@ -31,6 +31,13 @@ export {
 } from './calico.js';
 export { KindnetPlugin, KIND_MASQ_CHAIN } from './kindnet.js';
 export { KubenetPlugin, KUBENET_BRIDGE } from './kubenet.js';
+export {
+  planContiv,
+  CONTIV_DEFAULTS,
+  type ContivNode,
+  type ContivPlan,
+  type ContivPod,
+} from './contiv-vpp.js';
 export { vethName, containerId, cniChainName, fnv1a32 } from './names.js';
 export type { CniPlugin, CniDefault, NodeContext, PodContext } from './types.js';
 
@@ -49,5 +56,16 @@ export function pluginFor(
       return { plugin: new KindnetPlugin(spec) };
     case 'kubenet':
       return { plugin: new KubenetPlugin(spec) };
+    case 'contiv-vpp':
+      // Not a Linux data plane: cni/contiv-vpp.ts plans the VPP vswitches, `trace -o vpp` walks them.
+      return {
+        plugin: undefined,
+        diagnostic: {
+          severity: 'warning',
+          code: 'cni-contiv-vpp-linux-twin',
+          message:
+            "Contiv-VPP's data plane is VPP, not the Linux kernel: the Linux twin holds no pod networking for it; trace it with -o vpp",
+        },
+      };
   }
 }

@@ -313,6 +313,8 @@ export type CniSpec =
   | { plugin: 'calico'; encapsulation?: 'None' | 'IPIP' | 'VXLAN'; natOutgoing?: boolean }
   /** kind's kindnetd: ptp + host-local, routes to other nodes' podCIDRs, KIND-MASQ-AGENT. */
   | { plugin: 'kindnet' }
+  /** Contiv-VPP: the data plane is FD.io VPP (vpp/), one vswitch per node, pods on TAPs. */
+  | { plugin: 'contiv-vpp' }
   /** The kubelet's kubenet: bridge cbr0 + host-local, cloud routes, the kubelet's masquerade rule. */
   | {
       plugin: 'kubenet';

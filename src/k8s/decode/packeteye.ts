@@ -149,8 +149,9 @@ function decodeCni(d: Decoder, v: unknown): CniSpec | undefined {
     'calico',
     'kindnet',
     'kubenet',
+    'contiv-vpp',
   ] as const);
-  if (plugin === 'kindnet') return { plugin };
+  if (plugin === 'kindnet' || plugin === 'contiv-vpp') return { plugin };
   if (plugin === 'kubenet') {
     const k: Extract<CniSpec, { plugin: 'kubenet' }> = { plugin };
     const hm = d.oneOf(cni.hairpinMode, ['spec', 'cni', 'hairpinMode'], [

@@ -1,0 +1,266 @@
+/**
+ * Contiv-VPP (github.com/contiv/vpp, the 1.x releases that ran VPP 18.01)
+ * as a compiler from the cluster model into one VPP vswitch per node
+ * (vpp/). What the Contiv agent configured, in its order:
+ *
+ * - **IPAM** (`plugins/contiv/ipam/ipam.go`, the `contiv.yaml` ConfigMap of
+ *   `k8s/contiv-vpp.yaml`): node ID n (1-based, nodes in name order) gives the
+ *   pod subnet `10.1.n.0/24` (PodSubnetCIDR 10.1.0.0/16, prefix 24), the
+ *   host interconnect `172.30.n.0/24` (VPPHostSubnetCIDR 172.30.0.0/16) with
+ *   VPP's end `.1` and the host's `.2`, the node interconnect
+ *   `192.168.16.n/24`, the VXLAN BVI `192.168.30.n/24`, pod-side TAP
+ *   addresses from PodIfIPCIDR 10.2.1.0/24 (`ipAddrForPodVPPIf`, /32).
+ * - **The node** (`remote_cni_server.go`, `host.go`): the main NIC
+ *   `GigabitEthernet0/8/0`, the host interconnect `tap0` (TAP v2, MAC
+ *   `01:23:45:67:89:42`, `HostInterconnectMAC`) whose host end is `vpp1`,
+ *   a /32 route to each host address via the host end (`routesToHost`), the
+ *   VXLAN BVI `loop0` (MAC `1a:2b:3c:4d:5e:<n>`, `hwAddrForVXLAN`) and per
+ *   other node a `vxlan_tunnel`, static ARP for its BVI and routes to its
+ *   pod subnet, host interconnect and management address.
+ * - **Pods** (`pod.go`): a TAP v2 `tapN` per pod (VPP side MAC `02:fe:…`,
+ *   random in Contiv, derived here), a /32 route to the pod and a static
+ *   ARP entry to `00:00:00:00:00:02`, the MAC every pod's eth0 has.
+ * - **Services** (`plugins/service/configurator`): NAT44 with `forwarding`
+ *   on; pod TAPs are NAT "outside" (frontends), `tap0` "inside" (the host
+ *   is a backend); per ClusterIP port a static mapping with load-balanced
+ *   locals, every ready endpoint, probability 1 (`LocalVsRemoteProbRatio`),
+ *   0 for a single one.
+ *
+ * Not modelled (said on stderr by the caller): NetworkPolicy rendered into
+ * ACLs (`plugins/policy/renderer/acl`), NodePorts and external IPs, the
+ * VXLAN encapsulation between nodes (the trace stops where a packet leaves
+ * through the BVI), STN, and a pod TAP that is both NAT inside and outside
+ * (`nat44-classify`, a pod that is a Service endpoint).
+ */
+import type { Diagnostic } from '../diag.js';
+import type { ClusterModel, ModelNode } from '../k8s/model.js';
+import { nodeInternalIP } from '../k8s/model.js';
+import { Vswitch, type NatChooser } from '../vpp/index.js';
+import { intToIp, ipToInt, parseCidr } from '../wire/addr.js';
+import { fnv1a32 } from './names.js';
+import type { CniDefault } from './types.js';
+
+/** Contiv's `contiv.yaml` IPAMConfig defaults (k8s/contiv-vpp.yaml). */
+export const CONTIV_DEFAULTS = {
+  PodSubnetCIDR: '10.1.0.0/16',
+  PodNetworkPrefixLen: 24,
+  PodIfIPCIDR: '10.2.1.0/24',
+  VPPHostSubnetCIDR: '172.30.0.0/16',
+  VPPHostNetworkPrefixLen: 24,
+  NodeInterconnectCIDR: '192.168.16.0/24',
+  VxlanCIDR: '192.168.30.0/24',
+  HostInterconnectMAC: '01:23:45:67:89:42',
+  PodMAC: '00:00:00:00:00:02',
+} as const;
+
+export interface ContivPod {
+  readonly key: string;
+  readonly ip: string;
+  readonly tap: string;
+  readonly vppMac: string;
+}
+
+export interface ContivNode {
+  readonly name: string;
+  readonly id: number;
+  readonly vswitch: Vswitch;
+  /** The host's end of the interconnect (`vpp1`): address and MAC. */
+  readonly host: {
+    readonly ifName: 'vpp1';
+    readonly ip: string;
+    readonly mac: string;
+    readonly vppIp: string;
+  };
+  /** The addresses of the host stack (the node's InternalIP), routed to it through tap0. */
+  readonly hostIPs: readonly string[];
+  readonly pods: ReadonlyMap<string, ContivPod>;
+}
+
+export interface ContivPlan {
+  readonly nodes: ReadonlyMap<string, ContivNode>;
+  readonly defaults: readonly CniDefault[];
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+const derivedMac = (prefix: string, seed: string): string => {
+  const h = fnv1a32(seed);
+  return `${prefix}:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}:${h.slice(6, 8)}`;
+};
+
+const nth = (cidr: string, n: number): string =>
+  intToIp((ipToInt(parseCidr(cidr).network) + n) >>> 0);
+
+/** Node n's slice of a subnet: `applyNodeID` (ipam.go) for /16 → /24. */
+const nodeNet = (cidr: string, id: number): string => {
+  const base = ipToInt(parseCidr(cidr).network);
+  return `${intToIp((base + (id << 8)) >>> 0)}/24`;
+};
+
+/** Plan every node's vswitch for a `cni.plugin: contiv-vpp` cluster. */
+export function planContiv(model: ClusterModel, chooser: NatChooser): ContivPlan {
+  const defaults: CniDefault[] = [];
+  const diagnostics: Diagnostic[] = [];
+  const d = (object: string, field: string, value: string, reason: string): void => {
+    defaults.push({ object, field, value, reason });
+  };
+  for (const [k, v] of Object.entries(CONTIV_DEFAULTS))
+    d(
+      'ConfigMap kube-system/contiv-agent-cfg',
+      `contiv.yaml ${k}`,
+      String(v),
+      "Contiv-VPP's deployment default (k8s/contiv-vpp.yaml)",
+    );
+  const names = [...model.nodes.keys()];
+  const nodes = new Map<string, ContivNode>();
+  for (const [i, name] of names.entries()) {
+    const n = buildNode(model, model.nodes.get(name)!, i + 1, names, chooser, d);
+    nodes.set(name, n);
+  }
+  return { nodes, defaults, diagnostics };
+}
+
+function buildNode(
+  model: ClusterModel,
+  node: ModelNode,
+  id: number,
+  allNodes: readonly string[],
+  chooser: NatChooser,
+  d: (object: string, field: string, value: string, reason: string) => void,
+): ContivNode {
+  const name = node.metadata.name;
+  const vs = new Vswitch(name, chooser);
+  const hostNet = nodeNet(CONTIV_DEFAULTS.VPPHostSubnetCIDR, id);
+  const vppIp = nth(hostNet, 1);
+  const hostIp = nth(hostNet, 2);
+  const hostMac = derivedMac('3e:1b', `${name}/vpp1`);
+  d(
+    `Node ${name}`,
+    'vpp1 MAC',
+    hostMac,
+    'the kernel gives the TAP a random MAC; derived from the node name',
+  );
+  d(
+    `Node ${name}`,
+    'Contiv node ID',
+    String(id),
+    "the ID the agent allocates; here the node's position by name",
+  );
+  const gbe = vs.addInterface({
+    name: 'GigabitEthernet0/8/0',
+    mac: derivedMac('08:00:27', `${name}/gbe`),
+    kind: 'dpdk',
+    ip4: `${nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id)}/24`,
+  });
+  const tap0 = vs.addInterface({
+    name: 'tap0',
+    mac: CONTIV_DEFAULTS.HostInterconnectMAC,
+    kind: 'tap',
+    ip4: `${vppIp}/24`,
+  });
+  const hostIPs = [nodeInternalIP(node)].filter((x): x is string => x !== undefined);
+  for (const ip of hostIPs) vs.addRouteVia(`${ip}/32`, hostIp, 'tap0', 'routesToHost');
+  // tap0 is the one interface without static ARP: VPP learns vpp1's MAC from its ARP; taken as learnt.
+  vs.setNeighbour(tap0.swIfIndex, hostIp, hostMac);
+  const bviMac = (n: number): string => `1a:2b:3c:4d:5e:${n.toString(16).padStart(2, '0')}`;
+  vs.addInterface({
+    name: 'loop0',
+    mac: bviMac(id),
+    kind: 'loopback',
+    ip4: `${nth(CONTIV_DEFAULTS.VxlanCIDR, id)}/24`,
+  });
+  let tunnel = 0;
+  for (const [j, other] of allNodes.entries()) {
+    const oid = j + 1;
+    if (oid === id) continue;
+    vs.addRouteVia(
+      `${nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, oid)}/32`,
+      nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, oid),
+      gbe.name,
+      `vxlan_tunnel${tunnel} underlay`,
+    );
+    vs.addInterface({ name: `vxlan_tunnel${tunnel++}`, mac: '00:00:00:00:00:00', kind: 'vxlan' });
+    const bvi = nth(CONTIV_DEFAULTS.VxlanCIDR, oid);
+    vs.addRouteVia(
+      nodeNet(CONTIV_DEFAULTS.PodSubnetCIDR, oid),
+      bvi,
+      'loop0',
+      'routeToOtherHostPods',
+    );
+    vs.addRouteVia(
+      nodeNet(CONTIV_DEFAULTS.VPPHostSubnetCIDR, oid),
+      bvi,
+      'loop0',
+      'routeToOtherHostStack',
+    );
+    const mgmt = nodeInternalIP(model.nodes.get(other)!);
+    if (mgmt) vs.addRouteVia(`${mgmt}/32`, bvi, 'loop0', 'routeToOtherManagementIP');
+    vs.setNeighbour(vs.byName('loop0')!.swIfIndex, bvi, bviMac(oid));
+  }
+  tap0.natInside = true;
+  const pods = new Map<string, ContivPod>();
+  let tapN = 1;
+  for (const pod of model.podsByNode.get(name) ?? []) {
+    if (pod.spec.hostNetwork) continue;
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`;
+    const ip = pod.status.podIP;
+    const suffix = ipToInt(ip) & 0xff;
+    const tap = vs.addInterface({
+      name: `tap${tapN++}`,
+      mac: derivedMac('02:fe', key),
+      kind: 'tap',
+      ip4: `${intToIp((ipToInt(parseCidr(CONTIV_DEFAULTS.PodIfIPCIDR).network) + suffix) >>> 0)}/32`,
+    });
+    d(
+      `Pod ${key}`,
+      `${tap.name} MAC`,
+      tap.mac,
+      'Contiv draws 02:fe:xx:xx:xx:xx at random; derived from the pod',
+    );
+    vs.addRouteVia(`${ip}/32`, ip, tap.name, 'vppRouteFromRequest');
+    vs.setNeighbour(tap.swIfIndex, ip, CONTIV_DEFAULTS.PodMAC);
+    tap.natOutside = true;
+    pods.set(key, { key, ip, tap: tap.name, vppMac: tap.mac });
+  }
+  addServiceMappings(model, vs);
+  for (const itf of vs.interfaces) vs.configureFeatures(itf);
+  return {
+    name,
+    id,
+    vswitch: vs,
+    host: { ifName: 'vpp1', ip: hostIp, mac: hostMac, vppIp },
+    hostIPs,
+    pods,
+  };
+}
+
+/** `exportDNATMappings` (service/configurator): one static mapping per ClusterIP port. */
+function addServiceMappings(model: ClusterModel, vs: Vswitch): void {
+  for (const [key, svc] of model.services) {
+    const vip = svc.spec.clusterIP;
+    if (!vip || vip === 'None') continue;
+    for (const port of svc.spec.ports) {
+      const proto = port.protocol === 'UDP' ? 17 : port.protocol === 'TCP' ? 6 : undefined;
+      if (proto === undefined) continue;
+      const locals: { addr: string; port: number; probability: number }[] = [];
+      for (const slice of model.slicesByService.get(key) ?? []) {
+        const sp =
+          (slice.ports ?? []).find((p) => (p.name ?? '') === (port.name ?? '')) ?? slice.ports?.[0];
+        const target =
+          sp?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
+        for (const e of slice.endpoints) {
+          if (e.conditions?.ready === false) continue;
+          for (const a of e.addresses) locals.push({ addr: a, port: target, probability: 1 });
+        }
+      }
+      if (locals.length === 0) continue;
+      if (locals.length === 1) locals[0]!.probability = 0;
+      vs.nat.addStaticMapping({
+        externalAddr: vip,
+        externalPort: port.port,
+        proto,
+        locals,
+        tag: `${key}:${port.port}`,
+      });
+    }
+  }
+}

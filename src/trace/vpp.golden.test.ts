@@ -1,0 +1,90 @@
+/**
+ * Seed 004 from its example file: the cluster's contiv-vpp vswitch, the
+ * client's SYN to the Service and the host stack's SYN-ACK, as `show trace`
+ * prints them (test/golden/contiv-vpp-host-endpoint.vpp.txt). Every IP and
+ * TCP checksum the seed prints is checked here against the seed's value.
+ */
+import { describe, expect, it } from 'vitest';
+import { expectGolden, planExample } from '../render/testing/golden.js';
+import { renderVppTrace } from '../render/vpp.js';
+import { traceVppConnection } from './vpp.js';
+
+const SEED = {
+  id: 0x5eb4,
+  seq: 0xba5bf36d,
+  tsval: 0x0a1ba3e5,
+  replySeq: 0x57f7b0c7,
+  replyTsval: 0x0b2ca2d4,
+};
+
+/** Nodes and checksums, in order, as the seed prints them. */
+const SEED_NODES_REQUEST = [
+  'virtio-input',
+  'ethernet-input',
+  'ip4-input',
+  'acl-plugin-in-ip4-fa',
+  'nat44-out2in',
+  'ip4-lookup',
+  'ip4-rewrite',
+  'acl-plugin-out-ip4-fa',
+  'tap0-output',
+];
+const SEED_NODES_REPLY = [
+  'virtio-input',
+  'ethernet-input',
+  'ip4-input',
+  'acl-plugin-in-ip4-fa',
+  'nat44-in2out',
+  'nat44-in2out-slowpath',
+  'ip4-lookup',
+  'ip4-rewrite',
+  'acl-plugin-out-ip4-fa',
+  'tap2-output',
+];
+const SEED_CHECKSUMS = [
+  '0xe946',
+  '0xd22d',
+  '0xc6ee',
+  '0x9095',
+  '0xc7ee',
+  '0x9095',
+  '0x25a3',
+  '0xdab4',
+  '0x47fb',
+  '0x1c4d',
+  '0x48fb',
+  '0x1c4d',
+];
+
+describe('seed 004 (contiv-vpp, pod → Service → host-stack endpoint)', () => {
+  const model = planExample('contiv-vpp-host-endpoint').model;
+  const t = traceVppConnection(model, {
+    from: 'default/client',
+    to: 'svc/default/web:80',
+    sport: 46310,
+    seed: 1,
+    packet: SEED,
+  });
+  const text = renderVppTrace(t);
+
+  it('matches its golden', () => {
+    expectGolden('contiv-vpp-host-endpoint', { 'vpp.txt': text });
+  });
+
+  it('prints every checksum the seed prints, in the seed order', () => {
+    expect(text.match(/checksum 0x[0-9a-f]{4}/g)!.map((s) => s.slice(9))).toEqual(SEED_CHECKSUMS);
+  });
+
+  it('visits the seed nodes in order, less the ACL nodes a cluster without NetworkPolicy has none of', () => {
+    const names = (p: typeof t.request) => p.trace.map((e) => e.record.node);
+    const noAcl = (xs: string[]) => xs.filter((n) => !n.startsWith('acl-plugin'));
+    expect(names(t.request)).toEqual(noAcl(SEED_NODES_REQUEST));
+    // The client's TAP is tap1 here (the only pod on the node), tap2 in the seed.
+    expect(names(t.reply!)).toEqual(
+      noAcl(SEED_NODES_REPLY).map((n) => (n === 'tap2-output' ? 'tap1-output' : n)),
+    );
+    expect(t.request.trace.find((e) => e.record.node === 'nat44-out2in')!.record).toMatchObject({
+      sessionIndex: 0,
+    });
+  });
+});

@@ -1,0 +1,249 @@
+/**
+ * A connection through Contiv-VPP (cni/contiv-vpp.ts): the client's opening
+ * segment leaves its pod through the pod's TAP into the node's vswitch
+ * (vpp/), the vswitch walks it through its graph, and what it transmits is
+ * answered by whoever owns the destination — the host stack behind `tap0`
+ * (a hostNetwork pod listening on the port), or a pod behind its TAP — whose
+ * reply walks the graph back. Both walks are VPP traces (`show trace`).
+ *
+ * The packets are Linux's: the SYN carries MSS 1460, SACK permitted, a
+ * timestamp and window scale 7 (40-byte header) with DF set and TTL 64; the
+ * answer is a SYN-ACK (ack = seq + 1, IP id 0 as Linux sends it for a SYN-ACK
+ * with DF) when something listens, a RST otherwise. Values the objects cannot
+ * say (IP id, ISNs, windows, timestamps) come from `packet` or the defaults
+ * below, and are listed as defaults.
+ */
+import { planContiv, type ContivNode } from '../cni/contiv-vpp.js';
+import type { CniDefault } from '../cni/types.js';
+import type { ClusterModel, ModelPod } from '../k8s/model.js';
+import { SeededChooser } from '../kernel/random.js';
+import type { VppPass } from '../vpp/index.js';
+import { emitEthernet } from '../wire/ethernet.js';
+import { emitIpv4Datagram } from '../wire/ipv4.js';
+import { IPPROTO, tcpFlags } from '../wire/packet.js';
+import { emitTcp } from '../wire/tcp.js';
+
+/** The header values of the two segments that the cluster objects do not determine. */
+export interface VppPacketValues {
+  readonly id: number;
+  readonly seq: number;
+  readonly window: number;
+  readonly tsval: number;
+  readonly replySeq: number;
+  readonly replyWindow: number;
+  readonly replyTsval: number;
+}
+
+export const VPP_PACKET_DEFAULTS: VppPacketValues = {
+  id: 0,
+  seq: 1000,
+  window: 29200,
+  tsval: 1,
+  replySeq: 2000,
+  replyWindow: 28960,
+  replyTsval: 1,
+};
+
+export interface VppConnectionTrace {
+  readonly from: string;
+  readonly to: string;
+  readonly node: string;
+  readonly request: VppPass;
+  readonly reply?: VppPass;
+  /** Where the request went when it left the vswitch, and who answered. */
+  readonly notes: readonly string[];
+  readonly defaults: readonly CniDefault[];
+}
+
+const h32 = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
+
+/** Linux's SYN options: MSS 1460, SACK permitted, TS val/ecr, NOP, window scale 7. */
+const synOptions = (tsval: number, tsecr: number): string =>
+  `020405b40402080a${h32(tsval)}${h32(tsecr)}01030307`;
+
+function segment(
+  src: string,
+  dst: string,
+  smac: string,
+  dmac: string,
+  id: number,
+  t: {
+    sport: number;
+    dport: number;
+    seq: number;
+    ack: number;
+    flags: string;
+    window: number;
+    options?: string;
+  },
+): Uint8Array {
+  const tcp = emitTcp(
+    {
+      kind: 'tcp',
+      sport: t.sport,
+      dport: t.dport,
+      seq: t.seq >>> 0,
+      ack: t.ack >>> 0,
+      flags: tcpFlags(t.flags),
+      window: t.window,
+      ...(t.options ? { options: t.options } : {}),
+    },
+    src,
+    dst,
+    new Uint8Array(0),
+  );
+  const ip = emitIpv4Datagram({ src, dst, ttl: 64, id, df: true, tos: 0 }, IPPROTO.TCP, tcp);
+  return emitEthernet({ dst: dmac, src: smac, ethertype: 0x0800 }, ip);
+}
+
+/** `svc/NS/NAME:PORT` or `IP:PORT` → the destination address and port. */
+function destination(model: ClusterModel, to: string): { ip: string; port: number } {
+  const svc = /^svc\/([^/]+)\/([^:]+):(\d+)$/.exec(to);
+  if (svc) {
+    const s = model.services.get(`${svc[1]}/${svc[2]}`);
+    if (!s || !s.spec.clusterIP || s.spec.clusterIP === 'None')
+      throw new Error(`no Service ${svc[1]}/${svc[2]} with a ClusterIP`);
+    return { ip: s.spec.clusterIP, port: Number(svc[3]) };
+  }
+  const ipp = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(to);
+  if (ipp) return { ip: ipp[1]!, port: Number(ipp[2]) };
+  throw new Error(`--to ${to}: a contiv-vpp trace takes svc/NS/NAME:PORT or IP:PORT`);
+}
+
+/** Whether a hostNetwork pod on the node, or the pod itself, listens on `port`. */
+function listens(pods: readonly ModelPod[], port: number): ModelPod | undefined {
+  return pods.find((p) =>
+    (p.spec.containers ?? []).some((c) => (c.ports ?? []).some((cp) => cp.containerPort === port)),
+  );
+}
+
+/** Trace `from` (a pod `ns/name`) → `to` through the client's node vswitch and back. */
+export function traceVppConnection(
+  model: ClusterModel,
+  opts: {
+    from: string;
+    to: string;
+    sport: number;
+    seed: number;
+    packet?: Partial<VppPacketValues>;
+  },
+): VppConnectionTrace {
+  const v = { ...VPP_PACKET_DEFAULTS, ...opts.packet };
+  const plan = planContiv(model, new SeededChooser(opts.seed));
+  const client = model.pods.get(opts.from);
+  if (!client || client.spec.hostNetwork)
+    throw new Error(
+      `--from ${opts.from}: a contiv-vpp trace starts at a pod-network pod (NS/NAME)`,
+    );
+  const node = plan.nodes.get(client.spec.nodeName)!;
+  const cp = node.pods.get(opts.from)!;
+  const dst = destination(model, opts.to);
+  const defaults: CniDefault[] = [...plan.defaults];
+  for (const [k, val] of Object.entries(v)) {
+    const given = opts.packet && k in opts.packet;
+    defaults.push({
+      object: 'packet',
+      field: k,
+      value: `0x${h32(val)}`,
+      reason: given
+        ? 'given with --packet'
+        : "not in the cluster objects; the trace's default (set with --packet)",
+    });
+  }
+  const syn = segment(cp.ip, dst.ip, '00:00:00:00:00:02', cp.vppMac, v.id, {
+    sport: opts.sport,
+    dport: dst.port,
+    seq: v.seq,
+    ack: 0,
+    flags: 'S',
+    window: v.window,
+    options: synOptions(v.tsval, 0),
+  });
+  const request = node.vswitch.receive(cp.tap, syn);
+  const notes: string[] = [];
+  if (request.fate.kind !== 'transmit') {
+    notes.push(
+      request.fate.kind === 'drop'
+        ? `dropped in ${request.fate.node}: ${request.fate.reason}`
+        : 'delivered to VPP itself (ip4-local)',
+    );
+    return { from: opts.from, to: opts.to, node: node.name, request, notes, defaults };
+  }
+  const reply = answer(model, node, request, v, notes);
+  return {
+    from: opts.from,
+    to: opts.to,
+    node: node.name,
+    request,
+    ...(reply ? { reply } : {}),
+    notes,
+    defaults,
+  };
+}
+
+/** The owner of the transmitted SYN answers it, and the answer walks the vswitch back. */
+function answer(
+  model: ClusterModel,
+  node: ContivNode,
+  request: VppPass,
+  v: VppPacketValues,
+  notes: string[],
+): VppPass | undefined {
+  if (request.fate.kind !== 'transmit') return undefined;
+  const f = request.fate.frame;
+  const ip = f.subarray(14);
+  const src = `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
+  const dst = `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}`;
+  const sport = (ip[20]! << 8) | ip[21]!;
+  const dport = (ip[22]! << 8) | ip[23]!;
+  const seq = ((ip[24]! << 24) | (ip[25]! << 16) | (ip[26]! << 8) | ip[27]!) >>> 0;
+  const tsval = ((ip[48]! << 24) | (ip[49]! << 16) | (ip[50]! << 8) | ip[51]!) >>> 0;
+  const out = request.fate.ifName;
+  let smac: string;
+  let dmac: string;
+  let listener: ModelPod | undefined;
+  if (out === 'tap0') {
+    smac = node.host.mac;
+    dmac = '01:23:45:67:89:42';
+    const hostPods = (model.podsByNode.get(node.name) ?? []).filter((p) => p.spec.hostNetwork);
+    listener = node.hostIPs.includes(dst) ? listens(hostPods, dport) : undefined;
+    notes.push(`the SYN left through tap0 into ${node.name}'s host stack (vpp1 ${node.host.ip})`);
+  } else {
+    const pod = [...node.pods.values()].find((p) => p.tap === out);
+    if (!pod) {
+      notes.push(
+        `the SYN left through ${out}; what lies beyond (VXLAN to another node, the NIC) is not modelled`,
+      );
+      return undefined;
+    }
+    smac = '00:00:00:00:00:02';
+    dmac = pod.vppMac;
+    const owner = model.pods.get(pod.key);
+    listener = owner && owner.status.podIP === dst ? listens([owner], dport) : undefined;
+    notes.push(`the SYN left through ${out} into pod ${pod.key}`);
+  }
+  notes.push(
+    listener
+      ? `${listener.metadata.namespace}/${listener.metadata.name} listens on ${dport}: SYN-ACK`
+      : `nothing listens on ${dst}:${dport}: RST`,
+  );
+  const back = listener
+    ? segment(dst, src, smac, dmac, 0, {
+        sport: dport,
+        dport: sport,
+        seq: v.replySeq,
+        ack: seq + 1,
+        flags: 'SA',
+        window: v.replyWindow,
+        options: synOptions(v.replyTsval, tsval),
+      })
+    : segment(dst, src, smac, dmac, 0, {
+        sport: dport,
+        dport: sport,
+        seq: 0,
+        ack: seq + 1,
+        flags: 'RA',
+        window: 0,
+      });
+  return node.vswitch.receive(out, back);
+}
