@@ -598,7 +598,7 @@ describe('loadDocuments: field validation', () => {
       'cluster cni plugin',
       'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: c}\nspec:\n  cni: {plugin: cilium}\n',
       [
-        'c.yaml:5: document 1: Cluster c: field spec.cni.plugin: error: "cilium" is not one of bridge, flannel, calico, kindnet, kubenet [k8s-invalid-value]',
+        'c.yaml:5: document 1: Cluster c: field spec.cni.plugin: error: "cilium" is not one of bridge, flannel, calico, kindnet, kubenet, contiv-vpp [k8s-invalid-value]',
       ],
     ],
     [
