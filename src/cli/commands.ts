@@ -13,10 +13,11 @@ import { addLiveOptions } from './live.js';
 import { addNodeStateOption } from './node-state.js';
 import { register as check } from './check.js';
 import { register as completion } from './completion.js';
+import { register as serve } from './serve.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [reach, iptables, trace, rules, check, node, drift, completion];
+const commands: Register[] = [reach, iptables, trace, rules, check, node, drift, serve, completion];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);

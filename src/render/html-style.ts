@@ -127,8 +127,15 @@ a{color:inherit;text-decoration:none}
 }
 `;
 
-export const SCRIPT = `(function(){
-var d=document;
+/**
+ * The trace view's behaviour, shared by the one-trace page (`-o html`) and
+ * `packeteye serve`'s page (render/html-app.ts), which loads traces into
+ * itself: clicks are delegated from the document (an arrow opens its hop,
+ * Expand/Collapse all), and `enhance(root)` binds what lives in one trace
+ * (hop ↔ arrow highlighting, the alternatives' switch, request/reply
+ * visibility). Script text, run inside the page's own function.
+ */
+export const TRACE_BEHAVIOUR = `var d=document;
 function hopsOf(leg){return d.querySelectorAll('.hop[data-leg="'+leg+'"] > details');}
 function openHop(id){var li=d.getElementById(id);if(!li)return;var det=li.querySelector('details');if(det)det.open=true;
 li.classList.add('flash');setTimeout(function(){li.classList.remove('flash');},1200);}
@@ -137,13 +144,18 @@ var a=t.closest('a.arrow');if(a){var id=(a.getAttribute('href')||'').slice(1);op
 var b=t.closest('button[data-leg]');if(b){var open=b.classList.contains('expand');hopsOf(b.getAttribute('data-leg')).forEach(function(x){x.open=open;});}});
 function hl(el,on){var leg=el.getAttribute('data-leg'),n=el.getAttribute('data-hop');
 d.querySelectorAll('.diagram [data-leg="'+leg+'"][data-hop="'+n+'"]').forEach(function(x){x.classList.toggle('hl',on);});}
-d.querySelectorAll('.hop').forEach(function(li){['mouseenter','focusin'].forEach(function(ev){li.addEventListener(ev,function(){hl(li,true);});});
+function enhance(root){
+root.querySelectorAll('.hop').forEach(function(li){['mouseenter','focusin'].forEach(function(ev){li.addEventListener(ev,function(){hl(li,true);});});
 ['mouseleave','focusout'].forEach(function(ev){li.addEventListener(ev,function(){hl(li,false);});});});
-d.querySelectorAll('input[name="alt"]').forEach(function(r){r.addEventListener('change',function(){
-d.querySelectorAll('.alt-panel').forEach(function(p){p.hidden=p.getAttribute('data-alt')!==r.value;});});});
-d.querySelectorAll('input[data-show]').forEach(function(c){c.addEventListener('change',function(){
-d.querySelector('figure').classList.toggle('hide-'+c.getAttribute('data-show'),!c.checked);});});
-if(location.hash)openHop(location.hash.slice(1));
+root.querySelectorAll('input[name="alt"]').forEach(function(r){r.addEventListener('change',function(){
+root.querySelectorAll('.alt-panel').forEach(function(p){p.hidden=p.getAttribute('data-alt')!==r.value;});});});
+root.querySelectorAll('input[data-show]').forEach(function(c){c.addEventListener('change',function(){
+root.querySelector('figure').classList.toggle('hide-'+c.getAttribute('data-show'),!c.checked);});});}
 var closed=[];addEventListener('beforeprint',function(){closed=[];d.querySelectorAll('details:not([open])').forEach(function(x){closed.push(x);x.open=true;});});
-addEventListener('afterprint',function(){closed.forEach(function(x){x.open=false;});});
+addEventListener('afterprint',function(){closed.forEach(function(x){x.open=false;});});`;
+
+export const SCRIPT = `(function(){
+${TRACE_BEHAVIOUR}
+enhance(d);
+if(location.hash)openHop(location.hash.slice(1));
 })();`;

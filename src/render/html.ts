@@ -65,8 +65,6 @@ function sha256(s: string): string {
 
 /** The whole page for one connection trace. */
 export function renderTraceHtml(t: ConnectionTrace): string {
-  const wires = [...wiresOf(t.request, 'request'), ...(t.reply ? wiresOf(t.reply, 'reply') : [])];
-  const counter = { n: 0 };
   const title = `${t.from.ref} → ${t.to.ref}`;
   const csp = [
     "default-src 'none'",
@@ -77,6 +75,26 @@ export function renderTraceHtml(t: ConnectionTrace): string {
     "form-action 'none'",
   ].join('; ');
   const body =
+    renderTraceFragment(t) +
+    `<footer>Rendered by packeteye from one trace; the same trace as <code>-o json</code>. Step numbers match <code>-v</code>.</footer>`;
+  return (
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
+    `<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<meta name="color-scheme" content="light dark">` +
+    `<title>${esc(`packeteye trace ${title}`)}</title><style>${CSS}</style></head>\n` +
+    `<body>${body}<script>${SCRIPT}</script></body></html>\n`
+  );
+}
+
+/**
+ * The trace itself (its header and its main part), for a page that shows
+ * several in turn (`packeteye serve`, render/html-app.ts).
+ */
+export function renderTraceFragment(t: ConnectionTrace): string {
+  const wires = [...wiresOf(t.request, 'request'), ...(t.reply ? wiresOf(t.reply, 'reply') : [])];
+  const counter = { n: 0 };
+  return (
     `<header><p class="muted">packeteye trace</p><h1>${esc(t.from.ref)} → ${esc(t.to.ref)}</h1>` +
     `<dl class="meta"><div><dt>from</dt><dd>${esc(t.from.kind)} ${esc(t.from.ip)}${t.from.host ? ` (${esc(t.from.host)})` : ''}</dd></div>` +
     `<div><dt>to</dt><dd>${esc(t.to.kind)} ${esc(ep(t.to.ip, t.to.port))}</dd></div>` +
@@ -97,13 +115,6 @@ export function renderTraceHtml(t: ConnectionTrace): string {
     alternativesHtml(t) +
     defaultsHtml(t) +
     diagnosticsHtml(t) +
-    `</main><footer>Rendered by packeteye from one trace; the same trace as <code>-o json</code>. Step numbers match <code>-v</code>.</footer>`;
-  return (
-    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
-    `<meta http-equiv="Content-Security-Policy" content="${esc(csp)}">` +
-    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<meta name="color-scheme" content="light dark">` +
-    `<title>${esc(`packeteye trace ${title}`)}</title><style>${CSS}</style></head>\n` +
-    `<body>${body}<script>${SCRIPT}</script></body></html>\n`
+    `</main>`
   );
 }

@@ -1,0 +1,355 @@
+/**
+ * `packeteye serve`'s HTTP side (node's http module): the page at `/`, the
+ * questions under `/api/` (cli/serve-api.ts), every answer and refusal as
+ * JSON. Read-only: GET for questions; POST only for `/api/check` (the
+ * expectations travel in the body; nothing is written) and `/api/reload`
+ * (reads the same files again).
+ *
+ * For a server on loopback (the default), a request must name a loopback
+ * host (`Host: 127.0.0.1:PORT`, `localhost`, `[::1]`), which keeps a web page
+ * elsewhere from reaching it through DNS rebinding; a browser request from
+ * another origin is refused, and no CORS header is ever sent. A POST must say
+ * its body is JSON or YAML, which a cross-site form cannot.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Command } from 'commander';
+import { formatDiagnostic, type Diagnostic } from '../diag.js';
+import { nsName } from '../k8s/model.js';
+import { renderTraceFragment } from '../render/html.js';
+import { renderServePage } from '../render/html-app.js';
+import type { ConnectionTrace } from '../trace/model.js';
+import type { Io } from './io.js';
+import { argvFor, refusal, ROUTES, runCommand, type Kept, type Outcome } from './serve-api.js';
+
+/** What the server serves from: the kept reading, or why there is none. */
+export interface ServeState {
+  /** The current reading, or the diagnostics that keep the files from being read. */
+  current(): Kept | { readonly files: readonly string[]; readonly errors: readonly Diagnostic[] };
+  /** Reads the files again (POST /api/reload, SIGHUP, a change on disk). */
+  reload(): void;
+}
+
+export interface ServeOptions {
+  readonly state: ServeState;
+  /** A fresh `packeteye` program writing to an Io (cli/main.ts buildProgram). */
+  readonly program: (io: Io) => Command;
+  /** Bound beyond loopback on purpose (`--allow-remote`): any Host is accepted. */
+  readonly allowRemote?: boolean;
+}
+
+/** At most this much of a request body is read (an expectations file). */
+const MAX_BODY = 1024 * 1024;
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
+const BODY_TYPES = [
+  'application/json',
+  'application/yaml',
+  'application/x-yaml',
+  'text/yaml',
+  'text/x-yaml',
+];
+
+export function createServeServer(opts: ServeOptions): Server {
+  return createServer((req, res) => {
+    handle(opts, req, res).catch((e: unknown) => {
+      const msg = e instanceof Error ? e.message : String(e);
+      send(res, 500, errorBody(refusal(500, 'internal-error', `internal error: ${msg}`)));
+    });
+  });
+}
+
+async function handle(
+  opts: ServeOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://serve.invalid');
+  const refused = guard(opts, req);
+  if (refused) return send(res, refused.status, errorBody(refused));
+  const method = req.method ?? 'GET';
+  const path = url.pathname;
+  const post = path === '/api/reload' || ROUTES[path]?.method === 'POST';
+  if (post ? method !== 'POST' : method !== 'GET' && method !== 'HEAD') {
+    res.setHeader('Allow', post ? 'POST' : 'GET, HEAD');
+    return send(
+      res,
+      405,
+      errorBody(refusal(405, 'method-not-allowed', `${path} takes ${post ? 'POST' : 'GET'}`)),
+    );
+  }
+  let body: string | undefined;
+  if (post) {
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (!BODY_TYPES.includes(type))
+      return send(
+        res,
+        415,
+        errorBody(
+          refusal(
+            415,
+            'bad-content-type',
+            `a POST body must be JSON or YAML (Content-Type: ${BODY_TYPES.join(', ')})`,
+          ),
+        ),
+      );
+    body = await readBody(req);
+    if (body === undefined)
+      return send(
+        res,
+        413,
+        errorBody(refusal(413, 'body-too-large', `a body of at most ${MAX_BODY} bytes`)),
+      );
+  }
+  if (path === '/') return sendHtml(res, renderServePage());
+  if (path === '/api/reload') opts.state.reload();
+  const state = opts.state.current();
+  if (path === '/api' || path === '/api/') return send(res, 200, { endpoints: endpointIndex() });
+  if (path === '/api/status' || path === '/api/reload') return send(res, 200, status(state));
+  if (!('session' in state))
+    return send(res, 503, {
+      error: {
+        status: 503,
+        code: 'input-unreadable',
+        message: 'the cluster files cannot be read; the server reads them again when they change',
+        diagnostics: state.errors,
+      },
+    });
+  if (path === '/api/endpoints') return send(res, 200, endpoints(state, url.searchParams));
+  if (path === '/api/rules') return rules(opts, state, url.searchParams, res);
+  const query = new URLSearchParams(url.searchParams);
+  const html = flag(query, 'html');
+  const argv = argvFor(path, query, state.files);
+  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  const outcome = await runCommand(opts.program, state, argv, body);
+  if (outcome.errors) return send(res, outcome.status, errorBody(outcome, state));
+  const answer = JSON.parse(outcome.stdout) as unknown;
+  send(res, 200, {
+    ...envelope(state, outcome),
+    answer,
+    ...(html && path === '/api/trace'
+      ? { html: renderTraceFragment(answer as ConnectionTrace) }
+      : {}),
+  });
+}
+
+/** Loopback only (unless allowed otherwise), and never a request from another origin. */
+function guard(opts: ServeOptions, req: IncomingMessage): Outcome | undefined {
+  const host = req.headers.host ?? '';
+  const name = host.replace(/:\d+$/, '').toLowerCase();
+  if (!opts.allowRemote && !LOOPBACK_HOSTS.has(name))
+    return refusal(
+      403,
+      'bad-host',
+      `Host ${JSON.stringify(host)} is not a loopback name`,
+      'ask http://127.0.0.1:PORT/ or http://localhost:PORT/ (serve --allow-remote accepts any)',
+    );
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== 'null') {
+    let from = '';
+    try {
+      from = new URL(origin).host;
+    } catch {
+      from = origin;
+    }
+    if (from.toLowerCase() !== host.toLowerCase())
+      return refusal(403, 'cross-origin', `a request from ${origin} is refused (no CORS)`);
+  } else if (origin === 'null') return refusal(403, 'cross-origin', 'an opaque origin is refused');
+  return undefined;
+}
+
+function flag(q: URLSearchParams, name: string): boolean {
+  const v = q.get(name);
+  q.delete(name);
+  return v !== null && ['', '1', 'true', 'yes'].includes(v);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let n = 0;
+  for await (const c of req as AsyncIterable<Buffer>) {
+    n += c.length;
+    if (n > MAX_BODY) return undefined;
+    chunks.push(c);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Warnings beside every answer: the command's stderr, line by line, as the CLI prints it. */
+function envelope(state: Kept, o: Outcome): Record<string, unknown> {
+  return {
+    generation: state.generation,
+    warnings: state.session.diagnostics.filter((d) => d.severity === 'warning'),
+    stderr: o.stderr,
+  };
+}
+
+function errorBody(o: Outcome, state?: Kept): Record<string, unknown> {
+  const first = o.errors?.[0];
+  return {
+    ...(state ? { generation: state.generation } : {}),
+    error: {
+      status: o.status,
+      code: first?.code ?? 'error',
+      message: (o.errors ?? []).map((d) => formatDiagnostic(d)).join('\n'),
+      diagnostics: o.errors ?? [],
+    },
+    ...(o.stderr.length > 0 ? { stderr: o.stderr } : {}),
+  };
+}
+
+function status(state: ReturnType<ServeState['current']>): Record<string, unknown> {
+  if (!('session' in state)) return { files: state.files, ready: false, errors: state.errors };
+  const m = state.session.model;
+  return {
+    files: state.files,
+    ready: true,
+    generation: state.generation,
+    planned: state.session.isPlanned,
+    objects: state.session.loaded.objects.length,
+    namespaces: m.namespaces.size,
+    nodes: m.nodes.size,
+    pods: m.pods.size,
+    services: m.services.size,
+    warnings: state.session.diagnostics.filter((d) => d.severity === 'warning'),
+  };
+}
+
+function endpointIndex(): { path: string; method: string; runs: string; parameters: string[] }[] {
+  return Object.entries(ROUTES).map(([path, r]) => ({
+    path,
+    method: r.method,
+    runs: r.about,
+    parameters: [...new Set([...Object.keys(r.values), ...Object.keys(r.switches)])],
+  }));
+}
+
+/** One thing a trace can start or end at, as `trace --from/--to` names it. */
+interface Pick {
+  readonly ref: string;
+  readonly kind: 'pod' | 'service' | 'node' | 'external';
+  readonly ip?: string;
+  readonly node?: string;
+  /** `PROTO/PORT` it listens on (pods: container ports; Services: their ports). */
+  readonly ports: readonly string[];
+}
+
+/** What the page offers to pick: `?q=` filters by substring, `?limit=` (default 50, at most 1000). */
+function endpoints(state: Kept, q: URLSearchParams): Record<string, unknown> {
+  const m = state.session.model;
+  const needle = (q.get('q') ?? '').toLowerCase();
+  const limit = Math.max(1, Math.min(1000, Number(q.get('limit') ?? 50) || 50));
+  const out: Pick[] = [];
+  let total = 0;
+  const add = (p: () => Pick, ref: string): void => {
+    if (needle !== '' && !ref.toLowerCase().includes(needle)) return;
+    total++;
+    if (out.length < limit) out.push(p());
+  };
+  for (const [key, pod] of m.pods)
+    add(
+      () => ({
+        ref: key,
+        kind: 'pod',
+        ...(pod.status?.podIP ? { ip: pod.status.podIP } : {}),
+        node: pod.spec.nodeName ?? '',
+        ports: pod.spec.containers.flatMap((c) =>
+          (c.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.containerPort}`),
+        ),
+      }),
+      key,
+    );
+  for (const [key, svc] of m.services)
+    add(
+      () => ({
+        ref: `svc/${key}`,
+        kind: 'service',
+        ...(svc.spec.clusterIP ? { ip: svc.spec.clusterIP } : {}),
+        ports: (svc.spec.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port}`),
+      }),
+      `svc/${key}`,
+    );
+  for (const [name] of m.nodes)
+    add(() => ({ ref: `node/${name}`, kind: 'node', ports: [] }), `node/${name}`);
+  for (const [name, h] of m.externalHosts)
+    add(
+      () => ({ ref: `host/${name}`, kind: 'external', ip: h.spec.address, ports: [] }),
+      `host/${name}`,
+    );
+  return { generation: state.generation, total, endpoints: out };
+}
+
+/**
+ * `/api/rules`: `packeteye rules` for a node (or `host=` a trace's hop names:
+ * a node, or a pod `NS/NAME`), and with `table=` and `chain=` the chain's
+ * rules alone, as `iptables-save` prints them (what the page opens for a hop).
+ */
+async function rules(
+  opts: ServeOptions,
+  state: Kept,
+  params: URLSearchParams,
+  res: ServerResponse,
+): Promise<void> {
+  const q = new URLSearchParams(params);
+  const table = q.get('table');
+  const chain = q.get('chain');
+  q.delete('table');
+  q.delete('chain');
+  const host = q.get('host');
+  if (host !== null) {
+    q.delete('host');
+    const pod = state.session.model.pods.get(host);
+    if (pod) {
+      q.set('node', pod.spec.nodeName ?? '');
+      q.set('pod', nsName(pod));
+    } else q.set('node', host);
+  }
+  if (chain !== null && !q.has('only')) q.set('only', 'iptables');
+  const argv = argvFor('/api/rules', q, state.files);
+  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  const o = await runCommand(opts.program, state, argv);
+  if (o.errors) return send(res, o.status, errorBody(o, state));
+  const answer: Record<string, unknown> = {
+    node: q.get('node'),
+    ...(q.has('pod') ? { pod: q.get('pod') } : {}),
+    text: o.stdout,
+  };
+  if (chain !== null) answer.chain = chainOf(o.stdout, table ?? 'filter', chain);
+  send(res, 200, { ...envelope(state, o), answer });
+}
+
+/** One chain's `-A` lines from iptables-save text, in order (rule 1 first). */
+export function chainOf(
+  save: string,
+  table: string,
+  chain: string,
+): { table: string; chain: string; policy?: string; rules: string[] } {
+  let inTable = false;
+  let policy: string | undefined;
+  const rulesOf: string[] = [];
+  for (const line of save.split('\n')) {
+    if (line.startsWith('*')) inTable = line.slice(1) === table;
+    else if (!inTable) continue;
+    else if (line.startsWith(`:${chain} `)) policy = line.split(' ')[1];
+    else if (line.startsWith(`-A ${chain} `)) rulesOf.push(line);
+  }
+  return { table, chain, ...(policy && policy !== '-' ? { policy } : {}), rules: rulesOf };
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = `${JSON.stringify(body, null, 2)}\n`;
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+  });
+  res.end(text);
+}
+
+function sendHtml(res: ServerResponse, html: string): void {
+  res.writeHead(200, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'X-Frame-Options': 'DENY',
+  });
+  res.end(html);
+}

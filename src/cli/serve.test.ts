@@ -1,0 +1,311 @@
+/**
+ * `packeteye serve` through its HTTP API: every answer is the command's own
+ * `-o json` document (compared with the CLI run on the same files), refusals
+ * carry the diagnostic codes, only loopback is served, and a change on disk
+ * is read again (so is a failed reading, until fixed).
+ */
+import { request } from 'node:http';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../diag.js';
+import { memoryIo, type Io } from './io.js';
+import { buildProgram, main } from './main.js';
+import { startServe, type ServeHandle } from './serve.js';
+import { chainOf } from './serve-http.js';
+
+const quiet = (): Io & { stderr: string } => {
+  const io = memoryIo();
+  return Object.assign(io, {
+    readFile: (p: string) => readFileSync(p, 'utf8'),
+    listDir: () => undefined,
+  });
+};
+
+async function cli(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const files = Object.fromEntries(
+    argv.filter((a) => a.endsWith('.yaml')).map((f) => [f, readFileSync(f, 'utf8')] as const),
+  );
+  const io = memoryIo(files);
+  const status = await main(argv, io);
+  return { status, stdout: io.stdout, stderr: io.stderr };
+}
+
+/** A JSON answer, read field by field (the fields these tests read). */
+type Field =
+  | 'answer'
+  | 'error'
+  | 'code'
+  | 'diagnostics'
+  | 'chain'
+  | 'rules'
+  | 'pod'
+  | 'text'
+  | 'to'
+  | 'port'
+  | 'generation'
+  | 'html'
+  | 'ready'
+  | 'results'
+  | 'file'
+  | 0;
+type Doc = { readonly [K in Field]: Doc };
+
+async function get(h: ServeHandle, path: string): Promise<{ status: number; body: Doc }> {
+  const r = await fetch(new URL(path, h.url));
+  return { status: r.status, body: (await r.json()) as Doc };
+}
+
+function raw(
+  h: ServeHandle,
+  path: string,
+  headers: Record<string, string>,
+  method = 'GET',
+): Promise<{ status: number; body: Doc; headers: Record<string, unknown> }> {
+  const u = new URL(path, h.url);
+  return new Promise((ok, fail) => {
+    const req = request(
+      { host: u.hostname, port: u.port, path: u.pathname + u.search, method, headers },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () =>
+          ok({ status: res.statusCode ?? 0, body: JSON.parse(text) as Doc, headers: res.headers }),
+        );
+      },
+    );
+    req.on('error', fail);
+    req.end();
+  });
+}
+
+describe('serve: the API answers as the CLI does', () => {
+  const file = 'examples/two-nodes.yaml';
+  let h: ServeHandle;
+  beforeAll(async () => {
+    h = await startServe(quiet(), {
+      files: [file],
+      port: 0,
+      program: (io) => buildProgram(io),
+    });
+  });
+  afterAll(() => h.close());
+
+  it.each([
+    ['a pod to a Service', { from: 'default/frontend', to: 'svc/default/store-be:80' }],
+    [
+      'every path, another seed',
+      { from: 'frontend', to: 'svc/store-be:80', seed: '7', 'all-paths': '1' },
+    ],
+    ['UDP to a pod port', { from: 'default/frontend', to: 'default/store-be-1:80', proto: 'udp' }],
+  ])('trace: %s equals trace -o json', async (_, q: Record<string, string>) => {
+    const { status, body } = await get(h, `/api/trace?${new URLSearchParams(q)}`);
+    expect(status).toBe(200);
+    const argv = ['trace', '-f', file, '--from', q.from!, '--to', q.to!, '-o', 'json'];
+    if (q.seed) argv.push('--seed', q.seed);
+    if (q.proto) argv.push('--proto', q.proto);
+    if (q['all-paths']) argv.push('--all-paths');
+    const c = await cli(argv);
+    expect(c.status).toBe(0);
+    expect(body.answer).toEqual(JSON.parse(c.stdout));
+    expect(body.generation).toBe(1);
+  });
+
+  it('trace with html=1 adds the trace view the page shows', async () => {
+    const { body } = await get(
+      h,
+      '/api/trace?from=default/frontend&to=svc/default/store-be:80&html=1',
+    );
+    expect(body.html).toMatch(/^<header>.*<\/main>$/s);
+    expect(body.html).toContain('class="hop"');
+  });
+
+  it.each([
+    ['reach --port', '/api/reach?port=TCP/80', ['reach', '--port', 'TCP/80']],
+    [
+      'reach -n',
+      '/api/reach?namespace=default&no-externals=1',
+      ['reach', '-n', 'default', '--no-externals'],
+    ],
+    [
+      'explain',
+      '/api/explain?from=default/frontend&to=default/store-be-1&port=TCP/80',
+      ['reach', '--explain', 'default/frontend', 'default/store-be-1', '--port', 'TCP/80'],
+    ],
+  ])('%s equals the CLI -o json', async (_, path, args) => {
+    const { status, body } = await get(h, path);
+    expect(status).toBe(200);
+    const c = await cli([...args, '-f', file, '-o', 'json']);
+    expect(body.answer).toEqual(JSON.parse(c.stdout));
+  });
+
+  it('rules: the command text, and one chain with the matched rule', async () => {
+    const { status, body } = await get(h, '/api/rules?node=node-1&only=iptables');
+    expect(status).toBe(200);
+    const c = await cli(['rules', '-f', file, '--node', 'node-1', '--only', 'iptables']);
+    expect(body.answer.text).toBe(c.stdout);
+    const one = await get(h, '/api/rules?host=node-1&table=nat&chain=KUBE-SERVICES');
+    expect(one.body.answer.chain).toEqual(chainOf(c.stdout, 'nat', 'KUBE-SERVICES'));
+    expect(one.body.answer.chain.rules[0]).toMatch(/^-A KUBE-SERVICES /);
+    // A pod's hop: its node, in the pod's namespace.
+    const pod = await get(h, '/api/rules?host=default/frontend&only=routes');
+    expect(pod.status).toBe(200);
+    expect(pod.body.answer.pod).toBe('default/frontend');
+  });
+
+  it('check: POST the expectations, get check -o json (an expectation that fails is an answer)', async () => {
+    const expectations = [
+      'apiVersion: packeteye.dev/v1alpha1',
+      'kind: ConnectivityExpectations',
+      'metadata: {name: t}',
+      'spec:',
+      '  expectations:',
+      '    - reach: {from: default/frontend, to: svc/default/store-be:80}',
+      '    - noReach: {from: default/frontend, to: svc/default/store-be:80}',
+    ].join('\n');
+    const r = await fetch(new URL('/api/check', h.url), {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/yaml' },
+      body: expectations,
+    });
+    expect(r.status).toBe(200);
+    const body = (await r.json()) as Doc;
+    const io = memoryIo({ [file]: readFileSync(file, 'utf8'), 'request-body.yaml': expectations });
+    expect(
+      await main(['check', '-f', file, '--expect', 'request-body.yaml', '-o', 'json'], io),
+    ).toBe(1);
+    expect(body.answer).toEqual(JSON.parse(io.stdout));
+    expect((body.answer.results as unknown as { holds: boolean }[]).map((x) => x.holds)).toEqual([
+      true,
+      false,
+    ]);
+  });
+
+  it.each([
+    [
+      'an unknown pod',
+      '/api/trace?from=default/nobody&to=svc/default/store-be:80',
+      400,
+      'unknown-ref',
+    ],
+    ['an unknown parameter', '/api/trace?form=x&to=y', 400, 'unknown-parameter'],
+    ['a missing parameter', '/api/trace?to=svc/default/store-be:80', 400, 'bad-parameter'],
+    ['a bad port', '/api/reach?port=TCP/http', 400, 'reach-bad-port'],
+    ['an unknown node', '/api/rules?node=node-9', 400, 'unknown-node'],
+    ['no such endpoint', '/api/nothing', 404, 'not-found'],
+  ])('refuses %s with its code', async (_, path, status, code) => {
+    const r = await get(h, path);
+    expect(r.status).toBe(status);
+    expect(r.body.error.code).toBe(code);
+    expect(r.body.error.diagnostics[0].code).toBe(code);
+  });
+
+  it('is read-only: GET questions, POST only for check and reload, with a JSON or YAML body', async () => {
+    expect((await raw(h, '/api/trace', {}, 'POST')).status).toBe(405);
+    expect((await raw(h, '/api/check', {}, 'GET')).status).toBe(405);
+    const plain = await raw(h, '/api/reload', { 'Content-Type': 'text/plain' }, 'POST');
+    expect(plain.status).toBe(415);
+    expect(plain.body.error.code).toBe('bad-content-type');
+  });
+
+  it('answers loopback names only, never another origin, and sends no CORS header', async () => {
+    const evil = await raw(h, '/api/status', { Host: 'attacker.example:80' });
+    expect(evil.status).toBe(403);
+    expect(evil.body.error.code).toBe('bad-host');
+    const port = new URL(h.url).port;
+    const cross = await raw(h, '/api/status', {
+      Host: `127.0.0.1:${port}`,
+      Origin: 'http://attacker.example',
+    });
+    expect(cross.status).toBe(403);
+    expect(cross.body.error.code).toBe('cross-origin');
+    const same = await raw(h, '/api/status', {
+      Host: `localhost:${port}`,
+      Origin: `http://localhost:${port}`,
+    });
+    expect(same.status).toBe(200);
+    expect(Object.keys(same.headers).filter((k) => k.startsWith('access-control-'))).toEqual([]);
+  });
+});
+
+describe('serve: binding and reading again', () => {
+  it.each(['0.0.0.0', '192.168.1.10', '::'])(
+    'refuses to listen on %s without --allow-remote',
+    async (address) => {
+      const e = await startServe(quiet(), {
+        files: ['examples/two-nodes.yaml'],
+        port: 0,
+        address,
+        program: (io) => buildProgram(io),
+      }).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(InputError);
+      expect((e as InputError).diagnostics[0]!.code).toBe('serve-not-loopback');
+    },
+  );
+
+  it('refuses through the command too, with exit 2', async () => {
+    const io = memoryIo({ 'c.yaml': readFileSync('examples/two-nodes.yaml', 'utf8') });
+    expect(await main(['serve', '-f', 'c.yaml', '--address', '0.0.0.0', '--port', '0'], io)).toBe(
+      2,
+    );
+    expect(io.stderr).toContain('[serve-not-loopback]');
+  });
+
+  it('reads the files again when they change, and refuses questions while they are broken', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pe-serve-'));
+    const f = join(dir, 'cluster.yaml');
+    copyFileSync('examples/two-nodes.yaml', f);
+    const h = await startServe(quiet(), {
+      files: [f],
+      port: 0,
+      debounceMs: 50,
+      program: (io) => buildProgram(io),
+    });
+    const waitFor = async (gen: number): Promise<void> => {
+      for (let i = 0; i < 200; i++) {
+        const s = await get(h, '/api/status');
+        if (Number(s.body.generation ?? 0) >= gen) return;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      throw new Error(`no reading ${gen}`);
+    };
+    try {
+      const q = '/api/trace?from=default/frontend&to=svc/default/store-be:80';
+      expect((await get(h, q)).body.answer.to.port).toBe(80);
+      // The Service's port 80 becomes 8080 on disk.
+      const text = readFileSync(f, 'utf8');
+      writeFileSync(f, text.replace(/^ {6}port: 80$/m, '      port: 8080'));
+      await waitFor(2);
+      expect((await get(h, q)).status).toBe(400);
+      const moved = await get(h, '/api/trace?from=default/frontend&to=svc/default/store-be:8080');
+      expect(moved.status).toBe(200);
+      expect(moved.body.generation).toBeGreaterThanOrEqual(2);
+      // Broken: every question refused with the reading's diagnostics.
+      writeFileSync(f, 'kind: Pod\nmetadata: [\n');
+      for (
+        let i = 0;
+        i < 200 && ((await get(h, '/api/status')).body.ready as unknown) !== false;
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 25));
+      const broken = await get(h, q);
+      expect(broken.status).toBe(503);
+      expect(broken.body.error.code).toBe('input-unreadable');
+      expect(broken.body.error.diagnostics[0].file).toBe(f);
+      // Fixed, and read again on request.
+      writeFileSync(f, text);
+      const r = await fetch(new URL('/api/reload', h.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      expect(r.status).toBe(200);
+      expect(((await r.json()) as { ready: boolean }).ready).toBe(true);
+      expect((await get(h, q)).status).toBe(200);
+    } finally {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
