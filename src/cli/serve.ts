@@ -168,7 +168,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
     reload,
     close: () =>
       new Promise<void>((ok) => {
-        for (const w of watchers) w.close();
+        watchers.close();
         server.closeAllConnections();
         server.close(() => ok());
       }),
@@ -184,7 +184,7 @@ function watchFiles(
   files: readonly string[],
   debounceMs: number,
   changed: (what: string) => void,
-): FSWatcher[] {
+): { close(): void } {
   // Directory → the names in it that are inputs ('all' for a directory input).
   const dirs = new Map<string, Set<string> | 'all'>();
   for (const f of files) {
@@ -213,7 +213,12 @@ function watchFiles(
     w.on('error', () => undefined);
     watchers.push(w);
   }
-  return watchers;
+  return {
+    close: () => {
+      clearTimeout(timer);
+      for (const w of watchers) w.close();
+    },
+  };
 }
 
 export function register(program: Command, io: Io): void {

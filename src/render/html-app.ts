@@ -94,7 +94,6 @@ export function renderServePage(): string {
     "img-src 'none'",
     "base-uri 'none'",
     "form-action 'none'",
-    "frame-ancestors 'none'",
   ].join('; ');
   return (
     `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +

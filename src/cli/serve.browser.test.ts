@@ -1,0 +1,190 @@
+/**
+ * `packeteye serve`'s page in headless Chromium (via playwright-core): it
+ * loads from the server with nothing else (every request goes to the server
+ * that served it; no console error, so the Content-Security-Policy let the
+ * inline script run and blocked nothing), suggests endpoints as one types,
+ * draws the trace of the question asked, switches between the --all-paths
+ * alternatives, opens a hop's rules (the node's chain, the matched rule
+ * marked), and says why a question is refused.
+ *
+ * Skips unless /usr/bin/chromium and the playwright-core module are present.
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryIo } from './io.js';
+import { buildProgram } from './main.js';
+import { startServe, type ServeHandle } from './serve.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+interface PwLocator {
+  click(o?: { timeout?: number }): Promise<void>;
+  fill(v: string): Promise<void>;
+  check(): Promise<void>;
+  count(): Promise<number>;
+  first(): PwLocator;
+  nth(i: number): PwLocator;
+  textContent(): Promise<string | null>;
+}
+interface PwPage {
+  goto(url: string): Promise<unknown>;
+  locator(sel: string): PwLocator;
+  evaluate<T>(expression: string): Promise<T>;
+  waitForSelector(sel: string, o?: { timeout?: number; state?: string }): Promise<unknown>;
+  on(ev: 'console' | 'pageerror' | 'request', fn: (x: unknown) => void): void;
+  close(): Promise<void>;
+}
+interface PwContext {
+  newPage(): Promise<PwPage>;
+  close(): Promise<void>;
+}
+interface Pw {
+  chromium: {
+    launchPersistentContext(
+      userDataDir: string,
+      o: { executablePath: string; args: string[]; headless: boolean },
+    ): Promise<PwContext>;
+  };
+}
+
+async function loadPlaywright(): Promise<Pw | undefined> {
+  try {
+    const name = 'playwright-core';
+    return (await import(name)) as Pw;
+  } catch {
+    return undefined;
+  }
+}
+
+const pw = existsSync(CHROMIUM) ? await loadPlaywright() : undefined;
+
+/**
+ * Waits until an expression holds in the page. Playwright's waitForFunction
+ * evaluates inside the page, which the page's CSP (no eval) refuses, as it should.
+ */
+async function until(page: PwPage, expression: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await page.evaluate<boolean>(expression))) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${expression}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe.skipIf(pw === undefined)('serve: the page in headless Chromium', () => {
+  let browser: PwContext;
+  let h: ServeHandle;
+  const userData = mkdtempSync(join(tmpdir(), 'pe-chromium-'));
+
+  beforeAll(async () => {
+    const io = Object.assign(memoryIo(), {
+      readFile: (p: string) => readFileSync(p, 'utf8'),
+      listDir: () => undefined,
+    });
+    h = await startServe(io, {
+      files: ['examples/two-nodes.yaml'],
+      port: 0,
+      program: (qio) => buildProgram(qio),
+    });
+    browser = await pw!.chromium.launchPersistentContext(userData, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    rmSync(userData, { recursive: true, force: true });
+  });
+
+  it('loads, picks, traces, switches alternative and opens a hop’s rules', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('console', (m) => {
+      const msg = m as { type(): string; text(): string };
+      if (msg.type() === 'error' || msg.type() === 'warning') problems.push(msg.text());
+    });
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('request', (r) => requests.push((r as { url(): string }).url()));
+    try {
+      await page.goto(h.url);
+      await until(page, `document.getElementById('status').textContent.includes('2 nodes')`);
+
+      // Typing suggests what can be picked: the server's endpoints, Services with their ports.
+      await page.locator('#to').fill('store-be');
+      await until(
+        page,
+        `[...document.querySelectorAll('#to-list option')].some((o) => o.value === 'svc/default/store-be:80')`,
+      );
+      await page.locator('#from').fill('default/frontend');
+      await page.locator('#to').fill('svc/default/store-be:80');
+      await page.locator('#all-paths').check();
+      await page.locator('button[type=submit]').click();
+      await page.waitForSelector('#result .hop', { timeout: 20_000 });
+
+      // The trace is drawn and listed: arrows in the picture, hops, the question in the address.
+      expect(await page.locator('#result svg.diagram a.arrow').count()).toBeGreaterThan(0);
+      expect(await page.locator('#result h1').first().textContent()).toBe(
+        'default/frontend → svc/default/store-be:80',
+      );
+      expect(await page.evaluate<string>('location.search')).toContain('all-paths=1');
+
+      // Alternatives: three endpoints, one panel shown at a time; switching shows another.
+      const radios = await page.locator('#result input[name="alt"]').count();
+      expect(radios).toBe(3);
+      const shown = (): Promise<string[]> =>
+        page.evaluate(
+          `[...document.querySelectorAll('#result .alt-panel')].filter((p) => !p.hidden).map((p) => p.dataset.alt)`,
+        );
+      const before = await shown();
+      expect(before).toHaveLength(1);
+      const other = ['0', '1', '2'].find((x) => x !== before[0])!;
+      await page.locator(`#result input[name="alt"][value="${other}"]`).click();
+      expect(await shown()).toEqual([other]);
+
+      // A rule step's chip opens the node's chain, the matched rule marked.
+      await page.locator('#result button.expand[data-leg="request"]').first().click();
+      const chip = page.locator('#result .hop .chip.open-rules').first();
+      const label = (await chip.textContent())!.trim().split(/\s+/);
+      await chip.click();
+      await page.waitForSelector('dialog#rules[open] li', { timeout: 10_000 });
+      const heading = await page.locator('dialog#rules h2').textContent();
+      expect(heading).toContain(`${label[0]} ${label[1]}`);
+      const matched = await page.locator('dialog#rules li.matched').textContent();
+      expect(matched).toMatch(new RegExp(`^-A ${label[1]} `));
+      expect(await page.locator('dialog#rules li').count()).toBeGreaterThanOrEqual(
+        Number(label[2]!.slice(1)),
+      );
+      await page.locator('dialog#rules button').click();
+
+      // A question the twin cannot answer says why, with its code.
+      await page.locator('#from').fill('default/nobody');
+      await page.locator('button[type=submit]').click();
+      await until(page, `document.getElementById('msg').className === 'error'`);
+      expect(await page.locator('#msg').textContent()).toContain('[unknown-ref]');
+
+      // Reloading the address asks the same question again.
+      await page.goto(`${h.url}?from=default/frontend&to=svc/default/store-be:80`);
+      await page.waitForSelector('#result .hop', { timeout: 20_000 });
+
+      // The refused question's 400 is the only console line Chromium writes.
+      expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([]);
+      const origin = new URL(h.url).origin;
+      expect(requests.filter((u) => !u.startsWith(origin))).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 120_000);
+});
