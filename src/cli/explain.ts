@@ -11,6 +11,7 @@ import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
 import type { TracePolicyView } from '../trace/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { parsePortRef } from '../trace/check/expectations.js';
+import { document } from '../render/document.js';
 import type { Io } from './io.js';
 import { toYaml } from './output.js';
 import { loadSources } from './reach.js';
@@ -36,12 +37,12 @@ export function writeExplanation(
       ? suggestEdits(world, sources, pair.from, pair.to, asked)
       : [];
   if (format === 'json' || format === 'yaml') {
-    const doc = {
+    const doc = document('ReachabilityExplanation', {
       ...(explainJson(pair, q) as Record<string, unknown>),
       ...(asked && !pair.allowed.has(asked.protocol, asked.port)
         ? { suggestionsFor: asked, suggestions: suggestionsJson(suggestions) }
         : {}),
-    };
+    });
     io.out(format === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
     return;
   }

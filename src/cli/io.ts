@@ -2,7 +2,7 @@
  * The CLI's only doors to the world: files in, text out. Commands receive an
  * `Io` so tests can run them in-process and read what they print.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../diag.js';
 import type { TwinSession } from '../twin/session.js';
@@ -111,11 +111,36 @@ function endQuietlyOnClosedPipe(): void {
   });
 }
 
+/**
+ * Writes to stdout before returning: a writer that makes its output a piece
+ * at a time (`reach -o json` row by row) holds one piece in memory, not the
+ * whole output queued behind a slow pipe. A full non-blocking pipe is waited
+ * on; a closed one ends the command quietly (status 0), as above.
+ */
+function writeStdout(data: string | Uint8Array): void {
+  let buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  while (buf.length > 0) {
+    let n: number;
+    try {
+      n = writeSync(1, buf);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        continue;
+      }
+      if (code === 'EPIPE') process.exit(0);
+      throw e;
+    }
+    buf = buf.subarray(n);
+  }
+}
+
 export function processIo(): Io {
   endQuietlyOnClosedPipe();
   return {
-    out: (t) => void process.stdout.write(t),
-    outBytes: (b) => void process.stdout.write(b),
+    out: (t) => writeStdout(t),
+    outBytes: (b) => writeStdout(b),
     err: (t) => void process.stderr.write(t),
     readFile: (path) => {
       try {

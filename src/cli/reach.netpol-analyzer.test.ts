@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { readReach } from '../render/testing/reach.js';
 
 const dir = join(import.meta.dirname, '../../test/fixtures/netpol-analyzer');
 const cases = readdirSync(dir, { withFileTypes: true })
@@ -60,13 +61,8 @@ describe('netpol-analyzer expectations through packeteye reach -o json', () => {
     const io = memoryIo(mem);
     const code = await main(['reach', '-o', 'json', '-f', ...Object.keys(mem)], io);
     expect(code, io.stderr).toBe(0);
-    const doc = JSON.parse(io.stdout) as {
-      pods?: string[];
-      allowed?: Record<string, Record<string, Ports>>;
-      spec?: { pods: string[]; allowed: Record<string, Record<string, Ports>> };
-    };
-    const pods = doc.pods ?? doc.spec!.pods;
-    const allowed = doc.allowed ?? doc.spec!.allowed;
+    const doc = readReach(io.stdout);
+    const pods = doc.pods;
     const want = expected(readFileSync(join(dir, name, 'connlist_output.txt'), 'utf8'));
     // Every endpoint netpol-analyzer names is one of the pods read.
     for (const k of want.keys()) for (const p of k.split(' => ')) expect(pods).toContain(p);
@@ -74,7 +70,7 @@ describe('netpol-analyzer expectations through packeteye reach -o json', () => {
     for (const a of pods)
       for (const b of pods) {
         if (a === b) continue; // netpol-analyzer lists no pod to itself
-        const got = cell(allowed[a]![b]!);
+        const got = cell(doc.text(a, b));
         const w = want.get(`${a} => ${b}`) ?? {};
         if (JSON.stringify(got) !== JSON.stringify(w))
           wrong.push(`${a} => ${b}: ${JSON.stringify(got)}, netpol-analyzer ${JSON.stringify(w)}`);

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { readReach } from '../render/testing/reach.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 const fixtures = join(import.meta.dirname, '../../test/fixtures/netpol');
 
@@ -77,20 +79,13 @@ describe('packeteye reach -o json --port (corpus through the CLI)', () => {
         );
         expect(r.err).toBe('');
         expect(r.code).toBe(0);
-        const got = JSON.parse(r.out) as {
-          port: unknown;
-          pods: string[];
-          allowed: Record<string, Record<string, boolean>>;
-        };
-        expect(got.port).toEqual(exp.port);
+        const got = readReach(r.out);
+        expect(got.doc.port).toEqual(exp.port);
         expect([...got.pods].sort()).toEqual(Object.keys(exp.allowed).sort());
         for (const [from, row] of Object.entries(exp.allowed)) {
           for (const [to, want] of Object.entries(row)) {
-            expect(typeof got.allowed[from]![to]).toBe('boolean');
             if (want !== null)
-              expect(`${from} -> ${to}: ${got.allowed[from]![to]}`).toBe(
-                `${from} -> ${to}: ${want}`,
-              );
+              expect(`${from} -> ${to}: ${got.allows(from, to)}`).toBe(`${from} -> ${to}: ${want}`);
           }
         }
       }
@@ -107,23 +102,20 @@ describe('packeteye reach with AdminNetworkPolicy (through the loader)', () => {
     };
     const r = await run(['reach', '-f', 'base.yaml', 'banp.yaml', '-o', 'json'], files);
     expect(r.err).toBe('');
-    const got = JSON.parse(r.out) as {
-      pods: string[];
-      allowed: Record<string, Record<string, Record<string, string>>>;
-    };
+    const got = readReach(r.out);
     expect(got.pods).toHaveLength(10);
     const g = 'network-policy-conformance-gryffindor/harry-potter-0';
-    expect(got.allowed[g]!['network-policy-conformance-hufflepuff/cedric-diggory-1']).toEqual({
+    expect(got.text(g, 'network-policy-conformance-hufflepuff/cedric-diggory-1')).toEqual({
       TCP: '8080',
       UDP: '5353',
       SCTP: '9003',
     });
-    expect(got.allowed[g]!['network-policy-conformance-ravenclaw/luna-lovegood-0']).toEqual({
+    expect(got.text(g, 'network-policy-conformance-ravenclaw/luna-lovegood-0')).toEqual({
       TCP: '1-65535',
       UDP: '1-65535',
       SCTP: '1-65535',
     });
-    expect(got.allowed['network-policy-conformance-slytherin/draco-malfoy-0']![g]).toEqual({
+    expect(got.text('network-policy-conformance-slytherin/draco-malfoy-0', g)).toEqual({
       TCP: '1-79,81-65535',
       UDP: '1-52,54-65535',
       SCTP: '1-9002,9004-65535',
@@ -153,36 +145,40 @@ describe('packeteye reach', () => {
   it('writes the full matrix as per-protocol port ranges', async () => {
     const r = await run(['reach', '-f', 's.yaml', '-o', 'json'], { 's.yaml': SMALL });
     expect(r.code).toBe(0);
-    const got = JSON.parse(r.out) as {
-      pods: string[];
-      allowed: Record<string, Record<string, unknown>>;
-    };
+    const got = readReach(r.out);
+    expect(got.doc.grouping).toBe('pods');
     expect(got.pods).toEqual(['x/a', 'x/b', 'y/c']);
-    expect(got.allowed['x/a']!['x/b']).toEqual({ TCP: '1-79,81-65535', UDP: '53' });
-    expect(got.allowed['x/b']!['x/a']).toEqual({ TCP: '1-65535', UDP: '1-65535', SCTP: '1-65535' });
-    expect(Object.keys(got)).toEqual(['pods', 'allowed']); // no ipBlocks, no external ranges
+    expect(got.cell('x/a', 'x/b')).toEqual({
+      TCP: [
+        [1, 79],
+        [81, 65535],
+      ],
+      UDP: [[53, 53]],
+    });
+    expect(got.text('x/b', 'x/a')).toEqual({ TCP: '1-65535', UDP: '1-65535', SCTP: '1-65535' });
+    expect(got.externals).toEqual([]); // no ipBlocks, no external ranges
   });
 
-  it('adds the external ranges ipBlocks carve out, outside "allowed"', async () => {
+  it('adds the external ranges ipBlocks carve out, as groups of their own', async () => {
     const c = JSON.parse(
       readFileSync(join(fixtures, 'e2e_egress_cidr_except.json'), 'utf8'),
     ) as Corpus;
     const r = await run(['reach', '-f', 'c.yaml', '-o', 'json', '--port', 'TCP/80'], {
       'c.yaml': c.objects,
     });
-    const got = JSON.parse(r.out) as {
-      pods: string[];
-      allowed: Record<string, Record<string, boolean>>;
-      externals: { name: string; cidr: string; except: string[] }[];
-      externalAllowed: Record<string, Record<string, boolean>>;
-    };
-    expect(Object.keys(got.allowed['x/a']!)).toEqual(['x/a', 'x/b', 'x/c']);
-    expect(got.externals).toEqual([
-      { name: '0.0.0.0/4', cidr: '0.0.0.0/4', except: ['10.0.1.2/32'] },
-      { name: '0.0.0.0/0', cidr: '0.0.0.0/0', except: ['0.0.0.0/4'] },
+    const got = readReach(r.out);
+    expect(got.pods).toEqual(['x/a', 'x/b', 'x/c']);
+    expect(
+      got.doc.groups
+        .filter((g) => g.kind === 'external')
+        .map((g) => ({ members: g.members, cidr: g.cidr, except: g.except })),
+    ).toEqual([
+      { members: ['0.0.0.0/4'], cidr: '0.0.0.0/4', except: ['10.0.1.2/32'] },
+      { members: ['0.0.0.0/0'], cidr: '0.0.0.0/0', except: ['0.0.0.0/4'] },
     ]);
-    expect(got.externalAllowed['x/a']).toEqual({ '0.0.0.0/4': true, '0.0.0.0/0': false });
-    expect(got.externalAllowed['0.0.0.0/0']).toEqual({ 'x/a': true, 'x/b': true, 'x/c': true });
+    expect(got.allows('x/a', '0.0.0.0/4')).toBe(true);
+    expect(got.allows('x/a', '0.0.0.0/0')).toBe(false);
+    for (const p of ['x/a', 'x/b', 'x/c']) expect(got.allows('0.0.0.0/0', p)).toBe(true);
     const ex = await run(['reach', '-f', 'c.yaml', '--explain', 'x/a', '0.0.0.0/0'], {
       'c.yaml': c.objects,
     });
@@ -192,23 +188,22 @@ describe('packeteye reach', () => {
     const none = await run(['reach', '-f', 'c.yaml', '-o', 'json', '--no-externals'], {
       'c.yaml': c.objects,
     });
-    expect(Object.keys(JSON.parse(none.out) as object)).toEqual(['pods', 'allowed']);
+    expect(readReach(none.out).externals).toEqual([]);
   });
 
   it('restricts rows and columns with -n', async () => {
     const r = await run(['reach', '-f', 's.yaml', '-o', 'json', '--port', 'TCP/80', '-n', 'x'], {
       's.yaml': SMALL,
     });
-    const got = JSON.parse(r.out) as {
-      pods: string[];
-      allowed: Record<string, Record<string, boolean>>;
-    };
+    const got = readReach(r.out);
     expect(got.pods).toEqual(['x/a', 'x/b']);
-    expect(got.allowed).toEqual({
-      'x/a': { 'x/a': true, 'x/b': false },
+    expect(got.doc.namespace).toBe('x');
+    expect(got.doc.portSets).toEqual([{ TCP: [[80, 80]] }, {}]);
+    expect(got.doc.allowed).toEqual([
+      [0, 1],
       // A pod always reaches itself: its own address never leaves its network namespace.
-      'x/b': { 'x/a': true, 'x/b': true },
-    });
+      [0, 0],
+    ]);
   });
 
   it('renders aligned tables, csv and markdown', async () => {
@@ -249,13 +244,19 @@ describe('packeteye reach', () => {
     const j = await run(['reach', '-f', 's.yaml', '--explain', '10.0.1.1', 'x/b', '-o', 'json'], {
       's.yaml': SMALL,
     });
-    const got = JSON.parse(j.out) as {
+    const got = expectDocument<{
       from: string;
       allowed: unknown;
       ingress: { isolatedBy: string[] };
-    };
+    }>(j.out, 'ReachabilityExplanation');
     expect(got.from).toBe('y/c');
-    expect(got.allowed).toEqual({ TCP: '1-79,81-65535', UDP: '53' });
+    expect(got.allowed).toEqual({
+      TCP: [
+        [1, 79],
+        [81, 65535],
+      ],
+      UDP: [[53, 53]],
+    });
     expect(got.ingress.isolatedBy).toEqual(['NetworkPolicy x/not-80']);
   });
 
@@ -339,14 +340,11 @@ spec:
     const r = await run(['reach', '-f', 'm.yaml', '-o', 'json'], { 'm.yaml': MANIFESTS });
     expect(r.code).toBe(0);
     expect(r.err).toContain('2 workloads without pods in the input');
-    const m = JSON.parse(r.out) as {
-      pods: string[];
-      allowed: Record<string, Record<string, Record<string, string>>>;
-    };
+    const m = readReach(r.out);
     expect(m.pods).toEqual(['shop/db[StatefulSet]', 'shop/web[Deployment]']);
     // The named port resolves on the template's container.
-    expect(m.allowed['shop/web[Deployment]']!['shop/db[StatefulSet]']).toEqual({ TCP: '5432' });
-    expect(m.allowed['shop/db[StatefulSet]']!['shop/web[Deployment]']).toMatchObject({
+    expect(m.text('shop/web[Deployment]', 'shop/db[StatefulSet]')).toEqual({ TCP: '5432' });
+    expect(m.text('shop/db[StatefulSet]', 'shop/web[Deployment]')).toMatchObject({
       TCP: '1-65535',
     });
   });
@@ -394,7 +392,7 @@ status: {podIP: 192.168.1.10}
     const wide = await run(['reach', '-f', 'h.yaml', '-o', 'wide'], { 'h.yaml': HOST });
     expect(wide.out).toMatch(/^x\/agent \(hostNetwork\) +192\.168\.1\.10 /m);
     const j = await run(['reach', '-f', 'h.yaml', '-o', 'json'], { 'h.yaml': HOST });
-    const doc = JSON.parse(j.out) as { pods: string[]; hostNetwork: string[] };
+    const doc = readReach(j.out);
     expect(doc.pods).toContain('x/agent');
     expect(doc.hostNetwork).toEqual(['x/agent']);
   });

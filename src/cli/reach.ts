@@ -4,12 +4,11 @@
  * ipBlocks carve out), per port or as full port sets, and `--explain FROM TO`
  * for one pair.
  *
- * JSON contract (`-o json`; `-o yaml` is the same document as YAML):
- *   full:    { "pods": [...], "allowed": { "ns/a": { "ns/b": { "TCP": "1-65535", "UDP": "53" } } },
- *              "externals": [{ "name", "cidr", "except" }], "externalAllowed": { from: { to: cell } } }
- *   --port:  { "port": { "protocol", "port" }, "pods": [...], "allowed": { "ns/a": { "ns/b": true } }, ... }
- * `allowed` holds pod pairs only (the diagonal is computed); cells between a
- * pod and an external range are in `externalAllowed`.
+ * `-o json|yaml` writes the Reachability document (render/reach-document.ts,
+ * schema/reachability.schema.json): groups of endpoints and the port sets
+ * allowed between them. Up to PER_POD_UP_TO pods every group is one endpoint
+ * (the per-pod matrix); above, the groups are the policies' equivalence
+ * classes, so 150,000 pods fit in megabytes. `--per-pod` and `--grouped` choose.
  */
 import type { Command } from 'commander';
 import { InputError, type Diagnostic } from '../diag.js';
@@ -29,12 +28,18 @@ import { STRICT_HELP, readCluster, report } from './cluster.js';
 import { runReachDiff } from './reach-diff.js';
 import { writeExplanation } from './explain.js';
 import { renderReachDot, renderReachMermaid } from '../render/reach-graph.js';
-import { count, jsonToYaml, progress } from './output.js';
+import { count, progress, toYaml } from './output.js';
+import { reachabilityDocument, writeReachability } from '../render/reach-document.js';
 
 type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md' | 'dot' | 'mermaid';
 const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md', 'dot', 'mermaid'];
 
+/** Up to this many pods (after -n), `-o json|yaml` gives the per-pod matrix unless told otherwise. */
+export const PER_POD_UP_TO = 1000;
+
 interface ReachOptions {
+  perPod?: boolean;
+  grouped?: boolean;
   file?: string[];
   port?: string;
   namespace?: string;
@@ -156,6 +161,14 @@ export function register(program: Command, io: Io): void {
       'table',
     )
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
+    .option(
+      '--per-pod',
+      `-o json|yaml: one group per pod (the default up to ${PER_POD_UP_TO} pods)`,
+    )
+    .option(
+      '--grouped',
+      '-o json|yaml: pods the policies treat alike as one group (the default above)',
+    )
     .option('--no-externals', 'leave out the external ranges ipBlocks carve out')
     .option('--diff', 'what a change opens and cuts: -f BEFORE… --against AFTER…')
     .option(
@@ -175,6 +188,13 @@ export function register(program: Command, io: Io): void {
           'e.g. -o json, -o yaml or -o csv',
         );
       }
+      if (opts.perPod && opts.grouped)
+        throw InputError.of(
+          'reach-bad-grouping',
+          '--per-pod and --grouped ask for two shapes of one document',
+          { field: '--grouped' },
+          'give one of them',
+        );
       const q = opts.port !== undefined ? parsePortQuery(opts.port) : undefined;
       if (opts.explain !== undefined && opts.explain.length !== 2) {
         throw InputError.of(
@@ -224,11 +244,27 @@ export function register(program: Command, io: Io): void {
         return;
       }
       const externals = opts.externals !== false;
-      if (format === 'yaml') {
-        // The JSON document, re-read and written as YAML: one contract, two syntaxes.
-        const json: string[] = [];
-        renderMatrix((t) => void json.push(t), m, 'json', q, opts.namespace, externals);
-        io.out(jsonToYaml(json.join('')));
+      if (format === 'json' || format === 'yaml') {
+        const shown = world.pods.filter(
+          (x) => opts.namespace === undefined || x.namespace === opts.namespace,
+        ).length;
+        const grouping = opts.perPod
+          ? 'pods'
+          : opts.grouped || shown > PER_POD_UP_TO
+            ? 'groups'
+            : 'pods';
+        if (grouping === 'groups' && !opts.grouped)
+          io.err(
+            `note: ${count(shown)} pods: the document groups the pods the policies treat alike (--per-pod for one group per pod)\n`,
+          );
+        const o = {
+          grouping,
+          externals,
+          ...(q ? { port: q } : {}),
+          ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        } as const;
+        if (format === 'yaml') io.out(toYaml(reachabilityDocument(world, m, o)));
+        else writeReachability(io.out, world, m, o);
         return;
       }
       if (format === 'dot' || format === 'mermaid') {

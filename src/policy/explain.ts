@@ -116,14 +116,14 @@ function directionJson(r: DirectionResult): unknown {
     rule: d.rule,
     field: d.field,
     action: d.action,
-    ports: d.ports.toJSON(),
+    ports: d.ports.toRanges(),
   });
   return {
     subject: r.subject.key,
     peer: r.peer.key,
-    allowed: r.allowed.toJSON(),
+    allowed: r.allowed.toRanges(),
     admin: r.admin.map(dec),
-    toNetworkPolicy: r.toNetworkPolicy.toJSON(),
+    toNetworkPolicy: r.toNetworkPolicy.toRanges(),
     isolatedBy: r.isolatedBy,
     adminSelecting: r.adminSelecting,
     networkPolicyRules: r.npHits.map((h) => ({
@@ -131,7 +131,7 @@ function directionJson(r: DirectionResult): unknown {
       field: h.field,
       peers: h.peers,
       matched: h.matched,
-      ports: h.ports.toJSON(),
+      ports: h.ports.toRanges(),
     })),
     baseline: r.baseline.map(dec),
   };
@@ -142,8 +142,8 @@ export function explainJson(p: PairResult, q?: PortQuery): unknown {
     from: p.from.key,
     to: p.to.key,
     ...(q ? { port: q, allowedOnPort: p.allowed.has(q.protocol, q.port) } : {}),
-    allowed: p.allowed.toJSON(),
-    ...(p.self && p.policiesAllow ? { self: true, policiesAllow: p.policiesAllow.toJSON() } : {}),
+    allowed: p.allowed.toRanges(),
+    ...(p.self && p.policiesAllow ? { self: true, policiesAllow: p.policiesAllow.toRanges() } : {}),
     egress: directionJson(p.egress),
     ingress: directionJson(p.ingress),
   };

@@ -29,6 +29,8 @@ export interface ReachMatrix {
   /** Endpoint index → group index. */
   readonly groupOf: Int32Array;
   readonly groupCount: number;
+  /** How the groups were found: each group's representative, policies and predicates. */
+  readonly grouping: Grouping;
   /** Group matrix of port-set ids, row = from, column = to. */
   readonly cells: Uint32Array;
   readonly table: PortSetTable;
@@ -36,6 +38,12 @@ export interface ReachMatrix {
   allowed(from: number, to: number): PortSet;
   /** Same, as an interned id. */
   allowedId(from: number, to: number): number;
+  /**
+   * The pairs whose answer is not their groups' cell, apart from each pod to
+   * itself (always every port): a hostNetwork pod towards the pods of its own
+   * node. Calls `f(from, to, id)` for each.
+   */
+  forEachException(f: (from: number, to: number, id: number) => void): void;
   indexOf(key: string): number | undefined;
 }
 
@@ -242,6 +250,7 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     externals,
     groupOf,
     groupCount: N,
+    grouping: g,
     cells,
     table,
     // A pod always reaches itself (evaluate.ts `evaluatePair`): its own address is local to its
@@ -255,6 +264,22 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
         : cells[groupOf[from]! * N + groupOf[to]!]!,
     allowed(from, to) {
       return table.get(this.allowedId(from, to));
+    },
+    forEachException(f) {
+      const byNode = new Map<number, number[]>();
+      podNode.forEach((n, i) => {
+        if (n < 0) return;
+        let l = byNode.get(n);
+        if (!l) byNode.set(n, (l = []));
+        l.push(i);
+      });
+      hostNode.forEach((n, from) => {
+        if (n < 0) return;
+        for (const to of byNode.get(n) ?? []) {
+          if (to !== from && cells[groupOf[from]! * N + groupOf[to]!] !== PortSetTable.ALL)
+            f(from, to, PortSetTable.ALL);
+        }
+      });
     },
     indexOf: (key) => index.get(key),
   };

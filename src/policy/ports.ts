@@ -32,6 +32,9 @@ export type Interval = readonly [number, number];
 /** Sorted, disjoint, non-adjacent intervals inside [MIN_PORT, MAX_PORT]. */
 export type Intervals = readonly Interval[];
 
+/** A port set as the documents write it: per protocol, its inclusive ranges. */
+export type PortRanges = { readonly [P in L4Protocol]?: Intervals };
+
 /** An immutable set of (protocol, port). */
 export class PortSet {
   private constructor(
@@ -141,6 +144,20 @@ export class PortSet {
     for (const p of PROTOCOLS) {
       const iv = this.byProto[p];
       if (iv.length > 0) out[p] = formatIntervals(iv);
+    }
+    return out;
+  }
+
+  /**
+   * `{ "TCP": [[1, 79], [81, 65535]], "UDP": [[53, 53]] }`: the documents' port
+   * set (schema/*.schema.json `portSet`), inclusive ranges per protocol; `{}`
+   * when empty.
+   */
+  toRanges(): PortRanges {
+    const out: { -readonly [P in L4Protocol]?: Intervals } = {};
+    for (const p of PROTOCOLS) {
+      const iv = this.byProto[p];
+      if (iv.length > 0) out[p] = iv;
     }
     return out;
   }

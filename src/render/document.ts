@@ -19,6 +19,8 @@ export const API_VERSION = 'packeteye.dev/v1alpha1';
 export const DOCUMENT_KINDS = {
   Trace: 'trace.schema.json',
   IptablesTrace: 'iptables-trace.schema.json',
+  Reachability: 'reachability.schema.json',
+  ReachabilityExplanation: 'reachability-explanation.schema.json',
   ReachabilityDiff: 'reachability-diff.schema.json',
   ConnectivityCheck: 'connectivity-check.schema.json',
   NodeDrift: 'node-drift.schema.json',

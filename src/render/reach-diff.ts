@@ -63,7 +63,7 @@ export function diffJson(
   d: ReachDiff,
   files: { before: readonly string[]; after: readonly string[] },
 ): unknown {
-  const block = (c: PairChange) => ({ from: c.from, to: c.to, ports: c.ports.toJSON() });
+  const block = (c: PairChange) => ({ from: c.from, to: c.to, ports: c.ports.toRanges() });
   return {
     apiVersion: API_VERSION,
     kind: DIFF_KIND,

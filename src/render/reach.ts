@@ -1,16 +1,16 @@
 /**
- * The views of a reachability matrix (policy/matrix.ts): the JSON document
- * behind `reach -o json|yaml`, written row by row so a 5,000-pod matrix never
- * has to be one string, and the grids (`table`, `wide`, `csv`, `md`). Rows are
+ * The grids of a reachability matrix (policy/matrix.ts): `table`, `wide`,
+ * `csv`, `md`, written row by row so a 5,000-pod matrix never has to be one
+ * string (the JSON document is render/reach-document.ts). Rows are
  * the sources (pods, then external peers), columns the destinations.
  * hostNetwork pods are marked: `(hostNetwork)` after their name in the grids,
- * listed under `hostNetwork` in the JSON document.
+ * listed under `hostNetwork` in the JSON document's groups.
  */
 import { portMask, type ReachMatrix } from '../policy/matrix.js';
 import type { PortQuery } from '../policy/explain.js';
 
-/** The matrix's formats (`yaml` is the JSON document re-read, see cli/reach.ts). */
-export type MatrixFormat = 'table' | 'wide' | 'json' | 'csv' | 'md';
+/** The matrix's grid formats. */
+export type MatrixFormat = 'table' | 'wide' | 'csv' | 'md';
 
 function pad(s: string, w: number): string {
   // Width in code points (✓/✗ are one column each).
@@ -46,41 +46,6 @@ export function renderMatrix(
   };
   const labelOf = (i: number) => (isHost(i) ? `${keyOf(i)} (hostNetwork)` : keyOf(i));
 
-  if (format === 'json') {
-    const quoted = m.endpoints.map((e) => JSON.stringify(e.key));
-    const cellJson: string[] = [];
-    const cell = (a: number, b: number): string => {
-      const id = m.allowedId(a, b);
-      if (mask) return mask[id] ? 'true' : 'false';
-      return (cellJson[id] ??= JSON.stringify(m.table.get(id).toJSON()));
-    };
-    const row = (a: number, cols: readonly number[]): string => {
-      const parts = new Array<string>(cols.length);
-      for (let k = 0; k < cols.length; k++) parts[k] = `${quoted[cols[k]!]}:${cell(a, cols[k]!)}`;
-      return `${quoted[a]}:{${parts.join(',')}}`;
-    };
-    // Written row by row: a 5,000-pod matrix is too big for one JSON.stringify.
-    const head = q ? `{"port":${JSON.stringify(q)},` : '{';
-    const hosts = podIdx.filter(isHost).map(keyOf);
-    const hostJson = hosts.length > 0 ? `"hostNetwork":${JSON.stringify(hosts)},` : '';
-    out(`${head}"pods":${JSON.stringify(podIdx.map(keyOf))},${hostJson}"allowed":{`);
-    podIdx.forEach((a, n) => out(`${n ? ',' : ''}\n${row(a, podIdx)}`));
-    out('\n}');
-    if (extIdx.length > 0) {
-      const exts = extIdx.map((i) => {
-        const e = m.endpoints[i]!;
-        return e.kind === 'external'
-          ? { name: e.key, cidr: e.cidr, except: e.except }
-          : { name: e.key };
-      });
-      out(`,"externals":${JSON.stringify(exts)},"externalAllowed":{`);
-      const rows = [...podIdx.map((a) => row(a, extIdx)), ...extIdx.map((a) => row(a, podIdx))];
-      out(`${rows.map((r) => `\n${r}`).join(',')}\n}`);
-    }
-    out('}\n');
-    return;
-  }
-
   // Grid formats: rows = from (pods, then externals), columns = to.
   const rows = [...podIdx, ...extIdx];
   const cols = [...podIdx, ...extIdx];
@@ -105,30 +70,33 @@ export function renderMatrix(
     const e = m.endpoints[a]!;
     return e.kind === 'pod' ? (e.ip ?? '<none>') : '';
   };
-  const grid = rows.map((a) => [
+  // Rows are made one at a time and written: a 5,000-pod grid is never held whole.
+  const rowOf = (a: number): string[] => [
     labelOf(a),
     ...(wide ? [ipOf(a)] : []),
     ...cols.map((b) => text(a, b)),
-  ]);
+  ];
   const header = [corner, ...(wide ? ['IP'] : []), ...cols.map(labelOf)];
   if (format === 'csv') {
-    out(`${[header, ...grid].map((r) => r.map(csvCell).join(',')).join('\n')}\n`);
+    out(`${header.map(csvCell).join(',')}\n`);
+    for (const a of rows) out(`${rowOf(a).map(csvCell).join(',')}\n`);
     return;
   }
   if (format === 'md') {
     const esc = (s: string) => s.replace(/\|/g, '\\|');
     out(`| ${header.map(esc).join(' | ')} |\n|${header.map(() => ' --- ').join('|')}|\n`);
-    for (const r of grid) out(`| ${r.map(esc).join(' | ')} |\n`);
+    for (const a of rows) out(`| ${rowOf(a).map(esc).join(' | ')} |\n`);
     return;
   }
-  const widths = header.map((h, c) =>
-    Math.max([...h].length, ...grid.map((r) => [...r[c]!].length)),
-  );
+  // The table: a first pass for the column widths, a second to write.
+  const widths = header.map((h) => [...h].length);
+  for (const a of rows)
+    rowOf(a).forEach((c, k) => (widths[k] = Math.max(widths[k]!, [...c].length)));
   const line = (r: string[]) =>
     r
       .map((s, c) => pad(s, widths[c]!))
       .join('  ')
       .trimEnd();
   out(`${line(header)}\n`);
-  for (const r of grid) out(`${line(r)}\n`);
+  for (const a of rows) out(`${line(rowOf(a))}\n`);
 }
