@@ -101,6 +101,35 @@ const CASES: readonly { name: string; kind: DocumentKind; args: string[] }[] = [
     ],
   },
   {
+    name: 'reach (per pod)',
+    kind: 'Reachability',
+    args: ['reach', '-f', 'policy-calico.yaml'],
+  },
+  {
+    name: 'reach --grouped --port',
+    kind: 'Reachability',
+    args: ['reach', '-f', 'policy-calico.yaml', '--grouped', '--port', 'TCP/6379'],
+  },
+  {
+    name: 'reach --explain (denied, with suggestions)',
+    kind: 'ReachabilityExplanation',
+    args: [
+      'reach',
+      '-f',
+      'policy-calico.yaml',
+      '--explain',
+      'store/fe-1',
+      'store/db-1',
+      '--port',
+      'TCP/6379',
+    ],
+  },
+  {
+    name: 'reach --diff',
+    kind: 'ReachabilityDiff',
+    args: ['reach', '--diff', '-f', 'policy-calico.yaml', '--against', 'two-nodes.yaml'],
+  },
+  {
     name: 'check',
     kind: 'ConnectivityCheck',
     args: ['check', '-f', 'policy-calico.yaml', '--expect', 'store.yaml'],
