@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeMatrix } from '../policy/matrix.js';
-import { sourcesFromYaml } from '../policy/testkit.js';
+import { sourcesFromYaml } from '../policy/testing/yaml.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import {
   reachabilityDocument,
