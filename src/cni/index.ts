@@ -9,7 +9,7 @@
  * VXLAN) and kind's kindnet (kindnet.ts: ptp veths, routes to the other
  * nodes' podCIDRs, KIND-MASQ-AGENT) and the kubelet's kubenet (kubenet.ts:
  * bridge cbr0, the kubelet's masquerade rule) plug in behind the same interface, and all of them pass one
- * conformance suite (conformance.test.ts).
+ * conformance suite (test/integration/cni-conformance.test.ts).
  */
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';

@@ -1,6 +1,6 @@
 /**
  * A Calico-style node in real network namespaces, as the policy kernel tests
- * (src/policy/calico.kernel.test.ts, src/policy/enforce.kernel.test.ts) build
+ * (src/policy/calico.kernel.test.ts, test/integration/policy-enforce.kernel.test.ts) build
  * it: a node namespace with IP forwarding and an uplink holding a default
  * route (proxy ARP answers only for addresses the node can route), and per
  * pod a namespace on a `cali…` veth wired as Calico's CNI plugin does it

@@ -1,7 +1,7 @@
 /**
  * The golden-trace harness shared by the trace test suites
  * (src/trace/golden.test.ts, src/trace/policy.test.ts,
- * src/cni/overlay.golden.test.ts, src/fabric/seeds.test.ts): plan an example
+ * test/integration/overlay.golden.test.ts, test/integration/edge-seeds.test.ts): plan an example
  * cluster from examples/NAME.yaml, and compare a rendered trace byte for byte
  * with test/golden/NAME.{txt,json}. After an intended change, regenerate with
  *

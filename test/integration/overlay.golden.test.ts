@@ -4,16 +4,16 @@
  * mechanism as src/trace/golden.test.ts: test/golden/NAME.{txt,json},
  * compared byte for byte; regenerate after an intended change with
  *
- *   UPDATE_GOLDEN=1 npx vitest run src/cni/overlay.golden.test.ts
+ *   UPDATE_GOLDEN=1 npx vitest run test/integration/overlay.golden.test.ts
  *
  * Each case also checks what it is about on the trace itself, so a golden
  * cannot silently bless a wrong walk.
  */
 import { describe, expect, it } from 'vitest';
-import { renderRules } from '../cli/rules.js';
-import { traceConnection, type TraceOptions } from '../trace/connection.js';
-import type { ConnectionTrace } from '../trace/model.js';
-import { expectGolden, expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
+import { renderRules } from '../../src/cli/rules.js';
+import { traceConnection, type TraceOptions } from '../../src/trace/connection.js';
+import type { ConnectionTrace } from '../../src/trace/model.js';
+import { expectGolden, expectTraceGolden, planExample as plan } from '../../src/render/testing/golden.js';
 
 interface Case {
   readonly name: string;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
-import { expectDocument } from '../render/testing/schema.js';
+import { memoryIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { expectDocument } from '../../src/render/testing/schema.js';
 
 const FILES = {
   'examples/gke-lb-traefik.yaml': readFileSync('examples/gke-lb-traefik.yaml', 'utf8'),

@@ -2,15 +2,15 @@
  * kubenet (examples/aks-kubenet.yaml, an AKS dump with no Cluster object):
  * the data plane is detected from the objects, then traced. Golden traces
  * and kernel-state dumps as in overlay.golden.test.ts (test/golden/NAME.*;
- * regenerate with `UPDATE_GOLDEN=1 npx vitest run src/cni/kubenet.golden.test.ts`),
+ * regenerate with `UPDATE_GOLDEN=1 npx vitest run test/integration/kubenet.golden.test.ts`),
  * each case checking what it is about on the trace itself.
  */
 import { describe, expect, it } from 'vitest';
-import { renderRules } from '../cli/rules.js';
-import { traceConnection, type TraceOptions } from '../trace/connection.js';
-import type { ConnectionTrace } from '../trace/model.js';
-import type { TwinPlan } from '../twin/index.js';
-import { expectGolden, expectTraceGolden, planExample } from '../render/testing/golden.js';
+import { renderRules } from '../../src/cli/rules.js';
+import { traceConnection, type TraceOptions } from '../../src/trace/connection.js';
+import type { ConnectionTrace } from '../../src/trace/model.js';
+import type { TwinPlan } from '../../src/twin/index.js';
+import { expectGolden, expectTraceGolden, planExample } from '../../src/render/testing/golden.js';
 
 /** The example as the CLI reads it: objects and the evidence detection reads. */
 const plan = (): TwinPlan => planExample('aks-kubenet');

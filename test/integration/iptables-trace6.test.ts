@@ -5,10 +5,10 @@
  * and the host's addresses, un-DNAT of the reply, and the family checks.
  */
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
-import { parseIptablesSave } from '../iptables/parse.js';
-import { SingleHostEnv, traceIptables, type IptablesTraceInput } from './iptables-trace.js';
+import { memoryIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { parseIptablesSave } from '../../src/iptables/parse.js';
+import { SingleHostEnv, traceIptables, type IptablesTraceInput } from '../../src/trace/iptables-trace.js';
 
 const DUMP6 = [
   '*nat',

@@ -5,10 +5,10 @@
  * address. Each configuration is a small two-node cluster traced end to end.
  */
 import { describe, expect, it } from 'vitest';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
-import { traceConnection } from '../trace/connection.js';
-import { planTwin, type TwinPlan } from '../twin/index.js';
+import { loadDocuments } from '../../src/k8s/load.js';
+import { buildModel } from '../../src/k8s/model.js';
+import { traceConnection } from '../../src/trace/connection.js';
+import { planTwin, type TwinPlan } from '../../src/twin/index.js';
 
 const CONFIGS = [
   '{plugin: bridge}',

@@ -12,8 +12,8 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { memoryIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
+import { memoryIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
 
 function have(cmd: string): boolean {
   try {

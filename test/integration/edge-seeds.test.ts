@@ -5,13 +5,13 @@
  * seed states, checked on the trace itself.
  */
 import { describe, expect, it } from 'vitest';
-import { renderTraceText } from '../render/trace.js';
-import { traceConnection, type TraceOptions } from '../trace/connection.js';
-import type { ConnectionTrace, RewriteView } from '../trace/model.js';
-import { traceThroughIngress } from '../trace/l7.js';
-import type { L7Trace } from '../trace/model.js';
-import { expectTraceGolden, planExample as plan } from '../render/testing/golden.js';
-import type { TwinPlan } from '../twin/index.js';
+import { renderTraceText } from '../../src/render/trace.js';
+import { traceConnection, type TraceOptions } from '../../src/trace/connection.js';
+import type { ConnectionTrace, RewriteView } from '../../src/trace/model.js';
+import { traceThroughIngress } from '../../src/trace/l7.js';
+import type { L7Trace } from '../../src/trace/model.js';
+import { expectTraceGolden, planExample as plan } from '../../src/render/testing/golden.js';
+import type { TwinPlan } from '../../src/twin/index.js';
 
 const noMasquerade = (s: string): string =>
   s.replace(

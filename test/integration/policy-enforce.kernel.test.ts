@@ -21,12 +21,12 @@ import {
   listen,
   run as sh,
   stopAll,
-} from '../emulate/testing/calico-node.js';
-import { canRunKernelTests } from '../emulate/testing/kernel.js';
-import { loadDocuments } from '../k8s/load.js';
-import { buildModel } from '../k8s/model.js';
-import { traceConnection } from '../trace/connection.js';
-import { planTwin } from '../twin/index.js';
+} from '../../src/emulate/testing/calico-node.js';
+import { canRunKernelTests } from '../../src/emulate/testing/kernel.js';
+import { loadDocuments } from '../../src/k8s/load.js';
+import { buildModel } from '../../src/k8s/model.js';
+import { traceConnection } from '../../src/trace/connection.js';
+import { planTwin } from '../../src/twin/index.js';
 
 const canRun = canRunKernelTests(['ip', 'iptables-restore', 'socat', 'ipset']);
 const tag = `${process.pid}`;
