@@ -121,14 +121,17 @@ async function handle(
   if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
   const outcome = await runCommand(opts.program, state, argv, body);
   if (outcome.errors) return send(res, outcome.status, errorBody(outcome, state));
-  const answer = JSON.parse(outcome.stdout) as unknown;
-  send(res, 200, {
-    ...envelope(state, outcome),
-    answer,
-    ...(html && path === '/api/trace'
-      ? { html: renderTraceFragment(answer as ConnectionTrace) }
-      : {}),
-  });
+  if (!(html && path === '/api/trace'))
+    // The command's document goes out as it wrote it (not parsed and written again).
+    return sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
+  const answer = JSON.parse(outcome.stdout) as ConnectionTrace;
+  send(res, 200, { ...envelope(state, outcome), answer, html: renderTraceFragment(answer) });
+}
+
+/** `{...head, "answer": DOC}` with DOC the command's own JSON text, indented one level. */
+function envelopeWith(head: Record<string, unknown>, doc: string): string {
+  const top = JSON.stringify(head, null, 2).replace(/\n}$/, '');
+  return `${top},\n  "answer": ${doc.trimEnd().replace(/\n/g, '\n  ')}\n}\n`;
 }
 
 /** Loopback only (unless allowed otherwise), and never a request from another origin. */
@@ -335,7 +338,10 @@ export function chainOf(
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
-  const text = `${JSON.stringify(body, null, 2)}\n`;
+  sendText(res, status, `${JSON.stringify(body, null, 2)}\n`);
+}
+
+function sendText(res: ServerResponse, status: number, text: string): void {
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
     'Cache-Control': 'no-store',
