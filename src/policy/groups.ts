@@ -6,7 +6,7 @@
  * "NetworkPolicy P selects the pod", "peer k of rule r matches it", the
  * ANP/BANP subjects and peers — and on the pod's named ports (rules naming a
  * port resolve it on the destination). Pods are first bucketed by namespace +
- * labels + named ports + the policy-CIDR region of their IP (what the
+ * the labels some selector reads + named ports + the policy-CIDR region of their IP (what the
  * predicates read), each predicate is evaluated once per bucket (using the
  * namespace to skip buckets it cannot match), and buckets with the same set
  * of true predicates and the same named ports become one group. External
@@ -86,9 +86,27 @@ function namedPortsSig(ep: Endpoint): string {
   return named.sort().join(',');
 }
 
-function labelsSig(labels: Readonly<Record<string, string>>): string {
-  const keys = Object.keys(labels).sort();
+/**
+ * The labels some pod selector reads, as a key: a label no selector names
+ * (a per-pod `statefulset.kubernetes.io/pod-name`, a hash) cannot tell two
+ * pods apart, so it does not split their bucket.
+ */
+function labelsSig(labels: Readonly<Record<string, string>>, read: ReadonlySet<string>): string {
+  const keys = Object.keys(labels)
+    .filter((k) => read.has(k))
+    .sort();
   return keys.map((k) => `${k}=${labels[k]}`).join('\u0001');
+}
+
+/** Every label key a pod selector of the world reads (matchLabels and matchExpressions). */
+function podSelectorKeys(preds: Predicates): Set<string> {
+  const keys = new Set<string>();
+  for (const m of preds.matchers) {
+    if (m.kind !== 'pods' || m.podSelector === undefined) continue;
+    for (const k of Object.keys(m.podSelector.matchLabels ?? {})) keys.add(k);
+    for (const e of m.podSelector.matchExpressions ?? []) keys.add(e.key);
+  }
+  return keys;
 }
 
 /** Every matcher of the world as a predicate; equal matchers share one. */
@@ -124,7 +142,11 @@ export function collectPredicates(world: PolicyWorld): Predicates {
 }
 
 /** Buckets of endpoints every predicate reads alike (namespace, labels, named ports, CIDR region). */
-function bucketEndpoints(endpoints: readonly Endpoint[], regions: RegionIndex): Buckets {
+function bucketEndpoints(
+  endpoints: readonly Endpoint[],
+  regions: RegionIndex,
+  labelKeys: ReadonlySet<string>,
+): Buckets {
   const list: Bucket[] = [];
   const bucketOf = new Int32Array(endpoints.length);
   const bucketKey = new Map<string, number>();
@@ -135,7 +157,7 @@ function bucketEndpoints(endpoints: readonly Endpoint[], regions: RegionIndex): 
     let region: string | undefined;
     if (ep.kind === 'pod') {
       region = ep.ipInt !== undefined ? regions.regionOf(ep.ipInt) : undefined;
-      key = `${ep.namespace}\u0000${labelsSig(ep.labels)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}${ep.hostNetwork ? '\u0000host' : ''}`;
+      key = `${ep.namespace}\u0000${labelsSig(ep.labels, labelKeys)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}${ep.hostNetwork ? '\u0000host' : ''}`;
     } else {
       region = ep.key;
       key = `\u0002external\u0000${ep.key}`;
@@ -213,7 +235,7 @@ export function groupEndpoints(world: PolicyWorld): Grouping {
   const externals = world.cidrs.length > 0 ? regions.externals(world.pods) : [];
   const endpoints: Endpoint[] = [...world.pods, ...externals];
   const predicates = collectPredicates(world);
-  const buckets = bucketEndpoints(endpoints, regions);
+  const buckets = bucketEndpoints(endpoints, regions, podSelectorKeys(predicates));
   evaluatePredicates(world, predicates, buckets);
 
   const groupOfBucket = new Int32Array(buckets.list.length);

@@ -13,9 +13,14 @@ const label = (k: string, vs: string[]) =>
   fc
     .option(fc.constantFrom(...vs), { nil: undefined })
     .map((v) => (v === undefined ? {} : { [k]: v }));
+// `hash` is read by no selector: it must not split a group (groups.ts labelsSig).
 const podLabels = fc
-  .tuple(label('app', ['web', 'db', 'api']), label('tier', ['front', 'back']))
-  .map(([a, b]) => ({ ...a, ...b }));
+  .tuple(
+    label('app', ['web', 'db', 'api']),
+    label('tier', ['front', 'back']),
+    label('hash', ['h1', 'h2', 'h3']),
+  )
+  .map(([a, b, c]) => ({ ...a, ...b, ...c }));
 const selector = fc.oneof(
   fc.constant({}),
   fc.constantFrom('web', 'db', 'api').map((v) => ({ matchLabels: { app: v } })),
