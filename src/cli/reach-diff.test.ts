@@ -109,3 +109,74 @@ describe('packeteye reach --diff', () => {
     );
   });
 });
+
+describe('reach --diff: a data-plane change, traced in both twins', () => {
+  const LB = `${readFileSync(join(import.meta.dirname, '../../examples/metallb-l2.yaml'), 'utf8')}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: client, namespace: default, labels: {app: client}}
+spec: {nodeName: node-1, containers: [{name: c, image: curl}]}
+status: {podIP: 10.244.1.9}
+`;
+  const files = {
+    'before.yaml': LB,
+    'after.yaml': LB.replace('externalTrafficPolicy: Cluster', 'externalTrafficPolicy: Local'),
+  };
+
+  it('externalTrafficPolicy Local: the node ports without an endpoint stop answering, the rule that parts them named', async () => {
+    const r = await run(['reach', '--diff', '-f', 'before.yaml', '--against', 'after.yaml'], files);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^no pair gains or loses a port$/m);
+    expect(r.out).toMatch(/^data plane: Services default\/web/m);
+    expect(r.out).toMatch(
+      /traced \d+ connections in both twins \(every one the change can affect\): 4 answer differently/,
+    );
+    expect(r.out).toContain(
+      [
+        '  host/user → node/node-1:30090 (Service default/web changed)',
+        '    before: tcp/30090: answered on 1 of 1 path; the receiver sees 192.168.60.11',
+        '    after:  tcp/30090: answered on 0 of 1 path',
+        '    the traces part at request hop 8 on node-1:',
+      ].join('\n'),
+    );
+    expect(r.out).toMatch(/before: rule: nat KUBE-EXT-\w+ #1: .*-j KUBE-MARK-MASQ/);
+  });
+
+  it('-o json carries the dataplane part the schema describes', async () => {
+    const r = await run(
+      ['reach', '--diff', '-f', 'before.yaml', '--against', 'after.yaml', '-o', 'json'],
+      files,
+    );
+    expect(r.code, r.err).toBe(0);
+    const d = JSON.parse(r.out) as {
+      dataplane: {
+        changes: { to: string; divergence: Record<string, unknown> }[];
+        leftOut: number;
+      };
+    };
+    const schema = JSON.parse(
+      readFileSync(join(import.meta.dirname, '../../schema/reachability-diff.schema.json'), 'utf8'),
+    ) as { properties: { dataplane: { required: string[] } } };
+    expect(Object.keys(d.dataplane).sort()).toEqual(
+      [...schema.properties.dataplane.required].sort(),
+    );
+    expect(d.dataplane.leftOut).toBe(0);
+    expect(d.dataplane.changes.map((c) => c.to)).toContain('node/node-2:30090');
+  });
+
+  it('--max-traces bounds it and says how many were left out; 0 turns it off', async () => {
+    const r = await run(
+      ['reach', '--diff', '-f', 'before.yaml', '--against', 'after.yaml', '--max-traces', '2'],
+      files,
+    );
+    expect(r.out).toMatch(
+      /traced 2 connections in both twins \(the first 2 of \d+ the change can affect; raise --max-traces for the rest\)/,
+    );
+    const off = await run(
+      ['reach', '--diff', '-f', 'before.yaml', '--against', 'after.yaml', '--max-traces', '0'],
+      files,
+    );
+    expect(off.out).not.toContain('data plane');
+  });
+});

@@ -48,6 +48,7 @@ interface ReachOptions {
   externals?: boolean;
   diff?: boolean;
   against?: string[];
+  maxTraces?: string;
   strict?: boolean;
 }
 
@@ -175,11 +176,15 @@ export function register(program: Command, io: Io): void {
       '--against <files...>',
       'with --diff: the cluster after the change (files or directories)',
     )
+    .option(
+      '--max-traces <n>',
+      'with --diff: connections a data-plane change can affect, traced at most (0: none)',
+    )
     .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ReachOptions & LiveOpts) => {
       const format = (opts.output ?? 'table') as Format;
-      if (opts.diff) return runReachDiff(io, opts.file ?? [], opts.against, format);
+      if (opts.diff) return runReachDiff(io, opts.file ?? [], opts.against, format, opts.maxTraces);
       if (!FORMATS.includes(format)) {
         throw InputError.of(
           'reach-bad-output',

@@ -140,7 +140,7 @@ export interface DataplaneVerdict {
   readonly trace: ConnectionTrace;
 }
 
-function branchLine(t: ConnectionTrace, b: Branch): string {
+export function branchLine(t: ConnectionTrace, b: Branch): string {
   const via = b.dnat ? ` via ${b.dnat}` : '';
   const got = b.request.received;
   if (b.request.disposition !== 'delivered')
