@@ -7,6 +7,7 @@ import { sourcesFromYaml } from '../policy/testing/yaml.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
+import { expectDocument } from '../render/testing/schema.js';
 
 // Every edit `reach --explain` suggests, applied from its printed form (an RFC 6902 patch or a
 // new object) by an applier written here, must make the connection allowed; and the edits the
@@ -315,7 +316,7 @@ describe('trace: a connection the policies deny ends with the edits that would a
     const io = memoryIo({ 'c.yaml': STORE });
     const argv = ['trace', '-f', 'c.yaml', '--from', 'store/fe-1', '--to', 'svc/store/db:6379'];
     expect(await main([...argv, '-o', 'json'], io)).toBe(0);
-    const t = JSON.parse(io.stdout) as {
+    const t = expectDocument(io.stdout, 'Trace') as {
       policy: {
         allowedByPolicy: boolean;
         port: string;

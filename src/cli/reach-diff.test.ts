@@ -149,7 +149,7 @@ status: {podIP: 10.244.1.9}
       files,
     );
     expect(r.code, r.err).toBe(0);
-    const d = JSON.parse(r.out) as {
+    const d = expectDocument(r.out, 'ReachabilityDiff') as {
       dataplane: {
         changes: { to: string; divergence: Record<string, unknown> }[];
         leftOut: number;
