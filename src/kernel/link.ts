@@ -13,7 +13,7 @@ import type { Ipv4Packet } from '../wire/packet.js';
 import type { DropReason } from './drop.js';
 import type { OutputFlow, OutputRouteResult } from './fib.js';
 import type { Chooser } from './random.js';
-import type { Recorder, Step, StepKind } from './step.js';
+import type { Recorder, StepKind, StepOf } from './step.js';
 import type { Sysctls } from './sysctl.js';
 
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy' | 'ether' | (string & {});
@@ -100,7 +100,11 @@ export interface DeviceContext {
   now(): number;
   send(packet: Ipv4Packet, opts?: SendOptions): void;
   receive(dev: string, frame: Frame, meta?: SkbMeta): void;
-  step(kind: StepKind, summary: string, extra?: Omit<Step, 'kind' | 'host' | 'summary'>): void;
+  step<K extends StepKind>(
+    kind: K,
+    summary: string,
+    extra?: Omit<StepOf<K>, 'kind' | 'host' | 'summary'>,
+  ): void;
   drop(reason: DropReason, detail: string, packet?: Ipv4Packet): void;
 }
 

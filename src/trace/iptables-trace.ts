@@ -479,8 +479,8 @@ function summarizeWalk(w: Walk): WalkSummary {
   for (const s of w.steps) {
     if (s.kind === 'nat' && s.before && s.packet) {
       rewrites.push({
-        hook: s.detail?.['hook'] as HookName,
-        kind: String(s.detail?.['kind']),
+        hook: s.detail?.hook as HookName,
+        kind: String(s.detail && 'kind' in s.detail ? s.detail.kind : undefined),
         before: summarize(s.before),
         after: summarize(s.packet),
       });
@@ -533,19 +533,19 @@ function alternativeOf(
   let snat: IptablesAlternative['snat'] = null;
   let masqMark = r.outcomes.some((o) => (o.skb.mark & KUBE_MASQ_MARK) !== 0);
   for (const s of r.steps) {
-    const d = s.detail;
     if (
       s.kind === 'rule' &&
-      typeof d?.['mark'] === 'string' &&
-      Number(d['mark']) & KUBE_MASQ_MARK
+      typeof s.detail?.mark === 'string' &&
+      Number(s.detail.mark) & KUBE_MASQ_MARK
     ) {
       masqMark = true;
     }
-    if (s.kind === 'nat' && typeof d?.['binding'] === 'string') {
+    const d = s.kind === 'nat' ? s.detail : undefined;
+    if (d && 'binding' in d && typeof d.binding === 'string') {
       // A NAT target ran: its binding is the DNAT destination / new source,
       // even when the mapping turned out to be the identity.
-      const kind = d['binding'];
-      const to = String(d['to']);
+      const kind = d.binding;
+      const to = String(d.to);
       if (kind === 'DNAT' || kind === 'REDIRECT') dnat = to;
       if (kind === 'SNAT' || kind === 'MASQUERADE') {
         snat = {
@@ -558,7 +558,9 @@ function alternativeOf(
       s.kind === 'nat' &&
       s.before &&
       s.packet &&
-      d?.['kind'] === 'SNAT' &&
+      d &&
+      'kind' in d &&
+      d.kind === 'SNAT' &&
       snat === null
     ) {
       // An implicit source-port change by a null binding (port clash) is a rewrite too.

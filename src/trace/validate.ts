@@ -143,7 +143,13 @@ export const STEP_DETAIL_FIELDS: {
     policy: 'object?',
     rule: 'object?',
   },
-  drop: { reason: 'string?', with: 'string?', response: 'string?', policy: 'object?' },
+  drop: {
+    reason: 'string?',
+    where: 'string?',
+    with: 'string?',
+    response: 'string?',
+    policy: 'object?',
+  },
 };
 
 function REWRITE(): { readonly [F in keyof Required<StepDetails['proxy']>]: Spec } {

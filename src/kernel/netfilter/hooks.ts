@@ -33,7 +33,7 @@ import {
 import { ConntrackTable } from '../conntrack/table.js';
 import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
-import { NULL_RECORDER, type Recorder, type Step } from '../step.js';
+import { NULL_RECORDER, type ConntrackDetail, type Recorder, type Step } from '../step.js';
 import type { IpSets } from './ipset.js';
 import { compileRuleset, hexMark, type CompiledRuleset } from './compile.js';
 import { RuleState, setPacket, type EvalCtx } from './eval.js';
@@ -381,7 +381,7 @@ function toDecider(hook: HookName, table: TableName, d: WalkDecider): Decider {
   return { kind: 'rule', ...d.ref, target: d.target };
 }
 
-function ctDetail(ct: SkbCt): Record<string, unknown> {
+function ctDetail(ct: SkbCt): ConntrackDetail {
   if (ct.kind !== 'tracked') return { ct: ct.kind === 'none' ? 'INVALID' : 'UNTRACKED' };
   return {
     ct: ct.entry.id,
@@ -467,13 +467,18 @@ function walkEnd(
   ): HookOutcome => finishRun(run, verdict, decidedBy, extra);
   const by = r.by ? toDecider(hook, table, r.by) : null;
   for (const n of c.notes.splice(0)) {
-    tee.record({
-      kind: n.nat ? 'nat' : 'note',
-      host,
-      summary: `${n.ref.table} ${n.ref.chain} #${n.ref.index}: ${n.text}`,
-      packet: c.packet,
-      ...(n.nat ? { detail: { ...n.ref, binding: n.nat.kind, to: n.nat.to } } : {}),
-    });
+    const summary = `${n.ref.table} ${n.ref.chain} #${n.ref.index}: ${n.text}`;
+    tee.record(
+      n.nat
+        ? {
+            kind: 'nat',
+            host,
+            summary,
+            packet: c.packet,
+            detail: { ...n.ref, binding: n.nat.kind, to: n.nat.to },
+          }
+        : { kind: 'note', host, summary, packet: c.packet },
+    );
   }
   if (by) tables.push({ table, chain, verdict: r.kind, decidedBy: by });
   if (r.by?.kind === 'policy') {

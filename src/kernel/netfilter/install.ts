@@ -24,7 +24,7 @@ import type { Host } from '../host.js';
 import type { Chooser } from '../random.js';
 import { icmpError } from '../socket.js';
 import { routeOutput } from '../stack/route.js';
-import type { Recorder, Step } from '../step.js';
+import type { Recorder, RewriteRule, Step } from '../step.js';
 import type { NetfilterEnv, RuleHit } from './env.js';
 import { Netfilter, REJECT_CODES } from './hooks.js';
 import type { IpSets } from './ipset.js';
@@ -42,14 +42,7 @@ export type ErrorSource = (towards: Ipv4) => Ipv4 | null;
 /** How an address rewrite came about. */
 export type RewriteKind = 'DNAT' | 'SNAT' | 'MASQUERADE' | 'REDIRECT' | 'un-DNAT' | 'un-SNAT';
 
-/** The nat rule that bound a rewrite (`-A KUBE-SEP-… -j DNAT …`). */
-export interface RewriteRule {
-  readonly table: string;
-  readonly chain: string;
-  readonly index: number;
-  readonly text: string;
-  readonly target: string;
-}
+export type { RewriteRule };
 
 /** The `detail` of the `nat` step the adapter records for every rewrite. */
 export interface RewriteDetail {

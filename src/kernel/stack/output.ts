@@ -18,6 +18,7 @@ import { neighOutput } from './arp.js';
 import { devXmit } from './device.js';
 import { relatedMeta, runHook } from './nf-hook.js';
 import { drop, step, ttlOf, type PathSkb, type Sim } from './path.js';
+import type { RouteDetail } from '../step.js';
 import { routeOutput } from './route.js';
 
 /** A process sends `packet` (src 0.0.0.0 = let routing choose): ip_route_output → OUTPUT → ip_output. */
@@ -109,10 +110,10 @@ export function localSend(h: Host, packet: Ipv4Packet, opts: SendOptions, sim: S
 }
 
 export function routeDetail(
-  direction: string,
+  direction: RouteDetail['direction'],
   rt: OutRoute,
   rule?: PolicyRule,
-): Record<string, unknown> {
+): RouteDetail {
   return {
     direction,
     type: rt.type,

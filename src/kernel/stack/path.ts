@@ -15,7 +15,7 @@ import { type SkbMeta } from '../hooks.js';
 import type { Host } from '../host.js';
 import { type Link } from '../link.js';
 import type { Chooser } from '../random.js';
-import type { Recorder, Step, StepKind } from '../step.js';
+import type { Recorder, Step, StepKind, StepOf } from '../step.js';
 
 /** A frame in flight: it arrives on `dev` of `host`. */
 export interface Delivery {
@@ -52,14 +52,14 @@ export interface PathSkb {
   readonly local?: boolean;
 }
 
-export function step(
+export function step<K extends StepKind>(
   sim: Sim,
   h: Host,
-  kind: StepKind,
+  kind: K,
   summary: string,
-  extra: Omit<Step, 'kind' | 'host' | 'summary'> = {},
+  extra: Omit<StepOf<K>, 'kind' | 'host' | 'summary'> = {},
 ): void {
-  sim.rec.record({ kind, host: h.name, summary, ...extra });
+  sim.rec.record({ kind, host: h.name, summary, ...extra } as Step);
 }
 
 export function drop(
