@@ -13,8 +13,7 @@ import { type Link } from '../link.js';
 import { neighOutput } from './arp.js';
 import { devXmit } from './device.js';
 import { runHook } from './nf-hook.js';
-import { drop, step, type PathSkb, type Sim } from './path.js';
-import { netifReceive } from './receive.js';
+import { drop, step, upcalls, type PathSkb, type Sim } from './path.js';
 import { routeInput, routeOutput } from './route.js';
 
 export function brNetfilterOn(h: Host, br: Link): boolean {
@@ -174,7 +173,10 @@ export function brNfDnat(
     { packet: p, detail: { bridge: br.name, action: 'routed-dnat' } },
   );
   brLearn(h, port, br, frame, sim);
-  netifReceive(h, br, { ...frame, dst: br.mac }, meta, sim, { pktType: 'host', prerouted: true });
+  upcalls.netifReceive(h, br, { ...frame, dst: br.mac }, meta, sim, {
+    pktType: 'host',
+    prerouted: true,
+  });
 }
 
 /** br_handle_frame_finish: flood, pass up, or forward by FDB. */
@@ -202,7 +204,7 @@ export function bridgeFinish(
       },
     );
     for (const t of targets) brForward(h, br, port, t, frame, meta, sim, nf);
-    netifReceive(h, br, frame, meta, sim, {
+    upcalls.netifReceive(h, br, frame, meta, sim, {
       pktType: dst === BROADCAST_MAC ? 'broadcast' : 'multicast',
       prerouted: nf,
     });
@@ -213,7 +215,7 @@ export function bridgeFinish(
     step(sim, h, 'bridge', `${br.name}: fdb ${dst} is local → up to ${br.name}`, {
       detail: { bridge: br.name, mac: dst, action: 'local' },
     });
-    netifReceive(h, br, frame, meta, sim, {
+    upcalls.netifReceive(h, br, frame, meta, sim, {
       pktType: dst === br.mac ? 'host' : 'otherhost',
       prerouted: nf,
     });
@@ -265,7 +267,8 @@ export function bridgeFinish(
     return;
   }
   for (const t of targets) brForward(h, br, port, t, frame, meta, sim, nf);
-  if (br.promisc) netifReceive(h, br, frame, meta, sim, { pktType: 'otherhost', prerouted: nf });
+  if (br.promisc)
+    upcalls.netifReceive(h, br, frame, meta, sim, { pktType: 'otherhost', prerouted: nf });
 }
 
 export function floodTargets(h: Host, br: Link, ingress: Link | undefined): Link[] {

@@ -8,9 +8,7 @@ import { describeFrame, type Frame } from '../frame.js';
 import { FRESH_META, type SkbMeta } from '../hooks.js';
 import type { Host } from '../host.js';
 import { type DeviceContext, type Link } from '../link.js';
-import { bridgeDevXmit } from './bridge.js';
-import { localSend } from './output.js';
-import { drop, step, type Sim } from './path.js';
+import { drop, step, upcalls, type Sim } from './path.js';
 import { routeOutput } from './route.js';
 
 export function deviceContext(h: Host, link: Link | undefined, sim: Sim): DeviceContext {
@@ -23,7 +21,7 @@ export function deviceContext(h: Host, link: Link | undefined, sim: Sim): Device
     chooser: sim.chooser,
     now: () => sim.now(),
     send: (packet, opts = {}) =>
-      localSend(h, packet, { socket: false, anySource: true, ...opts }, sim),
+      upcalls.localSend(h, packet, { socket: false, anySource: true, ...opts }, sim),
     receive: (dev, frame, meta = FRESH_META) => sim.enqueue({ host: h.name, dev, frame, meta }),
     step: (kind, summary, extra = {}) => step(sim, h, kind, summary, extra),
     drop: (reason, detail, packet) => drop(sim, h, reason, detail, packet),
@@ -76,7 +74,7 @@ export function devXmit(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: S
       return;
     }
     case 'bridge':
-      bridgeDevXmit(h, link, frame, meta, sim);
+      upcalls.bridgeXmit(h, link, frame, meta, sim);
       return;
     case 'dummy':
       drop(sim, h, 'device-discard', `${link.name} is a dummy device`, pkt);

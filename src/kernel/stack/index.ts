@@ -25,7 +25,14 @@
  *   path.ts     what all stages share (Sim, Delivery, steps, drops)
  *
  * Every stage writes steps; every end is a Fate with a reason from DROP_REASONS.
+ * A stage imports only the stages below it; its calls upward go through
+ * path.ts `upcalls`, which this file sets.
  */
+import { bridgeDevXmit } from './bridge.js';
+import { localSend } from './output.js';
+import { upcalls } from './path.js';
+import { netifReceive } from './receive.js';
+
 export type { DeviceContext, SendOptions } from '../link.js';
 export type { OutputRouteResult, OutRoute } from '../fib.js';
 export type { Delivery, Sim } from './path.js';
@@ -34,3 +41,7 @@ export { localSend } from './output.js';
 export { failPendingNeighbours } from './arp.js';
 export { linkReceive } from './receive.js';
 export { devXmit } from './device.js';
+
+upcalls.bridgeXmit = bridgeDevXmit;
+upcalls.netifReceive = netifReceive;
+upcalls.localSend = localSend;

@@ -13,7 +13,7 @@ import { u32, type OutRoute } from '../fib.js';
 import { type Frame, type PktType } from '../frame.js';
 import { type SkbMeta } from '../hooks.js';
 import type { Host } from '../host.js';
-import { type Link } from '../link.js';
+import { type Link, type SendOptions } from '../link.js';
 import type { Chooser } from '../random.js';
 import type { Recorder, Step, StepKind, StepOf } from '../step.js';
 
@@ -38,6 +38,35 @@ export interface Sim {
   /** An `ether` device transmits onto its wire (segment or world); the network carries it. */
   wire(h: Host, link: Link, frame: Frame, meta: SkbMeta): void;
 }
+
+/** How a frame enters the core receive path (netifReceive) when a stage hands it up. */
+export interface NetifOptions {
+  readonly pktType?: PktType;
+  readonly prerouted?: boolean;
+  readonly kept?: OutRoute;
+}
+
+/**
+ * The calls a stage makes to one above it, through a pointer as the kernel
+ * makes them: a bridge device's ndo_start_xmit (br_dev_xmit, reached from
+ * dev_queue_xmit), the core receive a bridge passes frames up to
+ * (netif_receive_skb from br_pass_frame_up), and IP output for what a
+ * driver sends (a tunnel's outer packet). Through them each stage imports
+ * only the stages below it, in the order
+ * device < arp < output < forward < deliver < bridge < receive;
+ * stack/index.ts points them at bridge.ts, receive.ts and output.ts.
+ */
+export interface Upcalls {
+  bridgeXmit(h: Host, br: Link, frame: Frame, meta: SkbMeta, sim: Sim): void;
+  netifReceive(h: Host, link: Link, frame: Frame, meta: SkbMeta, sim: Sim, o: NetifOptions): void;
+  localSend(h: Host, packet: Ipv4Packet, opts: SendOptions, sim: Sim): void;
+}
+
+const unset = (): never => {
+  throw new Error('kernel/stack: a stage ran before stack/index.ts set the upcalls');
+};
+
+export const upcalls: Upcalls = { bridgeXmit: unset, netifReceive: unset, localSend: unset };
 
 /** The skb (`skb.ts`: packet and meta) on the stack's path, with what the stack knows of where it came from. */
 export interface PathSkb {

@@ -5,8 +5,7 @@
  * forwarding.
  */
 import { describePacket } from '../../wire/packet.js';
-import { type OutRoute } from '../fib.js';
-import { describeFrame, type Frame, type PktType } from '../frame.js';
+import { describeFrame, type Frame } from '../frame.js';
 import { type SkbMeta } from '../hooks.js';
 import type { Host } from '../host.js';
 import { type Link } from '../link.js';
@@ -17,7 +16,15 @@ import { localDeliver } from './deliver.js';
 import { ipForward } from './forward.js';
 import { runHook } from './nf-hook.js';
 import { errorResponse, routeDetail } from './output.js';
-import { drop, macOfPktType, step, type Delivery, type PathSkb, type Sim } from './path.js';
+import {
+  drop,
+  macOfPktType,
+  step,
+  type Delivery,
+  type NetifOptions,
+  type PathSkb,
+  type Sim,
+} from './path.js';
 import { routeInput } from './route.js';
 
 /** A frame arrives on `dev` (the network's delivery). */
@@ -64,7 +71,7 @@ export function netifReceive(
   frame: Frame,
   meta: SkbMeta,
   sim: Sim,
-  o: { pktType?: PktType; prerouted?: boolean; kept?: OutRoute },
+  o: NetifOptions,
 ): void {
   // Layer-3 (NOARP) devices have no link-layer addressing: everything on them is for us.
   const pktType = o.pktType ?? (link.noArp ? 'host' : macOfPktType(frame.dst, link.mac));
