@@ -138,13 +138,22 @@ function prefixMatch(ip: Ipv4, p: { addr: Ipv4; len: number }): boolean {
   return ((ipToInt(ip) ^ ipToInt(p.addr)) & mask) === 0;
 }
 
-/** `single_acl_match_5tuple`: the first rule of `acl` the packet matches, or undefined. */
-export function matchAcl(acl: Acl, t: FiveTuple): { rule: number; action: 0 | 1 | 2 } | undefined {
+/**
+ * `single_acl_match_5tuple`: the first rule of `acl` the packet matches, or
+ * undefined. A non-initial fragment has no ports: with `l4_match_nonfirst_fragment`
+ * (1 by default, acl.c) it matches a rule on its protocol alone, and sets
+ * trace bit 0x80000000.
+ */
+export function matchAcl(
+  acl: Acl,
+  t: FiveTuple,
+): { rule: number; action: 0 | 1 | 2; fragment?: true } | undefined {
   for (let i = 0; i < acl.rules.length; i++) {
     const r = acl.rules[i]!;
     if (!prefixMatch(t.dst, r.dst) || !prefixMatch(t.src, r.src)) continue;
     if (r.proto) {
       if (t.proto !== r.proto) continue;
+      if (t.nonFirstFragment) return { rule: i, action: r.isPermit, fragment: true };
       if (!t.l4Valid) continue;
       if (t.ports[0] < r.srcPorts[0] || t.ports[0] > r.srcPorts[1]) continue;
       if (t.ports[1] < r.dstPorts[0] || t.ports[1] > r.dstPorts[1]) continue;
@@ -249,6 +258,7 @@ export class AclPlugin {
         }
         const m = matchAcl_(acl, tuple);
         if (m) {
+          if (m.fragment) traceBits |= 0x80000000;
           action = m.action;
           matchAcl = index;
           matchRule = m.rule;
@@ -279,6 +289,11 @@ export class AclPlugin {
     if (t.tcpFlagsValid) s.tcpFlagsSeen[isInput ? 1 : 0] |= t.tcpFlags;
     this.pool[i] = s;
     this.byKey.set(key, i);
+  }
+
+  /** `clear acl-plugin sessions`. */
+  clearSessions(): void {
+    for (let i = 0; i < this.pool.length; i++) this.deleteSession(i);
   }
 
   /** Session deletion (idle timeout, `acl_fa_delete_session`): frees the pool slot. */

@@ -219,9 +219,16 @@ export class Vswitch {
     return adj;
   }
 
-  /** A static ARP entry (or a learnt one): completes the adjacency's rewrite. */
+  /**
+   * A static ARP entry (or a learnt one): completes the adjacency's rewrite
+   * and, as arp.c does (`arp_adj_fib_add`), installs the /32 "adj-fib" route
+   * through it unless a route for that /32 exists already.
+   */
   setNeighbour(swIfIndex: number, ip: Ipv4, mac: Mac): void {
-    this.adjacency(swIfIndex, ip).dstMac = mac;
+    const adj = this.adjacency(swIfIndex, ip);
+    adj.dstMac = mac;
+    if (!this.fib.some((e) => e.prefix === `${ip}/32`))
+      this.addRoute(`${ip}/32`, { kind: 'adj', adj: adj.index }, 'adj-fib (arp)');
   }
 
   addRoute(prefix: string, dpo: Dpo, source: string): void {

@@ -1,0 +1,91 @@
+/** Frames for the vpp/ tests: an IPv4 packet in Ethernet, built with wire/. */
+import { emitEthernet } from '../../wire/ethernet.js';
+import { emitIpv4Header } from '../../wire/ipv4.js';
+import { IPPROTO, tcpFlags } from '../../wire/packet.js';
+import { emitTcp } from '../../wire/tcp.js';
+import { emitUdp } from '../../wire/udp.js';
+import { Vswitch } from '../vswitch.js';
+
+export interface PacketSpec {
+  readonly src: string;
+  readonly dst: string;
+  readonly proto: 'tcp' | 'udp' | 'icmp';
+  readonly sport?: number;
+  readonly dport?: number;
+  /** ICMP type and code (the ACL plugin's "ports"). */
+  readonly icmp?: readonly [number, number];
+  readonly flags?: string;
+  /** Fragment offset in 8-byte units (non-zero: a non-initial fragment). */
+  readonly fragOffset?: number;
+  readonly smac: string;
+  readonly dmac: string;
+}
+
+export function frameOf(p: PacketSpec): Uint8Array {
+  let l4: Uint8Array;
+  let protocol: number;
+  if (p.proto === 'tcp') {
+    protocol = IPPROTO.TCP;
+    l4 = emitTcp(
+      {
+        kind: 'tcp',
+        sport: p.sport ?? 1234,
+        dport: p.dport ?? 80,
+        seq: 1,
+        ack: 0,
+        flags: tcpFlags(p.flags ?? 'S'),
+        window: 8192,
+      },
+      p.src,
+      p.dst,
+      new Uint8Array(0),
+    );
+  } else if (p.proto === 'udp') {
+    protocol = IPPROTO.UDP;
+    l4 = emitUdp(
+      { kind: 'udp', sport: p.sport ?? 1234, dport: p.dport ?? 53 },
+      p.src,
+      p.dst,
+      new Uint8Array(8),
+    );
+  } else {
+    protocol = IPPROTO.ICMP;
+    l4 = Uint8Array.from([p.icmp?.[0] ?? 8, p.icmp?.[1] ?? 0, 0, 0, 0, 1, 0, 1]);
+  }
+  const header = emitIpv4Header({
+    src: p.src,
+    dst: p.dst,
+    ttl: 64,
+    id: 1,
+    df: false,
+    tos: 0,
+    protocol,
+    mf: false,
+    fragOffset: p.fragOffset ?? 0,
+    payloadLength: l4.length,
+  });
+  const ip = new Uint8Array(header.length + l4.length);
+  ip.set(header, 0);
+  ip.set(l4, header.length);
+  return emitEthernet({ dst: p.dmac, src: p.smac, ethertype: 0x0800 }, ip);
+}
+
+export const PG0_MAC = '02:01:00:00:ff:01';
+export const PG1_MAC = '02:01:00:00:ff:02';
+export const HOST_MAC = '02:02:00:00:00:01';
+
+/**
+ * VPP's test framework layout (test/framework.py, vpp_pg_interface.py):
+ * pg0 172.16.1.1/24 and pg1 172.16.2.1/24, remote hosts .2 … .4 on each,
+ * their ARP entries configured (`configure_ipv4_neighbors`).
+ */
+export function pgVswitch(integer: (from: number, to: number) => number = (f) => f): Vswitch {
+  const vs = new Vswitch('pg', { integer });
+  const pg0 = vs.addInterface({ name: 'pg0', mac: PG0_MAC, kind: 'tap', ip4: '172.16.1.1/24' });
+  const pg1 = vs.addInterface({ name: 'pg1', mac: PG1_MAC, kind: 'tap', ip4: '172.16.2.1/24' });
+  for (let h = 2; h <= 4; h++) {
+    vs.setNeighbour(pg0.swIfIndex, `172.16.1.${h}`, HOST_MAC);
+    vs.setNeighbour(pg1.swIfIndex, `172.16.2.${h}`, HOST_MAC);
+  }
+  return vs;
+}
