@@ -37,6 +37,7 @@ import type { ClusterModel, ModelNode } from '../k8s/model.js';
 import { nodeInternalIP } from '../k8s/model.js';
 import { Vswitch, type NatChooser } from '../vpp/index.js';
 import { intToIp, ipToInt, parseCidr } from '../wire/addr.js';
+import { renderContivPolicies } from './contiv-policy.js';
 import { fnv1a32 } from './names.js';
 import type { CniDefault } from './types.js';
 
@@ -74,6 +75,8 @@ export interface ContivNode {
   /** The addresses of the host stack (the node's InternalIP), routed to it through tap0. */
   readonly hostIPs: readonly string[];
   readonly pods: ReadonlyMap<string, ContivPod>;
+  /** What the policy renderer left out. */
+  readonly notes: readonly string[];
 }
 
 export interface ContivPlan {
@@ -151,6 +154,10 @@ function buildNode(
     kind: 'dpdk',
     ip4: `${nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id)}/24`,
   });
+  // configureMainVPPInterface: the default route via NodeConfig's Gateway on the main NIC.
+  const cni = model.cluster.cni;
+  const gw = cni.plugin === 'contiv-vpp' ? cni.gateway : undefined;
+  if (gw) vs.addRouteVia('0.0.0.0/0', gw, gbe.name, 'defaultRoute');
   const tap0 = vs.addInterface({
     name: 'tap0',
     mac: CONTIV_DEFAULTS.HostInterconnectMAC,
@@ -222,6 +229,13 @@ function buildNode(
     pods.set(key, { key, ip, tap: tap.name, vppMac: tap.mac });
   }
   addServiceMappings(model, vs);
+  const podTaps = [...pods.values()].map((p) => ({ pod: model.pods.get(p.key)!, tap: p.tap }));
+  const notes = renderContivPolicies(model, vs, podTaps, ['tap0', gbe.name, 'loop0']);
+  // The feature arcs (and so the next-node indices the trace prints) are
+  // created in configuration order: the host interconnect, the pods, then
+  // the NIC and the BVI — the order that gives seed 004's numbers.
+  const order = ['tap0', ...[...pods.values()].map((p) => p.tap), gbe.name, 'loop0'];
+  for (const n of order) vs.configureFeatures(vs.byName(n)!);
   for (const itf of vs.interfaces) vs.configureFeatures(itf);
   return {
     name,
@@ -230,6 +244,7 @@ function buildNode(
     host: { ifName: 'vpp1', ip: hostIp, mac: hostMac, vppIp },
     hostIPs,
     pods,
+    notes,
   };
 }
 

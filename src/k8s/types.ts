@@ -314,7 +314,11 @@ export type CniSpec =
   /** kind's kindnetd: ptp + host-local, routes to other nodes' podCIDRs, KIND-MASQ-AGENT. */
   | { plugin: 'kindnet' }
   /** Contiv-VPP: the data plane is FD.io VPP (vpp/), one vswitch per node, pods on TAPs. */
-  | { plugin: 'contiv-vpp' }
+  | {
+      plugin: 'contiv-vpp';
+      /** Contiv's NodeConfig `Gateway`: the vswitch's default route through the main NIC. */
+      gateway?: string;
+    }
   /** The kubelet's kubenet: bridge cbr0 + host-local, cloud routes, the kubelet's masquerade rule. */
   | {
       plugin: 'kubenet';

@@ -160,7 +160,7 @@ export function traceVppConnection(
     options: synOptions(v.tsval, 0),
   });
   const request = node.vswitch.receive(cp.tap, syn);
-  const notes: string[] = [];
+  const notes: string[] = [...node.notes];
   if (request.fate.kind !== 'transmit') {
     notes.push(
       request.fate.kind === 'drop'

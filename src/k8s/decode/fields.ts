@@ -222,6 +222,7 @@ const CLUSTER: Shape = top({
       'backend',
       'bridge',
       'encapsulation',
+      'gateway',
       'hairpinMode',
       'ipMasq',
       'natOutgoing',

@@ -151,7 +151,13 @@ function decodeCni(d: Decoder, v: unknown): CniSpec | undefined {
     'kubenet',
     'contiv-vpp',
   ] as const);
-  if (plugin === 'kindnet' || plugin === 'contiv-vpp') return { plugin };
+  if (plugin === 'kindnet') return { plugin };
+  if (plugin === 'contiv-vpp') {
+    const c: Extract<CniSpec, { plugin: 'contiv-vpp' }> = { plugin };
+    const gw = d.ip(cni.gateway, ['spec', 'cni', 'gateway']);
+    if (gw) c.gateway = gw;
+    return c;
+  }
   if (plugin === 'kubenet') {
     const k: Extract<CniSpec, { plugin: 'kubenet' }> = { plugin };
     const hm = d.oneOf(cni.hairpinMode, ['spec', 'cni', 'hairpinMode'], [
