@@ -26,11 +26,11 @@
  *   locals, every ready endpoint, probability 1 (`LocalVsRemoteProbRatio`),
  *   0 for a single one.
  *
- * Not modelled (said on stderr by the caller): NetworkPolicy rendered into
- * ACLs (`plugins/policy/renderer/acl`), NodePorts and external IPs, the
- * VXLAN encapsulation between nodes (the trace stops where a packet leaves
- * through the BVI), STN, and a pod TAP that is both NAT inside and outside
- * (`nat44-classify`, a pod that is a Service endpoint).
+ * - **Policies**: contiv-policy.ts.
+ *
+ * Not modelled (said on stderr by the caller): NodePorts and external IPs,
+ * twice-NAT, the VXLAN encapsulation between nodes (the trace stops where a
+ * packet leaves through the BVI), STN, TAP v1.
  */
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelNode } from '../k8s/model.js';
@@ -229,6 +229,9 @@ function buildNode(
     pods.set(key, { key, ip, tap: tap.name, vppMac: tap.mac });
   }
   addServiceMappings(model, vs);
+  // A pod that is a Service's local endpoint is a backend too: NAT inside as well (nat44-classify).
+  const locals = new Set(vs.nat.staticMappings().flatMap((m) => m.locals.map((l) => l.addr)));
+  for (const p of pods.values()) if (locals.has(p.ip)) vs.byName(p.tap)!.natInside = true;
   const podTaps = [...pods.values()].map((p) => ({ pod: model.pods.get(p.key)!, tap: p.tap }));
   const notes = renderContivPolicies(model, vs, podTaps, ['tap0', gbe.name, 'loop0']);
   // The feature arcs (and so the next-node indices the trace prints) are

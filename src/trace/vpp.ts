@@ -160,13 +160,12 @@ export function traceVppConnection(
     options: synOptions(v.tsval, 0),
   });
   const request = node.vswitch.receive(cp.tap, syn);
-  const notes: string[] = [...node.notes];
+  const notes: string[] = [
+    ...node.notes,
+    'not modelled in the VPP twin: NodePorts, external IPs, twice-NAT, VXLAN encapsulation to other nodes, STN, TAP v1',
+  ];
   if (request.fate.kind !== 'transmit') {
-    notes.push(
-      request.fate.kind === 'drop'
-        ? `dropped in ${request.fate.node}: ${request.fate.reason}`
-        : 'delivered to VPP itself (ip4-local)',
-    );
+    notes.push(dropNote(node, request));
     return { from: opts.from, to: opts.to, node: node.name, request, notes, defaults };
   }
   const reply = answer(model, node, request, v, notes);
@@ -179,6 +178,19 @@ export function traceVppConnection(
     notes,
     defaults,
   };
+}
+
+/** Where and why the vswitch dropped the packet: for the ACL nodes, the ACL and rule, as Contiv named them. */
+function dropNote(node: ContivNode, pass: VppPass): string {
+  const fate = pass.fate;
+  if (fate.kind === 'local') return 'delivered to VPP itself (ip4-local)';
+  if (fate.kind !== 'drop') return '';
+  const last = [...pass.trace].reverse().find((e) => e.record.node === fate.node)?.record;
+  if (last && 'matchAcl' in last && last.matchAcl >= 0) {
+    const tag = node.vswitch.acl.get(last.matchAcl)?.tag ?? '?';
+    return `dropped in ${fate.node}: acl ${last.matchAcl} (${tag}) rule ${last.matchRule} denies it — NetworkPolicy as Contiv renders it, enforced by VPP's ACL plugin after NAT44`;
+  }
+  return `dropped in ${fate.node}: ${fate.reason}`;
 }
 
 /** The owner of the transmitted SYN answers it, and the answer walks the vswitch back. */
@@ -245,5 +257,7 @@ function answer(
         flags: 'RA',
         window: 0,
       });
-  return node.vswitch.receive(out, back);
+  const reply = node.vswitch.receive(out, back);
+  if (reply.fate.kind !== 'transmit') notes.push(`the answer: ${dropNote(node, reply)}`);
+  return reply;
 }

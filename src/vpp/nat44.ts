@@ -257,6 +257,22 @@ export class Nat44 {
     return [fast, slow(s)];
   }
 
+  /**
+   * `nat44-classify` (nat.c `nat44_classify_node_fn`), on an interface that is
+   * both inside and outside: out2in when the destination is a pool address
+   * or an address-only static mapping's external address (the lookup uses
+   * port 0, protocol 0), in2out otherwise — so a port mapping's external
+   * address (a Service VIP) goes to in2out. The node adds no trace record.
+   */
+  classify(b: Uint8Array, l3: number): 'nat44-in2out' | 'nat44-out2in' {
+    const dst = ipAt(b, l3 + 16);
+    // No address pool is modelled (Contiv configures none for Services); an
+    // address-only mapping is one with external port 0.
+    return this.mappings.some((m) => m.externalPort === 0 && m.externalAddr === dst)
+      ? 'nat44-out2in'
+      : 'nat44-in2out';
+  }
+
   /** Session expiry (`nat44_free_session_data` + `pool_put`): frees the index. */
   deleteSession(index: number): void {
     const s = this.pool[index];

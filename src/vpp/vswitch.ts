@@ -378,11 +378,11 @@ class Walk {
       } else if (feature === 'nat44-in2out') {
         for (const t of this.vs.nat.in2out(ip, 0, itf.swIfIndex)) this.add(t);
       } else if (feature === 'nat44-classify') {
-        return this.drop(
-          feature,
-          'nat44-classify (an interface both inside and outside) is not modelled',
-          ip,
-        );
+        if (this.vs.nat.classify(ip, 0) === 'nat44-out2in') {
+          const t = this.vs.nat.out2in(ip, 0, itf.swIfIndex);
+          this.add(t);
+          if (t.nextIndex === 0) return this.drop('nat44-out2in', 'No translation', ip);
+        } else for (const t of this.vs.nat.in2out(ip, 0, itf.swIfIndex)) this.add(t);
       } else if (feature === 'ip4-lookup') {
         return this.ip4Lookup(ip);
       }
