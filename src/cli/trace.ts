@@ -44,6 +44,7 @@ interface TraceOpts extends LiveOpts {
   http?: string;
   namespace: string;
   packet?: string;
+  vppSessions?: string;
 }
 
 const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap', 'vpp'];
@@ -93,6 +94,10 @@ export function register(program: Command, io: Io): void {
       '-o, --output <format>',
       "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html | pcap (the frames on the wire; redirect to a file)",
       'text',
+    )
+    .option(
+      '--vpp-sessions <nat=N,acl=N>',
+      "for -o vpp: sessions other connections hold already in the node vswitch's NAT44 and ACL pools (show nat44 sessions, show acl-plugin sessions); the traced ones take the next slots",
     )
     .option(
       '--packet <k=v,...>',
@@ -253,11 +258,26 @@ function traceVpp(
       );
     packet[k] = n;
   }
+  const openSessions: { nat?: number; acl?: number } = {};
+  for (const kv of (opts.vppSessions ?? '').split(',').filter((x) => x !== '')) {
+    const [k, v] = kv.split('=');
+    const n = v === undefined ? NaN : Number(v);
+    if ((k !== 'nat' && k !== 'acl') || !Number.isInteger(n) || n < 0 || n > 100000)
+      throw InputError.of(
+        'bad-vpp-sessions',
+        `--vpp-sessions ${JSON.stringify(kv)} is not nat=N or acl=N (0..100000)`,
+        {
+          field: '--vpp-sessions',
+        },
+      );
+    openSessions[k] = n;
+  }
   let t: VppConnectionTrace;
   try {
     t = traceVppConnection(model, {
       from,
-      to: to.replace(/^svc\//, 'svc/'),
+      to,
+      openSessions,
       sport: sport ?? 46310,
       seed,
       packet,

@@ -65,6 +65,8 @@ describe('seed 004 (contiv-vpp, pod → Service → host-stack endpoint)', () =>
     sport: 46310,
     seed: 1,
     packet: SEED,
+    // The seed's pools held 5 NAT44 and 32 ACL sessions of other connections.
+    openSessions: { nat: 5, acl: 32 },
   });
   const text = renderVppTrace(t);
 
@@ -82,7 +84,7 @@ describe('seed 004 (contiv-vpp, pod → Service → host-stack endpoint)', () =>
     expect(names(t.reply!)).toEqual(SEED_NODES_REPLY);
   });
 
-  it('differs from the seed only in the random MACs and the pools history fills', () => {
+  it('differs from the seed only in the two MACs Contiv and the kernel draw at random', () => {
     // The seed's `show trace` lines without the time column (vpp/seed004.test.ts holds them whole).
     const seedLines = [...SEED_REQUEST.split('\n'), ...SEED_REPLY.split('\n')];
     const ours = text
@@ -91,10 +93,10 @@ describe('seed 004 (contiv-vpp, pod → Service → host-stack endpoint)', () =>
       .map((l) => l.replace(/^\d\d:\d\d:\d\d:\d{6}: /, ''));
     expect(ours).toHaveLength(seedLines.length);
     const differing = ours.flatMap((l, i) => (l === seedLines[i] ? [] : [[l, seedLines[i]]]));
-    const explained = /02:?fe|3e:?1b|session index \d|session \d|rule \d+ trace_bits 80000000/;
+    const explained = /02:?fe|3e:?1b/;
     for (const [mine, theirs] of differing) {
       expect(mine, `differs from the seed's "${theirs}"`).toMatch(explained);
     }
-    expect(differing.length).toBe(11);
+    expect(differing.length).toBe(8);
   });
 });

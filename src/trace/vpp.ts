@@ -121,6 +121,8 @@ function listens(pods: readonly ModelPod[], port: number): ModelPod | undefined 
 export function traceVppConnection(
   model: ClusterModel,
   opts: {
+    /** Sessions already open in the client node's pools (NAT44, ACL plugin): their slots come first. */
+    openSessions?: { readonly nat?: number; readonly acl?: number };
     from: string;
     to: string;
     sport: number;
@@ -138,7 +140,21 @@ export function traceVppConnection(
   const node = plan.nodes.get(client.spec.nodeName)!;
   const cp = node.pods.get(opts.from)!;
   const dst = destination(model, opts.to);
+  const open = opts.openSessions ?? {};
+  node.vswitch.nat.reserveSessions(open.nat ?? 0);
+  node.vswitch.acl.reserveSessions(open.acl ?? 0);
   const defaults: CniDefault[] = [...plan.defaults];
+  for (const [pool, n] of [
+    ['NAT44', open.nat],
+    ['ACL plugin', open.acl],
+  ] as const)
+    defaults.push({
+      object: `vswitch ${node.name}`,
+      field: `${pool} sessions open before`,
+      value: String(n ?? 0),
+      reason:
+        n === undefined ? 'a fresh vswitch; set with --vpp-sessions' : 'given with --vpp-sessions',
+    });
   for (const [k, val] of Object.entries(v)) {
     const given = opts.packet && k in opts.packet;
     defaults.push({

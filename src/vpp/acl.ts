@@ -291,6 +291,18 @@ export class AclPlugin {
     this.byKey.set(key, i);
   }
 
+  /**
+   * Sessions other connections hold already (`show acl-plugin sessions`):
+   * they take the pool's lowest slots and match no packet here.
+   */
+  reserveSessions(n: number): void {
+    for (let i = 0; i < n; i++) {
+      const slot = this.pool.indexOf(undefined);
+      const at = slot < 0 ? this.pool.length : slot;
+      this.pool[at] = { key: `reserved ${at}`, swIfIndex: -1, tcpFlagsSeen: [0, 0] };
+    }
+  }
+
   /** `clear acl-plugin sessions`. */
   clearSessions(): void {
     for (let i = 0; i < this.pool.length; i++) this.deleteSession(i);

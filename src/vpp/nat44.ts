@@ -273,6 +273,22 @@ export class Nat44 {
       : 'nat44-in2out';
   }
 
+  /**
+   * Sessions other connections hold already (`show nat44 sessions` on a
+   * running vswitch): they occupy the pool's lowest slots, so the next
+   * session's index is the count of them. They match no packet here.
+   */
+  reserveSessions(n: number): void {
+    for (let i = 0; i < n; i++)
+      this.allocSession({
+        in2out: { addr: '0.0.0.0', port: 0 },
+        out2in: { addr: '0.0.0.0', port: 0 },
+        extHost: { addr: '0.0.0.0', port: 0 },
+        proto: 0,
+        totalPkts: 0,
+      });
+  }
+
   /** Session expiry (`nat44_free_session_data` + `pool_put`): frees the index. */
   deleteSession(index: number): void {
     const s = this.pool[index];
