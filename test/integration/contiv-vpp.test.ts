@@ -3,9 +3,9 @@
  * renderer makes of its two policies, and a denied connection.
  */
 import { describe, expect, it } from 'vitest';
-import { planExample } from '../render/testing/golden.js';
-import { traceVppConnection } from '../trace/vpp.js';
-import { planContiv } from './contiv-vpp.js';
+import { planExample } from '../../src/render/testing/golden.js';
+import { traceVppConnection } from '../../src/trace/vpp.js';
+import { planContiv } from '../../src/cni/contiv-vpp.js';
 
 const model = () => planExample('contiv-vpp-host-endpoint').model;
 
