@@ -14,6 +14,7 @@ import { traceRecords, writePcap } from '../render/pcap.js';
 import type { Step } from '../kernel/step.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import { qualifyRef } from '../trace/refs.js';
+import { nameRef, traceByName } from '../trace/dns.js';
 import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
@@ -61,6 +62,9 @@ Examples:
   # The frames of the request and the reply as pcap, for Wireshark or tshark
   packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcap > trace.pcap
 
+  # By name: the pod's resolver asks CoreDNS (every query traced), then the connection
+  packeteye trace -f examples/two-nodes.yaml --from frontend --to store-be:80
+
   # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
   kubectl packeteye trace -n shop --from web-1 --to svc/api:80
 
@@ -79,7 +83,7 @@ export function register(program: Command, io: Io): void {
     .requiredOption('--from <ref>', '[NS/]POD, node/NAME, host/NAME or IP')
     .requiredOption(
       '--to <ref>',
-      '[NS/]POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/[NS/]NAME:PORT or IP[:PORT]',
+      '[NS/]POD[:PORT], node/NAME:PORT, host/NAME:PORT, svc/[NS/]NAME:PORT, IP[:PORT], or a name to resolve: NAME:PORT, http://NAME[:PORT]/path',
     )
     .option('--proto <proto>', "tcp | udp | icmp (default: the Service port's protocol, else tcp)")
     .option('--sport <n>', 'source port (default: ephemeral, 32768–60999, seeded)')
@@ -177,7 +181,17 @@ export function register(program: Command, io: Io): void {
       let t: L7Trace;
       let steps: readonly Step[] = [];
       try {
-        if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
+        // `--to NAME:PORT` or a URL: the pod's resolver first, every query traced (trace/dns.ts).
+        const byName = nameRef(plan.model, opts.to, topts.to);
+        if (byName && output === 'pcap')
+          throw InputError.of(
+            'bad-output',
+            '-o pcap writes the frames of one connection; a name is resolved by several',
+            { field: '--output' },
+            'trace the address the name resolves to',
+          );
+        if (byName) t = traceByName(plan, { ...topts, to: opts.to }, byName);
+        else if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
         else t = traceConnection(plan, topts);
         if (opts.http !== undefined) {
           const slash = opts.http.indexOf('/');

@@ -14,6 +14,7 @@
  */
 import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/model.js';
 import { detailOf, formatPercent, rewriteOf } from '../trace/model.js';
+import { renderDnsText } from './dns.js';
 
 /** `ip:port`, or the bare address when there is no port. */
 export function ep(ip: string, port: number | undefined): string {
@@ -276,6 +277,12 @@ export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {
   const out: string[] = [];
   out.push(header(t));
   out.push('');
+  if (t.dns) {
+    out.push(...renderDnsText(t.dns, { wide, leg: (ti, l, o) => legText(ti, l, o) }));
+    out.push('');
+    if (t.to.kind === 'name')
+      out.push(`${t.dns.name} did not resolve: no connection; the last query's packet:`, '');
+  }
   legText('request', t.request, out, wide);
   out.push('');
   if (t.reply) legText('reply', t.reply, out, wide);

@@ -40,6 +40,8 @@ import type { RewriteRule, TwinDefault } from '../twin/index.js';
 import type { Ipv4 } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 
+export type { DnsQueryView, DnsRecordView, DnsView } from './model-dns.js';
+import type { DnsView } from './model-dns.js';
 export type { TracePolicy } from '../policy/trace-annotate.js';
 
 // ------------------------------------------------------------------ suggested edits
@@ -347,6 +349,11 @@ export interface ConnectionTrace {
   readonly diagnostics: readonly Diagnostic[];
   /** NetworkPolicy's verdict on this connection and who enforces it (policy/trace-annotate.ts); absent when no policy selects its pods. */
   readonly policy?: TracePolicyView;
+  /**
+   * `--to NAME:PORT`: how the name was resolved first (trace/dns.ts). When it
+   * did not resolve, `to.kind` is `name` and the legs are the last query's.
+   */
+  readonly dns?: DnsView;
 }
 
 /** The ingress controller that terminated a connection and dialled the backend anew (trace/l7.ts). */

@@ -180,6 +180,8 @@ function classify(rc: ResolvConf, types: readonly RRType[], answers: Answer[]): 
   return { kind: 'fail', answers };
 }
 
+const dotWord = (n: number): string => `${n} dot${n === 1 ? '' : 's'}`;
+
 function dotsOf(name: string): number {
   return [...name].filter((c) => c === '.').length;
 }
@@ -218,7 +220,7 @@ export function candidates(
   if (!enough && !rootOnList)
     out.push({
       name: fqdn(name),
-      why: `as is, after the search list (${dots} dots < ndots ${rc.ndots})`,
+      why: `as is, after the search list (${dotWord(dots)} < ndots ${rc.ndots})`,
       kind: 'last',
     });
   return out;
