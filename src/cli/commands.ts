@@ -14,16 +14,28 @@ import { addNodeStateOption } from './node-state.js';
 import { register as check } from './check.js';
 import { register as completion } from './completion.js';
 import { register as serve } from './serve.js';
+import { register as dns } from './dns.js';
 
 type Register = (program: Command, io: Io) => void;
 
-const commands: Register[] = [reach, iptables, trace, rules, check, node, drift, serve, completion];
+const commands: Register[] = [
+  reach,
+  iptables,
+  trace,
+  dns,
+  rules,
+  check,
+  node,
+  drift,
+  serve,
+  completion,
+];
 
 export function registerCommands(program: Command, io: Io): void {
   for (const register of commands) register(program, io);
   // The commands that read a cluster read the current kubectl context when -f is not given.
   for (const c of program.commands)
-    if (['trace', 'rules', 'reach', 'drift'].includes(c.name()))
+    if (['trace', 'dns', 'rules', 'reach', 'drift'].includes(c.name()))
       addLiveOptions(
         c,
         c.name() === 'reach'

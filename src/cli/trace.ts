@@ -62,9 +62,6 @@ Examples:
   # The frames of the request and the reply as pcap, for Wireshark or tshark
   packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcap > trace.pcap
 
-  # By name: the pod's resolver asks CoreDNS (every query traced), then the connection
-  packeteye trace -f examples/two-nodes.yaml --from frontend --to store-be:80
-
   # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
   kubectl packeteye trace -n shop --from web-1 --to svc/api:80
 

@@ -89,7 +89,10 @@ function flags(q: DnsQueryView): string {
 
 /** The exchange that answered (the last query), as `dig` prints it. */
 export function renderDig(d: DnsView): string {
-  const q = d.queries[d.queries.length - 1];
+  // The exchange that answered (the name that resolved, A before AAAA), else the last one sent.
+  const q =
+    d.queries.find((x) => x.name === d.result.answeredName && (x.answer?.answer.length ?? 0) > 0) ??
+    d.queries[d.queries.length - 1];
   const out: string[] = [];
   out.push(
     `; <<>> packeteye dns <<>> ${d.name} ${d.types.join(' ')} (from ${d.from}, ${d.libc} search list)`,

@@ -10,7 +10,7 @@
  * view (render/reach.ts).
  */
 import type { Diagnostic } from '../diag.js';
-import type { IptablesTraceResult, L7Trace } from '../trace/model.js';
+import type { DnsView, IptablesTraceResult, L7Trace } from '../trace/model.js';
 import { iptablesTraceJson } from './iptables-trace.js';
 
 export const API_VERSION = 'packeteye.dev/v1alpha1';
@@ -24,6 +24,7 @@ export const DOCUMENT_KINDS = {
   ReachabilityDiff: 'reachability-diff.schema.json',
   ConnectivityCheck: 'connectivity-check.schema.json',
   NodeDrift: 'node-drift.schema.json',
+  DnsLookup: 'dns-lookup.schema.json',
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;
@@ -50,6 +51,13 @@ export function documentHead(kind: DocumentKind): string {
 /** `packeteye trace -o json|yaml`: the connection trace (trace/model.ts) under its header. */
 export function traceDocument(t: L7Trace): DocumentHeader<'Trace'> & L7Trace {
   return document('Trace', t);
+}
+
+/** `packeteye dns -o json|yaml`: a name's resolution through the twin (trace/dns.ts). */
+export function dnsLookupDocument(
+  lookup: DnsView,
+): DocumentHeader<'DnsLookup'> & { lookup: DnsView } {
+  return document('DnsLookup', { lookup });
 }
 
 /** `packeteye iptables trace -o json|yaml`. */

@@ -70,6 +70,9 @@ export function nameRef(model: ClusterModel, to: string, qualified = to): NameRe
   const port = i < 0 ? undefined : to.slice(i + 1);
   if (isIpv4(host) || !HOSTNAME.test(host)) return undefined;
   if (model.pods.has(qualified.replace(/:[^:]*$/, ''))) return undefined;
+  // A bare word that names a pod in some namespace is a pod ref in the wrong namespace, not a host name.
+  if (!host.includes('.') && [...model.pods.values()].some((p) => p.metadata.name === host))
+    return undefined;
   if (port === undefined || !/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
     throw InputError.of(
       'bad-ref',

@@ -22,10 +22,19 @@ export function readSchema(kind: DocumentKind): Record<string, unknown> {
   >;
 }
 
+let added = false;
+
 function validatorOf(kind: DocumentKind): ValidateFunction {
   let v = validators.get(kind);
   if (!v) {
-    v = ajv.compile(readSchema(kind));
+    // A schema may refer to another's definitions by $id (DnsLookup to the Trace's `dns`).
+    if (!added) {
+      for (const k of Object.keys(DOCUMENT_KINDS) as DocumentKind[]) ajv.addSchema(readSchema(k));
+      added = true;
+    }
+    const got = ajv.getSchema(readSchema(kind)['$id'] as string);
+    if (!got) throw new Error(`schema ${DOCUMENT_KINDS[kind]} has no $id`);
+    v = got;
     validators.set(kind, v);
   }
   return v;
