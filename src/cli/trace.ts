@@ -9,7 +9,11 @@ import { InputError } from '../diag.js';
 import { traceDocument } from '../render/document.js';
 import { renderTraceHtml } from '../render/html.js';
 import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
-import { traceConnection, traceConnectionWithTwin } from '../trace/connection.js';
+import {
+  traceConnection,
+  traceConnectionWithTwin,
+  type TraceOptions,
+} from '../trace/connection.js';
 import { traceRecords, writePcap } from '../render/pcap.js';
 import type { Step } from '../kernel/step.js';
 import type { ConnectionTrace } from '../trace/model.js';
@@ -68,6 +72,25 @@ Examples:
   # From a live cluster: a kubectl dump on stdin, refs in namespace shop
   kubectl get -A -o yaml nodes,pods,services,endpointslices | packeteye trace -f - -n shop --from web --to svc/api:8080
 `;
+
+/** `--to NAME:PORT` or a URL: the pod's resolver first, every query traced (trace/dns.ts); undefined for a ref. */
+function traceByNameRef(
+  plan: Parameters<typeof traceConnection>[0] & { model: ClusterModel },
+  topts: TraceOptions,
+  rawTo: string,
+  output: string,
+): L7Trace | undefined {
+  const ref = nameRef(plan.model, rawTo, topts.to);
+  if (!ref) return undefined;
+  if (output === 'pcap')
+    throw InputError.of(
+      'bad-output',
+      '-o pcap writes the frames of one connection; a name is resolved by several',
+      { field: '--output' },
+      'trace the address the name resolves to',
+    );
+  return traceByName(plan, { ...topts, to: rawTo }, ref);
+}
 
 export function register(program: Command, io: Io): void {
   program
@@ -178,16 +201,8 @@ export function register(program: Command, io: Io): void {
       let t: L7Trace;
       let steps: readonly Step[] = [];
       try {
-        // `--to NAME:PORT` or a URL: the pod's resolver first, every query traced (trace/dns.ts).
-        const byName = nameRef(plan.model, opts.to, topts.to);
-        if (byName && output === 'pcap')
-          throw InputError.of(
-            'bad-output',
-            '-o pcap writes the frames of one connection; a name is resolved by several',
-            { field: '--output' },
-            'trace the address the name resolves to',
-          );
-        if (byName) t = traceByName(plan, { ...topts, to: opts.to }, byName);
+        const byName = traceByNameRef(plan, topts, opts.to, output);
+        if (byName) t = byName;
         else if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
         else t = traceConnection(plan, topts);
         if (opts.http !== undefined) {
