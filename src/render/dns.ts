@@ -84,7 +84,13 @@ export function renderDnsText(
 
 function flags(q: DnsQueryView): string {
   const a = q.answer!;
-  return ['qr', ...(a.aa ? ['aa'] : []), ...(a.tc ? ['tc'] : []), 'rd', 'ra'].join(' ');
+  return [
+    'qr',
+    ...(a.aa ? ['aa'] : []),
+    ...(a.tc ? ['tc'] : []),
+    'rd',
+    ...(a.ra ? ['ra'] : []),
+  ].join(' ');
 }
 
 /** The exchange that answered (the last query), as `dig` prints it. */

@@ -263,6 +263,7 @@ function queryView(
           answer: {
             rcode: a.rcode,
             aa: a.aa,
+            ...(a.ra ? { ra: true } : {}),
             tc: a.tc,
             answer: [...a.answer],
             authority: [...a.authority],

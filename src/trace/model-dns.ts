@@ -28,6 +28,8 @@ export interface DnsQueryView {
   readonly answer?: {
     readonly rcode: string;
     readonly aa: boolean;
+    /** Recursion available (a forwarded answer). */
+    readonly ra?: boolean;
     /** Truncated: the resolver asks again over TCP. */
     readonly tc: boolean;
     readonly answer: readonly DnsRecordView[];

@@ -467,6 +467,7 @@ export function internetAnswer(model: ClusterModel, q: Question, server: string)
     return {
       rcode: 'NOERROR',
       aa: false,
+      ra: true,
       tc: false,
       answer,
       authority: [],
@@ -478,6 +479,7 @@ export function internetAnswer(model: ClusterModel, q: Question, server: string)
   return {
     rcode: 'NXDOMAIN',
     aa: false,
+    ra: true,
     tc: false,
     answer: [],
     authority: [],

@@ -464,6 +464,41 @@ describe('resolve (the libc against CoreDNS)', () => {
     expect(l.results).toEqual(['10.0.0.1']);
   });
 
+  it('glibc takes a NOERROR without records, AA or RA for a lame referral and asks again; musl does not', () => {
+    const lame: Send = (q) => ({
+      answer: {
+        rcode: 'NOERROR',
+        aa: false,
+        tc: false,
+        answer: [],
+        authority: [],
+        by: 't',
+        notes: [],
+      },
+    });
+    const g = resolve(client, 'x.y.z.w.v.u', ['A'], lame);
+    // Each try sent `attempts` times; the first search element's failure (TRY_AGAIN, not SERVFAIL) ends the search.
+    expect(g.steps.map((s) => `${s.name} ×${s.sends}`)).toEqual([
+      'x.y.z.w.v.u. ×2',
+      'x.y.z.w.v.u.default.svc.cluster.local. ×2',
+    ]);
+    expect(g.status).toBe('servfail');
+    const withRa: Send = (q) => ({
+      answer: {
+        rcode: 'NOERROR',
+        aa: false,
+        ra: true,
+        tc: false,
+        answer: [],
+        authority: [],
+        by: 't',
+        notes: [],
+      },
+    });
+    expect(resolve(client, 'x.y.z.w.v.u', ['A'], withRa).status).toBe('nodata');
+    expect(resolve(alpine, 'x.y.z.w.v.u', ['A'], lame).status).toBe('nodata');
+  });
+
   it('hostAliases answer from /etc/hosts without a query', () => {
     const m2 = model(`
 ---

@@ -28,6 +28,8 @@ export interface Answer {
   readonly rcode: Rcode;
   /** Authoritative answer (CoreDNS's kubernetes plugin sets it for its zones). */
   readonly aa: boolean;
+  /** Recursion available (RA): set by a recursive server (forward's upstream); CoreDNS's own answers leave it clear. */
+  readonly ra?: boolean;
   /** Truncated: the answer did not fit the UDP payload (RFC 1035 §4.1.1 TC). */
   readonly tc: boolean;
   readonly answer: readonly RR[];

@@ -15,7 +15,8 @@
  * - UDP first; an answer with TC set is asked again over TCP of the same
  *   nameserver (send_dg sets v_circuit), both queries of the pair.
  * - No answer: each nameserver in turn, `attempts` rounds, `timeout` s each.
- *   SERVFAIL/REFUSED/NOTIMP from a server: the next server (next_ns).
+ *   SERVFAIL/REFUSED/NOTIMP from a server, or a NOERROR without records,
+ *   AA or RA (a "referred query"): the next server (next_ns).
  * musl (src/network/lookup_name.c `name_from_dns_search`, res_msend.c):
  * - /etc/hosts first.
  * - dots ≥ ndots or a trailing dot: only the name as is, no search. Else each
@@ -137,7 +138,13 @@ function queryName(ctx: Ctx, name: string, types: readonly RRType[], why: string
     }
     const failed =
       !lost &&
-      answers.some((a) => a.rcode === 'SERVFAIL' || a.rcode === 'REFUSED' || a.rcode === 'NOTIMP');
+      answers.some(
+        (a) =>
+          a.rcode === 'SERVFAIL' ||
+          a.rcode === 'REFUSED' ||
+          a.rcode === 'NOTIMP' ||
+          (rc.libc === 'glibc' && referral(a)),
+      );
     if (lost || failed) {
       // Each round re-sends; the twin is deterministic, so every attempt meets the same fate.
       const rounds = rc.attempts;
@@ -156,6 +163,21 @@ function queryName(ctx: Ctx, name: string, types: readonly RRType[], why: string
     return sf ? { kind: 'servfail', answers: lastFail } : { kind: 'fail', answers: lastFail };
   }
   return { kind: 'timeout', detail: timeouts ?? 'no answer' };
+}
+
+/**
+ * glibc send_dg's "referred query": NOERROR with no answer, neither AA nor RA,
+ * no additional records — a lame server; the next nameserver is asked (and
+ * every attempt round), as for SERVFAIL.
+ */
+export function referral(a: Answer): boolean {
+  return (
+    a.rcode === 'NOERROR' &&
+    a.answer.length === 0 &&
+    !a.aa &&
+    a.ra !== true &&
+    (a.additional ?? []).length === 0
+  );
 }
 
 function classify(rc: ResolvConf, types: readonly RRType[], answers: Answer[]): PairOutcome {
