@@ -465,7 +465,7 @@ describe('resolve (the libc against CoreDNS)', () => {
   });
 
   it('glibc takes a NOERROR without records, AA or RA for a lame referral and asks again; musl does not', () => {
-    const lame: Send = (q) => ({
+    const lame: Send = () => ({
       answer: {
         rcode: 'NOERROR',
         aa: false,
@@ -483,7 +483,7 @@ describe('resolve (the libc against CoreDNS)', () => {
       'x.y.z.w.v.u.default.svc.cluster.local. ×2',
     ]);
     expect(g.status).toBe('servfail');
-    const withRa: Send = (q) => ({
+    const withRa: Send = () => ({
       answer: {
         rcode: 'NOERROR',
         aa: false,
