@@ -55,4 +55,32 @@ describe('packeteye dns', () => {
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/trace from a pod/);
   });
+
+  it('reach --explain says when a pair is allowed by address but not by name', async () => {
+    const locked = await cli([
+      'reach',
+      '-f',
+      FILE,
+      '--explain',
+      'locked/app',
+      'shop/store-be-1',
+      '--port',
+      'TCP/80',
+    ]);
+    expect(locked.out).toContain('=> allowed');
+    expect(locked.out).toMatch(
+      /by name it is not: locked\/app's DNS queries to kube-system\/coredns-a, kube-system\/coredns-b on UDP\/53 are denied/,
+    );
+    const open = await cli([
+      'reach',
+      '-f',
+      FILE,
+      '--explain',
+      'shop/frontend',
+      'shop/store-be-1',
+      '--port',
+      'TCP/80',
+    ]);
+    expect(open.out).not.toContain('by name');
+  });
 });

@@ -4,7 +4,7 @@
  * Without --port the edits are for the destination pod's first declared port.
  */
 import { suggestEdits, type Suggestion } from '../trace/check/suggest.js';
-import type { PairResult } from '../policy/evaluate.js';
+import { evaluatePair, type PairResult } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import type { PolicyWorld, SourceObject } from '../policy/model.js';
 import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
@@ -56,7 +56,24 @@ export function writeExplanation(
       );
   } else if (!asked && pair.allowed.isEmpty())
     lines.push('', 'give --port PROTO/PORT for the edits that would allow it');
+  if (asked && pair.allowed.has(asked.protocol, asked.port))
+    lines.push(...byNameLines(world, pair));
   io.out(`${lines.join('\n')}\n`);
+}
+
+/**
+ * Allowed by address is not allowed by name: a name needs the pod's resolver to reach the
+ * cluster DNS pods (`k8s-app: kube-dns`) on UDP/53 first, under the same policies.
+ */
+export function byNameLines(world: PolicyWorld, pair: PairResult): string[] {
+  if (pair.from.kind !== 'pod') return [];
+  const dns = world.pods.filter((p) => p.labels['k8s-app'] === 'kube-dns');
+  const denied = dns.filter((d) => !evaluatePair(world, pair.from, d).allowed.has('UDP', 53));
+  if (dns.length === 0 || denied.length === 0) return [];
+  return [
+    '',
+    `by name it is not: ${pair.from.key}'s DNS queries to ${denied.map((d) => d.key).join(', ')} on UDP/53 are denied, so a connection by name never starts (packeteye trace --to NAME:PORT shows the query dropped); allow egress to the cluster DNS pods on UDP and TCP 53`,
+  ];
 }
 
 /**
