@@ -83,4 +83,51 @@ describe('packeteye dns', () => {
     ]);
     expect(open.out).not.toContain('by name');
   });
+
+  it('Corefile plugins not modelled and NodeLocal DNSCache are said on stderr, the answer goes on', async () => {
+    const extra = `
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: coredns, namespace: kube-system}
+data:
+  Corefile: |
+    .:53 {
+        errors
+        kubernetes cluster.local in-addr.arpa ip6.arpa {
+           pods insecure
+           fallthrough in-addr.arpa ip6.arpa
+        }
+        template IN A example.org {
+           answer "{{ .Name }} 60 IN A 192.0.2.1"
+        }
+        forward . /etc/resolv.conf
+    }
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-local-dns, namespace: kube-system}
+spec:
+  template:
+    spec:
+      containers:
+        - name: node-cache
+          image: registry.k8s.io/dns/k8s-dns-node-cache:1.23.1
+          args: ["-localip", "169.254.20.10,10.0.0.10", "-conf", "/etc/Corefile"]
+`;
+    const io = memoryIo({ ...FILES, 'extra.yaml': extra });
+    const code = await main(
+      ['dns', '-f', FILE, 'extra.yaml', '--from', 'shop/frontend', 'store-be', '--type', 'A'],
+      io,
+    );
+    expect(code, io.stderr).toBe(0);
+    expect(io.stdout).toContain('IN\tA\t10.0.3.76');
+    expect(io.stdout).toContain('server: ConfigMap kube-system/coredns data.Corefile');
+    expect(io.stderr).toMatch(
+      /note: not modelled: Corefile line \d+: plugin template is not modelled/,
+    );
+    expect(io.stderr).toMatch(
+      /NodeLocal DNSCache detected \(DaemonSet kube-system\/node-local-dns args -localip 169\.254\.20\.10,10\.0\.0\.10\)/,
+    );
+  });
 });

@@ -87,6 +87,7 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
+      for (const n of run.view.server.notes) io.err(`note: not modelled: ${n}\n`);
       if (output === 'json') io.out(`${JSON.stringify(dnsLookupDocument(run.view), null, 2)}\n`);
       else if (output === 'yaml') io.out(toYaml(dnsLookupDocument(run.view)));
       else {

@@ -79,6 +79,7 @@ function traceByNameRef(
   topts: TraceOptions,
   rawTo: string,
   output: string,
+  notes: string[],
 ): L7Trace | undefined {
   const ref = nameRef(plan.model, rawTo, topts.to);
   if (!ref) return undefined;
@@ -89,7 +90,10 @@ function traceByNameRef(
       { field: '--output' },
       'trace the address the name resolves to',
     );
-  return traceByName(plan, { ...topts, to: rawTo }, ref);
+  const t = traceByName(plan, { ...topts, to: rawTo }, ref);
+  // What the DNS model does not cover (Corefile plugins, NodeLocal DNSCache) goes to stderr too.
+  for (const n of t.dns?.server.notes ?? []) notes.push(n);
+  return t;
 }
 
 export function register(program: Command, io: Io): void {
@@ -201,7 +205,9 @@ export function register(program: Command, io: Io): void {
       let t: L7Trace;
       let steps: readonly Step[] = [];
       try {
-        const byName = traceByNameRef(plan, topts, opts.to, output);
+        const dnsNotes: string[] = [];
+        const byName = traceByNameRef(plan, topts, opts.to, output, dnsNotes);
+        for (const n of dnsNotes) io.err(`note: not modelled: ${n}\n`);
         if (byName) t = byName;
         else if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
         else t = traceConnection(plan, topts);

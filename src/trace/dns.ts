@@ -178,7 +178,7 @@ export function traceLookup(
     libc: rc.libc,
     libcFrom: rc.libcFrom,
     resolvConf: { policy: rc.policy, text: renderResolvConf(rc), notes: [...rc.notes] },
-    server: { corefile: cfg.from, notes: [...cfg.notes] },
+    server: { corefile: cfg.from, notes: [...cfg.notes, ...nodeLocalNote(model)] },
     queries: views,
     result: {
       status: lookup.status,
@@ -192,6 +192,15 @@ export function traceLookup(
   };
   const address = lookup.status === 'ok' ? lookup.results.find((r) => isIpv4(r)) : undefined;
   return { view, ...(address ? { address } : {}), ...(last ? { last } : {}) };
+}
+
+/** NodeLocal DNSCache is detected but not modelled: said, never silently replaced. */
+function nodeLocalNote(model: ClusterModel): string[] {
+  const n = model.cluster.dns.nodeLocalDNS;
+  if (!n) return [];
+  return [
+    `NodeLocal DNSCache detected (${n.from}): on each node node-cache answers ${n.address}${n.upstream ? ` and ${n.upstream}` : ''} itself (NOTRACK, no DNAT to CoreDNS); the twin does not model it, so these queries take kube-proxy's path to CoreDNS`,
+  ];
 }
 
 function answerOf(
