@@ -280,7 +280,12 @@ interface NodeBuild {
   readonly underlay: Cidr;
 }
 
-/** Parsed and compiled rules, shared by every node (and instance) with the same text. */
+/**
+ * Parsed and compiled rules, kept per node and text for every instance of the
+ * plan. Not shared between nodes with the same text: the parsed rules carry
+ * their node's file name (`iptables-save@NODE`), which every rule step of a
+ * trace names.
+ */
 interface CompiledRules {
   ruleset: Ruleset;
   compiled: CompiledRuleset;
@@ -425,7 +430,8 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     text = merged.text;
     diagnostics.push(...merged.diagnostics);
   }
-  let entry = compiledCache.get(text);
+  const key = `${name}\n${text}`;
+  let entry = compiledCache.get(key);
   if (!entry) {
     const parsed = parseIptablesSave(text, `iptables-save@${name}`);
     entry = {
@@ -433,7 +439,7 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
       compiled: compileRuleset(parsed.ruleset),
       diagnostics: parsed.diagnostics,
     };
-    compiledCache.set(text, entry);
+    compiledCache.set(key, entry);
   }
   diagnostics.push(...entry.diagnostics);
   installIptables(h, entry.compiled, ipsets);

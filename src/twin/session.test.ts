@@ -31,6 +31,23 @@ describe('a twin session', () => {
     for (let i = 0; i < 3; i++) expect(JSON.stringify(traceConnection(s.plan(), q))).toBe(first);
   });
 
+  it('names each node its own rules, though nodes share a plan (and texts)', () => {
+    const s = TwinSession.open([read('examples/two-nodes.yaml')]);
+    const hosts = new Set<string>();
+    // Once node-1 alone, then both: node-2's steps name node-2's file, not node-1's.
+    traceConnection(s.plan(), { from: 'default/frontend', to: 'default/store-be-1:80' });
+    const t = traceConnection(s.plan(), { from: 'default/frontend', to: 'default/store-be-3:80' });
+    for (const leg of [t.request, t.reply])
+      for (const h of leg?.hops ?? [])
+        for (const st of h.steps) {
+          const file = (st.detail as { file?: unknown } | undefined)?.file;
+          if (typeof file !== 'string' || !file.startsWith('iptables-save@')) continue;
+          hosts.add(h.host);
+          expect(file).toBe(`iptables-save@${h.host}`);
+        }
+    expect([...hosts].sort()).toEqual(['node-1', 'node-2']);
+  });
+
   it('keeps an unreadable input as diagnostics, not a throw', () => {
     const s = TwinSession.open([{ path: 'bad.yaml', text: 'kind: Pod\nmetadata: [\n' }]);
     expect(s.failed).toBe(true);
