@@ -24,7 +24,10 @@ function pairs(c: PairChange): number {
 
 function causeText(g: ChangeGroup): string {
   if (g.causes.length === 0) return `the endpoints changed: ${g.labels ?? ''}`;
-  return g.causes.map((c) => `${c.policy} (${c.change})`).join(', ');
+  const also = g.alsoInvolved?.length
+    ? ` [also involved, not needed for it: ${g.alsoInvolved.map((c) => `${c.policy} (${c.change})`).join(', ')}]`
+    : '';
+  return g.causes.map((c) => `${c.policy} (${c.change})`).join(', ') + also;
 }
 
 function plural(n: number, what: string): string {
@@ -129,6 +132,7 @@ export function diffJson(
     podsRemoved: d.podsRemoved,
     changes: d.groups.map((g) => ({
       causes: g.causes,
+      ...(g.alsoInvolved ? { alsoInvolved: g.alsoInvolved } : {}),
       ...(g.labels !== undefined ? { endpoints: g.labels } : {}),
       opened: g.opened.map(block),
       cut: g.cut.map(block),

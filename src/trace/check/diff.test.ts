@@ -6,7 +6,7 @@ import { buildPolicyWorld } from '../../policy/world.js';
 import { PortSet } from '../../policy/ports.js';
 import { RegionIndex } from '../../policy/externals.js';
 import { sourcesFromYaml } from '../../policy/testing/yaml.js';
-import { diffReach } from './diff.js';
+import { diffReach, partlyChanged } from './diff.js';
 
 // Random before/after policy sets over one set of pods: the diff, expanded to pairs, must be
 // exactly what the per-pair evaluator says each pair gains and loses, and every change must be
@@ -185,9 +185,29 @@ describe('reach --diff against per-pair evaluation', () => {
         expect(d.opened).toBe(wantOpened.size);
         expect(d.cut).toBe(wantCut.size);
         // The pods are the same on both sides: every change has a changed policy as its cause.
+        const byKey = new Map([...after.pods, ...regions].map((e) => [e.key, e]));
         for (const g of d.groups) {
           expect(g.causes.length).toBeGreaterThan(0);
           for (const c of g.causes) expect(d.policies.get(c.policy)).toBe(c.change);
+          // The causes alone give each pair its after answer, and no smaller set of the
+          // involved policies does.
+          const involved = [...g.causes, ...(g.alsoInvolved ?? [])].map((c) => c.policy);
+          const subsets = involved.reduce<string[][]>(
+            (acc, x) => [...acc, ...acc.map((a) => [...a, x])],
+            [[]],
+          );
+          for (const b of [...g.opened, ...g.cut]) {
+            const x = byKey.get(b.from[0]!)!;
+            const y = byKey.get(b.to.find((t) => t !== x.key)!)!;
+            const want = evaluatePair(after, x, y).allowed;
+            const got = (take: string[]) =>
+              evaluatePair(partlyChanged(before, after, new Set(take)), x, y).allowed;
+            if (involved.length > 1)
+              expect(got(g.causes.map((c) => c.policy)).equals(want)).toBe(true);
+            for (const sub of subsets)
+              if (sub.length < g.causes.length)
+                expect(got(sub).equals(want), `${sub.join(',')} is smaller`).toBe(false);
+          }
         }
       }),
       { seed: 20261207, numRuns: 150 },
@@ -254,6 +274,24 @@ spec:
     ]);
     expect(d.groups[0]!.opened.map((c) => [c.from, c.to, c.ports.toString()])).toEqual([
       [['shop/fe'], ['shop/db'], 'TCP 5432'],
+    ]);
+  });
+
+  it('names the smallest set of changes that alone makes the change, the rest as also involved', () => {
+    // A deny and an allow land together. fe → db: the allow alone isolates db and admits fe on
+    // 5432, which is the new answer; the deny takes part but is not needed. Everything else → db:
+    // either alone cuts it; the first by name is named.
+    const d = diffReach(w(base), w(base + deny + allow));
+    const fe = d.groups.find((g) => g.cut.some((c) => c.from.includes('shop/fe')));
+    expect(fe?.causes).toEqual([{ policy: 'NetworkPolicy shop/db-from-fe', change: 'added' }]);
+    expect(fe?.alsoInvolved).toEqual([{ policy: 'NetworkPolicy shop/db-deny', change: 'added' }]);
+    expect(fe?.cut.map((c) => [c.from, c.to])).toEqual([[['shop/fe'], ['shop/db']]]);
+    const rest = d.groups.filter((g) => g !== fe);
+    expect(rest.map((g) => g.causes)).toEqual([
+      [{ policy: 'NetworkPolicy shop/db-deny', change: 'added' }],
+    ]);
+    expect(rest[0]!.alsoInvolved).toEqual([
+      { policy: 'NetworkPolicy shop/db-from-fe', change: 'added' },
     ]);
   });
 

@@ -14,9 +14,15 @@
  * The cause of a changed pair: the policies whose compiled form differs
  * between the worlds (added, removed or modified) and that take part in the
  * pair's decision in either world — they select one end (isolate it, or are
- * an AdminNetworkPolicy subject) or have a rule that matches the other. When
- * no changed policy takes part, the change comes from the endpoints
- * themselves: their labels, or their namespace's.
+ * an AdminNetworkPolicy subject) or have a rule that matches the other. Of
+ * those, the cause named is the smallest set whose changes alone give the
+ * pair its new answer (the other policies as they were before); the rest are
+ * `alsoInvolved`. A new deny and a new allow landing together on a pod the
+ * allow already isolates: the allow alone explains what it now admits, the
+ * deny is involved but changes nothing more. Sets are tried smallest first
+ * up to MAX_MINIMIZED involved policies; beyond, all are named. When no
+ * changed policy takes part, the change comes from the endpoints themselves:
+ * their labels, or their namespace's.
  */
 import { evaluatePair, type DirectionResult, type PairResult } from '../../policy/evaluate.js';
 import { computeMatrix, type ReachMatrix } from '../../policy/matrix.js';
@@ -32,9 +38,16 @@ export interface PairChange {
   readonly ports: PortSet;
 }
 
+export interface PolicyCause {
+  readonly policy: string;
+  readonly change: PolicyChange;
+}
+
 export interface ChangeGroup {
-  /** The policies that cause these changes, with how each changed; empty: the endpoints' labels. */
-  readonly causes: readonly { readonly policy: string; readonly change: PolicyChange }[];
+  /** The smallest set of changed policies that alone makes these changes; empty: the endpoints' labels. */
+  readonly causes: readonly PolicyCause[];
+  /** Other changed policies taking part in these pairs' decisions, not needed for the change. */
+  readonly alsoInvolved?: readonly PolicyCause[];
   /** What the endpoints' own change was, when no policy change takes part. */
   readonly labels?: string;
   readonly opened: readonly PairChange[];
@@ -49,6 +62,9 @@ export interface ReachDiff {
   readonly podsRemoved: readonly string[];
   readonly policies: ReadonlyMap<string, PolicyChange>;
 }
+
+/** Involved policies beyond which the minimal cause is not searched (2^n evaluations). */
+export const MAX_MINIMIZED = 8;
 
 const WORLD_RANGE: AddrRange = { lo: 0, hi: 0xffffffff, text: '0.0.0.0/0' };
 
@@ -153,7 +169,10 @@ export function diffReach(before: PolicyWorld, after: PolicyWorld): ReachDiff {
   const NA = A.m.groupCount;
   const groups = new Map<
     string,
-    { causes: ChangeGroup['causes']; labels?: string; opened: PairChange[]; cut: PairChange[] }
+    Pick<ChangeGroup, 'causes' | 'alsoInvolved' | 'labels'> & {
+      opened: PairChange[];
+      cut: PairChange[];
+    }
   >();
   let opened = 0;
   let cut = 0;
@@ -169,7 +188,10 @@ export function diffReach(before: PolicyWorld, after: PolicyWorld): ReachDiff {
       if (d === null) continue;
       let g = groups.get(d.cause);
       if (!g) {
-        const parsed = JSON.parse(d.cause) as { causes: ChangeGroup['causes']; labels?: string };
+        const parsed = JSON.parse(d.cause) as Pick<
+          ChangeGroup,
+          'causes' | 'alsoInvolved' | 'labels'
+        >;
         groups.set(d.cause, (g = { ...parsed, opened: [], cut: [] }));
       }
       const n = x.keys.length * y.keys.length - (x === y ? x.keys.length : 0);
@@ -230,9 +252,11 @@ function diffCell(
   const cutSet = pb.allowed.subtract(pa.allowed);
   if (openedSet.isEmpty() && cutSet.isEmpty()) return null;
   const part = new Set([...participants(pb), ...participants(pa)]);
-  const causes = [...policies]
+  const involved = [...policies]
     .filter(([ref]) => part.has(ref))
     .map(([policy, change]) => ({ policy, change }));
+  const causes = minimalCause(B.world, A.world, ea, pa.allowed, involved);
+  const alsoInvolved = involved.filter((c) => !causes.includes(c));
   const labels =
     causes.length === 0
       ? [endpointChange(eb[0], ea[0]), endpointChange(eb[1], ea[1])]
@@ -242,6 +266,67 @@ function diffCell(
   return {
     opened: openedSet,
     cut: cutSet,
-    cause: JSON.stringify({ causes, ...(labels !== undefined ? { labels } : {}) }),
+    cause: JSON.stringify({
+      causes,
+      ...(alsoInvolved.length > 0 ? { alsoInvolved } : {}),
+      ...(labels !== undefined ? { labels } : {}),
+    }),
   };
+}
+
+/** `after`, except that the policies outside `take` are as they were in `before`. */
+export function partlyChanged(
+  before: PolicyWorld,
+  after: PolicyWorld,
+  take: ReadonlySet<string>,
+): PolicyWorld {
+  const pick = <T extends { readonly ref: string }>(b: readonly T[], a: readonly T[]): T[] => [
+    ...b.filter((p) => !take.has(p.ref)),
+    ...a.filter((p) => take.has(p.ref)),
+  ];
+  // Evaluation order, as buildPolicyWorld sorts them.
+  const admin = pick(before.admin, after.admin).sort(
+    (x, y) => x.priority! - y.priority! || cmp(x.name, y.name),
+  );
+  const baseRef = after.baseline?.ref ?? before.baseline?.ref;
+  const base = baseRef !== undefined && take.has(baseRef) ? after : before;
+  const { baseline: _b, baselineParts: _p, ...rest } = after;
+  return {
+    ...rest,
+    policies: pick(before.policies, after.policies),
+    admin,
+    ...(base.baseline ? { baseline: base.baseline } : {}),
+    ...(base.baselineParts ? { baselineParts: base.baselineParts } : {}),
+  };
+}
+
+/**
+ * The smallest subset of `involved` whose changes alone give the pair (the
+ * after world's endpoints) its after answer; ties go to the first in name
+ * order. All of them when none smaller does, or when there are too many to try.
+ */
+function minimalCause(
+  before: PolicyWorld,
+  after: PolicyWorld,
+  ends: readonly [Endpoint, Endpoint],
+  want: PortSet,
+  involved: readonly PolicyCause[],
+): readonly PolicyCause[] {
+  const n = involved.length;
+  if (n === 0 || n > MAX_MINIMIZED) return involved;
+  const masks = Array.from({ length: (1 << n) - 1 }, (_, i) => i).sort(
+    (x, y) => popcount(x) - popcount(y) || x - y,
+  );
+  for (const m of masks) {
+    const take = involved.filter((_, i) => (m >> i) & 1);
+    const w = partlyChanged(before, after, new Set(take.map((c) => c.policy)));
+    if (evaluatePair(w, ends[0], ends[1]).allowed.equals(want)) return take;
+  }
+  return involved;
+}
+
+function popcount(x: number): number {
+  let c = 0;
+  for (let v = x; v; v &= v - 1) c++;
+  return c;
 }
