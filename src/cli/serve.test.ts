@@ -99,6 +99,8 @@ describe('serve: the API answers as the CLI does', () => {
       { from: 'frontend', to: 'svc/store-be:80', seed: '7', 'all-paths': '1' },
     ],
     ['UDP to a pod port', { from: 'default/frontend', to: 'default/store-be-1:80', proto: 'udp' }],
+    // After questions that built node-1 only: node-2's rule steps name node-2's rules.
+    ['a pod on the other node', { from: 'default/frontend', to: 'default/store-be-3:80' }],
   ])('trace: %s equals trace -o json', async (_, q: Record<string, string>) => {
     const { status, body } = await get(h, `/api/trace?${new URLSearchParams(q)}`);
     expect(status).toBe(200);
