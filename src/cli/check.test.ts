@@ -108,6 +108,24 @@ const CASES: {
     shows: [/0\.0\.0\.0\/0 → default\/web-1: allowed all/, /not isolated for ingress/],
   },
   {
+    name: 'noInternetIngress through the data plane: the load balancer and the node ports answer',
+    cluster: LB,
+    statement: '- noInternetIngress: {namespace: default, via: dataplane}',
+    holds: false,
+    shows: [
+      /from host\/user into default: \d+ get an answer/,
+      /host\/user → lb\/default\/web:80: answered on 1 of 1 paths/,
+      /host\/user → node\/node-1:30090: answered/,
+    ],
+  },
+  {
+    name: 'noInternetIngress through the data plane: a namespace of host-network pods exposes nothing',
+    cluster: LB,
+    statement: '- noInternetIngress: {namespace: metallb-system, via: dataplane}',
+    holds: true,
+    shows: [/nothing in metallb-system is exposed/],
+  },
+  {
     name: 'keepsClientAddress through externalTrafficPolicy Local',
     cluster: LB,
     statement: '- keepsClientAddress: {from: host/user, to: lb/default/web-local:80}',
@@ -162,6 +180,19 @@ describe('packeteye check: each statement kind, holding and failing', () => {
     expect(r.code).toBe(holds ? 0 : 1);
     expect(r.out).toMatch(holds ? /^ok {3}1 / : /^FAIL 1 /);
     for (const s of shows) expect(r.out).toMatch(s);
+  });
+});
+
+describe('packeteye check: noInternetIngress through the data plane needs somewhere outside', () => {
+  it('an except that covers every ExternalHost is exit 2 naming the statement', async () => {
+    const r = await check(
+      LB,
+      doc('- noInternetIngress: {namespace: default, via: dataplane, except: [198.51.100.0/24]}'),
+    );
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(
+      /spec\.expectations\[0\]\.noInternetIngress\.namespace: error: no ExternalHost outside except/,
+    );
   });
 });
 

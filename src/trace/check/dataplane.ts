@@ -25,7 +25,13 @@ import {
 import { traceConnection } from '../connection.js';
 import { resolveRef } from '../refs.js';
 import type { TwinPlan } from '../../twin/index.js';
-import type { KeepsClientAddressStatement, ReachStatement } from './expectations.js';
+import type {
+  KeepsClientAddressStatement,
+  NoInternetIngressStatement,
+  ReachStatement,
+} from './expectations.js';
+import { cidrRange } from '../../policy/model.js';
+import { ipToInt } from '../../wire/addr.js';
 import { RefError } from './targets.js';
 
 interface LegSummary {
@@ -137,7 +143,7 @@ export interface DataplaneVerdict {
   readonly holds: boolean;
   readonly summary: string;
   readonly notes: readonly string[];
-  readonly trace: ConnectionTrace;
+  readonly trace?: ConnectionTrace;
 }
 
 export function branchLine(t: ConnectionTrace, b: Branch): string {
@@ -207,4 +213,85 @@ export function keepsAddressByTrace(
     notes,
     trace: t,
   };
+}
+
+/** Nodes a node port is tried on, and pods of the namespace tried by their own address. */
+const EDGE_NODES = 3;
+const EDGE_PODS = 20;
+
+/** ExternalHosts outside `except`: where the internet is, as the input names it. */
+export function internetHosts(plan: TwinPlan, except: readonly string[]): string[] {
+  const ranges = except.map(cidrRange);
+  return [...plan.model.externalHosts.values()]
+    .filter((h) => {
+      const a = ipToInt(h.spec.address);
+      return !ranges.some((r) => a >= r.lo && a <= r.hi);
+    })
+    .map((h) => `host/${h.metadata.name}`)
+    .sort();
+}
+
+/** The ways into the namespace from outside: its Services' LB addresses and node ports, its pods' addresses. */
+function edgeTargets(plan: TwinPlan, ns: string): string[] {
+  const out: string[] = [];
+  const nodes = [...plan.model.nodes.keys()].slice(0, EDGE_NODES);
+  for (const [key, svc] of plan.model.services) {
+    if (svc.metadata.namespace !== ns) continue;
+    const lb =
+      svc.spec.type === 'LoadBalancer' && svc.status?.loadBalancer?.ingress?.some((i) => i.ip);
+    for (const sp of svc.spec.ports) {
+      if (lb) out.push(`lb/${key}:${sp.port}`);
+      if (sp.nodePort !== undefined && svc.spec.type !== 'ClusterIP')
+        for (const n of nodes) out.push(`node/${n}:${sp.nodePort}`);
+    }
+  }
+  const pods = [...plan.model.pods.values()].filter(
+    (p) => p.metadata.namespace === ns && !p.spec.hostNetwork,
+  );
+  for (const p of pods.slice(0, EDGE_PODS)) {
+    const port = p.spec.containers.flatMap((c) => c.ports ?? [])[0]?.containerPort;
+    if (port !== undefined) out.push(`${p.status.podIP}:${port}`);
+  }
+  return out;
+}
+
+/**
+ * noInternetIngress through the data plane: from each ExternalHost outside `except`, every
+ * way in (edgeTargets) traced on every path; holds when none gets an answer.
+ */
+export function noInternetByTrace(plan: TwinPlan, s: NoInternetIngressStatement): DataplaneVerdict {
+  const hosts = internetHosts(plan, s.except);
+  const targets = edgeTargets(plan, s.namespace);
+  const notes: string[] = [];
+  let first: ConnectionTrace | undefined;
+  let traced = 0;
+  let open = 0;
+  for (const h of hosts)
+    for (const to of targets) {
+      const t = runTrace(plan, h, to);
+      traced++;
+      const bs = branchesOf(t);
+      const ok = bs.filter((b) => answered(t, b));
+      if (ok.length === 0) continue;
+      open++;
+      first ??= t;
+      notes.push(`${h} → ${to}: answered on ${ok.length} of ${bs.length} paths`);
+      for (const b of ok) notes.push(`  ${branchLine(t, b)}`);
+    }
+  const holds = open === 0;
+  const what = `${plural(traced, 'connection')} from ${hosts.join(', ')} into ${s.namespace}`;
+  return {
+    holds,
+    summary: holds
+      ? targets.length === 0
+        ? `nothing in ${s.namespace} is exposed: no Service with a node port or load-balancer address, no pod port`
+        : `${what}: none gets an answer`
+      : `${what}: ${open} get an answer`,
+    notes,
+    ...(first ? { trace: first } : {}),
+  };
+}
+
+function plural(n: number, what: string): string {
+  return `${n} ${what}${n === 1 ? '' : 's'}`;
 }

@@ -19,7 +19,13 @@ import { cidrRange } from '../../policy/model.js';
 import { PortSet } from '../../policy/ports.js';
 import type { ConnectionTrace } from '../model.js';
 import type { TwinPlan } from '../../twin/index.js';
-import { checkTraceRef, keepsAddressByTrace, reachByTrace } from './dataplane.js';
+import {
+  checkTraceRef,
+  internetHosts,
+  keepsAddressByTrace,
+  noInternetByTrace,
+  reachByTrace,
+} from './dataplane.js';
 import type {
   ExpectationsFile,
   NoInternetIngressStatement,
@@ -79,7 +85,8 @@ type Resolved =
 function needsTrace(s: Statement): boolean {
   return (
     s.kind === 'keepsClientAddress' ||
-    ((s.kind === 'reach' || s.kind === 'noReach') && s.via === 'dataplane')
+    ((s.kind === 'reach' || s.kind === 'noReach' || s.kind === 'noInternetIngress') &&
+      s.via === 'dataplane')
   );
 }
 
@@ -100,6 +107,20 @@ function resolveStatement(
       throw e;
     }
   };
+  if (needsTrace(s) && s.kind === 'noInternetIngress') {
+    const plan = ctx.plan();
+    const ns = at('noInternetIngress.namespace', () => {
+      if (!plan.model.namespaces.has(s.namespace))
+        throw new RefError(`no namespace ${s.namespace}`);
+      if (internetHosts(plan, s.except).length === 0)
+        throw new RefError(
+          'no ExternalHost outside except to trace from: the internet is not in the input',
+          'add an ExternalHost (kind: ExternalHost, spec.address) where clients come from',
+        );
+      return true;
+    });
+    return ns ? { kind: 'dataplane' } : undefined;
+  }
   if (needsTrace(s)) {
     const ss = s as ReachStatement;
     const plan = ctx.plan();
@@ -357,7 +378,9 @@ export function evaluateExpectations(
         const v =
           s.kind === 'keepsClientAddress'
             ? keepsAddressByTrace(ctx.plan(), s)
-            : reachByTrace(ctx.plan(), s as ReachStatement);
+            : s.kind === 'noInternetIngress'
+              ? noInternetByTrace(ctx.plan(), s)
+              : reachByTrace(ctx.plan(), s as ReachStatement);
         return {
           statement: s,
           holds: v.holds,
@@ -365,7 +388,7 @@ export function evaluateExpectations(
           summary: v.summary,
           notes: v.notes,
           pairs: [],
-          trace: v.trace,
+          ...(v.trace ? { trace: v.trace } : {}),
         };
       }
       case 'reach':

@@ -69,6 +69,8 @@ export interface NoInternetIngressStatement extends Base {
   readonly namespace: string;
   /** Ranges that are not the internet (the VPC, an office): their ranges are not checked. */
   readonly except: readonly string[];
+  /** `dataplane`: traced from each ExternalHost outside `except` through the edge. */
+  readonly via: Via;
 }
 
 export interface KeepsClientAddressStatement extends Base {
@@ -297,7 +299,7 @@ function readStatement(e: unknown, origin: StatementOrigin, report: Report): Sta
   const allowed: Record<StatementKind, string[]> = {
     reach: ['from', 'to', 'port', 'via'],
     noReach: ['from', 'to', 'port', 'via'],
-    noInternetIngress: ['namespace', 'except'],
+    noInternetIngress: ['namespace', 'except', 'via'],
     keepsClientAddress: ['from', 'to'],
     reachOnly: ['from', 'to'],
   };
@@ -350,8 +352,13 @@ function readStatement(e: unknown, origin: StatementOrigin, report: Report): Sta
         sub('except', ['except'], 'except must be a list of CIDRs', 'e.g. [10.0.0.0/8]');
         return undefined;
       }
+      const via = body.via ?? 'policy';
+      if (via !== 'policy' && via !== 'dataplane') {
+        sub('via', ['via'], `via ${JSON.stringify(via)} is not policy or dataplane`);
+        return undefined;
+      }
       if (namespace === undefined) return undefined;
-      return { kind, ...base, namespace, except: except as string[] };
+      return { kind, ...base, namespace, except: except as string[], via };
     }
     case 'keepsClientAddress': {
       const from = str('from');
