@@ -86,10 +86,20 @@ export interface PolicyFragment {
   readonly diagnostics: readonly Diagnostic[];
 }
 
+/**
+ * The objects the policy world is built from. Without any policy no pod can be
+ * selected, isolated or told apart: the pods are left out then (nothing reads
+ * them — `nodeFragment` installs nothing and traces carry no verdict), which
+ * spares a 150,000-pod cluster a world it would never consult.
+ */
 function sourcesOf(model: ClusterModel): SourceObject[] {
   const out: SourceObject[] = [];
+  const anyPolicy =
+    model.networkPolicies.length > 0 ||
+    model.adminNetworkPolicies.length > 0 ||
+    model.baselineAdminNetworkPolicy !== undefined;
   for (const ns of model.namespaces.values()) out.push({ object: { ...ns, kind: 'Namespace' } });
-  for (const p of model.pods.values()) out.push({ object: { ...p, kind: 'Pod' } });
+  if (anyPolicy) for (const p of model.pods.values()) out.push({ object: { ...p, kind: 'Pod' } });
   for (const p of model.networkPolicies) out.push({ object: { ...p, kind: 'NetworkPolicy' } });
   for (const p of model.adminNetworkPolicies)
     out.push({ object: { ...p, kind: 'AdminNetworkPolicy' } });
