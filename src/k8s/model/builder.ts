@@ -9,8 +9,23 @@ import { locate, type LoadedObject } from '../load.js';
 import { objectRef, type KubeObject } from '../types.js';
 import type { ModelDefault } from './defaults.js';
 
+/**
+ * A deep copy of decoded (plain JSON-shaped) data: the model defaults and
+ * allocates into its own copies and leaves the loaded objects as read.
+ * Several times faster than `structuredClone`, which serialises.
+ */
 export function clone<T>(v: T): T {
-  return structuredClone(v);
+  if (typeof v !== 'object' || v === null) return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = clone(v[i] as unknown);
+    return out as T;
+  }
+  if (Object.getPrototypeOf(v) !== Object.prototype && Object.getPrototypeOf(v) !== null)
+    return structuredClone(v);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = clone((v as Record<string, unknown>)[k]);
+  return out as T;
 }
 
 export function byKey<T>(m: Map<string, T>): Map<string, T> {
