@@ -24,7 +24,7 @@ import type { Twin, TwinPlan } from '../twin/index.js';
 import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
 import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
-import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
+import { ipToInt, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
 import { annotatePolicyTrace } from '../policy/trace-annotate.js';
 import type {
   Alternative,
@@ -328,19 +328,38 @@ export function relevantNodes(
 function addressesOutside(model: ClusterModel, kept: readonly string[]): (ip: string) => boolean {
   const keep = new Set(kept);
   const ips = new Set<string>();
-  const cidrs: Cidr[] = [];
+  // The other nodes' podCIDRs as (network, mask) numbers, parsed once; each address is asked once.
+  const nets: number[] = [];
+  const masks: number[] = [];
   for (const [name, n] of model.nodes) {
     if (keep.has(name)) continue;
     for (const a of n.status?.addresses ?? []) ips.add(a.address);
     for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
-      if (!c.includes(':')) cidrs.push(parseCidr(c));
+      if (c.includes(':')) continue;
+      const cidr = parseCidr(c);
+      nets.push(ipToInt(cidr.network));
+      masks.push(maskOf(cidr.prefix));
     }
   }
   for (const pod of model.pods.values()) {
     const on = pod.spec.nodeName;
     if (on !== undefined && !keep.has(on) && pod.status?.podIP) ips.add(pod.status.podIP);
   }
-  return (ip) => ips.has(ip) || cidrs.some((c) => cidrContains(c, ip));
+  const asked = new Map<string, boolean>();
+  const inCidr = (ip: string): boolean => {
+    if (!isIpv4(ip)) return false;
+    const v = ipToInt(ip);
+    for (let i = 0; i < nets.length; i++) if ((v & masks[i]!) >>> 0 === nets[i]) return true;
+    return false;
+  };
+  return (ip) => {
+    let r = asked.get(ip);
+    if (r === undefined) {
+      r = ips.has(ip) || inCidr(ip);
+      asked.set(ip, r);
+    }
+    return r;
+  };
 }
 
 /** Whether any packet of the run (request or reply, before or after a rewrite) is addressed to or from `outside`. */
