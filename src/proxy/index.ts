@@ -60,5 +60,6 @@ export {
 } from './endpoints.js';
 export { sortIptablesText, sortDump, parseDump, formatDump, type Dump } from './dump.js';
 export { proxierFlagsFor, localDetectorFor, masqueradeMarkOf } from './cluster.js';
+export { proxyNodeKeys } from './node-key.js';
 export { resolveLayout, DEFAULT_VERSION, type ProxyLayout } from './version.js';
 export type { IpFamily } from './ipaddr.js';

@@ -37,7 +37,7 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
-import { generateIptablesRules, proxierFlagsFor } from '../proxy/index.js';
+import { generateIptablesRules, proxierFlagsFor, proxyNodeKeys } from '../proxy/index.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -230,10 +230,18 @@ interface ProxyRules {
   readonly diagnostics: Diagnostic[];
 }
 
-/** kube-proxy's rules per node, generated the first time the node is built (a big cluster's trace touches few nodes). */
+/**
+ * kube-proxy's rules per node, generated the first time the node is built (a
+ * big cluster's trace touches few nodes) — and once per distinct set of what
+ * the rules read of the node (proxy/node-key.ts): nodes that differ only in
+ * what kube-proxy does not look at share one generation.
+ */
 function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) => ProxyRules {
   const c = model.cluster;
   const proxyText = new Map<string, ProxyRules>();
+  const services = [...edge.services];
+  const byKey = new Map<string, { text: string; diagnostics: readonly Diagnostic[] }>();
+  let keyOf: ReturnType<typeof proxyNodeKeys> | undefined;
   return (node: ModelNode): ProxyRules => {
     const name = node.metadata.name;
     let e = proxyText.get(name);
@@ -241,16 +249,21 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
     if (c.kubeProxy.mode !== 'iptables') {
       e = { text: '', diagnostics: [] };
     } else {
-      const r = generateIptablesRules({
+      const input = {
         ...proxierFlagsFor(c, node),
         nodeName: name,
         // Every InternalIP the Node lists: kube-proxy's node IPs for --nodeport-addresses.
         nodeIPs: node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
-        services: [...edge.services],
-        endpointSlices: model.endpointSlices,
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
         nfacct: false,
-      });
+      };
+      keyOf ??= proxyNodeKeys(services, model.endpointSlices);
+      const key = keyOf(input);
+      let r = byKey.get(key);
+      if (!r) {
+        r = generateIptablesRules({ ...input, services, endpointSlices: model.endpointSlices });
+        byKey.set(key, r);
+      }
       e = {
         text: r.text,
         diagnostics: r.diagnostics.map((d) => ({
