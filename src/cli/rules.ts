@@ -47,6 +47,15 @@ const SECTIONS = [
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
+/** Sections whose listing the node's iptables cannot change (conntrack is empty before a trace). */
+export const NO_NETFILTER: ReadonlySet<Section> = new Set([
+  'links',
+  'addrs',
+  'routes',
+  'neigh',
+  'fdb',
+]);
+
 /**
  * The node's (or pod's) state as the real tools print it, section by section.
  * `conntrack -L` prints its summary line (`… N flow entries have been shown.`)
@@ -203,7 +212,9 @@ export function register(program: Command, io: Io): void {
         hostName = pod.spec.hostNetwork ? node : key;
       }
       p.update(
-        `building the twin (${count(plan.model.nodes.size)} nodes, ${count(plan.model.pods.size)} pods)…`,
+        opts.afterTrace
+          ? `building the twin (${count(plan.model.nodes.size)} nodes, ${count(plan.model.pods.size)} pods)…`
+          : `building ${node} (${count(plan.model.podsByNode.get(node)?.length ?? 0)} pods)…`,
       );
       let twin: Twin;
       try {
@@ -212,7 +223,12 @@ export function register(program: Command, io: Io): void {
               from: qualifyRef(opts.from!, opts.namespace),
               to: qualifyRef(opts.to!, opts.namespace),
             }).twin
-          : plan.instantiate();
+          : // Only the node asked about; its listings of links, addresses, routes, neighbours
+            // and the FDB do not depend on its iptables, so those are not even generated.
+            plan.instantiate({
+              nodes: [node],
+              ...(only !== undefined && NO_NETFILTER.has(only) ? { netfilter: false } : {}),
+            });
       } finally {
         p.done();
       }

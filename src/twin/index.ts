@@ -104,6 +104,12 @@ export interface InstantiateOptions {
    * an unbuilt node does not answer ARP, and the walk would die there.
    */
   readonly nodes?: Iterable<string>;
+  /**
+   * false: the nodes get no iptables (kube-proxy's, the CNI's, Felix's rules
+   * are neither generated nor installed) — for listings of links, addresses,
+   * routes, neighbours and the FDB, which the rules do not change.
+   */
+  readonly netfilter?: boolean;
 }
 
 function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
@@ -176,6 +182,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
       compiledCache,
       proxyFor,
       underlay,
+      netfilter: opts.netfilter !== false,
     };
     for (const node of model.nodes.values()) {
       const name = node.metadata.name;
@@ -291,6 +298,8 @@ interface NodeBuild {
   readonly compiledCache: Map<string, CompiledRules>;
   readonly proxyFor: (node: ModelNode) => ProxyRules;
   readonly underlay: Cidr;
+  /** Whether the nodes' iptables are generated and installed (InstantiateOptions.netfilter). */
+  readonly netfilter: boolean;
 }
 
 /**
@@ -325,7 +334,7 @@ function buildNode(b: NodeBuild, node: ModelNode): void {
   plugin?.setupNode({ model, node, host: h });
   edge.setupNode(h, name);
   const portmapPods = placePods(b, node, h);
-  installNodeRules(b, node, h, portmapPods);
+  if (b.netfilter) installNodeRules(b, node, h, portmapPods);
 }
 
 /** The node's pods: hostNetwork pods listen in the node's namespace, the others get theirs from the CNI. */
