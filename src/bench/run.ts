@@ -7,6 +7,10 @@
  *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
  *   check            1,000 expectations on the 5,000-pod reach cluster;    target < 10 s
  *   diff             reach --diff on it after one policy change;           target < 20 s
+ *   scale            time to first answer on a generated cluster of 1,000 and 10,000 pods
+ *                    (150,000 pods / 5,000 nodes / 10,000 Services with --150k or
+ *                    PE_BENCH_150K=1): each phase, RSS, the CLI end to end, the growth
+ *                    exponent and, as root, the real kernel's per-packet cost beside ours
  *
  * Figures are wall-clock on this machine; run on an idle machine for numbers
  * worth comparing. Each benchmark is run a few times and the best run reported
@@ -17,6 +21,7 @@ import { benchLoad } from './k8s-load.js';
 import { benchTrace } from './iptables-trace.js';
 import { benchReach } from './reach.js';
 import { benchCheck, benchDiff } from './check.js';
+import { benchScale } from './scale-run.js';
 
 function line(name: string, figure: string, target: string, ok: boolean): string {
   return `${name.padEnd(18)} ${figure.padEnd(52)} target ${target.padEnd(8)} ${ok ? 'ok' : 'MISSED'}`;
@@ -31,7 +36,9 @@ function best<T>(runs: number, f: () => T, key: (t: T) => number): T {
   return out;
 }
 
-const only = process.argv.slice(2);
+const args = process.argv.slice(2);
+const only = args.filter((a) => !a.startsWith('--'));
+const big = args.includes('--150k') || process.env.PE_BENCH_150K === '1';
 const want = (name: string) => only.length === 0 || only.includes(name);
 const lines: string[] = [];
 
@@ -114,4 +121,5 @@ if (want('diff')) {
     ),
   );
 }
+if (want('scale')) lines.push(...benchScale({ big }));
 process.stdout.write(`${lines.join('\n')}\n`);
