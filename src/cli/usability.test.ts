@@ -306,7 +306,7 @@ describe('progress on stderr, only when stderr is a terminal', () => {
     [
       'rules',
       ['rules', '-f', 'examples/two-nodes.yaml', '--node', 'node-2', '--only', 'routes'],
-      /building the twin \(2 nodes, 7 pods\)/,
+      /building node-2 \(3 pods\)/,
     ],
   ])('%s', async (_name, args, line) => {
     const quiet = await cli(args);
