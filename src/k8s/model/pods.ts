@@ -35,7 +35,11 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  const sorted = [...raw].sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
+  // Keys made once per pod, not once per comparison.
+  const sorted = raw
+    .map((e) => ({ e, key: nsName(e.object) }))
+    .sort((x, y) => cmp(x.key, y.key))
+    .map((x) => x.e);
   const scheduled = schedulePods(b, nodes, declared, sorted);
 
   // Addresses already in use, and who has them.
@@ -182,6 +186,17 @@ function schedulePods(
   return scheduled;
 }
 
+/** Each node's podCIDR, parsed once (every pod on the node is checked against it). */
+const podCidrs = new WeakMap<ModelNode, { text: string; cidr: ReturnType<typeof parseCidr> }>();
+function podCidrOf(node: ModelNode): ReturnType<typeof parseCidr> {
+  let c = podCidrs.get(node);
+  if (c === undefined || c.text !== node.spec.podCIDR) {
+    c = { text: node.spec.podCIDR, cidr: parseCidr(node.spec.podCIDR) };
+    podCidrs.set(node, c);
+  }
+  return c.cidr;
+}
+
 /**
  * A pod IP given in status, checked against where its CNI hands addresses
  * out. The kubelet wrote it and the API server took it, so it is kept as
@@ -195,7 +210,7 @@ function checkPodIP(
   node: ModelNode,
   ip: string,
 ): void {
-  const sub = parseCidr(node.spec.podCIDR);
+  const sub = podCidrOf(node);
   if (cluster.cni.plugin === 'calico') {
     if (!cidrContains(parseCidr(cluster.clusterCIDR), ip))
       b.warn(
