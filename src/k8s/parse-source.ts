@@ -77,8 +77,16 @@ export function isCheap(src: SourceRef): boolean {
  * Lines of the elements of the JSON text's top-level array, or of the
  * `items` array of its top-level object: one linear scan, no tree.
  */
-export function jsonElementLines(text: string): { top: number; elements: number[] } {
+export function jsonElementLines(text: string): {
+  top: number;
+  elements: number[];
+  /** How deep the brackets nest (strings skipped), and the first line that deep: deepestNesting's JSON reading. */
+  depth: number;
+  deepestLine: number;
+} {
   const elements: number[] = [];
+  let maxDepth = 0;
+  let deepestLine = 1;
   let line = 1;
   let depth = 0;
   let top = 0;
@@ -131,6 +139,10 @@ export function jsonElementLines(text: string): { top: number; elements: number[
           expectElement = true;
         }
         depth++;
+        if (depth > maxDepth) {
+          maxDepth = depth;
+          deepestLine = line;
+        }
         break;
       case 125: // '}'
       case 93: // ']'
@@ -145,7 +157,7 @@ export function jsonElementLines(text: string): { top: number; elements: number[
         break;
     }
   }
-  return { top: top || 1, elements };
+  return { top: top || 1, elements, depth: maxDepth, deepestLine };
 }
 
 /** The 1-based line of `path` below `src`, or of the deepest ancestor that exists. */

@@ -56,8 +56,8 @@ export function parseFile(
 ): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: RawDocument[] = [];
-  const deep = deepestNesting(text);
-  if (deep.depth > MAX_NESTING) {
+  const tooDeep = (deep: { depth: number; line: number }): boolean => {
+    if (deep.depth <= MAX_NESTING) return false;
     diagnostics.push({
       code: 'k8s-too-deep',
       severity: 'error',
@@ -66,11 +66,13 @@ export function parseFile(
       line: deep.line,
       hint: 'Kubernetes objects nest a few dozen levels; this is not a manifest or a kubectl dump',
     });
-    return { documents, diagnostics };
-  }
+    return true;
+  };
   if (/^\s*[[{]/.test(text)) {
     // JSON (kubectl get -o json): JSON.parse is two orders of magnitude
     // faster than a YAML parse; the YAML tree is built only for diagnostics.
+    // For JSON, JSON.parse (which does not recurse) reads first and one scan of
+    // the text gives both the items' lines and how deep it nests.
     let value: unknown;
     let ok = true;
     try {
@@ -79,6 +81,8 @@ export function parseFile(
       ok = false; // maybe YAML flow style; fall through to the YAML parser
     }
     if (ok) {
+      const { top, elements, depth, deepestLine } = jsonElementLines(text);
+      if (tooDeep({ depth, line: deepestLine })) return { documents, diagnostics };
       const root = once((): SourceRef => {
         const lc = new LineCounter();
         const docs = parseAllDocuments(text, { lineCounter: lc, logLevel: 'error' });
@@ -86,7 +90,6 @@ export function parseFile(
         return { node: (first?.contents as YamlNode | null) ?? undefined, lines: lc };
       });
       const rootRef: SourceRef = { node: undefined, lines: undefined, lazy: root };
-      const { top, elements } = jsonElementLines(text);
       if (Array.isArray(value)) {
         value.forEach((v, i) =>
           documents.push({
@@ -110,6 +113,7 @@ export function parseFile(
       return { documents, diagnostics };
     }
   }
+  if (tooDeep(deepestNesting(text))) return { documents, diagnostics };
   const fast = /^\s*[[{]/.test(text) ? undefined : parseYamlFast(file, text);
   return fast ?? parseYamlSlow(file, text);
 }

@@ -305,21 +305,24 @@ export function nearestField(name: string, known: readonly string[]): string | u
 }
 
 function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
+  // Leaves (`true`) are most fields: they are passed over without making their path.
   if (shape === true) return;
   if (Array.isArray(shape)) {
-    if (Array.isArray(value)) value.forEach((v, i) => walk(d, v, shape[0], [...path, i]));
+    const item = shape[0];
+    if (Array.isArray(value) && item !== true)
+      for (let i = 0; i < value.length; i++) walk(d, value[i], item, [...path, i]);
     return;
   }
   if (!isRec(value)) return; // a type error is the decoder's to report
-  const known = Object.keys(shape);
-  for (const [field, v] of Object.entries(value)) {
+  for (const field of Object.keys(value)) {
     const sub = (shape as Record<string, Shape>)[field];
+    if (sub === true) continue;
     if (sub !== undefined) {
-      walk(d, v, sub, [...path, field]);
+      walk(d, value[field], sub, [...path, field]);
       continue;
     }
     const p = [...path, field];
-    const near = nearestField(field, known);
+    const near = nearestField(field, Object.keys(shape));
     d.warn(
       p,
       'k8s-unknown-field',
