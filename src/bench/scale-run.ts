@@ -62,14 +62,16 @@ function table(runs: readonly ScaleMeasure[]): string[] {
   const out: string[] = [];
   const head = ['phase', ...runs.map((r) => `${r.size.pods} pods`)];
   if (runs.length > 1) head.push(`exponent ${runs[0]!.size.pods}→${runs.at(-1)!.size.pods}`);
-  out.push(head.map((h, i) => (i === 0 ? h.padEnd(12) : pad(h, 20))).join(''));
+  out.push(
+    head.map((h, i) => (i === 0 ? h.padEnd(12) : pad(h, i > runs.length ? 26 : 20))).join(''),
+  );
   for (const p of PHASES) {
     const row = [p.padEnd(12)];
     for (const r of runs) row.push(pad(`${f0(r.ms[p])} ms  ${f0(r.rssMb[p])} MB`, 20));
     if (runs.length > 1) {
       const a = runs[0]!;
       const b = runs.at(-1)!;
-      row.push(pad(exponent(a.ms[p], b.ms[p], a.size.pods, b.size.pods).toFixed(2), 20));
+      row.push(pad(exponent(a.ms[p], b.ms[p], a.size.pods, b.size.pods).toFixed(2), 26));
     }
     out.push(row.join(''));
   }
