@@ -35,7 +35,14 @@ import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
 import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
-import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
+import {
+  compileRuleset,
+  type Chain,
+  type CompiledRuleset,
+  type Ruleset,
+  type Table,
+  type TableName,
+} from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
 import { generateIptablesRules, proxierFlagsFor, proxyNodeKeys } from '../proxy/index.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
@@ -133,10 +140,8 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
 
 export function planTwin(model: ClusterModel): TwinPlan {
   const planDiags: Diagnostic[] = [];
-  const compiledCache = new Map<
-    string,
-    { ruleset: Ruleset; compiled: CompiledRuleset; diagnostics: Diagnostic[] }
-  >();
+  const compiledCache = new Map<string, CompiledRules>();
+  const parsedCache = new Map<string, ParsedRules>();
   const c = model.cluster;
   // The edge (fabric/edge.ts): LB status writers, the cloud VPC, ip-masq-agent, svclb pods.
   const edge = planEdge(model);
@@ -180,6 +185,7 @@ export function planTwin(model: ClusterModel): TwinPlan {
       diagnostics,
       defaults,
       compiledCache,
+      parsedCache,
       proxyFor,
       underlay,
       netfilter: opts.netfilter !== false,
@@ -295,7 +301,10 @@ interface NodeBuild {
   readonly nodeRules: Map<string, NodeRules>;
   readonly diagnostics: Diagnostic[];
   readonly defaults: TwinDefault[];
+  /** Per node: its rules as last built (instances of the plan reuse them). */
   readonly compiledCache: Map<string, CompiledRules>;
+  /** Per distinct text: its one parse. */
+  readonly parsedCache: Map<string, ParsedRules>;
   readonly proxyFor: (node: ModelNode) => ProxyRules;
   readonly underlay: Cidr;
   /** Whether the nodes' iptables are generated and installed (InstantiateOptions.netfilter). */
@@ -303,15 +312,39 @@ interface NodeBuild {
 }
 
 /**
- * Parsed and compiled rules, kept per node and text for every instance of the
- * plan. Not shared between nodes with the same text: the parsed rules carry
- * their node's file name (`iptables-save@NODE`), which every rule step of a
- * trace names.
+ * A node's parsed and compiled rules, kept for every instance of the plan.
+ * The parse is shared by nodes with the same text (`ParsedRules`), but each
+ * node's rules carry its own file name (`iptables-save@NODE`), which every
+ * rule step of a trace names.
  */
 interface CompiledRules {
+  text: string;
   ruleset: Ruleset;
   compiled: CompiledRuleset;
   diagnostics: Diagnostic[];
+}
+
+/** One parse of a rule text, under the file name of the first node that had it. */
+interface ParsedRules {
+  readonly file: string;
+  readonly ruleset: Ruleset;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** The same rules, every chain and rule naming `file` as its source (the lines stay: the text is the same). */
+function withFile(rs: Ruleset, file: string): Ruleset {
+  const tables = new Map<TableName, Table>();
+  for (const [name, t] of rs.tables) {
+    const chains = new Map<string, Chain>();
+    for (const [cn, c] of t.chains)
+      chains.set(cn, {
+        ...c,
+        source: { ...c.source, file },
+        rules: c.rules.map((r) => ({ ...r, source: { ...r.source, file } })),
+      });
+    tables.set(name, { ...t, chains });
+  }
+  return { ...rs, tables };
 }
 
 /** One node: its root namespace on the underlay, the CNI's node state, its pods, its rules. */
@@ -397,8 +430,8 @@ function placePods(b: NodeBuild, node: ModelNode, h: Host): PortmapPod[] {
  * installed with the node's IP sets.
  */
 function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: PortmapPod[]): void {
-  const { model, edge, policy, plugin, nodeRules, diagnostics, defaults, compiledCache, proxyFor } =
-    b;
+  const { model, edge, policy, plugin, nodeRules, diagnostics, defaults, compiledCache } = b;
+  const { parsedCache, proxyFor } = b;
   const name = node.metadata.name;
   // kube-proxy first, then what the pods' CNI ADDs issued (bridge ipMasq, then portmap for hostPorts),
   // merged the way the components' check-then-add commands leave them (iptables/merge.ts).
@@ -452,16 +485,27 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     text = merged.text;
     diagnostics.push(...merged.diagnostics);
   }
-  const key = `${name}\n${text}`;
-  let entry = compiledCache.get(key);
-  if (!entry) {
-    const parsed = parseIptablesSave(text, `iptables-save@${name}`);
+  const file = `iptables-save@${name}`;
+  let entry = compiledCache.get(name);
+  if (!entry || entry.text !== text) {
+    // One parse per distinct text; each node's copy names its own file (every rule step of a trace does).
+    let parsed = parsedCache.get(text);
+    if (!parsed) {
+      const p = parseIptablesSave(text, file);
+      parsed = { file, ruleset: p.ruleset, diagnostics: p.diagnostics };
+      parsedCache.set(text, parsed);
+    }
+    const same = parsed.file === file;
+    const ruleset = same ? parsed.ruleset : withFile(parsed.ruleset, file);
     entry = {
-      ruleset: parsed.ruleset,
-      compiled: compileRuleset(parsed.ruleset),
-      diagnostics: parsed.diagnostics,
+      text,
+      ruleset,
+      compiled: compileRuleset(ruleset),
+      diagnostics: same
+        ? parsed.diagnostics
+        : parsed.diagnostics.map((d) => (d.file === parsed!.file ? { ...d, file } : d)),
     };
-    compiledCache.set(key, entry);
+    compiledCache.set(name, entry);
   }
   diagnostics.push(...entry.diagnostics);
   installIptables(h, entry.compiled, ipsets);
