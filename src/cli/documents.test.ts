@@ -130,6 +130,27 @@ const CASES: readonly { name: string; kind: DocumentKind; args: string[] }[] = [
     args: ['reach', '--diff', '-f', 'policy-calico.yaml', '--against', 'two-nodes.yaml'],
   },
   {
+    name: 'rules --after-trace',
+    kind: 'NodeRules',
+    args: [
+      'rules',
+      '-f',
+      'two-nodes.yaml',
+      '--node',
+      'node-1',
+      '--after-trace',
+      '--from',
+      'default/frontend',
+      '--to',
+      'svc/default/store-be:80',
+    ],
+  },
+  {
+    name: 'rules (Calico, IP sets)',
+    kind: 'NodeRules',
+    args: ['rules', '-f', 'policy-calico.yaml', '--node', 'node-a'],
+  },
+  {
     name: 'check',
     kind: 'ConnectivityCheck',
     args: ['check', '-f', 'policy-calico.yaml', '--expect', 'store.yaml'],

@@ -1,11 +1,13 @@
 /**
  * `packeteye rules -f FILE|DIR|-... --node NAME [-n NS] [--pod [NS/]NAME] [--after-trace
- * --from REF --to REF] [--only iptables|ipsets|routes|links|addrs|neigh|fdb|conntrack]`:
+ * --from REF --to REF] [--only iptables|ipsets|routes|links|addrs|neigh|fdb|conntrack]
+ * [-o text|json|yaml]`:
  * what one namespace of the twin holds, in the real tools' formats
  * (`iptables-save`, `ipset save`, `ip route`, `ip link`, `ip addr`, `ip neigh`, `bridge fdb`,
  * `conntrack -L`), plus the defaults the twin invented. With --after-trace the
  * state is the one a traced connection left (ARP entries, learned FDB
- * entries, conntrack entries).
+ * entries, conntrack entries). `-o json|yaml` gives the same state as a
+ * NodeRules document (render/node-rules.ts).
  */
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
@@ -14,13 +16,18 @@ import { nsName } from '../k8s/model.js';
 import { bridgeFdbShow, ipAddrShow, ipLinkShow, ipNeighShow, ipRouteShow } from '../render/ip.js';
 import { closeMatches, qualifyRef } from '../trace/refs.js';
 import { traceConnectionWithTwin } from '../trace/connection.js';
-import { IptablesHooks, type Twin } from '../twin/index.js';
+import { IptablesHooks, type Twin, type TwinDefault } from '../twin/index.js';
 import { STRICT_HELP, loadPlan } from './cluster.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
-import { count, progress } from './output.js';
+import { count, progress, toYaml } from './output.js';
+import {
+  NODE_RULES_SECTIONS,
+  nodeRulesDocument,
+  type NodeRulesSection,
+} from '../render/node-rules.js';
 
 interface RulesOpts extends LiveOpts {
   strict?: boolean;
@@ -28,24 +35,31 @@ interface RulesOpts extends LiveOpts {
   node?: string;
   pod?: string;
   afterTrace?: boolean;
+  output: string;
   from?: string;
   to?: string;
   only?: string;
   namespace: string;
 }
 
-const SECTIONS = [
-  'iptables',
-  'ipsets',
-  'links',
-  'addrs',
-  'routes',
-  'neigh',
-  'fdb',
-  'conntrack',
-  'defaults',
-] as const;
-type Section = (typeof SECTIONS)[number];
+const SECTIONS = NODE_RULES_SECTIONS;
+type Section = NodeRulesSection;
+const OUTPUTS = ['text', 'json', 'yaml'];
+
+/** The twin's defaults that concern node `nodeName`: the cluster's, its own, its pods', the Services'. */
+function nodeDefaults(twin: Twin, nodeName: string): TwinDefault[] {
+  return twin.defaults.filter((d) => {
+    const name = d.object.replace(/^\S+ /, '');
+    const pod = twin.pods.get(name);
+    return (
+      d.object.startsWith('Cluster ') ||
+      name === nodeName ||
+      (pod !== undefined && pod.node === nodeName) ||
+      d.object.startsWith('Service ') ||
+      d.object.startsWith('EndpointSlice ')
+    );
+  });
+}
 
 /** Sections whose listing the node's iptables cannot change (conntrack is empty before a trace). */
 export const NO_NETFILTER: ReadonlySet<Section> = new Set([
@@ -92,17 +106,7 @@ export function renderRules(
     only === 'conntrack' ? /^conntrack v.*flow entries have been shown\.\n/m.exec(ct) : null;
   if (summary) err(summary[0]);
   section('conntrack', `conntrack -L (${hostName})`, summary ? ct.replace(summary[0], '') : ct);
-  const defaults = twin.defaults.filter((d) => {
-    const name = d.object.replace(/^\S+ /, '');
-    const pod = twin.pods.get(name);
-    return (
-      d.object.startsWith('Cluster ') ||
-      name === nodeName ||
-      (pod !== undefined && pod.node === nodeName) ||
-      d.object.startsWith('Service ') ||
-      d.object.startsWith('EndpointSlice ')
-    );
-  });
+  const defaults = nodeDefaults(twin, nodeName);
   section(
     'defaults',
     'defaults (what the twin invented)',
@@ -144,6 +148,11 @@ export function register(program: Command, io: Io): void {
     .option('--from <ref>', 'with --after-trace')
     .option('--to <ref>', 'with --after-trace')
     .option('--only <what>', SECTIONS.join(' | '))
+    .option(
+      '-o, --output <format>',
+      "text (the real tools' formats) | json | yaml (a NodeRules document)",
+      'text',
+    )
     .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: RulesOpts) => {
@@ -154,6 +163,14 @@ export function register(program: Command, io: Io): void {
           `--only ${JSON.stringify(opts.only)} is not one of ${SECTIONS.join(', ')}`,
           { field: '--only' },
           'e.g. --only iptables, or leave --only out for every section',
+        );
+      }
+      if (!OUTPUTS.includes(opts.output)) {
+        throw InputError.of(
+          'bad-output',
+          `-o ${JSON.stringify(opts.output)} is not one of ${OUTPUTS.join(', ')}`,
+          { field: '--output' },
+          'e.g. -o json',
         );
       }
       if (opts.afterTrace && (opts.from === undefined || opts.to === undefined)) {
@@ -232,6 +249,9 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
-      io.out(renderRules(twin, hostName, only, node, io.err));
+      if (opts.output === 'json' || opts.output === 'yaml') {
+        const doc = nodeRulesDocument(twin, hostName, node, nodeDefaults(twin, node), only);
+        io.out(opts.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
+      } else io.out(renderRules(twin, hostName, only, node, io.err));
     });
 }

@@ -25,6 +25,7 @@ export const DOCUMENT_KINDS = {
   ConnectivityCheck: 'connectivity-check.schema.json',
   NodeDrift: 'node-drift.schema.json',
   DnsLookup: 'dns-lookup.schema.json',
+  NodeRules: 'node-rules.schema.json',
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;

@@ -6,6 +6,8 @@
  *   html.ts           a connection trace as one self-contained HTML page
  *   iptables-trace.ts an iptables trace as text, and its -o json document
  *   document.ts       the -o json|yaml documents: apiVersion, kind, one builder per kind
+ *   reach-document.ts the Reachability document, built or streamed, grouped or per pod
+ *   node-rules.ts     the NodeRules document: a namespace's kernel state, structured
  *   reach.ts          a reachability matrix as table, wide, csv, md, or its JSON document
  *   ip.ts             a host's state as iproute2 prints it (ip route/addr/link/neigh, bridge fdb)
  *   pcap.ts           frames as a pcap file (and read back)
@@ -25,5 +27,11 @@ export {
   iptablesTraceDocument,
   type DocumentKind,
 } from './document.js';
+export {
+  reachabilityDocument,
+  writeReachability,
+  type ReachDocumentOptions,
+} from './reach-document.js';
+export { nodeRulesDocument } from './node-rules.js';
 export { renderMatrix, type MatrixFormat } from './reach.js';
 export { writePcap, readPcap, type PcapFile, type PcapRecord } from './pcap.js';

@@ -151,7 +151,7 @@ function linkFlags(h: Host, l: Link): string {
 }
 
 /** IF_OPER_*: UNKNOWN for lo/dummy (no carrier reporting), else UP/DOWN. */
-function operState(h: Host, l: Link): string {
+export function operState(h: Host, l: Link): string {
   if (!l.adminUp) return 'DOWN';
   if (l.isLoopback || l.kind === 'dummy' || (l.bridge && !l.bridge.hadPort)) return 'UNKNOWN';
   return h.carrier(l) ? 'UP' : 'DOWN';

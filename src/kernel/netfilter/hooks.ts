@@ -21,7 +21,7 @@
 import type { Ipv4 } from '../../wire/addr.js';
 import { describePacket, NO_FLAGS, type Ipv4Packet } from '../../wire/packet.js';
 import { confirm, conntrackIn, type SkbCt } from '../conntrack/core.js';
-import { isReplyInfo } from '../conntrack/entry.js';
+import { isReplyInfo, type ConntrackEntry } from '../conntrack/entry.js';
 import { formatTable } from '../conntrack/format.js';
 import {
   icmpReplyTranslation,
@@ -109,6 +109,12 @@ export class Netfilter {
   /** iptables-restore: new rules for new connections; existing ct entries keep their bindings. */
   setRuleset(ruleset: Ruleset): void {
     this.compiled = compileRuleset(ruleset);
+  }
+
+  /** The conntrack table's entries, with the clock they are read at (for expiry). */
+  conntrackEntries(): { readonly entries: readonly ConntrackEntry[]; readonly now: number } {
+    const now = this.env.now();
+    return { entries: this.conntrack.list(now), now };
   }
 
   /** `conntrack -L` */
