@@ -1,4 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
@@ -44,7 +47,7 @@ describe('packeteye completion', () => {
   it('refuses another shell', async () => {
     const r = await script('tcsh');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/"tcsh" is not one of bash, zsh/);
+    expect(r.err).toMatch(/"tcsh" is not one of bash, zsh, fish/);
   });
 
   it("completes every command and each command's options, from the program itself", async () => {
@@ -66,5 +69,52 @@ describe('packeteye completion', () => {
     ] as const) {
       expect(complete(bash, [...words]), words.join(' ')).toEqual(want);
     }
+  });
+
+  it('fish: the script parses, and real fish completes every command and its options', async () => {
+    const fish = (await script('fish')).out;
+    // fish -n FILE: a syntax error is a non-zero status (with -c it is not).
+    const file = join(mkdtempSync(join(tmpdir(), 'pe-fish-')), 'packeteye.fish');
+    writeFileSync(file, fish);
+    const n = spawnSync('fish', ['--no-config', '-n', file], { encoding: 'utf8' });
+    expect(n.status, n.stderr).toBe(0);
+    writeFileSync(file, `${fish}\nif true\n`);
+    expect(spawnSync('fish', ['--no-config', '-n', file]).status).not.toBe(0);
+    rmSync(dirname(file), { recursive: true });
+    const program = buildProgram(memoryIo());
+    // One fish process answers every line asked: `complete -C LINE` per line, separated.
+    const asks: { line: string; want: string; path: string[] }[] = [];
+    for (const path of allCommands(program)) {
+      asks.push({
+        line: ['packeteye', ...path.slice(0, -1), ''].join(' '),
+        want: path.at(-1)!,
+        path,
+      });
+      let c: Command = program;
+      for (const p of path) c = c.commands.find((x) => x.name() === p)!;
+      for (const o of c.options)
+        if (o.long)
+          asks.push({
+            line: ['packeteye', ...path, o.long.slice(0, 4)].join(' '),
+            want: o.long,
+            path,
+          });
+    }
+    const body = asks.map((a) => `complete -C ${JSON.stringify(a.line)}; echo '@@'`).join('\n');
+    const run = spawnSync('fish', ['--no-config', '-c', `${fish}\n${body}`], { encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(0);
+    const answers = run.stdout.split('@@\n');
+    asks.forEach((a, i) => {
+      const got = (answers[i] ?? '').split('\n').map((l) => l.split('\t')[0]);
+      expect(got, `${a.line} → ${a.want}`).toContain(a.want);
+    });
+    expect(asks.length).toBeGreaterThan(50);
+    // Options of one command are not offered under another.
+    const other = spawnSync(
+      'fish',
+      ['--no-config', '-c', `${fish}\ncomplete -C 'packeteye reach --dpo'`],
+      { encoding: 'utf8' },
+    );
+    expect(other.stdout).toBe('');
   });
 });

@@ -1,15 +1,18 @@
 /**
- * `packeteye completion bash|zsh`: a shell completion script generated from
- * the program's own commands and options when it runs, so it lists exactly
- * what the program accepts. zsh loads the bash function through bashcompinit.
+ * `packeteye completion bash|zsh|fish`: a shell completion script generated
+ * from the program's own commands and options when it runs, so it lists
+ * exactly what the program accepts. zsh loads the bash function through
+ * bashcompinit; fish gets its own `complete` lines, with each command's and
+ * option's description.
  *
  *   source <(packeteye completion bash)
+ *   packeteye completion fish | source
  */
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import type { Io } from './io.js';
 
-const SHELLS = ['bash', 'zsh'];
+const SHELLS = ['bash', 'zsh', 'fish'];
 
 /** Every command path (`''`, `trace`, `iptables trace`) with its subcommands and options. */
 function table(cmd: Command, path = ''): { path: string; subs: string[]; opts: string[] }[] {
@@ -48,6 +51,51 @@ complete -o default -F ${fn} ${name.split(' ').at(-1)}
 `;
 }
 
+/**
+ * The fish completions for `program`: a function that finds the command path
+ * typed so far, then per path its subcommands and its options (an option
+ * that takes a value completes it as fish does, with files).
+ */
+export function fishCompletion(program: Command): string {
+  const name = program.name().split(' ').at(-1)!;
+  const fn = `__${name.replace(/[^A-Za-z0-9_]/g, '_')}_at`;
+  const fq = (s: string): string => `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+  const lines: string[] = [];
+  const walk = (cmd: Command, path: string): void => {
+    const when = `-n ${fq(`${fn} ${fq(path)}`)}`;
+    for (const c of cmd.commands)
+      lines.push(`complete -c ${name} ${when} -f -a ${fq(c.name())} -d ${fq(c.description())}`);
+    for (const o of cmd.options) {
+      const flags = [
+        o.short ? `-s ${o.short.slice(1)}` : '',
+        o.long ? `-l ${o.long.slice(2)}` : '',
+        o.required || o.optional ? '-r' : '',
+      ].filter((x) => x !== '');
+      lines.push(`complete -c ${name} ${when} ${flags.join(' ')} -d ${fq(o.description)}`);
+    }
+    lines.push(`complete -c ${name} ${when} -l help -d 'display help for command'`);
+    for (const c of cmd.commands) walk(c, path ? `${path} ${c.name()}` : c.name());
+  };
+  walk(program, '');
+  const paths = table(program)
+    .map((r) => r.path)
+    .filter((p) => p !== '');
+  return `# ${name} completion for fish: ${name} completion fish | source
+# ${fn} PATH: whether the command typed so far is PATH ('' for ${name} itself)
+function ${fn}
+    set -l paths ${paths.map(fq).join(' ')}
+    set -l path ''
+    for w in (commandline -opc)[2..-1]
+        set -l next (string join ' ' -- $path $w | string trim)
+        contains -- $next $paths; and set path $next
+    end
+    test "$path" = "$argv[1]"
+end
+complete -c ${name} -e
+${lines.join('\n')}
+`;
+}
+
 export function register(program: Command, io: Io): void {
   program
     .command('completion')
@@ -58,7 +106,10 @@ export function register(program: Command, io: Io): void {
       `
 Examples:
   # Completion in this bash session (add the line to ~/.bashrc to keep it)
-  packeteye completion bash
+  source <(packeteye completion bash)
+
+  # fish, kept (fish loads it by itself)
+  packeteye completion fish > ~/.config/fish/completions/packeteye.fish
 `,
     )
     .action((shell: string) => {
@@ -69,6 +120,10 @@ Examples:
           { field: 'shell' },
           'e.g. packeteye completion bash',
         );
+      if (shell === 'fish') {
+        io.out(fishCompletion(program));
+        return;
+      }
       const bash = bashCompletion(program);
       io.out(shell === 'zsh' ? `autoload -U +X bashcompinit && bashcompinit\n${bash}` : bash);
     });
