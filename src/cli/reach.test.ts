@@ -191,6 +191,18 @@ describe('packeteye reach', () => {
     expect(readReach(none.out).externals).toEqual([]);
   });
 
+  it('-o html: a standalone page of the groups and the matrix', async () => {
+    const r = await run(['reach', '-f', 's.yaml', '-o', 'html', '--port', 'TCP/80'], {
+      's.yaml': SMALL,
+    });
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^<!DOCTYPE html>/);
+    expect(r.out).toContain('script-src &#39;none&#39;');
+    // x/a and y/c: no policy tells them apart.
+    expect(r.out.match(/<tr><th scope="row">/g)).toHaveLength(2);
+    expect(r.out).toContain('<code>x/b</code>');
+  });
+
   it('restricts rows and columns with -n', async () => {
     const r = await run(['reach', '-f', 's.yaml', '-o', 'json', '--port', 'TCP/80', '-n', 'x'], {
       's.yaml': SMALL,

@@ -30,9 +30,20 @@ import { writeExplanation } from './explain.js';
 import { renderReachDot, renderReachMermaid } from '../render/reach-graph.js';
 import { count, progress, toYaml } from './output.js';
 import { reachabilityDocument, writeReachability } from '../render/reach-document.js';
+import { HTML_MATRIX_MAX_GROUPS, renderReachHtml } from '../render/reach-html.js';
 
-type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md' | 'dot' | 'mermaid';
-const FORMATS: readonly Format[] = ['table', 'wide', 'json', 'yaml', 'csv', 'md', 'dot', 'mermaid'];
+type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md' | 'dot' | 'mermaid' | 'html';
+const FORMATS: readonly Format[] = [
+  'table',
+  'wide',
+  'json',
+  'yaml',
+  'csv',
+  'md',
+  'dot',
+  'mermaid',
+  'html',
+];
 
 /** Up to this many pods (after -n), `-o json|yaml` gives the per-pod matrix unless told otherwise. */
 export const PER_POD_UP_TO = 1000;
@@ -158,7 +169,7 @@ export function register(program: Command, io: Io): void {
     .option('-n, --namespace <ns>', 'only pods in this namespace (rows and columns)')
     .option(
       '-o, --output <format>',
-      "table | wide (with each pod's IP) | json | yaml | csv | md | dot | mermaid (by workload)",
+      "table | wide (with each pod's IP) | json | yaml | csv | md | dot | mermaid (by workload) | html (a page of the groups)",
       'table',
     )
     .option('--explain <pods...>', 'explain one pair: FROM TO (ns/pod or IP)')
@@ -249,6 +260,20 @@ export function register(program: Command, io: Io): void {
         return;
       }
       const externals = opts.externals !== false;
+      if (format === 'html') {
+        const doc = reachabilityDocument(world, m, {
+          grouping: opts.perPod ? 'pods' : 'groups',
+          externals,
+          ...(q ? { port: q } : {}),
+          ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        });
+        if (doc.groups.length > HTML_MATRIX_MAX_GROUPS)
+          io.err(
+            `note: ${count(doc.groups.length)} groups: the page lists them without the matrix (over ${HTML_MATRIX_MAX_GROUPS}); -n NS narrows it\n`,
+          );
+        io.out(renderReachHtml(doc));
+        return;
+      }
       if (format === 'json' || format === 'yaml') {
         const shown = world.pods.filter(
           (x) => opts.namespace === undefined || x.namespace === opts.namespace,

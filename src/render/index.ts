@@ -8,6 +8,7 @@
  *   document.ts       the -o json|yaml documents: apiVersion, kind, one builder per kind
  *   reach-document.ts the Reachability document, built or streamed, grouped or per pod
  *   node-rules.ts     the NodeRules document: a namespace's kernel state, structured
+ *   reach-html.ts     the Reachability document as a standalone page
  *   reach.ts          a reachability matrix as table, wide, csv, md, or its JSON document
  *   ip.ts             a host's state as iproute2 prints it (ip route/addr/link/neigh, bridge fdb)
  *   pcap.ts           frames as a pcap file (and read back)

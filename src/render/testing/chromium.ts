@@ -1,0 +1,85 @@
+/**
+ * Headless Chromium for the page tests (playwright-core driving the system's
+ * /usr/bin/chromium): `openChromium()` gives a browser context with a fresh
+ * profile, or undefined when either is missing (the tests then skip).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export interface PwLocator {
+  click(o?: { timeout?: number }): Promise<void>;
+  count(): Promise<number>;
+  getAttribute(n: string): Promise<string | null>;
+  textContent(): Promise<string | null>;
+}
+export interface PwPage {
+  goto(url: string): Promise<unknown>;
+  locator(sel: string): PwLocator & { first(): PwLocator; nth(i: number): PwLocator };
+  /** A JavaScript expression, evaluated in the page. */
+  evaluate<T>(expression: string): Promise<T>;
+  screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
+  emulateMedia(o: { colorScheme?: 'light' | 'dark'; media?: 'print' | 'screen' }): Promise<void>;
+  on(ev: 'console' | 'pageerror', fn: (x: unknown) => void): void;
+  close(): Promise<void>;
+}
+export interface Browser {
+  newPage(): Promise<PwPage>;
+  close(): Promise<void>;
+}
+interface Pw {
+  chromium: {
+    launchPersistentContext(
+      dir: string,
+      o: {
+        executablePath: string;
+        args: string[];
+        headless: boolean;
+        viewport: { width: number; height: number };
+      },
+    ): Promise<Browser>;
+  };
+}
+
+async function loadPlaywright(): Promise<Pw | undefined> {
+  try {
+    const name = 'playwright-core'; // a variable: tsc does not need its types when it is absent
+    return (await import(name)) as Pw;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the page tests can run here. */
+export const chromiumAvailable: boolean =
+  existsSync(CHROMIUM) && (await loadPlaywright()) !== undefined;
+
+/** A headless browser with a fresh profile; `close()` removes the profile too. */
+export async function openChromium(): Promise<Browser> {
+  const pw = (await loadPlaywright())!;
+  const dir = mkdtempSync(join(tmpdir(), 'pe-chromium-'));
+  const ctx = await pw.chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1280, height: 900 },
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  return {
+    newPage: () => ctx.newPage(),
+    close: async () => {
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
