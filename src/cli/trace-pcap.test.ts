@@ -31,7 +31,7 @@ describe('packeteye trace -o pcap', () => {
     expect(io.stdoutBytes.length).toBe(0);
   });
 
-  it('holds one record per transmitted frame, as many as the -o json trace transmits', async () => {
+  it('holds one record per transmitted frame (ARP included), as many as the -o json trace transmits', async () => {
     const r = await pcapOf(['-o', 'pcap']);
     expect(r.code).toBe(0);
     const file = readPcap(r.bytes);
@@ -43,9 +43,7 @@ describe('packeteye trace -o pcap', () => {
       hops: { steps: { kind: string; packet?: unknown; detail?: { src?: string } }[] }[];
     }
     const tx = [t.request, t.reply].flatMap((l) =>
-      l.hops.flatMap((h) =>
-        h.steps.filter((s) => s.kind === 'transmit' && s.packet && s.detail?.src),
-      ),
+      l.hops.flatMap((h) => h.steps.filter((s) => s.kind === 'transmit' && s.detail?.src)),
     );
     expect(tx.length).toBeGreaterThan(2);
     expect(file.value.records.length).toBe(tx.length);
@@ -80,16 +78,22 @@ describe('packeteye trace -o pcap', () => {
             'ip.checksum.status',
             '-e',
             'tcp.checksum.status',
+            '-e',
+            'arp.opcode',
           ],
           { encoding: 'utf8' },
         );
         expect(ts.status, ts.stderr).toBe(0);
-        const rows = ts.stdout
-          .trim()
+        const all = ts.stdout
+          .replace(/\n$/, '')
           .split('\n')
           .map((l) => l.split('\t'));
         const file = readPcap(r.bytes);
-        expect(file.ok && rows.length === file.value.records.length).toBe(true);
+        expect(file.ok && all.length === file.value.records.length).toBe(true);
+        // The ARP exchanges the trace made are in the capture: requests (1) and replies (2).
+        const arp = all.filter((c) => c[0] === '').map((c) => c[5]);
+        expect(new Set(arp)).toEqual(new Set(['1', '2']));
+        const rows = all.filter((c) => c[0] !== '');
         const io = memoryIo(FILES);
         await main([...ARGS, '-o', 'json'], io);
         const t = JSON.parse(io.stdout) as {
@@ -107,6 +111,81 @@ describe('packeteye trace -o pcap', () => {
         // The last frame reaches the client un-DNAT'd: a SYN-ACK from the Service address.
         expect(rows.at(-1)!.slice(0, 3)).toEqual([service, client, '·······A··S·']);
         for (const c of rows) expect(c.slice(3, 5)).toEqual(['1', '1']); // 1: Good
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
+
+  it.skipIf(!hasTshark)(
+    '-o pcapng: tshark reads one interface per host and device, each frame with its step',
+    async () => {
+      const ng = await pcapOf(['-o', 'pcapng']);
+      expect(ng.code, ng.err).toBe(0);
+      const classic = readPcap((await pcapOf(['-o', 'pcap'])).bytes);
+      const dir = mkdtempSync(join(tmpdir(), 'pe-pcapng-'));
+      try {
+        const f = join(dir, 'trace.pcapng');
+        writeFileSync(f, ng.bytes);
+        const ts = spawnSync(
+          'tshark',
+          [
+            '-r',
+            f,
+            '-o',
+            'ip.check_checksum:TRUE',
+            '-o',
+            'tcp.check_checksum:TRUE',
+            '-T',
+            'fields',
+            '-e',
+            'frame.interface_name',
+            '-e',
+            'frame.comment',
+            '-e',
+            'ip.checksum.status',
+            '-e',
+            'tcp.checksum.status',
+            '-e',
+            'arp.opcode',
+          ],
+          { encoding: 'utf8' },
+        );
+        expect(ts.status, ts.stderr).toBe(0);
+        const rows = ts.stdout
+          .replace(/\n$/, '')
+          .split('\n')
+          .map((l) => l.split('\t'));
+        // The same frames as the classic file, in the same order.
+        expect(classic.ok && rows.length === classic.value.records.length).toBe(true);
+        // Each frame is on the interface that sent it, named HOST DEV, and its comment is the step.
+        const io = memoryIo(FILES);
+        await main([...ARGS, '-o', 'json'], io);
+        const t = JSON.parse(io.stdout) as {
+          request: {
+            hops: {
+              host: string;
+              steps: { kind: string; summary: string; detail?: { dev?: string; src?: string } }[];
+            }[];
+          };
+          reply: {
+            hops: {
+              host: string;
+              steps: { kind: string; summary: string; detail?: { dev?: string; src?: string } }[];
+            }[];
+          };
+        };
+        const tx = [t.request, t.reply].flatMap((l) =>
+          l.hops.flatMap((h) =>
+            h.steps
+              .filter((s) => s.kind === 'transmit' && s.detail?.src)
+              .map((s) => [`${h.host} ${s.detail!.dev}`, `${h.host}: ${s.summary}`]),
+          ),
+        );
+        expect(rows.map((r) => r.slice(0, 2))).toEqual(tx);
+        expect(new Set(rows.map((r) => r[0])).size).toBeGreaterThan(3);
+        expect(new Set(rows.map((r) => r[4]).filter((x) => x !== ''))).toEqual(new Set(['1', '2']));
+        for (const r of rows.filter((x) => x[4] === '')) expect(r.slice(2, 4)).toEqual(['1', '1']);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

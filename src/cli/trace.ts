@@ -1,6 +1,6 @@
 /**
  * `packeteye trace -f FILE|DIR|-... [-n NS] --from REF --to REF [--proto tcp|udp|icmp]
- * [--sport N] [--seed N] [--all-paths] [-v] [-o text|wide|json|yaml|mermaid|html|pcap]`: the
+ * [--sport N] [--seed N] [--all-paths] [-v] [-o text|wide|json|yaml|mermaid|html|pcap|pcapng]`: the
  * life of one connection in the cluster twin, there and back (trace/connection.ts).
  * A bare pod name or `svc/NAME:PORT` is in `-n` (default `default`), as in kubectl.
  */
@@ -14,7 +14,7 @@ import {
   traceConnectionWithTwin,
   type TraceOptions,
 } from '../trace/connection.js';
-import { traceRecords, writePcap } from '../render/pcap.js';
+import { traceFrames, traceRecords, writePcap, writePcapng } from '../render/pcap.js';
 import type { Step } from '../kernel/step.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import { qualifyRef } from '../trace/refs.js';
@@ -52,7 +52,7 @@ interface TraceOpts extends LiveOpts {
   vppSessions?: string;
 }
 
-const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap', 'vpp'];
+const OUTPUTS = ['text', 'wide', 'json', 'yaml', 'mermaid', 'html', 'pcap', 'pcapng', 'vpp'];
 const PROTOS = ['tcp', 'udp', 'icmp'];
 
 const EXAMPLES = `
@@ -65,6 +65,9 @@ Examples:
 
   # The frames of the request and the reply as pcap, for Wireshark or tshark
   packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcap > trace.pcap
+
+  # The same as pcapng: each frame on the interface (host and device) that sent it, with its step
+  packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcapng > trace.pcapng
 
   # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
   kubectl packeteye trace -n shop --from web-1 --to svc/api:80
@@ -120,7 +123,7 @@ export function register(program: Command, io: Io): void {
     .option('-v, --verbose', 'every step, host by host')
     .option(
       '-o, --output <format>',
-      "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html | pcap (the frames on the wire; redirect to a file)",
+      "text | wide (each hop's netfilter path and frames) | json | yaml | mermaid | html | pcap (the frames on the wire, ARP included; redirect to a file) | pcapng (the same, one interface per host and device, each frame's step as its comment)",
       'text',
     )
     .option(
@@ -142,14 +145,15 @@ export function register(program: Command, io: Io): void {
           { field: '--output' },
           'e.g. -o json, or -o yaml',
         );
-      if (output === 'pcap' && io.isTty)
+      const capture = output === 'pcap' || output === 'pcapng';
+      if (capture && io.isTty)
         throw InputError.of(
           'bad-output',
-          '-o pcap writes binary frames, and stdout is a terminal',
+          `-o ${output} writes binary frames, and stdout is a terminal`,
           { field: '--output' },
-          'redirect it: -o pcap > trace.pcap (or pipe it to tshark -r -)',
+          `redirect it: -o ${output} > trace.${output} (or pipe it to tshark -r -)`,
         );
-      if (output === 'pcap' && opts.http !== undefined)
+      if (capture && opts.http !== undefined)
         throw InputError.of(
           'bad-output',
           '-o pcap writes the frames of one connection; --http traces two',
@@ -209,7 +213,7 @@ export function register(program: Command, io: Io): void {
         const byName = traceByNameRef(plan, topts, opts.to, output, dnsNotes);
         for (const n of dnsNotes) io.err(`note: not modelled: ${n}\n`);
         if (byName) t = byName;
-        else if (output === 'pcap') ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
+        else if (capture) ({ trace: t, steps } = traceConnectionWithTwin(plan, topts));
         else t = traceConnection(plan, topts);
         if (opts.http !== undefined) {
           const slash = opts.http.indexOf('/');
@@ -240,6 +244,7 @@ export function register(program: Command, io: Io): void {
           ? `\nupstream, ${t.proxy?.why}:\n${text(t.upstream)}`
           : '';
       if (output === 'pcap') io.outBytes(writePcap(traceRecords(steps)));
+      else if (output === 'pcapng') io.outBytes(writePcapng(traceFrames(steps)));
       else if (output === 'json') io.out(`${JSON.stringify(traceDocument(t), null, 2)}\n`);
       else if (output === 'yaml') io.out(toYaml(traceDocument(t)));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));

@@ -11,6 +11,7 @@
  * captured; it returns errors as values, like every parser of outside bytes.
  */
 import type { Step } from '../kernel/step.js';
+import type { ArpPacket } from '../wire/arp.js';
 import { emitFrame } from '../wire/index.js';
 import { fail, ok, type WireResult } from '../wire/result.js';
 
@@ -118,21 +119,172 @@ export function readPcap(bytes: Uint8Array): WireResult<PcapFile> {
   return ok({ linktype, snaplen, records });
 }
 
+/** A frame of a trace with where it was sent: the host, the device, and the step that sent it. */
+export interface TraceFrame extends PcapRecord {
+  readonly host: string;
+  readonly dev: string;
+  /** The sending step's summary (`eth0: tx 10.244.1.5:50471 > … (mac > mac)`). */
+  readonly summary: string;
+  /** For an ARP frame: the `arp` step that made it (`arp who-has … tell …`). */
+  readonly arp?: string;
+}
+
 /**
- * The frames a trace put on the wire: one record per `transmit` step that
- * carried an IPv4 packet, in the order the kernel sent them (request leg, then
- * reply), each as the device sent it — its MAC addresses, the packet after
- * every rewrite made before it left. A trace has no clock: record i is at
- * i microseconds, so the file sorts as the trace does.
+ * The frames a trace put on the wire: one record per `transmit` step, in the
+ * order the kernel sent them (request leg, then reply), each as the device
+ * sent it — its MAC addresses, the packet after every rewrite made before it
+ * left. An ARP request or reply is the frame the `arp` step just before its
+ * transmit on the same host made (arp_solicit, arp_process). A trace has no
+ * clock: record i is at i microseconds, so the file sorts as the trace does.
  */
-export function traceRecords(steps: readonly Step[]): PcapRecord[] {
-  const out: PcapRecord[] = [];
+export function traceFrames(steps: readonly Step[]): TraceFrame[] {
+  const out: TraceFrame[] = [];
+  // The ARP replies the hosts made, by the address they answer for: a reply's transmit
+  // line names its sender, and a bridge port's copy comes after the step that made it.
+  const replies = new Map<string, { packet: ArpPacket; summary: string }>();
+  const requests = new Map<string, string>();
   for (const s of steps) {
-    if (s.kind !== 'transmit' || !s.packet) continue;
-    const d = s.detail as { src?: unknown; dst?: unknown } | undefined;
-    if (typeof d?.src !== 'string' || typeof d.dst !== 'string') continue;
-    const frame = emitFrame({ kind: 'ipv4', src: d.src, dst: d.dst, packet: s.packet });
-    out.push({ seconds: 0, micros: out.length, frame });
+    if (s.kind === 'arp') {
+      const d = s.detail as Partial<ArpPacket> | undefined;
+      if (d?.op === 'reply' && d.senderIp && d.senderMac && d.targetIp && d.targetMac)
+        replies.set(d.senderIp, { packet: arpOf(d as ArpPacket), summary: s.summary });
+      if (d?.op === 'request' && d.senderIp && d.targetIp)
+        requests.set(`${d.senderIp} ${d.targetIp}`, s.summary);
+      continue;
+    }
+    if (s.kind !== 'transmit') continue;
+    const d = s.detail as { dev?: unknown; src?: unknown; dst?: unknown } | undefined;
+    if (typeof d?.src !== 'string' || typeof d.dst !== 'string' || typeof d.dev !== 'string')
+      continue;
+    const where = { host: s.host, dev: d.dev, summary: s.summary };
+    if (s.packet) {
+      const frame = emitFrame({ kind: 'ipv4', src: d.src, dst: d.dst, packet: s.packet });
+      out.push({ seconds: 0, micros: out.length, frame, ...where });
+      continue;
+    }
+    // An ARP frame: its transmit line says which (kernel/frame.ts describeFrame). A request's
+    // sender hardware address is the frame's source (arp_create), its target's is zero.
+    const req = / arp who-has (\S+) tell (\S+)$/.exec(s.summary.replace(/ \([^)]*\)$/, ''));
+    const rep = / arp reply (\S+) is-at (\S+)/.exec(s.summary);
+    let arp: ArpPacket | undefined;
+    let made: string | undefined;
+    if (req) {
+      arp = arpOf({
+        op: 'request',
+        senderMac: d.src,
+        senderIp: req[2]!,
+        targetMac: '00:00:00:00:00:00',
+        targetIp: req[1]!,
+      });
+      made = requests.get(`${req[2]} ${req[1]}`);
+    } else if (rep) {
+      const r = replies.get(rep[1]!);
+      if (r && r.packet.senderMac === rep[2]) ({ packet: arp, summary: made } = r);
+    }
+    if (!arp) continue;
+    const frame = emitFrame({ kind: 'arp', src: d.src, dst: d.dst, arp });
+    out.push({ seconds: 0, micros: out.length, frame, ...where, ...(made ? { arp: made } : {}) });
+  }
+  return out;
+}
+
+function arpOf(p: Omit<ArpPacket, 'kind'>): ArpPacket {
+  return {
+    kind: 'arp',
+    op: p.op,
+    senderMac: p.senderMac,
+    senderIp: p.senderIp,
+    targetMac: p.targetMac,
+    targetIp: p.targetIp,
+  };
+}
+
+/** The records of `traceFrames` (for `writePcap`). */
+export function traceRecords(steps: readonly Step[]): PcapRecord[] {
+  return traceFrames(steps).map(({ seconds, micros, frame }) => ({ seconds, micros, frame }));
+}
+
+// ------------------------------------------------------------------ pcapng
+
+/** One option (code, UTF-8 value), padded to 32 bits. */
+function option(code: number, value: string): Uint8Array {
+  const v = new TextEncoder().encode(value);
+  const out = new Uint8Array(4 + ((v.length + 3) & ~3));
+  const dv = new DataView(out.buffer);
+  dv.setUint16(0, code, true);
+  dv.setUint16(2, v.length, true);
+  out.set(v, 4);
+  return out;
+}
+
+/** A block: type, total length, body, its options (then opt_endofopt), total length again. */
+function block(type: number, body: Uint8Array, options: readonly Uint8Array[]): Uint8Array {
+  const opts = options.length > 0 ? [...options, new Uint8Array(4)] : [];
+  const bodyLen = (body.length + 3) & ~3;
+  const len = 12 + bodyLen + opts.reduce((n, o) => n + o.length, 0);
+  const out = new Uint8Array(len);
+  const dv = new DataView(out.buffer);
+  dv.setUint32(0, type, true);
+  dv.setUint32(4, len, true);
+  out.set(body, 8);
+  let at = 8 + bodyLen;
+  for (const o of opts) {
+    out.set(o, at);
+    at += o.length;
+  }
+  dv.setUint32(len - 4, len, true);
+  return out;
+}
+
+/**
+ * A pcapng file (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcapng-03.html)
+ * of a trace's frames: one interface per (host, device) that sent a frame,
+ * named `HOST DEV` (`default/frontend eth0`, `node-1 cni0`), each frame on the
+ * interface that sent it with a comment naming the hop and the step (for
+ * ARP too). Little-endian, microsecond stamps.
+ */
+export function writePcapng(
+  frames: readonly TraceFrame[],
+  snaplen = PCAP_DEFAULT_SNAPLEN,
+): Uint8Array {
+  const blocks: Uint8Array[] = [];
+  const shb = new Uint8Array(16);
+  const sv = new DataView(shb.buffer);
+  sv.setUint32(0, 0x1a2b3c4d, true); // byte-order magic
+  sv.setUint16(4, 1, true); // major
+  sv.setUint16(6, 0, true); // minor
+  sv.setBigInt64(8, -1n, true); // section length: not given
+  blocks.push(block(0x0a0d0d0a, shb, [option(4, 'packeteye')]));
+  const ifaces = new Map<string, number>();
+  for (const f of frames) {
+    const name = `${f.host} ${f.dev}`;
+    if (ifaces.has(name)) continue;
+    ifaces.set(name, ifaces.size);
+    const idb = new Uint8Array(8);
+    const iv = new DataView(idb.buffer);
+    iv.setUint16(0, LINKTYPE_ETHERNET, true);
+    iv.setUint32(4, snaplen, true);
+    blocks.push(block(1, idb, [option(2, name)]));
+  }
+  for (const f of frames) {
+    const caplen = Math.min(f.frame.length, snaplen);
+    const epb = new Uint8Array(20 + caplen);
+    const ev = new DataView(epb.buffer);
+    const ts = BigInt(f.seconds) * 1_000_000n + BigInt(f.micros);
+    ev.setUint32(0, ifaces.get(`${f.host} ${f.dev}`)!, true);
+    ev.setUint32(4, Number(ts >> 32n), true);
+    ev.setUint32(8, Number(ts & 0xffffffffn), true);
+    ev.setUint32(12, caplen, true);
+    ev.setUint32(16, f.frame.length, true);
+    epb.set(f.frame.subarray(0, caplen), 20);
+    const comment = `${f.host}: ${f.summary}`;
+    blocks.push(block(6, epb, [option(1, comment)]));
+  }
+  const out = new Uint8Array(blocks.reduce((n, b) => n + b.length, 0));
+  let at = 0;
+  for (const b of blocks) {
+    out.set(b, at);
+    at += b.length;
   }
   return out;
 }
