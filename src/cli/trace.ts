@@ -66,9 +66,6 @@ Examples:
   # The frames of the request and the reply as pcap, for Wireshark or tshark
   packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcap > trace.pcap
 
-  # The same as pcapng: each frame on the interface (host and device) that sent it, with its step
-  packeteye trace -f examples/two-nodes.yaml --from frontend --to svc/store-be:80 -o pcapng > trace.pcapng
-
   # The current kubectl context, read live (pod web-1 and Service api in namespace shop)
   kubectl packeteye trace -n shop --from web-1 --to svc/api:80
 
