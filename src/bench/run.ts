@@ -11,6 +11,8 @@
  *                    (150,000 pods / 5,000 nodes / 10,000 Services with --150k or
  *                    PE_BENCH_150K=1): each phase, RSS, the CLI end to end, the growth
  *                    exponent and, as root, the real kernel's per-packet cost beside ours
+ *   serve            1,000 traces after the first build on the same clusters, in the
+ *                    session and through `packeteye serve`'s HTTP API;     target ≤ 5 ms
  *
  * Figures are wall-clock on this machine; run on an idle machine for numbers
  * worth comparing. Each benchmark is run a few times and the best run reported
@@ -22,6 +24,7 @@ import { benchTrace } from './iptables-trace.js';
 import { benchReach } from './reach.js';
 import { benchCheck, benchDiff } from './check.js';
 import { benchScale } from './scale-run.js';
+import { benchServeHttp, benchServeSession } from './serve.js';
 
 function line(name: string, figure: string, target: string, ok: boolean): string {
   return `${name.padEnd(18)} ${figure.padEnd(52)} target ${target.padEnd(8)} ${ok ? 'ok' : 'MISSED'}`;
@@ -122,4 +125,28 @@ if (want('diff')) {
   );
 }
 if (want('scale')) lines.push(...benchScale({ big }));
+if (want('serve')) {
+  for (const pods of big ? [1000, 10_000, 150_000] : [1000, 10_000]) {
+    process.stderr.write(`bench: serve, 1,000 + 1,000 traces at ${pods} pods (session)…\n`);
+    const s = benchServeSession(pods);
+    lines.push(
+      line(
+        `serve ${pods / 1000}k session`,
+        `open ${(s.openMs / 1000).toFixed(1)} s, first ${s.firstTraceMs.toFixed(0)} ms, median same ${s.same.medianMs.toFixed(2)} / varied ${s.varied.medianMs.toFixed(2)} ms`,
+        '≤ 5 ms',
+        s.varied.medianMs <= 5,
+      ),
+    );
+    process.stderr.write(`bench: serve, 1,000 + 1,000 traces at ${pods} pods (HTTP)…\n`);
+    const h = await benchServeHttp(pods);
+    lines.push(
+      line(
+        `serve ${pods / 1000}k http`,
+        `start ${(h.startMs / 1000).toFixed(1)} s, first ${h.firstTraceMs.toFixed(0)} ms, median same ${h.same.medianMs.toFixed(2)} / varied ${h.varied.medianMs.toFixed(2)} ms`,
+        '≤ 5 ms',
+        h.varied.medianMs <= 5,
+      ),
+    );
+  }
+}
 process.stdout.write(`${lines.join('\n')}\n`);

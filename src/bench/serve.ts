@@ -1,0 +1,150 @@
+/**
+ * Benchmark: `packeteye serve`'s traces once the twin is built, on the scale
+ * cluster (./scale-cluster.ts) at a given number of pods.
+ *
+ *   session   what serve keeps (twin/session.ts): the cluster read and the
+ *             plan made once, then traceConnection per question — the first
+ *             trace (it builds its nodes), then 1,000 more: the same question
+ *             again, and 1,000 different pod → Service questions
+ *   http      the real server (`packeteye serve` from dist/, as a child
+ *             process, on loopback): 1,000 GET /api/trace, each one the
+ *             `trace -o json` command run on the kept cluster, timed at the
+ *             client (request to last byte)
+ *
+ * Target: a median ≤ 5 ms per trace at 150,000 pods. Figures are wall-clock
+ * on this machine; a shared machine only ever adds time.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { traceConnection } from '../trace/connection.js';
+import { TwinSession } from '../twin/session.js';
+import {
+  scaleClusterJson,
+  scaleNamespace,
+  scalePodName,
+  scaleServiceOf,
+  scaleSize,
+  type ScaleSize,
+} from './scale-cluster.js';
+
+export interface Timings {
+  readonly traces: number;
+  readonly medianMs: number;
+  readonly p90Ms: number;
+}
+
+export interface ServeSessionBench {
+  readonly pods: number;
+  /** Read + model + plan, once. */
+  readonly openMs: number;
+  readonly firstTraceMs: number;
+  /** The first question, asked again. */
+  readonly same: Timings;
+  /** A different pod → Service question each time. */
+  readonly varied: Timings;
+}
+
+/** The k-th question: a pod of some app to some Service's port 80. */
+export function scaleQuestion(size: ScaleSize, k: number): { from: string; to: string } {
+  // Whole apps only (the last may have fewer than three replicas).
+  const apps = Math.floor(size.pods / 3);
+  const app = (k * 7919) % apps;
+  const svc = scaleServiceOf(size, (k * 104_729) % size.services);
+  return {
+    from: `${scaleNamespace(app)}/${scalePodName(app, k % 3)}`,
+    to: `svc/${svc.namespace}/${svc.name}:80`,
+  };
+}
+
+function timings(ms: number[]): Timings {
+  const s = [...ms].sort((a, b) => a - b);
+  return {
+    traces: s.length,
+    medianMs: s[Math.floor(s.length / 2)]!,
+    p90Ms: s[Math.floor(s.length * 0.9)]!,
+  };
+}
+
+function time(f: () => void): number {
+  const t0 = performance.now();
+  f();
+  return performance.now() - t0;
+}
+
+export function benchServeSession(pods: number, traces = 1000): ServeSessionBench {
+  const size = scaleSize(pods);
+  const text = scaleClusterJson(size);
+  let session: TwinSession | undefined;
+  const openMs = time(() => {
+    session = TwinSession.open([{ path: 'scale.json', text }]);
+    session.plan();
+  });
+  const plan = session!.plan();
+  const first = scaleQuestion(size, 0);
+  const firstTraceMs = time(() => void traceConnection(plan, first));
+  const same: number[] = [];
+  for (let i = 0; i < traces; i++) same.push(time(() => void traceConnection(plan, first)));
+  const varied: number[] = [];
+  for (let k = 1; k <= traces; k++) {
+    const q = scaleQuestion(size, k);
+    varied.push(time(() => void traceConnection(plan, q)));
+  }
+  return { pods, openMs, firstTraceMs, same: timings(same), varied: timings(varied) };
+}
+
+export interface ServeHttpBench {
+  readonly pods: number;
+  /** From starting the process to its address printed (read, model, plan). */
+  readonly startMs: number;
+  readonly firstTraceMs: number;
+  readonly same: Timings;
+  readonly varied: Timings;
+}
+
+/** Runs `packeteye serve` (dist/cli) on the scale cluster and asks it 1,000 + 1,000 traces. */
+export async function benchServeHttp(
+  pods: number,
+  traces = 1000,
+  bin = 'bin/packeteye.js',
+): Promise<ServeHttpBench> {
+  const size = scaleSize(pods);
+  const dir = mkdtempSync(join(tmpdir(), 'pe-bench-serve-'));
+  const file = join(dir, 'scale.json');
+  writeFileSync(file, scaleClusterJson(size));
+  const t0 = performance.now();
+  const child = spawn(process.execPath, [bin, 'serve', '-f', file, '--port', '0'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  try {
+    const url = await new Promise<string>((ok, fail) => {
+      let err = '';
+      child.stderr.on('data', (c: Buffer) => {
+        err += c.toString();
+        const m = /packeteye serve: (http:\/\/\S+\/)/.exec(err);
+        if (m) ok(m[1]!);
+      });
+      child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
+    });
+    const startMs = performance.now() - t0;
+    const ask = async (q: { from: string; to: string }): Promise<number> => {
+      const s = performance.now();
+      const r = await fetch(`${url}api/trace?${new URLSearchParams(q)}`);
+      await r.text();
+      if (r.status !== 200) throw new Error(`${r.status} for ${q.from} → ${q.to}`);
+      return performance.now() - s;
+    };
+    const first = scaleQuestion(size, 0);
+    const firstTraceMs = await ask(first);
+    const same: number[] = [];
+    for (let i = 0; i < traces; i++) same.push(await ask(first));
+    const varied: number[] = [];
+    for (let k = 1; k <= traces; k++) varied.push(await ask(scaleQuestion(size, k)));
+    return { pods, startMs, firstTraceMs, same: timings(same), varied: timings(varied) };
+  } finally {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

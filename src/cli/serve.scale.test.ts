@@ -1,0 +1,47 @@
+/**
+ * On the scale cluster (src/bench/scale-cluster.ts, 600 pods on 20 nodes,
+ * 40 Services): the traces `packeteye serve` answers equal `trace -o json`
+ * run on the same file, question by question, for pod → Service questions
+ * spread over the cluster (each touching other nodes), asked in one server.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scaleClusterJson, scaleSize } from '../bench/scale-cluster.js';
+import { scaleQuestion } from '../bench/serve.js';
+import { memoryIo } from './io.js';
+import { buildProgram, main } from './main.js';
+import { startServe, type ServeHandle } from './serve.js';
+
+describe('serve on the scale cluster', () => {
+  const size = scaleSize(600);
+  const dir = mkdtempSync(join(tmpdir(), 'pe-serve-scale-'));
+  const file = join(dir, 'scale.json');
+  let h: ServeHandle;
+  beforeAll(async () => {
+    writeFileSync(file, scaleClusterJson(size));
+    const io = Object.assign(memoryIo(), {
+      readFile: (p: string) => readFileSync(p, 'utf8'),
+      listDir: () => undefined,
+    });
+    h = await startServe(io, { files: [file], port: 0, program: (qio) => buildProgram(qio) });
+  }, 60_000);
+  afterAll(async () => {
+    await h?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each([0, 1, 2, 3, 4, 5, 6, 7])('question %i: serve and trace -o json agree', async (k) => {
+    const q = scaleQuestion(size, k);
+    const r = await fetch(new URL(`/api/trace?${new URLSearchParams(q)}`, h.url));
+    expect(r.status).toBe(200);
+    const served = ((await r.json()) as { answer: unknown }).answer;
+    const io = memoryIo({ [file]: readFileSync(file, 'utf8') });
+    expect(
+      await main(['trace', '-f', file, '--from', q.from, '--to', q.to, '-o', 'json'], io),
+    ).toBe(0);
+    expect(served).toEqual(JSON.parse(io.stdout));
+    expect((served as { request: { disposition: string } }).request.disposition).toBe('delivered');
+  });
+});
