@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { Io } from './io.js';
 import { register as reach } from './reach.js';
 import { register as iptables } from './iptables.js';
+import { register as nft } from './nft.js';
 import { register as trace } from './trace.js';
 import { register as rules } from './rules.js';
 import { register as node } from './node.js';
@@ -21,6 +22,7 @@ type Register = (program: Command, io: Io) => void;
 const commands: Register[] = [
   reach,
   iptables,
+  nft,
   trace,
   dns,
   rules,

@@ -75,9 +75,13 @@ import { parseIpsetSave } from '../iptables/ipset.js';
 import { readIpDump } from '../kernel/ip-read.js';
 import type { PolicyRule, Route } from '../kernel/fib.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
+import type { NftRuleset } from '../kernel/netfilter/nft-types.js';
 
-interface TraceOptions {
-  rules: string;
+export interface TraceOptions {
+  /** iptables-save dump; optional for `nft trace` (a host with nftables only). */
+  rules?: string;
+  /** `nft trace`: the host's `nft list ruleset`. */
+  ruleset?: string;
   src: string;
   dst: string;
   dport?: string;
@@ -197,13 +201,21 @@ export function register(program: Command, io: Io): void {
     .command('iptables')
     .description("Work with a node's own iptables-save dump")
     .addHelpText('after', EXAMPLES);
-  ipt
+  const trace = ipt
     .command('trace')
     .description(
       'Trace one packet through an iptables-save dump: every hook, table, chain and rule it hits, ' +
         'the verdict and who gave it, DNAT/SNAT/MASQUERADE rewrites',
     )
-    .requiredOption('--rules <DUMP>', 'iptables-save output of the host ("-" for stdin)')
+    .requiredOption('--rules <DUMP>', 'iptables-save output of the host ("-" for stdin)');
+  addTraceOptions(trace)
+    .addHelpText('after', EXAMPLES)
+    .action((opts: TraceOptions) => runTrace(io, opts));
+}
+
+/** The packet, host and output options `iptables trace` and `nft trace` share. */
+export function addTraceOptions(cmd: Command): Command {
+  return cmd
     .option('--ipsets <FILE>', 'ipset save output of the host, for rules with -m set')
     .option(
       '--routes <FILE>',
@@ -240,9 +252,7 @@ export function register(program: Command, io: Io): void {
     .option('--reply', "also trace the receiver's answer back through the host (conntrack un-NAT)")
     .option('--all-paths', 'enumerate every statistic branch with its probability')
     .option('--seed <N>', 'seed for the one branch taken without --all-paths', '1')
-    .option('-o, --output <FORMAT>', 'text|json|yaml', 'text')
-    .addHelpText('after', EXAMPLES)
-    .action((opts: TraceOptions) => runTrace(io, opts));
+    .option('-o, --output <FORMAT>', 'text|json|yaml', 'text');
 }
 
 /** The packet and output options of `iptables trace`, checked; each bad one an error naming its flag. */
@@ -322,8 +332,16 @@ function readPacketOptions(opts: TraceOptions): {
   return { format, proto: proto as L4Proto, family, dport, sport, localIps, sysctls, routing };
 }
 
-/** `iptables trace`: read the options and the host's files, trace, print. */
-function runTrace(io: Io, opts: TraceOptions): void {
+/**
+ * `iptables trace` and `nft trace`: read the options and the host's files,
+ * trace, print. `nft` is the host's nftables ruleset, read by `nft trace`,
+ * with or without an iptables-save dump beside it.
+ */
+export function runTrace(
+  io: Io,
+  opts: TraceOptions,
+  nft?: { readonly ruleset: NftRuleset; readonly warnings: readonly Diagnostic[] },
+): void {
   const {
     format,
     proto,
@@ -334,11 +352,16 @@ function runTrace(io: Io, opts: TraceOptions): void {
     sysctls,
     routing: routingSysctls,
   } = readPacketOptions(opts);
-  const { parsed, detected } = readRules(io, opts.rules, family);
+  const { parsed, detected } =
+    opts.rules !== undefined
+      ? readRules(io, opts.rules, family)
+      : { parsed: { ruleset: { tables: new Map(), family }, diagnostics: [] }, detected: null };
+  const rulesName = opts.rules ?? opts.ruleset ?? '-';
   const routing = opts.routes !== undefined ? readRouting(io, opts.routes) : undefined;
   const warnings = [
+    ...(nft?.warnings ?? []),
     ...parsed.diagnostics.filter((d) => d.severity !== 'error'),
-    ...deviceWarnings(parsed.ruleset, opts.rules, opts.inIface, opts.outIface),
+    ...deviceWarnings(parsed.ruleset, rulesName, opts.inIface, opts.outIface),
     ...(routing?.warnings ?? []),
   ];
   for (const w of warnings) io.err(`${formatDiagnostic(w)}\n`);
@@ -346,12 +369,12 @@ function runTrace(io: Io, opts: TraceOptions): void {
     io,
     opts.ipsets,
     parsed.ruleset,
-    opts.rules,
+    rulesName,
     detected !== null || family === 'ipv6',
   );
 
   const result = traceOrExplain({
-    ruleset: compileRuleset(parsed.ruleset),
+    ruleset: compileRuleset(parsed.ruleset, nft?.ruleset),
     src: opts.src,
     dst: opts.dst,
     proto: proto as L4Proto,
@@ -370,13 +393,11 @@ function runTrace(io: Io, opts: TraceOptions): void {
     ...(routing ? { routes: routing.routes } : {}),
     ...(routing?.rules ? { ipRules: routing.rules } : {}),
   });
+  const rules = opts.rules ?? null;
   if (format === 'json')
-    io.out(
-      `${JSON.stringify(iptablesTraceDocument(result, opts.rules, warnings, opts), null, 2)}\n`,
-    );
-  else if (format === 'yaml')
-    io.out(toYaml(iptablesTraceDocument(result, opts.rules, warnings, opts)));
-  else io.out(renderIptablesTraceText(result, opts.rules, opts));
+    io.out(`${JSON.stringify(iptablesTraceDocument(result, rules, warnings, opts), null, 2)}\n`);
+  else if (format === 'yaml') io.out(toYaml(iptablesTraceDocument(result, rules, warnings, opts)));
+  else io.out(renderIptablesTraceText(result, rulesName, opts));
 }
 
 /**

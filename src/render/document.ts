@@ -61,12 +61,12 @@ export function dnsLookupDocument(
   return document('DnsLookup', { lookup });
 }
 
-/** `packeteye iptables trace -o json|yaml`. */
+/** `packeteye iptables trace -o json|yaml` (and `nft trace`, the same document). */
 export function iptablesTraceDocument(
   r: IptablesTraceResult,
-  rules: string,
+  rules: string | null,
   warnings: readonly Diagnostic[],
-  files: { readonly ipsets?: string; readonly routes?: string } = {},
+  files: { readonly ipsets?: string; readonly routes?: string; readonly ruleset?: string } = {},
 ): DocumentHeader<'IptablesTrace'> & object {
   return document('IptablesTrace', iptablesTraceJson(r, rules, warnings, files) as object);
 }

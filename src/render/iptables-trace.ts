@@ -40,7 +40,15 @@ function hitJson(h: RuleHit): Record<string, unknown> {
     line: h.line ?? null,
     rule: h.text,
     target: h.target,
+    ...(h.handle !== undefined ? { handle: h.handle } : {}),
   };
+}
+
+/** A rule as its tool writes it: `-A CHAIN …` for iptables, `CHAIN: …` for an nftables table (`ip kube-proxy`). */
+function ruleText(table: unknown, chain: unknown, text: unknown): string {
+  return String(table).includes(' ')
+    ? `${String(chain)}: ${String(text)}`
+    : `-A ${String(chain)} ${String(text)}`;
 }
 
 function walkJson(w: WalkSummary): Record<string, unknown> {
@@ -62,14 +70,15 @@ function walkJson(w: WalkSummary): Record<string, unknown> {
 
 export function iptablesTraceJson(
   r: IptablesTraceResult,
-  rules: string,
+  rules: string | null,
   warnings: readonly Diagnostic[],
-  files: { readonly ipsets?: string; readonly routes?: string } = {},
+  files: { readonly ipsets?: string; readonly routes?: string; readonly ruleset?: string } = {},
 ): unknown {
   return {
     input: {
       ...r.input,
       rules,
+      ...(files.ruleset !== undefined ? { ruleset: files.ruleset } : {}),
       ...(files.ipsets !== undefined ? { ipsets: files.ipsets } : {}),
       ...(files.routes !== undefined ? { routes: files.routes } : {}),
     },
@@ -105,7 +114,7 @@ function decider(d: Decider | null, rules: string): string {
   if (!d) return 'no table on the path (nothing decided)';
   switch (d.kind) {
     case 'rule':
-      return `rule ${d.table} ${d.chain} #${d.index} (${d.file ?? rules}:${d.line ?? '?'}): -A ${d.chain} ${d.text}`;
+      return `rule ${d.table} ${d.chain} #${d.index}${d.handle !== undefined ? ` handle ${d.handle}` : ''} (${d.file ?? rules}:${d.line ?? '?'}): ${ruleText(d.table, d.chain, d.text)}`;
     case 'policy':
       return `policy of ${d.table} ${d.chain} (${d.policy})`;
     case 'kernel':
@@ -116,13 +125,14 @@ function decider(d: Decider | null, rules: string): string {
 export function renderIptablesTraceText(
   r: IptablesTraceResult,
   rules: string,
-  files: { readonly ipsets?: string; readonly routes?: string } = {},
+  files: { readonly ipsets?: string; readonly routes?: string; readonly ruleset?: string } = {},
 ): string {
   const i = r.input;
   const lines: string[] = [];
   const first = `${formatHostPort(i.src, i.sport)} > ${i.proto === 'icmp' ? i.dst : formatHostPort(i.dst, i.dport)} ${i.proto}${i.proto === 'tcp' ? ' [S]' : i.proto === 'icmp' ? ' echo-request' : ''}`;
   lines.push(`packet   ${first}`);
-  lines.push(`rules    ${rules}`);
+  if (files.ruleset !== undefined) lines.push(`ruleset  ${files.ruleset}`);
+  if (files.ruleset === undefined || rules !== files.ruleset) lines.push(`rules    ${rules}`);
   if (files.ipsets !== undefined) lines.push(`ipsets   ${files.ipsets}`);
   if (files.routes !== undefined) lines.push(`routes   ${files.routes}`);
   lines.push(
@@ -167,14 +177,16 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
     switch (s.kind) {
       case 'hook': {
         const d = detailOf(s, 'hook');
-        out.push(`  ${String(d?.hook)} · ${String(d?.table)}`);
+        out.push(
+          `  ${String(d?.hook)} · ${String(d?.table)}${d && 'chain' in d ? ` ${String(d.chain)}` : ''}`,
+        );
         break;
       }
       case 'rule': {
         const d = detailOf(s, 'rule');
         const where = `${d?.file ?? rules}:${String(d?.line ?? '?')}`;
         const indent = nesting(Number(d?.depth ?? 0));
-        out.push(`    ${indent}${where}  -A ${String(d?.chain)} ${String(d?.text)}`);
+        out.push(`    ${indent}${where}  ${ruleText(d?.table, d?.chain, d?.text)}`);
         break;
       }
       case 'policy': {

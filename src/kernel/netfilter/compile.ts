@@ -36,6 +36,8 @@ import { fold6, type CMatch, type EvalCtx, type TargetResult, type Test } from '
 import { parseNet, parseNet6 } from './match-ip.js';
 import { compileMatch } from './match.js';
 import { compileTarget } from './target.js';
+import { CompiledNft } from './nft-walk.js';
+import type { NftRuleset } from './nft-types.js';
 import type { Chain, Rule, Ruleset, TableName, Target } from './types.js';
 import { BUILTIN_CHAINS } from './types.js';
 
@@ -140,13 +142,22 @@ export class CTable {
 export interface CompiledRuleset {
   readonly source: Ruleset;
   readonly tables: ReadonlyMap<TableName, CTable>;
+  /** Native nftables tables of the same host, run at their hooks by priority with these. */
+  readonly nft?: CompiledNft;
 }
 
-/** Prepares a ruleset for evaluation; chains compile to closures on first use. */
-export function compileRuleset(rs: Ruleset): CompiledRuleset {
+/**
+ * Prepares a ruleset for evaluation; chains compile to closures on first use.
+ * `nft` adds the host's native nftables tables (`nft list ruleset`).
+ */
+export function compileRuleset(rs: Ruleset, nft?: NftRuleset): CompiledRuleset {
   const tables = new Map<TableName, CTable>();
   for (const [name, t] of rs.tables) tables.set(name, new CTable(name, t.chains));
-  return { source: rs, tables };
+  return {
+    source: rs,
+    tables,
+    ...(nft && nft.tables.length > 0 ? { nft: new CompiledNft(nft) } : {}),
+  };
 }
 
 export function compileChain(ch: Chain, builtin: boolean): CChain {

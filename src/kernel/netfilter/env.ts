@@ -78,15 +78,21 @@ export type Verdict = 'ACCEPT' | 'DROP' | 'REJECT' | 'UNSUPPORTED';
 /** A rule, named so a user can find it: table, chain, 1-based index, dump line. */
 export interface RuleRef {
   readonly hook: HookName;
-  readonly table: TableName;
+  /** An iptables table (`nat`), or an nftables table as `FAMILY NAME` (`ip kube-proxy`). */
+  readonly table: TableName | NftTableLabel;
   readonly chain: string;
   /** 1-based position in its chain (`iptables -L --line-numbers`). */
   readonly index: number;
   readonly file?: string;
   readonly line?: number;
-  /** The rule as iptables-save prints it (without `-A CHAIN`). */
+  /** The rule as iptables-save prints it (without `-A CHAIN`), or as nft prints it. */
   readonly text: string;
+  /** nftables rules: the kernel's rule handle, when the ruleset text gave it (`nft -a`). */
+  readonly handle?: number;
 }
+
+/** An nftables table named as `nft` does: `ip kube-proxy`, `inet filter`. */
+export type NftTableLabel = `${string} ${string}`;
 
 /** Who gave a verdict. */
 export type Decider =
@@ -94,7 +100,7 @@ export type Decider =
   | {
       readonly kind: 'policy';
       readonly hook: HookName;
-      readonly table: TableName;
+      readonly table: TableName | NftTableLabel;
       readonly chain: string;
       readonly policy: 'ACCEPT' | 'DROP';
     }
@@ -117,7 +123,7 @@ export interface RejectInfo {
 
 /** One table's traversal at a hook. */
 export interface TableDecision {
-  readonly table: TableName;
+  readonly table: TableName | NftTableLabel;
   readonly chain: string;
   readonly verdict: Verdict;
   readonly decidedBy: Decider;

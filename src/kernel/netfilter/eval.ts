@@ -12,7 +12,7 @@ import { type ManipType } from '../conntrack/nat.js';
 import type { ConntrackTable } from '../conntrack/table.js';
 import type { Chooser } from '../random.js';
 import type { Recorder } from '../step.js';
-import type { HookContext, NetfilterEnv, RuleHit, RuleRef } from './env.js';
+import type { HookContext, NetfilterEnv, NftTableLabel, RuleHit, RuleRef } from './env.js';
 import { type IpSets } from './ipset.js';
 import type { HookName, Match, TableName } from './types.js';
 
@@ -35,7 +35,7 @@ export const RECENT_PKT_LIST_TOT = 20;
 
 export interface EvalCtx {
   readonly hook: HookName;
-  table: TableName;
+  table: TableName | NftTableLabel;
   packet: Ipv4Packet;
   src: number;
   dst: number;

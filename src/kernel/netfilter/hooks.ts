@@ -38,11 +38,13 @@ import type { IpSets } from './ipset.js';
 import { compileRuleset, hexMark, type CompiledRuleset } from './compile.js';
 import { RuleState, setPacket, type EvalCtx } from './eval.js';
 import { walk, type WalkDecider, type WalkResult } from './walk.js';
+import { NftState, walkNft, type CompiledNft, type NftStage } from './nft-walk.js';
 import type {
   Decider,
   HookContext,
   HookOutcome,
   NetfilterEnv,
+  NftTableLabel,
   RejectInfo,
   RuleHit,
   Skb,
@@ -56,7 +58,9 @@ export type Stage =
   | { readonly kind: 'table'; readonly table: Exclude<TableName, 'nat'>; readonly priority: number }
   | { readonly kind: 'nat'; readonly manip: ManipType; readonly priority: number }
   | { readonly kind: 'conntrack'; readonly priority: number }
-  | { readonly kind: 'confirm'; readonly priority: number };
+  | { readonly kind: 'confirm'; readonly priority: number }
+  /** An nftables base chain of type filter or route (nat chains run inside the nat stage). */
+  | { readonly kind: 'nft'; readonly nft: NftStage; readonly priority: number };
 
 const RAW: Stage = { kind: 'table', table: 'raw', priority: -300 };
 const CT: Stage = { kind: 'conntrack', priority: -200 };
@@ -76,6 +80,31 @@ export const HOOK_STAGES: Readonly<Record<HookName, readonly Stage[]>> = {
   POSTROUTING: [MANGLE, NAT_SRC, CONFIRM],
 };
 
+/**
+ * The hook functions at `hook` with the host's nftables base chains among
+ * them by priority. At equal priority the iptables table comes first (the
+ * kernel orders equal priorities by registration, which a dump does not
+ * record). nftables `type nat` chains are not stages of their own: like
+ * iptables' nat table they register with the NAT core (nf_nat_register_fn)
+ * and run inside its stage, ordered among themselves by priority.
+ */
+export function stagesAt(
+  hook: HookName,
+  nft: CompiledNft | undefined,
+  v6: boolean,
+): readonly Stage[] {
+  const base = HOOK_STAGES[hook];
+  if (!nft) return base;
+  const extra = nft.stages(hook, v6).filter((s) => s.base.type !== 'nat');
+  if (extra.length === 0) return base;
+  const all: Stage[] = [
+    ...base,
+    ...extra.map((s): Stage => ({ kind: 'nft', nft: s, priority: s.priority })),
+  ];
+  // Array.prototype.sort is stable: base stages were listed first.
+  return all.sort((a, b) => a.priority - b.priority);
+}
+
 export function newSkb(packet: Ipv4Packet): Skb {
   return { packet, mark: 0, ct: { kind: 'none' } };
 }
@@ -88,6 +117,8 @@ export class Netfilter {
   private compiled: CompiledRuleset;
   readonly conntrack = new ConntrackTable();
   readonly ruleState: RuleState;
+  /** nftables state across packets: dynamic set elements (`update @set`), numgen counters, limits. */
+  readonly nftState = new NftState();
 
   /**
    * `ruleset` may be precompiled (`compileRuleset`) to share one compilation
@@ -158,10 +189,13 @@ export class Netfilter {
       decidedBy: Decider | null,
       extra: { reject?: RejectInfo; unsupported?: HookOutcome['unsupported'] } = {},
     ): HookOutcome => finishRun(run, verdict, decidedBy, extra);
-    const fromWalk = (table: TableName, chain: string, r: WalkResult): HookOutcome | null =>
-      walkEnd(run, this.env, table, chain, r);
+    const fromWalk = (
+      table: TableName | NftTableLabel,
+      chain: string,
+      r: WalkResult,
+    ): HookOutcome | null => walkEnd(run, this.env, table, chain, r);
 
-    const hookStep = (table: TableName, priority: number) =>
+    const hookStep = (table: TableName | NftTableLabel, priority: number) =>
       tee.record({
         kind: 'hook',
         host,
@@ -179,8 +213,31 @@ export class Netfilter {
         detail: ctDetail(c.ct),
       });
 
-    for (const stage of HOOK_STAGES[hook]) {
+    for (const stage of stagesAt(hook, this.compiled.nft, c.v6)) {
       switch (stage.kind) {
+        case 'nft': {
+          const label = stage.nft.table.label;
+          const chain = stage.nft.chain.name;
+          tee.record({
+            kind: 'hook',
+            host,
+            summary: `${label} ${chain} ${hook} (priority ${stage.priority})`,
+            packet: c.packet,
+            detail: { hook, table: label, chain, priority: stage.priority, mark: hexMark(c.mark) },
+          });
+          c.table = label;
+          const before = { mark: c.mark, packet: c.packet };
+          const end = fromWalk(label, chain, walkNft(stage.nft, c, this.nftState));
+          if (end) return end;
+          // nf_route_table_hook (type route at OUTPUT): re-route when mark, addresses or TOS changed.
+          if (hook === 'OUTPUT' && stage.nft.base.type === 'route') {
+            const p = c.packet.ip;
+            const b = before.packet.ip;
+            run.reroute ||=
+              before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
+          }
+          break;
+        }
         case 'table': {
           const t = this.compiled.tables.get(stage.table);
           if (!t || !BUILTIN_CHAINS[stage.table].includes(hook)) break;
@@ -272,12 +329,18 @@ export class Netfilter {
     c: EvalCtx,
     stage: Extract<Stage, { kind: 'nat' }>,
     tee: Recorder,
-    fromWalk: (table: TableName, chain: string, r: WalkResult) => HookOutcome | null,
-    hookStep: (table: TableName, priority: number) => void,
+    fromWalk: (
+      table: TableName | NftTableLabel,
+      chain: string,
+      r: WalkResult,
+    ) => HookOutcome | null,
+    hookStep: (table: TableName | NftTableLabel, priority: number) => void,
   ): HookOutcome | null {
-    const t = this.compiled.tables.get('nat');
     const hook = c.hook;
-    if (!t || !BUILTIN_CHAINS.nat.includes(hook)) return null;
+    const ipt = this.compiled.tables.get('nat');
+    const t = ipt && BUILTIN_CHAINS.nat.includes(hook) ? ipt : undefined;
+    const nftNat = this.compiled.nft?.stages(hook, c.v6).filter((s) => s.base.type === 'nat') ?? [];
+    if (!t && nftNat.length === 0) return null;
     const host = this.env.host;
     const ct = c.ct;
     if (ct.kind !== 'tracked') {
@@ -313,13 +376,54 @@ export class Netfilter {
     }
     if (ct.ctinfo === 'NEW' || ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') {
       if (!isNatDone(ct.entry, manip)) {
-        hookStep('nat', stage.priority);
-        c.table = 'nat';
-        c.manip = manip;
-        const r = walk(t, hook, c);
-        c.manip = undefined;
-        const end = fromWalk('nat', hook, r);
-        if (end) return end;
+        // nf_nat_inet_fn: each registered nat chain by priority until one binds.
+        const chains: { priority: number; run: () => HookOutcome | null }[] = [];
+        if (t) {
+          chains.push({
+            priority: stage.priority,
+            run: () => {
+              hookStep('nat', stage.priority);
+              c.table = 'nat';
+              c.manip = manip;
+              const r = walk(t, hook, c);
+              c.manip = undefined;
+              return fromWalk('nat', hook, r);
+            },
+          });
+        }
+        for (const s of nftNat) {
+          chains.push({
+            priority: s.priority,
+            run: () => {
+              const label = s.table.label;
+              tee.record({
+                kind: 'hook',
+                host,
+                summary: `${label} ${s.chain.name} ${hook} (nat, priority ${s.priority})`,
+                packet: c.packet,
+                detail: {
+                  hook,
+                  table: label,
+                  chain: s.chain.name,
+                  priority: s.priority,
+                  mark: hexMark(c.mark),
+                },
+              });
+              c.table = label;
+              c.manip = manip;
+              const r = walkNft(s, c, this.nftState);
+              c.manip = undefined;
+              return fromWalk(label, s.chain.name, r);
+            },
+          });
+        }
+        chains.sort((a, b) => a.priority - b.priority);
+        for (const ch of chains) {
+          const end = ch.run();
+          if (end) return end;
+          const now = c.ct;
+          if (now.kind === 'tracked' && isNatDone(now.entry, manip)) break;
+        }
         const cur = c.ct;
         if (cur.kind === 'tracked' && !isNatDone(cur.entry, manip)) {
           const e = nullBinding(cur.entry, manip, {
@@ -382,7 +486,7 @@ function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {
   return x.sport !== y.sport || x.dport !== y.dport;
 }
 
-function toDecider(hook: HookName, table: TableName, d: WalkDecider): Decider {
+function toDecider(hook: HookName, table: TableName | NftTableLabel, d: WalkDecider): Decider {
   if (d.kind === 'policy') return { kind: 'policy', hook, table, chain: d.chain, policy: d.policy };
   return { kind: 'rule', ...d.ref, target: d.target };
 }
@@ -460,7 +564,7 @@ function finishRun(
 function walkEnd(
   run: HookRun,
   env: NetfilterEnv,
-  table: TableName,
+  table: TableName | NftTableLabel,
   chain: string,
   r: WalkResult,
 ): HookOutcome | null {

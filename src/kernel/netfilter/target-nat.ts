@@ -100,33 +100,36 @@ export function compileMasquerade(
   return (c, ref) => {
     const bad = natApplicable(c, 'MASQUERADE');
     if (bad) return { kind: 'UNSUPPORTED', what: bad };
-    if (c.ct.kind !== 'tracked') return ACCEPT;
-    // nf_nat_masquerade_ipv4: 0.0.0.0 sources (DHCP) are left alone
-    // (nf_nat_masquerade_ipv6 has no such case; :: is never a source here).
-    if (c.ct.entry.original.src === '0.0.0.0') return ACCEPT;
-    const out = c.outIface;
-    const nexthop: Ipv4 = c.hctx.nexthop ?? c.packet.ip.dst;
-    const src = c.env.masqueradeSource(out, nexthop);
-    if (src === null)
-      return {
-        kind: 'DROP',
-        reason: `MASQUERADE: ${out || 'the output device'} has no usable address ("ate my IP address")`,
-      };
-    return doNat(
-      c,
-      ref,
-      {
-        minAddr: src,
-        maxAddr: src,
-        ...portRange(t.toPorts),
-        random: t.random,
-        randomFully: t.randomFully,
-      },
-      'SRC',
-      'MASQUERADE',
-      out,
-    );
+    return masqueradeTo(c, ref, {
+      ...portRange(t.toPorts),
+      random: t.random,
+      randomFully: t.randomFully,
+    });
   };
+}
+
+/**
+ * nf_nat_masquerade_ipv4 (xt_MASQUERADE and nft's `masquerade`): the source
+ * becomes the output device's address towards the next hop.
+ */
+export function masqueradeTo(
+  c: EvalCtx,
+  ref: RuleRef,
+  opts: Pick<NatRange, 'minPort' | 'maxPort' | 'random' | 'randomFully'>,
+): TargetResult {
+  if (c.ct.kind !== 'tracked') return ACCEPT;
+  // nf_nat_masquerade_ipv4: 0.0.0.0 sources (DHCP) are left alone
+  // (nf_nat_masquerade_ipv6 has no such case; :: is never a source here).
+  if (c.ct.entry.original.src === '0.0.0.0') return ACCEPT;
+  const out = c.outIface;
+  const nexthop: Ipv4 = c.hctx.nexthop ?? c.packet.ip.dst;
+  const src = c.env.masqueradeSource(out, nexthop);
+  if (src === null)
+    return {
+      kind: 'DROP',
+      reason: `MASQUERADE: ${out || 'the output device'} has no usable address ("ate my IP address")`,
+    };
+  return doNat(c, ref, { minAddr: src, maxAddr: src, ...opts }, 'SRC', 'MASQUERADE', out);
 }
 
 export function compileRedirect(
@@ -135,25 +138,28 @@ export function compileRedirect(
   return (c, ref) => {
     const bad = natApplicable(c, 'REDIRECT');
     if (bad) return { kind: 'UNSUPPORTED', what: bad };
-    // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first
-    // address; nf_nat_redirect_ipv6: ::1 (loopback_addr), else the device's first address.
-    const dst =
-      c.hook === 'OUTPUT'
-        ? c.v6
-          ? '::1'
-          : '127.0.0.1'
-        : c.env.primaryAddress(c.inIface, c.v6 ? 'ipv6' : 'ipv4');
-    if (dst === null)
-      return {
-        kind: 'DROP',
-        reason: `REDIRECT: ${c.inIface || 'the input device'} has no address`,
-      };
-    return doNat(
-      c,
-      ref,
-      { minAddr: dst, maxAddr: dst, ...portRange(t.toPorts), random: t.random },
-      'DST',
-      'REDIRECT',
-    );
+    return redirectTo(c, ref, { ...portRange(t.toPorts), random: t.random });
   };
+}
+
+/** nf_nat_redirect (xt_REDIRECT and nft's `redirect`): the destination becomes this host. */
+export function redirectTo(
+  c: EvalCtx,
+  ref: RuleRef,
+  opts: Pick<NatRange, 'minPort' | 'maxPort' | 'random'>,
+): TargetResult {
+  // nf_nat_redirect_ipv4: 127.0.0.1 for local output, else the incoming device's first
+  // address; nf_nat_redirect_ipv6: ::1 (loopback_addr), else the device's first address.
+  const dst =
+    c.hook === 'OUTPUT'
+      ? c.v6
+        ? '::1'
+        : '127.0.0.1'
+      : c.env.primaryAddress(c.inIface, c.v6 ? 'ipv6' : 'ipv4');
+  if (dst === null)
+    return {
+      kind: 'DROP',
+      reason: `REDIRECT: ${c.inIface || 'the input device'} has no address`,
+    };
+  return doNat(c, ref, { minAddr: dst, maxAddr: dst, ...opts }, 'DST', 'REDIRECT');
 }

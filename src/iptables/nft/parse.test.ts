@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import type { NftRuleset } from '../../kernel/netfilter/nft-types.js';
+import { parseNft } from './parse.js';
+
+const FIX = 'test/fixtures/nftables';
+const read = (f: string) => readFileSync(`${FIX}/${f}`, 'utf8');
+
+/** The model without where it came from (lines, handles, rule text): what both spellings must agree on. */
+function semantic(rs: NftRuleset): unknown {
+  return JSON.parse(
+    JSON.stringify(rs, (k, v: unknown) => {
+      if (k === 'source' || k === 'handle' || k === 'text' || k === 'comment') return undefined;
+      if (typeof v === 'bigint') return `${v}n`;
+      if (v instanceof Map)
+        return Object.fromEntries([...v.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+      return v;
+    }),
+  );
+}
+
+/** Elements compared as a set: the kernel lists a set's elements in its own order. */
+function sortElements(x: unknown): unknown {
+  if (Array.isArray(x)) return x.map(sortElements);
+  if (x && typeof x === 'object') {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(x)) {
+      o[k] =
+        k === 'elements' && Array.isArray(v)
+          ? v.map(sortElements).sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1))
+          : sortElements(v);
+    }
+    return o;
+  }
+  return x;
+}
+
+describe('parseNft', () => {
+  it("reads kube-proxy's nft -f script and the kernel's nft -a list ruleset of it to the same model", () => {
+    const script = parseNft(read('kube-proxy-overall.nft'), 'script.nft');
+    const listed = parseNft(read('kube-proxy-overall.list.nft'), 'list.nft');
+    expect(script.diagnostics).toEqual([]);
+    expect(listed.diagnostics).toEqual([]);
+    expect(sortElements(semantic(listed.ruleset))).toEqual(sortElements(semantic(script.ruleset)));
+    const t = listed.ruleset.tables[0]!;
+    expect([t.family, t.name, t.chains.size, t.sets.size]).toEqual(['ip', 'kube-proxy', 32, 8]);
+    // nft -a prints handles; the list form names its lines.
+    const r = t.chains.get('services')!.rules[1]!;
+    expect([r.handle, r.source.line, r.text]).toEqual([
+      62,
+      139,
+      'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports',
+    ]);
+  });
+
+  it.each([
+    ['priority -110', -110],
+    ['priority dstnat', -100],
+    ['priority dstnat - 10', -110],
+    ['priority filter', 0],
+    ['priority srcnat', 100],
+    ['priority mangle + 5', -145],
+    ['priority raw', -300],
+    ['priority security', 50],
+  ])('base chain %s is priority %d', (prio, want) => {
+    const { ruleset, diagnostics } = parseNft(
+      `table inet t {\n\tchain c {\n\t\ttype filter hook input ${prio}; policy drop;\n\t}\n}\n`,
+    );
+    expect(diagnostics).toEqual([]);
+    expect(ruleset.tables[0]!.chains.get('c')!.base).toEqual({
+      type: 'filter',
+      hook: 'input',
+      priority: want,
+      policy: 'drop',
+    });
+  });
+
+  it.each([
+    ['ip saddr 10.0.0.0/8', { kind: 'range', from: 0x0a000000, to: 0x0affffff }],
+    ['tcp dport 80-90', { kind: 'range', from: 80, to: 90 }],
+    ['tcp dport https', { kind: 'value', value: 443 }],
+    ['meta l4proto udp', { kind: 'value', value: 17 }],
+    ['iifname "cali*"', { kind: 'wildcard', prefix: 'cali' }],
+    ['meta mark 0x00004000', { kind: 'value', value: 0x4000 }],
+    ['ip6 daddr ::1', { kind: 'value', value: 1n }],
+  ])('types the literal of %s', (rule, atom) => {
+    const { ruleset, diagnostics } = parseNft(
+      `add table ip t\nadd chain ip t c\nadd rule ip t c ${rule} accept\n`,
+    );
+    expect(diagnostics).toEqual([]);
+    const e = ruleset.tables[0]!.chains.get('c')!.rules[0]!.exprs[0]!;
+    expect(e.kind === 'cmp' ? e.right[0] : e).toEqual(atom);
+  });
+
+  it('reads ct state flag lists as any-of', () => {
+    const { ruleset } = parseNft(
+      'add table ip t\nadd chain ip t c\nadd rule ip t c ct state established,related accept\n',
+    );
+    const e = ruleset.tables[0]!.chains.get('c')!.rules[0]!.exprs[0]!;
+    expect(e).toMatchObject({ kind: 'cmp', flags: true, op: '==' });
+    expect(e.kind === 'cmp' && e.right.map((a) => (a.kind === 'value' ? a.value : null))).toEqual([
+      2, 4,
+    ]);
+  });
+
+  it('keeps an expression it does not model as unsupported, with a warning naming its line', () => {
+    const { ruleset, diagnostics } = parseNft(
+      'add table ip t\nadd chain ip t c\n\nadd rule ip t c tcp dport 22 queue num 3\n',
+      'q.nft',
+    );
+    expect(diagnostics).toMatchObject([
+      { code: 'nft-unsupported-expression', severity: 'warning', file: 'q.nft', line: 4 },
+    ]);
+    const exprs = ruleset.tables[0]!.chains.get('c')!.rules[0]!.exprs;
+    expect(exprs.map((e) => e.kind)).toEqual(['cmp', 'unsupported']);
+  });
+
+  it.each([
+    ['add rule ip t c jump nowhere\n', 'nft-unknown-chain', 3],
+    ['add rule ip t nochain accept\n', 'nft-syntax', 3],
+    ['add chain ip t d { type filter hook sideways priority 0 ; }\n', 'nft-syntax', 3],
+    ['add set ip t s { comment "no type" ; }\n', 'nft-syntax', 3],
+    ['bogus ip t\n', 'nft-syntax', 3],
+  ])('refuses %j with %s at line %d', (line, code, at) => {
+    const { diagnostics } = parseNft(`add table ip t\nadd chain ip t c\n${line}`, 'x.nft');
+    expect(diagnostics).toMatchObject([{ code, severity: 'error', file: 'x.nft', line: at }]);
+  });
+});
