@@ -1,0 +1,299 @@
+/**
+ * The real kernel as the oracle for `packeteye nft trace`.
+ *
+ * A node namespace between a client and a server loads kube-proxy's
+ * nftables table (upstream's TestOverallNFTablesRules expectation) with
+ * `nft -f`; real connections go through it. packeteye is given what the
+ * kernel lists (`nft -a list ruleset`, handles and all) and must agree with
+ * what happened: the endpoint the server saw (DNAT), whether it saw the
+ * node's address (masquerade), refusals and silence (REJECT, DROP), the
+ * set of endpoints random `numgen` picks, and rule by rule what the kernel's
+ * own tracer (`meta nftrace set 1`, `nft monitor trace`) reports.
+ *
+ * Addresses as upstream's tests use them: pods 10.0.0.0/8 (the client's
+ * 10.0.0.2), external clients 203.0.113.2 and .130, node 192.168.0.2,
+ * endpoints 10.180.0.1-5 (on the server), ClusterIPs 172.30.0.0/16.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { memoryIo } from '../cli/io.js';
+import { main } from '../cli/main.js';
+import {
+  canEmulate,
+  runClient,
+  spawnIn,
+  startServer,
+  withTopology,
+  type ClientResult,
+  type Lab,
+  type TopologyDesc,
+} from './index.js';
+
+const TOOLS = ['ip', 'nft', 'socat', 'sysctl'];
+const NODE_IN = '192.168.0.2';
+const NODE_OUT = '10.180.0.254';
+const CLIENT = '192.168.0.10';
+const ENDPOINTS = ['10.180.0.1', '10.180.0.2', '10.180.0.3', '10.180.0.4', '10.180.0.5'];
+
+/**
+ * kube-proxy's script in an order `nft -f` accepts: upstream's Dump lists a
+ * chain's rules before chains they jump to; kube-proxy's own transaction
+ * creates every table, set, map and chain first.
+ */
+function loadable(script: string): string {
+  const lines = script.split('\n').filter((l) => l.startsWith('add '));
+  const decl = lines.filter((l) => /^add (table|set|map|chain) /.test(l));
+  const rest = lines.filter((l) => /^add (rule|element) /.test(l));
+  return [...decl, ...rest].join('\n') + '\n';
+}
+
+const KUBE_PROXY = loadable(readFileSync('test/fixtures/nftables/kube-proxy-overall.nft', 'utf8'));
+
+/** Every packet the node sees is traced by the kernel (nft monitor trace). */
+const TRACE_ALL = `add table ip petrace
+add chain ip petrace pre { type filter hook prerouting priority -400 ; }
+add rule ip petrace pre meta nftrace set 1
+`;
+
+function topology(): TopologyDesc {
+  return {
+    netns: {
+      client: { routes: [{ to: 'default', via: NODE_IN }] },
+      node: {
+        sysctls: { 'net.ipv4.ip_forward': 1 },
+        routes: [
+          { to: '10.0.0.2/32', via: CLIENT, dev: 'eth0' },
+          { to: '203.0.113.0/24', via: CLIENT, dev: 'eth0' },
+          // Service addresses exist only as rule matches; a node routes them somewhere (its default route).
+          { to: '172.30.0.0/16', via: ENDPOINTS[0]!, dev: 'eth1' },
+          { to: '5.6.7.0/24', via: ENDPOINTS[0]!, dev: 'eth1' },
+        ],
+      },
+      server: { routes: [{ to: 'default', via: NODE_OUT }] },
+    },
+    veths: [
+      {
+        a: {
+          ns: 'client',
+          dev: 'eth0',
+          addrs: [`${CLIENT}/24`, '10.0.0.2/32', '203.0.113.2/32', '203.0.113.130/32'],
+        },
+        b: { ns: 'node', dev: 'eth0', addrs: [`${NODE_IN}/24`] },
+      },
+      {
+        a: { ns: 'node', dev: 'eth1', addrs: [`${NODE_OUT}/24`] },
+        b: { ns: 'server', dev: 'eth0', addrs: ENDPOINTS.map((e) => `${e}/24`) },
+      },
+    ],
+  };
+}
+
+interface Alt {
+  probability: number;
+  verdict: string;
+  dnat: string | null;
+  snat: { kind: string; to: string } | null;
+  hits: { table: string; chain: string; handle?: number; rule: string }[];
+}
+
+async function packeteye(listed: string, src: string, dst: string, dport: number): Promise<Alt[]> {
+  const io = memoryIo({ 'node.nft': listed });
+  const argv = [
+    'nft',
+    'trace',
+    '--ruleset',
+    'node.nft',
+    '--src',
+    src,
+    '--dst',
+    dst,
+    '--dport',
+    String(dport),
+    '--local-ip',
+    `${NODE_IN}/24@eth0`,
+    '--local-ip',
+    `${NODE_OUT}/24@eth1`,
+    '--in-iface',
+    'eth0',
+    // Where a forwarded packet leaves (after DNAT, also one addressed to the node).
+    '--out-iface',
+    'eth1',
+    '--all-paths',
+    '-o',
+    'json',
+  ];
+  const code = await main(argv, io);
+  expect(code, io.stderr).toBe(0);
+  expect(io.stderr, 'packeteye warned about the listed ruleset').toBe('');
+  return (JSON.parse(io.stdout) as { alternatives: Alt[] }).alternatives;
+}
+
+/** One connection with the kernel's tracer on: what the client and server saw, and the rules the SYN hit. */
+async function connect(
+  lab: Lab,
+  src: string,
+  dst: string,
+  port: number,
+): Promise<{ client: ClientResult; seen: { peer: string; local: string }[]; rules: string[] }> {
+  const node = lab.ns('node');
+  const monitor = spawnIn(lab, node, ['nft', '-a', 'monitor', 'trace']);
+  await new Promise((r) => setTimeout(r, 300));
+  const server = await startServer(lab, lab.ns('server'), {
+    proto: 'tcp',
+    listen: ENDPOINTS.map((host) => ({ host, port: 80 })),
+  });
+  const [client] = await runClient(lab, lab.ns('client'), {
+    proto: 'tcp',
+    dst,
+    port,
+    bind: src,
+    attemptTimeoutMs: 700,
+  });
+  const seen = await server.stop();
+  await new Promise((r) => setTimeout(r, 200));
+  monitor.child.kill('SIGTERM');
+  const out = (await monitor.done).stdout;
+  return { client: client!, seen, rules: synRules(out) };
+}
+
+/**
+ * `nft monitor trace` lines of the first packet traced (the SYN): each rule
+ * that ran to its end or verdict, as `TABLE CHAIN handle N`.
+ */
+function synRules(out: string): string[] {
+  const lines = out.split('\n').filter((l) => l.startsWith('trace id '));
+  const id = lines[0]?.split(' ')[2];
+  const rules: string[] = [];
+  for (const l of lines) {
+    const m = /^trace id (\S+) (\S+ \S+) (\S+) rule .*# handle (\d+)/.exec(l);
+    if (!m || m[1] !== id) continue;
+    const r = `${m[2]} ${m[3]} handle ${m[4]}`;
+    // The kernel derives the id from the skb: a later packet may reuse it; it starts at the first rule again.
+    if (rules.length > 0 && r === rules[0]) break;
+    rules.push(r);
+  }
+  return rules;
+}
+
+function hitsOf(a: Alt): string[] {
+  return a.hits.map((h) => `${h.table} ${h.chain} handle ${String(h.handle)}`);
+}
+
+const FLOWS: readonly {
+  name: string;
+  src: string;
+  dst: string;
+  port: number;
+  saw: 'connected' | 'refused' | 'timeout';
+}[] = [
+  { name: 'pod to ClusterIP', src: '10.0.0.2', dst: '172.30.0.41', port: 80, saw: 'connected' },
+  {
+    name: 'external to ClusterIP',
+    src: '203.0.113.2',
+    dst: '172.30.0.41',
+    port: 80,
+    saw: 'connected',
+  },
+  {
+    name: 'wrong port of a ClusterIP',
+    src: '10.0.0.2',
+    dst: '172.30.0.41',
+    port: 443,
+    saw: 'refused',
+  },
+  {
+    name: 'service without endpoints',
+    src: '10.0.0.2',
+    dst: '172.30.0.46',
+    port: 80,
+    saw: 'refused',
+  },
+  { name: 'unallocated ClusterIP', src: '10.0.0.2', dst: '172.30.0.50', port: 80, saw: 'timeout' },
+  { name: 'LB IP, allowed source', src: '203.0.113.2', dst: '5.6.7.8', port: 80, saw: 'connected' },
+  {
+    name: 'LB IP, source out of range',
+    src: '203.0.113.130',
+    dst: '5.6.7.8',
+    port: 80,
+    saw: 'timeout',
+  },
+  {
+    name: 'NodePort, Cluster policy',
+    src: '203.0.113.2',
+    dst: NODE_IN,
+    port: 3003,
+    saw: 'connected',
+  },
+  {
+    name: 'NodePort, Local policy without local endpoint',
+    src: '203.0.113.2',
+    dst: NODE_IN,
+    port: 3001,
+    saw: 'timeout',
+  },
+];
+
+describe.skipIf(!canEmulate(TOOLS))(
+  'nft trace against the real kernel (kube-proxy nftables mode)',
+  () => {
+    it('agrees with real connections and with the kernel tracer, rule by rule', async () => {
+      await withTopology(topology(), async (lab) => {
+        const node = lab.ns('node');
+        node.exec(['nft', '-f', '-'], { input: KUBE_PROXY + TRACE_ALL });
+        const listed = node.exec(['nft', '-a', 'list', 'ruleset']);
+        for (const f of FLOWS) {
+          const [alt, ...more] = await packeteye(listed, f.src, f.dst, f.port);
+          expect(more, f.name).toEqual([]);
+          const real = await connect(lab, f.src, f.dst, f.port);
+          expect(real.client.kind, `${f.name}: ${JSON.stringify(real.client)}`).toBe(f.saw);
+          const verdict = { connected: 'ACCEPT', refused: 'REJECT', timeout: 'DROP' }[f.saw];
+          expect(alt!.verdict, f.name).toBe(verdict);
+          if (f.saw === 'connected') {
+            expect(real.seen, f.name).toHaveLength(1);
+            const seen = real.seen[0]!;
+            expect(alt!.dnat, f.name).toBe(seen.local);
+            // Masqueraded: the server saw the node's address, and packeteye says MASQUERADE to it.
+            const peer = seen.peer.split(':')[0];
+            expect(alt!.snat?.to.split(':')[0] ?? f.src, f.name).toBe(peer);
+          } else expect(real.seen, f.name).toEqual([]);
+          expect(hitsOf(alt!), f.name).toEqual(real.rules);
+        }
+      });
+    }, 120_000);
+
+    it('numgen random reaches exactly the endpoints packeteye enumerates, each with its probability', async () => {
+      await withTopology(topology(), async (lab) => {
+        const node = lab.ns('node');
+        node.exec(['nft', '-f', '-'], { input: KUBE_PROXY });
+        const alts = await packeteye(
+          node.exec(['nft', '-a', 'list', 'ruleset']),
+          '10.0.0.2',
+          '172.30.0.44',
+          80,
+        );
+        expect(alts.map((a) => [a.dnat, a.probability])).toEqual([
+          ['10.180.0.4:80', 0.5],
+          ['10.180.0.5:80', 0.5],
+        ]);
+        const server = await startServer(lab, lab.ns('server'), {
+          proto: 'tcp',
+          listen: ENDPOINTS.map((host) => ({ host, port: 80 })),
+        });
+        const results = await runClient(lab, lab.ns('client'), {
+          proto: 'tcp',
+          dst: '172.30.0.44',
+          port: 80,
+          bind: '10.0.0.2',
+          count: 16,
+          attemptTimeoutMs: 500,
+        });
+        const seen = await server.stop();
+        expect(results.every((r) => r.kind === 'connected')).toBe(true);
+        // 16 connections miss one of two equally likely endpoints with probability 2^-15.
+        expect([...new Set(seen.map((s) => s.local))].sort()).toEqual(
+          alts.map((a) => a.dnat).sort(),
+        );
+      });
+    }, 60_000);
+  },
+);
