@@ -22,7 +22,7 @@
  */
 import type { Command } from 'commander';
 import { InputError, hasErrors } from '../diag.js';
-import { parseNft } from '../iptables/nft/parse.js';
+import { iptablesNftTables, parseNft } from '../iptables/nft/parse.js';
 import { addTraceOptions, runTrace, type TraceOptions } from './iptables.js';
 import type { Io } from './io.js';
 
@@ -54,7 +54,8 @@ export function register(program: Command, io: Io): void {
   addTraceOptions(trace)
     .addHelpText('after', EXAMPLES)
     .action((opts: TraceOptions & { ruleset: string }) => {
-      const parsed = parseNft(io.readFile(opts.ruleset), opts.ruleset);
+      const text = io.readFile(opts.ruleset);
+      const parsed = parseNft(text, opts.ruleset);
       if (hasErrors(parsed.diagnostics))
         throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
       if (parsed.ruleset.tables.length === 0) {
@@ -65,9 +66,21 @@ export function register(program: Command, io: Io): void {
           "save the host's ruleset with nft -a list ruleset > ruleset.nft",
         );
       }
-      runTrace(io, opts, {
-        ruleset: parsed.ruleset,
-        warnings: parsed.diagnostics.filter((d) => d.severity !== 'error'),
-      });
+      const managed = iptablesNftTables(text, parsed.ruleset);
+      const warnings = parsed.diagnostics.filter((d) => d.severity !== 'error');
+      let tables = parsed.ruleset.tables;
+      if (opts.rules !== undefined) {
+        // iptables-nft's tables come from the iptables-save dump, not twice.
+        tables = tables.filter((t) => !managed.has(`${t.family} ${t.name}`));
+      } else if (managed.size > 0) {
+        warnings.push({
+          code: 'nft-iptables-nft-table',
+          severity: 'warning',
+          message: `${[...managed].map((m) => `table ${m}`).join(', ')} ${managed.size === 1 ? 'is' : 'are'} iptables-nft's: traced from the nft listing, where matches nft cannot print natively are not modelled`,
+          file: opts.ruleset,
+          hint: "pass the host's iptables-save output with --rules to trace those tables from it",
+        });
+      }
+      runTrace(io, opts, { ruleset: { tables }, warnings });
     });
 }

@@ -566,6 +566,29 @@ function priority(c: Cursor): number {
   return p;
 }
 
+const IPTABLES_TABLES = new Set(['raw', 'mangle', 'nat', 'filter', 'security']);
+const IPTABLES_CHAINS = new Set(['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING']);
+
+/**
+ * The tables iptables-nft manages (`FAMILY NAME`): those `nft list ruleset`
+ * marks "# Warning: table ip nat is managed by iptables-nft", and, in text
+ * without the marks, ip/ip6 tables with iptables' table names whose base
+ * chains are all iptables' built-in chains. Their rules are what
+ * `iptables-save` prints; `nft trace --rules` reads them from there.
+ */
+export function iptablesNftTables(text: string, rs: NftRuleset): Set<string> {
+  const out = new Set<string>();
+  for (const m of text.matchAll(/^# Warning: table (\S+) (\S+) is managed by iptables-nft/gm))
+    out.add(`${m[1]} ${m[2]}`);
+  for (const t of rs.tables) {
+    if ((t.family !== 'ip' && t.family !== 'ip6') || !IPTABLES_TABLES.has(t.name)) continue;
+    const bases = [...t.chains.values()].filter((c) => c.base);
+    if (bases.length > 0 && bases.every((c) => IPTABLES_CHAINS.has(c.name)))
+      out.add(`${t.family} ${t.name}`);
+  }
+  return out;
+}
+
 /** Reads `nft list ruleset` text or an `nft -f` script. `file` names it in diagnostics and rules. */
 export function parseNft(text: string, file?: string): NftParseResult {
   const r = new Reader(text, file);

@@ -90,6 +90,7 @@ const META_KEYS = new Set([
   'cpu',
   'cgroup',
   'nftrace',
+  'random',
 ]);
 /** Meta keys nft accepts without `meta`. */
 const BARE_META = new Set([

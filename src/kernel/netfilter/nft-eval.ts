@@ -356,6 +356,12 @@ function compare(op: string, a: NftScalar, b: NftScalar): boolean {
 export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
   switch (e.kind) {
     case 'cmp': {
+      const chance = randomChance(e);
+      if (chance !== null) {
+        // iptables-nft's `-m statistic --mode random`: `meta random & 2147483647 < T`.
+        return (x) =>
+          x.c.chooser.chance(chance, `${x.c.label}: meta random (p=${chance})`) ? NEXT : BREAK;
+      }
       const left = compileLeft(e.left);
       if (typeof left === 'string') return unsupported(left);
       const right = e.right;
@@ -466,6 +472,19 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
     case 'unsupported':
       return unsupported(`expression not modelled: ${e.text}`);
   }
+}
+
+/** `meta random & M < V` (and `<=`): true with probability V/(M+1) (or (V+1)/(M+1)); null for any other cmp. */
+function randomChance(e: Extract<NftExpr, { kind: 'cmp' }>): number | null {
+  const l = e.left[0];
+  const r = e.right[0];
+  if (e.left.length !== 1 || l?.kind !== 'bitwise' || l.op !== 'and') return null;
+  if (l.inner.kind !== 'meta' || l.inner.key !== 'random') return null;
+  if (r?.kind !== 'value' || typeof r.value !== 'number') return null;
+  const span = l.value + 1;
+  if (e.op === '<') return Math.min(1, r.value / span);
+  if (e.op === '<=') return Math.min(1, (r.value + 1) / span);
+  return null;
 }
 
 function compileLimit(e: Extract<NftExpr, { kind: 'limit' }>): CExpr {
