@@ -3,6 +3,8 @@
  *
  *   iptables parse   a 10,000-service kube-proxy dump (~40,000 rules); target < 1 s
  *   iptables trace   median time to trace one packet through it;    target < 1 ms
+ *   nft parse        kube-proxy nftables mode, 10,000 services (~40,000 rules); target < 1 s
+ *   nft trace        median time to trace one packet through it;    target < 1 ms
  *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s
  *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
  *   check            1,000 expectations on the 5,000-pod reach cluster;    target < 10 s
@@ -21,6 +23,7 @@
 import { benchParse } from './iptables-parse.js';
 import { benchLoad } from './k8s-load.js';
 import { benchTrace } from './iptables-trace.js';
+import { benchNft } from './nft.js';
 import { benchReach } from './reach.js';
 import { benchCheck, benchDiff } from './check.js';
 import { benchScale } from './scale-run.js';
@@ -65,6 +68,26 @@ if (want('trace')) {
       `median ${t.medianMs.toFixed(3)} ms, p90 ${t.p90Ms.toFixed(3)} ms (${t.packets} pkts)`,
       '< 1 ms',
       t.medianMs < 1,
+    ),
+  );
+}
+if (want('nft')) {
+  process.stderr.write(
+    'bench: parsing a 10,000-service kube-proxy nftables ruleset, tracing 1,000 packets…\n',
+  );
+  const n = benchNft();
+  lines.push(
+    line(
+      'nft parse',
+      `${n.rules} rules, ${(n.bytes / 1e6).toFixed(1)} MB in ${n.parseMs.toFixed(0)} ms`,
+      '< 1 s',
+      n.parseMs < 1000,
+    ),
+    line(
+      'nft trace',
+      `median ${n.medianMs.toFixed(3)} ms, p90 ${n.p90Ms.toFixed(3)} ms (${n.packets} pkts)`,
+      '< 1 ms',
+      n.medianMs < 1,
     ),
   );
 }
