@@ -26,7 +26,7 @@ import type {
   Selector,
 } from '../../kernel/netfilter/nft-types.js';
 import { Cursor, parseElements, parseRuleExprs, parseSelectors, RuleError } from './rule.js';
-import { tokenize, type Tok } from './tokenize.js';
+import { tokenStatements, type Tok } from './tokenize.js';
 import { parseDuration, PRIORITY_NAMES, TYPE_NAMES, typeOf } from './values.js';
 
 const FAMILIES = new Set<NftFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
@@ -111,8 +111,7 @@ class Reader {
   }
 
   run(): void {
-    const toks = tokenize(this.src);
-    for (const st of statements(toks)) {
+    for (const st of tokenStatements(this.src)) {
       const c = new Cursor(st.filter((t) => t.kind !== 'nl'));
       const first = st[0]!;
       try {

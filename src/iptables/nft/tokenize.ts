@@ -14,17 +14,42 @@ export interface Tok {
 
 const PUNCT = new Set(['{', '}', ';', ',']);
 
+/** Characters that end a word: white space, `{ } ; ,` and `"`. */
+const STOP: readonly boolean[] = (() => {
+  const t: boolean[] = new Array<boolean>(128).fill(false);
+  for (const ch of ' \t\r\n\v\f{};,"') t[ch.charCodeAt(0)] = true;
+  return t;
+})();
+
 export function tokenize(src: string): Tok[] {
   const out: Tok[] = [];
+  for (const st of tokenStatements(src, true)) out.push(...st);
+  return out;
+}
+
+/**
+ * The tokens statement by statement: a statement ends at a line end or `;`
+ * outside braces (the terminator itself is left out unless `keepEnds`).
+ * Reading a large script this way keeps only one statement's tokens alive.
+ */
+export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]> {
+  let out: Tok[] = [];
+  let depth = 0;
   let line = 1;
   let i = 0;
   const n = src.length;
   while (i < n) {
     const ch = src[i]!;
     if (ch === '\n') {
-      out.push({ kind: 'nl', text: '\n', line, start: i, end: i + 1 });
+      const t: Tok = { kind: 'nl', text: '\n', line, start: i, end: i + 1 };
       line++;
       i++;
+      if (depth <= 0) {
+        depth = 0;
+        if (keepEnds) out.push(t);
+        if (out.length > 0) yield out;
+        out = [];
+      } else out.push(t);
       continue;
     }
     if (ch === ' ' || ch === '\t' || ch === '\r') {
@@ -59,14 +84,22 @@ export function tokenize(src: string): Tok[] {
       continue;
     }
     if (PUNCT.has(ch)) {
-      out.push({ kind: 'punct', text: ch, line, start: i, end: i + 1 });
+      const t: Tok = { kind: 'punct', text: ch, line, start: i, end: i + 1 };
       i++;
+      if (ch === '{') depth++;
+      else if (ch === '}') depth--;
+      if (ch === ';' && depth <= 0) {
+        depth = 0;
+        if (keepEnds) out.push(t);
+        if (out.length > 0) yield out;
+        out = [];
+      } else out.push(t);
       continue;
     }
     let j = i;
-    while (j < n && !/[\s{};,"]/.test(src[j]!)) j++;
+    while (j < n && !STOP[src.charCodeAt(j)]) j++;
     out.push({ kind: 'word', text: src.slice(i, j), line, start: i, end: j });
     i = j;
   }
-  return out;
+  if (out.length > 0) yield out;
 }
