@@ -100,7 +100,7 @@ export function applyNodeStates(
   for (const d of r.diagnostics) if (d.severity === 'warning') io.err(`${formatDiagnostic(d)}\n`);
   for (const s of states)
     io.err(
-      `packeteye: ${s.node} runs on the state collected in ${s.dir}${s.iptables ? ` (${s.iptables.file}` : ' ('}${s.routes ? ', ip-route.json' : ''}${s.ipsetSave !== '' ? ', ipset.save' : ''})\n`,
+      `packeteye: ${s.node} runs on the state collected in ${s.dir}${s.iptables ? ` (${s.iptables.file}` : ' ('}${s.routes ? ', ip-route.json' : ''}${s.ipsetSave !== '' ? ', ipset.save' : ''}${s.iptables?.compiled.nft && s.iptables.file !== 'nft.ruleset' ? ', nft.ruleset' : ''})\n`,
     );
   return r.plan;
 }

@@ -22,9 +22,9 @@ async function cli(...argv: string[]) {
   return { code, out: io.stdout, err: io.stderr };
 }
 
-/** A bundle of node-1 holding `rules` as its iptables (nft back end). */
-function bundle(name: string, hostname: string, rules: string): string {
-  const out = `@@PACKETEYE-BEGIN hostname\n${hostname}\n\n@@PACKETEYE-END hostname rc=0\n@@PACKETEYE-BEGIN uid\n0\n\n@@PACKETEYE-END uid rc=0\n@@PACKETEYE-BEGIN iptables-nft.save\n${rules}\n@@PACKETEYE-END iptables-nft.save rc=0\n`;
+/** A bundle of node-1 holding `rules` as its iptables (nft back end), and `nft` as its nft list ruleset. */
+function bundle(name: string, hostname: string, rules: string, nft?: string): string {
+  const out = `@@PACKETEYE-BEGIN hostname\n${hostname}\n\n@@PACKETEYE-END hostname rc=0\n@@PACKETEYE-BEGIN uid\n0\n\n@@PACKETEYE-END uid rc=0\n@@PACKETEYE-BEGIN iptables-nft.save\n${rules}\n@@PACKETEYE-END iptables-nft.save rc=0\n${nft !== undefined ? `@@PACKETEYE-BEGIN nft.ruleset\n${nft}\n@@PACKETEYE-END nft.ruleset rc=0\n` : ''}`;
   const b = parseCollectOutput(out);
   const dir = join(tmp, name);
   mkdirSync(dir);
@@ -95,6 +95,33 @@ describe('trace and drift with --node-state', () => {
     expect(d.out).toMatch(
       /missing +nat -A KUBE-SERVICES .*default\/store-be.* \[kube-proxy; Service default\/store-be/,
     );
+  });
+
+  it("a node's native nftables tables run beside its iptables rules", async () => {
+    const rules = (
+      await cli('rules', '-f', 'two-nodes.yaml', '--node', 'node-1', '--only', 'iptables')
+    ).out;
+    // What nft list ruleset prints on such a node: iptables-nft's own tables, and a firewall.
+    const nft = `table ip nat {\n\tchain PREROUTING {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\ntable inet fw {\n\tchain pre {\n\t\ttype filter hook prerouting priority -400; policy accept;\n\t\ttcp dport 80 drop\n\t}\n}\n`;
+    const dir = bundle('with-nft', 'node-1', rules, nft);
+    const argv = [
+      'trace',
+      '-f',
+      'two-nodes.yaml',
+      '--node-state',
+      dir,
+      '--from',
+      'frontend',
+      '--to',
+      'svc/store-be:80',
+    ];
+    const t = await cli(...argv, '-o', 'json');
+    expect(t.code, t.err).toBe(0);
+    expect(t.err).toContain(`(iptables-nft.save, nft.ruleset)`);
+    expect(
+      (JSON.parse(t.out) as { request: { disposition: string } }).request.disposition,
+    ).not.toBe('delivered');
+    expect((await cli(...argv)).out).toContain('inet fw');
   });
 
   it('a bundle of a host that is not a Node, or not a bundle, is exit 2 saying what to do', async () => {

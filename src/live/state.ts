@@ -2,7 +2,7 @@
  * The twin as a node really is: a collected bundle (live/bundle.ts) read
  * with the loaders dumps go through — iptables-save with the iptables
  * parser, `ipset save` with the IP set reader, `ip -j route` with the kernel
- * model's route reader — and put in place of what the twin generated for
+ * model's route reader, `nft list ruleset` with the nftables reader — and put in place of what the twin generated for
  * that node: its netfilter rules and IP sets, and its routing tables.
  * Constructs the model does not support are diagnostics, as for dumps.
  * Addresses, links, neighbours and FDB entries stay the twin's (drift
@@ -10,7 +10,9 @@
  */
 import type { Diagnostic } from '../diag.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
+import { iptablesNftTables, parseNft } from '../iptables/nft/parse.js';
 import { parseIptablesSave } from '../iptables/parse.js';
+import type { NftRuleset } from '../kernel/netfilter/nft-types.js';
 import type { PolicyRule, Route } from '../kernel/fib.js';
 import type { Host } from '../kernel/host.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
@@ -77,18 +79,23 @@ export function loadState(node: string, s: NodeStateDir): LoadedState {
   const diagnostics: Diagnostic[] = [];
   const at = (f: string) => `${s.dir}/${f}`;
   const ipt = primaryIptables(s.bundle);
+  const nft = readNftRuleset(s, ipt !== undefined, diagnostics);
   let iptables: LoadedState['iptables'];
-  if (ipt === undefined) {
+  if (ipt === undefined && nft === undefined) {
     diagnostics.push({
       code: 'node-state-no-iptables',
       severity: 'warning',
       message: `the bundle holds no iptables-save output: ${node} keeps the twin's rules`,
       file: s.dir,
     });
+  } else if (ipt === undefined) {
+    // Native nftables only: the host's netfilter is its nft tables.
+    const ruleset: Ruleset = { tables: new Map() };
+    iptables = { file: NFT_FILE, text: '', ruleset, compiled: compileRuleset(ruleset, nft) };
   } else {
     const parsed = parseIptablesSave(ipt.text, at(ipt.file));
     diagnostics.push(...parsed.diagnostics);
-    iptables = { ...ipt, ruleset: parsed.ruleset, compiled: compileRuleset(parsed.ruleset) };
+    iptables = { ...ipt, ruleset: parsed.ruleset, compiled: compileRuleset(parsed.ruleset, nft) };
   }
   for (const w of s.bundle.manifest.spec.warnings)
     diagnostics.push({
@@ -114,6 +121,40 @@ export function loadState(node: string, s: NodeStateDir): LoadedState {
     ...(rules ? { rules } : {}),
     diagnostics,
   };
+}
+
+const NFT_FILE = 'nft.ruleset';
+
+/**
+ * The bundle's `nft list ruleset`, read by the nftables reader; the tables
+ * iptables-nft manages are left out when the bundle's iptables-save holds
+ * them. A listing that cannot be read leaves nftables out, with warnings
+ * (the node still runs on its iptables rules).
+ */
+function readNftRuleset(
+  s: NodeStateDir,
+  haveIptables: boolean,
+  diagnostics: Diagnostic[],
+): NftRuleset | undefined {
+  const text = s.bundle.files.get(NFT_FILE);
+  if (text === undefined || text.trim() === '') return undefined;
+  const parsed = parseNft(text, `${s.dir}/${NFT_FILE}`);
+  const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+  if (errors.length > 0) {
+    diagnostics.push(
+      ...errors.map((d) => ({
+        ...d,
+        severity: 'warning' as const,
+        code: 'node-state-nft-unread',
+        message: `${d.message}: the node's nftables tables are left out`,
+      })),
+    );
+    return undefined;
+  }
+  diagnostics.push(...parsed.diagnostics);
+  const managed = haveIptables ? iptablesNftTables(text, parsed.ruleset) : new Set<string>();
+  const tables = parsed.ruleset.tables.filter((t) => !managed.has(`${t.family} ${t.name}`));
+  return tables.length > 0 ? { tables } : undefined;
 }
 
 /** Replaces the host's routing tables (all but the kernel's local table) with the bundle's routes. */
