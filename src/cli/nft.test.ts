@@ -184,6 +184,23 @@ describe('packeteye nft trace through kube-proxy nftables mode', () => {
     expect(a!.path).toEqual(['PREROUTING', 'FORWARD', 'POSTROUTING']);
   });
 
+  it('reads nft -j list ruleset to the same answers', async () => {
+    const json = readFileSync('test/fixtures/nftables/kube-proxy-overall.list.json', 'utf8');
+    for (const [dst, dport, want] of [
+      ['172.30.0.44', 80, ['10.180.0.4:80', '10.180.0.5:80']],
+      ['172.30.0.46', 80, ['REJECT']],
+    ] as const) {
+      const as = await alts(
+        ['--ruleset', 'kp.json', '--src', '10.0.0.2', '--dst', dst, '--dport', String(dport)],
+        { 'kp.json': json },
+      );
+      expect(as.map((a) => a.dnat ?? a.verdict)).toEqual(want);
+      // JSON has no lines, but every rule its handle.
+      expect(as[0]!.hits.length).toBeGreaterThan(2);
+      expect(as[0]!.hits.every((h) => typeof h.handle === 'number')).toBe(true);
+    }
+  });
+
   it('the REJECT names the rule and its handle', async () => {
     const [a] = await alts([
       '--ruleset',

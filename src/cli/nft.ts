@@ -1,6 +1,7 @@
 /**
  * `packeteye nft trace`: follow one packet through a node's own nftables
- * ruleset (`nft list ruleset`, or an `nft -f` script such as kube-proxy's),
+ * ruleset (`nft list ruleset`, `nft -j list ruleset`, or an `nft -f` script
+ * such as kube-proxy's),
  * with the node's iptables-save dump beside it when both exist — as on
  * every node where kube-proxy or a CNI writes through iptables-nft while
  * something else writes native nftables tables. The kernel runs both by
@@ -22,6 +23,7 @@
  */
 import type { Command } from 'commander';
 import { InputError, hasErrors } from '../diag.js';
+import { parseNftJson } from '../iptables/nft/json.js';
 import { iptablesNftTables, parseNft } from '../iptables/nft/parse.js';
 import { addTraceOptions, runTrace, type TraceOptions } from './iptables.js';
 import type { Io } from './io.js';
@@ -48,14 +50,17 @@ export function register(program: Command, io: Io): void {
     )
     .requiredOption(
       '--ruleset <FILE>',
-      'nft list ruleset output of the host, or an nft -f script ("-" for stdin)',
+      'nft list ruleset output of the host (text, or nft -j JSON), or an nft -f script ("-" for stdin)',
     )
     .option('--rules <DUMP>', 'iptables-save output of the same host (iptables-nft tables)');
   addTraceOptions(trace)
     .addHelpText('after', EXAMPLES)
     .action((opts: TraceOptions & { ruleset: string }) => {
       const text = io.readFile(opts.ruleset);
-      const parsed = parseNft(text, opts.ruleset);
+      // `nft -j list ruleset` is JSON; anything else is nft's own language.
+      const parsed = text.trimStart().startsWith('{')
+        ? parseNftJson(text, opts.ruleset)
+        : parseNft(text, opts.ruleset);
       if (hasErrors(parsed.diagnostics))
         throw new InputError(parsed.diagnostics.filter((d) => d.severity === 'error'));
       if (parsed.ruleset.tables.length === 0) {

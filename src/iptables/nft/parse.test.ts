@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { NftRuleset } from '../../kernel/netfilter/nft-types.js';
+import { parseNftJson } from './json.js';
 import { parseNft } from './parse.js';
 
 const FIX = 'test/fixtures/nftables';
@@ -51,6 +52,35 @@ describe('parseNft', () => {
       139,
       'ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports',
     ]);
+  });
+
+  it('reads nft -j list ruleset to the model the text gives', () => {
+    const json = parseNftJson(read('kube-proxy-overall.list.json'), 'list.json');
+    const listed = parseNft(read('kube-proxy-overall.list.nft'), 'list.nft');
+    expect(json.diagnostics).toEqual([]);
+    // JSON spells out what `reject` means in an ip table (icmp port-unreachable), and nft 1.0.6's
+    // JSON leaves the `dynamic` flag out of a set's flags (flags do not change evaluation).
+    const same = (x: unknown) =>
+      JSON.parse(
+        JSON.stringify(sortElements(semantic(x as NftRuleset)), (k, v: unknown) =>
+          k === 'flags' && Array.isArray(v) ? undefined : v,
+        ).replaceAll(
+          '"kind":"reject","with":{"type":"icmp","code":"port-unreachable"}',
+          '"kind":"reject"',
+        ),
+      ) as unknown;
+    expect(same(json.ruleset)).toEqual(same(listed.ruleset));
+    const r = json.ruleset.tables[0]!.chains.get('services')!.rules[1]!;
+    expect([r.handle, r.source]).toEqual([62, { file: 'list.json' }]);
+  });
+
+  it.each([
+    ['not json', 'not JSON'],
+    ['{"x": 1}', 'expected {"nftables"'],
+  ])('refuses %j as nft -j output', (text, msg) => {
+    const { diagnostics } = parseNftJson(text, 'x.json');
+    expect(diagnostics).toMatchObject([{ code: 'nft-json', severity: 'error' }]);
+    expect(diagnostics[0]!.message).toContain(msg);
   });
 
   it.each([
