@@ -131,7 +131,10 @@ export type BridgeDetail = {
 /** `hook`: one table of a netfilter hook, entered. */
 export type HookDetail = {
   readonly hook: string;
+  /** An iptables table, or an nftables table as `FAMILY NAME`. */
   readonly table: string;
+  /** nftables: the base chain entered (iptables' chain is the hook's own). */
+  readonly chain?: string;
   /** The table's priority at this hook (NF_IP_PRI_*). */
   readonly priority: number;
   /** The skb mark on entry, `0x…`. */
@@ -148,7 +151,9 @@ export type RuleDetail = {
   /** Where the rule came from (a dump, or `iptables-save@NODE`). */
   readonly file?: string;
   readonly line?: number;
-  /** The rule as iptables-save prints it, without `-A CHAIN`. */
+  /** nftables: the rule's handle, when the ruleset text gave it. */
+  readonly handle?: number;
+  /** The rule as iptables-save prints it, without `-A CHAIN` (or as nft prints it). */
   readonly text: string;
   /** The target with its options (`MARK --set-xmark 0x4000/0x4000`). */
   readonly target: string;

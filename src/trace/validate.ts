@@ -69,7 +69,7 @@ export const STEP_DETAIL_FIELDS: {
     proxy: 'boolean?',
   },
   bridge: { bridge: 'string', action: 'string', mac: 'string?', port: 'string?', ports: 'array?' },
-  hook: { hook: 'string', table: 'string', priority: 'number', mark: 'string' },
+  hook: { hook: 'string', table: 'string', chain: 'string?', priority: 'number', mark: 'string' },
   rule: {
     hook: 'string',
     table: 'string',
@@ -77,6 +77,7 @@ export const STEP_DETAIL_FIELDS: {
     index: 'number',
     file: 'string?',
     line: 'number?',
+    handle: 'number?',
     text: 'string',
     target: 'string',
     mark: 'string',
