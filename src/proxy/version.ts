@@ -46,18 +46,27 @@ const NEWEST = 31;
 
 export function resolveLayout(version: string | undefined, diagnostics: Diagnostic[]): ProxyLayout {
   const v = version ?? DEFAULT_VERSION;
-  const m = /^v?1\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(v.trim());
+  const m = /^v?(\d+)\.(\d+)(?:\.\d+)?(?:[-+].*)?$/.exec(v.trim());
   let minor: number;
   if (!m) {
     diagnostics.push({
       code: 'proxy.version',
       severity: 'error',
-      message: `unrecognised kube-proxy version "${v}"; expected e.g. "1.27" or "1.31"; using ${DEFAULT_VERSION}`,
+      message: `unrecognised kube-proxy version "${v}"; expected a release such as "1.27" or "1.31"`,
       field: 'kubeProxy.version',
     });
     minor = NEWEST;
+  } else if (m[1] !== '1') {
+    // Not a Kubernetes 1.x release: read as the nearest modelled one, said.
+    minor = Number(m[1]) < 1 ? OLDEST : NEWEST;
+    diagnostics.push({
+      code: 'proxy.version',
+      severity: 'warning',
+      message: `kube-proxy ${v} is outside the modelled releases (1.${OLDEST}–1.${NEWEST}); writing the nearest, the 1.${minor} layout`,
+      field: 'kubeProxy.version',
+    });
   } else {
-    minor = Number(m[1]);
+    minor = Number(m[2]);
     if (minor < OLDEST) {
       diagnostics.push({
         code: 'proxy.version',
