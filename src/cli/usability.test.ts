@@ -111,6 +111,7 @@ describe('-n NAMESPACE: bare refs as kubectl resolves them', () => {
     ['host/client:80', 'shop', 'host/client:80'],
     ['10.0.0.1', 'shop', '10.0.0.1'],
     ['10.0.0.1:53', 'shop', '10.0.0.1:53'],
+    ['999.1.1.1:80', 'shop', '999.1.1.1:80'],
   ])('qualifyRef(%j, %j) = %j', (ref, ns, want) => {
     expect(qualifyRef(ref, ns)).toBe(want);
   });
@@ -342,6 +343,10 @@ describe('bad input: exit 2, what is wrong and what to do, no stack', () => {
     [
       [...TRACE, '--from', 'frontend', '--to', 'db', '-o', 'xml'],
       /-o "xml" is not one of text, wide, json, yaml, mermaid, html/,
+    ],
+    [
+      [...TRACE, '--from', 'frontend', '--to', '999.1.1.1:80'],
+      /--to 999\.1\.1\.1:80: 999\.1\.1\.1 is not an IPv4 address[\s\S]*four numbers 0–255/,
     ],
     [
       [...TRACE, '--from', 'frontnd', '--to', 'db'],

@@ -58,6 +58,9 @@ export function closeMatches(ref: string, candidates: readonly string[], n = 3):
     .map((x) => x.c);
 }
 
+/** Four dot-separated numbers: meant as an IPv4 address, whether or not it is one. */
+const DOTTED_QUAD = /^\d+\.\d+\.\d+\.\d+$/;
+
 function unknown(model: ClusterModel, ref: string, what: string, option: string): InputError {
   const near = closeMatches(ref, knownRefs(model));
   return InputError.of(
@@ -83,7 +86,7 @@ export function qualifyRef(ref: string, namespace: string): string {
   }
   if (ref.startsWith('node/') || ref.startsWith('host/') || ref.includes('/')) return ref;
   const { base } = splitPort(ref);
-  if (base === '' || isIpv4(base)) return ref;
+  if (base === '' || isIpv4(base) || DOTTED_QUAD.test(base)) return ref;
   return `${namespace}/${ref}`;
 }
 
@@ -207,6 +210,13 @@ export function resolveRef(
   }
   const key = base.includes('/') ? base : `default/${base}`;
   const pod = model.pods.get(key);
+  if (!pod && DOTTED_QUAD.test(base))
+    throw InputError.of(
+      'unknown-ref',
+      `${option} ${ref}: ${base} is not an IPv4 address`,
+      {},
+      'an IPv4 address is four numbers 0–255 without leading zeros, e.g. 10.244.1.5',
+    );
   if (!pod) throw unknown(model, ref, 'no such Pod (or unknown ref form)', option);
   let p: number | undefined;
   let pr: L4Proto | undefined;
