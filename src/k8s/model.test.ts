@@ -809,7 +809,7 @@ describe('buildModel: cross-object checks', () => {
       CLUSTER +
         'apiVersion: packeteye.dev/v1alpha1\nkind: Cluster\nmetadata: {name: u}\nspec: {}\n',
       [
-        'c.yaml:9: document 2: Cluster u: error: a second Cluster object; Cluster t at c.yaml:1 is used [k8s-duplicate-cluster]',
+        'c.yaml:9: document 2: Cluster u: error: a second Cluster object (the first is Cluster t at c.yaml:1); the objects describe more than one cluster [k8s-duplicate-cluster]',
       ],
     ],
     [

@@ -57,7 +57,7 @@ export function buildCluster(
       extra,
       undefined,
       'k8s-duplicate-cluster',
-      `a second Cluster object; ${objectRef(first!.object)} at ${first!.loaded?.origin.file}:${first!.loaded?.origin.line} is used`,
+      `a second Cluster object (the first is ${objectRef(first!.object)} at ${first!.loaded?.origin.file}:${first!.loaded?.origin.line}); the objects describe more than one cluster`,
       'keep exactly one Cluster object across all input files',
     );
   }
