@@ -143,6 +143,7 @@ describe('golden traces by name (DNS)', () => {
       'svc/shop/store-be:80',
       'shop/web-0:80',
       '10.0.3.76:80',
+      '999.1.1.1:80',
       'host/upstream-dns:53',
     ])
       expect(nameRef(plan.model, r)).toBeUndefined();

@@ -68,7 +68,8 @@ export function nameRef(model: ClusterModel, to: string, qualified = to): NameRe
   const i = to.lastIndexOf(':');
   const host = i < 0 ? to : to.slice(0, i);
   const port = i < 0 ? undefined : to.slice(i + 1);
-  if (isIpv4(host) || !HOSTNAME.test(host)) return undefined;
+  // A top-level label is never all digits (RFC 3696 §2): 999.1.1.1 is a mistyped address, not a name.
+  if (isIpv4(host) || !HOSTNAME.test(host) || /(^|\.)\d+\.?$/.test(host)) return undefined;
   if (model.pods.has(qualified.replace(/:[^:]*$/, ''))) return undefined;
   // A bare word that names a pod in some namespace is a pod ref in the wrong namespace, not a host name.
   if (!host.includes('.') && [...model.pods.values()].some((p) => p.metadata.name === host))
