@@ -3,12 +3,12 @@
  * when it is denied, the checked edits that would allow it (check/suggest.ts).
  * Without --port the edits are for the destination pod's first declared port.
  */
-import { suggestEdits, type Suggestion } from '../trace/check/suggest.js';
+import { suggestEdits, withSuggestions, type Suggestion } from '../trace/check/suggest.js';
 import { evaluatePair, type PairResult } from '../policy/evaluate.js';
 import { explainJson, explainPair, type PortQuery } from '../policy/explain.js';
 import type { PolicyWorld, SourceObject } from '../policy/model.js';
 import { renderSuggestionsText, suggestionsJson } from '../render/suggest.js';
-import type { TracePolicyView } from '../trace/model.js';
+import type { ConnectionTrace, TracePolicyView } from '../trace/model.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import { parsePortRef } from '../trace/check/expectations.js';
 import { document } from '../render/document.js';
@@ -86,6 +86,13 @@ export function policySources(
 ): { world: PolicyWorld; sources: readonly SourceObject[] } {
   const loaded = loadSources({ ...io, err: () => undefined }, files);
   return { world: buildPolicyWorld(loaded.sources), sources: loaded.sources };
+}
+
+/** The trace with the checked edits that would allow it when the policies deny it (else unchanged). */
+export function suggested<T extends ConnectionTrace>(io: Io, files: readonly string[], t: T): T {
+  if (!t.policy || t.policy.allowedByPolicy) return t;
+  const { world, sources } = policySources(io, files);
+  return withSuggestions(t, world, sources);
 }
 
 /** The text lines of a trace's suggestions (`policy.suggestions`); empty when it has none. */

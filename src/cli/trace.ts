@@ -23,8 +23,7 @@ import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
 import { STRICT_HELP, loadPlan, parseIntOption } from './cluster.js';
-import { policySources, traceSuggestionLines } from './explain.js';
-import { withSuggestions } from '../trace/check/suggest.js';
+import { suggested, traceSuggestionLines } from './explain.js';
 import { readOnce } from './read-once.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
@@ -225,14 +224,7 @@ export function register(program: Command, io: Io): void {
         p.done();
       }
       // Denied by the policies: the checked edits that would allow it, in the trace itself.
-      if (
-        t.policy &&
-        !t.policy.allowedByPolicy &&
-        ['text', 'wide', 'json', 'yaml'].includes(output)
-      ) {
-        const { world, sources } = policySources(sio, src.files);
-        t = withSuggestions(t, world, sources);
-      }
+      if (['text', 'wide', 'json', 'yaml'].includes(output)) t = suggested(sio, src.files, t);
       const wide = output === 'wide';
       const text = (x: ConnectionTrace): string =>
         opts.verbose ? renderTraceVerbose(x) : renderTraceText(x, { wide });
