@@ -5,6 +5,7 @@ import { parse } from 'yaml';
 import { evaluatePair } from '../policy/evaluate.js';
 import { sourcesFromYaml } from '../policy/testing/yaml.js';
 import { buildPolicyWorld } from '../policy/world.js';
+import { diffReach } from '../trace/check/diff.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
 import { expectDocument } from '../render/testing/schema.js';
@@ -228,7 +229,7 @@ describe('reach --explain: suggested edits', () => {
       expect(code).toBe(0);
       const out = parse(io.stdout) as {
         allowedOnPort: boolean;
-        suggestions: { edits: Edit[]; alsoOpens: number }[];
+        suggestions: { edits: Edit[]; alsoOpens: number; cuts: number }[];
       };
       expect(out.allowedOnPort).toBe(false);
       const got = out.suggestions.map((s) => s.edits.map((e) => e.kind).join('+'));
@@ -236,7 +237,12 @@ describe('reach --explain: suggested edits', () => {
       // A BANP deny is lifted by any NetworkPolicy that isolates the pod and admits the peer.
       if (kinds.length === 0) expect(got).toContain('new-policy');
       const objects = sourcesFromYaml(cluster).map((s) => s.object);
+      const before = buildPolicyWorld(objects.map((object) => ({ object })));
       const [proto, p] = port.split('/');
+      // Narrowest first: no later suggestion opens or cuts fewer other pairs than the first.
+      const cost = (s: { alsoOpens: number; cuts: number }): number => s.alsoOpens + s.cuts;
+      for (const s of out.suggestions)
+        expect(cost(s)).toBeGreaterThanOrEqual(cost(out.suggestions[0]!));
       for (const s of out.suggestions) {
         let edited = objects;
         for (const e of s.edits) edited = applyEdit(edited, e);
@@ -247,6 +253,13 @@ describe('reach --explain: suggested edits', () => {
         expect(evaluatePair(w, a, b).allowed.has(proto as 'TCP', Number(p)), got.join(', ')).toBe(
           true,
         );
+        // What else the edit opens and cuts, recomputed by the engine over the whole matrix from
+        // the edit as printed and applied here, is what the suggestion says.
+        const d = diffReach(before, w);
+        expect({ alsoOpens: Math.max(0, d.opened - 1), cuts: d.cut }).toEqual({
+          alsoOpens: s.alsoOpens,
+          cuts: s.cuts,
+        });
       }
     },
   );
