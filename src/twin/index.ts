@@ -35,14 +35,7 @@ import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
 import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
-import {
-  compileRuleset,
-  type Chain,
-  type CompiledRuleset,
-  type Ruleset,
-  type Table,
-  type TableName,
-} from '../kernel/netfilter/index.js';
+import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
 import { generateIptablesRules, proxierFlagsFor, proxyNodeKeys } from '../proxy/index.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
@@ -324,27 +317,12 @@ interface CompiledRules {
   diagnostics: Diagnostic[];
 }
 
-/** One parse of a rule text, under the file name of the first node that had it. */
+/** One parse (and one compilation) of a rule text, under the file name of the first node that had it. */
 interface ParsedRules {
   readonly file: string;
   readonly ruleset: Ruleset;
+  readonly compiled: CompiledRuleset;
   readonly diagnostics: Diagnostic[];
-}
-
-/** The same rules, every chain and rule naming `file` as its source (the lines stay: the text is the same). */
-function withFile(rs: Ruleset, file: string): Ruleset {
-  const tables = new Map<TableName, Table>();
-  for (const [name, t] of rs.tables) {
-    const chains = new Map<string, Chain>();
-    for (const [cn, c] of t.chains)
-      chains.set(cn, {
-        ...c,
-        source: { ...c.source, file },
-        rules: c.rules.map((r) => ({ ...r, source: { ...r.source, file } })),
-      });
-    tables.set(name, { ...t, chains });
-  }
-  return { ...rs, tables };
 }
 
 /** One node: its root namespace on the underlay, the CNI's node state, its pods, its rules. */
@@ -488,19 +466,20 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
   const file = `iptables-save@${name}`;
   let entry = compiledCache.get(name);
   if (!entry || entry.text !== text) {
-    // One parse per distinct text; each node's copy names its own file (every rule step of a trace does).
+    // One parse and one compilation per distinct text; each node's compiled view names its own
+    // file (every rule step of a trace does), the lines being the same.
     let parsed = parsedCache.get(text);
     if (!parsed) {
       const p = parseIptablesSave(text, file);
-      parsed = { file, ruleset: p.ruleset, diagnostics: p.diagnostics };
+      const compiled = compileRuleset(p.ruleset);
+      parsed = { file, ruleset: p.ruleset, compiled, diagnostics: p.diagnostics };
       parsedCache.set(text, parsed);
     }
     const same = parsed.file === file;
-    const ruleset = same ? parsed.ruleset : withFile(parsed.ruleset, file);
     entry = {
       text,
-      ruleset,
-      compiled: compileRuleset(ruleset),
+      ruleset: parsed.ruleset,
+      compiled: same ? parsed.compiled : { ...parsed.compiled, file },
       diagnostics: same
         ? parsed.diagnostics
         : parsed.diagnostics.map((d) => (d.file === parsed!.file ? { ...d, file } : d)),

@@ -144,6 +144,12 @@ export interface CompiledRuleset {
   readonly tables: ReadonlyMap<TableName, CTable>;
   /** Native nftables tables of the same host, run at their hooks by priority with these. */
   readonly nft?: CompiledNft;
+  /**
+   * The file this host's rule steps name, when the rules were parsed (and their chains
+   * compiled) once under another host's file: hosts with the same rule text share one
+   * compilation, each naming its own dump.
+   */
+  readonly file?: string;
 }
 
 /**

@@ -64,6 +64,8 @@ export interface EvalCtx {
   manip?: ManipType;
   /** Names the rule being evaluated, for chance decisions (chain + rule + line). */
   label: string;
+  /** The file rule steps name, when the ruleset says (`CompiledRuleset.file`); else each rule's own. */
+  readonly file?: string;
   readonly hits: RuleHit[];
   readonly rec: Recorder;
   /** Notes from targets (LOG lines, NAT setup) for the trace. */

@@ -318,6 +318,7 @@ export class Netfilter {
       conntrack: this.conntrack,
       now: this.env.now(),
       label: '',
+      ...(this.compiled.file !== undefined ? { file: this.compiled.file } : {}),
       hits,
       rec: tee,
       notes: [],

@@ -36,7 +36,7 @@ export function refOf(c: EvalCtx, chain: string, r: CRule): RuleRef {
     table: c.table,
     chain,
     index: r.index,
-    ...(r.rule.source.file !== undefined ? { file: r.rule.source.file } : {}),
+    ...((c.file ?? r.rule.source.file) !== undefined ? { file: c.file ?? r.rule.source.file } : {}),
     ...(r.rule.source.line !== undefined ? { line: r.rule.source.line } : {}),
     text: r.rule.text,
   };
