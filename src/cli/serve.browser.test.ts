@@ -9,56 +9,17 @@
  *
  * Skips unless /usr/bin/chromium and the playwright-core module are present.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  chromiumAvailable,
+  openChromium,
+  type Browser,
+  type PwPage,
+} from '../render/testing/chromium.js';
 import { memoryIo } from './io.js';
 import { buildProgram } from './main.js';
 import { startServe, type ServeHandle } from './serve.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-
-interface PwLocator {
-  click(o?: { timeout?: number }): Promise<void>;
-  fill(v: string): Promise<void>;
-  check(): Promise<void>;
-  count(): Promise<number>;
-  first(): PwLocator;
-  nth(i: number): PwLocator;
-  textContent(): Promise<string | null>;
-}
-interface PwPage {
-  goto(url: string): Promise<unknown>;
-  locator(sel: string): PwLocator;
-  evaluate<T>(expression: string): Promise<T>;
-  waitForSelector(sel: string, o?: { timeout?: number; state?: string }): Promise<unknown>;
-  on(ev: 'console' | 'pageerror' | 'request', fn: (x: unknown) => void): void;
-  close(): Promise<void>;
-}
-interface PwContext {
-  newPage(): Promise<PwPage>;
-  close(): Promise<void>;
-}
-interface Pw {
-  chromium: {
-    launchPersistentContext(
-      userDataDir: string,
-      o: { executablePath: string; args: string[]; headless: boolean },
-    ): Promise<PwContext>;
-  };
-}
-
-async function loadPlaywright(): Promise<Pw | undefined> {
-  try {
-    const name = 'playwright-core';
-    return (await import(name)) as Pw;
-  } catch {
-    return undefined;
-  }
-}
-
-const pw = existsSync(CHROMIUM) ? await loadPlaywright() : undefined;
 
 /**
  * Waits until an expression holds in the page. Playwright's waitForFunction
@@ -72,10 +33,9 @@ async function until(page: PwPage, expression: string, timeoutMs = 10_000): Prom
   }
 }
 
-describe.skipIf(pw === undefined)('serve: the page in headless Chromium', () => {
-  let browser: PwContext;
+describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () => {
+  let browser: Browser;
   let h: ServeHandle;
-  const userData = mkdtempSync(join(tmpdir(), 'pe-chromium-'));
 
   beforeAll(async () => {
     const io = Object.assign(memoryIo(), {
@@ -87,25 +47,12 @@ describe.skipIf(pw === undefined)('serve: the page in headless Chromium', () => 
       port: 0,
       program: (qio) => buildProgram(qio),
     });
-    browser = await pw!.chromium.launchPersistentContext(userData, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await openChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
     await h?.close();
-    rmSync(userData, { recursive: true, force: true });
   });
 
   it('loads, picks, traces, switches alternative and opens a hop’s rules', async () => {

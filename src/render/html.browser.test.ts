@@ -10,7 +10,7 @@
  *
  * Skips unless /usr/bin/chromium and the playwright-core module are present.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,58 +19,7 @@ import { buildModel } from '../k8s/model.js';
 import { traceConnection, type TraceOptions } from '../trace/connection.js';
 import { planTwin } from '../twin/index.js';
 import { pathOf, renderTraceHtml, wiresOf } from './html.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-
-interface PwPage {
-  goto(url: string): Promise<unknown>;
-  locator(sel: string): {
-    count(): Promise<number>;
-    first(): PwLocator;
-    nth(i: number): PwLocator;
-  };
-  /** A JavaScript expression, evaluated in the page (strings keep DOM types out of this Node program). */
-  evaluate<T>(expression: string): Promise<T>;
-  screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
-  emulateMedia(o: { colorScheme?: 'light' | 'dark'; media?: 'print' | 'screen' }): Promise<void>;
-  on(ev: 'console' | 'pageerror', fn: (x: unknown) => void): void;
-  keyboard: { press(k: string): Promise<void> };
-  close(): Promise<void>;
-}
-interface PwLocator {
-  click(o?: { timeout?: number }): Promise<void>;
-  focus(): Promise<void>;
-  getAttribute(n: string): Promise<string | null>;
-}
-interface PwContext {
-  newPage(): Promise<PwPage>;
-  close(): Promise<void>;
-}
-interface Pw {
-  chromium: {
-    launchPersistentContext(
-      userDataDir: string,
-      o: {
-        executablePath: string;
-        args: string[];
-        headless: boolean;
-        viewport: { width: number; height: number };
-      },
-    ): Promise<PwContext>;
-  };
-}
-
-async function loadPlaywright(): Promise<Pw | undefined> {
-  try {
-    // A variable specifier keeps tsc from requiring the module's types when it is absent.
-    const name = 'playwright-core';
-    return (await import(name)) as Pw;
-  } catch {
-    return undefined;
-  }
-}
-
-const pw = existsSync(CHROMIUM) ? await loadPlaywright() : undefined;
+import { chromiumAvailable, openChromium, type Browser } from './testing/chromium.js';
 
 function trace(example: string, opts: TraceOptions): ReturnType<typeof traceConnection> {
   const path = `examples/${example}.yaml`;
@@ -98,34 +47,17 @@ const CASES: { name: string; example: string; opts: TraceOptions }[] = [
   { name: 'hairpin', example: 'hairpin', opts: { from: 'default/web', to: 'svc/default/web:80' } },
 ];
 
-describe.skipIf(pw === undefined)('html view in headless Chromium', () => {
-  let browser: PwContext;
+describe.skipIf(!chromiumAvailable)('html view in headless Chromium', () => {
+  let browser: Browser;
   const keep = process.env['PE_HTML_SHOTS'];
   const shots = keep ?? mkdtempSync(join(tmpdir(), 'pe-html-'));
-  const userData = mkdtempSync(join(tmpdir(), 'pe-chromium-'));
 
   beforeAll(async () => {
-    // A fresh profile: playwright passes it as --user-data-dir.
-    browser = await pw!.chromium.launchPersistentContext(userData, {
-      executablePath: CHROMIUM,
-      headless: true,
-      viewport: { width: 1280, height: 900 },
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await openChromium();
   }, 60_000);
 
   afterAll(async () => {
     await browser?.close();
-    rmSync(userData, { recursive: true, force: true });
     if (keep === undefined) rmSync(shots, { recursive: true, force: true });
   });
 

@@ -11,18 +11,25 @@ export const CHROMIUM = '/usr/bin/chromium';
 
 export interface PwLocator {
   click(o?: { timeout?: number }): Promise<void>;
+  fill(v: string): Promise<void>;
+  check(): Promise<void>;
+  focus(): Promise<void>;
   count(): Promise<number>;
+  first(): PwLocator;
+  nth(i: number): PwLocator;
   getAttribute(n: string): Promise<string | null>;
   textContent(): Promise<string | null>;
 }
 export interface PwPage {
   goto(url: string): Promise<unknown>;
-  locator(sel: string): PwLocator & { first(): PwLocator; nth(i: number): PwLocator };
-  /** A JavaScript expression, evaluated in the page. */
+  locator(sel: string): PwLocator;
+  /** A JavaScript expression, evaluated in the page (strings keep DOM types out of this Node program). */
   evaluate<T>(expression: string): Promise<T>;
+  waitForSelector(sel: string, o?: { timeout?: number; state?: string }): Promise<unknown>;
   screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
   emulateMedia(o: { colorScheme?: 'light' | 'dark'; media?: 'print' | 'screen' }): Promise<void>;
-  on(ev: 'console' | 'pageerror', fn: (x: unknown) => void): void;
+  on(ev: 'console' | 'pageerror' | 'request', fn: (x: unknown) => void): void;
+  keyboard: { press(k: string): Promise<void> };
   close(): Promise<void>;
 }
 export interface Browser {
