@@ -5,7 +5,7 @@
  * and names that differ only in punctuation (`c/a-b`, `c-a/b`) stay two
  * lifelines. Skips unless /usr/bin/chromium and playwright-core are present.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,35 +15,9 @@ import { buildModel } from '../k8s/model.js';
 import { traceConnection, type TraceOptions } from '../trace/connection.js';
 import type { ConnectionTrace, Leg } from '../trace/model.js';
 import { planTwin } from '../twin/index.js';
+import { chromiumAvailable, openChromium, type Browser, type PwPage } from './testing/chromium.js';
 import { renderTraceMermaid } from './trace.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-
-interface Page {
-  goto(url: string): Promise<unknown>;
-  evaluate<T>(expression: string): Promise<T>;
-}
-interface Context {
-  newPage(): Promise<Page>;
-  close(): Promise<void>;
-}
-interface Pw {
-  chromium: {
-    launchPersistentContext(
-      dir: string,
-      o: { executablePath: string; args: string[]; headless: boolean },
-    ): Promise<Context>;
-  };
-}
-
-async function optional<T>(name: string): Promise<T | undefined> {
-  try {
-    return (await import(name)) as T;
-  } catch {
-    return undefined;
-  }
-}
-const pw = existsSync(CHROMIUM) ? await optional<Pw>('playwright-core') : undefined;
 let mermaidJs: string | undefined;
 try {
   mermaidJs = createRequire(import.meta.url).resolve('mermaid/dist/mermaid.min.js');
@@ -126,17 +100,13 @@ const KEYWORDS = [
   'node.end',
 ];
 
-describe.skipIf(pw === undefined || mermaidJs === undefined)('-o mermaid in Mermaid', () => {
-  let ctx: Context;
-  let page: Page;
+describe.skipIf(!chromiumAvailable || mermaidJs === undefined)('-o mermaid in Mermaid', () => {
+  let ctx: Browser;
+  let page: PwPage;
   const dir = mkdtempSync(join(tmpdir(), 'pe-mermaid-'));
 
   beforeAll(async () => {
-    ctx = await pw!.chromium.launchPersistentContext(join(dir, 'profile'), {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    ctx = await openChromium();
     page = await ctx.newPage();
     writeFileSync(
       join(dir, 'index.html'),
