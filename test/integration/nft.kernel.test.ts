@@ -16,8 +16,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { memoryIo } from '../cli/io.js';
-import { main } from '../cli/main.js';
+import { memoryIo } from '../../src/cli/io.js';
+import { main } from '../../src/cli/main.js';
+import { NODE_IN, NODE_OUT, natNodeTopology } from '../../src/emulate/testing/nat-node.js';
 import {
   canEmulate,
   runClient,
@@ -27,12 +28,9 @@ import {
   type ClientResult,
   type Lab,
   type TopologyDesc,
-} from './index.js';
+} from '../../src/emulate/index.js';
 
 const TOOLS = ['ip', 'nft', 'socat', 'sysctl'];
-const NODE_IN = '192.168.0.2';
-const NODE_OUT = '10.180.0.254';
-const CLIENT = '192.168.0.10';
 const ENDPOINTS = ['10.180.0.1', '10.180.0.2', '10.180.0.3', '10.180.0.4', '10.180.0.5'];
 
 /**
@@ -56,36 +54,7 @@ add rule ip petrace pre meta nftrace set 1
 `;
 
 function topology(): TopologyDesc {
-  return {
-    netns: {
-      client: { routes: [{ to: 'default', via: NODE_IN }] },
-      node: {
-        sysctls: { 'net.ipv4.ip_forward': 1 },
-        routes: [
-          { to: '10.0.0.2/32', via: CLIENT, dev: 'eth0' },
-          { to: '203.0.113.0/24', via: CLIENT, dev: 'eth0' },
-          // Service addresses exist only as rule matches; a node routes them somewhere (its default route).
-          { to: '172.30.0.0/16', via: ENDPOINTS[0]!, dev: 'eth1' },
-          { to: '5.6.7.0/24', via: ENDPOINTS[0]!, dev: 'eth1' },
-        ],
-      },
-      server: { routes: [{ to: 'default', via: NODE_OUT }] },
-    },
-    veths: [
-      {
-        a: {
-          ns: 'client',
-          dev: 'eth0',
-          addrs: [`${CLIENT}/24`, '10.0.0.2/32', '203.0.113.2/32', '203.0.113.130/32'],
-        },
-        b: { ns: 'node', dev: 'eth0', addrs: [`${NODE_IN}/24`] },
-      },
-      {
-        a: { ns: 'node', dev: 'eth1', addrs: [`${NODE_OUT}/24`] },
-        b: { ns: 'server', dev: 'eth0', addrs: ENDPOINTS.map((e) => `${e}/24`) },
-      },
-    ],
-  };
+  return natNodeTopology(ENDPOINTS, ['172.30.0.0/16', '5.6.7.0/24']);
 }
 
 interface Alt {
