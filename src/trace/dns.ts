@@ -25,7 +25,7 @@ import {
   podResolvConf,
   renderResolvConf,
   resolve,
-  type Answer,
+  servfail,
   type CoreDnsConfig,
   type Exchange,
   type Question,
@@ -220,12 +220,12 @@ function answerOf(
   if (isDnsServer(model, at)) {
     const answer = coreDnsAnswer(model, cfg, q, transport, (qq, servers) => {
       const up = servers[0];
-      if (up === undefined) return servfail('forward has no upstream');
+      if (up === undefined) return servfail('forward', ['forward has no upstream']);
       const ft = traceConnection(plan, { from: at, to: `${up}:53`, proto: 'udp', seed });
       forward = nested(ft);
       const why = lostBecause(ft);
       if (why && ft.request.disposition !== 'left-model')
-        return servfail(`the forwarded query to ${up} got no answer: ${why}`);
+        return servfail('forward', [`the forwarded query to ${up} got no answer: ${why}`]);
       return internetAnswer(model, qq, up);
     });
     return { exchange: { answer }, ...(forward ? { forward } : {}) };
@@ -237,18 +237,6 @@ function answerOf(
     exchange: {
       timeout: { detail: `delivered to ${sentBy(t)}, which is not a DNS server the twin models` },
     },
-  };
-}
-
-function servfail(note: string): Answer {
-  return {
-    rcode: 'SERVFAIL',
-    aa: false,
-    tc: false,
-    answer: [],
-    authority: [],
-    by: 'forward',
-    notes: [note],
   };
 }
 

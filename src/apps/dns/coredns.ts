@@ -384,15 +384,10 @@ function serveOnce(
       };
     }
     if (!h.fallthrough)
-      return {
-        rcode: 'SERVFAIL',
-        aa: false,
-        tc: false,
-        answer: [],
-        authority: [],
-        by: `hosts (server ${zoneLabel})`,
-        notes: [...notes, 'hosts: no entry and no fallthrough (SERVFAIL)'],
-      };
+      return servfail(`hosts (server ${zoneLabel})`, [
+        ...notes,
+        'hosts: no entry and no fallthrough (SERVFAIL)',
+      ]);
   }
   const k = server.kubernetes;
   if (k) {
@@ -443,14 +438,22 @@ function serveOnce(
       notes: [...notes, `forward: ${f.toFrom}`, ...up.notes],
     };
   }
+  return servfail(`server ${zoneLabel}: no plugin answered`, [
+    ...notes,
+    'no plugin in the chain answered (plugin.NextOrFailure: SERVFAIL)',
+  ]);
+}
+
+/** A SERVFAIL answer: no records, not authoritative; `by` names who gave it. */
+export function servfail(by: string, notes: readonly string[]): Answer {
   return {
     rcode: 'SERVFAIL',
     aa: false,
     tc: false,
     answer: [],
     authority: [],
-    by: `server ${zoneLabel}: no plugin answered`,
-    notes: [...notes, 'no plugin in the chain answered (plugin.NextOrFailure: SERVFAIL)'],
+    by,
+    notes: [...notes],
   };
 }
 
