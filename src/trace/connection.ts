@@ -23,8 +23,8 @@ import { describePacket, NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire
 import type { Twin, TwinPlan } from '../twin/index.js';
 import { openingPacketWith } from './opening.js';
 import { resolveRef, type Resolved } from './refs.js';
-import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
-import { ipToInt, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
+import { nsName, type ClusterModel } from '../k8s/model.js';
+import { clusterIndex } from './cluster-index.js';
 import { annotatePolicyTrace } from '../policy/trace-annotate.js';
 import type {
   Alternative,
@@ -263,11 +263,8 @@ export function relevantNodes(
       );
     return undefined;
   };
-  const nodeIPs = new Map<string, string>();
-  for (const [name, n] of model.nodes) {
-    const ip = nodeInternalIP(n);
-    if (ip !== undefined) nodeIPs.set(ip, name);
-  }
+  const index = clusterIndex(model);
+  const nodeIPs = index.nodeByInternalIP;
   const endpointsOf = (svcKey: string): boolean => {
     for (const slice of model.slicesByService.get(svcKey) ?? []) {
       for (const ep of slice.endpoints ?? []) {
@@ -293,18 +290,10 @@ export function relevantNodes(
       nodes.add(d);
       if (dst.kind === 'node') {
         // A node port sends on to the Service's endpoints, wherever they are.
-        for (const [key, svc] of model.services) {
-          if (
-            svc.spec.ports.some(
-              (p) =>
-                (p.nodePort !== undefined && p.nodePort === dst.port) ||
-                // A LoadBalancer's address may be the node's own (servicelb, Akrobateo): its port too.
-                (svc.spec.type === 'LoadBalancer' && p.port === dst.port),
-            ) &&
-            !endpointsOf(key)
-          )
-            return undefined;
-        }
+        // (a LoadBalancer's address may be the node's own, as with servicelb: its port too).
+        if (dst.port !== undefined)
+          for (const key of index.nodePortServices(dst.port))
+            if (!endpointsOf(key)) return undefined;
       }
       break;
     }
@@ -320,44 +309,14 @@ export function relevantNodes(
   return nodes.size > 0 ? [...nodes].sort() : undefined;
 }
 
-/**
- * Whether `ip` belongs to a node other than `kept`: its addresses, its
- * podCIDR (pods, the flannel.1 and cni0 addresses) or one of its pods'
- * addresses (Calico's blocks need not match the podCIDR).
- */
+/** Whether `ip` belongs to a node other than `kept` (ClusterIndex.outside), each address asked once. */
 function addressesOutside(model: ClusterModel, kept: readonly string[]): (ip: string) => boolean {
   const keep = new Set(kept);
-  const ips = new Set<string>();
-  // The other nodes' podCIDRs as (network, mask) numbers, parsed once; each address is asked once.
-  const nets: number[] = [];
-  const masks: number[] = [];
-  for (const [name, n] of model.nodes) {
-    if (keep.has(name)) continue;
-    for (const a of n.status?.addresses ?? []) ips.add(a.address);
-    for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
-      if (c.includes(':')) continue;
-      const cidr = parseCidr(c);
-      nets.push(ipToInt(cidr.network));
-      masks.push(maskOf(cidr.prefix));
-    }
-  }
-  for (const pod of model.pods.values()) {
-    const on = pod.spec.nodeName;
-    if (on !== undefined && !keep.has(on) && pod.status?.podIP) ips.add(pod.status.podIP);
-  }
+  const index = clusterIndex(model);
   const asked = new Map<string, boolean>();
-  const inCidr = (ip: string): boolean => {
-    if (!isIpv4(ip)) return false;
-    const v = ipToInt(ip);
-    for (let i = 0; i < nets.length; i++) if ((v & masks[i]!) >>> 0 === nets[i]) return true;
-    return false;
-  };
   return (ip) => {
     let r = asked.get(ip);
-    if (r === undefined) {
-      r = ips.has(ip) || inCidr(ip);
-      asked.set(ip, r);
-    }
+    if (r === undefined) asked.set(ip, (r = index.outside(keep, ip)));
     return r;
   };
 }

@@ -1,0 +1,83 @@
+/**
+ * What a trace asks of the whole cluster, indexed once per model instead of
+ * scanned per trace: which node owns an address (its InternalIP, one of its
+ * pods' addresses, its podCIDR) and which Services a node port or a
+ * load-balancer port on a node's address leads to. A model never changes
+ * once built, so the index is made on first use and kept beside it.
+ */
+import { nodeInternalIP, type ClusterModel } from '../k8s/model.js';
+import { ipToInt, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
+
+export interface ClusterIndex {
+  /** InternalIP → node (the last node listing it, as a scan in model order finds). */
+  readonly nodeByInternalIP: ReadonlyMap<string, string>;
+  /**
+   * Whether `ip` belongs to a node not in `kept`: one of its addresses, one of
+   * its pods' addresses (Calico's blocks need not match the podCIDR), or an
+   * address in one of its IPv4 podCIDRs (pods, the flannel.1 and cni0 addresses).
+   */
+  outside(kept: ReadonlySet<string>, ip: string): boolean;
+  /** The Services (keys, in model order) a connection to a node's `port` can be sent on to. */
+  nodePortServices(port: number): readonly string[];
+}
+
+const indexes = new WeakMap<ClusterModel, ClusterIndex>();
+
+export function clusterIndex(model: ClusterModel): ClusterIndex {
+  let ix = indexes.get(model);
+  if (!ix) indexes.set(model, (ix = buildIndex(model)));
+  return ix;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
+}
+
+function buildIndex(model: ClusterModel): ClusterIndex {
+  const nodeByInternalIP = new Map<string, string>();
+  // Address → the nodes it is an address of, or a pod address on.
+  const owners = new Map<string, string[]>();
+  // Per prefix length: network number → the nodes whose podCIDR it is.
+  const cidrs = new Map<number, Map<number, string[]>>();
+  for (const [name, n] of model.nodes) {
+    const ip = nodeInternalIP(n);
+    if (ip !== undefined) nodeByInternalIP.set(ip, name);
+    for (const a of n.status?.addresses ?? []) push(owners, a.address, name);
+    for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
+      if (c.includes(':')) continue;
+      const cidr = parseCidr(c);
+      let byNet = cidrs.get(cidr.prefix);
+      if (!byNet) cidrs.set(cidr.prefix, (byNet = new Map()));
+      push(byNet, ipToInt(cidr.network), name);
+    }
+  }
+  for (const pod of model.pods.values()) {
+    const on = pod.spec.nodeName;
+    if (on !== undefined && pod.status?.podIP) push(owners, pod.status.podIP, on);
+  }
+  const masks = [...cidrs.keys()].map((p) => [maskOf(p), cidrs.get(p)!] as const);
+  const byPort = new Map<number, string[]>();
+  for (const [key, svc] of model.services) {
+    const ports = new Set<number>();
+    for (const p of svc.spec.ports) {
+      if (p.nodePort !== undefined) ports.add(p.nodePort);
+      // A LoadBalancer's address may be the node's own (servicelb, Akrobateo): its port too.
+      if (svc.spec.type === 'LoadBalancer') ports.add(p.port);
+    }
+    for (const p of ports) push(byPort, p, key);
+  }
+  const notKept = (kept: ReadonlySet<string>, nodes: readonly string[] | undefined): boolean =>
+    nodes !== undefined && nodes.some((n) => !kept.has(n));
+  return {
+    nodeByInternalIP,
+    outside: (kept, ip) => {
+      if (notKept(kept, owners.get(ip))) return true;
+      if (!isIpv4(ip)) return false;
+      const v = ipToInt(ip);
+      return masks.some(([mask, byNet]) => notKept(kept, byNet.get((v & mask) >>> 0)));
+    },
+    nodePortServices: (port) => byPort.get(port) ?? [],
+  };
+}
