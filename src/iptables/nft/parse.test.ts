@@ -155,4 +155,16 @@ describe('parseNft', () => {
     const { diagnostics } = parseNft(`add table ip t\nadd chain ip t c\n${line}`, 'x.nft');
     expect(diagnostics).toMatchObject([{ code, severity: 'error', file: 'x.nft', line: at }]);
   });
+
+  it.each([
+    ['a vertical tab', 'add rule ip t c\vip daddr 10.0.0.1 accept\n'],
+    ['a form feed', 'add rule ip t c ip daddr 10.0.0.1\faccept\n'],
+    ['runs of blanks', 'add rule ip t c  ip daddr\t10.0.0.1   accept\n'],
+  ])('reads a rule separated by %s as white space, its text one-spaced', (_what, line) => {
+    const { ruleset, diagnostics } = parseNft(`add table ip t\nadd chain ip t c\n${line}`);
+    expect(diagnostics).toEqual([]);
+    const rule = ruleset.tables[0]!.chains.get('c')!.rules[0]!;
+    expect(rule.text).toBe('ip daddr 10.0.0.1 accept');
+    expect(rule.exprs.map((e) => e.kind)).toEqual(['cmp', 'verdict']);
+  });
 });

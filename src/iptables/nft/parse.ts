@@ -73,8 +73,8 @@ class Reader {
     readonly file: string | undefined,
   ) {}
 
-  private ref(line: number) {
-    return { ...(this.file !== undefined ? { file: this.file } : {}), line };
+  private ref(line: number): { file?: string; line: number } {
+    return this.file !== undefined ? { file: this.file, line } : { line };
   }
 
   error(message: string, line: number, code = 'nft-syntax'): void {
@@ -103,6 +103,17 @@ class Reader {
   }
 
   /** `[FAMILY] NAME`: the family defaults to ip. */
+  private last: { family: string; name: string; table: NftTable } | undefined;
+
+  /** The table `family name` (the last one found is kept: commands run table by table). */
+  find(family: string, name: string): NftTable | undefined {
+    const l = this.last;
+    if (l && l.family === family && l.name === name) return l.table;
+    const table = this.tables.get(`${family} ${name}`);
+    if (table) this.last = { family, name, table };
+    return table;
+  }
+
   familyAndName(c: Cursor): { family: NftFamily; name: string } {
     const w = c.next().text;
     if (FAMILIES.has(w as NftFamily) && c.peek() && c.peek()!.kind !== 'punct')
@@ -112,7 +123,7 @@ class Reader {
 
   run(): void {
     for (const st of tokenStatements(this.src)) {
-      const c = new Cursor(st.filter((t) => t.kind !== 'nl'));
+      const c = new Cursor(withoutLineEnds(st));
       const first = st[0]!;
       try {
         this.command(c, st);
@@ -165,6 +176,7 @@ class Reader {
     const what = c.next().text;
     if (what === 'ruleset') {
       this.tables.clear();
+      this.last = undefined;
       return;
     }
     const { family, name } = this.familyAndName(c);
@@ -197,7 +209,7 @@ class Reader {
       what === 'element'
     ) {
       const { family, name } = this.familyAndName(c);
-      const t = this.tables.get(`${family} ${name}`);
+      const t = this.find(family, name);
       if (!t)
         throw new RuleError(
           `${verb} ${what}: no table ${family} ${name} (add the table first)`,
@@ -231,7 +243,7 @@ class Reader {
           );
           at += 2;
         }
-        const rule = this.rule(c.toks.slice(at));
+        const rule = this.rule(at === 0 ? c.toks : c.toks.slice(at));
         if (rule) {
           if (verb === 'insert') ch.rules.unshift(rule);
           else ch.rules.push(rule);
@@ -444,11 +456,13 @@ class Reader {
   }
 
   private rule(toks: readonly Tok[], handle?: number): NftRule | null {
-    const body = toks.filter((x) => x.kind !== 'nl' && x.kind !== 'handle');
+    const body = toks.some((x) => x.kind === 'nl' || x.kind === 'handle')
+      ? toks.filter((x) => x.kind !== 'nl' && x.kind !== 'handle')
+      : toks;
     if (body.length === 0) return null;
     const { exprs, problem } = parseRuleExprs(body, this.src, this.file);
     if (problem) this.warn('nft-unsupported-expression', problem.message, problem.line);
-    const text = this.src.slice(body[0]!.start, body[body.length - 1]!.end).replace(/\s+/g, ' ');
+    const text = oneSpaced(this.src.slice(body[0]!.start, body[body.length - 1]!.end));
     return {
       exprs,
       text,
@@ -484,6 +498,17 @@ class Reader {
           if (el.verdict && 'chain' in el.verdict) bad(el.verdict.chain, el.source?.line);
     }
   }
+}
+
+/** The tokens without line ends (the same array when it has none). */
+function withoutLineEnds(st: Tok[]): Tok[] {
+  for (const t of st) if (t.kind === 'nl') return st.filter((x) => x.kind !== 'nl');
+  return st;
+}
+
+/** Runs of white space as one space; most rule texts have none to fold. */
+export function oneSpaced(text: string): string {
+  return /[^\S ]| \s/.test(text) ? text.replace(/\s+/g, ' ') : text;
 }
 
 function lastBrace(item: readonly Tok[]): number {

@@ -142,23 +142,41 @@ export function atSelector(c: Cursor): boolean {
   return w === 'meta' || w === 'ct' || w === 'fib' || w === 'numgen' || BARE_META.has(w);
 }
 
+/**
+ * Payload and meta selectors hold no state, so one object serves every rule
+ * that reads the same field (numgen keeps its counter per expression and is
+ * not shared). Built from the constant names, so no entry keeps a source
+ * text alive.
+ */
+const PAYLOAD_SELECTORS = new Map<string, Map<string, Selector>>(
+  Object.entries(PAYLOAD_FIELDS).map(([proto, fields]) => [
+    proto,
+    new Map(fields.map((field) => [field, { kind: 'payload', proto, field } as Selector])),
+  ]),
+);
+const META_SELECTORS = new Map<string, Selector>(
+  [...META_KEYS].map((key) => [key, { kind: 'meta', key }]),
+);
+
 function parseOne(c: Cursor): Selector {
   const t = c.next();
   const w = t.text;
   if (own(PAYLOAD_FIELDS, w)) {
     const f = c.next().text;
-    return {
-      kind: 'payload',
-      proto: w as Extract<Selector, { kind: 'payload' }>['proto'],
-      field: f,
-    };
+    return (
+      PAYLOAD_SELECTORS.get(w)!.get(f) ?? {
+        kind: 'payload',
+        proto: w as Extract<Selector, { kind: 'payload' }>['proto'],
+        field: f,
+      }
+    );
   }
   if (w === 'meta') {
     const k = c.next().text;
     if (!META_KEYS.has(k)) throw new RuleError(`meta ${k}: not a meta key packeteye reads`, t);
-    return { kind: 'meta', key: k };
+    return META_SELECTORS.get(k)!;
   }
-  if (BARE_META.has(w)) return { kind: 'meta', key: w };
+  if (BARE_META.has(w)) return META_SELECTORS.get(w)!;
   if (w === 'ct') {
     let dir: 'original' | 'reply' | undefined;
     let family: 'ip' | 'ip6' | undefined;
@@ -310,7 +328,7 @@ export function parseElements(
       ...(dataAtoms ? { data: dataAtoms } : {}),
       ...(comment !== undefined ? { comment } : {}),
       ...(timeout !== undefined ? { timeout } : {}),
-      source: { ...(file !== undefined ? { file } : {}), line: first.line },
+      source: file !== undefined ? { file, line: first.line } : { line: first.line },
     });
   }
   c.expect('}');
@@ -586,7 +604,9 @@ export function parseRuleExprs(
   src: string,
   file: string | undefined,
 ): { exprs: NftExpr[]; problem?: { message: string; line: number } } {
-  const c = new Cursor(toks.filter((t) => t.kind !== 'nl'));
+  const c = new Cursor(
+    toks.some((t) => t.kind === 'nl') ? toks.filter((t) => t.kind !== 'nl') : toks,
+  );
   const exprs: NftExpr[] = [];
   while (!c.done()) {
     const at = c.i;

@@ -12,12 +12,24 @@ export interface Tok {
   readonly end: number;
 }
 
-const PUNCT = new Set(['{', '}', ';', ',']);
+const NL = 10;
+const SPACE = 32;
+const TAB = 9;
+const CR = 13;
+const VT = 11;
+const FF = 12;
+const BACKSLASH = 92;
+const HASH = 35;
+const QUOTE = 34;
+const OPEN = 123;
+const CLOSE = 125;
+const SEMI = 59;
+const COMMA = 44;
 
 /** Characters that end a word: white space, `{ } ; ,` and `"`. */
-const STOP: readonly boolean[] = (() => {
-  const t: boolean[] = new Array<boolean>(128).fill(false);
-  for (const ch of ' \t\r\n\v\f{};,"') t[ch.charCodeAt(0)] = true;
+const STOP: Uint8Array = (() => {
+  const t = new Uint8Array(128);
+  for (const ch of ' \t\r\n\v\f{};,"') t[ch.charCodeAt(0)] = 1;
   return t;
 })();
 
@@ -39,8 +51,8 @@ export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]
   let i = 0;
   const n = src.length;
   while (i < n) {
-    const ch = src[i]!;
-    if (ch === '\n') {
+    const ch = src.charCodeAt(i);
+    if (ch === NL) {
       const t: Tok = { kind: 'nl', text: '\n', line, start: i, end: i + 1 };
       line++;
       i++;
@@ -52,17 +64,17 @@ export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]
       } else out.push(t);
       continue;
     }
-    if (ch === ' ' || ch === '\t' || ch === '\r') {
+    if (ch === SPACE || ch === TAB || ch === CR || ch === VT || ch === FF) {
       i++;
       continue;
     }
-    if (ch === '\\' && src[i + 1] === '\n') {
+    if (ch === BACKSLASH && src.charCodeAt(i + 1) === NL) {
       // A continued line.
       i += 2;
       line++;
       continue;
     }
-    if (ch === '#') {
+    if (ch === HASH) {
       let j = src.indexOf('\n', i);
       if (j < 0) j = n;
       const m = /^#\s*handle\s+(\d+)/.exec(src.slice(i, j));
@@ -70,7 +82,7 @@ export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]
       i = j;
       continue;
     }
-    if (ch === '"') {
+    if (ch === QUOTE) {
       let j = i + 1;
       let text = '';
       while (j < n && src[j] !== '"' && src[j] !== '\n') {
@@ -83,12 +95,13 @@ export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]
       i = j + 1;
       continue;
     }
-    if (PUNCT.has(ch)) {
-      const t: Tok = { kind: 'punct', text: ch, line, start: i, end: i + 1 };
+    if (ch === OPEN || ch === CLOSE || ch === SEMI || ch === COMMA) {
+      const text = ch === OPEN ? '{' : ch === CLOSE ? '}' : ch === SEMI ? ';' : ',';
+      const t: Tok = { kind: 'punct', text, line, start: i, end: i + 1 };
       i++;
-      if (ch === '{') depth++;
-      else if (ch === '}') depth--;
-      if (ch === ';' && depth <= 0) {
+      if (ch === OPEN) depth++;
+      else if (ch === CLOSE) depth--;
+      if (ch === SEMI && depth <= 0) {
         depth = 0;
         if (keepEnds) out.push(t);
         if (out.length > 0) yield out;
@@ -96,8 +109,12 @@ export function* tokenStatements(src: string, keepEnds = false): Generator<Tok[]
       } else out.push(t);
       continue;
     }
-    let j = i;
-    while (j < n && !STOP[src.charCodeAt(j)]) j++;
+    let j = i + 1;
+    while (j < n) {
+      const cj = src.charCodeAt(j);
+      if (cj < 128 && STOP[cj] === 1) break;
+      j++;
+    }
     out.push({ kind: 'word', text: src.slice(i, j), line, start: i, end: j });
     i = j;
   }
