@@ -9,8 +9,10 @@
  * 1 vmap` to the endpoint), an `endpoint-…` chain (hairpin masquerade,
  * DNAT), and its elements in `cluster-ips` and `service-ips`. Declarations
  * come first, as in kube-proxy's own transaction, so `nft -f` loads it.
- * `benchNftParse` times parseNft on it; `benchNftTrace` traces 1,000
- * packets to random services through it, as the iptables figures do.
+ * `benchNft` times parseNft on it and traces 1,000 packets to random
+ * services through it, as the iptables figures do, and 1,000 SYNs from the
+ * node itself, the packets `benchNftKernel` sends through the real kernel
+ * with the same ruleset loaded by `nft -f` (scale-kernel.ts).
  */
 import { performance } from 'node:perf_hooks';
 import { parseNft } from '../iptables/nft/parse.js';
@@ -18,6 +20,8 @@ import { compileRuleset } from '../kernel/netfilter/index.js';
 import { traceIptables } from '../trace/iptables-trace.js';
 import { kubeHash } from './iptables-parse.js';
 import { prng } from './prng.js';
+import { packetCostTo } from './scale.js';
+import { kernelCostOf, type KernelCost } from './scale-kernel.js';
 
 function ip(base: number, n: number): string {
   const x = (base + n) >>> 0;
@@ -124,6 +128,8 @@ export interface NftBenchResult {
   readonly firstMs: number;
   /** Packets that reached their service's endpoint (all of them should). */
   readonly reached: number;
+  /** Median µs per SYN from the node (192.168.0.10) to a random VIP: what the kernel is timed on. */
+  readonly nodeUs: number;
 }
 
 /** Parses the 10,000-service ruleset (best of `runs`) and traces `packets` packets through it. */
@@ -165,6 +171,7 @@ export function benchNft(services = 10_000, packets = 1_000, runs = 3): NftBench
     if (r.alternatives[0]?.dnat === svc.endpoint) reached++;
   }
   const firstMs = times[0]!;
+  const nodeUs = packetCostTo(compiled, scale.targets, NODE_IP, packets);
   times.sort((a, b) => a - b);
   return {
     services,
@@ -176,5 +183,19 @@ export function benchNft(services = 10_000, packets = 1_000, runs = 3): NftBench
     p90Ms: times[Math.floor(times.length * 0.9)]!,
     firstMs,
     reached,
+    nodeUs,
   };
+}
+
+/** The node address scale-kernel.ts gives the namespace the kernel is timed in. */
+const NODE_IP = '192.168.0.10';
+
+/** The real kernel's per-packet cost on the same ruleset, loaded with `nft -f -` (root only). */
+export function benchNftKernel(services = 10_000, packets = 5000): KernelCost & { rules: number } {
+  const scale = kubeProxyNftScale(services);
+  const cost = kernelCostOf(
+    { text: scale.text, load: ['nft', '-f', '-'], version: ['nft', '-v'], targets: scale.targets },
+    packets,
+  );
+  return { ...cost, rules: scale.rules };
 }

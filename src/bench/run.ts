@@ -5,6 +5,8 @@
  *   iptables trace   median time to trace one packet through it;    target < 1 ms
  *   nft parse        kube-proxy nftables mode, 10,000 services (~40,000 rules); target < 1 s
  *   nft trace        median time to trace one packet through it;    target < 1 ms
+ *                    and, as root, the real kernel's per-packet cost on the same ruleset
+ *                    loaded with nft -f in a namespace, beside packeteye's
  *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s
  *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
  *   check            1,000 expectations on the 5,000-pod reach cluster;    target < 10 s
@@ -23,7 +25,8 @@
 import { benchParse } from './iptables-parse.js';
 import { benchLoad } from './k8s-load.js';
 import { benchTrace } from './iptables-trace.js';
-import { benchNft } from './nft.js';
+import { benchNft, benchNftKernel } from './nft.js';
+import { kernelUnavailable } from './scale-kernel.js';
 import { benchReach } from './reach.js';
 import { benchCheck, benchDiff } from './check.js';
 import { benchScale } from './scale-run.js';
@@ -90,6 +93,17 @@ if (want('nft')) {
       n.medianMs < 1,
     ),
   );
+  const pe = `packeteye ${n.nodeUs.toFixed(1)} µs per packet (median, node → VIP)`;
+  const why = kernelUnavailable('nft');
+  if (why !== undefined) lines.push(`nft kernel: not measured (${why}); ${pe}`);
+  else {
+    process.stderr.write('bench: the real kernel on the same nftables ruleset…\n');
+    const k = benchNftKernel();
+    lines.push(
+      `nft kernel (${k.tool}), ${k.rules} rules: nft -f ${k.restoreMs.toFixed(0)} ms; first packet of a new connection ${k.rulesUs.toFixed(1)} µs (empty tables ${k.emptyUs.toFixed(1)} µs, ${k.packets} SYNs, ${k.dnatted} DNATed)`,
+      `${pe}: ${(n.nodeUs / k.rulesUs).toFixed(2)}× the kernel's per-packet cost`,
+    );
+  }
 }
 if (want('reach')) {
   process.stderr.write('bench: reachability matrix for 5,000 pods…\n');

@@ -13,21 +13,35 @@
  * empty tables and once after `iptables-restore` loaded the node's rules: the
  * cost per SYN with the rules, and its part due to the rules (the
  * difference), against packeteye's per-packet trace of the same rules.
+ * `kernelCostOf` does the same for rules another tool loads (kube-proxy's
+ * nftables transaction with `nft -f -`).
  */
 import { spawnSync } from 'node:child_process';
 import { servicesOf } from './iptables-trace.js';
 import { prng } from './prng.js';
 
 export interface KernelCost {
-  /** iptables-restore of the rules (ms). */
+  /** Loading the rules: iptables-restore, nft -f (ms). */
   readonly restoreMs: number;
   /** Per SYN with empty tables (µs). */
   readonly emptyUs: number;
   /** Per SYN with the rules loaded (µs). */
   readonly rulesUs: number;
   readonly packets: number;
-  /** Which iptables (`iptables v1.8.9 (nf_tables)`). */
-  readonly iptables: string;
+  /** Conntrack entries after the run whose reply comes from another address than the SYN went to. */
+  readonly dnatted: number;
+  /** The loading tool's version (`iptables v1.8.9 (nf_tables)`, `nftables v1.0.9 (Old Doc Yak #3)`). */
+  readonly tool: string;
+}
+
+/** Rules for the node at 192.168.0.10 and the Service VIPs its connections go to. */
+export interface KernelRules {
+  readonly text: string;
+  /** The command that loads `text` from stdin inside the node's namespace. */
+  readonly load: readonly string[];
+  /** The command that prints the loading tool's version. */
+  readonly version: readonly string[];
+  readonly targets: readonly { readonly ip: string; readonly port: number }[];
 }
 
 function sh(argv: string[], input?: string): { ok: boolean; out: string; err: string } {
@@ -45,12 +59,13 @@ function must(argv: string[], input?: string): string {
   return r.out;
 }
 
-/** Why the kernel side cannot run here, or undefined when it can. */
-export function kernelUnavailable(): string | undefined {
+/** Why the kernel side cannot run here, or undefined when it can (`loader`: iptables or nft). */
+export function kernelUnavailable(loader: 'iptables' | 'nft' = 'iptables'): string | undefined {
   if (process.getuid?.() !== 0) return 'not root';
   for (const tool of [
     ['ip', '-V'],
-    ['iptables', '--version'],
+    [loader, loader === 'nft' ? '-v' : '--version'],
+    ['conntrack', '--version'],
     ['python3', '-V'],
   ])
     if (!sh(tool).ok) return `${tool[0]} is not available`;
@@ -76,13 +91,36 @@ run(targets[:200])
 print(run(targets[200:]))
 `;
 
+/** How many `conntrack -L` entries were DNATed: the original destination is not the reply's source. */
+export function dnatted(listing: string): number {
+  let n = 0;
+  for (const line of listing.split('\n')) {
+    const m = /\bdst=(\S+) .*?\bsrc=(\S+)/.exec(line);
+    if (m && m[1] !== m[2]) n++;
+  }
+  return n;
+}
+
 /** Measures the kernel on `rulesText` (an iptables-save text for the node at 192.168.0.10). */
 export function kernelCost(rulesText: string, packets = 5000): KernelCost {
+  return kernelCostOf(
+    {
+      text: rulesText,
+      load: ['iptables-restore'],
+      version: ['iptables', '--version'],
+      targets: servicesOf(rulesText),
+    },
+    packets,
+  );
+}
+
+/** Measures the kernel on `what.text`, loaded with `what.load` in the node's namespace. */
+export function kernelCostOf(what: KernelRules, packets = 5000): KernelCost {
   const node = `pe-${process.pid}-node`;
   const peer = `pe-${process.pid}-peer`;
-  const inNode = (argv: string[], input?: string) =>
+  const inNode = (argv: readonly string[], input?: string) =>
     must(['ip', 'netns', 'exec', node, ...argv], input);
-  const services = servicesOf(rulesText);
+  const services = what.targets;
   if (services.length === 0) throw new Error('no Service VIPs in the rules');
   const rnd = prng(11);
   const targets: [string, number][] = [];
@@ -117,17 +155,20 @@ export function kernelCost(rulesText: string, packets = 5000): KernelCost {
     must(['ip', 'netns', 'exec', peer, 'ip', 'link', 'set', 'eth0', 'up']);
     const empty = loop();
     const t = performance.now();
-    inNode(['iptables-restore'], rulesText);
+    inNode(what.load, what.text);
     const restoreMs = performance.now() - t;
     // The empty run's entries would answer the same tuples without a NAT lookup: forget them.
     sh(['ip', 'netns', 'exec', node, 'conntrack', '-F']);
     const rules = loop();
     return {
+      dnatted: dnatted(sh(['ip', 'netns', 'exec', node, 'conntrack', '-L']).out),
       restoreMs,
       emptyUs: (empty / packets) * 1e6,
       rulesUs: (rules / packets) * 1e6,
       packets,
-      iptables: must(['iptables', '--version']).trim(),
+      tool: must([...what.version])
+        .trim()
+        .split('\n')[0]!,
     };
   } finally {
     sh(['ip', 'netns', 'delete', node]);

@@ -154,7 +154,7 @@ function kernelLines(last: ScaleMeasure, rulesFile: string): string[] {
   const text = readFileSync(rulesFile, 'utf8');
   const k = kernelCost(text);
   return [
-    `kernel (${k.iptables}), ${last.rules} rules of node-0 at ${last.size.pods} pods: iptables-restore ${f0(k.restoreMs)} ms; first packet of a new connection ${k.rulesUs.toFixed(1)} µs (empty tables ${k.emptyUs.toFixed(1)} µs, ${k.packets} SYNs)`,
+    `kernel (${k.tool}), ${last.rules} rules of node-0 at ${last.size.pods} pods: iptables-restore ${f0(k.restoreMs)} ms; first packet of a new connection ${k.rulesUs.toFixed(1)} µs (empty tables ${k.emptyUs.toFixed(1)} µs, ${k.packets} SYNs)`,
     `${pe}: ${(last.packetUs / k.rulesUs).toFixed(2)}× the kernel's per-packet cost`,
   ];
 }

@@ -130,7 +130,16 @@ export function packetCost(
   nodeIp: string,
   packets = 1000,
 ): number {
-  const targets = servicesOf(text);
+  return packetCostTo(compiled, servicesOf(text), nodeIp, packets);
+}
+
+/** packeteye's median per-packet cost (µs): SYNs from the node to random `targets`. */
+export function packetCostTo(
+  compiled: Parameters<typeof traceIptables>[0]['ruleset'],
+  targets: readonly { readonly ip: string; readonly port: number }[],
+  nodeIp: string,
+  packets = 1000,
+): number {
   if (targets.length === 0) return NaN;
   const rnd = prng(7);
   const times: number[] = [];
