@@ -22,7 +22,7 @@ import {
   type Table,
   type TableName,
 } from '../kernel/netfilter/types.js';
-import { CODE_SYNTAX } from './rule.js';
+import { CODE_SYNTAX, type RuleBody } from './rule.js';
 import { tokenizeLine } from './tokenize.js';
 import {
   CODE_UNKNOWN_CHAIN,
@@ -211,15 +211,95 @@ export function parseIptablesSave(
   file?: string,
   opts: ParseOptions = {},
 ): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
   const family = opts.family ?? (detectIptablesFamily(text) ? 'ipv6' : 'ipv4');
+  const rd = saveReader(file, opts, family, detectBackend(text));
+  const lines = text.split('\n');
+  for (let idx = 0; idx < lines.length; idx++) rd.line(idx + 1, lines[idx]!);
+  return rd.end();
+}
+
+/** One table as `iptables-save` text would hold it, a rule line possibly with its parsed form. */
+export interface SaveTableLines {
+  readonly name: string;
+  /** In declaration order: `:NAME POLICY [0:0]`, then each chain's rules in that order. */
+  readonly chains: readonly {
+    readonly name: string;
+    readonly policy: string;
+    /** Whole `-A CHAIN …` lines. */
+    readonly rules: readonly string[];
+    /** `parsed[i]`: what the rule of `rules[i]` parses to, where the writer built it (else it is parsed). */
+    readonly parsed?: readonly (RuleBody | undefined)[];
+  }[];
+  /** Other command lines after the rules (e.g. `-X CHAIN`). */
+  readonly other: readonly string[];
+}
+
+/**
+ * The Ruleset `parseIptablesSave` gives for the text these tables print as
+ * (per table `*name`, the declarations, the rules, the other lines, `COMMIT`:
+ * the line numbers of that text), without the text: a rule line that comes
+ * with its parsed form is not read again. `family` is the dump's (no text to
+ * detect it from); the backend is unknown, as for text without a header.
+ */
+export function parseIptablesTables(
+  tables: readonly SaveTableLines[],
+  file?: string,
+  opts: ParseOptions = {},
+): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
+  const rd = saveReader(file, opts, opts.family ?? 'ipv4', 'unknown');
+  let n = 0;
+  for (const t of tables) {
+    rd.line(++n, `*${t.name}`);
+    for (const c of t.chains) rd.line(++n, `:${c.name} ${c.policy} [0:0]`);
+    for (const c of t.chains) {
+      c.rules.forEach((r, i) => {
+        const body = c.parsed?.[i];
+        if (body === undefined) rd.line(++n, r);
+        else rd.parsedRule(++n, c.name, body, r);
+      });
+    }
+    for (const o of t.other) rd.line(++n, o);
+    rd.line(++n, 'COMMIT');
+  }
+  return rd.end();
+}
+
+/** The committed tables as a Ruleset. */
+function rulesetOf(tables: ReadonlyMap<TableName, TableState>, family: 'ipv4' | 'ipv6'): Ruleset {
+  const out = new Map<TableName, Table>();
+  for (const [name, t] of tables) {
+    const chains = new Map<string, Chain>();
+    for (const [cn, c] of t.chains) {
+      chains.set(cn, {
+        name: c.name,
+        ...(c.builtin ? { policy: c.policy ?? 'ACCEPT' } : {}),
+        rules: c.rules,
+        source: c.source,
+      });
+    }
+    out.set(name, { name, chains });
+  }
+  return { tables: out, family };
+}
+
+/** The line-by-line reader both entry points drive. */
+function saveReader(
+  file: string | undefined,
+  opts: ParseOptions,
+  family: 'ipv4' | 'ipv6',
+  backend: Backend,
+): {
+  line(lineNo: number, raw: string): void;
+  parsedRule(lineNo: number, chain: string, body: RuleBody, raw: string): void;
+  end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
+} {
+  const diagnostics: Diagnostic[] = [];
   const tables = new Map<TableName, TableState>();
   const fileRef = file !== undefined ? { file } : {};
   let current: TableState | undefined;
   /** A `*table` we refused: skip its lines quietly until COMMIT. */
   let skipping = false;
   let sawLegacyWarning = false;
-  const backend = detectBackend(text);
 
   const error = (line: number, message: string, code = CODE_SYNTAX, hint?: string): void => {
     diagnostics.push({
@@ -236,15 +316,13 @@ export function parseIptablesSave(
 
   const commit = (t: TableState): void => commitTable(reader, tables, t, backend);
 
-  const lines = text.split('\n');
   let lastLine = 0;
-  for (let idx = 0; idx < lines.length; idx++) {
-    const lineNo = idx + 1;
-    let line = lines[idx]!;
+  const line = (lineNo: number, raw: string): void => {
+    let line = raw;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     let p = 0;
     while (p < line.length && (line[p] === ' ' || line[p] === '\t')) p++;
-    if (p === line.length) continue;
+    if (p === line.length) return;
     lastLine = lineNo;
     const c0 = line[p]!;
     if (c0 === '#') {
@@ -260,7 +338,7 @@ export function parseIptablesSave(
           hint: 'run iptables-legacy-save on the node and check those rules as well',
         });
       }
-      continue;
+      return;
     }
     let end = line.length;
     while (end > p && (line.charCodeAt(end - 1) === 32 || line.charCodeAt(end - 1) === 9)) end--;
@@ -279,34 +357,34 @@ export function parseIptablesSave(
       }
       current = openTable(reader, tables, name, lineNo, file);
       skipping = current === undefined;
-      continue;
+      return;
     }
 
     if (body === 'COMMIT') {
       if (!current) {
         if (!skipping) error(lineNo, 'COMMIT without a table (expected a "*table" line before it)');
         skipping = false;
-        continue;
+        return;
       }
       commit(current);
       current = undefined;
-      continue;
+      return;
     }
 
-    if (skipping) continue;
+    if (skipping) return;
     if (!current) {
       error(
         lineNo,
         `"${body.length > 40 ? `${body.slice(0, 40)}…` : body}" outside a table (expected a "*table" line first)`,
       );
-      continue;
+      return;
     }
     const table = current;
     const src: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
 
     if (c0 === ':') {
       declareChain(reader, table, body.slice(1), lineNo, src);
-      continue;
+      return;
     }
 
     // A rule line, optionally prefixed with [pkts:bytes] (iptables-save -c).
@@ -318,39 +396,42 @@ export function parseIptablesSave(
           lineNo,
           `bad counters "${body.slice(0, close < 0 ? body.length : close + 1)}" (expected [packets:bytes])`,
         );
-        continue;
+        return;
       }
       ruleText = body.slice(close + 1);
     }
     const tk = tokenizeLine(ruleText);
     if (!tk.ok) {
       error(lineNo, `${tk.error} (a double quote opened and never closed)`);
-      continue;
+      return;
     }
     command(reader, table, tk.tokens, lineNo, src);
-  }
+  };
 
-  if (current) {
-    error(
-      lastLine,
-      `COMMIT missing at end of input: table ${current.name} opened at line ${current.openedAt} is not committed`,
-      CODE_NO_COMMIT,
+  /** `-A chain …` whose parse is `body`: appended as `command` would append it. */
+  const parsedRule = (lineNo: number, chain: string, body: RuleBody, raw: string): void => {
+    const ch = !skipping ? current?.chains.get(chain) : undefined;
+    if (!ch) return line(lineNo, raw);
+    lastLine = lineNo;
+    const source: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
+    ch.rules.push(
+      body.target
+        ? { matches: body.matches, target: body.target, text: body.text, source }
+        : { matches: body.matches, text: body.text, source },
     );
-    commit(current);
-  }
+  };
 
-  const out = new Map<TableName, Table>();
-  for (const [name, t] of tables) {
-    const chains = new Map<string, Chain>();
-    for (const [cn, c] of t.chains) {
-      chains.set(cn, {
-        name: c.name,
-        ...(c.builtin ? { policy: c.policy ?? 'ACCEPT' } : {}),
-        rules: c.rules,
-        source: c.source,
-      });
+  const end = (): { ruleset: Ruleset; diagnostics: Diagnostic[] } => {
+    if (current) {
+      error(
+        lastLine,
+        `COMMIT missing at end of input: table ${current.name} opened at line ${current.openedAt} is not committed`,
+        CODE_NO_COMMIT,
+      );
+      commit(current);
     }
-    out.set(name, { name, chains });
-  }
-  return { ruleset: { tables: out, family }, diagnostics };
+
+    return { ruleset: rulesetOf(tables, family), diagnostics };
+  };
+  return { line, parsedRule, end };
 }

@@ -6,12 +6,16 @@
  * The full parser into the netfilter model lives in `iptables/parse.ts`.
  */
 
+import type { RuleBody } from '../iptables/rule.js';
+
 export interface DumpChain {
   readonly name: string;
   /** `ACCEPT`/`DROP` for built-in chains, `-` for user chains. */
   readonly policy: string;
   /** Whole lines, e.g. `-A KUBE-SERVICES -m comment ...`. */
   readonly rules: string[];
+  /** The parsed form of `rules[i]` where the generator built it beside the text (rule-body.ts). */
+  readonly parsed?: (RuleBody | undefined)[];
 }
 
 export interface DumpTable {
@@ -23,6 +27,56 @@ export interface DumpTable {
 
 export interface Dump {
   readonly tables: DumpTable[];
+}
+
+/** Lines of one table into `t`: declarations, `-A` lines (with their parsed forms), the rest. */
+function readTableLines(
+  t: DumpTable,
+  byName: Map<string, DumpChain>,
+  lines: readonly string[],
+  parsed?: readonly (RuleBody | undefined)[],
+): void {
+  const fresh = () => (parsed ? { parsed: [] as (RuleBody | undefined)[] } : {});
+  lines.forEach((raw, i) => {
+    const line = raw.trimEnd();
+    if (line === '' || line.startsWith('#')) return;
+    if (line.startsWith(':')) {
+      const [name, policy] = line.slice(1).split(' ');
+      const chain: DumpChain = { name: name!, policy: policy ?? '-', rules: [], ...fresh() };
+      t.chains.push(chain);
+      byName.set(chain.name, chain);
+      return;
+    }
+    const m = /^-A (\S+)/.exec(line);
+    if (m) {
+      let chain = byName.get(m[1]!);
+      if (!chain) {
+        // iptables-restore would reject this; keep it visible rather than drop it.
+        chain = { name: m[1]!, policy: '-', rules: [], ...fresh() };
+        t.chains.push(chain);
+        byName.set(chain.name, chain);
+      }
+      chain.rules.push(line);
+      chain.parsed?.push(parsed?.[i]);
+      return;
+    }
+    t.other.push(line);
+  });
+}
+
+/**
+ * One table from restore lines (chain declarations and `-A` lines, as a
+ * sync writes them), keeping each line's parsed form: what `parseDump` gives
+ * for `*name`, those lines and `COMMIT`, without the text.
+ */
+export function dumpTable(
+  name: string,
+  parts: readonly { lines: readonly string[]; parsed?: readonly (RuleBody | undefined)[] }[],
+): DumpTable {
+  const t: DumpTable = { name, chains: [], other: [] };
+  const byName = new Map<string, DumpChain>();
+  for (const p of parts) readTableLines(t, byName, p.lines, p.parsed);
+  return t;
 }
 
 /** Parse restore-format text. Throws on structure it cannot place (a bug in the caller). */
@@ -44,26 +98,7 @@ export function parseDump(text: string): Dump {
       cur = undefined;
       continue;
     }
-    if (line.startsWith(':')) {
-      const [name, policy] = line.slice(1).split(' ');
-      const chain: DumpChain = { name: name!, policy: policy ?? '-', rules: [] };
-      cur.chains.push(chain);
-      byName.set(chain.name, chain);
-      continue;
-    }
-    const m = /^-A (\S+)/.exec(line);
-    if (m) {
-      let chain = byName.get(m[1]!);
-      if (!chain) {
-        // iptables-restore would reject this; keep it visible rather than drop it.
-        chain = { name: m[1]!, policy: '-', rules: [] };
-        cur.chains.push(chain);
-        byName.set(chain.name, chain);
-      }
-      chain.rules.push(line);
-      continue;
-    }
-    cur.other.push(line);
+    readTableLines(cur, byName, [line]);
   }
   return { tables };
 }
@@ -104,11 +139,15 @@ function orderByCommentServiceName(a: string, b: string): boolean {
   return cut(c1) < cut(c2);
 }
 
-/** Stable sort with a Go-style `less` function. */
-function stableSortLess<T>(xs: T[], less: (a: T, b: T) => boolean): void {
+/** Stable sort with a Go-style `less` function; `along` (if given) is permuted the same way. */
+function stableSortLess<T, U>(xs: T[], less: (a: T, b: T) => boolean, along?: U[]): void {
   const indexed = xs.map((x, i) => ({ x, i }));
   indexed.sort((p, q) => (less(p.x, q.x) ? -1 : less(q.x, p.x) ? 1 : p.i - q.i));
-  indexed.forEach((p, i) => (xs[i] = p.x));
+  const was = along ? [...along] : undefined;
+  indexed.forEach((p, i) => {
+    xs[i] = p.x;
+    if (along) along[i] = was![p.i]!;
+  });
 }
 
 function chainRank(name: string): number {
@@ -129,7 +168,12 @@ function chainRank(name: string): number {
 export function sortDump(dump: Dump): Dump {
   const tables = dump.tables.map((t) => ({
     name: t.name,
-    chains: t.chains.map((c) => ({ name: c.name, policy: c.policy, rules: [...c.rules] })),
+    chains: t.chains.map((c) => ({
+      name: c.name,
+      policy: c.policy,
+      rules: [...c.rules],
+      ...(c.parsed ? { parsed: [...c.parsed] } : {}),
+    })),
     other: [...t.other],
   }));
   tables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -142,16 +186,20 @@ export function sortDump(dump: Dump): Dump {
     });
     for (const c of t.chains) {
       if (c.name === 'KUBE-NODEPORTS' && (t.name === 'filter' || t.name === 'nat')) {
-        stableSortLess(c.rules, orderByCommentServiceName);
+        stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'filter') {
-        stableSortLess(c.rules, orderByCommentServiceName);
+        stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'nat') {
         const last = (r: string) => (ruleComment(r) ?? '').includes('must be the last rule');
-        stableSortLess(c.rules, (a, b) => {
-          if (last(a)) return false;
-          if (last(b)) return true;
-          return orderByCommentServiceName(a, b);
-        });
+        stableSortLess(
+          c.rules,
+          (a, b) => {
+            if (last(a)) return false;
+            if (last(b)) return true;
+            return orderByCommentServiceName(a, b);
+          },
+          c.parsed,
+        );
       }
     }
   }

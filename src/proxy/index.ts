@@ -29,6 +29,7 @@
 
 export {
   generateIptablesRules,
+  generateIptablesDump,
   generateKubeProxyRestore,
   computeProbability,
   JUMP_CHAINS,

@@ -10,8 +10,8 @@
  */
 
 import {
+  dumpTable,
   formatDump,
-  parseDump,
   sortDump,
   type Dump,
   type DumpChain,
@@ -30,7 +30,8 @@ import {
   type ProxyInput,
   type ProxyOutput,
 } from './proxier.js';
-import { generateKubeProxyRestore } from './sync.js';
+import { syncProxyRules } from './sync.js';
+import type { Diagnostic } from '../diag.js';
 
 export {
   computeProbability,
@@ -178,9 +179,25 @@ function jumpRulesByChain(): Map<string, string[]> {
  * The text is valid `iptables-restore` (or `ip6tables-restore` for IPv6) input.
  */
 export function generateIptablesRules(input: ProxyInput): ProxyOutput {
-  const restore = generateKubeProxyRestore(input);
-  const data = parseDump(restore.text);
-  const tables = new Map<string, DumpTable>(data.tables.map((t) => [t.name, t]));
+  const r = generateIptablesDump(input);
+  return { text: formatDump(r.dump), diagnostics: r.diagnostics };
+}
+
+/**
+ * What `generateIptablesRules` prints, before it is printed: the node's
+ * tables in that order, each rule line with the parsed form the sync built
+ * beside it (`DumpChain.parsed`), for the twin to install without reading the
+ * text back (`iptables/parse.ts` parseIptablesTables).
+ */
+export function generateIptablesDump(input: ProxyInput): {
+  dump: Dump;
+  diagnostics: Diagnostic[];
+} {
+  const { w, diagnostics } = syncProxyRules(input);
+  const tables = new Map<string, DumpTable>([
+    ['filter', dumpTable('filter', [w.filterChains, w.filterRules])],
+    ['nat', dumpTable('nat', [w.natChains, w.natRules])],
+  ]);
   if (!tables.has('mangle')) tables.set('mangle', { name: 'mangle', chains: [], other: [] });
   const jumps = jumpRulesByChain();
   for (const [tname, t] of tables) {
@@ -200,5 +217,5 @@ export function generateIptablesRules(input: ProxyInput): ProxyOutput {
       if (j.table === tname) add({ name: j.dstChain, policy: '-', rules: [] });
   }
   const full: Dump = { tables: [...tables.values()] };
-  return { text: formatDump(sortDump(full)), diagnostics: restore.diagnostics };
+  return { dump: sortDump(full), diagnostics };
 }

@@ -9,6 +9,8 @@
 
 import type { Diagnostic } from '../diag.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
+import type { RuleBody } from '../iptables/rule.js';
+import type { RuleBodies } from './rule-body.js';
 import { type AnyCidr, type IpFamily, cidrContainsIp, familyOfIp, parseCidrAny } from './ipaddr.js';
 import { resolveLayout, type ProxyLayout } from './version.js';
 
@@ -87,9 +89,14 @@ export function computeProbability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
-/** `LineBuffer.Write`: arguments joined by single spaces. */
+/**
+ * `LineBuffer.Write`: arguments joined by single spaces. A rule line may carry
+ * its parsed form (`rule-body.ts`), so that the twin installs it without
+ * reading the text back; `parsed[i]` belongs to `lines[i]`.
+ */
 export class LineBuffer {
   readonly lines: string[] = [];
+  readonly parsed: (RuleBody | undefined)[] = [];
   write(...args: (string | readonly string[])[]): void {
     const parts: string[] = [];
     for (const a of args) {
@@ -97,6 +104,12 @@ export class LineBuffer {
       else parts.push(...a);
     }
     this.lines.push(parts.join(' '));
+    this.parsed.push(undefined);
+  }
+  /** A rule line and its parsed form (undefined: the installer parses the line). */
+  writeRule(body: RuleBody | undefined, ...args: (string | readonly string[])[]): void {
+    this.write(...args);
+    this.parsed[this.parsed.length - 1] = body;
   }
 }
 
@@ -299,4 +312,8 @@ export interface Sync {
   readonly natRules: LineBuffer;
   /** Adds the comment unless the cluster is large (over 1000 endpoints). */
   readonly withComment: (args: string[], comment: string) => string[];
+  /** Whether withComment adds the comment. */
+  readonly commented: boolean;
+  /** The parsed forms of the rules written beside their text. */
+  readonly bodies: RuleBodies;
 }

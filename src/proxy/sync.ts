@@ -32,6 +32,7 @@ import {
   type ServicePortInfo,
 } from './endpoints.js';
 import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
+import { RuleBodies } from './rule-body.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_MARK_MASQ,
@@ -55,6 +56,30 @@ import {
  * (`proxier.iptablesData`), in kube-proxy's own write order.
  */
 export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
+  const r = syncProxyRules(input);
+  const { w } = r;
+  const text =
+    '*filter\n' +
+    [...w.filterChains.lines, ...w.filterRules.lines].map((l) => `${l}\n`).join('') +
+    'COMMIT\n' +
+    '*nat\n' +
+    [...w.natChains.lines, ...w.natRules.lines].map((l) => `${l}\n`).join('') +
+    'COMMIT\n';
+  return {
+    text,
+    diagnostics: r.diagnostics,
+    layout: r.layout,
+    localhostNodePorts: r.localhostNodePorts,
+  };
+}
+
+/** One full sync: the four buffers as written (lines with their parsed forms). */
+export interface SyncResult extends Omit<RestoreOutput, 'text'> {
+  readonly w: Sync;
+}
+
+/** `syncProxyRules`: the restore data's lines, before they are joined into text. */
+export function syncProxyRules(input: ProxyInput): SyncResult {
   const diagnostics: Diagnostic[] = [];
   const s = newProxier(input, diagnostics);
   const { ports, endpoints } = buildServicePortMap(
@@ -76,6 +101,8 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
     natChains: new LineBuffer(),
     natRules: new LineBuffer(),
     withComment: (args, comment) => (largeClusterMode ? args : [...args, ...commentArgs(comment)]),
+    commented: !largeClusterMode,
+    bodies: new RuleBodies(s.family === 'IPv4'),
   };
 
   writeStaticRules(w);
@@ -100,15 +127,7 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
   }
   writeNodePortsJump(w, input, diagnostics);
   writeForwardRules(w);
-
-  const text =
-    '*filter\n' +
-    [...w.filterChains.lines, ...w.filterRules.lines].map((l) => `${l}\n`).join('') +
-    'COMMIT\n' +
-    '*nat\n' +
-    [...w.natChains.lines, ...w.natRules.lines].map((l) => `${l}\n`).join('') +
-    'COMMIT\n';
-  return { text, diagnostics, layout: s.layout, localhostNodePorts: s.localhostNodePorts };
+  return { w, diagnostics, layout: s.layout, localhostNodePorts: s.localhostNodePorts };
 }
 
 /** Which chains a service port uses, and what stands in for endpoints it lacks. */
@@ -230,7 +249,15 @@ function writeCaptureRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): v
 
   // Capture the clusterIP.
   if (plan.hasInternalEndpoints) {
-    natRules.write(
+    natRules.writeRule(
+      w.bodies.capture(
+        `${svcPortNameString} cluster IP`,
+        svcInfo.proto,
+        svcInfo.clusterIP,
+        svcInfo.port,
+        [],
+        plan.internalTrafficChain,
+      ),
       '-A',
       KUBE_SERVICES,
       commentArgs(`"${svcPortNameString} cluster IP"`),
@@ -359,10 +386,20 @@ function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): 
       ...commentArgs(`"${svcPortNameString} cluster IP"`),
       ...dstPortArgs(svcInfo, svcInfo.clusterIP, String(svcInfo.port)),
     ];
+    const masq = (extra: readonly string[]) =>
+      w.bodies.capture(
+        `${svcPortNameString} cluster IP`,
+        svcInfo.proto,
+        svcInfo.clusterIP,
+        svcInfo.port,
+        extra,
+        KUBE_MARK_MASQ,
+      );
     if (w.s.masqueradeAll) {
-      natRules.write('-A', plan.internalTrafficChain, args, '-j', KUBE_MARK_MASQ);
+      natRules.writeRule(masq([]), '-A', plan.internalTrafficChain, args, '-j', KUBE_MARK_MASQ);
     } else if (detector) {
-      natRules.write(
+      natRules.writeRule(
+        masq(detector.ifNotLocal),
         '-A',
         plan.internalTrafficChain,
         args,
@@ -495,7 +532,17 @@ function writeServiceToEndpointRules(
         computeProbability(n - i),
       ];
     }
-    w.natRules.write(args, '-j', ep.chainName);
+    w.natRules.writeRule(
+      w.bodies.toEndpoint(
+        w.commented ? `${svcPortNameString} -> ${ep.endpoint}` : undefined,
+        n - i,
+        i < n - 1 ? computeProbability(n - i) : undefined,
+        ep.chainName,
+      ),
+      args,
+      '-j',
+      ep.chainName,
+    );
   });
 }
 
@@ -511,11 +558,22 @@ function writeEndpointChains(
     w.natChains.write(chainLine(endpointChain));
     let args = w.withComment(['-A', endpointChain], svcInfo.nameString);
     // Hairpin: a pod reaching itself through the service must be SNATed.
-    w.natRules.write(args, '-s', ep.ip, '-j', KUBE_MARK_MASQ);
+    const commentText = w.commented ? svcInfo.nameString : undefined;
+    w.natRules.writeRule(
+      w.bodies.hairpin(commentText, ep.ip, KUBE_MARK_MASQ),
+      args,
+      '-s',
+      ep.ip,
+      '-j',
+      KUBE_MARK_MASQ,
+    );
     if (svcInfo.sessionAffinityClientIP) {
       args = [...args, '-m', 'recent', '--name', endpointChain, '--set'];
     }
-    w.natRules.write(
+    w.natRules.writeRule(
+      svcInfo.sessionAffinityClientIP
+        ? undefined
+        : w.bodies.dnat(commentText, protocol, ep.ip, ep.port, ep.endpoint),
       args,
       '-m',
       protocol,

@@ -12,9 +12,11 @@
  *              pod share it (the pause container's namespace), so
  *              container-to-container traffic over localhost works;
  *              hostNetwork pods listen in the node's root namespace
- *   kube-proxy generateIptablesRules for the node (nodeIPs, clusterCIDR,
- *              kubeProxy.version; nfacct off: the twin has no nfacct objects),
- *              merged with the CNI's rules, parsed with the iptables parser and
+ *   kube-proxy generateIptablesDump for the node (nodeIPs, clusterCIDR,
+ *              kubeProxy.version; nfacct off: the twin has no nfacct objects):
+ *              alone, installed from its tables, the rules it built beside
+ *              their text taken as built (parseIptablesTables); merged with
+ *              the CNI's rules, read from the merged text; either way
  *              installed in the node's netfilter (installIptables)
  *   fabric     the underlay router / VPC with the podCIDR routes, ExternalHosts
  *
@@ -29,7 +31,7 @@ import { mergeIptablesSaveWithDiagnostics } from '../iptables/merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
 import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
 import { planEdge, type Edge } from '../fabric/edge.js';
-import { parseIptablesSave } from '../iptables/parse.js';
+import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
@@ -37,7 +39,13 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
-import { generateIptablesRules, proxierFlagsFor, proxyNodeKeys } from '../proxy/index.js';
+import {
+  formatDump,
+  generateIptablesDump,
+  proxierFlagsFor,
+  proxyNodeKeys,
+  type Dump,
+} from '../proxy/index.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -134,7 +142,7 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
 export function planTwin(model: ClusterModel): TwinPlan {
   const planDiags: Diagnostic[] = [];
   const compiledCache = new Map<string, CompiledRules>();
-  const parsedCache = new Map<string, ParsedRules>();
+  const parsedCache = new Map<RulesSource, ParsedRules>();
   const c = model.cluster;
   // The edge (fabric/edge.ts): LB status writers, the cloud VPC, ip-masq-agent, svclb pods.
   const edge = planEdge(model);
@@ -232,8 +240,29 @@ export function planTwin(model: ClusterModel): TwinPlan {
 
 /** kube-proxy's rules for one node: text, and diagnostics naming the node. */
 interface ProxyRules {
+  /** iptables-save text (printed from `generated.dump` when first asked for). */
   readonly text: string;
+  /** The generation, shared by the nodes of one kube-proxy key (absent when not in iptables mode). */
+  readonly generated?: Generated;
   readonly diagnostics: Diagnostic[];
+}
+
+/** One generation of kube-proxy's rules: the tables with each rule's parsed form, the text on demand. */
+interface Generated {
+  readonly dump: Dump;
+  readonly text: string;
+  readonly diagnostics: readonly Diagnostic[];
+}
+
+function generated(dump: Dump, diagnostics: readonly Diagnostic[]): Generated {
+  let text: string | undefined;
+  return {
+    dump,
+    diagnostics,
+    get text() {
+      return (text ??= formatDump(dump));
+    },
+  };
 }
 
 /**
@@ -246,7 +275,7 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
   const c = model.cluster;
   const proxyText = new Map<string, ProxyRules>();
   const services = [...edge.services];
-  const byKey = new Map<string, { text: string; diagnostics: readonly Diagnostic[] }>();
+  const byKey = new Map<string, Generated>();
   let keyOf: ReturnType<typeof proxyNodeKeys> | undefined;
   return (node: ModelNode): ProxyRules => {
     const name = node.metadata.name;
@@ -267,11 +296,20 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
       const key = keyOf(input);
       let r = byKey.get(key);
       if (!r) {
-        r = generateIptablesRules({ ...input, services, endpointSlices: model.endpointSlices });
+        const g = generateIptablesDump({
+          ...input,
+          services,
+          endpointSlices: model.endpointSlices,
+        });
+        r = generated(g.dump, g.diagnostics);
         byKey.set(key, r);
       }
+      const gen = r;
       e = {
-        text: r.text,
+        get text() {
+          return gen.text;
+        },
+        generated: gen,
         diagnostics: r.diagnostics.map((d) => ({
           ...d,
           message: `kube-proxy on ${name}: ${d.message}`,
@@ -296,8 +334,8 @@ interface NodeBuild {
   readonly defaults: TwinDefault[];
   /** Per node: its rules as last built (instances of the plan reuse them). */
   readonly compiledCache: Map<string, CompiledRules>;
-  /** Per distinct text: its one parse. */
-  readonly parsedCache: Map<string, ParsedRules>;
+  /** Per distinct text (or generation): its one parse. */
+  readonly parsedCache: Map<RulesSource, ParsedRules>;
   readonly proxyFor: (node: ModelNode) => ProxyRules;
   readonly underlay: Cidr;
   /** Whether the nodes' iptables are generated and installed (InstantiateOptions.netfilter). */
@@ -311,11 +349,16 @@ interface NodeBuild {
  * rule step of a trace names.
  */
 interface CompiledRules {
-  text: string;
+  /** What the rules were read from: a (merged) text, or kube-proxy's generation alone. */
+  from: RulesSource;
+  readonly text: string;
   ruleset: Ruleset;
   compiled: CompiledRuleset;
   diagnostics: Diagnostic[];
 }
+
+/** A node's iptables rules as read: merged text, or kube-proxy's generation installed from its tables. */
+type RulesSource = string | Generated;
 
 /** One parse (and one compilation) of a rule text, under the file name of the first node that had it. */
 interface ParsedRules {
@@ -415,13 +458,14 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
   // merged the way the components' check-then-add commands leave them (iptables/merge.ts).
   const proxy = proxyFor(node);
   diagnostics.push(...proxy.diagnostics);
-  const texts = [proxy.text];
+  // The texts are read only when there is more than kube-proxy's to merge.
+  const texts: { readonly text: string }[] = [proxy];
   const names = [`kube-proxy@${name}`];
   // The IP sets the node's rules match on (Calico's pools, Felix's policy sets).
   const ipsetTexts: string[] = [];
   const ipMasq = plugin?.rulesFor(name);
   if (ipMasq && ipMasq.text !== '') {
-    texts.push(ipMasq.text);
+    texts.push(ipMasq);
     names.push(`cni-${plugin!.name}@${name}`);
     diagnostics.push(...ipMasq.diagnostics);
     if (ipMasq.ipsetSave) ipsetTexts.push(ipMasq.ipsetSave);
@@ -430,13 +474,13 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
   diagnostics.push(...pm.diagnostics);
   for (const d of pm.defaults) defaults.push({ ...d });
   if (pm.text !== '') {
-    texts.push(pm.text);
+    texts.push(pm);
     names.push(`cni-portmap@${name}`);
   }
   // Edge components' node rules (ip-masq-agent: GKE's default, or spec.masquerade),
   // last in the start-up order (iptables/merge.ts START_ORDER).
   for (const f of edge.nodeFragments(name)) {
-    texts.push(f.fragment.text);
+    texts.push(f.fragment);
     names.push(`${f.name}@${name}`);
   }
   // Calico's Felix (policy enforcement) last: it inserts its jumps on top and keeps them there.
@@ -445,7 +489,7 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     (model.podsByNode.get(name) ?? []).filter((p) => !p.spec.hostNetwork).map(nsName),
   );
   if (felix) {
-    texts.push(felix.text);
+    texts.push(felix);
     names.push(felix.name);
     diagnostics.push(...felix.diagnostics);
     if (felix.ipsetSave) ipsetTexts.push(felix.ipsetSave);
@@ -457,27 +501,41 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     diagnostics.push(...parsedSets.diagnostics);
     ipsets = parsedSets.sets;
   }
-  let text = texts[0]!;
+  // kube-proxy's rules alone are installed from their tables (no text read back), once per
+  // generation; merged with other components' they are read from the merged text.
+  const alone = texts.length === 1 ? proxy.generated : undefined;
+  let merged: string | undefined;
   if (texts.length > 1) {
-    const merged = mergeIptablesSaveWithDiagnostics(texts, names);
-    text = merged.text;
-    diagnostics.push(...merged.diagnostics);
+    const m = mergeIptablesSaveWithDiagnostics(
+      texts.map((t) => t.text),
+      names,
+    );
+    merged = m.text;
+    diagnostics.push(...m.diagnostics);
   }
+  const from: RulesSource = alone ?? merged ?? proxy.text;
   const file = `iptables-save@${name}`;
   let entry = compiledCache.get(name);
-  if (!entry || entry.text !== text) {
-    // One parse and one compilation per distinct text; each node's compiled view names its own
-    // file (every rule step of a trace does), the lines being the same.
-    let parsed = parsedCache.get(text);
+  if (!entry || entry.from !== from) {
+    // One parse and one compilation per distinct text (or generation); each node's compiled
+    // view names its own file (every rule step of a trace does), the lines being the same.
+    let parsed = parsedCache.get(from);
     if (!parsed) {
-      const p = parseIptablesSave(text, file);
+      const p =
+        typeof from === 'string'
+          ? parseIptablesSave(from, file)
+          : parseIptablesTables(from.dump.tables, file, { family: 'ipv4' });
       const compiled = compileRuleset(p.ruleset);
       parsed = { file, ruleset: p.ruleset, compiled, diagnostics: p.diagnostics };
-      parsedCache.set(text, parsed);
+      parsedCache.set(from, parsed);
     }
     const same = parsed.file === file;
+    const src = from;
     entry = {
-      text,
+      from,
+      get text() {
+        return typeof src === 'string' ? src : src.text;
+      },
       ruleset: parsed.ruleset,
       compiled: same ? parsed.compiled : { ...parsed.compiled, file },
       diagnostics: same
@@ -488,8 +546,11 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
   }
   diagnostics.push(...entry.diagnostics);
   installIptables(h, entry.compiled, ipsets);
+  const e = entry;
   nodeRules.set(name, {
-    text,
+    get text() {
+      return e.text;
+    },
     ipsetSave,
     ipsets,
     ruleset: entry.ruleset,
