@@ -1,6 +1,9 @@
 /**
  * NAT44 as FD.io VPP v18.01 runs it (`src/plugins/nat/`: nat.c, in2out.c,
- * out2in.c), in the shape Contiv-VPP configured it for Services:
+ * out2in.c) in the build Contiv-VPP shipped (vpp-dev/vpp `stable-1801-contiv`,
+ * commit f232c2e1, the 18.01 branch with the NAT44 work of 18.04 picked onto
+ * it: self-twice-NAT, identity mappings, `nat44-classify` by port), in the
+ * shape Contiv-VPP configured it for Services:
  *
  * - **Static mappings with load-balanced locals** (`nat44_add_del_lb_static_mapping`,
  *   nat.c): the external `addr:port` goes into every worker's `out2in` hash
@@ -20,10 +23,28 @@
  *   mapping or session covers is left alone (`snat_not_translate`), `session -1`.
  * - **Sessions** live in a per-thread pool: `nat_session_alloc_or_recycle`
  *   takes the lowest free index, and that index is what the trace prints.
- * - Checksums are updated incrementally with `ip_csum_update` (csum.ts).
+ * - **Twice-NAT** (`snat_out2in_lb`, out2in.c): a mapping marked `twice-nat`
+ *   also rewrites the source of a new session's first packet to an address
+ *   and port taken from the twice-NAT pool (`nat44_add_address … twice-nat`,
+ *   `snat_alloc_outside_address_and_port`: the pool's first address, port
+ *   `1024 + random(1, 64511)`, a busy port drawn again); `self-twice-nat`
+ *   (VPP-1221, "Add special Twice-NAT feature") does so only when the source
+ *   is the local the mapping chose — a client that is its own endpoint,
+ *   which Contiv uses for every Service so that the reply comes back through
+ *   VPP instead of staying inside the pod. The `in2out_ed` key is then the
+ *   local and the twice-NAT address, and `snat_in2out_lb` rewrites both ends
+ *   of the reply back.
+ * - **Identity mappings** (`nat44_add_del_identity_mapping`, VPP-1212): a
+ *   static mapping whose local and external address are the same, address
+ *   only or for one protocol and port: `nat44-classify` sends packets to it
+ *   the in2out way, and translation leaves them as they are.
+ * - Checksums are updated incrementally with `ip_csum_update` (csum.ts),
+ *   every rewritten field summed before one `ip_csum_fold`, as the nodes do.
  *
- * Twice-NAT, dynamic address pools and ICMP are not modelled; a packet that
- * would need them is said so by the caller.
+ * Not modelled: dynamic SNAT from an address pool (`nat44-in2out-output`),
+ * the forwarding bypass sessions (`create_bypass_for_fwd`, which take a pool
+ * slot but print `session index -1`), ICMP translation; a packet that would
+ * need them is said so by the caller.
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { ipCsumFold, ipCsumUpdate, loadLe, storeLe16 } from './csum.js';
@@ -40,12 +61,20 @@ export interface LbLocal {
   readonly probability: number;
 }
 
-/** `snat_static_mapping_t` with locals (the only kind Contiv's Service renderer installs). */
+/** `twice_nat_type_t` (nat.h): translate the external host's address too — always, or only for a client that is its own endpoint. */
+export type TwiceNat = 'twice-nat' | 'self-twice-nat';
+
+/**
+ * `snat_static_mapping_t` with locals (the kind Contiv's Service renderer
+ * installs), or an identity mapping (one local equal to the external address;
+ * port 0 and proto 0 for an address-only one).
+ */
 export interface StaticMapping {
   readonly externalAddr: Ipv4;
   readonly externalPort: number;
-  readonly proto: 6 | 17;
+  readonly proto: 0 | 6 | 17;
   readonly locals: readonly LbLocal[];
+  readonly twiceNat?: TwiceNat;
   /** What Contiv made it for (`default/web:80`), for the trace's notes. */
   readonly tag?: string;
 }
@@ -56,6 +85,8 @@ export interface NatSession {
   readonly in2out: { readonly addr: Ipv4; readonly port: number };
   readonly out2in: { readonly addr: Ipv4; readonly port: number };
   readonly extHost: { readonly addr: Ipv4; readonly port: number };
+  /** A twice-NAT session's translated external host (`ext_host_nat_addr`/`_port`). */
+  readonly extHostNat?: { readonly addr: Ipv4; readonly port: number };
   readonly proto: number;
   totalPkts: number;
 }
@@ -77,26 +108,39 @@ const ipAt = (b: Uint8Array, at: number): Ipv4 => `${b[at]}.${b[at + 1]}.${b[at 
 const portAt = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 const ep = (a: Ipv4, p: number): string => `${a}:${p}`;
 
-/** Rewrite one address (and its port) in the IPv4 header at `l3`, VPP's way. */
-function rewrite(b: Uint8Array, l3: number, which: 'src' | 'dst', addr: Ipv4, port: number): void {
-  const aAt = l3 + (which === 'src' ? 12 : 16);
+/** One endpoint to rewrite: the source or destination address and its port. */
+interface Change {
+  readonly which: 'src' | 'dst';
+  readonly addr: Ipv4;
+  readonly port: number;
+}
+
+/**
+ * Rewrite endpoints of the IPv4 packet at `l3`, VPP's way: every changed
+ * field folded into one `ip_csum_update` chain per checksum, then one
+ * `ip_csum_fold` (out2in.c / in2out.c, `snat_out2in_lb`, `snat_in2out_lb`).
+ */
+function rewrite(b: Uint8Array, l3: number, changes: readonly Change[]): void {
   const l4 = l3 + (b[l3]! & 0x0f) * 4;
-  const pAt = l4 + (which === 'src' ? 0 : 2);
   const proto = b[l3 + 9]!;
-  const oldAddr = loadLe(b, aAt, 4);
-  addr.split('.').forEach((o, i) => (b[aAt + i] = Number(o)));
-  const newAddr = loadLe(b, aAt, 4);
-  storeLe16(b, l3 + 10, ipCsumFold(ipCsumUpdate(loadLe(b, l3 + 10, 2), oldAddr, newAddr)));
-  const oldPort = loadLe(b, pAt, 2);
-  b[pAt] = port >> 8;
-  b[pAt + 1] = port & 0xff;
-  const newPort = loadLe(b, pAt, 2);
-  if (proto === 6) {
-    let sum = loadLe(b, l4 + 16, 2);
-    sum = ipCsumUpdate(sum, oldAddr, newAddr);
-    sum = ipCsumUpdate(sum, oldPort, newPort);
-    storeLe16(b, l4 + 16, ipCsumFold(sum));
-  } else {
+  let ipSum = loadLe(b, l3 + 10, 2);
+  let l4Sum = proto === 6 ? loadLe(b, l4 + 16, 2) : 0n;
+  for (const c of changes) {
+    const aAt = l3 + (c.which === 'src' ? 12 : 16);
+    const pAt = l4 + (c.which === 'src' ? 0 : 2);
+    const oldAddr = loadLe(b, aAt, 4);
+    c.addr.split('.').forEach((o, i) => (b[aAt + i] = Number(o)));
+    const newAddr = loadLe(b, aAt, 4);
+    const oldPort = loadLe(b, pAt, 2);
+    b[pAt] = c.port >> 8;
+    b[pAt + 1] = c.port & 0xff;
+    const newPort = loadLe(b, pAt, 2);
+    ipSum = ipCsumUpdate(ipSum, oldAddr, newAddr);
+    l4Sum = ipCsumUpdate(ipCsumUpdate(l4Sum, oldAddr, newAddr), oldPort, newPort);
+  }
+  storeLe16(b, l3 + 10, ipCsumFold(ipSum));
+  if (proto === 6) storeLe16(b, l4 + 16, ipCsumFold(l4Sum));
+  else {
     // "udp0->checksum = 0" (out2in.c / in2out.c)
     b[l4 + 6] = 0;
     b[l4 + 7] = 0;
@@ -111,11 +155,56 @@ export class Nat44 {
   private readonly pool: (NatSession | undefined)[] = [];
   private readonly out2inEd = new Map<string, number>();
   private readonly in2outEd = new Map<string, number>();
+  /** `sm->twice_nat_addresses` with their busy ports (`busy_<proto>_port_bitmap`). */
+  private readonly twiceNatPool: { addr: Ipv4; busy: Set<string> }[] = [];
 
   constructor(private readonly chooser: NatChooser) {}
 
   addStaticMapping(m: StaticMapping): void {
     this.mappings.push(m);
+  }
+
+  /**
+   * `nat44_add_del_identity_mapping` (nat.c, VPP-1212): a static mapping from
+   * the address to itself, for one protocol and port or (port 0, proto 0)
+   * for the whole address.
+   */
+  addIdentityMapping(addr: Ipv4, proto: 0 | 6 | 17 = 0, port = 0, tag?: string): void {
+    this.mappings.push({
+      externalAddr: addr,
+      externalPort: port,
+      proto,
+      locals: [{ addr, port, probability: 0 }],
+      ...(tag ? { tag } : {}),
+    });
+  }
+
+  /** `nat44_add_address … twice-nat`: an address of the twice-NAT pool. */
+  addTwiceNatAddress(addr: Ipv4): void {
+    this.twiceNatPool.push({ addr, busy: new Set() });
+  }
+
+  twiceNatAddresses(): readonly Ipv4[] {
+    return this.twiceNatPool.map((a) => a.addr);
+  }
+
+  /**
+   * `nat_alloc_addr_and_port_default` (nat.c) on the twice-NAT pool, one
+   * worker: the first address, port `snat_random_port (1, port_per_thread)
+   * + 1024` (port_per_thread = 0xffff − 1024), a busy one drawn again. All
+   * 64,511 ports busy (`SNAT_OUT2IN_ERROR_OUT_OF_PORTS`) is not modelled.
+   */
+  private allocTwiceNat(proto: number): { addr: Ipv4; port: number } | undefined {
+    const a = this.twiceNatPool[0];
+    if (!a) return undefined;
+    let port = 0;
+    // VPP draws until it hits a free port; a seeded chooser that keeps
+    // answering busy ones gets the next free port upward after 64 draws.
+    for (let draw = 0; draw < 64 && (port === 0 || a.busy.has(`${proto}/${port}`)); draw++)
+      port = this.chooser.integer(1025, 65535, `nat44 twice-nat ${a.addr} port`);
+    while (a.busy.has(`${proto}/${port}`)) port = port === 65535 ? 1025 : port + 1;
+    a.busy.add(`${proto}/${port}`);
+    return { addr: a.addr, port };
   }
 
   staticMappings(): readonly StaticMapping[] {
@@ -126,16 +215,23 @@ export class Nat44 {
     return this.pool.filter((s): s is NatSession => s !== undefined);
   }
 
+  /**
+   * `snat_static_mapping_match` by external: the (address, port, protocol)
+   * key, then the address-only one (port 0, protocol 0).
+   */
   private byExternal(addr: Ipv4, port: number, proto: number): StaticMapping | undefined {
-    return this.mappings.find(
-      (m) => m.externalAddr === addr && m.externalPort === port && m.proto === proto,
-    );
+    const at = (p: number, pr: number): StaticMapping | undefined =>
+      this.mappings.find((m) => m.externalAddr === addr && m.externalPort === p && m.proto === pr);
+    return at(port, proto) ?? at(0, 0);
   }
 
+  /** `snat_static_mapping_match` by local, the same two keys. */
   private byLocal(addr: Ipv4, port: number, proto: number): StaticMapping | undefined {
-    return this.mappings.find(
-      (m) => m.proto === proto && m.locals.some((l) => l.addr === addr && l.port === port),
-    );
+    const at = (p: number, pr: number): StaticMapping | undefined =>
+      this.mappings.find(
+        (m) => m.proto === pr && m.locals.some((l) => l.addr === addr && l.port === p),
+      );
+    return at(port, proto) ?? at(0, 0);
   }
 
   /**
@@ -186,18 +282,33 @@ export class Nat44 {
     const edKey = `${ep(dst, dport)} ${ep(src, sport)} ${proto}`;
     let s = this.pool[this.out2inEd.get(edKey) ?? -1];
     if (!s) {
-      const local = this.chooseLocal(m);
+      const chosen = this.chooseLocal(m);
+      // An address-only mapping keeps the packet's port.
+      const local = m.externalPort === 0 ? { ...chosen, port: dport } : chosen;
+      const twice =
+        m.twiceNat === 'twice-nat' || (m.twiceNat === 'self-twice-nat' && src === local.addr);
+      const extHostNat = twice ? this.allocTwiceNat(proto) : undefined;
+      // SNAT_OUT2IN_ERROR_OUT_OF_PORTS: no twice-NAT address to take.
+      if (twice && !extHostNat) return trace(OUT2IN_NEXT.DROP);
       s = this.allocSession({
         in2out: { addr: local.addr, port: local.port },
         out2in: { addr: dst, port: dport },
         extHost: { addr: src, port: sport },
+        ...(extHostNat ? { extHostNat } : {}),
         proto,
         totalPkts: 0,
       });
       this.out2inEd.set(edKey, s.index);
-      this.in2outEd.set(`${ep(local.addr, local.port)} ${ep(src, sport)} ${proto}`, s.index);
+      const remote = extHostNat ?? { addr: src, port: sport };
+      this.in2outEd.set(
+        `${ep(local.addr, local.port)} ${ep(remote.addr, remote.port)} ${proto}`,
+        s.index,
+      );
     }
-    rewrite(b, l3, 'dst', s.in2out.addr, s.in2out.port);
+    rewrite(b, l3, [
+      { which: 'dst', addr: s.in2out.addr, port: s.in2out.port },
+      ...(s.extHostNat ? [{ which: 'src' as const, ...s.extHostNat }] : []),
+    ]);
     s.totalPkts++;
     return trace(OUT2IN_NEXT.LOOKUP, s);
   }
@@ -241,36 +352,47 @@ export class Nat44 {
       // A connection the local opened itself: a new session towards the external address.
       s = this.allocSession({
         in2out: { addr: src, port: sport },
-        out2in: { addr: m.externalAddr, port: m.externalPort },
+        // An address-only mapping keeps the packet's port.
+        out2in: { addr: m.externalAddr, port: m.externalPort === 0 ? sport : m.externalPort },
         extHost: { addr: dst, port: dport },
         proto,
         totalPkts: 0,
       });
       this.in2outEd.set(`${ep(src, sport)} ${ep(dst, dport)} ${proto}`, s.index);
-      this.out2inEd.set(
-        `${ep(m.externalAddr, m.externalPort)} ${ep(dst, dport)} ${proto}`,
-        s.index,
-      );
+      this.out2inEd.set(`${ep(s.out2in.addr, s.out2in.port)} ${ep(dst, dport)} ${proto}`, s.index);
     }
-    rewrite(b, l3, 'src', s.out2in.addr, s.out2in.port);
+    rewrite(b, l3, [
+      { which: 'src', addr: s.out2in.addr, port: s.out2in.port },
+      ...(s.extHostNat ? [{ which: 'dst' as const, ...s.extHost }] : []),
+    ]);
     s.totalPkts++;
     return [fast, slow(s)];
   }
 
   /**
-   * `nat44-classify` (nat.c `nat44_classify_node_fn`), on an interface that is
-   * both inside and outside: out2in when the destination is a pool address
-   * or an address-only static mapping's external address (the lookup uses
-   * port 0, protocol 0), in2out otherwise — so a port mapping's external
-   * address (a Service VIP) goes to in2out. The node adds no trace record.
+   * `nat44-classify` (nat.c `nat44_classify_node_fn_inline`, Contiv's build),
+   * on an interface that is both inside and outside: out2in when the
+   * destination is an address of the (non-twice-NAT) pool, or the external
+   * address of a static mapping — address-only (port 0, protocol 0) first,
+   * then by destination port and protocol — unless that mapping is an
+   * identity mapping (local = external); in2out otherwise. So a packet to a
+   * Service's VIP and port is translated out2in from any interface. The
+   * node adds no trace record.
    */
   classify(b: Uint8Array, l3: number): 'nat44-in2out' | 'nat44-out2in' {
     const dst = ipAt(b, l3 + 16);
-    // No address pool is modelled (Contiv configures none for Services); an
-    // address-only mapping is one with external port 0.
-    return this.mappings.some((m) => m.externalPort === 0 && m.externalAddr === dst)
-      ? 'nat44-out2in'
-      : 'nat44-in2out';
+    const l4 = l3 + (b[l3]! & 0x0f) * 4;
+    const proto = b[l3 + 9]!;
+    const identity = (m: StaticMapping): boolean => m.locals[0]?.addr === m.externalAddr;
+    const addrOnly = this.mappings.find(
+      (m) => m.externalAddr === dst && m.externalPort === 0 && m.proto === 0,
+    );
+    if (addrOnly) return identity(addrOnly) ? 'nat44-in2out' : 'nat44-out2in';
+    // ip_proto_to_snat_proto: TCP, UDP and ICMP have keys; the port word is read whatever the protocol.
+    const withPort = this.mappings.find(
+      (m) => m.externalAddr === dst && m.externalPort === portAt(b, l4 + 2) && m.proto === proto,
+    );
+    return withPort && !identity(withPort) ? 'nat44-out2in' : 'nat44-in2out';
   }
 
   /**

@@ -89,3 +89,33 @@ export function pgVswitch(integer: (from: number, to: number) => number = (f) =>
   }
   return vs;
 }
+
+/** test_nat.py: pg0 inside, pg1 outside (`nat44_interface_add_del_feature`). */
+export function natVswitch(integer?: (from: number, to: number) => number): Vswitch {
+  const vs = pgVswitch(integer);
+  vs.ifByIndex(1).natInside = true;
+  vs.ifByIndex(2).natOutside = true;
+  for (const i of vs.interfaces) vs.configureFeatures(i);
+  return vs;
+}
+
+/** The TCP segment in a transmitted frame, with its checksums checked. */
+export const tcpOf = (frame: Uint8Array) => {
+  const ip = frame.subarray(14);
+  const ok = (from: number, to: number, pseudo: number[]): boolean => {
+    let s = pseudo.reduce((a, b) => a + b, 0);
+    for (let i = from; i < to; i += 2) s += (ip[i]! << 8) | (ip[i + 1] ?? 0);
+    while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+    return s === 0xffff;
+  };
+  const len = ((ip[2]! << 8) | ip[3]!) - 20;
+  const w = (i: number) => (ip[i]! << 8) | ip[i + 1]!;
+  return {
+    src: `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`,
+    dst: `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}`,
+    sport: w(20),
+    dport: w(22),
+    ipChecksumOk: ok(0, 20, []),
+    tcpChecksumOk: ok(20, 20 + len, [w(12), w(14), w(16), w(18), 6, len]),
+  };
+};

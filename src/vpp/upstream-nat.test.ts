@@ -1,0 +1,216 @@
+/**
+ * More of VPP's own NAT44 expectations replayed on the model: the
+ * twice-NAT family and identity NAT of `test/test_nat.py` as Contiv's VPP
+ * build has them (vpp-dev/vpp stable-1801-contiv, f232c2e1:
+ * `twice_nat_common`, `test_identity_nat`). The layout is the test
+ * framework's: pg0 172.16.1.1/24 inside, pg1 172.16.2.1/24 outside,
+ * nat_addr 10.0.0.3, twice_nat_addr 10.0.1.3, the service on port 80,
+ * the servers on 8080 (8081/8082 when both locals are one host), the
+ * external host's port 4567.
+ *
+ * The self-twice-NAT "positive" cases send the client's packet on the
+ * server's own interface. Upstream that interface is inside only, and the
+ * packet reaches the mapping through hairpinning; Contiv makes every pod
+ * TAP inside and outside, so the packet goes through nat44-classify to
+ * out2in — the path replayed here — and the assertions are upstream's.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  HOST_MAC,
+  PG0_MAC,
+  PG1_MAC,
+  frameOf,
+  natVswitch,
+  pgVswitch,
+  tcpOf,
+} from './testing/packets.js';
+import type { Vswitch } from './vswitch.js';
+
+const NAT_ADDR = '10.0.0.3';
+const TWICE_NAT_ADDR = '10.0.1.3';
+const SERVER1 = '172.16.1.2'; // pg0.remote_hosts[0]
+const SERVER2 = '172.16.1.3'; // pg0.remote_hosts[1]
+const EXT = '172.16.2.2'; // pg1.remote_hosts[0]
+
+interface Case {
+  readonly selfTwiceNat?: boolean;
+  readonly samePg?: boolean;
+  readonly lb?: boolean;
+  readonly clientId?: 1 | 2;
+}
+
+/** `twice_nat_common`: the request, the server's answer, and what each side saw. */
+function twiceNatCommon(c: Case) {
+  let draws = 0;
+  // a seeded "random": LB picks alternate, twice-NAT ports are 1024 + 1 + n
+  const integer = (from: number, to: number): number => from + (draws++ % (to - from + 1));
+  const vs: Vswitch = c.samePg ? pgVswitch(integer) : natVswitch(integer);
+  if (c.samePg) {
+    vs.ifByIndex(1).natInside = true;
+    vs.ifByIndex(1).natOutside = true;
+    vs.ifByIndex(2).natOutside = true;
+    for (const i of vs.interfaces) vs.configureFeatures(i);
+  }
+  vs.nat.forwarding = false;
+  vs.nat.addTwiceNatAddress(TWICE_NAT_ADDR);
+  const twiceNat = c.selfTwiceNat ? 'self-twice-nat' : 'twice-nat';
+  const [p1, p2] = c.lb && c.samePg ? [8081, 8082] : [8080, 8080];
+  vs.nat.addStaticMapping({
+    externalAddr: NAT_ADDR,
+    externalPort: 80,
+    proto: 6,
+    twiceNat,
+    locals: c.lb
+      ? [
+          { addr: SERVER1, port: p1, probability: 50 },
+          { addr: c.samePg ? SERVER1 : SERVER2, port: p2, probability: 50 },
+        ]
+      : [{ addr: SERVER1, port: 8080, probability: 0 }],
+  });
+  const client = !c.samePg ? EXT : c.lb && c.clientId === 2 ? SERVER2 : SERVER1;
+  const [inIf, inMac] = c.samePg ? ['pg0', PG0_MAC] : ['pg1', PG1_MAC];
+  const req = vs.receive(
+    inIf,
+    frameOf({
+      src: client,
+      dst: NAT_ADDR,
+      proto: 'tcp',
+      sport: 4567,
+      dport: 80,
+      smac: HOST_MAC,
+      dmac: inMac,
+    }),
+  );
+  if (req.fate.kind !== 'transmit') throw new Error(`request: ${JSON.stringify(req.fate)}`);
+  const seen = tcpOf(req.fate.frame);
+  const rep = vs.receive(
+    'pg0',
+    frameOf({
+      src: seen.dst,
+      dst: seen.src,
+      proto: 'tcp',
+      sport: seen.dport,
+      dport: seen.sport,
+      flags: 'SA',
+      smac: HOST_MAC,
+      dmac: PG0_MAC,
+    }),
+  );
+  if (rep.fate.kind !== 'transmit') throw new Error(`reply: ${JSON.stringify(rep.fate)}`);
+  return { vs, client, seen, back: tcpOf(rep.fate.frame), ports: [p1, p2] };
+}
+
+describe('test_nat.py twice_nat_common (Contiv build)', () => {
+  it.each([
+    ['test_twice_nat', {}, true],
+    ['test_self_twice_nat_positive', { selfTwiceNat: true, samePg: true }, true],
+    ['test_self_twice_nat_negative', { selfTwiceNat: true }, false],
+    ['test_twice_nat_lb', { lb: true }, true],
+    [
+      'test_self_twice_nat_lb_positive',
+      { lb: true, selfTwiceNat: true, samePg: true, clientId: 1 },
+      true,
+    ],
+    [
+      'test_self_twice_nat_lb_negative',
+      { lb: true, selfTwiceNat: true, samePg: true, clientId: 2 },
+      false,
+    ],
+  ] as const)('%s: external host translated %s', (_name, c: Case, ehTranslate) => {
+    const { vs, client, seen, back, ports } = twiceNatCommon(c);
+    // the server gets it on its port, from the twice-NAT address and a new port — or from the client as it is
+    expect([SERVER1, SERVER2]).toContain(seen.dst);
+    expect(c.lb ? ports : [8080]).toContain(seen.dport);
+    if (ehTranslate) {
+      expect(seen.src).toBe(TWICE_NAT_ADDR);
+      expect(seen.sport).not.toBe(4567);
+    } else expect(seen).toMatchObject({ src: client, sport: 4567 });
+    expect(seen).toMatchObject({ ipChecksumOk: true, tcpChecksumOk: true });
+    // the answer reaches the client from the service's address and port
+    expect(back).toMatchObject({
+      dst: client,
+      src: NAT_ADDR,
+      dport: 4567,
+      sport: 80,
+      ipChecksumOk: true,
+      tcpChecksumOk: true,
+    });
+    // nat44_user_session_dump: one session, twice-NAT when the host was translated
+    const sessions = vs.nat.sessions();
+    expect(sessions).toHaveLength(1);
+    expect(sessions[0]!.extHostNat !== undefined).toBe(ehTranslate);
+  });
+
+  it('test_twice_nat: a second external host gets another twice-NAT port (busy ports are not reused)', () => {
+    const vs = natVswitch(() => 1025); // a "random" that keeps answering the same port
+    vs.nat.addTwiceNatAddress(TWICE_NAT_ADDR);
+    vs.nat.addStaticMapping({
+      externalAddr: NAT_ADDR,
+      externalPort: 80,
+      proto: 6,
+      twiceNat: 'twice-nat',
+      locals: [{ addr: SERVER1, port: 8080, probability: 0 }],
+    });
+    const ports = ['172.16.2.2', '172.16.2.3'].map((src) => {
+      const r = vs.receive(
+        'pg1',
+        frameOf({
+          src,
+          dst: NAT_ADDR,
+          proto: 'tcp',
+          sport: 4567,
+          dport: 80,
+          smac: HOST_MAC,
+          dmac: PG1_MAC,
+        }),
+      );
+      if (r.fate.kind !== 'transmit') throw new Error('not transmitted');
+      return tcpOf(r.fate.frame).sport;
+    });
+    expect(ports[0]).toBe(1025);
+    expect(ports[1]).not.toBe(ports[0]);
+  });
+});
+
+describe('test_nat.py test_identity_nat', () => {
+  const send = (vs: Vswitch) =>
+    vs.receive(
+      'pg1',
+      frameOf({
+        src: EXT,
+        dst: SERVER1,
+        proto: 'tcp',
+        sport: 12345,
+        dport: 56789,
+        smac: HOST_MAC,
+        dmac: PG1_MAC,
+      }),
+    );
+
+  it('with an identity mapping for the inside host, a packet from outside passes untranslated (forwarding off)', () => {
+    const vs = natVswitch();
+    vs.nat.forwarding = false;
+    vs.nat.addIdentityMapping(SERVER1);
+    const r = send(vs);
+    expect(r.fate.kind).toBe('transmit');
+    if (r.fate.kind !== 'transmit') return;
+    expect(tcpOf(r.fate.frame)).toMatchObject({
+      dst: SERVER1,
+      src: EXT,
+      dport: 56789,
+      sport: 12345,
+      ipChecksumOk: true,
+      tcpChecksumOk: true,
+    });
+    // create_session_for_static_mapping: the identity takes a session like any static mapping
+    expect(r.trace.find((e) => e.record.node === 'nat44-out2in')!.record).toMatchObject({
+      sessionIndex: 0,
+    });
+  });
+
+  it('without it (the control), the same packet has no translation and is dropped', () => {
+    const vs = natVswitch();
+    vs.nat.forwarding = false;
+    expect(send(vs).fate).toMatchObject({ kind: 'drop', node: 'nat44-out2in' });
+  });
+});
