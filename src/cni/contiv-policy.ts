@@ -6,8 +6,12 @@
  * - Every rule matches traffic *leaving* the vswitch. A **local table** per
  *   isolated pod sits on its TAP's output (traffic to the pod): the egress
  *   rules of the node's egress-isolated pods towards it (a source that may
- *   not reach it is denied), then the pod's own ingress rules ending in
- *   deny-all (or permit-all when it is not ingress-isolated).
+ *   not reach it is denied), then the pod's own ingress rules ending in a
+ *   permit of the NAT loopback (a pod reaching itself through a Service
+ *   arrives from it, self-twice-NAT) and deny-all — or permit-all when it
+ *   is not ingress-isolated. Nothing else is let in: the node's own host
+ *   stack (kubelet's probes, hostNetwork pods) reaches an ingress-isolated
+ *   pod only if a policy allows its address.
  * - The **global table** (`NODE-GLOBAL`) sits on the output of the
  *   interfaces that connect the node with the rest of the cluster (the host
  *   interconnect `tap0`, the NIC, the VXLAN BVI, `getNodeOutputInterfaces`):
@@ -202,6 +206,7 @@ export function renderContivPolicies(
   vs: Vswitch,
   pods: readonly { pod: ModelPod; tap: string }[],
   outputs: readonly string[],
+  natLoopback?: string,
 ): string[] {
   const notes: string[] = [];
   const ing = new Map(pods.map(({ pod }) => [pod, allows(model, pod, 'ingress', notes)]));
@@ -242,7 +247,15 @@ export function renderContivPolicies(
             'src',
           ),
         );
-      rules.push(rule(0, ANY, ANY, 0, ALL));
+      // "Allow connections from the virtual NAT-loopback (access to service
+      // from itself)" before the deny, unless a rule allows everything
+      // (policy/configurator, generateRules of v1.1).
+      const allAllowed = dIn.some(
+        (a) => a.peer.len === 0 && a.except.length === 0 && a.proto === 0,
+      );
+      if (natLoopback && !allAllowed)
+        rules.push(rule(1, { addr: natLoopback, len: 32 }, ANY, 0, ALL));
+      if (!allAllowed) rules.push(rule(0, ANY, ANY, 0, ALL));
     }
     const table = vs.acl.add({
       tag: `contiv/vpp-policy-LOCAL-${d.metadata.namespace}/${d.metadata.name}`,

@@ -20,23 +20,42 @@
  * - **Pods** (`pod.go`): a TAP v2 `tapN` per pod (VPP side MAC `02:fe:…`,
  *   random in Contiv, derived here), a /32 route to the pod and a static
  *   ARP entry to `00:00:00:00:00:02`, the MAC every pod's eth0 has.
- * - **Services** (`plugins/service/configurator`): NAT44 with `forwarding`
- *   on; pod TAPs are NAT "outside" (frontends), `tap0` "inside" (the host
- *   is a backend); per ClusterIP port a static mapping with load-balanced
- *   locals, every ready endpoint, probability 1 (`LocalVsRemoteProbRatio`),
- *   0 for a single one.
+ * - **Services** (`plugins/service/processor`, `configurator_impl.go` of
+ *   v1.1, the release on VPP 18.01): NAT44 with `forwarding` on. Frontends
+ *   (NAT outside) are the pod TAPs, the host interconnect `tap0`, the BVI
+ *   `loop0` and — unless it is the external SNAT interface — the NIC;
+ *   backends (inside) are `tap0`, `loop0` and the TAPs of pods that are a
+ *   local endpoint (`processResyncEvent`). An interface both ways runs
+ *   `nat44-classify`. `exportDNATMappings`: per port one static mapping with
+ *   load-balanced locals for the ClusterIP and each external IP (the
+ *   processor puts the ClusterIP among the external IPs) and, for a
+ *   NodePort, one per node IP (every node's VPP address and management
+ *   address, `getNodeIPs`) on the node port; all `self-twice-nat`, so a
+ *   client that is its own endpoint is source-translated to the twice-NAT
+ *   pool's one address, the NAT loopback (`GetNatLoopbackIP`: the last
+ *   unicast address of the node's pod subnet). Locals are the endpoints
+ *   with probability `ServiceLocalEndpointWeight` (1) for the node's own,
+ *   1 for the others, 0 for a single one; `externalTrafficPolicy: Local`
+ *   leaves out the other nodes' endpoints — of every mapping, the ClusterIP's
+ *   included, as v1.1 does.
+ * - **External SNAT** (`NatExternalTraffic: true`): when the NodeConfig
+ *   gateway lies in the NIC's subnet, the NIC is the external SNAT
+ *   interface (NAT44 output feature, the node's address as pool) and
+ *   identity mappings keep the node's address and VXLAN port (UDP 4789)
+ *   untranslated (`exportIdentityMappings`).
  *
  * - **Policies**: contiv-policy.ts.
  *
- * Not modelled (said on stderr by the caller): NodePorts and external IPs,
- * twice-NAT, the VXLAN encapsulation between nodes (the trace stops where a
- * packet leaves through the BVI), STN, TAP v1.
+ * Not modelled (said on stderr by the caller): the external SNAT's
+ * translation itself (`nat44-in2out-output`), the VXLAN encapsulation
+ * between nodes (the trace stops where a packet leaves through the BVI),
+ * STN, TAP v1.
  */
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelNode } from '../k8s/model.js';
 import { nodeInternalIP } from '../k8s/model.js';
 import { Vswitch, type NatChooser } from '../vpp/index.js';
-import { intToIp, ipToInt, parseCidr } from '../wire/addr.js';
+import { cidrContains, intToIp, ipToInt, parseCidr } from '../wire/addr.js';
 import { renderContivPolicies } from './contiv-policy.js';
 import { fnv1a32 } from './names.js';
 import type { CniDefault } from './types.js';
@@ -52,7 +71,12 @@ export const CONTIV_DEFAULTS = {
   VxlanCIDR: '192.168.30.0/24',
   HostInterconnectMAC: '01:23:45:67:89:42',
   PodMAC: '00:00:00:00:00:02',
+  NatExternalTraffic: true,
+  ServiceLocalEndpointWeight: 1,
 } as const;
+
+/** The VXLAN port the identity mapping keeps (`vxlanPort`, service configurator). */
+const VXLAN_PORT = 4789;
 
 export interface ContivPod {
   readonly key: string;
@@ -74,6 +98,8 @@ export interface ContivNode {
   };
   /** The addresses of the host stack (the node's InternalIP), routed to it through tap0. */
   readonly hostIPs: readonly string[];
+  /** The NAT loopback: the twice-NAT pool's address, a self-client's source as its Service sees it. */
+  readonly natLoopback: string;
   readonly pods: ReadonlyMap<string, ContivPod>;
   /** What the policy renderer left out. */
   readonly notes: readonly string[];
@@ -203,7 +229,24 @@ function buildNode(
     if (mgmt) vs.addRouteVia(`${mgmt}/32`, bvi, 'loop0', 'routeToOtherManagementIP');
     vs.setNeighbour(vs.byName('loop0')!.swIfIndex, bvi, bviMac(oid));
   }
-  tap0.natInside = true;
+  // processResyncEvent: the host interconnect and the BVI are frontends and backends.
+  for (const itf of [tap0, vs.byName('loop0')!]) itf.natInside = itf.natOutside = true;
+  const nodeIp = nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id);
+  const externalSnat =
+    CONTIV_DEFAULTS.NatExternalTraffic &&
+    gw !== undefined &&
+    cidrContains(parseCidr(`${nodeIp}/24`), gw);
+  if (externalSnat) {
+    // The NIC towards the gateway SNATs what leaves the cluster: the node's
+    // address is the pool (its translation, nat44-in2out-output, is not
+    // modelled); identity mappings keep the node's own traffic and VXLAN as
+    // they are (exportIdentityMappings).
+    vs.nat.addAddress(nodeIp);
+    vs.nat.addIdentityMapping(nodeIp, 17, VXLAN_PORT, 'DNAT-identities: VXLAN');
+    vs.nat.addIdentityMapping(nodeIp, 0, 0, 'DNAT-identities: main interface');
+  } else gbe.natOutside = true;
+  const natLoopback = nth(nodeNet(CONTIV_DEFAULTS.PodSubnetCIDR, id), 254);
+  vs.nat.addTwiceNatAddress(natLoopback);
   const pods = new Map<string, ContivPod>();
   let tapN = 1;
   for (const pod of model.podsByNode.get(name) ?? []) {
@@ -228,12 +271,20 @@ function buildNode(
     tap.natOutside = true;
     pods.set(key, { key, ip, tap: tap.name, vppMac: tap.mac });
   }
-  addServiceMappings(model, vs);
+  const nodeIPs = allNodes.flatMap((other, j) => [
+    nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, j + 1),
+    ...[nodeInternalIP(model.nodes.get(other)!)].filter((x): x is string => x !== undefined),
+  ]);
+  addServiceMappings(model, vs, name, [...new Set(nodeIPs)]);
   // A pod that is a Service's local endpoint is a backend too: NAT inside as well (nat44-classify).
   const locals = new Set(vs.nat.staticMappings().flatMap((m) => m.locals.map((l) => l.addr)));
   for (const p of pods.values()) if (locals.has(p.ip)) vs.byName(p.tap)!.natInside = true;
   const podTaps = [...pods.values()].map((p) => ({ pod: model.pods.get(p.key)!, tap: p.tap }));
-  const notes = renderContivPolicies(model, vs, podTaps, ['tap0', gbe.name, 'loop0']);
+  const notes = renderContivPolicies(model, vs, podTaps, ['tap0', gbe.name, 'loop0'], natLoopback);
+  if (externalSnat)
+    notes.push(
+      `${gbe.name} is the external SNAT interface (NatExternalTraffic, gateway ${gw}): traffic leaving the cluster through it is source-translated to ${nodeIp} by nat44-in2out-output, which the VPP twin does not model`,
+    );
   // The feature arcs (and so the next-node indices the trace prints) are
   // created in configuration order: the host interconnect, the pods, then
   // the NIC and the BVI — the order that gives seed 004's numbers.
@@ -246,16 +297,27 @@ function buildNode(
     vswitch: vs,
     host: { ifName: 'vpp1', ip: hostIp, mac: hostMac, vppIp },
     hostIPs,
+    natLoopback,
     pods,
     notes,
   };
 }
 
-/** `exportDNATMappings` (service/configurator): one static mapping per ClusterIP port. */
-function addServiceMappings(model: ClusterModel, vs: Vswitch): void {
+/**
+ * `exportDNATMappings` (service/configurator, v1.1): per port a
+ * self-twice-NAT mapping for the ClusterIP and each external IP on the
+ * Service port and, with a node port, for each node IP on it.
+ */
+function addServiceMappings(
+  model: ClusterModel,
+  vs: Vswitch,
+  nodeName: string,
+  nodeIPs: readonly string[],
+): void {
   for (const [key, svc] of model.services) {
     const vip = svc.spec.clusterIP;
-    if (!vip || vip === 'None') continue;
+    const external = [...(vip && vip !== 'None' ? [vip] : []), ...(svc.spec.externalIPs ?? [])];
+    const nodeLocal = svc.spec.externalTrafficPolicy === 'Local';
     for (const port of svc.spec.ports) {
       const proto = port.protocol === 'UDP' ? 17 : port.protocol === 'TCP' ? 6 : undefined;
       if (proto === undefined) continue;
@@ -267,18 +329,29 @@ function addServiceMappings(model: ClusterModel, vs: Vswitch): void {
           sp?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
         for (const e of slice.endpoints) {
           if (e.conditions?.ready === false) continue;
-          for (const a of e.addresses) locals.push({ addr: a, port: target, probability: 1 });
+          const local = e.nodeName === undefined || e.nodeName === nodeName;
+          // "Do not NAT+LB remote backends" with externalTrafficPolicy Local.
+          if (nodeLocal && !local) continue;
+          const probability = local ? CONTIV_DEFAULTS.ServiceLocalEndpointWeight : 1;
+          for (const a of e.addresses) locals.push({ addr: a, port: target, probability });
         }
       }
       if (locals.length === 0) continue;
+      // "For single backend we use "0" to represent the probability (not really configured)."
       if (locals.length === 1) locals[0]!.probability = 0;
-      vs.nat.addStaticMapping({
-        externalAddr: vip,
-        externalPort: port.port,
-        proto,
-        locals,
-        tag: `${key}:${port.port}`,
-      });
+      const targets = [
+        ...external.map((addr) => ({ addr, port: port.port })),
+        ...(port.nodePort ? nodeIPs.map((addr) => ({ addr, port: port.nodePort! })) : []),
+      ];
+      for (const t of targets)
+        vs.nat.addStaticMapping({
+          externalAddr: t.addr,
+          externalPort: t.port,
+          proto,
+          locals: locals.map((l) => ({ ...l })),
+          twiceNat: 'self-twice-nat',
+          tag: `${key}:${t.port === port.port ? port.port : `${port.port} node port ${t.port}`}`,
+        });
     }
   }
 }

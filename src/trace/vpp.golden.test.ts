@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { expectGolden, planExample } from '../render/testing/golden.js';
-import { renderVppTrace } from '../render/vpp.js';
+import { renderVppNotes, renderVppTrace } from '../render/vpp.js';
 import { traceVppConnection } from './vpp.js';
 import { SEED_REPLY, SEED_REQUEST } from '../vpp/testing/seed004.js';
 
@@ -98,5 +98,44 @@ describe('seed 004 (contiv-vpp, pod → Service → host-stack endpoint)', () =>
       expect(mine, `differs from the seed's "${theirs}"`).toMatch(explained);
     }
     expect(differing.length).toBe(8);
+  });
+});
+
+/**
+ * Contiv's other Service mappings (examples/contiv-vpp-services.yaml): a
+ * NodePort on the node's management address, and a pod that reaches its
+ * own Service — self-twice-NAT, the source rewritten to the NAT loopback on
+ * the way in and both ends rewritten back on the way out.
+ */
+describe('contiv-vpp Services: NodePort and self-twice-NAT', () => {
+  const model = planExample('contiv-vpp-services').model;
+  const trace = (from: string, to: string) =>
+    traceVppConnection(model, { from, to, sport: 40000, seed: 1 });
+
+  it('a NodePort: out2in on the node port, the answer from the node address and port', () => {
+    const t = trace('default/client', '10.20.0.2:30080');
+    expectGolden('contiv-vpp-nodeport', {
+      'vpp.txt': renderVppTrace(t),
+      'notes.txt': renderVppNotes(t),
+    });
+    const ip = (p: typeof t.request) =>
+      p.fate.kind === 'transmit' ? p.fate.frame.subarray(14) : undefined;
+    const dst = ip(t.request)!;
+    expect([...dst.subarray(16, 20)].join('.')).toBe('10.1.1.5');
+    const back = ip(t.reply!)!;
+    expect([...back.subarray(12, 16)].join('.')).toBe('10.20.0.2');
+    expect((back[20]! << 8) | back[21]!).toBe(30080);
+  });
+
+  it('self-twice-NAT: web-0 through its own Service arrives from the NAT loopback, and its answer leaves from the VIP', () => {
+    const t = trace('default/web-0', 'svc/default/web:80');
+    expectGolden('contiv-vpp-self-twice-nat', {
+      'vpp.txt': renderVppTrace(t),
+      'notes.txt': renderVppNotes(t),
+    });
+    const text = renderVppTrace(t);
+    expect(text).toContain('TCP: 10.1.1.254 -> 10.1.1.5');
+    expect(text).toContain('TCP: 10.104.221.90 -> 10.1.1.5');
+    expect(t.reply?.fate.kind).toBe('transmit');
   });
 });

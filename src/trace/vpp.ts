@@ -178,7 +178,8 @@ export function traceVppConnection(
   const request = node.vswitch.receive(cp.tap, syn);
   const notes: string[] = [
     ...node.notes,
-    'not modelled in the VPP twin: NodePorts, external IPs, twice-NAT, VXLAN encapsulation to other nodes, STN, TAP v1',
+    'not modelled in the VPP twin: the external SNAT (nat44-in2out-output), ICMP through NAT44, VXLAN encapsulation to other nodes, STN, TAP v1',
+    ...natNotes(node, request),
   ];
   if (request.fate.kind !== 'transmit') {
     notes.push(dropNote(node, request));
@@ -194,6 +195,25 @@ export function traceVppConnection(
     notes,
     defaults,
   };
+}
+
+/** What NAT44 did to the request: the mapping Contiv made, the local it chose, a self-twice-NAT. */
+function natNotes(node: ContivNode, pass: VppPass): string[] {
+  const t = pass.trace.find((e) => e.record.node === 'nat44-out2in')?.record;
+  if (!t || !('sessionIndex' in t) || t.sessionIndex < 0) return [];
+  const s = node.vswitch.nat.sessions().find((x) => x.index === t.sessionIndex);
+  if (!s) return [];
+  const m = node.vswitch.nat
+    .staticMappings()
+    .find((x) => x.externalAddr === s.out2in.addr && x.externalPort === s.out2in.port);
+  const out = [
+    `nat44-out2in: static mapping ${s.out2in.addr}:${s.out2in.port}${m?.tag ? ` (${m.tag})` : ''}${m?.twiceNat ? ` ${m.twiceNat}` : ''} chose local ${s.in2out.addr}:${s.in2out.port} of ${m?.locals.length ?? 1}, session ${s.index}`,
+  ];
+  if (s.extHostNat)
+    out.push(
+      `self-twice-NAT: the client ${s.extHost.addr} is the local VPP chose, so its source became the NAT loopback ${s.extHostNat.addr}:${s.extHostNat.port} (twice-NAT pool) and the answer comes back through the vswitch — where a Linux node answers a pod reaching itself through a Service with kube-proxy's hairpin masquerade`,
+    );
+  return out;
 }
 
 /** Where and why the vswitch dropped the packet: for the ACL nodes, the ACL and rule, as Contiv named them. */

@@ -157,6 +157,8 @@ export class Nat44 {
   private readonly in2outEd = new Map<string, number>();
   /** `sm->twice_nat_addresses` with their busy ports (`busy_<proto>_port_bitmap`). */
   private readonly twiceNatPool: { addr: Ipv4; busy: Set<string> }[] = [];
+  /** `sm->addresses`. */
+  private readonly addresses: Ipv4[] = [];
 
   constructor(private readonly chooser: NatChooser) {}
 
@@ -177,6 +179,16 @@ export class Nat44 {
       locals: [{ addr, port, probability: 0 }],
       ...(tag ? { tag } : {}),
     });
+  }
+
+  /**
+   * `nat44_add_address` (no twice-nat): an address of the pool dynamic
+   * translation takes from. Only `nat44-classify` reads it here: the
+   * translation that allocates from it (`nat44-in2out-output`) is not
+   * modelled.
+   */
+  addAddress(addr: Ipv4): void {
+    this.addresses.push(addr);
   }
 
   /** `nat44_add_address … twice-nat`: an address of the twice-NAT pool. */
@@ -383,6 +395,7 @@ export class Nat44 {
     const dst = ipAt(b, l3 + 16);
     const l4 = l3 + (b[l3]! & 0x0f) * 4;
     const proto = b[l3 + 9]!;
+    if (this.addresses.includes(dst)) return 'nat44-out2in';
     const identity = (m: StaticMapping): boolean => m.locals[0]?.addr === m.externalAddr;
     const addrOnly = this.mappings.find(
       (m) => m.externalAddr === dst && m.externalPort === 0 && m.proto === 0,
