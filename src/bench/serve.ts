@@ -20,7 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { traceConnection } from '../trace/connection.js';
-import { TwinSession } from '../twin/session.js';
+import { SERVE_KEEP, TwinSession } from '../twin/session.js';
 import {
   scaleClusterJson,
   scaleNamespace,
@@ -79,7 +79,7 @@ export function benchServeSession(pods: number, traces = 1000): ServeSessionBenc
   const text = scaleClusterJson(size);
   let session: TwinSession | undefined;
   const openMs = time(() => {
-    session = TwinSession.open([{ path: 'scale.json', text }]);
+    session = TwinSession.open([{ path: 'scale.json', text }], undefined, SERVE_KEEP);
     session.plan();
   });
   const plan = session!.plan();

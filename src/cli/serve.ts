@@ -13,7 +13,7 @@ import { dirname, basename, resolve } from 'node:path';
 import type { Server } from 'node:http';
 import type { Command } from 'commander';
 import { formatDiagnostic, InputError, type Diagnostic } from '../diag.js';
-import { TwinSession } from '../twin/session.js';
+import { SERVE_KEEP, TwinSession } from '../twin/session.js';
 import { parseIntOption, readInputs } from './cluster.js';
 import type { Io } from './io.js';
 import { count } from './output.js';
@@ -73,11 +73,15 @@ function readKept(
   const t0 = performance.now();
   let session: TwinSession;
   try {
-    session = TwinSession.open(readInputs(io, files), (what, n) => {
-      if (what === 'load')
-        io.err(`packeteye serve: reading ${count(n)} file${n === 1 ? '' : 's'}…\n`);
-      else io.err(`packeteye serve: building the model from ${count(n)} objects…\n`);
-    });
+    session = TwinSession.open(
+      readInputs(io, files),
+      (what, n) => {
+        if (what === 'load')
+          io.err(`packeteye serve: reading ${count(n)} file${n === 1 ? '' : 's'}…\n`);
+        else io.err(`packeteye serve: building the model from ${count(n)} objects…\n`);
+      },
+      SERVE_KEEP,
+    );
   } catch (e) {
     if (e instanceof InputError) return failed(io, files, e.diagnostics);
     throw e;

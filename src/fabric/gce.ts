@@ -292,6 +292,11 @@ export class GceVpcHooks implements NetfilterHooks {
   private readonly inbound = new Set<string>();
   constructor(readonly vpc: GceVpc) {}
 
+  /** The VPC's hooks with no flows seen. */
+  cold(): GceVpcHooks {
+    return new GceVpcHooks(this.vpc);
+  }
+
   private key(
     proto: L4Proto | 'ipip',
     src: string,

@@ -69,9 +69,17 @@ export interface NetfilterHooks {
    * Absent: the new packet starts untracked-yet (FRESH_META).
    */
   related?(meta: SkbMeta): SkbMeta;
+  /**
+   * The same hooks as installed, with nothing of the packets since: no
+   * conntrack entries, no rule state (recent lists, nth counters, limits).
+   * Absent: the hooks keep no state across packets, or cannot be made cold
+   * (then a kept host cannot be reset; see Host.coldSnapshot).
+   */
+  cold?(): NetfilterHooks;
 }
 
 /** No rules at all: every hook accepts and nothing changes (a host without iptables). */
 export const ACCEPT_ALL: NetfilterHooks = {
   hook: (_call, packet, meta) => ({ verdict: 'ACCEPT', packet, meta }),
+  cold: () => ACCEPT_ALL,
 };

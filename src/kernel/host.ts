@@ -359,6 +359,39 @@ export class Host implements NetfilterEnv {
     return l;
   }
 
+  /**
+   * What packets change in this namespace, as it is now: a function that puts
+   * it back — neighbour entries, the bridges' forwarding databases, sockets'
+   * connections, and netfilter without conntrack entries or rule state. What
+   * `ip`, sysctls and listeners configure is left as it is. Undefined when the
+   * installed netfilter cannot be made cold (NetfilterHooks.cold).
+   */
+  coldSnapshot(): (() => void) | undefined {
+    const nf = this.netfilter;
+    if (nf.cold === undefined) return undefined;
+    const neighbours = this.neighbours.snapshot();
+    const connections = this.sockets.snapshotConnections();
+    const bridges = [...this.links.values()].flatMap((l) => {
+      const b = l.bridge;
+      if (!b) return [];
+      const fdb = [...b.fdb.values()].map((e) => ({ ...e }));
+      const seq = b.fdbSeq;
+      return [
+        () => {
+          b.fdb.clear();
+          for (const e of fdb) b.fdb.set(e.mac, { ...e });
+          b.fdbSeq = seq;
+        },
+      ];
+    });
+    return () => {
+      neighbours();
+      connections();
+      for (const b of bridges) b();
+      this.netfilter = nf.cold!();
+    };
+  }
+
   /** An ephemeral port from net.ipv4.ip_local_port_range, chosen by the (seeded) chooser. */
   ephemeralPort(chooser: Chooser): number {
     const [lo, hi] = this.sysctl.localPortRange();

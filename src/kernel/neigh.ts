@@ -114,6 +114,18 @@ export class NeighTable {
     return out;
   }
 
+  /** Restores the table as it is now (entries copied: lookups age them in place). */
+  snapshot(): () => void {
+    const saved = [...this.entries].map(([k, e]) => [k, { ...e, queue: [...e.queue] }] as const);
+    const proxies = [...this.proxies];
+    return () => {
+      this.entries.clear();
+      for (const [k, e] of saved) this.entries.set(k, { ...e, queue: [...e.queue] });
+      this.proxies.clear();
+      for (const p of proxies) this.proxies.add(p);
+    };
+  }
+
   /** Entries with packets still waiting for an answer. */
   pending(): NeighEntry[] {
     return [...this.entries.values()].filter((e) => e.state === 'INCOMPLETE' && e.queue.length > 0);

@@ -47,6 +47,8 @@ export class Network {
   private readonly hostMap = new Map<string, Host>();
   private readonly segments = new Map<string, Segment>();
   private clock = 0;
+  /** Every host a run has handed a frame to or sent from (what coldSnapshot puts back). */
+  private readonly touched = new Set<string>();
 
   /** A new namespace (`ip netns add NAME`), lo down unless `loopbackUp`. */
   addHost(name: string, opts: { loopbackUp?: boolean } = {}): Host {
@@ -78,6 +80,33 @@ export class Network {
 
   hosts(): Host[] {
     return [...this.hostMap.values()];
+  }
+
+  /**
+   * The network as it is now, to come back to: every host's coldSnapshot, the
+   * segments' learnt stations and the clock. Undefined when a host cannot be
+   * put back (its netfilter keeps state it cannot drop).
+   */
+  coldSnapshot(): (() => void) | undefined {
+    const hosts = new Map<string, () => void>();
+    for (const h of this.hostMap.values()) {
+      const back = h.coldSnapshot();
+      if (!back) return undefined;
+      hosts.set(h.name, back);
+    }
+    const segments = [...this.segments.values()].map((s) => ({ s, fdb: [...s.fdb] }));
+    const clock = this.clock;
+    this.touched.clear();
+    return () => {
+      // Only hosts a run has touched since can have changed (Network.run).
+      for (const name of this.touched) hosts.get(name)?.();
+      this.touched.clear();
+      for (const { s, fdb } of segments) {
+        s.fdb.clear();
+        for (const [mac, i] of fdb) s.fdb.set(mac, i);
+      }
+      this.clock = clock;
+    };
   }
 
   /** Simulated time, seconds. */
@@ -140,6 +169,7 @@ export class Network {
   private run(opts: RunOptions, origin: string, start: (sim: Sim) => void): RunResult {
     /** Hosts that took part in this run (only they can have neighbours waiting). */
     const touched = new Set<string>([origin]);
+    this.touched.add(origin);
     const queue: Delivery[] = [];
     let head = 0;
     const fates: Fate[] = [];
@@ -180,6 +210,7 @@ export class Network {
         const h = this.hostMap.get(d.host);
         if (h) {
           touched.add(h.name);
+          this.touched.add(h.name);
           linkReceive(h, d, sim);
         }
       }

@@ -150,6 +150,15 @@ export class SocketTable {
     return c;
   }
 
+  /** Restores the connections as they are now (listeners and tunnels are configuration). */
+  snapshotConnections(): () => void {
+    const saved = [...this.conns].map(([k, c]) => [k, { ...c }] as const);
+    return () => {
+      this.conns.clear();
+      for (const [k, c] of saved) this.conns.set(k, { ...c });
+    };
+  }
+
   /** Ping sockets match echo replies by id alone (ping_lookup). */
   findEcho(local: Ipv4, id: number): Connection | undefined {
     for (const c of this.conns.values())

@@ -453,7 +453,11 @@ export function traceConnectionWithTwin(
   /** The connection, and with `allPaths` each of its branches, on twins of `nodes` (undefined: all). */
   const runAll = (nodes: string[] | undefined) => {
     const fresh = (): Twin => plan.instantiate(nodes ? { nodes } : {});
-    const first = fresh();
+    // One run: a kept instance (if the plan keeps them) serves, put back to cold. With branches,
+    // every run gets its own (the main run's twin is handed back after them).
+    const first = opts.allPaths
+      ? fresh()
+      : plan.instantiate({ ...(nodes ? { nodes } : {}), reuse: true });
     // The ephemeral port: inet_hash_connect picks from ip_local_port_range (seeded here).
     const sport = opts.sport ?? first.host(src.host!).ephemeralPort(new SeededChooser(seed));
     const dport = dst.port ?? 0;

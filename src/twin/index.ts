@@ -113,6 +113,12 @@ export interface InstantiateOptions {
    */
   readonly nodes?: Iterable<string>;
   /**
+   * Answer from an instance the plan keeps (planTwin's `keep`) for exactly
+   * these nodes, put back to the cold state it was built in, instead of
+   * building a new one. The instance stays valid until the next reuse.
+   */
+  readonly reuse?: boolean;
+  /**
    * false: the nodes get no iptables (kube-proxy's, the CNI's, Felix's rules
    * are neither generated nor installed) — for listings of links, addresses,
    * routes, neighbours and the FDB, which the rules do not change.
@@ -139,7 +145,15 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
   return out;
 }
 
-export function planTwin(model: ClusterModel): TwinPlan {
+/** How many built instances a plan keeps for reuse (InstantiateOptions.reuse), and up to what size. */
+export interface KeepOptions {
+  /** Instances kept, the least recently used dropped first (default 0: none). */
+  readonly instances?: number;
+  /** Only instances of at most this many nodes are kept (default 64). */
+  readonly maxNodes?: number;
+}
+
+export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan {
   const planDiags: Diagnostic[] = [];
   const compiledCache = new Map<string, CompiledRules>();
   const parsedCache = new Map<RulesSource, ParsedRules>();
@@ -234,8 +248,47 @@ export function planTwin(model: ClusterModel): TwinPlan {
       host: (n) => net.requireHost(n),
     };
   };
-  const plan: TwinPlan = { model, diagnostics: planDiags, instantiate };
+  const plan: TwinPlan = {
+    model,
+    diagnostics: planDiags,
+    instantiate: keptInstances(model, keep, instantiate),
+  };
   return plan;
+}
+
+/**
+ * `instantiate`, answering `reuse` requests from kept instances: one per set
+ * of nodes, put back to the state it was built in (Network.coldSnapshot:
+ * neighbours, forwarding databases, connections, conntrack and rule state,
+ * the clock) before each reuse, so it answers as a new one would.
+ */
+function keptInstances(
+  model: ClusterModel,
+  keep: KeepOptions,
+  build: (opts?: InstantiateOptions) => Twin,
+): (opts?: InstantiateOptions) => Twin {
+  const most = keep.instances ?? 0;
+  const maxNodes = keep.maxNodes ?? 64;
+  const kept = new Map<string, { twin: Twin; back: () => void }>();
+  return (opts = {}) => {
+    const nodes = opts.nodes ? [...new Set(opts.nodes)].sort() : undefined;
+    if (!opts.reuse || most === 0 || (nodes?.length ?? model.nodes.size) > maxNodes)
+      return build(opts);
+    const key = `${opts.netfilter === false ? '-' : '+'}${nodes?.join(' ') ?? '*'}`;
+    const k = kept.get(key);
+    if (k) {
+      kept.delete(key);
+      kept.set(key, k);
+      k.back();
+      return { ...k.twin, defaults: [...k.twin.defaults], diagnostics: [...k.twin.diagnostics] };
+    }
+    const twin = build(opts);
+    const back = twin.network.coldSnapshot();
+    if (!back) return twin;
+    kept.set(key, { twin, back });
+    if (kept.size > most) kept.delete(kept.keys().next().value!);
+    return { ...twin, defaults: [...twin.defaults], diagnostics: [...twin.diagnostics] };
+  };
 }
 
 /** kube-proxy's rules for one node: text, and diagnostics naming the node. */

@@ -15,7 +15,7 @@ import { buildModel, type ClusterModel } from '../k8s/model.js';
 import type { Cluster } from '../k8s/types.js';
 import type { SourceObject } from '../policy/model.js';
 import { resolveLayout } from '../proxy/version.js';
-import { planTwin, type TwinPlan } from './index.js';
+import { planTwin, type KeepOptions, type TwinPlan } from './index.js';
 
 /** One input as read: its name (for diagnostics) and its text. */
 export interface SessionInput {
@@ -29,6 +29,12 @@ export interface PolicySources {
   /** The `Cluster` object as written, if the input has one. */
   readonly cluster: Cluster | undefined;
 }
+
+/**
+ * The built twins `packeteye serve` keeps between questions (KeepOptions): a
+ * trace over the same nodes as a recent one reuses its instance, put back to cold.
+ */
+export const SERVE_KEEP: KeepOptions = { instances: 32, maxNodes: 64 };
 
 /** What a session is doing, for a progress line. */
 export type SessionPhase = (what: 'load' | 'model' | 'plan', count: number) => void;
@@ -48,13 +54,22 @@ export class TwinSession {
     readonly model: ClusterModel,
     diagnostics: Diagnostic[],
     standIns: string[],
+    private readonly keep: KeepOptions,
   ) {
     this.diagnostics = diagnostics;
     this.standIns = standIns;
   }
 
-  /** Reads the inputs and builds the model, as every command does. */
-  static open(inputs: readonly SessionInput[], phase?: SessionPhase): TwinSession {
+  /**
+   * Reads the inputs and builds the model, as every command does. `keep`: the
+   * plan keeps built instances for traces to reuse (a server answering many
+   * questions); a command answering one builds each afresh.
+   */
+  static open(
+    inputs: readonly SessionInput[],
+    phase?: SessionPhase,
+    keep: KeepOptions = {},
+  ): TwinSession {
     phase?.('load', inputs.length);
     const loaded = loadDocuments(inputs);
     // A manifest repository holds Deployments, not Pods: each workload none of whose pods is in
@@ -69,6 +84,7 @@ export class TwinSession {
       built.model,
       diagnostics,
       standIns.map((w) => w.pod.object.metadata.name),
+      keep,
     );
   }
 
@@ -86,7 +102,7 @@ export class TwinSession {
   plan(phase?: SessionPhase): TwinPlan {
     if (!this.planned) {
       phase?.('plan', this.model.nodes.size);
-      this.planned = planTwin(this.model);
+      this.planned = planTwin(this.model, this.keep);
     }
     return this.planned;
   }

@@ -137,6 +137,11 @@ export class Netfilter {
     return this.compiled.source;
   }
 
+  /** The compiled rules in force (after any iptables-restore). */
+  get compiledRuleset(): CompiledRuleset {
+    return this.compiled;
+  }
+
   /** iptables-restore: new rules for new connections; existing ct entries keep their bindings. */
   setRuleset(ruleset: Ruleset): void {
     this.compiled = compileRuleset(ruleset);

@@ -73,6 +73,12 @@ export class IptablesHooks implements NetfilterHooks {
     this.nf = new Netfilter(ruleset, env, ipsets);
   }
 
+  /** The same rules and IP sets, with no conntrack entries and no rule or nft state. */
+  cold(): IptablesHooks {
+    const nf = this.nf;
+    return new IptablesHooks(nf.compiledRuleset, nf.env, this.errorSource, nf.ruleState.ipsets);
+  }
+
   related(meta: SkbMeta): SkbMeta {
     const ct = meta.ct;
     if (!ct || ct.kind !== 'tracked') return { mark: 0 };
