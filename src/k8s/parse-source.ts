@@ -90,8 +90,6 @@ export function jsonElementLines(text: string): {
   let line = 1;
   let depth = 0;
   let top = 0;
-  let inString = false;
-  let stringStart = 0;
   let lastKey: string | undefined;
   let pendingKey: string | undefined;
   let targetDepth = -1; // depth of the array whose elements we record
@@ -103,25 +101,31 @@ export function jsonElementLines(text: string): {
       line++;
       continue;
     }
-    if (inString) {
-      if (c === 92)
-        i++; // backslash: skip the escaped character
-      else if (c === 34) {
-        inString = false;
-        if (depth === 1 && !topIsArray) pendingKey = text.slice(stringStart + 1, i);
-      }
-      continue;
-    }
     if (c === 32 || c === 9 || c === 13) continue;
     if (expectElement && c !== 93) {
       elements.push(line);
       expectElement = false;
     }
     switch (c) {
-      case 34:
-        inString = true;
-        stringStart = i;
+      case 34: {
+        // A string holds no raw newline (JSON.parse read the text): jump to its closing quote,
+        // one not preceded by an odd run of backslashes.
+        const start = i;
+        let end = text.indexOf('"', i + 1);
+        for (;;) {
+          if (end === -1) {
+            end = text.length;
+            break;
+          }
+          let b = end - 1;
+          while (text.charCodeAt(b) === 92) b--;
+          if ((end - 1 - b) % 2 === 0) break;
+          end = text.indexOf('"', end + 1);
+        }
+        i = end;
+        if (depth === 1 && !topIsArray) pendingKey = text.slice(start + 1, end);
         break;
+      }
       case 58: // ':'
         if (depth === 1) lastKey = pendingKey;
         break;

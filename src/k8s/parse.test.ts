@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { lineOf, parseFile, parseYamlSlow, type RawDocument } from './parse.js';
+import { jsonElementLines, lineOf, parseFile, parseYamlSlow, type RawDocument } from './parse.js';
 
 /** What a reader of `parseFile` sees, without the lazily built trees. */
 function visible(r: ReturnType<typeof parseFile>) {
@@ -177,6 +177,63 @@ describe('parseFile fast path reads YAML as the yaml package does', () => {
         same(values.map((v) => stringify({ kind: 'List', items: [v, v] })).join('---\n'));
       }),
       { numRuns: 300, seed: 7 },
+    );
+  });
+});
+
+/** The lines of a JSON List's items and its nesting, read from the `yaml` package's tree. */
+function elementLinesByTree(text: string): { elements: number[]; depth: number } {
+  const src = parseYamlSlow('f.json', text).documents[0]!;
+  const value = src.value;
+  const items = Array.isArray(value) ? value : (value as { items?: unknown }).items;
+  const path = (i: number) => (Array.isArray(value) ? [i] : ['items', i]);
+  const depthOf = (v: unknown): number =>
+    typeof v === 'object' && v !== null
+      ? 1 + Math.max(0, ...Object.values(v as object).map(depthOf))
+      : 0;
+  return {
+    elements: Array.isArray(items) ? items.map((_, i) => lineOf(src.source, path(i))!) : [],
+    depth: depthOf(value),
+  };
+}
+
+describe('jsonElementLines finds what the yaml package finds, in one scan', () => {
+  it.each([
+    ['a List', '{"kind": "List",\n "items": [\n  {"a": 1},\n\n  {"b": [2]}\n]}'],
+    ['a top-level array', '[\n1,\n "x",\n {"y": []}\n]'],
+    [
+      'escaped quotes and backslashes',
+      '{"items": [\n"a\\"", "b\\\\",\n"c\\\\\\"]"\n, {"\\"items": 1}]}',
+    ],
+    ['brackets and commas in strings', '{"k": "[{,", "items": [\n"]}",\n"{[,"]}'],
+    ['items below the top', '{"spec": {"items": [\n1,\n2]}, "items": [\n3]}'],
+    ['items before other keys', '{"items": [\n{}\n,\n[]], "kind": "List"}'],
+    ['empty items', '{"items": [ ]}'],
+    ['CRLF', '{"items": [\r\n1,\r\n2\r\n]}'],
+  ])('%s', (_name, text) => {
+    const scan = jsonElementLines(text);
+    expect({ elements: scan.elements, depth: scan.depth }).toEqual(elementLinesByTree(text));
+  });
+
+  it('on random JSON written with and without indentation', () => {
+    fc.assert(
+      fc.property(fc.array(fc.jsonValue(), { maxLength: 5 }), fc.nat(4), (items, indent) => {
+        // Indented as JSON.stringify writes it, or compact with one item a line (as kubectl's
+        // and the scale bench's Lists are).
+        const lines = `[\n${items.map((v) => JSON.stringify(v)).join(',\n')}\n]`;
+        const texts =
+          indent === 0
+            ? [`{"kind":"List","items":${lines}}`, lines]
+            : [
+                JSON.stringify({ kind: 'List', items }, null, indent),
+                JSON.stringify(items, null, indent),
+              ];
+        for (const text of texts) {
+          const scan = jsonElementLines(text);
+          expect({ elements: scan.elements, depth: scan.depth }).toEqual(elementLinesByTree(text));
+        }
+      }),
+      { numRuns: 300, seed: 17 },
     );
   });
 });
