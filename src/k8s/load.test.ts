@@ -25,6 +25,22 @@ spec:
   - name: c
 ${extra}`;
 
+describe('loadDocuments: empty inputs', () => {
+  it.each([
+    ['nothing', '', true],
+    ['blank lines', '\n \n\t\r\n', true],
+    ['comments and separators', '# a\n---\n  # b\n---   \n', true],
+    ['no final newline', '# a\n---', true],
+    ['content on the last line', '# a\n---\nkind: Namespace', false],
+    ['content on the first line', 'kind: Namespace\n', false],
+    ['a marker with content', '--- {kind: Namespace}\n', false],
+    ['JSON', '{}', false],
+  ])('%s', (_name, text, empty) => {
+    const codes = load(text).diagnostics.map((d) => d.code);
+    expect(codes.includes('k8s-empty-input')).toBe(empty);
+  });
+});
+
 describe('loadDocuments: documents and lists', () => {
   it('reads every --- document, skipping empty ones, with 1-based document and line', () => {
     const r = load(`# header comment\n${POD('a')}---\n---\n${POD('b')}\n---\n`);

@@ -135,8 +135,10 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       });
       return;
     }
-    const raw: Record<string, unknown> = { ...value };
-    if (inherit) {
+    // Copied only when written to (an inherited kind, a missing apiVersion): the parsed value is the input's.
+    let raw: Record<string, unknown> = value;
+    if (inherit && (raw.kind === undefined || raw.apiVersion === undefined)) {
+      raw = { ...value };
       if (raw.kind === undefined) raw.kind = inherit.kind;
       if (raw.apiVersion === undefined) raw.apiVersion = inherit.apiVersion;
     }
@@ -170,6 +172,7 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
           hint: `add apiVersion: ${preferred}`,
         });
       }
+      if (raw === value) raw = { ...value };
       raw.apiVersion = preferred ?? '';
     }
     if (kind === 'List' || (kind.endsWith('List') && Array.isArray(raw.items))) {
@@ -514,9 +517,13 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
 /** Whitespace, comments and `---` separators only. */
 function isEmptyInput(text: string): boolean {
   // Line by line: one regex over the text backtracks exponentially on a line of many '#'.
-  for (const raw of text.split('\n')) {
-    const line = raw.trim();
+  // Without splitting the text: the first line with content answers for a 100 MB dump.
+  for (let from = 0; from <= text.length;) {
+    let nl = text.indexOf('\n', from);
+    if (nl === -1) nl = text.length;
+    const line = text.slice(from, nl).trim();
     if (line !== '' && !line.startsWith('#') && line !== '---') return false;
+    from = nl + 1;
   }
   return true;
 }

@@ -46,7 +46,7 @@ export function buildSlices(
 ): { endpointSlices: ModelEndpointSlice[]; slicesByService: Map<string, ModelEndpointSlice[]> } {
   const input = sortSlices(b, cluster, podsByIP, nodes, services, raw);
   const { all } = input;
-  const selectPods = podSelectorIndex(pods);
+  const selectPods = podSelectorIndex(pods, services);
   const slicesByService = new Map<string, ModelEndpointSlice[]>();
   for (const [key, svc] of services) {
     const slices = serviceSlices(b, key, svc, input, selectPods, nodes);
@@ -145,16 +145,28 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
   });
 }
 
-/** Pods by namespace and label pair, to find a selector's pods without scanning them all. */
+/**
+ * Pods by namespace and label pair, to find a selector's pods without
+ * scanning them all; only the label keys some Service selects on are
+ * indexed (a selector's other keys cannot be its smallest list).
+ */
 function podSelectorIndex(
   pods: Map<string, ModelPod>,
+  services: Map<string, ModelService>,
 ): (ns: string, sel: Record<string, string>) => ModelPod[] {
+  const selected = new Set<string>();
+  for (const svc of services.values())
+    for (const k of Object.keys(svc.spec.selector ?? {})) selected.add(k);
   const byLabel = new Map<string, ModelPod[]>();
   const byNamespace = new Map<string, ModelPod[]>();
   for (const p of pods.values()) {
     const ns = p.metadata.namespace;
     (byNamespace.get(ns) ?? byNamespace.set(ns, []).get(ns)!).push(p);
-    for (const [k, v] of Object.entries(p.metadata.labels ?? {})) {
+    const labels = p.metadata.labels;
+    if (labels === undefined) continue;
+    for (const k in labels) {
+      if (!selected.has(k)) continue;
+      const v = labels[k]!;
       const key = `${ns}\u0000${k}\u0000${v}`;
       (byLabel.get(key) ?? byLabel.set(key, []).get(key)!).push(p);
     }
