@@ -71,7 +71,7 @@ describe('parseCollectOutput', () => {
     );
     expect(b.manifest.spec.files.find((f) => f.name === 'nft.ruleset')).toEqual({
       name: 'nft.ruleset',
-      command: 'nft list ruleset',
+      command: 'nft -a list ruleset',
       missing: true,
     });
     expect(b.manifest.spec.warnings).toEqual([

@@ -18,7 +18,7 @@
  *   iptables.save        iptables-save, when neither variant exists
  *   ip6tables-*.save     the same for IPv6
  *   ipset.save           ipset save
- *   nft.ruleset          nft list ruleset
+ *   nft.ruleset          nft -a list ruleset (with handles, so rule hits name them)
  *   ip-addr.json ip-link.json ip-route.json ip6-route.json ip-rule.json ip-neigh.json
  *                        ip -j addr / link / route show table all / -6 route show table all
  *                        / rule / neigh
@@ -52,7 +52,7 @@ export const COLLECT_ITEMS: readonly CollectItem[] = [
   },
   { file: 'ip6tables-nft.save', tool: 'ip6tables-nft-save', command: 'ip6tables-nft-save' },
   { file: 'ipset.save', tool: 'ipset', command: 'ipset save' },
-  { file: 'nft.ruleset', tool: 'nft', command: 'nft list ruleset' },
+  { file: 'nft.ruleset', tool: 'nft', command: 'nft -a list ruleset' },
   { file: 'ip-addr.json', tool: 'ip', command: 'ip -j addr show' },
   { file: 'ip-link.json', tool: 'ip', command: 'ip -j -d link show' },
   { file: 'ip-route.json', tool: 'ip', command: 'ip -j route show table all' },

@@ -101,8 +101,8 @@ describe('trace and drift with --node-state', () => {
     const rules = (
       await cli('rules', '-f', 'two-nodes.yaml', '--node', 'node-1', '--only', 'iptables')
     ).out;
-    // What nft list ruleset prints on such a node: iptables-nft's own tables, and a firewall.
-    const nft = `table ip nat {\n\tchain PREROUTING {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\ntable inet fw {\n\tchain pre {\n\t\ttype filter hook prerouting priority -400; policy accept;\n\t\ttcp dport 80 drop\n\t}\n}\n`;
+    // What nft -a list ruleset prints on such a node: iptables-nft's own tables, and a firewall.
+    const nft = `table ip nat { # handle 3\n\tchain PREROUTING { # handle 1\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n\t}\n}\ntable inet fw { # handle 7\n\tchain pre { # handle 1\n\t\ttype filter hook prerouting priority -400; policy accept;\n\t\ttcp dport 80 drop # handle 2\n\t}\n}\n`;
     const dir = bundle('with-nft', 'node-1', rules, nft);
     const argv = [
       'trace',
@@ -122,6 +122,8 @@ describe('trace and drift with --node-state', () => {
       (JSON.parse(t.out) as { request: { disposition: string } }).request.disposition,
     ).not.toBe('delivered');
     expect((await cli(...argv)).out).toContain('inet fw');
+    // The collected listing has handles: the firewall's hit names its rule by handle.
+    expect(t.out).toMatch(/"table": "inet fw",\s*"chain": "pre",[^}]*"handle": 2/);
   });
 
   it('a bundle of a host that is not a Node, or not a bundle, is exit 2 saying what to do', async () => {
