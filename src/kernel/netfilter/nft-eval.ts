@@ -6,17 +6,13 @@
  * compiled expression answers `BREAK` (the rule stops: NFT_BREAK), `NEXT`
  * (go on to the next expression) or a verdict.
  *
- * Fidelity notes: `th sport/dport` of a packet without ports (ICMP) read as
- * absent, so the rule breaks (the kernel reads the ICMP header's bytes
- * there; kube-proxy's maps hold only TCP, UDP and SCTP keys, so no element
- * can match either way). `fib … oif`/`oifname` need the host's routes and
- * are reported as undecided. `numgen random mod N` takes each value with
- * probability 1/N from the Chooser (as N-1 chained chances, so `--all-paths`
- * enumerates N branches).
+ * The selectors are nft-read.ts. A field the kernel reads but packeteye
+ * cannot know (an ICMP message's checksum under `th dport`) is `Unread`: a
+ * comparison or lookup that the other fields already decide is decided
+ * (kube-proxy's `ip daddr . meta l4proto . th dport` maps hold no ICMP key,
+ * so an ICMP packet misses them), anything else is UNSUPPORTED naming it.
  */
 import { intToIp } from '../../wire/addr.js';
-import { IPS } from '../conntrack/entry.js';
-import type { RuleRef } from './env.js';
 import type { EvalCtx, TargetResult } from './eval.js';
 import type {
   NftAtom,
@@ -28,236 +24,30 @@ import type {
   Selector,
   SetRef,
 } from './nft-types.js';
+import {
+  BREAK,
+  compileSelector,
+  NEXT,
+  Unread,
+  type CExpr,
+  type ExprResult,
+  type NftCtx,
+  type Reader,
+} from './nft-read.js';
 import { setCtMark } from './target-mark.js';
 import { doNat, masqueradeTo, redirectTo } from './target-nat.js';
 
-/** The ruleset-wide state nft expressions keep between packets: dynamic set contents, counters, limits. */
-export class NftState {
-  /** Elements added by `update @set`/`add @set`: key → expiry time (Infinity without a timeout). */
-  readonly dynamic = new Map<NftSet, Map<string, number>>();
-  readonly inc = new WeakMap<object, { n: number }>();
-  readonly limit = new WeakMap<object, { credit: number; prev: number }>();
-}
-
-export type ExprResult =
-  | { readonly kind: 'BREAK' }
-  | { readonly kind: 'NEXT' }
-  | { readonly kind: 'verdict'; readonly verdict: NftVerdict; readonly via?: string }
-  | { readonly kind: 'result'; readonly result: TargetResult; readonly via: string };
-
-export const BREAK: ExprResult = { kind: 'BREAK' };
-export const NEXT: ExprResult = { kind: 'NEXT' };
-
-/** What a compiled expression sees besides the packet: the rule, and where the walk is. */
-export interface NftCtx {
-  readonly c: EvalCtx;
-  readonly ref: RuleRef;
-  readonly state: NftState;
-  /** The base chain's type: nat statements only work under a `type nat` chain. */
-  readonly chainType: 'filter' | 'nat' | 'route';
-}
-
-export type CExpr = (x: NftCtx) => ExprResult;
-
-/** A value a selector could not read (no such header): the rule breaks. */
-const ABSENT = null;
-
-/** nft's ct state bits (NF_CT_STATE_*_BIT). */
-export const NFT_CT_STATE = {
-  invalid: 1,
-  established: 2,
-  related: 4,
-  new: 8,
-  untracked: 64,
-} as const;
-
-function ctStateBits(c: EvalCtx): number {
-  const ct = c.ct;
-  if (ct.kind === 'none') return NFT_CT_STATE.invalid;
-  if (ct.kind === 'untracked') return NFT_CT_STATE.untracked;
-  switch (ct.ctinfo) {
-    case 'NEW':
-      return NFT_CT_STATE.new;
-    case 'RELATED':
-    case 'RELATED_REPLY':
-      return NFT_CT_STATE.related;
-    default:
-      return NFT_CT_STATE.established;
-  }
-}
-
-/** RTN_* route types, as `fib … type` answers them. */
-export const FIB_TYPES: Readonly<Record<string, number>> = {
-  UNSPEC: 0,
-  UNICAST: 1,
-  LOCAL: 2,
-  BROADCAST: 3,
-  ANYCAST: 4,
-  MULTICAST: 5,
-  BLACKHOLE: 6,
-  UNREACHABLE: 7,
-  PROHIBIT: 8,
-  THROW: 9,
-  NAT: 10,
-  XRESOLVE: 11,
-};
-
-const TRANSPORT: Readonly<Record<string, number>> = { tcp: 6, udp: 17, sctp: 132 };
-
-type Reader = (c: EvalCtx, x: NftCtx) => NftScalar | null;
-
-/** A selector compiled to a reader; a string when packeteye cannot read it (unsupported). */
-export function compileSelector(s: Selector): Reader | string {
-  switch (s.kind) {
-    case 'payload':
-      return payloadReader(s.proto, s.field);
-    case 'meta':
-      return metaReader(s.key);
-    case 'ct':
-      return ctReader(s);
-    case 'fib': {
-      if (s.result !== 'type') return `fib ${s.flags.join(' . ')} ${s.result}`;
-      const useDaddr = s.flags.includes('daddr');
-      const dev = s.flags.includes('iif') ? 'in' : s.flags.includes('oif') ? 'out' : null;
-      return (c) => {
-        const ip = useDaddr ? c.packet.ip.dst : c.packet.ip.src;
-        const t =
-          dev === null
-            ? c.env.addrType(ip)
-            : c.env.addrType(ip, dev === 'in' ? c.inIface : c.outIface);
-        return FIB_TYPES[t] ?? 0;
-      };
-    }
-    case 'numgen': {
-      const { mod, offset } = s;
-      if (s.mode === 'inc') {
-        return (_c, x) => {
-          let st = x.state.inc.get(s);
-          if (!st) x.state.inc.set(s, (st = { n: 0 }));
-          const v = st.n % mod;
-          st.n++;
-          return v + offset;
-        };
-      }
-      return (c) => {
-        // Uniform over 0..mod-1 as a chain of chances: value k with 1/(mod-k) given not below k.
-        for (let k = 0; k < mod - 1; k++) {
-          if (
-            c.chooser.chance(1 / (mod - k), `${c.label}: numgen random mod ${mod} = ${k + offset}`)
-          )
-            return k + offset;
-        }
-        return mod - 1 + offset;
-      };
-    }
-    case 'bitwise': {
-      const inner = compileSelector(s.inner);
-      if (typeof inner === 'string') return inner;
-      const v = s.value;
-      return (c, x) => {
-        const r = inner(c, x);
-        if (typeof r !== 'number') return r;
-        return (s.op === 'and' ? r & v : s.op === 'or' ? r | v : r ^ v) >>> 0;
-      };
-    }
-  }
-}
-
-function payloadReader(proto: string, field: string): Reader | string {
-  if (proto === 'ip') {
-    switch (field) {
-      case 'saddr':
-        return (c) => (c.v6 ? ABSENT : c.src >>> 0);
-      case 'daddr':
-        return (c) => (c.v6 ? ABSENT : c.dst >>> 0);
-      case 'protocol':
-        return (c) => (c.v6 ? ABSENT : c.proto);
-      case 'ttl':
-        return (c) => (c.v6 ? ABSENT : c.packet.ip.ttl);
-    }
-  } else if (proto === 'ip6') {
-    switch (field) {
-      case 'saddr':
-        return (c) => (c.v6 ? c.src6 : ABSENT);
-      case 'daddr':
-        return (c) => (c.v6 ? c.dst6 : ABSENT);
-      case 'nexthdr':
-        return (c) => (c.v6 ? c.proto : ABSENT);
-    }
-  } else if (proto === 'icmp' || proto === 'icmpv6') {
-    const want = proto === 'icmp' ? 1 : 58;
-    if (field === 'type') return (c) => (c.proto === want ? c.icmpType : ABSENT);
-    if (field === 'code') return (c) => (c.proto === want ? c.icmpCode : ABSENT);
-  } else {
-    const want = proto === 'th' ? -1 : TRANSPORT[proto];
-    if (want === undefined) return `${proto} ${field}`;
-    const ok = (c: EvalCtx) => (want === -1 ? c.sport >= 0 : c.proto === want);
-    switch (field) {
-      case 'sport':
-        return (c) => (ok(c) ? c.sport : ABSENT);
-      case 'dport':
-        return (c) => (ok(c) ? c.dport : ABSENT);
-      case 'flags':
-        if (proto === 'tcp') return (c) => (c.proto === 6 ? c.tcpFlags : ABSENT);
-    }
-  }
-  return `${proto} ${field}`;
-}
-
-function metaReader(key: string): Reader | string {
-  switch (key) {
-    case 'l4proto':
-      return (c) => c.proto;
-    case 'mark':
-      return (c) => c.mark >>> 0;
-    case 'iifname':
-    case 'iif':
-      return (c) => c.inIface;
-    case 'oifname':
-    case 'oif':
-      return (c) => c.outIface;
-    case 'nfproto':
-      return (c) => (c.v6 ? 10 : 2);
-    case 'protocol':
-      return (c) => (c.v6 ? 0x86dd : 0x0800);
-  }
-  return `meta ${key}`;
-}
-
-function ctReader(s: Extract<Selector, { kind: 'ct' }>): Reader | string {
-  switch (s.key) {
-    case 'state':
-      return (c) => ctStateBits(c);
-    case 'status':
-      return (c) => (c.ct.kind === 'tracked' ? c.ct.entry.status & ~IPS.UNTRACKED : ABSENT);
-    case 'mark':
-      return (c) => (c.ct.kind === 'tracked' ? c.ct.entry.mark >>> 0 : ABSENT);
-    case 'direction':
-      return (c) => (c.ct.kind === 'tracked' ? (c.ct.ctinfo.endsWith('REPLY') ? 1 : 0) : ABSENT);
-    case 'saddr':
-    case 'daddr':
-    case 'proto-src':
-    case 'proto-dst': {
-      const dir = s.dir ?? 'original';
-      return (c) => {
-        if (c.ct.kind !== 'tracked') return ABSENT;
-        const t = dir === 'original' ? c.ct.entry.original : c.ct.entry.reply;
-        if (s.key === 'saddr' || s.key === 'daddr') {
-          const ip = s.key === 'saddr' ? t.src : t.dst;
-          return ip.indexOf(':') >= 0 ? ABSENT : ipv4Number(ip);
-        }
-        const p = s.key === 'proto-src' ? t.sport : t.dport;
-        return p ?? ABSENT;
-      };
-    }
-  }
-  return `ct ${s.dir ? `${s.dir} ` : ''}${s.key}`;
-}
-
-function ipv4Number(ip: string): number {
-  const p = ip.split('.');
-  return ((Number(p[0]) << 24) | (Number(p[1]) << 16) | (Number(p[2]) << 8) | Number(p[3])) >>> 0;
-}
+export {
+  BREAK,
+  compileSelector,
+  FIB_TYPES,
+  NEXT,
+  NFT_CT_STATE,
+  NftState,
+  type CExpr,
+  type ExprResult,
+  type NftCtx,
+} from './nft-read.js';
 
 /** The hash key of exact values (one per key component). */
 export function keyOf(values: readonly NftScalar[]): string {
@@ -304,13 +94,31 @@ export class SetIndex {
     }
     return undefined;
   }
+
+  /**
+   * Whether an element could match `values` whatever the unread components
+   * hold (dynamic elements are not scanned: any makes it possible).
+   */
+  mayFind(values: readonly (NftScalar | Unread)[], x: NftCtx): boolean {
+    if ((x.state.dynamic.get(this.set)?.size ?? 0) > 0) return true;
+    return this.set.elements.some(
+      (e) =>
+        e.key.length === values.length &&
+        e.key.every((a, i) => values[i] instanceof Unread || atomHas(a, values[i]!)),
+    );
+  }
 }
 
 /** Resolves `@name` in the rule's table. */
 export type SetResolver = (name: string) => SetIndex | undefined;
 
-function readAll(readers: readonly Reader[], c: EvalCtx, x: NftCtx): NftScalar[] | null {
-  const out: NftScalar[] = [];
+/** The selectors' values; null when one cannot be read (the rule breaks). */
+function readAll(
+  readers: readonly Reader[],
+  c: EvalCtx,
+  x: NftCtx,
+): (NftScalar | Unread)[] | null {
+  const out: (NftScalar | Unread)[] = [];
   for (const r of readers) {
     const v = r(c, x);
     if (v === null) return null;
@@ -318,6 +126,20 @@ function readAll(readers: readonly Reader[], c: EvalCtx, x: NftCtx): NftScalar[]
   }
   return out;
 }
+
+function unreadOf(vs: readonly (NftScalar | Unread)[]): Unread | undefined {
+  for (const v of vs) if (v instanceof Unread) return v;
+  return undefined;
+}
+
+/** Known values only: the caller has checked there is no unread one. */
+const known = (vs: readonly (NftScalar | Unread)[]) => vs as readonly NftScalar[];
+
+const undecided = (u: Unread): ExprResult => ({
+  kind: 'result',
+  result: { kind: 'UNSUPPORTED', what: u.what },
+  via: u.what,
+});
 
 function compileLeft(left: readonly Selector[]): Reader[] | string {
   const out: Reader[] = [];
@@ -355,40 +177,8 @@ function compare(op: string, a: NftScalar, b: NftScalar): boolean {
 /** One expression of a rule, compiled. */
 export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
   switch (e.kind) {
-    case 'cmp': {
-      const chance = randomChance(e);
-      if (chance !== null) {
-        // iptables-nft's `-m statistic --mode random`: `meta random & 2147483647 < T`.
-        return (x) =>
-          x.c.chooser.chance(chance, `${x.c.label}: meta random (p=${chance})`) ? NEXT : BREAK;
-      }
-      const left = compileLeft(e.left);
-      if (typeof left === 'string') return unsupported(left);
-      const right = e.right;
-      const { op, flags } = e;
-      if (flags) {
-        let mask = 0;
-        for (const a of right)
-          if (a.kind === 'value' && typeof a.value === 'number') mask |= a.value;
-        return (x) => {
-          const v = left[0]!(x.c, x);
-          if (v === null) return BREAK;
-          const any = ((v as number) & mask) !== 0;
-          return any === (op === '==') ? NEXT : BREAK;
-        };
-      }
-      return (x) => {
-        const vs = readAll(left, x.c, x);
-        if (vs === null) return BREAK;
-        let eq: boolean;
-        if (op === '==' || op === '!=') {
-          eq = vs.length === right.length && right.every((a, i) => atomHas(a, vs[i]!));
-          return eq === (op === '==') ? NEXT : BREAK;
-        }
-        const r = right[0];
-        return r?.kind === 'value' && compare(op, vs[0]!, r.value) ? NEXT : BREAK;
-      };
-    }
+    case 'cmp':
+      return compileCmp(e);
     case 'lookup': {
       const left = compileLeft(e.left);
       if (typeof left === 'string') return unsupported(left);
@@ -398,7 +188,9 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
       return (x) => {
         const vs = readAll(left, x.c, x);
         if (vs === null) return BREAK;
-        return (ix.find(vs, x) !== undefined) !== inv ? NEXT : BREAK;
+        const u = unreadOf(vs);
+        if (u) return ix.mayFind(vs, x) ? undecided(u) : inv ? NEXT : BREAK;
+        return (ix.find(known(vs), x) !== undefined) !== inv ? NEXT : BREAK;
       };
     }
     case 'vmap': {
@@ -408,8 +200,11 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
       if (typeof ix === 'string') return unsupported(ix);
       const name = e.map.kind === 'named' ? `@${e.map.name}` : 'anonymous map';
       return (x) => {
-        const vs = readAll(left, x.c, x);
-        if (vs === null) return BREAK;
+        const read = readAll(left, x.c, x);
+        if (read === null) return BREAK;
+        const u = unreadOf(read);
+        if (u) return ix.mayFind(read, x) ? undecided(u) : BREAK;
+        const vs = known(read);
         const el = ix.find(vs, x);
         if (!el?.verdict) return BREAK;
         return {
@@ -461,9 +256,11 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
       return (x) => {
         const vs = readAll(left, x.c, x);
         if (vs === null) return BREAK;
+        const u = unreadOf(vs);
+        if (u) return undecided(u);
         let m = x.state.dynamic.get(ix.set);
         if (!m) x.state.dynamic.set(ix.set, (m = new Map()));
-        const k = keyOf(vs);
+        const k = keyOf(known(vs));
         const exp = ttl === undefined ? Infinity : x.c.now + ttl;
         if (e.op === 'update' || !m.has(k) || m.get(k)! <= x.c.now) m.set(k, exp);
         return NEXT;
@@ -472,6 +269,47 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
     case 'unsupported':
       return unsupported(`expression not modelled: ${e.text}`);
   }
+}
+
+/** `SELECTOR [op] VALUE`. */
+function compileCmp(e: Extract<NftExpr, { kind: 'cmp' }>): CExpr {
+  const chance = randomChance(e);
+  if (chance !== null) {
+    // iptables-nft's `-m statistic --mode random`: `meta random & 2147483647 < T`.
+    return (x) =>
+      x.c.chooser.chance(chance, `${x.c.label}: meta random (p=${chance})`) ? NEXT : BREAK;
+  }
+  const left = compileLeft(e.left);
+  if (typeof left === 'string') return unsupported(left);
+  const right = e.right;
+  const { op, flags } = e;
+  if (flags) {
+    let mask = 0;
+    for (const a of right) if (a.kind === 'value' && typeof a.value === 'number') mask |= a.value;
+    return (x) => {
+      const v = left[0]!(x.c, x);
+      if (v === null) return BREAK;
+      if (v instanceof Unread) return undecided(v);
+      const any = ((v as number) & mask) !== 0;
+      return any === (op === '==') ? NEXT : BREAK;
+    };
+  }
+  return (x) => {
+    const vs = readAll(left, x.c, x);
+    if (vs === null) return BREAK;
+    const u = unreadOf(vs);
+    if (op === '==' || op === '!=') {
+      const differs =
+        vs.length !== right.length ||
+        right.some((a, i) => !(vs[i] instanceof Unread) && !atomHas(a, vs[i] as NftScalar));
+      // A field that already differs decides it, whatever the unread one holds.
+      if (u && !differs) return undecided(u);
+      return !differs === (op === '==') ? NEXT : BREAK;
+    }
+    if (u) return undecided(u);
+    const r = right[0];
+    return r?.kind === 'value' && compare(op, vs[0] as NftScalar, r.value) ? NEXT : BREAK;
+  };
 }
 
 /** `meta random & M < V` (and `<=`): true with probability V/(M+1) (or (V+1)/(M+1)); null for any other cmp. */
@@ -513,6 +351,7 @@ function compileSetMark(e: Extract<NftExpr, { kind: 'set-mark' }>): CExpr {
   return (x) => {
     const v = from ? from(x.c, x) : constant;
     if (v === null) return BREAK;
+    if (v instanceof Unread) return undecided(v);
     const n = Number(v) >>> 0;
     if (e.target === 'meta') x.c.mark = n;
     else setCtMark(x.c, n);
@@ -595,7 +434,9 @@ function compileNatExpr(e: Extract<NftExpr, { kind: 'nat' }>, sets: SetResolver)
       if (mapped && mix) {
         const vs = readAll(mapped, c, x);
         if (vs === null) return BREAK;
-        const el = mix.find(vs, x);
+        const u = unreadOf(vs);
+        if (u) return mix.mayFind(vs, x) ? undecided(u) : BREAK;
+        const el = mix.find(known(vs), x);
         // nft_lookup with a map: no element, no data: the rule breaks.
         if (!el?.data) return BREAK;
         const a = el.data[0];
