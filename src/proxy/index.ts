@@ -64,3 +64,10 @@ export { proxierFlagsFor, localDetectorFor, masqueradeMarkOf } from './cluster.j
 export { proxyNodeKeys } from './node-key.js';
 export { resolveLayout, DEFAULT_VERSION, type ProxyLayout } from './version.js';
 export type { IpFamily } from './ipaddr.js';
+export {
+  generateNftablesRules,
+  KUBE_PROXY_TABLE,
+  resolveNftLayout,
+  type NftLayout,
+  type NftProxyOutput,
+} from './nftables/index.js';

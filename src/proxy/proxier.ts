@@ -52,6 +52,12 @@ export interface ProxyInput {
   readonly randomFully?: boolean;
   /** nfacct counters could be created (1.30+; default true). */
   readonly nfacct?: boolean;
+  /**
+   * nftables mode: the cluster's Service CIDRs of this family (ServiceCIDR objects or
+   * the API server's --service-cluster-ip-range); traffic to an unallocated address in
+   * them is dropped. The iptables mode does not read it.
+   */
+  readonly serviceCIDRs?: readonly string[];
   /** What-if: Services (`ns/name`) whose external traffic kube-proxy does not masquerade. */
   readonly noExternalMasquerade?: readonly string[];
 }
@@ -216,12 +222,21 @@ export interface ProxierSettings {
   readonly noExternalMasquerade: ReadonlySet<string>;
 }
 
-/** `NewProxier`: the proxier's flags as kube-proxy settles them (diagnosing what it would refuse). */
-export function newProxier(input: ProxyInput, diagnostics: Diagnostic[]): ProxierSettings {
-  const layout = resolveLayout(input.version, diagnostics);
-  const family: IpFamily = input.ipFamily ?? 'IPv4';
-  const isIPv6 = family === 'IPv6';
-
+/**
+ * What every proxier (iptables and nftables) settles first from its flags:
+ * the node IP of its family, the masquerade mark, and the local-traffic
+ * detector (none for a CIDR of the other family), diagnosing what kube-proxy
+ * would refuse.
+ */
+export function proxierBasics(
+  input: ProxyInput,
+  family: IpFamily,
+  diagnostics: Diagnostic[],
+): {
+  nodeIP: string | undefined;
+  masqueradeMark: string;
+  localDetector: LocalDetector | undefined;
+} {
   const nodeIP = input.nodeIPs.map((s) => s.trim()).find((ip) => familyOfIp(ip) === family);
   for (const ip of input.nodeIPs) {
     if (familyOfIp(ip.trim()) === undefined) {
@@ -265,6 +280,16 @@ export function newProxier(input: ProxyInput, diagnostics: Diagnostic[]): Proxie
       localDetector = undefined;
     }
   }
+  return { nodeIP, masqueradeMark, localDetector };
+}
+
+/** `NewProxier`: the proxier's flags as kube-proxy settles them (diagnosing what it would refuse). */
+export function newProxier(input: ProxyInput, diagnostics: Diagnostic[]): ProxierSettings {
+  const layout = resolveLayout(input.version, diagnostics);
+  const family: IpFamily = input.ipFamily ?? 'IPv4';
+  const isIPv6 = family === 'IPv6';
+
+  const { nodeIP, masqueradeMark, localDetector } = proxierBasics(input, family, diagnostics);
   const detector = detectorArgs(localDetector);
 
   const npa = nodePortAddresses(family, input.nodePortAddresses, nodeIP, diagnostics);
