@@ -159,16 +159,24 @@ export class IptablesHooks implements NetfilterHooks {
     const srcChanged = before.ip.src !== after.ip.src || bs !== as;
     const dstChanged = before.ip.dst !== after.ip.dst || bd !== ad;
     if (!srcChanged && !dstChanged) return;
+    // The binding rule: iptables' nat table (`DNAT --to-destination …`) or an nftables
+    // nat statement (`dnat to …`) in a table labelled `FAMILY NAME`.
     const natHit = [...hits]
       .reverse()
-      .find((h) => h.table === 'nat' && /^(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(h.target));
+      .find((h) =>
+        h.table === 'nat'
+          ? /^(DNAT|SNAT|MASQUERADE|REDIRECT)\b/.test(h.target)
+          : h.table.includes(' ') && /^(dnat|snat|masquerade|redirect)\b/.test(h.target),
+      );
     const record = (kind: RewriteKind, field: 'src' | 'dst'): void => {
       const from = field === 'src' ? fmt(before.ip.src, bs) : fmt(before.ip.dst, bd);
       const to = field === 'src' ? fmt(after.ip.src, as) : fmt(after.ip.dst, ad);
       const rule = natHit && !kind.startsWith('un-') ? natHit : undefined;
-      const by = rule
-        ? `${rule.chain} #${rule.index}: -j ${rule.target}`
-        : 'conntrack (reply direction: the inverse of the original binding)';
+      const by = !rule
+        ? 'conntrack (reply direction: the inverse of the original binding)'
+        : rule.table === 'nat'
+          ? `${rule.chain} #${rule.index}: -j ${rule.target}`
+          : `${rule.table} ${rule.chain} #${rule.index}: ${rule.target}`;
       const detail: RewriteDetail = {
         rewrite: kind,
         hook,
@@ -195,7 +203,9 @@ export class IptablesHooks implements NetfilterHooks {
       });
     };
     // A NEW connection's rewrite comes from the rule that bound it; a reply's from conntrack alone.
-    const targetKind = natHit ? (natHit.target.split(' ')[0] as RewriteKind) : undefined;
+    const targetKind = natHit
+      ? (natHit.target.split(' ')[0]!.toUpperCase() as RewriteKind)
+      : undefined;
     if (dstChanged)
       record(targetKind === 'DNAT' || targetKind === 'REDIRECT' ? targetKind : 'un-SNAT', 'dst');
     if (srcChanged)
