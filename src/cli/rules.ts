@@ -95,6 +95,13 @@ export function renderRules(
   // Only a node with IP sets (Calico's Felix) gets the section, unless asked for.
   if (rules?.ipsetSave || only === 'ipsets')
     section('ipsets', `ipset save (${hostName})`, rules?.ipsetSave ?? '');
+  // Only a node with native nftables tables (kube-proxy in nftables mode) gets the section, unless asked for.
+  if (rules?.nft || only === 'nftables')
+    section(
+      'nftables',
+      `nft -f ${rules?.nft?.file ?? ''} (${hostName}: kube-proxy's table as it loads it)`,
+      rules?.nft?.text ?? '',
+    );
   section('links', `ip link (${hostName})`, ipLinkShow(h));
   section('addrs', `ip addr (${hostName})`, ipAddrShow(h));
   section('routes', `ip route (${hostName})`, ipRouteShow(h));

@@ -21,6 +21,7 @@ import { operState } from './ip.js';
 export const NODE_RULES_SECTIONS = [
   'iptables',
   'ipsets',
+  'nftables',
   'links',
   'addrs',
   'routes',
@@ -57,6 +58,53 @@ function iptablesJson(twin: Twin, host: string): unknown {
           matches: r.matches,
           target: r.target ?? null,
         })),
+      })),
+    })),
+  };
+}
+
+/**
+ * The node's native nftables tables (kube-proxy's in nftables mode): chains
+ * with their hook, priority and policy, rules with their text and the line
+ * of the script they came from, sets and maps with their elements as written.
+ */
+function nftablesJson(twin: Twin, host: string): unknown {
+  const nft = twin.nodeRules.get(host)?.nft;
+  if (!nft) return { file: null, tables: [] };
+  const lines = nft.text.split('\n');
+  const elementText = (line: number | undefined): string => {
+    const l = line !== undefined ? (lines[line - 1] ?? '') : '';
+    const m = /\{ (.*) \}\s*$/.exec(l);
+    return m ? m[1]! : l;
+  };
+  return {
+    file: nft.file,
+    tables: nft.ruleset.tables.map((t) => ({
+      family: t.family,
+      name: t.name,
+      chains: [...t.chains.values()].map((c) => ({
+        name: c.name,
+        ...(c.base
+          ? {
+              type: c.base.type,
+              hook: c.base.hook,
+              priority: c.base.priority,
+              policy: c.base.policy,
+            }
+          : {}),
+        rules: c.rules.map((r, i) => ({
+          index: i + 1,
+          text: r.text,
+          ...(r.source.line !== undefined ? { line: r.source.line } : {}),
+          ...(r.handle !== undefined ? { handle: r.handle } : {}),
+        })),
+      })),
+      sets: [...t.sets.values()].map((st) => ({
+        name: st.name,
+        keyType: [...st.keyType],
+        ...(st.dataType ? { dataType: [...st.dataType] } : {}),
+        flags: [...st.flags],
+        elements: st.elements.map((e) => elementText(e.source?.line)),
       })),
     })),
   };
@@ -172,6 +220,9 @@ export function nodeRulesDocument(
     host,
     ...(want('iptables') ? { iptables: iptablesJson(twin, host) } : {}),
     ...(want('ipsets') ? { ipsets: ipsetsJson(rules?.ipsetSave) } : {}),
+    ...((rules?.nft && only === undefined) || only === 'nftables'
+      ? { nftables: nftablesJson(twin, host) }
+      : {}),
     ...(want('links') ? { links: linksJson(h) } : {}),
     ...(want('addrs')
       ? {

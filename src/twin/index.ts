@@ -17,7 +17,10 @@
  *              alone, installed from its tables, the rules it built beside
  *              their text taken as built (parseIptablesTables); merged with
  *              the CNI's rules, read from the merged text; either way
- *              installed in the node's netfilter (installIptables)
+ *              installed in the node's netfilter (installIptables); in
+ *              nftables mode generateNftablesRules' `kube-proxy` table instead,
+ *              read with the nft reader and run beside the CNI's iptables
+ *              tables by hook priority
  *   fabric     the underlay router / VPC with the podCIDR routes, ExternalHosts
  *
  * `planTwin` does the expensive, immutable part once (rule text, parsing,
@@ -42,10 +45,14 @@ import { Network } from '../kernel/network.js';
 import {
   formatDump,
   generateIptablesDump,
+  generateNftablesRules,
   proxierFlagsFor,
   proxyNodeKeys,
   type Dump,
 } from '../proxy/index.js';
+import { parseNft } from '../iptables/nft/parse.js';
+import type { NftRuleset } from '../kernel/netfilter/nft-types.js';
+import { CompiledNft } from '../kernel/netfilter/nft-walk.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -81,6 +88,8 @@ export interface NodeRules {
   readonly ipsets: IpSets;
   readonly ruleset: Ruleset;
   readonly compiled: CompiledRuleset;
+  /** kube-proxy's nftables table (nftables mode): the `nft -f` script, its file name, as read. */
+  readonly nft?: { readonly text: string; readonly file: string; readonly ruleset: NftRuleset };
 }
 
 export interface Twin {
@@ -164,7 +173,7 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
   // NetworkPolicy: who enforces it on the nodes (policy/enforce-twin.ts); Felix's chains join each node's rules below.
   const policy = planPolicyEnforcement(model);
   planDiags.push(...policy.diagnostics);
-  if (c.kubeProxy.mode !== 'iptables') {
+  if (c.kubeProxy.mode !== 'iptables' && c.kubeProxy.mode !== 'nftables') {
     planDiags.push({
       code: 'proxy-mode-not-modelled',
       severity: 'warning',
@@ -297,6 +306,8 @@ interface ProxyRules {
   readonly text: string;
   /** The generation, shared by the nodes of one kube-proxy key (absent when not in iptables mode). */
   readonly generated?: Generated;
+  /** nftables mode: the `kube-proxy` table as an `nft -f` script. */
+  readonly nft?: string;
   readonly diagnostics: Diagnostic[];
 }
 
@@ -329,19 +340,44 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
   const proxyText = new Map<string, ProxyRules>();
   const services = [...edge.services];
   const byKey = new Map<string, Generated>();
+  const nftByKey = new Map<string, { text: string; diagnostics: readonly Diagnostic[] }>();
   let keyOf: ReturnType<typeof proxyNodeKeys> | undefined;
+  const onNode = (name: string, ds: readonly Diagnostic[]) =>
+    ds.map((d) => ({ ...d, message: `kube-proxy on ${name}: ${d.message}` }));
   return (node: ModelNode): ProxyRules => {
     const name = node.metadata.name;
     let e = proxyText.get(name);
     if (e) return e;
-    if (c.kubeProxy.mode !== 'iptables') {
+    const flags = proxierFlagsFor(c, node);
+    const nodeIPs = node.status.addresses
+      .filter((a) => a.type === 'InternalIP')
+      .map((a) => a.address);
+    if (c.kubeProxy.mode === 'nftables') {
+      const input = {
+        ...flags,
+        // kube-proxy's nftables mode: no --nodeport-addresses means the node's primary IP.
+        nodePortAddresses: flags.nodePortAddresses ?? ['primary'],
+        serviceCIDRs: [c.serviceCIDR],
+        nodeName: name,
+        nodeIPs,
+        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
+      };
+      keyOf ??= proxyNodeKeys(services, model.endpointSlices);
+      const key = keyOf(input);
+      let r = nftByKey.get(key);
+      if (!r) {
+        r = generateNftablesRules({ ...input, services, endpointSlices: model.endpointSlices });
+        nftByKey.set(key, r);
+      }
+      e = { text: '', nft: r.text, diagnostics: onNode(name, r.diagnostics) };
+    } else if (c.kubeProxy.mode !== 'iptables') {
       e = { text: '', diagnostics: [] };
     } else {
       const input = {
-        ...proxierFlagsFor(c, node),
+        ...flags,
         nodeName: name,
         // Every InternalIP the Node lists: kube-proxy's node IPs for --nodeport-addresses.
-        nodeIPs: node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
+        nodeIPs,
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
         nfacct: false,
       };
@@ -363,10 +399,7 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
           return gen.text;
         },
         generated: gen,
-        diagnostics: r.diagnostics.map((d) => ({
-          ...d,
-          message: `kube-proxy on ${name}: ${d.message}`,
-        })),
+        diagnostics: onNode(name, r.diagnostics),
       };
     }
     proxyText.set(name, e);
@@ -405,8 +438,11 @@ interface CompiledRules {
   /** What the rules were read from: a (merged) text, or kube-proxy's generation alone. */
   from: RulesSource;
   readonly text: string;
+  /** The node's nftables script (kube-proxy in nftables mode), '' when none. */
+  nftText: string;
   ruleset: Ruleset;
   compiled: CompiledRuleset;
+  nft?: NodeRules['nft'];
   diagnostics: Diagnostic[];
 }
 
@@ -569,7 +605,8 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
   const from: RulesSource = alone ?? merged ?? proxy.text;
   const file = `iptables-save@${name}`;
   let entry = compiledCache.get(name);
-  if (!entry || entry.from !== from) {
+  const nftText = proxy.nft ?? '';
+  if (!entry || entry.from !== from || entry.nftText !== nftText) {
     // One parse and one compilation per distinct text (or generation); each node's compiled
     // view names its own file (every rule step of a trace does), the lines being the same.
     let parsed = parsedCache.get(from);
@@ -589,12 +626,14 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
       get text() {
         return typeof src === 'string' ? src : src.text;
       },
+      nftText,
       ruleset: parsed.ruleset,
       compiled: same ? parsed.compiled : { ...parsed.compiled, file },
       diagnostics: same
         ? parsed.diagnostics
         : parsed.diagnostics.map((d) => (d.file === parsed!.file ? { ...d, file } : d)),
     };
+    if (nftText !== '') entry = withNftables(entry, nftText, `kube-proxy.nft@${name}`);
     compiledCache.set(name, entry);
   }
   diagnostics.push(...entry.diagnostics);
@@ -608,7 +647,27 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     ipsets,
     ruleset: entry.ruleset,
     compiled: entry.compiled,
+    ...(entry.nft ? { nft: entry.nft } : {}),
   });
+}
+
+/**
+ * The node's rules with kube-proxy's nftables table beside the iptables
+ * tables: read per node (its rule steps name the node's own file), run at
+ * the hooks by priority with them.
+ */
+function withNftables(entry: CompiledRules, nftText: string, file: string): CompiledRules {
+  const p = parseNft(nftText, file);
+  const text = entry.text;
+  return {
+    from: entry.from,
+    text,
+    nftText,
+    ruleset: entry.ruleset,
+    compiled: { ...entry.compiled, nft: new CompiledNft(p.ruleset) },
+    nft: { text: nftText, file, ruleset: p.ruleset },
+    diagnostics: [...entry.diagnostics, ...p.diagnostics],
+  };
 }
 
 function listen(

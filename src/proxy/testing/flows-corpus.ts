@@ -83,3 +83,29 @@ export function corpusInput(file: string, f: FlowFile): ProxyInput {
     endpointSlices: f.inputs.endpointSlices,
   };
 }
+
+/**
+ * The corpus's inputs as upstream's nftables `NewFakeProxier` sets its proxier up
+ * (pkg/proxy/nftables/proxier_test.go): the newest layout, Service CIDRs
+ * 172.30.0.0/16 and fd00:10:96::/112, `--nodeport-addresses` 192.168.0.2/32 and
+ * 2001:db8::1/128 unless the test sets its own, and the fake's interfaces (lo and
+ * eth0 with every test node IP).
+ */
+export function nftCorpusInput(file: string, f: FlowFile): ProxyInput {
+  const inp = corpusInput(file, f);
+  return {
+    ...inp,
+    version: '1.34',
+    serviceCIDRs: [f.inputs.proxier.ipFamily === 'IPv6' ? 'fd00:10:96::/112' : '172.30.0.0/16'],
+    nodePortAddresses: inp.nodePortAddresses ?? ['192.168.0.2/32', '2001:db8::1/128'],
+    interfaceAddresses: inp.interfaceAddresses ?? [
+      '127.0.0.1',
+      '::1',
+      '192.168.0.2',
+      '192.168.1.2',
+      '192.168.99.11',
+      '2001:db8::1',
+      '2001:db8:1::2',
+    ],
+  };
+}
