@@ -2,8 +2,10 @@
  * The real kernel as the oracle for `packeteye nft trace`.
  *
  * A node namespace between a client and a server loads kube-proxy's
- * nftables table (upstream's TestOverallNFTablesRules expectation) with
- * `nft -f`; real connections go through it. packeteye is given what the
+ * nftables table with `nft -f` — upstream's TestOverallNFTablesRules
+ * expectation, and what packeteye's generator (src/proxy/nftables) writes
+ * for the same Services in its 1.34 and 1.31–1.33 layouts; real connections
+ * go through it. packeteye is given what the
  * kernel lists (`nft -a list ruleset`, handles and all) and must agree with
  * what happened: the endpoint the server saw (DNAT), whether it saw the
  * node's address (masquerade), refusals and silence (REJECT, DROP), the
@@ -16,6 +18,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { EndpointSlice, Service } from '../../src/k8s/types.js';
+import type { ProxyInput } from '../../src/proxy/proxier.js';
+import { generateNftablesRules } from '../../src/proxy/nftables/sync.js';
 import { memoryIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { NODE_IN, NODE_OUT, natNodeTopology } from '../../src/emulate/testing/nat-node.js';
@@ -47,6 +52,33 @@ function loadable(script: string): string {
 
 const KUBE_PROXY = loadable(readFileSync('test/fixtures/nftables/kube-proxy-overall.nft', 'utf8'));
 
+/** The generator's table for the same Services and proxier settings, in one release's layout. */
+function generated(version: string): string {
+  const g = JSON.parse(
+    readFileSync('test/fixtures/kube-proxy/nftables/v134_TestOverallNFTablesRules.json', 'utf8'),
+  ) as {
+    inputs: {
+      proxier: Omit<ProxyInput, 'services' | 'endpointSlices'>;
+      services: Service[];
+      endpointSlices: EndpointSlice[];
+    };
+  };
+  const out = generateNftablesRules({
+    ...g.inputs.proxier,
+    version,
+    services: g.inputs.services,
+    endpointSlices: g.inputs.endpointSlices,
+  });
+  expect(out.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+  return out.text;
+}
+
+const RULESETS: readonly [string, () => string][] = [
+  ['upstream TestOverallNFTablesRules expectation', () => KUBE_PROXY],
+  ['generated, 1.34 layout', () => generated('1.34')],
+  ['generated, 1.33 layout', () => generated('1.33')],
+];
+
 /** Every packet the node sees is traced by the kernel (nft monitor trace). */
 const TRACE_ALL = `add table ip petrace
 add chain ip petrace pre { type filter hook prerouting priority -400 ; }
@@ -63,6 +95,13 @@ interface Alt {
   dnat: string | null;
   snat: { kind: string; to: string } | null;
   hits: { table: string; chain: string; handle?: number; rule: string }[];
+}
+
+/** The reply's walk back through the node (`--reply`). */
+interface ReplyAlt {
+  verdict: string;
+  rewrites: { hook: string; kind: string }[];
+  packet: { src: string };
 }
 
 async function packeteye(listed: string, src: string, dst: string, dport: number): Promise<Alt[]> {
@@ -205,10 +244,10 @@ const FLOWS: readonly {
 describe.skipIf(!canEmulate(TOOLS))(
   'nft trace against the real kernel (kube-proxy nftables mode)',
   () => {
-    it('agrees with real connections and with the kernel tracer, rule by rule', async () => {
+    it.each(RULESETS)('%s: agrees with real connections and with the kernel tracer, rule by rule', async (_name, ruleset) => {
       await withTopology(topology(), async (lab) => {
         const node = lab.ns('node');
-        node.exec(['nft', '-f', '-'], { input: KUBE_PROXY + TRACE_ALL });
+        node.exec(['nft', '-f', '-'], { input: ruleset() + TRACE_ALL });
         const listed = node.exec(['nft', '-a', 'list', 'ruleset']);
         for (const f of FLOWS) {
           const [alt, ...more] = await packeteye(listed, f.src, f.dst, f.port);
@@ -229,6 +268,49 @@ describe.skipIf(!canEmulate(TOOLS))(
         }
       });
     }, 120_000);
+
+    it.each(RULESETS)(
+      "%s: the node's own connection to a ClusterIP: masqueraded out, its reply un-DNATed at INPUT",
+      async (_name, ruleset) => {
+        await withTopology(topology(), async (lab) => {
+          const node = lab.ns('node');
+          node.exec(['nft', '-f', '-'], { input: ruleset() });
+          const io = memoryIo({ 'node.nft': node.exec(['nft', '-a', 'list', 'ruleset']) });
+          const argv = ['nft', 'trace', '--ruleset', 'node.nft', '--src', NODE_IN];
+          argv.push('--dst', '172.30.0.41', '--dport', '80', '--local-ip', `${NODE_IN}/24@eth0`);
+          argv.push('--local-ip', `${NODE_OUT}/24@eth1`, '--out-iface', 'eth1', '--reply', '-o', 'json');
+          expect(await main(argv, io), io.stderr).toBe(0);
+          const [alt] = (JSON.parse(io.stdout) as { alternatives: (Alt & { reply: ReplyAlt })[] })
+            .alternatives;
+          const server = await startServer(lab, lab.ns('server'), {
+            proto: 'tcp',
+            listen: ENDPOINTS.map((host) => ({ host, port: 80 })),
+          });
+          const [client] = await runClient(lab, node, {
+            proto: 'tcp',
+            dst: '172.30.0.41',
+            port: 80,
+            bind: NODE_IN,
+            attemptTimeoutMs: 700,
+          });
+          const seen = await server.stop();
+          // The kernel: the node's socket got its SYN-ACK from the ClusterIP (else no connection).
+          expect(client!.kind).toBe('connected');
+          expect(seen).toHaveLength(1);
+          expect(alt!.verdict).toBe('ACCEPT');
+          expect(alt!.dnat).toBe(seen[0]!.local);
+          expect(alt!.snat?.to.split(':')[0]).toBe(seen[0]!.peer.split(':')[0]);
+          // packeteye: the reply is un-SNATed at PREROUTING and un-DNATed at INPUT, back to the VIP.
+          expect(alt!.reply.rewrites.map((r) => [r.hook, r.kind])).toEqual([
+            ['PREROUTING', 'un-SNAT'],
+            ['INPUT', 'un-DNAT'],
+          ]);
+          expect(alt!.reply.packet.src).toBe('172.30.0.41');
+          expect(alt!.reply.verdict).toBe('ACCEPT');
+        });
+      },
+      60_000,
+    );
 
     it('numgen random reaches exactly the endpoints packeteye enumerates, each with its probability', async () => {
       await withTopology(topology(), async (lab) => {
