@@ -21,86 +21,9 @@
 import { describe, expect, it } from 'vitest';
 import { generateNftablesRules } from '../proxy/nftables/sync.js';
 import { flowFiles, nftCorpusInput, readFlowFile } from '../proxy/testing/flows-corpus.js';
+import { nftablesAnswer, nftSummary, type NftAlt } from './testing/nft-answers.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
-
-/** `file | flow name` -> nftables mode's answer, where it is not the iptables one. */
-const NFTABLES_ANSWERS: Record<string, { output: string; masq: boolean; why: string }> = {
-  'v13x_TestClusterIPGeneral__1.json | TCP-only port does not match UDP traffic': {
-    output: 'REJECT',
-    masq: false,
-    why: 'cluster-ips-check rejects other ports of a ClusterIP (nftables TestClusterIPGeneral expects REJECT)',
-  },
-  "v13x_TestClusterIPGeneral__1.json | svc1 does not accept svc2's ports": {
-    output: 'REJECT',
-    masq: false,
-    why: 'cluster-ips-check rejects other ports of a ClusterIP (nftables TestClusterIPGeneral expects REJECT)',
-  },
-  'v13x_TestHealthCheckNodePort__1.json | firewall accepts HealthCheckNodePort': {
-    output: '',
-    masq: false,
-    why: 'nftables mode writes no health-check-node-port ACCEPT rule (proxier.go has none)',
-  },
-  'v13x_TestNodePorts__1.json | localhost to nodePort gets masqueraded': {
-    output: '',
-    masq: false,
-    why: 'nftables mode has no localhost NodePorts (loopback never joins @nodeport-ips)',
-  },
-  'v13x_TestNodePorts__1.json | external to nodePort on secondary IP': {
-    output: '',
-    masq: false,
-    why: 'nftables fake proxier: --nodeport-addresses is the primary IP (nftables TestNodePorts "secondary nodeIP ignores NodePorts")',
-  },
-  'v13x_TestNodePorts__2.json | external to nodePort on secondary IP': {
-    output: '',
-    masq: false,
-    why: 'as above',
-  },
-  'v13x_TestNodePorts__5.json | external to nodePort on secondary IP': {
-    output: '',
-    masq: false,
-    why: 'as above (IPv6)',
-  },
-  'v13x_TestNodePorts__6.json | external to nodePort on secondary IP': {
-    output: '',
-    masq: false,
-    why: 'as above (IPv6)',
-  },
-};
-
-/** nftables mode's answer for a flow, where it is not the iptables one. */
-function nftablesAnswer(file: string, name: string): { output: string; masq: boolean } | undefined {
-  const listed = NFTABLES_ANSWERS[`${file} | ${name}`];
-  if (listed) return listed;
-  // No localhost NodePorts in nftables mode; upstream's nftables TestInternalExternalMasquerade
-  // drops these flows from its table.
-  if (
-    file.startsWith('v127_TestInternalExternalMasquerade') &&
-    name.startsWith('localhost to NodePort')
-  )
-    return { output: '', masq: false };
-  return undefined;
-}
-
-interface Alt {
-  verdict: string;
-  decidedBy: { kind: string; table?: string } | null;
-  dnat: string | null;
-  masqueradeMark: boolean;
-}
-
-/** Our alternatives as upstream's nftables tracer reports a flow. */
-function summary(alts: readonly Alt[]): { output: string; masq: boolean } {
-  const dnats: string[] = [];
-  for (const a of alts) if (a.dnat !== null && !dnats.includes(a.dnat)) dnats.push(a.dnat);
-  const words = new Set<string>();
-  for (const a of alts) {
-    const byKubeProxy =
-      a.decidedBy?.kind === 'rule' && /^ip6? kube-proxy$/.test(a.decidedBy.table ?? '');
-    if ((a.verdict === 'DROP' || a.verdict === 'REJECT') && byKubeProxy) words.add(a.verdict);
-  }
-  return { output: [...dnats, ...words].join(', '), masq: alts.some((a) => a.masqueradeMark) };
-}
 
 const files = flowFiles().filter(
   (f) => f.startsWith('v13x_') || f.startsWith('v127_TestInternalExternalMasquerade'),
@@ -131,11 +54,11 @@ describe('upstream kube-proxy flows through the nftables mode', () => {
           for (const ip of locals) args.push('--local-ip', ip);
           const code = await main(args, io);
           expect(code, io.stderr).toBe(0);
-          const json = JSON.parse(io.stdout) as { alternatives: Alt[] };
+          const json = JSON.parse(io.stdout) as { alternatives: NftAlt[] };
           const want = other
             ? { output: other.output, masq: other.masq }
             : { output: flow.output, masq: flow.masq };
-          expect(summary(json.alternatives)).toEqual(want);
+          expect(nftSummary(json.alternatives)).toEqual(want);
         });
       }
     });
