@@ -318,18 +318,25 @@ export function generateNftablesRules(input: ProxyInput): NftProxyOutput {
   return { text: tx.dump(), diagnostics, layout, family: ipX };
 }
 
-/** Names of one service port's chains (`newServiceInfo` / `newEndpointInfo`). */
+/** Names of one service port's chains (`newServiceInfo` / `newEndpointInfo`), each hashed once. */
 function chainNames(svc: ServicePortInfo) {
   const base = servicePortChainNameBase(svc.namespace, svc.name, svc.proto, svc.portName);
-  const epBase = (ep: EndpointInfo) =>
-    servicePortEndpointChainNameBase(
-      svc.namespace,
-      svc.name,
-      svc.proto,
-      svc.portName,
-      ep.ip,
-      ep.port,
-    );
+  const bases = new Map<EndpointInfo, string>();
+  const epBase = (ep: EndpointInfo): string => {
+    let b = bases.get(ep);
+    if (b === undefined) {
+      b = servicePortEndpointChainNameBase(
+        svc.namespace,
+        svc.name,
+        svc.proto,
+        svc.portName,
+        ep.ip,
+        ep.port,
+      );
+      bases.set(ep, b);
+    }
+    return b;
+  };
   return {
     cluster: `service-${base}`,
     local: `local-${base}`,
@@ -339,6 +346,8 @@ function chainNames(svc: ServicePortInfo) {
     affinity: (ep: EndpointInfo) => `affinity-${epBase(ep)}`,
   };
 }
+
+type ChainNames = ReturnType<typeof chainNames>;
 
 /** One iteration of syncProxyRules' service-port loop. */
 function writeServicePort(
@@ -455,8 +464,9 @@ function writeServicePort(
     }
   }
   if (usesClusterPolicyChain)
-    writeServiceToEndpointRules(tx, s, svc, names.cluster, clusterEndpoints);
-  if (usesLocalPolicyChain) writeServiceToEndpointRules(tx, s, svc, names.local, localEndpoints);
+    writeServiceToEndpointRules(tx, s, svc, names, names.cluster, clusterEndpoints);
+  if (usesLocalPolicyChain)
+    writeServiceToEndpointRules(tx, s, svc, names, names.local, localEndpoints);
   // The per-endpoint chains: hairpin masquerade, affinity, DNAT.
   for (const ep of allReachableEndpoints) {
     const chain = names.endpoint(ep);
@@ -512,10 +522,10 @@ function writeServiceToEndpointRules(
   tx: NftTransaction,
   s: NftSettings,
   svc: ServicePortInfo,
+  names: ChainNames,
   chain: string,
   endpoints: readonly EndpointInfo[],
 ): void {
-  const names = chainNames(svc);
   if (svc.sessionAffinityClientIP) {
     for (const ep of endpoints) {
       tx.rule(chain, `${s.ipX} saddr @${names.affinity(ep)} goto ${names.endpoint(ep)}`);
