@@ -10,7 +10,11 @@ import { parseNft } from '../../iptables/nft/parse.js';
 import type { ProxyInput } from '../proxier.js';
 import { sortNftTransaction } from '../testing/nft-sort.js';
 import { resolveNftLayout } from './layout.js';
-import { hashAndTruncate, servicePortEndpointChainNameBase } from './names.js';
+import {
+  hashAndTruncate,
+  servicePortChainNameBase,
+  servicePortEndpointChainNameBase,
+} from './names.js';
 import { generateNftablesRules } from './sync.js';
 
 describe('hashed chain names (hashAndTruncate)', () => {
@@ -21,6 +25,82 @@ describe('hashed chain names (hashAndTruncate)', () => {
     ['ns2/svc2/tcp/p8080__10.0.2.1/8080', '7RVP4LUQ-ns2/svc2/tcp/p8080__10.0.2.1/8080'],
   ];
   it.each(cases)('%s -> %s', (name, want) => expect(hashAndTruncate(name)).toBe(want));
+
+  // Upstream's Test_servicePortChainNameBase and Test_servicePortEndpointChainNameBase
+  // (pkg/proxy/nftables/proxier_test.go at 030880a5), case by case.
+  const NS = 'very-long-namespace-name-abcdefghijklmnopqrstuvwxyz0123456789xx';
+  const SVC = 'very-long-service-name-why-would-you-even-do-this-i-mean-really';
+  const PORT = 'port-443-providing-the-hypertext-transmission-protocol-with-tls';
+  const LONG = `${NS}/${SVC}/sctp/${PORT}`;
+  const serviceCases: [string, string, string, string, string][] = [
+    ['testing', 'service', 'tcp', 'http', 'P4ZYZVCF-testing/service/tcp/http'],
+    ['testing', 'service', 'tcp', 'https', 'LZBRENCP-testing/service/tcp/https'],
+    [NS, SVC, 'sctp', PORT, `KR6NACJP-${LONG}`],
+  ];
+  it.each(serviceCases)('upstream service chain base %s/%s/%s/%s', (ns, name, proto, port, want) =>
+    expect(servicePortChainNameBase(ns, name, proto, port)).toBe(want),
+  );
+  const endpointCases: [string, string, string, string, string, number, string][] = [
+    [
+      'testing',
+      'service',
+      'tcp',
+      'http',
+      '10.180.0.1',
+      80,
+      'JO2XBXZR-testing/service/tcp/http__10.180.0.1/80',
+    ],
+    [
+      'testing',
+      'service',
+      'tcp',
+      'http',
+      '10.180.0.2',
+      80,
+      '5S6H3H22-testing/service/tcp/http__10.180.0.2/80',
+    ],
+    [
+      'testing',
+      'service',
+      'tcp',
+      'http',
+      'fd80:abcd:12::a1b2:c3d4:e5f6:9999',
+      80,
+      'U7E2ET36-testing/service/tcp/http__fd80.abcd.12..a1b2.c3d4.e5f6.9999/80',
+    ],
+    [
+      NS,
+      SVC,
+      'sctp',
+      PORT,
+      '1234:5678:9abc:def0::abc:1234',
+      443,
+      `5YS7AFEA-${LONG}__1234.5678.9abc.def0..abc.1234/443`,
+    ],
+    [
+      NS,
+      SVC,
+      'sctp',
+      PORT,
+      '1234:5678:9abc:def0::abcd:1234:5678',
+      443,
+      `CI6C53Q3-${LONG}__1234.5678.9abc.def0..abcd.1234...`,
+    ],
+    [
+      NS,
+      SVC,
+      'sctp',
+      PORT,
+      '1234:5678:9abc:def0::abcd:1234:8765',
+      443,
+      `2FLXFK6X-${LONG}__1234.5678.9abc.def0..abcd.1234...`,
+    ],
+  ];
+  it.each(endpointCases)(
+    'upstream endpoint chain base %s/%s/%s/%s %s %d',
+    (ns, name, proto, port, ip, p, want) =>
+      expect(servicePortEndpointChainNameBase(ns, name, proto, port, ip, p)).toBe(want),
+  );
 
   it('an IPv6 endpoint address has its colons as dots', () => {
     const n = servicePortEndpointChainNameBase('ns', 's', 'tcp', 'p', 'fd00:10:180::1', 80);
@@ -156,6 +236,32 @@ describe('generated table', () => {
     for (const s of hasNot) expect(out.text).not.toContain(s);
     // nft -f reads what it writes (chains before the rules that name them), without a warning.
     expect(parseNft(out.text, 'kube-proxy.nft').diagnostics).toEqual([]);
+  });
+
+  // Upstream's TestLoadBalancerIngressRouteTypeProxy: an ingress with ipMode Proxy gets no service-ips element.
+  it.each([
+    ['Proxy', false],
+    ['VIP', true],
+    [undefined, true],
+  ] as const)('load balancer ingress with ipMode %s: element in service-ips %s', (ipMode, want) => {
+    const lb = {
+      ...SERVICES[0]!,
+      spec: { ...SERVICES[0]!.spec, type: 'LoadBalancer' },
+      status: { loadBalancer: { ingress: [{ ip: '1.2.3.4', ...(ipMode ? { ipMode } : {}) }] } },
+    } as Service;
+    const out = generateNftablesRules({ ...BASE, version: '1.34', services: [lb] });
+    expect(out.text.includes('add element ip kube-proxy service-ips { 1.2.3.4 . tcp . 80 :')).toBe(
+      want,
+    );
+  });
+
+  // Upstream's TestProxier_OnServiceCIDRsChanged: the proxier's family only, joined by commas.
+  it('drops traffic to unallocated addresses of every Service CIDR of its family', () => {
+    const cidrs = ['172.30.0.0/16', '172.50.0.0/16', 'fd00:10:96::/112', 'fd00:172:30::/112'];
+    const out = generateNftablesRules({ ...BASE, version: '1.34', serviceCIDRs: cidrs });
+    expect(out.text).toContain(
+      'add rule ip kube-proxy cluster-ips-check ip daddr { 172.30.0.0/16,172.50.0.0/16 } drop comment "Drop traffic to unallocated ClusterIPs"',
+    );
   });
 
   it('the IPv6 proxier writes an ip6 table', () => {
