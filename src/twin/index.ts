@@ -17,10 +17,8 @@
  *              alone, installed from its tables, the rules it built beside
  *              their text taken as built (parseIptablesTables); merged with
  *              the CNI's rules, read from the merged text; either way
- *              installed in the node's netfilter (installIptables); in
- *              nftables mode generateNftablesRules' `kube-proxy` table instead,
- *              read with the nft reader and run beside the CNI's iptables
- *              tables by hook priority
+ *              installed in the node's netfilter (installIptables); nftables
+ *              mode: its kube-proxy table beside them (twin/kube-proxy-nft.ts)
  *   fabric     the underlay router / VPC with the podCIDR routes, ExternalHosts
  *
  * `planTwin` does the expensive, immutable part once (rule text, parsing,
@@ -45,14 +43,11 @@ import { Network } from '../kernel/network.js';
 import {
   formatDump,
   generateIptablesDump,
-  generateNftablesRules,
   proxierFlagsFor,
   proxyNodeKeys,
   type Dump,
 } from '../proxy/index.js';
-import { parseNft } from '../iptables/nft/parse.js';
-import type { NftRuleset } from '../kernel/netfilter/nft-types.js';
-import { CompiledNft } from '../kernel/netfilter/nft-walk.js';
+import { kubeProxyNftFor, readKubeProxyNft, type NodeNft } from './kube-proxy-nft.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -89,7 +84,7 @@ export interface NodeRules {
   readonly ruleset: Ruleset;
   readonly compiled: CompiledRuleset;
   /** kube-proxy's nftables table (nftables mode): the `nft -f` script, its file name, as read. */
-  readonly nft?: { readonly text: string; readonly file: string; readonly ruleset: NftRuleset };
+  readonly nft?: NodeNft;
 }
 
 export interface Twin {
@@ -340,44 +335,21 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
   const proxyText = new Map<string, ProxyRules>();
   const services = [...edge.services];
   const byKey = new Map<string, Generated>();
-  const nftByKey = new Map<string, { text: string; diagnostics: readonly Diagnostic[] }>();
+  const nftFor = c.kubeProxy.mode === 'nftables' ? kubeProxyNftFor(model, services) : undefined;
   let keyOf: ReturnType<typeof proxyNodeKeys> | undefined;
-  const onNode = (name: string, ds: readonly Diagnostic[]) =>
-    ds.map((d) => ({ ...d, message: `kube-proxy on ${name}: ${d.message}` }));
   return (node: ModelNode): ProxyRules => {
     const name = node.metadata.name;
     let e = proxyText.get(name);
     if (e) return e;
-    const flags = proxierFlagsFor(c, node);
-    const nodeIPs = node.status.addresses
-      .filter((a) => a.type === 'InternalIP')
-      .map((a) => a.address);
-    if (c.kubeProxy.mode === 'nftables') {
-      const input = {
-        ...flags,
-        // kube-proxy's nftables mode: no --nodeport-addresses means the node's primary IP.
-        nodePortAddresses: flags.nodePortAddresses ?? ['primary'],
-        serviceCIDRs: [c.serviceCIDR],
-        nodeName: name,
-        nodeIPs,
-        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
-      };
-      keyOf ??= proxyNodeKeys(services, model.endpointSlices);
-      const key = keyOf(input);
-      let r = nftByKey.get(key);
-      if (!r) {
-        r = generateNftablesRules({ ...input, services, endpointSlices: model.endpointSlices });
-        nftByKey.set(key, r);
-      }
-      e = { text: '', nft: r.text, diagnostics: onNode(name, r.diagnostics) };
-    } else if (c.kubeProxy.mode !== 'iptables') {
+    if (nftFor) e = { text: '', ...nftFor(node) };
+    else if (c.kubeProxy.mode !== 'iptables') {
       e = { text: '', diagnostics: [] };
     } else {
       const input = {
-        ...flags,
+        ...proxierFlagsFor(c, node),
         nodeName: name,
         // Every InternalIP the Node lists: kube-proxy's node IPs for --nodeport-addresses.
-        nodeIPs,
+        nodeIPs: node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
         ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
         nfacct: false,
       };
@@ -399,7 +371,10 @@ function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) =
           return gen.text;
         },
         generated: gen,
-        diagnostics: onNode(name, r.diagnostics),
+        diagnostics: r.diagnostics.map((d) => ({
+          ...d,
+          message: `kube-proxy on ${name}: ${d.message}`,
+        })),
       };
     }
     proxyText.set(name, e);
@@ -442,7 +417,7 @@ interface CompiledRules {
   nftText: string;
   ruleset: Ruleset;
   compiled: CompiledRuleset;
-  nft?: NodeRules['nft'];
+  nft?: NodeNft;
   diagnostics: Diagnostic[];
 }
 
@@ -633,7 +608,17 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
         ? parsed.diagnostics
         : parsed.diagnostics.map((d) => (d.file === parsed!.file ? { ...d, file } : d)),
     };
-    if (nftText !== '') entry = withNftables(entry, nftText, `kube-proxy.nft@${name}`);
+    if (nftText !== '') {
+      // Read per node: its rule steps name the node's own file.
+      const n = readKubeProxyNft(nftText, `kube-proxy.nft@${name}`);
+      const diags = [...entry.diagnostics, ...n.diagnostics];
+      entry = {
+        ...entry,
+        compiled: { ...entry.compiled, nft: n.compiled },
+        nft: n.nft,
+        diagnostics: diags,
+      };
+    }
     compiledCache.set(name, entry);
   }
   diagnostics.push(...entry.diagnostics);
@@ -649,25 +634,6 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     compiled: entry.compiled,
     ...(entry.nft ? { nft: entry.nft } : {}),
   });
-}
-
-/**
- * The node's rules with kube-proxy's nftables table beside the iptables
- * tables: read per node (its rule steps name the node's own file), run at
- * the hooks by priority with them.
- */
-function withNftables(entry: CompiledRules, nftText: string, file: string): CompiledRules {
-  const p = parseNft(nftText, file);
-  const text = entry.text;
-  return {
-    from: entry.from,
-    text,
-    nftText,
-    ruleset: entry.ruleset,
-    compiled: { ...entry.compiled, nft: new CompiledNft(p.ruleset) },
-    nft: { text: nftText, file, ruleset: p.ruleset },
-    diagnostics: [...entry.diagnostics, ...p.diagnostics],
-  };
 }
 
 function listen(

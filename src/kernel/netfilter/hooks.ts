@@ -70,7 +70,6 @@ const FILTER: Stage = { kind: 'table', table: 'filter', priority: 0 };
 const SECURITY: Stage = { kind: 'table', table: 'security', priority: 50 };
 const NAT_SRC: Stage = { kind: 'nat', manip: 'SRC', priority: 100 };
 const CONFIRM: Stage = { kind: 'confirm', priority: Number.MAX_SAFE_INTEGER };
-const NAT_HOOKS: readonly HookName[] = ['PREROUTING', 'INPUT', 'OUTPUT', 'POSTROUTING'];
 
 /** The kernel's hook functions per hook, in priority order (§1.1). */
 export const HOOK_STAGES: Readonly<Record<HookName, readonly Stage[]>> = {
@@ -346,14 +345,10 @@ export class Netfilter {
     const hook = c.hook;
     const ipt = this.compiled.tables.get('nat');
     const t = ipt && BUILTIN_CHAINS.nat.includes(hook) ? ipt : undefined;
-    const nftNat = this.compiled.nft?.stages(hook, c.v6).filter((s) => s.base.type === 'nat') ?? [];
-    // The first nat user (iptables' nat table, any nft nat chain) registers the NAT core at all
-    // four hooks (nf_nat_register_fn): a hook without chains still un-NATs (a reply at INPUT).
     const nft = this.compiled.nft;
-    const anyNftNat = NAT_HOOKS.some((h) =>
-      nft?.stages(h, c.v6).some((s) => s.base.type === 'nat'),
-    );
-    if (!ipt && !anyNftNat) return null;
+    const nftNat = nft?.stages(hook, c.v6).filter((s) => s.base.type === 'nat') ?? [];
+    // The NAT core runs at all four hooks once any nat chain is registered (nf_nat_register_fn).
+    if (!ipt && !nft?.hasNat(c.v6)) return null;
     const host = this.env.host;
     const ct = c.ct;
     if (ct.kind !== 'tracked') {

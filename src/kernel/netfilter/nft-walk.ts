@@ -126,6 +126,13 @@ export class CompiledNft {
     for (const l of this.byHook.values()) l.sort((a, b) => a.priority - b.priority);
   }
 
+  /** Whether a nat chain of the family is registered at some hook (the NAT core then runs at all four). */
+  hasNat(v6: boolean): boolean {
+    for (const l of this.byHook.values())
+      if (l.some((s) => s.base.type === 'nat' && s.table.runsFor(v6))) return true;
+    return false;
+  }
+
   /** Base chains at `hook` for a packet of this family, by priority. */
   stages(hook: HookName, v6: boolean): readonly NftStage[] {
     return (this.byHook.get(hook) ?? []).filter((s) => s.table.runsFor(v6));
