@@ -1,6 +1,7 @@
 /**
  * A connection through Contiv-VPP (cni/contiv-vpp.ts): the client's opening
- * segment leaves its pod through the pod's TAP into the node's vswitch
+ * segment leaves its pod through the pod's TAP (a hostNetwork pod's, the
+ * host stack's, through the host interconnect `tap0`) into the node's vswitch
  * (vpp/), the vswitch walks it through its graph, and what it transmits is
  * answered by whoever owns the destination — the host stack behind `tap0`
  * (a hostNetwork pod listening on the port), or a pod behind its TAP — whose
@@ -13,7 +14,8 @@
  * say (IP id, ISNs, windows, timestamps) come from `packet` or the defaults
  * below, and are listed as defaults.
  */
-import { planContiv, type ContivNode } from '../cni/contiv-vpp.js';
+import { CONTIV_DEFAULTS, planContiv, type ContivNode } from '../cni/contiv-vpp.js';
+import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { CniDefault } from '../cni/types.js';
 import type { ClusterModel, ModelPod } from '../k8s/model.js';
 import { SeededChooser } from '../kernel/random.js';
@@ -133,13 +135,17 @@ export function traceVppConnection(
   const v = { ...VPP_PACKET_DEFAULTS, ...opts.packet };
   const plan = planContiv(model, new SeededChooser(opts.seed));
   const client = model.pods.get(opts.from);
-  if (!client || client.spec.hostNetwork)
-    throw new Error(
-      `--from ${opts.from}: a contiv-vpp trace starts at a pod-network pod (NS/NAME)`,
-    );
+  if (!client || !plan.nodes.has(client.spec.nodeName))
+    throw new Error(`--from ${opts.from}: a contiv-vpp trace starts at a pod (NS/NAME) on a node`);
   const node = plan.nodes.get(client.spec.nodeName)!;
-  const cp = node.pods.get(opts.from)!;
   const dst = destination(model, opts.to);
+  if (!client.spec.hostNetwork && dst.ip === client.status.podIP)
+    throw new Error(
+      `--to ${opts.to}: ${dst.ip} is ${opts.from}'s own address; the pod's kernel answers it over lo and nothing reaches the vswitch`,
+    );
+  const cp = client.spec.hostNetwork
+    ? fromHost(model, node, dst.ip)
+    : { ...node.pods.get(opts.from)!, mac: CONTIV_DEFAULTS.PodMAC };
   const open = opts.openSessions ?? {};
   node.vswitch.nat.reserveSessions(open.nat ?? 0);
   node.vswitch.acl.reserveSessions(open.acl ?? 0);
@@ -166,7 +172,7 @@ export function traceVppConnection(
         : "not in the cluster objects; the trace's default (set with --packet)",
     });
   }
-  const syn = segment(cp.ip, dst.ip, '00:00:00:00:00:02', cp.vppMac, v.id, {
+  const syn = segment(cp.ip, dst.ip, cp.mac, cp.vppMac, v.id, {
     sport: opts.sport,
     dport: dst.port,
     seq: v.seq,
@@ -197,6 +203,34 @@ export function traceVppConnection(
   };
 }
 
+/**
+ * A hostNetwork pod's side of the vswitch: the host stack sends what its
+ * routes give `vpp1` — the pod subnet and the Service network, via VPP's
+ * end of the interconnect (host.go `routePODsFromHost`,
+ * `routeServicesFromHost`, no source given) — so the source is the address
+ * Linux picks for `vpp1`, its own on the interconnect, and the frame enters
+ * the vswitch on `tap0`.
+ */
+function fromHost(
+  model: ClusterModel,
+  node: ContivNode,
+  dst: string,
+): { ip: string; tap: string; mac: string; vppMac: string } {
+  const viaVpp = [CONTIV_DEFAULTS.PodSubnetCIDR, model.cluster.serviceCIDR].some(
+    (c) => c !== undefined && cidrContains(parseCidr(c), dst),
+  );
+  if (!viaVpp)
+    throw new Error(
+      `--to ${dst}: node ${node.name}'s host stack routes only the pod subnet ${CONTIV_DEFAULTS.PodSubnetCIDR} and the Service network through VPP; a contiv-vpp trace from a hostNetwork pod goes to one of those`,
+    );
+  return {
+    ip: node.host.ip,
+    tap: 'tap0',
+    mac: node.host.mac,
+    vppMac: CONTIV_DEFAULTS.HostInterconnectMAC,
+  };
+}
+
 /** What NAT44 did to the request: the mapping Contiv made, the local it chose, a self-twice-NAT. */
 function natNotes(node: ContivNode, pass: VppPass): string[] {
   const t = pass.trace.find((e) => e.record.node === 'nat44-out2in')?.record;
@@ -214,6 +248,32 @@ function natNotes(node: ContivNode, pass: VppPass): string[] {
       `self-twice-NAT: the client ${s.extHost.addr} is the local VPP chose, so its source became the NAT loopback ${s.extHostNat.addr}:${s.extHostNat.port} (twice-NAT pool) and the answer comes back through the vswitch — where a Linux node answers a pod reaching itself through a Service with kube-proxy's hairpin masquerade`,
     );
   return out;
+}
+
+/**
+ * The client expects its answer from where it sent the SYN. When NAT44 gave
+ * the answer another source — the reply of a Service's local to a client
+ * whose request reached it untranslated through nat44-in2out, which left no
+ * forwarding-bypass session — the client's kernel has no connection for it
+ * and answers with a RST.
+ */
+function answerSourceNote(request: VppPass, reply: VppPass): string[] {
+  const at = (p: VppPass, node: string): Uint8Array | undefined => {
+    const r = p.trace.find((e) => e.record.node === node)?.record;
+    return r && 'data' in r ? r.data : undefined;
+  };
+  const sent = at(request, 'ip4-input');
+  // ip4-lookup's record shows the answer as NAT44 left it.
+  const answered = at(reply, 'ip4-lookup');
+  if (!sent || !answered) return [];
+  const end = (b: Uint8Array, a: number, p: number): string =>
+    `${[...b.subarray(a, a + 4)].join('.')}:${(b[p]! << 8) | b[p + 1]!}`;
+  const want = end(sent, 16, 22);
+  const got = end(answered, 12, 20);
+  if (want === got) return [];
+  return [
+    `the answer leaves as ${got}, not ${want}: nat44-in2out translated it with a session of its own (the request had passed nat44-in2out untranslated and left no forwarding-bypass session), so the client has no connection for it and would reset it`,
+  ];
 }
 
 /** Where and why the vswitch dropped the packet: for the ACL nodes, the ACL and rule, as Contiv named them. */
@@ -294,6 +354,7 @@ function answer(
         window: 0,
       });
   const reply = node.vswitch.receive(out, back);
+  notes.push(...answerSourceNote(request, reply));
   if (reply.fate.kind !== 'transmit') notes.push(`the answer: ${dropNote(node, reply)}`);
   return reply;
 }

@@ -41,10 +41,12 @@
  * - Checksums are updated incrementally with `ip_csum_update` (csum.ts),
  *   every rewritten field summed before one `ip_csum_fold`, as the nodes do.
  *
+ * - **Forwarding** (`forwarding_enabled`, Contiv's setting): what no mapping
+ *   covers passes out2in untranslated and leaves a bypass session
+ *   (`create_bypass_for_fwd`) that keeps its answer untranslated in2out.
+ *
  * Not modelled: dynamic SNAT from an address pool (`nat44-in2out-output`),
- * the forwarding bypass sessions (`create_bypass_for_fwd`, which take a pool
- * slot but print `session index -1`), ICMP translation; a packet that would
- * need them is said so by the caller.
+ * ICMP translation; a packet that would need them is said so by the caller.
  */
 import type { Ipv4 } from '../wire/addr.js';
 import { ipCsumFold, ipCsumUpdate, loadLe, storeLe16 } from './csum.js';
@@ -85,6 +87,8 @@ export interface NatSession {
   readonly in2out: { readonly addr: Ipv4; readonly port: number };
   readonly out2in: { readonly addr: Ipv4; readonly port: number };
   readonly extHost: { readonly addr: Ipv4; readonly port: number };
+  /** `SNAT_SESSION_FLAG_FWD_BYPASS`: a forwarded connection's session, which keeps its reply untranslated. */
+  readonly bypass?: boolean;
   /** A twice-NAT session's translated external host (`ext_host_nat_addr`/`_port`). */
   readonly extHostNat?: { readonly addr: Ipv4; readonly port: number };
   readonly proto: number;
@@ -289,7 +293,11 @@ export class Nat44 {
     const src = ipAt(b, l3 + 12);
     const sport = portAt(b, l4);
     const m = this.byExternal(dst, dport, proto);
-    if (!m) return trace(this.forwarding ? OUT2IN_NEXT.LOOKUP : OUT2IN_NEXT.DROP);
+    if (!m) {
+      if (!this.forwarding) return trace(OUT2IN_NEXT.DROP);
+      this.bypassForFwd(dst, dport, src, sport, proto);
+      return trace(OUT2IN_NEXT.LOOKUP);
+    }
     // snat_out2in_lb: the endpoint-dependent key is (local=dst, remote=src, proto).
     const edKey = `${ep(dst, dport)} ${ep(src, sport)} ${proto}`;
     let s = this.pool[this.out2inEd.get(edKey) ?? -1];
@@ -323,6 +331,28 @@ export class Nat44 {
     ]);
     s.totalPkts++;
     return trace(OUT2IN_NEXT.LOOKUP, s);
+  }
+
+  /**
+   * `create_bypass_for_fwd` (out2in.c): a packet forwarded untranslated
+   * leaves a session keyed in `in2out_ed` by its destination (the local end)
+   * and source, flagged FWD_BYPASS, so that the answer — which may come from
+   * a Service's local, whose address and port `nat44-in2out` would otherwise
+   * translate — passes untranslated too. It takes a pool slot; the trace
+   * prints `session index -1`.
+   */
+  private bypassForFwd(dst: Ipv4, dport: number, src: Ipv4, sport: number, proto: number): void {
+    const key = `${ep(dst, dport)} ${ep(src, sport)} ${proto}`;
+    if (this.pool[this.in2outEd.get(key) ?? -1]) return;
+    const s = this.allocSession({
+      in2out: { addr: dst, port: dport },
+      out2in: { addr: dst, port: dport },
+      extHost: { addr: src, port: sport },
+      bypass: true,
+      proto,
+      totalPkts: 0,
+    });
+    this.in2outEd.set(key, s.index);
   }
 
   /**
@@ -360,8 +390,13 @@ export class Nat44 {
     if (!m) return [fast, slow()]; // snat_not_translate: nothing to do
     // snat_in2out_lb: the endpoint-dependent session (local=src, remote=dst).
     let s = this.pool[this.in2outEd.get(`${ep(src, sport)} ${ep(dst, dport)} ${proto}`) ?? -1];
+    // is_fwd_bypass_session: the answer to a forwarded packet stays as it is.
+    if (s?.bypass) return [fast, slow()];
     if (!s) {
-      // A connection the local opened itself: a new session towards the external address.
+      // No session: translated to the mapping's external address with a new
+      // one — also the answer to a request that reached this local directly
+      // through nat44-in2out (its sender's TAP is NAT inside too), which left
+      // no bypass session. A connection the local opened itself: a new session towards the external address.
       s = this.allocSession({
         in2out: { addr: src, port: sport },
         // An address-only mapping keeps the packet's port.

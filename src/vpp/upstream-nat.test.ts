@@ -214,3 +214,57 @@ describe('test_nat.py test_identity_nat', () => {
     expect(send(vs).fate).toMatchObject({ kind: 'drop', node: 'nat44-out2in' });
   });
 });
+
+describe('test_nat.py test_forwarding (Contiv build): no static mapping match', () => {
+  it('outside → inside passes untranslated, leaving a bypass session per flow (ext_host valid); the answers leave untranslated, same ports', () => {
+    const vs = natVswitch();
+    vs.nat.addStaticMapping({
+      externalAddr: NAT_ADDR,
+      externalPort: 0,
+      proto: 0,
+      locals: [{ addr: SERVER1, port: 0, probability: 0 }],
+    });
+    const user = SERVER2; // pg0.remote_hosts[1], no mapping
+    for (const proto of ['tcp', 'udp'] as const) {
+      const r = vs.receive(
+        'pg1',
+        frameOf({
+          src: EXT,
+          dst: user,
+          proto,
+          sport: 4567,
+          dport: 5678,
+          smac: HOST_MAC,
+          dmac: PG1_MAC,
+        }),
+      );
+      expect(r.fate.kind).toBe('transmit');
+      expect(r.trace.find((e) => e.record.node === 'nat44-out2in')!.record).toMatchObject({
+        sessionIndex: -1,
+      });
+      const back = vs.receive(
+        'pg0',
+        frameOf({
+          src: user,
+          dst: EXT,
+          proto,
+          sport: 5678,
+          dport: 4567,
+          smac: HOST_MAC,
+          dmac: PG0_MAC,
+        }),
+      );
+      expect(back.fate.kind).toBe('transmit');
+      if (back.fate.kind === 'transmit' && proto === 'tcp')
+        expect(tcpOf(back.fate.frame)).toMatchObject({
+          src: user,
+          sport: 5678,
+          tcpChecksumOk: true,
+        });
+    }
+    // nat44_user_session_dump(remote_hosts[1]): upstream counts 3 with the ICMP stream, not modelled here
+    const sessions = vs.nat.sessions().filter((s) => s.in2out.addr === user);
+    expect(sessions).toHaveLength(2);
+    expect(sessions.every((s) => s.bypass && s.extHost.addr === EXT)).toBe(true);
+  });
+});
