@@ -307,6 +307,9 @@ function traceVpp(
       sport: sport ?? 46310,
       seed,
       packet,
+      ...(opts.proto !== undefined
+        ? { proto: opts.proto.toLowerCase() as 'tcp' | 'udp' | 'icmp' }
+        : {}),
     });
   } catch (e) {
     throw InputError.of('bad-ref', (e as Error).message, { field: '--from/--to' });

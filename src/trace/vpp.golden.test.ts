@@ -138,4 +138,25 @@ describe('contiv-vpp Services: NodePort and self-twice-NAT', () => {
     expect(text).toContain('TCP: 10.104.221.90 -> 10.1.1.5');
     expect(t.reply?.fate.kind).toBe('transmit');
   });
+
+  it('UDP to a port nothing listens on: the port unreachable comes back through nat44-in2out, from the VIP, quoting the VIP', () => {
+    const t = traceVppConnection(model, {
+      from: 'default/client',
+      to: 'svc/default/metrics:8125',
+      sport: 40000,
+      seed: 1,
+    });
+    const text = renderVppTrace(t);
+    expectGolden('contiv-vpp-udp-port-unreachable', { 'vpp.txt': text });
+    expect(t.reply?.fate.kind).toBe('transmit');
+    if (t.reply?.fate.kind !== 'transmit') return;
+    const ip = t.reply.fate.frame.subarray(14);
+    const icmp = ip.subarray(20);
+    const inner = icmp.subarray(8);
+    expect([...ip.subarray(12, 16)].join('.')).toBe('10.104.221.92');
+    expect([icmp[0], icmp[1]]).toEqual([3, 3]);
+    expect([...inner.subarray(16, 20)].join('.')).toBe('10.104.221.92');
+    expect((inner[22]! << 8) | inner[23]!).toBe(8125);
+    expect(text).toContain('ICMP destination_unreachable port_unreachable checksum 0x');
+  });
 });

@@ -24,6 +24,8 @@ import { emitEthernet } from '../wire/ethernet.js';
 import { emitIpv4Datagram } from '../wire/ipv4.js';
 import { IPPROTO, tcpFlags } from '../wire/packet.js';
 import { emitTcp } from '../wire/tcp.js';
+import { emitUdp } from '../wire/udp.js';
+import { internetChecksum } from '../wire/checksum.js';
 
 /** The header values of the two segments that the cluster objects do not determine. */
 export interface VppPacketValues {
@@ -98,24 +100,89 @@ function segment(
   return emitEthernet({ dst: dmac, src: smac, ethertype: 0x0800 }, ip);
 }
 
-/** `svc/NS/NAME:PORT` or `IP:PORT` → the destination address and port. */
-function destination(model: ClusterModel, to: string): { ip: string; port: number } {
+/** A UDP datagram with no payload, as a client's first packet. */
+function datagram(
+  src: string,
+  dst: string,
+  smac: string,
+  dmac: string,
+  id: number,
+  sport: number,
+  dport: number,
+): Uint8Array {
+  const udp = emitUdp({ kind: 'udp', sport, dport }, src, dst, new Uint8Array(0));
+  const ip = emitIpv4Datagram({ src, dst, ttl: 64, id, df: true, tos: 0 }, IPPROTO.UDP, udp);
+  return emitEthernet({ dst: dmac, src: smac, ethertype: 0x0800 }, ip);
+}
+
+/**
+ * An ICMP message: an echo (`type` 8 or 0, identifier and sequence 1, no
+ * data) or an error quoting `quoted` (the offending packet's IP header and
+ * first 8 bytes), which Linux sends with TOS 0xc0, without DF
+ * (`icmp_send`: IPTOS_PREC_INTERNETCONTROL, the ICMP socket's PMTU discovery off).
+ */
+function icmpPacket(
+  src: string,
+  dst: string,
+  smac: string,
+  dmac: string,
+  type: number,
+  code: number,
+  idOrQuoted: number | Uint8Array,
+): Uint8Array {
+  const data = typeof idOrQuoted === 'number' ? new Uint8Array(0) : idOrQuoted;
+  const msg = new Uint8Array(8 + data.length);
+  msg.set([type, code]);
+  if (typeof idOrQuoted === 'number') msg.set([idOrQuoted >> 8, idOrQuoted & 0xff, 0, 1], 4);
+  msg.set(data, 8);
+  const sum = internetChecksum(msg);
+  msg[2] = sum >> 8;
+  msg[3] = sum & 0xff;
+  const error = typeof idOrQuoted !== 'number';
+  const ip = emitIpv4Datagram(
+    { src, dst, ttl: 64, id: 0, df: !error, tos: error ? 0xc0 : 0 },
+    IPPROTO.ICMP,
+    msg,
+  );
+  return emitEthernet({ dst: dmac, src: smac, ethertype: 0x0800 }, ip);
+}
+
+/**
+ * `svc/NS/NAME:PORT`, `IP:PORT` or (for ICMP) `IP` → the destination address
+ * and port, and the Service port's protocol when it names one.
+ */
+function destination(
+  model: ClusterModel,
+  to: string,
+): { ip: string; port: number; proto?: 'tcp' | 'udp' } {
   const svc = /^svc\/([^/]+)\/([^:]+):(\d+)$/.exec(to);
   if (svc) {
     const s = model.services.get(`${svc[1]}/${svc[2]}`);
     if (!s || !s.spec.clusterIP || s.spec.clusterIP === 'None')
       throw new Error(`no Service ${svc[1]}/${svc[2]} with a ClusterIP`);
-    return { ip: s.spec.clusterIP, port: Number(svc[3]) };
+    const port = Number(svc[3]);
+    const sp = s.spec.ports.find((p) => p.port === port);
+    return {
+      ip: s.spec.clusterIP,
+      port,
+      ...(sp?.protocol === 'UDP' ? { proto: 'udp' as const } : {}),
+    };
   }
-  const ipp = /^(\d+\.\d+\.\d+\.\d+):(\d+)$/.exec(to);
-  if (ipp) return { ip: ipp[1]!, port: Number(ipp[2]) };
-  throw new Error(`--to ${to}: a contiv-vpp trace takes svc/NS/NAME:PORT or IP:PORT`);
+  const ipp = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(to);
+  if (ipp) return { ip: ipp[1]!, port: Number(ipp[2] ?? 0) };
+  throw new Error(`--to ${to}: a contiv-vpp trace takes svc/NS/NAME:PORT, IP:PORT or (ICMP) IP`);
 }
 
-/** Whether a hostNetwork pod on the node, or the pod itself, listens on `port`. */
-function listens(pods: readonly ModelPod[], port: number): ModelPod | undefined {
+/** Whether a hostNetwork pod on the node, or the pod itself, listens on `port` (a containerPort of the protocol). */
+function listens(
+  pods: readonly ModelPod[],
+  port: number,
+  proto: 'TCP' | 'UDP' = 'TCP',
+): ModelPod | undefined {
   return pods.find((p) =>
-    (p.spec.containers ?? []).some((c) => (c.ports ?? []).some((cp) => cp.containerPort === port)),
+    (p.spec.containers ?? []).some((c) =>
+      (c.ports ?? []).some((cp) => cp.containerPort === port && (cp.protocol ?? 'TCP') === proto),
+    ),
   );
 }
 
@@ -130,6 +197,8 @@ export function traceVppConnection(
     sport: number;
     seed: number;
     packet?: Partial<VppPacketValues>;
+    /** TCP (a SYN and its answer), UDP (a datagram; nothing listening answers ICMP port unreachable) or an ICMP echo (its identifier is `sport`). */
+    proto?: 'tcp' | 'udp' | 'icmp';
   },
 ): VppConnectionTrace {
   const v = { ...VPP_PACKET_DEFAULTS, ...opts.packet };
@@ -139,6 +208,9 @@ export function traceVppConnection(
     throw new Error(`--from ${opts.from}: a contiv-vpp trace starts at a pod (NS/NAME) on a node`);
   const node = plan.nodes.get(client.spec.nodeName)!;
   const dst = destination(model, opts.to);
+  const proto = opts.proto ?? dst.proto ?? 'tcp';
+  if (proto !== 'icmp' && dst.port === 0)
+    throw new Error(`--to ${opts.to}: a ${proto.toUpperCase()} trace needs a port (IP:PORT)`);
   if (!client.spec.hostNetwork && dst.ip === client.status.podIP)
     throw new Error(
       `--to ${opts.to}: ${dst.ip} is ${opts.from}'s own address; the pod's kernel answers it over lo and nothing reaches the vswitch`,
@@ -172,19 +244,24 @@ export function traceVppConnection(
         : "not in the cluster objects; the trace's default (set with --packet)",
     });
   }
-  const syn = segment(cp.ip, dst.ip, cp.mac, cp.vppMac, v.id, {
-    sport: opts.sport,
-    dport: dst.port,
-    seq: v.seq,
-    ack: 0,
-    flags: 'S',
-    window: v.window,
-    options: synOptions(v.tsval, 0),
-  });
-  const request = node.vswitch.receive(cp.tap, syn);
+  const first =
+    proto === 'udp'
+      ? datagram(cp.ip, dst.ip, cp.mac, cp.vppMac, v.id, opts.sport, dst.port)
+      : proto === 'icmp'
+        ? icmpPacket(cp.ip, dst.ip, cp.mac, cp.vppMac, 8, 0, opts.sport)
+        : segment(cp.ip, dst.ip, cp.mac, cp.vppMac, v.id, {
+            sport: opts.sport,
+            dport: dst.port,
+            seq: v.seq,
+            ack: 0,
+            flags: 'S',
+            window: v.window,
+            options: synOptions(v.tsval, 0),
+          });
+  const request = node.vswitch.receive(cp.tap, first);
   const notes: string[] = [
     ...node.notes,
-    'not modelled in the VPP twin: the external SNAT (nat44-in2out-output), ICMP through NAT44, VXLAN encapsulation to other nodes, STN, TAP v1',
+    'not modelled in the VPP twin: the external SNAT (nat44-in2out-output), VXLAN encapsulation to other nodes, STN, TAP v1',
     ...natNotes(node, request),
   ];
   if (request.fate.kind !== 'transmit') {
@@ -266,6 +343,13 @@ function answerSourceNote(request: VppPass, reply: VppPass): string[] {
   // ip4-lookup's record shows the answer as NAT44 left it.
   const answered = at(reply, 'ip4-lookup');
   if (!sent || !answered) return [];
+  const client = [...sent.subarray(12, 16)].join('.');
+  const to = [...answered.subarray(16, 20)].join('.');
+  if (answered[9] === 1 && sent[9] !== 1 && to !== client)
+    return [
+      `the ICMP error is addressed to ${to}, not the client ${client}: icmp_in2out translates an error's source and quoted destination but leaves a twice-NAT session's destination as it is, so the error does not reach the client`,
+    ];
+  if (sent[9] === 1 || answered[9] !== sent[9]) return [];
   const end = (b: Uint8Array, a: number, p: number): string =>
     `${[...b.subarray(a, a + 4)].join('.')}:${(b[p]! << 8) | b[p + 1]!}`;
   const want = end(sent, 16, 22);
@@ -289,7 +373,7 @@ function dropNote(node: ContivNode, pass: VppPass): string {
   return `dropped in ${fate.node}: ${fate.reason}`;
 }
 
-/** The owner of the transmitted SYN answers it, and the answer walks the vswitch back. */
+/** The owner of the transmitted packet answers it, and the answer walks the vswitch back. */
 function answer(
   model: ClusterModel,
   node: ContivNode,
@@ -300,59 +384,81 @@ function answer(
   if (request.fate.kind !== 'transmit') return undefined;
   const f = request.fate.frame;
   const ip = f.subarray(14);
+  const proto = ip[9]!;
+  const what = proto === 6 ? 'SYN' : proto === 17 ? 'datagram' : 'echo request';
   const src = `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
   const dst = `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}`;
   const sport = (ip[20]! << 8) | ip[21]!;
   const dport = (ip[22]! << 8) | ip[23]!;
-  const seq = ((ip[24]! << 24) | (ip[25]! << 16) | (ip[26]! << 8) | ip[27]!) >>> 0;
-  const tsval = ((ip[48]! << 24) | (ip[49]! << 16) | (ip[50]! << 8) | ip[51]!) >>> 0;
+  const l4p = proto === 17 ? 'UDP' : 'TCP';
   const out = request.fate.ifName;
   let smac: string;
   let dmac: string;
   let listener: ModelPod | undefined;
   if (out === 'tap0') {
     smac = node.host.mac;
-    dmac = '01:23:45:67:89:42';
+    dmac = CONTIV_DEFAULTS.HostInterconnectMAC;
     const hostPods = (model.podsByNode.get(node.name) ?? []).filter((p) => p.spec.hostNetwork);
-    listener = node.hostIPs.includes(dst) ? listens(hostPods, dport) : undefined;
-    notes.push(`the SYN left through tap0 into ${node.name}'s host stack (vpp1 ${node.host.ip})`);
+    listener = node.hostIPs.includes(dst) ? listens(hostPods, dport, l4p) : undefined;
+    notes.push(
+      `the ${what} left through tap0 into ${node.name}'s host stack (vpp1 ${node.host.ip})`,
+    );
   } else {
     const pod = [...node.pods.values()].find((p) => p.tap === out);
     if (!pod) {
       notes.push(
-        `the SYN left through ${out}; what lies beyond (VXLAN to another node, the NIC) is not modelled`,
+        `the ${what} left through ${out}; what lies beyond (VXLAN to another node, the NIC) is not modelled`,
       );
       return undefined;
     }
-    smac = '00:00:00:00:00:02';
+    smac = CONTIV_DEFAULTS.PodMAC;
     dmac = pod.vppMac;
     const owner = model.pods.get(pod.key);
-    listener = owner && owner.status.podIP === dst ? listens([owner], dport) : undefined;
-    notes.push(`the SYN left through ${out} into pod ${pod.key}`);
+    listener = owner && owner.status.podIP === dst ? listens([owner], dport, l4p) : undefined;
+    notes.push(`the ${what} left through ${out} into pod ${pod.key}`);
   }
-  notes.push(
-    listener
-      ? `${listener.metadata.namespace}/${listener.metadata.name} listens on ${dport}: SYN-ACK`
-      : `nothing listens on ${dst}:${dport}: RST`,
-  );
-  const back = listener
-    ? segment(dst, src, smac, dmac, 0, {
-        sport: dport,
-        dport: sport,
-        seq: v.replySeq,
-        ack: seq + 1,
-        flags: 'SA',
-        window: v.replyWindow,
-        options: synOptions(v.replyTsval, tsval),
-      })
-    : segment(dst, src, smac, dmac, 0, {
-        sport: dport,
-        dport: sport,
-        seq: 0,
-        ack: seq + 1,
-        flags: 'RA',
-        window: 0,
-      });
+  let back: Uint8Array;
+  if (proto === 1) {
+    notes.push(`${dst} answers the echo request (the kernel's echo reply)`);
+    back = icmpPacket(dst, src, smac, dmac, 0, 0, (ip[24]! << 8) | ip[25]!);
+  } else if (proto === 17) {
+    if (listener) {
+      notes.push(
+        `${listener.metadata.namespace}/${listener.metadata.name} listens on UDP ${dport}: the datagram is delivered; what the application answers is not modelled`,
+      );
+      return undefined;
+    }
+    notes.push(
+      `nothing listens on UDP ${dst}:${dport}: ICMP port unreachable, quoting the datagram`,
+    );
+    back = icmpPacket(dst, src, smac, dmac, 3, 3, ip.slice(0, 28));
+  } else {
+    const seq = ((ip[24]! << 24) | (ip[25]! << 16) | (ip[26]! << 8) | ip[27]!) >>> 0;
+    const tsval = ((ip[48]! << 24) | (ip[49]! << 16) | (ip[50]! << 8) | ip[51]!) >>> 0;
+    notes.push(
+      listener
+        ? `${listener.metadata.namespace}/${listener.metadata.name} listens on ${dport}: SYN-ACK`
+        : `nothing listens on ${dst}:${dport}: RST`,
+    );
+    back = listener
+      ? segment(dst, src, smac, dmac, 0, {
+          sport: dport,
+          dport: sport,
+          seq: v.replySeq,
+          ack: seq + 1,
+          flags: 'SA',
+          window: v.replyWindow,
+          options: synOptions(v.replyTsval, tsval),
+        })
+      : segment(dst, src, smac, dmac, 0, {
+          sport: dport,
+          dport: sport,
+          seq: 0,
+          ack: seq + 1,
+          flags: 'RA',
+          window: 0,
+        });
+  }
   const reply = node.vswitch.receive(out, back);
   notes.push(...answerSourceNote(request, reply));
   if (reply.fate.kind !== 'transmit') notes.push(`the answer: ${dropNote(node, reply)}`);

@@ -75,6 +75,82 @@ export function formatUdpHeader(b: Uint8Array, max: number, col: number): string
   return `UDP: ${be16(b, 0)} -> ${be16(b, 2)}\n${sp(col + 2)}length ${be16(b, 4)}, checksum 0x${h4(be16(b, 6))}`;
 }
 
+/** `foreach_icmp4_type` (icmp46_packet.h). */
+const ICMP4_TYPES: Record<number, string> = {
+  0: 'echo_reply',
+  3: 'destination_unreachable',
+  4: 'source_quench',
+  5: 'redirect',
+  6: 'alternate_host_address',
+  8: 'echo_request',
+  9: 'router_advertisement',
+  10: 'router_solicitation',
+  11: 'time_exceeded',
+  12: 'parameter_problem',
+  13: 'timestamp_request',
+  14: 'timestamp_reply',
+  15: 'information_request',
+  16: 'information_reply',
+  17: 'address_mask_request',
+  18: 'address_mask_reply',
+  30: 'traceroute',
+  31: 'datagram_conversion_error',
+  32: 'mobile_host_redirect',
+  33: 'ip6_where_are_you',
+  34: 'ip6_i_am_here',
+  35: 'mobile_registration_request',
+  36: 'mobile_registration_reply',
+  37: 'domain_name_request',
+  38: 'domain_name_reply',
+  39: 'skip',
+  40: 'photuris',
+};
+
+/** `foreach_icmp4_code`, keyed `type << 8 | code`. */
+const ICMP4_CODES: Record<number, string> = {
+  ...Object.fromEntries(
+    [
+      'destination_unreachable_net',
+      'destination_unreachable_host',
+      'protocol_unreachable',
+      'port_unreachable',
+      'fragmentation_needed_and_dont_fragment_set',
+      'source_route_failed',
+      'destination_network_unknown',
+      'destination_host_unknown',
+      'source_host_isolated',
+      'network_administratively_prohibited',
+      'host_administratively_prohibited',
+      'network_unreachable_for_type_of_service',
+      'host_unreachable_for_type_of_service',
+      'communication_administratively_prohibited',
+      'host_precedence_violation',
+      'precedence_cutoff_in_effect',
+    ].map((n, i) => [(3 << 8) | i, n]),
+  ),
+  [(5 << 8) | 0]: 'network_redirect',
+  [(5 << 8) | 1]: 'host_redirect',
+  [(5 << 8) | 2]: 'type_of_service_and_network_redirect',
+  [(5 << 8) | 3]: 'type_of_service_and_host_redirect',
+  [(9 << 8) | 0]: 'normal_router_advertisement',
+  [(9 << 8) | 16]: 'does_not_route_common_traffic',
+  [(11 << 8) | 0]: 'ttl_exceeded_in_transit',
+  [(11 << 8) | 1]: 'fragment_reassembly_time_exceeded',
+  [(12 << 8) | 0]: 'pointer_indicates_error',
+  [(12 << 8) | 1]: 'missing_required_option',
+  [(12 << 8) | 2]: 'bad_length',
+};
+
+/** `format_ip4_icmp_header` (icmp4.c): the checksum printed `0x%x`, unpadded. */
+export function formatIcmp4Header(b: Uint8Array, max: number): string {
+  if (max < 4) return 'ICMP header truncated';
+  const type = ICMP4_TYPES[b[0]!];
+  const code = ICMP4_CODES[(b[0]! << 8) | b[1]!];
+  const name =
+    type === undefined ? `unknown 0x${b[0]!.toString(16)}` : `${type}${code ? ` ${code}` : ''}`;
+  return `ICMP ${name} checksum 0x${be16(b, 2).toString(16)}`;
+}
+
 /** `format_ip4_header` over `max` bytes of packet data, starting at column `col`. */
 export function formatIp4Header(b: Uint8Array, max: number, col: number): string {
   if (max < 20) return 'IP header truncated';
@@ -106,6 +182,7 @@ export function formatIp4Header(b: Uint8Array, max: number, col: number): string
     const next = b.subarray(hl, max);
     if (proto === 6) s += `\n${sp(col)}${formatTcpHeader(next, max - hl, col)}`;
     else if (proto === 17) s += `\n${sp(col)}${formatUdpHeader(next, max - hl, col)}`;
+    else if (proto === 1) s += `\n${sp(col)}${formatIcmp4Header(next, max - hl)}`;
   }
   return s;
 }

@@ -45,10 +45,14 @@
  *   covers passes out2in untranslated and leaves a bypass session
  *   (`create_bypass_for_fwd`) that keeps its answer untranslated in2out.
  *
- * Not modelled: dynamic SNAT from an address pool (`nat44-in2out-output`),
- * ICMP translation; a packet that would need them is said so by the caller.
+ * - **ICMP** (`icmp_in2out`, `icmp_out2in`): echoes by identifier, errors
+ *   by the packet they quote (see `icmp`).
+ *
+ * Not modelled: dynamic SNAT from an address pool (`nat44-in2out-output`);
+ * a packet that would need it is said so by the caller.
  */
 import type { Ipv4 } from '../wire/addr.js';
+import { internetChecksum } from '../wire/checksum.js';
 import { ipCsumFold, ipCsumUpdate, loadLe, storeLe16 } from './csum.js';
 
 /** Seeded chance from the layer above (kernel/random.ts's Chooser fits). */
@@ -74,7 +78,7 @@ export type TwiceNat = 'twice-nat' | 'self-twice-nat';
 export interface StaticMapping {
   readonly externalAddr: Ipv4;
   readonly externalPort: number;
-  readonly proto: 0 | 6 | 17;
+  readonly proto: 0 | 1 | 6 | 17;
   readonly locals: readonly LbLocal[];
   readonly twiceNat?: TwiceNat;
   /** What Contiv made it for (`default/web:80`), for the trace's notes. */
@@ -159,6 +163,9 @@ export class Nat44 {
   private readonly pool: (NatSession | undefined)[] = [];
   private readonly out2inEd = new Map<string, number>();
   private readonly in2outEd = new Map<string, number>();
+  /** The per-thread `in2out`/`out2in` hashes of sessions that are not endpoint-dependent (ICMP with a plain static mapping). */
+  private readonly in2outPlain = new Map<string, number>();
+  private readonly out2inPlain = new Map<string, number>();
   /** `sm->twice_nat_addresses` with their busy ports (`busy_<proto>_port_bitmap`). */
   private readonly twiceNatPool: { addr: Ipv4; busy: Set<string> }[] = [];
   /** `sm->addresses`. */
@@ -287,6 +294,10 @@ export class Nat44 {
       nextIndex,
       sessionIndex: s ? s.index : -1,
     });
+    if (proto === 1) {
+      const r = this.icmp(b, l3, 'out2in');
+      return trace(r.next === 'drop' ? OUT2IN_NEXT.DROP : OUT2IN_NEXT.LOOKUP, r.session);
+    }
     if (proto !== 6 && proto !== 17) return trace(OUT2IN_NEXT.LOOKUP);
     const dst = ipAt(b, l3 + 16);
     const dport = portAt(b, l4 + 2);
@@ -334,6 +345,144 @@ export class Nat44 {
   }
 
   /**
+   * ICMP through NAT44 (`icmp_in2out` / `icmp_out2in` with
+   * `icmp_match_in2out_slow` / `icmp_match_out2in_slow`, in2out.c / out2in.c):
+   *
+   * - The key is the echo identifier for an echo, the inner (quoted)
+   *   packet's for an error (`icmp_get_key`): its destination end in2out, its
+   *   source end out2in — the end the NAT rewrote on the way the quoted
+   *   packet went.
+   * - A Service's mapping (the `~0` key): the endpoint-dependent session
+   *   (`icmp_get_ed_key`); none is a drop — so an error about a connection
+   *   NAT44 knows is translated, any other dropped. An address-only or
+   *   ICMP static mapping: echoes make a session (`slow_path`,
+   *   `create_session_for_static_mapping`); an error without a session is a
+   *   drop (`SNAT_IN2OUT_ERROR_BAD_ICMP_TYPE`). No mapping: forwarding passes
+   *   it untranslated (out2in with a bypass session).
+   * - The ICMP checksum must be right (else a drop). Then the outer address
+   *   (source in2out, destination out2in) and, for an echo, the identifier
+   *   are rewritten; for an error the quoted packet's address and port
+   *   instead, the ICMP checksum updated for each — and the quoted IP
+   *   header's own checksum left as it was: the 18.01 code does not update it.
+   */
+  private icmp(
+    b: Uint8Array,
+    l3: number,
+    dir: 'in2out' | 'out2in',
+  ): { next: 'lookup' | 'drop'; session?: NatSession } {
+    const l4 = l3 + (b[l3]! & 0x0f) * 4;
+    const type = b[l4]!;
+    // icmp_is_error_message: destination unreachable, source quench, redirect, time exceeded, parameter problem
+    const error = [3, 4, 5, 11, 12].includes(type);
+    const echo = type === 0 || type === 8;
+    const src = ipAt(b, l3 + 12);
+    const dst = ipAt(b, l3 + 16);
+    const inner = l4 + 8;
+    const innerL4 = inner + (b[inner]! & 0x0f) * 4;
+    const innerProto = error ? b[inner + 9]! : 1;
+    if (error && innerProto !== 1 && innerProto !== 6 && innerProto !== 17) return { next: 'drop' };
+    const idAt = (at: number): number => portAt(b, at + 4);
+    // The quoted packet's ends: [source addr, source port], [destination addr, destination port].
+    const innerEnds = (): [Ipv4, number, Ipv4, number] =>
+      innerProto === 1
+        ? [ipAt(b, inner + 12), idAt(innerL4), ipAt(b, inner + 16), idAt(innerL4)]
+        : [ipAt(b, inner + 12), portAt(b, innerL4), ipAt(b, inner + 16), portAt(b, innerL4 + 2)];
+    const id = idAt(l4);
+    let key: [Ipv4, number];
+    if (!error) key = dir === 'in2out' ? [src, id] : [dst, id];
+    else {
+      const [is, isp, idd, idp] = innerEnds();
+      key = dir === 'in2out' ? [idd, idp] : [is, isp];
+    }
+    const keyProto = error ? innerProto : 1;
+    const m =
+      dir === 'in2out'
+        ? this.byLocal(key[0], key[1], keyProto)
+        : this.byExternal(key[0], key[1], keyProto);
+    let value: { addr: Ipv4; port: number } | undefined;
+    let session: NatSession | undefined;
+    if (!m) {
+      if (dir === 'out2in') {
+        if (!this.forwarding) return { next: 'drop' };
+        const [l, r] = error ? [innerEnds()[0], innerEnds()[2]] : [dst, src];
+        const [lp, rp] = error ? [innerEnds()[1], innerEnds()[3]] : [id, id];
+        this.bypassForFwd(l, lp, r, rp, keyProto);
+      }
+      return { next: 'lookup' };
+    }
+    if (m.proto !== 1 && m.externalPort !== 0) {
+      // A Service's mapping: the endpoint-dependent session or a drop.
+      if (!echo && !error) return { next: 'drop' };
+      let edKey: string;
+      if (!error)
+        edKey =
+          dir === 'in2out' ? `${ep(src, id)} ${ep(dst, id)} 1` : `${ep(dst, id)} ${ep(src, id)} 1`;
+      else {
+        const [is, isp, idd, idp] = innerEnds();
+        edKey =
+          dir === 'in2out'
+            ? `${ep(idd, idp)} ${ep(is, isp)} ${innerProto}`
+            : `${ep(is, isp)} ${ep(idd, idp)} ${innerProto}`;
+      }
+      session = this.pool[(dir === 'in2out' ? this.in2outEd : this.out2inEd).get(edKey) ?? -1];
+      if (!session) return { next: 'drop' };
+      value = dir === 'in2out' ? session.out2in : session.in2out;
+    } else {
+      if (error) return { next: 'drop' };
+      const plainKey = `${key[0]}:${key[1]} 1`;
+      const plain = dir === 'in2out' ? this.in2outPlain : this.out2inPlain;
+      session = this.pool[plain.get(plainKey) ?? -1];
+      if (!session) {
+        if (dir === 'out2in' && type !== 0 && !(type === 8 && m.externalPort === 0))
+          return { next: 'drop' }; // SNAT_OUT2IN_ERROR_BAD_ICMP_TYPE
+        const local = m.locals[0]!;
+        const inside = { addr: local.addr, port: m.externalPort === 0 ? key[1] : local.port };
+        const outside = {
+          addr: m.externalAddr,
+          port: m.externalPort === 0 ? key[1] : m.externalPort,
+        };
+        session = this.allocSession({
+          in2out: inside,
+          out2in: outside,
+          extHost: { addr: dir === 'in2out' ? dst : src, port: id },
+          proto: 1,
+          totalPkts: 0,
+        });
+        this.in2outPlain.set(`${inside.addr}:${inside.port} 1`, session.index);
+        this.out2inPlain.set(`${outside.addr}:${outside.port} 1`, session.index);
+      }
+      value = dir === 'in2out' ? session.out2in : session.in2out;
+    }
+    const icmpLen = ((b[l3 + 2]! << 8) | b[l3 + 3]!) - (l4 - l3);
+    if (internetChecksum(b.subarray(l4, l4 + icmpLen)) !== 0) return { next: 'drop' };
+    // the outer address
+    const aAt = l3 + (dir === 'in2out' ? 12 : 16);
+    const oldA = loadLe(b, aAt, 4);
+    value.addr.split('.').forEach((o, i) => (b[aAt + i] = Number(o)));
+    storeLe16(b, l3 + 10, ipCsumFold(ipCsumUpdate(loadLe(b, l3 + 10, 2), oldA, loadLe(b, aAt, 4))));
+    if (b[l4 + 2] === 0 && b[l4 + 3] === 0) b[l4 + 2] = b[l4 + 3] = 0xff;
+    const field = (at: number, bytes: number[]): void => {
+      const old = loadLe(b, at, bytes.length as 2 | 4);
+      bytes.forEach((x, i) => (b[at + i] = x));
+      storeLe16(
+        b,
+        l4 + 2,
+        ipCsumFold(ipCsumUpdate(loadLe(b, l4 + 2, 2), old, loadLe(b, at, bytes.length as 2 | 4))),
+      );
+    };
+    const port = [value.port >> 8, value.port & 0xff];
+    if (!error) {
+      if (value.port !== id) field(l4 + 4, port);
+    } else {
+      field(inner + (dir === 'in2out' ? 16 : 12), value.addr.split('.').map(Number));
+      const pAt = innerProto === 1 ? innerL4 + 4 : innerL4 + (dir === 'in2out' ? 2 : 0);
+      field(pAt, port);
+    }
+    session.totalPkts++;
+    return { next: 'lookup', session };
+  }
+
+  /**
    * `create_bypass_for_fwd` (out2in.c): a packet forwarded untranslated
    * leaves a session keyed in `in2out_ed` by its destination (the local end)
    * and source, flagged FWD_BYPASS, so that the answer — which may come from
@@ -371,6 +520,18 @@ export class Nat44 {
     // The fast path hands ICMP and unknown protocols to the slow path too;
     // with no dynamic pool configured (Contiv has none) the slow path leaves
     // them alone.
+    if (proto === 1) {
+      const r = this.icmp(b, l3, 'in2out');
+      return [
+        fast,
+        {
+          ...fast,
+          node: 'nat44-in2out-slowpath',
+          nextIndex: r.next === 'drop' ? IN2OUT_NEXT.DROP : IN2OUT_NEXT.LOOKUP,
+          sessionIndex: r.session ? r.session.index : -1,
+        },
+      ];
+    }
     if (proto !== 6 && proto !== 17) {
       return [fast, { ...fast, node: 'nat44-in2out-slowpath', nextIndex: IN2OUT_NEXT.LOOKUP }];
     }

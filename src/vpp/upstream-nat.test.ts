@@ -17,6 +17,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   HOST_MAC,
+  icmpOf,
   PG0_MAC,
   PG1_MAC,
   frameOf,
@@ -24,6 +25,7 @@ import {
   pgVswitch,
   tcpOf,
 } from './testing/packets.js';
+import { formatPacketTrace } from './format.js';
 import type { Vswitch } from './vswitch.js';
 
 const NAT_ADDR = '10.0.0.3';
@@ -266,5 +268,169 @@ describe('test_nat.py test_forwarding (Contiv build): no static mapping match', 
     const sessions = vs.nat.sessions().filter((s) => s.in2out.addr === user);
     expect(sessions).toHaveLength(2);
     expect(sessions.every((s) => s.bypass && s.extHost.addr === EXT)).toBe(true);
+  });
+});
+
+describe('ICMP through NAT44 (Contiv build: icmp_in2out, icmp_out2in)', () => {
+  it('test_static_with_port_in (ICMP): a static mapping of echo id 6305 to 3608 — in2out the source and id, out2in back', () => {
+    const vs = natVswitch();
+    vs.nat.addStaticMapping({
+      externalAddr: NAT_ADDR,
+      externalPort: 3608,
+      proto: 1,
+      locals: [{ addr: SERVER1, port: 6305, probability: 0 }],
+    });
+    const out = vs.receive(
+      'pg0',
+      frameOf({
+        src: SERVER1,
+        dst: EXT,
+        proto: 'icmp',
+        icmp: [8, 0],
+        icmpId: 6305,
+        smac: HOST_MAC,
+        dmac: PG0_MAC,
+      }),
+    );
+    if (out.fate.kind !== 'transmit') throw new Error(JSON.stringify(out.fate));
+    expect(icmpOf(out.fate.frame)).toMatchObject({
+      src: NAT_ADDR,
+      dst: EXT,
+      id: 3608,
+      icmpChecksumOk: true,
+    });
+    expect(tcpOf(out.fate.frame).ipChecksumOk).toBe(true);
+    const back = vs.receive(
+      'pg1',
+      frameOf({
+        src: EXT,
+        dst: NAT_ADDR,
+        proto: 'icmp',
+        icmp: [0, 0],
+        icmpId: 3608,
+        smac: HOST_MAC,
+        dmac: PG1_MAC,
+      }),
+    );
+    if (back.fate.kind !== 'transmit') throw new Error(JSON.stringify(back.fate));
+    expect(icmpOf(back.fate.frame)).toMatchObject({ dst: SERVER1, id: 6305, icmpChecksumOk: true });
+    expect(back.trace.find((e) => e.record.node === 'nat44-out2in')!.record).toMatchObject({
+      sessionIndex: 0,
+    });
+  });
+
+  it('an echo with a bad ICMP checksum is dropped', () => {
+    const vs = natVswitch();
+    vs.nat.addStaticMapping({
+      externalAddr: NAT_ADDR,
+      externalPort: 0,
+      proto: 0,
+      locals: [{ addr: SERVER1, port: 0, probability: 0 }],
+    });
+    const f = frameOf({
+      src: SERVER1,
+      dst: EXT,
+      proto: 'icmp',
+      icmp: [8, 0],
+      smac: HOST_MAC,
+      dmac: PG0_MAC,
+    });
+    f[14 + 20 + 2]! ^= 0xff;
+    expect(vs.receive('pg0', f).fate).toMatchObject({
+      kind: 'drop',
+      node: 'nat44-in2out-slowpath',
+    });
+  });
+
+  /** A UDP Service (nat_addr:53 → 172.16.1.2:5353); the client's datagram, then the local's port unreachable quoting it. */
+  function udpService() {
+    const vs = natVswitch();
+    vs.nat.addStaticMapping({
+      externalAddr: NAT_ADDR,
+      externalPort: 53,
+      proto: 17,
+      locals: [{ addr: SERVER1, port: 5353, probability: 0 }],
+    });
+    const req = vs.receive(
+      'pg1',
+      frameOf({
+        src: EXT,
+        dst: NAT_ADDR,
+        proto: 'udp',
+        sport: 4000,
+        dport: 53,
+        smac: HOST_MAC,
+        dmac: PG1_MAC,
+      }),
+    );
+    if (req.fate.kind !== 'transmit') throw new Error('request not transmitted');
+    // the quoted packet: the datagram as the local received it (IP header + 8 bytes)
+    const quoted = req.fate.frame.slice(14, 14 + 28);
+    quoted[8] = 63; // as received, after the vswitch's TTL decrement
+    const unreachable = (q: Uint8Array) =>
+      vs.receive(
+        'pg0',
+        frameOf({
+          src: SERVER1,
+          dst: EXT,
+          proto: 'icmp',
+          icmp: [3, 3],
+          icmpData: q,
+          smac: HOST_MAC,
+          dmac: PG0_MAC,
+        }),
+      );
+    return { vs, quoted, unreachable };
+  }
+
+  it("an ICMP error from a Service's local: the outer source and the quoted destination become the Service's address and port (the quoted IP checksum is left as it was)", () => {
+    const { quoted, unreachable } = udpService();
+    const r = unreachable(quoted);
+    if (r.fate.kind !== 'transmit') throw new Error(JSON.stringify(r.fate));
+    const m = icmpOf(r.fate.frame);
+    expect(m).toMatchObject({ src: NAT_ADDR, dst: EXT, type: 3, icmpChecksumOk: true });
+    expect(m.inner).toMatchObject({
+      src: EXT,
+      sport: 4000,
+      dst: NAT_ADDR,
+      dport: 53,
+      checksumOk: false,
+    });
+    expect(r.trace.find((e) => e.record.node === 'nat44-in2out-slowpath')!.record).toMatchObject({
+      sessionIndex: 0,
+    });
+  });
+
+  it('ip4-input prints the ICMP header as format_ip4_icmp_header does (type and code names, the checksum unpadded)', () => {
+    const { quoted, unreachable } = udpService();
+    const text = formatPacketTrace(unreachable(quoted).trace);
+    expect(text).toMatch(
+      /\n {2}ICMP destination_unreachable port_unreachable checksum 0x[1-9a-f][0-9a-f]{0,3}\n/,
+    );
+    expect(text).toContain('ICMP: 172.16.1.2 -> 172.16.2.2');
+  });
+
+  it('an ICMP error quoting a packet no session knows is dropped', () => {
+    const { quoted, unreachable } = udpService();
+    quoted[12 + 3] = 99; // another client: 172.16.2.99
+    expect(unreachable(quoted).fate).toMatchObject({ kind: 'drop', node: 'nat44-in2out-slowpath' });
+  });
+
+  it("an echo to a Service's address (no ICMP mapping) passes untranslated with forwarding, leaving a bypass session", () => {
+    const { vs } = udpService();
+    const r = vs.receive(
+      'pg1',
+      frameOf({
+        src: EXT,
+        dst: SERVER2,
+        proto: 'icmp',
+        icmp: [8, 0],
+        icmpId: 77,
+        smac: HOST_MAC,
+        dmac: PG1_MAC,
+      }),
+    );
+    expect(r.fate.kind).toBe('transmit');
+    expect(vs.nat.sessions().filter((s) => s.bypass && s.proto === 1)).toHaveLength(1);
   });
 });

@@ -376,19 +376,27 @@ class Walk {
         this.add(t);
         if (t.nextIndex === 0) return this.drop(feature, 'No translation', ip);
       } else if (feature === 'nat44-in2out') {
-        for (const t of this.vs.nat.in2out(ip, 0, itf.swIfIndex)) this.add(t);
+        if (!this.in2out(itf, ip)) return this.drop('nat44-in2out-slowpath', 'No translation', ip);
       } else if (feature === 'nat44-classify') {
         if (this.vs.nat.classify(ip, 0) === 'nat44-out2in') {
           const t = this.vs.nat.out2in(ip, 0, itf.swIfIndex);
           this.add(t);
           if (t.nextIndex === 0) return this.drop('nat44-out2in', 'No translation', ip);
-        } else for (const t of this.vs.nat.in2out(ip, 0, itf.swIfIndex)) this.add(t);
+        } else if (!this.in2out(itf, ip))
+          return this.drop('nat44-in2out-slowpath', 'No translation', ip);
       } else if (feature === 'ip4-lookup') {
         return this.ip4Lookup(ip);
       }
       current = feature;
     }
     return this.drop(current, 'end of feature arc', ip);
+  }
+
+  /** nat44-in2out and its slow path; false when the slow path drops the packet (SNAT_IN2OUT_NEXT_DROP). */
+  private in2out(itf: SwInterface, ip: Uint8Array): boolean {
+    const ts = this.vs.nat.in2out(ip, 0, itf.swIfIndex);
+    for (const t of ts) this.add(t);
+    return ts[ts.length - 1]!.nextIndex !== 1;
   }
 
   private ip4Lookup(ip: Uint8Array): VppPass {

@@ -6,10 +6,11 @@
  * node — hostNetwork ones included — to every pod port (and a closed one),
  * Service port, external IP and NodePort there. A connection is `open` (the
  * client gets the SYN-ACK), `refused` (a RST: nothing listens) or `blocked`
- * (the SYN or its answer dropped).
+ * (the SYN or its answer dropped); over UDP (a UDP Service's port), a
+ * port unreachable is `refused`.
  *
  * Both data planes give the same answer, and it is `reach`'s (the policies'
- * verdict on the pod and port the connection lands on), except in the three
+ * verdict on the pod and TCP port the connection lands on), except in the
  * places where the data planes differ; there the VPP trace says where:
  *
  * - **A pod through a Service to itself**, when policies isolate it: Contiv
@@ -27,6 +28,13 @@
  *   the answer, from a local of the other Service's mapping, gets a session
  *   of its own and leaves with the VIP as its source — the client resets
  *   it. On Linux the connection opens, as `reach` allows it.
+ * - **UDP answered by ICMP port unreachable**, to a client that is
+ *   ingress-isolated: the ACL plugin's reflexive session is the datagram's
+ *   5-tuple, which the ICMP error does not match, so the client's local
+ *   table drops it (Linux lets it through as RELATED to the connection);
+ *   and to a pod reaching itself: `icmp_in2out` translates the error's
+ *   source and quoted destination but not the twice-NAT destination, so it
+ *   stays addressed to the NAT loopback.
  *
  * A pod's connection to its own address never reaches the vswitch: the VPP
  * trace refuses it, saying so, and only the Linux side is checked.
@@ -55,8 +63,9 @@ const ipAt = (b: Uint8Array, at: number): string => [...b.subarray(at, at + 4)].
 function vppOutcome(t: VppConnectionTrace): Outcome {
   if (t.request.fate.kind !== 'transmit' || t.reply?.fate.kind !== 'transmit') return 'blocked';
   if (t.notes.some((n) => n.startsWith('the answer leaves as '))) return 'blocked';
-  const tcp = t.reply.fate.frame.subarray(14 + 20);
-  return (tcp[13]! & 0x04) !== 0 ? 'refused' : 'open';
+  const ip = t.reply.fate.frame.subarray(14);
+  if (ip[9] === 1) return ip[20] === 3 ? 'refused' : 'open'; // ICMP destination unreachable
+  return (ip[20 + 13]! & 0x04) !== 0 ? 'refused' : 'open';
 }
 
 /** The destinations on `node`: pod ports and a closed one, Service ports, external IPs, node ports. */
@@ -149,13 +158,17 @@ function rows(example: string): { rows: Row[]; selfIp: string[] } {
 
 describe.each([
   ['contiv-vpp-host-endpoint', 7, 1],
-  ['contiv-vpp-services', 34, 5],
+  ['contiv-vpp-services', 38, 8],
 ])('%s under contiv-vpp and calico', (example, pairs, differing) => {
   const { rows: all, selfIp } = rows(example);
   const world = worldFromYaml(readFileSync(`examples/${example}.yaml`, 'utf8'), `${example}.yaml`);
   const isHost = (from: string): boolean =>
     planExample(example).model.pods.get(from)?.spec.hostNetwork === true;
   const selfViaService = (r: Row): boolean => r.landed?.pod === r.from;
+  const isUdp = (r: Row): boolean =>
+    r.trace.request.trace.some(
+      (e) => e.record.node === 'ip4-input' && 'data' in e.record && e.record.data[9] === 17,
+    );
   /** Both ends are Service backends on this node, and the client went to the other's own address. */
   const isBackendToBackend = (r: Row): boolean => {
     const model = planExample(example).model;
@@ -211,19 +224,33 @@ describe.each([
           node: 'acl-plugin-out-ip4-fa',
         });
         expect(r.trace.notes.join('\n'), what).toMatch(/vpp-policy-LOCAL-.* rule \d+ denies it/);
-      } else {
+      } else if (selfViaService(r) && !isUdp(r)) {
         // A pod through a Service to itself: self-twice-NAT and the NAT loopback rule.
-        expect(selfViaService(r), what).toBe(true);
         expect(r.vpp, what).toBe('open');
         expect(r.linux, what).toBe('blocked');
         expect(r.trace.notes.join('\n'), what).toMatch(/self-twice-NAT: the client/);
+      } else if (selfViaService(r)) {
+        // UDP to itself through a Service: the port unreachable keeps the NAT loopback as destination.
+        expect(r.vpp, what).toBe('blocked');
+        expect(r.linux, what).toBe('refused');
+        expect(r.trace.notes.join('\n'), what).toMatch(
+          /the ICMP error is addressed to [\d.]+, not the client/,
+        );
+      } else {
+        // UDP from an ingress-isolated client: its local table drops the port unreachable.
+        expect(isUdp(r) && isolatedIngress(r.from), what).toBe(true);
+        expect(r.vpp, what).toBe('blocked');
+        expect(r.linux, what).toBe('refused');
+        expect(r.trace.reply?.fate, what).toMatchObject({ kind: 'drop', node: 'acl-plugin-out-ip4-fa' });
+        expect(r.trace.notes.join('\n'), what).toContain(`vpp-policy-LOCAL-${r.from})`);
       }
     }
   });
 
   it("agrees with reach's policy verdict where the connection lands on a pod", () => {
     for (const r of all) {
-      if (!r.landed || isHost(r.from) || isBackendToBackend(r)) continue;
+      // TCP: a UDP verdict comes back as ICMP, which the tables judge apart (above)
+      if (!r.landed || isHost(r.from) || isBackendToBackend(r) || isUdp(r)) continue;
       const from = world.pods.find((p) => p.key === r.from)!;
       const to = world.pods.find((p) => p.key === r.landed!.pod)!;
       const allowed = evaluatePair(world, from, to).allowed.has('TCP', r.landed.port);

@@ -1,5 +1,6 @@
 /** Frames for the vpp/ tests: an IPv4 packet in Ethernet, built with wire/. */
 import { emitEthernet } from '../../wire/ethernet.js';
+import { internetChecksum } from '../../wire/checksum.js';
 import { emitIpv4Header } from '../../wire/ipv4.js';
 import { IPPROTO, tcpFlags } from '../../wire/packet.js';
 import { emitTcp } from '../../wire/tcp.js';
@@ -14,6 +15,10 @@ export interface PacketSpec {
   readonly dport?: number;
   /** ICMP type and code (the ACL plugin's "ports"). */
   readonly icmp?: readonly [number, number];
+  /** The ICMP echo identifier (1 unless given). */
+  readonly icmpId?: number;
+  /** What follows the ICMP header: for an error, the quoted IP header and 8 bytes. */
+  readonly icmpData?: Uint8Array;
   readonly flags?: string;
   /** Fragment offset in 8-byte units (non-zero: a non-initial fragment). */
   readonly fragOffset?: number;
@@ -50,7 +55,14 @@ export function frameOf(p: PacketSpec): Uint8Array {
     );
   } else {
     protocol = IPPROTO.ICMP;
-    l4 = Uint8Array.from([p.icmp?.[0] ?? 8, p.icmp?.[1] ?? 0, 0, 0, 0, 1, 0, 1]);
+    const id = p.icmpId ?? 1;
+    const data = p.icmpData ?? new Uint8Array(0);
+    l4 = new Uint8Array(8 + data.length);
+    l4.set([p.icmp?.[0] ?? 8, p.icmp?.[1] ?? 0, 0, 0, id >> 8, id & 0xff, 0, 1]);
+    l4.set(data, 8);
+    const sum = internetChecksum(l4);
+    l4[2] = sum >> 8;
+    l4[3] = sum & 0xff;
   }
   const header = emitIpv4Header({
     src: p.src,
@@ -117,5 +129,33 @@ export const tcpOf = (frame: Uint8Array) => {
     dport: w(22),
     ipChecksumOk: ok(0, 20, []),
     tcpChecksumOk: ok(20, 20 + len, [w(12), w(14), w(16), w(18), 6, len]),
+  };
+};
+
+/** An ICMP message in a transmitted frame: outer addresses, the echo id, the quoted packet's ends, checksums. */
+export const icmpOf = (frame: Uint8Array) => {
+  const ip = frame.subarray(14);
+  const ihl = (ip[0]! & 0x0f) * 4;
+  const len = (ip[2]! << 8) | ip[3]!;
+  const icmp = ip.subarray(ihl, len);
+  const inner = icmp.subarray(8);
+  const a = (b: Uint8Array, at: number) => [...b.subarray(at, at + 4)].join('.');
+  const w = (b: Uint8Array, at: number) => (b[at]! << 8) | b[at + 1]!;
+  return {
+    src: a(ip, 12),
+    dst: a(ip, 16),
+    type: icmp[0]!,
+    id: w(icmp, 4),
+    icmpChecksumOk: internetChecksum(icmp) === 0,
+    inner:
+      inner.length >= 28
+        ? {
+            src: a(inner, 12),
+            dst: a(inner, 16),
+            sport: w(inner, 20),
+            dport: w(inner, 22),
+            checksumOk: internetChecksum(inner.subarray(0, 20)) === 0,
+          }
+        : undefined,
   };
 };
