@@ -26,9 +26,11 @@
  *
  * Peers are resolved to the pod-network pods' addresses (/32) and ipBlocks
  * (an `except` becomes a deny before the permit); ports are numeric ports
- * and ranges, named ports resolved against the destination pod's containers
- * (a named egress port is left out, with a note). Contiv ignores policies for
- * pods in the host network stack, as the renderer does here.
+ * and ranges. A named port is not translated (`matches_calculator.go`:
+ * "todo: translate form name to port number"): its number is 0, which a
+ * Contiv rule reads as every port of the protocol — so it allows more than
+ * the policy says, in either direction, with a note. Contiv ignores
+ * policies for pods in the host network stack, as the renderer does here.
  */
 import type { ClusterModel, ModelPod } from '../k8s/model.js';
 import { matchesSelector } from '../k8s/selector.js';
@@ -104,7 +106,6 @@ function peerNets(
 
 function portSpecs(
   ports: readonly NetworkPolicyPort[] | undefined,
-  target: ModelPod | undefined,
   notes: string[],
   where: string,
 ): { proto: number; ports: readonly [number, number] }[] {
@@ -117,14 +118,12 @@ function portSpecs(
     if (p.port === undefined) out.push({ proto, ports: ALL });
     else if (typeof p.port === 'number') out.push({ proto, ports: [p.port, p.endPort ?? p.port] });
     else {
-      const n = target?.spec.containers
-        ?.flatMap((c) => c.ports ?? [])
-        .find((cp) => cp.name === p.port)?.containerPort;
-      if (n !== undefined) out.push({ proto, ports: [n, n] });
-      else
-        notes.push(
-          `${where}: named port ${p.port} is not rendered (no destination pod to resolve it)`,
-        );
+      // matches_calculator.go: "todo: translate form name to port number" — the
+      // number of a named port is 0, and a ContivRule's port 0 matches all.
+      out.push({ proto, ports: ALL });
+      notes.push(
+        `${where}: named port ${p.port} is rendered as every ${proto === 6 ? 'TCP' : 'UDP'} port — Contiv v1.1 does not translate port names (port number 0 matches all)`,
+      );
     }
   }
   return out;
@@ -148,8 +147,7 @@ function allows(
       const peers = 'from' in r ? r.from : (r as { to?: NetworkPolicyPeer[] }).to;
       const where = `NetworkPolicy ${ns}/${np.metadata.name}`;
       for (const pn of peerNets(model, ns, peers))
-        for (const ps of portSpecs(r.ports, dir === 'ingress' ? pod : undefined, notes, where))
-          out.push({ ...pn, ...ps });
+        for (const ps of portSpecs(r.ports, notes, where)) out.push({ ...pn, ...ps });
     }
   }
   return isolated ? out : undefined;
@@ -282,7 +280,7 @@ export function renderContivPolicies(
     global.push(rule(1, ANY, ANY, 0, ALL));
     globalIndex = vs.acl.add({ tag: 'contiv/vpp-policy-NODE-GLOBAL', rules: global });
   }
-  if (isolated.length === 0 && globalIndex === undefined) return notes;
+  if (isolated.length === 0 && globalIndex === undefined) return [...new Set(notes)];
   const reflect = vs.acl.add({
     tag: 'contiv/vpp-policy-REFLECTION',
     rules: [rule(2, ANY, ANY, 0, ALL)],
@@ -300,5 +298,5 @@ export function renderContivPolicies(
       vs.acl.apply(sw, true, reflect);
     }
   }
-  return notes;
+  return [...new Set(notes)];
 }
