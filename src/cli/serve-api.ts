@@ -33,7 +33,7 @@ interface Route {
   readonly values: Readonly<Record<string, string>>;
   /** Parameter → the command's switch, given when the value is true/1/yes/empty. */
   readonly switches: Readonly<Record<string, string>>;
-  /** The output option, or none for commands whose only form is text. */
+  /** The output option (every command's answer is its `-o json` document). */
   readonly output?: string;
   /** What a parameter does (for the endpoint table in the docs and the error for an unknown one). */
   readonly about: string;
@@ -86,7 +86,8 @@ export const ROUTES: Readonly<Record<string, Route>> = {
       to: '--to',
     },
     switches: { 'after-trace': '--after-trace', strict: '--strict' },
-    about: 'packeteye rules (text, as the real tools print it)',
+    output: 'json',
+    about: 'packeteye rules -o json (the NodeRules document)',
   },
   '/api/check': {
     method: 'POST',
@@ -104,7 +105,7 @@ export const BODY_PATH = 'request-body.yaml';
 /** A question answered, or refused. */
 export interface Outcome {
   readonly status: number;
-  /** The command's stdout: its JSON document (or text for `rules`). */
+  /** The command's stdout: its JSON document. */
   readonly stdout: string;
   /** What the command wrote on stderr, line by line (warnings, notes). */
   readonly stderr: readonly string[];

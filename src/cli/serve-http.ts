@@ -128,10 +128,13 @@ async function handle(
   send(res, 200, { ...envelope(state, outcome), answer, html: renderTraceFragment(answer) });
 }
 
-/** `{...head, "answer": DOC}` with DOC the command's own JSON text, indented one level. */
+/**
+ * `{...head, "answer": DOC}` with DOC the command's own JSON text as it wrote
+ * it (not indented again: a trace's text runs to megabytes at scale).
+ */
 function envelopeWith(head: Record<string, unknown>, doc: string): string {
   const top = JSON.stringify(head, null, 2).replace(/\n}$/, '');
-  return `${top},\n  "answer": ${doc.trimEnd().replace(/\n/g, '\n  ')}\n}\n`;
+  return `${top},\n  "answer": ${doc.trimEnd()}\n}\n`;
 }
 
 /** Loopback only (unless allowed otherwise), and never a request from another origin. */
@@ -281,9 +284,10 @@ function endpoints(state: Kept, q: URLSearchParams): Record<string, unknown> {
 }
 
 /**
- * `/api/rules`: `packeteye rules` for a node (or `host=` a trace's hop names:
- * a node, or a pod `NS/NAME`), and with `table=` and `chain=` the chain's
- * rules alone, as `iptables-save` prints them (what the page opens for a hop).
+ * `/api/rules`: `packeteye rules -o json` for a node (or `host=` a trace's hop
+ * names: a node, or a pod `NS/NAME`): the NodeRules document as the command
+ * writes it; with `table=` and `chain=` also the chain's rules alone, as
+ * `iptables-save` prints them (what the page opens for a hop), beside it.
  */
 async function rules(
   opts: ServeOptions,
@@ -310,31 +314,42 @@ async function rules(
   if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
   const o = await runCommand(opts.program, state, argv);
   if (o.errors) return send(res, o.status, errorBody(o, state));
-  const answer: Record<string, unknown> = {
-    node: q.get('node'),
-    ...(q.has('pod') ? { pod: q.get('pod') } : {}),
-    text: o.stdout,
-  };
-  if (chain !== null) answer.chain = chainOf(o.stdout, table ?? 'filter', chain);
-  send(res, 200, { ...envelope(state, o), answer });
+  const head: Record<string, unknown> = envelope(state, o);
+  if (chain !== null)
+    head.chain = chainOf(JSON.parse(o.stdout) as NodeRulesJson, table ?? 'filter', chain);
+  sendText(res, 200, envelopeWith(head, o.stdout));
 }
 
-/** One chain's `-A` lines from iptables-save text, in order (rule 1 first). */
+/** What chainOf reads of a NodeRules document. */
+interface NodeRulesJson {
+  readonly iptables?: {
+    readonly tables: readonly {
+      readonly name: string;
+      readonly chains: readonly {
+        readonly name: string;
+        readonly policy: string | null;
+        readonly rules: readonly { readonly text: string }[];
+      }[];
+    }[];
+  };
+}
+
+/** One chain's rules from a NodeRules document, as `iptables-save` prints them (rule 1 first). */
 export function chainOf(
-  save: string,
+  doc: NodeRulesJson,
   table: string,
   chain: string,
 ): { table: string; chain: string; policy?: string; rules: string[] } {
-  let inTable = false;
-  let policy: string | undefined;
-  const rulesOf: string[] = [];
-  for (const line of save.split('\n')) {
-    if (line.startsWith('*')) inTable = line.slice(1) === table;
-    else if (!inTable) continue;
-    else if (line.startsWith(`:${chain} `)) policy = line.split(' ')[1];
-    else if (line.startsWith(`-A ${chain} `)) rulesOf.push(line);
-  }
-  return { table, chain, ...(policy && policy !== '-' ? { policy } : {}), rules: rulesOf };
+  const c = doc.iptables?.tables
+    .find((t) => t.name === table)
+    ?.chains.find((x) => x.name === chain);
+  const policy = c?.policy ?? undefined;
+  return {
+    table,
+    chain,
+    ...(policy !== undefined ? { policy } : {}),
+    rules: (c?.rules ?? []).map((r) => `-A ${chain} ${r.text}`),
+  };
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {

@@ -41,6 +41,9 @@ type Field =
   | 'chain'
   | 'rules'
   | 'pod'
+  | 'host'
+  | 'kind'
+  | 'length'
   | 'text'
   | 'to'
   | 'port'
@@ -142,18 +145,36 @@ describe('serve: the API answers as the CLI does', () => {
     expect(body.answer).toEqual(JSON.parse(c.stdout));
   });
 
-  it('rules: the command text, and one chain with the matched rule', async () => {
+  it('rules: the NodeRules document, and one chain as iptables-save prints it', async () => {
     const { status, body } = await get(h, '/api/rules?node=node-1&only=iptables');
     expect(status).toBe(200);
-    const c = await cli(['rules', '-f', file, '--node', 'node-1', '--only', 'iptables']);
-    expect(body.answer.text).toBe(c.stdout);
+    const c = await cli([
+      'rules',
+      '-f',
+      file,
+      '--node',
+      'node-1',
+      '--only',
+      'iptables',
+      '-o',
+      'json',
+    ]);
+    expect(body.answer).toEqual(JSON.parse(c.stdout));
+    expect(body.answer.kind).toBe('NodeRules');
+    // One chain, as iptables-save prints it: the same lines as the command's text.
     const one = await get(h, '/api/rules?host=node-1&table=nat&chain=KUBE-SERVICES');
-    expect(one.body.answer.chain).toEqual(chainOf(c.stdout, 'nat', 'KUBE-SERVICES'));
-    expect(one.body.answer.chain.rules[0]).toMatch(/^-A KUBE-SERVICES /);
+    expect(one.body.chain).toEqual(chainOf(JSON.parse(c.stdout), 'nat', 'KUBE-SERVICES'));
+    const save = await cli(['rules', '-f', file, '--node', 'node-1', '--only', 'iptables']);
+    const lines = save.stdout.split('\n');
+    const nat = lines.slice(lines.indexOf('*nat'));
+    expect(one.body.chain.rules).toEqual(
+      nat.slice(0, nat.indexOf('COMMIT')).filter((l) => l.startsWith('-A KUBE-SERVICES ')),
+    );
+    expect(one.body.chain.rules.length).toBeGreaterThan(0);
     // A pod's hop: its node, in the pod's namespace.
     const pod = await get(h, '/api/rules?host=default/frontend&only=routes');
     expect(pod.status).toBe(200);
-    expect(pod.body.answer.pod).toBe('default/frontend');
+    expect(pod.body.answer.host).toBe('default/frontend');
   });
 
   it('check: POST the expectations, get check -o json (an expectation that fails is an answer)', async () => {

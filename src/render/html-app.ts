@@ -66,7 +66,7 @@ c.classList.add('open-rules');c.setAttribute('role','button');c.setAttribute('ta
 function openRules(c){var p=c.textContent.trim().split(/\\s+/),idx=Number((p[p.length-1]||'').replace('#','')),table=p.length>2?p[0]:'filter',chain=p.length>2?p[1]:p[0];
 var hop=c.closest('.hop'),host=hop&&hop.querySelector('.host');if(!host)return;
 get('/api/rules',{host:host.textContent,table:table,chain:chain}).then(function(r){var h=dlg.querySelector('h2'),ol=dlg.querySelector('ol'),note=dlg.querySelector('p');ol.textContent='';
-if(!r.ok){h.textContent='rules';note.textContent=problem(r.j);}else{var ch=r.j.answer.chain;
+if(!r.ok){h.textContent='rules';note.textContent=problem(r.j);}else{var ch=r.j.chain;
 h.textContent=host.textContent+': '+table+' '+chain;note.textContent=ch.rules.length+' rule'+(ch.rules.length===1?'':'s')+(ch.policy?', policy '+ch.policy:'')+(idx?'; rule '+idx+' matched':'');
 ch.rules.forEach(function(line,i){var li=d.createElement('li');li.textContent=line;if(i+1===idx)li.className='matched';ol.appendChild(li);});}
 if(!dlg.open)dlg.showModal();var m=ol.querySelector('.matched');if(m)m.scrollIntoView({block:'center'});});}
