@@ -221,3 +221,44 @@ export async function runCommand(
   }
   return { status: 200, stdout: out.join(''), stderr: lines(), exit };
 }
+
+/** Commands whose answers are kept per reading: the policy world and its matrix are built once per question. */
+const KEPT_COMMANDS = new Set(['reach', 'check']);
+/** At most this much answer text is kept per reading (the least recently asked dropped first). */
+const KEPT_ANSWER_BYTES = 128 * 1024 * 1024;
+
+const answers = new WeakMap<Kept, { readonly byArgv: Map<string, Outcome>; bytes: number }>();
+
+/**
+ * runCommand, answering a `reach`, `reach --explain` or `check` question asked
+ * before of the same reading from what it answered then: a reading never
+ * changes (a reload is a new one), and the commands read nothing else.
+ */
+export async function runKept(
+  program: (io: Io) => Command,
+  kept: Kept,
+  argv: readonly string[],
+  body?: string,
+): Promise<Outcome> {
+  if (!KEPT_COMMANDS.has(argv[0] ?? '')) return runCommand(program, kept, argv, body);
+  let a = answers.get(kept);
+  if (!a) answers.set(kept, (a = { byArgv: new Map(), bytes: 0 }));
+  const key = JSON.stringify([argv, body ?? null]);
+  const hit = a.byArgv.get(key);
+  if (hit) {
+    a.byArgv.delete(key);
+    a.byArgv.set(key, hit);
+    return hit;
+  }
+  const o = await runCommand(program, kept, argv, body);
+  const size = o.stdout.length;
+  if (size > KEPT_ANSWER_BYTES) return o;
+  a.byArgv.set(key, o);
+  a.bytes += size;
+  for (const [k, old] of a.byArgv) {
+    if (a.bytes <= KEPT_ANSWER_BYTES) break;
+    a.byArgv.delete(k);
+    a.bytes -= old.stdout.length;
+  }
+  return o;
+}

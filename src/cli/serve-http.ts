@@ -19,7 +19,15 @@ import { renderTraceFragment } from '../render/html.js';
 import { renderServePage } from '../render/html-app.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import type { Io } from './io.js';
-import { argvFor, refusal, ROUTES, runCommand, type Kept, type Outcome } from './serve-api.js';
+import {
+  argvFor,
+  refusal,
+  ROUTES,
+  runCommand,
+  runKept,
+  type Kept,
+  type Outcome,
+} from './serve-api.js';
 
 /** What the server serves from: the kept reading, or why there is none. */
 export interface ServeState {
@@ -119,7 +127,7 @@ async function handle(
   const html = flag(query, 'html');
   const argv = argvFor(path, query, state.files);
   if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
-  const outcome = await runCommand(opts.program, state, argv, body);
+  const outcome = await runKept(opts.program, state, argv, body);
   if (outcome.errors) return send(res, outcome.status, errorBody(outcome, state));
   if (!(html && path === '/api/trace'))
     // The command's document goes out as it wrote it (not parsed and written again).

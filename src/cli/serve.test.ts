@@ -14,6 +14,8 @@ import { memoryIo, type Io } from './io.js';
 import { buildProgram, main } from './main.js';
 import { startServe, type ServeHandle } from './serve.js';
 import { chainOf } from './serve-http.js';
+import { runKept } from './serve-api.js';
+import { TwinSession } from '../twin/session.js';
 
 const quiet = (): Io & { stderr: string } => {
   const io = memoryIo();
@@ -330,5 +332,46 @@ describe('serve: binding and reading again', () => {
       await h.close();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('serve keeps reach and check answers per reading', () => {
+  it('answers a question asked again from the same reading without running the command', async () => {
+    const file = 'examples/two-nodes.yaml';
+    const open = (generation: number) => ({
+      files: [file],
+      session: TwinSession.open([{ path: file, text: readFileSync(file, 'utf8') }]),
+      generation,
+    });
+    let runs = 0;
+    const program = (io: Io) => {
+      runs++;
+      return buildProgram(io);
+    };
+    const reading = open(1);
+    const argv = ['reach', '-f', file, '--port', 'TCP/80', '-o', 'json'];
+    const first = await runKept(program, reading, argv);
+    expect(first.status).toBe(200);
+    expect(await runKept(program, reading, argv)).toEqual(first);
+    expect(runs).toBe(1);
+    // Another question, a trace (never kept), and a new reading each run the command.
+    await runKept(program, reading, ['reach', '-f', file, '--port', 'TCP/8080', '-o', 'json']);
+    expect(runs).toBe(2);
+    const trace = [
+      'trace',
+      '-f',
+      file,
+      '--from',
+      'frontend',
+      '--to',
+      'svc/store-be:80',
+      '-o',
+      'json',
+    ];
+    await runKept(program, reading, trace);
+    await runKept(program, reading, trace);
+    expect(runs).toBe(4);
+    expect(await runKept(program, open(2), argv)).toEqual(first);
+    expect(runs).toBe(5);
   });
 });
