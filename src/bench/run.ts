@@ -184,6 +184,14 @@ if (want('serve')) {
         h.varied.medianMs <= 5,
       ),
     );
+    lines.push(
+      line(
+        `serve ${pods / 1000}k = CLI`,
+        `${h.compared - h.differing.length} of ${h.compared} traces equal trace -o json${h.differing.length > 0 ? ` (not: ${h.differing.join(', ')})` : ''}`,
+        'all',
+        h.differing.length === 0,
+      ),
+    );
   }
 }
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -14,7 +14,7 @@
  * Target: a median ≤ 5 ms per trace at 150,000 pods. Figures are wall-clock
  * on this machine; a shared machine only ever adds time.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +46,9 @@ export interface ServeSessionBench {
   /** A different pod → Service question each time. */
   readonly varied: Timings;
 }
+
+/** The questions (by k) whose served answers the HTTP bench compares with the command line's. */
+const CLI_COMPARED = [0, 1, 500, 1000];
 
 /** The k-th question: a pod of some app to some Service's port 80. */
 export function scaleQuestion(size: ScaleSize, k: number): { from: string; to: string } {
@@ -102,6 +105,10 @@ export interface ServeHttpBench {
   readonly firstTraceMs: number;
   readonly same: Timings;
   readonly varied: Timings;
+  /** Questions whose served answer was compared with `packeteye trace -o json` on the same file. */
+  readonly compared: number;
+  /** Those whose answers differ (none, or the bench says MISSED). */
+  readonly differing: readonly string[];
 }
 
 /** Runs `packeteye serve` (dist/cli) on the scale cluster and asks it 1,000 + 1,000 traces. */
@@ -129,20 +136,46 @@ export async function benchServeHttp(
       child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
     });
     const startMs = performance.now() - t0;
-    const ask = async (q: { from: string; to: string }): Promise<number> => {
+    const answers = new Map<number, string>();
+    const ask = async (q: { from: string; to: string }, keep?: number): Promise<number> => {
       const s = performance.now();
       const r = await fetch(`${url}api/trace?${new URLSearchParams(q)}`);
-      await r.text();
+      const text = await r.text();
       if (r.status !== 200) throw new Error(`${r.status} for ${q.from} → ${q.to}`);
-      return performance.now() - s;
+      const ms = performance.now() - s;
+      if (keep !== undefined) answers.set(keep, text);
+      return ms;
     };
     const first = scaleQuestion(size, 0);
-    const firstTraceMs = await ask(first);
+    const firstTraceMs = await ask(first, 0);
     const same: number[] = [];
     for (let i = 0; i < traces; i++) same.push(await ask(first));
     const varied: number[] = [];
-    for (let k = 1; k <= traces; k++) varied.push(await ask(scaleQuestion(size, k)));
-    return { pods, startMs, firstTraceMs, same: timings(same), varied: timings(varied) };
+    const compare = new Set(CLI_COMPARED.filter((k) => k <= traces));
+    for (let k = 1; k <= traces; k++)
+      varied.push(await ask(scaleQuestion(size, k), compare.has(k) ? k : undefined));
+    // The same questions through the command line, each a process of its own.
+    const differing: string[] = [];
+    for (const [k, served] of answers) {
+      const q = scaleQuestion(size, k);
+      const cli = execFileSync(
+        process.execPath,
+        [bin, 'trace', '-f', file, '--from', q.from, '--to', q.to, '-o', 'json'],
+        { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] },
+      );
+      const answer = (JSON.parse(served) as { answer: unknown }).answer;
+      if (JSON.stringify(answer) !== JSON.stringify(JSON.parse(cli)))
+        differing.push(`${q.from} → ${q.to}`);
+    }
+    return {
+      pods,
+      startMs,
+      firstTraceMs,
+      same: timings(same),
+      varied: timings(varied),
+      compared: answers.size,
+      differing,
+    };
   } finally {
     child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });

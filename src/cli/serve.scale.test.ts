@@ -1,5 +1,5 @@
 /**
- * On the scale cluster (src/bench/scale-cluster.ts, 600 pods on 20 nodes,
+ * On the scale cluster (src/bench/scale-cluster.ts, 1,000 pods on 33 nodes,
  * 40 Services): the traces `packeteye serve` answers equal `trace -o json`
  * run on the same file, question by question, for pod → Service questions
  * spread over the cluster (each touching other nodes), asked in one server.
@@ -15,7 +15,7 @@ import { buildProgram, main } from './main.js';
 import { startServe, type ServeHandle } from './serve.js';
 
 describe('serve on the scale cluster', () => {
-  const size = scaleSize(600);
+  const size = scaleSize(1000);
   const dir = mkdtempSync(join(tmpdir(), 'pe-serve-scale-'));
   const file = join(dir, 'scale.json');
   let h: ServeHandle;
