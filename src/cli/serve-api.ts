@@ -47,6 +47,7 @@ const TRACE_VALUES = {
   sport: '--sport',
   seed: '--seed',
   http: '--http',
+  defaults: '--defaults',
 };
 
 export const ROUTES: Readonly<Record<string, Route>> = {

@@ -104,6 +104,10 @@ describe('serve: the API answers as the CLI does', () => {
       { from: 'frontend', to: 'svc/store-be:80', seed: '7', 'all-paths': '1' },
     ],
     ['UDP to a pod port', { from: 'default/frontend', to: 'default/store-be-1:80', proto: 'udp' }],
+    [
+      'only the touched defaults',
+      { from: 'default/frontend', to: 'svc/default/store-be:80', defaults: 'touched' },
+    ],
     // After questions that built node-1 only: node-2's rule steps name node-2's rules.
     ['a pod on the other node', { from: 'default/frontend', to: 'default/store-be-3:80' }],
   ])('trace: %s equals trace -o json', async (_, q: Record<string, string>) => {
@@ -113,6 +117,7 @@ describe('serve: the API answers as the CLI does', () => {
     if (q.seed) argv.push('--seed', q.seed);
     if (q.proto) argv.push('--proto', q.proto);
     if (q['all-paths']) argv.push('--all-paths');
+    if (q.defaults) argv.push('--defaults', q.defaults);
     const c = await cli(argv);
     expect(c.status).toBe(0);
     expect(body.answer).toEqual(JSON.parse(c.stdout));

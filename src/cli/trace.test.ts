@@ -128,6 +128,47 @@ describe('packeteye trace', () => {
   });
 });
 
+describe('packeteye trace --defaults touched', () => {
+  const args = [
+    'trace',
+    '-f',
+    'examples/two-nodes.yaml',
+    '--from',
+    'frontend',
+    '--to',
+    'svc/store-be:80',
+  ];
+  it('keeps the defaults about what the connection touched and counts the others', async () => {
+    const all = await cli(...args, '-o', 'json');
+    const touched = await cli(...args, '-o', 'json', '--defaults', 'touched');
+    expect([all.code, touched.code]).toEqual([0, 0]);
+    const a = expectDocument(all.out, 'Trace');
+    const t = expectDocument(touched.out, 'Trace');
+    const svc = (o: string) => o.startsWith('Service ') || o.startsWith('EndpointSlice ');
+    // Two-nodes has Services the connection does not touch: their defaults go, counted.
+    expect(a.defaults.filter((d: { object: string }) => svc(d.object)).length).toBeGreaterThan(
+      t.defaults.filter((d: { object: string }) => svc(d.object)).length,
+    );
+    expect(t.defaultsOmitted).toBe(a.defaults.length - t.defaults.length);
+    expect(t.defaults).toEqual(
+      a.defaults.filter((d: unknown) =>
+        (t.defaults as unknown[]).some((x) => JSON.stringify(x) === JSON.stringify(d)),
+      ),
+    );
+    const { defaults: _a, ...restA } = a;
+    const { defaults: _t, defaultsOmitted: _o, ...restT } = t;
+    expect(restT).toEqual(restA);
+    // The text shows the touched ones either way, and the same count of the others.
+    expect((await cli(...args, '--defaults', 'touched')).out).toBe((await cli(...args)).out);
+  });
+
+  it('refuses another value', async () => {
+    const r = await cli(...args, '--defaults', 'some');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('[bad-defaults]');
+  });
+});
+
 describe('packeteye rules', () => {
   it("prints the node kernel in the real tools' formats", async () => {
     const r = await cli('rules', '-f', 'examples/same-node.yaml', '--node', 'node-a');

@@ -8,7 +8,12 @@ import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import { traceDocument } from '../render/document.js';
 import { renderTraceHtml } from '../render/html.js';
-import { renderTraceMermaid, renderTraceText, renderTraceVerbose } from '../render/trace.js';
+import {
+  renderTraceMermaid,
+  renderTraceText,
+  renderTraceVerbose,
+  withTouchedDefaults,
+} from '../render/trace.js';
 import {
   traceConnection,
   traceConnectionWithTwin,
@@ -36,6 +41,7 @@ import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
   strict?: boolean;
+  defaults?: string;
   nodeState?: string[];
   from: string;
   to: string;
@@ -95,6 +101,47 @@ function traceByNameRef(
   return t;
 }
 
+/** The options no reading of the cluster is needed to refuse; whether the output is frames. */
+function checkOptions(io: Io, opts: TraceOpts, output: string): boolean {
+  if (!OUTPUTS.includes(output))
+    throw InputError.of(
+      'bad-output',
+      `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`,
+      { field: '--output' },
+      'e.g. -o json, or -o yaml',
+    );
+  if (opts.defaults !== 'all' && opts.defaults !== 'touched')
+    throw InputError.of(
+      'bad-defaults',
+      `--defaults ${JSON.stringify(opts.defaults)} is not one of all, touched`,
+      { field: '--defaults' },
+    );
+  const capture = output === 'pcap' || output === 'pcapng';
+  if (capture && io.isTty)
+    throw InputError.of(
+      'bad-output',
+      `-o ${output} writes binary frames, and stdout is a terminal`,
+      { field: '--output' },
+      `redirect it: -o ${output} > trace.${output} (or pipe it to tshark -r -)`,
+    );
+  if (capture && opts.http !== undefined)
+    throw InputError.of(
+      'bad-output',
+      '-o pcap writes the frames of one connection; --http traces two',
+      { field: '--output' },
+      'drop --http, or trace the upstream connection on its own',
+    );
+  if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
+    throw InputError.of(
+      'bad-proto',
+      `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`,
+      { field: '--proto' },
+      'e.g. --proto udp (SCTP is traced by `packeteye iptables trace`)',
+    );
+  }
+  return capture;
+}
+
 export function register(program: Command, io: Io): void {
   program
     .command('trace')
@@ -130,40 +177,16 @@ export function register(program: Command, io: Io): void {
       '--packet <k=v,...>',
       'header values the objects do not say, for -o vpp: id, seq, window, tsval, replySeq, replyWindow, replyTsval (e.g. id=0x5eb4,seq=0xba5bf36d)',
     )
+    .option(
+      '--defaults <which>',
+      'all | touched: every default the twin invented, or only those about objects the connection touched (the others counted in defaultsOmitted)',
+      'all',
+    )
     .option('--strict', STRICT_HELP)
     .addHelpText('after', EXAMPLES)
     .action(async (opts: TraceOpts) => {
       const output = opts.output ?? 'text';
-      if (!OUTPUTS.includes(output))
-        throw InputError.of(
-          'bad-output',
-          `-o ${JSON.stringify(output)} is not one of ${OUTPUTS.join(', ')}`,
-          { field: '--output' },
-          'e.g. -o json, or -o yaml',
-        );
-      const capture = output === 'pcap' || output === 'pcapng';
-      if (capture && io.isTty)
-        throw InputError.of(
-          'bad-output',
-          `-o ${output} writes binary frames, and stdout is a terminal`,
-          { field: '--output' },
-          `redirect it: -o ${output} > trace.${output} (or pipe it to tshark -r -)`,
-        );
-      if (capture && opts.http !== undefined)
-        throw InputError.of(
-          'bad-output',
-          '-o pcap writes the frames of one connection; --http traces two',
-          { field: '--output' },
-          'drop --http, or trace the upstream connection on its own',
-        );
-      if (opts.proto !== undefined && !PROTOS.includes(opts.proto.toLowerCase())) {
-        throw InputError.of(
-          'bad-proto',
-          `--proto ${JSON.stringify(opts.proto)} is not one of ${PROTOS.join(', ')}`,
-          { field: '--proto' },
-          'e.g. --proto udp (SCTP is traced by `packeteye iptables trace`)',
-        );
-      }
+      const capture = checkOptions(io, opts, output);
       const sport = parseIntOption(opts.sport, '--sport', 1, 65535);
       const seed = parseIntOption(opts.seed, '--seed', 0, 0xffffffff) ?? 1;
       const ns = opts.namespace;
@@ -225,6 +248,7 @@ export function register(program: Command, io: Io): void {
       }
       // Denied by the policies: the checked edits that would allow it, in the trace itself.
       if (['text', 'wide', 'json', 'yaml'].includes(output)) t = suggested(sio, src.files, t);
+      if (opts.defaults === 'touched') t = withTouchedDefaults(t);
       const wide = output === 'wide';
       const text = (x: ConnectionTrace): string =>
         opts.verbose ? renderTraceVerbose(x) : renderTraceText(x, { wide });

@@ -1,5 +1,5 @@
 /** The HTML view's tables: rewrites, alternatives, invented defaults, policy and diagnostics. */
-import { touchedBy } from './trace.js';
+import { touchedTest } from './trace.js';
 import {
   formatPercent,
   type Alternative,
@@ -67,7 +67,7 @@ export function alternativesHtml(t: ConnectionTrace): string {
 
 export function defaultsHtml(t: ConnectionTrace): string {
   if (t.defaults.length === 0) return '';
-  const relevant = (o: string): boolean => touchedBy(t, o);
+  const relevant = touchedTest(t);
   const table = (ds: typeof t.defaults, caption: string): string =>
     `<div class="scroll"><table><caption>${esc(caption)}</caption><thead><tr><th scope="col">object</th><th scope="col">field</th><th scope="col">value</th><th scope="col">why</th></tr></thead><tbody>` +
     ds
@@ -84,6 +84,9 @@ export function defaultsHtml(t: ConnectionTrace): string {
     table(mine, 'For the objects this connection touched') +
     (rest.length > 0
       ? `<details class="more"><summary>${rest.length} more, about objects this connection did not touch</summary>${table(rest, 'Other defaults')}</details>`
+      : '') +
+    (t.defaultsOmitted
+      ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
       : '') +
     `</section>`
   );
@@ -106,6 +109,9 @@ export function policyHtml(t: ConnectionTrace): string {
     `<ul>${dir('egress from the source', p.egress)}${dir('ingress to the destination', p.ingress)}</ul>` +
     (p.explanation.length > 0
       ? `<pre class="explain">${p.explanation.map((l) => esc(l)).join('\n')}</pre>`
+      : '') +
+    (t.defaultsOmitted
+      ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
       : '') +
     `</section>`
   );

@@ -258,18 +258,40 @@ function legText(title: string, leg: Leg, out: string[], wide = false): void {
  * slices), or the Cluster itself.
  */
 export function touchedBy(t: ConnectionTrace, object: string): boolean {
+  return touchedTest(t)(object);
+}
+
+/** touchedBy for one trace, its hosts gathered once (for a trace's thousands of defaults). */
+export function touchedTest(t: ConnectionTrace): (object: string) => boolean {
   const involved = new Set<string>();
   for (const leg of [t.request, t.reply]) for (const h of leg?.hops ?? []) involved.add(h.host);
   const svc =
     t.to.kind === 'service' && t.to.ref.startsWith('svc/')
       ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
       : undefined;
-  const name = object.replace(/^\S+ /, '');
-  return (
-    involved.has(name) ||
-    (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
-    object.startsWith('Cluster ')
-  );
+  return (object) => {
+    const name = object.replace(/^\S+ /, '');
+    return (
+      involved.has(name) ||
+      (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
+      object.startsWith('Cluster ')
+    );
+  };
+}
+
+/**
+ * The trace with only the defaults about objects the connection touched
+ * (`trace --defaults touched`), and how many it leaves out: at scale a trace
+ * carries a default for every Service of the cluster.
+ */
+export function withTouchedDefaults<T extends ConnectionTrace>(t: T): T {
+  const touched = touchedTest(t);
+  const defaults = t.defaults.filter((d) => touched(d.object));
+  return {
+    ...t,
+    defaults,
+    defaultsOmitted: (t.defaultsOmitted ?? 0) + t.defaults.length - defaults.length,
+  };
 }
 
 export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {}): string {
@@ -321,12 +343,14 @@ export function renderTraceText(t: ConnectionTrace, opts: { wide?: boolean } = {
       );
     }
   }
-  const relevant = t.defaults.filter((d) => touchedBy(t, d.object));
-  if (t.defaults.length > 0) {
+  const touched = touchedTest(t);
+  const relevant = t.defaults.filter((d) => touched(d.object));
+  const omitted = t.defaultsOmitted ?? 0;
+  if (t.defaults.length + omitted > 0) {
     out.push('');
     out.push('defaults (what the twin invented):');
     for (const d of relevant) out.push(`  ${d.object} ${d.field} = ${d.value}: ${d.reason}`);
-    const more = t.defaults.length - relevant.length;
+    const more = t.defaults.length + omitted - relevant.length;
     if (more > 0)
       out.push(
         `  … and ${more} more about objects this connection did not touch (-o json, packeteye rules)`,

@@ -344,6 +344,11 @@ export interface ConnectionTrace {
   readonly rewrites: readonly RewriteView[];
   /** What the twin invented because the input did not say. */
   readonly defaults: readonly TwinDefault[];
+  /**
+   * With `--defaults touched`: how many defaults about objects the connection
+   * did not touch were left out of `defaults`.
+   */
+  readonly defaultsOmitted?: number;
   /** With `--all-paths`: every alternative. */
   readonly alternatives?: readonly Alternative[];
   readonly diagnostics: readonly Diagnostic[];
