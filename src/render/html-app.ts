@@ -53,7 +53,7 @@ refs.forEach(function(ref){var o=d.createElement('option');o.value=ref;o.label=e
 suggest(d.getElementById('from'),d.getElementById('from-list'),false);
 suggest(d.getElementById('to'),d.getElementById('to-list'),true);
 function question(){var f=new FormData(form);return {from:f.get('from'),to:f.get('to'),proto:f.get('proto'),seed:f.get('seed'),'all-paths':f.get('all-paths')?'1':''};}
-function ask(q){say('tracing '+q.from+' \\u2192 '+q.to+'\\u2026');var p=Object.assign({},q,{html:'1'});
+function ask(q){say('tracing '+q.from+' \\u2192 '+q.to+'\\u2026');var p=Object.assign({},q,{html:'1',defaults:'touched'});
 return get('/api/trace',p).then(function(r){if(!r.ok){result.textContent='';warn.hidden=true;say(problem(r.j),true);return;}
 result.innerHTML=r.j.html;enhance(result);chips();say('');
 var w=r.j.stderr||[];warn.hidden=w.length===0;warn.querySelector('pre').textContent=w.join('\\n');
