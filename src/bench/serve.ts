@@ -9,7 +9,9 @@
  *   http      the real server (`packeteye serve` from dist/, as a child
  *             process, on loopback): 1,000 GET /api/trace, each one the
  *             `trace -o json` command run on the kept cluster, timed at the
- *             client (request to last byte)
+ *             client (request to last byte); again with `defaults=touched`
+ *             (the trace document without the thousands of defaults about
+ *             Services the connection did not touch)
  *
  * Target: a median ≤ 5 ms per trace at 150,000 pods. Figures are wall-clock
  * on this machine; a shared machine only ever adds time.
@@ -116,6 +118,8 @@ export async function benchServeHttp(
   pods: number,
   traces = 1000,
   bin = 'bin/packeteye.js',
+  /** More query parameters for every trace (e.g. `defaults: 'touched'`), passed to the CLI too. */
+  extra: Readonly<Record<string, string>> = {},
 ): Promise<ServeHttpBench> {
   const size = scaleSize(pods);
   const dir = mkdtempSync(join(tmpdir(), 'pe-bench-serve-'));
@@ -139,7 +143,7 @@ export async function benchServeHttp(
     const answers = new Map<number, string>();
     const ask = async (q: { from: string; to: string }, keep?: number): Promise<number> => {
       const s = performance.now();
-      const r = await fetch(`${url}api/trace?${new URLSearchParams(q)}`);
+      const r = await fetch(`${url}api/trace?${new URLSearchParams({ ...q, ...extra })}`);
       const text = await r.text();
       if (r.status !== 200) throw new Error(`${r.status} for ${q.from} → ${q.to}`);
       const ms = performance.now() - s;
@@ -160,7 +164,19 @@ export async function benchServeHttp(
       const q = scaleQuestion(size, k);
       const cli = execFileSync(
         process.execPath,
-        [bin, 'trace', '-f', file, '--from', q.from, '--to', q.to, '-o', 'json'],
+        [
+          bin,
+          'trace',
+          '-f',
+          file,
+          '--from',
+          q.from,
+          '--to',
+          q.to,
+          '-o',
+          'json',
+          ...Object.entries(extra).flatMap(([k, v]) => [`--${k}`, v]),
+        ],
         { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] },
       );
       const answer = (JSON.parse(served) as { answer: unknown }).answer;
