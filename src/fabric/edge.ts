@@ -91,6 +91,7 @@ export function planEdge(model: ClusterModel): Edge {
     { compiled: ReturnType<typeof compileRuleset>; diagnostics: Diagnostic[] }
   >();
   const byKey = new Map(services.map((s) => [nsName(s), s]));
+  let healthPorts: readonly { port: number; label: string }[] | undefined;
   return {
     lb,
     services,
@@ -105,22 +106,7 @@ export function planEdge(model: ClusterModel): Edge {
     setupNode: (h, node) => {
       if (vpc) installGceNode(h, node, vpc);
       if (model.cluster.kubeProxy.mode !== 'iptables') return;
-      // kube-proxy's health servers (pkg/proxy/healthcheck): /healthz on 0.0.0.0:10256, and one
-      // server per externalTrafficPolicy Local LoadBalancer on its healthCheckNodePort.
-      const ports: { port: number; label: string }[] = [
-        { port: KUBE_PROXY_HEALTHZ_PORT, label: 'kube-proxy /healthz' },
-      ];
-      for (const svc of services)
-        if (
-          svc.spec.type === 'LoadBalancer' &&
-          svc.spec.externalTrafficPolicy === 'Local' &&
-          svc.spec.healthCheckNodePort
-        )
-          ports.push({
-            port: svc.spec.healthCheckNodePort,
-            label: `kube-proxy health check for Service ${nsName(svc)}`,
-          });
-      for (const p of ports)
+      for (const p of (healthPorts ??= kubeProxyHealthPorts(services)))
         if (!h.sockets.findListener('tcp', '0.0.0.0', p.port))
           h.listen('tcp', p.port, { label: p.label });
     },
@@ -221,4 +207,28 @@ function metallbL2Leaders(
     });
   }
   return l2Leaders;
+}
+
+/**
+ * kube-proxy's health servers on every node (pkg/proxy/healthcheck): /healthz
+ * on 0.0.0.0:10256, and one server per externalTrafficPolicy Local
+ * LoadBalancer on its healthCheckNodePort.
+ */
+function kubeProxyHealthPorts(
+  services: readonly ModelService[],
+): readonly { port: number; label: string }[] {
+  const ports: { port: number; label: string }[] = [
+    { port: KUBE_PROXY_HEALTHZ_PORT, label: 'kube-proxy /healthz' },
+  ];
+  for (const svc of services)
+    if (
+      svc.spec.type === 'LoadBalancer' &&
+      svc.spec.externalTrafficPolicy === 'Local' &&
+      svc.spec.healthCheckNodePort
+    )
+      ports.push({
+        port: svc.spec.healthCheckNodePort,
+        label: `kube-proxy health check for Service ${nsName(svc)}`,
+      });
+  return ports;
 }
