@@ -2,7 +2,7 @@
 import { FAILSAFE_SCHEMA, Type, load as fastLoad } from 'js-yaml';
 import { LineCounter, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../diag.js';
-import { type SourceRef, resolve, once, type RawDocument } from './parse-source.js';
+import { type SourceRef, resolve, type RawDocument, lazyTree } from './parse-source.js';
 import { YAML_OPTIONS, readYamlDocuments } from './parse-slow.js';
 
 // --- The fast path ---------------------------------------------------------
@@ -195,21 +195,6 @@ const STREAM_SYNTAX = /^(?:%|\.\.\.(?:[ \t\r\n]|$))/m;
 const DOCUMENT_START = /^---(?=[ \t\r\n]|$)/gm;
 
 /**
- * A LineCounter for a lazily parsed slice starting at line `line`: `linePos`
- * adds the lines before it, in constant space (the tree is only asked for
- * lines; error messages come from `offsetLineCounter`).
- */
-function shiftedLineCounter(line: number): LineCounter {
-  const lc = new LineCounter();
-  const own = lc.linePos;
-  lc.linePos = (offset: number) => {
-    const p = own(offset);
-    return { line: p.line + line - 1, col: p.col };
-  };
-  return lc;
-}
-
-/**
  * A LineCounter whose offset 0 is the start of line `line` (1-based) of the
  * file, with real line starts before it, so that the `yaml` package's
  * error excerpts read the right line.
@@ -299,30 +284,6 @@ function yamlItemStarts(
 }
 
 /**
- * Lazily parsed `yaml` package tree of `text[from, to)`, which starts at
- * the beginning of line `line`; `pick` chooses the node (the document's
- * contents, or the one element of a list slice).
- */
-function lazyTree(
-  text: string,
-  from: number,
-  to: number,
-  line: number,
-  pick: (contents: YamlNode | null) => YamlNode | undefined,
-): SourceRef {
-  return {
-    node: undefined,
-    lines: undefined,
-    lazy: once((): SourceRef => {
-      const lc = shiftedLineCounter(line);
-      const docs = parseAllDocuments(text.slice(from, to), { ...YAML_OPTIONS, lineCounter: lc });
-      const first = Array.isArray(docs) ? docs[0] : undefined;
-      return { node: pick((first?.contents as YamlNode | null | undefined) ?? null), lines: lc };
-    }),
-  };
-}
-
-/**
  * The fast reading of a YAML file (see the module comment), or undefined
  * when the whole file must go to the `yaml` package (directives, `...`,
  * a byte-order mark). Each `---` document that js-yaml rejects or that
@@ -406,7 +367,7 @@ export function parseYamlFast(
     }
     if (value === null || value === undefined) continue;
     const contentLine = lineAt(lineStarts, start);
-    let source = lazyTree(text, from, to, line, (c) => c ?? undefined);
+    let source = lazyTree(text, from, to, line, YAML_OPTIONS, (c) => c ?? undefined);
     let itemLines: number[] | undefined;
     let itemSources: SourceRef[] | undefined;
     const items = (value as { items?: unknown }).items;
@@ -415,7 +376,7 @@ export function parseYamlFast(
       if (found && found.starts.length === items.length) {
         itemLines = found.starts.map((o) => lineAt(lineStarts, o));
         itemSources = found.spans.map(([a, b]) =>
-          lazyTree(text, a, b, lineAt(lineStarts, a), (c) =>
+          lazyTree(text, a, b, lineAt(lineStarts, a), YAML_OPTIONS, (c) =>
             isSeq(c) ? ((c.items[0] as YamlNode | null | undefined) ?? undefined) : undefined,
           ),
         );

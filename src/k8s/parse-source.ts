@@ -1,5 +1,14 @@
 /** Paths to fields and the source positions of raw documents: a field's line, its scalar's text, a child's source. */
-import { LineCounter, isMap, isScalar, isSeq, type Node as YamlNode } from 'yaml';
+import {
+  LineCounter,
+  isMap,
+  isScalar,
+  isSeq,
+  parseAllDocuments,
+  type DocumentOptions,
+  type ParseOptions,
+  type Node as YamlNode,
+} from 'yaml';
 
 export type Path = readonly (string | number)[];
 
@@ -54,6 +63,66 @@ export function once<T>(f: () => T): () => T {
   };
 }
 
+/**
+ * A LineCounter for a lazily parsed slice starting at line `line`: `linePos`
+ * adds the lines before it, in constant space (the tree is only asked for
+ * lines; error messages come from `offsetLineCounter`).
+ */
+function shiftedLineCounter(line: number): LineCounter {
+  const lc = new LineCounter();
+  const own = lc.linePos;
+  lc.linePos = (offset: number) => {
+    const p = own(offset);
+    return { line: p.line + line - 1, col: p.col };
+  };
+  return lc;
+}
+
+/**
+ * The `yaml` package's tree of `text[from, to)`, which starts on line
+ * `line`, read only when a diagnostic asks for a line (then kept); `pick`
+ * chooses the node (the document's contents, or the one element of a list
+ * slice). One small object per source: a 150,000-item list has one each.
+ */
+class SliceSource implements SourceRef {
+  readonly node = undefined;
+  readonly lines = undefined;
+  private tree: SourceRef | undefined;
+  constructor(
+    private readonly text: string,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly line: number,
+    private readonly options: ParseOptions & DocumentOptions,
+    private readonly pick: (contents: YamlNode | null) => YamlNode | undefined,
+  ) {}
+
+  get lazy(): () => SourceRef {
+    return () => (this.tree ??= this.read());
+  }
+
+  private read(): SourceRef {
+    const lc = shiftedLineCounter(this.line);
+    const docs = parseAllDocuments(this.text.slice(this.from, this.to), {
+      ...this.options,
+      lineCounter: lc,
+    });
+    const first = Array.isArray(docs) ? docs[0] : undefined;
+    return { node: this.pick((first?.contents as YamlNode | null | undefined) ?? null), lines: lc };
+  }
+}
+
+export function lazyTree(
+  text: string,
+  from: number,
+  to: number,
+  line: number,
+  options: ParseOptions & DocumentOptions,
+  pick: (contents: YamlNode | null) => YamlNode | undefined,
+): SourceRef {
+  return new SliceSource(text, from, to, line, options, pick);
+}
+
 export interface RawDocument {
   readonly file: string;
   /** 1-based document index in the file. */
@@ -80,11 +149,17 @@ export function isCheap(src: SourceRef): boolean {
 export function jsonElementLines(text: string): {
   top: number;
   elements: number[];
+  /** Where each element's text starts and ends (offsets, end exclusive): its own reading for a diagnostic's line. */
+  starts: number[];
+  ends: number[];
   /** How deep the brackets nest (strings skipped), and the first line that deep: deepestNesting's JSON reading. */
   depth: number;
   deepestLine: number;
 } {
   const elements: number[] = [];
+  const starts: number[] = [];
+  const ends: number[] = [];
+  let open = false; // an element is started and not yet ended
   let maxDepth = 0;
   let deepestLine = 1;
   let line = 1;
@@ -104,6 +179,8 @@ export function jsonElementLines(text: string): {
     if (c === 32 || c === 9 || c === 13) continue;
     if (expectElement && c !== 93) {
       elements.push(line);
+      starts.push(i);
+      open = true;
       expectElement = false;
     }
     switch (c) {
@@ -139,6 +216,10 @@ export function jsonElementLines(text: string): {
             expectElement = true;
           }
         } else if (c === 91 && depth === 1 && !topIsArray && lastKey === 'items') {
+          // A second `items` key wins, as it does for JSON.parse.
+          elements.length = 0;
+          starts.length = 0;
+          ends.length = 0;
           targetDepth = 2;
           expectElement = true;
         }
@@ -150,18 +231,28 @@ export function jsonElementLines(text: string): {
         break;
       case 125: // '}'
       case 93: // ']'
+        if (c === 93 && depth === targetDepth) {
+          // The list ends: so does its last element, and no later array is the list.
+          if (open) ends.push(i);
+          open = false;
+          targetDepth = -1;
+        }
         depth--;
         expectElement = false;
         break;
       case 44: // ','
-        if (depth === targetDepth) expectElement = true;
+        if (depth === targetDepth) {
+          if (open) ends.push(i);
+          open = false;
+          expectElement = true;
+        }
         if (depth === 1) lastKey = undefined;
         break;
       default:
         break;
     }
   }
-  return { top: top || 1, elements, depth: maxDepth, deepestLine };
+  return { top: top || 1, elements, starts, ends, depth: maxDepth, deepestLine };
 }
 
 /** The 1-based line of `path` below `src`, or of the deepest ancestor that exists. */

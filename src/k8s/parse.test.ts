@@ -237,3 +237,48 @@ describe('jsonElementLines finds what the yaml package finds, in one scan', () =
     );
   });
 });
+
+/** Every path to a value inside `v`. */
+function pathsIn(v: unknown, at: (string | number)[] = []): (string | number)[][] {
+  const out = [at];
+  if (Array.isArray(v)) v.forEach((x, i) => out.push(...pathsIn(x, [...at, i])));
+  else if (typeof v === 'object' && v !== null)
+    for (const [k, x] of Object.entries(v)) out.push(...pathsIn(x, [...at, k]));
+  return out;
+}
+
+describe('a JSON element read on its own gives the lines a reading of the whole file gives', () => {
+  it('on random Lists and arrays, indented and one element a line', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 })), {
+          minLength: 1,
+          maxLength: 4,
+        }),
+        fc.nat(3),
+        (items, indent) => {
+          const lines = `[\n${items.map((v) => JSON.stringify(v)).join(',\n')}\n]`;
+          const texts =
+            indent === 0
+              ? [`{"kind":"List","items":${lines}}`, lines]
+              : [
+                  JSON.stringify({ kind: 'List', items }, null, indent),
+                  JSON.stringify(items, null, indent),
+                ];
+          for (const text of texts) {
+            const whole = parseYamlSlow('f.json', text).documents[0]!.source;
+            const read = parseFile('f.json', text).documents;
+            const list = text.startsWith('{');
+            items.forEach((item, i) => {
+              const own = list ? read[0]!.itemSources![i]! : read[i]!.source;
+              for (const p of pathsIn(item)) {
+                expect(lineOf(own, p)).toBe(lineOf(whole, list ? ['items', i, ...p] : [i, ...p]));
+              }
+            });
+          }
+        },
+      ),
+      { numRuns: 200, seed: 23 },
+    );
+  });
+});

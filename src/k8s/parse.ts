@@ -27,9 +27,14 @@ import {
   type RawDocument,
   jsonElementLines,
   childSource,
+  lazyTree,
+  type Path,
 } from './parse-source.js';
 import { MAX_NESTING, deepestNesting, parseYamlSlow } from './parse-slow.js';
 import { parseYamlFast } from './parse-fast.js';
+
+/** How a JSON text is read for lines: as before, the whole reading's options. */
+const JSON_OPTIONS = { logLevel: 'error' } as const;
 
 export {
   childSource,
@@ -81,7 +86,7 @@ export function parseFile(
       ok = false; // maybe YAML flow style; fall through to the YAML parser
     }
     if (ok) {
-      const { top, elements, depth, deepestLine } = jsonElementLines(text);
+      const { top, elements, starts, ends, depth, deepestLine } = jsonElementLines(text);
       if (tooDeep({ depth, line: deepestLine })) return { documents, diagnostics };
       const root = once((): SourceRef => {
         const lc = new LineCounter();
@@ -90,6 +95,13 @@ export function parseFile(
         return { node: (first?.contents as YamlNode | null) ?? undefined, lines: lc };
       });
       const rootRef: SourceRef = { node: undefined, lines: undefined, lazy: root };
+      // Each element is read on its own when a diagnostic asks for a line in it: one
+      // element's text, not the whole file (a YAML reading of 100 MB takes minutes).
+      const list = Array.isArray(value) ? value : (value as { items?: unknown } | null)?.items;
+      const element = (i: number, path: Path): SourceRef =>
+        Array.isArray(list) && starts.length === list.length && ends.length === list.length
+          ? lazyTree(text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, (c) => c ?? undefined)
+          : childSource(rootRef, path);
       if (Array.isArray(value)) {
         value.forEach((v, i) =>
           documents.push({
@@ -97,7 +109,7 @@ export function parseFile(
             document: i + 1,
             line: elements[i] ?? top,
             value: v,
-            source: childSource(rootRef, [i]),
+            source: element(i, [i]),
           }),
         );
       } else {
@@ -108,6 +120,9 @@ export function parseFile(
           value,
           source: rootRef,
           itemLines: elements,
+          ...(Array.isArray(list)
+            ? { itemSources: list.map((_, i) => element(i, ['items', i])) }
+            : {}),
         });
       }
       return { documents, diagnostics };
