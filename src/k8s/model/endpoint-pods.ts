@@ -14,9 +14,13 @@
 
 import { cidrContains, parseCidr } from '../../wire/addr.js';
 import { STAND_IN_ANNOTATION, type LoadedObject } from '../load.js';
-import type { ContainerPort, Pod } from '../types.js';
+import type { ContainerPort, EndpointSlice, KubeObject, Pod } from '../types.js';
 import { cmp, type Builder, type Entry } from './builder.js';
 import type { ClusterConfig, ModelNode } from './types.js';
+
+function isIpv4Slice(o: KubeObject): o is EndpointSlice {
+  return o.kind === 'EndpointSlice' && o.addressType === 'IPv4';
+}
 
 export function endpointPods(
   b: Builder,
@@ -24,7 +28,8 @@ export function endpointPods(
   nodes: ReadonlyMap<string, ModelNode>,
   objects: readonly LoadedObject[],
 ): Entry<Pod>[] {
-  if (nodes.size === 0) return [];
+  // Without IPv4 slices in the input, there is nothing to stand in for (and no set of every pod to make).
+  if (nodes.size === 0 || !objects.some((l) => isIpv4Slice(l.object))) return [];
   const taken = new Set<string>();
   const podNames = new Set<string>();
   for (const { object: o } of objects) {
@@ -37,7 +42,7 @@ export function endpointPods(
   const sortedNodes = [...nodes.values()].sort((x, y) => cmp(x.metadata.name, y.metadata.name));
   const out: Entry<Pod>[] = [];
   for (const { object: s } of objects) {
-    if (s.kind !== 'EndpointSlice' || s.addressType !== 'IPv4') continue;
+    if (!isIpv4Slice(s)) continue;
     const ns = s.metadata.namespace ?? 'default';
     const slice = `EndpointSlice ${ns}/${s.metadata.name}`;
     const ports: ContainerPort[] = (s.ports ?? []).flatMap((p) =>

@@ -186,15 +186,31 @@ function schedulePods(
   return scheduled;
 }
 
+interface PodCidr {
+  readonly text: string;
+  readonly cidr: ReturnType<typeof parseCidr>;
+  /** The bridge gateway (cni0), the network and the broadcast address. */
+  readonly gateway: string;
+  readonly network: string;
+  readonly broadcast: string;
+}
+
 /** Each node's podCIDR, parsed once (every pod on the node is checked against it). */
-const podCidrs = new WeakMap<ModelNode, { text: string; cidr: ReturnType<typeof parseCidr> }>();
-function podCidrOf(node: ModelNode): ReturnType<typeof parseCidr> {
+const podCidrs = new WeakMap<ModelNode, PodCidr>();
+function podCidrOf(node: ModelNode): PodCidr {
   let c = podCidrs.get(node);
   if (c === undefined || c.text !== node.spec.podCIDR) {
-    c = { text: node.spec.podCIDR, cidr: parseCidr(node.spec.podCIDR) };
+    const cidr = parseCidr(node.spec.podCIDR);
+    c = {
+      text: node.spec.podCIDR,
+      cidr,
+      gateway: nthAddress(cidr, 1),
+      network: cidr.network,
+      broadcast: broadcastOf(cidr),
+    };
     podCidrs.set(node, c);
   }
-  return c.cidr;
+  return c;
 }
 
 /**
@@ -210,7 +226,8 @@ function checkPodIP(
   node: ModelNode,
   ip: string,
 ): void {
-  const sub = podCidrOf(node);
+  const own = podCidrOf(node);
+  const sub = own.cidr;
   if (cluster.cni.plugin === 'calico') {
     if (!cidrContains(parseCidr(cluster.clusterCIDR), ip))
       b.warn(
@@ -230,7 +247,7 @@ function checkPodIP(
       `pod IP ${ip} is outside node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR}; kept as given (an IPAM that is not per node, such as AWS VPC CNI's, hands out addresses this way), but ${cluster.cni.plugin} routes pods by their node's podCIDR, so other nodes may not reach it`,
       'give the Cluster the CNI that addressed this pod, or fix the IP or spec.nodeName',
     );
-  } else if (ip === nthAddress(sub, 1) && cluster.cni.plugin === 'bridge') {
+  } else if (ip === own.gateway && cluster.cni.plugin === 'bridge') {
     b.warn(
       e,
       'status.podIP',
@@ -238,7 +255,7 @@ function checkPodIP(
       `pod IP ${ip} is the bridge gateway (cni0) address of node ${node.metadata.name}; kept as given, though host-local never hands it out`,
       `use ${nthAddress(sub, 2)} or higher`,
     );
-  } else if (ip === sub.network || ip === broadcastOf(sub)) {
+  } else if (ip === own.network || ip === own.broadcast) {
     b.warn(
       e,
       'status.podIP',
