@@ -56,24 +56,31 @@ export function deepestNesting(text: string): { depth: number; line: number } {
     let extra = 0;
     if (!json) {
       flow = 0;
-      if (j < end && text[j] !== '#') {
+      if (j < end && text.charCodeAt(j) !== 35 /* # */) {
         const ind = j - i;
         while (indents.length > 0 && indents[indents.length - 1]! >= ind) indents.pop();
         indents.push(ind);
-        for (let k = j; text[k] === '-' && (text[k + 1] === ' ' || k + 1 === end); k += 2) extra++;
+        // '-' followed by ' ' or the line's end (character codes: this loop reads every byte).
+        for (
+          let k = j;
+          text.charCodeAt(k) === 45 && (text.charCodeAt(k + 1) === 32 || k + 1 === end);
+          k += 2
+        )
+          extra++;
       }
     }
     for (let k = j; k < end; k++) {
-      const c = text[k];
-      if (c === '"' || (c === "'" && !json)) {
+      const c = text.charCodeAt(k);
+      if (c === 34 /* " */ || (c === 39 /* ' */ && !json)) {
         // Skip the quoted string (on this line for YAML; JSON strings never span lines).
-        for (k++; k < end && text[k] !== c; k++) if (c === '"' && text[k] === '\\') k++;
-      } else if (c === '#' && !json && (k === j || text[k - 1] === ' ')) break;
-      else if (c === '[' || c === '{') {
+        for (k++; k < end && text.charCodeAt(k) !== c; k++)
+          if (c === 34 && text.charCodeAt(k) === 92 /* \ */) k++;
+      } else if (c === 35 /* # */ && !json && (k === j || text.charCodeAt(k - 1) === 32)) break;
+      else if (c === 91 /* [ */ || c === 123 /* { */) {
         flow++;
         const depth = (json ? 0 : indents.length) + flow + extra;
         if (depth > best.depth) best = { depth, line };
-      } else if (c === ']' || c === '}') flow--;
+      } else if (c === 93 /* ] */ || c === 125 /* } */) flow--;
     }
     const depth = (json ? 0 : indents.length) + Math.max(flow, 0) + extra;
     if (depth > best.depth) best = { depth, line };
