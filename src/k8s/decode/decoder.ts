@@ -51,6 +51,14 @@ function describe(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
+/** Label keys and values found valid (validation is pure): a bounded memo, emptied when full. */
+const VALID_KEYS = new Set<string>();
+const VALID_VALUES = new Set<string>();
+function remember(set: Set<string>, s: string): void {
+  if (set.size >= 65536) set.clear();
+  set.add(s);
+}
+
 /** Reads one object's fields, reporting problems with their field path. */
 export class Decoder {
   constructor(
@@ -288,6 +296,10 @@ export class Decoder {
     if (m === undefined) return undefined;
     const out: Record<string, string> = {};
     for (const [k, raw] of Object.entries(m)) {
+      if (typeof raw === 'string' && VALID_KEYS.has(k) && VALID_VALUES.has(raw)) {
+        out[k] = raw; // checked before: 150,000 pods repeat a few keys and values
+        continue;
+      }
       const p = [...path, k];
       const val = this.str(raw, p);
       if (val === undefined) continue;
@@ -301,6 +313,8 @@ export class Decoder {
         this.error(p, 'k8s-invalid-label', vp);
         continue;
       }
+      remember(VALID_KEYS, k);
+      remember(VALID_VALUES, val);
       out[k] = val;
     }
     return out;
