@@ -103,6 +103,15 @@ describe('unknown fields', () => {
       [['endpoints[0].nodename', 'unknown field endpoints[0].nodename (did you mean nodeName?)']],
     ],
     [
+      'fields named as Object.prototype properties',
+      'apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec:\n  constructor: 1\n  toString: 2\n  containers: [{name: c, __proto__: {}}]\n',
+      [
+        ['spec.constructor', 'unknown field spec.constructor'],
+        ['spec.toString', 'unknown field spec.toString'],
+        ['spec.containers[0].__proto__', 'unknown field spec.containers[0].__proto__'],
+      ],
+    ],
+    [
       'a metadata typo',
       SERVICE.replace('metadata: {name: web,', 'metadata: {name: web, lables: {a: b},'),
       [['metadata.lables', 'unknown field metadata.lables (did you mean labels?)']],

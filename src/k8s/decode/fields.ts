@@ -315,7 +315,8 @@ function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
   }
   if (!isRec(value)) return; // a type error is the decoder's to report
   for (const field of Object.keys(value)) {
-    const sub = (shape as Record<string, Shape>)[field];
+    // Own fields only: `constructor` or `toString` is not a field because Object.prototype has it.
+    const sub = Object.hasOwn(shape, field) ? (shape as Record<string, Shape>)[field] : undefined;
     if (sub === true) continue;
     if (sub !== undefined) {
       walk(d, value[field], sub, [...path, field]);
