@@ -145,8 +145,9 @@ function jumpOf(r: Rule): string | undefined {
  * explored once per hook. Returns the hooks each chain is reached from.
  * Rules that close a loop or pass the depth limit are removed as found.
  */
-function walkFromHooks(ck: Check): Map<string, Set<HookName>> {
-  const reached = new Map<string, Set<HookName>>();
+function walkFromHooks(ck: Check): Map<string, number> {
+  /** Per chain, the hooks it is reached from as HOOK_BIT bits. */
+  const reached = new Map<string, number>();
   /** Jumps below each finished chain (its longest way down), for the depth limit. */
   const height = new Map<string, number>();
   const bad = new Set<Rule>();
@@ -171,7 +172,7 @@ function walkFromHooks(ck: Check): Map<string, Set<HookName>> {
       }
       const rule = f.chain.rules[f.k++]!;
       const to = jumpOf(rule);
-      if (to === undefined || bad.has(rule)) continue;
+      if (to === undefined || (bad.size > 0 && bad.has(rule))) continue;
       const next = ck.chains.get(to);
       if (!next || next.builtin) continue; // parse.ts reports these at COMMIT
       if (onPath.has(to)) {
@@ -234,15 +235,24 @@ function checkDepth(ck: Check, height: ReadonlyMap<string, number>, bad: Set<Rul
   }
 }
 
-function addHook(reached: Map<string, Set<HookName>>, chain: string, hook: HookName): void {
-  let s = reached.get(chain);
-  if (!s) reached.set(chain, (s = new Set()));
-  s.add(hook);
+/** One bit per hook, in hook order (each table's built-in chains are walked in this order). */
+const HOOK_ORDER: readonly HookName[] = ['PREROUTING', 'INPUT', 'FORWARD', 'OUTPUT', 'POSTROUTING'];
+const HOOK_BIT: Readonly<Record<HookName, number>> = {
+  PREROUTING: 1,
+  INPUT: 2,
+  FORWARD: 4,
+  OUTPUT: 8,
+  POSTROUTING: 16,
+};
+const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => m | HOOK_BIT[h], 0);
+
+function addHook(reached: Map<string, number>, chain: string, hook: HookName): void {
+  reached.set(chain, (reached.get(chain) ?? 0) | HOOK_BIT[hook]);
 }
 
-function checkPlaces(ck: Check, reached: ReadonlyMap<string, ReadonlySet<HookName>>): void {
+function checkPlaces(ck: Check, reached: ReadonlyMap<string, number>): void {
   for (const ch of ck.chains.values()) {
-    const hooks = reached.get(ch.name) ?? new Set<HookName>();
+    const hooks = reached.get(ch.name) ?? 0;
     const refused = new Set<Rule>();
     for (const rule of ch.rules) {
       const problem = placeProblem(ck.table, ch, hooks, rule);
@@ -257,7 +267,7 @@ function checkPlaces(ck: Check, reached: ReadonlyMap<string, ReadonlySet<HookNam
 function placeProblem(
   table: TableName,
   ch: ValidChain,
-  hooks: ReadonlySet<HookName>,
+  hooks: number,
   rule: Rule,
 ): string | undefined {
   if (ch.builtin) {
@@ -269,30 +279,42 @@ function placeProblem(
         return `-o in ${ch.name}: a packet in ${ch.name} has no output device yet; iptables refuses "Can't use -o with ${ch.name}"`;
     }
   }
-  const where = ch.builtin ? `${table} ${ch.name}` : `${table} chain ${ch.name}`;
-  const checks: { what: string; place: Place }[] = [];
+  // The target's place first, then each match's, in order; the first one broken is reported.
   if (rule.target) {
     const name = targetName(rule.target);
     const place = TARGET_PLACES[name];
-    if (place) checks.push({ what: `-j ${name}`, place });
+    const problem = place && placeBroken(table, ch, hooks, `-j ${name}`, place);
+    if (problem) return problem;
   }
   for (const m of rule.matches) {
     const p = matchPlace(m);
-    if (p) checks.push(p);
+    const problem = p && placeBroken(table, ch, hooks, p.what, p.place);
+    if (problem) return problem;
   }
-  for (const { what, place } of checks) {
-    const tables = place.tables ?? (place.table ? [place.table] : undefined);
-    if (tables && !tables.includes(table)) {
-      return `${what} in ${where}: it is valid only in the ${tables.join(' or ')} table (${place.source}); the kernel refuses the rule (EINVAL)`;
-    }
-    if (place.hooks) {
-      const wrong = [...hooks].filter((h) => !place.hooks!.includes(h));
-      if (wrong.length > 0) {
-        return (
-          `${what} in ${where}${ch.builtin ? '' : `, reached from ${wrong.join(', ')}`}: it is valid only from ` +
-          `${place.hooks.join(', ')} (${place.source}); the kernel refuses the rule (EINVAL)`
-        );
-      }
+  return undefined;
+}
+
+/** Why `what` (a target or match with its `place`) cannot stand in `ch` of `table`, or undefined. */
+function placeBroken(
+  table: TableName,
+  ch: ValidChain,
+  hooks: number,
+  what: string,
+  place: Place,
+): string | undefined {
+  const where = () => (ch.builtin ? `${table} ${ch.name}` : `${table} chain ${ch.name}`);
+  const tables = place.tables ?? (place.table ? [place.table] : undefined);
+  if (tables && !tables.includes(table)) {
+    return `${what} in ${where()}: it is valid only in the ${tables.join(' or ')} table (${place.source}); the kernel refuses the rule (EINVAL)`;
+  }
+  if (place.hooks) {
+    const wrongMask = hooks & ~hookMask(place.hooks);
+    if (wrongMask !== 0) {
+      const wrong = HOOK_ORDER.filter((h) => (wrongMask & HOOK_BIT[h]) !== 0);
+      return (
+        `${what} in ${where()}${ch.builtin ? '' : `, reached from ${wrong.join(', ')}`}: it is valid only from ` +
+        `${place.hooks.join(', ')} (${place.source}); the kernel refuses the rule (EINVAL)`
+      );
     }
   }
   return undefined;

@@ -281,6 +281,17 @@ const ESCAPE_ALL = /["'\\]/g;
  * (0.3333333333 → 0.33333333349). Ties round to even, as glibc's printf does.
  */
 export function formatProbability(p: number): string {
+  let s = PROBABILITIES.get(p);
+  if (s === undefined) {
+    s = probabilityText(p);
+    // kube-proxy's ladders repeat the same few values (1/n) over thousands of rules.
+    if (PROBABILITIES.size < 4096) PROBABILITIES.set(p, s);
+  }
+  return s;
+}
+const PROBABILITIES = new Map<number, string>();
+
+function probabilityText(p: number): string {
   const k = BigInt(Math.round(p * 0x80000000));
   const scaled = k * 100_000_000_000n;
   const den = 0x80000000n;

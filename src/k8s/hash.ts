@@ -3,7 +3,7 @@
  * base32(sha256(input)) — kube-proxy's chain names (proxy/hash.ts) and
  * kube-router's (policy/kube-router.ts) — short enough for iptables' 28.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 
 const BASE32_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 
@@ -26,7 +26,13 @@ export function base32Std(bytes: Uint8Array): string {
   return out;
 }
 
-/** base32(sha256(input)), first 16 characters. */
+/** One-shot `crypto.hash` (Node 20.12+), else a Hash object. */
+const sha256: (input: string) => Uint8Array =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (input) => crypto.hash('sha256', input, 'buffer')
+    : (input) => crypto.createHash('sha256').update(input, 'utf8').digest();
+
+/** base32(sha256(input)), first 16 characters: the first 80 bits, which need no padding. */
 export function sha256Base32(input: string): string {
-  return base32Std(createHash('sha256').update(input, 'utf8').digest()).slice(0, 16);
+  return base32Std(sha256(input).subarray(0, 10));
 }

@@ -35,34 +35,46 @@ function readTableLines(
   byName: Map<string, DumpChain>,
   lines: readonly string[],
   parsed?: readonly (RuleBody | undefined)[],
+  named?: readonly (string | undefined)[],
 ): void {
-  const fresh = () => (parsed ? { parsed: [] as (RuleBody | undefined)[] } : {});
-  lines.forEach((raw, i) => {
-    const line = raw.trimEnd();
-    if (line === '' || line.startsWith('#')) return;
+  const chain = (name: string, policy: string): DumpChain =>
+    parsed ? { name, policy, rules: [], parsed: [] } : { name, policy, rules: [] };
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!.trimEnd();
+    if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith(':')) {
-      const [name, policy] = line.slice(1).split(' ');
-      const chain: DumpChain = { name: name!, policy: policy ?? '-', rules: [], ...fresh() };
-      t.chains.push(chain);
-      byName.set(chain.name, chain);
-      return;
+      // The writer's name where it gave one (the same word, without splitting the line).
+      const hint = named?.[i];
+      const [name, policy] = hint !== undefined ? [hint, '-'] : line.slice(1).split(' ');
+      const c = chain(name!, policy ?? '-');
+      t.chains.push(c);
+      byName.set(c.name, c);
+      continue;
     }
-    const m = /^-A (\S+)/.exec(line);
-    if (m) {
-      let chain = byName.get(m[1]!);
-      if (!chain) {
+    const name = line.startsWith('-A ') ? (named?.[i] ?? chainOfRule(line)) : undefined;
+    if (name !== undefined) {
+      let c = byName.get(name);
+      if (!c) {
         // iptables-restore would reject this; keep it visible rather than drop it.
-        chain = { name: m[1]!, policy: '-', rules: [], ...fresh() };
-        t.chains.push(chain);
-        byName.set(chain.name, chain);
+        c = chain(name, '-');
+        t.chains.push(c);
+        byName.set(c.name, c);
       }
-      chain.rules.push(line);
-      chain.parsed?.push(parsed?.[i]);
-      return;
+      c.rules.push(line);
+      c.parsed?.push(parsed?.[i]);
+      continue;
     }
     t.other.push(line);
-  });
+  }
 }
+
+/** The chain of a line that starts `-A `: the word after it (`^-A (\S+)`), or undefined. */
+function chainOfRule(line: string): string | undefined {
+  WORD.lastIndex = 3;
+  const m = WORD.exec(line);
+  return m ? m[0] : undefined;
+}
+const WORD = /\S+/y;
 
 /**
  * One table from restore lines (chain declarations and `-A` lines, as a
@@ -71,11 +83,16 @@ function readTableLines(
  */
 export function dumpTable(
   name: string,
-  parts: readonly { lines: readonly string[]; parsed?: readonly (RuleBody | undefined)[] }[],
+  parts: readonly {
+    lines: readonly string[];
+    parsed?: readonly (RuleBody | undefined)[];
+    /** Per line, the chain the writer declared or appended to (proxier.ts LineBuffer). */
+    chains?: readonly (string | undefined)[];
+  }[],
 ): DumpTable {
   const t: DumpTable = { name, chains: [], other: [] };
   const byName = new Map<string, DumpChain>();
-  for (const p of parts) readTableLines(t, byName, p.lines, p.parsed);
+  for (const p of parts) readTableLines(t, byName, p.lines, p.parsed, p.chains);
   return t;
 }
 
@@ -128,21 +145,35 @@ export function ruleComment(rule: string): string | undefined {
  * comments (the comment up to the first space or colon); false if either
  * rule has no comment.
  */
-function orderByCommentServiceName(a: string, b: string): boolean {
-  const c1 = ruleComment(a);
-  const c2 = ruleComment(b);
-  if (c1 === undefined || c2 === undefined) return false;
-  const cut = (s: string) => {
-    const i = s.search(/[ :]/);
-    return i === -1 ? s : s.slice(0, i);
-  };
-  return cut(c1) < cut(c2);
+function orderByCommentServiceName(a: SortKey, b: SortKey): boolean {
+  return a.service !== undefined && b.service !== undefined && a.service < b.service;
 }
 
-/** Stable sort with a Go-style `less` function; `along` (if given) is permuted the same way. */
-function stableSortLess<T, U>(xs: T[], less: (a: T, b: T) => boolean, along?: U[]): void {
-  const indexed = xs.map((x, i) => ({ x, i }));
-  indexed.sort((p, q) => (less(p.x, q.x) ? -1 : less(q.x, p.x) ? 1 : p.i - q.i));
+/** What the sort reads of a rule, read once: its comment's service name, and whether it must stay last. */
+interface SortKey {
+  /** The comment up to the first space or colon; undefined without a comment. */
+  readonly service: string | undefined;
+  readonly last: boolean;
+}
+
+function sortKey(rule: string): SortKey {
+  const c = ruleComment(rule);
+  if (c === undefined) return { service: undefined, last: false };
+  const i = c.search(/[ :]/);
+  return { service: i === -1 ? c : c.slice(0, i), last: c.includes('must be the last rule') };
+}
+
+/**
+ * Stable sort of rule lines with a Go-style `less` over their sort keys;
+ * `along` (if given) is permuted the same way.
+ */
+function stableSortLess<U>(
+  xs: string[],
+  less: (a: SortKey, b: SortKey) => boolean,
+  along?: U[],
+): void {
+  const indexed = xs.map((x, i) => ({ x, k: sortKey(x), i }));
+  indexed.sort((p, q) => (less(p.k, q.k) ? -1 : less(q.k, p.k) ? 1 : p.i - q.i));
   const was = along ? [...along] : undefined;
   indexed.forEach((p, i) => {
     xs[i] = p.x;
@@ -155,6 +186,26 @@ function chainRank(name: string): number {
   if (name === 'KUBE-SERVICES') return 1;
   if (name.startsWith('KUBE-')) return 2;
   return 3;
+}
+
+/** Chains by rank, then by name (stable: chains of one name keep their order). */
+function sortChains(chains: DumpChain[]): void {
+  const byName = new Map<string, DumpChain>();
+  for (const c of chains) byName.set(c.name, c);
+  if (byName.size === chains.length) {
+    // Distinct names: the engine's own string sort per rank (the order `<` gives).
+    const groups: string[][] = [[], [], [], []];
+    for (const c of chains) groups[chainRank(c.name)]!.push(c.name);
+    let i = 0;
+    for (const g of groups) for (const n of g.sort()) chains[i++] = byName.get(n)!;
+    return;
+  }
+  const ranked = chains.map((c) => ({ c, rank: chainRank(c.name) }));
+  ranked.sort((a, b) => {
+    if (a.rank !== b.rank) return a.rank - b.rank;
+    return a.c.name < b.c.name ? -1 : a.c.name > b.c.name ? 1 : 0;
+  });
+  ranked.forEach((r, i) => (chains[i] = r.c));
 }
 
 /**
@@ -178,24 +229,18 @@ export function sortDump(dump: Dump): Dump {
   }));
   tables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const t of tables) {
-    t.chains.sort((a, b) => {
-      const ra = chainRank(a.name);
-      const rb = chainRank(b.name);
-      if (ra !== rb) return ra - rb;
-      return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
-    });
+    sortChains(t.chains);
     for (const c of t.chains) {
       if (c.name === 'KUBE-NODEPORTS' && (t.name === 'filter' || t.name === 'nat')) {
         stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'filter') {
         stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'nat') {
-        const last = (r: string) => (ruleComment(r) ?? '').includes('must be the last rule');
         stableSortLess(
           c.rules,
           (a, b) => {
-            if (last(a)) return false;
-            if (last(b)) return true;
+            if (a.last) return false;
+            if (b.last) return true;
             return orderByCommentServiceName(a, b);
           },
           c.parsed,

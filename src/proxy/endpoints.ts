@@ -9,15 +9,16 @@
 import type { Diagnostic } from '../diag.js';
 import type { EndpointSlice, Protocol, Service } from '../k8s/types.js';
 import { objectRef } from '../k8s/types.js';
+import { endpointChainName, portProtoHash, servicePortNameString } from './hash.js';
 import {
-  endpointChainName,
-  serviceExternalChainName,
-  serviceFirewallChainName,
-  serviceLocalChainName,
-  servicePortChainName,
-  servicePortNameString,
-} from './hash.js';
-import { type IpFamily, canonicalIp, familyOfIp, joinHostPort, parseCidrAny } from './ipaddr.js';
+  type IpFamily,
+  canonicalIp,
+  familyOfIp,
+  formatIpBytes,
+  joinHostPort,
+  parseCidrAny,
+  parseIpBytes,
+} from './ipaddr.js';
 
 /** One service port as the proxier sees it (`servicePortInfo` + `BaseServicePortInfo`). */
 export interface ServicePortInfo {
@@ -395,6 +396,7 @@ function servicePorts(
     }
     const portName = p.name ?? '';
     const nameString = servicePortNameString(ns, svc.metadata.name, portName);
+    const hash = portProtoHash(nameString, proto);
     out.push({
       namespace: ns,
       name: svc.metadata.name,
@@ -406,10 +408,11 @@ function servicePorts(
       port: p.port,
       nodePort,
       ...shared,
-      clusterPolicyChainName: servicePortChainName(nameString, proto),
-      localPolicyChainName: serviceLocalChainName(nameString, proto),
-      externalChainName: serviceExternalChainName(nameString, proto),
-      firewallChainName: serviceFirewallChainName(nameString, proto),
+      // servicePortChainName & co.: one portProtoHash, four prefixes.
+      clusterPolicyChainName: `KUBE-SVC-${hash}`,
+      localPolicyChainName: `KUBE-SVL-${hash}`,
+      externalChainName: `KUBE-EXT-${hash}`,
+      firewallChainName: `KUBE-FW-${hash}`,
     });
   });
   return out;
@@ -499,7 +502,8 @@ function buildEndpointsMap(
           );
           return;
         }
-        const fam = familyOfIp(addr);
+        const bytes = parseIpBytes(addr);
+        const fam = bytes === undefined ? undefined : bytes.length === 4 ? 'IPv4' : 'IPv6';
         if (fam !== opts.family) {
           diag(
             diagnostics,
@@ -511,7 +515,7 @@ function buildEndpointsMap(
           );
           return;
         }
-        const ip = canonicalIp(addr);
+        const ip = formatIpBytes(bytes!);
         const isLocal = ep.nodeName !== undefined && ep.nodeName === opts.nodeName;
         const c = ep.conditions ?? {};
         const endpoint = joinHostPort(ip, p.port!);
@@ -523,7 +527,9 @@ function buildEndpointsMap(
           ready: c.ready === undefined || c.ready,
           serving: c.serving === undefined || c.serving,
           terminating: c.terminating === true,
-          zoneHints: new Set((ep.hints?.forZones ?? []).map((z) => z.name)),
+          zoneHints: ep.hints?.forZones?.length
+            ? new Set(ep.hints.forZones.map((z) => z.name))
+            : NO_HINTS,
           chainName: endpointChainName(
             svc?.nameString ?? nameString,
             PROTOS[protocol] ?? 'tcp',
@@ -544,6 +550,8 @@ function buildEndpointsMap(
   }
   return out;
 }
+
+const NO_HINTS: ReadonlySet<string> = new Set();
 
 /** Go string comparison: byte-wise (UTF-16 order equals it for ASCII). */
 export function cmpStr(a: string, b: string): number {

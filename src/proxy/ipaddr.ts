@@ -13,17 +13,27 @@ export function parseIpBytes(s: string): Uint8Array | undefined {
   return parseV4(s);
 }
 
+/** Four dot-separated runs of 1–3 digits, each ≤ 255 (leading zeros allowed, as Go's ParseIP did). */
 function parseV4(s: string): Uint8Array | undefined {
-  const parts = s.split('.');
-  if (parts.length !== 4) return undefined;
   const out = new Uint8Array(4);
-  for (let i = 0; i < 4; i++) {
-    const p = parts[i]!;
-    if (!/^\d{1,3}$/.test(p)) return undefined;
-    const n = Number(p);
-    if (n > 255) return undefined;
-    out[i] = n;
+  let part = 0;
+  let digits = 0;
+  let v = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || part === 3) return undefined;
+      out[part++] = v;
+      digits = 0;
+      v = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return undefined;
+      v = v * 10 + (c - 48);
+      if (v > 255) return undefined;
+    } else return undefined;
   }
+  if (digits === 0 || part !== 3) return undefined;
+  out[3] = v;
   return out;
 }
 
@@ -76,7 +86,7 @@ export function familyOfIp(s: string): IpFamily | undefined {
 }
 
 export function formatIpBytes(b: Uint8Array): string {
-  if (b.length === 4) return Array.from(b).join('.');
+  if (b.length === 4) return `${b[0]}.${b[1]}.${b[2]}.${b[3]}`;
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[2 * i]! << 8) | b[2 * i + 1]!);
   // Longest run (>= 2) of zero groups, first one on ties (RFC 5952 / Go).

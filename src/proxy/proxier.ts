@@ -103,14 +103,26 @@ export function computeProbability(n: number): string {
 export class LineBuffer {
   readonly lines: string[] = [];
   readonly parsed: (RuleBody | undefined)[] = [];
+  /**
+   * The chain each line declares (`:NAME`) or appends to (`-A NAME`), as the
+   * writer named it; undefined for other lines.
+   */
+  readonly chains: (string | undefined)[] = [];
   write(...args: (string | readonly string[])[]): void {
     const parts: string[] = [];
     for (const a of args) {
       if (typeof a === 'string') parts.push(a);
-      else parts.push(...a);
+      else for (const x of a) parts.push(x);
     }
     this.lines.push(parts.join(' '));
     this.parsed.push(undefined);
+    this.chains.push(parts[0] === '-A' && parts.length > 1 ? parts[1] : undefined);
+  }
+  /** `:NAME - [0:0]`: a user chain declared. */
+  declare(name: string): void {
+    this.lines.push(chainLine(name));
+    this.parsed.push(undefined);
+    this.chains.push(name);
   }
   /** A rule line and its parsed form (undefined: the installer parses the line). */
   writeRule(body: RuleBody | undefined, ...args: (string | readonly string[])[]): void {

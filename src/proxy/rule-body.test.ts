@@ -12,8 +12,14 @@ import { describe, expect, it } from 'vitest';
 import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import type { Ruleset } from '../kernel/netfilter/types.js';
-import { formatDump } from './dump.js';
-import { generateIptablesDump, generateIptablesRules, type ProxyInput } from './iptables.js';
+import { dumpTable, formatDump, parseDump, type Dump } from './dump.js';
+import {
+  generateIptablesDump,
+  generateIptablesRules,
+  generateKubeProxyRestore,
+  type ProxyInput,
+} from './iptables.js';
+import { syncProxyRules } from './sync.js';
 import { plainIpv4 } from './rule-body.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
 
@@ -34,6 +40,16 @@ function same(input: ProxyInput): number {
   const viaText = parseIptablesSave(text, 'iptables-save@n');
   const { dump } = generateIptablesDump(input);
   expect(formatDump(dump)).toBe(text);
+  // The sync's tables are the restore text's, as parseDump reads it.
+  const { w } = syncProxyRules(input);
+  const bare = (ts: Dump['tables']) =>
+    ts.map((t) => ({ ...t, chains: t.chains.map(({ parsed: _, ...c }) => c) }));
+  expect(
+    bare([
+      dumpTable('filter', [w.filterChains, w.filterRules]),
+      dumpTable('nat', [w.natChains, w.natRules]),
+    ]),
+  ).toEqual(bare(parseDump(generateKubeProxyRestore(input).text).tables));
   const viaTables = parseIptablesTables(dump.tables, 'iptables-save@n', { family });
   expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
   expect(plain(viaTables.ruleset)).toBe(plain(viaText.ruleset));

@@ -18,7 +18,6 @@ import {
   KUBE_PROXY_FIREWALL,
   KUBE_SERVICES,
   NFACCT_INVALID,
-  chainLine,
   commentArgs,
   type ProxyInput,
   type Sync,
@@ -34,10 +33,10 @@ export function writeStaticRules(w: Sync): void {
     KUBE_NODEPORTS,
     KUBE_PROXY_FIREWALL,
   ]) {
-    w.filterChains.write(chainLine(c));
+    w.filterChains.declare(c);
   }
   for (const c of [KUBE_SERVICES, KUBE_NODEPORTS, KUBE_POSTROUTING, KUBE_MARK_MASQ]) {
-    w.natChains.write(chainLine(c));
+    w.natChains.declare(c);
   }
 
   w.natRules.write(
@@ -66,7 +65,7 @@ export function writeStaticRules(w: Sync): void {
 
   if (!w.s.isIPv6 && w.s.localhostNodePorts) {
     // route_localnet opens issue #90259; this is kube-proxy's copy of kubelet's fix.
-    w.filterChains.write(chainLine(KUBE_FIREWALL));
+    w.filterChains.declare(KUBE_FIREWALL);
     w.filterRules.write(
       '-A',
       KUBE_FIREWALL,

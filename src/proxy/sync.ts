@@ -42,7 +42,6 @@ import {
   LARGE_CLUSTER_ENDPOINTS_THRESHOLD,
   LineBuffer,
   NFACCT_LOCALHOST_NP,
-  chainLine,
   commentArgs,
   computeProbability,
   newProxier,
@@ -116,11 +115,11 @@ export function syncProxyRules(input: ProxyInput): SyncResult {
     writeCaptureRules(w, svcInfo, plan);
     writeExternalRules(w, svcInfo, plan);
     if (plan.usesClusterPolicyChain) {
-      w.natChains.write(chainLine(plan.clusterPolicyChain));
+      w.natChains.declare(plan.clusterPolicyChain);
       writeServiceToEndpointRules(w, svcInfo, plan.clusterPolicyChain, eps.clusterEndpoints);
     }
     if (plan.usesLocalPolicyChain) {
-      w.natChains.write(chainLine(plan.localPolicyChain));
+      w.natChains.declare(plan.localPolicyChain);
       writeServiceToEndpointRules(w, svcInfo, plan.localPolicyChain, eps.localEndpoints);
     }
     writeEndpointChains(w, svcInfo, eps.allReachableEndpoints);
@@ -412,7 +411,7 @@ function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): 
 
   // External traffic handling.
   if (plan.usesExternalTrafficChain) {
-    natChains.write(chainLine(externalTrafficChain));
+    natChains.declare(externalTrafficChain);
     if (!svcInfo.externalPolicyLocal) {
       // Non-local endpoints may be on another node: masquerade (unless a what-if switches it off).
       if (!w.s.noExternalMasquerade.has(`${svcInfo.namespace}/${svcInfo.name}`))
@@ -467,7 +466,7 @@ function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): 
   // Firewall chain (loadBalancerSourceRanges).
   if (plan.usesFWChain) {
     const fwChain = svcInfo.firewallChainName;
-    natChains.write(chainLine(fwChain));
+    natChains.declare(fwChain);
     const args = ['-A', fwChain, ...commentArgs(`"${svcPortNameString} loadbalancer IP"`)];
     let allowFromNode = false;
     for (const cidr of svcInfo.loadBalancerSourceRanges) {
@@ -555,7 +554,7 @@ function writeEndpointChains(
   const protocol = svcInfo.proto;
   for (const ep of endpoints) {
     const endpointChain = ep.chainName;
-    w.natChains.write(chainLine(endpointChain));
+    w.natChains.declare(endpointChain);
     let args = w.withComment(['-A', endpointChain], svcInfo.nameString);
     // Hairpin: a pod reaching itself through the service must be SNATed.
     const commentText = w.commented ? svcInfo.nameString : undefined;
