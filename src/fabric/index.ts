@@ -26,6 +26,7 @@ import type { ClusterModel } from '../k8s/model.js';
 import { nodeInternalIP } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import type { Network } from '../kernel/network.js';
+import type { Route } from '../kernel/fib.js';
 import { parseCidr } from '../wire/addr.js';
 
 export const UNDERLAY_SEGMENT = 'underlay';
@@ -47,7 +48,15 @@ export function externalHostName(name: string): string {
   return `host/${name}`;
 }
 
-export function buildFabric(net: Network, model: ClusterModel): Fabric {
+/**
+ * What one build of the fabric leaves for the next build from the same model:
+ * the router's podCIDR routes as the kernel accepted them.
+ */
+export interface FabricMemo {
+  podRoutes?: readonly Route[];
+}
+
+export function buildFabric(net: Network, model: ClusterModel, memo: FabricMemo = {}): Fabric {
   const u = model.cluster.underlay;
   const prefix = parseCidr(u.cidr).prefix;
   net.addSegment(UNDERLAY_SEGMENT);
@@ -61,13 +70,19 @@ export function buildFabric(net: Network, model: ClusterModel): Fabric {
     r.sysctl.set('net.ipv4.conf.all.send_redirects', 0);
     r.sysctl.set('net.ipv4.conf.eth0.send_redirects', 0);
   }
-  for (const node of model.nodes.values()) {
-    const ip = nodeInternalIP(node);
-    if (ip === undefined) continue;
-    for (const cidr of node.spec.podCIDRs.length > 0 ? node.spec.podCIDRs : [node.spec.podCIDR]) {
-      if (cidr.includes(':')) continue;
-      r.route.add({ dst: cidr, via: ip, dev: 'eth0', proto: 'static' });
+  if (memo.podRoutes) r.route.addChecked(memo.podRoutes);
+  else {
+    // One route per node podCIDR (5,000 at the limits): checked once, then reused.
+    const podRoutes: Route[] = [];
+    for (const node of model.nodes.values()) {
+      const ip = nodeInternalIP(node);
+      if (ip === undefined) continue;
+      for (const cidr of node.spec.podCIDRs.length > 0 ? node.spec.podCIDRs : [node.spec.podCIDR]) {
+        if (cidr.includes(':')) continue;
+        podRoutes.push(r.route.add({ dst: cidr, via: ip, dev: 'eth0', proto: 'static' }));
+      }
     }
+    memo.podRoutes = podRoutes;
   }
   const externals = new Map<string, Host>();
   if (model.externalHosts.size > 0) {

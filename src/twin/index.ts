@@ -30,7 +30,13 @@ import { hasErrors, type Diagnostic } from '../diag.js';
 import { pluginFor, type CniPlugin } from '../cni/index.js';
 import { mergeIptablesSaveWithDiagnostics } from '../iptables/merge.js';
 import { compilePortmap, type PortmapPod } from '../cni/portmap.js';
-import { buildFabric, externalHostName, routerName, UNDERLAY_SEGMENT } from '../fabric/index.js';
+import {
+  buildFabric,
+  externalHostName,
+  routerName,
+  UNDERLAY_SEGMENT,
+  type FabricMemo,
+} from '../fabric/index.js';
 import { planEdge, type Edge } from '../fabric/edge.js';
 import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
@@ -178,6 +184,8 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
     });
   }
   const proxyFor = kubeProxyRulesFor(model, edge);
+  // The underlay router's podCIDR routes, checked by the first instance and shared by the next.
+  const fabricMemo: FabricMemo = {};
 
   const instantiate = (opts: InstantiateOptions = {}): Twin => {
     const diagnostics: Diagnostic[] = [...planDiags];
@@ -189,7 +197,7 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
     const chosen = pluginFor(c.cni);
     const plugin: CniPlugin | undefined = chosen.plugin;
     if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
-    const fabric = buildFabric(net, model);
+    const fabric = buildFabric(net, model, fabricMemo);
     // The GCE VPC (routes, 1:1 NAT, firewall) is the edge's (fabric/gce.ts, installed by edge.finish).
     const underlay = parseCidr(c.underlay.cidr);
     const built: string[] = [];

@@ -27,6 +27,19 @@ export class RouteApi {
     return r;
   }
 
+  /**
+   * Routes that `add` returned on a host in the same state (the same links,
+   * addresses and routes before them), added again in their order without
+   * repeating the checks: a twin instantiated again from one plan re-adds
+   * thousands of identical routes. Each gets this host's next sequence number.
+   */
+  addChecked(routes: readonly Route[]): void {
+    for (const r of routes) {
+      const seq = this.h.nextRouteSeq();
+      this.h.table(r.table).insert(r.seq === seq ? r : { ...r, seq });
+    }
+  }
+
   /** `ip route append …`: same key allowed, added after the existing ones. */
   append(spec: RouteSpec): Route {
     const r = this.build(spec);
