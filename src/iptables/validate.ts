@@ -144,39 +144,72 @@ function jumpOf(r: Rule): string | undefined {
  * (a 20,000-chain nesting is a path, not a stack overflow), with every chain
  * explored once per hook. Returns the hooks each chain is reached from.
  * Rules that close a loop or pass the depth limit are removed as found.
+ *
+ * Chains are numbered in table order and each rule's jump is resolved to a
+ * number once, so the walks (one per hook, over kube-proxy's 40,000 chains
+ * twice) index arrays instead of looking names up.
  */
-function walkFromHooks(ck: Check): Map<string, number> {
+function walkFromHooks(ck: Check): (chain: string) => number {
+  const chains = [...ck.chains.values()];
+  const n = chains.length;
+  const index = new Map<string, number>();
+  chains.forEach((c, i) => index.set(c.name, i));
+  // Rule k of chain i jumps to user chain jumps[first[i] + k], or -1 (no jump, no such chain, a built-in).
+  const first = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) first[i + 1] = first[i]! + chains[i]!.rules.length;
+  const jumps = new Int32Array(first[n]!);
+  for (let i = 0; i < n; i++) {
+    const rules = chains[i]!.rules;
+    for (let k = 0; k < rules.length; k++) {
+      const to = jumpOf(rules[k]!);
+      const j = to === undefined ? undefined : index.get(to);
+      jumps[first[i]! + k] = j === undefined || chains[j]!.builtin ? -1 : j;
+    }
+  }
   /** Per chain, the hooks it is reached from as HOOK_BIT bits. */
-  const reached = new Map<string, number>();
-  /** Jumps below each finished chain (its longest way down), for the depth limit. */
-  const height = new Map<string, number>();
+  const reached = new Uint8Array(n);
+  /** Jumps below each finished chain (its longest way down), for the depth limit; -1 = never finished. */
+  const height = new Int32Array(n).fill(-1);
   const bad = new Set<Rule>();
+  const onPath = new Uint8Array(n);
+  const done = new Uint8Array(n);
+  // The stack: chain, next rule, height so far.
+  const stC: number[] = [];
+  const stK: number[] = [];
+  const stH: number[] = [];
   for (const hook of BUILTIN_CHAINS[ck.table]) {
-    const base = ck.chains.get(hook);
-    if (!base) continue;
-    const done = new Set<string>();
-    type Frame = { readonly chain: ValidChain; k: number; h: number };
-    const stack: Frame[] = [{ chain: base, k: 0, h: 0 }];
-    const onPath = new Set<string>([base.name]);
-    addHook(reached, base.name, hook);
-    while (stack.length > 0) {
-      const f = stack[stack.length - 1]!;
-      if (f.k >= f.chain.rules.length) {
-        stack.pop();
-        onPath.delete(f.chain.name);
-        done.add(f.chain.name);
-        height.set(f.chain.name, Math.max(height.get(f.chain.name) ?? 0, f.h));
-        const parent = stack[stack.length - 1];
-        if (parent) parent.h = Math.max(parent.h, f.h + 1);
+    const base = index.get(hook);
+    if (base === undefined) continue;
+    const bit = HOOK_BIT[hook];
+    done.fill(0);
+    stC.push(base);
+    stK.push(0);
+    stH.push(0);
+    onPath[base] = 1;
+    reached[base]! |= bit;
+    while (stC.length > 0) {
+      const top = stC.length - 1;
+      const c = stC[top]!;
+      const rules = chains[c]!.rules;
+      if (stK[top]! >= rules.length) {
+        const h = stH[top]!;
+        stC.pop();
+        stK.pop();
+        stH.pop();
+        onPath[c] = 0;
+        done[c] = 1;
+        height[c] = Math.max(height[c]! < 0 ? 0 : height[c]!, h);
+        if (top > 0) stH[top - 1] = Math.max(stH[top - 1]!, h + 1);
         continue;
       }
-      const rule = f.chain.rules[f.k++]!;
-      const to = jumpOf(rule);
-      if (to === undefined || (bad.size > 0 && bad.has(rule))) continue;
-      const next = ck.chains.get(to);
-      if (!next || next.builtin) continue; // parse.ts reports these at COMMIT
-      if (onPath.has(to)) {
-        const path = [...stack.map((s) => s.chain.name), to];
+      const k = stK[top]!++;
+      const j = jumps[first[c]! + k]!;
+      if (j < 0) continue; // no jump; parse.ts reports missing chains at COMMIT
+      const rule = rules[k]!;
+      if (bad.size > 0 && bad.has(rule)) continue;
+      if (onPath[j]) {
+        const to = chains[j]!.name;
+        const path = [...stC.map((x) => chains[x]!.name), to];
         const from = path.indexOf(to);
         bad.add(rule);
         ck.error(
@@ -187,33 +220,47 @@ function walkFromHooks(ck: Check): Map<string, number> {
         );
         continue;
       }
-      addHook(reached, to, hook);
-      if (done.has(to)) {
-        f.h = Math.max(f.h, (height.get(to) ?? 0) + 1);
+      reached[j]! |= bit;
+      if (done[j]) {
+        stH[top] = Math.max(stH[top]!, (height[j]! < 0 ? 0 : height[j]!) + 1);
         continue;
       }
-      onPath.add(to);
-      stack.push({ chain: next, k: 0, h: 0 });
+      onPath[j] = 1;
+      stC.push(j);
+      stK.push(0);
+      stH.push(0);
     }
   }
-  if (ck.backend !== 'legacy') checkDepth(ck, height, bad);
-  for (const ch of ck.chains.values()) {
-    if (ch.rules.some((r) => bad.has(r))) ch.rules = ch.rules.filter((r) => !bad.has(r));
+  const heightOf = (name: string): number | undefined => {
+    const i = index.get(name);
+    return i === undefined || height[i]! < 0 ? undefined : height[i];
+  };
+  if (ck.backend !== 'legacy') checkDepth(ck, heightOf, bad);
+  for (const ch of chains) {
+    if (bad.size > 0 && ch.rules.some((r) => bad.has(r)))
+      ch.rules = ch.rules.filter((r) => !bad.has(r));
   }
-  return reached;
+  return (name) => {
+    const i = index.get(name);
+    return i === undefined ? 0 : reached[i]!;
+  };
 }
 
 /** The first jump (on the deepest way down from a base chain) that lands at level NFT_JUMP_STACK_SIZE. */
-function checkDepth(ck: Check, height: ReadonlyMap<string, number>, bad: Set<Rule>): void {
+function checkDepth(
+  ck: Check,
+  height: (chain: string) => number | undefined,
+  bad: Set<Rule>,
+): void {
   for (const hook of BUILTIN_CHAINS[ck.table]) {
     let chain = ck.chains.get(hook);
-    if (!chain || (height.get(hook) ?? 0) < NFT_JUMP_STACK_SIZE) continue;
+    if (!chain || (height(hook) ?? 0) < NFT_JUMP_STACK_SIZE) continue;
     const path: string[] = [hook];
     for (let level = 0; chain && level < NFT_JUMP_STACK_SIZE; level++) {
       const need = NFT_JUMP_STACK_SIZE - level - 1;
       const rule = chain.rules.find((r) => {
         const to = jumpOf(r);
-        return to !== undefined && !bad.has(r) && (height.get(to) ?? -1) >= need;
+        return to !== undefined && !bad.has(r) && (height(to) ?? -1) >= need;
       });
       if (!rule) break;
       const to = jumpOf(rule)!;
@@ -246,13 +293,9 @@ const HOOK_BIT: Readonly<Record<HookName, number>> = {
 };
 const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => m | HOOK_BIT[h], 0);
 
-function addHook(reached: Map<string, number>, chain: string, hook: HookName): void {
-  reached.set(chain, (reached.get(chain) ?? 0) | HOOK_BIT[hook]);
-}
-
-function checkPlaces(ck: Check, reached: ReadonlyMap<string, number>): void {
+function checkPlaces(ck: Check, reached: (chain: string) => number): void {
   for (const ch of ck.chains.values()) {
-    const hooks = reached.get(ch.name) ?? 0;
+    const hooks = reached(ch.name);
     const refused = new Set<Rule>();
     for (const rule of ch.rules) {
       const problem = placeProblem(ck.table, ch, hooks, rule);
