@@ -16,20 +16,23 @@ function model(file: string) {
 }
 
 describe('buildFabric with a memo', () => {
-  it.each(['examples/two-nodes.yaml', 'examples/gce-egress.yaml', 'examples/flannel-vxlan.yaml'])('%s', (file) => {
-    const m = model(file);
-    const memo: FabricMemo = {};
-    const a = buildFabric(new Network(), m, memo);
-    expect(memo.podRoutes?.length).toBe(m.nodes.size);
-    const b = buildFabric(new Network(), m, memo);
-    const fresh = buildFabric(new Network(), m);
-    expect(b.router.route.list()).toEqual(a.router.route.list());
-    expect(b.router.route.list()).toEqual(fresh.router.route.list());
-    // The same next hop for every node's pods, from either router.
-    for (const node of m.nodes.values()) {
-      const dst = node.spec.podCIDR.replace(/0\/\d+$/, '7');
-      const q = { dst, iif: 'eth0', mark: 0, tos: 0, scope: 0 };
-      expect(b.router.fib(q)).toEqual(fresh.router.fib(q));
-    }
-  });
+  it.each(['examples/two-nodes.yaml', 'examples/gce-egress.yaml', 'examples/flannel-vxlan.yaml'])(
+    '%s',
+    (file) => {
+      const m = model(file);
+      const memo: FabricMemo = {};
+      const a = buildFabric(new Network(), m, memo);
+      expect(memo.podRoutes?.length).toBe(m.nodes.size);
+      const b = buildFabric(new Network(), m, memo);
+      const fresh = buildFabric(new Network(), m);
+      expect(b.router.route.list()).toEqual(a.router.route.list());
+      expect(b.router.route.list()).toEqual(fresh.router.route.list());
+      // The same next hop for every node's pods, from either router.
+      for (const node of m.nodes.values()) {
+        const dst = node.spec.podCIDR.replace(/0\/\d+$/, '7');
+        const q = { dst, iif: 'eth0', mark: 0, tos: 0, scope: 0 };
+        expect(b.router.fib(q)).toEqual(fresh.router.fib(q));
+      }
+    },
+  );
 });
