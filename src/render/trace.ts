@@ -270,13 +270,24 @@ export function touchedTest(t: ConnectionTrace): (object: string) => boolean {
       ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
       : undefined;
   return (object) => {
-    const name = object.replace(/^\S+ /, '');
+    const name = objectName(object);
     return (
       involved.has(name) ||
       (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
       object.startsWith('Cluster ')
     );
   };
+}
+
+/** `KIND NAME` → `NAME` (what `object.replace(/^\S+ /, '')` gives, without a regex per default). */
+function objectName(object: string): string {
+  const i = object.indexOf(' ');
+  if (i <= 0) return object;
+  for (let k = 0; k < i; k++) {
+    const c = object.charCodeAt(k);
+    if ((c >= 9 && c <= 13) || (c >= 160 && /\s/.test(object[k]!))) return object;
+  }
+  return object.slice(i + 1);
 }
 
 /**
