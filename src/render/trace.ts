@@ -269,11 +269,12 @@ export function touchedTest(t: ConnectionTrace): (object: string) => boolean {
     t.to.kind === 'service' && t.to.ref.startsWith('svc/')
       ? t.to.ref.slice(4).replace(/:[^:]*$/, '')
       : undefined;
+  const svcPrefix = svc === undefined ? undefined : `${svc}-`;
   return (object) => {
     const name = objectName(object);
     return (
       involved.has(name) ||
-      (svc !== undefined && (name === svc || name.startsWith(`${svc}-`))) ||
+      (svc !== undefined && (name === svc || name.startsWith(svcPrefix!))) ||
       object.startsWith('Cluster ')
     );
   };
@@ -281,6 +282,18 @@ export function touchedTest(t: ConnectionTrace): (object: string) => boolean {
 
 /** `KIND NAME` → `NAME` (what `object.replace(/^\S+ /, '')` gives, without a regex per default). */
 function objectName(object: string): string {
+  let name = objectNames.get(object);
+  if (name === undefined) {
+    if (objectNames.size >= 1 << 20) objectNames.clear();
+    objectNames.set(object, (name = nameOf(object)));
+  }
+  return name;
+}
+
+/** The names of the objects defaults were about, kept: the same strings recur in every trace. */
+const objectNames = new Map<string, string>();
+
+function nameOf(object: string): string {
   const i = object.indexOf(' ');
   if (i <= 0) return object;
   for (let k = 0; k < i; k++) {
