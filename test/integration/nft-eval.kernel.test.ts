@@ -8,6 +8,19 @@ import { describe, expect, it } from 'vitest';
 import { memoryIo } from '../../src/cli/io.js';
 import { main } from '../../src/cli/main.js';
 import { canEmulate, withTopology } from '../../src/emulate/index.js';
+import { parseNft } from '../../src/iptables/nft/parse.js';
+import type { NftRuleset } from '../../src/kernel/netfilter/nft-types.js';
+
+/** The rules' expressions chain by chain: what a script and the kernel's listing of it must share. */
+function exprs(rs: NftRuleset): string {
+  const out: Record<string, unknown> = {};
+  for (const t of rs.tables)
+    for (const [name, ch] of t.chains)
+      out[`${t.family} ${t.name} ${name}`] = ch.rules.map((r) => r.exprs);
+  return JSON.stringify(out, (k, v: unknown) =>
+    k === 'source' ? undefined : typeof v === 'bigint' ? `${v}n` : v,
+  );
+}
 
 interface Alt {
   verdict: string;
@@ -68,5 +81,39 @@ describe.skipIf(!canEmulate(['ip', 'nft', 'ping']))('nft expressions on the real
     expect(a.hits.map((h) => h.line)).toEqual([3]);
     expect(a.verdict).toBe('UNSUPPORTED');
     expect(JSON.stringify(a.unsupported)).toMatch(/th dport of an ICMP message reads its checksum.*"line":5/);
+  }, 60_000);
+
+  it('a script with define, delete and a handle-less redefine reads as the kernel lists what it loaded', async () => {
+    const script = [
+      'define NETS = { 10.0.0.0/8, 192.168.0.0/16 }',
+      'define WEB = { 80, 443 }',
+      'define ALL = $NETS',
+      'add table ip t',
+      'add chain ip t c { type filter hook input priority 0 ; }',
+      'add chain ip t gone',
+      'add rule ip t c ip saddr $ALL tcp dport $WEB accept',
+      'add rule ip t c ip saddr 1.1.1.1 drop',
+      'add set ip t s { type ipv4_addr ; flags interval ; }',
+      'add element ip t s { 1.1.1.1, 10.0.0.0/8 }',
+      'delete element ip t s { 10.0.0.0/8 }',
+      'delete chain ip t gone',
+      'undefine WEB',
+      'define WEB = 8080',
+      'add rule ip t c ip saddr @s tcp dport $WEB drop',
+      '',
+    ].join('\n');
+    let listing = '';
+    await withTopology({ netns: { node: {} }, veths: [] }, (lab) => {
+      const node = lab.ns('node');
+      node.exec(['nft', '-f', '-'], { input: script });
+      listing = node.exec(['nft', '-a', 'list', 'ruleset']);
+    });
+    const fromScript = parseNft(script, 's.nft');
+    const fromKernel = parseNft(listing, 'l.nft');
+    expect(fromScript.diagnostics).toEqual([]);
+    expect(fromKernel.diagnostics).toEqual([]);
+    expect(exprs(fromScript.ruleset)).toBe(exprs(fromKernel.ruleset));
+    const set = (rs: NftRuleset) => rs.tables[0]!.sets.get('s')!.elements.map((e) => e.key);
+    expect(set(fromScript.ruleset)).toEqual(set(fromKernel.ruleset));
   }, 60_000);
 });

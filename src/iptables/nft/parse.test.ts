@@ -167,4 +167,113 @@ describe('parseNft', () => {
     expect(rule.text).toBe('ip daddr 10.0.0.1 accept');
     expect(rule.exprs.map((e) => e.kind)).toEqual(['cmp', 'verdict']);
   });
+
+  it('expands define variables where they are used, the rule keeping its own text and line', () => {
+    const { ruleset, diagnostics } = parseNft(
+      [
+        'define S = { 10.0.0.1, 10.0.0.2 }',
+        'define P = { 80, 443 }',
+        'define C = $S',
+        'add table ip t',
+        'add chain ip t c',
+        'add rule ip t c ip daddr $C tcp dport $P accept',
+        'table ip t {',
+        '  chain d {',
+        '    ip saddr $S drop',
+        '  }',
+        '}',
+        'undefine P',
+        'redefine S = 10.1.1.1',
+        'add rule ip t c ip saddr $S drop',
+      ].join('\n'),
+      'v.nft',
+    );
+    expect(diagnostics).toEqual([]);
+    const t = ruleset.tables[0]!;
+    const [r1, r2] = t.chains.get('c')!.rules;
+    expect(r1!.text).toBe('ip daddr $C tcp dport $P accept');
+    expect(r1!.source).toEqual({ file: 'v.nft', line: 6 });
+    expect(r1!.exprs.map((e) => e.kind)).toEqual(['lookup', 'lookup', 'verdict']);
+    const ports = r1!.exprs[1]!;
+    expect(
+      ports.kind === 'lookup' && ports.set.kind === 'anonymous'
+        ? ports.set.set.elements.map((e) => e.key[0])
+        : null,
+    ).toEqual([
+      { kind: 'value', value: 80 },
+      { kind: 'value', value: 443 },
+    ]);
+    expect(t.chains.get('d')!.rules[0]!.exprs[0]!.kind).toBe('lookup');
+    expect(r2!.exprs[0]).toMatchObject({
+      kind: 'cmp',
+      right: [{ kind: 'value', value: 0x0a010101 }],
+    });
+  });
+
+  it.each([
+    ['define X = 1\ndefine X = 2\n', 2, "redefinition of symbol 'X'"],
+    ['add rule ip t c tcp dport $Q accept\n', 1, "unknown identifier 'Q'"],
+    [
+      'define X = 1\nundefine X\nadd rule ip t c tcp dport $X accept\n',
+      3,
+      "unknown identifier 'X'",
+    ],
+  ])('refuses variables nft refuses: %j', (text, line, message) => {
+    const { diagnostics } = parseNft(`add table ip t\nadd chain ip t c\n${text}`, 'x.nft');
+    expect(diagnostics).toMatchObject([
+      { code: 'nft-syntax', severity: 'error', line: line + 2, message },
+    ]);
+  });
+
+  it('applies delete and destroy in order, as one nft -f transaction would', () => {
+    const { ruleset, diagnostics } = parseNft(
+      [
+        'add table ip t',
+        'add chain ip t c',
+        'add chain ip t gone',
+        'add set ip t s { type ipv4_addr ; }',
+        'add element ip t s { 1.1.1.1, 1.1.1.2, 10.0.0.0/8 }',
+        'delete element ip t s { 1.1.1.1, 10.0.0.0/8 }',
+        'delete chain ip t gone',
+        'destroy chain ip t never',
+        'add table ip u',
+        'delete table ip u',
+        'add set ip t s2 { type ipv4_addr ; }',
+        'delete set ip t s2',
+      ].join('\n'),
+    );
+    expect(diagnostics).toEqual([]);
+    expect(ruleset.tables.map((t) => t.name)).toEqual(['t']);
+    const t = ruleset.tables[0]!;
+    expect([...t.chains.keys()]).toEqual(['c']);
+    expect([...t.sets.keys()]).toEqual(['s']);
+    expect(t.sets.get('s')!.elements.map((e) => e.key)).toEqual([
+      [{ kind: 'value', value: 0x01010102 }],
+    ]);
+  });
+
+  it('deletes a rule by the handle the listing gives it, and says when no rule read has it', () => {
+    const listing = `table ip t { # handle 1\n\tchain c { # handle 1\n\t\tip saddr 1.1.1.1 accept # handle 4\n\t\tip saddr 1.1.1.2 accept # handle 5\n\t}\n}\n`;
+    const { ruleset, diagnostics } = parseNft(
+      `${listing}delete rule ip t c handle 4\ndelete rule ip t c handle 9\n`,
+      'd.nft',
+    );
+    expect(ruleset.tables[0]!.chains.get('c')!.rules.map((r) => r.handle)).toEqual([5]);
+    expect(diagnostics).toMatchObject([
+      { code: 'nft-unsupported-command', severity: 'warning', line: 8 },
+    ]);
+  });
+
+  it.each([
+    ['delete chain ip t nochain\n', 'delete chain: no chain nochain in table ip t'],
+    ['delete table ip nothere\n', 'delete table: no table ip nothere'],
+    ['delete element ip t s { 9.9.9.9 }\n', 'delete element: no such element in set s'],
+  ])('refuses %j as nft does', (line, message) => {
+    const { diagnostics } = parseNft(
+      `add table ip t\nadd chain ip t c\nadd set ip t s { type ipv4_addr ; }\n${line}`,
+    );
+    expect(diagnostics).toMatchObject([
+      { code: 'nft-syntax', severity: 'error', line: 4, message },
+    ]);
+  });
 });

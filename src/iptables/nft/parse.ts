@@ -16,6 +16,7 @@ import type { Diagnostic } from '../../diag.js';
 import type {
   NftBaseChain,
   NftChain,
+  NftAtom,
   NftFamily,
   NftHook,
   NftRule,
@@ -27,6 +28,7 @@ import type {
 } from '../../kernel/netfilter/nft-types.js';
 import { Cursor, parseElements, parseRuleExprs, parseSelectors, RuleError } from './rule.js';
 import { tokenStatements, type Tok } from './tokenize.js';
+import { Variables } from './vars.js';
 import { parseDuration, PRIORITY_NAMES, TYPE_NAMES, typeOf } from './values.js';
 
 const FAMILIES = new Set<NftFamily>(['ip', 'ip6', 'inet', 'arp', 'bridge', 'netdev']);
@@ -68,6 +70,7 @@ function statements(toks: readonly Tok[]): Tok[][] {
 class Reader {
   readonly tables = new Map<string, NftTable>();
   readonly diagnostics: Diagnostic[] = [];
+  private readonly vars = new Variables();
   constructor(
     readonly src: string,
     readonly file: string | undefined,
@@ -122,11 +125,15 @@ class Reader {
   }
 
   run(): void {
-    for (const st of tokenStatements(this.src)) {
-      const c = new Cursor(withoutLineEnds(st));
-      const first = st[0]!;
+    for (const raw of tokenStatements(this.src)) {
+      const first = raw[0]!;
       try {
-        this.command(c, st);
+        if (Variables.isCommand(raw)) {
+          this.vars.command(withoutLineEnds(raw));
+          continue;
+        }
+        const st = this.vars.expand(raw);
+        this.command(new Cursor(withoutLineEnds(st)), st);
       } catch (e) {
         if (!(e instanceof RuleError)) throw e;
         this.error(e.message, e.tok?.line ?? first.line);
@@ -156,7 +163,7 @@ class Reader {
         return this.flush(c, first.line);
       case 'delete':
       case 'destroy':
-      case 'define':
+        return this.remove(w, c, first.line);
       case 'reset':
         this.warn(
           'nft-unsupported-command',
@@ -170,6 +177,57 @@ class Reader {
           first,
         );
     }
+  }
+
+  /**
+   * `delete`/`destroy` of a table, chain, set, map, element or rule (by
+   * handle). nft refuses to delete what does not exist; destroy does not.
+   */
+  private remove(verb: string, c: Cursor, line: number): void {
+    const what = c.next().text;
+    const { family, name } = this.familyAndName(c);
+    const t = this.tables.get(`${family} ${name}`);
+    const missing = (thing: string) => {
+      if (verb === 'delete') throw new RuleError(`delete ${what}: no ${thing}`, c.peek(-1));
+    };
+    if (!t) return missing(`table ${family} ${name}`);
+    if (what === 'table') {
+      this.tables.delete(`${family} ${name}`);
+      this.last = undefined;
+      return;
+    }
+    const obj = c.next().text;
+    if (what === 'chain') {
+      if (!t.chains.delete(obj)) missing(`chain ${obj} in table ${family} ${name}`);
+    } else if (what === 'set' || what === 'map') {
+      if (!t.sets.delete(obj)) missing(`${what} ${obj} in table ${family} ${name}`);
+    } else if (what === 'element') {
+      const s = t.sets.get(obj);
+      if (!s) return missing(`set ${obj} in table ${family} ${name}`);
+      const gone = new Set(
+        parseElements(c, s.keyType, s.dataType, this.file).map((e) => keyText(e.key)),
+      );
+      const kept = s.elements.filter((e) => !gone.has(keyText(e.key)));
+      if (kept.length + gone.size > s.elements.length) missing(`such element in set ${obj}`);
+      s.elements.splice(0, s.elements.length, ...kept);
+    } else if (what === 'rule') {
+      const ch = t.chains.get(obj);
+      if (!ch) return missing(`chain ${obj} in table ${family} ${name}`);
+      c.expect('handle');
+      const h = Number(c.next().text);
+      const at = ch.rules.findIndex((r) => r.handle === h);
+      if (at >= 0) ch.rules.splice(at, 1);
+      else
+        this.warn(
+          'nft-unsupported-command',
+          `${verb} rule … handle ${h}: no rule read here has that handle (the kernel numbers the rules of a script as it loads them): the rule is kept`,
+          line,
+        );
+    } else
+      throw new RuleError(
+        `${verb} ${what}: expected table, chain, set, map, element or rule`,
+        c.peek(-1),
+      );
   }
 
   private flush(c: Cursor, line: number): void {
@@ -498,6 +556,11 @@ class Reader {
           if (el.verdict && 'chain' in el.verdict) bad(el.verdict.chain, el.source?.line);
     }
   }
+}
+
+/** An element's key as text, to find it again. */
+function keyText(key: readonly NftAtom[]): string {
+  return JSON.stringify(key, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
 }
 
 /** The tokens without line ends (the same array when it has none). */
