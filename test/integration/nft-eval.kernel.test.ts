@@ -116,4 +116,45 @@ describe.skipIf(!canEmulate(['ip', 'nft', 'ping']))('nft expressions on the real
     const set = (rs: NftRuleset) => rs.tables[0]!.sets.get('s')!.elements.map((e) => e.key);
     expect(set(fromScript.ruleset)).toEqual(set(fromKernel.ruleset));
   }, 60_000);
+
+  it("quota and byte-rate limit decide a packet by its length as the kernel does", async () => {
+    // An echo request without data (ping -s 0, as packeteye's) is 28 bytes at the IP hooks. Lines 3–10.
+    const ruleset = `table ip t {
+\tchain o { type filter hook output priority 0; policy accept;
+\t\ticmp type echo-request quota 28 bytes counter
+\t\ticmp type echo-request quota 27 bytes counter
+\t\ticmp type echo-request quota over 27 bytes counter
+\t\ticmp type echo-request quota 30 bytes used 5 bytes counter
+\t\ticmp type echo-request limit rate 28 bytes/second counter
+\t\ticmp type echo-request limit rate 14 bytes/second counter
+\t\ticmp type echo-request limit rate 14 bytes/second burst 14 bytes counter
+\t\ticmp type echo-request limit rate over 14 bytes/second counter
+\t}
+}
+`;
+    let kernel: number[] = [];
+    await withTopology({ netns: { node: {} }, veths: [] }, (lab) => {
+      const node = lab.ns('node');
+      node.exec(['ip', 'link', 'set', 'lo', 'up']);
+      node.exec(['nft', '-f', '-'], { input: ruleset });
+      node.exec(['ping', '-c', '1', '-s', '0', '-W', '1', '127.0.0.1']);
+      kernel = counters(node.exec(['nft', 'list', 'ruleset']));
+    });
+    expect(kernel).toEqual([1, 0, 1, 0, 1, 0, 1, 1]);
+    const a = await nftTrace(
+      ruleset,
+      '--src',
+      '127.0.0.1',
+      '--dst',
+      '127.0.0.1',
+      '--proto',
+      'icmp',
+      '--local-ip',
+      '127.0.0.1/8@lo',
+    );
+    expect(a.verdict).toBe('ACCEPT');
+    expect(a.hits.map((h) => h.line)).toEqual(
+      kernel.flatMap((n, i) => (n > 0 ? [i + 3] : [])),
+    );
+  }, 60_000);
 });

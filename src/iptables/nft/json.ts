@@ -23,7 +23,7 @@ import type {
   SetRef,
 } from '../../kernel/netfilter/nft-types.js';
 import type { NftParseResult } from './parse.js';
-import { FLAG_TYPES, parseAtom, TYPE_NAMES, typeOf } from './values.js';
+import { byteUnit, FLAG_TYPES, parseAtom, TIME_UNITS, TYPE_NAMES, typeOf } from './values.js';
 
 type J = unknown;
 type O = Record<string, J>;
@@ -253,17 +253,25 @@ function expr(x: J): NftExpr | null {
       return { kind: 'set-update', op: o.op, set: name.slice(1), key: selectors(o.elem) };
     }
     case 'limit': {
-      if (o.rate_unit !== undefined && o.rate_unit !== 'packets')
-        throw new JsonError('limit in bytes');
-      const per = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }[String(o.per)];
+      const per = TIME_UNITS[String(o.per ?? 'second')];
       if (!per) throw new JsonError(`limit per ${String(o.per)}`);
-      return {
-        kind: 'limit',
-        rate: Number(o.rate),
-        per,
-        burst: Number(o.burst ?? 5),
-        over: o.inv === true,
-      };
+      const over = o.inv === true;
+      if (o.rate_unit === undefined || o.rate_unit === 'packets')
+        return { kind: 'limit', rate: Number(o.rate), per, burst: Number(o.burst ?? 5), over };
+      const unit = byteUnit(String(o.rate_unit));
+      const burstUnit = byteUnit(String(o.burst_unit ?? 'bytes'));
+      if (unit === undefined || burstUnit === undefined)
+        throw new JsonError(`limit in ${String(o.rate_unit)}`);
+      const burst = Number(o.burst ?? 0) * burstUnit;
+      return { kind: 'limit', rate: Number(o.rate) * unit, per, burst, over, bytes: true };
+    }
+    case 'quota': {
+      const unit = byteUnit(String(o.val_unit ?? 'bytes'));
+      const usedUnit = byteUnit(String(o.used_unit ?? 'bytes'));
+      if (unit === undefined || usedUnit === undefined)
+        throw new JsonError(`quota in ${String(o.val_unit)}`);
+      const used = Number(o.used ?? 0) * usedUnit;
+      return { kind: 'quota', bytes: Number(o.val) * unit, used, over: o.inv === true };
     }
   }
   throw new JsonError(`"${k}" is not an expression packeteye models`);

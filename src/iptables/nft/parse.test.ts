@@ -276,4 +276,59 @@ describe('parseNft', () => {
       { code: 'nft-syntax', severity: 'error', line: 4, message },
     ]);
   });
+
+  it('reads quota and byte limits alike from text and from nft -j (as nft 1.0.6 prints them)', () => {
+    const rules = [
+      ['quota 84 bytes', { quota: { val: 84, val_unit: 'bytes' } }],
+      [
+        'quota over 2 kbytes used 100 bytes',
+        { quota: { val: 2, val_unit: 'kbytes', inv: true, used: 100, used_unit: 'bytes' } },
+      ],
+      [
+        'limit rate 100 bytes/second burst 100 bytes',
+        {
+          limit: { rate: 100, burst: 100, per: 'second', rate_unit: 'bytes', burst_unit: 'bytes' },
+        },
+      ],
+      [
+        'limit rate over 2 mbytes/second',
+        {
+          limit: {
+            rate: 2,
+            burst: 0,
+            per: 'second',
+            inv: true,
+            rate_unit: 'mbytes',
+            burst_unit: 'bytes',
+          },
+        },
+      ],
+      ['limit rate 10/minute burst 3 packets', { limit: { rate: 10, burst: 3, per: 'minute' } }],
+    ] as const;
+    const text = parseNft(
+      `table ip t {\n\tchain c {\n${rules.map(([r]) => `\t\t${r}\n`).join('')}\t}\n}\n`,
+    );
+    const json = parseNftJson(
+      JSON.stringify({
+        nftables: [
+          { table: { family: 'ip', name: 't', handle: 1 } },
+          { chain: { family: 'ip', table: 't', name: 'c', handle: 1 } },
+          ...rules.map(([, e], i) => ({
+            rule: { family: 'ip', table: 't', chain: 'c', handle: i + 2, expr: [e] },
+          })),
+        ],
+      }),
+    );
+    expect(text.diagnostics).toEqual([]);
+    expect(json.diagnostics).toEqual([]);
+    const exprs = (rs: NftRuleset) => rs.tables[0]!.chains.get('c')!.rules.map((r) => r.exprs);
+    expect(exprs(json.ruleset)).toEqual(exprs(text.ruleset));
+    expect(exprs(text.ruleset).map((e) => e[0])).toEqual([
+      { kind: 'quota', bytes: 84, used: 0, over: false },
+      { kind: 'quota', bytes: 2048, used: 100, over: true },
+      { kind: 'limit', rate: 100, per: 1, burst: 100, over: false, bytes: true },
+      { kind: 'limit', rate: 2 * 1024 * 1024, per: 1, burst: 0, over: true, bytes: true },
+      { kind: 'limit', rate: 10, per: 60, burst: 3, over: false },
+    ]);
+  });
 });

@@ -18,7 +18,7 @@ import type {
   SetRef,
 } from '../../kernel/netfilter/nft-types.js';
 import type { Tok } from './tokenize.js';
-import { FLAG_TYPES, parseAtom, parseDuration, typeOf } from './values.js';
+import { byteUnit, FLAG_TYPES, parseAtom, parseDuration, TIME_UNITS, typeOf } from './values.js';
 
 export class RuleError extends Error {
   constructor(
@@ -523,30 +523,15 @@ function parseStatement(c: Cursor, file: string | undefined): NftExpr | null {
       }
       return { kind: 'log', ...(prefix !== undefined ? { prefix } : {}) };
     }
-    case 'limit': {
+    case 'limit':
       c.next();
-      c.expect('rate');
-      let over = false;
-      if (c.is('over')) {
-        c.next();
-        over = true;
-      }
-      const m = /^(\d+)\/(second|minute|hour|day|week)$/.exec(c.next().text);
-      if (!m)
-        throw new RuleError(
-          'limit rate: only packet rates N/second|minute|hour|day|week are modelled',
-          c.peek(-1),
-        );
-      const per = { second: 1, minute: 60, hour: 3600, day: 86400, week: 604800 }[m[2] as 'second'];
-      let burst = 5;
-      if (c.is('burst')) {
-        c.next();
-        burst = Number(c.next().text);
-        if (c.is('packets')) c.next();
-        else if (c.is('bytes'))
-          throw new RuleError('limit … burst N bytes is not modelled', c.peek(-1));
-      }
-      return { kind: 'limit', rate: Number(m[1]), per, burst, over };
+      return parseLimit(c);
+    case 'quota': {
+      c.next();
+      const over = skip(c, 'over');
+      const bytes = byteCount(c);
+      const used = skip(c, 'used') ? byteCount(c) : 0;
+      return { kind: 'quota', bytes, used, over };
     }
     case 'reject': {
       c.next();
@@ -592,6 +577,58 @@ function parseStatement(c: Cursor, file: string | undefined): NftExpr | null {
   }
   if (atSelector(c)) return parseMatch(c, file);
   throw new RuleError(`"${w}" is not an expression packeteye models`, t);
+}
+
+/** Steps over the keyword `word` when it is next. */
+function skip(c: Cursor, word: string): boolean {
+  if (!c.is(word)) return false;
+  c.next();
+  return true;
+}
+
+/** `N bytes|kbytes|mbytes` → bytes. */
+function byteCount(c: Cursor): number {
+  const n = c.next();
+  const unit = byteUnit(c.word());
+  if (!/^\d+$/.test(n.text) || unit === undefined)
+    throw new RuleError(`expected N bytes, kbytes or mbytes, found "${n.text}"`, n);
+  c.next();
+  return Number(n.text) * unit;
+}
+
+/**
+ * `limit rate [over] N/UNIT [burst N packets]` or `limit rate [over] N
+ * bytes|kbytes|mbytes/UNIT [burst N bytes|kbytes|mbytes]` (nft's limit
+ * statement; a byte burst defaults to 0, a packet burst to 5).
+ */
+function parseLimit(c: Cursor): NftExpr {
+  c.expect('rate');
+  const over = skip(c, 'over');
+  const t = c.next();
+  const pkts = /^(\d+)\/([a-z]+)$/.exec(t.text);
+  const perUnit = (u: string | undefined) => {
+    const per = u !== undefined ? own(TIME_UNITS, u) : undefined;
+    if (per === undefined) throw new RuleError(`limit rate: "${t.text}" is not N/UNIT`, t);
+    return per;
+  };
+  if (pkts) {
+    const per = perUnit(pkts[2]);
+    let burst = 5;
+    if (c.is('burst')) {
+      c.next();
+      burst = Number(c.next().text);
+      if (c.is('packets')) c.next();
+    }
+    return { kind: 'limit', rate: Number(pkts[1]), per, burst, over };
+  }
+  const bytes = /^([a-z]+)\/([a-z]+)$/.exec(c.word() ?? '');
+  const unit = byteUnit(bytes?.[1]);
+  if (!/^\d+$/.test(t.text) || !bytes || unit === undefined)
+    throw new RuleError(`limit rate: "${t.text}" is not N/UNIT or N BYTES/UNIT`, t);
+  c.next();
+  const per = perUnit(bytes[2]);
+  const burst = skip(c, 'burst') ? byteCount(c) : 0;
+  return { kind: 'limit', rate: Number(t.text) * unit, per, burst, over, bytes: true };
 }
 
 /**

@@ -235,6 +235,28 @@ export function parseDuration(text: string): number | null {
   return at === text.length && at > 0 ? total : null;
 }
 
+const BYTE_UNITS: Readonly<Record<string, number>> = {
+  bytes: 1,
+  kbytes: 1024,
+  mbytes: 1024 * 1024,
+};
+
+/** `bytes`, `kbytes`, `mbytes` → their size in bytes (nft's data_unit_parse), or undefined. */
+export function byteUnit(text: string | undefined): number | undefined {
+  return text !== undefined && Object.prototype.hasOwnProperty.call(BYTE_UNITS, text)
+    ? BYTE_UNITS[text]
+    : undefined;
+}
+
+/** Seconds per `second`, `minute`, `hour`, `day`, `week`. */
+export const TIME_UNITS: Readonly<Record<string, number>> = {
+  second: 1,
+  minute: 60,
+  hour: 3600,
+  day: 86400,
+  week: 604800,
+};
+
 /** Named base-chain priorities for ip, ip6 and inet (nftables src/rule.c). */
 export const PRIORITY_NAMES: Readonly<Record<string, number>> = {
   raw: -300,

@@ -13,6 +13,7 @@
  * so an ICMP packet misses them), anything else is UNSUPPORTED naming it.
  */
 import { intToIp } from '../../wire/addr.js';
+import { packetLength } from '../../wire/index.js';
 import type { EvalCtx, TargetResult } from './eval.js';
 import type {
   NftAtom,
@@ -113,11 +114,7 @@ export class SetIndex {
 export type SetResolver = (name: string) => SetIndex | undefined;
 
 /** The selectors' values; null when one cannot be read (the rule breaks). */
-function readAll(
-  readers: readonly Reader[],
-  c: EvalCtx,
-  x: NftCtx,
-): (NftScalar | Unread)[] | null {
+function readAll(readers: readonly Reader[], c: EvalCtx, x: NftCtx): (NftScalar | Unread)[] | null {
   const out: (NftScalar | Unread)[] = [];
   for (const r of readers) {
     const v = r(c, x);
@@ -234,6 +231,14 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
       };
     case 'limit':
       return compileLimit(e);
+    case 'quota':
+      return (x) => {
+        // nft_quota (Linux 6.18): the packet's bytes are counted, then over = consumed > quota.
+        let st = x.state.quota.get(e);
+        if (!st) x.state.quota.set(e, (st = { consumed: e.used }));
+        st.consumed += skbLength(x.c);
+        return st.consumed > e.bytes !== e.over ? BREAK : NEXT;
+      };
     case 'reject':
       return (x) => {
         const w = rejectWith(e.with, x.c);
@@ -325,17 +330,27 @@ function randomChance(e: Extract<NftExpr, { kind: 'cmp' }>): number | null {
   return null;
 }
 
+/** skb->len at an IP hook: the IP packet's total length. */
+function skbLength(c: EvalCtx): number {
+  return packetLength(c.packet) + (c.v6 ? 20 : 0);
+}
+
+/**
+ * nft_limit's token bucket, in seconds of credit: a packet costs per/rate
+ * (per × length / rate for a byte limit); the bucket holds per/rate × burst
+ * (per × (rate + burst) / rate for bytes) and starts full.
+ */
 function compileLimit(e: Extract<NftExpr, { kind: 'limit' }>): CExpr {
-  const perSecond = e.rate / e.per;
-  const burst = Math.max(1, e.burst);
+  const max = e.bytes ? (e.per * (e.rate + e.burst)) / e.rate : (e.per / e.rate) * (e.burst || 5);
   return (x) => {
     const now = x.c.now;
     let st = x.state.limit.get(e);
-    if (!st) x.state.limit.set(e, (st = { credit: burst, prev: now }));
-    st.credit = Math.min(burst, st.credit + (now - st.prev) * perSecond);
+    if (!st) x.state.limit.set(e, (st = { credit: max, prev: now }));
+    const credit = Math.min(max, st.credit + (now - st.prev));
+    const cost = e.bytes ? (e.per * skbLength(x.c)) / e.rate : e.per / e.rate;
     st.prev = now;
-    const within = st.credit >= 1;
-    if (within) st.credit -= 1;
+    const within = credit >= cost;
+    st.credit = within ? credit - cost : credit;
     return within !== e.over ? NEXT : BREAK;
   };
 }

@@ -22,6 +22,8 @@ export class NftState {
   readonly dynamic = new Map<NftSet, Map<string, number>>();
   readonly inc = new WeakMap<object, { n: number }>();
   readonly limit = new WeakMap<object, { credit: number; prev: number }>();
+  /** Bytes each `quota` has counted. */
+  readonly quota = new WeakMap<object, { consumed: number }>();
 }
 
 export type ExprResult =

@@ -139,11 +139,20 @@ export type NftExpr =
   | { readonly kind: 'counter' }
   | { readonly kind: 'log'; readonly prefix?: string }
   | { readonly kind: 'notrack' }
+  /** `limit rate [over] N/UNIT [burst N packets]`; with `bytes`, N bytes/UNIT and a burst in bytes. */
   | {
       readonly kind: 'limit';
       readonly rate: number;
       readonly per: number;
       readonly burst: number;
+      readonly over: boolean;
+      readonly bytes?: true;
+    }
+  /** `quota [over] N bytes [used N bytes]`: matches until N bytes have passed (over: after). */
+  | {
+      readonly kind: 'quota';
+      readonly bytes: number;
+      readonly used: number;
       readonly over: boolean;
     }
   | {
