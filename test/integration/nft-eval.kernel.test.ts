@@ -157,4 +157,93 @@ describe.skipIf(!canEmulate(['ip', 'nft', 'ping']))('nft expressions on the real
       kernel.flatMap((n, i) => (n > 0 ? [i + 3] : [])),
     );
   }, 60_000);
+
+  it('fib … oif/oifname: the reverse path, the route out, a local destination as none', async () => {
+    // Lines 3–7.
+    const ruleset = `table ip t {
+\tchain pre { type filter hook prerouting priority 0; policy accept;
+\t\ticmp type echo-request fib saddr . iif oif missing counter
+\t\ticmp type echo-request fib saddr . iif oif exists counter
+\t\ticmp type echo-request fib daddr oif missing counter
+\t\ticmp type echo-request fib daddr oifname "eth1" counter
+\t\ticmp type echo-request fib saddr oifname "eth0" counter
+\t}
+}
+`;
+    const flows = [
+      { name: 'to the node', src: '10.1.0.2', dst: '10.1.0.1', out: [] as string[] },
+      { name: 'through the node', src: '10.1.0.2', dst: '10.2.0.2', out: ['--out-iface', 'eth1'] },
+      { name: 'spoofed', src: '10.2.0.77', dst: '10.1.0.1', out: [] as string[] },
+    ];
+    const kernel: number[][] = [];
+    let routes = '';
+    await withTopology(
+      {
+        netns: {
+          a: { routes: [{ to: 'default', via: '10.1.0.1' }] },
+          node: { sysctls: { 'net.ipv4.ip_forward': 1 } },
+          b: { routes: [{ to: 'default', via: '10.2.0.1' }] },
+        },
+        veths: [
+          {
+            a: { ns: 'a', dev: 'eth0', addrs: ['10.1.0.2/24', '10.2.0.77/32'] },
+            b: { ns: 'node', dev: 'eth0', addrs: ['10.1.0.1/24'] },
+          },
+          {
+            a: { ns: 'node', dev: 'eth1', addrs: ['10.2.0.1/24'] },
+            b: { ns: 'b', dev: 'eth0', addrs: ['10.2.0.2/24'] },
+          },
+        ],
+      },
+      (lab) => {
+        const node = lab.ns('node');
+        routes = node.exec(['ip', '-j', 'route', 'show', 'table', 'all']);
+        for (const f of flows) {
+          node.exec(['nft', 'flush', 'ruleset']);
+          node.exec(['nft', '-f', '-'], { input: ruleset });
+          lab.ns('a').tryExec(['ping', '-c', '1', '-s', '0', '-W', '1', '-I', f.src, f.dst]);
+          kernel.push(counters(node.exec(['nft', 'list', 'ruleset'])));
+        }
+      },
+    );
+    // The echo requests only (the forwarded one's answer comes back through prerouting too).
+    expect(kernel).toEqual([
+      [0, 1, 1, 0, 1],
+      [0, 1, 0, 1, 1],
+      [1, 0, 1, 0, 0],
+    ]);
+    for (const [i, f] of flows.entries()) {
+      const io = memoryIo({ 'r.nft': ruleset, 'routes.json': routes });
+      const code = await main(
+        [
+          'nft',
+          'trace',
+          '--ruleset',
+          'r.nft',
+          '--routes',
+          'routes.json',
+          '--src',
+          f.src,
+          '--dst',
+          f.dst,
+          '--proto',
+          'icmp',
+          '--in-iface',
+          'eth0',
+          ...f.out,
+          '--local-ip',
+          '10.1.0.1/24@eth0',
+          '--local-ip',
+          '10.2.0.1/24@eth1',
+          '-o',
+          'json',
+        ],
+        io,
+      );
+      expect(code, io.stderr).toBe(0);
+      const a = (JSON.parse(io.stdout) as { alternatives: Alt[] }).alternatives[0]!;
+      const pre = a.hits.filter((h) => h.line >= 3 && h.line <= 7).map((h) => h.line);
+      expect(pre, f.name).toEqual(kernel[i]!.flatMap((n, k) => (n > 0 ? [k + 3] : [])));
+    }
+  }, 60_000);
 });

@@ -205,6 +205,17 @@ function expr(x: J): NftExpr | null {
           flags: true,
         };
       }
+      if (typeof r === 'boolean' && left.length === 1 && left[0]!.kind === 'fib') {
+        // `fib … oif missing` is `== false`, `exists` `== true`.
+        const none = !r === (op !== '!=');
+        return {
+          kind: 'cmp',
+          left,
+          op: none ? '==' : '!=',
+          right: [{ kind: 'value', value: '' }],
+          flags: false,
+        };
+      }
       return { kind: 'cmp', left, op, right: key(r, types), flags: false };
     }
     case 'vmap': {

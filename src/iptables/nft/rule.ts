@@ -416,6 +416,17 @@ function parseMatch(c: Cursor, file: string | undefined): NftExpr {
   }
   let op: (typeof OPS)[string] | undefined;
   if (c.peek()?.kind === 'word' && own(OPS, c.word())) op = own(OPS, c.next().text);
+  const exists = c.peek()?.kind === 'word' ? c.word() : undefined;
+  if (
+    left.length === 1 &&
+    left[0]!.kind === 'fib' &&
+    (exists === 'missing' || exists === 'exists')
+  ) {
+    // `fib … oif missing`: no device found (the register holds 0; here the empty name).
+    c.next();
+    const none = (exists === 'missing') === (op !== '!=');
+    return { kind: 'cmp', left, op: none ? '==' : '!=', right: [NO_DEVICE], flags: false };
+  }
   const next = c.peek();
   if (next && (next.text.startsWith('@') || next.text === '{') && next.kind !== 'string') {
     if (op !== undefined && op !== '==' && op !== '!=')
@@ -445,6 +456,9 @@ function parseMatch(c: Cursor, file: string | undefined): NftExpr {
   }
   return { kind: 'cmp', left, op: op ?? '==', right, flags: false };
 }
+
+/** What `fib … oif`/`oifname` reads when the lookup finds no device. */
+const NO_DEVICE: NftAtom = { kind: 'value', value: '' };
 
 const NAT_FLAGS = new Set(['random', 'fully-random', 'persistent']);
 

@@ -113,7 +113,7 @@ export function compileSelector(s: Selector): Reader | string {
     case 'ct':
       return ctReader(s);
     case 'fib': {
-      if (s.result !== 'type') return `fib ${s.flags.join(' . ')} ${s.result}`;
+      if (s.result !== 'type') return fibDevice(s);
       const useDaddr = s.flags.includes('daddr');
       const dev = s.flags.includes('iif') ? 'in' : s.flags.includes('oif') ? 'out' : null;
       return (c) => {
@@ -158,6 +158,34 @@ export function compileSelector(s: Selector): Reader | string {
       };
     }
   }
+}
+
+/**
+ * `fib … oif`/`oifname` (nft_fib4_eval): a route lookup for the packet's
+ * destination (`daddr`) or source (`saddr`, the reverse path) from lo, the
+ * packet's mark with `mark`; the device found, or none ('') when the lookup
+ * fails or finds a local route. With `iif`/`oif` the answer is that device
+ * when the route's nexthops use it, else none. A packet arriving on lo at
+ * prerouting answers lo. Needs the host's routes: without them unread.
+ */
+function fibDevice(s: Extract<Selector, { kind: 'fib' }>): Reader {
+  const useDaddr = s.flags.includes('daddr');
+  const dev = s.flags.includes('iif') ? 'in' : s.flags.includes('oif') ? 'out' : null;
+  const useMark = s.flags.includes('mark');
+  const noRoutes = new Unread(`fib ${s.flags.join(' . ')} ${s.result} needs the host's routes`);
+  const v6 = new Unread(`fib ${s.flags.join(' . ')} ${s.result} of an IPv6 packet is not modelled`);
+  return (c) => {
+    if (c.v6) return v6;
+    if (!c.env.reverseRoute) return noRoutes;
+    if (c.hook === 'PREROUTING' && c.inIface === 'lo') return 'lo';
+    const { src, dst } = c.packet.ip;
+    const r = c.env.reverseRoute(useDaddr ? dst : src, useDaddr ? src : dst, useMark ? c.mark : 0);
+    // fib_lookup fails on blackhole, unreachable and prohibit routes; a local route is skipped.
+    if (!r || (r.type !== 'unicast' && r.type !== 'broadcast')) return '';
+    if (dev === null) return r.devs[0] ?? '';
+    const want = dev === 'in' ? c.inIface : c.outIface;
+    return r.devs.includes(want) ? want : '';
+  };
 }
 
 /**
