@@ -199,6 +199,29 @@ describe('packeteye nft trace through kube-proxy nftables mode', () => {
       expect(as[0]!.hits.length).toBeGreaterThan(2);
       expect(as[0]!.hits.every((h) => typeof h.handle === 'number')).toBe(true);
     }
+    // The text names a JSON rule by its handle and its place in the nftables array.
+    const io = memoryIo({ 'kp.json': json });
+    const code = await main(
+      [
+        'nft',
+        'trace',
+        '--ruleset',
+        'kp.json',
+        '--src',
+        '10.0.0.2',
+        '--dst',
+        '172.30.0.46',
+        '--dport',
+        '80',
+      ],
+      io,
+    );
+    expect(code, io.stderr).toBe(0);
+    expect(io.stdout).toMatch(/kp\.json handle \d+ {2}service-endpoints-check: nftables\[\d+\]/);
+    expect(io.stdout).toMatch(
+      /verdict: REJECT, by rule ip kube-proxy \S+ #\d+ handle \d+ \(kp\.json handle \d+\)/,
+    );
+    expect(io.stdout).not.toContain(':?');
   });
 
   it('the REJECT names the rule and its handle', async () => {

@@ -110,11 +110,17 @@ function pkt(p: PacketSummary): string {
   return `${formatHostPort(p.src, p.sport ?? '')} > ${formatHostPort(p.dst, p.dport ?? '')} ${p.proto}`;
 }
 
+/** `FILE:LINE`; a rule with no line (read from nft -j, which prints one line) by its handle. */
+function location(file: string, line: unknown, handle: unknown): string {
+  if (line !== undefined) return `${file}:${String(line)}`;
+  return handle !== undefined ? `${file} handle ${String(handle)}` : `${file}:?`;
+}
+
 function decider(d: Decider | null, rules: string): string {
   if (!d) return 'no table on the path (nothing decided)';
   switch (d.kind) {
     case 'rule':
-      return `rule ${d.table} ${d.chain} #${d.index}${d.handle !== undefined ? ` handle ${d.handle}` : ''} (${d.file ?? rules}:${d.line ?? '?'}): ${ruleText(d.table, d.chain, d.text)}`;
+      return `rule ${d.table} ${d.chain} #${d.index}${d.handle !== undefined ? ` handle ${d.handle}` : ''} (${location(d.file ?? rules, d.line, d.handle)}): ${ruleText(d.table, d.chain, d.text)}`;
     case 'policy':
       return `policy of ${d.table} ${d.chain} (${d.policy})`;
     case 'kernel':
@@ -184,7 +190,7 @@ function renderSteps(a: WalkSummary, rules: string): string[] {
       }
       case 'rule': {
         const d = detailOf(s, 'rule');
-        const where = `${d?.file ?? rules}:${String(d?.line ?? '?')}`;
+        const where = location(d?.file ?? rules, d?.line, d?.handle);
         const indent = nesting(Number(d?.depth ?? 0));
         out.push(`    ${indent}${where}  ${ruleText(d?.table, d?.chain, d?.text)}`);
         break;

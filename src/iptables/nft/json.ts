@@ -406,10 +406,11 @@ export function parseNftJson(text: string, file?: string): NftParseResult {
         }
         const rule: NftRule = {
           exprs,
+          // nft -j prints one line: a rule is named by its handle and its place in the array.
           text:
             typeof v.comment === 'string'
-              ? `rule ${String(v.handle)} (${v.comment})`
-              : `rule ${String(v.handle)}`,
+              ? `nftables[${i}] (${v.comment})`
+              : `nftables[${i}]`,
           ...(typeof v.handle === 'number' ? { handle: v.handle } : {}),
           source: src,
         };
