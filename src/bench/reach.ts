@@ -49,6 +49,7 @@ function policySpec(
   app: string,
   rnd: () => number,
   nNs: number,
+  stride: number,
 ): Record<string, unknown> {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   let spec: Record<string, unknown>;
@@ -144,7 +145,7 @@ function policySpec(
         podSelector: { matchLabels: { tier: 'db' } },
         ingress: [
           {
-            from: [{ ipBlock: { cidr: `10.${64 + (peer >> 6)}.${(peer & 63) * 4}.0/24` } }],
+            from: [{ ipBlock: { cidr: `${dotted(POD_BASE + peer * stride)}/24` } }],
             ports: [{ port: 5432 }],
           },
         ],
@@ -213,6 +214,25 @@ function adminPolicies(): unknown[] {
   ];
 }
 
+/** The first pod address: namespace i's pods are POD_BASE + i × stride + 1, 2, … */
+const POD_BASE = 0x0a400000; // 10.64.0.0
+
+function dotted(x: number): string {
+  return `${x >>> 24}.${(x >>> 16) & 255}.${(x >>> 8) & 255}.${x & 255}`;
+}
+
+/** Each namespace's address block: 1,024 addresses, or the next power of two that holds its pods. */
+function addressStride(perNs: number): number {
+  let stride = 1024;
+  while (stride <= perNs) stride *= 2;
+  return stride;
+}
+
+/**
+ * The bench cluster: `namespaces` namespaces (100) of `podsPerNamespace` pods
+ * (50; 1,500 gives 150,000 pods), `policies` NetworkPolicies (1,000) and the
+ * admin policies. Every pod address is unique at any size.
+ */
 export function generateCluster(
   opts: { namespaces?: number; podsPerNamespace?: number; policies?: number; seed?: number } = {},
 ): SourceObject[] {
@@ -221,6 +241,7 @@ export function generateCluster(
   const nPol = opts.policies ?? 1000;
   const rnd = prng(opts.seed ?? 6);
   const out: unknown[] = [];
+  const stride = addressStride(perNs);
   const nsName = (i: number) => (i === 0 ? 'kube-system' : `ns-${String(i).padStart(3, '0')}`);
   for (let i = 0; i < nNs; i++) {
     out.push({
@@ -252,7 +273,7 @@ export function generateCluster(
           labels: { app, tier, 'statefulset.kubernetes.io/pod-name': name },
         },
         spec: { containers: [{ name: 'main', ports }] },
-        status: { podIP: `10.${64 + (i >> 6)}.${(i & 63) * 4 + (j >> 8)}.${(j & 255) + 1}` },
+        status: { podIP: dotted(POD_BASE + i * stride + j + 1) },
       });
     }
   }
@@ -261,7 +282,7 @@ export function generateCluster(
     const ns = nsName(i);
     const app = `app-${Math.floor(rnd() * 10)}`;
     const kind = k < nNs ? 0 : 1 + Math.floor(rnd() * 7);
-    const spec = policySpec(kind, app, rnd, nNs);
+    const spec = policySpec(kind, app, rnd, nNs, stride);
     out.push({
       apiVersion: 'networking.k8s.io/v1',
       kind: 'NetworkPolicy',

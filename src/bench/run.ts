@@ -7,7 +7,9 @@
  *   nft trace        median time to trace one packet through it;    target < 1 ms
  *                    and, as root, the real kernel's per-packet cost on the same ruleset
  *                    loaded with nft -f in a namespace, beside packeteye's
- *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s
+ *   reach            full matrix, 5,000 pods / 100 namespaces / 1,000 policies; target < 10 s;
+ *                    then `reach` end to end through the CLI at 5,000 pods (and 150,000 with
+ *                    --150k or PE_BENCH_150K=1: target ≤ 10 s), each phase with its RSS
  *   load             a ~20 MB `kubectl get -A -o yaml` dump: load + model;  target < 3 s
  *   check            1,000 expectations on the 5,000-pod reach cluster;    target < 10 s
  *   diff             reach --diff on it after one policy change;           target < 20 s
@@ -28,6 +30,7 @@ import { benchTrace } from './iptables-trace.js';
 import { benchNft, benchNftKernel } from './nft.js';
 import { kernelUnavailable } from './scale-kernel.js';
 import { benchReach } from './reach.js';
+import { benchReachScale } from './reach-scale.js';
 import { benchCheck, benchDiff } from './check.js';
 import { benchScale } from './scale-run.js';
 import { benchServeHttp, benchServeSession } from './serve.js';
@@ -120,6 +123,7 @@ if (want('reach')) {
       r.ms < 10_000,
     ),
   );
+  lines.push(...benchReachScale({ big }));
 }
 if (want('load')) {
   process.stderr.write('bench: loading a kubectl dump of 5,000 pods…\n');
