@@ -80,10 +80,15 @@ interface Buckets {
 
 function namedPortsSig(ep: Endpoint): string {
   if (ep.kind !== 'pod') return '';
-  const named = ep.ports
-    .filter((p) => p.name !== undefined)
-    .map((p) => `${p.name}/${p.protocol}/${p.port}`);
-  return named.sort().join(',');
+  let one: string | undefined;
+  let more: string[] | undefined;
+  for (const p of ep.ports) {
+    if (p.name === undefined) continue;
+    const s = `${p.name}/${p.protocol}/${p.port}`;
+    if (one === undefined) one = s;
+    else (more ??= [one]).push(s);
+  }
+  return more ? more.sort().join(',') : (one ?? '');
 }
 
 /**
@@ -92,10 +97,13 @@ function namedPortsSig(ep: Endpoint): string {
  * pods apart, so it does not split their bucket.
  */
 function labelsSig(labels: Readonly<Record<string, string>>, read: ReadonlySet<string>): string {
-  const keys = Object.keys(labels)
-    .filter((k) => read.has(k))
-    .sort();
-  return keys.map((k) => `${k}=${labels[k]}`).join('\u0001');
+  const keys: string[] = [];
+  for (const k in labels) if (read.has(k)) keys.push(k);
+  if (keys.length > 1) keys.sort();
+  let out = '';
+  for (let i = 0; i < keys.length; i++)
+    out += `${i ? '\u0001' : ''}${keys[i]!}=${labels[keys[i]!]!}`;
+  return out;
 }
 
 /** Every label key a pod selector of the world reads (matchLabels and matchExpressions). */
@@ -155,9 +163,11 @@ function bucketEndpoints(
   endpoints.forEach((ep, i) => {
     let key: string;
     let region: string | undefined;
+    let ports = '';
     if (ep.kind === 'pod') {
       region = ep.ipInt !== undefined ? regions.regionOf(ep.ipInt) : undefined;
-      key = `${ep.namespace}\u0000${labelsSig(ep.labels, labelKeys)}\u0000${namedPortsSig(ep)}\u0000${region ?? '-'}${ep.hostNetwork ? '\u0000host' : ''}`;
+      ports = namedPortsSig(ep);
+      key = `${ep.namespace}\u0000${labelsSig(ep.labels, labelKeys)}\u0000${ports}\u0000${region ?? '-'}${ep.hostNetwork ? '\u0000host' : ''}`;
     } else {
       region = ep.key;
       key = `\u0002external\u0000${ep.key}`;
@@ -165,7 +175,7 @@ function bucketEndpoints(
     let b = bucketKey.get(key);
     if (b === undefined) {
       b = list.length;
-      list.push({ rep: ep, members: [], namedPortsSig: namedPortsSig(ep), preds: [] });
+      list.push({ rep: ep, members: [], namedPortsSig: ports, preds: [] });
       bucketKey.set(key, b);
       if (ep.kind === 'pod') {
         let l = byNs.get(ep.namespace);

@@ -17,7 +17,7 @@ import type {
   NetworkPolicy,
   Pod,
 } from '../k8s/types.js';
-import { ipToInt, isIpv4 } from '../wire/addr.js';
+import { ipv4Value } from '../wire/addr.js';
 import { compileAdmin, expandRelations } from './adminpolicy.js';
 import { Notes, type Ctx } from './compile.js';
 import {
@@ -36,15 +36,18 @@ function podPorts(pod: Pod): PodPort[] {
   const out: PodPort[] = [];
   for (const c of pod.spec?.containers ?? []) {
     for (const p of c.ports ?? []) {
-      out.push({
-        ...(typeof p.name === 'string' ? { name: p.name } : {}),
-        port: p.containerPort,
-        protocol: p.protocol ?? 'TCP',
-      });
+      const protocol = p.protocol ?? 'TCP';
+      out.push(
+        typeof p.name === 'string'
+          ? { name: p.name, port: p.containerPort, protocol }
+          : { port: p.containerPort, protocol },
+      );
     }
   }
   return out;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * Builds the policy world from decoded objects (`k8s/load`: the decoder has
@@ -93,30 +96,36 @@ export function buildPolicyWorld(sources: readonly SourceObject[]): PolicyWorld 
     const name = pod.metadata.name;
     const ns = pod.metadata.namespace || 'default';
     const key = `${ns}/${name}`;
-    const n = new Notes(ctx, origin, `Pod ${key}`);
-    if (!nsLabels.has(ns)) {
-      nsLabels.set(ns, { [NS_NAME_LABEL]: ns });
-      n.info(
+    let nsl = nsLabels.get(ns);
+    if (nsl === undefined) {
+      nsl = { [NS_NAME_LABEL]: ns };
+      nsLabels.set(ns, nsl);
+      new Notes(ctx, origin, `Pod ${key}`).info(
         'policy-implicit-namespace',
         'metadata.namespace',
         `no Namespace object for ${ns}; assumed with only the label ${NS_NAME_LABEL}=${ns}`,
       );
     }
     const ip = pod.status?.podIP ?? pod.status?.podIPs?.[0]?.ip;
-    const ipInt = typeof ip === 'string' && isIpv4(ip) ? ipToInt(ip) : undefined;
-    pods.push({
+    // Made field by field, in one order for every pod (one object shape).
+    const ep: Mutable<PodEndpoint> = {
       kind: 'pod',
       key,
       namespace: ns,
       name,
       labels: pod.metadata.labels ?? {},
-      nsLabels: nsLabels.get(ns)!,
-      ...(ipInt !== undefined ? { ip: ip as string, ipInt } : {}),
-      ports: podPorts(pod),
-      ...(pod.spec?.nodeName ? { node: pod.spec.nodeName } : {}),
-      // Its address is the node's (status.podIP as the kubelet reports it, or as the model gives it).
-      ...(pod.spec?.hostNetwork === true ? { hostNetwork: true as const } : {}),
-    });
+      nsLabels: nsl,
+    } as Mutable<PodEndpoint>;
+    const ipInt = typeof ip === 'string' ? ipv4Value(ip) : -1;
+    if (ipInt >= 0) {
+      ep.ip = ip;
+      ep.ipInt = ipInt;
+    }
+    ep.ports = podPorts(pod);
+    if (pod.spec?.nodeName) ep.node = pod.spec.nodeName;
+    // Its address is the node's (status.podIP as the kubelet reports it, or as the model gives it).
+    if (pod.spec?.hostNetwork === true) ep.hostNetwork = true;
+    pods.push(ep);
   }
   pods.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 
