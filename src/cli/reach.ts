@@ -29,7 +29,11 @@ import { runReachDiff } from './reach-diff.js';
 import { writeExplanation } from './explain.js';
 import { renderReachDot, renderReachMermaid } from '../render/reach-graph.js';
 import { count, progress, toYaml } from './output.js';
-import { reachabilityDocument, writeReachability } from '../render/reach-document.js';
+import {
+  reachabilityDocument,
+  writeReachability,
+  writeReachabilityYaml,
+} from '../render/reach-document.js';
 import { HTML_MATRIX_MAX_GROUPS, renderReachHtml } from '../render/reach-html.js';
 
 type Format = 'table' | 'wide' | 'json' | 'yaml' | 'csv' | 'md' | 'dot' | 'mermaid' | 'html';
@@ -293,7 +297,7 @@ export function register(program: Command, io: Io): void {
           ...(q ? { port: q } : {}),
           ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         } as const;
-        if (format === 'yaml') io.out(toYaml(reachabilityDocument(world, m, o)));
+        if (format === 'yaml') writeReachabilityYaml(io.out, world, m, o, toYaml);
         else writeReachability(io.out, world, m, o);
         return;
       }

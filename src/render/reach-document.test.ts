@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { computeMatrix } from '../policy/matrix.js';
 import { sourcesFromYaml } from '../policy/testing/yaml.js';
 import { buildPolicyWorld } from '../policy/world.js';
 import {
   reachabilityDocument,
   writeReachability,
+  writeReachabilityYaml,
   type ReachDocumentOptions,
 } from './reach-document.js';
 import { readReach } from './testing/reach.js';
@@ -63,6 +65,57 @@ function streamed(yaml: string, o: ReachDocumentOptions): string {
   writeReachability((t) => void parts.push(t), world, m, o);
   return parts.join('');
 }
+
+/** As `-o yaml` writes a document: its JSON, as YAML (cli/output.ts `toYaml`). */
+const yamlOf = (v: unknown): string =>
+  stringify(JSON.parse(JSON.stringify(v)) as unknown, {
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
+
+describe('the Reachability document as YAML, streamed', () => {
+  const forms: ReachDocumentOptions[] = [
+    { grouping: 'pods', externals: true },
+    { grouping: 'groups', externals: true },
+    { grouping: 'groups', externals: false, port: { protocol: 'TCP', port: 80 } },
+    { grouping: 'pods', externals: false, namespace: 'x' },
+    { grouping: 'groups', externals: false, namespace: 'no-such-namespace' },
+  ];
+  const clusters = {
+    ...CLUSTERS,
+    empty: 'apiVersion: v1\nkind: Namespace\nmetadata: {name: x}\n',
+    quoted: `
+apiVersion: v1
+kind: Namespace
+metadata: {name: x}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: "on", namespace: x, labels: {"a: b": "#c", yes: "null"}}
+spec: {containers: [{name: c}]}
+status: {podIP: 10.0.0.1}
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: "'q'", namespace: x}
+spec:
+  podSelector: {matchLabels: {yes: "null"}}
+  ingress: [{from: [{podSelector: {matchLabels: {"a: b": "#c"}}}]}]
+`,
+  };
+  it.each(Object.keys(clusters))(
+    '%s: byte for byte what yaml writes for the whole document',
+    (name) => {
+      const { world, m } = build(clusters[name as keyof typeof clusters]!);
+      for (const o of forms) {
+        const parts: string[] = [];
+        writeReachabilityYaml((t) => void parts.push(t), world, m, o, yamlOf);
+        expect(parts.join(''), JSON.stringify(o)).toBe(yamlOf(reachabilityDocument(world, m, o)));
+        expect(parts.length).toBeGreaterThan(4);
+      }
+    },
+  );
+});
 
 describe('the Reachability document', () => {
   const forms: ReachDocumentOptions[] = [

@@ -85,13 +85,14 @@ function definitions(
   const g = m.grouping;
   const { predicates } = g;
   const subjects = new Set([...predicates.npSubject, ...predicates.adminSubject]);
+  const peers = peerPredicates(predicates);
   const selectedBy = g.npOfGroup.map((nps, i) => [
     ...nps.map((k) => world.policies[k]!.ref),
     ...g.adminOfGroup[i]!.map((k) => predicates.admins[k]!.ref),
   ]);
   const matched: Set<string>[] = g.groupReps.map(() => new Set());
   g.predGroups.forEach((groups, p) => {
-    if (subjects.has(p) && !isPeer(predicates, p)) return;
+    if (subjects.has(p) && !peers.has(p)) return;
     const text = describeMatcher(predicates.matchers[p]!);
     for (const k of groups) matched[k]!.add(text);
   });
@@ -107,14 +108,13 @@ function describeMatcher(x: PeerMatcher): string {
   return `${pods} in every namespace`;
 }
 
-function isPeer(predicates: ReachMatrix['grouping']['predicates'], p: number): boolean {
-  const inRules = (
-    rs: readonly {
-      ingress: readonly (readonly number[] | null)[];
-      egress: readonly (readonly number[] | null)[];
-    }[],
-  ) => rs.some((r) => [...r.ingress, ...r.egress].some((l) => l !== null && l.includes(p)));
-  return inRules(predicates.npRulePeers) || inRules(predicates.adminRulePeers);
+/** The predicates some rule names as a peer. */
+function peerPredicates(predicates: ReachMatrix['grouping']['predicates']): Set<number> {
+  const out = new Set<number>();
+  for (const rs of [predicates.npRulePeers, predicates.adminRulePeers])
+    for (const r of rs)
+      for (const l of [...r.ingress, ...r.egress]) if (l !== null) for (const p of l) out.add(p);
+  return out;
 }
 
 function parts(world: PolicyWorld, m: ReachMatrix, o: ReachDocumentOptions): Parts {
@@ -260,4 +260,46 @@ export function writeReachability(
   out(`],"portSets":${JSON.stringify(p.portSets)},"allowed":[`);
   for (let i = 0; i < p.rows; i++) out(`${i ? ',' : ''}\n[${p.row(i).join(',')}]`);
   out(`],"exceptions":${JSON.stringify(exceptions)}}\n`);
+}
+
+/**
+ * Writes the Reachability document as YAML through `out`, a piece at a time:
+ * the bytes `yaml` (the CLI's `-o yaml`: the whole document's JSON as YAML)
+ * gives for `reachabilityDocument`. `yaml` renders the head and each group,
+ * port set and exception on its own; the matrix rows, only numbers, are
+ * written here.
+ */
+export function writeReachabilityYaml(
+  out: (text: string) => void,
+  world: PolicyWorld,
+  m: ReachMatrix,
+  o: ReachDocumentOptions,
+  yaml: (value: unknown) => string,
+): void {
+  const p = parts(world, m, o);
+  const { grouping, port, namespace, groups, exceptions } = p.head;
+  out(
+    yaml(
+      document('Reachability', {
+        grouping,
+        ...(port ? { port } : {}),
+        ...(namespace !== undefined ? { namespace } : {}),
+      }),
+    ),
+  );
+  // A block sequence under a top-level key: each item as yaml writes it alone, indented.
+  const list = (key: string, items: readonly unknown[]) => {
+    if (items.length === 0) return out(`${key}: []\n`);
+    out(`${key}:\n`);
+    for (const item of items) out(yaml([item]).replace(/^(?=.)/gm, '  '));
+  };
+  list('groups', groups);
+  list('portSets', p.portSets);
+  if (p.rows === 0) out('allowed: []\n');
+  else {
+    out('allowed:\n');
+    // The matrix is square: a row is never empty when there is one.
+    for (let i = 0; i < p.rows; i++) out(`  - - ${p.row(i).join('\n    - ')}\n`);
+  }
+  list('exceptions', exceptions);
 }
