@@ -64,7 +64,13 @@ function importArrows(): Arrow[] {
               ts.isLiteralTypeNode(n.argument) &&
               ts.isStringLiteral(n.argument.literal)
             ? n.argument.literal.text
-            : undefined;
+            : // A dynamic import (`import('./reach.js')`, a subcommand loaded when asked for).
+              ts.isCallExpression(n) &&
+                n.expression.kind === ts.SyntaxKind.ImportKeyword &&
+                n.arguments[0] !== undefined &&
+                ts.isStringLiteral(n.arguments[0])
+              ? n.arguments[0].text
+              : undefined;
       if (spec?.startsWith('.')) {
         const to = path.resolve(path.dirname(f), spec);
         if (to.startsWith(SRC + path.sep))

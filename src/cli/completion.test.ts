@@ -6,6 +6,10 @@ import type { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { memoryIo } from './io.js';
 import { buildProgram, main } from './main.js';
+import { loadCommands } from './commands.js';
+
+// buildProgram registers the loaded commands; main loads what its command line needs.
+await loadCommands();
 
 async function script(shell: string) {
   const io = memoryIo();

@@ -5,7 +5,8 @@
  * and a view from render/ written.
  *
  *   main.ts      the program: wires the subcommands, maps outcomes to exit status
- *   commands.ts  the list of subcommands (each module exports register(program, io))
+ *   commands.ts  the list of subcommands (each module exports register(program, io)),
+ *                each loaded only when the command line needs it
  *   io.ts        the doors to the world: files in, text out (memoryIo for tests)
  *   cluster.ts   -f FILE|DIR|- read and modelled, shared by trace, rules, reach
  *   live.ts      without -f: the current kubectl context
@@ -20,7 +21,7 @@
 import { Command, CommanderError } from 'commander';
 import { InputError, formatDiagnostic } from '../diag.js';
 import { processIo, type Io } from './io.js';
-import { registerCommands } from './commands.js';
+import { commandsFor, loadCommands, registerCommands } from './commands.js';
 import { ExitStatus } from './exit.js';
 
 export const EXIT_OK = 0;
@@ -46,6 +47,10 @@ export function pluginize(text: string): string {
   return text.replace(/(?<![\w-]|kubectl )packeteye(?= [a-zA-Z-]|\n|$)/gm, 'kubectl packeteye');
 }
 
+/**
+ * The program with every loaded subcommand registered (`loadCommands` first:
+ * `main` loads what its command line needs).
+ */
 export function buildProgram(io: Io, how: Invocation = {}): Command {
   const say = how.asKubectlPlugin ? pluginize : (s: string) => s;
   const program = new Command(how.asKubectlPlugin ? 'kubectl packeteye' : 'packeteye')
@@ -64,6 +69,7 @@ export async function main(
   io: Io = processIo(),
   how: Invocation = {},
 ): Promise<number> {
+  await loadCommands(commandsFor(argv));
   const program = buildProgram(io, how);
   try {
     await program.parseAsync([...argv], { from: 'user' });

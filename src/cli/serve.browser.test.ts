@@ -19,7 +19,11 @@ import {
 } from '../render/testing/chromium.js';
 import { memoryIo } from './io.js';
 import { buildProgram } from './main.js';
+import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
+
+// buildProgram registers the loaded commands; main loads what its command line needs.
+await loadCommands();
 
 /**
  * Waits until an expression holds in the page. Playwright's waitForFunction

@@ -12,7 +12,11 @@ import { scaleClusterJson, scaleSize } from '../bench/scale-cluster.js';
 import { scaleQuestion } from '../bench/serve.js';
 import { memoryIo } from './io.js';
 import { buildProgram, main } from './main.js';
+import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
+
+// buildProgram registers the loaded commands; main loads what its command line needs.
+await loadCommands();
 
 describe('serve on the scale cluster', () => {
   const size = scaleSize(1000);

@@ -12,10 +12,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../diag.js';
 import { memoryIo, type Io } from './io.js';
 import { buildProgram, main } from './main.js';
+import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
 import { chainOf } from './serve-http.js';
 import { runKept } from './serve-api.js';
 import { TwinSession } from '../twin/session.js';
+
+// buildProgram registers the loaded commands; main loads what its command line needs.
+await loadCommands();
 
 const quiet = (): Io & { stderr: string } => {
   const io = memoryIo();
