@@ -139,10 +139,13 @@ function rowFiller(
   const N = g.groupReps.length;
   const { portsFor } = rules;
   const row = new Uint32Array(N);
-  const npRow = new Uint32Array(N);
-  const remaining = new Uint32Array(N);
+  // What the admin tiers leave per peer, kept at their neutral values (ALL, EMPTY, EMPTY)
+  // between rows: a row resets only the peers its admin rules touched.
+  const remaining = new Uint32Array(N).fill(PortSetTable.ALL);
   const allow = new Uint32Array(N);
   const passed = new Uint32Array(N);
+  const touched: number[] = [];
+  const isTouched = new Uint8Array(N);
   // Baseline parts come last; a group is the subject of at most one (their subjects are disjoint).
   const isBanp = (i: number): boolean => i >= world.admin.length;
 
@@ -152,11 +155,24 @@ function rowFiller(
       for (const t of r.targets) {
         const p = table.intersect(remaining[t]!, portsFor(r, destOf(t)));
         if (p === PortSetTable.EMPTY) continue;
+        if (!isTouched[t]) {
+          isTouched[t] = 1;
+          touched.push(t);
+        }
         remaining[t] = table.subtract(remaining[t]!, p);
         if (r.action === 'Allow') allow[t] = table.union(allow[t]!, p);
         else if (r.action === 'Pass') passed[t] = table.union(passed[t]!, p);
       }
     }
+  };
+  const reset = (): void => {
+    for (const t of touched) {
+      remaining[t] = PortSetTable.ALL;
+      allow[t] = PortSetTable.EMPTY;
+      passed[t] = PortSetTable.EMPTY;
+      isTouched[t] = 0;
+    }
+    touched.length = 0;
   };
 
   const fill = (dir: Direction, s: number): void => {
@@ -191,21 +207,23 @@ function rowFiller(
       else row.fill(PortSetTable.ALL);
       return;
     }
-    // General case: ANP tiers, then NetworkPolicy or the baseline, per peer.
-    remaining.fill(PortSetTable.ALL);
-    allow.fill(PortSetTable.EMPTY);
-    passed.fill(PortSetTable.EMPTY);
+    // General case: ANP tiers, then NetworkPolicy or the baseline, per peer. A peer no admin
+    // rule decided anything for has all ports remaining and none allowed: its cell is the
+    // NetworkPolicy's (or, without, every port).
     applyAdmin(anpRules, destOf);
-    for (let t = 0; t < N; t++) remaining[t] = table.union(remaining[t]!, passed[t]!); // undecided
+    for (const t of touched) remaining[t] = table.union(remaining[t]!, passed[t]!); // undecided
     if (isolating.length > 0) {
-      fillNp(npRow);
-      for (let t = 0; t < N; t++)
-        row[t] = table.union(allow[t]!, table.intersect(npRow[t]!, remaining[t]!));
+      fillNp(row);
+      for (const t of touched)
+        row[t] = table.union(allow[t]!, table.intersect(row[t]!, remaining[t]!));
+      reset();
       return;
     }
     // The baseline has no Pass: nothing it decides lands in `passed` again.
     if (banpRules) applyAdmin(banpRules, destOf);
-    for (let t = 0; t < N; t++) row[t] = table.union(allow[t]!, remaining[t]!);
+    row.fill(PortSetTable.ALL);
+    for (const t of touched) row[t] = table.union(allow[t]!, remaining[t]!);
+    reset();
   };
   return { row, fill };
 }
@@ -220,11 +238,19 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
   const { row, fill: computeRow } = rowFiller(world, g, table, rules);
   const cells = new Uint32Array(N * N);
 
-  // Ingress, stored transposed: cells[peer * N + subject].
+  // Ingress rows (subject × peer), then transposed in blocks that stay in cache:
+  // cells[peer * N + subject].
+  const ingress = new Uint32Array(N * N);
   for (let s = 0; s < N; s++) {
     computeRow('ingress', s);
-    for (let t = 0; t < N; t++) cells[t * N + s] = row[t]!;
+    ingress.set(row, s * N);
   }
+  const B = 64;
+  for (let s0 = 0; s0 < N; s0 += B)
+    for (let t0 = 0; t0 < N; t0 += B)
+      for (let s = s0, sEnd = Math.min(s0 + B, N); s < sEnd; s++)
+        for (let t = t0, tEnd = Math.min(t0 + B, N); t < tEnd; t++)
+          cells[t * N + s] = ingress[s * N + t]!;
   // Egress, combined in place.
   for (let s = 0; s < N; s++) {
     computeRow('egress', s);
