@@ -118,12 +118,17 @@ export class TwinSession {
 }
 
 function policySourcesOf(loaded: LoadResult, model: ClusterModel): PolicySources {
-  const origin = (kind: string, o: { metadata: { name: string; namespace?: string } }) => {
+  const source = (o: {
+    kind: string;
+    metadata: { name: string; namespace?: string };
+  }): SourceObject => {
     const ns = o.metadata.namespace;
     const at = model.origins.get(
-      ns ? `${kind} ${ns}/${o.metadata.name}` : `${kind} ${o.metadata.name}`,
+      ns ? `${o.kind} ${ns}/${o.metadata.name}` : `${o.kind} ${o.metadata.name}`,
     );
-    return at ? { origin: { file: at.file, line: at.line, document: at.document } } : {};
+    return at
+      ? { object: o, origin: { file: at.file, line: at.line, document: at.document } }
+      : { object: o };
   };
   const objects: { kind: string; metadata: { name: string; namespace?: string } }[] = [
     ...model.pods.values(),
@@ -144,7 +149,7 @@ function policySourcesOf(loaded: LoadResult, model: ClusterModel): PolicySources
   ]);
   const rest = loaded.objects.filter((o) => !modelled.has(o.object.kind)).map((o) => o.object);
   return {
-    sources: [...objects, ...rest].map((o) => ({ object: o, ...origin(o.kind, o) })),
+    sources: [...objects, ...rest].map(source),
     cluster,
   };
 }
