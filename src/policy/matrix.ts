@@ -264,12 +264,17 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
     n === undefined ? -1 : (nodeIds.get(n) ?? (nodeIds.set(n, nodeIds.size), nodeIds.size - 1));
   const podNode = new Int32Array(endpoints.length).fill(-1);
   const hostNode = new Int32Array(endpoints.length).fill(-1);
+  let hostPods = 0;
   world.pods.forEach((p, i) => {
     podNode[i] = nodeId(p.node);
-    if (p.hostNetwork) hostNode[i] = podNode[i]!;
+    if (p.hostNetwork) {
+      hostNode[i] = podNode[i]!;
+      hostPods++;
+    }
   });
-  const index = new Map<string, number>();
-  endpoints.forEach((e, i) => index.set(e.key, i));
+  // Made on first use: pods by node (for the exceptions) and endpoints by key (to look one up).
+  let byNode: Map<number, number[]> | undefined;
+  let index: Map<string, number> | undefined;
   return {
     endpoints,
     pods: world.pods,
@@ -292,22 +297,32 @@ export function computeMatrix(world: PolicyWorld): ReachMatrix {
       return table.get(this.allowedId(from, to));
     },
     forEachException(f) {
-      const byNode = new Map<number, number[]>();
-      podNode.forEach((n, i) => {
-        if (n < 0) return;
-        let l = byNode.get(n);
-        if (!l) byNode.set(n, (l = []));
-        l.push(i);
-      });
+      if (hostPods === 0) return;
+      if (byNode === undefined) {
+        const m = (byNode = new Map<number, number[]>());
+        podNode.forEach((n, i) => {
+          if (n < 0) return;
+          let l = m.get(n);
+          if (!l) m.set(n, (l = []));
+          l.push(i);
+        });
+      }
+      const nodePods = byNode;
       hostNode.forEach((n, from) => {
         if (n < 0) return;
-        for (const to of byNode.get(n) ?? []) {
+        for (const to of nodePods.get(n) ?? []) {
           if (to !== from && cells[groupOf[from]! * N + groupOf[to]!] !== PortSetTable.ALL)
             f(from, to, PortSetTable.ALL);
         }
       });
     },
-    indexOf: (key) => index.get(key),
+    indexOf(key) {
+      if (index === undefined) {
+        const m = (index = new Map<string, number>());
+        endpoints.forEach((e, i) => m.set(e.key, i));
+      }
+      return index.get(key);
+    },
   };
 }
 

@@ -194,8 +194,9 @@ function parts(world: PolicyWorld, m: ReachMatrix, o: ReachDocumentOptions): Par
   };
   const exceptions: ReachException[] = [];
   if (o.grouping === 'groups') {
-    const shownSet = new Set(shown);
+    let shownSet: Set<number> | undefined;
     m.forEachException((from, to, id) => {
+      shownSet ??= new Set(shown);
       if (shownSet.has(from) && shownSet.has(to))
         exceptions.push({
           from: m.endpoints[from]!.key,
