@@ -140,7 +140,7 @@ function table(runs: readonly ReachScaleMeasure[]): string[] {
   const head = ['reach phase', ...runs.map((r) => `${r.pods} pods`)];
   if (runs.length > 1) head.push(`exponent (CPU)`);
   out.push(
-    head.map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(i > runs.length ? 10 : 30))).join(''),
+    head.map((h, i) => (i === 0 ? h.padEnd(14) : h.padStart(i > runs.length ? 16 : 30))).join(''),
   );
   for (const p of REACH_PHASES) {
     const row = [p.padEnd(14)];
@@ -149,7 +149,7 @@ function table(runs: readonly ReachScaleMeasure[]): string[] {
     if (runs.length > 1) {
       const a = runs[0]!;
       const b = runs.at(-1)!;
-      row.push(exponent(a.cpuMs[p], b.cpuMs[p], a.pods, b.pods).toFixed(2).padStart(10));
+      row.push(exponent(a.cpuMs[p], b.cpuMs[p], a.pods, b.pods).toFixed(2).padStart(16));
     }
     out.push(row.join(''));
   }
