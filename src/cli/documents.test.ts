@@ -22,6 +22,7 @@ const FILES: Record<string, string> = {
   'gke-lb-traefik.yaml': ex('gke-lb-traefik.yaml'),
   'node.rules': ex('iptables/kube-proxy-node.rules'),
   'store.yaml': ex('expectations/store.yaml'),
+  'contiv.yaml': ex('contiv-vpp-two-nodes.yaml'),
 };
 
 const CASES: readonly { name: string; kind: DocumentKind; args: string[] }[] = [
@@ -149,6 +150,11 @@ const CASES: readonly { name: string; kind: DocumentKind; args: string[] }[] = [
     name: 'rules (Calico, IP sets)',
     kind: 'NodeRules',
     args: ['rules', '-f', 'policy-calico.yaml', '--node', 'node-a'],
+  },
+  {
+    name: 'rules (Contiv-VPP: the vswitch)',
+    kind: 'VswitchState',
+    args: ['rules', '-f', 'contiv.yaml', '--node', 'k8s-master'],
   },
   {
     name: 'check',

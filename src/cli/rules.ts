@@ -10,7 +10,16 @@
  * NodeRules document (render/node-rules.ts).
  */
 import type { Command } from 'commander';
+import { planContiv } from '../cni/contiv-vpp.js';
 import { InputError } from '../diag.js';
+import { SeededChooser } from '../kernel/random.js';
+import type { ClusterModel } from '../k8s/model.js';
+import {
+  renderVswitchState,
+  VSWITCH_SECTIONS,
+  vswitchStateDocument,
+  type VswitchSection,
+} from '../render/vpp-state.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { nsName } from '../k8s/model.js';
 import { bridgeFdbShow, ipAddrShow, ipLinkShow, ipNeighShow, ipRouteShow } from '../render/ip.js';
@@ -42,7 +51,7 @@ interface RulesOpts extends LiveOpts {
   namespace: string;
 }
 
-const SECTIONS = NODE_RULES_SECTIONS;
+const SECTIONS: readonly string[] = NODE_RULES_SECTIONS;
 type Section = NodeRulesSection;
 const OUTPUTS = ['text', 'json', 'yaml'];
 
@@ -122,6 +131,56 @@ export function renderRules(
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
 
+/**
+ * A Contiv-VPP cluster: no kube-proxy, no iptables — the node's rules are its
+ * VPP vswitch's (render/vpp-state.ts), built by Contiv as cni/contiv-vpp.ts does.
+ */
+function rulesVswitch(io: Io, model: ClusterModel, node: string, opts: RulesOpts): void {
+  const only = opts.only as VswitchSection | undefined;
+  const refuse = (field: string, why: string, hint: string): never => {
+    throw InputError.of('bad-option', why, { field }, hint);
+  };
+  if (only !== undefined && !(VSWITCH_SECTIONS as readonly string[]).includes(only))
+    refuse(
+      '--only',
+      `--only ${only}: a contiv-vpp node has no ${opts.only === 'iptables' || opts.only === 'ipsets' ? 'kube-proxy or policy iptables' : 'conntrack'} — VPP's NAT44 does Services and its ACL plugin NetworkPolicy`,
+      `one of ${VSWITCH_SECTIONS.join(', ')} (e.g. --only nat44, --only acl)`,
+    );
+  if (opts.pod !== undefined)
+    refuse(
+      '--pod',
+      "--pod on contiv-vpp: a pod's own network namespace (eth0 and its routes to the TAP) is not modelled",
+      'leave --pod out: the listing is the vswitch the pod is attached to',
+    );
+  if (opts.afterTrace)
+    refuse(
+      '--after-trace',
+      "--after-trace on contiv-vpp: the vswitch's sessions after a trace are not listed yet",
+      'trace -o vpp shows the session indices the connection took',
+    );
+  const plan = planContiv(model, new SeededChooser(1));
+  const n = plan.nodes.get(node)!;
+  const pods = new Set(n.pods.keys());
+  const defaults = plan.defaults.filter((d) => {
+    const name = d.object.replace(/^\S+ /, '');
+    return !d.object.startsWith('Node ') && !d.object.startsWith('Pod ')
+      ? true
+      : name === node || pods.has(name);
+  });
+  for (const note of n.notes) io.err(`note: ${note}\n`);
+  if (opts.output === 'json' || opts.output === 'yaml') {
+    const doc = vswitchStateDocument(n.vswitch, node, defaults, only);
+    io.out(opts.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : toYaml(doc));
+  } else
+    io.out(
+      renderVswitchState(
+        n.vswitch,
+        only,
+        defaults.map((d) => `${d.object} ${d.field} = ${d.value}: ${d.reason}`),
+      ),
+    );
+}
+
 const EXAMPLES = `
 Examples:
   # Everything node-1's kernel holds in the twin
@@ -129,6 +188,9 @@ Examples:
 
   # Only the iptables rules, as iptables-save prints them
   packeteye rules -f examples/two-nodes.yaml --node node-1 --only iptables
+
+  # A Contiv-VPP node: its VPP vswitch (show interface, show ip fib, NAT44, ACLs)
+  packeteye rules -f examples/contiv-vpp-two-nodes.yaml --node k8s-master
 
   # The conntrack table after a connection from frontend to a Service
   packeteye rules -f examples/two-nodes.yaml --node node-1 --only conntrack --after-trace --from frontend --to svc/store-be:80
@@ -154,7 +216,10 @@ export function register(program: Command, io: Io): void {
     .option('--after-trace', 'the state after tracing --from/--to (ARP, FDB, conntrack entries)')
     .option('--from <ref>', 'with --after-trace')
     .option('--to <ref>', 'with --after-trace')
-    .option('--only <what>', SECTIONS.join(' | '))
+    .option(
+      '--only <what>',
+      `${SECTIONS.join(' | ')}; on contiv-vpp (the VPP vswitch): ${VSWITCH_SECTIONS.join(' | ')}`,
+    )
     .option(
       '-o, --output <format>',
       "text (the real tools' formats) | json | yaml (a NodeRules document)",
@@ -164,10 +229,14 @@ export function register(program: Command, io: Io): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: RulesOpts) => {
       const only = opts.only as Section | undefined;
-      if (only !== undefined && !SECTIONS.includes(only)) {
+      if (
+        only !== undefined &&
+        !SECTIONS.includes(only) &&
+        !(VSWITCH_SECTIONS as readonly string[]).includes(only)
+      ) {
         throw InputError.of(
           'bad-option',
-          `--only ${JSON.stringify(opts.only)} is not one of ${SECTIONS.join(', ')}`,
+          `--only ${JSON.stringify(opts.only)} is not one of ${[...new Set([...SECTIONS, ...VSWITCH_SECTIONS])].join(', ')}`,
           { field: '--only' },
           'e.g. --only iptables, or leave --only out for every section',
         );
@@ -215,6 +284,18 @@ export function register(program: Command, io: Io): void {
             : 'the input has no Node objects: add them, or a kubectl get nodes -o yaml dump',
         );
       }
+      if (plan.model.cluster.cni.plugin === 'contiv-vpp') {
+        p.done();
+        rulesVswitch(io, plan.model, node, opts);
+        return;
+      }
+      if (only !== undefined && !SECTIONS.includes(only))
+        throw InputError.of(
+          'bad-option',
+          `--only ${only} lists a VPP vswitch's state, and this cluster's CNI is ${plan.model.cluster.cni.plugin}`,
+          { field: '--only' },
+          `one of ${SECTIONS.join(', ')}`,
+        );
       let hostName = node;
       if (opts.pod !== undefined) {
         const key = opts.pod.includes('/') ? opts.pod : `${opts.namespace}/${opts.pod}`;

@@ -37,6 +37,7 @@ import type { Io } from './io.js';
 import type { ClusterModel } from '../k8s/model.js';
 import { renderVppNotes, renderVppTrace } from '../render/vpp.js';
 import { traceVppConnection, VPP_PACKET_DEFAULTS, type VppConnectionTrace } from '../trace/vpp.js';
+import { vppConnectionView } from '../trace/vpp-view.js';
 import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
@@ -288,12 +289,12 @@ function traceVpp(
       { field: '--output' },
       'set Cluster.spec.cni.plugin: contiv-vpp, or use -o text',
     );
-  if (output !== 'vpp')
+  if (output === 'pcap' || output === 'pcapng')
     throw InputError.of(
       'bad-output',
-      `a contiv-vpp cluster's data plane is VPP: it is traced with -o vpp, not -o ${output}`,
+      `-o ${output} on contiv-vpp: the frames of a VPP trace are not written as a capture yet`,
       { field: '--output' },
-      'add -o vpp',
+      "-o vpp prints each frame's headers as VPP's show trace does",
     );
   const packet: Record<string, number> = {};
   for (const kv of (opts.packet ?? '').split(',').filter((x) => x !== '')) {
@@ -339,5 +340,27 @@ function traceVpp(
     throw InputError.of('bad-ref', (e as Error).message, { field: '--from/--to' });
   }
   io.err(renderVppNotes(t));
-  io.out(renderVppTrace(t));
+  if (output === 'vpp') {
+    io.out(renderVppTrace(t));
+    return;
+  }
+  // Every other view reads the ordinary trace document: the VPP graph nodes as its steps.
+  const svc = /^svc\//.test(to);
+  const port = Number(/:(\d+)$/.exec(to)?.[1] ?? 0);
+  const tags = new Map<string, string>();
+  for (const [key, s] of model.services)
+    for (const sp of s.spec.ports) tags.set(`${s.spec.clusterIP}:${sp.port}`, `${key}:${sp.port}`);
+  const view = vppConnectionView(
+    t,
+    { sport: sport ?? 46310, seed, to: { kind: svc ? 'service' : 'pod', port } },
+    tags,
+  );
+  if (output === 'json') io.out(`${JSON.stringify(traceDocument(view), null, 2)}\n`);
+  else if (output === 'yaml') io.out(toYaml(traceDocument(view)));
+  else if (output === 'mermaid') io.out(renderTraceMermaid(view));
+  else if (output === 'html') io.out(renderTraceHtml(view));
+  else
+    io.out(
+      opts.verbose ? renderTraceVerbose(view) : renderTraceText(view, { wide: output === 'wide' }),
+    );
 }

@@ -44,17 +44,25 @@
  *   identity mappings keep the node's address and VXLAN port (UDP 4789)
  *   untranslated (`exportIdentityMappings`).
  *
+ * - **Between nodes** (`remote_cni_server.go`, VXLAN mode): bridge domain 1
+ *   (learning off) with `loop0` as BVI; per other node a `vxlan_tunnelN`
+ *   from this node's interconnect address to the other's (VNI 10) in the
+ *   domain, a static L2 FIB entry for the other BVI's MAC through it
+ *   (`vxlanFibEntry`), static ARP for the other BVI (`vxlanArpEntry`), and
+ *   routes via the other BVI's address alone (`routeToOtherHostPods`,
+ *   `routeToOtherHostStack`, `routeToOtherManagementIP`), which VPP resolves
+ *   recursively; the other node's NIC MAC is taken as learnt by ARP. Packet
+ *   walks in vpp/l2.ts.
+ *
  * - **Policies**: contiv-policy.ts.
  *
  * Not modelled (said on stderr by the caller): the external SNAT's
- * translation itself (`nat44-in2out-output`), the VXLAN encapsulation
- * between nodes (the trace stops where a packet leaves through the BVI),
- * STN, TAP v1.
+ * translation itself (`nat44-in2out-output`), STN, TAP v1.
  */
 import type { Diagnostic } from '../diag.js';
 import type { ClusterModel, ModelNode } from '../k8s/model.js';
 import { nodeInternalIP } from '../k8s/model.js';
-import { Vswitch, type NatChooser } from '../vpp/index.js';
+import { Vswitch, type NatChooser, type SwInterface } from '../vpp/index.js';
 import { cidrContains, intToIp, ipToInt, parseCidr } from '../wire/addr.js';
 import { renderContivPolicies } from './contiv-policy.js';
 import { fnv1a32 } from './names.js';
@@ -73,6 +81,8 @@ export const CONTIV_DEFAULTS = {
   PodMAC: '00:00:00:00:00:02',
   NatExternalTraffic: true,
   ServiceLocalEndpointWeight: 1,
+  VxlanVNI: 10,
+  VxlanBridgeDomain: 1,
 } as const;
 
 /** The VXLAN port the identity mapping keeps (`vxlanPort`, service configurator). */
@@ -96,6 +106,8 @@ export interface ContivNode {
     readonly mac: string;
     readonly vppIp: string;
   };
+  /** The main NIC: its name, its node-interconnect address (the VXLAN tunnels' endpoint) and MAC. */
+  readonly nic: { readonly name: string; readonly ip: string; readonly mac: string };
   /** The addresses of the host stack (the node's InternalIP), routed to it through tap0. */
   readonly hostIPs: readonly string[];
   /** The NAT loopback: the twice-NAT pool's address, a self-client's source as its Service sees it. */
@@ -118,6 +130,14 @@ const derivedMac = (prefix: string, seed: string): string => {
 
 const nth = (cidr: string, n: number): string =>
   intToIp((ipToInt(parseCidr(cidr).network) + n) >>> 0);
+
+/** The main NIC's MAC: the hardware's own; derived from the node name. */
+const nicMac = (node: string): string => {
+  const h = fnv1a32(`${node}/gbe`);
+  return `08:00:27:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`;
+};
+
+const bviMac = (n: number): string => `1a:2b:3c:4d:5e:${n.toString(16).padStart(2, '0')}`;
 
 /** Node n's slice of a subnet: `applyNodeID` (ipam.go) for /16 → /24. */
 const nodeNet = (cidr: string, id: number): string => {
@@ -176,10 +196,16 @@ function buildNode(
   );
   const gbe = vs.addInterface({
     name: 'GigabitEthernet0/8/0',
-    mac: derivedMac('08:00:27', `${name}/gbe`),
+    mac: nicMac(name),
     kind: 'dpdk',
     ip4: `${nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id)}/24`,
   });
+  d(
+    `Node ${name}`,
+    `${gbe.name} MAC`,
+    gbe.mac,
+    "the NIC's own address, which no Kubernetes object says; derived from the node name",
+  );
   // configureMainVPPInterface: the default route via NodeConfig's Gateway on the main NIC.
   const cni = model.cluster.cni;
   const gw = cni.plugin === 'contiv-vpp' ? cni.gateway : undefined;
@@ -193,42 +219,9 @@ function buildNode(
   const hostIPs = [nodeInternalIP(node)].filter((x): x is string => x !== undefined);
   for (const ip of hostIPs) vs.addRouteVia(`${ip}/32`, hostIp, 'tap0', 'routesToHost');
   // tap0 is the one interface without static ARP: VPP learns vpp1's MAC from its ARP; taken as learnt.
-  vs.setNeighbour(tap0.swIfIndex, hostIp, hostMac);
-  const bviMac = (n: number): string => `1a:2b:3c:4d:5e:${n.toString(16).padStart(2, '0')}`;
-  vs.addInterface({
-    name: 'loop0',
-    mac: bviMac(id),
-    kind: 'loopback',
-    ip4: `${nth(CONTIV_DEFAULTS.VxlanCIDR, id)}/24`,
-  });
-  let tunnel = 0;
-  for (const [j, other] of allNodes.entries()) {
-    const oid = j + 1;
-    if (oid === id) continue;
-    vs.addRouteVia(
-      `${nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, oid)}/32`,
-      nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, oid),
-      gbe.name,
-      `vxlan_tunnel${tunnel} underlay`,
-    );
-    vs.addInterface({ name: `vxlan_tunnel${tunnel++}`, mac: '00:00:00:00:00:00', kind: 'vxlan' });
-    const bvi = nth(CONTIV_DEFAULTS.VxlanCIDR, oid);
-    vs.addRouteVia(
-      nodeNet(CONTIV_DEFAULTS.PodSubnetCIDR, oid),
-      bvi,
-      'loop0',
-      'routeToOtherHostPods',
-    );
-    vs.addRouteVia(
-      nodeNet(CONTIV_DEFAULTS.VPPHostSubnetCIDR, oid),
-      bvi,
-      'loop0',
-      'routeToOtherHostStack',
-    );
-    const mgmt = nodeInternalIP(model.nodes.get(other)!);
-    if (mgmt) vs.addRouteVia(`${mgmt}/32`, bvi, 'loop0', 'routeToOtherManagementIP');
-    vs.setNeighbour(vs.byName('loop0')!.swIfIndex, bvi, bviMac(oid));
-  }
+  vs.setNeighbour(tap0.swIfIndex, hostIp, hostMac, true);
+  const localVtep = nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id);
+  vxlanMesh(model, vs, id, allNodes, gbe);
   // processResyncEvent: the host interconnect and the BVI are frontends and backends.
   for (const itf of [tap0, vs.byName('loop0')!]) itf.natInside = itf.natOutside = true;
   const nodeIp = nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id);
@@ -296,11 +289,62 @@ function buildNode(
     id,
     vswitch: vs,
     host: { ifName: 'vpp1', ip: hostIp, mac: hostMac, vppIp },
+    nic: { name: gbe.name, ip: localVtep, mac: gbe.mac },
     hostIPs,
     natLoopback,
     pods,
     notes,
   };
+}
+
+/**
+ * The VXLAN BVI `loop0`, bridge domain 1 and one tunnel per other node, with
+ * the static ARP, L2 FIB entries and recursive routes through it
+ * (`remote_cni_server.go`: `vxlanBridgeDomain`, `vxlanFibEntry`,
+ * `vxlanArpEntry`, `routeToOtherHostPods` & co.).
+ */
+function vxlanMesh(
+  model: ClusterModel,
+  vs: Vswitch,
+  id: number,
+  allNodes: readonly string[],
+  gbe: SwInterface,
+): void {
+  const loop0 = vs.addInterface({
+    name: 'loop0',
+    mac: bviMac(id),
+    kind: 'loopback',
+    ip4: `${nth(CONTIV_DEFAULTS.VxlanCIDR, id)}/24`,
+  });
+  // vxlanBridgeDomain: BD 1, learning off, loop0 its BVI (whose MAC the L2 FIB holds).
+  const bd = vs.addBridgeDomain(CONTIV_DEFAULTS.VxlanBridgeDomain, false);
+  vs.addToBridgeDomain(bd, loop0.swIfIndex, true);
+  bd.fib.set(loop0.mac, loop0.swIfIndex);
+  const localVtep = nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, id);
+  for (const [j, other] of allNodes.entries()) {
+    const oid = j + 1;
+    if (oid === id) continue;
+    const vtep = nth(CONTIV_DEFAULTS.NodeInterconnectCIDR, oid);
+    const t = vs.vxlanTunnels.length;
+    vs.addRouteVia(`${vtep}/32`, vtep, gbe.name, `vxlan_tunnel${t} underlay`);
+    // The other node's NIC answers VPP's ARP: its MAC taken as learnt.
+    vs.setNeighbour(gbe.swIfIndex, vtep, nicMac(other), true);
+    const tunnel = vs.addVxlanTunnel(localVtep, vtep, CONTIV_DEFAULTS.VxlanVNI);
+    vs.addToBridgeDomain(bd, tunnel.swIfIndex);
+    const bvi = nth(CONTIV_DEFAULTS.VxlanCIDR, oid);
+    // routeToOtherHostPods & co.: routes via the other BVI's address alone (recursive).
+    vs.addRouteRecursive(nodeNet(CONTIV_DEFAULTS.PodSubnetCIDR, oid), bvi, 'routeToOtherHostPods');
+    vs.addRouteRecursive(
+      nodeNet(CONTIV_DEFAULTS.VPPHostSubnetCIDR, oid),
+      bvi,
+      'routeToOtherHostStack',
+    );
+    const mgmt = nodeInternalIP(model.nodes.get(other)!);
+    if (mgmt) vs.addRouteRecursive(`${mgmt}/32`, bvi, 'routeToOtherManagementIP');
+    // vxlanArpEntry (static ARP on loop0) and vxlanFibEntry (the BVI MAC → this tunnel).
+    vs.setNeighbour(loop0.swIfIndex, bvi, bviMac(oid));
+    bd.fib.set(bviMac(oid), tunnel.swIfIndex);
+  }
 }
 
 /**
@@ -350,6 +394,8 @@ function addServiceMappings(
           proto,
           locals: locals.map((l) => ({ ...l })),
           twiceNat: 'self-twice-nat',
+          // vpp-agent's NAT handler sends every DNAT mapping with Out2inOnly: 1.
+          out2inOnly: true,
           tag: `${key}:${t.port === port.port ? port.port : `${port.port} node port ${t.port}`}`,
         });
     }

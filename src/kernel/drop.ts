@@ -48,6 +48,8 @@ export const DROP_REASONS = {
     "the cloud's 1:1 NAT translates only an instance's own (node) IP to its external IP; any other source or destination is dropped at the VPC edge",
   'lb-no-forwarding-rule':
     'the cloud load balancer has no forwarding rule for this protocol and port',
+  'vpp-error-drop':
+    "FD.io VPP's graph sent it to error-drop (an ACL deny, no route, no NAT44 translation…; the step names the graph node)",
   unsupported: 'the model does not cover this case (reported, never guessed)',
 } as const;
 

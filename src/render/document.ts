@@ -26,6 +26,7 @@ export const DOCUMENT_KINDS = {
   NodeDrift: 'node-drift.schema.json',
   DnsLookup: 'dns-lookup.schema.json',
   NodeRules: 'node-rules.schema.json',
+  VswitchState: 'vswitch-state.schema.json',
 } as const;
 
 export type DocumentKind = keyof typeof DOCUMENT_KINDS;

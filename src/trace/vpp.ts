@@ -14,7 +14,12 @@
  * say (IP id, ISNs, windows, timestamps) come from `packet` or the defaults
  * below, and are listed as defaults.
  */
-import { CONTIV_DEFAULTS, planContiv, type ContivNode } from '../cni/contiv-vpp.js';
+import {
+  CONTIV_DEFAULTS,
+  planContiv,
+  type ContivNode,
+  type ContivPlan,
+} from '../cni/contiv-vpp.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import type { CniDefault } from '../cni/types.js';
 import type { ClusterModel, ModelPod } from '../k8s/model.js';
@@ -48,12 +53,42 @@ export const VPP_PACKET_DEFAULTS: VppPacketValues = {
   replyTsval: 1,
 };
 
+/** Who received the request, and what they sent back. */
+export interface VppAnswer {
+  /** A pod (`ns/name`), or a node name for its host stack. */
+  readonly host: string;
+  readonly role: 'pod' | 'node';
+  /** The TAP the request left the vswitch through to reach it. */
+  readonly tap: string;
+  /** The listening pod (`ns/name`), when something listens. */
+  readonly listener?: string;
+  readonly flags: 'SA' | 'RA';
+}
+
+/** One walk through one node's vswitch. */
+export interface VppHop {
+  readonly node: string;
+  readonly packet: 'request' | 'reply';
+  /** How the frame came in: from a TAP (`virtio-input`) or from the wire (`dpdk-input`). */
+  readonly via: string;
+  readonly pass: VppPass;
+}
+
 export interface VppConnectionTrace {
   readonly from: string;
   readonly to: string;
+  /** The client's node. */
   readonly node: string;
+  /** The client: a pod-network pod, or the host stack (a node, a hostNetwork pod). */
+  readonly fromKind: 'pod' | 'node';
+  /** Every walk in order: the request through each vswitch it crossed, then the answer. */
+  readonly hops: readonly VppHop[];
+  /** The request's first walk (through the client's vswitch). */
   readonly request: VppPass;
+  /** The answer's last walk (through the vswitch that delivers it to the client). */
   readonly reply?: VppPass;
+  /** Who got the request and answered it: the host (a pod `ns/name`, or a node's host stack) and how. */
+  readonly answer?: VppAnswer;
   /** Where the request went when it left the vswitch, and who answered. */
   readonly notes: readonly string[];
   readonly defaults: readonly CniDefault[];
@@ -170,7 +205,12 @@ function destination(
   }
   const ipp = /^(\d+\.\d+\.\d+\.\d+)(?::(\d+))?$/.exec(to);
   if (ipp) return { ip: ipp[1]!, port: Number(ipp[2] ?? 0) };
-  throw new Error(`--to ${to}: a contiv-vpp trace takes svc/NS/NAME:PORT, IP:PORT or (ICMP) IP`);
+  const pod = /^([^/]+)\/([^:/]+):(\d+)$/.exec(to);
+  const p = pod ? model.pods.get(`${pod[1]}/${pod[2]}`) : undefined;
+  if (pod && p?.status.podIP) return { ip: p.status.podIP, port: Number(pod[3]) };
+  throw new Error(
+    `--to ${to}: a contiv-vpp trace takes svc/NS/NAME:PORT, NS/POD:PORT, IP:PORT or (ICMP) IP`,
+  );
 }
 
 /** Whether a hostNetwork pod on the node, or the pod itself, listens on `port` (a containerPort of the protocol). */
@@ -204,20 +244,29 @@ export function traceVppConnection(
   const v = { ...VPP_PACKET_DEFAULTS, ...opts.packet };
   const plan = planContiv(model, new SeededChooser(opts.seed));
   const client = model.pods.get(opts.from);
-  if (!client || !plan.nodes.has(client.spec.nodeName))
-    throw new Error(`--from ${opts.from}: a contiv-vpp trace starts at a pod (NS/NAME) on a node`);
-  const node = plan.nodes.get(client.spec.nodeName)!;
+  const bare = opts.from.replace(/^node\//, '');
+  const nodeName = client
+    ? client.spec.nodeName
+    : plan.nodes.has(bare)
+      ? bare
+      : bare.split('/').pop()!;
+  if (!plan.nodes.has(nodeName))
+    throw new Error(
+      `--from ${opts.from}: a contiv-vpp trace starts at a pod (NS/NAME) or a node (NODE, node/NODE)`,
+    );
+  const node = plan.nodes.get(nodeName)!;
   const dst = destination(model, opts.to);
   const proto = opts.proto ?? dst.proto ?? 'tcp';
   if (proto !== 'icmp' && dst.port === 0)
     throw new Error(`--to ${opts.to}: a ${proto.toUpperCase()} trace needs a port (IP:PORT)`);
-  if (!client.spec.hostNetwork && dst.ip === client.status.podIP)
+  if (client && !client.spec.hostNetwork && dst.ip === client.status.podIP)
     throw new Error(
       `--to ${opts.to}: ${dst.ip} is ${opts.from}'s own address; the pod's kernel answers it over lo and nothing reaches the vswitch`,
     );
-  const cp = client.spec.hostNetwork
-    ? fromHost(model, node, dst.ip)
-    : { ...node.pods.get(opts.from)!, mac: CONTIV_DEFAULTS.PodMAC };
+  const cp =
+    !client || client.spec.hostNetwork
+      ? fromHost(model, node, dst.ip)
+      : { ...node.pods.get(opts.from)!, mac: CONTIV_DEFAULTS.PodMAC };
   const open = opts.openSessions ?? {};
   node.vswitch.nat.reserveSessions(open.nat ?? 0);
   node.vswitch.acl.reserveSessions(open.acl ?? 0);
@@ -258,26 +307,29 @@ export function traceVppConnection(
             window: v.window,
             options: synOptions(v.tsval, 0),
           });
-  const request = node.vswitch.receive(cp.tap, first);
+  const hops: VppHop[] = [
+    { node: node.name, packet: 'request', via: cp.tap, pass: node.vswitch.receive(cp.tap, first) },
+  ];
   const notes: string[] = [
     ...node.notes,
-    'not modelled in the VPP twin: the external SNAT (nat44-in2out-output), VXLAN encapsulation to other nodes, STN, TAP v1',
-    ...natNotes(node, request),
+    'not modelled in the VPP twin: the external SNAT (nat44-in2out-output), STN, TAP v1',
   ];
-  if (request.fate.kind !== 'transmit') {
-    notes.push(dropNote(node, request));
-    return { from: opts.from, to: opts.to, node: node.name, request, notes, defaults };
+  const fromKind: VppConnectionTrace['fromKind'] = client ? 'pod' : 'node';
+  const base = { from: opts.from, to: opts.to, node: node.name, fromKind, hops, notes, defaults };
+  const there = acrossNodes(plan, node, hops, 'request', notes);
+  const request = hops[0]!.pass;
+  notes.push(...natNotes(node, request));
+  if (there.pass.fate.kind !== 'transmit') {
+    notes.push(dropNote(there.node, there.pass));
+    return { ...base, request };
   }
-  const reply = answer(model, node, request, v, notes);
-  return {
-    from: opts.from,
-    to: opts.to,
-    node: node.name,
-    request,
-    ...(reply ? { reply } : {}),
-    notes,
-    defaults,
-  };
+  const back = answer(model, there.node, there.pass, v, notes);
+  if (!back) return { ...base, request };
+  hops.push({ node: there.node.name, packet: 'reply', via: back.via, pass: back.pass });
+  const home = acrossNodes(plan, there.node, hops, 'reply', notes);
+  if (home.pass.fate.kind !== 'transmit')
+    notes.push(`the answer: ${dropNote(home.node, home.pass)}`);
+  return { ...base, request, reply: home.pass, answer: back.answer };
 }
 
 /**
@@ -360,6 +412,44 @@ function answerSourceNote(request: VppPass, reply: VppPass): string[] {
   ];
 }
 
+/**
+ * What a vswitch sends out of its NIC to another node's VXLAN endpoint
+ * arrives at that node's NIC (the node interconnect is one L2 segment, as
+ * Contiv's `NodeInterconnectCIDR` is): walk it there, and on while it goes on.
+ */
+function acrossNodes(
+  plan: ContivPlan,
+  from: ContivNode,
+  hops: VppHop[],
+  packet: VppHop['packet'],
+  notes: string[],
+): { node: ContivNode; pass: VppPass } {
+  let node = from;
+  let pass = hops[hops.length - 1]!.pass;
+  for (let guard = 0; guard < plan.nodes.size; guard++) {
+    const fate = pass.fate;
+    if (fate.kind !== 'transmit' || fate.ifName !== node.nic.name) break;
+    const dst = ipAt(fate.frame, 14 + 16);
+    const next = [...plan.nodes.values()].find((n) => n.nic.ip === dst);
+    if (!next) {
+      notes.push(
+        `the ${packet} left ${node.name} through ${fate.ifName} to ${dst}, outside the cluster's node interconnect: not modelled`,
+      );
+      break;
+    }
+    notes.push(
+      `the ${packet} left ${node.name} VXLAN-encapsulated (${node.nic.ip} → ${next.nic.ip}, UDP 4789) through ${fate.ifName}, into ${next.name}'s vswitch (dpdk-input)`,
+    );
+    pass = next.vswitch.receiveNic(next.nic.name, fate.frame);
+    hops.push({ node: next.name, packet, via: next.nic.name, pass });
+    node = next;
+  }
+  return { node, pass };
+}
+
+const ipAt = (b: Uint8Array, at: number): string =>
+  `${b[at]}.${b[at + 1]}.${b[at + 2]}.${b[at + 3]}`;
+
 /** Where and why the vswitch dropped the packet: for the ACL nodes, the ACL and rule, as Contiv named them. */
 function dropNote(node: ContivNode, pass: VppPass): string {
   const fate = pass.fate;
@@ -380,7 +470,7 @@ function answer(
   request: VppPass,
   v: VppPacketValues,
   notes: string[],
-): VppPass | undefined {
+): { via: string; pass: VppPass; answer: VppAnswer } | undefined {
   if (request.fate.kind !== 'transmit') return undefined;
   const f = request.fate.frame;
   const ip = f.subarray(14);
@@ -395,7 +485,9 @@ function answer(
   let smac: string;
   let dmac: string;
   let listener: ModelPod | undefined;
+  let who: Pick<VppAnswer, 'host' | 'role'>;
   if (out === 'tap0') {
+    who = { host: node.name, role: 'node' };
     smac = node.host.mac;
     dmac = CONTIV_DEFAULTS.HostInterconnectMAC;
     const hostPods = (model.podsByNode.get(node.name) ?? []).filter((p) => p.spec.hostNetwork);
@@ -406,11 +498,10 @@ function answer(
   } else {
     const pod = [...node.pods.values()].find((p) => p.tap === out);
     if (!pod) {
-      notes.push(
-        `the ${what} left through ${out}; what lies beyond (VXLAN to another node, the NIC) is not modelled`,
-      );
+      notes.push(`the ${what} left ${node.name} through ${out}; what lies beyond is not modelled`);
       return undefined;
     }
+    who = { host: pod.key, role: 'pod' };
     smac = CONTIV_DEFAULTS.PodMAC;
     dmac = pod.vppMac;
     const owner = model.pods.get(pod.key);
@@ -461,6 +552,11 @@ function answer(
   }
   const reply = node.vswitch.receive(out, back);
   notes.push(...answerSourceNote(request, reply));
-  if (reply.fate.kind !== 'transmit') notes.push(`the answer: ${dropNote(node, reply)}`);
-  return reply;
+  const answer: VppAnswer = {
+    ...who,
+    tap: out,
+    ...(listener ? { listener: `${listener.metadata.namespace}/${listener.metadata.name}` } : {}),
+    flags: listener ? 'SA' : 'RA',
+  };
+  return { via: out, pass: reply, answer };
 }

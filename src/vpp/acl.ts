@@ -194,6 +194,15 @@ export class AclPlugin {
     return this.acls[index];
   }
 
+  /** Every ACL with its index, and the interfaces it is applied on (`show acl-plugin acl`). */
+  list(): { index: number; acl: Acl; inbound: number[]; outbound: number[] }[] {
+    const on = (m: Map<number, number[]>, i: number): number[] =>
+      [...m].filter(([, l]) => l.includes(i)).map(([sw]) => sw);
+    return this.acls.flatMap((acl, index) =>
+      acl ? [{ index, acl, inbound: on(this.input, index), outbound: on(this.output, index) }] : [],
+    );
+  }
+
   /** `acl_interface_add_del_inout_acl`: append `acl` to the interface's input or output list. */
   apply(swIfIndex: number, isInput: boolean, acl: number): void {
     const m = isInput ? this.input : this.output;

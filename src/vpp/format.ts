@@ -212,7 +212,7 @@ export function formatHexBytes(b: Uint8Array, col: number): string {
 }
 
 /** `format_fa_5tuple`. */
-function formatFiveTuple(t: AclTrace): string {
+function formatFiveTuple(t: Omit<AclTrace, 'node'>): string {
   const x = t.tuple;
   return (
     `${t.isInput ? 'input' : 'output'} sw_if_index ${t.swIfIndex} (lsb16 ${t.swIfIndex & 0xffff}) l3 ip4` +
@@ -236,12 +236,31 @@ export function formatRecord(r: VppTraceRecord): string {
     case 'arp-input':
       return formatArp(r.data);
     case 'ip4-input':
-    case 'ip4-local':
       return formatIp4Header(r.data, r.data.length, col);
+    case 'ip4-local':
+      // format_ip4_forward_next_trace indents the header two more columns here.
+      return `  ${formatIp4Header(r.data, r.data.length, col + 2)}`;
+    case 'dpdk-input':
+      return formatDpdkRx(r.ifName, r.frame);
+    case 'l2-input':
+      return `l2-input: sw_if_index ${r.swIfIndex} dst ${r.dst} src ${r.src}`;
+    case 'l2-fwd':
+      return `l2-fwd:   sw_if_index ${r.swIfIndex} dst ${r.dst} src ${r.src} bd_index ${r.bdIndex ?? 0}`;
+    case 'l2-input-classify':
+      return `l2-classify: sw_if_index ${r.swIfIndex}, table ${r.table}, offset 0, next ${r.nextIndex}`;
+    case 'vxlan4-encap':
+      return `VXLAN encap to vxlan_tunnel${r.tunnelIndex} vni ${r.vni}`;
+    case 'vxlan4-input':
+      return r.tunnelIndex < 0
+        ? `VXLAN decap error - tunnel for vni ${r.vni} does not exist`
+        : `VXLAN decap from vxlan_tunnel${r.tunnelIndex} vni ${r.vni} next ${r.nextIndex} error ${r.error}`;
+    case 'ip4-udp-lookup':
+      return `UDP: src-port ${r.sport} dst-port ${r.dport}`;
     case 'error-drop':
       return r.reason ?? 'drop';
     case 'acl-plugin-in-ip4-fa':
     case 'acl-plugin-out-ip4-fa':
+    case 'acl-plugin-in-ip4-l2':
       return (
         `acl-plugin: sw_if_index ${r.swIfIndex}, next index ${r.nextIndex}, action: ${r.action},` +
         ` match: acl ${r.matchAcl} rule ${r.matchRule} trace_bits ${h8(r.traceBits)}` +
@@ -256,8 +275,9 @@ export function formatRecord(r: VppTraceRecord): string {
       return `${tag}: sw_if_index ${r.swIfIndex}, next index ${r.nextIndex}, session ${r.sessionIndex}`;
     }
     case 'ip4-lookup':
+    case 'ip4-load-balance':
       return (
-        `fib ${r.fibIndex} dpo-idx ${r.dpoIndex} flow hash: 0x00000000` +
+        `fib ${r.fibIndex} dpo-idx ${r.dpoIndex} flow hash: 0x${h8(r.flowHash ?? 0)}` +
         `\n${sp(col)}${formatIp4Header(r.data, r.data.length, col)}`
       );
     case 'ip4-rewrite':
@@ -267,8 +287,29 @@ export function formatRecord(r: VppTraceRecord): string {
         `\n${sp(col)}${formatHexBytes(r.data, col)}`
       );
     default:
+      if (!('ifName' in r))
+        return `l2-output: sw_if_index ${r.swIfIndex} dst ${r.dst} src ${r.src} data ${Array.from(r.data, h2).join(' ')}`;
       return `${r.ifName}\n${sp(col)}${formatEthernetHeader(r.data, r.data.length, col)}`;
   }
+}
+
+/**
+ * `format_dpdk_rx_trace` (src/plugins/dpdk/device/format.c): the queue, the
+ * vlib buffer, the DPDK mbuf, then the frame. The buffer index and the
+ * mbuf's physical address are addresses in VPP's buffer pool, which the twin
+ * does not have: printed as 0x0.
+ */
+function formatDpdkRx(ifName: string, f: Uint8Array): string {
+  const len = f.length;
+  return (
+    `${ifName} rx queue 0` +
+    `\n  buffer 0x0: current data 14, length ${len - 14}, free-list 0, clone-count 0, totlen-nifb 0, trace 0x0` +
+    `\n                 l4-cksum-computed l4-cksum-correct l2-hdr-offset 0 l3-hdr-offset 14 ` +
+    `\n  PKT MBUF: port 0, nb_segs 1, pkt_len ${len}` +
+    `\n    buf_len 2176, data_len ${len}, ol_flags 0x0, data_off 128, phys_addr 0x0` +
+    `\n    packet_type 0x0 l2_len 0 l3_len 0 outer_l2_len 0 outer_l3_len 0` +
+    `\n  ${formatEthernetHeader(f, len, 2)}`
+  );
 }
 
 function formatArp(b: Uint8Array): string {

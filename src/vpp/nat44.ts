@@ -83,6 +83,14 @@ export interface StaticMapping {
   readonly twiceNat?: TwiceNat;
   /** What Contiv made it for (`default/web:80`), for the trace's notes. */
   readonly tag?: string;
+  /**
+   * `out2in-only` (the flag Contiv's vpp-agent sets on a Service's mapping):
+   * only a connection that comes in through the external address is
+   * translated; a local's own new connection is not (`snat_static_mapping_match`
+   * by local skips such a mapping), as Contiv's trace of a Service endpoint
+   * answering a client on another node shows (`session -1` on its node).
+   */
+  readonly out2inOnly?: boolean;
 }
 
 export interface NatSession {
@@ -205,6 +213,11 @@ export class Nat44 {
   /** `nat44_add_address … twice-nat`: an address of the twice-NAT pool. */
   addTwiceNatAddress(addr: Ipv4): void {
     this.twiceNatPool.push({ addr, busy: new Set() });
+  }
+
+  /** The pool addresses (`show nat44 addresses`). */
+  poolAddresses(): readonly Ipv4[] {
+    return this.addresses;
   }
 
   twiceNatAddresses(): readonly Ipv4[] {
@@ -553,6 +566,7 @@ export class Nat44 {
     let s = this.pool[this.in2outEd.get(`${ep(src, sport)} ${ep(dst, dport)} ${proto}`) ?? -1];
     // is_fwd_bypass_session: the answer to a forwarded packet stays as it is.
     if (s?.bypass) return [fast, slow()];
+    if (!s && m.out2inOnly) return [fast, slow()];
     if (!s) {
       // No session: translated to the mapping's external address with a new
       // one — also the answer to a request that reached this local directly

@@ -32,6 +32,13 @@ import type { Ipv4 } from '../wire/addr.js';
 import { cidrContains, parseCidr } from '../wire/addr.js';
 import { internetChecksum } from '../wire/checksum.js';
 import { AclPlugin, type AclTrace } from './acl.js';
+import {
+  VXLAN_PORT,
+  vxlanEncap,
+  type BridgeDomain,
+  type L2TraceRecord,
+  type VxlanTunnel,
+} from './l2.js';
 import { Nat44, type NatChooser, type NatTrace } from './nat44.js';
 
 export type Mac = string;
@@ -56,16 +63,22 @@ export interface Adjacency {
   readonly nextHop: Ipv4;
   /** The neighbour's MAC once known (static ARP or learnt); undefined while incomplete. */
   dstMac?: Mac;
+  /** Learnt from ARP (`show ip arp` flag D) rather than configured (S). */
+  learnt?: boolean;
 }
 
 export type Dpo =
   | { readonly kind: 'adj'; readonly adj: number }
+  /** A route via a next hop without an interface: resolved through the next hop's own FIB entry. */
+  | { readonly kind: 'recursive'; readonly via: Ipv4 }
   | { readonly kind: 'receive'; readonly swIfIndex: number }
   | { readonly kind: 'drop' };
 
 export interface FibEntry {
   readonly prefix: string;
   readonly dpo: Dpo;
+  /** The entry's load-balance DPO index (`load_balance_create`, a pool index in creation order). */
+  readonly lb: number;
   /** Who installed it (Contiv's function or "connected"), for `show ip fib` views. */
   readonly source: string;
 }
@@ -82,9 +95,11 @@ export type VppTraceRecord =
   | AclTrace
   | NatTrace
   | {
-      readonly node: 'ip4-lookup';
+      readonly node: 'ip4-lookup' | 'ip4-load-balance';
       readonly fibIndex: number;
       readonly dpoIndex: number;
+      /** `vnet_buffer (b)->ip.flow_hash` when the node traced it; 0 unless computed. */
+      readonly flowHash?: number;
       readonly data: Uint8Array;
     }
   | {
@@ -98,6 +113,9 @@ export type VppTraceRecord =
       readonly data: Uint8Array;
       readonly reason?: string;
     }
+  | { readonly node: 'dpdk-input'; readonly ifName: string; readonly frame: Uint8Array }
+  | (Omit<AclTrace, 'node'> & { readonly node: 'acl-plugin-in-ip4-l2' })
+  | L2TraceRecord
   | { readonly node: `${string}-output`; readonly ifName: string; readonly data: Uint8Array };
 
 export interface VppTraceEntry {
@@ -122,6 +140,8 @@ export interface VppPass {
 }
 
 const macBytes = (m: Mac): number[] => m.split(':').map((h) => parseInt(h, 16));
+const macAt = (b: Uint8Array, at: number): Mac =>
+  Array.from(b.subarray(at, at + 6), (x) => x.toString(16).padStart(2, '0')).join(':');
 const hex = (b: Uint8Array | number[]): string =>
   Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
 
@@ -131,10 +151,28 @@ const REGISTERED_NEXTS: Record<string, readonly string[]> = {
   'acl-plugin-out-ip4-fa': ['error-drop'],
 };
 
+/**
+ * Load-balance pool indices taken before any configuration: the IPv4 table's
+ * five special entries (`ip4_fib_table_create_and_lock`: 0.0.0.0/0,
+ * 0.0.0.0/32, 224.0.0.0/4, 240.0.0.0/4, 255.255.255.255/32). VPP's IPv6 and
+ * MPLS tables take pool slots too and are not counted, so a real vswitch's
+ * load-balance indices are higher by a constant.
+ */
+const LB_BASE = 5;
+
+/** `l2-input-classify`'s arc to the ACL plugin's L2 node, and that node's to `l2-fwd`, as VPP 18.x's traces print them. */
+const L2_CLASSIFY_NEXT_ACL = 18;
+const L2_ACL_NEXT_FWD = 5;
+
 export class Vswitch {
   readonly interfaces: SwInterface[] = [];
   readonly adjacencies: Adjacency[] = [];
   readonly fib: FibEntry[] = [];
+  readonly bridgeDomains: BridgeDomain[] = [];
+  readonly vxlanTunnels: VxlanTunnel[] = [];
+  private lbNext = LB_BASE;
+  private classifyTables = 0;
+  private readonly l2Tables = new Map<number, number>();
   readonly acl = new AclPlugin();
   readonly nat: Nat44;
   private readonly nexts = new Map<string, string[]>();
@@ -224,17 +262,80 @@ export class Vswitch {
    * and, as arp.c does (`arp_adj_fib_add`), installs the /32 "adj-fib" route
    * through it unless a route for that /32 exists already.
    */
-  setNeighbour(swIfIndex: number, ip: Ipv4, mac: Mac): void {
+  setNeighbour(swIfIndex: number, ip: Ipv4, mac: Mac, learnt = false): void {
     const adj = this.adjacency(swIfIndex, ip);
     adj.dstMac = mac;
+    if (learnt) adj.learnt = true;
     if (!this.fib.some((e) => e.prefix === `${ip}/32`))
       this.addRoute(`${ip}/32`, { kind: 'adj', adj: adj.index }, 'adj-fib (arp)');
   }
 
   addRoute(prefix: string, dpo: Dpo, source: string): void {
     const i = this.fib.findIndex((e) => e.prefix === prefix);
+    // An entry that exists keeps its load balance (the path list changes under it).
+    const lb = i >= 0 ? this.fib[i]!.lb : this.lbNext++;
     if (i >= 0) this.fib.splice(i, 1);
-    this.fib.push({ prefix, dpo, source });
+    this.fib.push({ prefix, dpo, lb, source });
+  }
+
+  /**
+   * A route via a next hop alone (`ip route add PREFIX via NH`, no
+   * interface): recursive, resolved through the next hop's own FIB entry, so
+   * `ip4-lookup` hands the packet to that entry's load balance
+   * (`ip4-load-balance`) before its adjacency's `ip4-rewrite`.
+   */
+  addRouteRecursive(prefix: string, via: Ipv4, source: string): void {
+    this.addRoute(prefix, { kind: 'recursive', via }, source);
+  }
+
+  /** `bd_add_del` (l2_bd.c): bridge domain `id`; its `bd_index` follows the default domain 0. */
+  addBridgeDomain(id: number, learn: boolean): BridgeDomain {
+    const bd: BridgeDomain = {
+      id,
+      index: this.bridgeDomains.length + 1,
+      learn,
+      members: [],
+      fib: new Map(),
+    };
+    this.bridgeDomains.push(bd);
+    return bd;
+  }
+
+  /** `set interface l2 bridge IF ID [bvi]`. */
+  addToBridgeDomain(bd: BridgeDomain, swIfIndex: number, bvi = false): void {
+    bd.members.push(swIfIndex);
+    if (bvi) bd.bvi = swIfIndex;
+  }
+
+  bridgeDomainOf(swIfIndex: number): BridgeDomain | undefined {
+    return this.bridgeDomains.find((bd) => bd.members.includes(swIfIndex));
+  }
+
+  /**
+   * `vxlan_add_del_tunnel` (vxlan.c): the tunnel interface `vxlan_tunnelN`,
+   * N its pool index.
+   */
+  addVxlanTunnel(src: Ipv4, dst: Ipv4, vni: number): VxlanTunnel {
+    const index = this.vxlanTunnels.length;
+    const itf = this.addInterface({ name: `vxlan_tunnel${index}`, mac: '', kind: 'vxlan' });
+    const t: VxlanTunnel = { index, swIfIndex: itf.swIfIndex, src, dst, vni };
+    this.vxlanTunnels.push(t);
+    return t;
+  }
+
+  /**
+   * The classifier table the ACL plugin steers the interface's L2 input
+   * through (`acl_hook_l2_input_classify` creates one per interface and
+   * address family, IPv6 first): here the IPv4 one, numbered in order of
+   * first use.
+   */
+  l2InputTable(swIfIndex: number): number {
+    let t = this.l2Tables.get(swIfIndex);
+    if (t === undefined) {
+      t = 2 * this.classifyTables++ + 1;
+      this.l2Tables.set(swIfIndex, t);
+    }
+    return t;
   }
 
   /** A route via a next hop on an interface (`ip route add PREFIX via NH IF`). */
@@ -287,6 +388,11 @@ export class Vswitch {
     return new Walk(this).run(ifName, frame);
   }
 
+  /** A frame arriving from the wire on a DPDK NIC (`dpdk-input`). */
+  receiveNic(ifName: string, frame: Uint8Array): VppPass {
+    return new Walk(this).runNic(ifName, frame);
+  }
+
   ifByIndex(i: number): SwInterface {
     return this.interfaces[i]!;
   }
@@ -336,7 +442,7 @@ class Walk {
     // arp.c learns the sender when the target is ours (or it is a reply); answers requests for us.
     if (tip !== mine)
       return this.drop('arp-input', 'IP4 destination address not local to subnet', b);
-    this.vs.setNeighbour(itf.swIfIndex, sip, smac);
+    this.vs.setNeighbour(itf.swIfIndex, sip, smac, true);
     if (op !== 1) return this.done({ kind: 'local', frame: b });
     const reply = Uint8Array.from(b);
     reply.set(b.subarray(6, 12), 0);
@@ -402,15 +508,106 @@ class Walk {
   private ip4Lookup(ip: Uint8Array): VppPass {
     const dst = `${ip[16]}.${ip[17]}.${ip[18]}.${ip[19]}`;
     const e = this.vs.lookup(dst);
-    const dpo: Dpo = e?.dpo ?? { kind: 'drop' };
-    const dpoIndex = dpo.kind === 'adj' ? dpo.adj : 0;
+    let dpo: Dpo = e?.dpo ?? { kind: 'drop' };
+    // A recursive route's bucket is the next hop's entry's load balance (ip4-load-balance).
+    const via = dpo.kind === 'recursive' ? this.vs.lookup(dpo.via) : undefined;
+    if (dpo.kind === 'recursive') dpo = via?.dpo.kind === 'adj' ? via.dpo : { kind: 'drop' };
+    const dpoIndex = via ? via.lb : dpo.kind === 'adj' ? dpo.adj : 0;
     this.add({ node: 'ip4-lookup', fibIndex: 0, dpoIndex, data: ip.slice(0, 60) });
     if (dpo.kind === 'drop') return this.drop('ip4-lookup', `no route to ${dst}`, ip);
+    if (via) this.add({ node: 'ip4-load-balance', fibIndex: 0, dpoIndex, data: ip.slice(0, 60) });
     if (dpo.kind === 'receive') {
       this.add({ node: 'ip4-local', data: ip.slice(0, 60) });
+      if (ip[9] === 17 && ((ip[22]! << 8) | ip[23]!) === VXLAN_PORT) return this.vxlanInput(ip);
       return this.done({ kind: 'local', frame: ip });
     }
+    if (dpo.kind !== 'adj') return this.drop('ip4-lookup', `no route to ${dst}`, ip);
     return this.ip4Rewrite(ip, this.vs.adjacencies[dpo.adj]!);
+  }
+
+  /** A frame from the wire: `dpdk-input` classifies it and hands IPv4 straight to `ip4-input`. */
+  runNic(ifName: string, frame: Uint8Array): VppPass {
+    const itf = this.vs.byName(ifName);
+    if (!itf) throw new Error(`vswitch ${this.vs.name}: no interface ${ifName}`);
+    const b = Uint8Array.from(frame);
+    this.add({ node: 'dpdk-input', ifName, frame: b.slice(0, 124) });
+    if (((b[12]! << 8) | b[13]!) !== 0x0800)
+      return this.drop('dpdk-input', 'not IPv4: ethernet-input is not modelled on the NIC', b);
+    return this.ip4Input(itf, b.subarray(14));
+  }
+
+  /** `ip4-udp-lookup` → `vxlan4-input`: the tunnel by (outer source, VNI), then into its bridge domain. */
+  private vxlanInput(ip: Uint8Array): VppPass {
+    const ihl = (ip[0]! & 0x0f) * 4;
+    const u = ip.subarray(ihl);
+    this.add({ node: 'ip4-udp-lookup', sport: (u[0]! << 8) | u[1]!, dport: (u[2]! << 8) | u[3]! });
+    const src = `${ip[12]}.${ip[13]}.${ip[14]}.${ip[15]}`;
+    const vni = (u[12]! << 16) | (u[13]! << 8) | u[14]!;
+    const t = this.vs.vxlanTunnels.find((x) => x.dst === src && x.vni === vni);
+    const bd = t ? this.vs.bridgeDomainOf(t.swIfIndex) : undefined;
+    if (!t || !bd) {
+      this.add({ node: 'vxlan4-input', tunnelIndex: -1, vni, nextIndex: 0, error: 1 });
+      return this.drop('vxlan4-input', `no such tunnel packets (from ${src} vni ${vni})`, ip);
+    }
+    this.add({ node: 'vxlan4-input', tunnelIndex: t.index, vni, nextIndex: 1, error: 0 });
+    const frame = Uint8Array.from(u.subarray(16));
+    this.add({
+      node: 'l2-input',
+      swIfIndex: t.swIfIndex,
+      dst: macAt(frame, 0),
+      src: macAt(frame, 6),
+    });
+    return this.l2Forward(bd, t.swIfIndex, frame);
+  }
+
+  /** The BVI's output enters its bridge domain (`l2-input` with the BVI as RX). */
+  private fromBvi(bvi: SwInterface, bd: BridgeDomain, frame: Uint8Array): VppPass {
+    const sw = bvi.swIfIndex;
+    this.add({ node: 'l2-input', swIfIndex: sw, dst: macAt(frame, 0), src: macAt(frame, 6) });
+    if (this.vs.acl.enabled(sw, true)) {
+      const table = this.vs.l2InputTable(sw);
+      this.add({
+        node: 'l2-input-classify',
+        swIfIndex: sw,
+        table,
+        nextIndex: L2_CLASSIFY_NEXT_ACL,
+      });
+      const t = this.vs.acl.run(frame, 14, sw, true, L2_ACL_NEXT_FWD);
+      this.add({ ...t, node: 'acl-plugin-in-ip4-l2' });
+      if (t.action === 0) return this.drop('acl-plugin-in-ip4-l2', 'ACL deny packets', frame);
+    }
+    return this.l2Forward(bd, sw, frame);
+  }
+
+  /** `l2-fwd`: the static L2 FIB (learning is off); the BVI → `ip4-input`, a tunnel → `vxlan4-encap`. */
+  private l2Forward(bd: BridgeDomain, rx: number, frame: Uint8Array): VppPass {
+    const dst = macAt(frame, 0);
+    const src = macAt(frame, 6);
+    this.add({ node: 'l2-fwd', swIfIndex: rx, dst, src, bdIndex: bd.index });
+    const tx = bd.fib.get(dst);
+    if (tx === undefined)
+      return this.drop(
+        'l2-fwd',
+        `no L2 FIB entry for ${dst} in bridge domain ${bd.id} (flooding is not modelled)`,
+        frame,
+      );
+    if (tx === bd.bvi) return this.ip4Input(this.vs.ifByIndex(tx), frame.subarray(14));
+    this.add({ node: 'l2-output', swIfIndex: tx, dst, src, data: frame.slice(12, 24) });
+    const t = this.vs.vxlanTunnels.find((x) => x.swIfIndex === tx);
+    if (!t)
+      return this.drop(
+        'l2-output',
+        `${this.vs.ifByIndex(tx).name} is not a VXLAN tunnel (not modelled)`,
+        frame,
+      );
+    this.add({ node: 'vxlan4-encap', tunnelIndex: t.index, vni: t.vni });
+    const outer = vxlanEncap(t, frame);
+    const e = this.vs.lookup(t.dst);
+    if (e?.dpo.kind !== 'adj')
+      return this.drop('vxlan4-encap', `no adjacency towards ${t.dst}`, outer);
+    // The tunnel's stacked DPO is the remote VTEP's load balance; TX is still the tunnel.
+    this.add({ node: 'ip4-load-balance', fibIndex: tx, dpoIndex: e.lb, data: outer.slice(0, 60) });
+    return this.ip4Rewrite(outer, this.vs.adjacencies[e.dpo.adj]!);
   }
 
   private ip4Rewrite(ip: Uint8Array, adj: Adjacency): VppPass {
@@ -460,6 +657,8 @@ class Walk {
       if (t.action === 0) return this.drop('acl-plugin-out-ip4-fa', 'ACL deny packets', ip);
     }
     this.add({ node: `${out.name}-output`, ifName: out.name, data: frame.slice(0, 124) });
+    const bd = this.vs.bridgeDomainOf(out.swIfIndex);
+    if (bd && bd.bvi === out.swIfIndex) return this.fromBvi(out, bd, frame);
     return this.done({ kind: 'transmit', ifName: out.name, swIfIndex: out.swIfIndex, frame });
   }
 }
