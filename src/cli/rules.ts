@@ -189,9 +189,6 @@ Examples:
   # Only the iptables rules, as iptables-save prints them
   packeteye rules -f examples/two-nodes.yaml --node node-1 --only iptables
 
-  # A Contiv-VPP node: its VPP vswitch (show interface, show ip fib, NAT44, ACLs)
-  packeteye rules -f examples/contiv-vpp-two-nodes.yaml --node k8s-master
-
   # The conntrack table after a connection from frontend to a Service
   packeteye rules -f examples/two-nodes.yaml --node node-1 --only conntrack --after-trace --from frontend --to svc/store-be:80
 `;
