@@ -407,10 +407,7 @@ export function parseNftJson(text: string, file?: string): NftParseResult {
         const rule: NftRule = {
           exprs,
           // nft -j prints one line: a rule is named by its handle and its place in the array.
-          text:
-            typeof v.comment === 'string'
-              ? `nftables[${i}] (${v.comment})`
-              : `nftables[${i}]`,
+          text: typeof v.comment === 'string' ? `nftables[${i}] (${v.comment})` : `nftables[${i}]`,
           ...(typeof v.handle === 'number' ? { handle: v.handle } : {}),
           source: src,
         };
