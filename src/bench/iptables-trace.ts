@@ -12,7 +12,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { parseIptablesSave } from '../iptables/parse.js';
-import { compileRuleset } from '../kernel/netfilter/index.js';
+import { compileRuleset, type CompiledRuleset } from '../kernel/netfilter/index.js';
 import { traceIptables } from '../trace/iptables-trace.js';
 import { kubeProxyScaleDump } from './iptables-parse.js';
 import { prng } from './prng.js';
@@ -41,7 +41,7 @@ export function servicesOf(text: string): { ip: string; port: number }[] {
 
 export function benchTrace(services = 10_000, packets = 1_000): TraceBenchResult {
   const dump = kubeProxyScaleDump(services);
-  let t = performance.now();
+  const t = performance.now();
   const parsed = parseIptablesSave(dump.text, 'bench.save');
   const parseMs = performance.now() - t;
   const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
@@ -52,15 +52,49 @@ export function benchTrace(services = 10_000, packets = 1_000): TraceBenchResult
   }
   const compiled = compileRuleset(parsed.ruleset);
   const targets = servicesOf(dump.text);
+  const run = traceRandomServices(compiled, targets, packets);
+  return {
+    services,
+    rules: dump.rules,
+    parseMs,
+    packets,
+    medianMs: run.medianMs,
+    p90Ms: run.p90Ms,
+    firstMs: run.firstMs,
+    dnatted: run.dnats.filter((d) => d.dnat).length,
+  };
+}
+
+/** Per-packet times of `packets` traces to random targets, and each one's DNAT. */
+export interface ServiceTraceRun {
+  readonly medianMs: number;
+  readonly p90Ms: number;
+  /** The first trace, which also compiles the chains it visits. */
+  readonly firstMs: number;
+  /** Each packet's target (an index into `targets`) and the DNAT its chosen alternative got. */
+  readonly dnats: readonly { target: number; dnat: string | null | undefined }[];
+}
+
+/**
+ * Traces `packets` TCP packets to random targets (seeded), half from a pod
+ * (10.244.7.7, in through cni0) and half from the node (192.168.0.2), one
+ * seeded alternative each, out through eth0.
+ */
+export function traceRandomServices(
+  ruleset: CompiledRuleset,
+  targets: readonly { ip: string; port: number }[],
+  packets: number,
+): ServiceTraceRun {
   const rnd = prng(42);
   const times: number[] = [];
-  let dnatted = 0;
+  const dnats: { target: number; dnat: string | null | undefined }[] = [];
   for (let i = 0; i < packets; i++) {
-    const svc = targets[Math.floor(rnd() * targets.length)]!;
+    const target = Math.floor(rnd() * targets.length);
+    const svc = targets[target]!;
     const fromPod = rnd() < 0.5;
-    t = performance.now();
+    const t = performance.now();
     const r = traceIptables({
-      ruleset: compiled,
+      ruleset,
       src: fromPod ? '10.244.7.7' : '192.168.0.2',
       dst: svc.ip,
       proto: 'tcp',
@@ -72,18 +106,14 @@ export function benchTrace(services = 10_000, packets = 1_000): TraceBenchResult
       seed: i,
     });
     times.push(performance.now() - t);
-    if (r.alternatives[0]?.dnat) dnatted++;
+    dnats.push({ target, dnat: r.alternatives[0]?.dnat });
   }
   const firstMs = times[0]!;
   times.sort((a, b) => a - b);
   return {
-    services,
-    rules: dump.rules,
-    parseMs,
-    packets,
     medianMs: times[Math.floor(times.length / 2)]!,
     p90Ms: times[Math.floor(times.length * 0.9)]!,
     firstMs,
-    dnatted,
+    dnats,
   };
 }

@@ -15,10 +15,9 @@
 import { performance } from 'node:perf_hooks';
 import { parseNft } from '../iptables/nft/parse.js';
 import { compileRuleset } from '../kernel/netfilter/index.js';
-import { traceIptables } from '../trace/iptables-trace.js';
 import { generateNftablesRules } from '../proxy/nftables/index.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
-import { prng } from './prng.js';
+import { traceRandomServices } from './iptables-trace.js';
 import { packetCostTo } from './scale.js';
 import { kernelCostOf, type KernelCost } from './scale-kernel.js';
 
@@ -134,41 +133,18 @@ export function benchNft(services = 10_000, packets = 1_000, runs = 3): NftBench
       `generated ruleset does not parse: line ${errors[0]!.line}: ${errors[0]!.message}`,
     );
   const compiled = compileRuleset({ tables: new Map() }, parsed.ruleset);
-  const rnd = prng(42);
-  const times: number[] = [];
-  let reached = 0;
-  for (let i = 0; i < packets; i++) {
-    const svc = scale.targets[Math.floor(rnd() * scale.targets.length)]!;
-    const fromPod = rnd() < 0.5;
-    const t = performance.now();
-    const r = traceIptables({
-      ruleset: compiled,
-      src: fromPod ? '10.244.7.7' : '192.168.0.2',
-      dst: svc.ip,
-      proto: 'tcp',
-      dport: svc.port,
-      localIps: [{ ip: '192.168.0.2', prefix: 24, iface: 'eth0' }],
-      inIface: 'cni0',
-      outIface: 'eth0',
-      allPaths: false,
-      seed: i,
-    });
-    times.push(performance.now() - t);
-    if (r.alternatives[0]?.dnat === svc.endpoint) reached++;
-  }
-  const firstMs = times[0]!;
+  const run = traceRandomServices(compiled, scale.targets, packets);
   const nodeUs = packetCostTo(compiled, scale.targets, NODE_IP, packets);
-  times.sort((a, b) => a - b);
   return {
     services,
     rules: scale.rules,
     bytes: scale.text.length,
     parseMs,
     packets,
-    medianMs: times[Math.floor(times.length / 2)]!,
-    p90Ms: times[Math.floor(times.length * 0.9)]!,
-    firstMs,
-    reached,
+    medianMs: run.medianMs,
+    p90Ms: run.p90Ms,
+    firstMs: run.firstMs,
+    reached: run.dnats.filter((d) => d.dnat === scale.targets[d.target]!.endpoint).length,
     nodeUs,
   };
 }
