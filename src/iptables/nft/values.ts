@@ -8,22 +8,7 @@
  */
 import { ipToInt, ipv6ToBigInt, isIpv4 } from '../../wire/addr.js';
 import type { NftAtom, NftType, Selector } from '../../kernel/netfilter/nft-types.js';
-
-export const PROTOCOLS: Readonly<Record<string, number>> = {
-  icmp: 1,
-  igmp: 2,
-  ipencap: 4,
-  tcp: 6,
-  udp: 17,
-  gre: 47,
-  esp: 50,
-  ah: 51,
-  icmpv6: 58,
-  'ipv6-icmp': 58,
-  ipip: 94,
-  sctp: 132,
-  udplite: 136,
-};
+import { IP_PROTOCOLS } from '../../kernel/netfilter/eval.js';
 
 const SERVICES: Readonly<Record<string, number>> = {
   ftp: 21,
@@ -166,7 +151,7 @@ function scalar(text: string, type: NftType): number | bigint | string | null {
     case 'ifname':
       return text;
     case 'inet_proto':
-      return PROTOCOLS[text] ?? num(text);
+      return IP_PROTOCOLS[text] ?? num(text); // nft reads /etc/protocols, as iptables does
     case 'inet_service':
       return SERVICES[text] ?? num(text);
     default: {

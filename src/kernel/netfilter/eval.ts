@@ -80,8 +80,12 @@ export interface EvalCtx {
   }[];
 }
 
-export const PROTO_NUM: Readonly<Record<string, number>> = {
-  all: 0,
+/**
+ * Protocol names as `/etc/protocols` gives them (which iptables and nft both
+ * read through getprotobyname), with `icmpv6`, nft's and iptables' own
+ * spelling of ipv6-icmp.
+ */
+export const IP_PROTOCOLS: Readonly<Record<string, number>> = {
   icmp: 1,
   igmp: 2,
   ipip: 94, // /etc/protocols: ipip is 94; IP-in-IP (4) is ipencap
@@ -97,6 +101,9 @@ export const PROTO_NUM: Readonly<Record<string, number>> = {
   icmpv6: 58,
   'ipv6-icmp': 58,
 };
+
+/** iptables' `-p` names: /etc/protocols' and `all`. */
+export const PROTO_NUM: Readonly<Record<string, number>> = { all: 0, ...IP_PROTOCOLS };
 
 /** IPPROTO_ICMPV6 */
 export const PROTO_ICMPV6 = 58;
