@@ -283,6 +283,13 @@ function yamlItemStarts(
   return { starts, spans };
 }
 
+// The nodes a lazily read slice stands for. Module-level: a closure made in
+// parseYamlFast would keep its variables (every document's value) alive as
+// long as the sources.
+const documentContents = (c: YamlNode | null): YamlNode | undefined => c ?? undefined;
+const firstEntry = (c: YamlNode | null): YamlNode | undefined =>
+  isSeq(c) ? ((c.items[0] as YamlNode | null | undefined) ?? undefined) : undefined;
+
 /**
  * The fast reading of a YAML file (see the module comment), or undefined
  * when the whole file must go to the `yaml` package (directives, `...`,
@@ -367,7 +374,7 @@ export function parseYamlFast(
     }
     if (value === null || value === undefined) continue;
     const contentLine = lineAt(lineStarts, start);
-    let source = lazyTree(text, from, to, line, YAML_OPTIONS, (c) => c ?? undefined);
+    let source = lazyTree(text, from, to, line, YAML_OPTIONS, documentContents);
     let itemLines: number[] | undefined;
     let itemSources: SourceRef[] | undefined;
     const items = (value as { items?: unknown }).items;
@@ -376,9 +383,7 @@ export function parseYamlFast(
       if (found && found.starts.length === items.length) {
         itemLines = found.starts.map((o) => lineAt(lineStarts, o));
         itemSources = found.spans.map(([a, b]) =>
-          lazyTree(text, a, b, lineAt(lineStarts, a), YAML_OPTIONS, (c) =>
-            isSeq(c) ? ((c.items[0] as YamlNode | null | undefined) ?? undefined) : undefined,
-          ),
+          lazyTree(text, a, b, lineAt(lineStarts, a), YAML_OPTIONS, firstEntry),
         );
       } else {
         // Not laid out as expected: find the elements' lines in the tree, as before.

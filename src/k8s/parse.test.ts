@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { jsonElementLines, lineOf, parseFile, parseYamlSlow, type RawDocument } from './parse.js';
@@ -280,5 +282,36 @@ describe('a JSON element read on its own gives the lines a reading of the whole 
       ),
       { numRuns: 200, seed: 23 },
     );
+  });
+});
+
+describe('the sources kept for diagnostics do not keep the parsed values alive', () => {
+  // A collection on demand (the flag set after start is honoured for a new context's `gc`).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  it.each([
+    ['a JSON List', `{"kind":"List","items":[\n{"a":{"b":1}},\n{"a":{"b":2}}\n]}`],
+    ['a JSON array', `[\n{"a":{"b":1}},\n{"a":{"b":2}}\n]`],
+    ['a YAML List', `kind: List\nitems:\n- a:\n    b: 1\n- a:\n    b: 2\n`],
+    ['YAML documents', `a:\n  b: 1\n---\na:\n  b: 2\n`],
+  ])('%s', async (_name, text) => {
+    const read = (): { sources: unknown[]; values: WeakRef<object>[] } => {
+      const { documents } = parseFile('f', text);
+      const values: WeakRef<object>[] = [];
+      const sources: unknown[] = [];
+      for (const d of documents) {
+        values.push(new WeakRef(d.value as object));
+        sources.push(d.source, ...(d.itemSources ?? []));
+        for (const item of (d.value as { items?: object[] }).items ?? [])
+          values.push(new WeakRef(item));
+      }
+      return { sources, values };
+    };
+    const { sources, values } = read();
+    await new Promise((r) => setTimeout(r, 0)); // a WeakRef holds its target until the job ends
+    gc();
+    expect(sources.length).toBeGreaterThan(0);
+    expect(values.map((v) => v.deref())).toEqual(values.map(() => undefined));
   });
 });

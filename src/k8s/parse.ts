@@ -50,6 +50,24 @@ export {
 } from './parse-source.js';
 export { MAX_NESTING, deepestNesting, parseYamlSlow } from './parse-slow.js';
 
+/** A slice's document contents, the node its source stands for. */
+const contents = (c: YamlNode | null): YamlNode | undefined => c ?? undefined;
+
+/**
+ * The whole JSON text's tree, read only when a diagnostic asks for a line.
+ * Made here, not in parseFile: a closure made there would keep parseFile's
+ * variables (the parsed value, every raw item) alive as long as the sources.
+ */
+function wholeTextSource(text: string): SourceRef {
+  const root = once((): SourceRef => {
+    const lc = new LineCounter();
+    const docs = parseAllDocuments(text, { lineCounter: lc, logLevel: 'error' });
+    const first = Array.isArray(docs) ? docs[0] : undefined;
+    return { node: (first?.contents as YamlNode | null) ?? undefined, lines: lc };
+  });
+  return { node: undefined, lines: undefined, lazy: root };
+}
+
 /**
  * Parses one file into raw documents. Never throws: malformed input becomes
  * `k8s-parse` diagnostics with file, line and column and the parser's
@@ -88,19 +106,13 @@ export function parseFile(
     if (ok) {
       const { top, elements, starts, ends, depth, deepestLine } = jsonElementLines(text);
       if (tooDeep({ depth, line: deepestLine })) return { documents, diagnostics };
-      const root = once((): SourceRef => {
-        const lc = new LineCounter();
-        const docs = parseAllDocuments(text, { lineCounter: lc, logLevel: 'error' });
-        const first = Array.isArray(docs) ? docs[0] : undefined;
-        return { node: (first?.contents as YamlNode | null) ?? undefined, lines: lc };
-      });
-      const rootRef: SourceRef = { node: undefined, lines: undefined, lazy: root };
+      const rootRef = wholeTextSource(text);
       // Each element is read on its own when a diagnostic asks for a line in it: one
       // element's text, not the whole file (a YAML reading of 100 MB takes minutes).
       const list = Array.isArray(value) ? value : (value as { items?: unknown } | null)?.items;
       const element = (i: number, path: Path): SourceRef =>
         Array.isArray(list) && starts.length === list.length && ends.length === list.length
-          ? lazyTree(text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, (c) => c ?? undefined)
+          ? lazyTree(text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, contents)
           : childSource(rootRef, path);
       if (Array.isArray(value)) {
         value.forEach((v, i) =>
