@@ -5,9 +5,9 @@
  */
 
 import type { Diagnostic } from '../../diag.js';
-import { CLUSTER_SCOPED, type LoadedObject, type Origin } from '../load.js';
+import type { LoadedObject } from '../load.js';
 import { objectRef, type KubeObject } from '../types.js';
-import { Builder, entries, type Entry } from './builder.js';
+import { Builder, entries, ObjectsByKind, type Entry } from './builder.js';
 import { buildCluster } from './cluster-config.js';
 import type { EvidenceItem } from '../detect/index.js';
 import { endpointPods } from './endpoint-pods.js';
@@ -15,6 +15,7 @@ import { buildSlices } from './endpointslices.js';
 import { buildExternalHosts } from './external-hosts.js';
 import { buildNamespaces } from './namespaces.js';
 import { buildNodes, impliedNodes } from './nodes.js';
+import { ObjectOrigins } from './origins.js';
 import { buildPods } from './pods.js';
 import { legacyNamespacePolicies, legacyServiceAnnotations } from './legacy.js';
 import { buildIngresses, buildPolicies } from './policies.js';
@@ -33,11 +34,12 @@ export function buildModel(
   diagnostics: Diagnostic[];
 } {
   const b = new Builder();
-  const origins = objectOrigins(objects);
-  // Namespaced objects without a namespace land in `default`, as kubectl applies them.
+  const kinds = new ObjectsByKind(objects);
+  // Namespaced objects without a namespace land in `default`, as kubectl applies them
+  // (in metadata of the model's own: a Pod's is shared with the loaded one).
   const defaultNamespace = <T extends KubeObject>(e: Entry<T>): Entry<T> => {
     if (e.object.metadata.namespace === undefined) {
-      e.object.metadata.namespace = 'default';
+      e.object.metadata = { ...e.object.metadata, namespace: 'default' };
       b.note(
         objectRef(e.object),
         'metadata.namespace',
@@ -48,19 +50,19 @@ export function buildModel(
     return e;
   };
 
-  const cluster = buildCluster(b, entries(objects, 'Cluster'), objects, evidence);
-  let nodeEntries = entries(objects, 'Node');
+  const cluster = buildCluster(b, entries(kinds, 'Cluster'), objects, evidence);
+  let nodeEntries = entries(kinds, 'Node');
   if (nodeEntries.length === 0) nodeEntries = impliedNodes(b, cluster, objects);
   const nodes = buildNodes(b, cluster, nodeEntries);
-  const externalHosts = buildExternalHosts(b, cluster, nodes, entries(objects, 'ExternalHost'));
+  const externalHosts = buildExternalHosts(b, cluster, nodes, entries(kinds, 'ExternalHost'));
   const { pods, podsByIP, podsByNode } = buildPods(
     b,
     cluster,
     nodes,
     new Set(nodeEntries.map((e) => e.object.metadata.name)),
-    [...entries(objects, 'Pod').map(defaultNamespace), ...endpointPods(b, cluster, nodes, objects)],
+    [...entries(kinds, 'Pod').map(defaultNamespace), ...endpointPods(b, cluster, nodes, objects)],
   );
-  const serviceEntries = entries(objects, 'Service').map(defaultNamespace);
+  const serviceEntries = entries(kinds, 'Service').map(defaultNamespace);
   legacyServiceAnnotations(b, cluster, serviceEntries);
   const services = buildServices(b, cluster, serviceEntries, podsByIP);
   const { endpointSlices, slicesByService } = buildSlices(
@@ -70,20 +72,21 @@ export function buildModel(
     nodes,
     pods,
     services,
-    entries(objects, 'EndpointSlice').map(defaultNamespace),
+    entries(kinds, 'EndpointSlice').map(defaultNamespace),
   );
+  const legacyPolicies = legacyNamespacePolicies(b, cluster, entries(kinds, 'Namespace'));
   const policies = buildPolicies(
     b,
-    [...objects, ...legacyNamespacePolicies(b, cluster, entries(objects, 'Namespace'))],
+    legacyPolicies.length > 0 ? new ObjectsByKind([...objects, ...legacyPolicies]) : kinds,
     defaultNamespace,
   );
-  const ingresses = buildIngresses(b, objects, defaultNamespace, services);
-  const namespaces = buildNamespaces(b, objects, [
-    ...pods.values(),
-    ...services.values(),
-    ...endpointSlices,
-    ...policies.networkPolicies,
-    ...ingresses,
+  const ingresses = buildIngresses(b, kinds, defaultNamespace, services);
+  const namespaces = buildNamespaces(b, kinds, [
+    pods.values(),
+    services.values(),
+    endpointSlices,
+    policies.networkPolicies,
+    ingresses,
   ]);
 
   const model: ClusterModel = {
@@ -108,22 +111,7 @@ export function buildModel(
       [...externalHosts.values()].map((h) => [h.spec.address, h] as const),
     ),
     defaults: b.defaults,
-    origins,
+    origins: new ObjectOrigins(kinds),
   };
   return { model, diagnostics: b.diagnostics };
-}
-
-/** Where each object came from, keyed as the model names objects (namespaced ones without a namespace are in default). */
-function objectOrigins(objects: readonly LoadedObject[]): Map<string, Origin> {
-  const origins = new Map<string, Origin>();
-  for (const l of objects) {
-    const o = l.object;
-    const namespaced = !CLUSTER_SCOPED.has(o.kind);
-    const ref =
-      namespaced && o.metadata.namespace === undefined
-        ? `${o.kind} default/${o.metadata.name}`
-        : objectRef(o);
-    origins.set(ref, l.origin);
-  }
-  return origins;
 }

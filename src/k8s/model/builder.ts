@@ -114,24 +114,47 @@ export class Builder {
 }
 
 /**
- * A Pod as the model takes it: what the model writes (`metadata.namespace`,
- * `spec.nodeName`) in copies of its own, the rest (labels, containers,
- * status) shared with the loaded pod. At 150,000 pods a deep copy was a
+ * A Pod as the model takes it: what the model writes (`spec.nodeName`, and
+ * at the end `spec.hostNetwork` and `status`: `pods.ts` modelPod) in copies
+ * of its own, the rest (metadata, labels, containers, the given status)
+ * shared with the loaded pod. A pod put in `default` gets metadata of its own
+ * (`buildModel`'s defaultNamespace). At 150,000 pods a deep copy was a
  * quarter of the model's time and memory; nothing writes below these.
  */
 function copyPod(p: Pod): Pod {
-  return { ...p, metadata: { ...p.metadata }, spec: { ...p.spec } };
+  return { ...p, spec: { ...p.spec } };
+}
+
+/** The loaded objects by kind, each kind's in input order: every step reads one or two kinds. */
+export class ObjectsByKind {
+  private readonly byKind = new Map<string, LoadedObject[]>();
+  /** Every object, in input order (a copy: the caller's array may change after the build). */
+  readonly all: readonly LoadedObject[];
+  constructor(objects: readonly LoadedObject[]) {
+    this.all = objects.slice();
+    for (const l of objects) this.add(l);
+  }
+  private add(l: LoadedObject): void {
+    const k = l.object.kind;
+    const list = this.byKind.get(k);
+    if (list === undefined) this.byKind.set(k, [l]);
+    else list.push(l);
+  }
+  of(kind: string): readonly LoadedObject[] {
+    return this.byKind.get(kind) ?? [];
+  }
 }
 
 export function entries<K extends KubeObject['kind']>(
-  objects: readonly LoadedObject[],
+  objects: ObjectsByKind,
   kind: K,
 ): Entry<Extract<KubeObject, { kind: K }>>[] {
-  const out: Entry<Extract<KubeObject, { kind: K }>>[] = [];
-  for (const l of objects) {
-    if (l.object.kind !== kind) continue;
+  const of = objects.of(kind);
+  const out = new Array<Entry<Extract<KubeObject, { kind: K }>>>(of.length);
+  for (let i = 0; i < of.length; i++) {
+    const l = of[i]!;
     const object = l.object.kind === 'Pod' ? copyPod(l.object) : clone(l.object);
-    out.push({ loaded: l, object: object as Extract<KubeObject, { kind: K }> });
+    out[i] = { loaded: l, object: object as Extract<KubeObject, { kind: K }> };
   }
   return out;
 }

@@ -4,22 +4,21 @@
  * server's admission does (NamespaceDefaultLabelName, 1.21+).
  */
 
-import type { LoadedObject } from '../load.js';
 import type { Namespace, ObjectMeta } from '../types.js';
-import { byKey, entries, type Builder } from './builder.js';
+import { byKey, entries, type Builder, type ObjectsByKind } from './builder.js';
 import { LABEL_METADATA_NAME } from './types.js';
 
 export const SYSTEM_NAMESPACES = ['default', 'kube-node-lease', 'kube-public', 'kube-system'];
 
 export function buildNamespaces(
   b: Builder,
-  objects: readonly LoadedObject[],
-  refs: readonly { metadata: ObjectMeta }[],
+  objects: ObjectsByKind,
+  refs: readonly Iterable<{ metadata: ObjectMeta }>[],
 ): Map<string, Namespace> {
   const namespaces = new Map<string, Namespace>();
   for (const e of entries(objects, 'Namespace')) namespaces.set(e.object.metadata.name, e.object);
   const referenced = new Set<string>(SYSTEM_NAMESPACES);
-  for (const o of refs) referenced.add(o.metadata.namespace ?? 'default');
+  for (const list of refs) for (const o of list) referenced.add(o.metadata.namespace ?? 'default');
   for (const name of [...referenced].sort()) {
     if (namespaces.has(name)) continue;
     namespaces.set(name, {

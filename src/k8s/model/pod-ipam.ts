@@ -10,17 +10,18 @@ import { broadcastOf, intToIp, ipToInt, parseCidr } from '../../wire/addr.js';
 import { objectRef, type Pod } from '../types.js';
 import type { Builder, Entry } from './builder.js';
 import type { Scheduled } from './pods.js';
-import type { ClusterConfig, ModelNode } from './types.js';
+import type { ClusterConfig } from './types.js';
 
 export function hostLocalIPAM(
   b: Builder,
   cluster: ClusterConfig,
   needIP: readonly Scheduled[],
   owner: Map<string, Entry<Pod>>,
-  finish: (e: Entry<Pod>, node: ModelNode, ip: string) => void,
+  finish: (s: Scheduled, ip: string) => void,
 ): void {
   const lastByNode = new Map<string, number>();
-  for (const { e, node } of needIP) {
+  for (const s of needIP) {
+    const { e, node } = s;
     const sub = parseCidr(node.spec.podCIDR);
     const first = ipToInt(sub.network) + 1;
     const last = ipToInt(broadcastOf(sub)) - 1;
@@ -56,6 +57,6 @@ export function hostLocalIPAM(
         ? `no status.podIP; packeteye hands out node ${node.metadata.name}'s podCIDR ${node.spec.podCIDR} in pod name order (calico-ipam would use its own per-node blocks)`
         : `no status.podIP; host-local IPAM hands out ${node.spec.podCIDR} from .2 (.1 is the cni0 gateway), pods in namespace/name order`,
     );
-    finish(e, node, ip);
+    finish(s, ip);
   }
 }

@@ -6,13 +6,13 @@
  * without one from host-local IPAM (`pod-ipam.ts`).
  */
 
-import { broadcastOf, cidrContains, nthAddress, parseCidr } from '../../wire/addr.js';
+import { broadcastOf, cidrContains, nthAddress, parseCidr, type Cidr } from '../../wire/addr.js';
 import { STAND_IN_ANNOTATION } from '../load.js';
 import { objectRef, type Pod } from '../types.js';
 import { nodeInternalIP, nsName } from './accessors.js';
 import { byKey, cmp, type Builder, type Entry } from './builder.js';
 import { hostLocalIPAM } from './pod-ipam.js';
-import type { ClusterConfig, ModelNode, ModelPod, Namespaced } from './types.js';
+import type { ClusterConfig, ModelNode, ModelPod } from './types.js';
 
 export interface PodIndex {
   pods: Map<string, ModelPod>;
@@ -23,9 +23,29 @@ export interface PodIndex {
 /** A pod bound to a modelled node. */
 export interface Scheduled {
   readonly e: Entry<Pod>;
+  /** Its `ns/name`. */
+  readonly key: string;
   readonly node: ModelNode;
   /** Placed by the model (the input gave no nodeName): its IP is not checked against the node. */
   readonly placed?: boolean;
+}
+
+interface Keyed {
+  readonly e: Entry<Pod>;
+  readonly key: string;
+}
+
+/** The pods in `ns/name` order, each key made once (and no sort when they come in order). */
+function sortByKey(raw: readonly Entry<Pod>[]): Keyed[] {
+  const keyed = new Array<Keyed>(raw.length);
+  let inOrder = true;
+  for (let i = 0; i < raw.length; i++) {
+    const e = raw[i]!;
+    const key = nsName(e.object);
+    if (inOrder && i > 0 && keyed[i - 1]!.key > key) inOrder = false;
+    keyed[i] = { e, key };
+  }
+  return inOrder ? keyed : keyed.sort((x, y) => cmp(x.key, y.key));
 }
 
 export function buildPods(
@@ -35,27 +55,31 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  // Keys made once per pod, not once per comparison.
-  const sorted = raw
-    .map((e) => ({ e, key: nsName(e.object) }))
-    .sort((x, y) => cmp(x.key, y.key))
-    .map((x) => x.e);
-  const scheduled = schedulePods(b, nodes, declared, sorted);
+  const scheduled = schedulePods(b, nodes, declared, sortByKey(raw));
 
   // Addresses already in use, and who has them.
   const owner = new Map<string, Entry<Pod>>();
   const pods = new Map<string, ModelPod>();
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
-  const finish = (e: Entry<Pod>, node: ModelNode, ip: string) => {
-    const pod = modelPod(b, e, node, ip);
-    pods.set(nsName(pod), pod);
-    checkHostPorts(b, e, pod, hostPorts);
+  const clusterNet = cluster.cni.plugin === 'calico' ? parseCidr(cluster.clusterCIDR) : undefined;
+  // Each node's InternalIP, found once: every pod's hostIP, a hostNetwork pod's podIP.
+  const nodeIPs = new Map<ModelNode, string>();
+  const nodeIPOf = (node: ModelNode): string => {
+    let ip = nodeIPs.get(node);
+    if (ip === undefined) nodeIPs.set(node, (ip = nodeInternalIP(node)!));
+    return ip;
+  };
+  const finish = (s: Scheduled, ip: string) => {
+    const pod = modelPod(b, s.e, s.node, ip, nodeIPOf(s.node));
+    pods.set(s.key, pod);
+    checkHostPorts(b, s.e, pod, hostPorts);
   };
 
-  for (const { e, node, placed } of scheduled) {
+  for (const s of scheduled) {
+    const { e, node, placed } = s;
     const p = e.object;
-    const nodeIP = nodeInternalIP(node)!;
+    const nodeIP = nodeIPOf(node);
     if (p.spec.hostNetwork) {
       if (p.status?.podIP !== undefined && p.status.podIP !== nodeIP) {
         b.warn(
@@ -72,17 +96,17 @@ export function buildPods(
           `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
         );
       }
-      finish(e, node, nodeIP);
+      finish(s, nodeIP);
       continue;
     }
     const ip = p.status?.podIP;
     if (ip === undefined) {
-      needIP.push({ e, node });
+      needIP.push(s);
       continue;
     }
     // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
     if (!placed && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
-      checkPodIP(b, cluster, e, node, ip);
+      checkPodIP(b, cluster, clusterNet, e, node, ip);
     const prev = owner.get(ip);
     if (prev !== undefined) {
       b.error(
@@ -92,14 +116,15 @@ export function buildPods(
         `pod IP ${ip} is also Pod ${nsName(prev.object)}'s`,
         'every pod needs its own address; change or remove one status.podIP',
       );
-      finish(e, node, ip);
+      finish(s, ip);
       continue;
     }
     owner.set(ip, e);
-    finish(e, node, ip);
+    finish(s, ip);
   }
   hostLocalIPAM(b, cluster, needIP, owner, finish);
-  return indexPods(byKey(pods));
+  // Pods come in key order; only those given addresses afterwards can be out of it.
+  return indexPods(needIP.length > 0 ? byKey(pods) : pods);
 }
 
 /** Pods with a data plane presence: not terminated, on a node the model has. */
@@ -107,13 +132,13 @@ function schedulePods(
   b: Builder,
   nodes: Map<string, ModelNode>,
   declared: ReadonlySet<string>,
-  sorted: readonly Entry<Pod>[],
+  sorted: readonly Keyed[],
 ): Scheduled[] {
   const nodeNames = [...nodes.keys()];
   const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
   const scheduled: Scheduled[] = [];
   let placed = 0;
-  for (const e of sorted) {
+  for (const { e, key } of sorted) {
     const p = e.object;
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
@@ -156,7 +181,7 @@ function schedulePods(
           : 'no spec.nodeName; packeteye places manifest pods as a scheduler might, on the nodes in turn (name order)',
       );
       p.spec.nodeName = nodeName;
-      scheduled.push({ e, node: nodes.get(nodeName)!, placed: true });
+      scheduled.push({ e, key, node: nodes.get(nodeName)!, placed: true });
       continue;
     }
     const node = nodes.get(nodeName);
@@ -181,7 +206,7 @@ function schedulePods(
       );
       continue;
     }
-    scheduled.push({ e, node });
+    scheduled.push({ e, key, node });
   }
   return scheduled;
 }
@@ -222,14 +247,14 @@ function podCidrOf(node: ModelNode): PodCidr {
 function checkPodIP(
   b: Builder,
   cluster: ClusterConfig,
+  clusterNet: Cidr | undefined,
   e: Entry<Pod>,
   node: ModelNode,
   ip: string,
 ): void {
-  const own = podCidrOf(node);
-  const sub = own.cidr;
-  if (cluster.cni.plugin === 'calico') {
-    if (!cidrContains(parseCidr(cluster.clusterCIDR), ip))
+  if (clusterNet !== undefined) {
+    // Calico: addresses from the clusterCIDR's blocks, not the node's podCIDR.
+    if (!cidrContains(clusterNet, ip))
       b.warn(
         e,
         'status.podIP',
@@ -239,6 +264,8 @@ function checkPodIP(
       );
     return;
   }
+  const own = podCidrOf(node);
+  const sub = own.cidr;
   if (!cidrContains(sub, ip)) {
     b.warn(
       e,
@@ -266,9 +293,18 @@ function checkPodIP(
   }
 }
 
-function modelPod(b: Builder, e: Entry<Pod>, node: ModelNode, ip: string): ModelPod {
+/**
+ * The pod as the model keeps it: the entry's own copy (`builder.ts` copyPod)
+ * completed in place, with a status of its own.
+ */
+function modelPod(
+  b: Builder,
+  e: Entry<Pod>,
+  node: ModelNode,
+  ip: string,
+  hostIP: string,
+): ModelPod {
   const p = e.object;
-  const hostIP = nodeInternalIP(node)!;
   if (p.status?.hostIP !== undefined && p.status.hostIP !== hostIP) {
     b.warn(
       e,
@@ -277,12 +313,11 @@ function modelPod(b: Builder, e: Entry<Pod>, node: ModelNode, ip: string): Model
       `status.hostIP ${p.status.hostIP} is not node ${node.metadata.name}'s InternalIP ${hostIP}; the node's is used`,
     );
   }
-  return {
-    ...p,
-    metadata: p.metadata as Namespaced,
-    spec: { ...p.spec, nodeName: node.metadata.name, hostNetwork: p.spec.hostNetwork ?? false },
-    status: { ...p.status, podIP: ip, podIPs: p.status?.podIPs ?? [{ ip }], hostIP },
-  };
+  const pod = p as ModelPod;
+  pod.spec.nodeName = node.metadata.name;
+  pod.spec.hostNetwork = p.spec.hostNetwork ?? false;
+  pod.status = { ...p.status, podIP: ip, podIPs: p.status?.podIPs ?? [{ ip }], hostIP };
+  return pod;
 }
 
 /** hostPort conflicts: the scheduler never puts two such pods on one node. */
@@ -293,9 +328,13 @@ function checkHostPorts(
   hostPorts: Map<string, Entry<Pod>>,
 ): void {
   const node = pod.spec.nodeName;
-  pod.spec.containers.forEach((c, ci) =>
-    c.ports?.forEach((cp, pi) => {
-      if (cp.hostPort === undefined) return;
+  const containers = pod.spec.containers;
+  for (let ci = 0; ci < containers.length; ci++) {
+    const ports = containers[ci]!.ports;
+    if (ports === undefined) continue;
+    for (let pi = 0; pi < ports.length; pi++) {
+      const cp = ports[pi]!;
+      if (cp.hostPort === undefined) continue;
       const key = `${node}/${cp.hostPort}/${cp.protocol ?? 'TCP'}`;
       const prev = hostPorts.get(key);
       if (prev && prev !== e) {
@@ -307,8 +346,8 @@ function checkHostPorts(
           'the scheduler would not place both pods on this node; use another hostPort or node',
         );
       } else hostPorts.set(key, e);
-    }),
-  );
+    }
+  }
 }
 
 function indexPods(pods: Map<string, ModelPod>): PodIndex {
@@ -317,9 +356,9 @@ function indexPods(pods: Map<string, ModelPod>): PodIndex {
   for (const pod of pods.values()) {
     if (!pod.spec.hostNetwork && !podsByIP.has(pod.status.podIP))
       podsByIP.set(pod.status.podIP, pod);
-    const l = podsByNode.get(pod.spec.nodeName) ?? [];
-    l.push(pod);
-    podsByNode.set(pod.spec.nodeName, l);
+    const l = podsByNode.get(pod.spec.nodeName);
+    if (l === undefined) podsByNode.set(pod.spec.nodeName, [pod]);
+    else l.push(pod);
   }
   return { pods, podsByIP, podsByNode };
 }

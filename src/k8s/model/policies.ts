@@ -5,17 +5,16 @@
  * Services checked.
  */
 
-import type { LoadedObject } from '../load.js';
 import type { Ingress, NetworkPolicy } from '../types.js';
 import { nsName } from './accessors.js';
-import { cmp, entries, type Builder, type Entry } from './builder.js';
+import { cmp, entries, type Builder, type Entry, type ObjectsByKind } from './builder.js';
 import type { ClusterModel, ModelService, Namespaced } from './types.js';
 
 type Defaulter = <T extends NetworkPolicy | Ingress>(e: Entry<T>) => Entry<T>;
 
 export function buildPolicies(
   b: Builder,
-  objects: readonly LoadedObject[],
+  objects: ObjectsByKind,
   defaultNamespace: Defaulter,
 ): Pick<
   ClusterModel,
@@ -67,7 +66,7 @@ export function buildPolicies(
 
 export function buildIngresses(
   b: Builder,
-  objects: readonly LoadedObject[],
+  objects: ObjectsByKind,
   defaultNamespace: Defaulter,
   services: ReadonlyMap<string, ModelService>,
 ): (Ingress & { metadata: Namespaced })[] {
