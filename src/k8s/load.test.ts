@@ -955,3 +955,88 @@ describe('AdminNetworkPolicy selector shapes across v1alpha1 releases', () => {
     expect(o.spec.ingress[0]!.from[0]!.namespaces).toEqual({ matchLabels: { k: 'w' } });
   });
 });
+
+describe('loadDocuments: a JSON List whose item is not JSON is read whole, as if never read item by item', () => {
+  const ns = (n: string) => `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"${n}"}}`;
+  const list = (...items: string[]) =>
+    `{"apiVersion":"v1","kind":"List","items":[\n${items.join(',\n')}\n]}`;
+  const widget = (n: string) => `{"apiVersion":"v1","kind":"Widget","metadata":{"name":"${n}"}}`;
+  it.each([
+    [
+      // YAML reads the single quotes: every object, as before.
+      'single quotes',
+      [list(ns('a'), `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":'b'}}`, ns('c'))],
+      ['Namespace a l.json:2 #0', 'Namespace b l.json:3 #1', 'Namespace c l.json:4 #2'],
+      [],
+    ],
+    [
+      'a tab in a string',
+      [list(ns('a'), ns('b\tc'), ns('d'))],
+      ['Namespace a l.json:2 #0', 'Namespace b\tc l.json:3 #1', 'Namespace d l.json:4 #2'],
+      ['k8s-invalid-name l.json:3'],
+    ],
+    ['a bracket too many', [list(ns('a'), `${ns('b')}}`, ns('c'))], [], ['k8s-parse l.json:3']],
+    [
+      // The second file's first reading (a duplicate, an unknown kind) leaves nothing behind.
+      'after another file',
+      [
+        list(ns('a'), widget('w')),
+        list(
+          ns('a'),
+          widget('v'),
+          `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":'b'}}`,
+          ns('bad_name'),
+        ),
+      ],
+      ['Namespace a l.json:2 #0', 'Namespace b m.json:4 #2', 'Namespace bad_name m.json:5 #3'],
+      [
+        'k8s-invalid-name m.json:5',
+        'k8s-duplicate-object m.json:2',
+        'k8s-unknown-kind l.json:3',
+        'k8s-unknown-kind m.json:3',
+      ],
+    ],
+  ])('%s', (_name, texts, objects, diagnostics) => {
+    const r = loadDocuments(
+      texts.map((text, i) => ({ path: i === 0 ? 'l.json' : 'm.json', text })),
+    );
+    expect(
+      r.objects.map(
+        (o) => `${objectRef(o.object)} ${o.origin.file}:${o.origin.line} #${o.origin.item}`,
+      ),
+    ).toEqual(objects);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.file}:${d.line}`)).toEqual(diagnostics);
+  });
+});
+
+describe('loadDocuments: a List document says its List problems before its objects problems', () => {
+  it.each([
+    [
+      'JSON',
+      `{"apiVersion":"v1","kind":"List","items":[\n{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"A_"}},\n"str",\n{"kind":"Pod","metadata":{"name":"p"},"spec":{"containers":[{"name":"c","bogus":1}]}},\n{"apiVersion":"v1","kind":"PodList","items":[{"metadata":{"name":"q"},"spec":{}}, 5]}\n]}`,
+      [
+        'k8s-not-an-object 3',
+        'k8s-missing-apiversion 4 apiVersion',
+        'k8s-not-an-object 5',
+        'k8s-invalid-name 2 metadata.name',
+        'k8s-unknown-field 4 spec.containers[0].bogus',
+        'k8s-pod-no-containers 5 spec.containers',
+      ],
+    ],
+    [
+      'YAML',
+      `apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: A_}\n- str\n- kind: Pod\n  metadata: {name: p}\n  spec: {containers: [{name: c, bogus: 1}]}\n`,
+      [
+        'k8s-not-an-object 7',
+        'k8s-missing-apiversion 8 apiVersion',
+        'k8s-invalid-name 6 metadata.name',
+        'k8s-unknown-field 10 spec.containers[0].bogus',
+      ],
+    ],
+  ])('%s', (_name, text, want) => {
+    const r = load(text, 'l');
+    expect(r.diagnostics.map((d) => [d.code, d.line, d.field ?? ''].join(' ').trim())).toEqual(
+      want,
+    );
+  });
+});

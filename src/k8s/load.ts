@@ -26,7 +26,9 @@ import {
   formatPath,
   isCheap,
   lineOf,
+  ItemSyntaxError,
   parseFile,
+  parseFileByItem,
   parsePath,
   type RawDocument,
   type SourceRef,
@@ -113,9 +115,13 @@ function isRec(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Expands Lists into their items, with inherited apiVersion/kind for typed lists. */
-function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
-  const out: Pending[] = [];
+/**
+ * Expands Lists into their items, with inherited apiVersion/kind for typed
+ * lists, handing each object to `emit` as it is reached (a List read item by
+ * item is never held whole).
+ */
+function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) => void): void {
+  const lazy = doc.lazyItems;
   const walk = (
     value: unknown,
     source: SourceRef,
@@ -201,6 +207,11 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
         kind === 'List'
           ? undefined
           : { apiVersion: raw.apiVersion as string, kind: kind.slice(0, -'List'.length) };
+      if (depth === 0 && lazy !== undefined) {
+        for (let i = 0; i < lazy.count; i++)
+          walk(lazy.value(i), lazy.source(i), lazy.line(i), 1, i, itemInherit);
+        return;
+      }
       raw.items.forEach((it: unknown, i) => {
         const src =
           (depth === 0 ? doc.itemSources?.[i] : undefined) ?? childSource(source, ['items', i]);
@@ -214,7 +225,7 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
       });
       return;
     }
-    out.push({
+    emit({
       raw,
       file: doc.file,
       document: doc.document,
@@ -224,7 +235,6 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[]): Pending[] {
     });
   };
   walk(doc.value, doc.source, doc.line, 0, undefined);
-  return out;
 }
 
 /** An EndpointSlice per Endpoints subset, as the endpointslicemirroring controller writes them. */
@@ -294,9 +304,10 @@ type UnknownKinds = Map<
 function parseGuarded(
   f: { path: string; text: string },
   diagnostics: Diagnostic[],
+  byItem: boolean,
 ): ReturnType<typeof parseFile> | undefined {
   try {
-    return parseFile(f.path, f.text);
+    return byItem ? parseFileByItem(f.path, f.text) : parseFile(f.path, f.text);
   } catch (e) {
     diagnostics.push({
       code: 'k8s-parse',
@@ -370,6 +381,150 @@ function reportUnknownKinds(unknown: UnknownKinds, diagnostics: Diagnostic[]): v
 }
 
 /**
+ * What one file adds to the reading, kept apart until the file is read
+ * through: a JSON List read item by item whose item turns out not to be JSON
+ * is read again whole (the whole reading words the error), as if the first
+ * attempt had not been.
+ */
+interface FileReading {
+  readonly objects: LoadedObject[];
+  readonly workloads: LoadedWorkload[];
+  readonly evidence: EvidenceItem[];
+  readonly diagnostics: Diagnostic[];
+  /** The identities this file defines first. */
+  readonly seen: Map<string, LoadedObject>;
+  readonly duplicates: Duplicates;
+  readonly unknown: UnknownKinds;
+}
+
+/** One file's objects, decoded as each is reached; `seen` holds the earlier files' identities (read only). */
+function readFile(
+  f: { path: string; text: string },
+  seen: ReadonlyMap<string, LoadedObject>,
+  byItem: boolean,
+): FileReading {
+  const r: FileReading = {
+    objects: [],
+    workloads: [],
+    evidence: [],
+    diagnostics: [],
+    seen: new Map(),
+    duplicates: new Map(),
+    unknown: new Map(),
+  };
+  const parsed = parseGuarded(f, r.diagnostics, byItem);
+  if (parsed === undefined) return r;
+  append(r.diagnostics, parsed.diagnostics);
+  for (const doc of parsed.documents) {
+    // A document's List problems come before its objects' (as when the List was expanded first).
+    const listDiagnostics: Diagnostic[] = [];
+    const objectDiagnostics: Diagnostic[] = [];
+    expand(doc, listDiagnostics, (p) => readObject(p, r, seen, objectDiagnostics));
+    append(r.diagnostics, listDiagnostics);
+    append(r.diagnostics, objectDiagnostics);
+  }
+  return r;
+}
+
+/** `to.push(...from)` without spreading a long list onto the stack. */
+function append<T>(to: T[], from: readonly T[]): void {
+  for (const x of from) to.push(x);
+}
+
+/** Decodes one object of a file into its reading. */
+function readObject(
+  p: Pending,
+  r: FileReading,
+  seen: ReadonlyMap<string, LoadedObject>,
+  diagnostics: Diagnostic[],
+): void {
+  const kind = p.raw.kind as string;
+  const apiVersion = p.raw.apiVersion as string;
+  const origin: Origin = {
+    file: p.file,
+    document: p.document,
+    line: p.line,
+    ...(p.item !== undefined ? { item: p.item } : {}),
+  };
+  const ev = evidenceOf(p.raw, kind, apiVersion);
+  if (ev) r.evidence.push(ev);
+  const ctx = {
+    file: p.file,
+    document: p.document,
+    line: p.line,
+    source: p.source,
+    diagnostics,
+  };
+  let decoded: ReturnType<typeof decodeObject>;
+  try {
+    decoded = decodeObject(ctx, p.raw, apiVersion, kind);
+  } catch (e) {
+    diagnostics.push({
+      code: 'k8s-internal',
+      severity: 'error',
+      message: `could not read this ${kind}: ${(e as Error).message}`,
+      file: p.file,
+      line: p.line,
+      document: p.document,
+      hint: 'this is a packeteye bug; please report it with this document',
+    });
+    return;
+  }
+  if (decoded.status === 'skipped') return;
+  if (decoded.status === 'unknown') {
+    const ref = rawObjectRef(p.raw, kind);
+    const loc: Location = {
+      file: p.file,
+      line: p.line,
+      document: p.document,
+      ...(ref ? { object: ref } : {}),
+    };
+    if (WORKLOADS.has(kind)) {
+      // Only `reach` uses a workload (as a stand-in for its pods): a problem in one is a
+      // warning that leaves it out, never an error that stops a trace.
+      const w = decodeWorkloadLeniently(ctx, p.raw, kind);
+      if (w) r.workloads.push({ workload: w, origin });
+      return;
+    }
+    const key = `${p.file}\u0000${apiVersion}\u0000${kind}`;
+    const u = r.unknown.get(key);
+    if (u) u.count++;
+    else
+      r.unknown.set(key, {
+        first: loc,
+        count: 1,
+        kind,
+        apiVersion,
+        irrelevant: IRRELEVANT_KINDS.has(kind),
+      });
+    return;
+  }
+  const obj = decoded.object;
+  if (obj.kind === 'Endpoints') {
+    for (const slice of mirror(obj)) {
+      const lo = { object: slice, origin };
+      sources.set(slice, p.source);
+      r.objects.push(lo);
+    }
+    return;
+  }
+  sources.set(obj, p.source);
+  const loaded: LoadedObject = { object: obj, origin };
+  const id = identity(obj);
+  const prev = seen.get(id) ?? r.seen.get(id);
+  if (prev) {
+    // Reported once per pair of files (a directory of separate scenarios repeats many names).
+    const pair = `${prev.origin.file}\u0000${p.file}`;
+    const d = r.duplicates.get(pair);
+    if (d) d.count++;
+    else r.duplicates.set(pair, { count: 1, first: loaded, prev });
+    return;
+  }
+  r.seen.set(id, loaded);
+  r.objects.push(loaded);
+}
+
+/**
  * Loads cluster files. Objects come back in input order (file, document,
  * list item); problems are diagnostics, never exceptions.
  */
@@ -411,96 +566,27 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
       });
       continue;
     }
-    const parsed = parseGuarded(f, diagnostics);
-    if (parsed === undefined) continue;
-    diagnostics.push(...parsed.diagnostics);
-    for (const doc of parsed.documents) {
-      for (const p of expand(doc, diagnostics)) {
-        const kind = p.raw.kind as string;
-        const apiVersion = p.raw.apiVersion as string;
-        const origin: Origin = {
-          file: p.file,
-          document: p.document,
-          line: p.line,
-          ...(p.item !== undefined ? { item: p.item } : {}),
-        };
-        const ev = evidenceOf(p.raw, kind, apiVersion);
-        if (ev) evidence.push(ev);
-        const ctx = {
-          file: p.file,
-          document: p.document,
-          line: p.line,
-          source: p.source,
-          diagnostics,
-        };
-        let decoded: ReturnType<typeof decodeObject>;
-        try {
-          decoded = decodeObject(ctx, p.raw, apiVersion, kind);
-        } catch (e) {
-          diagnostics.push({
-            code: 'k8s-internal',
-            severity: 'error',
-            message: `could not read this ${kind}: ${(e as Error).message}`,
-            file: p.file,
-            line: p.line,
-            document: p.document,
-            hint: 'this is a packeteye bug; please report it with this document',
-          });
-          continue;
-        }
-        if (decoded.status === 'skipped') continue;
-        if (decoded.status === 'unknown') {
-          const ref = rawObjectRef(p.raw, kind);
-          const loc: Location = {
-            file: p.file,
-            line: p.line,
-            document: p.document,
-            ...(ref ? { object: ref } : {}),
-          };
-          if (WORKLOADS.has(kind)) {
-            // Only `reach` uses a workload (as a stand-in for its pods): a problem in one is a
-            // warning that leaves it out, never an error that stops a trace.
-            const w = decodeWorkloadLeniently(ctx, p.raw, kind);
-            if (w) workloads.push({ workload: w, origin });
-            continue;
-          }
-          const key = `${p.file}\u0000${apiVersion}\u0000${kind}`;
-          const u = unknown.get(key);
-          if (u) u.count++;
-          else
-            unknown.set(key, {
-              first: loc,
-              count: 1,
-              kind,
-              apiVersion,
-              irrelevant: IRRELEVANT_KINDS.has(kind),
-            });
-          continue;
-        }
-        const obj = decoded.object;
-        if (obj.kind === 'Endpoints') {
-          for (const slice of mirror(obj)) {
-            const lo = { object: slice, origin };
-            sources.set(slice, p.source);
-            objects.push(lo);
-          }
-          continue;
-        }
-        sources.set(obj, p.source);
-        const loaded: LoadedObject = { object: obj, origin };
-        const id = identity(obj);
-        const prev = seen.get(id);
-        if (prev) {
-          // Reported once per pair of files (a directory of separate scenarios repeats many names).
-          const pair = `${prev.origin.file}\u0000${p.file}`;
-          const d = duplicates.get(pair);
-          if (d) d.count++;
-          else duplicates.set(pair, { count: 1, first: loaded, prev });
-          continue;
-        }
-        seen.set(id, loaded);
-        objects.push(loaded);
-      }
+    let r: FileReading;
+    try {
+      r = readFile(f, seen, true);
+    } catch (e) {
+      if (!(e instanceof ItemSyntaxError)) throw e;
+      r = readFile(f, seen, false);
+    }
+    append(objects, r.objects);
+    append(workloads, r.workloads);
+    append(evidence, r.evidence);
+    append(diagnostics, r.diagnostics);
+    for (const [id, lo] of r.seen) seen.set(id, lo);
+    for (const [pair, d] of r.duplicates) {
+      const had = duplicates.get(pair);
+      if (had) had.count += d.count;
+      else duplicates.set(pair, d);
+    }
+    for (const [k, u] of r.unknown) {
+      const had = unknown.get(k);
+      if (had) had.count += u.count;
+      else unknown.set(k, u);
     }
   }
   reportDuplicates(duplicates, diagnostics);

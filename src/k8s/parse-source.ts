@@ -135,7 +135,27 @@ export interface RawDocument {
   readonly itemLines?: readonly number[];
   /** YAML fast path: a source for each element of the top-level `items` list, parsed on demand from its own lines. */
   readonly itemSources?: readonly SourceRef[];
+  /**
+   * A JSON List read item by item (`parseFileByItem`): `value.items` is empty
+   * and each item is parsed from its own text when asked for, so the raw
+   * items are never all alive at once.
+   */
+  readonly lazyItems?: LazyItems;
 }
+
+/** The items of a JSON List, each read from its own text on demand. */
+export interface LazyItems {
+  readonly count: number;
+  /** Item `i` parsed; throws `ItemSyntaxError` when its text is not JSON (the file is then read whole). */
+  value(i: number): unknown;
+  /** The 1-based line where item `i` starts. */
+  line(i: number): number;
+  /** Item `i`'s source, for the lines of its fields. */
+  source(i: number): SourceRef;
+}
+
+/** An item of a List read item by item is not JSON: the whole file's reading words the error. */
+export class ItemSyntaxError extends Error {}
 
 /** True when finding a line costs no parse. */
 export function isCheap(src: SourceRef): boolean {

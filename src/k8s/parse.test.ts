@@ -3,7 +3,15 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { jsonElementLines, lineOf, parseFile, parseYamlSlow, type RawDocument } from './parse.js';
+import {
+  ItemSyntaxError,
+  jsonElementLines,
+  lineOf,
+  parseFile,
+  parseFileByItem,
+  parseYamlSlow,
+  type RawDocument,
+} from './parse.js';
 
 /** What a reader of `parseFile` sees, without the lazily built trees. */
 function visible(r: ReturnType<typeof parseFile>) {
@@ -313,5 +321,105 @@ describe('the sources kept for diagnostics do not keep the parsed values alive',
     gc();
     expect(sources.length).toBeGreaterThan(0);
     expect(values.map((v) => v.deref())).toEqual(values.map(() => undefined));
+  });
+});
+
+/** A List read item by item, its items parsed: what `parseFile` gives for the same text. */
+function byItem(text: string) {
+  const r = parseFileByItem('f.json', text);
+  const d = r.documents[0];
+  const lazy = d?.lazyItems;
+  if (!d || !lazy) return undefined;
+  const items = Array.from({ length: lazy.count }, (_, i) => lazy.value(i));
+  return {
+    value: { ...(d.value as object), items },
+    line: d.line,
+    itemLines: Array.from({ length: lazy.count }, (_, i) => lazy.line(i)),
+    sources: Array.from({ length: lazy.count }, (_, i) => lazy.source(i)),
+  };
+}
+
+describe('a JSON List read item by item reads as the whole text does', () => {
+  const list = fc.array(fc.dictionary(fc.string({ maxLength: 4 }), fc.jsonValue({ maxDepth: 3 })), {
+    minLength: 1,
+    maxLength: 4,
+  });
+  const write = (items: unknown[], indent: number, kind = 'List'): string =>
+    indent === 0
+      ? `{"kind":"${kind}","items":[\n${items.map((v) => JSON.stringify(v)).join(',\n')}\n]}`
+      : JSON.stringify({ apiVersion: 'v1', items, kind, metadata: {} }, null, indent);
+
+  it('values, lines and the lines of every field, on random Lists', () => {
+    fc.assert(
+      fc.property(list, fc.nat(3), (items, indent) => {
+        const text = write(items, indent, indent === 2 ? 'PodList' : 'List');
+        const whole = parseFile('f.json', text).documents[0]!;
+        const read = byItem(text)!;
+        expect(read.value).toEqual(whole.value);
+        expect(read.line).toBe(whole.line);
+        expect(read.itemLines).toEqual(whole.itemLines);
+        items.forEach((item, i) => {
+          for (const p of pathsIn(item))
+            expect(lineOf(read.sources[i]!, p)).toBe(lineOf(whole.itemSources![i]!, p));
+        });
+      }),
+      { numRuns: 200, seed: 29 },
+    );
+  });
+
+  it('every item parses exactly when the whole text does, on random edits of a List', () => {
+    const edit = fc.tuple(
+      fc.nat(),
+      fc.constantFrom('', ',', '"', '[', ']', '{', '}', ':', 'x', '\\'),
+    );
+    fc.assert(
+      fc.property(
+        list,
+        fc.nat(2),
+        fc.array(edit, { minLength: 1, maxLength: 2 }),
+        (items, indent, edits) => {
+          let text = write(items, indent);
+          for (const [at, c] of edits) {
+            const i = at % text.length;
+            // Insert c, or delete the character when c is empty.
+            text =
+              c === ''
+                ? text.slice(0, i) + text.slice(i + 1)
+                : text.slice(0, i) + c + text.slice(i);
+          }
+          let whole: unknown;
+          try {
+            whole = JSON.parse(text);
+          } catch {
+            whole = undefined;
+          }
+          let read: ReturnType<typeof byItem>;
+          try {
+            read = byItem(text);
+          } catch (e) {
+            expect(e).toBeInstanceOf(ItemSyntaxError);
+            expect(whole).toBeUndefined(); // an item that is not JSON: neither is the whole
+            return;
+          }
+          if (read === undefined) return; // not read item by item: parseFile reads it
+          expect(whole).toBeDefined();
+          expect(read.value).toEqual(whole);
+        },
+      ),
+      { numRuns: 1000, seed: 31 },
+    );
+  });
+
+  it.each([
+    ['a kind that is not a List', '{"kind":"Pod","items":[\n{"a":1}\n]}'],
+    ['no items', '{"kind":"List","items":[]}'],
+    ['a later items field that is not a list', '{"kind":"List","items":[\n{"a":1}\n],"items":5}'],
+    ['a top-level array', '[\n{"a":1}\n]'],
+    ['YAML', 'kind: List\nitems:\n- a: 1\n'],
+    ['an envelope that is not JSON', '{"kind":"List",,"items":[\n{"a":1}\n]}'],
+  ])('%s is read whole', (_name, text) => {
+    const read = parseFileByItem('f', text);
+    expect(read.documents.some((d) => d.lazyItems !== undefined)).toBe(false);
+    expect(visible(read)).toEqual(visible(parseFile('f', text)));
   });
 });

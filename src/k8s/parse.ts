@@ -25,6 +25,8 @@ import {
   type SourceRef,
   once,
   type RawDocument,
+  type LazyItems,
+  ItemSyntaxError,
   jsonElementLines,
   childSource,
   lazyTree,
@@ -40,10 +42,12 @@ export {
   childSource,
   formatPath,
   isCheap,
+  ItemSyntaxError,
   jsonElementLines,
   lineOf,
   parsePath,
   scalarSource,
+  type LazyItems,
   type Path,
   type RawDocument,
   type SourceRef,
@@ -68,6 +72,94 @@ function wholeTextSource(text: string): SourceRef {
   return { node: undefined, lines: undefined, lazy: root };
 }
 
+/** The items of a JSON List, each parsed from its own slice of the text. */
+class JsonItems implements LazyItems {
+  constructor(
+    private readonly text: string,
+    private readonly scan: JsonScan,
+  ) {}
+
+  get count(): number {
+    return this.scan.starts.length;
+  }
+
+  value(i: number): unknown {
+    try {
+      return JSON.parse(this.text.slice(this.scan.starts[i], this.scan.ends[i]));
+    } catch (e) {
+      throw new ItemSyntaxError((e as Error).message);
+    }
+  }
+
+  line(i: number): number {
+    return this.scan.elements[i]!;
+  }
+
+  source(i: number): SourceRef {
+    const { starts, ends, elements } = this.scan;
+    return lazyTree(this.text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, contents);
+  }
+}
+
+type JsonScan = ReturnType<typeof jsonElementLines>;
+
+/**
+ * A JSON `*List` object as its envelope (every field but the items, read
+ * with `JSON.parse` on the text without them) and its items, each read on
+ * its own when asked for; undefined when the text is not laid out so (no
+ * items, a kind that is not a List, nesting past the limit, an envelope
+ * that is not JSON): the whole text is then read at once.
+ *
+ * The same values as a reading of the whole text: the scan found the items'
+ * array as the top-level object's last `items` field, and the text between
+ * two items is a comma and white space; when the envelope is JSON and each
+ * item is JSON, so is the whole, and JSON's grammar has one reading of it.
+ */
+function jsonListByItem(file: string, text: string, scan: JsonScan): RawDocument | undefined {
+  const { starts, ends } = scan;
+  const n = starts.length;
+  if (n === 0 || ends.length !== n || scan.depth > MAX_NESTING) return undefined;
+  let envelope: unknown;
+  try {
+    envelope = JSON.parse(text.slice(0, starts[0]) + text.slice(ends[n - 1]));
+  } catch {
+    return undefined;
+  }
+  if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
+    return undefined;
+  const { kind, items } = envelope as { kind?: unknown; items?: unknown };
+  if (typeof kind !== 'string' || !kind.endsWith('List')) return undefined;
+  if (!Array.isArray(items) || items.length !== 0) return undefined;
+  return {
+    file,
+    document: 1,
+    line: scan.top,
+    value: envelope,
+    source: wholeTextSource(text),
+    lazyItems: new JsonItems(text, scan),
+  };
+}
+
+/**
+ * `parseFile`, except that a JSON `*List` (kubectl get -o json) comes back
+ * with its items read one at a time (`RawDocument.lazyItems`): a reader that
+ * decodes each item and drops it never holds the whole raw tree. When an
+ * item turns out not to be JSON, `lazyItems.value` throws `ItemSyntaxError`
+ * and the caller reads the file with `parseFile`, which words the error.
+ */
+export function parseFileByItem(
+  file: string,
+  text: string,
+): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
+  if (/^\s*\{/.test(text)) {
+    const scan = jsonElementLines(text);
+    const doc = jsonListByItem(file, text, scan);
+    if (doc) return { documents: [doc], diagnostics: [] };
+    return parseText(file, text, scan);
+  }
+  return parseText(file, text, undefined);
+}
+
 /**
  * Parses one file into raw documents. Never throws: malformed input becomes
  * `k8s-parse` diagnostics with file, line and column and the parser's
@@ -76,6 +168,14 @@ function wholeTextSource(text: string): SourceRef {
 export function parseFile(
   file: string,
   text: string,
+): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
+  return parseText(file, text, undefined);
+}
+
+function parseText(
+  file: string,
+  text: string,
+  scanned: JsonScan | undefined,
 ): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: RawDocument[] = [];
@@ -104,7 +204,7 @@ export function parseFile(
       ok = false; // maybe YAML flow style; fall through to the YAML parser
     }
     if (ok) {
-      const { top, elements, starts, ends, depth, deepestLine } = jsonElementLines(text);
+      const { top, elements, starts, ends, depth, deepestLine } = scanned ?? jsonElementLines(text);
       if (tooDeep({ depth, line: deepestLine })) return { documents, diagnostics };
       const rootRef = wholeTextSource(text);
       // Each element is read on its own when a diagnostic asks for a line in it: one
