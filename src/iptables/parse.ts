@@ -28,6 +28,7 @@ import {
   CODE_UNKNOWN_CHAIN,
   command,
   declareChain,
+  declareNamed,
   type ChainState,
   type Reader,
   type TableState,
@@ -250,7 +251,7 @@ export function parseIptablesTables(
   let n = 0;
   for (const t of tables) {
     rd.line(++n, `*${t.name}`);
-    for (const c of t.chains) rd.line(++n, `:${c.name} ${c.policy} [0:0]`);
+    for (const c of t.chains) rd.declare(++n, c.name, c.policy);
     for (const c of t.chains) {
       c.rules.forEach((r, i) => {
         const body = c.parsed?.[i];
@@ -291,6 +292,7 @@ function saveReader(
 ): {
   line(lineNo: number, raw: string): void;
   parsedRule(lineNo: number, chain: string, body: RuleBody, raw: string): void;
+  declare(lineNo: number, name: string, policy: string): void;
   end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
 } {
   const diagnostics: Diagnostic[] = [];
@@ -421,6 +423,15 @@ function saveReader(
     );
   };
 
+  /** `:NAME POLICY [0:0]` from its words: what `line` does with that text, without reading it. */
+  const declare = (lineNo: number, name: string, policy: string): void => {
+    if (skipping || !current || name === '' || /[\s"]/.test(name) || /\s/.test(policy))
+      return line(lineNo, `:${name} ${policy} [0:0]`);
+    lastLine = lineNo;
+    const src: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
+    declareNamed(reader, current, name, policy, lineNo, src);
+  };
+
   const end = (): { ruleset: Ruleset; diagnostics: Diagnostic[] } => {
     if (current) {
       error(
@@ -433,5 +444,5 @@ function saveReader(
 
     return { ruleset: rulesetOf(tables, family), diagnostics };
   };
-  return { line, parsedRule, end };
+  return { line, parsedRule, declare, end };
 }

@@ -89,6 +89,18 @@ export function declareChain(
   if (counters !== undefined && !/^\[\d+:\d+\]$/.test(counters)) {
     return r.error(lineNo, `chain ${name}: bad counters "${counters}" (expected [packets:bytes])`);
   }
+  declareNamed(r, table, name, policy, lineNo, src);
+}
+
+/** `:NAME POLICY [0:0]` once its words are read: the chain declared (or its policy set). */
+export function declareNamed(
+  r: Reader,
+  table: TableState,
+  name: string,
+  policy: string,
+  lineNo: number,
+  src: SourceRef,
+): void {
   const existing = table.chains.get(name);
   const builtin = (BUILTIN_CHAINS[table.name] as readonly string[]).includes(name);
   if (builtin) {

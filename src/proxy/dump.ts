@@ -181,6 +181,8 @@ function stableSortLess<U>(
   });
 }
 
+const cmpName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
 function chainRank(name: string): number {
   if (name === 'KUBE-NODEPORTS') return 0;
   if (name === 'KUBE-SERVICES') return 1;
@@ -194,10 +196,11 @@ function sortChains(chains: DumpChain[]): void {
   for (const c of chains) byName.set(c.name, c);
   if (byName.size === chains.length) {
     // Distinct names: the engine's own string sort per rank (the order `<` gives).
+    // (A comparator: the engine's default sort converts and compares each pair as strings anew.)
     const groups: string[][] = [[], [], [], []];
     for (const c of chains) groups[chainRank(c.name)]!.push(c.name);
     let i = 0;
-    for (const g of groups) for (const n of g.sort()) chains[i++] = byName.get(n)!;
+    for (const g of groups) for (const n of g.sort(cmpName)) chains[i++] = byName.get(n)!;
     return;
   }
   const ranked = chains.map((c) => ({ c, rank: chainRank(c.name) }));
@@ -217,16 +220,23 @@ function sortChains(chains: DumpChain[]): void {
  * rule order. Returns a new dump.
  */
 export function sortDump(dump: Dump): Dump {
-  const tables = dump.tables.map((t) => ({
-    name: t.name,
-    chains: t.chains.map((c) => ({
-      name: c.name,
-      policy: c.policy,
-      rules: [...c.rules],
-      ...(c.parsed ? { parsed: [...c.parsed] } : {}),
+  return sortDumpInPlace({
+    tables: dump.tables.map((t) => ({
+      name: t.name,
+      chains: t.chains.map((c) => ({
+        name: c.name,
+        policy: c.policy,
+        rules: [...c.rules],
+        ...(c.parsed ? { parsed: [...c.parsed] } : {}),
+      })),
+      other: [...t.other],
     })),
-    other: [...t.other],
-  }));
+  });
+}
+
+/** `sortDump` of a dump nobody else holds: sorted where it stands (no copy of its lines). */
+export function sortDumpInPlace(dump: Dump): Dump {
+  const tables = dump.tables;
   tables.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const t of tables) {
     sortChains(t.chains);
@@ -248,7 +258,7 @@ export function sortDump(dump: Dump): Dump {
       }
     }
   }
-  return { tables };
+  return dump;
 }
 
 /** `sortIPTablesRules` on text. */

@@ -62,6 +62,7 @@ export {
 export { sortIptablesText, sortDump, parseDump, formatDump, type Dump } from './dump.js';
 export { proxierFlagsFor, localDetectorFor, masqueradeMarkOf } from './cluster.js';
 export { proxyNodeKeys } from './node-key.js';
+export { ProxyShare } from './share.js';
 export { resolveLayout, DEFAULT_VERSION, type ProxyLayout } from './version.js';
 export type { IpFamily } from './ipaddr.js';
 export {

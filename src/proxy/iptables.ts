@@ -12,7 +12,7 @@
 import {
   dumpTable,
   formatDump,
-  sortDump,
+  sortDumpInPlace,
   type Dump,
   type DumpChain,
   type DumpTable,
@@ -30,6 +30,7 @@ import {
   type ProxyInput,
   type ProxyOutput,
 } from './proxier.js';
+import type { ProxyShare } from './share.js';
 import { syncProxyRules } from './sync.js';
 import type { Diagnostic } from '../diag.js';
 
@@ -187,13 +188,18 @@ export function generateIptablesRules(input: ProxyInput): ProxyOutput {
  * What `generateIptablesRules` prints, before it is printed: the node's
  * tables in that order, each rule line with the parsed form the sync built
  * beside it (`DumpChain.parsed`), for the twin to install without reading the
- * text back (`iptables/parse.ts` parseIptablesTables).
+ * text back (`iptables/parse.ts` parseIptablesTables). With `share` (one per
+ * cluster, `input.services`/`endpointSlices` being its own), what the nodes'
+ * syncs have in common is computed once (share.ts).
  */
-export function generateIptablesDump(input: ProxyInput): {
+export function generateIptablesDump(
+  input: ProxyInput,
+  share?: ProxyShare,
+): {
   dump: Dump;
   diagnostics: Diagnostic[];
 } {
-  const { w, diagnostics } = syncProxyRules(input);
+  const { w, diagnostics } = syncProxyRules(input, share);
   const tables = new Map<string, DumpTable>([
     ['filter', dumpTable('filter', [w.filterChains, w.filterRules])],
     ['nat', dumpTable('nat', [w.natChains, w.natRules])],
@@ -217,5 +223,5 @@ export function generateIptablesDump(input: ProxyInput): {
       if (j.table === tname) add({ name: j.dstChain, policy: '-', rules: [] });
   }
   const full: Dump = { tables: [...tables.values()] };
-  return { dump: sortDump(full), diagnostics };
+  return { dump: sortDumpInPlace(full), diagnostics };
 }

@@ -124,6 +124,15 @@ export class LineBuffer {
     this.parsed.push(undefined);
     this.chains.push(name);
   }
+  /** Every line of `other`, after these. */
+  append(other: LineBuffer): void {
+    const n = other.lines.length;
+    for (let i = 0; i < n; i++) {
+      this.lines.push(other.lines[i]!);
+      this.parsed.push(other.parsed[i]);
+      this.chains.push(other.chains[i]);
+    }
+  }
   /** A rule line and its parsed form (undefined: the installer parses the line). */
   writeRule(body: RuleBody | undefined, ...args: (string | readonly string[])[]): void {
     this.write(...args);

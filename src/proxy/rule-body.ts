@@ -59,7 +59,12 @@ const L4 = new Set(['tcp', 'udp', 'sctp']);
 
 const jump = (chain: string): Target => ({ kind: 'jump', chain });
 const comment = (text: string): Match => ({ kind: 'comment', text });
-const protocol = (p: string): Match => ({ kind: 'protocol', protocol: p, invert: false });
+// The matches and targets every rule of a kind carries alike, one object each (rules are immutable).
+const PROTOCOL = new Map(
+  [...L4].map((p) => [p, { kind: 'protocol', protocol: p, invert: false } as Match]),
+);
+const protocol = (p: string): Match => PROTOCOL.get(p)!;
+const L4_ANY = new Map([...L4].map((p) => [p, { kind: 'l4', protocol: p } as Match]));
 
 function body(matches: Match[], target: Target): RuleBody {
   return { matches, target, text: formatRule({ matches, target }) };
@@ -73,6 +78,8 @@ function body(matches: Match[], target: Target): RuleBody {
 export class RuleBodies {
   private readonly fragments = new Map<string, readonly Match[] | null>();
   private readonly statistics = new Map<number, Match>();
+  /** Jumps to the chains many rules jump to (KUBE-MARK-MASQ), one object per chain. */
+  private readonly jumps = new Map<string, Target>();
   constructor(private readonly ipv4: boolean) {}
 
   /** The matches `args` parse to (no target), or null when the parser says anything about them. */
@@ -101,6 +108,12 @@ export class RuleBodies {
     return m;
   }
 
+  private sharedJump(chain: string): Target {
+    let t = this.jumps.get(chain);
+    if (!t) this.jumps.set(chain, (t = jump(chain)));
+    return t;
+  }
+
   /**
    * `-m comment --comment "C" -m P -p P -d IP --dport PORT [EXTRA] -j CHAIN`: the
    * cluster IP capture (and, with `extra` the detector's `! -s CIDR` or
@@ -126,7 +139,10 @@ export class RuleBodies {
       protocol: proto as 'tcp',
       dport: { from: port, to: port, invert: false },
     };
-    return body([...ex, dst, protocol(proto), comment(commentText), l4], jump(chain));
+    return body(
+      [...ex, dst, protocol(proto), comment(commentText), l4],
+      chain.startsWith('KUBE-MARK-') ? this.sharedJump(chain) : jump(chain),
+    );
   }
 
   /** `[-m comment --comment "C"] [-m statistic --mode random --probability P] -j CHAIN`. */
@@ -149,7 +165,7 @@ export class RuleBodies {
     if (commentText !== undefined && !okComment(commentText, false)) return undefined;
     const ms: Match[] = [{ kind: 'source', cidr: `${ip}/32`, invert: false }];
     if (commentText !== undefined) ms.push(comment(commentText));
-    return body(ms, jump(chain));
+    return body(ms, this.sharedJump(chain));
   }
 
   /** `[-m comment --comment C] -m P -p P -j DNAT --to-destination IP:PORT` (`endpoint`). */
@@ -165,7 +181,7 @@ export class RuleBodies {
     if (commentText !== undefined && !okComment(commentText, false)) return undefined;
     const ms: Match[] = [protocol(proto)];
     if (commentText !== undefined) ms.push(comment(commentText));
-    ms.push({ kind: 'l4', protocol: proto as 'tcp' });
+    ms.push(L4_ANY.get(proto)!);
     return body(ms, {
       kind: 'DNAT',
       toPorts: { from: port, to: port },

@@ -33,6 +33,7 @@ import {
 } from './endpoints.js';
 import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
 import { RuleBodies } from './rule-body.js';
+import { settingsKey, type ProxyShare } from './share.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_MARK_MASQ,
@@ -78,15 +79,22 @@ export interface SyncResult extends Omit<RestoreOutput, 'text'> {
 }
 
 /** `syncProxyRules`: the restore data's lines, before they are joined into text. */
-export function syncProxyRules(input: ProxyInput): SyncResult {
+export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResult {
+  // A share holds one cluster's objects: it is used for the input that holds them.
+  const share =
+    shared?.services === input.services && shared.endpointSlices === input.endpointSlices
+      ? shared
+      : undefined;
   const diagnostics: Diagnostic[] = [];
   const s = newProxier(input, diagnostics);
-  const { ports, endpoints } = buildServicePortMap(
-    input.services,
-    input.endpointSlices,
-    { family: s.family, nodeName: input.nodeName, honourIpMode: s.layout.loadBalancerIpMode },
-    diagnostics,
-  );
+  const mapOpts = {
+    family: s.family,
+    nodeName: input.nodeName,
+    honourIpMode: s.layout.loadBalancerIpMode,
+  };
+  const { ports, endpoints } = share
+    ? share.portMap(mapOpts, diagnostics)
+    : buildServicePortMap(input.services, input.endpointSlices, mapOpts, diagnostics);
   const nodeLabels = input.nodeLabels ?? {};
 
   // largeClusterMode: total endpoints over existing service ports.
@@ -101,32 +109,52 @@ export function syncProxyRules(input: ProxyInput): SyncResult {
     natRules: new LineBuffer(),
     withComment: (args, comment) => (largeClusterMode ? args : [...args, ...commentArgs(comment)]),
     commented: !largeClusterMode,
-    bodies: new RuleBodies(s.family === 'IPv4'),
+    bodies: share ? share.ruleBodies(s.family === 'IPv4') : new RuleBodies(s.family === 'IPv4'),
   };
 
   writeStaticRules(w);
+  const settings = share && settingsKey(s, mapOpts.honourIpMode, w.commented);
   // kube-proxy iterates a Go map here (random order); we use name order. Upstream's
   // tests sort the result (sortIPTablesRules), and the rules of different services
   // never overlap, so the order carries no meaning.
-  for (const key of [...ports.keys()].sort()) {
+  for (const key of share ? share.sortedKeys(ports) : [...ports.keys()].sort()) {
     const svcInfo = ports.get(key)!;
-    const eps = categorizeEndpoints(endpoints.get(key) ?? [], svcInfo, nodeLabels);
-    const plan = planServicePort(svcInfo, eps);
-    writeCaptureRules(w, svcInfo, plan);
-    writeExternalRules(w, svcInfo, plan);
-    if (plan.usesClusterPolicyChain) {
-      w.natChains.declare(plan.clusterPolicyChain);
-      writeServiceToEndpointRules(w, svcInfo, plan.clusterPolicyChain, eps.clusterEndpoints);
+    const write = (to: Sync) => writeServicePort(to, svcInfo, endpoints.get(key) ?? [], nodeLabels);
+    if (!share) {
+      write(w);
+      continue;
     }
-    if (plan.usesLocalPolicyChain) {
-      w.natChains.declare(plan.localPolicyChain);
-      writeServiceToEndpointRules(w, svcInfo, plan.localPolicyChain, eps.localEndpoints);
-    }
-    writeEndpointChains(w, svcInfo, eps.allReachableEndpoints);
+    // Shared by the nodes whose kube-proxy has these settings, unless the port reads the node.
+    const f = share.fragment(settings!, key, svcInfo, (f) => write({ ...w, ...f }));
+    w.filterRules.append(f.filterRules);
+    w.natChains.append(f.natChains);
+    w.natRules.append(f.natRules);
   }
   writeNodePortsJump(w, input, diagnostics);
   writeForwardRules(w);
   return { w, diagnostics, layout: s.layout, localhostNodePorts: s.localhostNodePorts };
+}
+
+/** One service port's rules: its capture rules, KUBE-EXT-/KUBE-FW-, KUBE-SVC-/KUBE-SVL-, KUBE-SEP-. */
+function writeServicePort(
+  w: Sync,
+  svcInfo: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  nodeLabels: Readonly<Record<string, string>>,
+): void {
+  const eps = categorizeEndpoints(endpoints, svcInfo, nodeLabels);
+  const plan = planServicePort(svcInfo, eps);
+  writeCaptureRules(w, svcInfo, plan);
+  writeExternalRules(w, svcInfo, plan);
+  if (plan.usesClusterPolicyChain) {
+    w.natChains.declare(plan.clusterPolicyChain);
+    writeServiceToEndpointRules(w, svcInfo, plan.clusterPolicyChain, eps.clusterEndpoints);
+  }
+  if (plan.usesLocalPolicyChain) {
+    w.natChains.declare(plan.localPolicyChain);
+    writeServiceToEndpointRules(w, svcInfo, plan.localPolicyChain, eps.localEndpoints);
+  }
+  writeEndpointChains(w, svcInfo, eps.allReachableEndpoints);
 }
 
 /** Which chains a service port uses, and what stands in for endpoints it lacks. */

@@ -46,14 +46,8 @@ import { nodeInternalIP, nsName } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
-import {
-  formatDump,
-  generateIptablesDump,
-  proxierFlagsFor,
-  proxyNodeKeys,
-  type Dump,
-} from '../proxy/index.js';
-import { kubeProxyNftFor, readKubeProxyNft, type NodeNft } from './kube-proxy-nft.js';
+import { kubeProxyRulesFor, type Generated, type ProxyRules } from './kube-proxy.js';
+import { readKubeProxyNft, type NodeNft } from './kube-proxy-nft.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
@@ -300,93 +294,6 @@ function keptInstances(
     kept.set(key, { twin, back });
     if (kept.size > most) kept.delete(kept.keys().next().value!);
     return { ...twin, defaults: [...twin.defaults], diagnostics: [...twin.diagnostics] };
-  };
-}
-
-/** kube-proxy's rules for one node: text, and diagnostics naming the node. */
-interface ProxyRules {
-  /** iptables-save text (printed from `generated.dump` when first asked for). */
-  readonly text: string;
-  /** The generation, shared by the nodes of one kube-proxy key (absent when not in iptables mode). */
-  readonly generated?: Generated;
-  /** nftables mode: the `kube-proxy` table as an `nft -f` script. */
-  readonly nft?: string;
-  readonly diagnostics: Diagnostic[];
-}
-
-/** One generation of kube-proxy's rules: the tables with each rule's parsed form, the text on demand. */
-interface Generated {
-  readonly dump: Dump;
-  readonly text: string;
-  readonly diagnostics: readonly Diagnostic[];
-}
-
-function generated(dump: Dump, diagnostics: readonly Diagnostic[]): Generated {
-  let text: string | undefined;
-  return {
-    dump,
-    diagnostics,
-    get text() {
-      return (text ??= formatDump(dump));
-    },
-  };
-}
-
-/**
- * kube-proxy's rules per node, generated the first time the node is built (a
- * big cluster's trace touches few nodes) — and once per distinct set of what
- * the rules read of the node (proxy/node-key.ts): nodes that differ only in
- * what kube-proxy does not look at share one generation.
- */
-function kubeProxyRulesFor(model: ClusterModel, edge: Edge): (node: ModelNode) => ProxyRules {
-  const c = model.cluster;
-  const proxyText = new Map<string, ProxyRules>();
-  const services = [...edge.services];
-  const byKey = new Map<string, Generated>();
-  const nftFor = c.kubeProxy.mode === 'nftables' ? kubeProxyNftFor(model, services) : undefined;
-  let keyOf: ReturnType<typeof proxyNodeKeys> | undefined;
-  return (node: ModelNode): ProxyRules => {
-    const name = node.metadata.name;
-    let e = proxyText.get(name);
-    if (e) return e;
-    if (nftFor) e = { text: '', ...nftFor(node) };
-    else if (c.kubeProxy.mode !== 'iptables') {
-      e = { text: '', diagnostics: [] };
-    } else {
-      const input = {
-        ...proxierFlagsFor(c, node),
-        nodeName: name,
-        // Every InternalIP the Node lists: kube-proxy's node IPs for --nodeport-addresses.
-        nodeIPs: node.status.addresses.filter((a) => a.type === 'InternalIP').map((a) => a.address),
-        ...(node.metadata.labels ? { nodeLabels: node.metadata.labels } : {}),
-        nfacct: false,
-      };
-      keyOf ??= proxyNodeKeys(services, model.endpointSlices);
-      const key = keyOf(input);
-      let r = byKey.get(key);
-      if (!r) {
-        const g = generateIptablesDump({
-          ...input,
-          services,
-          endpointSlices: model.endpointSlices,
-        });
-        r = generated(g.dump, g.diagnostics);
-        byKey.set(key, r);
-      }
-      const gen = r;
-      e = {
-        get text() {
-          return gen.text;
-        },
-        generated: gen,
-        diagnostics: r.diagnostics.map((d) => ({
-          ...d,
-          message: `kube-proxy on ${name}: ${d.message}`,
-        })),
-      };
-    }
-    proxyText.set(name, e);
-    return e;
   };
 }
 

@@ -1,0 +1,211 @@
+/**
+ * A shared sync (share.ts) against a fresh one: over the upstream golden
+ * inputs, the flow corpus and a cluster with every kind of port whose rules
+ * read the node (Local traffic policies, topology hints, source ranges, an
+ * address listed twice), node after node with one share, the dump — lines,
+ * their parsed forms, order — and the diagnostics equal those of a sync that
+ * shares nothing; and the ports that do not read the node are written once.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { EndpointSlice, Service } from '../k8s/types.js';
+import { formatDump } from './dump.js';
+import { generateIptablesDump, type ProxyInput } from './iptables.js';
+import { ProxyShare } from './share.js';
+import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
+
+const GOLDEN = join(process.cwd(), 'test/fixtures/kube-proxy/golden');
+
+/** The node names a cluster's EndpointSlices mention, and one they do not. */
+function nodesOf(input: ProxyInput): string[] {
+  const names = new Set<string>([input.nodeName]);
+  for (const sl of input.endpointSlices)
+    for (const ep of sl.endpoints ?? []) if (ep.nodeName) names.add(ep.nodeName);
+  return [...names, 'no-such-node'];
+}
+
+/**
+ * Each node in turn (twice over, and with its own node IP), through one share:
+ * equal to a fresh generation. Returns how many fragments the share kept.
+ */
+function sameOnEveryNode(
+  input: ProxyInput,
+  perNode?: (n: string, i: number) => Partial<ProxyInput>,
+): void {
+  const share = new ProxyShare(input.services, input.endpointSlices);
+  const nodes = nodesOf(input);
+  for (const round of [0, 1])
+    nodes.forEach((nodeName, i) => {
+      const inp: ProxyInput = {
+        ...input,
+        nodeName,
+        ...(round === 1 ? { nodeIPs: [`192.168.${i}.${10 + i}`] } : {}),
+        ...perNode?.(nodeName, i),
+      };
+      const fresh = generateIptablesDump(inp);
+      const shared = generateIptablesDump(inp, share);
+      expect(formatDump(shared.dump)).toBe(formatDump(fresh.dump));
+      expect(shared.dump).toEqual(fresh.dump);
+      expect(shared.diagnostics).toEqual(fresh.diagnostics);
+    });
+}
+
+function svc(
+  i: number,
+  spec: Record<string, unknown>,
+  annotations?: Record<string, string>,
+): Service {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name: `svc-${i}`, namespace: 'ns', ...(annotations ? { annotations } : {}) },
+    spec: {
+      clusterIP: `172.30.0.${i + 1}`,
+      ports: [{ name: 'p', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30000 + i }],
+      ...spec,
+    },
+  } as unknown as Service;
+}
+
+function slice(i: number, eps: [string, string, string?, boolean?][]): EndpointSlice {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name: `svc-${i}-${eps.length}`,
+      namespace: 'ns',
+      labels: { 'kubernetes.io/service-name': `svc-${i}` },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'p', port: 8080, protocol: 'TCP' }],
+    endpoints: eps.map(([address, nodeName, zone, ready]) => ({
+      addresses: [address],
+      conditions: { ready: ready ?? true },
+      nodeName,
+      ...(zone ? { zone, hints: { forZones: [{ name: zone }] } } : {}),
+    })),
+  } as unknown as EndpointSlice;
+}
+
+/** Three nodes a, b, c; Services of every kind whose rules may read the node, and plain ones. */
+function mixed(): ProxyInput {
+  const eps = (i: number): [string, string, string][] =>
+    ['a', 'b', 'c'].map((n, k) => [`10.${k}.0.${i + 2}`, n, `zone-${n}`]);
+  const services: Service[] = [];
+  const endpointSlices: EndpointSlice[] = [];
+  const add = (spec: Record<string, unknown>, annotations?: Record<string, string>) => {
+    const i = services.length;
+    services.push(svc(i, spec, annotations));
+    endpointSlices.push(slice(i, eps(i)));
+  };
+  add({});
+  add({ type: 'NodePort' });
+  add({ type: 'NodePort', externalTrafficPolicy: 'Local' });
+  add({ internalTrafficPolicy: 'Local' });
+  add({}, { 'service.kubernetes.io/topology-mode': 'Auto' });
+  add({
+    type: 'LoadBalancer',
+    loadBalancerSourceRanges: ['192.168.1.0/24'],
+  });
+  add({ sessionAffinity: 'ClientIP' });
+  // A Service whose address is listed in two slices, on two nodes, ready on one only:
+  // the node's own copy wins.
+  const i = services.length;
+  services.push(svc(i, {}));
+  endpointSlices.push(
+    slice(i, [['10.9.0.1', 'a', undefined, false]]),
+    slice(i, [['10.9.0.1', 'b']]),
+  );
+  const lb = services[5]!;
+  (lb as unknown as { status: unknown }).status = {
+    loadBalancer: { ingress: [{ ip: '203.0.113.5' }] },
+  };
+  return {
+    nodeName: 'a',
+    nodeIPs: ['192.168.1.10'],
+    clusterCIDR: '10.0.0.0/8',
+    services,
+    endpointSlices,
+    nfacct: false,
+  };
+}
+
+describe('ProxyShare: a shared sync equals a fresh one on every node', () => {
+  const goldens = readdirSync(GOLDEN).filter((f) => f.endsWith('.json'));
+  it.each(goldens)('upstream golden input %s', (f) => {
+    const g = JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as {
+      inputs: { proxier: Omit<ProxyInput, 'services' | 'endpointSlices'> } & Pick<
+        ProxyInput,
+        'services' | 'endpointSlices'
+      >;
+    };
+    sameOnEveryNode({
+      ...g.inputs.proxier,
+      services: g.inputs.services,
+      endpointSlices: g.inputs.endpointSlices,
+    });
+  });
+
+  it.each(flowFiles())('flow corpus %s', (f) => {
+    sameOnEveryNode(corpusInput(f, readFlowFile(f)));
+  });
+
+  it.each([
+    ['ClusterCIDR detector', undefined],
+    [
+      'NodeCIDR detector (other settings on every node)',
+      (_: string, i: number) => ({
+        localDetector: { mode: 'NodeCIDR', cidr: `10.${i}.0.0/16` },
+      }),
+    ],
+    ['zones', (n: string) => ({ nodeLabels: { 'topology.kubernetes.io/zone': `zone-${n}` } })],
+    ['--nodeport-addresses', () => ({ nodePortAddresses: ['192.168.0.0/16'] })],
+    ['masquerade-all on some nodes', (_: string, i: number) => ({ masqueradeAll: i % 2 === 0 })],
+  ] as [string, ((n: string, i: number) => Partial<ProxyInput>) | undefined][])(
+    'Services whose rules read the node: %s',
+    (_, perNode) => sameOnEveryNode(mixed(), perNode),
+  );
+
+  it('writes a port that does not read the node once for all nodes, and one that does per node', () => {
+    const input = mixed();
+    const share = new ProxyShare(input.services, input.endpointSlices);
+    const lines = (nodeName: string) =>
+      formatDump(generateIptablesDump({ ...input, nodeName }, share).dump).split('\n');
+    const a = lines('a');
+    const b = lines('b');
+    const c = lines('c');
+    // The plain Service's endpoint chain lines are the same strings (one write); the Local one's differ.
+    const sep = (ls: string[]) =>
+      ls.filter((l) => l.includes('-A KUBE-SVC-') && l.includes('ns/svc-0:p'));
+    expect(sep(a)).toEqual(sep(b));
+    const svl = (ls: string[]) => ls.filter((l) => l.startsWith('-A KUBE-SVL-'));
+    expect(svl(a)).not.toEqual(svl(b));
+    expect(svl(b)).not.toEqual(svl(c));
+    // Written once: the shared dump's line objects for svc-0 are the fragment's own.
+    const d1 = generateIptablesDump({ ...input, nodeName: 'b' }, share).dump;
+    const d2 = generateIptablesDump({ ...input, nodeName: 'c' }, share).dump;
+    const parsedOf = (d: typeof d1, chain: string) =>
+      d.tables.find((t) => t.name === 'nat')!.chains.find((ch) => ch.name === chain)!.parsed!;
+    const svc0 = d1.tables
+      .find((t) => t.name === 'nat')!
+      .chains.find(
+        (ch) => ch.rules.some((r) => r.includes('ns/svc-0:p')) && ch.name.startsWith('KUBE-SVC-'),
+      )!;
+    expect(parsedOf(d2, svc0.name)[0]).toBe(parsedOf(d1, svc0.name)[0]);
+    const local = d1.tables
+      .find((t) => t.name === 'nat')!
+      .chains.find((ch) => ch.name.startsWith('KUBE-SVL-'))!;
+    expect(
+      parsedOf(generateIptablesDump({ ...input, nodeName: 'b' }, share).dump, local.name)[0],
+    ).not.toBe(parsedOf(d1, local.name)[0]);
+  });
+
+  it('is not used for another cluster’s objects', () => {
+    const input = mixed();
+    const share = new ProxyShare(input.services.slice(1), input.endpointSlices);
+    expect(formatDump(generateIptablesDump(input, share).dump)).toBe(
+      formatDump(generateIptablesDump(input).dump),
+    );
+  });
+});

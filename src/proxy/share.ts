@@ -1,0 +1,192 @@
+/**
+ * What kube-proxy's syncs on the nodes of one cluster have in common,
+ * computed once and shared (the nodes' kube-proxies all read the same
+ * Services and EndpointSlices):
+ *
+ * - the service port map (`buildServicePortMap`: each port's settings and
+ *   chain names, each endpoint's address and KUBE-SEP- chain name, sha256
+ *   hashed) — per node only the ports whose rules read the node (below) are
+ *   read again, with the node's name making its endpoints local;
+ * - each service port's rules (`SyncFragment`: the lines and their parsed
+ *   forms the sync writes for it), per set of proxier settings — a port whose
+ *   rules do not read the node is written once for every node with the same
+ *   settings.
+ *
+ * A port's rules read the node when they read which endpoints are on it
+ * (internal or external traffic policy Local: `categorizeEndpoints`; or one
+ * address listed twice, where the local copy wins), its zone (a topology
+ * annotation) or its IP (`loadBalancerSourceRanges` that may hold it). Those
+ * ports are written per node. `share.test.ts` holds a shared sync equal to a
+ * fresh one, node by node.
+ */
+import type { Diagnostic } from '../diag.js';
+import type { EndpointSlice, Service } from '../k8s/types.js';
+import {
+  buildServicePortMap,
+  usesLocalEndpoints,
+  type BuildOptions,
+  type ServicePortInfo,
+  type ServicePortMap,
+} from './endpoints.js';
+import { LineBuffer, type ProxierSettings } from './proxier.js';
+import { RuleBodies } from './rule-body.js';
+
+/** The lines one service port's rules add to the sync's buffers. */
+export interface SyncFragment {
+  readonly filterRules: LineBuffer;
+  readonly natChains: LineBuffer;
+  readonly natRules: LineBuffer;
+}
+
+interface BasePortMap {
+  readonly map: ServicePortMap;
+  readonly diagnostics: readonly Diagnostic[];
+  /** Port keys whose rules read the node. */
+  readonly nodeReading: ReadonlySet<string>;
+  /** The Services and EndpointSlices of those ports, read again per node. */
+  readonly services: readonly Service[];
+  readonly slices: readonly EndpointSlice[];
+}
+
+const svcKey = (ns: string | undefined, name: string) => `${ns ?? 'default'}/${name}`;
+
+/** Services (`ns/name`) whose slices list one address twice: which copy wins depends on the node. */
+function servicesWithRepeats(slices: readonly EndpointSlice[]): Set<string> {
+  const out = new Set<string>();
+  const seen = new Map<string, Set<string>>();
+  for (const sl of slices) {
+    const name = sl.metadata.labels?.['kubernetes.io/service-name'];
+    if (name === undefined) continue;
+    const key = svcKey(sl.metadata.namespace, name);
+    let addrs = seen.get(key);
+    if (!addrs) seen.set(key, (addrs = new Set()));
+    for (const ep of sl.endpoints ?? [])
+      for (const a of ep.addresses ?? []) {
+        if (addrs.has(a)) out.add(key);
+        addrs.add(a);
+      }
+  }
+  return out;
+}
+
+/** Whether a port's rules read the node (its local endpoints, its zone, its IP). */
+function readsNode(p: ServicePortInfo, repeats: ReadonlySet<string>): boolean {
+  return (
+    usesLocalEndpoints(p) ||
+    p.hintsAnnotation !== '' ||
+    p.loadBalancerSourceRanges.length > 0 ||
+    repeats.has(`${p.namespace}/${p.name}`)
+  );
+}
+
+/** One cluster's Services and EndpointSlices as kube-proxy on each of its nodes reads them. */
+export class ProxyShare {
+  private readonly bases = new Map<string, BasePortMap>();
+  private readonly fragments = new Map<string, Map<string, SyncFragment>>();
+  private readonly bodies = new Map<boolean, RuleBodies>();
+
+  constructor(
+    readonly services: readonly Service[],
+    readonly endpointSlices: readonly EndpointSlice[],
+  ) {}
+
+  /** `buildServicePortMap` for `opts.nodeName`: the shared map, its node-reading ports read for this node. */
+  portMap(opts: BuildOptions, diagnostics: Diagnostic[]): ServicePortMap {
+    const key = `${opts.family}|${opts.honourIpMode}`;
+    let base = this.bases.get(key);
+    if (!base) {
+      const diags: Diagnostic[] = [];
+      const map = buildServicePortMap(this.services, this.endpointSlices, opts, diags);
+      const repeats = servicesWithRepeats(this.endpointSlices);
+      const nodeReading = new Set<string>();
+      const names = new Set<string>();
+      for (const [k, p] of map.ports)
+        if (readsNode(p, repeats)) {
+          nodeReading.add(k);
+          names.add(`${p.namespace}/${p.name}`);
+        }
+      base = {
+        map,
+        diagnostics: diags,
+        nodeReading,
+        services: this.services.filter((s) =>
+          names.has(svcKey(s.metadata.namespace, s.metadata.name)),
+        ),
+        slices: this.endpointSlices.filter((sl) => {
+          const n = sl.metadata.labels?.['kubernetes.io/service-name'];
+          return n !== undefined && names.has(svcKey(sl.metadata.namespace, n));
+        }),
+      };
+      this.bases.set(key, base);
+      diagnostics.push(...diags);
+      return map;
+    }
+    diagnostics.push(...base.diagnostics);
+    if (base.nodeReading.size === 0) return base.map;
+    // The node-reading ports, read again with this node's name (their diagnostics are the base's).
+    const mine = buildServicePortMap(base.services, base.slices, opts, []);
+    const endpoints = new Map(base.map.endpoints);
+    for (const k of base.nodeReading) {
+      const eps = mine.endpoints.get(k);
+      if (eps) endpoints.set(k, eps);
+      else endpoints.delete(k);
+    }
+    return { ports: base.map.ports, endpoints };
+  }
+
+  private readonly sorted = new WeakMap<ServicePortMap['ports'], readonly string[]>();
+
+  /** The port map's keys in name order (the order the sync writes the ports). */
+  sortedKeys(ports: ServicePortMap['ports']): readonly string[] {
+    let keys = this.sorted.get(ports);
+    if (!keys) this.sorted.set(ports, (keys = [...ports.keys()].sort()));
+    return keys;
+  }
+
+  /** The parsed-form builder of one family, shared by every sync. */
+  ruleBodies(ipv4: boolean): RuleBodies {
+    let b = this.bodies.get(ipv4);
+    if (!b) this.bodies.set(ipv4, (b = new RuleBodies(ipv4)));
+    return b;
+  }
+
+  /**
+   * The lines a service port adds, written by `write` the first time a sync
+   * with these settings asks, and shared after; ports that read the node are
+   * written every time.
+   */
+  fragment(
+    settings: string,
+    portKey: string,
+    port: ServicePortInfo,
+    write: (f: SyncFragment) => void,
+  ): SyncFragment {
+    const base = this.bases.get(settings.slice(0, settings.indexOf('\n')));
+    const shared =
+      base !== undefined && !base.nodeReading.has(portKey) && base.map.ports.get(portKey) === port;
+    let memo = shared ? this.fragments.get(settings) : undefined;
+    if (shared && !memo) this.fragments.set(settings, (memo = new Map()));
+    let f = memo?.get(portKey);
+    if (f) return f;
+    f = { filterRules: new LineBuffer(), natChains: new LineBuffer(), natRules: new LineBuffer() };
+    write(f);
+    memo?.set(portKey, f);
+    return f;
+  }
+}
+
+/**
+ * What a service port's rules read of the proxier's settings, as a key (its
+ * first line names the port map: family and ipMode); `commented` is whether
+ * the cluster is small enough for endpoint comments.
+ */
+export function settingsKey(s: ProxierSettings, honourIpMode: boolean, commented: boolean): string {
+  return `${s.family}|${honourIpMode}\n${JSON.stringify([
+    s.detector ?? null,
+    s.masqueradeAll,
+    s.nfacct,
+    s.localhostNodePorts,
+    [...s.noExternalMasquerade].sort(),
+    commented,
+  ])}`;
+}
