@@ -108,7 +108,9 @@ function decodeContainer(
       containerPort === undefined
     )
       return undefined;
-    const cp: ContainerPort = { containerPort };
+    // Made empty and filled: an empty literal has room for four fields in the object itself.
+    const cp = {} as ContainerPort;
+    cp.containerPort = containerPort;
     if (po.name !== undefined && po.name !== null) {
       const name = d.str(po.name, [...pp, 'name']);
       if (name !== undefined && !isValidPortName(name)) {
@@ -161,25 +163,30 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
       );
     names.add(c.name);
   });
-  const pod: Pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata,
-    spec: { containers: (containers ?? []).map(({ restartPolicy: _r, ...c }) => c) },
-  };
+  // Made empty and filled (room for four fields in the object itself); the pod is made last, with its status.
+  const podSpec = {} as Pod['spec'];
+  podSpec.containers = (containers ?? []).map(({ restartPolicy: _r, ...c }) => c);
   const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) =>
     decodeContainer(d, v, p),
   );
-  if (initContainers && initContainers.length > 0) pod.spec.initContainers = initContainers;
+  if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
   const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
-  if (nodeName) pod.spec.nodeName = nodeName;
+  if (nodeName) podSpec.nodeName = nodeName;
   const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
-  if (hostNetwork !== undefined) pod.spec.hostNetwork = hostNetwork;
+  if (hostNetwork !== undefined) podSpec.hostNetwork = hostNetwork;
   const hostname = d.str(spec.hostname, ['spec', 'hostname']);
-  if (hostname) pod.spec.hostname = hostname;
+  if (hostname) podSpec.hostname = hostname;
   const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']);
-  if (subdomain) pod.spec.subdomain = subdomain;
-  decodePodDns(d, spec, pod);
+  if (subdomain) podSpec.subdomain = subdomain;
+  decodePodDns(d, spec, podSpec);
+  const status = decodePodStatus(d, raw);
+  return status
+    ? { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec, status }
+    : { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec };
+}
+
+/** A pod's `status`: addresses, phase, conditions; undefined when it has none of them. */
+function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   const status = d.map(raw.status, ['status']);
   if (status) {
     const st: NonNullable<Pod['status']> = {};
@@ -224,19 +231,19 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
       },
     );
     if (conditions) st.conditions = conditions;
-    if (Object.keys(st).length > 0) pod.status = st;
+    if (Object.keys(st).length > 0) return st;
   }
-  return pod;
+  return undefined;
 }
 
 const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
 
 /** `spec.dnsPolicy`, `spec.dnsConfig` and `spec.hostAliases`: what the kubelet writes into resolv.conf and /etc/hosts. */
-function decodePodDns(d: Decoder, spec: Rec, pod: Pod): void {
+function decodePodDns(d: Decoder, spec: Rec, podSpec: Pod['spec']): void {
   const policy = d.str(spec.dnsPolicy, ['spec', 'dnsPolicy']);
   if (policy !== undefined) {
     if ((DNS_POLICIES as readonly string[]).includes(policy))
-      pod.spec.dnsPolicy = policy as (typeof DNS_POLICIES)[number];
+      podSpec.dnsPolicy = policy as (typeof DNS_POLICIES)[number];
     else
       d.warn(
         ['spec', 'dnsPolicy'],
@@ -264,9 +271,9 @@ function decodePodDns(d: Decoder, spec: Rec, pod: Pod): void {
       return value !== undefined ? { name, value } : { name };
     });
     if (options) cfg.options = options;
-    pod.spec.dnsConfig = cfg;
+    podSpec.dnsConfig = cfg;
   }
-  if (pod.spec.dnsPolicy === 'None' && !dc)
+  if (podSpec.dnsPolicy === 'None' && !dc)
     d.warn(
       ['spec', 'dnsConfig'],
       'k8s-missing-field',
@@ -280,5 +287,5 @@ function decodePodDns(d: Decoder, spec: Rec, pod: Pod): void {
     const hostnames = each(d, m.hostnames, [...p, 'hostnames'], (x, q) => d.str(x, q));
     return hostnames ? { ip, hostnames } : { ip };
   });
-  if (aliases && aliases.length > 0) pod.spec.hostAliases = aliases;
+  if (aliases && aliases.length > 0) podSpec.hostAliases = aliases;
 }

@@ -391,7 +391,9 @@ export class Decoder {
       return undefined;
     }
     const namespace = this.str(m.namespace, ['metadata', 'namespace']);
-    const meta: ObjectMeta = { name };
+    // Made empty and filled: an empty literal has room for four fields in the object itself.
+    const meta = {} as ObjectMeta;
+    meta.name = name;
     // Inside a workload's template, messages name the workload (it is what the user wrote).
     if (this.prefix.length === 0)
       this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
