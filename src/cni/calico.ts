@@ -44,7 +44,7 @@
 import { createHash } from 'node:crypto';
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';
-import { nodeInternalIP, nsName } from '../k8s/model.js';
+import { nodeInternalIP, nsName, type ClusterModel } from '../k8s/model.js';
 import { deriveMac } from '../kernel/link.js';
 import { addIpipFallback } from '../kernel/ipip.js';
 import { addVxlan, vxlanFdbAppend } from '../kernel/vxlan.js';
@@ -130,7 +130,11 @@ export class CalicoPlugin implements CniPlugin {
   }
 
   /** The block affinities and tunnel addresses, computed once for the whole cluster. */
-  ipamFor(ctx: NodeContext): CalicoIpam {
+  prepare(model: ClusterModel): void {
+    this.ipamFor({ model });
+  }
+
+  ipamFor(ctx: { readonly model: ClusterModel }): CalicoIpam {
     if (this.ipam) return this.ipam;
     const model = ctx.model;
     const poolText = model.cluster.clusterCIDR;

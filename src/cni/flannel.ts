@@ -38,7 +38,7 @@
  */
 import type { Diagnostic } from '../diag.js';
 import type { CniSpec } from '../k8s/types.js';
-import { nodeInternalIP, type ModelNode } from '../k8s/model.js';
+import { nodeInternalIP, type ClusterModel, type ModelNode } from '../k8s/model.js';
 import { deriveMac } from '../kernel/link.js';
 import { addVxlan, vxlanFdbAppend } from '../kernel/vxlan.js';
 import { cidrContains, isCidr, nthAddress, parseCidr } from '../wire/addr.js';
@@ -113,7 +113,11 @@ export class FlannelPlugin implements CniPlugin {
   }
 
   /** Every node's lease, as the subnet manager (kube-subnet-mgr) lists them. */
-  private leasesOf(ctx: NodeContext): Map<string, Lease> {
+  prepare(model: ClusterModel): void {
+    this.leasesOf({ model });
+  }
+
+  private leasesOf(ctx: { readonly model: ClusterModel }): Map<string, Lease> {
     if (this.leases) return this.leases;
     const out = new Map<string, Lease>();
     for (const node of ctx.model.nodes.values()) {

@@ -33,6 +33,14 @@ export interface PodContext extends NodeContext {
 
 export interface CniPlugin {
   readonly name: string;
+  /**
+   * What the plugin works out for the whole cluster before its first node
+   * (Calico's IPAM blocks, flannel's leases), done now rather than on the
+   * first `setupNode`: a twin that keeps built nodes for later instances
+   * keeps it apart from what each node adds. The first `setupNode` does it
+   * anyway when this was not called.
+   */
+  prepare?(model: ClusterModel): void;
   setupNode(ctx: NodeContext): void;
   /** CNI ADD for a pod-network pod. Returns the host-side interface name. */
   setupPod(ctx: PodContext): { hostIface: string };

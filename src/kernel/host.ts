@@ -147,6 +147,7 @@ export class Host implements NetfilterEnv {
   readonly sockets = new SocketTable();
   netfilter: NetfilterHooks = ACCEPT_ALL;
 
+  private net: HostNetwork;
   readonly link: LinkApi;
   readonly addr: AddrApi;
   readonly route: RouteApi;
@@ -155,8 +156,9 @@ export class Host implements NetfilterEnv {
 
   constructor(
     readonly name: string,
-    readonly network: HostNetwork,
+    network: HostNetwork,
   ) {
+    this.net = network;
     for (const id of RESERVED_TABLES) this.tables.set(id, new RouteTable(id));
     this.sysctl = new Sysctls({
       devConf: (dev) => this.links.get(dev)?.conf,
@@ -169,6 +171,16 @@ export class Host implements NetfilterEnv {
     this.neigh = new NeighApi(this);
     // Every namespace starts with lo, down and without addresses (net/core/dev.c loopback_net_init).
     this.createLink('lo', 'loopback', '00:00:00:00:00:00', 65536, true);
+  }
+
+  /** The network the namespace lives in (Network.adopt moves it to another). */
+  get network(): HostNetwork {
+    return this.net;
+  }
+
+  /** Network.adopt: from now on the namespace's peers, clock and sends are `network`'s. */
+  moveTo(network: HostNetwork): void {
+    this.net = network;
   }
 
   // ---------------------------------------------------------------- lookups

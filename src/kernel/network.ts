@@ -19,7 +19,7 @@ import { primaryFate, type Fate, type Response } from './fate.js';
 import { describeFrame, type Frame } from './frame.js';
 import { kernelError } from './errors.js';
 import { FRESH_META, type SkbMeta } from './hooks.js';
-import { Host, type RunOptions, type RunResult } from './host.js';
+import { Host, type HostNetwork, type RunOptions, type RunResult } from './host.js';
 
 export type { RunOptions, RunResult };
 import { deriveMac, type Link } from './link.js';
@@ -35,6 +35,13 @@ import {
 } from './stack/index.js';
 import { NULL_RECORDER } from './step.js';
 
+/** One `attach`: `host`'s ether device `dev` plugged into `segment`. */
+export interface Attachment {
+  readonly host: string;
+  readonly dev: string;
+  readonly segment: string;
+}
+
 interface Segment {
   readonly name: string;
   readonly members: { host: string; dev: string }[];
@@ -49,19 +56,58 @@ export class Network {
   private clock = 0;
   /** Every host a run has handed a frame to or sent from (what coldSnapshot puts back). */
   private readonly touched = new Set<string>();
+  /** Every attach, in order. */
+  private readonly attached: Attachment[] = [];
+  /** What the hosts see of this network. */
+  private readonly view: HostNetwork = {
+    host: (n) => this.hostMap.get(n),
+    now: () => this.clock,
+    send: (host, packet, opts) => this.send(host, packet, opts),
+  };
 
   /** A new namespace (`ip netns add NAME`), lo down unless `loopbackUp`. */
   addHost(name: string, opts: { loopbackUp?: boolean } = {}): Host {
     if (this.hostMap.has(name))
       throw kernelError('EEXIST', `Cannot create namespace file "/run/netns/${name}": File exists`);
-    const h = new Host(name, {
-      host: (n) => this.hostMap.get(n),
-      now: () => this.clock,
-      send: (host, packet, opts) => this.send(host, packet, opts),
-    });
+    const h = new Host(name, this.view);
     this.hostMap.set(name, h);
     if (opts.loopbackUp) h.link.set('lo', { up: true });
     return h;
+  }
+
+  /**
+   * Namespaces made in another network, taken over as they are (the same
+   * objects: their links, addresses, routes, rules and state): from now on
+   * they live here — their veth peers are looked up here, their clock is this
+   * network's. Plugging their devices into this network's segments is the
+   * caller's (`attach`); the network they came from must not run them again.
+   */
+  adopt(hosts: readonly Host[]): void {
+    for (const h of hosts)
+      if (this.hostMap.has(h.name))
+        throw kernelError(
+          'EEXIST',
+          `Cannot create namespace file "/run/netns/${h.name}": File exists`,
+        );
+    for (const h of hosts) {
+      h.moveTo(this.view);
+      this.hostMap.set(h.name, h);
+    }
+  }
+
+  /** Every `attach` made so far, in order. */
+  attachments(): readonly Attachment[] {
+    return this.attached;
+  }
+
+  /** The segments, in the order they were added. */
+  segmentNames(): string[] {
+    return [...this.segments.keys()];
+  }
+
+  /** Whether a run has handed `host` a frame or sent from it (since the last coldSnapshot). */
+  wasTouched(host: string): boolean {
+    return this.touched.has(host);
   }
 
   host(name: string): Host | undefined {
@@ -132,6 +178,7 @@ export class Network {
     if (!s) throw kernelError('ENOENT', `no segment ${JSON.stringify(segment)}`);
     this.requireHost(host).link.setWire(dev, { kind: 'segment', segment });
     s.members.push({ host, dev });
+    this.attached.push({ host, dev, segment });
   }
 
   /** Connects `host`'s ether device `dev` to the world outside the model. */

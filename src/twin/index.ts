@@ -51,6 +51,7 @@ import { readKubeProxyNft, type NodeNft } from './kube-proxy-nft.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
 import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
+import { KeptNodes, type Assembly, type NodeParts } from './keep.js';
 import { planPolicyEnforcement, type PolicyEnforcementPlan } from '../policy/enforce-twin.js';
 
 export {
@@ -149,11 +150,11 @@ function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string 
   return out;
 }
 
-/** How many built instances a plan keeps for reuse (InstantiateOptions.reuse), and up to what size. */
+/** How many built nodes a plan keeps for instances to reuse (InstantiateOptions.reuse; twin/keep.ts). */
 export interface KeepOptions {
-  /** Instances kept, the least recently used dropped first (default 0: none). */
-  readonly instances?: number;
-  /** Only instances of at most this many nodes are kept (default 64). */
+  /** Nodes kept, the least recently used dropped first (default 0: none). */
+  readonly nodes?: number;
+  /** Only instances of at most this many nodes are made from kept nodes (default 64). */
   readonly maxNodes?: number;
 }
 
@@ -180,59 +181,56 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
   const proxyFor = kubeProxyRulesFor(model, edge);
   // The underlay router's podCIDR routes, checked by the first instance and shared by the next.
   const fabricMemo: FabricMemo = {};
-
-  const instantiate = (opts: InstantiateOptions = {}): Twin => {
-    const diagnostics: Diagnostic[] = [...planDiags];
-    const only = opts.nodes ? new Set(opts.nodes) : undefined;
+  const underlay = parseCidr(c.underlay.cidr);
+  const keepFabric = !edge.vpc && edge.l2Leaders.size === 0;
+  const parts = (net: Network, plugin: CniPlugin | undefined, node: ModelNode, nf: boolean) =>
+    buildNodeParts(
+      { model, edge, policy, plugin, net, compiledCache, parsedCache, proxyFor, underlay },
+      node,
+      nf,
+    );
+  /** The instance: its network, router and nodes as built (or lent), with what they report. */
+  const assemble = (a: Assembly): Twin => {
+    const { net, router, nodes } = a;
+    const diagnostics: Diagnostic[] = [...planDiags, ...a.chosen];
     const defaults: TwinDefault[] = [...model.defaults];
-    const net = new Network();
     const pods = new Map<string, PodPlace>();
     const nodeRules = new Map<string, NodeRules>();
-    const chosen = pluginFor(c.cni);
-    const plugin: CniPlugin | undefined = chosen.plugin;
-    if (!chosen.plugin) diagnostics.push(chosen.diagnostic);
-    const fabric = buildFabric(net, model, fabricMemo);
-    // The GCE VPC (routes, 1:1 NAT, firewall) is the edge's (fabric/gce.ts, installed by edge.finish).
-    const underlay = parseCidr(c.underlay.cidr);
-    const built: string[] = [];
-    const b: NodeBuild = {
+    for (const n of nodes) {
+      for (const d of n.diagnostics) diagnostics.push(d);
+      for (const d of n.defaults) defaults.push(d);
+      for (const p of n.pods) pods.set(p.key, p);
+      if (n.rules) nodeRules.set(n.name, n.rules);
+    }
+    diagnostics.push(...edge.finish(net, router));
+    defaults.push(...edge.defaults);
+    diagnostics.push(...a.pluginDiagnostics);
+    for (const d of a.pluginDefaults)
+      defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
+    defaults.push(...clusterDefaults);
+    return {
       model,
-      edge,
-      policy,
-      plugin,
-      net,
+      network: net,
+      plan,
       pods,
       nodeRules,
-      diagnostics,
+      router: router.name,
+      nodes: nodes.map((n) => n.name),
       defaults,
-      compiledCache,
-      parsedCache,
-      proxyFor,
-      underlay,
-      netfilter: opts.netfilter !== false,
+      diagnostics,
+      host: (n) => net.requireHost(n),
     };
-    for (const node of model.nodes.values()) {
-      const name = node.metadata.name;
-      if (only && !only.has(name)) continue;
-      built.push(name);
-      buildNode(b, node);
-    }
-    diagnostics.push(...edge.finish(net, fabric.router));
-    defaults.push(...edge.defaults);
-    if (plugin) {
-      diagnostics.push(...plugin.diagnostics);
-      for (const d of plugin.defaults)
-        defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
-    }
-    defaults.push({
+  };
+  const clusterDefaults: TwinDefault[] = [
+    {
       object: `Cluster ${c.name}`,
       field: 'nodes',
       value:
         'net.ipv4.ip_forward=1 net.bridge.bridge-nf-call-iptables=1 net.ipv4.conf.all.route_localnet=1',
       reason:
         'kubeadm requires ip_forward and bridge-nf-call-iptables; kube-proxy sets route_localnet for localhost NodePorts',
-    });
-    defaults.push({
+    },
+    {
       object: `Cluster ${c.name}`,
       field: 'spec.underlay',
       value: `${routerName(model)} ${c.underlay.gateway}`,
@@ -240,82 +238,91 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
         c.cloud.provider === 'gce'
           ? "the VPC routes each node's podCIDR to that node (GCE routes)"
           : "the underlay gateway routes each node's podCIDR to that node",
+    },
+  ];
+  const fresh = (opts: InstantiateOptions): Twin => {
+    const only = opts.nodes ? new Set(opts.nodes) : undefined;
+    const net = new Network();
+    const chosen = pluginFor(c.cni);
+    const plugin: CniPlugin | undefined = chosen.plugin;
+    const fabric = buildFabric(net, model, fabricMemo);
+    // The GCE VPC (routes, 1:1 NAT, firewall) is the edge's (fabric/gce.ts, installed by edge.finish).
+    const nodes: NodeParts[] = [];
+    for (const node of model.nodes.values())
+      if (!only || only.has(node.metadata.name))
+        nodes.push(parts(net, plugin, node, opts.netfilter !== false));
+    return assemble({
+      net,
+      router: fabric.router,
+      nodes,
+      chosen: chosen.plugin ? [] : [chosen.diagnostic],
+      pluginDiagnostics: plugin?.diagnostics ?? [],
+      pluginDefaults: plugin?.defaults ?? [],
     });
-    return {
-      model,
-      network: net,
-      plan,
-      pods,
-      nodeRules,
-      router: fabric.router.name,
-      nodes: built,
-      defaults,
-      diagnostics,
-      host: (n) => net.requireHost(n),
-    };
   };
+  const kept =
+    (keep.nodes ?? 0) > 0
+      ? new KeptNodes(model, keep, {
+          fabric: (net) => buildFabric(net, model, fabricMemo).router,
+          keepFabric,
+          node: (net, plugin, node) => parts(net, plugin, node, true),
+          assemble,
+        })
+      : undefined;
   const plan: TwinPlan = {
     model,
     diagnostics: planDiags,
-    instantiate: keptInstances(model, keep, instantiate),
+    instantiate: (opts = {}) =>
+      (opts.reuse && opts.netfilter !== false ? kept?.instantiate(opts.nodes) : undefined) ??
+      fresh(opts),
   };
   return plan;
 }
 
-/**
- * `instantiate`, answering `reuse` requests from kept instances: one per set
- * of nodes, put back to the state it was built in (Network.coldSnapshot:
- * neighbours, forwarding databases, connections, conntrack and rule state,
- * the clock) before each reuse, so it answers as a new one would.
- */
-function keptInstances(
-  model: ClusterModel,
-  keep: KeepOptions,
-  build: (opts?: InstantiateOptions) => Twin,
-): (opts?: InstantiateOptions) => Twin {
-  const most = keep.instances ?? 0;
-  const maxNodes = keep.maxNodes ?? 64;
-  const kept = new Map<string, { twin: Twin; back: () => void }>();
-  return (opts = {}) => {
-    const nodes = opts.nodes ? [...new Set(opts.nodes)].sort() : undefined;
-    if (!opts.reuse || most === 0 || (nodes?.length ?? model.nodes.size) > maxNodes)
-      return build(opts);
-    const key = `${opts.netfilter === false ? '-' : '+'}${nodes?.join(' ') ?? '*'}`;
-    const k = kept.get(key);
-    if (k) {
-      kept.delete(key);
-      kept.set(key, k);
-      k.back();
-      return { ...k.twin, defaults: [...k.twin.defaults], diagnostics: [...k.twin.diagnostics] };
-    }
-    const twin = build(opts);
-    const back = twin.network.coldSnapshot();
-    if (!back) return twin;
-    kept.set(key, { twin, back });
-    if (kept.size > most) kept.delete(kept.keys().next().value!);
-    return { ...twin, defaults: [...twin.defaults], diagnostics: [...twin.diagnostics] };
-  };
+/** What building one node needs: the plan's parts and the instance being built. */
+interface NodeBuild extends NodeContext {
+  readonly pods: Map<string, PodPlace>;
+  readonly nodeRules: Map<string, NodeRules>;
+  readonly diagnostics: Diagnostic[];
+  readonly defaults: TwinDefault[];
+  /** Whether the nodes' iptables are generated and installed (InstantiateOptions.netfilter). */
+  readonly netfilter: boolean;
 }
 
-/** What building one node needs: the plan's parts and the instance being built. */
-interface NodeBuild {
+/** The plan's parts a node's build reads, and the instance and plugin it builds into. */
+interface NodeContext {
   readonly model: ClusterModel;
   readonly edge: Edge;
   readonly policy: PolicyEnforcementPlan;
   readonly plugin: CniPlugin | undefined;
   readonly net: Network;
-  readonly pods: Map<string, PodPlace>;
-  readonly nodeRules: Map<string, NodeRules>;
-  readonly diagnostics: Diagnostic[];
-  readonly defaults: TwinDefault[];
   /** Per node: its rules as last built (instances of the plan reuse them). */
   readonly compiledCache: Map<string, CompiledRules>;
   /** Per distinct text (or generation): its one parse. */
   readonly parsedCache: Map<RulesSource, ParsedRules>;
   readonly proxyFor: (node: ModelNode) => ProxyRules;
   readonly underlay: Cidr;
-  /** Whether the nodes' iptables are generated and installed (InstantiateOptions.netfilter). */
-  readonly netfilter: boolean;
+}
+
+/** Builds one node into `ctx.net`: what it holds and what it reported, apart from the other nodes'. */
+function buildNodeParts(ctx: NodeContext, node: ModelNode, netfilter: boolean): NodeParts {
+  const b: NodeBuild = {
+    ...ctx,
+    pods: new Map(),
+    nodeRules: new Map(),
+    diagnostics: [],
+    defaults: [],
+    netfilter,
+  };
+  buildNode(b, node);
+  const name = node.metadata.name;
+  return {
+    name,
+    pods: [...b.pods.values()],
+    rules: b.nodeRules.get(name),
+    diagnostics: b.diagnostics,
+    defaults: b.defaults,
+  };
 }
 
 /**

@@ -31,10 +31,11 @@ export interface PolicySources {
 }
 
 /**
- * The built twins `packeteye serve` keeps between questions (KeepOptions): a
- * trace over the same nodes as a recent one reuses its instance, put back to cold.
+ * The built nodes `packeteye serve` keeps between questions (KeepOptions,
+ * twin/keep.ts): a trace lends the nodes it needs from those built for
+ * earlier questions, put back to cold, and builds only the others.
  */
-export const SERVE_KEEP: KeepOptions = { instances: 32, maxNodes: 64 };
+export const SERVE_KEEP: KeepOptions = { nodes: 2048, maxNodes: 64 };
 
 /** What a session is doing, for a progress line. */
 export type SessionPhase = (what: 'load' | 'model' | 'plan', count: number) => void;
