@@ -49,9 +49,9 @@ import { Network } from '../kernel/network.js';
 import { kubeProxyRulesFor, type Generated, type ProxyRules } from './kube-proxy.js';
 import { readKubeProxyNft, type NodeNft } from './kube-proxy-nft.js';
 import { cidrContains, parseCidr, type Cidr } from '../wire/addr.js';
-import type { L4Proto } from '../wire/packet.js';
 import { installIptables } from '../kernel/netfilter/install.js';
 import { KeptNodes, type Assembly, type NodeParts } from './keep.js';
+import { listen, podPorts } from './pod-sockets.js';
 import { planPolicyEnforcement, type PolicyEnforcementPlan } from '../policy/enforce-twin.js';
 
 export {
@@ -131,28 +131,9 @@ export interface InstantiateOptions {
   readonly netfilter?: boolean;
 }
 
-function podPorts(pod: ModelPod): { proto: L4Proto; port: number; label: string }[] {
-  const out: { proto: L4Proto; port: number; label: string }[] = [];
-  const containers = [
-    ...pod.spec.containers,
-    ...(pod.spec.initContainers ?? []).filter((c) => c.restartPolicy === 'Always'),
-  ];
-  for (const c of containers) {
-    for (const p of c.ports ?? []) {
-      const label = `${c.name}${c.image ? ` (${c.image})` : ''}`;
-      out.push({
-        proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto,
-        port: p.containerPort,
-        label,
-      });
-    }
-  }
-  return out;
-}
-
 /** How many built nodes a plan keeps for instances to reuse (InstantiateOptions.reuse; twin/keep.ts). */
 export interface KeepOptions {
-  /** Nodes kept, the least recently used dropped first (default 0: none). */
+  /** At most this many nodes kept (default 0: none); when more are needed, the plan starts over. */
   readonly nodes?: number;
   /** Only instances of at most this many nodes are made from kept nodes (default 64). */
   readonly maxNodes?: number;
@@ -556,25 +537,6 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
     compiled: entry.compiled,
     ...(entry.nft ? { nft: entry.nft } : {}),
   });
-}
-
-function listen(
-  h: Host,
-  p: { proto: L4Proto; port: number; label: string },
-  key: string,
-  diagnostics: Diagnostic[],
-): void {
-  if (h.sockets.findListener(p.proto, '0.0.0.0', p.port)) {
-    diagnostics.push({
-      code: 'port-in-use',
-      severity: 'warning',
-      message: `${p.proto} port ${p.port} is already bound in ${h.name} (EADDRINUSE); ${key}'s ${p.label} would fail to start`,
-      object: `Pod ${key}`,
-      field: 'spec.containers[].ports',
-    });
-    return;
-  }
-  h.listen(p.proto, p.port, { label: `${key} ${p.label}` });
 }
 
 function buildNodeRoot(

@@ -120,9 +120,7 @@ export class KeptNodes {
   instantiate(nodes: Iterable<string> | undefined): Twin | undefined {
     if (this.broken) return undefined;
     const only = nodes ? new Set(nodes) : undefined;
-    const chosen = [...this.model.nodes.values()].filter(
-      (n) => !only || only.has(n.metadata.name),
-    );
+    const chosen = [...this.model.nodes.values()].filter((n) => !only || only.has(n.metadata.name));
     if (chosen.length === 0 || chosen.length > this.maxNodes) return undefined;
     // Room for the nodes not kept yet, or start over (the plugin set them up: see startOver).
     let missing = 0;
