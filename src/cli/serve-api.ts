@@ -172,11 +172,57 @@ export function argvFor(
 }
 
 /**
+ * One program for every question, its output sent to the question's own Io:
+ * commander's command tree (every command, every option) costs more to build
+ * than many answers, and commander puts a program back to its state before
+ * each parse. Questions through it must run one at a time (runCommand does).
+ */
+export function sharedProgram(build: (io: Io) => Command): (io: Io) => Command {
+  let current: Io | undefined;
+  const now = (): Io => current!;
+  const io: Io = {
+    out: (t) => now().out(t),
+    outBytes: (b) => now().outBytes(b),
+    err: (t) => now().err(t),
+    readFile: (path) => now().readFile(path),
+    listDir: (path) => now().listDir(path),
+    get isTty() {
+      return now().isTty;
+    },
+    get errIsTty() {
+      return now().errIsTty;
+    },
+    get session() {
+      return now().session;
+    },
+  };
+  let program: Command | undefined;
+  return (q) => {
+    current = q;
+    return (program ??= build(io));
+  };
+}
+
+/** The question being answered: the next waits for it (a shared program parses one at a time). */
+let answering: Promise<unknown> = Promise.resolve();
+
+/**
  * Runs one command line against the kept session, in memory: its stdout and
  * stderr captured, its refusals as diagnostics. `body` is what `--expect`
- * reads (check).
+ * reads (check). Questions run one at a time, in the order asked.
  */
-export async function runCommand(
+export function runCommand(
+  program: (io: Io) => Command,
+  kept: Kept,
+  argv: readonly string[],
+  body?: string,
+): Promise<Outcome> {
+  const run = answering.then(() => runOne(program, kept, argv, body));
+  answering = run.catch(() => undefined);
+  return run;
+}
+
+async function runOne(
   program: (io: Io) => Command,
   kept: Kept,
   argv: readonly string[],

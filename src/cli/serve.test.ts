@@ -15,7 +15,7 @@ import { buildProgram, main } from './main.js';
 import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
 import { chainOf } from './serve-http.js';
-import { runKept } from './serve-api.js';
+import { runCommand, runKept, sharedProgram } from './serve-api.js';
 import { TwinSession } from '../twin/session.js';
 
 // buildProgram registers the loaded commands; main loads what its command line needs.
@@ -96,7 +96,8 @@ describe('serve: the API answers as the CLI does', () => {
     h = await startServe(quiet(), {
       files: [file],
       port: 0,
-      program: (io) => buildProgram(io),
+      // As `packeteye serve` runs: one program for every question.
+      program: sharedProgram((io) => buildProgram(io)),
     });
   });
   afterAll(() => h.close());
@@ -382,5 +383,40 @@ describe('serve keeps reach and check answers per reading', () => {
     expect(runs).toBe(4);
     expect(await runKept(program, open(2), argv)).toEqual(first);
     expect(runs).toBe(5);
+  });
+});
+
+describe('serve: one program answers every question', () => {
+  it('answers questions asked together, refusals among them, as a program of its own each', async () => {
+    const file = 'examples/two-nodes.yaml';
+    const reading = {
+      files: [file],
+      session: TwinSession.open([{ path: file, text: readFileSync(file, 'utf8') }]),
+      generation: 1,
+    };
+    const trace = (...more: string[]) => ['trace', '-f', file, '-o', 'json', ...more];
+    const questions = [
+      trace('--from', 'frontend', '--to', 'svc/store-be:80', '--all-paths', '--seed', '7'),
+      trace('--from', 'frontend', '--to', 'svc/store-be:80'),
+      trace('--from', 'nobody', '--to', 'svc/store-be:80'),
+      trace('--from', 'frontend', '--to', 'svc/store-be:80', '--bogus'),
+      trace('--from', 'frontend', '--to', 'default/store-be-3:80', '--proto', 'udp'),
+      ['reach', '-f', file, '--port', 'TCP/80', '-o', 'json'],
+      trace('--from', 'frontend', '--to', 'svc/store-be:80', '--defaults', 'touched'),
+    ];
+    const alone = [];
+    for (const q of questions) alone.push(await runCommand((io) => buildProgram(io), reading, q));
+    let built = 0;
+    const shared = sharedProgram((io) => {
+      built++;
+      return buildProgram(io);
+    });
+    // Asked all at once, twice over: each answer as its own program gave it, no option left over.
+    const together = await Promise.all(
+      [...questions, ...questions].map((q) => runCommand(shared, reading, q)),
+    );
+    expect(together).toEqual([...alone, ...alone]);
+    expect(built).toBe(1);
+    expect(alone.map((o) => o.status)).toEqual([200, 200, 400, 400, 200, 200, 200]);
   });
 });

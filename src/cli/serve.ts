@@ -17,7 +17,7 @@ import { SERVE_KEEP, TwinSession } from '../twin/session.js';
 import { parseIntOption, readInputs } from './cluster.js';
 import type { Io } from './io.js';
 import { count } from './output.js';
-import type { Kept } from './serve-api.js';
+import { sharedProgram, type Kept } from './serve-api.js';
 import { createServeServer, type ServeState } from './serve-http.js';
 
 interface ServeOpts {
@@ -54,7 +54,7 @@ export interface StartOptions {
   readonly port?: number;
   readonly address?: string;
   readonly allowRemote?: boolean;
-  /** A fresh program per question (cli/main.ts buildProgram). */
+  /** The program a question runs in (cli/main.ts buildProgram; serve shares one: serve-api.ts sharedProgram). */
   readonly program: (io: Io) => Command;
   /** Debounce of file changes, ms (default 250). */
   readonly debounceMs?: number;
@@ -245,14 +245,14 @@ export function register(program: Command, io: Io): void {
     .addHelpText('after', EXAMPLES)
     .action(async (opts: ServeOpts) => {
       const port = parseIntOption(opts.port, '--port', 0, 65535);
-      // The program is built afresh for every question; main.js holds the command list.
+      // One program answers every question (sharedProgram); main.js holds the command list.
       const { buildProgram } = await import('./main.js');
       const h = await startServe(io, {
         files: opts.file ?? [],
         ...(port !== undefined ? { port } : {}),
         ...(opts.address !== undefined ? { address: opts.address } : {}),
         allowRemote: opts.allowRemote === true,
-        program: (qio) => buildProgram(qio),
+        program: sharedProgram((qio) => buildProgram(qio)),
       });
       io.err(
         `packeteye serve: ${h.url} (SIGHUP or POST /api/reload reads the files again; Ctrl-C stops)\n`,
