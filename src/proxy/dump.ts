@@ -181,8 +181,6 @@ function stableSortLess<U>(
   });
 }
 
-const cmpName = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-
 function chainRank(name: string): number {
   if (name === 'KUBE-NODEPORTS') return 0;
   if (name === 'KUBE-SERVICES') return 1;
@@ -196,11 +194,10 @@ function sortChains(chains: DumpChain[]): void {
   for (const c of chains) byName.set(c.name, c);
   if (byName.size === chains.length) {
     // Distinct names: the engine's own string sort per rank (the order `<` gives).
-    // (A comparator: the engine's default sort converts and compares each pair as strings anew.)
     const groups: string[][] = [[], [], [], []];
     for (const c of chains) groups[chainRank(c.name)]!.push(c.name);
     let i = 0;
-    for (const g of groups) for (const n of g.sort(cmpName)) chains[i++] = byName.get(n)!;
+    for (const g of groups) for (const n of g.sort()) chains[i++] = byName.get(n)!;
     return;
   }
   const ranked = chains.map((c) => ({ c, rank: chainRank(c.name) }));
