@@ -55,12 +55,15 @@ export function buildModel(
   if (nodeEntries.length === 0) nodeEntries = impliedNodes(b, cluster, objects);
   const nodes = buildNodes(b, cluster, nodeEntries);
   const externalHosts = buildExternalHosts(b, cluster, nodes, entries(kinds, 'ExternalHost'));
+  const podEntries = entries(kinds, 'Pod');
+  for (const e of podEntries) defaultNamespace(e);
+  for (const e of endpointPods(b, cluster, nodes, objects)) podEntries.push(e);
   const { pods, podsByIP, podsByNode } = buildPods(
     b,
     cluster,
     nodes,
     new Set(nodeEntries.map((e) => e.object.metadata.name)),
-    [...entries(kinds, 'Pod').map(defaultNamespace), ...endpointPods(b, cluster, nodes, objects)],
+    podEntries,
   );
   const serviceEntries = entries(kinds, 'Service').map(defaultNamespace);
   legacyServiceAnnotations(b, cluster, serviceEntries);

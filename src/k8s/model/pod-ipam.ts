@@ -7,8 +7,8 @@
  */
 
 import { broadcastOf, intToIp, ipToInt, parseCidr } from '../../wire/addr.js';
-import { objectRef, type Pod } from '../types.js';
-import type { Builder, Entry } from './builder.js';
+import { objectRef } from '../types.js';
+import type { Builder } from './builder.js';
 import type { Scheduled } from './pods.js';
 import type { ClusterConfig } from './types.js';
 
@@ -16,7 +16,7 @@ export function hostLocalIPAM(
   b: Builder,
   cluster: ClusterConfig,
   needIP: readonly Scheduled[],
-  owner: Map<string, Entry<Pod>>,
+  taken: ReadonlyMap<string, unknown>,
   finish: (s: Scheduled, ip: string) => void,
 ): void {
   const lastByNode = new Map<string, number>();
@@ -32,7 +32,7 @@ export function hostLocalIPAM(
     for (let k = 1; k <= span; k++) {
       const cand = first + ((start - first + k) % span);
       if (cand === gateway) continue;
-      if (owner.has(intToIp(cand))) continue;
+      if (taken.has(intToIp(cand))) continue;
       found = cand;
       break;
     }
@@ -48,7 +48,6 @@ export function hostLocalIPAM(
     }
     lastByNode.set(node.metadata.name, found);
     const ip = intToIp(found);
-    owner.set(ip, e);
     b.note(
       objectRef(e.object),
       'status.podIP',

@@ -20,32 +20,34 @@ export interface PodIndex {
   podsByNode: Map<string, ModelPod[]>;
 }
 
-/** A pod bound to a modelled node. */
+/** A pod bound to a modelled node, waiting for an address (`pod-ipam.ts`). */
 export interface Scheduled {
   readonly e: Entry<Pod>;
   /** Its `ns/name`. */
   readonly key: string;
   readonly node: ModelNode;
-  /** Placed by the model (the input gave no nodeName): its IP is not checked against the node. */
-  readonly placed?: boolean;
 }
 
-interface Keyed {
-  readonly e: Entry<Pod>;
-  readonly key: string;
+/** The pods in `ns/name` order and their keys (parallel arrays: no record per pod). */
+interface Sorted {
+  readonly entries: readonly Entry<Pod>[];
+  readonly keys: readonly string[];
 }
 
-/** The pods in `ns/name` order, each key made once (and no sort when they come in order). */
-function sortByKey(raw: readonly Entry<Pod>[]): Keyed[] {
-  const keyed = new Array<Keyed>(raw.length);
+/** Each key made once, and no sort when the pods come in order. */
+function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
+  const n = raw.length;
+  const keys = new Array<string>(n);
   let inOrder = true;
-  for (let i = 0; i < raw.length; i++) {
-    const e = raw[i]!;
-    const key = nsName(e.object);
-    if (inOrder && i > 0 && keyed[i - 1]!.key > key) inOrder = false;
-    keyed[i] = { e, key };
+  for (let i = 0; i < n; i++) {
+    keys[i] = nsName(raw[i]!.object);
+    if (inOrder && i > 0 && keys[i - 1]! > keys[i]!) inOrder = false;
   }
-  return inOrder ? keyed : keyed.sort((x, y) => cmp(x.key, y.key));
+  if (inOrder) return { entries: raw, keys };
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((x, y) => cmp(keys[x]!, keys[y]!) || x - y);
+  return { entries: order.map((i) => raw[i]!), keys: order.map((i) => keys[i]!) };
 }
 
 export function buildPods(
@@ -55,11 +57,14 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  const scheduled = schedulePods(b, nodes, declared, sortByKey(raw));
+  const { entries, keys } = sortByKey(raw);
+  const { nodeOf, placed } = schedulePods(b, nodes, declared, entries);
 
-  // Addresses already in use, and who has them.
-  const owner = new Map<string, Entry<Pod>>();
   const pods = new Map<string, ModelPod>();
+  // Pod-network pods by address, the first (in key order) to have it: who has an address already.
+  const podsByIP = new Map<string, ModelPod>();
+  const podsByNode = new Map<string, ModelPod[]>();
+  let sameKey = false;
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
   const clusterNet = cluster.cni.plugin === 'calico' ? parseCidr(cluster.clusterCIDR) : undefined;
@@ -70,14 +75,22 @@ export function buildPods(
     if (ip === undefined) nodeIPs.set(node, (ip = nodeInternalIP(node)!));
     return ip;
   };
-  const finish = (s: Scheduled, ip: string) => {
-    const pod = modelPod(b, s.e, s.node, ip, nodeIPOf(s.node));
-    pods.set(s.key, pod);
-    checkHostPorts(b, s.e, pod, hostPorts);
+  const finish = (e: Entry<Pod>, key: string, node: ModelNode, ip: string) => {
+    const pod = modelPod(b, e, node, ip, nodeIPOf(node));
+    if (pods.has(key)) sameKey = true;
+    pods.set(key, pod);
+    if (!pod.spec.hostNetwork && !podsByIP.has(ip)) podsByIP.set(ip, pod);
+    const onNode = podsByNode.get(node.metadata.name);
+    if (onNode === undefined) podsByNode.set(node.metadata.name, [pod]);
+    else onNode.push(pod);
+    checkHostPorts(b, e, pod, hostPorts);
   };
 
-  for (const s of scheduled) {
-    const { e, node, placed } = s;
+  for (let i = 0; i < entries.length; i++) {
+    const node = nodeOf[i];
+    if (node === undefined) continue;
+    const e = entries[i]!;
+    const key = keys[i]!;
     const p = e.object;
     const nodeIP = nodeIPOf(node);
     if (p.spec.hostNetwork) {
@@ -96,35 +109,34 @@ export function buildPods(
           `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
         );
       }
-      finish(s, nodeIP);
+      finish(e, key, node, nodeIP);
       continue;
     }
     const ip = p.status?.podIP;
     if (ip === undefined) {
-      needIP.push(s);
+      needIP.push({ e, key, node });
       continue;
     }
     // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
-    if (!placed && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
+    if (!placed[i] && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
       checkPodIP(b, cluster, clusterNet, e, node, ip);
-    const prev = owner.get(ip);
+    const prev = podsByIP.get(ip);
     if (prev !== undefined) {
       b.error(
         e,
         'status.podIP',
         'k8s-duplicate-pod-ip',
-        `pod IP ${ip} is also Pod ${nsName(prev.object)}'s`,
+        `pod IP ${ip} is also Pod ${nsName(prev)}'s`,
         'every pod needs its own address; change or remove one status.podIP',
       );
-      finish(s, ip);
-      continue;
     }
-    owner.set(ip, e);
-    finish(s, ip);
+    finish(e, key, node, ip);
   }
-  hostLocalIPAM(b, cluster, needIP, owner, finish);
-  // Pods come in key order; only those given addresses afterwards can be out of it.
-  return indexPods(needIP.length > 0 ? byKey(pods) : pods);
+  hostLocalIPAM(b, cluster, needIP, podsByIP, (s, ip) => finish(s.e, s.key, s.node, ip));
+  // The pods came in key order, and the indexes with them, unless some got their
+  // address afterwards or two pods have one name (the later one kept, in the first's place).
+  if (needIP.length === 0 && !sameKey) return { pods, podsByIP, podsByNode };
+  return indexPods(byKey(pods));
 }
 
 /** Pods with a data plane presence: not terminated, on a node the model has. */
@@ -132,13 +144,16 @@ function schedulePods(
   b: Builder,
   nodes: Map<string, ModelNode>,
   declared: ReadonlySet<string>,
-  sorted: readonly Keyed[],
-): Scheduled[] {
+  sorted: readonly Entry<Pod>[],
+): { nodeOf: (ModelNode | undefined)[]; placed: Uint8Array } {
   const nodeNames = [...nodes.keys()];
   const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
-  const scheduled: Scheduled[] = [];
+  // Each pod's node (undefined: left out), and whether the model placed it there.
+  const nodeOf = new Array<ModelNode | undefined>(sorted.length).fill(undefined);
+  const placedHere = new Uint8Array(sorted.length);
   let placed = 0;
-  for (const { e, key } of sorted) {
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i]!;
     const p = e.object;
     const phase = p.status?.phase;
     if (phase === 'Succeeded' || phase === 'Failed') {
@@ -181,7 +196,8 @@ function schedulePods(
           : 'no spec.nodeName; packeteye places manifest pods as a scheduler might, on the nodes in turn (name order)',
       );
       p.spec.nodeName = nodeName;
-      scheduled.push({ e, key, node: nodes.get(nodeName)!, placed: true });
+      nodeOf[i] = nodes.get(nodeName)!;
+      placedHere[i] = 1;
       continue;
     }
     const node = nodes.get(nodeName);
@@ -206,9 +222,9 @@ function schedulePods(
       );
       continue;
     }
-    scheduled.push({ e, key, node });
+    nodeOf[i] = node;
   }
-  return scheduled;
+  return { nodeOf, placed: placedHere };
 }
 
 interface PodCidr {
@@ -316,7 +332,12 @@ function modelPod(
   const pod = p as ModelPod;
   pod.spec.nodeName = node.metadata.name;
   pod.spec.hostNetwork = p.spec.hostNetwork ?? false;
-  pod.status = { ...p.status, podIP: ip, podIPs: p.status?.podIPs ?? [{ ip }], hostIP };
+  const st = p.status;
+  // A status that says all this already (a dump's) is kept as it is: nothing writes it.
+  pod.status =
+    st !== undefined && st.podIP === ip && st.podIPs !== undefined && st.hostIP === hostIP
+      ? (st as ModelPod['status'])
+      : { ...st, podIP: ip, podIPs: st?.podIPs ?? [{ ip }], hostIP };
   return pod;
 }
 
