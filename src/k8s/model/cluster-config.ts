@@ -64,7 +64,9 @@ export function buildCluster(
   const spec = first?.object.spec ?? {};
   const name = first?.object.metadata.name ?? 'default';
   const ref = `Cluster ${name}`;
-  const ev = addressEvidence(objects);
+  // Read from every object only when the Cluster leaves a range to infer.
+  let read: AddressEvidence | undefined;
+  const ev = (): AddressEvidence => (read ??= addressEvidence(objects));
   const detected = detectCluster(evidence);
   b.diagnostics.push(...detected.diagnostics);
   /** The Cluster's value, else the detected one (noted with its evidence). */
@@ -211,7 +213,7 @@ function resolveRanges(
   b: Builder,
   ref: string,
   spec: Cluster['spec'],
-  ev: AddressEvidence,
+  ev: () => AddressEvidence,
   /** The Cluster's value, else the detected one (already noted). */
   known: Record<RangeField, string | undefined>,
 ): { values: Record<RangeField, string>; given: ReadonlySet<RangeField> } {
@@ -221,11 +223,13 @@ function resolveRanges(
     serviceCIDR: spec.serviceCIDR,
     underlay: spec.underlay?.cidr,
   };
-  const evidence: Record<RangeField, string[]> = {
-    clusterCIDR: [...ev.podCIDRs.map((c) => parseCidr(c).network), ...ev.podIPs],
-    serviceCIDR: ev.clusterIPs,
-    underlay: ev.nodeIPs,
+  const evidenceFor: Record<RangeField, () => string[]> = {
+    clusterCIDR: () => [...ev().podCIDRs.map((c) => parseCidr(c).network), ...ev().podIPs],
+    serviceCIDR: () => ev().clusterIPs,
+    underlay: () => ev().nodeIPs,
   };
+  const read: Partial<Record<RangeField, string[]>> = {};
+  const evidence = (f: RangeField): string[] => (read[f] ??= evidenceFor[f]());
   const fields: RangeField[] = ['clusterCIDR', 'serviceCIDR', 'underlay'];
   const values = {} as Record<RangeField, string>;
   const reasons = {} as Record<RangeField, string>;
@@ -239,9 +243,9 @@ function resolveRanges(
       continue;
     }
     const d = parseCidr(def);
-    const inferred = evidence[f].every((ip) => cidrContains(d, ip))
+    const inferred = evidence(f).every((ip) => cidrContains(d, ip))
       ? undefined
-      : coveringPrefix(evidence[f], r.maxPrefix);
+      : coveringPrefix(evidence(f), r.maxPrefix);
     if (inferred !== undefined) {
       values[f] = inferred;
       reasons[f] =
@@ -261,7 +265,7 @@ function resolveRanges(
       .map((o) => parseCidr(values[o]));
     const clear = (c: string) =>
       !others.some((o) => cidrsOverlap(o, parseCidr(c))) &&
-      evidence[f].every((ip) => cidrContains(parseCidr(c), ip));
+      evidence(f).every((ip) => cidrContains(parseCidr(c), ip));
     if (clear(values[f])) continue;
     const alt = RANGE_DEFAULTS[f].candidates.slice(1).find(([c]) => clear(c));
     if (alt === undefined) continue;

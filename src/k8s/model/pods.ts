@@ -26,6 +26,15 @@ export interface Scheduled {
   /** Its `ns/name`. */
   readonly key: string;
   readonly node: ModelNode;
+  /** The node's place in `nodes`. */
+  readonly at: number;
+}
+
+/** A node's InternalIP (every pod's hostIP, a hostNetwork pod's podIP) and its pods so far. */
+interface OnNode {
+  readonly node: ModelNode;
+  readonly ip: string;
+  pods: ModelPod[] | undefined;
 }
 
 /** The pods in `ns/name` order and their keys (parallel arrays: no record per pod). */
@@ -58,7 +67,7 @@ export function buildPods(
   raw: Entry<Pod>[],
 ): PodIndex {
   const { entries, keys } = sortByKey(raw);
-  const { nodeOf, placed } = schedulePods(b, nodes, declared, entries);
+  const { nodeAt, nodeList, placed } = schedulePods(b, nodes, declared, entries);
 
   const pods = new Map<string, ModelPod>();
   // Pod-network pods by address, the first (in key order) to have it: who has an address already.
@@ -68,31 +77,36 @@ export function buildPods(
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
   const clusterNet = cluster.cni.plugin === 'calico' ? parseCidr(cluster.clusterCIDR) : undefined;
-  // Each node's InternalIP, found once: every pod's hostIP, a hostNetwork pod's podIP.
-  const nodeIPs = new Map<ModelNode, string>();
-  const nodeIPOf = (node: ModelNode): string => {
-    let ip = nodeIPs.get(node);
-    if (ip === undefined) nodeIPs.set(node, (ip = nodeInternalIP(node)!));
-    return ip;
+  // Each node's address, found once, and its pods, by the node's place in `nodes`.
+  const onNodes = new Array<OnNode | undefined>(nodeList.length).fill(undefined);
+  const onNode = (at: number): OnNode => {
+    let n = onNodes[at];
+    if (n === undefined) {
+      const node = nodeList[at]!;
+      onNodes[at] = n = { node, ip: nodeInternalIP(node)!, pods: undefined };
+    }
+    return n;
   };
-  const finish = (e: Entry<Pod>, key: string, node: ModelNode, ip: string) => {
-    const pod = modelPod(b, e, node, ip, nodeIPOf(node));
-    if (pods.has(key)) sameKey = true;
+  /** `first`: no pod-network pod has `ip` yet. */
+  const finish = (e: Entry<Pod>, key: string, n: OnNode, ip: string, first: boolean) => {
+    const pod = modelPod(b, e, n.node, ip, n.ip);
+    const size = pods.size;
     pods.set(key, pod);
-    if (!pod.spec.hostNetwork && !podsByIP.has(ip)) podsByIP.set(ip, pod);
-    const onNode = podsByNode.get(node.metadata.name);
-    if (onNode === undefined) podsByNode.set(node.metadata.name, [pod]);
-    else onNode.push(pod);
+    if (pods.size === size) sameKey = true;
+    if (first && !pod.spec.hostNetwork) podsByIP.set(ip, pod);
+    if (n.pods === undefined) podsByNode.set(n.node.metadata.name, (n.pods = [pod]));
+    else n.pods.push(pod);
     checkHostPorts(b, e, pod, hostPorts);
   };
 
   for (let i = 0; i < entries.length; i++) {
-    const node = nodeOf[i];
-    if (node === undefined) continue;
+    const at = nodeAt[i]!;
+    if (at < 0) continue;
+    const n = onNode(at);
+    const { node, ip: nodeIP } = n;
     const e = entries[i]!;
     const key = keys[i]!;
     const p = e.object;
-    const nodeIP = nodeIPOf(node);
     if (p.spec.hostNetwork) {
       if (p.status?.podIP !== undefined && p.status.podIP !== nodeIP) {
         b.warn(
@@ -109,19 +123,19 @@ export function buildPods(
           `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
         );
       }
-      finish(e, key, node, nodeIP);
+      finish(e, key, n, nodeIP, false);
       continue;
     }
     const ip = p.status?.podIP;
     if (ip === undefined) {
-      needIP.push({ e, key, node });
+      needIP.push({ e, key, node, at });
       continue;
     }
     // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
     if (!placed[i] && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
       checkPodIP(b, cluster, clusterNet, e, node, ip);
     const prev = podsByIP.get(ip);
-    if (prev !== undefined) {
+    if (prev !== undefined)
       b.error(
         e,
         'status.podIP',
@@ -129,10 +143,11 @@ export function buildPods(
         `pod IP ${ip} is also Pod ${nsName(prev)}'s`,
         'every pod needs its own address; change or remove one status.podIP',
       );
-    }
-    finish(e, key, node, ip);
+    finish(e, key, n, ip, prev === undefined);
   }
-  hostLocalIPAM(b, cluster, needIP, podsByIP, (s, ip) => finish(s.e, s.key, s.node, ip));
+  hostLocalIPAM(b, cluster, needIP, podsByIP, (s, ip) =>
+    finish(s.e, s.key, onNode(s.at), ip, true),
+  );
   // The pods came in key order, and the indexes with them, unless some got their
   // address afterwards or two pods have one name (the later one kept, in the first's place).
   if (needIP.length === 0 && !sameKey) return { pods, podsByIP, podsByNode };
@@ -145,11 +160,14 @@ function schedulePods(
   nodes: Map<string, ModelNode>,
   declared: ReadonlySet<string>,
   sorted: readonly Entry<Pod>[],
-): { nodeOf: (ModelNode | undefined)[]; placed: Uint8Array } {
+): { nodeAt: Int32Array; nodeList: ModelNode[]; placed: Uint8Array } {
   const nodeNames = [...nodes.keys()];
   const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
-  // Each pod's node (undefined: left out), and whether the model placed it there.
-  const nodeOf = new Array<ModelNode | undefined>(sorted.length).fill(undefined);
+  // Each pod's node, by its place in `nodes` (-1: left out), and whether the model placed it there.
+  const nodeList = [...nodes.values()];
+  const placeOf = new Map<string, number>();
+  nodeNames.forEach((n, i) => placeOf.set(n, i));
+  const nodeAt = new Int32Array(sorted.length).fill(-1);
   const placedHere = new Uint8Array(sorted.length);
   let placed = 0;
   for (let i = 0; i < sorted.length; i++) {
@@ -196,12 +214,12 @@ function schedulePods(
           : 'no spec.nodeName; packeteye places manifest pods as a scheduler might, on the nodes in turn (name order)',
       );
       p.spec.nodeName = nodeName;
-      nodeOf[i] = nodes.get(nodeName)!;
+      nodeAt[i] = placeOf.get(nodeName)!;
       placedHere[i] = 1;
       continue;
     }
-    const node = nodes.get(nodeName);
-    if (node === undefined && declared.has(nodeName)) {
+    const at = placeOf.get(nodeName);
+    if (at === undefined && declared.has(nodeName)) {
       b.info(
         e,
         'spec.nodeName',
@@ -210,7 +228,7 @@ function schedulePods(
       );
       continue;
     }
-    if (node === undefined) {
+    if (at === undefined) {
       b.error(
         e,
         'spec.nodeName',
@@ -222,9 +240,9 @@ function schedulePods(
       );
       continue;
     }
-    nodeOf[i] = node;
+    nodeAt[i] = at;
   }
-  return { nodeOf, placed: placedHere };
+  return { nodeAt, nodeList, placed: placedHere };
 }
 
 interface PodCidr {
