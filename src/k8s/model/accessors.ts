@@ -19,6 +19,15 @@ export function nsName(o: { metadata: ObjectMeta }): string {
   return `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 }
 
+/** `nsName(a)` against `nsName(b)` as strings, without building them when the namespaces are one. */
+export function cmpNsName(a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta }): number {
+  const na = a.metadata.namespace ?? 'default';
+  const nb = b.metadata.namespace ?? 'default';
+  const x = na === nb ? a.metadata.name : `${na}/${a.metadata.name}`;
+  const y = na === nb ? b.metadata.name : `${nb}/${b.metadata.name}`;
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
 /** podutil.IsPodReady, except that a pod with no conditions at all (a manifest) counts as ready. */
 export function isPodReady(pod: Pod): boolean {
   const conds = pod.status?.conditions;

@@ -6,8 +6,8 @@
  */
 
 import type { Endpoint, EndpointPort } from '../types.js';
-import { findPort, isPodReady, nodeInternalIP, nsName } from './accessors.js';
-import { cmp, type Builder } from './builder.js';
+import { cmpNsName, findPort, isPodReady, nodeInternalIP } from './accessors.js';
+import type { Builder } from './builder.js';
 import {
   LABEL_MANAGED_BY,
   LABEL_SERVICE_NAME,
@@ -31,8 +31,9 @@ export function deriveSlices(
 ): ModelEndpointSlice[] {
   const ns = svc.metadata.namespace;
   const name = svc.metadata.name;
-  const groups = new Map<string, { ports: EndpointPort[]; endpoints: Endpoint[] }>();
-  for (const pod of [...selected].sort((x, y) => cmp(nsName(x), nsName(y)))) {
+  // Pods with the same resolved ports share slices; groups in the order their first pod comes.
+  const groups: { ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
+  for (const pod of inKeyOrder(selected)) {
     const phase = pod.status.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     const ports: EndpointPort[] = [];
@@ -63,8 +64,8 @@ export function deriveSlices(
         ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
       },
     };
-    const key = JSON.stringify(ports);
-    const g = groups.get(key) ?? groups.set(key, { ports, endpoints: [] }).get(key)!;
+    let g = groups.find((x) => samePorts(x.ports, ports));
+    if (g === undefined) groups.push((g = { ports, endpoints: [] }));
     g.endpoints.push(ep);
   }
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
@@ -80,13 +81,37 @@ export function deriveSlices(
     endpoints,
     ...(ports !== undefined ? { ports } : {}),
   });
-  for (const g of groups.values()) {
+  for (const g of groups) {
     for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
       slices.push(mk(g.ports, g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE)));
     }
   }
   if (slices.length === 0) slices.push(mk(undefined, []));
   return slices;
+}
+
+/** The pods sorted by `ns/name` (themselves when they are already, as a selector index gives them). */
+function inKeyOrder(pods: readonly ModelPod[]): readonly ModelPod[] {
+  for (let i = 1; i < pods.length; i++)
+    if (cmpNsName(pods[i - 1]!, pods[i]!) > 0) return [...pods].sort(cmpNsName);
+  return pods;
+}
+
+/** The same ports, field by field, in the same order. */
+function samePorts(a: readonly EndpointPort[], b: readonly EndpointPort[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.name !== y.name ||
+      x.port !== y.port ||
+      x.protocol !== y.protocol ||
+      x.appProtocol !== y.appProtocol
+    )
+      return false;
+  }
+  return true;
 }
 
 /** The API server's endpoint reconciler: `default/kubernetes` at the control plane's address. */

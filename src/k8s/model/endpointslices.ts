@@ -148,7 +148,8 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
 /**
  * Pods by namespace and label pair, to find a selector's pods without
  * scanning them all; only the label keys some Service selects on are
- * indexed (a selector's other keys cannot be its smallest list).
+ * indexed (a selector's other keys cannot be its smallest list). Lists are
+ * in the pods' (key) order.
  */
 function podSelectorIndex(
   pods: Map<string, ModelPod>,
@@ -157,27 +158,49 @@ function podSelectorIndex(
   const selected = new Set<string>();
   for (const svc of services.values())
     for (const k of Object.keys(svc.spec.selector ?? {})) selected.add(k);
-  const byLabel = new Map<string, ModelPod[]>();
+  // namespace → label key → value → pods
+  const byLabel = new Map<string, Map<string, Map<string, ModelPod[]>>>();
   const byNamespace = new Map<string, ModelPod[]>();
+  let lastNs: string | undefined;
+  let nsPods: ModelPod[] = [];
+  let nsLabels = new Map<string, Map<string, ModelPod[]>>();
   for (const p of pods.values()) {
     const ns = p.metadata.namespace;
-    (byNamespace.get(ns) ?? byNamespace.set(ns, []).get(ns)!).push(p);
+    if (ns !== lastNs) {
+      lastNs = ns;
+      const known = byNamespace.get(ns);
+      if (known === undefined) {
+        byNamespace.set(ns, (nsPods = []));
+        byLabel.set(ns, (nsLabels = new Map()));
+      } else {
+        nsPods = known;
+        nsLabels = byLabel.get(ns)!;
+      }
+    }
+    nsPods.push(p);
     const labels = p.metadata.labels;
     if (labels === undefined) continue;
     for (const k in labels) {
       if (!selected.has(k)) continue;
       const v = labels[k]!;
-      const key = `${ns}\u0000${k}\u0000${v}`;
-      (byLabel.get(key) ?? byLabel.set(key, []).get(key)!).push(p);
+      let values = nsLabels.get(k);
+      if (values === undefined) nsLabels.set(k, (values = new Map()));
+      const l = values.get(v);
+      if (l === undefined) values.set(v, [p]);
+      else l.push(p);
     }
   }
   return (ns, sel) => {
     let best: ModelPod[] | undefined;
-    for (const [k, v] of Object.entries(sel)) {
-      const l = byLabel.get(`${ns}\u0000${k}\u0000${v}`) ?? [];
+    const nsLabels = byLabel.get(ns);
+    for (const k in sel) {
+      const l = nsLabels?.get(k)?.get(sel[k]!) ?? [];
       if (best === undefined || l.length < best.length) best = l;
     }
-    return (best ?? byNamespace.get(ns) ?? []).filter((p) => matchesMap(p.metadata.labels, sel));
+    const from = best ?? byNamespace.get(ns) ?? [];
+    // One selector term (the usual app: x) picked its own list: every pod on it matches.
+    if (best !== undefined && Object.keys(sel).length === 1) return from.slice();
+    return from.filter((p) => matchesMap(p.metadata.labels, sel));
   };
 }
 

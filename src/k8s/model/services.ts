@@ -7,8 +7,8 @@
  */
 
 import { objectRef, type Service, type ServiceType } from '../types.js';
-import { nsName } from './accessors.js';
-import { cmp, type Builder, type Entry } from './builder.js';
+import { cmpNsName, nsName } from './accessors.js';
+import type { Builder, Entry } from './builder.js';
 import { allocateClusterIPs, checkRequestedClusterIP } from './cluster-ip.js';
 import { allocateNodePorts, checkRequestedNodePorts } from './node-ports.js';
 import {
@@ -26,12 +26,15 @@ export function buildServices(
   raw: Entry<Service>[],
   podsByIP: Map<string, ModelPod>,
 ): Map<string, ModelService> {
-  const sorted = [...raw].sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
+  const byKey = (x: Entry<Service>, y: Entry<Service>) => cmpNsName(x.object, y.object);
+  const sorted = [...raw].sort(byKey);
   // The API server creates default/kubernetes itself.
-  const invented = !sorted.some((e) => nsName(e.object) === 'default/kubernetes');
+  const invented = !sorted.some(
+    (e) => e.object.metadata.name === 'kubernetes' && nsName(e.object) === 'default/kubernetes',
+  );
   if (invented) {
     sorted.unshift({ loaded: undefined, object: kubernetesService(b) });
-    sorted.sort((x, y) => cmp(nsName(x.object), nsName(y.object)));
+    sorted.sort(byKey);
   }
 
   const services = new Map<string, ModelService>();

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { loadDocuments } from '../load.js';
+import { buildModel } from '../model.js';
+import { deriveSlices } from './endpointslice-controller.js';
+import type { ModelPod, ModelService } from './types.js';
+
+const svc = (ports: ModelService['spec']['ports']): ModelService => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name: 'web', namespace: 'shop' },
+  spec: { type: 'ClusterIP', ports, sessionAffinity: 'None', selector: { app: 'web' } },
+});
+
+const pod = (ns: string, name: string, ip: string, port: number): ModelPod => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, namespace: ns, labels: { app: 'web' } },
+  spec: {
+    nodeName: 'n1',
+    hostNetwork: false,
+    containers: [{ name: 'c', ports: [{ name: 'http', containerPort: port, protocol: 'TCP' }] }],
+  },
+  status: { podIP: ip, podIPs: [{ ip }], hostIP: '192.168.1.10' },
+});
+
+const endpointsOf = (slices: ReturnType<typeof deriveSlices>) =>
+  slices.map((s) => [
+    s.ports?.map((p) => `${p.port}/${p.appProtocol ?? ''}`),
+    s.endpoints.map((e) => e.targetRef?.name),
+  ]);
+
+describe('deriveSlices', () => {
+  const named = [{ name: 'web', port: 80, protocol: 'TCP' as const, targetPort: 'http' }];
+  const cases: [string, ModelService, ModelPod[], unknown][] = [
+    [
+      'pods in any order come out in ns/name order (a-b/ sorts before a/)',
+      svc(named),
+      [
+        pod('a', 'z', '10.0.0.3', 80),
+        pod('a-b', 'y', '10.0.0.2', 80),
+        pod('a', 'x', '10.0.0.1', 80),
+      ],
+      [[['80/'], ['y', 'x', 'z']]],
+    ],
+    [
+      'one slice per resolved port set, in the order of each set first pod',
+      svc(named),
+      [pod('a', 'c', '10.0.0.3', 81), pod('a', 'b', '10.0.0.2', 80), pod('a', 'a', '10.0.0.1', 81)],
+      [
+        [['81/'], ['a', 'c']],
+        [['80/'], ['b']],
+      ],
+    ],
+    [
+      'appProtocol is part of the port set',
+      svc([{ ...named[0]!, appProtocol: 'http' }]),
+      [pod('a', 'a', '10.0.0.1', 80)],
+      [[['80/http'], ['a']]],
+    ],
+  ];
+  it.each(cases)('%s', (_, s, pods, want) => {
+    expect(endpointsOf(deriveSlices(s, pods, new Map()))).toEqual(want);
+  });
+  it('leaves the pods it is given in their order', () => {
+    const pods = [pod('a', 'b', '10.0.0.2', 80), pod('a', 'a', '10.0.0.1', 80)];
+    deriveSlices(svc(named), pods, new Map());
+    expect(pods.map((p) => p.metadata.name)).toEqual(['b', 'a']);
+  });
+});
+
+describe('Services select their pods (selector index)', () => {
+  const items = [
+    {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name: 'n1' },
+      spec: { podCIDR: '10.244.0.0/24' },
+      status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] },
+    },
+    ...[
+      ['shop', 'a', { app: 'web', tier: 'front' }],
+      ['shop', 'b', { app: 'web', tier: 'back' }],
+      ['shop', 'c', { app: 'db', tier: 'front' }],
+      ['other', 'd', { app: 'web', tier: 'front' }],
+      ['shop', 'e', {}],
+    ].map(([ns, name, labels], i) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns, labels },
+      spec: { nodeName: 'n1', containers: [{ name: 'c' }] },
+      status: { podIP: `10.244.0.${10 + i}` },
+    })),
+  ];
+  const cases: [selector: Record<string, string>, ns: string, want: string[]][] = [
+    [{ app: 'web' }, 'shop', ['a', 'b']],
+    [{ app: 'web', tier: 'front' }, 'shop', ['a']],
+    [{ tier: 'front' }, 'shop', ['a', 'c']],
+    [{ app: 'web' }, 'other', ['d']],
+    [{ app: 'web', tier: 'none' }, 'shop', []],
+    [{ app: 'cache' }, 'shop', []],
+    [{ app: 'web' }, 'empty', []],
+  ];
+  it.each(cases)('%j in %s', (selector, ns, want) => {
+    const service = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: ns },
+      spec: { selector, ports: [{ port: 80 }] },
+    };
+    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...items, service] });
+    const { model } = buildModel(loadDocuments([{ path: 'c.json', text }]).objects);
+    const slices = model.slicesByService.get(`${ns}/s`) ?? [];
+    expect(slices.flatMap((s) => s.endpoints.map((e) => e.targetRef?.name))).toEqual(want);
+  });
+});
