@@ -17,7 +17,7 @@
  * on this machine; a shared machine only ever adds time.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,6 +36,8 @@ export interface Timings {
   readonly traces: number;
   readonly medianMs: number;
   readonly p90Ms: number;
+  /** CPU time (user + system) per trace, the mean: what a loaded machine does not inflate. */
+  readonly cpuMs?: number;
 }
 
 export interface ServeSessionBench {
@@ -64,12 +66,13 @@ export function scaleQuestion(size: ScaleSize, k: number): { from: string; to: s
   };
 }
 
-function timings(ms: number[]): Timings {
+function timings(ms: number[], cpu?: NodeJS.CpuUsage): Timings {
   const s = [...ms].sort((a, b) => a - b);
   return {
     traces: s.length,
     medianMs: s[Math.floor(s.length / 2)]!,
     p90Ms: s[Math.floor(s.length * 0.9)]!,
+    ...(cpu ? { cpuMs: (cpu.user + cpu.system) / 1000 / s.length } : {}),
   };
 }
 
@@ -91,13 +94,23 @@ export function benchServeSession(pods: number, traces = 1000): ServeSessionBenc
   const first = scaleQuestion(size, 0);
   const firstTraceMs = time(() => void traceConnection(plan, first));
   const same: number[] = [];
+  let cpu = process.cpuUsage();
   for (let i = 0; i < traces; i++) same.push(time(() => void traceConnection(plan, first)));
+  const sameCpu = process.cpuUsage(cpu);
   const varied: number[] = [];
+  cpu = process.cpuUsage();
   for (let k = 1; k <= traces; k++) {
     const q = scaleQuestion(size, k);
     varied.push(time(() => void traceConnection(plan, q)));
   }
-  return { pods, openMs, firstTraceMs, same: timings(same), varied: timings(varied) };
+  const variedCpu = process.cpuUsage(cpu);
+  return {
+    pods,
+    openMs,
+    firstTraceMs,
+    same: timings(same, sameCpu),
+    varied: timings(varied, variedCpu),
+  };
 }
 
 export interface ServeHttpBench {
@@ -153,11 +166,15 @@ export async function benchServeHttp(
     const first = scaleQuestion(size, 0);
     const firstTraceMs = await ask(first, 0);
     const same: number[] = [];
+    let cpu = serverCpu(child.pid);
     for (let i = 0; i < traces; i++) same.push(await ask(first));
+    const sameCpu = since(cpu, serverCpu(child.pid));
     const varied: number[] = [];
     const compare = new Set(CLI_COMPARED.filter((k) => k <= traces));
+    cpu = serverCpu(child.pid);
     for (let k = 1; k <= traces; k++)
       varied.push(await ask(scaleQuestion(size, k), compare.has(k) ? k : undefined));
+    const variedCpu = since(cpu, serverCpu(child.pid));
     // The same questions through the command line, each a process of its own.
     const differing: string[] = [];
     for (const [k, served] of answers) {
@@ -187,8 +204,8 @@ export async function benchServeHttp(
       pods,
       startMs,
       firstTraceMs,
-      same: timings(same),
-      varied: timings(varied),
+      same: timings(same, sameCpu),
+      varied: timings(varied, variedCpu),
       compared: answers.size,
       differing,
     };
@@ -196,4 +213,21 @@ export async function benchServeHttp(
     child.kill('SIGTERM');
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The server process's CPU time so far (Linux /proc, clock ticks of 10 ms), or undefined elsewhere. */
+function serverCpu(pid: number | undefined): NodeJS.CpuUsage | undefined {
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return { user: Number(f[11]) * 10_000, system: Number(f[12]) * 10_000 };
+  } catch {
+    return undefined;
+  }
+}
+
+function since(
+  a: NodeJS.CpuUsage | undefined,
+  b: NodeJS.CpuUsage | undefined,
+): NodeJS.CpuUsage | undefined {
+  return a && b ? { user: b.user - a.user, system: b.system - a.system } : undefined;
 }
