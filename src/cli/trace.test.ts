@@ -1,5 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { loadDocuments } from '../k8s/load.js';
+import { buildModel, nsName } from '../k8s/model.js';
+import { withTouchedDefaults } from '../render/trace.js';
+import { traceConnection } from '../trace/connection.js';
+import { planTwin } from '../twin/index.js';
 import { memoryIo } from './io.js';
 import { main } from './main.js';
 import { expectDocument } from '../render/testing/schema.js';
@@ -160,6 +165,31 @@ describe('packeteye trace --defaults touched', () => {
     expect(restT).toEqual(restA);
     // The text shows the touched ones either way, and the same count of the others.
     expect((await cli(...args, '--defaults', 'touched')).out).toBe((await cli(...args)).out);
+  });
+
+  it.each(
+    readdirSync('examples')
+      .filter((f) => f.endsWith('.yaml') && !f.startsWith('contiv-vpp'))
+      .map((f) => `examples/${f}`),
+  )('%s: the model defaults looked up by name keep what reading each keeps', (path) => {
+    const loaded = loadDocuments([{ path, text: readFileSync(path, 'utf8') }]);
+    const m = buildModel(loaded.objects, loaded.evidence).model;
+    const plan = planTwin(m);
+    const pods = [...m.pods.values()].filter((p) => p.status.podIP).slice(0, 3);
+    for (const p of pods)
+      for (const svc of [...m.services.values()].filter((x) => x.spec.ports[0]).slice(0, 3)) {
+        const t = traceConnection(plan, {
+          from: nsName(p),
+          to: `svc/${nsName(svc)}:${svc.spec.ports[0]!.port}`,
+          ...(svc.spec.ports[0]!.protocol === 'UDP' ? { proto: 'udp' as const } : {}),
+        });
+        // The trace's defaults begin with the model's, the same objects: the index serves.
+        expect(t.defaults.slice(0, m.defaults.length)).toEqual(m.defaults);
+        const want = withTouchedDefaults(t);
+        expect(withTouchedDefaults(t, m.defaults)).toEqual(want);
+        // A list the trace does not begin with is read default by default.
+        expect(withTouchedDefaults(t, [...m.defaults].reverse())).toEqual(want);
+      }
   });
 
   it('refuses another value', async () => {
