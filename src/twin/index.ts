@@ -174,21 +174,23 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
   const assemble = (a: Assembly): Twin => {
     const { net, router, nodes } = a;
     const diagnostics: Diagnostic[] = [...planDiags, ...a.chosen];
-    const defaults: TwinDefault[] = [...model.defaults];
+    // The model's defaults head the list (30,000 at 150,000 pods): copied at once, not one by one.
+    const more: TwinDefault[] = [];
     const pods = new Map<string, PodPlace>();
     const nodeRules = new Map<string, NodeRules>();
     for (const n of nodes) {
       for (const d of n.diagnostics) diagnostics.push(d);
-      for (const d of n.defaults) defaults.push(d);
+      for (const d of n.defaults) more.push(d);
       for (const p of n.pods) pods.set(p.key, p);
       if (n.rules) nodeRules.set(n.name, n.rules);
     }
     diagnostics.push(...edge.finish(net, router));
-    defaults.push(...edge.defaults);
+    more.push(...edge.defaults);
     diagnostics.push(...a.pluginDiagnostics);
     for (const d of a.pluginDefaults)
-      defaults.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
-    defaults.push(...clusterDefaults);
+      more.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
+    more.push(...clusterDefaults);
+    const defaults = model.defaults.concat(more);
     return {
       model,
       network: net,
