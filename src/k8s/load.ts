@@ -225,14 +225,11 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
       });
       return;
     }
-    emit({
-      raw,
-      file: doc.file,
-      document: doc.document,
-      line,
-      source,
-      ...(item !== undefined ? { item } : {}),
-    });
+    emit(
+      item !== undefined
+        ? { raw, file: doc.file, document: doc.document, line, source, item }
+        : { raw, file: doc.file, document: doc.document, line, source },
+    );
   };
   walk(doc.value, doc.source, doc.line, 0, undefined);
 }
@@ -440,12 +437,11 @@ function readObject(
 ): void {
   const kind = p.raw.kind as string;
   const apiVersion = p.raw.apiVersion as string;
-  const origin: Origin = {
-    file: p.file,
-    document: p.document,
-    line: p.line,
-    ...(p.item !== undefined ? { item: p.item } : {}),
-  };
+  // One literal or the other, not a spread: made for every object.
+  const origin: Origin =
+    p.item !== undefined
+      ? { file: p.file, document: p.document, line: p.line, item: p.item }
+      : { file: p.file, document: p.document, line: p.line };
   const ev = evidenceOf(p.raw, kind, apiVersion);
   if (ev) r.evidence.push(ev);
   const ctx = {

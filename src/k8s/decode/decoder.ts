@@ -295,7 +295,9 @@ export class Decoder {
     const m = this.map(v, path);
     if (m === undefined) return undefined;
     const out: Record<string, string> = {};
-    for (const [k, raw] of Object.entries(m)) {
+    for (const k in m) {
+      if (!Object.hasOwn(m, k)) continue;
+      const raw = m[k];
       if (typeof raw === 'string' && VALID_KEYS.has(k) && VALID_VALUES.has(raw)) {
         out[k] = raw; // checked before: 150,000 pods repeat a few keys and values
         continue;

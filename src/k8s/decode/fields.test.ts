@@ -1,7 +1,10 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { loadDocuments } from '../load.js';
+import { formatPath, lineOf, parsePath, parseYamlSlow } from '../parse.js';
 import { nearestField } from './fields.js';
 
 function unknownFields(text: string) {
@@ -229,5 +232,60 @@ status: {loadBalancer: {ingress: [{ip: 1.2.3.4}]}, conditions: []}
     ['frobnicate', ['selector'], undefined],
   ])('nearestField(%s)', (name, known, want) => {
     expect(nearestField(name, known)).toBe(want);
+  });
+});
+
+describe('unknown fields at random places in a pod, in YAML and JSON', () => {
+  // Where a field can be added, and the levels the check knows (every unknown one is found).
+  const places = [
+    [],
+    ['metadata'],
+    ['spec'],
+    ['spec', 'containers', 0],
+    ['spec', 'containers', 1],
+    ['spec', 'containers', 0, 'ports', 0],
+    ['spec', 'containers', 1, 'ports', 1],
+    ['spec', 'initContainers', 0],
+  ] as const;
+  const pod = () => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'p', namespace: 'a', labels: { app: 'x' } },
+    spec: {
+      nodeName: 'n1',
+      containers: [
+        { name: 'a', image: 'i', ports: [{ containerPort: 80, name: 'http' }] },
+        { name: 'b', ports: [{ containerPort: 81 }, { containerPort: 82, protocol: 'UDP' }] },
+      ],
+      initContainers: [{ name: 'init' }],
+    },
+    status: { podIP: '10.0.0.5', extra: { anything: 1 } },
+  });
+  it('each is warned about, at its own path and line', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.nat(places.length - 1), fc.stringMatching(/^[a-z][a-zA-Z]{0,8}X$/)), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        fc.boolean(),
+        (adds, json) => {
+          const obj = pod() as Record<string, unknown>;
+          const want = new Set<string>();
+          for (const [k, name] of adds) {
+            let at = obj as Record<string | number, unknown>;
+            for (const seg of places[k]!) at = at[seg] as Record<string | number, unknown>;
+            at[name] = { nested: [1, 2] };
+            want.add(formatPath([...places[k]!, name]));
+          }
+          const text = json ? JSON.stringify(obj, null, 2) : stringify(obj);
+          const got = unknownFields(text);
+          expect(got.map((d) => d.field).sort()).toEqual([...want].sort());
+          const tree = parseYamlSlow('c.yaml', text).documents[0]!.source;
+          for (const d of got) expect(d.line).toBe(lineOf(tree, parsePath(d.field!)));
+        },
+      ),
+      { numRuns: 150, seed: 41 },
+    );
   });
 });

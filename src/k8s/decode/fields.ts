@@ -304,26 +304,63 @@ export function nearestField(name: string, known: readonly string[]): string | u
   return best?.field;
 }
 
-function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
-  // Leaves (`true`) are most fields: they are passed over without making their path.
+/**
+ * A shape made ready for the walk: each level's fields in a Map (one lookup
+ * per key, no prototype in the way: `constructor` or `toString` is not a
+ * field because Object.prototype has it) and its names for the suggestion.
+ */
+type Compiled =
+  | true
+  | { readonly fields: ReadonlyMap<string, Compiled>; readonly names: readonly string[] }
+  | { readonly item: Compiled };
+
+const compiled = new Map<Shape, Compiled>();
+
+function compile(shape: Shape): Compiled {
+  if (shape === true) return true;
+  let c = compiled.get(shape);
+  if (c === undefined) {
+    if (Array.isArray(shape)) c = { item: compile((shape as readonly [Shape])[0]) };
+    else {
+      const rec = shape as Readonly<Record<string, Shape>>;
+      const names = Object.keys(rec);
+      c = { fields: new Map(names.map((n) => [n, compile(rec[n]!)] as const)), names };
+    }
+    compiled.set(shape, c);
+  }
+  return c;
+}
+
+/**
+ * Walks `value` against `shape`. `path` is the value's path, a stack the walk
+ * pushes to and pops from: a path is copied only for a warning, not made for
+ * every field passed over.
+ */
+function walk(d: Decoder, value: unknown, shape: Compiled, path: (string | number)[]): void {
+  // Leaves (`true`) are most fields: they are passed over.
   if (shape === true) return;
-  if (Array.isArray(shape)) {
-    const item = shape[0];
+  if ('item' in shape) {
+    const item = shape.item;
     if (Array.isArray(value) && item !== true)
-      for (let i = 0; i < value.length; i++) walk(d, value[i], item, [...path, i]);
+      for (let i = 0; i < value.length; i++) {
+        path.push(i);
+        walk(d, value[i], item, path);
+        path.pop();
+      }
     return;
   }
   if (!isRec(value)) return; // a type error is the decoder's to report
   for (const field of Object.keys(value)) {
-    // Own fields only: `constructor` or `toString` is not a field because Object.prototype has it.
-    const sub = Object.hasOwn(shape, field) ? (shape as Record<string, Shape>)[field] : undefined;
+    const sub = shape.fields.get(field);
     if (sub === true) continue;
     if (sub !== undefined) {
-      walk(d, value[field], sub, [...path, field]);
+      path.push(field);
+      walk(d, value[field], sub, path);
+      path.pop();
       continue;
     }
     const p = [...path, field];
-    const near = nearestField(field, Object.keys(shape));
+    const near = nearestField(field, shape.names);
     d.warn(
       p,
       'k8s-unknown-field',
@@ -339,11 +376,11 @@ function walk(d: Decoder, value: unknown, shape: Shape, path: Path): void {
  * API does not know, as for a Pod.
  */
 export function checkPodTemplateFields(d: Decoder, template: unknown, path: Path): void {
-  walk(d, template, POD_TEMPLATE, path);
+  walk(d, template, compile(POD_TEMPLATE), [...path]);
 }
 
 /** Warns about each field of `raw` (an object of `kind`) that the API does not know. */
 export function checkUnknownFields(d: Decoder, raw: Record<string, unknown>, kind: string): void {
   const shape = SHAPES[kind];
-  if (shape !== undefined) walk(d, raw, shape, []);
+  if (shape !== undefined) walk(d, raw, compile(shape), []);
 }
