@@ -253,11 +253,16 @@ export function parseIptablesTables(
     rd.line(++n, `*${t.name}`);
     for (const c of t.chains) rd.declare(++n, c.name, c.policy);
     for (const c of t.chains) {
-      c.rules.forEach((r, i) => {
-        const body = c.parsed?.[i];
-        if (body === undefined) rd.line(++n, r);
-        else rd.parsedRule(++n, c.name, body, r);
-      });
+      const { rules, parsed } = c;
+      if (!parsed) {
+        for (const r of rules) rd.line(++n, r);
+        continue;
+      }
+      for (let i = 0; i < rules.length; i++) {
+        const body = parsed[i];
+        if (body === undefined) rd.line(++n, rules[i]!);
+        else rd.parsedRule(++n, c.name, body, rules[i]!);
+      }
     }
     for (const o of t.other) rd.line(++n, o);
     rd.line(++n, 'COMMIT');
@@ -271,12 +276,12 @@ function rulesetOf(tables: ReadonlyMap<TableName, TableState>, family: 'ipv4' | 
   for (const [name, t] of tables) {
     const chains = new Map<string, Chain>();
     for (const [cn, c] of t.chains) {
-      chains.set(cn, {
-        name: c.name,
-        ...(c.builtin ? { policy: c.policy ?? 'ACCEPT' } : {}),
-        rules: c.rules,
-        source: c.source,
-      });
+      chains.set(
+        cn,
+        c.builtin
+          ? { name: c.name, policy: c.policy ?? 'ACCEPT', rules: c.rules, source: c.source }
+          : { name: c.name, rules: c.rules, source: c.source },
+      );
     }
     out.set(name, { name, chains });
   }
@@ -319,7 +324,10 @@ function saveReader(
   const commit = (t: TableState): void => commitTable(reader, tables, t, backend);
 
   let lastLine = 0;
+  /** The chain the last parsed rule went to (parsedRule); any other line forgets it. */
+  let last: ChainState | undefined;
   const line = (lineNo: number, raw: string): void => {
+    last = undefined;
     let line = raw;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     let p = 0;
@@ -412,7 +420,13 @@ function saveReader(
 
   /** `-A chain …` whose parse is `body`: appended as `command` would append it. */
   const parsedRule = (lineNo: number, chain: string, body: RuleBody, raw: string): void => {
-    const ch = !skipping ? current?.chains.get(chain) : undefined;
+    // A chain's rules come one after another: its state is looked up once for them.
+    const ch =
+      skipping || !current
+        ? undefined
+        : last?.name === chain
+          ? last
+          : (last = current.chains.get(chain));
     if (!ch) return line(lineNo, raw);
     lastLine = lineNo;
     const source: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
@@ -425,6 +439,7 @@ function saveReader(
 
   /** `:NAME POLICY [0:0]` from its words: what `line` does with that text, without reading it. */
   const declare = (lineNo: number, name: string, policy: string): void => {
+    last = undefined;
     if (skipping || !current || name === '' || /[\s"]/.test(name) || /\s/.test(policy))
       return line(lineNo, `:${name} ${policy} [0:0]`);
     lastLine = lineNo;
