@@ -28,6 +28,11 @@ export interface Io {
    * exactly these `-f` files answers from it instead of reading them again.
    */
   readonly session?: { readonly files: readonly string[]; readonly session: TwinSession };
+  /**
+   * JSON documents written without indentation (`packeteye serve`: the
+   * client parses them; a trace at scale is a few hundred kB either way).
+   */
+  readonly compactJson?: boolean;
 }
 
 /** The extensions `kubectl -f DIR` reads (k8s.io/cli-runtime resource.FileExtensions). */

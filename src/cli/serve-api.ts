@@ -195,6 +195,9 @@ export function sharedProgram(build: (io: Io) => Command): (io: Io) => Command {
     get session() {
       return now().session;
     },
+    get compactJson() {
+      return now().compactJson;
+    },
   };
   let program: Command | undefined;
   return (q) => {
@@ -244,6 +247,8 @@ async function runOne(
     isTty: false,
     errIsTty: false,
     session: { files: kept.files, session: kept.session },
+    // The answer goes out inside the envelope as written: no indentation to send and parse.
+    compactJson: true,
   };
   const lines = (): string[] =>
     err

@@ -418,5 +418,7 @@ describe('serve: one program answers every question', () => {
     expect(together).toEqual([...alone, ...alone]);
     expect(built).toBe(1);
     expect(alone.map((o) => o.status)).toEqual([200, 200, 400, 400, 200, 200, 200]);
+    // A trace's document comes without indentation (the envelope carries it as written).
+    expect(alone[1]!.stdout).toBe(`${JSON.stringify(JSON.parse(alone[1]!.stdout))}\n`);
   });
 });

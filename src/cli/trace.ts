@@ -259,7 +259,7 @@ export function register(program: Command, io: Io): void {
           : '';
       if (output === 'pcap') io.outBytes(writePcap(traceRecords(steps)));
       else if (output === 'pcapng') io.outBytes(writePcapng(traceFrames(steps)));
-      else if (output === 'json') io.out(`${JSON.stringify(traceDocument(t), null, 2)}\n`);
+      else if (output === 'json') io.out(jsonText(io, traceDocument(t)));
       else if (output === 'yaml') io.out(toYaml(traceDocument(t)));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
       else if (output === 'html') io.out(renderTraceHtml(t));
@@ -355,7 +355,7 @@ function traceVpp(
     { sport: sport ?? 46310, seed, to: { kind: svc ? 'service' : 'pod', port } },
     tags,
   );
-  if (output === 'json') io.out(`${JSON.stringify(traceDocument(view), null, 2)}\n`);
+  if (output === 'json') io.out(jsonText(io, traceDocument(view)));
   else if (output === 'yaml') io.out(toYaml(traceDocument(view)));
   else if (output === 'mermaid') io.out(renderTraceMermaid(view));
   else if (output === 'html') io.out(renderTraceHtml(view));
@@ -363,4 +363,9 @@ function traceVpp(
     io.out(
       opts.verbose ? renderTraceVerbose(view) : renderTraceText(view, { wide: output === 'wide' }),
     );
+}
+
+/** A JSON document as the command prints it: indented, unless the Io asks for it compact (serve). */
+function jsonText(io: Io, doc: unknown): string {
+  return `${io.compactJson ? JSON.stringify(doc) : JSON.stringify(doc, null, 2)}\n`;
 }
