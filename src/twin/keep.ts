@@ -120,7 +120,7 @@ export class KeptNodes {
   instantiate(nodes: Iterable<string> | undefined): Twin | undefined {
     if (this.broken) return undefined;
     const only = nodes ? new Set(nodes) : undefined;
-    const chosen = [...this.model.nodes.values()].filter((n) => !only || only.has(n.metadata.name));
+    const chosen = this.inModelOrder(only);
     if (chosen.length === 0 || chosen.length > this.maxNodes) return undefined;
     // Room for the nodes not kept yet, or start over (the plugin set them up: see startOver).
     let missing = 0;
@@ -153,6 +153,20 @@ export class KeptNodes {
       pluginDiagnostics,
       pluginDefaults,
     });
+  }
+
+  /** Each node's place in the model (the order a new build takes them in). */
+  private order: Map<string, number> | undefined;
+
+  /** The nodes `only` names (all when undefined), in model order; unknown names left out. */
+  private inModelOrder(only: ReadonlySet<string> | undefined): ModelNode[] {
+    const nodes = this.model.nodes;
+    if (!only) return [...nodes.values()];
+    const order = (this.order ??= new Map([...nodes.keys()].map((n, i) => [n, i])));
+    return [...only]
+      .filter((n) => order.has(n))
+      .sort((a, b) => order.get(a)! - order.get(b)!)
+      .map((n) => nodes.get(n)!);
   }
 
   /** The router (and the outside hosts): kept when nothing per instance changes them, else built. */
