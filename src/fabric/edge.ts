@@ -171,7 +171,8 @@ function metallbL2Leaders(
   defaults: ModelDefault[],
 ): Map<string, string> {
   const l2Leaders = new Map<string, string>();
-  if (lb.controller !== 'metallb') return l2Leaders;
+  // No LB address, nothing to announce (and no need to ask which controller runs).
+  if (lb.frontends.size === 0 || lb.controller !== 'metallb') return l2Leaders;
   const underlay = parseCidr(model.cluster.underlay.cidr);
   const speakers = metallbSpeakerNodes(model);
   for (const f of lb.frontends.values()) {

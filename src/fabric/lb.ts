@@ -163,7 +163,9 @@ export function lbBackends(model: ClusterModel, svc: ModelService): LbBackend[] 
  * (LB addresses) the fabric must serve, and what could not be known.
  */
 export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
-  const controller = lbControllerOf(model);
+  // Read from every pod only when a LoadBalancer Service asks who writes its status.
+  let found: LbController | undefined;
+  const controller = (): LbController => (found ??= lbControllerOf(model));
   const diagnostics: Diagnostic[] = [];
   const defaults: ModelDefault[] = [];
   const frontends = new Map<string, LbFrontend>();
@@ -198,7 +200,7 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
     let origin: LbFrontend['origin'] = 'status';
     const otherClass = svc.spec.loadBalancerClass !== undefined;
     if (ingress.length === 0) {
-      if (controller === 'gce' && !otherClass) {
+      if (controller() === 'gce' && !otherClass) {
         const ip = svc.spec.loadBalancerIP ?? allocate();
         if (ip) {
           ingress = [{ ip }];
@@ -212,7 +214,7 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
               : `GCE's service controller allocates an ephemeral regional address (packeteye: the next free one in ${GCE_LB_RANGE}, in ns/name order)`,
           });
         }
-      } else if (controller === 'servicelb' && !otherClass) {
+      } else if (controller() === 'servicelb' && !otherClass) {
         const ips: string[] = [];
         for (const p of model.pods.values()) {
           const l = p.metadata.labels ?? {};
@@ -239,14 +241,14 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
       }
       if (ingress.length === 0) {
         diagnostics.push({
-          code: controller === 'metallb' && !otherClass ? CODE_LB_POOL : CODE_LB_PENDING,
+          code: controller() === 'metallb' && !otherClass ? CODE_LB_POOL : CODE_LB_PENDING,
           severity: 'warning',
           message:
-            controller === 'metallb' && !otherClass
+            controller() === 'metallb' && !otherClass
               ? 'MetalLB would assign an address from an IPAddressPool, which packeteye does not load; give status.loadBalancer.ingress'
               : otherClass
                 ? `loadBalancerClass ${svc.spec.loadBalancerClass}: another controller would fill status.loadBalancer, and none is modelled; the Service stays <pending> (its node ports still work)`
-                : controller === 'servicelb'
+                : controller() === 'servicelb'
                   ? 'K3s servicelb runs no svclb pod for this Service, so it writes no address; the Service stays <pending>'
                   : 'no controller in this cluster writes status.loadBalancer (no cloud provider, no MetalLB or servicelb pods); the Service stays <pending> and only its node ports work',
           object: `Service ${key}`,
@@ -264,7 +266,7 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
       proto: (p.protocol ?? 'TCP').toLowerCase() as L4Proto,
       port: p.port,
     }));
-    const backends = controller === 'servicelb' ? [] : lbBackends(model, svc);
+    const backends = controller() === 'servicelb' ? [] : lbBackends(model, svc);
     for (const i of ingress) {
       const ip = i.ip!;
       // A node's own address (servicelb, Akrobateo): the traffic is the node's (hostPort), no LB frontend.
@@ -280,7 +282,15 @@ export function resolveLoadBalancers(model: ClusterModel): LoadBalancers {
       });
     }
   }
-  return { controller, services, frontends, diagnostics, defaults };
+  return {
+    get controller() {
+      return controller();
+    },
+    services,
+    frontends,
+    diagnostics,
+    defaults,
+  };
 }
 
 /**

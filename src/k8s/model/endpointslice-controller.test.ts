@@ -61,6 +61,36 @@ describe('deriveSlices', () => {
   it.each(cases)('%s', (_, s, pods, want) => {
     expect(endpointsOf(deriveSlices(s, pods, new Map()))).toEqual(want);
   });
+  it('writes an endpoint and its ports with their fields in the controller order', () => {
+    const p = pod('shop', 'a', '10.0.0.1', 80);
+    p.metadata.uid = 'u-1';
+    p.spec.hostname = 'a';
+    p.spec.subdomain = 'web';
+    const zoned = new Map([
+      [
+        'n1',
+        {
+          apiVersion: 'v1',
+          kind: 'Node',
+          metadata: { name: 'n1', labels: { 'topology.kubernetes.io/zone': 'z1' } },
+          spec: { podCIDR: '10.0.0.0/24' },
+          status: { addresses: [{ type: 'InternalIP', address: '192.168.1.10' }] },
+        } as never,
+      ],
+    ]);
+    const [slice] = deriveSlices(svc([{ ...named[0]!, appProtocol: 'http' }]), [p], zoned);
+    expect(JSON.stringify(slice!.endpoints[0])).toBe(
+      '{"addresses":["10.0.0.1"],"conditions":{"ready":true,"serving":true,"terminating":false},"hostname":"a","nodeName":"n1","zone":"z1","targetRef":{"kind":"Pod","namespace":"shop","name":"a","uid":"u-1"}}',
+    );
+    expect(JSON.stringify(slice!.ports)).toBe(
+      '[{"name":"web","port":80,"protocol":"TCP","appProtocol":"http"}]',
+    );
+    const [plain] = deriveSlices(svc(named), [pod('shop', 'b', '10.0.0.2', 80)], new Map());
+    expect(JSON.stringify(plain!.endpoints[0])).toBe(
+      '{"addresses":["10.0.0.2"],"conditions":{"ready":true,"serving":true,"terminating":false},"nodeName":"n1","targetRef":{"kind":"Pod","namespace":"shop","name":"b"}}',
+    );
+  });
+
   it('leaves the pods it is given in their order', () => {
     const pods = [pod('a', 'b', '10.0.0.2', 80), pod('a', 'a', '10.0.0.1', 80)];
     deriveSlices(svc(named), pods, new Map());

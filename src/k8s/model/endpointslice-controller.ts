@@ -40,30 +40,29 @@ export function deriveSlices(
     for (const p of svc.spec.ports) {
       const n = findPort(pod, p);
       if (n === undefined) continue;
-      ports.push({
-        name: p.name ?? '',
-        port: n,
-        protocol: p.protocol,
-        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
-      });
+      const ep: EndpointPort = { name: p.name ?? '', port: n, protocol: p.protocol };
+      if (p.appProtocol) ep.appProtocol = p.appProtocol;
+      ports.push(ep);
     }
     const serving = isPodReady(pod);
     const terminating = pod.metadata.deletionTimestamp !== undefined;
     const ready = svc.spec.publishNotReadyAddresses === true || (serving && !terminating);
     const zone = nodes.get(pod.spec.nodeName)?.metadata.labels?.[LABEL_ZONE];
+    // Fields set in the order the controller's Endpoint has them (and JSON output shows).
     const ep: Endpoint = {
       addresses: [pod.status.podIP],
       conditions: { ready, serving, terminating },
-      ...(pod.spec.hostname && pod.spec.subdomain === name ? { hostname: pod.spec.hostname } : {}),
-      nodeName: pod.spec.nodeName,
-      ...(zone ? { zone } : {}),
-      targetRef: {
-        kind: 'Pod',
-        namespace: pod.metadata.namespace,
-        name: pod.metadata.name,
-        ...(pod.metadata.uid ? { uid: pod.metadata.uid } : {}),
-      },
     };
+    if (pod.spec.hostname && pod.spec.subdomain === name) ep.hostname = pod.spec.hostname;
+    ep.nodeName = pod.spec.nodeName;
+    if (zone) ep.zone = zone;
+    const targetRef: NonNullable<Endpoint['targetRef']> = {
+      kind: 'Pod',
+      namespace: pod.metadata.namespace,
+      name: pod.metadata.name,
+    };
+    if (pod.metadata.uid) targetRef.uid = pod.metadata.uid;
+    ep.targetRef = targetRef;
     let g = groups.find((x) => samePorts(x.ports, ports));
     if (g === undefined) groups.push((g = { ports, endpoints: [] }));
     g.endpoints.push(ep);
