@@ -1040,3 +1040,47 @@ describe('loadDocuments: a List document says its List problems before its objec
     );
   });
 });
+
+describe('loadDocuments: a JSON List laid out by lines reads as a reading of the whole text', () => {
+  const ns = (n: string, extra = '') =>
+    `{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"${n}"}${extra}}`;
+  const list = (...items: string[]) =>
+    `{"apiVersion":"v1","kind":"List","items":[\n${items.join(',\n')}\n]}`;
+  const deep = (d: number) => '['.repeat(d) + ']'.repeat(d);
+  it.each([
+    // A line in an item that opens with `{` is taken for an item's start: that item does not parse.
+    [
+      'an item over two lines',
+      list(ns('a', ',"spec":{"finalizers":[1,\n{"y":1}]}'), ns('b')),
+      ['a:2', 'b:4'],
+      [],
+    ],
+    [
+      'many brackets, not deep',
+      list(
+        ns('a'),
+        ns('b', `,"spec":{"x":[${Array.from({ length: 300 }, () => '{"k":[]}').join(',')}]}`),
+        ns('c'),
+      ),
+      ['a:2', 'b:3', 'c:4'],
+      [],
+    ],
+    // The List, its item and the spec are 4 levels.
+    [
+      '256 levels',
+      list(ns('a'), ns('b', `,"spec":{"x":${deep(252)}}`), ns('c')),
+      ['a:2', 'b:3', 'c:4'],
+      [],
+    ],
+    [
+      '257 levels',
+      list(ns('a'), ns('b', `,"spec":{"x":${deep(253)}}`), ns('c')),
+      [],
+      ['k8s-too-deep 3'],
+    ],
+  ])('%s', (_name, text, objects, diagnostics) => {
+    const r = load(text, 'l.json');
+    expect(r.objects.map((o) => `${o.object.metadata.name}:${o.origin.line}`)).toEqual(objects);
+    expect(r.diagnostics.map((d) => `${d.code} ${d.line}`)).toEqual(diagnostics);
+  });
+});

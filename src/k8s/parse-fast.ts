@@ -96,7 +96,7 @@ const NULL_KEY = /(?:^[ \t]*(?:-[ \t]+)*|[{,][ \t]*)(?:~|null|Null|NULL)[ \t]*:(
 const FLOW_KEY = /(?:^[ \t]*(?:[-?][ \t]+)*|[{,][ \t]*)[[{][^\n]*[\]}][ \t]*:(?=[ \t\r\n]|$)/m;
 
 /** End of the quoted scalar or flow collection that opens at `text[at]`, or -1 if the text ends first. */
-function closing(text: string, at: number): number {
+export function closing(text: string, at: number): number {
   let depth = 0;
   for (let i = at; i < text.length; i++) {
     const c = text.charCodeAt(i);

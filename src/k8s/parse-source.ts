@@ -166,7 +166,11 @@ export function isCheap(src: SourceRef): boolean {
  * Lines of the elements of the JSON text's top-level array, or of the
  * `items` array of its top-level object: one linear scan, no tree.
  */
-export function jsonElementLines(text: string): {
+export function jsonElementLines(
+  text: string,
+  /** Stop at the first element (its line and start): the text before it is all that is read. */
+  firstOnly = false,
+): {
   top: number;
   elements: number[];
   /** Where each element's text starts and ends (offsets, end exclusive): its own reading for a diagnostic's line. */
@@ -200,6 +204,7 @@ export function jsonElementLines(text: string): {
     if (expectElement && c !== 93) {
       elements.push(line);
       starts.push(i);
+      if (firstOnly) return { top: top || 1, elements, starts, ends, depth: maxDepth, deepestLine };
       open = true;
       expectElement = false;
     }

@@ -33,7 +33,7 @@ import {
   type Path,
 } from './parse-source.js';
 import { MAX_NESTING, deepestNesting, parseYamlSlow } from './parse-slow.js';
-import { parseYamlFast } from './parse-fast.js';
+import { closing, parseYamlFast } from './parse-fast.js';
 
 /** How a JSON text is read for lines: as before, the whole reading's options. */
 const JSON_OPTIONS = { logLevel: 'error' } as const;
@@ -84,8 +84,13 @@ class JsonItems implements LazyItems {
   }
 
   value(i: number): unknown {
+    const from = this.scan.starts[i]!;
+    const to = this.scan.ends[i]!;
+    // Deeper than packeteye reads: the whole reading says so, with its line.
+    if (this.scan.depthKnown === false && itemDepth(this.text, from, to) > MAX_NESTING)
+      throw new ItemSyntaxError('nested too deep');
     try {
-      return JSON.parse(this.text.slice(this.scan.starts[i], this.scan.ends[i]));
+      return JSON.parse(this.text.slice(from, to));
     } catch (e) {
       throw new ItemSyntaxError((e as Error).message);
     }
@@ -101,7 +106,73 @@ class JsonItems implements LazyItems {
   }
 }
 
-type JsonScan = ReturnType<typeof jsonElementLines>;
+type JsonScan = ReturnType<typeof jsonElementLines> & {
+  /** False when `depth` was not found (jsonItemsByLine): each item's is checked as it is read. */
+  readonly depthKnown?: boolean;
+};
+
+/** Space, tab, CR or LF. */
+function isSpace(c: number): boolean {
+  return c === 32 || c === 10 || c === 13 || c === 9;
+}
+
+/**
+ * The items of a JSON List laid out by lines — one item a line, or indented
+ * as `kubectl get -o json` and JSON.stringify write it — found without
+ * reading every character (jsonElementLines reads them all): the text up to
+ * the first item is scanned, each later item starts on a line indented as
+ * the first and opening with `{`, and ends at the comma before the next; the
+ * last ends at its closing bracket, which the items' `]` follows. Undefined
+ * when the text is not laid out so. A wrong guess is an item whose text is
+ * not one JSON value: reading it throws ItemSyntaxError and the file is read
+ * whole (jsonListByItem says why a guess that parses is right).
+ */
+function jsonItemsByLine(text: string): JsonScan | undefined {
+  const head = jsonElementLines(text, true);
+  const s0 = head.starts[0];
+  const line0 = head.elements[0];
+  if (s0 === undefined || line0 === undefined || text.charCodeAt(s0) !== 123) return undefined;
+  const indent = text.slice(text.lastIndexOf('\n', s0) + 1, s0);
+  if (!/^[ \t]*$/.test(indent)) return undefined;
+  const starts = [s0];
+  const elements = [line0];
+  let line = line0;
+  for (let nl = text.indexOf('\n', s0); nl !== -1; nl = text.indexOf('\n', nl + 1)) {
+    line++;
+    const at = nl + 1 + indent.length;
+    if (text.charCodeAt(at) === 123 && (indent === '' || text.startsWith(indent, nl + 1))) {
+      starts.push(at);
+      elements.push(line);
+    }
+  }
+  const ends: number[] = [];
+  for (let i = 1; i < starts.length; i++) {
+    let e = starts[i]! - 1;
+    while (e > starts[i - 1]! && isSpace(text.charCodeAt(e))) e--;
+    if (text.charCodeAt(e) !== 44) return undefined; // not `},` before the next item
+    ends.push(e);
+  }
+  const close = closing(text, starts[starts.length - 1]!);
+  if (close === -1) return undefined;
+  let end = close + 1;
+  while (end < text.length && isSpace(text.charCodeAt(end))) end++;
+  if (text.charCodeAt(end) !== 93 || text.includes('"items"', end)) return undefined;
+  ends.push(end);
+  return { top: head.top, elements, starts, ends, depth: 0, deepestLine: 1, depthKnown: false };
+}
+
+/** How deep an item nests, counted from the document's top (the List and its items are two levels). */
+function itemDepth(text: string, from: number, to: number): number {
+  // Cheap bound first: no deeper than its opening brackets.
+  let brackets = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 123 || c === 91) brackets++;
+  }
+  return (
+    2 + (brackets + 2 <= MAX_NESTING ? brackets : jsonElementLines(text.slice(from, to)).depth)
+  );
+}
 
 /**
  * A JSON `*List` object as its envelope (every field but the items, read
@@ -119,12 +190,18 @@ function jsonListByItem(file: string, text: string, scan: JsonScan): RawDocument
   const { starts, ends } = scan;
   const n = starts.length;
   if (n === 0 || ends.length !== n || scan.depth > MAX_NESTING) return undefined;
+  // A later key spelled with escapes (`"\u0069tems"`) is an `items` field the scan does not
+  // see, and it would win: after the items, no escapes.
+  if (text.indexOf('\\', ends[n - 1]) !== -1) return undefined;
   let envelope: unknown;
+  const envelopeText = text.slice(0, starts[0]) + text.slice(ends[n - 1]);
   try {
-    envelope = JSON.parse(text.slice(0, starts[0]) + text.slice(ends[n - 1]));
+    envelope = JSON.parse(envelopeText);
   } catch {
     return undefined;
   }
+  if (scan.depthKnown === false && jsonElementLines(envelopeText).depth > MAX_NESTING)
+    return undefined;
   if (typeof envelope !== 'object' || envelope === null || Array.isArray(envelope))
     return undefined;
   const { kind, items } = envelope as { kind?: unknown; items?: unknown };
@@ -152,6 +229,9 @@ export function parseFileByItem(
   text: string,
 ): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   if (/^\s*\{/.test(text)) {
+    const byLine = jsonItemsByLine(text);
+    const byLineDoc = byLine && jsonListByItem(file, text, byLine);
+    if (byLineDoc) return { documents: [byLineDoc], diagnostics: [] };
     const scan = jsonElementLines(text);
     const doc = jsonListByItem(file, text, scan);
     if (doc) return { documents: [doc], diagnostics: [] };
