@@ -4,7 +4,8 @@
  * read the node (Local traffic policies, topology hints, source ranges, an
  * address listed twice), node after node with one share, the dump — lines,
  * their parsed forms, order — and the diagnostics equal those of a sync that
- * shares nothing; and the ports that do not read the node are written once.
+ * shares nothing (and so does the nftables mode's table, which shares the
+ * service port map); and the ports that do not read the node are written once.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import { formatDump } from './dump.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
+import { generateNftablesRules } from './nftables/index.js';
 import { ProxyShare } from './share.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
 
@@ -48,6 +50,9 @@ function sameOnEveryNode(
       expect(formatDump(shared.dump)).toBe(formatDump(fresh.dump));
       expect(shared.dump).toEqual(fresh.dump);
       expect(shared.diagnostics).toEqual(fresh.diagnostics);
+      // The nftables mode reads the same service port map.
+      const nft = { ...inp, version: '1.34' };
+      expect(generateNftablesRules(nft, share)).toEqual(generateNftablesRules(nft));
     });
 }
 

@@ -10,7 +10,12 @@ import type { ClusterModel, ModelNode } from '../k8s/model.js';
 import type { Service } from '../k8s/types.js';
 import type { NftRuleset } from '../kernel/netfilter/nft-types.js';
 import { CompiledNft } from '../kernel/netfilter/nft-walk.js';
-import { generateNftablesRules, proxierFlagsFor, proxyNodeKeys } from '../proxy/index.js';
+import {
+  generateNftablesRules,
+  proxierFlagsFor,
+  proxyNodeKeys,
+  ProxyShare,
+} from '../proxy/index.js';
 
 /** A node's kube-proxy table as read: the `nft -f` script, its file name, its ruleset. */
 export interface NodeNft {
@@ -27,6 +32,8 @@ export function kubeProxyNftFor(
   const c = model.cluster;
   const byKey = new Map<string, { text: string; diagnostics: readonly Diagnostic[] }>();
   const keyOf = proxyNodeKeys(services, model.endpointSlices);
+  // The nodes' syncs read one service port map (proxy/share.ts).
+  const share = new ProxyShare(services, model.endpointSlices);
   return (node) => {
     const flags = proxierFlagsFor(c, node);
     const input = {
@@ -41,7 +48,10 @@ export function kubeProxyNftFor(
     const key = keyOf(input);
     let r = byKey.get(key);
     if (!r) {
-      r = generateNftablesRules({ ...input, services, endpointSlices: model.endpointSlices });
+      r = generateNftablesRules(
+        { ...input, services, endpointSlices: model.endpointSlices },
+        share,
+      );
       byKey.set(key, r);
     }
     const name = node.metadata.name;

@@ -29,6 +29,7 @@
  * the node's primary IPs (`primary`), not every local address.
  */
 
+import type { ProxyShare } from '../share.js';
 import type { Diagnostic } from '../../diag.js';
 import {
   buildServicePortMap,
@@ -283,7 +284,12 @@ function writeSetup(
  * The `kube-proxy` table kube-proxy's nftables proxier writes for `input`
  * (one IP family: `input.ipFamily`, default IPv4).
  */
-export function generateNftablesRules(input: ProxyInput): NftProxyOutput {
+export function generateNftablesRules(input: ProxyInput, shared?: ProxyShare): NftProxyOutput {
+  // A share holds one cluster's objects: it is used for the input that holds them.
+  const share =
+    shared?.services === input.services && shared.endpointSlices === input.endpointSlices
+      ? shared
+      : undefined;
   const diagnostics: Diagnostic[] = [];
   const layout = resolveNftLayout(input.version ?? DEFAULT_VERSION, diagnostics);
   const family = input.ipFamily ?? 'IPv4';
@@ -302,16 +308,14 @@ export function generateNftablesRules(input: ProxyInput): NftProxyOutput {
   };
   const tx = new NftTransaction(ipX, KUBE_PROXY_TABLE, 'rules for kube-proxy');
   writeSetup(tx, s, input, diagnostics);
-  const { ports, endpoints } = buildServicePortMap(
-    input.services,
-    input.endpointSlices,
-    // LoadBalancerIPMode is on by default from 1.30, before every modelled nftables layout.
-    { family, nodeName: input.nodeName, honourIpMode: true },
-    diagnostics,
-  );
+  // LoadBalancerIPMode is on by default from 1.30, before every modelled nftables layout.
+  const mapOpts = { family, nodeName: input.nodeName, honourIpMode: true };
+  const { ports, endpoints } = share
+    ? share.portMap(mapOpts, diagnostics)
+    : buildServicePortMap(input.services, input.endpointSlices, mapOpts, diagnostics);
   const nodeLabels = input.nodeLabels ?? {};
   // kube-proxy iterates a Go map (random order); the rules of different services never overlap.
-  for (const key of [...ports.keys()].sort()) {
+  for (const key of share ? share.sortedKeys(ports) : [...ports.keys()].sort()) {
     const svcInfo = ports.get(key)!;
     writeServicePort(tx, s, svcInfo, endpoints.get(key) ?? [], nodeLabels);
   }
