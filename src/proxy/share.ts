@@ -79,6 +79,9 @@ function readsNode(p: ServicePortInfo, repeats: ReadonlySet<string>): boolean {
   );
 }
 
+/** How many sets of proxier settings keep their ports' rules (most clusters have one). */
+const MAX_SETTINGS = 4;
+
 /** One cluster's Services and EndpointSlices as kube-proxy on each of its nodes reads them. */
 export class ProxyShare {
   private readonly bases = new Map<string, BasePortMap>();
@@ -165,7 +168,9 @@ export class ProxyShare {
     const shared =
       base !== undefined && !base.nodeReading.has(portKey) && base.map.ports.get(portKey) === port;
     let memo = shared ? this.fragments.get(settings) : undefined;
-    if (shared && !memo) this.fragments.set(settings, (memo = new Map()));
+    // Settings of the node's own (a NodeCIDR detector): past a few, nothing more is kept.
+    if (shared && !memo && this.fragments.size < MAX_SETTINGS)
+      this.fragments.set(settings, (memo = new Map()));
     let f = memo?.get(portKey);
     if (f) return f;
     f = { filterRules: new LineBuffer(), natChains: new LineBuffer(), natRules: new LineBuffer() };
