@@ -132,13 +132,19 @@ export class ObjectsByKind {
   readonly all: readonly LoadedObject[];
   constructor(objects: readonly LoadedObject[]) {
     this.all = objects.slice();
-    for (const l of objects) this.add(l);
-  }
-  private add(l: LoadedObject): void {
-    const k = l.object.kind;
-    const list = this.byKind.get(k);
-    if (list === undefined) this.byKind.set(k, [l]);
-    else list.push(l);
+    // Objects of a kind mostly come together (a List of Pods, then of Services): the last list is kept at hand.
+    let kind: string | undefined;
+    let list: LoadedObject[] = [];
+    for (const l of objects) {
+      const k = l.object.kind;
+      if (k !== kind) {
+        kind = k;
+        const known = this.byKind.get(k);
+        if (known === undefined) this.byKind.set(k, (list = []));
+        else list = known;
+      }
+      list.push(l);
+    }
   }
   of(kind: string): readonly LoadedObject[] {
     return this.byKind.get(kind) ?? [];
