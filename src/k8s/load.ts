@@ -529,7 +529,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const objects: LoadedObject[] = [];
   const workloads: LoadedWorkload[] = [];
   const evidence: EvidenceItem[] = [];
-  const seen = new Map<string, LoadedObject>();
+  let seen = new Map<string, LoadedObject>();
   const duplicates: Duplicates = new Map();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown: UnknownKinds = new Map();
@@ -573,7 +573,9 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
     append(workloads, r.workloads);
     append(evidence, r.evidence);
     append(diagnostics, r.diagnostics);
-    for (const [id, lo] of r.seen) seen.set(id, lo);
+    // The first file's identities are the set (one file of 150,000 objects is the usual dump).
+    if (seen.size === 0) seen = r.seen;
+    else for (const [id, lo] of r.seen) seen.set(id, lo);
     for (const [pair, d] of r.duplicates) {
       const had = duplicates.get(pair);
       if (had) had.count += d.count;
