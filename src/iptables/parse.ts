@@ -288,6 +288,41 @@ function rulesetOf(tables: ReadonlyMap<TableName, TableState>, family: 'ipv4' | 
   return { tables: out, family };
 }
 
+/** An error with FILE:LINE, as every reader reports one. */
+function errorSink(
+  diagnostics: Diagnostic[],
+  fileRef: { file?: string },
+): (line: number, message: string, code?: string, hint?: string) => void {
+  return (line, message, code = CODE_SYNTAX, hint) => {
+    diagnostics.push({
+      code,
+      severity: 'error',
+      message,
+      ...fileRef,
+      line,
+      ...(hint ? { hint } : {}),
+    });
+  };
+}
+
+/** iptables-nft-save's note that legacy tables exist too (a `#` line), as a diagnostic; else undefined. */
+function legacyTablesNote(
+  line: string,
+  lineNo: number,
+  fileRef: { file?: string },
+): Diagnostic | undefined {
+  if (!line.includes('iptables-legacy tables present')) return undefined;
+  return {
+    code: CODE_LEGACY_TABLES,
+    severity: 'info',
+    message:
+      'the dump says iptables-legacy tables are present too; their rules are not in this dump',
+    ...fileRef,
+    line: lineNo,
+    hint: 'run iptables-legacy-save on the node and check those rules as well',
+  };
+}
+
 /** The line-by-line reader both entry points drive. */
 function saveReader(
   file: string | undefined,
@@ -308,16 +343,7 @@ function saveReader(
   let skipping = false;
   let sawLegacyWarning = false;
 
-  const error = (line: number, message: string, code = CODE_SYNTAX, hint?: string): void => {
-    diagnostics.push({
-      code,
-      severity: 'error',
-      message,
-      ...fileRef,
-      line,
-      ...(hint ? { hint } : {}),
-    });
-  };
+  const error = errorSink(diagnostics, fileRef);
 
   const reader: Reader = { diagnostics, opts, family, error };
 
@@ -336,18 +362,9 @@ function saveReader(
     lastLine = lineNo;
     const c0 = line[p]!;
     if (c0 === '#') {
-      if (!sawLegacyWarning && line.includes('iptables-legacy tables present')) {
-        sawLegacyWarning = true;
-        diagnostics.push({
-          code: CODE_LEGACY_TABLES,
-          severity: 'info',
-          message:
-            'the dump says iptables-legacy tables are present too; their rules are not in this dump',
-          ...fileRef,
-          line: lineNo,
-          hint: 'run iptables-legacy-save on the node and check those rules as well',
-        });
-      }
+      const note = sawLegacyWarning ? undefined : legacyTablesNote(line, lineNo, fileRef);
+      if (note) diagnostics.push(note);
+      sawLegacyWarning ||= note !== undefined;
       return;
     }
     let end = line.length;

@@ -24,6 +24,7 @@
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import { familyOfIp } from './ipaddr.js';
 import type { ProxyInput } from './proxier.js';
+import { servicesWithRepeats } from './share.js';
 
 const TOPOLOGY_ANNOTATIONS = [
   'service.kubernetes.io/topology-mode',
@@ -61,19 +62,7 @@ export function proxyNodeKeys(
     if (TOPOLOGY_ANNOTATIONS.some((a) => a in ann)) zones = true;
   }
   // A Service listing one address in two places: the local copy wins, so locality counts.
-  const seen = new Map<string, Set<string>>();
-  for (const sl of endpointSlices) {
-    const name = sl.metadata.labels?.['kubernetes.io/service-name'];
-    if (name === undefined) continue;
-    const key = svcKey(sl.metadata.namespace, name);
-    let addrs = seen.get(key);
-    if (!addrs) seen.set(key, (addrs = new Set()));
-    for (const ep of sl.endpoints ?? [])
-      for (const a of ep.addresses ?? []) {
-        if (addrs.has(a)) locality.add(key);
-        addrs.add(a);
-      }
-  }
+  for (const key of servicesWithRepeats(endpointSlices)) locality.add(key);
   // Per node: the endpoints of locality-reading Services that are on it.
   const localByNode = new Map<string, string[]>();
   endpointSlices.forEach((sl, si) => {

@@ -7,8 +7,6 @@
  * shares nothing (and so does the nftables mode's table, which shares the
  * service port map); and the ports that do not read the node are written once.
  */
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import { formatDump } from './dump.js';
@@ -16,8 +14,7 @@ import { generateIptablesDump, type ProxyInput } from './iptables.js';
 import { generateNftablesRules } from './nftables/index.js';
 import { ProxyShare } from './share.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
-
-const GOLDEN = join(process.cwd(), 'test/fixtures/kube-proxy/golden');
+import { upstreamGoldens } from './testing/upstream-goldens.js';
 
 /** The node names a cluster's EndpointSlices mention, and one they do not. */
 function nodesOf(input: ProxyInput): string[] {
@@ -137,20 +134,10 @@ function mixed(): ProxyInput {
 }
 
 describe('ProxyShare: a shared sync equals a fresh one on every node', () => {
-  const goldens = readdirSync(GOLDEN).filter((f) => f.endsWith('.json'));
-  it.each(goldens)('upstream golden input %s', (f) => {
-    const g = JSON.parse(readFileSync(join(GOLDEN, f), 'utf8')) as {
-      inputs: { proxier: Omit<ProxyInput, 'services' | 'endpointSlices'> } & Pick<
-        ProxyInput,
-        'services' | 'endpointSlices'
-      >;
-    };
-    sameOnEveryNode({
-      ...g.inputs.proxier,
-      services: g.inputs.services,
-      endpointSlices: g.inputs.endpointSlices,
-    });
-  });
+  it.each(upstreamGoldens('golden').map((g) => [g.file, g.input] as const))(
+    'upstream golden input %s',
+    (_, input) => sameOnEveryNode(input),
+  );
 
   it.each(flowFiles())('flow corpus %s', (f) => {
     sameOnEveryNode(corpusInput(f, readFlowFile(f)));

@@ -51,7 +51,7 @@ interface BasePortMap {
 const svcKey = (ns: string | undefined, name: string) => `${ns ?? 'default'}/${name}`;
 
 /** Services (`ns/name`) whose slices list one address twice: which copy wins depends on the node. */
-function servicesWithRepeats(slices: readonly EndpointSlice[]): Set<string> {
+export function servicesWithRepeats(slices: readonly EndpointSlice[]): Set<string> {
   const out = new Set<string>();
   const seen = new Map<string, Set<string>>();
   for (const sl of slices) {
