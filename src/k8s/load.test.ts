@@ -1084,3 +1084,12 @@ describe('loadDocuments: a JSON List laid out by lines reads as a reading of the
     expect(r.diagnostics.map((d) => `${d.code} ${d.line}`)).toEqual(diagnostics);
   });
 });
+
+describe('loadDocuments: a kind named as an Object.prototype property is a kind packeteye does not model', () => {
+  it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty'])('%s', (kind) => {
+    const r = load(JSON.stringify({ apiVersion: 'v1', kind, metadata: { name: 'x' } }), 'x.json');
+    expect(r.diagnostics.map((d) => [d.code, d.severity, d.message])).toEqual([
+      ['k8s-unknown-kind', 'warning', `v1 ${kind} is not modelled by packeteye and is ignored`],
+    ]);
+  });
+});

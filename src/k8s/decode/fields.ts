@@ -381,6 +381,6 @@ export function checkPodTemplateFields(d: Decoder, template: unknown, path: Path
 
 /** Warns about each field of `raw` (an object of `kind`) that the API does not know. */
 export function checkUnknownFields(d: Decoder, raw: Record<string, unknown>, kind: string): void {
-  const shape = SHAPES[kind];
+  const shape = Object.hasOwn(SHAPES, kind) ? SHAPES[kind] : undefined;
   if (shape !== undefined) walk(d, raw, compile(shape), []);
 }

@@ -149,7 +149,8 @@ export function decodeObject(
   apiVersion: string,
   kind: string,
 ): Decoded {
-  const entry = DECODERS[kind];
+  // Own entries only: a kind named `toString` or `constructor` is not one because Object.prototype has it.
+  const entry = Object.hasOwn(DECODERS, kind) ? DECODERS[kind] : undefined;
   if (entry === undefined || !entry.versions.includes(apiVersion)) {
     if (entry !== undefined) {
       const d = new Decoder(ctx, rawObjectRef(raw, kind));
