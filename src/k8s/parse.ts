@@ -101,8 +101,37 @@ class JsonItems implements LazyItems {
   }
 
   source(i: number): SourceRef {
+    return new JsonItemSource(this, i);
+  }
+
+  /** Item `i`'s tree, read from its own text. */
+  tree(i: number): SourceRef {
     const { starts, ends, elements } = this.scan;
-    return lazyTree(this.text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, contents);
+    return lazyTree(this.text, starts[i]!, ends[i]!, elements[i]!, JSON_OPTIONS, contents).lazy!();
+  }
+}
+
+/**
+ * An item's source: its items and its index, nothing more (one for each of
+ * 150,000 items), its tree read when a diagnostic asks for a line and kept.
+ */
+class JsonItemSource implements SourceRef {
+  private read: SourceRef | undefined;
+  constructor(
+    private readonly items: JsonItems,
+    private readonly i: number,
+  ) {}
+
+  get node(): undefined {
+    return undefined;
+  }
+
+  get lines(): undefined {
+    return undefined;
+  }
+
+  get lazy(): () => SourceRef {
+    return () => (this.read ??= this.items.tree(this.i));
   }
 }
 
