@@ -371,6 +371,43 @@ describe('sysctls: effective values combine all and the device as the kernel doe
     expect(h.sysctl.get('net.ipv4.conf.d1.rp_filter')).toBe(1);
     expect(h.sysctl.get('net.ipv4.conf.eth0.rp_filter')).toBe(0);
   });
+  // Namespaces and devices read shared tables until written: a write is seen only where it was made.
+  it.each([
+    ['all in one namespace', 'net.ipv4.conf.all.rp_filter'],
+    ['default in one namespace', 'net.ipv4.conf.default.rp_filter'],
+    ['a device in one namespace', 'net.ipv4.conf.d1.rp_filter'],
+    ['a global key in one namespace', 'net.ipv4.ip_local_port_range'],
+  ])('a write to %s is seen nowhere else', (_n, key) => {
+    const net = new Network();
+    const [a, b] = [net.addHost('a'), net.addHost('b')];
+    for (const h of [a, b]) for (const d of ['d1', 'd2']) h.link.addDummy(d);
+    const keys = [
+      'net.ipv4.conf.all.rp_filter',
+      'net.ipv4.conf.default.rp_filter',
+      'net.ipv4.conf.d1.rp_filter',
+      'net.ipv4.conf.d2.rp_filter',
+      'net.ipv4.ip_local_port_range',
+    ];
+    const before = keys.map((k) => b.sysctl.get(k));
+    const value = key.endsWith('range') ? '1024 2048' : 2;
+    a.sysctl.set(key, value);
+    a.link.addDummy('d3');
+    b.link.addDummy('d3');
+    expect(keys.map((k) => a.sysctl.get(k))).toEqual(
+      keys.map((k, i) => (k === key ? value : before[i])),
+    );
+    expect(keys.map((k) => b.sysctl.get(k))).toEqual(before);
+    // A device made after the write copies default as it is then; the other namespace's does not see it.
+    const d3 = key.includes('.default.') ? 2 : 0;
+    expect([
+      a.sysctl.get('net.ipv4.conf.d3.rp_filter'),
+      b.sysctl.get('net.ipv4.conf.d3.rp_filter'),
+    ]).toEqual([d3, 0]);
+    // A device made before a write to default keeps its copy.
+    a.sysctl.set('net.ipv4.conf.default.rp_filter', 1);
+    expect(a.sysctl.get('net.ipv4.conf.d2.rp_filter')).toBe(0);
+    expect(b.sysctl.get('net.ipv4.conf.default.rp_filter')).toBe(0);
+  });
 });
 
 describe('links', () => {

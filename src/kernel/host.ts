@@ -431,7 +431,7 @@ export class Host implements NetfilterEnv {
     if (this.links.has(name)) throw kernelError('EEXIST', 'RTNETLINK answers: File exists');
     if (!/^[^\s/:]{1,15}$/.test(name))
       throw kernelError('EINVAL', `Error: argument "${name}" is wrong: "name" not a valid ifname`);
-    const conf = new Map(this.sysctl.default);
+    const conf = this.sysctl.default.copy();
     const l = new Link(
       this.name,
       name,

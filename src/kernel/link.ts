@@ -14,7 +14,7 @@ import type { DropReason } from './drop.js';
 import type { OutputFlow, OutputRouteResult } from './fib.js';
 import type { Chooser } from './random.js';
 import type { Recorder, StepKind, StepOf } from './step.js';
-import type { Sysctls } from './sysctl.js';
+import type { Sysctls, SysctlTable } from './sysctl.js';
 
 export type LinkKind = 'loopback' | 'veth' | 'bridge' | 'dummy' | 'ether' | (string & {});
 
@@ -128,7 +128,7 @@ export class Link {
   wire: Wire = { kind: 'none' };
   driver: DeviceDriver | undefined;
   /** Per-device IPv4 sysctls (net.ipv4.conf.<dev>.*), copied from `default` at creation. */
-  readonly conf: Map<string, number>;
+  readonly conf: SysctlTable;
 
   constructor(
     readonly host: string,
@@ -137,7 +137,7 @@ export class Link {
     readonly kind: LinkKind,
     public mac: Mac,
     mtu: number,
-    conf: Map<string, number>,
+    conf: SysctlTable,
     macSet: boolean,
   ) {
     this.mtu = mtu;

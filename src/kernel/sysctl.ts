@@ -48,15 +48,57 @@ export const GLOBAL_DEFAULTS: Readonly<Record<string, number | string>> = {
   'net.netfilter.nf_conntrack_tcp_be_liberal': 0,
 };
 
+/**
+ * A set of sysctl values shared until written: a namespace starts with the
+ * kernel's defaults and a device with a copy of `conf/default`, and most are
+ * never written, so they read one table until the first write copies it.
+ */
+export class SysctlTable<V extends number | string = number> {
+  private values: Map<string, V>;
+  /** Whether `values` is this table's alone (else it is shared and copied before a write). */
+  private own: boolean;
+
+  constructor(values: ReadonlyMap<string, V>) {
+    this.values = values as Map<string, V>;
+    this.own = false;
+  }
+
+  get(key: string): V | undefined {
+    return this.values.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (this.values.get(key) === value && this.values.has(key)) return;
+    if (!this.own) {
+      this.values = new Map(this.values);
+      this.own = true;
+    }
+    this.values.set(key, value);
+  }
+
+  /** A copy of the table as it is now (later writes to either are not seen by the other). */
+  copy(): SysctlTable<V> {
+    this.own = false;
+    return new SysctlTable(this.values);
+  }
+
+  entries(): IterableIterator<[string, V]> {
+    return this.values.entries();
+  }
+}
+
+const CONF_TABLE: ReadonlyMap<string, number> = new Map(Object.entries(CONF_DEFAULTS));
+const GLOBAL_TABLE: ReadonlyMap<string, number | string> = new Map(Object.entries(GLOBAL_DEFAULTS));
+
 export interface SysctlDevices {
-  devConf(dev: string): Map<string, number> | undefined;
-  allDevConfs(): Iterable<Map<string, number>>;
+  devConf(dev: string): SysctlTable | undefined;
+  allDevConfs(): Iterable<SysctlTable>;
 }
 
 export class Sysctls {
-  readonly all = new Map<string, number>(Object.entries(CONF_DEFAULTS));
-  readonly default = new Map<string, number>(Object.entries(CONF_DEFAULTS));
-  private readonly global = new Map<string, number | string>(Object.entries(GLOBAL_DEFAULTS));
+  readonly all = new SysctlTable(CONF_TABLE);
+  readonly default = new SysctlTable(CONF_TABLE);
+  private readonly global = new SysctlTable(GLOBAL_TABLE);
 
   constructor(private readonly devices: SysctlDevices) {}
 
