@@ -4,7 +4,6 @@
  * API took during v1alpha1), ports and rules.
  */
 
-import type { Path } from '../parse.js';
 import { labelKeyProblem } from '../selector.js';
 import type {
   AdminNetworkPolicy,
@@ -16,7 +15,7 @@ import type {
   LabelSelector,
   NamespaceRelation,
 } from '../types.js';
-import { each, isRec, type Decoder, type Rec } from './decoder.js';
+import { each, isRec, type Decoder, step, type FieldPath, type Rec } from './decoder.js';
 import { errorsSince, policyCidr } from './networkpolicy.js';
 
 const RELATIONS = ['self', 'notSelf', 'related', 'sameLabels', 'notSameLabels'] as const;
@@ -33,7 +32,7 @@ const RELATIONS = ['self', 'notSelf', 'related', 'sameLabels', 'notSameLabels'] 
 function anpNamespaces(
   d: Decoder,
   v: unknown,
-  p: Path,
+  p: FieldPath,
   relative: boolean,
 ): LabelSelector | NamespaceRelation | undefined {
   const m = isRec(v) ? v : undefined;
@@ -49,10 +48,10 @@ function anpNamespaces(
     return undefined;
   }
   const k = rel[0];
-  if (k === undefined) return d.selector(m.namespaceSelector ?? {}, [...p, 'namespaceSelector']);
+  if (k === undefined) return d.selector(m.namespaceSelector ?? {}, step(p, 'namespaceSelector'));
   if (!relative) {
     d.error(
-      [...p, k],
+      step(p, k),
       'k8s-invalid-value',
       `${k} selects namespaces relative to the subject's; the subject itself cannot use it`,
       'use a namespace label selector',
@@ -64,17 +63,17 @@ function anpNamespaces(
     case 'self':
     case 'notSelf':
       if (val !== true) {
-        d.error([...p, k], 'k8s-invalid-value', `${k} can only be true`);
+        d.error(step(p, k), 'k8s-invalid-value', `${k} can only be true`);
         return undefined;
       }
       return k === 'self' ? { self: true } : { notSelf: true };
     case 'related': {
-      const r = d.oneOf(val, [...p, k], ['Self', 'NotSelf'] as const);
+      const r = d.oneOf(val, step(p, k), ['Self', 'NotSelf'] as const);
       return r === undefined ? undefined : { related: r };
     }
     case 'sameLabels':
     case 'notSameLabels': {
-      const keys = each(d, val, [...p, k], (kv, kp) => {
+      const keys = each(d, val, step(p, k), (kv, kp) => {
         const key = d.str(kv, kp);
         const problem = key === undefined ? undefined : labelKeyProblem(key);
         if (problem) d.error(kp, 'k8s-invalid-label', problem);
@@ -89,7 +88,7 @@ function anpNamespaces(
 function anpPods(
   d: Decoder,
   v: unknown,
-  p: Path,
+  p: FieldPath,
   relative: boolean,
 ):
   { namespaceSelector: LabelSelector | NamespaceRelation; podSelector: LabelSelector } | undefined {
@@ -98,15 +97,15 @@ function anpPods(
   if (!pods) return undefined;
   const nsSel =
     pods.namespaces !== undefined
-      ? anpNamespaces(d, pods.namespaces, [...p, 'namespaces'], relative)
-      : d.selector(pods.namespaceSelector, [...p, 'namespaceSelector']);
-  const podSel = d.selector(pods.podSelector, [...p, 'podSelector']);
+      ? anpNamespaces(d, pods.namespaces, step(p, 'namespaces'), relative)
+      : d.selector(pods.namespaceSelector, step(p, 'namespaceSelector'));
+  const podSel = d.selector(pods.podSelector, step(p, 'podSelector'));
   if (errorsSince(d, mark)) return undefined;
   // The schema marks both selectors required, yet manifests in the wild (and tools' test inputs)
   // leave one out meaning "all": read a missing one as {} and say so.
   const missing = (which: string, kind: string) =>
     d.warn(
-      [...p, which],
+      step(p, which),
       'k8s-defaulted-selector',
       `pods.${which} is missing: read as {}, all ${kind}`,
       `write ${which}: {} to say so`,
@@ -116,7 +115,11 @@ function anpPods(
   return { namespaceSelector: nsSel ?? {}, podSelector: podSel ?? {} };
 }
 
-function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySubject | undefined {
+function decodeAnpSubject(
+  d: Decoder,
+  v: unknown,
+  p: FieldPath,
+): AdminNetworkPolicySubject | undefined {
   const mark = d.ctx.diagnostics.length;
   const m = d.map(v, p);
   if (!d.required(m, p, 'subject')) return undefined;
@@ -124,10 +127,10 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
   const ns =
     m.namespaces === undefined
       ? undefined
-      : (anpNamespaces(d, m.namespaces, [...p, 'namespaces'], false) as LabelSelector | undefined);
+      : (anpNamespaces(d, m.namespaces, step(p, 'namespaces'), false) as LabelSelector | undefined);
   if (ns) s.namespaces = ns;
   // Without relations (relative = false), the namespace part is a plain selector.
-  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods'], false);
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, step(p, 'pods'), false);
   if (pods) s.pods = pods as NonNullable<AdminNetworkPolicySubject['pods']>;
   if (errorsSince(d, mark)) return undefined;
   if ((s.namespaces === undefined) === (s.pods === undefined)) {
@@ -140,7 +143,7 @@ function decodeAnpSubject(d: Decoder, v: unknown, p: Path): AdminNetworkPolicySu
 function decodeAnpPeer(
   d: Decoder,
   v: unknown,
-  p: Path,
+  p: FieldPath,
   egress: boolean,
 ): AdminNetworkPolicyPeer | undefined {
   const mark = d.ctx.diagnostics.length;
@@ -150,22 +153,22 @@ function decodeAnpPeer(
   const ns =
     m.namespaces === undefined
       ? undefined
-      : anpNamespaces(d, m.namespaces, [...p, 'namespaces'], true);
+      : anpNamespaces(d, m.namespaces, step(p, 'namespaces'), true);
   if (ns) peer.namespaces = ns;
-  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, [...p, 'pods'], true);
+  const pods = m.pods === undefined ? undefined : anpPods(d, m.pods, step(p, 'pods'), true);
   if (pods) peer.pods = pods;
   if (egress) {
-    const nodes = d.selector(m.nodes, [...p, 'nodes']);
+    const nodes = d.selector(m.nodes, step(p, 'nodes'));
     if (nodes) peer.nodes = nodes;
     // An IPv6 network is kept as written: it matches no IPv4 address (the policy engine says so).
-    const networks = each(d, m.networks, [...p, 'networks'], (nv, np) =>
+    const networks = each(d, m.networks, step(p, 'networks'), (nv, np) =>
       d.isV6(nv) ? (nv as string) : policyCidr(d, nv, np),
     );
     if (networks) peer.networks = networks;
   } else {
     for (const k of ['nodes', 'networks']) {
       if (m[k] !== undefined)
-        d.error([...p, k], 'k8s-invalid-value', `${k} peers are only allowed in egress rules`);
+        d.error(step(p, k), 'k8s-invalid-value', `${k} peers are only allowed in egress rules`);
     }
   }
   // One root cause, one diagnostic: a part already reported leaves the peer out without a second word.
@@ -184,27 +187,27 @@ function decodeAnpPeer(
   return peer;
 }
 
-function decodeAnpPort(d: Decoder, v: unknown, p: Path): AdminNetworkPolicyPort | undefined {
+function decodeAnpPort(d: Decoder, v: unknown, p: FieldPath): AdminNetworkPolicyPort | undefined {
   const m = d.map(v, p);
   if (!m) return undefined;
   const port: AdminNetworkPolicyPort = {};
-  const pn = d.map(m.portNumber, [...p, 'portNumber']);
+  const pn = d.map(m.portNumber, step(p, 'portNumber'));
   if (pn) {
-    const n = d.port(pn.port, [...p, 'portNumber', 'port']);
-    const proto = d.protocol(pn.protocol, [...p, 'portNumber', 'protocol']) ?? 'TCP';
+    const n = d.port(pn.port, step(p, 'portNumber', 'port'));
+    const proto = d.protocol(pn.protocol, step(p, 'portNumber', 'protocol')) ?? 'TCP';
     if (n !== undefined) port.portNumber = { protocol: proto, port: n };
   }
-  const named = d.str(m.namedPort, [...p, 'namedPort']);
+  const named = d.str(m.namedPort, step(p, 'namedPort'));
   if (named) port.namedPort = named;
-  const pr = d.map(m.portRange, [...p, 'portRange']);
+  const pr = d.map(m.portRange, step(p, 'portRange'));
   if (pr) {
-    const start = d.port(pr.start, [...p, 'portRange', 'start']);
-    const end = d.port(pr.end, [...p, 'portRange', 'end']);
-    const proto = d.protocol(pr.protocol, [...p, 'portRange', 'protocol']);
+    const start = d.port(pr.start, step(p, 'portRange', 'start'));
+    const end = d.port(pr.end, step(p, 'portRange', 'end'));
+    const proto = d.protocol(pr.protocol, step(p, 'portRange', 'protocol'));
     if (start !== undefined && end !== undefined) {
       if (end < start)
         d.error(
-          [...p, 'portRange', 'end'],
+          step(p, 'portRange', 'end'),
           'k8s-invalid-port',
           `end ${end} is below start ${start}`,
         );
@@ -228,29 +231,29 @@ function decodeAnpPort(d: Decoder, v: unknown, p: Path): AdminNetworkPolicyPort 
 function decodeAnpRules<A extends string>(
   d: Decoder,
   v: unknown,
-  p: Path,
+  p: FieldPath,
   egress: boolean,
   actions: readonly A[],
 ): AdminNetworkPolicyRule<A>[] | undefined {
   const rules = each(d, v, p, (rv, rp): AdminNetworkPolicyRule<A> | undefined => {
     const m = d.map(rv, rp);
     if (!m) return undefined;
-    const action = d.oneOf(m.action, [...rp, 'action'], actions);
-    if (!d.required(m.action ?? undefined, [...rp, 'action'], 'action') || !action)
+    const action = d.oneOf(m.action, step(rp, 'action'), actions);
+    if (!d.required(m.action ?? undefined, step(rp, 'action'), 'action') || !action)
       return undefined;
     const rule: AdminNetworkPolicyRule<A> = { action };
-    const name = d.str(m.name, [...rp, 'name']);
+    const name = d.str(m.name, step(rp, 'name'));
     if (name) rule.name = name;
     const key = egress ? 'to' : 'from';
     const mark = d.ctx.diagnostics.length;
-    const peers = each(d, m[key], [...rp, key], (pv, pp) => decodeAnpPeer(d, pv, pp, egress));
+    const peers = each(d, m[key], step(rp, key), (pv, pp) => decodeAnpPeer(d, pv, pp, egress));
     if (errorsSince(d, mark)) return undefined;
     if (!peers || peers.length === 0) {
-      d.error([...rp, key], 'k8s-required', `a rule needs at least one ${key} peer`);
+      d.error(step(rp, key), 'k8s-required', `a rule needs at least one ${key} peer`);
       return undefined;
     }
     rule[key] = peers;
-    const ports = each(d, m.ports, [...rp, 'ports'], (pv, pp) => decodeAnpPort(d, pv, pp));
+    const ports = each(d, m.ports, step(rp, 'ports'), (pv, pp) => decodeAnpPort(d, pv, pp));
     if (ports) rule.ports = ports;
     return rule;
   });

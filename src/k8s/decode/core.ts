@@ -4,7 +4,7 @@
  * phase and readiness).
  */
 
-import { formatPath, type Path } from '../parse.js';
+import { formatPath } from '../parse.js';
 import type {
   Container,
   ContainerPort,
@@ -14,7 +14,16 @@ import type {
   Pod,
   PodCondition,
 } from '../types.js';
-import { each, isValidPortName, type Decoder, type Rec } from './decoder.js';
+import {
+  each,
+  hasField,
+  isValidPortName,
+  pathOf,
+  step,
+  type Decoder,
+  type FieldPath,
+  type Rec,
+} from './decoder.js';
 
 export function decodeNode(d: Decoder, raw: Rec): Node | undefined {
   const metadata = d.meta(raw, 'Node', false);
@@ -50,7 +59,7 @@ export function decodeNode(d: Decoder, raw: Rec): Node | undefined {
       (v, p): NodeAddress | undefined => {
         const a = d.map(v, p);
         if (!a) return undefined;
-        const type = d.oneOf(a.type, [...p, 'type'], [
+        const type = d.oneOf(a.type, step(p, 'type'), [
           'InternalIP',
           'ExternalIP',
           'Hostname',
@@ -59,11 +68,11 @@ export function decodeNode(d: Decoder, raw: Rec): Node | undefined {
         ] as const);
         if (!type) return undefined;
         if (type === 'InternalIP' || type === 'ExternalIP') {
-          const address = d.ip(a.address, [...p, 'address']);
+          const address = d.ip(a.address, step(p, 'address'));
           if (address === undefined) return undefined;
           return { type, address };
         }
-        const address = d.str(a.address, [...p, 'address']);
+        const address = d.str(a.address, step(p, 'address'));
         return address === undefined ? undefined : { type, address };
       },
     );
@@ -77,34 +86,39 @@ export function decodeNamespace(d: Decoder, raw: Rec): Namespace | undefined {
   return metadata ? { apiVersion: 'v1', kind: 'Namespace', metadata } : undefined;
 }
 
+/** Container `i` of a list; an init container keeps its `restartPolicy` (a sidecar's is Always). */
 function decodeContainer(
   d: Decoder,
   v: unknown,
-  p: Path,
+  p: FieldPath,
+  i: number,
+  init: boolean,
 ): (Container & { restartPolicy?: string }) | undefined {
   const c = d.map(v, p);
   if (!c) return undefined;
-  let name = d.str(c.name, [...p, 'name']);
+  let name = d.str(c.name, step(p, 'name'));
   if (name === undefined) {
     // The name does not change a network answer; the container's ports still do.
-    name = `container-${p[p.length - 1]}`;
+    name = `container-${i}`;
     d.warn(
-      [...p, 'name'],
+      step(p, 'name'),
       'k8s-container-no-name',
       `container has no name; read as ${JSON.stringify(name)}`,
-      `add ${formatPath([...p, 'name'])}`,
+      `add ${formatPath(pathOf(step(p, 'name')))}`,
     );
   }
-  const container: Container & { restartPolicy?: string } = { name };
-  const image = d.str(c.image, [...p, 'image']);
+  // Made empty and filled: an empty literal has room for four fields in the object itself.
+  const container = {} as Container & { restartPolicy?: string };
+  container.name = name;
+  const image = d.str(c.image, step(p, 'image'));
   if (image) container.image = image;
-  if (typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
-  const ports = each(d, c.ports, [...p, 'ports'], (pv, pp): ContainerPort | undefined => {
+  if (init && typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
+  const ports = each(d, c.ports, step(p, 'ports'), (pv, pp): ContainerPort | undefined => {
     const po = d.map(pv, pp);
     if (!po) return undefined;
-    const containerPort = d.port(po.containerPort, [...pp, 'containerPort']);
+    const containerPort = d.port(po.containerPort, step(pp, 'containerPort'));
     if (
-      !d.required(po.containerPort ?? undefined, [...pp, 'containerPort'], 'containerPort') ||
+      !d.required(po.containerPort ?? undefined, step(pp, 'containerPort'), 'containerPort') ||
       containerPort === undefined
     )
       return undefined;
@@ -112,21 +126,21 @@ function decodeContainer(
     const cp = {} as ContainerPort;
     cp.containerPort = containerPort;
     if (po.name !== undefined && po.name !== null) {
-      const name = d.str(po.name, [...pp, 'name']);
+      const name = d.str(po.name, step(pp, 'name'));
       if (name !== undefined && !isValidPortName(name)) {
         d.error(
-          [...pp, 'name'],
+          step(pp, 'name'),
           'k8s-invalid-port',
           `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
         );
       } else if (name !== undefined) cp.name = name;
     }
-    const protocol = d.protocol(po.protocol, [...pp, 'protocol']);
+    const protocol = d.protocol(po.protocol, step(pp, 'protocol'));
     if (protocol) cp.protocol = protocol;
-    const hostPort = d.port(po.hostPort, [...pp, 'hostPort']);
+    const hostPort = d.port(po.hostPort, step(pp, 'hostPort'));
     if (hostPort !== undefined) cp.hostPort = hostPort;
     if (po.hostIP !== undefined && po.hostIP !== null) {
-      const hostIP = d.ip(po.hostIP, [...pp, 'hostIP']);
+      const hostIP = d.ip(po.hostIP, step(pp, 'hostIP'));
       if (hostIP) cp.hostIP = hostIP;
     }
     return cp;
@@ -135,13 +149,29 @@ function decodeContainer(
   return container;
 }
 
+/** A container name used before in the list (a pod has a few containers: no set is made). */
+function reportDuplicateNames(d: Decoder, containers: readonly Container[]): void {
+  for (let i = 1; i < containers.length; i++) {
+    const name = containers[i]!.name;
+    let j = 0;
+    while (j < i && containers[j]!.name !== name) j++;
+    if (j < i)
+      d.error(
+        ['spec', 'containers', i, 'name'],
+        'k8s-duplicate',
+        `container name ${JSON.stringify(name)} is used twice`,
+        'give each container a unique name',
+      );
+  }
+}
+
 export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   const metadata = d.meta(raw, 'Pod', true);
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, ['spec']);
   if (!d.required(spec, ['spec'], 'spec')) return undefined;
-  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p) =>
-    decodeContainer(d, v, p),
+  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p, i) =>
+    decodeContainer(d, v, p, i, false),
   );
   if (!containers || containers.length === 0) {
     // The API server requires one, but a pod's network presence does not depend on it.
@@ -152,22 +182,12 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
       'add spec.containers with a name and image',
     );
   }
-  const names = new Set<string>();
-  containers?.forEach((c, i) => {
-    if (names.has(c.name))
-      d.error(
-        ['spec', 'containers', i, 'name'],
-        'k8s-duplicate',
-        `container name ${JSON.stringify(c.name)} is used twice`,
-        'give each container a unique name',
-      );
-    names.add(c.name);
-  });
+  if (containers) reportDuplicateNames(d, containers);
   // Made empty and filled (room for four fields in the object itself); the pod is made last, with its status.
   const podSpec = {} as Pod['spec'];
-  podSpec.containers = (containers ?? []).map(({ restartPolicy: _r, ...c }) => c);
-  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p) =>
-    decodeContainer(d, v, p),
+  podSpec.containers = containers ?? [];
+  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p, i) =>
+    decodeContainer(d, v, p, i, true),
   );
   if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
   const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
@@ -188,52 +208,57 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
 /** A pod's `status`: addresses, phase, conditions; undefined when it has none of them. */
 function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   const status = d.map(raw.status, ['status']);
-  if (status) {
-    const st: NonNullable<Pod['status']> = {};
-    if (status.podIP !== undefined && status.podIP !== null && status.podIP !== '') {
-      const podIP = d.ip(status.podIP, ['status', 'podIP']);
-      if (podIP) st.podIP = podIP;
-    }
-    const podIPs = each(d, status.podIPs, ['status', 'podIPs'], (v, p) => {
-      const m = d.map(v, p);
-      if (!m || d.isV6(m.ip)) return undefined;
-      const ip = d.ip(m.ip, [...p, 'ip']);
-      return ip ? { ip } : undefined;
-    });
-    if (podIPs && podIPs.length > 0) {
-      st.podIPs = podIPs;
-      if (st.podIP === undefined) st.podIP = podIPs[0]!.ip;
-      else if (podIPs[0]!.ip !== st.podIP) {
-        d.error(
-          ['status', 'podIPs', 0, 'ip'],
-          'k8s-invalid-ip',
-          `podIPs[0] (${podIPs[0]!.ip}) differs from podIP (${st.podIP})`,
-          'the first of podIPs must equal podIP',
-        );
-      }
-    }
-    if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
-      const hostIP = d.ip(status.hostIP, ['status', 'hostIP']);
-      if (hostIP) st.hostIP = hostIP;
-    }
-    const phase = d.str(status.phase, ['status', 'phase']);
-    if (phase) st.phase = phase;
-    const conditions = each(
-      d,
-      status.conditions,
-      ['status', 'conditions'],
-      (v, p): PodCondition | undefined => {
-        const m = d.map(v, p);
-        if (!m) return undefined;
-        const type = d.str(m.type, [...p, 'type']);
-        const s = d.oneOf(m.status, [...p, 'status'], ['True', 'False', 'Unknown'] as const);
-        return type && s ? { type, status: s } : undefined;
-      },
-    );
-    if (conditions) st.conditions = conditions;
-    if (Object.keys(st).length > 0) return st;
+  if (!status) return undefined;
+  let podIP: string | undefined;
+  if (status.podIP !== undefined && status.podIP !== null && status.podIP !== '') {
+    podIP = d.ip(status.podIP, ['status', 'podIP']) || undefined;
   }
-  return undefined;
+  let podIPs = each(d, status.podIPs, ['status', 'podIPs'], (v, p) => {
+    const m = d.map(v, p);
+    if (!m || d.isV6(m.ip)) return undefined;
+    const ip = d.ip(m.ip, step(p, 'ip'));
+    return ip ? { ip } : undefined;
+  });
+  if (podIPs && podIPs.length === 0) podIPs = undefined;
+  if (podIPs && podIP !== undefined && podIPs[0]!.ip !== podIP) {
+    d.error(
+      ['status', 'podIPs', 0, 'ip'],
+      'k8s-invalid-ip',
+      `podIPs[0] (${podIPs[0]!.ip}) differs from podIP (${podIP})`,
+      'the first of podIPs must equal podIP',
+    );
+  }
+  let hostIP: string | undefined;
+  if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
+    hostIP = d.ip(status.hostIP, ['status', 'hostIP']) || undefined;
+  }
+  const phase = d.str(status.phase, ['status', 'phase']) || undefined;
+  const conditions = each(
+    d,
+    status.conditions,
+    ['status', 'conditions'],
+    (v, p): PodCondition | undefined => {
+      const m = d.map(v, p);
+      if (!m) return undefined;
+      const type = d.str(m.type, step(p, 'type'));
+      const s = d.oneOf(m.status, step(p, 'status'), ['True', 'False', 'Unknown'] as const);
+      return type && s ? { type, status: s } : undefined;
+    },
+  );
+  // A running pod has all five: one literal, its fields in the object itself (five fields
+  // added one by one to an empty one would need a property array beside it).
+  if (podIP !== undefined && podIPs && hostIP !== undefined && phase !== undefined && conditions)
+    return { podIP, podIPs, hostIP, phase, conditions };
+  const st: NonNullable<Pod['status']> = {};
+  if (podIP !== undefined) st.podIP = podIP;
+  if (podIPs) {
+    st.podIPs = podIPs;
+    if (podIP === undefined) st.podIP = podIPs[0]!.ip;
+  }
+  if (hostIP !== undefined) st.hostIP = hostIP;
+  if (phase !== undefined) st.phase = phase;
+  if (conditions) st.conditions = conditions;
+  return hasField(st) ? st : undefined;
 }
 
 const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;
@@ -264,10 +289,10 @@ function decodePodDns(d: Decoder, spec: Rec, podSpec: Pod['spec']): void {
     if (searches) cfg.searches = searches;
     const options = each(d, dc.options, ['spec', 'dnsConfig', 'options'], (v, p) => {
       const m = d.map(v, p);
-      const name = m ? d.str(m.name, [...p, 'name']) : undefined;
+      const name = m ? d.str(m.name, step(p, 'name')) : undefined;
       if (!m || name === undefined) return undefined;
       const raw = m.value;
-      const value = typeof raw === 'number' ? String(raw) : d.str(raw, [...p, 'value']);
+      const value = typeof raw === 'number' ? String(raw) : d.str(raw, step(p, 'value'));
       return value !== undefined ? { name, value } : { name };
     });
     if (options) cfg.options = options;
@@ -282,9 +307,9 @@ function decodePodDns(d: Decoder, spec: Rec, podSpec: Pod['spec']): void {
     );
   const aliases = each(d, spec.hostAliases, ['spec', 'hostAliases'], (v, p) => {
     const m = d.map(v, p);
-    const ip = m ? d.ip(m.ip, [...p, 'ip']) : undefined;
+    const ip = m ? d.ip(m.ip, step(p, 'ip')) : undefined;
     if (!m || ip === undefined) return undefined;
-    const hostnames = each(d, m.hostnames, [...p, 'hostnames'], (x, q) => d.str(x, q));
+    const hostnames = each(d, m.hostnames, step(p, 'hostnames'), (x, q) => d.str(x, q));
     return hostnames ? { ip, hostnames } : { ip };
   });
   if (aliases && aliases.length > 0) podSpec.hostAliases = aliases;

@@ -4,9 +4,8 @@
  * read only to be mirrored into EndpointSlices.
  */
 
-import type { Path } from '../parse.js';
 import type { Endpoint, EndpointPort, EndpointSlice, ObjectMeta, Protocol } from '../types.js';
-import { each, isRec, type Decoder, type Rec } from './decoder.js';
+import { each, isRec, type Decoder, step, type FieldPath, type Rec } from './decoder.js';
 
 export interface LegacyEndpoints {
   apiVersion: 'v1';
@@ -44,12 +43,12 @@ export function decodeEndpointSlice(
     each(d, raw.endpoints, ['endpoints'], (v, p): Endpoint | undefined => {
       const m = d.map(v, p);
       if (!m) return undefined;
-      const addresses = each(d, m.addresses, [...p, 'addresses'], (a, ap) =>
+      const addresses = each(d, m.addresses, step(p, 'addresses'), (a, ap) =>
         v4 ? d.ip(a, ap) : d.str(a, ap),
       );
       if (!addresses || addresses.length === 0) {
         d.error(
-          [...p, 'addresses'],
+          step(p, 'addresses'),
           'k8s-required',
           'an endpoint needs at least one address',
           'add addresses: [the pod IP]',
@@ -57,24 +56,24 @@ export function decodeEndpointSlice(
         return undefined;
       }
       const e: Endpoint = { addresses };
-      const c = d.map(m.conditions, [...p, 'conditions']);
+      const c = d.map(m.conditions, step(p, 'conditions'));
       if (c) {
         const cond: NonNullable<Endpoint['conditions']> = {};
         for (const k of ['ready', 'serving', 'terminating'] as const) {
-          const b = d.bool(c[k], [...p, 'conditions', k]);
+          const b = d.bool(c[k], step(p, 'conditions', k));
           if (b !== undefined) cond[k] = b;
         }
         e.conditions = cond;
       }
-      const hostname = d.str(m.hostname, [...p, 'hostname']);
+      const hostname = d.str(m.hostname, step(p, 'hostname'));
       if (hostname) e.hostname = hostname;
-      const nodeName = d.str(m.nodeName, [...p, 'nodeName']);
+      const nodeName = d.str(m.nodeName, step(p, 'nodeName'));
       if (nodeName) e.nodeName = nodeName;
-      const zone = d.str(m.zone, [...p, 'zone']);
+      const zone = d.str(m.zone, step(p, 'zone'));
       if (zone) e.zone = zone;
       if (apiVersion === 'discovery.k8s.io/v1beta1') {
         // v1beta1 had `topology` (with topology.kubernetes.io/zone) instead of nodeName/zone.
-        const topo = d.map(m.topology, [...p, 'topology']);
+        const topo = d.map(m.topology, step(p, 'topology'));
         if (topo) {
           if (!e.nodeName && typeof topo['kubernetes.io/hostname'] === 'string')
             e.nodeName = topo['kubernetes.io/hostname'];
@@ -82,16 +81,16 @@ export function decodeEndpointSlice(
             e.zone = topo['topology.kubernetes.io/zone'];
         }
       }
-      const hints = d.map(m.hints, [...p, 'hints']);
+      const hints = d.map(m.hints, step(p, 'hints'));
       if (hints) {
-        const fz = each(d, hints.forZones, [...p, 'hints', 'forZones'], (z, zp) => {
+        const fz = each(d, hints.forZones, step(p, 'hints', 'forZones'), (z, zp) => {
           const zm = d.map(z, zp);
-          const name = zm ? d.str(zm.name, [...zp, 'name']) : undefined;
+          const name = zm ? d.str(zm.name, step(zp, 'name')) : undefined;
           return name ? { name } : undefined;
         });
         if (fz) e.hints = { forZones: fz };
       }
-      const tr = d.map(m.targetRef, [...p, 'targetRef']);
+      const tr = d.map(m.targetRef, step(p, 'targetRef'));
       if (tr) {
         const t: NonNullable<Endpoint['targetRef']> = {};
         for (const k of ['kind', 'namespace', 'name', 'uid'] as const)
@@ -111,13 +110,13 @@ export function decodeEndpointSlice(
     const m = d.map(v, p);
     if (!m) return undefined;
     const ep: EndpointPort = {};
-    const name = d.str(m.name, [...p, 'name']);
+    const name = d.str(m.name, step(p, 'name'));
     if (name !== undefined) ep.name = name;
-    const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+    const protocol = d.protocol(m.protocol, step(p, 'protocol'));
     if (protocol) ep.protocol = protocol;
-    const port = d.port(m.port, [...p, 'port']);
+    const port = d.port(m.port, step(p, 'port'));
     if (port !== undefined) ep.port = port;
-    const appProtocol = d.str(m.appProtocol, [...p, 'appProtocol']);
+    const appProtocol = d.str(m.appProtocol, step(p, 'appProtocol'));
     if (appProtocol) ep.appProtocol = appProtocol;
     return ep;
   });
@@ -128,10 +127,10 @@ export function decodeEndpointSlice(
 export function decodeLegacyEndpoints(d: Decoder, raw: Rec): LegacyEndpoints | undefined {
   const metadata = d.meta(raw, 'Endpoints', true);
   if (!metadata) return undefined;
-  const addr = (v: unknown, p: Path) => {
+  const addr = (v: unknown, p: FieldPath) => {
     const m = d.map(v, p);
     if (!m) return undefined;
-    const ip = d.ip(m.ip, [...p, 'ip']);
+    const ip = d.ip(m.ip, step(p, 'ip'));
     if (!ip) return undefined;
     const a: LegacyEndpoints['subsets'][number]['addresses'][number] = { ip };
     if (typeof m.nodeName === 'string') a.nodeName = m.nodeName;
@@ -149,17 +148,17 @@ export function decodeLegacyEndpoints(d: Decoder, raw: Rec): LegacyEndpoints | u
       const m = d.map(v, p);
       if (!m) return undefined;
       return {
-        addresses: each(d, m.addresses, [...p, 'addresses'], addr) ?? [],
-        notReadyAddresses: each(d, m.notReadyAddresses, [...p, 'notReadyAddresses'], addr) ?? [],
+        addresses: each(d, m.addresses, step(p, 'addresses'), addr) ?? [],
+        notReadyAddresses: each(d, m.notReadyAddresses, step(p, 'notReadyAddresses'), addr) ?? [],
         ports:
-          each(d, m.ports, [...p, 'ports'], (pv, pp) => {
+          each(d, m.ports, step(p, 'ports'), (pv, pp) => {
             const pm = d.map(pv, pp);
             if (!pm) return undefined;
-            const port = d.port(pm.port, [...pp, 'port']);
+            const port = d.port(pm.port, step(pp, 'port'));
             if (port === undefined) return undefined;
             const r: LegacyEndpoints['subsets'][number]['ports'][number] = {
               port,
-              protocol: d.protocol(pm.protocol, [...pp, 'protocol']) ?? 'TCP',
+              protocol: d.protocol(pm.protocol, step(pp, 'protocol')) ?? 'TCP',
             };
             if (typeof pm.name === 'string' && pm.name !== '') r.name = pm.name;
             if (typeof pm.appProtocol === 'string') r.appProtocol = pm.appProtocol;

@@ -350,7 +350,9 @@ function walk(d: Decoder, value: unknown, shape: Compiled, path: (string | numbe
     return;
   }
   if (!isRec(value)) return; // a type error is the decoder's to report
-  for (const field of Object.keys(value)) {
+  // for-in, not Object.keys: no array of the keys made for each level of 150,000 objects.
+  for (const field in value) {
+    if (!Object.hasOwn(value, field)) continue;
     const sub = shape.fields.get(field);
     if (sub === true) continue;
     if (sub !== undefined) {

@@ -3,26 +3,29 @@
  * name (an ingress controller's data plane is not modelled).
  */
 
-import type { Path } from '../parse.js';
 import type { Ingress, IngressBackend } from '../types.js';
-import { each, type Decoder, type Rec } from './decoder.js';
+import { each, type Decoder, step, type FieldPath, type Rec } from './decoder.js';
 
-function decodeIngressBackend(d: Decoder, v: unknown, p: Path): IngressBackend | undefined {
+function decodeIngressBackend(d: Decoder, v: unknown, p: FieldPath): IngressBackend | undefined {
   const m = d.map(v, p);
   if (!m) return undefined;
-  const s = d.map(m.service, [...p, 'service']);
+  const s = d.map(m.service, step(p, 'service'));
   if (!s) {
     if (m.resource !== undefined)
-      d.warn([...p, 'resource'], 'k8s-not-modelled', 'resource backends are not modelled; ignored');
+      d.warn(
+        step(p, 'resource'),
+        'k8s-not-modelled',
+        'resource backends are not modelled; ignored',
+      );
     return {};
   }
-  const name = d.str(s.name, [...p, 'service', 'name']);
-  if (!d.required(name, [...p, 'service', 'name'], 'service.name')) return undefined;
+  const name = d.str(s.name, step(p, 'service', 'name'));
+  if (!d.required(name, step(p, 'service', 'name'), 'service.name')) return undefined;
   const b: IngressBackend = { service: { name } };
-  const port = d.map(s.port, [...p, 'service', 'port']);
+  const port = d.map(s.port, step(p, 'service', 'port'));
   if (port) {
-    const number = d.port(port.number, [...p, 'service', 'port', 'number']);
-    const pname = d.str(port.name, [...p, 'service', 'port', 'name']);
+    const number = d.port(port.number, step(p, 'service', 'port', 'number'));
+    const pname = d.str(port.name, step(p, 'service', 'port', 'name'));
     b.service!.port = {
       ...(number !== undefined ? { number } : {}),
       ...(pname ? { name: pname } : {}),
@@ -44,18 +47,18 @@ export function decodeIngress(d: Decoder, raw: Rec): Ingress | undefined {
     const m = d.map(v, p);
     if (!m) return undefined;
     const r: NonNullable<Ingress['spec']['rules']>[number] = {};
-    const host = d.str(m.host, [...p, 'host']);
+    const host = d.str(m.host, step(p, 'host'));
     if (host) r.host = host;
-    const http = d.map(m.http, [...p, 'http']);
+    const http = d.map(m.http, step(p, 'http'));
     if (http) {
       const paths =
-        each(d, http.paths, [...p, 'http', 'paths'], (pv, pp) => {
+        each(d, http.paths, step(p, 'http', 'paths'), (pv, pp) => {
           const pm = d.map(pv, pp);
           if (!pm) return undefined;
-          const backend = decodeIngressBackend(d, pm.backend, [...pp, 'backend']);
-          if (!d.required(backend, [...pp, 'backend'], 'backend')) return undefined;
-          const path = d.str(pm.path, [...pp, 'path']);
-          const pathType = d.oneOf(pm.pathType, [...pp, 'pathType'], [
+          const backend = decodeIngressBackend(d, pm.backend, step(pp, 'backend'));
+          if (!d.required(backend, step(pp, 'backend'), 'backend')) return undefined;
+          const path = d.str(pm.path, step(pp, 'path'));
+          const pathType = d.oneOf(pm.pathType, step(pp, 'pathType'), [
             'Exact',
             'Prefix',
             'ImplementationSpecific',

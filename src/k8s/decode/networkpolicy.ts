@@ -5,31 +5,30 @@
  */
 
 import { cidrContains, parseCidr } from '../../wire/addr.js';
-import type { Path } from '../parse.js';
 import type { NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort } from '../types.js';
-import { each, type Decoder, type Rec } from './decoder.js';
+import { each, type Decoder, step, type FieldPath, type Rec } from './decoder.js';
 
-function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | undefined {
+function decodeNetpolPort(d: Decoder, v: unknown, p: FieldPath): NetworkPolicyPort | undefined {
   const m = d.map(v, p);
   if (!m) return undefined;
   const np: NetworkPolicyPort = {};
-  const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+  const protocol = d.protocol(m.protocol, step(p, 'protocol'));
   if (protocol) np.protocol = protocol;
-  const port = d.portOrName(m.port, [...p, 'port']);
+  const port = d.portOrName(m.port, step(p, 'port'));
   if (port !== undefined) np.port = port;
   if (m.endPort !== undefined && m.endPort !== null) {
-    const endPort = d.port(m.endPort, [...p, 'endPort']);
+    const endPort = d.port(m.endPort, step(p, 'endPort'));
     if (endPort !== undefined) {
       if (typeof np.port !== 'number') {
         d.error(
-          [...p, 'endPort'],
+          step(p, 'endPort'),
           'k8s-invalid-value',
           'endPort needs a numeric port',
           'set port to the first number of the range',
         );
       } else if (endPort < np.port) {
         d.error(
-          [...p, 'endPort'],
+          step(p, 'endPort'),
           'k8s-invalid-port',
           `endPort ${endPort} is below port ${np.port}`,
           'endPort must be greater than or equal to port',
@@ -44,7 +43,7 @@ function decodeNetpolPort(d: Decoder, v: unknown, p: Path): NetworkPolicyPort | 
  * An IPv4 CIDR of a policy peer (host bits allowed, as the API server allows them there). A
  * string with a colon that is no IPv6 prefix (`zc00::/8`) is an error, not an IPv6 prefix to skip.
  */
-export function policyCidr(d: Decoder, v: unknown, p: Path): string | undefined {
+export function policyCidr(d: Decoder, v: unknown, p: FieldPath): string | undefined {
   if (typeof v === 'string' && v.includes(':') && !d.isV6(v)) {
     d.error(p, 'k8s-invalid-cidr', `${JSON.stringify(v)} is neither an IPv4 nor an IPv6 CIDR`);
     return undefined;
@@ -57,30 +56,30 @@ export function errorsSince(d: Decoder, mark: number): boolean {
   return d.ctx.diagnostics.slice(mark).some((x) => x.severity === 'error');
 }
 
-function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | undefined {
+function decodeNetpolPeer(d: Decoder, v: unknown, p: FieldPath): NetworkPolicyPeer | undefined {
   const mark = d.ctx.diagnostics.length;
   const m = d.map(v, p);
   if (!m) return undefined;
   const peer: NetworkPolicyPeer = {};
-  const ps = d.selector(m.podSelector, [...p, 'podSelector']);
+  const ps = d.selector(m.podSelector, step(p, 'podSelector'));
   if (ps) peer.podSelector = ps;
-  const ns = d.selector(m.namespaceSelector, [...p, 'namespaceSelector']);
+  const ns = d.selector(m.namespaceSelector, step(p, 'namespaceSelector'));
   if (ns) peer.namespaceSelector = ns;
-  const ib = d.map(m.ipBlock, [...p, 'ipBlock']);
+  const ib = d.map(m.ipBlock, step(p, 'ipBlock'));
   if (ib) {
     if (d.isV6(ib.cidr)) {
       // The other family of a dual-stack cluster: valid, kept as written; it matches no IPv4
       // address (the policy engine says so once).
-      const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => d.str(ev, ep));
+      const except = each(d, ib.except, step(p, 'ipBlock', 'except'), (ev, ep) => d.str(ev, ep));
       peer.ipBlock = {
         cidr: ib.cidr as string,
         ...(except && except.length > 0 ? { except } : {}),
       };
     } else {
-      const cidr = policyCidr(d, ib.cidr, [...p, 'ipBlock', 'cidr']);
-      if (d.required(ib.cidr ?? undefined, [...p, 'ipBlock', 'cidr'], 'ipBlock.cidr') && cidr) {
+      const cidr = policyCidr(d, ib.cidr, step(p, 'ipBlock', 'cidr'));
+      if (d.required(ib.cidr ?? undefined, step(p, 'ipBlock', 'cidr'), 'ipBlock.cidr') && cidr) {
         const block = parseCidr(cidr);
-        const except = each(d, ib.except, [...p, 'ipBlock', 'except'], (ev, ep) => {
+        const except = each(d, ib.except, step(p, 'ipBlock', 'except'), (ev, ep) => {
           const e = policyCidr(d, ev, ep);
           if (!e) return undefined;
           const ec = parseCidr(e);
@@ -100,7 +99,7 @@ function decodeNetpolPeer(d: Decoder, v: unknown, p: Path): NetworkPolicyPeer | 
     }
     if (peer.podSelector || peer.namespaceSelector) {
       d.error(
-        [...p, 'ipBlock'],
+        step(p, 'ipBlock'),
         'k8s-invalid-value',
         'ipBlock cannot be combined with podSelector or namespaceSelector in one peer',
         'make them separate peers (separate "- " items)',
@@ -142,9 +141,9 @@ export function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undef
   const ingress = each(d, spec.ingress, ['spec', 'ingress'], (v, p) => {
     const m = d.map(v, p) ?? {};
     const r: NonNullable<NetworkPolicy['spec']['ingress']>[number] = {};
-    const from = each(d, m.from, [...p, 'from'], (pv, pp) => decodeNetpolPeer(d, pv, pp));
+    const from = each(d, m.from, step(p, 'from'), (pv, pp) => decodeNetpolPeer(d, pv, pp));
     if (from) r.from = from;
-    const ports = each(d, m.ports, [...p, 'ports'], (pv, pp) => decodeNetpolPort(d, pv, pp));
+    const ports = each(d, m.ports, step(p, 'ports'), (pv, pp) => decodeNetpolPort(d, pv, pp));
     if (ports) r.ports = ports;
     return r;
   });
@@ -152,9 +151,9 @@ export function decodeNetworkPolicy(d: Decoder, raw: Rec): NetworkPolicy | undef
   const egress = each(d, spec.egress, ['spec', 'egress'], (v, p) => {
     const m = d.map(v, p) ?? {};
     const r: NonNullable<NetworkPolicy['spec']['egress']>[number] = {};
-    const to = each(d, m.to, [...p, 'to'], (pv, pp) => decodeNetpolPeer(d, pv, pp));
+    const to = each(d, m.to, step(p, 'to'), (pv, pp) => decodeNetpolPeer(d, pv, pp));
     if (to) r.to = to;
-    const ports = each(d, m.ports, [...p, 'ports'], (pv, pp) => decodeNetpolPort(d, pv, pp));
+    const ports = each(d, m.ports, step(p, 'ports'), (pv, pp) => decodeNetpolPort(d, pv, pp));
     if (ports) r.ports = ports;
     return r;
   });

@@ -6,7 +6,7 @@
 
 import { scalarSource } from '../parse.js';
 import type { CniSpec, Cluster, ExternalHost } from '../types.js';
-import { each, type Decoder, type Rec } from './decoder.js';
+import { each, type Decoder, step, type Rec } from './decoder.js';
 
 export function decodeCluster(d: Decoder, raw: Rec): Cluster | undefined {
   const metadata = d.meta(raw, 'Cluster', false);
@@ -335,9 +335,9 @@ export function decodeExternalHost(d: Decoder, raw: Rec): ExternalHost | undefin
   const listen = each(d, spec.listen, ['spec', 'listen'], (v, p) => {
     const m = d.map(v, p);
     if (!m) return undefined;
-    const port = d.port(m.port, [...p, 'port']);
+    const port = d.port(m.port, step(p, 'port'));
     if (port === undefined) return undefined;
-    const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+    const protocol = d.protocol(m.protocol, step(p, 'protocol'));
     return { port, ...(protocol ? { protocol } : {}) };
   });
   if (listen) h.spec.listen = listen;

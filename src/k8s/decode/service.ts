@@ -6,9 +6,8 @@
  * `model/cluster-ip.ts`, `model/node-ports.ts`.
  */
 
-import type { Path } from '../parse.js';
 import type { Service, ServicePort } from '../types.js';
-import { DNS1123_LABEL, each, type Decoder, type Rec } from './decoder.js';
+import { DNS1123_LABEL, each, type Decoder, step, type FieldPath, type Rec } from './decoder.js';
 
 type ServiceSpec = Service['spec'];
 
@@ -69,25 +68,25 @@ function decodeClusterIPs(d: Decoder, spec: Rec, s: ServiceSpec): void {
   }
 }
 
-function decodeServicePort(d: Decoder, v: unknown, p: Path): ServicePort | undefined {
+function decodeServicePort(d: Decoder, v: unknown, p: FieldPath): ServicePort | undefined {
   const m = d.map(v, p);
   if (!m) return undefined;
-  const port = d.port(m.port, [...p, 'port']);
-  if (!d.required(m.port ?? undefined, [...p, 'port'], 'port') || port === undefined)
+  const port = d.port(m.port, step(p, 'port'));
+  if (!d.required(m.port ?? undefined, step(p, 'port'), 'port') || port === undefined)
     return undefined;
   const sp: ServicePort = { port };
-  const name = d.str(m.name, [...p, 'name']);
+  const name = d.str(m.name, step(p, 'name'));
   if (name !== undefined && name !== '') {
     if (!DNS1123_LABEL.test(name) || name.length > 63) {
       d.error(
-        [...p, 'name'],
+        step(p, 'name'),
         'k8s-invalid-name',
         `port name ${JSON.stringify(name)} is not a DNS-1123 label`,
         'use lower-case letters, digits and "-"',
       );
     } else sp.name = name;
   }
-  const protocol = d.protocol(m.protocol, [...p, 'protocol']);
+  const protocol = d.protocol(m.protocol, step(p, 'protocol'));
   if (protocol) sp.protocol = protocol;
   if (
     m.targetPort !== undefined &&
@@ -95,14 +94,14 @@ function decodeServicePort(d: Decoder, v: unknown, p: Path): ServicePort | undef
     m.targetPort !== 0 &&
     m.targetPort !== ''
   ) {
-    const tp = d.portOrName(m.targetPort, [...p, 'targetPort']);
+    const tp = d.portOrName(m.targetPort, step(p, 'targetPort'));
     if (tp !== undefined) sp.targetPort = tp;
   }
   if (m.nodePort !== undefined && m.nodePort !== null && m.nodePort !== 0) {
-    const np = d.port(m.nodePort, [...p, 'nodePort']);
+    const np = d.port(m.nodePort, step(p, 'nodePort'));
     if (np !== undefined) sp.nodePort = np;
   }
-  const appProtocol = d.str(m.appProtocol, [...p, 'appProtocol']);
+  const appProtocol = d.str(m.appProtocol, step(p, 'appProtocol'));
   if (appProtocol) sp.appProtocol = appProtocol;
   return sp;
 }
@@ -293,12 +292,12 @@ function decodeServiceStatus(d: Decoder, raw: Rec): Service['status'] | undefine
     if (!m) return undefined;
     const e: { ip?: string; hostname?: string; ipMode?: 'VIP' | 'Proxy' } = {};
     if (m.ip !== undefined && m.ip !== null) {
-      const ip = d.ip(m.ip, [...p, 'ip']);
+      const ip = d.ip(m.ip, step(p, 'ip'));
       if (ip) e.ip = ip;
     }
-    const hostname = d.str(m.hostname, [...p, 'hostname']);
+    const hostname = d.str(m.hostname, step(p, 'hostname'));
     if (hostname) e.hostname = hostname;
-    const ipMode = d.oneOf(m.ipMode, [...p, 'ipMode'], ['VIP', 'Proxy'] as const);
+    const ipMode = d.oneOf(m.ipMode, step(p, 'ipMode'), ['VIP', 'Proxy'] as const);
     if (ipMode) e.ipMode = ipMode;
     return e;
   });

@@ -8,7 +8,7 @@
 import { formatPath, type Path } from '../parse.js';
 import type { LabelSelector, ObjectMeta, Pod } from '../types.js';
 import { decodePod } from './core.js';
-import { Decoder, isRec, type DecodeContext, type Rec } from './decoder.js';
+import { Decoder, isRec, type DecodeContext, step, type Rec } from './decoder.js';
 import { checkPodTemplateFields } from './fields.js';
 
 export const WORKLOADS: ReadonlySet<string> = new Set([
@@ -55,8 +55,8 @@ export function decodeWorkload(ctx: DecodeContext, raw: Rec, kind: string): Work
   const template = d.map(tmpl, at);
   if (!d.required(template, at, formatPath(at))) return undefined;
   checkPodTemplateFields(d, template, at);
-  const tmeta = d.map(template.metadata, [...at, 'metadata']);
-  const labels = (tmeta && d.labels(tmeta.labels, [...at, 'metadata', 'labels'])) ?? {};
+  const tmeta = d.map(template.metadata, step(at, 'metadata'));
+  const labels = (tmeta && d.labels(tmeta.labels, step(at, 'metadata', 'labels'))) ?? {};
   const pd = new Decoder(ctx, d.object, at);
   const pod = decodePod(pd, {
     metadata: { name: metadata.name, namespace: metadata.namespace ?? 'default', labels },
