@@ -18,6 +18,7 @@ import {
   joinHostPort,
   parseCidrAny,
   parseIpBytes,
+  plainIpv4,
 } from './ipaddr.js';
 
 /** One service port as the proxier sees it (`servicePortInfo` + `BaseServicePortInfo`). */
@@ -194,7 +195,7 @@ function serviceToServicePorts(
   if (clusterIP === undefined) return []; // not this proxier's family
   const addresses = serviceExternalAddresses(svc, ref, opts, diagnostics);
   const policy = serviceTrafficPolicy(svc, ref, diagnostics);
-  return servicePorts(svc, ref, ns, clusterIP, { ...addresses, ...policy }, diagnostics);
+  return servicePorts(svc, ref, ns, clusterIP, addresses, policy, diagnostics);
 }
 
 /** The external addresses of one family: external IPs, load balancer VIPs, source ranges. */
@@ -351,8 +352,8 @@ function servicePorts(
   ref: string,
   ns: string,
   clusterIP: string,
-  shared: ServicePolicy &
-    Pick<ServicePortInfo, 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges'>,
+  addresses: Pick<ServicePortInfo, 'externalIPs' | 'loadBalancerVIPs' | 'loadBalancerSourceRanges'>,
+  shared: ServicePolicy,
   diagnostics: Diagnostic[],
 ): ServicePortInfo[] {
   const spec = svc.spec;
@@ -407,7 +408,15 @@ function servicePorts(
       clusterIP,
       port: p.port,
       nodePort,
-      ...shared,
+      externalIPs: addresses.externalIPs,
+      loadBalancerVIPs: addresses.loadBalancerVIPs,
+      loadBalancerSourceRanges: addresses.loadBalancerSourceRanges,
+      healthCheckNodePort: shared.healthCheckNodePort,
+      sessionAffinityClientIP: shared.sessionAffinityClientIP,
+      stickyMaxAgeSeconds: shared.stickyMaxAgeSeconds,
+      internalPolicyLocal: shared.internalPolicyLocal,
+      externalPolicyLocal: shared.externalPolicyLocal,
+      hintsAnnotation: shared.hintsAnnotation,
       // servicePortChainName & co.: one portProtoHash, four prefixes.
       clusterPolicyChainName: `KUBE-SVC-${hash}`,
       localPolicyChainName: `KUBE-SVL-${hash}`,
@@ -502,8 +511,16 @@ function buildEndpointsMap(
           );
           return;
         }
-        const bytes = parseIpBytes(addr);
-        const fam = bytes === undefined ? undefined : bytes.length === 4 ? 'IPv4' : 'IPv6';
+        // A plain dotted quad is its own canonical form (no bytes to make and print).
+        const plain = plainIpv4(addr);
+        const bytes = plain ? undefined : parseIpBytes(addr);
+        const fam = plain
+          ? 'IPv4'
+          : bytes === undefined
+            ? undefined
+            : bytes.length === 4
+              ? 'IPv4'
+              : 'IPv6';
         if (fam !== opts.family) {
           diag(
             diagnostics,
@@ -515,7 +532,7 @@ function buildEndpointsMap(
           );
           return;
         }
-        const ip = formatIpBytes(bytes!);
+        const ip = plain ? addr : formatIpBytes(bytes!);
         const isLocal = ep.nodeName !== undefined && ep.nodeName === opts.nodeName;
         const c = ep.conditions ?? {};
         const endpoint = joinHostPort(ip, p.port!);

@@ -7,6 +7,34 @@
 
 export type IpFamily = 'IPv4' | 'IPv6';
 
+/**
+ * A dotted quad as Go prints it and the iptables parser keeps it (no leading
+ * zeros, each octet ≤ 255): its own canonical form.
+ */
+export function plainIpv4(s: string): boolean {
+  let octets = 0;
+  let i = 0;
+  const n = s.length;
+  while (i < n) {
+    const start = i;
+    let v = 0;
+    while (i < n) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) break;
+      v = v * 10 + (c - 48);
+      i++;
+    }
+    const len = i - start;
+    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
+    octets++;
+    if (i === n) break;
+    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
+    i++;
+    if (i === n) return false;
+  }
+  return octets === 4;
+}
+
 /** 16 bytes for IPv6, 4 for IPv4; undefined if not an address. */
 export function parseIpBytes(s: string): Uint8Array | undefined {
   if (s.includes(':')) return parseV6(s);
@@ -80,6 +108,7 @@ function parseV6(s: string): Uint8Array | undefined {
 }
 
 export function familyOfIp(s: string): IpFamily | undefined {
+  if (plainIpv4(s)) return 'IPv4';
   const b = parseIpBytes(s);
   if (!b) return undefined;
   return b.length === 4 ? 'IPv4' : 'IPv6';
@@ -112,6 +141,7 @@ export function formatIpBytes(b: Uint8Array): string {
 
 /** Go's `net.ParseIP(s).String()`; returns `s` unchanged if it does not parse. */
 export function canonicalIp(s: string): string {
+  if (plainIpv4(s)) return s;
   const b = parseIpBytes(s);
   return b ? formatIpBytes(b) : s;
 }

@@ -18,31 +18,9 @@ import type { RuleBody } from '../iptables/rule.js';
 import { parseRule } from '../iptables/rule.js';
 import { formatProbability } from '../iptables/values.js';
 import type { Match, Target } from '../kernel/netfilter/types.js';
+import { plainIpv4 } from './ipaddr.js';
 
-/** A dotted quad as the iptables parser keeps it (no leading zeros, each octet ≤ 255). */
-export function plainIpv4(s: string): boolean {
-  let octets = 0;
-  let i = 0;
-  const n = s.length;
-  while (i < n) {
-    const start = i;
-    let v = 0;
-    while (i < n) {
-      const c = s.charCodeAt(i);
-      if (c < 48 || c > 57) break;
-      v = v * 10 + (c - 48);
-      i++;
-    }
-    const len = i - start;
-    if (len === 0 || len > 3 || v > 255 || (len > 1 && s.charCodeAt(start) === 48)) return false;
-    octets++;
-    if (i === n) break;
-    if (s.charCodeAt(i) !== 46 || octets === 4) return false;
-    i++;
-    if (i === n) return false;
-  }
-  return octets === 4;
-}
+export { plainIpv4 };
 
 const okPort = (p: number) => Number.isInteger(p) && p >= 1 && p <= 65535;
 /**
