@@ -223,16 +223,24 @@ export function parseIptablesSave(
 export interface SaveTableLines {
   readonly name: string;
   /** In declaration order: `:NAME POLICY [0:0]`, then each chain's rules in that order. */
-  readonly chains: readonly {
-    readonly name: string;
-    readonly policy: string;
-    /** Whole `-A CHAIN …` lines. */
-    readonly rules: readonly string[];
-    /** `parsed[i]`: what the rule of `rules[i]` parses to, where the writer built it (else it is parsed). */
-    readonly parsed?: readonly (RuleBody | undefined)[];
-  }[];
+  readonly chains: readonly SaveChainLines[];
   /** Other command lines after the rules (e.g. `-X CHAIN`). */
   readonly other: readonly string[];
+}
+
+/** One chain of `SaveTableLines`. */
+export interface SaveChainLines {
+  readonly name: string;
+  readonly policy: string;
+  /** Whole `-A CHAIN …` lines. */
+  readonly rules: readonly string[];
+  /**
+   * `parsed[i]`: what the rule of `rules[i]` parses to, where the writer built it (else it is
+   * parsed).
+   */
+  readonly parsed?: readonly (RuleBody | undefined)[];
+  /** The same rules as lines with their parsed forms (read instead of `rules` and `parsed`). */
+  readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
 }
 
 /**
@@ -253,15 +261,24 @@ export function parseIptablesTables(
     rd.line(++n, `*${t.name}`);
     for (const c of t.chains) rd.declare(++n, c.name, c.policy);
     for (const c of t.chains) {
-      const { rules, parsed } = c;
-      if (!parsed) {
-        for (const r of rules) rd.line(++n, r);
+      // A rule's text is read only where it comes without its parsed form.
+      const lines = c.lines;
+      if (lines) {
+        for (const l of lines) {
+          if (l.body === undefined) rd.line(++n, l.text);
+          else rd.parsedRule(++n, c.name, l.body, l.text);
+        }
         continue;
       }
-      for (let i = 0; i < rules.length; i++) {
+      const parsed = c.parsed;
+      if (!parsed) {
+        for (const r of c.rules) rd.line(++n, r);
+        continue;
+      }
+      for (let i = 0; i < parsed.length; i++) {
         const body = parsed[i];
-        if (body === undefined) rd.line(++n, rules[i]!);
-        else rd.parsedRule(++n, c.name, body, rules[i]!);
+        if (body === undefined) rd.line(++n, c.rules[i]!);
+        else rd.parsedRule(++n, c.name, body, c.rules[i]!);
       }
     }
     for (const o of t.other) rd.line(++n, o);

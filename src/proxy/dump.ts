@@ -7,6 +7,7 @@
  */
 
 import type { RuleBody } from '../iptables/rule.js';
+import { RestoreLine, type LineBuffer } from './proxier.js';
 
 export interface DumpChain {
   readonly name: string;
@@ -29,39 +30,33 @@ export interface Dump {
   readonly tables: DumpTable[];
 }
 
-/** Lines of one table into `t`: declarations, `-A` lines (with their parsed forms), the rest. */
+/** Lines of one table into `t`: declarations, `-A` lines, the rest. */
 function readTableLines(
   t: DumpTable,
   byName: Map<string, DumpChain>,
   lines: readonly string[],
-  parsed?: readonly (RuleBody | undefined)[],
-  named?: readonly (string | undefined)[],
 ): void {
-  const chain = (name: string, policy: string): DumpChain =>
-    parsed ? { name, policy, rules: [], parsed: [] } : { name, policy, rules: [] };
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trimEnd();
+  for (const raw of lines) {
+    const line = raw.trimEnd();
     if (line === '' || line.startsWith('#')) continue;
     if (line.startsWith(':')) {
-      // The writer's name where it gave one (the same word, without splitting the line).
-      const hint = named?.[i];
-      const [name, policy] = hint !== undefined ? [hint, '-'] : line.slice(1).split(' ');
-      const c = chain(name!, policy ?? '-');
+      const [name, policy] = line.slice(1).split(' ');
+      const c: DumpChain = { name: name!, policy: policy ?? '-', rules: [] };
       t.chains.push(c);
       byName.set(c.name, c);
       continue;
     }
-    const name = line.startsWith('-A ') ? (named?.[i] ?? chainOfRule(line)) : undefined;
+    const name = line.startsWith('-A ') ? chainOfRule(line) : undefined;
     if (name !== undefined) {
       let c = byName.get(name);
       if (!c) {
         // iptables-restore would reject this; keep it visible rather than drop it.
-        c = chain(name, '-');
+        c = { name, policy: '-', rules: [] };
         t.chains.push(c);
         byName.set(c.name, c);
       }
-      c.rules.push(line);
-      c.parsed?.push(parsed?.[i]);
+      if (c instanceof LineChain) c.lines.push(new RestoreLine(line, 'rule', name));
+      else c.rules.push(line);
       continue;
     }
     t.other.push(line);
@@ -77,22 +72,63 @@ function chainOfRule(line: string): string | undefined {
 const WORD = /\S+/y;
 
 /**
- * One table from restore lines (chain declarations and `-A` lines, as a
- * sync writes them), keeping each line's parsed form: what `parseDump` gives
- * for `*name`, those lines and `COMMIT`, without the text.
+ * A chain of the lines a sync wrote (`RestoreLine`s, kept as written: their
+ * text is joined when first read, and a rule's parsed form rides along).
  */
-export function dumpTable(
-  name: string,
-  parts: readonly {
-    lines: readonly string[];
-    parsed?: readonly (RuleBody | undefined)[];
-    /** Per line, the chain the writer declared or appended to (proxier.ts LineBuffer). */
-    chains?: readonly (string | undefined)[];
-  }[],
-): DumpTable {
+export class LineChain implements DumpChain {
+  readonly lines: RestoreLine[] = [];
+  private text: string[] | undefined;
+  private bodies: (RuleBody | undefined)[] | undefined;
+  constructor(
+    readonly name: string,
+    readonly policy: string,
+  ) {}
+  get rules(): string[] {
+    return (this.text ??= this.lines.map((l) => l.text.trimEnd()));
+  }
+  get parsed(): (RuleBody | undefined)[] {
+    return (this.bodies ??= this.lines.map((l) => l.body));
+  }
+  /** The lines put in a new order (the sort). */
+  reorder(lines: readonly RestoreLine[]): void {
+    for (let i = 0; i < lines.length; i++) this.lines[i] = lines[i]!;
+    this.text = undefined;
+    this.bodies = undefined;
+  }
+}
+
+/**
+ * One table from the lines a sync wrote (chain declarations and `-A` lines):
+ * what `parseDump` gives for `*name`, those lines and `COMMIT`, each rule
+ * with its parsed form, without joining the text.
+ */
+export function dumpTable(name: string, parts: readonly LineBuffer[]): DumpTable {
   const t: DumpTable = { name, chains: [], other: [] };
   const byName = new Map<string, DumpChain>();
-  for (const p of parts) readTableLines(t, byName, p.lines, p.parsed, p.chains);
+  const add = (l: RestoreLine): void => {
+    const chain = l.chain;
+    if (l.kind === 'declare' && chain !== undefined) {
+      const c = new LineChain(chain, '-');
+      t.chains.push(c);
+      byName.set(chain, c);
+      return;
+    }
+    if (l.kind === 'rule' && chain !== undefined) {
+      let c = byName.get(chain);
+      if (!c) {
+        // iptables-restore would reject this; keep it visible rather than drop it.
+        c = new LineChain(chain, '-');
+        t.chains.push(c);
+        byName.set(chain, c);
+      }
+      if (c instanceof LineChain) c.lines.push(l);
+      else c.rules.push(l.text.trimEnd());
+      return;
+    }
+    // Anything else is read as its text is.
+    readTableLines(t, byName, [l.text]);
+  };
+  for (const p of parts) p.each(add);
   return t;
 }
 
@@ -164,16 +200,20 @@ function sortKey(rule: string): SortKey {
 }
 
 /**
- * Stable sort of rule lines with a Go-style `less` over their sort keys;
- * `along` (if given) is permuted the same way.
+ * Stable sort of a chain's rules with a Go-style `less` over their sort keys
+ * (the parsed forms and written lines move with their text).
  */
-function stableSortLess<U>(
-  xs: string[],
-  less: (a: SortKey, b: SortKey) => boolean,
-  along?: U[],
-): void {
+function stableSortLess(c: DumpChain, less: (a: SortKey, b: SortKey) => boolean): void {
+  const xs = c.rules;
   const indexed = xs.map((x, i) => ({ x, k: sortKey(x), i }));
   indexed.sort((p, q) => (less(p.k, q.k) ? -1 : less(q.k, p.k) ? 1 : p.i - q.i));
+  if (indexed.every((p, i) => p.i === i)) return;
+  if (c instanceof LineChain) {
+    const was = [...c.lines];
+    c.reorder(indexed.map((p) => was[p.i]!));
+    return;
+  }
+  const along = c.parsed;
   const was = along ? [...along] : undefined;
   indexed.forEach((p, i) => {
     xs[i] = p.x;
@@ -239,19 +279,15 @@ export function sortDumpInPlace(dump: Dump): Dump {
     sortChains(t.chains);
     for (const c of t.chains) {
       if (c.name === 'KUBE-NODEPORTS' && (t.name === 'filter' || t.name === 'nat')) {
-        stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
+        stableSortLess(c, orderByCommentServiceName);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'filter') {
-        stableSortLess(c.rules, orderByCommentServiceName, c.parsed);
+        stableSortLess(c, orderByCommentServiceName);
       } else if (c.name === 'KUBE-SERVICES' && t.name === 'nat') {
-        stableSortLess(
-          c.rules,
-          (a, b) => {
-            if (a.last) return false;
-            if (b.last) return true;
-            return orderByCommentServiceName(a, b);
-          },
-          c.parsed,
-        );
+        stableSortLess(c, (a, b) => {
+          if (a.last) return false;
+          if (b.last) return true;
+          return orderByCommentServiceName(a, b);
+        });
       }
     }
   }

@@ -95,48 +95,80 @@ export function computeProbability(n: number): string {
   return (1 / n).toFixed(10);
 }
 
+/** A line's words as a sync passes them: strings and lists of strings, joined by single spaces. */
+export type Words = readonly (string | readonly string[])[];
+
+/** What a restore line is: a chain declaration, an `-A` rule, or another command. */
+export type LineKind = 'declare' | 'rule' | 'other';
+
 /**
- * `LineBuffer.Write`: arguments joined by single spaces. A rule line may carry
- * its parsed form (`rule-body.ts`), so that the twin installs it without
- * reading the text back; `parsed[i]` belongs to `lines[i]`.
+ * One line a sync wrote: its text, the chain it declares or appends to, and a
+ * rule's parsed form where the writer built it (`rule-body.ts`), so that the
+ * twin installs it without reading the text back.
+ */
+export class RestoreLine {
+  constructor(
+    /** The line as kube-proxy writes it. */
+    readonly text: string,
+    readonly kind: LineKind,
+    /** The chain the line declares (`:NAME`) or appends to (`-A NAME`); undefined for other lines. */
+    readonly chain: string | undefined,
+    /** The rule's parsed form (undefined: the installer parses `text`). */
+    readonly body?: RuleBody,
+  ) {}
+}
+
+/** `LineBuffer.Write`'s words joined by single spaces, and the chain after a leading `-A`. */
+function lineOf(words: Words, body?: RuleBody): RestoreLine {
+  const parts: string[] = [];
+  for (const w of words) {
+    if (typeof w === 'string') parts.push(w);
+    else for (const x of w) parts.push(x);
+  }
+  const rule = parts[0] === '-A';
+  return new RestoreLine(
+    parts.join(' '),
+    rule ? 'rule' : 'other',
+    rule && parts.length > 1 ? parts[1] : undefined,
+    body,
+  );
+}
+
+/**
+ * `LineBuffer.Write`: arguments joined by single spaces; a rule line may
+ * carry its parsed form. Another buffer is appended by reference (a service
+ * port's lines, written once and shared by the nodes' syncs, are not copied
+ * into each).
  */
 export class LineBuffer {
-  readonly lines: string[] = [];
-  readonly parsed: (RuleBody | undefined)[] = [];
-  /**
-   * The chain each line declares (`:NAME`) or appends to (`-A NAME`), as the
-   * writer named it; undefined for other lines.
-   */
-  readonly chains: (string | undefined)[] = [];
-  write(...args: (string | readonly string[])[]): void {
-    const parts: string[] = [];
-    for (const a of args) {
-      if (typeof a === 'string') parts.push(a);
-      else for (const x of a) parts.push(x);
-    }
-    this.lines.push(parts.join(' '));
-    this.parsed.push(undefined);
-    this.chains.push(parts[0] === '-A' && parts.length > 1 ? parts[1] : undefined);
+  private readonly items: (RestoreLine | LineBuffer)[] = [];
+  write(...args: Words): void {
+    this.items.push(lineOf(args));
   }
   /** `:NAME - [0:0]`: a user chain declared. */
   declare(name: string): void {
-    this.lines.push(chainLine(name));
-    this.parsed.push(undefined);
-    this.chains.push(name);
+    this.items.push(new RestoreLine(chainLine(name), 'declare', name));
   }
-  /** Every line of `other`, after these. */
+  /** Every line of `other`, after these (`other` is not written to after). */
   append(other: LineBuffer): void {
-    const n = other.lines.length;
-    for (let i = 0; i < n; i++) {
-      this.lines.push(other.lines[i]!);
-      this.parsed.push(other.parsed[i]);
-      this.chains.push(other.chains[i]);
-    }
+    this.items.push(other);
   }
   /** A rule line and its parsed form (undefined: the installer parses the line). */
-  writeRule(body: RuleBody | undefined, ...args: (string | readonly string[])[]): void {
-    this.write(...args);
-    this.parsed[this.parsed.length - 1] = body;
+  writeRule(body: RuleBody | undefined, ...args: Words): void {
+    this.items.push(lineOf(args, body));
+  }
+  /** Each line, in order. */
+  each(fn: (line: RestoreLine) => void): void {
+    for (const it of this.items) {
+      if (it instanceof RestoreLine) fn(it);
+      else it.each(fn);
+    }
+  }
+  /** The lines' text. */
+  get lines(): string[] {
+    const out: string[] = [];
+    this.each((l) => out.push(l.text));
+    return out;
   }
 }
 
