@@ -15,6 +15,7 @@
 import type { ConnectionTrace, Hop, Leg, PacketView, StepView } from '../trace/model.js';
 import { detailOf, formatPercent, rewriteOf } from '../trace/model.js';
 import { renderDnsText } from './dns.js';
+import { beginsWith } from '../k8s/model/defaults.js';
 
 /** `ip:port`, or the bare address when there is no port. */
 export function ep(ip: string, port: number | undefined): string {
@@ -329,7 +330,7 @@ export function withTouchedDefaults<T extends ConnectionTrace>(
   const touched = touchedTest(t);
   let from = 0;
   const defaults: TraceDefault[] = [];
-  if (known && known.length > 0 && startsWith(all, known)) {
+  if (known && known.length > 0 && beginsWith(all, known)) {
     for (const i of touchedIndexes(t, known)) defaults.push(known[i]!);
     from = known.length;
   }
@@ -342,12 +343,6 @@ export function withTouchedDefaults<T extends ConnectionTrace>(
 }
 
 type TraceDefault = ConnectionTrace['defaults'][number];
-
-function startsWith<X>(all: readonly X[], head: readonly X[]): boolean {
-  if (all.length < head.length) return false;
-  for (let i = 0; i < head.length; i++) if (all[i] !== head[i]) return false;
-  return true;
-}
 
 /** Per list of defaults: the positions of each object name's, the names sorted, the Cluster's. */
 interface DefaultsIndex {

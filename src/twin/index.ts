@@ -42,7 +42,7 @@ import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';
-import { nodeInternalIP, nsName } from '../k8s/model.js';
+import { nodeInternalIP, nsName, withDefaultsAfter } from '../k8s/model.js';
 import type { Host } from '../kernel/host.js';
 import { compileRuleset, type CompiledRuleset, type Ruleset } from '../kernel/netfilter/index.js';
 import { Network } from '../kernel/network.js';
@@ -190,7 +190,7 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
     for (const d of a.pluginDefaults)
       more.push({ ...d, object: d.object === 'Cluster' ? `Cluster ${c.name}` : d.object });
     more.push(...clusterDefaults);
-    const defaults = model.defaults.concat(more);
+    const defaults = withDefaultsAfter(model.defaults, more);
     return {
       model,
       network: net,

@@ -28,6 +28,6 @@
 
 export { buildModel } from './build.js';
 export { findPort, isPodReady, nodeExternalIP, nodeInternalIP, nsName } from './accessors.js';
-export { formatDefault, type ModelDefault } from './defaults.js';
+export { beginsWith, formatDefault, withDefaultsAfter, type ModelDefault } from './defaults.js';
 export { deriveSlices } from './endpointslice-controller.js';
 export * from './types.js';
