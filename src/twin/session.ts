@@ -34,9 +34,10 @@ export interface PolicySources {
  * The built nodes `packeteye serve` keeps between questions (KeepOptions,
  * twin/keep.ts): a trace lends the nodes it needs from those built for
  * earlier questions, put back to cold, and builds only the others. A node
- * of 30 pods keeps about 0.45 MB: 1,024 nodes about 450 MB.
+ * of 30 pods keeps about 0.29 MB: 2,048 nodes about 600 MB (the 1,000 varied
+ * questions of the serve bench at 150,000 pods meet about 1,900 nodes).
  */
-export const SERVE_KEEP: KeepOptions = { nodes: 1024, maxNodes: 64 };
+export const SERVE_KEEP: KeepOptions = { nodes: 2048, maxNodes: 64 };
 
 /** What a session is doing, for a progress line. */
 export type SessionPhase = (what: 'load' | 'model' | 'plan', count: number) => void;
