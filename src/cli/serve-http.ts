@@ -132,8 +132,9 @@ async function handle(
   if (!(html && path === '/api/trace'))
     // The command's document goes out as it wrote it (not parsed and written again).
     return sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
-  const answer = JSON.parse(outcome.stdout) as ConnectionTrace;
-  send(res, 200, { ...envelope(state, outcome), answer, html: renderTraceFragment(answer) });
+  // The page's question: the trace view beside the document, which still goes out as written.
+  const view = renderTraceFragment(JSON.parse(outcome.stdout) as ConnectionTrace);
+  sendText(res, 200, envelopeWith({ ...envelope(state, outcome), html: view }, outcome.stdout));
 }
 
 /**

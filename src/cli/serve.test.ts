@@ -129,13 +129,18 @@ describe('serve: the API answers as the CLI does', () => {
     expect(body.generation).toBe(1);
   });
 
-  it('trace with html=1 adds the trace view the page shows', async () => {
-    const { body } = await get(
-      h,
-      '/api/trace?from=default/frontend&to=svc/default/store-be:80&html=1',
-    );
+  it('trace with html=1 adds the trace view the page shows, the document as without it', async () => {
+    const q = '/api/trace?from=default/frontend&to=svc/default/store-be:80&defaults=touched';
+    const { body } = await get(h, `${q}&html=1`);
     expect(body.html).toMatch(/^<header>.*<\/main>$/s);
     expect(body.html).toContain('class="hop"');
+    const plain = (await get(h, q)).body;
+    expect(body.answer).toEqual(plain.answer);
+    expect({ ...body, html: undefined, answer: undefined }).toEqual({
+      ...plain,
+      html: undefined,
+      answer: undefined,
+    });
   });
 
   it.each([
