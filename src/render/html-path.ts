@@ -4,17 +4,39 @@ import { type Leg, type PacketView, type StepView, detailOf, rewriteOf } from '.
 
 // ------------------------------------------------------------------ escaping
 
-const ESC: Record<string, string> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
+const SPECIAL = /[&<>"']/;
 
 /** Escapes text for HTML/SVG content and double- or single-quoted attribute values. */
 export function esc(s: unknown): string {
-  return String(s).replace(/[&<>"']/g, (c) => ESC[c] ?? c);
+  const t = String(s);
+  // Most texts need nothing; the others are copied in runs between the characters replaced.
+  if (!SPECIAL.test(t)) return t;
+  let out = '';
+  let from = 0;
+  for (let i = 0; i < t.length; i++) {
+    const r = escapeOf(t.charCodeAt(i));
+    if (r === undefined) continue;
+    out += t.slice(from, i) + r;
+    from = i + 1;
+  }
+  return out + t.slice(from);
+}
+
+function escapeOf(c: number): string | undefined {
+  switch (c) {
+    case 38:
+      return '&amp;';
+    case 60:
+      return '&lt;';
+    case 62:
+      return '&gt;';
+    case 34:
+      return '&quot;';
+    case 39:
+      return '&#39;';
+    default:
+      return undefined;
+  }
 }
 
 // ------------------------------------------------------------------ the path

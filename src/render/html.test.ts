@@ -334,3 +334,27 @@ describe('packeteye trace -o html', () => {
     expect(wellFormed(io.stdout).problems).toEqual([]);
   });
 });
+
+describe('esc: text safe in HTML content and quoted attributes', () => {
+  // What String.prototype.replace with a per-character table gives, written out.
+  const byTable = (s: unknown): string =>
+    String(s).replace(
+      /[&<>"']/g,
+      (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
+    );
+  it.each<[unknown, string]>([
+    ['', ''],
+    ['plain text → unicode …', 'plain text → unicode …'],
+    ['<a href="x">it\'s & more</a>', '&lt;a href=&quot;x&quot;&gt;it&#39;s &amp; more&lt;/a&gt;'],
+    ['&&', '&amp;&amp;'],
+    ['>', '&gt;'],
+    ['a > b', 'a &gt; b'],
+    ['&amp;', '&amp;amp;'],
+    [42, '42'],
+    [undefined, 'undefined'],
+    [null, 'null'],
+  ])('%j', (input, want) => {
+    expect(esc(input)).toBe(want);
+    expect(esc(input)).toBe(byTable(input));
+  });
+});
