@@ -126,15 +126,17 @@ export interface ServeHttpBench {
   readonly differing: readonly string[];
 }
 
-/** Runs `packeteye serve` (dist/cli) on the scale cluster and asks it 1,000 + 1,000 traces. */
-export async function benchServeHttp(
-  pods: number,
-  traces = 1000,
-  bin = 'bin/packeteye.js',
-  /** More query parameters for every trace (e.g. `defaults: 'touched'`), passed to the CLI too. */
-  extra: Readonly<Record<string, string>> = {},
-): Promise<ServeHttpBench> {
-  const size = scaleSize(pods);
+/** A `packeteye serve` child process on the scale cluster's file, its address printed. */
+interface Served {
+  readonly url: string;
+  readonly file: string;
+  readonly pid: number | undefined;
+  /** From starting the process to its address printed (read, model, plan). */
+  readonly startMs: number;
+  stop(): void;
+}
+
+async function startServed(size: ScaleSize, bin: string): Promise<Served> {
   const dir = mkdtempSync(join(tmpdir(), 'pe-bench-serve-'));
   const file = join(dir, 'scale.json');
   writeFileSync(file, scaleClusterJson(size));
@@ -142,6 +144,10 @@ export async function benchServeHttp(
   const child = spawn(process.execPath, [bin, 'serve', '-f', file, '--port', '0'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
+  const stop = (): void => {
+    child.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     const url = await new Promise<string>((ok, fail) => {
       let err = '';
@@ -152,7 +158,26 @@ export async function benchServeHttp(
       });
       child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
     });
-    const startMs = performance.now() - t0;
+    return { url, file, pid: child.pid, startMs: performance.now() - t0, stop };
+  } catch (e) {
+    stop();
+    throw e;
+  }
+}
+
+/** Runs `packeteye serve` (dist/cli) on the scale cluster and asks it 1,000 + 1,000 traces. */
+export async function benchServeHttp(
+  pods: number,
+  traces = 1000,
+  bin = 'bin/packeteye.js',
+  /** More query parameters for every trace (e.g. `defaults: 'touched'`), passed to the CLI too. */
+  extra: Readonly<Record<string, string>> = {},
+): Promise<ServeHttpBench> {
+  const size = scaleSize(pods);
+  const served = await startServed(size, bin);
+  const { url, file, startMs } = served;
+  const child = { pid: served.pid };
+  try {
     const answers = new Map<number, string>();
     const ask = async (q: { from: string; to: string }, keep?: number): Promise<number> => {
       const s = performance.now();
@@ -210,8 +235,7 @@ export async function benchServeHttp(
       differing,
     };
   } finally {
-    child.kill('SIGTERM');
-    rmSync(dir, { recursive: true, force: true });
+    served.stop();
   }
 }
 
@@ -230,4 +254,64 @@ function since(
   b: NodeJS.CpuUsage | undefined,
 ): NodeJS.CpuUsage | undefined {
   return a && b ? { user: b.user - a.user, system: b.system - a.system } : undefined;
+}
+
+export interface ServePageBench {
+  readonly pods: number;
+  readonly startMs: number;
+  /** The page's own first question (asked from its address), to its trace drawn. */
+  readonly firstTraceMs: number;
+  /** 1,000 different questions asked as the page asks them, timed in the page. */
+  readonly varied: Timings;
+}
+
+/**
+ * The page in headless Chromium (`render/testing/chromium.ts`; undefined when
+ * Chromium or playwright-core is missing): it loads from `packeteye serve`
+ * with the first question in its address and draws it, then the page asks
+ * 1,000 different questions the way its script does (`GET /api/trace` with
+ * `html=1&defaults=touched`, the answer read as JSON), each timed in the page
+ * from the request to the parsed answer.
+ */
+export async function benchServePage(
+  pods: number,
+  traces = 1000,
+  bin = 'bin/packeteye.js',
+): Promise<ServePageBench | undefined> {
+  const { chromiumAvailable, openChromium } = await import('../render/testing/chromium.js');
+  if (!chromiumAvailable) return undefined;
+  const size = scaleSize(pods);
+  const served = await startServed(size, bin);
+  const browser = await openChromium();
+  try {
+    const page = await browser.newPage();
+    const first = scaleQuestion(size, 0);
+    const t0 = performance.now();
+    await page.goto(`${served.url}?${new URLSearchParams(first)}`);
+    await page.waitForSelector('.hop', { timeout: 600_000 });
+    const firstTraceMs = performance.now() - t0;
+    const questions = Array.from({ length: traces }, (_, k) => scaleQuestion(size, k + 1));
+    const cpu = serverCpu(served.pid);
+    const ms = await page.evaluate<number[]>(`(async () => {
+      const out = [];
+      for (const q of ${JSON.stringify(questions)}) {
+        const p = new URLSearchParams(Object.assign({}, q, { html: '1', defaults: 'touched' }));
+        const t = performance.now();
+        const r = await fetch('/api/trace?' + p.toString(), { headers: { Accept: 'application/json' } });
+        const j = await r.json();
+        if (!r.ok || typeof j.html !== 'string') throw new Error(r.status + ' for ' + q.from + ' to ' + q.to);
+        out.push(performance.now() - t);
+      }
+      return out;
+    })()`);
+    return {
+      pods,
+      startMs: served.startMs,
+      firstTraceMs,
+      varied: timings(ms, since(cpu, serverCpu(served.pid))),
+    };
+  } finally {
+    await browser.close();
+    served.stop();
+  }
 }
