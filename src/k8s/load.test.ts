@@ -1047,6 +1047,14 @@ describe('loadDocuments: a JSON List laid out by lines reads as a reading of the
   const list = (...items: string[]) =>
     `{"apiVersion":"v1","kind":"List","items":[\n${items.join(',\n')}\n]}`;
   const deep = (d: number) => '['.repeat(d) + ']'.repeat(d);
+  // `d` levels of objects, and of arrays and objects in turn.
+  const deepObjects = (d: number) => '{"a":'.repeat(d - 1) + '{}' + '}'.repeat(d - 1);
+  const deepMixed = (d: number) =>
+    Array.from({ length: d - 1 }, (_, i) => (i % 2 === 0 ? '[' : '{"a":')).join('') +
+    (d % 2 === 0 ? '{}' : '[]') +
+    Array.from({ length: d - 1 }, (_, i) => (i % 2 === 0 ? ']' : '}'))
+      .reverse()
+      .join('');
   it.each([
     // A line in an item that opens with `{` is taken for an item's start: that item does not parse.
     [
@@ -1077,6 +1085,36 @@ describe('loadDocuments: a JSON List laid out by lines reads as a reading of the
       list(ns('a'), ns('b', `,"spec":{"x":${deep(253)}}`), ns('c')),
       [],
       ['k8s-too-deep 3'],
+    ],
+    [
+      '256 levels of objects',
+      list(ns('a'), ns('b', `,"spec":{"x":${deepObjects(252)}}`), ns('c')),
+      ['a:2', 'b:3', 'c:4'],
+      [],
+    ],
+    [
+      '257 levels of objects',
+      list(ns('a'), ns('b', `,"spec":{"x":${deepObjects(253)}}`), ns('c')),
+      [],
+      ['k8s-too-deep 3'],
+    ],
+    [
+      '256 levels of arrays and objects',
+      list(ns('a'), ns('b', `,"spec":{"x":${deepMixed(252)}}`), ns('c')),
+      ['a:2', 'b:3', 'c:4'],
+      [],
+    ],
+    [
+      '257 levels of arrays and objects',
+      list(ns('a'), ns('b', `,"spec":{"x":${deepMixed(253)}}`), ns('c')),
+      [],
+      ['k8s-too-deep 3'],
+    ],
+    [
+      'brackets in strings, not deep',
+      list(ns('a'), ns('b', `,"spec":{"x":"${'[{'.repeat(300)}"}`), ns('c')),
+      ['a:2', 'b:3', 'c:4'],
+      [],
     ],
   ])('%s', (_name, text, objects, diagnostics) => {
     const r = load(text, 'l.json');

@@ -130,13 +130,14 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
     item: number | undefined,
     inherit?: { apiVersion: string; kind: string },
   ) => {
-    const where = { file: doc.file, line, document: doc.document };
     if (!isRec(value)) {
       diagnostics.push({
         code: 'k8s-not-an-object',
         severity: 'error',
         message: `expected a Kubernetes object (a mapping with apiVersion and kind), found ${Array.isArray(value) ? 'a list' : typeof value === 'string' ? 'a string' : String(value)}`,
-        ...where,
+        file: doc.file,
+        line,
+        document: doc.document,
         hint: 'each document must be one object; separate objects with a line "---"',
       });
       return;
@@ -155,7 +156,9 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
         code: 'k8s-missing-kind',
         severity: 'error',
         message: 'document has no kind',
-        ...where,
+        file: doc.file,
+        line,
+        document: doc.document,
         ...(rawObjectRef(raw, '?') ? { object: rawObjectRef(raw, '?') } : {}),
         field: 'kind',
         hint: 'add kind (e.g. Pod, Service, Node) and apiVersion',
@@ -172,7 +175,9 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
           code: 'k8s-missing-apiversion',
           severity: 'warning',
           message: `${kind} has no apiVersion; read as ${preferred}`,
-          ...where,
+          file: doc.file,
+          line,
+          document: doc.document,
           ...(rawObjectRef(raw, kind) ? { object: rawObjectRef(raw, kind) } : {}),
           field: 'apiVersion',
           hint: `add apiVersion: ${preferred}`,
@@ -187,7 +192,9 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
           code: 'k8s-not-an-object',
           severity: 'error',
           message: `Lists nested more than ${MAX_LIST_DEPTH} deep`,
-          ...where,
+          file: doc.file,
+          line,
+          document: doc.document,
         });
         return;
       }
@@ -197,7 +204,9 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
           code: 'k8s-field-type',
           severity: 'error',
           message: `${kind}.items must be a list`,
-          ...where,
+          file: doc.file,
+          line,
+          document: doc.document,
           field: 'items',
         });
         return;
@@ -286,9 +295,37 @@ export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
   'BaselineAdminNetworkPolicy',
 ]);
 
-function identity(o: KubeObject): string {
-  const ns = CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? 'default');
-  return `${o.kind}\u0000${ns}\u0000${o.metadata.name}`;
+/**
+ * Loaded objects by kind, namespace and name: maps nested by each, so that no
+ * key is made for each of 150,000 objects (and kept as long as the reading).
+ */
+class Identities {
+  private readonly byKind = new Map<string, Map<string, Map<string, LoadedObject>>>();
+  size = 0;
+
+  private static namespace(o: KubeObject): string {
+    return CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? 'default');
+  }
+
+  get(o: KubeObject): LoadedObject | undefined {
+    return this.byKind.get(o.kind)?.get(Identities.namespace(o))?.get(o.metadata.name);
+  }
+
+  set(o: KubeObject, lo: LoadedObject): void {
+    let byNs = this.byKind.get(o.kind);
+    if (byNs === undefined) this.byKind.set(o.kind, (byNs = new Map()));
+    const ns = Identities.namespace(o);
+    let byName = byNs.get(ns);
+    if (byName === undefined) byNs.set(ns, (byName = new Map()));
+    if (!byName.has(o.metadata.name)) this.size++;
+    byName.set(o.metadata.name, lo);
+  }
+
+  /** Adds every identity of `other`. */
+  add(other: Identities): void {
+    for (const byNs of other.byKind.values())
+      for (const byName of byNs.values()) for (const lo of byName.values()) this.set(lo.object, lo);
+  }
 }
 
 type Duplicates = Map<string, { count: number; first: LoadedObject; prev: LoadedObject }>;
@@ -389,7 +426,7 @@ interface FileReading {
   readonly evidence: EvidenceItem[];
   readonly diagnostics: Diagnostic[];
   /** The identities this file defines first. */
-  readonly seen: Map<string, LoadedObject>;
+  readonly seen: Identities;
   readonly duplicates: Duplicates;
   readonly unknown: UnknownKinds;
 }
@@ -397,7 +434,7 @@ interface FileReading {
 /** One file's objects, decoded as each is reached; `seen` holds the earlier files' identities (read only). */
 function readFile(
   f: { path: string; text: string },
-  seen: ReadonlyMap<string, LoadedObject>,
+  seen: Identities,
   byItem: boolean,
 ): FileReading {
   const r: FileReading = {
@@ -405,7 +442,7 @@ function readFile(
     workloads: [],
     evidence: [],
     diagnostics: [],
-    seen: new Map(),
+    seen: new Identities(),
     duplicates: new Map(),
     unknown: new Map(),
   };
@@ -429,12 +466,7 @@ function append<T>(to: T[], from: readonly T[]): void {
 }
 
 /** Decodes one object of a file into its reading. */
-function readObject(
-  p: Pending,
-  r: FileReading,
-  seen: ReadonlyMap<string, LoadedObject>,
-  diagnostics: Diagnostic[],
-): void {
+function readObject(p: Pending, r: FileReading, seen: Identities, diagnostics: Diagnostic[]): void {
   const kind = p.raw.kind as string;
   const apiVersion = p.raw.apiVersion as string;
   // One literal or the other, not a spread: made for every object.
@@ -506,8 +538,7 @@ function readObject(
   }
   sources.set(obj, p.source);
   const loaded: LoadedObject = { object: obj, origin };
-  const id = identity(obj);
-  const prev = seen.get(id) ?? r.seen.get(id);
+  const prev = seen.get(obj) ?? r.seen.get(obj);
   if (prev) {
     // Reported once per pair of files (a directory of separate scenarios repeats many names).
     const pair = `${prev.origin.file}\u0000${p.file}`;
@@ -516,7 +547,7 @@ function readObject(
     else r.duplicates.set(pair, { count: 1, first: loaded, prev });
     return;
   }
-  r.seen.set(id, loaded);
+  r.seen.set(obj, loaded);
   r.objects.push(loaded);
 }
 
@@ -529,7 +560,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const objects: LoadedObject[] = [];
   const workloads: LoadedWorkload[] = [];
   const evidence: EvidenceItem[] = [];
-  let seen = new Map<string, LoadedObject>();
+  let seen = new Identities();
   const duplicates: Duplicates = new Map();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown: UnknownKinds = new Map();
@@ -575,7 +606,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
     append(diagnostics, r.diagnostics);
     // The first file's identities are the set (one file of 150,000 objects is the usual dump).
     if (seen.size === 0) seen = r.seen;
-    else for (const [id, lo] of r.seen) seen.set(id, lo);
+    else seen.add(r.seen);
     for (const [pair, d] of r.duplicates) {
       const had = duplicates.get(pair);
       if (had) had.count += d.count;

@@ -190,17 +190,24 @@ function jsonItemsByLine(text: string): JsonScan | undefined {
   return { top: head.top, elements, starts, ends, depth: 0, deepestLine: 1, depthKnown: false };
 }
 
-/** How deep an item nests, counted from the document's top (the List and its items are two levels). */
+/** How many of `c` are in `text[from, to)`, counted up to `max + 1`: indexOf's native scan, not a loop over every character. */
+function countUpTo(text: string, c: string, from: number, to: number, max: number): number {
+  let n = 0;
+  for (let i = text.indexOf(c, from); i !== -1 && i < to && n <= max; i = text.indexOf(c, i + 1))
+    n++;
+  return n;
+}
+
+/**
+ * How deep an item nests, counted from the document's top (the List and its
+ * items are two levels), or a bound of it when that bound is within the limit.
+ */
 function itemDepth(text: string, from: number, to: number): number {
   // Cheap bound first: no deeper than its opening brackets.
-  let brackets = 0;
-  for (let i = from; i < to; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 123 || c === 91) brackets++;
-  }
-  return (
-    2 + (brackets + 2 <= MAX_NESTING ? brackets : jsonElementLines(text.slice(from, to)).depth)
-  );
+  const max = MAX_NESTING - 2;
+  const braces = countUpTo(text, '{', from, to, max);
+  const brackets = braces > max ? braces : braces + countUpTo(text, '[', from, to, max - braces);
+  return 2 + (brackets <= max ? brackets : jsonElementLines(text.slice(from, to)).depth);
 }
 
 /**
