@@ -3,7 +3,11 @@
  * scanned per trace: which node owns an address (its InternalIP, one of its
  * pods' addresses, its podCIDR) and which Services a node port or a
  * load-balancer port on a node's address leads to. A model never changes
- * once built, so the index is made on first use and kept beside it.
+ * once built, so each part is made on its first question and kept beside
+ * the model: the nodes' addresses and podCIDRs, the Services' ports. Pods'
+ * addresses are the model's own index (`podsByIP`, `podsSharingIP`): a trace
+ * asks about a few addresses, and indexing 150,000 pods again cost more than
+ * every trace's questions.
  */
 import { nodeInternalIP, type ClusterModel } from '../k8s/model.js';
 import { ipToInt, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
@@ -25,7 +29,7 @@ const indexes = new WeakMap<ClusterModel, ClusterIndex>();
 
 export function clusterIndex(model: ClusterModel): ClusterIndex {
   let ix = indexes.get(model);
-  if (!ix) indexes.set(model, (ix = buildIndex(model)));
+  if (!ix) indexes.set(model, (ix = new Index(model)));
   return ix;
 }
 
@@ -35,15 +39,22 @@ function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
-function buildIndex(model: ClusterModel): ClusterIndex {
-  const nodeByInternalIP = new Map<string, string>();
-  // Address → the nodes it is an address of, or a pod address on.
+/** The nodes' own addresses and podCIDRs. */
+interface NodeAddresses {
+  readonly byInternalIP: Map<string, string>;
+  /** Address → the nodes it is an address of. */
+  readonly owners: Map<string, string[]>;
+  /** Per prefix length: its mask, and network number → the nodes whose podCIDR it is. */
+  readonly cidrs: readonly (readonly [mask: number, byNet: Map<number, string[]>])[];
+}
+
+function nodeAddresses(model: ClusterModel): NodeAddresses {
+  const byInternalIP = new Map<string, string>();
   const owners = new Map<string, string[]>();
-  // Per prefix length: network number → the nodes whose podCIDR it is.
   const cidrs = new Map<number, Map<number, string[]>>();
   for (const [name, n] of model.nodes) {
     const ip = nodeInternalIP(n);
-    if (ip !== undefined) nodeByInternalIP.set(ip, name);
+    if (ip !== undefined) byInternalIP.set(ip, name);
     for (const a of n.status?.addresses ?? []) push(owners, a.address, name);
     for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
       if (c.includes(':')) continue;
@@ -53,11 +64,15 @@ function buildIndex(model: ClusterModel): ClusterIndex {
       push(byNet, ipToInt(cidr.network), name);
     }
   }
-  for (const pod of model.pods.values()) {
-    const on = pod.spec.nodeName;
-    if (on !== undefined && pod.status?.podIP) push(owners, pod.status.podIP, on);
-  }
-  const masks = [...cidrs.keys()].map((p) => [maskOf(p), cidrs.get(p)!] as const);
+  return {
+    byInternalIP,
+    owners,
+    cidrs: [...cidrs.keys()].map((p) => [maskOf(p), cidrs.get(p)!] as const),
+  };
+}
+
+/** Node port (and a LoadBalancer's port) → the Services, in model order. */
+function servicesByPort(model: ClusterModel): Map<number, string[]> {
   const byPort = new Map<number, string[]>();
   for (const [key, svc] of model.services) {
     const ports = new Set<number>();
@@ -68,16 +83,39 @@ function buildIndex(model: ClusterModel): ClusterIndex {
     }
     for (const p of ports) push(byPort, p, key);
   }
-  const notKept = (kept: ReadonlySet<string>, nodes: readonly string[] | undefined): boolean =>
-    nodes !== undefined && nodes.some((n) => !kept.has(n));
-  return {
-    nodeByInternalIP,
-    outside: (kept, ip) => {
-      if (notKept(kept, owners.get(ip))) return true;
-      if (!isIpv4(ip)) return false;
-      const v = ipToInt(ip);
-      return masks.some(([mask, byNet]) => notKept(kept, byNet.get((v & mask) >>> 0)));
-    },
-    nodePortServices: (port) => byPort.get(port) ?? [],
-  };
+  return byPort;
+}
+
+const notKept = (kept: ReadonlySet<string>, nodes: readonly string[] | undefined): boolean =>
+  nodes !== undefined && nodes.some((n) => !kept.has(n));
+
+class Index implements ClusterIndex {
+  private nodes: NodeAddresses | undefined;
+  private ports: Map<number, string[]> | undefined;
+
+  constructor(private readonly model: ClusterModel) {}
+
+  private ofNodes(): NodeAddresses {
+    return (this.nodes ??= nodeAddresses(this.model));
+  }
+
+  get nodeByInternalIP(): ReadonlyMap<string, string> {
+    return this.ofNodes().byInternalIP;
+  }
+
+  outside(kept: ReadonlySet<string>, ip: string): boolean {
+    const { owners, cidrs } = this.ofNodes();
+    if (notKept(kept, owners.get(ip))) return true;
+    // A hostNetwork pod's address is its node's, among `owners`; every other pod's is here.
+    const pod = this.model.podsByIP.get(ip);
+    if (pod !== undefined && !kept.has(pod.spec.nodeName)) return true;
+    if (this.model.podsSharingIP.get(ip)?.some((p) => !kept.has(p.spec.nodeName))) return true;
+    if (!isIpv4(ip)) return false;
+    const v = ipToInt(ip);
+    return cidrs.some(([mask, byNet]) => notKept(kept, byNet.get((v & mask) >>> 0)));
+  }
+
+  nodePortServices(port: number): readonly string[] {
+    return (this.ports ??= servicesByPort(this.model)).get(port) ?? [];
+  }
 }

@@ -58,7 +58,7 @@ export function buildModel(
   const podEntries = entries(kinds, 'Pod');
   for (const e of podEntries) defaultNamespace(e);
   for (const e of endpointPods(b, cluster, nodes, objects)) podEntries.push(e);
-  const { pods, podsByIP, podsByNode } = buildPods(
+  const { pods, podsByIP, podsByNode, podsSharingIP } = buildPods(
     b,
     cluster,
     nodes,
@@ -99,6 +99,7 @@ export function buildModel(
     pods,
     podsByIP,
     podsByNode,
+    podsSharingIP,
     services,
     servicesByClusterIP: new Map(
       [...services.values()]

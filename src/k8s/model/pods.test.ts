@@ -7,11 +7,14 @@ import type { ClusterModel, ModelPod } from './types.js';
 function indexesOf(pods: ReadonlyMap<string, ModelPod>) {
   const byIP = new Map<string, ModelPod>();
   const byNode = new Map<string, ModelPod[]>();
+  const sharing = new Map<string, ModelPod[]>();
   for (const p of pods.values()) {
     if (!p.spec.hostNetwork && !byIP.has(p.status.podIP)) byIP.set(p.status.podIP, p);
+    else if (!p.spec.hostNetwork)
+      sharing.set(p.status.podIP, [...(sharing.get(p.status.podIP) ?? []), p]);
     byNode.set(p.spec.nodeName, [...(byNode.get(p.spec.nodeName) ?? []), p]);
   }
-  return { byIP, byNode };
+  return { byIP, byNode, sharing };
 }
 
 const keysOf = (m: ReadonlyMap<string, unknown>) => [...m.keys()];
@@ -73,6 +76,16 @@ const cases: [string, P[]][] = [
     ],
   ],
   [
+    'three pods with one address, one given none, a hostNetwork pod at a node address',
+    [
+      { ns: 'b', name: 'y', node: 'n1', ip: '10.244.0.4' },
+      { ns: 'a', name: 'x', node: 'n2', ip: '10.244.0.4' },
+      { ns: 'a', name: 'w', node: 'n2' },
+      { ns: 'a', name: 'v', node: 'n1', ip: '10.244.0.4' },
+      { ns: 'k', name: 'h', node: 'n1', hostNetwork: true },
+    ],
+  ],
+  [
     'one name twice: the later pod, in the first place',
     [
       { ns: 'a', name: 'x', node: 'n1', ip: '10.244.0.4' },
@@ -109,8 +122,9 @@ describe('buildModel: pods and their indexes in key order', () => {
     const { model } = buildModel(loaded.objects);
     const keys = keysOf(model.pods);
     expect(keys).toEqual([...keys].sort());
-    const { byIP, byNode } = indexesOf(model.pods);
+    const { byIP, byNode, sharing } = indexesOf(model.pods);
     expect([...model.podsByIP]).toEqual([...byIP]);
+    expect(names(model.podsSharingIP)).toEqual(names(sharing));
     expect(names(model.podsByNode)).toEqual(names(byNode));
     for (const p of model.pods.values()) {
       expect(p.spec.nodeName).toMatch(/^n[12]$/);

@@ -18,6 +18,14 @@ export interface PodIndex {
   pods: Map<string, ModelPod>;
   podsByIP: Map<string, ModelPod>;
   podsByNode: Map<string, ModelPod[]>;
+  /** Pod-network pods whose address a pod before them (in key order) has: `podsByIP` holds that one. */
+  podsSharingIP: Map<string, ModelPod[]>;
+}
+
+function share(m: Map<string, ModelPod[]>, pod: ModelPod): void {
+  const l = m.get(pod.status.podIP);
+  if (l === undefined) m.set(pod.status.podIP, [pod]);
+  else l.push(pod);
 }
 
 /** A pod bound to a modelled node, waiting for an address (`pod-ipam.ts`). */
@@ -73,6 +81,7 @@ export function buildPods(
   // Pod-network pods by address, the first (in key order) to have it: who has an address already.
   const podsByIP = new Map<string, ModelPod>();
   const podsByNode = new Map<string, ModelPod[]>();
+  const podsSharingIP = new Map<string, ModelPod[]>();
   let sameKey = false;
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
@@ -93,7 +102,10 @@ export function buildPods(
     const size = pods.size;
     pods.set(key, pod);
     if (pods.size === size) sameKey = true;
-    if (first && !pod.spec.hostNetwork) podsByIP.set(ip, pod);
+    if (!pod.spec.hostNetwork) {
+      if (first) podsByIP.set(ip, pod);
+      else share(podsSharingIP, pod);
+    }
     if (n.pods === undefined) podsByNode.set(n.node.metadata.name, (n.pods = [pod]));
     else n.pods.push(pod);
     checkHostPorts(b, e, pod, hostPorts);
@@ -150,7 +162,7 @@ export function buildPods(
   );
   // The pods came in key order, and the indexes with them, unless some got their
   // address afterwards or two pods have one name (the later one kept, in the first's place).
-  if (needIP.length === 0 && !sameKey) return { pods, podsByIP, podsByNode };
+  if (needIP.length === 0 && !sameKey) return { pods, podsByIP, podsByNode, podsSharingIP };
   return indexPods(byKey(pods));
 }
 
@@ -392,12 +404,15 @@ function checkHostPorts(
 function indexPods(pods: Map<string, ModelPod>): PodIndex {
   const podsByIP = new Map<string, ModelPod>();
   const podsByNode = new Map<string, ModelPod[]>();
+  const podsSharingIP = new Map<string, ModelPod[]>();
   for (const pod of pods.values()) {
-    if (!pod.spec.hostNetwork && !podsByIP.has(pod.status.podIP))
-      podsByIP.set(pod.status.podIP, pod);
+    if (!pod.spec.hostNetwork) {
+      if (!podsByIP.has(pod.status.podIP)) podsByIP.set(pod.status.podIP, pod);
+      else share(podsSharingIP, pod);
+    }
     const l = podsByNode.get(pod.spec.nodeName);
     if (l === undefined) podsByNode.set(pod.spec.nodeName, [pod]);
     else l.push(pod);
   }
-  return { pods, podsByIP, podsByNode };
+  return { pods, podsByIP, podsByNode, podsSharingIP };
 }

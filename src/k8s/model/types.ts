@@ -130,6 +130,12 @@ export interface ClusterModel {
   readonly podsByIP: ReadonlyMap<string, ModelPod>;
   /** Pods (hostNetwork included) by node name, sorted by `ns/name`. */
   readonly podsByNode: ReadonlyMap<string, readonly ModelPod[]>;
+  /**
+   * Pod-network pods whose address a pod before them (in `ns/name` order)
+   * already has (each reported as an error), by that address, in `ns/name`
+   * order; `podsByIP` holds the first. Empty in a cluster without such errors.
+   */
+  readonly podsSharingIP: ReadonlyMap<string, readonly ModelPod[]>;
   /** By `ns/name`, sorted. */
   readonly services: ReadonlyMap<string, ModelService>;
   readonly servicesByClusterIP: ReadonlyMap<string, ModelService>;
