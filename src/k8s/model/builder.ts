@@ -6,7 +6,7 @@
 
 import type { Diagnostic, Location } from '../../diag.js';
 import { locate, type LoadedObject } from '../load.js';
-import { objectRef, type KubeObject, type Pod } from '../types.js';
+import { objectRef, type KubeObject, type Pod, type Service } from '../types.js';
 import type { ModelDefault } from './defaults.js';
 
 /**
@@ -128,6 +128,16 @@ function copyPod(p: Pod): Pod {
   return { ...p, spec: Object.assign({}, p.spec) };
 }
 
+/**
+ * A Service as the model takes it: its top level, for `buildModel`'s
+ * defaultNamespace (which gives it metadata of its own) and the legacy
+ * annotation (a spec of its own); `services.ts` defaultService makes the
+ * spec and ports the model writes. The rest is shared with the loaded one.
+ */
+function copyService(s: Service): Service {
+  return { ...s };
+}
+
 /** The loaded objects by kind, each kind's in input order: every step reads one or two kinds. */
 export class ObjectsByKind {
   private readonly byKind = new Map<string, LoadedObject[]>();
@@ -162,7 +172,9 @@ export function entries<K extends KubeObject['kind']>(
   const out = new Array<Entry<Extract<KubeObject, { kind: K }>>>(of.length);
   for (let i = 0; i < of.length; i++) {
     const l = of[i]!;
-    const object = l.object.kind === 'Pod' ? copyPod(l.object) : clone(l.object);
+    const o = l.object;
+    const object =
+      o.kind === 'Pod' ? copyPod(o) : o.kind === 'Service' ? copyService(o) : clone(o);
     out[i] = { loaded: l, object: object as Extract<KubeObject, { kind: K }> };
   }
   return out;

@@ -97,7 +97,9 @@ export function legacyServiceAnnotations(
         );
       continue;
     }
-    spec.externalTrafficPolicy = policy;
+    // The entry's spec is the loaded one (`builder.ts` copyService): the model's is a copy.
+    e.object.spec = Object.assign({}, spec);
+    e.object.spec.externalTrafficPolicy = policy;
     b.warn(
       e,
       field,

@@ -107,17 +107,21 @@ function defaultService(b: Builder, e: Entry<Service>): ModelService {
         'the API server defaults targetPort to port',
       );
     }
-    return { ...p, protocol, targetPort: targetPort ?? p.port };
+    // Copied onto a new object (a spread copy is slow to add fields to: `builder.ts` copyPod).
+    const out = Object.assign({}, p) as ModelServicePort;
+    out.protocol = protocol;
+    out.targetPort = targetPort ?? p.port;
+    return out;
   });
   const sessionAffinity = spec.sessionAffinity ?? 'None';
   if (spec.sessionAffinity === undefined && type !== 'ExternalName')
     b.note(ref, 'spec.sessionAffinity', 'None', 'the API server defaults sessionAffinity to None');
-  const out: ModelService = {
-    ...s,
-    metadata: s.metadata as Namespaced,
-    spec: { ...spec, type, ports, sessionAffinity },
-  };
-  const o = out.spec;
+  // The spec the model writes, of its own; below it only the ports are (the loaded Service's are shared).
+  const o = Object.assign({}, spec) as ModelService['spec'];
+  o.type = type;
+  o.ports = ports;
+  o.sessionAffinity = sessionAffinity;
+  const out: ModelService = { ...s, metadata: s.metadata as Namespaced, spec: o };
   if (sessionAffinity === 'ClientIP') {
     if (o.sessionAffinityConfig?.clientIP?.timeoutSeconds === undefined) {
       o.sessionAffinityConfig = { clientIP: { timeoutSeconds: DEFAULT_CLIENT_IP_TIMEOUT } };
