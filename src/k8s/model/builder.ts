@@ -173,8 +173,7 @@ export function entries<K extends KubeObject['kind']>(
   for (let i = 0; i < of.length; i++) {
     const l = of[i]!;
     const o = l.object;
-    const object =
-      o.kind === 'Pod' ? copyPod(o) : o.kind === 'Service' ? copyService(o) : clone(o);
+    const object = o.kind === 'Pod' ? copyPod(o) : o.kind === 'Service' ? copyService(o) : clone(o);
     out[i] = { loaded: l, object: object as Extract<KubeObject, { kind: K }> };
   }
   return out;

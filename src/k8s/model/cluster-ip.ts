@@ -16,11 +16,24 @@ import {
   ipToInt,
   nthAddress,
   parseCidr,
+  type Cidr,
 } from '../../wire/addr.js';
 import { objectRef, type Service } from '../types.js';
 import { nsName } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
 import type { ClusterConfig, ModelPod, ModelService } from './types.js';
+
+export interface ServiceRange {
+  readonly net: Cidr;
+  readonly broadcast: string;
+  readonly first: string;
+}
+
+/** The serviceCIDR read once for every Service's check. */
+export function serviceRange(cluster: ClusterConfig): ServiceRange {
+  const net = parseCidr(cluster.serviceCIDR);
+  return { net, broadcast: broadcastOf(net), first: nthAddress(net, 1) };
+}
 
 /** A clusterIP the Service asks for: usable, not taken, not a pod's. */
 export function checkRequestedClusterIP(
@@ -33,18 +46,16 @@ export function checkRequestedClusterIP(
     ipOwner: Map<string, string>;
     /** Whether `default/kubernetes` is the model's own (so holds the first address). */
     invented: boolean;
-    podsByIP: Map<string, ModelPod>;
+    podsByIP: ReadonlyMap<string, ModelPod>;
+    /** The serviceCIDR, its broadcast and first addresses (`serviceRange`). */
+    range: ServiceRange;
   },
 ): void {
-  const serviceNet = parseCidr(cluster.serviceCIDR);
+  const { net: serviceNet, broadcast, first } = ctx.range;
   const key = nsName(svc);
   const ip = svc.spec.clusterIP;
   if (ip === undefined || ip === 'None') return;
-  if (
-    !cidrContains(serviceNet, ip) ||
-    ip === serviceNet.network ||
-    ip === broadcastOf(serviceNet)
-  ) {
+  if (!cidrContains(serviceNet, ip) || ip === serviceNet.network || ip === broadcast) {
     b.error(
       e,
       'spec.clusterIP',
@@ -54,7 +65,7 @@ export function checkRequestedClusterIP(
     );
   }
   const prev = ctx.ipOwner.get(ip);
-  if (ctx.invented && key !== 'default/kubernetes' && ip === nthAddress(serviceNet, 1)) {
+  if (ctx.invented && key !== 'default/kubernetes' && ip === first) {
     b.error(
       e,
       'spec.clusterIP',

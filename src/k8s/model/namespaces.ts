@@ -18,7 +18,14 @@ export function buildNamespaces(
   const namespaces = new Map<string, Namespace>();
   for (const e of entries(objects, 'Namespace')) namespaces.set(e.object.metadata.name, e.object);
   const referenced = new Set<string>(SYSTEM_NAMESPACES);
-  for (const list of refs) for (const o of list) referenced.add(o.metadata.namespace ?? 'default');
+  for (const list of refs) {
+    // Objects come sorted by namespace and name: a namespace is added once per run.
+    let last: string | undefined;
+    for (const o of list) {
+      const ns = o.metadata.namespace ?? 'default';
+      if (ns !== last) referenced.add((last = ns));
+    }
+  }
   for (const name of [...referenced].sort()) {
     if (namespaces.has(name)) continue;
     namespaces.set(name, {

@@ -9,7 +9,7 @@
 import { objectRef, type Service, type ServiceType } from '../types.js';
 import { cmpNsName, nsName } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
-import { allocateClusterIPs, checkRequestedClusterIP } from './cluster-ip.js';
+import { allocateClusterIPs, checkRequestedClusterIP, serviceRange } from './cluster-ip.js';
 import { allocateNodePorts, checkRequestedNodePorts } from './node-ports.js';
 import {
   DEFAULT_CLIENT_IP_TIMEOUT,
@@ -41,11 +41,12 @@ export function buildServices(
   const entryOf = new Map<string, Entry<Service>>();
   const ipOwner = new Map<string, string>();
   const nodePortOwner = new Map<number, string>();
+  const range = serviceRange(cluster);
   // Pass 1: API defaults and the addresses and ports users asked for.
   for (const e of sorted) {
     const key = nsName(e.object);
     const out = defaultService(b, e);
-    checkRequestedClusterIP(b, cluster, e, out, { ipOwner, invented, podsByIP });
+    checkRequestedClusterIP(b, cluster, e, out, { ipOwner, invented, podsByIP, range });
     checkRequestedNodePorts(b, cluster, e, out, nodePortOwner);
     services.set(key, out);
     entryOf.set(key, e);
