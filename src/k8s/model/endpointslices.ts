@@ -38,9 +38,9 @@ interface SortedSlices {
 export function buildSlices(
   b: Builder,
   cluster: ClusterConfig,
-  podsByIP: Map<string, ModelPod>,
+  podsByIP: ReadonlyMap<string, ModelPod>,
   nodes: Map<string, ModelNode>,
-  pods: Map<string, ModelPod>,
+  pods: ReadonlyMap<string, ModelPod>,
   services: Map<string, ModelService>,
   raw: Entry<EndpointSlice>[],
 ): { endpointSlices: ModelEndpointSlice[]; slicesByService: Map<string, ModelEndpointSlice[]> } {
@@ -71,7 +71,7 @@ export function buildSlices(
 function sortSlices(
   b: Builder,
   cluster: ClusterConfig,
-  podsByIP: Map<string, ModelPod>,
+  podsByIP: ReadonlyMap<string, ModelPod>,
   nodes: Map<string, ModelNode>,
   services: Map<string, ModelService>,
   raw: Entry<EndpointSlice>[],
@@ -152,7 +152,7 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
  * in the pods' (key) order.
  */
 function podSelectorIndex(
-  pods: Map<string, ModelPod>,
+  pods: ReadonlyMap<string, ModelPod>,
   services: Map<string, ModelService>,
 ): (ns: string, sel: Record<string, string>) => ModelPod[] {
   const selected = new Set<string>();

@@ -16,7 +16,7 @@ export function hostLocalIPAM(
   b: Builder,
   cluster: ClusterConfig,
   needIP: readonly Scheduled[],
-  taken: ReadonlyMap<string, unknown>,
+  taken: { has(ip: string): boolean },
   finish: (s: Scheduled, ip: string) => void,
 ): void {
   const lastByNode = new Map<string, number>();

@@ -125,6 +125,12 @@ describe('buildModel: pods and their indexes in key order', () => {
     const { byIP, byNode, sharing } = indexesOf(model.pods);
     expect([...model.podsByIP]).toEqual([...byIP]);
     expect(names(model.podsSharingIP)).toEqual(names(sharing));
+    for (const [k, p] of model.pods) expect(model.pods.get(k)).toBe(p);
+    for (const k of ['a/', 'a', 'a/zz', 'b/a', 'k/proxy-'])
+      expect(model.pods.get(k)).toBeUndefined();
+    for (const p of model.pods.values())
+      expect(model.podsByIP.get(p.status.podIP)).toBe(byIP.get(p.status.podIP));
+    expect(model.podsByIP.size).toBe(byIP.size);
     expect(names(model.podsByNode)).toEqual(names(byNode));
     for (const p of model.pods.values()) {
       expect(p.spec.nodeName).toMatch(/^n[12]$/);

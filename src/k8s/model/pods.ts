@@ -9,30 +9,25 @@
 import { broadcastOf, cidrContains, nthAddress, parseCidr, type Cidr } from '../../wire/addr.js';
 import { STAND_IN_ANNOTATION } from '../load.js';
 import { objectRef, type Pod } from '../types.js';
-import { nodeInternalIP, nsName } from './accessors.js';
-import { byKey, cmp, type Builder, type Entry } from './builder.js';
+import { cmpNsName, nodeInternalIP, nsName } from './accessors.js';
+import { cmp, type Builder, type Entry } from './builder.js';
+import { holders, PodsByAddress, PodsByKey, type Holders } from './pod-index.js';
 import { hostLocalIPAM } from './pod-ipam.js';
 import type { ClusterConfig, ModelNode, ModelPod } from './types.js';
 
 export interface PodIndex {
-  pods: Map<string, ModelPod>;
-  podsByIP: Map<string, ModelPod>;
+  pods: PodsByKey;
+  podsByIP: PodsByAddress;
   podsByNode: Map<string, ModelPod[]>;
   /** Pod-network pods whose address a pod before them (in key order) has: `podsByIP` holds that one. */
   podsSharingIP: Map<string, ModelPod[]>;
 }
 
-function share(m: Map<string, ModelPod[]>, pod: ModelPod): void {
-  const l = m.get(pod.status.podIP);
-  if (l === undefined) m.set(pod.status.podIP, [pod]);
-  else l.push(pod);
-}
-
 /** A pod bound to a modelled node, waiting for an address (`pod-ipam.ts`). */
 export interface Scheduled {
   readonly e: Entry<Pod>;
-  /** Its `ns/name`. */
-  readonly key: string;
+  /** Its place in key order. */
+  readonly i: number;
   readonly node: ModelNode;
   /** The node's place in `nodes`. */
   readonly at: number;
@@ -45,26 +40,48 @@ interface OnNode {
   pods: ModelPod[] | undefined;
 }
 
-/** The pods in `ns/name` order and their keys (parallel arrays: no record per pod). */
+/** The pods in `ns/name` order, and whether two have one name. */
 interface Sorted {
   readonly entries: readonly Entry<Pod>[];
-  readonly keys: readonly string[];
+  readonly sameKey: boolean;
 }
 
-/** Each key made once, and no sort when the pods come in order. */
+/**
+ * The pods in `ns/name` order (stable), without making the keys: namespaces
+ * order their pods as `ns/` does (a namespace that is a prefix of another
+ * sorts by the character after it, against `/`), names within a namespace.
+ * No sort when the pods come in order.
+ */
 function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
   const n = raw.length;
-  const keys = new Array<string>(n);
   let inOrder = true;
-  for (let i = 0; i < n; i++) {
-    keys[i] = nsName(raw[i]!.object);
-    if (inOrder && i > 0 && keys[i - 1]! > keys[i]!) inOrder = false;
+  for (let i = 1; i < n && inOrder; i++)
+    if (cmpNsName(raw[i - 1]!.object, raw[i]!.object) > 0) inOrder = false;
+  let entries = raw;
+  if (!inOrder) {
+    const byNs = new Map<string, number[]>();
+    for (let i = 0; i < n; i++) {
+      const ns = raw[i]!.object.metadata.namespace!;
+      const l = byNs.get(ns);
+      if (l === undefined) byNs.set(ns, [i]);
+      else l.push(i);
+    }
+    const out: Entry<Pod>[] = [];
+    for (const ns of [...byNs.keys()].sort((x, y) => cmp(`${x}/`, `${y}/`))) {
+      const l = byNs.get(ns)!;
+      const names = l.map((i) => raw[i]!.object.metadata.name);
+      const order = l.map((_, k) => k).sort((x, y) => cmp(names[x]!, names[y]!) || x - y);
+      for (const k of order) out.push(raw[l[k]!]!);
+    }
+    entries = out;
   }
-  if (inOrder) return { entries: raw, keys };
-  const order = new Array<number>(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  order.sort((x, y) => cmp(keys[x]!, keys[y]!) || x - y);
-  return { entries: order.map((i) => raw[i]!), keys: order.map((i) => keys[i]!) };
+  let sameKey = false;
+  for (let i = 1; i < n && !sameKey; i++) {
+    const x = entries[i - 1]!.object.metadata;
+    const y = entries[i]!.object.metadata;
+    sameKey = x.name === y.name && x.namespace === y.namespace;
+  }
+  return { entries, sameKey };
 }
 
 export function buildPods(
@@ -74,15 +91,17 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  const { entries, keys } = sortByKey(raw);
+  const { entries, sameKey } = sortByKey(raw);
   const { nodeAt, nodeList, placed } = schedulePods(b, nodes, declared, entries);
-
-  const pods = new Map<string, ModelPod>();
-  // Pod-network pods by address, the first (in key order) to have it: who has an address already.
-  const podsByIP = new Map<string, ModelPod>();
+  // The addresses given to pod-network pods, and the first (in key order) to have each.
+  const given = holders(
+    entries.map((e, i) =>
+      nodeAt[i]! >= 0 && !e.object.spec.hostNetwork ? e.object.status?.podIP : undefined,
+    ),
+  );
+  // The model's pods by their place in key order (undefined: left out).
+  const done = new Array<ModelPod | undefined>(entries.length).fill(undefined);
   const podsByNode = new Map<string, ModelPod[]>();
-  const podsSharingIP = new Map<string, ModelPod[]>();
-  let sameKey = false;
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
   const clusterNet = cluster.cni.plugin === 'calico' ? parseCidr(cluster.clusterCIDR) : undefined;
@@ -96,16 +115,8 @@ export function buildPods(
     }
     return n;
   };
-  /** `first`: no pod-network pod has `ip` yet. */
-  const finish = (e: Entry<Pod>, key: string, n: OnNode, ip: string, first: boolean) => {
-    const pod = modelPod(b, e, n.node, ip, n.ip);
-    const size = pods.size;
-    pods.set(key, pod);
-    if (pods.size === size) sameKey = true;
-    if (!pod.spec.hostNetwork) {
-      if (first) podsByIP.set(ip, pod);
-      else share(podsSharingIP, pod);
-    }
+  const finish = (e: Entry<Pod>, i: number, n: OnNode, ip: string) => {
+    const pod = (done[i] = modelPod(b, e, n.node, ip, n.ip));
     if (n.pods === undefined) podsByNode.set(n.node.metadata.name, (n.pods = [pod]));
     else n.pods.push(pod);
     checkHostPorts(b, e, pod, hostPorts);
@@ -117,7 +128,6 @@ export function buildPods(
     const n = onNode(at);
     const { node, ip: nodeIP } = n;
     const e = entries[i]!;
-    const key = keys[i]!;
     const p = e.object;
     if (p.spec.hostNetwork) {
       if (p.status?.podIP !== undefined && p.status.podIP !== nodeIP) {
@@ -135,35 +145,79 @@ export function buildPods(
           `hostNetwork pod: it shares node ${node.metadata.name}'s network namespace and address`,
         );
       }
-      finish(e, key, n, nodeIP, false);
+      finish(e, i, n, nodeIP);
       continue;
     }
     const ip = p.status?.podIP;
     if (ip === undefined) {
-      needIP.push({ e, key, node, at });
+      needIP.push({ e, i, node, at });
       continue;
     }
     // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
     if (!placed[i] && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
       checkPodIP(b, cluster, clusterNet, e, node, ip);
-    const prev = podsByIP.get(ip);
-    if (prev !== undefined)
+    const prev = given.first[i]!;
+    if (prev >= 0)
       b.error(
         e,
         'status.podIP',
         'k8s-duplicate-pod-ip',
-        `pod IP ${ip} is also Pod ${nsName(prev)}'s`,
+        `pod IP ${ip} is also Pod ${nsName(done[prev]!)}'s`,
         'every pod needs its own address; change or remove one status.podIP',
       );
-    finish(e, key, n, ip, prev === undefined);
+    finish(e, i, n, ip);
   }
-  hostLocalIPAM(b, cluster, needIP, podsByIP, (s, ip) =>
-    finish(s.e, s.key, onNode(s.at), ip, true),
-  );
+  // Who has an address already: the given ones' first holders, and what IPAM hands out.
+  const givenByIP = new PodsByAddress(given, done);
+  const handedOut = new Set<string>();
+  const taken = { has: (ip: string) => handedOut.has(ip) || givenByIP.has(ip) };
+  hostLocalIPAM(b, cluster, needIP, taken, (s, ip) => {
+    handedOut.add(ip);
+    finish(s.e, s.i, onNode(s.at), ip);
+  });
   // The pods came in key order, and the indexes with them, unless some got their
   // address afterwards or two pods have one name (the later one kept, in the first's place).
-  if (needIP.length === 0 && !sameKey) return { pods, podsByIP, podsByNode, podsSharingIP };
-  return indexPods(byKey(pods));
+  if (needIP.length === 0 && !sameKey) {
+    const list: ModelPod[] = [];
+    for (const p of done) if (p !== undefined) list.push(p);
+    return {
+      pods: new PodsByKey(list),
+      podsByIP: givenByIP,
+      podsByNode,
+      podsSharingIP: sharing(given, done),
+    };
+  }
+  return indexPods(lastOfEachKey(done));
+}
+
+/** The pods, one per key: of pods with one name (together in key order), the last. */
+function lastOfEachKey(done: readonly (ModelPod | undefined)[]): ModelPod[] {
+  const out: ModelPod[] = [];
+  for (const p of done) {
+    if (p === undefined) continue;
+    const last = out[out.length - 1];
+    if (
+      last !== undefined &&
+      last.metadata.name === p.metadata.name &&
+      last.metadata.namespace === p.metadata.namespace
+    )
+      out[out.length - 1] = p;
+    else out.push(p);
+  }
+  return out;
+}
+
+/** The pods whose address a pod before them has, by that address, in key order. */
+function sharing(h: Holders, pods: readonly (ModelPod | undefined)[]): Map<string, ModelPod[]> {
+  const out = new Map<string, ModelPod[]>();
+  for (let i = 0; i < h.first.length; i++) {
+    if (h.first[i]! < 0) continue;
+    const pod = pods[i]!;
+    const l = out.get(pod.status.podIP);
+    if (l === undefined) out.set(pod.status.podIP, [pod]);
+    else l.push(pod);
+  }
+  return out;
 }
 
 /** Pods with a data plane presence: not terminated, on a node the model has. */
@@ -401,18 +455,18 @@ function checkHostPorts(
   }
 }
 
-function indexPods(pods: Map<string, ModelPod>): PodIndex {
-  const podsByIP = new Map<string, ModelPod>();
+function indexPods(pods: readonly ModelPod[]): PodIndex {
+  const h = holders(pods.map((p) => (p.spec.hostNetwork ? undefined : p.status.podIP)));
   const podsByNode = new Map<string, ModelPod[]>();
-  const podsSharingIP = new Map<string, ModelPod[]>();
-  for (const pod of pods.values()) {
-    if (!pod.spec.hostNetwork) {
-      if (!podsByIP.has(pod.status.podIP)) podsByIP.set(pod.status.podIP, pod);
-      else share(podsSharingIP, pod);
-    }
+  for (const pod of pods) {
     const l = podsByNode.get(pod.spec.nodeName);
     if (l === undefined) podsByNode.set(pod.spec.nodeName, [pod]);
     else l.push(pod);
   }
-  return { pods, podsByIP, podsByNode, podsSharingIP };
+  return {
+    pods: new PodsByKey(pods),
+    podsByIP: new PodsByAddress(h, pods),
+    podsByNode,
+    podsSharingIP: sharing(h, pods),
+  };
 }

@@ -24,7 +24,7 @@ export function buildServices(
   b: Builder,
   cluster: ClusterConfig,
   raw: Entry<Service>[],
-  podsByIP: Map<string, ModelPod>,
+  podsByIP: ReadonlyMap<string, ModelPod>,
 ): Map<string, ModelService> {
   const byKey = (x: Entry<Service>, y: Entry<Service>) => cmpNsName(x.object, y.object);
   const sorted = [...raw].sort(byKey);

@@ -22,7 +22,9 @@ function deepFreeze<T>(v: T): T {
 function form(objects: readonly LoadedObject[]): string {
   const { model, diagnostics } = buildModel(objects);
   return JSON.stringify({ ...model, origins: undefined, diagnostics }, (_, v: unknown) =>
-    v instanceof Map ? [...(v as Map<unknown, unknown>)] : v,
+    v instanceof Map || (typeof v === 'object' && v !== null && 'entries' in v && 'get' in v)
+      ? [...(v as Map<unknown, unknown>)]
+      : v,
   );
 }
 
