@@ -32,7 +32,9 @@ export function cmpNsName(a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta
 export function isPodReady(pod: Pod): boolean {
   const conds = pod.status?.conditions;
   if (conds === undefined || conds.length === 0) return true;
-  return conds.some((c) => c.type === 'Ready' && c.status === 'True');
+  for (let i = 0; i < conds.length; i++)
+    if (conds[i]!.type === 'Ready' && conds[i]!.status === 'True') return true;
+  return false;
 }
 
 /**
@@ -48,14 +50,29 @@ export function findPort(
   const tp = port.targetPort ?? port.port;
   if (typeof tp === 'number') return tp;
   const proto = port.protocol ?? 'TCP';
-  const scan = (cs: readonly Container[] | undefined) => {
-    for (const c of cs ?? [])
-      for (const p of c.ports ?? [])
-        if (p.name === tp && (p.protocol ?? 'TCP') === proto) return p.containerPort;
-    return undefined;
-  };
   return (
-    scan(pod.spec.containers) ??
-    scan(pod.spec.initContainers?.filter((c) => c.restartPolicy === 'Always'))
+    namedPort(pod.spec.containers, tp, proto, false) ??
+    namedPort(pod.spec.initContainers, tp, proto, true)
   );
+}
+
+/** The first container port named `name` with `proto` (of sidecars only: restartPolicy Always). */
+function namedPort(
+  cs: readonly (Container & { restartPolicy?: string })[] | undefined,
+  name: string,
+  proto: Protocol,
+  sidecars: boolean,
+): number | undefined {
+  if (cs === undefined) return undefined;
+  for (let i = 0; i < cs.length; i++) {
+    const c = cs[i]!;
+    if (sidecars && c.restartPolicy !== 'Always') continue;
+    const ports = c.ports;
+    if (ports === undefined) continue;
+    for (let j = 0; j < ports.length; j++) {
+      const p = ports[j]!;
+      if (p.name === name && (p.protocol ?? 'TCP') === proto) return p.containerPort;
+    }
+  }
+  return undefined;
 }

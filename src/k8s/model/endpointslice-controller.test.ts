@@ -23,6 +23,11 @@ const pod = (ns: string, name: string, ip: string, port: number): ModelPod => ({
   status: { podIP: ip, podIPs: [{ ip }], hostIP: '192.168.1.10' },
 });
 
+const withPorts = (p: ModelPod, ports: { name: string; containerPort: number }[]): ModelPod => ({
+  ...p,
+  spec: { ...p.spec, containers: [{ name: 'c', ports }] },
+});
+
 const endpointsOf = (slices: ReturnType<typeof deriveSlices>) =>
   slices.map((s) => [
     s.ports?.map((p) => `${p.port}/${p.appProtocol ?? ''}`),
@@ -50,6 +55,39 @@ describe('deriveSlices', () => {
         [['81/'], ['a', 'c']],
         [['80/'], ['b']],
       ],
+    ],
+    [
+      'two Service ports alike: pods resolving either to one number share a slice',
+      svc([
+        { name: '', port: 80, protocol: 'TCP', targetPort: 'http' },
+        { name: '', port: 81, protocol: 'TCP', targetPort: 'alt' },
+      ]),
+      [
+        pod('a', 'a', '10.0.0.1', 8080),
+        withPorts(pod('a', 'b', '10.0.0.2', 0), [{ name: 'alt', containerPort: 8080 }]),
+        withPorts(pod('a', 'c', '10.0.0.3', 0), [
+          { name: 'alt', containerPort: 8080 },
+          { name: 'http', containerPort: 8080 },
+        ]),
+      ],
+      [
+        [['8080/'], ['a', 'b']],
+        [['8080/', '8080/'], ['c']],
+      ],
+    ],
+    [
+      'more than 100 pods with one port set: slices of 100, in order',
+      svc(named),
+      Array.from({ length: 250 }, (_, i) =>
+        pod('a', `p${String(i).padStart(3, '0')}`, `10.0.${i >> 8}.${i & 255}`, 80),
+      ),
+      [0, 100, 200].map((from) => [
+        ['80/'],
+        Array.from(
+          { length: Math.min(100, 250 - from) },
+          (_, i) => `p${String(from + i).padStart(3, '0')}`,
+        ),
+      ]),
     ],
     [
       'appProtocol is part of the port set',
@@ -89,6 +127,30 @@ describe('deriveSlices', () => {
     expect(JSON.stringify(plain!.endpoints[0])).toBe(
       '{"addresses":["10.0.0.2"],"conditions":{"ready":true,"serving":true,"terminating":false},"nodeName":"n1","targetRef":{"kind":"Pod","namespace":"shop","name":"b"}}',
     );
+  });
+
+  it('gives each endpoint the conditions of its pod', () => {
+    const notReady = pod('a', 'b', '10.0.0.2', 80);
+    notReady.status.conditions = [{ type: 'Ready', status: 'False' }];
+    const leaving = pod('a', 'c', '10.0.0.3', 80);
+    leaving.metadata.deletionTimestamp = '2026-01-01T00:00:00Z';
+    const pods = [pod('a', 'a', '10.0.0.1', 80), notReady, leaving];
+    const conditions = (s: ModelService) =>
+      deriveSlices(s, pods, new Map()).flatMap((x) =>
+        x.endpoints.map((e) => JSON.stringify(e.conditions)),
+      );
+    expect(conditions(svc(named))).toEqual([
+      '{"ready":true,"serving":true,"terminating":false}',
+      '{"ready":false,"serving":false,"terminating":false}',
+      '{"ready":false,"serving":true,"terminating":true}',
+    ]);
+    const publish = svc(named);
+    publish.spec.publishNotReadyAddresses = true;
+    expect(conditions(publish)).toEqual([
+      '{"ready":true,"serving":true,"terminating":false}',
+      '{"ready":true,"serving":false,"terminating":false}',
+      '{"ready":true,"serving":true,"terminating":true}',
+    ]);
   });
 
   it('leaves the pods it is given in their order', () => {

@@ -17,6 +17,7 @@ import {
   type ModelNode,
   type ModelPod,
   type ModelService,
+  type ModelServicePort,
 } from './types.js';
 
 /**
@@ -31,19 +32,18 @@ export function deriveSlices(
 ): ModelEndpointSlice[] {
   const ns = svc.metadata.namespace;
   const name = svc.metadata.name;
+  const svcPorts = svc.spec.ports;
   // Pods with the same resolved ports share slices; groups in the order their first pod comes.
   const groups: { ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
+  // A pod's resolved port per Service port (-1: none), before it is known to start a group.
+  const resolved = new Array<number>(svcPorts.length);
   for (const pod of inKeyOrder(selected)) {
     const phase = pod.status.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
-    const ports: EndpointPort[] = [];
-    for (const p of svc.spec.ports) {
-      const n = findPort(pod, p);
-      if (n === undefined) continue;
-      const ep: EndpointPort = { name: p.name ?? '', port: n, protocol: p.protocol };
-      if (p.appProtocol) ep.appProtocol = p.appProtocol;
-      ports.push(ep);
-    }
+    for (let k = 0; k < svcPorts.length; k++) resolved[k] = findPort(pod, svcPorts[k]!) ?? -1;
+    let g = groups.find((x) => samePorts(x.ports, svcPorts, resolved));
+    if (g === undefined)
+      groups.push((g = { ports: endpointPorts(svcPorts, resolved), endpoints: [] }));
     const serving = isPodReady(pod);
     const terminating = pod.metadata.deletionTimestamp !== undefined;
     const ready = svc.spec.publishNotReadyAddresses === true || (serving && !terminating);
@@ -51,7 +51,7 @@ export function deriveSlices(
     // Fields set in the order the controller's Endpoint has them (and JSON output shows).
     const ep: Endpoint = {
       addresses: [pod.status.podIP],
-      conditions: { ready, serving, terminating },
+      conditions: CONDITIONS[(ready ? 4 : 0) + (serving ? 2 : 0) + (terminating ? 1 : 0)]!,
     };
     if (pod.spec.hostname && pod.spec.subdomain === name) ep.hostname = pod.spec.hostname;
     ep.nodeName = pod.spec.nodeName;
@@ -63,8 +63,6 @@ export function deriveSlices(
     };
     if (pod.metadata.uid) targetRef.uid = pod.metadata.uid;
     ep.targetRef = targetRef;
-    let g = groups.find((x) => samePorts(x.ports, ports));
-    if (g === undefined) groups.push((g = { ports, endpoints: [] }));
     g.endpoints.push(ep);
   }
   const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
@@ -81,12 +79,40 @@ export function deriveSlices(
     ...(ports !== undefined ? { ports } : {}),
   });
   for (const g of groups) {
-    for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE) {
-      slices.push(mk(g.ports, g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE)));
-    }
+    if (g.endpoints.length <= MAX_ENDPOINTS_PER_SLICE) slices.push(mk(g.ports, g.endpoints));
+    else
+      for (let i = 0; i < g.endpoints.length; i += MAX_ENDPOINTS_PER_SLICE)
+        slices.push(mk(g.ports, g.endpoints.slice(i, i + MAX_ENDPOINTS_PER_SLICE)));
   }
   if (slices.length === 0) slices.push(mk(undefined, []));
   return slices;
+}
+
+/**
+ * An endpoint's conditions, by ready·4 + serving·2 + terminating: one
+ * object for each of the eight, shared by every derived endpoint that has
+ * them (frozen: nothing may write one endpoint's through another's).
+ */
+const CONDITIONS: readonly NonNullable<Endpoint['conditions']>[] = Array.from(
+  { length: 8 },
+  (_, k) =>
+    Object.freeze({ ready: (k & 4) !== 0, serving: (k & 2) !== 0, terminating: (k & 1) !== 0 }),
+);
+
+/** The EndpointPorts of the Service ports a pod resolved (getEndpointPorts). */
+function endpointPorts(
+  svcPorts: readonly ModelServicePort[],
+  resolved: readonly number[],
+): EndpointPort[] {
+  const ports: EndpointPort[] = [];
+  for (let k = 0; k < svcPorts.length; k++) {
+    if (resolved[k]! < 0) continue;
+    const p = svcPorts[k]!;
+    const ep: EndpointPort = { name: p.name ?? '', port: resolved[k]!, protocol: p.protocol };
+    if (p.appProtocol) ep.appProtocol = p.appProtocol;
+    ports.push(ep);
+  }
+  return ports;
 }
 
 /** The pods sorted by `ns/name` (themselves when they are already, as a selector index gives them). */
@@ -96,21 +122,27 @@ function inKeyOrder(pods: readonly ModelPod[]): readonly ModelPod[] {
   return pods;
 }
 
-/** The same ports, field by field, in the same order. */
-function samePorts(a: readonly EndpointPort[], b: readonly EndpointPort[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
+/** Whether a group's ports are the ones `resolved` makes (`endpointPorts`), field by field, in order. */
+function samePorts(
+  a: readonly EndpointPort[],
+  svcPorts: readonly ModelServicePort[],
+  resolved: readonly number[],
+): boolean {
+  let j = 0;
+  for (let k = 0; k < svcPorts.length; k++) {
+    if (resolved[k]! < 0) continue;
+    const x = a[j++];
+    const p = svcPorts[k]!;
     if (
-      x.name !== y.name ||
-      x.port !== y.port ||
-      x.protocol !== y.protocol ||
-      x.appProtocol !== y.appProtocol
+      x === undefined ||
+      x.name !== (p.name ?? '') ||
+      x.port !== resolved[k] ||
+      x.protocol !== p.protocol ||
+      x.appProtocol !== (p.appProtocol ? p.appProtocol : undefined)
     )
       return false;
   }
-  return true;
+  return j === a.length;
 }
 
 /** The API server's endpoint reconciler: `default/kubernetes` at the control plane's address. */

@@ -10,8 +10,8 @@
 import { MIRRORED_ANNOTATION } from '../load.js';
 import { formatMap, matchesMap } from '../selector.js';
 import type { EndpointSlice } from '../types.js';
-import { findPort, nsName } from './accessors.js';
-import { cmp, type Builder, type Entry } from './builder.js';
+import { cmpNsName, findPort } from './accessors.js';
+import type { Builder, Entry } from './builder.js';
 import { apiserverSlice, deriveSlices } from './endpointslice-controller.js';
 import { serviceEntry } from './services.js';
 import {
@@ -64,7 +64,10 @@ export function buildSlices(
           m.mirroredFrom,
         );
   }
-  all.sort((x, y) => cmp(nsName(x), nsName(y)));
+  // Mostly in order already (derived slices come Service by Service): no keys made to check or sort.
+  let inOrder = true;
+  for (let i = 1; i < all.length && inOrder; i++) inOrder = cmpNsName(all[i - 1]!, all[i]!) <= 0;
+  if (!inOrder) all.sort(cmpNsName);
   return { endpointSlices: all, slicesByService };
 }
 
@@ -154,7 +157,7 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
 function podSelectorIndex(
   pods: ReadonlyMap<string, ModelPod>,
   services: Map<string, ModelService>,
-): (ns: string, sel: Record<string, string>) => ModelPod[] {
+): (ns: string, sel: Record<string, string>) => readonly ModelPod[] {
   const selected = new Set<string>();
   for (const svc of services.values())
     for (const k of Object.keys(svc.spec.selector ?? {})) selected.add(k);
@@ -199,7 +202,7 @@ function podSelectorIndex(
     }
     const from = best ?? byNamespace.get(ns) ?? [];
     // One selector term (the usual app: x) picked its own list: every pod on it matches.
-    if (best !== undefined && Object.keys(sel).length === 1) return from.slice();
+    if (best !== undefined && Object.keys(sel).length === 1) return from;
     return from.filter((p) => matchesMap(p.metadata.labels, sel));
   };
 }
@@ -210,7 +213,7 @@ function serviceSlices(
   key: string,
   svc: ModelService,
   input: SortedSlices,
-  selectPods: (ns: string, sel: Record<string, string>) => ModelPod[],
+  selectPods: (ns: string, sel: Record<string, string>) => readonly ModelPod[],
   nodes: Map<string, ModelNode>,
 ): ModelEndpointSlice[] | undefined {
   const givenSlices = input.given.get(key);
