@@ -114,15 +114,13 @@ export class Builder {
 }
 
 /**
- * A Pod as the model takes it: what the model writes (`spec.nodeName`, and
- * at the end `spec.hostNetwork` and `status`: `pods.ts` modelPod) in copies
- * of its own, the rest (metadata, labels, containers, the given status)
- * shared with the loaded pod. A pod put in `default` gets metadata of its own
- * (`buildModel`'s defaultNamespace). At 150,000 pods a deep copy was a
- * quarter of the model's time and memory; nothing writes below these.
- * The spec is copied with `Object.assign` onto a new object, not spread: a
- * spread copy takes the decoded object's shape, and adding `hostNetwork`
- * to it then took V8's slow path (about 1 µs a pod, 150 ms at 150,000).
+ * A Pod without a namespace, as the model takes it: a copy of its top level
+ * and spec, for `buildModel`'s defaultNamespace to give it metadata of its
+ * own and `pods.ts` modelPod to complete it; the rest (labels, containers,
+ * the given status) shared with the loaded pod. Every other pod is taken as
+ * loaded, and copied by modelPod only when the model writes it. The spec is
+ * copied with `Object.assign` onto a new object, not spread: fields added
+ * to a spread copy take V8's slow path (about 1 µs a pod).
  */
 function copyPod(p: Pod): Pod {
   return { ...p, spec: Object.assign({}, p.spec) };
@@ -173,7 +171,14 @@ export function entries<K extends KubeObject['kind']>(
   for (let i = 0; i < of.length; i++) {
     const l = of[i]!;
     const o = l.object;
-    const object = o.kind === 'Pod' ? copyPod(o) : o.kind === 'Service' ? copyService(o) : clone(o);
+    const object =
+      o.kind === 'Pod'
+        ? o.metadata.namespace === undefined
+          ? copyPod(o)
+          : o
+        : o.kind === 'Service'
+          ? copyService(o)
+          : clone(o);
     out[i] = { loaded: l, object: object as Extract<KubeObject, { kind: K }> };
   }
   return out;

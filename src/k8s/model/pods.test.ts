@@ -135,7 +135,7 @@ describe('buildModel: pods and their indexes in key order', () => {
     for (const p of model.pods.values()) {
       expect(p.spec.nodeName).toMatch(/^n[12]$/);
       expect(p.status.podIPs[0]?.ip ?? p.status.podIP).toBeDefined();
-      expect(typeof p.spec.hostNetwork).toBe('boolean');
+      expect([undefined, true, false]).toContain(p.spec.hostNetwork);
     }
   });
 
@@ -153,6 +153,38 @@ describe('buildModel: pods and their indexes in key order', () => {
     expect(JSON.stringify([...again.model.pods])).toBe(
       JSON.stringify([...buildModel(loaded.objects).model.pods]),
     );
+  });
+
+  it('keeps the loaded pod itself when the model writes nothing into it', () => {
+    const items = [
+      ...nodes,
+      {
+        ...pod({ ns: 'a', name: 'dump', node: 'n1' }),
+        status: { podIP: '10.244.0.5', podIPs: [{ ip: '10.244.0.5' }], hostIP: '192.168.1.10' },
+      },
+      pod({ ns: 'a', name: 'no-host-ip', node: 'n1', ip: '10.244.0.6' }),
+      pod({ name: 'no-namespace', node: 'n1', ip: '10.244.0.7' }),
+      pod({ ns: 'a', name: 'placed', ip: '10.244.1.8' }),
+    ];
+    const loaded = loadDocuments([
+      { path: 'c.json', text: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) },
+    ]);
+    const { model } = buildModel(loaded.objects);
+    const given = (name: string) =>
+      loaded.objects.find((l) => l.object.metadata.name === name)!.object;
+    expect(model.pods.get('a/dump')).toBe(given('dump'));
+    for (const [key, name] of [
+      ['a/no-host-ip', 'no-host-ip'],
+      ['default/no-namespace', 'no-namespace'],
+      ['a/placed', 'placed'],
+    ] as const) {
+      const p = model.pods.get(key)!;
+      expect(p).not.toBe(given(name));
+      expect(p.spec.containers).toBe((given(name) as typeof p).spec.containers);
+      expect(p.status.hostIP).toMatch(/^192\.168\.1\.1[01]$/);
+    }
+    expect(model.pods.get('a/placed')!.spec.nodeName).toBe('n2');
+    expect((given('placed') as { spec: { nodeName?: string } }).spec.nodeName).toBeUndefined();
   });
 
   it('shares a complete status with the loaded pod, and completes one that is not', () => {

@@ -94,10 +94,13 @@ export type ModelNode = Node & {
   status: { addresses: NodeAddress[] };
 };
 
-/** A scheduled, running Pod with its IP known. */
+/**
+ * A scheduled, running Pod with its IP known (`spec.hostNetwork` absent:
+ * false; a pod the model writes nothing into is the loaded one).
+ */
 export type ModelPod = Pod & {
   metadata: Namespaced;
-  spec: Pod['spec'] & { nodeName: string; hostNetwork: boolean };
+  spec: Pod['spec'] & { nodeName: string };
   status: NonNullable<Pod['status']> & { podIP: string; podIPs: { ip: string }[]; hostIP: string };
 };
 
