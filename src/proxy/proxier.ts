@@ -90,10 +90,12 @@ export const LARGE_CLUSTER_ENDPOINTS_THRESHOLD = 1000;
 export const NFACCT_INVALID = 'ct_state_invalid_dropped_pkts';
 export const NFACCT_LOCALHOST_NP = 'localhost_nps_accepted_pkts';
 
-/** `computeProbability`: Go `fmt.Sprintf("%0.10f", 1.0/float64(n))`. */
+/** `computeProbability`: Go `fmt.Sprintf("%0.10f", 1.0/float64(n))` (the small counts kept). */
 export function computeProbability(n: number): string {
-  return (1 / n).toFixed(10);
+  if (!Number.isInteger(n) || n < 0 || n >= PROBABILITIES.length) return (1 / n).toFixed(10);
+  return (PROBABILITIES[n] ??= (1 / n).toFixed(10));
 }
+const PROBABILITIES: (string | undefined)[] = new Array<string | undefined>(1024);
 
 /** A line's words as a sync passes them: strings and lists of strings, joined by single spaces. */
 export type Words = readonly (string | readonly string[])[];

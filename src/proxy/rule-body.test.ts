@@ -9,6 +9,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { formatRule } from '../iptables/format.js';
 import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import type { Ruleset } from '../kernel/netfilter/types.js';
@@ -58,7 +59,13 @@ function same(input: ProxyInput): number {
   expect(plain(viaTables.ruleset)).toBe(plain(viaText.ruleset));
   let built = 0;
   for (const t of dump.tables)
-    for (const c of t.chains) built += (c.parsed ?? []).filter((b) => b !== undefined).length;
+    for (const c of t.chains)
+      for (const b of c.parsed ?? []) {
+        if (b === undefined) continue;
+        built++;
+        // Each builder writes its shape's text itself: what formatRule prints.
+        expect(b.text).toBe(formatRule(b));
+      }
   return built;
 }
 

@@ -13,10 +13,10 @@
  * `rule-body.test.ts` checks, over the upstream golden inputs and corpora,
  * that the built Ruleset equals the parsed text's.
  */
-import { formatRule } from '../iptables/format.js';
+import { formatMatch } from '../iptables/format.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { parseRule } from '../iptables/rule.js';
-import { formatProbability } from '../iptables/values.js';
+import { formatProbability, saveString } from '../iptables/values.js';
 import type { Match, Target } from '../kernel/netfilter/types.js';
 import { plainIpv4 } from './ipaddr.js';
 
@@ -44,9 +44,17 @@ const PROTOCOL = new Map(
 const protocol = (p: string): Match => PROTOCOL.get(p)!;
 const L4_ANY = new Map([...L4].map((p) => [p, { kind: 'l4', protocol: p } as Match]));
 
-function body(matches: Match[], target: Target): RuleBody {
-  return { matches, target, text: formatRule({ matches, target }) };
+/**
+ * A built rule with its text as `formatRule` prints it, written out for the
+ * builder's one shape (rule-body.test.ts holds the two equal).
+ */
+function body(matches: Match[], target: Target, text: string): RuleBody {
+  return { matches, target, text };
 }
+
+/** ` -m comment --comment C` as iptables-save prints it, or '' without one. */
+const commentPart = (c: string | undefined): string =>
+  c === undefined ? '' : ` -m comment --comment ${saveString(c)}`;
 
 /**
  * Parsed fragments of a rule that repeat across the sync (the local-traffic
@@ -117,9 +125,11 @@ export class RuleBodies {
       protocol: proto as 'tcp',
       dport: { from: port, to: port, invert: false },
     };
+    const source = ex.length === 1 ? `${formatMatch(ex[0]!).slice(1)} ` : '';
     return body(
       [...ex, dst, protocol(proto), comment(commentText), l4],
       chain.startsWith('KUBE-MARK-') ? this.sharedJump(chain) : jump(chain),
+      `${source}-d ${ip}/32 -p ${proto} -m comment --comment ${saveString(commentText)} -m ${proto} --dport ${port} -j ${chain}`,
     );
   }
 
@@ -132,9 +142,14 @@ export class RuleBodies {
   ): RuleBody | undefined {
     if (commentText !== undefined && !okComment(commentText, true)) return undefined;
     const ms: Match[] = [];
+    let text = commentPart(commentText);
     if (commentText !== undefined) ms.push(comment(commentText));
-    if (probability !== undefined) ms.push(this.statistic(n, probability));
-    return body(ms, jump(chain));
+    if (probability !== undefined) {
+      const m = this.statistic(n, probability);
+      ms.push(m);
+      text += ` -m statistic --mode random --probability ${formatProbability((m as { probability: number }).probability)}`;
+    }
+    return body(ms, jump(chain), `${text} -j ${chain}`.slice(1));
   }
 
   /** `[-m comment --comment C] -s IP -j CHAIN`: the endpoint's hairpin masquerade. */
@@ -143,7 +158,7 @@ export class RuleBodies {
     if (commentText !== undefined && !okComment(commentText, false)) return undefined;
     const ms: Match[] = [{ kind: 'source', cidr: `${ip}/32`, invert: false }];
     if (commentText !== undefined) ms.push(comment(commentText));
-    return body(ms, this.sharedJump(chain));
+    return body(ms, this.sharedJump(chain), `-s ${ip}/32${commentPart(commentText)} -j ${chain}`);
   }
 
   /** `[-m comment --comment C] -m P -p P -j DNAT --to-destination IP:PORT` (`endpoint`). */
@@ -160,12 +175,16 @@ export class RuleBodies {
     const ms: Match[] = [protocol(proto)];
     if (commentText !== undefined) ms.push(comment(commentText));
     ms.push(L4_ANY.get(proto)!);
-    return body(ms, {
-      kind: 'DNAT',
-      toPorts: { from: port, to: port },
-      toAddr: { from: ip, to: ip },
-      random: false,
-      persistent: false,
-    });
+    return body(
+      ms,
+      {
+        kind: 'DNAT',
+        toPorts: { from: port, to: port },
+        toAddr: { from: ip, to: ip },
+        random: false,
+        persistent: false,
+      },
+      `-p ${proto}${commentPart(commentText)} -m ${proto} -j DNAT --to-destination ${ip}:${port}`,
+    );
   }
 }

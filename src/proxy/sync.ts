@@ -546,26 +546,15 @@ function writeServiceToEndpointRules(
   }
   const n = endpoints.length;
   endpoints.forEach((ep, i) => {
-    const comment = `"${svcPortNameString} -> ${ep.endpoint}"`;
-    let args = w.withComment(['-A', svcChain], comment);
-    if (i < n - 1) {
-      args = [
-        ...args,
-        '-m',
-        'statistic',
-        '--mode',
-        'random',
-        '--probability',
-        computeProbability(n - i),
-      ];
-    }
+    // The comment only where it is written (not in a large cluster).
+    const text = w.commented ? `${svcPortNameString} -> ${ep.endpoint}` : undefined;
+    const args =
+      text === undefined ? ['-A', svcChain] : w.withComment(['-A', svcChain], `"${text}"`);
+    const probability = i < n - 1 ? computeProbability(n - i) : undefined;
+    if (probability !== undefined)
+      args.push('-m', 'statistic', '--mode', 'random', '--probability', probability);
     w.natRules.writeRule(
-      w.bodies.toEndpoint(
-        w.commented ? `${svcPortNameString} -> ${ep.endpoint}` : undefined,
-        n - i,
-        i < n - 1 ? computeProbability(n - i) : undefined,
-        ep.chainName,
-      ),
+      w.bodies.toEndpoint(text, n - i, probability, ep.chainName),
       args,
       '-j',
       ep.chainName,
