@@ -296,14 +296,14 @@ const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => 
 function checkPlaces(ck: Check, reached: (chain: string) => number): void {
   for (const ch of ck.chains.values()) {
     const hooks = reached(ch.name);
-    const refused = new Set<Rule>();
+    let refused: Set<Rule> | undefined;
     for (const rule of ch.rules) {
       const problem = placeProblem(ck.table, ch, hooks, rule);
       if (problem === undefined) continue;
-      refused.add(rule);
+      (refused ??= new Set()).add(rule);
       ck.error(rule, problem, CODE_WRONG_PLACE);
     }
-    if (refused.size > 0) ch.rules = ch.rules.filter((r) => !refused.has(r));
+    if (refused) ch.rules = ch.rules.filter((r) => !refused.has(r));
   }
 }
 
@@ -337,6 +337,25 @@ function placeProblem(
   return undefined;
 }
 
+/** A place's tables and hook mask, worked out once per place (a target's place is met per rule). */
+function placeOf(place: Place): { tables: readonly TableName[] | undefined; mask: number } {
+  let p = PLACES.get(place);
+  if (!p) {
+    p = {
+      tables: place.tables ?? (place.table ? [place.table] : undefined),
+      mask: place.hooks ? hookMask(place.hooks) : 0,
+    };
+    PLACES.set(place, p);
+  }
+  return p;
+}
+const PLACES = new WeakMap<Place, { tables: readonly TableName[] | undefined; mask: number }>();
+
+/** Where a problem stands, for its message. */
+function whereOf(table: TableName, ch: ValidChain): string {
+  return ch.builtin ? `${table} ${ch.name}` : `${table} chain ${ch.name}`;
+}
+
 /** Why `what` (a target or match with its `place`) cannot stand in `ch` of `table`, or undefined. */
 function placeBroken(
   table: TableName,
@@ -345,17 +364,16 @@ function placeBroken(
   what: string,
   place: Place,
 ): string | undefined {
-  const where = () => (ch.builtin ? `${table} ${ch.name}` : `${table} chain ${ch.name}`);
-  const tables = place.tables ?? (place.table ? [place.table] : undefined);
+  const { tables, mask } = placeOf(place);
   if (tables && !tables.includes(table)) {
-    return `${what} in ${where()}: it is valid only in the ${tables.join(' or ')} table (${place.source}); the kernel refuses the rule (EINVAL)`;
+    return `${what} in ${whereOf(table, ch)}: it is valid only in the ${tables.join(' or ')} table (${place.source}); the kernel refuses the rule (EINVAL)`;
   }
   if (place.hooks) {
-    const wrongMask = hooks & ~hookMask(place.hooks);
+    const wrongMask = hooks & ~mask;
     if (wrongMask !== 0) {
       const wrong = HOOK_ORDER.filter((h) => (wrongMask & HOOK_BIT[h]) !== 0);
       return (
-        `${what} in ${where()}${ch.builtin ? '' : `, reached from ${wrong.join(', ')}`}: it is valid only from ` +
+        `${what} in ${whereOf(table, ch)}${ch.builtin ? '' : `, reached from ${wrong.join(', ')}`}: it is valid only from ` +
         `${place.hooks.join(', ')} (${place.source}); the kernel refuses the rule (EINVAL)`
       );
     }
