@@ -312,13 +312,28 @@ class Identities {
   }
 
   set(o: KubeObject, lo: LoadedObject): void {
+    const byName = this.names(o);
+    if (!byName.has(o.metadata.name)) this.size++;
+    byName.set(o.metadata.name, lo);
+  }
+
+  /** The object named as `o` was, or (when none was) `o`'s loaded form set as its identity's. */
+  claim(o: KubeObject, lo: LoadedObject): LoadedObject | undefined {
+    const byName = this.names(o);
+    const prev = byName.get(o.metadata.name);
+    if (prev !== undefined) return prev;
+    byName.set(o.metadata.name, lo);
+    this.size++;
+    return undefined;
+  }
+
+  private names(o: KubeObject): Map<string, LoadedObject> {
     let byNs = this.byKind.get(o.kind);
     if (byNs === undefined) this.byKind.set(o.kind, (byNs = new Map()));
     const ns = Identities.namespace(o);
     let byName = byNs.get(ns);
     if (byName === undefined) byNs.set(ns, (byName = new Map()));
-    if (!byName.has(o.metadata.name)) this.size++;
-    byName.set(o.metadata.name, lo);
+    return byName;
   }
 
   /** Adds every identity of `other`. */
@@ -538,7 +553,8 @@ function readObject(p: Pending, r: FileReading, seen: Identities, diagnostics: D
   }
   sources.set(obj, p.source);
   const loaded: LoadedObject = { object: obj, origin };
-  const prev = seen.get(obj) ?? r.seen.get(obj);
+  // The earlier files' first (none for the first file), then this file's, set when there is none.
+  const prev = (seen.size > 0 ? seen.get(obj) : undefined) ?? r.seen.claim(obj, loaded);
   if (prev) {
     // Reported once per pair of files (a directory of separate scenarios repeats many names).
     const pair = `${prev.origin.file}\u0000${p.file}`;
@@ -547,7 +563,6 @@ function readObject(p: Pending, r: FileReading, seen: Identities, diagnostics: D
     else r.duplicates.set(pair, { count: 1, first: loaded, prev });
     return;
   }
-  r.seen.set(obj, loaded);
   r.objects.push(loaded);
 }
 

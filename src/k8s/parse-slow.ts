@@ -37,6 +37,12 @@ function jsonPosition(text: string, message: string): { line: number; column: nu
 export const MAX_NESTING = 256;
 
 /**
+ * What deepestNesting's line scan counts or stops at: flow brackets and a
+ * comment's `#` (quotes only hide these, so a line without them is skipped).
+ */
+const SPECIAL = /[#[\]{}]/g;
+
+/**
  * How deep `text` nests, and the line where it is deepest, in one linear
  * pass: JSON by its brackets (strings skipped); YAML by its indentation
  * levels, `- ` sequence entries and the flow brackets of each line. An
@@ -48,6 +54,9 @@ export function deepestNesting(text: string): { depth: number; line: number } {
   let flow = 0;
   const indents: number[] = [];
   let line = 1;
+  // Where the next bracket or `#` is: a line without one is not scanned.
+  SPECIAL.lastIndex = 0;
+  let special = -1;
   for (let i = 0; i <= text.length;) {
     const nl = text.indexOf('\n', i);
     const end = nl === -1 ? text.length : nl;
@@ -69,7 +78,11 @@ export function deepestNesting(text: string): { depth: number; line: number } {
           extra++;
       }
     }
-    for (let k = j; k < end; k++) {
+    if (special < j) {
+      SPECIAL.lastIndex = j;
+      special = SPECIAL.test(text) ? SPECIAL.lastIndex - 1 : text.length;
+    }
+    for (let k = special < end ? j : end; k < end; k++) {
       const c = text.charCodeAt(k);
       if (c === 34 /* " */ || (c === 39 /* ' */ && !json)) {
         // Skip the quoted string (on this line for YAML; JSON strings never span lines).

@@ -19,6 +19,7 @@ import {
   hasField,
   isValidPortName,
   pathOf,
+  shared,
   step,
   type Decoder,
   type FieldPath,
@@ -111,7 +112,7 @@ function decodeContainer(
   const container = {} as Container & { restartPolicy?: string };
   container.name = name;
   const image = d.str(c.image, step(p, 'image'));
-  if (image) container.image = image;
+  if (image) container.image = shared(image);
   if (init && typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
   const ports = each(d, c.ports, step(p, 'ports'), (pv, pp): ContainerPort | undefined => {
     const po = d.map(pv, pp);
@@ -191,7 +192,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   );
   if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
   const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
-  if (nodeName) podSpec.nodeName = nodeName;
+  if (nodeName) podSpec.nodeName = shared(nodeName);
   const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
   if (hostNetwork !== undefined) podSpec.hostNetwork = hostNetwork;
   const hostname = d.str(spec.hostname, ['spec', 'hostname']);
@@ -230,7 +231,8 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   }
   let hostIP: string | undefined;
   if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
-    hostIP = d.ip(status.hostIP, ['status', 'hostIP']) || undefined;
+    const ip = d.ip(status.hostIP, ['status', 'hostIP']);
+    hostIP = ip ? shared(ip) : undefined;
   }
   const phase = d.str(status.phase, ['status', 'phase']) || undefined;
   const conditions = each(

@@ -101,10 +101,23 @@ function describe(v: unknown): string {
 
 /** Label keys and values found valid (validation is pure): a bounded memo, emptied when full. */
 const VALID_KEYS = new Set<string>();
-const VALID_VALUES = new Set<string>();
+/** Each valid value to its first copy: the pods that repeat a value share one string. */
+const VALID_VALUES = new Map<string, string>();
 function remember(set: Set<string>, s: string): void {
   if (set.size >= 65536) set.clear();
   set.add(s);
+}
+
+/** Strings many objects repeat (an image, a node's name and address), kept once: a bounded memo. */
+const SHARED = new Map<string, string>();
+
+/** `s`, or the equal string read before (strings are values: the one kept is the same answer). */
+export function shared(s: string): string {
+  const had = SHARED.get(s);
+  if (had !== undefined) return had;
+  if (SHARED.size >= 65536) SHARED.clear();
+  SHARED.set(s, s);
+  return s;
 }
 
 /** Reads one object's fields, reporting problems with their field path. */
@@ -347,8 +360,10 @@ export class Decoder {
     for (const k in m) {
       if (!Object.hasOwn(m, k)) continue;
       const raw = m[k];
-      if (typeof raw === 'string' && VALID_KEYS.has(k) && VALID_VALUES.has(raw)) {
-        out[k] = raw; // checked before: 150,000 pods repeat a few keys and values
+      const known =
+        typeof raw === 'string' && VALID_KEYS.has(k) ? VALID_VALUES.get(raw) : undefined;
+      if (known !== undefined) {
+        out[k] = known; // checked before: 150,000 pods repeat a few keys and values
         continue;
       }
       const p = step(path, k);
@@ -365,7 +380,8 @@ export class Decoder {
         continue;
       }
       remember(VALID_KEYS, k);
-      remember(VALID_VALUES, val);
+      if (VALID_VALUES.size >= 65536) VALID_VALUES.clear();
+      VALID_VALUES.set(val, val);
       out[k] = val;
     }
     return out;
