@@ -3,8 +3,10 @@
  * each is now read to a stated limit and refused with a message that names
  * the limit (exit 2), or read as what it is.
  */
-import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../diag.js';
 import { MAX_NESTING, parseFile } from '../k8s/parse.js';
 import { memoryIo, readBounded } from './io.js';
@@ -36,6 +38,35 @@ describe('streams that never end are cut at a stated size', () => {
 
   it('a file under the limit is read whole', () => {
     expect(readBounded(new URL(`../../${EXAMPLE}`, import.meta.url).pathname)).toBe(example);
+  });
+
+  describe('a regular file is read whole or refused at the limit, whatever its size', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pe-read-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    const MiB = 1 << 20;
+    // A two-byte character across each 1 MiB boundary: the text is decoded whole, not per chunk.
+    const text = (n: number) => 'x'.repeat(MiB - 1) + 'é'.repeat(n);
+    it.each<[string, string, number, string | undefined]>([
+      ['empty', '', 64, undefined],
+      ['one byte', 'a', 64, undefined],
+      ['at the limit', 'b'.repeat(64), 64, undefined],
+      ['one byte over the limit', 'c'.repeat(65), 64, 'more than'],
+      ['over 1 MiB, a character across the boundary', text(3), 4 * MiB, undefined],
+      ['over 3 MiB', text(MiB + 7), 8 * MiB, undefined],
+      ['over the limit by one character', text(2), MiB, 'more than'],
+    ])('%s', (name, content, limit, refused) => {
+      const path = join(dir, `${name.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(path, content);
+      let got: string | undefined;
+      let err: unknown;
+      try {
+        got = readBounded(path, limit);
+      } catch (e) {
+        err = e;
+      }
+      if (refused === undefined) expect(got).toBe(content);
+      else expect((err as InputError).diagnostics[0]?.message.startsWith(refused)).toBe(true);
+    });
   });
 });
 

@@ -2,7 +2,15 @@
  * The CLI's only doors to the world: files in, text out. Commands receive an
  * `Io` so tests can run them in-process and read what they print.
  */
-import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../diag.js';
 import type { TwinSession } from '../twin/session.js';
@@ -70,8 +78,14 @@ export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
   try {
     const chunks: Buffer[] = [];
     let total = 0;
+    // A regular file is read into one buffer of its size and decoded from it (93 MB at 150,000
+    // pods were read in 1 MiB chunks and copied together); a stream, or what a file grows by
+    // meanwhile, in chunks.
+    const st = fd === 0 ? undefined : fstatSync(fd);
+    let next = st?.isFile() === true && st.size > 0 ? st.size + 1 : 1 << 20;
     for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(1 << 20, limit + 1 - total));
+      const buf = Buffer.allocUnsafe(Math.min(next, limit + 1 - total));
+      next = 1 << 20;
       let n: number;
       try {
         n = readSync(fd, buf, 0, buf.length, null);
@@ -95,7 +109,7 @@ export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
         );
       }
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8');
   } finally {
     if (fd !== 0) closeSync(fd);
   }
