@@ -19,7 +19,6 @@ import {
   hasField,
   isValidPortName,
   pathOf,
-  shared,
   step,
   type Decoder,
   type FieldPath,
@@ -112,7 +111,7 @@ function decodeContainer(
   const container = {} as Container & { restartPolicy?: string };
   container.name = name;
   const image = d.str(c.image, step(p, 'image'));
-  if (image) container.image = shared(image);
+  if (image) container.image = image;
   if (init && typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
   const ports = each(d, c.ports, step(p, 'ports'), (pv, pp): ContainerPort | undefined => {
     const po = d.map(pv, pp);
@@ -192,7 +191,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   );
   if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
   const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
-  if (nodeName) podSpec.nodeName = shared(nodeName);
+  if (nodeName) podSpec.nodeName = nodeName;
   const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
   if (hostNetwork !== undefined) podSpec.hostNetwork = hostNetwork;
   const hostname = d.str(spec.hostname, ['spec', 'hostname']);
@@ -231,8 +230,7 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   }
   let hostIP: string | undefined;
   if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
-    const ip = d.ip(status.hostIP, ['status', 'hostIP']);
-    hostIP = ip ? shared(ip) : undefined;
+    hostIP = d.ip(status.hostIP, ['status', 'hostIP']) || undefined;
   }
   const phase = d.str(status.phase, ['status', 'phase']) || undefined;
   const conditions = each(

@@ -101,23 +101,20 @@ function describe(v: unknown): string {
 
 /** Label keys and values found valid (validation is pure): a bounded memo, emptied when full. */
 const VALID_KEYS = new Set<string>();
-/** Each valid value to its first copy: the pods that repeat a value share one string. */
-const VALID_VALUES = new Map<string, string>();
+const VALID_VALUES = new Set<string>();
 function remember(set: Set<string>, s: string): void {
   if (set.size >= 65536) set.clear();
   set.add(s);
 }
 
-/** Strings many objects repeat (an image, a node's name and address), kept once: a bounded memo. */
-const SHARED = new Map<string, string>();
-
-/** `s`, or the equal string read before (strings are values: the one kept is the same answer). */
-export function shared(s: string): string {
-  const had = SHARED.get(s);
-  if (had !== undefined) return had;
-  if (SHARED.size >= 65536) SHARED.clear();
-  SHARED.set(s, s);
-  return s;
+/** True when every field of `m` is a label key and value found valid before. */
+function knownLabels(m: Rec): boolean {
+  for (const k in m) {
+    if (!Object.hasOwn(m, k)) continue;
+    const v = m[k];
+    if (typeof v !== 'string' || !VALID_KEYS.has(k) || !VALID_VALUES.has(v)) return false;
+  }
+  return true;
 }
 
 /** Reads one object's fields, reporting problems with their field path. */
@@ -356,14 +353,15 @@ export class Decoder {
   labels(v: unknown, path: FieldPath): Record<string, string> | undefined {
     const m = this.map(v, path);
     if (m === undefined) return undefined;
+    // Every key and value checked before (150,000 pods repeat a few): the input's mapping is
+    // the labels as they are, not copied key by key.
+    if (knownLabels(m)) return m as Record<string, string>;
     const out: Record<string, string> = {};
     for (const k in m) {
       if (!Object.hasOwn(m, k)) continue;
       const raw = m[k];
-      const known =
-        typeof raw === 'string' && VALID_KEYS.has(k) ? VALID_VALUES.get(raw) : undefined;
-      if (known !== undefined) {
-        out[k] = known; // checked before: 150,000 pods repeat a few keys and values
+      if (typeof raw === 'string' && VALID_KEYS.has(k) && VALID_VALUES.has(raw)) {
+        out[k] = raw;
         continue;
       }
       const p = step(path, k);
@@ -380,8 +378,7 @@ export class Decoder {
         continue;
       }
       remember(VALID_KEYS, k);
-      if (VALID_VALUES.size >= 65536) VALID_VALUES.clear();
-      VALID_VALUES.set(val, val);
+      remember(VALID_VALUES, val);
       out[k] = val;
     }
     return out;
