@@ -686,6 +686,57 @@ describe('loadDocuments: field validation', () => {
     ]);
   });
 
+  it('finds a repeated kind, namespace and name however the objects are interleaved, in one file and across files', () => {
+    const obj = (kind: string, name: string, ns?: string) =>
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind,
+        metadata: ns === undefined ? { name } : { name, namespace: ns },
+        ...(kind === 'Pod' ? { spec: { containers: [{ name: 'c' }] } } : {}),
+      });
+    const list = (...items: string[]) =>
+      `{"apiVersion":"v1","kind":"List","items":[\n${items.join(',\n')}\n]}\n`;
+    const r = loadDocuments([
+      {
+        path: 'a.json',
+        text: list(
+          obj('Pod', 'x', 'a'),
+          obj('Pod', 'x', 'b'),
+          obj('Namespace', 'x'),
+          obj('Pod', 'y', 'a'),
+          obj('Pod', 'x', 'a'), // twice: after another namespace and kind
+          obj('Pod', 'x'), // default
+          obj('Pod', 'x', 'default'), // twice: default named
+          obj('Node', 'x'),
+          obj('Node', 'x', 'a'), // twice: a cluster-scoped object's namespace is ignored
+          obj('Pod', 'y', 'b'),
+        ),
+      },
+      {
+        path: 'b.json',
+        text: list(obj('Pod', 'y', 'b'), obj('Namespace', 'x'), obj('Pod', 'z', 'b')),
+      },
+    ]);
+    expect(
+      r.objects.map((o) => `${o.origin.file}:${o.origin.line} ${objectRef(o.object)}`),
+    ).toEqual([
+      'a.json:2 Pod a/x',
+      'a.json:3 Pod b/x',
+      'a.json:4 Namespace x',
+      'a.json:5 Pod a/y',
+      'a.json:7 Pod x',
+      'a.json:9 Node x',
+      'a.json:11 Pod b/y',
+      'b.json:4 Pod b/z',
+    ]);
+    expect(
+      r.diagnostics.filter((d) => d.code === 'k8s-duplicate-object').map((d) => d.message),
+    ).toEqual([
+      'Pod a/x is defined twice; the first, at a.json:2 (document 1), is used and this one ignored (and 2 more objects of a.json defined before in a.json)',
+      'Pod b/y is defined twice; the first, at a.json:11 (document 1), is used and this one ignored (and 1 more object of b.json defined before in a.json)',
+    ]);
+  });
+
   it('every error names file, document and (when it has one) the object and field', () => {
     const text = readFileSync('test/fixtures/k8s/kubectl-get-all.yaml', 'utf8').replace(
       'podIP: 10.244.1.5',

@@ -327,12 +327,21 @@ class Identities {
     return undefined;
   }
 
+  // The last kind and namespace's names: a dump lists a namespace's pods one after another.
+  private lastKind: string | undefined;
+  private lastNs: string | undefined;
+  private lastNames: Map<string, LoadedObject> | undefined;
+
   private names(o: KubeObject): Map<string, LoadedObject> {
+    const ns = Identities.namespace(o);
+    if (o.kind === this.lastKind && ns === this.lastNs) return this.lastNames!;
     let byNs = this.byKind.get(o.kind);
     if (byNs === undefined) this.byKind.set(o.kind, (byNs = new Map()));
-    const ns = Identities.namespace(o);
     let byName = byNs.get(ns);
     if (byName === undefined) byNs.set(ns, (byName = new Map()));
+    this.lastKind = o.kind;
+    this.lastNs = ns;
+    this.lastNames = byName;
     return byName;
   }
 
