@@ -94,6 +94,14 @@ const cases: [string, P[]][] = [
     ],
   ],
   [
+    'one name twice, the pods in order: the later pod',
+    [
+      { ns: 'a', name: 'w', node: 'n2', ip: '10.244.1.4' },
+      { ns: 'a', name: 'x', node: 'n1', ip: '10.244.0.4' },
+      { ns: 'a', name: 'x', node: 'n2', ip: '10.244.1.9' },
+    ],
+  ],
+  [
     'hostNetwork pods at their node address, not indexed by it',
     [
       { ns: 'k', name: 'proxy', node: 'n2', hostNetwork: true },
@@ -113,19 +121,24 @@ const cases: [string, P[]][] = [
 
 describe('buildModel: pods and their indexes in key order', () => {
   it.each(cases)('%s', (_, ps) => {
-    const text = JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [...nodes, ...ps.map(pod)],
-    });
-    const loaded = loadDocuments([{ path: 'c.json', text }]);
-    const { model } = buildModel(loaded.objects);
+    // Each pod read on its own: one file would keep only the first of two with one name.
+    const read = (items: object[], path: string) =>
+      loadDocuments([{ path, text: JSON.stringify({ apiVersion: 'v1', kind: 'List', items }) }])
+        .objects;
+    const { model } = buildModel([
+      ...read(nodes, 'nodes.json'),
+      ...ps.flatMap((p, i) => read([pod(p)], `p${i}.json`)),
+    ]);
     const keys = keysOf(model.pods);
-    expect(keys).toEqual([...keys].sort());
+    expect(keys).toEqual([...new Set(ps.map((p) => `${p.ns ?? 'default'}/${p.name}`))].sort());
     const { byIP, byNode, sharing } = indexesOf(model.pods);
     expect([...model.podsByIP]).toEqual([...byIP]);
     expect(names(model.podsSharingIP)).toEqual(names(sharing));
     for (const [k, p] of model.pods) expect(model.pods.get(k)).toBe(p);
+    // Of pods with one name, the later in the input.
+    for (const p of ps)
+      if (p.ip !== undefined && ps.filter((q) => q.ns === p.ns && q.name === p.name).at(-1) === p)
+        expect(model.pods.get(`${p.ns ?? 'default'}/${p.name}`)?.status.podIP).toBe(p.ip);
     for (const k of ['a/', 'a', 'a/zz', 'b/a', 'k/proxy-'])
       expect(model.pods.get(k)).toBeUndefined();
     for (const p of model.pods.values())

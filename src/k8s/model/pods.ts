@@ -6,7 +6,16 @@
  * without one from host-local IPAM (`pod-ipam.ts`).
  */
 
-import { broadcastOf, cidrContains, nthAddress, parseCidr, type Cidr } from '../../wire/addr.js';
+import {
+  broadcastOf,
+  cidrContains,
+  ipToInt,
+  ipv4Value,
+  maskOf,
+  nthAddress,
+  parseCidr,
+  type Cidr,
+} from '../../wire/addr.js';
 import { STAND_IN_ANNOTATION } from '../load.js';
 import { objectRef, type Pod } from '../types.js';
 import { cmpNsName, nodeInternalIP, nsName } from './accessors.js';
@@ -33,11 +42,12 @@ export interface Scheduled {
   readonly at: number;
 }
 
-/** A node's InternalIP (every pod's hostIP, a hostNetwork pod's podIP) and its pods so far. */
+/** A node's InternalIP (every pod's hostIP, a hostNetwork pod's podIP), its pods so far, its podCIDR once read. */
 interface OnNode {
   readonly node: ModelNode;
   readonly ip: string;
   pods: ModelPod[] | undefined;
+  cidr: PodCidr | undefined;
 }
 
 /** The pods in `ns/name` order, and whether two have one name. */
@@ -54,9 +64,15 @@ interface Sorted {
  */
 function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
   const n = raw.length;
+  // Two pods with one name: found where their names are compared (a sort compares every
+  // pair it puts side by side), with no pass of its own.
+  let sameKey = false;
   let inOrder = true;
-  for (let i = 1; i < n && inOrder; i++)
-    if (cmpNsName(raw[i - 1]!.object, raw[i]!.object) > 0) inOrder = false;
+  for (let i = 1; i < n && inOrder; i++) {
+    const c = cmpNsName(raw[i - 1]!.object, raw[i]!.object);
+    if (c > 0) inOrder = false;
+    else if (c === 0) sameKey = true;
+  }
   let entries = raw;
   if (!inOrder) {
     const byNs = new Map<string, number[]>();
@@ -70,16 +86,17 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
     for (const ns of [...byNs.keys()].sort((x, y) => cmp(`${x}/`, `${y}/`))) {
       const l = byNs.get(ns)!;
       const names = l.map((i) => raw[i]!.object.metadata.name);
-      const order = l.map((_, k) => k).sort((x, y) => cmp(names[x]!, names[y]!) || x - y);
+      const order = l
+        .map((_, k) => k)
+        .sort((x, y) => {
+          const c = cmp(names[x]!, names[y]!);
+          if (c !== 0) return c;
+          sameKey = true;
+          return x - y;
+        });
       for (const k of order) out.push(raw[l[k]!]!);
     }
     entries = out;
-  }
-  let sameKey = false;
-  for (let i = 1; i < n && !sameKey; i++) {
-    const x = entries[i - 1]!.object.metadata;
-    const y = entries[i]!.object.metadata;
-    sameKey = x.name === y.name && x.namespace === y.namespace;
   }
   return { entries, sameKey };
 }
@@ -104,14 +121,15 @@ export function buildPods(
   const podsByNode = new Map<string, ModelPod[]>();
   const needIP: Scheduled[] = [];
   const hostPorts = new Map<string, Entry<Pod>>();
-  const clusterNet = cluster.cni.plugin === 'calico' ? parseCidr(cluster.clusterCIDR) : undefined;
+  const clusterNet =
+    cluster.cni.plugin === 'calico' ? rangeOf(parseCidr(cluster.clusterCIDR)) : undefined;
   // Each node's address, found once, and its pods, by the node's place in `nodes`.
   const onNodes = new Array<OnNode | undefined>(nodeList.length).fill(undefined);
   const onNode = (at: number): OnNode => {
     let n = onNodes[at];
     if (n === undefined) {
       const node = nodeList[at]!;
-      onNodes[at] = n = { node, ip: nodeInternalIP(node)!, pods: undefined };
+      onNodes[at] = n = { node, ip: nodeInternalIP(node)!, pods: undefined, cidr: undefined };
     }
     return n;
   };
@@ -155,7 +173,7 @@ export function buildPods(
     }
     // A stand-in's address is the endpoint's, wherever its node's podCIDR is (its note says so).
     if (!placed[i] && !p.metadata.annotations?.[STAND_IN_ANNOTATION]?.startsWith('EndpointSlice '))
-      checkPodIP(b, cluster, clusterNet, e, node, ip);
+      checkPodIP(b, cluster, clusterNet, e, n, ip);
     const prev = given.first[i]!;
     if (prev >= 0)
       b.error(
@@ -311,31 +329,40 @@ function schedulePods(
   return { nodeAt, nodeList, placed: placedHere };
 }
 
-interface PodCidr {
-  readonly text: string;
-  readonly cidr: ReturnType<typeof parseCidr>;
+/** A prefix read once, to test many addresses against it as numbers. */
+interface Range {
+  readonly cidr: Cidr;
+  readonly net: number;
+  readonly mask: number;
+}
+
+function rangeOf(cidr: Cidr): Range {
+  const mask = maskOf(cidr.prefix);
+  return { cidr, net: ipToInt(cidr.network), mask };
+}
+
+/** `cidrContains(r.cidr, ip)`, the prefix read once. */
+function inRange(r: Range, ip: string): boolean {
+  const v = ipv4Value(ip);
+  return v < 0 ? cidrContains(r.cidr, ip) : (v & r.mask) >>> 0 === r.net;
+}
+
+/** A node's podCIDR, read once for every pod on the node. */
+interface PodCidr extends Range {
   /** The bridge gateway (cni0), the network and the broadcast address. */
   readonly gateway: string;
   readonly network: string;
   readonly broadcast: string;
 }
 
-/** Each node's podCIDR, parsed once (every pod on the node is checked against it). */
-const podCidrs = new WeakMap<ModelNode, PodCidr>();
 function podCidrOf(node: ModelNode): PodCidr {
-  let c = podCidrs.get(node);
-  if (c === undefined || c.text !== node.spec.podCIDR) {
-    const cidr = parseCidr(node.spec.podCIDR);
-    c = {
-      text: node.spec.podCIDR,
-      cidr,
-      gateway: nthAddress(cidr, 1),
-      network: cidr.network,
-      broadcast: broadcastOf(cidr),
-    };
-    podCidrs.set(node, c);
-  }
-  return c;
+  const cidr = parseCidr(node.spec.podCIDR);
+  return {
+    ...rangeOf(cidr),
+    gateway: nthAddress(cidr, 1),
+    network: cidr.network,
+    broadcast: broadcastOf(cidr),
+  };
 }
 
 /**
@@ -347,14 +374,14 @@ function podCidrOf(node: ModelNode): PodCidr {
 function checkPodIP(
   b: Builder,
   cluster: ClusterConfig,
-  clusterNet: Cidr | undefined,
+  clusterNet: Range | undefined,
   e: Entry<Pod>,
-  node: ModelNode,
+  on: OnNode,
   ip: string,
 ): void {
   if (clusterNet !== undefined) {
     // Calico: addresses from the clusterCIDR's blocks, not the node's podCIDR.
-    if (!cidrContains(clusterNet, ip))
+    if (!inRange(clusterNet, ip))
       b.warn(
         e,
         'status.podIP',
@@ -364,9 +391,10 @@ function checkPodIP(
       );
     return;
   }
-  const own = podCidrOf(node);
+  const node = on.node;
+  const own = (on.cidr ??= podCidrOf(node));
   const sub = own.cidr;
-  if (!cidrContains(sub, ip)) {
+  if (!inRange(own, ip)) {
     b.warn(
       e,
       'status.podIP',
