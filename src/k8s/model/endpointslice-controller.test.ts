@@ -192,14 +192,29 @@ describe('Services select their pods (selector index)', () => {
     [{ app: 'cache' }, 'shop', []],
     [{ app: 'web' }, 'empty', []],
   ];
-  it.each(cases)('%j in %s', (selector, ns, want) => {
-    const service = {
+  const service = (name: string, ns: string, selector: Record<string, string>) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: ns },
+    spec: { selector, ports: [{ port: 80 }] },
+  });
+  // Services selecting on many other keys: the index walks each pod's labels instead.
+  const many = ['k1', 'k2', 'k3', 'k4', 'k5'].map((k) => service(`by-${k}`, 'shop', { [k]: 'v' }));
+  it.each(
+    [
+      ...cases,
+      [{ constructor: 'x' }, 'shop', []] as (typeof cases)[number],
+      [{ toString: 'x', app: 'web' }, 'shop', []] as (typeof cases)[number],
+    ].flatMap((c) => [
+      [...c, []],
+      [...c, many],
+    ]) as [Record<string, string>, string, string[], object[]][],
+  )('%j in %s', (selector, ns, want, others) => {
+    const text = JSON.stringify({
       apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: 's', namespace: ns },
-      spec: { selector, ports: [{ port: 80 }] },
-    };
-    const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...items, service] });
+      kind: 'List',
+      items: [...items, service('s', ns, selector), ...others],
+    });
     const { model } = buildModel(loadDocuments([{ path: 'c.json', text }]).objects);
     const slices = model.slicesByService.get(`${ns}/s`) ?? [];
     expect(slices.flatMap((s) => s.endpoints.map((e) => e.targetRef?.name))).toEqual(want);

@@ -164,9 +164,24 @@ function podSelectorIndex(
   // namespace → label key → value → pods
   const byLabel = new Map<string, Map<string, Map<string, ModelPod[]>>>();
   const byNamespace = new Map<string, ModelPod[]>();
+  // Few keys selected on (the usual app, or app and tier): each looked up in a pod's
+  // labels, their value maps at hand for the namespace; else the labels walked.
+  const keys = [...selected];
+  const few = keys.length <= 4;
   let lastNs: string | undefined;
   let nsPods: ModelPod[] = [];
   let nsLabels = new Map<string, Map<string, ModelPod[]>>();
+  let nsValues: Map<string, ModelPod[]>[] = [];
+  const valuesOf = (k: string): Map<string, ModelPod[]> => {
+    let values = nsLabels.get(k);
+    if (values === undefined) nsLabels.set(k, (values = new Map()));
+    return values;
+  };
+  const add = (values: Map<string, ModelPod[]>, v: string, p: ModelPod) => {
+    const l = values.get(v);
+    if (l === undefined) values.set(v, [p]);
+    else l.push(p);
+  };
   for (const p of pods.values()) {
     const ns = p.metadata.namespace;
     if (ns !== lastNs) {
@@ -179,19 +194,18 @@ function podSelectorIndex(
         nsPods = known;
         nsLabels = byLabel.get(ns)!;
       }
+      if (few) nsValues = keys.map(valuesOf);
     }
     nsPods.push(p);
     const labels = p.metadata.labels;
     if (labels === undefined) continue;
-    for (const k in labels) {
-      if (!selected.has(k)) continue;
-      const v = labels[k]!;
-      let values = nsLabels.get(k);
-      if (values === undefined) nsLabels.set(k, (values = new Map()));
-      const l = values.get(v);
-      if (l === undefined) values.set(v, [p]);
-      else l.push(p);
-    }
+    if (few) {
+      for (let j = 0; j < keys.length; j++) {
+        const v: unknown = labels[keys[j]!];
+        // An own label only (a key such as `constructor` names an Object property otherwise).
+        if (typeof v === 'string' && Object.hasOwn(labels, keys[j]!)) add(nsValues[j]!, v, p);
+      }
+    } else for (const k in labels) if (selected.has(k)) add(valuesOf(k), labels[k]!, p);
   }
   return (ns, sel) => {
     let best: ModelPod[] | undefined;
