@@ -33,6 +33,7 @@ import {
   type RawDocument,
   type SourceRef,
 } from './parse.js';
+import { CLUSTER_SCOPED, Identities } from './identities.js';
 import { matchesSelector } from './selector.js';
 import { objectRef, type EndpointSlice, type KubeObject, type Pod } from './types.js';
 
@@ -285,73 +286,6 @@ function mirror(ep: LegacyEndpoints): EndpointSlice[] {
   });
 }
 
-/** The kinds with no namespace (everything else defaults to `default`). */
-export const CLUSTER_SCOPED: ReadonlySet<string> = new Set([
-  'Node',
-  'Namespace',
-  'Cluster',
-  'ExternalHost',
-  'AdminNetworkPolicy',
-  'BaselineAdminNetworkPolicy',
-]);
-
-/**
- * Loaded objects by kind, namespace and name: maps nested by each, so that no
- * key is made for each of 150,000 objects (and kept as long as the reading).
- */
-class Identities {
-  private readonly byKind = new Map<string, Map<string, Map<string, LoadedObject>>>();
-  size = 0;
-
-  private static namespace(o: KubeObject): string {
-    return CLUSTER_SCOPED.has(o.kind) ? '' : (o.metadata.namespace ?? 'default');
-  }
-
-  get(o: KubeObject): LoadedObject | undefined {
-    return this.byKind.get(o.kind)?.get(Identities.namespace(o))?.get(o.metadata.name);
-  }
-
-  set(o: KubeObject, lo: LoadedObject): void {
-    const byName = this.names(o);
-    if (!byName.has(o.metadata.name)) this.size++;
-    byName.set(o.metadata.name, lo);
-  }
-
-  /** The object named as `o` was, or (when none was) `o`'s loaded form set as its identity's. */
-  claim(o: KubeObject, lo: LoadedObject): LoadedObject | undefined {
-    const byName = this.names(o);
-    const prev = byName.get(o.metadata.name);
-    if (prev !== undefined) return prev;
-    byName.set(o.metadata.name, lo);
-    this.size++;
-    return undefined;
-  }
-
-  // The last kind and namespace's names: a dump lists a namespace's pods one after another.
-  private lastKind: string | undefined;
-  private lastNs: string | undefined;
-  private lastNames: Map<string, LoadedObject> | undefined;
-
-  private names(o: KubeObject): Map<string, LoadedObject> {
-    const ns = Identities.namespace(o);
-    if (o.kind === this.lastKind && ns === this.lastNs) return this.lastNames!;
-    let byNs = this.byKind.get(o.kind);
-    if (byNs === undefined) this.byKind.set(o.kind, (byNs = new Map()));
-    let byName = byNs.get(ns);
-    if (byName === undefined) byNs.set(ns, (byName = new Map()));
-    this.lastKind = o.kind;
-    this.lastNs = ns;
-    this.lastNames = byName;
-    return byName;
-  }
-
-  /** Adds every identity of `other`. */
-  add(other: Identities): void {
-    for (const byNs of other.byKind.values())
-      for (const byName of byNs.values()) for (const lo of byName.values()) this.set(lo.object, lo);
-  }
-}
-
 type Duplicates = Map<string, { count: number; first: LoadedObject; prev: LoadedObject }>;
 type UnknownKinds = Map<
   string,
@@ -450,7 +384,7 @@ interface FileReading {
   readonly evidence: EvidenceItem[];
   readonly diagnostics: Diagnostic[];
   /** The identities this file defines first. */
-  readonly seen: Identities;
+  readonly seen: Identities<LoadedObject>;
   readonly duplicates: Duplicates;
   readonly unknown: UnknownKinds;
 }
@@ -458,7 +392,7 @@ interface FileReading {
 /** One file's objects, decoded as each is reached; `seen` holds the earlier files' identities (read only). */
 function readFile(
   f: { path: string; text: string },
-  seen: Identities,
+  seen: Identities<LoadedObject>,
   byItem: boolean,
 ): FileReading {
   const r: FileReading = {
@@ -466,7 +400,7 @@ function readFile(
     workloads: [],
     evidence: [],
     diagnostics: [],
-    seen: new Identities(),
+    seen: new Identities<LoadedObject>(),
     duplicates: new Map(),
     unknown: new Map(),
   };
@@ -490,7 +424,12 @@ function append<T>(to: T[], from: readonly T[]): void {
 }
 
 /** Decodes one object of a file into its reading. */
-function readObject(p: Pending, r: FileReading, seen: Identities, diagnostics: Diagnostic[]): void {
+function readObject(
+  p: Pending,
+  r: FileReading,
+  seen: Identities<LoadedObject>,
+  diagnostics: Diagnostic[],
+): void {
   const kind = p.raw.kind as string;
   const apiVersion = p.raw.apiVersion as string;
   // One literal or the other, not a spread: made for every object.
@@ -584,7 +523,7 @@ export function loadDocuments(files: readonly { path: string; text: string }[]):
   const objects: LoadedObject[] = [];
   const workloads: LoadedWorkload[] = [];
   const evidence: EvidenceItem[] = [];
-  let seen = new Identities();
+  let seen = new Identities<LoadedObject>();
   const duplicates: Duplicates = new Map();
   // Unknown kinds are reported once per file and kind, with a count: a dump holds hundreds.
   const unknown: UnknownKinds = new Map();
@@ -718,4 +657,4 @@ export function workloadPods(
   return out;
 }
 
-export { formatPath };
+export { CLUSTER_SCOPED, formatPath };
