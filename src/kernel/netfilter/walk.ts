@@ -6,7 +6,7 @@
  * falling off its end returning to its caller.
  */
 import { CTable, candidates, hexMark, type CChain, type CRule } from './compile.js';
-import type { RuleRef } from './env.js';
+import type { RuleHit, RuleRef } from './env.js';
 import { type EvalCtx } from './eval.js';
 
 /**
@@ -31,15 +31,22 @@ export type WalkDecider =
   | { readonly kind: 'policy'; readonly chain: string; readonly policy: 'ACCEPT' | 'DROP' };
 
 export function refOf(c: EvalCtx, chain: string, r: CRule): RuleRef {
-  return {
-    hook: c.hook,
-    table: c.table,
-    chain,
-    index: r.index,
-    ...((c.file ?? r.rule.source.file) !== undefined ? { file: c.file ?? r.rule.source.file } : {}),
-    ...(r.rule.source.line !== undefined ? { line: r.rule.source.line } : {}),
-    text: r.rule.text,
-  };
+  return refWith(c, chain, r);
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * The rule's reference, written field by field (a spread with added keys
+ * takes V8's slow path, and a walk makes three of these per matching rule).
+ */
+function refWith(c: EvalCtx, chain: string, r: CRule): Mutable<RuleRef> {
+  const ref = { hook: c.hook, table: c.table, chain, index: r.index } as Mutable<RuleRef>;
+  const file = c.file ?? r.rule.source.file;
+  if (file !== undefined) ref.file = file;
+  if (r.rule.source.line !== undefined) ref.line = r.rule.source.line;
+  ref.text = r.rule.text;
+  return ref;
 }
 
 /**
@@ -121,13 +128,19 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       if (!ok) continue;
     }
     const ref = refOf(c, chain.name, r);
-    c.hits.push({ ...ref, target: r.targetText });
+    const hit = refWith(c, chain.name, r) as Mutable<RuleHit>;
+    hit.target = r.targetText;
+    c.hits.push(hit);
+    const detail = refWith(c, chain.name, r) as Mutable<RuleHit & { mark: string; depth: number }>;
+    detail.target = r.targetText;
+    detail.mark = hexMark(c.mark);
+    detail.depth = stack.length;
     c.rec.record({
       kind: 'rule',
       host: c.env.host,
       summary: `${c.table} ${chain.name} #${r.index}${ref.line !== undefined ? ` (${ref.file ?? ''}:${ref.line})` : ''}: -A ${chain.name} ${r.rule.text}`,
       packet: c.packet,
-      detail: { ...ref, target: r.targetText, mark: hexMark(c.mark), depth: stack.length },
+      detail,
     });
     if (!r.target) continue;
     const res = r.target(c, ref);
