@@ -114,15 +114,19 @@ export function routeDetail(
   rt: OutRoute,
   rule?: PolicyRule,
 ): RouteDetail {
-  return {
+  const d: { -readonly [K in keyof RouteDetail]: RouteDetail[K] } = {
     direction,
     type: rt.type,
     dev: rt.dev,
-    ...(rt.gateway ? { gateway: rt.gateway } : {}),
-    ...(rt.src ? { src: rt.src } : {}),
-    ...(rt.route ? { route: formatRoute(rt.route), table: tableName(rt.route.table) } : {}),
-    ...(rule ? { rule: rule.priority } : {}),
   };
+  if (rt.gateway) d.gateway = rt.gateway;
+  if (rt.src) d.src = rt.src;
+  if (rt.route) {
+    d.route = formatRoute(rt.route);
+    d.table = tableName(rt.route.table);
+  }
+  if (rule) d.rule = rule.priority;
+  return d;
 }
 
 export function isOpening(p: Ipv4Packet): boolean {
