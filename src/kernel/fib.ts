@@ -158,6 +158,8 @@ export type TableResult =
 export class RouteTable {
   /** byLen[p]: network (u32) → aliases of that prefix, in lookup order. */
   private readonly byLen: (Map<number, Route[]> | undefined)[] = new Array(33).fill(undefined);
+  /** The prefix lengths byLen has a map for, longest first: what a lookup visits. */
+  private lens: number[] = [];
   private count = 0;
 
   constructor(readonly id: number) {}
@@ -173,7 +175,10 @@ export class RouteTable {
 
   insert(route: Route): void {
     let m = this.byLen[route.dst.prefix];
-    if (!m) this.byLen[route.dst.prefix] = m = new Map();
+    if (!m) {
+      this.byLen[route.dst.prefix] = m = new Map();
+      this.lens = [...this.lens, route.dst.prefix].sort((a, b) => b - a);
+    }
     const key = u32(route.dst.network);
     const list = m.get(key);
     if (!list) {
@@ -219,10 +224,10 @@ export class RouteTable {
 
   /** fib_table_lookup. */
   lookup(q: TableLookup): TableResult {
-    for (let p = 32; p >= 0; p--) {
-      const m = this.byLen[p];
-      if (!m) continue;
-      const list = m.get((q.dst & maskOf(p)) >>> 0);
+    const lens = this.lens;
+    for (let i = 0; i < lens.length; i++) {
+      const p = lens[i]!;
+      const list = this.byLen[p]!.get((q.dst & maskOf(p)) >>> 0);
       if (!list) continue;
       for (const r of list) {
         if (r.tos !== 0 && r.tos !== q.tos) continue;
@@ -367,8 +372,18 @@ export function formatDst(dst: Cidr): string {
  */
 export function formatRoute(
   r: Route,
-  opts: { showTable?: boolean; linkdown?: boolean } = {},
+  opts?: { showTable?: boolean; linkdown?: boolean },
 ): string {
+  if (opts !== undefined) return writeRoute(r, opts);
+  // A route is an immutable value that every packet's lookup step names.
+  let text = routeTexts.get(r);
+  if (text === undefined) routeTexts.set(r, (text = writeRoute(r, {})));
+  return text;
+}
+
+const routeTexts = new WeakMap<Route, string>();
+
+function writeRoute(r: Route, opts: { showTable?: boolean; linkdown?: boolean }): string {
   const parts: string[] = [];
   if (r.type !== 'unicast') parts.push(r.type);
   parts.push(formatDst(r.dst));
