@@ -194,6 +194,13 @@ export function makeInput(reader: ReaderName, r: Rand, seeds: Seeds): FuzzInput 
   }
 }
 
+/**
+ * A run longer than this is a hang: the fuzzer reports it, and a replayed
+ * finding must stay under it (a bound, not a speed figure: the first run in a
+ * test process also pays the CLI's imports, and a loaded machine stretches it).
+ */
+export const HANG_MS = 20_000;
+
 /** What one run gave: the exit code (1 is packeteye's internal error), its time, stderr's start. */
 export interface Outcome {
   readonly code: number;

@@ -24,6 +24,7 @@ import { getHeapStatistics } from 'node:v8';
 import { FIXTURES, inputRand, loadSeeds, ROOT } from './seeds.js';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import {
+  HANG_MS,
   isFailure,
   makeInput,
   READERS,
@@ -33,7 +34,6 @@ import {
   type Seeds,
 } from './readers.js';
 
-const HANG_MS = 20_000;
 const HEAP_MB = 1024;
 
 interface Finding {
