@@ -496,7 +496,8 @@ function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {
 
 function toDecider(hook: HookName, table: TableName | NftTableLabel, d: WalkDecider): Decider {
   if (d.kind === 'policy') return { kind: 'policy', hook, table, chain: d.chain, policy: d.policy };
-  return { kind: 'rule', ...d.ref, target: d.target };
+  // Assigned onto the literal, not spread after its first key (V8's slow path, every hook).
+  return Object.assign(Object.assign({ kind: 'rule' as const }, d.ref), { target: d.target });
 }
 
 function ctDetail(ct: SkbCt): ConntrackDetail {

@@ -25,7 +25,7 @@ import type { Chooser } from '../random.js';
 import { icmpError } from '../socket.js';
 import { routeOutput } from '../stack/route.js';
 import type { Recorder, RewriteRule, Step } from '../step.js';
-import type { NetfilterEnv, RuleHit } from './env.js';
+import type { HookContext, NetfilterEnv, RuleHit } from './env.js';
 import { Netfilter, REJECT_CODES } from './hooks.js';
 import type { IpSets } from './ipset.js';
 import type { CompiledRuleset } from './compile.js';
@@ -107,12 +107,7 @@ export class IptablesHooks implements NetfilterHooks {
     const o = this.nf.run(
       call.hook,
       { packet, mark: meta.mark, ct },
-      {
-        ...(call.inIface !== undefined ? { inIface: call.inIface } : {}),
-        ...(call.outIface !== undefined ? { outIface: call.outIface } : {}),
-        ...(call.bridge ? { bridge: call.bridge } : {}),
-        ...(call.nexthop !== undefined ? { nexthop: call.nexthop } : {}),
-      },
+      ifacesOf(call),
       chooser,
       inner,
     );
@@ -136,14 +131,16 @@ export class IptablesHooks implements NetfilterHooks {
       if (src !== null)
         rejectResponse = icmpError(after, 3, REJECT_CODES[o.reject.with] ?? 3, src, 64);
     }
-    return {
+    // Written field by field: a spread after other keys takes V8's slow path, and every hook makes one.
+    const res: { -readonly [K in keyof HookResult]: HookResult[K] } = {
       verdict: o.verdict,
       packet: after,
       meta: { mark: o.skb.mark, ct: o.skb.ct },
-      ...(o.reject ? { rejectResponse: rejectResponse ?? null } : {}),
-      rerouteNeeded: o.rerouteNeeded,
-      ...((unsupported ?? why) ? { why: unsupported ?? why } : {}),
     };
+    if (o.reject) res.rejectResponse = rejectResponse ?? null;
+    res.rerouteNeeded = o.rerouteNeeded;
+    if (unsupported ?? why) res.why = unsupported ?? why;
+    return res;
   }
 
   private recordRewrite(
@@ -218,6 +215,16 @@ function fmt(ip: Ipv4, port: number | undefined): string {
 }
 
 /** netfilter's own rewrite step (hooks.ts natStage): a `nat` step with a manip and no rule. */
+/** The hook's devices as netfilter reads them, only those the call has, in this order. */
+function ifacesOf(call: HookCall): HookContext {
+  const c: { -readonly [K in keyof HookContext]: HookContext[K] } = {};
+  if (call.inIface !== undefined) c.inIface = call.inIface;
+  if (call.outIface !== undefined) c.outIface = call.outIface;
+  if (call.bridge) c.bridge = call.bridge;
+  if (call.nexthop !== undefined) c.nexthop = call.nexthop;
+  return c;
+}
+
 function isPlainRewrite(step: Step): boolean {
   const d = step.detail as { manip?: unknown; kind?: unknown } | undefined;
   return (
