@@ -370,10 +370,7 @@ export function formatDst(dst: Cidr): string {
  * One route as `ip route show` prints it (iproute2 print_route), without the
  * trailing space iproute2 leaves: `10.244.2.0/24 via 192.168.1.20 dev eth0 onlink`.
  */
-export function formatRoute(
-  r: Route,
-  opts?: { showTable?: boolean; linkdown?: boolean },
-): string {
+export function formatRoute(r: Route, opts?: { showTable?: boolean; linkdown?: boolean }): string {
   if (opts !== undefined) return writeRoute(r, opts);
   // A route is an immutable value that every packet's lookup step names.
   let text = routeTexts.get(r);
