@@ -211,7 +211,7 @@ if (want('serve')) {
       p
         ? line(
             `serve ${pods / 1000}k page`,
-            `start ${(p.startMs / 1000).toFixed(1)} s, first drawn ${p.firstTraceMs.toFixed(0)} ms, median varied ${p.varied.medianMs.toFixed(2)} ms (p90 ${p.varied.p90Ms.toFixed(1)}${p.varied.cpuMs !== undefined ? `; server CPU per trace ${p.varied.cpuMs.toFixed(2)} ms` : ''})`,
+            `start ${(p.startMs / 1000).toFixed(1)} s, first drawn ${p.firstTraceMs.toFixed(0)} ms, median varied ${p.varied.medianMs.toFixed(2)} ms (p90 ${p.varied.p90Ms.toFixed(1)}${p.varied.cpuMs !== undefined ? `; server CPU per trace ${p.varied.cpuMs.toFixed(2)} ms` : ''}); a hop opened ${p.opened.medianMs.toFixed(2)} ms`,
             '≤ 5 ms',
             p.varied.medianMs <= 5,
           )

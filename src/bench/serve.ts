@@ -263,15 +263,22 @@ export interface ServePageBench {
   readonly firstTraceMs: number;
   /** 1,000 different questions asked as the page asks them, timed in the page. */
   readonly varied: Timings;
+  /** A hop opened after a question (its steps fetched, `html=hops`), timed in the page. */
+  readonly opened: Timings;
 }
+
+/** The page's question, as its script asks it (render/html-app.ts). */
+const PAGE_ASKS = { html: 'brief', answer: '0', defaults: 'touched' };
 
 /**
  * The page in headless Chromium (`render/testing/chromium.ts`; undefined when
  * Chromium or playwright-core is missing): it loads from `packeteye serve`
  * with the first question in its address and draws it, then the page asks
  * 1,000 different questions the way its script does (`GET /api/trace` with
- * `html=1&defaults=touched`, the answer read as JSON), each timed in the page
- * from the request to the parsed answer.
+ * `html=brief&answer=0&defaults=touched`, the answer read as JSON), each
+ * timed in the page from the request to the parsed answer; then, for 200
+ * more, a hop opened after the question (`html=hops`: every hop's steps),
+ * timed alone.
  */
 export async function benchServePage(
   pods: number,
@@ -290,26 +297,35 @@ export async function benchServePage(
     await page.goto(`${served.url}?${new URLSearchParams(first)}`);
     await page.waitForSelector('.hop', { timeout: 600_000 });
     const firstTraceMs = performance.now() - t0;
-    const questions = Array.from({ length: traces }, (_, k) => scaleQuestion(size, k + 1));
-    const cpu = serverCpu(served.pid);
-    const ms = await page.evaluate<number[]>(`(async () => {
+    const ask = (
+      questions: { from: string; to: string }[],
+      hops: boolean,
+    ): string => `(async () => {
       const out = [];
-      for (const q of ${JSON.stringify(questions)}) {
-        const p = new URLSearchParams(Object.assign({}, q, { html: '1', defaults: 'touched' }));
-        const t = performance.now();
-        const r = await fetch('/api/trace?' + p.toString(), { headers: { Accept: 'application/json' } });
+      const get = async (p, want) => {
+        const r = await fetch('/api/trace?' + new URLSearchParams(p).toString(), { headers: { Accept: 'application/json' } });
         const j = await r.json();
-        if (!r.ok || typeof j.html !== 'string') throw new Error(r.status + ' for ' + q.from + ' to ' + q.to);
+        if (!r.ok || typeof j[want] !== (want === 'html' ? 'string' : 'object')) throw new Error(r.status + ' for ' + p.from + ' to ' + p.to);
+      };
+      for (const q of ${JSON.stringify(questions)}) {
+        const p = Object.assign({}, q, ${JSON.stringify(PAGE_ASKS)});
+        let t = performance.now();
+        await get(p, 'html');
+        if (${hops}) {
+          t = performance.now();
+          await get(Object.assign({}, q, { html: 'hops', defaults: 'touched' }), 'hops');
+        }
         out.push(performance.now() - t);
       }
       return out;
-    })()`);
-    return {
-      pods,
-      startMs: served.startMs,
-      firstTraceMs,
-      varied: timings(ms, since(cpu, serverCpu(served.pid))),
-    };
+    })()`;
+    const questions = Array.from({ length: traces }, (_, k) => scaleQuestion(size, k + 1));
+    const cpu = serverCpu(served.pid);
+    const ms = await page.evaluate<number[]>(ask(questions, false));
+    const varied = timings(ms, since(cpu, serverCpu(served.pid)));
+    const more = Array.from({ length: 200 }, (_, k) => scaleQuestion(size, traces + 1 + k));
+    const opened = timings(await page.evaluate<number[]>(ask(more, true)));
+    return { pods, startMs: served.startMs, firstTraceMs, varied, opened };
   } finally {
     await browser.close();
     served.stop();

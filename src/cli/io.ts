@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../diag.js';
+import type { L7Trace } from '../trace/model.js';
 import type { TwinSession } from '../twin/session.js';
 
 export interface Io {
@@ -41,6 +42,13 @@ export interface Io {
    * client parses them; a trace at scale is a few hundred kB either way).
    */
   readonly compactJson?: boolean;
+  /**
+   * Handed the trace a `trace` command answers with (its defaults chosen),
+   * before its document is written: `packeteye serve` renders the page's view
+   * from the object rather than from the document read back. `false` means
+   * the view alone was asked for: the command writes no document.
+   */
+  readonly onTrace?: (t: L7Trace) => boolean;
 }
 
 /** The extensions `kubectl -f DIR` reads (k8s.io/cli-runtime resource.FileExtensions). */

@@ -198,6 +198,9 @@ export function sharedProgram(build: (io: Io) => Command): (io: Io) => Command {
     get compactJson() {
       return now().compactJson;
     },
+    get onTrace() {
+      return now().onTrace;
+    },
   };
   let program: Command | undefined;
   return (q) => {
@@ -219,8 +222,9 @@ export function runCommand(
   kept: Kept,
   argv: readonly string[],
   body?: string,
+  onTrace?: Io['onTrace'],
 ): Promise<Outcome> {
-  const run = answering.then(() => runOne(program, kept, argv, body));
+  const run = answering.then(() => runOne(program, kept, argv, body, onTrace));
   answering = run.catch(() => undefined);
   return run;
 }
@@ -229,7 +233,8 @@ async function runOne(
   program: (io: Io) => Command,
   kept: Kept,
   argv: readonly string[],
-  body?: string,
+  body: string | undefined,
+  onTrace: Io['onTrace'],
 ): Promise<Outcome> {
   const out: string[] = [];
   const err: string[] = [];
@@ -249,6 +254,7 @@ async function runOne(
     session: { files: kept.files, session: kept.session },
     // The answer goes out inside the envelope as written: no indentation to send and parse.
     compactJson: true,
+    ...(onTrace ? { onTrace } : {}),
   };
   const lines = (): string[] =>
     err

@@ -15,9 +15,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Command } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../diag.js';
 import { nsName } from '../k8s/model.js';
-import { renderTraceFragment } from '../render/html.js';
+import { renderHopBodies, renderTraceFragment } from '../render/html.js';
 import { renderServePage } from '../render/html-app.js';
-import type { ConnectionTrace } from '../trace/model.js';
+import type { L7Trace } from '../trace/model.js';
 import type { Io } from './io.js';
 import {
   argvFor,
@@ -123,18 +123,96 @@ async function handle(
     });
   if (path === '/api/endpoints') return send(res, 200, endpoints(state, url.searchParams));
   if (path === '/api/rules') return rules(opts, state, url.searchParams, res);
+  if (path === '/api/trace') return trace(opts, state, url.searchParams, res);
   const query = new URLSearchParams(url.searchParams);
-  const html = flag(query, 'html');
+  query.delete('html');
   const argv = argvFor(path, query, state.files);
   if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
   const outcome = await runKept(opts.program, state, argv, body);
   if (outcome.errors) return send(res, outcome.status, errorBody(outcome, state));
-  if (!(html && path === '/api/trace'))
-    // The command's document goes out as it wrote it (not parsed and written again).
-    return sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
-  // The page's question: the trace view beside the document, which still goes out as written.
-  const view = renderTraceFragment(JSON.parse(outcome.stdout) as ConnectionTrace);
-  sendText(res, 200, envelopeWith({ ...envelope(state, outcome), html: view }, outcome.stdout));
+  // The command's document goes out as it wrote it (not parsed and written again).
+  sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
+}
+
+/** What `html=` asks beside a trace: the whole view, the view with its hops' bodies left out, or those bodies. */
+const VIEWS: Readonly<Record<string, 'whole' | 'brief' | 'hops'>> = {
+  '1': 'whole',
+  true: 'whole',
+  yes: 'whole',
+  '': 'whole',
+  brief: 'brief',
+  hops: 'hops',
+};
+
+/** The traces the page asked last, by command line, for the hop bodies it fetches next (per reading). */
+const recent = new WeakMap<Kept, Map<string, { t: L7Trace; o: Outcome }>>();
+const RECENT_TRACES = 8;
+
+/**
+ * `/api/trace`: the `trace -o json` document; with `html=1` the trace view
+ * beside it, rendered from the trace itself (not from the document read
+ * back); `html=brief` the view with each hop's body left out, and
+ * `html=hops` those bodies alone (`hops`, by hop id), which the page fetches
+ * when a hop is first opened; `answer=0` leaves the document out (the page
+ * draws the view alone). Every form is the same question's one trace.
+ */
+async function trace(
+  opts: ServeOptions,
+  state: Kept,
+  params: URLSearchParams,
+  res: ServerResponse,
+): Promise<void> {
+  const query = new URLSearchParams(params);
+  const asked = query.get('html');
+  const answer = query.get('answer');
+  query.delete('html');
+  query.delete('answer');
+  const view = asked === null || OFF_VALUES.includes(asked) ? undefined : VIEWS[asked];
+  if (asked !== null && view === undefined && !OFF_VALUES.includes(asked))
+    return refuse(res, `html=${asked}: give 1, brief, hops or 0`);
+  if (answer !== null && !SWITCH_VALUES.includes(answer))
+    return refuse(res, `answer=${answer}: give true or false`);
+  const withAnswer = view !== 'hops' && (answer === null || ON_VALUES.includes(answer));
+  const argv = argvFor('/api/trace', query, state.files);
+  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  if (view === undefined && withAnswer) {
+    const o = await runCommand(opts.program, state, argv);
+    if (o.errors) return send(res, o.status, errorBody(o, state));
+    return sendText(res, 200, envelopeWith(envelope(state, o), o.stdout));
+  }
+  const key = argv.join('\0');
+  let traces = recent.get(state);
+  if (!traces) recent.set(state, (traces = new Map()));
+  let last = view === 'hops' ? traces.get(key) : undefined;
+  if (last === undefined) {
+    let t: L7Trace | undefined;
+    const o = await runCommand(opts.program, state, argv, undefined, (traced) => {
+      t = traced;
+      return withAnswer;
+    });
+    if (o.errors) return send(res, o.status, errorBody(o, state));
+    // A trace the command answered without handing it over (a VPP cluster's): its document.
+    last = { t: t ?? (JSON.parse(o.stdout) as L7Trace), o };
+    traces.delete(key);
+    traces.set(key, last);
+    for (const k of traces.keys()) {
+      if (traces.size <= RECENT_TRACES) break;
+      traces.delete(k);
+    }
+  }
+  const { t, o } = last;
+  const head = envelope(state, o);
+  if (view === 'hops') head.hops = renderHopBodies(t);
+  else if (view !== undefined) head.html = renderTraceFragment(t, { brief: view === 'brief' });
+  sendText(
+    res,
+    200,
+    withAnswer ? envelopeWith(head, o.stdout) : `${JSON.stringify(head, null, 2)}\n`,
+  );
+}
+
+function refuse(res: ServerResponse, message: string): void {
+  send(res, 400, errorBody(refusal(400, 'bad-parameter', message)));
 }
 
 /**
@@ -171,11 +249,9 @@ function guard(opts: ServeOptions, req: IncomingMessage): Outcome | undefined {
   return undefined;
 }
 
-function flag(q: URLSearchParams, name: string): boolean {
-  const v = q.get(name);
-  q.delete(name);
-  return v !== null && ['', '1', 'true', 'yes'].includes(v);
-}
+const ON_VALUES = ['', '1', 'true', 'yes'];
+const OFF_VALUES = ['0', 'false', 'no'];
+const SWITCH_VALUES = [...ON_VALUES, ...OFF_VALUES];
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];
@@ -190,11 +266,11 @@ async function readBody(req: IncomingMessage): Promise<string | undefined> {
 
 /** Warnings beside every answer: the command's stderr, line by line, as the CLI prints it. */
 function envelope(state: Kept, o: Outcome): Record<string, unknown> {
-  return {
-    generation: state.generation,
-    warnings: state.session.diagnostics.filter((d) => d.severity === 'warning'),
-    stderr: o.stderr,
-  };
+  return { generation: state.generation, warnings: warningsOf(state), stderr: o.stderr };
+}
+
+function warningsOf(state: Kept): readonly Diagnostic[] {
+  return state.session.diagnostics.filter((d) => d.severity === 'warning');
 }
 
 function errorBody(o: Outcome, state?: Kept): Record<string, unknown> {

@@ -4,8 +4,9 @@
  * that served it; no console error, so the Content-Security-Policy let the
  * inline script run and blocked nothing), suggests endpoints as one types,
  * draws the trace of the question asked, switches between the --all-paths
- * alternatives, opens a hop's rules (the node's chain, the matched rule
- * marked), and says why a question is refused.
+ * alternatives, fetches the hops' steps when a hop is first opened, opens a
+ * hop's rules (the node's chain, the matched rule marked), and says why a
+ * question is refused.
  *
  * Skips unless /usr/bin/chromium and the playwright-core module are present.
  */
@@ -105,8 +106,16 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
       await page.locator(`#result input[name="alt"][value="${other}"]`).click();
       expect(await shown()).toEqual([other]);
 
+      // The hops' bodies come when a hop is first opened: one request for all of them.
+      const later = `document.querySelectorAll('#result .hopbody[data-later]').length`;
+      expect(await page.evaluate<number>(later)).toBeGreaterThan(0);
+      expect(await page.locator('#result li.step').count()).toBe(0);
+      const asked = requests.length;
       // A rule step's chip opens the node's chain, the matched rule marked.
       await page.locator('#result button.expand[data-leg="request"]').first().click();
+      await until(page, `${later} === 0`);
+      expect(await page.locator('#result li.step').count()).toBeGreaterThan(10);
+      expect(requests.slice(asked).filter((u) => u.includes('html=hops'))).toHaveLength(1);
       const chip = page.locator('#result .hop .chip.open-rules').first();
       const label = (await chip.textContent())!.trim().split(/\s+/);
       await chip.click();

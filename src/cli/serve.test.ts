@@ -17,6 +17,7 @@ import { startServe, type ServeHandle } from './serve.js';
 import { chainOf } from './serve-http.js';
 import { runCommand, runKept, sharedProgram } from './serve-api.js';
 import { TwinSession } from '../twin/session.js';
+import { renderTraceFragment } from '../render/html.js';
 
 // buildProgram registers the loaded commands; main loads what its command line needs.
 await loadCommands();
@@ -55,6 +56,8 @@ type Field =
   | 'port'
   | 'generation'
   | 'html'
+  | 'hops'
+  | 'message'
   | 'ready'
   | 'results'
   | 'file'
@@ -141,6 +144,59 @@ describe('serve: the API answers as the CLI does', () => {
       html: undefined,
       answer: undefined,
     });
+  });
+
+  it.each([
+    ['a pod to a Service', 'from=default/frontend&to=svc/default/store-be:80'],
+    ['every path', 'from=default/frontend&to=svc/default/store-be:80&all-paths=1&seed=3'],
+    ['UDP, every default', 'from=default/frontend&to=default/store-be-1:80&proto=udp'],
+    ['the other node', 'from=default/frontend&to=default/store-be-3:80&defaults=touched'],
+  ])('trace views (%s): the view of the document; brief, then its hops', async (_, q) => {
+    const path = `/api/trace?${q}`;
+    const whole = (await get(h, `${path}&html=1`)).body;
+    const doc = (await get(h, path)).body;
+    expect(whole.answer).toEqual(doc.answer);
+    // Rendered from the trace itself, it is the view of the document the CLI writes.
+    expect(whole.html).toBe(
+      renderTraceFragment(doc.answer as unknown as Parameters<typeof renderTraceFragment>[0]),
+    );
+    const brief = (await get(h, `${path}&html=brief&answer=0`)).body;
+    expect(brief.answer).toBeUndefined();
+    expect(brief.generation).toBe(1);
+    const hops = (await get(h, `${path}&html=hops`)).body;
+    expect(hops.answer).toBeUndefined();
+    const bodies = hops.hops as unknown as Record<string, string>;
+    let n = 0;
+    const filled = (brief.html as unknown as string).replace(
+      /(<li class="hop" id="([^"]+)".*?<div class="hopbody") data-later="">.*?<\/div>/g,
+      (_m, open: string, id: string) => {
+        n++;
+        return `${open}>${bodies[id]}</div>`;
+      },
+    );
+    expect(n).toBe(Object.keys(bodies).length);
+    expect(filled).toBe(whole.html);
+  });
+
+  it('the hops of a question no longer kept are traced again', async () => {
+    const q = '/api/trace?from=default/frontend&to=default/store-be-2:80';
+    const first = (await get(h, `${q}&html=hops`)).body;
+    for (let seed = 1; seed <= 10; seed++)
+      await get(
+        h,
+        `/api/trace?from=default/frontend&to=svc/default/store-be:80&seed=${seed}&html=brief`,
+      );
+    expect((await get(h, `${q}&html=hops`)).body).toEqual(first);
+  });
+
+  it.each([
+    ['html=maybe', 'html=maybe: give 1, brief, hops or 0'],
+    ['answer=perhaps', 'answer=perhaps: give true or false'],
+  ])('trace refuses %s', async (param, message) => {
+    const r = await get(h, `/api/trace?from=default/frontend&to=svc/default/store-be:80&${param}`);
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('bad-parameter');
+    expect(r.body.error.message).toContain(message);
   });
 
   it.each([

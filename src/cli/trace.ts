@@ -250,6 +250,7 @@ export function register(program: Command, io: Io): void {
       // Denied by the policies: the checked edits that would allow it, in the trace itself.
       if (['text', 'wide', 'json', 'yaml'].includes(output)) t = suggested(sio, src.files, t);
       if (opts.defaults === 'touched') t = withTouchedDefaults(t, plan.model.defaults);
+      if (io.onTrace && !io.onTrace(t)) return;
       const wide = output === 'wide';
       const text = (x: ConnectionTrace): string =>
         opts.verbose ? renderTraceVerbose(x) : renderTraceText(x, { wide });

@@ -10,9 +10,11 @@
  * One document, no external URL: the style and the script are inline and
  * pinned by hash in the Content-Security-Policy, which allows requests to the
  * server that served the page and nothing else. The trace itself arrives as
- * HTML rendered by the server (the same view `-o html` writes) beside its
- * JSON document. The question is kept in the address (`?from=…&to=…`), so a
- * trace can be bookmarked and reloaded.
+ * HTML rendered by the server (the same view `-o html` writes), each hop's
+ * body (its steps, the ARP exchanges and flood copies it waited for: most
+ * of the view at scale) fetched when a hop is first opened. The question
+ * is kept in the address (`?from=…&to=…`), so a trace can be bookmarked
+ * and reloaded.
  *
  * Pure: a constant page, rendered once.
  */
@@ -53,9 +55,10 @@ refs.forEach(function(ref){var o=d.createElement('option');o.value=ref;o.label=e
 suggest(d.getElementById('from'),d.getElementById('from-list'),false);
 suggest(d.getElementById('to'),d.getElementById('to-list'),true);
 function question(){var f=new FormData(form);return {from:f.get('from'),to:f.get('to'),proto:f.get('proto'),seed:f.get('seed'),'all-paths':f.get('all-paths')?'1':''};}
-function ask(q){say('tracing '+q.from+' \\u2192 '+q.to+'\\u2026');var p=Object.assign({},q,{html:'1',defaults:'touched'});
+var asked,hops;
+function ask(q){say('tracing '+q.from+' \\u2192 '+q.to+'\\u2026');var p=Object.assign({},q,{html:'brief',answer:'0',defaults:'touched'});
 return get('/api/trace',p).then(function(r){if(!r.ok){result.textContent='';warn.hidden=true;say(problem(r.j),true);return;}
-result.innerHTML=r.j.html;enhance(result);chips();say('');
+asked=p;hops=undefined;result.innerHTML=r.j.html;enhance(result);say('');
 var w=r.j.stderr||[];warn.hidden=w.length===0;warn.querySelector('pre').textContent=w.join('\\n');
 warn.querySelector('summary').textContent=w.length+' warning'+(w.length===1?'':'s')+' about the input';
 d.title='packeteye serve: '+q.from+' \\u2192 '+q.to;},function(e){say('the server did not answer: '+e,true);});}
@@ -70,6 +73,10 @@ if(!r.ok){h.textContent='rules';note.textContent=problem(r.j);}else{var ch=r.j.c
 h.textContent=host.textContent+': '+table+' '+chain;note.textContent=ch.rules.length+' rule'+(ch.rules.length===1?'':'s')+(ch.policy?', policy '+ch.policy:'')+(idx?'; rule '+idx+' matched':'');
 ch.rules.forEach(function(line,i){var li=d.createElement('li');li.textContent=line;if(i+1===idx)li.className='matched';ol.appendChild(li);});}
 if(!dlg.open)dlg.showModal();var m=ol.querySelector('.matched');if(m)m.scrollIntoView({block:'center'});});}
+function fill(){if(hops||!asked)return;var p=Object.assign({},asked,{html:'hops'});delete p.answer;var mine=asked;
+hops=get('/api/trace',p).then(function(r){if(mine!==asked)return;if(!r.ok){say(problem(r.j),true);hops=undefined;return;}
+result.querySelectorAll('.hop').forEach(function(li){var b=li.querySelector('.hopbody[data-later]'),h=r.j.hops[li.id];if(b&&h!==undefined){b.innerHTML=h;b.removeAttribute('data-later');}});chips();});}
+result.addEventListener('toggle',function(e){var t=e.target;if(t instanceof Element&&t.open&&t.querySelector(':scope > .hopbody[data-later]'))fill();},true);
 result.addEventListener('click',function(e){var c=e.target instanceof Element&&e.target.closest('.chip.open-rules');if(c)openRules(c);});
 result.addEventListener('keydown',function(e){var c=e.target instanceof Element&&e.target.closest('.chip.open-rules');if(c&&(e.key==='Enter'||e.key===' ')){e.preventDefault();openRules(c);}});
 dlg.querySelector('button').addEventListener('click',function(){dlg.close();});

@@ -131,25 +131,40 @@ function isSideDrop(s: StepView): boolean {
   return reason === 'not-for-us' || reason === 'arp-ignored';
 }
 
-export function legSection(name: LegName, leg: Leg, counter: { n: number }): string {
+/** A hop's body: its steps, and the ARP exchanges and flood copies it waited for, in order. */
+function hopBody(h: PathHop, counter: { n: number }, last: { text: string }): string {
+  return h.visits
+    .map((v) => {
+      if (!v.side) return `<ol class="steps">${stepsHtml(v.steps, counter, last)}</ol>`;
+      const what = v.side === 'arp' ? 'ARP exchange' : 'a flood copy, ignored';
+      return (
+        `<details class="side"><summary>meanwhile at <span class="host">${esc(v.host)}</span> <span class="role">${esc(v.role)}</span> · ${what} · ${v.steps.length} step${v.steps.length === 1 ? '' : 's'}</summary>` +
+        `<ol class="steps">${stepsHtml(v.steps, counter, { text: '' })}</ol></details>`
+      );
+    })
+    .join('');
+}
+
+/** Where a brief view's hop body goes until the page has fetched it (hopBodies). */
+export const LATER_BODY = '<p class="muted">the steps are being fetched…</p>';
+
+/**
+ * A leg's section. `brief` leaves each hop's body out (a placeholder marked
+ * `data-later`): `packeteye serve`'s page fetches the bodies (hopBodies) when
+ * a hop is first opened, since at scale they are most of the view.
+ */
+export function legSection(name: LegName, leg: Leg, counter: { n: number }, brief = false): string {
   const path = pathOf(leg);
   const last = { text: '' };
   const items = path.map((h, i) => {
-    const visits = h.visits
-      .map((v) => {
-        if (!v.side) return `<ol class="steps">${stepsHtml(v.steps, counter, last)}</ol>`;
-        const what = v.side === 'arp' ? 'ARP exchange' : 'a flood copy, ignored';
-        return (
-          `<details class="side"><summary>meanwhile at <span class="host">${esc(v.host)}</span> <span class="role">${esc(v.role)}</span> · ${what} · ${v.steps.length} step${v.steps.length === 1 ? '' : 's'}</summary>` +
-          `<ol class="steps">${stepsHtml(v.steps, counter, { text: '' })}</ol></details>`
-        );
-      })
-      .join('');
     const n = i + 1;
+    const body = brief
+      ? `<div class="hopbody" data-later="">${LATER_BODY}</div>`
+      : `<div class="hopbody">${hopBody(h, counter, last)}</div>`;
     return (
       `<li class="hop" id="${name}-hop-${n}" data-leg="${name}" data-hop="${n}"><details><summary>` +
       `<span class="badge ${name}" aria-hidden="true">${n}</span><span class="sr">${name} hop ${n}:</span> <span class="host">${esc(h.host)}</span> <span class="role">${esc(h.role)}</span> ` +
-      `${hopSummary(h)}</summary><div class="hopbody">${visits}</div></details></li>`
+      `${hopSummary(h)}</summary>${body}</details></li>`
     );
   });
   return (
@@ -159,6 +174,23 @@ export function legSection(name: LegName, leg: Leg, counter: { n: number }): str
     `<ol class="hops">${items.join('')}</ol>` +
     `<p class="outcome ${esc(leg.disposition)}">${outcomeHtml(leg)}</p></section>`
   );
+}
+
+/**
+ * The bodies a brief legSection left out, by hop element id
+ * (`request-hop-2`), numbered as the whole view numbers them: what the page
+ * puts in place of each placeholder.
+ */
+export function hopBodies(
+  name: LegName,
+  leg: Leg,
+  counter: { n: number },
+  into: Record<string, string>,
+): void {
+  const last = { text: '' };
+  pathOf(leg).forEach((h, i) => {
+    into[`${name}-hop-${i + 1}`] = hopBody(h, counter, last);
+  });
 }
 
 function outcomeHtml(leg: Leg): string {

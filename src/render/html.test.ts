@@ -17,7 +17,15 @@ import { buildModel } from '../k8s/model.js';
 import { traceConnection, type TraceOptions } from '../trace/connection.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import { planTwin, type TwinPlan } from '../twin/index.js';
-import { esc, pathOf, renderTraceHtml, wiresOf } from './html.js';
+import {
+  esc,
+  pathOf,
+  renderHopBodies,
+  renderTraceFragment,
+  renderTraceHtml,
+  wiresOf,
+} from './html.js';
+import { LATER_BODY } from './html-hops.js';
 import { detailOf } from '../trace/model.js';
 
 const plans = new Map<string, TwinPlan>();
@@ -275,6 +283,31 @@ describe('renderTraceHtml', () => {
     expect(wellFormed(html).problems).toEqual([]);
     expect(html).toContain('nothing answers a packet that never arrived');
     expect(count(html, '<a class="arrow reply"')).toBe(0);
+  });
+});
+
+describe('the brief view (the serve page): hop bodies fetched later', () => {
+  it.each(CASES)('$name: with its bodies put back, the whole view', ({ example, opts }) => {
+    const t = trace(example, { ...opts, allPaths: true });
+    const whole = renderTraceFragment(t);
+    const brief = renderTraceFragment(t, { brief: true });
+    const bodies = renderHopBodies(t);
+    const ids = [...brief.matchAll(/<li class="hop" id="([^"]+)"/g)].map((m) => m[1]!);
+    expect(Object.keys(bodies)).toEqual(ids);
+    expect(ids.length).toBeGreaterThan(2);
+    // The brief view holds no step; each placeholder is where its hop's body goes.
+    expect(brief).not.toContain('class="step ');
+    expect(wellFormed(brief).problems).toEqual([]);
+    let i = 0;
+    const filled = brief.replace(
+      /<div class="hopbody" data-later="">(.*?)<\/div>/g,
+      (_, later: string) => {
+        expect(later).toBe(LATER_BODY);
+        return `<div class="hopbody">${bodies[ids[i++]!]}</div>`;
+      },
+    );
+    expect(i).toBe(ids.length);
+    expect(filled).toBe(whole);
   });
 });
 

@@ -35,7 +35,7 @@ import { ep } from './trace.js';
 import type { ConnectionTrace, Leg } from '../trace/model.js';
 import { esc, pktLine, wiresOf } from './html-path.js';
 import { renderSvg } from './html-svg.js';
-import { legSection } from './html-hops.js';
+import { hopBodies, legSection } from './html-hops.js';
 import {
   rewritesTable,
   alternativesHtml,
@@ -89,9 +89,12 @@ export function renderTraceHtml(t: ConnectionTrace): string {
 
 /**
  * The trace itself (its header and its main part), for a page that shows
- * several in turn (`packeteye serve`, render/html-app.ts).
+ * several in turn (`packeteye serve`, render/html-app.ts). `brief` leaves
+ * each hop's body out for the page to fetch when the hop is opened
+ * (renderHopBodies): with them put back it is the same view.
  */
-export function renderTraceFragment(t: ConnectionTrace): string {
+export function renderTraceFragment(t: ConnectionTrace, opts: { brief?: boolean } = {}): string {
+  const brief = opts.brief === true;
   const wires = [...wiresOf(t.request, 'request'), ...(t.reply ? wiresOf(t.reply, 'reply') : [])];
   const counter = { n: 0 };
   return (
@@ -106,9 +109,9 @@ export function renderTraceFragment(t: ConnectionTrace): string {
     `<label><input type="checkbox" data-show="request" checked> request</label><label><input type="checkbox" data-show="reply" checked> reply</label></figcaption>` +
     `<div class="drawing">${renderSvg(t, wires)}</div>` +
     `</figure>` +
-    legSection('request', t.request, counter) +
+    legSection('request', t.request, counter, brief) +
     (t.reply
-      ? legSection('reply', t.reply, counter)
+      ? legSection('reply', t.reply, counter, brief)
       : `<section class="leg reply" aria-labelledby="h-reply"><h2 id="h-reply">Reply</h2><p>None: nothing answers a packet that never arrived.</p></section>`) +
     `<section aria-labelledby="h-rewrites"><h2 id="h-rewrites">Rewrites</h2>${rewritesTable(t.rewrites, 'Every address rewrite, in order, with the packet before and after')}</section>` +
     policyHtml(t) +
@@ -117,4 +120,13 @@ export function renderTraceFragment(t: ConnectionTrace): string {
     diagnosticsHtml(t) +
     `</main>`
   );
+}
+
+/** The hop bodies a brief renderTraceFragment left out, by hop element id (`reply-hop-3`). */
+export function renderHopBodies(t: ConnectionTrace): Record<string, string> {
+  const counter = { n: 0 };
+  const out: Record<string, string> = {};
+  hopBodies('request', t.request, counter, out);
+  if (t.reply) hopBodies('reply', t.reply, counter, out);
+  return out;
 }
