@@ -107,46 +107,60 @@ function decodeContainer(
       `add ${formatPath(pathOf(step(p, 'name')))}`,
     );
   }
+  const image = d.str(c.image, step(p, 'image')) || undefined;
+  const restartPolicy = init && typeof c.restartPolicy === 'string' ? c.restartPolicy : undefined;
+  let ports = each(d, c.ports, step(p, 'ports'), (pv, pp) => decodeContainerPort(d, pv, pp));
+  if (ports && ports.length === 0) ports = undefined;
+  // The usual shapes as literals (see objectMeta in decoder.ts).
+  if (restartPolicy === undefined && image !== undefined)
+    return ports !== undefined ? { name, image, ports } : { name, image };
   // Made empty and filled: an empty literal has room for four fields in the object itself.
   const container = {} as Container & { restartPolicy?: string };
   container.name = name;
-  const image = d.str(c.image, step(p, 'image'));
-  if (image) container.image = image;
-  if (init && typeof c.restartPolicy === 'string') container.restartPolicy = c.restartPolicy;
-  const ports = each(d, c.ports, step(p, 'ports'), (pv, pp): ContainerPort | undefined => {
-    const po = d.map(pv, pp);
-    if (!po) return undefined;
-    const containerPort = d.port(po.containerPort, step(pp, 'containerPort'));
-    if (
-      !d.required(po.containerPort ?? undefined, step(pp, 'containerPort'), 'containerPort') ||
-      containerPort === undefined
-    )
-      return undefined;
-    // Made empty and filled: an empty literal has room for four fields in the object itself.
-    const cp = {} as ContainerPort;
-    cp.containerPort = containerPort;
-    if (po.name !== undefined && po.name !== null) {
-      const name = d.str(po.name, step(pp, 'name'));
-      if (name !== undefined && !isValidPortName(name)) {
-        d.error(
-          step(pp, 'name'),
-          'k8s-invalid-port',
-          `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
-        );
-      } else if (name !== undefined) cp.name = name;
-    }
-    const protocol = d.protocol(po.protocol, step(pp, 'protocol'));
-    if (protocol) cp.protocol = protocol;
-    const hostPort = d.port(po.hostPort, step(pp, 'hostPort'));
-    if (hostPort !== undefined) cp.hostPort = hostPort;
-    if (po.hostIP !== undefined && po.hostIP !== null) {
-      const hostIP = d.ip(po.hostIP, step(pp, 'hostIP'));
-      if (hostIP) cp.hostIP = hostIP;
-    }
-    return cp;
-  });
-  if (ports && ports.length > 0) container.ports = ports;
+  if (image !== undefined) container.image = image;
+  if (restartPolicy !== undefined) container.restartPolicy = restartPolicy;
+  if (ports !== undefined) container.ports = ports;
   return container;
+}
+
+/** One of a container's ports. */
+function decodeContainerPort(d: Decoder, pv: unknown, pp: FieldPath): ContainerPort | undefined {
+  const po = d.map(pv, pp);
+  if (!po) return undefined;
+  const containerPort = d.port(po.containerPort, step(pp, 'containerPort'));
+  if (
+    !d.required(po.containerPort ?? undefined, step(pp, 'containerPort'), 'containerPort') ||
+    containerPort === undefined
+  )
+    return undefined;
+  let name: string | undefined;
+  if (po.name !== undefined && po.name !== null) {
+    name = d.str(po.name, step(pp, 'name'));
+    if (name !== undefined && !isValidPortName(name)) {
+      d.error(
+        step(pp, 'name'),
+        'k8s-invalid-port',
+        `port name ${JSON.stringify(name)} is not a valid port name (IANA_SVC_NAME: at most 15 lower-case letters, digits or '-', with at least one letter)`,
+      );
+      name = undefined;
+    }
+  }
+  const protocol = d.protocol(po.protocol, step(pp, 'protocol'));
+  const hostPort = d.port(po.hostPort, step(pp, 'hostPort'));
+  let hostIP: string | undefined;
+  if (po.hostIP !== undefined && po.hostIP !== null)
+    hostIP = d.ip(po.hostIP, step(pp, 'hostIP')) || undefined;
+  // The usual shapes as literals (see objectMeta in decoder.ts).
+  if (hostPort === undefined && hostIP === undefined && protocol !== undefined)
+    return name !== undefined ? { containerPort, name, protocol } : { containerPort, protocol };
+  // Made empty and filled: an empty literal has room for four fields in the object itself.
+  const cp = {} as ContainerPort;
+  cp.containerPort = containerPort;
+  if (name !== undefined) cp.name = name;
+  if (protocol) cp.protocol = protocol;
+  if (hostPort !== undefined) cp.hostPort = hostPort;
+  if (hostIP !== undefined) cp.hostIP = hostIP;
+  return cp;
 }
 
 /** A container name used before in the list (a pod has a few containers: no set is made). */
@@ -183,22 +197,38 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     );
   }
   if (containers) reportDuplicateNames(d, containers);
-  // Made empty and filled (room for four fields in the object itself); the pod is made last, with its status.
-  const podSpec = {} as Pod['spec'];
-  podSpec.containers = containers ?? [];
   const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p, i) =>
     decodeContainer(d, v, p, i, true),
   );
-  if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
-  const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']);
-  if (nodeName) podSpec.nodeName = nodeName;
+  const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']) || undefined;
   const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
-  if (hostNetwork !== undefined) podSpec.hostNetwork = hostNetwork;
-  const hostname = d.str(spec.hostname, ['spec', 'hostname']);
-  if (hostname) podSpec.hostname = hostname;
-  const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']);
-  if (subdomain) podSpec.subdomain = subdomain;
-  decodePodDns(d, spec, podSpec);
+  const hostname = d.str(spec.hostname, ['spec', 'hostname']) || undefined;
+  const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']) || undefined;
+  let podSpec: Pod['spec'];
+  if (
+    (initContainers === undefined || initContainers.length === 0) &&
+    hostNetwork === undefined &&
+    hostname === undefined &&
+    subdomain === undefined &&
+    noPodDns(spec)
+  ) {
+    // The usual shapes as literals (see objectMeta in decoder.ts).
+    podSpec =
+      nodeName !== undefined
+        ? { containers: containers ?? [], nodeName }
+        : { containers: containers ?? [] };
+  } else {
+    // Made empty and filled (room for four fields in the object itself).
+    podSpec = {} as Pod['spec'];
+    podSpec.containers = containers ?? [];
+    if (initContainers && initContainers.length > 0) podSpec.initContainers = initContainers;
+    if (nodeName !== undefined) podSpec.nodeName = nodeName;
+    if (hostNetwork !== undefined) podSpec.hostNetwork = hostNetwork;
+    if (hostname !== undefined) podSpec.hostname = hostname;
+    if (subdomain !== undefined) podSpec.subdomain = subdomain;
+    decodePodDns(d, spec, podSpec);
+  }
+  // The pod is made last, with its status.
   const status = decodePodStatus(d, raw);
   return status
     ? { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec, status }
@@ -259,6 +289,15 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   if (phase !== undefined) st.phase = phase;
   if (conditions) st.conditions = conditions;
   return hasField(st) ? st : undefined;
+}
+
+/** True when the pod says nothing of its DNS: decodePodDns would neither set nor report anything. */
+function noPodDns(spec: Rec): boolean {
+  return (
+    (spec.dnsPolicy === undefined || spec.dnsPolicy === null) &&
+    (spec.dnsConfig === undefined || spec.dnsConfig === null) &&
+    (spec.hostAliases === undefined || spec.hostAliases === null)
+  );
 }
 
 const DNS_POLICIES = ['ClusterFirst', 'ClusterFirstWithHostNet', 'Default', 'None'] as const;

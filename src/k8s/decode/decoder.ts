@@ -457,9 +457,6 @@ export class Decoder {
       return undefined;
     }
     const namespace = this.str(m.namespace, ['metadata', 'namespace']);
-    // Made empty and filled: an empty literal has room for four fields in the object itself.
-    const meta = {} as ObjectMeta;
-    meta.name = name;
     // Inside a workload's template, messages name the workload (it is what the user wrote).
     if (this.prefix.length === 0)
       this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
@@ -489,6 +486,7 @@ export class Decoder {
         `name ${JSON.stringify(name)} is not ${what}; read as written`,
       );
     }
+    let ns: string | undefined;
     if (namespace !== undefined) {
       if (!namespaced) {
         this.warn(
@@ -503,22 +501,63 @@ export class Decoder {
             'k8s-invalid-name',
             `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label; read as written`,
           );
-        meta.namespace = namespace;
+        ns = namespace;
       }
     }
-    const labels = this.labels(m.labels, ['metadata', 'labels']);
-    if (labels && hasField(labels)) meta.labels = labels;
-    const annotations = this.stringMap(m.annotations, ['metadata', 'annotations']);
-    if (annotations && hasField(annotations)) meta.annotations = annotations;
-    const uid = typeof m.uid === 'string' ? m.uid : undefined;
-    if (uid) meta.uid = uid;
-    const rv = typeof m.resourceVersion === 'string' ? m.resourceVersion : undefined;
-    if (rv) meta.resourceVersion = rv;
-    if (m.deletionTimestamp !== undefined && m.deletionTimestamp !== null) {
-      meta.deletionTimestamp = String(m.deletionTimestamp);
-    }
-    return meta;
+    let labels = this.labels(m.labels, ['metadata', 'labels']);
+    if (labels && !hasField(labels)) labels = undefined;
+    let annotations = this.stringMap(m.annotations, ['metadata', 'annotations']);
+    if (annotations && !hasField(annotations)) annotations = undefined;
+    const uid = typeof m.uid === 'string' && m.uid !== '' ? m.uid : undefined;
+    const rv =
+      typeof m.resourceVersion === 'string' && m.resourceVersion !== ''
+        ? m.resourceVersion
+        : undefined;
+    const deletion =
+      m.deletionTimestamp !== undefined && m.deletionTimestamp !== null
+        ? String(m.deletionTimestamp)
+        : undefined;
+    return objectMeta(name, ns, labels, annotations, uid, rv, deletion);
   }
+}
+
+/**
+ * An ObjectMeta with the fields that are set, in this order. The usual
+ * shapes are each one literal: objects that outlive the reading are made by
+ * literals, which V8 allocates straight into the old generation once it sees
+ * they survive (an object made empty and filled is copied by every young
+ * collection it lives through: 150,000 pods' worth).
+ */
+function objectMeta(
+  name: string,
+  namespace: string | undefined,
+  labels: Record<string, string> | undefined,
+  annotations: Record<string, string> | undefined,
+  uid: string | undefined,
+  resourceVersion: string | undefined,
+  deletionTimestamp: string | undefined,
+): ObjectMeta {
+  if (deletionTimestamp === undefined && annotations === undefined) {
+    if (uid === undefined && resourceVersion === undefined) {
+      if (namespace !== undefined)
+        return labels !== undefined ? { name, namespace, labels } : { name, namespace };
+      return labels !== undefined ? { name, labels } : { name };
+    }
+    if (namespace !== undefined && labels !== undefined && uid !== undefined)
+      return resourceVersion !== undefined
+        ? { name, namespace, labels, uid, resourceVersion }
+        : { name, namespace, labels, uid };
+  }
+  // Made empty and filled: an empty literal has room for four fields in the object itself.
+  const meta = {} as ObjectMeta;
+  meta.name = name;
+  if (namespace !== undefined) meta.namespace = namespace;
+  if (labels !== undefined) meta.labels = labels;
+  if (annotations !== undefined) meta.annotations = annotations;
+  if (uid !== undefined) meta.uid = uid;
+  if (resourceVersion !== undefined) meta.resourceVersion = resourceVersion;
+  if (deletionTimestamp !== undefined) meta.deletionTimestamp = deletionTimestamp;
+  return meta;
 }
 
 export function each<T>(
@@ -529,6 +568,18 @@ export function each<T>(
 ): T[] | undefined {
   const l = d.list(v, path);
   if (l === undefined) return undefined;
+  // One or two items (most lists of a pod): a literal, which V8 allocates in the old
+  // generation once it sees such lists survive (see objectMeta).
+  if (l.length === 1) {
+    const r = f(l[0], new Step(path, 0), 0);
+    return r === undefined ? [] : [r];
+  }
+  if (l.length === 2) {
+    const a = f(l[0], new Step(path, 0), 0);
+    const b = f(l[1], new Step(path, 1), 1);
+    if (a === undefined) return b === undefined ? [] : [b];
+    return b === undefined ? [a] : [a, b];
+  }
   // Allocated at its final size: a list grown by push keeps room for 17 (150,000 pods hold 600,000 lists).
   const out = new Array<T>(l.length);
   let n = 0;
