@@ -85,7 +85,7 @@ export function buildModel(
   );
   const ingresses = buildIngresses(b, kinds, defaultNamespace, services);
   const namespaces = buildNamespaces(b, kinds, [
-    pods.values(),
+    pods.inReadOrder(),
     services.values(),
     endpointSlices,
     policies.networkPolicies,

@@ -29,6 +29,8 @@ export function deriveSlices(
   svc: ModelService,
   selected: readonly ModelPod[],
   nodes: ReadonlyMap<string, ModelNode>,
+  /** Each node's zone label by node name (`zonesOf`), when the caller derives many Services' slices. */
+  zones: ReadonlyMap<string, string | undefined> = zonesOf(nodes),
 ): ModelEndpointSlice[] {
   const ns = svc.metadata.namespace;
   const name = svc.metadata.name;
@@ -47,7 +49,7 @@ export function deriveSlices(
     const serving = isPodReady(pod);
     const terminating = pod.metadata.deletionTimestamp !== undefined;
     const ready = svc.spec.publishNotReadyAddresses === true || (serving && !terminating);
-    const zone = nodes.get(pod.spec.nodeName)?.metadata.labels?.[LABEL_ZONE];
+    const zone = zones.get(pod.spec.nodeName);
     // Fields set in the order the controller's Endpoint has them (and JSON output shows).
     const ep: Endpoint = {
       addresses: [pod.status.podIP],
@@ -65,7 +67,8 @@ export function deriveSlices(
     ep.targetRef = targetRef;
     g.endpoints.push(ep);
   }
-  const labels: Record<string, string> = { ...(svc.metadata.labels ?? {}) };
+  // Copied onto a new object, not spread: fields added to a spread copy take V8's slow path.
+  const labels: Record<string, string> = Object.assign({}, svc.metadata.labels);
   labels[LABEL_SERVICE_NAME] = name;
   labels[LABEL_MANAGED_BY] = 'endpointslice-controller.k8s.io';
   if (svc.spec.clusterIP === 'None') labels['service.kubernetes.io/headless'] = '';
@@ -73,7 +76,11 @@ export function deriveSlices(
   const mk = (ports: EndpointPort[] | undefined, endpoints: Endpoint[]): ModelEndpointSlice => ({
     apiVersion: 'discovery.k8s.io/v1',
     kind: 'EndpointSlice',
-    metadata: { name: `${name}-derived-${slices.length}`, namespace: ns, labels: { ...labels } },
+    metadata: {
+      name: `${name}-derived-${slices.length}`,
+      namespace: ns,
+      labels: Object.assign({}, labels),
+    },
     addressType: 'IPv4',
     endpoints,
     ...(ports !== undefined ? { ports } : {}),
@@ -86,6 +93,15 @@ export function deriveSlices(
   }
   if (slices.length === 0) slices.push(mk(undefined, []));
   return slices;
+}
+
+/** Each node's `topology.kubernetes.io/zone` label (undefined: none), by node name. */
+export function zonesOf(
+  nodes: ReadonlyMap<string, ModelNode>,
+): ReadonlyMap<string, string | undefined> {
+  const out = new Map<string, string | undefined>();
+  for (const [name, n] of nodes) out.set(name, n.metadata.labels?.[LABEL_ZONE]);
+  return out;
 }
 
 /**

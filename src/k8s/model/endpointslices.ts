@@ -12,7 +12,8 @@ import { formatMap, matchesMap } from '../selector.js';
 import type { EndpointSlice } from '../types.js';
 import { cmpNsName, findPort } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
-import { apiserverSlice, deriveSlices } from './endpointslice-controller.js';
+import { apiserverSlice, deriveSlices, zonesOf } from './endpointslice-controller.js';
+import type { PodsByKey } from './pod-index.js';
 import { serviceEntry } from './services.js';
 import {
   LABEL_SERVICE_NAME,
@@ -40,16 +41,17 @@ export function buildSlices(
   cluster: ClusterConfig,
   podsByIP: ReadonlyMap<string, ModelPod>,
   nodes: Map<string, ModelNode>,
-  pods: ReadonlyMap<string, ModelPod>,
+  pods: PodsByKey,
   services: Map<string, ModelService>,
   raw: Entry<EndpointSlice>[],
 ): { endpointSlices: ModelEndpointSlice[]; slicesByService: Map<string, ModelEndpointSlice[]> } {
   const input = sortSlices(b, cluster, podsByIP, nodes, services, raw);
   const { all } = input;
   const selectPods = podSelectorIndex(pods, services);
+  const zones = zonesOf(nodes);
   const slicesByService = new Map<string, ModelEndpointSlice[]>();
   for (const [key, svc] of services) {
-    const slices = serviceSlices(b, key, svc, input, selectPods, nodes);
+    const slices = serviceSlices(b, key, svc, input, selectPods, nodes, zones);
     if (slices !== undefined) slicesByService.set(key, slices);
   }
   for (const [key, l] of input.mirrored) {
@@ -152,69 +154,94 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
  * Pods by namespace and label pair, to find a selector's pods without
  * scanning them all; only the label keys some Service selects on are
  * indexed (a selector's other keys cannot be its smallest list). Lists are
- * in the pods' (key) order.
+ * in the pods' (key) order: filled in the order the pods were read (their
+ * order in memory, which a pass over 150,000 pods is faster in), each by
+ * the pods' places in key order, and put in key order when first asked for.
  */
 function podSelectorIndex(
-  pods: ReadonlyMap<string, ModelPod>,
+  pods: PodsByKey,
   services: Map<string, ModelService>,
 ): (ns: string, sel: Record<string, string>) => readonly ModelPod[] {
   const selected = new Set<string>();
   for (const svc of services.values())
     for (const k of Object.keys(svc.spec.selector ?? {})) selected.add(k);
-  // namespace → label key → value → pods
-  const byLabel = new Map<string, Map<string, Map<string, ModelPod[]>>>();
-  const byNamespace = new Map<string, ModelPod[]>();
+  // namespace → label key → value → places of pods
+  const byLabel = new Map<string, Map<string, Map<string, number[]>>>();
   // Few keys selected on (the usual app, or app and tier): each looked up in a pod's
   // labels, their value maps at hand for the namespace; else the labels walked.
   const keys = [...selected];
   const few = keys.length <= 4;
   let lastNs: string | undefined;
-  let nsPods: ModelPod[] = [];
-  let nsLabels = new Map<string, Map<string, ModelPod[]>>();
-  let nsValues: Map<string, ModelPod[]>[] = [];
-  const valuesOf = (k: string): Map<string, ModelPod[]> => {
+  let nsLabels = new Map<string, Map<string, number[]>>();
+  let nsValues: Map<string, number[]>[] = [];
+  const valuesOf = (k: string): Map<string, number[]> => {
     let values = nsLabels.get(k);
     if (values === undefined) nsLabels.set(k, (values = new Map()));
     return values;
   };
-  const add = (values: Map<string, ModelPod[]>, v: string, p: ModelPod) => {
-    const l = values.get(v);
-    if (l === undefined) values.set(v, [p]);
-    else l.push(p);
-  };
-  for (const p of pods.values()) {
+  const read = pods.readOrder();
+  const n = pods.size;
+  for (let j = 0; j < n; j++) {
+    const at = read === undefined ? j : read[j]!;
+    const p = pods.at(at);
     const ns = p.metadata.namespace;
     if (ns !== lastNs) {
       lastNs = ns;
-      const known = byNamespace.get(ns);
-      if (known === undefined) {
-        byNamespace.set(ns, (nsPods = []));
-        byLabel.set(ns, (nsLabels = new Map()));
-      } else {
-        nsPods = known;
-        nsLabels = byLabel.get(ns)!;
-      }
+      const known = byLabel.get(ns);
+      if (known === undefined) byLabel.set(ns, (nsLabels = new Map()));
+      else nsLabels = known;
       if (few) nsValues = keys.map(valuesOf);
     }
-    nsPods.push(p);
     const labels = p.metadata.labels;
     if (labels === undefined) continue;
     if (few) {
-      for (let j = 0; j < keys.length; j++) {
-        const v: unknown = labels[keys[j]!];
+      for (let k = 0; k < keys.length; k++) {
+        const v: unknown = labels[keys[k]!];
         // An own label only (a key such as `constructor` names an Object property otherwise).
-        if (typeof v === 'string' && Object.hasOwn(labels, keys[j]!)) add(nsValues[j]!, v, p);
+        if (typeof v === 'string' && Object.hasOwn(labels, keys[k]!)) {
+          const values = nsValues[k]!;
+          const l = values.get(v);
+          if (l === undefined) values.set(v, [at]);
+          else l.push(at);
+        }
       }
-    } else for (const k in labels) if (selected.has(k)) add(valuesOf(k), labels[k]!, p);
+    } else
+      for (const k in labels) {
+        if (!selected.has(k)) continue;
+        const values = valuesOf(k);
+        const l = values.get(labels[k]!);
+        if (l === undefined) values.set(labels[k]!, [at]);
+        else l.push(at);
+      }
   }
+  // A list's pods in key order, made once per list.
+  const made = new Map<number[], ModelPod[]>();
+  const podsOf = (l: number[]): ModelPod[] => {
+    let out = made.get(l);
+    if (out === undefined) {
+      let sorted = true;
+      for (let i = 1; i < l.length && sorted; i++) sorted = l[i - 1]! < l[i]!;
+      if (!sorted) l.sort((x, y) => x - y);
+      out = new Array<ModelPod>(l.length);
+      for (let i = 0; i < l.length; i++) out[i] = pods.at(l[i]!);
+      made.set(l, out);
+    }
+    return out;
+  };
   return (ns, sel) => {
-    let best: ModelPod[] | undefined;
+    let best: number[] | undefined;
     const nsLabels = byLabel.get(ns);
     for (const k in sel) {
       const l = nsLabels?.get(k)?.get(sel[k]!) ?? [];
       if (best === undefined || l.length < best.length) best = l;
     }
-    const from = best ?? byNamespace.get(ns) ?? [];
+    // A selector without terms (not asked for: the caller has none) would select the namespace.
+    const from =
+      best === undefined
+        ? [...pods.values()].filter((p) => p.metadata.namespace === ns)
+        : best.length === 0
+          ? []
+          : podsOf(best);
     // One selector term (the usual app: x) picked its own list: every pod on it matches.
     if (best !== undefined && Object.keys(sel).length === 1) return from;
     return from.filter((p) => matchesMap(p.metadata.labels, sel));
@@ -229,6 +256,7 @@ function serviceSlices(
   input: SortedSlices,
   selectPods: (ns: string, sel: Record<string, string>) => readonly ModelPod[],
   nodes: Map<string, ModelNode>,
+  zones: ReadonlyMap<string, string | undefined>,
 ): ModelEndpointSlice[] | undefined {
   const givenSlices = input.given.get(key);
   const mirroredSlices = input.mirrored.get(key) ?? [];
@@ -256,7 +284,7 @@ function serviceSlices(
       "kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller",
     );
     if (givenSlices) return givenSlices;
-    const derived = deriveSlices(svc, selected, nodes);
+    const derived = deriveSlices(svc, selected, nodes, zones);
     for (const s of derived) {
       b.note(
         `EndpointSlice ${s.metadata.namespace}/${s.metadata.name}`,

@@ -53,6 +53,8 @@ interface OnNode {
 /** The pods in `ns/name` order, and whether two have one name. */
 interface Sorted {
   readonly entries: readonly Entry<Pod>[];
+  /** Each one's place in the input (`raw`); undefined: the input's order. */
+  readonly from: Int32Array | undefined;
   readonly sameKey: boolean;
 }
 
@@ -74,7 +76,9 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
     else if (c === 0) sameKey = true;
   }
   let entries = raw;
+  let from: Int32Array | undefined;
   if (!inOrder) {
+    from = new Int32Array(n);
     const byNs = new Map<string, number[]>();
     for (let i = 0; i < n; i++) {
       const ns = raw[i]!.object.metadata.namespace!;
@@ -83,6 +87,7 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
       else l.push(i);
     }
     const out: Entry<Pod>[] = [];
+    let k = 0;
     for (const ns of [...byNs.keys()].sort((x, y) => cmp(`${x}/`, `${y}/`))) {
       const l = byNs.get(ns)!;
       const names = l.map((i) => raw[i]!.object.metadata.name);
@@ -94,11 +99,89 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
           sameKey = true;
           return x - y;
         });
-      for (const k of order) out.push(raw[l[k]!]!);
+      for (const x of order) {
+        from[k++] = l[x]!;
+        out.push(raw[l[x]!]!);
+      }
     }
     entries = out;
   }
-  return { entries, sameKey };
+  return { entries, from, sameKey };
+}
+
+/**
+ * What the passes in key order read of each pod, read in one pass in the
+ * input's order (the order the pods lie in memory: at 150,000 pods, each
+ * pass in key order over the objects themselves cost 10–20 ms in cache
+ * misses), by place in key order. A pod the passes find nothing to say
+ * about (`PLAIN`, on a node `at`, its address checked as a number) is not
+ * read again; every other one is read as before.
+ */
+interface PodFacts {
+  /** The node named by spec.nodeName, by its place in `nodes`; -1: none, or terminated (read again). */
+  readonly at: Int32Array;
+  /** status.podIP (undefined: none). */
+  readonly ip: (string | undefined)[];
+  /** `ipv4Value` of it (-1: none, or not a dotted quad). */
+  readonly value: Float64Array;
+  readonly flags: Uint8Array;
+}
+
+/** spec.hostNetwork. */
+const HOST_NETWORK = 1;
+/** Kept as loaded (`modelPod`): status has its addresses, the node's hostIP; not a stand-in; no hostPort. */
+const PLAIN = 2;
+
+function readPods(
+  entries: readonly Entry<Pod>[],
+  keyOf: Int32Array | undefined,
+  placeOf: ReadonlyMap<string, number>,
+  nodeIPs: readonly (string | undefined)[],
+): PodFacts {
+  const n = entries.length;
+  const f: PodFacts = {
+    at: new Int32Array(n).fill(-1),
+    ip: new Array<string | undefined>(n).fill(undefined),
+    value: new Float64Array(n).fill(-1),
+    flags: new Uint8Array(n),
+  };
+  for (let j = 0; j < n; j++) {
+    const k = keyOf === undefined ? j : keyOf[j]!;
+    const p = entries[k]!.object;
+    const st = p.status;
+    const ip = st?.podIP;
+    if (ip !== undefined) {
+      f.ip[k] = ip;
+      f.value[k] = ipv4Value(ip);
+    }
+    const phase = st?.phase;
+    const nodeName = p.spec.nodeName;
+    let at = -1;
+    if (phase !== 'Succeeded' && phase !== 'Failed' && nodeName !== undefined)
+      at = placeOf.get(nodeName) ?? -1;
+    f.at[k] = at;
+    if (p.spec.hostNetwork) f.flags[k] = HOST_NETWORK;
+    else if (
+      at >= 0 &&
+      ip !== undefined &&
+      st!.podIPs !== undefined &&
+      st!.hostIP === nodeIPs[at] &&
+      p.metadata.annotations?.[STAND_IN_ANNOTATION] === undefined &&
+      !hasHostPort(p)
+    )
+      f.flags[k] = PLAIN;
+  }
+  return f;
+}
+
+function hasHostPort(p: Pod): boolean {
+  const containers = p.spec.containers;
+  for (let ci = 0; ci < containers.length; ci++) {
+    const ports = containers[ci]!.ports;
+    if (ports === undefined) continue;
+    for (let pi = 0; pi < ports.length; pi++) if (ports[pi]!.hostPort !== undefined) return true;
+  }
+  return false;
 }
 
 export function buildPods(
@@ -108,14 +191,35 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  const { entries, sameKey } = sortByKey(raw);
-  const { nodeAt, nodeList, placed } = schedulePods(b, nodes, declared, entries);
-  // The addresses given to pod-network pods, and the first (in key order) to have each.
-  const given = holders(
-    entries.map((e, i) =>
-      nodeAt[i]! >= 0 && !e.object.spec.hostNetwork ? e.object.status?.podIP : undefined,
-    ),
+  const { entries, from, sameKey } = sortByKey(raw);
+  const nodeList = [...nodes.values()];
+  const placeOf = new Map<string, number>();
+  nodeList.forEach((n, i) => placeOf.set(n.metadata.name, i));
+  // Each node's address, found once, and its pods, by the node's place in `nodes`.
+  const onNodes = nodeList.map((node): OnNode => ({
+    node,
+    ip: nodeInternalIP(node)!,
+    pods: undefined,
+    cidr: undefined,
+  }));
+  // Each pod's place in key order by its place in the input.
+  let keyOf: Int32Array | undefined;
+  if (from !== undefined) {
+    keyOf = new Int32Array(from.length);
+    for (let k = 0; k < from.length; k++) keyOf[from[k]!] = k;
+  }
+  const facts = readPods(
+    entries,
+    keyOf,
+    placeOf,
+    onNodes.map((n) => n.ip),
   );
+  const { nodeAt, placed } = schedulePods(b, nodes, declared, entries, facts, placeOf);
+  // The addresses given to pod-network pods, and the first (in key order) to have each.
+  const ips = new Array<string | undefined>(entries.length).fill(undefined);
+  for (let i = 0; i < entries.length; i++)
+    if (nodeAt[i]! >= 0 && (facts.flags[i]! & HOST_NETWORK) === 0) ips[i] = facts.ip[i];
+  const given = holders(ips, undefined, facts.value);
   // The model's pods by their place in key order (undefined: left out).
   const done = new Array<ModelPod | undefined>(entries.length).fill(undefined);
   const podsByNode = new Map<string, ModelPod[]>();
@@ -123,27 +227,32 @@ export function buildPods(
   const hostPorts = new Map<string, Entry<Pod>>();
   const clusterNet =
     cluster.cni.plugin === 'calico' ? rangeOf(parseCidr(cluster.clusterCIDR)) : undefined;
-  // Each node's address, found once, and its pods, by the node's place in `nodes`.
-  const onNodes = new Array<OnNode | undefined>(nodeList.length).fill(undefined);
-  const onNode = (at: number): OnNode => {
-    let n = onNodes[at];
-    if (n === undefined) {
-      const node = nodeList[at]!;
-      onNodes[at] = n = { node, ip: nodeInternalIP(node)!, pods: undefined, cidr: undefined };
-    }
-    return n;
+  const bridge = cluster.cni.plugin === 'bridge';
+  const add = (n: OnNode, pod: ModelPod) => {
+    if (n.pods === undefined) podsByNode.set(n.node.metadata.name, (n.pods = [pod]));
+    else n.pods.push(pod);
   };
   const finish = (e: Entry<Pod>, i: number, n: OnNode, ip: string) => {
     const pod = (done[i] = modelPod(b, e, n.node, ip, n.ip));
-    if (n.pods === undefined) podsByNode.set(n.node.metadata.name, (n.pods = [pod]));
-    else n.pods.push(pod);
+    add(n, pod);
     checkHostPorts(b, e, pod, hostPorts);
   };
 
   for (let i = 0; i < entries.length; i++) {
     const at = nodeAt[i]!;
     if (at < 0) continue;
-    const n = onNode(at);
+    const n = onNodes[at]!;
+    // Nothing to say about it: the loaded pod as it is, not read again.
+    if (
+      facts.flags[i] === PLAIN &&
+      placed[i] === 0 &&
+      given.first[i] === -1 &&
+      facts.value[i]! >= 0 &&
+      addressFits(clusterNet, bridge, n, facts.value[i]!)
+    ) {
+      add(n, (done[i] = entries[i]!.object as ModelPod));
+      continue;
+    }
     const { node, ip: nodeIP } = n;
     const e = entries[i]!;
     const p = e.object;
@@ -191,15 +300,29 @@ export function buildPods(
   const taken = { has: (ip: string) => handedOut.has(ip) || givenByIP.has(ip) };
   hostLocalIPAM(b, cluster, needIP, taken, (s, ip) => {
     handedOut.add(ip);
-    finish(s.e, s.i, onNode(s.at), ip);
+    finish(s.e, s.i, onNodes[s.at]!, ip);
   });
   // The pods came in key order, and the indexes with them, unless some got their
   // address afterwards or two pods have one name (the later one kept, in the first's place).
   if (needIP.length === 0 && !sameKey) {
     const list: ModelPod[] = [];
-    for (const p of done) if (p !== undefined) list.push(p);
+    // Each kept pod's place in `list`, in the input's order.
+    const read = new Int32Array(entries.length);
+    const placeInList = new Int32Array(entries.length);
+    for (let i = 0; i < done.length; i++) {
+      const p = done[i];
+      if (p !== undefined) {
+        placeInList[i] = list.length;
+        list.push(p);
+      }
+    }
+    let m = 0;
+    for (let j = 0; j < entries.length; j++) {
+      const i = keyOf === undefined ? j : keyOf[j]!;
+      if (done[i] !== undefined) read[m++] = placeInList[i]!;
+    }
     return {
-      pods: new PodsByKey(list),
+      pods: new PodsByKey(list, read.subarray(0, m)),
       podsByIP: givenByIP,
       podsByNode,
       podsSharingIP: sharing(given, done),
@@ -244,17 +367,21 @@ function schedulePods(
   nodes: Map<string, ModelNode>,
   declared: ReadonlySet<string>,
   sorted: readonly Entry<Pod>[],
-): { nodeAt: Int32Array; nodeList: ModelNode[]; placed: Uint8Array } {
+  facts: PodFacts,
+  placeOf: ReadonlyMap<string, number>,
+): { nodeAt: Int32Array; placed: Uint8Array } {
   const nodeNames = [...nodes.keys()];
   const some = `${nodeNames.slice(0, 5).join(', ')}${nodeNames.length > 5 ? ', …' : ''}`;
   // Each pod's node, by its place in `nodes` (-1: left out), and whether the model placed it there.
-  const nodeList = [...nodes.values()];
-  const placeOf = new Map<string, number>();
-  nodeNames.forEach((n, i) => placeOf.set(n, i));
   const nodeAt = new Int32Array(sorted.length).fill(-1);
   const placedHere = new Uint8Array(sorted.length);
   let placed = 0;
   for (let i = 0; i < sorted.length; i++) {
+    // Running on a node the model has (read in `readPods`).
+    if (facts.at[i]! >= 0) {
+      nodeAt[i] = facts.at[i]!;
+      continue;
+    }
     const e = sorted[i]!;
     const p = e.object;
     const phase = p.status?.phase;
@@ -326,7 +453,7 @@ function schedulePods(
     }
     nodeAt[i] = at;
   }
-  return { nodeAt, nodeList, placed: placedHere };
+  return { nodeAt, placed: placedHere };
 }
 
 /** A prefix read once, to test many addresses against it as numbers. */
@@ -349,20 +476,46 @@ function inRange(r: Range, ip: string): boolean {
 
 /** A node's podCIDR, read once for every pod on the node. */
 interface PodCidr extends Range {
-  /** The bridge gateway (cni0), the network and the broadcast address. */
+  /** The bridge gateway (cni0), the network and the broadcast address, and their values. */
   readonly gateway: string;
   readonly network: string;
   readonly broadcast: string;
+  readonly gatewayValue: number;
+  readonly broadcastValue: number;
 }
 
 function podCidrOf(node: ModelNode): PodCidr {
   const cidr = parseCidr(node.spec.podCIDR);
+  const gateway = nthAddress(cidr, 1);
+  const broadcast = broadcastOf(cidr);
   return {
     ...rangeOf(cidr),
-    gateway: nthAddress(cidr, 1),
+    gateway,
     network: cidr.network,
-    broadcast: broadcastOf(cidr),
+    broadcast,
+    gatewayValue: ipToInt(gateway),
+    broadcastValue: ipToInt(broadcast),
   };
+}
+
+/**
+ * Whether `checkPodIP` finds nothing to say about a pod address (its value:
+ * a dotted quad, which spells every value one way).
+ */
+function addressFits(
+  clusterNet: Range | undefined,
+  bridge: boolean,
+  on: OnNode,
+  v: number,
+): boolean {
+  if (clusterNet !== undefined) return (v & clusterNet.mask) >>> 0 === clusterNet.net;
+  const own = (on.cidr ??= podCidrOf(on.node));
+  return (
+    (v & own.mask) >>> 0 === own.net &&
+    !(bridge && v === own.gatewayValue) &&
+    v !== own.net &&
+    v !== own.broadcastValue
+  );
 }
 
 /**
