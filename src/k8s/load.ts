@@ -80,8 +80,36 @@ export const MIRRORED_ANNOTATION = 'packeteye.dev/mirrored-from-endpoints';
  */
 export const STAND_IN_ANNOTATION = 'packeteye.dev/stand-in-for';
 
-// Field lines are looked up lazily, only when a diagnostic needs one.
-const sources = new WeakMap<KubeObject, SourceRef>();
+/** The return-override idiom: `super(o)` makes `o` the object a subclass's private fields are added to. */
+class Stamped {
+  constructor(o: object) {
+    return o;
+  }
+}
+
+/**
+ * A loaded object's source, for the lines of its fields (looked up lazily,
+ * only when a diagnostic needs one), kept in a private field of the object
+ * itself: found by the object's identity as a WeakMap key would be (a copy
+ * has none), invisible to keys, spreads, JSON and comparisons, and without
+ * the WeakMap's cost (150,000 entries, each weak, in young collections).
+ */
+class Sourced extends Stamped {
+  #source: SourceRef;
+  private constructor(o: object, source: SourceRef) {
+    super(o);
+    this.#source = source;
+  }
+
+  static set(o: object, source: SourceRef): void {
+    if (#source in o) (o as Sourced).#source = source;
+    else new Sourced(o, source);
+  }
+
+  static get(o: object): SourceRef | undefined {
+    return #source in o ? (o as Sourced).#source : undefined;
+  }
+}
 
 /**
  * The location of `field` (e.g. `spec.ports[0].targetPort`) in a loaded
@@ -89,7 +117,7 @@ const sources = new WeakMap<KubeObject, SourceRef>();
  * `Kind ns/name` and the field. Used by everything that reports on objects.
  */
 export function locate(loaded: LoadedObject, field?: string): Location {
-  const src = sources.get(loaded.object);
+  const src = Sourced.get(loaded.object);
   const line =
     (src && field !== undefined ? lineOf(src, parsePath(field)) : undefined) ?? loaded.origin.line;
   return {
@@ -494,12 +522,12 @@ function readObject(
   if (obj.kind === 'Endpoints') {
     for (const slice of mirror(obj)) {
       const lo = { object: slice, origin };
-      sources.set(slice, p.source);
+      Sourced.set(slice, p.source);
       r.objects.push(lo);
     }
     return;
   }
-  sources.set(obj, p.source);
+  Sourced.set(obj, p.source);
   const loaded: LoadedObject = { object: obj, origin };
   // The earlier files' first (none for the first file), then this file's, set when there is none.
   const prev = (seen.size > 0 ? seen.get(obj) : undefined) ?? r.seen.claim(obj, loaded);

@@ -44,6 +44,7 @@ export function parsePath(text: string): (string | number)[] {
 export interface SourceRef {
   readonly node: YamlNode | undefined;
   readonly lines: LineCounter | undefined;
+  /** The source with its tree read; called as a method (`resolve`), not detached. */
   readonly lazy?: () => SourceRef;
 }
 
@@ -325,8 +326,12 @@ export function scalarSource(src: SourceRef, path: Path): string | undefined {
 /** A child source: the node at `path` below `src`. */
 export function childSource(source: SourceRef, path: Path): SourceRef {
   if (source.node === undefined && source.lazy !== undefined) {
-    const lazy = source.lazy;
-    return { node: undefined, lines: undefined, lazy: once(() => childSource(lazy(), path)) };
+    // `lazy` is called as the source's method (an item source's reads its own fields).
+    return {
+      node: undefined,
+      lines: undefined,
+      lazy: once(() => childSource(resolve(source), path)),
+    };
   }
   const src = source;
   let node: unknown = src.node;

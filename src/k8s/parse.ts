@@ -101,7 +101,17 @@ class JsonItems implements LazyItems {
   }
 
   source(i: number): SourceRef {
-    return new JsonItemSource(this, i);
+    // A literal, not a class instance: one outlives the reading for each item, and V8
+    // allocates a literal that survives in the old generation (no young copy).
+    const src: ItemSource = {
+      node: undefined,
+      lines: undefined,
+      lazy: itemTree,
+      items: this,
+      i,
+      read: undefined,
+    };
+    return src;
   }
 
   /** Item `i`'s tree, read from its own text. */
@@ -115,24 +125,17 @@ class JsonItems implements LazyItems {
  * An item's source: its items and its index, nothing more (one for each of
  * 150,000 items), its tree read when a diagnostic asks for a line and kept.
  */
-class JsonItemSource implements SourceRef {
-  private read: SourceRef | undefined;
-  constructor(
-    private readonly items: JsonItems,
-    private readonly i: number,
-  ) {}
+interface ItemSource extends SourceRef {
+  readonly node: undefined;
+  readonly lines: undefined;
+  readonly items: JsonItems;
+  readonly i: number;
+  read: SourceRef | undefined;
+}
 
-  get node(): undefined {
-    return undefined;
-  }
-
-  get lines(): undefined {
-    return undefined;
-  }
-
-  get lazy(): () => SourceRef {
-    return () => (this.read ??= this.items.tree(this.i));
-  }
+/** An item source's `lazy`, called as its method (`resolve`). */
+function itemTree(this: ItemSource): SourceRef {
+  return (this.read ??= this.items.tree(this.i));
 }
 
 type JsonScan = ReturnType<typeof jsonElementLines> & {
