@@ -140,6 +140,47 @@ function jumpOf(r: Rule): string | undefined {
 }
 
 /**
+ * What the checks read of a chain's rules: where its jumps are and to which
+ * chains, and the places its targets and matches need. Worked out once per
+ * rules array: a chain's rules read once are placed in several tables
+ * (iptables/parse.ts ChainMemo), and checked in each.
+ */
+interface RulesFacts {
+  /** Positions of the rules that jump or go to a chain, in order. */
+  readonly jumpAt: readonly number[];
+  /** Their target chains. */
+  readonly jumpTo: readonly string[];
+  /** The places the rules' targets and matches need, each once. */
+  readonly places: readonly Place[];
+}
+
+const FACTS = new WeakMap<readonly Rule[], RulesFacts>();
+
+function factsOf(rules: readonly Rule[]): RulesFacts {
+  let f = FACTS.get(rules);
+  if (f) return f;
+  const jumpAt: number[] = [];
+  const jumpTo: string[] = [];
+  const places: Place[] = [];
+  const need = (p: Place | undefined) => {
+    if (p && !places.includes(p)) places.push(p);
+  };
+  for (let k = 0; k < rules.length; k++) {
+    const r = rules[k]!;
+    const to = jumpOf(r);
+    if (to !== undefined) {
+      jumpAt.push(k);
+      jumpTo.push(to);
+    }
+    if (r.target) need(TARGET_PLACES[targetName(r.target)]);
+    for (const m of r.matches) need(matchPlace(m)?.place);
+  }
+  f = { jumpAt, jumpTo, places };
+  FACTS.set(rules, f);
+  return f;
+}
+
+/**
  * mark_source_chains: a depth-first walk from each built-in chain, iterative
  * (a 20,000-chain nesting is a path, not a stack overflow), with every chain
  * explored once per hook. Returns the hooks each chain is reached from.
@@ -153,16 +194,17 @@ function walkFromHooks(ck: Check): (chain: string) => number {
   const chains = [...ck.chains.values()];
   const n = chains.length;
   const index = new Map<string, number>();
-  chains.forEach((c, i) => index.set(c.name, i));
-  // Rule k of chain i jumps to user chain jumps[first[i] + k], or -1 (no jump, no such chain, a built-in).
+  for (let i = 0; i < n; i++) index.set(chains[i]!.name, i);
+  // Jump k of chain i (its rule facts[i].jumpAt[k]) goes to user chain jumps[first[i] + k], or -1
+  // (no such chain, a built-in).
+  const facts = chains.map((c) => factsOf(c.rules));
   const first = new Int32Array(n + 1);
-  for (let i = 0; i < n; i++) first[i + 1] = first[i]! + chains[i]!.rules.length;
+  for (let i = 0; i < n; i++) first[i + 1] = first[i]! + facts[i]!.jumpTo.length;
   const jumps = new Int32Array(first[n]!);
   for (let i = 0; i < n; i++) {
-    const rules = chains[i]!.rules;
-    for (let k = 0; k < rules.length; k++) {
-      const to = jumpOf(rules[k]!);
-      const j = to === undefined ? undefined : index.get(to);
+    const to = facts[i]!.jumpTo;
+    for (let k = 0; k < to.length; k++) {
+      const j = index.get(to[k]!);
       jumps[first[i]! + k] = j === undefined || chains[j]!.builtin ? -1 : j;
     }
   }
@@ -190,8 +232,7 @@ function walkFromHooks(ck: Check): (chain: string) => number {
     while (stC.length > 0) {
       const top = stC.length - 1;
       const c = stC[top]!;
-      const rules = chains[c]!.rules;
-      if (stK[top]! >= rules.length) {
+      if (stK[top]! >= first[c + 1]! - first[c]!) {
         const h = stH[top]!;
         stC.pop();
         stK.pop();
@@ -204,8 +245,8 @@ function walkFromHooks(ck: Check): (chain: string) => number {
       }
       const k = stK[top]!++;
       const j = jumps[first[c]! + k]!;
-      if (j < 0) continue; // no jump; parse.ts reports missing chains at COMMIT
-      const rule = rules[k]!;
+      if (j < 0) continue; // parse.ts reports missing chains at COMMIT
+      const rule = chains[c]!.rules[facts[c]!.jumpAt[k]!]!;
       if (bad.size > 0 && bad.has(rule)) continue;
       if (onPath[j]) {
         const to = chains[j]!.name;
@@ -296,6 +337,12 @@ const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => 
 function checkPlaces(ck: Check, reached: (chain: string) => number): void {
   for (const ch of ck.chains.values()) {
     const hooks = reached(ch.name);
+    // A user chain whose rules need no place, or only places it stands in, has nothing refused.
+    if (
+      !ch.builtin &&
+      factsOf(ch.rules).places.every((p) => placeBroken(ck.table, ch, hooks, '', p) === undefined)
+    )
+      continue;
     let refused: Set<Rule> | undefined;
     for (const rule of ch.rules) {
       const problem = placeProblem(ck.table, ch, hooks, rule);
