@@ -17,6 +17,7 @@ import {
   BUILTIN_CHAINS,
   TABLE_NAMES,
   type Chain,
+  type Rule,
   type Ruleset,
   type SourceRef,
   type Table,
@@ -29,6 +30,7 @@ import {
   command,
   declareChain,
   declareNamed,
+  ownRules,
   type ChainState,
   type Reader,
   type TableState,
@@ -241,7 +243,23 @@ export interface SaveChainLines {
   readonly parsed?: readonly (RuleBody | undefined)[];
   /** The same rules as lines with their parsed forms (read instead of `rules` and `parsed`). */
   readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
+  /**
+   * Where the reader keeps these lines' rules as read, for the next tables
+   * that hold the same chain (a writer that shares a chain's lines between
+   * dumps gives each such chain one memo): read without errors, they are kept
+   * without lines of their own and placed in each ruleset by its
+   * `Chain.firstLine`.
+   */
+  readonly memo?: ChainMemo;
 }
+
+/** See `SaveChainLines.memo`. */
+export interface ChainMemo {
+  rules?: readonly Rule[];
+}
+
+/** The source of a rule kept in a memo: its file and line are those of each ruleset it is placed in. */
+const PLACED: SourceRef = {};
 
 /**
  * The Ruleset `parseIptablesSave` gives for the text these tables print as
@@ -255,14 +273,46 @@ export function parseIptablesTables(
   file?: string,
   opts: ParseOptions = {},
 ): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
+  const memos = { used: false, misplaced: false };
+  const r = readTables(tables, file, opts, memos);
+  // A diagnostic names a rule by its own line, and a refused rule moves the ones after it:
+  // tables with any are read again rule by rule.
+  if (memos.misplaced || (memos.used && r.diagnostics.length > 0))
+    return readTables(tables, file, opts, undefined);
+  return r;
+}
+
+function readTables(
+  tables: readonly SaveTableLines[],
+  file: string | undefined,
+  opts: ParseOptions,
+  memos: { used: boolean; misplaced: boolean } | undefined,
+): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
   const rd = saveReader(file, opts, opts.family ?? 'ipv4', 'unknown');
   let n = 0;
   for (const t of tables) {
     rd.line(++n, `*${t.name}`);
     for (const c of t.chains) rd.declare(++n, c.name, c.policy);
     for (const c of t.chains) {
+      const memo = memos ? c.memo : undefined;
+      if (memo?.rules && placeRules(rd, n + 1, c.name, memo.rules)) {
+        memos!.used = true;
+        n += memo.rules.length;
+        continue;
+      }
       // A rule's text is read only where it comes without its parsed form.
       const lines = c.lines;
+      if (lines && memo) {
+        // Read to be kept: without lines of their own (an error reads the tables again).
+        const kept = readPlaced(rd, n + 1, c.name, lines);
+        if (kept !== undefined) {
+          n += lines.length;
+          memos!.used = true;
+          if (kept !== false) memo.rules = kept;
+          else memos!.misplaced = true;
+          continue;
+        }
+      }
       if (lines) {
         for (const l of lines) {
           if (l.body === undefined) rd.line(++n, l.text);
@@ -287,18 +337,90 @@ export function parseIptablesTables(
   return rd.end();
 }
 
+/** The line-by-line reader both entry points drive (`saveReader`). */
+interface SaveReader {
+  readonly diagnostics: readonly Diagnostic[];
+  line(lineNo: number, raw: string): void;
+  parsedRule(lineNo: number, chain: string, body: RuleBody, raw: string): void;
+  declare(lineNo: number, name: string, policy: string): void;
+  /** A chain of the open table, fresh (declared, no rules, no built-in), read through `to`. */
+  freshChain(name: string, to: number): ChainState | undefined;
+  end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
+}
+
+/** A rule as kept in a memo: no file or line of its own. */
+function placedRule(r: RuleBody): Rule {
+  return r.target
+    ? { matches: r.matches, target: r.target, text: r.text, source: PLACED }
+    : { matches: r.matches, text: r.text, source: PLACED };
+}
+
+/**
+ * A chain just declared given rules read before (`SaveChainLines.memo`), placed from
+ * `firstLine` on; false (nothing done) where the chain is not fresh.
+ */
+function placeRules(
+  rd: SaveReader,
+  firstLine: number,
+  chain: string,
+  rules: readonly Rule[],
+): boolean {
+  const ch = rules.length === 0 ? undefined : rd.freshChain(chain, firstLine + rules.length - 1);
+  if (!ch) return false;
+  ch.rules = rules as Rule[];
+  ch.firstLine = firstLine;
+  return true;
+}
+
+/**
+ * A chain's lines read into it, just declared, each rule without a line of its own, the
+ * chain placing them from `firstLine` on: the rules (to be kept); false when a line gave
+ * an error or did not add one rule to the chain (the chain's lines are then misplaced:
+ * the caller reads the tables again); undefined (nothing read) when the chain is not
+ * fresh.
+ */
+function readPlaced(
+  rd: SaveReader,
+  firstLine: number,
+  chain: string,
+  lines: NonNullable<SaveChainLines['lines']>,
+): readonly Rule[] | false | undefined {
+  const ch = lines.length === 0 ? undefined : rd.freshChain(chain, firstLine + lines.length - 1);
+  if (!ch) return undefined;
+  const errors = rd.diagnostics.length;
+  const rules = ch.rules;
+  let ok = true;
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k]!;
+    if (l.body !== undefined) {
+      rules.push(placedRule(l.body));
+      continue;
+    }
+    rd.line(firstLine + k, l.text);
+    const r = ch.rules === rules && rules.length === k + 1 ? rules[k]! : undefined;
+    if (r?.source.line !== firstLine + k) ok = false;
+    else rules[k] = placedRule(r);
+  }
+  ch.firstLine = firstLine;
+  return ok &&
+    rd.diagnostics.length === errors &&
+    ch.rules === rules &&
+    rules.length === lines.length
+    ? rules
+    : false;
+}
+
 /** The committed tables as a Ruleset. */
 function rulesetOf(tables: ReadonlyMap<TableName, TableState>, family: 'ipv4' | 'ipv6'): Ruleset {
   const out = new Map<TableName, Table>();
   for (const [name, t] of tables) {
     const chains = new Map<string, Chain>();
     for (const [cn, c] of t.chains) {
-      chains.set(
-        cn,
-        c.builtin
-          ? { name: c.name, policy: c.policy ?? 'ACCEPT', rules: c.rules, source: c.source }
-          : { name: c.name, rules: c.rules, source: c.source },
-      );
+      const chain: { -readonly [K in keyof Chain]: Chain[K] } = c.builtin
+        ? { name: c.name, policy: c.policy ?? 'ACCEPT', rules: c.rules, source: c.source }
+        : { name: c.name, rules: c.rules, source: c.source };
+      if (c.firstLine !== undefined) chain.firstLine = c.firstLine;
+      chains.set(cn, chain);
     }
     out.set(name, { name, chains });
   }
@@ -346,12 +468,7 @@ function saveReader(
   opts: ParseOptions,
   family: 'ipv4' | 'ipv6',
   backend: Backend,
-): {
-  line(lineNo: number, raw: string): void;
-  parsedRule(lineNo: number, chain: string, body: RuleBody, raw: string): void;
-  declare(lineNo: number, name: string, policy: string): void;
-  end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
-} {
+): SaveReader {
   const diagnostics: Diagnostic[] = [];
   const tables = new Map<TableName, TableState>();
   const fileRef = file !== undefined ? { file } : {};
@@ -361,9 +478,7 @@ function saveReader(
   let sawLegacyWarning = false;
 
   const error = errorSink(diagnostics, fileRef);
-
   const reader: Reader = { diagnostics, opts, family, error };
-
   const commit = (t: TableState): void => commitTable(reader, tables, t, backend);
 
   let lastLine = 0;
@@ -462,6 +577,7 @@ function saveReader(
           ? last
           : (last = current.chains.get(chain));
     if (!ch) return line(lineNo, raw);
+    if (ch.firstLine !== undefined) ownRules(ch);
     lastLine = lineNo;
     const source: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
     ch.rules.push(
@@ -481,6 +597,14 @@ function saveReader(
     declareNamed(reader, current, name, policy, lineNo, src);
   };
 
+  const freshChain = (name: string, to: number): ChainState | undefined => {
+    last = undefined;
+    const ch = skipping || !current ? undefined : current.chains.get(name);
+    if (!ch || ch.builtin || ch.rules.length > 0) return undefined;
+    lastLine = to;
+    return ch;
+  };
+
   const end = (): { ruleset: Ruleset; diagnostics: Diagnostic[] } => {
     if (current) {
       error(
@@ -490,8 +614,7 @@ function saveReader(
       );
       commit(current);
     }
-
     return { ruleset: rulesetOf(tables, family), diagnostics };
   };
-  return { line, parsedRule, declare, end };
+  return { diagnostics, line, parsedRule, declare, freshChain, end };
 }

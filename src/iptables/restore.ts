@@ -21,10 +21,36 @@ export interface ChainState {
   readonly name: string;
   readonly builtin: boolean;
   policy?: 'ACCEPT' | 'DROP';
+  /** Not changed in place while `firstLine` is set (the array is shared): see `ownRules`. */
   rules: Rule[];
   source: SourceRef;
   /** Line of the `:CHAIN` / `-N` declaration, for duplicate reports. */
   declaredAt?: number;
+  /** Set when the rules are a shared reading without lines of their own (kernel `Chain.firstLine`). */
+  firstLine?: number;
+}
+
+/**
+ * The chain's rules as its own array, each with its line, before the chain
+ * changes (a shared reading, placed by `firstLine`, is copied first).
+ */
+export function ownRules(ch: ChainState): Rule[] {
+  const first = ch.firstLine;
+  if (first === undefined) return ch.rules;
+  ch.firstLine = undefined;
+  return (ch.rules = ch.rules.map((r, i) => {
+    if (r.source.line !== undefined) return r;
+    const source: SourceRef = { ...r.source, line: first + i };
+    return r.target
+      ? { matches: r.matches, target: r.target, text: r.text, source }
+      : { matches: r.matches, text: r.text, source };
+  }));
+}
+
+/** The chain emptied (a flush). */
+function flush(ch: ChainState): void {
+  ch.rules = [];
+  ch.firstLine = undefined;
 }
 
 export interface TableState {
@@ -134,7 +160,7 @@ export function declareNamed(
         `chain ${name} declared twice (first at line ${existing.declaredAt ?? '?'})`,
       );
     // --noflush: declaring an existing chain flushes it.
-    existing.rules = [];
+    flush(existing);
     existing.declaredAt = lineNo;
     return;
   }
@@ -232,6 +258,7 @@ function ruleCommand(
       ? undefined
       : parseRuleTokens(tokens, start, src, r.diagnostics, r.family);
   if (!ch) return;
+  if (ch.firstLine !== undefined) ownRules(ch);
   if (cmd === 'D') {
     if (pos !== undefined) {
       if (tokens.length > 3)
@@ -318,11 +345,11 @@ function chainCommand(
     case 'F': {
       if (tokens.length > 2) return r.error(lineNo, `-F: unexpected "${tokens[2]!.text}"`);
       if (chainName === undefined) {
-        for (const c of table.chains.values()) c.rules = [];
+        for (const c of table.chains.values()) flush(c);
         return;
       }
       const ch = chainOrError(r, table, chainName, '-F', lineNo);
-      if (ch) ch.rules = [];
+      if (ch) flush(ch);
       return;
     }
     case 'P': {

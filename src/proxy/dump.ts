@@ -6,6 +6,7 @@
  * The full parser into the netfilter model lives in `iptables/parse.ts`.
  */
 
+import type { ChainMemo } from '../iptables/parse.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { RestoreLine, type LineBuffer } from './proxier.js';
 
@@ -82,6 +83,11 @@ export class LineChain implements DumpChain {
   constructor(
     readonly name: string,
     readonly policy: string,
+    /**
+     * Set on a chain whose lines are shared by several dumps (`groupFragment`):
+     * they are not changed after, and a reader keeps its reading of them here.
+     */
+    readonly memo?: ChainMemo,
   ) {}
   get rules(): string[] {
     return (this.text ??= this.lines.map((l) => l.text.trimEnd()));
@@ -98,15 +104,53 @@ export class LineChain implements DumpChain {
 }
 
 /**
+ * A service port's nat lines as shared by the dumps it is in: the chains it
+ * declares, each whole with its rules (`LineChain`s with a memo, not changed
+ * after), and its lines for the other chains (KUBE-SERVICES,
+ * KUBE-NODEPORTS), in order. Undefined when its declarations are not all
+ * distinct chain declarations of chains of its own (the chains the dump sort
+ * reorders are everyone's).
+ */
+export function groupFragment(
+  declared: LineBuffer,
+  rules: LineBuffer,
+): { readonly chains: readonly LineChain[]; readonly others: readonly RestoreLine[] } | undefined {
+  const byName = new Map<string, LineChain>();
+  let ok = true;
+  declared.each((l) => {
+    if (l.kind !== 'declare' || l.chain === undefined || byName.has(l.chain) || SORTED.has(l.chain))
+      ok = false;
+    else byName.set(l.chain, new LineChain(l.chain, '-', {}));
+  });
+  if (!ok) return undefined;
+  const others: RestoreLine[] = [];
+  rules.each((l) => {
+    const c = l.kind === 'rule' && l.chain !== undefined ? byName.get(l.chain) : undefined;
+    if (c) c.lines.push(l);
+    else others.push(l);
+  });
+  return { chains: [...byName.values()], others };
+}
+
+/**
  * One table from the lines a sync wrote (chain declarations and `-A` lines):
  * what `parseDump` gives for `*name`, those lines and `COMMIT`, each rule
- * with its parsed form, without joining the text.
+ * with its parsed form, without joining the text. `whole`: the names of
+ * chains written whole (`groupFragment`), which the caller adds to the table
+ * (`mergeSorted`) — undefined when a line names one of them (the table is
+ * then not what the lines would give: the caller writes it unshared).
  */
-export function dumpTable(name: string, parts: readonly LineBuffer[]): DumpTable {
+export function dumpTable(
+  name: string,
+  parts: readonly LineBuffer[],
+  whole?: ReadonlySet<string>,
+): DumpTable | undefined {
   const t: DumpTable = { name, chains: [], other: [] };
   const byName = new Map<string, DumpChain>();
+  let clash = false;
   const add = (l: RestoreLine): void => {
     const chain = l.chain;
+    if (chain !== undefined && whole?.has(chain)) clash = true;
     if (l.kind === 'declare' && chain !== undefined) {
       const c = new LineChain(chain, '-');
       t.chains.push(c);
@@ -129,7 +173,44 @@ export function dumpTable(name: string, parts: readonly LineBuffer[]): DumpTable
     readTableLines(t, byName, [l.text]);
   };
   for (const p of parts) p.each(add);
-  return t;
+  return clash ? undefined : t;
+}
+
+/** Chains ordered as `sortChains` orders them (rank, then name). */
+function chainBefore(a: string, b: string): boolean {
+  const ra = chainRank(a);
+  const rb = chainRank(b);
+  return ra !== rb ? ra < rb : a < b;
+}
+
+/**
+ * Sorted chains (`sortChains`) and sorted chains of other names, in the order
+ * `sortChains` gives all of them: merged.
+ */
+export function mergeSorted(sorted: readonly DumpChain[], more: readonly DumpChain[]): DumpChain[] {
+  const out = new Array<DumpChain>(sorted.length + more.length);
+  let i = 0;
+  let j = 0;
+  let k = 0;
+  while (i < sorted.length && j < more.length)
+    out[k++] = chainBefore(more[j]!.name, sorted[i]!.name) ? more[j++]! : sorted[i++]!;
+  while (i < sorted.length) out[k++] = sorted[i++]!;
+  while (j < more.length) out[k++] = more[j++]!;
+  return out;
+}
+
+/** Whether a chain of this name is among the sorted chains (a search by halves). */
+export function hasSorted(sorted: readonly DumpChain[], name: string): boolean {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const n = sorted[mid]!.name;
+    if (n === name) return true;
+    if (chainBefore(n, name)) lo = mid + 1;
+    else hi = mid;
+  }
+  return false;
 }
 
 /** Parse restore-format text. Throws on structure it cannot place (a bug in the caller). */
@@ -228,8 +309,11 @@ function chainRank(name: string): number {
   return 3;
 }
 
+/** The chains whose rules the dump sort reorders (`sortDumpInPlace`). */
+const SORTED: ReadonlySet<string> = new Set(['KUBE-NODEPORTS', 'KUBE-SERVICES']);
+
 /** Chains by rank, then by name (stable: chains of one name keep their order). */
-function sortChains(chains: DumpChain[]): void {
+export function sortChains(chains: DumpChain[]): void {
   const byName = new Map<string, DumpChain>();
   for (const c of chains) byName.set(c.name, c);
   if (byName.size === chains.length) {

@@ -12,6 +12,8 @@
 import {
   dumpTable,
   formatDump,
+  hasSorted,
+  mergeSorted,
   sortDumpInPlace,
   type Dump,
   type DumpChain,
@@ -199,17 +201,22 @@ export function generateIptablesDump(
   dump: Dump;
   diagnostics: Diagnostic[];
 } {
-  const { w, diagnostics } = syncProxyRules(input, share);
+  const { w, natWhole, diagnostics } = syncProxyRules(input, share);
+  const filter = dumpTable('filter', [w.filterChains, w.filterRules]);
+  const nat = dumpTable('nat', [w.natChains, w.natRules], natWhole?.names);
+  // A chain of a shared fragment met again (two ports writing one chain): written unshared.
+  if (!filter || !nat) return generateIptablesDump(input);
   const tables = new Map<string, DumpTable>([
-    ['filter', dumpTable('filter', [w.filterChains, w.filterRules])],
-    ['nat', dumpTable('nat', [w.natChains, w.natRules])],
+    ['filter', filter],
+    ['nat', nat],
   ]);
   if (!tables.has('mangle')) tables.set('mangle', { name: 'mangle', chains: [], other: [] });
   const jumps = jumpRulesByChain();
+  const whole = natWhole?.chains ?? [];
   for (const [tname, t] of tables) {
     const have = new Set(t.chains.map((c) => c.name));
     const add = (c: DumpChain) => {
-      if (!have.has(c.name)) {
+      if (!have.has(c.name) && !(tname === 'nat' && hasSorted(whole, c.name))) {
         t.chains.push(c);
         have.add(c.name);
       }
@@ -222,6 +229,13 @@ export function generateIptablesDump(
     for (const j of JUMP_CHAINS)
       if (j.table === tname) add({ name: j.dstChain, policy: '-', rules: [] });
   }
-  const full: Dump = { tables: [...tables.values()] };
-  return { dump: sortDumpInPlace(full), diagnostics };
+  const full = sortDumpInPlace({ tables: [...tables.values()] });
+  // The chains written whole, sorted once for every dump that holds them, put in their places.
+  if (whole.length > 0) {
+    const t = full.tables.find((x) => x.name === 'nat')!;
+    const merged = mergeSorted(t.chains, whole);
+    t.chains.length = 0;
+    for (const c of merged) t.chains.push(c);
+  }
+  return { dump: full, diagnostics };
 }

@@ -155,6 +155,10 @@ export class LineBuffer {
   append(other: LineBuffer): void {
     this.items.push(other);
   }
+  /** A line as written before (`groupFragment`). */
+  push(line: RestoreLine): void {
+    this.items.push(line);
+  }
   /** A rule line and its parsed form (undefined: the installer parses the line). */
   writeRule(body: RuleBody | undefined, ...args: Words): void {
     this.items.push(lineOf(args, body));

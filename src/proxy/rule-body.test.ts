@@ -50,8 +50,8 @@ function same(input: ProxyInput): number {
     }));
   expect(
     bare([
-      dumpTable('filter', [w.filterChains, w.filterRules]),
-      dumpTable('nat', [w.natChains, w.natRules]),
+      dumpTable('filter', [w.filterChains, w.filterRules])!,
+      dumpTable('nat', [w.natChains, w.natRules])!,
     ]),
   ).toEqual(bare(parseDump(generateKubeProxyRestore(input).text).tables));
   const viaTables = parseIptablesTables(dump.tables, 'iptables-save@n', { family });

@@ -5,16 +5,53 @@
  * address listed twice), node after node with one share, the dump — lines,
  * their parsed forms, order — and the diagnostics equal those of a sync that
  * shares nothing (and so does the nftables mode's table, which shares the
- * service port map); and the ports that do not read the node are written once.
+ * service port map); the rules read from the shared dumps (chains read once
+ * and placed again, iptables/parse.ts ChainMemo) equal, line by line, those
+ * read from the fresh dump's text; and the ports that do not read the node
+ * are written once.
  */
 import { describe, expect, it } from 'vitest';
 import type { EndpointSlice, Service } from '../k8s/types.js';
-import { formatDump } from './dump.js';
+import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
+import { ruleLine, type Ruleset } from '../kernel/netfilter/types.js';
+import { formatDump, type Dump } from './dump.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
 import { generateNftablesRules } from './nftables/index.js';
 import { ProxyShare } from './share.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
 import { upstreamGoldens } from './testing/upstream-goldens.js';
+
+/** A dump's tables, chains, rule lines and parsed forms (not how they are held). */
+function plainDump(d: Dump): unknown {
+  return d.tables.map((t) => ({
+    name: t.name,
+    other: t.other,
+    chains: t.chains.map((c) => ({
+      name: c.name,
+      policy: c.policy,
+      rules: [...c.rules],
+      parsed: c.parsed ? [...c.parsed] : undefined,
+    })),
+  }));
+}
+
+/** A ruleset's rules with the line each stands at, whether its own or placed. */
+function placed(rs: Ruleset): unknown {
+  return [...rs.tables.values()].map((t) => ({
+    name: t.name,
+    chains: [...t.chains.values()].map((c) => ({
+      name: c.name,
+      policy: c.policy,
+      line: c.source.line,
+      rules: c.rules.map((r, i) => ({
+        matches: r.matches,
+        target: r.target,
+        text: r.text,
+        line: ruleLine(c, i),
+      })),
+    })),
+  }));
+}
 
 /** The node names a cluster's EndpointSlices mention, and one they do not. */
 function nodesOf(input: ProxyInput): string[] {
@@ -44,9 +81,17 @@ function sameOnEveryNode(
       };
       const fresh = generateIptablesDump(inp);
       const shared = generateIptablesDump(inp, share);
-      expect(formatDump(shared.dump)).toBe(formatDump(fresh.dump));
-      expect(shared.dump).toEqual(fresh.dump);
+      const text = formatDump(fresh.dump);
+      expect(formatDump(shared.dump)).toBe(text);
+      expect(plainDump(shared.dump)).toEqual(plainDump(fresh.dump));
       expect(shared.diagnostics).toEqual(fresh.diagnostics);
+      // Read from its tables (shared chains read once, then placed), as its text reads.
+      const file = `iptables-save@${nodeName}`;
+      const family = inp.ipFamily === 'IPv6' ? 'ipv6' : 'ipv4';
+      const viaTables = parseIptablesTables(shared.dump.tables, file, { family });
+      const viaText = parseIptablesSave(text, file, { family });
+      expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
+      expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
       // The nftables mode reads the same service port map.
       const nft = { ...inp, version: '1.34' };
       expect(generateNftablesRules(nft, share)).toEqual(generateNftablesRules(nft));
@@ -191,6 +236,14 @@ describe('ProxyShare: a shared sync equals a fresh one on every node', () => {
     expect(
       parsedOf(generateIptablesDump({ ...input, nodeName: 'b' }, share).dump, local.name)[0],
     ).not.toBe(parsedOf(d1, local.name)[0]);
+    // Read once: the second node's ruleset holds the first one's rules of svc-0, placed.
+    const read = (d: typeof d1) =>
+      parseIptablesTables(d.tables, 'f', { family: 'ipv4' }).ruleset.tables.get('nat')!;
+    const r1 = read(d1).chains.get(svc0.name)!;
+    const r2 = read(d2).chains.get(svc0.name)!;
+    expect(r2.rules).toBe(r1.rules);
+    expect(r1.firstLine).toBeGreaterThan(0);
+    expect(r2.rules[0]!.source.line).toBeUndefined();
   });
 
   it('is not used for another cluster’s objects', () => {

@@ -28,14 +28,28 @@ import {
   type ServicePortInfo,
   type ServicePortMap,
 } from './endpoints.js';
+import { groupFragment, LineChain, sortChains } from './dump.js';
 import { LineBuffer, type ProxierSettings } from './proxier.js';
 import { RuleBodies } from './rule-body.js';
+
+/** Chains written whole (`SyncFragment.grouped`), sorted as the dump sorts chains, and their names. */
+export interface WholeChains {
+  readonly chains: readonly LineChain[];
+  readonly names: ReadonlySet<string>;
+}
+const NO_CHAINS: WholeChains = { chains: [], names: new Set() };
 
 /** The lines one service port's rules add to the sync's buffers. */
 export interface SyncFragment {
   readonly filterRules: LineBuffer;
   readonly natChains: LineBuffer;
   readonly natRules: LineBuffer;
+  /**
+   * A shared fragment's nat lines grouped (`groupFragment`): its own chains
+   * whole, kept in the share's sorted list of them (`sharedChains`), and its
+   * lines for the others, appended to each sync.
+   */
+  readonly grouped?: { readonly chains: readonly LineChain[]; readonly others: LineBuffer };
 }
 
 interface BasePortMap {
@@ -175,8 +189,37 @@ export class ProxyShare {
     if (f) return f;
     f = { filterRules: new LineBuffer(), natChains: new LineBuffer(), natRules: new LineBuffer() };
     write(f);
-    memo?.set(portKey, f);
+    if (!memo) return f;
+    const g = groupFragment(f.natChains, f.natRules);
+    if (g) {
+      const others = new LineBuffer();
+      for (const l of g.others) others.push(l);
+      f = { ...f, grouped: { chains: g.chains, others } };
+    }
+    memo.set(portKey, f);
     return f;
+  }
+
+  private readonly chainLists = new Map<string, WholeChains & { of: number }>();
+
+  /**
+   * The chains of the shared fragments of these settings, whole, in the order
+   * the dump sort puts them (`sortChains`), worked out once (after the first
+   * sync with these settings has written every fragment).
+   */
+  sharedChains(settings: string): WholeChains {
+    const memo = this.fragments.get(settings);
+    if (!memo) return NO_CHAINS;
+    let list = this.chainLists.get(settings);
+    if (!list || list.of !== memo.size) {
+      const chains: LineChain[] = [];
+      for (const f of memo.values())
+        if (f.grouped) for (const c of f.grouped.chains) chains.push(c);
+      sortChains(chains);
+      const names = new Set(chains.map((c) => c.name));
+      this.chainLists.set(settings, (list = { of: memo.size, chains, names }));
+    }
+    return list;
   }
 }
 

@@ -33,7 +33,7 @@ import {
 } from './endpoints.js';
 import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
 import { RuleBodies } from './rule-body.js';
-import { settingsKey, type ProxyShare } from './share.js';
+import { settingsKey, type ProxyShare, type WholeChains } from './share.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_MARK_MASQ,
@@ -76,6 +76,11 @@ export function generateKubeProxyRestore(input: ProxyInput): RestoreOutput {
 /** One full sync: the four buffers as written (lines with their parsed forms). */
 export interface SyncResult extends Omit<RestoreOutput, 'text'> {
   readonly w: Sync;
+  /**
+   * With a share: nat chains written whole (shared fragments' own chains, in
+   * sorted order), whose declarations and rules are not in `w`'s buffers.
+   */
+  readonly natWhole: WholeChains | undefined;
 }
 
 /** `syncProxyRules`: the restore data's lines, before they are joined into text. */
@@ -127,12 +132,23 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
     // Shared by the nodes whose kube-proxy has these settings, unless the port reads the node.
     const f = share.fragment(settings!, key, svcInfo, (f) => write({ ...w, ...f }));
     w.filterRules.append(f.filterRules);
+    if (f.grouped) {
+      // Its own chains come whole, with every shared fragment's (natWhole).
+      w.natRules.append(f.grouped.others);
+      continue;
+    }
     w.natChains.append(f.natChains);
     w.natRules.append(f.natRules);
   }
   writeNodePortsJump(w, input, diagnostics);
   writeForwardRules(w);
-  return { w, diagnostics, layout: s.layout, localhostNodePorts: s.localhostNodePorts };
+  return {
+    w,
+    natWhole: settings ? share!.sharedChains(settings) : undefined,
+    diagnostics,
+    layout: s.layout,
+    localhostNodePorts: s.localhostNodePorts,
+  };
 }
 
 /** One service port's rules: its capture rules, KUBE-EXT-/KUBE-FW-, KUBE-SVC-/KUBE-SVL-, KUBE-SEP-. */

@@ -499,7 +499,9 @@ function installNodeRules(b: NodeBuild, node: ModelNode, h: Host, portmapPods: P
       parsed = { file, ruleset: p.ruleset, compiled, diagnostics: p.diagnostics };
       parsedCache.set(from, parsed);
     }
-    const same = parsed.file === file;
+    // A generation's rules may be shared with other generations' (read once, iptables/parse.ts
+    // ChainMemo), naming no file: its compiled view names the node's always.
+    const same = parsed.file === file && typeof from === 'string';
     const src = from;
     entry = {
       from,

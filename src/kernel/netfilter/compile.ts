@@ -39,10 +39,12 @@ import { compileTarget } from './target.js';
 import { CompiledNft } from './nft-walk.js';
 import type { NftRuleset } from './nft-types.js';
 import type { Chain, Rule, Ruleset, TableName, Target } from './types.js';
-import { BUILTIN_CHAINS } from './types.js';
+import { BUILTIN_CHAINS, ruleLine } from './types.js';
 
 export interface CRule {
   readonly rule: Rule;
+  /** The rule's line in the text it was read from (`ruleLine`), if known. */
+  readonly line: number | undefined;
   /** `-d a.b.c.d/32` without `!`: the one destination this rule can match (for the chain index). */
   readonly dstHost: number | null;
   /** 1-based */
@@ -167,7 +169,7 @@ export function compileRuleset(rs: Ruleset, nft?: NftRuleset): CompiledRuleset {
 }
 
 export function compileChain(ch: Chain, builtin: boolean): CChain {
-  const rules = ch.rules.map((r, i) => compileRule(r, i + 1));
+  const rules = ch.rules.map((r, i) => compileRule(r, i + 1, ruleLine(ch, i)));
   return {
     name: ch.name,
     builtin,
@@ -186,7 +188,11 @@ export const IP_KINDS = new Set([
   'fragment',
 ]);
 
-export function compileRule(rule: Rule, index: number): CRule {
+export function compileRule(
+  rule: Rule,
+  index: number,
+  line: number | undefined = rule.source.line,
+): CRule {
   const ip: Test[] = [];
   const ems: CMatch[] = [];
   let dstHost: number | null = null;
@@ -211,6 +217,7 @@ export function compileRule(rule: Rule, index: number): CRule {
   }
   return {
     rule,
+    line,
     index,
     dstHost,
     ip,

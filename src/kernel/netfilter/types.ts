@@ -243,6 +243,20 @@ export interface Chain {
   readonly policy?: 'ACCEPT' | 'DROP';
   readonly rules: readonly Rule[];
   readonly source: SourceRef;
+  /**
+   * The line of `rules[0]` in the text the chain was read from, when its
+   * rules (read once and shared by several rulesets, each placing them at
+   * its own lines) carry no line of their own: rule i stands at
+   * `firstLine + i` (`ruleLine`).
+   */
+  readonly firstLine?: number;
+}
+
+/** The line of a chain's rule `i`: its own, else the one its place in the chain gives. */
+export function ruleLine(chain: Chain, i: number): number | undefined {
+  const own = chain.rules[i]?.source.line;
+  if (own !== undefined) return own;
+  return chain.firstLine === undefined ? undefined : chain.firstLine + i;
 }
 
 export interface Table {

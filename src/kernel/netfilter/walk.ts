@@ -44,7 +44,7 @@ function refWith(c: EvalCtx, chain: string, r: CRule): Mutable<RuleRef> {
   const ref = { hook: c.hook, table: c.table, chain, index: r.index } as Mutable<RuleRef>;
   const file = c.file ?? r.rule.source.file;
   if (file !== undefined) ref.file = file;
-  if (r.rule.source.line !== undefined) ref.line = r.rule.source.line;
+  if (r.line !== undefined) ref.line = r.line;
   ref.text = r.rule.text;
   return ref;
 }
@@ -109,7 +109,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
     }
     if (!ok) continue;
     if (r.ems.length > 0) {
-      c.label = `${c.table}/${chain.name} rule ${r.index}${r.rule.source.line !== undefined ? ` (line ${r.rule.source.line})` : ''}`;
+      c.label = `${c.table}/${chain.name} rule ${r.index}${r.line !== undefined ? ` (line ${r.line})` : ''}`;
       for (const m of r.ems) {
         const what = m.unsupported !== undefined ? m.unsupported : m.undecided?.(c);
         if (what !== undefined || m.unsupported !== undefined) {
