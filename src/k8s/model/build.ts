@@ -56,9 +56,10 @@ export function buildModel(
   const nodes = buildNodes(b, cluster, nodeEntries);
   const externalHosts = buildExternalHosts(b, cluster, nodes, entries(kinds, 'ExternalHost'));
   const podEntries = entries(kinds, 'Pod');
-  for (const e of podEntries) defaultNamespace(e);
+  // A pod without a namespace is the one `entries` copies (the others are taken as loaded).
+  for (const e of podEntries) if (e.object !== e.loaded!.object) defaultNamespace(e);
   for (const e of endpointPods(b, cluster, nodes, objects)) podEntries.push(e);
-  const { pods, podsByIP, podsByNode, podsSharingIP } = buildPods(
+  const { pods, read, podsByIP, podsByNode, podsSharingIP } = buildPods(
     b,
     cluster,
     nodes,
@@ -67,14 +68,16 @@ export function buildModel(
   );
   const serviceEntries = entries(kinds, 'Service').map(defaultNamespace);
   legacyServiceAnnotations(b, cluster, serviceEntries);
-  const services = buildServices(b, cluster, serviceEntries, podsByIP);
+  const { services, entryOf } = buildServices(b, cluster, serviceEntries, podsByIP);
   const { endpointSlices, slicesByService } = buildSlices(
     b,
     cluster,
     podsByIP,
     nodes,
     pods,
+    read,
     services,
+    entryOf,
     entries(kinds, 'EndpointSlice').map(defaultNamespace),
   );
   const legacyPolicies = legacyNamespacePolicies(b, cluster, entries(kinds, 'Namespace'));
@@ -84,13 +87,12 @@ export function buildModel(
     defaultNamespace,
   );
   const ingresses = buildIngresses(b, kinds, defaultNamespace, services);
-  const namespaces = buildNamespaces(b, kinds, [
-    pods.inReadOrder(),
-    services.values(),
-    endpointSlices,
-    policies.networkPolicies,
-    ingresses,
-  ]);
+  const namespaces = buildNamespaces(
+    b,
+    kinds,
+    [services.values(), endpointSlices, policies.networkPolicies, ingresses],
+    read.namespace,
+  );
 
   const model: ClusterModel = {
     cluster,

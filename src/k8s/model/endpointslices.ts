@@ -9,12 +9,12 @@
 
 import { MIRRORED_ANNOTATION } from '../load.js';
 import { formatMap, matchesMap } from '../selector.js';
-import type { EndpointSlice } from '../types.js';
+import type { EndpointSlice, Service } from '../types.js';
 import { cmpNsName, findPort } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
 import { apiserverSlice, deriveSlices, zonesOf } from './endpointslice-controller.js';
 import type { PodsByKey } from './pod-index.js';
-import { serviceEntry } from './services.js';
+import type { PodsRead } from './pods.js';
 import {
   LABEL_SERVICE_NAME,
   type ClusterConfig,
@@ -42,16 +42,19 @@ export function buildSlices(
   podsByIP: ReadonlyMap<string, ModelPod>,
   nodes: Map<string, ModelNode>,
   pods: PodsByKey,
+  read: PodsRead,
   services: Map<string, ModelService>,
+  /** The loaded entry each Service came from (for diagnostics at its file and line). */
+  serviceEntries: ReadonlyMap<string, Entry<Service>>,
   raw: Entry<EndpointSlice>[],
 ): { endpointSlices: ModelEndpointSlice[]; slicesByService: Map<string, ModelEndpointSlice[]> } {
   const input = sortSlices(b, cluster, podsByIP, nodes, services, raw);
   const { all } = input;
-  const selectPods = podSelectorIndex(pods, services);
+  const selectPods = podSelectorIndex(pods, read, services);
   const zones = zonesOf(nodes);
   const slicesByService = new Map<string, ModelEndpointSlice[]>();
   for (const [key, svc] of services) {
-    const slices = serviceSlices(b, key, svc, input, selectPods, nodes, zones);
+    const slices = serviceSlices(b, key, svc, serviceEntries, input, selectPods, nodes, zones);
     if (slices !== undefined) slicesByService.set(key, slices);
   }
   for (const [key, l] of input.mirrored) {
@@ -154,12 +157,13 @@ function checkEndpoints(b: Builder, nodes: Map<string, ModelNode>, e: Entry<Endp
  * Pods by namespace and label pair, to find a selector's pods without
  * scanning them all; only the label keys some Service selects on are
  * indexed (a selector's other keys cannot be its smallest list). Lists are
- * in the pods' (key) order: filled in the order the pods were read (their
- * order in memory, which a pass over 150,000 pods is faster in), each by
- * the pods' places in key order, and put in key order when first asked for.
+ * in the pods' (key) order: filled from what `buildPods` read of each pod,
+ * in the input's order (`PodsRead`), by the pods' places in key order, and
+ * put in key order when first asked for.
  */
 function podSelectorIndex(
   pods: PodsByKey,
+  read: PodsRead,
   services: Map<string, ModelService>,
 ): (ns: string, sel: Record<string, string>) => readonly ModelPod[] {
   const selected = new Set<string>();
@@ -179,12 +183,10 @@ function podSelectorIndex(
     if (values === undefined) nsLabels.set(k, (values = new Map()));
     return values;
   };
-  const read = pods.readOrder();
-  const n = pods.size;
+  const n = read.at.length;
   for (let j = 0; j < n; j++) {
-    const at = read === undefined ? j : read[j]!;
-    const p = pods.at(at);
-    const ns = p.metadata.namespace;
+    const at = read.at[j]!;
+    const ns = read.namespace[j]!;
     if (ns !== lastNs) {
       lastNs = ns;
       const known = byLabel.get(ns);
@@ -192,7 +194,7 @@ function podSelectorIndex(
       else nsLabels = known;
       if (few) nsValues = keys.map(valuesOf);
     }
-    const labels = p.metadata.labels;
+    const labels = read.labels[j];
     if (labels === undefined) continue;
     if (few) {
       for (let k = 0; k < keys.length; k++) {
@@ -253,6 +255,7 @@ function serviceSlices(
   b: Builder,
   key: string,
   svc: ModelService,
+  serviceEntries: ReadonlyMap<string, Entry<Service>>,
   input: SortedSlices,
   selectPods: (ns: string, sel: Record<string, string>) => readonly ModelPod[],
   nodes: Map<string, ModelNode>,
@@ -279,7 +282,7 @@ function serviceSlices(
   }
   if (selector !== undefined) {
     const selected = selectPods(svc.metadata.namespace, selector);
-    checkSelection(b, svc, selector, selected, givenSlices);
+    checkSelection(b, svc, () => serviceEntries.get(key), selector, selected, givenSlices);
     ignored(
       "kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller",
     );
@@ -327,16 +330,16 @@ function serviceSlices(
 function checkSelection(
   b: Builder,
   svc: ModelService,
+  entryOf: () => Entry<Service> | undefined,
   selector: Record<string, string>,
   selected: readonly ModelPod[],
   given: readonly ModelEndpointSlice[] | undefined,
 ): void {
-  const svcEntry = serviceEntry(svc);
   if (selected.length === 0) {
     // kube-proxy never reads selectors: with EndpointSlices given, they are the endpoints.
     const n = given?.reduce((k, s) => k + s.endpoints.length, 0);
     b.warn(
-      svcEntry,
+      entryOf(),
       'spec.selector',
       'k8s-service-selects-nothing',
       n !== undefined
@@ -352,7 +355,7 @@ function checkSelection(
     if (typeof p.targetPort !== 'string') return;
     if (!selected.some((pod) => findPort(pod, p) !== undefined)) {
       b.warn(
-        svcEntry,
+        entryOf(),
         `spec.ports[${i}].targetPort`,
         'k8s-target-port-unresolved',
         `no pod selected by this Service has a ${p.protocol} container port named ${JSON.stringify(p.targetPort)}, so port ${p.port} has no endpoints`,

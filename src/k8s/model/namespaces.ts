@@ -14,6 +14,8 @@ export function buildNamespaces(
   b: Builder,
   objects: ObjectsByKind,
   refs: readonly Iterable<{ metadata: ObjectMeta }>[],
+  /** More namespaces objects are in (the pods', as `buildPods` read them). */
+  names: readonly string[] = [],
 ): Map<string, Namespace> {
   const namespaces = new Map<string, Namespace>();
   for (const e of entries(objects, 'Namespace')) namespaces.set(e.object.metadata.name, e.object);
@@ -26,6 +28,8 @@ export function buildNamespaces(
       if (ns !== last) referenced.add((last = ns));
     }
   }
+  let last: string | undefined;
+  for (const ns of names) if (ns !== last) referenced.add((last = ns));
   for (const name of [...referenced].sort()) {
     if (namespaces.has(name)) continue;
     namespaces.set(name, {

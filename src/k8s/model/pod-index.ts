@@ -55,30 +55,12 @@ abstract class ListMap<V> implements ReadonlyMap<string, V> {
 
 /** Pods by `ns/name`: the pods, one per key, in key order. */
 export class PodsByKey extends ListMap<ModelPod> {
-  /**
-   * @param read the pods' places in `pods` in the order the input had them,
-   * the order they lie in memory (undefined: key order): a pass over every
-   * pod that keeps no order of its own goes faster in it (`readOrder`)
-   */
-  constructor(
-    private readonly pods: readonly ModelPod[],
-    private readonly read?: Int32Array,
-  ) {
+  constructor(private readonly pods: readonly ModelPod[]) {
     super();
   }
   /** The pod at a place in key order. */
   at(i: number): ModelPod {
     return this.pods[i]!;
-  }
-  /** Every pod, in the order the input had them. */
-  *inReadOrder(): Generator<ModelPod> {
-    const { pods, read } = this;
-    if (read === undefined) yield* pods;
-    else for (let j = 0; j < read.length; j++) yield pods[read[j]!]!;
-  }
-  /** The pods' places in key order, in the order the input had them (undefined: key order). */
-  readOrder(): Int32Array | undefined {
-    return this.read;
   }
   get size(): number {
     return this.pods.length;
@@ -123,18 +105,20 @@ export function holders(
   /** `ipv4Value` of each of `ips` when the caller has it (for the ones not undefined). */
   given?: Float64Array,
 ): Holders {
-  const first = new Int32Array(ips.length).fill(-1);
+  const n = ips.length;
+  const first = new Int32Array(n).fill(-1);
   const other = new Map<string, number>();
-  // The dotted quads: their values and indexes, in the order of `ips`.
-  const values: number[] = [];
-  const at: number[] = [];
-  for (let i = 0; i < ips.length; i++) {
+  // The dotted quads: their values and indexes, in the order of `ips` (m of them).
+  const values = new Float64Array(n);
+  const at = new Int32Array(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
     const ip = ips[i];
     if (ip === undefined) continue;
     const v = given === undefined ? ipv4Value(ip) : given[i]!;
     if (v >= 0) {
-      values.push(v);
-      at.push(i);
+      values[m] = v;
+      at[m++] = i;
       continue;
     }
     const holder = other.get(ip);
@@ -142,7 +126,6 @@ export function holders(
     else first[i] = holder;
   }
   // By value, then by place: packed in one double (value · 2²¹ + place) and sorted natively when places fit.
-  const m = values.length;
   const order = new Int32Array(m);
   if (pack) {
     const packed = new Float64Array(m);
@@ -154,18 +137,19 @@ export function holders(
     ks.sort((x, y) => values[x]! - values[y]! || x - y);
     order.set(ks);
   }
-  const v4: number[] = [];
-  const v4At: number[] = [];
+  const v4 = new Float64Array(m);
+  const v4At = new Int32Array(m);
+  let u = 0;
   for (let k = 0; k < m; k++) {
     const v = values[order[k]!]!;
     const i = at[order[k]!]!;
-    if (v4.length > 0 && v4[v4.length - 1] === v) first[i] = v4At[v4At.length - 1]!;
+    if (u > 0 && v4[u - 1] === v) first[i] = v4At[u - 1]!;
     else {
-      v4.push(v);
-      v4At.push(i);
+      v4[u] = v;
+      v4At[u++] = i;
     }
   }
-  return { first, v4: Float64Array.from(v4), v4At: Int32Array.from(v4At), other };
+  return { first, v4: v4.slice(0, u), v4At: v4At.slice(0, u), other };
 }
 
 /** Pod-network pods by address, the first in key order to have it; in key order. */

@@ -18,14 +18,27 @@ import {
 } from '../../wire/addr.js';
 import { STAND_IN_ANNOTATION } from '../load.js';
 import { objectRef, type Pod } from '../types.js';
-import { cmpNsName, nodeInternalIP, nsName } from './accessors.js';
+import { nodeInternalIP, nsName } from './accessors.js';
 import { cmp, type Builder, type Entry } from './builder.js';
 import { holders, PodsByAddress, PodsByKey, type Holders } from './pod-index.js';
 import { hostLocalIPAM } from './pod-ipam.js';
 import type { ClusterConfig, ModelNode, ModelPod } from './types.js';
 
+/**
+ * What the model's later passes (the selector index, the namespaces) read of
+ * every kept pod, in the order the input had them, read with the rest: a
+ * pass over the pods themselves costs cache misses. Not kept in the model.
+ */
+export interface PodsRead {
+  /** Each pod's place in `pods` (key order). */
+  readonly at: Int32Array;
+  readonly namespace: readonly string[];
+  readonly labels: readonly (Record<string, string> | undefined)[];
+}
+
 export interface PodIndex {
   pods: PodsByKey;
+  read: PodsRead;
   podsByIP: PodsByAddress;
   podsByNode: Map<string, ModelPod[]>;
   /** Pod-network pods whose address a pod before them (in key order) has: `podsByIP` holds that one. */
@@ -62,16 +75,20 @@ interface Sorted {
  * The pods in `ns/name` order (stable), without making the keys: namespaces
  * order their pods as `ns/` does (a namespace that is a prefix of another
  * sorts by the character after it, against `/`), names within a namespace.
- * No sort when the pods come in order.
+ * No sort when the pods come in order. Names as `readPods` read them.
  */
-function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
+function sortByKey(raw: readonly Entry<Pod>[], f: PodFacts): Sorted {
   const n = raw.length;
+  const { namespace, name } = f;
   // Two pods with one name: found where their names are compared (a sort compares every
   // pair it puts side by side), with no pass of its own.
   let sameKey = false;
   let inOrder = true;
   for (let i = 1; i < n && inOrder; i++) {
-    const c = cmpNsName(raw[i - 1]!.object, raw[i]!.object);
+    const na = namespace[i - 1]!;
+    const nb = namespace[i]!;
+    const c =
+      na === nb ? cmp(name[i - 1]!, name[i]!) : cmp(`${na}/${name[i - 1]!}`, `${nb}/${name[i]!}`);
     if (c > 0) inOrder = false;
     else if (c === 0) sameKey = true;
   }
@@ -81,7 +98,7 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
     from = new Int32Array(n);
     const byNs = new Map<string, number[]>();
     for (let i = 0; i < n; i++) {
-      const ns = raw[i]!.object.metadata.namespace!;
+      const ns = namespace[i]!;
       const l = byNs.get(ns);
       if (l === undefined) byNs.set(ns, [i]);
       else l.push(i);
@@ -90,7 +107,7 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
     let k = 0;
     for (const ns of [...byNs.keys()].sort((x, y) => cmp(`${x}/`, `${y}/`))) {
       const l = byNs.get(ns)!;
-      const names = l.map((i) => raw[i]!.object.metadata.name);
+      const names = l.map((i) => name[i]!);
       const order = l
         .map((_, k) => k)
         .sort((x, y) => {
@@ -110,14 +127,17 @@ function sortByKey(raw: readonly Entry<Pod>[]): Sorted {
 }
 
 /**
- * What the passes in key order read of each pod, read in one pass in the
+ * What the passes over every pod read of each, read in one pass in the
  * input's order (the order the pods lie in memory: at 150,000 pods, each
  * pass in key order over the objects themselves cost 10–20 ms in cache
- * misses), by place in key order. A pod the passes find nothing to say
+ * misses), by place in the input. A pod the passes find nothing to say
  * about (`PLAIN`, on a node `at`, its address checked as a number) is not
  * read again; every other one is read as before.
  */
 interface PodFacts {
+  readonly namespace: string[];
+  readonly name: string[];
+  readonly labels: (Record<string, string> | undefined)[];
   /** The node named by spec.nodeName, by its place in `nodes`; -1: none, or terminated (read again). */
   readonly at: Int32Array;
   /** status.podIP (undefined: none). */
@@ -133,43 +153,48 @@ const HOST_NETWORK = 1;
 const PLAIN = 2;
 
 function readPods(
-  entries: readonly Entry<Pod>[],
-  keyOf: Int32Array | undefined,
+  raw: readonly Entry<Pod>[],
   placeOf: ReadonlyMap<string, number>,
   nodeIPs: readonly (string | undefined)[],
 ): PodFacts {
-  const n = entries.length;
+  const n = raw.length;
   const f: PodFacts = {
+    namespace: new Array<string>(n),
+    name: new Array<string>(n),
+    labels: new Array<Record<string, string> | undefined>(n),
     at: new Int32Array(n).fill(-1),
     ip: new Array<string | undefined>(n).fill(undefined),
     value: new Float64Array(n).fill(-1),
     flags: new Uint8Array(n),
   };
   for (let j = 0; j < n; j++) {
-    const k = keyOf === undefined ? j : keyOf[j]!;
-    const p = entries[k]!.object;
+    const p = raw[j]!.object;
+    const meta = p.metadata;
+    f.namespace[j] = meta.namespace!;
+    f.name[j] = meta.name;
+    f.labels[j] = meta.labels;
     const st = p.status;
     const ip = st?.podIP;
     if (ip !== undefined) {
-      f.ip[k] = ip;
-      f.value[k] = ipv4Value(ip);
+      f.ip[j] = ip;
+      f.value[j] = ipv4Value(ip);
     }
     const phase = st?.phase;
     const nodeName = p.spec.nodeName;
     let at = -1;
     if (phase !== 'Succeeded' && phase !== 'Failed' && nodeName !== undefined)
       at = placeOf.get(nodeName) ?? -1;
-    f.at[k] = at;
-    if (p.spec.hostNetwork) f.flags[k] = HOST_NETWORK;
+    f.at[j] = at;
+    if (p.spec.hostNetwork) f.flags[j] = HOST_NETWORK;
     else if (
       at >= 0 &&
       ip !== undefined &&
       st!.podIPs !== undefined &&
       st!.hostIP === nodeIPs[at] &&
-      p.metadata.annotations?.[STAND_IN_ANNOTATION] === undefined &&
+      meta.annotations?.[STAND_IN_ANNOTATION] === undefined &&
       !hasHostPort(p)
     )
-      f.flags[k] = PLAIN;
+      f.flags[j] = PLAIN;
   }
   return f;
 }
@@ -191,7 +216,6 @@ export function buildPods(
   declared: ReadonlySet<string>,
   raw: Entry<Pod>[],
 ): PodIndex {
-  const { entries, from, sameKey } = sortByKey(raw);
   const nodeList = [...nodes.values()];
   const placeOf = new Map<string, number>();
   nodeList.forEach((n, i) => placeOf.set(n.metadata.name, i));
@@ -202,24 +226,30 @@ export function buildPods(
     pods: undefined,
     cidr: undefined,
   }));
-  // Each pod's place in key order by its place in the input.
-  let keyOf: Int32Array | undefined;
-  if (from !== undefined) {
-    keyOf = new Int32Array(from.length);
-    for (let k = 0; k < from.length; k++) keyOf[from[k]!] = k;
-  }
   const facts = readPods(
-    entries,
-    keyOf,
+    raw,
     placeOf,
     onNodes.map((n) => n.ip),
   );
-  const { nodeAt, placed } = schedulePods(b, nodes, declared, entries, facts, placeOf);
+  const { entries, from, sameKey } = sortByKey(raw, facts);
+  const n = entries.length;
+  // Each pod's place in the input (where its facts are) by its place in key order, and back.
+  const j0 = from ?? Int32Array.from({ length: n }, (_, i) => i);
+  const keyOf = new Int32Array(n);
+  for (let k = 0; k < n; k++) keyOf[j0[k]!] = k;
+  const { nodeAt, placed } = schedulePods(b, nodes, declared, entries, facts, j0, placeOf);
   // The addresses given to pod-network pods, and the first (in key order) to have each.
-  const ips = new Array<string | undefined>(entries.length).fill(undefined);
-  for (let i = 0; i < entries.length; i++)
-    if (nodeAt[i]! >= 0 && (facts.flags[i]! & HOST_NETWORK) === 0) ips[i] = facts.ip[i];
-  const given = holders(ips, undefined, facts.value);
+  const ips = new Array<string | undefined>(n).fill(undefined);
+  const values = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = j0[i]!;
+    if (nodeAt[i]! >= 0 && (facts.flags[j]! & HOST_NETWORK) === 0) {
+      ips[i] = facts.ip[j];
+      values[i] = facts.value[j]!;
+    }
+  }
+  const given = holders(ips, undefined, values);
+
   // The model's pods by their place in key order (undefined: left out).
   const done = new Array<ModelPod | undefined>(entries.length).fill(undefined);
   const podsByNode = new Map<string, ModelPod[]>();
@@ -243,12 +273,13 @@ export function buildPods(
     if (at < 0) continue;
     const n = onNodes[at]!;
     // Nothing to say about it: the loaded pod as it is, not read again.
+    const j = j0[i]!;
     if (
-      facts.flags[i] === PLAIN &&
+      facts.flags[j] === PLAIN &&
       placed[i] === 0 &&
       given.first[i] === -1 &&
-      facts.value[i]! >= 0 &&
-      addressFits(clusterNet, bridge, n, facts.value[i]!)
+      facts.value[j]! >= 0 &&
+      addressFits(clusterNet, bridge, n, facts.value[j]!)
     ) {
       add(n, (done[i] = entries[i]!.object as ModelPod));
       continue;
@@ -306,8 +337,6 @@ export function buildPods(
   // address afterwards or two pods have one name (the later one kept, in the first's place).
   if (needIP.length === 0 && !sameKey) {
     const list: ModelPod[] = [];
-    // Each kept pod's place in `list`, in the input's order.
-    const read = new Int32Array(entries.length);
     const placeInList = new Int32Array(entries.length);
     for (let i = 0; i < done.length; i++) {
       const p = done[i];
@@ -316,13 +345,20 @@ export function buildPods(
         list.push(p);
       }
     }
+    const at = new Int32Array(list.length);
+    const namespace = new Array<string>(list.length);
+    const labels = new Array<Record<string, string> | undefined>(list.length);
     let m = 0;
     for (let j = 0; j < entries.length; j++) {
-      const i = keyOf === undefined ? j : keyOf[j]!;
-      if (done[i] !== undefined) read[m++] = placeInList[i]!;
+      const i = keyOf[j]!;
+      if (done[i] === undefined) continue;
+      at[m] = placeInList[i]!;
+      namespace[m] = facts.namespace[j]!;
+      labels[m++] = facts.labels[j];
     }
     return {
-      pods: new PodsByKey(list, read.subarray(0, m)),
+      pods: new PodsByKey(list),
+      read: { at, namespace, labels },
       podsByIP: givenByIP,
       podsByNode,
       podsSharingIP: sharing(given, done),
@@ -368,6 +404,8 @@ function schedulePods(
   declared: ReadonlySet<string>,
   sorted: readonly Entry<Pod>[],
   facts: PodFacts,
+  /** Each pod's place in the input (its facts). */
+  j0: Int32Array,
   placeOf: ReadonlyMap<string, number>,
 ): { nodeAt: Int32Array; placed: Uint8Array } {
   const nodeNames = [...nodes.keys()];
@@ -378,8 +416,9 @@ function schedulePods(
   let placed = 0;
   for (let i = 0; i < sorted.length; i++) {
     // Running on a node the model has (read in `readPods`).
-    if (facts.at[i]! >= 0) {
-      nodeAt[i] = facts.at[i]!;
+    const at0 = facts.at[j0[i]!]!;
+    if (at0 >= 0) {
+      nodeAt[i] = at0;
       continue;
     }
     const e = sorted[i]!;
@@ -488,8 +527,11 @@ function podCidrOf(node: ModelNode): PodCidr {
   const cidr = parseCidr(node.spec.podCIDR);
   const gateway = nthAddress(cidr, 1);
   const broadcast = broadcastOf(cidr);
+  // Written out, not spread from rangeOf: fields added to a spread copy take V8's slow path.
   return {
-    ...rangeOf(cidr),
+    cidr,
+    net: ipToInt(cidr.network),
+    mask: maskOf(cidr.prefix),
     gateway,
     network: cidr.network,
     broadcast,
@@ -649,6 +691,11 @@ function indexPods(pods: readonly ModelPod[]): PodIndex {
   }
   return {
     pods: new PodsByKey(pods),
+    read: {
+      at: Int32Array.from(pods, (_, i) => i),
+      namespace: pods.map((p) => p.metadata.namespace),
+      labels: pods.map((p) => p.metadata.labels),
+    },
     podsByIP: new PodsByAddress(h, pods),
     podsByNode,
     podsSharingIP: sharing(h, pods),

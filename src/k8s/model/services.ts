@@ -25,7 +25,7 @@ export function buildServices(
   cluster: ClusterConfig,
   raw: Entry<Service>[],
   podsByIP: ReadonlyMap<string, ModelPod>,
-): Map<string, ModelService> {
+): { services: Map<string, ModelService>; entryOf: ReadonlyMap<string, Entry<Service>> } {
   const byKey = (x: Entry<Service>, y: Entry<Service>) => cmpNsName(x.object, y.object);
   const sorted = [...raw].sort(byKey);
   // The API server creates default/kubernetes itself.
@@ -50,12 +50,11 @@ export function buildServices(
     checkRequestedNodePorts(b, cluster, e, out, nodePortOwner);
     services.set(key, out);
     entryOf.set(key, e);
-    serviceEntries.set(out, e);
   }
   // Pass 2: ClusterIPs; pass 3: node ports and health-check node ports.
   allocateClusterIPs(b, cluster, services, entryOf, ipOwner);
   allocateNodePorts(b, cluster, services, entryOf, nodePortOwner);
-  return services;
+  return { services, entryOf };
 }
 
 /** `default/kubernetes`, as the API server's kubernetes service controller creates it. */
@@ -180,12 +179,4 @@ function defaultIPFamilies(b: Builder, e: Entry<Service>, o: ModelService['spec'
   }
   // Dual-stack: the IPv4 family is the one modelled.
   if (o.ipFamilies.length !== 1 || o.ipFamilies[0] !== 'IPv4') o.ipFamilies = ['IPv4'];
-}
-
-// Services are kept by value; their loaded entries are found through this.
-const serviceEntries = new WeakMap<object, Entry<Service>>();
-
-/** The loaded entry a model Service came from (for diagnostics at its file and line). */
-export function serviceEntry(svc: ModelService): Entry<Service> | undefined {
-  return serviceEntries.get(svc);
 }
