@@ -219,9 +219,14 @@ function refuse(res: ServerResponse, message: string): void {
  * `{...head, "answer": DOC}` with DOC the command's own JSON text as it wrote
  * it (not indented again: a trace's text runs to megabytes at scale).
  */
-function envelopeWith(head: Record<string, unknown>, doc: string): string {
-  const top = JSON.stringify(head, null, 2).replace(/\n}$/, '');
-  return `${top},\n  "answer": ${doc.trimEnd()}\n}\n`;
+function envelopeWith(head: Record<string, unknown>, doc: string): Buffer {
+  const top = JSON.stringify(head, null, 2);
+  // Each part encoded once, the document apart: not joined into one string to be encoded again.
+  return Buffer.concat([
+    Buffer.from(`${top.slice(0, top.length - 2)},\n  "answer": `),
+    Buffer.from(doc.endsWith('\n') ? doc.slice(0, -1) : doc.trimEnd()),
+    Buffer.from('\n}\n'),
+  ]);
 }
 
 /** Loopback only (unless allowed otherwise), and never a request from another origin. */
@@ -441,13 +446,16 @@ function send(res: ServerResponse, status: number, body: unknown): void {
   sendText(res, status, `${JSON.stringify(body, null, 2)}\n`);
 }
 
-function sendText(res: ServerResponse, status: number, text: string): void {
+/** An answer, its bytes encoded once (a string would be measured for its length, then encoded). */
+function sendText(res: ServerResponse, status: number, text: string | Buffer): void {
+  const body = typeof text === 'string' ? Buffer.from(text) : text;
   res.writeHead(status, {
     'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': body.length,
     'Cache-Control': 'no-store',
     'X-Content-Type-Options': 'nosniff',
   });
-  res.end(text);
+  res.end(body);
 }
 
 function sendHtml(res: ServerResponse, html: string): void {
