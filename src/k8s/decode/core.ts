@@ -4,7 +4,8 @@
  * phase and readiness).
  */
 
-import { formatPath } from '../parse.js';
+import { isIpv4 } from '../../wire/addr.js';
+import { formatPath, type Path } from '../parse.js';
 import type {
   Container,
   ContainerPort,
@@ -24,6 +25,31 @@ import {
   type FieldPath,
   type Rec,
 } from './decoder.js';
+
+/**
+ * A pod's field paths, made once: a path is read only when a diagnostic
+ * names its field, and an array made at each read was most of what decoding
+ * 150,000 pods allocated.
+ */
+const at = (...keys: string[]): Path => Object.freeze(keys);
+const SPEC = at('spec');
+const CONTAINERS = at('spec', 'containers');
+const INIT_CONTAINERS = at('spec', 'initContainers');
+const NODE_NAME = at('spec', 'nodeName');
+const HOST_NETWORK = at('spec', 'hostNetwork');
+const HOSTNAME = at('spec', 'hostname');
+const SUBDOMAIN = at('spec', 'subdomain');
+const STATUS = at('status');
+const POD_IP = at('status', 'podIP');
+const POD_IPS = at('status', 'podIPs');
+const HOST_IP = at('status', 'hostIP');
+const PHASE = at('status', 'phase');
+const CONDITIONS = at('status', 'conditions');
+
+/** A port number `port` takes without a word. */
+function isPortNumber(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 65535;
+}
 
 export function decodeNode(d: Decoder, raw: Rec): Node | undefined {
   const metadata = d.meta(raw, 'Node', false);
@@ -96,7 +122,8 @@ function decodeContainer(
 ): (Container & { restartPolicy?: string }) | undefined {
   const c = d.map(v, p);
   if (!c) return undefined;
-  let name = d.str(c.name, step(p, 'name'));
+  // What the checks take without a word is read without making its path.
+  let name = typeof c.name === 'string' ? c.name : d.str(c.name, step(p, 'name'));
   if (name === undefined) {
     // The name does not change a network answer; the container's ports still do.
     name = `container-${i}`;
@@ -107,7 +134,8 @@ function decodeContainer(
       `add ${formatPath(pathOf(step(p, 'name')))}`,
     );
   }
-  const image = d.str(c.image, step(p, 'image')) || undefined;
+  const image =
+    (typeof c.image === 'string' ? c.image : d.str(c.image, step(p, 'image'))) || undefined;
   const restartPolicy = init && typeof c.restartPolicy === 'string' ? c.restartPolicy : undefined;
   let ports = each(d, c.ports, step(p, 'ports'), (pv, pp) => decodeContainerPort(d, pv, pp));
   if (ports && ports.length === 0) ports = undefined;
@@ -127,15 +155,21 @@ function decodeContainer(
 function decodeContainerPort(d: Decoder, pv: unknown, pp: FieldPath): ContainerPort | undefined {
   const po = d.map(pv, pp);
   if (!po) return undefined;
-  const containerPort = d.port(po.containerPort, step(pp, 'containerPort'));
-  if (
-    !d.required(po.containerPort ?? undefined, step(pp, 'containerPort'), 'containerPort') ||
-    containerPort === undefined
-  )
-    return undefined;
+  // What the checks take without a word is read without making its path.
+  let containerPort: number;
+  if (isPortNumber(po.containerPort)) containerPort = po.containerPort;
+  else {
+    const n = d.port(po.containerPort, step(pp, 'containerPort'));
+    if (
+      !d.required(po.containerPort ?? undefined, step(pp, 'containerPort'), 'containerPort') ||
+      n === undefined
+    )
+      return undefined;
+    containerPort = n;
+  }
   let name: string | undefined;
   if (po.name !== undefined && po.name !== null) {
-    name = d.str(po.name, step(pp, 'name'));
+    name = typeof po.name === 'string' ? po.name : d.str(po.name, step(pp, 'name'));
     if (name !== undefined && !isValidPortName(name)) {
       d.error(
         step(pp, 'name'),
@@ -145,8 +179,13 @@ function decodeContainerPort(d: Decoder, pv: unknown, pp: FieldPath): ContainerP
       name = undefined;
     }
   }
-  const protocol = d.protocol(po.protocol, step(pp, 'protocol'));
-  const hostPort = d.port(po.hostPort, step(pp, 'hostPort'));
+  const pr = po.protocol;
+  const protocol =
+    pr === 'TCP' || pr === 'UDP' || pr === 'SCTP' ? pr : d.protocol(pr, step(pp, 'protocol'));
+  const hostPort =
+    po.hostPort === undefined || po.hostPort === null
+      ? undefined
+      : d.port(po.hostPort, step(pp, 'hostPort'));
   let hostIP: string | undefined;
   if (po.hostIP !== undefined && po.hostIP !== null)
     hostIP = d.ip(po.hostIP, step(pp, 'hostIP')) || undefined;
@@ -182,28 +221,31 @@ function reportDuplicateNames(d: Decoder, containers: readonly Container[]): voi
 export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   const metadata = d.meta(raw, 'Pod', true);
   if (!metadata) return undefined;
-  const spec = d.map(raw.spec, ['spec']);
-  if (!d.required(spec, ['spec'], 'spec')) return undefined;
-  const containers = each(d, spec.containers, ['spec', 'containers'], (v, p, i) =>
+  const spec = d.map(raw.spec, SPEC);
+  if (!d.required(spec, SPEC, 'spec')) return undefined;
+  const containers = each(d, spec.containers, CONTAINERS, (v, p, i) =>
     decodeContainer(d, v, p, i, false),
   );
   if (!containers || containers.length === 0) {
     // The API server requires one, but a pod's network presence does not depend on it.
     d.warn(
-      ['spec', 'containers'],
+      CONTAINERS,
       'k8s-pod-no-containers',
       'pod has no containers; read as a pod with no container ports',
       'add spec.containers with a name and image',
     );
   }
   if (containers) reportDuplicateNames(d, containers);
-  const initContainers = each(d, spec.initContainers, ['spec', 'initContainers'], (v, p, i) =>
-    decodeContainer(d, v, p, i, true),
-  );
-  const nodeName = d.str(spec.nodeName, ['spec', 'nodeName']) || undefined;
-  const hostNetwork = d.bool(spec.hostNetwork, ['spec', 'hostNetwork']);
-  const hostname = d.str(spec.hostname, ['spec', 'hostname']) || undefined;
-  const subdomain = d.str(spec.subdomain, ['spec', 'subdomain']) || undefined;
+  const initContainers =
+    spec.initContainers === undefined
+      ? undefined
+      : each(d, spec.initContainers, INIT_CONTAINERS, (v, p, i) =>
+          decodeContainer(d, v, p, i, true),
+        );
+  const nodeName = d.str(spec.nodeName, NODE_NAME) || undefined;
+  const hostNetwork = d.bool(spec.hostNetwork, HOST_NETWORK);
+  const hostname = d.str(spec.hostname, HOSTNAME) || undefined;
+  const subdomain = d.str(spec.subdomain, SUBDOMAIN) || undefined;
   let podSpec: Pod['spec'];
   if (
     (initContainers === undefined || initContainers.length === 0) &&
@@ -235,18 +277,21 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
     : { apiVersion: 'v1', kind: 'Pod', metadata, spec: podSpec };
 }
 
+const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
+
 /** A pod's `status`: addresses, phase, conditions; undefined when it has none of them. */
 function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
-  const status = d.map(raw.status, ['status']);
+  const status = d.map(raw.status, STATUS);
   if (!status) return undefined;
   let podIP: string | undefined;
   if (status.podIP !== undefined && status.podIP !== null && status.podIP !== '') {
-    podIP = d.ip(status.podIP, ['status', 'podIP']) || undefined;
+    podIP = d.ip(status.podIP, POD_IP) || undefined;
   }
-  let podIPs = each(d, status.podIPs, ['status', 'podIPs'], (v, p) => {
+  let podIPs = each(d, status.podIPs, POD_IPS, (v, p) => {
     const m = d.map(v, p);
     if (!m || d.isV6(m.ip)) return undefined;
-    const ip = d.ip(m.ip, step(p, 'ip'));
+    // What the check takes without a word is read without making its path.
+    const ip = typeof m.ip === 'string' && isIpv4(m.ip) ? m.ip : d.ip(m.ip, step(p, 'ip'));
     return ip ? { ip } : undefined;
   });
   if (podIPs && podIPs.length === 0) podIPs = undefined;
@@ -260,21 +305,20 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   }
   let hostIP: string | undefined;
   if (status.hostIP !== undefined && status.hostIP !== null && status.hostIP !== '') {
-    hostIP = d.ip(status.hostIP, ['status', 'hostIP']) || undefined;
+    hostIP = d.ip(status.hostIP, HOST_IP) || undefined;
   }
-  const phase = d.str(status.phase, ['status', 'phase']) || undefined;
-  const conditions = each(
-    d,
-    status.conditions,
-    ['status', 'conditions'],
-    (v, p): PodCondition | undefined => {
-      const m = d.map(v, p);
-      if (!m) return undefined;
-      const type = d.str(m.type, step(p, 'type'));
-      const s = d.oneOf(m.status, step(p, 'status'), ['True', 'False', 'Unknown'] as const);
-      return type && s ? { type, status: s } : undefined;
-    },
-  );
+  const phase = d.str(status.phase, PHASE) || undefined;
+  const conditions = each(d, status.conditions, CONDITIONS, (v, p): PodCondition | undefined => {
+    const m = d.map(v, p);
+    if (!m) return undefined;
+    const type = typeof m.type === 'string' ? m.type : d.str(m.type, step(p, 'type'));
+    const ms = m.status;
+    const s =
+      ms === 'True' || ms === 'False' || ms === 'Unknown'
+        ? ms
+        : d.oneOf(ms, step(p, 'status'), CONDITION_STATUSES);
+    return type && s ? { type, status: s } : undefined;
+  });
   // A running pod has all five: one literal, its fields in the object itself (five fields
   // added one by one to an empty one would need a property array beside it).
   if (podIP !== undefined && podIPs && hostIP !== undefined && phase !== undefined && conditions)

@@ -117,13 +117,23 @@ function knownLabels(m: Rec): boolean {
   return true;
 }
 
+/** The document's top: the path of an object's own fields. */
+const TOP: Path = Object.freeze([]);
+
+/** Metadata's field paths, made once (a path is read only when a diagnostic names its field). */
+const METADATA: Path = Object.freeze(['metadata']);
+const META_NAME: Path = Object.freeze(['metadata', 'name']);
+const META_NAMESPACE: Path = Object.freeze(['metadata', 'namespace']);
+const META_LABELS: Path = Object.freeze(['metadata', 'labels']);
+const META_ANNOTATIONS: Path = Object.freeze(['metadata', 'annotations']);
+
 /** Reads one object's fields, reporting problems with their field path. */
 export class Decoder {
   constructor(
     readonly ctx: DecodeContext,
     public object: string | undefined,
     /** Where the decoded value sits in the document (a workload's pod template). */
-    readonly prefix: Path = [],
+    readonly prefix: Path = TOP,
   ) {}
 
   report(severity: Severity, at: FieldPath, code: string, message: string, hint?: string): void {
@@ -436,16 +446,16 @@ export class Decoder {
 
   /** `metadata`, with the name checked by `nameRule`. */
   meta(raw: Rec, kind: string, namespaced: boolean): ObjectMeta | undefined {
-    const m = this.map(raw.metadata, ['metadata']);
+    const m = this.map(raw.metadata, METADATA);
     if (m === undefined) {
-      this.error(['metadata'], 'k8s-required', `${kind} has no metadata`, 'add metadata.name');
+      this.error(METADATA, 'k8s-required', `${kind} has no metadata`, 'add metadata.name');
       return undefined;
     }
-    const name = this.str(m.name, ['metadata', 'name']);
+    const name = this.str(m.name, META_NAME);
     if (name === undefined || name === '') {
       const gen = typeof m.generateName === 'string';
       this.error(
-        ['metadata', 'name'],
+        META_NAME,
         'k8s-required',
         gen
           ? `${kind} uses metadata.generateName; packeteye needs the name the API server generated`
@@ -456,7 +466,7 @@ export class Decoder {
       );
       return undefined;
     }
-    const namespace = this.str(m.namespace, ['metadata', 'namespace']);
+    const namespace = this.str(m.namespace, META_NAMESPACE);
     // Inside a workload's template, messages name the workload (it is what the user wrote).
     if (this.prefix.length === 0)
       this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
@@ -481,7 +491,7 @@ export class Decoder {
             : 'a DNS-1123 subdomain (lower-case letters, digits, "-" and ".")';
       // Names are identities here, not addresses: one the API server would refuse still reads.
       this.warn(
-        ['metadata', 'name'],
+        META_NAME,
         'k8s-invalid-name',
         `name ${JSON.stringify(name)} is not ${what}; read as written`,
       );
@@ -490,23 +500,23 @@ export class Decoder {
     if (namespace !== undefined) {
       if (!namespaced) {
         this.warn(
-          ['metadata', 'namespace'],
+          META_NAMESPACE,
           'k8s-namespace-ignored',
           `${kind} is cluster-scoped; metadata.namespace ignored`,
         );
       } else {
         if (!DNS1123_LABEL.test(namespace) || namespace.length > 63)
           this.warn(
-            ['metadata', 'namespace'],
+            META_NAMESPACE,
             'k8s-invalid-name',
             `namespace ${JSON.stringify(namespace)} is not a DNS-1123 label; read as written`,
           );
         ns = namespace;
       }
     }
-    let labels = this.labels(m.labels, ['metadata', 'labels']);
+    let labels = this.labels(m.labels, META_LABELS);
     if (labels && !hasField(labels)) labels = undefined;
-    let annotations = this.stringMap(m.annotations, ['metadata', 'annotations']);
+    let annotations = this.stringMap(m.annotations, META_ANNOTATIONS);
     if (annotations && !hasField(annotations)) annotations = undefined;
     const uid = typeof m.uid === 'string' && m.uid !== '' ? m.uid : undefined;
     const rv =
