@@ -28,7 +28,7 @@
 
 import type { Diagnostic } from '../diag.js';
 import type { HookName, Match, Rule, TableName, Target } from '../kernel/netfilter/types.js';
-import { BUILTIN_CHAINS } from '../kernel/netfilter/types.js';
+import { BUILTIN_CHAINS, TABLE_NAMES } from '../kernel/netfilter/types.js';
 
 export const CODE_LOOP = 'iptables-loop';
 export const CODE_TOO_DEEP = 'iptables-too-deep';
@@ -130,8 +130,7 @@ export function validateTable(
   error: (rule: Rule, message: string, code: string, hint?: string) => void,
 ): void {
   const ck: Check = { table, chains, backend, error };
-  const hooks = walkFromHooks(ck);
-  checkPlaces(ck, hooks);
+  checkPlaces(ck, walkFromHooks(ck));
 }
 
 function jumpOf(r: Rule): string | undefined {
@@ -152,6 +151,10 @@ interface RulesFacts {
   readonly jumpTo: readonly string[];
   /** The places the rules' targets and matches need, each once. */
   readonly places: readonly Place[];
+  /** The rules array they are of. */
+  readonly rules: readonly Rule[];
+  /** Whether they all hold, by table (its place in TABLE_NAMES) × 32 + hooks. */
+  readonly held: Map<number, boolean>;
 }
 
 const FACTS = new WeakMap<readonly Rule[], RulesFacts>();
@@ -175,7 +178,7 @@ function factsOf(rules: readonly Rule[]): RulesFacts {
     if (r.target) need(TARGET_PLACES[targetName(r.target)]);
     for (const m of r.matches) need(matchPlace(m)?.place);
   }
-  f = { jumpAt, jumpTo, places };
+  f = { jumpAt, jumpTo, places, rules, held: new Map() };
   FACTS.set(rules, f);
   return f;
 }
@@ -190,7 +193,15 @@ function factsOf(rules: readonly Rule[]): RulesFacts {
  * number once, so the walks (one per hook, over kube-proxy's 40,000 chains
  * twice) index arrays instead of looking names up.
  */
-function walkFromHooks(ck: Check): (chain: string) => number {
+/** The table's chains in order, their rules' facts, and the hooks each is reached from. */
+interface Walked {
+  readonly chains: readonly ValidChain[];
+  readonly facts: readonly RulesFacts[];
+  /** Per chain, the hooks it is reached from as HOOK_BIT bits. */
+  readonly reached: Uint8Array;
+}
+
+function walkFromHooks(ck: Check): Walked {
   const chains = [...ck.chains.values()];
   const n = chains.length;
   const index = new Map<string, number>();
@@ -215,42 +226,44 @@ function walkFromHooks(ck: Check): (chain: string) => number {
   const bad = new Set<Rule>();
   const onPath = new Uint8Array(n);
   const done = new Uint8Array(n);
-  // The stack: chain, next rule, height so far.
-  const stC: number[] = [];
-  const stK: number[] = [];
-  const stH: number[] = [];
+  // The stack (a chain is on it at most once): chain, its next jump (an index into jumps),
+  // height so far.
+  const stC = new Int32Array(n + 1);
+  const stK = new Int32Array(n + 1);
+  const stH = new Int32Array(n + 1);
+  const ruleOf = (c: number, k: number): Rule =>
+    chains[c]!.rules[facts[c]!.jumpAt[k - first[c]!]!]!;
   for (const hook of BUILTIN_CHAINS[ck.table]) {
     const base = index.get(hook);
     if (base === undefined) continue;
     const bit = HOOK_BIT[hook];
     done.fill(0);
-    stC.push(base);
-    stK.push(0);
-    stH.push(0);
+    let sp = 1;
+    stC[0] = base;
+    stK[0] = first[base]!;
+    stH[0] = 0;
     onPath[base] = 1;
     reached[base]! |= bit;
-    while (stC.length > 0) {
-      const top = stC.length - 1;
+    while (sp > 0) {
+      const top = sp - 1;
       const c = stC[top]!;
-      if (stK[top]! >= first[c + 1]! - first[c]!) {
+      if (stK[top]! >= first[c + 1]!) {
         const h = stH[top]!;
-        stC.pop();
-        stK.pop();
-        stH.pop();
+        sp--;
         onPath[c] = 0;
         done[c] = 1;
-        height[c] = Math.max(height[c]! < 0 ? 0 : height[c]!, h);
-        if (top > 0) stH[top - 1] = Math.max(stH[top - 1]!, h + 1);
+        if (h > height[c]!) height[c] = h;
+        if (top > 0 && h + 1 > stH[top - 1]!) stH[top - 1] = h + 1;
         continue;
       }
       const k = stK[top]!++;
-      const j = jumps[first[c]! + k]!;
+      const j = jumps[k]!;
       if (j < 0) continue; // parse.ts reports missing chains at COMMIT
-      const rule = chains[c]!.rules[facts[c]!.jumpAt[k]!]!;
-      if (bad.size > 0 && bad.has(rule)) continue;
+      if (bad.size > 0 && bad.has(ruleOf(c, k))) continue;
       if (onPath[j]) {
+        const rule = ruleOf(c, k);
         const to = chains[j]!.name;
-        const path = [...stC.map((x) => chains[x]!.name), to];
+        const path = [...Array.from(stC.subarray(0, sp), (x) => chains[x]!.name), to];
         const from = path.indexOf(to);
         bad.add(rule);
         ck.error(
@@ -263,13 +276,15 @@ function walkFromHooks(ck: Check): (chain: string) => number {
       }
       reached[j]! |= bit;
       if (done[j]) {
-        stH[top] = Math.max(stH[top]!, (height[j]! < 0 ? 0 : height[j]!) + 1);
+        const below = (height[j]! < 0 ? 0 : height[j]!) + 1;
+        if (below > stH[top]!) stH[top] = below;
         continue;
       }
       onPath[j] = 1;
-      stC.push(j);
-      stK.push(0);
-      stH.push(0);
+      stC[sp] = j;
+      stK[sp] = first[j]!;
+      stH[sp] = 0;
+      sp++;
     }
   }
   const heightOf = (name: string): number | undefined => {
@@ -281,10 +296,7 @@ function walkFromHooks(ck: Check): (chain: string) => number {
     if (bad.size > 0 && ch.rules.some((r) => bad.has(r)))
       ch.rules = ch.rules.filter((r) => !bad.has(r));
   }
-  return (name) => {
-    const i = index.get(name);
-    return i === undefined ? 0 : reached[i]!;
-  };
+  return { chains, facts, reached };
 }
 
 /** The first jump (on the deepest way down from a base chain) that lands at level NFT_JUMP_STACK_SIZE. */
@@ -334,15 +346,26 @@ const HOOK_BIT: Readonly<Record<HookName, number>> = {
 };
 const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => m | HOOK_BIT[h], 0);
 
-function checkPlaces(ck: Check, reached: (chain: string) => number): void {
-  for (const ch of ck.chains.values()) {
-    const hooks = reached(ch.name);
+/** Whether every place a user chain's rules need holds where it stands (kept per table and hooks). */
+function placesHold(table: TableName, ch: ValidChain, f: RulesFacts, hooks: number): boolean {
+  if (f.places.length === 0) return true;
+  const key = TABLE_NAMES.indexOf(table) * 32 + hooks;
+  let held = f.held.get(key);
+  if (held === undefined) {
+    held = f.places.every((p) => placeBroken(table, ch, hooks, '', p) === undefined);
+    f.held.set(key, held);
+  }
+  return held;
+}
+
+function checkPlaces(ck: Check, walked: Walked): void {
+  const { chains, facts, reached } = walked;
+  for (let i = 0; i < chains.length; i++) {
+    const ch = chains[i]!;
+    const hooks = reached[i]!;
     // A user chain whose rules need no place, or only places it stands in, has nothing refused.
-    if (
-      !ch.builtin &&
-      factsOf(ch.rules).places.every((p) => placeBroken(ck.table, ch, hooks, '', p) === undefined)
-    )
-      continue;
+    const f = facts[i]!.rules === ch.rules ? facts[i]! : factsOf(ch.rules);
+    if (!ch.builtin && placesHold(ck.table, ch, f, hooks)) continue;
     let refused: Set<Rule> | undefined;
     for (const rule of ch.rules) {
       const problem = placeProblem(ck.table, ch, hooks, rule);
