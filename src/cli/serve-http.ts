@@ -314,7 +314,14 @@ function endpointIndex(): { path: string; method: string; runs: string; paramete
     path,
     method: r.method,
     runs: r.about,
-    parameters: [...new Set([...Object.keys(r.values), ...Object.keys(r.switches)])],
+    parameters: [
+      ...new Set([
+        ...Object.keys(r.values),
+        ...Object.keys(r.switches),
+        // What the server itself reads of a trace question: the view beside it, and whether the document goes.
+        ...(path === '/api/trace' ? ['html', 'answer'] : []),
+      ]),
+    ],
   }));
 }
 

@@ -178,6 +178,16 @@ describe('serve: the API answers as the CLI does', () => {
     expect(filled).toBe(whole.html);
   });
 
+  it('the endpoint index names what a trace question takes', async () => {
+    const r = await fetch(new URL('/api', h.url));
+    const index = (await r.json()) as { endpoints: { path: string; parameters: string[] }[] };
+    const trace = index.endpoints.find((e) => e.path === '/api/trace');
+    expect(trace?.parameters).toEqual(
+      expect.arrayContaining(['from', 'to', 'defaults', 'html', 'answer']),
+    );
+    expect(index.endpoints.find((e) => e.path === '/api/reach')?.parameters).not.toContain('html');
+  });
+
   it('the hops of a question no longer kept are traced again', async () => {
     const q = '/api/trace?from=default/frontend&to=default/store-be-2:80';
     const first = (await get(h, `${q}&html=hops`)).body;
