@@ -19,12 +19,28 @@ export function nsName(o: { metadata: ObjectMeta }): string {
   return `${o.metadata.namespace ?? 'default'}/${o.metadata.name}`;
 }
 
-/** `nsName(a)` against `nsName(b)` as strings, without building them when the namespaces are one. */
+/** `nsName(a)` against `nsName(b)` as strings, without building them. */
 export function cmpNsName(a: { metadata: ObjectMeta }, b: { metadata: ObjectMeta }): number {
   const na = a.metadata.namespace ?? 'default';
   const nb = b.metadata.namespace ?? 'default';
-  const x = na === nb ? a.metadata.name : `${na}/${a.metadata.name}`;
-  const y = na === nb ? b.metadata.name : `${nb}/${b.metadata.name}`;
+  if (na === nb) {
+    const x = a.metadata.name;
+    const y = b.metadata.name;
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
+  // Two namespaces: decided where they differ, else (one a prefix of the other) by the
+  // shorter one's `/` against the longer one's next character.
+  const n = Math.min(na.length, nb.length);
+  for (let i = 0; i < n; i++) {
+    const d = na.charCodeAt(i) - nb.charCodeAt(i);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  const ca = na.length > n ? na.charCodeAt(n) : 47;
+  const cb = nb.length > n ? nb.charCodeAt(n) : 47;
+  if (ca !== cb) return ca < cb ? -1 : 1;
+  // A `/` in the longer namespace (not a valid name): the keys themselves.
+  const x = `${na}/${a.metadata.name}`;
+  const y = `${nb}/${b.metadata.name}`;
   return x < y ? -1 : x > y ? 1 : 0;
 }
 

@@ -57,8 +57,11 @@ export function buildModel(
   const externalHosts = buildExternalHosts(b, cluster, nodes, entries(kinds, 'ExternalHost'));
   const podEntries = entries(kinds, 'Pod');
   // A pod without a namespace is the one `entries` copies (the others are taken as loaded).
-  for (const e of podEntries) if (e.object !== e.loaded!.object) defaultNamespace(e);
-  for (const e of endpointPods(b, cluster, nodes, objects)) podEntries.push(e);
+  for (let i = 0; i < podEntries.length; i++) {
+    const e = podEntries[i]!;
+    if (e.object !== e.loaded!.object) defaultNamespace(e);
+  }
+  for (const e of endpointPods(b, cluster, nodes, kinds)) podEntries.push(e);
   const { pods, read, podsByIP, podsByNode, podsSharingIP } = buildPods(
     b,
     cluster,

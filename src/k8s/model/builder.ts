@@ -146,7 +146,9 @@ export class ObjectsByKind {
     // Objects of a kind mostly come together (a List of Pods, then of Services): the last list is kept at hand.
     let kind: string | undefined;
     let list: LoadedObject[] = [];
-    for (const l of objects) {
+    // Indexed: a for-of makes a result per object until optimised, and this runs once.
+    for (let i = 0; i < objects.length; i++) {
+      const l = objects[i]!;
       const k = l.object.kind;
       if (k !== kind) {
         kind = k;

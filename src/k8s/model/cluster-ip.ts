@@ -141,8 +141,9 @@ export function allocateClusterIPs(
     }
   }
   let cursor = Math.min(11, usable);
-  for (const [key, s] of services) {
-    if (!wants(s)) continue;
+  // forEach: a loop over the entries makes a pair and a result per Service until optimised.
+  services.forEach((s, key) => {
+    if (!wants(s)) return;
     let n = cursor;
     let tries = 0;
     while (tries < usable && (n < 1 || n > usable || taken(n))) {
@@ -157,7 +158,7 @@ export function allocateClusterIPs(
         `the serviceCIDR ${cluster.serviceCIDR} has no free address left`,
         'use a larger Cluster spec.serviceCIDR',
       );
-      continue;
+      return;
     }
     assign(
       key,
@@ -165,9 +166,9 @@ export function allocateClusterIPs(
       'no clusterIP; the API server picks a free serviceCIDR address at random, packeteye the lowest free one from the eleventh, in namespace/name order',
     );
     cursor = n + 1;
-  }
-  for (const s of services.values()) {
+  });
+  services.forEach((s) => {
     if (s.spec.clusterIP !== undefined && s.spec.clusterIPs === undefined)
       s.spec.clusterIPs = [s.spec.clusterIP];
-  }
+  });
 }

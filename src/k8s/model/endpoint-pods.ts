@@ -13,9 +13,9 @@
  */
 
 import { cidrContains, parseCidr } from '../../wire/addr.js';
-import { STAND_IN_ANNOTATION, type LoadedObject } from '../load.js';
+import { STAND_IN_ANNOTATION } from '../load.js';
 import type { ContainerPort, EndpointSlice, KubeObject, Pod } from '../types.js';
-import { cmp, type Builder, type Entry } from './builder.js';
+import { cmp, type Builder, type Entry, type ObjectsByKind } from './builder.js';
 import type { ClusterConfig, ModelNode } from './types.js';
 
 function isIpv4Slice(o: KubeObject): o is EndpointSlice {
@@ -26,22 +26,25 @@ export function endpointPods(
   b: Builder,
   cluster: ClusterConfig,
   nodes: ReadonlyMap<string, ModelNode>,
-  objects: readonly LoadedObject[],
+  kinds: ObjectsByKind,
 ): Entry<Pod>[] {
+  const slices = kinds.of('EndpointSlice');
   // Without IPv4 slices in the input, there is nothing to stand in for (and no set of every pod to make).
-  if (nodes.size === 0 || !objects.some((l) => isIpv4Slice(l.object))) return [];
+  if (nodes.size === 0 || !slices.some((l) => isIpv4Slice(l.object))) return [];
   const taken = new Set<string>();
   const podNames = new Set<string>();
-  for (const { object: o } of objects) {
-    if (o.kind === 'Pod') podNames.add(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
-    if (o.kind === 'Pod' && o.status?.podIP) taken.add(o.status.podIP);
-    if (o.kind === 'ExternalHost') taken.add(o.spec.address);
+  for (const { object: o } of kinds.of('Pod')) {
+    if (o.kind !== 'Pod') continue;
+    podNames.add(`${o.metadata.namespace ?? 'default'}/${o.metadata.name}`);
+    if (o.status?.podIP) taken.add(o.status.podIP);
   }
+  for (const { object: o } of kinds.of('ExternalHost'))
+    if (o.kind === 'ExternalHost') taken.add(o.spec.address);
   for (const n of nodes.values()) for (const a of n.status.addresses) taken.add(a.address);
   const clusterNet = parseCidr(cluster.clusterCIDR);
   const sortedNodes = [...nodes.values()].sort((x, y) => cmp(x.metadata.name, y.metadata.name));
   const out: Entry<Pod>[] = [];
-  for (const { object: s } of objects) {
+  for (const { object: s } of slices) {
     if (!isIpv4Slice(s)) continue;
     const ns = s.metadata.namespace ?? 'default';
     const slice = `EndpointSlice ${ns}/${s.metadata.name}`;

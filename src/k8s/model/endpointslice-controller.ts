@@ -31,6 +31,8 @@ export function deriveSlices(
   nodes: ReadonlyMap<string, ModelNode>,
   /** Each node's zone label by node name (`zonesOf`), when the caller derives many Services' slices. */
   zones: ReadonlyMap<string, string | undefined> = zonesOf(nodes),
+  /** `selected` is in `ns/name` order already (as the model's selector index gives it). */
+  inOrder = false,
 ): ModelEndpointSlice[] {
   const ns = svc.metadata.namespace;
   const name = svc.metadata.name;
@@ -39,7 +41,7 @@ export function deriveSlices(
   const groups: { ports: EndpointPort[]; endpoints: Endpoint[] }[] = [];
   // A pod's resolved port per Service port (-1: none), before it is known to start a group.
   const resolved = new Array<number>(svcPorts.length);
-  for (const pod of inKeyOrder(selected)) {
+  for (const pod of inOrder ? selected : inKeyOrder(selected)) {
     const phase = pod.status.phase;
     if (phase === 'Succeeded' || phase === 'Failed') continue;
     for (let k = 0; k < svcPorts.length; k++) resolved[k] = findPort(pod, svcPorts[k]!) ?? -1;

@@ -287,7 +287,7 @@ function serviceSlices(
       "kube-proxy reads EndpointSlices only, which packeteye derives from the Service's selector like the EndpointSlice controller",
     );
     if (givenSlices) return givenSlices;
-    const derived = deriveSlices(svc, selected, nodes, zones);
+    const derived = deriveSlices(svc, selected, nodes, zones, true);
     for (const s of derived) {
       b.note(
         `EndpointSlice ${s.metadata.namespace}/${s.metadata.name}`,

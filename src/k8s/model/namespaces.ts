@@ -29,7 +29,7 @@ export function buildNamespaces(
     }
   }
   let last: string | undefined;
-  for (const ns of names) if (ns !== last) referenced.add((last = ns));
+  for (let i = 0; i < names.length; i++) if (names[i] !== last) referenced.add((last = names[i]!));
   for (const name of [...referenced].sort()) {
     if (namespaces.has(name)) continue;
     namespaces.set(name, {

@@ -83,6 +83,10 @@ function checkGivenPodCIDRs(
   const serviceNet = parseCidr(cluster.serviceCIDR);
   const underlay = parseCidr(cluster.underlay.cidr);
   const podNodeAddressing = cluster.cni.plugin !== 'calico';
+  const others = [
+    ['serviceCIDR', serviceNet],
+    ['underlay', underlay],
+  ] as const;
   const given: GivenPodCIDR[] = [];
   for (const e of sorted) {
     const n = e.object;
@@ -108,10 +112,7 @@ function checkGivenPodCIDRs(
           `${msg}; calico allocates pod addresses from its IP pool, not from the node's podCIDR`,
         );
     }
-    for (const [what, net] of [
-      ['serviceCIDR', serviceNet],
-      ['underlay', underlay],
-    ] as const) {
+    for (const [what, net] of others) {
       if (cidrsOverlap(cidr, net)) {
         b.error(
           e,

@@ -115,13 +115,14 @@ export function allocateNodePorts(
     nodePortOwner.set(nextPort, key);
     return nextPort++;
   };
-  for (const [key, s] of services) {
+  // forEach: a loop over the entries makes a pair and a result per Service until optimised.
+  services.forEach((s, key) => {
     const t = s.spec.type;
     if (
       t !== 'NodePort' &&
       !(t === 'LoadBalancer' && s.spec.allocateLoadBalancerNodePorts !== false)
     )
-      continue;
+      return;
     s.spec.ports.forEach((p, i) => {
       if (p.nodePort !== undefined) return;
       // The same port number over two protocols shares one node port (service REST initNodePorts).
@@ -138,16 +139,16 @@ export function allocateNodePorts(
         `no nodePort; the API server picks a free port in ${formatRange(range)} at random, packeteye the lowest free one, in namespace/name order`,
       );
     });
-  }
-  for (const [key, s] of services) {
+  });
+  services.forEach((s, key) => {
     if (
       s.spec.type !== 'LoadBalancer' ||
       s.spec.externalTrafficPolicy !== 'Local' ||
       s.spec.healthCheckNodePort !== undefined
     )
-      continue;
+      return;
     const np = allocPort(key, 'spec.healthCheckNodePort');
-    if (np === undefined) continue;
+    if (np === undefined) return;
     s.spec.healthCheckNodePort = np;
     b.note(
       objectRef(s),
@@ -155,5 +156,5 @@ export function allocateNodePorts(
       np,
       'LoadBalancer with externalTrafficPolicy Local: the API server allocates a health-check node port',
     );
-  }
+  });
 }

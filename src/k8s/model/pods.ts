@@ -103,7 +103,7 @@ function sortByKey(raw: readonly Entry<Pod>[], f: PodFacts): Sorted {
       if (l === undefined) byNs.set(ns, [i]);
       else l.push(i);
     }
-    const out: Entry<Pod>[] = [];
+    const out = new Array<Entry<Pod>>(n);
     let k = 0;
     for (const ns of [...byNs.keys()].sort((x, y) => cmp(`${x}/`, `${y}/`))) {
       const l = byNs.get(ns)!;
@@ -116,9 +116,10 @@ function sortByKey(raw: readonly Entry<Pod>[], f: PodFacts): Sorted {
           sameKey = true;
           return x - y;
         });
-      for (const x of order) {
-        from[k++] = l[x]!;
-        out.push(raw[l[x]!]!);
+      for (let o = 0; o < order.length; o++) {
+        const x = order[o]!;
+        from[k] = l[x]!;
+        out[k++] = raw[l[x]!]!;
       }
     }
     entries = out;
@@ -336,13 +337,15 @@ export function buildPods(
   // The pods came in key order, and the indexes with them, unless some got their
   // address afterwards or two pods have one name (the later one kept, in the first's place).
   if (needIP.length === 0 && !sameKey) {
-    const list: ModelPod[] = [];
+    let kept = 0;
+    for (let i = 0; i < done.length; i++) if (done[i] !== undefined) kept++;
+    const list = new Array<ModelPod>(kept);
     const placeInList = new Int32Array(entries.length);
-    for (let i = 0; i < done.length; i++) {
+    for (let i = 0, m = 0; i < done.length; i++) {
       const p = done[i];
       if (p !== undefined) {
-        placeInList[i] = list.length;
-        list.push(p);
+        placeInList[i] = m;
+        list[m++] = p;
       }
     }
     const at = new Int32Array(list.length);
