@@ -35,7 +35,13 @@ import {
   type Reader,
   type TableState,
 } from './restore.js';
-import { detectBackend, ruleDiagnostic, validateTable, type Backend } from './validate.js';
+import {
+  detectBackend,
+  jumpTargets,
+  ruleDiagnostic,
+  validateTable,
+  type Backend,
+} from './validate.js';
 
 export { parseRule } from './rule.js';
 export { CODE_UNKNOWN_CHAIN } from './restore.js';
@@ -164,12 +170,9 @@ function commitTable(
   // A rule with a bad target is dropped, like any rule with an error.
   for (const chain of t.chains.values()) {
     let bad = false;
-    for (const rule of chain.rules) {
-      const tg = rule.target;
-      if (tg && (tg.kind === 'jump' || tg.kind === 'goto')) {
-        const to = t.chains.get(tg.chain);
-        if (!to || to.builtin) bad = true;
-      }
+    for (const name of jumpTargets(chain)) {
+      const to = t.chains.get(name);
+      if (!to || to.builtin) bad = true;
     }
     if (!bad) continue;
     chain.rules = chain.rules.filter((rule) => {

@@ -14,6 +14,23 @@ describe('rulesets are checked at COMMIT as the kernel checks them', () => {
     expect(errors.map((e) => [e.code, e.file, e.line])).toEqual([[c.code, 'd.rules', c.line]]);
   });
 
+  it.each([
+    ['a loop closed by a rule added later', '-A X -p tcp -j X', 'iptables-loop'],
+    [
+      'a DNAT in a chain INPUT reaches',
+      '-A X -p tcp -j DNAT --to-destination 10.0.0.1',
+      'iptables-wrong-place',
+    ],
+    ['a jump to a chain the table lacks', '-A X -j Y', 'iptables-unknown-chain'],
+  ])('checks a --noflush table opened again with its new rules: %s', (_, rule, code) => {
+    // The chains' rules were checked at the first COMMIT; the second checks them as they are now.
+    const table = (name: string) =>
+      `*${name}\n:X - [0:0]\n-A INPUT -j X\nCOMMIT\n*${name}\n${rule}\nCOMMIT\n`;
+    const name = code === 'iptables-wrong-place' ? 'nat' : 'filter';
+    const { diagnostics } = parseIptablesSave(table(name), 'd.rules', { noflush: true });
+    expect(diagnostics.map((d) => [d.code, d.line])).toEqual([[code, 6]]);
+  });
+
   it('names the loop and how the hook reaches it', () => {
     const c = VALIDATE_CASES.find(
       (k) => k.name === 'loop off the path of a packet to a local address (only OUTPUT reaches it)',

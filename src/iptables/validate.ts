@@ -53,6 +53,13 @@ export interface ValidChain {
   readonly name: string;
   readonly builtin: boolean;
   rules: Rule[];
+  /**
+   * Set when `rules` is shared and never changed in place (parse.ts placed
+   * rules): what the checks read of it is kept for the next table that holds
+   * it. Any other rules array may still change (a `--noflush` table opened
+   * again) and is read each time.
+   */
+  readonly firstLine?: number | undefined;
 }
 
 interface Place {
@@ -159,8 +166,16 @@ interface RulesFacts {
 
 const FACTS = new WeakMap<readonly Rule[], RulesFacts>();
 
-function factsOf(rules: readonly Rule[]): RulesFacts {
-  let f = FACTS.get(rules);
+/** The chains a chain's rules jump or go to, in rule order. */
+export function jumpTargets(ch: ValidChain): readonly string[] {
+  return factsOf(ch).jumpTo;
+}
+
+/** The facts of a chain's rules: kept for a shared rules array, else read now. */
+function factsOf(ch: ValidChain): RulesFacts {
+  const rules = ch.rules;
+  const keep = ch.firstLine !== undefined;
+  let f = keep ? FACTS.get(rules) : undefined;
   if (f) return f;
   const jumpAt: number[] = [];
   const jumpTo: string[] = [];
@@ -179,7 +194,7 @@ function factsOf(rules: readonly Rule[]): RulesFacts {
     for (const m of r.matches) need(matchPlace(m)?.place);
   }
   f = { jumpAt, jumpTo, places, rules, held: new Map() };
-  FACTS.set(rules, f);
+  if (keep) FACTS.set(rules, f);
   return f;
 }
 
@@ -208,7 +223,7 @@ function walkFromHooks(ck: Check): Walked {
   for (let i = 0; i < n; i++) index.set(chains[i]!.name, i);
   // Jump k of chain i (its rule facts[i].jumpAt[k]) goes to user chain jumps[first[i] + k], or -1
   // (no such chain, a built-in).
-  const facts = chains.map((c) => factsOf(c.rules));
+  const facts = chains.map(factsOf);
   const first = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) first[i + 1] = first[i]! + facts[i]!.jumpTo.length;
   const jumps = new Int32Array(first[n]!);
@@ -364,7 +379,7 @@ function checkPlaces(ck: Check, walked: Walked): void {
     const ch = chains[i]!;
     const hooks = reached[i]!;
     // A user chain whose rules need no place, or only places it stands in, has nothing refused.
-    const f = facts[i]!.rules === ch.rules ? facts[i]! : factsOf(ch.rules);
+    const f = facts[i]!.rules === ch.rules ? facts[i]! : factsOf(ch);
     if (!ch.builtin && placesHold(ck.table, ch, f, hooks)) continue;
     let refused: Set<Rule> | undefined;
     for (const rule of ch.rules) {
