@@ -75,10 +75,15 @@ export const DNS1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 // or double '-'.
 const IANA_SVC_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 
+/** Port names found valid (the check is pure; 150,000 pods repeat a few): a bounded memo, emptied when full. */
+const VALID_PORT_NAMES = new Set<string>();
+
 export function isValidPortName(name: string): boolean {
-  return (
-    name.length <= 15 && IANA_SVC_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--')
-  );
+  if (VALID_PORT_NAMES.has(name)) return true;
+  const ok =
+    name.length <= 15 && IANA_SVC_NAME.test(name) && /[a-z]/.test(name) && !name.includes('--');
+  if (ok) remember(VALID_PORT_NAMES, name);
+  return ok;
 }
 
 /** True when `o` has a field of its own (Object.keys(o).length > 0, without the array). */

@@ -309,10 +309,20 @@ export function nearestField(name: string, known: readonly string[]): string | u
  * per key, no prototype in the way: `constructor` or `toString` is not a
  * field because Object.prototype has it) and its names for the suggestion.
  */
-type Compiled =
-  | true
-  | { readonly fields: ReadonlyMap<string, Compiled>; readonly names: readonly string[] }
-  | { readonly item: Compiled };
+type Compiled = true | Level | { readonly item: Compiled };
+
+/**
+ * A mapping's fields. `seen` and `seenShape` remember the known fields of the
+ * last mapping read at this level, by place: objects of one kind list their
+ * fields in one order, so a field is mostly found by one comparison (a memo
+ * of `fields`, which it always agrees with).
+ */
+interface Level {
+  readonly fields: ReadonlyMap<string, Compiled>;
+  readonly names: readonly string[];
+  readonly seen: string[];
+  readonly seenShape: Compiled[];
+}
 
 const compiled = new Map<Shape, Compiled>();
 
@@ -324,7 +334,8 @@ function compile(shape: Shape): Compiled {
     else {
       const rec = shape as Readonly<Record<string, Shape>>;
       const names = Object.keys(rec);
-      c = { fields: new Map(names.map((n) => [n, compile(rec[n]!)] as const)), names };
+      const fields = new Map(names.map((n) => [n, compile(rec[n]!)] as const));
+      c = { fields, names, seen: [], seenShape: [] };
     }
     compiled.set(shape, c);
   }
@@ -351,9 +362,20 @@ function walk(d: Decoder, value: unknown, shape: Compiled, path: (string | numbe
   }
   if (!isRec(value)) return; // a type error is the decoder's to report
   // for-in, not Object.keys: no array of the keys made for each level of 150,000 objects.
+  const { seen, seenShape } = shape;
+  let at = 0;
   for (const field in value) {
     if (!Object.hasOwn(value, field)) continue;
-    const sub = shape.fields.get(field);
+    let sub: Compiled | undefined;
+    if (seen[at] === field) sub = seenShape[at];
+    else {
+      sub = shape.fields.get(field);
+      if (sub !== undefined && at < shape.names.length) {
+        seen[at] = field;
+        seenShape[at] = sub;
+      }
+    }
+    at++;
     if (sub === true) continue;
     if (sub !== undefined) {
       path.push(field);
