@@ -92,6 +92,20 @@ function raw(
   });
 }
 
+/** A brief view with every hop's body put in its placeholder (as the page does), each exactly once. */
+function withBodies(brief: string, bodies: Record<string, string>): string {
+  let n = 0;
+  const filled = brief.replace(
+    /(<li class="hop" id="([^"]+)".*?<div class="hopbody") data-later="">.*?<\/div>/g,
+    (_m, open: string, id: string) => {
+      n++;
+      return `${open}>${bodies[id]}</div>`;
+    },
+  );
+  expect(n).toBe(Object.keys(bodies).length);
+  return filled;
+}
+
 describe('serve: the API answers as the CLI does', () => {
   const file = 'examples/two-nodes.yaml';
   let h: ServeHandle;
@@ -166,16 +180,7 @@ describe('serve: the API answers as the CLI does', () => {
     const hops = (await get(h, `${path}&html=hops`)).body;
     expect(hops.answer).toBeUndefined();
     const bodies = hops.hops as unknown as Record<string, string>;
-    let n = 0;
-    const filled = (brief.html as unknown as string).replace(
-      /(<li class="hop" id="([^"]+)".*?<div class="hopbody") data-later="">.*?<\/div>/g,
-      (_m, open: string, id: string) => {
-        n++;
-        return `${open}>${bodies[id]}</div>`;
-      },
-    );
-    expect(n).toBe(Object.keys(bodies).length);
-    expect(filled).toBe(whole.html);
+    expect(withBodies(brief.html as unknown as string, bodies)).toBe(whole.html);
   });
 
   it('the endpoint index names what a trace question takes', async () => {
@@ -186,6 +191,17 @@ describe('serve: the API answers as the CLI does', () => {
       expect.arrayContaining(['from', 'to', 'defaults', 'html', 'answer']),
     );
     expect(index.endpoints.find((e) => e.path === '/api/reach')?.parameters).not.toContain('html');
+  });
+
+  it('the hops of a kept trace are as its view was, after other questions', async () => {
+    const q = '/api/trace?from=default/frontend&to=default/store-be-3:80&seed=5';
+    const whole = (await get(h, `${q}&html=1`)).body.html as unknown as string;
+    const brief = (await get(h, `${q}&html=brief&answer=0`)).body.html as unknown as string;
+    // Other questions over the same nodes in between: they reuse what the kept trace saw.
+    for (const to of ['default/store-be-1:80', 'svc/default/store-be:80', 'default/store-be-3:80'])
+      await get(h, `/api/trace?from=default/frontend&to=${to}&html=brief`);
+    const bodies = (await get(h, `${q}&html=hops`)).body.hops as unknown as Record<string, string>;
+    expect(withBodies(brief, bodies)).toBe(whole);
   });
 
   it('the hops of a question no longer kept are traced again', async () => {
