@@ -160,8 +160,8 @@ interface RulesFacts {
   readonly places: readonly Place[];
   /** The rules array they are of. */
   readonly rules: readonly Rule[];
-  /** Whether they all hold, by table (its place in TABLE_NAMES) × 32 + hooks. */
-  readonly held: Map<number, boolean>;
+  /** Whether they all hold, by table (its place in TABLE_NAMES) × 32 + hooks (made when first asked). */
+  held: Map<number, boolean> | undefined;
 }
 
 const FACTS = new WeakMap<readonly Rule[], RulesFacts>();
@@ -193,7 +193,7 @@ function factsOf(ch: ValidChain): RulesFacts {
     if (r.target) need(TARGET_PLACES[targetName(r.target)]);
     for (const m of r.matches) need(matchPlace(m)?.place);
   }
-  f = { jumpAt, jumpTo, places, rules, held: new Map() };
+  f = { jumpAt, jumpTo, places, rules, held: undefined };
   if (keep) FACTS.set(rules, f);
   return f;
 }
@@ -365,10 +365,10 @@ const hookMask = (hooks: readonly HookName[]): number => hooks.reduce((m, h) => 
 function placesHold(table: TableName, ch: ValidChain, f: RulesFacts, hooks: number): boolean {
   if (f.places.length === 0) return true;
   const key = TABLE_NAMES.indexOf(table) * 32 + hooks;
-  let held = f.held.get(key);
+  let held = f.held?.get(key);
   if (held === undefined) {
     held = f.places.every((p) => placeBroken(table, ch, hooks, '', p) === undefined);
-    f.held.set(key, held);
+    (f.held ??= new Map()).set(key, held);
   }
   return held;
 }
