@@ -14,7 +14,7 @@ import { cmpNsName, findPort } from './accessors.js';
 import type { Builder, Entry } from './builder.js';
 import { apiserverSlice, deriveSlices, zonesOf } from './endpointslice-controller.js';
 import type { PodsByKey } from './pod-index.js';
-import type { PodsRead } from './pods.js';
+import type { PodsRead } from './pods-read.js';
 import {
   LABEL_SERVICE_NAME,
   type ClusterConfig,
