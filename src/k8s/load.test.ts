@@ -25,6 +25,23 @@ spec:
   - name: c
 ${extra}`;
 
+describe("loadDocuments: a loaded object's source", () => {
+  const POD =
+    'apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers:\n  - name: c\n';
+
+  it('is found by the object itself, invisible to its keys and comparisons; a copy has none', () => {
+    const lo = load(POD).objects[0]!;
+    const copy = { ...lo, object: { ...lo.object } };
+    expect(Reflect.ownKeys(lo.object)).toEqual(['apiVersion', 'kind', 'metadata', 'spec']);
+    expect(copy.object).toEqual(lo.object);
+    expect(JSON.stringify(copy.object)).toBe(JSON.stringify(lo.object));
+    // The field's own line for the loaded object; the object's line for a copy (as a WeakMap keyed by the object).
+    expect(locate(lo, 'spec.containers[0].name').line).toBe(7);
+    expect(locate(copy, 'spec.containers[0].name').line).toBe(1);
+    expect(locate({ object: lo.object, origin: { ...lo.origin } }, 'spec').line).toBe(5);
+  });
+});
+
 describe('loadDocuments: empty inputs', () => {
   it.each([
     ['nothing', '', true],

@@ -289,3 +289,46 @@ describe('unknown fields at random places in a pod, in YAML and JSON', () => {
     );
   });
 });
+
+describe('unknown fields: objects of one kind listing their fields in any order', () => {
+  const KNOWN_SPEC = ['containers', 'nodeName', 'hostname', 'subdomain', 'schedulerName'];
+  const UNKNOWN_SPEC = ['nodename', 'bogus', 'constructor', 'toString'];
+  const KNOWN_PORT = ['containerPort', 'name', 'protocol'];
+  const UNKNOWN_PORT = ['port', 'hostport', 'valueOf'];
+  const value = (k: string): unknown =>
+    k === 'containerPort' ? 80 : k === 'protocol' ? 'TCP' : k === 'name' ? 'http' : 'x';
+
+  it('each object is warned of exactly its own unknown fields, whatever the objects before it listed', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            spec: fc.shuffledSubarray([...KNOWN_SPEC, ...UNKNOWN_SPEC]),
+            port: fc.shuffledSubarray([...KNOWN_PORT, ...UNKNOWN_PORT]),
+          }),
+          { minLength: 1, maxLength: 6 },
+        ),
+        (pods) => {
+          const expected: string[] = [];
+          const items = pods.map((p, i) => {
+            const port = Object.fromEntries(p.port.map((k) => [k, value(k)]));
+            const spec = Object.fromEntries(
+              p.spec.map((k) => [k, k === 'containers' ? [{ name: 'c', ports: [port] }] : 'x']),
+            );
+            for (const k of p.spec) {
+              if (UNKNOWN_SPEC.includes(k)) expected.push(`Pod p${i} spec.${k}`);
+              if (k === 'containers')
+                for (const q of p.port)
+                  if (UNKNOWN_PORT.includes(q))
+                    expected.push(`Pod p${i} spec.containers[0].ports[0].${q}`);
+            }
+            return { apiVersion: 'v1', kind: 'Pod', metadata: { name: `p${i}` }, spec };
+          });
+          const text = JSON.stringify({ apiVersion: 'v1', kind: 'List', items });
+          expect(unknownFields(text).map((d) => `${d.object} ${d.field}`)).toEqual(expected);
+        },
+      ),
+      { numRuns: 200, seed: 17 },
+    );
+  });
+});
