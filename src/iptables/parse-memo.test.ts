@@ -6,7 +6,8 @@
  * the tables have errors (read again rule by rule).
  */
 import { describe, expect, it } from 'vitest';
-import { ruleLine, type Ruleset } from '../kernel/netfilter/types.js';
+import { placed } from './testing/placed.js';
+import { ruleLine } from '../kernel/netfilter/types.js';
 import {
   parseIptablesSave,
   parseIptablesTables,
@@ -14,24 +15,6 @@ import {
   type SaveChainLines,
   type SaveTableLines,
 } from './parse.js';
-
-/** A ruleset's rules with the line each stands at, whether its own or placed. */
-function placed(rs: Ruleset): unknown {
-  return [...rs.tables.values()].map((t) => ({
-    name: t.name,
-    chains: [...t.chains.values()].map((c) => ({
-      name: c.name,
-      policy: c.policy,
-      line: c.source.line,
-      rules: c.rules.map((r, i) => ({
-        m: r.matches,
-        t: r.target,
-        text: r.text,
-        line: ruleLine(c, i),
-      })),
-    })),
-  }));
-}
 
 /** The text `parseIptablesTables` reads the tables as. */
 function textOf(tables: readonly SaveTableLines[]): string {

@@ -11,9 +11,9 @@
  * are written once.
  */
 import { describe, expect, it } from 'vitest';
+import { placed } from '../iptables/testing/placed.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
-import { ruleLine, type Ruleset } from '../kernel/netfilter/types.js';
 import { formatDump, type Dump } from './dump.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
 import { generateNftablesRules } from './nftables/index.js';
@@ -31,24 +31,6 @@ function plainDump(d: Dump): unknown {
       policy: c.policy,
       rules: [...c.rules],
       parsed: c.parsed ? [...c.parsed] : undefined,
-    })),
-  }));
-}
-
-/** A ruleset's rules with the line each stands at, whether its own or placed. */
-function placed(rs: Ruleset): unknown {
-  return [...rs.tables.values()].map((t) => ({
-    name: t.name,
-    chains: [...t.chains.values()].map((c) => ({
-      name: c.name,
-      policy: c.policy,
-      line: c.source.line,
-      rules: c.rules.map((r, i) => ({
-        matches: r.matches,
-        target: r.target,
-        text: r.text,
-        line: ruleLine(c, i),
-      })),
     })),
   }));
 }
