@@ -134,15 +134,16 @@ async function handle(
   sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
 }
 
+const ON_VALUES = ['', '1', 'true', 'yes'];
+const OFF_VALUES = ['0', 'false', 'no'];
+const SWITCH_VALUES = [...ON_VALUES, ...OFF_VALUES];
+
 /** What `html=` asks beside a trace: the whole view, the view with its hops' bodies left out, or those bodies. */
-const VIEWS: Readonly<Record<string, 'whole' | 'brief' | 'hops'>> = {
-  '1': 'whole',
-  true: 'whole',
-  yes: 'whole',
-  '': 'whole',
-  brief: 'brief',
-  hops: 'hops',
-};
+const VIEWS: ReadonlyMap<string, 'whole' | 'brief' | 'hops'> = new Map([
+  ...ON_VALUES.map((v) => [v, 'whole'] as const),
+  ['brief', 'brief'],
+  ['hops', 'hops'],
+]);
 
 /** The traces the page asked last, by command line, for the hop bodies it fetches next (per reading). */
 const recent = new WeakMap<Kept, Map<string, { t: L7Trace; o: Outcome }>>();
@@ -167,9 +168,9 @@ async function trace(
   const answer = query.get('answer');
   query.delete('html');
   query.delete('answer');
-  const view = asked === null || OFF_VALUES.includes(asked) ? undefined : VIEWS[asked];
-  if (asked !== null && view === undefined && !OFF_VALUES.includes(asked))
-    return refuse(res, `html=${asked}: give 1, brief, hops or 0`);
+  const off = asked === null || OFF_VALUES.includes(asked);
+  const view = off ? undefined : VIEWS.get(asked);
+  if (!off && view === undefined) return refuse(res, `html=${asked}: give 1, brief, hops or 0`);
   if (answer !== null && !SWITCH_VALUES.includes(answer))
     return refuse(res, `answer=${answer}: give true or false`);
   const withAnswer = view !== 'hops' && (answer === null || ON_VALUES.includes(answer));
@@ -253,10 +254,6 @@ function guard(opts: ServeOptions, req: IncomingMessage): Outcome | undefined {
   } else if (origin === 'null') return refusal(403, 'cross-origin', 'an opaque origin is refused');
   return undefined;
 }
-
-const ON_VALUES = ['', '1', 'true', 'yes'];
-const OFF_VALUES = ['0', 'false', 'no'];
-const SWITCH_VALUES = [...ON_VALUES, ...OFF_VALUES];
 
 async function readBody(req: IncomingMessage): Promise<string | undefined> {
   const chunks: Buffer[] = [];

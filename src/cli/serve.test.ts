@@ -217,6 +217,8 @@ describe('serve: the API answers as the CLI does', () => {
 
   it.each([
     ['html=maybe', 'html=maybe: give 1, brief, hops or 0'],
+    ['html=toString', 'html=toString: give 1, brief, hops or 0'],
+    ['html=constructor', 'html=constructor: give 1, brief, hops or 0'],
     ['answer=perhaps', 'answer=perhaps: give true or false'],
   ])('trace refuses %s', async (param, message) => {
     const r = await get(h, `/api/trace?from=default/frontend&to=svc/default/store-be:80&${param}`);
