@@ -31,6 +31,7 @@ import {
   declareChain,
   declareNamed,
   ownRules,
+  ruleAt,
   type ChainState,
   type Reader,
   type TableState,
@@ -351,13 +352,6 @@ interface SaveReader {
   end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
 }
 
-/** A rule as kept in a memo: no file or line of its own. */
-function placedRule(r: RuleBody): Rule {
-  return r.target
-    ? { matches: r.matches, target: r.target, text: r.text, source: PLACED }
-    : { matches: r.matches, text: r.text, source: PLACED };
-}
-
 /**
  * A chain just declared given rules read before (`SaveChainLines.memo`), placed from
  * `firstLine` on; false (nothing done) where the chain is not fresh.
@@ -396,13 +390,13 @@ function readPlaced(
   for (let k = 0; k < lines.length; k++) {
     const l = lines[k]!;
     if (l.body !== undefined) {
-      rules.push(placedRule(l.body));
+      rules.push(ruleAt(l.body, PLACED));
       continue;
     }
     rd.line(firstLine + k, l.text);
     const r = ch.rules === rules && rules.length === k + 1 ? rules[k]! : undefined;
     if (r?.source.line !== firstLine + k) ok = false;
-    else rules[k] = placedRule(r);
+    else rules[k] = ruleAt(r, PLACED);
   }
   ch.firstLine = firstLine;
   return ok &&
@@ -583,11 +577,7 @@ function saveReader(
     if (ch.firstLine !== undefined) ownRules(ch);
     lastLine = lineNo;
     const source: SourceRef = file !== undefined ? { file, line: lineNo } : { line: lineNo };
-    ch.rules.push(
-      body.target
-        ? { matches: body.matches, target: body.target, text: body.text, source }
-        : { matches: body.matches, text: body.text, source },
-    );
+    ch.rules.push(ruleAt(body, source));
   };
 
   /** `:NAME POLICY [0:0]` from its words: what `line` does with that text, without reading it. */

@@ -12,7 +12,7 @@ import {
   type SourceRef,
   type TableName,
 } from '../kernel/netfilter/types.js';
-import { MAX_CHAIN_NAME, parseRuleTokens } from './rule.js';
+import { MAX_CHAIN_NAME, parseRuleTokens, type RuleBody } from './rule.js';
 import type { Token } from './tokenize.js';
 
 export const CODE_UNKNOWN_CHAIN = 'iptables-unknown-chain';
@@ -40,11 +40,15 @@ export function ownRules(ch: ChainState): Rule[] {
   ch.firstLine = undefined;
   return (ch.rules = ch.rules.map((r, i) => {
     if (r.source.line !== undefined) return r;
-    const source: SourceRef = { ...r.source, line: first + i };
-    return r.target
-      ? { matches: r.matches, target: r.target, text: r.text, source }
-      : { matches: r.matches, text: r.text, source };
+    return ruleAt(r, { ...r.source, line: first + i });
   }));
+}
+
+/** A rule from its parsed body, read at `source` (no `target` key when the body has none). */
+export function ruleAt(body: RuleBody, source: SourceRef): Rule {
+  return body.target
+    ? { matches: body.matches, target: body.target, text: body.text, source }
+    : { matches: body.matches, text: body.text, source };
 }
 
 /** The chain emptied (a flush). */
