@@ -122,6 +122,40 @@ function knownLabels(m: Rec): boolean {
   return true;
 }
 
+/**
+ * The last `metadata.labels` kept as the input's own mapping (every key and
+ * value found valid), and its keys in order. The objects of a dump come in
+ * runs with the same labels (a Deployment's pods one after another): one
+ * equal to the last, key for key in the same order, is read as that same
+ * mapping. Its own copy is then garbage at once, where 150,000 kept copies
+ * were each copied by the young collections they lived through. Labels are
+ * never written after the reading (the model builds from frozen objects).
+ */
+let lastLabels: Record<string, string> | undefined;
+let lastLabelKeys: readonly string[] = [];
+
+/** The last labels when `m` has the same keys, in the same order, with the same values. */
+function sameAsLastLabels(m: Rec): Record<string, string> | undefined {
+  const last = lastLabels;
+  if (last === undefined) return undefined;
+  const keys = lastLabelKeys;
+  let i = 0;
+  for (const k in m) {
+    if (!Object.hasOwn(m, k)) continue;
+    if (i >= keys.length || keys[i] !== k || m[k] !== last[k]) return undefined;
+    i++;
+  }
+  return i === keys.length ? last : undefined;
+}
+
+/** Remembers `m` (labels kept as the input's own mapping) as the last labels. */
+function rememberLabels(m: Record<string, string>): void {
+  const keys: string[] = [];
+  for (const k in m) if (Object.hasOwn(m, k)) keys.push(k);
+  lastLabels = m;
+  lastLabelKeys = keys;
+}
+
 /** The document's top: the path of an object's own fields. */
 const TOP: Path = Object.freeze([]);
 
@@ -519,7 +553,12 @@ export class Decoder {
         ns = namespace;
       }
     }
-    let labels = this.labels(m.labels, META_LABELS);
+    const rawLabels = m.labels;
+    let labels = isRec(rawLabels) ? sameAsLastLabels(rawLabels) : undefined;
+    if (labels === undefined) {
+      labels = this.labels(rawLabels, META_LABELS);
+      if (labels !== undefined && labels === rawLabels) rememberLabels(labels);
+    }
     if (labels && !hasField(labels)) labels = undefined;
     let annotations = this.stringMap(m.annotations, META_ANNOTATIONS);
     if (annotations && !hasField(annotations)) annotations = undefined;

@@ -1,0 +1,153 @@
+/**
+ * Decoding keeps one copy of what runs of objects repeat (a pod's labels
+ * equal to the last pod's, key for key in the same order; its image; podIPs'
+ * first address equal to podIP): the values are the input's, in its order,
+ * whatever came before, and every invalid label is still reported on the
+ * object that has it.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { formatPath, loadDocuments } from '../load.js';
+import { labelKeyProblem, labelValueProblem } from '../selector.js';
+import type { Pod } from '../types.js';
+
+interface P {
+  labels: [string, string][];
+  image: string;
+  podIPs: string[];
+}
+
+const pod = (p: P, i: number) => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: `p${i}`, namespace: 'ns', labels: Object.fromEntries(p.labels) },
+  spec: { nodeName: 'n1', containers: [{ name: 'c', image: p.image }] },
+  status: { podIP: '10.0.0.1', podIPs: p.podIPs.map((ip) => ({ ip })) },
+});
+
+/** Loads pods as a kubectl JSON list, one item a line. */
+function load(pods: object[]) {
+  const text = `{"apiVersion":"v1","kind":"List","items":[\n${pods.map((p) => JSON.stringify(p)).join(',\n')}\n]}\n`;
+  const r = loadDocuments([{ path: 'pods.json', text }]);
+  return { pods: r.objects.map((o) => o.object as Pod), diagnostics: r.diagnostics };
+}
+
+const valid = ([k, v]: [string, string]) =>
+  labelKeyProblem(k) === undefined && labelValueProblem(v) === undefined;
+
+describe('values repeated by a run of objects are read as the input has them', () => {
+  it('equal labels, images and podIPs are one value; another order or value is its own', () => {
+    const app = { app: 'web', tier: 'a' };
+    const { pods, diagnostics } = load([
+      pod({ labels: Object.entries(app), image: 'img:1', podIPs: ['10.0.0.1'] }, 0),
+      pod({ labels: Object.entries(app), image: 'img:1', podIPs: ['10.0.0.1'] }, 1),
+      pod({ labels: Object.entries(app), image: 'img:1', podIPs: ['10.0.0.1'] }, 2),
+      pod(
+        {
+          labels: [
+            ['tier', 'a'],
+            ['app', 'web'],
+          ],
+          image: 'img:2',
+          podIPs: [],
+        },
+        3,
+      ),
+      pod({ labels: [['app', 'web']], image: 'img:1', podIPs: [] }, 4),
+      pod(
+        {
+          labels: [
+            ['app', 'web'],
+            ['tier', 'b'],
+          ],
+          image: 'img:1',
+          podIPs: [],
+        },
+        5,
+      ),
+    ]);
+    expect(diagnostics).toEqual([]);
+    const labels = pods.map((p) => p.metadata.labels!);
+    expect(labels[2]).toBe(labels[1]);
+    expect(pods[2]!.spec.containers[0]!.image).toBe(pods[1]!.spec.containers[0]!.image);
+    expect(pods[0]!.status!.podIPs![0]!.ip).toBe(pods[0]!.status!.podIP);
+    expect(labels.map((l) => Object.entries(l))).toEqual([
+      [
+        ['app', 'web'],
+        ['tier', 'a'],
+      ],
+      [
+        ['app', 'web'],
+        ['tier', 'a'],
+      ],
+      [
+        ['app', 'web'],
+        ['tier', 'a'],
+      ],
+      [
+        ['tier', 'a'],
+        ['app', 'web'],
+      ],
+      [['app', 'web']],
+      [
+        ['app', 'web'],
+        ['tier', 'b'],
+      ],
+    ]);
+  });
+
+  it('on random runs: each pod has its own valid labels in order, and a warning per invalid one', () => {
+    const key = fc.constantFrom('app', 'tier', 'x/y', 'Bad Key', 'k');
+    const value = fc.constantFrom('web', 'db', '', 'not valid!', '-');
+    // A few sets in both orders, so that runs meet their own permutations, and any set.
+    const few = fc.constantFrom<[string, string][]>(
+      [
+        ['app', 'web'],
+        ['tier', 'db'],
+      ],
+      [
+        ['tier', 'db'],
+        ['app', 'web'],
+      ],
+      [['app', 'web']],
+      [
+        ['app', 'web'],
+        ['tier', 'db'],
+        ['k', '-'],
+      ],
+    );
+    const labels = fc.oneof(
+      few,
+      fc.uniqueArray(fc.tuple(key, value), { selector: ([k]) => k, maxLength: 4 }),
+    );
+    const p = fc.record({
+      labels,
+      image: fc.constantFrom('img:1', 'img:2'),
+      podIPs: fc.constantFrom(['10.0.0.1'], [], ['10.0.0.1', '10.0.0.2']),
+    });
+    // Runs: a pod repeated a few times, as a Deployment's pods come in a dump.
+    const runs = fc.array(fc.tuple(p, fc.integer({ min: 1, max: 3 })), { maxLength: 8 });
+    fc.assert(
+      fc.property(runs, (rs) => {
+        const ps = rs.flatMap(([x, n]) => Array.from({ length: n }, () => x));
+        const { pods, diagnostics } = load(ps.map(pod));
+        expect(pods).toHaveLength(ps.length);
+        ps.forEach((x, i) => {
+          const want = x.labels.filter(valid);
+          expect(Object.entries(pods[i]!.metadata.labels ?? {})).toEqual(want);
+          expect(pods[i]!.spec.containers[0]!.image).toBe(x.image);
+          expect(pods[i]!.status!.podIPs?.map((a) => a.ip)).toEqual(
+            x.podIPs.length > 0 ? x.podIPs : undefined,
+          );
+          const own = diagnostics.filter(
+            (d) => d.object === `Pod ns/p${i}` && d.code === 'k8s-invalid-label',
+          );
+          expect(own.map((d) => d.field)).toEqual(
+            x.labels.filter((l) => !valid(l)).map(([k]) => formatPath(['metadata', 'labels', k])),
+          );
+        });
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
