@@ -12,9 +12,9 @@ import { labelKeyProblem, labelValueProblem } from '../selector.js';
 import type { Pod } from '../types.js';
 
 interface P {
-  labels: [string, string][];
+  labels: readonly (readonly [string, string])[];
   image: string;
-  podIPs: string[];
+  podIPs: readonly string[];
 }
 
 const pod = (p: P, i: number) => ({
@@ -32,7 +32,7 @@ function load(pods: object[]) {
   return { pods: r.objects.map((o) => o.object as Pod), diagnostics: r.diagnostics };
 }
 
-const valid = ([k, v]: [string, string]) =>
+const valid = ([k, v]: readonly [string, string]) =>
   labelKeyProblem(k) === undefined && labelValueProblem(v) === undefined;
 
 describe('values repeated by a run of objects are read as the input has them', () => {
