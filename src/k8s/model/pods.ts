@@ -98,7 +98,7 @@ export function buildPods(
       values[i] = facts.value[j]!;
     }
   }
-  const given = holders(ips, undefined, values);
+  const given = holders(ips, values);
 
   // The model's pods by their place in key order (undefined: left out).
   const done = new Array<ModelPod | undefined>(entries.length).fill(undefined);
