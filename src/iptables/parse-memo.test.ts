@@ -8,13 +8,13 @@
 import { describe, expect, it } from 'vitest';
 import { placed } from './testing/placed.js';
 import { ruleLine } from '../kernel/netfilter/types.js';
+import { parseIptablesSave } from './parse.js';
 import {
-  parseIptablesSave,
   parseIptablesTables,
   type ChainMemo,
   type SaveChainLines,
   type SaveTableLines,
-} from './parse.js';
+} from './parse-tables.js';
 
 /** The text `parseIptablesTables` reads the tables as. */
 function textOf(tables: readonly SaveTableLines[]): string {

@@ -17,12 +17,12 @@ import {
   BUILTIN_CHAINS,
   TABLE_NAMES,
   type Chain,
-  type Rule,
   type Ruleset,
   type SourceRef,
   type Table,
   type TableName,
 } from '../kernel/netfilter/types.js';
+import { BlockChains, type Placement } from './block.js';
 import { CODE_SYNTAX, type RuleBody } from './rule.js';
 import { tokenizeLine } from './tokenize.js';
 import {
@@ -41,6 +41,7 @@ import {
   jumpTargets,
   ruleDiagnostic,
   validateTable,
+  validateWithBlock,
   type Backend,
 } from './validate.js';
 
@@ -167,6 +168,15 @@ function commitTable(
 ): void {
   const { diagnostics } = reader;
   const error = reader.error.bind(reader);
+  const b = t.block;
+  if (b) {
+    // Own chains and a placed run: what the checks find is decided from the run's facts, or the
+    // tables are read again chain by chain (readTables).
+    const run = b.reading;
+    b.failed ||= !validateWithBlock(t.name, t.chains, run.facts, (c) => run.index.has(c), backend);
+    tables.set(t.name, t);
+    return;
+  }
   // Jump targets must name a chain of this table (iptables-restore: "Couldn't load target").
   // A rule with a bad target is dropped, like any rule with an error.
   for (const chain of t.chains.values()) {
@@ -225,186 +235,17 @@ export function parseIptablesSave(
   return rd.end();
 }
 
-/** One table as `iptables-save` text would hold it, a rule line possibly with its parsed form. */
-export interface SaveTableLines {
-  readonly name: string;
-  /** In declaration order: `:NAME POLICY [0:0]`, then each chain's rules in that order. */
-  readonly chains: readonly SaveChainLines[];
-  /** Other command lines after the rules (e.g. `-X CHAIN`). */
-  readonly other: readonly string[];
-}
-
-/** One chain of `SaveTableLines`. */
-export interface SaveChainLines {
-  readonly name: string;
-  readonly policy: string;
-  /** Whole `-A CHAIN …` lines. */
-  readonly rules: readonly string[];
-  /**
-   * `parsed[i]`: what the rule of `rules[i]` parses to, where the writer built it (else it is
-   * parsed).
-   */
-  readonly parsed?: readonly (RuleBody | undefined)[];
-  /** The same rules as lines with their parsed forms (read instead of `rules` and `parsed`). */
-  readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
-  /**
-   * Where the reader keeps these lines' rules as read, for the next tables
-   * that hold the same chain (a writer that shares a chain's lines between
-   * dumps gives each such chain one memo): read without errors, they are kept
-   * without lines of their own and placed in each ruleset by its
-   * `Chain.firstLine`.
-   */
-  readonly memo?: ChainMemo;
-}
-
-/** See `SaveChainLines.memo`. */
-export interface ChainMemo {
-  rules?: readonly Rule[];
-}
-
-/** The source of a rule kept in a memo: its file and line are those of each ruleset it is placed in. */
-const PLACED: SourceRef = {};
-
-/**
- * The Ruleset `parseIptablesSave` gives for the text these tables print as
- * (per table `*name`, the declarations, the rules, the other lines, `COMMIT`:
- * the line numbers of that text), without the text: a rule line that comes
- * with its parsed form is not read again. `family` is the dump's (no text to
- * detect it from); the backend is unknown, as for text without a header.
- */
-export function parseIptablesTables(
-  tables: readonly SaveTableLines[],
-  file?: string,
-  opts: ParseOptions = {},
-): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
-  const memos = { used: false, misplaced: false };
-  const r = readTables(tables, file, opts, memos);
-  // A diagnostic names a rule by its own line, and a refused rule moves the ones after it:
-  // tables with any are read again rule by rule.
-  if (memos.misplaced || (memos.used && r.diagnostics.length > 0))
-    return readTables(tables, file, opts, undefined);
-  return r;
-}
-
-function readTables(
-  tables: readonly SaveTableLines[],
-  file: string | undefined,
-  opts: ParseOptions,
-  memos: { used: boolean; misplaced: boolean } | undefined,
-): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
-  const rd = saveReader(file, opts, opts.family ?? 'ipv4', 'unknown');
-  let n = 0;
-  for (const t of tables) {
-    rd.line(++n, `*${t.name}`);
-    for (const c of t.chains) rd.declare(++n, c.name, c.policy);
-    for (const c of t.chains) {
-      const memo = memos ? c.memo : undefined;
-      if (memo?.rules && placeRules(rd, n + 1, c.name, memo.rules)) {
-        memos!.used = true;
-        n += memo.rules.length;
-        continue;
-      }
-      // A rule's text is read only where it comes without its parsed form.
-      const lines = c.lines;
-      if (lines && memo) {
-        // Read to be kept: without lines of their own (an error reads the tables again).
-        const kept = readPlaced(rd, n + 1, c.name, lines);
-        if (kept !== undefined) {
-          n += lines.length;
-          memos!.used = true;
-          if (kept !== false) memo.rules = kept;
-          else memos!.misplaced = true;
-          continue;
-        }
-      }
-      if (lines) {
-        for (const l of lines) {
-          if (l.body === undefined) rd.line(++n, l.text);
-          else rd.parsedRule(++n, c.name, l.body, l.text);
-        }
-        continue;
-      }
-      const parsed = c.parsed;
-      if (!parsed) {
-        for (const r of c.rules) rd.line(++n, r);
-        continue;
-      }
-      for (let i = 0; i < parsed.length; i++) {
-        const body = parsed[i];
-        if (body === undefined) rd.line(++n, c.rules[i]!);
-        else rd.parsedRule(++n, c.name, body, c.rules[i]!);
-      }
-    }
-    for (const o of t.other) rd.line(++n, o);
-    rd.line(++n, 'COMMIT');
-  }
-  return rd.end();
-}
-
 /** The line-by-line reader both entry points drive (`saveReader`). */
-interface SaveReader {
+export interface SaveReader {
   readonly diagnostics: readonly Diagnostic[];
   line(lineNo: number, raw: string): void;
   parsedRule(lineNo: number, chain: string, body: RuleBody, raw: string): void;
   declare(lineNo: number, name: string, policy: string): void;
   /** A chain of the open table, fresh (declared, no rules, no built-in), read through `to`. */
   freshChain(name: string, to: number): ChainState | undefined;
+  /** The open table holds this placed run (block.ts); false when no table is open. */
+  placeBlock(p: Placement): boolean;
   end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
-}
-
-/**
- * A chain just declared given rules read before (`SaveChainLines.memo`), placed from
- * `firstLine` on; false (nothing done) where the chain is not fresh.
- */
-function placeRules(
-  rd: SaveReader,
-  firstLine: number,
-  chain: string,
-  rules: readonly Rule[],
-): boolean {
-  const ch = rules.length === 0 ? undefined : rd.freshChain(chain, firstLine + rules.length - 1);
-  if (!ch) return false;
-  ch.rules = rules as Rule[];
-  ch.firstLine = firstLine;
-  return true;
-}
-
-/**
- * A chain's lines read into it, just declared, each rule without a line of its own, the
- * chain placing them from `firstLine` on: the rules (to be kept); false when a line gave
- * an error or did not add one rule to the chain (the chain's lines are then misplaced:
- * the caller reads the tables again); undefined (nothing read) when the chain is not
- * fresh.
- */
-function readPlaced(
-  rd: SaveReader,
-  firstLine: number,
-  chain: string,
-  lines: NonNullable<SaveChainLines['lines']>,
-): readonly Rule[] | false | undefined {
-  const ch = lines.length === 0 ? undefined : rd.freshChain(chain, firstLine + lines.length - 1);
-  if (!ch) return undefined;
-  const errors = rd.diagnostics.length;
-  const rules = ch.rules;
-  let ok = true;
-  for (let k = 0; k < lines.length; k++) {
-    const l = lines[k]!;
-    if (l.body !== undefined) {
-      rules.push(ruleAt(l.body, PLACED));
-      continue;
-    }
-    rd.line(firstLine + k, l.text);
-    const r = ch.rules === rules && rules.length === k + 1 ? rules[k]! : undefined;
-    if (r?.source.line !== firstLine + k) ok = false;
-    else rules[k] = ruleAt(r, PLACED);
-  }
-  ch.firstLine = firstLine;
-  return ok &&
-    rd.diagnostics.length === errors &&
-    ch.rules === rules &&
-    rules.length === lines.length
-    ? rules
-    : false;
 }
 
 /** The committed tables as a Ruleset. */
@@ -419,7 +260,7 @@ function rulesetOf(tables: ReadonlyMap<TableName, TableState>, family: 'ipv4' | 
       if (c.firstLine !== undefined) chain.firstLine = c.firstLine;
       chains.set(cn, chain);
     }
-    out.set(name, { name, chains });
+    out.set(name, { name, chains: t.block ? new BlockChains(chains, t.block) : chains });
   }
   return { tables: out, family };
 }
@@ -460,7 +301,7 @@ function legacyTablesNote(
 }
 
 /** The line-by-line reader both entry points drive. */
-function saveReader(
+export function saveReader(
   file: string | undefined,
   opts: ParseOptions,
   family: 'ipv4' | 'ipv6',
@@ -598,6 +439,8 @@ function saveReader(
     return ch;
   };
 
+  const placeBlock = (p: Placement): boolean => !skipping && !!current && !!(current.block = p);
+
   const end = (): { ruleset: Ruleset; diagnostics: Diagnostic[] } => {
     if (current) {
       error(
@@ -609,5 +452,5 @@ function saveReader(
     }
     return { ruleset: rulesetOf(tables, family), diagnostics };
   };
-  return { diagnostics, line, parsedRule, declare, freshChain, end };
+  return { diagnostics, line, parsedRule, declare, freshChain, placeBlock, end };
 }

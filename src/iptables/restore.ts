@@ -12,6 +12,7 @@ import {
   type SourceRef,
   type TableName,
 } from '../kernel/netfilter/types.js';
+import type { Placement } from './block.js';
 import { MAX_CHAIN_NAME, parseRuleTokens, type RuleBody } from './rule.js';
 import type { Token } from './tokenize.js';
 
@@ -59,8 +60,11 @@ function flush(ch: ChainState): void {
 
 export interface TableState {
   readonly name: TableName;
+  /** With `block`: the table's own chains only. */
   readonly chains: Map<string, ChainState>;
   readonly openedAt: number;
+  /** A run of chains read once and placed here (block.ts). */
+  block?: Placement;
 }
 
 /** What the line readers share: where diagnostics go and how the input is read. */

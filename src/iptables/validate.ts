@@ -214,6 +214,8 @@ interface Walked {
   readonly facts: readonly RulesFacts[];
   /** Per chain, the hooks it is reached from as HOOK_BIT bits. */
   readonly reached: Uint8Array;
+  /** The most jumps on a way down from a built-in chain. */
+  readonly maxHeight: number;
 }
 
 function walkFromHooks(ck: Check): Walked {
@@ -311,7 +313,9 @@ function walkFromHooks(ck: Check): Walked {
     if (bad.size > 0 && ch.rules.some((r) => bad.has(r)))
       ch.rules = ch.rules.filter((r) => !bad.has(r));
   }
-  return { chains, facts, reached };
+  let maxHeight = 0;
+  for (const hook of BUILTIN_CHAINS[ck.table]) maxHeight = Math.max(maxHeight, heightOf(hook) ?? 0);
+  return { chains, facts, reached, maxHeight };
 }
 
 /** The first jump (on the deepest way down from a base chain) that lands at level NFT_JUMP_STACK_SIZE. */
@@ -482,4 +486,128 @@ export function ruleDiagnostic(
     line: rule.source.line ?? fallbackLine,
     ...(hint ? { hint } : {}),
   };
+}
+
+/**
+ * What the checks need of a run of chains shared by several tables
+ * (iptables/block.ts), worked out once for all of them.
+ */
+export interface BlockFacts {
+  /** The chains outside the run that its rules jump or go to. */
+  readonly external: readonly string[];
+  /** The most jumps on a way down inside the run. */
+  readonly height: number;
+  /** The places the run's rules need, each once. */
+  readonly places: readonly Place[];
+}
+
+/**
+ * The facts of a run of user chains (`chains`, `index` naming each by its
+ * position), or undefined when the run holds a loop (its tables are then
+ * checked whole).
+ */
+export function blockFacts(
+  chains: readonly ValidChain[],
+  index: ReadonlyMap<string, number>,
+): BlockFacts | undefined {
+  const n = chains.length;
+  const facts = chains.map(factsOf);
+  const external = new Set<string>();
+  const places = new Set<Place>();
+  for (const f of facts) {
+    for (const p of f.places) places.add(p);
+    for (const to of f.jumpTo) if (!index.has(to)) external.add(to);
+  }
+  // Heights by a depth-first walk (iterative); a chain met again on the path is a loop.
+  const height = new Int32Array(n).fill(-1);
+  const onPath = new Uint8Array(n);
+  const stC = new Int32Array(n + 1);
+  const stK = new Int32Array(n + 1);
+  let most = 0;
+  for (let root = 0; root < n; root++) {
+    if (height[root]! >= 0) continue;
+    let sp = 1;
+    stC[0] = root;
+    stK[0] = 0;
+    onPath[root] = 1;
+    height[root] = 0;
+    while (sp > 0) {
+      const c = stC[sp - 1]!;
+      const to = facts[c]!.jumpTo;
+      const k = stK[sp - 1]!++;
+      if (k >= to.length) {
+        onPath[c] = 0;
+        sp--;
+        if (sp > 0) {
+          const p = stC[sp - 1]!;
+          if (height[c]! + 1 > height[p]!) height[p] = height[c]! + 1;
+        }
+        if (height[c]! > most) most = height[c]!;
+        continue;
+      }
+      const j = index.get(to[k]!);
+      if (j === undefined) continue;
+      if (onPath[j]) return undefined;
+      if (height[j]! >= 0) {
+        if (height[j]! + 1 > height[c]!) height[c] = height[j]! + 1;
+        continue;
+      }
+      onPath[j] = 1;
+      height[j] = 0;
+      stC[sp] = j;
+      stK[sp] = 0;
+      sp++;
+    }
+  }
+  return { external: [...external], height: most, places: [...places] };
+}
+
+/**
+ * The commit checks of a table made of its own chains (`own`) and a run of
+ * chains shared with other tables (`block`, named by `inBlock`, checked once
+ * by `blockFacts`): true when they find nothing to refuse, which they decide
+ * from the run's facts alone — every jump lands on a chain, the run's
+ * targets outside it jump nowhere (so no loop passes through it), the
+ * deepest way down cannot reach NFT_JUMP_STACK_SIZE, and the places the
+ * run's rules need hold wherever it is entered from. False (possibly having
+ * changed `own`'s rules) when anything might be refused: the caller then
+ * checks the whole table as `validateTable` does, for its diagnostics.
+ */
+export function validateWithBlock(
+  table: TableName,
+  own: ReadonlyMap<string, ValidChain>,
+  block: BlockFacts,
+  inBlock: (name: string) => boolean,
+  backend: Backend,
+): boolean {
+  for (const ch of own.values())
+    for (const to of jumpTargets(ch)) {
+      const c = own.get(to);
+      if (c ? c.builtin : !inBlock(to)) return false;
+    }
+  for (const e of block.external) {
+    const c = own.get(e);
+    if (!c || c.builtin || jumpTargets(c).length > 0) return false;
+  }
+  let clean = true;
+  const ck: Check = { table, chains: own, backend, error: () => (clean = false) };
+  const walked = walkFromHooks(ck);
+  if (!clean) return false;
+  // The hooks the run is entered from (at most: any own chain that jumps into it).
+  let entered = 0;
+  walked.facts.forEach((f, i) => {
+    if (f.jumpTo.some(inBlock)) entered |= walked.reached[i]!;
+  });
+  // Down to an own chain (at most the deepest own way down), into the run, through it, out to a
+  // target that jumps nowhere.
+  if (backend !== 'legacy' && walked.maxHeight + block.height + 2 >= NFT_JUMP_STACK_SIZE)
+    return false;
+  const anyChain: ValidChain = { name: '', builtin: false, rules: [] };
+  if (block.places.some((p) => placeBroken(table, anyChain, entered, '', p) !== undefined))
+    return false;
+  walked.chains.forEach((ch, i) => {
+    if (block.external.includes(ch.name)) walked.reached[i]! |= entered;
+  });
+  checkPlaces(ck, walked);
+  return clean;
 }

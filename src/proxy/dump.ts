@@ -6,7 +6,7 @@
  * The full parser into the netfilter model lives in `iptables/parse.ts`.
  */
 
-import type { ChainMemo } from '../iptables/parse.js';
+import type { ChainMemo, SharedBlock } from '../iptables/parse-tables.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { RestoreLine, type LineBuffer } from './proxier.js';
 
@@ -25,6 +25,8 @@ export interface DumpTable {
   readonly chains: DumpChain[];
   /** Lines that are neither chain declarations nor `-A` (e.g. `-X CHAIN`). */
   readonly other: string[];
+  /** Chains of `chains` other dumps hold too, read once (iptables/block.ts). */
+  readonly block?: SharedBlock;
 }
 
 export interface Dump {

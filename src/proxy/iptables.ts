@@ -232,10 +232,12 @@ export function generateIptablesDump(
   const full = sortDumpInPlace({ tables: [...tables.values()] });
   // The chains written whole, sorted once for every dump that holds them, put in their places.
   if (whole.length > 0) {
-    const t = full.tables.find((x) => x.name === 'nat')!;
+    const at = full.tables.findIndex((x) => x.name === 'nat');
+    const t = full.tables[at]!;
     const merged = mergeSorted(t.chains, whole);
     t.chains.length = 0;
     for (const c of merged) t.chains.push(c);
+    full.tables[at] = { ...t, block: { chains: whole, memo: natWhole!.memo } };
   }
   return { dump: full, diagnostics };
 }

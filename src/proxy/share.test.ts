@@ -13,7 +13,8 @@
 import { describe, expect, it } from 'vitest';
 import { placed } from '../iptables/testing/placed.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
-import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import { parseIptablesTables } from '../iptables/parse-tables.js';
 import { formatDump, type Dump } from './dump.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
 import { generateNftablesRules } from './nftables/index.js';

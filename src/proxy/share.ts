@@ -20,6 +20,7 @@
  * fresh one, node by node.
  */
 import type { Diagnostic } from '../diag.js';
+import type { BlockMemo } from '../iptables/block.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import {
   buildServicePortMap,
@@ -36,8 +37,10 @@ import { RuleBodies } from './rule-body.js';
 export interface WholeChains {
   readonly chains: readonly LineChain[];
   readonly names: ReadonlySet<string>;
+  /** Where the dumps' reader keeps its reading of them (iptables/block.ts). */
+  readonly memo: BlockMemo;
 }
-const NO_CHAINS: WholeChains = { chains: [], names: new Set() };
+const NO_CHAINS: WholeChains = { chains: [], names: new Set(), memo: {} };
 
 /** The lines one service port's rules add to the sync's buffers. */
 export interface SyncFragment {
@@ -217,7 +220,7 @@ export class ProxyShare {
         if (f.grouped) for (const c of f.grouped.chains) chains.push(c);
       sortChains(chains);
       const names = new Set(chains.map((c) => c.name));
-      this.chainLists.set(settings, (list = { of: memo.size, chains, names }));
+      this.chainLists.set(settings, (list = { of: memo.size, chains, names, memo: {} }));
     }
     return list;
   }

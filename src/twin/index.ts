@@ -38,7 +38,8 @@ import {
   type FabricMemo,
 } from '../fabric/index.js';
 import { planEdge, type Edge } from '../fabric/edge.js';
-import { parseIptablesSave, parseIptablesTables } from '../iptables/parse.js';
+import { parseIptablesSave } from '../iptables/parse.js';
+import { parseIptablesTables } from '../iptables/parse-tables.js';
 import { parseIpsetSave } from '../iptables/ipset.js';
 import type { IpSets } from '../kernel/netfilter/ipset.js';
 import type { ClusterModel, ModelDefault, ModelNode, ModelPod } from '../k8s/model.js';

@@ -1,0 +1,225 @@
+/**
+ * A run of chains several tables hold alike (kube-proxy's Service chains,
+ * the same on every node but for the chains that read the node), read once
+ * and placed in each table without a chain object, a declaration or a check
+ * of its own per table:
+ *
+ * - the run's rules are those the first table read (`ChainMemo`), its chain
+ *   names indexed and its rule counts summed once (`BlockReading`);
+ * - a table holding the run reads only its own chains, and notes where each
+ *   stands among the run's (`Placement`): a run chain's declaration line and
+ *   first rule line are its place in the run plus the own chains and rules
+ *   before it, as in the text the tables print as;
+ * - its checks at COMMIT read the run's facts, worked out once
+ *   (validate.ts `blockFacts`, `validateWithBlock`);
+ * - `Table.chains` is a `BlockChains` map: a run chain becomes a `Chain` when
+ *   looked up (a packet's walk, the `rules` listing), in declaration order
+ *   when iterated.
+ *
+ * parse.ts reads a table this way only when the result is exactly the one
+ * reading it chain by chain gives (`parse-block.test.ts`).
+ */
+import type { Chain, Rule, TableName } from '../kernel/netfilter/types.js';
+import { BUILTIN_CHAINS } from '../kernel/netfilter/types.js';
+import { blockFacts, type BlockFacts } from './validate.js';
+
+/** Where a reader keeps one chain's rules as read, for the next tables that hold the same chain. */
+export interface ChainMemo {
+  rules?: readonly Rule[];
+}
+
+/** What a run's chains give the reader: their name, their lines, and their memo. */
+export interface BlockChainLines {
+  readonly name: string;
+  readonly rules: readonly string[];
+  readonly lines?: readonly unknown[];
+  readonly memo?: ChainMemo;
+}
+
+/**
+ * A run of a table's chains shared with other tables: the same chain objects,
+ * in the table's order (a subsequence of its `chains`), and where the reader
+ * keeps what it read of them.
+ */
+export interface SharedBlock {
+  readonly chains: readonly BlockChainLines[];
+  readonly memo: BlockMemo;
+}
+
+/** See `SharedBlock`. */
+export interface BlockMemo {
+  reading?: BlockReading;
+}
+
+/** A run of chains as read once: names, rules, rule counts summed, facts for the checks. */
+export class BlockReading {
+  private constructor(
+    /** The chains it was read from (the run is placed only where a table holds these). */
+    readonly of: readonly BlockChainLines[],
+    readonly names: readonly string[],
+    readonly index: ReadonlyMap<string, number>,
+    readonly rules: readonly (readonly Rule[])[],
+    /** Rules of the chains before chain k: `ruleStart[k]`; all of them: `ruleStart[n]`. */
+    readonly ruleStart: Int32Array,
+    readonly facts: BlockFacts,
+  ) {}
+
+  /**
+   * The run as a table read it (each chain's memo holds its rules, read
+   * without errors), or undefined when it was not read so or cannot be
+   * placed (a name twice or a built-in chain's, a loop).
+   */
+  static of(table: TableName, chains: readonly BlockChainLines[]): BlockReading | undefined {
+    const n = chains.length;
+    const names: string[] = new Array<string>(n);
+    const index = new Map<string, number>();
+    const rules: (readonly Rule[])[] = new Array<readonly Rule[]>(n);
+    const ruleStart = new Int32Array(n + 1);
+    const builtin = BUILTIN_CHAINS[table] as readonly string[];
+    for (let k = 0; k < n; k++) {
+      const c = chains[k]!;
+      const count = (c.lines ?? c.rules).length;
+      const read = count === 0 ? [] : c.memo?.rules;
+      if (read?.length !== count || index.has(c.name) || builtin.includes(c.name)) return undefined;
+      names[k] = c.name;
+      index.set(c.name, k);
+      rules[k] = read;
+      ruleStart[k + 1] = ruleStart[k]! + count;
+    }
+    const facts = blockFacts(
+      rules.map((r, k) => ({ name: names[k]!, builtin: false, rules: r as Rule[], firstLine: 1 })),
+      index,
+    );
+    return facts && new BlockReading(chains, names, index, rules, ruleStart, facts);
+  }
+}
+
+/**
+ * Where one table placed a run: its own chains in declaration order, how
+ * many run chains stand before each, and how many own rules.
+ */
+export interface Placement {
+  readonly reading: BlockReading;
+  readonly file: string | undefined;
+  /** The line of `*table`. */
+  readonly tableLine: number;
+  /** Chains the table declares, its own and the run's. */
+  readonly chainCount: number;
+  /** The own chains' names in declaration order. */
+  readonly ownNames: readonly string[];
+  /** Per own chain (declaration order): the run chains declared before it. */
+  readonly ownAt: Int32Array;
+  /** Own rules before own chain i: `ownRuleStart[i]`. */
+  readonly ownRuleStart: Int32Array;
+  /** Set at COMMIT when the checks could not be decided from the run's facts. */
+  failed: boolean;
+}
+
+/** Own chains standing before run chain k (ownAt is sorted): a search by halves. */
+function ownBefore(p: Placement, k: number): number {
+  let lo = 0;
+  let hi = p.ownAt.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (p.ownAt[mid]! <= k) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * A table's chains: its own (a map in the order the reader made them:
+ * built-in chains first, then the declared ones) and a placed run's, each
+ * made a `Chain` when first looked up.
+ */
+export class BlockChains implements ReadonlyMap<string, Chain> {
+  private readonly made = new Map<number, Chain>();
+
+  constructor(
+    private readonly own: ReadonlyMap<string, Chain>,
+    private readonly p: Placement,
+  ) {}
+
+  get size(): number {
+    return this.own.size + this.p.reading.names.length;
+  }
+
+  get(name: string): Chain | undefined {
+    const c = this.own.get(name);
+    if (c) return c;
+    const k = this.p.reading.index.get(name);
+    return k === undefined ? undefined : this.at(k);
+  }
+
+  has(name: string): boolean {
+    return this.own.has(name) || this.p.reading.index.has(name);
+  }
+
+  /** Run chain k as the reader would have made it: declared at its line, its rules placed. */
+  private at(k: number): Chain {
+    let c = this.made.get(k);
+    if (c) return c;
+    const { reading, file, tableLine, chainCount, ownRuleStart } = this.p;
+    const before = ownBefore(this.p, k);
+    const line = tableLine + 1 + k + before;
+    const rules = reading.rules[k]! as Rule[];
+    c =
+      rules.length === 0
+        ? { name: reading.names[k]!, rules, source: file !== undefined ? { file, line } : { line } }
+        : {
+            name: reading.names[k]!,
+            rules,
+            source: file !== undefined ? { file, line } : { line },
+            firstLine: tableLine + 1 + chainCount + reading.ruleStart[k]! + ownRuleStart[before]!,
+          };
+    this.made.set(k, c);
+    return c;
+  }
+
+  *entries(): MapIterator<[string, Chain]> {
+    // Built-in chains first (the reader makes them when it opens the table), then in declaration order.
+    const rest: Chain[] = [];
+    for (const c of this.own.values()) {
+      if (c.policy !== undefined) yield [c.name, c];
+      else rest.push(c);
+    }
+    const n = this.p.reading.names.length;
+    const { ownAt } = this.p;
+    // The own chains that are no built-in ones, with their places (built-ins declared among them skipped).
+    let i = 0;
+    let r = 0;
+    const builtin = (j: number): boolean => this.own.get(this.ownName(j))?.policy !== undefined;
+    for (let k = 0; k <= n; k++) {
+      for (; i < ownAt.length && ownAt[i]! <= k; i++) {
+        if (builtin(i)) continue;
+        const c = rest[r++]!;
+        yield [c.name, c];
+      }
+      if (k < n) {
+        const c = this.at(k);
+        yield [c.name, c];
+      }
+    }
+  }
+
+  /** The name of own chain i in declaration order. */
+  private ownName(i: number): string {
+    return this.p.ownNames[i]!;
+  }
+
+  *keys(): MapIterator<string> {
+    for (const [k] of this.entries()) yield k;
+  }
+
+  *values(): MapIterator<Chain> {
+    for (const [, v] of this.entries()) yield v;
+  }
+
+  [Symbol.iterator](): MapIterator<[string, Chain]> {
+    return this.entries();
+  }
+
+  forEach(fn: (value: Chain, key: string, map: ReadonlyMap<string, Chain>) => void): void {
+    for (const [k, v] of this.entries()) fn(v, k, this);
+  }
+}

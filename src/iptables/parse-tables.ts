@@ -1,0 +1,276 @@
+/**
+ * The tables a writer built (kube-proxy's, `proxy/iptables.ts`) read into a
+ * Ruleset without their text: what `parseIptablesSave` gives for the text
+ * they print as, each rule at its line of that text. A rule line that comes
+ * with its parsed form is not read again; a chain whose lines several tables
+ * share (`SaveChainLines.memo`) is read once and placed in each; a run of
+ * such chains (`SaveTableLines.block`, block.ts) is placed without a chain,
+ * a declaration or a check of its own per table.
+ */
+import type { Diagnostic } from '../diag.js';
+import type { Rule, Ruleset, SourceRef, TableName } from '../kernel/netfilter/types.js';
+import { TABLE_NAMES } from '../kernel/netfilter/types.js';
+import { BlockReading, type ChainMemo, type Placement, type SharedBlock } from './block.js';
+import { saveReader, type ParseOptions, type SaveReader } from './parse.js';
+import { ruleAt } from './restore.js';
+import type { RuleBody } from './rule.js';
+
+/** One table as `iptables-save` text would hold it, a rule line possibly with its parsed form. */
+export interface SaveTableLines {
+  readonly name: string;
+  /** In declaration order: `:NAME POLICY [0:0]`, then each chain's rules in that order. */
+  readonly chains: readonly SaveChainLines[];
+  /** Other command lines after the rules (e.g. `-X CHAIN`). */
+  readonly other: readonly string[];
+  /**
+   * A run of `chains` other tables hold too (with memos, read once: block.ts), placed in this
+   * table without being read again where the result is the same.
+   */
+  readonly block?: SharedBlock;
+}
+
+/** One chain of `SaveTableLines`. */
+export interface SaveChainLines {
+  readonly name: string;
+  readonly policy: string;
+  /** Whole `-A CHAIN …` lines. */
+  readonly rules: readonly string[];
+  /**
+   * `parsed[i]`: what the rule of `rules[i]` parses to, where the writer built it (else it is
+   * parsed).
+   */
+  readonly parsed?: readonly (RuleBody | undefined)[];
+  /** The same rules as lines with their parsed forms (read instead of `rules` and `parsed`). */
+  readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
+  /**
+   * Where the reader keeps these lines' rules as read, for the next tables
+   * that hold the same chain (a writer that shares a chain's lines between
+   * dumps gives each such chain one memo): read without errors, they are kept
+   * without lines of their own and placed in each ruleset by its
+   * `Chain.firstLine`.
+   */
+  readonly memo?: ChainMemo;
+}
+
+export type { ChainMemo, SharedBlock } from './block.js';
+
+/** The source of a rule kept in a memo: its file and line are those of each ruleset it is placed in. */
+const PLACED: SourceRef = {};
+
+/**
+ * The Ruleset `parseIptablesSave` gives for the text these tables print as
+ * (per table `*name`, the declarations, the rules, the other lines, `COMMIT`:
+ * the line numbers of that text), without the text: a rule line that comes
+ * with its parsed form is not read again. `family` is the dump's (no text to
+ * detect it from); the backend is unknown, as for text without a header.
+ */
+export function parseIptablesTables(
+  tables: readonly SaveTableLines[],
+  file?: string,
+  opts: ParseOptions = {},
+): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
+  const memos = { used: false, misplaced: false };
+  const r = readTables(tables, file, opts, memos);
+  // A diagnostic names a rule by its own line, and a refused rule moves the ones after it:
+  // tables with any are read again rule by rule.
+  if (memos.misplaced || (memos.used && r.diagnostics.length > 0))
+    return readTables(tables, file, opts, undefined);
+  return r;
+}
+
+function readTables(
+  tables: readonly SaveTableLines[],
+  file: string | undefined,
+  opts: ParseOptions,
+  memos: Memos | undefined,
+): { ruleset: Ruleset; diagnostics: Diagnostic[] } {
+  const rd = saveReader(file, opts, opts.family ?? 'ipv4', 'unknown');
+  const placed: Placement[] = [];
+  let n = 0;
+  for (const t of tables) {
+    const reading = memos && !opts.noflush && t.block ? readingOf(t) : undefined;
+    const p = reading && placeBlock(rd, t, reading, n, file, memos!);
+    if (p) {
+      placed.push(p);
+      n = p.tableLine + t.chains.length + reading.ruleStart[reading.names.length]!;
+      n += p.ownRuleStart[p.ownRuleStart.length - 1]!;
+      rd.line(++n, 'COMMIT');
+      continue;
+    }
+    rd.line(++n, `*${t.name}`);
+    for (const c of t.chains) rd.declare(++n, c.name, c.policy);
+    for (const c of t.chains) n = readChain(rd, n, c, memos);
+    for (const o of t.other) rd.line(++n, o);
+    rd.line(++n, 'COMMIT');
+  }
+  const r = rd.end();
+  if (memos && placed.some((p) => p.failed)) memos.misplaced = true;
+  return r;
+}
+
+/** What `readTables` notes of the memos it used. */
+interface Memos {
+  used: boolean;
+  misplaced: boolean;
+}
+
+/** A table's shared run as read before (made on the second table that holds it), or undefined. */
+function readingOf(t: SaveTableLines): BlockReading | undefined {
+  const b = t.block!;
+  if (b.memo.reading?.of === b.chains) return b.memo.reading;
+  if (!TABLE_NAMES.includes(t.name as TableName)) return undefined;
+  const r = BlockReading.of(t.name as TableName, b.chains);
+  if (r) b.memo.reading = r;
+  return r;
+}
+
+/**
+ * A table holding a run read before: its own chains declared and read at the
+ * lines they stand at, the run's placed (`BlockChains`); undefined, nothing
+ * read, where the table is not its own chains and the run's, in order.
+ */
+function placeBlock(
+  rd: SaveReader,
+  t: SaveTableLines,
+  reading: BlockReading,
+  n: number,
+  file: string | undefined,
+  memos: Memos,
+): Placement | undefined {
+  const run = reading.of;
+  if (t.other.length > 0) return undefined;
+  const own: SaveChainLines[] = [];
+  const at: number[] = [];
+  let j = 0;
+  for (const c of t.chains) {
+    if (j < run.length && c === run[j]) j++;
+    else if (reading.index.has(c.name)) return undefined;
+    else {
+      own.push(c);
+      at.push(j);
+    }
+  }
+  if (j !== run.length) return undefined;
+  const tableLine = n + 1;
+  const ownRuleStart = new Int32Array(own.length + 1);
+  const p: Placement = {
+    reading,
+    file,
+    tableLine,
+    chainCount: t.chains.length,
+    ownNames: own.map((c) => c.name),
+    ownAt: Int32Array.from(at),
+    ownRuleStart,
+    failed: false,
+  };
+  rd.line(tableLine, `*${t.name}`);
+  if (!rd.placeBlock(p)) {
+    p.failed = true;
+    return p;
+  }
+  for (let i = 0; i < own.length; i++)
+    rd.declare(tableLine + 1 + i + at[i]!, own[i]!.name, own[i]!.policy);
+  const rulesFrom = tableLine + t.chains.length + 1;
+  for (let i = 0; i < own.length; i++) {
+    const c = own[i]!;
+    const first = rulesFrom + reading.ruleStart[at[i]!]! + ownRuleStart[i]!;
+    const count = readChain(rd, first - 1, c, memos) - (first - 1);
+    ownRuleStart[i + 1] = ownRuleStart[i]! + count;
+  }
+  memos.used = true;
+  return p;
+}
+
+/** A chain's rules read from line n + 1 on; the last line read. */
+function readChain(rd: SaveReader, n: number, c: SaveChainLines, memos: Memos | undefined): number {
+  const memo = memos ? c.memo : undefined;
+  if (memo?.rules && placeRules(rd, n + 1, c.name, memo.rules)) {
+    memos!.used = true;
+    return n + memo.rules.length;
+  }
+  // A rule's text is read only where it comes without its parsed form.
+  const lines = c.lines;
+  if (lines && memo) {
+    // Read to be kept: without lines of their own (an error reads the tables again).
+    const kept = readPlaced(rd, n + 1, c.name, lines);
+    if (kept !== undefined) {
+      memos!.used = true;
+      if (kept !== false) memo.rules = kept;
+      else memos!.misplaced = true;
+      return n + lines.length;
+    }
+  }
+  if (lines) {
+    for (const l of lines) {
+      if (l.body === undefined) rd.line(++n, l.text);
+      else rd.parsedRule(++n, c.name, l.body, l.text);
+    }
+    return n;
+  }
+  const parsed = c.parsed;
+  if (!parsed) {
+    for (const r of c.rules) rd.line(++n, r);
+    return n;
+  }
+  for (let i = 0; i < parsed.length; i++) {
+    const body = parsed[i];
+    if (body === undefined) rd.line(++n, c.rules[i]!);
+    else rd.parsedRule(++n, c.name, body, c.rules[i]!);
+  }
+  return n;
+}
+
+/**
+ * A chain just declared given rules read before (`SaveChainLines.memo`), placed from
+ * `firstLine` on; false (nothing done) where the chain is not fresh.
+ */
+function placeRules(
+  rd: SaveReader,
+  firstLine: number,
+  chain: string,
+  rules: readonly Rule[],
+): boolean {
+  const ch = rules.length === 0 ? undefined : rd.freshChain(chain, firstLine + rules.length - 1);
+  if (!ch) return false;
+  ch.rules = rules as Rule[];
+  ch.firstLine = firstLine;
+  return true;
+}
+
+/**
+ * A chain's lines read into it, just declared, each rule without a line of its own, the
+ * chain placing them from `firstLine` on: the rules (to be kept); false when a line gave
+ * an error or did not add one rule to the chain (the chain's lines are then misplaced:
+ * the caller reads the tables again); undefined (nothing read) when the chain is not
+ * fresh.
+ */
+function readPlaced(
+  rd: SaveReader,
+  firstLine: number,
+  chain: string,
+  lines: NonNullable<SaveChainLines['lines']>,
+): readonly Rule[] | false | undefined {
+  const ch = lines.length === 0 ? undefined : rd.freshChain(chain, firstLine + lines.length - 1);
+  if (!ch) return undefined;
+  const errors = rd.diagnostics.length;
+  const rules = ch.rules;
+  let ok = true;
+  for (let k = 0; k < lines.length; k++) {
+    const l = lines[k]!;
+    if (l.body !== undefined) {
+      rules.push(ruleAt(l.body, PLACED));
+      continue;
+    }
+    rd.line(firstLine + k, l.text);
+    const r = ch.rules === rules && rules.length === k + 1 ? rules[k]! : undefined;
+    if (r?.source.line !== firstLine + k) ok = false;
+    else rules[k] = ruleAt(r, PLACED);
+  }
+  ch.firstLine = firstLine;
+  return ok &&
+    rd.diagnostics.length === errors &&
+    ch.rules === rules &&
+    rules.length === lines.length
+    ? rules
+    : false;
+}
