@@ -1123,6 +1123,32 @@ describe('loadDocuments: a JSON List laid out by lines reads as a reading of the
     Array.from({ length: d - 1 }, (_, i) => (i % 2 === 0 ? ']' : '}'))
       .reverse()
       .join('');
+  // Levels as written (`o` an object holding the next under an empty key, `a` an array), then `{}`.
+  const chain = (levels: string) =>
+    [...levels].map((l) => (l === 'o' ? '{"":' : '[')).join('') +
+    '{}' +
+    [...levels]
+      .reverse()
+      .map((l) => (l === 'o' ? '}' : ']'))
+      .join('');
+  it('any mix of levels around the limit: too deep exactly past 256 levels', () => {
+    const levels = fc.array(fc.constantFrom('o', 'a'), { minLength: 246, maxLength: 256 });
+    const pad = fc.constantFrom('', ' ', ',"y":[]', ',"z":"[[[["');
+    fc.assert(
+      fc.property(levels, pad, (ls, extra) => {
+        // The List, its item, the spec and the chain's own levels, `{}` included.
+        const depth = 4 + ls.length + 1;
+        const r = load(
+          list(ns('a'), ns('b', `,"spec":{"x":${chain(ls.join(''))}${extra}}`)),
+          'l.json',
+        );
+        expect(r.diagnostics.map((d) => `${d.code} ${d.line}`)).toEqual(
+          depth > 256 ? ['k8s-too-deep 3'] : [],
+        );
+      }),
+      { numRuns: 60 },
+    );
+  });
   it.each([
     // A line in an item that opens with `{` is taken for an item's start: that item does not parse.
     [
@@ -1175,6 +1201,25 @@ describe('loadDocuments: a JSON List laid out by lines reads as a reading of the
     [
       '257 levels of arrays and objects',
       list(ns('a'), ns('b', `,"spec":{"x":${deepMixed(253)}}`), ns('c')),
+      [],
+      ['k8s-too-deep 3'],
+    ],
+    // Empty keys: the fewest characters a level of objects takes.
+    [
+      '256 levels of objects with empty keys',
+      list(ns('a'), ns('b', `,"spec":{"x":${chain('o'.repeat(251))}}`), ns('c')),
+      ['a:2', 'b:3', 'c:4'],
+      [],
+    ],
+    [
+      '257 levels of objects with empty keys',
+      list(ns('a'), ns('b', `,"spec":{"x":${chain('o'.repeat(252))}}`), ns('c')),
+      [],
+      ['k8s-too-deep 3'],
+    ],
+    [
+      '257 levels of objects with empty keys, arrays and objects in turn',
+      list(ns('a'), ns('b', `,"spec":{"x":${chain('oa'.repeat(126))}}`), ns('c')),
       [],
       ['k8s-too-deep 3'],
     ],

@@ -204,12 +204,23 @@ function countUpTo(text: string, c: string, from: number, to: number, max: numbe
 /**
  * How deep an item nests, counted from the document's top (the List and its
  * items are two levels), or a bound of it when that bound is within the limit.
+ * Only an item that JSON.parse then reads needs the answer (one it rejects
+ * sends the file to the whole reading, which finds the depth itself).
  */
 function itemDepth(text: string, from: number, to: number): number {
-  // Cheap bound first: no deeper than its opening brackets.
   const max = MAX_NESTING - 2;
-  const braces = countUpTo(text, '{', from, to, max);
-  const brackets = braces > max ? braces : braces + countUpTo(text, '[', from, to, max - braces);
+  // Cheapest bound, from the length and the few `[` (not every `{`): in JSON each of d levels
+  // but the innermost takes its two brackets, and an object's the key and colon (`"":`) of the
+  // member holding the next level. With a of them arrays, that is at least 5(d - 1 - a) + 2a + 2
+  // characters, so d <= (length + 3a + 3) / 5, and a is at most the `[` in the text.
+  const squares = countUpTo(text, '[', from, to, max);
+  if (squares <= max) {
+    const bound = Math.floor((to - from + 3 * squares + 3) / 5);
+    if (bound <= max) return 2 + bound;
+  }
+  // Then: no deeper than its opening brackets.
+  const brackets =
+    squares > max ? squares : squares + countUpTo(text, '{', from, to, max - squares);
   return 2 + (brackets <= max ? brackets : jsonElementLines(text.slice(from, to)).depth);
 }
 
