@@ -406,11 +406,15 @@ export class Decoder {
     // the labels as they are, not copied key by key.
     if (knownLabels(m)) return m as Record<string, string>;
     const out: Record<string, string> = {};
+    let fields = 0;
+    let kept = 0;
     for (const k in m) {
       if (!Object.hasOwn(m, k)) continue;
+      fields++;
       const raw = m[k];
       if (typeof raw === 'string' && VALID_KEYS.has(k) && VALID_VALUES.has(raw)) {
         out[k] = raw;
+        kept++;
         continue;
       }
       const p = step(path, k);
@@ -429,8 +433,11 @@ export class Decoder {
       remember(VALID_KEYS, k);
       remember(VALID_VALUES, val);
       out[k] = val;
+      kept++;
     }
-    return out;
+    // Every field kept (each a string, as it was): the input's mapping is the labels, as when
+    // all were known before.
+    return kept === fields ? (m as Record<string, string>) : out;
   }
 
   stringMap(v: unknown, path: FieldPath): Record<string, string> | undefined {
