@@ -108,6 +108,12 @@ export interface TwinPlan {
   readonly diagnostics: readonly Diagnostic[];
   /** A fresh, cold data plane: every node, or only `nodes` (with all their pods). */
   instantiate(opts?: InstantiateOptions): Twin;
+  /**
+   * Builds one more node for instances to reuse (a plan that keeps nodes:
+   * KeptNodes.buildAhead), for a server with nothing to answer; false (and
+   * nothing built) when there is nothing more to build ahead.
+   */
+  buildAhead?(): boolean;
 }
 
 export interface InstantiateOptions {
@@ -256,6 +262,7 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
   const plan: TwinPlan = {
     model,
     diagnostics: planDiags,
+    buildAhead: () => kept?.buildAhead() ?? false,
     instantiate: (opts = {}) =>
       (opts.reuse && opts.netfilter !== false ? kept?.instantiate(opts.nodes) : undefined) ??
       fresh(opts),

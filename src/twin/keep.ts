@@ -60,8 +60,8 @@ interface Lent {
   readonly attachments: readonly Attachment[];
   /** Per host: puts it back to the state it was built in. */
   readonly cold: ReadonlyMap<string, () => void>;
-  /** The network it is in now (its runs are what may have to be undone). */
-  lentTo: Network;
+  /** The network it is in now (its runs are what may have to be undone); undefined once put back. */
+  lentTo: Network | undefined;
 }
 
 interface KeptNode extends Lent {
@@ -87,6 +87,8 @@ export class KeptNodes {
   private broken = false;
   private readonly most: number;
   private readonly maxNodes: number;
+  /** What the last instance was lent (its nodes and the router), put back to cold when the next is made. */
+  private out: Lent[] = [];
 
   constructor(
     private readonly model: ClusterModel,
@@ -104,6 +106,7 @@ export class KeptNodes {
    */
   private startOver(): void {
     this.kept.clear();
+    this.next = 0;
     const chosen = pluginFor(this.model.cluster.cni);
     this.plugin = chosen.plugin;
     this.chosen = chosen.plugin ? [] : [chosen.diagnostic];
@@ -119,6 +122,7 @@ export class KeptNodes {
    */
   instantiate(nodes: Iterable<string> | undefined): Twin | undefined {
     if (this.broken) return undefined;
+    this.putBack();
     const only = nodes ? new Set(nodes) : undefined;
     const chosen = this.inModelOrder(only);
     if (chosen.length === 0 || chosen.length > this.maxNodes) return undefined;
@@ -141,6 +145,7 @@ export class KeptNodes {
         if (!k) return undefined;
       }
       this.kept.set(name, k);
+      this.out.push(k);
       parts.push(k.parts);
       for (const d of k.pluginDiagnostics) pluginDiagnostics.push(d);
       for (const d of k.pluginDefaults) pluginDefaults.push(d);
@@ -153,6 +158,55 @@ export class KeptNodes {
       pluginDiagnostics,
       pluginDefaults,
     });
+  }
+
+  /**
+   * Builds and keeps the next node (in model order) no instance has needed
+   * yet, for a server to call while it has nothing to answer; false (and
+   * nothing built) when there is none left to build, the kept nodes are
+   * full, or this plan cannot keep them. A node built ahead is the node an instance would have
+   * built (the same build into a network of its own, which it leaves when
+   * an instance borrows it), so answers do not depend on when it was built.
+   */
+  buildAhead(): boolean {
+    if (this.broken || this.kept.size >= this.most) return false;
+    const nodes = this.model.nodes;
+    while (this.next < nodes.size && this.kept.has(this.names()[this.next]!)) this.next++;
+    if (this.next >= nodes.size) return false;
+    const name = this.names()[this.next++]!;
+    const net = new Network();
+    this.lendFabric(net);
+    const k = this.buildNode(net, nodes.get(name)!);
+    if (!k) return false;
+    this.kept.set(name, k);
+    this.out.push(k);
+    return true;
+  }
+
+  /** Where buildAhead goes on from in model order. */
+  private next = 0;
+  private nodeNames: readonly string[] | undefined;
+
+  private names(): readonly string[] {
+    return (this.nodeNames ??= [...this.model.nodes.keys()]);
+  }
+
+  /**
+   * The last instance's namespaces put back to cold now rather than when next
+   * lent: what its runs left in them (conntrack entries, neighbours, learnt
+   * stations) would otherwise live as long as the node is kept (a node may
+   * not be asked about again for thousands of questions), all of it copied
+   * into the old generation by the collector on its way. An instance is
+   * used until the next is made (a question's trace is done by then), as
+   * before: lending a node to a new network already took it from the old.
+   */
+  private putBack(): void {
+    for (const k of this.out) {
+      const net = k.lentTo;
+      if (net) for (const h of k.hosts) if (net.wasTouched(h.name)) k.cold.get(h.name)!();
+      k.lentTo = undefined;
+    }
+    this.out = [];
   }
 
   /** Each node's place in the model (the order a new build takes them in). */
@@ -176,6 +230,7 @@ export class KeptNodes {
     if (f) {
       for (const s of f.segments) net.addSegment(s);
       lend(f, net);
+      this.out.push(f);
       return f.router;
     }
     const router = this.build.fabric(net);
@@ -190,6 +245,7 @@ export class KeptNodes {
         cold,
         lentTo: net,
       };
+    if (this.fabric) this.out.push(this.fabric);
     return router;
   }
 
@@ -224,7 +280,8 @@ export class KeptNodes {
 
 /** Moves kept namespaces into `net`, each put back to cold first if a run in their last network touched it. */
 function lend(k: Lent, net: Network): void {
-  for (const h of k.hosts) if (k.lentTo.wasTouched(h.name)) k.cold.get(h.name)!();
+  const was = k.lentTo;
+  if (was) for (const h of k.hosts) if (was.wasTouched(h.name)) k.cold.get(h.name)!();
   net.adopt(k.hosts);
   for (const a of k.attachments) net.attach(a.host, a.dev, a.segment);
   k.lentTo = net;

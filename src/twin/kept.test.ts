@@ -119,6 +119,34 @@ describe('kept instances answer as new ones', () => {
       expect(answer(all, qs[i]!), `${qs[i]!.from} → ${qs[i]!.to}`).toEqual(want[i]);
   });
 
+  it.each(EXAMPLES)('%s: nodes built ahead answer as nodes built for the question', (example) => {
+    const m = modelOf(example);
+    const fresh = planTwin(m);
+    const qs = questionsOf(m);
+    const want = qs.map((q) => answer(fresh, q));
+    // Every node built ahead, then the questions; and some built ahead between questions.
+    const ahead = planTwin(m, { nodes: 1000 });
+    let built = 0;
+    while (ahead.buildAhead!()) built++;
+    // flannel's defaults cannot be sliced per node: such a plan keeps (and builds ahead) one node at most.
+    if (m.cluster.cni.plugin !== 'flannel') expect(built).toBe(m.nodes.size);
+    expect(ahead.buildAhead!()).toBe(false);
+    for (let i = 0; i < qs.length; i++)
+      expect(answer(ahead, qs[i]!), `${qs[i]!.from} → ${qs[i]!.to}`).toEqual(want[i]);
+    const between = planTwin(m, { nodes: 1000 });
+    for (let i = qs.length - 1; i >= 0; i--) {
+      expect(answer(between, qs[i]!), `${qs[i]!.from} → ${qs[i]!.to}`).toEqual(want[i]);
+      between.buildAhead!();
+    }
+    // No more than the plan keeps: with two kept, building ahead stops at two.
+    const two = planTwin(m, { nodes: 2 });
+    let n = 0;
+    while (two.buildAhead!()) n++;
+    expect(n).toBeLessThanOrEqual(2);
+    // A plan that keeps nothing builds nothing ahead.
+    expect(fresh.buildAhead!()).toBe(false);
+  });
+
   it.each(EXAMPLES)('%s: an instance put back to cold holds what a new one holds', (example) => {
     const m = modelOf(example);
     const kept = planTwin(m, { nodes: 1000 });
