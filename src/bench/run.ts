@@ -176,7 +176,7 @@ if (want('serve')) {
     lines.push(
       line(
         `serve ${pods / 1000}k session`,
-        `open ${(s.openMs / 1000).toFixed(1)} s, first ${s.firstTraceMs.toFixed(0)} ms, median same ${s.same.medianMs.toFixed(2)} / varied ${s.varied.medianMs.toFixed(2)} ms (p90 ${s.varied.p90Ms.toFixed(1)}; CPU per trace ${s.same.cpuMs!.toFixed(2)} / ${s.varied.cpuMs!.toFixed(2)} ms)`,
+        `open ${(s.openMs / 1000).toFixed(1)} s, ahead ${(s.aheadMs / 1000).toFixed(1)} s, first ${s.firstTraceMs.toFixed(0)} ms, median same ${s.same.medianMs.toFixed(2)} / varied ${s.varied.medianMs.toFixed(2)} ms (p90 ${s.varied.p90Ms.toFixed(1)}; CPU per trace ${s.same.cpuMs!.toFixed(2)} / ${s.varied.cpuMs!.toFixed(2)} ms)`,
         '≤ 5 ms',
         s.varied.medianMs <= 5,
       ),
@@ -191,7 +191,7 @@ if (want('serve')) {
       lines.push(
         line(
           `serve ${pods / 1000}k ${label}`,
-          `start ${(h.startMs / 1000).toFixed(1)} s, first ${h.firstTraceMs.toFixed(0)} ms, median same ${h.same.medianMs.toFixed(2)} / varied ${h.varied.medianMs.toFixed(2)} ms (p90 ${h.varied.p90Ms.toFixed(1)}${h.varied.cpuMs !== undefined ? `; server CPU per trace ${h.same.cpuMs!.toFixed(2)} / ${h.varied.cpuMs.toFixed(2)} ms` : ''})`,
+          `start ${(h.startMs / 1000).toFixed(1)} s, ahead ${(h.aheadMs / 1000).toFixed(1)} s, first ${h.firstTraceMs.toFixed(0)} ms, median same ${h.same.medianMs.toFixed(2)} / varied ${h.varied.medianMs.toFixed(2)} ms (p90 ${h.varied.p90Ms.toFixed(1)}${h.varied.cpuMs !== undefined ? `; server CPU per trace ${h.same.cpuMs!.toFixed(2)} / ${h.varied.cpuMs.toFixed(2)} ms` : ''})`,
           '≤ 5 ms',
           h.varied.medianMs <= 5,
         ),
@@ -211,7 +211,7 @@ if (want('serve')) {
       p
         ? line(
             `serve ${pods / 1000}k page`,
-            `start ${(p.startMs / 1000).toFixed(1)} s, first drawn ${p.firstTraceMs.toFixed(0)} ms, median varied ${p.varied.medianMs.toFixed(2)} ms (p90 ${p.varied.p90Ms.toFixed(1)}${p.varied.cpuMs !== undefined ? `; server CPU per trace ${p.varied.cpuMs.toFixed(2)} ms` : ''}); a hop opened ${p.opened.medianMs.toFixed(2)} ms`,
+            `start ${(p.startMs / 1000).toFixed(1)} s, ahead ${(p.aheadMs / 1000).toFixed(1)} s, first drawn ${p.firstTraceMs.toFixed(0)} ms, median varied ${p.varied.medianMs.toFixed(2)} ms (p90 ${p.varied.p90Ms.toFixed(1)}${p.varied.cpuMs !== undefined ? `; server CPU per trace ${p.varied.cpuMs.toFixed(2)} ms` : ''}); a hop opened ${p.opened.medianMs.toFixed(2)} ms`,
             '≤ 5 ms',
             p.varied.medianMs <= 5,
           )

@@ -3,11 +3,13 @@
  * cluster (./scale-cluster.ts) at a given number of pods.
  *
  *   session   what serve keeps (twin/session.ts): the cluster read and the
- *             plan made once, then traceConnection per question — the first
- *             trace (it builds its nodes), then 1,000 more: the same question
- *             again, and 1,000 different pod → Service questions
+ *             plan made once, every node built ahead (as the server does
+ *             while idle), then traceConnection per question — the first
+ *             trace, then 1,000 more: the same question again, and 1,000
+ *             different pod → Service questions
  *   http      the real server (`packeteye serve` from dist/, as a child
- *             process, on loopback): 1,000 GET /api/trace, each one the
+ *             process, on loopback), once it has built every node ahead
+ *             (`builtAhead.done` in /api/status): 1,000 GET /api/trace, each one the
  *             `trace -o json` command run on the kept cluster, timed at the
  *             client (request to last byte); again with `defaults=touched`
  *             (the trace document without the thousands of defaults about
@@ -44,6 +46,8 @@ export interface ServeSessionBench {
   readonly pods: number;
   /** Read + model + plan, once. */
   readonly openMs: number;
+  /** Every node built ahead, as the server does while idle (TwinPlan.buildAhead). */
+  readonly aheadMs: number;
   readonly firstTraceMs: number;
   /** The first question, asked again. */
   readonly same: Timings;
@@ -91,6 +95,9 @@ export function benchServeSession(pods: number, traces = 1000): ServeSessionBenc
     session.plan();
   });
   const plan = session!.plan();
+  const aheadMs = time(() => {
+    while (plan.buildAhead?.());
+  });
   const first = scaleQuestion(size, 0);
   const firstTraceMs = time(() => void traceConnection(plan, first));
   const same: number[] = [];
@@ -107,6 +114,7 @@ export function benchServeSession(pods: number, traces = 1000): ServeSessionBenc
   return {
     pods,
     openMs,
+    aheadMs,
     firstTraceMs,
     same: timings(same, sameCpu),
     varied: timings(varied, variedCpu),
@@ -117,6 +125,8 @@ export interface ServeHttpBench {
   readonly pods: number;
   /** From starting the process to its address printed (read, model, plan). */
   readonly startMs: number;
+  /** Then to every node built ahead. */
+  readonly aheadMs: number;
   readonly firstTraceMs: number;
   readonly same: Timings;
   readonly varied: Timings;
@@ -133,6 +143,8 @@ interface Served {
   readonly pid: number | undefined;
   /** From starting the process to its address printed (read, model, plan). */
   readonly startMs: number;
+  /** From the address printed to every node built ahead (`builtAhead.done` in /api/status). */
+  readonly aheadMs: number;
   stop(): void;
 }
 
@@ -158,7 +170,16 @@ async function startServed(size: ScaleSize, bin: string): Promise<Served> {
       });
       child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
     });
-    return { url, file, pid: child.pid, startMs: performance.now() - t0, stop };
+    const startMs = performance.now() - t0;
+    // The questions are timed after the first build: the server builds every node ahead while idle.
+    for (;;) {
+      const s = (await (await fetch(`${url}api/status`)).json()) as {
+        builtAhead?: { done: boolean };
+      };
+      if (s.builtAhead?.done !== false) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return { url, file, pid: child.pid, startMs, aheadMs: performance.now() - t0 - startMs, stop };
   } catch (e) {
     stop();
     throw e;
@@ -175,7 +196,7 @@ export async function benchServeHttp(
 ): Promise<ServeHttpBench> {
   const size = scaleSize(pods);
   const served = await startServed(size, bin);
-  const { url, file, startMs } = served;
+  const { url, file, startMs, aheadMs } = served;
   const child = { pid: served.pid };
   try {
     const answers = new Map<number, string>();
@@ -228,6 +249,7 @@ export async function benchServeHttp(
     return {
       pods,
       startMs,
+      aheadMs,
       firstTraceMs,
       same: timings(same, sameCpu),
       varied: timings(varied, variedCpu),
@@ -259,6 +281,7 @@ function since(
 export interface ServePageBench {
   readonly pods: number;
   readonly startMs: number;
+  readonly aheadMs: number;
   /** The page's own first question (asked from its address), to its trace drawn. */
   readonly firstTraceMs: number;
   /** 1,000 different questions asked as the page asks them, timed in the page. */
@@ -325,7 +348,7 @@ export async function benchServePage(
     const varied = timings(ms, since(cpu, serverCpu(served.pid)));
     const more = Array.from({ length: 200 }, (_, k) => scaleQuestion(size, traces + 1 + k));
     const opened = timings(await page.evaluate<number[]>(ask(more, true)));
-    return { pods, startMs: served.startMs, firstTraceMs, varied, opened };
+    return { pods, startMs: served.startMs, aheadMs: served.aheadMs, firstTraceMs, varied, opened };
   } finally {
     await browser.close();
     served.stop();

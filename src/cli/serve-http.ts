@@ -35,6 +35,8 @@ export interface ServeState {
   current(): Kept | { readonly files: readonly string[]; readonly errors: readonly Diagnostic[] };
   /** Reads the files again (POST /api/reload, SIGHUP, a change on disk). */
   reload(): void;
+  /** The nodes built ahead while idle for the current reading, and whether that is over. */
+  ahead?(): { readonly nodes: number; readonly done: boolean };
 }
 
 export interface ServeOptions {
@@ -111,7 +113,8 @@ async function handle(
   if (path === '/api/reload') opts.state.reload();
   const state = opts.state.current();
   if (path === '/api' || path === '/api/') return send(res, 200, { endpoints: endpointIndex() });
-  if (path === '/api/status' || path === '/api/reload') return send(res, 200, status(state));
+  if (path === '/api/status' || path === '/api/reload')
+    return send(res, 200, status(state, opts.state.ahead?.()));
   if (!('session' in state))
     return send(res, 503, {
       error: {
@@ -289,7 +292,10 @@ function errorBody(o: Outcome, state?: Kept): Record<string, unknown> {
   };
 }
 
-function status(state: ReturnType<ServeState['current']>): Record<string, unknown> {
+function status(
+  state: ReturnType<ServeState['current']>,
+  ahead: ReturnType<NonNullable<ServeState['ahead']>> | undefined,
+): Record<string, unknown> {
   if (!('session' in state)) return { files: state.files, ready: false, errors: state.errors };
   const m = state.session.model;
   return {
@@ -302,6 +308,7 @@ function status(state: ReturnType<ServeState['current']>): Record<string, unknow
     nodes: m.nodes.size,
     pods: m.pods.size,
     services: m.services.size,
+    ...(ahead ? { builtAhead: ahead } : {}),
     warnings: state.session.diagnostics.filter((d) => d.severity === 'warning'),
   };
 }

@@ -434,6 +434,61 @@ describe('serve: binding and reading again', () => {
   });
 });
 
+describe('serve builds nodes ahead while idle', () => {
+  const file = 'examples/two-nodes.yaml';
+  const ahead = async (h: ServeHandle): Promise<{ nodes: number; done: boolean }> => {
+    for (let i = 0; i < 400; i++) {
+      const s = (await (await fetch(new URL('/api/status', h.url))).json()) as {
+        builtAhead: { nodes: number; done: boolean };
+      };
+      if (s.builtAhead.done) return s.builtAhead;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error('building ahead did not finish');
+  };
+
+  it('builds every node no question needed, answers as the CLI after, and again after a reload', async () => {
+    const h = await startServe(quiet(), {
+      files: [file],
+      port: 0,
+      program: sharedProgram((io) => buildProgram(io)),
+    });
+    try {
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+      const q = { from: 'default/frontend', to: 'default/store-be-3:80' };
+      const served = await get(h, `/api/trace?${new URLSearchParams(q)}`);
+      const c = await cli(['trace', '-f', file, '--from', q.from, '--to', q.to, '-o', 'json']);
+      expect(served.body.answer).toEqual(JSON.parse(c.stdout));
+      const r = await fetch(new URL('/api/reload', h.url), {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: '{}',
+      });
+      expect(r.status).toBe(200);
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+      expect((await get(h, `/api/trace?${new URLSearchParams(q)}`)).body.answer).toEqual(
+        JSON.parse(c.stdout),
+      );
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('builds nothing ahead when asked not to', async () => {
+    const h = await startServe(quiet(), {
+      files: [file],
+      port: 0,
+      buildAhead: false,
+      program: sharedProgram((io) => buildProgram(io)),
+    });
+    try {
+      expect(await ahead(h)).toEqual({ nodes: 0, done: true });
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('serve keeps reach and check answers per reading', () => {
   it('answers a question asked again from the same reading without running the command', async () => {
     const file = 'examples/two-nodes.yaml';

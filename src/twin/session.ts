@@ -33,11 +33,12 @@ export interface PolicySources {
 /**
  * The built nodes `packeteye serve` keeps between questions (KeepOptions,
  * twin/keep.ts): a trace lends the nodes it needs from those built for
- * earlier questions, put back to cold, and builds only the others. A node
- * of 30 pods keeps about 0.29 MB: 2,048 nodes about 600 MB (the 1,000 varied
- * questions of the serve bench at 150,000 pods meet about 1,900 nodes).
+ * earlier questions, put back to cold, and builds only the others; while
+ * idle the server builds the nodes not asked for yet (cli/serve.ts, at most
+ * half the heap). A node of 30 pods keeps about 0.3 MB: 6,144 nodes (every
+ * node of the 5,000-node scale cluster) about 1.8 GB.
  */
-export const SERVE_KEEP: KeepOptions = { nodes: 2048, maxNodes: 64 };
+export const SERVE_KEEP: KeepOptions = { nodes: 6144, maxNodes: 64 };
 
 /** What a session is doing, for a progress line. */
 export type SessionPhase = (what: 'load' | 'model' | 'plan', count: number) => void;
