@@ -94,39 +94,44 @@ export function renderRules(
 ): string {
   const h = twin.host(hostName);
   const out: string[] = [];
-  const section = (s: Section, title: string, body: string): void => {
+  // Each body is made only for a section the answer shows (`--only iptables` renders no routes).
+  const section = (s: Section, title: string, body: () => string): void => {
     if (only !== undefined && only !== s) return;
     if (only === undefined) out.push(`# ${title}`);
-    out.push(body.endsWith('\n') || body === '' ? body : `${body}\n`);
+    const text = body();
+    out.push(text.endsWith('\n') || text === '' ? text : `${text}\n`);
   };
   const rules = twin.nodeRules.get(hostName);
-  section('iptables', `iptables-save (${hostName})`, rules ? serializeRuleset(rules.ruleset) : '');
+  section('iptables', `iptables-save (${hostName})`, () =>
+    rules ? serializeRuleset(rules.ruleset) : '',
+  );
   // Only a node with IP sets (Calico's Felix) gets the section, unless asked for.
   if (rules?.ipsetSave || only === 'ipsets')
-    section('ipsets', `ipset save (${hostName})`, rules?.ipsetSave ?? '');
+    section('ipsets', `ipset save (${hostName})`, () => rules?.ipsetSave ?? '');
   // Only a node with native nftables tables (kube-proxy in nftables mode) gets the section, unless asked for.
   if (rules?.nft || only === 'nftables')
     section(
       'nftables',
       `nft -f ${rules?.nft?.file ?? ''} (${hostName}: kube-proxy's table as it loads it)`,
-      rules?.nft?.text ?? '',
+      () => rules?.nft?.text ?? '',
     );
-  section('links', `ip link (${hostName})`, ipLinkShow(h));
-  section('addrs', `ip addr (${hostName})`, ipAddrShow(h));
-  section('routes', `ip route (${hostName})`, ipRouteShow(h));
-  section('neigh', `ip neigh (${hostName})`, ipNeighShow(h));
-  section('fdb', `bridge fdb (${hostName})`, bridgeFdbShow(h));
-  const ct = h.netfilter instanceof IptablesHooks ? h.netfilter.nf.listConntrack() : '';
-  // Alone, the listing is conntrack -L's stdout: its summary line goes where conntrack writes it.
-  const summary =
-    only === 'conntrack' ? /^conntrack v.*flow entries have been shown\.\n/m.exec(ct) : null;
-  if (summary) err(summary[0]);
-  section('conntrack', `conntrack -L (${hostName})`, summary ? ct.replace(summary[0], '') : ct);
-  const defaults = nodeDefaults(twin, nodeName);
-  section(
-    'defaults',
-    'defaults (what the twin invented)',
-    defaults.map((d) => `${d.object} ${d.field} = ${d.value}: ${d.reason}`).join('\n'),
+  section('links', `ip link (${hostName})`, () => ipLinkShow(h));
+  section('addrs', `ip addr (${hostName})`, () => ipAddrShow(h));
+  section('routes', `ip route (${hostName})`, () => ipRouteShow(h));
+  section('neigh', `ip neigh (${hostName})`, () => ipNeighShow(h));
+  section('fdb', `bridge fdb (${hostName})`, () => bridgeFdbShow(h));
+  section('conntrack', `conntrack -L (${hostName})`, () => {
+    const ct = h.netfilter instanceof IptablesHooks ? h.netfilter.nf.listConntrack() : '';
+    // Alone, the listing is conntrack -L's stdout: its summary line goes where conntrack writes it.
+    const summary =
+      only === 'conntrack' ? /^conntrack v.*flow entries have been shown\.\n/m.exec(ct) : null;
+    if (summary) err(summary[0]);
+    return summary ? ct.replace(summary[0], '') : ct;
+  });
+  section('defaults', 'defaults (what the twin invented)', () =>
+    nodeDefaults(twin, nodeName)
+      .map((d) => `${d.object} ${d.field} = ${d.value}: ${d.reason}`)
+      .join('\n'),
   );
   return out.join('\n').replace(/\n{3,}/g, '\n\n');
 }
