@@ -236,3 +236,33 @@ describe('parseIptablesTables: a run of chains read once and placed', () => {
     expect(looped.memo.reading).toBeUndefined();
   });
 });
+
+describe('parseIptablesTables: a line without its parsed form, in several tables', () => {
+  it('is read from its text once where it adds its rule without an error, as the text reads each time', () => {
+    // The same line objects in each table (a writer's shared lines), around and in the run.
+    const pre = chain('PREROUTING', [
+      '-A PREROUTING -p tcp -m tcp --dport 80 -j SVC-A',
+      '-A PREROUTING -m nosuchmatch -j RETURN',
+      '-I PREROUTING 1 -p udp -j RETURN',
+      '-A OTHER -j RETURN',
+      '-A PREROUTING -d 2001:db8::1/128 -j RETURN',
+    ]);
+    const block = run();
+    const table = (extra: readonly SaveChainLines[]): SaveTableLines => {
+      const t = natTable(block, { extra: [...extra, chain('OTHER', [])] });
+      return {
+        ...t,
+        chains: [...t.chains.filter((c) => c.name !== 'PREROUTING'), { ...pre, policy: 'ACCEPT' }],
+      };
+    };
+    const rounds = [[], [chain('A', ['-A A -j RETURN'])], []].map(table);
+    for (const family of ['ipv4', 'ipv6', 'ipv4'] as const)
+      rounds.forEach((t, i) => {
+        const file = `f${i}`;
+        const viaTables = parseIptablesTables([filter, t], file, { family });
+        const viaText = parseIptablesSave(textOf([filter, t]), file, { family });
+        expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
+        expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
+      });
+  });
+});

@@ -88,8 +88,10 @@ function readTables(
   const placed: Placement[] = [];
   let n = 0;
   for (const t of tables) {
+    // What reading a line depends on besides its text.
+    const where = `${opts.family ?? 'ipv4'} ${t.name}`;
     const reading = memos && !opts.noflush && t.block ? readingOf(t) : undefined;
-    const p = reading && placeBlock(rd, t, reading, n, file, memos!);
+    const p = reading && placeBlock(rd, t, reading, n, { file, memos: memos!, where });
     if (p) {
       placed.push(p);
       n = p.tableLine + t.chains.length + reading.ruleStart[reading.names.length]!;
@@ -99,7 +101,7 @@ function readTables(
     }
     rd.line(++n, `*${t.name}`);
     for (const c of t.chains) rd.declare(++n, c.name, c.policy);
-    for (const c of t.chains) n = readChain(rd, n, c, memos);
+    for (const c of t.chains) n = readChain(rd, n, c, memos, where);
     for (const o of t.other) rd.line(++n, o);
     rd.line(++n, 'COMMIT');
   }
@@ -134,8 +136,7 @@ function placeBlock(
   t: SaveTableLines,
   reading: BlockReading,
   n: number,
-  file: string | undefined,
-  memos: Memos,
+  { file, memos, where }: { file: string | undefined; memos: Memos; where: string },
 ): Placement | undefined {
   const run = reading.of;
   if (t.other.length > 0) return undefined;
@@ -174,15 +175,48 @@ function placeBlock(
   for (let i = 0; i < own.length; i++) {
     const c = own[i]!;
     const first = rulesFrom + reading.ruleStart[at[i]!]! + ownRuleStart[i]!;
-    const count = readChain(rd, first - 1, c, memos) - (first - 1);
+    const count = readChain(rd, first - 1, c, memos, where) - (first - 1);
     ownRuleStart[i + 1] = ownRuleStart[i]! + count;
   }
   memos.used = true;
   return p;
 }
 
+/**
+ * Lines read from their text before (each a line object a writer may give several tables:
+ * kube-proxy's lines for KUBE-SERVICES and KUBE-NODEPORTS), each with the rule it gave.
+ */
+const READ = new WeakMap<object, { readonly where: string; readonly rule: RuleBody }>();
+
+/** A line of `chain` read from its text; its rule kept when it added one rule to the chain, and no error. */
+function readOnce(
+  rd: SaveReader,
+  lineNo: number,
+  chain: string,
+  l: { readonly text: string },
+  where: string,
+): void {
+  const errors = rd.diagnostics.length;
+  const before = rd.rulesOf(chain)?.length;
+  rd.line(lineNo, l.text);
+  const rules = rd.rulesOf(chain);
+  const r = rules?.[rules.length - 1];
+  if (
+    rd.diagnostics.length === errors &&
+    rules?.length === (before ?? -2) + 1 &&
+    r?.source.line === lineNo
+  )
+    READ.set(l, { where, rule: r });
+}
+
 /** A chain's rules read from line n + 1 on; the last line read. */
-function readChain(rd: SaveReader, n: number, c: SaveChainLines, memos: Memos | undefined): number {
+function readChain(
+  rd: SaveReader,
+  n: number,
+  c: SaveChainLines,
+  memos: Memos | undefined,
+  where: string,
+): number {
   const memo = memos ? c.memo : undefined;
   if (memo?.rules && placeRules(rd, n + 1, c.name, memo.rules)) {
     memos!.used = true;
@@ -202,8 +236,10 @@ function readChain(rd: SaveReader, n: number, c: SaveChainLines, memos: Memos | 
   }
   if (lines) {
     for (const l of lines) {
-      if (l.body === undefined) rd.line(++n, l.text);
-      else rd.parsedRule(++n, c.name, l.body, l.text);
+      const known = l.body === undefined ? READ.get(l) : undefined;
+      const body = l.body ?? (known?.where === where ? known.rule : undefined);
+      if (body !== undefined) rd.parsedRule(++n, c.name, body, l.text);
+      else readOnce(rd, ++n, c.name, l, where);
     }
     return n;
   }

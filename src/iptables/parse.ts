@@ -17,6 +17,7 @@ import {
   BUILTIN_CHAINS,
   TABLE_NAMES,
   type Chain,
+  type Rule,
   type Ruleset,
   type SourceRef,
   type Table,
@@ -245,6 +246,8 @@ export interface SaveReader {
   freshChain(name: string, to: number): ChainState | undefined;
   /** The open table holds this placed run (block.ts); false when no table is open. */
   placeBlock(p: Placement): boolean;
+  /** The rules of a chain of the open table, as they stand. */
+  rulesOf(chain: string): readonly Rule[] | undefined;
   end(): { ruleset: Ruleset; diagnostics: Diagnostic[] };
 }
 
@@ -298,6 +301,21 @@ function legacyTablesNote(
     line: lineNo,
     hint: 'run iptables-legacy-save on the node and check those rules as well',
   };
+}
+
+/** A rule line without its `[packets:bytes]` prefix; undefined (an error) when they are bad. */
+function withoutCounters(
+  body: string,
+  lineNo: number,
+  error: (line: number, message: string) => void,
+): string | undefined {
+  const close = body.indexOf(']');
+  if (close >= 0 && /^\[\d+:\d+\]$/.test(body.slice(0, close + 1))) return body.slice(close + 1);
+  error(
+    lineNo,
+    `bad counters "${body.slice(0, close < 0 ? body.length : close + 1)}" (expected [packets:bytes])`,
+  );
+  return undefined;
 }
 
 /** The line-by-line reader both entry points drive. */
@@ -385,18 +403,8 @@ export function saveReader(
     }
 
     // A rule line, optionally prefixed with [pkts:bytes] (iptables-save -c).
-    let ruleText = body;
-    if (c0 === '[') {
-      const close = body.indexOf(']');
-      if (close < 0 || !/^\[\d+:\d+\]$/.test(body.slice(0, close + 1))) {
-        error(
-          lineNo,
-          `bad counters "${body.slice(0, close < 0 ? body.length : close + 1)}" (expected [packets:bytes])`,
-        );
-        return;
-      }
-      ruleText = body.slice(close + 1);
-    }
+    const ruleText = c0 === '[' ? withoutCounters(body, lineNo, error) : body;
+    if (ruleText === undefined) return;
     const tk = tokenizeLine(ruleText);
     if (!tk.ok) {
       error(lineNo, `${tk.error} (a double quote opened and never closed)`);
@@ -440,6 +448,7 @@ export function saveReader(
   };
 
   const placeBlock = (p: Placement): boolean => !skipping && !!current && !!(current.block = p);
+  const rulesOf = (name: string) => (skipping ? undefined : current?.chains.get(name)?.rules);
 
   const end = (): { ruleset: Ruleset; diagnostics: Diagnostic[] } => {
     if (current) {
@@ -452,5 +461,5 @@ export function saveReader(
     }
     return { ruleset: rulesetOf(tables, family), diagnostics };
   };
-  return { diagnostics, line, parsedRule, declare, freshChain, placeBlock, end };
+  return { diagnostics, line, parsedRule, declare, freshChain, placeBlock, rulesOf, end };
 }

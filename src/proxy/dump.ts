@@ -282,20 +282,33 @@ function sortKey(rule: string): SortKey {
   return { service: i === -1 ? c : c.slice(0, i), last: c.includes('must be the last rule') };
 }
 
+const LINE_KEYS = new WeakMap<RestoreLine, SortKey>();
+
+/** `sortKey` of a written line, kept with the line. */
+function lineKey(l: RestoreLine): SortKey {
+  let k = LINE_KEYS.get(l);
+  if (!k) LINE_KEYS.set(l, (k = sortKey(l.text.trimEnd())));
+  return k;
+}
+
 /**
  * Stable sort of a chain's rules with a Go-style `less` over their sort keys
  * (the parsed forms and written lines move with their text).
  */
 function stableSortLess(c: DumpChain, less: (a: SortKey, b: SortKey) => boolean): void {
+  if (c instanceof LineChain) {
+    // A written line's key is read once (the lines of shared fragments are in every sync).
+    const was = c.lines;
+    const indexed = was.map((l, i) => ({ k: lineKey(l), i }));
+    indexed.sort((p, q) => (less(p.k, q.k) ? -1 : less(q.k, p.k) ? 1 : p.i - q.i));
+    if (indexed.every((p, i) => p.i === i)) return;
+    c.reorder(indexed.map((p) => was[p.i]!));
+    return;
+  }
   const xs = c.rules;
   const indexed = xs.map((x, i) => ({ x, k: sortKey(x), i }));
   indexed.sort((p, q) => (less(p.k, q.k) ? -1 : less(q.k, p.k) ? 1 : p.i - q.i));
   if (indexed.every((p, i) => p.i === i)) return;
-  if (c instanceof LineChain) {
-    const was = [...c.lines];
-    c.reorder(indexed.map((p) => was[p.i]!));
-    return;
-  }
   const along = c.parsed;
   const was = along ? [...along] : undefined;
   indexed.forEach((p, i) => {
