@@ -42,6 +42,45 @@ describe("loadDocuments: a loaded object's source", () => {
   });
 });
 
+describe('loadDocuments: the items of a JSON List read item by item have their own lines', () => {
+  const pod = (name: string, port = 'http') => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'ns' },
+    spec: { containers: [{ name: `c-${name}`, ports: [{ containerPort: 80, name: port }] }] },
+  });
+  // As kubectl writes it: one field a line, so that each field has its own.
+  const text = JSON.stringify(
+    {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        pod('a'),
+        pod('b', 'Bad_Port'),
+        { apiVersion: 'v1', kind: 'List', items: [pod('d')] },
+        pod('e'),
+      ],
+    },
+    null,
+    2,
+  );
+  const lineOfText = (s: string) => text.slice(0, text.indexOf(s)).split('\n').length;
+  const r = load(text, 'l.json');
+  it.each(['a', 'b', 'd', 'e'])(
+    'pod %s: a field is found on its line, asked for during decoding or after',
+    (name) => {
+      const lo = r.objects.find((o) => o.object.metadata.name === name)!;
+      expect(locate(lo, 'spec.containers[0].name').line).toBe(lineOfText(`"c-${name}"`));
+      expect(locate(lo, 'metadata').line).toBe(lineOfText(`"name": "${name}"`) - 1);
+    },
+  );
+  it("a decoder's diagnostic names its field's line", () => {
+    expect(r.diagnostics.map((d) => [d.code, d.object, d.line])).toEqual([
+      ['k8s-invalid-port', 'Pod ns/b', lineOfText('"Bad_Port"')],
+    ]);
+  });
+});
+
 describe('loadDocuments: empty inputs', () => {
   it.each([
     ['nothing', '', true],

@@ -18,6 +18,7 @@ import {
   decodeObject,
   decodeWorkload,
   rawObjectRef,
+  type DecodeContext,
   type LegacyEndpoints,
   type Workload,
 } from './decode/index.js';
@@ -27,6 +28,7 @@ import {
   isCheap,
   lineOf,
   ItemSyntaxError,
+  type LazyItems,
   parseFile,
   parseFileByItem,
   parsePath,
@@ -89,25 +91,48 @@ class Stamped {
 
 /**
  * A loaded object's source, for the lines of its fields (looked up lazily,
- * only when a diagnostic needs one), kept in a private field of the object
+ * only when a diagnostic needs one), kept in private fields of the object
  * itself: found by the object's identity as a WeakMap key would be (a copy
  * has none), invisible to keys, spreads, JSON and comparisons, and without
  * the WeakMap's cost (150,000 entries, each weak, in young collections).
+ * An item of a List read item by item keeps its items and index, its source
+ * made when first asked for (150,000 of them were made and kept, asked for
+ * by none).
  */
 class Sourced extends Stamped {
-  #source: SourceRef;
-  private constructor(o: object, source: SourceRef) {
+  #source: SourceRef | LazyItems;
+  /** The item's index in `#source`'s items, or -1 when `#source` is the source. */
+  #item: number;
+  private constructor(o: object, source: SourceRef | LazyItems, item: number) {
     super(o);
     this.#source = source;
+    this.#item = item;
   }
 
   static set(o: object, source: SourceRef): void {
-    if (#source in o) (o as Sourced).#source = source;
-    else new Sourced(o, source);
+    Sourced.put(o, source, -1);
+  }
+
+  /** `o`'s source is item `i` of `items`. */
+  static setItem(o: object, items: LazyItems, i: number): void {
+    Sourced.put(o, items, i);
+  }
+
+  private static put(o: object, source: SourceRef | LazyItems, item: number): void {
+    if (#source in o) {
+      (o as Sourced).#source = source;
+      (o as Sourced).#item = item;
+    } else new Sourced(o, source, item);
   }
 
   static get(o: object): SourceRef | undefined {
-    return #source in o ? (o as Sourced).#source : undefined;
+    if (!(#source in o)) return undefined;
+    const s = o as Sourced;
+    if (s.#item >= 0) {
+      s.#source = (s.#source as LazyItems).source(s.#item);
+      s.#item = -1;
+    }
+    return s.#source as SourceRef;
   }
 }
 
@@ -131,13 +156,36 @@ export function locate(loaded: LoadedObject, field?: string): Location {
 
 const MAX_LIST_DEPTH = 4;
 
-interface Pending {
-  readonly raw: Record<string, unknown>;
-  readonly file: string;
-  readonly document: number;
-  readonly line: number;
-  readonly item?: number;
-  readonly source: SourceRef;
+/**
+ * An object reached, and what a decoder reads beside it (DecodeContext): an
+ * item of a List read item by item has its source made when first asked for
+ * (a diagnostic's line), from its items and index.
+ */
+class Pending implements DecodeContext {
+  #source: SourceRef | undefined;
+  constructor(
+    readonly raw: Record<string, unknown>,
+    readonly file: string,
+    readonly document: number,
+    readonly line: number,
+    readonly item: number | undefined,
+    source: SourceRef | undefined,
+    /** The List's items this is item `item` of, when `source` is not given. */
+    readonly items: LazyItems | undefined,
+    readonly diagnostics: Diagnostic[],
+  ) {
+    this.#source = source;
+  }
+
+  get source(): SourceRef {
+    return (this.#source ??= this.items!.source(this.item!));
+  }
+
+  /** Gives `o` this object's source (made only if it was asked for already). */
+  stamp(o: object): void {
+    if (this.#source === undefined) Sourced.setItem(o, this.items!, this.item!);
+    else Sourced.set(o, this.#source);
+  }
 }
 
 function isRec(v: unknown): v is Record<string, unknown> {
@@ -149,11 +197,17 @@ function isRec(v: unknown): v is Record<string, unknown> {
  * lists, handing each object to `emit` as it is reached (a List read item by
  * item is never held whole).
  */
-function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) => void): void {
+function expand(
+  doc: RawDocument,
+  diagnostics: Diagnostic[],
+  objectDiagnostics: Diagnostic[],
+  emit: (p: Pending) => void,
+): void {
   const lazy = doc.lazyItems;
+  // `given` is undefined for an item of `lazy`: its source is made only when asked for.
   const walk = (
     value: unknown,
-    source: SourceRef,
+    given: SourceRef | undefined,
     line: number,
     depth: number,
     item: number | undefined,
@@ -247,9 +301,10 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
           : { apiVersion: raw.apiVersion as string, kind: kind.slice(0, -'List'.length) };
       if (depth === 0 && lazy !== undefined) {
         for (let i = 0; i < lazy.count; i++)
-          walk(lazy.value(i), lazy.source(i), lazy.line(i), 1, i, itemInherit);
+          walk(lazy.value(i), undefined, lazy.line(i), 1, i, itemInherit);
         return;
       }
+      const source = given ?? lazy!.source(item!);
       raw.items.forEach((it: unknown, i) => {
         const src =
           (depth === 0 ? doc.itemSources?.[i] : undefined) ?? childSource(source, ['items', i]);
@@ -264,9 +319,16 @@ function expand(doc: RawDocument, diagnostics: Diagnostic[], emit: (p: Pending) 
       return;
     }
     emit(
-      item !== undefined
-        ? { raw, file: doc.file, document: doc.document, line, source, item }
-        : { raw, file: doc.file, document: doc.document, line, source },
+      new Pending(
+        raw,
+        doc.file,
+        doc.document,
+        line,
+        item,
+        given,
+        given === undefined ? lazy : undefined,
+        objectDiagnostics,
+      ),
     );
   };
   walk(doc.value, doc.source, doc.line, 0, undefined);
@@ -346,7 +408,18 @@ function decodeWorkloadLeniently(
   kind: Parameters<typeof decodeWorkload>[2],
 ): ReturnType<typeof decodeWorkload> {
   const own: Diagnostic[] = [];
-  const w = decodeWorkload({ ...ctx, diagnostics: own }, raw, kind);
+  // Field by field: a context's source may be a getter, which a spread would not copy.
+  const w = decodeWorkload(
+    {
+      file: ctx.file,
+      document: ctx.document,
+      line: ctx.line,
+      source: ctx.source,
+      diagnostics: own,
+    },
+    raw,
+    kind,
+  );
   for (const d of own) {
     ctx.diagnostics.push(
       d.severity === 'error'
@@ -439,7 +512,7 @@ function readFile(
     // A document's List problems come before its objects' (as when the List was expanded first).
     const listDiagnostics: Diagnostic[] = [];
     const objectDiagnostics: Diagnostic[] = [];
-    expand(doc, listDiagnostics, (p) => readObject(p, r, seen, objectDiagnostics));
+    expand(doc, listDiagnostics, objectDiagnostics, (p) => readObject(p, r, seen));
     append(r.diagnostics, listDiagnostics);
     append(r.diagnostics, objectDiagnostics);
   }
@@ -452,12 +525,8 @@ function append<T>(to: T[], from: readonly T[]): void {
 }
 
 /** Decodes one object of a file into its reading. */
-function readObject(
-  p: Pending,
-  r: FileReading,
-  seen: Identities<LoadedObject>,
-  diagnostics: Diagnostic[],
-): void {
+function readObject(p: Pending, r: FileReading, seen: Identities<LoadedObject>): void {
+  const diagnostics = p.diagnostics;
   const kind = p.raw.kind as string;
   const apiVersion = p.raw.apiVersion as string;
   // One literal or the other, not a spread: made for every object.
@@ -467,13 +536,8 @@ function readObject(
       : { file: p.file, document: p.document, line: p.line };
   const ev = evidenceOf(p.raw, kind, apiVersion);
   if (ev) r.evidence.push(ev);
-  const ctx = {
-    file: p.file,
-    document: p.document,
-    line: p.line,
-    source: p.source,
-    diagnostics,
-  };
+  // The object reached is the decoders' context: its source is made only if a line is asked for.
+  const ctx: DecodeContext = p;
   let decoded: ReturnType<typeof decodeObject>;
   try {
     decoded = decodeObject(ctx, p.raw, apiVersion, kind);
@@ -522,12 +586,12 @@ function readObject(
   if (obj.kind === 'Endpoints') {
     for (const slice of mirror(obj)) {
       const lo = { object: slice, origin };
-      Sourced.set(slice, p.source);
+      p.stamp(slice);
       r.objects.push(lo);
     }
     return;
   }
-  Sourced.set(obj, p.source);
+  p.stamp(obj);
   const loaded: LoadedObject = { object: obj, origin };
   // The earlier files' first (none for the first file), then this file's, set when there is none.
   const prev = (seen.size > 0 ? seen.get(obj) : undefined) ?? r.seen.claim(obj, loaded);
