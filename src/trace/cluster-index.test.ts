@@ -137,6 +137,16 @@ const cases: [string, object[]][] = [
       pod({ name: 'w', node: 'n2', ip: '10.244.7.5' }),
     ],
   ],
+  [
+    'podCIDRs of several lengths (written with host bits, which the model clears)',
+    [
+      node('n1', 0, { spec: { podCIDR: '10.244.0.77/24' } }),
+      node('n2', 1, { spec: { podCIDR: '10.245.3.9/16', podCIDRs: ['10.245.3.9/16'] } }),
+      node('n3', 2, { spec: { podCIDR: '10.246.0.128/25' } }),
+      pod({ name: 'x', node: 'n1', ip: '10.244.0.5' }),
+      pod({ name: 'y', node: 'n2', ip: '10.245.200.5' }),
+    ],
+  ],
 ];
 
 describe('clusterIndex answers as a scan of the model', () => {
