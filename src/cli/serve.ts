@@ -171,7 +171,16 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
   const step = (): void => {
     ahead.scheduled = false;
     if (closed || asking > 0 || ahead.done) return;
-    const more = buildOneAhead(ahead);
+    let more = false;
+    try {
+      more = buildOneAhead(ahead);
+    } catch (e) {
+      // A node that cannot be built is the question's to report (it builds it again); nothing to answer here.
+      ahead.done = true;
+      io.err(
+        `packeteye serve: stopped building nodes ahead: ${e instanceof Error ? e.message : String(e)}\n`,
+      );
+    }
     if (more) schedule();
   };
   const schedule = (): void => {
