@@ -156,6 +156,15 @@ function rememberLabels(m: Record<string, string>): void {
   lastLabelKeys = keys;
 }
 
+/** The last namespace found a DNS-1123 label: a dump's objects come namespace by namespace. */
+let lastValidNamespace: string | undefined;
+
+function isDns1123Label(namespace: string): boolean {
+  const ok = DNS1123_LABEL.test(namespace) && namespace.length <= 63;
+  if (ok) lastValidNamespace = namespace;
+  return ok;
+}
+
 /** The document's top: the path of an object's own fields. */
 const TOP: Path = Object.freeze([]);
 
@@ -551,7 +560,7 @@ export class Decoder {
           `${kind} is cluster-scoped; metadata.namespace ignored`,
         );
       } else {
-        if (!DNS1123_LABEL.test(namespace) || namespace.length > 63)
+        if (namespace !== lastValidNamespace && !isDns1123Label(namespace))
           this.warn(
             META_NAMESPACE,
             'k8s-invalid-name',

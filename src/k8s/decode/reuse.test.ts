@@ -150,4 +150,26 @@ describe('values repeated by a run of objects are read as the input has them', (
       { numRuns: 200 },
     );
   });
+
+  it('a namespace that is not a DNS-1123 label is warned on every object in it, between valid ones', () => {
+    const nsPod = (ns: string, name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns },
+      spec: { containers: [{ name: 'c' }] },
+    });
+    const { diagnostics } = load([
+      nsPod('ok', 'a'),
+      nsPod('ok', 'b'),
+      nsPod('Bad_NS', 'c'),
+      nsPod('Bad_NS', 'd'),
+      nsPod('ok', 'e'),
+      nsPod('Bad_NS', 'f'),
+    ]);
+    expect(diagnostics.map((d) => [d.code, d.object])).toEqual([
+      ['k8s-invalid-name', 'Pod Bad_NS/c'],
+      ['k8s-invalid-name', 'Pod Bad_NS/d'],
+      ['k8s-invalid-name', 'Pod Bad_NS/f'],
+    ]);
+  });
 });
