@@ -132,7 +132,7 @@ function knownLabels(m: Rec): boolean {
  * never written after the reading (the model builds from frozen objects).
  */
 let lastLabels: Record<string, string> | undefined;
-let lastLabelKeys: readonly string[] = [];
+const lastLabelKeys: string[] = [];
 
 /** The last labels when `m` has the same keys, in the same order, with the same values. */
 function sameAsLastLabels(m: Rec): Record<string, string> | undefined {
@@ -150,10 +150,11 @@ function sameAsLastLabels(m: Rec): Record<string, string> | undefined {
 
 /** Remembers `m` (labels kept as the input's own mapping) as the last labels. */
 function rememberLabels(m: Record<string, string>): void {
-  const keys: string[] = [];
+  // One array, refilled: the first object of every run remembers its labels.
+  const keys = lastLabelKeys;
+  keys.length = 0;
   for (const k in m) if (Object.hasOwn(m, k)) keys.push(k);
   lastLabels = m;
-  lastLabelKeys = keys;
 }
 
 /** The last namespace found a DNS-1123 label: a dump's objects come namespace by namespace. */
@@ -177,12 +178,36 @@ const META_ANNOTATIONS: Path = Object.freeze(['metadata', 'annotations']);
 
 /** Reads one object's fields, reporting problems with their field path. */
 export class Decoder {
+  #object: string | undefined;
+  /** Who `object` names until it is first read (a message is rare: the text is not made for each object). */
+  #kind: string | undefined;
+  #namespace: string | undefined;
+  #name: string | undefined;
+
   constructor(
     readonly ctx: DecodeContext,
-    public object: string | undefined,
+    object: string | undefined,
     /** Where the decoded value sits in the document (a workload's pod template). */
     readonly prefix: Path = TOP,
-  ) {}
+  ) {
+    this.#object = object;
+  }
+
+  /** `Kind ns/name` (`Kind name` without a namespace): the object messages name. */
+  get object(): string | undefined {
+    if (this.#kind !== undefined) {
+      const ns = this.#namespace;
+      this.#object =
+        ns !== undefined ? `${this.#kind} ${ns}/${this.#name}` : `${this.#kind} ${this.#name}`;
+      this.#kind = undefined;
+    }
+    return this.#object;
+  }
+
+  set object(object: string | undefined) {
+    this.#object = object;
+    this.#kind = undefined;
+  }
 
   report(severity: Severity, at: FieldPath, code: string, message: string, hint?: string): void {
     const rel = pathOf(at);
@@ -523,8 +548,11 @@ export class Decoder {
     }
     const namespace = this.str(m.namespace, META_NAMESPACE);
     // Inside a workload's template, messages name the workload (it is what the user wrote).
-    if (this.prefix.length === 0)
-      this.object = namespaced && namespace ? `${kind} ${namespace}/${name}` : `${kind} ${name}`;
+    if (this.prefix.length === 0) {
+      this.#kind = kind;
+      this.#namespace = namespaced && namespace ? namespace : undefined;
+      this.#name = name;
+    }
     const rule =
       kind === 'Service' || kind === 'Namespace'
         ? kind === 'Service'
