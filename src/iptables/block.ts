@@ -19,8 +19,12 @@
  * parse.ts reads a table this way only when the result is exactly the one
  * reading it chain by chain gives (`parse-block.test.ts`).
  */
-import type { Chain, Rule, TableName } from '../kernel/netfilter/types.js';
+import type { Diagnostic } from '../diag.js';
+import type { Chain, Rule, SourceRef, TableName } from '../kernel/netfilter/types.js';
 import { BUILTIN_CHAINS } from '../kernel/netfilter/types.js';
+import { isChainName, ruleAt } from './restore.js';
+import { parseRuleTokens, type RuleBody } from './rule.js';
+import { tokenizeLine } from './tokenize.js';
 import { blockFacts, type BlockFacts } from './validate.js';
 
 /** Where a reader keeps one chain's rules as read, for the next tables that hold the same chain. */
@@ -31,9 +35,41 @@ export interface ChainMemo {
 /** What a run's chains give the reader: their name, their lines, and their memo. */
 export interface BlockChainLines {
   readonly name: string;
+  readonly policy: string;
   readonly rules: readonly string[];
-  readonly lines?: readonly unknown[];
+  readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
   readonly memo?: ChainMemo;
+}
+
+/** The source of a rule read once for several tables: its file and line are each table's. */
+const PLACED: SourceRef = {};
+
+/**
+ * A chain's lines read without a table, each as the reader would append it to
+ * the chain (`ruleAt` of its parsed form, or of its text's reading), no line of
+ * its own; undefined where a line is not plainly `-A CHAIN …` or gives any
+ * diagnostic (the chain is then read in its table).
+ */
+function readAlone(c: BlockChainLines, family: 'ipv4' | 'ipv6'): readonly Rule[] | undefined {
+  const lines = c.lines;
+  if (!lines) return undefined;
+  const out: Rule[] = new Array<Rule>(lines.length);
+  const head = `-A ${c.name} `;
+  const diagnostics: Diagnostic[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    let body = l.body;
+    if (body === undefined) {
+      const text = l.text;
+      if (!text.startsWith(head) || text.trim() !== text) return undefined;
+      const tk = tokenizeLine(text);
+      if (!tk.ok || tk.tokens[0]!.quoted || tk.tokens[1]!.quoted) return undefined;
+      body = parseRuleTokens(tk.tokens, 2, PLACED, diagnostics, family);
+      if (!body || diagnostics.length > 0) return undefined;
+    }
+    out[i] = ruleAt(body, PLACED);
+  }
+  return out;
 }
 
 /**
@@ -56,6 +92,7 @@ export class BlockReading {
   private constructor(
     /** The chains it was read from (the run is placed only where a table holds these). */
     readonly of: readonly BlockChainLines[],
+    readonly family: 'ipv4' | 'ipv6',
     readonly names: readonly string[],
     readonly index: ReadonlyMap<string, number>,
     readonly rules: readonly (readonly Rule[])[],
@@ -66,10 +103,16 @@ export class BlockReading {
 
   /**
    * The run as a table read it (each chain's memo holds its rules, read
-   * without errors), or undefined when it was not read so or cannot be
-   * placed (a name twice or a built-in chain's, a loop).
+   * without errors), or, where no table has, read now without one
+   * (`readAlone`, each chain's memo then given its rules); undefined when it
+   * cannot be (a line not read so) or cannot be placed (a name twice, a
+   * built-in chain's or one no chain may have, a loop).
    */
-  static of(table: TableName, chains: readonly BlockChainLines[]): BlockReading | undefined {
+  static of(
+    table: TableName,
+    chains: readonly BlockChainLines[],
+    family: 'ipv4' | 'ipv6',
+  ): BlockReading | undefined {
     const n = chains.length;
     const names: string[] = new Array<string>(n);
     const index = new Map<string, number>();
@@ -79,8 +122,15 @@ export class BlockReading {
     for (let k = 0; k < n; k++) {
       const c = chains[k]!;
       const count = (c.lines ?? c.rules).length;
-      const read = count === 0 ? [] : c.memo?.rules;
-      if (read?.length !== count || index.has(c.name) || builtin.includes(c.name)) return undefined;
+      const read = count === 0 ? [] : (c.memo?.rules ?? readAlone(c, family));
+      if (
+        read?.length !== count ||
+        c.policy !== '-' ||
+        index.has(c.name) ||
+        builtin.includes(c.name) ||
+        !isChainName(c.name)
+      )
+        return undefined;
       names[k] = c.name;
       index.set(c.name, k);
       rules[k] = read;
@@ -90,7 +140,12 @@ export class BlockReading {
       rules.map((r, k) => ({ name: names[k]!, builtin: false, rules: r as Rule[], firstLine: 1 })),
       index,
     );
-    return facts && new BlockReading(chains, names, index, rules, ruleStart, facts);
+    if (!facts) return undefined;
+    // Kept for the tables read chain by chain too (parse-tables.ts places a memo's rules).
+    chains.forEach((c, k) => {
+      if (c.memo && rules[k]!.length > 0) c.memo.rules = rules[k];
+    });
+    return new BlockReading(chains, family, names, index, rules, ruleStart, facts);
   }
 }
 

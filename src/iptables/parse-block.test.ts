@@ -145,10 +145,10 @@ function readInTurn(block: SharedBlock, owns: readonly Own[]): boolean[] {
 }
 
 describe('parseIptablesTables: a run of chains read once and placed', () => {
-  it('places the run in every later table, its own chains and rules changing around it', () => {
+  it('places the run in every table, its own chains and rules changing around it', () => {
     const block = run();
     expect(readInTurn(block, [...ROUNDS, ...ROUNDS])).toEqual([
-      false,
+      true,
       true,
       true,
       true,
@@ -225,6 +225,31 @@ describe('parseIptablesTables: a run of chains read once and placed', () => {
     const kinds = readInTurn(block, [{ masq: ['-A MARK-MASQ -j SVC-B'] }, {}, {}]);
     expect(kinds).toEqual([false, true, true]);
   });
+
+  it.each([
+    [
+      'a line with a match no module has (an error)',
+      '-A SVC-B -m nosuchmatch -j SEP-B',
+      [false, false, false],
+    ],
+    [
+      'a line with spaces after it (read in its table, then placed)',
+      '-A SVC-B -j SEP-B  ',
+      [false, true, true],
+    ],
+    ['a line of another chain (read line by line)', '-A SEP-C -j SEP-B', [false, false, false]],
+    ['a line with two spaces between its words', '-A SVC-B  -p tcp  -j SEP-B', [true, true, true]],
+  ] as [string, string, boolean[]][])(
+    'a run whose lines read alone or not: %s',
+    (_, line, want) => {
+      const base = run();
+      const block: SharedBlock = {
+        chains: base.chains.map((c) => (c.name === 'SVC-B' ? chain('SVC-B', [line], true) : c)),
+        memo: {},
+      };
+      expect(readInTurn(block, [{}, ROUNDS[2]!, {}])).toEqual(want);
+    },
+  );
 
   it('places a run with a loop of its own nowhere', () => {
     const looped: SharedBlock = {

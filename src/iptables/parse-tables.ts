@@ -90,7 +90,8 @@ function readTables(
   for (const t of tables) {
     // What reading a line depends on besides its text.
     const where = `${opts.family ?? 'ipv4'} ${t.name}`;
-    const reading = memos && !opts.noflush && t.block ? readingOf(t) : undefined;
+    const reading =
+      memos && !opts.noflush && t.block ? readingOf(t, opts.family ?? 'ipv4') : undefined;
     const p = reading && placeBlock(rd, t, reading, n, { file, memos: memos!, where });
     if (p) {
       placed.push(p);
@@ -117,11 +118,12 @@ interface Memos {
 }
 
 /** A table's shared run as read before (made on the second table that holds it), or undefined. */
-function readingOf(t: SaveTableLines): BlockReading | undefined {
+function readingOf(t: SaveTableLines, family: 'ipv4' | 'ipv6'): BlockReading | undefined {
   const b = t.block!;
-  if (b.memo.reading?.of === b.chains) return b.memo.reading;
+  const known = b.memo.reading;
+  if (known?.of === b.chains && known.family === family) return known;
   if (!TABLE_NAMES.includes(t.name as TableName)) return undefined;
-  const r = BlockReading.of(t.name as TableName, b.chains);
+  const r = BlockReading.of(t.name as TableName, b.chains, family);
   if (r) b.memo.reading = r;
   return r;
 }

@@ -180,11 +180,20 @@ function validChainName(r: Reader, name: string, lineNo: number): boolean {
     r.error(lineNo, `chain name "${name}" is longer than ${MAX_CHAIN_NAME} characters`);
     return false;
   }
-  if (name.startsWith('-') || name.startsWith('!') || name === '' || /[\s"]/.test(name)) {
+  if (!wellFormedChainName(name)) {
     r.error(lineNo, `invalid chain name "${name}"`);
     return false;
   }
   return true;
+}
+
+/** A name a user chain may be declared with (`validChainName` without its messages). */
+export function isChainName(name: string): boolean {
+  return name.length <= MAX_CHAIN_NAME && wellFormedChainName(name);
+}
+
+function wellFormedChainName(name: string): boolean {
+  return !(name.startsWith('-') || name.startsWith('!') || name === '' || /[\s"]/.test(name));
 }
 
 function chainOrError(
