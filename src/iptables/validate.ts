@@ -580,24 +580,29 @@ export function validateWithBlock(
   inBlock: (name: string) => boolean,
   backend: Backend,
 ): boolean {
-  for (const ch of own.values())
-    for (const to of jumpTargets(ch)) {
-      const c = own.get(to);
-      if (c ? c.builtin : !inBlock(to)) return false;
-    }
-  for (const e of block.external) {
-    const c = own.get(e);
-    if (!c || c.builtin || jumpTargets(c).length > 0) return false;
-  }
   let clean = true;
   const ck: Check = { table, chains: own, backend, error: () => (clean = false) };
   const walked = walkFromHooks(ck);
   if (!clean) return false;
-  // The hooks the run is entered from (at most: any own chain that jumps into it).
+  // Every jump lands on a user chain; the hooks the run is entered from (at most: those of
+  // any own chain that jumps into it).
   let entered = 0;
-  walked.facts.forEach((f, i) => {
-    if (f.jumpTo.some(inBlock)) entered |= walked.reached[i]!;
-  });
+  for (let i = 0; i < walked.chains.length; i++) {
+    const to = walked.facts[i]!.jumpTo;
+    let into = false;
+    for (let k = 0; k < to.length; k++) {
+      const c = own.get(to[k]!);
+      if (c?.builtin) return false;
+      if (c) continue;
+      if (!inBlock(to[k]!)) return false;
+      into = true;
+    }
+    if (into) entered |= walked.reached[i]!;
+  }
+  for (const e of block.external) {
+    const c = own.get(e);
+    if (!c || c.builtin || jumpTargets(c).length > 0) return false;
+  }
   // Down to an own chain (at most the deepest own way down), into the run, through it, out to a
   // target that jumps nowhere.
   if (backend !== 'legacy' && walked.maxHeight + block.height + 2 >= NFT_JUMP_STACK_SIZE)
