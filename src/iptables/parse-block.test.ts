@@ -291,3 +291,77 @@ describe('parseIptablesTables: a line without its parsed form, in several tables
       });
   });
 });
+
+/** A small seeded generator (tests only): the same tables on every run. */
+function lcg(seed: number): (n: number) => number {
+  let s = seed >>> 0;
+  return (n) => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s % n;
+  };
+}
+
+describe('parseIptablesTables: random runs and own chains around them', () => {
+  it.each(Array.from({ length: 40 }, (_, i) => [i]))(
+    'seed %i: each table as its text reads',
+    (seed) => {
+      const rnd = lcg(seed + 1);
+      const targets = [
+        'RETURN',
+        'ACCEPT',
+        'MARK --set-xmark 0x4000/0x4000',
+        'DNAT --to-destination 10.0.0.9:80',
+      ];
+      const runNames = Array.from(
+        { length: 3 + rnd(6) },
+        (_, i) => `R${String(i).padStart(2, '0')}`,
+      );
+      // Run chains jump only to later run chains (a loop now and then) or to OUT.
+      const runRules = (i: number): string[] =>
+        Array.from({ length: rnd(4) }, () => {
+          const k = rnd(10);
+          const to =
+            k < 4 && i + 1 < runNames.length
+              ? runNames[i + 1 + rnd(runNames.length - i - 1)]!
+              : k === 4 && seed % 5 === 0
+                ? runNames[rnd(i + 1)]!
+                : k === 5
+                  ? 'OUT'
+                  : `${targets[rnd(targets.length)]!}`;
+          return `-A ${runNames[i]!} ${rnd(8) ? '-p tcp ' : ''}-j ${to}`;
+        });
+      const block: SharedBlock = {
+        chains: runNames.map((n, i) => chain(n, runRules(i), true)),
+        memo: {},
+      };
+      for (let round = 0; round < 3; round++) {
+        const own = Array.from({ length: rnd(5) }, (_, i) => `O${rnd(9)}${i}`).filter(
+          (n, i, all) => all.indexOf(n) === i,
+        );
+        const ownNames = [...own, 'OUT'];
+        const into = (): string =>
+          rnd(3) === 0 ? ownNames[rnd(ownNames.length)]! : runNames[rnd(runNames.length)]!;
+        const extra = [
+          ...own.map((n) =>
+            chain(
+              n,
+              Array.from({ length: rnd(3) }, () => `-A ${n} -j ${into()}`),
+            ),
+          ),
+          chain('OUT', rnd(8) === 0 ? [`-A OUT -j ${runNames[0]!}`] : ['-A OUT -j RETURN']),
+        ];
+        const t = natTable(block, {
+          pre: Array.from({ length: 1 + rnd(3) }, () => `-A PREROUTING -j ${into()}`),
+          ...(rnd(3) === 0 ? { input: [`-A INPUT -j ${into()}`] } : {}),
+          extra,
+        });
+        const tables = [filter, t];
+        const file = `f${round}`;
+        const viaTables = parseIptablesTables(tables, file, { family: 'ipv4' });
+        const viaText = parseIptablesSave(textOf(tables), file, { family: 'ipv4' });
+        expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
+        expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
+      }
+    },
+  );
+});
