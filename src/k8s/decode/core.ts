@@ -149,7 +149,7 @@ function decodeContainer(
     else lastImage = image;
   }
   const restartPolicy = init && typeof c.restartPolicy === 'string' ? c.restartPolicy : undefined;
-  let ports = each(d, c.ports, step(p, 'ports'), (pv, pp) => decodeContainerPort(d, pv, pp));
+  let ports = each(d, c.ports, step(p, 'ports'), containerPortOf);
   if (ports && ports.length === 0) ports = undefined;
   // The usual shapes as literals (see objectMeta in decoder.ts).
   if (restartPolicy === undefined && image !== undefined)
@@ -235,9 +235,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, SPEC);
   if (!d.required(spec, SPEC, 'spec')) return undefined;
-  const containers = each(d, spec.containers, CONTAINERS, (v, p, i) =>
-    decodeContainer(d, v, p, i, false),
-  );
+  const containers = each(d, spec.containers, CONTAINERS, containerOf);
   if (!containers || containers.length === 0) {
     // The API server requires one, but a pod's network presence does not depend on it.
     d.warn(
@@ -251,9 +249,7 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   const initContainers =
     spec.initContainers === undefined
       ? undefined
-      : each(d, spec.initContainers, INIT_CONTAINERS, (v, p, i) =>
-          decodeContainer(d, v, p, i, true),
-        );
+      : each(d, spec.initContainers, INIT_CONTAINERS, initContainerOf);
   const nodeName = d.str(spec.nodeName, NODE_NAME) || undefined;
   const hostNetwork = d.bool(spec.hostNetwork, HOST_NETWORK);
   const hostname = d.str(spec.hostname, HOSTNAME) || undefined;
@@ -291,6 +287,37 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
 
 const CONDITION_STATUSES = ['True', 'False', 'Unknown'] as const;
 
+// A pod's list items, made once (`each` passes the decoder): a function made in decodePod or
+// decodePodStatus for each pod was garbage, with the context it kept the decoder in.
+const containerOf = (v: unknown, p: FieldPath, i: number, d: Decoder) =>
+  decodeContainer(d, v, p, i, false);
+const initContainerOf = (v: unknown, p: FieldPath, i: number, d: Decoder) =>
+  decodeContainer(d, v, p, i, true);
+const containerPortOf = (v: unknown, p: FieldPath, _i: number, d: Decoder) =>
+  decodeContainerPort(d, v, p);
+
+/** One of `status.podIPs`; the IPv6 family of a dual-stack pod is skipped. */
+function podIPOf(v: unknown, p: FieldPath, _i: number, d: Decoder): { ip: string } | undefined {
+  const m = d.map(v, p);
+  if (!m || d.isV6(m.ip)) return undefined;
+  // What the check takes without a word is read without making its path.
+  const ip = typeof m.ip === 'string' && isIpv4(m.ip) ? m.ip : d.ip(m.ip, step(p, 'ip'));
+  return ip ? { ip } : undefined;
+}
+
+/** One of `status.conditions`. */
+function conditionOf(v: unknown, p: FieldPath, _i: number, d: Decoder): PodCondition | undefined {
+  const m = d.map(v, p);
+  if (!m) return undefined;
+  const type = typeof m.type === 'string' ? m.type : d.str(m.type, step(p, 'type'));
+  const ms = m.status;
+  const s =
+    ms === 'True' || ms === 'False' || ms === 'Unknown'
+      ? ms
+      : d.oneOf(ms, step(p, 'status'), CONDITION_STATUSES);
+  return type && s ? { type, status: s } : undefined;
+}
+
 /** A pod's `status`: addresses, phase, conditions; undefined when it has none of them. */
 function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   const status = d.map(raw.status, STATUS);
@@ -299,15 +326,10 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
   if (status.podIP !== undefined && status.podIP !== null && status.podIP !== '') {
     podIP = d.ip(status.podIP, POD_IP) || undefined;
   }
-  let podIPs = each(d, status.podIPs, POD_IPS, (v, p) => {
-    const m = d.map(v, p);
-    if (!m || d.isV6(m.ip)) return undefined;
-    // What the check takes without a word is read without making its path.
-    const ip = typeof m.ip === 'string' && isIpv4(m.ip) ? m.ip : d.ip(m.ip, step(p, 'ip'));
-    // podIP's own string when equal (the usual case): one string kept, not two.
-    return ip ? { ip: ip === podIP ? podIP : ip } : undefined;
-  });
+  let podIPs = each(d, status.podIPs, POD_IPS, podIPOf);
   if (podIPs && podIPs.length === 0) podIPs = undefined;
+  // podIP's own string when equal (the usual case): one string kept, not two.
+  if (podIPs && podIP !== undefined && podIPs[0]!.ip === podIP) podIPs[0]!.ip = podIP;
   if (podIPs && podIP !== undefined && podIPs[0]!.ip !== podIP) {
     d.error(
       ['status', 'podIPs', 0, 'ip'],
@@ -321,17 +343,7 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
     hostIP = d.ip(status.hostIP, HOST_IP) || undefined;
   }
   const phase = d.str(status.phase, PHASE) || undefined;
-  const conditions = each(d, status.conditions, CONDITIONS, (v, p): PodCondition | undefined => {
-    const m = d.map(v, p);
-    if (!m) return undefined;
-    const type = typeof m.type === 'string' ? m.type : d.str(m.type, step(p, 'type'));
-    const ms = m.status;
-    const s =
-      ms === 'True' || ms === 'False' || ms === 'Unknown'
-        ? ms
-        : d.oneOf(ms, step(p, 'status'), CONDITION_STATUSES);
-    return type && s ? { type, status: s } : undefined;
-  });
+  const conditions = each(d, status.conditions, CONDITIONS, conditionOf);
   // A running pod has all five: one literal, its fields in the object itself (five fields
   // added one by one to an empty one would need a property array beside it).
   if (podIP !== undefined && podIPs && hostIP !== undefined && phase !== undefined && conditions)

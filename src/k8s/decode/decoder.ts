@@ -662,19 +662,20 @@ export function each<T>(
   d: Decoder,
   v: unknown,
   path: FieldPath,
-  f: (item: unknown, path: FieldPath, i: number) => T | undefined,
+  /** Called with the decoder too: a function that needs nothing else is made once, not per list. */
+  f: (item: unknown, path: FieldPath, i: number, d: Decoder) => T | undefined,
 ): T[] | undefined {
   const l = d.list(v, path);
   if (l === undefined) return undefined;
   // One or two items (most lists of a pod): a literal, which V8 allocates in the old
   // generation once it sees such lists survive (see objectMeta).
   if (l.length === 1) {
-    const r = f(l[0], new Step(path, 0), 0);
+    const r = f(l[0], new Step(path, 0), 0, d);
     return r === undefined ? [] : [r];
   }
   if (l.length === 2) {
-    const a = f(l[0], new Step(path, 0), 0);
-    const b = f(l[1], new Step(path, 1), 1);
+    const a = f(l[0], new Step(path, 0), 0, d);
+    const b = f(l[1], new Step(path, 1), 1, d);
     if (a === undefined) return b === undefined ? [] : [b];
     return b === undefined ? [a] : [a, b];
   }
@@ -682,7 +683,7 @@ export function each<T>(
   const out = new Array<T>(l.length);
   let n = 0;
   for (let i = 0; i < l.length; i++) {
-    const r = f(l[i], new Step(path, i), i);
+    const r = f(l[i], new Step(path, i), i, d);
     if (r !== undefined) out[n++] = r;
   }
   if (n < out.length) out.length = n;
