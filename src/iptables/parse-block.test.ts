@@ -9,7 +9,7 @@
  * that change it), the table is read chain by chain with the same result.
  */
 import { describe, expect, it } from 'vitest';
-import { placed } from './testing/placed.js';
+import { placed, textOf } from './testing/placed.js';
 import { parseIptablesSave } from './parse.js';
 import {
   parseIptablesTables,
@@ -18,19 +18,6 @@ import {
   type SharedBlock,
 } from './parse-tables.js';
 import { BlockChains } from './block.js';
-
-/** The text `parseIptablesTables` reads the tables as. */
-function textOf(tables: readonly SaveTableLines[]): string {
-  let out = '';
-  for (const t of tables) {
-    out += `*${t.name}\n`;
-    for (const c of t.chains) out += `:${c.name} ${c.policy} [0:0]\n`;
-    for (const c of t.chains) for (const r of c.rules) out += `${r}\n`;
-    for (const o of t.other) out += `${o}\n`;
-    out += 'COMMIT\n';
-  }
-  return out;
-}
 
 const chain = (name: string, rules: readonly string[], memo = false): SaveChainLines => ({
   name,

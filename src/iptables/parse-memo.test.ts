@@ -6,7 +6,7 @@
  * the tables have errors (read again rule by rule).
  */
 import { describe, expect, it } from 'vitest';
-import { placed } from './testing/placed.js';
+import { placed, textOf } from './testing/placed.js';
 import { ruleLine } from '../kernel/netfilter/types.js';
 import { parseIptablesSave } from './parse.js';
 import {
@@ -15,19 +15,6 @@ import {
   type SaveChainLines,
   type SaveTableLines,
 } from './parse-tables.js';
-
-/** The text `parseIptablesTables` reads the tables as. */
-function textOf(tables: readonly SaveTableLines[]): string {
-  let out = '';
-  for (const t of tables) {
-    out += `*${t.name}\n`;
-    for (const c of t.chains) out += `:${c.name} ${c.policy} [0:0]\n`;
-    for (const c of t.chains) for (const r of c.rules) out += `${r}\n`;
-    for (const o of t.other) out += `${o}\n`;
-    out += 'COMMIT\n';
-  }
-  return out;
-}
 
 const SEP = [
   '-A SEP -s 10.0.0.2/32 -j MARK-MASQ',
