@@ -15,7 +15,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Command } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../diag.js';
 import { nsName } from '../k8s/model.js';
-import { renderHopBodies, renderTraceFragment } from '../render/html.js';
+import { renderDefaultsBody, renderHopBodies, renderTraceFragment } from '../render/html.js';
 import { renderServePage } from '../render/html-app.js';
 import type { L7Trace } from '../trace/model.js';
 import type { Io } from './io.js';
@@ -141,11 +141,15 @@ const ON_VALUES = ['', '1', 'true', 'yes'];
 const OFF_VALUES = ['0', 'false', 'no'];
 const SWITCH_VALUES = [...ON_VALUES, ...OFF_VALUES];
 
-/** What `html=` asks beside a trace: the whole view, the view with its hops' bodies left out, or those bodies. */
-const VIEWS: ReadonlyMap<string, 'whole' | 'brief' | 'hops'> = new Map([
+/**
+ * What `html=` asks beside a trace: the whole view, the view with its hops'
+ * bodies and its defaults' tables left out, those bodies, or those tables.
+ */
+const VIEWS: ReadonlyMap<string, 'whole' | 'brief' | 'hops' | 'defaults'> = new Map([
   ...ON_VALUES.map((v) => [v, 'whole'] as const),
   ['brief', 'brief'],
   ['hops', 'hops'],
+  ['defaults', 'defaults'],
 ]);
 
 /** The traces the page asked last, by command line, for the hop bodies it fetches next (per reading). */
@@ -155,9 +159,11 @@ const RECENT_TRACES = 8;
 /**
  * `/api/trace`: the `trace -o json` document; with `html=1` the trace view
  * beside it, rendered from the trace itself (not from the document read
- * back); `html=brief` the view with each hop's body left out, and
- * `html=hops` those bodies alone (`hops`, by hop id), which the page fetches
- * when a hop is first opened; `answer=0` leaves the document out (the page
+ * back); `html=brief` the view with each hop's body and the defaults'
+ * tables left out, `html=hops` those bodies alone (`hops`, by hop id), which
+ * the page fetches when a hop is first opened, and `html=defaults` those
+ * tables alone (`defaults`), fetched when their section is first opened;
+ * `answer=0` leaves the document out (the page
  * draws the view alone). Every form is the same question's one trace.
  */
 async function trace(
@@ -173,10 +179,12 @@ async function trace(
   query.delete('answer');
   const off = asked === null || OFF_VALUES.includes(asked);
   const view = off ? undefined : VIEWS.get(asked);
-  if (!off && view === undefined) return refuse(res, `html=${asked}: give 1, brief, hops or 0`);
+  if (!off && view === undefined)
+    return refuse(res, `html=${asked}: give 1, brief, hops, defaults or 0`);
   if (answer !== null && !SWITCH_VALUES.includes(answer))
     return refuse(res, `answer=${answer}: give true or false`);
-  const withAnswer = view !== 'hops' && (answer === null || ON_VALUES.includes(answer));
+  const later = view === 'hops' || view === 'defaults';
+  const withAnswer = !later && (answer === null || ON_VALUES.includes(answer));
   const argv = argvFor('/api/trace', query, state.files);
   if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
   if (view === undefined && withAnswer) {
@@ -187,7 +195,7 @@ async function trace(
   const key = argv.join('\0');
   let traces = recent.get(state);
   if (!traces) recent.set(state, (traces = new Map()));
-  let last = view === 'hops' ? traces.get(key) : undefined;
+  let last = later ? traces.get(key) : undefined;
   if (last === undefined) {
     let t: L7Trace | undefined;
     const o = await runCommand(opts.program, state, argv, undefined, (traced) => {
@@ -207,6 +215,7 @@ async function trace(
   const { t, o } = last;
   const head = envelope(state, o);
   if (view === 'hops') head.hops = renderHopBodies(t);
+  else if (view === 'defaults') head.defaults = renderDefaultsBody(t);
   else if (view !== undefined) head.html = renderTraceFragment(t, { brief: view === 'brief' });
   sendText(
     res,

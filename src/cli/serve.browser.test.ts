@@ -4,7 +4,8 @@
  * that served it; no console error, so the Content-Security-Policy let the
  * inline script run and blocked nothing), suggests endpoints as one types,
  * draws the trace of the question asked, switches between the --all-paths
- * alternatives, fetches the hops' steps when a hop is first opened, opens a
+ * alternatives, fetches the hops' steps when a hop is first opened and the
+ * defaults' tables when their section is first opened, opens a
  * hop's rules (the node's chain, the matched rule marked), and says why a
  * question is refused.
  *
@@ -128,6 +129,31 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
         Number(label[2]!.slice(1)),
       );
       await page.locator('dialog#rules button').click();
+
+      // The defaults' tables come when their section is first opened, one request, and the
+      // opened section shows what the whole view (-o html's) shows under its heading.
+      const pending = `document.querySelectorAll('#result .defaultsbody[data-later]').length`;
+      expect(await page.evaluate<number>(pending)).toBe(1);
+      expect(
+        await page.locator('#result section[aria-labelledby="h-defaults"] table').count(),
+      ).toBe(0);
+      const before2 = requests.length;
+      await page.locator('#result details.later-defaults > summary').click();
+      await until(page, `${pending} === 0`);
+      expect(requests.slice(before2).filter((u) => u.includes('html=defaults'))).toHaveLength(1);
+      const whole = (await (
+        await fetch(
+          `${h.url}api/trace?from=default/frontend&to=svc/default/store-be:80&all-paths=1&seed=1&defaults=touched&html=1&answer=0`,
+        )
+      ).json()) as { html: string };
+      const expected = await page.evaluate<string>(
+        `(() => { const t = document.createElement('template'); t.innerHTML = ${JSON.stringify(whole.html)};
+          const s = t.content.querySelector('section[aria-labelledby="h-defaults"]'); s.querySelector('h2').remove(); return s.innerHTML; })()`,
+      );
+      expect(expected).toContain('<table>');
+      expect(
+        await page.evaluate<string>(`document.querySelector('#result .defaultsbody').innerHTML`),
+      ).toBe(expected);
 
       // A question the twin cannot answer says why, with its code.
       await page.locator('#from').fill('default/nobody');

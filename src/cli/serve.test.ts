@@ -57,6 +57,7 @@ type Field =
   | 'generation'
   | 'html'
   | 'hops'
+  | 'defaults'
   | 'message'
   | 'ready'
   | 'results'
@@ -92,8 +93,12 @@ function raw(
   });
 }
 
-/** A brief view with every hop's body put in its placeholder (as the page does), each exactly once. */
-function withBodies(brief: string, bodies: Record<string, string>): string {
+/**
+ * A brief view with every hop's body put in its placeholder (as the page
+ * does), each exactly once, and the defaults' tables in place of their
+ * closed stand-in (there is one exactly when there are tables).
+ */
+function withBodies(brief: string, bodies: Record<string, string>, defaults = ''): string {
   let n = 0;
   const filled = brief.replace(
     /(<li class="hop" id="([^"]+)".*?<div class="hopbody") data-later="">.*?<\/div>/g,
@@ -103,7 +108,16 @@ function withBodies(brief: string, bodies: Record<string, string>): string {
     },
   );
   expect(n).toBe(Object.keys(bodies).length);
-  return filled;
+  let m = 0;
+  const whole = filled.replace(
+    /<details class="later-defaults"><summary>.*?<\/summary><div class="defaultsbody" data-later="">.*?<\/div><\/details>/g,
+    () => {
+      m++;
+      return defaults;
+    },
+  );
+  expect(m).toBe(defaults === '' ? 0 : 1);
+  return whole;
 }
 
 describe('serve: the API answers as the CLI does', () => {
@@ -180,7 +194,15 @@ describe('serve: the API answers as the CLI does', () => {
     const hops = (await get(h, `${path}&html=hops`)).body;
     expect(hops.answer).toBeUndefined();
     const bodies = hops.hops as unknown as Record<string, string>;
-    expect(withBodies(brief.html as unknown as string, bodies)).toBe(whole.html);
+    const defaults = (await get(h, `${path}&html=defaults`)).body;
+    expect(defaults.answer).toBeUndefined();
+    const tables = defaults.defaults as unknown as string;
+    // The brief view holds no defaults table; the tables come with html=defaults.
+    expect(brief.html).not.toContain('<caption>For the objects this connection touched');
+    expect(tables.includes('<caption>For the objects')).toBe(
+      (whole.html as unknown as string).includes('<caption>For the objects'),
+    );
+    expect(withBodies(brief.html as unknown as string, bodies, tables)).toBe(whole.html);
   });
 
   it('the endpoint index names what a trace question takes', async () => {
@@ -201,7 +223,8 @@ describe('serve: the API answers as the CLI does', () => {
     for (const to of ['default/store-be-1:80', 'svc/default/store-be:80', 'default/store-be-3:80'])
       await get(h, `/api/trace?from=default/frontend&to=${to}&html=brief`);
     const bodies = (await get(h, `${q}&html=hops`)).body.hops as unknown as Record<string, string>;
-    expect(withBodies(brief, bodies)).toBe(whole);
+    const tables = (await get(h, `${q}&html=defaults`)).body.defaults as unknown as string;
+    expect(withBodies(brief, bodies, tables)).toBe(whole);
   });
 
   it('the hops of a question no longer kept are traced again', async () => {
@@ -216,9 +239,9 @@ describe('serve: the API answers as the CLI does', () => {
   });
 
   it.each([
-    ['html=maybe', 'html=maybe: give 1, brief, hops or 0'],
-    ['html=toString', 'html=toString: give 1, brief, hops or 0'],
-    ['html=constructor', 'html=constructor: give 1, brief, hops or 0'],
+    ['html=maybe', 'html=maybe: give 1, brief, hops, defaults or 0'],
+    ['html=toString', 'html=toString: give 1, brief, hops, defaults or 0'],
+    ['html=constructor', 'html=constructor: give 1, brief, hops, defaults or 0'],
     ['answer=perhaps', 'answer=perhaps: give true or false'],
   ])('trace refuses %s', async (param, message) => {
     const r = await get(h, `/api/trace?from=default/frontend&to=svc/default/store-be:80&${param}`);

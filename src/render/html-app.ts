@@ -12,7 +12,8 @@
  * server that served the page and nothing else. The trace itself arrives as
  * HTML rendered by the server (the same view `-o html` writes), each hop's
  * body (its steps, the ARP exchanges and flood copies it waited for: most
- * of the view at scale) fetched when a hop is first opened. The question
+ * of the view at scale) fetched when a hop is first opened, the defaults'
+ * tables when their section is first opened. The question
  * is kept in the address (`?from=…&to=…`), so a trace can be bookmarked
  * and reloaded.
  *
@@ -76,7 +77,10 @@ if(!dlg.open)dlg.showModal();var m=ol.querySelector('.matched');if(m)m.scrollInt
 function fill(){if(hops||!asked)return;var p=Object.assign({},asked,{html:'hops'});delete p.answer;var mine=asked;
 hops=get('/api/trace',p).then(function(r){if(mine!==asked)return;if(!r.ok){say(problem(r.j),true);hops=undefined;return;}
 result.querySelectorAll('.hop').forEach(function(li){var b=li.querySelector('.hopbody[data-later]'),h=r.j.hops[li.id];if(b&&h!==undefined){b.innerHTML=h;b.removeAttribute('data-later');}});chips();});}
-result.addEventListener('toggle',function(e){var t=e.target;if(t instanceof Element&&t.open&&t.querySelector(':scope > .hopbody[data-later]'))fill();},true);
+function fillDefaults(b){var p=Object.assign({},asked,{html:'defaults'});delete p.answer;var mine=asked;
+get('/api/trace',p).then(function(r){if(mine!==asked||!b.hasAttribute('data-later'))return;b.removeAttribute('data-asked');if(!r.ok){say(problem(r.j),true);return;}b.innerHTML=r.j.defaults;b.removeAttribute('data-later');});}
+result.addEventListener('toggle',function(e){var t=e.target;if(!(t instanceof Element)||!t.open)return;if(t.querySelector(':scope > .hopbody[data-later]'))fill();
+var b=t.querySelector(':scope > .defaultsbody[data-later]');if(b&&!b.hasAttribute('data-asked')){b.setAttribute('data-asked','');fillDefaults(b);}},true);
 result.addEventListener('click',function(e){var c=e.target instanceof Element&&e.target.closest('.chip.open-rules');if(c)openRules(c);});
 result.addEventListener('keydown',function(e){var c=e.target instanceof Element&&e.target.closest('.chip.open-rules');if(c&&(e.key==='Enter'||e.key===' ')){e.preventDefault();openRules(c);}});
 dlg.querySelector('button').addEventListener('click',function(){dlg.close();});

@@ -65,7 +65,37 @@ export function alternativesHtml(t: ConnectionTrace): string {
   );
 }
 
-export function defaultsHtml(t: ConnectionTrace): string {
+/**
+ * The section of the defaults the twin invented. `brief` leaves its tables
+ * out (a placeholder marked `data-later` in a closed `details`): `packeteye
+ * serve`'s page fetches them (defaultsBody) when the section is opened.
+ */
+export function defaultsHtml(t: ConnectionTrace, brief = false): string {
+  if (t.defaults.length === 0) return '';
+  return (
+    `<section aria-labelledby="h-defaults"><h2 id="h-defaults">Defaults the twin invented</h2>` +
+    (brief ? laterDefaults(t) : defaultsBody(t)) +
+    `</section>`
+  );
+}
+
+/** Where a brief view's defaults go until the page has fetched them (defaultsBody). */
+export const LATER_DEFAULTS = '<p class="muted">the defaults are being fetched…</p>';
+
+/** A brief view's closed stand-in for the defaults' tables, saying how many there are. */
+export function laterDefaults(t: ConnectionTrace): string {
+  const n = t.defaults.length;
+  const omitted = t.defaultsOmitted
+    ? ` (${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer)`
+    : '';
+  return (
+    `<details class="later-defaults"><summary>${n} default${n === 1 ? '' : 's'} in this answer${omitted}</summary>` +
+    `<div class="defaultsbody" data-later="">${LATER_DEFAULTS}</div></details>`
+  );
+}
+
+/** What the defaults' section holds under its heading: what the page puts in a brief view's placeholder. */
+export function defaultsBody(t: ConnectionTrace): string {
   if (t.defaults.length === 0) return '';
   const relevant = touchedTest(t);
   const table = (ds: typeof t.defaults, caption: string): string =>
@@ -80,15 +110,13 @@ export function defaultsHtml(t: ConnectionTrace): string {
   const mine = t.defaults.filter((d) => relevant(d.object));
   const rest = t.defaults.filter((d) => !relevant(d.object));
   return (
-    `<section aria-labelledby="h-defaults"><h2 id="h-defaults">Defaults the twin invented</h2>` +
     table(mine, 'For the objects this connection touched') +
     (rest.length > 0
       ? `<details class="more"><summary>${rest.length} more, about objects this connection did not touch</summary>${table(rest, 'Other defaults')}</details>`
       : '') +
     (t.defaultsOmitted
       ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
-      : '') +
-    `</section>`
+      : '')
   );
 }
 

@@ -20,12 +20,14 @@ import { planTwin, type TwinPlan } from '../twin/index.js';
 import {
   esc,
   pathOf,
+  renderDefaultsBody,
   renderHopBodies,
   renderTraceFragment,
   renderTraceHtml,
   wiresOf,
 } from './html.js';
 import { LATER_BODY } from './html-hops.js';
+import { LATER_DEFAULTS } from './html-tables.js';
 import { detailOf } from '../trace/model.js';
 
 const plans = new Map<string, TwinPlan>();
@@ -307,7 +309,20 @@ describe('the brief view (the serve page): hop bodies fetched later', () => {
       },
     );
     expect(i).toBe(ids.length);
-    expect(filled).toBe(whole);
+    // The defaults' tables are left out as well, in a closed section: with them put back, the whole view.
+    const tables = renderDefaultsBody(t);
+    expect(brief).not.toContain('<caption>For the objects this connection touched');
+    let j = 0;
+    const all = filled.replace(
+      /<details class="later-defaults"><summary>[^<]*<\/summary><div class="defaultsbody" data-later="">(.*?)<\/div><\/details>/g,
+      (_, later: string) => {
+        j++;
+        expect(later).toBe(LATER_DEFAULTS);
+        return tables;
+      },
+    );
+    expect(j).toBe(t.defaults.length > 0 ? 1 : 0);
+    expect(all).toBe(whole);
   });
 });
 

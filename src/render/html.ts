@@ -39,6 +39,7 @@ import { hopBodies, legSection } from './html-hops.js';
 import {
   rewritesTable,
   alternativesHtml,
+  defaultsBody,
   defaultsHtml,
   policyHtml,
   diagnosticsHtml,
@@ -91,7 +92,8 @@ export function renderTraceHtml(t: ConnectionTrace): string {
  * The trace itself (its header and its main part), for a page that shows
  * several in turn (`packeteye serve`, render/html-app.ts). `brief` leaves
  * each hop's body out for the page to fetch when the hop is opened
- * (renderHopBodies): with them put back it is the same view.
+ * (renderHopBodies), and the defaults' tables for when their section is
+ * opened (renderDefaultsBody): with them put back it is the same view.
  */
 export function renderTraceFragment(t: ConnectionTrace, opts: { brief?: boolean } = {}): string {
   const brief = opts.brief === true;
@@ -116,10 +118,15 @@ export function renderTraceFragment(t: ConnectionTrace, opts: { brief?: boolean 
     `<section aria-labelledby="h-rewrites"><h2 id="h-rewrites">Rewrites</h2>${rewritesTable(t.rewrites, 'Every address rewrite, in order, with the packet before and after')}</section>` +
     policyHtml(t) +
     alternativesHtml(t) +
-    defaultsHtml(t) +
+    defaultsHtml(t, brief) +
     diagnosticsHtml(t) +
     `</main>`
   );
+}
+
+/** The defaults' tables a brief renderTraceFragment left out ('' when it has no defaults section). */
+export function renderDefaultsBody(t: ConnectionTrace): string {
+  return defaultsBody(t);
 }
 
 /** The hop bodies a brief renderTraceFragment left out, by hop element id (`reply-hop-3`). */
