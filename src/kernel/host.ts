@@ -390,8 +390,10 @@ export class Host implements NetfilterEnv {
       const seq = b.fdbSeq;
       return [
         () => {
-          b.fdb.clear();
-          for (const e of fdb) b.fdb.set(e.mac, { ...e });
+          if (!fdbInPlace(b.fdb, fdb)) {
+            b.fdb.clear();
+            for (const e of fdb) b.fdb.set(e.mac, { ...e });
+          }
           b.fdbSeq = seq;
         },
       ];
@@ -618,3 +620,21 @@ export function host32(ip: Ipv4): Cidr {
 
 export { formatDst };
 export type { FdbEntry, InetAddress, Ipv4Packet, Link, Route, SkbMeta };
+
+/**
+ * Puts a bridge's saved forwarding entries back into the ones there, if the
+ * same entries are there in the same order (nothing copied: a kept node is
+ * put back after every question); false, leaving it to be rebuilt, if not.
+ */
+function fdbInPlace(fdb: Map<Mac, FdbEntry>, saved: readonly FdbEntry[]): boolean {
+  if (fdb.size !== saved.length) return false;
+  let i = 0;
+  for (const e of fdb.values()) {
+    const s = saved[i++]!;
+    if (e.mac !== s.mac || e.local !== s.local || e.permanent !== s.permanent) return false;
+    e.port = s.port;
+    e.updated = s.updated;
+    e.seq = s.seq;
+  }
+  return true;
+}

@@ -114,20 +114,59 @@ export class NeighTable {
     return out;
   }
 
-  /** Restores the table as it is now (entries copied: lookups age them in place). */
+  /**
+   * Restores the table as it is now (entries copied: lookups age them in
+   * place). When the same entries are there in the same order, each is put
+   * back in place rather than copied anew (a kept node is put back after
+   * every question: what it allocates outlives young collections).
+   */
   snapshot(): () => void {
     const saved = [...this.entries].map(([k, e]) => [k, { ...e, queue: [...e.queue] }] as const);
     const proxies = [...this.proxies];
     return () => {
-      this.entries.clear();
-      for (const [k, e] of saved) this.entries.set(k, { ...e, queue: [...e.queue] });
-      this.proxies.clear();
-      for (const p of proxies) this.proxies.add(p);
+      if (!this.restoreInPlace(saved)) {
+        this.entries.clear();
+        for (const [k, e] of saved) this.entries.set(k, { ...e, queue: [...e.queue] });
+      }
+      if (!sameOrder(this.proxies, proxies)) {
+        this.proxies.clear();
+        for (const p of proxies) this.proxies.add(p);
+      }
     };
+  }
+
+  /** Puts saved entries back into the ones there, if the same keys are there in the same order. */
+  private restoreInPlace(
+    saved: readonly (readonly [
+      string,
+      Omit<NeighEntry, 'queue'> & { readonly queue: readonly PendingOutput[] },
+    ])[],
+  ): boolean {
+    if (this.entries.size !== saved.length) return false;
+    let i = 0;
+    for (const [k, e] of this.entries) {
+      const [sk, s] = saved[i++]!;
+      if (k !== sk) return false;
+      e.mac = s.mac;
+      e.state = s.state;
+      e.updated = s.updated;
+      e.confirmed = s.confirmed;
+      e.router = s.router;
+      if (e.queue.length > 0 || s.queue.length > 0) e.queue.splice(0, e.queue.length, ...s.queue);
+    }
+    return true;
   }
 
   /** Entries with packets still waiting for an answer. */
   pending(): NeighEntry[] {
     return [...this.entries.values()].filter((e) => e.state === 'INCOMPLETE' && e.queue.length > 0);
   }
+}
+
+/** Whether `set` holds exactly `items`, in their order. */
+function sameOrder<T>(set: ReadonlySet<T>, items: readonly T[]): boolean {
+  if (set.size !== items.length) return false;
+  let i = 0;
+  for (const x of set) if (x !== items[i++]) return false;
+  return true;
 }

@@ -154,6 +154,20 @@ export class SocketTable {
   snapshotConnections(): () => void {
     const saved = [...this.conns].map(([k, c]) => [k, { ...c }] as const);
     return () => {
+      // The same connections in the same order: their state put back in place, nothing copied.
+      if (this.conns.size === saved.length) {
+        let i = 0;
+        let same = true;
+        for (const [k, c] of this.conns) {
+          const [sk, s] = saved[i++]!;
+          if (k !== sk || c.label !== s.label) {
+            same = false;
+            break;
+          }
+          c.state = s.state;
+        }
+        if (same) return;
+      }
       this.conns.clear();
       for (const [k, c] of saved) this.conns.set(k, { ...c });
     };

@@ -23,6 +23,14 @@ export class ConntrackTable {
   private readonly bySource = new Map<string, Set<number>>();
   private nextId = 1;
 
+  /** No entry, ids counted from 1 again: the table of a namespace just made. */
+  clear(): void {
+    this.byId.clear();
+    this.byTuple.clear();
+    this.bySource.clear();
+    this.nextId = 1;
+  }
+
   /** A fresh id for a new (unconfirmed) entry. */
   allocateId(): number {
     return this.nextId++;

@@ -26,6 +26,8 @@ export class RuleState {
   readonly nth = new WeakMap<Match, { count: number }>();
   /** xt_limit: the per-rule token bucket (credit in packets, time of the last look). */
   readonly limit = new WeakMap<Match, { credit: number; prev: number }>();
+  /** Set by whatever stores state here: a state never written to is as cold as a new one. */
+  written = false;
 }
 
 /** xt_recent module parameters (ip_list_tot, ip_pkt_list_tot). */

@@ -116,9 +116,9 @@ export function newSkb(packet: Ipv4Packet): Skb {
 export class Netfilter {
   private compiled: CompiledRuleset;
   readonly conntrack = new ConntrackTable();
-  readonly ruleState: RuleState;
+  private rules: RuleState;
   /** nftables state across packets: dynamic set elements (`update @set`), numgen counters, limits. */
-  readonly nftState = new NftState();
+  private nft = new NftState();
 
   /**
    * `ruleset` may be precompiled (`compileRuleset`) to share one compilation
@@ -130,7 +130,26 @@ export class Netfilter {
     ipsets?: IpSets,
   ) {
     this.compiled = 'source' in ruleset ? ruleset : compileRuleset(ruleset);
-    this.ruleState = new RuleState(ipsets);
+    this.rules = new RuleState(ipsets);
+  }
+
+  /** Rule state across packets (`-m recent`, `-m statistic --mode nth`, `-m limit`) and the IP sets. */
+  get ruleState(): RuleState {
+    return this.rules;
+  }
+
+  get nftState(): NftState {
+    return this.nft;
+  }
+
+  /**
+   * The same rules and IP sets with no conntrack entry and no rule or nft
+   * state, in place: what was never written is kept rather than made anew.
+   */
+  reset(): void {
+    this.conntrack.clear();
+    if (this.rules.written) this.rules = new RuleState(this.rules.ipsets);
+    if (this.nft.written) this.nft = new NftState();
   }
 
   get ruleset(): Ruleset {

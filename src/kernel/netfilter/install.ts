@@ -73,10 +73,14 @@ export class IptablesHooks implements NetfilterHooks {
     this.nf = new Netfilter(ruleset, env, ipsets);
   }
 
-  /** The same rules and IP sets, with no conntrack entries and no rule or nft state. */
+  /**
+   * The same rules and IP sets, with no conntrack entries and no rule or nft
+   * state: these hooks, put back in place (a kept node is put back after
+   * every question, and what that allocates outlives young collections).
+   */
   cold(): IptablesHooks {
-    const nf = this.nf;
-    return new IptablesHooks(nf.compiledRuleset, nf.env, this.errorSource, nf.ruleState.ipsets);
+    this.nf.reset();
+    return this;
   }
 
   related(meta: SkbMeta): SkbMeta {

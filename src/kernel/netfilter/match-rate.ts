@@ -25,7 +25,10 @@ export function compileStatistic(m: Extract<Match, { kind: 'statistic' }>): CMat
   return {
     test: (c) => {
       let st = c.state.nth.get(m);
-      if (!st) c.state.nth.set(m, (st = { count: start }));
+      if (!st) {
+        c.state.written = true;
+        c.state.nth.set(m, (st = { count: start }));
+      }
       st.count = st.count === every ? 0 : st.count + 1;
       return (st.count === 0) !== inv;
     },
@@ -40,7 +43,10 @@ export function compileLimit(m: Extract<Match, { kind: 'limit' }>): CMatch {
     test: (c) => {
       const now = c.env.now();
       let st = c.state.limit.get(m);
-      if (!st) c.state.limit.set(m, (st = { credit: m.burst, prev: now }));
+      if (!st) {
+        c.state.written = true;
+        c.state.limit.set(m, (st = { credit: m.burst, prev: now }));
+      }
       st.credit = Math.min(m.burst, st.credit + (now - st.prev) * perSecond);
       st.prev = now;
       const hit = st.credit >= 1;
@@ -71,7 +77,10 @@ export function compileRecent(m: Extract<Match, { kind: 'recent' }>): CMatch {
         : String(((m.side === 'source' ? c.src : c.dst) & maskInt) >>> 0);
       const ttl = c.packet.ip.ttl;
       let table = c.state.recent.get(m.name);
-      if (!table) c.state.recent.set(m.name, (table = new Map()));
+      if (!table) {
+        c.state.written = true;
+        c.state.recent.set(m.name, (table = new Map()));
+      }
       let ret = m.invert;
       let e = table.get(key);
       if (e && m.rttl && e.ttl !== ttl) e = undefined;

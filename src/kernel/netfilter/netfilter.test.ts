@@ -737,3 +737,63 @@ describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
     ).toBe(false);
   });
 });
+
+describe('reset: a ruleset put back to cold in place answers as a new one', () => {
+  const cases: { name: string; rules: string; pkts: Ipv4Packet[]; writes: boolean }[] = [
+    {
+      name: 'nth counter',
+      writes: true,
+      rules: onlyRule('-m statistic --mode nth --every 3 --packet 1'),
+      pkts: [0, 1, 2, 3].map((i) => udp('10.0.0.1', 1000 + i, LOCAL, 53)),
+    },
+    {
+      name: 'recent list',
+      writes: true,
+      rules: [
+        '*filter',
+        ':INPUT DROP [0:0]',
+        '-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name SSH --rsource -j ACCEPT',
+        '-A INPUT -p tcp -m tcp --dport 80 -m recent --rcheck --seconds 60 --name SSH --rsource -j ACCEPT',
+        'COMMIT',
+        '',
+      ].join('\n'),
+      pkts: [
+        tcp('10.0.0.1', 1, LOCAL, 80),
+        tcp('10.0.0.1', 2, LOCAL, 22),
+        tcp('10.0.0.1', 3, LOCAL, 80),
+      ],
+    },
+    {
+      name: 'conntrack state',
+      writes: false,
+      rules: onlyRule('-m conntrack --ctstate NEW'),
+      pkts: [tcp('10.0.0.1', 1, LOCAL, 80), tcp('10.0.0.1', 1, LOCAL, 80)],
+    },
+  ];
+  it.each(cases)('$name', ({ rules, pkts, writes }) => {
+    const env = new TestEnv({ [LOCAL]: 'eth0' });
+    const answers = (nf: Netfilter) =>
+      pkts.map((p) => {
+        const o = toInput(nf, p);
+        return [o.pre.verdict, o.input?.verdict, nf.conntrack.size];
+      });
+    const used = new Netfilter(ruleset(rules), env);
+    const first = answers(used);
+    // What a new one answers, and the used one once reset (twice, as a kept node is put back after every question).
+    expect(answers(new Netfilter(ruleset(rules), env))).toEqual(first);
+    const state = used.ruleState;
+    used.reset();
+    expect(used.conntrack.size).toBe(0);
+    expect(answers(used)).toEqual(first);
+    used.reset();
+    expect(answers(used)).toEqual(first);
+    // Written state is made anew; a state never written to is kept.
+    if (writes) expect(used.ruleState).not.toBe(state);
+    else expect(used.ruleState).toBe(state);
+    const clean = new Netfilter(ruleset('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'), env);
+    const kept = clean.ruleState;
+    toInput(clean, tcp('10.0.0.1', 1, LOCAL, 80));
+    clean.reset();
+    expect(clean.ruleState).toBe(kept);
+  });
+});

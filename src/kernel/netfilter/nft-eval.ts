@@ -235,7 +235,10 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
       return (x) => {
         // nft_quota (Linux 6.18): the packet's bytes are counted, then over = consumed > quota.
         let st = x.state.quota.get(e);
-        if (!st) x.state.quota.set(e, (st = { consumed: e.used }));
+        if (!st) {
+          x.state.written = true;
+          x.state.quota.set(e, (st = { consumed: e.used }));
+        }
         st.consumed += skbLength(x.c);
         return st.consumed > e.bytes !== e.over ? BREAK : NEXT;
       };
@@ -264,7 +267,10 @@ export function compileExpr(e: NftExpr, sets: SetResolver): CExpr {
         const u = unreadOf(vs);
         if (u) return undecided(u);
         let m = x.state.dynamic.get(ix.set);
-        if (!m) x.state.dynamic.set(ix.set, (m = new Map()));
+        if (!m) {
+          x.state.written = true;
+          x.state.dynamic.set(ix.set, (m = new Map()));
+        }
         const k = keyOf(known(vs));
         const exp = ttl === undefined ? Infinity : x.c.now + ttl;
         if (e.op === 'update' || !m.has(k) || m.get(k)! <= x.c.now) m.set(k, exp);
@@ -345,7 +351,10 @@ function compileLimit(e: Extract<NftExpr, { kind: 'limit' }>): CExpr {
   return (x) => {
     const now = x.c.now;
     let st = x.state.limit.get(e);
-    if (!st) x.state.limit.set(e, (st = { credit: max, prev: now }));
+    if (!st) {
+      x.state.written = true;
+      x.state.limit.set(e, (st = { credit: max, prev: now }));
+    }
     const credit = Math.min(max, st.credit + (now - st.prev));
     const cost = e.bytes ? (e.per * skbLength(x.c)) / e.rate : e.per / e.rate;
     st.prev = now;

@@ -24,6 +24,8 @@ export class NftState {
   readonly limit = new WeakMap<object, { credit: number; prev: number }>();
   /** Bytes each `quota` has counted. */
   readonly quota = new WeakMap<object, { consumed: number }>();
+  /** Set by whatever stores state here: a state never written to is as cold as a new one. */
+  written = false;
 }
 
 export type ExprResult =
@@ -130,7 +132,10 @@ export function compileSelector(s: Selector): Reader | string {
       if (s.mode === 'inc') {
         return (_c, x) => {
           let st = x.state.inc.get(s);
-          if (!st) x.state.inc.set(s, (st = { n: 0 }));
+          if (!st) {
+            x.state.written = true;
+            x.state.inc.set(s, (st = { n: 0 }));
+          }
           const v = st.n % mod;
           st.n++;
           return v + offset;
