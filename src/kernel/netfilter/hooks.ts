@@ -116,9 +116,9 @@ export function newSkb(packet: Ipv4Packet): Skb {
 export class Netfilter {
   private compiled: CompiledRuleset;
   readonly conntrack = new ConntrackTable();
-  private rules: RuleState;
+  ruleState: RuleState;
   /** nftables state across packets: dynamic set elements (`update @set`), numgen counters, limits. */
-  private nft = new NftState();
+  nftState = new NftState();
 
   /**
    * `ruleset` may be precompiled (`compileRuleset`) to share one compilation
@@ -130,26 +130,7 @@ export class Netfilter {
     ipsets?: IpSets,
   ) {
     this.compiled = 'source' in ruleset ? ruleset : compileRuleset(ruleset);
-    this.rules = new RuleState(ipsets);
-  }
-
-  /** Rule state across packets (`-m recent`, `-m statistic --mode nth`, `-m limit`) and the IP sets. */
-  get ruleState(): RuleState {
-    return this.rules;
-  }
-
-  get nftState(): NftState {
-    return this.nft;
-  }
-
-  /**
-   * The same rules and IP sets with no conntrack entry and no rule or nft
-   * state, in place: what was never written is kept rather than made anew.
-   */
-  reset(): void {
-    this.conntrack.clear();
-    if (this.rules.written) this.rules = new RuleState(this.rules.ipsets);
-    if (this.nft.written) this.nft = new NftState();
+    this.ruleState = new RuleState(ipsets);
   }
 
   get ruleset(): Ruleset {
