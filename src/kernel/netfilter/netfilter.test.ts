@@ -373,16 +373,19 @@ describe('statistic', () => {
   });
 });
 
+/** Port 22 puts the source on the SSH list; port 80 is let in for sources seen there in the last minute. */
+const RECENT_SSH = [
+  '*filter',
+  ':INPUT DROP [0:0]',
+  '-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name SSH --rsource -j ACCEPT',
+  '-A INPUT -p tcp -m tcp --dport 80 -m recent --rcheck --seconds 60 --name SSH --rsource -j ACCEPT',
+  'COMMIT',
+  '',
+].join('\n');
+
 describe('recent', () => {
   it('--set records the source; --rcheck --seconds sees it until it is too old', () => {
-    const text = [
-      '*filter',
-      ':INPUT DROP [0:0]',
-      '-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name SSH --rsource -j ACCEPT',
-      '-A INPUT -p tcp -m tcp --dport 80 -m recent --rcheck --seconds 60 --name SSH --rsource -j ACCEPT',
-      'COMMIT',
-      '',
-    ].join('\n');
+    const text = RECENT_SSH;
     const env = new TestEnv({ [LOCAL]: 'eth0' });
     const nf = new Netfilter(ruleset(text), env);
     expect(toInput(nf, tcp('10.0.0.1', 1, LOCAL, 80)).input?.verdict).toBe('DROP');
@@ -750,14 +753,7 @@ describe('reset: a ruleset put back to cold in place answers as a new one', () =
     {
       name: 'recent list',
       writes: true,
-      rules: [
-        '*filter',
-        ':INPUT DROP [0:0]',
-        '-A INPUT -p tcp -m tcp --dport 22 -m recent --set --name SSH --rsource -j ACCEPT',
-        '-A INPUT -p tcp -m tcp --dport 80 -m recent --rcheck --seconds 60 --name SSH --rsource -j ACCEPT',
-        'COMMIT',
-        '',
-      ].join('\n'),
+      rules: RECENT_SSH,
       pkts: [
         tcp('10.0.0.1', 1, LOCAL, 80),
         tcp('10.0.0.1', 2, LOCAL, 22),
