@@ -226,7 +226,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
  * Building nodes ahead: while the server has nothing to answer it builds the
  * nodes no question has needed yet, one at a time (TwinPlan.buildAhead), so
  * later questions only lend kept nodes. Bounded twice: by the nodes the plan
- * keeps (SERVE_KEEP), and by the heap: it stops once the heap holds more
+ * keeps (SERVE_KEEP: none are built ahead when the cluster has more), and by the heap: it stops once the heap holds more
  * than AHEAD_HEAP of what V8 will let it grow to (a node of 30 pods keeps
  * about 0.3 MB), leaving the rest to questions, which build lazily as before.
  */

@@ -163,20 +163,29 @@ export class KeptNodes {
   /**
    * Builds and keeps the next node (in model order) no instance has needed
    * yet, for a server to call while it has nothing to answer; false (and
-   * nothing built) when there is none left to build, the kept nodes are
-   * full, or this plan cannot keep them. A node built ahead is the node an instance would have
-   * built (the same build into a network of its own, which it leaves when
-   * an instance borrows it), so answers do not depend on when it was built.
+   * nothing built) when there is none left to build, this plan cannot keep
+   * them, or it cannot keep them all: kept nodes filled to the brim would be
+   * dropped by the first question that needs one more (see instantiate). A
+   * node built ahead is the node an instance would have built (the same
+   * build into a network of its own, which it leaves when an instance
+   * borrows it), so answers do not depend on when it was built. A build
+   * that throws starts over: the plugin may have set the node up in part.
    */
   buildAhead(): boolean {
-    if (this.broken || this.kept.size >= this.most) return false;
     const nodes = this.model.nodes;
+    if (this.broken || nodes.size > this.most) return false;
     while (this.next < nodes.size && this.kept.has(this.names()[this.next]!)) this.next++;
     if (this.next >= nodes.size) return false;
     const name = this.names()[this.next++]!;
     const net = new Network();
     this.lendFabric(net);
-    const k = this.buildNode(net, nodes.get(name)!);
+    let k: KeptNode | undefined;
+    try {
+      k = this.buildNode(net, nodes.get(name)!);
+    } catch (e) {
+      this.startOver();
+      throw e;
+    }
     if (!k) return false;
     this.kept.set(name, k);
     this.out.push(k);
@@ -207,7 +216,11 @@ export class KeptNodes {
       k.lentTo = undefined;
     }
     this.out = [];
+    this.fabricOut = false;
   }
+
+  /** Whether the kept router is in `out` already. */
+  private fabricOut = false;
 
   /** Each node's place in the model (the order a new build takes them in). */
   private order: Map<string, number> | undefined;
@@ -230,7 +243,9 @@ export class KeptNodes {
     if (f) {
       for (const s of f.segments) net.addSegment(s);
       lend(f, net);
-      this.out.push(f);
+      // Once in the list however often it is lent before the next put-back (building ahead lends it per node).
+      if (!this.fabricOut) this.out.push(f);
+      this.fabricOut = true;
       return f.router;
     }
     const router = this.build.fabric(net);
@@ -245,7 +260,10 @@ export class KeptNodes {
         cold,
         lentTo: net,
       };
-    if (this.fabric) this.out.push(this.fabric);
+    if (this.fabric) {
+      this.out.push(this.fabric);
+      this.fabricOut = true;
+    }
     return router;
   }
 

@@ -143,6 +143,8 @@ describe('kept instances answer as new ones', () => {
     let n = 0;
     while (two.buildAhead!()) n++;
     expect(n).toBeLessThanOrEqual(2);
+    // Kept nodes too few for the cluster: none built ahead (the first question needing another would drop them all).
+    if (m.nodes.size > 2) expect(n).toBe(0);
     // A plan that keeps nothing builds nothing ahead.
     expect(fresh.buildAhead!()).toBe(false);
   });
