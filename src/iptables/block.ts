@@ -41,8 +41,8 @@ export interface BlockChainLines {
   readonly memo?: ChainMemo;
 }
 
-/** The source of a rule read once for several tables: its file and line are each table's. */
-const PLACED: SourceRef = {};
+/** The source of a rule read once for several tables (or kept in a memo): its file and line are each table's. */
+export const PLACED: SourceRef = {};
 
 /**
  * A chain's lines read without a table, each as the reader would append it to

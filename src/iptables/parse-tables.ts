@@ -8,9 +8,9 @@
  * a declaration or a check of its own per table.
  */
 import type { Diagnostic } from '../diag.js';
-import type { Rule, Ruleset, SourceRef, TableName } from '../kernel/netfilter/types.js';
+import type { Rule, Ruleset, TableName } from '../kernel/netfilter/types.js';
 import { TABLE_NAMES } from '../kernel/netfilter/types.js';
-import { BlockReading, type ChainMemo, type Placement, type SharedBlock } from './block.js';
+import { BlockReading, PLACED, type ChainMemo, type Placement, type SharedBlock } from './block.js';
 import { saveReader, type ParseOptions, type SaveReader } from './parse.js';
 import { ruleAt } from './restore.js';
 import type { RuleBody } from './rule.js';
@@ -53,9 +53,6 @@ export interface SaveChainLines {
 }
 
 export type { ChainMemo, SharedBlock } from './block.js';
-
-/** The source of a rule kept in a memo: its file and line are those of each ruleset it is placed in. */
-const PLACED: SourceRef = {};
 
 /**
  * The Ruleset `parseIptablesSave` gives for the text these tables print as

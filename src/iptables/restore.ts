@@ -292,9 +292,7 @@ function ruleCommand(
     return;
   }
   if (!parsed) return;
-  const rule: Rule = parsed.target
-    ? { matches: parsed.matches, target: parsed.target, text: parsed.text, source: src }
-    : { matches: parsed.matches, text: parsed.text, source: src };
+  const rule = ruleAt(parsed, src);
   if (cmd === 'A') ch.rules.push(rule);
   else if (cmd === 'I') {
     const at = pos ?? 1;
