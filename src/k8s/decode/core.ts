@@ -5,7 +5,7 @@
  */
 
 import { isIpv4 } from '../../wire/addr.js';
-import { formatPath, type Path } from '../parse.js';
+import { formatPath } from '../parse.js';
 import type {
   Container,
   ContainerPort,
@@ -16,6 +16,7 @@ import type {
   PodCondition,
 } from '../types.js';
 import {
+  at,
   each,
   hasField,
   isValidPortName,
@@ -26,12 +27,7 @@ import {
   type Rec,
 } from './decoder.js';
 
-/**
- * A pod's field paths, made once: a path is read only when a diagnostic
- * names its field, and an array made at each read was most of what decoding
- * 150,000 pods allocated.
- */
-const at = (...keys: string[]): Path => Object.freeze(keys);
+/** A pod's field paths, made once. */
 const SPEC = at('spec');
 const CONTAINERS = at('spec', 'containers');
 const INIT_CONTAINERS = at('spec', 'initContainers');

@@ -128,8 +128,11 @@ function knownLabels(m: Rec): boolean {
  * runs with the same labels (a Deployment's pods one after another): one
  * equal to the last, key for key in the same order, is read as that same
  * mapping. Its own copy is then garbage at once, where 150,000 kept copies
- * were each copied by the young collections they lived through. Labels are
- * never written after the reading (the model builds from frozen objects).
+ * were each copied by the young collections they lived through. The mapping
+ * is then shared by those objects (and by a later reading's, this memo being
+ * the module's): nothing in packeteye writes loaded labels (model/shared.test.ts
+ * builds every example from deeply frozen objects); a caller that edits one
+ * object's labels must copy them first.
  */
 let lastLabels: Record<string, string> | undefined;
 const lastLabelKeys: string[] = [];
@@ -166,15 +169,22 @@ function isDns1123Label(namespace: string): boolean {
   return ok;
 }
 
-/** The document's top: the path of an object's own fields. */
-const TOP: Path = Object.freeze([]);
+/**
+ * A field path made once, for the decoders' fields read at every object: a
+ * path is read only when a diagnostic names its field, and an array made at
+ * each read was most of what decoding 150,000 pods allocated.
+ */
+export const at = (...keys: string[]): Path => Object.freeze(keys);
 
-/** Metadata's field paths, made once (a path is read only when a diagnostic names its field). */
-const METADATA: Path = Object.freeze(['metadata']);
-const META_NAME: Path = Object.freeze(['metadata', 'name']);
-const META_NAMESPACE: Path = Object.freeze(['metadata', 'namespace']);
-const META_LABELS: Path = Object.freeze(['metadata', 'labels']);
-const META_ANNOTATIONS: Path = Object.freeze(['metadata', 'annotations']);
+/** The document's top: the path of an object's own fields. */
+const TOP: Path = at();
+
+/** Metadata's field paths. */
+const METADATA = at('metadata');
+const META_NAME = at('metadata', 'name');
+const META_NAMESPACE = at('metadata', 'namespace');
+const META_LABELS = at('metadata', 'labels');
+const META_ANNOTATIONS = at('metadata', 'annotations');
 
 /** Reads one object's fields, reporting problems with their field path. */
 export class Decoder {
