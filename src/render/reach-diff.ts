@@ -4,6 +4,7 @@
  * data plane's diff (check/dataplane-diff.ts) when the change touched it.
  */
 import type { ChangeGroup, PairChange, ReachDiff } from '../trace/check/diff.js';
+import { count } from './count.js';
 import { API_VERSION } from './document.js';
 import type { DataplaneDiff, DataplaneScope } from '../trace/check/dataplane-diff.js';
 
@@ -31,7 +32,7 @@ function causeText(g: ChangeGroup): string {
 }
 
 function plural(n: number, what: string): string {
-  return `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+  return `${count(n)} ${what}${n === 1 ? '' : 's'}`;
 }
 
 function scopeText(s: DataplaneScope): string {

@@ -169,11 +169,7 @@ function isDns1123Label(namespace: string): boolean {
   return ok;
 }
 
-/**
- * A field path made once, for the decoders' fields read at every object: a
- * path is read only when a diagnostic names its field, and an array made at
- * each read was most of what decoding 150,000 pods allocated.
- */
+/** A field path made once (an array made at each read was most of what decoding allocated). */
 export const at = (...keys: string[]): Path => Object.freeze(keys);
 
 /** The document's top: the path of an object's own fields. */
