@@ -15,8 +15,10 @@
  *   diff             reach --diff on it after one policy change;           target < 20 s
  *   scale            time to first answer on a generated cluster of 1,000 and 10,000 pods
  *                    (150,000 pods / 5,000 nodes / 10,000 Services with --150k or
- *                    PE_BENCH_150K=1): each phase, RSS, the CLI end to end, the growth
- *                    exponent and, as root, the real kernel's per-packet cost beside ours
+ *                    PE_BENCH_150K=1): each phase (the first node, the next ones, a node
+ *                    with another kube-proxy key: one hosting a Local Service's endpoint),
+ *                    RSS, the CLI end to end, the growth exponent and, as root, the real
+ *                    kernel's per-packet cost beside ours
  *   serve            1,000 traces after the first build on the same clusters, in the
  *                    session, through `packeteye serve`'s HTTP API (every default, and
  *                    defaults=touched), and from its page in headless Chromium; target ≤ 5 ms

@@ -10,8 +10,16 @@
  * round-robin over the nodes, `app`/`tier`/`pod-template-hash` labels, two
  * named container ports, podIP/hostIP, Ready) and the Services (each
  * selecting one app, so three endpoints on three nodes; every 20th a
- * NodePort). EndpointSlices are derived by the model from the selectors, as
- * they would be for a manifest dump.
+ * NodePort, and every 100th — svc-20, svc-120, svc-220, … — a NodePort with
+ * `externalTrafficPolicy: Local`, as a real cluster has some). EndpointSlices
+ * are derived by the model from the selectors, as they would be for a
+ * manifest dump.
+ *
+ * A Local Service's rules read which of its endpoints are on the node
+ * (proxy/node-key.ts): the nodes that host one (`scaleLocalNode`) each get
+ * kube-proxy rules of their own, every other node the same rules. The first
+ * of them is not among the first nodes (node-0 to node-4 host none at the
+ * bench's sizes), so the bench's first and next nodes share one key.
  *
  * The sizes keep the ratios of the limits: 30 pods a node, one Service per
  * 15 pods.
@@ -120,15 +128,21 @@ function pod(i: number, size: ScaleSize): object {
   };
 }
 
+/** The first Local Service: Service s is a NodePort with `externalTrafficPolicy: Local` when s % 100 is this. */
+const LOCAL_FIRST = 20;
+const isLocal = (s: number): boolean => s % 100 === LOCAL_FIRST;
+
 function service(s: number, apps: number): object {
   const app = s % apps;
   const nodePort = s % 20 === 0;
+  const local = isLocal(s);
   return {
     apiVersion: 'v1',
     kind: 'Service',
     metadata: { name: scaleServiceName(s), namespace: scaleNamespace(app) },
     spec: {
       type: nodePort ? 'NodePort' : 'ClusterIP',
+      ...(local ? { externalTrafficPolicy: 'Local' } : {}),
       clusterIP: svcIp(s),
       clusterIPs: [svcIp(s)],
       selector: { app: `app-${app}` },
@@ -152,6 +166,17 @@ function service(s: number, apps: number): object {
 export function scaleServiceOf(size: ScaleSize, s: number): { namespace: string; name: string } {
   const apps = Math.ceil(size.pods / 3);
   return { namespace: scaleNamespace(s % apps), name: scaleServiceName(s) };
+}
+
+/**
+ * A node that hosts an endpoint of a Local Service (the first replica of the
+ * first one's app), so its kube-proxy rules differ from node-0's; undefined
+ * when the size has no Local Service (fewer than 21 Services).
+ */
+export function scaleLocalNode(size: ScaleSize): string | undefined {
+  if (size.services <= LOCAL_FIRST) return undefined;
+  const app = LOCAL_FIRST % Math.ceil(size.pods / 3);
+  return scaleNodeName((app * 3) % size.nodes);
 }
 
 /** The cluster as `kubectl get -A -o json` text (a `List`), written piece by piece. */

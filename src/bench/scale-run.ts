@@ -3,7 +3,8 @@
  * generated cluster (scale-cluster.ts) at 1,000 and 10,000 pods, and at
  * 150,000 (5,000 nodes, 10,000 Services) with `--150k` or
  * PE_BENCH_150K=1. Per size, in a child process of its own: each phase of
- * a trace with the RSS after it (scale.ts); then the CLI end to end —
+ * a trace with the RSS after it (scale.ts: the first node, the next nodes,
+ * a node with another kube-proxy key, the trace); then the CLI end to end —
  * `trace`, `rules --node X --only iptables`, `rules --node X --only routes`
  * — with wall time and peak RSS (`/usr/bin/time`); the growth exponent of
  * each phase from the smallest size to the largest; and, as root, the real
@@ -60,13 +61,14 @@ const pad = (s: string, n: number) => s.padStart(n);
 
 function table(runs: readonly ScaleMeasure[]): string[] {
   const out: string[] = [];
+  const w = Math.max(...PHASES.map((p) => p.length)) + 1;
   const head = ['phase', ...runs.map((r) => `${r.size.pods} pods`)];
   if (runs.length > 1) head.push(`exponent ${runs[0]!.size.pods}→${runs.at(-1)!.size.pods}`);
   out.push(
-    head.map((h, i) => (i === 0 ? h.padEnd(12) : pad(h, i > runs.length ? 26 : 20))).join(''),
+    head.map((h, i) => (i === 0 ? h.padEnd(w) : pad(h, i > runs.length ? 26 : 20))).join(''),
   );
   for (const p of PHASES) {
-    const row = [p.padEnd(12)];
+    const row = [p.padEnd(w)];
     for (const r of runs) row.push(pad(`${f0(r.ms[p])} ms  ${f0(r.rssMb[p])} MB`, 20));
     if (runs.length > 1) {
       const a = runs[0]!;

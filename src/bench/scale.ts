@@ -4,8 +4,9 @@
  *
  * `measureScale` runs, in this process, what one `packeteye trace` does,
  * phase by phase — read the file, load (parse + decode), model, plan, the
- * first node (which generates the cluster's kube-proxy rules), further nodes,
- * a trace across the cluster, a second trace on the planned twin — with the
+ * first node (which generates the cluster's kube-proxy rules), further nodes
+ * (which share its rules), a node with another key (one hosting an endpoint
+ * of a Local Service, so its rules are its own), a trace across the cluster, a second trace on the planned twin — with the
  * RSS after each phase. `scale-run.ts` runs it in a child process per size (so
  * each size's RSS is its own), then the CLI end to end (`trace`, `rules
  * --node X`, `rules --node X --only routes`) with its wall time and peak RSS,
@@ -22,7 +23,13 @@ import { traceIptables } from '../trace/iptables-trace.js';
 import { serializeRuleset } from '../iptables/serialize.js';
 import { prng } from './prng.js';
 import { servicesOf } from './iptables-trace.js';
-import { scaleNodeName, scalePodName, scaleServiceOf, type ScaleSize } from './scale-cluster.js';
+import {
+  scaleLocalNode,
+  scaleNodeName,
+  scalePodName,
+  scaleServiceOf,
+  type ScaleSize,
+} from './scale-cluster.js';
 
 /** The phases of one trace, in order, each with its wall time and the RSS after it. */
 export const PHASES = [
@@ -32,6 +39,7 @@ export const PHASES = [
   'plan',
   'first node',
   'next node',
+  'node with another key',
   'trace',
   'trace again',
 ] as const;
@@ -96,6 +104,11 @@ export function measureScale(
   for (let n = 1; n <= more; n++) plan.instantiate({ nodes: [scaleNodeName(n)] });
   lap('next node');
   ms['next node'] /= Math.max(1, more);
+  const other = scaleLocalNode(size);
+  if (other === undefined)
+    throw new Error(`the scale cluster of ${size.pods} pods has no Local Service`);
+  plan.instantiate({ nodes: [other] });
+  lap('node with another key');
   const q = scaleQuestion(size);
   const tr = traceConnection(plan, q);
   lap('trace');
