@@ -226,12 +226,84 @@ function reportDuplicateNames(d: Decoder, containers: readonly Container[]): voi
   }
 }
 
+/**
+ * The last pod's containers and conditions as decoded: the next pod's, when
+ * equal field for field, are read as those same lists, and their own copies
+ * are garbage at once (a Deployment's pods come one after another, with the
+ * same containers and, running, the same Ready condition: seven objects for
+ * each of 150,000 pods were kept and copied by the young collections). They
+ * are then shared as the labels are (see lastLabels in decoder.ts): nothing
+ * in packeteye writes loaded containers or conditions.
+ */
+let lastContainers: Container[] | undefined;
+let lastConditions: PodCondition[] | undefined;
+
+/** Equal ports: the decoder sets their fields in one order, so equal fields are equal keys too. */
+function samePorts(
+  a: readonly ContainerPort[] | undefined,
+  b: readonly ContainerPort[] | undefined,
+): boolean {
+  if (a === b) return true;
+  if (a === undefined || b === undefined || a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    if (
+      x.containerPort !== y.containerPort ||
+      x.name !== y.name ||
+      x.protocol !== y.protocol ||
+      x.hostPort !== y.hostPort ||
+      x.hostIP !== y.hostIP
+    )
+      return false;
+  }
+  return true;
+}
+
+/** `containers`, or the last pod's when equal (decodeContainer sets a container's fields in one order). */
+function sharedContainers(containers: Container[]): Container[] {
+  const last = lastContainers;
+  if (last !== undefined && last.length === containers.length) {
+    let i = 0;
+    for (; i < last.length; i++) {
+      const x = last[i]! as Container & { restartPolicy?: string };
+      const y = containers[i]! as Container & { restartPolicy?: string };
+      if (
+        x.name !== y.name ||
+        x.image !== y.image ||
+        x.restartPolicy !== y.restartPolicy ||
+        !samePorts(x.ports, y.ports)
+      )
+        break;
+    }
+    if (i === last.length) return last;
+  }
+  return (lastContainers = containers);
+}
+
+/** `conditions`, or the last pod's when equal (each has a type and a status, in that order). */
+function sharedConditions(conditions: PodCondition[]): PodCondition[] {
+  const last = lastConditions;
+  if (last !== undefined && last.length === conditions.length) {
+    let i = 0;
+    while (
+      i < last.length &&
+      last[i]!.type === conditions[i]!.type &&
+      last[i]!.status === conditions[i]!.status
+    )
+      i++;
+    if (i === last.length) return last;
+  }
+  return (lastConditions = conditions);
+}
+
 export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   const metadata = d.meta(raw, 'Pod', true);
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, SPEC);
   if (!d.required(spec, SPEC, 'spec')) return undefined;
-  const containers = each(d, spec.containers, CONTAINERS, containerOf);
+  const decoded = each(d, spec.containers, CONTAINERS, containerOf);
+  const containers = decoded && decoded.length > 0 ? sharedContainers(decoded) : decoded;
   if (!containers || containers.length === 0) {
     // The API server requires one, but a pod's network presence does not depend on it.
     d.warn(
@@ -339,7 +411,8 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
     hostIP = d.ip(status.hostIP, HOST_IP) || undefined;
   }
   const phase = d.str(status.phase, PHASE) || undefined;
-  const conditions = each(d, status.conditions, CONDITIONS, conditionOf);
+  const decoded = each(d, status.conditions, CONDITIONS, conditionOf);
+  const conditions = decoded && decoded.length > 0 ? sharedConditions(decoded) : decoded;
   // A running pod has all five: one literal, its fields in the object itself (five fields
   // added one by one to an empty one would need a property array beside it).
   if (podIP !== undefined && podIPs && hostIP !== undefined && phase !== undefined && conditions)

@@ -173,3 +173,79 @@ describe('values repeated by a run of objects are read as the input has them', (
     ]);
   });
 });
+
+describe("a pod's containers and conditions equal to the last pod's are that same list", () => {
+  const port = (containerPort: number, name?: string, extra: object = {}) => ({
+    containerPort,
+    ...(name !== undefined ? { name } : {}),
+    ...extra,
+  });
+  const web = [{ name: 'app', image: 'img:1', ports: [port(8080, 'http'), port(9090, 'metrics')] }];
+  const ready = [{ type: 'Ready', status: 'True' }];
+  const p = (i: number, containers: object[], conditions: object[] = ready) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `p${i}`, namespace: 'ns' },
+    spec: { containers },
+    status: { podIP: `10.0.0.${i + 1}`, conditions },
+  });
+  /** Each row: the pod's containers and conditions, and whether they are the last pod's (containers, conditions). */
+  const rows: [string, object[], object[], boolean, boolean][] = [
+    ['the first pod', web, ready, false, false],
+    ['equal', structuredClone(web), structuredClone(ready), true, true],
+    ['another image', [{ ...web[0], image: 'img:2' }], ready, false, true],
+    ['back to the first image', web, [{ type: 'Ready', status: 'False' }], false, false],
+    [
+      'a port with another protocol',
+      [{ ...web[0], ports: [port(8080, 'http', { protocol: 'UDP' }), port(9090, 'metrics')] }],
+      [{ type: 'Ready', status: 'False' }],
+      false,
+      true,
+    ],
+    [
+      'a port with a hostPort',
+      [{ ...web[0], ports: [port(8080, 'http', { hostPort: 80 }), port(9090, 'metrics')] }],
+      ready,
+      false,
+      false,
+    ],
+    [
+      'a port without its name',
+      [{ ...web[0], ports: [port(8080), port(9090, 'metrics')] }],
+      ready,
+      false,
+      true,
+    ],
+    [
+      'one port fewer',
+      [{ ...web[0], ports: [port(8080)] }],
+      [...ready, { type: 'PodScheduled', status: 'True' }],
+      false,
+      false,
+    ],
+    [
+      'a second container',
+      [...web, { name: 'side', image: 'img:1' }],
+      [...ready, { type: 'PodScheduled', status: 'True' }],
+      false,
+      true,
+    ],
+    ['a second container again', [...web, { name: 'side', image: 'img:1' }], ready, true, false],
+    ['another name', [{ ...web[0], name: 'other' }], ready, false, true],
+  ];
+
+  it.each(rows.map((r, i) => [i, ...r] as const))(
+    'pod %i, %s',
+    (i, _what, _c, _s, sameContainers, sameConditions) => {
+      const { pods, diagnostics } = load(rows.map(([, c, s], j) => p(j, c, s)));
+      expect(diagnostics).toEqual([]);
+      const alone = load([p(i, rows[i]![1], rows[i]![2])]).pods[0]!;
+      // The values are the pod's own, as read alone.
+      expect(pods[i]!.spec.containers).toEqual(alone.spec.containers);
+      expect(JSON.stringify(pods[i])).toBe(JSON.stringify(alone));
+      if (i === 0) return;
+      expect(pods[i]!.spec.containers === pods[i - 1]!.spec.containers).toBe(sameContainers);
+      expect(pods[i]!.status!.conditions === pods[i - 1]!.status!.conditions).toBe(sameConditions);
+    },
+  );
+});
