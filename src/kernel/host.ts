@@ -55,6 +55,7 @@ import {
   type SendOptions,
 } from './link.js';
 import { NeighTable } from './neigh.js';
+import { putBack } from './put-back.js';
 import type { NetfilterEnv } from './netfilter/env.js';
 import type { AddrType } from './netfilter/types.js';
 import type { Chooser } from './random.js';
@@ -386,14 +387,21 @@ export class Host implements NetfilterEnv {
     const bridges = [...this.links.values()].flatMap((l) => {
       const b = l.bridge;
       if (!b) return [];
-      const fdb = [...b.fdb.values()].map((e) => ({ ...e }));
+      const fdb = [...b.fdb].map(([mac, e]) => [mac, { ...e }] as const);
       const seq = b.fdbSeq;
       return [
         () => {
-          if (!fdbInPlace(b.fdb, fdb)) {
-            b.fdb.clear();
-            for (const e of fdb) b.fdb.set(e.mac, { ...e });
-          }
+          putBack(
+            b.fdb,
+            fdb,
+            (e, s) => e.local === s.local && e.permanent === s.permanent,
+            (e, s) => {
+              e.port = s.port;
+              e.updated = s.updated;
+              e.seq = s.seq;
+            },
+            (s) => ({ ...s }),
+          );
           b.fdbSeq = seq;
         },
       ];
@@ -620,21 +628,3 @@ export function host32(ip: Ipv4): Cidr {
 
 export { formatDst };
 export type { FdbEntry, InetAddress, Ipv4Packet, Link, Route, SkbMeta };
-
-/**
- * Puts a bridge's saved forwarding entries back into the ones there, if the
- * same entries are there in the same order (nothing copied: a kept node is
- * put back after every question); false, leaving it to be rebuilt, if not.
- */
-function fdbInPlace(fdb: Map<Mac, FdbEntry>, saved: readonly FdbEntry[]): boolean {
-  if (fdb.size !== saved.length) return false;
-  let i = 0;
-  for (const e of fdb.values()) {
-    const s = saved[i++]!;
-    if (e.mac !== s.mac || e.local !== s.local || e.permanent !== s.permanent) return false;
-    e.port = s.port;
-    e.updated = s.updated;
-    e.seq = s.seq;
-  }
-  return true;
-}

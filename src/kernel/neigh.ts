@@ -13,6 +13,7 @@
  */
 import type { Ipv4 } from '../wire/addr.js';
 import type { Mac } from '../wire/ethernet.js';
+import { putBack } from './put-back.js';
 
 export type NudState =
   | 'NONE'
@@ -116,45 +117,32 @@ export class NeighTable {
 
   /**
    * Restores the table as it is now (entries copied: lookups age them in
-   * place). When the same entries are there in the same order, each is put
-   * back in place rather than copied anew (a kept node is put back after
-   * every question: what it allocates outlives young collections).
+   * place), putting entries back in place where it can (put-back.ts).
    */
   snapshot(): () => void {
     const saved = [...this.entries].map(([k, e]) => [k, { ...e, queue: [...e.queue] }] as const);
     const proxies = [...this.proxies];
     return () => {
-      if (!this.restoreInPlace(saved)) {
-        this.entries.clear();
-        for (const [k, e] of saved) this.entries.set(k, { ...e, queue: [...e.queue] });
-      }
+      putBack(
+        this.entries,
+        saved,
+        () => true,
+        (e, s) => {
+          e.mac = s.mac;
+          e.state = s.state;
+          e.updated = s.updated;
+          e.confirmed = s.confirmed;
+          e.router = s.router;
+          if (e.queue.length > 0 || s.queue.length > 0)
+            e.queue.splice(0, e.queue.length, ...s.queue);
+        },
+        (s) => ({ ...s, queue: [...s.queue] }),
+      );
       if (!sameOrder(this.proxies, proxies)) {
         this.proxies.clear();
         for (const p of proxies) this.proxies.add(p);
       }
     };
-  }
-
-  /** Puts saved entries back into the ones there, if the same keys are there in the same order. */
-  private restoreInPlace(
-    saved: readonly (readonly [
-      string,
-      Omit<NeighEntry, 'queue'> & { readonly queue: readonly PendingOutput[] },
-    ])[],
-  ): boolean {
-    if (this.entries.size !== saved.length) return false;
-    let i = 0;
-    for (const [k, e] of this.entries) {
-      const [sk, s] = saved[i++]!;
-      if (k !== sk) return false;
-      e.mac = s.mac;
-      e.state = s.state;
-      e.updated = s.updated;
-      e.confirmed = s.confirmed;
-      e.router = s.router;
-      if (e.queue.length > 0 || s.queue.length > 0) e.queue.splice(0, e.queue.length, ...s.queue);
-    }
-    return true;
   }
 
   /** Entries with packets still waiting for an answer. */

@@ -15,6 +15,7 @@ import type { Ipv4 } from '../wire/addr.js';
 import { NO_FLAGS, type Ipv4Packet, type L4Proto } from '../wire/packet.js';
 import type { SkbMeta } from './hooks.js';
 import type { DeviceContext } from './link.js';
+import { putBack } from './put-back.js';
 
 export interface Listener {
   readonly proto: L4Proto;
@@ -153,24 +154,16 @@ export class SocketTable {
   /** Restores the connections as they are now (listeners and tunnels are configuration). */
   snapshotConnections(): () => void {
     const saved = [...this.conns].map(([k, c]) => [k, { ...c }] as const);
-    return () => {
-      // The same connections in the same order: their state put back in place, nothing copied.
-      if (this.conns.size === saved.length) {
-        let i = 0;
-        let same = true;
-        for (const [k, c] of this.conns) {
-          const [sk, s] = saved[i++]!;
-          if (k !== sk || c.label !== s.label) {
-            same = false;
-            break;
-          }
+    return () =>
+      putBack(
+        this.conns,
+        saved,
+        (c, s) => c.label === s.label,
+        (c, s) => {
           c.state = s.state;
-        }
-        if (same) return;
-      }
-      this.conns.clear();
-      for (const [k, c] of saved) this.conns.set(k, { ...c });
-    };
+        },
+        (s) => ({ ...s }),
+      );
   }
 
   /** Ping sockets match echo replies by id alone (ping_lookup). */
