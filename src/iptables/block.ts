@@ -39,7 +39,18 @@ export interface BlockChainLines {
   readonly rules: readonly string[];
   readonly lines?: readonly { readonly text: string; readonly body?: RuleBody | undefined }[];
   readonly memo?: ChainMemo;
+  /**
+   * How many rules it has, known before its lines are written (a writer that writes them
+   * when first read: `lines` and `rules` write them).
+   */
+  readonly count?: number;
 }
+
+/** A run that can never be placed in a table of the name (BlockReading.of). */
+export const NEVER = 'never';
+
+/** A run chain's rules not read yet (BlockReading.of). */
+const NOT_READ: readonly Rule[] = [];
 
 /** The source of a rule read once for several tables (or kept in a memo): its file and line are each table's. */
 export const PLACED: SourceRef = {};
@@ -80,11 +91,18 @@ function readAlone(c: BlockChainLines, family: 'ipv4' | 'ipv6'): readonly Rule[]
 export interface SharedBlock {
   readonly chains: readonly BlockChainLines[];
   readonly memo: BlockMemo;
+  /**
+   * What the checks read of the chains, as their writer declares it (then, where every chain
+   * has its `count`, none is read before it is looked up); else worked out from their rules.
+   */
+  readonly facts?: BlockFacts;
 }
 
 /** See `SharedBlock`. */
 export interface BlockMemo {
   reading?: BlockReading;
+  /** The table and family (`nat ipv4`) it cannot be placed for. */
+  failed?: string;
 }
 
 /** A run of chains as read once: names, rules, rule counts summed, facts for the checks. */
@@ -95,55 +113,84 @@ export class BlockReading {
     readonly family: 'ipv4' | 'ipv6',
     readonly names: readonly string[],
     readonly index: ReadonlyMap<string, number>,
-    readonly rules: readonly (readonly Rule[])[],
+    /** Chain k's rules where read (all, or, for a run with declared facts, those looked up). */
+    private readonly rules: (readonly Rule[] | undefined)[],
     /** Rules of the chains before chain k: `ruleStart[k]`; all of them: `ruleStart[n]`. */
     readonly ruleStart: Int32Array,
     readonly facts: BlockFacts,
   ) {}
 
   /**
+   * Chain k's rules, read when first asked for where the run was placed from its counts and
+   * declared facts. Its lines then read alone as counted: `port-plan.test.ts` holds every
+   * writer's; one that does not is a writer's bug, thrown.
+   */
+  rulesAt(k: number): readonly Rule[] {
+    const known = this.rules[k];
+    if (known) return known;
+    const c = this.of[k]!;
+    const count = this.ruleStart[k + 1]! - this.ruleStart[k]!;
+    const read = c.memo?.rules ?? readAlone(c, this.family);
+    if (read?.length !== count)
+      throw new Error(
+        `chain ${c.name} of a shared run: its lines do not read alone as its ${count} counted rules`,
+      );
+    this.rules[k] = read;
+    if (c.memo && count > 0) c.memo.rules = read;
+    return read;
+  }
+
+  /**
    * The run as a table read it (each chain's memo holds its rules, read
    * without errors), or, where no table has, read now without one
    * (`readAlone`, each chain's memo then given its rules); undefined when it
-   * cannot be (a line not read so) or cannot be placed (a name twice, a
-   * built-in chain's or one no chain may have, a loop).
+   * cannot be yet (a line not read so: a table reading it line by line may
+   * give its memo the rules), `NEVER` when it cannot be placed in a table of
+   * this name (a name twice, a built-in chain's or one no chain may have, a
+   * loop).
    */
   static of(
     table: TableName,
-    chains: readonly BlockChainLines[],
+    block: SharedBlock,
     family: 'ipv4' | 'ipv6',
-  ): BlockReading | undefined {
+  ): BlockReading | typeof NEVER | undefined {
+    const chains = block.chains;
     const n = chains.length;
     const names: string[] = new Array<string>(n);
     const index = new Map<string, number>();
-    const rules: (readonly Rule[])[] = new Array<readonly Rule[]>(n);
+    const rules: (readonly Rule[] | undefined)[] = new Array<readonly Rule[] | undefined>(n);
     const ruleStart = new Int32Array(n + 1);
     const builtin = BUILTIN_CHAINS[table] as readonly string[];
+    // Declared facts and every chain counted: nothing read until looked up.
+    const later = block.facts !== undefined && chains.every((c) => c.count !== undefined);
     for (let k = 0; k < n; k++) {
       const c = chains[k]!;
-      const count = (c.lines ?? c.rules).length;
-      const read = count === 0 ? [] : (c.memo?.rules ?? readAlone(c, family));
-      if (
-        read?.length !== count ||
-        c.policy !== '-' ||
-        index.has(c.name) ||
-        builtin.includes(c.name) ||
-        !isChainName(c.name)
-      )
-        return undefined;
+      const count = later ? c.count! : (c.lines ?? c.rules).length;
+      const read = count === 0 ? [] : later ? NOT_READ : (c.memo?.rules ?? readAlone(c, family));
+      if (c.policy !== '-' || index.has(c.name) || builtin.includes(c.name) || !isChainName(c.name))
+        return NEVER;
+      if (read !== NOT_READ && read?.length !== count) return undefined;
       names[k] = c.name;
       index.set(c.name, k);
-      rules[k] = read;
+      if (read !== NOT_READ) rules[k] = read;
       ruleStart[k + 1] = ruleStart[k]! + count;
     }
-    const facts = blockFacts(
-      rules.map((r, k) => ({ name: names[k]!, builtin: false, rules: r as Rule[], firstLine: 1 })),
-      index,
-    );
-    if (!facts) return undefined;
+    const facts = later
+      ? block.facts!
+      : blockFacts(
+          rules.map((r, k) => ({
+            name: names[k]!,
+            builtin: false,
+            rules: r as Rule[],
+            firstLine: 1,
+          })),
+          index,
+        );
+    if (!facts) return NEVER;
     // Kept for the tables read chain by chain too (parse-tables.ts places a memo's rules).
     chains.forEach((c, k) => {
-      if (c.memo && rules[k]!.length > 0) c.memo.rules = rules[k];
+      const r = rules[k];
+      if (c.memo && r && r.length > 0) c.memo.rules = r;
     });
     return new BlockReading(chains, family, names, index, rules, ruleStart, facts);
   }
@@ -217,7 +264,7 @@ export class BlockChains implements ReadonlyMap<string, Chain> {
     const { reading, file, tableLine, chainCount, ownRuleStart } = this.p;
     const before = ownBefore(this.p, k);
     const line = tableLine + 1 + k + before;
-    const rules = reading.rules[k]! as Rule[];
+    const rules = reading.rulesAt(k) as Rule[];
     c =
       rules.length === 0
         ? { name: reading.names[k]!, rules, source: file !== undefined ? { file, line } : { line } }

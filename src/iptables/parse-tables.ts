@@ -10,7 +10,14 @@
 import type { Diagnostic } from '../diag.js';
 import type { Rule, Ruleset, TableName } from '../kernel/netfilter/types.js';
 import { TABLE_NAMES } from '../kernel/netfilter/types.js';
-import { BlockReading, PLACED, type ChainMemo, type Placement, type SharedBlock } from './block.js';
+import {
+  BlockReading,
+  NEVER,
+  PLACED,
+  type ChainMemo,
+  type Placement,
+  type SharedBlock,
+} from './block.js';
 import { saveReader, type ParseOptions, type SaveReader } from './parse.js';
 import { ruleAt } from './restore.js';
 import type { RuleBody } from './rule.js';
@@ -119,8 +126,14 @@ function readingOf(t: SaveTableLines, family: 'ipv4' | 'ipv6'): BlockReading | u
   const b = t.block!;
   const known = b.memo.reading;
   if (known?.of === b.chains && known.family === family) return known;
-  if (!TABLE_NAMES.includes(t.name as TableName)) return undefined;
-  const r = BlockReading.of(t.name as TableName, b.chains, family);
+  // A run that cannot be placed is not tried again for the next tables.
+  const key = `${t.name} ${family}`;
+  if (b.memo.failed === key || !TABLE_NAMES.includes(t.name as TableName)) return undefined;
+  const r = BlockReading.of(t.name as TableName, b, family);
+  if (r === NEVER) {
+    b.memo.failed = key;
+    return undefined;
+  }
   if (r) b.memo.reading = r;
   return r;
 }

@@ -62,7 +62,8 @@ export interface ValidChain {
   readonly firstLine?: number | undefined;
 }
 
-interface Place {
+/** Where a target or match may stand: its table(s) and hooks (an xt registration). */
+export interface Place {
   readonly table?: TableName;
   readonly tables?: readonly TableName[];
   readonly hooks?: readonly HookName[];
@@ -81,6 +82,11 @@ const TARGET_PLACES: Readonly<Record<string, Place>> = {
   CT: { table: 'raw', source: 'xt_CT.c' },
   TPROXY: { table: 'mangle', hooks: ['PREROUTING'], source: 'xt_TPROXY.c' },
 };
+
+/** The place a target needs (DNAT: the nat table, from PREROUTING or OUTPUT), or undefined. */
+export function targetPlace(name: string): Place | undefined {
+  return TARGET_PLACES[name];
+}
 
 function targetName(t: Target): string {
   return t.kind === 'unsupported' ? t.name : t.kind;

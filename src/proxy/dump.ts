@@ -76,10 +76,13 @@ const WORD = /\S+/y;
 
 /**
  * A chain of the lines a sync wrote (`RestoreLine`s, kept as written: their
- * text is joined when first read, and a rule's parsed form rides along).
+ * text is joined when first read, and a rule's parsed form rides along). A
+ * shared port's chain may be counted before it is written (`count`): its
+ * lines are written when first read (`fill`, which gives them with `hold`).
  */
 export class LineChain implements DumpChain {
-  readonly lines: RestoreLine[] = [];
+  private held: RestoreLine[] = [];
+  private fill: (() => void) | undefined;
   private text: string[] | undefined;
   private bodies: (RuleBody | undefined)[] | undefined;
   constructor(
@@ -90,7 +93,34 @@ export class LineChain implements DumpChain {
      * they are not changed after, and a reader keeps its reading of them here.
      */
     readonly memo?: ChainMemo,
-  ) {}
+    /** How many lines it has, known before they are written (port-plan.ts). */
+    readonly count?: number,
+    fill?: () => void,
+  ) {
+    this.fill = fill;
+  }
+  /** Its lines, written now if they were not. */
+  get lines(): RestoreLine[] {
+    const fill = this.fill;
+    if (fill) {
+      this.fill = undefined;
+      fill();
+    }
+    return this.held;
+  }
+  /** Whether its lines are written. */
+  get written(): boolean {
+    return this.fill === undefined;
+  }
+  /** The lines of a chain counted before: written (they must be `count`). */
+  hold(lines: RestoreLine[]): void {
+    if (lines.length !== this.count)
+      throw new Error(
+        `kube-proxy chain ${this.name}: ${lines.length} rules written, ${this.count} counted`,
+      );
+    this.fill = undefined;
+    this.held = lines;
+  }
   get rules(): string[] {
     return (this.text ??= this.lines.map((l) => l.text.trimEnd()));
   }
@@ -99,7 +129,7 @@ export class LineChain implements DumpChain {
   }
   /** The lines put in a new order (the sort). */
   reorder(lines: readonly RestoreLine[]): void {
-    for (let i = 0; i < lines.length; i++) this.lines[i] = lines[i]!;
+    for (let i = 0; i < lines.length; i++) this.held[i] = lines[i]!;
     this.text = undefined;
     this.bodies = undefined;
   }

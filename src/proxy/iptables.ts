@@ -237,7 +237,11 @@ export function generateIptablesDump(
     const merged = mergeSorted(t.chains, whole);
     t.chains.length = 0;
     for (const c of merged) t.chains.push(c);
-    full.tables[at] = { ...t, block: { chains: whole, memo: natWhole!.memo } };
+    const facts = natWhole!.facts;
+    full.tables[at] = {
+      ...t,
+      block: { chains: whole, memo: natWhole!.memo, ...(facts ? { facts } : {}) },
+    };
   }
   return { dump: full, diagnostics };
 }

@@ -12,13 +12,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { placed } from '../iptables/testing/placed.js';
-import type { EndpointSlice, Service } from '../k8s/types.js';
 import { parseIptablesSave } from '../iptables/parse.js';
 import { parseIptablesTables } from '../iptables/parse-tables.js';
 import { formatDump, type Dump } from './dump.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
 import { generateNftablesRules } from './nftables/index.js';
 import { ProxyShare } from './share.js';
+import { mixed } from './testing/clusters.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
 import { upstreamGoldens } from './testing/upstream-goldens.js';
 
@@ -64,101 +64,23 @@ function sameOnEveryNode(
       };
       const fresh = generateIptablesDump(inp);
       const shared = generateIptablesDump(inp, share);
+      // Read from its tables first (shared chains counted, written and read when looked up, read
+      // once, then placed), as its text reads.
+      const file = `iptables-save@${nodeName}`;
+      const family = inp.ipFamily === 'IPv6' ? 'ipv6' : 'ipv4';
+      const viaTables = parseIptablesTables(shared.dump.tables, file, { family });
+      const rulesViaTables = placed(viaTables.ruleset);
       const text = formatDump(fresh.dump);
       expect(formatDump(shared.dump)).toBe(text);
       expect(plainDump(shared.dump)).toEqual(plainDump(fresh.dump));
       expect(shared.diagnostics).toEqual(fresh.diagnostics);
-      // Read from its tables (shared chains read once, then placed), as its text reads.
-      const file = `iptables-save@${nodeName}`;
-      const family = inp.ipFamily === 'IPv6' ? 'ipv6' : 'ipv4';
-      const viaTables = parseIptablesTables(shared.dump.tables, file, { family });
       const viaText = parseIptablesSave(text, file, { family });
       expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
-      expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
+      expect(rulesViaTables).toEqual(placed(viaText.ruleset));
       // The nftables mode reads the same service port map.
       const nft = { ...inp, version: '1.34' };
       expect(generateNftablesRules(nft, share)).toEqual(generateNftablesRules(nft));
     });
-}
-
-function svc(
-  i: number,
-  spec: Record<string, unknown>,
-  annotations?: Record<string, string>,
-): Service {
-  return {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name: `svc-${i}`, namespace: 'ns', ...(annotations ? { annotations } : {}) },
-    spec: {
-      clusterIP: `172.30.0.${i + 1}`,
-      ports: [{ name: 'p', port: 80, targetPort: 8080, protocol: 'TCP', nodePort: 30000 + i }],
-      ...spec,
-    },
-  } as unknown as Service;
-}
-
-function slice(i: number, eps: [string, string, string?, boolean?][]): EndpointSlice {
-  return {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      name: `svc-${i}-${eps.length}`,
-      namespace: 'ns',
-      labels: { 'kubernetes.io/service-name': `svc-${i}` },
-    },
-    addressType: 'IPv4',
-    ports: [{ name: 'p', port: 8080, protocol: 'TCP' }],
-    endpoints: eps.map(([address, nodeName, zone, ready]) => ({
-      addresses: [address],
-      conditions: { ready: ready ?? true },
-      nodeName,
-      ...(zone ? { zone, hints: { forZones: [{ name: zone }] } } : {}),
-    })),
-  } as unknown as EndpointSlice;
-}
-
-/** Three nodes a, b, c; Services of every kind whose rules may read the node, and plain ones. */
-function mixed(): ProxyInput {
-  const eps = (i: number): [string, string, string][] =>
-    ['a', 'b', 'c'].map((n, k) => [`10.${k}.0.${i + 2}`, n, `zone-${n}`]);
-  const services: Service[] = [];
-  const endpointSlices: EndpointSlice[] = [];
-  const add = (spec: Record<string, unknown>, annotations?: Record<string, string>) => {
-    const i = services.length;
-    services.push(svc(i, spec, annotations));
-    endpointSlices.push(slice(i, eps(i)));
-  };
-  add({});
-  add({ type: 'NodePort' });
-  add({ type: 'NodePort', externalTrafficPolicy: 'Local' });
-  add({ internalTrafficPolicy: 'Local' });
-  add({}, { 'service.kubernetes.io/topology-mode': 'Auto' });
-  add({
-    type: 'LoadBalancer',
-    loadBalancerSourceRanges: ['192.168.1.0/24'],
-  });
-  add({ sessionAffinity: 'ClientIP' });
-  // A Service whose address is listed in two slices, on two nodes, ready on one only:
-  // the node's own copy wins.
-  const i = services.length;
-  services.push(svc(i, {}));
-  endpointSlices.push(
-    slice(i, [['10.9.0.1', 'a', undefined, false]]),
-    slice(i, [['10.9.0.1', 'b']]),
-  );
-  const lb = services[5]!;
-  (lb as unknown as { status: unknown }).status = {
-    loadBalancer: { ingress: [{ ip: '203.0.113.5' }] },
-  };
-  return {
-    nodeName: 'a',
-    nodeIPs: ['192.168.1.10'],
-    clusterCIDR: '10.0.0.0/8',
-    services,
-    endpointSlices,
-    nfacct: false,
-  };
 }
 
 describe('ProxyShare: a shared sync equals a fresh one on every node', () => {

@@ -21,6 +21,7 @@
  */
 import type { Diagnostic } from '../diag.js';
 import type { BlockMemo } from '../iptables/block.js';
+import type { BlockFacts, Place } from '../iptables/validate.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
 import {
   buildServicePortMap,
@@ -30,6 +31,7 @@ import {
   type ServicePortMap,
 } from './endpoints.js';
 import { groupFragment, LineChain, sortChains } from './dump.js';
+import type { PortChains } from './port-plan.js';
 import { LineBuffer, type ProxierSettings } from './proxier.js';
 import { RuleBodies } from './rule-body.js';
 
@@ -39,6 +41,11 @@ export interface WholeChains {
   readonly names: ReadonlySet<string>;
   /** Where the dumps' reader keeps its reading of them (iptables/block.ts). */
   readonly memo: BlockMemo;
+  /**
+   * What the commit checks read of them, as every port declared it (port-plan.ts): the run is
+   * then placed without its chains being read; absent where some port did not.
+   */
+  readonly facts?: BlockFacts;
 }
 const NO_CHAINS: WholeChains = { chains: [], names: new Set(), memo: {} };
 
@@ -52,7 +59,73 @@ export interface SyncFragment {
    * whole, kept in the share's sorted list of them (`sharedChains`), and its
    * lines for the others, appended to each sync.
    */
-  readonly grouped?: { readonly chains: readonly LineChain[]; readonly others: LineBuffer };
+  readonly grouped?: {
+    readonly chains: readonly LineChain[];
+    readonly others: LineBuffer;
+    /** The chains' facts, where they were counted before being written (port-plan.ts). */
+    readonly facts?: BlockFacts;
+  };
+}
+
+/** A fragment's facts where it has chains but declared none. */
+const NO_FACTS: BlockFacts = { external: [], height: -1, places: [] };
+
+/**
+ * The facts of a run of the ports' chains (`names`), each port's declared:
+ * undefined where a port declared none, or jumps to another's chain (then
+ * the run is read to work them out).
+ */
+function runFacts(
+  ports: readonly BlockFacts[],
+  names: ReadonlySet<string>,
+): BlockFacts | undefined {
+  const external = new Set<string>();
+  const places = new Set<Place>();
+  let height = 0;
+  for (const f of ports) {
+    if (f === NO_FACTS) return undefined;
+    for (const e of f.external) {
+      if (names.has(e)) return undefined;
+      external.add(e);
+    }
+    for (const p of f.places) places.add(p);
+    if (f.height > height) height = f.height;
+  }
+  return { external: [...external], height, places: [...places] };
+}
+
+/**
+ * A port's own chains as counted (`PortChains`), each written when one of
+ * them is first read: the port's lines written again (`write`), grouped, and
+ * each chain given its own.
+ */
+function laterChains(
+  counted: PortChains,
+  others: LineBuffer,
+  write: (f: SyncFragment) => void,
+): NonNullable<SyncFragment['grouped']> {
+  const fill = (): void => {
+    const f = {
+      filterRules: new LineBuffer(),
+      natChains: new LineBuffer(),
+      natRules: new LineBuffer(),
+    };
+    write(f);
+    const g = groupFragment(f.natChains, f.natRules);
+    const written = g?.chains ?? [];
+    if (written.length !== chains.length)
+      throw new Error(
+        `kube-proxy port ${chains[0]?.name}: ${written.length} chains written, ${chains.length} counted`,
+      );
+    chains.forEach((c, i) => {
+      const w = written[i];
+      if (w?.name !== c.name)
+        throw new Error(`kube-proxy chain ${c.name}: written as ${w?.name ?? 'nothing'}`);
+      c.hold(w.lines);
+    });
+  };
+  const chains = counted.chains.map((c) => new LineChain(c.name, '-', {}, c.count, fill));
+  return { chains, others, facts: counted.facts };
 }
 
 interface BasePortMap {
@@ -180,6 +253,7 @@ export class ProxyShare {
     portKey: string,
     port: ServicePortInfo,
     write: (f: SyncFragment) => void,
+    writeOthers?: (f: SyncFragment) => PortChains | undefined,
   ): SyncFragment {
     const base = this.bases.get(settings.slice(0, settings.indexOf('\n')));
     const shared =
@@ -191,6 +265,13 @@ export class ProxyShare {
     let f = memo?.get(portKey);
     if (f) return f;
     f = { filterRules: new LineBuffer(), natChains: new LineBuffer(), natRules: new LineBuffer() };
+    // Kept: its own chains counted, written when first read.
+    const counted = memo && writeOthers?.(f);
+    if (counted) {
+      f = { ...f, grouped: laterChains(counted, f.natRules, write) };
+      memo!.set(portKey, f);
+      return f;
+    }
     write(f);
     if (!memo) return f;
     const g = groupFragment(f.natChains, f.natRules);
@@ -216,11 +297,17 @@ export class ProxyShare {
     let list = this.chainLists.get(settings);
     if (!list || list.of !== memo.size) {
       const chains: LineChain[] = [];
-      for (const f of memo.values())
-        if (f.grouped) for (const c of f.grouped.chains) chains.push(c);
+      const counted: BlockFacts[] = [];
+      for (const f of memo.values()) {
+        if (!f.grouped) continue;
+        for (const c of f.grouped.chains) chains.push(c);
+        if (f.grouped.chains.length > 0) counted.push(f.grouped.facts ?? NO_FACTS);
+      }
       sortChains(chains);
       const names = new Set(chains.map((c) => c.name));
-      this.chainLists.set(settings, (list = { of: memo.size, chains, names, memo: {} }));
+      const facts = runFacts(counted, names);
+      list = { of: memo.size, chains, names, memo: {}, ...(facts ? { facts } : {}) };
+      this.chainLists.set(settings, list);
     }
     return list;
   }

@@ -24,13 +24,10 @@ import { writeForwardRules, writeNodePortsJump, writeStaticRules } from './sync-
 import {
   buildServicePortMap,
   categorizeEndpoints,
-  externallyAccessible,
-  usesClusterEndpoints,
-  usesLocalEndpoints,
-  type CategorizedEndpoints,
   type EndpointInfo,
   type ServicePortInfo,
 } from './endpoints.js';
+import { planServicePort, portChains, type PortChains, type PortPlan } from './port-plan.js';
 import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
 import { RuleBodies } from './rule-body.js';
 import { settingsKey, type ProxyShare, type WholeChains } from './share.js';
@@ -130,7 +127,13 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
       continue;
     }
     // Shared by the nodes whose kube-proxy has these settings, unless the port reads the node.
-    const f = share.fragment(settings!, key, svcInfo, (f) => write({ ...w, ...f }));
+    const f = share.fragment(
+      settings!,
+      key,
+      svcInfo,
+      (f) => write({ ...w, ...f }),
+      (f) => writeOthers({ ...w, ...f }, svcInfo, endpoints.get(key) ?? [], nodeLabels),
+    );
     w.filterRules.append(f.filterRules);
     if (f.grouped) {
       // Its own chains come whole, with every shared fragment's (natWhole).
@@ -173,98 +176,26 @@ function writeServicePort(
   writeEndpointChains(w, svcInfo, eps.allReachableEndpoints);
 }
 
-/** Which chains a service port uses, and what stands in for endpoints it lacks. */
-interface PortPlan {
-  readonly hasEndpoints: boolean;
-  readonly hasInternalEndpoints: boolean;
-  readonly hasExternalEndpoints: boolean;
-  readonly clusterPolicyChain: string;
-  readonly localPolicyChain: string;
-  readonly usesClusterPolicyChain: boolean;
-  readonly usesLocalPolicyChain: boolean;
-  readonly internalTrafficChain: string;
-  readonly externalPolicyChain: string;
-  readonly externalTrafficChain: string;
-  readonly usesExternalTrafficChain: boolean;
-  readonly loadBalancerTrafficChain: string;
-  readonly usesFWChain: boolean;
-  readonly internalTrafficFilterTarget: string;
-  readonly internalTrafficFilterComment: string;
-  readonly externalTrafficFilterTarget: string;
-  readonly externalTrafficFilterComment: string;
-}
-
-/** The head of syncProxyRules' per-service loop: policy chains and filter targets. */
-function planServicePort(svcInfo: ServicePortInfo, eps: CategorizedEndpoints): PortPlan {
-  const svcPortNameString = svcInfo.nameString;
-  const { clusterEndpoints, localEndpoints, hasAnyEndpoints: hasEndpoints } = eps;
-  const clusterPolicyChain = svcInfo.clusterPolicyChainName;
-  const usesClusterPolicyChain = clusterEndpoints.length > 0 && usesClusterEndpoints(svcInfo);
-  const localPolicyChain = svcInfo.localPolicyChainName;
-  const usesLocalPolicyChain = localEndpoints.length > 0 && usesLocalEndpoints(svcInfo);
-
-  let internalPolicyChain = clusterPolicyChain;
-  let hasInternalEndpoints = hasEndpoints;
-  if (svcInfo.internalPolicyLocal) {
-    internalPolicyChain = localPolicyChain;
-    if (localEndpoints.length === 0) hasInternalEndpoints = false;
-  }
-
-  let externalPolicyChain = clusterPolicyChain;
-  let hasExternalEndpoints = hasEndpoints;
-  if (svcInfo.externalPolicyLocal) {
-    externalPolicyChain = localPolicyChain;
-    if (localEndpoints.length === 0) hasExternalEndpoints = false;
-  }
-  const externalTrafficChain = svcInfo.externalChainName;
-  // Based on hasEndpoints, not hasExternalEndpoints: the short-circuit rules for
-  // local traffic are needed even with no externally usable endpoints.
-  const usesExternalTrafficChain = hasEndpoints && externallyAccessible(svcInfo);
-
-  const usesFWChain =
-    hasEndpoints &&
-    svcInfo.loadBalancerVIPs.length > 0 &&
-    svcInfo.loadBalancerSourceRanges.length > 0;
-  const loadBalancerTrafficChain = usesFWChain ? svcInfo.firewallChainName : externalTrafficChain;
-
-  let internalTrafficFilterTarget = '';
-  let internalTrafficFilterComment = '';
-  let externalTrafficFilterTarget = '';
-  let externalTrafficFilterComment = '';
-  if (!hasEndpoints) {
-    internalTrafficFilterTarget = 'REJECT';
-    internalTrafficFilterComment = `"${svcPortNameString} has no endpoints"`;
-    externalTrafficFilterTarget = 'REJECT';
-    externalTrafficFilterComment = internalTrafficFilterComment;
-  } else {
-    if (!hasInternalEndpoints) {
-      internalTrafficFilterTarget = 'DROP';
-      internalTrafficFilterComment = `"${svcPortNameString} has no local endpoints"`;
-    }
-    if (!hasExternalEndpoints) {
-      externalTrafficFilterTarget = 'DROP';
-      externalTrafficFilterComment = `"${svcPortNameString} has no local endpoints"`;
-    }
-  }
-  return {
-    hasEndpoints,
-    hasInternalEndpoints,
-    hasExternalEndpoints,
-    clusterPolicyChain,
-    localPolicyChain,
-    usesClusterPolicyChain,
-    usesLocalPolicyChain,
-    internalTrafficChain: internalPolicyChain,
-    externalPolicyChain,
-    externalTrafficChain,
-    usesExternalTrafficChain,
-    loadBalancerTrafficChain,
-    usesFWChain,
-    internalTrafficFilterTarget,
-    internalTrafficFilterComment,
-    externalTrafficFilterTarget,
-    externalTrafficFilterComment,
-  };
+/**
+ * A port's lines for the chains it shares with other ports (its capture
+ * rules, its filter rules, and the internal masquerade rule where it goes to
+ * a chain the port does not declare), its own chains counted, not written
+ * (port-plan.ts `portChains`): `writeServicePort` writes them when first
+ * read. Undefined, nothing written, where they cannot be counted.
+ */
+function writeOthers(
+  w: Sync,
+  svcInfo: ServicePortInfo,
+  endpoints: readonly EndpointInfo[],
+  nodeLabels: Readonly<Record<string, string>>,
+): PortChains | undefined {
+  const eps = categorizeEndpoints(endpoints, svcInfo, nodeLabels);
+  const plan = planServicePort(svcInfo, eps);
+  const chains = portChains(w.s, svcInfo, eps, plan);
+  if (!chains) return undefined;
+  writeCaptureRules(w, svcInfo, plan);
+  if (chains.masqueradeOutside) writeInternalMasquerade(w, svcInfo, plan);
+  return chains;
 }
 
 /** `-m <proto> -p <proto> -d <dst> --dport <port>`: the match every capture rule carries. */
@@ -416,14 +347,11 @@ function writeCaptureRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): v
   }
 }
 
-/** Internal-traffic masquerade, the `KUBE-EXT-` chain and the `KUBE-FW-` chain. */
-function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): void {
-  const { natChains, natRules } = w;
+/** Internal traffic handling: masquerade off-cluster (or all) traffic to the ClusterIP. */
+function writeInternalMasquerade(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): void {
+  const { natRules } = w;
   const { detector } = w.s;
   const svcPortNameString = svcInfo.nameString;
-  const { externalTrafficChain, clusterPolicyChain } = plan;
-
-  // Internal traffic handling: masquerade off-cluster (or all) traffic to the ClusterIP.
   if (plan.hasInternalEndpoints) {
     const args = [
       ...commentArgs(`"${svcPortNameString} cluster IP"`),
@@ -452,6 +380,15 @@ function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): 
       );
     }
   }
+}
+
+/** Internal-traffic masquerade, the `KUBE-EXT-` chain and the `KUBE-FW-` chain. */
+function writeExternalRules(w: Sync, svcInfo: ServicePortInfo, plan: PortPlan): void {
+  const { natChains, natRules } = w;
+  const { detector } = w.s;
+  const svcPortNameString = svcInfo.nameString;
+  const { externalTrafficChain, clusterPolicyChain } = plan;
+  writeInternalMasquerade(w, svcInfo, plan);
 
   // External traffic handling.
   if (plan.usesExternalTrafficChain) {
