@@ -116,9 +116,10 @@ export function newSkb(packet: Ipv4Packet): Skb {
 export class Netfilter {
   private compiled: CompiledRuleset;
   readonly conntrack = new ConntrackTable();
-  ruleState: RuleState;
+  /** Rule state across packets (xt_recent tables, statistic nth counters, the IP sets). */
+  private rules: RuleState;
   /** nftables state across packets: dynamic set elements (`update @set`), numgen counters, limits. */
-  nftState = new NftState();
+  private nft = new NftState();
 
   /**
    * `ruleset` may be precompiled (`compileRuleset`) to share one compilation
@@ -130,7 +131,22 @@ export class Netfilter {
     ipsets?: IpSets,
   ) {
     this.compiled = 'source' in ruleset ? ruleset : compileRuleset(ruleset);
-    this.ruleState = new RuleState(ipsets);
+    this.rules = new RuleState(ipsets);
+  }
+
+  /** The rule state now (reset makes a new one once a packet wrote to it). */
+  get ruleState(): RuleState {
+    return this.rules;
+  }
+
+  /**
+   * The same rules and IP sets with no conntrack entry and no rule or nft
+   * state, in place: state no packet wrote to is kept rather than made anew.
+   */
+  reset(): void {
+    this.conntrack.clear();
+    if (this.rules.written) this.rules = new RuleState(this.rules.ipsets);
+    if (this.nft.written) this.nft = new NftState();
   }
 
   get ruleset(): Ruleset {
@@ -232,7 +248,7 @@ export class Netfilter {
           });
           c.table = label;
           const before = { mark: c.mark, packet: c.packet };
-          const end = fromWalk(label, chain, walkNft(stage.nft, c, this.nftState));
+          const end = fromWalk(label, chain, walkNft(stage.nft, c, this.nft));
           if (end) return end;
           // nf_route_table_hook (type route at OUTPUT): re-route when mark, addresses or TOS changed.
           if (hook === 'OUTPUT' && stage.nft.base.type === 'route') {
@@ -319,7 +335,7 @@ export class Netfilter {
       ct: skb.ct,
       env: this.env,
       chooser,
-      state: this.ruleState,
+      state: this.rules,
       conntrack: this.conntrack,
       now: this.env.now(),
       label: '',
@@ -419,7 +435,7 @@ export class Netfilter {
               });
               c.table = label;
               c.manip = manip;
-              const r = walkNft(s, c, this.nftState);
+              const r = walkNft(s, c, this.nft);
               c.manip = undefined;
               return fromWalk(label, s.chain.name, r);
             },

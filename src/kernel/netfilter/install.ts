@@ -27,8 +27,6 @@ import { routeOutput } from '../stack/route.js';
 import type { Recorder, RewriteRule, RewriteStepDetail, Step } from '../step.js';
 import type { HookContext, NetfilterEnv, RuleHit } from './env.js';
 import { Netfilter, REJECT_CODES } from './hooks.js';
-import { RuleState } from './eval.js';
-import { NftState } from './nft-read.js';
 import type { IpSets } from './ipset.js';
 import type { CompiledRuleset } from './compile.js';
 import type { Ruleset } from './types.js';
@@ -62,16 +60,6 @@ function portsOf(p: Ipv4Packet): [number | undefined, number | undefined] {
   return [t.sport, t.dport];
 }
 
-/**
- * The same rules and IP sets with no conntrack entry and no rule or nft
- * state, in place: state no packet wrote to is kept rather than made anew.
- */
-export function resetNetfilter(nf: Netfilter): void {
-  nf.conntrack.clear();
-  if (nf.ruleState.written) nf.ruleState = new RuleState(nf.ruleState.ipsets);
-  if (nf.nftState.written) nf.nftState = new NftState();
-}
-
 /** Netfilter for one namespace, behind the Host's hook seam. */
 export class IptablesHooks implements NetfilterHooks {
   readonly nf: Netfilter;
@@ -91,7 +79,7 @@ export class IptablesHooks implements NetfilterHooks {
    * every question, and what that allocates outlives young collections).
    */
   cold(): IptablesHooks {
-    resetNetfilter(this.nf);
+    this.nf.reset();
     return this;
   }
 

@@ -14,7 +14,6 @@ import {
   type Skb,
 } from './index.js';
 import { icmpEcho, tcp, TestEnv, udp } from './testing/env.js';
-import { resetNetfilter } from './install.js';
 
 function ruleset(text: string): Ruleset {
   const p = parseIptablesSave(text, 't.save');
@@ -779,10 +778,10 @@ describe('reset: a ruleset put back to cold in place answers as a new one', () =
     // What a new one answers, and the used one once reset (twice, as a kept node is put back after every question).
     expect(answers(new Netfilter(ruleset(rules), env))).toEqual(first);
     const state = used.ruleState;
-    resetNetfilter(used);
+    used.reset();
     expect(used.conntrack.size).toBe(0);
     expect(answers(used)).toEqual(first);
-    resetNetfilter(used);
+    used.reset();
     expect(answers(used)).toEqual(first);
     // Written state is made anew; a state never written to is kept.
     if (writes) expect(used.ruleState).not.toBe(state);
@@ -790,7 +789,7 @@ describe('reset: a ruleset put back to cold in place answers as a new one', () =
     const clean = new Netfilter(ruleset('*filter\n:INPUT ACCEPT [0:0]\nCOMMIT\n'), env);
     const kept = clean.ruleState;
     toInput(clean, tcp('10.0.0.1', 1, LOCAL, 80));
-    resetNetfilter(clean);
+    clean.reset();
     expect(clean.ruleState).toBe(kept);
   });
 });
