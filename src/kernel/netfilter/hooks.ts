@@ -1,35 +1,20 @@
 /**
- * The hook pipeline: for each of the five IPv4 hooks, the functions the
- * kernel registers there, in priority order (lower runs first;
- * include/uapi/linux/netfilter_ipv4.h, nf_conntrack_proto.c
- * ipv4_conntrack_ops[], nf_nat_proto.c nf_nat_ipv4_ops[]):
- *
- *   PREROUTING  raw(-300) → conntrack in(-200) → mangle(-150) → nat DNAT(-100)
- *   INPUT       mangle(-150) → filter(0) → security(50) → nat SNAT(100) → confirm(INT_MAX)
- *   FORWARD     mangle(-150) → filter(0) → security(50)
- *   OUTPUT      raw(-300) → conntrack local(-200) → mangle(-150) → nat DNAT(-100) → filter(0) → security(50)
- *   POSTROUTING mangle(-150) → nat SNAT(100) → confirm(INT_MAX)
- *
- * A table's hook only exists when the ruleset has that table (its module is
- * loaded). The nat stage is `nf_nat_inet_fn`: no ct ⇒ nothing; ICMP errors
+ * One host's netfilter (`Netfilter`): a packet at one of the five IPv4 hooks
+ * runs the functions registered there in priority order (stages.ts: the
+ * tables, conntrack, NAT and confirm, and nftables base chains). The nat
+ * stage is `nf_nat_inet_fn`: no ct ⇒ nothing; ICMP errors
  * RELATED to a flow get inner-header translation; a NEW (or RELATED) ct whose
  * manip type for this hook is not yet set up walks the nat table, and if no
  * rule binds, gets a null binding; ESTABLISHED packets never see the nat
  * table. Then `nf_nat_packet` applies whatever binding the ct holds — which
- * is how replies are un-NATed.
+ * is how replies are un-NATed. What a table's walk ends in becomes the hook's
+ * outcome here; a REJECT's response is reject.ts's.
  */
-import type { Ipv4 } from '../../wire/addr.js';
-import { describePacket, NO_FLAGS, type Ipv4Packet } from '../../wire/packet.js';
+import { describePacket, type Ipv4Packet } from '../../wire/packet.js';
 import { confirm, conntrackIn, type SkbCt } from '../conntrack/core.js';
 import { isReplyInfo, type ConntrackEntry } from '../conntrack/entry.js';
 import { formatTable } from '../conntrack/format.js';
-import {
-  icmpReplyTranslation,
-  isNatDone,
-  natPacket,
-  nullBinding,
-  type ManipType,
-} from '../conntrack/nat.js';
+import { icmpReplyTranslation, isNatDone, natPacket, nullBinding } from '../conntrack/nat.js';
 import { ConntrackTable } from '../conntrack/table.js';
 import { ICMP_ERROR_TYPES } from '../conntrack/tuple.js';
 import type { Chooser } from '../random.js';
@@ -38,7 +23,7 @@ import type { IpSets } from './ipset.js';
 import { compileRuleset, hexMark, type CompiledRuleset } from './compile.js';
 import { RuleState, setPacket, type EvalCtx } from './eval.js';
 import { walk, type WalkDecider, type WalkResult } from './walk.js';
-import { NftState, walkNft, type CompiledNft, type NftStage } from './nft-walk.js';
+import { NftState, walkNft } from './nft-walk.js';
 import type {
   Decider,
   HookContext,
@@ -52,58 +37,8 @@ import type {
   Verdict,
 } from './env.js';
 import { BUILTIN_CHAINS, type HookName, type Ruleset, type TableName } from './types.js';
-
-/** One registered hook function. */
-export type Stage =
-  | { readonly kind: 'table'; readonly table: Exclude<TableName, 'nat'>; readonly priority: number }
-  | { readonly kind: 'nat'; readonly manip: ManipType; readonly priority: number }
-  | { readonly kind: 'conntrack'; readonly priority: number }
-  | { readonly kind: 'confirm'; readonly priority: number }
-  /** An nftables base chain of type filter or route (nat chains run inside the nat stage). */
-  | { readonly kind: 'nft'; readonly nft: NftStage; readonly priority: number };
-
-const RAW: Stage = { kind: 'table', table: 'raw', priority: -300 };
-const CT: Stage = { kind: 'conntrack', priority: -200 };
-const MANGLE: Stage = { kind: 'table', table: 'mangle', priority: -150 };
-const NAT_DST: Stage = { kind: 'nat', manip: 'DST', priority: -100 };
-const FILTER: Stage = { kind: 'table', table: 'filter', priority: 0 };
-const SECURITY: Stage = { kind: 'table', table: 'security', priority: 50 };
-const NAT_SRC: Stage = { kind: 'nat', manip: 'SRC', priority: 100 };
-const CONFIRM: Stage = { kind: 'confirm', priority: Number.MAX_SAFE_INTEGER };
-
-/** The kernel's hook functions per hook, in priority order (§1.1). */
-export const HOOK_STAGES: Readonly<Record<HookName, readonly Stage[]>> = {
-  PREROUTING: [RAW, CT, MANGLE, NAT_DST],
-  INPUT: [MANGLE, FILTER, SECURITY, NAT_SRC, CONFIRM],
-  FORWARD: [MANGLE, FILTER, SECURITY],
-  OUTPUT: [RAW, CT, MANGLE, NAT_DST, FILTER, SECURITY],
-  POSTROUTING: [MANGLE, NAT_SRC, CONFIRM],
-};
-
-/**
- * The hook functions at `hook` with the host's nftables base chains among
- * them by priority. At equal priority the iptables table comes first (the
- * kernel orders equal priorities by registration, which a dump does not
- * record). nftables `type nat` chains are not stages of their own: like
- * iptables' nat table they register with the NAT core (nf_nat_register_fn)
- * and run inside its stage, ordered among themselves by priority.
- */
-export function stagesAt(
-  hook: HookName,
-  nft: CompiledNft | undefined,
-  v6: boolean,
-): readonly Stage[] {
-  const base = HOOK_STAGES[hook];
-  if (!nft) return base;
-  const extra = nft.stages(hook, v6).filter((s) => s.base.type !== 'nat');
-  if (extra.length === 0) return base;
-  const all: Stage[] = [
-    ...base,
-    ...extra.map((s): Stage => ({ kind: 'nft', nft: s, priority: s.priority })),
-  ];
-  // Array.prototype.sort is stable: base stages were listed first.
-  return all.sort((a, b) => a.priority - b.priority);
-}
+import { rejectInfo } from './reject.js';
+import { stagesAt, type Stage } from './stages.js';
 
 export function newSkb(packet: Ipv4Packet): Skb {
   return { packet, mark: 0, ct: { kind: 'none' } };
@@ -528,27 +463,6 @@ function ctDetail(ct: SkbCt): ConntrackDetail {
   };
 }
 
-/** ICMP codes of `--reject-with` (ipt_REJECT.c reject_tg). */
-export const REJECT_CODES: Readonly<Record<string, number>> = {
-  'icmp-net-unreachable': 0,
-  'icmp-host-unreachable': 1,
-  'icmp-proto-unreachable': 2,
-  'icmp-port-unreachable': 3,
-  'icmp-net-prohibited': 9,
-  'icmp-host-prohibited': 10,
-  'icmp-admin-prohibited': 13,
-};
-
-/** ICMPv6 destination-unreachable codes of ip6tables' `--reject-with` (ip6t_REJECT.c reject_tg6). */
-const REJECT6_CODES: Readonly<Record<string, number>> = {
-  'icmp6-no-route': 0,
-  'icmp6-adm-prohibited': 1,
-  'icmp6-addr-unreachable': 3,
-  'icmp6-port-unreachable': 4,
-  'icmp6-policy-fail': 5,
-  'icmp6-reject-route': 6,
-};
-
 /** One hook's run: its context, what it recorded, and whether OUTPUT must re-route. */
 interface HookRun {
   readonly hook: HookName;
@@ -665,51 +579,4 @@ function walkEnd(
       });
     }
   }
-}
-
-/**
- * What REJECT sends: a TCP RST (nf_send_reset: seq from the ACK, or an ACK of
- * the segment) or an ICMP destination-unreachable (nf_send_unreach →
- * icmp_send). icmp_send picks the error's source by a route lookup unless the
- * rejected packet was addressed to this host; in that case we know it, else
- * the response is left for the Host to address (response null).
- */
-export function rejectInfo(p: Ipv4Packet, withType: string, env: NetfilterEnv): RejectInfo {
-  const l4 = p.l4;
-  if (withType === 'tcp-reset') {
-    if (l4.kind !== 'tcp' || l4.flags.rst) return { with: withType, response: null };
-    const ack = l4.flags.ack;
-    const seg = ack
-      ? { seq: l4.ack, ack: 0, flags: { ...NO_FLAGS, rst: true } }
-      : {
-          seq: 0,
-          ack: (l4.seq + p.payloadLength + (l4.flags.syn ? 1 : 0) + (l4.flags.fin ? 1 : 0)) >>> 0,
-          flags: { ...NO_FLAGS, rst: true, ack: true },
-        };
-    return {
-      with: withType,
-      response: {
-        ip: { src: p.ip.dst, dst: p.ip.src, ttl: 64, id: 0, df: false, tos: 0 },
-        l4: { kind: 'tcp', sport: l4.dport, dport: l4.sport, window: 0, ...seg },
-        payloadLength: 0,
-      },
-    };
-  }
-  const v6 = p.ip.src.indexOf(':') >= 0;
-  // icmp_send / icmpv6_send never answer an ICMP error (ICMPv6 errors are types < 128).
-  if (l4.kind === 'icmp' && (v6 ? l4.type < 128 : ICMP_ERROR_TYPES.has(l4.type)))
-    return { with: withType, response: null };
-  // nf_send_unreach6: ICMPv6 type 1 (destination unreachable) with the option's code.
-  const code = v6 ? (REJECT6_CODES[withType] ?? 4) : (REJECT_CODES[withType] ?? 3);
-  const local = env.addrType(p.ip.dst) === 'LOCAL';
-  if (!local) return { with: withType, response: null };
-  const src: Ipv4 = p.ip.dst;
-  return {
-    with: withType,
-    response: {
-      ip: { src, dst: p.ip.src, ttl: 64, id: 0, df: false, tos: 0xc0 },
-      l4: { kind: 'icmp', type: v6 ? 1 : 3, code, inner: p },
-      payloadLength: 0,
-    },
-  };
 }

@@ -62,7 +62,9 @@ export type {
   TableDecision,
   Verdict,
 } from './env.js';
-export { HOOK_STAGES, Netfilter, newSkb, REJECT_CODES, rejectInfo, type Stage } from './hooks.js';
+export { Netfilter, newSkb } from './hooks.js';
+export { REJECT_CODES, rejectInfo } from './reject.js';
+export { HOOK_STAGES, type Stage } from './stages.js';
 export { compileRuleset, describeTarget, hexMark, type CompiledRuleset } from './compile.js';
 export { RuleState } from './eval.js';
 export { MAX_WALK_RULES } from './walk.js';
