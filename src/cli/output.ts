@@ -3,7 +3,7 @@
  * document, serialised as YAML) and a one-line progress indicator on stderr
  * for long work, shown only when stderr is a terminal.
  */
-import { stringify } from 'yaml';
+import { yaml } from '../k8s/yaml-lib.js';
 import type { Io } from './io.js';
 
 /**
@@ -12,7 +12,10 @@ import type { Io } from './io.js';
  * contract does, so `-o yaml` and `-o json` never disagree.
  */
 export function jsonToYaml(json: string): string {
-  return stringify(JSON.parse(json) as unknown, { lineWidth: 0, aliasDuplicateObjects: false });
+  return yaml().stringify(JSON.parse(json) as unknown, {
+    lineWidth: 0,
+    aliasDuplicateObjects: false,
+  });
 }
 
 export function toYaml(value: unknown): string {

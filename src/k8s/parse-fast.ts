@@ -1,9 +1,10 @@
 /** The fast path: documents read with js-yaml under the `yaml` package's core-schema resolution, the `yaml` package's tree built only when a line is asked for. */
-import { FAILSAFE_SCHEMA, Type, load as fastLoad } from 'js-yaml';
-import { LineCounter, isSeq, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import type { Schema, Type } from 'js-yaml';
+import type { LineCounter, parseAllDocuments, Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../diag.js';
 import { type SourceRef, resolve, type RawDocument, lazyTree } from './parse-source.js';
 import { YAML_OPTIONS, readYamlDocuments } from './parse-slow.js';
+import { jsYaml, yaml } from './yaml-lib.js';
 
 // --- The fast path ---------------------------------------------------------
 
@@ -13,7 +14,7 @@ function scalarType(
   test: RegExp,
   construct: (s: string) => unknown,
 ): Type {
-  return new Type(`tag:yaml.org,2002:${tag}`, {
+  return new (jsYaml().Type)(`tag:yaml.org,2002:${tag}`, {
     kind: 'scalar',
     // `maybe` is a cheap first look: js-yaml asks every type about every plain scalar, keys included.
     resolve: (s: string | null) => s !== null && maybe(s) && test.test(s),
@@ -33,42 +34,44 @@ function numeric(s: string): boolean {
  * conversions): `yes`/`on` and `2024-01-01` stay strings, `010` is ten,
  * `0o10` eight, `1_000` a string, `-0` minus zero.
  */
-const CORE_SCHEMA = FAILSAFE_SCHEMA.extend({
-  implicit: [
-    scalarType(
-      'null',
-      (s) => s.length <= 4,
-      /^(?:~|[Nn]ull|NULL)?$/,
-      () => null,
-    ),
-    scalarType(
-      'bool',
-      (s) => s.length === 4 || s.length === 5,
-      /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
-      (s) => s[0] === 't' || s[0] === 'T',
-    ),
-    scalarType('int', numeric, /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/, (s) =>
-      s.startsWith('0o')
-        ? parseInt(s.slice(2), 8)
-        : s.startsWith('0x')
-          ? parseInt(s.slice(2), 16)
-          : parseInt(s, 10),
-    ),
-    scalarType(
-      'float',
-      numeric,
-      /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
-      (s) =>
-        /nan$/i.test(s)
-          ? NaN
-          : /inf$/i.test(s)
-            ? s[0] === '-'
-              ? Number.NEGATIVE_INFINITY
-              : Number.POSITIVE_INFINITY
-            : parseFloat(s),
-    ),
-  ],
-});
+let coreSchema: Schema | undefined;
+const CORE_SCHEMA = (): Schema =>
+  (coreSchema ??= jsYaml().FAILSAFE_SCHEMA.extend({
+    implicit: [
+      scalarType(
+        'null',
+        (s) => s.length <= 4,
+        /^(?:~|[Nn]ull|NULL)?$/,
+        () => null,
+      ),
+      scalarType(
+        'bool',
+        (s) => s.length === 4 || s.length === 5,
+        /^(?:[Tt]rue|TRUE|[Ff]alse|FALSE)$/,
+        (s) => s[0] === 't' || s[0] === 'T',
+      ),
+      scalarType('int', numeric, /^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$/, (s) =>
+        s.startsWith('0o')
+          ? parseInt(s.slice(2), 8)
+          : s.startsWith('0x')
+            ? parseInt(s.slice(2), 16)
+            : parseInt(s, 10),
+      ),
+      scalarType(
+        'float',
+        numeric,
+        /^(?:[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*))$/,
+        (s) =>
+          /nan$/i.test(s)
+            ? NaN
+            : /inf$/i.test(s)
+              ? s[0] === '-'
+                ? Number.NEGATIVE_INFINITY
+                : Number.POSITIVE_INFINITY
+              : parseFloat(s),
+      ),
+    ],
+  }));
 
 /**
  * What js-yaml and the `yaml` package read differently, found in the text
@@ -221,7 +224,7 @@ const DOCUMENT_START = /^---(?=[ \t\r\n]|$)/gm;
  * error excerpts read the right line.
  */
 function offsetLineCounter(line: number): LineCounter {
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   for (let k = line - 1; k >= 1; k--) lc.addNewLine(-k);
   return lc;
 }
@@ -309,7 +312,7 @@ function yamlItemStarts(
 // long as the sources.
 const documentContents = (c: YamlNode | null): YamlNode | undefined => c ?? undefined;
 const firstEntry = (c: YamlNode | null): YamlNode | undefined =>
-  isSeq(c) ? ((c.items[0] as YamlNode | null | undefined) ?? undefined) : undefined;
+  yaml().isSeq(c) ? ((c.items[0] as YamlNode | null | undefined) ?? undefined) : undefined;
 
 /**
  * The fast reading of a YAML file (see the module comment), or undefined
@@ -348,7 +351,7 @@ export function parseYamlFast(
       let docs: ReturnType<typeof parseAllDocuments>;
       const lc = offsetLineCounter(line);
       try {
-        docs = parseAllDocuments(chunk, { ...YAML_OPTIONS, lineCounter: lc });
+        docs = yaml().parseAllDocuments(chunk, { ...YAML_OPTIONS, lineCounter: lc });
       } catch (e) {
         diagnostics.push({
           code: 'k8s-parse',
@@ -388,7 +391,7 @@ export function parseYamlFast(
     }
     let value: unknown;
     try {
-      value = fastLoad(chunk, { schema: CORE_SCHEMA, filename: file });
+      value = jsYaml().load(chunk, { schema: CORE_SCHEMA(), filename: file });
     } catch {
       slow(); // the `yaml` package words the error, with its line and column
       continue;

@@ -3,15 +3,17 @@ import { loadDocuments } from './load.js';
 
 // What the `yaml` package is asked to read, to see that a diagnostic reads one element, not the file.
 const read = vi.hoisted(() => [] as number[]);
-vi.mock('yaml', async (importOriginal) => {
-  const yaml = await importOriginal<typeof import('yaml')>();
-  return {
+vi.mock('./yaml-lib.js', async (importOriginal) => {
+  const lib = await importOriginal<typeof import('./yaml-lib.js')>();
+  const yaml = lib.yaml();
+  const spied = {
     ...yaml,
     parseAllDocuments: (text: string, ...rest: unknown[]) => {
       read.push(text.length);
       return (yaml.parseAllDocuments as (...a: unknown[]) => unknown)(text, ...rest);
     },
   };
+  return { ...lib, yaml: () => spied };
 });
 
 const pod = (i: number, extra: object = {}) =>

@@ -1,5 +1,6 @@
 /** The reference reading with the `yaml` package: positions, errors and warnings word for word, and the nesting limit both readers share. */
-import { LineCounter, isMap, isSeq, parseAllDocuments, visit, type Node as YamlNode } from 'yaml';
+import type { LineCounter, parseAllDocuments, Node as YamlNode } from 'yaml';
+import { yaml } from './yaml-lib.js';
 import type { Diagnostic } from '../diag.js';
 import type { RawDocument } from './parse-source.js';
 
@@ -122,6 +123,7 @@ export function parseYamlSlow(
 ): { documents: RawDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: RawDocument[] = [];
+  const { LineCounter, parseAllDocuments } = yaml();
   const lines = new LineCounter();
   let docs: ReturnType<typeof parseAllDocuments>;
   try {
@@ -211,6 +213,7 @@ export function readYamlDocuments(
     }
     const contents = doc.contents as YamlNode | null;
     if (contents === null) return; // an empty document (`---` at the end, comments only)
+    const { isMap, isSeq, visit } = yaml();
     visit(doc, {
       Pair(_, pair) {
         const key = pair.key as YamlNode | null;

@@ -1,14 +1,6 @@
 /** Paths to fields and the source positions of raw documents: a field's line, its scalar's text, a child's source. */
-import {
-  LineCounter,
-  isMap,
-  isScalar,
-  isSeq,
-  parseAllDocuments,
-  type DocumentOptions,
-  type ParseOptions,
-  type Node as YamlNode,
-} from 'yaml';
+import type { DocumentOptions, LineCounter, ParseOptions, Node as YamlNode } from 'yaml';
+import { yaml } from './yaml-lib.js';
 
 export type Path = readonly (string | number)[];
 
@@ -70,7 +62,7 @@ export function once<T>(f: () => T): () => T {
  * lines; error messages come from `offsetLineCounter`).
  */
 function shiftedLineCounter(line: number): LineCounter {
-  const lc = new LineCounter();
+  const lc = new (yaml().LineCounter)();
   const own = lc.linePos;
   lc.linePos = (offset: number) => {
     const p = own(offset);
@@ -104,7 +96,7 @@ class SliceSource implements SourceRef {
 
   private read(): SourceRef {
     const lc = shiftedLineCounter(this.line);
-    const docs = parseAllDocuments(this.text.slice(this.from, this.to), {
+    const docs = yaml().parseAllDocuments(this.text.slice(this.from, this.to), {
       ...this.options,
       lineCounter: lc,
     });
@@ -285,6 +277,7 @@ export function jsonElementLines(
 export function lineOf(source: SourceRef, path: Path): number | undefined {
   const src = resolve(source);
   if (src.node === undefined || src.lines === undefined) return undefined;
+  const { isMap, isScalar, isSeq } = yaml();
   let node: unknown = src.node;
   let offset = (src.node.range ?? [undefined])[0];
   for (const seg of path) {
@@ -310,6 +303,7 @@ export function lineOf(source: SourceRef, path: Path): number | undefined {
 /** The source text of the scalar at `path` (e.g. `1.30` as written, not 1.3). */
 export function scalarSource(src: SourceRef, path: Path): string | undefined {
   let node: unknown = resolve(src).node;
+  const { isMap, isScalar, isSeq } = yaml();
   for (const seg of path) {
     if (isMap(node)) {
       const pair = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === seg);
@@ -335,6 +329,7 @@ export function childSource(source: SourceRef, path: Path): SourceRef {
   }
   const src = source;
   let node: unknown = src.node;
+  const { isMap, isScalar, isSeq } = yaml();
   for (const seg of path) {
     if (isMap(node)) {
       node = node.items.find((p) => (isScalar(p.key) ? String(p.key.value) : p.key) === seg)?.value;

@@ -19,7 +19,7 @@
  * collection keys; directives), is read with the `yaml` package as before,
  * so errors and warnings keep their exact message, line and column.
  */
-import { LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import type { Diagnostic } from '../diag.js';
 import {
   type SourceRef,
@@ -34,6 +34,7 @@ import {
 } from './parse-source.js';
 import { MAX_NESTING, deepestNesting, parseYamlSlow } from './parse-slow.js';
 import { closing, parseYamlFast } from './parse-fast.js';
+import { yaml } from './yaml-lib.js';
 
 /** How a JSON text is read for lines: as before, the whole reading's options. */
 const JSON_OPTIONS = { logLevel: 'error' } as const;
@@ -64,6 +65,7 @@ const contents = (c: YamlNode | null): YamlNode | undefined => c ?? undefined;
  */
 function wholeTextSource(text: string): SourceRef {
   const root = once((): SourceRef => {
+    const { LineCounter, parseAllDocuments } = yaml();
     const lc = new LineCounter();
     const docs = parseAllDocuments(text, { lineCounter: lc, logLevel: 'error' });
     const first = Array.isArray(docs) ? docs[0] : undefined;

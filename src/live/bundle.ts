@@ -28,7 +28,7 @@
  *
  * A missing tool is recorded in the manifest (missing: true), never fatal.
  */
-import { stringify, parse } from 'yaml';
+import { yaml } from '../k8s/yaml-lib.js';
 import { CONF_DEFAULTS, GLOBAL_DEFAULTS } from '../kernel/sysctl.js';
 
 export const BUNDLE_API_VERSION = 'packeteye.dev/v1alpha1';
@@ -261,14 +261,14 @@ export function parseCollectOutput(stdout: string): Bundle {
 }
 
 export function formatManifest(m: NodeStateManifest): string {
-  return stringify(m, { lineWidth: 0 });
+  return yaml().stringify(m, { lineWidth: 0 });
 }
 
 /** Reads a manifest back; undefined with a reason when it is not a NodeState of this version. */
 export function parseManifest(text: string): { manifest?: NodeStateManifest; problem?: string } {
   let v: unknown;
   try {
-    v = parse(text);
+    v = yaml().parse(text);
   } catch (e) {
     return { problem: `not YAML: ${(e as Error).message.split('\n')[0]}` };
   }

@@ -3,7 +3,7 @@
  * YAML patch that makes it — a kustomize `patches:` entry (an RFC 6902 JSON
  * patch on the target) or the new object — and the JSON form.
  */
-import { stringify } from 'yaml';
+import { yaml } from '../k8s/yaml-lib.js';
 import type { Edit, Suggestion } from '../trace/check/suggest.js';
 import type { PortQuery } from '../policy/explain.js';
 
@@ -23,9 +23,9 @@ export function editYaml(e: Edit): string {
           ...(e.target.namespace !== undefined ? { namespace: e.target.namespace } : {}),
           name: e.target.name,
         },
-        patch: stringify(e.patch, { lineWidth: 0, flowCollectionPadding: false }).trimEnd(),
+        patch: yaml().stringify(e.patch, { lineWidth: 0, flowCollectionPadding: false }).trimEnd(),
       };
-  return stringify(doc, { lineWidth: 0 });
+  return yaml().stringify(doc, { lineWidth: 0 });
 }
 
 export function renderSuggestionsText(s: readonly Suggestion[], q: PortQuery): string[] {

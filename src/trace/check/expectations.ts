@@ -24,7 +24,8 @@
  * Anything that cannot be read with one meaning is an error naming file,
  * statement index and field; nothing here resolves refs (evaluate.ts does).
  */
-import { LineCounter, parseAllDocuments, type Document, type Node } from 'yaml';
+import type { Document, LineCounter, Node } from 'yaml';
+import { yaml } from '../../k8s/yaml-lib.js';
 import type { Diagnostic } from '../../diag.js';
 import { PROTOCOLS, type L4Protocol } from '../../policy/ports.js';
 import { isCidr } from '../../wire/addr.js';
@@ -137,6 +138,7 @@ export function parseExpectations(
 ): { files: ExpectationsFile[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const files: ExpectationsFile[] = [];
+  const { LineCounter, parseAllDocuments } = yaml();
   const lc = new LineCounter();
   const docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false });
   const list = Array.isArray(docs) ? docs : [docs];
