@@ -290,16 +290,17 @@ export interface ServePageBench {
   readonly opened: Timings;
 }
 
-/** The page's question, as its script asks it (render/html-app.ts). */
+/** The page's question, as its script asks it (render/html-app.ts), through the script's own `packeteye.ask`. */
 const PAGE_ASKS = { html: 'brief', answer: '0', defaults: 'touched' };
 
 /**
  * The page in headless Chromium (`render/testing/chromium.ts`; undefined when
  * Chromium or playwright-core is missing): it loads from `packeteye serve`
  * with the first question in its address and draws it, then the page asks
- * 1,000 different questions the way its script does (`GET /api/trace` with
- * `html=brief&answer=0&defaults=touched`, the answer read as JSON), each
- * timed in the page from the request to the parsed answer; then, for 200
+ * 1,000 different questions the way its script does (its own `ask`: over
+ * the page's WebSocket, `/api/trace` with `html=brief&answer=0&defaults=touched`,
+ * the answer read as JSON), each timed in the page from the question to the
+ * parsed answer; then, for 200
  * more, a hop opened after the question (`html=hops`: every hop's steps),
  * timed alone.
  */
@@ -326,9 +327,8 @@ export async function benchServePage(
     ): string => `(async () => {
       const out = [];
       const get = async (p, want) => {
-        const r = await fetch('/api/trace?' + new URLSearchParams(p).toString(), { headers: { Accept: 'application/json' } });
-        const j = await r.json();
-        if (!r.ok || typeof j[want] !== (want === 'html' ? 'string' : 'object')) throw new Error(r.status + ' for ' + p.from + ' to ' + p.to);
+        const r = await window.packeteye.ask('/api/trace', p);
+        if (!r.ok || typeof r.j[want] !== (want === 'html' ? 'string' : 'object')) throw new Error(JSON.stringify(r.j.error) + ' for ' + p.from + ' to ' + p.to);
       };
       for (const q of ${JSON.stringify(questions)}) {
         const p = Object.assign({}, q, ${JSON.stringify(PAGE_ASKS)});

@@ -11,7 +11,14 @@
  * another origin is refused, and no CORS header is ever sent. A POST must say
  * its body is JSON or YAML, which a cross-site form cannot.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  STATUS_CODES,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Command } from 'commander';
 import { formatDiagnostic, type Diagnostic } from '../diag.js';
 import { nsName } from '../k8s/model.js';
@@ -28,6 +35,7 @@ import {
   type Kept,
   type Outcome,
 } from './serve-api.js';
+import { acceptKey, isHandshakeKey, serveSocket } from './serve-ws.js';
 
 /** What the server serves from: the kept reading, or why there is none. */
 export interface ServeState {
@@ -59,12 +67,47 @@ const BODY_TYPES = [
 ];
 
 export function createServeServer(opts: ServeOptions): Server {
-  return createServer((req, res) => {
-    handle(opts, req, res).catch((e: unknown) => {
-      const msg = e instanceof Error ? e.message : String(e);
-      send(res, 500, errorBody(refusal(500, 'internal-error', `internal error: ${msg}`)));
-    });
+  const server = createServer((req, res) => {
+    handle(opts, req, res).catch((e: unknown) => write(res, internalError(e)));
   });
+  const sockets = new Set<Duplex>();
+  sockets_.set(server, sockets);
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+    const refused = upgradeRefusal(opts, req);
+    if (refused) return refuseUpgrade(socket, refused);
+    socket.write(
+      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+        `Sec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\r\n\r\n`,
+    );
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    serveSocket(socket, MAX_BODY, (target) => askOver(opts, target));
+  });
+  return server;
+}
+
+/** The WebSocket connections of each server (`GET /api/ws`): closed with it. */
+const sockets_ = new WeakMap<Server, Set<Duplex>>();
+
+/** Ends every connection, WebSockets included (those left the server's own list when upgraded). */
+export function closeServeConnections(server: Server): void {
+  server.closeAllConnections();
+  for (const s of sockets_.get(server) ?? []) s.destroy();
+}
+
+/** An answer: the status, the body, and what it is. */
+interface Reply {
+  readonly status: number;
+  readonly body: string | Buffer;
+  readonly html?: boolean;
+  /** The methods a path takes (405). */
+  readonly allow?: string;
+}
+
+function internalError(e: unknown): Reply {
+  const msg = e instanceof Error ? e.message : String(e);
+  return json(500, errorBody(refusal(500, 'internal-error', `internal error: ${msg}`)));
 }
 
 async function handle(
@@ -74,49 +117,126 @@ async function handle(
 ): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://serve.invalid');
   const refused = guard(opts, req);
-  if (refused) return send(res, refused.status, errorBody(refused));
+  if (refused) return write(res, json(refused.status, errorBody(refused)));
   const method = req.method ?? 'GET';
   const path = url.pathname;
   const post = path === '/api/reload' || ROUTES[path]?.method === 'POST';
-  if (post ? method !== 'POST' : method !== 'GET' && method !== 'HEAD') {
-    res.setHeader('Allow', post ? 'POST' : 'GET, HEAD');
-    return send(
+  if (post ? method !== 'POST' : method !== 'GET' && method !== 'HEAD')
+    return write(res, notAllowed(path, post));
+  if (path === WS_PATH)
+    return write(
       res,
-      405,
-      errorBody(refusal(405, 'method-not-allowed', `${path} takes ${post ? 'POST' : 'GET'}`)),
+      json(
+        426,
+        errorBody(
+          refusal(
+            426,
+            'upgrade-required',
+            `${WS_PATH} is a WebSocket: ask with Upgrade: websocket`,
+          ),
+        ),
+      ),
     );
-  }
   let body: string | undefined;
   if (post) {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
     if (!BODY_TYPES.includes(type))
-      return send(
+      return write(
         res,
-        415,
-        errorBody(
-          refusal(
-            415,
-            'bad-content-type',
-            `a POST body must be JSON or YAML (Content-Type: ${BODY_TYPES.join(', ')})`,
+        json(
+          415,
+          errorBody(
+            refusal(
+              415,
+              'bad-content-type',
+              `a POST body must be JSON or YAML (Content-Type: ${BODY_TYPES.join(', ')})`,
+            ),
           ),
         ),
       );
     body = await readBody(req);
     if (body === undefined)
-      return send(
+      return write(
         res,
-        413,
-        errorBody(refusal(413, 'body-too-large', `a body of at most ${MAX_BODY} bytes`)),
+        json(413, errorBody(refusal(413, 'body-too-large', `a body of at most ${MAX_BODY} bytes`))),
       );
   }
-  if (path === '/') return sendHtml(res, renderServePage());
+  write(res, await answer(opts, path, url.searchParams, body));
+}
+
+function notAllowed(path: string, post: boolean): Reply {
+  return {
+    ...json(
+      405,
+      errorBody(refusal(405, 'method-not-allowed', `${path} takes ${post ? 'POST' : 'GET'}`)),
+    ),
+    allow: post ? 'POST' : 'GET, HEAD',
+  };
+}
+
+/** The path of the page's WebSocket (cli/serve-ws.ts). */
+const WS_PATH = '/api/ws';
+
+/**
+ * A question over the WebSocket (`PATH?QUERY`): answered as `GET PATH?QUERY`
+ * is, questions only (no POST, no page).
+ */
+async function askOver(opts: ServeOptions, target: string): Promise<Reply> {
+  try {
+    const url = new URL(target, 'http://serve.invalid');
+    const path = url.pathname;
+    if (!path.startsWith('/api/') || path === WS_PATH)
+      return json(404, errorBody(refusal(404, 'not-found', `no question ${path} over ${WS_PATH}`)));
+    if (path === '/api/reload' || ROUTES[path]?.method === 'POST') return notAllowed(path, true);
+    return await answer(opts, path, url.searchParams, undefined);
+  } catch (e) {
+    return internalError(e);
+  }
+}
+
+/** Why an upgrade is refused: not `GET /api/ws` as RFC 6455 asks, or not from the page's own origin. */
+function upgradeRefusal(opts: ServeOptions, req: IncomingMessage): Outcome | undefined {
+  const refused = guard(opts, req);
+  if (refused) return refused;
+  const path = new URL(req.url ?? '/', 'http://serve.invalid').pathname;
+  if (path !== WS_PATH)
+    return refusal(404, 'not-found', `no WebSocket at ${path} (ask ${WS_PATH})`);
+  if (req.method !== 'GET') return refusal(405, 'method-not-allowed', `${WS_PATH} takes GET`);
+  if ((req.headers.upgrade ?? '').toLowerCase() !== 'websocket')
+    return refusal(400, 'bad-upgrade', `${WS_PATH} upgrades to websocket only`);
+  if (req.headers['sec-websocket-version'] !== '13')
+    return refusal(426, 'bad-upgrade', 'WebSocket version 13 only');
+  if (!isHandshakeKey(req.headers['sec-websocket-key']))
+    return refusal(400, 'bad-upgrade', 'Sec-WebSocket-Key is not 16 bytes in base64');
+  return undefined;
+}
+
+function refuseUpgrade(socket: Duplex, o: Outcome): void {
+  const body = Buffer.from(`${JSON.stringify(errorBody(o), null, 2)}\n`);
+  socket.end(
+    `HTTP/1.1 ${o.status} ${STATUS_CODES[o.status] ?? ''}\r\n` +
+      `Content-Type: application/json; charset=utf-8\r\nContent-Length: ${body.length}\r\n` +
+      (o.status === 426 ? 'Sec-WebSocket-Version: 13\r\n' : '') +
+      'Connection: close\r\n\r\n' +
+      body.toString(),
+  );
+}
+
+/** What a question to `path` is answered with (GET, or POST with its body). */
+async function answer(
+  opts: ServeOptions,
+  path: string,
+  params: URLSearchParams,
+  body: string | undefined,
+): Promise<Reply> {
+  if (path === '/') return { status: 200, body: renderServePage(), html: true };
   if (path === '/api/reload') opts.state.reload();
   const state = opts.state.current();
-  if (path === '/api' || path === '/api/') return send(res, 200, { endpoints: endpointIndex() });
+  if (path === '/api' || path === '/api/') return json(200, { endpoints: endpointIndex() });
   if (path === '/api/status' || path === '/api/reload')
-    return send(res, 200, status(state, opts.state.ahead?.()));
+    return json(200, status(state, opts.state.ahead?.()));
   if (!('session' in state))
-    return send(res, 503, {
+    return json(503, {
       error: {
         status: 503,
         code: 'input-unreadable',
@@ -124,17 +244,17 @@ async function handle(
         diagnostics: state.errors,
       },
     });
-  if (path === '/api/endpoints') return send(res, 200, endpoints(state, url.searchParams));
-  if (path === '/api/rules') return rules(opts, state, url.searchParams, res);
-  if (path === '/api/trace') return trace(opts, state, url.searchParams, res);
-  const query = new URLSearchParams(url.searchParams);
+  if (path === '/api/endpoints') return json(200, endpoints(state, params));
+  if (path === '/api/rules') return rules(opts, state, params);
+  if (path === '/api/trace') return trace(opts, state, params);
+  const query = new URLSearchParams(params);
   query.delete('html');
   const argv = argvFor(path, query, state.files);
-  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  if (!Array.isArray(argv)) return json(argv.status, errorBody(argv));
   const outcome = await runKept(opts.program, state, argv, body);
-  if (outcome.errors) return send(res, outcome.status, errorBody(outcome, state));
+  if (outcome.errors) return json(outcome.status, errorBody(outcome, state));
   // The command's document goes out as it wrote it (not parsed and written again).
-  sendText(res, 200, envelopeWith(envelope(state, outcome), outcome.stdout));
+  return { status: 200, body: envelopeWith(envelope(state, outcome), outcome.stdout) };
 }
 
 const ON_VALUES = ['', '1', 'true', 'yes'];
@@ -166,12 +286,7 @@ const RECENT_TRACES = 8;
  * `answer=0` leaves the document out (the page
  * draws the view alone). Every form is the same question's one trace.
  */
-async function trace(
-  opts: ServeOptions,
-  state: Kept,
-  params: URLSearchParams,
-  res: ServerResponse,
-): Promise<void> {
+async function trace(opts: ServeOptions, state: Kept, params: URLSearchParams): Promise<Reply> {
   const query = new URLSearchParams(params);
   const asked = query.get('html');
   const answer = query.get('answer');
@@ -180,17 +295,17 @@ async function trace(
   const off = asked === null || OFF_VALUES.includes(asked);
   const view = off ? undefined : VIEWS.get(asked);
   if (!off && view === undefined)
-    return refuse(res, `html=${asked}: give 1, brief, hops, defaults or 0`);
+    return refuse(`html=${asked}: give 1, brief, hops, defaults or 0`);
   if (answer !== null && !SWITCH_VALUES.includes(answer))
-    return refuse(res, `answer=${answer}: give true or false`);
+    return refuse(`answer=${answer}: give true or false`);
   const later = view === 'hops' || view === 'defaults';
   const withAnswer = !later && (answer === null || ON_VALUES.includes(answer));
   const argv = argvFor('/api/trace', query, state.files);
-  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  if (!Array.isArray(argv)) return json(argv.status, errorBody(argv));
   if (view === undefined && withAnswer) {
     const o = await runCommand(opts.program, state, argv);
-    if (o.errors) return send(res, o.status, errorBody(o, state));
-    return sendText(res, 200, envelopeWith(envelope(state, o), o.stdout));
+    if (o.errors) return json(o.status, errorBody(o, state));
+    return { status: 200, body: envelopeWith(envelope(state, o), o.stdout) };
   }
   const key = argv.join('\0');
   let traces = recent.get(state);
@@ -202,7 +317,7 @@ async function trace(
       t = traced;
       return withAnswer;
     });
-    if (o.errors) return send(res, o.status, errorBody(o, state));
+    if (o.errors) return json(o.status, errorBody(o, state));
     // A trace the command answered without handing it over (a VPP cluster's): its document.
     last = { t: t ?? (JSON.parse(o.stdout) as L7Trace), o };
     traces.delete(key);
@@ -217,15 +332,14 @@ async function trace(
   if (view === 'hops') head.hops = renderHopBodies(t);
   else if (view === 'defaults') head.defaults = renderDefaultsBody(t);
   else if (view !== undefined) head.html = renderTraceFragment(t, { brief: view === 'brief' });
-  sendText(
-    res,
-    200,
-    withAnswer ? envelopeWith(head, o.stdout) : `${JSON.stringify(head, null, 2)}\n`,
-  );
+  return {
+    status: 200,
+    body: withAnswer ? envelopeWith(head, o.stdout) : `${JSON.stringify(head, null, 2)}\n`,
+  };
 }
 
-function refuse(res: ServerResponse, message: string): void {
-  send(res, 400, errorBody(refusal(400, 'bad-parameter', message)));
+function refuse(message: string): Reply {
+  return json(400, errorBody(refusal(400, 'bad-parameter', message)));
 }
 
 /**
@@ -399,12 +513,7 @@ function endpoints(state: Kept, q: URLSearchParams): Record<string, unknown> {
  * writes it; with `table=` and `chain=` also the chain's rules alone, as
  * `iptables-save` prints them (what the page opens for a hop), beside it.
  */
-async function rules(
-  opts: ServeOptions,
-  state: Kept,
-  params: URLSearchParams,
-  res: ServerResponse,
-): Promise<void> {
+async function rules(opts: ServeOptions, state: Kept, params: URLSearchParams): Promise<Reply> {
   const q = new URLSearchParams(params);
   const table = q.get('table');
   const chain = q.get('chain');
@@ -421,13 +530,13 @@ async function rules(
   }
   if (chain !== null && !q.has('only')) q.set('only', 'iptables');
   const argv = argvFor('/api/rules', q, state.files);
-  if (!Array.isArray(argv)) return send(res, argv.status, errorBody(argv));
+  if (!Array.isArray(argv)) return json(argv.status, errorBody(argv));
   const o = await runCommand(opts.program, state, argv);
-  if (o.errors) return send(res, o.status, errorBody(o, state));
+  if (o.errors) return json(o.status, errorBody(o, state));
   const head: Record<string, unknown> = envelope(state, o);
   if (chain !== null)
     head.chain = chainOf(JSON.parse(o.stdout) as NodeRulesJson, table ?? 'filter', chain);
-  sendText(res, 200, envelopeWith(head, o.stdout));
+  return { status: 200, body: envelopeWith(head, o.stdout) };
 }
 
 /** What chainOf reads of a NodeRules document. */
@@ -462,28 +571,31 @@ export function chainOf(
   };
 }
 
-function send(res: ServerResponse, status: number, body: unknown): void {
-  sendText(res, status, `${JSON.stringify(body, null, 2)}\n`);
+/** A JSON answer, indented (the commands' own documents go out as they wrote them: envelopeWith). */
+function json(status: number, body: unknown): Reply {
+  return { status, body: `${JSON.stringify(body, null, 2)}\n` };
 }
 
-/** An answer, its bytes encoded once (a string would be measured for its length, then encoded). */
-function sendText(res: ServerResponse, status: number, text: string | Buffer): void {
-  const body = typeof text === 'string' ? Buffer.from(text) : text;
-  res.writeHead(status, {
-    'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': body.length,
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-  });
+/** Writes an answer, its bytes encoded once (a string would be measured for its length, then encoded). */
+function write(res: ServerResponse, r: Reply): void {
+  const body = typeof r.body === 'string' ? Buffer.from(r.body) : r.body;
+  if (r.allow !== undefined) res.setHeader('Allow', r.allow);
+  res.writeHead(
+    r.status,
+    r.html
+      ? {
+          'Content-Type': 'text/html; charset=utf-8',
+          'Content-Length': body.length,
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+          'X-Frame-Options': 'DENY',
+        }
+      : {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': body.length,
+          'Cache-Control': 'no-store',
+          'X-Content-Type-Options': 'nosniff',
+        },
+  );
   res.end(body);
-}
-
-function sendHtml(res: ServerResponse, html: string): void {
-  res.writeHead(200, {
-    'Content-Type': 'text/html; charset=utf-8',
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'X-Frame-Options': 'DENY',
-  });
-  res.end(html);
 }

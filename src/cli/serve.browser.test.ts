@@ -70,7 +70,24 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
       if (msg.type() === 'error' || msg.type() === 'warning') problems.push(msg.text());
     });
     page.on('pageerror', (e) => problems.push(String(e)));
-    page.on('request', (r) => requests.push((r as { url(): string }).url()));
+    const httpQuestions: string[] = [];
+    page.on('request', (r) => {
+      const url = (r as { url(): string }).url();
+      requests.push(url);
+      if (url.includes('/api/')) httpQuestions.push(url);
+    });
+    // The page asks its questions over one WebSocket: each message names what a GET would ask.
+    const sockets: string[] = [];
+    page.on('websocket', (w) => {
+      const ws = w as {
+        url(): string;
+        on(ev: 'framesent', fn: (f: { payload: unknown }) => void): void;
+      };
+      sockets.push(ws.url());
+      ws.on('framesent', (f) =>
+        requests.push(new URL(String(f.payload).replace(/^\d+ /, ''), h.url).href),
+      );
+    });
     try {
       await page.goto(h.url);
       await until(page, `document.getElementById('status').textContent.includes('2 nodes')`);
@@ -165,12 +182,46 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
       await page.goto(`${h.url}?from=default/frontend&to=svc/default/store-be:80`);
       await page.waitForSelector('#result .hop', { timeout: 20_000 });
 
-      // The refused question's 400 is the only console line Chromium writes.
-      expect(problems.filter((p) => !/status of 400/.test(p))).toEqual([]);
+      expect(problems).toEqual([]);
       const origin = new URL(h.url).origin;
       expect(requests.filter((u) => !u.startsWith(origin))).toEqual([]);
+      // One socket per page load, to the server itself; no question went by fetch.
+      expect(sockets).toEqual([
+        `${origin.replace(/^http/, 'ws')}/api/ws`,
+        `${origin.replace(/^http/, 'ws')}/api/ws`,
+      ]);
+      expect(requests.filter((u) => u.includes('/api/trace')).length).toBeGreaterThan(3);
+      expect(httpQuestions).toEqual([]);
     } finally {
       await page.close();
     }
   }, 120_000);
+
+  it('asks by fetch where it cannot open a WebSocket, and draws the same trace', async () => {
+    const page = await browser.newPage();
+    const problems: string[] = [];
+    const requests: string[] = [];
+    page.on('pageerror', (e) => problems.push(String(e)));
+    page.on('request', (r) => requests.push((r as { url(): string }).url()));
+    await page.addInitScript('window.WebSocket = undefined;');
+    try {
+      const q = 'from=default/frontend&to=svc/default/store-be:80';
+      await page.goto(`${h.url}?${q}`);
+      await page.waitForSelector('#result .hop', { timeout: 20_000 });
+      const drawn = await page.evaluate<string>(`document.getElementById('result').innerHTML`);
+      expect(requests.filter((u) => u.includes('/api/trace?'))).toHaveLength(1);
+      const served = (await (
+        await fetch(`${h.url}api/trace?${q}&seed=1&html=brief&answer=0&defaults=touched`)
+      ).json()) as { html: string };
+      expect(drawn.length).toBeGreaterThan(1000);
+      // The page adds its rule buttons to the view it was sent; the hops are the same.
+      const hopIds = (html: string): string[] =>
+        [...html.matchAll(/<li class="hop[^"]*" id="([^"]+)"/g)].map((m) => m[1]!);
+      expect(hopIds(drawn)).toEqual(hopIds(served.html));
+      expect(hopIds(drawn).length).toBeGreaterThan(3);
+      expect(problems).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  }, 60_000);
 });

@@ -19,7 +19,7 @@ import { parseIntOption, readInputs } from './cluster.js';
 import type { Io } from './io.js';
 import { count } from './output.js';
 import { sharedProgram, type Kept } from './serve-api.js';
-import { createServeServer, type ServeState } from './serve-http.js';
+import { closeServeConnections, createServeServer, type ServeState } from './serve-http.js';
 
 interface ServeOpts {
   file?: string[];
@@ -216,7 +216,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
       new Promise<void>((ok) => {
         closed = true;
         watchers.close();
-        server.closeAllConnections();
+        closeServeConnections(server);
         server.close(() => ok());
       }),
   };

@@ -9,7 +9,11 @@
  *
  * One document, no external URL: the style and the script are inline and
  * pinned by hash in the Content-Security-Policy, which allows requests to the
- * server that served the page and nothing else. The trace itself arrives as
+ * server that served the page and nothing else. The page asks over one
+ * WebSocket to that server (`/api/ws`, cli/serve-ws.ts: each message a GET's
+ * path and query, each answer that GET's body), by `fetch` where one cannot
+ * be opened; `window.packeteye.ask` is that way of asking (the serve bench
+ * times the page through it). The trace itself arrives as
  * HTML rendered by the server (the same view `-o html` writes), each hop's
  * body (its steps, the ARP exchanges and flood copies it waited for: most
  * of the view at scale) fetched when a hop is first opened, the defaults'
@@ -45,8 +49,19 @@ const APP_SCRIPT = `(function(){
 ${TRACE_BEHAVIOUR}
 var form=d.getElementById('ask'),result=d.getElementById('result'),msg=d.getElementById('msg'),warn=d.getElementById('warnings');
 var dlg=d.getElementById('rules');
+var sock,sockBroken=false,waiting={},asks=0;
+function socket(){if(sockBroken)return Promise.resolve(null);if(sock)return sock;
+sock=new Promise(function(ok){var s,open=false;try{s=new WebSocket(location.origin.replace(/^http/,'ws')+'/api/ws');}catch(e){sockBroken=true;ok(null);return;}
+s.onopen=function(){open=true;ok(s);};
+s.onmessage=function(e){var t=String(e.data),nl=t.indexOf('\\n'),head=t.slice(0,nl).split(' '),w=waiting[head[0]];if(!w)return;delete waiting[head[0]];
+var st=Number(head[1]);try{w.ok({ok:st>=200&&st<300,j:JSON.parse(t.slice(nl+1))});}catch(x){w.fail(x);}};
+s.onclose=function(){if(!open){sockBroken=true;ok(null);}sock=undefined;var ws=waiting;waiting={};Object.keys(ws).forEach(function(k){ws[k].fail(new Error('the connection closed'));});};});
+return sock;}
 function get(path,params){var q=new URLSearchParams();Object.keys(params).forEach(function(k){if(params[k]!==undefined&&params[k]!=='')q.set(k,params[k]);});
-return fetch(path+'?'+q.toString(),{headers:{Accept:'application/json'}}).then(function(r){return r.json().then(function(j){return {ok:r.ok,j:j};});});}
+var target=path+'?'+q.toString();
+return socket().then(function(s){if(s&&s.readyState===1)return new Promise(function(ok,fail){var id=String(++asks);waiting[id]={ok:ok,fail:fail};s.send(id+' '+target);});
+return fetch(target,{headers:{Accept:'application/json'}}).then(function(r){return r.json().then(function(j){return {ok:r.ok,j:j};});});});}
+window.packeteye={ask:get};
 function say(text,isError){msg.textContent=text;msg.className=isError?'error':'';}
 function problem(j){var e=j&&j.error;if(!e)return 'no answer';return e.message+(e.diagnostics&&e.diagnostics.length?'':' ['+e.code+']');}
 function suggest(input,list,to){var timer;input.addEventListener('input',function(){clearTimeout(timer);timer=setTimeout(function(){

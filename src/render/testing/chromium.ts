@@ -28,7 +28,9 @@ export interface PwPage {
   waitForSelector(sel: string, o?: { timeout?: number; state?: string }): Promise<unknown>;
   screenshot(o: { path: string; fullPage?: boolean }): Promise<unknown>;
   emulateMedia(o: { colorScheme?: 'light' | 'dark'; media?: 'print' | 'screen' }): Promise<void>;
-  on(ev: 'console' | 'pageerror' | 'request', fn: (x: unknown) => void): void;
+  on(ev: 'console' | 'pageerror' | 'request' | 'websocket', fn: (x: unknown) => void): void;
+  /** A script run in the page before its own (a test's stand-in for what a browser lacks). */
+  addInitScript(script: string): Promise<void>;
   keyboard: { press(k: string): Promise<void> };
   close(): Promise<void>;
 }
