@@ -10,7 +10,7 @@
  * every trace's questions.
  */
 import { nodeInternalIP, type ClusterModel } from '../k8s/model.js';
-import { ipToInt, ipv4Value, isIpv4, maskOf, parseCidr } from '../wire/addr.js';
+import { ipToInt, isIpv4, maskOf, parseCidrBits } from '../wire/addr.js';
 
 export interface ClusterIndex {
   /** InternalIP → node (the last node listing it, as a scan in model order finds). */
@@ -58,10 +58,10 @@ function nodeAddresses(model: ClusterModel): NodeAddresses {
     for (const a of n.status?.addresses ?? []) push(owners, a.address, name);
     for (const c of n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])) {
       if (c.includes(':')) continue;
-      const prefix = prefixOf(c);
+      const { prefix, net } = parseCidrBits(c);
       let byNet = cidrs.get(prefix);
       if (!byNet) cidrs.set(prefix, (byNet = new Map()));
-      push(byNet, networkOf(c, prefix), name);
+      push(byNet, net, name);
     }
   }
   return {
@@ -69,20 +69,6 @@ function nodeAddresses(model: ClusterModel): NodeAddresses {
     owners,
     cidrs: [...cidrs.keys()].map((p) => [maskOf(p), cidrs.get(p)!] as const),
   };
-}
-
-/** A prefix's length, as `parseCidr` reads it (which throws on anything else). */
-function prefixOf(c: string): number {
-  const slash = c.indexOf('/');
-  const p = slash < 0 ? '' : c.slice(slash + 1);
-  return /^\d{1,2}$/.test(p) && Number(p) <= 32 ? Number(p) : parseCidr(c).prefix;
-}
-
-/** `ipToInt(parseCidr(c).network)`, without the dotted quad made and read back (5,000 nodes). */
-function networkOf(c: string, prefix: number): number {
-  const slash = c.indexOf('/');
-  const v = ipv4Value(slash < 0 ? c : c.slice(0, slash));
-  return v >= 0 ? (v & maskOf(prefix)) >>> 0 : ipToInt(parseCidr(c).network);
 }
 
 /** Node port (and a LoadBalancer's port) → the Services, in model order. */

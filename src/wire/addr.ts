@@ -73,6 +73,24 @@ export function isCidr(s: string): boolean {
  * as the kernel does for a route's destination.
  */
 export function parseCidr(s: string): Cidr {
+  const c = parseCidrBits(s);
+  return { network: intToIp(c.net), prefix: c.prefix };
+}
+
+/** A prefix as numbers, to test many addresses against: its network's value and its mask. */
+export interface CidrBits {
+  readonly prefix: number;
+  /** The network's value (host bits cleared). */
+  readonly net: number;
+  readonly mask: number;
+}
+
+/**
+ * `parseCidr` as numbers, without the network's dotted quad made (and read
+ * back to test addresses against it); throws on what `parseCidr` throws on.
+ * The one IPv4 prefix parser.
+ */
+export function parseCidrBits(s: string): CidrBits {
   const slash = s.indexOf('/');
   const addr = slash < 0 ? s : s.slice(0, slash);
   const prefixText = slash < 0 ? '32' : s.slice(slash + 1);
@@ -80,7 +98,13 @@ export function parseCidr(s: string): Cidr {
     throw new RangeError(`not an IPv4 prefix: ${JSON.stringify(s)}`);
   }
   const prefix = Number(prefixText);
-  return { network: intToIp((ipToInt(addr) & maskOf(prefix)) >>> 0), prefix };
+  const mask = maskOf(prefix);
+  return { prefix, net: (ipToInt(addr) & mask) >>> 0, mask };
+}
+
+/** `cidrContains` for a prefix read as numbers; throws when `ip` is not a dotted quad. */
+export function bitsContain(c: CidrBits, ip: Ipv4): boolean {
+  return (ipToInt(ip) & c.mask) >>> 0 === c.net;
 }
 
 export function formatCidr(c: Cidr): string {
