@@ -7,7 +7,6 @@
 import type { Command } from 'commander';
 import { InputError } from '../diag.js';
 import { traceDocument } from '../render/document.js';
-import { renderTraceHtml } from '../render/html.js';
 import {
   renderTraceMermaid,
   renderTraceText,
@@ -19,7 +18,6 @@ import {
   traceConnectionWithTwin,
   type TraceOptions,
 } from '../trace/connection.js';
-import { traceFrames, traceRecords, writePcap, writePcapng } from '../render/pcap.js';
 import type { Step } from '../kernel/step.js';
 import type { ConnectionTrace } from '../trace/model.js';
 import { qualifyRef } from '../trace/refs.js';
@@ -28,16 +26,13 @@ import { traceThroughIngress } from '../trace/l7.js';
 import type { L7Trace } from '../trace/model.js';
 import type { L4Proto } from '../wire/packet.js';
 import { STRICT_HELP, loadPlan, parseIntOption } from './cluster.js';
-import { suggested, traceSuggestionLines } from './explain.js';
 import { readOnce } from './read-once.js';
 import { clusterSources, FILE_HELP, type LiveOpts } from './live.js';
 import { applyNodeStates } from './node-state.js';
 import { TWIN_KINDS } from '../live/kubectl.js';
 import type { Io } from './io.js';
 import type { ClusterModel } from '../k8s/model.js';
-import { renderVppNotes, renderVppTrace } from '../render/vpp.js';
-import { traceVppConnection, VPP_PACKET_DEFAULTS, type VppConnectionTrace } from '../trace/vpp.js';
-import { vppConnectionView } from '../trace/vpp-view.js';
+import type { VppConnectionTrace } from '../trace/vpp.js';
 import { count, progress, toYaml } from './output.js';
 
 interface TraceOpts extends LiveOpts {
@@ -201,7 +196,7 @@ export function register(program: Command, io: Io): void {
       );
       if (output === 'vpp' || plan.model.cluster.cni.plugin === 'contiv-vpp') {
         p.done();
-        traceVpp(
+        await traceVpp(
           io,
           plan.model,
           opts,
@@ -247,8 +242,10 @@ export function register(program: Command, io: Io): void {
       } finally {
         p.done();
       }
-      // Denied by the policies: the checked edits that would allow it, in the trace itself.
-      if (['text', 'wide', 'json', 'yaml'].includes(output)) t = suggested(sio, src.files, t);
+      // Denied by the policies: the checked edits that would allow it, in the trace itself (the
+      // policy engine's modules, about 40 ms to load, are loaded only then).
+      if (['text', 'wide', 'json', 'yaml'].includes(output) && t.policy?.allowedByPolicy === false)
+        t = (await import('./explain.js')).suggested(sio, src.files, t);
       if (opts.defaults === 'touched') t = withTouchedDefaults(t, plan.model.defaults);
       if (io.onTrace && !io.onTrace(t)) return;
       const wide = output === 'wide';
@@ -258,22 +255,28 @@ export function register(program: Command, io: Io): void {
         t.upstream && (output === 'text' || wide)
           ? `\nupstream, ${t.proxy?.why}:\n${text(t.upstream)}`
           : '';
-      if (output === 'pcap') io.outBytes(writePcap(traceRecords(steps)));
-      else if (output === 'pcapng') io.outBytes(writePcapng(traceFrames(steps)));
-      else if (output === 'json') io.out(jsonText(io, traceDocument(t)));
+      if (output === 'pcap' || output === 'pcapng') {
+        const { traceFrames, traceRecords, writePcap, writePcapng } =
+          await import('../render/pcap.js');
+        io.outBytes(
+          output === 'pcap' ? writePcap(traceRecords(steps)) : writePcapng(traceFrames(steps)),
+        );
+      } else if (output === 'json') io.out(jsonText(io, traceDocument(t)));
       else if (output === 'yaml') io.out(toYaml(traceDocument(t)));
       else if (output === 'mermaid') io.out(renderTraceMermaid(t));
-      else if (output === 'html') io.out(renderTraceHtml(t));
+      else if (output === 'html') io.out((await import('../render/html.js')).renderTraceHtml(t));
       else {
         io.out(text(t) + upstream);
-        const why = traceSuggestionLines(t.policy);
-        if (why.length > 0) io.out(`${why.join('\n')}\n`);
+        if (t.policy?.suggestions !== undefined) {
+          const why = (await import('./explain.js')).traceSuggestionLines(t.policy);
+          if (why.length > 0) io.out(`${why.join('\n')}\n`);
+        }
       }
     });
 }
 
-/** A contiv-vpp cluster: the connection through the node's VPP vswitch, as `show trace` prints it. */
-function traceVpp(
+/** A contiv-vpp cluster: the connection through the node's VPP vswitch, as `show trace` prints it (its modules loaded then). */
+async function traceVpp(
   io: Io,
   model: ClusterModel,
   opts: TraceOpts,
@@ -282,7 +285,7 @@ function traceVpp(
   to: string,
   sport: number | undefined,
   seed: number,
-): void {
+): Promise<void> {
   if (model.cluster.cni.plugin !== 'contiv-vpp')
     throw InputError.of(
       'bad-output',
@@ -297,6 +300,12 @@ function traceVpp(
       { field: '--output' },
       "-o vpp prints each frame's headers as VPP's show trace does",
     );
+  const [{ renderVppNotes, renderVppTrace }, { traceVppConnection, VPP_PACKET_DEFAULTS }, view] =
+    await Promise.all([
+      import('../render/vpp.js'),
+      import('../trace/vpp.js'),
+      import('../trace/vpp-view.js'),
+    ]);
   const packet: Record<string, number> = {};
   for (const kv of (opts.packet ?? '').split(',').filter((x) => x !== '')) {
     const [k, v] = kv.split('=');
@@ -351,18 +360,20 @@ function traceVpp(
   const tags = new Map<string, string>();
   for (const [key, s] of model.services)
     for (const sp of s.spec.ports) tags.set(`${s.spec.clusterIP}:${sp.port}`, `${key}:${sp.port}`);
-  const view = vppConnectionView(
+  const shown = view.vppConnectionView(
     t,
     { sport: sport ?? 46310, seed, to: { kind: svc ? 'service' : 'pod', port } },
     tags,
   );
-  if (output === 'json') io.out(jsonText(io, traceDocument(view)));
-  else if (output === 'yaml') io.out(toYaml(traceDocument(view)));
-  else if (output === 'mermaid') io.out(renderTraceMermaid(view));
-  else if (output === 'html') io.out(renderTraceHtml(view));
+  if (output === 'json') io.out(jsonText(io, traceDocument(shown)));
+  else if (output === 'yaml') io.out(toYaml(traceDocument(shown)));
+  else if (output === 'mermaid') io.out(renderTraceMermaid(shown));
+  else if (output === 'html') io.out((await import('../render/html.js')).renderTraceHtml(shown));
   else
     io.out(
-      opts.verbose ? renderTraceVerbose(view) : renderTraceText(view, { wide: output === 'wide' }),
+      opts.verbose
+        ? renderTraceVerbose(shown)
+        : renderTraceText(shown, { wide: output === 'wide' }),
     );
 }
 
