@@ -178,12 +178,7 @@ export class BlockReading {
     const facts = later
       ? block.facts!
       : blockFacts(
-          rules.map((r, k) => ({
-            name: names[k]!,
-            builtin: false,
-            rules: r as Rule[],
-            firstLine: 1,
-          })),
+          rules.map((r, k) => ({ name: names[k]!, builtin: false, rules: r as Rule[] })),
           index,
         );
     if (!facts) return NEVER;

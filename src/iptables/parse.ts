@@ -143,7 +143,13 @@ function openTable(
     return undefined;
   }
   const existing = tables.get(name);
-  if (existing && reader.opts.noflush) return { name, chains: existing.chains, openedAt: lineNo };
+  if (existing && reader.opts.noflush) {
+    // Its chains' rules added to from here on are new arrays: an array the checks read at a
+    // COMMIT (validate.ts keeps what they read of it), or one shared with other tables, does
+    // not change.
+    for (const c of existing.chains.values()) c.rules = c.rules.slice();
+    return { name, chains: existing.chains, openedAt: lineNo };
+  }
   if (existing) {
     reader.diagnostics.push({
       code: CODE_TABLE_REPLACED,

@@ -52,14 +52,12 @@ export function detectBackend(text: string): Backend {
 export interface ValidChain {
   readonly name: string;
   readonly builtin: boolean;
-  rules: Rule[];
   /**
-   * Set when `rules` is shared and never changed in place (parse.ts placed
-   * rules): what the checks read of it is kept for the next table that holds
-   * it. Any other rules array may still change (a `--noflush` table opened
-   * again) and is read each time.
+   * Not changed in place once checked (a `--noflush` table opened again gives its chains new
+   * arrays, parse.ts `openTable`): what the checks read of an array is kept with it, for the
+   * next check and the next table that holds it.
    */
-  readonly firstLine?: number | undefined;
+  rules: Rule[];
 }
 
 /** Where a target or match may stand: its table(s) and hooks (an xt registration). */
@@ -177,11 +175,10 @@ export function jumpTargets(ch: ValidChain): readonly string[] {
   return factsOf(ch).jumpTo;
 }
 
-/** The facts of a chain's rules: kept for a shared rules array, else read now. */
+/** The facts of a chain's rules, read once per rules array. */
 function factsOf(ch: ValidChain): RulesFacts {
   const rules = ch.rules;
-  const keep = ch.firstLine !== undefined;
-  let f = keep ? FACTS.get(rules) : undefined;
+  let f = FACTS.get(rules);
   if (f) return f;
   const jumpAt: number[] = [];
   const jumpTo: string[] = [];
@@ -200,7 +197,7 @@ function factsOf(ch: ValidChain): RulesFacts {
     for (const m of r.matches) need(matchPlace(m)?.place);
   }
   f = { jumpAt, jumpTo, places, rules, held: undefined };
-  if (keep) FACTS.set(rules, f);
+  FACTS.set(rules, f);
   return f;
 }
 
