@@ -3,7 +3,9 @@
  * Ruleset without their text: what `parseIptablesSave` gives for the text
  * they print as, each rule at its line of that text. A rule line that comes
  * with its parsed form is not read again; a chain whose lines several tables
- * share (`SaveChainLines.memo`) is read once and placed in each; a run of
+ * share (`SaveChainLines.memo`) is read once and placed in each; a chain whose
+ * every line is known (its parsed form, or read before) is placed from rules
+ * made once per line, for every table that holds the line; a run of
  * such chains (`SaveTableLines.block`, block.ts) is placed without a chain,
  * a declaration or a check of its own per table.
  */
@@ -200,6 +202,33 @@ function placeBlock(
  */
 const READ = new WeakMap<object, { readonly where: string; readonly rule: RuleBody }>();
 
+/** Lines' rules as placed (no line of their own), made once per line object (and `where`). */
+const PLACED_RULE = new WeakMap<object, { readonly where: string; readonly rule: Rule }>();
+
+/**
+ * The rules of lines that each come with their parsed form or were read from their text
+ * before (`READ`), each without a line of its own (a chain places them); undefined where a
+ * line is not known so.
+ */
+function knownRules(
+  lines: NonNullable<SaveChainLines['lines']>,
+  where: string,
+): Rule[] | undefined {
+  const out = new Array<Rule>(lines.length);
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    let p = PLACED_RULE.get(l);
+    if (p?.where !== where) {
+      const read = l.body === undefined ? READ.get(l) : undefined;
+      const body = l.body ?? (read?.where === where ? read.rule : undefined);
+      if (body === undefined) return undefined;
+      PLACED_RULE.set(l, (p = { where, rule: ruleAt(body, PLACED) }));
+    }
+    out[i] = p.rule;
+  }
+  return out;
+}
+
 /** A line of `chain` read from its text; its rule kept when it added one rule to the chain, and no error. */
 function readOnce(
   rd: SaveReader,
@@ -245,6 +274,12 @@ function readChain(
       else memos!.misplaced = true;
       return n + lines.length;
     }
+  }
+  // Every line with its rule known (its parsed form, or read before): placed, read no more.
+  const known = lines && memos && lines.length > 0 ? knownRules(lines, where) : undefined;
+  if (known && placeRules(rd, n + 1, c.name, known)) {
+    memos!.used = true;
+    return n + known.length;
   }
   if (lines) {
     for (const l of lines) {
