@@ -182,16 +182,13 @@ export class Netfilter {
             detail: { hook, table: label, chain, priority: stage.priority, mark: hexMark(c.mark) },
           });
           c.table = label;
-          const before = { mark: c.mark, packet: c.packet };
+          const mark = c.mark;
+          const ip = c.packet.ip;
           const end = fromWalk(label, chain, walkNft(stage.nft, c, this.nft));
           if (end) return end;
           // nf_route_table_hook (type route at OUTPUT): re-route when mark, addresses or TOS changed.
-          if (hook === 'OUTPUT' && stage.nft.base.type === 'route') {
-            const p = c.packet.ip;
-            const b = before.packet.ip;
-            run.reroute ||=
-              before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
-          }
+          if (hook === 'OUTPUT' && stage.nft.base.type === 'route')
+            run.reroute ||= routeChanged(mark, ip, c);
           break;
         }
         case 'table': {
@@ -199,16 +196,13 @@ export class Netfilter {
           if (!t || !BUILTIN_CHAINS[stage.table].includes(hook)) break;
           hookStep(stage.table, stage.priority);
           c.table = stage.table;
-          const before = { mark: c.mark, packet: c.packet };
+          const mark = c.mark;
+          const ip = c.packet.ip;
           const end = fromWalk(stage.table, hook, walk(t, hook, c));
           if (end) return end;
           // iptable_mangle ipt_mangle_out: re-route for any change of mark, addresses or TOS.
-          if (hook === 'OUTPUT' && stage.table === 'mangle') {
-            const p = c.packet.ip;
-            const b = before.packet.ip;
-            run.reroute ||=
-              before.mark !== c.mark || p.src !== b.src || p.dst !== b.dst || p.tos !== b.tos;
-          }
+          if (hook === 'OUTPUT' && stage.table === 'mangle')
+            run.reroute ||= routeChanged(mark, ip, c);
           break;
         }
         case 'conntrack': {
@@ -434,6 +428,16 @@ export class Netfilter {
     }
     return null;
   }
+}
+
+/**
+ * Whether a table changed what routing read of a locally sent packet (its
+ * mark, addresses or TOS; ipt_mangle_out, nf_route_table_hook): it then
+ * routes again.
+ */
+function routeChanged(mark: number, ip: Ipv4Packet['ip'], c: EvalCtx): boolean {
+  const p = c.packet.ip;
+  return mark !== c.mark || p.src !== ip.src || p.dst !== ip.dst || p.tos !== ip.tos;
 }
 
 function portsDiffer(a: Ipv4Packet, b: Ipv4Packet): boolean {

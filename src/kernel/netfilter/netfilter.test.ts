@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { parseIptablesSave } from '../../iptables/parse.js';
+import { parseNft } from '../../iptables/nft/parse.js';
 import { packetLength } from '../../wire/index.js';
 import type { Ipv4Packet } from '../../wire/packet.js';
 import { SeededChooser, type Chooser } from '../random.js';
 import {
+  compileRuleset,
   MAX_WALK_RULES,
   HOOK_STAGES,
   Netfilter,
@@ -738,6 +740,41 @@ describe('hook order (include/uapi/linux/netfilter_ipv4.h priorities)', () => {
       nf.run('OUTPUT', newSkb(tcp(LOCAL, 1, '10.0.0.9', 53)), { outIface: 'eth0' }, always(true))
         .rerouteNeeded,
     ).toBe(false);
+  });
+});
+
+describe('OUTPUT re-routes after a table that may change what routing read', () => {
+  const nftRoute = (type: string, rule: string) =>
+    `table ip t {\n  chain out {\n    type ${type} hook output priority mangle; policy accept;\n    ${rule}\n  }\n}\n`;
+  const mangle = (rule: string) => `*mangle\n:OUTPUT ACCEPT [0:0]\n${rule}\nCOMMIT\n`;
+  it.each([
+    ['mangle sets the mark', mangle('-A OUTPUT -j MARK --set-xmark 0x1/0xffffffff'), '', true],
+    [
+      'mangle sets the mark it had',
+      mangle('-A OUTPUT -j MARK --set-xmark 0x0/0xffffffff'),
+      '',
+      false,
+    ],
+    ['mangle changes nothing', mangle('-A OUTPUT -j ACCEPT'), '', false],
+    ['an nft route chain sets the mark', '', nftRoute('route', 'meta mark set 0x1'), true],
+    ['an nft route chain changes nothing', '', nftRoute('route', 'counter'), false],
+    ['an nft filter chain sets the mark', '', nftRoute('filter', 'meta mark set 0x1'), false],
+  ])('%s: %s', (_what, ipt, nft, reroute) => {
+    const parsed = parseNft(nft);
+    expect(parsed.diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    const rs = compileRuleset(
+      ruleset(ipt || '*filter\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n'),
+      parsed.ruleset,
+    );
+    const nf = new Netfilter(rs, new TestEnv({ [LOCAL]: 'eth0' }));
+    const out = nf.run(
+      'OUTPUT',
+      newSkb(udp(LOCAL, 1, '10.0.0.9', 53)),
+      { outIface: 'eth0' },
+      always(true),
+    );
+    expect(out.verdict).toBe('ACCEPT');
+    expect(out.rerouteNeeded).toBe(reroute);
   });
 });
 
