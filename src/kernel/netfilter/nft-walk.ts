@@ -29,7 +29,7 @@ import type {
   NftTable,
 } from './nft-types.js';
 import type { HookName } from './types.js';
-import { MAX_WALK_RULES, type WalkResult } from './walk.js';
+import { MAX_WALK_RULES, recordChainEnd, type WalkResult } from './walk.js';
 
 const HOOKS: Readonly<Record<string, HookName>> = {
   prerouting: 'PREROUTING',
@@ -171,17 +171,7 @@ export function walkNft(stage: NftStage, c: EvalCtx, state: NftState): WalkResul
     if (f.k >= f.rules.length) {
       const top = stack.pop();
       if (!top) return atPolicy();
-      c.rec.record({
-        kind: 'note',
-        host: c.env.host,
-        summary: `${t.label} ${f.chain.name}: end of chain, back to ${top.chain.name}`,
-        detail: {
-          table: t.label,
-          chain: f.chain.name,
-          returnTo: top.chain.name,
-          depth: stack.length + 1,
-        },
-      });
+      recordChainEnd(c, t.label, f.chain.name, top.chain.name, stack.length + 1);
       f = top;
       continue;
     }

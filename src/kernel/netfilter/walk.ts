@@ -53,6 +53,22 @@ function refWith(c: EvalCtx, chain: string, r: CRule): Mutable<RuleRef> {
  * ipt_do_table for one built-in chain. Only matching rules are recorded
  * (as hits and `rule` steps); the walk itself is linear, like the kernel's.
  */
+/** A user chain's rules ran out: the walk goes back to the chain that jumped to it (an iptables or nft chain). */
+export function recordChainEnd(
+  c: EvalCtx,
+  table: string,
+  chain: string,
+  returnTo: string,
+  depth: number,
+): void {
+  c.rec.record({
+    kind: 'note',
+    host: c.env.host,
+    summary: `${table} ${chain}: end of chain, back to ${returnTo}`,
+    detail: { table, chain, returnTo, depth },
+  });
+}
+
 export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
   const start = table.chain(chainName);
   if (!start) {
@@ -72,17 +88,7 @@ export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
       // Fell off the end: a user chain returns; the built-in chain's policy decides.
       const top = stack.pop();
       if (top) {
-        c.rec.record({
-          kind: 'note',
-          host: c.env.host,
-          summary: `${c.table} ${f.chain.name}: end of chain, back to ${top.chain.name}`,
-          detail: {
-            table: c.table,
-            chain: f.chain.name,
-            returnTo: top.chain.name,
-            depth: stack.length + 1,
-          },
-        });
+        recordChainEnd(c, c.table, f.chain.name, top.chain.name, stack.length + 1);
         f = top;
         continue;
       }
