@@ -249,3 +249,37 @@ describe("a pod's containers and conditions equal to the last pod's are that sam
     },
   );
 });
+
+describe("a pod's hostIP, read through the memo of valid host addresses", () => {
+  const p = (i: number, hostIP: unknown) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `h${i}`, namespace: 'ns' },
+    spec: { containers: [{ name: 'c' }] },
+    status: { hostIP },
+  });
+
+  it("is each pod's own value, apart or not; an invalid one is reported on each pod", () => {
+    const { pods, diagnostics } = load([
+      p(0, '192.168.0.10'),
+      p(1, '192.168.0.11'),
+      p(2, '192.168.0.10'),
+      p(3, 'not-an-ip'),
+      p(4, 'not-an-ip'),
+      p(5, '192.168.0.11'),
+    ]);
+    const hosts = pods.map((x) => x.status?.hostIP);
+    expect(hosts).toEqual([
+      '192.168.0.10',
+      '192.168.0.11',
+      '192.168.0.10',
+      undefined,
+      undefined,
+      '192.168.0.11',
+    ]);
+    expect(diagnostics.map((d) => [d.code, d.object, d.field])).toEqual([
+      ['k8s-invalid-ip', 'Pod ns/h3', 'status.hostIP'],
+      ['k8s-invalid-ip', 'Pod ns/h4', 'status.hostIP'],
+    ]);
+  });
+});
