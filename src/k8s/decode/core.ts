@@ -297,13 +297,88 @@ function sharedConditions(conditions: PodCondition[]): PodCondition[] {
   return (lastConditions = conditions);
 }
 
+/**
+ * Whether two values as read from JSON or YAML are equal: the same scalars,
+ * lists of equal items, mappings of the same keys with equal values.
+ */
+function sameRaw(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameRaw(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const x = a as Rec;
+  const y = b as Rec;
+  let n = 0;
+  for (const k in x) {
+    if (!Object.hasOwn(x, k)) continue;
+    if (!Object.hasOwn(y, k) || !sameRaw(x[k], y[k])) return false;
+    n++;
+  }
+  for (const k in y) if (Object.hasOwn(y, k)) n--;
+  return n === 0;
+}
+
+/** A pod list's last reading: the input's value, what it was read as, and whether reading it said nothing. */
+interface LastRead<T> {
+  raw: unknown;
+  value: T | undefined;
+  quiet: boolean;
+}
+
+const LAST_CONTAINERS: LastRead<Container[]> = { raw: undefined, value: undefined, quiet: false };
+const LAST_CONDITIONS: LastRead<PodCondition[]> = {
+  raw: undefined,
+  value: undefined,
+  quiet: false,
+};
+
+/**
+ * `raw` read by `read`, or, when it equals the last pod's and reading that
+ * said nothing, the last pod's value without reading it again (reading is a
+ * function of the value; its messages name the pod, so a list that had any is
+ * read again for each pod). The input's lists are compared, not the values
+ * made from them: a list read and then found equal was garbage that kept
+ * the reader's allocation sites from being placed in the old generation.
+ */
+function readOnce<T>(
+  d: Decoder,
+  raw: unknown,
+  last: LastRead<T>,
+  read: (d: Decoder, raw: unknown) => T | undefined,
+): T | undefined {
+  if (last.quiet && raw !== undefined && sameRaw(raw, last.raw)) return last.value;
+  const before = d.ctx.diagnostics.length;
+  const value = read(d, raw);
+  last.raw = raw;
+  last.value = value;
+  last.quiet = d.ctx.diagnostics.length === before;
+  return value;
+}
+
+/** `spec.containers`, the last pod's when equal as read; names used twice reported. */
+function decodeContainers(d: Decoder, raw: unknown): Container[] | undefined {
+  const decoded = each(d, raw, CONTAINERS, containerOf);
+  const containers = decoded && decoded.length > 0 ? sharedContainers(decoded) : decoded;
+  if (containers) reportDuplicateNames(d, containers);
+  return containers;
+}
+
+/** `status.conditions`, the last pod's when equal as read. */
+function decodeConditions(d: Decoder, raw: unknown): PodCondition[] | undefined {
+  const decoded = each(d, raw, CONDITIONS, conditionOf);
+  return decoded && decoded.length > 0 ? sharedConditions(decoded) : decoded;
+}
+
 export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
   const metadata = d.meta(raw, 'Pod', true);
   if (!metadata) return undefined;
   const spec = d.map(raw.spec, SPEC);
   if (!d.required(spec, SPEC, 'spec')) return undefined;
-  const decoded = each(d, spec.containers, CONTAINERS, containerOf);
-  const containers = decoded && decoded.length > 0 ? sharedContainers(decoded) : decoded;
+  const containers = readOnce(d, spec.containers, LAST_CONTAINERS, decodeContainers);
   if (!containers || containers.length === 0) {
     // The API server requires one, but a pod's network presence does not depend on it.
     d.warn(
@@ -313,7 +388,6 @@ export function decodePod(d: Decoder, raw: Rec): Pod | undefined {
       'add spec.containers with a name and image',
     );
   }
-  if (containers) reportDuplicateNames(d, containers);
   const initContainers =
     spec.initContainers === undefined
       ? undefined
@@ -427,8 +501,7 @@ function decodePodStatus(d: Decoder, raw: Rec): Pod['status'] {
     }
   }
   const phase = d.str(status.phase, PHASE) || undefined;
-  const decoded = each(d, status.conditions, CONDITIONS, conditionOf);
-  const conditions = decoded && decoded.length > 0 ? sharedConditions(decoded) : decoded;
+  const conditions = readOnce(d, status.conditions, LAST_CONDITIONS, decodeConditions);
   // A running pod has all five: one literal, its fields in the object itself (five fields
   // added one by one to an empty one would need a property array beside it).
   if (podIP !== undefined && podIPs && hostIP !== undefined && phase !== undefined && conditions)

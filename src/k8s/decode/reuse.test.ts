@@ -283,3 +283,60 @@ describe("a pod's hostIP, read through the memo of valid host addresses", () => 
     ]);
   });
 });
+
+describe('a pod list equal to the last pod’s as written', () => {
+  const p = (
+    i: number,
+    containers: unknown,
+    conditions: unknown = [{ type: 'Ready', status: 'True' }],
+  ) => ({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: `w${i}`, namespace: 'ns' },
+    spec: { containers },
+    status: { conditions },
+  });
+  const bad = [{ name: 'c', ports: [{ containerPort: 80, name: 'Not_Valid' }] }];
+  const twice = [{ name: 'c' }, { name: 'c' }];
+
+  it.each([
+    ['an invalid port name', bad, [], 'k8s-invalid-port'],
+    ['a container name used twice', twice, [], 'k8s-duplicate'],
+    [
+      'an invalid condition status',
+      [{ name: 'c' }],
+      [{ type: 'Ready', status: 'Yes' }],
+      'k8s-invalid-value',
+    ],
+  ])('with %s, is reported on every pod that has it', (_what, containers, conditions, code) => {
+    const { pods, diagnostics } = load([0, 1, 2].map((i) => p(i, containers, conditions)));
+    expect(pods).toHaveLength(3);
+    expect(diagnostics.filter((d) => d.code === code).map((d) => d.object)).toEqual([
+      'Pod ns/w0',
+      'Pod ns/w1',
+      'Pod ns/w2',
+    ]);
+    const alone = load([p(0, containers, conditions)]).pods[0]!;
+    for (const x of pods) expect(x.spec.containers).toEqual(alone.spec.containers);
+  });
+
+  it('with its fields in another order, or a field more, is read as its own', () => {
+    const { pods, diagnostics } = load([
+      p(0, [{ name: 'c', image: 'i', ports: [{ containerPort: 80, name: 'http' }] }]),
+      p(1, [{ image: 'i', ports: [{ name: 'http', containerPort: 80 }], name: 'c' }]),
+      p(2, [
+        { image: 'i', ports: [{ name: 'http', containerPort: 80, protocol: 'UDP' }], name: 'c' },
+      ]),
+      p(3, [{ image: 'i', ports: [{ name: 'http', containerPort: 80 }], name: 'c' }]),
+    ]);
+    expect(diagnostics).toEqual([]);
+    expect(pods.map((x) => x.spec.containers[0]!.ports![0]!.protocol)).toEqual([
+      undefined,
+      undefined,
+      'UDP',
+      undefined,
+    ]);
+    expect(pods[1]!.spec.containers).toBe(pods[0]!.spec.containers);
+    expect(pods[3]!.spec.containers).toEqual(pods[0]!.spec.containers);
+  });
+});
