@@ -36,6 +36,18 @@ export interface SaveTableLines {
    * table without being read again where the result is the same.
    */
   readonly block?: SharedBlock;
+  /**
+   * With `block`: the table's other chains in declaration order, and how many of the run's
+   * are declared before each (so the run is placed without going through `chains`).
+   */
+  readonly own?: OwnChains;
+}
+
+/** See `SaveTableLines.own`. */
+export interface OwnChains {
+  readonly chains: readonly SaveChainLines[];
+  /** Per own chain: the run chains declared before it (not decreasing). */
+  readonly at: Int32Array;
 }
 
 /** One chain of `SaveTableLines`. */
@@ -101,7 +113,7 @@ function readTables(
     const p = reading && placeBlock(rd, t, reading, n, { file, memos: memos!, where });
     if (p) {
       placed.push(p);
-      n = p.tableLine + t.chains.length + reading.ruleStart[reading.names.length]!;
+      n = p.tableLine + p.chainCount + reading.ruleStart[reading.names.length]!;
       n += p.ownRuleStart[p.ownRuleStart.length - 1]!;
       rd.line(++n, 'COMMIT');
       continue;
@@ -154,6 +166,53 @@ function placeBlock(
 ): Placement | undefined {
   const run = reading.of;
   if (t.other.length > 0) return undefined;
+  const split = ownChains(t, reading);
+  if (!split) return undefined;
+  const { chains: own, at } = split;
+  const tableLine = n + 1;
+  const ownRuleStart = new Int32Array(own.length + 1);
+  const p: Placement = {
+    reading,
+    file,
+    tableLine,
+    chainCount: own.length + run.length,
+    ownNames: own.map((c) => c.name),
+    ownAt: at,
+    ownRuleStart,
+    failed: false,
+  };
+  rd.line(tableLine, `*${t.name}`);
+  if (!rd.placeBlock(p)) {
+    p.failed = true;
+    return p;
+  }
+  for (let i = 0; i < own.length; i++)
+    rd.declare(tableLine + 1 + i + at[i]!, own[i]!.name, own[i]!.policy);
+  const rulesFrom = tableLine + p.chainCount + 1;
+  for (let i = 0; i < own.length; i++) {
+    const c = own[i]!;
+    const first = rulesFrom + reading.ruleStart[at[i]!]! + ownRuleStart[i]!;
+    const count = readChain(rd, first - 1, c, memos, where) - (first - 1);
+    ownRuleStart[i + 1] = ownRuleStart[i]! + count;
+  }
+  memos.used = true;
+  return p;
+}
+
+/**
+ * A table's chains that are not the run's, and how many of the run's stand
+ * before each: as the table gives them (`own`, its run being this one), or
+ * found going through its chains; undefined where the table does not hold
+ * the run's chains, in order, and others of other names.
+ */
+function ownChains(t: SaveTableLines, reading: BlockReading): OwnChains | undefined {
+  const run = reading.of;
+  if (t.own && t.block?.chains === run) {
+    const { chains, at } = t.own;
+    return at.length === chains.length && chains.every((c) => !reading.index.has(c.name))
+      ? t.own
+      : undefined;
+  }
   const own: SaveChainLines[] = [];
   const at: number[] = [];
   let j = 0;
@@ -165,35 +224,7 @@ function placeBlock(
       at.push(j);
     }
   }
-  if (j !== run.length) return undefined;
-  const tableLine = n + 1;
-  const ownRuleStart = new Int32Array(own.length + 1);
-  const p: Placement = {
-    reading,
-    file,
-    tableLine,
-    chainCount: t.chains.length,
-    ownNames: own.map((c) => c.name),
-    ownAt: Int32Array.from(at),
-    ownRuleStart,
-    failed: false,
-  };
-  rd.line(tableLine, `*${t.name}`);
-  if (!rd.placeBlock(p)) {
-    p.failed = true;
-    return p;
-  }
-  for (let i = 0; i < own.length; i++)
-    rd.declare(tableLine + 1 + i + at[i]!, own[i]!.name, own[i]!.policy);
-  const rulesFrom = tableLine + t.chains.length + 1;
-  for (let i = 0; i < own.length; i++) {
-    const c = own[i]!;
-    const first = rulesFrom + reading.ruleStart[at[i]!]! + ownRuleStart[i]!;
-    const count = readChain(rd, first - 1, c, memos, where) - (first - 1);
-    ownRuleStart[i + 1] = ownRuleStart[i]! + count;
-  }
-  memos.used = true;
-  return p;
+  return j === run.length ? { chains: own, at: Int32Array.from(at) } : undefined;
 }
 
 /**

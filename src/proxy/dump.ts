@@ -6,7 +6,7 @@
  * The full parser into the netfilter model lives in `iptables/parse.ts`.
  */
 
-import type { ChainMemo, SharedBlock } from '../iptables/parse-tables.js';
+import type { ChainMemo, OwnChains, SharedBlock } from '../iptables/parse-tables.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { RestoreLine, type LineBuffer } from './proxier.js';
 
@@ -27,6 +27,8 @@ export interface DumpTable {
   readonly other: string[];
   /** Chains of `chains` other dumps hold too, read once (iptables/block.ts). */
   readonly block?: SharedBlock;
+  /** With `block`: the other chains, in order, and how many of the block's stand before each. */
+  readonly own?: OwnChains;
 }
 
 export interface Dump {
@@ -228,6 +230,25 @@ export function mergeSorted(sorted: readonly DumpChain[], more: readonly DumpCha
     out[k++] = chainBefore(more[j]!.name, sorted[i]!.name) ? more[j++]! : sorted[i++]!;
   while (i < sorted.length) out[k++] = sorted[i++]!;
   while (j < more.length) out[k++] = more[j++]!;
+  return out;
+}
+
+/**
+ * For each of `more` (sorted, other names), how many of `sorted` stand before
+ * it in `mergeSorted`'s order (searches by halves).
+ */
+export function sortedBefore(sorted: readonly DumpChain[], more: readonly DumpChain[]): Int32Array {
+  const out = new Int32Array(more.length);
+  more.forEach((c, i) => {
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (chainBefore(sorted[mid]!.name, c.name)) lo = mid + 1;
+      else hi = mid;
+    }
+    out[i] = lo;
+  });
   return out;
 }
 

@@ -14,6 +14,7 @@ import {
   formatDump,
   hasSorted,
   mergeSorted,
+  sortedBefore,
   sortDumpInPlace,
   type Dump,
   type DumpChain,
@@ -234,13 +235,19 @@ export function generateIptablesDump(
   if (whole.length > 0) {
     const at = full.tables.findIndex((x) => x.name === 'nat');
     const t = full.tables[at]!;
-    const merged = mergeSorted(t.chains, whole);
-    t.chains.length = 0;
-    for (const c of merged) t.chains.push(c);
+    const own = t.chains;
     const facts = natWhole!.facts;
+    // All its chains in order only when asked for (the text, a reading chain by chain): the
+    // reader places the run from the own chains and where they stand.
+    let chains: DumpChain[] | undefined;
     full.tables[at] = {
-      ...t,
+      name: t.name,
+      get chains() {
+        return (chains ??= mergeSorted(own, whole));
+      },
+      other: t.other,
       block: { chains: whole, memo: natWhole!.memo, ...(facts ? { facts } : {}) },
+      own: { chains: own, at: sortedBefore(whole, own) },
     };
   }
   return { dump: full, diagnostics };
