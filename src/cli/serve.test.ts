@@ -497,6 +497,23 @@ describe('serve builds nodes ahead while idle', () => {
     }
   });
 
+  it.each([
+    // flannel's reports cannot be sliced per node: its plan keeps none, whatever it built.
+    ['examples/flannel-vxlan.yaml', 0],
+    [file, 2],
+  ])('reports the nodes kept, not the builds (%s)', async (f, kept) => {
+    const h = await startServe(quiet(), {
+      files: [f],
+      port: 0,
+      program: sharedProgram((io) => buildProgram(io)),
+    });
+    try {
+      expect(await ahead(h)).toEqual({ nodes: kept, done: true });
+    } finally {
+      await h.close();
+    }
+  });
+
   it('builds nothing ahead when asked not to', async () => {
     const h = await startServe(quiet(), {
       files: [file],

@@ -160,7 +160,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
   const state: ServeState = {
     current: () => current,
     reload: () => reload('POST /api/reload'),
-    ahead: () => ({ nodes: ahead.built, done: ahead.done }),
+    ahead: () => ({ nodes: ahead.kept?.session.plan().keptNodes?.() ?? 0, done: ahead.done }),
   };
   const server = createServeServer({
     state,
@@ -234,7 +234,6 @@ interface Ahead {
   /** Whether to build ahead at all (StartOptions.buildAhead). */
   readonly on: boolean;
   kept: Kept | undefined;
-  built: number;
   done: boolean;
   scheduled: boolean;
   wake: () => void;
@@ -244,14 +243,13 @@ interface Ahead {
 const AHEAD_HEAP = 0.5;
 
 function aheadOf(kept: Kept, on: boolean): Ahead {
-  return { on, kept, built: 0, done: !on, scheduled: false, wake: () => undefined };
+  return { on, kept, done: !on, scheduled: false, wake: () => undefined };
 }
 
 /** A new reading: building ahead starts over on its plan (the old one's nodes go with it). */
 function restart(a: Ahead, current: Kept | { readonly errors: readonly Diagnostic[] }): void {
   if (!a.on) return;
   a.kept = 'session' in current ? current : undefined;
-  a.built = 0;
   a.done = a.kept === undefined;
   a.wake();
 }
@@ -264,7 +262,6 @@ function buildOneAhead(a: Ahead): boolean {
     a.done = true;
     return false;
   }
-  a.built++;
   return true;
 }
 

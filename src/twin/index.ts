@@ -114,6 +114,8 @@ export interface TwinPlan {
    * nothing built) when there is nothing more to build ahead.
    */
   buildAhead?(): boolean;
+  /** How many nodes are kept built for instances to reuse now (0 when the plan keeps none). */
+  keptNodes?(): number;
 }
 
 export interface InstantiateOptions {
@@ -263,6 +265,7 @@ export function planTwin(model: ClusterModel, keep: KeepOptions = {}): TwinPlan 
     model,
     diagnostics: planDiags,
     buildAhead: () => kept?.buildAhead() ?? false,
+    keptNodes: () => kept?.size ?? 0,
     instantiate: (opts = {}) =>
       (opts.reuse && opts.netfilter !== false ? kept?.instantiate(opts.nodes) : undefined) ??
       fresh(opts),

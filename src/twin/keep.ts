@@ -192,6 +192,11 @@ export class KeptNodes {
     return true;
   }
 
+  /** How many nodes are kept built now: none while a plugin's reports cannot be sliced. */
+  get size(): number {
+    return this.broken ? 0 : this.kept.size;
+  }
+
   /** Where buildAhead goes on from in model order. */
   private next = 0;
   private nodeNames: readonly string[] | undefined;
