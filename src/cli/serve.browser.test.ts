@@ -165,12 +165,21 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
       ).json()) as { html: string };
       const expected = await page.evaluate<string>(
         `(() => { const t = document.createElement('template'); t.innerHTML = ${JSON.stringify(whole.html)};
-          const s = t.content.querySelector('section[aria-labelledby="h-defaults"]'); s.querySelector('h2').remove(); return s.innerHTML; })()`,
+          const s = t.content.querySelector('section[aria-labelledby="h-defaults"]'); s.querySelector('h2').remove();
+          const left = [...s.querySelectorAll(':scope > p')].filter((p) => p.textContent.includes('left out of this answer'));
+          if (left.length !== 1) throw new Error('the whole view says how many were left out once, not ' + left.length);
+          left[0].remove(); return s.innerHTML; })()`,
       );
       expect(expected).toContain('<table>');
       expect(
         await page.evaluate<string>(`document.querySelector('#result .defaultsbody').innerHTML`),
       ).toBe(expected);
+      // How many were left out is said once, in the opened section's summary.
+      expect(
+        await page.evaluate<number>(
+          `document.querySelector('#result section[aria-labelledby="h-defaults"]').textContent.split('left out of this answer').length - 1`,
+        ),
+      ).toBe(1);
 
       // A question the twin cannot answer says why, with its code.
       await page.locator('#from').fill('default/nobody');

@@ -94,8 +94,12 @@ export function laterDefaults(t: ConnectionTrace): string {
   );
 }
 
-/** What the defaults' section holds under its heading: what the page puts in a brief view's placeholder. */
-export function defaultsBody(t: ConnectionTrace): string {
+/**
+ * What the defaults' section holds under its heading: what the page puts in
+ * a brief view's placeholder, whose summary already says how many were left
+ * out (`omitted: false` then leaves that line out).
+ */
+export function defaultsBody(t: ConnectionTrace, opts: { omitted?: boolean } = {}): string {
   if (t.defaults.length === 0) return '';
   const relevant = touchedTest(t);
   const table = (ds: typeof t.defaults, caption: string): string =>
@@ -114,7 +118,7 @@ export function defaultsBody(t: ConnectionTrace): string {
     (rest.length > 0
       ? `<details class="more"><summary>${rest.length} more, about objects this connection did not touch</summary>${table(rest, 'Other defaults')}</details>`
       : '') +
-    (t.defaultsOmitted
+    (t.defaultsOmitted && opts.omitted !== false
       ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
       : '')
   );
@@ -137,9 +141,6 @@ export function policyHtml(t: ConnectionTrace): string {
     `<ul>${dir('egress from the source', p.egress)}${dir('ingress to the destination', p.ingress)}</ul>` +
     (p.explanation.length > 0
       ? `<pre class="explain">${p.explanation.map((l) => esc(l)).join('\n')}</pre>`
-      : '') +
-    (t.defaultsOmitted
-      ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
       : '') +
     `</section>`
   );

@@ -126,7 +126,7 @@ export function renderTraceFragment(t: ConnectionTrace, opts: { brief?: boolean 
 
 /** The defaults' tables a brief renderTraceFragment left out ('' when it has no defaults section). */
 export function renderDefaultsBody(t: ConnectionTrace): string {
-  return defaultsBody(t);
+  return defaultsBody(t, { omitted: false });
 }
 
 /** The hop bodies a brief renderTraceFragment left out, by hop element id (`reply-hop-3`). */
