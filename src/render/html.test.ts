@@ -29,6 +29,7 @@ import {
 import { LATER_BODY } from './html-hops.js';
 import { LATER_DEFAULTS } from './html-tables.js';
 import { detailOf } from '../trace/model.js';
+import { withTouchedDefaults } from './trace.js';
 
 const plans = new Map<string, TwinPlan>();
 function trace(example: string, opts: TraceOptions): ConnectionTrace {
@@ -323,6 +324,20 @@ describe('the brief view (the serve page): hop bodies fetched later', () => {
     );
     expect(j).toBe(t.defaults.length > 0 ? 1 : 0);
     expect(all).toBe(whole);
+  });
+});
+
+describe('defaults left out (--defaults touched)', () => {
+  it.each([
+    ['a policy section', 'three-tier-policy', { from: 'store/fe-1', to: 'store/be-1:8080' }],
+    ['no policy section', 'two-nodes', { from: 'default/frontend', to: 'svc/default/store-be:80' }],
+  ])("are counted once, with %s, in the whole view and in the page's", (_, example, opts) => {
+    const t = withTouchedDefaults(trace(example, opts));
+    expect(t.defaultsOmitted).toBeGreaterThan(0);
+    const once = (html: string): number => html.split('left out of this answer').length - 1;
+    expect(once(renderTraceHtml(t))).toBe(1);
+    // The page: the summary says it; the body fetched when the section opens does not again.
+    expect(once(renderTraceFragment(t, { brief: true }) + renderDefaultsBody(t))).toBe(1);
   });
 });
 
