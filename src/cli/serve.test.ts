@@ -202,7 +202,20 @@ describe('serve: the API answers as the CLI does', () => {
     expect(tables.includes('<caption>For the objects')).toBe(
       (whole.html as unknown as string).includes('<caption>For the objects'),
     );
-    expect(withBodies(brief.html as unknown as string, bodies, tables)).toBe(whole.html);
+    // Put back, they are the whole view, but for how many defaults were left out: the brief
+    // view's summary says it, the tables fetched under it do not say it again.
+    const left =
+      /<p>(\d+) more, about objects this connection did not touch, left out of this answer\.<\/p>/;
+    const wholeHtml = whole.html as unknown as string;
+    const omitted = left.exec(wholeHtml)?.[1];
+    expect(omitted !== undefined).toBe(q.includes('defaults=touched'));
+    if (omitted !== undefined)
+      expect(brief.html).toContain(
+        `(${omitted} more, about objects this connection did not touch, left out of this answer)</summary>`,
+      );
+    expect(withBodies(brief.html as unknown as string, bodies, tables)).toBe(
+      wholeHtml.replace(left, ''),
+    );
   });
 
   it('the endpoint index names what a trace question takes', async () => {
