@@ -67,6 +67,16 @@ describe('streams that never end are cut at a stated size', () => {
       if (refused === undefined) expect(got).toBe(content);
       else expect((err as InputError).diagnostics[0]?.message.startsWith(refused)).toBe(true);
     });
+
+    it('bytes that are not UTF-8, and a byte order mark, are decoded as a buffer decodes them', () => {
+      const bytes = Buffer.from([
+        0xef, 0xbb, 0xbf, 0x61, 0xff, 0xc3, 0x28, 0xe2, 0x82, 0x61, 0xf0, 0x9f, 0x98, 0xed, 0xa0,
+        0x80, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xe2, 0x82,
+      ]);
+      const path = join(dir, 'not-utf8.yaml');
+      writeFileSync(path, bytes);
+      expect(readBounded(path, 64)).toBe(bytes.toString('utf8'));
+    });
   });
 });
 

@@ -7,6 +7,7 @@ import {
   fstatSync,
   openSync,
   readdirSync,
+  readFileSync,
   readSync,
   statSync,
   writeSync,
@@ -80,16 +81,30 @@ function unreadable(path: string, e: unknown): InputError {
  */
 export const MAX_INPUT_BYTES = 256 * 1024 * 1024;
 
+function tooLarge(path: string, limit: number): InputError {
+  return InputError.of(
+    'input-too-large',
+    `more than ${limit / (1024 * 1024)} MiB: reading stopped there (packeteye reads at most ${limit / (1024 * 1024)} MiB from one input)`,
+    { file: path },
+    'give a file, not a device or a stream that never ends; split a larger dump by namespace',
+  );
+}
+
 /** Reads a file or stdin (`-`) to its end, or to MAX_INPUT_BYTES and refuses it. */
 export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
   const fd = path === '-' ? 0 : openSync(path, 'r');
   try {
     const chunks: Buffer[] = [];
     let total = 0;
-    // A regular file is read into one buffer of its size and decoded from it (93 MB at 150,000
-    // pods were read in 1 MiB chunks and copied together); a stream, or what a file grows by
-    // meanwhile, in chunks.
     const st = fd === 0 ? undefined : fstatSync(fd);
+    // A regular file within the limit is decoded as it is read, with no buffer of its own (a
+    // 93 MB buffer, garbage once decoded, stayed in memory until a full collection); one that
+    // grew past the limit meanwhile is refused. Anything else is read in chunks.
+    if (st?.isFile() === true && st.size <= limit) {
+      const text = readFileSync(fd, 'utf8');
+      if (fstatSync(fd).size <= limit) return text;
+      throw tooLarge(path, limit);
+    }
     let next = st?.isFile() === true && st.size > 0 ? st.size + 1 : 1 << 20;
     for (;;) {
       const buf = Buffer.allocUnsafe(Math.min(next, limit + 1 - total));
@@ -108,14 +123,7 @@ export function readBounded(path: string, limit = MAX_INPUT_BYTES): string {
       if (n === 0) break;
       chunks.push(buf.subarray(0, n));
       total += n;
-      if (total > limit) {
-        throw InputError.of(
-          'input-too-large',
-          `more than ${limit / (1024 * 1024)} MiB: reading stopped there (packeteye reads at most ${limit / (1024 * 1024)} MiB from one input)`,
-          { file: path },
-          'give a file, not a device or a stream that never ends; split a larger dump by namespace',
-        );
-      }
+      if (total > limit) throw tooLarge(path, limit);
     }
     return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total)).toString('utf8');
   } finally {
