@@ -67,6 +67,13 @@ export interface SyncFragment {
   };
 }
 
+/**
+ * A sync's walk over the ports once their shared fragments are kept: a port
+ * key (its rules read the node: written per node), or the lines of a run of
+ * shared ports, whose own chains come whole (`sharedChains`).
+ */
+export type SyncSteps = readonly (string | SyncFragment)[];
+
 /** A fragment's facts where it has chains but declared none. */
 const NO_FACTS: BlockFacts = { external: [], height: -1, places: [] };
 
@@ -219,12 +226,28 @@ export class ProxyShare {
     // The node-reading ports, read again with this node's name (their diagnostics are the base's).
     const mine = buildServicePortMap(base.services, base.slices, opts, []);
     const endpoints = new Map(base.map.endpoints);
+    let total = this.endpointCount(base.map);
     for (const k of base.nodeReading) {
       const eps = mine.endpoints.get(k);
+      total += (eps?.length ?? 0) - (base.map.endpoints.get(k)?.length ?? 0);
       if (eps) endpoints.set(k, eps);
       else endpoints.delete(k);
     }
+    this.counts.set(endpoints, total);
     return { ports: base.map.ports, endpoints };
+  }
+
+  private readonly counts = new WeakMap<ServicePortMap['endpoints'], number>();
+
+  /** How many endpoints a port map's ports have in all (kube-proxy's largeClusterMode reads it). */
+  endpointCount(map: ServicePortMap): number {
+    let n = this.counts.get(map.endpoints);
+    if (n === undefined) {
+      n = 0;
+      for (const key of map.ports.keys()) n += map.endpoints.get(key)?.length ?? 0;
+      this.counts.set(map.endpoints, n);
+    }
+    return n;
   }
 
   private readonly sorted = new WeakMap<ServicePortMap['ports'], readonly string[]>();
@@ -282,6 +305,50 @@ export class ProxyShare {
     }
     memo.set(portKey, f);
     return f;
+  }
+
+  private readonly runs = new Map<string, { ports: ServicePortMap['ports']; steps: SyncSteps }>();
+
+  /**
+   * The sync's walk over the ports in name order for these settings, once
+   * every shared port's fragment is kept: each run of consecutive shared
+   * ports as one step (their lines appended by reference, in order), the
+   * node-reading ports by key. Undefined until then (the first sync with
+   * these settings writes every fragment).
+   */
+  syncSteps(settings: string, ports: ServicePortMap['ports']): SyncSteps | undefined {
+    const cached = this.runs.get(settings);
+    if (cached?.ports === ports) return cached.steps;
+    const base = this.bases.get(settings.slice(0, settings.indexOf('\n')));
+    const memo = this.fragments.get(settings);
+    if (!base || base.map.ports !== ports || !memo) return undefined;
+    if (memo.size !== ports.size - base.nodeReading.size) return undefined;
+    const steps: (string | SyncFragment)[] = [];
+    let run: { filterRules: LineBuffer; natChains: LineBuffer; natRules: LineBuffer } | undefined;
+    for (const key of this.sortedKeys(ports)) {
+      const f = base.nodeReading.has(key) ? undefined : memo.get(key);
+      if (!f) {
+        steps.push(key);
+        run = undefined;
+        continue;
+      }
+      if (!run) {
+        run = {
+          filterRules: new LineBuffer(),
+          natChains: new LineBuffer(),
+          natRules: new LineBuffer(),
+        };
+        steps.push(run);
+      }
+      run.filterRules.append(f.filterRules);
+      if (f.grouped) run.natRules.append(f.grouped.others);
+      else {
+        run.natChains.append(f.natChains);
+        run.natRules.append(f.natRules);
+      }
+    }
+    this.runs.set(settings, { ports, steps });
+    return steps;
   }
 
   private readonly chainLists = new Map<string, WholeChains & { of: number }>();

@@ -101,7 +101,8 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
 
   // largeClusterMode: total endpoints over existing service ports.
   let totalEndpoints = 0;
-  for (const key of ports.keys()) totalEndpoints += endpoints.get(key)?.length ?? 0;
+  if (share) totalEndpoints = share.endpointCount({ ports, endpoints });
+  else for (const key of ports.keys()) totalEndpoints += endpoints.get(key)?.length ?? 0;
   const largeClusterMode = totalEndpoints > LARGE_CLUSTER_ENDPOINTS_THRESHOLD;
   const w: Sync = {
     s,
@@ -119,7 +120,16 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
   // kube-proxy iterates a Go map here (random order); we use name order. Upstream's
   // tests sort the result (sortIPTablesRules), and the rules of different services
   // never overlap, so the order carries no meaning.
-  for (const key of share ? share.sortedKeys(ports) : [...ports.keys()].sort()) {
+  const steps = settings ? share!.syncSteps(settings, ports) : undefined;
+  for (const step of steps ?? (share ? share.sortedKeys(ports) : [...ports.keys()].sort())) {
+    if (typeof step !== 'string') {
+      // A run of shared ports: their lines, appended as the loop below appends each.
+      w.filterRules.append(step.filterRules);
+      w.natChains.append(step.natChains);
+      w.natRules.append(step.natRules);
+      continue;
+    }
+    const key = step;
     const svcInfo = ports.get(key)!;
     const write = (to: Sync) => writeServicePort(to, svcInfo, endpoints.get(key) ?? [], nodeLabels);
     if (!share) {
