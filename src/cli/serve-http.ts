@@ -35,7 +35,7 @@ import {
   type Kept,
   type Outcome,
 } from './serve-api.js';
-import { acceptKey, isHandshakeKey, serveSocket } from './serve-ws.js';
+import { askSockets, isHandshakeKey, type AskSockets } from './serve-ws.js';
 
 /** What the server serves from: the kept reading, or why there is none. */
 export interface ServeState {
@@ -70,30 +70,23 @@ export function createServeServer(opts: ServeOptions): Server {
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((e: unknown) => write(res, internalError(e)));
   });
-  const sockets = new Set<Duplex>();
+  const sockets = askSockets(MAX_BODY, (target) => askOver(opts, target));
   sockets_.set(server, sockets);
-  server.on('upgrade', (req: IncomingMessage, socket: Duplex) => {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refused = upgradeRefusal(opts, req);
     if (refused) return refuseUpgrade(socket, refused);
-    socket.write(
-      'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
-        `Sec-WebSocket-Accept: ${acceptKey(req.headers['sec-websocket-key']!)}\r\n\r\n`,
-    );
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    if ('setNoDelay' in socket && typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
-    serveSocket(socket, MAX_BODY, (target) => askOver(opts, target));
+    sockets.upgrade(req, socket, head);
   });
   return server;
 }
 
 /** The WebSocket connections of each server (`GET /api/ws`): closed with it. */
-const sockets_ = new WeakMap<Server, Set<Duplex>>();
+const sockets_ = new WeakMap<Server, AskSockets>();
 
 /** Ends every connection, WebSockets included (those left the server's own list when upgraded). */
 export function closeServeConnections(server: Server): void {
   server.closeAllConnections();
-  for (const s of sockets_.get(server) ?? []) s.destroy();
+  sockets_.get(server)?.closeAll();
 }
 
 /** An answer: the status, the body, and what it is. */
