@@ -49,10 +49,6 @@ function refWith(c: EvalCtx, chain: string, r: CRule): Mutable<RuleRef> {
   return ref;
 }
 
-/**
- * ipt_do_table for one built-in chain. Only matching rules are recorded
- * (as hits and `rule` steps); the walk itself is linear, like the kernel's.
- */
 /** A user chain's rules ran out: the walk goes back to the chain that jumped to it (an iptables or nft chain). */
 export function recordChainEnd(
   c: EvalCtx,
@@ -69,6 +65,10 @@ export function recordChainEnd(
   });
 }
 
+/**
+ * ipt_do_table for one built-in chain. Only matching rules are recorded
+ * (as hits and `rule` steps); the walk itself is linear, like the kernel's.
+ */
 export function walk(table: CTable, chainName: string, c: EvalCtx): WalkResult {
   const start = table.chain(chainName);
   if (!start) {
