@@ -299,9 +299,11 @@ function sharedConditions(conditions: PodCondition[]): PodCondition[] {
 
 /**
  * Whether two values as read from JSON or YAML are equal: the same scalars,
- * lists of equal items, mappings of the same keys with equal values.
+ * lists of equal items, mappings of the same keys with equal values. Any
+ * other object (a YAML timestamp read as a `Date`) equals only itself: it
+ * has no own keys to compare.
  */
-function sameRaw(a: unknown, b: unknown): boolean {
+export function sameRaw(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
   if (Array.isArray(a)) {
@@ -309,7 +311,7 @@ function sameRaw(a: unknown, b: unknown): boolean {
     for (let i = 0; i < a.length; i++) if (!sameRaw(a[i], b[i])) return false;
     return true;
   }
-  if (Array.isArray(b)) return false;
+  if (Array.isArray(b) || !plainMapping(a) || !plainMapping(b)) return false;
   const x = a as Rec;
   const y = b as Rec;
   let n = 0;
@@ -320,6 +322,12 @@ function sameRaw(a: unknown, b: unknown): boolean {
   }
   for (const k in y) if (Object.hasOwn(y, k)) n--;
   return n === 0;
+}
+
+/** Whether `o` is a mapping as JSON or YAML reads one (not a `Date` or other class instance). */
+function plainMapping(o: object): boolean {
+  const proto = Object.getPrototypeOf(o) as unknown;
+  return proto === Object.prototype || proto === null;
 }
 
 /** A pod list's last reading: the input's value, what it was read as, and whether reading it said nothing. */

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { formatPath, loadDocuments } from '../load.js';
 import { labelKeyProblem, labelValueProblem } from '../selector.js';
 import type { Pod } from '../types.js';
+import { sameRaw } from './core.js';
 
 interface P {
   labels: readonly (readonly [string, string])[];
@@ -338,5 +339,34 @@ describe('a pod list equal to the last pod’s as written', () => {
     ]);
     expect(pods[1]!.spec.containers).toBe(pods[0]!.spec.containers);
     expect(pods[3]!.spec.containers).toEqual(pods[0]!.spec.containers);
+  });
+});
+
+describe('sameRaw: equality of values as read from JSON or YAML', () => {
+  const bare = Object.create(null) as Record<string, unknown>;
+  bare.a = 1;
+  const cases: [string, unknown, unknown, boolean][] = [
+    ['equal scalars', 'a', 'a', true],
+    ['different scalars', 1, 2, false],
+    ['null and a mapping', null, {}, false],
+    ['equal lists', [1, { a: 'x' }], [1, { a: 'x' }], true],
+    ['lists of other lengths', [1], [1, 2], false],
+    ['a list and a mapping', [], {}, false],
+    ['equal mappings', { a: 1, b: [2] }, { a: 1, b: [2] }, true],
+    ['a key more', { a: 1 }, { a: 1, b: 2 }, false],
+    ['a null-prototype mapping and a plain one', bare, { a: 1 }, true],
+    ['two empty mappings', {}, {}, true],
+    ['two different Dates', new Date(0), new Date(1000), false],
+    ['two equal Dates (not the same object)', new Date(0), new Date(0), false],
+    ['a Date and an empty mapping', new Date(0), {}, false],
+    ['an empty mapping and a Date', {}, new Date(0), false],
+    ['mappings holding different Dates', { t: new Date(0) }, { t: new Date(1) }, false],
+  ];
+  it.each(cases)('%s', (_name, a, b, want) => {
+    expect(sameRaw(a, b)).toBe(want);
+  });
+  it('the same Date object is itself', () => {
+    const d = new Date(0);
+    expect(sameRaw(d, d)).toBe(true);
   });
 });
