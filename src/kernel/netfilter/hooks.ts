@@ -306,27 +306,7 @@ export class Netfilter {
       return null;
     }
     const manip = stage.manip;
-    const l4 = c.packet.l4;
-    if (
-      (ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') &&
-      l4.kind === 'icmp' &&
-      ICMP_ERROR_TYPES.has(l4.type)
-    ) {
-      const before = c.packet;
-      const after = icmpReplyTranslation(ct.entry, ct.ctinfo, manip, before);
-      if (after !== before) {
-        setPacket(c, after);
-        tee.record({
-          kind: 'nat',
-          host,
-          summary: `nat ${hook}: ICMP error translated for ct ${ct.entry.id} (nf_nat_icmp_reply_translation)`,
-          before,
-          packet: after,
-          detail: { hook, kind: 'ICMP', manip },
-        });
-      }
-      return null;
-    }
+    if (icmpErrorStage(c, ct, manip, tee)) return null;
     if (ct.ctinfo === 'NEW' || ct.ctinfo === 'RELATED' || ct.ctinfo === 'RELATED_REPLY') {
       if (!isNatDone(ct.entry, manip)) {
         // nf_nat_inet_fn: each registered nat chain by priority until one binds.
@@ -428,6 +408,41 @@ export class Netfilter {
     }
     return null;
   }
+}
+
+/**
+ * nf_nat_inet_fn's RELATED branch: an ICMP error related to a connection has
+ * its embedded packet (and its own addresses) translated by the connection's
+ * bindings (nf_nat_icmp_reply_translation), and no nat chain is consulted.
+ * Whether the packet was such an error.
+ */
+function icmpErrorStage(
+  c: EvalCtx,
+  ct: Extract<EvalCtx['ct'], { kind: 'tracked' }>,
+  manip: Extract<Stage, { kind: 'nat' }>['manip'],
+  tee: Recorder,
+): boolean {
+  const l4 = c.packet.l4;
+  if (
+    (ct.ctinfo !== 'RELATED' && ct.ctinfo !== 'RELATED_REPLY') ||
+    l4.kind !== 'icmp' ||
+    !ICMP_ERROR_TYPES.has(l4.type)
+  )
+    return false;
+  const before = c.packet;
+  const after = icmpReplyTranslation(ct.entry, ct.ctinfo, manip, before);
+  if (after !== before) {
+    setPacket(c, after);
+    tee.record({
+      kind: 'nat',
+      host: c.env.host,
+      summary: `nat ${c.hook}: ICMP error translated for ct ${ct.entry.id} (nf_nat_icmp_reply_translation)`,
+      before,
+      packet: after,
+      detail: { hook: c.hook, kind: 'ICMP', manip },
+    });
+  }
+  return true;
 }
 
 /**
