@@ -30,7 +30,7 @@ import {
 import { planServicePort, portChains, type PortChains, type PortPlan } from './port-plan.js';
 import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
 import { RuleBodies } from './rule-body.js';
-import { settingsKey, type ProxyShare, type WholeChains } from './share.js';
+import { settingsKey, type ProxyShare, type SyncFragment, type WholeChains } from './share.js';
 import {
   KUBE_EXTERNAL_SERVICES,
   KUBE_MARK_MASQ,
@@ -110,7 +110,7 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
     filterRules: new LineBuffer(),
     natChains: new LineBuffer(),
     natRules: new LineBuffer(),
-    withComment: (args, comment) => (largeClusterMode ? args : [...args, ...commentArgs(comment)]),
+    withComment: commentWith(!largeClusterMode),
     commented: !largeClusterMode,
     bodies: share ? share.ruleBodies(s.family === 'IPv4') : new RuleBodies(s.family === 'IPv4'),
   };
@@ -131,9 +131,9 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
     }
     const key = step;
     const svcInfo = ports.get(key)!;
-    const write = (to: Sync) => writeServicePort(to, svcInfo, endpoints.get(key) ?? [], nodeLabels);
+    const eps = endpoints.get(key) ?? [];
     if (!share) {
-      write(w);
+      writeServicePort(w, svcInfo, eps, nodeLabels);
       continue;
     }
     // Shared by the nodes whose kube-proxy has these settings, unless the port reads the node.
@@ -141,8 +141,8 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
       settings!,
       key,
       svcInfo,
-      (f) => write({ ...w, ...f }),
-      (f) => writeOthers({ ...w, ...f }, svcInfo, endpoints.get(key) ?? [], nodeLabels),
+      portWriter(w, svcInfo, eps, nodeLabels),
+      (f) => writeOthers({ ...w, ...f }, svcInfo, eps, nodeLabels),
     );
     w.filterRules.append(f.filterRules);
     if (f.grouped) {
@@ -162,6 +162,38 @@ export function syncProxyRules(input: ProxyInput, shared?: ProxyShare): SyncResu
     layout: s.layout,
     localhostNodePorts: s.localhostNodePorts,
   };
+}
+
+/**
+ * `withComment`: the comment added, or (a large cluster) not. Made outside
+ * `syncProxyRules`, like `portWriter`: a share keeps it.
+ */
+function commentWith(commented: boolean): Sync['withComment'] {
+  return commented ? (args, comment) => [...args, ...commentArgs(comment)] : (args) => args;
+}
+
+/**
+ * Writes one service port's rules into a fragment, as often as asked (a
+ * shared port's chains are written again when first read, for as long as the
+ * share lives). It holds what writing them reads and nothing of the sync that
+ * made it (its buffers, its endpoints map): it is made here, outside
+ * `syncProxyRules`, whose variables its closure would otherwise keep; the
+ * filter chains it never writes go to a buffer of its own.
+ */
+function portWriter(
+  w: Sync,
+  svcInfo: ServicePortInfo,
+  eps: readonly EndpointInfo[],
+  nodeLabels: Readonly<Record<string, string>>,
+): (f: SyncFragment) => void {
+  const { s, withComment, commented, bodies } = w;
+  return (f) =>
+    writeServicePort(
+      { s, withComment, commented, bodies, filterChains: new LineBuffer(), ...f },
+      svcInfo,
+      eps,
+      nodeLabels,
+    );
 }
 
 /** One service port's rules: its capture rules, KUBE-EXT-/KUBE-FW-, KUBE-SVC-/KUBE-SVL-, KUBE-SEP-. */
