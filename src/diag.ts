@@ -70,6 +70,20 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * Thrown when packeteye finds itself inconsistent (a bug, not the input's
+ * fault): one `internal-error` diagnostic, reported as such (no stack trace).
+ */
+export class InternalError extends Error {
+  readonly diagnostic: Diagnostic;
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'InternalError';
+    this.diagnostic = { code: 'internal-error', severity: 'error', message };
+  }
+}
+
 export function hasErrors(ds: readonly Diagnostic[]): boolean {
   return ds.some((d) => d.severity === 'error');
 }

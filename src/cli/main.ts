@@ -19,7 +19,7 @@
  * finds an expectation that does not hold.
  */
 import { Command, CommanderError } from 'commander';
-import { InputError, formatDiagnostic } from '../diag.js';
+import { InputError, InternalError, formatDiagnostic } from '../diag.js';
 import { processIo, type Io } from './io.js';
 import { commandsFor, loadCommands, registerCommands } from './commands.js';
 import { ExitStatus } from './exit.js';
@@ -91,7 +91,12 @@ export async function main(
       }
       return EXIT_INPUT;
     }
-    const msg = e instanceof Error ? e.message : String(e);
+    const msg =
+      e instanceof InternalError
+        ? formatDiagnostic(e.diagnostic)
+        : e instanceof Error
+          ? e.message
+          : String(e);
     io.err(
       `packeteye: internal error: ${msg}\nThis is a bug in packeteye; please report it with the command line and input.\n`,
     );

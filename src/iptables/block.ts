@@ -19,7 +19,7 @@
  * parse.ts reads a table this way only when the result is exactly the one
  * reading it chain by chain gives (`parse-block.test.ts`).
  */
-import type { Diagnostic } from '../diag.js';
+import { InternalError, type Diagnostic } from '../diag.js';
 import type { Chain, Rule, SourceRef, TableName } from '../kernel/netfilter/types.js';
 import { BUILTIN_CHAINS } from '../kernel/netfilter/types.js';
 import { isChainName, ruleAt } from './restore.js';
@@ -132,7 +132,7 @@ export class BlockReading {
     const count = this.ruleStart[k + 1]! - this.ruleStart[k]!;
     const read = c.memo?.rules ?? readAlone(c, this.family);
     if (read?.length !== count)
-      throw new Error(
+      throw new InternalError(
         `chain ${c.name} of a shared run: its lines do not read alone as its ${count} counted rules`,
       );
     this.rules[k] = read;

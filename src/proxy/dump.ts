@@ -6,6 +6,7 @@
  * The full parser into the netfilter model lives in `iptables/parse.ts`.
  */
 
+import { InternalError } from '../diag.js';
 import type { ChainMemo, OwnChains, SharedBlock } from '../iptables/parse-tables.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { RestoreLine, type LineBuffer } from './proxier.js';
@@ -117,7 +118,7 @@ export class LineChain implements DumpChain {
   /** The lines of a chain counted before: written (they must be `count`). */
   hold(lines: RestoreLine[]): void {
     if (lines.length !== this.count)
-      throw new Error(
+      throw new InternalError(
         `kube-proxy chain ${this.name}: ${lines.length} rules written, ${this.count} counted`,
       );
     this.fill = undefined;

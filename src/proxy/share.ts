@@ -19,7 +19,7 @@
  * ports are written per node. `share.test.ts` holds a shared sync equal to a
  * fresh one, node by node.
  */
-import type { Diagnostic } from '../diag.js';
+import { InternalError, type Diagnostic } from '../diag.js';
 import type { BlockMemo } from '../iptables/block.js';
 import type { BlockFacts, Place } from '../iptables/validate.js';
 import type { EndpointSlice, Service } from '../k8s/types.js';
@@ -121,13 +121,13 @@ function laterChains(
     const g = groupFragment(f.natChains, f.natRules);
     const written = g?.chains ?? [];
     if (written.length !== chains.length)
-      throw new Error(
+      throw new InternalError(
         `kube-proxy port ${chains[0]?.name}: ${written.length} chains written, ${chains.length} counted`,
       );
     chains.forEach((c, i) => {
       const w = written[i];
       if (w?.name !== c.name)
-        throw new Error(`kube-proxy chain ${c.name}: written as ${w?.name ?? 'nothing'}`);
+        throw new InternalError(`kube-proxy chain ${c.name}: written as ${w?.name ?? 'nothing'}`);
       c.hold(w.lines);
     });
   };
