@@ -15,7 +15,10 @@ import { parseIptablesTables } from '../iptables/parse-tables.js';
 import { placed } from '../iptables/testing/placed.js';
 import { blockFacts, type ValidChain } from '../iptables/validate.js';
 import { formatDump } from './dump.js';
+import { buildServicePortMap, categorizeEndpoints } from './endpoints.js';
 import { generateIptablesDump, type ProxyInput } from './iptables.js';
+import { planServicePort, portChains } from './port-plan.js';
+import { newProxier } from './proxier.js';
 import { ProxyShare } from './share.js';
 import { mixed, svc } from './testing/clusters.js';
 import { corpusInput, flowFiles, readFlowFile } from './testing/flows-corpus.js';
@@ -168,5 +171,31 @@ describe('portChains: a shared port’s chains counted before they are written',
       { seed: 20261207, numRuns: 80 },
     );
     expect(counted).toBeGreaterThan(100);
+  });
+});
+
+describe('portChains: ports that read the node are not counted', () => {
+  // They are written per node (share.ts), so their chains are never counted: a KUBE-EXT- chain of
+  // a Local external policy or a KUBE-FW- chain (source ranges) gives undefined.
+  const input = mixed();
+  const s = newProxier(input, []);
+  const map = buildServicePortMap(
+    input.services,
+    input.endpointSlices,
+    { family: s.family, nodeName: input.nodeName, honourIpMode: true },
+    [],
+  );
+  const rows = [...map.ports].map(([key, p]) => {
+    const eps = categorizeEndpoints(map.endpoints.get(key) ?? [], p, {});
+    const plan = planServicePort(p, eps);
+    const readsNode = plan.usesFWChain || (plan.usesExternalTrafficChain && p.externalPolicyLocal);
+    return [key, readsNode, portChains(s, p, eps, plan) !== undefined] as const;
+  });
+  it('the cluster has both kinds', () => {
+    expect(rows.filter((r) => r[1]).length).toBeGreaterThanOrEqual(2);
+    expect(rows.filter((r) => !r[1] && r[2]).length).toBeGreaterThan(5);
+  });
+  it.each(rows.filter((r) => r[1]))('%s: not counted', (_, __, counted) => {
+    expect(counted).toBe(false);
   });
 });

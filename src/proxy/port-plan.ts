@@ -18,7 +18,6 @@ import {
   type EndpointInfo,
   type ServicePortInfo,
 } from './endpoints.js';
-import { cidrContainsIp, parseCidrAny } from './ipaddr.js';
 import { KUBE_MARK_MASQ, KUBE_NODEPORTS, KUBE_SERVICES, type ProxierSettings } from './proxier.js';
 
 /** Which chains a service port uses, and what stands in for endpoints it lacks. */
@@ -158,28 +157,16 @@ export function portChains(
     at.set(name, chains.length);
     chains.push({ name, count, to });
   };
-  // writeExternalRules: KUBE-EXT-, then KUBE-FW-.
+  // writeExternalRules: KUBE-EXT-. A port with a Local external policy or a KUBE-FW- chain
+  // (source ranges) reads the node, so it is never shared (share.ts `readsNode`): not counted.
+  if (plan.usesFWChain) return undefined;
   if (plan.usesExternalTrafficChain) {
+    if (svcInfo.externalPolicyLocal) return undefined;
     const to: string[] = [];
-    if (!svcInfo.externalPolicyLocal) {
-      if (!s.noExternalMasquerade.has(`${svcInfo.namespace}/${svcInfo.name}`))
-        to.push(KUBE_MARK_MASQ);
-    } else {
-      if (s.detector) to.push(plan.clusterPolicyChain);
-      to.push(KUBE_MARK_MASQ, plan.clusterPolicyChain);
-    }
+    if (!s.noExternalMasquerade.has(`${svcInfo.namespace}/${svcInfo.name}`))
+      to.push(KUBE_MARK_MASQ);
     if (plan.hasExternalEndpoints) to.push(plan.externalPolicyChain);
     declare(plan.externalTrafficChain, to.length, to);
-  }
-  if (plan.usesFWChain) {
-    const ranges = svcInfo.loadBalancerSourceRanges;
-    let allowFromNode = false;
-    for (const cidr of ranges) {
-      const c = parseCidrAny(cidr);
-      if (c && s.nodeIP !== undefined && cidrContainsIp(c, s.nodeIP)) allowFromNode = true;
-    }
-    const jumps = ranges.length + (allowFromNode ? svcInfo.loadBalancerVIPs.length : 0);
-    declare(svcInfo.firewallChainName, jumps + 1, jumps > 0 ? [plan.externalTrafficChain] : []);
   }
   // writeServiceToEndpointRules: affinity rules, then the ladder, each to an endpoint chain.
   const policy = (name: string, endpoints: readonly EndpointInfo[]): void => {
