@@ -540,6 +540,28 @@ describe('serve builds nodes ahead while idle', () => {
       await h.close();
     }
   });
+
+  it('counts the current reading’s kept nodes without building ahead, after a reload too', async () => {
+    const h = await startServe(quiet(), {
+      files: [file],
+      port: 0,
+      buildAhead: false,
+      program: sharedProgram((io) => buildProgram(io)),
+    });
+    try {
+      const q = { from: 'default/frontend', to: 'default/store-be-3:80' };
+      expect((await get(h, `/api/trace?${new URLSearchParams(q)}`)).status).toBe(200);
+      // The question built the nodes it crossed; they are kept.
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+      h.reload('test');
+      // A new reading has built nothing yet: none of the first reading's nodes are counted.
+      expect(await ahead(h)).toEqual({ nodes: 0, done: true });
+      expect((await get(h, `/api/trace?${new URLSearchParams(q)}`)).status).toBe(200);
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+    } finally {
+      await h.close();
+    }
+  });
 });
 
 describe('serve keeps reach and check answers per reading', () => {

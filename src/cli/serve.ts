@@ -150,17 +150,20 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
   if ('errors' in current) throw new InputError(current.errors);
   let closed = false;
   let asking = 0;
-  const ahead = aheadOf(current, opts.buildAhead !== false);
+  const ahead = aheadOf(opts.buildAhead !== false);
   const reload = (why = 'asked'): void => {
     generation++;
     io.err(`packeteye serve: reading the files again (${why})\n`);
     current = readKept(io, opts.files, generation);
     restart(ahead, current);
   };
+  // Read from the current reading: no reference to an earlier one is kept (its model, plan and nodes go with it).
+  const keptNodes = (): number =>
+    'session' in current ? (current.session.plan().keptNodes?.() ?? 0) : 0;
   const state: ServeState = {
     current: () => current,
     reload: () => reload('POST /api/reload'),
-    ahead: () => ({ nodes: ahead.kept?.session.plan().keptNodes?.() ?? 0, done: ahead.done }),
+    ahead: () => ({ nodes: keptNodes(), done: ahead.done }),
   };
   const server = createServeServer({
     state,
@@ -173,7 +176,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
     if (closed || asking > 0 || ahead.done) return;
     let more = false;
     try {
-      more = buildOneAhead(ahead);
+      more = buildOneAhead(ahead, current);
     } catch (e) {
       // A node that cannot be built is the question's to report (it builds it again); nothing to answer here.
       ahead.done = true;
@@ -233,7 +236,6 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
 interface Ahead {
   /** Whether to build ahead at all (StartOptions.buildAhead). */
   readonly on: boolean;
-  kept: Kept | undefined;
   done: boolean;
   scheduled: boolean;
   wake: () => void;
@@ -242,21 +244,23 @@ interface Ahead {
 /** At most this share of the heap limit is filled by nodes built ahead. */
 const AHEAD_HEAP = 0.5;
 
-function aheadOf(kept: Kept, on: boolean): Ahead {
-  return { on, kept, done: !on, scheduled: false, wake: () => undefined };
+function aheadOf(on: boolean): Ahead {
+  return { on, done: !on, scheduled: false, wake: () => undefined };
 }
 
 /** A new reading: building ahead starts over on its plan (the old one's nodes go with it). */
 function restart(a: Ahead, current: Kept | { readonly errors: readonly Diagnostic[] }): void {
   if (!a.on) return;
-  a.kept = 'session' in current ? current : undefined;
-  a.done = a.kept === undefined;
+  a.done = !('session' in current);
   a.wake();
 }
 
-/** Builds one node ahead; whether to go on. */
-function buildOneAhead(a: Ahead): boolean {
-  const plan = a.kept?.session.plan();
+/** Builds one node of the current reading ahead; whether to go on. */
+function buildOneAhead(
+  a: Ahead,
+  current: Kept | { readonly errors: readonly Diagnostic[] },
+): boolean {
+  const plan = 'session' in current ? current.session.plan() : undefined;
   const heap = getHeapStatistics();
   if (heap.used_heap_size > heap.heap_size_limit * AHEAD_HEAP || !plan?.buildAhead?.()) {
     a.done = true;
