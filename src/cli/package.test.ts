@@ -3,7 +3,10 @@
  * `prepare`), the tarball installed into an empty directory, and from there
  * the `packeteye` command (version, a trace, a closed pipe) and the library
  * (a typed example compiled against the shipped declarations, then run).
- * Tests, test helpers and the bench stay out of the tarball.
+ * Tests, test helpers and the bench stay out of the tarball. The runtime
+ * dependencies travel inside it (the krew archive is this tarball as it is):
+ * it is installed with an empty npm cache and no registry, so a dependency
+ * left out of `bundleDependencies` fails the install here.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +15,11 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = resolve('.');
+const PKG = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+  dependencies: Record<string, string>;
+  bundleDependencies: string[];
+};
 let dir = '';
 let files: string[] = [];
 
@@ -35,11 +43,20 @@ beforeAll(() => {
     join(dir, 'package.json'),
     '{ "name": "user", "private": true, "type": "module" }\n',
   );
-  // The dependencies are bundled: the tarball installs without a registry.
+  // The dependencies are bundled: the tarball installs without a registry, from an empty cache.
   execFileSync(
     'npm',
-    ['install', '--offline', '--no-audit', '--no-fund', join(dir, packed[0]!.filename)],
-    { cwd: dir, stdio: 'ignore' },
+    [
+      'install',
+      '--offline',
+      '--cache',
+      join(dir, '.npm-cache'),
+      '--no-audit',
+      '--no-fund',
+      join(dir, packed[0]!.filename),
+    ],
+    // npm's stderr goes into the error (ENOTCACHED names a dependency not bundled).
+    { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] },
   );
 }, 240_000);
 
@@ -69,12 +86,25 @@ describe('npm pack, installed elsewhere', () => {
     expect(files.filter((f) => f.startsWith('src/'))).toEqual([]);
   });
 
+  it('bundles every runtime dependency', () => {
+    const deps = Object.keys(PKG.dependencies).sort();
+    expect([...PKG.bundleDependencies].sort()).toEqual(deps);
+    expect(files.filter((f) => /^node_modules\/[^/]+\/package\.json$/.test(f))).toEqual(
+      expect.arrayContaining(deps.map((d) => `node_modules/${d}/package.json`)),
+    );
+  });
+
   it('packeteye --version', () => {
     const r = run(['--version']);
     expect(r.stderr).toBe('');
-    expect(r.stdout.trim()).toBe(
-      JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version,
-    );
+    expect(r.stdout.trim()).toBe(PKG.version);
+    expect(r.status).toBe(0);
+  });
+
+  it('packeteye serve --help (serve loads every command and the WebSocket server)', () => {
+    const r = run(['serve', '--help']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/^Usage: packeteye serve /);
     expect(r.status).toBe(0);
   });
 
