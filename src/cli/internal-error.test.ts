@@ -26,7 +26,7 @@ describe('an internal error', () => {
     );
     expect(code).toBe(1);
     expect(io.stderr).toBe(
-      'packeteye: internal error: error: kube-proxy chain KUBE-SVC-X: 2 rules written, 3 counted [internal-error]\n' +
+      'packeteye: internal error: kube-proxy chain KUBE-SVC-X: 2 rules written, 3 counted [internal-error]\n' +
         'This is a bug in packeteye; please report it with the command line and input.\n',
     );
   });

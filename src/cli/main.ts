@@ -91,9 +91,10 @@ export async function main(
       }
       return EXIT_INPUT;
     }
+    // The diagnostic's message and code, without its severity: "internal error" says it.
     const msg =
       e instanceof InternalError
-        ? formatDiagnostic(e.diagnostic)
+        ? `${e.diagnostic.message} [${e.diagnostic.code}]`
         : e instanceof Error
           ? e.message
           : String(e);
