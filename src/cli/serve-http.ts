@@ -35,7 +35,7 @@ import {
   type Kept,
   type Outcome,
 } from './serve-api.js';
-import { askSockets, isHandshakeKey, type AskSockets } from './serve-ws.js';
+import { askSockets, isHandshakeKey, type AskSockets, type OnAsk } from './serve-ws.js';
 
 /** What the server serves from: the kept reading, or why there is none. */
 export interface ServeState {
@@ -53,6 +53,8 @@ export interface ServeOptions {
   readonly program: (io: Io) => Command;
   /** Bound beyond loopback on purpose (`--allow-remote`): any Host is accepted. */
   readonly allowRemote?: boolean;
+  /** Hears of each question over the WebSocket, from its arrival until it is answered (serve.ts). */
+  readonly onAsk?: OnAsk;
 }
 
 /** At most this much of a request body is read (an expectations file). */
@@ -70,7 +72,7 @@ export function createServeServer(opts: ServeOptions): Server {
   const server = createServer((req, res) => {
     handle(opts, req, res).catch((e: unknown) => write(res, internalError(e)));
   });
-  const sockets = askSockets(MAX_BODY, (target) => askOver(opts, target));
+  const sockets = askSockets(MAX_BODY, (target) => askOver(opts, target), opts.onAsk);
   sockets_.set(server, sockets);
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refused = upgradeRefusal(opts, req);

@@ -45,12 +45,18 @@ export interface AskSockets {
   closeAll(): void;
 }
 
-/** `limit` bounds a message (a longer one closes the connection with 1009). */
-export function askSockets(limit: number, answer: Answer): AskSockets {
+/** Called when a question arrives; what it returns, once it has been answered (or dropped). */
+export type OnAsk = () => () => void;
+
+/**
+ * `limit` bounds a message (a longer one closes the connection with 1009);
+ * `onAsk` hears of each question from its arrival until it is answered.
+ */
+export function askSockets(limit: number, answer: Answer, onAsk?: OnAsk): AskSockets {
   const wss = new WebSocketServer({ noServer: true, maxPayload: limit, perMessageDeflate: false });
   return {
     upgrade: (req, socket, head) =>
-      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, answer)),
+      wss.handleUpgrade(req, socket, head, (ws) => serveSocket(ws, answer, onAsk)),
     closeAll: () => {
       for (const ws of wss.clients) ws.terminate();
     },
@@ -64,7 +70,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * answered by `answer` in the order asked, as `ID STATUS\n` and the body in
  * one text message.
  */
-function serveSocket(ws: WebSocket, answer: Answer): void {
+function serveSocket(ws: WebSocket, answer: Answer, onAsk: OnAsk | undefined): void {
   let queue: Promise<unknown> = Promise.resolve();
   // A frame `ws` refuses is reported here and the connection closed with its status.
   ws.on('error', () => undefined);
@@ -78,6 +84,7 @@ function serveSocket(ws: WebSocket, answer: Answer): void {
     } catch {
       return ws.close(CLOSE.notUtf8);
     }
+    const answered = onAsk?.();
     queue = queue
       .then(async () => {
         const space = text.indexOf(' ');
@@ -90,6 +97,7 @@ function serveSocket(ws: WebSocket, answer: Answer): void {
         });
       })
       // answer refuses by answering; a throw is a bug: the connection ends (1011).
-      .catch(() => ws.close(CLOSE.internal));
+      .catch(() => ws.close(CLOSE.internal))
+      .finally(answered);
   });
 }

@@ -9,6 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { InputError } from '../diag.js';
 import { memoryIo, type Io } from './io.js';
 import { buildProgram, main } from './main.js';
@@ -536,6 +537,53 @@ describe('serve builds nodes ahead while idle', () => {
     });
     try {
       expect(await ahead(h)).toEqual({ nodes: 0, done: true });
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('waits while a question over the page’s WebSocket is being answered, as for a request', async () => {
+    // Each command waits at `gate` once it has said it started.
+    let gate: Promise<void> = Promise.resolve();
+    let started: () => void = () => undefined;
+    const h = await startServe(quiet(), {
+      files: [file],
+      port: 0,
+      program: sharedProgram((io) =>
+        buildProgram(io).hook('preAction', () => {
+          started();
+          return gate;
+        }),
+      ),
+    });
+    try {
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+      let release: () => void = () => undefined;
+      gate = new Promise((ok) => (release = ok));
+      const asking = new Promise<void>((ok) => (started = ok));
+      const ws = new WebSocket(`${h.url.replace(/^http/, 'ws')}api/ws`);
+      await new Promise((ok, fail) => {
+        ws.once('open', ok);
+        ws.once('error', fail);
+      });
+      const answered = new Promise<string>((ok) =>
+        ws.once('message', (d: Buffer) => ok(d.toString())),
+      );
+      ws.send(
+        `1 /api/trace?${new URLSearchParams({ from: 'default/frontend', to: 'default/store-be-3:80' })}`,
+      );
+      await asking;
+      // A new reading while the question is being answered: nothing is built ahead until it is.
+      h.reload('test');
+      await new Promise((ok) => setTimeout(ok, 200));
+      const mid = (await (await fetch(new URL('/api/status', h.url))).json()) as {
+        builtAhead: { nodes: number; done: boolean };
+      };
+      expect(mid.builtAhead).toEqual({ nodes: 0, done: false });
+      release();
+      expect((await answered).split('\n')[0]).toBe('1 200');
+      expect(await ahead(h)).toEqual({ nodes: 2, done: true });
+      ws.close();
     } finally {
       await h.close();
     }

@@ -165,12 +165,24 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
     reload: () => reload('POST /api/reload'),
     ahead: () => ({ nodes: keptNodes(), done: ahead.done }),
   };
+  // A question (an HTTP request, or one over the page's WebSocket) being answered: asked() → its end.
+  const asked = (): (() => void) => {
+    asking++;
+    let over = false;
+    return () => {
+      if (over) return;
+      over = true;
+      asking--;
+      if (asking === 0) schedule();
+    };
+  };
   const server = createServeServer({
     state,
     program: opts.program,
     allowRemote: opts.allowRemote === true,
+    onAsk: asked,
   });
-  // Nodes built ahead only while no request is being answered; a request waits for one node's build at most.
+  // Nodes built ahead only while no question is being answered; a question waits for one node's build at most.
   const step = (): void => {
     ahead.scheduled = false;
     if (closed || asking > 0 || ahead.done) return;
@@ -192,13 +204,7 @@ export async function startServe(io: Io, opts: StartOptions): Promise<ServeHandl
     setImmediate(step);
   };
   ahead.wake = schedule;
-  server.on('request', (_req, res: ServerResponse) => {
-    asking++;
-    res.once('close', () => {
-      asking--;
-      if (asking === 0) schedule();
-    });
-  });
+  server.on('request', (_req, res: ServerResponse) => res.once('close', asked()));
   await new Promise<void>((ok, fail) => {
     server.once('error', fail);
     server.listen(opts.port ?? DEFAULT_PORT, address, () => ok());
