@@ -68,13 +68,15 @@ export function alternativesHtml(t: ConnectionTrace): string {
 /**
  * The section of the defaults the twin invented. `brief` leaves its tables
  * out (a placeholder marked `data-later` in a closed `details`): `packeteye
- * serve`'s page fetches them (defaultsBody) when the section is opened.
+ * serve`'s page fetches them (defaultsBody) when the section is opened. With
+ * none in the answer but some left out (`defaults=touched`), the section
+ * says how many, and has nothing to fetch.
  */
 export function defaultsHtml(t: ConnectionTrace, brief = false): string {
-  if (t.defaults.length === 0) return '';
+  if (t.defaults.length === 0 && !t.defaultsOmitted) return '';
   return (
     `<section aria-labelledby="h-defaults"><h2 id="h-defaults">Defaults the twin invented</h2>` +
-    (brief ? laterDefaults(t) : defaultsBody(t)) +
+    (brief && t.defaults.length > 0 ? laterDefaults(t) : defaultsBody(t)) +
     `</section>`
   );
 }
@@ -100,7 +102,11 @@ export function laterDefaults(t: ConnectionTrace): string {
  * out (`omitted: false` then leaves that line out).
  */
 export function defaultsBody(t: ConnectionTrace, opts: { omitted?: boolean } = {}): string {
-  if (t.defaults.length === 0) return '';
+  const omitted =
+    t.defaultsOmitted && opts.omitted !== false
+      ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
+      : '';
+  if (t.defaults.length === 0) return omitted;
   const relevant = touchedTest(t);
   const table = (ds: typeof t.defaults, caption: string): string =>
     `<div class="scroll"><table><caption>${esc(caption)}</caption><thead><tr><th scope="col">object</th><th scope="col">field</th><th scope="col">value</th><th scope="col">why</th></tr></thead><tbody>` +
@@ -118,9 +124,7 @@ export function defaultsBody(t: ConnectionTrace, opts: { omitted?: boolean } = {
     (rest.length > 0
       ? `<details class="more"><summary>${rest.length} more, about objects this connection did not touch</summary>${table(rest, 'Other defaults')}</details>`
       : '') +
-    (t.defaultsOmitted && opts.omitted !== false
-      ? `<p>${t.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`
-      : '')
+    omitted
   );
 }
 

@@ -339,6 +339,22 @@ describe('defaults left out (--defaults touched)', () => {
     // The page: the summary says it; the body fetched when the section opens does not again.
     expect(once(renderTraceFragment(t, { brief: true }) + renderDefaultsBody(t))).toBe(1);
   });
+
+  it("are counted with none in the answer, in the whole view and in the page's", () => {
+    const t = withTouchedDefaults(
+      trace('two-nodes', { from: 'default/frontend', to: 'svc/default/store-be:80' }),
+    );
+    // Nothing the connection touched had a default: only the count is left.
+    const none = { ...t, defaults: [], defaultsOmitted: t.defaultsOmitted! + t.defaults.length };
+    const line = `<p>${none.defaultsOmitted} more, about objects this connection did not touch, left out of this answer.</p>`;
+    const section = `<section aria-labelledby="h-defaults"><h2 id="h-defaults">Defaults the twin invented</h2>${line}</section>`;
+    expect(renderTraceHtml(none)).toContain(section);
+    // The page's brief view says it at once: there is nothing to fetch.
+    const brief = renderTraceFragment(none, { brief: true });
+    expect(brief).toContain(section);
+    expect(brief).not.toContain('later-defaults');
+    expect(renderDefaultsBody(none)).toBe('');
+  });
 });
 
 describe('escaping', () => {
