@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { InputError } from '../diag.js';
 import { MAX_NESTING, parseFile } from '../k8s/parse.js';
-import { memoryIo, readBounded } from './io.js';
+import { memoryIo, READ_CHUNK, readBounded } from './io.js';
 import { main } from './main.js';
 
 const EXAMPLE = 'examples/calico-ipip.yaml';
@@ -35,6 +35,20 @@ describe('streams that never end are cut at a stated size', () => {
       });
     },
   );
+
+  it('a procfs file, whose size says 0, is read whole or refused at the limit', () => {
+    expect(readBounded('/proc/version')).toBe(readFileSync('/proc/version', 'utf8'));
+    let err: unknown;
+    try {
+      readBounded('/proc/self/maps', 64);
+    } catch (e) {
+      err = e;
+    }
+    expect((err as InputError).diagnostics[0]).toMatchObject({
+      code: 'input-too-large',
+      file: '/proc/self/maps',
+    });
+  });
 
   it('a file under the limit is read whole', () => {
     expect(readBounded(new URL(`../../${EXAMPLE}`, import.meta.url).pathname)).toBe(example);
@@ -76,6 +90,25 @@ describe('streams that never end are cut at a stated size', () => {
       const path = join(dir, 'not-utf8.yaml');
       writeFileSync(path, bytes);
       expect(readBounded(path, 64)).toBe(bytes.toString('utf8'));
+    });
+
+    it('the same bytes with a read boundary at each of their offsets', () => {
+      const bytes = Buffer.from([
+        0xef, 0xbb, 0xbf, 0x61, 0xff, 0xc3, 0x28, 0xe2, 0x82, 0x61, 0xf0, 0x9f, 0x98, 0xed, 0xa0,
+        0x80, 0xc3, 0xa9, 0xf0, 0x9f, 0x98, 0x80, 0xe2, 0x82,
+      ]);
+      const pieces: Buffer[] = [];
+      let at = 0;
+      for (let cut = 1; cut <= bytes.length; cut++) {
+        // Pad so that the next chunk starts `cut` bytes into this copy of the bytes.
+        const pad = (((READ_CHUNK - cut - at) % READ_CHUNK) + READ_CHUNK) % READ_CHUNK;
+        pieces.push(Buffer.alloc(pad, 0x62), bytes);
+        at += pad + bytes.length;
+      }
+      const all = Buffer.concat(pieces);
+      const path = join(dir, 'not-utf8-across-chunks.yaml');
+      writeFileSync(path, all);
+      expect(readBounded(path, all.length)).toBe(all.toString('utf8'));
     });
   });
 });
