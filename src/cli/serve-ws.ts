@@ -18,10 +18,15 @@
  * on, so a page elsewhere cannot open one.
  *
  * RFC 6455 itself (the handshake's answer, frames, masking, fragments,
- * ping/pong/close, the close statuses: 1002 protocol error, 1007 not UTF-8,
- * 1009 too large) is the `ws` package's; no extension is agreed
- * (`perMessageDeflate: false`). The message protocol above is ours.
+ * ping/pong/close, the close statuses: 1002 protocol error, 1007 a text
+ * message not UTF-8, 1009 too large) is the `ws` package's, without its
+ * native addons (cli/serve-ws-env.ts); no extension is agreed
+ * (`perMessageDeflate: false`). The message protocol above is ours, and so
+ * are the closes it makes: 1007 for a binary message that is not UTF-8
+ * (`ws` checks text messages only), 1011 for a bug.
  */
+// First: what `ws` reads of the environment when it is loaded.
+import './serve-ws-env.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
