@@ -54,9 +54,11 @@ async function handshake(url: string, headers: Record<string, string>): Promise<
     ...headers,
   };
   const path = all[':path'] ?? '/api/ws';
+  const method = all[':method'] ?? 'GET';
   delete all[':path'];
+  delete all[':method'];
   socket.write(
-    `GET ${path} HTTP/1.1\r\n${Object.entries(all)
+    `${method} ${path} HTTP/1.1\r\n${Object.entries(all)
       .map(([k, v]) => `${k}: ${v}`)
       .join('\r\n')}\r\n\r\n`,
   );
@@ -65,6 +67,13 @@ async function handshake(url: string, headers: Record<string, string>): Promise<
   await new Promise((ok) => socket.once('close', ok));
   return Buffer.concat(chunks).toString();
 }
+
+describe('serve-ws: ws without its native addons', () => {
+  it('is told not to load bufferutil or utf-8-validate', () => {
+    // Importing serve-ws.ts sets them, ahead of its own import of ws (which this file loaded first).
+    expect([process.env.WS_NO_BUFFER_UTIL, process.env.WS_NO_UTF_8_VALIDATE]).toEqual(['1', '1']);
+  });
+});
 
 describe('serve-ws: the handshake key', () => {
   it.each([
@@ -155,6 +164,8 @@ describe('serve-ws: the server answers over the page’s WebSocket as over GET',
 
   it.each([
     ['another origin', { Origin: 'http://evil.example' }, 403, 'cross-origin'],
+    ['an opaque origin', { Origin: 'null' }, 403, 'cross-origin'],
+    ['another method', { ':method': 'POST' }, 405, 'method-not-allowed'],
     ['a host that is not loopback', { Host: 'evil.example' }, 403, 'bad-host'],
     ['another path', { ':path': '/api/trace' }, 404, 'not-found'],
     ['another version', { 'Sec-WebSocket-Version': '8' }, 426, 'bad-upgrade'],
