@@ -2,14 +2,7 @@
  * The CLI's only doors to the world: files in, text out. Commands receive an
  * `Io` so tests can run them in-process and read what they print.
  */
-import {
-  closeSync,
-  openSync,
-  readdirSync,
-  readSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, openSync, readdirSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { InputError } from '../diag.js';
