@@ -10,6 +10,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { memoryIo } from './io.js';
+import { diskIo } from './testing/disk-io.js';
 import { buildProgram } from './main.js';
 import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
@@ -89,11 +90,7 @@ describe('serve-ws: the handshake key', () => {
 describe('serve-ws: the server answers over the page’s WebSocket as over GET', () => {
   let h: ServeHandle;
   beforeAll(async () => {
-    const io = Object.assign(memoryIo(), {
-      readFile: (p: string) => readFileSync(p, 'utf8'),
-      listDir: () => undefined,
-    });
-    h = await startServe(io, {
+    h = await startServe(diskIo(), {
       files: ['examples/two-nodes.yaml'],
       port: 0,
       program: (qio) => buildProgram(qio),

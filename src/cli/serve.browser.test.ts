@@ -11,7 +11,6 @@
  *
  * Skips unless /usr/bin/chromium and the playwright-core module are present.
  */
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   chromiumAvailable,
@@ -19,7 +18,7 @@ import {
   type Browser,
   type PwPage,
 } from '../render/testing/chromium.js';
-import { memoryIo } from './io.js';
+import { diskIo } from './testing/disk-io.js';
 import { buildProgram } from './main.js';
 import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
@@ -44,11 +43,7 @@ describe.skipIf(!chromiumAvailable)('serve: the page in headless Chromium', () =
   let h: ServeHandle;
 
   beforeAll(async () => {
-    const io = Object.assign(memoryIo(), {
-      readFile: (p: string) => readFileSync(p, 'utf8'),
-      listDir: () => undefined,
-    });
-    h = await startServe(io, {
+    h = await startServe(diskIo(), {
       files: ['examples/two-nodes.yaml'],
       port: 0,
       program: (qio) => buildProgram(qio),

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scaleClusterJson, scaleSize } from '../bench/scale-cluster.js';
 import { scaleQuestion } from '../bench/serve.js';
 import { memoryIo } from './io.js';
+import { diskIo } from './testing/disk-io.js';
 import { buildProgram, main } from './main.js';
 import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
@@ -28,11 +29,7 @@ describe('serve on the scale cluster', () => {
   let h: ServeHandle;
   beforeAll(async () => {
     writeFileSync(file, scaleClusterJson(size));
-    const io = Object.assign(memoryIo(), {
-      readFile: (p: string) => readFileSync(p, 'utf8'),
-      listDir: () => undefined,
-    });
-    h = await startServe(io, {
+    h = await startServe(diskIo(), {
       files: [file],
       port: 0,
       program: sharedProgram((qio) => buildProgram(qio)),

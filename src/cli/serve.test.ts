@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { InputError } from '../diag.js';
 import { memoryIo, type Io } from './io.js';
+import { diskIo } from './testing/disk-io.js';
 import { buildProgram, main } from './main.js';
 import { loadCommands } from './commands.js';
 import { startServe, type ServeHandle } from './serve.js';
@@ -23,13 +24,7 @@ import { renderTraceFragment } from '../render/html.js';
 // buildProgram registers the loaded commands; main loads what its command line needs.
 await loadCommands();
 
-const quiet = (): Io & { stderr: string } => {
-  const io = memoryIo();
-  return Object.assign(io, {
-    readFile: (p: string) => readFileSync(p, 'utf8'),
-    listDir: () => undefined,
-  });
-};
+const quiet = (): Io & { stderr: string } => diskIo();
 
 async function cli(argv: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
   const files = Object.fromEntries(
