@@ -9,10 +9,11 @@
  * that change it), the table is read chain by chain with the same result.
  */
 import { describe, expect, it } from 'vitest';
-import { placed, textOf } from './testing/placed.js';
+import { placed } from './testing/placed.js';
 import { parseIptablesSave } from './parse.js';
 import {
   parseIptablesTables,
+  saveTablesText,
   type SaveChainLines,
   type SaveTableLines,
   type SharedBlock,
@@ -112,7 +113,7 @@ function readInTurn(block: SharedBlock, owns: readonly Own[]): boolean[] {
     const tables = [filter, natTable(block, own)];
     const file = `iptables-save@n${i}`;
     const viaTables = parseIptablesTables(tables, file, { family: 'ipv4' });
-    const viaText = parseIptablesSave(textOf(tables), file, { family: 'ipv4' });
+    const viaText = parseIptablesSave(saveTablesText(tables), file, { family: 'ipv4' });
     expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
     expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
     const a = viaTables.ruleset.tables.get('nat')!.chains;
@@ -272,7 +273,7 @@ describe('parseIptablesTables: a line without its parsed form, in several tables
       rounds.forEach((t, i) => {
         const file = `f${i}`;
         const viaTables = parseIptablesTables([filter, t], file, { family });
-        const viaText = parseIptablesSave(textOf([filter, t]), file, { family });
+        const viaText = parseIptablesSave(saveTablesText([filter, t]), file, { family });
         expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
         expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
       });
@@ -345,7 +346,7 @@ describe('parseIptablesTables: random runs and own chains around them', () => {
         const tables = [filter, t];
         const file = `f${round}`;
         const viaTables = parseIptablesTables(tables, file, { family: 'ipv4' });
-        const viaText = parseIptablesSave(textOf(tables), file, { family: 'ipv4' });
+        const viaText = parseIptablesSave(saveTablesText(tables), file, { family: 'ipv4' });
         expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
         expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
       }

@@ -6,11 +6,12 @@
  * the tables have errors (read again rule by rule).
  */
 import { describe, expect, it } from 'vitest';
-import { placed, textOf } from './testing/placed.js';
+import { placed } from './testing/placed.js';
 import { ruleLine } from '../kernel/netfilter/types.js';
 import { parseIptablesSave } from './parse.js';
 import {
   parseIptablesTables,
+  saveTablesText,
   type ChainMemo,
   type SaveChainLines,
   type SaveTableLines,
@@ -94,7 +95,7 @@ describe('parseIptablesTables: chains read once and placed', () => {
         const tables = [natTable(memos, opts)];
         const file = `iptables-save@n${round}`;
         const viaTables = parseIptablesTables(tables, file, { family: 'ipv4' });
-        const viaText = parseIptablesSave(textOf(tables), file, { family: 'ipv4' });
+        const viaText = parseIptablesSave(saveTablesText(tables), file, { family: 'ipv4' });
         expect(viaTables.diagnostics).toEqual(viaText.diagnostics);
         expect(placed(viaTables.ruleset)).toEqual(placed(viaText.ruleset));
       }

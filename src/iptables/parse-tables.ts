@@ -43,6 +43,23 @@ export interface SaveTableLines {
   readonly own?: OwnChains;
 }
 
+/**
+ * The `iptables-save` text of tables: per table `*name`, the declarations, the
+ * rules chain by chain, the other lines, `COMMIT` — what `parseIptablesTables`
+ * reads them as.
+ */
+export function saveTablesText(tables: readonly SaveTableLines[]): string {
+  let out = '';
+  for (const t of tables) {
+    out += `*${t.name}\n`;
+    for (const c of t.chains) out += `:${c.name} ${c.policy} [0:0]\n`;
+    for (const c of t.chains) for (const r of c.rules) out += `${r}\n`;
+    for (const o of t.other) out += `${o}\n`;
+    out += 'COMMIT\n';
+  }
+  return out;
+}
+
 /** See `SaveTableLines.own`. */
 export interface OwnChains {
   readonly chains: readonly SaveChainLines[];

@@ -8,6 +8,7 @@
 
 import { InternalError } from '../diag.js';
 import type { ChainMemo, OwnChains, SharedBlock } from '../iptables/parse-tables.js';
+import { saveTablesText } from '../iptables/parse-tables.js';
 import type { RuleBody } from '../iptables/rule.js';
 import { RestoreLine, type LineBuffer } from './proxier.js';
 
@@ -293,15 +294,7 @@ export function parseDump(text: string): Dump {
 
 /** Print like `iptablestest.IPTablesDump.String()`: declarations, then rules, then COMMIT. */
 export function formatDump(dump: Dump): string {
-  let out = '';
-  for (const t of dump.tables) {
-    out += `*${t.name}\n`;
-    for (const c of t.chains) out += `:${c.name} ${c.policy} [0:0]\n`;
-    for (const c of t.chains) for (const r of c.rules) out += `${r}\n`;
-    for (const o of t.other) out += `${o}\n`;
-    out += 'COMMIT\n';
-  }
-  return out;
+  return saveTablesText(dump.tables);
 }
 
 /** The value of `--comment`, unquoted, or undefined. */
